@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * coffer's benchmark: `npm run bench` (builds first) or `node bench/run.mjs [--quick]
+ * [--only=cli,library,rotation]`.
+ *
+ * Speed is measured, not asserted: targets are printed beside the results, and the exit
+ * code is non-zero only when something is functionally wrong (a command fails, a value
+ * does not round-trip, a rotation leaves keys behind).
+ *
+ * Progress goes to stderr; the environment header and the tables go to stdout at the end.
+ * A section is a module exporting `name`, `title` and `async run(ctx)` returning one table
+ * (see table.mjs) or an array of tables; add new ones to SECTIONS.
+ */
+import * as cliStartup from './cli-startup.mjs';
+import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
+import * as library from './library.mjs';
+import * as rotation from './rotation.mjs';
+import * as runOverhead from './run-overhead.mjs';
+import { printTables } from './table.mjs';
+
+const SECTIONS = [cliStartup, runOverhead, library, rotation];
+
+function parseArgs(argv) {
+  const opts = { quick: false, only: undefined };
+  for (const arg of argv) {
+    if (arg === '--quick') opts.quick = true;
+    else if (arg.startsWith('--only=')) opts.only = arg.slice('--only='.length).split(',');
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(
+        `usage: node bench/run.mjs [--quick] [--only=${SECTIONS.map((s) => s.name).join(',')}]\n`,
+      );
+      process.exit(0);
+    } else {
+      process.stderr.write(`bench: unknown argument ${arg}\n`);
+      process.exit(2);
+    }
+  }
+  if (opts.only) {
+    const unknown = opts.only.filter((n) => !SECTIONS.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      process.stderr.write(`bench: unknown section ${unknown.join(', ')}\n`);
+      process.exit(2);
+    }
+  }
+  return opts;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  requireDist();
+  const scratch = makeScratch();
+  const onSignal = (signal) => {
+    scratch.cleanup();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const started = performance.now();
+  const log = (msg) =>
+    process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+  const ctx = { quick: opts.quick, scratch, log };
+  const env = environment(opts.quick ? 'quick (--quick: smoke run, not for numbers)' : 'full');
+  const tables = [];
+  try {
+    for (const section of SECTIONS) {
+      if (opts.only && !opts.only.includes(section.name)) continue;
+      log(`${section.name}: start`);
+      const t0 = performance.now();
+      const out = await section.run(ctx);
+      tables.push(...(Array.isArray(out) ? out : [out]));
+      log(`${section.name}: done in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+    }
+  } finally {
+    scratch.cleanup();
+  }
+  env.push(['total', `${((performance.now() - started) / 1000).toFixed(1)} s`]);
+  process.stdout.write(`${renderEnvironment(env)}\n\n`);
+  printTables(tables);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: failed: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,96 @@
+// Builds dist/: the CLI as one bundled file (fast start-up), the library entry points, and
+// type declarations. better-sqlite3 stays external (native addon).
+import { execFileSync, execFileSync as run } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync('dist', { recursive: true, force: true });
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external: ['better-sqlite3'],
+  legalComments: 'none',
+  define: { COFFER_VERSION: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+};
+
+/**
+ * Runs the common commands once (init, set, get, run) with COFFER_WRITE_CODE_CACHE so the
+ * loader stores V8's code cache including the functions those commands compile.
+ */
+function writeCodeCache() {
+  const home = mkdtempSync(join(tmpdir(), 'coffer-build-'));
+  const env = { PATH: process.env.PATH, HOME: home, COFFER_HOME: join(home, 'c') };
+  const cli = (args, input, extra = {}) =>
+    run(process.execPath, ['dist/cli.cjs', ...args], {
+      env: { ...env, ...extra },
+      input,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+  try {
+    cli(['init']);
+    cli(['set', 'project/build/cache_key', '-d', 'Warm-up secret for the code cache'], 'value');
+    cli(['run', '-p', 'build', '--', process.execPath, '-e', '0']);
+    cli(['get', 'project/build/cache_key'], '', { COFFER_WRITE_CODE_CACHE: '1' });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+// commander requires node:child_process (which loads node:net) for executable subcommands,
+// a feature coffer does not use; load it only if something actually touches it.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes('node_modules/commander')
+        ? { path: 'lazy', namespace: 'lazy-cp' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-cp' }, () => ({
+      contents:
+        "module.exports = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });",
+      loader: 'js',
+    }));
+  },
+};
+
+// The CLI is CommonJS: Node loads a CJS bundle a few milliseconds faster than ESM, which
+// matters for short commands such as `coffer get` (see bench/).
+await build({
+  ...common,
+  format: 'cjs',
+  entryPoints: ['src/cli/bin.ts'],
+  outfile: 'dist/coffer.cjs',
+  // better-sqlite3's JavaScript is bundled too; only its native addon is loaded from disk.
+  external: ['*.node', 'bindings'],
+  plugins: [lazyChildProcess],
+  minifyIdentifiers: true,
+  minifySyntax: true,
+  minifyWhitespace: true,
+  define: { ...common.define, 'import.meta.url': '__cofferModuleUrl' },
+  banner: { js: "const __cofferModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+copyFileSync('src/cli/loader.cjs', 'dist/cli.cjs');
+chmodSync('dist/cli.cjs', 0o755);
+writeCodeCache();
+
+await build({
+  ...common,
+  entryPoints: { index: 'src/index.ts', fernet: 'src/core/fernet/index.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+
+if (!process.argv.includes('--no-types')) {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+}

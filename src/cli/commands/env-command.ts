@@ -1,0 +1,189 @@
+/**
+ * `coffer env ...`: .env files, read and written with dotenv's grammar.
+ *   parse    .env text -> JSON object           format   JSON object -> .env text
+ *   pull     vault -> .env (managed variables only, atomic, 0600)
+ *   import   .env -> vault (descriptions from comments)
+ *   example  .env -> .env.example with placeholders, never values
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseDotenv, parseDotenvLines, setDotenvVariables } from '../../core/dotenv/index.js';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { action, type CommonOptions } from '../action.js';
+import { withVault } from '../context.js';
+import { gitIgnoreWarning } from '../git.js';
+import { readStdinRest } from '../input.js';
+import { EXIT, note, printJson, warn, writeOut } from '../output.js';
+import { resolveProject } from '../project-file.js';
+import { envExampleCommand } from './env-example-command.js';
+import { envImportCommand } from './env-import-command.js';
+
+interface PullOptions extends CommonOptions {
+  project?: string;
+  file: string;
+  check?: boolean;
+}
+
+/** Reads FILE, or stdin for `-` / no argument. */
+export async function readInput(file: string | undefined): Promise<string> {
+  if (file === undefined || file === '-') return readStdinRest('input', true);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CofferError(
+      'IO_ERROR',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+/** The text of a .env file, or '' when it does not exist yet. */
+export function readEnvFile(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+/** The project and environment for commands that take --project / --env. */
+export function projectAndEnv(opts: { project?: string; env?: string }): {
+  project: string;
+  env: string;
+} {
+  const found = resolveProject(opts.project);
+  return {
+    project: found.project,
+    env: parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev'),
+  };
+}
+
+export function envCommand(program: Command): void {
+  const env = program.command('env').description('read, write and sync .env files');
+
+  env
+    .command('parse')
+    .description('print the variables of a .env file as one JSON object')
+    .argument('[file]', '.env file, or - for stdin (default)')
+    .option('--json', 'JSON output (the default; accepted for symmetry)')
+    .addHelpText('after', '\nExample:\n  coffer env parse .env | jq .DATABASE_URL')
+    .action(
+      action<CommonOptions>(async ([file]) => {
+        printJson(parseDotenv(await readInput(file)));
+        return 0;
+      }),
+    );
+
+  env
+    .command('format')
+    .description('turn a JSON object of strings into .env text that dotenv reads back exactly')
+    .argument('[file]', 'JSON file, or - for stdin (default)')
+    .requiredOption('--json', 'the input is JSON')
+    .addHelpText(
+      'after',
+      `\nExample:\n  echo '{"PORT":"8080","GREETING":"hello # world"}' | coffer env format --json`,
+    )
+    .action(
+      action<CommonOptions>(async ([file]) => {
+        let data: unknown;
+        try {
+          data = JSON.parse(await readInput(file));
+        } catch {
+          throw new CofferError('INVALID_ARGUMENT', 'the input is not valid JSON');
+        }
+        if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+          throw new CofferError(
+            'INVALID_ARGUMENT',
+            'the input must be a JSON object of string values',
+          );
+        }
+        for (const [k, v] of Object.entries(data)) {
+          if (typeof v !== 'string')
+            throw new CofferError('INVALID_ARGUMENT', `the value of ${k} is not a string`);
+        }
+        writeOut(setDotenvVariables('', data as Record<string, string>));
+        return 0;
+      }),
+    );
+
+  env
+    .command('pull')
+    .description("write a project's secrets into a .env file, keeping everything else")
+    .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
+    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-f, --file <path>', '.env file to update', '.env')
+    .option('--check', 'only list (by name) what would change; exit 1 if anything would')
+    .option('--json', 'print {file, changes: [{name, action}]} as JSON')
+    .addHelpText(
+      'after',
+      `
+Only the project's variables are written; other lines, comments and order are kept. The
+file is replaced atomically with mode 0600.
+
+Examples:
+  coffer env pull --project consilio
+  coffer env pull --env staging --file .env.staging
+  coffer env pull --check`,
+    )
+    .action(
+      action<PullOptions>(async (_args, opts, g) => {
+        const { project, env: e } = projectAndEnv(opts);
+        const secrets = await withVault(g, ({ vault }) =>
+          vault.readProject(project, e, 'env pull'),
+        );
+        const text = readEnvFile(opts.file);
+        const current = parseDotenv(text);
+        const updates: Record<string, string> = {};
+        const changes: { name: string; action: 'add' | 'update' }[] = [];
+        for (const s of secrets) {
+          if (current[s.envVar] === s.value) continue;
+          updates[s.envVar] = s.value;
+          changes.push({ name: s.envVar, action: s.envVar in current ? 'update' : 'add' });
+        }
+        if (!opts.check && changes.length > 0) {
+          writeSecretFile(opts.file, setDotenvVariables(text, updates), { overwrite: true });
+        }
+        if (opts.json)
+          printJson({ file: opts.file, project, env: e, check: opts.check === true, changes });
+        else {
+          for (const c of changes) note(`${opts.check ? 'would ' : ''}${c.action} ${c.name}`);
+          note(
+            changes.length === 0
+              ? `${opts.file} is up to date (${secrets.length} variables from project ${project}, ${e})`
+              : `${opts.check ? 'out of date' : 'wrote'} ${opts.file}: ${changes.length} of ${secrets.length} variables`,
+          );
+        }
+        const w = gitIgnoreWarning(opts.file);
+        if (w) warn(w);
+        return opts.check && changes.length > 0 ? EXIT.failure : 0;
+      }),
+    );
+
+  envImportCommand(env);
+  envExampleCommand(env);
+}
+
+/** Comment lines directly above each variable, joined (descriptions for `env import`). */
+export function commentsAbove(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let pending: string[] = [];
+  let afterPair = false;
+  for (const entry of parseDotenvLines(text)) {
+    if (entry.kind === 'pair') {
+      if (pending.length) out.set(entry.key, pending.join(' '));
+      pending = [];
+      afterPair = true;
+      continue;
+    }
+    const lines = entry.raw.split(/\r?\n|\r/);
+    // The first piece after a variable is the rest of its own line (an inline comment);
+    // the last piece is the start of the next variable's line, not a line of its own.
+    if (afterPair) lines.shift();
+    lines.pop();
+    afterPair = false;
+    for (const line of lines) {
+      const m = /^\s*#\s?(.*)$/.exec(line);
+      if (m) pending.push(m[1]!.trim());
+      else if (line.trim() === '') pending = [];
+    }
+  }
+  return out;
+}

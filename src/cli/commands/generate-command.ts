@@ -1,0 +1,178 @@
+/**
+ * `coffer generate NAME`: makes a random secret with the OS CSPRNG and puts it where it is
+ * needed: the vault (--store, first), a .env file (--env-file, second), or stdout when
+ * neither is given. Idempotent: an existing value is kept ("skipped") unless --force.
+ */
+import type { Command } from 'commander';
+import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import {
+  formatGeneratorSpec,
+  type GeneratorSpec,
+  generateSecret,
+  isGeneratorKind,
+  KINDS,
+} from '../../core/generate/index.js';
+import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
+import { action, type CommonOptions, intOption } from '../action.js';
+import { envOf, withVault } from '../context.js';
+import { gitIgnoreWarning } from '../git.js';
+import { note, printJson, warn, writeOut } from '../output.js';
+import { readEnvFile } from './env-command.js';
+
+interface GenerateOptions extends CommonOptions {
+  kind: string;
+  bytes?: number;
+  length?: number;
+  envFile?: string | undefined;
+  file?: string;
+  store?: string;
+  description?: string;
+  force?: boolean;
+}
+
+function specOf(opts: GenerateOptions): GeneratorSpec {
+  if (!isGeneratorKind(opts.kind)) {
+    throw new CofferError('INVALID_ARGUMENT', `unknown kind "${opts.kind}"`, {
+      hint: `Kinds: ${KINDS.join(', ')}.`,
+    });
+  }
+  const kind = opts.kind;
+  const weak = opts.force === true;
+  if (kind === 'uuid' || kind === 'fernet') {
+    if (opts.bytes !== undefined || opts.length !== undefined) {
+      throw new CofferError('INVALID_ARGUMENT', `--bytes and --length do not apply to ${kind}`);
+    }
+    return { kind };
+  }
+  if (kind === 'alnum' || kind === 'password') {
+    if (opts.bytes !== undefined)
+      throw new CofferError('INVALID_ARGUMENT', `${kind} takes --length, not --bytes`);
+    return { kind, ...(opts.length !== undefined ? { length: opts.length } : {}), allowWeak: weak };
+  }
+  if (opts.length !== undefined)
+    throw new CofferError('INVALID_ARGUMENT', `${kind} takes --bytes, not --length`);
+  return { kind, ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}), allowWeak: weak };
+}
+
+export function generateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('generate a random secret and store it in the vault and/or a .env file')
+    .argument('<name>', 'environment-variable name, e.g. CONNECTOR_SECRET_KEY')
+    .option('-k, --kind <kind>', `${KINDS.join('|')}`, 'base64')
+    .option(
+      '--bytes <n>',
+      'random bytes for base64, hex, urlsafe, jwt (default 32; jwt 64)',
+      intOption('--bytes', 1),
+    )
+    .option(
+      '--length <n>',
+      'characters for alnum, password (default 32; password 24)',
+      intOption('--length', 1),
+    )
+    .option('--env-file <path>', 'write NAME=value into this .env file')
+    .option(
+      '-f, --file <path>',
+      'same as --env-file (Node 20 itself rejects --env-file naming a missing file)',
+    )
+    .option('--store <path>', 'store in the vault at this key path (before the .env file)')
+    .option('-d, --description <text>', 'description for --store')
+    .option('-e, --env <env>', 'environment for --store (default: COFFER_ENV or dev)')
+    .option('--force', 'replace an existing value (and allow keys under 16 characters)')
+    .option('--json', 'print {name, kind, action, stored, envFile} as JSON (never the value)')
+    .addHelpText(
+      'after',
+      `
+Without --store or --env-file the value is printed on stdout. An existing value (in the
+vault at --store, or NAME in --env-file) is kept unless --force; replacing it makes data
+encrypted with the old key unreadable.
+
+Examples:
+  coffer generate CONNECTOR_SECRET_KEY --env-file .env
+  coffer generate JWT_SECRET --kind jwt --store project/myproject/jwt_secret \\
+      -d "JWT signing secret for authentication" --env-file .env
+  coffer generate ENCRYPTION_KEY --kind fernet --env-file .env
+  coffer generate ADMIN_PASSWORD --kind password --length 32
+
+In package.json:
+  "generate:connector-key": "coffer generate CONNECTOR_SECRET_KEY --env-file .env"`,
+    )
+    .action(
+      action<GenerateOptions>(async ([name], opts, g) => {
+        opts.envFile ??= opts.file;
+        const variable = parseEnvVarName(name!);
+        const spec = specOf(opts);
+        const storePath = opts.store !== undefined ? parseKeyPath(opts.store).path : undefined;
+        const fromFile =
+          opts.envFile !== undefined ? parseDotenv(readEnvFile(opts.envFile))[variable] : undefined;
+        if (storePath === undefined && opts.envFile === undefined) {
+          writeOut(`${generateSecret(spec)}\n`);
+          return 0;
+        }
+        const run = async (vault?: import('../../core/store/vault.js').Vault) => {
+          const env = envOf(opts);
+          let stored: string | undefined;
+          if (vault && storePath) {
+            stored = await vault.get(storePath, env).then(
+              (r) => r.value,
+              (err: unknown) => {
+                if (err instanceof CofferError && err.code === 'SECRET_NOT_FOUND') return undefined;
+                throw err;
+              },
+            );
+          }
+          const existing =
+            stored ?? (fromFile !== undefined && fromFile !== '' ? fromFile : undefined);
+          let value: string;
+          let act: 'generated' | 'replaced' | 'skipped';
+          if (existing !== undefined && !opts.force) {
+            value = existing;
+            act = 'skipped';
+          } else {
+            value = generateSecret(spec);
+            act = existing !== undefined ? 'replaced' : 'generated';
+            if (act === 'replaced') {
+              warn(
+                `replacing ${variable}: data encrypted or signed with the old value becomes unreadable`,
+              );
+            }
+          }
+          // Store first, .env second.
+          if (vault && storePath && stored !== value) {
+            await vault.set(storePath, env, value, {
+              description: opts.description,
+              metadata: { generator: formatGeneratorSpec(spec), envVar: variable },
+            });
+          }
+          if (opts.envFile !== undefined && fromFile !== value) {
+            const text = readEnvFile(opts.envFile);
+            writeSecretFile(opts.envFile, setDotenvVariables(text, { [variable]: value }), {
+              overwrite: true,
+            });
+          }
+          const result = {
+            name: variable,
+            kind: spec.kind,
+            action: act,
+            stored: storePath ?? null,
+            envFile: opts.envFile ?? null,
+          };
+          if (opts.json) printJson(result);
+          else if (act === 'skipped')
+            note(`skipped ${variable}: a value exists already (use --force to replace it)`);
+          else
+            note(
+              `${act} ${variable} (${formatGeneratorSpec(spec)})${storePath ? ` -> ${storePath}` : ''}${opts.envFile ? ` -> ${opts.envFile}` : ''}`,
+            );
+          if (opts.envFile) {
+            const w = gitIgnoreWarning(opts.envFile);
+            if (w) warn(w);
+          }
+          return 0;
+        };
+        return storePath ? withVault(g, ({ vault }) => run(vault)) : run();
+      }),
+    );
+}

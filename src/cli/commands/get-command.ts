@@ -1,0 +1,48 @@
+/**
+ * `coffer get PATH`: prints a secret's value and one newline (the only command that does).
+ */
+import type { Command } from 'commander';
+import { action, type CommonOptions, intOption } from '../action.js';
+import { envOf, withVault } from '../context.js';
+import { printJson, writeOut } from '../output.js';
+
+interface GetOptions extends CommonOptions {
+  version?: number;
+}
+
+export function getCommand(program: Command): void {
+  program
+    .command('get')
+    .description('print the value of a secret')
+    .argument('<path>', 'key path')
+    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('--version <n>', 'a given version instead of the latest', intOption('--version', 1))
+    .option('--json', 'print {path, env, version, value, description} as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  coffer get project/consilio/stripe_api_key
+  coffer get project/consilio/stripe_api_key --env prod --version 2
+  STRIPE_API_KEY="$(coffer get project/consilio/stripe_api_key)" node app.js`,
+    )
+    .action(
+      action<GetOptions>(async ([path], opts, g) =>
+        withVault(g, async ({ vault }) => {
+          const r = await vault.get(path!, envOf(opts), { version: opts.version });
+          if (opts.json) {
+            printJson({
+              path: r.path,
+              env: r.env,
+              version: r.version,
+              value: r.value,
+              description: r.description,
+            });
+          } else {
+            writeOut(`${r.value}\n`);
+          }
+          return 0;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,46 @@
+/**
+ * `coffer history PATH`: the versions of a secret, without values.
+ */
+import type { Command } from 'commander';
+import { action, type CommonOptions } from '../action.js';
+import { envOf, withVault } from '../context.js';
+import { printJson, table, writeOut } from '../output.js';
+
+export function historyCommand(program: Command): void {
+  program
+    .command('history')
+    .description('list the versions of a secret (never values)')
+    .argument('<path>', 'key path')
+    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('--json', 'print {path, env, current, deleted, versions: [...]} as JSON')
+    .addHelpText('after', '\nExample:\n  coffer history project/consilio/stripe_api_key --env prod')
+    .action(
+      action<CommonOptions>(async ([path], opts, g) =>
+        withVault(g, async ({ vault }) => {
+          const { secret, versions } = await vault.history(path!, envOf(opts));
+          if (opts.json) {
+            printJson({
+              path: secret.path,
+              env: secret.env,
+              current: secret.currentVersion,
+              deleted: secret.deletedAt !== null,
+              versions,
+            });
+          } else {
+            writeOut(
+              table(
+                ['VERSION', 'CREATED', 'BY', 'KEY'],
+                versions.map((v) => [
+                  String(v.version) + (v.version === secret.currentVersion ? ' (current)' : ''),
+                  v.createdAt.slice(0, 19).replace('T', ' '),
+                  v.actor,
+                  v.kekId,
+                ]),
+              ),
+            );
+          }
+          return 0;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,112 @@
+/**
+ * `coffer run -- CMD ARGS...`: starts a program with a project's secrets in its environment.
+ * Nothing is written to disk and no value goes into the child's argv. Signals are forwarded
+ * and the exit status passes through (128 + signal number when the child was killed).
+ *
+ * Precedence: a variable already set in coffer's own environment wins over the vault (as
+ * dotenv does), so `FOO=local coffer run -- app` can override one value; `--override` makes
+ * the vault win instead.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { action, type CommonOptions } from '../action.js';
+import { withVault } from '../context.js';
+import { resolveProject } from '../project-file.js';
+
+interface RunOptions extends CommonOptions {
+  project?: string;
+  override?: boolean;
+  mask?: boolean;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description("run a program with a project's secrets in its environment")
+    .argument('<command...>', 'the program and its arguments, after --')
+    .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
+    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('--override', 'vault values replace variables already set in the environment')
+    .option('--mask', "replace secret values in the program's output with [REDACTED]")
+    .addHelpText(
+      'after',
+      `
+Variables already set in the environment win over the vault unless --override is given.
+The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
+(project: NAME) in this directory or a parent.
+
+Examples:
+  coffer run --project consilio -- npm start
+  coffer run --env prod --mask -- node scripts/migrate.js
+  echo project=consilio > .coffer && coffer run -- npm test`,
+    )
+    .action(
+      action<RunOptions>(async (argv, opts, g) => {
+        const [cmd, ...args] = argv;
+        if (cmd === undefined)
+          throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
+        const found = resolveProject(opts.project);
+        const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
+        const secrets = await withVault(g, ({ vault }) =>
+          vault.readProject(found.project, env, 'run'),
+        );
+        const childEnv: NodeJS.ProcessEnv = { ...process.env };
+        for (const s of secrets) {
+          if (opts.override || childEnv[s.envVar] === undefined) childEnv[s.envVar] = s.value;
+        }
+        const values = secrets.map((s) => s.value);
+        secrets.length = 0;
+        return runChild(cmd, args, childEnv, opts.mask ? values : undefined);
+      }),
+    );
+}
+
+async function runChild(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  maskValues: string[] | undefined,
+): Promise<number> {
+  const mask = maskValues !== undefined;
+  const child = spawn(cmd, args, {
+    env,
+    stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'],
+  });
+  if (mask) {
+    const { createMaskingTransform } = await import('../mask-stream.js');
+    child.stdout!.pipe(createMaskingTransform(maskValues)).pipe(process.stdout);
+    child.stderr!.pipe(createMaskingTransform(maskValues)).pipe(process.stderr);
+  }
+  const forward = (sig: NodeJS.Signals) => () => {
+    child.kill(sig);
+  };
+  const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') {
+          // Exit 127, as shells do for a command that does not exist.
+          process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
+          resolve(127);
+        } else
+          reject(
+            new CofferError('IO_ERROR', `cannot start ${cmd} (${err.code ?? 'error'})`, {
+              cause: err,
+            }),
+          );
+      });
+      child.on('close', (code, signal) => {
+        if (signal) resolve(128 + (constants.signals[signal] ?? 0));
+        else resolve(code ?? 1);
+      });
+    });
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * `coffer set PATH`: stores a new version of a secret. The value comes from stdin when it is
+ * piped, from a hidden prompt on a terminal, or (discouraged) from --value.
+ */
+import type { Command } from 'commander';
+import { setDotenvVariables } from '../../core/dotenv/index.js';
+import { writeSecretFile } from '../../core/files.js';
+import {
+  envVarNameFor,
+  parseDescription,
+  parseEnvVarName,
+  parseKeyPath,
+} from '../../core/paths.js';
+import { action, type CommonOptions, intOption } from '../action.js';
+import { envOf, withVault } from '../context.js';
+import { gitIgnoreWarning } from '../git.js';
+import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { note, printJson, warn } from '../output.js';
+import { readEnvFile } from './env-command.js';
+
+interface SetOptions extends CommonOptions {
+  description?: string;
+  ifVersion?: number;
+  value?: string;
+  raw?: boolean;
+  envFile?: string | undefined;
+  file?: string;
+  envVar?: string;
+}
+
+export function setCommand(program: Command): void {
+  program
+    .command('set')
+    .description('store a secret (value from stdin or a hidden prompt)')
+    .argument('<path>', 'key path: project/{project}/{name} or meta/{service}/{name}')
+    .option('-d, --description <text>', 'what the secret is for (required when creating)')
+    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option(
+      '--if-version <n>',
+      'only store if the current version is n (0: must not exist)',
+      intOption('--if-version'),
+    )
+    .option('--value <value>', 'take the value from argv (visible to other processes; avoid)')
+    .option('--raw', 'store stdin byte for byte (keep a trailing newline)')
+    .option('--env-file <path>', 'after storing, also write the variable into this .env file')
+    .option(
+      '-f, --file <path>',
+      'same as --env-file (Node 20 itself rejects --env-file naming a missing file)',
+    )
+    .option('--env-var <NAME>', 'variable name in the .env file (default: the name uppercased)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The value is read from stdin when it is piped (one trailing newline is dropped unless --raw),
+or asked for without echo on a terminal.
+
+Examples:
+  printf %s "$STRIPE_KEY" | coffer set project/consilio/stripe_api_key \\
+      --description "Stripe API key for payment processing"
+  coffer set meta/cloudflare/api_token -d "Cloudflare API token for DNS updates" --env prod
+  coffer set project/consilio/stripe_api_key --if-version 3 < new-key.txt
+  coffer set project/consilio/jwt_secret -d "JWT signing secret for authentication" --env-file .env
+
+With --env-file the vault is written first; if that fails, the .env file is not touched.`,
+    )
+    .action(
+      action<SetOptions>(async ([path], opts, g) => {
+        opts.envFile ??= opts.file;
+        const env = envOf(opts);
+        // Refuse a bad path or description before asking for the value.
+        const key = parseKeyPath(path!);
+        if (opts.description !== undefined) parseDescription(opts.description);
+        const envVar = opts.envVar !== undefined ? parseEnvVarName(opts.envVar) : undefined;
+        return withVault(g, async ({ vault }) => {
+          let value: string;
+          if (opts.value !== undefined) {
+            warn(
+              '--value puts the secret in argv, where other processes can read it; prefer stdin',
+            );
+            value = opts.value;
+          } else if (stdinIsTerminal() && !g.passphraseStdin) {
+            value = await promptHidden(`Value for ${path} (${env}): `);
+          } else {
+            value = await readStdinRest('value', opts.raw === true);
+          }
+          const r = await vault.set(path!, env, value, {
+            description: opts.description,
+            ifVersion: opts.ifVersion,
+          });
+          let envFile: { file: string; variable: string } | undefined;
+          if (opts.envFile !== undefined) {
+            // Store first, .env second: this runs only after the vault accepted the value.
+            const info = await vault.info(r.path, r.env);
+            const variable = envVar ?? info.envVar ?? envVarNameFor(key.name);
+            writeSecretFile(
+              opts.envFile,
+              setDotenvVariables(readEnvFile(opts.envFile), { [variable]: value }),
+              {
+                overwrite: true,
+              },
+            );
+            envFile = { file: opts.envFile, variable };
+          }
+          if (opts.json) printJson({ ...r, ...(envFile ? { envFile } : {}) });
+          else {
+            note(`${r.created ? 'created' : 'updated'} ${r.path} (${r.env}) version ${r.version}`);
+            if (envFile) note(`wrote ${envFile.variable} to ${envFile.file}`);
+          }
+          if (envFile) {
+            const w = gitIgnoreWarning(envFile.file);
+            if (w) warn(w);
+          }
+          return 0;
+        });
+      }),
+    );
+}

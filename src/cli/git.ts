@@ -1,0 +1,28 @@
+/**
+ * Git checks for files that hold secrets: is the file ignored by git?
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * true: git ignores the file; false: the file is inside a work tree and not ignored;
+ * undefined: not in a git work tree (or git is not installed).
+ */
+export function isGitIgnored(file: string): boolean | undefined {
+  const abs = resolve(file);
+  const r = spawnSync('git', ['check-ignore', '-q', '--', abs], {
+    cwd: dirname(abs),
+    stdio: 'ignore',
+  });
+  if (r.error) return undefined;
+  if (r.status === 0) return true;
+  if (r.status === 1) return false;
+  return undefined;
+}
+
+/** The warning to print when a secrets file would be committed, or undefined. */
+export function gitIgnoreWarning(file: string): string | undefined {
+  return isGitIgnored(file) === false
+    ? `${file} is not ignored by git: add it to .gitignore so its secrets are never committed`
+    : undefined;
+}

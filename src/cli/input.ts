@@ -1,0 +1,97 @@
+/**
+ * Reading secrets from people and pipes: stdin when it is not a terminal, a hidden prompt
+ * when it is. Secrets never come from argv unless the user insists (`--value`, with a
+ * warning), because argv is visible to other users through `ps` and /proc.
+ */
+import { CofferError } from '../core/errors.js';
+
+let stdinCache: Buffer | undefined;
+let stdinOffset = 0;
+
+async function readAllStdin(): Promise<Buffer> {
+  if (stdinCache !== undefined) return stdinCache;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  stdinCache = Buffer.concat(chunks);
+  return stdinCache;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decode(bytes: Buffer, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new CofferError('INVALID_VALUE', `the ${what} on stdin is not valid UTF-8`);
+  }
+}
+
+/** The first line of stdin (for --passphrase-stdin); the rest stays for `readStdinRest`. */
+export async function readStdinLine(what: string): Promise<string> {
+  const all = await readAllStdin();
+  let end = all.indexOf(0x0a, stdinOffset);
+  if (end < 0) end = all.length;
+  const line = all.subarray(stdinOffset, end);
+  stdinOffset = Math.min(all.length, end + 1);
+  return decode(line, what).replace(/\r$/, '');
+}
+
+/**
+ * The rest of stdin as text. Unless `raw`, one trailing newline (\n or \r\n) is removed, so
+ * `echo value | coffer set ...` stores `value`.
+ */
+export async function readStdinRest(what: string, raw: boolean): Promise<string> {
+  const all = await readAllStdin();
+  const text = decode(all.subarray(stdinOffset), what);
+  stdinOffset = all.length;
+  return raw ? text : text.replace(/\r?\n$/, '');
+}
+
+export function stdinIsTerminal(): boolean {
+  return process.stdin.isTTY === true;
+}
+
+/** Asks for a secret on the terminal without echoing it. */
+export async function promptHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    throw new CofferError('USAGE', 'no terminal to ask on', {
+      hint: 'Pipe the value on stdin instead, e.g. `printf %s "$VALUE" | coffer set ...`.',
+    });
+  }
+  process.stderr.write(question);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.removeListener('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(buf);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new CofferError('USAGE', 'cancelled'));
+        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
+        else buf += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** Asks for one line of ordinary (echoed) text on the terminal. */
+export async function promptLine(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * How the CLI talks to people and scripts.
+ *
+ * - stdout carries the command's data only: a value for `get`, a table, or one JSON document
+ *   with --json. Nothing else is ever written there, so `$(coffer get ...)` is safe.
+ * - stderr carries everything meant for a person: notes, warnings, progress bars, errors.
+ *   Messages are lowercase and start with `coffer: `; an error is one line, then optional
+ *   `hint:` lines. With --json an error is one JSON object `{"error": {code, message, hint}}`.
+ * - Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 integrity/authentication, 5 conflict.
+ * - No secret value is ever part of a message: errors come from CofferError messages, which
+ *   name paths and files only. Unexpected errors print their class name, not their text,
+ *   unless COFFER_DEBUG is set.
+ */
+import { CofferError, type ErrorClass } from '../core/errors.js';
+
+export const EXIT: Record<ErrorClass | 'ok', number> = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  not_found: 3,
+  integrity: 4,
+  conflict: 5,
+};
+
+let stdoutReady = false;
+
+/**
+ * process.stdout, with an EPIPE handler: `coffer list | head` closes the pipe early, which
+ * is not an error worth a stack trace. Installed on first use, so that commands that never
+ * write to stdout (`run`) do not pay for creating the stream.
+ */
+function stdout(): NodeJS.WriteStream {
+  if (!stdoutReady) {
+    stdoutReady = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  return process.stdout;
+}
+
+export function writeOut(text: string): void {
+  stdout().write(text);
+}
+
+export function printJson(data: unknown): void {
+  stdout().write(`${JSON.stringify(data, null, 2)}\n`);
+}
+
+export function note(message: string): void {
+  process.stderr.write(`coffer: ${message}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`coffer: warning: ${message}\n`);
+}
+
+/** Prints an error in the chosen style and returns the exit code for it. */
+export function reportError(err: unknown, json: boolean): number {
+  const known = err instanceof CofferError;
+  const code = known ? err.code : 'INTERNAL';
+  const message = known
+    ? err.message
+    : process.env.COFFER_DEBUG
+      ? String((err as Error)?.stack ?? err)
+      : `internal error (${(err as Error)?.name ?? 'unknown'}); run with COFFER_DEBUG=1 for details`;
+  const hint = known ? err.hint : undefined;
+  if (json) {
+    process.stderr.write(
+      `${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`,
+    );
+  } else {
+    process.stderr.write(`coffer: error: ${message}\n`);
+    if (hint) process.stderr.write(`coffer: hint: ${hint}\n`);
+  }
+  return known ? EXIT[err.errorClass] : EXIT.failure;
+}
+
+/** Formats rows as a plain table with a header (no colours; safe for pipes). */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** A progress bar on stderr when it is a terminal; silent otherwise. */
+export function progressBar(label: string): {
+  update(done: number, total: number): void;
+  end(): void;
+} {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return {
+    update(done, total) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 80 && done < total) return;
+      last = now;
+      const width = 30;
+      const frac = total === 0 ? 1 : Math.min(1, done / total);
+      const filled = Math.round(frac * width);
+      process.stderr.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.round(frac * 100)}%`,
+      );
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}

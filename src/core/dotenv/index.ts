@@ -1,0 +1,14 @@
+/**
+ * The dotenv module: `.env` text in, `.env` text out, read and written exactly as the `dotenv`
+ * npm package's `dotenv.parse` (dotenv 18.0.10, default parser) reads it. No file I/O here:
+ * callers read and write files (atomically) themselves.
+ */
+export { removeDotenvVariables, setDotenvVariables } from './edit.js';
+export { formatDotenv, formatDotenvValue, isDotenvKey } from './format.js';
+export {
+  type DotenvEntry,
+  type DotenvOtherEntry,
+  type DotenvPairEntry,
+  parseDotenv,
+  parseDotenvLines,
+} from './parse.js';

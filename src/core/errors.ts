@@ -1,0 +1,130 @@
+/**
+ * The error catalogue: every failure coffer reports has a stable SCREAMING_SNAKE code,
+ * a class that front ends map to an exit code or HTTP status, and an optional default hint.
+ *
+ * Rules (tested by property tests that feed secret sentinels through every operation):
+ * - A message names the key path, the file or the line; it never contains a secret value,
+ *   key material or decrypted bytes.
+ * - Wrapping keeps the cause for debugging, but front ends print only `message` and `hint`.
+ * - Authentication failures are opaque: they never say which byte or step failed.
+ */
+
+/** What kind of failure an error is; front ends map this to exit codes / HTTP statuses. */
+export type ErrorClass = 'failure' | 'usage' | 'not_found' | 'integrity' | 'conflict';
+
+/** Stable error codes; never renamed once released. */
+export type ErrorCode =
+  | 'USAGE'
+  | 'INVALID_PATH'
+  | 'INVALID_ENV'
+  | 'INVALID_DESCRIPTION'
+  | 'INVALID_VALUE'
+  | 'VALUE_TOO_LARGE'
+  | 'INVALID_ARGUMENT'
+  | 'VAULT_NOT_FOUND'
+  | 'SECRET_NOT_FOUND'
+  | 'VERSION_NOT_FOUND'
+  | 'SECRET_DELETED'
+  | 'WRONG_KEY'
+  | 'KEY_NOT_FOUND'
+  | 'INTEGRITY_FAILURE'
+  | 'AUDIT_BROKEN'
+  | 'UNSUPPORTED_FORMAT'
+  | 'VERSION_CONFLICT'
+  | 'ALREADY_EXISTS'
+  | 'MASTER_KEY_MISSING'
+  | 'KEY_FILE_INSECURE'
+  | 'STORE_LOCKED'
+  | 'STORE_CORRUPT'
+  | 'STORE_ERROR'
+  | 'AUDIT_WRITE_FAILED'
+  | 'IO_ERROR'
+  | 'INTERNAL';
+
+const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
+  USAGE: { class: 'usage', hint: 'Run the command with --help to see its usage and examples.' },
+  INVALID_PATH: { class: 'usage', hint: undefined },
+  INVALID_ENV: {
+    class: 'usage',
+    hint: 'Environment names are lowercase letters, digits, - and _ (e.g. dev, staging, prod).',
+  },
+  INVALID_DESCRIPTION: { class: 'usage', hint: undefined },
+  INVALID_VALUE: { class: 'usage', hint: undefined },
+  VALUE_TOO_LARGE: { class: 'usage', hint: 'Store large files elsewhere and keep their key here.' },
+  INVALID_ARGUMENT: { class: 'usage', hint: undefined },
+  VAULT_NOT_FOUND: { class: 'not_found', hint: 'Create one with `coffer init`.' },
+  SECRET_NOT_FOUND: { class: 'not_found', hint: 'List what exists with `coffer list`.' },
+  VERSION_NOT_FOUND: { class: 'not_found', hint: 'See the versions with `coffer history PATH`.' },
+  SECRET_DELETED: { class: 'not_found', hint: 'Bring it back with `coffer restore PATH`.' },
+  WRONG_KEY: {
+    class: 'integrity',
+    hint: 'Check COFFER_MASTER_KEY, the key file or the passphrase for this vault.',
+  },
+  KEY_NOT_FOUND: { class: 'integrity', hint: undefined },
+  INTEGRITY_FAILURE: {
+    class: 'integrity',
+    hint: 'The stored data was changed outside coffer; restore the vault from a backup.',
+  },
+  AUDIT_BROKEN: {
+    class: 'integrity',
+    hint: 'The audit log was changed outside coffer; compare it with a backup.',
+  },
+  UNSUPPORTED_FORMAT: { class: 'integrity', hint: 'Upgrade coffer to read this data.' },
+  VERSION_CONFLICT: {
+    class: 'conflict',
+    hint: 'Read the current version with `coffer get PATH --json` and retry.',
+  },
+  ALREADY_EXISTS: { class: 'conflict', hint: undefined },
+  MASTER_KEY_MISSING: {
+    class: 'failure',
+    hint: 'Set COFFER_MASTER_KEY, pass --key-file, or run `coffer init` to create a key file.',
+  },
+  KEY_FILE_INSECURE: { class: 'failure', hint: undefined },
+  STORE_LOCKED: {
+    class: 'failure',
+    hint: 'Another process holds the vault lock for too long; retry in a moment.',
+  },
+  STORE_CORRUPT: { class: 'integrity', hint: 'Restore the vault file from a backup.' },
+  STORE_ERROR: { class: 'failure', hint: undefined },
+  AUDIT_WRITE_FAILED: {
+    class: 'failure',
+    hint: 'Nothing was changed: coffer refuses to act without an audit record.',
+  },
+  IO_ERROR: { class: 'failure', hint: undefined },
+  INTERNAL: { class: 'failure', hint: undefined },
+};
+
+export interface CofferErrorOptions {
+  hint?: string | undefined;
+  cause?: unknown;
+}
+
+/** The one error type coffer throws on purpose. `message` is always safe to show. */
+export class CofferError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CofferErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CofferError';
+    this.code = code;
+    this.hint = options.hint ?? CATALOGUE[code].hint;
+  }
+
+  /** The class front ends map to an exit code or an HTTP status. */
+  get errorClass(): ErrorClass {
+    return CATALOGUE[this.code].class;
+  }
+}
+
+/** Every code with its class, for front ends that build their mapping tables. */
+export function errorClassOf(code: ErrorCode): ErrorClass {
+  return CATALOGUE[code].class;
+}
+
+/** The list of all codes (documentation and tests). */
+export const ERROR_CODES: readonly ErrorCode[] = Object.keys(CATALOGUE) as ErrorCode[];
+
+export function isCofferError(err: unknown): err is CofferError {
+  return err instanceof CofferError;
+}

@@ -1,0 +1,25 @@
+/**
+ * Secret generators (node:crypto CSPRNG only) and the compact spec form stored in metadata.
+ * No I/O.
+ */
+export {
+  ALNUM_ALPHABET,
+  generateSecret,
+  PASSWORD_ALPHABET,
+  PASSWORD_SYMBOLS,
+} from './generate.js';
+export {
+  type ByteKind,
+  type CharKind,
+  DEFAULT_SIZES,
+  type FixedKind,
+  formatGeneratorSpec,
+  type GeneratorKind,
+  type GeneratorSpec,
+  isGeneratorKind,
+  KINDS,
+  MAX_SECRET_SIZE,
+  MIN_PASSWORD_LENGTH,
+  MIN_SECRET_CHARS,
+  parseGeneratorSpec,
+} from './spec.js';

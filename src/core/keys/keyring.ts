@@ -1,0 +1,137 @@
+/**
+ * The vault's keyring: key-encryption keys (KEKs), each sealed under the master key and
+ * stored with an id (`k1`, `k2`, ...). Exactly one KEK is primary and wraps new data keys;
+ * during a rotation older ones are `retiring` until no data key uses them, then `retired`,
+ * at which point their sealed bytes are erased.
+ *
+ * Security preconditions:
+ * - The master key is 32 bytes and is checked against the vault's verifier (constant time)
+ *   before any KEK is opened, so a wrong key is reported as WRONG_KEY, never as garbage.
+ * - Opened KEKs are cached in memory for the life of the Vault object and wiped by
+ *   `close()`. JavaScript cannot guarantee that no copy remains in memory (SECURITY.md).
+ */
+import { randomBytes } from 'node:crypto';
+import { KEY_BYTES } from '../crypto/aead.js';
+import { openKek, sealKek } from '../crypto/envelope.js';
+import { masterKeyMatches } from '../crypto/kdf.js';
+import { CofferError } from '../errors.js';
+import type { KekRecord, StorageTx } from '../store/storage.js';
+
+export const META_MASTER_CHECK = 'master_check';
+
+export interface ActiveKek {
+  id: string;
+  key: Uint8Array;
+}
+
+export class Keyring {
+  readonly #masterKey: Uint8Array;
+  readonly #cache = new Map<string, Uint8Array>();
+  #unlocked = false;
+
+  constructor(masterKey: Uint8Array) {
+    if (!(masterKey instanceof Uint8Array) || masterKey.length !== KEY_BYTES) {
+      throw new RangeError(`master key must be ${KEY_BYTES} bytes`);
+    }
+    this.#masterKey = new Uint8Array(masterKey);
+  }
+
+  /** Checks the master key against the vault's verifier; throws WRONG_KEY. */
+  async unlock(tx: StorageTx): Promise<void> {
+    if (this.#unlocked) return;
+    const check = await tx.getMeta(META_MASTER_CHECK);
+    if (check === undefined) {
+      throw new CofferError('VAULT_NOT_FOUND', 'the vault file exists but was never initialised');
+    }
+    if (!masterKeyMatches(this.#masterKey, check)) {
+      throw new CofferError('WRONG_KEY', 'wrong master key for this vault');
+    }
+    this.#unlocked = true;
+  }
+
+  /** Opens the KEK with this id (cached). Throws KEY_NOT_FOUND for unknown or retired ids. */
+  async kek(tx: StorageTx, id: string): Promise<Uint8Array> {
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) return cached;
+    const rec = await tx.getKek(id);
+    return this.#open(id, rec);
+  }
+
+  #open(id: string, rec: KekRecord | undefined): Uint8Array {
+    if (rec === undefined || rec.sealed === null) {
+      throw new CofferError(
+        'KEY_NOT_FOUND',
+        `no key-encryption key with id ${id} in the keyring (was it retired?)`,
+        {
+          hint: 'The data was written under a key this vault no longer has; restore from a backup.',
+        },
+      );
+    }
+    let key: Uint8Array;
+    try {
+      key = openKek(this.#masterKey, id, rec.sealed);
+    } catch (err) {
+      throw new CofferError('INTEGRITY_FAILURE', `the sealed key-encryption key ${id} is damaged`, {
+        cause: err,
+      });
+    }
+    this.#cache.set(id, key);
+    return key;
+  }
+
+  /** The primary KEK, read inside the caller's transaction so rotations elsewhere are seen. */
+  async primary(tx: StorageTx): Promise<ActiveKek> {
+    const keks = await tx.listKeks();
+    const primary = keks.find((k) => k.status === 'primary');
+    if (primary === undefined) {
+      throw new CofferError('STORE_CORRUPT', 'the keyring has no primary key-encryption key');
+    }
+    const cached = this.#cache.get(primary.id);
+    return { id: primary.id, key: cached ?? this.#open(primary.id, primary) };
+  }
+
+  /** Creates a new KEK with the next free id and stores it sealed, with the given status. */
+  async create(tx: StorageTx, status: 'primary' | 'retiring', now: string): Promise<ActiveKek> {
+    const keks = await tx.listKeks();
+    const n = keks.reduce((max, k) => Math.max(max, Number(k.id.replace(/^k/, '')) || 0), 0) + 1;
+    const id = `k${n}`;
+    const key = new Uint8Array(randomBytes(KEY_BYTES));
+    await tx.insertKek({
+      id,
+      sealed: sealKek(this.#masterKey, id, key),
+      status,
+      createdAt: now,
+      retiredAt: null,
+    });
+    this.#cache.set(id, key);
+    return { id, key };
+  }
+
+  /** Opens every KEK that still has sealed bytes; returns the ids that failed. */
+  async checkAll(tx: StorageTx): Promise<string[]> {
+    const failed: string[] = [];
+    for (const rec of await tx.listKeks()) {
+      if (rec.sealed === null) continue;
+      try {
+        this.#cache.delete(rec.id);
+        this.#open(rec.id, rec);
+      } catch {
+        failed.push(rec.id);
+      }
+    }
+    return failed;
+  }
+
+  /** Forgets a KEK (after it retired). */
+  forget(id: string): void {
+    this.#cache.get(id)?.fill(0);
+    this.#cache.delete(id);
+  }
+
+  /** Wipes the master key and every cached KEK. */
+  close(): void {
+    for (const key of this.#cache.values()) key.fill(0);
+    this.#cache.clear();
+    this.#masterKey.fill(0);
+  }
+}

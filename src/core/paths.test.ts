@@ -1,0 +1,199 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CofferError } from './errors.js';
+import {
+  envVarNameFor,
+  isValidSegment,
+  normalizeSegment,
+  parseDescription,
+  parseEnvironment,
+  parseKeyPath,
+  parsePathPrefix,
+  suggestKeyPath,
+} from './paths.js';
+
+const segment = fc.stringMatching(/^[a-z0-9](?:[a-z0-9_-]{0,20}[a-z0-9])?$/);
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return e instanceof CofferError ? e.code : 'OTHER';
+  }
+}
+
+describe('key paths', () => {
+  it('accepts the seed examples', () => {
+    for (const p of [
+      'project/consilio/stripe_api_key',
+      'project/odin/openai_api_key',
+      'project/health-agent/telegram_bot_token',
+      'meta/cloudflare/api_token',
+      'meta/gcloud/service_account_key',
+    ]) {
+      expect(parseKeyPath(p).path).toBe(p);
+    }
+    expect(parseKeyPath('meta/cloudflare/api_token')).toEqual({
+      scope: 'meta',
+      group: 'cloudflare',
+      name: 'api_token',
+      path: 'meta/cloudflare/api_token',
+    });
+  });
+
+  it('suggests the lowercase path for project/CONSILIO/Key', () => {
+    const err = (() => {
+      try {
+        parseKeyPath('project/CONSILIO/Key');
+        return undefined;
+      } catch (e) {
+        return e as CofferError;
+      }
+    })();
+    expect(err?.code).toBe('INVALID_PATH');
+    expect(err?.message).toContain('lowercase');
+    expect(err?.hint).toContain('did you mean project/consilio/key');
+  });
+
+  it('explains the form for consilio-stripe-key', () => {
+    expect(codeOf(() => parseKeyPath('consilio-stripe-key'))).toBe('INVALID_PATH');
+    expect(suggestKeyPath('consilio-stripe-key')).toBe('project/consilio/stripe_key');
+  });
+
+  it('refuses wrong shapes', () => {
+    for (const p of [
+      '',
+      'project',
+      'project/x',
+      'project//x',
+      'project/x/y/z',
+      'secrets/x/y',
+      'project/-x/y',
+      'project/x/y_',
+      'project/x/ y',
+      'project/x/é',
+    ]) {
+      expect(
+        codeOf(() => parseKeyPath(p)),
+        p,
+      ).toBe('INVALID_PATH');
+    }
+  });
+
+  it('property: every valid path parses to itself', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('project', 'meta'), segment, segment, (scope, g, n) => {
+        expect(parseKeyPath(`${scope}/${g}/${n}`).path).toBe(`${scope}/${g}/${n}`);
+      }),
+    );
+  });
+
+  it('property: a suggestion, when given, is itself a valid path', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (input) => {
+        const s = suggestKeyPath(input);
+        if (s !== undefined) expect(parseKeyPath(s).path).toBe(s);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: any input either parses or fails with INVALID_PATH', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (input) => {
+        const code = codeOf(() => parseKeyPath(input));
+        expect(code === undefined || code === 'INVALID_PATH').toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('normalizes segments into valid ones', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (s) => {
+        const n = normalizeSegment(s);
+        if (n !== '') expect(isValidSegment(n)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parses list prefixes', () => {
+    expect(parsePathPrefix('project')).toEqual({ scope: 'project' });
+    expect(parsePathPrefix('meta/cloudflare')).toEqual({ scope: 'meta', group: 'cloudflare' });
+    expect(codeOf(() => parsePathPrefix('project/Consilio'))).toBe('INVALID_PATH');
+    expect(codeOf(() => parsePathPrefix('other'))).toBe('INVALID_PATH');
+  });
+});
+
+describe('environments and env-var names', () => {
+  it('accepts lowercase names and refuses others', () => {
+    for (const e of ['dev', 'staging', 'prod', 'qa-2', 'eu_west'])
+      expect(parseEnvironment(e)).toBe(e);
+    for (const e of ['', 'Prod', 'my env', '-x', 'x'.repeat(40)])
+      expect(
+        codeOf(() => parseEnvironment(e)),
+        e,
+      ).toBe('INVALID_ENV');
+  });
+
+  it('derives env-var names from secret names', () => {
+    expect(envVarNameFor('stripe_api_key')).toBe('STRIPE_API_KEY');
+    expect(envVarNameFor('telegram-bot-token')).toBe('TELEGRAM_BOT_TOKEN');
+  });
+});
+
+describe('descriptions', () => {
+  it('accepts the seed good examples', () => {
+    for (const d of [
+      'Stripe API key for payment processing',
+      'PostgreSQL production database password',
+      'SendGrid API key for transactional emails',
+      'JWT signing secret for authentication',
+    ]) {
+      expect(parseDescription(d)).toBe(d);
+    }
+  });
+
+  it('refuses the seed bad examples and empty text with a good example in the hint', () => {
+    for (const d of [
+      'API key',
+      'Password',
+      'Secret',
+      'token',
+      '',
+      '   ',
+      'my secret key',
+      'API_KEY',
+      'the token',
+    ]) {
+      try {
+        parseDescription(d);
+        expect.unreachable(d);
+      } catch (e) {
+        expect((e as CofferError).code).toBe('INVALID_DESCRIPTION');
+        expect((e as CofferError).hint).toContain('Stripe API key for payment processing');
+      }
+    }
+  });
+
+  it('property: generic words in any order and case are refused', () => {
+    const generic = fc.constantFrom(
+      'api',
+      'key',
+      'secret',
+      'token',
+      'password',
+      'the',
+      'my',
+      'Access',
+      'AUTH',
+    );
+    fc.assert(
+      fc.property(fc.array(generic, { minLength: 1, maxLength: 5 }), (words) => {
+        expect(codeOf(() => parseDescription(words.join(' ')))).toBe('INVALID_DESCRIPTION');
+      }),
+    );
+  });
+});

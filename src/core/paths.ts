@@ -1,0 +1,285 @@
+/**
+ * Key paths, environment names and descriptions: the grammar every front end shares.
+ *
+ * A secret is addressed by `project/{project}/{name}` or `meta/{service}/{name}`. Each
+ * segment is lowercase `[a-z0-9]`, with `-` and `_` allowed inside (not first or last).
+ * Wrong input is refused with an error that names the rule and, where one can be derived,
+ * suggests the corrected path. Nothing here ever sees a secret value.
+ */
+import { CofferError } from './errors.js';
+
+export type Scope = 'project' | 'meta';
+export const SCOPES: readonly Scope[] = ['project', 'meta'];
+
+export interface KeyPath {
+  readonly scope: Scope;
+  /** The project (scope `project`) or service (scope `meta`). */
+  readonly group: string;
+  readonly name: string;
+  /** The canonical text form, `scope/group/name`. */
+  readonly path: string;
+}
+
+const SEGMENT = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
+const MAX_SEGMENT = 100;
+const ENV_NAME = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
+const MAX_ENV = 32;
+
+const PATH_RULE =
+  'key paths are project/{project}/{name} or meta/{service}/{name}; each segment is lowercase ' +
+  'letters and digits, with - and _ allowed inside';
+
+/** True when `s` is a valid path segment (project, service or name). */
+export function isValidSegment(s: string): boolean {
+  return s.length <= MAX_SEGMENT && SEGMENT.test(s);
+}
+
+/** Turns free text into the closest valid segment, or '' when nothing is left. */
+export function normalizeSegment(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .replace(/^[-_]+|[-_]+$/g, '')
+    .slice(0, MAX_SEGMENT);
+}
+
+/**
+ * Suggests a corrected path for wrong input, or undefined when no good guess exists.
+ * `project/CONSILIO/Key` -> `project/consilio/key`; `consilio-stripe-key` ->
+ * `project/consilio/stripe_key`.
+ */
+export function suggestKeyPath(input: string): string | undefined {
+  const trimmed = input.trim().replace(/^\/+|\/+$/g, '');
+  const parts = trimmed.split(/\/+/).filter((p) => p.length > 0);
+  const first = parts[0]?.toLowerCase();
+  let scope: Scope | undefined;
+  if (first === 'project' || first === 'projects') scope = 'project';
+  else if (first === 'meta') scope = 'meta';
+  if (scope !== undefined && parts.length >= 3) {
+    const group = normalizeSegment(parts[1]!);
+    const name = normalizeSegment(parts.slice(2).join('_'));
+    return group && name ? `${scope}/${group}/${name}` : undefined;
+  }
+  if (scope === undefined && parts.length === 2) {
+    const group = normalizeSegment(parts[0]!);
+    const name = normalizeSegment(parts[1]!);
+    return group && name ? `project/${group}/${name}` : undefined;
+  }
+  if (scope === undefined && parts.length === 1) {
+    // `consilio-stripe-key`: take the first word as the project, the rest as the name.
+    const words = normalizeSegment(parts[0]!).split(/[-_]+/).filter(Boolean);
+    if (words.length >= 2) return `project/${words[0]}/${words.slice(1).join('_')}`;
+  }
+  return undefined;
+}
+
+function invalidPath(input: string, why: string): CofferError {
+  const suggestion = suggestKeyPath(input);
+  const hint =
+    suggestion !== undefined && suggestion !== input
+      ? `did you mean ${suggestion}? (${PATH_RULE})`
+      : `${PATH_RULE}; e.g. project/consilio/stripe_api_key or meta/cloudflare/api_token`;
+  return new CofferError('INVALID_PATH', `invalid key path "${printable(input)}": ${why}`, {
+    hint,
+  });
+}
+
+/** Shows untrusted input safely in a message: control characters escaped, length capped. */
+function printable(s: string): string {
+  const capped = s.length > 120 ? `${s.slice(0, 120)}…` : s;
+  return JSON.stringify(capped).slice(1, -1);
+}
+
+/** Parses and validates a key path; throws INVALID_PATH with a suggestion. */
+export function parseKeyPath(input: string): KeyPath {
+  if (typeof input !== 'string') throw new TypeError('key path must be a string');
+  const parts = input.split('/');
+  const scope = parts[0];
+  if (scope !== 'project' && scope !== 'meta') {
+    return fail(
+      input,
+      parts.length === 1
+        ? 'it has no scope: paths start with project/ or meta/'
+        : `"${printable(scope ?? '')}" is not a scope: paths start with project/ or meta/`,
+    );
+  }
+  if (parts.length !== 3) {
+    return fail(
+      input,
+      parts.length < 3
+        ? `a ${scope} path has three segments: ${scope}/{${scope === 'project' ? 'project' : 'service'}}/{name}`
+        : 'the name may not contain /',
+    );
+  }
+  const group = parts[1]!;
+  const name = parts[2]!;
+  for (const [label, seg] of [
+    [scope === 'project' ? 'project' : 'service', group],
+    ['name', name],
+  ] as const) {
+    if (seg.length === 0) return fail(input, `the ${label} segment is empty`);
+    if (seg.length > MAX_SEGMENT)
+      return fail(input, `the ${label} segment is longer than ${MAX_SEGMENT} characters`);
+    if (!SEGMENT.test(seg)) {
+      const why =
+        seg !== seg.toLowerCase()
+          ? `the ${label} segment must be lowercase`
+          : `the ${label} segment may hold only a-z, 0-9, and - or _ inside`;
+      return fail(input, why);
+    }
+  }
+  return { scope, group, name, path: `${scope}/${group}/${name}` };
+}
+
+function fail(input: string, why: string): never {
+  throw invalidPath(input, why);
+}
+
+/** Validates a key-path prefix used by `list`: `project`, `meta`, `project/P`, `meta/S`. */
+export function parsePathPrefix(input: string): { scope: Scope; group?: string } {
+  const parts = input.replace(/\/+$/, '').split('/');
+  const scope = parts[0];
+  if ((scope === 'project' || scope === 'meta') && parts.length <= 2) {
+    if (parts.length === 1) return { scope };
+    const group = parts[1]!;
+    if (isValidSegment(group)) return { scope, group };
+  }
+  const suggestion = suggestKeyPath(`${input}/x`)?.replace(/\/x$/, '');
+  throw new CofferError('INVALID_PATH', `invalid prefix "${printable(input)}"`, {
+    hint:
+      suggestion !== undefined && suggestion !== input
+        ? `did you mean ${suggestion}? Prefixes are project, meta, project/{project} or meta/{service}.`
+        : 'Prefixes are project, meta, project/{project} or meta/{service}.',
+  });
+}
+
+/** Validates an environment name (`dev`, `staging`, `prod`, or any lowercase name). */
+export function parseEnvironment(input: string): string {
+  if (typeof input !== 'string') throw new TypeError('environment must be a string');
+  if (input.length > 0 && input.length <= MAX_ENV && ENV_NAME.test(input)) return input;
+  const fixed = normalizeSegment(input);
+  throw new CofferError('INVALID_ENV', `invalid environment "${printable(input)}"`, {
+    hint:
+      fixed && fixed !== input
+        ? `did you mean ${fixed}? Environment names are lowercase letters, digits, - and _.`
+        : undefined,
+  });
+}
+
+/** The env-var name of a secret: its name uppercased, `-` turned into `_`. */
+export function envVarNameFor(name: string): string {
+  return name.toUpperCase().replace(/-/g, '_');
+}
+
+const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Validates an environment-variable name (`STRIPE_API_KEY`). */
+export function parseEnvVarName(input: string): string {
+  if (ENV_VAR.test(input) && input.length <= 128) return input;
+  throw new CofferError(
+    'INVALID_ARGUMENT',
+    `invalid environment variable name "${printable(input)}"`,
+    {
+      hint: 'Use letters, digits and _, not starting with a digit (e.g. STRIPE_API_KEY).',
+    },
+  );
+}
+
+/**
+ * Words that say nothing about what a secret is for. A description made only of these
+ * (plus filler words) is refused, as the seeds' guidelines ask.
+ */
+const GENERIC_WORDS = new Set([
+  'api',
+  'apikey',
+  'key',
+  'keys',
+  'password',
+  'passwords',
+  'passwd',
+  'pass',
+  'pwd',
+  'secret',
+  'secrets',
+  'token',
+  'tokens',
+  'credential',
+  'credentials',
+  'cred',
+  'creds',
+  'value',
+  'values',
+  'string',
+  'private',
+  'access',
+  'auth',
+  'the',
+  'a',
+  'an',
+  'my',
+  'our',
+  'this',
+  'that',
+  'of',
+  'for',
+  'to',
+  'and',
+  'new',
+  'some',
+  'test',
+  'todo',
+  'tbd',
+  'xxx',
+  'env',
+  'variable',
+  'var',
+  'config',
+  'setting',
+  'data',
+  'info',
+  'misc',
+  'stuff',
+  'thing',
+  'none',
+  'n/a',
+  'na',
+]);
+
+export const DESCRIPTION_EXAMPLE = 'Stripe API key for payment processing';
+const MAX_DESCRIPTION = 500;
+
+/**
+ * Validates a description: required, and it must say what the secret is for.
+ * Returns the trimmed text.
+ */
+export function parseDescription(input: string | undefined): string {
+  const text = (input ?? '').trim().replace(/\s+/g, ' ');
+  const hint = `Say what the secret is for and where it is used, e.g. "${DESCRIPTION_EXAMPLE}" or "PostgreSQL production database password".`;
+  if (text.length === 0) {
+    throw new CofferError('INVALID_DESCRIPTION', 'a description is required', { hint });
+  }
+  if (text.length > MAX_DESCRIPTION) {
+    throw new CofferError(
+      'INVALID_DESCRIPTION',
+      `the description is longer than ${MAX_DESCRIPTION} characters`,
+      { hint: 'Keep it to one sentence.' },
+    );
+  }
+  const words = text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}/]+/u)
+    .filter((w) => w.length > 0);
+  const meaningful = words.filter((w) => !GENERIC_WORDS.has(w) && !/^\d+$/.test(w));
+  if (meaningful.length === 0 || meaningful.join('').length < 3) {
+    throw new CofferError(
+      'INVALID_DESCRIPTION',
+      `the description "${printable(text)}" is too generic`,
+      {
+        hint,
+      },
+    );
+  }
+  return text;
+}

@@ -1,0 +1,145 @@
+/**
+ * The storage interface every backend implements (SQLite file, PostgreSQL), and the records
+ * it holds. Storage knows nothing about crypto: it keeps sealed bytes and metadata, and
+ * gives the vault service transactions in which an effect and its audit record commit
+ * together or not at all.
+ *
+ * Contract (checked by test/storage-contract.ts against every backend):
+ * - `transaction(fn, 'write')` serialises writers across processes and instances: two write
+ *   transactions never interleave, so reading the current version and inserting the next one
+ *   is race-free. If `fn` throws, nothing it did is kept.
+ * - A committed write is visible to every later transaction, in any process.
+ * - Byte columns round-trip exactly; text columns round-trip any valid UTF-8.
+ */
+
+export type KekStatus = 'primary' | 'retiring' | 'retired';
+
+export interface KekRecord {
+  id: string;
+  /** The KEK sealed under the master key; null once retired (crypto-shredded). */
+  sealed: Uint8Array | null;
+  status: KekStatus;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+export interface SecretMetadata {
+  description: string;
+  tier: number | null;
+  rotation: string | null;
+  envVar: string | null;
+  localOnly: boolean;
+  generator: string | null;
+}
+
+export interface SecretRecord extends SecretMetadata {
+  path: string;
+  env: string;
+  currentVersion: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export interface VersionRecord {
+  path: string;
+  env: string;
+  version: number;
+  kekId: string;
+  wrappedDek: Uint8Array;
+  ciphertext: Uint8Array;
+  createdAt: string;
+  actor: string;
+}
+
+/** A wrapped data key as the key-rotation loop sees it. */
+export interface WrappedKeyRow {
+  rowId: number;
+  path: string;
+  env: string;
+  version: number;
+  kekId: string;
+  wrappedDek: Uint8Array;
+}
+
+export interface AuditEntry {
+  ts: string;
+  actor: string;
+  action: string;
+  path: string | null;
+  env: string | null;
+  version: number | null;
+  outcome: string;
+  detail: string | null;
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface SecretFilter {
+  scope?: string;
+  group?: string;
+  env?: string;
+  includeDeleted?: boolean;
+}
+
+export interface AuditQuery {
+  afterSeq?: number;
+  limit?: number;
+  path?: string;
+  /** Newest first when true. */
+  descending?: boolean;
+}
+
+/** Operations available inside a transaction. */
+export interface StorageTx {
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  listKeks(): Promise<KekRecord[]>;
+  getKek(id: string): Promise<KekRecord | undefined>;
+  insertKek(kek: KekRecord): Promise<void>;
+  updateKek(
+    id: string,
+    patch: Partial<Pick<KekRecord, 'sealed' | 'status' | 'retiredAt'>>,
+  ): Promise<void>;
+  /** How many secret versions each KEK wraps. */
+  countWrappedKeys(): Promise<Map<string, number>>;
+  /** Up to `limit` wrapped keys under any of `kekIds`. */
+  listWrappedKeys(kekIds: readonly string[], limit: number): Promise<WrappedKeyRow[]>;
+  updateWrappedKey(rowId: number, kekId: string, wrappedDek: Uint8Array): Promise<void>;
+
+  getSecret(path: string, env: string): Promise<SecretRecord | undefined>;
+  insertSecret(secret: SecretRecord): Promise<void>;
+  updateSecret(
+    path: string,
+    env: string,
+    patch: Partial<Omit<SecretRecord, 'path' | 'env' | 'createdAt'>>,
+  ): Promise<void>;
+  listSecrets(filter: SecretFilter): Promise<SecretRecord[]>;
+
+  insertVersion(version: VersionRecord): Promise<void>;
+  getVersion(path: string, env: string, version: number): Promise<VersionRecord | undefined>;
+  listVersions(path: string, env: string): Promise<VersionRecord[]>;
+
+  /** The newest audit record, or undefined for an empty log. */
+  lastAudit(): Promise<AuditRecord | undefined>;
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Appends several records in order (one round trip where the backend allows). */
+  appendAuditBatch(records: readonly AuditRecord[]): Promise<void>;
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+}
+
+export type TxMode = 'read' | 'write';
+
+export interface Storage {
+  /** 'sqlite' or 'postgres'; shown by `coffer key status` and in logs. */
+  readonly kind: string;
+  /** A human-readable location (file path or redacted URL). */
+  readonly location: string;
+  transaction<T>(mode: TxMode, fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

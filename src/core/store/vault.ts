@@ -1,0 +1,661 @@
+/**
+ * The vault service: every operation on secrets, with its rules and its audit record.
+ *
+ * Front ends (CLI, MCP, HTTP) call this and nothing below it, so a rule enforced here holds
+ * for all of them. Each operation runs in one storage transaction together with its audit
+ * record: if the record cannot be written the operation fails and nothing changes (fail
+ * closed). Failed and denied attempts are audited too, in a transaction of their own.
+ *
+ * Values are strings of at most 64 KiB of UTF-8. They are sealed per version with their own
+ * data key (crypto/envelope.ts); they never enter an error message, a log or the audit log.
+ */
+import { chainAuditRecord } from '../audit/chain.js';
+import { openSecret, sealSecret } from '../crypto/envelope.js';
+import { CofferError, type ErrorCode } from '../errors.js';
+import { Keyring } from '../keys/keyring.js';
+import {
+  envVarNameFor,
+  type KeyPath,
+  parseDescription,
+  parseEnvironment,
+  parseKeyPath,
+  parsePathPrefix,
+} from '../paths.js';
+import type {
+  AuditEntry,
+  AuditRecord,
+  SecretMetadata,
+  SecretRecord,
+  Storage,
+  StorageTx,
+  VersionRecord,
+} from './storage.js';
+
+/** Values are limited to 64 KiB of UTF-8. */
+export const MAX_VALUE_BYTES: number = 64 * 1024;
+export const META_AUDIT_HEAD = 'audit_head';
+
+export interface VaultOptions {
+  /** Who acts: `cli:alice`, `token:deploy`, `mcp:claude-code/1.2`. Goes into the audit log. */
+  actor: string;
+  /** Clock for timestamps (tests). */
+  now?: () => Date;
+}
+
+export interface SetOptions {
+  description?: string | undefined;
+  /** Check-and-set: fail with VERSION_CONFLICT unless the current version is this (0 = new). */
+  ifVersion?: number | undefined;
+  metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
+}
+
+export interface SetResult {
+  path: string;
+  env: string;
+  version: number;
+  created: boolean;
+}
+
+export interface SecretValue {
+  path: string;
+  env: string;
+  version: number;
+  value: string;
+  description: string;
+  createdAt: string;
+}
+
+/** A secret without its value: what list/describe return. */
+export type SecretInfo = SecretRecord;
+
+export interface VersionInfo {
+  version: number;
+  createdAt: string;
+  actor: string;
+  kekId: string;
+}
+
+/** A secret as injected into a program or a .env file. */
+export interface ProjectSecret {
+  path: string;
+  name: string;
+  /** The environment-variable name: metadata `envVar`, or the name uppercased. */
+  envVar: string;
+  version: number;
+  value: string;
+  localOnly: boolean;
+}
+
+export interface VerifyItem {
+  path: string;
+  env: string;
+  version: number;
+  ok: boolean;
+  code?: ErrorCode;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checked: number;
+  failures: VerifyItem[];
+  keyFailures: string[];
+}
+
+type Target = { path?: string | null; env?: string | null };
+type AuditDraft = Omit<AuditEntry, 'ts' | 'actor'>;
+type OpResult<T> = {
+  result: T;
+  version?: number | null;
+  detail?: string | null;
+  outcome?: string;
+  /** Records written before the operation's own one (e.g. one per value read). */
+  audit?: AuditDraft[];
+};
+
+const OUTCOME_BY_CLASS: Record<string, string> = {
+  integrity: 'integrity_failure',
+  not_found: 'not_found',
+  conflict: 'conflict',
+  usage: 'invalid',
+  failure: 'error',
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function valueBytes(value: string): Uint8Array {
+  if (typeof value !== 'string') throw new TypeError('value must be a string');
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > MAX_VALUE_BYTES) {
+    throw new CofferError(
+      'VALUE_TOO_LARGE',
+      `the value is ${bytes.length} bytes; the limit is ${MAX_VALUE_BYTES} bytes (64 KiB)`,
+    );
+  }
+  return bytes;
+}
+
+export class Vault {
+  readonly storage: Storage;
+  readonly #keyring: Keyring;
+  readonly #actor: string;
+  readonly #now: () => Date;
+
+  constructor(storage: Storage, masterKey: Uint8Array, options: VaultOptions) {
+    this.storage = storage;
+    this.#keyring = new Keyring(masterKey);
+    this.#actor = options.actor;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get actor(): string {
+    return this.#actor;
+  }
+
+  #ts(): string {
+    return this.#now().toISOString();
+  }
+
+  /**
+   * Appends chained audit records (one head read, one head update for the batch); any
+   * failure becomes AUDIT_WRITE_FAILED, which rolls the whole transaction back.
+   */
+  async #audit(tx: StorageTx, entries: Omit<AuditEntry, 'ts' | 'actor'>[]): Promise<void> {
+    try {
+      let last = await tx.lastAudit();
+      const ts = this.#ts();
+      const records: AuditRecord[] = [];
+      for (const entry of entries) {
+        last = chainAuditRecord(last, { ...entry, ts, actor: this.#actor });
+        records.push(last);
+      }
+      if (records.length === 1) await tx.appendAudit(records[0]!);
+      else await tx.appendAuditBatch(records);
+      if (last !== undefined) await tx.setMeta(META_AUDIT_HEAD, `${last.seq}:${last.hash}`);
+    } catch (err) {
+      throw new CofferError('AUDIT_WRITE_FAILED', 'the audit record could not be written', {
+        cause: err,
+      });
+    }
+  }
+
+  /** Runs one audited operation in a write transaction. */
+  async #op<T>(
+    action: string,
+    target: Target,
+    fn: (tx: StorageTx) => Promise<OpResult<T>>,
+  ): Promise<T> {
+    try {
+      return await this.storage.transaction('write', async (tx) => {
+        await this.#keyring.unlock(tx);
+        const out = await fn(tx);
+        await this.#audit(tx, [
+          ...(out.audit ?? []),
+          {
+            action,
+            path: target.path ?? null,
+            env: target.env ?? null,
+            version: out.version ?? null,
+            outcome: out.outcome ?? 'ok',
+            detail: out.detail ?? null,
+          },
+        ]);
+        return out.result;
+      });
+    } catch (err) {
+      await this.#auditFailure(action, target, err);
+      throw err;
+    }
+  }
+
+  async #auditFailure(action: string, target: Target, err: unknown): Promise<void> {
+    const code = err instanceof CofferError ? err.code : 'INTERNAL';
+    if (code === 'AUDIT_WRITE_FAILED' || code === 'VAULT_NOT_FOUND' || code === 'STORE_LOCKED')
+      return;
+    const outcome =
+      code === 'WRONG_KEY'
+        ? 'denied'
+        : err instanceof CofferError
+          ? OUTCOME_BY_CLASS[err.errorClass]!
+          : 'error';
+    try {
+      await this.storage.transaction('write', (tx) =>
+        this.#audit(tx, [
+          {
+            action,
+            path: target.path ?? null,
+            env: target.env ?? null,
+            version: null,
+            outcome,
+            detail: code,
+          },
+        ]),
+      );
+    } catch {
+      // The operation has failed already; the caller sees its error, not this one.
+    }
+  }
+
+  /** Runs a read-only operation (not audited: audit and key status reads). */
+  async #read<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+    return this.storage.transaction('read', async (tx) => {
+      await this.#keyring.unlock(tx);
+      return fn(tx);
+    });
+  }
+
+  /** Stores a new version of a secret (creating it, or reviving a deleted one). */
+  async set(
+    path: string,
+    env: string,
+    value: string,
+    options: SetOptions = {},
+  ): Promise<SetResult> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    const plaintext = valueBytes(value);
+    const description =
+      options.description === undefined ? undefined : parseDescription(options.description);
+    const ifVersion = options.ifVersion;
+    if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
+      throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
+    }
+    try {
+      return await this.#op('set', { path: key.path, env: e }, async (tx) => {
+        const existing = await tx.getSecret(key.path, e);
+        const current = existing?.currentVersion ?? 0;
+        if (ifVersion !== undefined && ifVersion !== current) {
+          throw new CofferError(
+            'VERSION_CONFLICT',
+            `${key.path} (${e}) is at version ${current}, not ${ifVersion}`,
+          );
+        }
+        if (existing === undefined && description === undefined) {
+          throw new CofferError(
+            'INVALID_DESCRIPTION',
+            `a description is required to create ${key.path}`,
+            {
+              hint: 'Pass --description "what it is for", e.g. "Stripe API key for payment processing".',
+            },
+          );
+        }
+        const version = current + 1;
+        const slot = { path: key.path, env: e, version };
+        const kek = await this.#keyring.primary(tx);
+        const sealed = sealSecret(kek.key, kek.id, plaintext, slot);
+        const ts = this.#ts();
+        await tx.insertVersion({
+          ...slot,
+          kekId: kek.id,
+          wrappedDek: sealed.wrappedDek,
+          ciphertext: sealed.ciphertext,
+          createdAt: ts,
+          actor: this.#actor,
+        });
+        const meta = options.metadata ?? {};
+        if (existing === undefined) {
+          await tx.insertSecret({
+            path: key.path,
+            env: e,
+            description: description!,
+            currentVersion: version,
+            tier: meta.tier ?? null,
+            rotation: meta.rotation ?? null,
+            envVar: meta.envVar ?? null,
+            localOnly: meta.localOnly ?? false,
+            generator: meta.generator ?? null,
+            createdAt: ts,
+            updatedAt: ts,
+            deletedAt: null,
+          });
+        } else {
+          await tx.updateSecret(key.path, e, {
+            ...meta,
+            ...(description !== undefined ? { description } : {}),
+            currentVersion: version,
+            updatedAt: ts,
+            deletedAt: null,
+          });
+        }
+        return {
+          result: { path: key.path, env: e, version, created: existing === undefined },
+          version,
+        };
+      });
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async #liveSecret(tx: StorageTx, key: KeyPath, env: string): Promise<SecretRecord> {
+    const secret = await tx.getSecret(key.path, env);
+    if (secret === undefined) {
+      throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${env}`);
+    }
+    if (secret.deletedAt !== null) {
+      throw new CofferError('SECRET_DELETED', `${key.path} (${env}) was deleted`);
+    }
+    return secret;
+  }
+
+  async #decrypt(tx: StorageTx, rec: VersionRecord): Promise<Buffer> {
+    const kek = await this.#keyring.kek(tx, rec.kekId);
+    return openSecret(kek, rec.kekId, rec.wrappedDek, rec.ciphertext, {
+      path: rec.path,
+      env: rec.env,
+      version: rec.version,
+    });
+  }
+
+  /** Reads the latest (or a given) version of a secret. */
+  async get(
+    path: string,
+    env: string,
+    options: { version?: number | undefined } = {},
+  ): Promise<SecretValue> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    const wanted = options.version;
+    if (wanted !== undefined && (!Number.isSafeInteger(wanted) || wanted < 1)) {
+      throw new CofferError('INVALID_ARGUMENT', 'the version must be a whole number >= 1');
+    }
+    return this.#op('get', { path: key.path, env: e }, async (tx) => {
+      const secret = await this.#liveSecret(tx, key, e);
+      const version = wanted ?? secret.currentVersion;
+      const rec = await tx.getVersion(key.path, e, version);
+      if (rec === undefined) {
+        throw new CofferError('VERSION_NOT_FOUND', `${key.path} (${e}) has no version ${version}`);
+      }
+      const plain = await this.#decrypt(tx, rec);
+      let value: string;
+      try {
+        value = utf8.decode(plain);
+      } catch {
+        throw new CofferError(
+          'INTEGRITY_FAILURE',
+          `${key.path} (${e}) version ${version} is not valid UTF-8`,
+        );
+      } finally {
+        plain.fill(0);
+      }
+      return {
+        result: {
+          path: key.path,
+          env: e,
+          version,
+          value,
+          description: secret.description,
+          createdAt: rec.createdAt,
+        },
+        version,
+      };
+    });
+  }
+
+  /**
+   * Lists secrets (metadata only, never values). `prefix` is `project`, `meta`,
+   * `project/P` or `meta/S`; `env` undefined lists every environment.
+   */
+  async list(
+    options: {
+      prefix?: string | undefined;
+      env?: string | undefined;
+      includeDeleted?: boolean;
+    } = {},
+  ): Promise<SecretInfo[]> {
+    const prefix = options.prefix === undefined ? undefined : parsePathPrefix(options.prefix);
+    const env = options.env === undefined ? undefined : parseEnvironment(options.env);
+    return this.#op('list', { path: options.prefix ?? null, env: env ?? null }, async (tx) => {
+      const items = await tx.listSecrets({
+        ...(prefix !== undefined ? { scope: prefix.scope } : {}),
+        ...(prefix?.group !== undefined ? { group: prefix.group } : {}),
+        ...(env !== undefined ? { env } : {}),
+        includeDeleted: options.includeDeleted ?? false,
+      });
+      return { result: items, detail: `${items.length} items` };
+    });
+  }
+
+  /**
+   * Reads every live secret of a project in one environment (for `run` and `env pull`).
+   * Each value read gets its own audit record (action `get`, detail `purpose`), written in
+   * the same transaction; nothing is returned unless all of them are written.
+   */
+  async readProject(project: string, env: string, purpose: string): Promise<ProjectSecret[]> {
+    const prefix = parsePathPrefix(`project/${project}`);
+    const e = parseEnvironment(env);
+    return this.#op('read_project', { path: `project/${prefix.group}`, env: e }, async (tx) => {
+      const secrets = await tx.listSecrets({ scope: 'project', group: prefix.group!, env: e });
+      const out: ProjectSecret[] = [];
+      const reads: AuditDraft[] = [];
+      for (const s of secrets) {
+        const rec = await tx.getVersion(s.path, e, s.currentVersion);
+        if (rec === undefined) {
+          throw new CofferError(
+            'STORE_CORRUPT',
+            `${s.path} (${e}) has no version ${s.currentVersion}`,
+          );
+        }
+        const plain = await this.#decrypt(tx, rec);
+        let value: string;
+        try {
+          value = utf8.decode(plain);
+        } catch {
+          throw new CofferError('INTEGRITY_FAILURE', `${s.path} (${e}) is not valid UTF-8`);
+        } finally {
+          plain.fill(0);
+        }
+        const name = parseKeyPath(s.path).name;
+        out.push({
+          path: s.path,
+          name,
+          envVar: s.envVar ?? envVarNameFor(name),
+          version: s.currentVersion,
+          value,
+          localOnly: s.localOnly,
+        });
+        reads.push({
+          action: 'get',
+          path: s.path,
+          env: e,
+          version: s.currentVersion,
+          outcome: 'ok',
+          detail: purpose,
+        });
+      }
+      return { result: out, detail: `${out.length} secrets for ${purpose}`, audit: reads };
+    });
+  }
+
+  /** The metadata of one secret (deleted ones included). */
+  async info(path: string, env: string): Promise<SecretInfo> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    return this.#op('describe', { path: key.path, env: e }, async (tx) => {
+      const secret = await tx.getSecret(key.path, e);
+      if (secret === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${e}`);
+      return { result: secret, version: secret.currentVersion };
+    });
+  }
+
+  /** The versions of a secret, oldest first, without values. */
+  async history(
+    path: string,
+    env: string,
+  ): Promise<{ secret: SecretInfo; versions: VersionInfo[] }> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    return this.#op('history', { path: key.path, env: e }, async (tx) => {
+      const secret = await tx.getSecret(key.path, e);
+      if (secret === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${e}`);
+      const versions = (await tx.listVersions(key.path, e)).map((v) => ({
+        version: v.version,
+        createdAt: v.createdAt,
+        actor: v.actor,
+        kekId: v.kekId,
+      }));
+      return { result: { secret, versions }, version: secret.currentVersion };
+    });
+  }
+
+  /** Soft-deletes a secret: values stay stored and `restore` brings it back. */
+  async delete(
+    path: string,
+    env: string,
+  ): Promise<{ path: string; env: string; alreadyDeleted: boolean }> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    return this.#op('delete', { path: key.path, env: e }, async (tx) => {
+      const secret = await tx.getSecret(key.path, e);
+      if (secret === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${e}`);
+      const already = secret.deletedAt !== null;
+      if (!already)
+        await tx.updateSecret(key.path, e, { deletedAt: this.#ts(), updatedAt: this.#ts() });
+      return {
+        result: { path: key.path, env: e, alreadyDeleted: already },
+        version: secret.currentVersion,
+      };
+    });
+  }
+
+  /** Undoes a soft delete. */
+  async restore(
+    path: string,
+    env: string,
+  ): Promise<{ path: string; env: string; version: number; wasDeleted: boolean }> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    return this.#op('restore', { path: key.path, env: e }, async (tx) => {
+      const secret = await tx.getSecret(key.path, e);
+      if (secret === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${e}`);
+      const was = secret.deletedAt !== null;
+      if (was) await tx.updateSecret(key.path, e, { deletedAt: null, updatedAt: this.#ts() });
+      return {
+        result: { path: key.path, env: e, version: secret.currentVersion, wasDeleted: was },
+        version: secret.currentVersion,
+      };
+    });
+  }
+
+  /** Changes metadata (description, tier, rotation policy, env-var name, local-only, generator). */
+  async describe(path: string, env: string, patch: Partial<SecretMetadata>): Promise<SecretInfo> {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    const clean: Partial<SecretMetadata> = { ...patch };
+    if (patch.description !== undefined) clean.description = parseDescription(patch.description);
+    if (patch.tier !== undefined && patch.tier !== null && ![1, 2, 3].includes(patch.tier)) {
+      throw new CofferError('INVALID_ARGUMENT', 'tier must be 1, 2 or 3');
+    }
+    return this.#op('describe', { path: key.path, env: e }, async (tx) => {
+      const secret = await tx.getSecret(key.path, e);
+      if (secret === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${e}`);
+      const changed = Object.keys(clean);
+      if (changed.length > 0)
+        await tx.updateSecret(key.path, e, { ...clean, updatedAt: this.#ts() });
+      return {
+        result: { ...secret, ...clean, ...(changed.length ? { updatedAt: this.#ts() } : {}) },
+        version: secret.currentVersion,
+        detail: changed.length ? `changed ${changed.sort().join(',')}` : null,
+      };
+    });
+  }
+
+  async #verifyVersions(
+    tx: StorageTx,
+    versions: VersionRecord[],
+    report: VerifyReport,
+  ): Promise<void> {
+    for (const rec of versions) {
+      report.checked++;
+      try {
+        (await this.#decrypt(tx, rec)).fill(0);
+      } catch (err) {
+        const code = err instanceof CofferError ? err.code : 'INTERNAL';
+        report.failures.push({
+          path: rec.path,
+          env: rec.env,
+          version: rec.version,
+          ok: false,
+          code,
+        });
+      }
+    }
+  }
+
+  /**
+   * Decrypts and authenticates every version of one secret (path + env), or of every secret
+   * in the vault when `path` is undefined, plus every sealed key in the keyring.
+   */
+  async verify(path?: string, env?: string): Promise<VerifyReport> {
+    const key = path === undefined ? undefined : parseKeyPath(path);
+    const e = env === undefined ? undefined : parseEnvironment(env);
+    const report: VerifyReport = { ok: true, checked: 0, failures: [], keyFailures: [] };
+    const target = { path: key?.path ?? null, env: e ?? null };
+    try {
+      await this.#read(async (tx) => {
+        if (key !== undefined) {
+          const envs =
+            e !== undefined
+              ? [e]
+              : (await tx.listSecrets({ includeDeleted: true }))
+                  .filter((s) => s.path === key.path)
+                  .map((s) => s.env);
+          if (
+            envs.length === 0 ||
+            (e !== undefined && (await tx.getSecret(key.path, e)) === undefined)
+          ) {
+            throw new CofferError(
+              'SECRET_NOT_FOUND',
+              `no secret ${key.path}${e ? ` in environment ${e}` : ''}`,
+            );
+          }
+          for (const one of envs)
+            await this.#verifyVersions(tx, await tx.listVersions(key.path, one), report);
+        } else {
+          report.keyFailures = await this.#keyring.checkAll(tx);
+          for (const s of await tx.listSecrets({ includeDeleted: true })) {
+            await this.#verifyVersions(tx, await tx.listVersions(s.path, s.env), report);
+          }
+        }
+      });
+    } catch (err) {
+      await this.#auditFailure('verify', target, err);
+      throw err;
+    }
+    report.ok = report.failures.length === 0 && report.keyFailures.length === 0;
+    await this.storage.transaction('write', (tx) =>
+      this.#audit(tx, [
+        {
+          ...target,
+          action: 'verify',
+          version: null,
+          outcome: report.ok ? 'ok' : 'integrity_failure',
+          detail: `${report.checked} checked, ${report.failures.length + report.keyFailures.length} failed`,
+        },
+      ]),
+    );
+    return report;
+  }
+
+  /** Runs `fn` in a read transaction after checking the master key (used by audit and keys). */
+  readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+    return this.#read(fn);
+  }
+
+  /** Runs an audited write operation (used by key rotation). */
+  auditedTransaction<T>(
+    action: string,
+    fn: (tx: StorageTx, keyring: Keyring) => Promise<{ result: T; detail?: string | null }>,
+  ): Promise<T> {
+    return this.#op(action, {}, (tx) => fn(tx, this.#keyring));
+  }
+
+  /** Wipes key material held by this object. The storage stays open (its owner closes it). */
+  close(): void {
+    this.#keyring.close();
+  }
+}

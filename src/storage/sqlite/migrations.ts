@@ -1,0 +1,66 @@
+/**
+ * SQLite schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+ * A migration is never edited once released: add a new one instead.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: the initial schema.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE keks (
+    id         TEXT PRIMARY KEY,
+    sealed     BLOB,
+    status     TEXT NOT NULL CHECK (status IN ('primary', 'retiring', 'retired')),
+    created_at TEXT NOT NULL,
+    retired_at TEXT
+  ) STRICT;
+
+  CREATE TABLE secrets (
+    path            TEXT NOT NULL,
+    env             TEXT NOT NULL,
+    description     TEXT NOT NULL,
+    current_version INTEGER NOT NULL,
+    tier            INTEGER,
+    rotation        TEXT,
+    env_var         TEXT,
+    local_only      INTEGER NOT NULL DEFAULT 0,
+    generator       TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    deleted_at      TEXT,
+    PRIMARY KEY (path, env)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE secret_versions (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,
+    env         TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    kek_id      TEXT NOT NULL,
+    wrapped_dek BLOB NOT NULL,
+    ciphertext  BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    UNIQUE (path, env, version)
+  ) STRICT;
+  CREATE INDEX secret_versions_kek ON secret_versions (kek_id);
+
+  CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    ts        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    path      TEXT,
+    env       TEXT,
+    version   INTEGER,
+    outcome   TEXT NOT NULL,
+    detail    TEXT,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_path ON audit (path);
+  `,
+];
