@@ -18,6 +18,7 @@ import type {
   SecretRecord,
   Storage,
   StorageTx,
+  TokenRecord,
   VersionRecord,
 } from '../src/core/store/storage.js';
 
@@ -866,6 +867,65 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
             expect(await tx.listAudit({ path: 'project/app/%' })).toEqual([]);
           });
         });
+      });
+    });
+
+    describe('tokens', () => {
+      const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+        id,
+        name: `name-${id}`,
+        hash: 'ab'.repeat(32),
+        allow: ['project/app/*', 'meta/\u00e9/*'],
+        envs: ['dev', 'prod'],
+        caps: ['read', 'list'],
+        createdAt: T1,
+        expiresAt: T2,
+        revokedAt: null,
+        ...over,
+      });
+
+      it('inserts and reads a token by id and by name with every field', async () => {
+        const t = token('t1');
+        const u = token('t2', { envs: [], caps: ['admin'], expiresAt: null, createdAt: T2 });
+        await write(async (tx) => {
+          await tx.insertToken(t);
+          await tx.insertToken(u);
+        });
+        await read(async (tx) => {
+          expect(await tx.getToken('t1')).toEqual(t);
+          expect(await tx.getTokenByName('name-t2')).toEqual(u);
+          expect(await tx.getToken('nope')).toBeUndefined();
+          expect(await tx.getTokenByName('nope')).toBeUndefined();
+          expect((await tx.listTokens()).map((x) => x.id)).toEqual(['t1', 't2']);
+        });
+      });
+
+      it('refuses a duplicate id or name and keeps the first', async () => {
+        await write((tx) => tx.insertToken(token('t1')));
+        await expect(
+          write((tx) => tx.insertToken(token('t1', { name: 'other' }))),
+        ).rejects.toThrow();
+        await expect(
+          write((tx) => tx.insertToken(token('t9', { name: 'name-t1' }))),
+        ).rejects.toThrow();
+        expect(await read((tx) => tx.listTokens())).toEqual([token('t1')]);
+      });
+
+      it('revokes a token; revoking an unknown id returns false', async () => {
+        await write((tx) => tx.insertToken(token('t1')));
+        expect(await write((tx) => tx.revokeToken('t1', T0))).toBe(true);
+        expect(await write((tx) => tx.revokeToken('nope', T0))).toBe(false);
+        expect((await read((tx) => tx.getToken('t1')))?.revokedAt).toBe(T0);
+      });
+
+      it('rolls a token insert back with its transaction', async () => {
+        await expect(
+          write(async (tx) => {
+            await tx.insertToken(token('t1'));
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await read((tx) => tx.listTokens())).toEqual([]);
       });
     });
 

@@ -79,6 +79,26 @@ export interface AuditRecord extends AuditEntry {
   hash: string;
 }
 
+export type TokenCapability = 'read' | 'list' | 'write' | 'delete' | 'admin';
+
+/** An API token of `coffer serve`. The token itself is never stored, only its hash. */
+export interface TokenRecord {
+  /** Public id, part of the token string; safe to show and log. */
+  id: string;
+  /** Unique human name (`deploy`, `ci-staging`); goes into the audit log. */
+  name: string;
+  /** Lowercase hex SHA-256 of the token's secret part. */
+  hash: string;
+  /** Key-path globs the token may touch (`project/app/*`). */
+  allow: string[];
+  /** Environments the token may touch; empty means any. */
+  envs: string[];
+  caps: TokenCapability[];
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
 export interface SecretFilter {
   scope?: string;
   group?: string;
@@ -131,6 +151,15 @@ export interface StorageTx {
   /** Appends several records in order (one round trip where the backend allows). */
   appendAuditBatch(records: readonly AuditRecord[]): Promise<void>;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /** Throws when the id or the name is already taken. */
+  insertToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  getTokenByName(name: string): Promise<TokenRecord | undefined>;
+  /** Every token, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Sets revokedAt; returns false when no such token exists. */
+  revokeToken(id: string, revokedAt: string): Promise<boolean>;
 }
 
 export type TxMode = 'read' | 'write';

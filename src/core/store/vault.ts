@@ -140,15 +140,24 @@ export class Vault {
   readonly #actor: string;
   readonly #now: () => Date;
 
-  constructor(storage: Storage, masterKey: Uint8Array, options: VaultOptions) {
+  /** `masterKey` is the 32-byte master key (or the unlocked keyring of another Vault). */
+  constructor(storage: Storage, masterKey: Uint8Array | Keyring, options: VaultOptions) {
     this.storage = storage;
-    this.#keyring = new Keyring(masterKey);
+    this.#keyring = masterKey instanceof Keyring ? masterKey : new Keyring(masterKey);
     this.#actor = options.actor;
     this.#now = options.now ?? (() => new Date());
   }
 
   get actor(): string {
     return this.#actor;
+  }
+
+  /**
+   * The same vault (storage and unlocked keys) acting as someone else, for the audit log:
+   * one per HTTP request (token name and client address) or per MCP client.
+   */
+  withActor(actor: string): Vault {
+    return new Vault(this.storage, this.#keyring, { actor, now: this.#now });
   }
 
   #ts(): string {

@@ -63,4 +63,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_path ON audit (path);
   `,
+  // 2: API tokens of `coffer serve` (hashes only; lists as JSON arrays).
+  `
+  CREATE TABLE tokens (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    hash       TEXT NOT NULL,
+    allow      TEXT NOT NULL,
+    envs       TEXT NOT NULL,
+    caps       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  ) STRICT;
+  `,
 ];

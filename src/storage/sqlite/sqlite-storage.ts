@@ -26,6 +26,7 @@ import type {
   SecretRecord,
   Storage,
   StorageTx,
+  TokenRecord,
   TxMode,
   VersionRecord,
   WrappedKeyRow,
@@ -193,6 +194,20 @@ function toVersion(r: Row): VersionRecord {
     ciphertext: bytes(r.ciphertext),
     createdAt: String(r.created_at),
     actor: String(r.actor),
+  };
+}
+
+function toToken(r: Row): TokenRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    hash: r.hash as string,
+    allow: JSON.parse(r.allow as string),
+    envs: JSON.parse(r.envs as string),
+    caps: JSON.parse(r.caps as string),
+    createdAt: r.created_at as string,
+    expiresAt: (r.expires_at as string | null) ?? null,
+    revokedAt: (r.revoked_at as string | null) ?? null,
   };
 }
 
@@ -514,6 +529,34 @@ export class SqliteStorage implements Storage {
           ORDER BY seq ${q.descending ? 'DESC' : 'ASC'} LIMIT ?`;
         return (s(sql).all(...args, q.limit ?? 1000) as Row[]).map(toAudit);
       },
+      insertToken: async (t) => {
+        s(
+          `INSERT INTO tokens (id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          t.id,
+          t.name,
+          t.hash,
+          JSON.stringify(t.allow),
+          JSON.stringify(t.envs),
+          JSON.stringify(t.caps),
+          t.createdAt,
+          t.expiresAt,
+          t.revokedAt,
+        );
+      },
+      getToken: async (id) => {
+        const r = s('SELECT * FROM tokens WHERE id = ?').get(id) as Row | undefined;
+        return r === undefined ? undefined : toToken(r);
+      },
+      getTokenByName: async (name) => {
+        const r = s('SELECT * FROM tokens WHERE name = ?').get(name) as Row | undefined;
+        return r === undefined ? undefined : toToken(r);
+      },
+      listTokens: async () =>
+        (s('SELECT * FROM tokens ORDER BY created_at, name').all() as Row[]).map(toToken),
+      revokeToken: async (id, revokedAt) =>
+        s('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(revokedAt, id).changes > 0,
     };
   }
 }
