@@ -39,6 +39,10 @@ export type ErrorCode =
   | 'STORE_ERROR'
   | 'AUDIT_WRITE_FAILED'
   | 'IO_ERROR'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'SERVER_UNREACHABLE'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -91,6 +95,19 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: 'Nothing was changed: coffer refuses to act without an audit record.',
   },
   IO_ERROR: { class: 'failure', hint: undefined },
+  UNAUTHENTICATED: {
+    class: 'integrity',
+    hint: 'Check COFFER_TOKEN: it may be mistyped, expired or revoked (`coffer token list`).',
+  },
+  FORBIDDEN: {
+    class: 'integrity',
+    hint: "The token's paths, environments or capabilities do not cover this request.",
+  },
+  RATE_LIMITED: { class: 'failure', hint: 'Too many failed attempts; retry after a while.' },
+  SERVER_UNREACHABLE: {
+    class: 'failure',
+    hint: 'Check COFFER_URL and that `coffer serve` is running.',
+  },
   INTERNAL: { class: 'failure', hint: undefined },
 };
 
