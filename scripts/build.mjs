@@ -21,8 +21,9 @@ const common = {
 };
 
 /**
- * Runs the common commands once (init, set, get, run) with COFFER_WRITE_CODE_CACHE so the
- * loader stores V8's code cache including the functions those commands compile.
+ * Runs the common commands once (init, set, then get, run and list in one process) with
+ * COFFER_WRITE_CODE_CACHE so the loader stores V8's code cache including the functions those
+ * commands compile.
  */
 function writeCodeCache() {
   const home = mkdtempSync(join(tmpdir(), 'coffer-build-'));
@@ -36,8 +37,13 @@ function writeCodeCache() {
   try {
     cli(['init']);
     cli(['set', 'project/build/cache_key', '-d', 'Warm-up secret for the code cache'], 'value');
-    cli(['run', '-p', 'build', '--', process.execPath, '-e', '0']);
-    cli(['get', 'project/build/cache_key'], '', { COFFER_WRITE_CODE_CACHE: '1' });
+    // One process runs the short commands whose start-up matters, then writes the cache.
+    const warmUp = [
+      ['get', 'project/build/cache_key'],
+      ['run', '-p', 'build', '--', process.execPath, '-e', '0'],
+      ['list', 'project/build'],
+    ];
+    cli([], '', { COFFER_WRITE_CODE_CACHE: JSON.stringify(warmUp) });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -1,7 +1,21 @@
 /** Entry point of the `coffer` binary. */
 import { main } from './main.js';
 
-main(process.argv).catch((err: unknown) => {
+/**
+ * Build time only (scripts/build.mjs): with COFFER_WRITE_CODE_CACHE set to a JSON list of
+ * argument lists, run each command in this one process, so that the V8 code cache the loader
+ * writes at exit holds the compiled code of all of them (`get`, `run`, ...), not just one.
+ */
+async function runAll(list: string): Promise<void> {
+  const commands = JSON.parse(list) as string[][];
+  for (const args of commands) {
+    await main([process.argv[0]!, process.argv[1]!, ...args]);
+    process.exitCode = undefined;
+  }
+}
+
+const warmUp = process.env.COFFER_WRITE_CODE_CACHE;
+(warmUp?.startsWith('[') ? runAll(warmUp) : main(process.argv)).catch((err: unknown) => {
   process.stderr.write(`coffer: error: internal error (${(err as Error)?.name ?? 'unknown'})\n`);
   if (process.env.COFFER_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
   process.exitCode = 1;

@@ -12,8 +12,9 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment } from '../../core/paths.js';
+import type { ProjectSecret } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
-import { withVault } from '../context.js';
+import { openVault } from '../context.js';
 import { resolveProject } from '../project-file.js';
 
 interface RunOptions extends CommonOptions {
@@ -52,16 +53,23 @@ Examples:
           throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
         const found = resolveProject(opts.project);
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
-        const secrets = await withVault(g, ({ vault }) =>
-          vault.readProject(found.project, env, 'run'),
-        );
+        const opened = await openVault(g);
+        let secrets: ProjectSecret[];
+        try {
+          secrets = await opened.vault.readProject(found.project, env, 'run');
+        } catch (err) {
+          await opened.close();
+          throw err;
+        }
         const childEnv: NodeJS.ProcessEnv = { ...process.env };
         for (const s of secrets) {
           if (opts.override || childEnv[s.envVar] === undefined) childEnv[s.envVar] = s.value;
         }
         const values = secrets.map((s) => s.value);
         secrets.length = 0;
-        return runChild(cmd, args, childEnv, opts.mask ? values : undefined);
+        // The reads and their audit records are committed; closing the vault (a WAL
+        // checkpoint) overlaps with the child's start-up instead of delaying it.
+        return runChild(cmd, args, childEnv, opts.mask ? values : undefined, opened.close);
       }),
     );
 }
@@ -71,41 +79,51 @@ async function runChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   maskValues: string[] | undefined,
+  afterSpawn: () => Promise<void>,
 ): Promise<number> {
   const mask = maskValues !== undefined;
-  const child = spawn(cmd, args, {
-    env,
-    stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'],
-  });
-  if (mask) {
-    const { createMaskingTransform } = await import('../mask-stream.js');
-    child.stdout!.pipe(createMaskingTransform(maskValues)).pipe(process.stdout);
-    child.stderr!.pipe(createMaskingTransform(maskValues)).pipe(process.stderr);
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(cmd, args, {
+      env,
+      stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'],
+    });
+  } catch (err) {
+    await afterSpawn();
+    throw err;
   }
   const forward = (sig: NodeJS.Signals) => () => {
     child.kill(sig);
   };
   const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') {
-          // Exit 127, as shells do for a command that does not exist.
-          process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
-          resolve(127);
-        } else
-          reject(
-            new CofferError('IO_ERROR', `cannot start ${cmd} (${err.code ?? 'error'})`, {
-              cause: err,
-            }),
-          );
-      });
-      child.on('close', (code, signal) => {
-        if (signal) resolve(128 + (constants.signals[signal] ?? 0));
-        else resolve(code ?? 1);
-      });
+  // Listeners go on before the first await: spawn reports a missing program on the next tick.
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        // Exit 127, as shells do for a command that does not exist.
+        process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
+        resolve(127);
+      } else
+        reject(
+          new CofferError('IO_ERROR', `cannot start ${cmd} (${err.code ?? 'error'})`, {
+            cause: err,
+          }),
+        );
     });
+    child.on('close', (code, signal) => {
+      if (signal) resolve(128 + (constants.signals[signal] ?? 0));
+      else resolve(code ?? 1);
+    });
+  });
+  try {
+    if (mask) {
+      const { createMaskingTransform } = await import('../mask-stream.js');
+      child.stdout!.pipe(createMaskingTransform(maskValues)).pipe(process.stdout);
+      child.stderr!.pipe(createMaskingTransform(maskValues)).pipe(process.stderr);
+    }
+    await afterSpawn();
+    return await exited;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
   }

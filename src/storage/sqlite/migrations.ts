@@ -77,4 +77,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     revoked_at TEXT
   ) STRICT;
   `,
+  // 3: no index on audit.path. A `coffer run` appends one record per secret read, and an
+  // index on path puts each of them on a different B-tree page (most of the pages a run
+  // writes); audit queries by path are rare and scan instead.
+  `
+  DROP INDEX audit_path;
+  `,
 ];
