@@ -3,9 +3,10 @@
  * environment, as a user would run it. `npm test` builds dist/ first.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const BIN: string = resolve(
   import.meta.dirname ?? new URL('.', import.meta.url).pathname,
@@ -30,13 +31,20 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** A temp COFFER_HOME and a runner bound to it. */
+/** Temp homes made by this test file; removed when the file's tests are done. */
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+/** A temp COFFER_HOME and a runner bound to it (removed after the test file). */
 export function makeHome(): {
   home: string;
   env: Record<string, string>;
   run(args: string[], o?: RunOptions): RunResult;
 } {
   const home = mkdtempSync(join(tmpdir(), 'coffer-e2e-'));
+  homes.push(home);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
