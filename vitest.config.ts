@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'examples/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

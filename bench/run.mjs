@@ -14,11 +14,13 @@
 import * as cliStartup from './cli-startup.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
 import * as library from './library.mjs';
+import * as mcp from './mcp.mjs';
+import * as redact from './redact.mjs';
 import * as rotation from './rotation.mjs';
 import * as runOverhead from './run-overhead.mjs';
 import { printTables } from './table.mjs';
 
-const SECTIONS = [cliStartup, runOverhead, library, rotation];
+const SECTIONS = [cliStartup, runOverhead, library, rotation, redact, mcp];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: undefined };

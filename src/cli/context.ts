@@ -5,6 +5,8 @@
  *   --vault PATH overrides the vault file; --key-file PATH or COFFER_KEY_FILE the key file
  *   (default: master.key beside the vault file).
  *   COFFER_ENV sets the default environment (otherwise `dev`).
+ *   COFFER_URL + COFFER_TOKEN: remote mode, the secret commands talk to `coffer serve`
+ *   (withBackend; see backend.ts).
  */
 import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +17,7 @@ import { parseEnvironment } from '../core/paths.js';
 import { readVaultInfo } from '../core/store/init.js';
 import { Vault } from '../core/store/vault.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { assertLocalMode, isRemoteMode, localBackend, type SecretsBackend } from './backend.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from './input.js';
 
 export interface GlobalOptions {
@@ -116,4 +119,39 @@ export async function withVault<T>(g: GlobalOptions, fn: (v: OpenVault) => Promi
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * The backend of the secret commands: the server when COFFER_URL is set (remote mode; the
+ * client is imported only then), otherwise the local vault.
+ */
+export async function openBackend(g: GlobalOptions): Promise<SecretsBackend> {
+  if (isRemoteMode()) {
+    const { openRemoteBackend } = await import('./remote-backend.js');
+    return openRemoteBackend();
+  }
+  return localBackend(await openVault(g));
+}
+
+/** Opens the backend, runs `fn`, and always closes it. */
+export async function withBackend<T>(
+  g: GlobalOptions,
+  fn: (b: SecretsBackend) => Promise<T>,
+): Promise<T> {
+  const backend = await openBackend(g);
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** withVault for a command that acts on the local vault file only: refused in remote mode. */
+export function withLocalVault<T>(
+  what: string,
+  g: GlobalOptions,
+  fn: (v: OpenVault) => Promise<T>,
+): Promise<T> {
+  assertLocalMode(what);
+  return withVault(g, fn);
 }

@@ -7,14 +7,18 @@ import { auditCommand } from './commands/audit-command.js';
 import { deleteCommand, restoreCommand } from './commands/delete-command.js';
 import { describeCommand } from './commands/describe-command.js';
 import { envCommand } from './commands/env-command.js';
+import { envelopeCommand } from './commands/envelope-command.js';
 import { generateCommand } from './commands/generate-command.js';
 import { getCommand } from './commands/get-command.js';
 import { historyCommand } from './commands/history-command.js';
 import { initCommand } from './commands/init-command.js';
 import { keyCommand } from './commands/key-command.js';
 import { listCommand } from './commands/list-command.js';
+import { mcpCommand } from './commands/mcp-command.js';
 import { runCommand } from './commands/run-command.js';
+import { serveCommand } from './commands/serve-command.js';
 import { setCommand } from './commands/set-command.js';
+import { tokenCommand } from './commands/token-command.js';
 import { verifyCommand } from './commands/verify-command.js';
 import { EXIT, writeOut } from './output.js';
 
@@ -37,6 +41,10 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   run: runCommand,
   env: envCommand,
   generate: generateCommand,
+  envelope: envelopeCommand,
+  mcp: mcpCommand,
+  serve: serveCommand,
+  token: tokenCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -37,12 +37,20 @@ export type ErrorCode =
   | 'STORE_LOCKED'
   | 'STORE_CORRUPT'
   | 'STORE_ERROR'
+  | 'DEPENDENCY_MISSING'
   | 'AUDIT_WRITE_FAILED'
   | 'IO_ERROR'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'TOKEN_NOT_FOUND'
+  | 'ROUTE_NOT_FOUND'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SERVER_UNREACHABLE'
+  | 'SERVER_BAD_RESPONSE'
+  | 'DATA_KEY_MISSING'
+  | 'DATA_KEY_INVALID'
+  | 'PLAINTEXT_REFUSED'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -90,6 +98,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   },
   STORE_CORRUPT: { class: 'integrity', hint: 'Restore the vault file from a backup.' },
   STORE_ERROR: { class: 'failure', hint: undefined },
+  DEPENDENCY_MISSING: { class: 'failure', hint: 'Install the optional package it names.' },
   AUDIT_WRITE_FAILED: {
     class: 'failure',
     hint: 'Nothing was changed: coffer refuses to act without an audit record.',
@@ -104,9 +113,25 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: "The token's paths, environments or capabilities do not cover this request.",
   },
   RATE_LIMITED: { class: 'failure', hint: 'Too many failed attempts; retry after a while.' },
+  TOKEN_NOT_FOUND: { class: 'not_found', hint: 'List the tokens with `coffer token list`.' },
+  ROUTE_NOT_FOUND: { class: 'not_found', hint: 'See GET /v1/openapi.json for the routes.' },
+  UNSUPPORTED_MEDIA_TYPE: { class: 'usage', hint: 'Send the body as application/json.' },
   SERVER_UNREACHABLE: {
     class: 'failure',
     hint: 'Check COFFER_URL and that `coffer serve` is running.',
+  },
+  SERVER_BAD_RESPONSE: {
+    class: 'failure',
+    hint: 'Check that COFFER_URL points to a coffer server of a compatible version.',
+  },
+  DATA_KEY_MISSING: {
+    class: 'failure',
+    hint: 'Set COFFER_DATA_KEYS="k1:<base64 of 32 bytes>" (e.g. from `openssl rand -base64 32`).',
+  },
+  DATA_KEY_INVALID: { class: 'usage', hint: undefined },
+  PLAINTEXT_REFUSED: {
+    class: 'integrity',
+    hint: 'Encrypt legacy rows with `coffer envelope rewrap`, or pass allowPlaintext: true.',
   },
   INTERNAL: { class: 'failure', hint: undefined },
 };

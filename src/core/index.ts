@@ -46,6 +46,7 @@ export {
 } from './keys/master-key.js';
 export { type KeyStatus, keyStatus, type RotateResult, rotateKeys } from './keys/rotate.js';
 export * from './paths.js';
+export * from './redact/index.js';
 export { initVault, type KeySource, readVaultInfo, type VaultInfo } from './store/init.js';
 export type * from './store/storage.js';
 export * from './store/vault.js';

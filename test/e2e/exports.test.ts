@@ -41,4 +41,59 @@ describe('package exports', () => {
     const text = [...graph(join(dist, 'fernet.js'))].map((p) => readFileSync(p, 'utf8')).join('\n');
     expect(text).not.toMatch(/better-sqlite3|commander/);
   });
+
+  it('coffer/client works alone and loads neither SQLite nor the CLI', async () => {
+    const c = await import('coffer/client');
+    const client = c.createClient({
+      url: 'http://127.0.0.1:1',
+      token: 'coffer_abc_token',
+      fetch: async () => ({
+        status: 404,
+        headers: { get: () => null },
+        text: async () => '{"code":"SECRET_NOT_FOUND","message":"no secret","requestId":"r1"}',
+      }),
+    });
+    const err = await client.getSecret('project/app/db_url').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(c.CofferError);
+    expect((err as InstanceType<typeof c.CofferError>).code).toBe('SECRET_NOT_FOUND');
+    const text = [...graph(join(dist, 'client.js'))].map((p) => readFileSync(p, 'utf8')).join('\n');
+    expect(text).not.toMatch(/better-sqlite3|commander/);
+  });
+
+  it('coffer/redact works alone and loads neither SQLite nor the CLI', async () => {
+    const r = await import('coffer/redact');
+    const redactor = r.createRedactor({ values: ['hunter2-pw'], patterns: true });
+    expect(redactor.redactString('pw hunter2-pw, url redis://:abc123@cache')).toBe(
+      'pw [REDACTED], url redis://:[REDACTED]@cache',
+    );
+    const masker = r.createStreamMasker(['hunter2-pw']);
+    const out = [masker.push(Buffer.from('a hunt')), masker.push(Buffer.from('er2-pw b'))];
+    expect(Buffer.concat([...out, masker.end()]).toString()).toBe('a [REDACTED] b');
+    expect(typeof r.pinoRedactHooks(redactor).streamWrite).toBe('function');
+    const text = [...graph(join(dist, 'redact.js'))].map((p) => readFileSync(p, 'utf8')).join('\n');
+    expect(text).not.toMatch(/better-sqlite3|commander/);
+  });
+
+  it('coffer/envelope works alone and loads neither SQLite nor the CLI', async () => {
+    const e = await import('coffer/envelope');
+    const keyring = e.keyringFromEnv({
+      COFFER_DATA_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    });
+    const context = e.rowContext('external_accounts', 'access_token', 42);
+    const stored = e.encryptJsonBlob({ access_token: 'tok' }, keyring, { context });
+    expect(e.envelopeKeyId(stored)).toBe('k1');
+    expect(e.decryptJsonBlob(stored, keyring, { context })).toEqual({ access_token: 'tok' });
+    const err = (() => {
+      try {
+        return e.decryptJsonBlob(stored, keyring, { context: 'other' });
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(err).toBeInstanceOf(e.CofferError);
+    const text = [...graph(join(dist, 'envelope.js'))]
+      .map((p) => readFileSync(p, 'utf8'))
+      .join('\n');
+    expect(text).not.toMatch(/better-sqlite3|commander|from\s*["']pg["']/);
+  });
 });

@@ -2,9 +2,15 @@
  * Storage factories for the contract in test/storage-contract.ts: each makes a fresh, empty
  * store and knows how to remove it again.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  openPostgresStorage,
+  type PostgresStorage,
+  type PostgresStorageOptions,
+} from '../../src/storage/postgres/postgres-storage.js';
 import {
   openSqliteStorage,
   type SqliteStorage,
@@ -38,5 +44,51 @@ export function sqliteStorageFactory(options: SqliteStorageOptions = {}): Storag
   };
 }
 
-// PostgreSQL: add `postgresStorageFactory(url)` here once src/storage/postgres exists. It
-// should create a throw-away schema (or database) per call, and drop it in `cleanup`.
+/** A schema name no other test run uses (lowercase, as the backend requires). */
+export function throwAwaySchema(prefix = 'coffer_test'): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** Drops a test schema and everything in it. */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A PostgreSQL store in a throw-away schema of the database at `url`; `openSecond` opens
+ * another pool on the same schema (another instance's view), and `cleanup` drops the schema.
+ */
+export function postgresStorageFactory(
+  url: string,
+  options: PostgresStorageOptions = {},
+): StorageFactory {
+  return async () => {
+    const schema = throwAwaySchema();
+    const opts = { poolSize: 4, ...options, schema };
+    const storage = await openPostgresStorage(url, { ...opts, create: true });
+    const others: PostgresStorage[] = [];
+    return {
+      storage,
+      async openSecond() {
+        const other = await openPostgresStorage(url, opts);
+        others.push(other);
+        return other;
+      },
+      async cleanup() {
+        try {
+          for (const other of others) await other.close();
+          await storage.close();
+        } finally {
+          await dropPostgresSchema(url, schema);
+        }
+      },
+    };
+  };
+}

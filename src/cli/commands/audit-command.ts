@@ -2,9 +2,8 @@
  * `coffer audit` and `coffer audit verify`: read the audit log and check its hash chain.
  */
 import type { Command } from 'commander';
-import { readAudit, verifyAudit } from '../../core/audit/log.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { withVault } from '../context.js';
+import { withBackend } from '../context.js';
 import { EXIT, note, printJson, table, writeOut } from '../output.js';
 
 interface AuditOptions extends CommonOptions {
@@ -33,8 +32,8 @@ Examples:
     )
     .action(
       action<AuditOptions>(async (_args, opts, g) =>
-        withVault(g, async ({ vault }) => {
-          const records = await readAudit(vault, {
+        withBackend(g, async (backend) => {
+          const records = await backend.audit({
             ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
             ...(opts.path !== undefined ? { path: opts.path } : {}),
           });
@@ -73,8 +72,8 @@ Examples:
     )
     .action(
       action<CommonOptions>(async (_args, opts, g) =>
-        withVault(g, async ({ vault }) => {
-          const r = await verifyAudit(vault);
+        withBackend(g, async (backend) => {
+          const r = await backend.auditVerify();
           if (opts.json) printJson(r);
           else if (r.ok) note(`ok: ${r.records} audit records, chain intact`);
           else note(`BROKEN at record ${r.problem!.seq}: ${r.problem!.reason}`);

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withLocalVault } from '../context.js';
 import { note, printJson } from '../output.js';
 
 export function deleteCommand(program: Command): void {
@@ -17,7 +17,7 @@ export function deleteCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  coffer delete project/consilio/old_api_key --env staging')
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withLocalVault('coffer delete', g, async ({ vault }) => {
           const r = await vault.delete(path!, envOf(opts));
           if (opts.json) printJson(r);
           else
@@ -40,7 +40,7 @@ export function restoreCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  coffer restore project/consilio/old_api_key --env staging')
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withLocalVault('coffer restore', g, async ({ vault }) => {
           const r = await vault.restore(path!, envOf(opts));
           if (opts.json) printJson(r);
           else

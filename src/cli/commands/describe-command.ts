@@ -6,7 +6,7 @@ import { CofferError } from '../../core/errors.js';
 import { parseEnvVarName } from '../../core/paths.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withLocalVault } from '../context.js';
 import { printJson, writeOut } from '../output.js';
 
 interface DescribeOptions extends CommonOptions {
@@ -65,7 +65,7 @@ Examples:
         }
         if (opts.envVar !== undefined) patch.envVar = parseEnvVarName(opts.envVar);
         if (opts.localOnly !== undefined) patch.localOnly = opts.localOnly;
-        return withVault(g, async ({ vault }) => {
+        return withLocalVault('coffer describe', g, async ({ vault }) => {
           const env = envOf(opts);
           const info = Object.keys(patch).length
             ? await vault.describe(path!, env, patch)

@@ -12,7 +12,7 @@ import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
-import { withVault } from '../context.js';
+import { withBackend } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
@@ -126,9 +126,7 @@ Examples:
     .action(
       action<PullOptions>(async (_args, opts, g) => {
         const { project, env: e } = projectAndEnv(opts);
-        const secrets = await withVault(g, ({ vault }) =>
-          vault.readProject(project, e, 'env pull'),
-        );
+        const secrets = await withBackend(g, (b) => b.readProject(project, e, 'env pull'));
         const text = readEnvFile(opts.file);
         const current = parseDotenv(text);
         const updates: Record<string, string> = {};

@@ -8,7 +8,7 @@ import { parseDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { envVarNameFor, normalizeSegment, parseDescription } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
-import { withVault } from '../context.js';
+import { withLocalVault } from '../context.js';
 import { stdinIsTerminal } from '../input.js';
 import { EXIT, note, printJson } from '../output.js';
 import { commentsAbove, projectAndEnv, readInput } from './env-command.js';
@@ -56,7 +56,7 @@ Examples:
         const vars = parseDotenv(text);
         const comments = commentsAbove(text);
         const results: { key: string; path: string; outcome: Outcome; reason?: string }[] = [];
-        await withVault(g, async ({ vault }) => {
+        await withLocalVault('coffer env import', g, async ({ vault }) => {
           const existing = new Set(
             (await vault.list({ prefix: `project/${project}`, env: e })).map((s) => s.path),
           );

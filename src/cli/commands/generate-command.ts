@@ -16,7 +16,7 @@ import {
 } from '../../core/generate/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withLocalVault } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { readEnvFile } from './env-command.js';
@@ -172,7 +172,9 @@ In package.json:
           }
           return 0;
         };
-        return storePath ? withVault(g, ({ vault }) => run(vault)) : run();
+        return storePath
+          ? withLocalVault('coffer generate --store', g, ({ vault }) => run(vault))
+          : run();
       }),
     );
 }

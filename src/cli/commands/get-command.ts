@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withBackend } from '../context.js';
 import { printJson, writeOut } from '../output.js';
 
 interface GetOptions extends CommonOptions {
@@ -28,7 +28,7 @@ Examples:
     )
     .action(
       action<GetOptions>(async ([path], opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withBackend(g, async (vault) => {
           const r = await vault.get(path!, envOf(opts), { version: opts.version });
           if (opts.json) {
             printJson({

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withBackend } from '../context.js';
 import { printJson, table, writeOut } from '../output.js';
 
 export function historyCommand(program: Command): void {
@@ -16,7 +16,7 @@ export function historyCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  coffer history project/consilio/stripe_api_key --env prod')
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withBackend(g, async (vault) => {
           const { secret, versions } = await vault.history(path!, envOf(opts));
           if (opts.json) {
             printJson({

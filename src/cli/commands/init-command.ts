@@ -14,6 +14,7 @@ import {
 import { initVault, type KeySource } from '../../core/store/init.js';
 import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
+import { assertLocalMode } from '../backend.js';
 import { cliActor, keyFilePath, readPassphrase, vaultPath } from '../context.js';
 import { stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
@@ -49,6 +50,7 @@ Examples:
     )
     .action(
       action<InitOptions>(async (_args, opts, g) => {
+        assertLocalMode('coffer init');
         const file = vaultPath(g);
         if (existsSync(file)) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { keyStatus, rotateKeys } from '../../core/keys/rotate.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { withVault } from '../context.js';
+import { withLocalVault } from '../context.js';
 import { note, printJson, progressBar, table, writeOut } from '../output.js';
 
 interface RotateOptions extends CommonOptions {
@@ -21,7 +21,7 @@ export function keyCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  coffer key status')
     .action(
       action<CommonOptions>(async (_args, opts, g) =>
-        withVault(g, async ({ vault, storage }) => {
+        withLocalVault('coffer key status', g, async ({ vault, storage }) => {
           const st = await keyStatus(vault);
           if (opts.json) {
             printJson({ ...st, storage: storage.kind });
@@ -66,7 +66,7 @@ Example:
     )
     .action(
       action<RotateOptions>(async (_args, opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withLocalVault('coffer key rotate', g, async ({ vault }) => {
           const bar = progressBar('re-wrapping data keys');
           const r = await rotateKeys(vault, {
             ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),

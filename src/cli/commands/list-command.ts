@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withBackend } from '../context.js';
 import { printJson, table, writeOut } from '../output.js';
 
 interface ListOptions extends CommonOptions {
@@ -31,7 +31,7 @@ Examples:
     )
     .action(
       action<ListOptions>(async ([prefix], opts, g) =>
-        withVault(g, async ({ vault }) => {
+        withBackend(g, async (vault) => {
           const items = await vault.list({
             prefix,
             env: opts.allEnvs ? undefined : envOf(opts),

@@ -14,7 +14,7 @@ import { CofferError } from '../../core/errors.js';
 import { parseEnvironment } from '../../core/paths.js';
 import type { ProjectSecret } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
-import { openVault } from '../context.js';
+import { openBackend } from '../context.js';
 import { resolveProject } from '../project-file.js';
 
 interface RunOptions extends CommonOptions {
@@ -38,6 +38,8 @@ export function runCommand(program: Command): void {
       'after',
       `
 Variables already set in the environment win over the vault unless --override is given.
+--mask hides values of 4 characters or more, also in their JSON-escaped and URL-encoded
+forms; the output is unchanged otherwise.
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
 (project: NAME) in this directory or a parent.
 
@@ -53,12 +55,12 @@ Examples:
           throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
         const found = resolveProject(opts.project);
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
-        const opened = await openVault(g);
+        const backend = await openBackend(g);
         let secrets: ProjectSecret[];
         try {
-          secrets = await opened.vault.readProject(found.project, env, 'run');
+          secrets = await backend.readProject(found.project, env, 'run');
         } catch (err) {
-          await opened.close();
+          await backend.close();
           throw err;
         }
         const childEnv: NodeJS.ProcessEnv = { ...process.env };
@@ -69,7 +71,7 @@ Examples:
         secrets.length = 0;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
-        return runChild(cmd, args, childEnv, opts.mask ? values : undefined, opened.close);
+        return runChild(cmd, args, childEnv, opts.mask ? values : undefined, backend.close);
       }),
     );
 }
@@ -118,7 +120,7 @@ async function runChild(
   });
   try {
     if (mask) {
-      const { createMaskingTransform } = await import('../mask-stream.js');
+      const { createMaskingTransform } = await import('../../core/redact/index.js');
       child.stdout!.pipe(createMaskingTransform(maskValues)).pipe(process.stdout);
       child.stderr!.pipe(createMaskingTransform(maskValues)).pipe(process.stderr);
     }

@@ -12,7 +12,7 @@ import {
   parseKeyPath,
 } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, withBackend } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
@@ -72,7 +72,7 @@ With --env-file the vault is written first; if that fails, the .env file is not 
         const key = parseKeyPath(path!);
         if (opts.description !== undefined) parseDescription(opts.description);
         const envVar = opts.envVar !== undefined ? parseEnvVarName(opts.envVar) : undefined;
-        return withVault(g, async ({ vault }) => {
+        return withBackend(g, async (vault) => {
           let value: string;
           if (opts.value !== undefined) {
             warn(

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { action, type CommonOptions } from '../action.js';
-import { withVault } from '../context.js';
+import { withBackend } from '../context.js';
 import { EXIT, note, printJson } from '../output.js';
 
 interface VerifyOptions extends CommonOptions {
@@ -34,7 +34,7 @@ Examples:
         if ((path === undefined) === !opts.all) {
           throw new CofferError('USAGE', 'give either a key path or --all');
         }
-        return withVault(g, async ({ vault }) => {
+        return withBackend(g, async (vault) => {
           const report = await vault.verify(path, opts.env);
           if (opts.json) {
             printJson(report);

@@ -1,17 +1,22 @@
 /**
- * Redaction: keeps secret values out of logs, errors and child-process output. Strings and
- * objects go through a `Redactor`, byte streams through the stream masker, pino loggers
- * through `pinoRedactHooks`. Every hidden value becomes one fixed marker that does not reveal
- * its length. No I/O here.
+ * Redaction (`coffer/redact`): keeps secret values out of logs, errors and child-process
+ * output. Strings and objects go through a `Redactor`, byte streams through the stream
+ * masker, pino loggers through `pinoRedactHooks`. Every hidden value becomes one fixed marker
+ * that does not reveal its length. No I/O here, and nothing that needs a vault: give it the
+ * values to hide.
+ *
+ * @example
+ * ```ts
+ * import { createRedactor, pinoRedactHooks } from 'coffer/redact';
+ * const redactor = createRedactor({ values: [process.env.DB_PASSWORD ?? ''], patterns: true });
+ * redactor.redactString(`postgres://app:${process.env.DB_PASSWORD}@db/app`);
+ * // 'postgres://app:[REDACTED]@db/app'
+ * const log = pino({ hooks: pinoRedactHooks(redactor) });
+ * ```
  */
-export { DEFAULT_MARKER, DEFAULT_MIN_LENGTH } from './matcher.js';
+export { MIN_REDACTION_LENGTH, REDACTION_MARKER } from './matcher.js';
 export { SECRET_PATTERNS, type SecretPattern } from './patterns.js';
-export {
-  type PinoLogFormatters,
-  type PinoLogMethodHooks,
-  type PinoRedaction,
-  pinoRedactHooks,
-} from './pino.js';
+export { type PinoRedactHooks, pinoRedactHooks } from './pino.js';
 export {
   createRedactor,
   isSensitiveKey,

@@ -2,56 +2,112 @@
  * The search shared by string redaction and the stream masker: a trie of all secret values,
  * walked once from each position of the text, so every value is looked for in one pass.
  *
- * Semantics (identical for UTF-16 code units and for UTF-8 bytes, so a string and its bytes
- * are masked alike):
- * - at each position the longest value that starts there is taken (a value nested in a longer
- *   one never splits it);
- * - the union of overlapping occurrences becomes one covered span, so when `abcd` and `cdef`
- *   overlap in `abcdef` no fragment of either is left; spans that only touch stay separate;
+ * Semantics (identical for UTF-16 code units and for UTF-8 bytes, so a well-formed string and
+ * its UTF-8 bytes are masked alike):
+ * - the covered text is the union of all occurrences of all values: at each position the
+ *   longest value that starts there is taken, so a value nested in a longer one never splits it;
+ * - overlapping occurrences form one covered span, so when `abcd` and `cdef` overlap in
+ *   `abcdef` no fragment of either is left; spans that only touch stay separate;
  * - each covered span is replaced by one marker.
+ *
+ * Each value is also searched for in the forms it takes inside JSON text (`JSON.stringify`
+ * escaping of `"`, `\` and control characters) and URLs (`encodeURIComponent`), where it
+ * differs: a password with a quote in it, printed in a JSON log line, is still found.
  *
  * Cost: O(n * d), d being how deep the walk from a position gets before it fails; for ordinary
  * text d is one or two symbols. A text that repeats a long prefix of a value (a run of `a`
- * against a value `aaaa…`) degrades towards O(n * maxLength); Aho-Corasick would avoid that,
- * but leftmost-longest matching with it is much more involved, and such values are rare.
+ * against a value `aaaa…`) degrades towards O(n * maxLength), still linear in the text;
+ * Aho-Corasick would avoid that, but leftmost-longest matching across stream chunks is much
+ * more involved with it, and such values are rare.
  *
- * Not done here: choosing the values (see `selectValues`), building the output, patterns.
+ * Not done here: building the output, patterns.
  */
 
 /** Replacement text used when no marker is given; it says nothing about the value's length. */
-export const DEFAULT_MARKER = '[REDACTED]';
+export const REDACTION_MARKER = '[REDACTED]';
 
 /**
  * Values shorter than this many characters (code points) are not masked unless the caller
  * asks: masking `a` or `on` would destroy every line of output while protecting nothing.
  */
-export const DEFAULT_MIN_LENGTH = 4;
+export const MIN_REDACTION_LENGTH = 4;
 
 /**
- * The values worth searching for: non-empty (an empty value matches everywhere), at least
- * `minLength` code points long, without duplicates.
+ * The strings worth searching for: each value that is non-empty (an empty value matches
+ * everywhere) and at least `minLength` code points long, plus its JSON-escaped and
+ * percent-encoded forms, without duplicates.
  * @throws TypeError if a value is not a string; RangeError if `minLength` is not a
  *   non-negative integer.
  */
-export function selectValues(values: Iterable<string>, minLength: number): string[] {
+function selectValues(values: Iterable<string>, minLength: number): string[] {
   if (!Number.isSafeInteger(minLength) || minLength < 0) {
     throw new RangeError('minLength must be a non-negative integer');
+  }
+  if (values === null || typeof values !== 'object' || !(Symbol.iterator in values)) {
+    throw new TypeError('secret values must be an iterable of strings');
   }
   const kept = new Set<string>();
   for (const value of values) {
     if (typeof value !== 'string') throw new TypeError('secret values must be strings');
     if (value.length === 0 || value.length < minLength) continue;
     // value.length counts UTF-16 units, an upper bound on code points: count only if needed.
-    if (value.length >= 2 * minLength || [...value].length >= minLength) kept.add(value);
+    if (value.length < 2 * minLength && [...value].length < minLength) continue;
+    kept.add(value);
+    kept.add(JSON.stringify(value).slice(1, -1));
+    try {
+      kept.add(encodeURIComponent(value));
+    } catch {
+      // A lone surrogate has no percent-encoding; the value itself is still searched for.
+    }
   }
   return [...kept];
 }
 
-/** @throws RangeError for an empty marker (masked text must show that something was hidden). */
-export function checkMarker(marker: string): string {
+/** The options string and stream redaction share. */
+export interface MatcherOptions {
+  /** Replacement text. Default `[REDACTED]`. Must not be empty. */
+  marker?: string;
+  /** Shortest value searched for, in code points. Default 4; empty values never are. */
+  minLength?: number;
+}
+
+/**
+ * The checked marker and the trie of `values` (see `selectValues`), over UTF-16 code units
+ * (string redaction) or UTF-8 bytes (streams).
+ * @throws TypeError for a non-string marker or values; RangeError for an empty marker (masked
+ *   text must show that something was hidden) or a bad `minLength`.
+ */
+export function buildMatcher(
+  values: Iterable<string>,
+  options: MatcherOptions,
+  symbols: 'utf16' | 'utf8',
+): { marker: string; trie: Trie } {
+  const marker = options.marker ?? REDACTION_MARKER;
   if (typeof marker !== 'string') throw new TypeError('the marker must be a string');
   if (marker.length === 0) throw new RangeError('the marker must not be empty');
-  return marker;
+  const kept = selectValues(values, options.minLength ?? MIN_REDACTION_LENGTH);
+  const trie =
+    symbols === 'utf16'
+      ? new Trie(
+          kept.map((v) => codeUnits(v)),
+          0x10000,
+        )
+      : new Trie(
+          kept.map((v) => Buffer.from(v, 'utf8')),
+          256,
+        );
+  return { marker, trie };
+}
+
+/**
+ * The UTF-16 code units of `s`, the symbols string redaction matches on, written into
+ * `into` when it is long enough (allocating a typed array costs more than matching a short
+ * string); the result may be longer than `s`.
+ */
+export function codeUnits(s: string, into?: Uint16Array): Uint16Array {
+  const units = into !== undefined && into.length >= s.length ? into : new Uint16Array(s.length);
+  for (let i = 0; i < s.length; i++) units[i] = s.charCodeAt(i);
+  return units;
 }
 
 /** Result of `findSpans`: covered spans as flat `[start, end, start, end, …]`, and `stop`. */
@@ -107,13 +163,13 @@ export class Trie {
   }
 
   /**
-   * Length of the longest value starting at `i`, 0 if none. Returns -1 when the data ends
-   * while a longer value could still match and `final` is false: the caller must wait.
+   * Length of the longest value starting at `i`, 0 if none. Returns -1 when the data (its
+   * first `n` symbols) ends while a longer value could still match and `final` is false: the
+   * caller must wait.
    */
-  longestAt(data: ArrayLike<number>, i: number, final: boolean): number {
+  longestAt(data: ArrayLike<number>, i: number, final: boolean, n: number): number {
     let node = this.first[data[i]!]!;
     if (node === 0) return 0;
-    const n = data.length;
     let best = this.terminal[node] ? 1 : 0;
     for (let j = i + 1; ; j++) {
       const kids = this.children[node];
@@ -127,16 +183,21 @@ export class Trie {
   }
 
   /**
-   * The covered spans of `data`. `covered` > 0 says that `data[0, covered)` continues a span
-   * whose marker was already written; that span is returned first, from 0, so the caller can
-   * recognise it. Positions from `stop` on are undecided (only when `final` is false).
+   * The covered spans of the first `n` symbols of `data` (default: all). `covered` > 0 says
+   * that `data[0, covered)` continues a span whose marker was already written; that span is
+   * returned first, from 0, so the caller can recognise it. Positions from `stop` on are
+   * undecided (only when `final` is false).
    */
-  findSpans(data: ArrayLike<number>, covered: number, final: boolean): Spans {
+  findSpans(
+    data: ArrayLike<number>,
+    covered: number,
+    final: boolean,
+    n: number = data.length,
+  ): Spans {
     const spans: number[] = covered > 0 ? [0, covered] : [];
     let end = covered;
-    const n = data.length;
     for (let i = 0; i < n; i++) {
-      const len = this.longestAt(data, i, final);
+      const len = this.longestAt(data, i, final, n);
       if (len < 0) return { spans, stop: i };
       if (len === 0) continue;
       if (i >= end) {

@@ -1,64 +1,106 @@
 /**
- * pino integration: options that pass everything a pino logger writes through a `Redactor`.
- * pino is not a dependency; the option shapes are described by local interfaces that match
- * pino's `hooks.logMethod` and `formatters.log` / `formatters.bindings`.
+ * pino integration: hooks that pass everything a pino logger writes through a `Redactor`.
+ * pino is not a dependency of this module: the hook shapes are described by a local interface
+ * that matches pino's `hooks.logMethod` and `hooks.streamWrite` (https://getpino.io, API,
+ * `hooks`).
  *
- * Usage (spread both parts; add your own formatters after ours if needed):
+ * Usage:
  * ```ts
  * import pino from 'pino';
- * const redaction = pinoRedactHooks(createRedactor({ values: secrets, patterns: true }));
- * const log = pino({ hooks: redaction.hooks, formatters: { ...redaction.formatters } });
+ * const redactor = createRedactor({ values: secrets, patterns: true });
+ * const log = pino({ hooks: pinoRedactHooks(redactor) });
  * log.info({ user, password }, 'login with %s', token); // password and token never appear
+ * log.child({ apiKey }).error(err); // nor the key, nor a value in err.message or err.stack
  * ```
- * What each part covers:
- * - `hooks.logMethod`: every argument of every log call (the merging object, the message and
- *   its format arguments, Errors, which become redacted copies), before pino formats them.
- * - `formatters.log`: the object pino is about to serialize, which also holds the `mixin`
- *   output. It runs again over what `logMethod` already redacted; that costs a second pass
- *   but changes nothing with the default marker.
- * - `formatters.bindings`: the bindings of `logger.child({...})` and the `base` fields.
+ * What each hook covers:
+ * - `logMethod`: the object arguments of every log call (the merging object, Errors, objects
+ *   for `%j` and `%o`), copied with sensitive keys and known values hidden before pino
+ *   serializes them; a value inside an object that `%j` writes into the message would
+ *   otherwise be escaped twice and no longer match.
+ * - `streamWrite`: the finished JSON line, which also holds what the first hook does not
+ *   see: the message after interpolation (so `'Bearer %s'` with a token is caught),
+ *   `child()` bindings (pino does not pass them through `formatters.bindings`), `mixin`
+ *   output, `msgPrefix` and custom serializers. Known values are found as they appear inside
+ *   JSON (escaped) and patterns are masked; a line that still has a sensitive key with a
+ *   visible value is parsed, redacted as an object and serialized again.
  *
- * Not covered: a pattern (a `Bearer …` header, say) split between the format string and an
- * argument, since pino interpolates after the hook; known secret values are masked either way.
- * `msgPrefix` and custom `serializers` output are not redacted. This module imports nothing
- * from pino, and it does not use `hooks.streamWrite`: in the serialized JSON line a value with
- * a quote or backslash is escaped and would no longer match.
+ * Not covered: a sensitive key whose name is broken up by punctuation inside a child binding
+ * (`to_ken`); values in a format pino is told to write other than JSON. pino's own `redact`
+ * paths option still works beside these hooks.
  */
-import type { Redactor } from './redact.js';
+import { isSensitiveKey, type Redactor } from './redact.js';
 
 /** The part of pino's `LoggerOptions['hooks']` this module fills. */
-export interface PinoLogMethodHooks {
+export interface PinoRedactHooks {
   logMethod(
     this: unknown,
     args: unknown[],
     method: (this: unknown, ...args: unknown[]) => unknown,
     level: number,
   ): void;
+  streamWrite(line: string): string;
 }
 
-/** The part of pino's `LoggerOptions['formatters']` this module fills. */
-export interface PinoLogFormatters {
-  log(object: Record<string, unknown>): Record<string, unknown>;
-  bindings(bindings: Record<string, unknown>): Record<string, unknown>;
+/**
+ * A cheap test run first: each key `isSensitiveKey` accepts contains one of these words,
+ * unless punctuation splits the word itself.
+ */
+const MAY_HOLD_SENSITIVE_KEY =
+  /pass|pwd|secret|token|key|auth|credential|cookie|session|signature|dsn|connection/i;
+
+/** One JSON string; matched from the start of a line, it walks the line's strings in order. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * Whether the JSON text has a sensitive key whose value is neither `hidden` (the marker as
+ * a JSON string) nor null. Most lines have none, or only keys the first hook already hid, and
+ * then need not be parsed.
+ */
+function hasExposedSensitiveKey(json: string, hidden: string): boolean {
+  JSON_STRING.lastIndex = 0;
+  for (let m = JSON_STRING.exec(json); m !== null; m = JSON_STRING.exec(json)) {
+    let i = JSON_STRING.lastIndex;
+    while (json[i] === ' ') i++;
+    if (json[i] !== ':' || !isSensitiveKey(m[0])) continue;
+    do i++;
+    while (json[i] === ' ');
+    const value = json.startsWith(hidden, i) ? hidden : json.startsWith('null', i) ? 'null' : '';
+    const next = json[i + value.length];
+    if (value === '' || (next !== ',' && next !== '}')) return true;
+  }
+  return false;
 }
 
-export interface PinoRedaction {
-  hooks: PinoLogMethodHooks;
-  formatters: PinoLogFormatters;
-}
-
-/** Builds pino `hooks` and `formatters` that redact everything through `redactor`. */
-export function pinoRedactHooks(redactor: Redactor): PinoRedaction {
+/**
+ * Builds pino `hooks` that redact everything a logger writes through `redactor`.
+ * @throws RangeError if the redactor's marker would need escaping inside a JSON string (it is
+ *   written into JSON lines as it is).
+ */
+export function pinoRedactHooks(redactor: Redactor): PinoRedactHooks {
+  const hidden = JSON.stringify(redactor.marker);
+  if (hidden !== `"${redactor.marker}"`) {
+    throw new RangeError('a marker for pino must not contain quotes, backslashes or controls');
+  }
   return {
-    hooks: {
-      logMethod(args, method) {
-        const redacted = args.map((arg) => redactor.redactObject(arg));
-        method.apply(this, redacted);
-      },
+    logMethod(args, method) {
+      // Strings are left to streamWrite, which sees them after interpolation, joined with
+      // the format string; objects are copied here, before %j or %o can serialize them.
+      const copies = args.map((a) => (typeof a === 'object' ? redactor.redactObject(a) : a));
+      method.apply(this, copies);
     },
-    formatters: {
-      log: (object) => redactor.redactObject(object),
-      bindings: (bindings) => redactor.redactObject(bindings),
+    streamWrite(line) {
+      const masked = redactor.redactString(line);
+      if (!MAY_HOLD_SENSITIVE_KEY.test(masked) || !hasExposedSensitiveKey(masked, hidden)) {
+        return masked;
+      }
+      const body = masked.trimEnd();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return masked; // not JSON (a custom format): values and patterns are masked already
+      }
+      return JSON.stringify(redactor.redactObject(parsed)) + masked.slice(body.length);
     },
   };
 }

@@ -8,34 +8,35 @@
  * left. Values shorter than `minLength` characters (default 4) are not searched for, because
  * masking `a` would destroy all output; the key-name rule still hides short values.
  *
- * Not done here: streams (`stream.ts`), logger wiring (`pino.ts`), binary data (typed arrays
- * and ArrayBuffers are copied by reference, never scanned), non-enumerable properties of
- * objects other than Errors (skipped, as JSON.stringify skips them). JavaScript strings cannot be wiped: the redactor keeps the values in memory
- * for its lifetime.
+ * Objects are copied the way `JSON.stringify` sees them: own enumerable properties (getters
+ * are called), `toJSON()` results, no functions' source. Errors keep their non-enumerable
+ * `message`, `stack` and `cause`. Property names and Map keys are redacted too.
+ *
+ * Not done here: streams (`stream.ts`), logger wiring (`pino.ts`), binary data (typed arrays,
+ * Buffers and ArrayBuffers are returned by reference, never scanned). JavaScript strings
+ * cannot be wiped: the redactor keeps the values in memory for its lifetime.
  */
-import { checkMarker, DEFAULT_MARKER, DEFAULT_MIN_LENGTH, selectValues, Trie } from './matcher.js';
+import { buildMatcher, codeUnits, type MatcherOptions } from './matcher.js';
 import { findPatternSpans } from './patterns.js';
 
-export interface RedactorOptions {
+export interface RedactorOptions extends MatcherOptions {
   /** Secret values to hide wherever they appear. */
   values?: Iterable<string>;
   /** Also hide well-known secret shapes (`SECRET_PATTERNS`). Default false. */
   patterns?: boolean;
-  /** Replacement text. Default `[REDACTED]`. Must not be empty. */
-  marker?: string;
-  /** Shortest value searched for in text, in code points. Default 4; empty values never are. */
-  minLength?: number;
 }
 
 export interface Redactor {
+  /** The replacement text this redactor writes. */
+  readonly marker: string;
   /** `s` with every known value (and, if enabled, every pattern) replaced by the marker. */
   redactString(s: string): string;
   /**
    * A deep copy of `obj` with every string redacted and every value under a sensitive key
-   * (see `isSensitiveKey`) replaced by the marker, except `null` and `undefined`.
-   * Arrays, plain objects, Maps, Sets and Dates are copied; Errors and other class instances
-   * become objects with the same prototype and redacted own properties (Errors keep their
-   * non-enumerable `message` and `stack`); cycles are preserved.
+   * (see `isSensitiveKey`) replaced by the marker, except `null` and `undefined`. Arrays,
+   * plain objects, Maps, Sets and Dates are copied; Errors and other class instances become
+   * objects with the same prototype and redacted own properties; an object with a `toJSON`
+   * method is replaced by its redacted result; cycles are kept. The input is never modified.
    */
   redactObject<T>(obj: T): T;
 }
@@ -55,8 +56,8 @@ export function isSensitiveKey(key: string): boolean {
 
 /**
  * Creates a redactor for a fixed set of values.
- * @throws TypeError for a non-string value; RangeError for an empty marker or a negative
- *   `minLength`.
+ * @throws TypeError for values that are not an iterable of strings; RangeError for an empty
+ *   marker or a negative `minLength`.
  * @example
  * ```ts
  * const r = createRedactor({ values: [dbPassword], patterns: true });
@@ -65,15 +66,24 @@ export function isSensitiveKey(key: string): boolean {
  * ```
  */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
-  const marker = checkMarker(options.marker ?? DEFAULT_MARKER);
-  const values = selectValues(options.values ?? [], options.minLength ?? DEFAULT_MIN_LENGTH);
-  const trie = new Trie(values.map(codeUnits), 0x10000);
+  const { marker, trie } = buildMatcher(options.values ?? [], options, 'utf16');
+  /** Reused for the code units of short strings; large ones get their own array. */
+  let scratch: Uint16Array = new Uint16Array(0);
   const patterns = options.patterns === true;
 
   const redactString = (s: string): string => {
     if (typeof s !== 'string') throw new TypeError('redactString expects a string');
     if (s.length === 0) return s;
-    let spans = trie.maxLength > 0 ? trie.findSpans(codeUnits(s), 0, true).spans : [];
+    let spans: number[] = [];
+    if (trie.maxLength > 0) {
+      const short = s.length <= 4096;
+      const units = short ? codeUnits(s, scratch) : codeUnits(s);
+      spans = trie.findSpans(units, 0, true, s.length).spans;
+      if (short) {
+        scratch = units;
+        scratch.fill(0, 0, s.length); // the text may hold a secret: keep no copy of it
+      }
+    }
     // Patterns run on the original text, so a value masked first cannot break a pattern match.
     if (patterns) spans = mergeSpans(spans, findPatternSpans(s));
     if (spans.length === 0) return s;
@@ -86,13 +96,27 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return out + s.slice(from);
   };
 
-  const copy = (value: unknown, seen: Map<object, unknown>): unknown => {
+  const hides = (key: unknown, v: unknown): boolean =>
+    typeof key === 'string' && v !== null && v !== undefined && isSensitiveKey(key);
+
+  /** `callToJSON` is false for a `toJSON` result: JSON.stringify does not call it again. */
+  const copy = (value: unknown, seen: Map<object, unknown>, callToJSON = true): unknown => {
     if (typeof value === 'string') return redactString(value);
     if (typeof value !== 'object' || value === null) return value;
     const done = seen.get(value);
     if (done !== undefined) return done;
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
     if (value instanceof Date) return new Date(value.getTime());
+    if (callToJSON && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      const json = callSafely(() => (value as { toJSON(key: string): unknown }).toJSON(''));
+      if (json.ok && json.value !== value) {
+        // A result that refers back to `value` is a cycle JSON.stringify rejects; hide it.
+        seen.set(value, marker);
+        const out = copy(json.value, seen, false);
+        seen.set(value, out);
+        return out;
+      }
+    }
     if (Array.isArray(value)) {
       const out: unknown[] = [];
       seen.set(value, out);
@@ -102,10 +126,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (value instanceof Map) {
       const out = new Map<unknown, unknown>();
       seen.set(value, out);
-      for (const [k, v] of value) {
-        const hide = typeof k === 'string' && isSensitiveKey(k) && v !== null && v !== undefined;
-        out.set(copy(k, seen), hide ? marker : copy(v, seen));
-      }
+      for (const [k, v] of value) out.set(copy(k, seen), hides(k, v) ? marker : copy(v, seen));
       return out;
     }
     if (value instanceof Set) {
@@ -114,37 +135,70 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       for (const item of value) out.add(copy(item, seen));
       return out;
     }
-    const out: object = Object.create(Object.getPrototypeOf(value) as object | null);
+    const proto = Object.getPrototypeOf(value) as object | null;
+    const out = Object.create(proto) as Record<PropertyKey, unknown>;
     seen.set(value, out);
+    const source = value as Record<PropertyKey, unknown>;
+    if (proto === Object.prototype || proto === null) {
+      // Plain objects, the common case in logs: enumerable own keys, read like JSON does.
+      for (const key of Object.keys(source)) {
+        let v: unknown;
+        try {
+          v = source[key];
+        } catch {
+          continue; // a throwing getter: skipped
+        }
+        define(out, redactString(key), hides(key, v) ? marker : copy(v, seen), true);
+      }
+      for (const sym of Object.getOwnPropertySymbols(source)) {
+        if (Object.prototype.propertyIsEnumerable.call(source, sym)) {
+          define(out, sym, copy(source[sym], seen), true);
+        }
+      }
+      return out;
+    }
     const isError = value instanceof Error;
     for (const key of Reflect.ownKeys(value)) {
       const desc = Object.getOwnPropertyDescriptor(value, key);
-      // Errors keep their non-enumerable message and stack; other hidden properties are skipped.
+      // Errors keep their non-enumerable message, stack and cause; others' are skipped.
       if (desc === undefined || (!desc.enumerable && !isError)) continue;
-      const v: unknown = 'value' in desc ? desc.value : Reflect.get(value, key);
-      const hide = typeof key === 'string' && isSensitiveKey(key) && v !== null && v !== undefined;
-      // defineProperty, not assignment: an own `__proto__` key must not set the prototype.
-      Object.defineProperty(out, key, {
-        value: hide ? marker : copy(v, seen),
-        enumerable: desc.enumerable ?? false,
-        writable: true,
-        configurable: true,
-      });
+      let v: unknown;
+      try {
+        v = 'value' in desc ? desc.value : Reflect.get(value, key);
+      } catch {
+        continue;
+      }
+      const name = typeof key === 'string' ? redactString(key) : key;
+      define(out, name, hides(key, v) ? marker : copy(v, seen), desc.enumerable === true);
     }
     return out;
   };
 
   return {
+    marker,
     redactString,
     redactObject: <T>(obj: T): T => copy(obj, new Map()) as T,
   };
 }
 
-/** The UTF-16 code units of `s`, the symbols string redaction matches on. */
-function codeUnits(s: string): Uint16Array {
-  const units = new Uint16Array(s.length);
-  for (let i = 0; i < s.length; i++) units[i] = s.charCodeAt(i);
-  return units;
+/** Runs a `toJSON` of foreign code; a throwing one is treated as absent. */
+function callSafely(f: () => unknown): { ok: boolean; value?: unknown } {
+  try {
+    return { ok: true, value: f() };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Sets a property; an own `__proto__` key stays data instead of setting the prototype. */
+function define(
+  out: Record<PropertyKey, unknown>,
+  key: PropertyKey,
+  value: unknown,
+  enumerable: boolean,
+): void {
+  if (enumerable && key !== '__proto__') out[key] = value;
+  else Object.defineProperty(out, key, { value, enumerable, writable: true, configurable: true });
 }
 
 /**

@@ -14,26 +14,25 @@
  * across chunks), decoding or re-encoding text. Invalid UTF-8 is passed through byte for byte.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { checkMarker, DEFAULT_MARKER, DEFAULT_MIN_LENGTH, selectValues, Trie } from './matcher.js';
+import { buildMatcher, type MatcherOptions } from './matcher.js';
 
 export interface StreamMasker {
-  /** Masks one chunk; returns what can be emitted now (possibly empty). */
-  push(chunk: Buffer): Buffer;
-  /** Ends the input: returns the masked bytes that were held back. */
+  /** Masks one chunk; returns what can be emitted now (possibly empty, or a view of `chunk`). */
+  push(chunk: Uint8Array): Buffer;
+  /** Ends the input: returns the masked bytes that were held back. Later calls return nothing. */
   end(): Buffer;
 }
 
-export interface StreamMaskerOptions {
-  /** Shortest value masked, in code points. Default 4; empty values never are. */
-  minLength?: number;
-}
+/** `marker` (default `[REDACTED]`) and `minLength` (default 4 code points). */
+export type StreamMaskerOptions = MatcherOptions;
 
 const EMPTY = Buffer.alloc(0);
 
 /**
  * The masker as a pure object, testable without streams.
- * @throws TypeError for a non-string value; RangeError for an empty marker or a negative
- *   `minLength`.
+ * @throws TypeError for values that are not an iterable of strings; RangeError for an empty
+ *   marker or a negative `minLength`. `push` throws a TypeError for a chunk that is not bytes,
+ *   and an Error after `end`.
  * @example
  * ```ts
  * const m = createStreamMasker(['hunter2!']);
@@ -43,15 +42,11 @@ const EMPTY = Buffer.alloc(0);
  * ```
  */
 export function createStreamMasker(
-  values: readonly string[],
-  marker: string = DEFAULT_MARKER,
+  values: Iterable<string>,
   options: StreamMaskerOptions = {},
 ): StreamMasker {
-  const mark = Buffer.from(checkMarker(marker), 'utf8');
-  const needles = selectValues(values, options.minLength ?? DEFAULT_MIN_LENGTH).map((v) =>
-    Buffer.from(v, 'utf8'),
-  );
-  const trie = new Trie(needles, 256);
+  const { marker, trie } = buildMatcher(values, options, 'utf8');
+  const mark = Buffer.from(marker, 'utf8');
   /** Bytes held back: the undecided tail of the input so far (a copy, never a caller view). */
   let pending = EMPTY;
   /** How many bytes at the start of `pending` are already covered by an emitted marker. */
@@ -62,29 +57,32 @@ export function createStreamMasker(
     if (trie.maxLength === 0) return data;
     const { spans, stop } = trie.findSpans(data, covered, final);
     if (spans.length === 0 && stop === data.length) {
-      covered = 0;
       pending = EMPTY;
       return data;
     }
     const out: Buffer[] = [];
     let from = 0;
     for (let k = 0; k < spans.length; k += 2) {
-      const start = spans[k]!;
       // A span from 0 while `covered` > 0 continues one whose marker is already out.
-      if (!(k === 0 && covered > 0)) out.push(data.subarray(from, start), mark);
+      if (!(k === 0 && covered > 0)) out.push(data.subarray(from, spans[k]), mark);
       from = spans[k + 1]!;
     }
     if (from < stop) out.push(data.subarray(from, stop));
     covered = Math.max(0, from - stop);
+    // Copied: `data` may be the caller's chunk, which the caller is free to reuse.
     pending = stop < data.length ? Buffer.from(data.subarray(stop)) : EMPTY;
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   };
 
   return {
-    push(chunk: Buffer): Buffer {
+    push(chunk: Uint8Array): Buffer {
+      if (!(chunk instanceof Uint8Array)) throw new TypeError('chunks must be Buffers');
       if (ended) throw new Error('push after end');
       if (chunk.length === 0) return EMPTY;
-      return scan(pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk, false);
+      const bytes = Buffer.isBuffer(chunk)
+        ? chunk
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      return scan(pending.length > 0 ? Buffer.concat([pending, bytes]) : bytes, false);
     },
     end(): Buffer {
       if (ended) return EMPTY;
@@ -105,19 +103,26 @@ export function createStreamMasker(
  * ```
  */
 export function createMaskingTransform(
-  values: readonly string[],
-  marker?: string,
+  values: Iterable<string>,
   options: StreamMaskerOptions = {},
 ): Transform {
-  const masker = createStreamMasker(values, marker, options);
+  const masker = createStreamMasker(values, options);
+  const emit = (callback: TransformCallback, step: () => Buffer): void => {
+    let out: Buffer;
+    try {
+      out = step();
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    callback(null, out.length > 0 ? out : undefined);
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-      const out = masker.push(chunk);
-      callback(null, out.length > 0 ? out : undefined);
+      emit(callback, () => masker.push(chunk));
     },
     flush(callback: TransformCallback): void {
-      const out = masker.end();
-      callback(null, out.length > 0 ? out : undefined);
+      emit(callback, () => masker.end());
     },
   });
 }

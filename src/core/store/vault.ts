@@ -102,7 +102,20 @@ export interface VerifyReport {
 }
 
 type Target = { path?: string | null; env?: string | null };
-type AuditDraft = Omit<AuditEntry, 'ts' | 'actor'>;
+/** An audit record before chaining; `actor` defaults to the vault's own. */
+type AuditDraft = Omit<AuditEntry, 'ts' | 'actor'> & { actor?: string };
+
+/** One read of `getMany`: a secret (latest or a given version) read on behalf of `actor`. */
+export interface ReadRequest {
+  path: string;
+  env: string;
+  version?: number | undefined;
+  /** Who reads, for the audit log (default: the vault's actor). */
+  actor?: string | undefined;
+}
+
+/** The outcome of one read of `getMany`: its value, or the error it alone failed with. */
+export type ReadOutcome = { ok: true; value: SecretValue } | { ok: false; error: unknown };
 type OpResult<T> = {
   result: T;
   version?: number | null;
@@ -121,6 +134,27 @@ const OUTCOME_BY_CLASS: Record<string, string> = {
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The audit record of a failed operation; undefined when none can or should be written. */
+function failureDraft(action: string, target: Target, err: unknown): AuditDraft | undefined {
+  const code = err instanceof CofferError ? err.code : 'INTERNAL';
+  if (code === 'AUDIT_WRITE_FAILED' || code === 'VAULT_NOT_FOUND' || code === 'STORE_LOCKED')
+    return undefined;
+  const outcome =
+    code === 'WRONG_KEY'
+      ? 'denied'
+      : err instanceof CofferError
+        ? OUTCOME_BY_CLASS[err.errorClass]!
+        : 'error';
+  return {
+    action,
+    path: target.path ?? null,
+    env: target.env ?? null,
+    version: null,
+    outcome,
+    detail: code,
+  };
+}
 
 export function valueBytes(value: string): Uint8Array {
   if (typeof value !== 'string') throw new TypeError('value must be a string');
@@ -168,13 +202,13 @@ export class Vault {
    * Appends chained audit records (one head read, one head update for the batch); any
    * failure becomes AUDIT_WRITE_FAILED, which rolls the whole transaction back.
    */
-  async #audit(tx: StorageTx, entries: Omit<AuditEntry, 'ts' | 'actor'>[]): Promise<void> {
+  async #audit(tx: StorageTx, entries: AuditDraft[]): Promise<void> {
     try {
       let last = await tx.lastAudit();
       const ts = this.#ts();
       const records: AuditRecord[] = [];
-      for (const entry of entries) {
-        last = chainAuditRecord(last, { ...entry, ts, actor: this.#actor });
+      for (const { actor, ...entry } of entries) {
+        last = chainAuditRecord(last, { ...entry, ts, actor: actor ?? this.#actor });
         records.push(last);
       }
       if (records.length === 1) await tx.appendAudit(records[0]!);
@@ -217,28 +251,21 @@ export class Vault {
   }
 
   async #auditFailure(action: string, target: Target, err: unknown): Promise<void> {
-    const code = err instanceof CofferError ? err.code : 'INTERNAL';
-    if (code === 'AUDIT_WRITE_FAILED' || code === 'VAULT_NOT_FOUND' || code === 'STORE_LOCKED')
-      return;
-    const outcome =
-      code === 'WRONG_KEY'
-        ? 'denied'
-        : err instanceof CofferError
-          ? OUTCOME_BY_CLASS[err.errorClass]!
-          : 'error';
+    await this.#auditFailures([{ action, target, err }]);
+  }
+
+  /** Audits failed operations in one transaction of their own (never throws). */
+  async #auditFailures(
+    failures: { action: string; target: Target; err: unknown; actor?: string | undefined }[],
+  ): Promise<void> {
+    const drafts: AuditDraft[] = [];
+    for (const { action, target, err, actor } of failures) {
+      const draft = failureDraft(action, target, err);
+      if (draft !== undefined) drafts.push(actor === undefined ? draft : { ...draft, actor });
+    }
+    if (drafts.length === 0) return;
     try {
-      await this.storage.transaction('write', (tx) =>
-        this.#audit(tx, [
-          {
-            action,
-            path: target.path ?? null,
-            env: target.env ?? null,
-            version: null,
-            outcome,
-            detail: code,
-          },
-        ]),
-      );
+      await this.storage.transaction('write', (tx) => this.#audit(tx, drafts));
     } catch {
       // The operation has failed already; the caller sees its error, not this one.
     }
@@ -355,6 +382,49 @@ export class Vault {
     });
   }
 
+  /** Checks a wanted version number (undefined: the latest). */
+  #wantedVersion(wanted: number | undefined): number | undefined {
+    if (wanted !== undefined && (!Number.isSafeInteger(wanted) || wanted < 1)) {
+      throw new CofferError('INVALID_ARGUMENT', 'the version must be a whole number >= 1');
+    }
+    return wanted;
+  }
+
+  /** Opens the latest (or `wanted`) version of a live secret inside a transaction. */
+  async #readValue(
+    tx: StorageTx,
+    key: KeyPath,
+    e: string,
+    wanted: number | undefined,
+  ): Promise<SecretValue> {
+    const secret = await this.#liveSecret(tx, key, e);
+    const version = wanted ?? secret.currentVersion;
+    const rec = await tx.getVersion(key.path, e, version);
+    if (rec === undefined) {
+      throw new CofferError('VERSION_NOT_FOUND', `${key.path} (${e}) has no version ${version}`);
+    }
+    const plain = await this.#decrypt(tx, rec);
+    let value: string;
+    try {
+      value = utf8.decode(plain);
+    } catch {
+      throw new CofferError(
+        'INTEGRITY_FAILURE',
+        `${key.path} (${e}) version ${version} is not valid UTF-8`,
+      );
+    } finally {
+      plain.fill(0);
+    }
+    return {
+      path: key.path,
+      env: e,
+      version,
+      value,
+      description: secret.description,
+      createdAt: rec.createdAt,
+    };
+  }
+
   /** Reads the latest (or a given) version of a secret. */
   async get(
     path: string,
@@ -363,41 +433,84 @@ export class Vault {
   ): Promise<SecretValue> {
     const key = parseKeyPath(path);
     const e = parseEnvironment(env);
-    const wanted = options.version;
-    if (wanted !== undefined && (!Number.isSafeInteger(wanted) || wanted < 1)) {
-      throw new CofferError('INVALID_ARGUMENT', 'the version must be a whole number >= 1');
-    }
+    const wanted = this.#wantedVersion(options.version);
     return this.#op('get', { path: key.path, env: e }, async (tx) => {
-      const secret = await this.#liveSecret(tx, key, e);
-      const version = wanted ?? secret.currentVersion;
-      const rec = await tx.getVersion(key.path, e, version);
-      if (rec === undefined) {
-        throw new CofferError('VERSION_NOT_FOUND', `${key.path} (${e}) has no version ${version}`);
-      }
-      const plain = await this.#decrypt(tx, rec);
-      let value: string;
-      try {
-        value = utf8.decode(plain);
-      } catch {
-        throw new CofferError(
-          'INTEGRITY_FAILURE',
-          `${key.path} (${e}) version ${version} is not valid UTF-8`,
-        );
-      } finally {
-        plain.fill(0);
-      }
-      return {
-        result: {
-          path: key.path,
-          env: e,
-          version,
-          value,
-          description: secret.description,
-          createdAt: rec.createdAt,
-        },
-        version,
-      };
+      const result = await this.#readValue(tx, key, e, wanted);
+      return { result, version: result.version };
     });
+  }
+
+  /**
+   * Many reads in one write transaction (group commit: a server batches the reads that
+   * arrive together, so they share one commit instead of one each). Each read gets its own
+   * audit record (action `get`, its own actor), exactly as `get` writes it; a read that
+   * fails alone (not found, deleted, bad path) fails alone and is audited as failed. No
+   * value is returned before the transaction holding every record has committed: when it
+   * fails, every read fails with its error. Reads of the same secret and version in one
+   * batch decrypt it once (one record each all the same).
+   */
+  async getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]> {
+    const outcomes: ReadOutcome[] = [];
+    const parsed: ({ key: KeyPath; env: string; wanted: number | undefined } | undefined)[] = [];
+    for (const r of requests) {
+      try {
+        const key = parseKeyPath(r.path);
+        parsed.push({ key, env: parseEnvironment(r.env), wanted: this.#wantedVersion(r.version) });
+        outcomes.push({ ok: false, error: undefined });
+      } catch (error) {
+        parsed.push(undefined);
+        outcomes.push({ ok: false, error });
+      }
+    }
+    const failed: { action: string; target: Target; err: unknown; actor?: string }[] = [];
+    try {
+      await this.storage.transaction('write', async (tx) => {
+        await this.#keyring.unlock(tx);
+        const drafts: AuditDraft[] = [];
+        // The same secret read twice in one transaction reads the same row: open it once.
+        const opened = new Map<string, SecretValue>();
+        for (let i = 0; i < requests.length; i++) {
+          const p = parsed[i];
+          if (p === undefined) continue;
+          const actor = requests[i]!.actor ?? this.#actor;
+          const target = { path: p.key.path, env: p.env };
+          try {
+            const slot = `${p.key.path}\n${p.env}\n${p.wanted ?? ''}`;
+            let value = opened.get(slot);
+            if (value === undefined) {
+              value = await this.#readValue(tx, p.key, p.env, p.wanted);
+              opened.set(slot, value);
+            }
+            outcomes[i] = { ok: true, value: { ...value } };
+            drafts.push({
+              ...target,
+              action: 'get',
+              version: value.version,
+              outcome: 'ok',
+              detail: null,
+              actor,
+            });
+          } catch (error) {
+            // Only the read's own refusals are per read; a storage failure fails them all.
+            if (!(error instanceof CofferError)) throw error;
+            outcomes[i] = { ok: false, error };
+            const draft = failureDraft('get', target, error);
+            if (draft !== undefined) drafts.push({ ...draft, actor });
+          }
+        }
+        if (drafts.length > 0) await this.#audit(tx, drafts);
+      });
+    } catch (err) {
+      for (let i = 0; i < requests.length; i++) {
+        const p = parsed[i];
+        if (p === undefined) continue;
+        outcomes[i] = { ok: false, error: err };
+        const actor = requests[i]!.actor ?? this.#actor;
+        failed.push({ action: 'get', target: { path: p.key.path, env: p.env }, err, actor });
+      }
+      await this.#auditFailures(failed);
+    }
+    return outcomes;
   }
 
   /**
@@ -427,13 +540,20 @@ export class Vault {
   /**
    * Reads every live secret of a project in one environment (for `run` and `env pull`).
    * Each value read gets its own audit record (action `get`, detail `purpose`), written in
-   * the same transaction; nothing is returned unless all of them are written.
+   * the same transaction; nothing is returned unless all of them are written. `allows`
+   * narrows the read to some key paths (a server token's globs): the others are not opened.
    */
-  async readProject(project: string, env: string, purpose: string): Promise<ProjectSecret[]> {
+  async readProject(
+    project: string,
+    env: string,
+    purpose: string,
+    allows: (path: string) => boolean = () => true,
+  ): Promise<ProjectSecret[]> {
     const prefix = parsePathPrefix(`project/${project}`);
     const e = parseEnvironment(env);
     return this.#op('read_project', { path: `project/${prefix.group}`, env: e }, async (tx) => {
-      const secrets = await tx.listSecrets({ scope: 'project', group: prefix.group!, env: e });
+      const all = await tx.listSecrets({ scope: 'project', group: prefix.group!, env: e });
+      const secrets = all.filter((s) => allows(s.path));
       const out: ProjectSecret[] = [];
       const reads: AuditDraft[] = [];
       for (const s of secrets) {
@@ -648,6 +768,30 @@ export class Vault {
       ]),
     );
     return report;
+  }
+
+  /**
+   * Audits a request a front end refused before it reached the vault (a server token outside
+   * its paths, environments or capabilities, or an unknown token): outcome `denied`, the
+   * vault's actor, `reason` as the detail. Fails with AUDIT_WRITE_FAILED like any record.
+   */
+  async recordDenied(
+    action: string,
+    target: { path?: string | null | undefined; env?: string | null | undefined },
+    reason: string,
+  ): Promise<void> {
+    await this.storage.transaction('write', (tx) =>
+      this.#audit(tx, [
+        {
+          action,
+          path: target.path ?? null,
+          env: target.env ?? null,
+          version: null,
+          outcome: 'denied',
+          detail: reason,
+        },
+      ]),
+    );
   }
 
   /** Runs `fn` in a read transaction after checking the master key (used by audit and keys). */

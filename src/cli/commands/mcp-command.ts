@@ -1,0 +1,89 @@
+/**
+ * `coffer mcp`: runs the MCP server for AI coding agents on stdin/stdout (see src/mcp/).
+ * The MCP SDK, zod and pino are imported inside the action only, so other commands never
+ * load them.
+ */
+import { type Command, Option } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import { action, type CommonOptions } from '../action.js';
+import { envOf, withLocalVault } from '../context.js';
+
+declare const COFFER_VERSION: string;
+
+interface McpOptions extends CommonOptions {
+  allow: string[];
+  readOnly?: boolean;
+  reveal: 'allow' | 'never';
+}
+
+export function mcpCommand(program: Command): void {
+  program
+    .command('mcp')
+    .description('run the MCP server (stdio) that lets AI coding agents use the vault')
+    .option(
+      '--allow <glob>',
+      'key paths the agent may use, repeatable (default: all), e.g. project/consilio/*',
+      (glob: string, all: string[]) => [...all, glob],
+      [],
+    )
+    .option('--read-only', 'offer only get_secret, list_secrets and verify_secret')
+    .addOption(
+      new Option('--reveal <policy>', 'whether get_secret returns values')
+        .choices(['allow', 'never'])
+        .default('allow'),
+    )
+    .option('-e, --env <env>', 'environment of calls that name none (default: COFFER_ENV or dev)')
+    .addHelpText(
+      'after',
+      `
+Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env
+(--read-only: get_secret, list_secrets, verify_secret). No tool deletes a secret.
+
+--reveal allow (the default) lets get_secret return values, for workflows that read one back;
+--reveal never returns only a short preview, so values never reach the model: use
+generate_secret and write_env to put secrets to work. write_env writes only dotenv files
+inside the working directory. The audit log records the client's declared name and
+version, and COFFER_AGENT_ID when set. Logs go to stderr (COFFER_LOG_LEVEL, default info).
+
+Example MCP client configuration:
+  { "mcpServers": { "coffer": { "command": "npx",
+      "args": ["coffer", "mcp", "--allow", "project/consilio/*", "--reveal", "never"] } } }`,
+    )
+    .action(
+      action<McpOptions>(async (_args, opts, g) => {
+        if (g.passphraseStdin) {
+          throw new CofferError(
+            'USAGE',
+            '--passphrase-stdin cannot be used: stdin carries the MCP protocol',
+            {
+              hint: "Set COFFER_PASSPHRASE or COFFER_MASTER_KEY in the MCP client's env for this server.",
+            },
+          );
+        }
+        const [{ PathScope }, { createStderrLogger }, { localMcpBackend }, { serveCofferMcp }] =
+          await Promise.all([
+            import('../../mcp/scope.js'),
+            import('../../mcp/log.js'),
+            import('../../mcp/backend.js'),
+            import('../../mcp/server.js'),
+          ]);
+        const scope = new PathScope(opts.allow);
+        const defaultEnv = envOf(opts);
+        const log = createStderrLogger();
+        await withLocalVault('coffer mcp', g, (opened) =>
+          serveCofferMcp({
+            backend: localMcpBackend(opened.vault, async () => {}),
+            scope,
+            readOnly: opts.readOnly === true,
+            reveal: opts.reveal,
+            defaultEnv,
+            agentId: process.env.COFFER_AGENT_ID || undefined,
+            cwd: process.cwd(),
+            log,
+            version: typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev',
+          }),
+        );
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,129 @@
+/**
+ * `coffer token create|list|revoke`: the API tokens of `coffer serve`, managed on the local
+ * store directly (the same one the server opens). The token string is printed once, by
+ * `create`, on stdout; the store keeps only its hash.
+ */
+import type { Command } from 'commander';
+import { action, type CommonOptions } from '../action.js';
+import { withLocalVault } from '../context.js';
+import { note, printJson, table, writeOut } from '../output.js';
+
+interface CreateOptions extends CommonOptions {
+  name: string;
+  allow?: string[];
+  cap: string;
+  ttl?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];
+
+function serviceModule() {
+  return import('../../server/token-service.js');
+}
+
+export function tokenCommand(program: Command): void {
+  const token = program
+    .command('token')
+    .description('manage the API tokens of `coffer serve` (stored hashed; shown once)');
+
+  token
+    .command('create')
+    .description('create a token and print it (the only time it is shown)')
+    .requiredOption('--name <name>', 'unique name, recorded in the audit log (e.g. deploy)')
+    .option('--allow <glob>', 'key paths it may touch, repeatable (default "**": all)', collect)
+    .option('--env <env>', 'environment it may touch, repeatable (default: any)', collect)
+    .option('--cap <caps>', 'capabilities: read, list, write, delete, admin (comma list)', 'read')
+    .option('--ttl <ttl>', 'time to live, e.g. 30d, 12h, 2w (default: no expiry)')
+    .option('--json', 'print {name, token, expiresAt} as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
+  coffer token create --name ci --allow "project/**" --cap read,list --json
+  coffer token create --name admin --cap read,list,write,delete,admin --ttl 1d`,
+    )
+    .action(
+      action<CreateOptions>(async (_args, opts, g) =>
+        withLocalVault('coffer token create', g, async ({ vault }) => {
+          const { createToken } = await serviceModule();
+          const created = await createToken(vault, {
+            name: opts.name,
+            allow: opts.allow ?? ['**'],
+            // --env is repeatable here: commander hands over the collected list.
+            envs: (opts as unknown as { env?: string[] }).env ?? [],
+            caps: opts.cap.split(',').map((c) => c.trim()),
+            ttl: opts.ttl,
+          });
+          if (opts.json) {
+            printJson(created);
+          } else {
+            writeOut(`${created.token}\n`);
+            note(
+              `created token ${created.name}${created.expiresAt ? ` (expires ${created.expiresAt})` : ''}; it is shown only this once`,
+            );
+          }
+          return 0;
+        }),
+      ),
+    );
+
+  token
+    .command('list')
+    .description('list tokens (never the tokens themselves)')
+    .option('--json', 'print {tokens: [...]} as JSON')
+    .action(
+      action<CommonOptions>(async (_args, opts, g) =>
+        withLocalVault('coffer token list', g, async ({ vault }) => {
+          const { listTokens } = await serviceModule();
+          const tokens = await listTokens(vault);
+          if (opts.json) {
+            printJson({ tokens });
+            return 0;
+          }
+          const now = Date.now();
+          const status = (t: (typeof tokens)[number]) =>
+            t.revokedAt !== null
+              ? 'revoked'
+              : t.expiresAt !== null && Date.parse(t.expiresAt) <= now
+                ? 'expired'
+                : 'active';
+          writeOut(
+            table(
+              ['NAME', 'STATUS', 'CAPS', 'PATHS', 'ENVS', 'EXPIRES', 'ID'],
+              tokens.map((t) => [
+                t.name,
+                status(t),
+                t.caps.join(','),
+                t.allow.join(','),
+                t.envs.length === 0 ? 'any' : t.envs.join(','),
+                t.expiresAt ?? 'never',
+                t.id,
+              ]),
+            ),
+          );
+          return 0;
+        }),
+      ),
+    );
+
+  token
+    .command('revoke')
+    .description('revoke a token by name (servers stop accepting it within a second)')
+    .argument('<name>', 'the token name')
+    .option('--json', 'print {name, revoked: true} as JSON')
+    .action(
+      action<CommonOptions>(async ([name], opts, g) =>
+        withLocalVault('coffer token revoke', g, async ({ vault }) => {
+          const { revokeToken } = await serviceModule();
+          const revoked = await revokeToken(vault, name!);
+          if (opts.json) printJson({ name: revoked.name, revoked: true });
+          else note(`revoked token ${revoked.name}`);
+          return 0;
+        }),
+      ),
+    );
+}

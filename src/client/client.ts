@@ -1,0 +1,206 @@
+/**
+ * `createClient({ url, token })`: one typed method per route of docs/http-api.md.
+ *
+ * Arguments are checked with the core's own grammar (key paths, environments, prefixes)
+ * before any request, so a wrong path fails the same way as locally (INVALID_PATH with a
+ * suggestion) and nothing odd is ever put into a URL. Answers are checked field by field
+ * (answers.ts). Errors are CofferErrors (transport.ts); none contains the token.
+ */
+import { CofferError } from '../core/errors.js';
+import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../core/paths.js';
+import { items, read } from './answers.js';
+import { type Answer, type RequestOptions, request, type Transport } from './transport.js';
+import type {
+  AuditOptions,
+  AuditRecord,
+  AuditVerifyAnswer,
+  ClientOptions,
+  CreatedToken,
+  DeleteResult,
+  EnvOption,
+  GetOptions,
+  History,
+  ListOptions,
+  ProjectSecret,
+  RestoreResult,
+  SecretInfo,
+  SecretValue,
+  SetOptions,
+  SetResult,
+  TokenInfo,
+  TokenRequest,
+  VerifyReport,
+} from './types.js';
+
+/** A client bound to one server and token. Every method rejects with a CofferError. */
+export interface CofferClient {
+  /** The server's base URL, as used in messages (never with the token). */
+  readonly url: string;
+  health(): Promise<{ ok: boolean }>;
+  /** The OpenAPI 3.1 document of the server. */
+  openApi(): Promise<Record<string, unknown>>;
+  getSecret(path: string, options?: GetOptions): Promise<SecretValue>;
+  setSecret(path: string, value: string, options?: SetOptions): Promise<SetResult>;
+  /** Metadata only, never values. */
+  listSecrets(options?: ListOptions): Promise<SecretInfo[]>;
+  deleteSecret(path: string, options?: EnvOption): Promise<DeleteResult>;
+  restoreSecret(path: string, options?: EnvOption): Promise<RestoreResult>;
+  history(path: string, options?: EnvOption): Promise<History>;
+  verify(path: string, options?: EnvOption): Promise<VerifyReport>;
+  /** Every live secret of a project the token may read, with values (what `run` injects). */
+  readProject(project: string, options?: EnvOption): Promise<ProjectSecret[]>;
+  audit(options?: AuditOptions): Promise<AuditRecord[]>;
+  auditVerify(): Promise<AuditVerifyAnswer>;
+  listTokens(): Promise<TokenInfo[]>;
+  createToken(token: TokenRequest): Promise<CreatedToken>;
+  revokeToken(name: string): Promise<{ name: string; revoked: true }>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Shorter values occur in ordinary messages by chance; servers never echo values anyway. */
+const MIN_SCRUBBED_VALUE = 4;
+
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
+/** Checks the URL and token and builds the transport; messages never show the token. */
+function transportFor(options: ClientOptions): Transport {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new CofferError('INVALID_ARGUMENT', 'the coffer server URL (COFFER_URL) is not a URL', {
+      hint: 'Use the form https://coffer.example.com or http://127.0.0.1:8700.',
+    });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new CofferError('INVALID_ARGUMENT', 'the coffer server URL must start with https://');
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      'the coffer server URL must not hold a user name, password, query or fragment',
+      { hint: 'Put the token in COFFER_TOKEN and only the address in COFFER_URL.' },
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.insecureHttp !== true) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `refusing to send a token in clear text to ${url.origin}`,
+      {
+        hint: 'Use https://, or allow plain http on a trusted network (COFFER_INSECURE_HTTP=1).',
+      },
+    );
+  }
+  const token = options.token;
+  // fetch would name an invalid header value in its own error; refuse it here, unnamed.
+  if (typeof token !== 'string' || !/^[!-~]{1,1024}$/.test(token)) {
+    throw new CofferError(
+      'UNAUTHENTICATED',
+      'the token (COFFER_TOKEN) is empty or holds spaces or characters a token never has',
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+    throw new CofferError('INVALID_ARGUMENT', 'timeoutMs must be a whole number >= 1');
+  }
+  return {
+    base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
+    token,
+    fetch: options.fetch ?? ((u, init) => fetch(u, init)),
+    timeoutMs,
+    // A server that echoes the token, or its secret part, has its message dropped.
+    secrets: [token, ...token.split('_').filter((part) => part.length >= 16)],
+  };
+}
+
+function env(options: EnvOption | undefined): string | undefined {
+  return options?.env === undefined ? undefined : parseEnvironment(options.env);
+}
+
+function secretRoute(path: string, suffix = ''): string {
+  return `/v1/secrets/${parseKeyPath(path).path}${suffix}`;
+}
+
+/** Creates a client for the coffer server at `url`, authenticated by `token`. */
+export function createClient(options: ClientOptions): CofferClient {
+  const t = transportFor(options);
+  const call = (method: string, route: string, o?: RequestOptions): Promise<Answer> =>
+    request(t, method, route, o);
+  return {
+    url: t.base,
+    health: async () => ({ ok: (await call('GET', '/healthz')).ok === true }),
+    openApi: () => call('GET', '/v1/openapi.json'),
+    getSecret: async (path, o = {}) => {
+      const version = o.version;
+      if (version !== undefined && (!Number.isSafeInteger(version) || version < 1)) {
+        throw new CofferError('INVALID_ARGUMENT', 'the version must be a whole number >= 1');
+      }
+      return read.secretValue(
+        await call('GET', secretRoute(path), { query: { env: env(o), version } }),
+      );
+    },
+    setSecret: async (path, value, o = {}) => {
+      if (typeof value !== 'string') throw new TypeError('value must be a string');
+      const route = secretRoute(path);
+      const body = { value, description: o.description, ifVersion: o.ifVersion };
+      const secrets = value.length >= MIN_SCRUBBED_VALUE ? [value] : [];
+      return read.setResult(await call('PUT', route, { query: { env: env(o) }, body, secrets }));
+    },
+    listSecrets: async (o = {}) => {
+      const prefix = o.prefix === undefined ? undefined : parsePathPrefix(o.prefix);
+      const query = {
+        prefix: prefix && (prefix.group ? `${prefix.scope}/${prefix.group}` : prefix.scope),
+        env: env(o),
+        includeDeleted: o.includeDeleted ? true : undefined,
+      };
+      return items(await call('GET', '/v1/secrets', { query }), 'items', read.secretInfo, 'list');
+    },
+    deleteSecret: async (path, o = {}) =>
+      read.deleted(await call('DELETE', secretRoute(path), { query: { env: env(o) } })),
+    restoreSecret: async (path, o = {}) =>
+      read.restored(await call('POST', secretRoute(path, '/restore'), { query: { env: env(o) } })),
+    history: async (path, o = {}) =>
+      read.history(await call('GET', secretRoute(path, '/history'), { query: { env: env(o) } })),
+    verify: async (path, o = {}) =>
+      read.verifyReport(
+        await call('GET', secretRoute(path, '/verify'), { query: { env: env(o) } }),
+      ),
+    readProject: async (project, o = {}) => {
+      const group = parsePathPrefix(`project/${project}`).group;
+      const answer = await call('GET', `/v1/projects/${group}/secrets`, {
+        query: { env: env(o) },
+      });
+      return items(answer, 'items', read.projectSecret, 'project');
+    },
+    audit: async (o = {}) => {
+      for (const [name, n] of [
+        ['afterSeq', o.afterSeq],
+        ['limit', o.limit],
+      ] as const) {
+        if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) {
+          throw new CofferError('INVALID_ARGUMENT', `${name} must be a whole number >= 0`);
+        }
+      }
+      const query = { afterSeq: o.afterSeq, limit: o.limit, path: o.path };
+      return items(await call('GET', '/v1/audit', { query }), 'items', read.auditRecord, 'audit');
+    },
+    auditVerify: async () => read.auditVerify(await call('GET', '/v1/audit/verify')),
+    listTokens: async () =>
+      items(await call('GET', '/v1/tokens'), 'items', read.tokenInfo, 'tokens'),
+    createToken: async (request) =>
+      read.createdToken(await call('POST', '/v1/tokens', { body: request })),
+    revokeToken: async (name) => {
+      const answer = await call('DELETE', `/v1/tokens/${encodeURIComponent(name)}`);
+      if (typeof answer.name !== 'string' || answer.revoked !== true) {
+        throw new CofferError('SERVER_BAD_RESPONSE', "the server's answer has no valid result");
+      }
+      return { name: answer.name, revoked: true };
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The types of `coffer/client`: options, and the answers of each route of docs/http-api.md.
+ * Secrets, versions, verify reports and audit records use the core's own types, so a
+ * program can handle a local Vault's results and the client's alike.
+ */
+import type { VersionInfo } from '../core/store/vault.js';
+import type { FetchFunction } from './transport.js';
+
+export type { AuditRecord } from '../core/store/storage.js';
+export type {
+  ProjectSecret,
+  SecretInfo,
+  SecretValue,
+  SetResult,
+  VerifyReport,
+  VersionInfo,
+} from '../core/store/vault.js';
+export type { FetchFunction } from './transport.js';
+
+export interface ClientOptions {
+  /** The server's base URL, e.g. `https://coffer.example.com` (COFFER_URL for the CLI). */
+  url: string;
+  /** A token from `coffer token create` (COFFER_TOKEN). Sent only as a bearer header. */
+  token: string;
+  /** A fetch implementation (default: the global fetch of Node >= 20). */
+  fetch?: FetchFunction | undefined;
+  /** Give up on a request after this many milliseconds (default 30 000). */
+  timeoutMs?: number | undefined;
+  /**
+   * Allow plain `http://` to a host other than loopback. Off by default: the token would
+   * cross the network in clear text.
+   */
+  insecureHttp?: boolean | undefined;
+}
+
+export interface EnvOption {
+  /** The environment (the server's default is `dev`). */
+  env?: string | undefined;
+}
+
+export interface GetOptions extends EnvOption {
+  version?: number | undefined;
+}
+
+export interface SetOptions extends EnvOption {
+  /** Required when the secret is created. */
+  description?: string | undefined;
+  /** Check-and-set: VERSION_CONFLICT unless the current version is this (0 = must not exist). */
+  ifVersion?: number | undefined;
+}
+
+export interface ListOptions extends EnvOption {
+  /** `project`, `meta`, `project/P` or `meta/S`. */
+  prefix?: string | undefined;
+  includeDeleted?: boolean | undefined;
+}
+
+export interface AuditOptions {
+  afterSeq?: number | undefined;
+  limit?: number | undefined;
+  path?: string | undefined;
+}
+
+export interface History {
+  path: string;
+  env: string;
+  versions: VersionInfo[];
+}
+
+export interface DeleteResult {
+  path: string;
+  env: string;
+  deleted: true;
+}
+
+export interface RestoreResult {
+  path: string;
+  env: string;
+  restored: true;
+}
+
+export interface AuditVerifyAnswer {
+  ok: boolean;
+  checked: number;
+  /** The first record that does not fit the chain, when `ok` is false. */
+  firstBroken?: { seq: number; reason: string };
+}
+
+export type Capability = 'read' | 'list' | 'write' | 'delete' | 'admin';
+
+export interface TokenInfo {
+  name: string;
+  id: string;
+  allow: string[];
+  envs: string[];
+  caps: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface TokenRequest {
+  name: string;
+  /** Path globs such as `project/app/*`. */
+  allow: string[];
+  /** Environments; empty or missing = any. */
+  envs?: string[] | undefined;
+  caps: Capability[];
+  /** Time to live such as `30d` or `12h`; missing = no expiry. */
+  ttl?: string | undefined;
+}
+
+export interface CreatedToken {
+  name: string;
+  /** The token itself: shown this once, stored by the server only as a hash. */
+  token: string;
+  expiresAt: string | null;
+}

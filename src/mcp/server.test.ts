@@ -1,0 +1,174 @@
+/**
+ * The server over the SDK's in-memory transport: tools/list as clients see it, results as
+ * structuredContent plus the same JSON as text, JSON-RPC errors for unknown tools, error
+ * results for malformed arguments, read-only mode, the audit actor and the log lines.
+ */
+import { Client, ProtocolError } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESCRIPTION, makeTestVault, type TestVault } from '../../test/helpers/vault.js';
+import { localMcpBackend } from './backend.js';
+import { PathScope } from './scope.js';
+import { type CofferMcpOptions, createCofferMcpServer } from './server.js';
+import { TOOLS } from './tools/index.js';
+
+let tv: TestVault;
+const lines: string[] = [];
+beforeAll(async () => {
+  tv = await makeTestVault();
+});
+afterAll(async () => {
+  tv.vault.close();
+  await tv.storage.close();
+});
+
+async function connect(overrides: Partial<CofferMcpOptions> = {}): Promise<Client> {
+  const server = createCofferMcpServer({
+    backend: localMcpBackend(tv.vault, async () => {}),
+    scope: new PathScope([]),
+    readOnly: false,
+    reveal: 'allow',
+    defaultEnv: 'dev',
+    agentId: 'unit-agent',
+    cwd: tv.dir,
+    log: {
+      info: (fields, msg) => lines.push(JSON.stringify({ ...fields, msg })),
+      warn: (fields, msg) => lines.push(JSON.stringify({ ...fields, msg })),
+    },
+    version: '0.0.0-test',
+    ...overrides,
+  });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'unit-client', version: '9.9' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  return client;
+}
+
+type Result = Awaited<ReturnType<Client['callTool']>>;
+const textOf = (r: Result) => (r.content as { type: string; text: string }[])[0]!.text;
+
+describe('coffer MCP server (in memory)', () => {
+  it('lists every tool with schemas and required arguments', async () => {
+    const client = await connect();
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
+    expect(tools).toHaveLength(6);
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    expect(Object.keys(byName.set_secret!.inputSchema.properties ?? {})).toEqual([
+      'keyPath',
+      'value',
+      'description',
+      'env',
+    ]);
+    expect(byName.set_secret!.inputSchema.required).toEqual(['keyPath', 'value']);
+    expect(byName.list_secrets!.inputSchema.required).toEqual(['scope']);
+    expect(byName.generate_secret!.inputSchema.required).toEqual(['keyPath', 'description']);
+    expect(byName.write_env!.inputSchema.required).toEqual(['project']);
+    for (const t of tools) {
+      expect(t.outputSchema?.type).toBe('object');
+      expect(t.annotations?.openWorldHint).toBe(false);
+      expect(t.annotations?.title).toBe(t.title);
+    }
+    await client.close();
+  });
+
+  it('answers with structuredContent and the same JSON as text', async () => {
+    const client = await connect();
+    const r = await client.callTool({
+      name: 'set_secret',
+      arguments: {
+        keyPath: 'project/consilio/stripe_api_key',
+        value: 'sk_live_abc123xyz',
+        description: DESCRIPTION,
+      },
+    });
+    expect(r.isError).toBeFalsy();
+    expect(JSON.parse(textOf(r))).toEqual(r.structuredContent);
+    expect(r.structuredContent).toMatchObject({ created: true, verified: true, preview: 'sk_l…' });
+    await client.close();
+  });
+
+  it('gives a JSON-RPC error for an unknown tool, an error result for malformed arguments', async () => {
+    const client = await connect();
+    const unknown = await client
+      .callTool({ name: 'delete_secret', arguments: {} })
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(ProtocolError);
+    expect((unknown as ProtocolError).code).toBe(-32602);
+    const bad = await client.callTool({
+      name: 'set_secret',
+      arguments: {
+        keyPath: 'project/consilio/key',
+        value: 918273645546372,
+        description: DESCRIPTION,
+      },
+    });
+    expect(bad.isError).toBe(true);
+    expect(textOf(bad)).toContain('value');
+    expect(textOf(bad)).not.toContain('918273645546372');
+    await client.close();
+  });
+
+  it('registers only read-only tools with --read-only', async () => {
+    const client = await connect({ readOnly: true });
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['get_secret', 'list_secrets', 'verify_secret']);
+    const refused = await client
+      .callTool({ name: 'set_secret', arguments: { keyPath: 'project/a/b', value: 'v' } })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProtocolError);
+    await client.close();
+  });
+
+  it('audits as the declared client and agent, and logs no value (property, --reveal never)', async () => {
+    const client = await connect({ reveal: 'never' });
+    const seen: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ minLength: 12, maxLength: 60 }),
+        fc.nat(999),
+        async (value, n) => {
+          const keyPath = `project/unit/key_${n}`;
+          const args = { keyPath, value, description: 'Unit property secret for the leak check' };
+          seen.push(JSON.stringify(await client.callTool({ name: 'set_secret', arguments: args })));
+          for (const name of ['get_secret', 'verify_secret']) {
+            seen.push(JSON.stringify(await client.callTool({ name, arguments: { keyPath } })));
+          }
+          const generic = { ...args, keyPath: `project/unit/new_${n}`, description: 'token' };
+          seen.push(
+            JSON.stringify(await client.callTool({ name: 'set_secret', arguments: generic })),
+          );
+          const out = seen.join('\n') + lines.join('\n');
+          expect(out).not.toContain(JSON.stringify(value).slice(1, -1));
+          expect(out).not.toContain(value);
+        },
+      ),
+      { numRuns: 15 },
+    );
+    const records = await tv.storage.transaction('read', (tx) => tx.listAudit({ limit: 10_000 }));
+    const mine = records.filter((r) => r.path?.startsWith('project/unit/'));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(new Set(mine.map((r) => r.actor))).toEqual(
+      new Set(['mcp:unit-client/9.9 agent:unit-agent']),
+    );
+    expect(
+      lines.some((l) => l.includes('"tool":"get_secret"') && l.includes('"outcome":"ok"')),
+    ).toBe(true);
+    expect(lines.some((l) => l.includes('"code":"INVALID_DESCRIPTION"'))).toBe(true);
+    await client.close();
+  });
+
+  it('keeps a value given in the wrong argument out of the log', async () => {
+    const client = await connect();
+    const value = 'sk_live_WRONGPLACE123456';
+    const r = await client.callTool({
+      name: 'get_secret',
+      arguments: { keyPath: value, env: value },
+    });
+    expect(r.isError).toBe(true);
+    expect(lines.join('\n')).not.toContain(value);
+    expect(lines.at(-1)).toContain('"keyPath":"(invalid)"');
+    await client.close();
+  });
+});

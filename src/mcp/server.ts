@@ -1,0 +1,189 @@
+/**
+ * `coffer mcp`: an MCP server (official TypeScript SDK, v2 line) that lets AI coding agents
+ * store, check and use secrets through the vault core, and put them to work (generate_secret,
+ * write_env) without ever seeing them.
+ *
+ * - Transport: stdio via the SDK's `serveStdio`, which serves 2025-era clients (`initialize`,
+ *   protocol 2024-11-05 to 2025-11-25) and 2026-07-28 ones from the same factory. stdout
+ *   carries only protocol messages; the log goes to stderr (log.ts).
+ * - Policy, set when the server starts: the key-path scope (`--allow`, scope.ts), read-only
+ *   mode (only tools whose `readOnlyHint` is true are registered), and whether get_secret
+ *   reveals values (`--reveal allow|never`).
+ * - Identity: every vault call is audited as the client's declared name and version plus
+ *   COFFER_AGENT_ID (identity.ts).
+ * - Errors: a tool that fails answers with an error result (results.ts); an unknown tool or
+ *   a request the SDK cannot parse is a JSON-RPC error.
+ */
+import { CLIENT_INFO_META_KEY, McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
+import type { McpBackend } from './backend.js';
+import { clientInfoFrom, mcpActor } from './identity.js';
+import type { McpLogger } from './log.js';
+import { errorResult, okResult, type ToolResult, toolError } from './results.js';
+import type { PathScope } from './scope.js';
+import { TOOLS } from './tools/index.js';
+import type { CofferTool, RevealPolicy } from './tools/tool.js';
+
+export interface CofferMcpOptions {
+  backend: McpBackend;
+  scope: PathScope;
+  readOnly: boolean;
+  reveal: RevealPolicy;
+  /** The environment of calls that name none. */
+  defaultEnv: string;
+  /** COFFER_AGENT_ID, recorded in the audit actor. */
+  agentId: string | undefined;
+  /** The directory write_env writes under. */
+  cwd: string;
+  log: McpLogger;
+  /** coffer's version, announced as the server's. */
+  version: string;
+}
+
+const INSTRUCTIONS = `coffer keeps secrets (API keys, passwords, tokens) in an encrypted vault.
+When you receive or create a secret: FIRST store it with set_secret (or let generate_secret make it), THEN put it into the project's .env file with write_env, THEN check it with verify_secret. Never write secret values into files, commands or messages yourself.
+Key paths: project/{project}/{name} or meta/{service}/{name}, lowercase, e.g. project/consilio/stripe_api_key. Descriptions say what the secret is for.`;
+
+/**
+ * The arguments that may appear in the log: key path, scope, project and environment, each
+ * only when it is valid by the core's grammar. An agent that puts a value into the wrong
+ * argument gets an error result, and the value still stays out of the log.
+ */
+const LOGGED_ARGS: Record<string, (v: string) => boolean> = {
+  keyPath: (v) => succeeds(() => parseKeyPath(v)),
+  scope: (v) => v === 'project' || v === 'meta',
+  project: isValidSegment,
+  env: (v) => succeeds(() => parseEnvironment(v)),
+};
+
+function succeeds(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function logFields(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, valid] of Object.entries(LOGGED_ARGS)) {
+    const v = args[k];
+    if (typeof v === 'string') out[k] = valid(v) ? v : '(invalid)';
+  }
+  return out;
+}
+
+/** Builds one server instance (one per connection) with the tools the policy allows. */
+export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
+  const mcp = new McpServer(
+    { name: 'coffer', version: options.version },
+    { instructions: INSTRUCTIONS },
+  );
+  const { log } = options;
+
+  const actorOf = (ctx: ServerContext): string => {
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const declared =
+      clientInfoFrom(envelope?.[CLIENT_INFO_META_KEY]) ?? mcp.server.getClientVersion();
+    return mcpActor(declared, options.agentId);
+  };
+
+  const handle = async (
+    tool: CofferTool,
+    args: Record<string, unknown>,
+    ctx: ServerContext,
+  ): Promise<ToolResult> => {
+    const started = performance.now();
+    const actor = actorOf(ctx);
+    const fields = () => ({
+      tool: tool.name,
+      ...logFields(args),
+      actor,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    });
+    try {
+      const out = await tool.run(args, {
+        vault: options.backend.as(actor),
+        scope: options.scope,
+        defaultEnv: options.defaultEnv,
+        reveal: options.reveal,
+        cwd: options.cwd,
+      });
+      log.info({ ...fields(), outcome: 'ok' }, 'tool call');
+      return okResult(out);
+    } catch (err) {
+      const error = toolError(err);
+      const detail =
+        error.code === 'INTERNAL' && process.env.COFFER_DEBUG
+          ? { stack: String((err as Error)?.stack) }
+          : {};
+      log.warn({ ...fields(), outcome: 'error', code: error.code, ...detail }, 'tool call failed');
+      return errorResult(error);
+    }
+  };
+
+  for (const tool of TOOLS) {
+    if (options.readOnly && !tool.annotations.readOnlyHint) continue;
+    mcp.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (args, ctx) => handle(tool, args as Record<string, unknown>, ctx),
+    );
+  }
+
+  mcp.server.oninitialized = () => {
+    log.info(
+      {
+        actor: mcpActor(mcp.server.getClientVersion(), options.agentId),
+        protocol: mcp.server.getNegotiatedProtocolVersion(),
+      },
+      'client connected',
+    );
+  };
+  return mcp;
+}
+
+/**
+ * Serves the tools on stdin/stdout until the client closes stdin or the process gets
+ * SIGINT/SIGTERM; resolves once the connection is closed.
+ */
+export async function serveCofferMcp(options: CofferMcpOptions): Promise<void> {
+  const { log } = options;
+  log.info(
+    {
+      version: options.version,
+      tools: TOOLS.filter((t) => !options.readOnly || t.annotations.readOnlyHint).map(
+        (t) => t.name,
+      ),
+      allow: options.scope.unrestricted ? ['**'] : options.scope.globs,
+      reveal: options.reveal,
+      env: options.defaultEnv,
+    },
+    'coffer mcp serving on stdio',
+  );
+  await new Promise<void>((resolve) => {
+    const handle = serveStdio(() => createCofferMcpServer(options), {
+      // SDK errors may quote the raw input (a JSON parse error shows part of the line), so
+      // only their class is logged.
+      onerror: (error) => log.warn({ error: error.name }, 'protocol error'),
+    });
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      handle.close().then(resolve, resolve);
+    };
+    process.stdin.once('end', stop);
+    process.stdin.once('close', stop);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * Every tool of `coffer mcp`, in the order tools/list shows them. There is deliberately no
+ * delete tool: deleting a secret stays a human command (`coffer delete`). `rotation_status`
+ * comes with rotation policies.
+ */
+import { generateSecretTool } from './generate-secret-tool.js';
+import { getSecretTool } from './get-secret-tool.js';
+import { listSecretsTool } from './list-secrets-tool.js';
+import { setSecretTool } from './set-secret-tool.js';
+import type { CofferTool } from './tool.js';
+import { verifySecretTool } from './verify-secret-tool.js';
+import { writeEnvTool } from './write-env-tool.js';
+
+export const TOOLS: readonly CofferTool[] = [
+  setSecretTool,
+  getSecretTool,
+  listSecretsTool,
+  verifySecretTool,
+  generateSecretTool,
+  writeEnvTool,
+];

@@ -1,0 +1,100 @@
+/**
+ * The shape every coffer MCP tool has, and the argument fields they share.
+ *
+ * A tool is data (name, description, zod input and output schemas, annotations) plus `run`,
+ * which gets arguments the SDK has already checked against `input` and returns what must
+ * match `output`. `run` throws CofferErrors; server.ts turns them into error results and
+ * writes the log line. Annotations are hints for clients: they say what a tool really does
+ * (`readOnlyHint` for tools that change no secret and no file; an audit record is always
+ * written), never what would look reassuring.
+ */
+import * as z from 'zod';
+import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import type { McpVault } from '../backend.js';
+import type { PathScope } from '../scope.js';
+
+/** `allow`: get_secret returns values (the default, as the usual secrets workflow expects); `never`: only previews. */
+export type RevealPolicy = 'allow' | 'never';
+
+/** What a tool run may use. */
+export interface ToolContext {
+  vault: McpVault;
+  scope: PathScope;
+  /** The environment when a call names none (`--env`, COFFER_ENV or `dev`). */
+  defaultEnv: string;
+  reveal: RevealPolicy;
+  /** The directory files are written under (the server's working directory). */
+  cwd: string;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+export interface CofferTool<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodObject = z.ZodObject,
+> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  run(args: z.output<I>, ctx: ToolContext): Promise<z.output<O>>;
+}
+
+/** The annotations of a tool that changes nothing (its audit record aside). */
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+};
+
+/** Declares a tool with its types inferred from its schemas. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
+  tool: CofferTool<I, O>,
+): CofferTool<I, O> {
+  return tool;
+}
+
+export const keyPathField: z.ZodString = z
+  .string()
+  .min(1)
+  .max(400)
+  .describe(
+    'Key path: project/{project}/{name} or meta/{service}/{name}, lowercase letters, digits, - and _ (e.g. project/consilio/stripe_api_key)',
+  );
+
+export const envField: z.ZodOptional<z.ZodString> = z
+  .string()
+  .min(1)
+  .max(64)
+  .optional()
+  .describe("Environment (dev, staging, prod, ...); default: the server's (COFFER_ENV or dev)");
+
+export const descriptionField: z.ZodString = z
+  .string()
+  .max(1000)
+  .describe(
+    'What the secret is for and where it is used, e.g. "Stripe API key for payment processing"; generic text such as "API key" is refused',
+  );
+
+export const previewField: z.ZodString = z
+  .string()
+  .describe('At most the first 4 characters of the value, then …');
+
+/** The canonical key path and environment of a call, checked against the scope. */
+export function target(
+  keyPath: string,
+  env: string | undefined,
+  ctx: ToolContext,
+): { path: string; env: string } {
+  const { path } = parseKeyPath(keyPath);
+  if (!ctx.scope.allows(path)) throw ctx.scope.denied(path);
+  return { path, env: parseEnvironment(env ?? ctx.defaultEnv) };
+}

@@ -1,0 +1,187 @@
+/**
+ * write_env: what dotenv reads back is what the vault holds; other lines stay; only dotenv
+ * files inside the working directory, without symbolic links; names only in the answer.
+ */
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { CofferError } from '../../core/errors.js';
+import { localMcpBackend } from '../backend.js';
+import { PathScope } from '../scope.js';
+import type { ToolContext } from './tool.js';
+import { envFileUnder, writeEnvTool } from './write-env-tool.js';
+
+interface Written {
+  file: string;
+  written: string[];
+  unchanged: string[];
+  warnings: string[];
+}
+
+let tv: TestVault;
+let cwd: string;
+beforeAll(async () => {
+  tv = await makeTestVault();
+  cwd = mkdtempSync(join(tmpdir(), 'coffer-mcp-env-'));
+});
+afterAll(async () => {
+  tv.vault.close();
+  await tv.storage.close();
+});
+
+function ctx(allow: string[] = []): ToolContext {
+  return {
+    vault: localMcpBackend(tv.vault, async () => {}).as('mcp:unit/1'),
+    scope: new PathScope(allow),
+    defaultEnv: 'dev',
+    reveal: 'never',
+    cwd,
+  };
+}
+
+const run = async (args: Parameters<typeof writeEnvTool.run>[0], c = ctx()) =>
+  (await writeEnvTool.run(args, c)) as unknown as Written;
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => (e instanceof CofferError ? e.code : 'OTHER'),
+  );
+}
+
+describe('write_env', () => {
+  it('writes values dotenv reads back exactly, for any value (property)', async () => {
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+        async (values) => {
+          round++;
+          const project = `prop${round}`;
+          for (const [i, value] of values.entries()) {
+            await tv.vault.set(`project/${project}/key_${i}`, 'dev', value, {
+              description: `Round trip key ${i} of the property`,
+            });
+          }
+          const file = `${project}.env`;
+          writeFileSync(join(cwd, file), '# kept comment\nOTHER=1\n');
+          const out = await run({ project, file });
+          expect(out.written.sort()).toEqual(values.map((_, i) => `KEY_${i}`).sort());
+          const text = readFileSync(join(cwd, file), 'utf8');
+          const parsed = dotenv.parse(text);
+          values.forEach((v, i) => {
+            expect(parsed[`KEY_${i}`]).toBe(v);
+          });
+          expect(parsed.OTHER).toBe('1');
+          expect(text.startsWith('# kept comment\n')).toBe(true);
+          const again = await run({ project, file });
+          expect(again.written).toEqual([]);
+          expect(again.unchanged.length).toBe(values.length);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('writes .env with mode 0600, names only, and honours keyPaths and the scope', async () => {
+    await tv.vault.set('project/consilio/stripe_api_key', 'dev', 'sk_live_abc123xyz', {
+      description: 'Stripe API key for payment processing',
+    });
+    await tv.vault.set('project/consilio/jwt_secret', 'dev', 'jwt-value-0123456789', {
+      description: 'JWT signing secret for authentication',
+      metadata: { envVar: 'AUTH_JWT_SECRET' },
+    });
+    const only = await run({ project: 'consilio', keyPaths: ['project/consilio/stripe_api_key'] });
+    expect(only.written).toEqual(['STRIPE_API_KEY']);
+    expect(only.file).toBe('.env');
+    expect(statSync(join(cwd, '.env')).mode & 0o777).toBe(0o600);
+    const scoped = await run({ project: 'consilio' }, ctx(['project/consilio/jwt_*']));
+    expect(scoped.written).toEqual(['AUTH_JWT_SECRET']);
+    expect(JSON.stringify([only, scoped])).not.toMatch(/sk_live|jwt-value/);
+    expect(dotenv.parse(readFileSync(join(cwd, '.env')))).toEqual({
+      STRIPE_API_KEY: 'sk_live_abc123xyz',
+      AUTH_JWT_SECRET: 'jwt-value-0123456789',
+    });
+    expect(
+      await codeOf(run({ project: 'consilio', keyPaths: ['project/other/stripe_api_key'] })),
+    ).toBe('INVALID_ARGUMENT');
+    await tv.vault.set('meta/cloudflare/api_token', 'dev', 'cf-token-9f8e7d6c5b4a', {
+      description: 'Cloudflare API token for DNS updates',
+    });
+    const meta = await run({ project: 'consilio', keyPaths: ['meta/cloudflare/api_token'] });
+    expect(meta.written).toEqual(['API_TOKEN']);
+    expect(dotenv.parse(readFileSync(join(cwd, '.env'))).API_TOKEN).toBe('cf-token-9f8e7d6c5b4a');
+    expect(
+      await codeOf(
+        run({ project: 'consilio', keyPaths: ['meta/cloudflare/api_token'] }, ctx(['project/**'])),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(await codeOf(run({ project: 'consilio', keyPaths: ['meta/cloudflare/nope'] }))).toBe(
+      'SECRET_NOT_FOUND',
+    );
+    expect(await codeOf(run({ project: 'consilio', keyPaths: ['project/consilio/nope'] }))).toBe(
+      'SECRET_NOT_FOUND',
+    );
+    expect(await codeOf(run({ project: 'other' }, ctx(['project/consilio/*'])))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        run(
+          { project: 'consilio', keyPaths: ['project/consilio/stripe_api_key'] },
+          ctx(['project/consilio/jwt_*']),
+        ),
+      ),
+    ).toBe('FORBIDDEN');
+  });
+
+  it('refuses files outside the working directory, non-dotenv names and symbolic links', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'coffer-mcp-outside-'));
+    symlinkSync(outside, join(cwd, 'linked'));
+    symlinkSync(join(outside, 'x.env'), join(cwd, 'link.env'));
+    mkdirSync(join(cwd, 'config'), { recursive: true });
+    const refused = (file: string) => {
+      try {
+        envFileUnder(cwd, file);
+        return undefined;
+      } catch (e) {
+        return (e as CofferError).code;
+      }
+    };
+    expect(refused('../.env')).toBe('FORBIDDEN');
+    expect(refused(join(outside, '.env'))).toBe('FORBIDDEN');
+    expect(refused('linked/.env')).toBe('FORBIDDEN');
+    expect(refused('link.env')).toBe('INVALID_ARGUMENT');
+    expect(refused('package.json')).toBe('INVALID_ARGUMENT');
+    expect(refused('.')).toBe('FORBIDDEN');
+    expect(refused('config')).toBe('INVALID_ARGUMENT');
+    for (const ok of ['.env', '.env.local', 'config/.env.production', 'new/dir/app.env']) {
+      expect(refused(ok)).toBeUndefined();
+    }
+    expect(envFileUnder(cwd, './config/../.env').rel).toBe('.env');
+  });
+
+  it('warns when the file is not ignored by git, and when the project is empty', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const git = spawnSync('git', ['init', '-q', cwd]);
+    if (git.status !== 0) return; // no git on this machine: nothing to check
+    const out = await run({ project: 'consilio' });
+    expect(out.warnings).toEqual([
+      '.env is not ignored by git: add it to .gitignore so its secrets are never committed',
+    ]);
+    writeFileSync(join(cwd, '.gitignore'), '.env\n');
+    expect((await run({ project: 'consilio' })).warnings).toEqual([]);
+    expect((await run({ project: 'empty' })).warnings).toEqual([
+      'project empty has no secrets in environment dev',
+    ]);
+  });
+});

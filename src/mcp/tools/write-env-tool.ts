@@ -1,0 +1,162 @@
+/**
+ * `write_env({ project, env?, file?, keyPaths? })`: the second step of the store-first workflow, done by the
+ * server so the values never pass through the model. Reads the project's secrets from the
+ * vault (store-first holds by construction: only stored secrets can be written) and sets
+ * them in a dotenv file with the dotenv module (other lines kept; atomic, mode 0600).
+ * Answers with variable names only.
+ *
+ * The file must be a dotenv file (`.env`, `.env.*` or `*.env`) inside the server's working
+ * directory, reached without symbolic links; a file git does not ignore gets a warning.
+ */
+import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import * as z from 'zod';
+import { isGitIgnored } from '../../cli/git.js';
+import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import {
+  envVarNameFor,
+  parseEnvironment,
+  parseKeyPath,
+  parsePathPrefix,
+} from '../../core/paths.js';
+import { type CofferTool, defineTool, envField } from './tool.js';
+
+const DOTENV_NAME = /^\.env(?:\..+)?$|.\.env$/;
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** The absolute path of `file` under `cwd`, or an error saying why it may not be written. */
+export function envFileUnder(cwd: string, file: string): { abs: string; rel: string } {
+  const abs = resolve(cwd, file);
+  const outside = () =>
+    new CofferError('FORBIDDEN', `${file} is outside the working directory ${cwd}`, {
+      hint: 'Give a path inside the project directory, e.g. .env or config/.env.local.',
+    });
+  if (!inside(cwd, abs)) throw outside();
+  if (!DOTENV_NAME.test(basename(abs))) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is not a dotenv file`, {
+      hint: 'write_env writes only files named .env, .env.<suffix> or <name>.env.',
+    });
+  }
+  // Symbolic links could lead outside the directory: the nearest existing ancestor must
+  // resolve inside it, and the file itself may not be a link.
+  let dir = dirname(abs);
+  while (!existsSync(dir)) dir = dirname(dir);
+  const realCwd = realpathSync(cwd);
+  const realDir = realpathSync(dir);
+  if (realDir !== realCwd && !inside(realCwd, realDir)) throw outside();
+  const stat = lstatSync(abs, { throwIfNoEntry: false });
+  if (stat !== undefined && (stat.isSymbolicLink() || !stat.isFile())) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is not a regular file`, {
+      hint: 'write_env does not follow symbolic links.',
+    });
+  }
+  return { abs, rel: relative(cwd, abs) };
+}
+
+export const writeEnvTool: CofferTool = defineTool({
+  name: 'write_env',
+  title: 'Write secrets into a .env file',
+  description:
+    "Write a project's stored secrets into a .env file inside the working directory, without the values passing through you. " +
+    'Other lines and comments are kept; existing variables of these secrets are updated. Returns only the variable names. ' +
+    'Store secrets first with set_secret or generate_secret.',
+  input: z.object({
+    project: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe('The project whose secrets to write, e.g. consilio'),
+    env: envField,
+    file: z
+      .string()
+      .min(1)
+      .max(400)
+      .optional()
+      .describe('Dotenv file relative to the working directory (default .env)'),
+    keyPaths: z
+      .array(z.string().min(1).max(400))
+      .max(500)
+      .optional()
+      .describe(
+        "Only these secrets: key paths of the project, or system-wide meta/{service}/{name} ones (default: all of the project's secrets)",
+      ),
+  }),
+  output: z.object({
+    file: z.string().describe('The file, relative to the working directory'),
+    project: z.string(),
+    env: z.string(),
+    written: z.array(z.string()).describe('Variables added or updated'),
+    unchanged: z.array(z.string()).describe('Variables that already had the stored value'),
+    warnings: z.array(z.string()),
+  }),
+  annotations: {
+    readOnlyHint: false,
+    // Existing values of these variables in the file are replaced.
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async run(args, ctx) {
+    const project = parsePathPrefix(`project/${args.project}`).group!;
+    if (!ctx.scope.mayContain('project', project)) throw ctx.scope.denied(`project/${project}`);
+    const env = parseEnvironment(args.env ?? ctx.defaultEnv);
+    const { abs, rel } = envFileUnder(ctx.cwd, args.file ?? '.env');
+
+    const listed = (await ctx.vault.list({ prefix: `project/${project}`, env })).filter((s) =>
+      ctx.scope.allows(s.path),
+    );
+    let chosen = listed;
+    if (args.keyPaths !== undefined) {
+      chosen = [];
+      for (const keyPath of args.keyPaths) {
+        const key = parseKeyPath(keyPath);
+        const ours = key.scope === 'project' && key.group === project;
+        if (!ours && key.scope !== 'meta') {
+          throw new CofferError('INVALID_ARGUMENT', `${key.path} belongs to another project`, {
+            hint: `keyPaths name secrets of project ${project} or system-wide meta/ secrets.`,
+          });
+        }
+        if (!ctx.scope.allows(key.path)) throw ctx.scope.denied(key.path);
+        const found = ours
+          ? listed.find((s) => s.path === key.path)
+          : await ctx.vault.info(key.path, env);
+        if (found === undefined) {
+          throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${env}`);
+        }
+        chosen.push(found);
+      }
+    }
+
+    const values: Record<string, string> = {};
+    for (const s of chosen) {
+      const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
+      values[name] = (await ctx.vault.get(s.path, env)).value;
+    }
+    const text = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
+    const current = parseDotenv(text);
+    const updates: Record<string, string> = {};
+    const unchanged: string[] = [];
+    for (const [name, value] of Object.entries(values)) {
+      if (current[name] === value) unchanged.push(name);
+      else updates[name] = value;
+    }
+    if (Object.keys(updates).length > 0) {
+      writeSecretFile(abs, setDotenvVariables(text, updates), { overwrite: true });
+    }
+    const warnings: string[] = [];
+    if (chosen.length === 0)
+      warnings.push(`project ${project} has no secrets in environment ${env}`);
+    if (existsSync(abs) && isGitIgnored(abs) === false) {
+      warnings.push(
+        `${rel} is not ignored by git: add it to .gitignore so its secrets are never committed`,
+      );
+    }
+    return { file: rel, project, env, written: Object.keys(updates), unchanged, warnings };
+  },
+});

@@ -1,0 +1,123 @@
+/**
+ * The HTTP API of `coffer serve` as a hono app (docs/http-api.md). `createApp` builds it
+ * from an open vault; `http-server.ts` puts it on a socket, tests call `app.request`.
+ *
+ * Order of work for a request: request id and log line (logger.ts), then for `/v1` the rate
+ * limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
+ * size limit and body, handler, answer schema). Every error, thrown anywhere, becomes
+ * `{code, message, requestId}` in `onError` (error-response.ts); unknown routes get the same
+ * shape with ROUTE_NOT_FOUND.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CofferError } from '../core/errors.js';
+import type { Vault } from '../core/store/vault.js';
+import { TokenAuthenticator } from './auth.js';
+import { authMiddleware } from './auth-middleware.js';
+import type { AppEnv } from './context.js';
+import { errorResponse } from './error-response.js';
+import { createLogger, type Logger, requestLogger } from './logger.js';
+import { openApiDocument } from './openapi.js';
+import { FailureLimiter, type RateLimitOptions } from './rate-limit.js';
+import { ReadBatcher } from './read-batcher.js';
+import { addRoute, type Routes } from './route.js';
+import { auditRoutes } from './routes/audit-route.js';
+import { projectsRoutes } from './routes/projects-route.js';
+import { secretsRoutes } from './routes/secrets-route.js';
+import { tokensRoutes } from './routes/tokens-route.js';
+import { Health, NoQuery, OpenApiDocument } from './schemas.js';
+
+/** Bodies above this are refused with 413 (a 64 KiB value may take 6x that as JSON). */
+export const DEFAULT_BODY_LIMIT: number = 512 * 1024;
+
+export interface AppOptions {
+  /** An open vault; its actor is used for nothing but records the server writes itself. */
+  vault: Vault;
+  /** Default: silent. */
+  logger?: Logger | undefined;
+  /** Clock for token expiry (tests). */
+  now?: (() => Date) | undefined;
+  bodyLimitBytes?: number | undefined;
+  rateLimit?: RateLimitOptions | undefined;
+  /** How long token records are cached, in ms (default 1000; see auth.ts). */
+  tokenCacheMs?: number | undefined;
+  /** Most reads committed in one transaction (default 256). */
+  maxBatch?: number | undefined;
+  /** coffer's version, for the OpenAPI document. */
+  version?: string | undefined;
+}
+
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { vault } = options;
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger ?? createLogger({ level: 'silent' });
+  const authenticator = new TokenAuthenticator(vault, {
+    now,
+    ...(options.tokenCacheMs !== undefined ? { cacheMs: options.tokenCacheMs } : {}),
+  });
+  const limiter = new FailureLimiter(options.rateLimit);
+  const batcher = new ReadBatcher(vault, options.maxBatch);
+  const maxSize = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+
+  const app = new Hono<AppEnv>();
+  app.use('*', requestLogger(logger, randomUUID));
+  app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, logger }));
+  const routes: Routes = {
+    app,
+    specs: [],
+    bodyLimit: bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new CofferError('VALUE_TOO_LARGE', `the request body is over ${maxSize} bytes`);
+      },
+    }),
+  };
+  let document: Record<string, unknown> | undefined;
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness',
+      action: 'health',
+      capability: null,
+      query: NoQuery,
+      response: Health,
+    },
+    () => ({ ok: true as const }),
+  );
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: '/v1/openapi.json',
+      summary: 'This OpenAPI 3.1 document',
+      action: 'openapi',
+      capability: null,
+      query: NoQuery,
+      response: OpenApiDocument,
+    },
+    () => {
+      document ??= openApiDocument(routes.specs, options.version ?? '0.0.0-dev');
+      return document;
+    },
+  );
+  secretsRoutes(routes, batcher);
+  projectsRoutes(routes);
+  auditRoutes(routes);
+  tokensRoutes(routes, authenticator, now);
+
+  app.notFound((c) => {
+    c.set('errorCode', 'ROUTE_NOT_FOUND');
+    const err = new CofferError('ROUTE_NOT_FOUND', 'no such route; see GET /v1/openapi.json');
+    const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
+    return c.json(body, status as ContentfulStatusCode);
+  });
+  app.onError((err, c) => {
+    const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
+    return c.json(body, status as ContentfulStatusCode);
+  });
+  return app;
+}

@@ -1,0 +1,70 @@
+/**
+ * The server's log: pino, one JSON line per request on stderr.
+ *
+ * A request line has the request id, method, route pattern (`/v1/secrets/{scope}/{group}/
+ * {name}`, never the raw path: a key path is not a secret, but a mistaken client may put a
+ * value where a path goes), status, duration in ms and, for an error, its code. Never a
+ * header, a token, a query string, a body or a value: nothing here reads them. An error that
+ * is not a CofferError is logged by class name only; its message could quote anything.
+ *
+ * stderr is written asynchronously and in blocks of 4 KiB (pino's sonic-boom; flushed on
+ * shutdown and by `flush()`), so a busy server does not make one write per request.
+ */
+import type { MiddlewareHandler } from 'hono';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { CofferError } from '../core/errors.js';
+import type { AppEnv } from './context.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  /** pino level (default `info`; `silent` turns logging off). */
+  level?: string;
+  /** Where lines go (default: stderr, asynchronously). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'coffer' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination ?? pino.destination({ dest: 2, sync: false, minLength: 4096 }),
+  );
+}
+
+/** What may be logged of an error: its code, or the class name of an unexpected one. */
+export function errorFields(err: unknown): { code: string; errorClass?: string } {
+  if (err instanceof CofferError) return { code: err.code };
+  const name = (err as { name?: unknown } | null)?.name;
+  return { code: 'INTERNAL', errorClass: typeof name === 'string' ? name.slice(0, 60) : 'unknown' };
+}
+
+/** Logs each request once it is answered. Sets the request id (answered as X-Request-Id). */
+export function requestLogger(logger: Logger, newId: () => string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = newId();
+    c.set('requestId', requestId);
+    c.set('route', 'unmatched');
+    // Set before the answer exists: touching c.res.headers afterwards would turn the
+    // adapter's light response into a full Response object on every request.
+    c.header('x-request-id', requestId);
+    await next();
+    const status = c.res.status;
+    if (!logger.isLevelEnabled('info')) return;
+    const line = {
+      reqId: requestId,
+      method: c.req.method,
+      route: c.get('route'),
+      status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      ...(c.error !== undefined ? errorFields(c.error) : {}),
+      ...(c.error === undefined && status >= 400 ? { code: c.get('errorCode') } : {}),
+    };
+    if (status >= 500) logger.error(line, 'request failed');
+    else logger.info(line, 'request');
+  };
+}

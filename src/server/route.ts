@@ -1,0 +1,147 @@
+/**
+ * How a route is declared: one `RouteSpec` (method, path, capability, zod schemas of query,
+ * body and answer) from which the server both registers the hono handler and writes the
+ * route's part of the OpenAPI document (openapi.ts). So the document cannot drift from what
+ * the server checks.
+ *
+ * `addRoute` runs the checks every route shares, in this order: the query (strict), the
+ * key path and environment of the target (core grammar), the token's capability, path and
+ * environment (a refusal is audited as `denied`), then the body (JSON media type, UTF-8,
+ * JSON syntax, schema). The handler gets checked values only, and its answer is parsed with
+ * the answer schema before it is sent.
+ */
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
+import { CofferError } from '../core/errors.js';
+import type { TokenCapability } from '../core/store/storage.js';
+import type { Vault } from '../core/store/vault.js';
+import { forbidden, type TokenPolicy } from './auth.js';
+import type { AppEnv } from './context.js';
+
+export interface Target {
+  path?: string | undefined;
+  env?: string | undefined;
+}
+
+export interface RouteSpec<Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
+  method: 'get' | 'put' | 'post' | 'delete';
+  /** OpenAPI form: `/v1/secrets/{scope}/{group}/{name}`. */
+  path: string;
+  summary: string;
+  /** The audit action of a refusal (`get`, `set`, `token_create`, ...). */
+  action: string;
+  /** null: no token needed. */
+  capability: TokenCapability | null;
+  query: Q;
+  body?: B;
+  response: R;
+  /** 200 unless said otherwise. */
+  status?: 200 | 201;
+  /** The key path and environment the request acts on, from its parameters (core grammar). */
+  target?: (params: Record<string, string>, query: z.output<Q>) => Target;
+}
+
+export interface Call<Q extends z.ZodType, B extends z.ZodType> {
+  c: Context<AppEnv>;
+  params: Record<string, string>;
+  query: z.output<Q>;
+  body: z.output<B>;
+  target: Target;
+  /** The token's policy (undefined on routes without a capability). */
+  policy: TokenPolicy;
+  /** The vault acting as this request's token (`token:NAME@ADDRESS`). */
+  vault: Vault;
+}
+
+export type AnyRouteSpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+
+/** Where routes go: the app, the specs so far (for the OpenAPI document), the body limit. */
+export interface Routes {
+  app: Hono<AppEnv>;
+  specs: AnyRouteSpec[];
+  /** Runs before the routes that take a body (only those: it makes GETs slower). */
+  bodyLimit: MiddlewareHandler<AppEnv>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A zod failure as a CofferError; names fields and rules, never the values sent. */
+export function invalid(what: string, error: z.ZodError): CofferError {
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : what;
+    if (issue.code === 'unrecognized_keys') {
+      return `${where}: unknown ${issue.keys.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`;
+    }
+    return `${where}: ${issue.message}`;
+  });
+  return new CofferError('INVALID_ARGUMENT', `invalid ${what}: ${parts.join('; ')}`);
+}
+
+function queryObject(c: Context<AppEnv>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    if (values.length > 1) {
+      throw new CofferError(
+        'INVALID_ARGUMENT',
+        `the query parameter ${key.slice(0, 40)} is repeated`,
+      );
+    }
+    out[key] = values[0]!;
+  }
+  return out;
+}
+
+async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new CofferError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch (err) {
+    if (err instanceof CofferError) throw err;
+    throw new CofferError('INVALID_ARGUMENT', 'the request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CofferError('INVALID_ARGUMENT', 'the request body is not valid JSON');
+  }
+}
+
+/** Registers `spec` on the app and records it in `routes.specs` (for the OpenAPI document). */
+export function addRoute<Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+  routes: Routes,
+  spec: RouteSpec<Q, B, R>,
+  handler: (call: Call<Q, B>) => Promise<z.input<R>> | z.input<R>,
+): void {
+  routes.specs.push(spec as unknown as AnyRouteSpec);
+  const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
+  const run = async (c: Context<AppEnv>): Promise<Response> => {
+    c.set('route', spec.path);
+    const q = spec.query.safeParse(queryObject(c));
+    if (!q.success) throw invalid('query', q.error);
+    const params = c.req.param() as Record<string, string>;
+    const target = spec.target?.(params, q.data) ?? {};
+    const policy = c.get('policy');
+    if (spec.capability !== null) {
+      const refusal = policy.refusal(spec.capability, target);
+      if (refusal !== undefined) {
+        await c.get('deny')(spec.action, target, refusal);
+        throw forbidden(refusal);
+      }
+    }
+    let body: unknown;
+    if (spec.body !== undefined) {
+      const b = spec.body.safeParse(await readJson(c));
+      if (!b.success) throw invalid('body', b.error);
+      body = b.data;
+    }
+    const call = { c, params, query: q.data, body, target, policy, vault: c.get('vault') };
+    const answer = spec.response.parse(await handler(call as Call<Q, B>));
+    return c.json(answer as object, spec.status ?? 200);
+  };
+  if (spec.body === undefined) routes.app[spec.method](honoPath, run);
+  else routes.app[spec.method](honoPath, routes.bodyLimit, run);
+}

@@ -1,0 +1,40 @@
+/**
+ * `/v1/projects/{project}/secrets`: every live secret of a project in one environment, with
+ * values (what `coffer run` and `env pull` inject in remote mode). Only the key paths the
+ * token's globs allow are opened, and each one read gets its own audit record.
+ */
+import { parseEnvironment, parsePathPrefix } from '../../core/paths.js';
+import { forbidden } from '../auth.js';
+import { addRoute, type Routes } from '../route.js';
+import { EnvQuery, ProjectSecrets } from '../schemas.js';
+
+export function projectsRoutes(routes: Routes): void {
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: '/v1/projects/{project}/secrets',
+      summary: "Read every secret of a project that the token's globs allow, with values",
+      action: 'read_project',
+      capability: 'read',
+      query: EnvQuery,
+      response: ProjectSecrets,
+      target: (params, query) => ({
+        path: `project/${parsePathPrefix(`project/${params.project}`).group}`,
+        env: parseEnvironment(query.env ?? 'dev'),
+      }),
+    },
+    async ({ target, policy, vault, c }) => {
+      const project = target.path!.slice('project/'.length);
+      if (!policy.mayContain('project', project)) {
+        const reason = 'path not allowed';
+        await c.get('deny')('read_project', target, reason);
+        throw forbidden(reason);
+      }
+      const items = await vault.readProject(project, target.env!, 'api', (path) =>
+        policy.allowsPath(path),
+      );
+      return { project, env: target.env!, items };
+    },
+  );
+}

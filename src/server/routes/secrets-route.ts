@@ -1,0 +1,176 @@
+/**
+ * `/v1/secrets`: read (through the read batcher's group commit), write with check-and-set,
+ * list (metadata only, filtered to the token's paths and environments), delete, restore,
+ * history and verify. Every rule is the vault's; this file maps HTTP to vault calls.
+ */
+import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import { forbidden } from '../auth.js';
+import type { ReadBatcher } from '../read-batcher.js';
+import { addRoute, type Routes, type Target } from '../route.js';
+import {
+  Deleted,
+  EnvQuery,
+  GetQuery,
+  History,
+  ListQuery,
+  Restored,
+  SecretList,
+  SecretValue,
+  SetBody,
+  SetResult,
+  VerifyReport,
+} from '../schemas.js';
+
+const SECRET = '/v1/secrets/{scope}/{group}/{name}';
+
+/** The key path and environment of a `/v1/secrets/{scope}/{group}/{name}` request. */
+function secretTarget(params: Record<string, string>, query: { env?: string | undefined }): Target {
+  const raw = `${params.scope}/${params.group}/${params.name}`;
+  return { path: parseKeyPath(raw).path, env: parseEnvironment(query.env ?? 'dev') };
+}
+
+/** Both fields of a target made by `secretTarget`. */
+function keyOf(t: Target): { path: string; env: string } {
+  return { path: t.path!, env: t.env! };
+}
+
+export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: SECRET,
+      summary: 'Read a secret (the latest or a given version); audited',
+      action: 'get',
+      capability: 'read',
+      query: GetQuery,
+      response: SecretValue,
+      target: secretTarget,
+    },
+    ({ target, query, vault }) =>
+      batcher.read({ ...keyOf(target), version: query.version, actor: vault.actor }),
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'put',
+      path: SECRET,
+      summary: 'Store a new version (creating the secret), with optional check-and-set',
+      action: 'set',
+      capability: 'write',
+      query: EnvQuery,
+      body: SetBody,
+      response: SetResult,
+      target: secretTarget,
+    },
+    ({ target, body, vault }) => {
+      const { path, env } = keyOf(target);
+      return vault.set(path, env, body.value, {
+        description: body.description,
+        ifVersion: body.ifVersion,
+      });
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: '/v1/secrets',
+      summary:
+        "List secrets (metadata, never values) that the token's globs and environments allow",
+      action: 'list',
+      capability: 'list',
+      query: ListQuery,
+      response: SecretList,
+      target: (_params, query) => ({
+        env: query.env === undefined ? undefined : parseEnvironment(query.env),
+      }),
+    },
+    async ({ query, target, policy, vault, c }) => {
+      const prefix = query.prefix === undefined ? undefined : parsePathPrefix(query.prefix);
+      if (prefix?.group !== undefined && !policy.mayContain(prefix.scope, prefix.group)) {
+        const reason = 'path not allowed';
+        await c.get('deny')('list', { path: query.prefix, env: target.env }, reason);
+        throw forbidden(reason);
+      }
+      const items = await vault.list({
+        prefix: query.prefix,
+        env: target.env,
+        includeDeleted: query.includeDeleted ?? false,
+      });
+      return { items: items.filter((s) => policy.allowsPath(s.path) && policy.allowsEnv(s.env)) };
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'delete',
+      path: SECRET,
+      summary: 'Delete a secret (soft: restore brings it back)',
+      action: 'delete',
+      capability: 'delete',
+      query: EnvQuery,
+      response: Deleted,
+      target: secretTarget,
+    },
+    async ({ target, vault }) => {
+      const { path, env } = await vault.delete(target.path!, target.env!);
+      return { path, env, deleted: true as const };
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'post',
+      path: `${SECRET}/restore`,
+      summary: 'Restore a deleted secret',
+      action: 'restore',
+      capability: 'delete',
+      query: EnvQuery,
+      response: Restored,
+      target: secretTarget,
+    },
+    async ({ target, vault }) => {
+      const { path, env } = await vault.restore(target.path!, target.env!);
+      return { path, env, restored: true as const };
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: `${SECRET}/history`,
+      summary: 'The versions of a secret, without values',
+      action: 'history',
+      capability: 'list',
+      query: EnvQuery,
+      response: History,
+      target: secretTarget,
+    },
+    async ({ target, vault }) => {
+      const { path, env } = keyOf(target);
+      const { versions } = await vault.history(path, env);
+      return { path, env, versions };
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: `${SECRET}/verify`,
+      summary: 'Decrypt and authenticate every version of a secret',
+      action: 'verify',
+      capability: 'read',
+      query: EnvQuery,
+      response: VerifyReport,
+      target: secretTarget,
+    },
+    ({ target, vault }) => vault.verify(target.path!, target.env!),
+  );
+}

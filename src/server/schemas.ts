@@ -1,0 +1,222 @@
+/**
+ * The zod schemas of every request and answer of the HTTP API (docs/http-api.md). The same
+ * objects validate requests at run time, check answers before they are sent (an answer
+ * keeps only the fields listed here, so a record's other columns, such as a token's hash,
+ * cannot slip out), and generate the OpenAPI document (openapi.ts).
+ *
+ * Shapes only: the grammar of key paths, environments, descriptions and globs is checked by
+ * the core (paths.ts), so the HTTP API refuses exactly what the CLI refuses, with the same
+ * messages. Query objects are strict: an unknown parameter (`?enviroment=prod`) is a 400,
+ * not a silent read of `dev`.
+ */
+import { z } from 'zod';
+import { TOKEN_CAPABILITIES } from './token-service.js';
+
+/** The API's named schemas: the `components.schemas` of the OpenAPI document. */
+export const API_SCHEMAS: z.core.$ZodRegistry<{ id: string }> = z.registry<{ id: string }>();
+
+function named<T extends z.ZodType>(id: string, schema: T): T {
+  API_SCHEMAS.add(schema, { id });
+  return schema;
+}
+
+const positiveInt = z
+  .string()
+  .regex(/^[1-9]\d{0,14}$/, 'expected a whole number >= 1')
+  .transform(Number);
+const wholeNumber = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,14})$/, 'expected a whole number >= 0')
+  .transform(Number);
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const env = z.string().max(64).meta({ description: 'environment (default dev)' });
+const text = z.string().max(1000);
+
+export const EnvQuery = z.strictObject({ env: env.optional() });
+export const GetQuery = z.strictObject({ env: env.optional(), version: positiveInt.optional() });
+export const ListQuery = z.strictObject({
+  prefix: z.string().max(200).optional(),
+  env: env.optional(),
+  includeDeleted: flag.optional(),
+});
+export const AuditQuery = z.strictObject({
+  afterSeq: wholeNumber.optional(),
+  limit: positiveInt.pipe(z.number().max(1000)).optional(),
+  path: z.string().max(200).optional(),
+});
+export const NoQuery = z.strictObject({});
+
+export const SetBody = named(
+  'SetBody',
+  z.strictObject({
+    value: z.string().meta({ description: 'the value, at most 64 KiB of UTF-8' }),
+    description: text.optional().meta({ description: 'required when the secret is created' }),
+    ifVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
+      description: 'check-and-set: the current version (0 = must not exist yet)',
+    }),
+  }),
+);
+
+export const TokenBody = named(
+  'TokenRequest',
+  z.strictObject({
+    name: z.string().max(64),
+    allow: z.array(z.string().max(200)).min(1).max(64),
+    envs: z.array(env).max(64).optional(),
+    caps: z.array(z.enum(TOKEN_CAPABILITIES)).min(1).max(5),
+    ttl: z.string().max(16).optional().meta({ description: 'e.g. 30d, 12h; none = no expiry' }),
+  }),
+);
+
+export const ErrorAnswer = named(
+  'Error',
+  z.object({ code: z.string(), message: z.string(), requestId: z.string() }),
+);
+
+export const Health = named('Health', z.object({ ok: z.literal(true) }));
+export const OpenApiDocument = named('OpenApiDocument', z.record(z.string(), z.unknown()));
+
+export const SecretValue = named(
+  'SecretValue',
+  z.object({
+    path: z.string(),
+    env: z.string(),
+    version: z.int(),
+    value: z.string(),
+    description: z.string(),
+    createdAt: z.string(),
+  }),
+);
+
+export const SetResult = named(
+  'SetResult',
+  z.object({ path: z.string(), env: z.string(), version: z.int(), created: z.boolean() }),
+);
+
+export const SecretInfo = named(
+  'SecretInfo',
+  z.object({
+    path: z.string(),
+    env: z.string(),
+    description: z.string(),
+    currentVersion: z.int(),
+    tier: z.int().nullable(),
+    rotation: z.string().nullable(),
+    envVar: z.string().nullable(),
+    localOnly: z.boolean(),
+    generator: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    deletedAt: z.string().nullable(),
+  }),
+);
+
+export const SecretList = named('SecretList', z.object({ items: z.array(SecretInfo) }));
+
+export const Deleted = named(
+  'Deleted',
+  z.object({ path: z.string(), env: z.string(), deleted: z.literal(true) }),
+);
+
+export const Restored = named(
+  'Restored',
+  z.object({ path: z.string(), env: z.string(), restored: z.literal(true) }),
+);
+
+export const History = named(
+  'History',
+  z.object({
+    path: z.string(),
+    env: z.string(),
+    versions: z.array(
+      z.object({ version: z.int(), createdAt: z.string(), actor: z.string(), kekId: z.string() }),
+    ),
+  }),
+);
+
+export const VerifyReport = named(
+  'VerifyReport',
+  z.object({
+    ok: z.boolean(),
+    checked: z.int(),
+    failures: z.array(
+      z.object({
+        path: z.string(),
+        env: z.string(),
+        version: z.int(),
+        ok: z.boolean(),
+        code: z.string().optional(),
+      }),
+    ),
+    keyFailures: z.array(z.string()),
+  }),
+);
+
+export const ProjectSecrets = named(
+  'ProjectSecrets',
+  z.object({
+    project: z.string(),
+    env: z.string(),
+    items: z.array(
+      z.object({
+        path: z.string(),
+        name: z.string(),
+        envVar: z.string(),
+        version: z.int(),
+        value: z.string(),
+        localOnly: z.boolean(),
+      }),
+    ),
+  }),
+);
+
+export const AuditRecord = named(
+  'AuditRecord',
+  z.object({
+    seq: z.int(),
+    ts: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    path: z.string().nullable(),
+    env: z.string().nullable(),
+    version: z.int().nullable(),
+    outcome: z.string(),
+    detail: z.string().nullable(),
+    prevHash: z.string(),
+    hash: z.string(),
+  }),
+);
+
+export const AuditList = named('AuditList', z.object({ items: z.array(AuditRecord) }));
+
+export const AuditVerify = named(
+  'AuditVerify',
+  z.object({
+    ok: z.boolean(),
+    checked: z.int(),
+    firstBroken: z.object({ seq: z.int(), reason: z.string() }).optional(),
+  }),
+);
+
+export const TokenInfo = named(
+  'TokenInfo',
+  z.object({
+    name: z.string(),
+    id: z.string(),
+    allow: z.array(z.string()),
+    envs: z.array(z.string()),
+    caps: z.array(z.enum(TOKEN_CAPABILITIES)),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  }),
+);
+
+export const TokenList = named('TokenList', z.object({ items: z.array(TokenInfo) }));
+
+export const CreatedToken = named(
+  'CreatedToken',
+  z.object({ name: z.string(), token: z.string(), expiresAt: z.string().nullable() }),
+);
+
+export const Revoked = named('Revoked', z.object({ name: z.string(), revoked: z.literal(true) }));

@@ -1,0 +1,198 @@
+/**
+ * API tokens of `coffer serve`: create, list, revoke, and check a presented token.
+ *
+ * A token is `coffer_<id>_<secret>`: `<id>` is 16 hex characters, public (it names the token
+ * in logs and lets the server find its record); `<secret>` is 32 bytes from the OS CSPRNG
+ * (node:crypto randomBytes) in base64url, 43 characters. Only the SHA-256 of the secret is
+ * stored. A plain hash is enough here, unlike for a password: the secret has 256 bits of
+ * entropy, so there is no dictionary to stretch against. Comparison is constant-time
+ * (crypto.timingSafeEqual on the two digests).
+ *
+ * A token's policy is its path globs (the `--allow` grammar of src/mcp/scope.ts), its
+ * environments (empty = any), its capabilities and an optional expiry. Creating and revoking
+ * are audited (`token_create`, `token_revoke`, detail = the name); the token string itself
+ * never leaves `createToken`'s result.
+ *
+ * Not here: HTTP, caching and rate limiting (auth.ts, rate-limit.ts).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CofferError } from '../core/errors.js';
+import { parseEnvironment } from '../core/paths.js';
+import type { TokenCapability, TokenRecord } from '../core/store/storage.js';
+import type { Vault } from '../core/store/vault.js';
+import { PathScope } from '../mcp/scope.js';
+
+export const TOKEN_CAPABILITIES: readonly TokenCapability[] = [
+  'read',
+  'list',
+  'write',
+  'delete',
+  'admin',
+];
+
+/** What a caller asks for; every field is checked (CLI flags and HTTP bodies alike). */
+export interface TokenRequest {
+  name: string;
+  allow: readonly string[];
+  envs?: readonly string[] | undefined;
+  caps: readonly string[];
+  /** `30d`, `12h`, `90m`, `2w`, `45s`; undefined = never expires. */
+  ttl?: string | undefined;
+}
+
+export interface CreatedToken {
+  name: string;
+  /** Shown once; only its hash is stored. */
+  token: string;
+  expiresAt: string | null;
+}
+
+/** A token record without its hash: what `list` shows. */
+export type TokenInfo = Omit<TokenRecord, 'hash'>;
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const TOKEN = /^coffer_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const TTL = /^([1-9]\d{0,5})([smhdw])$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const MAX_TTL_MS = 3650 * UNIT_MS.d;
+
+export function parseTokenName(name: string): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      'a token name is 1-64 lowercase letters, digits, - and _, starting with a letter or digit',
+      { hint: 'Name it for who uses it, e.g. deploy, ci-staging, alice-laptop.' },
+    );
+  }
+  return name;
+}
+
+/** A time to live in milliseconds (`30d` -> 2592000000); at most 10 years. */
+export function parseTtl(ttl: string): number {
+  const m = typeof ttl === 'string' ? TTL.exec(ttl) : null;
+  const ms = m === null ? Number.NaN : Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  if (!(ms <= MAX_TTL_MS)) {
+    throw new CofferError('INVALID_ARGUMENT', 'a time to live is a number and a unit, e.g. 30d', {
+      hint: 'Units: s, m, h, d, w (e.g. 90m, 12h, 30d, 2w); at most 3650d.',
+    });
+  }
+  return ms;
+}
+
+export function parseCapabilities(caps: readonly string[]): TokenCapability[] {
+  const out = new Set<TokenCapability>();
+  for (const cap of caps) {
+    if (!(TOKEN_CAPABILITIES as readonly string[]).includes(cap)) {
+      throw new CofferError(
+        'INVALID_ARGUMENT',
+        `unknown capability "${String(cap).slice(0, 32)}"; use ${TOKEN_CAPABILITIES.join(', ')}`,
+      );
+    }
+    out.add(cap as TokenCapability);
+  }
+  if (out.size === 0) throw new CofferError('INVALID_ARGUMENT', 'a token needs a capability');
+  return TOKEN_CAPABILITIES.filter((c) => out.has(c));
+}
+
+/** Splits a presented token into its id and secret; undefined when it is not one. */
+export function parseTokenString(text: string): { id: string; secret: string } | undefined {
+  const m = TOKEN.exec(text);
+  return m === null ? undefined : { id: m[1]!, secret: m[2]! };
+}
+
+export function hashTokenSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Does `secret` belong to `record`? Constant-time in the secret. */
+export function tokenSecretMatches(record: TokenRecord, secret: string): boolean {
+  const stored = Buffer.from(record.hash, 'hex');
+  const given = createHash('sha256').update(secret, 'utf8').digest();
+  return stored.length === given.length && timingSafeEqual(stored, given);
+}
+
+/** Why a matching token may not be used now, or undefined when it may. */
+export function tokenUnusable(record: TokenRecord, now: Date): 'revoked' | 'expired' | undefined {
+  if (record.revokedAt !== null) return 'revoked';
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()) return 'expired';
+  return undefined;
+}
+
+export function tokenInfo(record: TokenRecord): TokenInfo {
+  const { hash: _hash, ...info } = record;
+  return info;
+}
+
+/** Checks a request and builds the record to store (without touching storage). */
+function buildToken(request: TokenRequest, now: Date): { record: TokenRecord; token: string } {
+  const name = parseTokenName(request.name);
+  if (!Array.isArray(request.allow) || request.allow.length === 0) {
+    throw new CofferError('INVALID_ARGUMENT', 'a token needs at least one path glob (allow)', {
+      hint: 'e.g. --allow "project/app/*"; "**" allows every key path.',
+    });
+  }
+  const allow = new PathScope(request.allow).globs;
+  const envs = [...new Set((request.envs ?? []).map((e) => parseEnvironment(e)))];
+  const caps = parseCapabilities(request.caps);
+  const expiresAt =
+    request.ttl === undefined
+      ? null
+      : new Date(now.getTime() + parseTtl(request.ttl)).toISOString();
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const record: TokenRecord = {
+    id,
+    name,
+    hash: hashTokenSecret(secret),
+    allow,
+    envs,
+    caps,
+    createdAt: now.toISOString(),
+    expiresAt,
+    revokedAt: null,
+  };
+  return { record, token: `coffer_${id}_${secret}` };
+}
+
+/** Creates a token; the answer holds the token string, which is not stored anywhere. */
+export async function createToken(
+  vault: Vault,
+  request: TokenRequest,
+  now: Date = new Date(),
+): Promise<CreatedToken> {
+  const { record, token } = buildToken(request, now);
+  await vault.auditedTransaction('token_create', async (tx) => {
+    if ((await tx.getTokenByName(record.name)) !== undefined) {
+      throw new CofferError('ALREADY_EXISTS', `a token named ${record.name} exists already`, {
+        hint: 'Pick another name, or revoke the old token first (`coffer token revoke NAME`).',
+      });
+    }
+    await tx.insertToken(record);
+    return { result: undefined, detail: record.name };
+  });
+  return { name: record.name, token, expiresAt: record.expiresAt };
+}
+
+/** Every token (revoked ones too), oldest first, without hashes. */
+export async function listTokens(vault: Vault): Promise<TokenInfo[]> {
+  const records = await vault.readTransaction((tx) => tx.listTokens());
+  return records.map(tokenInfo);
+}
+
+/** Revokes a token by name; revoking a revoked token again keeps its first revocation time. */
+export async function revokeToken(
+  vault: Vault,
+  name: string,
+  now: Date = new Date(),
+): Promise<TokenInfo> {
+  const n = parseTokenName(name);
+  return vault.auditedTransaction('token_revoke', async (tx) => {
+    const record = await tx.getTokenByName(n);
+    if (record === undefined) {
+      throw new CofferError('TOKEN_NOT_FOUND', `no token named ${n}`);
+    }
+    const revokedAt = record.revokedAt ?? now.toISOString();
+    if (record.revokedAt === null) await tx.revokeToken(record.id, revokedAt);
+    return { result: tokenInfo({ ...record, revokedAt }), detail: n };
+  });
+}

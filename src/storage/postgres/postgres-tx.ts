@@ -1,0 +1,379 @@
+/**
+ * The StorageTx operations on PostgreSQL: one parameterised statement each (a prepared
+ * statement per connection, named by its text), run on the transaction's connection.
+ *
+ * Every text value goes in through `escapeText` and comes out through `unescapeText`
+ * (text-escape.ts: PostgreSQL text cannot hold U+0000). Byte columns are bytea and come
+ * back as fresh buffers. Columns are always listed by name, never `SELECT *`, so a prepared
+ * statement stays valid when a later migration adds a column.
+ */
+import type {
+  AuditQuery,
+  AuditRecord,
+  KekRecord,
+  KekStatus,
+  SecretFilter,
+  SecretRecord,
+  StorageTx,
+  TokenRecord,
+  VersionRecord,
+} from '../../core/store/storage.js';
+import type { PgResult } from './postgres-driver.js';
+import { escapeText as e, unescapeText } from './text-escape.js';
+
+export type Query = (text: string, values?: unknown[]) => Promise<PgResult>;
+type Row = Record<string, unknown>;
+
+const t = (v: unknown): string => unescapeText(String(v));
+const tOrNull = (v: unknown): string | null => (v === null ? null : t(v));
+const eOrNull = (v: string | null): string | null => (v === null ? null : e(v));
+const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
+const bytes = (v: unknown): Uint8Array => {
+  const b = v as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+};
+
+const KEK_COLS = 'id, sealed, status, created_at, retired_at';
+const SECRET_COLS = `path, env, description, current_version, tier, rotation, env_var, local_only,
+  generator, created_at, updated_at, deleted_at`;
+const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
+const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
+const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at';
+
+function toKek(r: Row): KekRecord {
+  return {
+    id: t(r.id),
+    sealed: r.sealed === null ? null : bytes(r.sealed),
+    status: t(r.status) as KekStatus,
+    createdAt: t(r.created_at),
+    retiredAt: tOrNull(r.retired_at),
+  };
+}
+
+function toSecret(r: Row): SecretRecord {
+  return {
+    path: t(r.path),
+    env: t(r.env),
+    description: t(r.description),
+    currentVersion: Number(r.current_version),
+    tier: numOrNull(r.tier),
+    rotation: tOrNull(r.rotation),
+    envVar: tOrNull(r.env_var),
+    localOnly: r.local_only === true,
+    generator: tOrNull(r.generator),
+    createdAt: t(r.created_at),
+    updatedAt: t(r.updated_at),
+    deletedAt: tOrNull(r.deleted_at),
+  };
+}
+
+function toVersion(r: Row): VersionRecord {
+  return {
+    path: t(r.path),
+    env: t(r.env),
+    version: Number(r.version),
+    kekId: t(r.kek_id),
+    wrappedDek: bytes(r.wrapped_dek),
+    ciphertext: bytes(r.ciphertext),
+    createdAt: t(r.created_at),
+    actor: t(r.actor),
+  };
+}
+
+function toAudit(r: Row): AuditRecord {
+  return {
+    seq: Number(r.seq),
+    ts: t(r.ts),
+    actor: t(r.actor),
+    action: t(r.action),
+    path: tOrNull(r.path),
+    env: tOrNull(r.env),
+    version: numOrNull(r.version),
+    outcome: t(r.outcome),
+    detail: tOrNull(r.detail),
+    prevHash: t(r.prev_hash),
+    hash: t(r.hash),
+  };
+}
+
+function toToken(r: Row): TokenRecord {
+  return {
+    id: t(r.id),
+    name: t(r.name),
+    hash: t(r.hash),
+    allow: JSON.parse(String(r.allow)),
+    envs: JSON.parse(String(r.envs)),
+    caps: JSON.parse(String(r.caps)),
+    createdAt: t(r.created_at),
+    expiresAt: tOrNull(r.expires_at),
+    revokedAt: tOrNull(r.revoked_at),
+  };
+}
+
+const auditValues = (a: AuditRecord): unknown[] => [
+  a.seq,
+  e(a.ts),
+  e(a.actor),
+  e(a.action),
+  eOrNull(a.path),
+  eOrNull(a.env),
+  a.version,
+  e(a.outcome),
+  eOrNull(a.detail),
+  e(a.prevHash),
+  e(a.hash),
+];
+
+/** Column names of the patchable fields, and how a patched value is stored. */
+const KEK_PATCH: Record<string, string> = {
+  sealed: 'sealed',
+  status: 'status',
+  retiredAt: 'retired_at',
+};
+const SECRET_PATCH: Record<string, string> = {
+  description: 'description',
+  currentVersion: 'current_version',
+  tier: 'tier',
+  rotation: 'rotation',
+  envVar: 'env_var',
+  localOnly: 'local_only',
+  generator: 'generator',
+  updatedAt: 'updated_at',
+  deletedAt: 'deleted_at',
+};
+const stored = (v: unknown): unknown => (typeof v === 'string' ? e(v) : v);
+
+/** `SET a = $1, b = $2` for the fields of `patch` that `columns` knows, and their values. */
+function setClause(
+  patch: object,
+  columns: Record<string, string>,
+): { sets: string; values: unknown[] } | undefined {
+  const entries = Object.entries(patch).filter(
+    ([k, v]) => columns[k] !== undefined && v !== undefined,
+  );
+  if (entries.length === 0) return undefined;
+  return {
+    sets: entries.map(([k], i) => `${columns[k]} = $${i + 1}`).join(', '),
+    values: entries.map(([, v]) => stored(v)),
+  };
+}
+
+export function makeTx(q: Query): StorageTx {
+  const one = async (text: string, values: unknown[]) => (await q(text, values)).rows[0];
+  const all = async (text: string, values: unknown[] = []) => (await q(text, values)).rows;
+  return {
+    getMeta: async (key) => {
+      const r = await one('SELECT value FROM meta WHERE key = $1', [e(key)]);
+      return r === undefined ? undefined : t(r.value);
+    },
+    setMeta: async (key, value) => {
+      await q(
+        'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [e(key), e(value)],
+      );
+    },
+    listKeks: async () =>
+      (await all(`SELECT ${KEK_COLS} FROM keks ORDER BY created_at, id`)).map(toKek),
+    getKek: async (id) => {
+      const r = await one(`SELECT ${KEK_COLS} FROM keks WHERE id = $1`, [e(id)]);
+      return r === undefined ? undefined : toKek(r);
+    },
+    insertKek: async (k) => {
+      await q(`INSERT INTO keks (${KEK_COLS}) VALUES ($1, $2, $3, $4, $5)`, [
+        e(k.id),
+        k.sealed,
+        e(k.status),
+        e(k.createdAt),
+        eOrNull(k.retiredAt),
+      ]);
+    },
+    updateKek: async (id, patch) => {
+      const set = setClause(patch, KEK_PATCH);
+      if (set === undefined) return;
+      const n = set.values.length + 1;
+      await q(`UPDATE keks SET ${set.sets} WHERE id = $${n}`, [...set.values, e(id)]);
+    },
+    countWrappedKeys: async () => {
+      const rows = await all('SELECT kek_id, count(*) AS n FROM secret_versions GROUP BY kek_id');
+      return new Map(rows.map((r) => [t(r.kek_id), Number(r.n)]));
+    },
+    listWrappedKeys: async (kekIds, limit) => {
+      if (kekIds.length === 0 || limit <= 0) return [];
+      const rows = await all(
+        `SELECT id, path, env, version, kek_id, wrapped_dek FROM secret_versions
+         WHERE kek_id = ANY($1::text[]) LIMIT $2`,
+        [[...new Set(kekIds)].map(e), limit],
+      );
+      return rows.map((r) => ({
+        rowId: Number(r.id),
+        path: t(r.path),
+        env: t(r.env),
+        version: Number(r.version),
+        kekId: t(r.kek_id),
+        wrappedDek: bytes(r.wrapped_dek),
+      }));
+    },
+    updateWrappedKey: async (rowId, kekId, wrappedDek) => {
+      await q('UPDATE secret_versions SET kek_id = $1, wrapped_dek = $2 WHERE id = $3', [
+        e(kekId),
+        wrappedDek,
+        rowId,
+      ]);
+    },
+    getSecret: async (path, env) => {
+      const r = await one(`SELECT ${SECRET_COLS} FROM secrets WHERE path = $1 AND env = $2`, [
+        e(path),
+        e(env),
+      ]);
+      return r === undefined ? undefined : toSecret(r);
+    },
+    insertSecret: async (x) => {
+      await q(
+        `INSERT INTO secrets (${SECRET_COLS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [
+          e(x.path),
+          e(x.env),
+          e(x.description),
+          x.currentVersion,
+          x.tier,
+          eOrNull(x.rotation),
+          eOrNull(x.envVar),
+          x.localOnly,
+          eOrNull(x.generator),
+          e(x.createdAt),
+          e(x.updatedAt),
+          eOrNull(x.deletedAt),
+        ],
+      );
+    },
+    updateSecret: async (path, env, patch) => {
+      const set = setClause(patch, SECRET_PATCH);
+      if (set === undefined) return;
+      const n = set.values.length;
+      await q(`UPDATE secrets SET ${set.sets} WHERE path = $${n + 1} AND env = $${n + 2}`, [
+        ...set.values,
+        e(path),
+        e(env),
+      ]);
+    },
+    listSecrets: async (f: SecretFilter) => {
+      const where: string[] = [];
+      const values: unknown[] = [];
+      if (f.scope !== undefined) {
+        // A plain prefix test: LIKE would treat `_` in a group name as a wildcard.
+        const prefix = f.group !== undefined ? `${f.scope}/${f.group}/` : `${f.scope}/`;
+        values.push(e(prefix));
+        where.push(`starts_with(path, $${values.length})`);
+      }
+      if (f.env !== undefined) {
+        values.push(e(f.env));
+        where.push(`env = $${values.length}`);
+      }
+      if (!f.includeDeleted) where.push('deleted_at IS NULL');
+      const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      return (
+        await all(`SELECT ${SECRET_COLS} FROM secrets ${filter} ORDER BY path, env`, values)
+      ).map(toSecret);
+    },
+    insertVersion: async (v) => {
+      await q(
+        `INSERT INTO secret_versions (${VERSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          e(v.path),
+          e(v.env),
+          v.version,
+          e(v.kekId),
+          v.wrappedDek,
+          v.ciphertext,
+          e(v.createdAt),
+          e(v.actor),
+        ],
+      );
+    },
+    getVersion: async (path, env, version) => {
+      const r = await one(
+        `SELECT ${VERSION_COLS} FROM secret_versions WHERE path = $1 AND env = $2 AND version = $3`,
+        [e(path), e(env), version],
+      );
+      return r === undefined ? undefined : toVersion(r);
+    },
+    listVersions: async (path, env) =>
+      (
+        await all(
+          `SELECT ${VERSION_COLS} FROM secret_versions WHERE path = $1 AND env = $2 ORDER BY version`,
+          [e(path), e(env)],
+        )
+      ).map(toVersion),
+    lastAudit: async () => {
+      const r = await one(`SELECT ${AUDIT_COLS} FROM audit ORDER BY seq DESC LIMIT 1`, []);
+      return r === undefined ? undefined : toAudit(r);
+    },
+    appendAudit: async (a) => {
+      await q(
+        `INSERT INTO audit (${AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        auditValues(a),
+      );
+    },
+    appendAuditBatch: async (records) => {
+      if (records.length === 0) return;
+      // One statement for any batch size: each column travels as an array and unnest turns
+      // the arrays back into rows, so `coffer run` with fifty secrets is one round trip.
+      const rows = records.map(auditValues);
+      const columns = Array.from({ length: 11 }, (_, i) => rows.map((r) => r[i]));
+      await q(
+        `INSERT INTO audit (${AUDIT_COLS})
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+           $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+        columns,
+      );
+    },
+    listAudit: async (query: AuditQuery) => {
+      const where: string[] = [];
+      const values: unknown[] = [];
+      if (query.afterSeq !== undefined) {
+        values.push(query.afterSeq);
+        where.push(query.descending ? `seq < $${values.length}` : `seq > $${values.length}`);
+      }
+      if (query.path !== undefined) {
+        values.push(e(query.path));
+        where.push(`path = $${values.length}`);
+      }
+      values.push(query.limit ?? 1000);
+      const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const order = query.descending ? 'DESC' : 'ASC';
+      return (
+        await all(
+          `SELECT ${AUDIT_COLS} FROM audit ${filter} ORDER BY seq ${order} LIMIT $${values.length}`,
+          values,
+        )
+      ).map(toAudit);
+    },
+    insertToken: async (x) => {
+      await q(`INSERT INTO tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+        e(x.id),
+        e(x.name),
+        e(x.hash),
+        JSON.stringify(x.allow),
+        JSON.stringify(x.envs),
+        JSON.stringify(x.caps),
+        e(x.createdAt),
+        eOrNull(x.expiresAt),
+        eOrNull(x.revokedAt),
+      ]);
+    },
+    getToken: async (id) => {
+      const r = await one(`SELECT ${TOKEN_COLS} FROM tokens WHERE id = $1`, [e(id)]);
+      return r === undefined ? undefined : toToken(r);
+    },
+    getTokenByName: async (name) => {
+      const r = await one(`SELECT ${TOKEN_COLS} FROM tokens WHERE name = $1`, [e(name)]);
+      return r === undefined ? undefined : toToken(r);
+    },
+    listTokens: async () =>
+      (await all(`SELECT ${TOKEN_COLS} FROM tokens ORDER BY created_at, name`)).map(toToken),
+    revokeToken: async (id, revokedAt) =>
+      ((await q('UPDATE tokens SET revoked_at = $1 WHERE id = $2', [e(revokedAt), e(id)]))
+        .rowCount ?? 0) > 0,
+  };
+}
