@@ -7,31 +7,19 @@
  * back as fresh buffers. Columns are always listed by name, never `SELECT *`, so a prepared
  * statement stays valid when a later migration adds a column.
  */
-import type {
-  AuditQuery,
-  AuditRecord,
-  KekRecord,
-  KekStatus,
-  SecretFilter,
-  SecretRecord,
-  StorageTx,
-  TokenRecord,
-  VersionRecord,
-} from '../../core/store/storage.js';
+import type { AuditQuery, AuditRecord, SecretFilter, StorageTx } from '../../core/store/storage.js';
+import { bytes, rowMappers } from '../rows.js';
 import type { PgResult } from './postgres-driver.js';
 import { escapeText as e, unescapeText } from './text-escape.js';
 
 export type Query = (text: string, values?: unknown[]) => Promise<PgResult>;
-type Row = Record<string, unknown>;
 
-const t = (v: unknown): string => unescapeText(String(v));
-const tOrNull = (v: unknown): string | null => (v === null ? null : t(v));
 const eOrNull = (v: string | null): string | null => (v === null ? null : e(v));
-const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
-const bytes = (v: unknown): Uint8Array => {
-  const b = v as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
-};
+const t = (v: unknown): string => unescapeText(String(v));
+const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
+  text: t,
+  bool: (v) => v === true,
+});
 
 const KEK_COLS = 'id, sealed, status, created_at, retired_at';
 const SECRET_COLS = `path, env, description, current_version, tier, rotation, env_var, local_only,
@@ -39,76 +27,6 @@ const SECRET_COLS = `path, env, description, current_version, tier, rotation, en
 const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
 const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
 const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at';
-
-function toKek(r: Row): KekRecord {
-  return {
-    id: t(r.id),
-    sealed: r.sealed === null ? null : bytes(r.sealed),
-    status: t(r.status) as KekStatus,
-    createdAt: t(r.created_at),
-    retiredAt: tOrNull(r.retired_at),
-  };
-}
-
-function toSecret(r: Row): SecretRecord {
-  return {
-    path: t(r.path),
-    env: t(r.env),
-    description: t(r.description),
-    currentVersion: Number(r.current_version),
-    tier: numOrNull(r.tier),
-    rotation: tOrNull(r.rotation),
-    envVar: tOrNull(r.env_var),
-    localOnly: r.local_only === true,
-    generator: tOrNull(r.generator),
-    createdAt: t(r.created_at),
-    updatedAt: t(r.updated_at),
-    deletedAt: tOrNull(r.deleted_at),
-  };
-}
-
-function toVersion(r: Row): VersionRecord {
-  return {
-    path: t(r.path),
-    env: t(r.env),
-    version: Number(r.version),
-    kekId: t(r.kek_id),
-    wrappedDek: bytes(r.wrapped_dek),
-    ciphertext: bytes(r.ciphertext),
-    createdAt: t(r.created_at),
-    actor: t(r.actor),
-  };
-}
-
-function toAudit(r: Row): AuditRecord {
-  return {
-    seq: Number(r.seq),
-    ts: t(r.ts),
-    actor: t(r.actor),
-    action: t(r.action),
-    path: tOrNull(r.path),
-    env: tOrNull(r.env),
-    version: numOrNull(r.version),
-    outcome: t(r.outcome),
-    detail: tOrNull(r.detail),
-    prevHash: t(r.prev_hash),
-    hash: t(r.hash),
-  };
-}
-
-function toToken(r: Row): TokenRecord {
-  return {
-    id: t(r.id),
-    name: t(r.name),
-    hash: t(r.hash),
-    allow: JSON.parse(String(r.allow)),
-    envs: JSON.parse(String(r.envs)),
-    caps: JSON.parse(String(r.caps)),
-    createdAt: t(r.created_at),
-    expiresAt: tOrNull(r.expires_at),
-    revokedAt: tOrNull(r.revoked_at),
-  };
-}
 
 const auditValues = (a: AuditRecord): unknown[] => [
   a.seq,

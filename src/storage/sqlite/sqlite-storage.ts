@@ -19,22 +19,16 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CofferError } from '../../core/errors.js';
 import type {
   AuditQuery,
-  AuditRecord,
-  KekRecord,
-  KekStatus,
   SecretFilter,
-  SecretRecord,
   Storage,
   StorageTx,
-  TokenRecord,
   TxMode,
-  VersionRecord,
   WrappedKeyRow,
 } from '../../core/store/storage.js';
+import { bytes, type Row, rowMappers } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 type Database = BetterSqlite3.Database;
-type Row = Record<string, unknown>;
 
 export interface SqliteStorageOptions {
   /** Create the file (and its directory) when missing. */
@@ -160,82 +154,10 @@ function storeError(err: unknown, location: string): unknown {
   return err;
 }
 
-const bytes = (v: unknown): Uint8Array => {
-  const b = v as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
-};
-const textOrNull = (v: unknown): string | null => (v === null ? null : String(v));
-const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
-
-function toSecret(r: Row): SecretRecord {
-  return {
-    path: String(r.path),
-    env: String(r.env),
-    description: String(r.description),
-    currentVersion: Number(r.current_version),
-    tier: numOrNull(r.tier),
-    rotation: textOrNull(r.rotation),
-    envVar: textOrNull(r.env_var),
-    localOnly: r.local_only === 1,
-    generator: textOrNull(r.generator),
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-    deletedAt: textOrNull(r.deleted_at),
-  };
-}
-
-function toVersion(r: Row): VersionRecord {
-  return {
-    path: String(r.path),
-    env: String(r.env),
-    version: Number(r.version),
-    kekId: String(r.kek_id),
-    wrappedDek: bytes(r.wrapped_dek),
-    ciphertext: bytes(r.ciphertext),
-    createdAt: String(r.created_at),
-    actor: String(r.actor),
-  };
-}
-
-function toToken(r: Row): TokenRecord {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    hash: r.hash as string,
-    allow: JSON.parse(r.allow as string),
-    envs: JSON.parse(r.envs as string),
-    caps: JSON.parse(r.caps as string),
-    createdAt: r.created_at as string,
-    expiresAt: (r.expires_at as string | null) ?? null,
-    revokedAt: (r.revoked_at as string | null) ?? null,
-  };
-}
-
-function toAudit(r: Row): AuditRecord {
-  return {
-    seq: Number(r.seq),
-    ts: String(r.ts),
-    actor: String(r.actor),
-    action: String(r.action),
-    path: textOrNull(r.path),
-    env: textOrNull(r.env),
-    version: numOrNull(r.version),
-    outcome: String(r.outcome),
-    detail: textOrNull(r.detail),
-    prevHash: String(r.prev_hash),
-    hash: String(r.hash),
-  };
-}
-
-function toKek(r: Row): KekRecord {
-  return {
-    id: String(r.id),
-    sealed: r.sealed === null ? null : bytes(r.sealed),
-    status: String(r.status) as KekStatus,
-    createdAt: String(r.created_at),
-    retiredAt: textOrNull(r.retired_at),
-  };
-}
+const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
+  text: String,
+  bool: (v) => v === 1,
+});
 
 const SECRET_COLUMNS: Record<string, string> = {
   description: 'description',

@@ -1,0 +1,100 @@
+/**
+ * Row-to-record mapping shared by the SQL backends. Both store the same columns under the
+ * same names (docs/format.md); they differ only in how a text column comes back (PostgreSQL
+ * text is escaped, see postgres/text-escape.ts) and how a boolean does (SQLite: 0/1).
+ */
+import type {
+  AuditRecord,
+  KekRecord,
+  KekStatus,
+  SecretRecord,
+  TokenRecord,
+  VersionRecord,
+} from '../core/store/storage.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Dialect {
+  /** A text column's value as stored, back to the string that was written. */
+  text(v: unknown): string;
+  /** A boolean column's value. */
+  bool(v: unknown): boolean;
+}
+
+export interface RowMappers {
+  toKek(r: Row): KekRecord;
+  toSecret(r: Row): SecretRecord;
+  toVersion(r: Row): VersionRecord;
+  toAudit(r: Row): AuditRecord;
+  toToken(r: Row): TokenRecord;
+}
+
+/** A byte column as a Uint8Array over the driver's Buffer (no copy). */
+export const bytes = (v: unknown): Uint8Array => {
+  const b = v as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+};
+
+const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
+
+export function rowMappers(d: Dialect): RowMappers {
+  const t = d.text;
+  const tOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : t(v));
+  return {
+    toKek: (r) => ({
+      id: t(r.id),
+      sealed: r.sealed === null ? null : bytes(r.sealed),
+      status: t(r.status) as KekStatus,
+      createdAt: t(r.created_at),
+      retiredAt: tOrNull(r.retired_at),
+    }),
+    toSecret: (r) => ({
+      path: t(r.path),
+      env: t(r.env),
+      description: t(r.description),
+      currentVersion: Number(r.current_version),
+      tier: numOrNull(r.tier),
+      rotation: tOrNull(r.rotation),
+      envVar: tOrNull(r.env_var),
+      localOnly: d.bool(r.local_only),
+      generator: tOrNull(r.generator),
+      createdAt: t(r.created_at),
+      updatedAt: t(r.updated_at),
+      deletedAt: tOrNull(r.deleted_at),
+    }),
+    toVersion: (r) => ({
+      path: t(r.path),
+      env: t(r.env),
+      version: Number(r.version),
+      kekId: t(r.kek_id),
+      wrappedDek: bytes(r.wrapped_dek),
+      ciphertext: bytes(r.ciphertext),
+      createdAt: t(r.created_at),
+      actor: t(r.actor),
+    }),
+    toAudit: (r) => ({
+      seq: Number(r.seq),
+      ts: t(r.ts),
+      actor: t(r.actor),
+      action: t(r.action),
+      path: tOrNull(r.path),
+      env: tOrNull(r.env),
+      version: numOrNull(r.version),
+      outcome: t(r.outcome),
+      detail: tOrNull(r.detail),
+      prevHash: t(r.prev_hash),
+      hash: t(r.hash),
+    }),
+    toToken: (r) => ({
+      id: t(r.id),
+      name: t(r.name),
+      hash: t(r.hash),
+      allow: JSON.parse(t(r.allow)),
+      envs: JSON.parse(t(r.envs)),
+      caps: JSON.parse(t(r.caps)),
+      createdAt: t(r.created_at),
+      expiresAt: tOrNull(r.expires_at),
+      revokedAt: tOrNull(r.revoked_at),
+    }),
+  };
+}
