@@ -13,6 +13,7 @@
  */
 import * as cliStartup from './cli-startup.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
+import * as envelope from './envelope.mjs';
 import * as library from './library.mjs';
 import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
@@ -20,7 +21,7 @@ import * as rotation from './rotation.mjs';
 import * as runOverhead from './run-overhead.mjs';
 import { printTables } from './table.mjs';
 
-const SECTIONS = [cliStartup, runOverhead, library, rotation, redact, mcp];
+const SECTIONS = [cliStartup, runOverhead, library, rotation, envelope, redact, mcp];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: undefined };

@@ -9,7 +9,13 @@
  * are encrypted the next time their tokens are updated.
  */
 import type Database from 'better-sqlite3';
-import { type DataKeyring, encryptJsonBlob, openJsonBlob, rowContext } from 'coffer/envelope';
+import {
+  type DataKeyring,
+  encryptJsonBlob,
+  envelopeKeyId,
+  openJsonBlob,
+  rowContext,
+} from 'coffer/envelope';
 
 /** What the OAuth provider returned: the fields the seeds encrypt. */
 export interface Tokens {
@@ -88,12 +94,33 @@ export class ConnectorsService {
       context: context(id),
       allowPlaintext: this.#options.readLegacyPlaintext === true,
     });
-    if (!opened.plaintext) return opened.value as Tokens;
-    this.#options.onPlaintext?.(id);
-    // A legacy row: the raw tokens sit in their own columns.
+    if (opened.plaintext) this.#options.onPlaintext?.(id);
+    // A legacy row (or one encrypted column by column): the raw access token is a string and
+    // the refresh token sits in its own column.
     return typeof opened.value === 'string'
       ? { access_token: opened.value, refresh_token: row.refresh_token }
       : (opened.value as Tokens);
+  }
+
+  /**
+   * Encrypts every legacy plaintext row (tokens in `access_token` and `refresh_token`) into
+   * one envelope, as `updateAccountTokens` would; returns how many rows it changed. Needs
+   * `readLegacyPlaintext`. Run it once after enabling encryption; it skips rows already
+   * encrypted, so running it again is harmless.
+   */
+  encryptLegacyRows(): number {
+    const ids = this.#db
+      .prepare('SELECT id, access_token FROM external_accounts WHERE access_token IS NOT NULL')
+      .all() as Array<{ id: number; access_token: string }>;
+    let changed = 0;
+    for (const { id, access_token } of ids) {
+      if (envelopeKeyId(access_token) !== undefined) continue;
+      this.#db.transaction(() => {
+        this.#write(id, this.getAccountTokens(id));
+      })();
+      changed++;
+    }
+    return changed;
   }
 
   /** Re-envelopes refreshed tokens (always under the current primary key). */

@@ -156,4 +156,63 @@ describe('connectors example', () => {
     expect(seen).toEqual([1]);
     db.close();
   });
+
+  it('encryptLegacyRows moves every plaintext row into an envelope, once', () => {
+    const db = new Database(join(dir, 'legacy-all.db'));
+    migrate(db);
+    const insert = db.prepare(
+      "INSERT INTO external_accounts VALUES (?, ?, 'github', ?, ?, datetime('now'))",
+    );
+    insert.run(1, 'user-1', 'gho_one', 'ghr_one');
+    insert.run(2, 'user-2', '{"access_token":"gho_two","scope":"repo"}', null);
+    const keyring = keyringFromEnv({ COFFER_DATA_KEYS: `k1:${K1}` });
+    const seen: number[] = [];
+    const service = new ConnectorsService(db, keyring, {
+      readLegacyPlaintext: true,
+      onPlaintext: (id) => seen.push(id),
+    });
+    const fresh = tokens(3);
+    const id3 = service.createAccount('user-3', 'google', fresh);
+    expect(service.encryptLegacyRows()).toBe(2);
+    expect(seen).toEqual([1, 2]);
+    expect(service.encryptLegacyRows()).toBe(0);
+    const rows = db
+      .prepare('SELECT id, access_token, refresh_token FROM external_accounts ORDER BY id')
+      .all() as Array<{ id: number; access_token: string; refresh_token: string | null }>;
+    expect(rows.map((r) => [envelopeKeyId(r.access_token), r.refresh_token])).toEqual([
+      ['k1', null],
+      ['k1', null],
+      ['k1', null],
+    ]);
+    expect(JSON.stringify(rows)).not.toMatch(/gho_|ghr_/);
+    // Without migration mode every row now reads, with the values it had.
+    const strict = new ConnectorsService(db, keyring);
+    expect(strict.getAccountTokens(1)).toEqual({
+      access_token: 'gho_one',
+      refresh_token: 'ghr_one',
+    });
+    expect(strict.getAccountTokens(2)).toEqual({ access_token: 'gho_two', scope: 'repo' });
+    expect(strict.getAccountTokens(id3)).toEqual(fresh);
+    db.close();
+  });
+
+  it('reads a row whose access_token column alone was encrypted (rewrap --allow-plaintext)', async () => {
+    const db = new Database(join(dir, 'column.db'));
+    migrate(db);
+    db.prepare(
+      "INSERT INTO external_accounts VALUES (7, 'user-7', 'github', 'gho_col', 'ghr_col', datetime('now'))",
+    ).run();
+    const keyring = keyringFromEnv({ COFFER_DATA_KEYS: `k1:${K1}` });
+    const ref = { table: 'external_accounts', column: 'access_token', idColumn: 'id' };
+    const result = await rewrapRows(sqliteRewrapAdapter(db, ref), keyring, {
+      context: (id) => rowContext(ref.table, ref.column, id),
+      allowPlaintext: true,
+    });
+    expect(result.plaintextEncrypted).toBe(1);
+    expect(new ConnectorsService(db, keyring).getAccountTokens(7)).toEqual({
+      access_token: 'gho_col',
+      refresh_token: 'ghr_col',
+    });
+    db.close();
+  });
 });

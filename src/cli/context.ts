@@ -4,6 +4,10 @@
  *   COFFER_HOME (default ~/.coffer) holds vault.db and master.key;
  *   --vault PATH overrides the vault file; --key-file PATH or COFFER_KEY_FILE the key file
  *   (default: master.key beside the vault file).
+ *   COFFER_DATABASE_URL=postgres://...: the vault is that PostgreSQL database (its schema from
+ *   `?schema=`, default `coffer`) instead of the file; the master key comes from the same
+ *   sources, and the default key file is $COFFER_HOME/master.key. The PostgreSQL module
+ *   (and the optional `pg` driver) is imported only then.
  *   COFFER_ENV sets the default environment (otherwise `dev`).
  *   COFFER_URL + COFFER_TOKEN: remote mode, the secret commands talk to `coffer serve`
  *   (withBackend; see backend.ts).
@@ -15,8 +19,9 @@ import { CofferError } from '../core/errors.js';
 import { parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
 import { parseEnvironment } from '../core/paths.js';
 import { readVaultInfo } from '../core/store/init.js';
+import type { Storage } from '../core/store/storage.js';
 import { Vault } from '../core/store/vault.js';
-import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { assertLocalMode, isRemoteMode, localBackend, type SecretsBackend } from './backend.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from './input.js';
 
@@ -30,14 +35,53 @@ export function cofferHome(): string {
   return resolve(process.env.COFFER_HOME || join(homedir(), '.coffer'));
 }
 
+/** The PostgreSQL URL of the vault (COFFER_DATABASE_URL), or undefined: the vault file. */
+export function databaseUrl(): string | undefined {
+  const url = process.env.COFFER_DATABASE_URL ?? '';
+  return url === '' ? undefined : url;
+}
+
+/** The vault file (when COFFER_DATABASE_URL is not set). */
 export function vaultPath(g: GlobalOptions): string {
   return resolve(g.vault ?? join(cofferHome(), 'vault.db'));
 }
 
-export function keyFilePath(g: GlobalOptions): string {
-  return resolve(
-    g.keyFile ?? process.env.COFFER_KEY_FILE ?? join(dirname(vaultPath(g)), 'master.key'),
+/** The error for what only makes sense for a vault file, when COFFER_DATABASE_URL is set. */
+export function notForDatabase(what: string): CofferError {
+  return new CofferError(
+    'USAGE',
+    `${what} applies to a vault file only, and COFFER_DATABASE_URL makes the vault a PostgreSQL database`,
+    { hint: 'Unset COFFER_DATABASE_URL to use a vault file, or leave out the file option.' },
   );
+}
+
+export function keyFilePath(g: GlobalOptions): string {
+  const beside = databaseUrl() === undefined ? dirname(vaultPath(g)) : cofferHome();
+  return resolve(g.keyFile ?? process.env.COFFER_KEY_FILE ?? join(beside, 'master.key'));
+}
+
+export interface StoreOptions {
+  /** Create the store when missing (`coffer init`). */
+  create?: boolean | undefined;
+  /** PostgreSQL connections (default 2: a CLI command runs one transaction at a time). */
+  poolSize?: number | undefined;
+}
+
+/**
+ * Opens the vault's storage: the PostgreSQL database of COFFER_DATABASE_URL (its module
+ * loaded only then, so SQLite commands never load pg), otherwise the vault file.
+ */
+export async function openStore(g: GlobalOptions, options: StoreOptions = {}): Promise<Storage> {
+  const url = databaseUrl();
+  if (url === undefined) {
+    return openSqliteStorage(vaultPath(g), { create: options.create === true });
+  }
+  if (g.vault !== undefined) throw notForDatabase('--vault');
+  const { openPostgresStorage } = await import('../storage/postgres/postgres-storage.js');
+  return openPostgresStorage(url, {
+    create: options.create ?? false,
+    poolSize: options.poolSize ?? 2,
+  });
 }
 
 /** The environment for a command: --env, then COFFER_ENV, then `dev`. */
@@ -72,14 +116,16 @@ export async function readPassphrase(g: GlobalOptions, question: string): Promis
 
 export interface OpenVault {
   vault: Vault;
-  storage: SqliteStorage;
+  storage: Storage;
   close(): Promise<void>;
 }
 
-/** Opens the vault file and resolves its master key (env, key file, then passphrase). */
-export async function openVault(g: GlobalOptions): Promise<OpenVault> {
-  const file = vaultPath(g);
-  const storage = openSqliteStorage(file);
+/**
+ * Opens the vault (file or COFFER_DATABASE_URL) and resolves its master key (env, key file,
+ * then passphrase).
+ */
+export async function openVault(g: GlobalOptions, options: StoreOptions = {}): Promise<OpenVault> {
+  const storage = await openStore(g, { poolSize: options.poolSize });
   try {
     let masterKey: Uint8Array;
     if (process.env.COFFER_MASTER_KEY) {
@@ -112,8 +158,12 @@ export async function openVault(g: GlobalOptions): Promise<OpenVault> {
 }
 
 /** Opens the vault, runs `fn`, and always closes it. */
-export async function withVault<T>(g: GlobalOptions, fn: (v: OpenVault) => Promise<T>): Promise<T> {
-  const opened = await openVault(g);
+export async function withVault<T>(
+  g: GlobalOptions,
+  fn: (v: OpenVault) => Promise<T>,
+  options: StoreOptions = {},
+): Promise<T> {
+  const opened = await openVault(g, options);
   try {
     return await fn(opened);
   } finally {
@@ -146,12 +196,16 @@ export async function withBackend<T>(
   }
 }
 
-/** withVault for a command that acts on the local vault file only: refused in remote mode. */
+/**
+ * withVault for a command that needs the vault itself, not the HTTP API: refused in remote
+ * mode. (The vault may be a file or the COFFER_DATABASE_URL database.)
+ */
 export function withLocalVault<T>(
   what: string,
   g: GlobalOptions,
   fn: (v: OpenVault) => Promise<T>,
+  options: StoreOptions = {},
 ): Promise<T> {
   assertLocalMode(what);
-  return withVault(g, fn);
+  return withVault(g, fn, options);
 }

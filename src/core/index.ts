@@ -34,7 +34,17 @@ export {
   errorClassOf,
   isCofferError,
 } from './errors.js';
-export * from './fernet/index.js';
+export {
+  FERNET_KEY_BYTES,
+  FERNET_MAX_CLOCK_SKEW,
+  type FernetDecryptOptions,
+  type FernetEncryptOptions,
+  fernetDecrypt,
+  fernetDecryptAny,
+  fernetEncrypt,
+  fernetRotate,
+  generateFernetKey,
+} from './fernet/index.js';
 export { fileMode, type WriteSecretFileOptions, writeSecretFile } from './files.js';
 export * from './generate/index.js';
 export { Keyring } from './keys/keyring.js';

@@ -1,10 +1,13 @@
 /**
  * What the MCP tools need from a vault, as one small interface. The tools call only these
- * methods, so the local vault file (`localMcpBackend`, the only implementation today) can be
- * swapped for a `coffer serve` server later without touching them.
+ * methods, so they run the same against the local vault (`localMcpBackend`) and against a
+ * `coffer serve` server in remote mode (`remoteMcpBackend`: COFFER_URL + COFFER_TOKEN).
  *
  * Every call is made on behalf of one actor (the MCP client, see identity.ts): `as(actor)`
- * binds it, and the vault writes it into each audit record.
+ * binds it, and the local vault writes it into each audit record. A server audits every
+ * request as the name of the token it came with instead (the HTTP API takes no actor from
+ * its clients), and it stores no generator spec: the API has no field for one, so
+ * generate_secret's value is stored with its description only.
  */
 import type { SecretMetadata } from '../core/store/storage.js';
 import type {
@@ -62,4 +65,38 @@ export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBa
     },
     close,
   };
+}
+
+/**
+ * The server operations remote mode offers (the CLI's remote backend, cli/remote-backend.ts,
+ * over `coffer/client`), as far as the tools need them.
+ */
+export interface RemoteSecrets {
+  get(path: string, env: string, options: { version?: number | undefined }): Promise<SecretValue>;
+  set(
+    path: string,
+    env: string,
+    value: string,
+    options: { description?: string | undefined },
+  ): Promise<SetResult>;
+  list(options: { prefix?: string | undefined; env?: string | undefined }): Promise<SecretInfo[]>;
+  info(path: string, env: string): Promise<SecretInfo>;
+  verify(path: string | undefined, env: string | undefined): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * A `coffer serve` server as a backend. The actor is not sent (the server audits the
+ * token's name), nor is metadata other than the description.
+ */
+export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
+  const ops: McpVault = {
+    set: (path, env, value, options) =>
+      remote.set(path, env, value, { description: options.description }),
+    get: (path, env, options) => remote.get(path, env, { version: options?.version }),
+    list: (options) => remote.list({ prefix: options.prefix, env: options.env }),
+    info: (path, env) => remote.info(path, env),
+    verify: (path, env) => remote.verify(path, env),
+  };
+  return { as: () => ops, close: () => remote.close() };
 }

@@ -61,15 +61,33 @@ export class TokenPolicy {
     return this.#scope.mayContain(scope, group);
   }
 
-  /** Why this token may not do `cap` on `path` in `env`, or undefined when it may. */
+  /**
+   * Why this token may not do `cap` on `path` in `env`, or undefined when it may. With
+   * `prefix`, `path` is a `scope/group` prefix (a project), allowed when some key path under
+   * it could be: a token for `project/app/*` may read project `app`, whose prefix
+   * `project/app` is not itself a key path its globs match.
+   */
   refusal(
     cap: TokenCapability,
-    target: { path?: string | undefined; env?: string | undefined } = {},
+    target: { path?: string | undefined; env?: string | undefined; prefix?: boolean } = {},
   ): string | undefined {
     if (!this.can(cap)) return `capability ${cap} not granted`;
-    if (target.path !== undefined && !this.allowsPath(target.path)) return 'path not allowed';
+    if (target.path !== undefined && !this.#allowsTarget(target.path, target.prefix === true)) {
+      return 'path not allowed';
+    }
     if (target.env !== undefined && !this.allowsEnv(target.env)) return 'environment not allowed';
     return undefined;
+  }
+
+  #allowsTarget(path: string, prefix: boolean): boolean {
+    if (!prefix) return this.allowsPath(path);
+    const [scope, group, ...rest] = path.split('/');
+    return (
+      (scope === 'project' || scope === 'meta') &&
+      group !== undefined &&
+      rest.length === 0 &&
+      this.mayContain(scope, group)
+    );
   }
 }
 

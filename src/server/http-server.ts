@@ -10,13 +10,28 @@
  * as it falls idle, and after `graceMs` cut whatever is left.
  *
  * Slow clients are bounded: headers must arrive within 10 s and a whole request within 30 s.
+ *
+ * A request too malformed to reach the app still gets the API's error shape
+ * `{code, message, requestId}`: one node's HTTP parser refuses (bad bytes in the request
+ * line, conflicting Content-Length and Transfer-Encoding, oversized headers: `clientError`),
+ * one without the Host header HTTP/1.1 requires, and one the adapter cannot turn into a URL
+ * (an invalid Host header, `GET *`: its RequestError). By default all of these get a bare
+ * 400 with no body.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import type { AddressInfo, Socket } from 'node:net';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { CofferError } from '../core/errors.js';
+import { CofferError, type ErrorCode } from '../core/errors.js';
 import type { AppEnv } from './context.js';
 
 export interface Binding {
@@ -69,19 +84,88 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
+/** The JSON error body for a request refused before the app ran (no request id exists yet). */
+function refusal(code: ErrorCode, message: string): { body: string; requestId: string } {
+  const requestId = randomUUID();
+  return { body: JSON.stringify({ code, message, requestId }), requestId };
+}
+
+/** The adapter's refusal of a request it cannot build (Host, URL), as the API's error. */
+function onRequestError(err: unknown): Response {
+  // Anything else reaching here would be a failure of the app itself, which hono's onError
+  // already turns into an answer; kept as a generic 500 all the same.
+  const bad = err instanceof RequestError;
+  const { body, requestId } = bad
+    ? refusal('INVALID_ARGUMENT', 'malformed request: invalid URL or Host header')
+    : refusal('INTERNAL', 'internal error');
+  return new Response(body, {
+    status: bad ? 400 : 500,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+  });
+}
+
+/**
+ * node's own refusal of what its parser cannot read, answered like node does by default
+ * (same statuses, then the connection is closed) but with the API's error body. Nothing is
+ * written into a connection whose answer has already started.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const started = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (err.code !== 'ECONNRESET' && socket.writable && started?.headersSent !== true) {
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'VALUE_TOO_LARGE' as const, 'the request headers are too large']
+        : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? [413, 'VALUE_TOO_LARGE' as const, 'the chunk extensions are too large']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'INVALID_ARGUMENT' as const, 'the request took too long to arrive']
+            : [400, 'INVALID_ARGUMENT' as const, 'malformed HTTP request'];
+    const { body, requestId } = refusal(code, message);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export async function startServer(app: Hono<AppEnv>, b: Binding): Promise<RunningServer> {
   const tls =
     b.tlsCert === undefined
       ? undefined
       : { cert: readPem(b.tlsCert, 'certificate'), key: readPem(b.tlsKey!, 'key') };
-  const server = serve({
-    fetch: app.fetch,
+  // @hono/node-server's listener on a node server made here (its `serve` offers no hook for
+  // requests it cannot build).
+  const adapter = getRequestListener(app.fetch, {
     hostname: b.host,
-    port: b.port,
-    ...(tls !== undefined ? { createServer: createHttpsServer, serverOptions: tls } : {}),
-  }) as import('node:http').Server;
+    errorHandler: onRequestError,
+  });
+  // HTTP/1.1 requires a Host header. node refuses a request without one itself, with an
+  // empty 400, unless told not to (requireHostHeader); the refusal is made here instead.
+  const listener = (incoming: IncomingMessage, outgoing: ServerResponse): unknown => {
+    if (incoming.headers.host === undefined && incoming.httpVersion === '1.1') {
+      const { body, requestId } = refusal('INVALID_ARGUMENT', 'an HTTP/1.1 request needs Host');
+      outgoing.writeHead(400, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': requestId,
+        connection: 'close',
+      });
+      outgoing.end(body);
+      return undefined;
+    }
+    return adapter(incoming, outgoing);
+  };
+  const options = { requireHostHeader: false };
+  const server: Server =
+    tls !== undefined
+      ? createHttpsServer({ ...tls, ...options }, listener)
+      : createHttpServer(options, listener);
+  server.on('clientError', onClientError);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.listen(b.port, b.host);
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once('listening', () => resolve(server.address() as AddressInfo));
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -21,6 +21,8 @@ import type { AppEnv } from './context.js';
 export interface Target {
   path?: string | undefined;
   env?: string | undefined;
+  /** `path` is a `scope/group` prefix (a project), not a key path (TokenPolicy.refusal). */
+  prefix?: boolean;
 }
 
 export interface RouteSpec<Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {

@@ -30,7 +30,14 @@ const wholeNumber = z
   .transform(Number);
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const env = z.string().max(64).meta({ description: 'environment (default dev)' });
-const text = z.string().max(1000);
+// JSON can carry an unpaired UTF-16 surrogate (`"\ud800"`), which has no UTF-8 form: stored
+// as is, it would silently become U+FFFD. Refused instead, so a value reads back as sent.
+// (With the `u` flag a proper pair is one code point and does not match.)
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const unicode = z.string().refine((s) => !LONE_SURROGATE.test(s), {
+  message: 'not well-formed Unicode (an unpaired surrogate)',
+});
+const text = unicode.max(1000);
 
 export const EnvQuery = z.strictObject({ env: env.optional() });
 export const GetQuery = z.strictObject({ env: env.optional(), version: positiveInt.optional() });
@@ -49,7 +56,7 @@ export const NoQuery = z.strictObject({});
 export const SetBody = named(
   'SetBody',
   z.strictObject({
-    value: z.string().meta({ description: 'the value, at most 64 KiB of UTF-8' }),
+    value: unicode.meta({ description: 'the value, at most 64 KiB of UTF-8' }),
     description: text.optional().meta({ description: 'required when the secret is created' }),
     ifVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
       description: 'check-and-set: the current version (0 = must not exist yet)',

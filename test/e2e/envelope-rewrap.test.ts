@@ -2,8 +2,10 @@
  * `coffer envelope rewrap` through the built binary on 10,000 rows: killed with SIGKILL
  * midway, then run again, it ends with every row on the primary key and every value
  * unchanged. On SQLite always; on PostgreSQL when COFFER_TEST_DATABASE_URL is set (in a
- * table with a random suffix). Also failures by row id, --dry-run and --json.
+ * table with a random suffix). Also failures by row id, --dry-run, --json, and the progress
+ * bar on a terminal.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,7 +17,7 @@ import {
   rowContext,
 } from 'coffer/envelope';
 import { describe, expect, it } from 'vitest';
-import { finished, makeHome, spawnCoffer } from './harness.js';
+import { BIN, finished, makeHome, spawnCoffer } from './harness.js';
 
 const ROWS = 10_000;
 const k1 = randomBytes(32);
@@ -173,6 +175,45 @@ describe('coffer envelope rewrap on SQLite', () => {
     expect(decryptJsonBlob(rows[2]!.tok, onlyNew, { context: ctx('c') })).toEqual({
       t: 'secret-legacy-plaintext',
     });
+  });
+});
+
+// The progress bar is drawn only on a terminal: run the command under a pseudo-terminal with
+// util-linux `script` where it exists.
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!hasScript) {
+  console.log('coffer envelope rewrap progress bar: skipped (util-linux `script` not found)');
+}
+
+describe.skipIf(!hasScript)('coffer envelope rewrap on a terminal', () => {
+  it('draws a progress bar up to 100%, then the summary', () => {
+    const { home, env } = makeHome();
+    const file = join(home, 'tty.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE external_accounts (id INTEGER PRIMARY KEY, access_token TEXT)');
+    const insert = db.prepare('INSERT INTO external_accounts VALUES (?, ?)');
+    for (let id = 1; id <= 300; id++) {
+      const ctx = rowContext('external_accounts', 'access_token', id);
+      insert.run(id, encryptJsonBlob(tokens(id), old, { context: ctx }));
+    }
+    db.close();
+    const args = [
+      process.execPath,
+      BIN,
+      ...['envelope', 'rewrap', '--database', file, '--batch', '50'],
+      ...['--table', 'external_accounts', '--column', 'access_token'],
+    ];
+    const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    const r = spawnSync('script', ['-qefc', quoted, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...env, ...KEYS },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/re-wrapping rows \[#{30}\] 300\/300 100%/);
+    expect(r.stdout).toContain('re-wrapped 300 rows to key k2; 0 already current');
+    expect(r.stdout.indexOf('300/300 100%')).toBeLessThan(r.stdout.indexOf('re-wrapped 300'));
   });
 });
 

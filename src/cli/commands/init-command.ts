@@ -1,5 +1,6 @@
 /**
- * `coffer init`: creates the vault file and its master key source.
+ * `coffer init`: creates the vault (the file, or with COFFER_DATABASE_URL the PostgreSQL
+ * schema and its tables) and its master key source.
  */
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -12,10 +13,17 @@ import {
   readKeyFile,
 } from '../../core/keys/master-key.js';
 import { initVault, type KeySource } from '../../core/store/init.js';
-import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
+import type { Storage } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { assertLocalMode } from '../backend.js';
-import { cliActor, keyFilePath, readPassphrase, vaultPath } from '../context.js';
+import {
+  cliActor,
+  databaseUrl,
+  keyFilePath,
+  openStore,
+  readPassphrase,
+  vaultPath,
+} from '../context.js';
 import { stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 
@@ -43,68 +51,92 @@ The master key comes from (first match): COFFER_MASTER_KEY (base64 of 32 bytes),
 (created here at $COFFER_HOME/master.key with mode 0600, or --key-file PATH), or a
 passphrase (--passphrase; COFFER_PASSPHRASE, --passphrase-stdin or a hidden prompt).
 
+With COFFER_DATABASE_URL=postgres://USER:PASSWORD@HOST/DB?schema=coffer the vault is created
+in that PostgreSQL schema instead of a file (the optional package pg must be installed);
+every other command and \`coffer serve\` then use it too.
+
 Examples:
   coffer init
   COFFER_HOME=./.coffer coffer init --json
+  COFFER_DATABASE_URL=postgres://coffer@db.internal/coffer coffer init
   coffer init --passphrase`,
     )
     .action(
       action<InitOptions>(async (_args, opts, g) => {
         assertLocalMode('coffer init');
-        const file = vaultPath(g);
-        if (existsSync(file)) {
+        const file = databaseUrl() === undefined ? vaultPath(g) : undefined;
+        if (file !== undefined && existsSync(file)) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
             hint: 'Use it as it is, or choose another location with --vault or COFFER_HOME.',
           });
         }
-        let masterKey: Uint8Array;
+        const storage = await openStore(g, { create: true });
+        let masterKey: Uint8Array | undefined;
         let keySource: KeySource = 'key';
         let kdf: ReturnType<typeof newScryptParams> | undefined;
         let keyFile: string | undefined;
         let keyFileCreated = false;
-        if (opts.passphrase) {
-          keySource = 'passphrase';
-          const pass = await readPassphrase(g, 'New vault passphrase: ');
-          if (
-            process.env.COFFER_PASSPHRASE === undefined &&
-            !g.passphraseStdin &&
-            stdinIsTerminal()
-          ) {
-            const again = await readPassphrase(g, 'Repeat the passphrase: ');
-            if (again !== pass) throw new CofferError('USAGE', 'the passphrases do not match');
-          }
-          if (pass.length < 8) {
+        let created = false;
+        try {
+          // A database outlives a failed or repeated init: refuse before making a key file.
+          if (file === undefined && (await hasVault(storage))) {
             throw new CofferError(
-              'INVALID_ARGUMENT',
-              'the passphrase must be at least 8 characters',
+              'ALREADY_EXISTS',
+              `a vault already exists at ${storage.location}`,
+              {
+                hint: 'Use it as it is, or choose another schema with ?schema= in COFFER_DATABASE_URL.',
+              },
             );
           }
-          kdf = newScryptParams(opts.kdfLogN);
-          masterKey = deriveKeyFromPassphrase(pass, kdf);
-        } else if (process.env.COFFER_MASTER_KEY) {
-          masterKey = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
-        } else {
-          keyFile = keyFilePath(g);
-          if (existsSync(keyFile)) {
-            masterKey = readKeyFile(keyFile);
+          if (opts.passphrase) {
+            keySource = 'passphrase';
+            const pass = await readPassphrase(g, 'New vault passphrase: ');
+            if (
+              process.env.COFFER_PASSPHRASE === undefined &&
+              !g.passphraseStdin &&
+              stdinIsTerminal()
+            ) {
+              const again = await readPassphrase(g, 'Repeat the passphrase: ');
+              if (again !== pass) throw new CofferError('USAGE', 'the passphrases do not match');
+            }
+            if (pass.length < 8) {
+              throw new CofferError(
+                'INVALID_ARGUMENT',
+                'the passphrase must be at least 8 characters',
+              );
+            }
+            kdf = newScryptParams(opts.kdfLogN);
+            masterKey = deriveKeyFromPassphrase(pass, kdf);
+          } else if (process.env.COFFER_MASTER_KEY) {
+            masterKey = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
           } else {
-            masterKey = createKeyFile(keyFile);
-            keyFileCreated = true;
+            keyFile = keyFilePath(g);
+            if (existsSync(keyFile)) {
+              masterKey = readKeyFile(keyFile);
+            } else {
+              masterKey = createKeyFile(keyFile);
+              keyFileCreated = true;
+            }
           }
-        }
-        const storage = openSqliteStorage(file, { create: true });
-        let ok = false;
-        try {
           const { kekId } = await initVault(storage, {
             masterKey,
             keySource,
             kdf,
             actor: cliActor(),
           });
+          created = true;
+          const location = file ?? storage.location;
           if (opts.json) {
-            printJson({ vault: file, keySource, keyFile: keyFile ?? null, keyFileCreated, kekId });
+            printJson({
+              vault: location,
+              storage: storage.kind,
+              keySource,
+              keyFile: keyFile ?? null,
+              keyFileCreated,
+              kekId,
+            });
           } else {
-            note(`created vault ${file}`);
+            note(`created vault ${location}`);
             if (keyFile !== undefined) {
               note(
                 `${keyFileCreated ? 'created' : 'using existing'} key file ${keyFile} (mode 0600)`,
@@ -112,14 +144,24 @@ Examples:
               warn('back up the key file somewhere safe: without it the vault cannot be opened');
             }
           }
-          ok = true;
         } finally {
-          masterKey.fill(0);
+          masterKey?.fill(0);
           await storage.close();
-          // A half-made vault would block the next `init`; remove what this run created.
-          if (!ok) for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+          // A half-made vault would block the next `init`, and a key file made for a vault
+          // that was not created locks nothing: remove what this run created.
+          if (!created) {
+            if (file !== undefined) {
+              for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+            }
+            if (keyFileCreated && keyFile !== undefined) rmSync(keyFile, { force: true });
+          }
         }
         return 0;
       }),
     );
+}
+
+/** Whether the store already holds an initialised vault. */
+async function hasVault(storage: Storage): Promise<boolean> {
+  return storage.transaction('read', async (tx) => (await tx.getMeta('format')) !== undefined);
 }

@@ -1,12 +1,15 @@
 /**
- * `coffer mcp`: runs the MCP server for AI coding agents on stdin/stdout (see src/mcp/).
- * The MCP SDK, zod and pino are imported inside the action only, so other commands never
- * load them.
+ * `coffer mcp`: runs the MCP server for AI coding agents on stdin/stdout (see src/mcp/),
+ * over the local vault (file or COFFER_DATABASE_URL), or in remote mode (COFFER_URL +
+ * COFFER_TOKEN) over a `coffer serve` server through `coffer/client`. The MCP SDK, zod and
+ * pino are imported inside the action only, so other commands never load them.
  */
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
+import type { McpBackend } from '../../mcp/backend.js';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withLocalVault } from '../context.js';
+import { isRemoteMode } from '../backend.js';
+import { envOf, withVault } from '../context.js';
 
 declare const COFFER_VERSION: string;
 
@@ -45,6 +48,10 @@ generate_secret and write_env to put secrets to work. write_env writes only dote
 inside the working directory. The audit log records the client's declared name and
 version, and COFFER_AGENT_ID when set. Logs go to stderr (COFFER_LOG_LEVEL, default info).
 
+Remote mode (COFFER_URL + COFFER_TOKEN set): the tools use that \`coffer serve\` server, within
+the token's policy as well as --allow; the server audits the calls as the token's name, and
+generate_secret stores no generator spec there.
+
 Example MCP client configuration:
   { "mcpServers": { "coffer": { "command": "npx",
       "args": ["coffer", "mcp", "--allow", "project/consilio/*", "--reveal", "never"] } } }`,
@@ -60,7 +67,7 @@ Example MCP client configuration:
             },
           );
         }
-        const [{ PathScope }, { createStderrLogger }, { localMcpBackend }, { serveCofferMcp }] =
+        const [{ PathScope }, { createStderrLogger }, backends, { serveCofferMcp }] =
           await Promise.all([
             import('../../mcp/scope.js'),
             import('../../mcp/log.js'),
@@ -70,9 +77,9 @@ Example MCP client configuration:
         const scope = new PathScope(opts.allow);
         const defaultEnv = envOf(opts);
         const log = createStderrLogger();
-        await withLocalVault('coffer mcp', g, (opened) =>
+        const serve = (backend: McpBackend) =>
           serveCofferMcp({
-            backend: localMcpBackend(opened.vault, async () => {}),
+            backend,
             scope,
             readOnly: opts.readOnly === true,
             reveal: opts.reveal,
@@ -81,8 +88,20 @@ Example MCP client configuration:
             cwd: process.cwd(),
             log,
             version: typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev',
-          }),
-        );
+          });
+        if (isRemoteMode()) {
+          const { openRemoteBackend } = await import('../remote-backend.js');
+          const remote = openRemoteBackend();
+          try {
+            await serve(backends.remoteMcpBackend(remote));
+          } finally {
+            await remote.close();
+          }
+        } else {
+          await withVault(g, (opened) =>
+            serve(backends.localMcpBackend(opened.vault, async () => {})),
+          );
+        }
         return 0;
       }),
     );

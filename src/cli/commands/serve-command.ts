@@ -25,6 +25,9 @@ interface ServeOptions extends CommonOptions {
   logLevel: string;
 }
 
+/** PostgreSQL connections per instance (COFFER_DATABASE_URL): writers queue in memory. */
+const PG_POOL_SIZE = 10;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -54,6 +57,8 @@ export function serveCommand(program: Command): void {
       `
 Prints the URL on stdout once listening; logs JSON lines on stderr (never tokens or values).
 Stops on SIGTERM or SIGINT after the requests in flight are answered.
+With COFFER_DATABASE_URL=postgres://... any number of instances serve one PostgreSQL
+vault (made with \`coffer init\` under the same URL); a write on one is read on all at once.
 
 Examples:
   coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
@@ -75,22 +80,27 @@ Examples:
         };
         const warning = checkBinding(binding);
         if (warning !== undefined) warn(warning);
-        return withLocalVault('coffer serve', g, async ({ vault, storage }) => {
-          const { createApp } = await import('../../server/app.js');
-          const { createLogger } = await import('../../server/logger.js');
-          const logger = createLogger({ level: opts.logLevel });
-          const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
-          const app = createApp({ vault, logger, version });
-          const server = await startServer(app, binding);
-          logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
-          writeOut(`${server.url}\n`);
-          const signal = await waitForSignal();
-          logger.info({ signal }, 'shutting down: finishing requests in flight');
-          await server.close();
-          logger.info('stopped');
-          logger.flush();
-          return 0;
-        });
+        return withLocalVault(
+          'coffer serve',
+          g,
+          async ({ vault, storage }) => {
+            const { createApp } = await import('../../server/app.js');
+            const { createLogger } = await import('../../server/logger.js');
+            const logger = createLogger({ level: opts.logLevel });
+            const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
+            const app = createApp({ vault, logger, version });
+            const server = await startServer(app, binding);
+            logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
+            writeOut(`${server.url}\n`);
+            const signal = await waitForSignal();
+            logger.info({ signal }, 'shutting down: finishing requests in flight');
+            await server.close();
+            logger.info('stopped');
+            logger.flush();
+            return 0;
+          },
+          { poolSize: PG_POOL_SIZE },
+        );
       }),
     );
 }

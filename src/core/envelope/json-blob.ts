@@ -81,7 +81,7 @@ export function encryptJsonBlob(
     );
     return text;
   }
-  return sealEnvelopeText(primary.bytes, primary.id, Buffer.from(text, 'utf8'), context);
+  return sealEnvelopeText(primary.bytes, primary.id, text, context);
 }
 
 /**
@@ -146,8 +146,8 @@ export function openStoredText(
 export function isEnvelopeLike(stored: unknown): boolean {
   if (typeof stored === 'string') {
     let found = 0;
-    for (const m of MARKERS) if (stored.includes(m)) found++;
-    return found >= 2;
+    for (const m of MARKERS) if (stored.includes(m) && ++found === 2) return true;
+    return false;
   }
   if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return false;
   return ['coffer', 'kid', 'iv', 'ct'].filter((m) => Object.hasOwn(stored, m)).length >= 2;

@@ -3,12 +3,14 @@
  * tests for round trips, tampering, wrong keys, time limits and secret-free error messages.
  * The cross-check against Python `cryptography` is in fernet-python.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
 import { fernetDecrypt, fernetEncrypt, generateFernetKey } from './fernet.js';
+import * as fernet from './index.js';
 import { fernetDecryptAny, fernetRotate } from './multi-fernet.js';
 
 interface Vector {
@@ -51,6 +53,16 @@ function errorText(err: CofferError): string {
 }
 
 describe('Fernet spec vectors', () => {
+  it('are the byte-for-byte copies whose SHA-256 the README records', () => {
+    const readme = readFileSync(join(vectorDir, 'README.md'), 'utf8');
+    for (const name of ['generate.json', 'verify.json', 'invalid.json']) {
+      const digest = createHash('sha256')
+        .update(readFileSync(join(vectorDir, name)))
+        .digest('hex');
+      expect(readme).toContain(`${digest}  ${name}`);
+    }
+  });
+
   it.each(load('generate.json'))('generate: encrypts to the exact token', (v) => {
     const iv = Uint8Array.from(v.iv!);
     expect(fernetEncrypt(v.secret, v.src!, { iv, now: seconds(v.now) })).toBe(v.token);
@@ -227,6 +239,17 @@ describe('fernetEncrypt / fernetDecrypt', () => {
       expect(k).toMatch(/^[A-Za-z0-9_-]{43}=$/);
       expect(Buffer.from(k, 'base64url').length).toBe(32);
     }
+  });
+});
+
+describe('coffer/fernet short names', () => {
+  it('generateKey, encrypt and decrypt(key, token, { ttl }) are the Fernet functions', () => {
+    const key = fernet.generateKey();
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+    const token = fernet.encrypt(key, 'api key at rest', { now: 2000 });
+    expect(fernetDecrypt(key, token).toString()).toBe('api key at rest');
+    expect(fernet.decrypt(key, token, { ttl: 60, now: 2060 }).toString()).toBe('api key at rest');
+    failure(() => fernet.decrypt(key, token, { ttl: 60, now: 2061 }));
   });
 });
 

@@ -73,6 +73,18 @@ describe('vault service', () => {
     expect((await vault.get(PATH, 'dev')).value).toHaveLength(65536);
   });
 
+  it('refuses an unpaired surrogate (it would read back as U+FFFD) but keeps proper pairs', async () => {
+    const { vault } = await makeTestVault();
+    for (const bad of ['a\ud800', '\udc00b', 'x\udbff\udbffy']) {
+      const err = await vault.set(PATH, 'dev', bad, { description: DESCRIPTION }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'INVALID_VALUE' });
+      expect((err as Error).message).not.toContain(bad);
+    }
+    await expect(vault.get(PATH, 'dev')).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    await vault.set(PATH, 'dev', 'emoji \u{1F511}', { description: DESCRIPTION });
+    expect((await vault.get(PATH, 'dev')).value).toBe('emoji \u{1F511}');
+  });
+
   it('reports a wrong master key as WRONG_KEY and audits the denial', async () => {
     const t = await makeTestVault();
     await t.vault.set(PATH, 'dev', 'abc', { description: DESCRIPTION });

@@ -156,8 +156,19 @@ function failureDraft(action: string, target: Target, err: unknown): AuditDraft 
   };
 }
 
+// An unpaired surrogate (with the `u` flag a proper pair is one code point, not matched).
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 export function valueBytes(value: string): Uint8Array {
   if (typeof value !== 'string') throw new TypeError('value must be a string');
+  // UTF-8 has no form for an unpaired UTF-16 surrogate: Buffer.from would store U+FFFD, and
+  // the value would read back different from what was set.
+  if (LONE_SURROGATE.test(value)) {
+    throw new CofferError(
+      'INVALID_VALUE',
+      'the value is not well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
+    );
+  }
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > MAX_VALUE_BYTES) {
     throw new CofferError(

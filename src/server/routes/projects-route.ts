@@ -4,7 +4,6 @@
  * token's globs allow are opened, and each one read gets its own audit record.
  */
 import { parseEnvironment, parsePathPrefix } from '../../core/paths.js';
-import { forbidden } from '../auth.js';
 import { addRoute, type Routes } from '../route.js';
 import { EnvQuery, ProjectSecrets } from '../schemas.js';
 
@@ -19,18 +18,17 @@ export function projectsRoutes(routes: Routes): void {
       capability: 'read',
       query: EnvQuery,
       response: ProjectSecrets,
+      // A prefix target: the policy check asks whether the token's globs could allow some
+      // key path of the project (a `project/app/*` token reads project `app`), and the
+      // handler below opens only the key paths they do allow.
       target: (params, query) => ({
         path: `project/${parsePathPrefix(`project/${params.project}`).group}`,
         env: parseEnvironment(query.env ?? 'dev'),
+        prefix: true,
       }),
     },
-    async ({ target, policy, vault, c }) => {
+    async ({ target, policy, vault }) => {
       const project = target.path!.slice('project/'.length);
-      if (!policy.mayContain('project', project)) {
-        const reason = 'path not allowed';
-        await c.get('deny')('read_project', target, reason);
-        throw forbidden(reason);
-      }
       const items = await vault.readProject(project, target.env!, 'api', (path) =>
         policy.allowsPath(path),
       );

@@ -10,7 +10,10 @@
  * which can quote row values.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { CofferError } from '../../core/errors.js';
+
+const require = createRequire(import.meta.url);
 
 export interface PgQueryConfig {
   name?: string;
@@ -50,9 +53,13 @@ export interface PgModule {
   Pool: new (config: PgPoolConfig) => PgPool;
 }
 
-/** Loads `pg` (lazily: only a PostgreSQL store needs it). */
+/**
+ * Loads `pg` (lazily: only a PostgreSQL store needs it). With require, not import(): the
+ * bundled CLI runs in a vm.Script, where a dynamic import() of a package is not available,
+ * and pg is CommonJS anyway.
+ */
 export async function loadPg(
-  importer: () => Promise<unknown> = () => import('pg'),
+  importer: () => Promise<unknown> = async () => require('pg'),
 ): Promise<PgModule> {
   let mod: unknown;
   try {
