@@ -19,9 +19,10 @@ import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
 import * as rotation from './rotation.mjs';
 import * as runOverhead from './run-overhead.mjs';
+import * as serve from './serve.mjs';
 import { printTables } from './table.mjs';
 
-const SECTIONS = [cliStartup, runOverhead, library, rotation, envelope, redact, mcp];
+const SECTIONS = [cliStartup, runOverhead, library, rotation, envelope, redact, mcp, serve];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: undefined };

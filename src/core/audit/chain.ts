@@ -16,10 +16,20 @@
  * exported copies (`coffer audit --json`) elsewhere if that matters to you. No record ever
  * holds a secret value: entries carry paths, versions and outcomes only.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { AuditEntry, AuditRecord } from '../store/storage.js';
 
 export const GENESIS_HASH: string = '0'.repeat(64);
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+/** node:crypto's one-shot `hash` (Node >= 20.12), about twice as fast for short inputs. */
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+/** Lowercase hex SHA-256 of a UTF-8 string. */
+const sha256Hex: (text: string) => string =
+  typeof oneShot === 'function'
+    ? (text) => oneShot('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 export function hashAuditRecord(seq: number, entry: AuditEntry, prevHash: string): string {
   const fields = [
@@ -34,14 +44,27 @@ export function hashAuditRecord(seq: number, entry: AuditEntry, prevHash: string
     entry.detail,
     prevHash,
   ];
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+  return sha256Hex(JSON.stringify(fields));
 }
 
 /** Builds the next chained record after `last` (undefined for an empty log). */
 export function chainAuditRecord(last: AuditRecord | undefined, entry: AuditEntry): AuditRecord {
   const seq = last === undefined ? 1 : last.seq + 1;
   const prevHash = last === undefined ? GENESIS_HASH : last.hash;
-  return { ...entry, seq, prevHash, hash: hashAuditRecord(seq, entry, prevHash) };
+  // Spelled out rather than spread: one object shape, and nothing but the record's fields.
+  return {
+    seq,
+    ts: entry.ts,
+    actor: entry.actor,
+    action: entry.action,
+    path: entry.path,
+    env: entry.env,
+    version: entry.version,
+    outcome: entry.outcome,
+    detail: entry.detail,
+    prevHash,
+    hash: hashAuditRecord(seq, entry, prevHash),
+  };
 }
 
 export interface ChainProblem {

@@ -218,8 +218,17 @@ export class Vault {
       let last = await tx.lastAudit();
       const ts = this.#ts();
       const records: AuditRecord[] = [];
-      for (const { actor, ...entry } of entries) {
-        last = chainAuditRecord(last, { ...entry, ts, actor: actor ?? this.#actor });
+      for (const d of entries) {
+        last = chainAuditRecord(last, {
+          ts,
+          actor: d.actor ?? this.#actor,
+          action: d.action,
+          path: d.path,
+          env: d.env,
+          version: d.version,
+          outcome: d.outcome,
+          detail: d.detail,
+        });
         records.push(last);
       }
       if (records.length === 1) await tx.appendAudit(records[0]!);
@@ -484,19 +493,29 @@ export class Vault {
           const p = parsed[i];
           if (p === undefined) continue;
           const actor = requests[i]!.actor ?? this.#actor;
-          const target = { path: p.key.path, env: p.env };
           try {
             const slot = `${p.key.path}\n${p.env}\n${p.wanted ?? ''}`;
-            let value = opened.get(slot);
-            if (value === undefined) {
-              value = await this.#readValue(tx, p.key, p.env, p.wanted);
-              opened.set(slot, value);
+            let v = opened.get(slot);
+            if (v === undefined) {
+              v = await this.#readValue(tx, p.key, p.env, p.wanted);
+              opened.set(slot, v);
             }
-            outcomes[i] = { ok: true, value: { ...value } };
+            // Each caller gets its own object. Written out, not spread: this loop runs once
+            // per read a server answers.
+            const value: SecretValue = {
+              path: v.path,
+              env: v.env,
+              version: v.version,
+              value: v.value,
+              description: v.description,
+              createdAt: v.createdAt,
+            };
+            outcomes[i] = { ok: true, value };
             drafts.push({
-              ...target,
               action: 'get',
-              version: value.version,
+              path: p.key.path,
+              env: p.env,
+              version: v.version,
               outcome: 'ok',
               detail: null,
               actor,
@@ -505,7 +524,7 @@ export class Vault {
             // Only the read's own refusals are per read; a storage failure fails them all.
             if (!(error instanceof CofferError)) throw error;
             outcomes[i] = { ok: false, error };
-            const draft = failureDraft('get', target, error);
+            const draft = failureDraft('get', { path: p.key.path, env: p.env }, error);
             if (draft !== undefined) drafts.push({ ...draft, actor });
           }
         }

@@ -174,6 +174,19 @@ const SECRET_COLUMNS: Record<string, string> = {
 /** Audit rows per INSERT statement (11 parameters each; SQLite allows 32,766). */
 const AUDIT_CHUNK = 64;
 
+const auditInserts: string[] = [];
+
+/** The INSERT of `n` audit rows (its text is the statement cache's key: made once per n). */
+function auditInsertSql(n: number): string {
+  let sql = auditInserts[n];
+  if (sql === undefined) {
+    sql = `INSERT INTO audit (seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash)
+             VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+    auditInserts[n] = sql;
+  }
+  return sql;
+}
+
 const sqlValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
 export class SqliteStorage implements Storage {
@@ -414,26 +427,14 @@ export class SqliteStorage implements Storage {
         // One multi-row INSERT per chunk: a short command such as `coffer run` appends one
         // record per secret read, and one statement is cheaper than fifty.
         for (let i = 0; i < records.length; i += AUDIT_CHUNK) {
-          const chunk = records.slice(i, i + AUDIT_CHUNK);
-          const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-          s(
-            `INSERT INTO audit (seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash)
-             VALUES ${Array(chunk.length).fill(row).join(', ')}`,
-          ).run(
-            ...chunk.flatMap((a) => [
-              a.seq,
-              a.ts,
-              a.actor,
-              a.action,
-              a.path,
-              a.env,
-              a.version,
-              a.outcome,
-              a.detail,
-              a.prevHash,
-              a.hash,
-            ]),
-          );
+          const end = Math.min(records.length, i + AUDIT_CHUNK);
+          const params: unknown[] = [];
+          for (let j = i; j < end; j++) {
+            const a = records[j]!;
+            params.push(a.seq, a.ts, a.actor, a.action, a.path, a.env, a.version);
+            params.push(a.outcome, a.detail, a.prevHash, a.hash);
+          }
+          s(auditInsertSql(end - i)).run(params);
         }
       },
       listAudit: async (q: AuditQuery) => {

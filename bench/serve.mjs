@@ -1,0 +1,377 @@
+/**
+ * `coffer serve` under load: requests per second and p50/p99 latency of reading one secret
+ * with a token (GET /v1/secrets/project/bench/stripe_api_key, audited: one audit record per
+ * read) at 1, 10 and 50 keep-alive connections (autocannon, programmatic API), on SQLite and,
+ * when COFFER_BENCH_DATABASE_URL or COFFER_TEST_DATABASE_URL is set, on PostgreSQL; beside a
+ * bare `node:http` server answering a fixed 200-byte body, measured in the same run.
+ *
+ * Every server is a child process (the built binary `dist/cli.cjs serve --port 0` with its
+ * default log level, stderr to a file; the bare server a `node -e` script), and autocannon
+ * runs in this process, so client and server each have a core of their own on a 2-core box.
+ * Latency is taken from autocannon's per-response times (fractional ms; its own histogram
+ * rounds to whole ms). Peak RSS is the server's VmHWM from /proc at the end of its cells.
+ *
+ * Functional checks (a failure fails the bench): the value read over HTTP is the value
+ * stored; every request got a 2xx; and afterwards `coffer audit verify` passes with at least
+ * one audit record per answered read (a read is answered only once its record committed).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { DIST_CLI, ROOT } from './env.mjs';
+import { fmtMs, fmtNum, fmtRate, quantile } from './stats.mjs';
+
+export const name = 'serve';
+export const title = 'coffer serve: read one secret over HTTP with a token (audit on)';
+
+const SECRET = 'project/bench/stripe_api_key';
+const VALUE = 'sk_test_bench_0123456789abcdefghijklmnopqrstuvwxyz';
+const CONNECTIONS = [1, 10, 50];
+/** Target: coffer serve on SQLite at 10 connections, as a share of bare node:http. */
+const TARGET_SHARE = 0.3;
+const TARGET_SHARE_AT = 10;
+const TARGET_RSS_MIB = 120;
+
+const requireHere = createRequire(join(ROOT, 'package.json'));
+
+const BARE_SERVER = `
+const http = require('node:http');
+const body = Buffer.from(${JSON.stringify(JSON.stringify({ value: 'x'.repeat(188) }))});
+if (body.length !== 200) throw new Error('body must be 200 bytes');
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
+});
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write('http://127.0.0.1:' + server.address().port + '\\n');
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+function childEnv(home, extra = {}) {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    COFFER_HOME: home,
+    ...extra,
+  };
+}
+
+/** Runs one coffer command to completion; throws with its stderr when it fails. */
+function coffer(args, env, input) {
+  const r = spawnSync(process.execPath, [DIST_CLI, ...args], {
+    env,
+    input: input ?? '',
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    throw new Error(`coffer ${args[0]} ${args[1] ?? ''} failed (${r.status}): ${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
+/** A vault with the bench secret and a read-only token for it; returns the token. */
+function prepareVault(env) {
+  coffer(['init'], env);
+  coffer(
+    ['set', SECRET, '--env', 'dev', '--description', 'Stripe API key for the serve bench'],
+    env,
+    VALUE,
+  );
+  const created = JSON.parse(
+    coffer(
+      [
+        ...['token', 'create', '--name', 'bench', '--allow', 'project/bench/*'],
+        ...['--env', 'dev', '--cap', 'read', '--json'],
+      ],
+      env,
+    ),
+  );
+  if (typeof created.token !== 'string') throw new Error('token create printed no token');
+  return created.token;
+}
+
+/** Starts a server child that prints its URL on the first stdout line. */
+async function startServer(label, args, env, logFile) {
+  const errFd = openSync(logFile, 'w', 0o600);
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', errFd] });
+  closeSync(errFd);
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`${label} did not start within 20 s`)), 20_000);
+    const fail = (err) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      let log = '';
+      try {
+        log = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      } catch {
+        // no log
+      }
+      reject(new Error(`${err.message}${log ? `\n${log}` : ''}`));
+    };
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`${label} exited (${code}) before listening`)));
+  });
+  child.removeAllListeners('exit');
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Peak resident set (VmHWM) of a live process in MiB, or NaN off Linux. */
+function peakRssMiB(pid) {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One autocannon run; returns req/s and latency quantiles (ms) of 2xx answers. */
+async function load(url, headers, connections, seconds) {
+  const autocannon = requireHere('autocannon');
+  const times = [];
+  const started = performance.now();
+  const instance = autocannon({ url, headers, connections, duration: seconds, pipelining: 1 });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) times.push(ms);
+  });
+  const result = await instance;
+  const elapsed = (performance.now() - started) / 1000;
+  const ok = result['2xx'];
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || ok === 0) {
+    throw new Error(
+      `load on ${new URL(url).pathname} at ${connections} connections: ${ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  return {
+    ok,
+    perSec: ok / elapsed,
+    p50: quantile(times, 0.5),
+    p99: quantile(times, 0.99),
+  };
+}
+
+/** Runs the connection counts against one server: a short warm-up, then one cell each. */
+async function measure(ctx, label, url, headers, seconds) {
+  ctx.log(`serve: ${label}: warm-up`);
+  await load(url, headers, 10, ctx.quick ? 0.5 : 1);
+  const cells = [];
+  for (const connections of CONNECTIONS) {
+    ctx.log(`serve: ${label}: ${connections} connection(s), ${seconds} s`);
+    cells.push({ connections, ...(await load(url, headers, connections, seconds)) });
+  }
+  return cells;
+}
+
+/** The PostgreSQL URL to bench against, or undefined. */
+function databaseUrl() {
+  return process.env.COFFER_BENCH_DATABASE_URL || process.env.COFFER_TEST_DATABASE_URL || undefined;
+}
+
+function withSchema(url, schema) {
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+async function dropSchema(url, schema) {
+  const { Client } = requireHere('pg');
+  const u = new URL(url);
+  u.searchParams.delete('schema');
+  const client = new Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Benchmarks coffer serve on one store; returns its cells and peak RSS. */
+async function benchCoffer(ctx, label, env, seconds, dir) {
+  ctx.log(`serve: ${label}: preparing the vault`);
+  const token = prepareVault(env);
+  const server = await startServer(
+    `coffer serve (${label})`,
+    [DIST_CLI, 'serve', '--port', '0'],
+    env,
+    join(dir, 'serve.log'),
+  );
+  let cells;
+  let rss;
+  try {
+    const url = `${server.url}/v1/secrets/${SECRET}?env=dev`;
+    const headers = { authorization: `Bearer ${token}` };
+    const check = await fetch(url, { headers });
+    const body = await check.json();
+    if (check.status !== 200 || body.value !== VALUE) {
+      throw new Error(
+        `${label}: GET of the bench secret did not return its value (${check.status})`,
+      );
+    }
+    cells = await measure(ctx, `coffer serve, ${label}`, url, headers, seconds);
+    rss = peakRssMiB(server.pid);
+  } finally {
+    await server.stop();
+  }
+  ctx.log(`serve: ${label}: coffer audit verify`);
+  const report = JSON.parse(coffer(['audit', 'verify', '--json'], env));
+  const answered = cells.reduce((n, c) => n + c.ok, 0);
+  if (report.ok !== true || !(report.records >= answered)) {
+    throw new Error(
+      `${label}: audit verify: ok=${report.ok}, ${report.records} records for ${answered} answered reads`,
+    );
+  }
+  return { cells, rss, auditRecords: report.records };
+}
+
+export async function run(ctx) {
+  const seconds = ctx.quick ? 2 : 5;
+  const masterKey = randomBytes(32).toString('base64');
+
+  const bareDir = ctx.scratch.sub('serve-bare');
+  const bare = await startServer(
+    'bare node:http',
+    ['-e', BARE_SERVER],
+    childEnv(bareDir),
+    join(bareDir, 'server.log'),
+  );
+  let bareCells;
+  let bareRss;
+  try {
+    bareCells = await measure(ctx, 'bare node:http', `${bare.url}/`, {}, seconds);
+    bareRss = peakRssMiB(bare.pid);
+  } finally {
+    await bare.stop();
+  }
+
+  const sqliteDir = ctx.scratch.sub('serve-sqlite');
+  const sqlite = await benchCoffer(
+    ctx,
+    'SQLite',
+    childEnv(sqliteDir, { COFFER_MASTER_KEY: masterKey }),
+    seconds,
+    sqliteDir,
+  );
+
+  let postgres;
+  const pgUrl = databaseUrl();
+  if (pgUrl !== undefined) {
+    const schema = `bench_serve_${randomBytes(6).toString('hex')}`;
+    const pgDir = ctx.scratch.sub('serve-postgres');
+    try {
+      postgres = await benchCoffer(
+        ctx,
+        'PostgreSQL',
+        childEnv(pgDir, {
+          COFFER_MASTER_KEY: masterKey,
+          COFFER_DATABASE_URL: withSchema(pgUrl, schema),
+        }),
+        seconds,
+        pgDir,
+      );
+    } finally {
+      await dropSchema(pgUrl, schema);
+    }
+  } else {
+    ctx.log(
+      'serve: PostgreSQL skipped (set COFFER_BENCH_DATABASE_URL or COFFER_TEST_DATABASE_URL)',
+    );
+  }
+
+  const bareAt = new Map(bareCells.map((c) => [c.connections, c]));
+  const rows = [];
+  const memory = [];
+  const addRows = (server, store, cells, rss, withTarget) => {
+    for (const c of cells) {
+      const share = c.perSec / bareAt.get(c.connections).perSec;
+      const target =
+        withTarget && c.connections === TARGET_SHARE_AT
+          ? `>= ${TARGET_SHARE * 100} % of bare: ${share >= TARGET_SHARE ? 'met' : 'MISSED'}`
+          : '';
+      rows.push([
+        server,
+        store,
+        fmtNum(c.connections),
+        fmtRate(c.perSec),
+        fmtMs(c.p50),
+        fmtMs(c.p99),
+        server === 'bare node:http' ? '100 %' : `${fmtNum(share * 100, 1)} %`,
+        target,
+      ]);
+    }
+    const rssTarget = withTarget
+      ? `< ${TARGET_RSS_MIB} MiB: ${rss < TARGET_RSS_MIB ? 'met' : 'MISSED'}`
+      : '';
+    memory.push([server, store, `${fmtNum(rss, 1)} MiB`, rssTarget]);
+  };
+  addRows('bare node:http', '-', bareCells, bareRss, false);
+  addRows('coffer serve', 'SQLite', sqlite.cells, sqlite.rss, true);
+  if (postgres !== undefined) {
+    addRows('coffer serve', 'PostgreSQL', postgres.cells, postgres.rss, false);
+  } else {
+    const skipped = 'skipped: set COFFER_BENCH_DATABASE_URL';
+    rows.push(['coffer serve', 'PostgreSQL', '', '', '', '', '', skipped]);
+    memory.push(['coffer serve', 'PostgreSQL', '', skipped]);
+  }
+
+  const audited = [`SQLite ${fmtNum(sqlite.auditRecords)}`];
+  if (postgres !== undefined) audited.push(`PostgreSQL ${fmtNum(postgres.auditRecords)}`);
+  return [
+    {
+      title,
+      columns: [
+        { header: 'server', align: 'left' },
+        { header: 'store', align: 'left' },
+        { header: 'connections', align: 'right' },
+        { header: 'req/s', align: 'right' },
+        { header: 'p50 ms', align: 'right' },
+        { header: 'p99 ms', align: 'right' },
+        { header: 'vs bare', align: 'right' },
+        { header: 'target', align: 'left' },
+      ],
+      rows,
+      notes: [
+        `autocannon, ${seconds} s per cell after a warm-up, keep-alive, no pipelining; "vs bare" =`,
+        'req/s over bare node:http (a fixed 200-byte body) at the same connection count, same run.',
+        'coffer serve: GET /v1/secrets/... with a read-only, path-scoped bearer token: token check,',
+        'policy, decryption, one audit record per read committed (fsync) before the answer (reads',
+        'that arrive together share a commit), a pino log line per request.',
+        `Audit records after the run (coffer audit verify passed): ${audited.join(', ')}.`,
+      ],
+    },
+    {
+      title: 'coffer serve: peak memory',
+      columns: [
+        { header: 'server', align: 'left' },
+        { header: 'store', align: 'left' },
+        { header: 'peak RSS', align: 'right' },
+        { header: 'target', align: 'left' },
+      ],
+      rows: memory,
+      notes: ['VmHWM of the server process after its three cells (1, 10, 50 connections).'],
+    },
+  ];
+}
