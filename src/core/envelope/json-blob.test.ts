@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { CofferError } from '../errors.js';
+import { errorOf } from '../../../test/helpers/errors.js';
 import { decryptJsonBlob, encryptJsonBlob, envelopeKeyId, openJsonBlob } from './json-blob.js';
 import { createKeyring } from './keyring.js';
 
@@ -21,16 +21,6 @@ const rotated = createKeyring([
 const ctx = 'external_accounts/access_token/42';
 /** What a JSON value is after a trip through JSON text (-0 becomes 0, etc.). */
 const normal = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
-
-function errorOf(fn: () => unknown): CofferError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CofferError);
-    return err as CofferError;
-  }
-  throw new Error('expected an error, got a value');
-}
 
 describe('encryptJsonBlob / decryptJsonBlob', () => {
   it('round-trips any JSON value, and the envelope names the key', () => {

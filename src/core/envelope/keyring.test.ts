@@ -6,8 +6,9 @@ import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { errorOf } from '../../../test/helpers/errors.js';
 import { makeTestVault } from '../../../test/helpers/vault.js';
-import { CofferError } from '../errors.js';
+import type { CofferError } from '../errors.js';
 import { keyringFromEnv, keyringFromVault } from './env-keyring.js';
 import { decryptJsonBlob, encryptJsonBlob, envelopeKeyId } from './json-blob.js';
 import { createKeyring } from './keyring.js';
@@ -17,16 +18,6 @@ const k1 = new Uint8Array(randomBytes(32));
 const k2 = new Uint8Array(randomBytes(32));
 const CONNECTOR = 'Zm9vYmFyYmF6cXV4LXF1dXgtY29ubmVjdG9y';
 const ctx = 'external_accounts/access_token/7';
-
-function errorOf(fn: () => unknown): CofferError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CofferError);
-    return err as CofferError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('keyringFromEnv', () => {
   it('reads COFFER_DATA_KEYS newest first: the first is primary', () => {
