@@ -92,11 +92,11 @@ describe('request log lines', () => {
     const got = lines().map((l) => [l.status, l.code, l.route]);
     expect(got).toEqual([
       [403, 'FORBIDDEN', ROUTE],
-      [401, 'UNAUTHENTICATED', 'unmatched'],
+      [401, 'UNAUTHENTICATED', ROUTE],
       [409, 'VERSION_CONFLICT', ROUTE],
       [200, undefined, '/v1/secrets'],
       [404, 'ROUTE_NOT_FOUND', 'unmatched'],
-      [401, 'UNAUTHENTICATED', 'unmatched'],
+      [401, 'UNAUTHENTICATED', ROUTE],
     ]);
     expect(lines().every((l) => l.level === 30)).toBe(true);
     expectClean([`${VALUE}-3`]);

@@ -10,7 +10,8 @@
  * stderr is written asynchronously and in blocks of 4 KiB (pino's sonic-boom; flushed on
  * shutdown and by `flush()`), so a busy server does not make one write per request.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { CofferError } from '../core/errors.js';
 import type { AppEnv } from './context.js';
@@ -42,6 +43,19 @@ export function errorFields(err: unknown): { code: string; errorClass?: string }
   return { code: 'INTERNAL', errorClass: typeof name === 'string' ? name.slice(0, 60) : 'unknown' };
 }
 
+/**
+ * The route template of a request: set by the route's handler, or, when the request was
+ * refused before the handler ran (401, 429), the template hono matched (`:name` written as
+ * `{name}`). Never the raw path, which can name a secret. `unmatched` for unknown routes.
+ */
+function routeOf(c: Context<AppEnv>): string {
+  const set = c.get('route');
+  if (set !== 'unmatched') return set;
+  const matched = routePath(c, -1);
+  if (matched === '*' || matched.endsWith('/*') || !matched.startsWith('/')) return set;
+  return matched.replace(/:(\w+)/g, '{$1}');
+}
+
 /** Logs each request once it is answered. Sets the request id (answered as X-Request-Id). */
 export function requestLogger(logger: Logger, newId: () => string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -58,7 +72,7 @@ export function requestLogger(logger: Logger, newId: () => string): MiddlewareHa
     const line = {
       reqId: requestId,
       method: c.req.method,
-      route: c.get('route'),
+      route: routeOf(c),
       status,
       ms: Math.round((performance.now() - started) * 100) / 100,
       ...(c.error !== undefined ? errorFields(c.error) : {}),
