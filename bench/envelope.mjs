@@ -30,6 +30,7 @@ import {
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DIST_CLI, ROOT, requireDist } from './env.mjs';
+import { rawCrypto } from './library.mjs';
 import { fmtMs, fmtNum, fmtRate, fmtRatio, fmtSec, median } from './stats.mjs';
 
 export const name = 'envelope';
@@ -54,18 +55,6 @@ function kibValue() {
   const text = JSON.stringify(value);
   if (Buffer.byteLength(text) !== VALUE_BYTES) throw new Error('bench value is not 1 KiB');
   return { value, bytes: Buffer.from(text, 'utf8') };
-}
-
-/** Raw AES-256-GCM seal + open with a fresh randomBytes(12) nonce, as library.mjs does. */
-function rawGcm(key, plaintext, nonce = () => randomBytes(12)) {
-  const iv = nonce();
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const tag = cipher.getAuthTag();
-  const decipher = createDecipheriv('aes-256-gcm', key, iv);
-  decipher.setAuthTag(tag);
-  const pt = Buffer.concat([decipher.update(ct), decipher.final()]);
-  if (pt.length !== plaintext.length) throw new Error('raw AES-GCM round trip failed');
 }
 
 /** 12-byte nonces from a 4 KiB pool of CSPRNG output (the coffer/envelope technique). */
@@ -183,8 +172,8 @@ async function cryptoTable(ctx, envelope, fernet) {
   ctx.log('envelope: AES-256-GCM rows');
   const nonce = pooledNonces();
   const [gcm, gcmPooled, env] = alternate(budget, rounds, [
-    () => rawGcm(aesKey, bytes),
-    () => rawGcm(aesKey, bytes, nonce),
+    () => rawCrypto(aesKey, bytes),
+    () => rawCrypto(aesKey, bytes, nonce),
     () => {
       const stored = envelope.encryptJsonBlob(value, keyring, { context: CONTEXT });
       if (!same(envelope.decryptJsonBlob(stored, keyring, { context: CONTEXT }))) {

@@ -26,8 +26,12 @@ function randomValue(size) {
     .slice(0, size);
 }
 
-function rawCrypto(key, plaintext) {
-  const iv = randomBytes(12);
+/**
+ * The platform floor: AES-256-GCM seal + open with node:crypto alone, a fresh nonce each
+ * time (`nonce` lets envelope.mjs draw it from a pool instead).
+ */
+export function rawCrypto(key, plaintext, nonce = () => randomBytes(12)) {
+  const iv = nonce();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   const tag = cipher.getAuthTag();

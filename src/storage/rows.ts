@@ -29,6 +29,19 @@ export interface RowMappers {
   toToken(r: Row): TokenRecord;
 }
 
+/** The column of each patchable SecretRecord field (`patchSecret`), same in both backends. */
+export const SECRET_COLUMNS: Readonly<Record<string, string>> = {
+  description: 'description',
+  currentVersion: 'current_version',
+  tier: 'tier',
+  rotation: 'rotation',
+  envVar: 'env_var',
+  localOnly: 'local_only',
+  generator: 'generator',
+  updatedAt: 'updated_at',
+  deletedAt: 'deleted_at',
+};
+
 /** A byte column as a Uint8Array over the driver's Buffer (no copy). */
 export const bytes = (v: unknown): Uint8Array => {
   const b = v as Buffer;

@@ -8,7 +8,7 @@
  * statement stays valid when a later migration adds a column.
  */
 import type { AuditQuery, AuditRecord, SecretFilter, StorageTx } from '../../core/store/storage.js';
-import { bytes, rowMappers } from '../rows.js';
+import { bytes, rowMappers, SECRET_COLUMNS } from '../rows.js';
 import type { PgResult } from './postgres-driver.js';
 import { escapeText as e, unescapeText } from './text-escape.js';
 
@@ -47,17 +47,6 @@ const KEK_PATCH: Record<string, string> = {
   sealed: 'sealed',
   status: 'status',
   retiredAt: 'retired_at',
-};
-const SECRET_PATCH: Record<string, string> = {
-  description: 'description',
-  currentVersion: 'current_version',
-  tier: 'tier',
-  rotation: 'rotation',
-  envVar: 'env_var',
-  localOnly: 'local_only',
-  generator: 'generator',
-  updatedAt: 'updated_at',
-  deletedAt: 'deleted_at',
 };
 const stored = (v: unknown): unknown => (typeof v === 'string' ? e(v) : v);
 
@@ -166,7 +155,7 @@ export function makeTx(q: Query): StorageTx {
       );
     },
     updateSecret: async (path, env, patch) => {
-      const set = setClause(patch, SECRET_PATCH);
+      const set = setClause(patch, SECRET_COLUMNS);
       if (set === undefined) return;
       const n = set.values.length;
       await q(`UPDATE secrets SET ${set.sets} WHERE path = $${n + 1} AND env = $${n + 2}`, [

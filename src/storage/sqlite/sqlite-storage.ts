@@ -25,7 +25,7 @@ import type {
   TxMode,
   WrappedKeyRow,
 } from '../../core/store/storage.js';
-import { bytes, type Row, rowMappers } from '../rows.js';
+import { bytes, type Row, rowMappers, SECRET_COLUMNS } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 type Database = BetterSqlite3.Database;
@@ -158,18 +158,6 @@ const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
   text: String,
   bool: (v) => v === 1,
 });
-
-const SECRET_COLUMNS: Record<string, string> = {
-  description: 'description',
-  currentVersion: 'current_version',
-  tier: 'tier',
-  rotation: 'rotation',
-  envVar: 'env_var',
-  localOnly: 'local_only',
-  generator: 'generator',
-  updatedAt: 'updated_at',
-  deletedAt: 'deleted_at',
-};
 
 /** Audit rows per INSERT statement (11 parameters each; SQLite allows 32,766). */
 const AUDIT_CHUNK = 64;
