@@ -19,27 +19,17 @@ import { CofferError, type ErrorCode } from '../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../src/storage/sqlite/migrations.js';
 import {
   openSqliteStorage,
-  type SqliteStorage,
+  SqliteStorage,
   type SqliteStorageOptions,
 } from '../src/storage/sqlite/sqlite-storage.js';
+import { WalSync } from '../src/storage/sqlite/wal-sync.js';
 import { sqliteStorageFactory } from './helpers/storage-factories.js';
 import { describeStorageContract } from './storage-contract.js';
 
 describeStorageContract('sqlite', sqliteStorageFactory());
 
-// ---------------------------------------------------------------------------------------
-// PostgreSQL goes here, once src/storage/postgres exists; it runs only when a database is
-// given (docker-compose or CI sets the URL):
-//
-//   describe.skipIf(!process.env.COFFER_TEST_DATABASE_URL)('postgres', () => {
-//     describeStorageContract(
-//       'postgres',
-//       postgresStorageFactory(process.env.COFFER_TEST_DATABASE_URL!),
-//     );
-//   });
-//
-// For now the contract runs for SQLite only.
-// ---------------------------------------------------------------------------------------
+// The server's connection: synchronous=NORMAL, fsyncs off the event loop (wal-sync.ts).
+describeStorageContract('sqlite with group commit', sqliteStorageFactory({ groupCommit: true }));
 
 const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
 
@@ -206,6 +196,63 @@ describe('SQLite storage', () => {
     for (const leak of ['INSERT', 'secret_versions', 'sentinel', 'project/app/k']) {
       expect(message).not.toContain(leak);
     }
+  });
+
+  describe('group commit', () => {
+    const setMeta = (s: SqliteStorage, key: string, options?: { deferSync?: boolean }) =>
+      s.transaction('write', (tx) => tx.setMeta(key, 'v'), options);
+
+    it('runs synchronous=FULL without it and NORMAL (plus its own fsyncs) with it', () => {
+      const file = join(dir, 'vault.db');
+      const full = open(file, { create: true });
+      const grouped = open(file, { groupCommit: true });
+      expect(full.database.pragma('synchronous', { simple: true })).toBe(2);
+      expect(grouped.database.pragma('synchronous', { simple: true })).toBe(1);
+      expect(full.walSync).toBeUndefined();
+      expect(grouped.walSync).toBeDefined();
+    });
+
+    it('a write returns after an fsync of the WAL; reads and deferSync writes do not wait', async () => {
+      const s = open(join(dir, 'vault.db'), { create: true, groupCommit: true });
+      const sync = s.walSync!;
+      await setMeta(s, 'a');
+      expect(sync.syncs).toBe(1);
+      await s.transaction('read', (tx) => tx.getMeta('a'));
+      expect(sync.syncs).toBe(1);
+      await setMeta(s, 'b', { deferSync: true });
+      expect(sync.syncs).toBe(1);
+      // ... and its fsync follows within the flush window (10 ms).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(sync.syncs).toBe(2);
+    });
+
+    it('writes committed while an fsync runs share the next one', async () => {
+      const s = open(join(dir, 'vault.db'), { create: true, groupCommit: true });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => setMeta(s, `k${i}`)));
+      // The first write's fsync, then at most a few more for the 19 committed meanwhile.
+      expect(s.walSync!.syncs).toBeGreaterThanOrEqual(2);
+      expect(s.walSync!.syncs).toBeLessThan(20);
+    });
+
+    it('after a failed fsync nothing more is acknowledged: that transaction and every later one fail', async () => {
+      const file = join(dir, 'vault.db');
+      const base = open(file, { create: true, groupCommit: true });
+      await setMeta(base, 'before');
+      const failing = ((_fd: number, cb: (err: NodeJS.ErrnoException) => void) =>
+        cb(Object.assign(new Error('I/O error'), { code: 'EIO' }))) as never;
+      const s = new SqliteStorage(
+        base.database,
+        file,
+        1000,
+        new WalSync(`${file}-wal`, 10, failing),
+      );
+      const first = await setMeta(s, 'lost').catch((e: unknown) => e);
+      expect((first as CofferError).code).toBe('IO_ERROR');
+      const later = await setMeta(s, 'later', { deferSync: true }).catch((e: unknown) => e);
+      expect(later).toBe(first);
+      await expect(s.transaction('read', (tx) => tx.getMeta('before'))).rejects.toBe(first);
+      expect(await base.transaction('read', (tx) => tx.getMeta('later'))).toBeUndefined();
+    });
   });
 
   it('close() waits for queued transactions, which then persist', async () => {

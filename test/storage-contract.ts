@@ -1303,6 +1303,26 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         expect(await storage.transaction('write', (tx) => tx.getMeta('m'))).toBe('from second');
       });
 
+      it('sees a write committed with deferSync at once (it is committed, just synced later)', async (ctx) => {
+        const other = await second();
+        if (other === undefined) return ctx.skip();
+        await storage.transaction('write', (tx) => tx.setMeta('deferred', 'yes'), {
+          deferSync: true,
+        });
+        expect(await other.transaction('read', (tx) => tx.getMeta('deferred'))).toBe('yes');
+        await expect(
+          storage.transaction(
+            'write',
+            async (tx) => {
+              await tx.setMeta('deferred', 'rolled back');
+              throw new Error('boom');
+            },
+            { deferSync: true },
+          ),
+        ).rejects.toThrow();
+        expect(await other.transaction('read', (tx) => tx.getMeta('deferred'))).toBe('yes');
+      });
+
       it('does not see a rolled-back write', async (ctx) => {
         const other = await second();
         if (other === undefined) return ctx.skip();

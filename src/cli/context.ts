@@ -65,6 +65,8 @@ export interface StoreOptions {
   create?: boolean | undefined;
   /** PostgreSQL connections (default 2: a CLI command runs one transaction at a time). */
   poolSize?: number | undefined;
+  /** SQLite: group commit, fsyncs off the event loop (a server; see WalSync). */
+  groupCommit?: boolean | undefined;
 }
 
 /**
@@ -74,7 +76,10 @@ export interface StoreOptions {
 export async function openStore(g: GlobalOptions, options: StoreOptions = {}): Promise<Storage> {
   const url = databaseUrl();
   if (url === undefined) {
-    return openSqliteStorage(vaultPath(g), { create: options.create === true });
+    return openSqliteStorage(vaultPath(g), {
+      create: options.create === true,
+      groupCommit: options.groupCommit === true,
+    });
   }
   if (g.vault !== undefined) throw notForDatabase('--vault');
   const { openPostgresStorage } = await import('../storage/postgres/postgres-storage.js');
@@ -125,7 +130,10 @@ export interface OpenVault {
  * then passphrase).
  */
 export async function openVault(g: GlobalOptions, options: StoreOptions = {}): Promise<OpenVault> {
-  const storage = await openStore(g, { poolSize: options.poolSize });
+  const storage = await openStore(g, {
+    poolSize: options.poolSize,
+    groupCommit: options.groupCommit,
+  });
   try {
     let masterKey: Uint8Array;
     if (process.env.COFFER_MASTER_KEY) {

@@ -45,6 +45,11 @@ export interface AppOptions {
   tokenCacheMs?: number | undefined;
   /** Most reads committed in one transaction (default 256). */
   maxBatch?: number | undefined;
+  /**
+   * Answer a read only once its audit record is on disk, not just committed (default: the
+   * record is committed before the answer and synced within a few ms; see TxOptions).
+   */
+  syncReads?: boolean | undefined;
   /** coffer's version, for the OpenAPI document. */
   version?: string | undefined;
 }
@@ -58,7 +63,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     ...(options.tokenCacheMs !== undefined ? { cacheMs: options.tokenCacheMs } : {}),
   });
   const limiter = new FailureLimiter(options.rateLimit);
-  const batcher = new ReadBatcher(vault, options.maxBatch);
+  const batcher = new ReadBatcher(vault, options.maxBatch, {
+    deferSync: options.syncReads !== true,
+  });
   const maxSize = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
 
   const app = new Hono<AppEnv>();

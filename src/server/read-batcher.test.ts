@@ -2,6 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault, type TestVault } from '../../test/helpers/vault.js';
 import { readAudit, verifyAudit } from '../core/audit/log.js';
+import { Vault } from '../core/store/vault.js';
+import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { MAX_WAIT_TURNS, ReadBatcher } from './read-batcher.js';
 
 const A = 'project/app/db_url';
@@ -125,6 +127,25 @@ describe('ReadBatcher', () => {
       ['token:ok@127.0.0.1', 'ok'],
       ['token:miss@127.0.0.1', 'not_found'],
     ]);
+  });
+
+  it('asks for deferSync commits only when told to, on a group-commit vault answering before the fsync', async () => {
+    const t = await vaultWithSecrets();
+    const grouped = openSqliteStorage(t.file, { groupCommit: true });
+    try {
+      const vault = new Vault(grouped, t.masterKey, { actor: 'test:server' });
+      const sync = grouped.walSync!;
+      const deferred = new ReadBatcher(vault, 256, { deferSync: true });
+      expect((await deferred.read({ path: A, env: 'dev' })).value).toBe(VALUE_A);
+      expect(sync.syncs).toBe(0);
+      const synced = new ReadBatcher(vault);
+      expect((await synced.read({ path: B, env: 'dev' })).value).toBe(VALUE_B);
+      expect(sync.syncs).toBeGreaterThanOrEqual(1);
+      const gets = (await readAudit(vault)).filter((r) => r.action === 'get');
+      expect(gets.map((r) => r.path)).toEqual([A, B]);
+    } finally {
+      await grouped.close();
+    }
   });
 
   it('refuses a maxBatch that is not a whole number >= 1', () => {

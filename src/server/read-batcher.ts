@@ -16,7 +16,9 @@
  * a lone read is committed on the next turn.
  *
  * The guarantee of `getMany` holds for each caller: no value is handed back before the
- * transaction holding its audit record has committed.
+ * transaction holding its audit record has committed. With `deferSync` (the server's
+ * default) that commit may reach the disk a few ms after the answer (TxOptions); without
+ * it the answer waits for the fsync too.
  */
 import type { ReadRequest, SecretValue, Vault } from '../core/store/vault.js';
 
@@ -32,6 +34,7 @@ interface Pending {
 export class ReadBatcher {
   readonly #vault: Vault;
   readonly #maxBatch: number;
+  readonly #deferSync: boolean;
   #queue: Pending[] = [];
   #busy = false;
   #scheduled = false;
@@ -42,12 +45,13 @@ export class ReadBatcher {
   batches = 0;
   reads = 0;
 
-  constructor(vault: Vault, maxBatch = 256) {
+  constructor(vault: Vault, maxBatch = 256, options: { deferSync?: boolean } = {}) {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError('maxBatch must be a whole number >= 1');
     }
     this.#vault = vault;
     this.#maxBatch = maxBatch;
+    this.#deferSync = options.deferSync === true;
   }
 
   /** Reads one secret as `request.actor`; settles once its audit record is committed. */
@@ -86,7 +90,10 @@ export class ReadBatcher {
         ? this.#queue.splice(0)
         : this.#queue.splice(0, this.#maxBatch);
     try {
-      const outcomes = await this.#vault.getMany(batch.map((p) => p.request));
+      const outcomes = await this.#vault.getMany(
+        batch.map((p) => p.request),
+        { deferSync: this.#deferSync },
+      );
       this.batches++;
       this.reads += batch.length;
       for (let i = 0; i < batch.length; i++) {

@@ -22,6 +22,7 @@ interface ServeOptions extends CommonOptions {
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp?: boolean;
+  syncReads?: boolean;
   logLevel: string;
 }
 
@@ -51,12 +52,19 @@ export function serveCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback')
+    .option(
+      '--sync-reads',
+      'answer a read only once its audit record is on disk (fsync), not just committed',
+    )
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .addHelpText(
       'after',
       `
 Prints the URL on stdout once listening; logs JSON lines on stderr (never tokens or values).
 Stops on SIGTERM or SIGINT after the requests in flight are answered.
+Every read is audited: its record is committed before the value is sent, and synced to disk
+within 10 ms (PostgreSQL: synchronous_commit=off for those records); --sync-reads waits for
+the sync before answering. Writes always wait for it.
 With COFFER_DATABASE_URL=postgres://... any number of instances serve one PostgreSQL
 vault (made with \`coffer init\` under the same URL); a write on one is read on all at once.
 
@@ -88,7 +96,7 @@ Examples:
             const { createLogger } = await import('../../server/logger.js');
             const logger = createLogger({ level: opts.logLevel });
             const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
-            const app = createApp({ vault, logger, version });
+            const app = createApp({ vault, logger, version, syncReads: opts.syncReads });
             const server = await startServer(app, binding);
             logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
             writeOut(`${server.url}\n`);
@@ -99,7 +107,7 @@ Examples:
             logger.flush();
             return 0;
           },
-          { poolSize: PG_POOL_SIZE },
+          { poolSize: PG_POOL_SIZE, groupCommit: true },
         );
       }),
     );

@@ -164,11 +164,24 @@ export interface StorageTx {
 
 export type TxMode = 'read' | 'write';
 
+export interface TxOptions {
+  /**
+   * A write transaction may return once committed, before its commit is on disk: it is
+   * visible to every reader at once and survives a crash of the process that made it, but
+   * a power loss or OS crash within a short window after it can lose it (SQLite with group
+   * commit: 10 ms; PostgreSQL, where a crash of the database server can too:
+   * synchronous_commit=off, up to 3 x wal_writer_delay). The store stays consistent: it
+   * comes back as of an earlier commit. For the audit records of a server's reads. Ignored
+   * where the backend has no such mode (SQLite without group commit).
+   */
+  deferSync?: boolean;
+}
+
 export interface Storage {
   /** 'sqlite' or 'postgres'; shown by `coffer key status` and in logs. */
   readonly kind: string;
   /** A human-readable location (file path or redacted URL). */
   readonly location: string;
-  transaction<T>(mode: TxMode, fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  transaction<T>(mode: TxMode, fn: (tx: StorageTx) => Promise<T>, options?: TxOptions): Promise<T>;
   close(): Promise<void>;
 }

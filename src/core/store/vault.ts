@@ -468,8 +468,14 @@ export class Vault {
    * value is returned before the transaction holding every record has committed: when it
    * fails, every read fails with its error. Reads of the same secret and version in one
    * batch decrypt it once (one record each all the same).
+   *
+   * With `deferSync` the values are returned once the transaction has committed, before
+   * the commit is on disk (see TxOptions: a power loss right after can lose the records).
    */
-  async getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]> {
+  async getMany(
+    requests: readonly ReadRequest[],
+    options: { deferSync?: boolean } = {},
+  ): Promise<ReadOutcome[]> {
     const outcomes: ReadOutcome[] = [];
     const parsed: ({ key: KeyPath; env: string; wanted: number | undefined } | undefined)[] = [];
     for (const r of requests) {
@@ -484,52 +490,56 @@ export class Vault {
     }
     const failed: { action: string; target: Target; err: unknown; actor?: string }[] = [];
     try {
-      await this.storage.transaction('write', async (tx) => {
-        await this.#keyring.unlock(tx);
-        const drafts: AuditDraft[] = [];
-        // The same secret read twice in one transaction reads the same row: open it once.
-        const opened = new Map<string, SecretValue>();
-        for (let i = 0; i < requests.length; i++) {
-          const p = parsed[i];
-          if (p === undefined) continue;
-          const actor = requests[i]!.actor ?? this.#actor;
-          try {
-            const slot = `${p.key.path}\n${p.env}\n${p.wanted ?? ''}`;
-            let v = opened.get(slot);
-            if (v === undefined) {
-              v = await this.#readValue(tx, p.key, p.env, p.wanted);
-              opened.set(slot, v);
+      await this.storage.transaction(
+        'write',
+        async (tx) => {
+          await this.#keyring.unlock(tx);
+          const drafts: AuditDraft[] = [];
+          // The same secret read twice in one transaction reads the same row: open it once.
+          const opened = new Map<string, SecretValue>();
+          for (let i = 0; i < requests.length; i++) {
+            const p = parsed[i];
+            if (p === undefined) continue;
+            const actor = requests[i]!.actor ?? this.#actor;
+            try {
+              const slot = `${p.key.path}\n${p.env}\n${p.wanted ?? ''}`;
+              let v = opened.get(slot);
+              if (v === undefined) {
+                v = await this.#readValue(tx, p.key, p.env, p.wanted);
+                opened.set(slot, v);
+              }
+              // Each caller gets its own object. Written out, not spread: this loop runs once
+              // per read a server answers.
+              const value: SecretValue = {
+                path: v.path,
+                env: v.env,
+                version: v.version,
+                value: v.value,
+                description: v.description,
+                createdAt: v.createdAt,
+              };
+              outcomes[i] = { ok: true, value };
+              drafts.push({
+                action: 'get',
+                path: p.key.path,
+                env: p.env,
+                version: v.version,
+                outcome: 'ok',
+                detail: null,
+                actor,
+              });
+            } catch (error) {
+              // Only the read's own refusals are per read; a storage failure fails them all.
+              if (!(error instanceof CofferError)) throw error;
+              outcomes[i] = { ok: false, error };
+              const draft = failureDraft('get', { path: p.key.path, env: p.env }, error);
+              if (draft !== undefined) drafts.push({ ...draft, actor });
             }
-            // Each caller gets its own object. Written out, not spread: this loop runs once
-            // per read a server answers.
-            const value: SecretValue = {
-              path: v.path,
-              env: v.env,
-              version: v.version,
-              value: v.value,
-              description: v.description,
-              createdAt: v.createdAt,
-            };
-            outcomes[i] = { ok: true, value };
-            drafts.push({
-              action: 'get',
-              path: p.key.path,
-              env: p.env,
-              version: v.version,
-              outcome: 'ok',
-              detail: null,
-              actor,
-            });
-          } catch (error) {
-            // Only the read's own refusals are per read; a storage failure fails them all.
-            if (!(error instanceof CofferError)) throw error;
-            outcomes[i] = { ok: false, error };
-            const draft = failureDraft('get', { path: p.key.path, env: p.env }, error);
-            if (draft !== undefined) drafts.push({ ...draft, actor });
           }
-        }
-        if (drafts.length > 0) await this.#audit(tx, drafts);
-      });
+          if (drafts.length > 0) await this.#audit(tx, drafts);
+        },
+        options,
+      );
     } catch (err) {
       for (let i = 0; i < requests.length; i++) {
         const p = parsed[i];

@@ -31,7 +31,7 @@
  * by the driver's text (which may quote row values).
  */
 import { CofferError } from '../../core/errors.js';
-import type { Storage, StorageTx, TxMode } from '../../core/store/storage.js';
+import type { Storage, StorageTx, TxMode, TxOptions } from '../../core/store/storage.js';
 import { migrate } from './migrations.js';
 import {
   type DatabaseTarget,
@@ -118,6 +118,7 @@ export class PostgresStorage implements Storage {
   readonly schema: string;
   readonly #pool: PgPool;
   readonly #beginWrite: string;
+  readonly #beginWriteDeferred: string;
   readonly #statementNames = new Map<string, string>();
   readonly #active = new Set<Promise<unknown>>();
   #writeQueue: Promise<unknown> = Promise.resolve();
@@ -129,6 +130,8 @@ export class PostgresStorage implements Storage {
     this.location = target.location;
     this.schema = target.schema;
     this.#beginWrite = `BEGIN; SELECT pg_advisory_xact_lock(${lockKey(target.schema)})`;
+    // One round trip all the same: the setting is local to the transaction.
+    this.#beginWriteDeferred = `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_advisory_xact_lock(${lockKey(target.schema)})`;
   }
 
   /** Applies missing migrations (see migrations.ts); called by openPostgresStorage. */
@@ -143,13 +146,19 @@ export class PostgresStorage implements Storage {
     });
   }
 
-  transaction<T>(mode: TxMode, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+  transaction<T>(mode: TxMode, fn: (tx: StorageTx) => Promise<T>, options?: TxOptions): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
         new CofferError('STORE_ERROR', `the PostgreSQL store at ${this.location} is closed`),
       );
     }
-    const run = () => this.#withClient((conn) => this.#run(conn, mode, fn));
+    const begin =
+      mode === 'read'
+        ? BEGIN_READ
+        : options?.deferSync
+          ? this.#beginWriteDeferred
+          : this.#beginWrite;
+    const run = () => this.#withClient((conn) => this.#run(conn, begin, fn));
     let next: Promise<T>;
     if (mode === 'write') {
       next = this.#writeQueue.then(run, run);
@@ -173,12 +182,12 @@ export class PostgresStorage implements Storage {
     await this.#ended;
   }
 
-  async #run<T>(conn: Connection, mode: TxMode, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+  async #run<T>(conn: Connection, begin: string, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
     const query = this.#query(conn.client);
     try {
       // Inside the try: when the lock wait times out, BEGIN has run and the transaction
       // is open (and aborted), so it needs the ROLLBACK below too.
-      await query(mode === 'write' ? this.#beginWrite : BEGIN_READ);
+      await query(begin);
       const result = await fn(makeTx(query));
       await query('COMMIT');
       return result;
