@@ -29,12 +29,15 @@ export class AuthFailure {
 /** What an authenticated token may do. */
 export class TokenPolicy {
   readonly token: TokenRecord;
+  /** The token's stored SHA-256, as bytes (decoded once per cached record). */
+  readonly hashBytes: Buffer;
   readonly #scope: PathScope;
   readonly #envs: ReadonlySet<string>;
   readonly #caps: ReadonlySet<TokenCapability>;
 
   constructor(token: TokenRecord) {
     this.token = token;
+    this.hashBytes = Buffer.from(token.hash, 'hex');
     this.#scope = new PathScope(token.allow.length === 0 ? ['**'] : token.allow);
     this.#envs = new Set(token.envs);
     this.#caps = new Set(token.caps);
@@ -123,7 +126,7 @@ export class TokenAuthenticator {
     const now = this.#now();
     const policy = await this.#policy(parsed.id, now.getTime());
     if (policy === undefined) return new AuthFailure('unknown', undefined);
-    if (!tokenSecretMatches(policy.token, parsed.secret)) {
+    if (!tokenSecretMatches(policy.hashBytes, parsed.secret)) {
       return new AuthFailure('mismatch', policy.name);
     }
     const unusable = tokenUnusable(policy.token, now);

@@ -79,16 +79,23 @@ export function invalid(what: string, error: z.ZodError): CofferError {
   return new CofferError('INVALID_ARGUMENT', `invalid ${what}: ${parts.join('; ')}`);
 }
 
+/** The query string as an object; a repeated parameter is refused. */
 function queryObject(c: Context<AppEnv>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, values] of Object.entries(c.req.queries())) {
-    if (values.length > 1) {
+  const url = c.req.url;
+  const start = url.indexOf('?');
+  // No prototype: a parameter named __proto__ is a key like any other (and refused by the
+  // strict schema).
+  const out: Record<string, string> = Object.create(null);
+  if (start < 0) return out;
+  const end = url.indexOf('#', start);
+  for (const [key, value] of new URLSearchParams(url.slice(start + 1, end < 0 ? undefined : end))) {
+    if (Object.hasOwn(out, key)) {
       throw new CofferError(
         'INVALID_ARGUMENT',
         `the query parameter ${key.slice(0, 40)} is repeated`,
       );
     }
-    out[key] = values[0]!;
+    out[key] = value;
   }
   return out;
 }

@@ -15,7 +15,8 @@
  *
  * Not here: HTTP, caching and rate limiting (auth.ts, rate-limit.ts).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Bytes, sha256Hex } from '../core/crypto/sha256.js';
 import { CofferError } from '../core/errors.js';
 import { parseEnvironment } from '../core/paths.js';
 import type { TokenCapability, TokenRecord } from '../core/store/storage.js';
@@ -101,14 +102,16 @@ export function parseTokenString(text: string): { id: string; secret: string } |
 }
 
 export function hashTokenSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return sha256Hex(secret);
 }
 
-/** Does `secret` belong to `record`? Constant-time in the secret. */
-export function tokenSecretMatches(record: TokenRecord, secret: string): boolean {
-  const stored = Buffer.from(record.hash, 'hex');
-  const given = createHash('sha256').update(secret, 'utf8').digest();
-  return stored.length === given.length && timingSafeEqual(stored, given);
+/**
+ * Does `secret` hash to `storedHash` (the record's hash as bytes)? Constant-time in the
+ * secret.
+ */
+export function tokenSecretMatches(storedHash: Uint8Array, secret: string): boolean {
+  const given = sha256Bytes(secret);
+  return storedHash.length === given.length && timingSafeEqual(storedHash, given);
 }
 
 /** Why a matching token may not be used now, or undefined when it may. */

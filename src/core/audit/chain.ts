@@ -16,20 +16,10 @@
  * exported copies (`coffer audit --json`) elsewhere if that matters to you. No record ever
  * holds a secret value: entries carry paths, versions and outcomes only.
  */
-import * as crypto from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256.js';
 import type { AuditEntry, AuditRecord } from '../store/storage.js';
 
 export const GENESIS_HASH: string = '0'.repeat(64);
-
-type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
-/** node:crypto's one-shot `hash` (Node >= 20.12), about twice as fast for short inputs. */
-const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
-
-/** Lowercase hex SHA-256 of a UTF-8 string. */
-const sha256Hex: (text: string) => string =
-  typeof oneShot === 'function'
-    ? (text) => oneShot('sha256', text, 'hex')
-    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 export function hashAuditRecord(seq: number, entry: AuditEntry, prevHash: string): string {
   const fields = [

@@ -73,8 +73,21 @@ describe('GET /v1/secrets/{path}', () => {
       [`/v1/secrets/${APP}?version=two`, 'INVALID_ARGUMENT'],
       [`/v1/secrets/${APP}?enviroment=prod`, 'INVALID_ARGUMENT'],
       [`/v1/secrets/${APP}?env=dev&env=prod`, 'INVALID_ARGUMENT'],
+      [`/v1/secrets/${APP}?env=dev&env=dev`, 'INVALID_ARGUMENT'],
+      [`/v1/secrets/${APP}?__proto__=1`, 'INVALID_ARGUMENT'],
+      [`/v1/secrets/${APP}?env=dev&constructor=1`, 'INVALID_ARGUMENT'],
     ];
     for (const [url, code] of cases) expectError(await kit.send('GET', url, t), 400, code);
+  });
+
+  it('decodes query parameters (percent-encoding and +) before checking them', async () => {
+    await seed(kit, APP, SENTINEL, 'prod');
+    const t = { token: kit.tokens.admin };
+    const encoded = await kit.send('GET', `/v1/secrets/${APP}?%65nv=pr%6Fd`, t);
+    expect(encoded.status).toBe(200);
+    expect(encoded.json.env).toBe('prod');
+    const plus = await kit.send('GET', `/v1/secrets/${APP}?env=pr+od`, t);
+    expectError(plus, 400, 'INVALID_ENV');
   });
 
   it('403 without read, outside the glob, outside the environments; each refusal audited', async () => {
