@@ -93,6 +93,8 @@ Examples:
           g,
           async ({ vault, storage }) => {
             const { createApp } = await import('../../server/app.js');
+            const { boundHeap } = await import('../../server/heap-limits.js');
+            boundHeap();
             const { createLogger } = await import('../../server/logger.js');
             const logger = createLogger({ level: opts.logLevel });
             const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
