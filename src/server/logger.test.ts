@@ -4,6 +4,7 @@
  * Authorization header, a query string, a body or a value, and never the raw key path.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppEnv } from './context.js';
 import { type Kit, makeKit, secretOf, seed } from './test-kit.js';
 
 /** Sentinels: a value, a key path name and an environment that must not reach the log. */
@@ -100,5 +101,50 @@ describe('request log lines', () => {
     ]);
     expect(lines().every((l) => l.level === 30)).toBe(true);
     expectClean([`${VALUE}-3`]);
+  });
+});
+
+describe('the request line written without pino', () => {
+  it('is the line pino writes for the same fields: same keys, order and values', async () => {
+    const { Hono } = await import('hono');
+    const { Writable } = await import('node:stream');
+    const { createLogger, requestLogger } = await import('./logger.js');
+    const written: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        written.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination });
+    const app = new Hono<AppEnv>();
+    app.use(
+      '*',
+      requestLogger(logger, () => 'req-"quoted"-\\'),
+    );
+    app.get('/x', (c) => {
+      c.set('route', '/x/{name}');
+      c.set('errorCode', 'FORBIDDEN');
+      return c.json({}, 403);
+    });
+    await app.request('/x');
+    const fast = JSON.parse(written[0]!) as Record<string, unknown>;
+    logger.info(
+      {
+        reqId: fast.reqId,
+        method: 'GET',
+        route: '/x/{name}',
+        status: 403,
+        ms: fast.ms,
+        code: 'FORBIDDEN',
+      },
+      'request',
+    );
+    const slow = JSON.parse(written[1]!) as Record<string, unknown>;
+    expect(written[0]!.endsWith('}\n')).toBe(true);
+    expect(Object.keys(fast)).toEqual(Object.keys(slow));
+    expect({ ...fast, time: 'T' }).toEqual({ ...slow, time: 'T' });
+    expect(fast.reqId).toBe('req-"quoted"-\\');
+    expect(Number.isNaN(Date.parse(String(fast.time)))).toBe(false);
   });
 });

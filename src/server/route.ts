@@ -79,25 +79,44 @@ export function invalid(what: string, error: z.ZodError): CofferError {
   return new CofferError('INVALID_ARGUMENT', `invalid ${what}: ${parts.join('; ')}`);
 }
 
-/** The query string as an object; a repeated parameter is refused. */
-function queryObject(c: Context<AppEnv>): Record<string, string> {
-  const url = c.req.url;
-  const start = url.indexOf('?');
+/**
+ * A query string (without `?`) as an object, decoded as URLSearchParams decodes it; a
+ * repeated parameter is refused.
+ */
+export function parseQuery(query: string): Record<string, string> {
   // No prototype: a parameter named __proto__ is a key like any other (and refused by the
   // strict schema).
   const out: Record<string, string> = Object.create(null);
-  if (start < 0) return out;
-  const end = url.indexOf('#', start);
-  for (const [key, value] of new URLSearchParams(url.slice(start + 1, end < 0 ? undefined : end))) {
-    if (Object.hasOwn(out, key)) {
+  const add = (key: string, value: string): void => {
+    if (key in out) {
       throw new CofferError(
         'INVALID_ARGUMENT',
         `the query parameter ${key.slice(0, 40)} is repeated`,
       );
     }
     out[key] = value;
+  };
+  if (/[%+]/.test(query)) {
+    for (const [key, value] of new URLSearchParams(query)) add(key, value);
+    return out;
+  }
+  // Nothing to decode (the usual `env=dev`): split by hand, as URLSearchParams would
+  // (which also drops one leading `?`).
+  for (const pair of (query.startsWith('?') ? query.slice(1) : query).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq < 0) add(pair, '');
+    else add(pair.slice(0, eq), pair.slice(eq + 1));
   }
   return out;
+}
+
+function queryObject(c: Context<AppEnv>): Record<string, string> {
+  const url = c.req.url;
+  const start = url.indexOf('?');
+  if (start < 0) return Object.create(null);
+  const hash = url.indexOf('#', start);
+  return parseQuery(url.slice(start + 1, hash < 0 ? undefined : hash));
 }
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
