@@ -269,24 +269,14 @@ export async function run(ctx) {
     await bare.stop();
   }
 
-  const sqliteDir = ctx.scratch.sub('serve-sqlite');
-  const sqlite = await benchCoffer(
-    ctx,
-    'SQLite',
-    childEnv(sqliteDir, { COFFER_MASTER_KEY: masterKey }),
-    seconds,
-    sqliteDir,
-  );
-
-  const syncDir = ctx.scratch.sub('serve-sqlite-sync');
-  const synced = await benchCoffer(
-    ctx,
-    'SQLite, --sync-reads',
-    childEnv(syncDir, { COFFER_MASTER_KEY: masterKey }),
-    seconds,
-    syncDir,
-    ['--sync-reads'],
-  );
+  /** coffer serve on a fresh vault file in `dirName`, started with `args`. */
+  const onSqlite = (label, dirName, args = []) => {
+    const dir = ctx.scratch.sub(dirName);
+    const env = childEnv(dir, { COFFER_MASTER_KEY: masterKey });
+    return benchCoffer(ctx, label, env, seconds, dir, args);
+  };
+  const sqlite = await onSqlite('SQLite', 'serve-sqlite');
+  const synced = await onSqlite('SQLite, --sync-reads', 'serve-sqlite-sync', ['--sync-reads']);
 
   let postgres;
   const pgUrl = databaseUrl();
