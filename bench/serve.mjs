@@ -23,7 +23,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DIST_CLI, ROOT } from './env.mjs';
-import { fmtMs, fmtNum, fmtRate, quantile } from './stats.mjs';
+import { fmtMs, fmtNum, fmtRate, median, quantile } from './stats.mjs';
 
 export const name = 'serve';
 export const title = 'coffer serve: read one secret over HTTP with a token (audit on)';
@@ -150,7 +150,7 @@ function peakRssMiB(pid) {
   }
 }
 
-/** One autocannon run; returns req/s and latency quantiles (ms) of 2xx answers. */
+/** One autocannon run; returns the 2xx count, req/s and the 2xx latencies (ms). */
 async function load(url, headers, connections, seconds) {
   const autocannon = requireHere('autocannon');
   const times = [];
@@ -167,22 +167,46 @@ async function load(url, headers, connections, seconds) {
       `load on ${new URL(url).pathname} at ${connections} connections: ${ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
     );
   }
-  return {
-    ok,
-    perSec: ok / elapsed,
-    p50: quantile(times, 0.5),
-    p99: quantile(times, 0.99),
-  };
+  return { ok, perSec: ok / elapsed, times };
 }
 
-/** Runs the connection counts against one server: a short warm-up, then one cell each. */
-async function measure(ctx, label, url, headers, seconds) {
-  ctx.log(`serve: ${label}: warm-up`);
-  await load(url, headers, 10, ctx.quick ? 0.5 : 1);
-  const cells = [];
+/**
+ * Measures every target at each connection count in interleaved rounds (bare, then each
+ * coffer server, then bare again, ...), so that a machine that speeds up or slows down
+ * during the run moves all of them alike. Per target and count: the median req/s over the
+ * rounds, latency quantiles over all its answers, and the median over rounds of its req/s
+ * divided by bare's in the same round.
+ */
+async function measureInterleaved(ctx, targets, rounds, seconds) {
+  for (const t of targets) {
+    ctx.log(`serve: ${t.label}: warm-up`);
+    await load(t.url, t.headers, 10, ctx.quick ? 0.5 : 1);
+  }
+  const cells = new Map(targets.map((t) => [t, []]));
   for (const connections of CONNECTIONS) {
-    ctx.log(`serve: ${label}: ${connections} connection(s), ${seconds} s`);
-    cells.push({ connections, ...(await load(url, headers, connections, seconds)) });
+    const perRound = new Map(targets.map((t) => [t, { rates: [], times: [], ok: 0 }]));
+    for (let round = 0; round < rounds; round++) {
+      ctx.log(`serve: ${connections} connection(s), round ${round + 1} of ${rounds}`);
+      for (const t of targets) {
+        const r = await load(t.url, t.headers, connections, seconds);
+        const acc = perRound.get(t);
+        acc.rates.push(r.perSec);
+        acc.ok += r.ok;
+        for (const ms of r.times) acc.times.push(ms);
+      }
+    }
+    const bareRates = perRound.get(targets[0]).rates;
+    for (const t of targets) {
+      const acc = perRound.get(t);
+      cells.get(t).push({
+        connections,
+        ok: acc.ok,
+        perSec: median(acc.rates),
+        share: median(acc.rates.map((rate, i) => rate / bareRates[i])),
+        p50: quantile(acc.times, 0.5),
+        p99: quantile(acc.times, 0.99),
+      });
+    }
   }
   return cells;
 }
@@ -211,8 +235,8 @@ async function dropSchema(url, schema) {
   }
 }
 
-/** Benchmarks coffer serve on one store; returns its cells and peak RSS. */
-async function benchCoffer(ctx, label, env, seconds, dir, serveArgs = []) {
+/** Starts coffer serve on a prepared vault; a target for measureInterleaved. */
+async function startCoffer(ctx, label, env, dir, serveArgs = []) {
   ctx.log(`serve: ${label}: preparing the vault`);
   const token = prepareVault(env);
   const server = await startServer(
@@ -221,11 +245,9 @@ async function benchCoffer(ctx, label, env, seconds, dir, serveArgs = []) {
     env,
     join(dir, 'serve.log'),
   );
-  let cells;
-  let rss;
+  const url = `${server.url}/v1/secrets/${SECRET}?env=dev`;
+  const headers = { authorization: `Bearer ${token}` };
   try {
-    const url = `${server.url}/v1/secrets/${SECRET}?env=dev`;
-    const headers = { authorization: `Bearer ${token}` };
     const check = await fetch(url, { headers });
     const body = await check.json();
     if (check.status !== 200 || body.value !== VALUE) {
@@ -233,12 +255,15 @@ async function benchCoffer(ctx, label, env, seconds, dir, serveArgs = []) {
         `${label}: GET of the bench secret did not return its value (${check.status})`,
       );
     }
-    cells = await measure(ctx, `coffer serve, ${label}`, url, headers, seconds);
-    rss = peakRssMiB(server.pid);
-  } finally {
+  } catch (err) {
     await server.stop();
+    throw err;
   }
-  ctx.log(`serve: ${label}: coffer audit verify`);
+  return { label, server, url, headers, env };
+}
+
+/** After the server stopped: `coffer audit verify` passes, with a record per answered read. */
+function checkAudit(label, env, cells) {
   const report = JSON.parse(coffer(['audit', 'verify', '--json'], env));
   const answered = cells.reduce((n, c) => n + c.ok, 0);
   if (report.ok !== true || !(report.records >= answered)) {
@@ -246,69 +271,76 @@ async function benchCoffer(ctx, label, env, seconds, dir, serveArgs = []) {
       `${label}: audit verify: ok=${report.ok}, ${report.records} records for ${answered} answered reads`,
     );
   }
-  return { cells, rss, auditRecords: report.records };
+  return report.records;
 }
 
 export async function run(ctx) {
-  const seconds = ctx.quick ? 2 : 5;
+  const rounds = ctx.quick ? 2 : 3;
+  const seconds = ctx.quick ? 1 : 2;
   const masterKey = randomBytes(32).toString('base64');
+  const pgUrl = databaseUrl();
+  const schema = `bench_serve_${randomBytes(6).toString('hex')}`;
 
-  const bareDir = ctx.scratch.sub('serve-bare');
-  const bare = await startServer(
-    'bare node:http',
-    ['-e', BARE_SERVER],
-    childEnv(bareDir),
-    join(bareDir, 'server.log'),
-  );
+  const targets = [];
   let bareCells;
   let bareRss;
-  try {
-    bareCells = await measure(ctx, 'bare node:http', `${bare.url}/`, {}, seconds);
-    bareRss = peakRssMiB(bare.pid);
-  } finally {
-    await bare.stop();
-  }
-
-  /** coffer serve on a fresh vault file in `dirName`, started with `args`. */
-  const onSqlite = (label, dirName, args = []) => {
-    const dir = ctx.scratch.sub(dirName);
-    const env = childEnv(dir, { COFFER_MASTER_KEY: masterKey });
-    return benchCoffer(ctx, label, env, seconds, dir, args);
-  };
-  const sqlite = await onSqlite('SQLite', 'serve-sqlite');
-  const synced = await onSqlite('SQLite, --sync-reads', 'serve-sqlite-sync', ['--sync-reads']);
-
+  let sqlite;
+  let synced;
   let postgres;
-  const pgUrl = databaseUrl();
-  if (pgUrl !== undefined) {
-    const schema = `bench_serve_${randomBytes(6).toString('hex')}`;
-    const pgDir = ctx.scratch.sub('serve-postgres');
-    try {
-      postgres = await benchCoffer(
-        ctx,
-        'PostgreSQL',
-        childEnv(pgDir, {
-          COFFER_MASTER_KEY: masterKey,
-          COFFER_DATABASE_URL: withSchema(pgUrl, schema),
-        }),
-        seconds,
-        pgDir,
-      );
-    } finally {
-      await dropSchema(pgUrl, schema);
-    }
-  } else {
-    ctx.log(
-      'serve: PostgreSQL skipped (set COFFER_BENCH_DATABASE_URL or COFFER_TEST_DATABASE_URL)',
+  try {
+    const bareDir = ctx.scratch.sub('serve-bare');
+    const bare = await startServer(
+      'bare node:http',
+      ['-e', BARE_SERVER],
+      childEnv(bareDir),
+      join(bareDir, 'server.log'),
     );
+    targets.push({ label: 'bare node:http', server: bare, url: `${bare.url}/`, headers: {} });
+    /** coffer serve on a fresh vault file in `dirName`, started with `args`. */
+    const onSqlite = (label, dirName, args = []) => {
+      const dir = ctx.scratch.sub(dirName);
+      const env = childEnv(dir, { COFFER_MASTER_KEY: masterKey });
+      return startCoffer(ctx, label, env, dir, args);
+    };
+    targets.push(await onSqlite('SQLite', 'serve-sqlite'));
+    targets.push(await onSqlite('SQLite, --sync-reads', 'serve-sqlite-sync', ['--sync-reads']));
+    if (pgUrl !== undefined) {
+      const pgDir = ctx.scratch.sub('serve-postgres');
+      const env = childEnv(pgDir, {
+        COFFER_MASTER_KEY: masterKey,
+        COFFER_DATABASE_URL: withSchema(pgUrl, schema),
+      });
+      targets.push(await startCoffer(ctx, 'PostgreSQL', env, pgDir));
+    } else {
+      ctx.log(
+        'serve: PostgreSQL skipped (set COFFER_BENCH_DATABASE_URL or COFFER_TEST_DATABASE_URL)',
+      );
+    }
+
+    const cells = await measureInterleaved(ctx, targets, rounds, seconds);
+    const rss = targets.map((t) => peakRssMiB(t.server.pid));
+    for (const t of targets) await t.server.stop();
+    const result = (i) => {
+      const t = targets[i];
+      const tCells = cells.get(t);
+      ctx.log(`serve: ${t.label}: coffer audit verify`);
+      return { cells: tCells, rss: rss[i], auditRecords: checkAudit(t.label, t.env, tCells) };
+    };
+    bareCells = cells.get(targets[0]);
+    bareRss = rss[0];
+    sqlite = result(1);
+    synced = result(2);
+    if (targets.length > 3) postgres = result(3);
+  } finally {
+    for (const t of targets) await t.server.stop();
+    if (pgUrl !== undefined) await dropSchema(pgUrl, schema);
   }
 
-  const bareAt = new Map(bareCells.map((c) => [c.connections, c]));
   const rows = [];
   const memory = [];
   const addRows = (server, store, cells, rss, withTarget) => {
     for (const c of cells) {
-      const share = c.perSec / bareAt.get(c.connections).perSec;
+      const share = c.share;
       const target =
         withTarget && c.connections === TARGET_SHARE_AT
           ? `>= ${TARGET_SHARE * 100} % of bare: ${share >= TARGET_SHARE ? 'met' : 'MISSED'}`
@@ -360,8 +392,10 @@ export async function run(ctx) {
       ],
       rows,
       notes: [
-        `autocannon, ${seconds} s per cell after a warm-up, keep-alive, no pipelining; "vs bare" =`,
-        'req/s over bare node:http (a fixed 200-byte body) at the same connection count, same run.',
+        `autocannon, keep-alive, no pipelining, after a warm-up; ${rounds} interleaved rounds of ${seconds} s`,
+        'per server and connection count (bare, then each coffer server, again); req/s = median of the',
+        'rounds, p50/p99 over all answers; "vs bare" = median over rounds of req/s / bare req/s in the',
+        'same round (bare node:http answering a fixed 200-byte body).',
         'coffer serve: GET /v1/secrets/... with a read-only, path-scoped bearer token: token check,',
         'policy, decryption, one audit record per read committed before the answer (reads that',
         'arrive together share a commit; SQLite: fsynced off the event loop within 10 ms, with',
@@ -379,7 +413,9 @@ export async function run(ctx) {
         { header: 'target', align: 'left' },
       ],
       rows: memory,
-      notes: ['VmHWM of the server process after its three cells (1, 10, 50 connections).'],
+      notes: [
+        'VmHWM of each server process after all its cells (1, 10 and 50 connections, every round).',
+      ],
     },
   ];
 }
