@@ -56,9 +56,29 @@ export function sealAesGcm(
 export function openAesGcm(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   checkKey(key);
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw integrityFailure();
-  const nonce = sealed.subarray(0, NONCE_BYTES);
-  const tag = sealed.subarray(sealed.length - TAG_BYTES);
-  const body = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
+  const opened = openAesGcmParts(
+    key,
+    sealed.subarray(0, NONCE_BYTES),
+    sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES),
+    sealed.subarray(sealed.length - TAG_BYTES),
+    aad,
+  );
+  if (opened === undefined) throw integrityFailure();
+  return opened;
+}
+
+/**
+ * The AES-256-GCM open of every coffer format, on parts already split (and `key` already
+ * checked by the caller): the plaintext, or undefined when the tag does not verify, after
+ * wiping what was decrypted before the check. The caller throws its own opaque error.
+ */
+export function openAesGcmParts(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  body: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array,
+): Buffer | undefined {
   const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
@@ -67,9 +87,9 @@ export function openAesGcm(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array)
     const final = decipher.final();
     return final.length === 0 ? out : Buffer.concat([out, final]);
   } catch {
-    // Wipe what was produced before the tag check failed: it is unauthenticated.
+    // Unauthenticated: wipe it, and say nothing about which part failed.
     out.fill(0);
-    throw integrityFailure();
+    return undefined;
   }
 }
 

@@ -20,8 +20,8 @@
  * and any change to its bytes is an error. Authentication failures are one opaque
  * INTEGRITY_FAILURE. This module does no I/O and knows nothing of key sources.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
-import { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/aead.js';
+import { createCipheriv, randomFillSync } from 'node:crypto';
+import { KEY_BYTES, NONCE_BYTES, openAesGcmParts, TAG_BYTES } from '../crypto/aead.js';
 import { CofferError } from '../errors.js';
 
 /** The `coffer` member of a version-1 envelope. */
@@ -123,24 +123,22 @@ export function openEnvelopeParts(key: Uint8Array, parts: EnvelopeParts, context
   if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
     throw new RangeError(`key must be ${KEY_BYTES} bytes`);
   }
-  // AES-256-GCM as in crypto/aead.ts's openAesGcm, on the parsed parts (no nonce||ct copy).
-  const body = parts.ct.subarray(0, parts.ct.length - TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, parts.iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(envelopeAad(parts.kid, context));
-  decipher.setAuthTag(parts.ct.subarray(parts.ct.length - TAG_BYTES));
-  const out = decipher.update(body);
-  try {
-    const final = decipher.final();
-    return final.length === 0 ? out : Buffer.concat([out, final]);
-  } catch {
-    // The tag did not verify: wipe the unauthenticated output and say nothing more.
-    out.fill(0);
+  // The parsed parts as they are (no nonce||ct copy).
+  const opened = openAesGcmParts(
+    key,
+    parts.iv,
+    parts.ct.subarray(0, parts.ct.length - TAG_BYTES),
+    parts.ct.subarray(parts.ct.length - TAG_BYTES),
+    envelopeAad(parts.kid, context),
+  );
+  if (opened === undefined) {
     throw new CofferError('INTEGRITY_FAILURE', 'decryption failed: the envelope is not authentic', {
       hint:
         'The context (table, column, row id) must be the one used to encrypt, and the key with ' +
         'this id must be the same key; otherwise the envelope was changed or copied from another row.',
     });
   }
+  return opened;
 }
 
 function isEnvelopeObject(v: unknown): v is Record<string, unknown> {
