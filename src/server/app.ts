@@ -1,6 +1,8 @@
 /**
- * The HTTP API of `coffer serve` as a hono app (docs/http-api.md). `createApp` builds it
- * from an open vault; `http-server.ts` puts it on a socket, tests call `app.request`.
+ * The HTTP API of `coffer serve` as a hono app (docs/http-api.md). `createApi` builds it
+ * from an open vault, with the hot path for secret reads (hot-read.ts) that shares its token
+ * cache, rate limit, read batcher and log; `http-server.ts` puts both on a socket, tests call
+ * `app.request` (`createApp`: the app alone).
  *
  * Order of work for a request: request id and log line (logger.ts), then for `/v1` the rate
  * limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
@@ -18,7 +20,8 @@ import { TokenAuthenticator } from './auth.js';
 import { authMiddleware } from './auth-middleware.js';
 import type { AppEnv } from './context.js';
 import { errorResponse } from './error-response.js';
-import { createLogger, type Logger, requestLogger } from './logger.js';
+import { type HotPath, hotSecretRead } from './hot-read.js';
+import { createLogger, type Logger, requestLineLogger, requestLogger } from './logger.js';
 import { openApiDocument } from './openapi.js';
 import { FailureLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReadBatcher } from './read-batcher.js';
@@ -54,7 +57,17 @@ export interface AppOptions {
   version?: string | undefined;
 }
 
+/** The app, and the hot path `startServer` puts in front of it (hot-read.ts). */
+export interface Api {
+  app: Hono<AppEnv>;
+  hotPath: HotPath;
+}
+
 export function createApp(options: AppOptions): Hono<AppEnv> {
+  return createApi(options).app;
+}
+
+export function createApi(options: AppOptions): Api {
   const { vault } = options;
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? createLogger({ level: 'silent' });
@@ -68,8 +81,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
   const maxSize = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
 
+  const log = requestLineLogger(logger);
+
   const app = new Hono<AppEnv>();
-  app.use('*', requestLogger(logger, randomUUID));
+  app.use('*', requestLogger(log, randomUUID));
   app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, logger }));
   const routes: Routes = {
     app,
@@ -126,5 +141,6 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
     return c.json(body, status as ContentfulStatusCode);
   });
-  return app;
+  const hotPath = hotSecretRead({ authenticator, limiter, batcher, log, newId: randomUUID });
+  return { app, hotPath };
 }

@@ -31,7 +31,11 @@ export interface AppEnv {
 
 /** The TCP peer address, `::ffff:` prefix removed; `unknown` without a socket (tests). */
 export function clientAddress(c: Context<AppEnv>): string {
-  const raw = c.env?.incoming?.socket?.remoteAddress;
+  return peerAddress(c.env?.incoming?.socket?.remoteAddress);
+}
+
+/** A socket's `remoteAddress` as the audit log and the rate limit name it. */
+export function peerAddress(raw: string | undefined): string {
   if (typeof raw !== 'string' || raw === '') return 'unknown';
   return raw.startsWith('::ffff:') ? raw.slice(7) : raw;
 }

@@ -33,6 +33,7 @@ import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { CofferError, type ErrorCode } from '../core/errors.js';
 import type { AppEnv } from './context.js';
+import type { HotPath } from './hot-read.js';
 
 export interface Binding {
   host: string;
@@ -130,7 +131,17 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy();
 }
 
-export async function startServer(app: Hono<AppEnv>, b: Binding): Promise<RunningServer> {
+export interface StartOptions {
+  /** Tried first for each request; what it does not take goes to the app (hot-read.ts). */
+  hotPath?: HotPath | undefined;
+}
+
+export async function startServer(
+  app: Hono<AppEnv>,
+  b: Binding,
+  start: StartOptions = {},
+): Promise<RunningServer> {
+  const { hotPath } = start;
   const tls =
     b.tlsCert === undefined
       ? undefined
@@ -155,6 +166,7 @@ export async function startServer(app: Hono<AppEnv>, b: Binding): Promise<Runnin
       outgoing.end(body);
       return undefined;
     }
+    if (hotPath?.(incoming, outgoing) === true) return undefined;
     return adapter(incoming, outgoing);
   };
   const options = { requireHostHeader: false };

@@ -108,7 +108,7 @@ describe('the request line written without pino', () => {
   it('is the line pino writes for the same fields: same keys, order and values', async () => {
     const { Hono } = await import('hono');
     const { Writable } = await import('node:stream');
-    const { createLogger, requestLogger } = await import('./logger.js');
+    const { createLogger, requestLineLogger, requestLogger } = await import('./logger.js');
     const written: string[] = [];
     const destination = new Writable({
       write(chunk, _enc, done) {
@@ -120,7 +120,7 @@ describe('the request line written without pino', () => {
     const app = new Hono<AppEnv>();
     app.use(
       '*',
-      requestLogger(logger, () => 'req-"quoted"-\\'),
+      requestLogger(requestLineLogger(logger), () => 'req-"quoted"-\\'),
     );
     app.get('/x', (c) => {
       c.set('route', '/x/{name}');

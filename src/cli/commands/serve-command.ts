@@ -92,14 +92,19 @@ Examples:
           'coffer serve',
           g,
           async ({ vault, storage }) => {
-            const { createApp } = await import('../../server/app.js');
+            const { createApi } = await import('../../server/app.js');
             const { boundHeap } = await import('../../server/heap-limits.js');
             boundHeap();
             const { createLogger } = await import('../../server/logger.js');
             const logger = createLogger({ level: opts.logLevel });
             const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
-            const app = createApp({ vault, logger, version, syncReads: opts.syncReads });
-            const server = await startServer(app, binding);
+            const { app, hotPath } = createApi({
+              vault,
+              logger,
+              version,
+              syncReads: opts.syncReads,
+            });
+            const server = await startServer(app, binding, { hotPath });
             logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
             writeOut(`${server.url}\n`);
             const signal = await waitForSignal();

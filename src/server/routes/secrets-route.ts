@@ -21,12 +21,18 @@ import {
   VerifyReport,
 } from '../schemas.js';
 
-const SECRET = '/v1/secrets/{scope}/{group}/{name}';
+/** The route of one secret, in OpenAPI form. */
+export const SECRET_ROUTE = '/v1/secrets/{scope}/{group}/{name}';
+const SECRET = SECRET_ROUTE;
+
+/** The key path and environment of a request on `raw` (`scope/group/name`), env `dev` by default. */
+export function keyTarget(raw: string, env: string | undefined): Target {
+  return { path: parseKeyPath(raw).path, env: parseEnvironment(env ?? 'dev') };
+}
 
 /** The key path and environment of a `/v1/secrets/{scope}/{group}/{name}` request. */
 function secretTarget(params: Record<string, string>, query: { env?: string | undefined }): Target {
-  const raw = `${params.scope}/${params.group}/${params.name}`;
-  return { path: parseKeyPath(raw).path, env: parseEnvironment(query.env ?? 'dev') };
+  return keyTarget(`${params.scope}/${params.group}/${params.name}`, query.env);
 }
 
 /** Both fields of a target made by `secretTarget`. */

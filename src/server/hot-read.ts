@@ -1,0 +1,126 @@
+/**
+ * The server's hot route on node:http directly: `GET /v1/secrets/{scope}/{group}/{name}`,
+ * the request a busy server answers most (CI jobs, deploy scripts and services reading
+ * their secrets).
+ *
+ * Through hono and its node adapter such a read spent more CPU on request and response
+ * objects, middleware and routing than on the token check, the decryption and its audit
+ * record together. So `hotSecretRead` answers a read that is plainly valid itself, and hands
+ * everything else to the app. It takes a request only when the app would answer it the same
+ * way:
+ * - GET, exactly three path segments after `/v1/secrets/`, nothing to decode (no `%`, no
+ *   `#`), and a key path the core grammar accepts as written;
+ * - a query the route's own schema accepts (GetQuery, parsed as the app parses it);
+ * - a client address the rate limit does not hold back;
+ * - a bearer token whose record is cached and which is valid now (TokenAuthenticator.cached);
+ * - a token whose policy allows reading that path in that environment.
+ * None of these checks counts, audits or logs anything, so a request that fails one is
+ * handed to the app untouched, which answers (and counts, audits and logs) it like any other:
+ * every refusal has one implementation, the app's.
+ *
+ * A request it takes is read through the app's own batcher (so both share commits and the
+ * audit guarantee of ReadBatcher), answered with the body, status and headers the app gives
+ * (`content-type`, `x-request-id`; errors of the read itself, such as no such secret or
+ * version, through the same error table) and logged with the same line. hot-read.test.ts
+ * sends the same requests with and without the hot path and compares answers, audit records
+ * and log lines.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ReadRequest, SecretValue } from '../core/store/vault.js';
+import type { TokenAuthenticator } from './auth.js';
+import { peerAddress } from './context.js';
+import { errorResponse } from './error-response.js';
+import { elapsedMs, errorFields, type RequestLine } from './logger.js';
+import type { FailureLimiter } from './rate-limit.js';
+import type { ReadBatcher } from './read-batcher.js';
+import { parseQuery } from './route.js';
+import { keyTarget, SECRET_ROUTE } from './routes/secrets-route.js';
+import { GetQuery } from './schemas.js';
+
+/** Answers a request and returns true, or returns false and leaves it to the app. */
+export type HotPath = (incoming: IncomingMessage, outgoing: ServerResponse) => boolean;
+
+export interface HotReadDeps {
+  authenticator: TokenAuthenticator;
+  limiter: FailureLimiter;
+  batcher: ReadBatcher;
+  log: (line: RequestLine) => void;
+  newId: () => string;
+}
+
+const PREFIX = '/v1/secrets/';
+
+/** The read a request asks for, when the app would serve it (see above); else undefined. */
+function plainRead(
+  url: string,
+  incoming: IncomingMessage,
+  deps: HotReadDeps,
+): ReadRequest | undefined {
+  if (url.includes('#')) return undefined;
+  const q = url.indexOf('?');
+  const raw = url.slice(PREFIX.length, q < 0 ? undefined : q);
+  if (raw.includes('%')) return undefined;
+  let target: { path?: string | undefined; env?: string | undefined };
+  let version: number | undefined;
+  try {
+    const query = GetQuery.safeParse(parseQuery(q < 0 ? '' : url.slice(q + 1)));
+    if (!query.success) return undefined;
+    target = keyTarget(raw, query.data.env);
+    version = query.data.version;
+  } catch {
+    return undefined;
+  }
+  if (target.path !== raw) return undefined;
+  const address = peerAddress(incoming.socket.remoteAddress);
+  if (deps.limiter.retryAfter(address) !== undefined) return undefined;
+  const policy = deps.authenticator.cached(incoming.headers.authorization);
+  if (policy === undefined || policy.refusal('read', target) !== undefined) return undefined;
+  return { path: raw, env: target.env!, version, actor: `token:${policy.name}@${address}` };
+}
+
+/** The answer body of a read: the route's SecretValue schema, field by field. */
+function body(v: SecretValue): string {
+  return JSON.stringify({
+    path: v.path,
+    env: v.env,
+    version: v.version,
+    value: v.value,
+    description: v.description,
+    createdAt: v.createdAt,
+  });
+}
+
+export function hotSecretRead(deps: HotReadDeps): HotPath {
+  return (incoming, outgoing) => {
+    const url = incoming.url;
+    if (incoming.method !== 'GET' || url === undefined || !url.startsWith(PREFIX)) return false;
+    const started = performance.now();
+    const read = plainRead(url, incoming, deps);
+    if (read === undefined) return false;
+    const requestId = deps.newId();
+    const answer = (status: number, text: string, error?: unknown): void => {
+      outgoing.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'x-request-id': requestId,
+      });
+      outgoing.end(text);
+      deps.log({
+        reqId: requestId,
+        method: 'GET',
+        route: SECRET_ROUTE,
+        status,
+        ms: elapsedMs(started),
+        ...(error !== undefined ? errorFields(error) : {}),
+      });
+    };
+    deps.batcher.read(read).then(
+      (value) => answer(200, body(value)),
+      (err: unknown) => {
+        const e = errorResponse(err, requestId);
+        answer(e.status, JSON.stringify(e.body), err);
+      },
+    );
+    return true;
+  };
+}
