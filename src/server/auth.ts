@@ -26,6 +26,8 @@ export class AuthFailure {
   ) {}
 }
 
+const PATHS_SEEN_SIZE = 256;
+
 /** What an authenticated token may do. */
 export class TokenPolicy {
   readonly token: TokenRecord;
@@ -34,6 +36,8 @@ export class TokenPolicy {
   readonly #scope: PathScope;
   readonly #envs: ReadonlySet<string>;
   readonly #caps: ReadonlySet<TokenCapability>;
+  /** Key paths checked against the globs so far (bounded): a client reads the same few. */
+  readonly #pathsSeen = new Map<string, boolean>();
 
   constructor(token: TokenRecord) {
     this.token = token;
@@ -52,7 +56,13 @@ export class TokenPolicy {
   }
 
   allowsPath(path: string): boolean {
-    return this.#scope.allows(path);
+    let allowed = this.#pathsSeen.get(path);
+    if (allowed === undefined) {
+      allowed = this.#scope.allows(path);
+      if (this.#pathsSeen.size >= PATHS_SEEN_SIZE) this.#pathsSeen.clear();
+      this.#pathsSeen.set(path, allowed);
+    }
+    return allowed;
   }
 
   allowsEnv(env: string): boolean {

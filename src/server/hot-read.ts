@@ -50,32 +50,58 @@ export interface HotReadDeps {
 
 const PREFIX = '/v1/secrets/';
 
+/** What a request target names: a key path, environment and version the app accepts. */
+interface PlainTarget {
+  path: string;
+  env: string;
+  version: number | undefined;
+}
+
+/** Request targets (path and query) seen, up to this many, parsed once (see plainTarget). */
+const TARGET_CACHE_SIZE = 1024;
+
+/**
+ * The key path, environment and version of a request target (`/v1/secrets/...?...`) when
+ * the app would route it to the read and accept its path and query; else undefined. A pure
+ * function of the string, so successes are remembered: clients ask for the same few targets.
+ */
+function plainTarget(url: string, cache: Map<string, PlainTarget>): PlainTarget | undefined {
+  const hit = cache.get(url);
+  if (hit !== undefined) return hit;
+  if (url.includes('#')) return undefined;
+  const q = url.indexOf('?');
+  const raw = url.slice(PREFIX.length, q < 0 ? undefined : q);
+  if (raw.includes('%')) return undefined;
+  let target: PlainTarget;
+  try {
+    const query = GetQuery.safeParse(parseQuery(q < 0 ? '' : url.slice(q + 1)));
+    if (!query.success) return undefined;
+    const { path, env } = keyTarget(raw, query.data.env);
+    if (path !== raw) return undefined;
+    target = { path, env: env!, version: query.data.version };
+  } catch {
+    return undefined;
+  }
+  if (cache.size >= TARGET_CACHE_SIZE) cache.clear();
+  cache.set(url, target);
+  return target;
+}
+
 /** The read a request asks for, when the app would serve it (see above); else undefined. */
 function plainRead(
   url: string,
   incoming: IncomingMessage,
   deps: HotReadDeps,
+  cache: Map<string, PlainTarget>,
 ): ReadRequest | undefined {
-  if (url.includes('#')) return undefined;
-  const q = url.indexOf('?');
-  const raw = url.slice(PREFIX.length, q < 0 ? undefined : q);
-  if (raw.includes('%')) return undefined;
-  let target: { path?: string | undefined; env?: string | undefined };
-  let version: number | undefined;
-  try {
-    const query = GetQuery.safeParse(parseQuery(q < 0 ? '' : url.slice(q + 1)));
-    if (!query.success) return undefined;
-    target = keyTarget(raw, query.data.env);
-    version = query.data.version;
-  } catch {
-    return undefined;
-  }
-  if (target.path !== raw) return undefined;
+  const target = plainTarget(url, cache);
+  if (target === undefined) return undefined;
   const address = peerAddress(incoming.socket.remoteAddress);
   if (deps.limiter.retryAfter(address) !== undefined) return undefined;
   const policy = deps.authenticator.cached(incoming.headers.authorization);
   if (policy === undefined || policy.refusal('read', target) !== undefined) return undefined;
-  return { path: raw, env: target.env!, version, actor: `token:${policy.name}@${address}` };
+  const { path, env, version } = target;
+  return { path, env, version, actor: `token:${policy.name}@${address}` };
 }
 
 /** The answer body of a read: the route's SecretValue schema, field by field. */
@@ -91,11 +117,12 @@ function body(v: SecretValue): string {
 }
 
 export function hotSecretRead(deps: HotReadDeps): HotPath {
+  const targets = new Map<string, PlainTarget>();
   return (incoming, outgoing) => {
     const url = incoming.url;
     if (incoming.method !== 'GET' || url === undefined || !url.startsWith(PREFIX)) return false;
     const started = performance.now();
-    const read = plainRead(url, incoming, deps);
+    const read = plainRead(url, incoming, deps, targets);
     if (read === undefined) return false;
     const requestId = deps.newId();
     const answer = (status: number, text: string, error?: unknown): void => {
