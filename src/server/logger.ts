@@ -7,8 +7,9 @@
  * header, a token, a query string, a body or a value: nothing here reads them. An error that
  * is not a CofferError is logged by class name only; its message could quote anything.
  *
- * stderr is written asynchronously and in blocks of 4 KiB (pino's sonic-boom; flushed on
- * shutdown and by `flush()`), so a busy server does not make one write per request.
+ * stderr is written asynchronously and in blocks (line-sink.ts: 4 KiB, or 100 ms after the
+ * first waiting line; flushed on shutdown, at exit and by `flush()`), so a busy server does
+ * not make one write per request.
  *
  * The request line has a fixed shape, so it is formatted here and written to the logger's
  * own stream (through `pino.symbols`), with the logger's level number, time format and
@@ -21,6 +22,7 @@ import { routePath } from 'hono/route';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { CofferError } from '../core/errors.js';
 import type { AppEnv } from './context.js';
+import { LineSink } from './line-sink.js';
 
 export type { Logger } from 'pino';
 
@@ -47,6 +49,13 @@ function isoTime(): string {
   return lastTime;
 }
 
+/** stderr as a LineSink, flushed when the process exits. */
+function stderrSink(): LineSink {
+  const sink = new LineSink(2);
+  process.once('exit', () => sink.flushSync());
+  return sink;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
@@ -54,7 +63,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { service: 'coffer' },
       timestamp: isoTime,
     },
-    options.destination ?? pino.destination({ dest: 2, sync: false, minLength: 4096 }),
+    options.destination ?? stderrSink(),
   );
 }
 

@@ -111,7 +111,7 @@ Examples:
             logger.info({ signal }, 'shutting down: finishing requests in flight');
             await server.close();
             logger.info('stopped');
-            logger.flush();
+            await new Promise<void>((resolve) => logger.flush(() => resolve()));
             return 0;
           },
           { poolSize: PG_POOL_SIZE, groupCommit: true },
