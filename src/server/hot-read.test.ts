@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../test/helpers/vault.js';
-import { createApi } from './app.js';
+import { type Api, createApi } from './app.js';
 import { type RunningServer, startServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { createToken, revokeToken } from './token-service.js';
@@ -33,6 +33,7 @@ let tv: TestVault;
 let hot: RunningServer;
 let plain: RunningServer;
 let taken = 0;
+let api: Api;
 const logs: string[] = [];
 const tokens: Record<string, string> = {};
 
@@ -166,7 +167,7 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'info', destination });
   // A failure budget no test reaches: both servers share the app's limiter, and a 429 on
   // one side only would not be a difference of the hot path.
-  const api = createApi({ vault: tv.vault, logger, rateLimit: { maxFailures: 1_000_000 } });
+  api = createApi({ vault: tv.vault, logger, rateLimit: { maxFailures: 1_000_000 } });
   const binding = { host: '127.0.0.1', port: 0 };
   const hotPath: typeof api.hotPath = (incoming, outgoing) => {
     const took = api.hotPath(incoming, outgoing);
@@ -349,5 +350,47 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
       { numRuns: 120 },
     );
     expect(taken).toBeGreaterThan(0);
+  });
+
+  it('answers correctly past its cache of targets (more distinct targets than it keeps)', async () => {
+    await both('GET', `/v1/secrets/${KEY}`, tokens.reader);
+    /** Calls the hot path directly; resolves with the status and body it answered. */
+    const call = (url: string) =>
+      new Promise<{ took: boolean; status?: number; body?: string }>((resolve) => {
+        let status = 0;
+        const outgoing = {
+          writeHead(s: number) {
+            status = s;
+          },
+          end(body: string) {
+            resolve({ took: true, status, body });
+          },
+        };
+        const incoming = {
+          method: 'GET',
+          url,
+          socket: { remoteAddress: '127.0.0.1' },
+          headers: { authorization: `Bearer ${tokens.reader}` },
+        };
+        const took = api.hotPath(
+          incoming as unknown as http.IncomingMessage,
+          outgoing as unknown as http.ServerResponse,
+        );
+        if (!took) resolve({ took });
+      });
+    const targets = Array.from({ length: 1300 }, (_, i) => `/v1/secrets/${KEY}?env=e${i}`);
+    for (const url of [...targets, ...targets.slice(0, 50), `/v1/secrets/${KEY}`]) {
+      let r = await call(url);
+      if (!r.took) {
+        // The token's cached record expired (1 s): one request through the app renews it.
+        await send(plain, 'GET', `/v1/secrets/${KEY}`, tokens.reader);
+        r = await call(url);
+      }
+      expect(r.took, url).toBe(true);
+      const env = url.includes('?') ? url.slice(url.indexOf('=') + 1) : 'dev';
+      if (env === 'dev') expect(JSON.parse(r.body!)).toMatchObject({ env, version: 2 });
+      else expect(JSON.parse(r.body!)).toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    }
+    expect((await call(`/v1/secrets/${KEY}?env=Bad`)).took).toBe(false);
   });
 });
