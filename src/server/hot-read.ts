@@ -26,7 +26,7 @@
  * and log lines.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ReadRequest, SecretValue } from '../core/store/vault.js';
+import { copySecretValue, type ReadRequest } from '../core/store/vault.js';
 import type { TokenAuthenticator } from './auth.js';
 import { peerAddress } from './context.js';
 import { errorResponse } from './error-response.js';
@@ -104,18 +104,6 @@ function plainRead(
   return { path, env, version, actor: `token:${policy.name}@${address}` };
 }
 
-/** The answer body of a read: the route's SecretValue schema, field by field. */
-function body(v: SecretValue): string {
-  return JSON.stringify({
-    path: v.path,
-    env: v.env,
-    version: v.version,
-    value: v.value,
-    description: v.description,
-    createdAt: v.createdAt,
-  });
-}
-
 export function hotSecretRead(deps: HotReadDeps): HotPath {
   const targets = new Map<string, PlainTarget>();
   return (incoming, outgoing) => {
@@ -142,7 +130,7 @@ export function hotSecretRead(deps: HotReadDeps): HotPath {
       });
     };
     deps.batcher.read(read).then(
-      (value) => answer(200, body(value)),
+      (value) => answer(200, JSON.stringify(copySecretValue(value))),
       (err: unknown) => {
         const e = errorResponse(err, requestId);
         answer(e.status, JSON.stringify(e.body), err);

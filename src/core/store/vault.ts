@@ -65,6 +65,21 @@ export interface SecretValue {
   createdAt: string;
 }
 
+/**
+ * A copy of `v` with exactly SecretValue's fields, in this order (written out, not spread:
+ * a server runs this once per read it answers, and sends it as the answer's JSON).
+ */
+export function copySecretValue(v: SecretValue): SecretValue {
+  return {
+    path: v.path,
+    env: v.env,
+    version: v.version,
+    value: v.value,
+    description: v.description,
+    createdAt: v.createdAt,
+  };
+}
+
 /** A secret without its value: what list/describe return. */
 export type SecretInfo = SecretRecord;
 
@@ -508,17 +523,8 @@ export class Vault {
                 v = await this.#readValue(tx, p.key, p.env, p.wanted);
                 opened.set(slot, v);
               }
-              // Each caller gets its own object. Written out, not spread: this loop runs once
-              // per read a server answers.
-              const value: SecretValue = {
-                path: v.path,
-                env: v.env,
-                version: v.version,
-                value: v.value,
-                description: v.description,
-                createdAt: v.createdAt,
-              };
-              outcomes[i] = { ok: true, value };
+              // Each caller gets its own object.
+              outcomes[i] = { ok: true, value: copySecretValue(v) };
               drafts.push({
                 action: 'get',
                 path: p.key.path,
