@@ -23,7 +23,6 @@ import {
 
 /** The route of one secret, in OpenAPI form. */
 export const SECRET_ROUTE = '/v1/secrets/{scope}/{group}/{name}';
-const SECRET = SECRET_ROUTE;
 
 /** The key path and environment of a request on `raw` (`scope/group/name`), env `dev` by default. */
 export function keyTarget(raw: string, env: string | undefined): Target {
@@ -45,7 +44,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'get',
-      path: SECRET,
+      path: SECRET_ROUTE,
       summary: 'Read a secret (the latest or a given version); audited',
       action: 'get',
       capability: 'read',
@@ -61,7 +60,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'put',
-      path: SECRET,
+      path: SECRET_ROUTE,
       summary: 'Store a new version (creating the secret), with optional check-and-set',
       action: 'set',
       capability: 'write',
@@ -114,7 +113,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'delete',
-      path: SECRET,
+      path: SECRET_ROUTE,
       summary: 'Delete a secret (soft: restore brings it back)',
       action: 'delete',
       capability: 'delete',
@@ -132,7 +131,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'post',
-      path: `${SECRET}/restore`,
+      path: `${SECRET_ROUTE}/restore`,
       summary: 'Restore a deleted secret',
       action: 'restore',
       capability: 'delete',
@@ -150,7 +149,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'get',
-      path: `${SECRET}/history`,
+      path: `${SECRET_ROUTE}/history`,
       summary: 'The versions of a secret, without values',
       action: 'history',
       capability: 'list',
@@ -169,7 +168,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     routes,
     {
       method: 'get',
-      path: `${SECRET}/verify`,
+      path: `${SECRET_ROUTE}/verify`,
       summary: 'Decrypt and authenticate every version of a secret',
       action: 'verify',
       capability: 'read',
