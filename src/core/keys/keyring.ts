@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { KEY_BYTES } from '../crypto/aead.js';
 import { openKek, sealKek } from '../crypto/envelope.js';
 import { masterKeyMatches } from '../crypto/kdf.js';
+import { deriveSubkey, type SubkeyLabel } from '../crypto/subkeys.js';
 import { CofferError } from '../errors.js';
 import type { KekRecord, StorageTx } from '../store/storage.js';
 
@@ -27,6 +28,7 @@ export interface ActiveKek {
 export class Keyring {
   readonly #masterKey: Uint8Array;
   readonly #cache = new Map<string, Uint8Array>();
+  readonly #subkeys = new Map<SubkeyLabel, Uint8Array>();
   #unlocked = false;
 
   constructor(masterKey: Uint8Array) {
@@ -122,6 +124,19 @@ export class Keyring {
     return failed;
   }
 
+  /**
+   * The master key's subkey for `label` (crypto/subkeys.ts), derived once and cached until
+   * `close()`. Callers must not modify or keep the bytes beyond this keyring's life.
+   */
+  subkey(label: SubkeyLabel): Uint8Array {
+    let key = this.#subkeys.get(label);
+    if (key === undefined) {
+      key = deriveSubkey(this.#masterKey, label);
+      this.#subkeys.set(label, key);
+    }
+    return key;
+  }
+
   /** Forgets a KEK (after it retired). */
   forget(id: string): void {
     this.#cache.get(id)?.fill(0);
@@ -132,6 +147,8 @@ export class Keyring {
   close(): void {
     for (const key of this.#cache.values()) key.fill(0);
     this.#cache.clear();
+    for (const key of this.#subkeys.values()) key.fill(0);
+    this.#subkeys.clear();
     this.#masterKey.fill(0);
   }
 }
