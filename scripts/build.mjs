@@ -1,6 +1,7 @@
 // Builds dist/: the CLI as one bundled file (fast start-up), the library entry points, and
 // type declarations. better-sqlite3 stays external (native addon).
 import { execFileSync, execFileSync as run } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ const common = {
 /**
  * Runs the common commands once (init, set, then get, run and list in one process) with
  * COFFER_WRITE_CODE_CACHE so the loader stores V8's code cache including the functions those
- * commands compile.
+ * commands compile. The loader writes it mode 0600 behind a header naming the SHA-256 of
+ * coffer.cjs, and trusts it only while that still matches (see src/cli/loader.cjs).
  */
 function writeCodeCache() {
   const home = mkdtempSync(join(tmpdir(), 'coffer-build-'));
@@ -46,6 +48,12 @@ function writeCodeCache() {
     cli([], '', { COFFER_WRITE_CODE_CACHE: JSON.stringify(warmUp) });
   } finally {
     rmSync(home, { recursive: true, force: true });
+  }
+  const digest = createHash('sha256').update(readFileSync('dist/coffer.cjs')).digest('hex');
+  const header = `coffer-code-cache/1 sha256:${digest}\n`;
+  const cache = readFileSync('dist/coffer.cjs.cache');
+  if (!cache.subarray(0, header.length).equals(Buffer.from(header))) {
+    throw new Error('dist/coffer.cjs.cache was not written for this dist/coffer.cjs');
   }
 }
 
