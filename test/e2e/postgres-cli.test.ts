@@ -213,7 +213,7 @@ describe.skipIf(!TEST_DATABASE_URL)('the CLI on a PostgreSQL vault', () => {
     const h = makeHome();
     const env = { COFFER_DATABASE_URL: db.url, COFFER_PASSPHRASE: 'correct horse battery' };
     const init = json<{ keySource: string; keyFile: string | null }>(
-      h.run(['init', '--passphrase', '--kdf-log-n', '10', '--json'], { env }),
+      h.run(['init', '--passphrase', '--kdf-log-n', '14', '--json'], { env }),
     );
     expect(init).toMatchObject({ keySource: 'passphrase', keyFile: null });
     expect(

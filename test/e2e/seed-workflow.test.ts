@@ -213,7 +213,7 @@ describe('seed workflow through the coffer binary', () => {
     const p = makeHome();
     const pass = 'correct horse battery staple';
     expect(
-      p.run(['init', '--passphrase', '--kdf-log-n', '10'], { env: { COFFER_PASSPHRASE: pass } })
+      p.run(['init', '--passphrase', '--kdf-log-n', '14'], { env: { COFFER_PASSPHRASE: pass } })
         .code,
     ).toBe(0);
     expect(

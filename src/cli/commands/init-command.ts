@@ -4,7 +4,11 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { deriveKeyFromPassphrase } from '../../core/crypto/kdf.js';
+import {
+  DEFAULT_SCRYPT_LOG_N,
+  deriveKeyFromPassphrase,
+  MIN_NEW_SCRYPT_LOG_N,
+} from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
 import {
   createKeyFile,
@@ -39,8 +43,11 @@ export function initCommand(program: Command): void {
     .option('--passphrase', 'protect the vault with a passphrase (scrypt) instead of a key file')
     .addOption(
       program
-        .createOption('--kdf-log-n <n>', 'scrypt cost as log2(N) for --passphrase (default 17)')
-        .argParser(intOption('--kdf-log-n', 10))
+        .createOption(
+          '--kdf-log-n <n>',
+          `scrypt cost as log2(N) for --passphrase (default ${DEFAULT_SCRYPT_LOG_N}, at least ${MIN_NEW_SCRYPT_LOG_N})`,
+        )
+        .argParser(intOption('--kdf-log-n', MIN_NEW_SCRYPT_LOG_N))
         .hideHelp(),
     )
     .option('--json', 'print the result as JSON')
@@ -64,6 +71,9 @@ Examples:
     .action(
       action<InitOptions>(async (_args, opts, g) => {
         assertLocalMode('coffer init');
+        if (opts.kdfLogN !== undefined && !opts.passphrase) {
+          throw new CofferError('USAGE', '--kdf-log-n applies to --passphrase only');
+        }
         const file = databaseUrl() === undefined ? vaultPath(g) : undefined;
         if (file !== undefined && existsSync(file)) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
@@ -90,6 +100,7 @@ Examples:
           }
           if (opts.passphrase) {
             keySource = 'passphrase';
+            kdf = newScryptParams(opts.kdfLogN); // checks the cost before asking
             const pass = await readPassphrase(g, 'New vault passphrase: ');
             if (
               process.env.COFFER_PASSPHRASE === undefined &&
@@ -105,7 +116,6 @@ Examples:
                 'the passphrase must be at least 8 characters',
               );
             }
-            kdf = newScryptParams(opts.kdfLogN);
             masterKey = deriveKeyFromPassphrase(pass, kdf);
           } else if (process.env.COFFER_MASTER_KEY) {
             masterKey = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');

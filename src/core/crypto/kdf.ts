@@ -1,10 +1,13 @@
 /**
  * Key derivation for the master key.
  *
- * - `deriveKeyFromPassphrase`: scrypt (RFC 7914) through node:crypto. The default cost is
- *   N = 2^17, r = 8, p = 1 (128 MiB, about 0.3 s here), which OWASP lists as a minimum for
- *   scrypt. The parameters and a 16-byte random salt are stored in the vault, so a vault
- *   made with lower cost (tests pass `logN` explicitly) keeps working after defaults change.
+ * - `deriveKeyFromPassphrase`: scrypt (RFC 7914) through node:crypto. A new vault gets
+ *   N = 2^18, r = 8, p = 1 (256 MiB, about 0.6 s on a 2020s laptop core), the work factor
+ *   age uses for passphrases and twice what OWASP lists as scrypt's minimum (2^17). Its cost
+ *   may be set lower, down to 2^14 (16 MiB; tests use it to stay fast), never below.
+ *   The parameters and a 16-byte random salt are stored in the vault, so a vault keeps
+ *   opening after the default changes; reading accepts 2^10..2^22, so vaults made before
+ *   the floor was raised still open.
  * - `masterKeyCheck`: an HMAC-SHA256 tag of a fixed label under the master key, stored in
  *   the vault so that a wrong key is reported as "wrong master key" before any decryption.
  *   The tag reveals nothing about the key beyond allowing an offline guess check, which the
@@ -14,7 +17,7 @@ import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
 import { KEY_BYTES } from './aead.js';
 
 export interface ScryptParams {
-  /** log2 of the CPU/memory cost N; 10..22. */
+  /** log2 of the CPU/memory cost N; 10..22 to read, 14..22 for a new vault. */
   logN: number;
   r: number;
   p: number;
@@ -22,14 +25,19 @@ export interface ScryptParams {
   salt: string;
 }
 
-export const DEFAULT_SCRYPT_LOG_N = 17;
+/** log2(N) for a new passphrase vault. */
+export const DEFAULT_SCRYPT_LOG_N = 18;
+/** The lowest log2(N) a new vault may be created with (existing vaults may be lower). */
+export const MIN_NEW_SCRYPT_LOG_N = 14;
+/** The highest log2(N) accepted (4 GiB of memory at r = 8). */
+export const MAX_SCRYPT_LOG_N = 22;
 
 /** Derives a 32-byte key from a passphrase. Throws RangeError for out-of-range parameters. */
 export function deriveKeyFromPassphrase(passphrase: string, params: ScryptParams): Uint8Array {
   if (typeof passphrase !== 'string') throw new TypeError('passphrase must be a string');
   const { logN, r, p } = params;
-  if (!Number.isInteger(logN) || logN < 10 || logN > 22)
-    throw new RangeError('scrypt logN must be 10..22');
+  if (!Number.isInteger(logN) || logN < 10 || logN > MAX_SCRYPT_LOG_N)
+    throw new RangeError(`scrypt logN must be 10..${MAX_SCRYPT_LOG_N}`);
   if (!Number.isInteger(r) || r < 1 || r > 32) throw new RangeError('scrypt r must be 1..32');
   if (!Number.isInteger(p) || p < 1 || p > 16) throw new RangeError('scrypt p must be 1..16');
   const salt = Buffer.from(params.salt, 'base64');

@@ -1,17 +1,25 @@
 /**
  * Where the master key comes from, first match wins:
  *   1. `COFFER_MASTER_KEY`: base64 of 32 random bytes;
- *   2. a key file (base64 of 32 bytes, one line, mode 0600 or stricter), created by
- *      `coffer init` at `$COFFER_HOME/master.key` unless told otherwise;
- *   3. a passphrase, stretched with scrypt using the parameters stored in the vault.
+ *   2. a key file (base64 of 32 bytes, one line, mode 0600 or stricter, owned by the user
+ *      running coffer), created by `coffer init` at `$COFFER_HOME/master.key` unless told
+ *      otherwise;
+ *   3. a passphrase, stretched with scrypt using the parameters stored in the vault
+ *      (chosen by `newScryptParams` when the vault is made: 2^18 by default, 2^14 at least).
  *
- * The key file is refused when group or others may read it, as ssh refuses such keys.
+ * The key file is refused when group or others may read it, or another user owns it, as ssh
+ * refuses such keys.
  * Nothing here prints or logs key material; errors name the source, never its content.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { KEY_BYTES } from '../crypto/aead.js';
-import { DEFAULT_SCRYPT_LOG_N, type ScryptParams } from '../crypto/kdf.js';
+import {
+  DEFAULT_SCRYPT_LOG_N,
+  MAX_SCRYPT_LOG_N,
+  MIN_NEW_SCRYPT_LOG_N,
+  type ScryptParams,
+} from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { writeSecretFile } from '../files.js';
 
@@ -31,29 +39,58 @@ export function parseMasterKey(text: string, source: string): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/** Reads a key file, refusing one that group or others can read. */
+/**
+ * Reads a key file, refusing one that group or others can read or that another user owns
+ * (whoever owns it can change it or its mode at any time, so it is not ours to trust; ssh
+ * refuses such keys too). The checks use the fstat of the file descriptor the key is read
+ * from, so the file checked is the file read. Off POSIX (Windows) there are no modes or
+ * owners to check.
+ */
 export function readKeyFile(path: string): Uint8Array {
-  let mode: number;
+  let fd: number | undefined;
   try {
-    mode = statSync(path).mode;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CofferError(
-      code === 'ENOENT' ? 'MASTER_KEY_MISSING' : 'IO_ERROR',
-      code === 'ENOENT'
-        ? `the key file ${path} does not exist`
-        : `cannot read the key file ${path} (${code})`,
-      { cause: err },
-    );
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CofferError(
+        code === 'ENOENT' ? 'MASTER_KEY_MISSING' : 'IO_ERROR',
+        code === 'ENOENT'
+          ? `the key file ${path} does not exist`
+          : `cannot read the key file ${path} (${code})`,
+        { cause: err },
+      );
+    }
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new CofferError('IO_ERROR', `the key file ${path} is not a regular file`);
+    }
+    if (process.platform !== 'win32') checkKeyFileStat(path, stat);
+    return parseMasterKey(readFileSync(fd, 'utf8'), `the key file ${path}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+}
+
+/** The ownership and mode rules of a key file (POSIX). */
+function checkKeyFileStat(path: string, stat: Stats): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
     throw new CofferError(
       'KEY_FILE_INSECURE',
-      `the key file ${path} can be read by other users (mode ${(mode & 0o777).toString(8)})`,
+      `the key file ${path} is owned by another user (uid ${stat.uid}, not ${uid})`,
+      {
+        hint: `Its owner may have chosen the key or may change it. If the file is yours, run: chown ${uid} ${path}`,
+      },
+    );
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    throw new CofferError(
+      'KEY_FILE_INSECURE',
+      `the key file ${path} can be read by other users (mode ${(stat.mode & 0o777).toString(8)})`,
       { hint: `Run: chmod 600 ${path}` },
     );
   }
-  return parseMasterKey(readFileSync(path, 'utf8'), `the key file ${path}`);
 }
 
 /** Creates a new random master key and writes it to a key file (0600). */
@@ -63,7 +100,18 @@ export function createKeyFile(path: string): Uint8Array {
   return key;
 }
 
-/** Fresh scrypt parameters with a random salt. */
+/**
+ * Fresh scrypt parameters for a new passphrase vault, with a random salt. `logN` (default
+ * 2^18) may not go below 2^14: a cheaper cost would make guessing the passphrase from a
+ * copy of the vault too cheap. Throws INVALID_ARGUMENT outside 14..22.
+ */
 export function newScryptParams(logN: number = DEFAULT_SCRYPT_LOG_N): ScryptParams {
+  if (!Number.isInteger(logN) || logN < MIN_NEW_SCRYPT_LOG_N || logN > MAX_SCRYPT_LOG_N) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `the scrypt cost log2(N) of a new vault must be ${MIN_NEW_SCRYPT_LOG_N}..${MAX_SCRYPT_LOG_N}`,
+      { hint: `Leave it out for the default, ${DEFAULT_SCRYPT_LOG_N}.` },
+    );
+  }
   return { logN, r: 8, p: 1, salt: randomBytes(16).toString('base64') };
 }
