@@ -85,3 +85,21 @@ export function fileMode(path: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Refuses a file name no file system takes: empty, or holding a NUL character (node:fs would
+ * throw a TypeError for it, which a front end can only report as an internal error). File
+ * names from remote callers (MCP tools, HTTP) go through this before any file operation; argv
+ * and environment variables cannot hold a NUL. The name is not repeated in the message: a
+ * caller may have put something else than a file name there.
+ */
+export function checkFileName(name: string): string {
+  if (name === '' || name.includes('\0')) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      name === '' ? 'the file name is empty' : 'the file name contains a NUL character',
+      { hint: 'Give a file path such as .env or config/.env.local.' },
+    );
+  }
+  return name;
+}

@@ -198,6 +198,8 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
     const outside = await mcp.call('write_env', { project: 'consilio', file: '../escape.env' });
     expect(outside.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect(existsSync(join(h.home, 'escape.env'))).toBe(false);
+    const nul = await mcp.call('write_env', { project: 'consilio', file: 'a\u0000.env' });
+    expect(nul.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
     if (spawnSync('git', ['init', '-q', cwd]).status !== 0) return; // no git here
     const warned = await mcp.call('write_env', { project: 'consilio' });
     expect(warned.structuredContent?.warnings).toEqual([

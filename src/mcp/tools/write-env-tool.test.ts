@@ -170,6 +170,16 @@ describe('write_env', () => {
     expect(envFileUnder(cwd, './config/../.env').rel).toBe('.env');
   });
 
+  it('answers a file name holding NUL with a usage error, not an internal one (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), async (a, b) => {
+        const file = `${a}\0${b}.env`;
+        expect(await codeOf(run({ project: 'consilio', file }))).toBe('INVALID_ARGUMENT');
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('warns when the file is not ignored by git, and when the project is empty', async () => {
     const { spawnSync } = await import('node:child_process');
     const git = spawnSync('git', ['init', '-q', cwd]);

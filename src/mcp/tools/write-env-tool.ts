@@ -14,7 +14,7 @@ import * as z from 'zod';
 import { isGitIgnored } from '../../cli/git.js';
 import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
+import { checkFileName, writeSecretFile } from '../../core/files.js';
 import {
   envVarNameFor,
   parseEnvironment,
@@ -32,7 +32,7 @@ function inside(root: string, path: string): boolean {
 
 /** The absolute path of `file` under `cwd`, or an error saying why it may not be written. */
 export function envFileUnder(cwd: string, file: string): { abs: string; rel: string } {
-  const abs = resolve(cwd, file);
+  const abs = resolve(cwd, checkFileName(file));
   const outside = () =>
     new CofferError('FORBIDDEN', `${file} is outside the working directory ${cwd}`, {
       hint: 'Give a path inside the project directory, e.g. .env or config/.env.local.',
