@@ -3,9 +3,12 @@
  * Secrets, versions, verify reports and audit records use the core's own types, so a
  * program can handle a local Vault's results and the client's alike.
  */
+import type { TokenRequest as CoreTokenRequest } from '../core/access/tokens.js';
+import type { TokenCapability } from '../core/store/storage.js';
 import type { VersionInfo } from '../core/store/vault.js';
 import type { FetchFunction } from './transport.js';
 
+export type { CreatedToken, TokenInfo } from '../core/access/tokens.js';
 export type { AuditRecord } from '../core/store/storage.js';
 export type {
   ProjectSecret,
@@ -86,33 +89,14 @@ export interface AuditVerifyAnswer {
   firstBroken?: { seq: number; reason: string };
 }
 
-export type Capability = 'read' | 'list' | 'write' | 'delete' | 'admin';
+/** A token's capability (`admin`: manage tokens and read the audit log, within its policy). */
+export type Capability = TokenCapability;
 
-export interface TokenInfo {
-  name: string;
-  id: string;
-  allow: string[];
-  envs: string[];
-  caps: string[];
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
-
-export interface TokenRequest {
-  name: string;
-  /** Path globs such as `project/app/*`. */
-  allow: string[];
-  /** Environments; empty or missing = any. */
-  envs?: string[] | undefined;
+/**
+ * A token to create (core/access/tokens.ts): path globs such as `project/app/*`,
+ * environments (empty or missing = any), capabilities, a time to live such as `30d`
+ * (missing = no expiry). An admin token creates only tokens within its own policy.
+ */
+export interface TokenRequest extends Omit<CoreTokenRequest, 'caps'> {
   caps: Capability[];
-  /** Time to live such as `30d` or `12h`; missing = no expiry. */
-  ttl?: string | undefined;
-}
-
-export interface CreatedToken {
-  name: string;
-  /** The token itself: shown this once, stored by the server only as a hash. */
-  token: string;
-  expiresAt: string | null;
 }

@@ -8,7 +8,12 @@
  * request as the name of the token it came with instead (the HTTP API takes no actor from
  * its clients), and it stores no generator spec: the API has no field for one, so
  * generate_secret's value is stored with its description only.
+ *
+ * A call the MCP server's own policy refuses (`--allow`, `--env`, `--read-only`) is audited
+ * through `denied`: in the local vault like an HTTP 403; in remote mode it never reaches the
+ * server and is logged on stderr only.
  */
+import type { Target } from '../core/access/policy.js';
 import type { SecretMetadata } from '../core/store/storage.js';
 import type {
   SecretInfo,
@@ -36,6 +41,8 @@ export interface McpVault {
   info(path: string, env: string): Promise<SecretInfo>;
   /** Decrypts and authenticates every version of one secret in one environment. */
   verify(path: string, env: string): Promise<VerifyReport>;
+  /** Audits a call the server's policy refused (outcome `denied`, detail = the reason). */
+  denied(action: string, target: Target, reason: string): Promise<void>;
 }
 
 export interface McpBackend {
@@ -58,6 +65,7 @@ export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBa
           list: (options) => v.list(options),
           info: (path, env) => v.info(path, env),
           verify: (path, env) => v.verify(path, env),
+          denied: (action, target, reason) => v.recordDenied(action, target, reason),
         };
         byActor.set(actor, bound);
       }
@@ -97,6 +105,9 @@ export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
     list: (options) => remote.list({ prefix: options.prefix, env: options.env }),
     info: (path, env) => remote.info(path, env),
     verify: (path, env) => remote.verify(path, env),
+    // The server never sees a call this MCP server refused itself, and its API takes no
+    // audit records from clients: such a refusal is in the MCP server's stderr log only.
+    denied: async () => {},
   };
   return { as: () => ops, close: () => remote.close() };
 }

@@ -5,20 +5,23 @@ import { clientInfoFrom, mcpActor } from './identity.js';
 import { errorResult, okResult, previewOf, toolError } from './results.js';
 
 describe('previewOf', () => {
-  it('shows the start of the seed key and hides short values entirely', () => {
-    expect(previewOf('sk_live_abc123xyz')).toBe('sk_l…');
-    expect(previewOf('abcdefgh')).toBe('ab…');
-    expect(previewOf('abc')).toBe('…');
+  it('shows the start of long values and nothing of values under 16 characters', () => {
+    expect(previewOf('sk_live_abc123xyz')).toBe('sk…');
+    expect(previewOf('sk_live_abc123xyz_0123456789abcdef')).toBe('sk_l…');
+    expect(previewOf('0123456789abcde')).toBe('…');
+    expect(previewOf('1234')).toBe('…');
+    expect(previewOf('abcdefgh')).toBe('…');
     expect(previewOf('')).toBe('…');
   });
 
-  it('never holds the whole value and shows at most 4 characters (a quarter of short ones)', () => {
+  it('never holds the whole value and shows at most 4 characters and at most an eighth', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }), (value) => {
         const preview = previewOf(value);
         const shown = Array.from(preview.slice(0, -1));
+        const n = Array.from(value).length;
         expect(preview.endsWith('…')).toBe(true);
-        expect(shown.length).toBeLessThanOrEqual(Math.min(4, Array.from(value).length / 4));
+        expect(shown.length).toBeLessThanOrEqual(n < 16 ? 0 : Math.min(4, n / 8));
         expect(value.startsWith(shown.join(''))).toBe(true);
         expect(shown.join('')).not.toBe(value);
       }),

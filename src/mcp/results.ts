@@ -4,8 +4,9 @@
  * and `{error: {code, message, hint}}`, so the model can read what went wrong and fix its
  * call; protocol-level problems (an unknown tool) stay JSON-RPC errors, which the SDK sends.
  *
- * Nothing here sees a value except `previewOf`, which shows at most a quarter of a value's
- * characters and never more than four, so a preview never holds the whole value.
+ * Nothing here sees a value except `previewOf`, which shows nothing of a value under 16
+ * characters and of a longer one at most an eighth of its characters and never more than
+ * four, so a preview never holds a meaningful share of a value.
  */
 import { CofferError, type ErrorCode } from '../core/errors.js';
 
@@ -55,13 +56,18 @@ export function errorResult(error: ToolError): ToolResult {
   };
 }
 
+/** Values shorter than this (in characters) get no preview at all: `…`. */
+export const PREVIEW_MIN_CHARS = 16;
+
 /**
- * A hint of a value that never reveals it: the first `min(4, floor(n / 4))` characters of an
- * n-character value, then `…` (`sk_live_abc123xyz` -> `sk_l…`; values under 4 characters
- * show nothing).
+ * A hint of a value that never reveals a meaningful share of it: nothing for a value under
+ * 16 characters (a PIN, a short password), else the first `min(4, floor(n / 8))` characters
+ * of an n-character value, then `…` (`sk_live_abc123xyz` -> `sk…`; 32 or more characters
+ * show 4).
  */
 export function previewOf(value: string): string {
   const chars = Array.from(value);
-  const shown = Math.min(4, Math.floor(chars.length / 4));
+  if (chars.length < PREVIEW_MIN_CHARS) return '…';
+  const shown = Math.min(4, Math.floor(chars.length / 8));
   return `${chars.slice(0, shown).join('')}…`;
 }

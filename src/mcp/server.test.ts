@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault, type TestVault } from '../../test/helpers/vault.js';
 import { localMcpBackend } from './backend.js';
-import { PathScope } from './scope.js';
+import { mcpPolicy } from './policy.js';
 import { type CofferMcpOptions, createCofferMcpServer } from './server.js';
 import { TOOLS } from './tools/index.js';
 
@@ -23,12 +23,15 @@ afterAll(async () => {
   await tv.storage.close();
 });
 
-async function connect(overrides: Partial<CofferMcpOptions> = {}): Promise<Client> {
+async function connect(
+  overrides: Partial<CofferMcpOptions> & { reveal?: 'allow' | 'never' } = {},
+): Promise<Client> {
+  const { reveal = 'allow', ...rest } = overrides;
+  const readOnly = rest.readOnly ?? false;
   const server = createCofferMcpServer({
     backend: localMcpBackend(tv.vault, async () => {}),
-    scope: new PathScope([]),
-    readOnly: false,
-    reveal: 'allow',
+    policy: mcpPolicy({ allow: [], envs: [], readOnly, reveal }),
+    readOnly,
     defaultEnv: 'dev',
     agentId: 'unit-agent',
     cwd: tv.dir,
@@ -37,7 +40,7 @@ async function connect(overrides: Partial<CofferMcpOptions> = {}): Promise<Clien
       warn: (fields, msg) => lines.push(JSON.stringify({ ...fields, msg })),
     },
     version: '0.0.0-test',
-    ...overrides,
+    ...rest,
   });
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'unit-client', version: '9.9' });
@@ -85,7 +88,7 @@ describe('coffer MCP server (in memory)', () => {
     });
     expect(r.isError).toBeFalsy();
     expect(JSON.parse(textOf(r))).toEqual(r.structuredContent);
-    expect(r.structuredContent).toMatchObject({ created: true, verified: true, preview: 'sk_l…' });
+    expect(r.structuredContent).toMatchObject({ created: true, verified: true, preview: 'sk…' });
     await client.close();
   });
 

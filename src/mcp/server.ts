@@ -6,9 +6,10 @@
  * - Transport: stdio via the SDK's `serveStdio`, which serves 2025-era clients (`initialize`,
  *   protocol 2024-11-05 to 2025-11-25) and 2026-07-28 ones from the same factory. stdout
  *   carries only protocol messages; the log goes to stderr (log.ts).
- * - Policy, set when the server starts: the key-path scope (`--allow`, scope.ts), read-only
- *   mode (only tools whose `readOnlyHint` is true are registered), and whether get_secret
- *   reveals values (`--reveal allow|never`).
+ * - Policy, set when the server starts (policy.ts, decided by core/access): key paths
+ *   (`--allow`), environments (`--env`), read-only mode (only tools whose `readOnlyHint` is
+ *   true are registered), and whether get_secret reveals values (`--reveal allow|never`). A
+ *   refused call is audited (outcome `denied`) like an HTTP 403.
  * - Identity: every vault call is audited as the client's declared name and version plus
  *   COFFER_AGENT_ID (identity.ts).
  * - Errors: a tool that fails answers with an error result (results.ts); an unknown tool or
@@ -16,20 +17,21 @@
  */
 import { CLIENT_INFO_META_KEY, McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { AccessPolicy } from '../core/access/policy.js';
 import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
 import type { McpBackend } from './backend.js';
 import { clientInfoFrom, mcpActor } from './identity.js';
 import type { McpLogger } from './log.js';
 import { errorResult, okResult, type ToolResult, toolError } from './results.js';
-import type { PathScope } from './scope.js';
 import { TOOLS } from './tools/index.js';
-import type { CofferTool, RevealPolicy } from './tools/tool.js';
+import type { CofferTool } from './tools/tool.js';
 
 export interface CofferMcpOptions {
   backend: McpBackend;
-  scope: PathScope;
+  /** Globs, environments, capabilities and reveal (mcp/policy.ts). */
+  policy: AccessPolicy;
+  /** Offer only the tools whose readOnlyHint is true (the policy grants no write then). */
   readOnly: boolean;
-  reveal: RevealPolicy;
   /** The environment of calls that name none. */
   defaultEnv: string;
   /** COFFER_AGENT_ID, recorded in the audit actor. */
@@ -106,9 +108,8 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
     try {
       const out = await tool.run(args, {
         vault: options.backend.as(actor),
-        scope: options.scope,
+        policy: options.policy,
         defaultEnv: options.defaultEnv,
-        reveal: options.reveal,
         cwd: options.cwd,
       });
       log.info({ ...fields(), outcome: 'ok' }, 'tool call');
@@ -163,8 +164,9 @@ export async function serveCofferMcp(options: CofferMcpOptions): Promise<void> {
       tools: TOOLS.filter((t) => !options.readOnly || t.annotations.readOnlyHint).map(
         (t) => t.name,
       ),
-      allow: options.scope.unrestricted ? ['**'] : options.scope.globs,
-      reveal: options.reveal,
+      allow: options.policy.scope.unrestricted ? ['**'] : options.policy.scope.globs,
+      envs: options.policy.envs.length === 0 ? 'any' : options.policy.envs,
+      reveal: options.policy.reveal,
       env: options.defaultEnv,
     },
     'coffer mcp serving on stdio',

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PathScope } from '../core/access/globs.js';
 import type { TokenRecord } from '../core/store/storage.js';
-import { PathScope } from '../mcp/scope.js';
 import { TokenPolicy } from './auth.js';
 
 function record(allow: string[]): TokenRecord {

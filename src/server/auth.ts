@@ -11,12 +11,15 @@
  * here within `cacheMs`; one made through this instance takes effect at once (`forget`).
  * Expiry is checked on every request against the clock, cached or not.
  */
-import { CofferError } from '../core/errors.js';
-import type { Scope } from '../core/paths.js';
-import type { TokenCapability, TokenRecord } from '../core/store/storage.js';
+import { AccessPolicy } from '../core/access/policy.js';
+import {
+  parseTokenString,
+  tokenPolicySpec,
+  tokenSecretMatches,
+  tokenUnusable,
+} from '../core/access/tokens.js';
+import type { TokenRecord } from '../core/store/storage.js';
 import type { Vault } from '../core/store/vault.js';
-import { PathScope } from '../mcp/scope.js';
-import { parseTokenString, tokenSecretMatches, tokenUnusable } from './token-service.js';
 
 /** A refused authentication: `reason` and `name` are for the audit log, never the client. */
 export class AuthFailure {
@@ -26,81 +29,23 @@ export class AuthFailure {
   ) {}
 }
 
-const PATHS_SEEN_SIZE = 256;
-
-/** What an authenticated token may do. */
-export class TokenPolicy {
+/**
+ * What an authenticated token may do: its policy (core/access/policy.ts decides every
+ * access), with the record it came from and its stored hash as bytes (decoded once per
+ * cached record).
+ */
+export class TokenPolicy extends AccessPolicy {
   readonly token: TokenRecord;
-  /** The token's stored SHA-256, as bytes (decoded once per cached record). */
   readonly hashBytes: Buffer;
-  readonly #scope: PathScope;
-  readonly #envs: ReadonlySet<string>;
-  readonly #caps: ReadonlySet<TokenCapability>;
-  /** Key paths checked against the globs so far (bounded): a client reads the same few. */
-  readonly #pathsSeen = new Map<string, boolean>();
 
   constructor(token: TokenRecord) {
+    super(tokenPolicySpec(token));
     this.token = token;
     this.hashBytes = Buffer.from(token.hash, 'hex');
-    this.#scope = new PathScope(token.allow.length === 0 ? ['**'] : token.allow);
-    this.#envs = new Set(token.envs);
-    this.#caps = new Set(token.caps);
   }
 
   get name(): string {
     return this.token.name;
-  }
-
-  can(cap: TokenCapability): boolean {
-    return this.#caps.has(cap);
-  }
-
-  allowsPath(path: string): boolean {
-    let allowed = this.#pathsSeen.get(path);
-    if (allowed === undefined) {
-      allowed = this.#scope.allows(path);
-      if (this.#pathsSeen.size >= PATHS_SEEN_SIZE) this.#pathsSeen.clear();
-      this.#pathsSeen.set(path, allowed);
-    }
-    return allowed;
-  }
-
-  allowsEnv(env: string): boolean {
-    return this.#envs.size === 0 || this.#envs.has(env);
-  }
-
-  /** Could some key path under `scope/group` be allowed? */
-  mayContain(scope: Scope, group: string): boolean {
-    return this.#scope.mayContain(scope, group);
-  }
-
-  /**
-   * Why this token may not do `cap` on `path` in `env`, or undefined when it may. With
-   * `prefix`, `path` is a `scope/group` prefix (a project), allowed when some key path under
-   * it could be: a token for `project/app/*` may read project `app`, whose prefix
-   * `project/app` is not itself a key path its globs match.
-   */
-  refusal(
-    cap: TokenCapability,
-    target: { path?: string | undefined; env?: string | undefined; prefix?: boolean } = {},
-  ): string | undefined {
-    if (!this.can(cap)) return `capability ${cap} not granted`;
-    if (target.path !== undefined && !this.#allowsTarget(target.path, target.prefix === true)) {
-      return 'path not allowed';
-    }
-    if (target.env !== undefined && !this.allowsEnv(target.env)) return 'environment not allowed';
-    return undefined;
-  }
-
-  #allowsTarget(path: string, prefix: boolean): boolean {
-    if (!prefix) return this.allowsPath(path);
-    const [scope, group, ...rest] = path.split('/');
-    return (
-      (scope === 'project' || scope === 'meta') &&
-      group !== undefined &&
-      rest.length === 0 &&
-      this.mayContain(scope, group)
-    );
   }
 }
 
@@ -108,11 +53,6 @@ export class TokenPolicy {
 function parseBearer(header: string): { id: string; secret: string } | undefined {
   const m = /^Bearer +(\S+) *$/i.exec(header);
   return m === null ? undefined : parseTokenString(m[1]!);
-}
-
-/** The client's message for a refusal reason from `TokenPolicy.refusal`. */
-export function forbidden(reason: string): CofferError {
-  return new CofferError('FORBIDDEN', `this token may not do that: ${reason}`);
 }
 
 export interface AuthenticatorOptions {

@@ -13,10 +13,10 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../test/helpers/vault.js';
+import { createToken, revokeToken } from '../core/access/tokens.js';
 import { type Api, createApi } from './app.js';
 import { type RunningServer, startServer } from './http-server.js';
 import { createLogger } from './logger.js';
-import { createToken, revokeToken } from './token-service.js';
 
 const KEY = 'project/app/db_url';
 const DELETED = 'project/app/old_key';

@@ -6,24 +6,20 @@
  *
  * `addRoute` runs the checks every route shares, in this order: the query (strict), the
  * key path and environment of the target (core grammar), the token's capability, path and
- * environment (a refusal is audited as `denied`), then the body (JSON media type, UTF-8,
+ * environment (core/access: `authorize` decides, and audits a refusal as `denied`), then the body (JSON media type, UTF-8,
  * JSON syntax, schema). The handler gets checked values only, and its answer is parsed with
  * the answer schema before it is sent.
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
+import { authorize, type Target } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
 import type { TokenCapability } from '../core/store/storage.js';
 import type { Vault } from '../core/store/vault.js';
-import { forbidden, type TokenPolicy } from './auth.js';
+import type { TokenPolicy } from './auth.js';
 import type { AppEnv } from './context.js';
 
-export interface Target {
-  path?: string | undefined;
-  env?: string | undefined;
-  /** `path` is a `scope/group` prefix (a project), not a key path (TokenPolicy.refusal). */
-  prefix?: boolean;
-}
+export type { Target } from '../core/access/policy.js';
 
 export interface RouteSpec<Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   method: 'get' | 'put' | 'post' | 'delete';
@@ -154,11 +150,7 @@ export function addRoute<Q extends z.ZodType, B extends z.ZodType, R extends z.Z
     const target = spec.target?.(params, q.data) ?? {};
     const policy = c.get('policy');
     if (spec.capability !== null) {
-      const refusal = policy.refusal(spec.capability, target);
-      if (refusal !== undefined) {
-        await c.get('deny')(spec.action, target, refusal);
-        throw forbidden(refusal);
-      }
+      await authorize(policy, spec.capability, spec.action, target, c.get('deny'));
     }
     let body: unknown;
     if (spec.body !== undefined) {

@@ -10,7 +10,7 @@
  * not a silent read of `dev`.
  */
 import { z } from 'zod';
-import { TOKEN_CAPABILITIES } from './token-service.js';
+import { TOKEN_CAPABILITIES } from '../core/access/tokens.js';
 
 /** The API's named schemas: the `components.schemas` of the OpenAPI document. */
 export const API_SCHEMAS: z.core.$ZodRegistry<{ id: string }> = z.registry<{ id: string }>();

@@ -104,7 +104,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       version: 1,
       created: true,
       verified: true,
-      preview: 'sk_l…',
+      preview: 'sk…',
     });
     expect(textJson(set)).toEqual(set.structuredContent);
 
@@ -284,7 +284,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       version: 1,
       description: STRIPE_DESCRIPTION,
       revealed: false,
-      preview: 'sk_l…',
+      preview: 'sk…',
     });
     expect(h.run(['get', STRIPE]).stdout).toBe(`${STRIPE_VALUE}\n`);
   });

@@ -5,11 +5,11 @@
  */
 import { Writable } from 'node:stream';
 import type { Hono } from 'hono';
+import { createToken, type TokenRequest } from '../../src/core/access/tokens.js';
 import type { AppOptions } from '../../src/server/app.js';
 import { createApp } from '../../src/server/app.js';
 import type { AppEnv } from '../../src/server/context.js';
 import { createLogger } from '../../src/server/logger.js';
-import { createToken, type TokenRequest } from '../../src/server/token-service.js';
 import { makeTestVault, type TestVault } from './vault.js';
 
 export interface SendOptions {

@@ -35,12 +35,20 @@ export function mcpCommand(program: Command): void {
         .choices(['allow', 'never'])
         .default('allow'),
     )
-    .option('-e, --env <env>', 'environment of calls that name none (default: COFFER_ENV or dev)')
+    .option(
+      '-e, --env <env>',
+      'environments the agent may use, repeatable (default: any); the first is the default of calls that name none (else COFFER_ENV or dev)',
+      (env: string, all: string[]) => [...all, env],
+      [],
+    )
     .addHelpText(
       'after',
       `
 Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env
 (--read-only: get_secret, list_secrets, verify_secret). No tool deletes a secret.
+
+--allow and --env limit what the agent may touch, as a token's policy does on a server; a call
+outside them is refused and audited (outcome denied).
 
 --reveal allow (the default) lets get_secret return values, for workflows that read one back;
 --reveal never returns only a short preview, so values never reach the model: use
@@ -54,7 +62,8 @@ generate_secret stores no generator spec there.
 
 Example MCP client configuration:
   { "mcpServers": { "coffer": { "command": "npx",
-      "args": ["coffer", "mcp", "--allow", "project/consilio/*", "--reveal", "never"] } } }`,
+      "args": ["coffer", "mcp", "--allow", "project/consilio/*", "--env", "dev",
+               "--reveal", "never"] } } }`,
     )
     .action(
       action<McpOptions>(async (_args, opts, g) => {
@@ -67,22 +76,24 @@ Example MCP client configuration:
             },
           );
         }
-        const [{ PathScope }, { createStderrLogger }, backends, { serveCofferMcp }] =
+        const [{ mcpPolicy }, { createStderrLogger }, backends, { serveCofferMcp }] =
           await Promise.all([
-            import('../../mcp/scope.js'),
+            import('../../mcp/policy.js'),
             import('../../mcp/log.js'),
             import('../../mcp/backend.js'),
             import('../../mcp/server.js'),
           ]);
-        const scope = new PathScope(opts.allow);
-        const defaultEnv = envOf(opts);
+        const readOnly = opts.readOnly === true;
+        // --env is repeatable here: commander hands over the collected list.
+        const envs = (opts as unknown as { env?: string[] }).env ?? [];
+        const policy = mcpPolicy({ allow: opts.allow, envs, readOnly, reveal: opts.reveal });
+        const defaultEnv = policy.envs[0] ?? envOf({});
         const log = createStderrLogger();
         const serve = (backend: McpBackend) =>
           serveCofferMcp({
             backend,
-            scope,
-            readOnly: opts.readOnly === true,
-            reveal: opts.reveal,
+            policy,
+            readOnly,
             defaultEnv,
             agentId: process.env.COFFER_AGENT_ID || undefined,
             cwd: process.cwd(),

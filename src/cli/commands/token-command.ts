@@ -21,7 +21,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [
 ];
 
 function serviceModule() {
-  return import('../../server/token-service.js');
+  return import('../../core/access/tokens.js');
 }
 
 export function tokenCommand(program: Command): void {

@@ -102,7 +102,7 @@ export const generateSecretTool: CofferTool = defineTool({
     openWorldHint: false,
   },
   async run(args, ctx) {
-    const { path, env } = target(args.keyPath, args.env, ctx);
+    const { path, env } = await target(args.keyPath, args.env, ctx, 'write', 'generate');
     const spec = specFor(args.kind ?? 'base64', args.length);
     const generator = formatGeneratorSpec(spec);
     const found = await existing(ctx, path, env);

@@ -34,9 +34,9 @@ export const getSecretTool: CofferTool = defineTool({
   }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    const { path, env } = target(args.keyPath, args.env, ctx);
+    const { path, env } = await target(args.keyPath, args.env, ctx, 'read', 'get');
     const secret = await ctx.vault.get(path, env);
-    const revealed = ctx.reveal === 'allow';
+    const revealed = ctx.policy.reveal === 'allow';
     return {
       keyPath: path,
       env,

@@ -10,7 +10,7 @@ import {
   parseKeyPath,
   parsePathPrefix,
 } from '../../core/paths.js';
-import { type CofferTool, defineTool, envField, READ_ONLY } from './tool.js';
+import { authorizeTool, type CofferTool, defineTool, envField, READ_ONLY } from './tool.js';
 
 const secretItem = z.object({
   keyPath: z.string(),
@@ -57,22 +57,23 @@ export const listSecretsTool: CofferTool = defineTool({
   async run(args, ctx) {
     const env = parseEnvironment(args.env ?? ctx.defaultEnv);
     if (args.project === undefined) {
+      await authorizeTool(ctx, 'list', 'list', { env });
       const items = await ctx.vault.list({ prefix: args.scope, env });
       const counts = new Map<string, number>();
       for (const s of items) {
-        if (!ctx.scope.allows(s.path)) continue;
+        if (!ctx.policy.allowsPath(s.path)) continue;
         const group = parseKeyPath(s.path).group;
         counts.set(group, (counts.get(group) ?? 0) + 1);
       }
       const projects = [...counts].map(([name, secrets]) => ({ name, secrets }));
       return { scope: args.scope, env, projects };
     }
-    const prefix = parsePathPrefix(`${args.scope}/${args.project}`);
-    const group = prefix.group!;
-    if (!ctx.scope.mayContain(args.scope, group)) throw ctx.scope.denied(`${args.scope}/${group}`);
-    const items = await ctx.vault.list({ prefix: `${args.scope}/${group}`, env });
+    const group = parsePathPrefix(`${args.scope}/${args.project}`).group!;
+    const prefix = `${args.scope}/${group}`;
+    await authorizeTool(ctx, 'list', 'list', { path: prefix, env, prefix: true });
+    const items = await ctx.vault.list({ prefix, env });
     const secrets = items
-      .filter((s) => ctx.scope.allows(s.path))
+      .filter((s) => ctx.policy.allowsPath(s.path))
       .map((s) => {
         const name = parseKeyPath(s.path).name;
         return {

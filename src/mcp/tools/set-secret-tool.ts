@@ -65,7 +65,7 @@ export const setSecretTool: CofferTool = defineTool({
     openWorldHint: false,
   },
   async run(args, ctx) {
-    const { path, env } = target(args.keyPath, args.env, ctx);
+    const { path, env } = await target(args.keyPath, args.env, ctx, 'write', 'set');
     const stored = await ctx.vault.set(path, env, args.value, { description: args.description });
     const back = await ctx.vault.get(path, env, { version: stored.version });
     return {

@@ -9,20 +9,20 @@
  * written), never what would look reassuring.
  */
 import * as z from 'zod';
+import { type AccessPolicy, authorize, type Target } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import type { TokenCapability } from '../../core/store/storage.js';
 import type { McpVault } from '../backend.js';
-import type { PathScope } from '../scope.js';
 
-/** `allow`: get_secret returns values (the default, as the usual secrets workflow expects); `never`: only previews. */
-export type RevealPolicy = 'allow' | 'never';
+export type { RevealPolicy } from '../../core/access/policy.js';
 
 /** What a tool run may use. */
 export interface ToolContext {
   vault: McpVault;
-  scope: PathScope;
-  /** The environment when a call names none (`--env`, COFFER_ENV or `dev`). */
+  /** The server's policy (mcp/policy.ts): globs, environments, capabilities, reveal. */
+  policy: AccessPolicy;
+  /** The environment when a call names none (the first `--env`, COFFER_ENV or `dev`). */
   defaultEnv: string;
-  reveal: RevealPolicy;
   /** The directory files are written under (the server's working directory). */
   cwd: string;
 }
@@ -86,15 +86,33 @@ export const descriptionField: z.ZodString = z
 
 export const previewField: z.ZodString = z
   .string()
-  .describe('At most the first 4 characters of the value, then …');
+  .describe(
+    'Nothing but … for values under 16 characters; else at most the first 4 characters (and at most 1/8 of the value), then …',
+  );
 
-/** The canonical key path and environment of a call, checked against the scope. */
-export function target(
+/**
+ * Asks core/access whether the server's policy allows `cap` on `target`; a refusal is
+ * audited (outcome `denied`, as `action`) and thrown as FORBIDDEN, before the vault is used.
+ */
+export function authorizeTool(
+  ctx: ToolContext,
+  cap: TokenCapability,
+  action: string,
+  target: Target,
+): Promise<void> {
+  return authorize(ctx.policy, cap, action, target, (a, t, r) => ctx.vault.denied(a, t, r));
+}
+
+/** The canonical key path and environment of a call, authorized for `cap` (as `action`). */
+export async function target(
   keyPath: string,
   env: string | undefined,
   ctx: ToolContext,
-): { path: string; env: string } {
+  cap: TokenCapability,
+  action: string,
+): Promise<{ path: string; env: string }> {
   const { path } = parseKeyPath(keyPath);
-  if (!ctx.scope.allows(path)) throw ctx.scope.denied(path);
-  return { path, env: parseEnvironment(env ?? ctx.defaultEnv) };
+  const e = parseEnvironment(env ?? ctx.defaultEnv);
+  await authorizeTool(ctx, cap, action, { path, env: e });
+  return { path, env: e };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { CofferError } from '../../core/errors.js';
 import { localMcpBackend } from '../backend.js';
-import { PathScope } from '../scope.js';
+import { mcpPolicy } from '../policy.js';
 import { generateSecretTool, specFor } from './generate-secret-tool.js';
 import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
@@ -30,12 +30,18 @@ afterAll(async () => {
   await tv.storage.close();
 });
 
-function ctx(options: { allow?: string[]; reveal?: RevealPolicy } = {}): ToolContext {
+function ctx(
+  options: { allow?: string[]; envs?: string[]; reveal?: RevealPolicy; readOnly?: boolean } = {},
+): ToolContext {
   return {
     vault: localMcpBackend(tv.vault, async () => {}).as('mcp:unit/1'),
-    scope: new PathScope(options.allow ?? []),
+    policy: mcpPolicy({
+      allow: options.allow ?? [],
+      envs: options.envs ?? [],
+      readOnly: options.readOnly ?? false,
+      reveal: options.reveal ?? 'allow',
+    }),
     defaultEnv: 'dev',
-    reveal: options.reveal ?? 'allow',
     cwd: tv.dir,
   };
 }
@@ -60,7 +66,7 @@ describe('set_secret / get_secret / verify_secret', () => {
       version: 1,
       created: true,
       verified: true,
-      preview: 'sk_l…',
+      preview: 'sk…',
     });
     const again = await setSecretTool.run({ keyPath: path, value: `${value}2` }, ctx());
     expect(again).toMatchObject({ version: 2, created: false, verified: true });
@@ -78,7 +84,7 @@ describe('set_secret / get_secret / verify_secret', () => {
       version: 2,
       description: DESCRIPTION,
       revealed: false,
-      preview: 'sk_l…',
+      preview: 'sk…',
     });
     const verified = await verifySecretTool.run({ keyPath: path }, ctx());
     expect(verified).toMatchObject({ ok: true, checked: 2, failures: [], version: 2 });

@@ -26,7 +26,7 @@ export const verifySecretTool: CofferTool = defineTool({
   }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    const { path, env } = target(args.keyPath, args.env, ctx);
+    const { path, env } = await target(args.keyPath, args.env, ctx, 'read', 'verify');
     const info = await ctx.vault.info(path, env);
     const report = await ctx.vault.verify(path, env);
     return {

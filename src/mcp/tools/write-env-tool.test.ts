@@ -18,14 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { CofferError } from '../../core/errors.js';
 import { localMcpBackend } from '../backend.js';
-import { PathScope } from '../scope.js';
+import { mcpPolicy } from '../policy.js';
 import type { ToolContext } from './tool.js';
 import { envFileUnder, writeEnvTool } from './write-env-tool.js';
 
 interface Written {
   file: string;
   written: string[];
-  unchanged: string[];
   warnings: string[];
 }
 
@@ -40,12 +39,11 @@ afterAll(async () => {
   await tv.storage.close();
 });
 
-function ctx(allow: string[] = []): ToolContext {
+function ctx(allow: string[] = [], envs: string[] = []): ToolContext {
   return {
     vault: localMcpBackend(tv.vault, async () => {}).as('mcp:unit/1'),
-    scope: new PathScope(allow),
+    policy: mcpPolicy({ allow, envs, readOnly: false, reveal: 'never' }),
     defaultEnv: 'dev',
-    reveal: 'never',
     cwd,
   };
 }
@@ -86,8 +84,15 @@ describe('write_env', () => {
           expect(parsed.OTHER).toBe('1');
           expect(text.startsWith('# kept comment\n')).toBe(true);
           const again = await run({ project, file });
-          expect(again.written).toEqual([]);
-          expect(again.unchanged.length).toBe(values.length);
+          expect(again.written.sort()).toEqual(out.written);
+          expect(Object.keys(again).sort()).toEqual([
+            'env',
+            'file',
+            'project',
+            'warnings',
+            'written',
+          ]);
+          expect(readFileSync(join(cwd, file), 'utf8')).toBe(text);
         },
       ),
       { numRuns: 25 },

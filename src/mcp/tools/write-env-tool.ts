@@ -3,7 +3,9 @@
  * server so the values never pass through the model. Reads the project's secrets from the
  * vault (store-first holds by construction: only stored secrets can be written) and sets
  * them in a dotenv file with the dotenv module (other lines kept; atomic, mode 0600).
- * Answers with variable names only.
+ * Answers with variable names only: every variable it was asked for is written and listed,
+ * whether or not the file held that value already, so the answer (and the file's mtime) never
+ * tells an agent whether a value it put into the file equals the stored one.
  *
  * The file must be a dotenv file (`.env`, `.env.*` or `*.env`) inside the server's working
  * directory, reached without symbolic links; a file git does not ignore gets a warning.
@@ -12,7 +14,7 @@ import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import * as z from 'zod';
 import { isGitIgnored } from '../../cli/git.js';
-import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
+import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { checkFileName, writeSecretFile } from '../../core/files.js';
 import {
@@ -21,7 +23,7 @@ import {
   parseKeyPath,
   parsePathPrefix,
 } from '../../core/paths.js';
-import { type CofferTool, defineTool, envField } from './tool.js';
+import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
 
 const DOTENV_NAME = /^\.env(?:\..+)?$|.\.env$/;
 
@@ -91,8 +93,7 @@ export const writeEnvTool: CofferTool = defineTool({
     file: z.string().describe('The file, relative to the working directory'),
     project: z.string(),
     env: z.string(),
-    written: z.array(z.string()).describe('Variables added or updated'),
-    unchanged: z.array(z.string()).describe('Variables that already had the stored value'),
+    written: z.array(z.string()).describe('Variables written (set to the stored value)'),
     warnings: z.array(z.string()),
   }),
   annotations: {
@@ -104,12 +105,16 @@ export const writeEnvTool: CofferTool = defineTool({
   },
   async run(args, ctx) {
     const project = parsePathPrefix(`project/${args.project}`).group!;
-    if (!ctx.scope.mayContain('project', project)) throw ctx.scope.denied(`project/${project}`);
     const env = parseEnvironment(args.env ?? ctx.defaultEnv);
+    await authorizeTool(ctx, 'read', 'write_env', {
+      path: `project/${project}`,
+      env,
+      prefix: true,
+    });
     const { abs, rel } = envFileUnder(ctx.cwd, args.file ?? '.env');
 
     const listed = (await ctx.vault.list({ prefix: `project/${project}`, env })).filter((s) =>
-      ctx.scope.allows(s.path),
+      ctx.policy.allowsPath(s.path),
     );
     let chosen = listed;
     if (args.keyPaths !== undefined) {
@@ -122,7 +127,7 @@ export const writeEnvTool: CofferTool = defineTool({
             hint: `keyPaths name secrets of project ${project} or system-wide meta/ secrets.`,
           });
         }
-        if (!ctx.scope.allows(key.path)) throw ctx.scope.denied(key.path);
+        await authorizeTool(ctx, 'read', 'write_env', { path: key.path, env });
         const found = ours
           ? listed.find((s) => s.path === key.path)
           : await ctx.vault.info(key.path, env);
@@ -138,16 +143,12 @@ export const writeEnvTool: CofferTool = defineTool({
       const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
       values[name] = (await ctx.vault.get(s.path, env)).value;
     }
-    const text = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
-    const current = parseDotenv(text);
-    const updates: Record<string, string> = {};
-    const unchanged: string[] = [];
-    for (const [name, value] of Object.entries(values)) {
-      if (current[name] === value) unchanged.push(name);
-      else updates[name] = value;
-    }
-    if (Object.keys(updates).length > 0) {
-      writeSecretFile(abs, setDotenvVariables(text, updates), { overwrite: true });
+    const names = Object.keys(values);
+    if (names.length > 0) {
+      // Written even when the file holds these values already: no answer, and no change of
+      // the file or its mtime, may depend on whether a value in it equals the stored one.
+      const text = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
+      writeSecretFile(abs, setDotenvVariables(text, values), { overwrite: true });
     }
     const warnings: string[] = [];
     if (chosen.length === 0)
@@ -157,6 +158,6 @@ export const writeEnvTool: CofferTool = defineTool({
         `${rel} is not ignored by git: add it to .gitignore so its secrets are never committed`,
       );
     }
-    return { file: rel, project, env, written: Object.keys(updates), unchanged, warnings };
+    return { file: rel, project, env, written: names, warnings };
   },
 });

@@ -1,7 +1,10 @@
 /**
  * `/v1/audit` and `/v1/audit/verify` (admin tokens only): the audit log in seq order, paged
- * with `afterSeq`, and the check of its hash chain.
+ * with `afterSeq`, and the check of its hash chain. A token reads only the records within
+ * its policy (core/access/audit-access.ts); checking the chain covers the whole log, so it
+ * needs a token unrestricted in paths and environments.
  */
+import { readAuditWithin } from '../../core/access/audit-access.js';
 import { verifyAudit } from '../../core/audit/log.js';
 import { addRoute, type Routes } from '../route.js';
 import { AuditList, AuditQuery, AuditVerify, NoQuery } from '../schemas.js';
@@ -12,22 +15,20 @@ export function auditRoutes(routes: Routes): void {
     {
       method: 'get',
       path: '/v1/audit',
-      summary: 'Audit records after `afterSeq` (default 0), oldest first, at most `limit` (100)',
+      summary:
+        "Audit records within the caller's policy after `afterSeq` (default 0), oldest first, at most `limit` (100)",
       action: 'audit',
       capability: 'admin',
       query: AuditQuery,
       response: AuditList,
     },
-    async ({ query, vault }) => {
-      const items = await vault.readTransaction((tx) =>
-        tx.listAudit({
-          afterSeq: query.afterSeq ?? 0,
-          limit: query.limit ?? 100,
-          ...(query.path !== undefined ? { path: query.path } : {}),
-        }),
-      );
-      return { items };
-    },
+    async ({ query, vault, policy }) => ({
+      items: await readAuditWithin(vault, policy, {
+        afterSeq: query.afterSeq ?? 0,
+        limit: query.limit ?? 100,
+        path: query.path,
+      }),
+    }),
   );
 
   addRoute(
@@ -35,11 +36,13 @@ export function auditRoutes(routes: Routes): void {
     {
       method: 'get',
       path: '/v1/audit/verify',
-      summary: 'Check the hash chain of the whole audit log',
+      summary:
+        'Check the hash chain of the whole audit log (a token for every path and environment)',
       action: 'audit_verify',
       capability: 'admin',
       query: NoQuery,
       response: AuditVerify,
+      target: () => ({ everything: true }),
     },
     async ({ vault }) => {
       const r = await verifyAudit(vault);

@@ -3,8 +3,9 @@
  * list (metadata only, filtered to the token's paths and environments), delete, restore,
  * history and verify. Every rule is the vault's; this file maps HTTP to vault calls.
  */
+
+import { authorize } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
-import { forbidden } from '../auth.js';
 import type { ReadBatcher } from '../read-batcher.js';
 import { addRoute, type Routes, type Target } from '../route.js';
 import {
@@ -95,10 +96,15 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
     },
     async ({ query, target, policy, vault, c }) => {
       const prefix = query.prefix === undefined ? undefined : parsePathPrefix(query.prefix);
-      if (prefix?.group !== undefined && !policy.mayContain(prefix.scope, prefix.group)) {
-        const reason = 'path not allowed';
-        await c.get('deny')('list', { path: query.prefix, env: target.env }, reason);
-        throw forbidden(reason);
+      if (prefix?.group !== undefined) {
+        const path = `${prefix.scope}/${prefix.group}`;
+        await authorize(
+          policy,
+          'list',
+          'list',
+          { path, env: target.env, prefix: true },
+          c.get('deny'),
+        );
       }
       const items = await vault.list({
         prefix: query.prefix,

@@ -8,20 +8,27 @@
  * entropy, so there is no dictionary to stretch against. Comparison is constant-time
  * (crypto.timingSafeEqual on the two digests).
  *
- * A token's policy is its path globs (the `--allow` grammar of src/mcp/scope.ts), its
- * environments (empty = any), its capabilities and an optional expiry. Creating and revoking
- * are audited (`token_create`, `token_revoke`, detail = the name); the token string itself
- * never leaves `createToken`'s result.
+ * A token's policy is its path globs (globs.ts), its environments (empty = any), its
+ * capabilities and an optional expiry. Creating and revoking are audited (`token_create`,
+ * `token_revoke`, detail = the name); the token string itself never leaves `createToken`'s
+ * result.
  *
- * Not here: HTTP, caching and rate limiting (auth.ts, rate-limit.ts).
+ * Who may manage tokens: the CLI on the local store, holding the master key, is the root and
+ * may create, list and revoke any token (no `within`). A token with the `admin` capability
+ * (HTTP API) passes its own policy as `within`: it may create only tokens whose policy lies
+ * within its own (policy.ts, `grantRefusal`), and list and revoke only such tokens. A refusal
+ * is audited (outcome `denied`) through the caller's `deny`.
+ *
+ * Not here: HTTP, caching and rate limiting (server/auth.ts, server/rate-limit.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { sha256Bytes, sha256Hex } from '../core/crypto/sha256.js';
-import { CofferError } from '../core/errors.js';
-import { parseEnvironment } from '../core/paths.js';
-import type { TokenCapability, TokenRecord } from '../core/store/storage.js';
-import type { Vault } from '../core/store/vault.js';
-import { PathScope } from '../mcp/scope.js';
+import { sha256Bytes, sha256Hex } from '../crypto/sha256.js';
+import { CofferError } from '../errors.js';
+import { parseEnvironment } from '../paths.js';
+import type { TokenCapability, TokenRecord } from '../store/storage.js';
+import type { Vault } from '../store/vault.js';
+import { PathScope } from './globs.js';
+import { type AccessPolicy, type Denier, type PolicySpec, refuse } from './policy.js';
 
 export const TOKEN_CAPABILITIES: readonly TokenCapability[] = [
   'read',
@@ -157,13 +164,47 @@ function buildToken(request: TokenRequest, now: Date): { record: TokenRecord; to
   return { record, token: `coffer_${id}_${secret}` };
 }
 
-/** Creates a token; the answer holds the token string, which is not stored anywhere. */
+/** The policy a token record grants (a record without globs grants every key path). */
+export function tokenPolicySpec(record: Omit<TokenRecord, 'hash'>): PolicySpec {
+  return {
+    allow: record.allow.length === 0 ? ['**'] : record.allow,
+    envs: record.envs,
+    caps: record.caps,
+    expiresAt: record.expiresAt,
+  };
+}
+
+/**
+ * The policy a token management call is made under: the caller's, and how its refusals are
+ * audited. Missing: the root (the CLI with the master key), which may manage every token.
+ */
+export interface TokenManager {
+  policy: AccessPolicy;
+  /** Default: the vault's own `recordDenied`. */
+  deny?: Denier | undefined;
+}
+
+function denierOf(vault: Vault, manager: TokenManager): Denier {
+  return manager.deny ?? ((action, target, reason) => vault.recordDenied(action, target, reason));
+}
+
+/**
+ * Creates a token; the answer holds the token string, which is not stored anywhere. With
+ * `within`, a token whose policy is not within the caller's is refused (FORBIDDEN, audited).
+ */
 export async function createToken(
   vault: Vault,
   request: TokenRequest,
   now: Date = new Date(),
+  within?: TokenManager,
 ): Promise<CreatedToken> {
   const { record, token } = buildToken(request, now);
+  if (within !== undefined) {
+    const reason = within.policy.grantRefusal(tokenPolicySpec(record));
+    if (reason !== undefined) {
+      await refuse(within.policy, 'token_create', {}, reason, denierOf(vault, within));
+    }
+  }
   await vault.auditedTransaction('token_create', async (tx) => {
     if ((await tx.getTokenByName(record.name)) !== undefined) {
       throw new CofferError('ALREADY_EXISTS', `a token named ${record.name} exists already`, {
@@ -176,19 +217,38 @@ export async function createToken(
   return { name: record.name, token, expiresAt: record.expiresAt };
 }
 
-/** Every token (revoked ones too), oldest first, without hashes. */
-export async function listTokens(vault: Vault): Promise<TokenInfo[]> {
+/**
+ * Every token (revoked ones too), oldest first, without hashes; with `within`, only the
+ * tokens whose policy lies within the caller's.
+ */
+export async function listTokens(vault: Vault, within?: AccessPolicy): Promise<TokenInfo[]> {
   const records = await vault.readTransaction((tx) => tx.listTokens());
-  return records.map(tokenInfo);
+  return records
+    .filter((r) => within === undefined || within.grantRefusal(tokenPolicySpec(r)) === undefined)
+    .map(tokenInfo);
 }
 
-/** Revokes a token by name; revoking a revoked token again keeps its first revocation time. */
+/**
+ * Revokes a token by name; revoking a revoked token again keeps its first revocation time.
+ * With `within`, a token whose policy is not within the caller's is refused (FORBIDDEN,
+ * audited).
+ */
 export async function revokeToken(
   vault: Vault,
   name: string,
   now: Date = new Date(),
+  within?: TokenManager,
 ): Promise<TokenInfo> {
   const n = parseTokenName(name);
+  if (within !== undefined) {
+    // A token's policy never changes once stored, so checking it before the write is safe.
+    const record = await vault.readTransaction((tx) => tx.getTokenByName(n));
+    const reason =
+      record === undefined ? undefined : within.policy.grantRefusal(tokenPolicySpec(record));
+    if (reason !== undefined) {
+      await refuse(within.policy, 'token_revoke', {}, reason, denierOf(vault, within));
+    }
+  }
   return vault.auditedTransaction('token_revoke', async (tx) => {
     const record = await tx.getTokenByName(n);
     if (record === undefined) {

@@ -1,0 +1,35 @@
+/**
+ * Access in one place for every front end: key-path globs, the policy and its one decision
+ * function, token lifecycle, and which audit records a policy may read.
+ */
+export { auditRecordVisible, readAuditWithin } from './audit-access.js';
+export { globWithin, PathScope } from './globs.js';
+export {
+  AccessPolicy,
+  authorize,
+  type Denier,
+  type PolicySpec,
+  type RevealPolicy,
+  refuse,
+  type Target,
+  type TokenCapability,
+} from './policy.js';
+export {
+  type CreatedToken,
+  createToken,
+  hashTokenSecret,
+  listTokens,
+  parseCapabilities,
+  parseTokenName,
+  parseTokenString,
+  parseTtl,
+  revokeToken,
+  TOKEN_CAPABILITIES,
+  type TokenInfo,
+  type TokenManager,
+  type TokenRequest,
+  tokenInfo,
+  tokenPolicySpec,
+  tokenSecretMatches,
+  tokenUnusable,
+} from './tokens.js';
