@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { commandComparisons, comparisonTable, withTwins } from './baseline.mjs';
 import { DIST_CLI } from './env.mjs';
 import { COMMAND_COLUMNS, cleanEnv, compareCommands, spawnTimed } from './spawn.mjs';
 
@@ -17,10 +18,10 @@ const TARGET = 1.5;
 const SECRET = 'project/bench/api_key';
 const SECRET_VALUE = 'sk_test_bench_0123456789abcdefghijklmnopqrstuvwxyz';
 
-/** A vault with a few secrets, created through the CLI itself. */
-function makeVault(home) {
+/** A vault with a few secrets, created through the CLI itself (`cli`: the build's binary). */
+function makeVault(home, cli = DIST_CLI) {
   const env = cleanEnv({ COFFER_HOME: home });
-  spawnTimed([DIST_CLI, 'init'], env);
+  spawnTimed([cli, 'init'], env);
   const secrets = [
     [SECRET, SECRET_VALUE, 'Stripe API key for payment processing in the bench'],
     ['project/bench/db_url', 'postgres://bench:pw@localhost/bench', 'Postgres URL of the bench db'],
@@ -29,41 +30,51 @@ function makeVault(home) {
     ['meta/bench/note', 'a note value', 'Note about how the bench vault is built'],
   ];
   for (const [path, value, description] of secrets) {
-    spawnTimed([DIST_CLI, 'set', path, '--description', description], env, value);
+    spawnTimed([cli, 'set', path, '--description', description], env, value);
   }
   const masterKey = readFileSync(join(home, 'master.key'), 'utf8').trim();
   return { env, masterKey };
 }
 
-export async function run(ctx) {
-  const home = ctx.scratch.sub('cli');
-  const { env, masterKey } = makeVault(home);
+/** The commands timed for one build: its binary `cli` on the vault in `home`. */
+function commandsFor(cli, home) {
+  const { env, masterKey } = makeVault(home, cli);
   const envKey = cleanEnv({ COFFER_HOME: home, COFFER_MASTER_KEY: masterKey });
-  const plain = cleanEnv({});
-
-  const commands = [
-    { label: 'node -e 0', args: ['-e', '0'], env: plain, baseline: true },
-    { label: 'coffer --version', args: [DIST_CLI, '--version'], env },
+  return [
+    { label: 'coffer --version', args: [cli, '--version'], env, coffer: true },
     {
       label: `coffer get ${SECRET} (key file)`,
-      args: [DIST_CLI, 'get', SECRET],
+      args: [cli, 'get', SECRET],
       env,
       expect: SECRET_VALUE,
       target: TARGET,
+      coffer: true,
     },
     {
       label: `coffer get ${SECRET} (COFFER_MASTER_KEY)`,
-      args: [DIST_CLI, 'get', SECRET],
+      args: [cli, 'get', SECRET],
       env: envKey,
       expect: SECRET_VALUE,
       target: TARGET,
+      coffer: true,
     },
   ];
+}
+
+export async function run(ctx) {
+  const plain = cleanEnv({});
+  const current = commandsFor(DIST_CLI, ctx.scratch.sub('cli'));
+  const base = ctx.baseline && commandsFor(ctx.baseline.cli, ctx.scratch.sub('cli-baseline'));
+  const commands = withTwins(
+    [{ label: 'node -e 0', args: ['-e', '0'], env: plain, baseline: true }, ...current],
+    ctx.baseline,
+    (c) => base[current.indexOf(c)],
+  );
 
   const warmup = ctx.quick ? 2 : 5;
   const rounds = ctx.quick ? 8 : 30;
   const rows = compareCommands(commands, { warmup, rounds });
-  return {
+  const table = {
     title,
     columns: COMMAND_COLUMNS('node -e 0'),
     rows,
@@ -73,4 +84,6 @@ export async function run(ctx) {
       'transaction (audit record, synchronous=FULL fsync) in the measured time.',
     ],
   };
+  if (!ctx.baseline) return table;
+  return [table, comparisonTable('CLI start-up', ctx.baseline, commandComparisons(commands))];
 }

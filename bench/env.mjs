@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } f
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST_INDEX = join(ROOT, 'dist', 'index.js');
@@ -19,28 +19,35 @@ export function requireDist() {
   }
 }
 
-/** Loads the built core library (dist/index.js: core API plus the SQLite storage). */
-export async function loadCoffer() {
-  requireDist();
-  const lib = await import(DIST_INDEX);
-  for (const name of ['Vault', 'initVault', 'openSqliteStorage', 'Keyring', 'sealSecret']) {
+/**
+ * Loads the built core library (dist/index.js: core API plus the SQLite storage), or another
+ * build's (`index`: a baseline's dist/index.js, see baseline.mjs).
+ */
+export async function loadCoffer(
+  index = DIST_INDEX,
+  names = ['Vault', 'initVault', 'openSqliteStorage', 'Keyring', 'sealSecret'],
+) {
+  if (index === DIST_INDEX) requireDist();
+  const lib = await import(pathToFileURL(index).href);
+  for (const name of names) {
     if (typeof lib[name] !== 'function') {
-      throw new Error(`dist/index.js does not export ${name}; the bench needs it`);
+      throw new Error(`${index} does not export ${name}; the bench needs it`);
     }
   }
   return lib;
 }
 
-function gitCommit() {
+/** The short commit of a checkout (default: this one), with "(modified)" when changed. */
+export function gitCommit(dir = ROOT) {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
+      cwd: dir,
       stdio: ['ignore', 'pipe', 'ignore'],
     })
       .toString()
       .trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-      cwd: ROOT,
+      cwd: dir,
       stdio: ['ignore', 'pipe', 'ignore'],
     })
       .toString()

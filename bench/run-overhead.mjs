@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { commandComparisons, comparisonTable, withTwins } from './baseline.mjs';
 import { DIST_CLI, ROOT } from './env.mjs';
 import { COMMAND_COLUMNS, cleanEnv, compareCommands, spawnTimed } from './spawn.mjs';
 
@@ -24,24 +25,31 @@ const DOTENVX_CLI = join(
 );
 const COUNT = 50;
 
-export async function run(ctx) {
-  const home = ctx.scratch.sub('run');
-  const env = cleanEnv({ COFFER_HOME: join(home, 'vault') });
-  spawnTimed([DIST_CLI, 'init'], env);
-  const vars = {};
+/** The project's variables as .env lines. */
+function envLines() {
   const lines = [];
-  for (let i = 0; i < COUNT; i++) {
-    const value = `value-${i}-${'x'.repeat(24)}`;
-    vars[`SECRET_${i}`] = value;
-    lines.push(`SECRET_${i}=${value}`);
-  }
+  for (let i = 0; i < COUNT; i++) lines.push(`SECRET_${i}=value-${i}-${'x'.repeat(24)}`);
+  return lines;
+}
+
+/** A vault in `home` holding the 50 secrets, made by the build's binary `cli`. */
+function makeVault(ctx, cli, home, lines) {
+  const env = cleanEnv({ COFFER_HOME: join(home, 'vault') });
+  spawnTimed([cli, 'init'], env);
   ctx.log(`run: storing ${COUNT} secrets`);
   // One import instead of 50 processes: the .env holds the same variables.
   writeFileSync(
     join(home, 'import.env'),
     lines.map((l, i) => `# Bench secret number ${i} for the run benchmark\n${l}`).join('\n'),
   );
-  spawnTimed([DIST_CLI, 'env', 'import', join(home, 'import.env'), '--project', 'bench'], env);
+  spawnTimed([cli, 'env', 'import', join(home, 'import.env'), '--project', 'bench'], env);
+  return env;
+}
+
+export async function run(ctx) {
+  const home = ctx.scratch.sub('run');
+  const lines = envLines();
+  const env = makeVault(ctx, DIST_CLI, home, lines);
   const plainDir = join(home, 'plain');
   const encDir = join(home, 'encrypted');
   for (const d of [plainDir, encDir]) {
@@ -53,7 +61,7 @@ export async function run(ctx) {
   const node = process.execPath;
   const probe = `process.stdout.write(String(Object.keys(process.env).filter(k=>k.startsWith('SECRET_')).length)+'\\n')`;
   const base = cleanEnv({});
-  const commands = [
+  const list = [
     { label: 'node -e 0', args: ['-e', '0'], env: base, baseline: true },
     {
       label: 'node -r dotenv/config -e 0',
@@ -89,8 +97,14 @@ export async function run(ctx) {
       args: [DIST_CLI, 'run', '-p', 'bench', '--', node, '-e', probe],
       env,
       expect: String(COUNT),
+      coffer: true,
     },
   ];
+  const commands = withTwins(list, ctx.baseline, (c) => {
+    const cli = ctx.baseline.cli;
+    const baseEnv = makeVault(ctx, cli, ctx.scratch.sub('run-baseline'), lines);
+    return { ...c, args: [cli, ...c.args.slice(1)], env: baseEnv };
+  });
   const rounds = ctx.quick ? 5 : 20;
   const rows = compareCommands(commands, { warmup: 2, rounds });
   // A second ratio column against `dotenv run`, the issue's reference (target <= 1.1x).
@@ -102,7 +116,7 @@ export async function run(ctx) {
     if (commands[i].args[0] === DIST_CLI)
       rows[i][5] = `<= 1.1x dotenv run: ${ratio <= 1.1 ? 'met' : 'NOT met'}`;
   }
-  return {
+  const table = {
     title,
     columns: [...COMMAND_COLUMNS('node -e 0'), { header: 'vs dotenv run', align: 'right' }],
     rows,
@@ -112,4 +126,6 @@ export async function run(ctx) {
       'dotenvx encrypted: the same .env after `dotenvx encrypt` (ECIES per value), key from .env.keys.',
     ],
   };
+  if (!ctx.baseline) return table;
+  return [table, comparisonTable('`run` overhead', ctx.baseline, commandComparisons(commands))];
 }

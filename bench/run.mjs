@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 /**
  * coffer's benchmark: `npm run bench` (builds first) or `node bench/run.mjs [--quick]
- * [--only=cli,library,rotation]`.
+ * [--only=cli,library,rotation] [--baseline=DIR]`.
+ *
+ * `--baseline=DIR` names another coffer checkout with a built dist/ (e.g. a git worktree of
+ * an older commit): the cli, run, mcp and serve sections then measure both builds in the
+ * same run, interleaved, and add a table comparing them (see baseline.mjs).
  *
  * Speed is measured, not asserted: targets are printed beside the results, and the exit
  * code is non-zero only when something is functionally wrong (a command fails, a value
@@ -11,6 +15,7 @@
  * A section is a module exporting `name`, `title` and `async run(ctx)` returning one table
  * (see table.mjs) or an array of tables; add new ones to SECTIONS.
  */
+import { openBaseline } from './baseline.mjs';
 import * as cliStartup from './cli-startup.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
 import * as envelope from './envelope.mjs';
@@ -25,13 +30,15 @@ import { printTables } from './table.mjs';
 const SECTIONS = [cliStartup, runOverhead, library, rotation, envelope, redact, mcp, serve];
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: undefined };
+  const opts = { quick: false, only: undefined, baseline: undefined };
   for (const arg of argv) {
     if (arg === '--quick') opts.quick = true;
     else if (arg.startsWith('--only=')) opts.only = arg.slice('--only='.length).split(',');
-    else if (arg === '--help' || arg === '-h') {
+    else if (arg.startsWith('--baseline=') && arg.length > '--baseline='.length) {
+      opts.baseline = arg.slice('--baseline='.length);
+    } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        `usage: node bench/run.mjs [--quick] [--only=${SECTIONS.map((s) => s.name).join(',')}]\n`,
+        `usage: node bench/run.mjs [--quick] [--only=${SECTIONS.map((s) => s.name).join(',')}] [--baseline=DIR]\n`,
       );
       process.exit(0);
     } else {
@@ -52,6 +59,7 @@ function parseArgs(argv) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   requireDist();
+  const baseline = opts.baseline === undefined ? undefined : openBaseline(opts.baseline);
   const scratch = makeScratch();
   const onSignal = (signal) => {
     scratch.cleanup();
@@ -63,8 +71,11 @@ async function main() {
   const started = performance.now();
   const log = (msg) =>
     process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
-  const ctx = { quick: opts.quick, scratch, log };
+  const ctx = { quick: opts.quick, scratch, log, baseline };
   const env = environment(opts.quick ? 'quick (--quick: smoke run, not for numbers)' : 'full');
+  if (baseline) {
+    env.push(['baseline', `${baseline.root} @ ${baseline.commit} (cli, run, mcp, serve)`]);
+  }
   const tables = [];
   try {
     for (const section of SECTIONS) {

@@ -13,6 +13,9 @@
  * Latency is taken from autocannon's per-response times (fractional ms; its own histogram
  * rounds to whole ms). Peak RSS is the server's VmHWM from /proc at the end of its cells.
  *
+ * With --baseline, each coffer server has a twin from the baseline build on a vault of its
+ * own (a schema of its own on PostgreSQL), measured in the same rounds right after it.
+ *
  * Functional checks (a failure fails the bench): the value read over HTTP is the value
  * stored; every request got a 2xx; and afterwards `coffer audit verify` passes with at least
  * one audit record per answered read (a read is answered only once its record committed).
@@ -22,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { BASELINE_TAG, comparisonTable } from './baseline.mjs';
 import { DIST_CLI, ROOT } from './env.mjs';
 import { fmtMs, fmtNum, fmtRate, median, quantile } from './stats.mjs';
 
@@ -61,9 +65,9 @@ function childEnv(home, extra = {}) {
   };
 }
 
-/** Runs one coffer command to completion; throws with its stderr when it fails. */
-function coffer(args, env, input) {
-  const r = spawnSync(process.execPath, [DIST_CLI, ...args], {
+/** Runs one coffer command (of the build `cli`) to completion; throws with its stderr on failure. */
+function coffer(args, env, input, cli = DIST_CLI) {
+  const r = spawnSync(process.execPath, [cli, ...args], {
     env,
     input: input ?? '',
     encoding: 'utf8',
@@ -76,12 +80,13 @@ function coffer(args, env, input) {
 }
 
 /** A vault with the bench secret and a read-only token for it; returns the token. */
-function prepareVault(env) {
-  coffer(['init'], env);
+function prepareVault(env, cli) {
+  coffer(['init'], env, undefined, cli);
   coffer(
     ['set', SECRET, '--env', 'dev', '--description', 'Stripe API key for the serve bench'],
     env,
     VALUE,
+    cli,
   );
   const created = JSON.parse(
     coffer(
@@ -90,6 +95,8 @@ function prepareVault(env) {
         ...['--env', 'dev', '--cap', 'read', '--json'],
       ],
       env,
+      undefined,
+      cli,
     ),
   );
   if (typeof created.token !== 'string') throw new Error('token create printed no token');
@@ -201,6 +208,7 @@ async function measureInterleaved(ctx, targets, rounds, seconds) {
       cells.get(t).push({
         connections,
         ok: acc.ok,
+        rates: acc.rates,
         perSec: median(acc.rates),
         share: median(acc.rates.map((rate, i) => rate / bareRates[i])),
         p50: quantile(acc.times, 0.5),
@@ -235,13 +243,13 @@ async function dropSchema(url, schema) {
   }
 }
 
-/** Starts coffer serve on a prepared vault; a target for measureInterleaved. */
-async function startCoffer(ctx, label, env, dir, serveArgs = []) {
+/** Starts coffer serve (of the build `cli`) on a prepared vault; a target for measureInterleaved. */
+async function startCoffer(ctx, label, env, dir, serveArgs = [], cli = DIST_CLI) {
   ctx.log(`serve: ${label}: preparing the vault`);
-  const token = prepareVault(env);
+  const token = prepareVault(env, cli);
   const server = await startServer(
     `coffer serve (${label})`,
-    [DIST_CLI, 'serve', '--port', '0', ...serveArgs],
+    [cli, 'serve', '--port', '0', ...serveArgs],
     env,
     join(dir, 'serve.log'),
   );
@@ -259,12 +267,12 @@ async function startCoffer(ctx, label, env, dir, serveArgs = []) {
     await server.stop();
     throw err;
   }
-  return { label, server, url, headers, env };
+  return { label, server, url, headers, env, cli };
 }
 
 /** After the server stopped: `coffer audit verify` passes, with a record per answered read. */
-function checkAudit(label, env, cells) {
-  const report = JSON.parse(coffer(['audit', 'verify', '--json'], env));
+function checkAudit(label, env, cells, cli) {
+  const report = JSON.parse(coffer(['audit', 'verify', '--json'], env, undefined, cli));
   const answered = cells.reduce((n, c) => n + c.ok, 0);
   if (report.ok !== true || !(report.records >= answered)) {
     throw new Error(
@@ -280,13 +288,14 @@ export async function run(ctx) {
   const masterKey = randomBytes(32).toString('base64');
   const pgUrl = databaseUrl();
   const schema = `bench_serve_${randomBytes(6).toString('hex')}`;
+  const schemas = [];
 
+  // Each coffer target: `kind` (sqlite, synced, postgres) and `build` (current, baseline);
+  // a baseline target follows its current twin, so that they run next to each other.
   const targets = [];
+  const results = new Map();
   let bareCells;
   let bareRss;
-  let sqlite;
-  let synced;
-  let postgres;
   try {
     const bareDir = ctx.scratch.sub('serve-bare');
     const bare = await startServer(
@@ -296,21 +305,33 @@ export async function run(ctx) {
       join(bareDir, 'server.log'),
     );
     targets.push({ label: 'bare node:http', server: bare, url: `${bare.url}/`, headers: {} });
-    /** coffer serve on a fresh vault file in `dirName`, started with `args`. */
-    const onSqlite = (label, dirName, args = []) => {
-      const dir = ctx.scratch.sub(dirName);
-      const env = childEnv(dir, { COFFER_MASTER_KEY: masterKey });
-      return startCoffer(ctx, label, env, dir, args);
+    const builds = [{ build: 'current', cli: DIST_CLI, suffix: '' }];
+    if (ctx.baseline) {
+      builds.push({ build: 'baseline', cli: ctx.baseline.cli, suffix: ` ${BASELINE_TAG}` });
+    }
+    /** coffer serve of each build on a fresh vault file in `dirName`, started with `args`. */
+    const onSqlite = async (kind, label, dirName, args = []) => {
+      for (const { build, cli, suffix } of builds) {
+        const dir = ctx.scratch.sub(`${dirName}${build === 'current' ? '' : `-${build}`}`);
+        const env = childEnv(dir, { COFFER_MASTER_KEY: masterKey });
+        const t = await startCoffer(ctx, `${label}${suffix}`, env, dir, args, cli);
+        targets.push({ ...t, kind, build });
+      }
     };
-    targets.push(await onSqlite('SQLite', 'serve-sqlite'));
-    targets.push(await onSqlite('SQLite, --sync-reads', 'serve-sqlite-sync', ['--sync-reads']));
+    await onSqlite('sqlite', 'SQLite', 'serve-sqlite');
+    await onSqlite('synced', 'SQLite, --sync-reads', 'serve-sqlite-sync', ['--sync-reads']);
     if (pgUrl !== undefined) {
-      const pgDir = ctx.scratch.sub('serve-postgres');
-      const env = childEnv(pgDir, {
-        COFFER_MASTER_KEY: masterKey,
-        COFFER_DATABASE_URL: withSchema(pgUrl, schema),
-      });
-      targets.push(await startCoffer(ctx, 'PostgreSQL', env, pgDir));
+      for (const { build, cli, suffix } of builds) {
+        const pgDir = ctx.scratch.sub(`serve-postgres${build === 'current' ? '' : `-${build}`}`);
+        const own = build === 'current' ? schema : `${schema}_${build}`;
+        schemas.push(own);
+        const env = childEnv(pgDir, {
+          COFFER_MASTER_KEY: masterKey,
+          COFFER_DATABASE_URL: withSchema(pgUrl, own),
+        });
+        const t = await startCoffer(ctx, `PostgreSQL${suffix}`, env, pgDir, [], cli);
+        targets.push({ ...t, kind: 'postgres', build });
+      }
     } else {
       ctx.log(
         'serve: PostgreSQL skipped (set COFFER_BENCH_DATABASE_URL or COFFER_TEST_DATABASE_URL)',
@@ -320,21 +341,22 @@ export async function run(ctx) {
     const cells = await measureInterleaved(ctx, targets, rounds, seconds);
     const rss = targets.map((t) => peakRssMiB(t.server.pid));
     for (const t of targets) await t.server.stop();
-    const result = (i) => {
-      const t = targets[i];
-      const tCells = cells.get(t);
-      ctx.log(`serve: ${t.label}: coffer audit verify`);
-      return { cells: tCells, rss: rss[i], auditRecords: checkAudit(t.label, t.env, tCells) };
-    };
     bareCells = cells.get(targets[0]);
     bareRss = rss[0];
-    sqlite = result(1);
-    synced = result(2);
-    if (targets.length > 3) postgres = result(3);
+    for (const [i, t] of targets.entries()) {
+      if (i === 0) continue;
+      const tCells = cells.get(t);
+      ctx.log(`serve: ${t.label}: coffer audit verify`);
+      const auditRecords = checkAudit(t.label, t.env, tCells, t.cli);
+      results.set(`${t.kind}/${t.build}`, { cells: tCells, rss: rss[i], auditRecords });
+    }
   } finally {
     for (const t of targets) await t.server.stop();
-    if (pgUrl !== undefined) await dropSchema(pgUrl, schema);
+    for (const own of schemas) await dropSchema(pgUrl, own);
   }
+  const sqlite = results.get('sqlite/current');
+  const synced = results.get('synced/current');
+  const postgres = results.get('postgres/current');
 
   const rows = [];
   const memory = [];
@@ -361,11 +383,18 @@ export async function run(ctx) {
       : '';
     memory.push([server, store, `${fmtNum(rss, 1)} MiB`, rssTarget]);
   };
+  /** The rows of a coffer target and, with --baseline, of its baseline twin. */
+  const addCoffer = (server, store, key, withTarget) => {
+    const r = results.get(`${key}/current`);
+    addRows(server, store, r.cells, r.rss, withTarget);
+    const b = results.get(`${key}/baseline`);
+    if (b !== undefined) addRows(`${server} ${BASELINE_TAG}`, store, b.cells, b.rss, false);
+  };
   addRows('bare node:http', '-', bareCells, bareRss, false);
-  addRows('coffer serve', 'SQLite', sqlite.cells, sqlite.rss, true);
-  addRows('coffer serve --sync-reads', 'SQLite', synced.cells, synced.rss, false);
+  addCoffer('coffer serve', 'SQLite', 'sqlite', true);
+  addCoffer('coffer serve --sync-reads', 'SQLite', 'synced', false);
   if (postgres !== undefined) {
-    addRows('coffer serve', 'PostgreSQL', postgres.cells, postgres.rss, false);
+    addCoffer('coffer serve', 'PostgreSQL', 'postgres', false);
   } else {
     const skipped = 'skipped: set COFFER_BENCH_DATABASE_URL';
     rows.push(['coffer serve', 'PostgreSQL', '', '', '', '', '', skipped]);
@@ -377,7 +406,7 @@ export async function run(ctx) {
     `SQLite --sync-reads ${fmtNum(synced.auditRecords)}`,
   ];
   if (postgres !== undefined) audited.push(`PostgreSQL ${fmtNum(postgres.auditRecords)}`);
-  return [
+  const tables = [
     {
       title,
       columns: [
@@ -418,4 +447,33 @@ export async function run(ctx) {
       ],
     },
   ];
+  if (!ctx.baseline) return tables;
+  const compared = [];
+  const names = { sqlite: 'SQLite', synced: 'SQLite --sync-reads', postgres: 'PostgreSQL' };
+  for (const [kind, store] of Object.entries(names)) {
+    const cur = results.get(`${kind}/current`);
+    const base = results.get(`${kind}/baseline`);
+    if (cur === undefined || base === undefined) continue;
+    for (const [i, c] of cur.cells.entries()) {
+      const b = base.cells[i];
+      const at = `${store}, ${c.connections} conn.`;
+      compared.push(
+        {
+          label: `serve ${at}: req/s`,
+          base: b.perSec,
+          current: c.perSec,
+          ratio: median(c.rates.map((rate, r) => rate / b.rates[r])),
+          unit: 'req/s',
+        },
+        { label: `serve ${at}: p50`, base: b.p50, current: c.p50, unit: 'ms' },
+      );
+    }
+  }
+  tables.push(
+    comparisonTable('coffer serve', ctx.baseline, compared, [
+      'req/s ratio: median over rounds of current / baseline req/s in the same round; p50: ratio',
+      'of the p50 over all answers.',
+    ]),
+  );
+  return tables;
 }
