@@ -83,7 +83,7 @@ export function remoteBackend(client: CofferClient): SecretsBackend {
     },
     auditVerify: async () => {
       const r = await client.auditVerify();
-      return { ok: r.ok, records: r.checked, problem: r.firstBroken };
+      return { ok: r.ok, records: r.checked, problem: r.firstBroken, acknowledged: [] };
     },
     close: async () => {},
   };

@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'KEY_NOT_FOUND'
   | 'INTEGRITY_FAILURE'
   | 'AUDIT_BROKEN'
+  | 'AUDIT_CHAIN_BROKEN'
+  | 'AUDIT_NOTHING_TO_ACKNOWLEDGE'
   | 'UNSUPPORTED_FORMAT'
   | 'VERSION_CONFLICT'
   | 'ALREADY_EXISTS'
@@ -80,6 +82,14 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   AUDIT_BROKEN: {
     class: 'integrity',
     hint: 'The audit log was changed outside coffer; compare it with a backup.',
+  },
+  AUDIT_CHAIN_BROKEN: {
+    class: 'integrity',
+    hint: 'Investigate with `coffer audit verify` (and a backup or an off-machine checkpoint); once you know what happened, `coffer audit acknowledge --reason TEXT` records the break and lets operations continue.',
+  },
+  AUDIT_NOTHING_TO_ACKNOWLEDGE: {
+    class: 'conflict',
+    hint: 'The audit chain is intact; `coffer audit verify` shows it.',
   },
   UNSUPPORTED_FORMAT: { class: 'integrity', hint: 'Upgrade coffer to read this data.' },
   VERSION_CONFLICT: {

@@ -1,10 +1,19 @@
 /**
  * Reading and verifying the audit log through an unlocked vault.
+ *
+ * `verifyAudit` walks the whole chain (chain.ts), checks the stored head against it
+ * (head-state.ts: its MAC, and that the table ends where it says), lists the breaks an
+ * operator acknowledged (acknowledge.ts), and, given a checkpoint kept off the machine
+ * (head.ts), checks that it was made with this vault's master key and that the chain still
+ * holds its record with its hash.
  */
 import { CofferError } from '../errors.js';
 import type { AuditRecord } from '../store/storage.js';
-import { META_AUDIT_HEAD, type Vault } from '../store/vault.js';
+import type { Vault } from '../store/vault.js';
+import { type AcknowledgedBreak, readAcknowledgement } from './acknowledge-record.js';
 import { AuditChainVerifier, type ChainProblem } from './chain.js';
+import { type AuditCheckpoint, checkpointMacValid, META_AUDIT_HEAD } from './head.js';
+import { ACKNOWLEDGE_ACTION, type HeadProblem, inspectHead, walkAudit } from './head-state.js';
 
 export interface AuditReadOptions {
   limit?: number;
@@ -26,24 +35,109 @@ export async function readAudit(
   return rows.reverse();
 }
 
+export interface CheckpointCheck {
+  seq: number;
+  hash: string;
+  time: string;
+  ok: boolean;
+  /** Why it failed, when `ok` is false. */
+  reason?: string;
+}
+
 export interface AuditVerifyResult {
   ok: boolean;
   records: number;
   problem: ChainProblem | undefined;
+  /**
+   * The stored head: `authenticated` (its MAC is valid and it names the chain's end),
+   * `legacy` (written before heads had a MAC; the next audited command adds one), `broken`.
+   * Absent from a server that does not report it.
+   */
+  head?: 'authenticated' | 'legacy' | 'broken';
+  /** Breaks an operator acknowledged (`coffer audit acknowledge`), oldest first. */
+  acknowledged: AcknowledgedBreak[];
+  /** The result for `checkpoint`, when one was given. */
+  checkpoint?: CheckpointCheck;
 }
 
-/** Walks the whole chain in pages; reports the first broken record. */
-export async function verifyAudit(vault: Vault, pageSize = 5000): Promise<AuditVerifyResult> {
-  return vault.readTransaction(async (tx) => {
+/** The record number a head problem is reported at. */
+function problemAt(p: HeadProblem): ChainProblem {
+  const end = p.tableEnd?.seq ?? 0;
+  const seq = p.stored === undefined ? end : p.stored.seq > end ? end + 1 : p.stored.seq;
+  return { seq, reason: p.reason };
+}
+
+function checkCheckpoint(
+  cp: AuditCheckpoint,
+  key: Uint8Array,
+  hashAt: string | undefined,
+): CheckpointCheck {
+  const base = { seq: cp.seq, hash: cp.hash, time: cp.time };
+  if (!checkpointMacValid(key, cp)) {
+    return {
+      ...base,
+      ok: false,
+      reason:
+        "the checkpoint's MAC does not match: it was not made with this vault's master key, or it was edited",
+    };
+  }
+  if (hashAt === undefined) {
+    return {
+      ...base,
+      ok: false,
+      reason: `record ${cp.seq} of the checkpoint is not in the chain: the log was cut below the checkpoint`,
+    };
+  }
+  if (hashAt !== cp.hash) {
+    return {
+      ...base,
+      ok: false,
+      reason: `record ${cp.seq} differs from the checkpoint: the chain was rewritten, or cut and grown again`,
+    };
+  }
+  return { ...base, ok: true };
+}
+
+/** Walks the whole chain in one read transaction; reports the first problem found. */
+export async function verifyAudit(
+  vault: Vault,
+  options: { checkpoint?: AuditCheckpoint | undefined } = {},
+): Promise<AuditVerifyResult> {
+  const cp = options.checkpoint;
+  return vault.readTransaction(async (tx, keyring) => {
+    const key = keyring.subkey('audit-head');
     const verifier = new AuditChainVerifier();
-    let after = 0;
-    for (;;) {
-      const page = await tx.listAudit({ afterSeq: after, limit: pageSize });
-      for (const r of page) if (!verifier.push(r)) break;
-      if (page.length < pageSize || verifier.problem !== undefined) break;
-      after = page[page.length - 1]!.seq;
+    const acknowledged: AcknowledgedBreak[] = [];
+    let last: AuditRecord | undefined;
+    // The chain's hash at the checkpoint's record (seq 0: the empty chain before record 1).
+    let hashAtCheckpoint = cp?.seq === 0 ? '0'.repeat(64) : undefined;
+    await walkAudit(tx, 0, (r) => {
+      if (!verifier.push(r)) return false;
+      last = r;
+      if (r.action === ACKNOWLEDGE_ACTION && r.outcome === 'ok') {
+        acknowledged.push(readAcknowledgement(r));
+      }
+      if (cp !== undefined && r.seq === cp.seq) hashAtCheckpoint = r.hash;
+      return true;
+    });
+    let problem = verifier.problem;
+    let head: AuditVerifyResult['head'] = 'broken';
+    if (problem === undefined) {
+      const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
+      if (state.ok) head = state.legacy ? 'legacy' : 'authenticated';
+      else problem = problemAt(state.problem);
     }
-    const problem = verifier.finish(await tx.getMeta(META_AUDIT_HEAD));
-    return { ok: problem === undefined, records: verifier.count, problem };
+    const checkpoint = cp === undefined ? undefined : checkCheckpoint(cp, key, hashAtCheckpoint);
+    if (problem === undefined && checkpoint !== undefined && !checkpoint.ok) {
+      problem = { seq: cp!.seq, reason: checkpoint.reason! };
+    }
+    return {
+      ok: problem === undefined,
+      records: verifier.count,
+      problem,
+      head,
+      acknowledged,
+      ...(checkpoint !== undefined ? { checkpoint } : {}),
+    };
   });
 }

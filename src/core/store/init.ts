@@ -3,11 +3,12 @@
  * version, where its master key comes from, scrypt parameters for a passphrase vault).
  */
 import { chainAuditRecord } from '../audit/chain.js';
+import { formatHead, META_AUDIT_HEAD } from '../audit/head.js';
+import { INIT_AUTHENTICATED } from '../audit/head-state.js';
 import { masterKeyCheck, type ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
 import type { Storage } from './storage.js';
-import { META_AUDIT_HEAD } from './vault.js';
 
 export const VAULT_FORMAT = '1';
 
@@ -56,10 +57,13 @@ export async function initVault(
         env: null,
         version: null,
         outcome: 'ok',
-        detail: `key source ${options.keySource}, first key ${kek.id}`,
+        detail: `key source ${options.keySource}, first key ${kek.id}, ${INIT_AUTHENTICATED}`,
       });
       await tx.appendAudit(record);
-      await tx.setMeta(META_AUDIT_HEAD, `${record.seq}:${record.hash}`);
+      await tx.setMeta(
+        META_AUDIT_HEAD,
+        formatHead(keyring.subkey('audit-head'), record.seq, record.hash),
+      );
       return { kekId: kek.id };
     });
   } finally {

@@ -9,7 +9,7 @@
  * Values are strings of at most 64 KiB of UTF-8. They are sealed per version with their own
  * data key (crypto/envelope.ts); they never enter an error message, a log or the audit log.
  */
-import { chainAuditRecord } from '../audit/chain.js';
+import { appendAudit } from '../audit/append.js';
 import { openSecret, sealSecret } from '../crypto/envelope.js';
 import { CofferError, type ErrorCode } from '../errors.js';
 import { Keyring } from '../keys/keyring.js';
@@ -23,7 +23,6 @@ import {
 } from '../paths.js';
 import type {
   AuditEntry,
-  AuditRecord,
   SecretMetadata,
   SecretRecord,
   Storage,
@@ -33,7 +32,7 @@ import type {
 
 /** Values are limited to 64 KiB of UTF-8. */
 export const MAX_VALUE_BYTES: number = 64 * 1024;
-export const META_AUDIT_HEAD = 'audit_head';
+export { META_AUDIT_HEAD } from '../audit/head.js';
 
 export interface VaultOptions {
   /** Who acts: `cli:alice`, `token:deploy`, `mcp:claude-code/1.2`. Goes into the audit log. */
@@ -153,7 +152,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** The audit record of a failed operation; undefined when none can or should be written. */
 function failureDraft(action: string, target: Target, err: unknown): AuditDraft | undefined {
   const code = err instanceof CofferError ? err.code : 'INTERNAL';
-  if (code === 'AUDIT_WRITE_FAILED' || code === 'VAULT_NOT_FOUND' || code === 'STORE_LOCKED')
+  if (
+    code === 'AUDIT_WRITE_FAILED' ||
+    code === 'AUDIT_CHAIN_BROKEN' ||
+    code === 'VAULT_NOT_FOUND' ||
+    code === 'STORE_LOCKED'
+  )
     return undefined;
   const outcome =
     code === 'WRONG_KEY'
@@ -225,35 +229,24 @@ export class Vault {
   }
 
   /**
-   * Appends chained audit records (one head read, one head update for the batch); any
-   * failure becomes AUDIT_WRITE_FAILED, which rolls the whole transaction back.
+   * Appends audit records after checking the stored head (audit/append.ts): a broken chain
+   * fails with AUDIT_CHAIN_BROKEN, anything else with AUDIT_WRITE_FAILED, and either rolls
+   * the whole transaction back. `keyed` is false only for the denial of a wrong master key.
    */
-  async #audit(tx: StorageTx, entries: AuditDraft[]): Promise<void> {
-    try {
-      let last = await tx.lastAudit();
-      const ts = this.#ts();
-      const records: AuditRecord[] = [];
-      for (const d of entries) {
-        last = chainAuditRecord(last, {
-          ts,
-          actor: d.actor ?? this.#actor,
-          action: d.action,
-          path: d.path,
-          env: d.env,
-          version: d.version,
-          outcome: d.outcome,
-          detail: d.detail,
-        });
-        records.push(last);
-      }
-      if (records.length === 1) await tx.appendAudit(records[0]!);
-      else await tx.appendAuditBatch(records);
-      if (last !== undefined) await tx.setMeta(META_AUDIT_HEAD, `${last.seq}:${last.hash}`);
-    } catch (err) {
-      throw new CofferError('AUDIT_WRITE_FAILED', 'the audit record could not be written', {
-        cause: err,
-      });
-    }
+  async #audit(tx: StorageTx, entries: AuditDraft[], keyed = true): Promise<void> {
+    const ts = this.#ts();
+    const records = entries.map((d) => ({
+      ts,
+      actor: d.actor ?? this.#actor,
+      action: d.action,
+      path: d.path,
+      env: d.env,
+      version: d.version,
+      outcome: d.outcome,
+      detail: d.detail,
+    }));
+    if (keyed) await this.#keyring.unlock(tx);
+    await appendAudit(tx, records, keyed ? this.#keyring.subkey('audit-head') : undefined);
   }
 
   /** Runs one audited operation in a write transaction. */
@@ -280,30 +273,45 @@ export class Vault {
         return out.result;
       });
     } catch (err) {
-      await this.#auditFailure(action, target, err);
-      throw err;
+      // A broken audit chain outranks the operation's own failure: it is what to fix first.
+      throw (await this.#auditFailure(action, target, err)) ?? err;
     }
   }
 
-  async #auditFailure(action: string, target: Target, err: unknown): Promise<void> {
-    await this.#auditFailures([{ action, target, err }]);
+  async #auditFailure(action: string, target: Target, err: unknown): Promise<unknown> {
+    return this.#auditFailures([{ action, target, err }]);
   }
 
-  /** Audits failed operations in one transaction of their own (never throws). */
+  /**
+   * Audits failed operations in one transaction of their own. Never throws: returns the
+   * AUDIT_CHAIN_BROKEN error when the chain refused the records, else undefined.
+   */
   async #auditFailures(
     failures: { action: string; target: Target; err: unknown; actor?: string | undefined }[],
-  ): Promise<void> {
+  ): Promise<unknown> {
     const drafts: AuditDraft[] = [];
     for (const { action, target, err, actor } of failures) {
       const draft = failureDraft(action, target, err);
       if (draft !== undefined) drafts.push(actor === undefined ? draft : { ...draft, actor });
     }
-    if (drafts.length === 0) return;
+    if (drafts.length === 0) return undefined;
     try {
-      await this.storage.transaction('write', (tx) => this.#audit(tx, drafts));
-    } catch {
+      await this.storage.transaction('write', async (tx) => {
+        // A refused master key cannot vouch for the head: its denial goes in unauthenticated.
+        const keyed = await this.#keyring.unlock(tx).then(
+          () => true,
+          (e: unknown) => {
+            if (e instanceof CofferError && e.code === 'WRONG_KEY') return false;
+            throw e;
+          },
+        );
+        await this.#audit(tx, drafts, keyed);
+      });
+    } catch (e) {
       // The operation has failed already; the caller sees its error, not this one.
+      if (e instanceof CofferError && e.code === 'AUDIT_CHAIN_BROKEN') return e;
     }
+    return undefined;
   }
 
   /** Runs a read-only operation (not audited: audit and key status reads). */
@@ -841,8 +849,8 @@ export class Vault {
   }
 
   /** Runs `fn` in a read transaction after checking the master key (used by audit and keys). */
-  readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
-    return this.#read(fn);
+  readTransaction<T>(fn: (tx: StorageTx, keyring: Keyring) => Promise<T>): Promise<T> {
+    return this.#read((tx) => fn(tx, this.#keyring));
   }
 
   /** Runs an audited write operation (used by key rotation). */

@@ -1,0 +1,82 @@
+/**
+ * Appending to the audit log: the one place records are chained, written and the stored
+ * head moved, inside the caller's write transaction (the vault's audited operations).
+ *
+ * With the master key's `audit-head` subkey, the stored head is checked first
+ * (head-state.ts): on any problem the append fails with AUDIT_CHAIN_BROKEN and the caller's
+ * transaction rolls back, so a cut or rewritten tail is never covered over by new records
+ * (fail closed until `coffer audit acknowledge`). Then the records are chained onto the
+ * table's last one and the head is stored with its MAC.
+ *
+ * Without the key (a process whose master key was refused) only that refusal may be
+ * recorded: it is chained onto the table and the head stays where it is, since no MAC can
+ * be made for it. It therefore heals nothing: the next append with the key checks it.
+ */
+import { CofferError } from '../errors.js';
+import type { AuditEntry, AuditRecord, StorageTx } from '../store/storage.js';
+import { chainAuditRecord } from './chain.js';
+import { formatHead, META_AUDIT_HEAD } from './head.js';
+import { type HeadProblem, inspectHead, isUnkeyedDenial, UPGRADE_ACTION } from './head-state.js';
+
+/** The error of an append refused because the chain is broken. */
+export function chainBrokenError(problem: HeadProblem): CofferError {
+  return new CofferError(
+    'AUDIT_CHAIN_BROKEN',
+    `the audit log was changed outside coffer: ${problem.reason}; nothing was done`,
+  );
+}
+
+/**
+ * Chains `entries` onto the log and moves the head. `key` is the `audit-head` subkey of a
+ * master key the vault has verified; undefined only for the denial of a wrong master key.
+ * Throws AUDIT_CHAIN_BROKEN (chain broken) or AUDIT_WRITE_FAILED (anything else).
+ */
+export async function appendAudit(
+  tx: StorageTx,
+  entries: readonly AuditEntry[],
+  key: Uint8Array | undefined,
+): Promise<void> {
+  if (entries.length === 0) return;
+  try {
+    let last = await tx.lastAudit();
+    let toWrite = entries;
+    if (key !== undefined) {
+      const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
+      if (!state.ok) throw chainBrokenError(state.problem);
+      if (state.legacy) {
+        // The chain verified against a head without a MAC: authenticate it, once, on record.
+        const first = entries[0]!;
+        toWrite = [
+          {
+            ts: first.ts,
+            actor: first.actor,
+            action: UPGRADE_ACTION,
+            path: null,
+            env: null,
+            version: null,
+            outcome: 'ok',
+            detail: `audit head authenticated from record ${(last?.seq ?? 0) + 1} on`,
+          },
+          ...entries,
+        ];
+      }
+    } else if (!entries.every(isUnkeyedDenial)) {
+      throw new Error('only the denial of a wrong master key is recorded without the key');
+    }
+    const records: AuditRecord[] = [];
+    for (const entry of toWrite) {
+      last = chainAuditRecord(last, entry);
+      records.push(last);
+    }
+    if (records.length === 1) await tx.appendAudit(records[0]!);
+    else await tx.appendAuditBatch(records);
+    if (key !== undefined && last !== undefined) {
+      await tx.setMeta(META_AUDIT_HEAD, formatHead(key, last.seq, last.hash));
+    }
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'AUDIT_CHAIN_BROKEN') throw err;
+    throw new CofferError('AUDIT_WRITE_FAILED', 'the audit record could not be written', {
+      cause: err,
+    });
+  }
+}

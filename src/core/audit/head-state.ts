@@ -1,0 +1,176 @@
+/**
+ * Where the stored audit head stands against the audit table: the check every append makes
+ * before it adds a record (append.ts), and that `coffer audit acknowledge` and
+ * `coffer audit head` make too.
+ *
+ * The head is intact when its MAC is valid (head.ts) and the table ends at the record it
+ * names, or continues from it only with records a process without the master key may
+ * write: the denial of a wrong master key, which cannot update the head (it cannot make its
+ * MAC). A cut tail, a rewritten last record, records added behind coffer's back, a head
+ * changed without the master key: each is a problem, and appending stops until an operator
+ * acknowledges it.
+ *
+ * A legacy head (no MAC, written before heads were authenticated) is accepted once, after
+ * the whole chain verifies against it, unless the chain shows that this vault already had
+ * an authenticated head (a record only an authenticating coffer writes): a head does not go
+ * back to having no MAC. The check costs one record read (`lastAudit`) and one metadata
+ * read per write transaction; the walks happen only when records follow the head (wrong-key
+ * denials) or for a legacy head (once).
+ */
+import type { AuditRecord, StorageTx } from '../store/storage.js';
+import { AuditChainVerifier, GENESIS_HASH, hashAuditRecord } from './chain.js';
+import { headMacValid, parseHead, type StoredHead } from './head.js';
+
+/** The detail suffix of the `init` record of a vault born with an authenticated head. */
+export const INIT_AUTHENTICATED = 'audit head authenticated';
+/** The record written when a legacy head is authenticated. */
+export const UPGRADE_ACTION = 'audit_upgrade';
+/** The record of an acknowledged break (acknowledge.ts). */
+export const ACKNOWLEDGE_ACTION = 'audit_acknowledge';
+
+const PAGE = 5000;
+
+export interface ChainPoint {
+  seq: number;
+  hash: string;
+}
+
+export interface HeadProblem {
+  reason: string;
+  /** The stored head as read; undefined when missing or unreadable. */
+  stored: ChainPoint | undefined;
+  /** `invalid`: not made by this master key (or unreadable); `legacy`: it has none. */
+  mac: 'valid' | 'invalid' | 'legacy' | 'missing';
+  /** The table's newest record; undefined for an empty table. */
+  tableEnd: ChainPoint | undefined;
+}
+
+export type HeadState = { ok: true; legacy: boolean } | { ok: false; problem: HeadProblem };
+
+/** A record a process without the master key writes: the denial of its wrong key. */
+export function isUnkeyedDenial(r: { outcome: string; detail: string | null }): boolean {
+  return r.outcome === 'denied' && r.detail === 'WRONG_KEY';
+}
+
+/** A record that only a coffer authenticating its head writes. */
+export function marksAuthenticatedHead(r: AuditRecord): boolean {
+  return (
+    r.action === UPGRADE_ACTION ||
+    (r.action === ACKNOWLEDGE_ACTION && r.outcome === 'ok') ||
+    (r.action === 'init' && r.detail !== null && r.detail.endsWith(INIT_AUTHENTICATED))
+  );
+}
+
+/** Calls `visit` on each record after `afterSeq`, in seq order, until it returns false. */
+export async function walkAudit(
+  tx: StorageTx,
+  afterSeq: number,
+  visit: (r: AuditRecord) => boolean,
+): Promise<void> {
+  let after = afterSeq;
+  for (;;) {
+    const page = await tx.listAudit({ afterSeq: after, limit: PAGE });
+    for (const r of page) if (!visit(r)) return;
+    if (page.length < PAGE) return;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+function missing(from: number, to: number): string {
+  return from === to
+    ? `record ${from} is missing (removed)`
+    : `records ${from} to ${to} are missing (removed)`;
+}
+
+/** What is wrong between an authenticated head and the table, or undefined. */
+async function tailProblem(
+  tx: StorageTx,
+  head: StoredHead,
+  last: AuditRecord | undefined,
+): Promise<string | undefined> {
+  const endSeq = last?.seq ?? 0;
+  if (endSeq === head.seq) {
+    const endHash = last?.hash ?? GENESIS_HASH;
+    return endHash === head.hash
+      ? undefined
+      : `record ${head.seq} does not match the stored audit head`;
+  }
+  if (endSeq < head.seq) return missing(endSeq + 1, head.seq);
+  // Records follow the head: the record it names must be there, and each one after it must
+  // chain on and be a wrong key's denial.
+  if (head.seq > 0) {
+    const at = (await tx.listAudit({ afterSeq: head.seq - 1, limit: 1 }))[0];
+    if (at === undefined || at.seq !== head.seq || at.hash !== head.hash) {
+      return `record ${head.seq} does not match the stored audit head`;
+    }
+  } else if (head.hash !== GENESIS_HASH) {
+    return 'the stored audit head names no record';
+  }
+  let prevHash = head.hash;
+  let expected = head.seq + 1;
+  let problem: string | undefined;
+  await walkAudit(tx, head.seq, (r) => {
+    if (
+      r.seq !== expected ||
+      r.prevHash !== prevHash ||
+      hashAuditRecord(r.seq, r, prevHash) !== r.hash
+    ) {
+      problem = `the records after record ${head.seq} do not follow the stored audit head`;
+    } else if (!isUnkeyedDenial(r)) {
+      problem = `record ${r.seq} was added after the stored audit head without the master key`;
+    }
+    prevHash = r.hash;
+    expected++;
+    return problem === undefined;
+  });
+  return problem;
+}
+
+/** A legacy head: intact when the whole chain verifies against it and never had a MAC. */
+async function legacyProblem(tx: StorageTx, raw: string): Promise<string | undefined> {
+  const verifier = new AuditChainVerifier();
+  let marker: number | undefined;
+  await walkAudit(tx, 0, (r) => {
+    if (marker === undefined && marksAuthenticatedHead(r)) marker = r.seq;
+    return verifier.push(r);
+  });
+  const problem = verifier.finish(raw);
+  if (problem !== undefined) return problem.reason;
+  if (marker !== undefined) {
+    return `the stored audit head has no MAC, but record ${marker} shows it had one (a head is never downgraded)`;
+  }
+  return undefined;
+}
+
+/** Checks the stored head (`raw`, meta `audit_head`) against the table ending at `last`. */
+export async function inspectHead(
+  tx: StorageTx,
+  last: AuditRecord | undefined,
+  raw: string | undefined,
+  key: Uint8Array,
+): Promise<HeadState> {
+  const tableEnd = last === undefined ? undefined : { seq: last.seq, hash: last.hash };
+  const broken = (
+    reason: string,
+    stored: ChainPoint | undefined,
+    mac: HeadProblem['mac'],
+  ): HeadState => ({ ok: false, problem: { reason, stored, mac, tableEnd } });
+  if (raw === undefined) return broken('the stored audit head is missing', undefined, 'missing');
+  const head = parseHead(raw);
+  if (head === undefined)
+    return broken('the stored audit head is unreadable', undefined, 'invalid');
+  const stored = { seq: head.seq, hash: head.hash };
+  if (head.mac === null) {
+    const problem = await legacyProblem(tx, raw);
+    return problem === undefined ? { ok: true, legacy: true } : broken(problem, stored, 'legacy');
+  }
+  if (!headMacValid(key, head)) {
+    return broken(
+      'the stored audit head is not authentic (it was written without the master key)',
+      stored,
+      'invalid',
+    );
+  }
+  const problem = await tailProblem(tx, head, last);
+  return problem === undefined ? { ok: true, legacy: false } : broken(problem, stored, 'valid');
+}
