@@ -24,13 +24,17 @@ afterAll(async () => {
 });
 
 async function connect(
-  overrides: Partial<CofferMcpOptions> & { reveal?: 'allow' | 'never' } = {},
+  overrides: Partial<CofferMcpOptions> & {
+    reveal?: 'allow' | 'never';
+    allow?: string[];
+    envs?: string[];
+  } = {},
 ): Promise<Client> {
-  const { reveal = 'allow', ...rest } = overrides;
+  const { reveal = 'allow', allow = [], envs = [], ...rest } = overrides;
   const readOnly = rest.readOnly ?? false;
   const server = createCofferMcpServer({
     backend: localMcpBackend(tv.vault, async () => {}),
-    policy: mcpPolicy({ allow: [], envs: [], readOnly, reveal }),
+    policy: mcpPolicy({ allow, envs, readOnly, reveal }),
     readOnly,
     defaultEnv: 'dev',
     agentId: 'unit-agent',
@@ -172,6 +176,46 @@ describe('coffer MCP server (in memory)', () => {
     expect(r.isError).toBe(true);
     expect(lines.join('\n')).not.toContain(value);
     expect(lines.at(-1)).toContain('"keyPath":"(invalid)"');
+    await client.close();
+  });
+
+  it('refuses environments and key paths outside its policy, and audits each refusal', async () => {
+    await tv.vault.set('project/scoped/db_url', 'prod', 'prod-value-not-shown', {
+      description: DESCRIPTION,
+    });
+    const client = await connect({ allow: ['project/scoped/*'], envs: ['dev'] });
+    const before = await tv.storage.transaction('read', (tx) => tx.listAudit({ limit: 10_000 }));
+    const env = await client.callTool({
+      name: 'get_secret',
+      arguments: { keyPath: 'project/scoped/db_url', env: 'prod' },
+    });
+    const path = await client.callTool({
+      name: 'verify_secret',
+      arguments: { keyPath: 'project/other/db_url' },
+    });
+    for (const r of [env, path]) {
+      expect(r.isError).toBe(true);
+      expect(r.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    }
+    expect(textOf(env)).not.toContain('prod-value-not-shown');
+    const after = await tv.storage.transaction('read', (tx) => tx.listAudit({ limit: 10_000 }));
+    expect(after.slice(before.length)).toEqual([
+      expect.objectContaining({
+        actor: 'mcp:unit-client/9.9 agent:unit-agent',
+        action: 'get',
+        path: 'project/scoped/db_url',
+        env: 'prod',
+        outcome: 'denied',
+        detail: 'environment not allowed',
+      }),
+      expect.objectContaining({
+        action: 'verify',
+        path: 'project/other/db_url',
+        env: 'dev',
+        outcome: 'denied',
+        detail: 'path not allowed',
+      }),
+    ]);
     await client.close();
   });
 });
