@@ -3,6 +3,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
+import { childEnvironment } from '../core/inject/child-env.js';
 
 /**
  * true: git ignores the file; false: the file is inside a work tree and not ignored;
@@ -12,6 +13,8 @@ export function isGitIgnored(file: string): boolean | undefined {
   const abs = resolve(file);
   const r = spawnSync('git', ['check-ignore', '-q', '--', abs], {
     cwd: dirname(abs),
+    // git gets coffer's environment without coffer's credentials, like any child.
+    env: childEnvironment(process.env),
     stdio: 'ignore',
   });
   if (r.error) return undefined;

@@ -4,6 +4,7 @@
  * warning), because argv is visible to other users through `ps` and /proc.
  */
 import { CofferError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/utf8.js';
 
 let stdinCache: Buffer | undefined;
 let stdinOffset = 0;
@@ -16,14 +17,9 @@ async function readAllStdin(): Promise<Buffer> {
   return stdinCache;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
+/** Stdin is decoded by the same rule as files: strict UTF-8, a leading U+FEFF kept. */
 function decode(bytes: Buffer, what: string): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new CofferError('INVALID_VALUE', `the ${what} on stdin is not valid UTF-8`);
-  }
+  return decodeUtf8(bytes, `the ${what} on stdin`, what === 'input');
 }
 
 /** The first line of stdin (for --passphrase-stdin); the rest stays for `readStdinRest`. */
@@ -33,7 +29,11 @@ export async function readStdinLine(what: string): Promise<string> {
   if (end < 0) end = all.length;
   const line = all.subarray(stdinOffset, end);
   stdinOffset = Math.min(all.length, end + 1);
-  return decode(line, what).replace(/\r$/, '');
+  // A passphrase file saved with a byte order mark (Notepad) has always meant the text after
+  // it; vaults created that way must keep opening.
+  return decode(line, what)
+    .replace(/^\uFEFF/, '')
+    .replace(/\r$/, '');
 }
 
 /**

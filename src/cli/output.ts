@@ -8,9 +8,10 @@
  *   `hint:` lines. With --json an error is one JSON object `{"error": {code, message, hint}}`.
  * - Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 integrity/authentication, 5 conflict.
  * - No secret value is ever part of a message: errors come from CofferError messages, which
- *   name paths and files only. Unexpected errors print their class name, not their text,
- *   unless COFFER_DEBUG is set.
+ *   name paths and files only. Unexpected errors print their class name, not their text;
+ *   COFFER_DEBUG adds their stack frames, still without their text (core/debug-trace.ts).
  */
+import { debugTrace } from '../core/debug-trace.js';
 import { CofferError, type ErrorClass } from '../core/errors.js';
 
 export const EXIT: Record<ErrorClass | 'ok', number> = {
@@ -63,7 +64,7 @@ export function reportError(err: unknown, json: boolean): number {
   const message = known
     ? err.message
     : process.env.COFFER_DEBUG
-      ? String((err as Error)?.stack ?? err)
+      ? `internal error: ${debugTrace(err)}`
       : `internal error (${(err as Error)?.name ?? 'unknown'}); run with COFFER_DEBUG=1 for details`;
   const hint = known ? err.hint : undefined;
   if (json) {

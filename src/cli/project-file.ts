@@ -2,26 +2,60 @@
  * Finds the project a directory belongs to, so `coffer run -- npm start` needs no flags:
  * the nearest `.coffer` (dotenv syntax: `project=consilio`, optional `env=dev`) or
  * `coffer.yaml` (a top-level `project: consilio` line) in the current directory or a parent.
+ *
+ * `allow_env_names` (`.coffer`: `allow_env_names=NODE_OPTIONS,JAVA_TOOL_OPTIONS`; coffer.yaml:
+ * `allow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS`) lets this project's secrets set
+ * variables coffer otherwise refuses to inject (core/inject/names.ts). It is local
+ * configuration, read from this machine's files, and applies only to the project the file
+ * names; nothing in the vault can allow a name.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDotenv } from '../core/dotenv/index.js';
 import { CofferError } from '../core/errors.js';
-import { isValidSegment, parseEnvironment } from '../core/paths.js';
+import { isValidSegment, parseEnvironment, parseEnvVarName } from '../core/paths.js';
+import { decodeUtf8 } from '../core/utf8.js';
 
 export interface ProjectConfig {
   project: string;
   env?: string;
+  /** Variable names this project's secrets may set although coffer refuses them by default. */
+  allowEnvNames?: string[];
   file: string;
 }
 
-function fromYaml(text: string): { project?: string; env?: string } {
-  const out: { project?: string; env?: string } = {};
+interface Settings {
+  project?: string;
+  env?: string;
+  allow_env_names?: string;
+}
+
+function fromYaml(text: string): Settings {
+  const out: Settings = {};
   for (const line of text.split(/\r?\n/)) {
     const m = /^(project|env):\s*['"]?([A-Za-z0-9_-]+)['"]?\s*(?:#.*)?$/.exec(line);
     if (m) out[m[1] as 'project' | 'env'] = m[2]!;
+    const a = /^allow_env_names:\s*['"]?([A-Za-z0-9_, ]*)['"]?\s*(?:#.*)?$/.exec(line);
+    if (a) out.allow_env_names = a[1]!;
   }
   return out;
+}
+
+function allowList(file: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(/[\s,]+/)
+    .filter((n) => n !== '')
+    .map((n) => {
+      try {
+        return parseEnvVarName(n);
+      } catch (err) {
+        throw new CofferError(
+          'INVALID_ARGUMENT',
+          `${file}: allow_env_names: ${(err as Error).message}`,
+        );
+      }
+    });
 }
 
 /** The nearest project file's settings, or undefined when there is none. */
@@ -31,8 +65,8 @@ export function findProjectConfig(start: string = process.cwd()): ProjectConfig 
     for (const name of ['.coffer', 'coffer.yaml', 'coffer.yml']) {
       const file = join(dir, name);
       if (!existsSync(file)) continue;
-      const text = readFileSync(file, 'utf8');
-      const parsed = name === '.coffer' ? parseDotenv(text) : fromYaml(text);
+      const text = decodeUtf8(readFileSync(file), file);
+      const parsed: Settings = name === '.coffer' ? parseDotenv(text) : fromYaml(text);
       const project = parsed.project;
       if (project === undefined) continue;
       if (!isValidSegment(project)) {
@@ -44,7 +78,13 @@ export function findProjectConfig(start: string = process.cwd()): ProjectConfig 
           },
         );
       }
-      return { project, ...(parsed.env ? { env: parseEnvironment(parsed.env) } : {}), file };
+      const allowEnvNames = allowList(file, parsed.allow_env_names);
+      return {
+        project,
+        ...(parsed.env ? { env: parseEnvironment(parsed.env) } : {}),
+        ...(allowEnvNames ? { allowEnvNames } : {}),
+        file,
+      };
     }
     const parent = dirname(dir);
     if (parent === dir) return undefined;
@@ -62,4 +102,26 @@ export function resolveProject(flag: string | undefined): { project: string; env
     });
   }
   return found;
+}
+
+/**
+ * The names allowed for `project` on this machine: the `--allow-env-name` flags, plus the
+ * project file's `allow_env_names` when that file is for the same project.
+ */
+export function allowedEnvNames(project: string, flags: readonly string[] = []): string[] {
+  const names = flags.map((n) => parseEnvVarName(n));
+  let found: ProjectConfig | undefined;
+  try {
+    found = findProjectConfig();
+  } catch {
+    // A broken project file allows nothing; with --project it is not needed otherwise.
+    found = undefined;
+  }
+  if (found?.project === project && found.allowEnvNames) names.push(...found.allowEnvNames);
+  return names;
+}
+
+/** commander's collector for a repeatable option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

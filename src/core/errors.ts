@@ -53,6 +53,7 @@ export type ErrorCode =
   | 'DATA_KEY_MISSING'
   | 'DATA_KEY_INVALID'
   | 'PLAINTEXT_REFUSED'
+  | 'ENV_NAME_REFUSED'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -143,6 +144,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     class: 'integrity',
     hint: 'Encrypt legacy rows with `coffer envelope rewrap`, or pass allowPlaintext: true.',
   },
+  ENV_NAME_REFUSED: { class: 'usage', hint: undefined },
   INTERNAL: { class: 'failure', hint: undefined },
 };
 

@@ -18,6 +18,7 @@
 import { CLIENT_INFO_META_KEY, McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { AccessPolicy } from '../core/access/policy.js';
+import { debugTrace } from '../core/debug-trace.js';
 import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
 import type { McpBackend } from './backend.js';
 import { clientInfoFrom, mcpActor } from './identity.js';
@@ -117,9 +118,7 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
     } catch (err) {
       const error = toolError(err);
       const detail =
-        error.code === 'INTERNAL' && process.env.COFFER_DEBUG
-          ? { stack: String((err as Error)?.stack) }
-          : {};
+        error.code === 'INTERNAL' && process.env.COFFER_DEBUG ? { stack: debugTrace(err) } : {};
       log.warn({ ...fields(), outcome: 'error', code: error.code, ...detail }, 'tool call failed');
       return errorResult(error);
     }

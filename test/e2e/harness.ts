@@ -29,6 +29,8 @@ export interface RunResult {
 export interface RunOptions {
   input?: string | Buffer;
   env?: Record<string, string | undefined>;
+  /** Working directory (default: the test process's). */
+  cwd?: string;
 }
 
 /** Temp homes made by this test file; removed when the file's tests are done. */
@@ -62,6 +64,7 @@ export function runCoffer(args: string[], o: RunOptions = {}): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: o.input ?? '',
     env: cleanEnv(o.env),
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -79,6 +82,7 @@ function cleanEnv(env: Record<string, string | undefined> = {}): Record<string, 
 export function spawnCoffer(args: string[], o: RunOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: cleanEnv(o.env),
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin?.end(o.input ?? '');

@@ -10,13 +10,15 @@ import type { Command } from 'commander';
 import { parseDotenv, parseDotenvLines, setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
+import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvironment } from '../../core/paths.js';
+import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
-import { resolveProject } from '../project-file.js';
+import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
 import { envExampleCommand } from './env-example-command.js';
 import { envImportCommand } from './env-import-command.js';
 
@@ -24,13 +26,13 @@ interface PullOptions extends CommonOptions {
   project?: string;
   file: string;
   check?: boolean;
+  allowEnvName?: string[];
 }
 
-/** Reads FILE, or stdin for `-` / no argument. */
-export async function readInput(file: string | undefined): Promise<string> {
-  if (file === undefined || file === '-') return readStdinRest('input', true);
+/** The bytes of FILE, or an IO_ERROR naming it. */
+function readBytes(file: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (err) {
     throw new CofferError(
       'IO_ERROR',
@@ -39,9 +41,21 @@ export async function readInput(file: string | undefined): Promise<string> {
   }
 }
 
-/** The text of a .env file, or '' when it does not exist yet. */
+/**
+ * Reads FILE, or stdin for `-` / no argument. Both are decoded by one rule (core/utf8.ts):
+ * invalid UTF-8 is refused with its line, never turned into U+FFFD and stored.
+ */
+export async function readInput(file: string | undefined): Promise<string> {
+  if (file === undefined || file === '-') return readStdinRest('input', true);
+  return decodeUtf8(readBytes(file), file);
+}
+
+/**
+ * The text of a .env file, or '' when it does not exist yet. Strict too: rewriting a file
+ * decoded leniently would replace its invalid bytes with U+FFFD on lines coffer does not own.
+ */
 export function readEnvFile(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return existsSync(file) ? decodeUtf8(readBytes(file), file) : '';
 }
 
 /** The project and environment for commands that take --project / --env. */
@@ -111,6 +125,11 @@ export function envCommand(program: Command): void {
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
     .option('-f, --file <path>', '.env file to update', '.env')
     .option('--check', 'only list (by name) what would change; exit 1 if anything would')
+    .option(
+      '--allow-env-name <NAME>',
+      'let a secret set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--json', 'print {file, changes: [{name, action}]} as JSON')
     .addHelpText(
       'after',
@@ -126,7 +145,14 @@ Examples:
     .action(
       action<PullOptions>(async (_args, opts, g) => {
         const { project, env: e } = projectAndEnv(opts);
+        const allowNames = allowedEnvNames(project, opts.allowEnvName);
         const secrets = await withBackend(g, (b) => b.readProject(project, e, 'env pull'));
+        // The same names rule as `coffer run`: a .env file is read into programs' environments.
+        assertInjectableNames(
+          secrets.map((s) => ({ name: s.envVar, path: s.path })),
+          allowNames,
+          `write ${opts.file} with`,
+        );
         const text = readEnvFile(opts.file);
         const current = parseDotenv(text);
         const updates: Record<string, string> = {};

@@ -3,7 +3,7 @@
  * in each variable, keeping comments and order. It never copies a value, and it warns when an
  * existing .env.example holds something that looks like a real secret.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -64,7 +64,7 @@ Example:
       action<ExampleOptions>(async (_args, opts) => {
         const suspicious: string[] = [];
         if (existsSync(opts.out)) {
-          for (const [k, v] of Object.entries(parseDotenv(readFileSync(opts.out, 'utf8')))) {
+          for (const [k, v] of Object.entries(parseDotenv(readEnvFile(opts.out)))) {
             if (looksLikeSecret(v)) suspicious.push(k);
           }
           for (const k of suspicious) {

@@ -4,9 +4,9 @@
  * or a prompt; secrets that exist already are skipped unless --overwrite.
  */
 import type { Command } from 'commander';
-import { parseDotenv } from '../../core/dotenv/index.js';
+import { importEntries } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { envVarNameFor, normalizeSegment, parseDescription } from '../../core/paths.js';
+import { envVarNameFor, parseDescription } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withLocalVault } from '../context.js';
 import { stdinIsTerminal } from '../input.js';
@@ -45,6 +45,9 @@ comment block right above it, for example:
   # Stripe API key for payment processing
   STRIPE_API_KEY=sk_live_...
 
+Two variables that would become the same secret (API_KEY and api_key, FOO.BAR and FOO_BAR)
+are refused, with their lines, before anything is imported; so is a file that is not UTF-8.
+
 Examples:
   coffer env import .env --project consilio --dry-run
   coffer env import .env.production --project consilio --env prod -d "{key} for the consilio API"`,
@@ -53,15 +56,16 @@ Examples:
       action<ImportOptions>(async ([file], opts, g) => {
         const { project, env: e } = projectAndEnv(opts);
         const text = await readInput(file);
-        const vars = parseDotenv(text);
+        // Refused as a whole, before the vault is opened: invalid UTF-8 (readInput) and two
+        // variables that would become one secret (importEntries).
+        const vars = importEntries(text);
         const comments = commentsAbove(text);
         const results: { key: string; path: string; outcome: Outcome; reason?: string }[] = [];
         await withLocalVault('coffer env import', g, async ({ vault }) => {
           const existing = new Set(
             (await vault.list({ prefix: `project/${project}`, env: e })).map((s) => s.path),
           );
-          for (const [key, value] of Object.entries(vars)) {
-            const name = normalizeSegment(key);
+          for (const { key, value, name } of vars) {
             const path = `project/${project}/${name}`;
             if (!name) {
               results.push({

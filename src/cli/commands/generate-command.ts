@@ -14,11 +14,13 @@ import {
   isGeneratorKind,
   KINDS,
 } from '../../core/generate/index.js';
+import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { note, printJson, warn, writeOut } from '../output.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 import { readEnvFile } from './env-command.js';
 
 interface GenerateOptions extends CommonOptions {
@@ -30,6 +32,7 @@ interface GenerateOptions extends CommonOptions {
   store?: string;
   description?: string;
   force?: boolean;
+  allowEnvName?: string[];
 }
 
 function specOf(opts: GenerateOptions): GeneratorSpec {
@@ -81,6 +84,11 @@ export function generateCommand(program: Command): void {
     .option('-d, --description <text>', 'description for --store')
     .option('-e, --env <env>', 'environment for --store (default: COFFER_ENV or dev)')
     .option('--force', 'replace an existing value (and allow keys under 16 characters)')
+    .option(
+      '--allow-env-name <NAME>',
+      'let NAME be written or stored although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--json', 'print {name, kind, action, stored, envFile} as JSON (never the value)')
     .addHelpText(
       'after',
@@ -104,7 +112,18 @@ In package.json:
         opts.envFile ??= opts.file;
         const variable = parseEnvVarName(name!);
         const spec = specOf(opts);
-        const storePath = opts.store !== undefined ? parseKeyPath(opts.store).path : undefined;
+        const storeKey = opts.store !== undefined ? parseKeyPath(opts.store) : undefined;
+        const storePath = storeKey?.path;
+        if (storeKey !== undefined || opts.envFile !== undefined) {
+          // NAME goes into a .env file, or becomes the stored secret's env-var name: the
+          // same rule as every injection, checked before anything is generated or stored.
+          const project = storeKey?.scope === 'project' ? storeKey.group : '';
+          assertInjectableNames(
+            [{ name: variable, path: storePath ?? '--env-file' }],
+            allowedEnvNames(project, opts.allowEnvName),
+            opts.envFile !== undefined ? `write ${opts.envFile} with` : 'store',
+          );
+        }
         const fromFile =
           opts.envFile !== undefined ? parseDotenv(readEnvFile(opts.envFile))[variable] : undefined;
         if (storePath === undefined && opts.envFile === undefined) {

@@ -6,21 +6,30 @@
  * Precedence: a variable already set in coffer's own environment wins over the vault (as
  * dotenv does), so `FOO=local coffer run -- app` can override one value; `--override` makes
  * the vault win instead.
+ *
+ * What the child gets is decided in core (core/inject): coffer's own credentials are withheld
+ * (`--pass-env` passes one on), names that change how programs load code are refused unless
+ * allowed on this machine (`--allow-env-name`, the project file), and a stored value the OS
+ * cannot carry (a NUL) is skipped with a warning that names it.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
+import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
 import { parseEnvironment } from '../../core/paths.js';
 import type { ProjectSecret } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
 import { openBackend } from '../context.js';
-import { resolveProject } from '../project-file.js';
+import { warn } from '../output.js';
+import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
 
 interface RunOptions extends CommonOptions {
   project?: string;
   override?: boolean;
   mask?: boolean;
+  allowEnvName?: string[];
+  passEnv?: string[];
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -34,10 +43,25 @@ export function runCommand(program: Command): void {
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
     .option('--override', 'vault values replace variables already set in the environment')
     .option('--mask', "replace secret values in the program's output with [REDACTED]")
+    .option(
+      '--allow-env-name <NAME>',
+      'let a secret set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
+    .option(
+      '--pass-env <NAME>',
+      "pass coffer's own credential variable NAME (e.g. COFFER_TOKEN) to the program (repeatable)",
+      collect,
+    )
     .addHelpText(
       'after',
       `
 Variables already set in the environment win over the vault unless --override is given.
+coffer's own credentials (COFFER_MASTER_KEY, COFFER_PASSPHRASE, COFFER_TOKEN,
+COFFER_DATABASE_URL, COFFER_KEY_FILE) are not passed to the program unless --pass-env names
+them. A secret whose variable would change how programs load code (NODE_OPTIONS, LD_PRELOAD,
+PATH, ...: see docs/injection.md) stops the run unless --allow-env-name or allow_env_names in
+the project file allows it.
 --mask hides values of 4 characters or more, also in their JSON-escaped and URL-encoded
 forms; the output is unchanged otherwise.
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
@@ -55,6 +79,8 @@ Examples:
           throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
         const found = resolveProject(opts.project);
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
+        const passEnv = parsePassEnv(opts.passEnv ?? []);
+        const allowNames = allowedEnvNames(found.project, opts.allowEnvName);
         const backend = await openBackend(g);
         let secrets: ProjectSecret[];
         try {
@@ -63,12 +89,21 @@ Examples:
           await backend.close();
           throw err;
         }
-        const childEnv: NodeJS.ProcessEnv = { ...process.env };
-        for (const s of secrets) {
-          if (opts.override || childEnv[s.envVar] === undefined) childEnv[s.envVar] = s.value;
+        let plan: ReturnType<typeof runEnvironment>;
+        try {
+          plan = runEnvironment(secrets, process.env, {
+            override: opts.override === true,
+            allowNames,
+            passEnv,
+          });
+        } catch (err) {
+          await backend.close();
+          throw err;
+        } finally {
+          secrets.length = 0;
         }
-        const values = secrets.map((s) => s.value);
-        secrets.length = 0;
+        for (const s of plan.skipped) warn(`not setting ${s.name} (${s.path}): ${s.reason}`);
+        const { env: childEnv, values } = plan;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
         return runChild(cmd, args, childEnv, opts.mask ? values : undefined, backend.close);
@@ -79,7 +114,7 @@ Examples:
 async function runChild(
   cmd: string,
   args: string[],
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string>,
   maskValues: string[] | undefined,
   afterSpawn: () => Promise<void>,
 ): Promise<number> {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { writeSecretFile } from '../../core/files.js';
+import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
   parseDescription,
@@ -16,6 +17,7 @@ import { envOf, withBackend } from '../context.js';
 import { gitIgnoreWarning } from '../git.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 import { readEnvFile } from './env-command.js';
 
 interface SetOptions extends CommonOptions {
@@ -26,6 +28,7 @@ interface SetOptions extends CommonOptions {
   envFile?: string | undefined;
   file?: string;
   envVar?: string;
+  allowEnvName?: string[];
 }
 
 export function setCommand(program: Command): void {
@@ -48,6 +51,11 @@ export function setCommand(program: Command): void {
       'same as --env-file (Node 20 itself rejects --env-file naming a missing file)',
     )
     .option('--env-var <NAME>', 'variable name in the .env file (default: the name uppercased)')
+    .option(
+      '--allow-env-name <NAME>',
+      'let --env-file set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -72,6 +80,19 @@ With --env-file the vault is written first; if that fails, the .env file is not 
         const key = parseKeyPath(path!);
         if (opts.description !== undefined) parseDescription(opts.description);
         const envVar = opts.envVar !== undefined ? parseEnvVarName(opts.envVar) : undefined;
+        const allowNames =
+          opts.envFile !== undefined
+            ? allowedEnvNames(key.scope === 'project' ? key.group : '', opts.allowEnvName)
+            : [];
+        // The .env file is checked before the value is asked for and stored ...
+        if (opts.envFile !== undefined) {
+          const name = envVar ?? envVarNameFor(key.name);
+          assertInjectableNames(
+            [{ name, path: key.path }],
+            allowNames,
+            `write ${opts.envFile} with`,
+          );
+        }
         return withBackend(g, async (vault) => {
           let value: string;
           if (opts.value !== undefined) {
@@ -93,6 +114,12 @@ With --env-file the vault is written first; if that fails, the .env file is not 
             // Store first, .env second: this runs only after the vault accepted the value.
             const info = await vault.info(r.path, r.env);
             const variable = envVar ?? info.envVar ?? envVarNameFor(key.name);
+            // ... and again with the stored env-var name, which metadata may set.
+            assertInjectableNames(
+              [{ name: variable, path: r.path }],
+              allowNames,
+              `write ${opts.envFile} with`,
+            );
             writeSecretFile(
               opts.envFile,
               setDotenvVariables(readEnvFile(opts.envFile), { [variable]: value }),

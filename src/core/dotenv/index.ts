@@ -5,6 +5,7 @@
  */
 export { removeDotenvVariables, setDotenvVariables } from './edit.js';
 export { formatDotenv, formatDotenvValue, isDotenvKey } from './format.js';
+export { type ImportEntry, importEntries } from './import-plan.js';
 export {
   type DotenvEntry,
   type DotenvOtherEntry,

@@ -147,7 +147,7 @@ const OUTCOME_BY_CLASS: Record<string, string> = {
   failure: 'error',
 };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The audit record of a failed operation; undefined when none can or should be written. */
 function failureDraft(action: string, target: Target, err: unknown): AuditDraft | undefined {
@@ -187,6 +187,13 @@ export function valueBytes(value: string): Uint8Array {
       'INVALID_VALUE',
       'the value is not well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
     );
+  }
+  // No program can receive a NUL inside an environment variable or argument; refused here,
+  // once, for every front end (a value stored earlier is skipped by `coffer run`).
+  if (value.includes('\u0000')) {
+    throw new CofferError('INVALID_VALUE', 'the value holds a NUL character (U+0000)', {
+      hint: 'Store binary data base64-encoded.',
+    });
   }
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > MAX_VALUE_BYTES) {

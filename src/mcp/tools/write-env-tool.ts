@@ -17,6 +17,7 @@ import { isGitIgnored } from '../../cli/git.js';
 import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { checkFileName, writeSecretFile } from '../../core/files.js';
+import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
   parseEnvironment,
@@ -138,6 +139,16 @@ export const writeEnvTool: CofferTool = defineTool({
       }
     }
 
+    // The names rule of every injector; an agent can never allow a refused name.
+    assertInjectableNames(
+      chosen.map((s) => ({
+        name: s.envVar ?? envVarNameFor(parseKeyPath(s.path).name),
+        path: s.path,
+      })),
+      [],
+      `write ${rel} with`,
+      false,
+    );
     const values: Record<string, string> = {};
     for (const s of chosen) {
       const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);

@@ -1,0 +1,77 @@
+/**
+ * The one check every injector applies before a secret becomes an environment variable:
+ * `coffer run` and every .env writer (`env pull`, `set --env-file`, `generate --env-file`,
+ * MCP `write_env`). A refused name (names.ts) stops the whole operation before anything is
+ * started or written; the error names each variable and the key path it came from, and says
+ * how the operator allows it on this machine. Only local configuration can allow a name (a
+ * command-line flag or the project file); nothing stored in the vault can, so a remote writer
+ * cannot enable what it could abuse.
+ */
+import { CofferError } from '../errors.js';
+import { allowKey, refusedEnvName } from './names.js';
+
+/** A variable about to be injected, and where its name came from. */
+export interface InjectedName {
+  /** The env-var name (metadata `envVar`, or the secret's name uppercased). */
+  readonly name: string;
+  /** The key path of the secret, or a description of the source (`--env-var`). */
+  readonly path: string;
+}
+
+/** Names the operator allowed on this machine (flags, project file); compared case-insensitively. */
+export type AllowedNames = Iterable<string>;
+
+/** The refused names among `vars`, with the reason for each (empty: all may be injected). */
+export function refusedNames(
+  vars: readonly InjectedName[],
+  allowed: AllowedNames = [],
+): { name: string; path: string; reason: string; allowable: boolean }[] {
+  const allow = new Set<string>();
+  for (const a of allowed) allow.add(allowKey(a));
+  const out: { name: string; path: string; reason: string; allowable: boolean }[] = [];
+  for (const v of vars) {
+    const refused = refusedEnvName(v.name);
+    if (refused === undefined) continue;
+    // An invalid name (`A=B`, a NUL) can never be allowed: it would set another variable.
+    const allowable = refused.invalid !== true;
+    if (allowable && allow.has(allowKey(v.name))) continue;
+    out.push({ name: v.name, path: v.path, reason: refused.reason, allowable });
+  }
+  return out;
+}
+
+/** Shows a name from stored metadata safely in a message (it may hold anything). */
+function shown(name: string): string {
+  const capped = name.length > 80 ? `${name.slice(0, 80)}…` : name;
+  return JSON.stringify(capped).slice(1, -1);
+}
+
+/**
+ * Throws ENV_NAME_REFUSED when any of `vars` may not be injected. `verb` says what was refused
+ * (`inject`, `write .env with`); `localAllow` false when the caller offers no way to allow a
+ * name (MCP `write_env`: an agent must never be able to).
+ */
+export function assertInjectableNames(
+  vars: readonly InjectedName[],
+  allowed: AllowedNames = [],
+  verb = 'inject',
+  localAllow = true,
+): void {
+  const refused = refusedNames(vars, allowed);
+  if (refused.length === 0) return;
+  const parts = refused.map((r) => `${shown(r.name)} (from ${r.path}: ${r.reason})`);
+  const allowable = refused.filter((r) => r.allowable).map((r) => shown(r.name));
+  const flags = allowable.map((n) => `--allow-env-name ${n}`).join(' ');
+  const rename = 'give the secret another variable name (coffer describe PATH --env-var NAME)';
+  let hint: string;
+  if (allowable.length === 0) hint = `Names must be valid variable names: ${rename}.`;
+  else if (!localAllow)
+    hint = `These names change how programs load or run code and are never written here; ${rename}, or have the user write it with coffer env pull --allow-env-name. See docs/injection.md.`;
+  else
+    hint = `These names change how programs load or run code, so a secret may set one only if you allow it on this machine: ${flags}, or allow_env_names=${allowable.join(',')} in the project's .coffer file. Otherwise ${rename}. See docs/injection.md.`;
+  throw new CofferError(
+    'ENV_NAME_REFUSED',
+    `refused to ${verb} ${refused.length === 1 ? 'the variable' : `${refused.length} variables`} ${parts.join(', ')}`,
+    { hint },
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * The names rule, credential stripping and the environment of `coffer run`, in process.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CofferError } from '../errors.js';
+import {
+  assertInjectableNames,
+  CREDENTIAL_ENV_NAMES,
+  childEnvironment,
+  parsePassEnv,
+  REFUSED_ENV_NAMES,
+  refusedEnvName,
+  runEnvironment,
+} from './index.js';
+
+const REQUIRED = [
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'LD_AUDIT',
+  'DYLD_INSERT_LIBRARIES',
+  'PATH',
+  'BASH_ENV',
+  'ENV',
+  'PYTHONPATH',
+  'PYTHONSTARTUP',
+  'PERL5OPT',
+  'RUBYOPT',
+  'JAVA_TOOL_OPTIONS',
+  'GIT_SSH_COMMAND',
+  'GIT_CONFIG_COUNT',
+  'SHELLOPTS',
+  'PS4',
+  'IFS',
+];
+
+function refusal(fn: () => void): CofferError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CofferError);
+    return err as CofferError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('refusedEnvName', () => {
+  it('refuses every name the threat model requires, in any case', () => {
+    for (const name of REQUIRED) {
+      expect(refusedEnvName(name), name).toBeDefined();
+      expect(refusedEnvName(name.toLowerCase()), name).toBeDefined();
+    }
+    expect(refusedEnvName('npm_config_script_shell')).toBeDefined();
+  });
+
+  it('lets ordinary secret names through', () => {
+    for (const name of ['STRIPE_API_KEY', 'DATABASE_URL', 'NODE_ENV', 'PATHS', 'GITHUB_TOKEN']) {
+      expect(refusedEnvName(name), name).toBeUndefined();
+    }
+  });
+
+  it('refuses names that are not env-var names at all (they would set another variable)', () => {
+    for (const name of ['A=B', 'NODE_OPTIONS=x', 'A\u0000B', '', '1A', 'A B']) {
+      expect(refusedEnvName(name)?.invalid, JSON.stringify(name)).toBe(true);
+    }
+  });
+
+  it('every entry has a reason', () => {
+    for (const r of REFUSED_ENV_NAMES) expect(r.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe('assertInjectableNames', () => {
+  it('names the variable, the key path and how to allow it', () => {
+    const err = refusal(() =>
+      assertInjectableNames([{ name: 'NODE_OPTIONS', path: 'project/app/node_options' }]),
+    );
+    expect(err.code).toBe('ENV_NAME_REFUSED');
+    expect(err.errorClass).toBe('usage');
+    expect(err.message).toContain('NODE_OPTIONS');
+    expect(err.message).toContain('project/app/node_options');
+    expect(err.hint).toContain('--allow-env-name NODE_OPTIONS');
+    expect(err.hint).toContain('allow_env_names=NODE_OPTIONS');
+  });
+
+  it('an allowed name passes, compared case-insensitively; an invalid name never does', () => {
+    const vars = [{ name: 'node_options', path: 'project/app/x' }];
+    expect(() => assertInjectableNames(vars, ['NODE_OPTIONS'])).not.toThrow();
+    const bad = [{ name: 'A=B', path: 'project/app/x' }];
+    expect(refusal(() => assertInjectableNames(bad, ['A=B'])).hint).not.toContain('--allow');
+  });
+
+  it('without a local way to allow (MCP), the hint offers none', () => {
+    const err = refusal(() =>
+      assertInjectableNames([{ name: 'PATH', path: 'project/app/path' }], [], 'write', false),
+    );
+    expect(err.hint).not.toContain('allow_env_names');
+  });
+});
+
+describe('childEnvironment', () => {
+  it("drops coffer's credentials in any case, keeps the rest, passes on what is asked", () => {
+    const parent = {
+      HOME: '/home/u',
+      COFFER_URL: 'https://c',
+      COFFER_ENV: 'dev',
+      COFFER_DATA_KEYS: 'k1:x',
+      COFFER_MASTER_KEY: 'mk',
+      COFFER_PASSPHRASE: 'pp',
+      COFFER_TOKEN: 'tok',
+      COFFER_DATABASE_URL: 'postgres://u:pw@h/d',
+      COFFER_KEY_FILE: '/k',
+      coffer_token: 'lower',
+      UNSET: undefined,
+    };
+    expect(childEnvironment(parent)).toEqual({
+      HOME: '/home/u',
+      COFFER_URL: 'https://c',
+      COFFER_ENV: 'dev',
+      COFFER_DATA_KEYS: 'k1:x',
+    });
+    const pass = parsePassEnv(['coffer_token']);
+    expect(childEnvironment(parent, pass)).toMatchObject({ COFFER_TOKEN: 'tok' });
+    expect(childEnvironment(parent, pass).COFFER_MASTER_KEY).toBeUndefined();
+  });
+
+  it('--pass-env takes only credential variables', () => {
+    expect(refusal(() => parsePassEnv(['HOME'])).code).toBe('USAGE');
+    expect([...parsePassEnv(CREDENTIAL_ENV_NAMES)]).toEqual([...CREDENTIAL_ENV_NAMES]);
+  });
+});
+
+describe('runEnvironment', () => {
+  const secret = (envVar: string, value: string) => ({
+    path: `project/app/${envVar.toLowerCase()}`,
+    envVar,
+    value,
+  });
+
+  it('injects, keeps inherited values unless override, skips a NUL value by name', () => {
+    const plan = runEnvironment(
+      [secret('API_KEY', 'k'), secret('PORT', '9'), secret('BLOB', 'a\u0000b')],
+      { PORT: '1', COFFER_TOKEN: 't' },
+    );
+    expect(plan.env).toEqual({ PORT: '1', API_KEY: 'k' });
+    expect(plan.skipped).toEqual([
+      { name: 'BLOB', path: 'project/app/blob', reason: expect.stringContaining('NUL') },
+    ]);
+    expect(JSON.stringify(plan.skipped)).not.toContain('a\u0000b');
+    expect(runEnvironment([secret('PORT', '9')], { PORT: '1' }, { override: true }).env).toEqual({
+      PORT: '9',
+    });
+  });
+
+  it('refuses the whole run for one refused name, even one the environment already sets', () => {
+    const err = refusal(() =>
+      runEnvironment([secret('API_KEY', 'k'), secret('NODE_OPTIONS', 'sentinel-Qx7-evil.js')], {
+        NODE_OPTIONS: '',
+      }),
+    );
+    expect(err.message).toContain('NODE_OPTIONS');
+    expect(`${err.message} ${err.hint}`).not.toContain('sentinel-Qx7');
+  });
+
+  it('never hands a credential on unless passed, whatever the secrets (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...CREDENTIAL_ENV_NAMES, 'HOME', 'X'), fc.string()),
+        (parent) => {
+          const env = runEnvironment([], parent).env;
+          for (const name of CREDENTIAL_ENV_NAMES) expect(env[name]).toBeUndefined();
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * What `coffer run` and the .env writers put into other programs, through the built binary:
+ * names that change how programs load code are refused unless allowed on this machine;
+ * coffer's own credentials never reach the child unless passed on by name; a stored value
+ * the OS cannot carry (NUL) is skipped by name, never printed.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeServer, startFakeServer } from './fake-server.js';
+import { finished, makeHome, spawnCoffer } from './harness.js';
+
+const EVIL = "require('fs').writeFileSync(process.env.MARKER, 'ran');";
+const API_KEY = 'sk_live_inject_Zx81';
+
+/** A vault with project `app`: api_key, and node_options whose value preloads evil.js. */
+function project() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const dir = join(h.home, 'app');
+  mkdirSync(dir);
+  const evil = join(dir, 'evil.js');
+  writeFileSync(evil, EVIL);
+  const marker = join(h.home, 'marker');
+  const set = (path: string, value: string, description: string) => {
+    const r = h.run(['set', path, '-d', description], { input: value });
+    expect(r.code, r.stderr).toBe(0);
+  };
+  set('project/app/api_key', API_KEY, 'Stripe API key for the app');
+  set('project/app/node_options', `--require ${evil}`, 'Node runtime flags for the app');
+  const run = (args: string[], cwd?: string) =>
+    h.run(args, { env: { MARKER: marker }, ...(cwd ? { cwd } : {}) });
+  return { h, dir, marker, run };
+}
+
+const PRINT = ['--', process.execPath, '-e', 'console.log(process.env.API_KEY ?? "")'];
+
+describe('coffer run refuses names that load code', () => {
+  it('a secret named node_options runs no code: the whole run fails (exit 2), naming it', () => {
+    const { marker, run } = project();
+    const r = run(['run', '--project', 'app', ...PRINT]);
+    expect(r.code).toBe(2);
+    expect(existsSync(marker)).toBe(false);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('NODE_OPTIONS');
+    expect(r.stderr).toContain('project/app/node_options');
+    expect(r.stderr).toContain('--allow-env-name NODE_OPTIONS');
+    expect(r.stderr).not.toContain('evil.js');
+  });
+
+  it('whatever env-var metadata produced the name, in any case', () => {
+    const { h, marker, run } = project();
+    expect(h.run(['delete', 'project/app/node_options']).code).toBe(0);
+    const s = h.run(['set', 'project/app/flags', '-d', 'Runtime flags for the app'], {
+      input: '--require ./x.js',
+    });
+    expect(s.code, s.stderr).toBe(0);
+    expect(run(['run', '--project', 'app', ...PRINT]).code).toBe(0);
+    for (const name of ['NODE_OPTIONS', 'node_options', 'LD_PRELOAD', 'PATH', 'GIT_SSH_COMMAND']) {
+      const d = h.run(['describe', 'project/app/flags', '--env-var', name]);
+      expect(d.code, d.stderr).toBe(0);
+      const r = run(['run', '--project', 'app', ...PRINT]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr).toContain(name);
+      expect(r.stderr).toContain('project/app/flags');
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('the operator allows a name on this machine: --allow-env-name, or the project file', () => {
+    const { h, dir, marker, run } = project();
+    const r = run(['run', '--project', 'app', '--allow-env-name', 'NODE_OPTIONS', ...PRINT]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${API_KEY}\n`);
+    expect(readFileSync(marker, 'utf8')).toBe('ran');
+
+    // A project file of another project allows nothing for this one.
+    const other = join(h.home, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, '.coffer'), 'project=other\nallow_env_names=NODE_OPTIONS\n');
+    expect(run(['run', '--project', 'app', ...PRINT], other).code).toBe(2);
+
+    writeFileSync(join(dir, '.coffer'), 'project=app\nallow_env_names=NODE_OPTIONS,PATH\n');
+    const f = run(['run', ...PRINT], dir);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toBe(`${API_KEY}\n`);
+  });
+
+  it('coffer.yaml can allow a name too', () => {
+    const { dir, run } = project();
+    writeFileSync(join(dir, 'coffer.yaml'), 'project: app\nallow_env_names: NODE_OPTIONS\n');
+    expect(run(['run', ...PRINT], dir).code).toBe(0);
+    writeFileSync(join(dir, 'coffer.yaml'), 'project: app\n');
+    expect(run(['run', ...PRINT], dir).code).toBe(2);
+  });
+});
+
+describe('.env writers apply the same rule', () => {
+  it('env pull refuses before writing anything, and writes with --allow-env-name', () => {
+    const { dir, run } = project();
+    const file = join(dir, '.env');
+    writeFileSync(file, 'KEEP=1\n');
+    const r = run(['env', 'pull', '--project', 'app', '--file', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('NODE_OPTIONS');
+    expect(r.stderr).toContain('project/app/node_options');
+    expect(readFileSync(file, 'utf8')).toBe('KEEP=1\n');
+    const ok = run([
+      'env',
+      'pull',
+      '--project',
+      'app',
+      '--file',
+      file,
+      '--allow-env-name',
+      'NODE_OPTIONS',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('NODE_OPTIONS=');
+  });
+
+  it('set --env-file refuses a refused --env-var before storing; generate refuses NAME', () => {
+    const { h, dir, run } = project();
+    const file = join(dir, '.env');
+    const s = h.run(
+      [
+        'set',
+        'project/app/loader',
+        '-d',
+        'Loader settings for the app',
+        '-f',
+        file,
+        '--env-var',
+        'LD_PRELOAD',
+      ],
+      { input: '/tmp/x.so' },
+    );
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain('LD_PRELOAD');
+    expect(existsSync(file)).toBe(false);
+    expect(h.run(['get', 'project/app/loader']).code).toBe(3);
+    const g = run(['generate', 'BASH_ENV', '-f', file]);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toContain('BASH_ENV');
+    expect(existsSync(file)).toBe(false);
+    const allowed = run(['generate', 'BASH_ENV', '-f', file, '--allow-env-name', 'BASH_ENV']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});
+
+describe("coffer run withholds coffer's own credentials", () => {
+  const DUMP = ['--', process.execPath, '-e', 'console.log(JSON.stringify(process.env))'];
+
+  it('locally: no master key, passphrase, token or key file reaches the child', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const key = readFileSync(join(h.home, '.coffer', 'master.key'), 'utf8').trim();
+    expect(
+      h.run(['set', 'project/app/api_key', '-d', 'Stripe API key for the app'], { input: API_KEY })
+        .code,
+    ).toBe(0);
+    const env = {
+      COFFER_MASTER_KEY: key,
+      COFFER_PASSPHRASE: 'correct horse battery staple',
+      COFFER_TOKEN: 'coffer_tok_never_passed',
+      COFFER_KEY_FILE: join(h.home, '.coffer', 'master.key'),
+      COFFER_ENV: 'dev',
+    };
+    const r = h.run(['run', '--project', 'app', ...DUMP], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const child = JSON.parse(r.stdout) as Record<string, string>;
+    expect(child.API_KEY).toBe(API_KEY);
+    expect(child.COFFER_ENV).toBe('dev');
+    for (const name of [
+      'COFFER_MASTER_KEY',
+      'COFFER_PASSPHRASE',
+      'COFFER_TOKEN',
+      'COFFER_KEY_FILE',
+    ])
+      expect(child[name], name).toBeUndefined();
+    expect(r.stdout).not.toContain(key);
+    const passed = h.run(['run', '--project', 'app', '--pass-env', 'COFFER_MASTER_KEY', ...DUMP], {
+      env,
+    });
+    expect(JSON.parse(passed.stdout).COFFER_MASTER_KEY).toBe(key);
+    const bad = h.run(['run', '--project', 'app', '--pass-env', 'HOME', ...DUMP], { env });
+    expect(bad.code).toBe(2);
+  });
+
+  describe('in remote mode', () => {
+    const token = 'coffer_fake01_q0DPm6bH4vXc1nKz8sY2fLwR9aTeJ5uGhB7iNoVdE3x';
+    let fake: FakeServer;
+    const h = makeHome();
+    const remote = (args: string[], input = '') =>
+      finished(
+        spawnCoffer(args, {
+          input,
+          env: { ...h.env, COFFER_URL: fake.url, COFFER_TOKEN: token },
+        }),
+      );
+    beforeAll(async () => {
+      fake = await startFakeServer(token);
+    });
+    afterAll(async () => {
+      await fake?.close();
+    });
+
+    it('no COFFER_TOKEN in the child unless --pass-env COFFER_TOKEN', async () => {
+      const s = await remote(
+        ['set', 'project/app/api_key', '-d', 'Stripe API key for the app'],
+        API_KEY,
+      );
+      expect(s.code, s.stderr).toBe(0);
+      const r = await remote(['run', '--project', 'app', ...DUMP]);
+      expect(r.code, r.stderr).toBe(0);
+      const child = JSON.parse(r.stdout) as Record<string, string>;
+      expect(child.API_KEY).toBe(API_KEY);
+      expect(child.COFFER_URL).toBe(fake.url);
+      expect(child.COFFER_TOKEN).toBeUndefined();
+      expect(r.stdout).not.toContain(token);
+      const p = await remote(['run', '--project', 'app', '--pass-env', 'COFFER_TOKEN', ...DUMP]);
+      expect(JSON.parse(p.stdout).COFFER_TOKEN).toBe(token);
+    });
+
+    it('a stored value with a NUL is skipped with a warning naming it; the rest runs', async () => {
+      // The fake server stores what it is sent, as a vault written before the NUL rule did.
+      const s = await remote(
+        ['set', 'project/app/blob', '-d', 'Binary blob for the app'],
+        'bl\u0000ob-Qv7',
+      );
+      expect(s.code, s.stderr).toBe(0);
+      const r = await remote(['run', '--project', 'app', ...DUMP], '');
+      const debug = await finished(
+        spawnCoffer(['run', '--project', 'app', ...DUMP], {
+          env: { ...h.env, COFFER_URL: fake.url, COFFER_TOKEN: token, COFFER_DEBUG: '1' },
+        }),
+      );
+      for (const out of [r, debug]) {
+        expect(out.code, out.stderr).toBe(0);
+        expect(JSON.parse(out.stdout).API_KEY).toBe(API_KEY);
+        expect(JSON.parse(out.stdout).BLOB).toBeUndefined();
+        expect(out.stderr).toContain('BLOB');
+        expect(out.stderr).toContain('project/app/blob');
+        expect(out.stderr).toContain('NUL');
+        expect(out.stderr).not.toContain('Qv7');
+      }
+    });
+  });
+});
+
+describe('NUL on input', () => {
+  it('is refused with INVALID_VALUE (exit 2), never stored', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const r = h.run(['set', 'project/app/blob', '-d', 'Binary blob for the app', '--json'], {
+      input: 'a\u0000b-Qv7',
+    });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr).error.code).toBe('INVALID_VALUE');
+    expect(r.stderr).not.toContain('Qv7');
+    expect(h.run(['get', 'project/app/blob']).code).toBe(3);
+  });
+});
