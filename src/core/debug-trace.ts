@@ -13,9 +13,12 @@ export function debugTrace(err: unknown): string {
   const head = `${err.name}${typeof code === 'string' ? ` [${code.slice(0, 40)}]` : ''}`;
   // V8 frames are the lines that start with `at `; the message (any number of lines, possibly
   // holding a value) comes before the first of them and is left out.
-  const frames = String(err.stack ?? '')
-    .split('\n')
-    .filter((line) => /^\s+at /.test(line));
+  let stack = String(err.stack ?? '');
+  // V8 starts the stack with `String(err)`; cut it off whole, so that a message line that
+  // happens to look like a frame is not kept either.
+  const header = String(err);
+  if (stack.startsWith(header)) stack = stack.slice(header.length);
+  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line));
   const cause = err.cause !== undefined ? `\ncaused by: ${debugTrace(err.cause)}` : '';
   return `${[head, ...frames].join('\n')}${cause}`;
 }

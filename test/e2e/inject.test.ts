@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeServer, startFakeServer } from './fake-server.js';
 import { finished, makeHome, spawnCoffer } from './harness.js';
+import { startMcp } from './mcp-harness.js';
 
 const EVIL = "require('fs').writeFileSync(process.env.MARKER, 'ran');";
 const API_KEY = 'sk_live_inject_Zx81';
@@ -259,5 +260,33 @@ describe('NUL on input', () => {
     expect(JSON.parse(r.stderr).error.code).toBe('INVALID_VALUE');
     expect(r.stderr).not.toContain('Qv7');
     expect(h.run(['get', 'project/app/blob']).code).toBe(3);
+  });
+});
+
+describe('MCP: an agent cannot inject a name that loads code', () => {
+  it('set_secret node_options, then write_env is refused naming it; nothing is written', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const cwd = join(h.home, 'work');
+    mkdirSync(cwd);
+    const mcp = await startMcp({ env: h.env, cwd, protocol: '2025-06-18' });
+    try {
+      const set = await mcp.call('set_secret', {
+        keyPath: 'project/app/node_options',
+        value: '--require ./evil-Mq4.js',
+        description: 'Node runtime flags for the app',
+      });
+      expect(set.isError).toBeFalsy();
+      const w = await mcp.call('write_env', { project: 'app' });
+      expect(w.isError).toBe(true);
+      const text = JSON.stringify(w);
+      expect(text).toContain('ENV_NAME_REFUSED');
+      expect(text).toContain('NODE_OPTIONS');
+      expect(text).toContain('project/app/node_options');
+      expect(text).not.toContain('Mq4');
+      expect(existsSync(join(cwd, '.env'))).toBe(false);
+    } finally {
+      await mcp.close();
+    }
   });
 });
