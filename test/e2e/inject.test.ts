@@ -285,6 +285,16 @@ describe('MCP: an agent cannot inject a name that loads code', () => {
       expect(text).toContain('project/app/node_options');
       expect(text).not.toContain('Mq4');
       expect(existsSync(join(cwd, '.env'))).toBe(false);
+
+      // Values are bytes here too: a leading U+FEFF survives set_secret and get_secret.
+      const bom = await mcp.call('set_secret', {
+        keyPath: 'project/app/bom',
+        value: '\ufeffabc',
+        description: 'Webhook signing secret of the app',
+      });
+      expect(bom.isError).toBeFalsy();
+      const got = await mcp.call('get_secret', { keyPath: 'project/app/bom' });
+      expect(got.structuredContent?.value).toBe('\ufeffabc');
     } finally {
       await mcp.close();
     }
