@@ -83,7 +83,13 @@ export function remoteBackend(client: CofferClient): SecretsBackend {
     },
     auditVerify: async () => {
       const r = await client.auditVerify();
-      return { ok: r.ok, records: r.checked, problem: r.firstBroken, acknowledged: [] };
+      return {
+        ok: r.ok,
+        records: r.checked,
+        problem: r.firstBroken,
+        ...(r.head !== undefined ? { head: r.head } : {}),
+        acknowledged: r.acknowledged ?? [],
+      };
     },
     close: async () => {},
   };

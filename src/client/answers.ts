@@ -21,6 +21,7 @@ import type {
 } from '../core/store/vault.js';
 import { type Answer, isObject } from './transport.js';
 import type {
+  AcknowledgedBreak,
   AuditVerifyAnswer,
   CreatedToken,
   DeleteResult,
@@ -92,6 +93,32 @@ export function items<T>(
   const list = answer[key];
   if (!Array.isArray(list)) throw bad(`${what}.${key}`);
   return list.map((item, i) => read(item, `${what}.${key}[${i}]`));
+}
+
+/** A point of the audit chain ({seq, hash}) or null. */
+function chainPoint(v: unknown, what: string): { seq: number; hash: string } | null {
+  return v === null || v === undefined
+    ? null
+    : shape<{ seq: number; hash: string }>(v, { seq: 'int', hash: 'string' }, what);
+}
+
+function acknowledgedBreak(v: unknown, what: string): AcknowledgedBreak {
+  const a = shape<Omit<AcknowledgedBreak, 'storedHead' | 'tableEnd' | 'headMac'>>(
+    v,
+    { seq: 'int', ts: 'string', actor: 'string', reason: 'string', problem: 'string' },
+    what,
+  );
+  const o = v as Record<string, unknown>;
+  const mac = o.headMac;
+  return {
+    ...a,
+    storedHead: chainPoint(o.storedHead, `${what}.storedHead`),
+    headMac:
+      mac === 'valid' || mac === 'invalid' || mac === 'legacy' || mac === 'missing'
+        ? mac
+        : 'unknown',
+    tableEnd: chainPoint(o.tableEnd, `${what}.tableEnd`),
+  };
 }
 
 const VERSION_INFO: Fields<VersionInfo> = {
@@ -212,11 +239,9 @@ export const read = {
   deleted: (v: unknown, what = 'result'): DeleteResult =>
     shape<DeleteResult>(v, { path: 'string', env: 'string', deleted: 'true' }, what),
   auditVerify: (v: Answer, what = 'audit verify'): AuditVerifyAnswer => {
-    const out: AuditVerifyAnswer = shape<Omit<AuditVerifyAnswer, 'firstBroken'>>(
-      v,
-      { ok: 'boolean', checked: 'int' },
-      what,
-    );
+    const out: AuditVerifyAnswer = shape<
+      Omit<AuditVerifyAnswer, 'firstBroken' | 'head' | 'acknowledged'>
+    >(v, { ok: 'boolean', checked: 'int' }, what);
     const broken = v.firstBroken;
     if (broken !== undefined && broken !== null) {
       // A record number alone, or {seq, reason}.
@@ -227,6 +252,10 @@ export const read = {
             { seq: 'int', reason: 'string' },
             `${what}.firstBroken`,
           );
+    }
+    if (v.head === 'authenticated' || v.head === 'legacy' || v.head === 'broken') out.head = v.head;
+    if (v.acknowledged !== undefined) {
+      out.acknowledged = items(v, 'acknowledged', acknowledgedBreak, what);
     }
     return out;
   },

@@ -4,11 +4,13 @@
  * program can handle a local Vault's results and the client's alike.
  */
 import type { TokenRequest as CoreTokenRequest } from '../core/access/tokens.js';
+import type { AcknowledgedBreak } from '../core/audit/acknowledge-record.js';
 import type { TokenCapability } from '../core/store/storage.js';
 import type { VersionInfo } from '../core/store/vault.js';
 import type { FetchFunction } from './transport.js';
 
 export type { CreatedToken, TokenInfo } from '../core/access/tokens.js';
+export type { AcknowledgedBreak } from '../core/audit/acknowledge-record.js';
 export type { AuditRecord } from '../core/store/storage.js';
 export type {
   ProjectSecret,
@@ -87,6 +89,10 @@ export interface AuditVerifyAnswer {
   checked: number;
   /** The first record that does not fit the chain, when `ok` is false. */
   firstBroken?: { seq: number; reason: string };
+  /** The stored head: MAC valid, written before heads had one, or broken (newer servers). */
+  head?: 'authenticated' | 'legacy' | 'broken';
+  /** Breaks an operator acknowledged (`coffer audit acknowledge`), oldest first. */
+  acknowledged?: AcknowledgedBreak[];
 }
 
 /** A token's capability (`admin`: manage tokens and read the audit log, within its policy). */

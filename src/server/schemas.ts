@@ -202,6 +202,21 @@ export const AuditVerify = named(
     ok: z.boolean(),
     checked: z.int(),
     firstBroken: z.object({ seq: z.int(), reason: z.string() }).optional(),
+    head: z.enum(['authenticated', 'legacy', 'broken']).optional(),
+    acknowledged: z
+      .array(
+        z.object({
+          seq: z.int(),
+          ts: z.string(),
+          actor: z.string(),
+          reason: z.string(),
+          problem: z.string(),
+          storedHead: z.object({ seq: z.int(), hash: z.string() }).nullable(),
+          headMac: z.string(),
+          tableEnd: z.object({ seq: z.int(), hash: z.string() }).nullable(),
+        }),
+      )
+      .optional(),
   }),
 );
 

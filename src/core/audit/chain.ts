@@ -8,13 +8,12 @@
  *                                        outcome, detail, prevHash])))
  *
  * with prevHash of the first record = 64 zeros, and seq numbers 1, 2, 3, ... without gaps.
- * The head (seq and hash of the newest record) is also kept in the vault's metadata and
- * updated in the same transaction, so cutting records off the end is detected too.
  *
- * What it detects: a changed, removed, inserted or reordered record. What it does not: an
- * attacker who can write the database and recomputes every hash after their change; keep
- * exported copies (`coffer audit --json`) elsewhere if that matters to you. No record ever
- * holds a secret value: entries carry paths, versions and outcomes only.
+ * What it detects: a changed, removed, inserted or reordered record. On its own it does not
+ * stop someone who can write the database from cutting records off the end or recomputing
+ * every hash after a change: the stored head, authenticated with the master key (head.ts,
+ * checked before every append by head-state.ts), and checkpoints kept off the machine do.
+ * No record ever holds a secret value: entries carry paths, versions and outcomes only.
  */
 import { sha256Hex } from '../crypto/sha256.js';
 import type { AuditEntry, AuditRecord } from '../store/storage.js';
@@ -105,7 +104,7 @@ export class AuditChainVerifier {
     return true;
   }
 
-  /** Compares the end of the chain with the head stored beside it ("seq:hash"). */
+  /** Compares the end of the chain with a legacy head ("seq:hash", no MAC; head-state.ts). */
   finish(storedHead: string | undefined): ChainProblem | undefined {
     if (this.#problem !== undefined) return this.#problem;
     const lastSeq = this.#expectedSeq - 1;

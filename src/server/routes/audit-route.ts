@@ -50,6 +50,8 @@ export function auditRoutes(routes: Routes): void {
         ok: r.ok,
         checked: r.records,
         ...(r.problem !== undefined ? { firstBroken: r.problem } : {}),
+        ...(r.head !== undefined ? { head: r.head } : {}),
+        acknowledged: r.acknowledged,
       };
     },
   );
