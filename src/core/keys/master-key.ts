@@ -62,8 +62,9 @@ export function readKeyFile(path: string): Uint8Array {
       );
     }
     const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      throw new CofferError('IO_ERROR', `the key file ${path} is not a regular file`);
+    // A pipe (`--key-file <(pass show coffer)`) is fine: the owner and mode rules apply to it too.
+    if (stat.isDirectory()) {
+      throw new CofferError('IO_ERROR', `the key file ${path} is a directory`);
     }
     if (process.platform !== 'win32') checkKeyFileStat(path, stat);
     return parseMasterKey(readFileSync(fd, 'utf8'), `the key file ${path}`);
