@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'SERVER_BUSY'
   | 'TOKEN_NOT_FOUND'
   | 'ROUTE_NOT_FOUND'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -124,6 +125,10 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: "The token's paths, environments or capabilities do not cover this request.",
   },
   RATE_LIMITED: { class: 'failure', hint: 'Too many failed attempts; retry after a while.' },
+  SERVER_BUSY: {
+    class: 'failure',
+    hint: 'The server has as many connections open as it allows; retry in a moment.',
+  },
   TOKEN_NOT_FOUND: { class: 'not_found', hint: 'List the tokens with `coffer token list`.' },
   ROUTE_NOT_FOUND: { class: 'not_found', hint: 'See GET /v1/openapi.json for the routes.' },
   UNSUPPORTED_MEDIA_TYPE: { class: 'usage', hint: 'Send the body as application/json.' },

@@ -75,6 +75,7 @@ describe('the error table', () => {
       UNSUPPORTED_MEDIA_TYPE: 415,
       RATE_LIMITED: 429,
       STORE_LOCKED: 503,
+      SERVER_BUSY: 503,
       VERSION_CONFLICT: 409,
       ALREADY_EXISTS: 409,
       SECRET_NOT_FOUND: 404,

@@ -4,8 +4,8 @@
  * cache, rate limit, read batcher and log; `http-server.ts` puts both on a socket, tests call
  * `app.request` (`createApp`: the app alone).
  *
- * Order of work for a request: request id and log line (logger.ts), then for `/v1` the rate
- * limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
+ * Order of work for a request: request id, client address (client-address.ts) and log line
+ * (logger.ts), then for `/v1` the rate limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
  * size limit and body, handler, answer schema). Every error, thrown anywhere, becomes
  * `{code, message, requestId}` in `onError` (error-response.ts); unknown routes get the same
  * shape with ROUTE_NOT_FOUND.
@@ -18,10 +18,18 @@ import { CofferError } from '../core/errors.js';
 import type { Vault } from '../core/store/vault.js';
 import { TokenAuthenticator } from './auth.js';
 import { authMiddleware } from './auth-middleware.js';
+import { ClientAddresses, trustedProxies } from './client-address.js';
 import type { AppEnv } from './context.js';
 import { errorResponse } from './error-response.js';
+import { FailureAudit, type FailureAuditOptions } from './failure-audit.js';
 import { type HotPath, hotSecretRead } from './hot-read.js';
-import { createLogger, type Logger, requestLineLogger, requestLogger } from './logger.js';
+import {
+  createLogger,
+  errorFields,
+  type Logger,
+  requestLineLogger,
+  requestLogger,
+} from './logger.js';
 import { openApiDocument } from './openapi.js';
 import { FailureLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReadBatcher } from './read-batcher.js';
@@ -44,6 +52,13 @@ export interface AppOptions {
   now?: (() => Date) | undefined;
   bodyLimitBytes?: number | undefined;
   rateLimit?: RateLimitOptions | undefined;
+  /** Aggregation of failed-authentication records (failure-audit.ts; window: the limit's). */
+  failureAudit?: Omit<FailureAuditOptions, 'windowMs' | 'now'> | undefined;
+  /**
+   * Proxies (CIDRs) whose X-Forwarded-For names the client (client-address.ts); default
+   * none: the client is the TCP peer.
+   */
+  trustedProxies?: readonly string[] | undefined;
   /** How long token records are cached, in ms (default 1000; see auth.ts). */
   tokenCacheMs?: number | undefined;
   /** Most reads committed in one transaction (default 256). */
@@ -61,6 +76,8 @@ export interface AppOptions {
 export interface Api {
   app: Hono<AppEnv>;
   hotPath: HotPath;
+  /** Writes what is still pending (aggregated failure records); call after the socket closed. */
+  close(): Promise<void>;
 }
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
@@ -76,6 +93,23 @@ export function createApi(options: AppOptions): Api {
     ...(options.tokenCacheMs !== undefined ? { cacheMs: options.tokenCacheMs } : {}),
   });
   const limiter = new FailureLimiter(options.rateLimit);
+  const addresses = new ClientAddresses(trustedProxies(options.trustedProxies ?? []));
+  const failures = new FailureAudit(
+    async (actor, detail) => {
+      try {
+        await vault.withActor(actor).recordDenied('authenticate', {}, detail);
+      } catch (err) {
+        logger.error(errorFields(err), 'a refusal could not be audited');
+      }
+    },
+    {
+      ...options.failureAudit,
+      ...(options.rateLimit?.windowMs !== undefined
+        ? { windowMs: options.rateLimit.windowMs }
+        : {}),
+      ...(options.rateLimit?.now !== undefined ? { now: options.rateLimit.now } : {}),
+    },
+  );
   const batcher = new ReadBatcher(vault, options.maxBatch, {
     deferSync: options.syncReads !== true,
   });
@@ -84,8 +118,19 @@ export function createApi(options: AppOptions): Api {
   const log = requestLineLogger(logger);
 
   const app = new Hono<AppEnv>();
-  app.use('*', requestLogger(log, randomUUID));
-  app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, logger }));
+  app.use(
+    '*',
+    requestLogger(log, randomUUID, (c) => {
+      const incoming = c.env?.incoming;
+      return addresses.of(
+        incoming?.socket?.remoteAddress,
+        incoming?.headers !== undefined
+          ? incoming.headers['x-forwarded-for']
+          : c.req.header('x-forwarded-for'),
+      );
+    }),
+  );
+  app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, failures, logger }));
   const routes: Routes = {
     app,
     specs: [],
@@ -141,6 +186,6 @@ export function createApi(options: AppOptions): Api {
     const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
     return c.json(body, status as ContentfulStatusCode);
   });
-  const hotPath = hotSecretRead({ authenticator, limiter, batcher, log, newId: randomUUID });
-  return { app, hotPath };
+  const hotPath = hotSecretRead({ authenticator, addresses, batcher, log, newId: randomUUID });
+  return { app, hotPath, close: () => failures.close() };
 }

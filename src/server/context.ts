@@ -2,22 +2,27 @@
  * The per-request values the server's middleware hands to routes (hono's `Variables`), and
  * the node:http binding the client address is read from.
  *
- * The address is the TCP peer (`socket.remoteAddress`), never a header such as
- * X-Forwarded-For, which any client can set: behind a reverse proxy every request comes from
- * the proxy's address (SECURITY.md).
+ * The address is the TCP peer (`socket.remoteAddress`), or, when that peer is a trusted
+ * proxy (`--trusted-proxy`), the client it names in X-Forwarded-For (client-address.ts).
  */
-import type { Context } from 'hono';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Vault } from '../core/store/vault.js';
 import type { TokenPolicy } from './auth.js';
 import type { Target } from './route.js';
 
 export interface AppEnv {
-  Bindings: { incoming?: { socket?: { remoteAddress?: string | undefined } } };
+  /** node:http's request (`socket` and `headers` only in in-process tests, or neither). */
+  Bindings: {
+    incoming?: {
+      socket?: { remoteAddress?: string | undefined };
+      headers?: IncomingHttpHeaders;
+    };
+  };
   Variables: {
     requestId: string;
     /** The route pattern (OpenAPI form) once matched: what the log shows, never the raw path. */
     route: string;
-    /** The client's address, for the audit log and the rate limit. */
+    /** The client's address, for the audit log, the rate limit and the log. */
     address: string;
     policy: TokenPolicy;
     /** The vault acting as the request's token. */
@@ -27,15 +32,4 @@ export interface AppEnv {
     /** Audits a refused request (outcome `denied`); never throws. */
     deny: (action: string, target: Target, reason: string) => Promise<void>;
   };
-}
-
-/** The TCP peer address, `::ffff:` prefix removed; `unknown` without a socket (tests). */
-export function clientAddress(c: Context<AppEnv>): string {
-  return peerAddress(c.env?.incoming?.socket?.remoteAddress);
-}
-
-/** A socket's `remoteAddress` as the audit log and the rate limit name it. */
-export function peerAddress(raw: string | undefined): string {
-  if (typeof raw !== 'string' || raw === '') return 'unknown';
-  return raw.startsWith('::ffff:') ? raw.slice(7) : raw;
 }

@@ -2,8 +2,8 @@
  * The one place where an error becomes an HTTP answer (docs/http-api.md, "Errors").
  *
  * The status comes from a table: first by code (authentication, authorization, sizes, rate
- * limit, media type, a locked store), then by the code's class (usage 400, not found 404,
- * conflict 409, integrity and failure 500). The body is always `{code, message, requestId}`:
+ * limit, media type, a locked store, a full server), then by the code's class (usage 400,
+ * not found 404, conflict 409, integrity and failure 500). The body is always `{code, message, requestId}`:
  * a CofferError's message, which by the catalogue's rule names paths and files but never a
  * value; anything that is not a CofferError becomes a generic INTERNAL 500 whose text, stack
  * and cause stay on the server. Nothing here reads the request.
@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   STORE_LOCKED: 503,
+  SERVER_BUSY: 503,
 };
 
 const STATUS_BY_CLASS: Record<ErrorClass, number> = {

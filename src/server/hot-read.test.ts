@@ -37,9 +37,23 @@ let api: Api;
 const logs: string[] = [];
 const tokens: Record<string, string> = {};
 
-/** One request with a raw target (sent as written, not normalised), on a new connection. */
-function send(server: RunningServer, method: string, target: string, token?: string) {
+/**
+ * One request with a raw target (sent as written, not normalised), on a new connection;
+ * `client` is sent as X-Forwarded-For (both servers trust 127.0.0.1 as a proxy), `host` as
+ * the Host header.
+ */
+function send(
+  server: RunningServer,
+  method: string,
+  target: string,
+  token?: string,
+  extra: { client?: string; host?: string } = {},
+) {
   const { hostname, port } = new URL(server.url);
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (extra.client !== undefined) headers['x-forwarded-for'] = extra.client;
+  if (extra.host !== undefined) headers.host = extra.host;
   return new Promise<Reply>((resolve, reject) => {
     const req = http.request(
       {
@@ -48,7 +62,8 @@ function send(server: RunningServer, method: string, target: string, token?: str
         method,
         path: target,
         agent: false,
-        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        headers,
+        setHost: extra.host === undefined,
       },
       (res) => {
         let body = '';
@@ -70,27 +85,50 @@ async function auditCount(): Promise<number> {
   return rows.at(-1)?.seq ?? 0;
 }
 
+/**
+ * Each request comes from a client address of its own (through the trusted proxy
+ * 127.0.0.1), so that every refusal is the first of its address and audited at once
+ * (failure-audit.ts), on either side.
+ */
+let clients = 0;
+function nextClient(): string {
+  clients++;
+  return `198.51.${(clients >> 8) & 255}.${clients & 255}`;
+}
+
 /** Audit records after `seq`, without what differs between two equal requests. */
-async function recordsAfter(seq: number) {
+async function recordsAfter(seq: number, client: string) {
   const rows = await tv.vault.readTransaction((tx) => tx.listAudit({ afterSeq: seq }));
-  return rows.map((r) => [r.actor, r.action, r.path, r.env, r.version, r.outcome, r.detail]);
+  return rows.map((r) => [
+    r.actor.replace(`@${client}`, '@CLIENT'),
+    r.action,
+    r.path,
+    r.env,
+    r.version,
+    r.outcome,
+    r.detail,
+  ]);
 }
 
 /** The request lines logged after line `from`, without what differs between two requests. */
-function linesAfter(from: number) {
+function linesAfter(from: number, client: string) {
   return logs.slice(from).map((l) => {
     const { time: _t, ms: _m, reqId: _r, ...rest } = JSON.parse(l) as Record<string, unknown>;
-    return rest;
+    return rest.addr === client ? { ...rest, addr: 'CLIENT' } : rest;
   });
 }
 
 /** Sends the request through both servers; returns both sides for comparison. */
-async function both(method: string, target: string, token?: string) {
+async function both(method: string, target: string, token?: string, host?: string) {
   const side = async (server: RunningServer) => {
     const seq = await auditCount();
     const line = logs.length;
     const before = taken;
-    const reply = await send(server, method, target, token);
+    const client = nextClient();
+    const reply = await send(server, method, target, token, {
+      client,
+      ...(host !== undefined ? { host } : {}),
+    });
     // The log line is written right after the answer; let it land.
     await new Promise((r) => setImmediate(r));
     const requestId = reply.headers['x-request-id'];
@@ -110,8 +148,8 @@ async function both(method: string, target: string, token?: string) {
       contentType: reply.headers['content-type'],
       hasRequestId: typeof requestId === 'string' && requestId.length > 0,
       body,
-      audit: await recordsAfter(seq),
-      log: linesAfter(line),
+      audit: await recordsAfter(seq, client),
+      log: linesAfter(line, client),
       tookHot: taken > before,
     };
   };
@@ -167,7 +205,13 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'info', destination });
   // A failure budget no test reaches: both servers share the app's limiter, and a 429 on
   // one side only would not be a difference of the hot path.
-  api = createApi({ vault: tv.vault, logger, rateLimit: { maxFailures: 1_000_000 } });
+  api = createApi({
+    vault: tv.vault,
+    logger,
+    rateLimit: { maxFailures: 1_000_000 },
+    failureAudit: { maxAddressesPerWindow: 1_000_000 },
+    trustedProxies: ['127.0.0.1'],
+  });
   const binding = { host: '127.0.0.1', port: 0 };
   const hotPath: typeof api.hotPath = (incoming, outgoing) => {
     const took = api.hotPath(incoming, outgoing);
@@ -205,11 +249,12 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
       'description',
       'createdAt',
     ]);
-    expect(r.viaHot.audit).toEqual([['token:reader@127.0.0.1', 'get', KEY, 'dev', 2, 'ok', null]]);
+    expect(r.viaHot.audit).toEqual([['token:reader@CLIENT', 'get', KEY, 'dev', 2, 'ok', null]]);
     expect(r.viaHot.log).toEqual([
       {
         level: 30,
         service: 'coffer',
+        addr: 'CLIENT',
         method: 'GET',
         route: '/v1/secrets/{scope}/{group}/{name}',
         status: 200,
@@ -352,6 +397,58 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
     expect(taken).toBeGreaterThan(0);
   });
 
+  it('a Host header is valid or not by one rule: refused before either path, or served by both', async () => {
+    await both('GET', `/v1/secrets/${KEY}`, tokens.reader);
+    const target = `/v1/secrets/${KEY}?env=dev`;
+    for (const host of [
+      'a b',
+      'h:99999',
+      '[0::1]',
+      'x@y',
+      '1.2.3:80',
+      'a/b',
+      'h:',
+      '',
+      'é.test',
+      '0\\a',
+      'h?x',
+      'h#x',
+    ]) {
+      const r = await both('GET', target, tokens.reader, host);
+      expect([host, r.viaHot.status]).toEqual([host, 400]);
+      expect(r.viaHot.body).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expectSame(r);
+    }
+    for (const host of [
+      'coffer.test',
+      'EXAMPLE.com',
+      'example.com:80',
+      '[::1]:8700',
+      '127.0.0.1:65000',
+    ]) {
+      const r = await both('GET', target, tokens.reader, host);
+      expect([host, r.viaHot.status]).toEqual([host, 200]);
+      expectSame(r);
+    }
+  });
+
+  it('property: any Host header gets the same answer, audit and log on both paths', async () => {
+    await both('GET', `/v1/secrets/${KEY}`, tokens.reader);
+    const piece = fc.constantFrom(
+      ...['a', 'Z', 'x', 'n', '0', '1', '7', '9', '0x', 'ff', '.', '-', '_', ':', '::'],
+      ...['[', ']', '@', ' ', '%', '/', '?', '#', '\\', ':80', ':8700', ':65536', 'xn--'],
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 8 }), async (pieces) => {
+        const host = pieces.join('');
+        const r = await both('GET', `/v1/secrets/${KEY}?env=dev`, tokens.reader, host);
+        expectSame(r);
+        expect(r.viaHot.status === 200 || r.viaHot.status === 400).toBe(true);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
   it('answers correctly past its cache of targets (more distinct targets than it keeps)', async () => {
     await both('GET', `/v1/secrets/${KEY}`, tokens.reader);
     /** Calls the hot path directly; resolves with the status and body it answered. */
@@ -370,7 +467,7 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
           method: 'GET',
           url,
           socket: { remoteAddress: '127.0.0.1' },
-          headers: { authorization: `Bearer ${tokens.reader}` },
+          headers: { host: 'coffer.test', authorization: `Bearer ${tokens.reader}` },
         };
         const took = api.hotPath(
           incoming as unknown as http.IncomingMessage,

@@ -11,8 +11,9 @@
  * - GET, exactly three path segments after `/v1/secrets/`, nothing to decode (no `%`, no
  *   `#`), and a key path the core grammar accepts as written;
  * - a query the route's own schema accepts (GetQuery, parsed as the app parses it);
- * - a client address the rate limit does not hold back;
- * - a bearer token whose record is cached and which is valid now (TokenAuthenticator.cached);
+ * - a Host header (http-server.ts has refused an invalid one before either path runs);
+ * - a bearer token whose record is cached and which is valid now (TokenAuthenticator.cached),
+ *   which the app serves whether or not the client address is rate-limited;
  * - a token whose policy allows reading that path in that environment.
  * None of these checks counts, audits or logs anything, so a request that fails one is
  * handed to the app untouched, which answers (and counts, audits and logs) it like any other:
@@ -28,10 +29,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { copySecretValue, type ReadRequest } from '../core/store/vault.js';
 import type { TokenAuthenticator } from './auth.js';
-import { peerAddress } from './context.js';
+import type { ClientAddresses } from './client-address.js';
 import { errorResponse } from './error-response.js';
 import { elapsedMs, errorFields, type RequestLine } from './logger.js';
-import type { FailureLimiter } from './rate-limit.js';
 import type { ReadBatcher } from './read-batcher.js';
 import { parseQuery } from './route.js';
 import { keyTarget, SECRET_ROUTE } from './routes/secrets-route.js';
@@ -42,7 +42,7 @@ export type HotPath = (incoming: IncomingMessage, outgoing: ServerResponse) => b
 
 export interface HotReadDeps {
   authenticator: TokenAuthenticator;
-  limiter: FailureLimiter;
+  addresses: ClientAddresses;
   batcher: ReadBatcher;
   log: (line: RequestLine) => void;
   newId: () => string;
@@ -93,15 +93,17 @@ function plainRead(
   incoming: IncomingMessage,
   deps: HotReadDeps,
   cache: Map<string, PlainTarget>,
-): ReadRequest | undefined {
+): { read: ReadRequest; address: string } | undefined {
   const target = plainTarget(url, cache);
-  if (target === undefined) return undefined;
-  const address = peerAddress(incoming.socket.remoteAddress);
-  if (deps.limiter.retryAfter(address) !== undefined) return undefined;
+  if (target === undefined || incoming.headers.host === undefined) return undefined;
   const policy = deps.authenticator.cached(incoming.headers.authorization);
   if (policy === undefined || policy.refusal('read', target) !== undefined) return undefined;
+  const address = deps.addresses.of(
+    incoming.socket.remoteAddress,
+    incoming.headers['x-forwarded-for'],
+  );
   const { path, env, version } = target;
-  return { path, env, version, actor: `token:${policy.name}@${address}` };
+  return { read: { path, env, version, actor: `token:${policy.name}@${address}` }, address };
 }
 
 export function hotSecretRead(deps: HotReadDeps): HotPath {
@@ -110,8 +112,9 @@ export function hotSecretRead(deps: HotReadDeps): HotPath {
     const url = incoming.url;
     if (incoming.method !== 'GET' || url === undefined || !url.startsWith(PREFIX)) return false;
     const started = performance.now();
-    const read = plainRead(url, incoming, deps, targets);
-    if (read === undefined) return false;
+    const plain = plainRead(url, incoming, deps, targets);
+    if (plain === undefined) return false;
+    const { read, address } = plain;
     const requestId = deps.newId();
     const answer = (status: number, text: string, error?: unknown): void => {
       outgoing.writeHead(status, {
@@ -122,6 +125,7 @@ export function hotSecretRead(deps: HotReadDeps): HotPath {
       outgoing.end(text);
       deps.log({
         reqId: requestId,
+        addr: address,
         method: 'GET',
         route: SECRET_ROUTE,
         status,

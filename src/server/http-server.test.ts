@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../core/errors.js';
+import { checkLimits } from './connection-guards.js';
 import type { AppEnv } from './context.js';
 import { checkBinding, isLoopback, startServer } from './http-server.js';
-import { auditRecords, makeKit } from './test-kit.js';
+import { auditRecords, makeKit, seed } from './test-kit.js';
 
 interface Reply {
   status: number;
@@ -297,5 +298,169 @@ describe('graceful shutdown (SIGTERM in coffer serve)', () => {
     await entered;
     await server.close(50);
     await expect(stuck).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+});
+
+/**
+ * Sends `head`, then one `drip` every 50 ms (at most `max` times) until the server closes
+ * the connection; resolves with what the server wrote and how long the connection lived.
+ */
+function dripRequest(
+  port: number,
+  head: string,
+  drip: string,
+  max: number,
+): Promise<{ answer: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let answer = '';
+    let sent = 0;
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
+    const timer = setInterval(() => {
+      if (sent++ < max && socket.writable) socket.write(drip);
+    }, 50);
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      answer += d;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ answer, ms: Date.now() - started });
+    });
+    setTimeout(() => {
+      clearInterval(timer);
+      socket.destroy();
+      reject(new Error('the server kept a slow connection open for 10 s'));
+    }, 10_000).unref();
+  });
+}
+
+describe('slow clients and the connection cap', () => {
+  it('checkLimits: the documented defaults, and refuses nonsense', () => {
+    expect(checkLimits({})).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      maxConnections: 512,
+    });
+    for (const bad of [
+      { headersTimeoutMs: 0 },
+      { requestTimeoutMs: 1.5 },
+      { headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 },
+      { maxConnections: 0 },
+    ]) {
+      expect(() => checkLimits(bad)).toThrow(CofferError);
+    }
+  });
+
+  it('cuts slow headers and a slow body at their timeouts, not at node’s 30 s check', async () => {
+    const { app } = slowApp();
+    app.post('/upload', async (c) => c.json({ got: (await c.req.text()).length }));
+    const server = await startServer(
+      app,
+      { host: '127.0.0.1', port: 0 },
+      {
+        headersTimeoutMs: 300,
+        requestTimeoutMs: 800,
+      },
+    );
+    const port = Number(new URL(server.url).port);
+    try {
+      // headers that never end: one more header line every 50 ms
+      const headers = await dripRequest(
+        port,
+        'GET /fast HTTP/1.1\r\nHost: h\r\n',
+        'X-A: b\r\n',
+        150,
+      );
+      expect(headers.answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(headers.answer).toContain('"code":"INVALID_ARGUMENT"');
+      expect(headers.ms).toBeLessThan(5_000);
+      // a body that never ends: one byte every 50 ms of 10 000 announced
+      const body = await dripRequest(
+        port,
+        'POST /upload HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 10000\r\n\r\n',
+        'a',
+        150,
+      );
+      expect(body.ms).toBeLessThan(5_000);
+      expect(body.answer).not.toContain('"got"');
+      // a connection that sends nothing at all is cut too
+      const silent = await dripRequest(port, '', '', 0);
+      expect(silent.ms).toBeLessThan(5_000);
+      // a prompt client is served
+      expect(await request(`${server.url}/fast`)).toEqual({ status: 200, body: '{"fast":true}' });
+    } finally {
+      await server.close(100);
+    }
+  });
+
+  it('answers a connection past the cap 503 SERVER_BUSY and closes it; a freed slot serves again', async () => {
+    const { app } = slowApp();
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 }, { maxConnections: 3 });
+    const port = Number(new URL(server.url).port);
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        held.push(socket);
+      }
+      // the server counts a connection once it has accepted it: wait until all three are in
+      let busy: ReturnType<typeof parseRaw> | undefined;
+      for (let i = 0; i < 100 && busy?.status !== 503; i++) {
+        busy = parseRaw(await rawRequest(port, 'GET /fast HTTP/1.1\r\nHost: h\r\n\r\n'));
+      }
+      expect(busy?.status).toBe(503);
+      expect(busy?.body.code).toBe('SERVER_BUSY');
+      expect(busy?.headers).toContain('retry-after: 1');
+      expect(busy?.headers).toContain('connection: close');
+      expect(Object.keys(busy?.body ?? {}).sort()).toEqual(['code', 'message', 'requestId']);
+      held.pop()?.destroy();
+      let served: number | undefined;
+      for (let i = 0; i < 100 && served !== 200; i++) {
+        served = parseRaw(await rawRequest(port, 'GET /fast HTTP/1.1\r\nHost: h\r\n\r\n')).status;
+        if (served !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(served).toBe(200);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await server.close(100);
+    }
+  });
+});
+
+describe('--trusted-proxy over a socket', () => {
+  it('names the forwarded client in the audit actor and the log, on the hot path and the app', async () => {
+    const kit = await makeKit({ trustedProxies: ['127.0.0.0/8'] });
+    await seed(kit, 'project/app/db_url', 'v');
+    const server = await startServer(
+      kit.app,
+      { host: '127.0.0.1', port: 0 },
+      {
+        hotPath: kit.api.hotPath,
+      },
+    );
+    try {
+      const get = (xff: string) =>
+        request(`${server.url}/v1/secrets/project/app/db_url`, {
+          headers: { authorization: `Bearer ${kit.tokens.read}`, 'x-forwarded-for': xff },
+        });
+      // the first read goes through the app (the token is not cached yet), the next one the hot path
+      expect((await get('203.0.113.1, 198.51.100.20')).status).toBe(200);
+      expect((await get('198.51.100.21, 127.0.0.9')).status).toBe(200);
+      const reads = (await auditRecords(kit)).filter((r) => r.action === 'get');
+      expect(reads.map((r) => r.actor)).toEqual([
+        'token:reader@198.51.100.20',
+        'token:reader@198.51.100.21',
+      ]);
+      await new Promise((r) => setTimeout(r, 20));
+      const addrs = kit.logs.map((l) => (JSON.parse(l) as { addr?: string }).addr);
+      expect(addrs).toEqual(expect.arrayContaining(['198.51.100.20', '198.51.100.21']));
+    } finally {
+      await server.close(100);
+      await kit.dispose();
+    }
   });
 });

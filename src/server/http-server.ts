@@ -9,7 +9,13 @@
  * requests in flight finish (their audit records and writes commit), close each connection
  * as it falls idle, and after `graceMs` cut whatever is left.
  *
- * Slow clients are bounded: headers must arrive within 10 s and a whole request within 30 s.
+ * Slow clients are bounded: headers must arrive within 10 s and a whole request within 30 s
+ * (`headersTimeoutMs`, `requestTimeoutMs`); node checks these only every
+ * `connectionsCheckingInterval` (30 s by default), so the interval is set to a twentieth of
+ * the shorter one (at most 500 ms) and a slow client is cut within that of its deadline, with
+ * a 408 in the API's error shape. Connections past `maxConnections` (default 512) and a
+ * request whose Host header is present but invalid are refused before the hot path or the
+ * app see them (connection-guards.ts).
  *
  * A request too malformed to reach the app still gets the API's error shape
  * `{code, message, requestId}`: one node's HTTP parser refuses (bad bytes in the request
@@ -18,7 +24,6 @@
  * (an invalid Host header, `GET *`: its RequestError). By default all of these get a bare
  * 400 with no body.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -31,7 +36,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { CofferError, type ErrorCode } from '../core/errors.js';
+import { CofferError } from '../core/errors.js';
+import {
+  capConnections,
+  checkLimits,
+  hostHeaderValid,
+  refusal,
+  type ServerLimits,
+} from './connection-guards.js';
 import type { AppEnv } from './context.js';
 import type { HotPath } from './hot-read.js';
 
@@ -85,12 +97,6 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-/** The JSON error body for a request refused before the app ran (no request id exists yet). */
-function refusal(code: ErrorCode, message: string): { body: string; requestId: string } {
-  const requestId = randomUUID();
-  return { body: JSON.stringify({ code, message, requestId }), requestId };
-}
-
 /** The adapter's refusal of a request it cannot build (Host, URL), as the API's error. */
 function onRequestError(err: unknown): Response {
   // Anything else reaching here would be a failure of the app itself, which hono's onError
@@ -131,7 +137,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy();
 }
 
-export interface StartOptions {
+export interface StartOptions extends ServerLimits {
   /** Tried first for each request; what it does not take goes to the app (hot-read.ts). */
   hotPath?: HotPath | undefined;
 }
@@ -142,6 +148,7 @@ export async function startServer(
   start: StartOptions = {},
 ): Promise<RunningServer> {
   const { hotPath } = start;
+  const limits = checkLimits(start);
   const tls =
     b.tlsCert === undefined
       ? undefined
@@ -166,17 +173,39 @@ export async function startServer(
       outgoing.end(body);
       return undefined;
     }
+    const host = incoming.headers.host;
+    if (host !== undefined && !hostHeaderValid(host)) {
+      const { body, requestId } = refusal(
+        'INVALID_ARGUMENT',
+        'malformed request: invalid URL or Host header',
+      );
+      outgoing.writeHead(400, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': requestId,
+        connection: 'close',
+      });
+      outgoing.end(body);
+      return undefined;
+    }
     if (hotPath?.(incoming, outgoing) === true) return undefined;
     return adapter(incoming, outgoing);
   };
-  const options = { requireHostHeader: false };
+  const options = {
+    requireHostHeader: false,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(
+      5,
+      Math.min(500, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 20)),
+    ),
+  };
   const server: Server =
     tls !== undefined
       ? createHttpsServer({ ...tls, ...options }, listener)
       : createHttpServer(options, listener);
   server.on('clientError', onClientError);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  capConnections(server, limits.maxConnections, tls !== undefined);
   server.listen(b.port, b.host);
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once('listening', () => resolve(server.address() as AddressInfo));

@@ -120,7 +120,11 @@ describe('the request line written without pino', () => {
     const app = new Hono<AppEnv>();
     app.use(
       '*',
-      requestLogger(requestLineLogger(logger), () => 'req-"quoted"-\\'),
+      requestLogger(
+        requestLineLogger(logger),
+        () => 'req-"quoted"-\\',
+        () => '2001:db8::1',
+      ),
     );
     app.get('/x', (c) => {
       c.set('route', '/x/{name}');
@@ -132,6 +136,7 @@ describe('the request line written without pino', () => {
     logger.info(
       {
         reqId: fast.reqId,
+        addr: '2001:db8::1',
         method: 'GET',
         route: '/x/{name}',
         status: 403,

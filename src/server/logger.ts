@@ -1,7 +1,7 @@
 /**
  * The server's log: pino, one JSON line per request on stderr.
  *
- * A request line has the request id, method, route pattern (`/v1/secrets/{scope}/{group}/
+ * A request line has the request id, client address, method, route pattern (`/v1/secrets/{scope}/{group}/
  * {name}`, never the raw path: a key path is not a secret, but a mistaken client may put a
  * value where a path goes), status, duration in ms and, for an error, its code. Never a
  * header, a token, a query string, a body or a value: nothing here reads them. An error that
@@ -90,6 +90,8 @@ function routeOf(c: Context<AppEnv>): string {
 /** The fields of a request's log line. */
 export interface RequestLine {
   reqId: string;
+  /** The client address (client-address.ts): the TCP peer, or the client a trusted proxy names. */
+  addr: string;
   method: string;
   route: string;
   status: number;
@@ -118,7 +120,7 @@ function infoLineWriter(logger: Logger): (line: RequestLine) => void {
   const messageKey = internals[pino.symbols.messageKeySym] as string;
   const end = `,${str(messageKey)}:"request"}\n`;
   return (l) => {
-    let out = `{"level":${level}${time()}${bindings},"reqId":${str(l.reqId)},"method":${str(l.method)},"route":${str(l.route)},"status":${l.status},"ms":${l.ms}`;
+    let out = `{"level":${level}${time()}${bindings},"reqId":${str(l.reqId)},"addr":${str(l.addr)},"method":${str(l.method)},"route":${str(l.route)},"status":${l.status},"ms":${l.ms}`;
     if (l.code !== undefined) out += `,"code":${str(l.code)}`;
     if (l.errorClass !== undefined) out += `,"errorClass":${str(l.errorClass)}`;
     stream.write(out + end);
@@ -142,15 +144,21 @@ export function requestLineLogger(logger: Logger): (line: RequestLine) => void {
   };
 }
 
-/** Logs each request once it is answered. Sets the request id (answered as X-Request-Id). */
+/**
+ * Logs each request once it is answered. Sets the request id (answered as X-Request-Id) and
+ * the client address (`addressOf`), which the rate limit and the audit actor use too.
+ */
 export function requestLogger(
   log: (line: RequestLine) => void,
   newId: () => string,
+  addressOf: (c: Context<AppEnv>) => string,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const requestId = newId();
+    const addr = addressOf(c);
     c.set('requestId', requestId);
+    c.set('address', addr);
     c.set('route', 'unmatched');
     // Set before the answer exists: touching c.res.headers afterwards would turn the
     // adapter's light response into a full Response object on every request.
@@ -159,6 +167,7 @@ export function requestLogger(
     const status = c.res.status;
     log({
       reqId: requestId,
+      addr,
       method: c.req.method,
       route: routeOf(c),
       status,

@@ -2,9 +2,10 @@
  * The failed-authentication limit of `coffer serve`, per client address.
  *
  * Each address has a fixed window (default 60 s) in which it may fail authentication a
- * number of times (default 10). Past that, every request from it is answered 429 with
- * `Retry-After` until the window ends, valid token or not, so guessing cannot continue by
- * mixing in good requests. Successful requests neither count nor reset the window.
+ * number of times (default 10). Past that, the address is limited until the window ends:
+ * what auth-middleware.ts then still serves is a valid token (behind a proxy many clients
+ * share an address), and everything else gets 429 with `Retry-After`. Successful requests
+ * neither count nor reset the window; failures while limited count.
  *
  * The table is in memory, per server process: with N instances behind a balancer an address
  * gets N times the budget (SECURITY.md). It holds at most `maxClients` addresses; when full,

@@ -75,6 +75,7 @@ export async function makeKit(options: Partial<AppOptions> = {}): Promise<Kit> {
     tokens,
     allTokens: () => [...minted],
     async dispose() {
+      await server.api.close();
       server.vault.close();
       await server.storage.close();
       rmSync(server.dir, { recursive: true, force: true });

@@ -6,8 +6,8 @@
 import { Writable } from 'node:stream';
 import type { Hono } from 'hono';
 import { createToken, type TokenRequest } from '../../src/core/access/tokens.js';
-import type { AppOptions } from '../../src/server/app.js';
-import { createApp } from '../../src/server/app.js';
+import type { Api, AppOptions } from '../../src/server/app.js';
+import { createApi } from '../../src/server/app.js';
 import type { AppEnv } from '../../src/server/context.js';
 import { createLogger } from '../../src/server/logger.js';
 import { makeTestVault, type TestVault } from './vault.js';
@@ -30,6 +30,8 @@ export interface Answer {
 
 export interface TestServer extends TestVault {
   app: Hono<AppEnv>;
+  /** The app with its hot path and `close` (writes pending aggregated audit records). */
+  api: Api;
   /** Every log line written so far. */
   logs: string[];
   token(request: Partial<TokenRequest> & { name: string }, now?: Date): Promise<string>;
@@ -46,10 +48,12 @@ export async function makeTestServer(options: Partial<AppOptions> = {}): Promise
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const app = createApp({ vault: base.vault, logger, ...options });
+  const api = createApi({ vault: base.vault, logger, ...options });
+  const { app } = api;
   return {
     ...base,
     app,
+    api,
     logs,
     async token(request, now) {
       const created = await createToken(

@@ -24,7 +24,16 @@ interface ServeOptions extends CommonOptions {
   insecureHttp?: boolean;
   syncReads?: boolean;
   logLevel: string;
+  maxConnections: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  trustedProxy?: string[];
 }
+
+const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];
 
 /** PostgreSQL connections per instance (COFFER_DATABASE_URL): writers queue in memory. */
 const PG_POOL_SIZE = 10;
@@ -57,11 +66,39 @@ export function serveCommand(program: Command): void {
       'answer a read only once its audit record is on disk (fsync), not just committed',
     )
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+    .option(
+      '--max-connections <n>',
+      'connections open at once, at most; more are answered 503 and closed',
+      intOption('--max-connections', 1),
+      512,
+    )
+    .option(
+      '--headers-timeout <seconds>',
+      'time a client has to send the headers of a request',
+      intOption('--headers-timeout', 1),
+      10,
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'time a client has to send a whole request, body included',
+      intOption('--request-timeout', 1),
+      30,
+    )
+    .option(
+      '--trusted-proxy <cidr>',
+      'a reverse proxy (address or subnet, IPv4 or IPv6) whose X-Forwarded-For names the client; repeatable',
+      collect,
+    )
     .addHelpText(
       'after',
       `
 Prints the URL on stdout once listening; logs JSON lines on stderr (never tokens or values).
 Stops on SIGTERM or SIGINT after the requests in flight are answered.
+Failed authentications are limited per client address (10 per minute, then 429 for what is
+left of the minute; valid tokens are still served) and audited: the first of each address
+and minute at once, the rest as one record with a count. The client address is the TCP peer;
+behind a reverse proxy, name it with --trusted-proxy so that X-Forwarded-For is used (only
+from those peers: the right-most entry that is not a trusted proxy).
 Every read is audited: its record is committed before the value is sent, and synced to disk
 within 10 ms (PostgreSQL: synchronous_commit=off for those records); --sync-reads waits for
 the sync before answering. Writes always wait for it.
@@ -71,7 +108,8 @@ vault (made with \`coffer init\` under the same URL); a write on one is read on 
 Examples:
   coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
   coffer serve --port 8700
-  coffer serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem`,
+  coffer serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+  coffer serve --trusted-proxy 10.0.0.0/8 --trusted-proxy fd00::/8`,
     )
     .action(
       action<ServeOptions>(async (_args, opts, g) => {
@@ -79,6 +117,15 @@ Examples:
           throw new CofferError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
         }
         const { checkBinding, startServer } = await import('../../server/http-server.js');
+        const { checkLimits } = await import('../../server/connection-guards.js');
+        const { trustedProxies } = await import('../../server/client-address.js');
+        const limits = checkLimits({
+          maxConnections: opts.maxConnections,
+          headersTimeoutMs: opts.headersTimeout * 1000,
+          requestTimeoutMs: opts.requestTimeout * 1000,
+        });
+        const proxies = opts.trustedProxy ?? [];
+        trustedProxies(proxies); // refuses a malformed CIDR before the vault is opened
         const binding = {
           host: opts.host,
           port: opts.port,
@@ -98,18 +145,23 @@ Examples:
             const { createLogger } = await import('../../server/logger.js');
             const logger = createLogger({ level: opts.logLevel });
             const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
-            const { app, hotPath } = createApi({
+            const api = createApi({
               vault,
               logger,
               version,
               syncReads: opts.syncReads,
+              trustedProxies: proxies,
             });
-            const server = await startServer(app, binding, { hotPath });
+            const server = await startServer(api.app, binding, {
+              hotPath: api.hotPath,
+              ...limits,
+            });
             logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
             writeOut(`${server.url}\n`);
             const signal = await waitForSignal();
             logger.info({ signal }, 'shutting down: finishing requests in flight');
             await server.close();
+            await api.close();
             logger.info('stopped');
             await new Promise<void>((resolve) => logger.flush(() => resolve()));
             return 0;
