@@ -1,7 +1,8 @@
 /**
  * `coffer token create|list|revoke`: the API tokens of `coffer serve`, managed on the local
- * store directly (the same one the server opens). The token string is printed once, by
- * `create`, on stdout; the store keeps only its hash.
+ * store directly (the same one the server opens) through core/access/tokens.ts. Holding the
+ * master key, the CLI is the root: no token policy bounds it. The token string is printed
+ * once, by `create`, on stdout; the store keeps only its hash.
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
@@ -44,7 +45,12 @@ export function tokenCommand(program: Command): void {
 Examples:
   coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
   coffer token create --name ci --allow "project/**" --cap read,list --json
-  coffer token create --name admin --cap read,list,write,delete,admin --ttl 1d`,
+  coffer token create --name admin --cap read,list,write,delete,admin --ttl 1d
+
+An admin token manages tokens and reads the audit log within its own policy only: through
+the API it creates tokens no wider than itself (globs, environments, capabilities, expiry)
+and lists and revokes only such tokens. This command, run with the master key, is not
+limited.`,
     )
     .action(
       action<CreateOptions>(async (_args, opts, g) =>
