@@ -120,6 +120,17 @@ describe('failed authentication is rate-limited per client address', () => {
       ['token:app@10.0.0.1', 'ok'],
       ['token:reader@10.0.0.1', 'ok'],
     ]);
+    // every attempt counted once: a failure, or a request refused without an attempt
+    await kit.api.close();
+    const denied = (await auditRecords(kit)).filter((r) => r.outcome === 'denied');
+    expect(denied.map((r) => [r.actor, r.detail])).toEqual([
+      ['unauthenticated@10.0.0.1', 'malformed'],
+      [
+        'unauthenticated@10.0.0.1',
+        '5 more failed authentications in 60 s (malformed 2, mismatch 1, expired 1, revoked 1); ' +
+          '2 requests refused by the rate limit',
+      ],
+    ]);
   });
 
   it('a limited address costs no database read for garbage, and a bounded number for unknown ids', async () => {

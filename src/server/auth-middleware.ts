@@ -147,11 +147,14 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler<AppEnv> {
     return result;
   };
 
-  /** A rate-limited address: the policy of a valid token, or undefined (answer 429). */
+  /**
+   * A rate-limited address: the policy of a valid token; else 429, after a failed attempt
+   * (`failed`: counted and audited as such) or without one (undefined: counted as refused).
+   */
   const whileLimited = async (
     header: string | undefined,
     address: string,
-  ): Promise<TokenPolicy | undefined> => {
+  ): Promise<TokenPolicy | 'failed' | undefined> => {
     const cached = authenticator.cached(header);
     if (cached !== undefined) return cached;
     const id = bearerTokenId(header);
@@ -159,7 +162,7 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler<AppEnv> {
     const now = Date.now();
     if (!known.has(id, now) && !lookups.take(now)) return undefined;
     const result = await authenticate(header, address);
-    return result instanceof AuthFailure ? undefined : result;
+    return result instanceof AuthFailure ? 'failed' : result;
   };
 
   return async (c, next) => {
@@ -171,8 +174,8 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler<AppEnv> {
     const wait = limiter.retryAfter(address);
     if (wait !== undefined) {
       const passed = await whileLimited(header, address);
-      if (passed === undefined) {
-        failures.refused(address);
+      if (passed === undefined || passed === 'failed') {
+        if (passed === undefined) failures.refused(address);
         c.header('Retry-After', String(wait));
         throw new CofferError(
           'RATE_LIMITED',

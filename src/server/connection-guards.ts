@@ -46,10 +46,13 @@ export function checkLimits(o: ServerLimits): {
   const maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const whole = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
   if (!whole(headersTimeoutMs, 1) || !whole(requestTimeoutMs, 1)) {
-    throw new CofferError('USAGE', 'the header and request timeouts must be whole numbers > 0');
+    throw new CofferError(
+      'USAGE',
+      '--headers-timeout and --request-timeout must be whole numbers > 0',
+    );
   }
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new CofferError('USAGE', 'the header timeout cannot be longer than the request timeout');
+    throw new CofferError('USAGE', '--headers-timeout cannot be longer than --request-timeout');
   }
   if (!whole(maxConnections, 1)) {
     throw new CofferError('USAGE', '--max-connections must be a whole number >= 1');
