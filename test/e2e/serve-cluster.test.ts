@@ -86,25 +86,18 @@ describe.skipIf(!TEST_DATABASE_URL)('two coffer serve instances on one PostgreSQ
     env = { ...h.env, COFFER_DATABASE_URL: db.url, COFFER_MASTER_KEY: randomMasterKey() };
     run = (args, o = {}) => h.run(args, { ...o, env: { ...env, ...o.env } });
     expect(run(['init']).code).toBe(0);
-    const token = (name: string, caps: string) => {
-      const r = run([
-        'token',
-        'create',
-        '--name',
-        name,
-        '--allow',
-        'project/cluster/*',
-        '--env',
-        ENV,
-        '--cap',
-        caps,
-        '--json',
-      ]);
+    const token = (
+      name: string,
+      caps: string,
+      scope = ['--allow', 'project/cluster/*', '--env', ENV],
+    ) => {
+      const r = run(['token', 'create', '--name', name, ...scope, '--cap', caps, '--json']);
       expect(r.code, r.stderr).toBe(0);
       return (JSON.parse(r.stdout) as { token: string }).token;
     };
     const writeToken = token('load', 'read,list,write');
-    const adminToken = token('checker', 'read,list,admin');
+    // Checking the whole audit chain needs an admin token for every path and environment.
+    const adminToken = token('checker', 'read,list,admin', ['--allow', '**']);
     servers = await Promise.all([
       startServe(env, ['--log-level', 'warn']),
       startServe(env, ['--log-level', 'warn']),
