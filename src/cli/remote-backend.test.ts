@@ -111,6 +111,7 @@ describe('remote backend', () => {
       ok: false,
       records: 12,
       problem: { seq: 5, reason: 'hash mismatch' },
+      acknowledged: [],
     });
   });
 
