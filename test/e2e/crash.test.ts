@@ -29,6 +29,28 @@ async function killAfter(
   return done;
 }
 
+/** How long the command takes when nobody kills it, in ms (the machine's speed right now). */
+async function timeRun(
+  args: string[],
+  env: Record<string, string>,
+  input: string,
+): Promise<number> {
+  const t0 = performance.now();
+  const r = await finished(spawnCoffer(args, { env, input }));
+  expect(r.code, r.stderr).toBe(0);
+  return performance.now() - t0;
+}
+
+/**
+ * The i-th kill delay: a share of the command's measured duration, spread from `from` to `to`
+ * times it in a fixed order, so kills land early, midway and after the end on a fast or a
+ * loaded machine alike (no absolute timing).
+ */
+function killDelay(i: number, durationMs: number, from: number, to: number): number {
+  const share = from + ((to - from) * ((i * 7) % 10)) / 9;
+  return Math.max(1, durationMs * share);
+}
+
 /** Reads every "path@version" through the library (same file, no process spawn per value). */
 async function expectReadable(
   file: string,
@@ -56,17 +78,23 @@ describe('crash safety under SIGKILL', () => {
     expect(h.run(['init'], { env }).code).toBe(0);
     const acked = new Map<string, string>(); // "path@version" -> value
     let killedMidway = 0;
+    const setArgs = ['set', 'project/crash/timing', '-d', 'Crash test secret for the billing job'];
+    let duration = await timeRun(setArgs, env, 'timing-run');
     for (let i = 0; i < SET_KILLS; i++) {
       const path = `project/crash/key_${i % 5}`;
       const value = `crash-value-${i}-${randomBytes(6).toString('hex')}`;
+      const t0 = performance.now();
       const r = await killAfter(
         ['set', path, '-d', 'Crash test secret for the billing job', '--json'],
         env,
         value,
-        20 + Math.random() * 100,
+        killDelay(i, duration, 0.3, 1.8),
       );
-      if (r.code === 0) acked.set(`${path}@${JSON.parse(r.stdout).version}`, value);
-      else killedMidway++;
+      if (r.code === 0) {
+        acked.set(`${path}@${JSON.parse(r.stdout).version}`, value);
+        // Follow the machine's current speed (a run that finished tells how long one takes).
+        duration = (duration + (performance.now() - t0)) / 2;
+      } else killedMidway++;
       const verify = h.run(['verify', '--all', '--json'], { env });
       expect(verify.code, verify.stderr).toBe(0);
       await expectReadable(file, masterKeyBytes, acked);
@@ -88,9 +116,16 @@ describe('crash safety under SIGKILL', () => {
     await storage.close();
     const expected = await populateVault(file, masterKey, 6000);
 
+    // One whole rotation, unkilled, tells how long one takes here and now.
+    const duration = await timeRun(['key', 'rotate', '--batch-size', '50'], env, '');
     let midway = 0;
     for (let i = 0; i < ROTATE_KILLS; i++) {
-      await killAfter(['key', 'rotate', '--batch-size', '50'], env, '', 30 + Math.random() * 250);
+      await killAfter(
+        ['key', 'rotate', '--batch-size', '50'],
+        env,
+        '',
+        killDelay(i, duration, 0.05, 0.9),
+      );
       const status = JSON.parse(h.run(['key', 'status', '--json'], { env }).stdout);
       if (status.rotationInProgress) midway++;
       const verify = h.run(['verify', '--all', '--json'], { env });
