@@ -35,8 +35,10 @@ export async function populate(lib, storage, masterKey, count) {
   try {
     for (let first = 0; first < secrets; first += SECRETS_PER_TX) {
       const last = Math.min(secrets, first + SECRETS_PER_TX);
-      await storage.transaction('write', async (tx) => {
-        await keyring.unlock(tx);
+      await storage.transaction('write', async (raw) => {
+        await keyring.unlock(raw);
+        // Rows carry their MACs where the library has them, as the vault's own writes do.
+        const tx = lib.AuthenticatedTx ? new lib.AuthenticatedTx(raw, keyring.rowMacKey()) : raw;
         const kek = await keyring.primary(tx);
         const ts = new Date().toISOString();
         for (let i = first; i < last; i++) {

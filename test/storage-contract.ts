@@ -55,6 +55,7 @@ function kek(id: string, over: Partial<KekRecord> = {}): KekRecord {
     status: 'primary',
     createdAt: T0,
     retiredAt: null,
+    mac: null,
     ...over,
   };
 }
@@ -73,6 +74,7 @@ function secret(path: string, env: string, over: Partial<SecretRecord> = {}): Se
     createdAt: T0,
     updatedAt: T0,
     deletedAt: null,
+    mac: null,
     ...over,
   };
 }
@@ -122,7 +124,11 @@ function auditRecords(
 }
 
 /** Records with their bytes as hex, so that toEqual compares contents and shows diffs. */
-const plainKek = (k: KekRecord | undefined) => k && { ...k, sealed: hex(k.sealed) };
+const plainKek = (k: KekRecord | undefined) =>
+  k && { ...k, sealed: hex(k.sealed), mac: hex(k.mac) };
+/** A row MAC's worth of bytes (32, with a 0x00 inside). */
+const MAC = (seed: number): Uint8Array =>
+  Uint8Array.from({ length: 32 }, (_, i) => (seed + i * 7) & 0xff);
 const plainVersion = (v: VersionRecord | undefined) =>
   v && { ...v, wrappedDek: hex(v.wrappedDek), ciphertext: hex(v.ciphertext) };
 
@@ -881,6 +887,7 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         createdAt: T1,
         expiresAt: T2,
         revokedAt: null,
+        mac: null,
         ...over,
       });
 
@@ -926,6 +933,83 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
           }),
         ).rejects.toThrow('boom');
         expect(await read((tx) => tx.listTokens())).toEqual([]);
+      });
+    });
+
+    describe('row MACs (the mac column of keks, secrets and tokens)', () => {
+      const hexOf = (r: { mac?: Uint8Array | null } | undefined) => hex(r?.mac);
+      const tok = (id: string, mac: Uint8Array | null): TokenRecord => ({
+        id,
+        name: `name-${id}`,
+        hash: 'cd'.repeat(32),
+        allow: ['**'],
+        envs: [],
+        caps: ['read'],
+        createdAt: T0,
+        expiresAt: null,
+        revokedAt: null,
+        mac,
+      });
+
+      it('stores a MAC with each kind of row and returns it exactly; none is null', async () => {
+        await write(async (tx) => {
+          await tx.insertKek(kek('kek-1', { mac: MAC(1) }));
+          await tx.insertKek(kek('kek-2'));
+          await tx.insertSecret(secret('project/app/a', 'dev', { mac: MAC(2) }));
+          await tx.insertSecret(secret('project/app/b', 'dev'));
+          await tx.insertToken(tok('t1', MAC(3)));
+          await tx.insertToken(tok('t2', null));
+        });
+        await read(async (tx) => {
+          expect(hexOf(await tx.getKek('kek-1'))).toBe(hex(MAC(1)));
+          expect((await tx.getKek('kek-2'))?.mac).toBeNull();
+          expect((await tx.listKeks()).map(hexOf).sort()).toEqual([hex(MAC(1)), null].sort());
+          expect(hexOf(await tx.getSecret('project/app/a', 'dev'))).toBe(hex(MAC(2)));
+          expect((await tx.getSecret('project/app/b', 'dev'))?.mac).toBeNull();
+          expect((await tx.listSecrets({})).map(hexOf)).toEqual([hex(MAC(2)), null]);
+          expect(hexOf(await tx.getToken('t1'))).toBe(hex(MAC(3)));
+          expect(hexOf(await tx.getTokenByName('name-t1'))).toBe(hex(MAC(3)));
+          expect((await tx.getToken('t2'))?.mac).toBeNull();
+          expect((await tx.listTokens()).map(hexOf)).toEqual([hex(MAC(3)), null]);
+        });
+      });
+
+      it('a patch with a MAC replaces it with the other fields; one without keeps it', async () => {
+        await write(async (tx) => {
+          await tx.insertKek(kek('kek-1', { mac: MAC(1) }));
+          await tx.insertSecret(secret('project/app/a', 'dev', { mac: MAC(2) }));
+          await tx.insertToken(tok('t1', MAC(3)));
+        });
+        await write(async (tx) => {
+          await tx.updateKek('kek-1', { status: 'retiring', mac: MAC(11) });
+          await tx.updateSecret('project/app/a', 'dev', { currentVersion: 2, mac: MAC(12) });
+          expect(await tx.updateToken('t1', { revokedAt: T1, mac: MAC(13) })).toBe(true);
+          expect(await tx.updateToken('ghost', { mac: MAC(14) })).toBe(false);
+        });
+        await read(async (tx) => {
+          const k = await tx.getKek('kek-1');
+          expect([k?.status, hexOf(k)]).toEqual(['retiring', hex(MAC(11))]);
+          const s = await tx.getSecret('project/app/a', 'dev');
+          expect([s?.currentVersion, hexOf(s)]).toEqual([2, hex(MAC(12))]);
+          const t = await tx.getToken('t1');
+          expect([t?.revokedAt, hexOf(t)]).toEqual([T1, hex(MAC(13))]);
+          expect(await tx.getToken('ghost')).toBeUndefined();
+        });
+        await write(async (tx) => {
+          await tx.updateKek('kek-1', { retiredAt: T2 });
+          await tx.updateSecret('project/app/a', 'dev', { description: 'Changed description' });
+          await tx.revokeToken('t1', T2);
+          // A patch of the MAC alone (the migration of a vault written before row MACs).
+          await tx.insertToken(tok('t2', null));
+          expect(await tx.updateToken('t2', { mac: MAC(15) })).toBe(true);
+        });
+        await read(async (tx) => {
+          expect(hexOf(await tx.getKek('kek-1'))).toBe(hex(MAC(11)));
+          expect(hexOf(await tx.getSecret('project/app/a', 'dev'))).toBe(hex(MAC(12)));
+          expect(hexOf(await tx.getToken('t1'))).toBe(hex(MAC(13)));
+          const t2 = await tx.getToken('t2');
+          expect([t2?.revokedAt, hexOf(t2)]).toEqual([null, hex(MAC(15))]);
+        });
       });
     });
 

@@ -181,7 +181,7 @@ export const read = {
     versions: items(v, 'versions', (x, w) => shape<VersionInfo>(x, VERSION_INFO, w), what),
   }),
   verifyReport: (v: Answer, what = 'report'): VerifyReport => ({
-    ...shape<Omit<VerifyReport, 'failures'>>(
+    ...shape<Omit<VerifyReport, 'failures' | 'rowFailures'>>(
       v,
       { ok: 'boolean', checked: 'int', keyFailures: 'strings' },
       what,

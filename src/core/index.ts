@@ -57,6 +57,7 @@ export {
 export { type KeyStatus, keyStatus, type RotateResult, rotateKeys } from './keys/rotate.js';
 export * from './paths.js';
 export * from './redact/index.js';
+export { AuthenticatedTx, RowIntegrityError } from './store/authenticated-tx.js';
 export { initVault, type KeySource, readVaultInfo, type VaultInfo } from './store/init.js';
 export type * from './store/storage.js';
 export * from './store/vault.js';

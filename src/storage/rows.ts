@@ -3,6 +3,7 @@
  * same names (docs/format.md); they differ only in how a text column comes back (PostgreSQL
  * text is escaped, see postgres/text-escape.ts) and how a boolean does (SQLite: 0/1).
  */
+import { CofferError } from '../core/errors.js';
 import type {
   AuditRecord,
   KekRecord,
@@ -40,6 +41,7 @@ export const SECRET_COLUMNS: Readonly<Record<string, string>> = {
   generator: 'generator',
   updatedAt: 'updated_at',
   deletedAt: 'deleted_at',
+  mac: 'mac',
 };
 
 /** A byte column as a Uint8Array over the driver's Buffer (no copy). */
@@ -49,6 +51,28 @@ export const bytes = (v: unknown): Uint8Array => {
 };
 
 const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
+
+/**
+ * A token's list column (JSON array of strings). Anything else was written outside coffer:
+ * refused as an integrity failure rather than a parser error.
+ */
+function stringList(text: string, id: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+    throw new CofferError(
+      'INTEGRITY_FAILURE',
+      `the stored token ${id.slice(0, 64)} has a malformed list: it was changed outside coffer`,
+    );
+  }
+  return v;
+}
+const bytesOrNull = (v: unknown): Uint8Array | null =>
+  v === null || v === undefined ? null : bytes(v);
 
 export function rowMappers(d: Dialect): RowMappers {
   const t = d.text;
@@ -60,6 +84,7 @@ export function rowMappers(d: Dialect): RowMappers {
       status: t(r.status) as KekStatus,
       createdAt: t(r.created_at),
       retiredAt: tOrNull(r.retired_at),
+      mac: bytesOrNull(r.mac),
     }),
     toSecret: (r) => ({
       path: t(r.path),
@@ -74,6 +99,7 @@ export function rowMappers(d: Dialect): RowMappers {
       createdAt: t(r.created_at),
       updatedAt: t(r.updated_at),
       deletedAt: tOrNull(r.deleted_at),
+      mac: bytesOrNull(r.mac),
     }),
     toVersion: (r) => ({
       path: t(r.path),
@@ -102,12 +128,13 @@ export function rowMappers(d: Dialect): RowMappers {
       id: t(r.id),
       name: t(r.name),
       hash: t(r.hash),
-      allow: JSON.parse(t(r.allow)),
-      envs: JSON.parse(t(r.envs)),
-      caps: JSON.parse(t(r.caps)),
+      allow: stringList(t(r.allow), t(r.id)),
+      envs: stringList(t(r.envs), t(r.id)),
+      caps: stringList(t(r.caps), t(r.id)) as TokenRecord['caps'],
       createdAt: t(r.created_at),
       expiresAt: tOrNull(r.expires_at),
       revokedAt: tOrNull(r.revoked_at),
+      mac: bytesOrNull(r.mac),
     }),
   };
 }

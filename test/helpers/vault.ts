@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initVault, sealSecret, Vault } from '../../src/core/index.js';
+import { AuthenticatedTx, initVault, sealSecret, Vault } from '../../src/core/index.js';
 import { Keyring } from '../../src/core/keys/keyring.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 
@@ -41,8 +41,10 @@ export async function populateVault(
   const keyring = new Keyring(masterKey);
   const sample = new Map<string, string>();
   try {
-    await storage.transaction('write', async (tx) => {
-      await keyring.unlock(tx);
+    await storage.transaction('write', async (raw) => {
+      await keyring.unlock(raw);
+      // Rows written through it carry their MACs, as the vault's own writes do.
+      const tx = new AuthenticatedTx(raw, keyring.rowMacKey());
       const kek = await keyring.primary(tx);
       const now = new Date().toISOString();
       for (let i = 0; i < count; i++) {

@@ -56,7 +56,7 @@ export interface CreatedToken {
 }
 
 /** A token record without its hash: what `list` shows. */
-export type TokenInfo = Omit<TokenRecord, 'hash'>;
+export type TokenInfo = Omit<TokenRecord, 'hash' | 'mac'>;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const TOKEN = /^coffer_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

@@ -9,13 +9,17 @@
  *   before any KEK is opened, so a wrong key is reported as WRONG_KEY, never as garbage.
  * - Opened KEKs are cached in memory for the life of the Vault object and wiped by
  *   `close()`. JavaScript cannot guarantee that no copy remains in memory (SECURITY.md).
+ * - `unlock` also learns whether the vault's rows carry MACs (a version-2 master-key check,
+ *   store/master-check.ts) and the vault id they are bound to; `rowMacKey()` is available
+ *   only then. A vault with a version-1 check is `legacy` until row-migration.ts runs.
  */
 import { randomBytes } from 'node:crypto';
 import { KEY_BYTES } from '../crypto/aead.js';
 import { openKek, sealKek } from '../crypto/envelope.js';
-import { masterKeyMatches } from '../crypto/kdf.js';
 import { deriveSubkey, type SubkeyLabel } from '../crypto/subkeys.js';
 import { CofferError } from '../errors.js';
+import { masterCheckV2, readMasterCheck } from '../store/master-check.js';
+import type { RowMacKey } from '../store/row-mac.js';
 import type { KekRecord, StorageTx } from '../store/storage.js';
 
 export const META_MASTER_CHECK = 'master_check';
@@ -29,7 +33,9 @@ export class Keyring {
   readonly #masterKey: Uint8Array;
   readonly #cache = new Map<string, Uint8Array>();
   readonly #subkeys = new Map<SubkeyLabel, Uint8Array>();
-  #unlocked = false;
+  /** The vault id once unlocked (a vault whose rows carry MACs). */
+  #vaultId: Uint8Array | undefined;
+  #rowMacKey: RowMacKey | undefined;
 
   constructor(masterKey: Uint8Array) {
     if (!(masterKey instanceof Uint8Array) || masterKey.length !== KEY_BYTES) {
@@ -38,17 +44,52 @@ export class Keyring {
     this.#masterKey = new Uint8Array(masterKey);
   }
 
-  /** Checks the master key against the vault's verifier; throws WRONG_KEY. */
-  async unlock(tx: StorageTx): Promise<void> {
-    if (this.#unlocked) return;
+  /**
+   * Checks the master key against the vault's verifier (throws WRONG_KEY). Returns
+   * `legacy` for a vault whose rows do not carry MACs yet (nothing is cached then: the
+   * caller migrates it and calls `adopt`), else `authenticated` (cached for this keyring).
+   */
+  async unlock(tx: StorageTx): Promise<'authenticated' | 'legacy'> {
+    if (this.#vaultId !== undefined) return 'authenticated';
     const check = await tx.getMeta(META_MASTER_CHECK);
     if (check === undefined) {
+      // init writes the check with the format and the first KEK, in one transaction: a vault
+      // holding either of those without a check was changed outside coffer.
+      if ((await tx.getMeta('format')) !== undefined || (await tx.listKeks()).length > 0) {
+        throw new CofferError(
+          'INTEGRITY_FAILURE',
+          "the vault's master-key check (meta master_check) is missing: the vault was changed outside coffer",
+        );
+      }
       throw new CofferError('VAULT_NOT_FOUND', 'the vault file exists but was never initialised');
     }
-    if (!masterKeyMatches(this.#masterKey, check)) {
-      throw new CofferError('WRONG_KEY', 'wrong master key for this vault');
-    }
-    this.#unlocked = true;
+    const parsed = readMasterCheck(this.#masterKey, check);
+    if (parsed.version === 1) return 'legacy';
+    this.#vaultId = parsed.vaultId;
+    return 'authenticated';
+  }
+
+  /** The version-2 master-key check of this key for the vault `vaultId` (master-check.ts). */
+  masterCheck(vaultId: Uint8Array): string {
+    return masterCheckV2(this.#masterKey, vaultId);
+  }
+
+  /** Records that the vault's rows now carry MACs bound to `vaultId` (row-migration.ts). */
+  adopt(vaultId: Uint8Array): void {
+    this.#vaultId = new Uint8Array(vaultId);
+  }
+
+  /** Forgets what `unlock` learnt (a migration that rolled back); the next unlock re-reads. */
+  relock(): void {
+    this.#vaultId = undefined;
+    this.#rowMacKey = undefined;
+  }
+
+  /** The key and vault id of row MACs; throws unless `unlock` found (or `adopt` made) one. */
+  rowMacKey(): RowMacKey {
+    if (this.#vaultId === undefined) throw new Error('the keyring is not unlocked');
+    this.#rowMacKey ??= { key: this.subkey('row-mac'), vaultId: this.#vaultId };
+    return this.#rowMacKey;
   }
 
   /** Opens the KEK with this id (cached). Throws KEY_NOT_FOUND for unknown or retired ids. */
@@ -109,10 +150,10 @@ export class Keyring {
     return { id, key };
   }
 
-  /** Opens every KEK that still has sealed bytes; returns the ids that failed. */
-  async checkAll(tx: StorageTx): Promise<string[]> {
+  /** Opens every KEK of `records` that still has sealed bytes; returns the ids that failed. */
+  checkAll(records: readonly KekRecord[]): string[] {
     const failed: string[] = [];
-    for (const rec of await tx.listKeks()) {
+    for (const rec of records) {
       if (rec.sealed === null) continue;
       try {
         this.#cache.delete(rec.id);
@@ -149,6 +190,7 @@ export class Keyring {
     this.#cache.clear();
     for (const key of this.#subkeys.values()) key.fill(0);
     this.#subkeys.clear();
+    this.#rowMacKey = undefined;
     this.#masterKey.fill(0);
   }
 }

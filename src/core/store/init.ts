@@ -2,15 +2,21 @@
  * Creating a vault and reading what it says about itself before it is unlocked (format
  * version, where its master key comes from, scrypt parameters for a passphrase vault).
  */
+import { randomBytes } from 'node:crypto';
 import { chainAuditRecord } from '../audit/chain.js';
 import { formatHead, META_AUDIT_HEAD } from '../audit/head.js';
 import { INIT_AUTHENTICATED } from '../audit/head-state.js';
-import { masterKeyCheck, type ScryptParams } from '../crypto/kdf.js';
+import type { ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
+import { AuthenticatedTx } from './authenticated-tx.js';
+import { VAULT_ID_BYTES } from './row-mac.js';
+import { ROW_MAC_FORMAT } from './row-migration.js';
 import type { Storage } from './storage.js';
 
-export const VAULT_FORMAT = '1';
+/** The format new vaults get (2: rows carry MACs); format 1 vaults are migrated on opening. */
+export const VAULT_FORMAT: string = ROW_MAC_FORMAT;
+const READABLE_FORMATS: readonly string[] = ['1', ROW_MAC_FORMAT];
 
 export type KeySource = 'key' | 'passphrase';
 
@@ -47,8 +53,14 @@ export async function initVault(
       await tx.setMeta('created_at', now);
       await tx.setMeta('key_source', options.keySource);
       if (options.kdf !== undefined) await tx.setMeta('kdf', JSON.stringify(options.kdf));
-      await tx.setMeta(META_MASTER_CHECK, masterKeyCheck(options.masterKey));
-      const kek = await keyring.create(tx, 'primary', now);
+      const vaultId = new Uint8Array(randomBytes(VAULT_ID_BYTES));
+      await tx.setMeta(META_MASTER_CHECK, keyring.masterCheck(vaultId));
+      keyring.adopt(vaultId);
+      const kek = await keyring.create(
+        new AuthenticatedTx(tx, keyring.rowMacKey()),
+        'primary',
+        now,
+      );
       const record = chainAuditRecord(undefined, {
         ts: now,
         actor: options.actor,
@@ -76,12 +88,20 @@ export async function readVaultInfo(storage: Storage): Promise<VaultInfo> {
   return storage.transaction('read', async (tx) => {
     const format = await tx.getMeta('format');
     if (format === undefined) {
+      // init writes the format with the master-key check and the first KEK, in one
+      // transaction: a store holding those without a format was changed outside coffer.
+      if ((await tx.getMeta(META_MASTER_CHECK)) !== undefined || (await tx.listKeks()).length > 0) {
+        throw new CofferError(
+          'INTEGRITY_FAILURE',
+          `the vault at ${storage.location} has keys but no format entry: it was changed outside coffer`,
+        );
+      }
       throw new CofferError('VAULT_NOT_FOUND', `${storage.location} is not an initialised vault`);
     }
-    if (format !== VAULT_FORMAT) {
+    if (!READABLE_FORMATS.includes(format)) {
       throw new CofferError(
         'UNSUPPORTED_FORMAT',
-        `the vault has format ${format}; this coffer reads ${VAULT_FORMAT}`,
+        `the vault has format ${format}; this coffer reads ${READABLE_FORMATS.join(' and ')}`,
       );
     }
     const kdf = await tx.getMeta('kdf');

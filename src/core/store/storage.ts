@@ -14,7 +14,17 @@
 
 export type KekStatus = 'primary' | 'retiring' | 'retired';
 
-export interface KekRecord {
+/**
+ * The MAC of a row that decides access or which value is served (docs/format.md, "Row
+ * MACs"). Storage only keeps it: the vault's authenticated transaction
+ * (authenticated-tx.ts) computes it on every write and checks it on every read. Backends
+ * return null for a row that has none (written before row MACs); writers may leave it out.
+ */
+export interface RowMac {
+  mac?: Uint8Array | null;
+}
+
+export interface KekRecord extends RowMac {
   id: string;
   /** The KEK sealed under the master key; null once retired (crypto-shredded). */
   sealed: Uint8Array | null;
@@ -32,7 +42,7 @@ export interface SecretMetadata {
   generator: string | null;
 }
 
-export interface SecretRecord extends SecretMetadata {
+export interface SecretRecord extends SecretMetadata, RowMac {
   path: string;
   env: string;
   currentVersion: number;
@@ -82,7 +92,7 @@ export interface AuditRecord extends AuditEntry {
 export type TokenCapability = 'read' | 'list' | 'write' | 'delete' | 'admin';
 
 /** An API token of `coffer serve`. The token itself is never stored, only its hash. */
-export interface TokenRecord {
+export interface TokenRecord extends RowMac {
   /** Public id, part of the token string; safe to show and log. */
   id: string;
   /** Unique human name (`deploy`, `ci-staging`); goes into the audit log. */
@@ -124,7 +134,7 @@ export interface StorageTx {
   insertKek(kek: KekRecord): Promise<void>;
   updateKek(
     id: string,
-    patch: Partial<Pick<KekRecord, 'sealed' | 'status' | 'retiredAt'>>,
+    patch: Partial<Pick<KekRecord, 'sealed' | 'status' | 'retiredAt' | 'mac'>>,
   ): Promise<void>;
   /** How many secret versions each KEK wraps. */
   countWrappedKeys(): Promise<Map<string, number>>;
@@ -160,6 +170,8 @@ export interface StorageTx {
   listTokens(): Promise<TokenRecord[]>;
   /** Sets revokedAt; returns false when no such token exists. */
   revokeToken(id: string, revokedAt: string): Promise<boolean>;
+  /** Sets the given fields; returns false when no such token exists. */
+  updateToken(id: string, patch: Partial<Pick<TokenRecord, 'revokedAt' | 'mac'>>): Promise<boolean>;
 }
 
 export type TxMode = 'read' | 'write';

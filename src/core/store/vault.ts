@@ -8,6 +8,11 @@
  *
  * Values are strings of at most 64 KiB of UTF-8. They are sealed per version with their own
  * data key (crypto/envelope.ts); they never enter an error message, a log or the audit log.
+ *
+ * Every transaction that touches keyring, secret or token rows runs through an
+ * AuthenticatedTx (authenticated-tx.ts), which MACs what it writes and refuses a row whose
+ * MAC fails; a vault written before row MACs is migrated once, in a transaction of its own,
+ * the first time it is opened with its master key (row-migration.ts).
  */
 import { appendAudit } from '../audit/append.js';
 import { openSecret, sealSecret } from '../crypto/envelope.js';
@@ -21,12 +26,16 @@ import {
   parseKeyPath,
   parsePathPrefix,
 } from '../paths.js';
+import { AuthenticatedTx, RowIntegrityError } from './authenticated-tx.js';
+import { migrateToRowMacs } from './row-migration.js';
 import type {
   AuditEntry,
   SecretMetadata,
   SecretRecord,
   Storage,
   StorageTx,
+  TxMode,
+  TxOptions,
   VersionRecord,
 } from './storage.js';
 
@@ -80,7 +89,7 @@ export function copySecretValue(v: SecretValue): SecretValue {
 }
 
 /** A secret without its value: what list/describe return. */
-export type SecretInfo = SecretRecord;
+export type SecretInfo = Omit<SecretRecord, 'mac'>;
 
 export interface VersionInfo {
   version: number;
@@ -113,6 +122,11 @@ export interface VerifyReport {
   checked: number;
   failures: VerifyItem[];
   keyFailures: string[];
+  /**
+   * Stored rows whose MAC fails, as `table key` (e.g. `tokens 1f2e...`): set by a check of
+   * the whole vault (`verify --all`) only; a check of one path fails on its row instead.
+   */
+  rowFailures?: string[];
 }
 
 type Target = { path?: string | null; env?: string | null };
@@ -149,6 +163,9 @@ const OUTCOME_BY_CLASS: Record<string, string> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Thrown where a transaction meets a vault written before row MACs (never leaves Vault). */
+class LegacyVault extends Error {}
+
 /** The audit record of a failed operation; undefined when none can or should be written. */
 function failureDraft(action: string, target: Target, err: unknown): AuditDraft | undefined {
   const code = err instanceof CofferError ? err.code : 'INTERNAL';
@@ -171,12 +188,19 @@ function failureDraft(action: string, target: Target, err: unknown): AuditDraft 
     env: target.env ?? null,
     version: null,
     outcome,
-    detail: code,
+    detail: err instanceof RowIntegrityError ? `${code} ${err.table} ${err.rowKey}` : code,
   };
 }
 
 // An unpaired surrogate (with the `u` flag a proper pair is one code point, not matched).
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+function missingVersion(path: string, env: string, version: number): CofferError {
+  return new CofferError(
+    'INTEGRITY_FAILURE',
+    `${path} (${env}) version ${version} is missing from the store: it was deleted outside coffer`,
+  );
+}
 
 export function valueBytes(value: string): Uint8Array {
   if (typeof value !== 'string') throw new TypeError('value must be a string');
@@ -256,6 +280,60 @@ export class Vault {
     await appendAudit(tx, records, keyed ? this.#keyring.subkey('audit-head') : undefined);
   }
 
+  /**
+   * Runs `fn` in a storage transaction through an AuthenticatedTx, after checking the master
+   * key. A vault written before row MACs is migrated first, in a write transaction of its
+   * own (so a read can trigger it too), and `fn` runs after that.
+   */
+  async #transaction<T>(
+    mode: TxMode,
+    fn: (tx: AuthenticatedTx) => Promise<T>,
+    options?: TxOptions,
+  ): Promise<T> {
+    const run = () =>
+      this.storage.transaction(mode, async (raw) => fn(await this.#open(raw)), options);
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof LegacyVault)) throw err;
+    }
+    await this.#migrate();
+    return run();
+  }
+
+  async #open(raw: StorageTx): Promise<AuthenticatedTx> {
+    if ((await this.#keyring.unlock(raw)) === 'legacy') throw new LegacyVault();
+    return new AuthenticatedTx(raw, this.#keyring.rowMacKey());
+  }
+
+  /** MACs the rows of a vault written before row MACs (once; audited). */
+  async #migrate(): Promise<void> {
+    const done = await this.storage
+      .transaction('write', async (raw) => {
+        // The audit append below unlocks again and would learn the new (uncommitted) vault id.
+        this.#keyring.relock();
+        if ((await this.#keyring.unlock(raw)) === 'authenticated') return undefined;
+        const m = await migrateToRowMacs(raw, this.#keyring);
+        await this.#audit(raw, [
+          {
+            action: 'vault.migrate',
+            path: null,
+            env: null,
+            version: null,
+            outcome: 'ok',
+            detail: `row MACs added: ${m.keks} keys, ${m.secrets} secrets, ${m.tokens} tokens`,
+          },
+        ]);
+        return m;
+      })
+      .catch((err: unknown) => {
+        // Rolled back: the vault is still as it was, whatever the keyring saw in the transaction.
+        this.#keyring.relock();
+        throw err;
+      });
+    if (done !== undefined) this.#keyring.adopt(done.vaultId);
+  }
+
   /** Runs one audited operation in a write transaction. */
   async #op<T>(
     action: string,
@@ -263,8 +341,7 @@ export class Vault {
     fn: (tx: StorageTx) => Promise<OpResult<T>>,
   ): Promise<T> {
     try {
-      return await this.storage.transaction('write', async (tx) => {
-        await this.#keyring.unlock(tx);
+      return await this.#transaction('write', async (tx) => {
         const out = await fn(tx);
         await this.#audit(tx, [
           ...(out.audit ?? []),
@@ -322,11 +399,8 @@ export class Vault {
   }
 
   /** Runs a read-only operation (not audited: audit and key status reads). */
-  async #read<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
-    return this.storage.transaction('read', async (tx) => {
-      await this.#keyring.unlock(tx);
-      return fn(tx);
-    });
+  #read<T>(fn: (tx: AuthenticatedTx) => Promise<T>): Promise<T> {
+    return this.#transaction('read', fn);
   }
 
   /** Stores a new version of a secret (creating it, or reviving a deleted one). */
@@ -451,6 +525,8 @@ export class Vault {
     const version = wanted ?? secret.currentVersion;
     const rec = await tx.getVersion(key.path, e, version);
     if (rec === undefined) {
+      // Versions 1..current are never removed by coffer: one missing was deleted outside it.
+      if (version <= secret.currentVersion) throw missingVersion(key.path, e, version);
       throw new CofferError('VERSION_NOT_FOUND', `${key.path} (${e}) has no version ${version}`);
     }
     const plain = await this.#decrypt(tx, rec);
@@ -520,10 +596,9 @@ export class Vault {
     }
     const failed: { action: string; target: Target; err: unknown; actor?: string }[] = [];
     try {
-      await this.storage.transaction(
+      await this.#transaction(
         'write',
         async (tx) => {
-          await this.#keyring.unlock(tx);
           const drafts: AuditDraft[] = [];
           // The same secret read twice in one transaction reads the same row: open it once.
           const opened = new Map<string, SecretValue>();
@@ -619,12 +694,7 @@ export class Vault {
       const reads: AuditDraft[] = [];
       for (const s of secrets) {
         const rec = await tx.getVersion(s.path, e, s.currentVersion);
-        if (rec === undefined) {
-          throw new CofferError(
-            'STORE_CORRUPT',
-            `${s.path} (${e}) has no version ${s.currentVersion}`,
-          );
-        }
+        if (rec === undefined) throw missingVersion(s.path, e, s.currentVersion);
         const plain = await this.#decrypt(tx, rec);
         let value: string;
         try {
@@ -754,11 +824,28 @@ export class Vault {
     });
   }
 
+  /**
+   * Decrypts every stored version of one secret, and checks that versions 1..current all
+   * exist (coffer never removes one; a missing one was deleted outside it).
+   */
   async #verifyVersions(
     tx: StorageTx,
-    versions: VersionRecord[],
+    secret: Pick<SecretRecord, 'path' | 'env' | 'currentVersion'>,
     report: VerifyReport,
   ): Promise<void> {
+    const versions = await tx.listVersions(secret.path, secret.env);
+    const present = new Set(versions.map((v) => v.version));
+    for (let v = 1; v <= secret.currentVersion; v++) {
+      if (present.has(v)) continue;
+      report.checked++;
+      report.failures.push({
+        path: secret.path,
+        env: secret.env,
+        version: v,
+        ok: false,
+        code: 'INTEGRITY_FAILURE',
+      });
+    }
     for (const rec of versions) {
       report.checked++;
       try {
@@ -778,45 +865,50 @@ export class Vault {
 
   /**
    * Decrypts and authenticates every version of one secret (path + env), or of every secret
-   * in the vault when `path` is undefined, plus every sealed key in the keyring.
+   * in the vault when `path` is undefined, plus every sealed key in the keyring and the MAC
+   * of every keyring, secret and token row.
    */
   async verify(path?: string, env?: string): Promise<VerifyReport> {
     const key = path === undefined ? undefined : parseKeyPath(path);
     const e = env === undefined ? undefined : parseEnvironment(env);
     const report: VerifyReport = { ok: true, checked: 0, failures: [], keyFailures: [] };
+    const rowFailures: string[] = [];
     const target = { path: key?.path ?? null, env: e ?? null };
     try {
       await this.#read(async (tx) => {
         if (key !== undefined) {
-          const envs =
+          // Through the MAC check: a secret row that fails it fails the whole command.
+          const secrets =
             e !== undefined
-              ? [e]
-              : (await tx.listSecrets({ includeDeleted: true }))
-                  .filter((s) => s.path === key.path)
-                  .map((s) => s.env);
-          if (
-            envs.length === 0 ||
-            (e !== undefined && (await tx.getSecret(key.path, e)) === undefined)
-          ) {
+              ? [await tx.getSecret(key.path, e)].filter((s) => s !== undefined)
+              : (
+                  await tx.listSecrets({
+                    scope: key.scope,
+                    group: key.group,
+                    includeDeleted: true,
+                  })
+                ).filter((s) => s.path === key.path);
+          if (secrets.length === 0) {
             throw new CofferError(
               'SECRET_NOT_FOUND',
               `no secret ${key.path}${e ? ` in environment ${e}` : ''}`,
             );
           }
-          for (const one of envs)
-            await this.#verifyVersions(tx, await tx.listVersions(key.path, one), report);
+          for (const s of secrets) await this.#verifyVersions(tx, s, report);
         } else {
-          report.keyFailures = await this.#keyring.checkAll(tx);
-          for (const s of await tx.listSecrets({ includeDeleted: true })) {
-            await this.#verifyVersions(tx, await tx.listVersions(s.path, s.env), report);
-          }
+          const rows = await tx.checkRows();
+          for (const f of rows.failures) rowFailures.push(`${f.table} ${f.key}`);
+          report.rowFailures = rowFailures;
+          report.keyFailures = this.#keyring.checkAll(rows.keks);
+          for (const s of rows.secrets) await this.#verifyVersions(tx, s, report);
         }
       });
     } catch (err) {
       await this.#auditFailure('verify', target, err);
       throw err;
     }
-    report.ok = report.failures.length === 0 && report.keyFailures.length === 0;
+    const failed = report.failures.length + report.keyFailures.length + rowFailures.length;
+    report.ok = failed === 0;
     await this.storage.transaction('write', (tx) =>
       this.#audit(tx, [
         {
@@ -824,7 +916,7 @@ export class Vault {
           action: 'verify',
           version: null,
           outcome: report.ok ? 'ok' : 'integrity_failure',
-          detail: `${report.checked} checked, ${report.failures.length + report.keyFailures.length} failed`,
+          detail: `${report.checked} checked, ${failed} failed`,
         },
       ]),
     );
@@ -841,7 +933,7 @@ export class Vault {
     target: { path?: string | null | undefined; env?: string | null | undefined },
     reason: string,
   ): Promise<void> {
-    await this.storage.transaction('write', (tx) =>
+    await this.#transaction('write', (tx) =>
       this.#audit(tx, [
         {
           action,
@@ -855,9 +947,17 @@ export class Vault {
     );
   }
 
-  /** Runs `fn` in a read transaction after checking the master key (used by audit and keys). */
-  readTransaction<T>(fn: (tx: StorageTx, keyring: Keyring) => Promise<T>): Promise<T> {
-    return this.#read((tx) => fn(tx, this.#keyring));
+  /**
+   * Runs `fn` in a read transaction after checking the master key (used by audit, keys and
+   * the server's token lookups). A stored row that fails its MAC is audited and refused.
+   */
+  async readTransaction<T>(fn: (tx: StorageTx, keyring: Keyring) => Promise<T>): Promise<T> {
+    try {
+      return await this.#read((tx) => fn(tx, this.#keyring));
+    } catch (err) {
+      if (err instanceof RowIntegrityError) await this.#auditFailure('read', err.target, err);
+      throw err;
+    }
   }
 
   /** Runs an audited write operation (used by key rotation). */

@@ -90,6 +90,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     revoked_at text
   );
   `,
+  // 2: row MACs (docs/format.md, "Row MACs"); NULL in rows written before them, until the
+  // vault MACs them once when it is next opened with its master key.
+  `
+  ALTER TABLE keks ADD COLUMN mac bytea;
+  ALTER TABLE secrets ADD COLUMN mac bytea;
+  ALTER TABLE tokens ADD COLUMN mac bytea;
+  `,
 ];
 
 const MIGRATIONS_TABLE = `

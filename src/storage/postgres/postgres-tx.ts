@@ -21,12 +21,12 @@ const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
   bool: (v) => v === true,
 });
 
-const KEK_COLS = 'id, sealed, status, created_at, retired_at';
+const KEK_COLS = 'id, sealed, status, created_at, retired_at, mac';
 const SECRET_COLS = `path, env, description, current_version, tier, rotation, env_var, local_only,
-  generator, created_at, updated_at, deleted_at`;
+  generator, created_at, updated_at, deleted_at, mac`;
 const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
 const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
-const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at';
+const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac';
 
 const auditValues = (a: AuditRecord): unknown[] => [
   a.seq,
@@ -47,7 +47,9 @@ const KEK_PATCH: Record<string, string> = {
   sealed: 'sealed',
   status: 'status',
   retiredAt: 'retired_at',
+  mac: 'mac',
 };
+const TOKEN_PATCH: Record<string, string> = { revokedAt: 'revoked_at', mac: 'mac' };
 const stored = (v: unknown): unknown => (typeof v === 'string' ? e(v) : v);
 
 /** `SET a = $1, b = $2` for the fields of `patch` that `columns` knows, and their values. */
@@ -86,12 +88,13 @@ export function makeTx(q: Query): StorageTx {
       return r === undefined ? undefined : toKek(r);
     },
     insertKek: async (k) => {
-      await q(`INSERT INTO keks (${KEK_COLS}) VALUES ($1, $2, $3, $4, $5)`, [
+      await q(`INSERT INTO keks (${KEK_COLS}) VALUES ($1, $2, $3, $4, $5, $6)`, [
         e(k.id),
         k.sealed,
         e(k.status),
         e(k.createdAt),
         eOrNull(k.retiredAt),
+        k.mac ?? null,
       ]);
     },
     updateKek: async (id, patch) => {
@@ -137,7 +140,7 @@ export function makeTx(q: Query): StorageTx {
     insertSecret: async (x) => {
       await q(
         `INSERT INTO secrets (${SECRET_COLS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           e(x.path),
           e(x.env),
@@ -151,6 +154,7 @@ export function makeTx(q: Query): StorageTx {
           e(x.createdAt),
           e(x.updatedAt),
           eOrNull(x.deletedAt),
+          x.mac ?? null,
         ],
       );
     },
@@ -257,17 +261,21 @@ export function makeTx(q: Query): StorageTx {
       ).map(toAudit);
     },
     insertToken: async (x) => {
-      await q(`INSERT INTO tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-        e(x.id),
-        e(x.name),
-        e(x.hash),
-        JSON.stringify(x.allow),
-        JSON.stringify(x.envs),
-        JSON.stringify(x.caps),
-        e(x.createdAt),
-        eOrNull(x.expiresAt),
-        eOrNull(x.revokedAt),
-      ]);
+      await q(
+        `INSERT INTO tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          e(x.id),
+          e(x.name),
+          e(x.hash),
+          JSON.stringify(x.allow),
+          JSON.stringify(x.envs),
+          JSON.stringify(x.caps),
+          e(x.createdAt),
+          eOrNull(x.expiresAt),
+          eOrNull(x.revokedAt),
+          x.mac ?? null,
+        ],
+      );
     },
     getToken: async (id) => {
       const r = await one(`SELECT ${TOKEN_COLS} FROM tokens WHERE id = $1`, [e(id)]);
@@ -282,5 +290,15 @@ export function makeTx(q: Query): StorageTx {
     revokeToken: async (id, revokedAt) =>
       ((await q('UPDATE tokens SET revoked_at = $1 WHERE id = $2', [e(revokedAt), e(id)]))
         .rowCount ?? 0) > 0,
+    updateToken: async (id, patch) => {
+      const set = setClause(patch, TOKEN_PATCH);
+      if (set === undefined)
+        return (await one('SELECT 1 FROM tokens WHERE id = $1', [e(id)])) !== undefined;
+      const n = set.values.length + 1;
+      return (
+        ((await q(`UPDATE tokens SET ${set.sets} WHERE id = $${n}`, [...set.values, e(id)]))
+          .rowCount ?? 0) > 0
+      );
+    },
   };
 }

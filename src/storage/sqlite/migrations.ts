@@ -83,4 +83,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX audit_path;
   `,
+  // 4: row MACs (docs/format.md, "Row MACs"): the MAC of each row that decides access or
+  // which value is served, under a key derived from the master key. NULL in rows written
+  // before it; the vault MACs them once when it is next opened with its master key.
+  `
+  ALTER TABLE keks ADD COLUMN mac BLOB;
+  ALTER TABLE secrets ADD COLUMN mac BLOB;
+  ALTER TABLE tokens ADD COLUMN mac BLOB;
+  `,
 ];

@@ -301,17 +301,18 @@ export class SqliteStorage implements Storage {
       },
       insertKek: async (k) => {
         s(
-          'INSERT INTO keks (id, sealed, status, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
-        ).run(k.id, k.sealed, k.status, k.createdAt, k.retiredAt);
+          'INSERT INTO keks (id, sealed, status, created_at, retired_at, mac) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(k.id, k.sealed, k.status, k.createdAt, k.retiredAt, k.mac ?? null);
       },
       updateKek: async (id, patch) => {
         const cur = s('SELECT * FROM keks WHERE id = ?').get(id) as Row | undefined;
         if (cur === undefined) return;
         const k = { ...toKek(cur), ...patch };
-        s('UPDATE keks SET sealed = ?, status = ?, retired_at = ? WHERE id = ?').run(
+        s('UPDATE keks SET sealed = ?, status = ?, retired_at = ?, mac = ? WHERE id = ?').run(
           k.sealed,
           k.status,
           k.retiredAt,
+          k.mac ?? null,
           id,
         );
       },
@@ -357,8 +358,8 @@ export class SqliteStorage implements Storage {
       insertSecret: async (x) => {
         s(
           `INSERT INTO secrets (path, env, description, current_version, tier, rotation, env_var,
-             local_only, generator, created_at, updated_at, deleted_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             local_only, generator, created_at, updated_at, deleted_at, mac)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           x.path,
           x.env,
@@ -372,6 +373,7 @@ export class SqliteStorage implements Storage {
           x.createdAt,
           x.updatedAt,
           x.deletedAt,
+          x.mac ?? null,
         );
       },
       updateSecret: async (path, env, patch) => {
@@ -473,8 +475,8 @@ export class SqliteStorage implements Storage {
       },
       insertToken: async (t) => {
         s(
-          `INSERT INTO tokens (id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO tokens (id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           t.id,
           t.name,
@@ -485,6 +487,7 @@ export class SqliteStorage implements Storage {
           t.createdAt,
           t.expiresAt,
           t.revokedAt,
+          t.mac ?? null,
         );
       },
       getToken: async (id) => {
@@ -499,6 +502,17 @@ export class SqliteStorage implements Storage {
         (s('SELECT * FROM tokens ORDER BY created_at, name').all() as Row[]).map(toToken),
       revokeToken: async (id, revokedAt) =>
         s('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(revokedAt, id).changes > 0,
+      updateToken: async (id, patch) => {
+        const cur = s('SELECT * FROM tokens WHERE id = ?').get(id) as Row | undefined;
+        if (cur === undefined) return false;
+        const t = { ...toToken(cur), ...patch };
+        s('UPDATE tokens SET revoked_at = ?, mac = ? WHERE id = ?').run(
+          t.revokedAt,
+          t.mac ?? null,
+          id,
+        );
+        return true;
+      },
     };
   }
 }

@@ -1,0 +1,293 @@
+/**
+ * The storage transaction every vault operation runs in: it MACs each keyring, secret and
+ * token row it writes and checks the MAC of each one it reads (row-mac.ts), so a row changed,
+ * inserted, moved or stripped of its MAC outside coffer is refused with INTEGRITY_FAILURE
+ * before anything acts on it. Callers above it (the vault's operations, key rotation, the
+ * token service, the server's token cache) see an ordinary StorageTx and need no change.
+ *
+ * Partial updates (updateSecret, updateKek, revokeToken) read the row first (checking its
+ * MAC, so a forged row is never re-MAC'd by a legitimate update), merge, MAC the result and
+ * write it. Meta entries, audit records and secret versions pass through: versions are
+ * AEAD-bound to their path, environment, version and key id (crypto/envelope.ts), the
+ * master-key check authenticates itself, and the audit chain has its own integrity scheme.
+ *
+ * Cost on a read: one HMAC-SHA256 over the row (well under the cost of the AES-GCM open).
+ */
+import { CofferError } from '../errors.js';
+import {
+  kekFields,
+  type MacField,
+  type MacTable,
+  type RowMacKey,
+  rowMac,
+  rowMacMatches,
+  secretFields,
+  tokenFields,
+} from './row-mac.js';
+import type {
+  AuditQuery,
+  AuditRecord,
+  KekRecord,
+  SecretFilter,
+  SecretRecord,
+  StorageTx,
+  TokenRecord,
+  VersionRecord,
+  WrappedKeyRow,
+} from './storage.js';
+
+/** A stored row whose MAC does not match: changed, inserted or moved outside coffer. */
+export class RowIntegrityError extends CofferError {
+  readonly table: MacTable;
+  /** The row's key as stored (`k1`, `project/app/db_url (dev)`, a token id). */
+  readonly rowKey: string;
+  /** The secret's path and environment for a `secrets` row (for the audit record). */
+  readonly target: { path: string | null; env: string | null };
+
+  constructor(
+    table: MacTable,
+    rowKey: string,
+    target = { path: null, env: null } as {
+      path: string | null;
+      env: string | null;
+    },
+  ) {
+    super(
+      'INTEGRITY_FAILURE',
+      `the stored ${WHAT[table]} ${rowKey} failed its integrity check: it was changed outside coffer`,
+    );
+    this.table = table;
+    this.rowKey = rowKey;
+    this.target = target;
+  }
+}
+
+const WHAT: Record<MacTable, string> = {
+  keks: 'key-encryption key',
+  secrets: 'secret',
+  tokens: 'token',
+};
+
+/** Stored text of a forged row can be anything: keep it short in a message. */
+const short = (s: string): string => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
+
+const secretKey = (s: { path: string; env: string }) => `${short(s.path)} (${short(s.env)})`;
+
+/** A patch without its undefined fields (they mean "unchanged"). */
+function defined<T extends object>(patch: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) (out as never)[k] = v as never;
+  return out;
+}
+
+/** One failed row of `checkRows`. */
+export interface RowFailure {
+  table: MacTable;
+  key: string;
+}
+
+/** Every MAC'd row of the vault as stored, and which of them fail their MAC. */
+export interface RowCheck {
+  keks: KekRecord[];
+  secrets: SecretRecord[];
+  tokens: TokenRecord[];
+  failures: RowFailure[];
+}
+
+export class AuthenticatedTx implements StorageTx {
+  readonly #tx: StorageTx;
+  readonly #key: RowMacKey;
+
+  constructor(tx: StorageTx, key: RowMacKey) {
+    this.#tx = tx;
+    this.#key = key;
+  }
+
+  #mac(table: MacTable, fields: MacField[]): Uint8Array {
+    return rowMac(this.#key, table, fields);
+  }
+
+  #kek(k: KekRecord): KekRecord {
+    if (!rowMacMatches(this.#key, 'keks', kekFields(k), k.mac)) {
+      throw new RowIntegrityError('keks', short(k.id));
+    }
+    delete k.mac;
+    return k;
+  }
+
+  #secret(s: SecretRecord): SecretRecord {
+    if (!rowMacMatches(this.#key, 'secrets', secretFields(s), s.mac)) {
+      throw new RowIntegrityError('secrets', secretKey(s), { path: s.path, env: s.env });
+    }
+    delete s.mac;
+    return s;
+  }
+
+  #token(t: TokenRecord): TokenRecord {
+    if (!rowMacMatches(this.#key, 'tokens', tokenFields(t), t.mac)) {
+      throw new RowIntegrityError('tokens', short(t.id));
+    }
+    delete t.mac;
+    return t;
+  }
+
+  /**
+   * Reads every MAC'd row as stored and lists those that fail (for `verify --all`); the
+   * rows are returned whether or not they pass, with their MACs removed.
+   */
+  async checkRows(): Promise<RowCheck> {
+    const failures: RowFailure[] = [];
+    const check = <T extends { mac?: Uint8Array | null }>(
+      rows: T[],
+      table: MacTable,
+      fields: (r: T) => MacField[],
+      key: (r: T) => string,
+    ): T[] => {
+      for (const r of rows) {
+        if (!rowMacMatches(this.#key, table, fields(r), r.mac))
+          failures.push({ table, key: key(r) });
+        delete r.mac;
+      }
+      return rows;
+    };
+    const keks = check(await this.#tx.listKeks(), 'keks', kekFields, (k) => short(k.id));
+    const secrets = check(
+      await this.#tx.listSecrets({ includeDeleted: true }),
+      'secrets',
+      secretFields,
+      secretKey,
+    );
+    const tokens = check(await this.#tx.listTokens(), 'tokens', tokenFields, (t) => short(t.id));
+    return { keks, secrets, tokens, failures };
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return this.#tx.getMeta(key);
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#tx.setMeta(key, value);
+  }
+
+  async listKeks(): Promise<KekRecord[]> {
+    return (await this.#tx.listKeks()).map((k) => this.#kek(k));
+  }
+
+  async getKek(id: string): Promise<KekRecord | undefined> {
+    const k = await this.#tx.getKek(id);
+    return k === undefined ? undefined : this.#kek(k);
+  }
+
+  insertKek(kek: KekRecord): Promise<void> {
+    return this.#tx.insertKek({ ...kek, mac: this.#mac('keks', kekFields(kek)) });
+  }
+
+  async updateKek(
+    id: string,
+    patch: Partial<Pick<KekRecord, 'sealed' | 'status' | 'retiredAt'>>,
+  ): Promise<void> {
+    const current = await this.getKek(id);
+    if (current === undefined) return;
+    const clean = defined(patch);
+    const mac = this.#mac('keks', kekFields({ ...current, ...clean }));
+    await this.#tx.updateKek(id, { ...clean, mac });
+  }
+
+  countWrappedKeys(): Promise<Map<string, number>> {
+    return this.#tx.countWrappedKeys();
+  }
+
+  listWrappedKeys(kekIds: readonly string[], limit: number): Promise<WrappedKeyRow[]> {
+    return this.#tx.listWrappedKeys(kekIds, limit);
+  }
+
+  updateWrappedKey(rowId: number, kekId: string, wrappedDek: Uint8Array): Promise<void> {
+    return this.#tx.updateWrappedKey(rowId, kekId, wrappedDek);
+  }
+
+  async getSecret(path: string, env: string): Promise<SecretRecord | undefined> {
+    const s = await this.#tx.getSecret(path, env);
+    return s === undefined ? undefined : this.#secret(s);
+  }
+
+  insertSecret(secret: SecretRecord): Promise<void> {
+    return this.#tx.insertSecret({ ...secret, mac: this.#mac('secrets', secretFields(secret)) });
+  }
+
+  async updateSecret(
+    path: string,
+    env: string,
+    patch: Partial<Omit<SecretRecord, 'path' | 'env' | 'createdAt'>>,
+  ): Promise<void> {
+    const current = await this.getSecret(path, env);
+    if (current === undefined) return;
+    const { mac: _ignored, ...rest } = defined(patch);
+    const mac = this.#mac('secrets', secretFields({ ...current, ...rest }));
+    await this.#tx.updateSecret(path, env, { ...rest, mac });
+  }
+
+  async listSecrets(filter: SecretFilter): Promise<SecretRecord[]> {
+    return (await this.#tx.listSecrets(filter)).map((s) => this.#secret(s));
+  }
+
+  insertVersion(version: VersionRecord): Promise<void> {
+    return this.#tx.insertVersion(version);
+  }
+
+  getVersion(path: string, env: string, version: number): Promise<VersionRecord | undefined> {
+    return this.#tx.getVersion(path, env, version);
+  }
+
+  listVersions(path: string, env: string): Promise<VersionRecord[]> {
+    return this.#tx.listVersions(path, env);
+  }
+
+  lastAudit(): Promise<AuditRecord | undefined> {
+    return this.#tx.lastAudit();
+  }
+
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.#tx.appendAudit(record);
+  }
+
+  appendAuditBatch(records: readonly AuditRecord[]): Promise<void> {
+    return this.#tx.appendAuditBatch(records);
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.#tx.listAudit(query);
+  }
+
+  insertToken(token: TokenRecord): Promise<void> {
+    return this.#tx.insertToken({ ...token, mac: this.#mac('tokens', tokenFields(token)) });
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const t = await this.#tx.getToken(id);
+    return t === undefined ? undefined : this.#token(t);
+  }
+
+  async getTokenByName(name: string): Promise<TokenRecord | undefined> {
+    const t = await this.#tx.getTokenByName(name);
+    return t === undefined ? undefined : this.#token(t);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.#tx.listTokens()).map((t) => this.#token(t));
+  }
+
+  revokeToken(id: string, revokedAt: string): Promise<boolean> {
+    return this.updateToken(id, { revokedAt });
+  }
+
+  async updateToken(
+    id: string,
+    patch: Partial<Pick<TokenRecord, 'revokedAt' | 'mac'>>,
+  ): Promise<boolean> {
+    const current = await this.getToken(id);
+    if (current === undefined) return false;
+    const { mac: _ignored, ...rest } = defined(patch);
+    const mac = this.#mac('tokens', tokenFields({ ...current, ...rest }));
+    return this.#tx.updateToken(id, { ...rest, mac });
+  }
+}
