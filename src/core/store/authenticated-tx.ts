@@ -7,7 +7,8 @@
  *
  * Partial updates (updateSecret, updateKek, revokeToken) read the row first (checking its
  * MAC, so a forged row is never re-MAC'd by a legitimate update), merge, MAC the result and
- * write it. Meta entries, audit records and secret versions pass through: versions are
+ * write it. The row a caller has just read in this transaction is not read again: one
+ * transaction is an object, and nothing else writes while it holds the write lock. Meta entries, audit records and secret versions pass through: versions are
  * AEAD-bound to their path, environment, version and key id (crypto/envelope.ts), the
  * master-key check authenticates itself, and the audit chain has its own integrity scheme.
  *
@@ -97,6 +98,8 @@ export interface RowCheck {
 export class AuthenticatedTx implements StorageTx {
   readonly #tx: StorageTx;
   readonly #key: RowMacKey;
+  /** Rows verified in this transaction (copies, by table and key), for partial updates. */
+  readonly #seen = new Map<string, KekRecord | SecretRecord | TokenRecord>();
 
   constructor(tx: StorageTx, key: RowMacKey) {
     this.#tx = tx;
@@ -112,23 +115,32 @@ export class AuthenticatedTx implements StorageTx {
       throw new RowIntegrityError('keks', short(k.id));
     }
     delete k.mac;
+    this.#seen.set(`k\0${k.id}`, { ...k });
     return k;
   }
 
-  #secret(s: SecretRecord): SecretRecord {
+  #secret(s: SecretRecord, remember = true): SecretRecord {
     if (!rowMacMatches(this.#key, 'secrets', secretFields(s), s.mac)) {
       throw new RowIntegrityError('secrets', secretKey(s), { path: s.path, env: s.env });
     }
     delete s.mac;
+    if (remember) this.#seen.set(`s\0${s.path}\0${s.env}`, { ...s });
     return s;
   }
 
-  #token(t: TokenRecord): TokenRecord {
+  #token(t: TokenRecord, remember = true): TokenRecord {
     if (!rowMacMatches(this.#key, 'tokens', tokenFields(t), t.mac)) {
       throw new RowIntegrityError('tokens', short(t.id));
     }
     delete t.mac;
+    if (remember) this.#seen.set(`t\0${t.id}`, { ...t });
     return t;
+  }
+
+  /** The row as verified or written in this transaction, else read (and verified) now. */
+  async #current<T>(key: string, read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const seen = this.#seen.get(key) as T | undefined;
+    return seen === undefined ? read() : seen;
   }
 
   /**
@@ -178,19 +190,21 @@ export class AuthenticatedTx implements StorageTx {
     return k === undefined ? undefined : this.#kek(k);
   }
 
-  insertKek(kek: KekRecord): Promise<void> {
-    return this.#tx.insertKek({ ...kek, mac: this.#mac('keks', kekFields(kek)) });
+  async insertKek(kek: KekRecord): Promise<void> {
+    await this.#tx.insertKek({ ...kek, mac: this.#mac('keks', kekFields(kek)) });
+    this.#seen.set(`k\0${kek.id}`, { ...kek });
   }
 
   async updateKek(
     id: string,
     patch: Partial<Pick<KekRecord, 'sealed' | 'status' | 'retiredAt'>>,
   ): Promise<void> {
-    const current = await this.getKek(id);
+    const current = await this.#current(`k\0${id}`, () => this.getKek(id));
     if (current === undefined) return;
     const clean = defined(patch);
-    const mac = this.#mac('keks', kekFields({ ...current, ...clean }));
-    await this.#tx.updateKek(id, { ...clean, mac });
+    const next = { ...current, ...clean };
+    await this.#tx.updateKek(id, { ...clean, mac: this.#mac('keks', kekFields(next)) });
+    this.#seen.set(`k\0${id}`, next);
   }
 
   countWrappedKeys(): Promise<Map<string, number>> {
@@ -210,8 +224,9 @@ export class AuthenticatedTx implements StorageTx {
     return s === undefined ? undefined : this.#secret(s);
   }
 
-  insertSecret(secret: SecretRecord): Promise<void> {
-    return this.#tx.insertSecret({ ...secret, mac: this.#mac('secrets', secretFields(secret)) });
+  async insertSecret(secret: SecretRecord): Promise<void> {
+    await this.#tx.insertSecret({ ...secret, mac: this.#mac('secrets', secretFields(secret)) });
+    this.#seen.set(`s\0${secret.path}\0${secret.env}`, { ...secret });
   }
 
   async updateSecret(
@@ -219,15 +234,20 @@ export class AuthenticatedTx implements StorageTx {
     env: string,
     patch: Partial<Omit<SecretRecord, 'path' | 'env' | 'createdAt'>>,
   ): Promise<void> {
-    const current = await this.getSecret(path, env);
+    const key = `s\0${path}\0${env}`;
+    const current = await this.#current(key, () => this.getSecret(path, env));
     if (current === undefined) return;
     const { mac: _ignored, ...rest } = defined(patch);
-    const mac = this.#mac('secrets', secretFields({ ...current, ...rest }));
-    await this.#tx.updateSecret(path, env, { ...rest, mac });
+    const next = { ...current, ...rest };
+    await this.#tx.updateSecret(path, env, {
+      ...rest,
+      mac: this.#mac('secrets', secretFields(next)),
+    });
+    this.#seen.set(key, next);
   }
 
   async listSecrets(filter: SecretFilter): Promise<SecretRecord[]> {
-    return (await this.#tx.listSecrets(filter)).map((s) => this.#secret(s));
+    return (await this.#tx.listSecrets(filter)).map((s) => this.#secret(s, false));
   }
 
   insertVersion(version: VersionRecord): Promise<void> {
@@ -258,8 +278,9 @@ export class AuthenticatedTx implements StorageTx {
     return this.#tx.listAudit(query);
   }
 
-  insertToken(token: TokenRecord): Promise<void> {
-    return this.#tx.insertToken({ ...token, mac: this.#mac('tokens', tokenFields(token)) });
+  async insertToken(token: TokenRecord): Promise<void> {
+    await this.#tx.insertToken({ ...token, mac: this.#mac('tokens', tokenFields(token)) });
+    this.#seen.set(`t\0${token.id}`, { ...token });
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -273,7 +294,7 @@ export class AuthenticatedTx implements StorageTx {
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return (await this.#tx.listTokens()).map((t) => this.#token(t));
+    return (await this.#tx.listTokens()).map((t) => this.#token(t, false));
   }
 
   revokeToken(id: string, revokedAt: string): Promise<boolean> {
@@ -284,10 +305,15 @@ export class AuthenticatedTx implements StorageTx {
     id: string,
     patch: Partial<Pick<TokenRecord, 'revokedAt' | 'mac'>>,
   ): Promise<boolean> {
-    const current = await this.getToken(id);
+    const current = await this.#current(`t\0${id}`, () => this.getToken(id));
     if (current === undefined) return false;
     const { mac: _ignored, ...rest } = defined(patch);
-    const mac = this.#mac('tokens', tokenFields({ ...current, ...rest }));
-    return this.#tx.updateToken(id, { ...rest, mac });
+    const next = { ...current, ...rest };
+    const updated = await this.#tx.updateToken(id, {
+      ...rest,
+      mac: this.#mac('tokens', tokenFields(next)),
+    });
+    this.#seen.set(`t\0${id}`, next);
+    return updated;
   }
 }
