@@ -161,6 +161,8 @@ export async function request(
     const res = await t.fetch(`${t.base}${route}${query}`, init);
     status = res.status;
     retryAfter = res.headers.get('retry-after');
+    // res.text() drops a byte order mark at the start of the body only; an answer starts
+    // with `{`, so a value that begins with U+FEFF keeps it (JSON.parse below).
     text = await res.text();
   } catch (err) {
     throw unreachable(t, err);
