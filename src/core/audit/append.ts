@@ -16,7 +16,13 @@ import { CofferError } from '../errors.js';
 import type { AuditEntry, AuditRecord, StorageTx } from '../store/storage.js';
 import { chainAuditRecord } from './chain.js';
 import { formatHead, META_AUDIT_HEAD } from './head.js';
-import { type HeadProblem, inspectHead, isUnkeyedDenial, UPGRADE_ACTION } from './head-state.js';
+import {
+  type HeadProblem,
+  inspectHead,
+  isUnkeyedDenial,
+  noteHead,
+  UPGRADE_ACTION,
+} from './head-state.js';
 
 /** The error of an append refused because the chain is broken. */
 export function chainBrokenError(problem: HeadProblem): CofferError {
@@ -71,7 +77,11 @@ export async function appendAudit(
     if (records.length === 1) await tx.appendAudit(records[0]!);
     else await tx.appendAuditBatch(records);
     if (key !== undefined && last !== undefined) {
-      await tx.setMeta(META_AUDIT_HEAD, formatHead(key, last.seq, last.hash));
+      const head = formatHead(key, last.seq, last.hash);
+      await tx.setMeta(META_AUDIT_HEAD, head);
+      // Only known once the transaction commits; a rollback leaves a value that is still
+      // authentic (its MAC is right), so remembering it early is safe.
+      noteHead(key, head);
     }
   } catch (err) {
     if (err instanceof CofferError && err.code === 'AUDIT_CHAIN_BROKEN') throw err;
