@@ -1,0 +1,78 @@
+/**
+ * The row MACs and the version-2 master-key check against test/vectors/row-mac-v1.json
+ * (written from docs/format.md by scripts/make-row-mac-vectors.mjs, independently of src/).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { deriveSubkey } from '../crypto/subkeys.js';
+import { masterCheckV2, readMasterCheck } from './master-check.js';
+import {
+  kekFields,
+  type MacField,
+  type MacTable,
+  rowMac,
+  rowMacInput,
+  rowMacMatches,
+  secretFields,
+  tokenFields,
+} from './row-mac.js';
+import type { KekRecord, SecretRecord, TokenRecord } from './storage.js';
+
+const file = new URL('../../../test/vectors/row-mac-v1.json', import.meta.url);
+const V = JSON.parse(readFileSync(file, 'utf8')) as {
+  masterKey: string;
+  vaultId: string;
+  rowMacKey: string;
+  masterCheckV2: string;
+  vectors: {
+    name: string;
+    table: MacTable;
+    row: Record<string, unknown>;
+    input: string;
+    mac: string;
+  }[];
+};
+const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const masterKey = hex(V.masterKey);
+const vaultId = hex(V.vaultId);
+
+function fieldsOf(table: MacTable, row: Record<string, unknown>): MacField[] {
+  if (table === 'keks') {
+    const sealed = row.sealed === null ? null : hex(row.sealed as string);
+    return kekFields({ ...(row as unknown as KekRecord), sealed });
+  }
+  if (table === 'secrets') return secretFields(row as unknown as SecretRecord);
+  return tokenFields(row as unknown as TokenRecord);
+}
+
+describe('row MAC vectors (row-mac-v1.json)', () => {
+  const key = { key: deriveSubkey(masterKey, 'row-mac'), vaultId };
+
+  it('the row-mac subkey', () => {
+    expect(Buffer.from(key.key).toString('hex')).toBe(V.rowMacKey);
+  });
+
+  it.each(V.vectors.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+    const fields = fieldsOf(v.table, v.row);
+    expect(rowMacInput(vaultId, v.table, fields).toString('hex')).toBe(v.input);
+    expect(Buffer.from(rowMac(key, v.table, fields)).toString('hex')).toBe(v.mac);
+    expect(rowMacMatches(key, v.table, fields, hex(v.mac))).toBe(true);
+    // Another table, another vault, or a flipped MAC bit: no match.
+    const other: MacTable = v.table === 'tokens' ? 'keks' : 'tokens';
+    expect(rowMacMatches(key, other, fields, hex(v.mac))).toBe(false);
+    const elsewhere = { key: key.key, vaultId: new Uint8Array(16) };
+    expect(rowMacMatches(elsewhere, v.table, fields, hex(v.mac))).toBe(false);
+    const flipped = hex(v.mac);
+    flipped[31]! ^= 1;
+    expect(rowMacMatches(key, v.table, fields, flipped)).toBe(false);
+    expect(rowMacMatches(key, v.table, fields, null)).toBe(false);
+  });
+
+  it('the version-2 master-key check', () => {
+    expect(masterCheckV2(masterKey, vaultId)).toBe(V.masterCheckV2);
+    const read = readMasterCheck(masterKey, V.masterCheckV2);
+    expect(read.version).toBe(2);
+    const wrong = new Uint8Array(32).fill(7);
+    expect(() => readMasterCheck(wrong, V.masterCheckV2)).toThrow(/wrong master key/);
+  });
+});
