@@ -323,7 +323,12 @@ export class Vault {
             outcome: 'ok',
             detail: `row MACs added: ${m.keks} keys, ${m.secrets} secrets, ${m.tokens} tokens`,
           },
-        ]);
+        ]).catch((err: unknown) => {
+          // A broken audit chain must not keep the rows unauthenticated, nor be healed: the
+          // migration commits without its record (nothing was appended), and audited
+          // operations stay refused until `coffer audit acknowledge`.
+          if (!(err instanceof CofferError && err.code === 'AUDIT_CHAIN_BROKEN')) throw err;
+        });
         return m;
       })
       .catch((err: unknown) => {
