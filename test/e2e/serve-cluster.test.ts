@@ -371,5 +371,5 @@ describe.skipIf(!TEST_DATABASE_URL)('two coffer serve instances on one PostgreSQ
     console.info(
       `cluster with a kill: ${phase.acks.length} acknowledged writes, ${phase.uncertain.length} unanswered by the killed instance`,
     );
-  }, 60_000);
+  }, 2 * MAX_LOAD_MS);
 });
