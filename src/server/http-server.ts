@@ -161,32 +161,25 @@ export async function startServer(
   });
   // HTTP/1.1 requires a Host header. node refuses a request without one itself, with an
   // empty 400, unless told not to (requireHostHeader); the refusal is made here instead.
+  /** Answers 400 with coffer's error body and closes: for requests refused before routing. */
+  const refuse = (outgoing: ServerResponse, message: string): undefined => {
+    const { body, requestId } = refusal('INVALID_ARGUMENT', message);
+    outgoing.writeHead(400, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+      connection: 'close',
+    });
+    outgoing.end(body);
+    return undefined;
+  };
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse): unknown => {
-    if (incoming.headers.host === undefined && incoming.httpVersion === '1.1') {
-      const { body, requestId } = refusal('INVALID_ARGUMENT', 'an HTTP/1.1 request needs Host');
-      outgoing.writeHead(400, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'x-request-id': requestId,
-        connection: 'close',
-      });
-      outgoing.end(body);
-      return undefined;
-    }
     const host = incoming.headers.host;
+    if (host === undefined && incoming.httpVersion === '1.1') {
+      return refuse(outgoing, 'an HTTP/1.1 request needs Host');
+    }
     if (host !== undefined && !hostHeaderValid(host)) {
-      const { body, requestId } = refusal(
-        'INVALID_ARGUMENT',
-        'malformed request: invalid URL or Host header',
-      );
-      outgoing.writeHead(400, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'x-request-id': requestId,
-        connection: 'close',
-      });
-      outgoing.end(body);
-      return undefined;
+      return refuse(outgoing, 'malformed request: invalid URL or Host header');
     }
     if (hotPath?.(incoming, outgoing) === true) return undefined;
     return adapter(incoming, outgoing);

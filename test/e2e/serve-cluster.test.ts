@@ -331,45 +331,49 @@ describe.skipIf(!TEST_DATABASE_URL)('two coffer serve instances on one PostgreSQ
     }
   });
 
-  it('SIGKILL of one instance mid-load: the clients go on through the survivor, nothing acknowledged is lost', async () => {
-    expect(afterFirst).toBeDefined();
-    const before = await histories(admins[0]!);
-    const killed = new Set<number>();
-    let exit: NodeJS.Signals | null = null;
-    let acksAtKill = 0;
-    let killDone = false;
-    const phase = await load(
-      (p) => killDone && p.acks.length - acksAtKill >= ACKS_AFTER_KILL,
-      killed,
-      async (running) => {
-        await until(() => running.acks.length >= KILL_AFTER_ACKS);
-        // From here on the clients use instance 0 only; requests in flight to 1 fail.
-        killed.add(1);
-        acksAtKill = running.acks.length;
-        exit = (await servers[1]!.kill()).signal;
-        killDone = true;
-      },
-    );
-    allAcks.push(...phase.acks);
-    expect(phase.unexpected).toEqual([]);
-    expect(phase.staleReads).toEqual([]);
-    expect(exit).toBe('SIGKILL');
-    // Writes went on after the kill: the survivor acknowledged writes in the second half.
-    expect(phase.acks.length - acksAtKill).toBeGreaterThanOrEqual(ACKS_AFTER_KILL);
-    const hist = await checkInvariants([admins[0]!]);
-    // Only writes whose answer was lost with the instance may be committed unacknowledged.
-    for (const path of PATHS) {
-      const added = hist.get(path)!.length - before.get(path)!.length;
-      const acked = phase.acks.filter((a) => a.path === path).length;
-      const unsure = phase.uncertain.filter((u) => u.path === path).length;
-      expect(added, path).toBeGreaterThanOrEqual(acked);
-      expect(added, path).toBeLessThanOrEqual(acked + unsure);
-    }
-    // The survivor still shuts down cleanly on SIGTERM, its pool closed.
-    const stopped = await servers[0]!.stop();
-    expect(stopped.code, stopped.stderr).toBe(0);
-    console.info(
-      `cluster with a kill: ${phase.acks.length} acknowledged writes, ${phase.uncertain.length} unanswered by the killed instance`,
-    );
-  }, 2 * MAX_LOAD_MS);
+  it(
+    'SIGKILL of one instance mid-load: the clients go on through the survivor, nothing acknowledged is lost',
+    async () => {
+      expect(afterFirst).toBeDefined();
+      const before = await histories(admins[0]!);
+      const killed = new Set<number>();
+      let exit: NodeJS.Signals | null = null;
+      let acksAtKill = 0;
+      let killDone = false;
+      const phase = await load(
+        (p) => killDone && p.acks.length - acksAtKill >= ACKS_AFTER_KILL,
+        killed,
+        async (running) => {
+          await until(() => running.acks.length >= KILL_AFTER_ACKS);
+          // From here on the clients use instance 0 only; requests in flight to 1 fail.
+          killed.add(1);
+          acksAtKill = running.acks.length;
+          exit = (await servers[1]!.kill()).signal;
+          killDone = true;
+        },
+      );
+      allAcks.push(...phase.acks);
+      expect(phase.unexpected).toEqual([]);
+      expect(phase.staleReads).toEqual([]);
+      expect(exit).toBe('SIGKILL');
+      // Writes went on after the kill: the survivor acknowledged writes in the second half.
+      expect(phase.acks.length - acksAtKill).toBeGreaterThanOrEqual(ACKS_AFTER_KILL);
+      const hist = await checkInvariants([admins[0]!]);
+      // Only writes whose answer was lost with the instance may be committed unacknowledged.
+      for (const path of PATHS) {
+        const added = hist.get(path)!.length - before.get(path)!.length;
+        const acked = phase.acks.filter((a) => a.path === path).length;
+        const unsure = phase.uncertain.filter((u) => u.path === path).length;
+        expect(added, path).toBeGreaterThanOrEqual(acked);
+        expect(added, path).toBeLessThanOrEqual(acked + unsure);
+      }
+      // The survivor still shuts down cleanly on SIGTERM, its pool closed.
+      const stopped = await servers[0]!.stop();
+      expect(stopped.code, stopped.stderr).toBe(0);
+      console.info(
+        `cluster with a kill: ${phase.acks.length} acknowledged writes, ${phase.uncertain.length} unanswered by the killed instance`,
+      );
+    },
+    2 * MAX_LOAD_MS,
+  );
 });

@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CofferError } from '../errors.js';
+import { errorOf } from '../../../test/helpers/errors.js';
 import {
   assertInjectableNames,
   CREDENTIAL_ENV_NAMES,
@@ -36,15 +36,7 @@ const REQUIRED = [
   'IFS',
 ];
 
-function refusal(fn: () => void): CofferError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CofferError);
-    return err as CofferError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = errorOf;
 
 describe('refusedEnvName', () => {
   it('refuses every name the threat model requires, in any case', () => {
