@@ -81,7 +81,7 @@ export async function appendAudit(
       await tx.setMeta(META_AUDIT_HEAD, head);
       // Only known once the transaction commits; a rollback leaves a value that is still
       // authentic (its MAC is right), so remembering it early is safe.
-      noteHead(key, head);
+      noteHead(key, head, { seq: last.seq, hash: last.hash, mac: head.slice(-64) });
     }
   } catch (err) {
     if (err instanceof CofferError && err.code === 'AUDIT_CHAIN_BROKEN') throw err;

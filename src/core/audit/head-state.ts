@@ -33,16 +33,16 @@ export const ACKNOWLEDGE_ACTION = 'audit_acknowledge';
 const PAGE = 5000;
 
 /**
- * The last head value each key made or checked. A head's MAC is a function of its text, so
- * the same text under the same key needs no second HMAC: the common append, which reads
- * back the head this process wrote, skips one (a few microseconds of a hot read's write
- * transaction). Head values are not secret.
+ * The last head value each key made or checked, parsed. A head's MAC is a function of its
+ * text, so the same text under the same key needs no second HMAC nor parse: the common
+ * append, which reads back the head this process wrote, skips both (a few microseconds of a
+ * hot read's write transaction). Head values are not secret.
  */
-const knownHeads = new WeakMap<Uint8Array, string>();
+const knownHeads = new WeakMap<Uint8Array, { raw: string; head: StoredHead }>();
 
 /** Records a head value just made (or checked) with `key`. */
-export function noteHead(key: Uint8Array, raw: string): void {
-  knownHeads.set(key, raw);
+export function noteHead(key: Uint8Array, raw: string, head: StoredHead): void {
+  knownHeads.set(key, { raw, head });
 }
 
 export interface ChainPoint {
@@ -171,24 +171,31 @@ export async function inspectHead(
     mac: HeadProblem['mac'],
   ): HeadState => ({ ok: false, problem: { reason, stored, mac, tableEnd } });
   if (raw === undefined) return broken('the stored audit head is missing', undefined, 'missing');
-  const head = parseHead(raw);
-  if (head === undefined)
-    return broken('the stored audit head is unreadable', undefined, 'invalid');
-  const stored = { seq: head.seq, hash: head.hash };
-  if (head.mac === null) {
-    const problem = await legacyProblem(tx, raw);
-    return problem === undefined ? { ok: true, legacy: true } : broken(problem, stored, 'legacy');
-  }
-  if (knownHeads.get(key) !== raw) {
+  const known = knownHeads.get(key);
+  let head: StoredHead | undefined;
+  if (known !== undefined && known.raw === raw) {
+    head = known.head;
+  } else {
+    head = parseHead(raw);
+    if (head === undefined) {
+      return broken('the stored audit head is unreadable', undefined, 'invalid');
+    }
+    if (head.mac === null) {
+      const problem = await legacyProblem(tx, raw);
+      return problem === undefined
+        ? { ok: true, legacy: true }
+        : broken(problem, { seq: head.seq, hash: head.hash }, 'legacy');
+    }
     if (!headMacValid(key, head)) {
       return broken(
         'the stored audit head is not authentic (it was written without the master key)',
-        stored,
+        { seq: head.seq, hash: head.hash },
         'invalid',
       );
     }
-    noteHead(key, raw);
+    noteHead(key, raw, head);
   }
+  const stored = { seq: head.seq, hash: head.hash };
   const problem = await tailProblem(tx, head, last);
   return problem === undefined ? { ok: true, legacy: false } : broken(problem, stored, 'valid');
 }

@@ -3,6 +3,7 @@
  * (written from docs/format.md by scripts/make-row-mac-vectors.mjs, independently of src/).
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveSubkey } from '../crypto/subkeys.js';
 import { masterCheckV2, readMasterCheck } from './master-check.js';
@@ -74,5 +75,59 @@ describe('row MAC vectors (row-mac-v1.json)', () => {
     expect(read.version).toBe(2);
     const wrong = new Uint8Array(32).fill(7);
     expect(() => readMasterCheck(wrong, V.masterCheckV2)).toThrow(/wrong master key/);
+  });
+});
+
+describe('the verified-row cache', () => {
+  const secret = (over: Partial<SecretRecord> = {}): SecretRecord => ({
+    path: 'project/app/db_url',
+    env: 'dev',
+    description: 'Database URL the app connects with',
+    currentVersion: 1,
+    tier: null,
+    rotation: null,
+    envVar: null,
+    localOnly: false,
+    generator: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    deletedAt: null,
+    ...over,
+  });
+
+  it('a row that passed once still fails when any field changes under the same MAC', () => {
+    const key = { key: deriveSubkey(masterKey, 'row-mac'), vaultId };
+    fc.assert(
+      fc.property(
+        fc.record({
+          description: fc.string({ maxLength: 40 }),
+          currentVersion: fc.integer({ min: 1, max: 1_000_000 }),
+          env: fc.constantFrom('dev', 'prod', 'staging'),
+          deletedAt: fc.option(fc.constant('2026-02-01T00:00:00.000Z'), { nil: null }),
+        }),
+        (change) => {
+          const row = secret();
+          const mac = rowMac(key, 'secrets', secretFields(row));
+          // Passes twice (the second time from the cache).
+          expect(rowMacMatches(key, 'secrets', secretFields(row), mac)).toBe(true);
+          expect(rowMacMatches(key, 'secrets', secretFields(row), mac)).toBe(true);
+          const forged = secret(change);
+          const same =
+            Buffer.compare(
+              rowMacInput(vaultId, 'secrets', secretFields(forged)),
+              rowMacInput(vaultId, 'secrets', secretFields(row)),
+            ) === 0;
+          expect(rowMacMatches(key, 'secrets', secretFields(forged), mac)).toBe(same);
+          // The same key for another vault, or another table: no match from the cache.
+          const otherVault = { key: key.key, vaultId: new Uint8Array(16).fill(3) };
+          expect(rowMacMatches(otherVault, 'secrets', secretFields(row), mac)).toBe(false);
+          expect(rowMacMatches(key, 'tokens', secretFields(row), mac)).toBe(false);
+          // Another key with the same bytes' MAC cached under the first key: no match.
+          const other = { key: new Uint8Array(32).fill(9), vaultId };
+          expect(rowMacMatches(other, 'secrets', secretFields(row), mac)).toBe(false);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
