@@ -168,7 +168,10 @@ export function rowMac(k: RowMacKey, table: MacTable, fields: MacField[]): Uint8
  * make, and the comparison is exact (same table, same typed values); neither rows nor MACs
  * are secret. Bounded: cleared when full.
  */
-const verified = new WeakMap<Uint8Array, Map<string, { vault: string; table: MacTable; fields: MacField[] }>>();
+const verified = new WeakMap<
+  Uint8Array,
+  Map<string, { vault: string; table: MacTable; fields: MacField[] }>
+>();
 const VERIFIED_MAX = 1024;
 
 function sameField(a: MacField, b: MacField): boolean {
