@@ -12,7 +12,9 @@
  * AEAD-bound to their path, environment, version and key id (crypto/envelope.ts), the
  * master-key check authenticates itself, and the audit chain has its own integrity scheme.
  *
- * Cost on a read: one HMAC-SHA256 over the row (well under the cost of the AES-GCM open).
+ * Cost on a read: one HMAC-SHA256 over the row (well under the cost of the AES-GCM open), or,
+ * for a row this process has verified before and that is unchanged, a comparison of its
+ * fields (row-mac.ts).
  */
 import { CofferError } from '../errors.js';
 import {
