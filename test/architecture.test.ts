@@ -1,12 +1,19 @@
 /**
- * Dependency direction: src/core imports nothing from storage/, cli/, mcp/, server/, web/,
- * and nothing from npm packages (node: built-ins only), so applications can load it alone.
+ * The dependency directions of ARCHITECTURE.md, checked on every source file:
+ *
+ * - `src/core` imports only core and `node:` built-ins (applications load it alone);
+ * - `src/storage` imports core, storage and its drivers (npm packages);
+ * - `src/server`, `src/mcp` and `src/client` import core (server and mcp also storage, where
+ *   they open a store) but not each other, and never the CLI;
+ * - only the CLI, the composition root, imports the front ends it launches;
+ * - no import circles between modules (type-only imports excepted: they vanish at build).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
+const src = join(root, 'src');
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -18,29 +25,155 @@ function files(dir: string): string[] {
   );
 }
 
-describe('architecture', () => {
-  const core = files(join(root, 'src/core'));
+interface Import {
+  from: string;
+  spec: string;
+  /** The resolved file for a relative import. */
+  target: string | undefined;
+  typeOnly: boolean;
+}
 
-  it('finds the core sources', () => {
-    expect(core.length).toBeGreaterThan(5);
+const IMPORT =
+  /^\s*(?:import|export)(\s+type)?\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const out: Import[] = [];
+  const add = (spec: string, typeOnly: boolean) =>
+    out.push({
+      from: file,
+      spec,
+      target: spec.startsWith('.')
+        ? resolve(dirname(file), spec.replace(/\.js$/, '.ts'))
+        : undefined,
+      typeOnly,
+    });
+  for (const m of text.matchAll(IMPORT)) add((m[2] ?? m[3])!, m[1] !== undefined);
+  for (const m of text.matchAll(DYNAMIC)) add(m[1]!, false);
+  return out;
+}
+
+/** The top-level area of a file under src/: core, storage, server, mcp, client, cli or root. */
+function area(file: string): string {
+  const rel = relative(src, file);
+  return rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : 'root';
+}
+
+/** The areas each area may import (relative imports); the CLI and the root may import all. */
+const ALLOWED: Record<string, readonly string[]> = {
+  core: ['core'],
+  storage: ['core', 'storage'],
+  server: ['core', 'storage', 'server'],
+  mcp: ['core', 'storage', 'mcp'],
+  client: ['core', 'client'],
+};
+
+const all = files(src);
+const imports = all.flatMap(importsOf);
+
+/** Strongly connected components of more than one module (Tarjan), as relative paths. */
+function circles(edges: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(relative(root, w));
+      } while (w !== v);
+      if (component.length > 1) found.push(component.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found.sort((x, y) => x[0]!.localeCompare(y[0]!));
+}
+
+describe('architecture', () => {
+  it('finds the sources of every area', () => {
+    const areas = new Set(all.map(area));
+    for (const a of ['core', 'storage', 'server', 'mcp', 'client', 'cli']) {
+      expect(areas.has(a), a).toBe(true);
+    }
+    expect(imports.length).toBeGreaterThan(100);
   });
 
   it('core imports only core modules and node: built-ins', () => {
-    const bad: string[] = [];
-    for (const f of core) {
-      const src = readFileSync(f, 'utf8');
-      for (const m of src.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
-        const spec = m[1]!;
-        if (spec.startsWith('node:')) continue;
-        if (spec.startsWith('.')) {
-          const target = join(f, '..', spec);
-          if (relative(join(root, 'src/core'), target).startsWith('..'))
-            bad.push(`${relative(root, f)} -> ${spec}`);
-          continue;
-        }
-        bad.push(`${relative(root, f)} -> ${spec}`);
-      }
-    }
+    const bad = imports
+      .filter((i) => area(i.from) === 'core')
+      .filter((i) =>
+        i.target === undefined ? !i.spec.startsWith('node:') : area(i.target) !== 'core',
+      )
+      .map((i) => `${relative(root, i.from)} -> ${i.spec}`);
     expect(bad).toEqual([]);
   });
+
+  it('each area imports only the areas below it', () => {
+    const bad = imports
+      .filter((i) => i.target !== undefined && ALLOWED[area(i.from)] !== undefined)
+      .filter((i) => !ALLOWED[area(i.from)]!.includes(area(i.target!)))
+      .map((i) => `${relative(root, i.from)} -> ${i.spec}`);
+    expect(bad).toEqual([]);
+  });
+
+  it('the checker sees a forbidden import (a server module importing the MCP server)', () => {
+    const fake: Import = {
+      from: join(src, 'server/x.ts'),
+      spec: '../mcp/server.js',
+      target: join(src, 'mcp/server.ts'),
+      typeOnly: false,
+    };
+    expect(ALLOWED[area(fake.from)]!.includes(area(fake.target!))).toBe(false);
+  });
+
+  it('no import circles', () => {
+    const edges = new Map<string, string[]>(all.map((f) => [f, []]));
+    for (const i of imports) {
+      if (i.target !== undefined && !i.typeOnly) edges.get(i.from)!.push(i.target);
+    }
+    expect(circles(edges)).toEqual(KNOWN_CIRCLES);
+  });
+
+  it('the circle finder finds a circle', () => {
+    const a = join(root, 'a.ts');
+    const b = join(root, 'b.ts');
+    const c = join(root, 'c.ts');
+    const edges = new Map([
+      [a, [b]],
+      [b, [c]],
+      [c, [a]],
+    ]);
+    expect(circles(edges)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+  });
 });
+
+/** Circles still to remove (issue: one core for every front end); none may be added. */
+const KNOWN_CIRCLES: string[][] = [
+  [
+    'src/cli/commands/env-command.ts',
+    'src/cli/commands/env-example-command.ts',
+    'src/cli/commands/env-import-command.ts',
+  ],
+  ['src/cli/commands/envelope/database.ts', 'src/cli/commands/envelope/postgres-target.ts'],
+];

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../src/client/client.js';
-import { DESCRIPTION, type Kit, makeKit } from '../src/server/test-kit.js';
+import { DESCRIPTION, type Kit, makeKit } from './helpers/server-kit.js';
 
 const PATH = 'project/app/bom';
 const BOM_VALUES = ['\ufeffabc', '\ufeff', '\ufeff\ufeffx', 'a\ufeff', '\ufeff\n'];

@@ -17,7 +17,6 @@ import { dirname, join, resolve } from 'node:path';
 import { deriveKeyFromPassphrase } from '../core/crypto/kdf.js';
 import { CofferError } from '../core/errors.js';
 import { parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
-import { parseEnvironment } from '../core/paths.js';
 import { readVaultInfo } from '../core/store/init.js';
 import type { Storage } from '../core/store/storage.js';
 import { Vault } from '../core/store/vault.js';
@@ -89,10 +88,7 @@ export async function openStore(g: GlobalOptions, options: StoreOptions = {}): P
   });
 }
 
-/** The environment for a command: --env, then COFFER_ENV, then `dev`. */
-export function envOf(opts: { env?: string }): string {
-  return parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? 'dev');
-}
+export { envOf } from './env-option.js';
 
 /** The audit actor for CLI commands: `cli:<os user>`. */
 export function cliActor(): string {

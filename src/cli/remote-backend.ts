@@ -15,7 +15,7 @@ import { CofferError } from '../core/errors.js';
 import { parseKeyPath } from '../core/paths.js';
 import type { AuditRecord } from '../core/store/storage.js';
 import { notInRemoteMode, type SecretsBackend } from './backend.js';
-import { envOf } from './context.js';
+import { envOf } from './env-option.js';
 import { nodeFetch } from './node-fetch.js';
 
 const AUDIT_PAGE = 1000;

@@ -4,9 +4,9 @@
  * quotes nothing).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectError, type Kit, makeKit, SENTINEL, seed } from '../../test/helpers/server-kit.js';
 import { CofferError, ERROR_CODES, errorClassOf } from '../core/errors.js';
 import { errorResponse, statusOf } from './error-response.js';
-import { expectError, type Kit, makeKit, SENTINEL, seed } from './test-kit.js';
 
 let kit: Kit;
 beforeEach(async () => {

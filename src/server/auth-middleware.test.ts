@@ -12,7 +12,7 @@ import {
   secretOf,
   seed,
   withWrongSecret,
-} from './test-kit.js';
+} from '../../test/helpers/server-kit.js';
 
 const URL = '/v1/secrets/project/app/db_url';
 let kit: Kit;

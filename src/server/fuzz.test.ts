@@ -14,7 +14,7 @@ import {
   SENTINEL,
   seed,
   withWrongSecret,
-} from './test-kit.js';
+} from '../../test/helpers/server-kit.js';
 
 const PATH = 'project/app/db_url';
 const LIMIT = 64 * 1024;

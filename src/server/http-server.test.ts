@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { auditRecords, makeKit, seed } from '../../test/helpers/server-kit.js';
 import { CofferError } from '../core/errors.js';
 import { checkLimits } from './connection-guards.js';
 import type { AppEnv } from './context.js';
 import { checkBinding, isLoopback, startServer } from './http-server.js';
-import { auditRecords, makeKit, seed } from './test-kit.js';
 
 interface Reply {
   status: number;

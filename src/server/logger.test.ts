@@ -4,8 +4,8 @@
  * Authorization header, a query string, a body or a value, and never the raw key path.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Kit, makeKit, secretOf, seed } from '../../test/helpers/server-kit.js';
 import type { AppEnv } from './context.js';
-import { type Kit, makeKit, secretOf, seed } from './test-kit.js';
 
 /** Sentinels: a value, a key path name and an environment that must not reach the log. */
 const VALUE = 'log-sentinel-value-5c1e';

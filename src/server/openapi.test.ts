@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type Kit, makeKit } from '../../test/helpers/server-kit.js';
 import { API_SCHEMAS, SetBody, TokenBody } from './schemas.js';
-import { type Kit, makeKit } from './test-kit.js';
 
 type Json = Record<string, unknown>;
 type Operation = {

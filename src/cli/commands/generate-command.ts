@@ -14,11 +14,11 @@ import {
   isGeneratorKind,
   KINDS,
 } from '../../core/generate/index.js';
+import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
-import { gitIgnoreWarning } from '../git.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { readEnvFile } from './env-command.js';

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { writeSecretFile } from '../../core/files.js';
+import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
@@ -14,7 +15,6 @@ import {
 } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withBackend } from '../context.js';
-import { gitIgnoreWarning } from '../git.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';

@@ -13,10 +13,10 @@
 import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import * as z from 'zod';
-import { isGitIgnored } from '../../cli/git.js';
 import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { checkFileName, writeSecretFile } from '../../core/files.js';
+import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
@@ -164,11 +164,8 @@ export const writeEnvTool: CofferTool = defineTool({
     const warnings: string[] = [];
     if (chosen.length === 0)
       warnings.push(`project ${project} has no secrets in environment ${env}`);
-    if (existsSync(abs) && isGitIgnored(abs) === false) {
-      warnings.push(
-        `${rel} is not ignored by git: add it to .gitignore so its secrets are never committed`,
-      );
-    }
+    const ignoreWarning = existsSync(abs) ? gitIgnoreWarning(abs, rel) : undefined;
+    if (ignoreWarning !== undefined) warnings.push(ignoreWarning);
     return { file: rel, project, env, written: names, warnings };
   },
 });

@@ -4,7 +4,13 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectError, type Kit, makeKit, SENTINEL, seed } from '../test-kit.js';
+import {
+  expectError,
+  type Kit,
+  makeKit,
+  SENTINEL,
+  seed,
+} from '../../../test/helpers/server-kit.js';
 
 const APP = 'project/app/db_url';
 

@@ -5,8 +5,14 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  expectError,
+  type Kit,
+  makeKit,
+  SENTINEL,
+  seed,
+} from '../../../test/helpers/server-kit.js';
 import { acknowledgeAuditBreak } from '../../core/audit/acknowledge.js';
-import { expectError, type Kit, makeKit, SENTINEL, seed } from '../test-kit.js';
 
 const APP = 'project/app/db_url';
 

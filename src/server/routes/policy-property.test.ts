@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Kit, makeKit, SENTINEL, seed } from '../../../test/helpers/server-kit.js';
 import { PathScope } from '../../core/access/globs.js';
-import { type Kit, makeKit, SENTINEL, seed } from '../test-kit.js';
 
 const PATHS = ['project', 'meta'].flatMap((s) =>
   ['app', 'other'].flatMap((g) => ['db_url', 'api_key'].map((n) => `${s}/${g}/${n}`)),

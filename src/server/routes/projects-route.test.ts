@@ -3,7 +3,14 @@
  * narrowed to the token's globs, each value read audited as the token.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditRecords, expectError, type Kit, makeKit, SENTINEL, seed } from '../test-kit.js';
+import {
+  auditRecords,
+  expectError,
+  type Kit,
+  makeKit,
+  SENTINEL,
+  seed,
+} from '../../../test/helpers/server-kit.js';
 
 let kit: Kit;
 beforeEach(async () => {

@@ -5,7 +5,14 @@
  * chain needs a token for every path and environment. Every refusal is audited as `denied`.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditRecords, expectError, type Kit, makeKit, SENTINEL, seed } from '../test-kit.js';
+import {
+  auditRecords,
+  expectError,
+  type Kit,
+  makeKit,
+  SENTINEL,
+  seed,
+} from '../../../test/helpers/server-kit.js';
 
 /** `coffer token create --name scoped --allow 'project/app/*' --env dev --cap admin`. */
 const SCOPED = { name: 'scoped', allow: ['project/app/*'], envs: ['dev'], caps: ['admin'] };

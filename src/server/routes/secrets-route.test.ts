@@ -15,7 +15,7 @@ import {
   SENTINEL,
   seed,
   withWrongSecret,
-} from '../test-kit.js';
+} from '../../../test/helpers/server-kit.js';
 
 const APP = 'project/app/db_url';
 const OTHER = 'project/other/db_url';

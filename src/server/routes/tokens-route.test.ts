@@ -11,7 +11,7 @@ import {
   SENTINEL,
   secretOf,
   seed,
-} from '../test-kit.js';
+} from '../../../test/helpers/server-kit.js';
 
 let kit: Kit;
 beforeEach(async () => {

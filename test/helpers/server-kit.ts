@@ -7,9 +7,9 @@
  */
 import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
-import { type Answer, makeTestServer, type TestServer } from '../../test/helpers/server.js';
-import { revokeToken } from '../core/access/tokens.js';
-import type { AppOptions } from './app.js';
+import { revokeToken } from '../../src/core/access/tokens.js';
+import type { AppOptions } from '../../src/server/app.js';
+import { type Answer, makeTestServer, type TestServer } from './server.js';
 
 /** A value that must never appear in an error body or a log line. */
 export const SENTINEL = 'sentinel-value-Zq8xW3-never-shown';

@@ -3,7 +3,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import { childEnvironment } from '../core/inject/child-env.js';
+import { childEnvironment } from './inject/child-env.js';
 
 /**
  * true: git ignores the file; false: the file is inside a work tree and not ignored;
@@ -23,9 +23,12 @@ export function isGitIgnored(file: string): boolean | undefined {
   return undefined;
 }
 
-/** The warning to print when a secrets file would be committed, or undefined. */
-export function gitIgnoreWarning(file: string): string | undefined {
+/**
+ * The warning for a secrets file git would commit, or undefined; `shown` is the name the
+ * warning uses for it (the file as given by default).
+ */
+export function gitIgnoreWarning(file: string, shown: string = file): string | undefined {
   return isGitIgnored(file) === false
-    ? `${file} is not ignored by git: add it to .gitignore so its secrets are never committed`
+    ? `${shown} is not ignored by git: add it to .gitignore so its secrets are never committed`
     : undefined;
 }
