@@ -175,9 +175,14 @@ export function envVarNameFor(name: string): string {
 
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Whether `input` is an environment-variable name coffer accepts (at most 128 characters). */
+export function isEnvVarName(input: string): boolean {
+  return ENV_VAR.test(input) && input.length <= 128;
+}
+
 /** Validates an environment-variable name (`STRIPE_API_KEY`). */
 export function parseEnvVarName(input: string): string {
-  if (ENV_VAR.test(input) && input.length <= 128) return input;
+  if (isEnvVarName(input)) return input;
   throw new CofferError(
     'INVALID_ARGUMENT',
     `invalid environment variable name "${printable(input)}"`,

@@ -2,8 +2,6 @@
  * `coffer describe PATH`: shows a secret's metadata, or changes it with options.
  */
 import type { Command } from 'commander';
-import { CofferError } from '../../core/errors.js';
-import { parseEnvVarName } from '../../core/paths.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
@@ -16,8 +14,6 @@ interface DescribeOptions extends CommonOptions {
   envVar?: string;
   localOnly?: boolean;
 }
-
-const ROTATION = /^(\d+[dwmy]|on-compromise|never)$/;
 
 export function describeCommand(program: Command): void {
   program
@@ -51,19 +47,8 @@ Examples:
         const patch: Partial<SecretMetadata> = {};
         if (opts.description !== undefined) patch.description = opts.description;
         if (opts.tier !== undefined) patch.tier = opts.tier;
-        if (opts.rotation !== undefined) {
-          if (!ROTATION.test(opts.rotation)) {
-            throw new CofferError(
-              'INVALID_ARGUMENT',
-              `invalid rotation policy "${opts.rotation}"`,
-              {
-                hint: 'Use a period such as 90d, 12w, 6m or 1y, or on-compromise, or never.',
-              },
-            );
-          }
-          patch.rotation = opts.rotation;
-        }
-        if (opts.envVar !== undefined) patch.envVar = parseEnvVarName(opts.envVar);
+        if (opts.rotation !== undefined) patch.rotation = opts.rotation;
+        if (opts.envVar !== undefined) patch.envVar = opts.envVar;
         if (opts.localOnly !== undefined) patch.localOnly = opts.localOnly;
         return withLocalVault('coffer describe', g, async ({ vault }) => {
           const env = envOf(opts);

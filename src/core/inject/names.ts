@@ -52,6 +52,7 @@
  * spaces: only metadata written behind coffer's back can hold one) is refused as well, since
  * `A=B` as a name would set another variable.
  */
+import { isEnvVarName } from '../paths.js';
 
 /** Why a name is refused, shown in the refusal message. */
 export interface RefusedName {
@@ -134,14 +135,12 @@ for (const entry of REFUSED_ENV_NAMES) {
   else EXACT.set(entry.pattern, entry);
 }
 
-const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /**
  * Why `name` may not be injected, or undefined when it may. Case-insensitive; a name that is
  * not a valid env-var name is refused too.
  */
 export function refusedEnvName(name: string): RefusedName | undefined {
-  if (!ENV_VAR_NAME.test(name) || name.length > 128) {
+  if (!isEnvVarName(name)) {
     return { pattern: name, reason: 'it is not a valid environment-variable name', invalid: true };
   }
   const upper = name.toUpperCase();

@@ -43,6 +43,24 @@ describe('vault service', () => {
     });
   });
 
+  it('refuses a rotation policy, tier or env-var name outside the grammar, on set and describe', async () => {
+    const { vault } = await makeTestVault();
+    for (const metadata of [{ rotation: '90 days' }, { tier: 4 }, { envVar: 'NOT-A-NAME' }]) {
+      await expect(
+        vault.set(PATH, 'dev', 'v1-value', { description: DESCRIPTION, metadata }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await vault.set(PATH, 'dev', 'v1-value', {
+      description: DESCRIPTION,
+      metadata: { rotation: '90d', envVar: 'STRIPE_KEY' },
+    });
+    await expect(vault.describe(PATH, 'dev', { rotation: 'sometimes' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect((await vault.describe(PATH, 'dev', { rotation: '1y' })).rotation).toBe('1y');
+    expect((await vault.info(PATH, 'dev')).rotation).toBe('1y');
+  });
+
   it('check-and-set refuses a stale version', async () => {
     const { vault } = await makeTestVault();
     await vault.set(PATH, 'dev', 'a', { description: DESCRIPTION, ifVersion: 0 });

@@ -23,9 +23,11 @@ import {
   type KeyPath,
   parseDescription,
   parseEnvironment,
+  parseEnvVarName,
   parseKeyPath,
   parsePathPrefix,
 } from '../paths.js';
+import { parseRotationPolicy } from '../rotation/policy.js';
 import { AuthenticatedTx, RowIntegrityError } from './authenticated-tx.js';
 import { migrateToRowMacs } from './row-migration.js';
 import type {
@@ -190,6 +192,21 @@ function failureDraft(action: string, target: Target, err: unknown): AuditDraft 
     outcome,
     detail: err instanceof RowIntegrityError ? `${code} ${err.table} ${err.rowKey}` : code,
   };
+}
+
+/** Validates the metadata fields coffer has rules for (tier, rotation policy, env-var name). */
+function checkMetadata<T extends Partial<SecretMetadata>>(patch: T): T {
+  const clean = { ...patch };
+  if (patch.tier !== undefined && patch.tier !== null && ![1, 2, 3].includes(patch.tier)) {
+    throw new CofferError('INVALID_ARGUMENT', 'tier must be 1, 2 or 3');
+  }
+  if (patch.rotation !== undefined && patch.rotation !== null) {
+    clean.rotation = parseRotationPolicy(patch.rotation);
+  }
+  if (patch.envVar !== undefined && patch.envVar !== null) {
+    clean.envVar = parseEnvVarName(patch.envVar);
+  }
+  return clean;
 }
 
 // An unpaired surrogate (with the `u` flag a proper pair is one code point, not matched).
@@ -424,6 +441,7 @@ export class Vault {
     if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
       throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
     }
+    const meta = checkMetadata(options.metadata ?? {});
     try {
       return await this.#op('set', { path: key.path, env: e }, async (tx) => {
         const existing = await tx.getSecret(key.path, e);
@@ -456,7 +474,6 @@ export class Vault {
           createdAt: ts,
           actor: this.#actor,
         });
-        const meta = options.metadata ?? {};
         if (existing === undefined) {
           await tx.insertSecret({
             path: key.path,
@@ -809,11 +826,8 @@ export class Vault {
   async describe(path: string, env: string, patch: Partial<SecretMetadata>): Promise<SecretInfo> {
     const key = parseKeyPath(path);
     const e = parseEnvironment(env);
-    const clean: Partial<SecretMetadata> = { ...patch };
+    const clean = checkMetadata(patch);
     if (patch.description !== undefined) clean.description = parseDescription(patch.description);
-    if (patch.tier !== undefined && patch.tier !== null && ![1, 2, 3].includes(patch.tier)) {
-      throw new CofferError('INVALID_ARGUMENT', 'tier must be 1, 2 or 3');
-    }
     return this.#op('describe', { path: key.path, env: e }, async (tx) => {
       const secret = await tx.getSecret(key.path, e);
       if (secret === undefined)

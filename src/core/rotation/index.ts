@@ -1,0 +1,6 @@
+export {
+  formatRotationPolicy,
+  parseRotationPolicy,
+  type RotationPolicy,
+  readRotationPolicy,
+} from './policy.js';
