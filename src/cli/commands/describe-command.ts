@@ -2,6 +2,8 @@
  * `coffer describe PATH`: shows a secret's metadata, or changes it with options.
  */
 import type { Command } from 'commander';
+import { parseEnvVarName } from '../../core/paths.js';
+import { parseRotationPolicy } from '../../core/rotation/policy.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
@@ -47,8 +49,9 @@ Examples:
         const patch: Partial<SecretMetadata> = {};
         if (opts.description !== undefined) patch.description = opts.description;
         if (opts.tier !== undefined) patch.tier = opts.tier;
-        if (opts.rotation !== undefined) patch.rotation = opts.rotation;
-        if (opts.envVar !== undefined) patch.envVar = opts.envVar;
+        // Checked here too (with core's rules) so a typo is reported before the vault opens.
+        if (opts.rotation !== undefined) patch.rotation = parseRotationPolicy(opts.rotation);
+        if (opts.envVar !== undefined) patch.envVar = parseEnvVarName(opts.envVar);
         if (opts.localOnly !== undefined) patch.localOnly = opts.localOnly;
         return withLocalVault('coffer describe', g, async ({ vault }) => {
           const env = envOf(opts);
