@@ -16,6 +16,7 @@
  * const { value } = await vault.get('project/consilio/stripe_api_key', 'prod');
  * ```
  */
+export * from './access/index.js';
 export {
   AuditChainVerifier,
   chainAuditRecord,
@@ -57,6 +58,7 @@ export {
 export { type KeyStatus, keyStatus, type RotateResult, rotateKeys } from './keys/rotate.js';
 export * from './paths.js';
 export * from './redact/index.js';
+export * from './rotation/index.js';
 export { AuthenticatedTx, RowIntegrityError } from './store/authenticated-tx.js';
 export { initVault, type KeySource, readVaultInfo, type VaultInfo } from './store/init.js';
 export type * from './store/storage.js';
