@@ -3,6 +3,7 @@
  * commands/. Exit codes and output conventions are described in output.ts.
  */
 import { Command, CommanderError } from 'commander';
+import { CofferError } from '../core/errors.js';
 import { auditCommand } from './commands/audit-command.js';
 import { deleteCommand, restoreCommand } from './commands/delete-command.js';
 import { describeCommand } from './commands/describe-command.js';
@@ -20,7 +21,7 @@ import { serveCommand } from './commands/serve-command.js';
 import { setCommand } from './commands/set-command.js';
 import { tokenCommand } from './commands/token-command.js';
 import { verifyCommand } from './commands/verify-command.js';
-import { EXIT, writeOut } from './output.js';
+import { EXIT, reportError, writeOut } from './output.js';
 
 declare const COFFER_VERSION: string;
 
@@ -103,6 +104,25 @@ Quick start:
   return program;
 }
 
+/**
+ * Node 20 parses `--env-file FILE` anywhere before `--` on its own command line, before
+ * coffer starts (a FILE that does not exist ends it with exit 9), so no coffer option has that
+ * name: the .env file option is `--dotenv FILE` (`-f FILE`). Where Node lets `--env-file`
+ * through, say which option was meant instead of "unknown option".
+ */
+function nodeEnvFileOption(argv: string[]): CofferError | undefined {
+  const end = argv.indexOf('--');
+  const own = (end < 0 ? argv : argv.slice(0, end)).slice(2);
+  if (!own.some((a) => a === '--env-file' || a.startsWith('--env-file='))) return undefined;
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    '--env-file is an option of Node itself, not of coffer',
+    {
+      hint: 'Name the .env file with --dotenv FILE (or -f FILE): Node 20 reads --env-file before coffer starts and stops when the file does not exist.',
+    },
+  );
+}
+
 const VERSION = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
 
 export async function main(argv: string[]): Promise<void> {
@@ -110,6 +130,11 @@ export async function main(argv: string[]): Promise<void> {
   // (`coffer get PATH --version 2`), so commander's global version flag is not used.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     writeOut(`${VERSION}\n`);
+    return;
+  }
+  const envFile = nodeEnvFileOption(argv);
+  if (envFile) {
+    process.exitCode = reportError(envFile, argv.includes('--json'));
     return;
   }
   const program = buildProgram(argv);

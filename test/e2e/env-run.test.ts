@@ -105,21 +105,21 @@ describe('coffer env pull', () => {
   });
 });
 
-describe('coffer set --env-file', () => {
+describe('coffer set --dotenv', () => {
   it('stores first and writes the .env second', () => {
     const h = makeHome();
     expect(h.run(['init']).code).toBe(0);
     const file = join(h.home, '.env');
     writeFileSync(file, '# keep me\nOTHER=x\n');
     const r = h.run(
-      ['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION, '--env-file', file],
+      ['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION, '--dotenv', file],
       { input: 'sk_live_abc' },
     );
     expect(r.code, r.stderr).toBe(0);
     expect(dotenv.parse(readFileSync(file))).toEqual({ OTHER: 'x', STRIPE_API_KEY: 'sk_live_abc' });
     expect(readFileSync(file, 'utf8').startsWith('# keep me\nOTHER=x\n')).toBe(true);
     const named = h.run(
-      ['set', 'project/consilio/stripe_api_key', '--env-file', file, '--env-var', 'STRIPE_SECRET'],
+      ['set', 'project/consilio/stripe_api_key', '--dotenv', file, '--env-var', 'STRIPE_SECRET'],
       { input: 'sk_live_2' },
     );
     expect(named.code).toBe(0);
@@ -134,12 +134,12 @@ describe('coffer set --env-file', () => {
     writeFileSync(file, before);
     const wrongKey = { COFFER_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') };
     const r1 = h.run(
-      ['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION, '--env-file', file],
+      ['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION, '--dotenv', file],
       { input: 'v', env: wrongKey },
     );
     expect(r1.code).toBe(4);
     const r2 = h.run(
-      ['set', 'project/consilio/stripe_api_key', '-d', 'API key', '--env-file', file],
+      ['set', 'project/consilio/stripe_api_key', '-d', 'API key', '--dotenv', file],
       { input: 'v' },
     );
     expect(r2.code).toBe(2);
@@ -279,10 +279,10 @@ describe('coffer generate', () => {
     const v1 = dotenv.parse(readFileSync(file)).CONNECTOR_SECRET_KEY!;
     expect(Buffer.from(v1, 'base64')).toHaveLength(32);
     expect(first.stdout + first.stderr).not.toContain(v1);
-    const again = h.run(['generate', 'CONNECTOR_SECRET_KEY', '--env-file', file]);
+    const again = h.run(['generate', 'CONNECTOR_SECRET_KEY', '--dotenv', file]);
     expect(again.stderr).toContain('skipped');
     expect(dotenv.parse(readFileSync(file)).CONNECTOR_SECRET_KEY).toBe(v1);
-    const forced = h.run(['generate', 'CONNECTOR_SECRET_KEY', '--env-file', file, '--force']);
+    const forced = h.run(['generate', 'CONNECTOR_SECRET_KEY', '--dotenv', file, '--force']);
     expect(forced.code).toBe(0);
     expect(forced.stderr).toContain('unreadable');
     expect(dotenv.parse(readFileSync(file)).CONNECTOR_SECRET_KEY).not.toBe(v1);

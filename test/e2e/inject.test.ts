@@ -120,7 +120,7 @@ describe('.env writers apply the same rule', () => {
     expect(readFileSync(file, 'utf8')).toContain('NODE_OPTIONS=');
   });
 
-  it('set --env-file refuses a refused --env-var before storing; generate refuses NAME', () => {
+  it('set --dotenv refuses a refused --env-var before storing; generate refuses NAME', () => {
     const { h, dir, run } = project();
     const file = join(dir, '.env');
     const s = h.run(

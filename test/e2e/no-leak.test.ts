@@ -80,7 +80,7 @@ describe('secret values never leak', () => {
         run(['env', 'import', envFile, '--project', 'leak2', '-d', '{key} for the leak test app']);
         run(['env', 'import', envFile, '--project', 'leak2', '--json']);
         run(['env', 'example', '--file', envFile, '--out', join(h.home, 'app.env.example')]);
-        run(['set', 'project/leak/api_key', '--env-file', envFile], value, wrong);
+        run(['set', 'project/leak/api_key', '--dotenv', envFile], value, wrong);
         expect(readFileSync(join(h.home, 'app.env.example'), 'utf8')).not.toContain(value);
 
         // Corrupt the stored value, then read and verify: the error paths must not leak.

@@ -1,9 +1,9 @@
 /**
  * `coffer generate NAME`: makes a random secret with the OS CSPRNG and puts it where it is
- * needed: the vault (--store, first), a .env file (--env-file, second), or stdout when
+ * needed: the vault (--store, first), a .env file (--dotenv, second), or stdout when
  * neither is given. Idempotent: an existing value is kept ("skipped") unless --force.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -28,6 +28,7 @@ interface GenerateOptions extends CommonOptions {
   bytes?: number;
   length?: number;
   envFile?: string | undefined;
+  dotenv?: string;
   file?: string;
   store?: string;
   description?: string;
@@ -75,11 +76,8 @@ export function generateCommand(program: Command): void {
       'characters for alnum, password (default 32; password 24)',
       intOption('--length', 1),
     )
-    .option('--env-file <path>', 'write NAME=value into this .env file')
-    .option(
-      '-f, --file <path>',
-      'same as --env-file (Node 20 itself rejects --env-file naming a missing file)',
-    )
+    .option('-f, --dotenv <path>', 'write NAME=value into this .env file')
+    .addOption(new Option('--file <path>', 'same as --dotenv').hideHelp())
     .option('--store <path>', 'store in the vault at this key path (before the .env file)')
     .option('-d, --description <text>', 'description for --store')
     .option('-e, --env <env>', 'environment for --store (default: COFFER_ENV or dev)')
@@ -93,23 +91,23 @@ export function generateCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Without --store or --env-file the value is printed on stdout. An existing value (in the
-vault at --store, or NAME in --env-file) is kept unless --force; replacing it makes data
+Without --store or --dotenv the value is printed on stdout. An existing value (in the
+vault at --store, or NAME in --dotenv) is kept unless --force; replacing it makes data
 encrypted with the old key unreadable.
 
 Examples:
-  coffer generate CONNECTOR_SECRET_KEY --env-file .env
+  coffer generate CONNECTOR_SECRET_KEY --dotenv .env
   coffer generate JWT_SECRET --kind jwt --store project/myproject/jwt_secret \\
-      -d "JWT signing secret for authentication" --env-file .env
-  coffer generate ENCRYPTION_KEY --kind fernet --env-file .env
+      -d "JWT signing secret for authentication" --dotenv .env
+  coffer generate ENCRYPTION_KEY --kind fernet --dotenv .env
   coffer generate ADMIN_PASSWORD --kind password --length 32
 
 In package.json:
-  "generate:connector-key": "coffer generate CONNECTOR_SECRET_KEY --env-file .env"`,
+  "generate:connector-key": "coffer generate CONNECTOR_SECRET_KEY --dotenv .env"`,
     )
     .action(
       action<GenerateOptions>(async ([name], opts, g) => {
-        opts.envFile ??= opts.file;
+        opts.envFile = opts.dotenv ?? opts.file;
         const variable = parseEnvVarName(name!);
         const spec = specOf(opts);
         const storeKey = opts.store !== undefined ? parseKeyPath(opts.store) : undefined;
@@ -119,7 +117,7 @@ In package.json:
           // same rule as every injection, checked before anything is generated or stored.
           const project = storeKey?.scope === 'project' ? storeKey.group : '';
           assertInjectableNames(
-            [{ name: variable, path: storePath ?? '--env-file' }],
+            [{ name: variable, path: storePath ?? '--dotenv' }],
             allowedEnvNames(project, opts.allowEnvName),
             opts.envFile !== undefined ? `write ${opts.envFile} with` : 'store',
           );

@@ -2,7 +2,7 @@
  * `coffer set PATH`: stores a new version of a secret. The value comes from stdin when it is
  * piped, from a hidden prompt on a terminal, or (discouraged) from --value.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { setDotenvVariables } from '../../core/dotenv/index.js';
 import { writeSecretFile } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
@@ -26,6 +26,7 @@ interface SetOptions extends CommonOptions {
   value?: string;
   raw?: boolean;
   envFile?: string | undefined;
+  dotenv?: string;
   file?: string;
   envVar?: string;
   allowEnvName?: string[];
@@ -45,15 +46,12 @@ export function setCommand(program: Command): void {
     )
     .option('--value <value>', 'take the value from argv (visible to other processes; avoid)')
     .option('--raw', 'store stdin byte for byte (keep a trailing newline)')
-    .option('--env-file <path>', 'after storing, also write the variable into this .env file')
-    .option(
-      '-f, --file <path>',
-      'same as --env-file (Node 20 itself rejects --env-file naming a missing file)',
-    )
+    .option('-f, --dotenv <path>', 'after storing, also write the variable into this .env file')
+    .addOption(new Option('--file <path>', 'same as --dotenv').hideHelp())
     .option('--env-var <NAME>', 'variable name in the .env file (default: the name uppercased)')
     .option(
       '--allow-env-name <NAME>',
-      'let --env-file set NAME although it changes how programs load code (repeatable)',
+      'let --dotenv set NAME although it changes how programs load code (repeatable)',
       collect,
     )
     .option('--json', 'print the result as JSON')
@@ -68,13 +66,13 @@ Examples:
       --description "Stripe API key for payment processing"
   coffer set meta/cloudflare/api_token -d "Cloudflare API token for DNS updates" --env prod
   coffer set project/consilio/stripe_api_key --if-version 3 < new-key.txt
-  coffer set project/consilio/jwt_secret -d "JWT signing secret for authentication" --env-file .env
+  coffer set project/consilio/jwt_secret -d "JWT signing secret for authentication" --dotenv .env
 
-With --env-file the vault is written first; if that fails, the .env file is not touched.`,
+With --dotenv the vault is written first; if that fails, the .env file is not touched.`,
     )
     .action(
       action<SetOptions>(async ([path], opts, g) => {
-        opts.envFile ??= opts.file;
+        opts.envFile = opts.dotenv ?? opts.file;
         const env = envOf(opts);
         // Refuse a bad path or description before asking for the value.
         const key = parseKeyPath(path!);

@@ -1,6 +1,6 @@
 /**
  * The one check every injector applies before a secret becomes an environment variable:
- * `coffer run` and every .env writer (`env pull`, `set --env-file`, `generate --env-file`,
+ * `coffer run` and every .env writer (`env pull`, `set --dotenv`, `generate --dotenv`,
  * MCP `write_env`). A refused name (names.ts) stops the whole operation before anything is
  * started or written; the error names each variable and the key path it came from, and says
  * how the operator allows it on this machine. Only local configuration can allow a name (a
