@@ -1,7 +1,9 @@
 /**
  * The dependency directions of ARCHITECTURE.md, checked on every source file:
  *
- * - `src/core` imports only core and `node:` built-ins (applications load it alone);
+ * - `src/core` imports only core and `node:` built-ins (applications load it alone), except
+ *   the manifest reader (`src/core/manifest/`), which parses YAML with `yaml` and checks it
+ *   with `zod` schemas that also make its published JSON Schema;
  * - `src/storage` imports core, storage and its drivers (npm packages);
  * - `src/server`, `src/mcp` and `src/client` import core (server and mcp also storage, where
  *   they open a store) but not each other, and never the CLI;

@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'DATA_KEY_INVALID'
   | 'PLAINTEXT_REFUSED'
   | 'ENV_NAME_REFUSED'
+  | 'INVALID_MANIFEST'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -150,6 +151,10 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: 'Encrypt legacy rows with `coffer envelope rewrap`, or pass allowPlaintext: true.',
   },
   ENV_NAME_REFUSED: { class: 'usage', hint: undefined },
+  INVALID_MANIFEST: {
+    class: 'usage',
+    hint: 'Fix the lines named above; docs/manifest.md describes every key.',
+  },
   INTERNAL: { class: 'failure', hint: undefined },
 };
 

@@ -1,0 +1,13 @@
+/**
+ * The project manifest, `coffer.yaml`: its model, its schema and its reader.
+ */
+export {
+  DEFAULT_SOURCE_KEY,
+  formatSource,
+  type Manifest,
+  type ManifestVariable,
+  type Source,
+  sourceFor,
+} from './model.js';
+export { MAX_MANIFEST_BYTES, ManifestError, type ManifestIssue, parseManifest } from './parse.js';
+export { manifestJsonSchema } from './schema.js';

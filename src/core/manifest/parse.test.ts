@@ -1,0 +1,246 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { sourceFor } from './model.js';
+import { ManifestError, parseManifest } from './parse.js';
+
+const RECEPTOR = `# coffer manifest for the receptor stack
+project: receptor
+environments: [dev, prod]
+variables:
+  JWT_SECRET:
+    description: Signs the API's session tokens; rotating it logs every user out
+    tier: 1
+    rotation: 365d
+    sources:
+      dev: { generate: "hex:32" }
+      prod: { env: JWT_SECRET }
+  OPENAI_API_KEY:
+    description: OpenAI API key the assistant uses for chat completions
+    tier: 2
+    source: ask
+    rotate: https://platform.openai.com/api-keys
+  OPENAI_BASE_URL:
+    description: Base URL of the OpenAI-compatible API the assistant calls
+    sensitive: false
+    required: false
+    source: { value: "https://api.openai.com/v1" }
+`;
+
+function issuesOf(text: string): { line: number; col: number; message: string }[] {
+  try {
+    parseManifest(text, 'coffer.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ManifestError);
+    expect((err as ManifestError).code).toBe('INVALID_MANIFEST');
+    for (const i of (err as ManifestError).issues) {
+      expect((err as ManifestError).message).toContain(`coffer.yaml:${i.line}:${i.col}: `);
+    }
+    return [...(err as ManifestError).issues];
+  }
+  throw new Error('the manifest was accepted');
+}
+
+describe('parseManifest', () => {
+  it('reads a manifest with its defaults filled in', () => {
+    const m = parseManifest(RECEPTOR, 'coffer.yaml');
+    expect(m.project).toBe('receptor');
+    expect(m.environments).toEqual(['dev', 'prod']);
+    expect(m.variables.map((v) => v.name)).toEqual([
+      'JWT_SECRET',
+      'OPENAI_API_KEY',
+      'OPENAI_BASE_URL',
+    ]);
+    const [jwt, openai, base] = m.variables;
+    expect(jwt).toMatchObject({
+      path: 'project/receptor/jwt_secret',
+      tier: 1,
+      sensitive: true,
+      required: true,
+      rotation: '365d',
+      localOnly: false,
+    });
+    expect(sourceFor(jwt!, 'dev')).toEqual({ kind: 'generate', spec: 'hex:32' });
+    expect(sourceFor(jwt!, 'prod')).toEqual({ kind: 'env', variable: 'JWT_SECRET' });
+    expect(sourceFor(jwt!, 'staging')).toEqual({ kind: 'ask' });
+    expect(sourceFor(openai!, 'prod')).toEqual({ kind: 'ask' });
+    expect(openai!.rotate).toBe('https://platform.openai.com/api-keys');
+    expect(base).toMatchObject({ sensitive: false, required: false });
+    expect(sourceFor(base!, 'prod')).toEqual({
+      kind: 'value',
+      value: 'https://api.openai.com/v1',
+    });
+  });
+
+  it('accepts the one-line project file of earlier versions', () => {
+    const m = parseManifest(
+      'project: consilio\nenv: dev\nallow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS\n',
+      'coffer.yaml',
+    );
+    expect(m).toMatchObject({
+      project: 'consilio',
+      env: 'dev',
+      allowEnvNames: ['NODE_OPTIONS', 'JAVA_TOOL_OPTIONS'],
+      variables: [],
+    });
+  });
+
+  it.each([
+    ['bad YAML', 'project: a\nvariables: [\n', 3, /flow|end|expected/i],
+    ['a tab-indented mapping', 'project: a\nvariables:\n\tX: 1\n', 3, /tab/i],
+    [
+      'an unknown key, pointing at the key',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    descripton: typo\n',
+      5,
+      /unknown key "descripton".*known keys: description/,
+    ],
+    [
+      'a bad generator spec',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    source: { generate: "hex:0" }\n',
+      5,
+      /generate/,
+    ],
+    [
+      'a bad tier',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    tier: 4\n',
+      5,
+      /tier must be 1, 2 or 3/,
+    ],
+    [
+      'a duplicate variable',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n',
+      5,
+      /unique/i,
+    ],
+    [
+      'two names for one key path',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n  x_key:\n    description: Signs the webhook payloads sent to partners\n',
+      5,
+      /key path project\/a\/x_key is also X_KEY's/,
+    ],
+    [
+      'a value on a sensitive variable',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    source: { value: hunter2 }\n',
+      5,
+      /sensitive variable may not carry a value/,
+    ],
+    [
+      'a vague description',
+      'project: a\nvariables:\n  X_KEY:\n    description: API key\n',
+      4,
+      /too generic/,
+    ],
+    [
+      'a rotation policy outside the grammar',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    rotation: yearly\n',
+      5,
+      /rotation policy/,
+    ],
+    [
+      'a source for an environment that does not exist',
+      'project: a\nenvironments: [dev, prod]\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    sources:\n      production: ask\n',
+      7,
+      /"production" is not in environments \(dev, prod\)/,
+    ],
+    [
+      'a source of the wrong form',
+      'project: a\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    source: prompt\n',
+      5,
+      /a source is ask, \{generate: SPEC\}/,
+    ],
+    ['a missing project', 'variables: {}\n', 1, /project is required/],
+    ['a bad project name', 'project: My App\n', 1, /not a project name/],
+    ['a list where a mapping goes', 'project: a\nvariables: [A, B]\n', 2, /expected a mapping/],
+  ])('%s is an error at its line', (_name, text, line, message) => {
+    const issues = issuesOf(text);
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0]!.line).toBe(line);
+    expect(issues[0]!.col).toBeGreaterThan(0);
+    expect(issues.map((i) => i.message).join('\n')).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    const issues = issuesOf(
+      [
+        'project: a',
+        'variables:',
+        '  A_KEY:',
+        '    description: x',
+        '  B_KEY:',
+        '    description: Signs the webhook payloads sent to partners',
+        '    tier: 7',
+        '  C_KEY:',
+        '    description: Signs the webhook payloads sent to partners',
+        '    colour: red',
+        '',
+      ].join('\n'),
+    );
+    expect(issues.map((i) => i.line)).toEqual([4, 7, 10]);
+  });
+
+  it('refuses a billion-laughs alias bomb without expanding it', () => {
+    const lines = ['project: a', 'x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 12; i++) {
+      lines.push(
+        `x${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    }
+    const issues = issuesOf(`${lines.join('\n')}\n`);
+    expect(issues[0]!.message).toMatch(/alias/i);
+  });
+
+  it('refuses a manifest over 1 MiB before parsing it', () => {
+    const issues = issuesOf(`project: a\n# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(issues[0]!.message).toMatch(/larger than/);
+  });
+
+  it('never throws anything but a ManifestError on random input (fuzz)', () => {
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ maxLength: 12 }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('any'), { maxLength: 3 }),
+        fc.dictionary(
+          fc.constantFrom(
+            'project',
+            'variables',
+            'environments',
+            'description',
+            'source',
+            'sources',
+            'tier',
+            'X_KEY',
+            'dev',
+            'generate',
+            'env',
+            'value',
+            'sensitive',
+          ),
+          tie('any'),
+          { maxKeys: 4 },
+        ),
+      ),
+    })).any;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          value.map((v) => stringify(v)),
+          fc.string({ maxLength: 80 }),
+        ),
+        (text) => {
+          try {
+            parseManifest(text, 'coffer.yaml');
+          } catch (err) {
+            expect(err).toBeInstanceOf(ManifestError);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});

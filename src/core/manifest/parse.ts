@@ -1,0 +1,423 @@
+/**
+ * Reads `coffer.yaml`: YAML (the `yaml` library, one document, unique keys, aliases
+ * bounded) checked against the schemas of schema.ts, then every value against core's own
+ * rules (key paths, descriptions, generator specs, rotation policies, environment and
+ * variable names). Every problem is reported with file:line:column, all of them at once
+ * (up to MAX_REPORTED), as one INVALID_MANIFEST error (exit 2). The manifest holds no secret
+ * value, but a message still quotes nothing longer than a name.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type * as z from 'zod';
+import { CofferError } from '../errors.js';
+import { parseGeneratorSpec } from '../generate/spec.js';
+import {
+  isEnvVarName,
+  isValidSegment,
+  parseDescription,
+  parseEnvironment,
+  parseKeyPath,
+} from '../paths.js';
+import { parseRotationPolicy } from '../rotation/policy.js';
+import { DEFAULT_SOURCE_KEY, type Manifest, type ManifestVariable, type Source } from './model.js';
+import { ManifestSchema, type RawSource, type RawVariable, VariableSchema } from './schema.js';
+
+/** A manifest larger than this is refused before parsing. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_REPORTED = 20;
+const MAX_ALIASES = 100;
+const MAX_ROTATE_TEXT = 2000;
+
+type PathKey = string | number;
+
+interface Problem {
+  at: PathKey[];
+  /** Point at the key of the last path element rather than its value. */
+  key?: boolean;
+  message: string;
+  /** A position known already (YAML syntax errors). */
+  pos?: { line: number; col: number };
+}
+
+/** One reported problem. */
+export interface ManifestIssue {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export class ManifestError extends CofferError {
+  readonly issues: readonly ManifestIssue[];
+
+  constructor(file: string, issues: ManifestIssue[]) {
+    const shown = issues.slice(0, MAX_REPORTED);
+    const lines = shown.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`);
+    if (issues.length > shown.length) lines.push(`... and ${issues.length - shown.length} more`);
+    super(
+      'INVALID_MANIFEST',
+      `${file} is not a valid manifest (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    );
+    this.issues = issues;
+  }
+}
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  manifest: ['$schema', 'project', 'env', 'environments', 'allow_env_names', 'variables'],
+  variable: [
+    'description',
+    'path',
+    'tier',
+    'sensitive',
+    'required',
+    'source',
+    'sources',
+    'rotation',
+    'rotate',
+    'local_only',
+  ],
+  source: ['generate', 'env', 'value'],
+};
+
+const SOURCE_FORMS = 'a source is ask, {generate: SPEC}, {env: VARIABLE} or {value: TEXT}';
+
+/** The YAML node at `path` (or the nearest existing parent), and its key when asked. */
+function nodeAt(root: unknown, path: PathKey[], key: boolean): YamlNode | undefined {
+  let node = root as YamlNode | undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair === undefined) return node;
+      if (last && key) return pair.key as YamlNode;
+      if (pair.value === null || pair.value === undefined) return pair.key as YamlNode;
+      node = pair.value as YamlNode;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as YamlNode | undefined;
+      if (item === undefined) return node;
+      node = item;
+    } else {
+      return node;
+    }
+  }
+  return node;
+}
+
+function where(path: PathKey[]): string {
+  return path.length === 0 ? 'the manifest' : path.map(String).join('.');
+}
+
+/** The value at `path` in plain data, or undefined. */
+function valueAt(data: unknown, path: PathKey[]): unknown {
+  let v = data;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PathKey, unknown>)[k];
+  }
+  return v;
+}
+
+function zodProblems(error: z.ZodError, data: unknown): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of error.issues) {
+    const at = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      const kind =
+        at.length === 0
+          ? 'manifest'
+          : at.length === 2 && at[0] === 'variables'
+            ? 'variable'
+            : 'source';
+      for (const k of issue.keys) {
+        out.push({
+          at: [...at, k],
+          key: true,
+          message: `unknown key "${k.slice(0, 60)}" in ${where(at)}; known keys: ${KNOWN_KEYS[kind]!.join(', ')}`,
+        });
+      }
+    } else if (at.at(-1) === 'tier' || (at.at(-2) === 'tier' && issue.code === 'invalid_union')) {
+      out.push({ at, message: `${where(at)}: tier must be 1, 2 or 3` });
+    } else if (
+      issue.code === 'invalid_union' &&
+      (at.at(-1) === 'source' || at.at(-2) === 'sources')
+    ) {
+      out.push({ at, message: `${where(at)}: ${SOURCE_FORMS}` });
+    } else if (issue.code === 'invalid_type') {
+      const missing = valueAt(data, at) === undefined;
+      out.push({
+        at,
+        message: missing
+          ? `${where(at)} is required`
+          : `${where(at)}: expected ${issue.expected === 'object' || issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`,
+      });
+    } else {
+      out.push({ at, message: `${where(at)}: ${issue.message}` });
+    }
+  }
+  return out;
+}
+
+/** Runs a core parser; its CofferError becomes a problem at `at`. */
+function check<T>(problems: Problem[], at: PathKey[], fn: () => T, key = false): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof CofferError)) throw err;
+    const hint = err.hint !== undefined && /did you mean/.test(err.hint) ? ` (${err.hint})` : '';
+    problems.push({ at, key, message: `${where(at)}: ${err.message}${hint}` });
+    return undefined;
+  }
+}
+
+function toSource(
+  problems: Problem[],
+  at: PathKey[],
+  raw: RawSource,
+  sensitive: boolean,
+): Source | undefined {
+  if (raw === 'ask') return { kind: 'ask' };
+  if ('generate' in raw) {
+    const ok = check(problems, [...at, 'generate'], () => parseGeneratorSpec(raw.generate));
+    return ok === undefined ? undefined : { kind: 'generate', spec: raw.generate };
+  }
+  if ('env' in raw) {
+    if (!isEnvVarName(raw.env)) {
+      problems.push({
+        at: [...at, 'env'],
+        message: `${where([...at, 'env'])}: not an environment-variable name (letters, digits and _, not starting with a digit)`,
+      });
+      return undefined;
+    }
+    return { kind: 'env', variable: raw.env };
+  }
+  if (sensitive) {
+    problems.push({
+      at: [...at, 'value'],
+      message: `${where([...at, 'value'])}: a sensitive variable may not carry a value in the manifest (set sensitive: false for plain configuration, or use ask, env or generate)`,
+    });
+    return undefined;
+  }
+  return { kind: 'value', value: raw.value };
+}
+
+function toVariable(
+  problems: Problem[],
+  project: string | undefined,
+  environments: readonly string[],
+  name: string,
+  raw: RawVariable,
+): ManifestVariable | undefined {
+  const at: PathKey[] = ['variables', name];
+  const before = problems.length;
+  if (!isEnvVarName(name)) {
+    problems.push({
+      at,
+      key: true,
+      message: `"${name.slice(0, 60)}" is not an environment-variable name (letters, digits and _, not starting with a digit)`,
+    });
+  }
+  const path =
+    raw.path !== undefined
+      ? check(problems, [...at, 'path'], () => parseKeyPath(raw.path!).path)
+      : project !== undefined && isEnvVarName(name)
+        ? check(
+            problems,
+            at,
+            () => parseKeyPath(`project/${project}/${name.toLowerCase()}`).path,
+            true,
+          )
+        : undefined;
+  const description = check(problems, [...at, 'description'], () =>
+    parseDescription(raw.description),
+  );
+  const rotation =
+    raw.rotation === undefined
+      ? null
+      : check(problems, [...at, 'rotation'], () => parseRotationPolicy(raw.rotation!));
+  if (raw.rotate !== undefined && raw.rotate.length > MAX_ROTATE_TEXT) {
+    problems.push({
+      at: [...at, 'rotate'],
+      message: `${where([...at, 'rotate'])}: longer than ${MAX_ROTATE_TEXT} characters; link to a page instead`,
+    });
+  }
+  const sensitive = raw.sensitive ?? true;
+  const sources = new Map<string, Source>();
+  if (raw.source !== undefined && raw.sources?.[DEFAULT_SOURCE_KEY] !== undefined) {
+    problems.push({
+      at: [...at, 'source'],
+      key: true,
+      message: `${where(at)}: give either source or sources.${DEFAULT_SOURCE_KEY}, not both`,
+    });
+  }
+  if (raw.source !== undefined) {
+    const s = toSource(problems, [...at, 'source'], raw.source, sensitive);
+    if (s !== undefined) sources.set(DEFAULT_SOURCE_KEY, s);
+  }
+  for (const [env, rawSource] of Object.entries(raw.sources ?? {})) {
+    const sat: PathKey[] = [...at, 'sources', env];
+    if (env !== DEFAULT_SOURCE_KEY) {
+      if (check(problems, sat, () => parseEnvironment(env), true) === undefined) continue;
+      if (environments.length > 0 && !environments.includes(env)) {
+        problems.push({
+          at: sat,
+          key: true,
+          message: `${where(sat)}: environment "${env}" is not in environments (${environments.join(', ')})`,
+        });
+        continue;
+      }
+    }
+    const s = toSource(problems, sat, rawSource, sensitive);
+    if (s !== undefined) sources.set(env, s);
+  }
+  if (problems.length > before) return undefined;
+  return {
+    name,
+    path: path!,
+    description: description!,
+    tier: raw.tier ?? null,
+    sensitive,
+    required: raw.required ?? true,
+    sources,
+    rotation: rotation ?? null,
+    rotate: raw.rotate ?? null,
+    localOnly: raw.local_only ?? false,
+  };
+}
+
+/**
+ * Parses and validates a manifest. `file` names it in messages. Throws ManifestError
+ * (INVALID_MANIFEST) listing every problem with its line and column.
+ */
+export function parseManifest(text: string, file: string): Manifest {
+  if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) {
+    throw new ManifestError(file, [
+      { file, line: 1, col: 1, message: `larger than ${MAX_MANIFEST_BYTES} bytes` },
+    ]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const problems: Problem[] = [];
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+    problems.push({ at: [], pos, message: e.message.split('\n')[0]! });
+  }
+  let data: unknown;
+  if (problems.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (err) {
+      problems.push({ at: [], pos: { line: 1, col: 1 }, message: (err as Error).message });
+    }
+  }
+  let manifest: Manifest | undefined;
+  if (problems.length === 0) {
+    const parsed = ManifestSchema.safeParse(data ?? {});
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, data));
+      // The variables whose own shape is right are still checked, so that one run reports
+      // every problem of the file.
+      const variables = valueAt(data, ['variables']);
+      if (variables !== null && typeof variables === 'object' && !Array.isArray(variables)) {
+        const project = valueAt(data, ['project']);
+        for (const [name, v] of Object.entries(variables)) {
+          const one = VariableSchema.safeParse(v);
+          if (!one.success) continue;
+          toVariable(
+            problems,
+            typeof project === 'string' && isValidSegment(project) ? project : undefined,
+            [],
+            name,
+            one.data,
+          );
+        }
+      }
+    } else {
+      manifest = build(problems, parsed.data, file);
+    }
+  }
+  if (problems.length > 0 || manifest === undefined) {
+    const issues = problems.map((p) => {
+      const pos =
+        p.pos ?? lineCounter.linePos(nodeAt(doc.contents, p.at, p.key === true)?.range?.[0] ?? 0);
+      return { file, line: pos.line, col: pos.col, message: p.message };
+    });
+    issues.sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ManifestError(file, issues);
+  }
+  return manifest;
+}
+
+function build(
+  problems: Problem[],
+  raw: z.infer<typeof ManifestSchema>,
+  file: string,
+): Manifest | undefined {
+  const project = isValidSegment(raw.project) ? raw.project : undefined;
+  if (project === undefined) {
+    problems.push({
+      at: ['project'],
+      message: `project: "${raw.project.slice(0, 60)}" is not a project name (lowercase letters, digits, - and _)`,
+    });
+  }
+  const environments: string[] = [];
+  for (const [i, env] of (raw.environments ?? []).entries()) {
+    const ok = check(problems, ['environments', i], () => parseEnvironment(env));
+    if (ok === undefined) continue;
+    if (env === DEFAULT_SOURCE_KEY) {
+      problems.push({
+        at: ['environments', i],
+        message: `environments: "${DEFAULT_SOURCE_KEY}" is reserved (sources.${DEFAULT_SOURCE_KEY} covers every other environment)`,
+      });
+    } else if (environments.includes(env)) {
+      problems.push({ at: ['environments', i], message: `environments: "${env}" is listed twice` });
+    } else {
+      environments.push(env);
+    }
+  }
+  const env =
+    raw.env === undefined
+      ? null
+      : (check(problems, ['env'], () => parseEnvironment(raw.env!)) ?? null);
+  if (env !== null && environments.length > 0 && !environments.includes(env)) {
+    problems.push({
+      at: ['env'],
+      message: `env: "${env}" is not in environments (${environments.join(', ')})`,
+    });
+  }
+  const allowRaw = raw.allow_env_names;
+  const allowList =
+    allowRaw === undefined
+      ? []
+      : Array.isArray(allowRaw)
+        ? allowRaw
+        : allowRaw.split(/[\s,]+/).filter((n) => n !== '');
+  const allowEnvNames: string[] = [];
+  for (const [i, n] of allowList.entries()) {
+    if (isEnvVarName(n)) allowEnvNames.push(n);
+    else {
+      problems.push({
+        at: Array.isArray(allowRaw) ? ['allow_env_names', i] : ['allow_env_names'],
+        message: `allow_env_names: "${n.slice(0, 60)}" is not an environment-variable name`,
+      });
+    }
+  }
+  const variables: ManifestVariable[] = [];
+  const byPath = new Map<string, string>();
+  for (const [name, v] of Object.entries(raw.variables ?? {})) {
+    const variable = toVariable(problems, project, environments, name, v);
+    if (variable === undefined) continue;
+    const other = byPath.get(variable.path);
+    if (other !== undefined) {
+      problems.push({
+        at: ['variables', name],
+        key: true,
+        message: `variables.${name}: the key path ${variable.path} is also ${other}'s`,
+      });
+      continue;
+    }
+    byPath.set(variable.path, name);
+    variables.push(variable);
+  }
+  if (problems.length > 0 || project === undefined) return undefined;
+  return { file, project, env, environments, allowEnvNames, variables };
+}
