@@ -56,6 +56,8 @@ export type ErrorCode =
   | 'PLAINTEXT_REFUSED'
   | 'ENV_NAME_REFUSED'
   | 'INVALID_MANIFEST'
+  | 'INVALID_REFERENCE'
+  | 'UNRESOLVED_REFERENCE'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -154,6 +156,14 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   INVALID_MANIFEST: {
     class: 'usage',
     hint: 'Fix the lines named above; docs/manifest.md describes every key.',
+  },
+  INVALID_REFERENCE: {
+    class: 'usage',
+    hint: 'A reference is coffer://project/NAME/SECRET or coffer://meta/SERVICE/SECRET, optionally with ?env=ENV.',
+  },
+  UNRESOLVED_REFERENCE: {
+    class: 'not_found',
+    hint: 'Store the secret (`coffer set`), or fix the reference; `coffer list` shows what exists.',
   },
   INTERNAL: { class: 'failure', hint: undefined },
 };

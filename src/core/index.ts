@@ -58,6 +58,14 @@ export {
 export { type KeyStatus, keyStatus, type RotateResult, rotateKeys } from './keys/rotate.js';
 export * from './paths.js';
 export * from './redact/index.js';
+export {
+  parseReference,
+  REFERENCE_SCHEME,
+  type ReferenceReader,
+  type ReferenceVariables,
+  resolveReferences,
+  type SecretReference,
+} from './references/index.js';
 export * from './rotation/index.js';
 export { AuthenticatedTx, RowIntegrityError } from './store/authenticated-tx.js';
 export { initVault, type KeySource, readVaultInfo, type VaultInfo } from './store/init.js';

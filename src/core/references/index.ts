@@ -1,0 +1,14 @@
+/**
+ * Secret references (`coffer://...`) and `{{ }}` templates, and their resolution.
+ */
+export {
+  hasTemplates,
+  isReference,
+  parseReference,
+  REFERENCE_SCHEME,
+  type ReferenceVariables,
+  references,
+  render,
+  type SecretReference,
+} from './reference.js';
+export { type ReferenceReader, resolveReferences } from './resolve.js';

@@ -1,0 +1,140 @@
+/**
+ * Secret references: text that names a secret instead of holding it, so a file that needs
+ * secrets (a .env file, a config template) can be committed.
+ *
+ *   reference = "coffer://" key-path [ "?env=" environment ]
+ *   template  = any text with "{{" [spaces] reference [spaces] "}}" in it
+ *
+ * A reference may use `${NAME}` variables (`coffer://project/app/db_password?env=${COFFER_ENV}`),
+ * expanded from the variables the caller passes (one template for every environment); an
+ * unset variable is an error naming it. A .env value that is a reference on its own
+ * (`STRIPE_KEY=coffer://project/shop/stripe_key`) is replaced whole; a value with `{{ }}`
+ * around references is rendered, so a derived value
+ * (`postgres://app:{{ coffer://project/app/postgres_password }}@db/app`) follows the
+ * secret when it rotates.
+ *
+ * Resolving is two steps, so that every secret is read in one audited batch: `references`
+ * lists what a text needs, the caller reads those values, and `render` puts them in. Nothing
+ * here reads the vault; a message names a reference, never a value.
+ */
+import { CofferError } from '../errors.js';
+import { parseEnvironment, parseKeyPath } from '../paths.js';
+
+export const REFERENCE_SCHEME = 'coffer://';
+
+/** A parsed reference: the secret and, when the reference names one, its environment. */
+export interface SecretReference {
+  /** The reference as written (before variable expansion), for messages. */
+  text: string;
+  path: string;
+  env: string | undefined;
+}
+
+/** Variables a reference may use (`${NAME}`). */
+export type ReferenceVariables = Readonly<Record<string, string | undefined>>;
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// Inside {{ }}: the reference runs to the first space or "}}".
+const TEMPLATE = /\{\{[ \t]*(coffer:\/\/[^\s{}]*)[ \t]*\}\}/g;
+const MAX_REFERENCE = 512;
+
+function invalid(text: string, why: string): CofferError {
+  const shown = text.length > 80 ? `${text.slice(0, 80)}...` : text;
+  return new CofferError('INVALID_REFERENCE', `invalid reference ${JSON.stringify(shown)}: ${why}`);
+}
+
+/** Parses one reference; `${NAME}` variables come from `vars`. Throws INVALID_REFERENCE. */
+export function parseReference(text: string, vars: ReferenceVariables = {}): SecretReference {
+  if (!text.startsWith(REFERENCE_SCHEME)) {
+    throw invalid(text, `a reference starts with ${REFERENCE_SCHEME}`);
+  }
+  if (text.length > MAX_REFERENCE) throw invalid(text, `longer than ${MAX_REFERENCE} characters`);
+  const expanded = text.replace(VARIABLE, (_m, name: string) => {
+    const value = vars[name];
+    if (value === undefined || value === '') {
+      throw invalid(text, `the variable \${${name}} is not set`);
+    }
+    return value;
+  });
+  const rest = expanded.slice(REFERENCE_SCHEME.length);
+  const q = rest.indexOf('?');
+  const pathText = q < 0 ? rest : rest.slice(0, q);
+  let env: string | undefined;
+  if (q >= 0) {
+    const query = rest.slice(q + 1);
+    const m = /^env=([^&]*)$/.exec(query);
+    if (m === null) throw invalid(text, 'the only query a reference takes is ?env=ENVIRONMENT');
+    try {
+      env = parseEnvironment(m[1]!);
+    } catch (err) {
+      throw invalid(text, (err as Error).message);
+    }
+  }
+  let path: string;
+  try {
+    path = parseKeyPath(pathText).path;
+  } catch (err) {
+    throw invalid(text, (err as Error).message);
+  }
+  return { text, path, env };
+}
+
+/** Whether a .env value is a reference on its own (replaced whole). */
+export function isReference(value: string): boolean {
+  return value.startsWith(REFERENCE_SCHEME);
+}
+
+/** Whether a text holds `{{ coffer://... }}` templates. */
+export function hasTemplates(text: string): boolean {
+  TEMPLATE.lastIndex = 0;
+  return TEMPLATE.test(text);
+}
+
+/**
+ * The references a text needs, in order of first use: the whole text when it is a
+ * reference, else each `{{ coffer://... }}` in it. Throws INVALID_REFERENCE for the first
+ * one that does not parse.
+ */
+export function references(text: string, vars: ReferenceVariables = {}): SecretReference[] {
+  if (isReference(text)) return [parseReference(text, vars)];
+  const out: SecretReference[] = [];
+  const seen = new Set<string>();
+  for (const m of text.matchAll(TEMPLATE)) {
+    if (seen.has(m[1]!)) continue;
+    seen.add(m[1]!);
+    out.push(parseReference(m[1]!, vars));
+  }
+  return out;
+}
+
+/** The key a resolved value is looked up by: path and environment. */
+export function referenceKey(path: string, env: string): string {
+  return `${path}\0${env}`;
+}
+
+/**
+ * Puts resolved values into `text` (whose references `references` listed). `valueOf` gives
+ * the value of a path in an environment, or undefined when it has none; `env` is the
+ * environment of references that name none. Throws UNRESOLVED_REFERENCE naming the first
+ * reference without a value.
+ */
+export function render(
+  text: string,
+  env: string,
+  valueOf: (path: string, env: string) => string | undefined,
+  vars: ReferenceVariables = {},
+): string {
+  const one = (refText: string): string => {
+    const ref = parseReference(refText, vars);
+    const value = valueOf(ref.path, ref.env ?? env);
+    if (value === undefined) {
+      throw new CofferError(
+        'UNRESOLVED_REFERENCE',
+        `${refText} does not resolve: no secret ${ref.path} in environment ${ref.env ?? env}`,
+      );
+    }
+    return value;
+  };
+  if (isReference(text)) return one(text);
+  return text.replace(TEMPLATE, (_m, refText: string) => one(refText));
+}

@@ -1,0 +1,54 @@
+/**
+ * Resolving references against a vault: every secret a set of texts names is read in one
+ * batch (one audited read each, as `coffer run` does), then each text is rendered.
+ */
+import { CofferError } from '../errors.js';
+import type { ReadOutcome, ReadRequest } from '../store/vault.js';
+import {
+  type ReferenceVariables,
+  referenceKey,
+  references,
+  render,
+  type SecretReference,
+} from './reference.js';
+
+/** What resolving needs from a vault: `Vault.getMany`. */
+export interface ReferenceReader {
+  getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
+}
+
+/** The texts with their references replaced by values, in the order given. */
+export async function resolveReferences(
+  reader: ReferenceReader,
+  texts: readonly string[],
+  env: string,
+  vars: ReferenceVariables = {},
+): Promise<string[]> {
+  const wanted = new Map<string, SecretReference & { env: string }>();
+  for (const text of texts) {
+    for (const ref of references(text, vars)) {
+      const e = ref.env ?? env;
+      wanted.set(referenceKey(ref.path, e), { ...ref, env: e });
+    }
+  }
+  const list = [...wanted.values()];
+  const outcomes =
+    list.length === 0 ? [] : await reader.getMany(list.map((r) => ({ path: r.path, env: r.env })));
+  const values = new Map<string, string>();
+  for (const [i, outcome] of outcomes.entries()) {
+    const ref = list[i]!;
+    if (outcome.ok) {
+      values.set(referenceKey(ref.path, ref.env), outcome.value.value);
+      continue;
+    }
+    const err = outcome.error;
+    if (
+      err instanceof CofferError &&
+      (err.code === 'SECRET_NOT_FOUND' || err.code === 'SECRET_DELETED')
+    ) {
+      continue; // reported by render, naming the reference
+    }
+    throw err;
+  }
+  return texts.map((t) => render(t, env, (path, e) => values.get(referenceKey(path, e)), vars));
+}
