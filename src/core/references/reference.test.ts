@@ -27,8 +27,9 @@ describe('references', () => {
     });
   });
 
-  it('expands ${VARIABLES} inside a reference, and refuses an unset one by name', () => {
-    const ref = 'coffer://project/${APP}/db_password?env=${COFFER_ENV}';
+  it('expands variables inside a reference, and refuses an unset one by name', () => {
+    const v = (name: string) => `$\{${name}}`;
+    const ref = `coffer://project/${v('APP')}/db_password?env=${v('COFFER_ENV')}`;
     expect(parseReference(ref, { APP: 'shop', COFFER_ENV: 'staging' })).toMatchObject({
       path: 'project/shop/db_password',
       env: 'staging',

@@ -113,7 +113,7 @@ export function referenceKey(path: string, env: string): string {
 }
 
 /**
- * Puts resolved values into `text` (whose references `references` listed). `valueOf` gives
+ * Puts resolved values into `text` (whose references `references` listed). `lookup` gives
  * the value of a path in an environment, or undefined when it has none; `env` is the
  * environment of references that name none. Throws UNRESOLVED_REFERENCE naming the first
  * reference without a value.
@@ -121,12 +121,12 @@ export function referenceKey(path: string, env: string): string {
 export function render(
   text: string,
   env: string,
-  valueOf: (path: string, env: string) => string | undefined,
+  lookup: (path: string, env: string) => string | undefined,
   vars: ReferenceVariables = {},
 ): string {
   const one = (refText: string): string => {
     const ref = parseReference(refText, vars);
-    const value = valueOf(ref.path, ref.env ?? env);
+    const value = lookup(ref.path, ref.env ?? env);
     if (value === undefined) {
       throw new CofferError(
         'UNRESOLVED_REFERENCE',
