@@ -1,6 +1,8 @@
 /**
  * The project manifest, `coffer.yaml`: its model, its schema and its reader.
  */
+
+export { manifestEnvExample } from './example.js';
 export {
   DEFAULT_SOURCE_KEY,
   formatSource,

@@ -16,6 +16,8 @@ export interface ManifestVariable {
   /** The key path in the vault. */
   path: string;
   description: string;
+  /** The section of .env.example it is listed under; null: by tier. */
+  group: string | null;
   tier: 1 | 2 | 3 | null;
   sensitive: boolean;
   required: boolean;

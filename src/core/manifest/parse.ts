@@ -66,6 +66,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   variable: [
     'description',
     'path',
+    'group',
     'tier',
     'sensitive',
     'required',
@@ -240,6 +241,13 @@ function toVariable(
       message: `${where([...at, 'rotate'])}: longer than ${MAX_ROTATE_TEXT} characters; link to a page instead`,
     });
   }
+  const group = raw.group?.trim().replace(/\s+/g, ' ');
+  if (group !== undefined && (group === '' || group.length > 60 || /\p{Cc}/u.test(group))) {
+    problems.push({
+      at: [...at, 'group'],
+      message: `${where([...at, 'group'])}: a group is a short title on one line (at most 60 characters)`,
+    });
+  }
   const sensitive = raw.sensitive ?? true;
   const sources = new Map<string, Source>();
   if (raw.source !== undefined && raw.sources?.[DEFAULT_SOURCE_KEY] !== undefined) {
@@ -274,6 +282,7 @@ function toVariable(
     name,
     path: path!,
     description: description!,
+    group: group ?? null,
     tier: raw.tier ?? null,
     sensitive,
     required: raw.required ?? true,

@@ -35,6 +35,10 @@ export const VariableSchema = z
       .string()
       .optional()
       .describe('The key path in the vault; default project/{project}/{name in lowercase}'),
+    group: z
+      .string()
+      .optional()
+      .describe('The section it is listed under in .env.example, e.g. "API Keys" or "Database"'),
     tier: z
       .union([z.literal(1), z.literal(2), z.literal(3)])
       .optional()
