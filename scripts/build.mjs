@@ -1,13 +1,28 @@
 // Builds dist/: the CLI as one bundled file (fast start-up), the library entry points, and
 // type declarations. better-sqlite3 stays external (native addon).
+//
+// `--no-types` skips the declarations. `--prepare` (npm's `prepare` script) skips them only
+// for `npm ci` / `npm install` run in this checkout itself, whose dist/ serves the checkout
+// (`npm test` and `npm run build` make them again): every other prepare builds a package
+// that someone imports, so it has them: `npm pack` and `npm publish`, a git dependency, a
+// directory packed by another project's install.
 import { execFileSync, execFileSync as run } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+function withTypes() {
+  if (process.argv.includes('--no-types')) return false;
+  if (!process.argv.includes('--prepare')) return true;
+  const { npm_command: command, INIT_CWD: from } = process.env;
+  const here = (p) => realpathSync(resolve(p)) === realpathSync(process.cwd());
+  return !((command === 'ci' || command === 'install') && from !== undefined && here(from));
+}
+const types = withTypes();
 rmSync('dist', { recursive: true, force: true });
 
 const common = {
@@ -116,7 +131,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
-if (!process.argv.includes('--no-types')) {
+if (types) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });

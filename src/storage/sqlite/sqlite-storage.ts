@@ -81,6 +81,7 @@ export class SqliteStorage implements Storage {
   readonly #busyTimeoutMs: number;
   readonly #walSync: WalSync | undefined;
 
+  /** @internal Use openSqliteStorage (the published types do not name better-sqlite3's). */
   constructor(db: Database, location: string, busyTimeoutMs = 30_000, walSync?: WalSync) {
     this.#db = db;
     this.location = location;
@@ -115,7 +116,7 @@ export class SqliteStorage implements Storage {
     return this.#walSync;
   }
 
-  /** The underlying connection, for tests that tamper with the file on purpose. */
+  /** @internal The underlying connection, for tests that tamper with the file on purpose. */
   get database(): Database {
     return this.#db;
   }
