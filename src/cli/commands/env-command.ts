@@ -71,7 +71,20 @@ export function projectAndEnv(opts: { project?: string; env?: string }): {
 }
 
 export function envCommand(program: Command): void {
-  const env = program.command('env').description('read, write and sync .env files');
+  const env = program
+    .command('env')
+    .description('read, write and sync .env files')
+    .addHelpText(
+      'after',
+      `
+The project comes from --project or a .coffer file (project=NAME) in the directory.
+
+Examples:
+  coffer env import .env --project consilio   # move an existing .env into the vault
+  coffer env pull                              # write the project's secrets into .env
+  coffer env example                           # .env.example with placeholders, never values
+  coffer env parse .env | jq .DATABASE_URL`,
+    );
 
   env
     .command('parse')

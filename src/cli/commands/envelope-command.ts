@@ -33,7 +33,18 @@ function keyOptions(cmd: Command): Command {
 export function envelopeCommand(program: Command): void {
   const envelope = program
     .command('envelope')
-    .description('encrypt application data (coffer/envelope) and rotate its keys');
+    .description('encrypt application data (coffer/envelope) and rotate its keys')
+    .addHelpText(
+      'after',
+      `
+The command-line face of coffer/envelope.
+${KEYS_HELP}
+
+Examples:
+  printf %s '{"access_token":"..."}' | coffer envelope encrypt --context external_accounts/access_token/42
+  coffer envelope decrypt --context external_accounts/access_token/42 < envelope.json
+  coffer envelope rewrap --database app.db --table external_accounts --column access_token`,
+    );
 
   keyOptions(
     envelope

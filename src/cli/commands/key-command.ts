@@ -12,7 +12,19 @@ interface RotateOptions extends CommonOptions {
 }
 
 export function keyCommand(program: Command): void {
-  const key = program.command('key').description('manage the key-encryption keys');
+  const key = program
+    .command('key')
+    .description('manage the key-encryption keys')
+    .addHelpText(
+      'after',
+      `
+Each secret version has its own data key, wrapped by the primary key-encryption key; the
+keyring is sealed by the master key (key file, COFFER_MASTER_KEY or passphrase).
+
+Examples:
+  coffer key status
+  coffer key rotate      # a new primary key; every data key re-wrapped; resumable`,
+    );
 
   key
     .command('status')

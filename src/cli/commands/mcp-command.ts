@@ -60,10 +60,12 @@ Remote mode (COFFER_URL + COFFER_TOKEN set): the tools use that \`coffer serve\`
 the token's policy as well as --allow; the server audits the calls as the token's name, and
 generate_secret stores no generator spec there.
 
-Example MCP client configuration:
-  { "mcpServers": { "coffer": { "command": "npx",
-      "args": ["coffer", "mcp", "--allow", "project/consilio/*", "--env", "dev",
-               "--reveal", "never"] } } }`,
+Examples:
+  coffer mcp --allow "project/consilio/*" --env dev --reveal never
+  An MCP client's configuration ("command": the absolute path \`command -v coffer\` prints,
+  as clients do not start it from your shell):
+  { "mcpServers": { "coffer": { "command": "/usr/local/bin/coffer",
+      "args": ["mcp", "--allow", "project/consilio/*", "--env", "dev", "--reveal", "never"] } } }`,
     )
     .action(
       action<McpOptions>(async (_args, opts, g) => {

@@ -28,7 +28,18 @@ function serviceModule() {
 export function tokenCommand(program: Command): void {
   const token = program
     .command('token')
-    .description('manage the API tokens of `coffer serve` (stored hashed; shown once)');
+    .description('manage the API tokens of `coffer serve` (stored hashed; shown once)')
+    .addHelpText(
+      'after',
+      `
+A program uses a token with COFFER_URL (the server) and COFFER_TOKEN: the CLI, coffer/client
+and \`coffer mcp\` then work through \`coffer serve\`, within the token's policy.
+
+Examples:
+  coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
+  coffer token list
+  coffer token revoke deploy`,
+    );
 
   token
     .command('create')
@@ -81,6 +92,16 @@ limited.`,
     .command('list')
     .description('list tokens (never the tokens themselves)')
     .option('--json', 'print {tokens: [...]} as JSON')
+    .addHelpText(
+      'after',
+      `
+Lists every token with its status (active, expired, revoked), capabilities, key-path globs,
+environments and expiry. The token itself was shown once, when it was created.
+
+Examples:
+  coffer token list
+  coffer token list --json | jq -r '.tokens[] | select(.revokedAt == null) | .name'`,
+    )
     .action(
       action<CommonOptions>(async (_args, opts, g) =>
         withLocalVault('coffer token list', g, async ({ vault }) => {
@@ -121,6 +142,16 @@ limited.`,
     .description('revoke a token by name (servers stop accepting it within a second)')
     .argument('<name>', 'the token name')
     .option('--json', 'print {name, revoked: true} as JSON')
+    .addHelpText(
+      'after',
+      `
+The token stays in \`coffer token list\`, as revoked; revoking it again changes nothing. Give
+the program that used it a new one with \`coffer token create\`.
+
+Examples:
+  coffer token revoke deploy
+  coffer token revoke ci --json`,
+    )
     .action(
       action<CommonOptions>(async ([name], opts, g) =>
         withLocalVault('coffer token revoke', g, async ({ vault }) => {
