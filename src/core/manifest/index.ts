@@ -13,3 +13,11 @@ export {
 } from './model.js';
 export { MAX_MANIFEST_BYTES, ManifestError, type ManifestIssue, parseManifest } from './parse.js';
 export { manifestJsonSchema } from './schema.js';
+export {
+  DEVELOPMENT_ENVIRONMENTS,
+  missingOf,
+  type PlannedVariable,
+  planSetup,
+  type SetupState,
+  type SetupStep,
+} from './setup-plan.js';

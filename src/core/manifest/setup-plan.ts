@@ -1,0 +1,160 @@
+/**
+ * What `coffer setup` does for each variable of the manifest in one environment, decided
+ * before anything is read or written (the executor, setup.ts, carries the plan out; `--dry-run`
+ * prints it). The rules, from the seed workflows:
+ *
+ * 1. A value already in the vault is kept: setup never overwrites (generate-if-absent).
+ * 2. A value already in the target .env file and not in the vault is imported, not replaced.
+ * 3. A variable set in the process environment wins over generating and asking (it is how a
+ *    deploy injects values); an `env:` source reads the variable it names.
+ * 4. A `generate` source generates what is missing, except a tier 1 secret outside a
+ *    development environment, which is generated only when the caller says so
+ *    (`--generate-missing`): production keys are injected or entered, not made up by a setup
+ *    script.
+ * 5. `ask` prompts on a terminal; without one, every variable that would be asked is listed
+ *    as missing, all at once.
+ * 6. Plain configuration (`sensitive: false`) with a manifest value goes to the .env file
+ *    only; it is not stored in the vault.
+ * 7. An optional variable that cannot be resolved is skipped, never asked for.
+ *
+ * Nothing here holds a secret value: the plan names variables and says where each value
+ * will come from.
+ */
+import { CofferError } from '../errors.js';
+import { type Manifest, type ManifestVariable, type Source, sourceFor } from './model.js';
+
+/** Environments where a tier 1 secret may be generated without `--generate-missing`. */
+export const DEVELOPMENT_ENVIRONMENTS: readonly string[] = ['dev', 'development', 'local', 'test'];
+
+export type SetupStep =
+  /** In the vault already: kept (and written to the .env file). */
+  | { action: 'keep' }
+  /** In the .env file, not in the vault: stored from the file. */
+  | { action: 'import'; file: string }
+  /** Taken from the process environment variable `variable` and stored. */
+  | { action: 'from-env'; variable: string }
+  /** Generated with `spec` and stored. */
+  | { action: 'generate'; spec: string }
+  /** Prompted for (hidden input) and stored. */
+  | { action: 'ask' }
+  /** A plain setting written to the .env file only. */
+  | { action: 'value' }
+  /** Optional and unresolved: left out. */
+  | { action: 'skip'; reason: string }
+  /** Required and unresolved: setup fails, listing every such variable. */
+  | { action: 'missing'; reason: string };
+
+export interface PlannedVariable {
+  variable: ManifestVariable;
+  source: Source;
+  step: SetupStep;
+}
+
+/** What the planner knows about the world, by variable name (no values). */
+export interface SetupState {
+  /** Variables whose key path holds a live secret in the vault for this environment. */
+  inVault: ReadonlySet<string>;
+  /** Variables whose key path holds a deleted secret (setup refuses to revive it). */
+  deletedInVault: ReadonlySet<string>;
+  /** Variables with a non-empty value in the target .env file (its name for messages). */
+  inFile: ReadonlySet<string>;
+  fileName?: string | undefined;
+  /** Names set (non-empty) in the process environment. */
+  processEnv: ReadonlySet<string>;
+  /** A terminal to ask on. */
+  interactive: boolean;
+  /** `--generate-missing`: generate tier 1 secrets outside development too. */
+  generateMissing: boolean;
+}
+
+function stepFor(v: ManifestVariable, source: Source, env: string, s: SetupState): SetupStep {
+  if (s.deletedInVault.has(v.name)) {
+    return {
+      action: 'missing',
+      reason: `${v.path} (${env}) is deleted; restore it with \`coffer restore\` or remove it from the manifest`,
+    };
+  }
+  if (!v.sensitive && source.kind === 'value') return { action: 'value' };
+  if (s.inVault.has(v.name)) return { action: 'keep' };
+  if (s.inFile.has(v.name)) return { action: 'import', file: s.fileName ?? '.env' };
+  if (source.kind === 'env') {
+    if (s.processEnv.has(source.variable)) return { action: 'from-env', variable: source.variable };
+  } else if (s.processEnv.has(v.name)) {
+    return { action: 'from-env', variable: v.name };
+  }
+  const unresolved = (reason: string): SetupStep =>
+    v.required ? { action: 'missing', reason } : { action: 'skip', reason };
+  switch (source.kind) {
+    case 'generate':
+      if (v.tier === 1 && !DEVELOPMENT_ENVIRONMENTS.includes(env) && !s.generateMissing) {
+        return unresolved(
+          `tier 1 secrets are not generated in ${env} unless told (--generate-missing); export ${v.name} or store it with \`coffer set\``,
+        );
+      }
+      return { action: 'generate', spec: source.spec };
+    case 'env':
+      return unresolved(`${source.variable} is not set in the environment`);
+    case 'value':
+      // A sensitive variable cannot carry a value (the manifest reader refuses it).
+      return unresolved('no value');
+    case 'ask':
+      return s.interactive
+        ? { action: 'ask' }
+        : unresolved('not set, and there is no terminal to ask on');
+  }
+}
+
+/**
+ * The plan for `env`. Throws ENVIRONMENT_NOT_FOUND (with a suggestion) when the manifest
+ * lists its environments and `env` is not one of them.
+ */
+export function planSetup(manifest: Manifest, env: string, state: SetupState): PlannedVariable[] {
+  if (manifest.environments.length > 0 && !manifest.environments.includes(env)) {
+    const near = closestName(env, manifest.environments);
+    throw new CofferError(
+      'INVALID_ENV',
+      `environment "${env}" is not in ${manifest.file} (environments: ${manifest.environments.join(', ')})`,
+      { hint: near === undefined ? undefined : `did you mean --env ${near}?` },
+    );
+  }
+  return manifest.variables.map((variable) => {
+    const source = sourceFor(variable, env);
+    return { variable, source, step: stepFor(variable, source, env, state) };
+  });
+}
+
+/** The missing variables of a plan, for the one error that lists them all. */
+export function missingOf(plan: readonly PlannedVariable[]): PlannedVariable[] {
+  return plan.filter((p) => p.step.action === 'missing');
+}
+
+/** The closest of `names` to `input` when it is close enough (a typo), else undefined. */
+function closestName(input: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const n of names) {
+    if (n.startsWith(input) || input.startsWith(n)) return n;
+    const d = editDistance(input, n);
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(input.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
