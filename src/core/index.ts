@@ -28,6 +28,11 @@ export * from './crypto/envelope.js';
 export { deriveKeyFromPassphrase, type ScryptParams } from './crypto/kdf.js';
 export * from './dotenv/index.js';
 export {
+  compareEnvironments,
+  type EnvironmentComparison,
+  type ProjectReader,
+} from './environments/compare.js';
+export {
   CofferError,
   ERROR_CODES,
   type ErrorClass,
