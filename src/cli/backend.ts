@@ -14,6 +14,8 @@ import { CofferError } from '../core/errors.js';
 import type { AuditRecord } from '../core/store/storage.js';
 import type {
   ProjectSecret,
+  ReadOutcome,
+  ReadRequest,
   SecretInfo,
   SecretValue,
   SetResult,
@@ -27,6 +29,8 @@ export interface SecretsBackend {
   /** True when the operations go to a server (COFFER_URL). */
   readonly remote: boolean;
   get(path: string, env: string, options: { version?: number | undefined }): Promise<SecretValue>;
+  /** Several reads, each with its own outcome (a missing one fails alone). */
+  readMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
   set(
     path: string,
     env: string,
@@ -58,6 +62,7 @@ export function localBackend(opened: OpenVault): SecretsBackend {
   return {
     remote: false,
     get: (path, env, options) => vault.get(path, env, options),
+    readMany: (requests) => vault.getMany(requests),
     set: (path, env, value, options) => vault.set(path, env, value, options),
     list: (options) => vault.list(options),
     info: (path, env) => vault.info(path, env),

@@ -13,6 +13,7 @@ import { generateCommand } from './commands/generate-command.js';
 import { getCommand } from './commands/get-command.js';
 import { historyCommand } from './commands/history-command.js';
 import { initCommand } from './commands/init-command.js';
+import { injectCommand } from './commands/inject-command.js';
 import { keyCommand } from './commands/key-command.js';
 import { listCommand } from './commands/list-command.js';
 import { mcpCommand } from './commands/mcp-command.js';
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   audit: auditCommand,
   key: keyCommand,
   run: runCommand,
+  inject: injectCommand,
   env: envCommand,
   generate: generateCommand,
   envelope: envelopeCommand,

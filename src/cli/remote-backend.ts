@@ -14,6 +14,7 @@ import { type CofferClient, createClient } from '../client/client.js';
 import { CofferError } from '../core/errors.js';
 import { parseKeyPath } from '../core/paths.js';
 import type { AuditRecord } from '../core/store/storage.js';
+import type { ReadOutcome } from '../core/store/vault.js';
 import { notInRemoteMode, type SecretsBackend } from './backend.js';
 import { envOf } from './env-option.js';
 import { nodeFetch } from './node-fetch.js';
@@ -52,6 +53,16 @@ export function remoteBackend(client: CofferClient): SecretsBackend {
   return {
     remote: true,
     get: (path, env, options) => client.getSecret(path, { env, version: options.version }),
+    // The API reads one secret per request; each is audited by the server.
+    readMany: (requests) =>
+      Promise.all(
+        requests.map((r) =>
+          client.getSecret(r.path, { env: r.env, version: r.version }).then(
+            (value): ReadOutcome => ({ ok: true, value }),
+            (error: unknown): ReadOutcome => ({ ok: false, error }),
+          ),
+        ),
+      ),
     set: (path, env, value, options) => client.setSecret(path, value, { env, ...options }),
     list: (options) => {
       if (options.env === undefined) throw notInRemoteMode('list --all-envs');

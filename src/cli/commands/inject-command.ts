@@ -1,0 +1,120 @@
+/**
+ * `coffer inject -i TEMPLATE -o OUT`: renders a template whose `{{ coffer://... }}`
+ * references (core/references) are replaced by the secrets they name, read in one audited
+ * batch. The output is written atomically with mode 0600 (or to stdout with `-o -`); the
+ * template is never written over, and a reference that does not resolve stops the command
+ * with nothing written.
+ */
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { references, resolveReferences } from '../../core/references/index.js';
+import { decodeUtf8 } from '../../core/utf8.js';
+import { action, type CommonOptions } from '../action.js';
+import { withBackend } from '../context.js';
+import { note, printJson, writeOut } from '../output.js';
+import { findProjectConfig } from '../project-file.js';
+
+interface InjectOptions extends CommonOptions {
+  in: string;
+  out: string;
+  force?: boolean;
+}
+
+/** Templates larger than this are refused (a config file, not a data set). */
+const MAX_TEMPLATE_BYTES = 1024 * 1024;
+
+function readTemplate(file: string): string {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new CofferError('INVALID_ARGUMENT', `no template at ${file}`);
+  }
+  if (size > MAX_TEMPLATE_BYTES) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is larger than 1 MiB; not a template`);
+  }
+  return decodeUtf8(readFileSync(file), file);
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+export function injectCommand(program: Command): void {
+  program
+    .command('inject')
+    .description('render a template, replacing {{ coffer://... }} references with secrets')
+    .requiredOption('-i, --in <template>', 'the template file')
+    .requiredOption('-o, --out <file>', 'the file to write (mode 0600), or - for stdout')
+    .option(
+      '-e, --env <env>',
+      'environment of references without ?env= (default: project file, COFFER_ENV or dev)',
+    )
+    .option('--force', 'replace the output file when it exists')
+    .option('--json', 'print {file, env, references} (names only) instead of a note')
+    .addHelpText(
+      'after',
+      `
+A reference is coffer://project/NAME/SECRET or coffer://meta/SERVICE/SECRET, optionally
+with ?env=ENV; \${VAR} inside it is taken from the environment (COFFER_ENV is the --env).
+In a template, write it as {{ coffer://... }}; the rest of the file is copied as it is.
+
+Examples:
+  coffer inject -i config.yaml.tpl -o config.yaml --env prod
+  echo 'url: postgres://app:{{ coffer://project/app/db_password }}@db/app' > db.tpl
+  coffer inject -i db.tpl -o - | kubectl apply -f -`,
+    )
+    .action(
+      action<InjectOptions>(async (_args, opts, g) => {
+        const env = parseEnvironment(
+          opts.env ?? process.env.COFFER_ENV ?? findProjectConfig()?.env ?? 'dev',
+        );
+        const toStdout = opts.out === '-';
+        if (!toStdout && samePath(opts.in, opts.out)) {
+          throw new CofferError('INVALID_ARGUMENT', 'the output would write over the template', {
+            hint: 'Write the rendered file somewhere else: -o config.yaml for config.yaml.tpl.',
+          });
+        }
+        const template = readTemplate(opts.in);
+        const vars = { ...process.env, COFFER_ENV: env };
+        const refs = references(template, vars);
+        if (refs.length === 0) {
+          throw new CofferError(
+            'INVALID_ARGUMENT',
+            `${opts.in} holds no {{ coffer://... }} reference`,
+            {
+              hint: 'Write a reference as {{ coffer://project/NAME/SECRET }}.',
+            },
+          );
+        }
+        const [rendered] = await withBackend(g, (backend) =>
+          resolveReferences({ getMany: (r) => backend.readMany(r) }, [template], env, vars),
+        );
+        if (toStdout) {
+          writeOut(rendered!);
+        } else {
+          writeSecretFile(opts.out, rendered!, { overwrite: opts.force === true });
+        }
+        const names = refs.map((r) => `${r.path}${r.env ? ` (${r.env})` : ''}`);
+        if (opts.json) {
+          printJson({ file: toStdout ? null : opts.out, env, references: names });
+        } else if (!toStdout) {
+          note(
+            `wrote ${opts.out} (mode 0600) with ${refs.length} reference${refs.length === 1 ? '' : 's'} resolved`,
+          );
+        }
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,84 @@
+/**
+ * `coffer inject` through the built binary: templates with {{ coffer://... }} references.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeHome } from './harness.js';
+
+const PASSWORD = 'pw-Xq7-$&-never-in-a-message';
+
+function vault() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const set = (path: string, env: string, value: string) => {
+    const r = h.run(['set', path, '--env', env, '-d', "Password of the app's PostgreSQL user"], {
+      input: value,
+    });
+    expect(r.code, r.stderr).toBe(0);
+  };
+  set('project/app/db_password', 'dev', PASSWORD);
+  set('project/app/db_password', 'prod', 'prod-password-value-9');
+  return h;
+}
+
+describe('coffer inject', () => {
+  it('renders derived values per environment into a 0600 file, the template untouched', () => {
+    const h = vault();
+    const tpl = join(h.home, 'db.yaml.tpl');
+    const text =
+      'url: postgres://app:{{ coffer://project/app/db_password }}@db:5432/app\nprod: "{{coffer://project/app/db_password?env=prod}}"\n';
+    writeFileSync(tpl, text);
+    const out = join(h.home, 'db.yaml');
+    const r = h.run(['inject', '-i', tpl, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(
+      `url: postgres://app:${PASSWORD}@db:5432/app\nprod: "prod-password-value-9"\n`,
+    );
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readFileSync(tpl, 'utf8')).toBe(text);
+    expect(r.stderr + r.stdout).not.toContain(PASSWORD);
+    // --env picks the environment of references that name none.
+    const prod = h.run(['inject', '-i', tpl, '-o', '-', '--env', 'prod']);
+    expect(prod.stdout).toContain('postgres://app:prod-password-value-9@db');
+    // An existing output needs --force.
+    expect(h.run(['inject', '-i', tpl, '-o', out]).code).toBe(5);
+    expect(h.run(['inject', '-i', tpl, '-o', out, '--force']).code).toBe(0);
+  });
+
+  it('refuses an unresolved reference by name and writes nothing', () => {
+    const h = vault();
+    const tpl = join(h.home, 'x.tpl');
+    writeFileSync(
+      tpl,
+      'a={{ coffer://project/app/db_password }}\nb={{ coffer://project/app/missing }}\n',
+    );
+    const out = join(h.home, 'x.out');
+    const r = h.run(['inject', '-i', tpl, '-o', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('coffer://project/app/missing does not resolve');
+    expect(r.stderr).not.toContain(PASSWORD);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('never writes over the template, even through another name for it', () => {
+    const h = vault();
+    const tpl = join(h.home, 'same.tpl');
+    writeFileSync(tpl, 'a={{ coffer://project/app/db_password }}\n');
+    for (const out of [tpl, join(h.home, '.', 'same.tpl')]) {
+      const r = h.run(['inject', '-i', tpl, '-o', out, '--force']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('write over the template');
+    }
+    expect(readFileSync(tpl, 'utf8')).toBe('a={{ coffer://project/app/db_password }}\n');
+  });
+
+  it('refuses a malformed reference with a usage error', () => {
+    const h = vault();
+    const tpl = join(h.home, 'bad.tpl');
+    writeFileSync(tpl, 'a={{ coffer://project/App/x }}\n');
+    const r = h.run(['inject', '-i', tpl, '-o', '-']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('invalid reference');
+  });
+});
