@@ -19,6 +19,7 @@ import { withBackend } from '../context.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
+import { envCompareCommand } from './env-compare-command.js';
 import { envExampleCommand } from './env-example-command.js';
 import { envImportCommand } from './env-import-command.js';
 
@@ -196,6 +197,7 @@ Examples:
 
   envImportCommand(env);
   envExampleCommand(env);
+  envCompareCommand(env);
 }
 
 /** Comment lines directly above each variable, joined (descriptions for `env import`). */
