@@ -16,6 +16,7 @@ import { initCommand } from './commands/init-command.js';
 import { injectCommand } from './commands/inject-command.js';
 import { keyCommand } from './commands/key-command.js';
 import { listCommand } from './commands/list-command.js';
+import { manifestCommand } from './commands/manifest-command.js';
 import { mcpCommand } from './commands/mcp-command.js';
 import { runCommand } from './commands/run-command.js';
 import { serveCommand } from './commands/serve-command.js';
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   key: keyCommand,
   run: runCommand,
   inject: injectCommand,
+  manifest: manifestCommand,
   env: envCommand,
   generate: generateCommand,
   envelope: envelopeCommand,

@@ -2,7 +2,9 @@
  * The project manifest, `coffer.yaml`: its model, its schema and its reader.
  */
 
+export { checkManifest, type ManifestCheck } from './check.js';
 export { manifestEnvExample } from './example.js';
+export { findManifestFile, loadManifest, loadNearestManifest, MANIFEST_NAMES } from './load.js';
 export {
   DEFAULT_SOURCE_KEY,
   formatSource,

@@ -1,0 +1,55 @@
+/**
+ * Finding and reading the manifest: the nearest `coffer.yaml` (or `coffer.yml`) in a
+ * directory or one of its parents.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CofferError } from '../errors.js';
+import { decodeUtf8 } from '../utf8.js';
+import type { Manifest } from './model.js';
+import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
+
+export const MANIFEST_NAMES: readonly string[] = ['coffer.yaml', 'coffer.yml'];
+
+/** The nearest manifest file from `start` upwards, or undefined. */
+export function findManifestFile(start: string): string | undefined {
+  let dir = start;
+  for (;;) {
+    for (const name of MANIFEST_NAMES) {
+      const file = join(dir, name);
+      if (existsSync(file)) return file;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Reads and validates a manifest file (INVALID_MANIFEST with file:line:col). */
+export function loadManifest(file: string): Manifest {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new CofferError('USAGE', `no manifest at ${file}`, {
+      hint: 'Create one with `coffer manifest init` (docs/manifest.md).',
+    });
+  }
+  if (size > MAX_MANIFEST_BYTES) {
+    throw new ManifestError(file, [
+      { file, line: 1, col: 1, message: `larger than ${MAX_MANIFEST_BYTES} bytes` },
+    ]);
+  }
+  return parseManifest(decodeUtf8(readFileSync(file), file), file);
+}
+
+/** The nearest manifest from `start` (USAGE error when there is none). */
+export function loadNearestManifest(start: string): Manifest {
+  const file = findManifestFile(start);
+  if (file === undefined) {
+    throw new CofferError('USAGE', 'no coffer.yaml in this directory or a parent', {
+      hint: 'Create one with `coffer manifest init` (docs/manifest.md).',
+    });
+  }
+  return loadManifest(file);
+}

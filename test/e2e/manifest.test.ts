@@ -1,0 +1,89 @@
+/**
+ * `coffer manifest` through the built binary.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeHome } from './harness.js';
+
+const MANIFEST = `project: receptor
+environments: [dev, prod]
+variables:
+  JWT_SECRET:
+    description: Signs the API's session tokens; rotating it logs every user out
+    tier: 1
+    sources: { dev: { generate: "hex:32" }, prod: { env: JWT_SECRET } }
+  OPENAI_API_KEY:
+    description: OpenAI API key the assistant uses for chat completions
+    tier: 2
+    source: ask
+  SMTP_PASS:
+    description: Password of the SMTP account that sends sign-up mails
+    required: false
+  PUBLIC_URL:
+    description: Public base URL of the receptor web app
+    sensitive: false
+    source: { value: "http://localhost:3000" }
+`;
+
+function project() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const dir = join(h.home, 'receptor');
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'coffer.yaml'), MANIFEST);
+  return { h, dir };
+}
+
+describe('coffer manifest check', () => {
+  it('exits 1 naming every missing variable, then 0 once they are stored', () => {
+    const { h, dir } = project();
+    // From a subdirectory: the nearest coffer.yaml is found.
+    const before = h.run(['manifest', 'check', '--json'], { cwd: join(dir, 'src') });
+    expect(before.code, before.stderr).toBe(1);
+    const result = JSON.parse(before.stdout);
+    expect(result.missing.map((m: { name: string }) => m.name)).toEqual([
+      'JWT_SECRET',
+      'OPENAI_API_KEY',
+    ]);
+    expect(result.plain).toEqual(['PUBLIC_URL']);
+    for (const name of ['jwt_secret', 'openai_api_key', 'legacy_token']) {
+      const r = h.run(
+        ['set', `project/receptor/${name}`, '-d', `Receptor ${name.replace(/_/g, ' ')} of the API`],
+        { input: `value-of-${name}` },
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const after = h.run(['manifest', 'check'], { cwd: dir });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('not in the manifest: project/receptor/legacy_token');
+    expect(after.stdout).toContain('optional, not stored: SMTP_PASS');
+    expect(after.stdout).not.toContain('value-of-');
+    // prod has nothing yet.
+    expect(h.run(['manifest', 'check', '--env', 'prod'], { cwd: dir }).code).toBe(1);
+  });
+
+  it('an invalid manifest is exit 2 with file:line:column; an unknown environment is refused', () => {
+    const { h, dir } = project();
+    writeFileSync(
+      join(dir, 'coffer.yaml'),
+      `${MANIFEST}  BROKEN:\n    description: Signs the webhook payloads sent to partners\n    tier: 9\n`,
+    );
+    const r = h.run(['manifest', 'check'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /coffer\.yaml:21:\d+: variables\.BROKEN\.tier: tier must be 1, 2 or 3/,
+    );
+    writeFileSync(join(dir, 'coffer.yaml'), MANIFEST);
+    const env = h.run(['manifest', 'check', '--env', 'production'], { cwd: dir });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('environments: dev, prod');
+  });
+
+  it('prints the JSON Schema', () => {
+    const { h, dir } = project();
+    const r = h.run(['manifest', 'schema'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).properties.variables).toBeDefined();
+  });
+});
