@@ -4,7 +4,8 @@
  * Install (from a clone: `npm install -g .`; into an application: `npm pack` and the
  * tarball), Quickstart, the CONNECTOR_SECRET_KEY script (`npm run generate:connector-key`)
  * and the agent's store-first workflow over MCP. Every walk starts in a fresh HOME, with the
- * Node that runs the tests.
+ * Node that runs the tests; they run in order, as a reader does: the later ones use the
+ * `coffer` that the Install walk put on the PATH and into the application.
  *
  * Offline and without touching the repository: the "clone" is a copy of the working tree
  * whose node_modules links to the repository's; the application's node_modules is seeded with
