@@ -60,7 +60,7 @@ describe('coffer MCP server (in memory)', () => {
     const client = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
-    expect(tools).toHaveLength(6);
+    expect(tools).toHaveLength(7);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName.set_secret!.inputSchema.properties ?? {})).toEqual([
       'keyPath',
@@ -120,7 +120,12 @@ describe('coffer MCP server (in memory)', () => {
   it('registers only read-only tools with --read-only', async () => {
     const client = await connect({ readOnly: true });
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['get_secret', 'list_secrets', 'verify_secret']);
+    expect(tools.map((t) => t.name)).toEqual([
+      'get_secret',
+      'list_secrets',
+      'verify_secret',
+      'manifest_status',
+    ]);
     const refused = await client
       .callTool({ name: 'set_secret', arguments: { keyPath: 'project/a/b', value: 'v' } })
       .catch((e: unknown) => e);

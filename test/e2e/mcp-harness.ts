@@ -22,6 +22,7 @@ export const TOOLS = [
   'verify_secret',
   'generate_secret',
   'write_env',
+  'manifest_status',
 ];
 
 export interface McpSession {

@@ -57,6 +57,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
     expect(args('verify_secret')).toEqual(['keyPath', 'env']);
     expect(args('generate_secret')).toEqual(['keyPath', 'description', 'kind', 'length', 'env']);
     expect(args('write_env')).toEqual(['project', 'env', 'file', 'keyPaths']);
+    expect(args('manifest_status')).toEqual(['env']);
     const props = byName.list_secrets!.inputSchema.properties as Record<
       string,
       { enum?: string[] }
@@ -75,7 +76,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       'verified',
       'preview',
     ]);
-    for (const name of ['get_secret', 'list_secrets', 'verify_secret']) {
+    for (const name of ['get_secret', 'list_secrets', 'verify_secret', 'manifest_status']) {
       expect(byName[name]!.annotations).toMatchObject({
         readOnlyHint: true,
         destructiveHint: false,
@@ -269,7 +270,12 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
   it('enforces --read-only and --reveal never', async () => {
     const ro = await start(['--read-only', '--reveal', 'never']);
     const { tools } = await ro.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['get_secret', 'list_secrets', 'verify_secret']);
+    expect(tools.map((t) => t.name)).toEqual([
+      'get_secret',
+      'list_secrets',
+      'verify_secret',
+      'manifest_status',
+    ]);
     const refused = await ro.client
       .callTool({
         name: 'set_secret',

@@ -6,6 +6,7 @@
 import { generateSecretTool } from './generate-secret-tool.js';
 import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
+import { manifestStatusTool } from './manifest-status-tool.js';
 import { setSecretTool } from './set-secret-tool.js';
 import type { CofferTool } from './tool.js';
 import { verifySecretTool } from './verify-secret-tool.js';
@@ -18,4 +19,5 @@ export const TOOLS: readonly CofferTool[] = [
   verifySecretTool,
   generateSecretTool,
   writeEnvTool,
+  manifestStatusTool,
 ];
