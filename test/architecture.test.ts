@@ -178,5 +178,4 @@ const KNOWN_CIRCLES: string[][] = [
     'src/cli/commands/env-example-command.ts',
     'src/cli/commands/env-import-command.ts',
   ],
-  ['src/cli/commands/envelope/database.ts', 'src/cli/commands/envelope/postgres-target.ts'],
 ];

@@ -16,7 +16,7 @@ export type Statement = BetterSqlite3.Statement;
 
 const require = createRequire(import.meta.url);
 
-function loadDriver(): { Database: typeof BetterSqlite3; nativeBinding?: string } {
+export function loadDriver(): { Database: typeof BetterSqlite3; nativeBinding?: string } {
   const Database = BetterSqlite3;
   // Pointing at the addon directly skips the `bindings` package's search of the disk,
   // which is a noticeable part of a short CLI command's start-up.

@@ -7,9 +7,9 @@
 import { type RewrapResult, rewrapRows } from '../../../core/envelope/rewrap.js';
 import { contextTemplate } from '../../../core/envelope/row-context.js';
 import { CofferError } from '../../../core/errors.js';
+import { databaseError, openRewrapTarget } from '../../../storage/rewrap-target.js';
 import type { GlobalOptions } from '../../context.js';
 import { EXIT, note, printJson, progressBar } from '../../output.js';
-import { databaseError, openRewrapTarget } from './database.js';
 import { type KeyCliOptions, loadKeyring } from './keyring-source.js';
 
 export interface RewrapCliOptions extends KeyCliOptions {
