@@ -35,7 +35,11 @@ export interface SecretsBackend {
     path: string,
     env: string,
     value: string,
-    options: { description?: string | undefined; ifVersion?: number | undefined },
+    options: {
+      description?: string | undefined;
+      ifVersion?: number | undefined;
+      allowEmpty?: boolean | undefined;
+    },
   ): Promise<SetResult>;
   /** `env` undefined: every environment. */
   list(options: {

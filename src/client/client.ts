@@ -148,7 +148,12 @@ export function createClient(options: ClientOptions): CofferClient {
     setSecret: async (path, value, o = {}) => {
       if (typeof value !== 'string') throw new TypeError('value must be a string');
       const route = secretRoute(path);
-      const body = { value, description: o.description, ifVersion: o.ifVersion };
+      const body = {
+        value,
+        description: o.description,
+        ifVersion: o.ifVersion,
+        ...(o.allowEmpty === true ? { allowEmpty: true } : {}),
+      };
       const secrets = value.length >= MIN_SCRUBBED_VALUE ? [value] : [];
       return read.setResult(await call('PUT', route, { query: { env: env(o) }, body, secrets }));
     },

@@ -52,6 +52,8 @@ export interface SetOptions extends EnvOption {
   description?: string | undefined;
   /** Check-and-set: VERSION_CONFLICT unless the current version is this (0 = must not exist). */
   ifVersion?: number | undefined;
+  /** Store an empty value on purpose (the server refuses one with EMPTY_VALUE otherwise). */
+  allowEmpty?: boolean | undefined;
 }
 
 export interface ListOptions extends EnvOption {

@@ -19,10 +19,14 @@ export type ErrorCode =
   | 'INVALID_ENV'
   | 'INVALID_DESCRIPTION'
   | 'INVALID_VALUE'
+  | 'EMPTY_VALUE'
   | 'VALUE_TOO_LARGE'
   | 'INVALID_ARGUMENT'
   | 'VAULT_NOT_FOUND'
   | 'SECRET_NOT_FOUND'
+  | 'PROJECT_NOT_FOUND'
+  | 'ENVIRONMENT_NOT_FOUND'
+  | 'FILE_NOT_FOUND'
   | 'VERSION_NOT_FOUND'
   | 'SECRET_DELETED'
   | 'WRONG_KEY'
@@ -34,6 +38,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'VERSION_CONFLICT'
   | 'ALREADY_EXISTS'
+  | 'VALUE_CONFLICT'
   | 'MASTER_KEY_MISSING'
   | 'KEY_FILE_INSECURE'
   | 'STORE_LOCKED'
@@ -69,10 +74,23 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   },
   INVALID_DESCRIPTION: { class: 'usage', hint: undefined },
   INVALID_VALUE: { class: 'usage', hint: undefined },
+  EMPTY_VALUE: {
+    class: 'usage',
+    hint: 'Nothing was stored. Check that the variable you piped is set; to store an empty value on purpose, pass --allow-empty (HTTP API and coffer/client: allowEmpty: true; MCP set_secret: allowEmpty).',
+  },
   VALUE_TOO_LARGE: { class: 'usage', hint: 'Store large files elsewhere and keep their key here.' },
   INVALID_ARGUMENT: { class: 'usage', hint: undefined },
   VAULT_NOT_FOUND: { class: 'not_found', hint: 'Create one with `coffer init`.' },
   SECRET_NOT_FOUND: { class: 'not_found', hint: 'List what exists with `coffer list`.' },
+  PROJECT_NOT_FOUND: {
+    class: 'not_found',
+    hint: 'Check --project (or the .coffer file); `coffer list project` shows what is stored.',
+  },
+  ENVIRONMENT_NOT_FOUND: {
+    class: 'not_found',
+    hint: 'Check --env (or COFFER_ENV); `coffer list project/NAME` shows each secret with its environment.',
+  },
+  FILE_NOT_FOUND: { class: 'not_found', hint: undefined },
   VERSION_NOT_FOUND: { class: 'not_found', hint: 'See the versions with `coffer history PATH`.' },
   SECRET_DELETED: { class: 'not_found', hint: 'Bring it back with `coffer restore PATH`.' },
   WRONG_KEY: {
@@ -102,6 +120,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: 'Read the current version with `coffer get PATH --json` and retry.',
   },
   ALREADY_EXISTS: { class: 'conflict', hint: undefined },
+  VALUE_CONFLICT: { class: 'conflict', hint: undefined },
   MASTER_KEY_MISSING: {
     class: 'failure',
     hint: 'Set COFFER_MASTER_KEY, pass --key-file, or run `coffer init` to create a key file.',

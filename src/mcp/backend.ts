@@ -32,11 +32,17 @@ export interface McpVault {
     options: {
       description?: string | undefined;
       metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
+      allowEmpty?: boolean | undefined;
     },
   ): Promise<SetResult>;
   get(path: string, env: string, options?: { version?: number | undefined }): Promise<SecretValue>;
   /** Metadata only; `prefix` is `project`, `meta`, `project/P` or `meta/S`. */
   list(options: { prefix: string; env: string }): Promise<SecretInfo[]>;
+  /**
+   * Metadata of every environment under `prefix`, where the backend can list them all (the
+   * local vault; the remote one lists one environment at a time and leaves this out).
+   */
+  listAllEnvs?(prefix: string): Promise<SecretInfo[]>;
   /** One secret's metadata (deleted ones included). */
   info(path: string, env: string): Promise<SecretInfo>;
   /** Decrypts and authenticates every version of one secret in one environment. */
@@ -63,6 +69,7 @@ export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBa
           set: (path, env, value, options) => v.set(path, env, value, options),
           get: (path, env, options) => v.get(path, env, options),
           list: (options) => v.list(options),
+          listAllEnvs: (prefix) => v.list({ prefix }),
           info: (path, env) => v.info(path, env),
           verify: (path, env) => v.verify(path, env),
           denied: (action, target, reason) => v.recordDenied(action, target, reason),
@@ -85,7 +92,7 @@ export interface RemoteSecrets {
     path: string,
     env: string,
     value: string,
-    options: { description?: string | undefined },
+    options: { description?: string | undefined; allowEmpty?: boolean | undefined },
   ): Promise<SetResult>;
   list(options: { prefix?: string | undefined; env?: string | undefined }): Promise<SecretInfo[]>;
   info(path: string, env: string): Promise<SecretInfo>;
@@ -100,7 +107,10 @@ export interface RemoteSecrets {
 export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
   const ops: McpVault = {
     set: (path, env, value, options) =>
-      remote.set(path, env, value, { description: options.description }),
+      remote.set(path, env, value, {
+        description: options.description,
+        ...(options.allowEmpty === true ? { allowEmpty: true } : {}),
+      }),
     get: (path, env, options) => remote.get(path, env, { version: options?.version }),
     list: (options) => remote.list({ prefix: options.prefix, env: options.env }),
     info: (path, env) => remote.info(path, env),

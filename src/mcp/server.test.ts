@@ -67,6 +67,7 @@ describe('coffer MCP server (in memory)', () => {
       'value',
       'description',
       'env',
+      'allowEmpty',
     ]);
     expect(byName.set_secret!.inputSchema.required).toEqual(['keyPath', 'value']);
     expect(byName.list_secrets!.inputSchema.required).toEqual(['scope']);

@@ -61,6 +61,9 @@ export const SetBody = named(
     ifVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
       description: 'check-and-set: the current version (0 = must not exist yet)',
     }),
+    allowEmpty: z.boolean().optional().meta({
+      description: 'store an empty value on purpose (refused with EMPTY_VALUE otherwise)',
+    }),
   }),
 );
 

@@ -1,12 +1,18 @@
 /**
  * `coffer env example`: writes .env.example from .env with placeholders that say what goes
- * in each variable, keeping comments and order. It never copies a value, and it warns when an
- * existing .env.example holds something that looks like a real secret.
+ * in each variable, keeping comments and order. Values that are clearly not secrets (URLs
+ * without credentials, booleans, ports, host names: core/dotenv/example.ts) are kept and
+ * named; every other value becomes a placeholder. It warns when an existing .env.example
+ * holds something that looks like a real secret. A missing or empty input is an error and
+ * nothing is written, so a mistyped -f never empties .env.example.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
-import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
+import { dotenvExample, looksLikeSecret, parseDotenv } from '../../core/dotenv/index.js';
+import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
+import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { note, printJson, warn } from '../output.js';
 import { commentsAbove, readEnvFile } from './env-command.js';
@@ -14,41 +20,35 @@ import { commentsAbove, readEnvFile } from './env-command.js';
 interface ExampleOptions extends CommonOptions {
   file: string;
   out: string;
+  keep: boolean;
 }
 
-const PLACEHOLDER =
-  /^(<.*>|\$\{.*\}|your[-_ ].*|.*(changeme|change-me|example|placeholder|xxx|\.\.\.).*)$/i;
-const KNOWN_SECRET =
-  /(sk|rk)_(live|test)_|gh[pousr]_|github_pat_|AKIA[0-9A-Z]{12}|xox[baprs]-|-----BEGIN|sk-[A-Za-z0-9_-]{16}|eyJ[A-Za-z0-9_-]+\.eyJ/;
-
-/** Bits of entropy per character of `s` (Shannon, over its own character frequencies). */
-function entropy(s: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  for (const n of counts.values()) {
-    const p = n / s.length;
-    h -= p * Math.log2(p);
+/** FILE_NOT_FOUND for the input, naming the closest .env file next to it. */
+function missingInput(file: string): CofferError {
+  const dir = dirname(file);
+  let near: string | undefined;
+  try {
+    const envFiles = readdirSync(dir).filter((n) => /^\.env|\.env$/.test(n));
+    near = closestMatch(basename(file), envFiles);
+  } catch {
+    near = undefined;
   }
-  return h;
-}
-
-/** Whether a value in an example file looks like a real secret rather than a placeholder. */
-export function looksLikeSecret(value: string): boolean {
-  const v = value.trim();
-  if (v.length < 12 || PLACEHOLDER.test(v)) return false;
-  if (KNOWN_SECRET.test(v)) return true;
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(v)).length;
-  return v.length >= 16 && classes >= 2 && entropy(v) >= 3.5 && !/\s/.test(v);
+  const shown = near === undefined ? undefined : dir === '.' ? near : `${dir}/${near}`;
+  return new CofferError(
+    'FILE_NOT_FOUND',
+    `${file} does not exist${shown ? `; did you mean ${shown}?` : ''}; nothing was written`,
+    { hint: 'Pass the .env file to read with -f FILE (default .env).' },
+  );
 }
 
 export function envExampleCommand(env: Command): void {
   env
     .command('example')
-    .description('write .env.example from .env with placeholders instead of values')
+    .description('write .env.example from .env with placeholders instead of secret values')
     .option('-f, --file <path>', 'the .env file to read', '.env')
     .option('-o, --out <path>', 'the example file to write', '.env.example')
-    .option('--json', 'print {out, variables, suspicious} as JSON')
+    .option('--no-keep', 'replace every value with a placeholder, plain settings too')
+    .option('--json', 'print {out, variables, placeholders, kept, suspicious} as JSON')
     .addHelpText(
       'after',
       `
@@ -57,11 +57,27 @@ Each value becomes a placeholder made from the comment above the variable, or it
   # Stripe API key for payment processing       # Stripe API key for payment processing
   STRIPE_API_KEY=sk_live_...              ->     STRIPE_API_KEY='<Stripe API key for payment processing>'
 
-Example:
-  coffer env example && git add .env.example`,
+Values that are clearly not secrets are kept as they are, and listed by name: URLs without
+credentials (OPENAI_BASE_URL=https://api.openai.com/v1), booleans, ports, host names, unless
+the variable's name suggests a secret (*_KEY, *TOKEN*, *SECRET*, *PASSWORD*, ...).
+--no-keep makes every value a placeholder.
+
+Examples:
+  coffer env example && git add .env.example
+  coffer env example -f .env.local -o .env.local.example`,
     )
     .action(
       action<ExampleOptions>(async (_args, opts) => {
+        // The input first: a missing or empty one is refused before anything is written.
+        if (!existsSync(opts.file)) throw missingInput(opts.file);
+        const text = readEnvFile(opts.file);
+        if (Object.keys(parseDotenv(text)).length === 0) {
+          throw new CofferError(
+            'INVALID_ARGUMENT',
+            `${opts.file} holds no variables; nothing was written`,
+            { hint: 'Pass the .env file to read with -f FILE (default .env).' },
+          );
+        }
         const suspicious: string[] = [];
         if (existsSync(opts.out)) {
           for (const [k, v] of Object.entries(parseDotenv(readEnvFile(opts.out)))) {
@@ -73,20 +89,26 @@ Example:
             );
           }
         }
-        const text = readEnvFile(opts.file);
         const comments = commentsAbove(text);
-        const placeholders: Record<string, string> = {};
-        for (const key of Object.keys(parseDotenv(text))) {
-          const what = comments.get(key) ?? key.toLowerCase().replace(/_/g, ' ');
-          placeholders[key] = `<${what.replace(/[<>]/g, '')}>`;
-        }
-        writeSecretFile(opts.out, setDotenvVariables(text, placeholders), {
-          overwrite: true,
-          mode: 0o644,
-        });
+        const example = dotenvExample(text, (key) => comments.get(key), { keep: opts.keep });
+        writeSecretFile(opts.out, example.text, { overwrite: true, mode: 0o644 });
         if (opts.json)
-          printJson({ out: opts.out, variables: Object.keys(placeholders), suspicious });
-        else note(`wrote ${opts.out} with ${Object.keys(placeholders).length} placeholders`);
+          printJson({
+            out: opts.out,
+            variables: Object.keys(parseDotenv(text)),
+            placeholders: example.placeholders,
+            kept: example.kept,
+            suspicious,
+          });
+        else {
+          note(
+            `wrote ${opts.out} with ${example.placeholders.length} placeholder${example.placeholders.length === 1 ? '' : 's'}`,
+          );
+          if (example.kept.length > 0)
+            note(
+              `kept ${example.kept.length} value${example.kept.length === 1 ? '' : 's'} that ${example.kept.length === 1 ? 'is' : 'are'} not secret: ${example.kept.join(', ')} (--no-keep replaces them too)`,
+            );
+        }
         return 0;
       }),
     );

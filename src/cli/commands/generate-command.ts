@@ -8,6 +8,7 @@ import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import {
+  ensureGenerated,
   formatGeneratorSpec,
   type GeneratorSpec,
   generateSecret,
@@ -87,13 +88,18 @@ export function generateCommand(program: Command): void {
       'let NAME be written or stored although it changes how programs load code (repeatable)',
       collect,
     )
-    .option('--json', 'print {name, kind, action, stored, envFile} as JSON (never the value)')
+    .option(
+      '--json',
+      'print {name, kind, action, source, stored, envFile, changed} as JSON (never the value)',
+    )
     .addHelpText(
       'after',
       `
 Without --store or --dotenv the value is printed on stdout. An existing value (in the
 vault at --store, or NAME in --dotenv) is kept unless --force; replacing it makes data
-encrypted with the old key unreadable.
+encrypted with the old key unreadable. With both, a value on one side is copied to the
+other; when the vault and the file hold different values nothing is changed and the
+command fails (exit 5) until you decide which one is in use.
 
 Examples:
   coffer generate CONNECTOR_SECRET_KEY --dotenv .env
@@ -130,58 +136,68 @@ In package.json:
         }
         const run = async (vault?: import('../../core/store/vault.js').Vault) => {
           const env = envOf(opts);
-          let stored: string | undefined;
-          if (vault && storePath) {
-            stored = await vault.get(storePath, env).then(
-              (r) => r.value,
-              (err: unknown) => {
-                if (err instanceof CofferError && err.code === 'SECRET_NOT_FOUND') return undefined;
-                throw err;
-              },
+          // One rule for every front end (core/generate/ensure.ts): an existing value is kept,
+          // a vault and a file that disagree are a conflict, --force replaces both.
+          const r = await ensureGenerated({
+            spec,
+            force: opts.force === true,
+            store:
+              vault && storePath
+                ? {
+                    vault,
+                    path: storePath,
+                    env,
+                    description: opts.description,
+                    metadata: { envVar: variable },
+                  }
+                : undefined,
+            file:
+              opts.envFile !== undefined
+                ? { name: opts.envFile, variable, value: fromFile }
+                : undefined,
+          });
+          if (r.action === 'replaced') {
+            warn(
+              `replacing ${variable}: data encrypted or signed with the old value becomes unreadable`,
             );
           }
-          const existing =
-            stored ?? (fromFile !== undefined && fromFile !== '' ? fromFile : undefined);
-          let value: string;
-          let act: 'generated' | 'replaced' | 'skipped';
-          if (existing !== undefined && !opts.force) {
-            value = existing;
-            act = 'skipped';
-          } else {
-            value = generateSecret(spec);
-            act = existing !== undefined ? 'replaced' : 'generated';
-            if (act === 'replaced') {
-              warn(
-                `replacing ${variable}: data encrypted or signed with the old value becomes unreadable`,
-              );
-            }
-          }
-          // Store first, .env second.
-          if (vault && storePath && stored !== value) {
-            await vault.set(storePath, env, value, {
-              description: opts.description,
-              metadata: { generator: formatGeneratorSpec(spec), envVar: variable },
-            });
-          }
-          if (opts.envFile !== undefined && fromFile !== value) {
+          // Store first (done above), .env second.
+          if (opts.envFile !== undefined && r.writeFile) {
             const text = readEnvFile(opts.envFile);
-            writeSecretFile(opts.envFile, setDotenvVariables(text, { [variable]: value }), {
+            writeSecretFile(opts.envFile, setDotenvVariables(text, { [variable]: r.value }), {
               overwrite: true,
             });
           }
+          const act = r.action === 'kept' ? 'skipped' : r.action;
           const result = {
             name: variable,
             kind: spec.kind,
             action: act,
+            source: r.source,
             stored: storePath ?? null,
             envFile: opts.envFile ?? null,
+            changed: {
+              stored: r.stored !== undefined,
+              envFile: opts.envFile !== undefined && r.writeFile,
+            },
           };
+          const where = storePath ? `${storePath} (${env})` : '';
           if (opts.json) printJson(result);
-          else if (act === 'skipped')
-            note(`skipped ${variable}: a value exists already (use --force to replace it)`);
-          else
+          else if (r.action !== 'kept')
             note(
               `${act} ${variable} (${formatGeneratorSpec(spec)})${storePath ? ` -> ${storePath}` : ''}${opts.envFile ? ` -> ${opts.envFile}` : ''}`,
+            );
+          else if (r.source === 'vault' && r.writeFile)
+            note(
+              `kept ${variable} from the vault (${where}, version ${r.version}); wrote it to ${opts.envFile}`,
+            );
+          else if (r.source === 'file' && r.stored)
+            note(
+              `kept ${variable} from ${opts.envFile}; stored it at ${where} version ${r.stored.version}`,
+            );
+          else
+            note(
+              `skipped ${variable}: a value exists already${storePath ? ` in the vault (${where})` : ''}${storePath && opts.envFile ? ' and' : ''}${opts.envFile ? ` in ${opts.envFile}` : ''} (use --force to replace it)`,
             );
           if (opts.envFile) {
             const w = gitIgnoreWarning(opts.envFile);

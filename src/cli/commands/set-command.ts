@@ -13,6 +13,7 @@ import {
   parseEnvVarName,
   parseKeyPath,
 } from '../../core/paths.js';
+import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withBackend } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
@@ -30,6 +31,7 @@ interface SetOptions extends CommonOptions {
   file?: string;
   envVar?: string;
   allowEnvName?: string[];
+  allowEmpty?: boolean;
 }
 
 export function setCommand(program: Command): void {
@@ -46,6 +48,7 @@ export function setCommand(program: Command): void {
     )
     .option('--value <value>', 'take the value from argv (visible to other processes; avoid)')
     .option('--raw', 'store stdin byte for byte (keep a trailing newline)')
+    .option('--allow-empty', 'store an empty value (refused otherwise: usually an unset variable)')
     .option('-f, --dotenv <path>', 'after storing, also write the variable into this .env file')
     .addOption(new Option('--file <path>', 'same as --dotenv').hideHelp())
     .option('--env-var <NAME>', 'variable name in the .env file (default: the name uppercased)')
@@ -59,7 +62,8 @@ export function setCommand(program: Command): void {
       'after',
       `
 The value is read from stdin when it is piped (one trailing newline is dropped unless --raw),
-or asked for without echo on a terminal.
+or asked for without echo on a terminal. An empty value (an empty pipe, an unset variable,
+Enter at the prompt) is refused and nothing is stored, unless --allow-empty.
 
 Examples:
   printf %s "$STRIPE_KEY" | coffer set project/consilio/stripe_api_key \\
@@ -93,19 +97,25 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
         }
         return withBackend(g, async (vault) => {
           let value: string;
+          let source: string;
           if (opts.value !== undefined) {
             warn(
               '--value puts the secret in argv, where other processes can read it; prefer stdin',
             );
             value = opts.value;
+            source = '--value is empty';
           } else if (stdinIsTerminal() && !g.passphraseStdin) {
             value = await promptHidden(`Value for ${path} (${env}): `);
+            source = 'nothing was typed at the prompt';
           } else {
             value = await readStdinRest('value', opts.raw === true);
+            source = 'stdin was empty (an unset variable, an empty file or </dev/null?)';
           }
+          assertValueGiven(value, key.path, env, opts.allowEmpty, source);
           const r = await vault.set(path!, env, value, {
             description: opts.description,
             ifVersion: opts.ifVersion,
+            ...(opts.allowEmpty === true ? { allowEmpty: true } : {}),
           });
           let envFile: { file: string; variable: string } | undefined;
           if (opts.envFile !== undefined) {

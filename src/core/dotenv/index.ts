@@ -4,6 +4,14 @@
  * callers read and write files (atomically) themselves.
  */
 export { removeDotenvVariables, setDotenvVariables } from './edit.js';
+export {
+  type DotenvExample,
+  dotenvExample,
+  isClearlyNotSecret,
+  looksLikeSecret,
+  secretLikeName,
+  shannonEntropy,
+} from './example.js';
 export { formatDotenv, formatDotenvValue, isDotenvKey } from './format.js';
 export { type ImportEntry, importEntries } from './import-plan.js';
 export {

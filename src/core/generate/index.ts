@@ -1,7 +1,14 @@
 /**
- * Secret generators (node:crypto CSPRNG only) and the compact spec form stored in metadata.
- * No I/O.
+ * Secret generators (node:crypto CSPRNG only), the compact spec form stored in metadata, and
+ * generate-if-absent (ensure.ts: the vault through an interface; no file I/O).
  */
+export {
+  type EnsureRequest,
+  type EnsureResult,
+  ensureGenerated,
+  type GenerateVault,
+  valueConflict,
+} from './ensure.js';
 export {
   ALNUM_ALPHABET,
   generateSecret,

@@ -29,6 +29,7 @@ import {
 } from '../paths.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
 import { AuthenticatedTx, RowIntegrityError } from './authenticated-tx.js';
+import { projectNotFound } from './project-lookup.js';
 import { migrateToRowMacs } from './row-migration.js';
 import type {
   AuditEntry,
@@ -57,6 +58,8 @@ export interface SetOptions {
   /** Check-and-set: fail with VERSION_CONFLICT unless the current version is this (0 = new). */
   ifVersion?: number | undefined;
   metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
+  /** Store an empty value (refused otherwise with EMPTY_VALUE: usually an unset variable). */
+  allowEmpty?: boolean | undefined;
 }
 
 export interface SetResult {
@@ -144,6 +147,16 @@ export interface ReadRequest {
   actor?: string | undefined;
 }
 
+/** One write of `set` or `setMany`, checked before its transaction. */
+interface PreparedSet {
+  key: KeyPath;
+  env: string;
+  plaintext: Uint8Array;
+  description: string | undefined;
+  ifVersion: number | undefined;
+  metadata: Partial<Omit<SecretMetadata, 'description'>>;
+}
+
 /** The outcome of one read of `getMany`: its value, or the error it alone failed with. */
 export type ReadOutcome = { ok: true; value: SecretValue } | { ok: false; error: unknown };
 type OpResult<T> = {
@@ -217,6 +230,34 @@ function missingVersion(path: string, env: string, version: number): CofferError
     'INTEGRITY_FAILURE',
     `${path} (${env}) version ${version} is missing from the store: it was deleted outside coffer`,
   );
+}
+
+/**
+ * The refusal of an empty value for `path` (`env`). `source` says where the value came from
+ * when the front end knows (`stdin was empty`), so the message points at the cause: an empty
+ * pipe, an unset shell variable, Enter at a prompt.
+ */
+export function emptyValueError(path: string, env: string, source?: string): CofferError {
+  return new CofferError(
+    'EMPTY_VALUE',
+    `refused to store an empty value at ${path} (${env})${source ? `: ${source}` : ''}`,
+  );
+}
+
+/**
+ * The rule for empty values, the same for every front end (CLI, HTTP API, MCP): an empty
+ * value is refused unless the caller says it is meant (`allowEmpty`). An empty value is
+ * almost always a mistake (`printf %s "$UNSET" | coffer set ...`, Enter at the prompt) and
+ * would silently replace a working secret with nothing.
+ */
+export function assertValueGiven(
+  value: string,
+  path: string,
+  env: string,
+  allowEmpty: boolean | undefined,
+  source?: string,
+): void {
+  if (value === '' && allowEmpty !== true) throw emptyValueError(path, env, source);
 }
 
 export function valueBytes(value: string): Uint8Array {
@@ -425,6 +466,83 @@ export class Vault {
     return this.#transaction('read', fn);
   }
 
+  /** Checks one write before any transaction: path, environment, value, description. */
+  #prepareSet(path: string, env: string, value: string, options: SetOptions): PreparedSet {
+    const key = parseKeyPath(path);
+    const e = parseEnvironment(env);
+    if (typeof value === 'string') assertValueGiven(value, key.path, e, options.allowEmpty);
+    const description =
+      options.description === undefined ? undefined : parseDescription(options.description);
+    const ifVersion = options.ifVersion;
+    if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
+      throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
+    }
+    const metadata = checkMetadata(options.metadata ?? {});
+    const plaintext = valueBytes(value);
+    return { key, env: e, plaintext, description, ifVersion, metadata };
+  }
+
+  /** Writes one prepared version inside `tx` (the caller audits it). */
+  async #setIn(tx: StorageTx, p: PreparedSet): Promise<SetResult> {
+    const { key, env: e, description, ifVersion } = p;
+    const existing = await tx.getSecret(key.path, e);
+    const current = existing?.currentVersion ?? 0;
+    if (ifVersion !== undefined && ifVersion !== current) {
+      throw new CofferError(
+        'VERSION_CONFLICT',
+        `${key.path} (${e}) is at version ${current}, not ${ifVersion}`,
+      );
+    }
+    if (existing === undefined && description === undefined) {
+      throw new CofferError(
+        'INVALID_DESCRIPTION',
+        `a description is required to create ${key.path}`,
+        {
+          hint: 'Pass --description "what it is for", e.g. "Stripe API key for payment processing".',
+        },
+      );
+    }
+    const version = current + 1;
+    const slot = { path: key.path, env: e, version };
+    const kek = await this.#keyring.primary(tx);
+    const sealed = sealSecret(kek.key, kek.id, p.plaintext, slot);
+    const ts = this.#ts();
+    await tx.insertVersion({
+      ...slot,
+      kekId: kek.id,
+      wrappedDek: sealed.wrappedDek,
+      ciphertext: sealed.ciphertext,
+      createdAt: ts,
+      actor: this.#actor,
+    });
+    const meta = p.metadata;
+    if (existing === undefined) {
+      await tx.insertSecret({
+        path: key.path,
+        env: e,
+        description: description!,
+        currentVersion: version,
+        tier: meta.tier ?? null,
+        rotation: meta.rotation ?? null,
+        envVar: meta.envVar ?? null,
+        localOnly: meta.localOnly ?? false,
+        generator: meta.generator ?? null,
+        createdAt: ts,
+        updatedAt: ts,
+        deletedAt: null,
+      });
+    } else {
+      await tx.updateSecret(key.path, e, {
+        ...meta,
+        ...(description !== undefined ? { description } : {}),
+        currentVersion: version,
+        updatedAt: ts,
+        deletedAt: null,
+      });
+    }
+    return { path: key.path, env: e, version, created: existing === undefined };
+  }
+
   /** Stores a new version of a secret (creating it, or reviving a deleted one). */
   async set(
     path: string,
@@ -432,79 +550,67 @@ export class Vault {
     value: string,
     options: SetOptions = {},
   ): Promise<SetResult> {
-    const key = parseKeyPath(path);
-    const e = parseEnvironment(env);
-    const plaintext = valueBytes(value);
-    const description =
-      options.description === undefined ? undefined : parseDescription(options.description);
-    const ifVersion = options.ifVersion;
-    if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
-      throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
-    }
-    const meta = checkMetadata(options.metadata ?? {});
+    const p = this.#prepareSet(path, env, value, options);
     try {
-      return await this.#op('set', { path: key.path, env: e }, async (tx) => {
-        const existing = await tx.getSecret(key.path, e);
-        const current = existing?.currentVersion ?? 0;
-        if (ifVersion !== undefined && ifVersion !== current) {
-          throw new CofferError(
-            'VERSION_CONFLICT',
-            `${key.path} (${e}) is at version ${current}, not ${ifVersion}`,
-          );
-        }
-        if (existing === undefined && description === undefined) {
-          throw new CofferError(
-            'INVALID_DESCRIPTION',
-            `a description is required to create ${key.path}`,
-            {
-              hint: 'Pass --description "what it is for", e.g. "Stripe API key for payment processing".',
-            },
-          );
-        }
-        const version = current + 1;
-        const slot = { path: key.path, env: e, version };
-        const kek = await this.#keyring.primary(tx);
-        const sealed = sealSecret(kek.key, kek.id, plaintext, slot);
-        const ts = this.#ts();
-        await tx.insertVersion({
-          ...slot,
-          kekId: kek.id,
-          wrappedDek: sealed.wrappedDek,
-          ciphertext: sealed.ciphertext,
-          createdAt: ts,
-          actor: this.#actor,
-        });
-        if (existing === undefined) {
-          await tx.insertSecret({
-            path: key.path,
-            env: e,
-            description: description!,
-            currentVersion: version,
-            tier: meta.tier ?? null,
-            rotation: meta.rotation ?? null,
-            envVar: meta.envVar ?? null,
-            localOnly: meta.localOnly ?? false,
-            generator: meta.generator ?? null,
-            createdAt: ts,
-            updatedAt: ts,
-            deletedAt: null,
-          });
-        } else {
-          await tx.updateSecret(key.path, e, {
-            ...meta,
-            ...(description !== undefined ? { description } : {}),
-            currentVersion: version,
-            updatedAt: ts,
-            deletedAt: null,
-          });
-        }
-        return {
-          result: { path: key.path, env: e, version, created: existing === undefined },
-          version,
-        };
+      return await this.#op('set', { path: p.key.path, env: p.env }, async (tx) => {
+        const result = await this.#setIn(tx, p);
+        return { result, version: result.version };
       });
     } finally {
-      plaintext.fill(0);
+      p.plaintext.fill(0);
+    }
+  }
+
+  /**
+   * Stores several secrets in one transaction: all of them or none (`coffer env import`).
+   * Every write is checked before the transaction starts (path, environment, value,
+   * description) and again inside it (a missing description, `ifVersion`); the first
+   * refusal rolls every write back. Each write gets its own `set` audit record, and the
+   * whole its `set_many` record (detail: how many, and `purpose`).
+   */
+  async setMany(
+    writes: readonly { path: string; env: string; value: string; options?: SetOptions }[],
+    purpose: string,
+  ): Promise<SetResult[]> {
+    const prepared: PreparedSet[] = [];
+    try {
+      const seen = new Set<string>();
+      for (const w of writes) {
+        const p = this.#prepareSet(w.path, w.env, w.value, w.options ?? {});
+        prepared.push(p);
+        const slot = `${p.key.path}\n${p.env}`;
+        if (seen.has(slot)) {
+          throw new CofferError(
+            'INVALID_ARGUMENT',
+            `${p.key.path} (${p.env}) is written twice in one batch`,
+          );
+        }
+        seen.add(slot);
+      }
+      const envs = [...new Set(prepared.map((p) => p.env))];
+      return await this.#op(
+        'set_many',
+        { env: envs.length === 1 ? envs[0]! : null },
+        async (tx) => {
+          const results: SetResult[] = [];
+          const audit: AuditDraft[] = [];
+          for (const p of prepared) {
+            const r = await this.#setIn(tx, p);
+            results.push(r);
+            audit.push({
+              action: 'set',
+              path: r.path,
+              env: r.env,
+              version: r.version,
+              outcome: 'ok',
+              detail: purpose,
+            });
+          }
+          return { result: results, detail: `${results.length} secrets for ${purpose}`, audit };
+        },
+      );
+    } finally {
+      for (const p of prepared) p.plaintext.fill(0);
     }
   }
 
@@ -699,19 +805,31 @@ export class Vault {
    * Reads every live secret of a project in one environment (for `run` and `env pull`).
    * Each value read gets its own audit record (action `get`, detail `purpose`), written in
    * the same transaction; nothing is returned unless all of them are written. `allows`
-   * narrows the read to some key paths (a server token's globs): the others are not opened.
+   * narrows the read to some key paths and environments (a server token's globs and
+   * environments): the others are not opened, nor named in errors.
+   *
+   * A project with no live secret the caller may read in `env` is refused (not found,
+   * project-lookup.ts): PROJECT_NOT_FOUND or ENVIRONMENT_NOT_FOUND, naming the projects or
+   * environments that exist and the closest match, so a mistyped name never runs a program
+   * without its secrets.
    */
   async readProject(
     project: string,
     env: string,
     purpose: string,
-    allows: (path: string) => boolean = () => true,
+    allows: (path: string, env: string) => boolean = () => true,
   ): Promise<ProjectSecret[]> {
     const prefix = parsePathPrefix(`project/${project}`);
     const e = parseEnvironment(env);
     return this.#op('read_project', { path: `project/${prefix.group}`, env: e }, async (tx) => {
       const all = await tx.listSecrets({ scope: 'project', group: prefix.group!, env: e });
-      const secrets = all.filter((s) => allows(s.path));
+      const secrets = all.filter((s) => allows(s.path, e));
+      if (secrets.length === 0) {
+        const visible = (await tx.listSecrets({ scope: 'project' })).filter((s) =>
+          allows(s.path, s.env),
+        );
+        throw projectNotFound(prefix.group!, e, visible);
+      }
       const out: ProjectSecret[] = [];
       const reads: AuditDraft[] = [];
       for (const s of secrets) {

@@ -7,22 +7,19 @@
 import * as z from 'zod';
 import { CofferError } from '../../core/errors.js';
 import {
-  formatGeneratorSpec,
+  ensureGenerated,
   type GeneratorKind,
   type GeneratorSpec,
-  generateSecret,
   KINDS,
   MAX_SECRET_SIZE,
 } from '../../core/generate/index.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
-import type { SecretInfo } from '../../core/store/vault.js';
 import {
   type CofferTool,
   defineTool,
   descriptionField,
   envField,
   keyPathField,
-  type ToolContext,
   target,
 } from './tool.js';
 
@@ -44,26 +41,12 @@ export function specFor(kind: GeneratorKind, length: number | undefined): Genera
   return { kind: kind as 'alnum', ...(length !== undefined ? { length } : {}) };
 }
 
-async function existing(
-  ctx: ToolContext,
-  path: string,
-  env: string,
-): Promise<SecretInfo | undefined> {
-  try {
-    const info = await ctx.vault.info(path, env);
-    return info.deletedAt === null ? info : undefined;
-  } catch (err) {
-    if (err instanceof CofferError && err.code === 'SECRET_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
 export const generateSecretTool: CofferTool = defineTool({
   name: 'generate_secret',
   title: 'Generate and store a secret',
   description:
     'Generate a random secret (OS CSPRNG) and store it in the vault without ever showing it: use this instead of generating values yourself. ' +
-    'If the secret exists already it is kept (action "kept"). Then use write_env to put it into a .env file.',
+    'If the secret exists already it is kept (action "kept"); a deleted one is refused (restoring it is up to the user). Then use write_env to put it into a .env file.',
   input: z.object({
     keyPath: keyPathField,
     description: descriptionField,
@@ -104,29 +87,20 @@ export const generateSecretTool: CofferTool = defineTool({
   async run(args, ctx) {
     const { path, env } = await target(args.keyPath, args.env, ctx, 'write', 'generate');
     const spec = specFor(args.kind ?? 'base64', args.length);
-    const generator = formatGeneratorSpec(spec);
-    const found = await existing(ctx, path, env);
-    const envVar = found?.envVar ?? envVarNameFor(parseKeyPath(path).name);
-    if (found !== undefined) {
-      return {
-        keyPath: path,
-        env,
-        action: 'kept' as const,
-        version: found.currentVersion,
-        generator: found.generator,
-        envVar,
-      };
-    }
-    const stored = await ctx.vault.set(path, env, generateSecret(spec), {
-      description: args.description,
-      metadata: { generator },
+    // The one generate-if-absent of every front end (core/generate/ensure.ts): an existing
+    // secret is kept without being decrypted; a deleted one is refused (restoring it, or
+    // replacing it with --force, is the user's decision).
+    const r = await ensureGenerated({
+      spec,
+      store: { vault: ctx.vault, path, env, description: args.description },
     });
+    const envVar = r.envVar ?? envVarNameFor(parseKeyPath(path).name);
     return {
       keyPath: path,
       env,
-      action: 'generated' as const,
-      version: stored.version,
-      generator,
+      action: r.action === 'kept' ? ('kept' as const) : ('generated' as const),
+      version: r.version ?? 0,
+      generator: r.generator,
       envVar,
     };
   },

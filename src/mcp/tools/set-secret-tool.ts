@@ -36,7 +36,8 @@ export const setSecretTool: CofferTool = defineTool({
   description:
     'Store a secret in the encrypted coffer vault BEFORE writing it anywhere else (then use write_env to put it into .env). ' +
     'Creates the secret or adds a new version (older versions are kept). A description is required when the secret is created. ' +
-    'The stored version is read back and compared; the answer holds a short preview, never the value.',
+    'The stored version is read back and compared; the answer holds a short preview, never the value. ' +
+    'An empty value is refused unless allowEmpty is true.',
   input: z.object({
     keyPath: keyPathField,
     value: z.string().max(MAX_VALUE_BYTES).describe('The secret value (at most 64 KiB of UTF-8)'),
@@ -46,6 +47,12 @@ export const setSecretTool: CofferTool = defineTool({
         'What the secret is for, e.g. "Stripe API key for payment processing"; required when the secret is created, replaces the old description otherwise',
       ),
     env: envField,
+    allowEmpty: z
+      .boolean()
+      .optional()
+      .describe(
+        'Store an empty value on purpose (default false: an empty value is refused, as it usually means a missing one)',
+      ),
   }),
   output: z.object({
     keyPath: z.string(),
@@ -66,7 +73,10 @@ export const setSecretTool: CofferTool = defineTool({
   },
   async run(args, ctx) {
     const { path, env } = await target(args.keyPath, args.env, ctx, 'write', 'set');
-    const stored = await ctx.vault.set(path, env, args.value, { description: args.description });
+    const stored = await ctx.vault.set(path, env, args.value, {
+      description: args.description,
+      ...(args.allowEmpty === true ? { allowEmpty: true } : {}),
+    });
     const back = await ctx.vault.get(path, env, { version: stored.version });
     return {
       keyPath: path,

@@ -3,6 +3,7 @@
  * files inside the working directory, without symbolic links; names only in the answer.
  */
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -70,6 +71,7 @@ describe('write_env', () => {
           for (const [i, value] of values.entries()) {
             await tv.vault.set(`project/${project}/key_${i}`, 'dev', value, {
               description: `Round trip key ${i} of the property`,
+              allowEmpty: true,
             });
           }
           const file = `${project}.env`;
@@ -185,7 +187,7 @@ describe('write_env', () => {
     );
   });
 
-  it('warns when the file is not ignored by git, and when the project is empty', async () => {
+  it('warns when the file is not ignored by git', async () => {
     const { spawnSync } = await import('node:child_process');
     const git = spawnSync('git', ['init', '-q', cwd]);
     if (git.status !== 0) return; // no git on this machine: nothing to check
@@ -195,8 +197,20 @@ describe('write_env', () => {
     ]);
     writeFileSync(join(cwd, '.gitignore'), '.env\n');
     expect((await run({ project: 'consilio' })).warnings).toEqual([]);
-    expect((await run({ project: 'empty' })).warnings).toEqual([
-      'project empty has no secrets in environment dev',
-    ]);
+  });
+
+  it('refuses an unknown project or environment as env pull does, naming what the policy lets it see', async () => {
+    const file = 'unknown.env';
+    const none = writeEnvTool.run({ project: 'consilo', file }, ctx());
+    await expect(none).rejects.toMatchObject({ code: 'PROJECT_NOT_FOUND' });
+    await expect(writeEnvTool.run({ project: 'consilo', file }, ctx())).rejects.toThrow(
+      /did you mean consilio\?/,
+    );
+    const env = writeEnvTool.run({ project: 'consilio', env: 'production', file }, ctx());
+    await expect(env).rejects.toMatchObject({ code: 'ENVIRONMENT_NOT_FOUND' });
+    // A server allowed only project/other/* names no project it may not read.
+    const narrow = writeEnvTool.run({ project: 'other', file }, ctx(['project/other/*']));
+    await expect(narrow).rejects.toThrow(/there are no project secrets yet/);
+    expect(existsSync(join(cwd, file))).toBe(false);
   });
 });

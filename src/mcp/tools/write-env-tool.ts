@@ -24,6 +24,7 @@ import {
   parseKeyPath,
   parsePathPrefix,
 } from '../../core/paths.js';
+import { projectNotFound } from '../../core/store/project-lookup.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
 
 const DOTENV_NAME = /^\.env(?:\..+)?$|.\.env$/;
@@ -117,6 +118,18 @@ export const writeEnvTool: CofferTool = defineTool({
     const listed = (await ctx.vault.list({ prefix: `project/${project}`, env })).filter((s) =>
       ctx.policy.allowsPath(s.path),
     );
+    if (listed.length === 0 && args.keyPaths === undefined) {
+      // Nothing to write is a mistyped project or environment, refused as `coffer env pull`
+      // refuses it, naming only what this server's policy lets the agent see.
+      const all =
+        (await ctx.vault.listAllEnvs?.('project')) ??
+        (await ctx.vault.list({ prefix: 'project', env }));
+      throw projectNotFound(
+        project,
+        env,
+        all.filter((s) => ctx.policy.allowsPath(s.path) && ctx.policy.allowsEnv(s.env)),
+      );
+    }
     let chosen = listed;
     if (args.keyPaths !== undefined) {
       chosen = [];
@@ -162,8 +175,6 @@ export const writeEnvTool: CofferTool = defineTool({
       writeSecretFile(abs, setDotenvVariables(text, values), { overwrite: true });
     }
     const warnings: string[] = [];
-    if (chosen.length === 0)
-      warnings.push(`project ${project} has no secrets in environment ${env}`);
     const ignoreWarning = existsSync(abs) ? gitIgnoreWarning(abs, rel) : undefined;
     if (ignoreWarning !== undefined) warnings.push(ignoreWarning);
     return { file: rel, project, env, written: names, warnings };

@@ -63,9 +63,38 @@ describe('GET /v1/projects/{project}/secrets', () => {
     expect(reads.map((r) => r.path)).toEqual(['project/app/db_url']);
   });
 
-  it('an empty project answers an empty list', async () => {
-    const a = await kit.send('GET', '/v1/projects/empty/secrets', { token: kit.tokens.read });
-    expect(a.json).toEqual({ project: 'empty', env: 'dev', items: [] });
+  it('an unknown project or environment is 404, naming what exists that the token may see', async () => {
+    const none = await kit.send('GET', '/v1/projects/ap/secrets', { token: kit.tokens.read });
+    expectError(none, 404, 'PROJECT_NOT_FOUND');
+    expect(none.json.message).toContain('did you mean app?');
+    expect(none.json.message).toContain('(projects: app, other)');
+    const env = await kit.send('GET', '/v1/projects/app/secrets?env=production', {
+      token: kit.tokens.read,
+    });
+    expectError(env, 404, 'ENVIRONMENT_NOT_FOUND');
+    expect(env.json.message).toContain('did you mean prod?');
+    expect(env.json.message).toContain('(its environments: dev, prod)');
+    // A token for project/app/* in dev only names neither project other nor environment prod.
+    const narrow = await kit.token({
+      name: 'app-dev',
+      allow: ['project/app/*'],
+      envs: ['dev', 'staging'],
+      caps: ['read'],
+    });
+    const staging = await kit.send('GET', '/v1/projects/app/secrets?env=staging', {
+      token: narrow,
+    });
+    expectError(staging, 404, 'ENVIRONMENT_NOT_FOUND');
+    expect(staging.json.message).toContain('(its environments: dev)');
+    expect(staging.json.message).not.toContain('prod');
+    const unknown = await kit.send('GET', '/v1/projects/app/secrets?env=staging', {
+      token: kit.tokens.app,
+    });
+    expect(unknown.json.message).not.toContain('other');
+    // Refusals are audited as not found; no value was read.
+    const records = await auditRecords(kit);
+    expect(records.filter((r) => r.action === 'get')).toEqual([]);
+    expect(records.filter((r) => r.outcome === 'not_found').length).toBe(4);
   });
 
   it('403 without read, for a project outside the globs, for an environment not granted', async () => {

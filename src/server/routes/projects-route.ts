@@ -29,8 +29,12 @@ export function projectsRoutes(routes: Routes): void {
     },
     async ({ target, policy, vault }) => {
       const project = target.path!.slice('project/'.length);
-      const items = await vault.readProject(project, target.env!, 'api', (path) =>
-        policy.allowsPath(path),
+      // The globs and environments also bound what a not-found answer names.
+      const items = await vault.readProject(
+        project,
+        target.env!,
+        'api',
+        (path, env) => policy.allowsPath(path) && policy.allowsEnv(env),
       );
       return { project, env: target.env!, items };
     },

@@ -247,7 +247,7 @@ describe('PUT /v1/secrets/{path}', () => {
       fc.asyncProperty(value, async (v) => {
         const put = await kit.send('PUT', `/v1/secrets/${APP}`, {
           token: kit.tokens.admin,
-          body: { value: v, description: DESCRIPTION, ifVersion: version },
+          body: { value: v, description: DESCRIPTION, ifVersion: version, allowEmpty: true },
         });
         expect(put.status).toBe(200);
         version = put.json.version as number;

@@ -75,6 +75,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
       return vault.set(path, env, body.value, {
         description: body.description,
         ifVersion: body.ifVersion,
+        allowEmpty: body.allowEmpty,
       });
     },
   );

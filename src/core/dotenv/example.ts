@@ -1,0 +1,210 @@
+/**
+ * `.env.example` from `.env`: every value becomes a placeholder, except values that are
+ * clearly not secrets (plain configuration such as `OPENAI_BASE_URL=https://api.openai.com/v1`
+ * or `PORT=8080`), which a newcomer needs as they are. When in doubt, a placeholder.
+ *
+ * Kept (`isClearlyNotSecret`), only when the variable's name does not suggest a secret
+ * (`*_KEY`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*_PIN`, `*_DSN`, `*WEBHOOK*`, ...):
+ * - booleans (`true`, `false`, `yes`, `no`, `on`, `off`) and whole numbers 0..65535 (ports);
+ * - environment names and log levels (`production`, `debug`, ...);
+ * - host names (`localhost`, `db.internal`, `api.example.com`, IPv4 addresses, with a port);
+ * - URLs without credentials: no user or password, no query string or fragment, no `@` or
+ *   `%`, and host and path made of plain words.
+ * A "plain word" is a run of letters or digits that does not look random: at most 24 letters
+ * in one case, at most 6 digits, or a short mix such as `v1beta` or `ec2`; a run of 16
+ * characters or more whose Shannon entropy reaches 3.5 bits per character is never plain, nor
+ * is a run of 8 or more hex letters. Known secret formats (`sk_live_`, `ghp_`, `AKIA`, JWTs,
+ * PEM blocks) are never kept.
+ *
+ * Only names leave this module in reports; values stay in the returned text.
+ */
+import { setDotenvVariables } from './edit.js';
+import { parseDotenv } from './parse.js';
+
+const PLACEHOLDER =
+  /^(<.*>|\$\{.*\}|your[-_ ].*|.*(changeme|change-me|example|placeholder|xxx|\.\.\.).*)$/i;
+const KNOWN_SECRET =
+  /(sk|rk|pk)_(live|test)_|gh[pousr]_|github_pat_|AKIA[0-9A-Z]{12}|xox[baprs]-|-----BEGIN|sk-[A-Za-z0-9_-]{16}|eyJ[A-Za-z0-9_-]+\.eyJ/;
+
+/** Bits of entropy per character of `s` (Shannon, over its own character frequencies). */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  const n = [...s].length;
+  for (const c of counts.values()) {
+    const p = c / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Whether a value in an example file looks like a real secret rather than a placeholder. */
+export function looksLikeSecret(value: string): boolean {
+  const v = value.trim();
+  if (KNOWN_SECRET.test(v)) return true;
+  if (v.length < 12 || PLACEHOLDER.test(v)) return false;
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(v)).length;
+  return v.length >= 16 && classes >= 2 && shannonEntropy(v) >= 3.5 && !/\s/.test(v);
+}
+
+/** Words in a variable's name that say its value is (or holds) a secret. */
+const SECRET_NAME_PARTS =
+  /SECRET|TOKEN|PASSW|PASSPHRASE|APIKEY|PRIVATE|CREDENTIAL|SIGNATURE|WEBHOOK|COOKIE|SALT|PEPPER|BEARER|SESSION/;
+const SECRET_NAME_WORDS = new Set([
+  'KEY',
+  'KEYS',
+  'PASS',
+  'PWD',
+  'PIN',
+  'OTP',
+  'AUTH',
+  'DSN',
+  'SIG',
+  'CERT',
+  'SEED',
+  'HASH',
+  'CODE',
+  'CREDS',
+  'LICENSE',
+]);
+
+/** Does the variable's name suggest a secret (whatever its value)? */
+export function secretLikeName(key: string): boolean {
+  const upper = key.toUpperCase();
+  if (SECRET_NAME_PARTS.test(upper)) return true;
+  return upper.split(/[^A-Z0-9]+/).some((w) => SECRET_NAME_WORDS.has(w));
+}
+
+const BOOLEAN = /^(true|false|yes|no|on|off)$/i;
+const WORDS = new Set([
+  'development',
+  'production',
+  'staging',
+  'test',
+  'testing',
+  'local',
+  'dev',
+  'prod',
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'warning',
+  'error',
+  'fatal',
+  'silent',
+  'none',
+]);
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function isPort(s: string): boolean {
+  return /^(0|[1-9]\d{0,4})$/.test(s) && Number(s) <= 65535;
+}
+
+/** A run of letters or digits that reads as a word, a version or a short number. */
+function plainRun(run: string): boolean {
+  if (run.length >= 16 && shannonEntropy(run) >= 3.5) return false;
+  if (/^\d+$/.test(run)) return run.length <= 6;
+  const oneCase = run === run.toLowerCase() || run === run.toUpperCase();
+  if (/^[A-Za-z]+$/.test(run)) {
+    if (run.length >= 8 && /^[a-fA-F]+$/.test(run)) return false;
+    const capitalized = /^[A-Z][a-z]+$/.test(run);
+    return run.length <= 24 && (oneCase || capitalized);
+  }
+  // Letters and digits mixed: short, one case, at most two letter/digit switches (v1beta, ec2).
+  if (!/^[A-Za-z0-9]+$/.test(run) || run.length > 10 || !oneCase) return false;
+  let switches = 0;
+  for (let i = 1; i < run.length; i++) {
+    if (/\d/.test(run[i]!) !== /\d/.test(run[i - 1]!)) switches++;
+  }
+  return switches <= 2;
+}
+
+/** Every letter/digit run of `s` is plain, and `s` has no other characters than `allowed`. */
+function plainText(s: string, allowed: RegExp): boolean {
+  if (!allowed.test(s)) return false;
+  return s
+    .split(/[^A-Za-z0-9]+/)
+    .filter((r) => r !== '')
+    .every(plainRun);
+}
+
+/** `localhost`, an IPv4 address or a dotted lowercase name with an alphabetic last label. */
+function isHostName(host: string): boolean {
+  if (host === 'localhost' || IPV4.test(host)) return true;
+  const labels = host.split('.');
+  if (labels.length < 2 || !/^[a-z]{2,24}$/.test(labels.at(-1)!)) return false;
+  return labels.every(
+    (l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l) && plainText(l, /^[a-z0-9-]+$/),
+  );
+}
+
+function isHostAndPort(s: string): boolean {
+  const m = /^([^:]+)(?::(\d+))?$/.exec(s);
+  return m !== null && isHostName(m[1]!) && (m[2] === undefined || isPort(m[2]));
+}
+
+function isPlainUrl(s: string): boolean {
+  const m = /^([a-z][a-z0-9+.-]{0,15}):\/\/([^/?#]*)(\/[^?#]*)?$/.exec(s);
+  if (m === null || /[@%\\]/.test(s)) return false;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return false;
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    return false;
+  }
+  if (!isHostAndPort(m[2]!)) return false;
+  const path = m[3] ?? '';
+  return path === '' || plainText(path, /^[A-Za-z0-9/._~-]+$/);
+}
+
+/**
+ * Whether `value` of variable `key` is clearly not a secret, so `.env.example` may keep it as
+ * it is (see the module header for the rules). False whenever in doubt.
+ */
+export function isClearlyNotSecret(key: string, value: string): boolean {
+  if (typeof value !== 'string' || value === '' || value.length > 200) return false;
+  if (secretLikeName(key) || KNOWN_SECRET.test(value)) return false;
+  if (BOOLEAN.test(value) || isPort(value) || WORDS.has(value)) return true;
+  return isHostAndPort(value) || isPlainUrl(value);
+}
+
+/** The text of `.env.example` made from `.env` text, and what became of each variable. */
+export interface DotenvExample {
+  text: string;
+  /** Variables whose value became a placeholder. */
+  placeholders: string[];
+  /** Variables whose value was kept (clearly not secrets). */
+  kept: string[];
+}
+
+/**
+ * `.env.example` text from `.env` text: comments, order and unrelated lines kept; each value
+ * replaced by `<what it is>` (from `describe(key)`, else the name in words), unless `keep` is
+ * on (the default) and the value is clearly not a secret.
+ */
+export function dotenvExample(
+  text: string,
+  describe: (key: string) => string | undefined = () => undefined,
+  options: { keep?: boolean } = {},
+): DotenvExample {
+  const keep = options.keep !== false;
+  const updates: Record<string, string> = {};
+  const placeholders: string[] = [];
+  const kept: string[] = [];
+  for (const [key, value] of Object.entries(parseDotenv(text))) {
+    if (keep && isClearlyNotSecret(key, value)) {
+      kept.push(key);
+      continue;
+    }
+    const what = describe(key) ?? key.toLowerCase().replace(/_/g, ' ');
+    updates[key] = `<${what.replace(/[<>]/g, '')}>`;
+    placeholders.push(key);
+  }
+  return { text: setDotenvVariables(text, updates), placeholders, kept };
+}
