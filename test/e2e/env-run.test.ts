@@ -390,7 +390,7 @@ describe('coffer env parse / format / import / example', () => {
     expect(again.results.every((r: { outcome: string }) => r.outcome === 'skipped')).toBe(true);
   });
 
-  it('writes .env.example with placeholders and warns about real secrets in it', () => {
+  it('writes .env.example with placeholders, keeps plain settings, and warns about real secrets in it', () => {
     const h = makeHome();
     const dir = join(h.home, 'p');
     mkdirSync(dir);
@@ -409,9 +409,11 @@ describe('coffer env parse / format / import / example', () => {
     const example = readFileSync(join(dir, '.env.example'), 'utf8');
     expect(example).not.toContain('sk_live');
     expect(example).toContain('# Stripe API key for payment processing\n');
+    // A port is not a secret: it is kept as it is (and named on stderr).
     expect(dotenv.parse(example)).toEqual({
       STRIPE_API_KEY: '<Stripe API key for payment processing>',
-      PORT: '<web>',
+      PORT: '8080',
     });
+    expect(r.stderr).toContain('kept 1 value that is not secret: PORT');
   });
 });

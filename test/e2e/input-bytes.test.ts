@@ -56,9 +56,11 @@ describe('values read from stdin come back identical', () => {
           )
           .map((v) => v.replaceAll('\u0000', '')),
         (value) => {
-          const set = h.run(['set', 'project/app/prop', '-d', DESCRIPTION, '--raw', '--json'], {
-            input: Buffer.from(value, 'utf8'),
-          });
+          // The empty value among them is stored on purpose (refused without --allow-empty).
+          const set = h.run(
+            ['set', 'project/app/prop', '-d', DESCRIPTION, '--raw', '--allow-empty', '--json'],
+            { input: Buffer.from(value, 'utf8') },
+          );
           expect(set.code, set.stderr).toBe(0);
           version = JSON.parse(set.stdout).version;
           const got = JSON.parse(h.run(['get', 'project/app/prop', '--json']).stdout);

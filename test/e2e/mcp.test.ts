@@ -51,7 +51,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
     expect(tools.map((t) => t.name)).toEqual(TOOLS);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     const args = (name: string) => Object.keys(byName[name]!.inputSchema.properties ?? {});
-    expect(args('set_secret')).toEqual(['keyPath', 'value', 'description', 'env']);
+    expect(args('set_secret')).toEqual(['keyPath', 'value', 'description', 'env', 'allowEmpty']);
     expect(args('get_secret')).toEqual(['keyPath', 'env']);
     expect(args('list_secrets')).toEqual(['scope', 'project', 'env']);
     expect(args('verify_secret')).toEqual(['keyPath', 'env']);

@@ -1,6 +1,6 @@
 /**
  * Terminal behaviour through a real pseudo-terminal (util-linux `script`): the hidden value
- * prompt of `coffer set` does not echo the value, and `coffer key rotate` draws a progress
+ * prompt of `coffer set` does not echo the value nor accept an empty one, and `coffer key rotate` draws a progress
  * bar. Skipped, with a message, where `script` is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,6 +57,16 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(r.out).not.toContain(value);
     expect(r.code).toBe(0);
     expect(h.run(['get', 'project/consilio/stripe_api_key']).stdout).toBe(`${value}\n`);
+  });
+
+  it('set refuses Enter alone at the prompt (exit 2) and stores nothing', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const cmd = `${q(process.execPath)} ${q(BIN)} set project/consilio/stripe_api_key -d ${q(STRIPE_DESCRIPTION)}`;
+    const r = await onPty(cmd, h.env, 'Value for project/consilio/stripe_api_key', '');
+    expect(r.out).toContain('nothing was typed at the prompt');
+    expect(r.code).toBe(2);
+    expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
   });
 
   it('key rotate shows a progress bar', async () => {

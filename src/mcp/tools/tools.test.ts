@@ -246,6 +246,36 @@ describe('generate_secret', () => {
   });
 });
 
+describe('the same rules as the CLI', () => {
+  it('generate_secret refuses a deleted secret instead of reviving it with a new value', async () => {
+    const path = 'project/consilio/deleted_key';
+    const description = 'Signing key of the consilio webhooks';
+    await generateSecretTool.run({ keyPath: path, description }, ctx());
+    const before = (await tv.vault.get(path, 'dev')).value;
+    await tv.vault.delete(path, 'dev');
+    const err = await failure(generateSecretTool.run({ keyPath: path, description }, ctx()));
+    expect(err.code).toBe('SECRET_DELETED');
+    const info = await tv.vault.info(path, 'dev');
+    expect(info.currentVersion).toBe(1);
+    expect(info.deletedAt).not.toBeNull();
+    await tv.vault.restore(path, 'dev');
+    expect((await tv.vault.get(path, 'dev')).value).toBe(before);
+  });
+
+  it('set_secret refuses an empty value unless allowEmpty', async () => {
+    const path = 'project/consilio/empty_value';
+    const description = 'Optional proxy setting of the consilio app';
+    const err = await failure(setSecretTool.run({ keyPath: path, value: '', description }, ctx()));
+    expect(err.code).toBe('EMPTY_VALUE');
+    await expect(tv.vault.get(path, 'dev')).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+    const ok = await setSecretTool.run(
+      { keyPath: path, value: '', description, allowEmpty: true },
+      ctx(),
+    );
+    expect(ok).toMatchObject({ version: 1, created: true, verified: true });
+  });
+});
+
 describe('audit', () => {
   it('records the MCP actor for tool calls', async () => {
     const records = await tv.storage.transaction('read', (tx) => tx.listAudit({ limit: 1000 }));

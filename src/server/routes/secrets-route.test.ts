@@ -162,6 +162,21 @@ describe('PUT /v1/secrets/{path}', () => {
     expect(rec).toMatchObject({ actor: 'token:writer@127.0.0.1', outcome: 'ok' });
   });
 
+  it('400 EMPTY_VALUE for an empty value unless allowEmpty; nothing replaced', async () => {
+    await seed(kit, APP, 'current');
+    expectError(await put(kit.tokens.write, { value: '' }), 400, 'EMPTY_VALUE');
+    expectError(await put(kit.tokens.write, { value: '', allowEmpty: false }), 400, 'EMPTY_VALUE');
+    expectError(
+      await put(kit.tokens.write, { value: '', allowEmpty: 'yes' }),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expect((await kit.vault.get(APP, 'dev')).value).toBe('current');
+    const ok = await put(kit.tokens.write, { value: '', allowEmpty: true });
+    expect(ok.json).toMatchObject({ version: 2 });
+    expect((await kit.vault.get(APP, 'dev')).value).toBe('');
+  });
+
   it('409 on a lost check-and-set, without the value in the answer', async () => {
     await seed(kit, APP, 'current');
     expectError(

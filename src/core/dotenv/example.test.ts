@@ -1,0 +1,210 @@
+/**
+ * `.env.example`: which values may stay as they are. The classifier keeps plain settings and
+ * must never keep a value with credentials or one that looks random (high entropy).
+ */
+import dotenv from 'dotenv';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { generateSecret } from '../generate/generate.js';
+import { KINDS } from '../generate/spec.js';
+import { setDotenvVariables } from './edit.js';
+import { dotenvExample, isClearlyNotSecret, secretLikeName, shannonEntropy } from './example.js';
+
+describe('isClearlyNotSecret', () => {
+  it.each([
+    ['OPENAI_BASE_URL', 'https://api.openai.com/v1'],
+    ['API_URL', 'http://localhost:3000'],
+    ['PUBLIC_URL', 'https://example.com/'],
+    ['REDIS_URL', 'redis://cache.internal:6379/0'],
+    ['DATABASE_URL', 'postgres://db.internal:5432/app'],
+    ['GEMINI_BASE_URL', 'https://generativelanguage.googleapis.com/v1beta'],
+    ['PORT', '8080'],
+    ['WORKERS', '0'],
+    ['DEBUG', 'false'],
+    ['FEATURE_X', 'ON'],
+    ['HOST', 'localhost'],
+    ['DB_HOST', 'db.internal'],
+    ['BIND', '127.0.0.1'],
+    ['SMTP_HOST', 'smtp.example.com:587'],
+    ['NODE_ENV', 'production'],
+    ['LOG_LEVEL', 'debug'],
+  ])('keeps %s=%s', (key, value) => {
+    expect(isClearlyNotSecret(key, value)).toBe(true);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'postgres://app:s3cr3t@db.internal/app', 'a password in the URL'],
+    ['DATABASE_URL', 'postgres://app@db.internal/app', 'a user in the URL'],
+    ['API_URL', 'https://api.example.com/v1?key=abc', 'a query string'],
+    ['API_URL', 'https://api.example.com/v1#token', 'a fragment'],
+    [
+      'HOOK_URL',
+      'https://hooks.slack.com/services/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',
+      'a random path segment',
+    ],
+    [
+      'BOT_URL',
+      'https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/',
+      'a token in the path',
+    ],
+    ['API_URL', 'https://a1b2c3d4e5f6a7b8c9d0.example.com', 'a random host label'],
+    ['API_URL', 'https://example.com/%73ecret', 'percent-encoding'],
+    ['STRIPE_API_KEY', 'true', 'a secret-like name'],
+    ['ADMIN_PIN', '4821', 'a PIN'],
+    ['DB_PASSWORD', 'localhost', 'a password name'],
+    ['SENTRY_DSN', 'https://sentry.io/123', 'a DSN'],
+    ['SLACK_WEBHOOK_URL', 'https://hooks.slack.com/services', 'a webhook'],
+    ['GREETING', 'hello world', 'free text'],
+    ['NAME', 'hunter2', 'a bare word'],
+    ['TIMEOUT', '100000', 'a number beyond ports'],
+    ['VALUE', '', 'an empty value'],
+    ['GH', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'a known secret format'],
+    ['ID', '123e4567-e89b-12d3-a456-426614174000', 'a UUID'],
+    ['HOST', 'deadbeefcafe.example.com', 'a hex label'],
+    ['API_URL', 'https://api.example.com/v1/qwertzuiopasdfghjk', 'a long random-looking word'],
+  ])('replaces %s=%s (%s)', (key, value) => {
+    expect(isClearlyNotSecret(key, value)).toBe(false);
+  });
+});
+
+/** A secret coffer itself would generate, of any kind. */
+const generated = fc.constantFrom(...KINDS).map((kind) => generateSecret({ kind }));
+const plainKey = fc.constantFrom('VALUE', 'SETTING', 'BASE_URL', 'HOST', 'SERVER', 'CONFIG');
+
+describe('the classifier never keeps a secret (properties)', () => {
+  it('a generated secret, alone or anywhere in a URL or host name', () => {
+    fc.assert(
+      fc.property(plainKey, generated, fc.nat(6), fc.boolean(), (key, secret, where, lower) => {
+        const s = lower ? secret.toLowerCase() : secret;
+        const candidates = [
+          s,
+          `https://${s}.example.com`,
+          `${s}.example.com`,
+          `https://api.example.com/v1/${s}`,
+          `https://api.example.com/${s}/v1`,
+          `https://api.example.com/v1?token=${s}`,
+          `https://api.example.com/v1#${s}`,
+          `https://user:${s}@api.example.com/v1`,
+        ];
+        expect(isClearlyNotSecret(key, candidates[where % candidates.length]!)).toBe(false);
+        for (const c of candidates) expect(isClearlyNotSecret(key, c)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a URL with a user or a password, whatever else it holds', () => {
+    const userinfo = fc
+      .tuple(
+        fc.stringMatching(/^[a-z0-9]{1,12}$/),
+        fc.option(fc.stringMatching(/^[a-z0-9]{0,12}$/)),
+      )
+      .map(([u, p]) => (p === null ? u : `${u}:${p}`));
+    fc.assert(
+      fc.property(plainKey, fc.webUrl(), userinfo, (key, url, info) => {
+        const withInfo = url.replace('://', `://${info}@`);
+        expect(isClearlyNotSecret(key, withInfo)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('no value it keeps has a run of letters and digits that looks random', () => {
+    const candidates = fc.oneof(
+      fc.webUrl({ withFragments: true, withQueryParameters: true }),
+      fc.webUrl(),
+      fc.domain(),
+      fc.string({ maxLength: 40 }),
+      fc.stringMatching(/^[a-z0-9.-]{1,40}$/),
+      fc.stringMatching(/^https:\/\/[a-z]{2,30}\.[a-z]{2,5}\/[A-Za-z0-9]{0,30}$/),
+    );
+    fc.assert(
+      fc.property(plainKey, candidates, (key, value) => {
+        if (!isClearlyNotSecret(key, value)) return;
+        expect(value).not.toMatch(/[@%?#\s]/);
+        for (const run of value.split(/[^A-Za-z0-9]+/)) {
+          expect(run.length).toBeLessThanOrEqual(24);
+          if (run.length >= 16) expect(shannonEntropy(run)).toBeLessThan(3.5);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('nothing at all under a name that suggests a secret', () => {
+    const name = fc
+      .tuple(
+        fc.constantFrom('', 'APP_', 'STRIPE_', 'X_'),
+        fc.constantFrom(
+          'API_KEY',
+          'SECRET',
+          'TOKEN',
+          'PASSWORD',
+          'DB_PASS',
+          'PIN',
+          'PRIVATE_KEY',
+          'WEBHOOK_URL',
+          'DSN',
+          'AUTH',
+        ),
+        fc.constantFrom('', '_URL', '_VALUE', '_1'),
+      )
+      .map((parts) => parts.join(''));
+    const plain = fc.constantFrom(
+      'true',
+      '8080',
+      'localhost',
+      'https://api.openai.com/v1',
+      'debug',
+    );
+    fc.assert(
+      fc.property(name, plain, (key, value) => {
+        expect(secretLikeName(key)).toBe(true);
+        expect(isClearlyNotSecret(key, value)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('dotenvExample', () => {
+  it('keeps plain settings, replaces the rest, and keeps comments and order', () => {
+    const text =
+      '# OpenAI\nOPENAI_API_KEY=sk-proj-abc123def456ghi789\nOPENAI_BASE_URL=https://api.openai.com/v1\n\nPORT=8080 # web\n';
+    const r = dotenvExample(text, (k) => (k === 'OPENAI_API_KEY' ? 'OpenAI API key' : undefined));
+    expect(r.kept).toEqual(['OPENAI_BASE_URL', 'PORT']);
+    expect(r.placeholders).toEqual(['OPENAI_API_KEY']);
+    expect(r.text).toBe(
+      "# OpenAI\nOPENAI_API_KEY='<OpenAI API key>'\nOPENAI_BASE_URL=https://api.openai.com/v1\n\nPORT=8080 # web\n",
+    );
+    const all = dotenvExample(text, () => undefined, { keep: false });
+    expect(all.kept).toEqual([]);
+    expect(dotenv.parse(all.text)).toEqual({
+      OPENAI_API_KEY: '<openai api key>',
+      OPENAI_BASE_URL: '<openai base url>',
+      PORT: '<port>',
+    });
+  });
+
+  it('every variable is kept as it was or becomes a placeholder, never anything else (property)', () => {
+    const value = fc.oneof(
+      generated,
+      fc.constantFrom('true', '8080', 'localhost', 'https://api.openai.com/v1', ''),
+      fc.webUrl(),
+      fc.string({ maxLength: 20 }).filter((s) => !s.includes('\u0000')),
+    );
+    const key = fc.stringMatching(/^[A-Z][A-Z0-9_]{0,12}$/);
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 6 }), (vars) => {
+        const r = dotenvExample(setDotenvVariables('', vars));
+        expect([...r.kept, ...r.placeholders].sort()).toEqual(Object.keys(vars).sort());
+        const out = dotenv.parse(r.text);
+        for (const k of r.kept) {
+          expect(out[k]).toBe(vars[k]);
+          expect(isClearlyNotSecret(k, vars[k]!)).toBe(true);
+        }
+        for (const k of r.placeholders) expect(out[k]).toMatch(/^<.*>$/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
