@@ -11,9 +11,10 @@
  * - URLs without credentials: no user or password, no query string or fragment, no `@` or
  *   `%`, and host and path made of plain words.
  * A "plain word" is a run of letters or digits that does not look random: at most 24 letters
- * in one case, at most 6 digits, or a short mix such as `v1beta` or `ec2`; a run of 16
- * characters or more whose Shannon entropy reaches 3.5 bits per character is never plain, nor
- * is a run of 8 or more hex letters. Known secret formats (`sk_live_`, `ghp_`, `AKIA`, JWTs,
+ * in one case, at most 6 digits, or a short mix such as `v1beta` or `ec2` (at most 6 letters
+ * and 4 digits); a run of 16 characters or more whose Shannon entropy reaches 3.5 bits per
+ * character is never plain, nor is a run of 8 or more hex letters, nor a path segment or host
+ * label whose letters and digits together do that. Known secret formats (`sk_live_`, `ghp_`, `AKIA`, JWTs,
  * PEM blocks) are never kept.
  *
  * Only names leave this module in reports; values stay in the returned text.
@@ -115,6 +116,7 @@ function plainRun(run: string): boolean {
   }
   // Letters and digits mixed: short, one case, at most two letter/digit switches (v1beta, ec2).
   if (!/^[A-Za-z0-9]+$/.test(run) || run.length > 10 || !oneCase) return false;
+  if (run.replace(/\d/g, '').length > 6 || run.replace(/\D/g, '').length > 4) return false;
   let switches = 0;
   for (let i = 1; i < run.length; i++) {
     if (/\d/.test(run[i]!) !== /\d/.test(run[i - 1]!)) switches++;
@@ -122,9 +124,17 @@ function plainRun(run: string): boolean {
   return switches <= 2;
 }
 
-/** Every letter/digit run of `s` is plain, and `s` has no other characters than `allowed`. */
+/**
+ * `s` has no other characters than `allowed`, every letter/digit run of it is plain, and no
+ * part between `/` or `.` looks random once its `-`, `_` and `~` are dropped (a token cut
+ * into short runs: `kgkujnokgdgjp-gacf_akozfb7ih`).
+ */
 function plainText(s: string, allowed: RegExp): boolean {
   if (!allowed.test(s)) return false;
+  for (const part of s.split(/[/.]+/)) {
+    const alnum = part.replace(/[^A-Za-z0-9]+/g, '');
+    if (alnum.length >= 16 && shannonEntropy(alnum) >= 3.5) return false;
+  }
   return s
     .split(/[^A-Za-z0-9]+/)
     .filter((r) => r !== '')
