@@ -21,6 +21,7 @@
  * will come from.
  */
 import { CofferError } from '../errors.js';
+import { closestMatch } from '../suggest.js';
 import { type Manifest, type ManifestVariable, type Source, sourceFor } from './model.js';
 
 /** Environments where a tier 1 secret may be generated without `--generate-missing`. */
@@ -110,7 +111,7 @@ function stepFor(v: ManifestVariable, source: Source, env: string, s: SetupState
  */
 export function planSetup(manifest: Manifest, env: string, state: SetupState): PlannedVariable[] {
   if (manifest.environments.length > 0 && !manifest.environments.includes(env)) {
-    const near = closestName(env, manifest.environments);
+    const near = closestMatch(env, manifest.environments);
     throw new CofferError(
       'INVALID_ENV',
       `environment "${env}" is not in ${manifest.file} (environments: ${manifest.environments.join(', ')})`,
@@ -126,35 +127,4 @@ export function planSetup(manifest: Manifest, env: string, state: SetupState): P
 /** The missing variables of a plan, for the one error that lists them all. */
 export function missingOf(plan: readonly PlannedVariable[]): PlannedVariable[] {
   return plan.filter((p) => p.step.action === 'missing');
-}
-
-/** The closest of `names` to `input` when it is close enough (a typo), else undefined. */
-function closestName(input: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const n of names) {
-    if (n.startsWith(input) || input.startsWith(n)) return n;
-    const d = editDistance(input, n);
-    if (d < bestDistance) {
-      best = n;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(1, Math.floor(input.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        prev[j]! + 1,
-        cur[j - 1]! + 1,
-        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
