@@ -140,7 +140,7 @@ describe('parseManifest', () => {
       'a source for an environment that does not exist',
       'project: a\nenvironments: [dev, prod]\nvariables:\n  X_KEY:\n    description: Signs the webhook payloads sent to partners\n    sources:\n      production: ask\n',
       7,
-      /"production" is not in environments \(dev, prod\)/,
+      /"production" is not in environments \(dev, prod\); did you mean prod\?/,
     ],
     [
       'a source of the wrong form',

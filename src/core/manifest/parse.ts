@@ -18,6 +18,7 @@ import {
   parseKeyPath,
 } from '../paths.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
+import { closestMatch } from '../suggest.js';
 import { DEFAULT_SOURCE_KEY, type Manifest, type ManifestVariable, type Source } from './model.js';
 import { ManifestSchema, type RawSource, type RawVariable, VariableSchema } from './schema.js';
 
@@ -102,6 +103,11 @@ function nodeAt(root: unknown, path: PathKey[], key: boolean): YamlNode | undefi
     }
   }
   return node;
+}
+
+function didYouMean(input: string, names: readonly string[]): string {
+  const near = closestMatch(input, names);
+  return near === undefined ? '' : `; did you mean ${near}?`;
 }
 
 function where(path: PathKey[]): string {
@@ -269,7 +275,7 @@ function toVariable(
         problems.push({
           at: sat,
           key: true,
-          message: `${where(sat)}: environment "${env}" is not in environments (${environments.join(', ')})`,
+          message: `${where(sat)}: environment "${env}" is not in environments (${environments.join(', ')})${didYouMean(env, environments)}`,
         });
         continue;
       }
@@ -390,7 +396,7 @@ function build(
   if (env !== null && environments.length > 0 && !environments.includes(env)) {
     problems.push({
       at: ['env'],
-      message: `env: "${env}" is not in environments (${environments.join(', ')})`,
+      message: `env: "${env}" is not in environments (${environments.join(', ')})${didYouMean(env, environments)}`,
     });
   }
   const allowRaw = raw.allow_env_names;
