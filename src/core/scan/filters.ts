@@ -1,0 +1,114 @@
+/**
+ * False-positive filters: what looks like a secret and is not.
+ *
+ * - whole files that hold no secrets by construction: lockfiles, source maps, the baseline
+ *   itself, binary files, images (`pathFilter`);
+ * - test fixtures, where keyword matches are mostly invented values (`isTestPath`);
+ * - values that are placeholders (`your-key-here`, `<TOKEN>`, `xxxx`, `changeme`),
+ *   references to a secret kept elsewhere (`process.env.X`, `os.environ[...]`, `${VAR}`,
+ *   `${{ secrets.X }}`, `coffer://…`), documented examples (AWS's `…EXAMPLE` keys, the jwt.io
+ *   sample), UUIDs, hashes, file paths and URLs without credentials (`isFalsePositiveValue`);
+ * - spans of a line that cannot hold a secret: data URIs (`maskInertSpans`).
+ *
+ * Provider rules use only the placeholder, reference and documented-example checks: their
+ * format already says "secret". The generic keyword detector uses all of them.
+ */
+
+/** Lockfiles and other generated manifests: integrity hashes, never credentials. */
+const LOCKFILES = new Set([
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'bun.lock',
+  'bun.lockb',
+  'cargo.lock',
+  'poetry.lock',
+  'pipfile.lock',
+  'gemfile.lock',
+  'composer.lock',
+  'go.sum',
+  'flake.lock',
+  'packages.lock.json',
+  'podfile.lock',
+  'mix.lock',
+  'pubspec.lock',
+  'uv.lock',
+]);
+
+/** Extensions of files never scanned: images, fonts, archives, media, compiled code. */
+const BINARY_EXT =
+  /\.(?:png|jpe?g|gif|bmp|ico|webp|avif|tiff?|psd|woff2?|ttf|otf|eot|zip|gz|tgz|bz2|xz|7z|rar|jar|war|class|o|a|so|dylib|dll|exe|bin|pdf|mp[34]|mov|avi|webm|wav|ogg|flac|wasm|pyc|db|sqlite3?|map)$/i;
+
+/** Why a whole file is skipped, or undefined when it is scanned. */
+export function pathFilter(file: string): string | undefined {
+  const base = (file.slice(file.lastIndexOf('/') + 1) || file).toLowerCase();
+  if (LOCKFILES.has(base)) return 'lockfile';
+  if (base === '.secrets.baseline') return 'baseline';
+  if (BINARY_EXT.test(base)) return 'binary';
+  return undefined;
+}
+
+/** Files whose keyword matches are skipped: minified bundles (provider rules still run). */
+export function isMinifiedPath(file: string): boolean {
+  return /\.min\.(?:js|css|mjs)$|[-.]bundle\.js$|\.chunk\.js$/i.test(file);
+}
+
+/** Test code and fixtures: test/, tests/, __tests__/, spec/, fixtures/, testdata/, *.test.*. */
+export function isTestPath(file: string): boolean {
+  return /(?:^|\/)(?:tests?|__tests__|__mocks__|specs?|fixtures?|testdata|mocks?)\/|[._-](?:test|spec)\.[a-z0-9]+$|_test\.go$|(?:^|\/)test_[^/]*\.py$/i.test(
+    file,
+  );
+}
+
+/** Placeholders people write where a secret goes. */
+const PLACEHOLDER =
+  /your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
+
+/** References to a secret kept elsewhere: environment, templates, secret stores. */
+const REFERENCE =
+  /^(?:\$\{?\{?|%\(|%\{|#\{|@\{|\{\{|<%)|^\$[A-Za-z_]|process\.env|import\.meta\.env|os\.environ|os\.getenv|getenv\(|System\.getenv|ENV\[|env\(|Environment\.GetEnvironmentVariable|secrets\.[A-Za-z_]|coffer:\/\/|vault:|op:\/\/|ssm:|arn:aws|!Ref|!Sub|\bvar\.|\blocal\.|data\.aws|keyvault|secretKeyRef|valueFrom/i;
+
+/**
+ * Keys that vendors publish in their documentation as examples: matching them is noise.
+ * (AWS's example key pair, the jwt.io sample token, Stripe's documented test key.)
+ */
+const DOCUMENTED_EXAMPLES = new Set([
+  'AKIAIOSFODNN7EXAMPLE',
+  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+  'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
+  'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
+]);
+
+/** True for a placeholder, a reference or a documented example. */
+export function isPlaceholderOrReference(value: string): boolean {
+  if (DOCUMENTED_EXAMPLES.has(value)) return true;
+  if (/EXAMPLE/.test(value)) return true;
+  if (REFERENCE.test(value)) return true;
+  return PLACEHOLDER.test(value);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX_HASH =
+  /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$/;
+const SRI = /^(?:sha(?:1|256|384|512)-[A-Za-z0-9+/]+=*|[a-z0-9]+:[0-9a-f]{32,})$/;
+
+/** True for a UUID. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** True for a hex digest (MD5, SHA-1 or git object id, SHA-2) or an integrity string. */
+export function isHashLike(value: string): boolean {
+  return HEX_HASH.test(value) || SRI.test(value);
+}
+
+/** Blanks out data URIs (`data:image/png;base64,…`) so no rule reads inside them. */
+export function maskInertSpans(line: string): string {
+  if (!line.includes('data:')) return line;
+  return line.replace(
+    /data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z-]+=[^;,]+)*;base64,[A-Za-z0-9+/=]+/gi,
+    (m) => ' '.repeat(m.length),
+  );
+}

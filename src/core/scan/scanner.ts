@@ -1,0 +1,284 @@
+/**
+ * The scanner: reads text line by line and reports findings with file, line and column.
+ *
+ * For each line, in this order, each claiming its span so a later rule cannot report the
+ * same characters again: exact stored values (stored-values.ts), the provider rules in table
+ * order (rules.ts), then generic keyword assignments (generic.ts). A line holding
+ * `coffer:allow` or detect-secrets' `pragma: allowlist secret` is skipped, and the line after
+ * `pragma: allowlist nextline secret`.
+ *
+ * Sources feed lines with their own numbers (a diff's added lines are not consecutive), so
+ * the scanner is a small state machine per file (`FileScanner`): the only state across lines
+ * is a private-key header waiting for its body on the next line, and an allow comment for the
+ * next line. `scanStream` reads a byte stream in chunks without holding the whole file.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  isMinifiedPath,
+  isPlaceholderOrReference,
+  isTestPath,
+  maskInertSpans,
+  pathFilter,
+} from './filters.js';
+import { type FileKind, fileKind, findGeneric, GENERIC_HINT } from './generic.js';
+import { PROVIDER_HINT, PROVIDER_RULES, type ProviderRule } from './rules.js';
+import type { StoredValueFinder } from './stored-values.js';
+import type { Finding, LineOrigin } from './types.js';
+
+/** What a scan looks for. */
+export interface ScanOptions {
+  /** Stored values to find (from the vault); none when absent. */
+  readonly storedValues?: StoredValueFinder | undefined;
+  /** Skip the generic keyword detector (provider rules and stored values only). */
+  readonly noGeneric?: boolean | undefined;
+}
+
+export const GENERIC_RULE_ID = 'generic-secret';
+export const STORED_VALUE_RULE_ID = 'coffer-stored-value';
+
+const ALLOW = /coffer:allow|pragma: ?allowlist secret|pragma: ?whitelist secret/;
+const ALLOW_NEXT = /pragma: ?allowlist nextline secret|coffer:allow-next-line/;
+/** A line longer than this in a code file is minified: keyword matches are not tried. */
+const MINIFIED_LINE = 1000;
+
+const sha1 = (s: string): string => createHash('sha1').update(s, 'utf8').digest('hex');
+
+function mask(secret: string, publicPrefix: number): string {
+  return `${secret.slice(0, Math.min(publicPrefix, secret.length))}****`;
+}
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+function overlaps(spans: Span[], start: number, end: number): boolean {
+  for (const s of spans) if (start < s.end && end > s.start) return true;
+  return false;
+}
+
+/** Scans the lines of one file (or of one file's diff) in order. */
+export class FileScanner {
+  readonly #origin: LineOrigin;
+  readonly #options: ScanOptions;
+  readonly #kind: FileKind;
+  readonly #test: boolean;
+  readonly #minified: boolean;
+  /** A private-key header with no body on its line, waiting for the next line. */
+  #pendingKey: { finding: Finding; line: number } | undefined;
+  #allowNext = -1;
+
+  constructor(origin: LineOrigin, options: ScanOptions = {}) {
+    this.#origin = origin;
+    this.#options = options;
+    this.#kind = fileKind(origin.file);
+    this.#test = isTestPath(origin.file);
+    this.#minified = isMinifiedPath(origin.file);
+  }
+
+  #finding(
+    rule: { id: string; description: string; detectSecretsType?: string | undefined },
+    line: number,
+    start: number,
+    end: number,
+    secret: string,
+    extra: Partial<Finding> & { masked: string; validated: boolean },
+  ): Finding {
+    return {
+      ruleId: rule.id,
+      description: rule.description,
+      file: this.#origin.file,
+      line,
+      column: start + 1,
+      endColumn: end + 1,
+      ...(this.#origin.commit !== undefined ? { commit: this.#origin.commit } : {}),
+      hashedSecret: sha1(secret),
+      ...(rule.detectSecretsType !== undefined
+        ? { detectSecretsType: rule.detectSecretsType }
+        : {}),
+      ...extra,
+    };
+  }
+
+  /** The findings of one line (1-based `n`), in column order. */
+  line(raw: string, n: number): Finding[] {
+    const out: Finding[] = [];
+    const pending = this.#pendingKey;
+    this.#pendingKey = undefined;
+    if (pending !== undefined && pending.line + 1 === n && isKeyBodyLine(raw)) {
+      out.push(pending.finding);
+    }
+    if (this.#allowNext === n || ALLOW.test(raw)) return out;
+    if (ALLOW_NEXT.test(raw)) this.#allowNext = n + 1;
+    const text = maskInertSpans(raw);
+    const taken: Span[] = [];
+    const stored = this.#options.storedValues;
+    if (stored !== undefined) {
+      for (const m of stored.find(text)) {
+        taken.push(m);
+        out.push(
+          this.#finding(
+            {
+              id: STORED_VALUE_RULE_ID,
+              description: `a value stored in the vault (${m.path}, ${m.env})`,
+            },
+            n,
+            m.start,
+            m.end,
+            text.slice(m.start, m.end),
+            { masked: '****', validated: true, keyPath: m.path, env: m.env, encoding: m.encoding },
+          ),
+        );
+      }
+    }
+    if (PROVIDER_HINT.test(text)) {
+      for (const rule of PROVIDER_RULES) this.#provider(rule, text, n, taken, out);
+    }
+    const minifiedLine = this.#minified || (this.#kind === 'code' && text.length > MINIFIED_LINE);
+    if (!this.#options.noGeneric && !this.#test && !minifiedLine && GENERIC_HINT.test(text)) {
+      for (const g of findGeneric(text, this.#kind)) {
+        if (overlaps(taken, g.start, g.end)) continue;
+        taken.push(g);
+        const secret = text.slice(g.start, g.end);
+        out.push(
+          this.#finding(
+            {
+              id: GENERIC_RULE_ID,
+              description: `a random-looking value assigned to ${g.name}`,
+              detectSecretsType: 'Secret Keyword',
+            },
+            n,
+            g.start,
+            g.end,
+            secret,
+            { masked: '****', validated: false },
+          ),
+        );
+      }
+    }
+    return out.length > 1 ? out.sort((a, b) => a.column - b.column) : out;
+  }
+
+  #provider(rule: ProviderRule, text: string, n: number, taken: Span[], out: Finding[]): void {
+    if (!rule.hints.some((h) => text.includes(h))) return;
+    rule.regex.lastIndex = 0;
+    for (let m = rule.regex.exec(text); m !== null; m = rule.regex.exec(text)) {
+      const secret = m.groups?.secret ?? m[0];
+      const start = m.index + m[0].indexOf(secret);
+      const end = start + secret.length;
+      if (overlaps(taken, start, end)) continue;
+      if (rule.validate !== undefined && !rule.validate(secret, text)) continue;
+      if (isPlaceholderOrReference(secret)) continue;
+      if (rule.id === 'url-password' && !this.#plausibleUrlPassword(m.groups!)) continue;
+      const finding = this.#finding(rule, n, start, end, secret, {
+        masked: mask(secret, rule.publicPrefix),
+        validated: rule.proves === true,
+      });
+      if (rule.id === 'private-key') {
+        const body = (m.groups?.body ?? '').replace(/\\[nr]|\s/g, '');
+        if (body.length < 40) {
+          // A header alone on its line: the key is real if the next line is a PEM body.
+          const rest = text.slice(m.index + m[0].length).replace(/\\[nr]|["',\s]/g, '');
+          if (body.length === 0 && rest === '') this.#pendingKey = { finding, line: n };
+          continue;
+        }
+      }
+      taken.push({ start, end });
+      out.push(finding);
+    }
+  }
+
+  #plausibleUrlPassword(g: Record<string, string | undefined>): boolean {
+    const password = g.secret!;
+    if (password === g.user) return false;
+    if (/^[%$]|^\{|^:|\*{3}/.test(password)) return false;
+    // A test suite's database on this machine holds no one's data.
+    if (this.#test && /^(?:localhost|127\.0\.0\.1|\[::1\]|db|postgres|mysql|redis)$/.test(g.host!))
+      return false;
+    return true;
+  }
+
+  /** Call after the last line. */
+  end(): Finding[] {
+    this.#pendingKey = undefined;
+    return [];
+  }
+}
+
+/** A line that continues a PEM block: base64, or a PEM header such as `Proc-Type:`. */
+function isKeyBodyLine(line: string): boolean {
+  const t = line.replace(/^[\s"'+]+|[\s"',]+$|\\n/g, '');
+  return /^[A-Za-z0-9+/=]{40,}$/.test(t) || /^(?:Proc-Type|DEK-Info|Comment):/.test(t);
+}
+
+/** All findings in `text`, as from a file named `file`. */
+export function scanText(text: string, file: string, options: ScanOptions = {}): Finding[] {
+  const s = new FileScanner({ file }, options);
+  const out: Finding[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    out.push(...s.line(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1));
+  }
+  out.push(...s.end());
+  return out;
+}
+
+/** Why a file's content is not scanned: it is binary (a NUL byte near the start). */
+function looksBinary(chunk: Buffer): boolean {
+  return chunk.subarray(0, 8000).includes(0);
+}
+
+/**
+ * Scans a byte stream line by line, chunk by chunk (UTF-8; a line split across chunks is
+ * joined). Returns no findings for binary content.
+ */
+export async function scanStream(
+  stream: AsyncIterable<Buffer | string>,
+  origin: LineOrigin,
+  options: ScanOptions = {},
+): Promise<Finding[]> {
+  const s = new FileScanner(origin, options);
+  const decoder = new StringDecoder('utf8');
+  const out: Finding[] = [];
+  let carry = '';
+  let n = 0;
+  let first = true;
+  for await (const chunk of stream) {
+    if (first && typeof chunk !== 'string' && looksBinary(chunk)) return [];
+    first = false;
+    const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      const l = text.charCodeAt(nl - 1) === 13 ? text.slice(from, nl - 1) : text.slice(from, nl);
+      n++;
+      const f = s.line(l, n);
+      if (f.length > 0) out.push(...f);
+      from = nl + 1;
+    }
+    carry = text.slice(from);
+  }
+  carry += decoder.end();
+  if (carry !== '') out.push(...s.line(carry, n + 1));
+  out.push(...s.end());
+  return out;
+}
+
+/**
+ * Scans one file: `path` on disk, shown and keyed in baselines as `shown`. Lockfiles, the
+ * baseline, images and other binary files are skipped (returns undefined).
+ */
+export async function scanFile(
+  path: string,
+  shown: string,
+  options: ScanOptions = {},
+): Promise<Finding[] | undefined> {
+  if (pathFilter(shown) !== undefined) return undefined;
+  return scanStream(
+    createReadStream(path, { highWaterMark: 256 * 1024 }),
+    { file: shown },
+    options,
+  );
+}
