@@ -5,12 +5,16 @@
  *   import   .env -> vault (descriptions from comments)
  *   example  .env -> .env.example with placeholders, never values
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDotenv, parseDotenvLines, setDotenvVariables } from '../../core/dotenv/index.js';
+import {
+  parseDotenv,
+  parseDotenvLines,
+  readDotenvFile,
+  setDotenvVariables,
+  writeDotenv,
+} from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
-import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
@@ -56,7 +60,7 @@ export async function readInput(file: string | undefined): Promise<string> {
  * decoded leniently would replace its invalid bytes with U+FFFD on lines coffer does not own.
  */
 export function readEnvFile(file: string): string {
-  return existsSync(file) ? decodeUtf8(readBytes(file), file) : '';
+  return readDotenvFile(file);
 }
 
 /** The project and environment for commands that take --project / --env. */
@@ -137,7 +141,7 @@ Examples:
     .description("write a project's secrets into a .env file, keeping everything else")
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
-    .option('-f, --file <path>', '.env file to update', '.env')
+    .option('-f, --file <path>', '.env file to update (- for stdout)', '.env')
     .option('--check', 'only list (by name) what would change; exit 1 if anything would')
     .option(
       '--allow-env-name <NAME>',
@@ -149,7 +153,9 @@ Examples:
       'after',
       `
 Only the project's variables are written; other lines, comments and order are kept. The
-file is replaced atomically with mode 0600.
+file is replaced atomically with mode 0600; a symbolic link is followed (its target is
+replaced, the link kept); devices, pipes and directories are refused. --file - prints the
+variables on stdout instead.
 
 Examples:
   coffer env pull --project consilio
@@ -167,21 +173,16 @@ Examples:
           allowNames,
           `write ${opts.file} with`,
         );
-        const text = readEnvFile(opts.file);
-        const current = parseDotenv(text);
-        const updates: Record<string, string> = {};
-        const changes: { name: string; action: 'add' | 'update' }[] = [];
-        for (const s of secrets) {
-          if (current[s.envVar] === s.value) continue;
-          updates[s.envVar] = s.value;
-          changes.push({ name: s.envVar, action: s.envVar in current ? 'update' : 'add' });
-        }
-        if (!opts.check && changes.length > 0) {
-          writeSecretFile(opts.file, setDotenvVariables(text, updates), { overwrite: true });
-        }
-        if (opts.json)
+        const values = Object.fromEntries(secrets.map((s) => [s.envVar, s.value]));
+        const r = writeDotenv(opts.file, values, {
+          check: opts.check === true,
+          allowStdout: true,
+        });
+        const changes = r.changes;
+        if (r.stdout !== undefined) writeOut(r.stdout);
+        if (opts.json && r.stdout === undefined)
           printJson({ file: opts.file, project, env: e, check: opts.check === true, changes });
-        else {
+        else if (r.stdout === undefined) {
           for (const c of changes) note(`${opts.check ? 'would ' : ''}${c.action} ${c.name}`);
           note(
             changes.length === 0
@@ -189,8 +190,7 @@ Examples:
               : `${opts.check ? 'out of date' : 'wrote'} ${opts.file}: ${changes.length} of ${secrets.length} variables`,
           );
         }
-        const w = gitIgnoreWarning(opts.file);
-        if (w) warn(w);
+        if (r.warning) warn(r.warning);
         return opts.check && changes.length > 0 ? EXIT.failure : 0;
       }),
     );

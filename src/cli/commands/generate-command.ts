@@ -4,9 +4,8 @@
  * neither is given. Idempotent: an existing value is kept ("skipped") unless --force.
  */
 import { type Command, Option } from 'commander';
-import { parseDotenv, setDotenvVariables } from '../../core/dotenv/index.js';
+import { parseDotenv, readDotenvFile, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
 import {
   ensureGenerated,
   formatGeneratorSpec,
@@ -22,7 +21,6 @@ import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
-import { readEnvFile } from './env-command.js';
 
 interface GenerateOptions extends CommonOptions {
   kind: string;
@@ -129,7 +127,9 @@ In package.json:
           );
         }
         const fromFile =
-          opts.envFile !== undefined ? parseDotenv(readEnvFile(opts.envFile))[variable] : undefined;
+          opts.envFile !== undefined
+            ? parseDotenv(readDotenvFile(opts.envFile))[variable]
+            : undefined;
         if (storePath === undefined && opts.envFile === undefined) {
           writeOut(`${generateSecret(spec)}\n`);
           return 0;
@@ -163,10 +163,7 @@ In package.json:
           }
           // Store first (done above), .env second.
           if (opts.envFile !== undefined && r.writeFile) {
-            const text = readEnvFile(opts.envFile);
-            writeSecretFile(opts.envFile, setDotenvVariables(text, { [variable]: r.value }), {
-              overwrite: true,
-            });
+            writeDotenv(opts.envFile, { [variable]: r.value }, { skipGitCheck: true });
           }
           const act = r.action === 'kept' ? 'skipped' : r.action;
           const result = {

@@ -3,9 +3,7 @@
  * piped, from a hidden prompt on a terminal, or (discouraged) from --value.
  */
 import { type Command, Option } from 'commander';
-import { setDotenvVariables } from '../../core/dotenv/index.js';
-import { writeSecretFile } from '../../core/files.js';
-import { gitIgnoreWarning } from '../../core/git.js';
+import { type DotenvWrite, writeDotenv } from '../../core/dotenv/index.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
@@ -19,7 +17,6 @@ import { envOf, withBackend } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
-import { readEnvFile } from './env-command.js';
 
 interface SetOptions extends CommonOptions {
   description?: string;
@@ -118,6 +115,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             ...(opts.allowEmpty === true ? { allowEmpty: true } : {}),
           });
           let envFile: { file: string; variable: string } | undefined;
+          let envWrite: DotenvWrite | undefined;
           if (opts.envFile !== undefined) {
             // Store first, .env second: this runs only after the vault accepted the value.
             const info = await vault.info(r.path, r.env);
@@ -128,13 +126,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
               allowNames,
               `write ${opts.envFile} with`,
             );
-            writeSecretFile(
-              opts.envFile,
-              setDotenvVariables(readEnvFile(opts.envFile), { [variable]: value }),
-              {
-                overwrite: true,
-              },
-            );
+            envWrite = writeDotenv(opts.envFile, { [variable]: value });
             envFile = { file: opts.envFile, variable };
           }
           if (opts.json) printJson({ ...r, ...(envFile ? { envFile } : {}) });
@@ -142,10 +134,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             note(`${r.created ? 'created' : 'updated'} ${r.path} (${r.env}) version ${r.version}`);
             if (envFile) note(`wrote ${envFile.variable} to ${envFile.file}`);
           }
-          if (envFile) {
-            const w = gitIgnoreWarning(envFile.file);
-            if (w) warn(w);
-          }
+          if (envWrite?.warning) warn(envWrite.warning);
           return 0;
         });
       }),

@@ -21,3 +21,11 @@ export {
   parseDotenv,
   parseDotenvLines,
 } from './parse.js';
+export {
+  type DotenvChange,
+  type DotenvWrite,
+  type DotenvWriteOptions,
+  dotenvTarget,
+  readDotenvFile,
+  writeDotenv,
+} from './write.js';

@@ -10,12 +10,12 @@
  * The file must be a dotenv file (`.env`, `.env.*` or `*.env`) inside the server's working
  * directory, reached without symbolic links; a file git does not ignore gets a warning.
  */
-import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import * as z from 'zod';
-import { setDotenvVariables } from '../../core/dotenv/index.js';
+import { writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { checkFileName, writeSecretFile } from '../../core/files.js';
+import { checkFileName } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import {
@@ -171,8 +171,7 @@ export const writeEnvTool: CofferTool = defineTool({
     if (names.length > 0) {
       // Written even when the file holds these values already: no answer, and no change of
       // the file or its mtime, may depend on whether a value in it equals the stored one.
-      const text = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
-      writeSecretFile(abs, setDotenvVariables(text, values), { overwrite: true });
+      writeDotenv(abs, values, { rewrite: true, skipGitCheck: true });
     }
     const warnings: string[] = [];
     const ignoreWarning = existsSync(abs) ? gitIgnoreWarning(abs, rel) : undefined;

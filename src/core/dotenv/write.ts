@@ -1,0 +1,160 @@
+/**
+ * The one .env writer: every command and tool that puts values into a .env file (`env pull`,
+ * `set --dotenv`, `generate --dotenv`, `setup`, MCP `write_env`) goes through here.
+ *
+ * - The change is computed first (names only: add, update, unchanged) and nothing is written
+ *   when nothing changes, so a second identical run leaves the file byte for byte as it was.
+ * - Other lines, comments and order are kept (edit.ts).
+ * - The file is replaced atomically with mode 0600 (a temporary file in the same directory,
+ *   then rename): a kill during the write leaves the old file or the new one, never a part.
+ * - Special files, one rule: a symbolic link is followed, and its target is replaced
+ *   atomically, so the link stays a link (a dotfiles setup that links .env elsewhere keeps
+ *   working); a link to something other than a regular file (a device such as /dev/stdout,
+ *   a FIFO, a socket, a directory) is refused, as is such a file itself. `-` means stdout
+ *   where the caller allows it (`allowStdout`) and is refused elsewhere (never a file named
+ *   `-`).
+ * - Whether git would commit the file is checked after writing (git.ts), and reported as a
+ *   warning naming the file.
+ * Values never appear in the result or in an error.
+ */
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { CofferError } from '../errors.js';
+import { writeSecretFile } from '../files.js';
+import { gitIgnoreWarning } from '../git.js';
+import { decodeUtf8 } from '../utf8.js';
+import { setDotenvVariables } from './edit.js';
+import { parseDotenv } from './parse.js';
+
+export type DotenvChange = { name: string; action: 'add' | 'update' };
+
+export interface DotenvWrite {
+  /** The file as the caller named it (`-` for stdout). */
+  file: string;
+  /** The file actually written: the link's target when `file` is a symbolic link. */
+  target: string;
+  /** Variables added or changed, in the order given. */
+  changes: DotenvChange[];
+  /** Variables already holding their value. */
+  unchanged: string[];
+  /** True when the file was (or, with `check`, would be) rewritten. */
+  written: boolean;
+  /** The git-ignore warning, when git would commit the file. */
+  warning: string | undefined;
+  /** The new text, for `-` (stdout); undefined otherwise. */
+  stdout: string | undefined;
+}
+
+export interface DotenvWriteOptions {
+  /** Compute only; write nothing. */
+  check?: boolean;
+  /** `-` means stdout (the text is returned in `stdout` for the caller to print). */
+  allowStdout?: boolean;
+  /** Skip the git-ignore check (a caller that checks its own way). */
+  skipGitCheck?: boolean;
+  /**
+   * Rewrite the file even when every value is already there, so that nothing observable
+   * (the file, its mtime) depends on whether a value in it equals the new one: for callers
+   * that must not offer an equality oracle (MCP write_env, for an agent).
+   */
+  rewrite?: boolean;
+}
+
+function notRegular(file: string, what: string): CofferError {
+  return new CofferError('INVALID_ARGUMENT', `${file} is ${what}, not a regular .env file`, {
+    hint: 'Name a regular file (or a symbolic link to one); coffer will not write secrets into a device, a pipe or a directory.',
+  });
+}
+
+function kindOf(s: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  return 'a device or other special file';
+}
+
+/**
+ * Where a .env file is written: itself, or the target of its symbolic link. Throws for
+ * anything that is not (a link to) a regular file or a file that does not exist yet.
+ */
+export function dotenvTarget(file: string): string {
+  const own = lstatSync(file, { throwIfNoEntry: false });
+  if (own === undefined) return file;
+  if (own.isFile()) return file;
+  if (!own.isSymbolicLink()) throw notRegular(file, kindOf(own));
+  const target = statSync(file, { throwIfNoEntry: false });
+  if (target === undefined) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is a symbolic link to nothing`, {
+      hint: 'Remove the dangling link or point it at the .env file it stands for.',
+    });
+  }
+  if (!target.isFile()) throw notRegular(file, `a link to ${kindOf(target)}`);
+  return realpathSync(file);
+}
+
+/** The current text of a .env file ('' when it does not exist). */
+export function readDotenvFile(file: string): string {
+  const target = dotenvTarget(file);
+  const s = statSync(target, { throwIfNoEntry: false });
+  if (s === undefined) return '';
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(target);
+  } catch (err) {
+    throw new CofferError(
+      'IO_ERROR',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  return decodeUtf8(bytes, file);
+}
+
+/** Sets `values` (by variable name) in the .env file `file`, per the rules above. */
+export function writeDotenv(
+  file: string,
+  values: Readonly<Record<string, string>>,
+  options: DotenvWriteOptions = {},
+): DotenvWrite {
+  if (file === '-' && options.allowStdout !== true) {
+    throw new CofferError('INVALID_ARGUMENT', '"-" (stdout) is not a file this command writes', {
+      hint: 'Name the .env file, e.g. --dotenv .env.',
+    });
+  }
+  const stdout = file === '-';
+  const target = stdout ? '-' : dotenvTarget(file);
+  const text = stdout ? '' : readDotenvFile(file);
+  const current = parseDotenv(text);
+  const changes: DotenvChange[] = [];
+  const unchanged: string[] = [];
+  const updates: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (Object.hasOwn(current, name) && current[name] === value) {
+      unchanged.push(name);
+      continue;
+    }
+    updates[name] = value;
+    changes.push({ name, action: Object.hasOwn(current, name) ? 'update' : 'add' });
+  }
+  const result: DotenvWrite = {
+    file,
+    target,
+    changes,
+    unchanged,
+    written: changes.length > 0 || stdout,
+    warning: undefined,
+    stdout: undefined,
+  };
+  if (stdout) {
+    result.stdout = setDotenvVariables('', values);
+    return result;
+  }
+  if (options.check || (changes.length === 0 && !options.rewrite)) {
+    if (!options.skipGitCheck && !options.check) result.warning = gitIgnoreWarning(file);
+    return result;
+  }
+  writeSecretFile(target, setDotenvVariables(text, options.rewrite ? values : updates), {
+    overwrite: true,
+  });
+  result.written = true;
+  if (!options.skipGitCheck) result.warning = gitIgnoreWarning(file);
+  return result;
+}
