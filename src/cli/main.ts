@@ -21,6 +21,7 @@ import { mcpCommand } from './commands/mcp-command.js';
 import { runCommand } from './commands/run-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { setCommand } from './commands/set-command.js';
+import { setupCommand } from './commands/setup-command.js';
 import { tokenCommand } from './commands/token-command.js';
 import { verifyCommand } from './commands/verify-command.js';
 import { EXIT, reportError, writeOut } from './output.js';
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   run: runCommand,
   inject: injectCommand,
   manifest: manifestCommand,
+  setup: setupCommand,
   env: envCommand,
   generate: generateCommand,
   envelope: envelopeCommand,

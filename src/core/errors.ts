@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'INVALID_MANIFEST'
   | 'INVALID_REFERENCE'
   | 'UNRESOLVED_REFERENCE'
+  | 'SETUP_INCOMPLETE'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -179,6 +180,10 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   INVALID_REFERENCE: {
     class: 'usage',
     hint: 'A reference is coffer://project/NAME/SECRET or coffer://meta/SERVICE/SECRET, optionally with ?env=ENV.',
+  },
+  SETUP_INCOMPLETE: {
+    class: 'failure',
+    hint: 'Export the variables named above, run on a terminal to be asked for them, or store them with `coffer set`; --generate-missing generates tier 1 secrets outside development.',
   },
   UNRESOLVED_REFERENCE: {
     class: 'not_found',

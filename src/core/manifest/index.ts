@@ -16,6 +16,13 @@ export {
 export { MAX_MANIFEST_BYTES, ManifestError, type ManifestIssue, parseManifest } from './parse.js';
 export { manifestJsonSchema } from './schema.js';
 export {
+  runSetup,
+  type SetupOptions,
+  type SetupResult,
+  type SetupStepResult,
+  type SetupVault,
+} from './setup.js';
+export {
   DEVELOPMENT_ENVIRONMENTS,
   missingOf,
   type PlannedVariable,

@@ -1,0 +1,111 @@
+/**
+ * `coffer setup --env E`: makes the vault (and, with --write-env, a .env file) hold every
+ * variable of the manifest, the way the seed's setup.sh did by hand: development generates
+ * what is missing, production takes injected values from the environment or asks on a
+ * terminal. The rules are core's (core/manifest/setup.ts, setup-plan.ts).
+ */
+import type { Command } from 'commander';
+import { loadNearestManifest } from '../../core/manifest/load.js';
+import { runSetup } from '../../core/manifest/setup.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { action, type CommonOptions } from '../action.js';
+import { withBackend } from '../context.js';
+import { promptHidden, stdinIsTerminal } from '../input.js';
+import { note, printJson, warn } from '../output.js';
+
+interface SetupOptions extends CommonOptions {
+  writeEnv?: string | boolean;
+  dryRun?: boolean;
+  generateMissing?: boolean;
+}
+
+const VERB: Record<string, string> = {
+  keep: 'kept (in the vault)',
+  import: 'imported from the .env file',
+  'from-env': 'taken from the environment',
+  generate: 'generated',
+  ask: 'entered',
+  value: 'plain setting from the manifest',
+  skip: 'skipped (optional)',
+};
+
+export function setupCommand(program: Command): void {
+  program
+    .command('setup')
+    .description("store every variable of the project's manifest (coffer.yaml) for an environment")
+    .option('-e, --env <env>', 'environment (default: manifest env, COFFER_ENV or dev)')
+    .option('--write-env [file]', 'also write the variables into this .env file (default .env)')
+    .option('--dry-run', 'print what would be done, change nothing')
+    .option('--generate-missing', 'generate tier 1 secrets outside development too')
+    .option('--json', 'print {project, env, steps: [{name, path, action}], dotenv}')
+    .addHelpText(
+      'after',
+      `
+Never overwrites: a value already in the vault is kept, one only in the .env file is
+imported, a variable set in the environment is used (it wins over generating), generate
+sources make what is still missing, and ask sources prompt with echo off on a terminal.
+Without a terminal, every variable that cannot be resolved is listed and nothing is stored
+(exit 1). Tier 1 secrets are generated outside development only with --generate-missing.
+A second run changes nothing.
+
+Examples:
+  coffer setup --env dev --write-env
+  JWT_SECRET="$JWT_SECRET" coffer setup --env prod
+  coffer setup --env staging --dry-run --json`,
+    )
+    .action(
+      action<SetupOptions>(async (_args, opts, g) => {
+        const manifest = loadNearestManifest(process.cwd());
+        const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? manifest.env ?? 'dev');
+        const dotenv =
+          opts.writeEnv === undefined || opts.writeEnv === false
+            ? undefined
+            : opts.writeEnv === true
+              ? '.env'
+              : opts.writeEnv;
+        const ask = stdinIsTerminal()
+          ? (v: { name: string; description: string }) =>
+              promptHidden(`${v.name} (${v.description}): `)
+          : undefined;
+        const result = await withBackend(g, (b) =>
+          runSetup(
+            manifest,
+            {
+              list: (o) => b.list(o),
+              info: (path, e) => b.info(path, e),
+              get: (path, e) => b.get(path, e, {}),
+              set: (path, e, value, o) => b.set(path, e, value, o),
+              getMany: (requests) => b.readMany(requests),
+            },
+            {
+              env,
+              dryRun: opts.dryRun === true,
+              generateMissing: opts.generateMissing === true,
+              dotenv,
+              processEnv: process.env,
+              ask,
+            },
+          ),
+        );
+        if (opts.json) {
+          printJson(result);
+        } else {
+          const prefix = result.dryRun ? 'would be ' : '';
+          for (const s of result.steps) {
+            note(
+              `${s.name}: ${prefix}${VERB[s.action] ?? s.action}${s.reason ? ` (${s.reason})` : ''}`,
+            );
+          }
+          if (result.dotenv) {
+            note(
+              result.dotenv.written
+                ? `wrote ${result.dotenv.file}: ${result.dotenv.changes.map((c) => c.name).join(', ')}`
+                : `${result.dotenv.file} is up to date`,
+            );
+          }
+        }
+        if (result.warning) warn(result.warning);
+        return 0;
+      }),
+    );
+}

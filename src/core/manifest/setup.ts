@@ -1,0 +1,239 @@
+/**
+ * `coffer setup`: carries out the plan of setup-plan.ts against a vault (the local one or a
+ * server) and, when asked, writes the .env file.
+ *
+ * Order: everything is checked and planned first (a missing variable stops the run before
+ * anything is stored, naming every missing one at once); then each value goes into the vault
+ * (generated values through generate-if-absent, core/generate/ensure.ts, which never
+ * overwrites; imported, injected and asked values with check-and-set on version 0, so a value
+ * another process stored meanwhile is never replaced); the .env file comes last, from the
+ * vault's values, through the one .env writer (core/dotenv/write.ts), so a second run changes
+ * nothing and leaves the file byte for byte as it was.
+ *
+ * No value enters the result or an error: steps name variables and key paths.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parseDotenv } from '../dotenv/parse.js';
+import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.js';
+import { CofferError } from '../errors.js';
+import { ensureGenerated, type GenerateVault } from '../generate/ensure.js';
+import { parseGeneratorSpec } from '../generate/spec.js';
+import { envVarNameFor, parseKeyPath } from '../paths.js';
+import type { SecretMetadata } from '../store/storage.js';
+import type { ReadOutcome, ReadRequest, SecretInfo, SetResult } from '../store/vault.js';
+import type { Manifest, ManifestVariable } from './model.js';
+import { missingOf, type PlannedVariable, planSetup, type SetupStep } from './setup-plan.js';
+
+/** What setup needs from a vault. */
+export interface SetupVault extends GenerateVault {
+  list(options: {
+    prefix?: string | undefined;
+    env?: string | undefined;
+    includeDeleted?: boolean;
+  }): Promise<SecretInfo[]>;
+  getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
+  set(
+    path: string,
+    env: string,
+    value: string,
+    options: {
+      description?: string | undefined;
+      metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
+      ifVersion?: number | undefined;
+    },
+  ): Promise<SetResult>;
+}
+
+export interface SetupOptions {
+  env: string;
+  /** Plan and report only. */
+  dryRun?: boolean;
+  /** Generate tier 1 secrets outside development too. */
+  generateMissing?: boolean;
+  /** The .env file to write (after the vault); undefined: the vault only. */
+  dotenv?: string | undefined;
+  /** The process environment (values injected by a deploy). */
+  processEnv: Readonly<Record<string, string | undefined>>;
+  /** Asks for a value with echo off; undefined when there is no terminal. */
+  ask?: ((variable: ManifestVariable) => Promise<string>) | undefined;
+}
+
+export interface SetupStepResult {
+  name: string;
+  path: string;
+  action: SetupStep['action'];
+  /** Why a variable is skipped or missing. */
+  reason?: string;
+}
+
+export interface SetupResult {
+  project: string;
+  env: string;
+  dryRun: boolean;
+  steps: SetupStepResult[];
+  /** The .env file, when one was written (or would be, with dryRun). */
+  dotenv: { file: string; changes: DotenvChange[]; written: boolean } | undefined;
+  warning: string | undefined;
+}
+
+/** Equal strings, compared through their digests in constant time. */
+function sameValue(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
+}
+
+function metadataOf(v: ManifestVariable): Partial<Omit<SecretMetadata, 'description'>> {
+  const meta: Partial<Omit<SecretMetadata, 'description'>> = { localOnly: v.localOnly };
+  if (v.tier !== null) meta.tier = v.tier;
+  if (v.rotation !== null) meta.rotation = v.rotation;
+  if (envVarNameFor(parseKeyPath(v.path).name) !== v.name) meta.envVar = v.name;
+  return meta;
+}
+
+function stepOf(p: PlannedVariable): SetupStepResult {
+  const out: SetupStepResult = {
+    name: p.variable.name,
+    path: p.variable.path,
+    action: p.step.action,
+  };
+  if (p.step.action === 'skip' || p.step.action === 'missing') out.reason = p.step.reason;
+  return out;
+}
+
+/** Runs setup for one environment; see the module comment. */
+export async function runSetup(
+  manifest: Manifest,
+  vault: SetupVault,
+  options: SetupOptions,
+): Promise<SetupResult> {
+  const { env } = options;
+  const prefix = `project/${manifest.project}`;
+  const listed = await vault.list({ prefix, env, includeDeleted: true });
+  const byPath = new Map(listed.filter((s) => s.env === env).map((s) => [s.path, s]));
+  // Variables stored outside the project (meta/...) are looked up one by one.
+  for (const v of manifest.variables) {
+    if (v.path.startsWith(`${prefix}/`) || byPath.has(v.path)) continue;
+    try {
+      byPath.set(v.path, await vault.info(v.path, env));
+    } catch (err) {
+      if (!(err instanceof CofferError && err.code === 'SECRET_NOT_FOUND')) throw err;
+    }
+  }
+  const fileValues =
+    options.dotenv === undefined ? {} : parseDotenv(readDotenvFile(options.dotenv));
+  const names = (pred: (v: ManifestVariable) => boolean) =>
+    new Set(manifest.variables.filter(pred).map((v) => v.name));
+  const plan = planSetup(manifest, env, {
+    inVault: names((v) => byPath.get(v.path)?.deletedAt === null),
+    deletedInVault: names((v) => {
+      const s = byPath.get(v.path);
+      return s !== undefined && s.deletedAt !== null;
+    }),
+    inFile: names((v) => (fileValues[v.name] ?? '') !== ''),
+    fileName: options.dotenv,
+    processEnv: new Set(
+      Object.entries(options.processEnv)
+        .filter(([, value]) => value !== undefined && value !== '')
+        .map(([k]) => k),
+    ),
+    interactive: options.ask !== undefined,
+    generateMissing: options.generateMissing === true,
+  });
+  const missing = missingOf(plan);
+  if (missing.length > 0) {
+    throw new CofferError(
+      'SETUP_INCOMPLETE',
+      `setup of ${manifest.project} (${env}) is missing ${missing.length} variable${missing.length === 1 ? '' : 's'}, nothing was stored:\n${missing
+        .map((p) => `  ${p.variable.name}: ${(p.step as { reason: string }).reason}`)
+        .join('\n')}`,
+    );
+  }
+  const steps = plan.map(stepOf);
+  const result: SetupResult = {
+    project: manifest.project,
+    env,
+    dryRun: options.dryRun === true,
+    steps,
+    dotenv: undefined,
+    warning: undefined,
+  };
+  if (options.dryRun) return result;
+
+  // A variable in both the vault and the .env file with different values: neither side is
+  // changed (the "never change this key once set" rule of generate-if-absent).
+  if (options.dotenv !== undefined) {
+    const both = plan.filter(
+      (p) => p.step.action === 'keep' && (fileValues[p.variable.name] ?? '') !== '',
+    );
+    const outcomes = await vault.getMany(both.map((p) => ({ path: p.variable.path, env })));
+    const differ: string[] = [];
+    for (const [i, p] of both.entries()) {
+      const o = outcomes[i]!;
+      if (!o.ok) throw o.error;
+      if (!sameValue(o.value.value, fileValues[p.variable.name]!)) {
+        differ.push(
+          `${p.variable.name} (${p.variable.path}, ${env}, version ${o.value.version}; ${options.dotenv})`,
+        );
+      }
+    }
+    if (differ.length > 0) {
+      throw new CofferError(
+        'VALUE_CONFLICT',
+        `the vault and ${options.dotenv} hold different values for ${differ.join(', ')}; nothing was changed`,
+        {
+          hint: 'Decide which is right: remove the line from the .env file to take the vault value, or store the file value with `coffer set`.',
+        },
+      );
+    }
+  }
+
+  for (const p of plan) {
+    const v = p.variable;
+    const store = (value: string) =>
+      vault.set(v.path, env, value, {
+        description: v.description,
+        metadata: metadataOf(v),
+        ifVersion: 0,
+      });
+    switch (p.step.action) {
+      case 'import':
+        await store(fileValues[v.name]!);
+        break;
+      case 'from-env':
+        await store(options.processEnv[p.step.variable]!);
+        break;
+      case 'ask':
+        await store(await options.ask!(v));
+        break;
+      case 'generate':
+        await ensureGenerated({
+          spec: parseGeneratorSpec(p.step.spec),
+          store: { vault, path: v.path, env, description: v.description, metadata: metadataOf(v) },
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (options.dotenv !== undefined) {
+    const stored = plan.filter((p) => !['value', 'skip', 'missing'].includes(p.step.action));
+    const outcomes = await vault.getMany(stored.map((p) => ({ path: p.variable.path, env })));
+    const values: Record<string, string> = {};
+    for (const [i, p] of stored.entries()) {
+      const o = outcomes[i]!;
+      if (!o.ok) throw o.error;
+      values[p.variable.name] = o.value.value;
+    }
+    for (const p of plan) {
+      if (p.step.action === 'value' && p.source.kind === 'value') {
+        values[p.variable.name] = p.source.value;
+      }
+    }
+    const w = writeDotenv(options.dotenv, values);
+    result.dotenv = { file: options.dotenv, changes: w.changes, written: w.changes.length > 0 };
+    result.warning = w.warning;
+  }
+  return result;
+}

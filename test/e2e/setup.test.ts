@@ -1,0 +1,208 @@
+/**
+ * Seed 002's setup.sh as `coffer setup`, through the built binary: a `receptor` project with
+ * three tier 1 secrets (generated in dev, injected in prod) and three tier 2 ones (asked).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import { describe, expect, it } from 'vitest';
+import { BIN, makeHome } from './harness.js';
+
+const MANIFEST = `project: receptor
+environments: [dev, prod]
+variables:
+  JWT_SECRET:
+    description: Signs the API's session tokens; rotating it logs every user out
+    tier: 1
+    sources: { dev: { generate: "hex:32" }, prod: { env: JWT_SECRET } }
+  POSTGRES_PASSWORD:
+    description: Password of the postgres superuser of the receptor database
+    tier: 1
+    sources: { dev: { generate: "password:32" }, prod: { env: POSTGRES_PASSWORD } }
+  SERVICE_ROLE_KEY:
+    description: Service-role key the backend uses to bypass row-level security
+    tier: 1
+    sources: { dev: { generate: "urlsafe:32" }, prod: { env: SERVICE_ROLE_KEY } }
+  OPENAI_API_KEY:
+    description: OpenAI API key the assistant uses for chat completions
+    tier: 2
+    source: ask
+  SMTP_PASS:
+    description: Password of the SMTP account that sends sign-up mails
+    tier: 2
+    source: ask
+  CLOUDFLARED_TOKEN:
+    description: Cloudflare tunnel token that exposes the receptor web app
+    tier: 2
+    source: ask
+  PUBLIC_URL:
+    description: Public base URL of the receptor web app
+    sensitive: false
+    source: { value: "http://localhost:3000" }
+`;
+
+const TIER2 = {
+  OPENAI_API_KEY: 'sk-proj-openai-value-1',
+  SMTP_PASS: 'smtp-pass-value-2',
+  CLOUDFLARED_TOKEN: 'cf-tunnel-value-3',
+};
+
+function project() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const dir = join(h.home, 'receptor');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'coffer.yaml'), MANIFEST);
+  return { h, dir };
+}
+
+describe('coffer setup (seed 002)', () => {
+  it('dev: generates tier 1, takes exported values, writes .env; a second run changes nothing', () => {
+    const { h, dir } = project();
+    const first = h.run(['setup', '--env', 'dev', '--write-env', '--json'], {
+      cwd: dir,
+      env: TIER2,
+    });
+    expect(first.code, first.stderr).toBe(0);
+    const steps = Object.fromEntries(
+      (JSON.parse(first.stdout).steps as { name: string; action: string }[]).map((s) => [
+        s.name,
+        s.action,
+      ]),
+    );
+    expect(steps).toEqual({
+      JWT_SECRET: 'generate',
+      POSTGRES_PASSWORD: 'generate',
+      SERVICE_ROLE_KEY: 'generate',
+      OPENAI_API_KEY: 'from-env',
+      SMTP_PASS: 'from-env',
+      CLOUDFLARED_TOKEN: 'from-env',
+      PUBLIC_URL: 'value',
+    });
+    const envFile = join(dir, '.env');
+    const text = readFileSync(envFile, 'utf8');
+    const parsed = dotenv.parse(text);
+    expect(parsed.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
+    expect(parsed.OPENAI_API_KEY).toBe(TIER2.OPENAI_API_KEY);
+    expect(parsed.PUBLIC_URL).toBe('http://localhost:3000');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(h.run(['get', 'project/receptor/jwt_secret']).stdout).toBe(`${parsed.JWT_SECRET}\n`);
+    expect(first.stdout + first.stderr).not.toContain(parsed.JWT_SECRET!);
+    // Second run: nothing generated again, the file byte-identical.
+    const mtime = statSync(envFile).mtimeMs;
+    const second = h.run(['setup', '--env', 'dev', '--write-env', '--json'], { cwd: dir });
+    expect(second.code, second.stderr).toBe(0);
+    const again = JSON.parse(second.stdout) as {
+      steps: { action: string }[];
+      dotenv: { written: boolean };
+    };
+    expect(new Set(again.steps.map((s) => s.action))).toEqual(new Set(['keep', 'value']));
+    expect(again.dotenv.written).toBe(false);
+    expect(readFileSync(envFile, 'utf8')).toBe(text);
+    expect(statSync(envFile).mtimeMs).toBe(mtime);
+  });
+
+  it('dev: a value only in the .env file is imported, not replaced; a conflict changes nothing', () => {
+    const { h, dir } = project();
+    writeFileSync(join(dir, '.env'), 'JWT_SECRET=kept-from-the-file-0123456789\n');
+    const r = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir, env: TIER2 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.run(['get', 'project/receptor/jwt_secret']).stdout).toBe(
+      'kept-from-the-file-0123456789\n',
+    );
+    writeFileSync(join(dir, '.env'), 'JWT_SECRET=a-different-value-in-the-file\n');
+    const conflict = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir });
+    expect(conflict.code).toBe(5);
+    expect(conflict.stderr).toContain('JWT_SECRET');
+    expect(conflict.stderr).not.toMatch(/kept-from-the-file|a-different-value/);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(
+      'JWT_SECRET=a-different-value-in-the-file\n',
+    );
+  });
+
+  it('prod without a terminal and nothing exported: exit 1 listing every missing name, nothing stored', () => {
+    const { h, dir } = project();
+    const r = h.run(['setup', '--env', 'prod'], { cwd: dir });
+    expect(r.code).toBe(1);
+    for (const name of [
+      'JWT_SECRET',
+      'POSTGRES_PASSWORD',
+      'SERVICE_ROLE_KEY',
+      ...Object.keys(TIER2),
+    ]) {
+      expect(r.stderr).toContain(`${name}:`);
+    }
+    const list = h.run(['list', 'project/receptor', '--env', 'prod', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).items).toEqual([]);
+  });
+
+  it('prod: an exported JWT_SECRET is used, not generated', () => {
+    const { h, dir } = project();
+    const exported = {
+      ...TIER2,
+      JWT_SECRET: 'exported-jwt-secret-value-42',
+      POSTGRES_PASSWORD: 'exported-pg-password-43',
+      SERVICE_ROLE_KEY: 'exported-service-role-44',
+    };
+    const r = h.run(['setup', '--env', 'prod'], { cwd: dir, env: exported });
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.run(['get', 'project/receptor/jwt_secret', '--env', 'prod']).stdout).toBe(
+      'exported-jwt-secret-value-42\n',
+    );
+  });
+
+  it('a mistyped environment is an error with a suggestion', () => {
+    const { h, dir } = project();
+    const r = h.run(['setup', '--env', 'production'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('did you mean --env prod?');
+  });
+});
+
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!hasScript) console.warn('SKIPPED setup terminal test: util-linux `script` is not installed');
+
+describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
+  it('prompts for each missing value with echo off', async () => {
+    const { h, dir } = project();
+    const exported = {
+      JWT_SECRET: 'exported-jwt-secret-value-42',
+      POSTGRES_PASSWORD: 'exported-pg-password-43',
+      SERVICE_ROLE_KEY: 'exported-service-role-44',
+    };
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const cmd = `cd ${q(dir)} && ${q(process.execPath)} ${q(BIN)} setup --env prod`;
+    const out = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        env: { ...h.env, ...exported },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let text = '';
+      const pending = Object.keys(TIER2) as (keyof typeof TIER2)[];
+      const onData = (d: Buffer) => {
+        text += d.toString('utf8');
+        const next = pending[0];
+        if (next !== undefined && text.includes(`${next} (`)) {
+          pending.shift();
+          setTimeout(() => child.stdin.write(`${TIER2[next]}\r`), 150);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('error', reject);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        child.stdin.destroy();
+        resolve({ code, out: text });
+      });
+    });
+    expect(out.code, out.out).toBe(0);
+    for (const value of Object.values(TIER2)) expect(out.out).not.toContain(value);
+    expect(h.run(['get', 'project/receptor/smtp_pass', '--env', 'prod']).stdout).toBe(
+      `${TIER2.SMTP_PASS}\n`,
+    );
+  });
+});
