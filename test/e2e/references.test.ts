@@ -81,4 +81,71 @@ describe('coffer inject', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid reference');
   });
+
+  describe('coffer run --dotenv with references', () => {
+    it('injects exactly what run --project injects, and renders derived values', () => {
+      const h = makeHome();
+      expect(h.run(['init']).code).toBe(0);
+      const values: Record<string, string> = {
+        stripe_key: 'sk_test_ref_value_1',
+        db_password: 'pw with spaces & $dollar',
+        jwt_secret: 'jwt-secret-value-3',
+      };
+      for (const [name, value] of Object.entries(values)) {
+        const r = h.run(
+          ['set', `project/shop/${name}`, '-d', `Shop ${name.replace('_', ' ')} for the checkout`],
+          {
+            input: value,
+          },
+        );
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const refs = join(h.home, '.env.refs');
+      writeFileSync(
+        refs,
+        `${Object.keys(values)
+          .map((n) => `${n.toUpperCase()}=coffer://project/shop/${n}`)
+          .join(
+            '\n',
+          )}\nDATABASE_URL="postgres://app:{{ coffer://project/shop/db_password }}@db/app"\nPLAIN=not-a-secret\n`,
+      );
+      const show =
+        "process.stdout.write(JSON.stringify(Object.fromEntries(['STRIPE_KEY','DB_PASSWORD','JWT_SECRET','DATABASE_URL','PLAIN'].map((k) => [k, process.env[k] ?? null]))))";
+      const byProject = h.run(['run', '--project', 'shop', '--', process.execPath, '-e', show]);
+      expect(byProject.code, byProject.stderr).toBe(0);
+      const byRefs = h.run(['run', '--dotenv', refs, '--', process.execPath, '-e', show]);
+      expect(byRefs.code, byRefs.stderr).toBe(0);
+      const a = JSON.parse(byProject.stdout);
+      const b = JSON.parse(byRefs.stdout);
+      for (const k of ['STRIPE_KEY', 'DB_PASSWORD', 'JWT_SECRET']) expect(b[k]).toBe(a[k]);
+      expect(b.DATABASE_URL).toBe(`postgres://app:${values.db_password}@db/app`);
+      expect(b.PLAIN).toBe('not-a-secret');
+      // Rotating the password changes the derived value at the next run.
+      expect(h.run(['set', 'project/shop/db_password'], { input: 'rotated-pw-4' }).code).toBe(0);
+      const after = JSON.parse(
+        h.run(['run', '--dotenv', refs, '--', process.execPath, '-e', show]).stdout,
+      );
+      expect(after.DATABASE_URL).toBe('postgres://app:rotated-pw-4@db/app');
+    });
+
+    it('an unresolved reference stops the run before the program starts', () => {
+      const h = makeHome();
+      expect(h.run(['init']).code).toBe(0);
+      const refs = join(h.home, '.env.refs');
+      writeFileSync(refs, 'MISSING=coffer://project/shop/nothing\n');
+      const marker = join(h.home, 'ran');
+      const r = h.run([
+        'run',
+        '--dotenv',
+        refs,
+        '--',
+        process.execPath,
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`,
+      ]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('coffer://project/shop/nothing does not resolve');
+      expect(existsSync(marker)).toBe(false);
+    });
+  });
 });

@@ -15,17 +15,20 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
+import { readDotenvFile } from '../../core/dotenv/write.js';
 import { CofferError } from '../../core/errors.js';
 import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
+import type { RunSecret } from '../../core/inject/run-env.js';
 import { parseEnvironment } from '../../core/paths.js';
-import type { ProjectSecret } from '../../core/store/vault.js';
+import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { action, type CommonOptions } from '../action.js';
 import { openBackend } from '../context.js';
 import { warn } from '../output.js';
-import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
+import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
 
 interface RunOptions extends CommonOptions {
   project?: string;
+  dotenv?: string;
   override?: boolean;
   mask?: boolean;
   allowEnvName?: string[];
@@ -41,6 +44,10 @@ export function runCommand(program: Command): void {
     .argument('<command...>', 'the program and its arguments, after --')
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option(
+      '-f, --dotenv <file>',
+      'inject the variables of this .env file, resolving coffer:// references (instead of a project)',
+    )
     .option('--override', 'vault values replace variables already set in the environment')
     .option('--mask', "replace secret values in the program's output with [REDACTED]")
     .option(
@@ -70,6 +77,7 @@ The project comes from --project or from a .coffer file (project=NAME) or coffer
 Examples:
   coffer run --project consilio -- npm start
   coffer run --env prod --mask -- node scripts/migrate.js
+  coffer run --dotenv .env.refs -- npm start    # STRIPE_KEY=coffer://project/shop/stripe_key
   echo project=consilio > .coffer && coffer run -- npm test`,
     )
     .action(
@@ -77,14 +85,35 @@ Examples:
         const [cmd, ...args] = argv;
         if (cmd === undefined)
           throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
-        const found = resolveProject(opts.project);
+        const found =
+          opts.dotenv !== undefined && opts.project === undefined
+            ? { project: undefined, env: findProjectConfig()?.env }
+            : resolveProject(opts.project);
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
         const passEnv = parsePassEnv(opts.passEnv ?? []);
-        const allowNames = allowedEnvNames(found.project, opts.allowEnvName);
+        const allowNames =
+          found.project === undefined
+            ? allowedEnvNames('', opts.allowEnvName)
+            : allowedEnvNames(found.project, opts.allowEnvName);
+        const refsText = opts.dotenv === undefined ? undefined : readDotenvFile(opts.dotenv);
         const backend = await openBackend(g);
-        let secrets: ProjectSecret[];
+        let secrets: RunSecret[];
         try {
-          secrets = await backend.readProject(found.project, env, 'run');
+          const fromProject =
+            found.project === undefined ? [] : await backend.readProject(found.project, env, 'run');
+          const fromFile =
+            refsText === undefined
+              ? []
+              : await dotenvReferenceSecrets(
+                  { getMany: (r) => backend.readMany(r) },
+                  refsText,
+                  opts.dotenv!,
+                  env,
+                  { ...process.env, COFFER_ENV: env },
+                );
+          // The file's variables win over the project's of the same name.
+          const named = new Set(fromFile.map((s) => s.envVar));
+          secrets = [...fromProject.filter((s) => !named.has(s.envVar)), ...fromFile];
         } catch (err) {
           await backend.close();
           throw err;

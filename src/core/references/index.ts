@@ -1,6 +1,8 @@
 /**
  * Secret references (`coffer://...`) and `{{ }}` templates, and their resolution.
  */
+
+export { dotenvReferenceSecrets } from './dotenv-refs.js';
 export {
   hasTemplates,
   isReference,
