@@ -75,6 +75,8 @@ export function looksRandom(value: string): boolean {
   const n = value.length;
   if (n < 8) return false;
   if (isSequentialOrRepeated(value)) return false;
+  // Generated secrets are ASCII; text with accented letters is a word in some language.
+  if (/[^\x20-\x7e]/.test(value)) return false;
   // Words and identifiers: all lowercase letters, Capitalized, camelCase, snake_case words.
   if (/^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$/.test(value) && n < 24) return false;
   if (/^(?:[a-z]+[A-Z_.-]?)+[a-z]+$/.test(value) && n < 24 && !/\d/.test(value)) return false;

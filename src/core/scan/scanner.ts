@@ -193,7 +193,7 @@ export class FileScanner {
   #plausibleUrlPassword(g: Record<string, string | undefined>): boolean {
     const password = g.secret!;
     if (password === g.user) return false;
-    if (/^[%$]|^\{|^:|\*{3}/.test(password)) return false;
+    if (/^%(?:s|d|\(|\{)|^\$|^\{|^:|\*{3}/.test(password)) return false;
     // A test suite's database on this machine holds no one's data.
     if (this.#test && /^(?:localhost|127\.0\.0\.1|\[::1\]|db|postgres|mysql|redis)$/.test(g.host!))
       return false;
