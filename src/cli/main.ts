@@ -19,6 +19,7 @@ import { listCommand } from './commands/list-command.js';
 import { manifestCommand } from './commands/manifest-command.js';
 import { mcpCommand } from './commands/mcp-command.js';
 import { runCommand } from './commands/run-command.js';
+import { scanCommand } from './commands/scan-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { setCommand } from './commands/set-command.js';
 import { setupCommand } from './commands/setup-command.js';
@@ -52,6 +53,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   mcp: mcpCommand,
   serve: serveCommand,
   token: tokenCommand,
+  scan: scanCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -1,0 +1,240 @@
+/**
+ * `coffer scan [PATHS...]`: secrets in files, in the staged changes (`--staged`, for the
+ * pre-commit hook) or in git history (`--history [RANGE]`), with the rules of core/scan and,
+ * unless `--no-vault`, every value stored in the vault (current and previous versions, read
+ * once in one audited batch). Findings in the baseline (`.secrets.baseline`, detect-secrets'
+ * format) are not reported; `--update-baseline` writes them into it.
+ *
+ * Output: one line per finding `file:line:column rule masked [key path]` (stdout), a summary
+ * and what to do on stderr; `--json` or `--sarif` (SARIF 2.1.0) on stdout. Exit 1 when a
+ * finding is not in the baseline, 0 otherwise, 2 on usage errors.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import {
+  type Baseline,
+  baselineIndex,
+  formatBaseline,
+  isInBaseline,
+  parseBaseline,
+  updateBaseline,
+} from '../../core/scan/baseline.js';
+import { toSarif } from '../../core/scan/sarif.js';
+import { type ScanOptions, scanFile } from '../../core/scan/scanner.js';
+import { listFiles, scanHistory, scanStaged } from '../../core/scan/sources.js';
+import type { StoredValueMatcher } from '../../core/scan/stored-values.js';
+import type { Finding } from '../../core/scan/types.js';
+import { storedValueMatcher } from '../../core/scan/vault-values.js';
+import { action, type CommonOptions } from '../action.js';
+import type { GlobalOptions } from '../context.js';
+import { withBackend } from '../context.js';
+import { printJson, warn, writeOut } from '../output.js';
+
+declare const COFFER_VERSION: string;
+
+interface ScanCommandOptions extends CommonOptions {
+  staged?: boolean;
+  history?: boolean | string;
+  allFiles?: boolean;
+  sarif?: boolean;
+  vault?: boolean;
+  baseline?: string;
+  updateBaseline?: boolean;
+  exclude?: string[];
+}
+
+const DEFAULT_BASELINE = '.secrets.baseline';
+
+/** A path glob (`**` any depth, `*` within a segment, `?` one character) as a regex. */
+function globRegex(glob: string): RegExp {
+  const g = glob.replace(/^\.\//, '').replace(/\/$/, '/**');
+  let re = '';
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '*' && g[i + 1] === '*') {
+      re += '.*';
+      i++;
+      if (g[i + 1] === '/') i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  // A glob without a slash matches at any depth, and a directory matches what it holds.
+  return new RegExp(`${g.includes('/') ? '^' : '(?:^|/)'}${re}(?:/.*)?$`);
+}
+
+/** The stored-value matcher, or undefined when the vault cannot be read (with a warning). */
+async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | undefined> {
+  try {
+    return await withBackend(g, (backend) => storedValueMatcher(backend));
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'VAULT_NOT_FOUND') return undefined;
+    const why = err instanceof CofferError ? err.message : 'the vault could not be read';
+    warn(`stored values not checked: ${why} (--no-vault skips the vault)`);
+    return undefined;
+  }
+}
+
+function humanLine(f: Finding): string {
+  const where = `${f.commit ? `${f.commit.slice(0, 12)} ` : ''}${f.file}:${f.line}:${f.column}`;
+  const what =
+    f.keyPath !== undefined
+      ? `${f.ruleId} ${f.keyPath} (${f.env}, ${f.encoding})`
+      : `${f.ruleId} ${f.masked}`;
+  return `${where} ${what}`;
+}
+
+function jsonFinding(f: Finding): Record<string, unknown> {
+  return {
+    rule: f.ruleId,
+    description: f.description,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    endColumn: f.endColumn,
+    ...(f.commit !== undefined ? { commit: f.commit } : {}),
+    masked: f.masked,
+    validated: f.validated,
+    ...(f.keyPath !== undefined ? { keyPath: f.keyPath, env: f.env, encoding: f.encoding } : {}),
+    hashedSecret: f.hashedSecret,
+  };
+}
+
+const ADVICE = [
+  'a false positive: add a comment with coffer:allow on its line, or accept every current',
+  '  finding with `coffer scan --update-baseline`',
+  'a real secret: store it and use it from the vault instead of the file:',
+  '  coffer set project/APP/NAME --description "..." && coffer env pull',
+  '  (or write coffer://project/APP/NAME where the value was)',
+];
+
+export function scanCommand(program: Command): void {
+  program
+    .command('scan')
+    .description(
+      'find secrets in files, staged changes or git history (provider keys, generic secrets, stored values)',
+    )
+    .argument('[paths...]', 'files or directories (default: the current directory)')
+    .option('--staged', 'scan the changes staged for commit (pre-commit)')
+    .option(
+      '--history [range]',
+      'scan git history (default: all of HEAD; or a range such as main..HEAD)',
+    )
+    .option('--all-files', 'scan files git ignores too (and node_modules outside git)')
+    .option('--exclude <glob...>', 'skip paths matching a glob (repeatable; e.g. "docs/**")')
+    .option(
+      '--baseline <file>',
+      `findings to accept, detect-secrets format (default: ${DEFAULT_BASELINE} if present)`,
+    )
+    .option('--update-baseline', 'write the current findings into the baseline and exit 0')
+    .option('--no-vault', 'do not look for the values stored in the vault')
+    .addOption(new Option('--json', 'print {findings, baselined, files}').conflicts('sarif'))
+    .option('--sarif', 'print SARIF 2.1.0 for code-scanning UIs')
+    .addHelpText(
+      'after',
+      `
+Without --no-vault, every value stored in the vault (current and previous versions, every
+environment; read once, each read audited) is looked for raw, base64, URL-encoded,
+JSON-escaped and hex; a finding names its key path, never the value. Rule ids: docs/scan.md.
+Exit codes: 0 nothing new, 1 a finding not in the baseline, 2 usage.
+
+Examples:
+  coffer scan
+  coffer scan src config --exclude "**/*.snap"
+  coffer scan --staged
+  coffer scan --history main..HEAD --json
+  coffer scan --sarif > coffer.sarif
+  coffer scan --update-baseline`,
+    )
+    .action(
+      action<ScanCommandOptions>(async (paths, opts, g) => {
+        const history = opts.history;
+        if (
+          (opts.staged ? 1 : 0) + (history !== undefined ? 1 : 0) + (paths.length > 0 ? 1 : 0) >
+          1
+        ) {
+          throw new CofferError('USAGE', 'give PATHS, --staged or --history, not several of them');
+        }
+        const cwd = process.cwd();
+        const baselineFile = opts.baseline ?? DEFAULT_BASELINE;
+        const baselinePath = join(cwd, baselineFile);
+        let baseline: Baseline | undefined;
+        if (existsSync(baselinePath)) {
+          baseline = parseBaseline(readFileSync(baselinePath, 'utf8'), baselineFile);
+        } else if (opts.baseline !== undefined && !opts.updateBaseline) {
+          throw new CofferError('FILE_NOT_FOUND', `no baseline at ${baselineFile}`, {
+            hint: 'Write one with `coffer scan --update-baseline --baseline FILE`.',
+          });
+        }
+        const excludes = (opts.exclude ?? []).map(globRegex);
+        const excluded = (file: string) => excludes.some((r) => r.test(file));
+        // `--no-vault` sets this command's `vault` option, which shadows the global
+        // `--vault PATH` in the merged options: take the vault file from the program.
+        const vaultFile = program.opts<GlobalOptions>().vault;
+        const { vault: _shadowed, ...rest } = g;
+        const global: GlobalOptions =
+          typeof vaultFile === 'string' ? { ...rest, vault: vaultFile } : rest;
+        const matcher = opts.vault === false ? undefined : await vaultMatcher(global);
+        const options: ScanOptions = { storedValues: matcher };
+        const scanned = new Set<string>();
+        let findings: Finding[] = [];
+        try {
+          if (opts.staged) {
+            findings = await scanStaged(cwd, options, (f) => scanned.add(f));
+          } else if (history !== undefined) {
+            const range = typeof history === 'string' ? history : undefined;
+            findings = await scanHistory(cwd, range, options, (f) => scanned.add(f));
+          } else {
+            for (const file of listFiles(cwd, paths, opts.allFiles === true)) {
+              if (excluded(file)) continue;
+              const found = await scanFile(join(cwd, file), file, options).catch((err) => {
+                // A file deleted or unreadable since it was listed is not a finding.
+                if ((err as NodeJS.ErrnoException).code) return undefined;
+                throw err;
+              });
+              if (found) {
+                scanned.add(file);
+                findings.push(...found);
+              }
+            }
+          }
+        } finally {
+          matcher?.wipe();
+        }
+        findings = findings.filter((f) => !excluded(f.file));
+        if (opts.updateBaseline) {
+          const next = updateBaseline(baseline, findings, scanned, new Date());
+          writeSecretFile(baselinePath, formatBaseline(next), { overwrite: true, mode: 0o644 });
+          if (opts.json) printJson({ baseline: baselineFile, findings: findings.length });
+          else writeOut(`${baselineFile}: ${findings.length} findings accepted\n`);
+          return 0;
+        }
+        const index = baseline ? baselineIndex(baseline) : new Set<string>();
+        const fresh = findings.filter((f) => !isInBaseline(index, f));
+        const baselined = findings.length - fresh.length;
+        if (opts.sarif) {
+          printJson(
+            toSarif(fresh, typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev'),
+          );
+        } else if (opts.json) {
+          printJson({ findings: fresh.map(jsonFinding), baselined, files: scanned.size });
+        } else {
+          if (fresh.length > 0) writeOut(`${fresh.map(humanLine).join('\n')}\n`);
+          const summary = `${fresh.length} finding${fresh.length === 1 ? '' : 's'} in ${scanned.size} file${scanned.size === 1 ? '' : 's'}${baselined > 0 ? ` (${baselined} more in the baseline)` : ''}`;
+          process.stderr.write(`coffer: ${summary}\n`);
+          if (fresh.some((f) => f.keyPath !== undefined)) {
+            process.stderr.write(
+              'coffer: a stored value was found: treat it as leaked; `coffer incident PATH` walks the response\n',
+            );
+          }
+          if (fresh.length > 0) {
+            process.stderr.write(ADVICE.map((l) => `coffer: hint: ${l}\n`).join(''));
+          }
+        }
+        return fresh.length > 0 ? 1 : 0;
+      }),
+    );
+}

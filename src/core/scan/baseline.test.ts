@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  baselineIndex,
+  formatBaseline,
+  isInBaseline,
+  parseBaseline,
+  updateBaseline,
+} from './baseline.js';
+import { scanText } from './scanner.js';
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+const secret = 'Zq8vN2mR7tLwX4pK9sJd';
+const text = `# settings\nAPI_SECRET=${secret}\nGOOGLE=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW\n`;
+
+/** A baseline as detect-secrets 1.5 writes it (its documented format), audited by hand. */
+const HAND_WRITTEN = {
+  version: '1.5.0',
+  plugins_used: [{ name: 'KeywordDetector', keyword_exclude: '' }, { name: 'PrivateKeyDetector' }],
+  filters_used: [{ path: 'detect_secrets.filters.allowlist.is_line_allowlisted' }],
+  results: {
+    '.env': [
+      {
+        type: 'Secret Keyword',
+        filename: '.env',
+        hashed_secret: sha1(secret),
+        is_verified: false,
+        line_number: 7,
+        is_secret: false,
+      },
+    ],
+    'docs/old.md': [
+      {
+        type: 'Hex High Entropy String',
+        filename: 'docs/old.md',
+        hashed_secret: '63e1b8ad9e948f948bc19035801e8529c4c94b13',
+        is_verified: false,
+        line_number: 25,
+      },
+    ],
+  },
+  generated_at: '2024-05-01T10:00:00Z',
+};
+
+describe('.secrets.baseline', () => {
+  it('a baseline written by coffer reads back identically', () => {
+    const findings = scanText(text, '.env');
+    expect(findings.map((f) => f.ruleId)).toEqual(['generic-secret', 'google-api-key']);
+    const b = updateBaseline(
+      undefined,
+      findings,
+      new Set(['.env']),
+      new Date('2026-01-02T03:04:05.678Z'),
+    );
+    const written = formatBaseline(b);
+    const read = parseBaseline(written, '.secrets.baseline');
+    expect(read).toEqual(b);
+    expect(formatBaseline(read)).toBe(written);
+    const doc = JSON.parse(written);
+    expect(doc.generated_at).toBe('2026-01-02T03:04:05Z');
+    expect(doc.results['.env']).toEqual([
+      {
+        type: 'Secret Keyword',
+        filename: '.env',
+        hashed_secret: sha1(secret),
+        is_verified: false,
+        line_number: 2,
+      },
+    ]);
+    // coffer's own rule (no detect-secrets plugin) goes where detect-secrets does not look.
+    expect(doc.coffer_results['.env'][0]).toMatchObject({ type: 'google-api-key', line_number: 3 });
+    expect(written).not.toContain(secret);
+  });
+
+  it('reads a detect-secrets baseline, suppresses its entries, and keeps their audit fields', () => {
+    const b = parseBaseline(JSON.stringify(HAND_WRITTEN, null, 2), '.secrets.baseline');
+    const findings = scanText(text, '.env');
+    const index = baselineIndex(b);
+    expect(findings.filter((f) => !isInBaseline(index, f)).map((f) => f.ruleId)).toEqual([
+      'google-api-key',
+    ]);
+    const next = updateBaseline(b, findings, new Set(['.env']), new Date('2026-01-01T00:00:00Z'));
+    const doc = JSON.parse(formatBaseline(next));
+    expect(Object.keys(doc)).toEqual([
+      'version',
+      'plugins_used',
+      'filters_used',
+      'results',
+      'generated_at',
+      'coffer_results',
+    ]);
+    expect(doc.plugins_used).toEqual(HAND_WRITTEN.plugins_used);
+    expect(doc.results['.env']).toEqual([{ ...HAND_WRITTEN.results['.env'][0], line_number: 2 }]);
+    // A file not scanned keeps its entries.
+    expect(doc.results['docs/old.md']).toEqual(HAND_WRITTEN.results['docs/old.md']);
+  });
+
+  it('refuses a file that is not a baseline, with exit class usage', () => {
+    expect(() => parseBaseline('{"results": []}', 'b.json')).toThrow(
+      /not a detect-secrets baseline/,
+    );
+    expect(() => parseBaseline('nope', 'b.json')).toThrow(/not valid JSON/);
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * Where scanned lines come from: files (the ones git would commit, or every file), the staged
+ * diff (pre-commit) and git history, each streamed from git so that a long history is never
+ * held in memory. Diffs are read with `-U0`: only added lines are scanned, with their line
+ * number in the new file (and, for history, the commit that added them).
+ *
+ * git runs with coffer's environment minus coffer's credentials, and with options that make
+ * its output predictable whatever the user's configuration (no colour, no external diff
+ * drivers, `a/`/`b/` prefixes, paths unquoted).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CofferError } from '../errors.js';
+import { childEnvironment } from '../inject/child-env.js';
+import { pathFilter } from './filters.js';
+import { FileScanner, type ScanOptions } from './scanner.js';
+import type { Finding } from './types.js';
+
+const GIT_OPTIONS = ['-c', 'core.quotePath=off', '-c', 'diff.noprefix=false'];
+
+function git(args: string[], cwd: string): { ok: boolean; out: string } {
+  const r = spawnSync('git', [...GIT_OPTIONS, ...args], {
+    cwd,
+    env: childEnvironment(process.env),
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { ok: r.status === 0 && !r.error, out: r.stdout ?? '' };
+}
+
+/** The top of the git work tree holding `cwd`, or undefined outside one. */
+export function gitTopLevel(cwd: string): string | undefined {
+  const r = git(['rev-parse', '--show-toplevel'], cwd);
+  return r.ok ? r.out.trim() : undefined;
+}
+
+/** A directory's files, recursively, skipping `.git` (and `node_modules` unless `all`). */
+function walk(dir: string, root: string, all: boolean, out: string[]): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === '.git' || (!all && e.name === 'node_modules')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, root, all, out);
+    else if (e.isFile()) out.push(relative(root, p).split(sep).join('/'));
+  }
+}
+
+/**
+ * The files to scan under `paths` (relative to `cwd`): in a git work tree the tracked and
+ * untracked files git does not ignore, unless `allFiles`; elsewhere every file.
+ */
+export function listFiles(cwd: string, paths: readonly string[], allFiles: boolean): string[] {
+  if (!allFiles && gitTopLevel(cwd) !== undefined) {
+    const r = git(
+      ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...paths],
+      cwd,
+    );
+    if (r.ok) return [...new Set(r.out.split('\0').filter((p) => p !== ''))];
+  }
+  const out: string[] = [];
+  for (const p of paths.length > 0 ? paths : ['.']) {
+    const abs = join(cwd, p);
+    try {
+      walk(abs, cwd, allFiles, out);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        out.push(relative(cwd, abs).split(sep).join('/'));
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CofferError('FILE_NOT_FOUND', `${p} does not exist`);
+      } else throw err;
+    }
+  }
+  return out;
+}
+
+/**
+ * Scans a unified diff (`git diff -U0` or `git log -p -U0`, commits marked by lines that
+ * start with \x01 and the commit id) and returns the findings on added lines.
+ */
+export async function scanDiff(
+  lines: AsyncIterable<string>,
+  options: ScanOptions,
+  onFile?: (file: string) => void,
+): Promise<Finding[]> {
+  const out: Finding[] = [];
+  let commit: string | undefined;
+  let scanner: FileScanner | undefined;
+  let n = 0;
+  for await (const line of lines) {
+    if (line.startsWith('\x01')) {
+      commit = line.slice(1).trim();
+      scanner = undefined;
+    } else if (line.startsWith('diff --git ')) {
+      scanner = undefined;
+    } else if (line.startsWith('+++ ')) {
+      const target = line.slice(4);
+      const file = target.startsWith('b/') ? target.slice(2) : undefined;
+      scanner =
+        file === undefined || pathFilter(file) !== undefined
+          ? undefined
+          : new FileScanner({ file, commit }, options);
+      if (file !== undefined) onFile?.(file);
+    } else if (line.startsWith('@@ ')) {
+      const m = /\+(\d+)/.exec(line);
+      n = m ? Number(m[1]) : 0;
+    } else if (scanner !== undefined && line.startsWith('+')) {
+      const f = scanner.line(line.slice(1), n++);
+      if (f.length > 0) out.push(...f);
+    }
+  }
+  return out;
+}
+
+/** Runs git and yields its output lines as they come; fails with git's exit status. */
+async function* gitLines(args: string[], cwd: string, what: string): AsyncGenerator<string> {
+  const child = spawn('git', [...GIT_OPTIONS, ...args], {
+    cwd,
+    env: childEnvironment(process.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  yield* createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
+  const code = await closed.catch(() => -1);
+  if (code !== 0) {
+    const first = stderr.split('\n')[0]?.trim() ?? '';
+    throw new CofferError('USAGE', `cannot read ${what} from git${first ? `: ${first}` : ''}`, {
+      hint: 'Run coffer scan inside a git repository (and give --history a valid range).',
+    });
+  }
+}
+
+const DIFF_OPTIONS = [
+  '-U0',
+  '--no-color',
+  '--no-ext-diff',
+  '--no-textconv',
+  '--src-prefix=a/',
+  '--dst-prefix=b/',
+];
+
+/** Findings in the staged changes (what `git commit` would record). */
+export function scanStaged(
+  cwd: string,
+  options: ScanOptions,
+  onFile?: (f: string) => void,
+): Promise<Finding[]> {
+  return scanDiff(
+    gitLines(
+      ['diff', '--cached', '--diff-filter=ACMRT', ...DIFF_OPTIONS],
+      cwd,
+      'the staged changes',
+    ),
+    options,
+    onFile,
+  );
+}
+
+/** Findings in the commits of `range` (default: all of HEAD's history). */
+export async function scanHistory(
+  cwd: string,
+  range: string | undefined,
+  options: ScanOptions,
+  onFile?: (f: string) => void,
+): Promise<Finding[]> {
+  if (range?.startsWith('-')) {
+    throw new CofferError('USAGE', `--history takes a revision range, not an option (${range})`);
+  }
+  return scanDiff(
+    gitLines(
+      ['log', '-p', '--format=%x01%H', ...DIFF_OPTIONS, range ?? 'HEAD', '--'],
+      cwd,
+      'the history',
+    ),
+    options,
+    onFile,
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * `coffer scan` through the built binary: files, stored values, the baseline, git history and
+ * the staged diff; never a secret value in its output.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tokenChecksum } from '../../src/core/scan/checksums.js';
+import { makeHome } from './harness.js';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const rand = (n: number) => Array.from(randomBytes(n), (b) => ALNUM[b % 62]).join('');
+function githubToken(): string {
+  const r = rand(30);
+  return `ghp_${r}${tokenChecksum(r)}`;
+}
+
+/** A temp home with a project directory that is a git repository. */
+function repo() {
+  const h = makeHome();
+  const dir = join(h.home, 'app');
+  mkdirSync(dir);
+  const gitEnv = {
+    ...h.env,
+    GIT_AUTHOR_NAME: 'Dev',
+    GIT_AUTHOR_EMAIL: 'dev@example.com',
+    GIT_COMMITTER_NAME: 'Dev',
+    GIT_COMMITTER_EMAIL: 'dev@example.com',
+  };
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', args, { cwd: dir, env: gitEnv, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim();
+  };
+  git('init', '-q', '-b', 'main');
+  const write = (file: string, text: string) => {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  };
+  const scan = (args: string[]) => h.run(['scan', ...args], { cwd: dir, env: gitEnv });
+  return { h, dir, git, write, scan, gitEnv };
+}
+
+describe('coffer scan', () => {
+  it('reports a planted key with file, line and rule, masked; exit 1, then 0 once clean', () => {
+    const r = repo();
+    const token = githubToken();
+    r.write('src/config.ts', `export const port = 8080;\nconst gh = '${token}';\n`);
+    r.write('README.md', 'Set AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE in your shell.\n');
+    const out = r.scan(['--no-vault']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toBe('src/config.ts:2:13 github-token ghp_****\n');
+    expect(out.stderr).toContain('coffer:allow');
+    expect(out.stderr).toContain('coffer env pull');
+    expect(out.stdout + out.stderr).not.toContain(token.slice(4));
+    const json = JSON.parse(r.scan(['--no-vault', '--json']).stdout);
+    expect(json.findings).toMatchObject([
+      { rule: 'github-token', file: 'src/config.ts', line: 2, validated: true },
+    ]);
+    const sarif = JSON.parse(r.scan(['--no-vault', '--sarif']).stdout);
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results[0]).toMatchObject({
+      ruleId: 'github-token',
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: 'src/config.ts' },
+            region: { startLine: 2 },
+          },
+        },
+      ],
+    });
+    r.write('src/config.ts', 'export const port = 8080;\nconst gh = process.env.GITHUB_TOKEN;\n');
+    expect(r.scan(['--no-vault']).code).toBe(0);
+    expect(r.scan(['--staged', 'src']).code).toBe(2);
+  });
+
+  it('finds a stored value in any encoding, naming its key path and never the value', () => {
+    const r = repo();
+    expect(r.h.run(['init']).code).toBe(0);
+    const value = `db-${rand(24)}`;
+    const set = r.h.run(
+      [
+        'set',
+        'project/shop/db_password',
+        '--env',
+        'prod',
+        '-d',
+        'Shop database password for the orders service',
+      ],
+      { input: value },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    r.write('k8s/secret.yaml', `data:\n  password: ${Buffer.from(value).toString('base64')}\n`);
+    const out = r.scan([]);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toBe(
+      'k8s/secret.yaml:2:13 coffer-stored-value project/shop/db_password (prod, base64)\n',
+    );
+    expect(out.stderr).toContain('coffer incident');
+    expect(out.stdout + out.stderr).not.toContain(value);
+    // The reads are audited.
+    const audit = r.h.run(['audit', '--json']);
+    expect(audit.stdout).toContain('project/shop/db_password');
+    // Without the vault, only the rules speak: a random value under a password name.
+    expect(r.scan(['--no-vault']).stdout).toBe('k8s/secret.yaml:2:13 generic-secret ****\n');
+  });
+
+  it('accepts the findings of a baseline and reports only new ones', () => {
+    const r = repo();
+    r.write('.env', `SESSION_SECRET=${rand(24)}\n`);
+    expect(r.scan(['--no-vault']).code).toBe(1);
+    const up = r.scan(['--no-vault', '--update-baseline']);
+    expect(up.code, up.stderr).toBe(0);
+    const baseline = JSON.parse(readFileSync(join(r.dir, '.secrets.baseline'), 'utf8'));
+    expect(baseline.results['.env'][0]).toMatchObject({ type: 'Secret Keyword', line_number: 1 });
+    const again = r.scan(['--no-vault']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stderr).toContain('1 more in the baseline');
+    r.write('.env', `SESSION_SECRET=${rand(24)}\n`);
+    expect(r.scan(['--no-vault']).code).toBe(1);
+    expect(r.scan(['--no-vault', '--baseline', 'missing.json']).code).toBe(3);
+  });
+
+  it('finds a key committed and removed two commits later with --history, naming the commit', () => {
+    const r = repo();
+    const token = githubToken();
+    r.write('app.py', 'print("hello")\n');
+    r.git('add', '.');
+    r.git('commit', '-q', '-m', 'start');
+    r.write('app.py', `print("hello")\nGITHUB = "${token}"\n`);
+    r.git('add', '.');
+    r.git('commit', '-q', '-m', 'add client');
+    const leaked = r.git('rev-parse', 'HEAD');
+    r.write('README.md', '# app\n');
+    r.git('add', '.');
+    r.git('commit', '-q', '-m', 'docs');
+    r.write('app.py', 'import os\nprint("hello")\nGITHUB = os.environ["GITHUB_TOKEN"]\n');
+    r.git('commit', '-q', '-am', 'use the environment');
+    expect(r.scan(['--no-vault']).code).toBe(0);
+    const out = r.scan(['--no-vault', '--history']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toBe(`${leaked.slice(0, 12)} app.py:2:11 github-token ghp_****\n`);
+    const json = JSON.parse(r.scan(['--no-vault', '--history', '--json']).stdout);
+    expect(json.findings).toMatchObject([{ commit: leaked, file: 'app.py', line: 2 }]);
+    expect(r.scan(['--no-vault', '--history', `${leaked}..HEAD`]).code).toBe(0);
+    expect(r.scan(['--no-vault', '--history', 'no-such-ref']).code).toBe(2);
+  });
+
+  it('--staged reports a staged key and passes once it is a coffer:// reference', () => {
+    const r = repo();
+    r.write('.env.production', `STRIPE_SECRET_KEY=sk_live_${rand(30)}\n`);
+    r.git('add', '.');
+    const out = r.scan(['--no-vault', '--staged']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toMatch(/^\.env\.production:1:19 stripe-secret-key sk_live_\*\*\*\*\n$/);
+    r.write('.env.production', 'STRIPE_SECRET_KEY=coffer://project/shop/stripe_secret_key\n');
+    r.git('add', '.');
+    expect(r.scan(['--no-vault', '--staged']).code).toBe(0);
+    rmSync(join(r.dir, '.env.production'));
+  });
+});
