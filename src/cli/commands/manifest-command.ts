@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
-import { checkManifest } from '../../core/manifest/check.js';
-import { loadNearestManifest } from '../../core/manifest/load.js';
-import { manifestJsonSchema } from '../../core/manifest/schema.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
@@ -46,6 +43,9 @@ Examples:
     )
     .action(
       action<CheckOptions>(async (_args, opts, g) => {
+        // Loaded on use: the manifest reader brings yaml and zod, which other commands never need.
+        const { loadNearestManifest } = await import('../../core/manifest/load.js');
+        const { checkManifest } = await import('../../core/manifest/check.js');
         const m = loadNearestManifest(process.cwd());
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? m.env ?? 'dev');
         if (m.environments.length > 0 && !m.environments.includes(env)) {
@@ -85,6 +85,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  coffer manifest schema > coffer.schema.json')
     .action(
       action<CommonOptions>(async () => {
+        const { manifestJsonSchema } = await import('../../core/manifest/schema.js');
         writeOut(`${JSON.stringify(manifestJsonSchema(), null, 2)}\n`);
         return 0;
       }),

@@ -5,8 +5,6 @@
  * terminal. The rules are core's (core/manifest/setup.ts, setup-plan.ts).
  */
 import type { Command } from 'commander';
-import { loadNearestManifest } from '../../core/manifest/load.js';
-import { runSetup } from '../../core/manifest/setup.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
@@ -55,6 +53,9 @@ Examples:
     )
     .action(
       action<SetupOptions>(async (_args, opts, g) => {
+        // Loaded on use: the manifest reader brings yaml and zod, which other commands never need.
+        const { loadNearestManifest } = await import('../../core/manifest/load.js');
+        const { runSetup } = await import('../../core/manifest/setup.js');
         const manifest = loadNearestManifest(process.cwd());
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? manifest.env ?? 'dev');
         const dotenv =

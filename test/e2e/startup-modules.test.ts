@@ -1,0 +1,67 @@
+/**
+ * Short commands load no package they do not use: zod and yaml (the manifest reader, MCP,
+ * the server), pino, hono and the MCP SDK are loaded on use only, since parsing them is a
+ * large share of a short command's start-up (bench/: CLI start-up).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, makeHome } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'coffer-startup-'));
+const trace = join(dir, 'trace-load.cjs');
+writeFileSync(
+  trace,
+  `const Module = require('node:module');
+const load = Module._load;
+const seen = new Set();
+Module._load = function (request, ...rest) {
+  if (!/^(node:|\\.|\\/)/.test(request)) seen.add(request.startsWith('@') ? request.split('/').slice(0, 2).join('/') : request.split('/')[0]);
+  return load.call(this, request, ...rest);
+};
+process.on('exit', () => process.stderr.write('LOADED ' + [...seen].sort().join(',') + '\\n'));
+`,
+);
+
+const HEAVY = ['zod', 'yaml', 'pino', 'hono', '@hono/node-server', '@modelcontextprotocol/server'];
+
+function loaded(args: string[], env: Record<string, string>, input = ''): string[] {
+  const r = spawnSync(process.execPath, ['-r', trace, BIN, ...args], {
+    env,
+    input,
+    encoding: 'utf8',
+  });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED ')) ?? 'LOADED ';
+  return line.slice('LOADED '.length).split(',').filter(Boolean);
+}
+
+describe('start-up loads only what the command uses', () => {
+  it('--version, get and run load none of the heavy packages; manifest check loads zod', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    expect(
+      h.run(
+        ['set', 'project/app/api_key', '-d', 'API key the app calls the billing provider with'],
+        {
+          input: 'value-123456',
+        },
+      ).code,
+    ).toBe(0);
+    for (const args of [
+      ['--version'],
+      ['get', 'project/app/api_key'],
+      ['run', '--project', 'app', '--', 'true'],
+    ]) {
+      const mods = loaded(args, h.env);
+      expect(
+        mods.filter((m) => HEAVY.includes(m)),
+        args.join(' '),
+      ).toEqual([]);
+    }
+    writeFileSync(join(h.home, 'coffer.yaml'), 'project: app\n');
+    // The trace does see a package loaded on use.
+    expect(loaded(['manifest', 'check'], h.env, h.home)).toContain('zod');
+  });
+});
