@@ -1,7 +1,7 @@
 /**
  * `coffer manifest` through the built binary.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHome } from './harness.js';
@@ -85,5 +85,19 @@ describe('coffer manifest check', () => {
     const r = h.run(['manifest', 'schema'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).properties.variables).toBeDefined();
+  });
+});
+
+describe('coffer env example --from-manifest', () => {
+  it('writes placeholders grouped by tier, keeps plain settings, holds no value', () => {
+    const { h, dir } = project();
+    const r = h.run(['env', 'example', '--from-manifest', '--env', 'prod'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, '.env.example'), 'utf8');
+    expect(text).toContain('# Tier 1: infrastructure core\n');
+    expect(text).toContain('JWT_SECRET=set-from-JWT_SECRET\n');
+    expect(text).toContain('OPENAI_API_KEY=your-openai-api-key\n');
+    expect(text).toContain('PUBLIC_URL=http://localhost:3000\n');
+    expect(text).toContain("# Signs the API's session tokens; rotating it logs every user out\n");
   });
 });

@@ -21,6 +21,7 @@ interface ExampleOptions extends CommonOptions {
   file: string;
   out: string;
   keep: boolean;
+  fromManifest?: boolean;
 }
 
 /** FILE_NOT_FOUND for the input, naming the closest .env file next to it. */
@@ -48,6 +49,14 @@ export function envExampleCommand(env: Command): void {
     .option('-f, --file <path>', 'the .env file to read', '.env')
     .option('-o, --out <path>', 'the example file to write', '.env.example')
     .option('--no-keep', 'replace every value with a placeholder, plain settings too')
+    .option(
+      '--from-manifest',
+      "write it from coffer.yaml instead: grouped, described, sources' placeholders",
+    )
+    .option(
+      '-e, --env <env>',
+      "with --from-manifest: whose sources' placeholders (default: manifest env or dev)",
+    )
     .option('--json', 'print {out, variables, placeholders, kept, suspicious} as JSON')
     .addHelpText(
       'after',
@@ -62,12 +71,28 @@ credentials (OPENAI_BASE_URL=https://api.openai.com/v1), booleans, ports, host n
 the variable's name suggests a secret (*_KEY, *TOKEN*, *SECRET*, *PASSWORD*, ...).
 --no-keep makes every value a placeholder.
 
+--from-manifest writes it from the project's coffer.yaml instead of a .env file: grouped by
+each variable's group (or tier), with its description as a comment, a placeholder that
+says where the value comes from, and the manifest's plain settings kept.
+
 Examples:
   coffer env example && git add .env.example
+  coffer env example --from-manifest --env dev
   coffer env example -f .env.local -o .env.local.example`,
     )
     .action(
       action<ExampleOptions>(async (_args, opts) => {
+        if (opts.fromManifest) {
+          const { loadNearestManifest } = await import('../../core/manifest/load.js');
+          const { manifestEnvExample } = await import('../../core/manifest/example.js');
+          const manifest = loadNearestManifest(process.cwd());
+          const text = manifestEnvExample(manifest, opts.env);
+          writeSecretFile(opts.out, text, { overwrite: true, mode: 0o644 });
+          const variables = manifest.variables.map((v) => v.name);
+          if (opts.json) printJson({ out: opts.out, manifest: manifest.file, variables });
+          else note(`wrote ${opts.out} from ${manifest.file} with ${variables.length} variables`);
+          return 0;
+        }
         // The input first: a missing or empty one is refused before anything is written.
         if (!existsSync(opts.file)) throw missingInput(opts.file);
         const text = readEnvFile(opts.file);
