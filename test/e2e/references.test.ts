@@ -128,6 +128,37 @@ describe('coffer inject', () => {
       expect(after.DATABASE_URL).toBe('postgres://app:rotated-pw-4@db/app');
     });
 
+    it('env pull --references writes a committable file that run --dotenv turns into the same environment', () => {
+      const h = makeHome();
+      expect(h.run(['init']).code).toBe(0);
+      for (const [name, value] of [
+        ['stripe_key', 'sk_test_pull_ref_1'],
+        ['webhook_secret', 'whsec pull ref "2"'],
+      ] as const) {
+        const r = h.run(
+          ['set', `project/shop/${name}`, '-d', `Shop ${name.replace('_', ' ')} for the checkout`],
+          {
+            input: value,
+          },
+        );
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const refs = join(h.home, '.env.refs');
+      const pull = h.run(['env', 'pull', '--project', 'shop', '--references', '--file', refs]);
+      expect(pull.code, pull.stderr).toBe(0);
+      const text = readFileSync(refs, 'utf8');
+      expect(text).toBe(
+        'STRIPE_KEY=coffer://project/shop/stripe_key\nWEBHOOK_SECRET=coffer://project/shop/webhook_secret\n',
+      );
+      const show =
+        'process.stdout.write(JSON.stringify([process.env.STRIPE_KEY, process.env.WEBHOOK_SECRET]))';
+      const a = h.run(['run', '--project', 'shop', '--', process.execPath, '-e', show]);
+      const b = h.run(['run', '--dotenv', refs, '--', process.execPath, '-e', show]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+      expect(JSON.parse(b.stdout)).toEqual(['sk_test_pull_ref_1', 'whsec pull ref "2"']);
+    });
+
     it('an unresolved reference stops the run before the program starts', () => {
       const h = makeHome();
       expect(h.run(['init']).code).toBe(0);

@@ -16,7 +16,7 @@ import {
 } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
-import { parseEnvironment } from '../../core/paths.js';
+import { envVarNameFor, parseEnvironment, parseKeyPath } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
@@ -31,6 +31,7 @@ interface PullOptions extends CommonOptions {
   project?: string;
   file: string;
   check?: boolean;
+  references?: boolean;
   allowEnvName?: string[];
 }
 
@@ -144,6 +145,10 @@ Examples:
     .option('-f, --file <path>', '.env file to update (- for stdout)', '.env')
     .option('--check', 'only list (by name) what would change; exit 1 if anything would')
     .option(
+      '--references',
+      'write coffer:// references instead of values (a file you can commit; `coffer run --dotenv` resolves it)',
+    )
+    .option(
       '--allow-env-name <NAME>',
       'let a secret set NAME although it changes how programs load code (repeatable)',
       collect,
@@ -160,13 +165,26 @@ variables on stdout instead.
 Examples:
   coffer env pull --project consilio
   coffer env pull --env staging --file .env.staging
-  coffer env pull --check`,
+  coffer env pull --check
+  coffer env pull --references --file .env.refs && git add .env.refs`,
     )
     .action(
       action<PullOptions>(async (_args, opts, g) => {
         const { project, env: e } = projectAndEnv(opts);
         const allowNames = allowedEnvNames(project, opts.allowEnvName);
-        const secrets = await withBackend(g, (b) => b.readProject(project, e, 'env pull'));
+        // With --references no value is read: the file names each secret instead.
+        const secrets = opts.references
+          ? (await withBackend(g, (b) => b.list({ prefix: `project/${project}`, env: e }))).map(
+              (s) => {
+                const name = parseKeyPath(s.path).name;
+                return {
+                  path: s.path,
+                  envVar: s.envVar ?? envVarNameFor(name),
+                  value: `coffer://${s.path}`,
+                };
+              },
+            )
+          : await withBackend(g, (b) => b.readProject(project, e, 'env pull'));
         // The same names rule as `coffer run`: a .env file is read into programs' environments.
         assertInjectableNames(
           secrets.map((s) => ({ name: s.envVar, path: s.path })),
