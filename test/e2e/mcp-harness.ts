@@ -23,6 +23,7 @@ export const TOOLS = [
   'generate_secret',
   'write_env',
   'manifest_status',
+  'setup_project',
 ];
 
 export interface McpSession {

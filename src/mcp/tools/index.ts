@@ -8,6 +8,7 @@ import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
 import { manifestStatusTool } from './manifest-status-tool.js';
 import { setSecretTool } from './set-secret-tool.js';
+import { setupProjectTool } from './setup-project-tool.js';
 import type { CofferTool } from './tool.js';
 import { verifySecretTool } from './verify-secret-tool.js';
 import { writeEnvTool } from './write-env-tool.js';
@@ -20,4 +21,5 @@ export const TOOLS: readonly CofferTool[] = [
   generateSecretTool,
   writeEnvTool,
   manifestStatusTool,
+  setupProjectTool,
 ];
