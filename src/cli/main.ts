@@ -12,6 +12,7 @@ import { envelopeCommand } from './commands/envelope-command.js';
 import { generateCommand } from './commands/generate-command.js';
 import { getCommand } from './commands/get-command.js';
 import { historyCommand } from './commands/history-command.js';
+import { hookCommand } from './commands/hook-command.js';
 import { initCommand } from './commands/init-command.js';
 import { injectCommand } from './commands/inject-command.js';
 import { keyCommand } from './commands/key-command.js';
@@ -54,6 +55,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   serve: serveCommand,
   token: tokenCommand,
   scan: scanCommand,
+  hook: hookCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -161,4 +161,52 @@ describe('coffer scan', () => {
     expect(r.scan(['--no-vault', '--staged']).code).toBe(0);
     rmSync(join(r.dir, '.env.production'));
   });
+
+  it('the pre-commit hook blocks a staged key, passes a coffer:// reference, and chains an existing hook', () => {
+    const r = repo();
+    r.git('config', 'core.hooksPath', '.githooks');
+    mkdirSync(join(r.dir, '.githooks'));
+    // An existing hook: it records that it ran, and fails when told to.
+    writeFileSync(
+      join(r.dir, '.githooks', 'pre-commit'),
+      '#!/bin/sh\necho ran >> "$(git rev-parse --show-toplevel)/.hook-ran"\n[ ! -e "$(git rev-parse --show-toplevel)/.fail" ]\n',
+      { mode: 0o755 },
+    );
+    const install = r.h.run(['hook', 'install', '--json'], { cwd: r.dir, env: r.gitEnv });
+    expect(install.code, install.stderr).toBe(0);
+    expect(JSON.parse(install.stdout)).toMatchObject({
+      hook: join(r.dir, '.githooks', 'pre-commit'),
+      chained: join(r.dir, '.githooks', 'pre-commit.coffer-chained'),
+      changed: true,
+    });
+    const commit = () =>
+      spawnSync('git', ['commit', '-q', '-m', 'config'], {
+        cwd: r.dir,
+        env: r.gitEnv,
+        encoding: 'utf8',
+      });
+    const token = githubToken();
+    r.write('config/ci.yml', `github_token: ${token}\n`);
+    r.git('add', 'config');
+    const blocked = commit();
+    expect(blocked.status, blocked.stderr).toBe(1);
+    // git shows a hook's output on its stderr.
+    expect(blocked.stderr).toContain('config/ci.yml:1:15 github-token ghp_****');
+    expect(blocked.stderr).toContain('coffer:allow');
+    expect(blocked.stderr).toContain('coffer set project/APP/NAME');
+    expect(blocked.stdout + blocked.stderr).not.toContain(token.slice(4));
+    expect(readFileSync(join(r.dir, '.hook-ran'), 'utf8')).toBe('ran\n');
+    r.write('config/ci.yml', 'github_token: coffer://project/app/github_token\n');
+    r.git('add', 'config');
+    const passed = commit();
+    expect(passed.status, passed.stdout + passed.stderr).toBe(0);
+    // The chained hook still decides: when it fails, the commit stops before the scan.
+    writeFileSync(join(r.dir, '.fail'), '');
+    r.write('config/other.yml', 'port: 8080\n');
+    r.git('add', 'config');
+    expect(commit().status).toBe(1);
+    const un = r.h.run(['hook', 'uninstall'], { cwd: r.dir, env: r.gitEnv });
+    expect(un.code, un.stderr).toBe(0);
+    expect(readFileSync(join(r.dir, '.githooks', 'pre-commit'), 'utf8')).toContain('.hook-ran');
+  });
 });

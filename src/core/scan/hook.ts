@@ -1,0 +1,101 @@
+/**
+ * The git pre-commit hook that runs `coffer scan --staged`: installed in the repository's
+ * hooks directory (`git rev-parse --git-path hooks`, which honours `core.hooksPath`), chaining
+ * a hook already there (kept beside it as `pre-commit.coffer-chained` and run first; its
+ * failure stops the commit), and removed with the chained hook put back.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CofferError } from '../errors.js';
+import { childEnvironment } from '../inject/child-env.js';
+
+const MARKER = '# coffer pre-commit hook';
+export const CHAINED_HOOK = 'pre-commit.coffer-chained';
+
+/** The hooks directory of the repository holding `cwd` (core.hooksPath honoured). */
+export function hooksDirectory(cwd: string): string {
+  const r = spawnSync('git', ['rev-parse', '--git-path', 'hooks'], {
+    cwd,
+    env: childEnvironment(process.env),
+    encoding: 'utf8',
+  });
+  if (r.error || r.status !== 0) {
+    throw new CofferError('USAGE', 'not inside a git repository', {
+      hint: 'Run coffer hook install in the repository the hook is for.',
+    });
+  }
+  return resolve(cwd, r.stdout.trim());
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The hook script; `command` is how to run coffer (argv, quoted for sh). */
+export function hookScript(command: readonly string[]): string {
+  return `#!/bin/sh
+${MARKER} (coffer hook install; coffer hook uninstall removes it).
+# Blocks a commit whose staged changes hold a secret; see docs/scan.md.
+hook_dir=$(dirname "$0")
+if [ -x "$hook_dir/${CHAINED_HOOK}" ]; then
+  "$hook_dir/${CHAINED_HOOK}" "$@" || exit $?
+fi
+exec ${command.map(quote).join(' ')} scan --staged
+`;
+}
+
+export interface HookResult {
+  readonly hook: string;
+  /** The existing hook now run first, if any. */
+  readonly chained?: string | undefined;
+  /** False when the hook was already installed (or, for uninstall, absent). */
+  readonly changed: boolean;
+}
+
+/** Installs the hook (idempotent), chaining an existing one. */
+export function installHook(cwd: string, command: readonly string[]): HookResult {
+  const dir = hooksDirectory(cwd);
+  mkdirSync(dir, { recursive: true });
+  const hook = join(dir, 'pre-commit');
+  const chained = join(dir, CHAINED_HOOK);
+  const script = hookScript(command);
+  let changed = true;
+  if (existsSync(hook)) {
+    const current = readFileSync(hook, 'utf8');
+    if (current.includes(MARKER)) changed = current !== script;
+    else {
+      if (existsSync(chained)) {
+        throw new CofferError('ALREADY_EXISTS', `${chained} already exists`, {
+          hint: 'Move it away or merge it into the pre-commit hook, then install again.',
+        });
+      }
+      renameSync(hook, chained);
+    }
+  }
+  writeFileSync(hook, script, { mode: 0o755 });
+  chmodSync(hook, 0o755);
+  return { hook, chained: existsSync(chained) ? chained : undefined, changed };
+}
+
+/** Removes coffer's hook and puts a chained hook back. */
+export function uninstallHook(cwd: string): HookResult {
+  const dir = hooksDirectory(cwd);
+  const hook = join(dir, 'pre-commit');
+  const chained = join(dir, CHAINED_HOOK);
+  if (!existsSync(hook) || !readFileSync(hook, 'utf8').includes(MARKER)) {
+    return { hook, changed: false };
+  }
+  rmSync(hook);
+  if (existsSync(chained)) {
+    renameSync(chained, hook);
+    return { hook, chained: hook, changed: true };
+  }
+  return { hook, changed: true };
+}
