@@ -81,7 +81,7 @@ async function setUp(lib, cli, dir) {
       'dev',
       `bench-${n}-${randomBytes(8).toString('hex')}`,
       {
-        description: `Bench secret ${n} of the bench project`,
+        description: `Bench fixture ${n} read by the MCP bench client`,
       },
     );
   }

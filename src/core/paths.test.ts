@@ -145,37 +145,61 @@ describe('environments and env-var names', () => {
 });
 
 describe('descriptions', () => {
-  it('accepts the seed good examples', () => {
-    for (const d of [
-      'Stripe API key for payment processing',
-      'PostgreSQL production database password',
-      'SendGrid API key for transactional emails',
-      'JWT signing secret for authentication',
-    ]) {
-      expect(parseDescription(d)).toBe(d);
+  // seeds/003 "Description Guidelines" (good and bad), its set_secret examples, and the
+  // descriptions that passed before although they say nothing about what a secret is for.
+  const table: [description: string, path: string | undefined, ok: boolean][] = [
+    ['Stripe API key for payment processing', 'project/consilio/stripe_api_key', true],
+    ['PostgreSQL production database password', 'project/consilio/db_password', true],
+    ['SendGrid API key for transactional emails', 'project/consilio/sendgrid_api_key', true],
+    ['JWT signing secret for authentication', 'project/myproject/jwt_secret', true],
+    ['Cloudflare API token for DNS updates', 'meta/cloudflare/api_token', true],
+    ['Stripe API key for payment processing', 'project/consilio/payment_processing_key', true],
+    ['Clé Stripe pour les paiements', undefined, true],
+    ['API key', undefined, false],
+    ['Password', undefined, false],
+    ['Secret', undefined, false],
+    ['token', undefined, false],
+    ['', undefined, false],
+    ['   ', undefined, false],
+    ['my secret key', undefined, false],
+    ['API_KEY', undefined, false],
+    ['the token', undefined, false],
+    ['Database', 'project/agents/database_url', false],
+    ['Database URL', undefined, false],
+    ['Stripe key', 'project/consilio/stripe_key', false],
+    ['Stripe key', undefined, false],
+    ['JWT secret', 'project/openhorizon/jwt_secret', false],
+    ['EMPTY for the agents project', 'project/agents/empty', false],
+    ['EMPTY for the agents project', undefined, false],
+    ['STRIPE_API_KEY for the consilio project', 'project/consilio/stripe_api_key', false],
+    ['OpenAI API key', 'project/odin/openai_api_key', false],
+    ['TODO', undefined, false],
+  ];
+
+  it.each(table)('%j at %s: accepted %s', (description, path, ok) => {
+    if (ok) {
+      expect(parseDescription(description, path)).toBe(description);
+      return;
+    }
+    try {
+      parseDescription(description, path);
+      expect.unreachable(description);
+    } catch (e) {
+      expect((e as CofferError).code).toBe('INVALID_DESCRIPTION');
+      expect((e as CofferError).hint).toContain('Stripe API key for payment processing');
+      expect((e as CofferError).hint).toContain('what the secret is for');
     }
   });
 
-  it('refuses the seed bad examples and empty text with a good example in the hint', () => {
-    for (const d of [
-      'API key',
-      'Password',
-      'Secret',
-      'token',
-      '',
-      '   ',
-      'my secret key',
-      'API_KEY',
-      'the token',
-    ]) {
-      try {
-        parseDescription(d);
-        expect.unreachable(d);
-      } catch (e) {
-        expect((e as CofferError).code).toBe('INVALID_DESCRIPTION');
-        expect((e as CofferError).hint).toContain('Stripe API key for payment processing');
-      }
+  it('never repeats the refused text (it may be a value given as the description)', () => {
+    let err: unknown;
+    try {
+      parseDescription('abc123xyz', 'project/consilio/stripe_api_key');
+    } catch (e) {
+      err = e;
     }
+    expect((err as CofferError).code).toBe('INVALID_DESCRIPTION');
+    expect((err as CofferError).message).not.toContain('abc123xyz');
   });
 
   it('property: generic words in any order and case are refused', () => {
@@ -189,6 +213,9 @@ describe('descriptions', () => {
       'my',
       'Access',
       'AUTH',
+      'URL',
+      'empty',
+      'project',
     );
     fc.assert(
       fc.property(fc.array(generic, { minLength: 1, maxLength: 5 }), (words) => {

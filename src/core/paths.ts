@@ -193,8 +193,9 @@ export function parseEnvVarName(input: string): string {
 }
 
 /**
- * Words that say nothing about what a secret is for. A description made only of these
- * (plus filler words) is refused, as the seeds' guidelines ask.
+ * Words that say nothing about what a secret is for: what kind of thing it is ("API key",
+ * "password", "URL"), filler ("the", "for"), and placeholders ("TODO", "empty"). They do not
+ * count towards a description's meaning.
  */
 const GENERIC_WORDS = new Set([
   'api',
@@ -218,26 +219,45 @@ const GENERIC_WORDS = new Set([
   'values',
   'string',
   'private',
+  'public',
   'access',
   'auth',
+  'url',
+  'urls',
+  'uri',
+  'dsn',
+  'id',
   'the',
   'a',
   'an',
   'my',
   'our',
+  'your',
   'this',
   'that',
+  'its',
   'of',
   'for',
   'to',
+  'in',
+  'on',
+  'at',
+  'by',
+  'with',
+  'from',
+  'is',
   'and',
+  'or',
   'new',
+  'old',
   'some',
   'test',
   'todo',
   'tbd',
+  'fixme',
   'xxx',
   'env',
+  'environment',
   'variable',
   'var',
   'config',
@@ -248,22 +268,49 @@ const GENERIC_WORDS = new Set([
   'stuff',
   'thing',
   'none',
+  'empty',
+  'blank',
+  'placeholder',
+  'project',
+  'service',
   'n/a',
   'na',
 ]);
 
 export const DESCRIPTION_EXAMPLE = 'Stripe API key for payment processing';
 const MAX_DESCRIPTION = 500;
+/** Words other than generic ones a description needs. */
+const MEANINGFUL_WORDS = 2;
+
+const DESCRIPTION_HINT =
+  `Say what the secret is for, not only what it is, e.g. "${DESCRIPTION_EXAMPLE}", ` +
+  '"PostgreSQL production database password" or "SendGrid API key for transactional ' +
+  'emails" (not "Stripe key", "Database" or "JWT secret").';
+
+function descriptionWords(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}/]+/u)
+    .filter((w) => w.length > 0);
+}
 
 /**
- * Validates a description: required, and it must say what the secret is for.
- * Returns the trimmed text.
+ * Validates a description: required, and it must say what the secret is for, not only what
+ * it is. Words that only name a kind of secret or fill a sentence ("API key", "the", "for";
+ * `GENERIC_WORDS`) do not count; at least two other words must be left, and when `path` is
+ * given, one of them must be more than a word of the path itself (a template's
+ * "STRIPE_API_KEY for the consilio project" repeats project/consilio/stripe_api_key).
+ * "Stripe API key for payment processing" passes; "Stripe key", "Database", "JWT secret"
+ * and "EMPTY for the agents project" do not. Returns the text with its whitespace
+ * collapsed. The message never repeats the text: an agent that swapped the value and
+ * description arguments would otherwise see the value echoed.
  */
-export function parseDescription(input: string | undefined): string {
+export function parseDescription(input: string | undefined, path?: string): string {
   const text = (input ?? '').trim().replace(/\s+/g, ' ');
-  const hint = `Say what the secret is for and where it is used, e.g. "${DESCRIPTION_EXAMPLE}" or "PostgreSQL production database password".`;
   if (text.length === 0) {
-    throw new CofferError('INVALID_DESCRIPTION', 'a description is required', { hint });
+    throw new CofferError('INVALID_DESCRIPTION', 'a description is required', {
+      hint: DESCRIPTION_HINT,
+    });
   }
   if (text.length > MAX_DESCRIPTION) {
     throw new CofferError(
@@ -272,19 +319,34 @@ export function parseDescription(input: string | undefined): string {
       { hint: 'Keep it to one sentence.' },
     );
   }
-  const words = text
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}/]+/u)
-    .filter((w) => w.length > 0);
-  const meaningful = words.filter((w) => !GENERIC_WORDS.has(w) && !/^\d+$/.test(w));
-  if (meaningful.length === 0 || meaningful.join('').length < 3) {
+  const meaningful = new Set(
+    descriptionWords(text).filter((w) => !GENERIC_WORDS.has(w) && !/^\d+$/.test(w)),
+  );
+  if (meaningful.size < MEANINGFUL_WORDS) {
     throw new CofferError(
       'INVALID_DESCRIPTION',
-      `the description "${printable(text)}" is too generic`,
-      {
-        hint,
-      },
+      'the description does not say what the secret is for',
+      { hint: DESCRIPTION_HINT },
     );
   }
+  if (path !== undefined) {
+    const own = new Set(pathWords(path));
+    if ([...meaningful].every((w) => own.has(w))) {
+      throw new CofferError(
+        'INVALID_DESCRIPTION',
+        'the description only repeats the key path: say what the secret is for',
+        { hint: DESCRIPTION_HINT },
+      );
+    }
+  }
   return text;
+}
+
+/** The words of a key path's group and name (`project/consilio/stripe_api_key`). */
+function pathWords(path: string): string[] {
+  return path
+    .split('/')
+    .slice(1)
+    .flatMap((seg) => seg.split(/[-_]+/))
+    .filter((w) => w.length > 0);
 }

@@ -107,7 +107,15 @@ describe('files that are not UTF-8', () => {
     const h = vault();
     const file = join(h.home, 'latin1.env');
     writeFileSync(file, latin1);
-    const r = h.run(['env', 'import', file, '--project', 'app', '-d', 'Setting {key} of the app']);
+    const r = h.run([
+      'env',
+      'import',
+      file,
+      '--project',
+      'app',
+      '-d',
+      '{key} setting of the app server',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('(line 3)');
     expect(h.run(['list', 'project/app']).stdout).not.toContain('project/app');
@@ -140,7 +148,7 @@ describe('env import: two variables, one secret', () => {
         '--project',
         'app',
         '-d',
-        'Setting {key} of the app',
+        '{key} setting of the app server',
       ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`${a} (line 4) and ${b} (line 7) both become ${name}`);

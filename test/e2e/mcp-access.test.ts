@@ -61,7 +61,11 @@ describe('coffer mcp --env and --reveal never', () => {
       ['set_secret', { keyPath: PIN, env: 'prod', value: '0000' }],
       [
         'generate_secret',
-        { keyPath: 'project/bank/new_key', env: 'prod', description: 'Key for prod' },
+        {
+          keyPath: 'project/bank/new_key',
+          env: 'prod',
+          description: 'Signing key for prod statements',
+        },
       ],
     ];
     const before = audit().length;

@@ -16,7 +16,7 @@ import { type ServeProcess, startServe } from './serve-harness.js';
 const PROTOCOL = '2025-11-25';
 const DB_URL = 'project/app/database_url';
 const DB_VALUE = 'postgres://app:Rm7-mcp-Remote@db.internal/app';
-const DB_DESCRIPTION = 'Database URL of the app service';
+const DB_DESCRIPTION = 'Database URL of the app service for order storage';
 
 describe('coffer mcp in remote mode against coffer serve', () => {
   const server = makeHome();
@@ -130,7 +130,7 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     const outside = await mcp.call('set_secret', {
       keyPath: 'project/other/api_key',
       value: 'other-Value-5521',
-      description: 'API key of the other service',
+      description: 'API key of the other service for billing',
     });
     expect(outside.isError).toBe(true);
     expect(outside.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });

@@ -241,7 +241,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
 
   it('enforces --allow scope', async () => {
     expect(
-      h.run(['set', 'project/other/token', '-d', 'Token of the other project'], {
+      h.run(['set', 'project/other/token', '-d', 'Deploy token of the other project for CI'], {
         input: 'other-value-123',
       }).code,
     ).toBe(0);

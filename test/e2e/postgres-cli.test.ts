@@ -217,7 +217,10 @@ describe.skipIf(!TEST_DATABASE_URL)('the CLI on a PostgreSQL vault', () => {
     );
     expect(init).toMatchObject({ keySource: 'passphrase', keyFile: null });
     expect(
-      h.run(['set', 'project/app/api_key', '-d', 'API key of the app'], { env, input: VALUE }).code,
+      h.run(['set', 'project/app/api_key', '-d', 'API key of the app for its PostgreSQL tests'], {
+        env,
+        input: VALUE,
+      }).code,
     ).toBe(0);
     expect(h.run(['get', 'project/app/api_key'], { env }).stdout).toBe(`${VALUE}\n`);
     const wrong = h.run(['get', 'project/app/api_key'], {

@@ -21,7 +21,9 @@ interface AuditRecord {
 async function crashAfterLoad(args: string[]): Promise<void> {
   const h = makeHome();
   expect(h.run(['init']).code).toBe(0);
-  const set = h.run(['set', PATH, '-d', 'API key of the crash test'], { input: VALUE });
+  const set = h.run(['set', PATH, '-d', 'Payment API key used by the crash test'], {
+    input: VALUE,
+  });
   expect(set.code, set.stderr).toBe(0);
   const created = h.run([
     ...['token', 'create', '--name', 'crash', '--allow', 'project/crash/*'],

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
+  commentDescriptions,
   parseDotenv,
-  parseDotenvLines,
   readDotenvFile,
   setDotenvVariables,
   writeDotenv,
@@ -218,29 +218,7 @@ Examples:
   envCompareCommand(env);
 }
 
-/** Comment lines directly above each variable, joined (descriptions for `env import`). */
+/** The description of each variable from the comments above it (core/dotenv/comments.ts). */
 export function commentsAbove(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let pending: string[] = [];
-  let afterPair = false;
-  for (const entry of parseDotenvLines(text)) {
-    if (entry.kind === 'pair') {
-      if (pending.length) out.set(entry.key, pending.join(' '));
-      pending = [];
-      afterPair = true;
-      continue;
-    }
-    const lines = entry.raw.split(/\r?\n|\r/);
-    // The first piece after a variable is the rest of its own line (an inline comment);
-    // the last piece is the start of the next variable's line, not a line of its own.
-    if (afterPair) lines.shift();
-    lines.pop();
-    afterPair = false;
-    for (const line of lines) {
-      const m = /^\s*#\s?(.*)$/.exec(line);
-      if (m) pending.push(m[1]!.trim());
-      else if (line.trim() === '') pending = [];
-    }
-  }
-  return out;
+  return commentDescriptions(text);
 }

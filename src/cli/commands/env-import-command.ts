@@ -78,6 +78,11 @@ comment block right above it, for example:
   # Stripe API key for payment processing
   STRIPE_API_KEY=sk_live_...
 
+A section header is not part of it: decoration and titles such as "# ===== Payments =====",
+"## Mail" or "# API Keys" above the comment are left out, and a lone title above several
+variables names the section, not the first variable. A description must say what the
+secret is for ("Stripe key" or "Database" is refused).
+
 Every variable is checked first (its name, description and value); if one fails, nothing
 is imported and each problem is listed (exit 2), so a run never leaves half a file in the
 vault. --continue-on-error imports the variables that pass instead. Secrets that exist
@@ -145,7 +150,7 @@ Examples:
                 const { promptLine } = await import('../input.js');
                 description = await promptLine(`Description of ${key} (what is it for?): `);
               }
-              if (description !== undefined) parseDescription(description);
+              if (description !== undefined) parseDescription(description, path);
             } catch (err) {
               if (!(err instanceof CofferError)) throw err;
               result.reason = err.message;

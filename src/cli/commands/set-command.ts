@@ -77,7 +77,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
         const env = envOf(opts);
         // Refuse a bad path or description before asking for the value.
         const key = parseKeyPath(path!);
-        if (opts.description !== undefined) parseDescription(opts.description);
+        if (opts.description !== undefined) parseDescription(opts.description, key.path);
         const envVar = opts.envVar !== undefined ? parseEnvVarName(opts.envVar) : undefined;
         const allowNames =
           opts.envFile !== undefined

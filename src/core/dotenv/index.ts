@@ -3,6 +3,7 @@
  * npm package's `dotenv.parse` (dotenv 18.0.10, default parser) reads it. No file I/O here:
  * callers read and write files (atomically) themselves.
  */
+export { commentDescriptions, descriptionFromComment } from './comments.js';
 export { removeDotenvVariables, setDotenvVariables } from './edit.js';
 export {
   type DotenvExample,

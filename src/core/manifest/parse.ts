@@ -235,7 +235,7 @@ function toVariable(
           )
         : undefined;
   const description = check(problems, [...at, 'description'], () =>
-    parseDescription(raw.description),
+    parseDescription(raw.description, path),
   );
   const rotation =
     raw.rotation === undefined

@@ -472,7 +472,9 @@ export class Vault {
     const e = parseEnvironment(env);
     if (typeof value === 'string') assertValueGiven(value, key.path, e, options.allowEmpty);
     const description =
-      options.description === undefined ? undefined : parseDescription(options.description);
+      options.description === undefined
+        ? undefined
+        : parseDescription(options.description, key.path);
     const ifVersion = options.ifVersion;
     if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
       throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
@@ -945,7 +947,8 @@ export class Vault {
     const key = parseKeyPath(path);
     const e = parseEnvironment(env);
     const clean = checkMetadata(patch);
-    if (patch.description !== undefined) clean.description = parseDescription(patch.description);
+    if (patch.description !== undefined)
+      clean.description = parseDescription(patch.description, key.path);
     return this.#op('describe', { path: key.path, env: e }, async (tx) => {
       const secret = await tx.getSecret(key.path, e);
       if (secret === undefined)

@@ -237,7 +237,7 @@ describe('generate_secret', () => {
       (
         await failure(
           generateSecretTool.run(
-            { keyPath: 'project/other/new_key', description: 'Key for other project' },
+            { keyPath: 'project/other/new_key', description: 'Signing key for the other project' },
             scoped,
           ),
         )
