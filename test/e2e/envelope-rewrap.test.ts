@@ -178,6 +178,72 @@ describe('coffer envelope rewrap on SQLite', () => {
   });
 });
 
+describe('coffer envelope rewrap of a schema-qualified table', () => {
+  function appDb() {
+    const { home, run } = makeHome();
+    const file = join(home, 'schema.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE external_accounts (id INTEGER PRIMARY KEY, access_token TEXT)');
+    const insert = db.prepare('INSERT INTO external_accounts VALUES (?, ?)');
+    for (let id = 1; id <= 3; id++) {
+      // What the application does: rowContext with the table's own name.
+      const ctx = rowContext('external_accounts', 'access_token', id);
+      insert.run(id, encryptJsonBlob(tokens(id), old, { context: ctx }));
+    }
+    db.close();
+    const args = ['envelope', 'rewrap', '--database', file, '--column', 'access_token'];
+    return { file, run, args };
+  }
+
+  it('--table main.external_accounts opens rows with the context rowContext gives the app', () => {
+    const { file, run, args } = appDb();
+    // SQLite's main schema, as app.external_accounts on PostgreSQL.
+    const r = run([...args, '--table', 'main.external_accounts', '--json'], { env: KEYS });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rewrapped: 3, failures: [] });
+    const check = new Database(file, { readonly: true });
+    const rows = check.prepare('SELECT id, access_token AS v FROM external_accounts').all() as {
+      id: number;
+      v: string;
+    }[];
+    check.close();
+    for (const row of rows) {
+      const ctx = rowContext('external_accounts', 'access_token', row.id);
+      expect(decryptJsonBlob(row.v, onlyNew, { context: ctx })).toEqual(tokens(row.id));
+    }
+  });
+
+  it('every failure line shows the context and the template it came from', () => {
+    const { run, args } = appDb();
+    const template = 'app.{table}/{column}/{id}';
+    const r = run([...args, '--table', 'main.external_accounts', '--context-template', template], {
+      env: KEYS,
+    });
+    expect(r.code).toBe(1);
+    for (let id = 1; id <= 3; id++) {
+      expect(r.stderr).toContain(
+        `row ${id}: decryption failed: the envelope is not authentic [INTEGRITY_FAILURE] ` +
+          `(context "app.external_accounts/access_token/${id}" from template ${template})`,
+      );
+    }
+    expect(r.stderr).toContain('coffer: hint: an envelope opens only with the context');
+    const json = run(
+      [...args, '--table', 'main.external_accounts', '--context-template', template, '--json'],
+      {
+        env: KEYS,
+      },
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      contextTemplate: template,
+      failures: [
+        { id: '1', context: 'app.external_accounts/access_token/1' },
+        { id: '2' },
+        { id: '3' },
+      ],
+    });
+  });
+});
+
 // The progress bar is drawn only on a terminal: run the command under a pseudo-terminal with
 // util-linux `script` where it exists.
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -268,8 +334,6 @@ describe.skipIf(!pgUrl)('coffer envelope rewrap on PostgreSQL', () => {
         `${schema}.external_accounts`,
         '--column',
         'access_token',
-        '--context-template',
-        'external_accounts/{column}/{id}',
       ];
       const { env } = makeHome();
       await killMidwayThenFinish(args, env, table);

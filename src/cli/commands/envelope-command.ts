@@ -106,7 +106,7 @@ Example:
       .option('--id-column <name>', 'the row id column, used for paging and the context', 'id')
       .option(
         '--context-template <template>',
-        'the context of a row: {table}, {column}, {id}',
+        'the context of a row: {table} (without its schema), {column}, {id}',
         '{table}/{column}/{id}',
       )
       .option('--batch <n>', 'rows per transaction (default 500)', intOption('--batch', 1))
@@ -116,6 +116,12 @@ Example:
     .addHelpText(
       'after',
       `${KEYS_HELP}
+
+Each row is opened with the context the application sealed it with: by default
+{table}/{column}/{id}, what rowContext(table, column, id) builds, where {table} is the name
+without its schema (--table app.external_accounts gives external_accounts/access_token/42).
+An application that built it otherwise passes its shape, e.g. --context-template
+'app.{table}/{column}/{id}'.
 
 Safe while the application runs with both keys (each row is written only if it did not
 change since it was read). Interrupted? Run it again: rows already on the primary key are

@@ -86,6 +86,10 @@ describe('rewrapRows', () => {
     expect(r.failures[0]!.message).toBe(
       'no key in the keyring has id k0 (was the key rotated away?)',
     );
+    // Each failure names the context its row was opened with.
+    expect(r.failures.map((f) => f.context)).toEqual(
+      [3, 4, 5, 6].map((id) => `external_accounts/access_token/${id}`),
+    );
     expect(adapter.rows.get(4)).toBe(tampered); // failed rows are not touched
     expect(adapter.rows.get(2)).toBeNull();
   });

@@ -66,6 +66,8 @@ export interface RewrapFailure {
   id: string;
   code: ErrorCode;
   message: string;
+  /** The context the row was opened with (not secret: table, column and id). */
+  context?: string;
 }
 
 export interface RewrapResult {
@@ -165,13 +167,14 @@ function planRow(
     result.empty++;
     return undefined;
   }
+  let context: string | undefined;
   try {
     const envelope = isEnvelopeLike(row.value);
     if (envelope && parseEnvelope(row.value).kid === primary.id) {
       result.alreadyCurrent++;
       return undefined;
     }
-    const context = options.context(row.id);
+    context = options.context(row.id);
     const opened = openStoredText(row.value, keyring, {
       context,
       allowPlaintext: options.allowPlaintext === true,
@@ -188,7 +191,12 @@ function planRow(
     }
   } catch (err) {
     if (!(err instanceof CofferError)) throw err;
-    result.failures.push({ id: String(row.id), code: err.code, message: err.message });
+    result.failures.push({
+      id: String(row.id),
+      code: err.code,
+      message: err.message,
+      ...(context !== undefined ? { context } : {}),
+    });
     return undefined;
   }
 }

@@ -3,6 +3,11 @@
  * `coffer envelope rewrap` must build the same string for the same row, so both use these:
  * the default is `{table}/{column}/{id}` (`external_accounts/access_token/42`); an app that
  * chose another shape passes the same template to `--context-template`.
+ *
+ * `{table}` is the table's own name, without a schema: an application calls
+ * `rowContext('external_accounts', ...)` whichever schema the table lives in, so
+ * `--table app.external_accounts` fills `{table}` with `external_accounts`. An application
+ * that bound the schema too writes it into the template (`app.{table}/{column}/{id}`).
  */
 import { CofferError } from '../errors.js';
 import type { RowId } from './rewrap.js';
@@ -18,14 +23,24 @@ export function rowContext(table: string, column: string, id: RowId): string {
   return `${table}/${column}/${String(id)}`;
 }
 
+/** The table's name without its schema: `app.external_accounts` -> `external_accounts`. */
+export function unqualifiedTable(table: string): string {
+  const dot = table.lastIndexOf('.');
+  return dot < 0 ? table : table.slice(dot + 1);
+}
+
 /**
  * Compiles a template with the placeholders `{table}`, `{column}` and `{id}` into a function
- * of the row id. Throws INVALID_ARGUMENT for any other placeholder or a stray brace.
+ * of the row id. `table` may be schema-qualified; `{table}` is its name without the schema
+ * (see the module comment). Throws INVALID_ARGUMENT for any other placeholder or a stray
+ * brace.
  *
  * @example
  * ```ts
  * contextTemplate('{table}.{column}#{id}', 'external_accounts', 'access_token')(42);
  * // 'external_accounts.access_token#42'
+ * contextTemplate(DEFAULT_CONTEXT_TEMPLATE, 'app.external_accounts', 'access_token')(42);
+ * // 'external_accounts/access_token/42', as rowContext('external_accounts', 'access_token', 42)
  * ```
  */
 export function contextTemplate(
@@ -46,7 +61,8 @@ export function contextTemplate(
   }
   // split() with a capture group: even indexes are literal text, odd ones placeholder names.
   const tokens = template.split(PLACEHOLDER);
+  const bare = unqualifiedTable(table);
   const fill = (name: string, id: RowId) =>
-    name === 'table' ? table : name === 'column' ? column : String(id);
+    name === 'table' ? bare : name === 'column' ? column : String(id);
   return (id) => tokens.map((tok, i) => (i % 2 === 0 ? tok : fill(tok, id))).join('');
 }

@@ -111,6 +111,13 @@ describe('sqliteRewrapAdapter', () => {
     expect(() => sqliteRewrapAdapter(db, { ...ref, table: 'x"; DROP TABLE y; --' })).toThrow(
       'plain SQL identifier',
     );
+    // A schema-qualified table (PRAGMA wants the schema before its name).
+    expect(() =>
+      sqliteRewrapAdapter(db, { ...ref, table: 'main.external_accounts' }),
+    ).not.toThrow();
+    expect(() => sqliteRewrapAdapter(db, { ...ref, table: 'main.nope' })).toThrow(
+      'table not found',
+    );
     db.close();
   });
 });
@@ -125,6 +132,13 @@ describe('identifiers and context templates', () => {
   it('the default template is rowContext; unknown placeholders are refused', () => {
     expect(contextTemplate(DEFAULT_CONTEXT_TEMPLATE, 'tbl', 'col')(7)).toBe(
       rowContext('tbl', 'col', 7),
+    );
+    // A schema-qualified table gives the context the application builds with the bare name.
+    expect(contextTemplate(DEFAULT_CONTEXT_TEMPLATE, 'app.external_accounts', 'tok')(42)).toBe(
+      rowContext('external_accounts', 'tok', 42),
+    );
+    expect(contextTemplate('app.{table}/{column}/{id}', 'app.accounts', 'tok')(1)).toBe(
+      'app.accounts/tok/1',
     );
     expect(contextTemplate('{table}.{column}#{id}!{id}', 'a', 'b')('x')).toBe('a.b#x!x');
     expect(contextTemplate('fixed', 'a', 'b')(1)).toBe('fixed');

@@ -75,7 +75,11 @@ function missing(ref: ColumnRef, what: string): CofferError {
 /** A RewrapAdapter over a better-sqlite3 database (WAL recommended when the app runs too). */
 export function sqliteRewrapAdapter(db: SqliteDatabaseLike, ref: ColumnRef): RewrapAdapter {
   const { t, c, id } = quoted(ref);
-  const columns = db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>;
+  // PRAGMA takes the schema before its name: `PRAGMA "main".table_info("accounts")`.
+  const dot = t.indexOf('"."');
+  const info =
+    dot < 0 ? `table_info(${t})` : `${t.slice(0, dot + 1)}.table_info(${t.slice(dot + 2)})`;
+  const columns = db.prepare(`PRAGMA ${info}`).all() as Array<{ name: string }>;
   if (columns.length === 0) throw missing(ref, 'table');
   const names = new Set(columns.map((col) => col.name));
   if (!names.has(ref.column) || !names.has(ref.idColumn)) throw missing(ref, 'column');

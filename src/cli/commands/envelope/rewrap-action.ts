@@ -59,14 +59,20 @@ export async function rewrapAction(opts: RewrapCliOptions, g: GlobalOptions): Pr
   }
   const seconds = (performance.now() - started) / 1000;
   if (opts.json) {
-    printJson({ database: kind, ...ref, ...result, seconds: Number(seconds.toFixed(3)) });
+    printJson({
+      database: kind,
+      ...ref,
+      contextTemplate: opts.contextTemplate,
+      ...result,
+      seconds: Number(seconds.toFixed(3)),
+    });
   } else {
-    printSummary(result, seconds);
+    printSummary(result, seconds, opts.contextTemplate);
   }
   return result.failures.length > 0 ? EXIT.failure : EXIT.ok;
 }
 
-function printSummary(r: RewrapResult, seconds: number): void {
+function printSummary(r: RewrapResult, seconds: number, template: string): void {
   const verb = r.dryRun ? 'dry run: would re-wrap' : 're-wrapped';
   note(
     `${verb} ${r.rewrapped} rows to key ${r.primary}; ${r.alreadyCurrent} already current, ` +
@@ -75,9 +81,23 @@ function printSummary(r: RewrapResult, seconds: number): void {
   );
   if (r.failures.length === 0) return;
   note(`error: ${r.failures.length} rows could not be re-wrapped:`);
-  for (const f of r.failures.slice(0, SHOWN_FAILURES))
-    note(`  row ${f.id}: ${f.message} [${f.code}]`);
+  // The context is table, column and id (never a value): shown so that a context the
+  // application builds differently is recognised at once.
+  for (const f of r.failures.slice(0, SHOWN_FAILURES)) {
+    const context =
+      f.context === undefined
+        ? `context template ${template}`
+        : `context ${JSON.stringify(f.context)} from template ${template}`;
+    note(`  row ${f.id}: ${f.message} [${f.code}] (${context})`);
+  }
   if (r.failures.length > SHOWN_FAILURES) {
     note(`  ... and ${r.failures.length - SHOWN_FAILURES} more (--json lists them all)`);
+  }
+  if (r.failures.some((f) => f.code === 'INTEGRITY_FAILURE')) {
+    note(
+      'hint: an envelope opens only with the context it was sealed with. If the application ' +
+        `builds another one than ${template}, pass its shape with --context-template ` +
+        '(rowContext(table, column, id) is {table}/{column}/{id}; {table} is the name without its schema).',
+    );
   }
 }
