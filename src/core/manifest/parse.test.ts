@@ -128,7 +128,7 @@ describe('parseManifest', () => {
       'a vague description',
       'project: a\nvariables:\n  X_KEY:\n    description: API key\n',
       4,
-      /too generic/,
+      /does not say what the secret is for/,
     ],
     [
       'a rotation policy outside the grammar',
