@@ -19,7 +19,7 @@ import { keyCommand } from './commands/key-command.js';
 import { listCommand } from './commands/list-command.js';
 import { manifestCommand } from './commands/manifest-command.js';
 import { mcpCommand } from './commands/mcp-command.js';
-import { runCommand } from './commands/run-command.js';
+import { missingSeparator, runCommand } from './commands/run-command.js';
 import { scanCommand } from './commands/scan-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { setCommand } from './commands/set-command.js';
@@ -60,10 +60,16 @@ const COMMANDS: Record<string, (program: Command) => void> = {
 
 /** The first argument that is not a global option (and its value): the command name. */
 function commandName(argv: string[]): string | undefined {
+  const i = commandIndex(argv);
+  return i === undefined ? undefined : argv[i];
+}
+
+/** Where the command name is in argv (see commandName). */
+function commandIndex(argv: string[]): number | undefined {
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--vault' || a === '--key-file') i++;
-    else if (!a.startsWith('-')) return a;
+    else if (!a.startsWith('-')) return i;
     else if (
       a !== '--passphrase-stdin' &&
       !a.startsWith('--vault=') &&
@@ -148,6 +154,16 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const program = buildProgram(argv);
+  const at = commandIndex(argv);
+  const run = program.commands.find((c) => c.name() === 'run');
+  const separator =
+    at !== undefined && argv[at] === 'run' && run !== undefined
+      ? missingSeparator(argv.slice(at + 1), [...run.options, ...program.options])
+      : undefined;
+  if (separator) {
+    process.exitCode = reportError(separator, false);
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import { readDotenvFile } from '../../core/dotenv/write.js';
 import { CofferError } from '../../core/errors.js';
 import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
@@ -138,6 +138,41 @@ Examples:
         return runChild(cmd, args, childEnv, opts.mask ? values : undefined, backend.close);
       }),
     );
+}
+
+/**
+ * `coffer run node -e '...'` or `coffer run ls -la` without `--`: commander would read `-e`
+ * as coffer's --env (or refuse `-la` as unknown), so the program never gets its options.
+ * Returns the usage error that says to put `--` before the program, or undefined when argv
+ * (the arguments after `run`) is unambiguous. `options` are run's and the global ones.
+ * Only the program's name is shown, never its arguments (they may hold a secret).
+ */
+export function missingSeparator(
+  args: readonly string[],
+  options: readonly Option[],
+): CofferError | undefined {
+  const find = (flag: string) => options.find((o) => o.long === flag || o.short === flag);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (a.startsWith('-') && a !== '-') {
+      const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+      const attached = !a.startsWith('--') && a.length > 2; // -pconsilio
+      const option = find(flag) ?? (attached ? find(a.slice(0, 2)) : undefined);
+      // An unknown option before the program: commander reports it.
+      if (option === undefined) return undefined;
+      if ((option.required || option.optional) && flag === a && !attached) i++;
+      continue;
+    }
+    const rest = args.slice(i + 1);
+    const end = rest.indexOf('--');
+    const before = end < 0 ? rest : rest.slice(0, end);
+    if (!before.some((r) => r.startsWith('-') && r !== '-')) return undefined;
+    return new CofferError('USAGE', `put -- before the program: coffer run [options] -- ${a} ...`, {
+      hint: `Without --, the options after ${a} are read as coffer's own (-e is coffer's --env). coffer's options go before --, the program and all its arguments after it.`,
+    });
+  }
+  return undefined;
 }
 
 async function runChild(

@@ -1,0 +1,44 @@
+/**
+ * Messages that say what to do, through the built binary: each mistake a new user makes
+ * gets an error (or a note) that names the fix, and never a secret value.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
+
+const VALUE = 'sk_live_Qx81value';
+
+function vault() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const set = h.run(['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION], {
+    input: VALUE,
+  });
+  expect(set.code, set.stderr).toBe(0);
+  return h;
+}
+
+describe('coffer run without --', () => {
+  it('says to put -- before the program when options follow it', () => {
+    const h = vault();
+    for (const args of [
+      ['run', '--project', 'consilio', 'node', '-e', 'console.log(process.env.STRIPE_API_KEY)'],
+      ['run', '--project', 'consilio', 'ls', '-la'],
+    ]) {
+      const r = h.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`put -- before the program: coffer run [options] -- ${args[3]}`);
+      expect(r.stderr).not.toContain('invalid environment');
+      expect(r.stderr).not.toContain('console');
+      expect(r.stderr).not.toContain(VALUE);
+    }
+    // With -- the same program runs.
+    const ok = h.run(['run', '--project', 'consilio', '--', 'node', '-e', 'console.log("ran")']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('ran\n');
+    // A program without options needs no --.
+    expect(h.run(['run', '--project', 'consilio', 'node', 'missing.js']).stderr).not.toContain(
+      'put --',
+    );
+  });
+});
