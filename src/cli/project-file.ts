@@ -9,8 +9,8 @@
  * configuration, read from this machine's files, and applies only to the project the file
  * names; nothing in the vault can allow a name.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseDotenv } from '../core/dotenv/index.js';
 import { CofferError } from '../core/errors.js';
 import { isValidSegment, parseEnvironment, parseEnvVarName } from '../core/paths.js';
@@ -58,17 +58,41 @@ function allowList(file: string, text: string | undefined): string[] | undefined
     });
 }
 
-/** The nearest project file's settings, or undefined when there is none. */
-export function findProjectConfig(start: string = process.cwd()): ProjectConfig | undefined {
+/** A project file passed over because it names no project. */
+export interface ProjectlessFile {
+  file: string;
+  /** `PROJECT=x` or `Project: x`: the key in another case. */
+  otherCase?: string;
+}
+
+/**
+ * The nearest project file's settings, or undefined when there is none. Files that name no
+ * project are passed over (a parent's file may name it) and listed in `projectless`.
+ */
+export function findProjectConfig(
+  start: string = process.cwd(),
+  projectless: ProjectlessFile[] = [],
+): ProjectConfig | undefined {
   let dir = start;
   for (;;) {
     for (const name of ['.coffer', 'coffer.yaml', 'coffer.yml']) {
       const file = join(dir, name);
-      if (!existsSync(file)) continue;
+      // ~/.coffer is the default COFFER_HOME, a directory: not a project file.
+      if (!statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
       const text = decodeUtf8(readFileSync(file), file);
       const parsed: Settings = name === '.coffer' ? parseDotenv(text) : fromYaml(text);
       const project = parsed.project;
-      if (project === undefined) continue;
+      if (project === undefined) {
+        const yamlKey = /^(project)\s*:/im.exec(text)?.[1];
+        const otherCase =
+          name === '.coffer'
+            ? Object.keys(parsed).find((k) => k.toLowerCase() === 'project')
+            : yamlKey !== 'project'
+              ? yamlKey
+              : undefined;
+        projectless.push({ file, ...(otherCase ? { otherCase } : {}) });
+        continue;
+      }
       if (!isValidSegment(project)) {
         throw new CofferError(
           'INVALID_ARGUMENT',
@@ -95,13 +119,31 @@ export function findProjectConfig(start: string = process.cwd()): ProjectConfig 
 /** The project from --project, or the project file; a usage error when neither exists. */
 export function resolveProject(flag: string | undefined): { project: string; env?: string } {
   if (flag !== undefined) return { project: flag };
-  const found = findProjectConfig();
+  const projectless: ProjectlessFile[] = [];
+  const found = findProjectConfig(process.cwd(), projectless);
   if (found === undefined) {
+    const near = projectless[0];
+    if (near !== undefined) throw noProjectLine(near);
     throw new CofferError('USAGE', 'no project given and no .coffer or coffer.yaml file found', {
       hint: 'Pass --project NAME, or create a .coffer file containing: project=NAME',
     });
   }
   return found;
+}
+
+/** The error for a project file without its project line: names the file and the line. */
+function noProjectLine({ file, otherCase }: ProjectlessFile): CofferError {
+  const dotenv = basename(file) === '.coffer';
+  const line = dotenv ? 'project=NAME' : 'project: NAME';
+  return new CofferError(
+    'USAGE',
+    `no project given, and ${file} has no ${dotenv ? 'project=' : 'top-level project:'} line`,
+    {
+      hint:
+        (otherCase ? `The key is lowercase: ${otherCase} is not read. ` : '') +
+        `Add the line ${line} to ${file} (e.g. ${dotenv ? 'project=consilio' : 'project: consilio'}), or pass --project NAME.`,
+    },
+  );
 }
 
 /**

@@ -2,6 +2,8 @@
  * Messages that say what to do, through the built binary: each mistake a new user makes
  * gets an error (or a note) that names the fix, and never a secret value.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
 
@@ -40,5 +42,36 @@ describe('coffer run without --', () => {
     expect(h.run(['run', '--project', 'consilio', 'node', 'missing.js']).stderr).not.toContain(
       'put --',
     );
+  });
+});
+
+describe('a project file without its project line', () => {
+  it('names the file and the line it needs', () => {
+    const h = vault();
+    const dir = join(h.home, 'app');
+    mkdirSync(dir);
+    // No project file: the COFFER_HOME directory ~/.coffer above it is not one.
+    const none = h.run(['run', '--', 'node', '-e', '0'], { cwd: dir });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no .coffer or coffer.yaml file found');
+    const file = join(dir, '.coffer');
+    writeFileSync(file, 'env=dev\n');
+    const r = h.run(['run', '--', 'node', '-e', '0'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file} has no project= line`);
+    expect(r.stderr).toContain(`Add the line project=NAME to ${file}`);
+    expect(r.stderr).not.toContain('no .coffer or coffer.yaml file found');
+    writeFileSync(file, 'PROJECT=consilio\n');
+    const upper = h.run(['env', 'pull'], { cwd: dir });
+    expect(upper.code).toBe(2);
+    expect(upper.stderr).toContain('The key is lowercase: PROJECT is not read');
+    writeFileSync(file, 'project=consilio\n');
+    const ok = h.run(
+      ['run', '--', 'node', '-e', 'process.exit(process.env.STRIPE_API_KEY ? 0 : 7)'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });
