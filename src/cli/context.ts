@@ -16,7 +16,7 @@ import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { deriveKeyFromPassphrase } from '../core/crypto/kdf.js';
 import { CofferError } from '../core/errors.js';
-import { parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
+import { keyFileMissingError, parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
 import { readVaultInfo } from '../core/store/init.js';
 import type { Storage } from '../core/store/storage.js';
 import { Vault } from '../core/store/vault.js';
@@ -52,6 +52,11 @@ export function notForDatabase(what: string): CofferError {
     `${what} applies to a vault file only, and COFFER_DATABASE_URL makes the vault a PostgreSQL database`,
     { hint: 'Unset COFFER_DATABASE_URL to use a vault file, or leave out the file option.' },
   );
+}
+
+/** Where the vault is, for messages: the file, or the database's location (no password). */
+export function vaultLocation(g: GlobalOptions, storage: Storage): string {
+  return databaseUrl() === undefined ? vaultPath(g) : storage.location;
 }
 
 export function keyFilePath(g: GlobalOptions): string {
@@ -142,7 +147,15 @@ export async function openVault(g: GlobalOptions, options: StoreOptions = {}): P
           info.kdf,
         );
       } else {
-        masterKey = readKeyFile(keyFilePath(g));
+        const keyFile = keyFilePath(g);
+        try {
+          masterKey = readKeyFile(keyFile);
+        } catch (err) {
+          if (err instanceof CofferError && err.code === 'MASTER_KEY_MISSING') {
+            throw keyFileMissingError(keyFile, vaultLocation(g, storage), err);
+          }
+          throw err;
+        }
       }
     }
     const vault = new Vault(storage, masterKey, { actor: cliActor() });

@@ -124,7 +124,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   VALUE_CONFLICT: { class: 'conflict', hint: undefined },
   MASTER_KEY_MISSING: {
     class: 'failure',
-    hint: 'Set COFFER_MASTER_KEY, pass --key-file, or run `coffer init` to create a key file.',
+    hint: "Give the vault's master key: restore its key file from your backup, pass --key-file PATH, or set COFFER_MASTER_KEY (a passphrase vault: COFFER_PASSPHRASE).",
   },
   KEY_FILE_INSECURE: { class: 'failure', hint: undefined },
   STORE_LOCKED: {

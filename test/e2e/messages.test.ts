@@ -2,7 +2,7 @@
  * Messages that say what to do, through the built binary: each mistake a new user makes
  * gets an error (or a note) that names the fix, and never a secret value.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
@@ -73,5 +73,29 @@ describe('a project file without its project line', () => {
       },
     );
     expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('a missing key file', () => {
+  it('says where the key must come from, and init does not send the user in a circle', () => {
+    const h = vault();
+    const keyFile = join(h.home, '.coffer', 'master.key');
+    renameSync(keyFile, join(h.home, 'backup.key'));
+    const get = h.run(['get', 'project/consilio/stripe_api_key']);
+    expect(get.code).not.toBe(0);
+    expect(get.stderr).toContain(`its key file ${keyFile} does not`);
+    expect(get.stderr).toContain('Restore the key file from your backup');
+    expect(get.stderr).toContain('COFFER_MASTER_KEY');
+    expect(get.stderr).toContain('`coffer init` cannot help');
+    expect(get.stderr).not.toContain('run `coffer init`');
+    const init = h.run(['init']);
+    expect(init.code).toBe(5);
+    expect(init.stderr).toContain(`Its key file ${keyFile} is missing`);
+    expect(init.stderr).toContain('restore the key file from your backup');
+    // The key from the backup opens the vault again.
+    const key = join(h.home, 'backup.key');
+    const back = h.run(['--key-file', key, 'get', 'project/consilio/stripe_api_key']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toBe(`${VALUE}\n`);
   });
 });

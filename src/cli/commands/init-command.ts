@@ -16,13 +16,14 @@ import {
   parseMasterKey,
   readKeyFile,
 } from '../../core/keys/master-key.js';
-import { initVault, type KeySource } from '../../core/store/init.js';
+import { initVault, type KeySource, readVaultInfo } from '../../core/store/init.js';
 import type { Storage } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { assertLocalMode } from '../backend.js';
 import {
   cliActor,
   databaseUrl,
+  type GlobalOptions,
   keyFilePath,
   openStore,
   readPassphrase,
@@ -77,7 +78,12 @@ Examples:
         const file = databaseUrl() === undefined ? vaultPath(g) : undefined;
         if (file !== undefined && existsSync(file)) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
-            hint: 'Use it as it is, or choose another location with --vault or COFFER_HOME.',
+            hint: await existingVaultHint(
+              g,
+              undefined,
+              file,
+              'choose another location with --vault or COFFER_HOME',
+            ),
           });
         }
         const storage = await openStore(g, { create: true });
@@ -94,7 +100,12 @@ Examples:
               'ALREADY_EXISTS',
               `a vault already exists at ${storage.location}`,
               {
-                hint: 'Use it as it is, or choose another schema with ?schema= in COFFER_DATABASE_URL.',
+                hint: await existingVaultHint(
+                  g,
+                  storage,
+                  storage.location,
+                  'choose another schema with ?schema= in COFFER_DATABASE_URL',
+                ),
               },
             );
           }
@@ -169,6 +180,37 @@ Examples:
         return 0;
       }),
     );
+}
+
+/**
+ * What to do about a vault that exists. When it is opened with a key file and that file is
+ * missing (the user ran `init` because a command said so), say where the key must come from:
+ * a new key would not open it.
+ */
+async function existingVaultHint(
+  g: GlobalOptions,
+  storage: Storage | undefined,
+  location: string,
+  elsewhere: string,
+): Promise<string> {
+  const usual = `Use it as it is, or ${elsewhere}.`;
+  const keyFile = keyFilePath(g);
+  if (process.env.COFFER_MASTER_KEY || existsSync(keyFile)) return usual;
+  let own: Storage | undefined;
+  try {
+    own = storage === undefined ? await openStore(g) : undefined;
+    const info = await readVaultInfo((storage ?? own)!);
+    if (info.keySource === 'passphrase') return usual;
+  } catch {
+    return usual;
+  } finally {
+    await own?.close();
+  }
+  return (
+    `Its key file ${keyFile} is missing, and a new key cannot open it: restore the key file ` +
+    'from your backup, pass --key-file PATH, or set COFFER_MASTER_KEY to the key (base64). ' +
+    `Only to start over with an empty vault: move ${location} away (or ${elsewhere}).`
+  );
 }
 
 /** Whether the store already holds an initialised vault. */

@@ -73,6 +73,24 @@ export function readKeyFile(path: string): Uint8Array {
   }
 }
 
+/**
+ * The error for a vault that exists while its key file does not. A new key cannot open the
+ * vault, so `coffer init` is no way out: the key has to come back from where it was kept.
+ */
+export function keyFileMissingError(keyFile: string, vault: string, cause?: unknown): CofferError {
+  return new CofferError(
+    'MASTER_KEY_MISSING',
+    `the vault ${vault} exists, but its key file ${keyFile} does not`,
+    {
+      hint:
+        `Restore the key file from your backup to ${keyFile} (mode 0600), point to it with ` +
+        '--key-file PATH or COFFER_KEY_FILE, or set COFFER_MASTER_KEY to the key (base64). ' +
+        '`coffer init` cannot help: a new key does not open this vault.',
+      cause,
+    },
+  );
+}
+
 /** The ownership and mode rules of a key file (POSIX). */
 function checkKeyFileStat(path: string, stat: Stats): void {
   const uid = process.getuid?.();
