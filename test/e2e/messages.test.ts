@@ -99,3 +99,18 @@ describe('a missing key file', () => {
     expect(back.stdout).toBe(`${VALUE}\n`);
   });
 });
+
+describe('generate with a size below the floor', () => {
+  it('names the CLI flag, --force, not library options', () => {
+    const h = makeHome();
+    const r = h.run(['generate', 'SHORT_KEY', '--bytes', '8']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Use --bytes 10 or more, or pass --force');
+    expect(r.stderr).not.toMatch(/allowWeak|:weak/);
+    const p = h.run(['generate', 'SHORT_PASSWORD', '--kind', 'password', '--length', '8']);
+    expect(p.stderr).toContain('Use --length 16 or more, or pass --force');
+    const forced = h.run(['generate', 'SHORT_KEY', '--bytes', '8', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+  });
+});

@@ -7,12 +7,16 @@ import { type Command, Option } from 'commander';
 import { parseDotenv, readDotenvFile, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import {
+  type ByteKind,
+  type CharKind,
   ensureGenerated,
   formatGeneratorSpec,
   type GeneratorSpec,
   generateSecret,
   isGeneratorKind,
   KINDS,
+  MIN_SECRET_CHARS,
+  minimumSize,
 } from '../../core/generate/index.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
@@ -52,11 +56,24 @@ function specOf(opts: GenerateOptions): GeneratorSpec {
   if (kind === 'alnum' || kind === 'password') {
     if (opts.bytes !== undefined)
       throw new CofferError('INVALID_ARGUMENT', `${kind} takes --length, not --bytes`);
+    if (!weak) checkSize(kind, '--length', opts.length);
     return { kind, ...(opts.length !== undefined ? { length: opts.length } : {}), allowWeak: weak };
   }
   if (opts.length !== undefined)
     throw new CofferError('INVALID_ARGUMENT', `${kind} takes --bytes, not --length`);
+  if (!weak) checkSize(kind, '--bytes', opts.bytes);
   return { kind, ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}), allowWeak: weak };
+}
+
+/** A size under core's floor, refused in the CLI's words: on the command line it is --force. */
+function checkSize(kind: ByteKind | CharKind, flag: string, size: number | undefined): void {
+  const min = minimumSize(kind);
+  if (size === undefined || size >= min) return;
+  throw new CofferError(
+    'INVALID_ARGUMENT',
+    `${flag} ${size} makes a ${kind} secret of fewer than ${MIN_SECRET_CHARS} characters`,
+    { hint: `Use ${flag} ${min} or more, or pass --force to allow a shorter secret on purpose.` },
+  );
 }
 
 export function generateCommand(program: Command): void {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
 import { fernetDecrypt, fernetEncrypt } from '../fernet/fernet.js';
 import { generateSecret, PASSWORD_SYMBOLS } from './generate.js';
-import { type ByteKind, type CharKind, KINDS } from './spec.js';
+import { type ByteKind, type CharKind, KINDS, minimumSize, parseGeneratorSpec } from './spec.js';
 
 const sized = (min: number, max = 600): fc.Arbitrary<number> => fc.integer({ min, max });
 
@@ -127,6 +127,7 @@ describe('generateSecret: limits', () => {
       const spec = (n: number, allowWeak?: boolean) =>
         ({ kind, [field]: n, ...(allowWeak === undefined ? {} : { allowWeak }) }) as never;
       expect(generateSecret(spec(ok)).length).toBeGreaterThanOrEqual(16);
+      expect(minimumSize(kind)).toBe(ok);
       const weak = ok - 1;
       invalidArgument(() => generateSecret(spec(weak)));
       invalidArgument(() => generateSecret(spec(weak, false)));
@@ -134,6 +135,24 @@ describe('generateSecret: limits', () => {
       const smallest = kind === 'password' ? 4 : 1;
       expect(generateSecret(spec(smallest, true)).length).toBeGreaterThan(0);
     }
+  });
+
+  it('says the smallest size; the text form names its :weak suffix, never a library option', () => {
+    let err: CofferError | undefined;
+    try {
+      generateSecret({ kind: 'hex', bytes: 4 });
+    } catch (e) {
+      err = e as CofferError;
+    }
+    expect(err?.hint).toBe('Use bytes 8 or more.');
+    try {
+      parseGeneratorSpec('hex:4');
+    } catch (e) {
+      err = e as CofferError;
+    }
+    expect(err?.hint).toBe(
+      'Use bytes 8 or more. To allow a shorter one on purpose, end the spec with ":weak".',
+    );
   });
 
   it('refuses absurd, non-integer and misplaced sizes even with allowWeak', () => {

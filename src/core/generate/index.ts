@@ -28,5 +28,6 @@ export {
   MAX_SECRET_SIZE,
   MIN_PASSWORD_LENGTH,
   MIN_SECRET_CHARS,
+  minimumSize,
   parseGeneratorSpec,
 } from './spec.js';

@@ -92,6 +92,16 @@ export function outputLength(kind: GeneratorKind, size: number): number {
 }
 
 /**
+ * The smallest `bytes` (or `length`) of `kind` that gives `MIN_SECRET_CHARS` characters:
+ * base64 12, hex 8, urlsafe and jwt 12, alnum and password 16.
+ */
+export function minimumSize(kind: ByteKind | CharKind): number {
+  let size = 1;
+  while (outputLength(kind, size) < MIN_SECRET_CHARS) size++;
+  return size;
+}
+
+/**
  * Checks a spec (which may come from untyped input such as JSON) and resolves its size.
  * Throws INVALID_ARGUMENT for an unknown kind, a size field that does not belong to the kind,
  * a size that is not a whole number in range, or a weak size without `allowWeak`.
@@ -130,7 +140,7 @@ export function resolveGeneratorSpec(spec: GeneratorSpec): ResolvedSpec {
     throw new CofferError(
       'INVALID_ARGUMENT',
       `generator ${kind}: ${field} ${size} gives fewer than ${MIN_SECRET_CHARS} characters`,
-      { hint: 'Use a larger size, or allow a weak secret explicitly (allowWeak / ":weak").' },
+      { hint: `Use ${field} ${minimumSize(kind as ByteKind | CharKind)} or more.` },
     );
   }
   return { kind, size, weak };
@@ -162,7 +172,18 @@ export function parseGeneratorSpec(text: string): GeneratorSpec {
     spec = { kind: kind as FixedKind };
   }
   if (weakText !== undefined) spec = { ...spec, allowWeak: true } as GeneratorSpec;
-  const resolved = resolveGeneratorSpec(spec);
+  let resolved: ResolvedSpec;
+  try {
+    resolved = resolveGeneratorSpec(spec);
+  } catch (err) {
+    // In the text form a shorter secret is allowed on purpose with the `:weak` suffix.
+    if (err instanceof CofferError && /gives fewer than/.test(err.message)) {
+      throw new CofferError('INVALID_ARGUMENT', err.message, {
+        hint: `${err.hint} To allow a shorter one on purpose, end the spec with ":weak".`,
+      });
+    }
+    throw err;
+  }
   if (weakText !== undefined && !resolved.weak) {
     throw invalid(`generator ${kind}: ":weak" is only for sizes below the minimum`);
   }

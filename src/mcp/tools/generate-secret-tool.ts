@@ -7,11 +7,15 @@
 import * as z from 'zod';
 import { CofferError } from '../../core/errors.js';
 import {
+  type ByteKind,
+  type CharKind,
   ensureGenerated,
   type GeneratorKind,
   type GeneratorSpec,
   KINDS,
   MAX_SECRET_SIZE,
+  MIN_SECRET_CHARS,
+  minimumSize,
 } from '../../core/generate/index.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import {
@@ -34,6 +38,14 @@ export function specFor(kind: GeneratorKind, length: number | undefined): Genera
       });
     }
     return { kind };
+  }
+  const min = minimumSize(kind as ByteKind | CharKind);
+  if (length !== undefined && length < min) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `length ${length} makes a ${kind} secret of fewer than ${MIN_SECRET_CHARS} characters`,
+      { hint: `Use length ${min} or more, or leave length out for the default.` },
+    );
   }
   if (BYTE_KINDS.includes(kind)) {
     return { kind: kind as 'base64', ...(length !== undefined ? { bytes: length } : {}) };

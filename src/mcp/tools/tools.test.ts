@@ -232,6 +232,8 @@ describe('generate_secret', () => {
       ),
     );
     expect(weak.code).toBe('INVALID_ARGUMENT');
+    // The hint names the tool's own argument, not a library option.
+    expect(weak.hint).toBe('Use length 8 or more, or leave length out for the default.');
     const scoped = ctx({ allow: ['project/consilio/*'] });
     expect(
       (
