@@ -56,7 +56,13 @@ describe('coffer envelope encrypt / decrypt', () => {
     });
     expect(gone.code).toBe(4);
     expect(gone.stderr).toContain('no key in the keyring has id k1 (was the key rotated away?)');
-    for (const r of [other, gone]) {
+    // No key configured at all: say so and how to configure one, not "rotated away".
+    const none = run(['envelope', 'decrypt', ...CTX], { input: enc.stdout });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no data key is configured, and this envelope needs the key k1');
+    expect(none.stderr).toContain('COFFER_DATA_KEYS="k1:');
+    expect(none.stderr).not.toContain('rotated away');
+    for (const r of [other, gone, none]) {
       expect(`${r.stdout}${r.stderr}`).not.toMatch(/e2e-secret|e2e-refresh/);
       expect(r.stderr).not.toContain(K1.slice(0, 12));
     }

@@ -68,6 +68,17 @@ describe('keyringFromEnv', () => {
     );
   });
 
+  it('an empty keyring says that no key is configured, not that one was rotated away', () => {
+    const a = keyringFromEnv({ WORKFLOWS_ARTIFACT_ENC_KEY: b64(k1) });
+    const stored = encryptJsonBlob({ t: 1 }, a, { context: ctx });
+    const err = errorOf(() => decryptJsonBlob(stored, keyringFromEnv({}), { context: ctx }));
+    expect(err.code).toBe('DATA_KEY_MISSING');
+    expect(err.message).toBe(
+      `no data key is configured, and this envelope needs the key ${a.primaryId}`,
+    );
+    expect(err.hint).toContain(`COFFER_DATA_KEYS="${a.primaryId}:`);
+  });
+
   it('CONNECTOR_SECRET_KEY: HKDF-SHA256 by default, at least 16 characters', () => {
     const ring = keyringFromEnv({ CONNECTOR_SECRET_KEY: CONNECTOR });
     expect(ring.primaryId).toMatch(/^connector-[0-9a-f]{8}$/);

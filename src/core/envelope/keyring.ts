@@ -124,9 +124,23 @@ export function primaryKey(ring: DataKeyring): { id: string; bytes: Uint8Array }
   return id === undefined || k === undefined ? undefined : { id, bytes: k.bytes };
 }
 
-/** The key with id `kid`, or KEY_NOT_FOUND with the message the docs promise. */
+/**
+ * The key with id `kid`, or KEY_NOT_FOUND with the message the docs promise. An empty
+ * keyring is DATA_KEY_MISSING instead: nothing was configured, so nothing was rotated away.
+ */
 export function keyById(ring: DataKeyring, kid: string): Uint8Array {
   const k = state(ring).keys.get(kid);
+  if (k === undefined && ring.ids.length === 0) {
+    throw new CofferError(
+      'DATA_KEY_MISSING',
+      `no data key is configured, and this envelope needs the key ${kid}`,
+      {
+        hint:
+          `Configure the key that encrypted it: COFFER_DATA_KEYS="${kid}:<base64 of the 32-byte key>" ` +
+          '(or the WORKFLOWS_ARTIFACT_ENC_KEY or CONNECTOR_SECRET_KEY the application uses).',
+      },
+    );
+  }
   if (k === undefined) {
     throw new CofferError(
       'KEY_NOT_FOUND',
