@@ -220,6 +220,11 @@ export function errorClassOf(code: ErrorCode): ErrorClass {
   return CATALOGUE[code].class;
 }
 
+/** The catalogue's hint for `code` (what a CofferError gets when it is given none). */
+export function defaultHint(code: ErrorCode): string | undefined {
+  return CATALOGUE[code].hint;
+}
+
 /** The list of all codes (documentation and tests). */
 export const ERROR_CODES: readonly ErrorCode[] = Object.keys(CATALOGUE) as ErrorCode[];
 

@@ -14,6 +14,7 @@
  * server and is logged on stderr only.
  */
 import type { Target } from '../core/access/policy.js';
+import { CofferError } from '../core/errors.js';
 import type { SecretMetadata } from '../core/store/storage.js';
 import type {
   SecretInfo,
@@ -80,6 +81,43 @@ export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBa
     },
     close,
   };
+}
+
+/**
+ * A backend for a vault that could not be opened (none yet, no master key, ...): the server
+ * still completes the MCP handshake and lists its tools, and every call fails with `error`,
+ * which tells the agent what the user has to do. Without it the process would exit before
+ * the handshake, and the agent would see only "connection closed".
+ */
+export function unavailableMcpBackend(error: CofferError): McpBackend {
+  const fail = async (): Promise<never> => {
+    throw error;
+  };
+  const vault: McpVault = {
+    set: fail,
+    get: fail,
+    list: fail,
+    info: fail,
+    verify: fail,
+    // Nothing to audit into: the refusal is logged on stderr by the server.
+    denied: async () => {},
+  };
+  return { as: () => vault, close: async () => {} };
+}
+
+/**
+ * The error every tool answers with when the vault cannot be opened: the cause, and what the
+ * user (not the agent) has to do before restarting the server.
+ */
+export function vaultUnavailableError(cause: CofferError): CofferError {
+  const fix =
+    cause.code === 'VAULT_NOT_FOUND'
+      ? 'Ask the user to create the vault with `coffer init` in a terminal (with the same COFFER_HOME as this server), then to restart this MCP server.'
+      : `Ask the user to fix this in a terminal, then to restart this MCP server.${cause.hint ? ` ${cause.hint}` : ''}`;
+  return new CofferError(cause.code, `the coffer vault cannot be used: ${cause.message}`, {
+    hint: fix,
+    cause,
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CofferError } from '../core/errors.js';
+import { CofferError, ERROR_CODES } from '../core/errors.js';
 import { clientInfoFrom, mcpActor } from './identity.js';
 import { errorResult, okResult, previewOf, toolError } from './results.js';
 
@@ -57,6 +57,24 @@ describe('tool results', () => {
     const r = errorResult(e);
     expect(r.isError).toBe(true);
     expect(JSON.parse(r.content[0]!.text)).toEqual({ error: e });
+  });
+
+  it('points agents at tools, not CLI commands, and frames what only the user can run', () => {
+    const missing = toolError(
+      new CofferError('SECRET_NOT_FOUND', 'no secret x in environment dev'),
+    );
+    expect(missing.hint).toContain('list_secrets');
+    expect(missing.hint).not.toContain('coffer list');
+    const custom = toolError(
+      new CofferError('SECRET_NOT_FOUND', 'no secret x', { hint: 'See `coffer list project/x`.' }),
+    );
+    expect(custom.hint).toBe('See the list_secrets tool.');
+    // Every catalogue hint that names a command either names a tool or leaves it to the user.
+    for (const code of ERROR_CODES) {
+      const hint = toolError(new CofferError(code, 'x')).hint ?? '';
+      if (/`coffer (list|ls|get|verify)\b/.test(hint)) expect.unreachable(`${code}: ${hint}`);
+      if (/`coffer [a-z]/.test(hint)) expect(hint, code).toMatch(/user/i);
+    }
   });
 
   it('never shows the text of unexpected errors', () => {

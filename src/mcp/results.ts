@@ -8,7 +8,7 @@
  * characters and of a longer one at most an eighth of its characters and never more than
  * four, so a preview never holds a meaningful share of a value.
  */
-import { CofferError, type ErrorCode } from '../core/errors.js';
+import { CofferError, defaultHint, type ErrorCode } from '../core/errors.js';
 
 /** What a tool returns to the SDK (a subset of its CallToolResult type). */
 export interface ToolResult {
@@ -29,17 +29,45 @@ export function okResult(data: Record<string, unknown>): ToolResult {
 }
 
 /**
- * Hints in the core speak to CLI users (`--description`); an agent passes arguments.
- * The rewrite keeps the hint's example.
+ * What an agent should do next, for the codes whose catalogue hint names a CLI command that
+ * has a tool (`coffer list` is list_secrets) or that only the user can run.
  */
-function forAgents(hint: string | undefined): string | undefined {
-  return hint?.replace(/Pass --description /g, 'Pass a description argument ');
+const AGENT_HINTS: Partial<Record<ErrorCode, string>> = {
+  SECRET_NOT_FOUND:
+    'List what exists with the list_secrets tool (scope, project, env), then call again with one of its keyPaths.',
+  VERSION_NOT_FOUND: 'Read the latest version with get_secret.',
+  SECRET_DELETED:
+    'It was deleted. Ask the user whether it should come back (they restore it with `coffer restore PATH` in a terminal); store a new value with set_secret only if they say so.',
+  VERSION_CONFLICT:
+    'Another write came first: read the current version with get_secret or verify_secret, then call set_secret again if the change is still wanted.',
+  VAULT_NOT_FOUND:
+    'The vault does not exist yet. Ask the user to create it with `coffer init` in a terminal, then to restart this MCP server.',
+};
+
+/**
+ * Hints in the core speak to CLI users (`coffer list`, `--description`); an agent calls
+ * tools and passes arguments. A catalogue hint with an agent version is replaced; elsewhere
+ * the description flag becomes the argument (keeping the hint's example), a command that
+ * has a tool becomes the tool, and any other command is framed as the user's to run.
+ */
+function forAgents(err: CofferError): string | undefined {
+  const agent = AGENT_HINTS[err.code];
+  if (agent !== undefined && err.hint === defaultHint(err.code)) return agent;
+  const hint = err.hint
+    ?.replace(/Pass --description /g, 'Pass a description argument ')
+    .replace(/`coffer (?:list|ls)\b[^`]*`/g, 'the list_secrets tool')
+    .replace(/`coffer get\b[^`]*`/g, 'the get_secret tool')
+    .replace(/`coffer verify\b[^`]*`/g, 'the verify_secret tool');
+  if (hint !== undefined && /`coffer [a-z]/.test(hint) && !/ask the user/i.test(hint)) {
+    return `The user must do this in a terminal (you cannot): ${hint}`;
+  }
+  return hint;
 }
 
 /** The safe description of any error: a CofferError's code, message and hint, or INTERNAL. */
 export function toolError(err: unknown): ToolError {
   if (err instanceof CofferError) {
-    const hint = forAgents(err.hint);
+    const hint = forAgents(err);
     return { code: err.code, message: err.message, ...(hint ? { hint } : {}) };
   }
   // Unexpected errors may carry anything in their text; only their class name is shown.

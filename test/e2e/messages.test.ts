@@ -6,6 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
+import { startMcp, TOOLS } from './mcp-harness.js';
 
 const VALUE = 'sk_live_Qx81value';
 
@@ -112,5 +113,58 @@ describe('generate with a size below the floor', () => {
     expect(p.stderr).toContain('Use --length 16 or more, or pass --force');
     const forced = h.run(['generate', 'SHORT_KEY', '--bytes', '8', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
+  });
+});
+
+describe('coffer mcp', () => {
+  it('points the agent at tools, not at CLI commands', async () => {
+    const h = vault();
+    const mcp = await startMcp({ env: h.env, cwd: h.home, protocol: '2025-11-25' });
+    try {
+      const r = await mcp.call('get_secret', { keyPath: 'project/consilio/stripe_apikey' });
+      expect(r.isError).toBe(true);
+      const error = (r.structuredContent as { error: { code: string; hint: string } }).error;
+      expect(error.code).toBe('SECRET_NOT_FOUND');
+      expect(error.hint).toContain('list_secrets');
+      expect(error.hint).not.toContain('coffer list');
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('with no vault: completes the handshake and every tool says how to create the vault', async () => {
+    const h = makeHome(); // no coffer init
+    const mcp = await startMcp({ env: h.env, cwd: h.home, protocol: '2025-11-25' });
+    try {
+      const listed = await mcp.client.listTools();
+      expect(listed.tools.map((t) => t.name)).toEqual(TOOLS);
+      for (const [tool, args] of [
+        ['list_secrets', { scope: 'project', project: 'consilio' }],
+        ['get_secret', { keyPath: 'project/consilio/stripe_api_key' }],
+        [
+          'set_secret',
+          {
+            keyPath: 'project/consilio/stripe_api_key',
+            value: VALUE,
+            description: STRIPE_DESCRIPTION,
+          },
+        ],
+      ] as const) {
+        const r = await mcp.call(tool, args);
+        expect(r.isError, tool).toBe(true);
+        const error = (
+          r.structuredContent as { error: { code: string; message: string; hint: string } }
+        ).error;
+        expect(error.code, tool).toBe('VAULT_NOT_FOUND');
+        expect(error.message, tool).toContain('no vault at');
+        expect(error.hint, tool).toContain('`coffer init`');
+        expect(error.hint, tool).toContain('restart this MCP server');
+        expect(JSON.stringify(r), tool).not.toContain(VALUE);
+      }
+      expect(mcp.errors).toEqual([]);
+      expect(mcp.stderr()).toContain('the vault cannot be opened');
+    } finally {
+      await mcp.close();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { CofferError } from '../../core/errors.js';
 import type { McpBackend } from '../../mcp/backend.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
-import { envOf, withVault } from '../context.js';
+import { envOf, type OpenVault, openVault } from '../context.js';
 
 declare const COFFER_VERSION: string;
 
@@ -46,6 +46,10 @@ export function mcpCommand(program: Command): void {
       `
 Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env
 (--read-only: get_secret, list_secrets, verify_secret). No tool deletes a secret.
+
+When the vault cannot be opened (none yet, no master key), the server still starts: every
+tool then answers with what the user has to do (e.g. run coffer init), and the reason is
+logged on stderr; restart the server once it is fixed.
 
 --allow and --env limit what the agent may touch, as a token's policy does on a server; a call
 outside them is refused and audited (outcome denied).
@@ -111,9 +115,22 @@ Examples:
             await remote.close();
           }
         } else {
-          await withVault(g, (opened) =>
-            serve(backends.localMcpBackend(opened.vault, async () => {})),
-          );
+          let opened: OpenVault;
+          try {
+            opened = await openVault(g);
+          } catch (err) {
+            if (!(err instanceof CofferError)) throw err;
+            // Serve anyway: the agent completes the handshake and every tool answers with
+            // what the user has to do, instead of a bare "connection closed".
+            log.warn({ code: err.code }, `the vault cannot be opened: ${err.message}`);
+            await serve(backends.unavailableMcpBackend(backends.vaultUnavailableError(err)));
+            return 0;
+          }
+          try {
+            await serve(backends.localMcpBackend(opened.vault, async () => {}));
+          } finally {
+            await opened.close();
+          }
         }
         return 0;
       }),
