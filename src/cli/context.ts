@@ -28,6 +28,8 @@ export interface GlobalOptions {
   vault?: string;
   keyFile?: string;
   passphraseStdin?: boolean;
+  /** Never ask for a passphrase (on a terminal or stdin): fail with MASTER_KEY_MISSING. */
+  noPrompt?: boolean;
 }
 
 export function cofferHome(): string {
@@ -109,6 +111,11 @@ export function cliActor(): string {
 /** A passphrase from COFFER_PASSPHRASE, --passphrase-stdin, or a hidden prompt. */
 export async function readPassphrase(g: GlobalOptions, question: string): Promise<string> {
   if (process.env.COFFER_PASSPHRASE !== undefined) return process.env.COFFER_PASSPHRASE;
+  if (g.noPrompt) {
+    throw new CofferError('MASTER_KEY_MISSING', 'this vault needs a passphrase', {
+      hint: 'Set COFFER_PASSPHRASE, pass --passphrase-stdin, or set COFFER_MASTER_KEY.',
+    });
+  }
   if (g.passphraseStdin) return readStdinLine('passphrase');
   if (stdinIsTerminal()) return promptHidden(question);
   throw new CofferError(

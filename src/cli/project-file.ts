@@ -13,7 +13,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDotenv } from '../core/dotenv/index.js';
 import { CofferError } from '../core/errors.js';
-import { isValidSegment, parseEnvironment, parseEnvVarName } from '../core/paths.js';
+import {
+  isValidSegment,
+  parseEnvironment,
+  parseEnvVarName,
+  parseProjectName,
+} from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
 
 export interface ProjectConfig {
@@ -118,7 +123,7 @@ export function findProjectConfig(
 
 /** The project from --project, or the project file; a usage error when neither exists. */
 export function resolveProject(flag: string | undefined): { project: string; env?: string } {
-  if (flag !== undefined) return { project: flag };
+  if (flag !== undefined) return { project: parseProjectName(flag) };
   const projectless: ProjectlessFile[] = [];
   const found = findProjectConfig(process.cwd(), projectless);
   if (found === undefined) {

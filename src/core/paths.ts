@@ -25,7 +25,8 @@ const MAX_SEGMENT = 100;
 const ENV_NAME = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
 const MAX_ENV = 32;
 
-const PATH_RULE =
+/** The key-path grammar in words, for hints. */
+export const PATH_RULE =
   'key paths are project/{project}/{name} or meta/{service}/{name}; each segment is lowercase ' +
   'letters and digits, with - and _ allowed inside';
 
@@ -67,8 +68,9 @@ export function suggestKeyPath(input: string): string | undefined {
     const name = normalizeSegment(parts[1]!);
     return group && name ? `project/${group}/${name}` : undefined;
   }
-  if (scope === undefined && parts.length === 1) {
-    // `consilio-stripe-key`: take the first word as the project, the rest as the name.
+  if (scope === undefined && parts.length === 1 && !parts[0]!.includes('_')) {
+    // `consilio-stripe-key`: take the first word as the project, the rest as the name. A
+    // name with `_` (`stripe_api_key`) is a secret's name: no project is made up from it.
     const words = normalizeSegment(parts[0]!).split(/[-_]+/).filter(Boolean);
     if (words.length >= 2) return `project/${words[0]}/${words.slice(1).join('_')}`;
   }
@@ -77,10 +79,13 @@ export function suggestKeyPath(input: string): string | undefined {
 
 function invalidPath(input: string, why: string): CofferError {
   const suggestion = suggestKeyPath(input);
+  const bareName = !input.includes('/') ? normalizeSegment(input) : '';
   const hint =
     suggestion !== undefined && suggestion !== input
       ? `did you mean ${suggestion}? (${PATH_RULE})`
-      : `${PATH_RULE}; e.g. project/consilio/stripe_api_key or meta/cloudflare/api_token`;
+      : bareName !== ''
+        ? `give the full path: project/{project}/${bareName} or meta/{service}/${bareName} (${PATH_RULE})`
+        : `${PATH_RULE}; e.g. project/consilio/stripe_api_key or meta/cloudflare/api_token`;
   return new CofferError('INVALID_PATH', `invalid key path "${printable(input)}": ${why}`, {
     hint,
   });
@@ -146,13 +151,38 @@ export function parsePathPrefix(input: string): { scope: Scope; group?: string }
     const group = parts[1]!;
     if (isValidSegment(group)) return { scope, group };
   }
-  const suggestion = suggestKeyPath(`${input}/x`)?.replace(/\/x$/, '');
+  // A key path given as a prefix (`project/consilio/stripe_api_key`): its group. Otherwise
+  // the grammar fix of `input` as a group, never a made-up name.
+  const group = parts.length >= 3 ? parts.slice(0, 2).join('/') : input;
+  const suggestion = suggestKeyPath(`${group}/x`)?.replace(/\/x$/, '');
   throw new CofferError('INVALID_PATH', `invalid prefix "${printable(input)}"`, {
     hint:
       suggestion !== undefined && suggestion !== input
         ? `did you mean ${suggestion}? Prefixes are project, meta, project/{project} or meta/{service}.`
         : 'Prefixes are project, meta, project/{project} or meta/{service}.',
   });
+}
+
+/**
+ * Validates a project name (`consilio`): one segment of a key path. `project/consilio` is
+ * refused with a hint naming `consilio`.
+ */
+export function parseProjectName(input: string): string {
+  if (typeof input !== 'string') throw new TypeError('project must be a string');
+  if (isValidSegment(input)) return input;
+  const parts = input.split('/').filter((p) => p !== '');
+  const named = parts[0] === 'project' && parts.length >= 2 ? parts[1]! : input;
+  const fixed = normalizeSegment(named);
+  throw new CofferError(
+    'INVALID_PATH',
+    `invalid project name "${printable(input)}": a project is one segment of a key path (project/{project}/{name})`,
+    {
+      hint:
+        fixed && fixed !== input
+          ? `did you mean ${fixed}? Project names are lowercase letters, digits, - and _.`
+          : 'Project names are lowercase letters, digits, - and _.',
+    },
+  );
 }
 
 /** Validates an environment name (`dev`, `staging`, `prod`, or any lowercase name). */

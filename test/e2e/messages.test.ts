@@ -4,7 +4,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
 import { startMcp, TOOLS } from './mcp-harness.js';
 
@@ -166,5 +166,67 @@ describe('coffer mcp', () => {
     } finally {
       await mcp.close();
     }
+  });
+});
+
+describe('suggestions name what exists', () => {
+  const h = makeHome();
+  beforeAll(() => {
+    expect(h.run(['init']).code).toBe(0);
+    for (const [path, d, env] of [
+      ['project/consilio/stripe_api_key', STRIPE_DESCRIPTION, 'dev'],
+      ['project/consilio/db_password', 'PostgreSQL production database password', 'prod'],
+    ] as const) {
+      const r = h.run(['set', path, '-d', d], { input: 'v-Qx81', env: { COFFER_ENV: env } });
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  it.each([
+    [
+      ['list', 'project/consilio/stripe_api_key'],
+      2,
+      'project/consilio/stripe_api_key is a secret, not a prefix: list its project with `coffer list project/consilio`',
+    ],
+    [['get', 'stripe_api_key'], 2, 'did you mean project/consilio/stripe_api_key?'],
+    [['get', 'project/consilio/stripe_apikey'], 3, 'did you mean project/consilio/stripe_api_key?'],
+    [
+      ['history', 'project/consilo/stripe_api_key'],
+      3,
+      'did you mean project/consilio/stripe_api_key?',
+    ],
+    [
+      ['get', 'project/consilio/db_password', '--env', 'prd'],
+      3,
+      'exists in environment prod: did you mean --env prod?',
+    ],
+    [
+      ['run', '--project', 'project/consilio', '--', 'node', '-e', '0'],
+      2,
+      'did you mean --project consilio?',
+    ],
+    [['env', 'pull', '--project', 'project/consilio'], 2, 'did you mean --project consilio?'],
+  ])('%j', (args, code, hint) => {
+    const r = h.run(args);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr).toContain(hint);
+    // No made-up names, no values.
+    expect(r.stderr).not.toMatch(/stripe_api_key_x|project\/stripe\/api_key|project\/project/);
+    expect(r.stderr).not.toMatch(/Qx81/);
+  });
+
+  it('an empty list says what is close', () => {
+    const env = h.run(['list', 'project/consilio', '--env', 'prd']);
+    expect(env.code).toBe(0);
+    expect(env.stderr).toContain('no secrets found under project/consilio in environment prd');
+    expect(env.stderr).toContain('did you mean --env prod?');
+    const project = h.run(['list', 'project/consilo']);
+    expect(project.stderr).toContain('did you mean project/consilio?');
+  });
+
+  it('with nothing close, the grammar fix stays (and no name is made up)', () => {
+    const r = h.run(['get', 'zzz_token']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('give the full path: project/{project}/zzz_token');
   });
 });

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { note, printJson } from '../output.js';
+import { envInput, withSuggestions } from '../suggestions.js';
 
 export function deleteCommand(program: Command): void {
   program
@@ -18,7 +19,12 @@ export function deleteCommand(program: Command): void {
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
         withLocalVault('coffer delete', g, async ({ vault }) => {
-          const r = await vault.delete(path!, envOf(opts));
+          const r = await withSuggestions(
+            g,
+            { kind: 'path', input: path!, env: envInput(opts) },
+            () => vault.delete(path!, envOf(opts)),
+            vault,
+          );
           if (opts.json) printJson(r);
           else
             note(
@@ -41,7 +47,12 @@ export function restoreCommand(program: Command): void {
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
         withLocalVault('coffer restore', g, async ({ vault }) => {
-          const r = await vault.restore(path!, envOf(opts));
+          const r = await withSuggestions(
+            g,
+            { kind: 'path', input: path!, env: envInput(opts) },
+            () => vault.restore(path!, envOf(opts)),
+            vault,
+          );
           if (opts.json) printJson(r);
           else
             note(

@@ -8,6 +8,7 @@ import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { printJson, writeOut } from '../output.js';
+import { envInput, withSuggestions } from '../suggestions.js';
 
 interface DescribeOptions extends CommonOptions {
   description?: string;
@@ -54,10 +55,17 @@ Examples:
         if (opts.envVar !== undefined) patch.envVar = parseEnvVarName(opts.envVar);
         if (opts.localOnly !== undefined) patch.localOnly = opts.localOnly;
         return withLocalVault('coffer describe', g, async ({ vault }) => {
-          const env = envOf(opts);
-          const info = Object.keys(patch).length
-            ? await vault.describe(path!, env, patch)
-            : await vault.info(path!, env);
+          const info = await withSuggestions(
+            g,
+            { kind: 'path', input: path!, env: envInput(opts) },
+            () => {
+              const env = envOf(opts);
+              return Object.keys(patch).length
+                ? vault.describe(path!, env, patch)
+                : vault.info(path!, env);
+            },
+            vault,
+          );
           if (opts.json) {
             printJson(info);
           } else {

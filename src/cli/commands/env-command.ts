@@ -23,6 +23,7 @@ import { withBackend } from '../context.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
+import { withSuggestions } from '../suggestions.js';
 import { envCompareCommand } from './env-compare-command.js';
 import { envExampleCommand } from './env-example-command.js';
 import { envImportCommand } from './env-import-command.js';
@@ -170,7 +171,11 @@ Examples:
     )
     .action(
       action<PullOptions>(async (_args, opts, g) => {
-        const { project, env: e } = projectAndEnv(opts);
+        const { project, env: e } = await withSuggestions(
+          g,
+          { kind: 'project', input: opts.project ?? '' },
+          async () => projectAndEnv(opts),
+        );
         const allowNames = allowedEnvNames(project, opts.allowEnvName);
         // With --references no value is read: the file names each secret instead.
         const secrets = opts.references

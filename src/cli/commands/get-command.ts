@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withBackend } from '../context.js';
 import { printJson, writeOut } from '../output.js';
+import { envInput, withSuggestions } from '../suggestions.js';
 
 interface GetOptions extends CommonOptions {
   version?: number;
@@ -29,7 +30,12 @@ Examples:
     .action(
       action<GetOptions>(async ([path], opts, g) =>
         withBackend(g, async (vault) => {
-          const r = await vault.get(path!, envOf(opts), { version: opts.version });
+          const r = await withSuggestions(
+            g,
+            { kind: 'path', input: path!, env: envInput(opts) },
+            () => vault.get(path!, envOf(opts), { version: opts.version }),
+            vault,
+          );
           if (opts.json) {
             printJson({
               path: r.path,

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withBackend } from '../context.js';
 import { printJson, table, writeOut } from '../output.js';
+import { envInput, withSuggestions } from '../suggestions.js';
 
 export function historyCommand(program: Command): void {
   program
@@ -17,7 +18,12 @@ export function historyCommand(program: Command): void {
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
         withBackend(g, async (vault) => {
-          const { secret, versions } = await vault.history(path!, envOf(opts));
+          const { secret, versions } = await withSuggestions(
+            g,
+            { kind: 'path', input: path!, env: envInput(opts) },
+            () => vault.history(path!, envOf(opts)),
+            vault,
+          );
           if (opts.json) {
             printJson({
               path: secret.path,

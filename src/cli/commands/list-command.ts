@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withBackend } from '../context.js';
-import { printJson, table, writeOut } from '../output.js';
+import { note, printJson, table, writeOut } from '../output.js';
+import { emptyListNote, envInput, withSuggestions } from '../suggestions.js';
 
 interface ListOptions extends CommonOptions {
   allEnvs?: boolean;
@@ -32,15 +33,26 @@ Examples:
     .action(
       action<ListOptions>(async ([prefix], opts, g) =>
         withBackend(g, async (vault) => {
-          const items = await vault.list({
-            prefix,
-            env: opts.allEnvs ? undefined : envOf(opts),
-            includeDeleted: opts.deleted === true,
-          });
+          const env = opts.allEnvs ? undefined : envInput(opts);
+          const items = await withSuggestions(
+            g,
+            { kind: 'prefix', input: prefix ?? '', env },
+            () =>
+              vault.list({
+                prefix,
+                env: opts.allEnvs ? undefined : envOf(opts),
+                includeDeleted: opts.deleted === true,
+              }),
+            vault,
+          );
           if (opts.json) {
             printJson({ items });
           } else if (items.length === 0) {
-            process.stderr.write('coffer: no secrets found\n');
+            const hint = await emptyListNote(g, vault, prefix?.replace(/\/+$/, ''), env);
+            note(
+              `no secrets found${prefix ? ` under ${prefix}` : ''}${env ? ` in environment ${env}` : ''}`,
+            );
+            if (hint) note(`hint: ${hint}`);
           } else {
             writeOut(
               table(

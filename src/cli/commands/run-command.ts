@@ -25,6 +25,7 @@ import { action, type CommonOptions } from '../action.js';
 import { openBackend } from '../context.js';
 import { warn } from '../output.js';
 import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
+import { withSuggestions } from '../suggestions.js';
 
 interface RunOptions extends CommonOptions {
   project?: string;
@@ -88,7 +89,9 @@ Examples:
         const found =
           opts.dotenv !== undefined && opts.project === undefined
             ? { project: undefined, env: findProjectConfig()?.env }
-            : resolveProject(opts.project);
+            : await withSuggestions(g, { kind: 'project', input: opts.project ?? '' }, async () =>
+                resolveProject(opts.project),
+              );
         const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
         const passEnv = parsePassEnv(opts.passEnv ?? []);
         const allowNames =

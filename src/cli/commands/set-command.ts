@@ -17,6 +17,7 @@ import { envOf, withBackend } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
+import { envInput, withSuggestions } from '../suggestions.js';
 
 interface SetOptions extends CommonOptions {
   description?: string;
@@ -76,7 +77,11 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
         opts.envFile = opts.dotenv ?? opts.file;
         const env = envOf(opts);
         // Refuse a bad path or description before asking for the value.
-        const key = parseKeyPath(path!);
+        const key = await withSuggestions(
+          g,
+          { kind: 'path', input: path!, env: envInput(opts) },
+          async () => parseKeyPath(path!),
+        );
         if (opts.description !== undefined) parseDescription(opts.description, key.path);
         const envVar = opts.envVar !== undefined ? parseEnvVarName(opts.envVar) : undefined;
         const allowNames =

@@ -8,6 +8,7 @@ import { CofferError } from '../../core/errors.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
 import { EXIT, note, printJson } from '../output.js';
+import { withSuggestions } from '../suggestions.js';
 
 interface VerifyOptions extends CommonOptions {
   all?: boolean;
@@ -37,7 +38,15 @@ Examples:
           throw new CofferError('USAGE', 'give either a key path or --all');
         }
         return withBackend(g, async (vault) => {
-          const report = await vault.verify(path, opts.env);
+          const report =
+            path === undefined
+              ? await vault.verify(path, opts.env)
+              : await withSuggestions(
+                  g,
+                  { kind: 'path', input: path, env: opts.env },
+                  () => vault.verify(path, opts.env),
+                  vault,
+                );
           if (opts.json) {
             printJson(report);
           } else {
