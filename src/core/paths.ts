@@ -26,7 +26,7 @@ const ENV_NAME = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
 const MAX_ENV = 32;
 
 /** The key-path grammar in words, for hints. */
-export const PATH_RULE =
+export const PATH_RULE: string =
   'key paths are project/{project}/{name} or meta/{service}/{name}; each segment is lowercase ' +
   'letters and digits, with - and _ allowed inside';
 
