@@ -90,7 +90,7 @@ describe('the store of the CLI', () => {
       const opened = await openVault({});
       try {
         await opened.vault.set('project/app/key', 'dev', 'pg-value', {
-          description: 'Key of the app service',
+          description: 'Signing key of the app service',
         });
         expect((await opened.vault.get('project/app/key', 'dev')).value).toBe('pg-value');
       } finally {

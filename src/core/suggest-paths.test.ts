@@ -117,6 +117,51 @@ describe('suggestions from what exists', () => {
     expect(emptyListHint('project/x', undefined, [])).toBeUndefined();
   });
 
+  it('a short name allows one edit: Key is not near pem_key', () => {
+    const withPem = [...existing, { path: 'project/consilio/pem_key', env: 'dev' }];
+    const err = errorOf(() => parseKeyPath('project/CONSILIO/Key'));
+    const read = suggestFromExisting(
+      err,
+      { kind: 'path', input: 'project/CONSILIO/Key', env: 'dev' },
+      withPem,
+    );
+    expect(read.hint).toContain('did you mean project/consilio/key?');
+    expect(read.hint).not.toContain('pem_key');
+    expect(closestPaths('project/consilio/pem_kye', withPem).map((p) => p.path)).toEqual([
+      'project/consilio/pem_key',
+    ]);
+  });
+
+  it('set keeps the grammar fix of a new path; an existing grammar fix is named anyway', () => {
+    const withApi = [...existing, { path: 'project/consilio/api_key', env: 'dev' }];
+    const err = errorOf(() => parseKeyPath('project/CONSILIO/api_kye'));
+    const set = suggestFromExisting(
+      err,
+      { kind: 'path', input: 'project/CONSILIO/api_kye', env: 'dev', creating: true },
+      withApi,
+    );
+    expect(set).toBe(err);
+    const get = suggestFromExisting(
+      err,
+      { kind: 'path', input: 'project/CONSILIO/api_kye', env: 'dev' },
+      withApi,
+    );
+    expect(get.hint).toMatch(/^did you mean project\/consilio\/api_key\?/);
+    const exact = errorOf(() => parseKeyPath('project/CONSILIO/api_key'));
+    const named = suggestFromExisting(
+      exact,
+      { kind: 'path', input: 'project/CONSILIO/api_key', env: 'dev', creating: true },
+      withApi,
+    );
+    expect(named.hint).toMatch(/^did you mean project\/consilio\/api_key\?/);
+  });
+
+  it('a bare project name given to list gets its prefix', () => {
+    const err = errorOf(() => parsePathPrefix('consilo'));
+    const e = suggestFromExisting(err, { kind: 'prefix', input: 'consilo' }, existing);
+    expect(e.hint).toBe('did you mean project/consilio?');
+  });
+
   it('suggests nothing that is far away, and never the input itself', () => {
     expect(closestPaths('project/other/token', existing)).toEqual([]);
     expect(closestPaths('project/consilio/stripe_api_key', existing)).toEqual([]);

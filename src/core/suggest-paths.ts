@@ -11,7 +11,7 @@
  * and shown: never a value, never a description.
  */
 import { CofferError } from './errors.js';
-import { normalizeSegment, PATH_RULE } from './paths.js';
+import { normalizeSegment, PATH_RULE, suggestKeyPath } from './paths.js';
 import { closestMatch, editDistance, nameList } from './suggest.js';
 
 /** A live secret's address, as listed. */
@@ -22,8 +22,12 @@ export interface ExistingSecret {
 
 /** What was looked up, for `suggestFromExisting`; `env` is the environment as given. */
 export type Lookup =
-  /** A key path, in an environment (get, history, describe, delete, restore, verify, set). */
-  | { kind: 'path'; input: string; env?: string | undefined }
+  /**
+   * A key path, in an environment (get, history, describe, delete, restore, verify, set).
+   * `creating` (set): a grammar fix of an invalid path is kept before an existing path, as
+   * the user may mean a new secret.
+   */
+  | { kind: 'path'; input: string; env?: string | undefined; creating?: boolean }
   /** A list prefix (`project/consilio`), optionally in one environment. */
   | { kind: 'prefix'; input: string; env?: string | undefined }
   /** A project name (`--project`). */
@@ -48,21 +52,50 @@ function squash(s: string): string {
     .replace(/^_+|_+$/g, '');
 }
 
-/**
- * How far `input` is from `candidate` (any of its forms: the whole path, `group/name`,
- * `name`), or undefined when it is not close enough to suggest: at most a quarter of the
- * input's length in edits (at least 1).
- */
-function pathDistance(input: string, forms: readonly string[]): number | undefined {
+/** Edits allowed for a part of `n` characters: a quarter of it, at least 1. */
+function budget(n: number): number {
+  return Math.max(1, Math.floor(n / 4));
+}
+
+/** The distance of two parts when within the budget of the input's part, else undefined. */
+function near(input: string, candidate: string): number | undefined {
   const a = squash(input);
   if (a === '') return undefined;
-  const limit = Math.max(1, Math.floor(a.length / 4));
-  let best: number | undefined;
-  for (const form of forms) {
-    const d = editDistance(a, squash(form));
-    if (d <= limit && (best === undefined || d < best)) best = d;
+  const d = editDistance(a, squash(candidate));
+  return d <= budget(a.length) ? d : undefined;
+}
+
+/**
+ * How far `input` is from the existing `path`, or undefined when it is not close enough to
+ * suggest. Each part is compared with its own budget (a short name allows one edit, so
+ * `Key` is not near `pem_key`): with a scope, the group and the name; with two segments,
+ * group and name; with one, the name or `group_name` as a whole (`consilio-stripe-key`).
+ */
+function pathDistance(input: string, path: string): number | undefined {
+  const [scope = '', group = '', name = ''] = path.split('/');
+  const parts = input
+    .trim()
+    .split('/')
+    .filter((p) => p !== '');
+  if (parts.length >= 3) {
+    const s = parts[0]!.toLowerCase().replace(/s$/, '');
+    if (s !== scope) return undefined;
+    const g = near(parts[1]!, group);
+    const n = near(parts.slice(2).join('_'), name);
+    return g === undefined || n === undefined ? undefined : g + n;
   }
-  return best;
+  if (parts.length === 2) {
+    const g = near(parts[0]!, group);
+    const n = near(parts[1]!, name);
+    return g === undefined || n === undefined ? undefined : g + n;
+  }
+  if (parts.length === 1) {
+    const alone = near(parts[0]!, name);
+    const whole = near(parts[0]!, `${group}_${name}`);
+    if (alone === undefined) return whole;
+    return whole === undefined ? alone : Math.min(alone, whole);
+  }
+  return undefined;
 }
 
 function unique<T>(items: Iterable<T>): T[] {
@@ -91,8 +124,7 @@ export function closestPaths(
   const scored: { path: string; d: number; here: boolean }[] = [];
   for (const path of unique(existing.map((s) => s.path))) {
     if (path === input) continue;
-    const [, group = '', name = ''] = path.split('/');
-    const d = pathDistance(input, [path, `${group}/${name}`, name]);
+    const d = pathDistance(input, path);
     if (d === undefined) continue;
     scored.push({ path, d, here: existing.some((s) => s.path === path && s.env === env) });
   }
@@ -116,6 +148,11 @@ function showPaths(found: { path: string; envs: string[] }[], env: string | unde
 
 /** The hint for a key path that does not exist (or is not valid) in `env`. */
 function pathHint(input: string, env: string | undefined, existing: readonly ExistingSecret[]) {
+  // The grammar fix, when it exists, is the best guess (`project/CONSILIO/Key`).
+  const fix = suggestKeyPath(input);
+  if (fix !== undefined && fix !== input && existing.some((s) => s.path === fix)) {
+    return `did you mean ${showPaths([{ path: fix, envs: envsOf(existing, fix) }], env)}?`;
+  }
   const elsewhere = envsOf(existing, input);
   if (elsewhere.length > 0 && env !== undefined && !elsewhere.includes(env)) {
     const near = closestMatch(env, elsewhere);
@@ -143,8 +180,19 @@ function prefixHint(input: string, existing: readonly ExistingSecret[]): string 
     );
   }
   const prefixes = prefixesOf(existing);
+  // `project/consilo`, or a bare `consilio`: the group is compared with each existing one.
+  const [scope, group] = trimmed.split('/');
   const scored = prefixes
-    .map((p) => ({ p, d: pathDistance(trimmed, [p, p.split('/')[1] ?? '']) }))
+    .map((p) => {
+      const [pScope, pGroup = ''] = p.split('/');
+      const d =
+        group === undefined
+          ? near(trimmed, pGroup)
+          : scope === pScope
+            ? near(group, pGroup)
+            : undefined;
+      return { p, d };
+    })
     .filter((x): x is { p: string; d: number } => x.d !== undefined)
     .sort((x, y) => x.d - y.d || x.p.localeCompare(y.p));
   if (scored.length > 0) {
@@ -203,6 +251,8 @@ export function suggestFromExisting(
   if (err.code === 'INVALID_ENV') {
     hint = lookup.env === undefined ? undefined : envHint(lookup.env, existing);
   } else if (lookup.kind === 'path') {
+    const fix = err.code === 'INVALID_PATH' ? suggestKeyPath(lookup.input) : undefined;
+    if (lookup.creating && fix !== undefined && !existing.some((s) => s.path === fix)) return err;
     hint = pathHint(lookup.input, lookup.env, existing);
     if (hint !== undefined) {
       hint +=

@@ -49,7 +49,12 @@ describe('coffer manifest check', () => {
     expect(result.plain).toEqual(['PUBLIC_URL']);
     for (const name of ['jwt_secret', 'openai_api_key', 'legacy_token']) {
       const r = h.run(
-        ['set', `project/receptor/${name}`, '-d', `Receptor ${name.replace(/_/g, ' ')} of the API`],
+        [
+          'set',
+          `project/receptor/${name}`,
+          '-d',
+          `Receptor ${name.replace(/_/g, ' ')} read by the API gateway`,
+        ],
         { input: `value-of-${name}` },
       );
       expect(r.code, r.stderr).toBe(0);

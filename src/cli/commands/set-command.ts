@@ -79,7 +79,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
         // Refuse a bad path or description before asking for the value.
         const key = await withSuggestions(
           g,
-          { kind: 'path', input: path!, env: envInput(opts) },
+          { kind: 'path', input: path!, env: envInput(opts), creating: true },
           async () => parseKeyPath(path!),
         );
         if (opts.description !== undefined) parseDescription(opts.description, key.path);
