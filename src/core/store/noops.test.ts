@@ -113,7 +113,7 @@ describe('readProject of nothing', () => {
     await vault.set(PATH, 'dev', 'sk_live_abc123xyz', { description: DESCRIPTION });
     await vault.set(PATH, 'prod', 'sk_live_prod12345', { description: DESCRIPTION });
     await vault.set('project/agents/openai_api_key', 'dev', 'sk-abc123456789', {
-      description: 'OpenAI API key for the agents service',
+      description: 'OpenAI API key the agents use for chat completions',
     });
     await expect(vault.readProject('consilo', 'dev', 'run')).rejects.toMatchObject({
       code: 'PROJECT_NOT_FOUND',
