@@ -3,7 +3,6 @@
  * The rules are core's (core/manifest); this file parses options and prints.
  */
 import type { Command } from 'commander';
-import { CofferError } from '../../core/errors.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
@@ -46,14 +45,12 @@ Examples:
         // Loaded on use: the manifest reader brings yaml and zod, which other commands never need.
         const { loadNearestManifest } = await import('../../core/manifest/load.js');
         const { checkManifest } = await import('../../core/manifest/check.js');
+        const { manifestEnvironment } = await import('../../core/manifest/setup-plan.js');
         const m = loadNearestManifest(process.cwd());
-        const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? m.env ?? 'dev');
-        if (m.environments.length > 0 && !m.environments.includes(env)) {
-          throw new CofferError(
-            'INVALID_ENV',
-            `environment "${env}" is not in ${m.file} (environments: ${m.environments.join(', ')})`,
-          );
-        }
+        const env = manifestEnvironment(
+          m,
+          parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? m.env ?? 'dev'),
+        );
         const secrets = await withBackend(g, (b) =>
           b.list({ prefix: `project/${m.project}`, env }),
         );

@@ -82,7 +82,7 @@ export interface EnsureResult {
 }
 
 /** Equality of two secret strings, constant-time for equal lengths. */
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   try {

@@ -24,6 +24,7 @@ export {
 } from './setup.js';
 export {
   DEVELOPMENT_ENVIRONMENTS,
+  manifestEnvironment,
   missingOf,
   type PlannedVariable,
   planSetup,

@@ -106,18 +106,22 @@ function stepFor(v: ManifestVariable, source: Source, env: string, s: SetupState
 }
 
 /**
- * The plan for `env`. Throws ENVIRONMENT_NOT_FOUND (with a suggestion) when the manifest
- * lists its environments and `env` is not one of them.
+ * `env` when the manifest allows it: any environment when it lists none, else one of those.
+ * Throws INVALID_ENV (with a suggestion) for another.
  */
+export function manifestEnvironment(manifest: Manifest, env: string): string {
+  if (manifest.environments.length === 0 || manifest.environments.includes(env)) return env;
+  const near = closestMatch(env, manifest.environments);
+  throw new CofferError(
+    'INVALID_ENV',
+    `environment "${env}" is not in ${manifest.file} (environments: ${manifest.environments.join(', ')})`,
+    { hint: near === undefined ? undefined : `did you mean --env ${near}?` },
+  );
+}
+
+/** The plan for `env` (which must be one of the manifest's: `manifestEnvironment`). */
 export function planSetup(manifest: Manifest, env: string, state: SetupState): PlannedVariable[] {
-  if (manifest.environments.length > 0 && !manifest.environments.includes(env)) {
-    const near = closestMatch(env, manifest.environments);
-    throw new CofferError(
-      'INVALID_ENV',
-      `environment "${env}" is not in ${manifest.file} (environments: ${manifest.environments.join(', ')})`,
-      { hint: near === undefined ? undefined : `did you mean --env ${near}?` },
-    );
-  }
+  manifestEnvironment(manifest, env);
   return manifest.variables.map((variable) => {
     const source = sourceFor(variable, env);
     return { variable, source, step: stepFor(variable, source, env, state) };

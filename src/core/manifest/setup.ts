@@ -12,11 +12,10 @@
  *
  * No value enters the result or an error: steps name variables and key paths.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { parseDotenv } from '../dotenv/parse.js';
 import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { CofferError } from '../errors.js';
-import { ensureGenerated, type GenerateVault } from '../generate/ensure.js';
+import { ensureGenerated, type GenerateVault, sameSecret } from '../generate/ensure.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { SecretMetadata } from '../store/storage.js';
@@ -74,13 +73,6 @@ export interface SetupResult {
   /** The .env file, when one was written (or would be, with dryRun). */
   dotenv: { file: string; changes: DotenvChange[]; written: boolean } | undefined;
   warning: string | undefined;
-}
-
-/** Equal strings, compared through their digests in constant time. */
-function sameValue(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a, 'utf8').digest();
-  const db = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(da, db);
 }
 
 function metadataOf(v: ManifestVariable): Partial<Omit<SecretMetadata, 'description'>> {
@@ -171,7 +163,7 @@ export async function runSetup(
     for (const [i, p] of both.entries()) {
       const o = outcomes[i]!;
       if (!o.ok) throw o.error;
-      if (!sameValue(o.value.value, fileValues[p.variable.name]!)) {
+      if (!sameSecret(o.value.value, fileValues[p.variable.name]!)) {
         differ.push(
           `${p.variable.name} (${p.variable.path}, ${env}, version ${o.value.version}; ${options.dotenv})`,
         );
