@@ -4,27 +4,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  OPTIONAL_SENTRY_DSN,
+  RECEPTOR_TIER1,
+  RECEPTOR_TIER2,
+  receptorManifestWith,
+} from '../helpers/receptor-manifest.js';
 import { makeHome } from './harness.js';
 
-const MANIFEST = `project: receptor
-environments: [dev, prod]
-variables:
-  JWT_SECRET:
-    description: Signs the API's session tokens; rotating it logs every user out
-    tier: 1
-    sources: { dev: { generate: "hex:32" }, prod: { env: JWT_SECRET } }
-  OPENAI_API_KEY:
-    description: OpenAI API key the assistant uses for chat completions
-    tier: 2
-    source: ask
-  SMTP_PASS:
-    description: Password of the SMTP account that sends sign-up mails
-    required: false
-  PUBLIC_URL:
-    description: Public base URL of the receptor web app
-    sensitive: false
-    source: { value: "http://localhost:3000" }
-`;
+/** Seed 002's receptor project, with an optional variable for the optional case. */
+const MANIFEST = receptorManifestWith(OPTIONAL_SENTRY_DSN);
+const REQUIRED = [...RECEPTOR_TIER1, ...RECEPTOR_TIER2];
 
 function project() {
   const h = makeHome();
@@ -42,12 +32,9 @@ describe('coffer manifest check', () => {
     const before = h.run(['manifest', 'check', '--json'], { cwd: join(dir, 'src') });
     expect(before.code, before.stderr).toBe(1);
     const result = JSON.parse(before.stdout);
-    expect(result.missing.map((m: { name: string }) => m.name)).toEqual([
-      'JWT_SECRET',
-      'OPENAI_API_KEY',
-    ]);
+    expect(result.missing.map((m: { name: string }) => m.name)).toEqual(REQUIRED);
     expect(result.plain).toEqual(['PUBLIC_URL']);
-    for (const name of ['jwt_secret', 'openai_api_key', 'legacy_token']) {
+    for (const name of [...REQUIRED.map((n) => n.toLowerCase()), 'legacy_token']) {
       const r = h.run(
         [
           'set',
@@ -62,7 +49,7 @@ describe('coffer manifest check', () => {
     const after = h.run(['manifest', 'check'], { cwd: dir });
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toContain('not in the manifest: project/receptor/legacy_token');
-    expect(after.stdout).toContain('optional, not stored: SMTP_PASS');
+    expect(after.stdout).toContain('optional, not stored: SENTRY_DSN');
     expect(after.stdout).not.toContain('value-of-');
     // prod has nothing yet.
     expect(h.run(['manifest', 'check', '--env', 'prod'], { cwd: dir }).code).toBe(1);
@@ -76,8 +63,11 @@ describe('coffer manifest check', () => {
     );
     const r = h.run(['manifest', 'check'], { cwd: dir });
     expect(r.code).toBe(2);
+    const tierLine = MANIFEST.split('\n').length + 2;
     expect(r.stderr).toMatch(
-      /coffer\.yaml:21:\d+: variables\.BROKEN\.tier: tier must be 1, 2 or 3/,
+      new RegExp(
+        `coffer\\.yaml:${tierLine}:\\d+: variables\\.BROKEN\\.tier: tier must be 1, 2 or 3`,
+      ),
     );
     writeFileSync(join(dir, 'coffer.yaml'), MANIFEST);
     const env = h.run(['manifest', 'check', '--env', 'production'], { cwd: dir });

@@ -7,40 +7,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
+import { RECEPTOR_MANIFEST, RECEPTOR_TIER1 } from '../helpers/receptor-manifest.js';
 import { BIN, makeHome } from './harness.js';
-
-const MANIFEST = `project: receptor
-environments: [dev, prod]
-variables:
-  JWT_SECRET:
-    description: Signs the API's session tokens; rotating it logs every user out
-    tier: 1
-    sources: { dev: { generate: "hex:32" }, prod: { env: JWT_SECRET } }
-  POSTGRES_PASSWORD:
-    description: Password of the postgres superuser of the receptor database
-    tier: 1
-    sources: { dev: { generate: "password:32" }, prod: { env: POSTGRES_PASSWORD } }
-  SERVICE_ROLE_KEY:
-    description: Service-role key the backend uses to bypass row-level security
-    tier: 1
-    sources: { dev: { generate: "urlsafe:32" }, prod: { env: SERVICE_ROLE_KEY } }
-  OPENAI_API_KEY:
-    description: OpenAI API key the assistant uses for chat completions
-    tier: 2
-    source: ask
-  SMTP_PASS:
-    description: Password of the SMTP account that sends sign-up mails
-    tier: 2
-    source: ask
-  CLOUDFLARED_TOKEN:
-    description: Cloudflare tunnel token that exposes the receptor web app
-    tier: 2
-    source: ask
-  PUBLIC_URL:
-    description: Public base URL of the receptor web app
-    sensitive: false
-    source: { value: "http://localhost:3000" }
-`;
 
 const TIER2 = {
   OPENAI_API_KEY: 'sk-proj-openai-value-1',
@@ -53,7 +21,7 @@ function project() {
   expect(h.run(['init']).code).toBe(0);
   const dir = join(h.home, 'receptor');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'coffer.yaml'), MANIFEST);
+  writeFileSync(join(dir, 'coffer.yaml'), RECEPTOR_MANIFEST);
   return { h, dir };
 }
 
@@ -125,12 +93,7 @@ describe('coffer setup (seed 002)', () => {
     const { h, dir } = project();
     const r = h.run(['setup', '--env', 'prod'], { cwd: dir });
     expect(r.code).toBe(1);
-    for (const name of [
-      'JWT_SECRET',
-      'POSTGRES_PASSWORD',
-      'SERVICE_ROLE_KEY',
-      ...Object.keys(TIER2),
-    ]) {
+    for (const name of [...RECEPTOR_TIER1, ...Object.keys(TIER2)]) {
       expect(r.stderr).toContain(`${name}:`);
     }
     const list = h.run(['list', 'project/receptor', '--env', 'prod', '--json']);

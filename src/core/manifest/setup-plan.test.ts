@@ -1,38 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import {
+  OPTIONAL_SENTRY_DSN,
+  RECEPTOR_TIER1,
+  RECEPTOR_TIER2,
+  receptorManifestWith,
+} from '../../../test/helpers/receptor-manifest.js';
 import { parseManifest } from './parse.js';
 import { missingOf, planSetup, type SetupState } from './setup-plan.js';
 
-/** Seed 002's receptor project: tier 1 generated in dev and injected in prod; tier 2 asked. */
+/**
+ * Seed 002's receptor project (the shared fixture), with an optional variable and a tier 1
+ * secret generated in every environment added for the cases the seed does not have.
+ */
 const RECEPTOR = parseManifest(
-  `project: receptor
-environments: [dev, prod]
-variables:
-  JWT_SECRET:
-    description: Signs the API's session tokens; rotating it logs every user out
+  receptorManifestWith(`${OPTIONAL_SENTRY_DSN}  SESSION_KEY:
+    description: Encrypts the session cookies the web app sets for signed-in users
     tier: 1
-    sources: { dev: { generate: "hex:32" }, prod: { env: JWT_SECRET } }
-  POSTGRES_PASSWORD:
-    description: Password of the postgres superuser of the receptor database
-    tier: 1
-    sources: { dev: { generate: "password:32" }, prod: { env: POSTGRES_PASSWORD } }
-  SERVICE_ROLE_KEY:
-    description: Service-role JWT the backend uses to bypass row-level security
-    tier: 1
-    source: { generate: "jwt:32" }
-  OPENAI_API_KEY:
-    description: OpenAI API key the assistant uses for chat completions
-    tier: 2
-    source: ask
-  SMTP_PASS:
-    description: Password of the SMTP account that sends sign-up mails
-    tier: 2
-    required: false
-    source: ask
-  PUBLIC_URL:
-    description: Public base URL of the receptor web app
-    sensitive: false
-    source: { value: "http://localhost:3000" }
-`,
+    source: { generate: "hex:32" }
+`),
   'coffer.yaml',
 );
 
@@ -58,7 +43,10 @@ describe('planSetup', () => {
       SERVICE_ROLE_KEY: 'generate',
       OPENAI_API_KEY: 'ask',
       SMTP_PASS: 'ask',
+      CLOUDFLARED_TOKEN: 'ask',
       PUBLIC_URL: 'value',
+      SENTRY_DSN: 'ask',
+      SESSION_KEY: 'generate',
     });
   });
 
@@ -71,15 +59,14 @@ describe('planSetup', () => {
     ).toMatchObject({ JWT_SECRET: 'keep', OPENAI_API_KEY: 'import' });
   });
 
-  it('prod without a terminal and nothing exported: every tier 1 name is missing at once', () => {
+  it('prod without a terminal and nothing exported: every missing name at once, optional ones skipped', () => {
     const plan = planSetup(RECEPTOR, 'prod', none);
     expect(missingOf(plan).map((p) => p.variable.name)).toEqual([
-      'JWT_SECRET',
-      'POSTGRES_PASSWORD',
-      'SERVICE_ROLE_KEY',
-      'OPENAI_API_KEY',
+      ...RECEPTOR_TIER1,
+      ...RECEPTOR_TIER2,
+      'SESSION_KEY',
     ]);
-    expect(actions('prod').SMTP_PASS).toBe('skip');
+    expect(actions('prod').SENTRY_DSN).toBe('skip');
   });
 
   it('prod: an exported variable is used, never generated over', () => {
@@ -93,8 +80,10 @@ describe('planSetup', () => {
   });
 
   it('prod: tier 1 is generated only with --generate-missing', () => {
-    expect(actions('prod').SERVICE_ROLE_KEY).toBe('missing');
-    expect(actions('prod', { generateMissing: true }).SERVICE_ROLE_KEY).toBe('generate');
+    expect(actions('prod').SESSION_KEY).toBe('missing');
+    expect(actions('prod', { generateMissing: true }).SESSION_KEY).toBe('generate');
+    // An env: source is never generated, even when told.
+    expect(actions('prod', { generateMissing: true }).SERVICE_ROLE_KEY).toBe('missing');
   });
 
   it('a deleted secret is not revived', () => {

@@ -73,4 +73,26 @@ describe('manifest_status', () => {
       code: 'FORBIDDEN',
     });
   });
+
+  it('takes its environment rule from the manifest: an unlisted one is refused with a suggestion', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'coffer-manifest-status-envs-'));
+    writeFileSync(
+      join(other, 'coffer.yaml'),
+      `project: shop
+environments: [dev, prod]
+variables:
+  STRIPE_KEY:
+    description: Stripe secret key the checkout service charges cards with
+`,
+    );
+    const c = { ...ctx(), cwd: other };
+    await expect(manifestStatusTool.run({ env: 'production' }, c)).rejects.toMatchObject({
+      code: 'INVALID_ENV',
+      hint: expect.stringContaining('prod'),
+    });
+    await expect(manifestStatusTool.run({ env: 'prod' }, c)).resolves.toMatchObject({
+      env: 'prod',
+      missing: ['STRIPE_KEY'],
+    });
+  });
 });

@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { checkManifest } from '../../core/manifest/check.js';
 import { loadNearestManifest } from '../../core/manifest/load.js';
 import { sourceFor } from '../../core/manifest/model.js';
+import { manifestEnvironment } from '../../core/manifest/setup-plan.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { authorizeTool, type CofferTool, defineTool, envField, READ_ONLY } from './tool.js';
 
@@ -44,7 +45,12 @@ export const manifestStatusTool: CofferTool = defineTool({
   annotations: READ_ONLY,
   async run(args, ctx) {
     const manifest = loadNearestManifest(ctx.cwd);
-    const env = parseEnvironment(args.env ?? manifest.env ?? ctx.defaultEnv);
+    // The one environment rule of setup and manifest check: an environment the manifest
+    // does not list is refused with a suggestion.
+    const env = manifestEnvironment(
+      manifest,
+      parseEnvironment(args.env ?? manifest.env ?? ctx.defaultEnv),
+    );
     const prefix = `project/${manifest.project}`;
     await authorizeTool(ctx, 'list', 'manifest_status', { path: prefix, env, prefix: true });
     const stored = (await ctx.vault.list({ prefix, env })).filter((s) =>
