@@ -4,58 +4,43 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CofferError } from '../core/errors.js';
-import { auditCommand } from './commands/audit-command.js';
-import { deleteCommand, restoreCommand } from './commands/delete-command.js';
-import { describeCommand } from './commands/describe-command.js';
-import { envCommand } from './commands/env-command.js';
-import { envelopeCommand } from './commands/envelope-command.js';
-import { generateCommand } from './commands/generate-command.js';
-import { getCommand } from './commands/get-command.js';
-import { historyCommand } from './commands/history-command.js';
-import { hookCommand } from './commands/hook-command.js';
-import { initCommand } from './commands/init-command.js';
-import { injectCommand } from './commands/inject-command.js';
-import { keyCommand } from './commands/key-command.js';
-import { listCommand } from './commands/list-command.js';
-import { manifestCommand } from './commands/manifest-command.js';
-import { mcpCommand } from './commands/mcp-command.js';
-import { missingSeparator, runCommand } from './commands/run-command.js';
-import { scanCommand } from './commands/scan-command.js';
-import { serveCommand } from './commands/serve-command.js';
-import { setCommand } from './commands/set-command.js';
-import { setupCommand } from './commands/setup-command.js';
-import { tokenCommand } from './commands/token-command.js';
-import { verifyCommand } from './commands/verify-command.js';
 import { EXIT, reportError, writeOut } from './output.js';
 
 declare const COFFER_VERSION: string;
 
-const COMMANDS: Record<string, (program: Command) => void> = {
-  init: initCommand,
-  set: setCommand,
-  get: getCommand,
-  list: listCommand,
-  ls: listCommand,
-  history: historyCommand,
-  delete: deleteCommand,
-  rm: deleteCommand,
-  restore: restoreCommand,
-  verify: verifyCommand,
-  describe: describeCommand,
-  audit: auditCommand,
-  key: keyCommand,
-  run: runCommand,
-  inject: injectCommand,
-  manifest: manifestCommand,
-  setup: setupCommand,
-  env: envCommand,
-  generate: generateCommand,
-  envelope: envelopeCommand,
-  mcp: mcpCommand,
-  serve: serveCommand,
-  token: tokenCommand,
-  scan: scanCommand,
-  hook: hookCommand,
+/** Adds one command (or command group) to the program. */
+type AddCommand = (program: Command) => void;
+
+/**
+ * Each command's module is loaded when that command runs (or for the full help), so a short
+ * command evaluates none of the others' modules at start-up (bench/: CLI start-up).
+ */
+const COMMANDS: Record<string, () => Promise<AddCommand>> = {
+  init: async () => (await import('./commands/init-command.js')).initCommand,
+  set: async () => (await import('./commands/set-command.js')).setCommand,
+  get: async () => (await import('./commands/get-command.js')).getCommand,
+  list: async () => (await import('./commands/list-command.js')).listCommand,
+  ls: async () => (await import('./commands/list-command.js')).listCommand,
+  history: async () => (await import('./commands/history-command.js')).historyCommand,
+  delete: async () => (await import('./commands/delete-command.js')).deleteCommand,
+  rm: async () => (await import('./commands/delete-command.js')).deleteCommand,
+  restore: async () => (await import('./commands/delete-command.js')).restoreCommand,
+  verify: async () => (await import('./commands/verify-command.js')).verifyCommand,
+  describe: async () => (await import('./commands/describe-command.js')).describeCommand,
+  audit: async () => (await import('./commands/audit-command.js')).auditCommand,
+  key: async () => (await import('./commands/key-command.js')).keyCommand,
+  run: async () => (await import('./commands/run-command.js')).runCommand,
+  inject: async () => (await import('./commands/inject-command.js')).injectCommand,
+  manifest: async () => (await import('./commands/manifest-command.js')).manifestCommand,
+  setup: async () => (await import('./commands/setup-command.js')).setupCommand,
+  env: async () => (await import('./commands/env-command.js')).envCommand,
+  generate: async () => (await import('./commands/generate-command.js')).generateCommand,
+  envelope: async () => (await import('./commands/envelope-command.js')).envelopeCommand,
+  mcp: async () => (await import('./commands/mcp-command.js')).mcpCommand,
+  serve: async () => (await import('./commands/serve-command.js')).serveCommand,
+  token: async () => (await import('./commands/token-command.js')).tokenCommand,
+  scan: async () => (await import('./commands/scan-command.js')).scanCommand,
+  hook: async () => (await import('./commands/hook-command.js')).hookCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */
@@ -85,7 +70,7 @@ function commandIndex(argv: string[]): number | undefined {
  * a short command such as `get` then skips building every other command's options and help,
  * which is a measurable part of its start-up time.
  */
-export function buildProgram(argv: string[] = []): Command {
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('coffer')
     .description('coffer: an encrypted vault for your secrets, with key paths, audit and injection')
     .option('--vault <path>', 'vault file (default: $COFFER_HOME/vault.db, COFFER_HOME=~/.coffer)')
@@ -112,7 +97,9 @@ Quick start:
   coffer list project/consilio`,
     );
   const only = COMMANDS[commandName(argv) ?? ''];
-  for (const add of only ? [only] : new Set(Object.values(COMMANDS))) add(program);
+  const loaders = only ? [only] : Object.values(COMMANDS);
+  // ls and rm load the same module as list and delete: each command is added once.
+  for (const add of new Set(await Promise.all(loaders.map((load) => load())))) add(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
@@ -153,12 +140,15 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = reportError(envFile, argv.includes('--json'));
     return;
   }
-  const program = buildProgram(argv);
+  const program = await buildProgram(argv);
   const at = commandIndex(argv);
   const run = program.commands.find((c) => c.name() === 'run');
   const separator =
     at !== undefined && argv[at] === 'run' && run !== undefined
-      ? missingSeparator(argv.slice(at + 1), [...run.options, ...program.options])
+      ? (await import('./commands/run-command.js')).missingSeparator(argv.slice(at + 1), [
+          ...run.options,
+          ...program.options,
+        ])
       : undefined;
   if (separator) {
     process.exitCode = reportError(separator, false);
