@@ -13,6 +13,11 @@ import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const SET_KILLS = 30;
 const ROTATE_KILLS = 20;
+/**
+ * The kill loops do a bounded amount of work (each round verifies every version), which on a
+ * machine busy with other work can take minutes: their limit only catches a hang.
+ */
+const LOOP_TIMEOUT_MS = 900_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the binary, SIGKILLs it after `delayMs` unless it finished first. */
@@ -69,7 +74,7 @@ async function expectReadable(
   }
 }
 
-describe('crash safety under SIGKILL', () => {
+describe('crash safety under SIGKILL', { timeout: LOOP_TIMEOUT_MS }, () => {
   it(`${SET_KILLS} killed sets: the vault verifies and acknowledged writes survive`, async () => {
     const h = makeHome();
     const masterKeyBytes = randomBytes(32);
