@@ -1,9 +1,30 @@
 /**
- * The provider rules: one entry per secret format with a recognisable shape, each with a
- * stable id (docs/scan.md lists them), the detect-secrets type that finds the same thing
- * (for baselines), a literal every match contains (so a line without any is skipped with one
- * test), and, where the format allows it, a validation that confirms the shape: GitHub and npm
- * checksums, JWT structure, Fernet key length, a PEM body after a private-key header.
+ * The one table of secret shapes, shared by the scanner (`coffer scan`) and by redaction
+ * (`coffer/redact`, whose `SECRET_PATTERNS` are derived from it): one entry per secret format
+ * with a recognisable shape, each with a stable id (docs/scan.md lists them), the
+ * detect-secrets type that finds the same thing (for baselines), literals every match
+ * contains (so text holding none of them skips the rule with one test), and, where the format
+ * allows it, a validation that confirms the shape: GitHub and npm checksums, JWT structure,
+ * Fernet key length, exact lengths.
+ *
+ * How the two users read an entry:
+ * - the regex is the shape, as broad as masking a log line wants (a GitHub token of any
+ *   length after its prefix, a JWT with an empty signature); the scanner, which must be
+ *   precise, reports a match only when `validate` accepts it, and redaction masks every match;
+ * - the secret is the match without its named groups `keep` (before) and `keepAfter` (after),
+ *   so that `Bearer [REDACTED]` and `postgres://app:[REDACTED]@db` still read, and so the
+ *   scanner's `hashed_secret` is the secret alone (as detect-secrets hashes it);
+ * - `redact` names the `SECRET_PATTERNS` entry a rule belongs to (several rules may share one
+ *   name: GitHub's classic and fine-grained tokens are both `github`); a rule without it is
+ *   the scanner's only (a shape recognised by its variable name, such as an AWS secret key,
+ *   is keyword detection, which redaction deliberately does not do); `scan: false` marks a
+ *   rule only redaction uses (a bearer token in an Authorization header of a log line);
+ * - `redactRegex` is set only where a line-by-line scanner and a masker need different
+ *   extents: a PEM private key is one finding at its header, but redaction hides the block.
+ *
+ * Every expression is linear on long input: a quantified run either cannot fail after it
+ * (it is followed by nothing, or by `=*`), or its start is anchored by a lookbehind so that a
+ * maximal run is scanned from its first character only, never once from each position in it.
  *
  * Shapes follow each provider's documented token formats; the selection and the checks were
  * informed by public scanners' rule sets (gitleaks' config, detect-secrets' plugins), written
@@ -11,44 +32,70 @@
  */
 import { hasValidTokenChecksum, isFernetKey, isStructuredJwt } from './checksums.js';
 
-/** One provider rule. */
-export interface ProviderRule {
+/** One entry of the table. */
+export interface SecretRule {
+  /** Stable rule id (scanner findings, baselines, SARIF). */
   readonly id: string;
   readonly description: string;
   /** detect-secrets' type name for the same finding, when it has a plugin for it. */
   readonly detectSecretsType?: string;
-  /** Literals (case-sensitive); a line holding none of them is not tried. */
+  /**
+   * Literals every match contains; a text holding none of them is not tried. Compared
+   * case-sensitively, or case-insensitively when the regex has the `i` flag.
+   */
   readonly hints: readonly string[];
-  /** Global regex; the named group `secret` (else the whole match) is the secret. */
+  /** Global regex; the match without its groups `keep` and `keepAfter` is the secret. */
   readonly regex: RegExp;
   /** How many leading characters of the secret are public (a prefix) and may be shown. */
   readonly publicPrefix: number;
-  /** A check of the secret's format; a match that fails it is not reported. */
+  /** The scanner's check of a match; one that fails it is not reported (redaction ignores it). */
   readonly validate?: (secret: string, line: string) => boolean;
   /** True when validate proves the format (a checksum), not only plausibility. */
   readonly proves?: boolean;
+  /** The `SECRET_PATTERNS` name redaction masks this rule under; absent: scanner only. */
+  readonly redact?: string;
+  /** Redaction's regex when it must differ from the scanner's (same group convention). */
+  readonly redactRegex?: RegExp;
+  /** False for a rule only redaction uses. */
+  readonly scan?: false;
 }
 
-const B64 = 'A-Za-z0-9+/';
+/** The scanner's view of a rule (the name it had before the table was shared). */
+export type ProviderRule = SecretRule;
 
-export const PROVIDER_RULES: readonly ProviderRule[] = [
+const B64 = 'A-Za-z0-9+/';
+const B64URL = 'A-Za-z0-9_-';
+/** What a PEM body may hold: base64, header lines, whitespace, and `\n` escapes in JSON. */
+const PEM_BODY = '(?:[A-Za-z0-9+/=:,. \\t\\r\\n-]|\\\\[nrt])';
+const PEM_LABEL = '[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----';
+
+/** A validate that accepts what `shape` matches whole. */
+const whole =
+  (shape: RegExp) =>
+  (s: string): boolean =>
+    shape.test(s);
+
+export const SECRET_RULES: readonly SecretRule[] = [
   {
     id: 'github-token',
     description: 'GitHub token (ghp_, gho_, ghu_, ghs_, ghr_) with a valid CRC32 checksum',
     detectSecretsType: 'GitHub Token',
     hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'],
-    regex: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g,
+    regex: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/g,
     publicPrefix: 4,
-    validate: hasValidTokenChecksum,
+    validate: (s) => s.length === 40 && hasValidTokenChecksum(s),
     proves: true,
+    redact: 'github',
   },
   {
     id: 'github-fine-grained-token',
     description: 'GitHub fine-grained personal access token (github_pat_)',
     detectSecretsType: 'GitHub Token',
     hints: ['github_pat_'],
-    regex: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?![A-Za-z0-9])/g,
+    regex: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}/g,
     publicPrefix: 11,
+    validate: whole(/^github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$/),
+    redact: 'github',
   },
   {
     id: 'gitlab-token',
@@ -59,14 +106,17 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     regex:
       /(?<![A-Za-z0-9_-])(?:glpat-|gldt-|glrt-|glcbt-|GR1348941)[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{2}\.[0-9a-z]{9})?|(?<![A-Za-z0-9_-])glptt-[0-9a-f]{40}/g,
     publicPrefix: 5,
+    redact: 'gitlab',
   },
   {
     id: 'slack-token',
     description: 'Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-)',
     detectSecretsType: 'Slack Token',
     hints: ['xox'],
-    regex: /(?<![A-Za-z0-9-])xox(?:[abprs]|e(?:\.xox[bp])?)-(?:\d+-){1,3}[A-Za-z0-9-]{10,}/g,
+    regex: /(?<![A-Za-z0-9-])xox(?:[abprs]|e(?:\.xox[bp])?)-[A-Za-z0-9-]{10,}/g,
     publicPrefix: 5,
+    validate: whole(/^xox(?:[abprs]|e(?:\.xox[bp])?)-(?:\d+-){1,3}[A-Za-z0-9-]{10,}$/),
+    redact: 'slack',
   },
   {
     id: 'slack-webhook',
@@ -76,25 +126,41 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     regex:
       /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9]{8,12}\/[A-Za-z0-9]{8,12}\/[A-Za-z0-9]{20,}/g,
     publicPrefix: 24,
+    redact: 'slack',
   },
   {
     id: 'stripe-secret-key',
     description: 'Stripe secret or restricted key (sk_live_, rk_live_, sk_test_, rk_test_)',
     detectSecretsType: 'Stripe Access Key',
     hints: ['k_live_', 'k_test_', 'k_prod_'],
-    regex: /(?<![A-Za-z0-9_])[rs]k_(?:live|test|prod)_[A-Za-z0-9]{24,247}(?![A-Za-z0-9])/g,
+    regex: /(?<![A-Za-z0-9_])[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}/g,
     publicPrefix: 8,
+    validate: whole(/^[rs]k_[a-z]{4}_[A-Za-z0-9]{24,247}$/),
+    redact: 'stripe',
+  },
+  {
+    id: 'stripe-webhook-secret',
+    description: 'Stripe webhook signing secret (whsec_)',
+    hints: ['whsec_'],
+    regex: /(?<![A-Za-z0-9_])whsec_[A-Za-z0-9]{20,}/g,
+    publicPrefix: 6,
+    validate: (s) => s.length >= 32,
+    redact: 'stripe',
   },
   {
     id: 'openai-api-key',
     description: 'OpenAI API key (sk-proj-, sk-svcacct-, sk-admin-, legacy sk-…T3BlbkFJ…)',
     detectSecretsType: 'OpenAI Token',
     hints: ['sk-'],
-    regex:
-      /(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{58,200}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?![A-Za-z0-9_-])/g,
+    regex: /(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}/g,
     publicPrefix: 3,
+    validate: whole(
+      /^sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{58,200}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})$/,
+    ),
+    redact: 'openai',
   },
   {
+    // Redaction: the openai rule's sk- shape covers these keys.
     id: 'anthropic-api-key',
     description: 'Anthropic API or admin key (sk-ant-api03-, sk-ant-admin01-)',
     hints: ['sk-ant-'],
@@ -108,22 +174,26 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     hints: ['AIza'],
     regex: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
     publicPrefix: 4,
+    redact: 'google-api-key',
   },
   {
+    // AIDA (user) and AROA (role) ids are not credentials: masked in logs, not reported.
     id: 'aws-access-key-id',
     description: 'AWS access key id (AKIA, ASIA, ABIA, ACCA)',
     detectSecretsType: 'AWS Access Key',
-    hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
-    regex: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])/g,
+    hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AIDA', 'AROA'],
+    regex: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[0-9A-Z]{16}(?![A-Z0-9])/g,
     publicPrefix: 4,
+    validate: whole(/^(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}$/),
+    redact: 'aws-access-key-id',
   },
   {
     id: 'aws-secret-access-key',
     description: 'AWS secret access key (40 characters) next to an AWS secret key name',
     detectSecretsType: 'AWS Access Key',
-    hints: ['ecret', 'ECRET'],
+    hints: ['secret'],
     regex: new RegExp(
-      `(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|secretAccessKey|SecretAccessKey)\\\\?["']?\\s*(?::=|=>|[:=])\\s*\\\\?["']?(?<secret>[${B64}]{40})(?![${B64}])`,
+      `(?<keep>(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|secretAccessKey|SecretAccessKey)\\\\?["']?\\s*(?::=|=>|[:=])\\s*\\\\?["']?)[${B64}]{40}(?![${B64}])`,
       'gi',
     ),
     publicPrefix: 0,
@@ -141,9 +211,9 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     id: 'twilio-auth-token',
     description: 'Twilio auth token (32 hex characters) next to a Twilio name',
     detectSecretsType: 'Twilio API Key',
-    hints: ['twilio', 'TWILIO', 'Twilio'],
+    hints: ['twilio'],
     regex:
-      /twilio[A-Za-z0-9_.-]*(?:auth|token|secret)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["']?(?<secret>[0-9a-f]{32})(?![0-9A-Za-z])/gi,
+      /(?<keep>twilio[A-Za-z0-9_.-]*(?:auth|token|secret)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["']?)[0-9a-f]{32}(?![0-9A-Za-z])/gi,
     publicPrefix: 0,
   },
   {
@@ -153,13 +223,14 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     hints: ['SG.'],
     regex: /(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g,
     publicPrefix: 3,
+    redact: 'sendgrid',
   },
   {
     id: 'azure-storage-key',
     description: 'Azure storage account key (AccountKey= in a connection string)',
     detectSecretsType: 'Azure Storage Account access key',
     hints: ['AccountKey'],
-    regex: new RegExp(`AccountKey\\s*=\\s*(?<secret>[${B64}]{86,88}={0,2})`, 'g'),
+    regex: new RegExp(`(?<keep>AccountKey\\s*=\\s*)[${B64}]{86,88}={0,2}`, 'g'),
     publicPrefix: 0,
   },
   {
@@ -167,26 +238,37 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     description: 'Google Cloud service account key (a private_key in service-account JSON)',
     hints: ['private_key'],
     regex:
-      /"private_key"\s*:\s*"(?<secret>-----BEGIN (?:RSA )?PRIVATE KEY-----\\n[A-Za-z0-9+/=\\]{64,})/g,
+      /(?<keep>"private_key"\s*:\s*")-----BEGIN (?:RSA )?PRIVATE KEY-----\\n[A-Za-z0-9+/=\\]{64,}/g,
     publicPrefix: 0,
   },
   {
+    // The scanner reports the header (`BEGIN RSA PRIVATE KEY`, what detect-secrets hashes)
+    // when a PEM body follows on its line or the next; redaction hides the whole block, and a
+    // truncated one up to the first character a PEM body cannot hold.
     id: 'private-key',
     description: 'PEM or OpenSSH private key (RSA, EC, DSA, OPENSSH, ENCRYPTED, PGP)',
     detectSecretsType: 'Private Key',
     hints: ['PRIVATE KEY'],
     regex:
-      /(?<secret>BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?)-----(?<body>(?:\\n|\\r|\s)*[A-Za-z0-9+/=:-]{0,80})/g,
+      /BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?(?<keepAfter>-----(?<body>(?:\\n|\\r|\s)*[A-Za-z0-9+/=:-]{0,80}))/g,
     publicPrefix: 0,
+    redact: 'private-key',
+    redactRegex: new RegExp(
+      `-----BEGIN${PEM_LABEL}${PEM_BODY}*?(?:-----END${PEM_LABEL}|(?!${PEM_BODY}))`,
+      'g',
+    ),
   },
   {
     id: 'jwt',
     description: 'JSON Web Token (base64url header with alg, payload, signature)',
     detectSecretsType: 'JSON Web Token',
     hints: ['eyJ'],
-    regex: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}/g,
+    regex: new RegExp(`(?<![${B64URL}])eyJ[${B64URL}]+\\.eyJ[${B64URL}]+\\.[${B64URL}]*`, 'g'),
     publicPrefix: 3,
-    validate: isStructuredJwt,
+    validate: (s) =>
+      /^eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}$/.test(s) &&
+      isStructuredJwt(s),
+    redact: 'jwt',
   },
   {
     id: 'npm-token',
@@ -197,39 +279,96 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
     publicPrefix: 4,
     validate: hasValidTokenChecksum,
     proves: true,
+    redact: 'npm',
   },
   {
     id: 'npmrc-auth-token',
     description: 'registry auth token in an .npmrc (_authToken=)',
     detectSecretsType: 'NPM tokens',
-    hints: ['_authToken', '_auth'],
-    regex: /:_auth(?:Token)?\s*=\s*(?<secret>[A-Za-z0-9_+/=.-]{20,})/g,
+    hints: ['_auth'],
+    regex: /(?<keep>:_auth(?:Token)?\s*=\s*)[A-Za-z0-9_+/=.-]{20,}/g,
     publicPrefix: 0,
+    redact: 'npm',
   },
   {
+    // The password runs to the last `@` before the host (`p@ss` is masked whole); the
+    // scanner then checks it is not a placeholder, a reference or the user name.
     id: 'url-password',
     description:
       'password in a database, broker or service URL (postgres://user:password@host, redis, amqp, mongodb, mysql, …)',
     detectSecretsType: 'Basic Auth Credentials',
     hints: ['://'],
     regex:
-      /(?<![A-Za-z0-9+.-])(?<scheme>[a-z][a-z0-9+.-]{1,20}):\/\/(?<user>[^\s:/?#@"'<>\\`]*):(?<secret>[^\s/?#@"'<>\\`]{3,})@(?<host>[A-Za-z0-9.[\]_-]+)/g,
+      /(?<keep>(?<![A-Za-z0-9+.-])(?<scheme>[A-Za-z][A-Za-z0-9+.-]*):\/\/(?<user>[^\s:/?#@"'<>\\]*):)[^\s/"'<>\\]+(?<keepAfter>@(?<host>[A-Za-z0-9.[\]_-]*))/g,
     publicPrefix: 0,
+    redact: 'url-credentials',
   },
   {
     id: 'fernet-key',
     description: 'Fernet key (url-safe base64 of 32 bytes) next to a key name',
-    hints: ['KEY', 'key', 'Key', 'ernet'],
+    hints: ['key', 'fernet', 'crypt', 'cipher'],
     regex:
-      /(?:fernet|crypt|cipher|key)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?(?<secret>[A-Za-z0-9_-]{43}=)(?![A-Za-z0-9_=-])/gi,
+      /(?<keep>(?:fernet|crypt|cipher|key)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?)[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])/gi,
     publicPrefix: 0,
     validate: isFernetKey,
   },
+  {
+    id: 'authorization-bearer',
+    description:
+      'a bearer token after `Bearer` (Authorization headers, curl commands); not a plain word',
+    hints: ['earer', 'EARER'],
+    regex:
+      /(?<keep>\b(?:Bearer|bearer|BEARER)[ \t]+)(?![A-Za-z][a-z]*[.,;:!?]*(?![A-Za-z0-9._~+/=-]))[A-Za-z0-9._~+/-]{8,}=*/g,
+    publicPrefix: 0,
+    redact: 'authorization-bearer',
+    scan: false,
+  },
+  {
+    id: 'authorization-header',
+    description: 'Basic and token credentials in an Authorization header or field',
+    hints: ['authorization'],
+    regex:
+      /(?<keep>\bauthorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:basic|token)[ \t]+)[A-Za-z0-9._~+/-]{4,}=*/gi,
+    publicPrefix: 0,
+    redact: 'authorization-header',
+    scan: false,
+  },
 ];
 
-/** One regex of every rule's hints: a line that does not match it skips the table. */
-export const PROVIDER_HINT: RegExp = new RegExp(
-  [...new Set(PROVIDER_RULES.flatMap((r) => r.hints))]
-    .map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('|'),
-);
+/** The rules the scanner runs, in the order they claim a line's characters. */
+export const PROVIDER_RULES: readonly SecretRule[] = SECRET_RULES.filter((r) => r.scan !== false);
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** One regex of the hints of `rules`: text that does not match it skips them all. */
+export function hintRegex(rules: readonly SecretRule[], flags = ''): RegExp {
+  const parts = new Set<string>();
+  for (const r of rules) {
+    for (const h of r.hints) {
+      // A case-insensitive rule's hint, spelt as a class per letter in a case-sensitive regex.
+      parts.add(
+        r.regex.flags.includes('i') && !flags.includes('i')
+          ? [...h]
+              .map((c) =>
+                c.toLowerCase() !== c.toUpperCase()
+                  ? `[${c.toLowerCase()}${c.toUpperCase()}]`
+                  : escapeRegex(c),
+              )
+              .join('')
+          : escapeRegex(h),
+      );
+    }
+  }
+  return new RegExp([...parts].join('|'), flags);
+}
+
+/** One regex of every scanner rule's hints: a line that does not match it skips the table. */
+export const PROVIDER_HINT: RegExp = hintRegex(PROVIDER_RULES);
+
+/** Where the secret of a match is: the match less its `keep` and `keepAfter` groups. */
+export function secretSpan(m: RegExpExecArray): [start: number, end: number] {
+  const g = m.groups;
+  const start = m.index + (g?.keep?.length ?? 0);
+  const end = m.index + m[0].length - (g?.keepAfter?.length ?? 0);
+  return [start, end];
+}

@@ -23,7 +23,7 @@ import {
   pathFilter,
 } from './filters.js';
 import { type FileKind, fileKind, findGeneric, GENERIC_HINT } from './generic.js';
-import { PROVIDER_HINT, PROVIDER_RULES, type ProviderRule } from './rules.js';
+import { hintRegex, PROVIDER_HINT, PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
 import type { StoredValueFinder } from './stored-values.js';
 import type { Finding, LineOrigin } from './types.js';
 
@@ -58,6 +58,17 @@ function overlaps(spans: Span[], start: number, end: number): boolean {
   for (const s of spans) if (start < s.end && end > s.start) return true;
   return false;
 }
+
+/** A scanner rule with its own copy of the regex and the test of its hints. */
+interface RuleCheck extends SecretRule {
+  readonly hint: RegExp;
+}
+
+const RULE_CHECKS: readonly RuleCheck[] = PROVIDER_RULES.map((r) => ({
+  ...r,
+  regex: new RegExp(r.regex.source, r.regex.flags),
+  hint: hintRegex([r], r.regex.flags.includes('i') ? 'i' : ''),
+}));
 
 /** Scans the lines of one file (or of one file's diff) in order. */
 export class FileScanner {
@@ -134,7 +145,7 @@ export class FileScanner {
       }
     }
     if (PROVIDER_HINT.test(text)) {
-      for (const rule of PROVIDER_RULES) this.#provider(rule, text, n, taken, out);
+      for (const rule of RULE_CHECKS) this.#provider(rule, text, n, taken, out);
     }
     const minifiedLine = this.#minified || (this.#kind === 'code' && text.length > MINIFIED_LINE);
     if (!this.#options.noGeneric && !this.#test && !minifiedLine && GENERIC_HINT.test(text)) {
@@ -161,17 +172,17 @@ export class FileScanner {
     return out.length > 1 ? out.sort((a, b) => a.column - b.column) : out;
   }
 
-  #provider(rule: ProviderRule, text: string, n: number, taken: Span[], out: Finding[]): void {
-    if (!rule.hints.some((h) => text.includes(h))) return;
-    rule.regex.lastIndex = 0;
-    for (let m = rule.regex.exec(text); m !== null; m = rule.regex.exec(text)) {
-      const secret = m.groups?.secret ?? m[0];
-      const start = m.index + m[0].indexOf(secret);
-      const end = start + secret.length;
+  #provider(rule: RuleCheck, text: string, n: number, taken: Span[], out: Finding[]): void {
+    if (!rule.hint.test(text)) return;
+    const { regex } = rule;
+    regex.lastIndex = 0;
+    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      const [start, end] = secretSpan(m);
+      const secret = text.slice(start, end);
       if (overlaps(taken, start, end)) continue;
       if (rule.validate !== undefined && !rule.validate(secret, text)) continue;
       if (isPlaceholderOrReference(secret)) continue;
-      if (rule.id === 'url-password' && !this.#plausibleUrlPassword(m.groups!)) continue;
+      if (rule.id === 'url-password' && !this.#plausibleUrlPassword(secret, m.groups!)) continue;
       const finding = this.#finding(rule, n, start, end, secret, {
         masked: mask(secret, rule.publicPrefix),
         validated: rule.proves === true,
@@ -190,8 +201,9 @@ export class FileScanner {
     }
   }
 
-  #plausibleUrlPassword(g: Record<string, string | undefined>): boolean {
-    const password = g.secret!;
+  #plausibleUrlPassword(password: string, g: Record<string, string | undefined>): boolean {
+    if (password.length < 3 || password.includes('`') || g.host === '') return false;
+    if (!/^[a-z][a-z0-9+.-]{1,20}$/.test(g.scheme!)) return false;
     if (password === g.user) return false;
     if (/^%(?:s|d|\(|\{)|^\$|^\{|^:|\*{3}/.test(password)) return false;
     // A test suite's database on this machine holds no one's data.
