@@ -1,7 +1,7 @@
 /**
  * `coffer manifest` through the built binary.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -94,5 +94,100 @@ describe('coffer env example --from-manifest', () => {
     expect(text).toContain('OPENAI_API_KEY=your-openai-api-key\n');
     expect(text).toContain('PUBLIC_URL=http://localhost:3000\n');
     expect(text).toContain("# Signs the API's session tokens; rotating it logs every user out\n");
+  });
+});
+
+describe('coffer manifest init', () => {
+  const ENV = [
+    "# Signs the API's session tokens; rotating it logs every user out",
+    'JWT_SECRET=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    '# OpenAI API key the assistant uses for chat completions',
+    'OPENAI_API_KEY=sk-proj-init-value-never-copied',
+    '# Base URL of the OpenAI-compatible API the assistant calls',
+    'OPENAI_BASE_URL=https://api.openai.com/v1',
+    '# Connection string of the receptor database, password included',
+    'DATABASE_URL=postgres://app:init-pg-password@db:5432/app',
+    '',
+  ].join('\n');
+
+  it('writes coffer.yaml from .env without a value; check, setup and check again work on it', () => {
+    const { h, dir } = project();
+    rmSync(join(dir, 'coffer.yaml'));
+    writeFileSync(join(dir, '.env'), ENV);
+    const r = h.run(['manifest', 'init', '--from', '.env', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.project).toBe('receptor');
+    expect(
+      Object.fromEntries(
+        (out.variables as { name: string; tier: number | null; source: string }[]).map((v) => [
+          v.name,
+          [v.tier, v.source],
+        ]),
+      ),
+    ).toEqual({
+      JWT_SECRET: [1, 'generate'],
+      OPENAI_API_KEY: [2, 'ask'],
+      OPENAI_BASE_URL: [null, 'ask'],
+      DATABASE_URL: [1, 'ask'],
+    });
+    const text = readFileSync(join(dir, 'coffer.yaml'), 'utf8');
+    expect(text).toContain('# guess:');
+    for (const v of ['0123456789abcdef', 'sk-proj', 'api.openai.com', 'init-pg-password']) {
+      expect(text).not.toContain(v);
+    }
+    // A valid manifest: check exits 1 (nothing stored), not 2.
+    const check = h.run(['manifest', 'check', '--json'], { cwd: dir });
+    expect(check.code, check.stderr).toBe(1);
+    expect(JSON.parse(check.stdout).missing.map((m: { name: string }) => m.name)).toEqual([
+      'JWT_SECRET',
+      'OPENAI_API_KEY',
+      'OPENAI_BASE_URL',
+      'DATABASE_URL',
+    ]);
+    // setup imports what the .env file holds and generates nothing over it.
+    const setup = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir });
+    expect(setup.code, setup.stderr).toBe(0);
+    expect(h.run(['manifest', 'check'], { cwd: dir }).code).toBe(0);
+    expect(h.run(['get', 'project/receptor/openai_api_key']).stdout).toBe(
+      'sk-proj-init-value-never-copied\n',
+    );
+  });
+
+  it('refuses to overwrite a manifest unless --force; prints to stdout with -o -', () => {
+    const { h, dir } = project();
+    writeFileSync(
+      join(dir, '.env.example'),
+      'PORT=3000\n# Stripe secret key the checkout service charges cards with\nSTRIPE_SECRET_KEY=\n',
+    );
+    const refused = h.run(['manifest', 'init'], { cwd: dir });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('coffer.yaml already exists');
+    expect(readFileSync(join(dir, 'coffer.yaml'), 'utf8')).toBe(MANIFEST);
+    const stdout = h.run(['manifest', 'init', '-o', '-'], { cwd: dir });
+    expect(stdout.code, stdout.stderr).toBe(0);
+    expect(stdout.stdout).toContain('source: { value: "3000" }');
+    expect(stdout.stderr).toContain('PORT');
+    const forced = h.run(['manifest', 'init', '--force'], { cwd: dir });
+    expect(forced.code, forced.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'coffer.yaml'), 'utf8');
+    expect(text).toContain('STRIPE_SECRET_KEY:');
+    expect(statSync(join(dir, 'coffer.yaml')).mode & 0o777).toBe(0o644);
+  });
+
+  it('--from vault: descriptions and generator specs of the stored secrets', () => {
+    const { h, dir } = project();
+    const setup = h.run(['setup', '--env', 'dev'], {
+      cwd: dir,
+      env: { OPENAI_API_KEY: 'v1', SMTP_PASS: 'v2', CLOUDFLARED_TOKEN: 'v3' },
+    });
+    expect(setup.code, setup.stderr).toBe(0);
+    const r = h.run(['manifest', 'init', '--from', 'vault', '-o', '-'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('environments: [dev]');
+    expect(r.stdout).toContain(
+      '  JWT_SECRET:\n    description: Signs the API\'s session tokens; rotating it logs every user out\n    tier: 1\n    source: { generate: "hex:32" }\n',
+    );
+    expect(r.stdout).not.toMatch(/v1|v2|v3/);
   });
 });

@@ -1,14 +1,53 @@
 /**
- * `coffer manifest check|schema`: the project manifest, coffer.yaml (docs/manifest.md).
+ * `coffer manifest init|check|schema`: the project manifest, coffer.yaml (docs/manifest.md).
  * The rules are core's (core/manifest); this file parses options and prints.
  */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { parseEnvironment } from '../../core/paths.js';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import { isValidSegment, normalizeSegment, parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
-import { printJson, writeOut } from '../output.js';
+import { envOf } from '../env-option.js';
+import { note, printJson, writeOut } from '../output.js';
+import { resolveProject } from '../project-file.js';
 
 interface CheckOptions extends CommonOptions {}
+
+interface InitOptions extends CommonOptions {
+  from?: string;
+  project?: string;
+  out: string;
+  force?: boolean;
+  env?: string;
+}
+
+/** The input files `init` reads by default, in this order. */
+const DEFAULT_INPUTS = ['.env.example', '.env'];
+
+/** The project: --project, the project file's, else the directory's name. */
+function initProject(flag: string | undefined): string {
+  if (flag !== undefined) return resolveProject(flag).project;
+  try {
+    return resolveProject(undefined).project;
+  } catch (err) {
+    if (!(err instanceof CofferError && err.code === 'USAGE')) throw err;
+  }
+  const named = normalizeSegment(basename(process.cwd()));
+  if (!isValidSegment(named)) {
+    throw new CofferError('USAGE', 'no project name: pass --project NAME', {
+      hint: 'Project names are lowercase letters, digits, - and _.',
+    });
+  }
+  return named;
+}
+
+/** An example file by its name (.env.example, .env.sample, env.template, ...). */
+function isExampleFile(file: string): boolean {
+  return /example|sample|template|dist/i.test(basename(file));
+}
 
 export function manifestCommand(program: Command): void {
   const manifest = program
@@ -21,8 +60,119 @@ The manifest lists the variables a project needs, with descriptions, tiers and w
 value comes from per environment; it holds no secret value (docs/manifest.md).
 
 Examples:
+  coffer manifest init --from .env.example
   coffer manifest check --env prod
   coffer manifest schema > coffer.schema.json`,
+    );
+
+  manifest
+    .command('init')
+    .description('write coffer.yaml from a .env file, a .env.example file or the vault')
+    .option(
+      '--from <source>',
+      'a .env file, a .env.example file, or "vault" (default: .env.example, else .env)',
+    )
+    .option('-p, --project <name>', 'the project (default: project file, else directory name)')
+    .option('-o, --out <file>', 'the manifest to write ("-": stdout)', 'coffer.yaml')
+    .option('--force', 'replace an existing manifest')
+    .option('-e, --env <env>', 'with --from vault in remote mode: the environment to list')
+    .option('--json', 'print {out, project, from, variables: [{name, tier, source, ...}]}')
+    .addHelpText(
+      'after',
+      `
+Writes names, descriptions (the comment above each variable, or the vault's) and guessed
+tiers and sources, each guess marked "# guess:" for you to confirm: *_SECRET and *_KEY
+generated, provider keys (OPENAI_API_KEY, *_TOKEN) asked, DATABASE_URL tier 1, plain
+configuration (PORT, OPENAI_BASE_URL) sensitive: false. No secret value is written: from a
+.env file no value at all, from a .env.example only values that are clearly not secrets.
+A variable without a usable description gets "# TODO:", and \`coffer manifest check\`
+refuses the file until it says what the secret is for. An existing coffer.yaml is kept
+unless --force.
+
+Examples:
+  coffer manifest init --from .env.example
+  coffer manifest init --from .env --project receptor
+  coffer manifest init --from vault -o - | less`,
+    )
+    .action(
+      action<InitOptions>(async (_args, opts, g) => {
+        const init = await import('../../core/manifest/init.js');
+        const { MANIFEST_NAMES } = await import('../../core/manifest/load.js');
+        const out = opts.out;
+        if (out !== '-' && !opts.force) {
+          const existing = [out, ...MANIFEST_NAMES.map((n) => join(dirname(out), n))].find((f) =>
+            existsSync(f),
+          );
+          if (existing !== undefined) {
+            throw new CofferError(
+              'ALREADY_EXISTS',
+              `${existing} already exists; coffer manifest init does not overwrite it`,
+              { hint: 'Edit it, or pass --force to replace it.' },
+            );
+          }
+        }
+        const project = initProject(opts.project);
+        let result: import('../../core/manifest/init.js').ManifestInit;
+        if (opts.from === 'vault') {
+          const secrets = await withBackend(g, (b) =>
+            // The API lists one environment at a time; locally every environment.
+            b.list({ prefix: `project/${project}`, env: b.remote ? envOf(opts) : undefined }),
+          );
+          result = init.manifestFromVault(secrets, { project });
+        } else {
+          const file = opts.from ?? DEFAULT_INPUTS.find((f) => existsSync(f));
+          if (file === undefined) {
+            throw new CofferError('USAGE', 'nothing to read: no .env.example or .env file here', {
+              hint: 'Pass --from FILE (a .env or .env.example file) or --from vault.',
+            });
+          }
+          if (!existsSync(file)) {
+            throw new CofferError('FILE_NOT_FOUND', `${file} does not exist; nothing was written`, {
+              hint: 'Pass --from FILE (a .env or .env.example file) or --from vault.',
+            });
+          }
+          const { readDotenvFile } = await import('../../core/dotenv/write.js');
+          result = init.manifestFromDotenv(readDotenvFile(file), {
+            project,
+            from: isExampleFile(file) ? 'example' : 'dotenv',
+            file,
+          });
+        }
+        const text = init.formatManifestInit(result);
+        if (out === '-') {
+          if (!opts.json) writeOut(text);
+        } else writeSecretFile(out, text, { overwrite: opts.force === true, mode: 0o644 });
+        const todo = result.variables.filter((v) => v.descriptionTodo !== undefined);
+        if (opts.json) {
+          printJson({
+            out,
+            project,
+            from: result.from === 'vault' ? 'vault' : result.file,
+            variables: result.variables.map((v) => ({
+              name: v.name,
+              tier: v.tier,
+              sensitive: v.sensitive,
+              source: v.source?.kind ?? 'ask',
+              guessed: Object.keys(v.guesses),
+              needsDescription: v.descriptionTodo !== undefined,
+            })),
+            skipped: result.skipped,
+            ...(out === '-' ? { manifest: text } : {}),
+          });
+        } else {
+          const where = out === '-' ? 'stdout' : out;
+          note(
+            `wrote ${where}: ${result.variables.length} variable${result.variables.length === 1 ? '' : 's'} of ${project}; confirm the lines marked "# guess:"`,
+          );
+          if (todo.length > 0) {
+            note(
+              `${todo.length} need${todo.length === 1 ? 's' : ''} a description before \`coffer manifest check\` accepts the file: ${todo.map((v) => v.name).join(', ')}`,
+            );
+          }
+          for (const s of result.skipped) note(`skipped ${s.name}: ${s.reason}`);
+        }
+        return 0;
+      }),
     );
 
   manifest

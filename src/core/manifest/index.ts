@@ -4,6 +4,15 @@
 
 export { checkManifest, type ManifestCheck } from './check.js';
 export { manifestEnvExample } from './example.js';
+export {
+  formatManifestInit,
+  guessVariable,
+  type InitFrom,
+  type InitVariable,
+  type ManifestInit,
+  manifestFromDotenv,
+  manifestFromVault,
+} from './init.js';
 export { findManifestFile, loadManifest, loadNearestManifest, MANIFEST_NAMES } from './load.js';
 export {
   DEFAULT_SOURCE_KEY,
