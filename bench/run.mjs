@@ -20,6 +20,7 @@ import * as cliStartup from './cli-startup.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
 import * as envelope from './envelope.mjs';
 import * as library from './library.mjs';
+import * as manifest from './manifest.mjs';
 import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
 import * as rotation from './rotation.mjs';
@@ -27,7 +28,17 @@ import * as runOverhead from './run-overhead.mjs';
 import * as serve from './serve.mjs';
 import { printTables } from './table.mjs';
 
-const SECTIONS = [cliStartup, runOverhead, library, rotation, envelope, redact, mcp, serve];
+const SECTIONS = [
+  cliStartup,
+  runOverhead,
+  library,
+  rotation,
+  envelope,
+  redact,
+  mcp,
+  serve,
+  manifest,
+];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: undefined, baseline: undefined };
