@@ -41,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   token: async () => (await import('./commands/token-command.js')).tokenCommand,
   scan: async () => (await import('./commands/scan-command.js')).scanCommand,
   hook: async () => (await import('./commands/hook-command.js')).hookCommand,
+  rotation: async () => (await import('./commands/rotation-command.js')).rotationCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -15,6 +15,11 @@
  */
 import type { Target } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
+import {
+  type RotationStatusOptions,
+  type RotationStatusReport,
+  rotationStatus,
+} from '../core/rotation/status.js';
 import type { SecretMetadata } from '../core/store/storage.js';
 import type {
   SecretInfo,
@@ -50,6 +55,8 @@ export interface McpVault {
   verify(path: string, env: string): Promise<VerifyReport>;
   /** Audits a call the server's policy refused (outcome `denied`, detail = the reason). */
   denied(action: string, target: Target, reason: string): Promise<void>;
+  /** The rotation status (names, dates, policies; no value). */
+  rotationStatus(options: RotationStatusOptions): Promise<RotationStatusReport>;
 }
 
 export interface McpBackend {
@@ -74,6 +81,7 @@ export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBa
           info: (path, env) => v.info(path, env),
           verify: (path, env) => v.verify(path, env),
           denied: (action, target, reason) => v.recordDenied(action, target, reason),
+          rotationStatus: (options) => rotationStatus(v, options),
         };
         byActor.set(actor, bound);
       }
@@ -99,6 +107,7 @@ export function unavailableMcpBackend(error: CofferError): McpBackend {
     list: fail,
     info: fail,
     verify: fail,
+    rotationStatus: fail,
     // Nothing to audit into: the refusal is logged on stderr by the server.
     denied: async () => {},
   };
@@ -153,6 +162,13 @@ export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
     list: (options) => remote.list({ prefix: options.prefix, env: options.env }),
     info: (path, env) => remote.info(path, env),
     verify: (path, env) => remote.verify(path, env),
+    rotationStatus: async () => {
+      throw new CofferError(
+        'USAGE',
+        'rotation_status is not available in remote mode (COFFER_URL is set) yet',
+        { hint: 'Ask the user to run `coffer rotation status` where the vault is.' },
+      );
+    },
     // The server never sees a call this MCP server refused itself, and its API takes no
     // audit records from clients: such a refusal is in the MCP server's stderr log only.
     denied: async () => {},

@@ -60,7 +60,7 @@ describe('coffer MCP server (in memory)', () => {
     const client = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
-    expect(tools).toHaveLength(8);
+    expect(tools).toHaveLength(9);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName.set_secret!.inputSchema.properties ?? {})).toEqual([
       'keyPath',
@@ -126,6 +126,7 @@ describe('coffer MCP server (in memory)', () => {
       'list_secrets',
       'verify_secret',
       'manifest_status',
+      'rotation_status',
     ]);
     const refused = await client
       .callTool({ name: 'set_secret', arguments: { keyPath: 'project/a/b', value: 'v' } })

@@ -36,6 +36,7 @@ import { ReadBatcher } from './read-batcher.js';
 import { addRoute, type Routes } from './route.js';
 import { auditRoutes } from './routes/audit-route.js';
 import { projectsRoutes } from './routes/projects-route.js';
+import { rotationRoutes } from './routes/rotation-route.js';
 import { secretsRoutes } from './routes/secrets-route.js';
 import { tokensRoutes } from './routes/tokens-route.js';
 import { Health, NoQuery, OpenApiDocument } from './schemas.js';
@@ -173,6 +174,7 @@ export function createApi(options: AppOptions): Api {
   );
   secretsRoutes(routes, batcher);
   projectsRoutes(routes);
+  rotationRoutes(routes);
   auditRoutes(routes);
   tokensRoutes(routes, authenticator, now);
 

@@ -123,6 +123,56 @@ export const SecretInfo = named(
 
 export const SecretList = named('SecretList', z.object({ items: z.array(SecretInfo) }));
 
+export const RotationQuery = z.strictObject({
+  prefix: z.string().max(200).optional(),
+  env: env.optional(),
+  dueWithin: z
+    .string()
+    .max(10)
+    .optional()
+    .meta({ description: 'what counts as due soon, e.g. 14d (default 30d)' }),
+});
+
+export const RotationStatusItem = named(
+  'RotationStatusItem',
+  z.object({
+    path: z.string(),
+    env: z.string(),
+    state: z.enum([
+      'compromised',
+      'grace-ended',
+      'in-grace',
+      'overdue',
+      'due-soon',
+      'no-policy',
+      'ok',
+    ]),
+    policy: z.string().nullable(),
+    version: z.int(),
+    versionCreatedAt: z.string(),
+    ageDays: z.int(),
+    dueAt: z.string().nullable(),
+    daysLeft: z.int().nullable(),
+    neverRotated: z.boolean(),
+    rotatedBy: z.string().nullable(),
+    graceUntil: z.string().nullable(),
+    previousVersion: z.int().nullable(),
+    compromisedAt: z.string().nullable(),
+    action: z.string().nullable(),
+  }),
+);
+
+export const RotationStatus = named(
+  'RotationStatus',
+  z.object({
+    now: z.string(),
+    dueWithinDays: z.int(),
+    items: z.array(RotationStatusItem),
+    overdue: z.int(),
+    neverRotated: z.int(),
+  }),
+);
+
 export const Deleted = named(
   'Deleted',
   z.object({ path: z.string(), env: z.string(), deleted: z.literal(true) }),

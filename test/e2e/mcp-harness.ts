@@ -24,6 +24,7 @@ export const TOOLS = [
   'write_env',
   'manifest_status',
   'setup_project',
+  'rotation_status',
 ];
 
 export interface McpSession {

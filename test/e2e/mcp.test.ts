@@ -58,6 +58,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
     expect(args('generate_secret')).toEqual(['keyPath', 'description', 'kind', 'length', 'env']);
     expect(args('write_env')).toEqual(['project', 'env', 'file', 'keyPaths']);
     expect(args('manifest_status')).toEqual(['env']);
+    expect(args('rotation_status')).toEqual(['project', 'env', 'dueWithin']);
     const props = byName.list_secrets!.inputSchema.properties as Record<
       string,
       { enum?: string[] }
@@ -76,7 +77,13 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       'verified',
       'preview',
     ]);
-    for (const name of ['get_secret', 'list_secrets', 'verify_secret', 'manifest_status']) {
+    for (const name of [
+      'get_secret',
+      'list_secrets',
+      'verify_secret',
+      'manifest_status',
+      'rotation_status',
+    ]) {
       expect(byName[name]!.annotations).toMatchObject({
         readOnlyHint: true,
         destructiveHint: false,
@@ -275,6 +282,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       'list_secrets',
       'verify_secret',
       'manifest_status',
+      'rotation_status',
     ]);
     const refused = await ro.client
       .callTool({

@@ -5,7 +5,8 @@
  *
  * (RFC 5869, through node:crypto's hkdfSync). Labels in use (docs/format.md lists them):
  * `row-mac` (the MACs of stored rows that decide access or which value is served) and
- * `audit-head` (the MAC of the audit chain's stored head and of checkpoints).
+ * `audit-head` (the MAC of the audit chain's stored head and of checkpoints) and
+ * `rotation-state` (the MAC of the rotation state: grace windows, retired versions, incidents).
  *
  * Security preconditions: the master key is 32 bytes of key material (random, or scrypt
  * output); HKDF with distinct `info` strings yields independent keys. The caller owns the
@@ -14,7 +15,7 @@
 import { hkdfSync } from 'node:crypto';
 import { KEY_BYTES } from './aead.js';
 
-export type SubkeyLabel = 'row-mac' | 'audit-head';
+export type SubkeyLabel = 'row-mac' | 'audit-head' | 'rotation-state';
 
 const INFO_PREFIX = 'coffer/subkey/v1 ';
 

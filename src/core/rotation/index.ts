@@ -1,6 +1,16 @@
+export { formatDuration, parseDuration, readDuration } from './duration.js';
 export {
   formatRotationPolicy,
   parseRotationPolicy,
   type RotationPolicy,
   readRotationPolicy,
 } from './policy.js';
+export {
+  classifySecret,
+  ROTATION_STATES,
+  type RotationState,
+  type RotationStatusItem,
+  type RotationStatusOptions,
+  type RotationStatusReport,
+  rotationStatus,
+} from './status.js';

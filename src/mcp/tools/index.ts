@@ -1,12 +1,13 @@
 /**
  * Every tool of `coffer mcp`, in the order tools/list shows them. There is deliberately no
  * delete tool: deleting a secret stays a human command (`coffer delete`). `rotation_status`
- * comes with rotation policies.
+ * reports rotation states; rotating stays a human command.
  */
 import { generateSecretTool } from './generate-secret-tool.js';
 import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
 import { manifestStatusTool } from './manifest-status-tool.js';
+import { rotationStatusTool } from './rotation-status-tool.js';
 import { setSecretTool } from './set-secret-tool.js';
 import { setupProjectTool } from './setup-project-tool.js';
 import type { CofferTool } from './tool.js';
@@ -22,4 +23,5 @@ export const TOOLS: readonly CofferTool[] = [
   writeEnvTool,
   manifestStatusTool,
   setupProjectTool,
+  rotationStatusTool,
 ];

@@ -1,0 +1,219 @@
+/**
+ * `coffer rotation status`: which secrets are overdue, due soon, never rotated, in a grace
+ * window or compromised, with the age of the current version, its policy and who made it.
+ * One rule for every front end (CLI, MCP `rotation_status`, HTTP `GET /v1/rotation`); the
+ * clock is injected, so tests move time instead of waiting for it.
+ *
+ * A secret's state, first match wins:
+ *   compromised   marked by `coffer incident` and not rotated since
+ *   grace-ended   rotated with a grace window that has ended: `coffer rotate --finish`
+ *   in-grace      rotated, the previous version still injected under its `previous:` name
+ *   overdue       a period policy (90d, 1y) and the current version is older than it
+ *   due-soon      a period policy due within the window (`--due-within`, default 30d)
+ *   no-policy     no rotation policy: nothing can be due
+ *   ok            anything else (on-compromise and never included)
+ * "Never rotated" is reported beside the state: the current version is the first one.
+ */
+import type { SecretRecord, StorageTx } from '../store/storage.js';
+import type { Vault } from '../store/vault.js';
+import { DAY_MS } from './duration.js';
+import { readRotationPolicy } from './policy.js';
+import { readRotationDoc, type SecretRotation, slotKey } from './state.js';
+
+export type RotationState =
+  | 'compromised'
+  | 'grace-ended'
+  | 'in-grace'
+  | 'overdue'
+  | 'due-soon'
+  | 'no-policy'
+  | 'ok';
+
+/** States in the order they are listed (most urgent first). */
+export const ROTATION_STATES: readonly RotationState[] = [
+  'compromised',
+  'grace-ended',
+  'in-grace',
+  'overdue',
+  'due-soon',
+  'no-policy',
+  'ok',
+];
+
+export interface RotationStatusItem {
+  path: string;
+  env: string;
+  state: RotationState;
+  policy: string | null;
+  version: number;
+  /** When the current version was stored. */
+  versionCreatedAt: string;
+  /** Whole days since then. */
+  ageDays: number;
+  /** When a period policy makes it due; null for other policies. */
+  dueAt: string | null;
+  /** Whole days until `dueAt`; negative (or 0 once due): whole days overdue. */
+  daysLeft: number | null;
+  /** True while the current version is the first one. */
+  neverRotated: boolean;
+  /** Who stored the current version (null when never rotated). */
+  rotatedBy: string | null;
+  graceUntil: string | null;
+  previousVersion: number | null;
+  compromisedAt: string | null;
+  /** What to do next, when something is. */
+  action: string | null;
+}
+
+export interface RotationStatusOptions {
+  /** `project`, `meta`, `project/P` or `meta/S` (default: every secret). */
+  prefix?: { scope: string; group?: string | undefined } | undefined;
+  env?: string | undefined;
+  /** Period-policy secrets due within this many milliseconds are `due-soon` (default 30 days). */
+  dueWithinMs?: number | undefined;
+  /** The clock (tests). */
+  now?: Date | undefined;
+  /** Which secrets the caller may see (a token's or MCP server's globs and environments). */
+  allows?: ((path: string, env: string) => boolean) | undefined;
+}
+
+export interface RotationStatusReport {
+  now: string;
+  dueWithinDays: number;
+  items: RotationStatusItem[];
+  counts: Record<RotationState, number>;
+  neverRotated: number;
+  /** Items that fail `--fail-on-overdue`: overdue or compromised. */
+  overdue: number;
+}
+
+export const DEFAULT_DUE_WITHIN_MS: number = 30 * DAY_MS;
+
+/** The state of one secret at `now` (pure: the core of the report, tested on its own). */
+export function classifySecret(
+  secret: Pick<SecretRecord, 'path' | 'env' | 'rotation' | 'currentVersion'>,
+  current: { createdAt: string; actor: string },
+  state: SecretRotation | undefined,
+  now: Date,
+  dueWithinMs: number = DEFAULT_DUE_WITHIN_MS,
+): RotationStatusItem {
+  const t = now.getTime();
+  const created = Date.parse(current.createdAt);
+  const policy = secret.rotation === null ? undefined : readRotationPolicy(secret.rotation);
+  let dueAt: number | null = null;
+  if (policy?.kind === 'period') dueAt = created + policy.days * DAY_MS;
+  const graceUntil = state?.graceUntil ?? null;
+  const compromisedAt = state?.compromisedAt ?? null;
+  const base = {
+    path: secret.path,
+    env: secret.env,
+    policy: secret.rotation,
+    version: secret.currentVersion,
+    versionCreatedAt: current.createdAt,
+    ageDays: Math.max(0, Math.floor((t - created) / DAY_MS)),
+    dueAt: dueAt === null ? null : new Date(dueAt).toISOString(),
+    daysLeft:
+      dueAt === null
+        ? null
+        : dueAt >= t
+          ? Math.floor((dueAt - t) / DAY_MS)
+          : -Math.floor((t - dueAt) / DAY_MS),
+    neverRotated: secret.currentVersion === 1,
+    rotatedBy: secret.currentVersion === 1 ? null : current.actor,
+    graceUntil,
+    previousVersion: graceUntil === null ? null : (state?.previousVersion ?? null),
+    compromisedAt,
+  };
+  const rotate = `coffer rotate ${secret.path} --env ${secret.env}`;
+  let s: RotationState;
+  let action: string | null = null;
+  if (compromisedAt !== null) {
+    s = 'compromised';
+    action = `${rotate} --grace 0`;
+  } else if (graceUntil !== null && Date.parse(graceUntil) <= t) {
+    s = 'grace-ended';
+    action = `coffer rotate --finish ${secret.path} --env ${secret.env}`;
+  } else if (graceUntil !== null) {
+    s = 'in-grace';
+  } else if (dueAt !== null && dueAt <= t) {
+    s = 'overdue';
+    action = rotate;
+  } else if (dueAt !== null && dueAt - t <= dueWithinMs) {
+    s = 'due-soon';
+    action = rotate;
+  } else if (secret.rotation === null) {
+    s = 'no-policy';
+    action = `coffer describe ${secret.path} --env ${secret.env} --rotation 90d`;
+  } else {
+    s = 'ok';
+  }
+  return { ...base, state: s, action };
+}
+
+function emptyCounts(): Record<RotationState, number> {
+  return Object.fromEntries(ROTATION_STATES.map((s) => [s, 0])) as Record<RotationState, number>;
+}
+
+/** The report over `secrets` (already filtered), with the rotation state read from `tx`. */
+async function report(
+  tx: StorageTx,
+  secrets: readonly SecretRecord[],
+  rotation: Record<string, SecretRotation>,
+  now: Date,
+  dueWithinMs: number,
+): Promise<RotationStatusReport> {
+  const items: RotationStatusItem[] = [];
+  for (const s of secrets) {
+    // Version 1 was stored when the secret was: its row has the time, and no one rotated it.
+    let current: { createdAt: string; actor: string } = { createdAt: s.createdAt, actor: '' };
+    if (s.currentVersion > 1) {
+      const v = await tx.getVersion(s.path, s.env, s.currentVersion);
+      current = v === undefined ? { createdAt: s.updatedAt, actor: 'unknown' } : v;
+    }
+    items.push(classifySecret(s, current, rotation[slotKey(s.path, s.env)], now, dueWithinMs));
+  }
+  const rank = new Map(ROTATION_STATES.map((s, i) => [s, i]));
+  items.sort(
+    (a, b) =>
+      rank.get(a.state)! - rank.get(b.state)! ||
+      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
+      (a.env < b.env ? -1 : a.env > b.env ? 1 : 0),
+  );
+  const counts = emptyCounts();
+  for (const i of items) counts[i.state]++;
+  return {
+    now: now.toISOString(),
+    dueWithinDays: Math.round(dueWithinMs / DAY_MS),
+    items,
+    counts,
+    neverRotated: items.filter((i) => i.neverRotated).length,
+    overdue: counts.overdue + counts.compromised,
+  };
+}
+
+/**
+ * The rotation status of the live secrets under `prefix` in `env` (both optional), as the
+ * vault's actor sees them; audited as one `rotation_status` record (names only).
+ */
+export function rotationStatus(
+  vault: Vault,
+  options: RotationStatusOptions = {},
+): Promise<RotationStatusReport> {
+  const now = options.now ?? new Date();
+  const dueWithinMs = options.dueWithinMs ?? DEFAULT_DUE_WITHIN_MS;
+  const allows = options.allows ?? (() => true);
+  return vault.auditedTransaction('rotation_status', async (tx, keyring) => {
+    const listed = await tx.listSecrets({
+      ...(options.prefix !== undefined ? { scope: options.prefix.scope } : {}),
+      ...(options.prefix?.group !== undefined ? { group: options.prefix.group } : {}),
+      ...(options.env !== undefined ? { env: options.env } : {}),
+    });
+    const secrets = listed.filter((s) => allows(s.path, s.env));
+    const doc = await readRotationDoc(tx, keyring);
+    const result = await report(tx, secrets, doc.secrets, now, dueWithinMs);
+    return {
+      result,
+      detail: `${result.items.length} secrets, ${result.overdue} overdue`,
+    };
+  });
+}
