@@ -170,7 +170,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   DATA_KEY_INVALID: { class: 'usage', hint: undefined },
   PLAINTEXT_REFUSED: {
     class: 'integrity',
-    hint: 'Encrypt legacy rows with `coffer envelope rewrap`, or pass allowPlaintext: true.',
+    hint: 'Encrypt legacy rows with `coffer envelope rewrap --allow-plaintext`; to read one as it is, add --allow-plaintext (in the library: allowPlaintext: true).',
   },
   ENV_NAME_REFUSED: { class: 'usage', hint: undefined },
   INVALID_MANIFEST: {
