@@ -101,10 +101,11 @@ await build({
   // The MCP SDK, zod and pino (used by `coffer mcp` only, loaded lazily) stay in node_modules:
   // bundled, they made the file four times larger and `coffer get` a few ms slower to start.
   // hono and @hono/node-server (`coffer serve`) likewise; pg is an optional dependency,
-  // loaded from node_modules when COFFER_DATABASE_URL is used.
+  // loaded from node_modules when COFFER_DATABASE_URL is used; age-encryption (ESM, with the
+  // noble libraries) only by the backup commands.
   external: [
     ...['*.node', 'bindings', '@modelcontextprotocol/*', 'zod', 'zod/*', 'pino'],
-    ...['hono', 'hono/*', '@hono/node-server', 'pg'],
+    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption'],
   ],
   plugins: [lazyChildProcess],
   minifyIdentifiers: true,

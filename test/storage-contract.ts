@@ -240,6 +240,18 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         });
       });
 
+      it('lists every entry by key', async () => {
+        await write(async (tx) => {
+          await tx.setMeta('b', 'two');
+          await tx.setMeta('a', 'one\u0000x');
+        });
+        const entries = await read((tx) => tx.listMeta());
+        expect(entries.filter((m) => m.key === 'a' || m.key === 'b')).toEqual([
+          { key: 'a', value: 'one\u0000x' },
+          { key: 'b', value: 'two' },
+        ]);
+      });
+
       it('keeps an empty string value (not undefined)', async () => {
         await write((tx) => tx.setMeta('empty', ''));
         expect(await read((tx) => tx.getMeta('empty'))).toBe('');

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { deriveKeyFromPassphrase } from '../core/crypto/kdf.js';
 import { CofferError } from '../core/errors.js';
 import { keyFileMissingError, parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
-import { readVaultInfo } from '../core/store/init.js';
+import { readVaultInfo, type VaultInfo } from '../core/store/init.js';
 import type { Storage } from '../core/store/storage.js';
 import { Vault } from '../core/store/vault.js';
 import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
@@ -143,28 +143,7 @@ export async function openVault(g: GlobalOptions, options: StoreOptions = {}): P
     groupCommit: options.groupCommit,
   });
   try {
-    let masterKey: Uint8Array;
-    if (process.env.COFFER_MASTER_KEY) {
-      masterKey = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
-    } else {
-      const info = await readVaultInfo(storage);
-      if (info.keySource === 'passphrase' && info.kdf !== undefined) {
-        masterKey = deriveKeyFromPassphrase(
-          await readPassphrase(g, 'Vault passphrase: '),
-          info.kdf,
-        );
-      } else {
-        const keyFile = keyFilePath(g);
-        try {
-          masterKey = readKeyFile(keyFile);
-        } catch (err) {
-          if (err instanceof CofferError && err.code === 'MASTER_KEY_MISSING') {
-            throw keyFileMissingError(keyFile, vaultLocation(g, storage), err);
-          }
-          throw err;
-        }
-      }
-    }
+    const masterKey = await readMasterKey(g, storage);
     const vault = new Vault(storage, masterKey, { actor: cliActor() });
     masterKey.fill(0);
     return {
@@ -177,6 +156,34 @@ export async function openVault(g: GlobalOptions, options: StoreOptions = {}): P
     };
   } catch (err) {
     await storage.close();
+    throw err;
+  }
+}
+
+/**
+ * The master key of the vault in `storage`: COFFER_MASTER_KEY, else its passphrase (a
+ * passphrase vault), else its key file. `info` is what the vault says about itself (read from
+ * `storage` when not given: a backup being restored gives its own).
+ */
+export async function readMasterKey(
+  g: GlobalOptions,
+  storage: Storage | undefined,
+  info?: Pick<VaultInfo, 'keySource' | 'kdf'>,
+): Promise<Uint8Array> {
+  if (process.env.COFFER_MASTER_KEY) {
+    return parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
+  }
+  const about = info ?? (storage === undefined ? undefined : await readVaultInfo(storage));
+  if (about?.keySource === 'passphrase' && about.kdf !== undefined) {
+    return deriveKeyFromPassphrase(await readPassphrase(g, 'Vault passphrase: '), about.kdf);
+  }
+  const keyFile = keyFilePath(g);
+  try {
+    return readKeyFile(keyFile);
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'MASTER_KEY_MISSING' && storage !== undefined) {
+      throw keyFileMissingError(keyFile, vaultLocation(g, storage), err);
+    }
     throw err;
   }
 }

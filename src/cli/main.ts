@@ -42,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   scan: async () => (await import('./commands/scan-command.js')).scanCommand,
   hook: async () => (await import('./commands/hook-command.js')).hookCommand,
   rotation: async () => (await import('./commands/rotation-command.js')).rotationCommand,
+  backup: async () => (await import('./commands/backup-command.js')).backupCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -64,6 +64,7 @@ export type ErrorCode =
   | 'INVALID_REFERENCE'
   | 'UNRESOLVED_REFERENCE'
   | 'SETUP_INCOMPLETE'
+  | 'BACKUP_INVALID'
   | 'INTERNAL';
 
 const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined }> = {
@@ -188,6 +189,10 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   UNRESOLVED_REFERENCE: {
     class: 'not_found',
     hint: 'Store the secret (`coffer set`), or fix the reference; `coffer list` shows what exists.',
+  },
+  BACKUP_INVALID: {
+    class: 'integrity',
+    hint: 'Use another copy of the backup; this one cannot be trusted.',
   },
   INTERNAL: { class: 'failure', hint: undefined },
 };

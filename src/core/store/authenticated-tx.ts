@@ -31,6 +31,7 @@ import type {
   AuditQuery,
   AuditRecord,
   KekRecord,
+  MetaEntry,
   SecretFilter,
   SecretRecord,
   StorageTx,
@@ -182,6 +183,10 @@ export class AuthenticatedTx implements StorageTx {
 
   setMeta(key: string, value: string): Promise<void> {
     return this.#tx.setMeta(key, value);
+  }
+
+  listMeta(): Promise<MetaEntry[]> {
+    return this.#tx.listMeta();
   }
 
   async listKeks(): Promise<KekRecord[]> {

@@ -12,6 +12,11 @@
  * - Byte columns round-trip exactly; text columns round-trip any valid UTF-8.
  */
 
+export interface MetaEntry {
+  key: string;
+  value: string;
+}
+
 export type KekStatus = 'primary' | 'retiring' | 'retired';
 
 /**
@@ -128,6 +133,8 @@ export interface AuditQuery {
 export interface StorageTx {
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Every meta entry, by key (a backup copies them all). */
+  listMeta(): Promise<MetaEntry[]>;
 
   listKeks(): Promise<KekRecord[]>;
   getKek(id: string): Promise<KekRecord | undefined>;

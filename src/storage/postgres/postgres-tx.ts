@@ -81,6 +81,11 @@ export function makeTx(q: Query): StorageTx {
         [e(key), e(value)],
       );
     },
+    listMeta: async () =>
+      (await all('SELECT key, value FROM meta ORDER BY key')).map((r) => ({
+        key: t(r.key),
+        value: t(r.value),
+      })),
     listKeks: async () =>
       (await all(`SELECT ${KEK_COLS} FROM keks ORDER BY created_at, id`)).map(toKek),
     getKek: async (id) => {

@@ -71,6 +71,14 @@ export function openSqliteStorage(file: string, options: SqliteStorageOptions = 
   );
 }
 
+/**
+ * A store that lives in memory only, gone when closed: somewhere to load and check a backup
+ * without writing anything to disk (`coffer backup verify`).
+ */
+export function openMemoryStorage(): SqliteStorage {
+  return new SqliteStorage(openDatabase(':memory:', false), 'memory');
+}
+
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite';
   readonly location: string;

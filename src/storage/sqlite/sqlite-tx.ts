@@ -46,6 +46,11 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ).run(key, value);
     },
+    listMeta: async () =>
+      (s('SELECT key, value FROM meta ORDER BY key').all() as Row[]).map((r) => ({
+        key: String(r.key),
+        value: String(r.value),
+      })),
     listKeks: async () =>
       (s('SELECT * FROM keks ORDER BY created_at, id').all() as Row[]).map(toKek),
     getKek: async (id) => {

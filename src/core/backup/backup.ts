@@ -1,0 +1,288 @@
+/**
+ * Backup, verification and restore of a whole vault (`coffer backup`, `coffer backup verify`,
+ * `coffer backup restore`).
+ *
+ * - A backup is one consistent snapshot: every row is read in a single read transaction
+ *   (SQLite: one WAL read snapshot; PostgreSQL: REPEATABLE READ), so writers keep going and
+ *   the copy is the vault as of one commit. Rows are copied as stored (sealed values, wrapped
+ *   keys, row MACs, the audit chain and its authenticated head), so nothing is decrypted to
+ *   take it. The plaintext (format.ts) is then encrypted with age (age.ts).
+ * - Verification loads a snapshot into a scratch store (in memory) and runs the vault's own
+ *   checks on it: the master key, every row MAC, every key-encryption key, every secret
+ *   version opened, the audit chain and its head. Nothing is written anywhere else.
+ * - A restore verifies first, then copies the rows into an empty store in one write
+ *   transaction (any other content refuses it), then records the restore in the restored
+ *   audit chain and verifies that chain.
+ */
+import { verifyAudit } from '../audit/log.js';
+import { CofferError } from '../errors.js';
+import type { AuditRecord, Storage, StorageTx, VersionRecord } from '../store/storage.js';
+import { Vault, type VerifyReport } from '../store/vault.js';
+import { type BackupEncryption, encryptBackup } from './age.js';
+import {
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  type BackupHeader,
+  countRows,
+  encodeSnapshot,
+  type Snapshot,
+} from './format.js';
+
+/** Audit records read per query while taking a snapshot. */
+const AUDIT_PAGE = 5000;
+/** Audit records written per statement batch while restoring. */
+const AUDIT_BATCH = 1000;
+
+export interface SnapshotOptions {
+  /** The master key to put in the backup (`--include-master-key`). */
+  masterKey?: Uint8Array | undefined;
+  now?: (() => Date) | undefined;
+}
+
+/** Reads every row of the store in one read transaction. */
+export async function takeSnapshot(
+  storage: Storage,
+  options: SnapshotOptions = {},
+): Promise<Snapshot> {
+  const createdAt = (options.now ?? (() => new Date()))().toISOString();
+  return storage.transaction('read', async (tx) => {
+    const meta = await tx.listMeta();
+    const keks = await tx.listKeks();
+    const secrets = await tx.listSecrets({ includeDeleted: true });
+    const versions: VersionRecord[] = [];
+    for (const s of secrets) {
+      for (const v of await tx.listVersions(s.path, s.env)) versions.push(v);
+    }
+    const tokens = await tx.listTokens();
+    const audit: AuditRecord[] = [];
+    for (;;) {
+      const page = await tx.listAudit({
+        afterSeq: audit[audit.length - 1]?.seq ?? 0,
+        limit: AUDIT_PAGE,
+      });
+      for (const r of page) audit.push(r);
+      if (page.length < AUDIT_PAGE) break;
+    }
+    const rows = { meta, keks, secrets, versions, tokens, audit };
+    const last = audit[audit.length - 1];
+    const header: BackupHeader = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      source: { kind: storage.kind, location: storage.location },
+      createdAt,
+      vaultFormat: meta.find((m) => m.key === 'format')?.value ?? '',
+      counts: countRows(rows),
+      auditHead: last === undefined ? null : { seq: last.seq, hash: last.hash },
+      masterKeyIncluded: options.masterKey !== undefined,
+    };
+    const masterKey =
+      options.masterKey === undefined ? undefined : new Uint8Array(options.masterKey);
+    return { header, ...rows, masterKey };
+  });
+}
+
+export interface CreateBackupOptions extends SnapshotOptions {
+  encryption: BackupEncryption;
+}
+
+export interface CreatedBackup {
+  /** The age-encrypted backup file. */
+  file: Uint8Array;
+  header: BackupHeader;
+}
+
+/**
+ * Takes a snapshot of the vault and encrypts it. The master key is checked first (and a
+ * vault written before row MACs is migrated), so a backup is always of an unlocked vault.
+ * Writing the file and recording the backup (`recordBackup`) are the caller's.
+ */
+export async function createBackup(
+  vault: Vault,
+  options: CreateBackupOptions,
+): Promise<CreatedBackup> {
+  await vault.readTransaction(async () => undefined);
+  const snapshot = await takeSnapshot(vault.storage, options);
+  const plain = encodeSnapshot(snapshot);
+  try {
+    const file = await encryptBackup(plain, options.encryption);
+    return { file, header: snapshot.header };
+  } finally {
+    plain.fill(0);
+    snapshot.masterKey?.fill(0);
+  }
+}
+
+/** A one-line summary of a backup's header (counts, audit head), for audit details and output. */
+export function describeBackup(h: BackupHeader): string {
+  const c = h.counts;
+  const head = h.auditHead === null ? 'an empty audit log' : `audit head ${h.auditHead.seq}`;
+  return `${c.secrets} secrets, ${c.versions} versions, ${c.tokens} tokens, ${c.keks} keys, ${c.audit} audit records (${head})${h.masterKeyIncluded ? ', master key included' : ''}`;
+}
+
+/** Records a backup in the vault's audit log (`where` names the file, never its content). */
+export async function recordBackup(
+  vault: Vault,
+  header: BackupHeader,
+  where: string,
+): Promise<void> {
+  await vault.auditedTransaction('vault.backup', async () => ({
+    result: undefined,
+    detail: `${describeBackup(header)} to ${where}`,
+  }));
+}
+
+/** Copies a snapshot's rows, exactly as they are, into a store (inside `tx`). */
+async function copyRows(tx: StorageTx, s: Snapshot): Promise<void> {
+  for (const m of s.meta) await tx.setMeta(m.key, m.value);
+  for (const k of s.keks) await tx.insertKek(k);
+  for (const x of s.secrets) await tx.insertSecret(x);
+  for (const v of s.versions) await tx.insertVersion(v);
+  for (const t of s.tokens) await tx.insertToken(t);
+  for (let i = 0; i < s.audit.length; i += AUDIT_BATCH) {
+    await tx.appendAuditBatch(s.audit.slice(i, i + AUDIT_BATCH));
+  }
+}
+
+/** What is in a store that should be empty, or undefined when it is empty. */
+async function contentOf(tx: StorageTx): Promise<string | undefined> {
+  if ((await tx.getMeta('format')) !== undefined) return 'an initialised vault';
+  if ((await tx.listMeta()).length > 0) return 'vault settings';
+  if ((await tx.listKeks()).length > 0) return 'keys';
+  if ((await tx.listSecrets({ includeDeleted: true })).length > 0) return 'secrets';
+  if ((await tx.listTokens()).length > 0) return 'tokens';
+  if ((await tx.lastAudit()) !== undefined) return 'audit records';
+  return undefined;
+}
+
+export interface BackupCheck {
+  ok: boolean;
+  header: BackupHeader;
+  /** Secret versions opened. */
+  checked: number;
+  /** Versions, keys and rows that failed, as short labels (never values). */
+  failures: string[];
+  audit: { ok: boolean; records: number; problem: string | undefined };
+}
+
+function failuresOf(report: VerifyReport): string[] {
+  return [
+    ...report.failures.map(
+      (f) => `${f.path} (${f.env}) version ${f.version}: ${f.code ?? 'failed'}`,
+    ),
+    ...report.keyFailures.map((k) => `key ${k}`),
+    ...(report.rowFailures ?? []).map((r) => `row ${r}`),
+  ];
+}
+
+/**
+ * Checks a decoded snapshot with `masterKey` by loading it into `scratch` (an empty store
+ * that is thrown away, e.g. in memory) and running the vault's checks there. Throws
+ * WRONG_KEY when the master key is not this vault's.
+ */
+export async function checkSnapshot(
+  snapshot: Snapshot,
+  masterKey: Uint8Array,
+  scratch: Storage,
+): Promise<BackupCheck> {
+  await scratch.transaction('write', (tx) => copyRows(tx, snapshot));
+  const vault = new Vault(scratch, masterKey, { actor: 'coffer:backup-check' });
+  try {
+    const audit = await verifyAudit(vault);
+    // Verifying appends a record of its own, which needs an intact chain: check it first.
+    const report: VerifyReport = audit.ok
+      ? await vault.verify()
+      : { ok: true, checked: 0, failures: [], keyFailures: [] };
+    const failures = failuresOf(report);
+    return {
+      ok: audit.ok && report.ok && failures.length === 0,
+      header: snapshot.header,
+      checked: report.checked,
+      failures,
+      audit: {
+        ok: audit.ok,
+        records: audit.records,
+        problem:
+          audit.problem === undefined
+            ? undefined
+            : `record ${audit.problem.seq}: ${audit.problem.reason}`,
+      },
+    };
+  } finally {
+    vault.close();
+  }
+}
+
+/** Throws INTEGRITY_FAILURE unless the check passed, naming what failed (a few labels). */
+export function assertCheckPassed(check: BackupCheck): void {
+  if (check.ok) return;
+  const what = check.audit.ok
+    ? `${check.failures.length} item(s) failed: ${check.failures.slice(0, 5).join('; ')}`
+    : `its audit chain does not verify (${check.audit.problem})`;
+  throw new CofferError('INTEGRITY_FAILURE', `the backup does not verify: ${what}`, {
+    hint: 'Use another backup; `coffer backup verify FILE` shows the whole report.',
+  });
+}
+
+export interface RestoreOptions {
+  actor: string;
+  /** Where the restore went, for the audit record (file or database location). */
+  target: string;
+  now?: (() => Date) | undefined;
+}
+
+export interface RestoreResult {
+  header: BackupHeader;
+  check: BackupCheck;
+  /** Audit records in the restored chain, the restore's own included. */
+  auditRecords: number;
+}
+
+/**
+ * Restores a snapshot into `target`, which must be empty: verified first in `scratch`, then
+ * copied in one write transaction (refused with ALREADY_EXISTS when the target holds
+ * anything), then recorded in the restored audit chain, which is verified again.
+ */
+export async function restoreSnapshot(
+  snapshot: Snapshot,
+  masterKey: Uint8Array,
+  target: Storage,
+  scratch: Storage,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
+  const check = await checkSnapshot(snapshot, masterKey, scratch);
+  assertCheckPassed(check);
+  await target.transaction('write', async (tx) => {
+    const content = await contentOf(tx);
+    if (content !== undefined) {
+      throw new CofferError(
+        'ALREADY_EXISTS',
+        `the store at ${target.location} is not empty (it holds ${content}); a backup is restored into an empty store only`,
+        {
+          hint: 'Restore into a new vault file (--vault PATH) or an empty database schema (COFFER_DATABASE_URL with ?schema=NAME).',
+        },
+      );
+    }
+    await copyRows(tx, snapshot);
+  });
+  const vault = new Vault(target, masterKey, {
+    actor: options.actor,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  try {
+    const h = snapshot.header;
+    await vault.auditedTransaction('vault.restore', async () => ({
+      result: undefined,
+      detail: `from a backup of ${h.source.kind} ${h.source.location} taken ${h.createdAt} into ${options.target}: ${describeBackup(h)}`,
+    }));
+    const audit = await verifyAudit(vault);
+    if (!audit.ok) {
+      throw new CofferError(
+        'AUDIT_BROKEN',
+        `the restored audit chain does not verify (record ${audit.problem?.seq})`,
+      );
+    }
+    return { header: h, check, auditRecords: audit.records };
+  } finally {
+    vault.close();
+  }
+}
