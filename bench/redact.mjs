@@ -4,8 +4,8 @@
  * and a pino logger with and without the redaction hooks. The floor for strings is a naive
  * `replaceAll` of each value in turn (which does not merge overlaps nor find escaped forms).
  *
- * Also measured: the trie's worst case, a text that repeats a long prefix of a value (a run
- * of `a` against a value of 64 `a`s and a `!`), which costs O(text x value length).
+ * Also measured: what was a trie's worst case, a text that repeats a long prefix of a value
+ * (a run of `a` against a value of 64 `a`s and a `!`); the automaton reads it once, like any text.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';

@@ -2,19 +2,17 @@
  * A deliberately naive model of redaction for the property tests of src/core/redact: every
  * occurrence of every value (and of its JSON-escaped and percent-encoded forms) is found with
  * `indexOf`, overlapping occurrences are merged, and each merged span becomes the marker.
- * It shares no code with the trie in src/core/redact/matcher.ts.
+ * It shares no matching code with the automaton in src/core/redact/matcher.ts.
  */
 import fc from 'fast-check';
+import { valueForms } from '../../src/core/redact/matcher.js';
 
-/** The forms a value is searched in: itself, JSON-escaped, percent-encoded. */
+/**
+ * The forms a value is searched in: itself and its encoded forms (JSON-escaped,
+ * percent-encoded, base64, hex; the encodings are tested on their own in matcher.test.ts).
+ */
 export function forms(value: string): string[] {
-  const out = [value, JSON.stringify(value).slice(1, -1)];
-  try {
-    out.push(encodeURIComponent(value));
-  } catch {
-    // lone surrogate: no percent-encoding
-  }
-  return out;
+  return [value, ...valueForms(value)];
 }
 
 /** The values the redactor must find: at least `minLength` code points, in every form. */

@@ -1,24 +1,29 @@
 /**
- * The search shared by string redaction and the stream masker: a trie of all secret values,
- * walked once from each position of the text, so every value is looked for in one pass.
+ * The search shared by string redaction and the stream masker: one Aho-Corasick automaton
+ * over all secret values and their encoded forms, fed each symbol of the text once.
  *
  * Semantics (identical for UTF-16 code units and for UTF-8 bytes, so a well-formed string and
  * its UTF-8 bytes are masked alike):
- * - the covered text is the union of all occurrences of all values: at each position the
- *   longest value that starts there is taken, so a value nested in a longer one never splits it;
+ * - the covered text is the union of all occurrences of all values: a value nested in a longer
+ *   one never splits it;
  * - overlapping occurrences form one covered span, so when `abcd` and `cdef` overlap in
  *   `abcdef` no fragment of either is left; spans that only touch stay separate;
  * - each covered span is replaced by one marker.
  *
- * Each value is also searched for in the forms it takes inside JSON text (`JSON.stringify`
- * escaping of `"`, `\` and control characters) and URLs (`encodeURIComponent`), where it
- * differs: a password with a quote in it, printed in a JSON log line, is still found.
+ * Each value is also searched for in the forms it takes when a program prints it encoded
+ * (see `valueForms`): JSON-escaped (`"`, `\` and control characters), percent-encoded
+ * (`encodeURIComponent`), base64 and base64url (at each of the three byte alignments, so the
+ * value is found inside a longer encoded blob too) and hex (lower and upper case).
  *
- * Cost: O(n * d), d being how deep the walk from a position gets before it fails; for ordinary
- * text d is one or two symbols. A text that repeats a long prefix of a value (a run of `a`
- * against a value `aaaa…`) degrades towards O(n * maxLength), still linear in the text;
- * Aho-Corasick would avoid that, but leftmost-longest matching across stream chunks is much
- * more involved with it, and such values are rare.
+ * Cost: O(n) in the text whatever the text and the values. The automaton keeps, for each
+ * state, the length of the longest value that is a suffix of what the state has read, so the
+ * occurrences ending at each position come out in one step; a transition follows failure
+ * links, at most as many as the symbols read before (amortised O(1) per symbol). Building it
+ * is O(total length of all forms).
+ *
+ * Streams: after position p in state s, no later occurrence can start before p - depth(s)
+ * (whatever a later match starts with is a prefix of a value, so it is on the current state's
+ * path), which is what lets the stream masker emit everything before that at once.
  *
  * Not done here: building the output, patterns.
  */
@@ -33,9 +38,61 @@ export const REDACTION_MARKER = '[REDACTED]';
 export const MIN_REDACTION_LENGTH = 4;
 
 /**
+ * Encoded forms shorter than this are not searched for: the middle of a base64 encoding of a
+ * four-character value shifted by one byte is two or three characters, which ordinary text
+ * holds everywhere.
+ */
+const MIN_FORM_LENGTH = 6;
+
+/**
+ * The characters of the base64 encoding of `bytes` placed after `shift` (0, 1 or 2) other
+ * bytes that depend on `bytes` only: the encoding of the value wherever it sits in a longer
+ * blob. No padding (a value at the end of a blob may be padded or not).
+ */
+function base64Core(bytes: Uint8Array, shift: 0 | 1 | 2): string {
+  const full = Buffer.concat([Buffer.alloc(shift), bytes])
+    .toString('base64')
+    .replace(/=+$/, '');
+  // The first `shift` bytes' sextets and the one mixing them with the value's first byte.
+  const skip = shift === 0 ? 0 : shift === 1 ? 2 : 3;
+  // The last sextet mixes the value's last bits with what follows unless the total ends a group.
+  const total = shift + bytes.length;
+  const drop = total % 3 === 0 ? 0 : 1;
+  return full.slice(skip, full.length - drop);
+}
+
+/**
+ * The forms of `value` searched for besides the value itself: JSON-escaped, percent-encoded,
+ * base64 and base64url at each alignment, hex lower and upper case. Forms equal to the value
+ * or shorter than `MIN_FORM_LENGTH` are left out.
+ */
+export function valueForms(value: string): string[] {
+  const out = new Set<string>([JSON.stringify(value).slice(1, -1)]);
+  try {
+    out.add(encodeURIComponent(value));
+  } catch {
+    // A lone surrogate has no percent-encoding; the value itself is still searched for.
+  }
+  const bytes = Buffer.from(value, 'utf8');
+  const whole = bytes.toString('base64').replace(/=+$/, '');
+  out.add(whole);
+  out.add(whole.replace(/\+/g, '-').replace(/\//g, '_'));
+  for (const shift of [0, 1, 2] as const) {
+    const b64 = base64Core(bytes, shift);
+    out.add(b64);
+    out.add(b64.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  const hex = bytes.toString('hex');
+  out.add(hex);
+  out.add(hex.toUpperCase());
+  out.delete(value);
+  return [...out].filter((f) => f.length >= MIN_FORM_LENGTH);
+}
+
+/**
  * The strings worth searching for: each value that is non-empty (an empty value matches
- * everywhere) and at least `minLength` code points long, plus its JSON-escaped and
- * percent-encoded forms, without duplicates.
+ * everywhere) and at least `minLength` code points long, plus its encoded forms, without
+ * duplicates.
  * @throws TypeError if a value is not a string; RangeError if `minLength` is not a
  *   non-negative integer.
  */
@@ -52,13 +109,9 @@ function selectValues(values: Iterable<string>, minLength: number): string[] {
     if (value.length === 0 || value.length < minLength) continue;
     // value.length counts UTF-16 units, an upper bound on code points: count only if needed.
     if (value.length < 2 * minLength && [...value].length < minLength) continue;
+    if (kept.has(value)) continue;
     kept.add(value);
-    kept.add(JSON.stringify(value).slice(1, -1));
-    try {
-      kept.add(encodeURIComponent(value));
-    } catch {
-      // A lone surrogate has no percent-encoding; the value itself is still searched for.
-    }
+    for (const form of valueForms(value)) kept.add(form);
   }
   return [...kept];
 }
@@ -72,8 +125,8 @@ export interface MatcherOptions {
 }
 
 /**
- * The checked marker and the trie of `values` (see `selectValues`), over UTF-16 code units
- * (string redaction) or UTF-8 bytes (streams).
+ * The checked marker and the automaton of `values` (see `selectValues`), over UTF-16 code
+ * units (string redaction) or UTF-8 bytes (streams).
  * @throws TypeError for a non-string marker or values; RangeError for an empty marker (masked
  *   text must show that something was hidden) or a bad `minLength`.
  */
@@ -81,133 +134,220 @@ export function buildMatcher(
   values: Iterable<string>,
   options: MatcherOptions,
   symbols: 'utf16' | 'utf8',
-): { marker: string; trie: Trie } {
+): { marker: string; automaton: Automaton } {
   const marker = options.marker ?? REDACTION_MARKER;
   if (typeof marker !== 'string') throw new TypeError('the marker must be a string');
   if (marker.length === 0) throw new RangeError('the marker must not be empty');
   const kept = selectValues(values, options.minLength ?? MIN_REDACTION_LENGTH);
-  const trie =
+  const automaton =
     symbols === 'utf16'
-      ? new Trie(
+      ? new Automaton(
           kept.map((v) => codeUnits(v)),
           0x10000,
         )
-      : new Trie(
+      : new Automaton(
           kept.map((v) => Buffer.from(v, 'utf8')),
           256,
         );
-  return { marker, trie };
+  return { marker, automaton };
 }
 
-/**
- * The UTF-16 code units of `s`, the symbols string redaction matches on, written into
- * `into` when it is long enough (allocating a typed array costs more than matching a short
- * string); the result may be longer than `s`.
- */
-export function codeUnits(s: string, into?: Uint16Array): Uint16Array {
-  const units = into !== undefined && into.length >= s.length ? into : new Uint16Array(s.length);
+/** The UTF-16 code units of `s`. */
+function codeUnits(s: string): Uint16Array {
+  const units = new Uint16Array(s.length);
   for (let i = 0; i < s.length; i++) units[i] = s.charCodeAt(i);
   return units;
 }
 
-/** Result of `findSpans`: covered spans as flat `[start, end, start, end, …]`, and `stop`. */
-export interface Spans {
+/**
+ * Where a scan stands: the automaton's state, the absolute position of the next symbol, and
+ * the covered spans found so far that the caller has not taken, as flat absolute
+ * `[start, end, start, end, …]`, sorted, disjoint and with overlaps merged.
+ */
+export interface Cursor {
+  state: number;
+  pos: number;
   spans: number[];
-  /** First position whose match could not be decided without more input (`length` if none). */
-  stop: number;
 }
 
-/** A trie over symbols (bytes, or UTF-16 code units) with a dense table for the first one. */
-export class Trie {
+/** A fresh cursor at position 0. */
+export function newCursor(): Cursor {
+  return { state: 0, pos: 0, spans: [] };
+}
+
+/**
+ * How many transition-table entries the shallow states get (4 bytes each): the states nearest
+ * the root, where ordinary text spends its time, take one table lookup per symbol; deeper
+ * states, on the path of a single value, keep their few edges and failure link.
+ */
+const DENSE_BUDGET = 1 << 16;
+
+/**
+ * An Aho-Corasick automaton over symbols (bytes, or UTF-16 code units). Symbols are first
+ * mapped to classes (the symbols values use, plus class 0 for all others), so the rows of the
+ * transition table stay short. The states nearest the root (breadth first, within
+ * `DENSE_BUDGET`) have a full row; the others keep their children (a sibling list: most have
+ * one) and a failure link. All of it lives in typed arrays, built in O(total length).
+ */
+export class Automaton {
   /** The longest value, in symbols; 0 when there are no values. */
   readonly maxLength: number;
-  /** Node reached from the root by each first symbol; 0 means none (node 0 is the root). */
-  private readonly first: Int32Array;
-  private readonly children: (Map<number, number> | undefined)[] = [undefined];
-  private readonly terminal: boolean[] = [false];
+  /** Distance of each state from the root: how much of the text it may still claim. */
+  readonly depth: Int32Array;
+  /** Length of the longest value that is a suffix of each state's string, 0 if none. */
+  private readonly longest: Int32Array;
+  private readonly fail: Int32Array;
+  /** Class of each symbol; 0 for symbols no value holds. */
+  private readonly classOf: Uint16Array | Int32Array;
+  /** Offset of each state's row in `table`, or -1 for a state without one. */
+  private readonly rowOf: Int32Array;
+  private readonly table: Int32Array;
+  /** Trie structure: first child, next sibling, and the class of the edge into each state. */
+  private readonly firstChild: Int32Array;
+  private readonly sibling: Int32Array;
+  private readonly edgeClass: Int32Array;
 
   /** @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units. */
   constructor(keys: readonly ArrayLike<number>[], alphabet: number) {
-    this.first = new Int32Array(alphabet);
+    let total = 1;
+    let wide = false;
+    for (const key of keys) total += key.length;
+    const classOf = new Uint16Array(alphabet);
+    let classes = 1;
+    for (const key of keys) {
+      for (let j = 0; j < key.length && !wide; j++) {
+        if (classOf[key[j]!] === 0) {
+          if (classes === 0xffff) wide = true;
+          else classOf[key[j]!] = classes++;
+        }
+      }
+    }
+    // More distinct symbols than a Uint16Array can number: recount in 32 bits.
+    const cls: Uint16Array | Int32Array = wide ? new Int32Array(alphabet) : classOf;
+    if (wide) {
+      classes = 1;
+      for (const key of keys)
+        for (let j = 0; j < key.length; j++) if (cls[key[j]!] === 0) cls[key[j]!] = classes++;
+    }
+    this.classOf = cls;
+    const firstChild = new Int32Array(total);
+    const sibling = new Int32Array(total);
+    const edgeClass = new Int32Array(total);
+    const depth = new Int32Array(total);
+    const terminal = new Int32Array(total);
+    const rootChild = new Int32Array(classes);
+    let count = 1;
     let maxLength = 0;
     for (const key of keys) {
       if (key.length === 0) continue;
       maxLength = Math.max(maxLength, key.length);
-      let node = this.first[key[0]!]!;
-      if (node === 0) {
-        node = this.addNode();
-        this.first[key[0]!] = node;
-      }
-      for (let j = 1; j < key.length; j++) {
-        let kids = this.children[node];
-        if (kids === undefined) {
-          kids = new Map();
-          this.children[node] = kids;
-        }
-        let next = kids.get(key[j]!);
-        if (next === undefined) {
-          next = this.addNode();
-          kids.set(key[j]!, next);
+      let node = 0;
+      for (let j = 0; j < key.length; j++) {
+        const c = cls[key[j]!]!;
+        let next = 0;
+        if (node === 0) next = rootChild[c]!;
+        else
+          for (let v = firstChild[node]!; v !== 0 && next === 0; v = sibling[v]!)
+            if (edgeClass[v] === c) next = v;
+        if (next === 0) {
+          next = count++;
+          edgeClass[next] = c;
+          depth[next] = j + 1;
+          if (node === 0) rootChild[c] = next;
+          sibling[next] = firstChild[node]!;
+          firstChild[node] = next;
         }
         node = next;
       }
-      this.terminal[node] = true;
+      terminal[node] = key.length;
     }
     this.maxLength = maxLength;
-  }
-
-  private addNode(): number {
-    this.children.push(undefined);
-    this.terminal.push(false);
-    return this.terminal.length - 1;
-  }
-
-  /**
-   * Length of the longest value starting at `i`, 0 if none. Returns -1 when the data (its
-   * first `n` symbols) ends while a longer value could still match and `final` is false: the
-   * caller must wait.
-   */
-  longestAt(data: ArrayLike<number>, i: number, final: boolean, n: number): number {
-    let node = this.first[data[i]!]!;
-    if (node === 0) return 0;
-    let best = this.terminal[node] ? 1 : 0;
-    for (let j = i + 1; ; j++) {
-      const kids = this.children[node];
-      if (kids === undefined) return best;
-      if (j >= n) return final ? best : -1;
-      const next = kids.get(data[j]!);
-      if (next === undefined) return best;
-      node = next;
-      if (this.terminal[node]) best = j + 1 - i;
-    }
-  }
-
-  /**
-   * The covered spans of the first `n` symbols of `data` (default: all). `covered` > 0 says
-   * that `data[0, covered)` continues a span whose marker was already written; that span is
-   * returned first, from 0, so the caller can recognise it. Positions from `stop` on are
-   * undecided (only when `final` is false).
-   */
-  findSpans(
-    data: ArrayLike<number>,
-    covered: number,
-    final: boolean,
-    n: number = data.length,
-  ): Spans {
-    const spans: number[] = covered > 0 ? [0, covered] : [];
-    let end = covered;
-    for (let i = 0; i < n; i++) {
-      const len = this.longestAt(data, i, final, n);
-      if (len < 0) return { spans, stop: i };
-      if (len === 0) continue;
-      if (i >= end) {
-        spans.push(i, i + len);
-        end = i + len;
-      } else if (i + len > end) {
-        end = i + len;
-        spans[spans.length - 1] = end;
+    this.firstChild = firstChild;
+    this.sibling = sibling;
+    this.edgeClass = edgeClass;
+    this.depth = depth.subarray(0, count);
+    this.longest = new Int32Array(count);
+    this.fail = new Int32Array(count);
+    // Breadth first: a state's failure target is shallower, so it is done before the state,
+    // and the states that get a row are the shallowest.
+    const rows = Math.max(1, Math.min(count, Math.floor(DENSE_BUDGET / classes)));
+    this.table = new Int32Array(rows * classes);
+    this.table.set(rootChild);
+    this.rowOf = new Int32Array(count).fill(-1);
+    this.rowOf[0] = 0;
+    let filled = 1;
+    const queue = new Int32Array(count);
+    let tail = 1;
+    for (let head = 0; head < tail; head++) {
+      const s = queue[head]!;
+      if (s !== 0 && filled < rows) {
+        const row = filled++ * classes;
+        this.rowOf[s] = row;
+        // The failure target's row (it has one: it is shallower), then this state's edges.
+        const inherited = this.rowOf[this.fail[s]!]!;
+        this.table.copyWithin(row, inherited, inherited + classes);
+        for (let v = firstChild[s]!; v !== 0; v = sibling[v]!) this.table[row + edgeClass[v]!] = v;
+      }
+      for (let v = firstChild[s]!; v !== 0; v = sibling[v]!) {
+        const f = s === 0 ? 0 : this.next(this.fail[s]!, edgeClass[v]!);
+        this.fail[v] = f;
+        this.longest[v] = terminal[v]! > 0 ? terminal[v]! : this.longest[f]!;
+        queue[tail++] = v;
       }
     }
-    return { spans, stop: n };
+  }
+
+  /** The state after reading a symbol of class `c` in state `s`. */
+  private next(s: number, c: number): number {
+    const { firstChild, sibling, edgeClass, fail, rowOf } = this;
+    let row = rowOf[s]!;
+    while (row < 0) {
+      for (let v = firstChild[s]!; v !== 0; v = sibling[v]!) if (edgeClass[v] === c) return v;
+      s = fail[s]!;
+      row = rowOf[s]!;
+    }
+    return this.table[row + c]!;
+  }
+
+  /**
+   * Reads the first `n` symbols of `data` from `cursor` on, adding the covered spans to
+   * `cursor.spans` (merged with those already there) and moving its state and position.
+   */
+  scan(data: Uint8Array | Uint16Array, n: number, cursor: Cursor): void {
+    const { longest, classOf, rowOf, table } = this;
+    const spans = cursor.spans;
+    let s = cursor.state;
+    const base = cursor.pos + 1;
+    for (let i = 0; i < n; i++) {
+      const c = classOf[data[i]!]!;
+      const row = rowOf[s]!;
+      s = row >= 0 ? table[row + c]! : this.next(s, c);
+      const len = longest[s]!;
+      if (len === 0) continue;
+      let start = base + i - len;
+      // Occurrences end in order, so only the last spans can overlap this one.
+      while (spans.length > 0 && spans[spans.length - 1]! > start) {
+        spans.pop();
+        start = Math.min(start, spans.pop()!);
+      }
+      spans.push(start, base + i);
+    }
+    cursor.state = s;
+    cursor.pos += n;
+  }
+
+  /** The covered spans of a whole string, as flat `[start, end, …]` in code units. */
+  spansOf(s: string): number[] {
+    if (this.maxLength === 0 || s.length === 0) return [];
+    const cursor = newCursor();
+    // In slices, so a long text is never copied whole into a second buffer.
+    const buf = new Uint16Array(Math.min(s.length, 4096));
+    for (let from = 0; from < s.length; from += buf.length) {
+      const n = Math.min(buf.length, s.length - from);
+      for (let i = 0; i < n; i++) buf[i] = s.charCodeAt(from + i);
+      this.scan(buf, n, cursor);
+    }
+    buf.fill(0); // the text may hold a secret: keep no copy of it
+    return cursor.spans;
   }
 }

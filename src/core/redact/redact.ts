@@ -3,8 +3,8 @@
  * (`patterns.ts`), and values under keys whose names say they are secret.
  *
  * Each hidden value becomes one fixed marker (default `[REDACTED]`) that does not reveal its
- * length. All values are searched in a single pass (see `matcher.ts`): the longest value wins
- * at each position, overlapping occurrences are hidden together, so no fragment of a value is
+ * length. All values are searched in a single linear pass (see `matcher.ts`): the union of all
+ * occurrences is hidden, overlapping occurrences together, so no fragment of a value is
  * left. Values shorter than `minLength` characters (default 4) are not searched for, because
  * masking `a` would destroy all output; the key-name rule still hides short values.
  *
@@ -16,7 +16,7 @@
  * Buffers and ArrayBuffers are returned by reference, never scanned). JavaScript strings
  * cannot be wiped: the redactor keeps the values in memory for its lifetime.
  */
-import { buildMatcher, codeUnits, type MatcherOptions } from './matcher.js';
+import { buildMatcher, type MatcherOptions } from './matcher.js';
 import { findPatternSpans } from './patterns.js';
 
 export interface RedactorOptions extends MatcherOptions {
@@ -66,24 +66,13 @@ export function isSensitiveKey(key: string): boolean {
  * ```
  */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
-  const { marker, trie } = buildMatcher(options.values ?? [], options, 'utf16');
-  /** Reused for the code units of short strings; large ones get their own array. */
-  let scratch: Uint16Array = new Uint16Array(0);
+  const { marker, automaton } = buildMatcher(options.values ?? [], options, 'utf16');
   const patterns = options.patterns === true;
 
   const redactString = (s: string): string => {
     if (typeof s !== 'string') throw new TypeError('redactString expects a string');
     if (s.length === 0) return s;
-    let spans: number[] = [];
-    if (trie.maxLength > 0) {
-      const short = s.length <= 4096;
-      const units = short ? codeUnits(s, scratch) : codeUnits(s);
-      spans = trie.findSpans(units, 0, true, s.length).spans;
-      if (short) {
-        scratch = units;
-        scratch.fill(0, 0, s.length); // the text may hold a secret: keep no copy of it
-      }
-    }
+    let spans = automaton.spansOf(s);
     // Patterns run on the original text, so a value masked first cannot break a pattern match.
     if (patterns) spans = mergeSpans(spans, findPatternSpans(s));
     if (spans.length === 0) return s;
@@ -203,7 +192,7 @@ function define(
 
 /**
  * The union of two span lists as sorted, disjoint spans: overlapping spans merge into one,
- * spans that only touch stay apart (the rule of `Trie.findSpans`).
+ * spans that only touch stay apart (the rule of `Automaton.scan`).
  */
 function mergeSpans(a: readonly number[], b: readonly number[]): number[] {
   if (b.length === 0) return [...a];

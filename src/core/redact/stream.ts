@@ -1,20 +1,22 @@
 /**
  * Masks secret values in a byte stream, such as a child process's stdout (`coffer run
- * --mask`). Values are compared as UTF-8 bytes with the same rules as `redactString` (longest
- * first, overlaps hidden together, one fixed marker, values under `minLength` code points
- * ignored), so for valid UTF-8 the output equals the one-shot redaction of the whole input,
+ * --mask`). Values are compared as UTF-8 bytes with the same rules as `redactString` (the
+ * union of all occurrences of values and their encoded forms, overlaps hidden together, one
+ * fixed marker, values under `minLength` code points ignored), so for valid UTF-8 the output equals the one-shot redaction of the whole input,
  * however the input is split into chunks: a value split across chunks is still masked, and a
  * multibyte character split across chunks passes through intact.
  *
  * Latency: after each chunk only the bytes that could still be the start of a value are held
- * back (at most the longest value's length minus one); a chunk with no possible partial match
- * at its end goes out at once, entirely. `end()` flushes what is held back.
+ * back (at most the longest form's length); a chunk with no possible partial match at its end
+ * goes out at once, entirely. A span that may still grow at its end has its marker written at
+ * once, and what it covers is dropped as it arrives. `end()` flushes what is held back.
+ * Linear in the input whatever the text (see `matcher.ts`).
  *
  * Not done here: the secret patterns of `patterns.ts` (a regular expression cannot be resumed
  * across chunks), decoding or re-encoding text. Invalid UTF-8 is passed through byte for byte.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { buildMatcher, type MatcherOptions } from './matcher.js';
+import { buildMatcher, type MatcherOptions, newCursor } from './matcher.js';
 
 export interface StreamMasker {
   /** Masks one chunk; returns what can be emitted now (possibly empty, or a view of `chunk`). */
@@ -45,32 +47,60 @@ export function createStreamMasker(
   values: Iterable<string>,
   options: StreamMaskerOptions = {},
 ): StreamMasker {
-  const { marker, trie } = buildMatcher(values, options, 'utf8');
+  const { marker, automaton } = buildMatcher(values, options, 'utf8');
   const mark = Buffer.from(marker, 'utf8');
-  /** Bytes held back: the undecided tail of the input so far (a copy, never a caller view). */
-  let pending = EMPTY;
-  /** How many bytes at the start of `pending` are already covered by an emitted marker. */
-  let covered = 0;
+  const cursor = newCursor();
+  /** Bytes not emitted yet, from absolute offset `emitted` to `cursor.pos` (a copy). */
+  let held = EMPTY;
+  let emitted = 0;
+  /** The first span of `cursor.spans` already has its marker out (only its end may grow). */
+  let marked = false;
   let ended = false;
 
-  const scan = (data: Buffer, final: boolean): Buffer => {
-    if (trie.maxLength === 0) return data;
-    const { spans, stop } = trie.findSpans(data, covered, final);
-    if (spans.length === 0 && stop === data.length) {
-      pending = EMPTY;
-      return data;
+  /**
+   * Emits what is decided after `chunk` (absolute offset `at`) was scanned: every span that
+   * ends before `boundary` and the text around it, the marker of a span whose start is fixed,
+   * and the text up to the next span that may still grow leftwards or the boundary.
+   */
+  const emit = (chunk: Buffer, at: number, boundary: number): Buffer => {
+    const spans = cursor.spans;
+    if (spans.length === 0 && held.length === 0 && boundary === cursor.pos) {
+      emitted = cursor.pos;
+      return chunk;
     }
+    const from = emitted; // `held` starts here, `chunk` at `at`
+    /** Appends the bytes from absolute `a` to `b` (in `held`, then `chunk`) to `into`. */
+    const text = (into: Buffer[], a: number, b: number): void => {
+      if (a >= b) return;
+      if (a < at) into.push(held.subarray(a - from, Math.min(b, at) - from));
+      if (b > at) into.push(chunk.subarray(Math.max(a, at) - at, b - at));
+    };
     const out: Buffer[] = [];
-    let from = 0;
-    for (let k = 0; k < spans.length; k += 2) {
-      // A span from 0 while `covered` > 0 continues one whose marker is already out.
-      if (!(k === 0 && covered > 0)) out.push(data.subarray(from, spans[k]), mark);
-      from = spans[k + 1]!;
+    let k = 0;
+    for (; k < spans.length; k += 2) {
+      const start = spans[k]!;
+      const end = spans[k + 1]!;
+      if (start > boundary) break; // a later span could still start before it
+      if (!(k === 0 && marked)) {
+        text(out, emitted, start);
+        out.push(mark);
+      }
+      emitted = end;
+      marked = end > boundary; // it may still grow: what it covers so far is dropped
+      if (marked) break;
     }
-    if (from < stop) out.push(data.subarray(from, stop));
-    covered = Math.max(0, from - stop);
-    // Copied: `data` may be the caller's chunk, which the caller is free to reuse.
-    pending = stop < data.length ? Buffer.from(data.subarray(stop)) : EMPTY;
+    if (k > 0) spans.splice(0, k);
+    if (!marked) {
+      const limit = spans.length > 0 ? Math.min(boundary, spans[0]!) : boundary;
+      if (limit > emitted) {
+        text(out, emitted, limit);
+        emitted = limit;
+      }
+    }
+    // Copied: `chunk` is the caller's, which the caller is free to reuse.
+    const rest: Buffer[] = [];
+    text(rest, emitted, cursor.pos);
+    held = rest.length === 0 ? EMPTY : Buffer.concat(rest);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   };
 
@@ -82,13 +112,17 @@ export function createStreamMasker(
       const bytes = Buffer.isBuffer(chunk)
         ? chunk
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      return scan(pending.length > 0 ? Buffer.concat([pending, bytes]) : bytes, false);
+      if (automaton.maxLength === 0) return bytes;
+      const at = cursor.pos;
+      automaton.scan(bytes, bytes.length, cursor);
+      return emit(bytes, at, cursor.pos - automaton.depth[cursor.state]!);
     },
     end(): Buffer {
       if (ended) return EMPTY;
       ended = true;
-      const out = pending.length > 0 ? scan(pending, true) : EMPTY;
-      pending = EMPTY;
+      if (held.length === 0 && cursor.spans.length === 0) return EMPTY;
+      const out = emit(EMPTY, cursor.pos, cursor.pos);
+      held = EMPTY;
       return out;
     },
   };

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { referenceRedact, splitAt } from '../../../test/helpers/redact-reference.js';
+import { createRedactor, createStreamMasker } from './index.js';
+import { valueForms } from './matcher.js';
+
+const M = '[REDACTED]';
+
+/** A two-letter alphabet makes values prefix, nest and overlap each other constantly. */
+const tiny = fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 1, maxLength: 7 });
+const tinyCase = fc.record({
+  values: fc.array(tiny, { minLength: 1, maxLength: 5 }),
+  text: fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 80 }),
+  cuts: fc.array(fc.nat(), { maxLength: 10 }),
+});
+
+/** Everything a fresh stream masker emits for `chunks`. */
+function streamed(values: string[], chunks: Buffer[], minLength = 4): string {
+  const m = createStreamMasker(values, { minLength });
+  return Buffer.concat([...chunks.map((c) => m.push(c)), m.end()]).toString('utf8');
+}
+
+describe('the automaton against a naive search', () => {
+  it('property: strings over two letters give the reference result (failure links)', () => {
+    fc.assert(
+      fc.property(tinyCase, ({ values, text }) => {
+        const out = createRedactor({ values, minLength: 1 }).redactString(text);
+        expect(out).toBe(referenceRedact(text, values, M, 1));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: streams over two letters, any chunking, give the reference result', () => {
+    fc.assert(
+      fc.property(tinyCase, ({ values, text, cuts }) => {
+        const out = streamed(values, splitAt(Buffer.from(text), cuts), 1);
+        expect(out).toBe(referenceRedact(text, values, M, 1));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: one byte at a time gives the reference result', () => {
+    fc.assert(
+      fc.property(tinyCase, ({ values, text }) => {
+        const bytes = [...Buffer.from(text)].map((b) => Buffer.from([b]));
+        expect(streamed(values, bytes, 1)).toBe(referenceRedact(text, values, M, 1));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a span that keeps growing is marked once and never held whole', () => {
+    const m = createStreamMasker(['aaaa']);
+    const out: Buffer[] = [m.push(Buffer.from('x aaaa'))];
+    for (let i = 0; i < 1000; i++) out.push(m.push(Buffer.from('aaaa')));
+    // Held back: at most what could still start a value.
+    out.push(m.push(Buffer.from(' y')));
+    expect(Buffer.concat([...out, m.end()]).toString()).toBe(`x ${M} y`);
+    expect(out[0]!.toString()).toBe(`x ${M}`);
+    expect(out.slice(1, -1).every((b) => b.length === 0)).toBe(true);
+  });
+
+  it('a nested value found later widens a span found earlier', () => {
+    expect(createRedactor({ values: ['cdcd', 'abcdcdef'] }).redactString('-abcdcdef-')).toBe(
+      `-${M}-`,
+    );
+    expect(streamed(['cdcd', 'abcdcdef'], [Buffer.from('-abcdc'), Buffer.from('def-')])).toBe(
+      `-${M}-`,
+    );
+  });
+
+  it('the adversarial text for a trie (a run of a value prefix) is read once', () => {
+    const value = `${'a'.repeat(64)}!`;
+    const text = 'a'.repeat(1_000_000);
+    expect(createRedactor({ values: [value] }).redactString(`${text}${value}b`)).toBe(
+      `${'a'.repeat(1_000_000)}${M}b`,
+    );
+    const m = createStreamMasker([value]);
+    let out = 0;
+    for (let i = 0; i < 16; i++) out += m.push(Buffer.from(text)).length;
+    expect(out + m.end().length).toBe(16 * text.length);
+  });
+});
+
+describe('encoded forms', () => {
+  const value = fc.string({ unit: 'grapheme', minLength: 4, maxLength: 24 });
+  const bytes = fc.uint8Array({ maxLength: 7 });
+
+  it('property: a value inside any base64, base64url or hex blob is masked', () => {
+    fc.assert(
+      fc.property(value, bytes, bytes, fc.boolean(), (v, before, after, upper) => {
+        fc.pre(Buffer.byteLength(v) >= 6);
+        const raw = Buffer.concat([before, Buffer.from(v), after]);
+        const blobs = [raw.toString('base64'), raw.toString('base64url')];
+        const hex = Buffer.from(v).toString('hex');
+        blobs.push(`${Buffer.from(before).toString('hex')}${upper ? hex.toUpperCase() : hex}`);
+        const r = createRedactor({ values: [v] });
+        for (const blob of blobs) {
+          const out = r.redactString(blob);
+          expect(out).toContain(M);
+          // At most the characters that mix the value's bits with its neighbours' remain.
+          expect(out.length).toBeLessThanOrEqual(blob.length - 6 + M.length);
+          expect(streamed([v], [Buffer.from(blob)])).toBe(out);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a standalone base64 encoding is masked whole, with its padding left', () => {
+    const v = 'hunter2!x';
+    const r = createRedactor({ values: [v] });
+    expect(r.redactString(`pw=${Buffer.from(v).toString('base64')};`)).toBe(`pw=${M};`);
+    const short = createRedactor({ values: ['hunter2!'] });
+    expect(short.redactString(`pw=${Buffer.from('hunter2!').toString('base64')};`)).toBe(
+      `pw=${M}=;`,
+    );
+    expect(r.redactString(`h=${Buffer.from(v).toString('hex')}`)).toBe(`h=${M}`);
+    expect(r.redactString(`q=${encodeURIComponent('hunter2!x')}`)).toBe(`q=${M}`);
+  });
+
+  it('leaves out forms too short to be told from ordinary text, and the value itself', () => {
+    expect(valueForms('abcd').every((f) => f.length >= 6 && f !== 'abcd')).toBe(true);
+    expect(valueForms('plainvalue')).not.toContain('plainvalue');
+    expect(valueForms('a"b\\c')).toContain('a\\"b\\\\c');
+  });
+});
