@@ -144,9 +144,11 @@ function runTable(ctx) {
   ];
   const rounds = ctx.quick ? 5 : 30;
   const rows = compareCommands(commands, { warmup: 2, rounds });
-  const ref = median(commands.find((c) => c.project).samples);
+  // The ratio to run --project is the median of same-round ratios: the commands of one
+  // round ran back to back, so a machine that slows down moves both alike.
+  const project = commands.find((c) => c.project).samples;
   for (let i = 0; i < rows.length; i++) {
-    const ratio = median(commands[i].samples) / ref;
+    const ratio = median(commands[i].samples.map((ms, r) => ms / project[r]));
     rows[i].push(`${ratio.toFixed(3)}x`);
     if (commands[i].references) {
       rows[i][5] =
@@ -167,6 +169,7 @@ function runTable(ctx) {
     rows,
     notes: [
       `${rounds} interleaved rounds after 2 warm-up rounds; every command starts a child node that counts the ${COUNT} VAR_* variables it was given.`,
+      '"vs run --project" is the median of the per-round ratios (the commands of a round run back to back).',
       '.env.refs is `coffer env pull --references` output: one coffer://project/bench/var_N reference per variable, resolved in one audited batch.',
     ],
   };
