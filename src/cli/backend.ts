@@ -11,7 +11,7 @@
  */
 import { type AuditVerifyResult, readAudit, verifyAudit } from '../core/audit/log.js';
 import { CofferError } from '../core/errors.js';
-import type { AuditRecord } from '../core/store/storage.js';
+import type { AuditRecord, SecretMetadata } from '../core/store/storage.js';
 import type {
   ProjectSecret,
   ReadOutcome,
@@ -39,6 +39,8 @@ export interface SecretsBackend {
       description?: string | undefined;
       ifVersion?: number | undefined;
       allowEmpty?: boolean | undefined;
+      /** Stored with the version (setup writes the manifest's tier, rotation, ...). */
+      metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
     },
   ): Promise<SetResult>;
   /** `env` undefined: every environment. */

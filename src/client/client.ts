@@ -153,6 +153,7 @@ export function createClient(options: ClientOptions): CofferClient {
         description: o.description,
         ifVersion: o.ifVersion,
         ...(o.allowEmpty === true ? { allowEmpty: true } : {}),
+        ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
       };
       const secrets = value.length >= MIN_SCRUBBED_VALUE ? [value] : [];
       return read.setResult(await call('PUT', route, { query: { env: env(o) }, body, secrets }));

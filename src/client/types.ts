@@ -54,6 +54,17 @@ export interface SetOptions extends EnvOption {
   ifVersion?: number | undefined;
   /** Store an empty value on purpose (the server refuses one with EMPTY_VALUE otherwise). */
   allowEmpty?: boolean | undefined;
+  /** Metadata stored with this version (tier, rotation policy, env-var name, ...). */
+  metadata?: SetMetadata | undefined;
+}
+
+/** Metadata written with a new version; a field left out keeps the secret's current one. */
+export interface SetMetadata {
+  tier?: number | null | undefined;
+  rotation?: string | null | undefined;
+  envVar?: string | null | undefined;
+  localOnly?: boolean | undefined;
+  generator?: string | null | undefined;
 }
 
 export interface ListOptions extends EnvOption {

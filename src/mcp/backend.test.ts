@@ -1,7 +1,7 @@
 /**
  * The remote MCP backend: each tool operation goes to the server unchanged (value, path,
- * environment, version), the actor and any metadata but the description are not sent, and
- * closing it closes the connection to the server.
+ * environment, version, description and metadata), the actor is not sent, and closing it
+ * closes the connection to the server.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ function recorder() {
 }
 
 describe('remoteMcpBackend', () => {
-  it('sends each operation as it is, without the actor or metadata other than the description', async () => {
+  it('sends each operation as it is (metadata too), without the actor', async () => {
     const { calls, remote } = recorder();
     const backend = remoteMcpBackend(remote);
     const v = backend.as('mcp:claude/1.0 agent:x');
@@ -57,7 +57,12 @@ describe('remoteMcpBackend', () => {
     expect(calls).toEqual([
       {
         op: 'set',
-        args: ['project/app/key', 'prod', 'value-1', { description: 'Key of the app service' }],
+        args: [
+          'project/app/key',
+          'prod',
+          'value-1',
+          { description: 'Key of the app service', metadata: { generator: 'base64:32' } },
+        ],
       },
       { op: 'get', args: ['project/app/key', 'prod', { version: 3 }] },
       { op: 'get', args: ['project/app/key', 'dev', { version: undefined }] },

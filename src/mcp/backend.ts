@@ -139,7 +139,11 @@ export interface RemoteSecrets {
     path: string,
     env: string,
     value: string,
-    options: { description?: string | undefined; allowEmpty?: boolean | undefined },
+    options: {
+      description?: string | undefined;
+      allowEmpty?: boolean | undefined;
+      metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
+    },
   ): Promise<SetResult>;
   list(options: { prefix?: string | undefined; env?: string | undefined }): Promise<SecretInfo[]>;
   info(path: string, env: string): Promise<SecretInfo>;
@@ -149,7 +153,8 @@ export interface RemoteSecrets {
 
 /**
  * A `coffer serve` server as a backend. The actor is not sent (the server audits the
- * token's name), nor is metadata other than the description.
+ * token's name); metadata (tier, rotation, generator spec, ...) goes with the value, as
+ * locally.
  */
 export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
   const ops: McpVault = {
@@ -157,6 +162,7 @@ export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
       remote.set(path, env, value, {
         description: options.description,
         ...(options.allowEmpty === true ? { allowEmpty: true } : {}),
+        ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
       }),
     get: (path, env, options) => remote.get(path, env, { version: options?.version }),
     list: (options) => remote.list({ prefix: options.prefix, env: options.env }),

@@ -53,6 +53,28 @@ export const AuditQuery = z.strictObject({
 });
 export const NoQuery = z.strictObject({});
 
+/**
+ * Metadata written with a new version (what `coffer setup` takes from the manifest). Shapes
+ * only: the core checks the values (tier, rotation policy, env-var name, generator spec) as it
+ * does for the CLI.
+ */
+export const SetMetadata = named(
+  'SetMetadata',
+  z.strictObject({
+    tier: z.int().nullable().optional().meta({ description: '1, 2 or 3; null: none' }),
+    rotation: z.string().max(32).nullable().optional().meta({
+      description: 'rotation policy: 90d, 1y, on-compromise, never',
+    }),
+    envVar: z.string().max(256).nullable().optional().meta({
+      description: 'the environment-variable name when it is not the key name in capitals',
+    }),
+    localOnly: z.boolean().optional().meta({ description: 'never exported or synced' }),
+    generator: z.string().max(64).nullable().optional().meta({
+      description: 'the generator spec the value was made with, e.g. hex:32',
+    }),
+  }),
+);
+
 export const SetBody = named(
   'SetBody',
   z.strictObject({
@@ -63,6 +85,9 @@ export const SetBody = named(
     }),
     allowEmpty: z.boolean().optional().meta({
       description: 'store an empty value on purpose (refused with EMPTY_VALUE otherwise)',
+    }),
+    metadata: SetMetadata.optional().meta({
+      description: 'metadata stored with this version, as `coffer setup` sets it from coffer.yaml',
     }),
   }),
 );

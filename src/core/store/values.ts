@@ -5,6 +5,7 @@
  * transaction starts; no message here ever holds the value.
  */
 import { CofferError } from '../errors.js';
+import { parseGeneratorSpec } from '../generate/spec.js';
 import { parseEnvVarName } from '../paths.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
 import type { SecretMetadata } from './storage.js';
@@ -81,6 +82,10 @@ export function checkMetadata<T extends Partial<SecretMetadata>>(patch: T): T {
   }
   if (patch.envVar !== undefined && patch.envVar !== null) {
     clean.envVar = parseEnvVarName(patch.envVar);
+  }
+  if (patch.generator !== undefined && patch.generator !== null) {
+    // A spec that regenerates the value the way it was made (rotation relies on it).
+    parseGeneratorSpec(patch.generator);
   }
   return clean;
 }

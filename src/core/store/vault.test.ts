@@ -43,9 +43,14 @@ describe('vault service', () => {
     });
   });
 
-  it('refuses a rotation policy, tier or env-var name outside the grammar, on set and describe', async () => {
+  it('refuses a rotation policy, tier, env-var name or generator spec outside the grammar, on set and describe', async () => {
     const { vault } = await makeTestVault();
-    for (const metadata of [{ rotation: '90 days' }, { tier: 4 }, { envVar: 'NOT-A-NAME' }]) {
+    for (const metadata of [
+      { rotation: '90 days' },
+      { tier: 4 },
+      { envVar: 'NOT-A-NAME' },
+      { generator: 'token:32' },
+    ]) {
       await expect(
         vault.set(PATH, 'dev', 'v1-value', { description: DESCRIPTION, metadata }),
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -162,6 +162,46 @@ describe('PUT /v1/secrets/{path}', () => {
     expect(rec).toMatchObject({ actor: 'token:writer@127.0.0.1', outcome: 'ok' });
   });
 
+  it("stores metadata with the version (as coffer setup sends the manifest's), checked by the core", async () => {
+    const metadata = {
+      tier: 1,
+      rotation: '365d',
+      envVar: 'APP_DATABASE_URL',
+      localOnly: true,
+      generator: 'hex:32',
+    };
+    const created = await put(kit.tokens.write, {
+      value: 'one',
+      description: DESCRIPTION,
+      ifVersion: 0,
+      metadata,
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(200);
+    const [info] = await kit.vault.list({ prefix: 'project/app' });
+    expect(info).toMatchObject(metadata);
+    // A version without metadata keeps the secret's; a field sent replaces only itself.
+    await put(kit.tokens.write, { value: 'two' });
+    await put(kit.tokens.write, { value: 'three', metadata: { tier: null, rotation: '90d' } });
+    const [after] = await kit.vault.list({ prefix: 'project/app' });
+    expect(after).toMatchObject({ ...metadata, tier: null, rotation: '90d', currentVersion: 3 });
+    for (const bad of [
+      { tier: 9 },
+      { tier: '1' },
+      { rotation: 'weekly' },
+      { envVar: 'not a name' },
+      { generator: 'token:32' },
+      { localOnly: 'yes' },
+      { owner: 'me' },
+    ]) {
+      const r = await put(kit.tokens.write, { value: SENTINEL, metadata: bad });
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(JSON.stringify(r.json)).not.toContain(SENTINEL);
+    }
+    expect((await kit.vault.get(APP, 'dev')).version).toBe(3);
+    const sets = (await auditRecords(kit)).filter((r) => r.action === 'set');
+    expect(sets.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it('400 EMPTY_VALUE for an empty value unless allowEmpty; nothing replaced', async () => {
     await seed(kit, APP, 'current');
     expectError(await put(kit.tokens.write, { value: '' }), 400, 'EMPTY_VALUE');

@@ -6,6 +6,7 @@
 
 import { authorize } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import type { SecretMetadata } from '../../core/store/storage.js';
 import type { ReadBatcher } from '../read-batcher.js';
 import { addRoute, type Routes, type Target } from '../route.js';
 import {
@@ -76,6 +77,8 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
         description: body.description,
         ifVersion: body.ifVersion,
         allowEmpty: body.allowEmpty,
+        // A JSON body has no undefined fields: what was sent is what is set.
+        metadata: body.metadata as Partial<Omit<SecretMetadata, 'description'>> | undefined,
       });
     },
   );
