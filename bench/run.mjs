@@ -25,6 +25,7 @@ import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
 import * as rotation from './rotation.mjs';
 import * as runOverhead from './run-overhead.mjs';
+import * as scan from './scan.mjs';
 import * as serve from './serve.mjs';
 import { printTables } from './table.mjs';
 
@@ -38,6 +39,7 @@ const SECTIONS = [
   mcp,
   serve,
   manifest,
+  scan,
 ];
 
 function parseArgs(argv) {

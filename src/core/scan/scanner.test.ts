@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { generateCorpus } from '../../../test/helpers/scan-corpus.js';
 import { tokenChecksum } from './checksums.js';
-import { scanText } from './scanner.js';
+import { FileScanner, scanStream, scanText } from './scanner.js';
 import { StoredValueMatcher } from './stored-values.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -89,5 +91,62 @@ describe('stored values', () => {
     expect(JSON.stringify(f)).not.toContain(value);
     m.wipe();
     expect(scanText(lines[0]!, 'dump.txt', { storedValues: m })).toEqual([]);
+  });
+});
+
+describe('one pass over a text', () => {
+  const corpus = generateCorpus(31, { perFamily: 3, perDecoy: 1 });
+  const m = new StoredValueMatcher([
+    { path: 'project/app/one', env: 'dev', value: 'stored-value-one-123' },
+    { path: 'project/app/two', env: 'dev', value: 'eyJhbGciOiJIUzI1NiJ9' },
+  ]);
+  /** The corpus's files, some with the stored values planted, some with CRLF line ends. */
+  const files = corpus.files.map((f, i) => {
+    let content = f.content;
+    const secret = corpus.secrets.find((x) => x.file === f.path);
+    if (i % 7 === 0 && secret !== undefined) {
+      const lines = content.split('\n');
+      lines.splice(secret.line - 1, 0, '# pragma: allowlist nextline secret');
+      content = lines.join('\n');
+    }
+    if (i % 3 === 0) content = content.replace('\n', ' stored-value-one-123\n');
+    if (i % 4 === 0) content = content.replaceAll('\n', '\r\n');
+    if (i % 5 === 0) content = content.trimEnd();
+    return { path: f.path, content };
+  });
+  /** Line by line, the reference: every line read. */
+  const byLine = (content: string, file: string) => {
+    const s = new FileScanner({ file }, { storedValues: m });
+    return content
+      .split('\n')
+      .flatMap((l, i) => s.line(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1))
+      .concat(s.end());
+  };
+
+  it('finds what reading every line finds, in whole texts and in streams cut anywhere', async () => {
+    let total = 0;
+    for (const f of files) {
+      const expected = byLine(f.content, f.path);
+      total += expected.length;
+      expect(scanText(f.content, f.path, { storedValues: m }), f.path).toEqual(expected);
+    }
+    expect(total).toBeGreaterThan(files.length / 2);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...files),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (f, cuts) => {
+          const bytes = Buffer.from(f.content);
+          const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...at].map((a, i) => bytes.subarray(a, at[i] ?? bytes.length));
+          async function* stream() {
+            yield* chunks;
+          }
+          const got = await scanStream(stream(), { file: f.path }, { storedValues: m });
+          expect(got).toEqual(byLine(f.content, f.path));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -13,7 +13,7 @@
  * next line. `scanStream` reads a byte stream in chunks without holding the whole file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   isMinifiedPath,
@@ -24,7 +24,7 @@ import {
 } from './filters.js';
 import { type FileKind, fileKind, findGeneric, GENERIC_HINT } from './generic.js';
 import { hintRegex, PROVIDER_HINT, PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
-import type { StoredValueFinder } from './stored-values.js';
+import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
 import type { Finding, LineOrigin } from './types.js';
 
 /** What a scan looks for. */
@@ -59,6 +59,32 @@ function overlaps(spans: Span[], start: number, end: number): boolean {
   return false;
 }
 
+const NO_MATCHES: readonly StoredValueMatch[] = [];
+
+/**
+ * A line without a match of this regex has nothing any rule could find: every provider rule's
+ * literals, the generic detector's keywords (case-insensitive, spelt as classes) and the allow
+ * comments, which must be read to be honoured.
+ */
+const LINE_HINT = new RegExp(
+  [
+    ...new Set([
+      ...PROVIDER_HINT.source.split('|'),
+      ...GENERIC_HINT.source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`).split('|'),
+      'coffer:allow',
+      'pragma',
+    ]),
+  ].join('|'),
+  'g',
+);
+
+/** How many newlines `text` holds from `from` to `to`. */
+function countLines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
 /** A scanner rule with its own copy of the regex and the test of its hints. */
 interface RuleCheck extends SecretRule {
   readonly hint: RegExp;
@@ -80,6 +106,8 @@ export class FileScanner {
   /** A private-key header with no body on its line, waiting for the next line. */
   #pendingKey: { finding: Finding; line: number } | undefined;
   #allowNext = -1;
+  /** The number of the next line `text` reads. */
+  #next = 1;
 
   constructor(origin: LineOrigin, options: ScanOptions = {}) {
     this.#origin = origin;
@@ -115,6 +143,61 @@ export class FileScanner {
 
   /** The findings of one line (1-based `n`), in column order. */
   line(raw: string, n: number): Finding[] {
+    const stored = this.#options.storedValues;
+    return this.#line(raw, n, stored === undefined ? NO_MATCHES : stored.find(raw), 0);
+  }
+
+  /**
+   * The findings of the lines of `text` (complete lines; a last one without a newline is
+   * read as a line too), numbered on from the lines given before. One pass: a regex of every
+   * rule's literals finds the next line worth reading, and the lines between are only
+   * counted; stored values are looked for in the whole text at once.
+   */
+  text(text: string): Finding[] {
+    const out: Finding[] = [];
+    const stored = this.#options.storedValues?.find(text) ?? NO_MATCHES;
+    let k = 0;
+    let pos = 0;
+    let n = this.#next;
+    const hint = LINE_HINT;
+    while (pos < text.length) {
+      let start = pos;
+      if (this.#pendingKey === undefined && this.#allowNext !== n) {
+        hint.lastIndex = pos;
+        const m = hint.exec(text);
+        let at = m === null ? text.length : m.index;
+        if (k < stored.length && stored[k]!.start < at) at = stored[k]!.start;
+        if (at >= text.length) {
+          n += countLines(text, pos, text.length);
+          pos = text.length;
+          break;
+        }
+        start = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+        if (start < pos) start = pos;
+        n += countLines(text, pos, start);
+      }
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      let from = k;
+      while (k < stored.length && stored[k]!.start < end) k++;
+      while (from < k && stored[from]!.end > stop) from++; // a match across lines: not reported
+      const found = this.#line(
+        text.slice(start, stop),
+        n,
+        from === k ? NO_MATCHES : stored.slice(from, k).filter((x) => x.end <= stop),
+        start,
+      );
+      for (const f of found) out.push(f);
+      pos = end + 1;
+      n++;
+    }
+    // A text ending in a newline has no line after it; one that does not ends in a line.
+    this.#next = text.length > 0 && text.charCodeAt(text.length - 1) !== 10 ? n + 1 : n;
+    return out;
+  }
+
+  #line(raw: string, n: number, stored: readonly StoredValueMatch[], offset: number): Finding[] {
     const out: Finding[] = [];
     const pending = this.#pendingKey;
     this.#pendingKey = undefined;
@@ -125,24 +208,22 @@ export class FileScanner {
     if (ALLOW_NEXT.test(raw)) this.#allowNext = n + 1;
     const text = maskInertSpans(raw);
     const taken: Span[] = [];
-    const stored = this.#options.storedValues;
-    if (stored !== undefined) {
-      for (const m of stored.find(text)) {
-        taken.push(m);
-        out.push(
-          this.#finding(
-            {
-              id: STORED_VALUE_RULE_ID,
-              description: `a value stored in the vault (${m.path}, ${m.env})`,
-            },
-            n,
-            m.start,
-            m.end,
-            text.slice(m.start, m.end),
-            { masked: '****', validated: true, keyPath: m.path, env: m.env, encoding: m.encoding },
-          ),
-        );
-      }
+    for (const x of stored) {
+      const m = offset === 0 ? x : { ...x, start: x.start - offset, end: x.end - offset };
+      taken.push(m);
+      out.push(
+        this.#finding(
+          {
+            id: STORED_VALUE_RULE_ID,
+            description: `a value stored in the vault (${m.path}, ${m.env})`,
+          },
+          n,
+          m.start,
+          m.end,
+          text.slice(m.start, m.end),
+          { masked: '****', validated: true, keyPath: m.path, env: m.env, encoding: m.encoding },
+        ),
+      );
     }
     if (PROVIDER_HINT.test(text)) {
       for (const rule of RULE_CHECKS) this.#provider(rule, text, n, taken, out);
@@ -228,18 +309,13 @@ function isKeyBodyLine(line: string): boolean {
 /** All findings in `text`, as from a file named `file`. */
 export function scanText(text: string, file: string, options: ScanOptions = {}): Finding[] {
   const s = new FileScanner({ file }, options);
-  const out: Finding[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    out.push(...s.line(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1));
-  }
+  const out = s.text(text);
   out.push(...s.end());
   return out;
 }
 
 /** Why a file's content is not scanned: it is binary (a NUL byte near the start). */
-function looksBinary(chunk: Buffer): boolean {
+function looksBinary(chunk: Uint8Array): boolean {
   return chunk.subarray(0, 8000).includes(0);
 }
 
@@ -256,31 +332,56 @@ export async function scanStream(
   const decoder = new StringDecoder('utf8');
   const out: Finding[] = [];
   let carry = '';
-  let n = 0;
   let first = true;
   for await (const chunk of stream) {
     if (first && typeof chunk !== 'string' && looksBinary(chunk)) return [];
     first = false;
     const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-      const l = text.charCodeAt(nl - 1) === 13 ? text.slice(from, nl - 1) : text.slice(from, nl);
-      n++;
-      const f = s.line(l, n);
-      if (f.length > 0) out.push(...f);
-      from = nl + 1;
+    const last = text.lastIndexOf('\n');
+    if (last < 0) {
+      carry = text;
+      continue;
     }
-    carry = text.slice(from);
+    for (const f of s.text(text.slice(0, last + 1))) out.push(f);
+    carry = text.slice(last + 1);
   }
   carry += decoder.end();
-  if (carry !== '') out.push(...s.line(carry, n + 1));
+  if (carry !== '') out.push(...s.text(carry));
   out.push(...s.end());
   return out;
 }
 
+/** Files up to this size are read whole into one reused buffer; larger ones are streamed. */
+const WHOLE_FILE = 8 * 1024 * 1024;
+let readBuffer: Buffer = Buffer.alloc(0);
+
+/** The content of a small file (undefined for a large one), read into the shared buffer. */
+function readSmallFile(path: string): Buffer | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    if (readBuffer.length === 0) readBuffer = Buffer.allocUnsafe(1024 * 1024);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, readBuffer, n, readBuffer.length - n, null);
+      if (r === 0) return readBuffer.subarray(0, n);
+      n += r;
+      if (n === readBuffer.length) {
+        if (n >= WHOLE_FILE) return undefined; // a large file: streamed instead
+        const bigger = Buffer.allocUnsafe(Math.min(2 * n, WHOLE_FILE + 1));
+        readBuffer.copy(bigger, 0, 0, n);
+        readBuffer.fill(0);
+        readBuffer = bigger;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Scans one file: `path` on disk, shown and keyed in baselines as `shown`. Lockfiles, the
- * baseline, images and other binary files are skipped (returns undefined).
+ * baseline, images and other binary files are skipped (returns undefined). A file of up to
+ * 8 MiB is read at once (no stream, no allocation per file); a larger one is streamed.
  */
 export async function scanFile(
   path: string,
@@ -288,6 +389,13 @@ export async function scanFile(
   options: ScanOptions = {},
 ): Promise<Finding[] | undefined> {
   if (pathFilter(shown) !== undefined) return undefined;
+  const bytes = readSmallFile(path);
+  if (bytes !== undefined) {
+    if (looksBinary(bytes)) return [];
+    const text = bytes.toString('utf8');
+    bytes.fill(0); // the shared buffer may hold a secret: keep no copy of it
+    return scanText(text, shown, options);
+  }
   return scanStream(
     createReadStream(path, { highWaterMark: 256 * 1024 }),
     { file: shown },
