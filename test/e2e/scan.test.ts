@@ -210,3 +210,66 @@ describe('coffer scan', () => {
     expect(readFileSync(join(r.dir, '.githooks', 'pre-commit'), 'utf8')).toContain('.hook-ran');
   });
 });
+
+describe('coffer scan --agents', () => {
+  it("finds stored values and provider keys in agents' transcripts and MCP configuration under HOME", () => {
+    const r = repo();
+    expect(r.h.run(['init']).code).toBe(0);
+    const value = `pw"${rand(20)}`;
+    const set = r.h.run(
+      ['set', 'project/shop/db_password', '-d', 'Shop database password for the orders service'],
+      { input: value },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const token = githubToken();
+    const home = r.h.home;
+    const put = (file: string, text: string) => {
+      mkdirSync(join(home, file, '..'), { recursive: true });
+      writeFileSync(join(home, file), text);
+    };
+    const said = JSON.stringify({ type: 'user', message: `the password is ${value}` });
+    const generic = JSON.stringify({ type: 'assistant', message: `password = "${rand(24)}"` });
+    put('.claude/projects/-app/s1.jsonl', `{"type":"summary"}\n${generic}\n${said}\n`);
+    put(
+      '.codex/sessions/2026/12/01/rollout-1.jsonl',
+      `${JSON.stringify({ payload: { output: `GH=${token}` } })}\n`,
+    );
+    const mcpKey = rand(32);
+    put(
+      '.cursor/mcp.json',
+      `{\n  "mcpServers": {\n    "api": { "command": "npx", "env": { "API_KEY": "${mcpKey}" } }\n  }\n}\n`,
+    );
+    r.write(
+      '.vscode/mcp.json',
+      '{ "servers": { "docs": { "url": "https://example.com/mcp" } } }\n',
+    );
+    r.write('src/app.ts', `const gh = '${githubToken()}';\n`); // not an agent file
+
+    const out = r.scan(['--agents']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout.split('\n').filter(Boolean)).toEqual([
+      '~/.cursor/mcp.json:3:53 generic-secret ****',
+      '~/.claude/projects/-app/s1.jsonl:3:43 coffer-stored-value project/shop/db_password (dev, json)',
+      '~/.codex/sessions/2026/12/01/rollout-1.jsonl:1:26 github-token ghp_****',
+    ]);
+    expect(out.stderr).toContain('coffer incident project/shop/db_password');
+    expect(out.stderr).toContain('in 4 files');
+    expect(out.stdout + out.stderr).not.toContain(value);
+    expect(out.stdout + out.stderr).not.toContain(mcpKey);
+    const json = JSON.parse(r.scan(['--agents', '--json']).stdout);
+    expect(json.findings[1]).toMatchObject({
+      rule: 'coffer-stored-value',
+      keyPath: 'project/shop/db_password',
+      suggestion: 'coffer incident project/shop/db_password',
+    });
+    // Without the vault: provider keys and the configuration's keyword match only.
+    expect(r.scan(['--agents', '--no-vault']).stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(r.scan(['--agents', 'src']).code).toBe(2);
+    // Another HOME has no agent files.
+    const empty = r.h.run(['scan', '--agents', '--no-vault'], {
+      cwd: r.dir,
+      env: { HOME: join(r.h.home, 'app', 'src') },
+    });
+    expect(empty.code, empty.stderr).toBe(0);
+  });
+});

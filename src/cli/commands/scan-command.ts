@@ -10,10 +10,12 @@
  * finding is not in the baseline, 0 otherwise, 2 on usage errors.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
+import { agentFiles } from '../../core/scan/agents.js';
 import {
   type Baseline,
   baselineIndex,
@@ -24,7 +26,7 @@ import {
 } from '../../core/scan/baseline.js';
 import { toSarif } from '../../core/scan/sarif.js';
 import { type ScanOptions, scanFile } from '../../core/scan/scanner.js';
-import { listFiles, scanHistory, scanStaged } from '../../core/scan/sources.js';
+import { gitTopLevel, listFiles, scanHistory, scanStaged } from '../../core/scan/sources.js';
 import type { StoredValueMatcher } from '../../core/scan/stored-values.js';
 import type { Finding } from '../../core/scan/types.js';
 import { storedValueMatcher } from '../../core/scan/vault-values.js';
@@ -38,6 +40,7 @@ declare const COFFER_VERSION: string;
 interface ScanCommandOptions extends CommonOptions {
   staged?: boolean;
   history?: boolean | string;
+  agents?: boolean;
   allFiles?: boolean;
   sarif?: boolean;
   vault?: boolean;
@@ -98,7 +101,14 @@ function jsonFinding(f: Finding): Record<string, unknown> {
     ...(f.commit !== undefined ? { commit: f.commit } : {}),
     masked: f.masked,
     validated: f.validated,
-    ...(f.keyPath !== undefined ? { keyPath: f.keyPath, env: f.env, encoding: f.encoding } : {}),
+    ...(f.keyPath !== undefined
+      ? {
+          keyPath: f.keyPath,
+          env: f.env,
+          encoding: f.encoding,
+          suggestion: `coffer incident ${f.keyPath}`,
+        }
+      : {}),
     hashedSecret: f.hashedSecret,
   };
 }
@@ -123,6 +133,10 @@ export function scanCommand(program: Command): void {
       '--history [range]',
       'scan git history (default: all of HEAD; or a range such as main..HEAD)',
     )
+    .option(
+      '--agents',
+      "scan AI agents' transcripts and configuration (Claude Code, Codex, Cursor, VS Code, Claude Desktop)",
+    )
     .option('--all-files', 'scan files git ignores too (and node_modules outside git)')
     .option('--exclude <glob...>', 'skip paths matching a glob (repeatable; e.g. "docs/**")')
     .option(
@@ -139,6 +153,11 @@ export function scanCommand(program: Command): void {
 Without --no-vault, every value stored in the vault (current and previous versions, every
 environment; read once, each read audited) is looked for raw, base64, URL-encoded,
 JSON-escaped and hex; a finding names its key path, never the value. Rule ids: docs/scan.md.
+--agents reads, under HOME: Claude Code's transcripts (~/.claude/projects/**/*.jsonl), settings
+and ~/.claude.json; Codex's ~/.codex/config.toml, sessions and history; Cursor's and VS Code's
+mcp.json; claude_desktop_config.json; and the project's .mcp.json, .cursor/mcp.json,
+.vscode/mcp.json, .claude/settings*.json, .codex/config.toml. Transcripts are searched for
+stored values and provider keys; a stored value found there calls for coffer incident PATH.
 Exit codes: 0 nothing new, 1 a finding not in the baseline, 2 usage.
 
 Examples:
@@ -146,17 +165,23 @@ Examples:
   coffer scan src config --exclude "**/*.snap"
   coffer scan --staged
   coffer scan --history main..HEAD --json
+  coffer scan --agents
   coffer scan --sarif > coffer.sarif
   coffer scan --update-baseline`,
     )
     .action(
       action<ScanCommandOptions>(async (paths, opts, g) => {
         const history = opts.history;
-        if (
-          (opts.staged ? 1 : 0) + (history !== undefined ? 1 : 0) + (paths.length > 0 ? 1 : 0) >
-          1
-        ) {
-          throw new CofferError('USAGE', 'give PATHS, --staged or --history, not several of them');
+        const sources =
+          (opts.staged ? 1 : 0) +
+          (history !== undefined ? 1 : 0) +
+          (opts.agents ? 1 : 0) +
+          (paths.length > 0 ? 1 : 0);
+        if (sources > 1) {
+          throw new CofferError(
+            'USAGE',
+            'give PATHS, --staged, --history or --agents, not several of them',
+          );
         }
         const cwd = process.cwd();
         const baselineFile = opts.baseline ?? DEFAULT_BASELINE;
@@ -184,6 +209,26 @@ Examples:
         try {
           if (opts.staged) {
             findings = await scanStaged(cwd, options, (f) => scanned.add(f));
+          } else if (opts.agents) {
+            const files = agentFiles({
+              home: process.env.HOME || homedir(),
+              project: gitTopLevel(cwd) ?? cwd,
+              env: process.env,
+            });
+            for (const f of files) {
+              if (excluded(f.shown)) continue;
+              const found = await scanFile(f.path, f.shown, {
+                ...options,
+                noGeneric: f.kind === 'transcript',
+              }).catch((err) => {
+                if ((err as NodeJS.ErrnoException).code) return undefined;
+                throw err;
+              });
+              if (found) {
+                scanned.add(f.shown);
+                findings.push(...found);
+              }
+            }
           } else if (history !== undefined) {
             const range = typeof history === 'string' ? history : undefined;
             findings = await scanHistory(cwd, range, options, (f) => scanned.add(f));
@@ -225,9 +270,10 @@ Examples:
           if (fresh.length > 0) writeOut(`${fresh.map(humanLine).join('\n')}\n`);
           const summary = `${fresh.length} finding${fresh.length === 1 ? '' : 's'} in ${scanned.size} file${scanned.size === 1 ? '' : 's'}${baselined > 0 ? ` (${baselined} more in the baseline)` : ''}`;
           process.stderr.write(`coffer: ${summary}\n`);
-          if (fresh.some((f) => f.keyPath !== undefined)) {
+          const leaked = [...new Set(fresh.flatMap((f) => (f.keyPath ? [f.keyPath] : [])))];
+          if (leaked.length > 0) {
             process.stderr.write(
-              'coffer: a stored value was found: treat it as leaked; `coffer incident PATH` walks the response\n',
+              `coffer: a stored value was found: treat it as leaked; \`coffer incident PATH\` walks the response:\n${leaked.map((p) => `coffer:   coffer incident ${p}\n`).join('')}`,
             );
           }
           if (fresh.length > 0) {
