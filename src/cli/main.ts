@@ -43,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   hook: async () => (await import('./commands/hook-command.js')).hookCommand,
   rotation: async () => (await import('./commands/rotation-command.js')).rotationCommand,
   backup: async () => (await import('./commands/backup-command.js')).backupCommand,
+  export: async () => (await import('./commands/export-command.js')).exportCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

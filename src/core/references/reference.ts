@@ -87,7 +87,11 @@ export function isReference(value: string): boolean {
 /** Whether a text holds `{{ coffer://... }}` templates. */
 export function hasTemplates(text: string): boolean {
   TEMPLATE.lastIndex = 0;
-  return TEMPLATE.test(text);
+  const found = TEMPLATE.test(text);
+  // test() on a global pattern leaves lastIndex after the match, and matchAll (references)
+  // starts from a copy of it: leave it at 0 for the next user.
+  TEMPLATE.lastIndex = 0;
+  return found;
 }
 
 /**

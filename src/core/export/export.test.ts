@@ -1,0 +1,150 @@
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseDotenv } from '../dotenv/parse.js';
+import { type ExportVariable, formatExport, githubActionsEnv, k8sName } from './formats.js';
+import { selectExport } from './select.js';
+
+const NAME = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,20}$/).filter((n) => !n.startsWith('GITHUB_'));
+/** Values dotenv can carry (no CR; see dotenv/format.ts) with a marker to search for. */
+const VALUE = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+  .filter((v) => !v.includes('\r') && !v.includes('\0'))
+  .map((v) => `s3cr3t-${v}`);
+const VARS = fc.uniqueArray(fc.record({ name: NAME, value: VALUE }), {
+  selector: (v) => v.name,
+  maxLength: 6,
+});
+
+const o = { project: 'consilio', env: 'prod' };
+const asVars = (xs: { name: string; value: string }[]): ExportVariable[] =>
+  xs.map((x) => ({ ...x, path: `project/consilio/${x.name.toLowerCase()}` }));
+
+describe('export formats', () => {
+  it('dotenv, json, k8s and shell carry every value exactly; github-actions none', () => {
+    fc.assert(
+      fc.property(VARS, (xs) => {
+        const vars = asVars(xs);
+        const want = Object.fromEntries(xs.map((x) => [x.name, x.value]));
+        let dotenv: string | undefined;
+        try {
+          dotenv = formatExport('dotenv', vars, o);
+        } catch {
+          // A value no dotenv quoting carries is refused by name (dotenv/format.ts).
+        }
+        if (dotenv !== undefined) expect(parseDotenv(dotenv)).toEqual(want);
+        expect(JSON.parse(formatExport('json', vars, o))).toEqual(want);
+        const secret = parseYaml(formatExport('k8s', vars, o)) as {
+          apiVersion: string;
+          kind: string;
+          type: string;
+          metadata: { name: string };
+          data: Record<string, string>;
+        };
+        expect(secret).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
+        expect(secret.metadata.name).toBe('consilio-prod');
+        const decoded = Object.fromEntries(
+          Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+        );
+        expect(decoded).toEqual(want);
+        const gha = formatExport('github-actions', vars, o);
+        for (const x of xs) {
+          expect(gha).not.toContain(x.value);
+          expect(gha).toContain(`${x.name}: \${{ secrets.${x.name} }}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('shell lines set each variable to its exact value in sh', () => {
+    fc.assert(
+      fc.property(VARS, (xs) => {
+        const script = `${formatExport('shell', asVars(xs), o)}env -0`;
+        const out = execFileSync('sh', ['-c', script], { env: {} }).toString('utf8');
+        const env = Object.fromEntries(
+          out
+            .split('\0')
+            .filter((l) => l.includes('='))
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
+        for (const x of xs) expect(env[x.name]).toBe(x.value);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('names a Kubernetes Secret validly and refuses names a target cannot take', () => {
+    expect(k8sName('My_App', 'prod')).toBe('my-app-prod');
+    expect(() => githubActionsEnv(['GITHUB_TOKEN'])).toThrow(/cannot be a GitHub Actions/);
+    expect(() => formatExport('shell', asVars([{ name: 'A-B', value: 'x' }]), o)).toThrow(
+      /not a shell variable name/,
+    );
+    expect(githubActionsEnv([])).toBe('env: {}\n');
+  });
+});
+
+describe('selectExport', () => {
+  const secret = (name: string, value: string, localOnly = false) => ({
+    path: `project/consilio/${name.toLowerCase()}`,
+    envVar: name,
+    value,
+    localOnly,
+  });
+
+  it('leaves out local-only secrets (vault metadata or coffer.yaml) by name, never by value', async () => {
+    const r = await selectExport(
+      [
+        secret('B_KEY', 'b'),
+        secret('DEV_ONLY', 'hidden-1', true),
+        secret('A_KEY', 'a'),
+        secret('LOCAL_TUNNEL', 'hidden-2'),
+      ],
+      { env: 'prod', manifestLocalOnly: new Set(['LOCAL_TUNNEL']) },
+    );
+    expect(r.variables.map((v) => v.name)).toEqual(['A_KEY', 'B_KEY']);
+    expect(r.excluded).toEqual([
+      {
+        name: 'DEV_ONLY',
+        path: 'project/consilio/dev_only',
+        reason: 'local-only (vault metadata)',
+      },
+      {
+        name: 'LOCAL_TUNNEL',
+        path: 'project/consilio/local_tunnel',
+        reason: 'local-only (coffer.yaml)',
+      },
+    ]);
+    expect(JSON.stringify(r.excluded)).not.toMatch(/hidden/);
+  });
+
+  it('resolves derived values through the reader', async () => {
+    const reads: string[] = [];
+    const r = await selectExport(
+      [secret('DATABASE_URL', 'postgres://app:{{ coffer://project/consilio/db_password }}@db/app')],
+      {
+        env: 'prod',
+        reader: {
+          getMany: async (reqs) =>
+            reqs.map((q) => {
+              reads.push(`${q.path} ${q.env}`);
+              return {
+                ok: true as const,
+                value: {
+                  path: q.path,
+                  env: q.env,
+                  version: 1,
+                  value: 'pw',
+                  description: 'd',
+                  createdAt: '',
+                },
+              };
+            }),
+        },
+      },
+    );
+    expect(r.variables[0]!.value).toBe('postgres://app:pw@db/app');
+    expect(reads).toEqual(['project/consilio/db_password prod']);
+  });
+});

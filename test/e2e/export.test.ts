@@ -1,0 +1,178 @@
+/**
+ * `coffer export` through the built binary: values only in a 0600 file or on stdout when
+ * asked, local-only secrets never, derived values resolved, github-actions without values,
+ * a k8s Secret piped to a fake `kubectl` on stdin, and compose output checked by
+ * `docker compose config` where it is installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { makeHome } from './harness.js';
+
+const DESCRIPTION = 'Stripe API key for payment processing';
+
+function setup() {
+  const h = makeHome();
+  const run = (args: string[], input = '', env: Record<string, string> = {}) =>
+    h.run(args, { input, cwd: h.home, env });
+  expect(run(['init']).code).toBe(0);
+  const set = (path: string, value: string, description = DESCRIPTION) => {
+    const r = run(['set', path, '-d', description, '--env', 'prod'], value);
+    expect(r.code, r.stderr).toBe(0);
+  };
+  set('project/consilio/stripe_api_key', "sk_live_'quoted' $HOME value");
+  set('project/consilio/db_password', 'pw-8c1f2a');
+  set(
+    'project/consilio/database_url',
+    'postgres://app:{{ coffer://project/consilio/db_password }}@db/app',
+    'Connection URL of the app database',
+  );
+  set(
+    'project/consilio/dev_tunnel_token',
+    'tunnel-secret-9e3d',
+    'Token of the local development tunnel',
+  );
+  expect(
+    run(['describe', 'project/consilio/dev_tunnel_token', '--env', 'prod', '--local-only']).code,
+  ).toBe(0);
+  return { ...h, run };
+}
+
+/** A workflow's reference to a repository secret. */
+const secretRef = (name: string) => `\${{ secrets.${name} }}`;
+
+const EXPECTED = {
+  DATABASE_URL: 'postgres://app:pw-8c1f2a@db/app',
+  DB_PASSWORD: 'pw-8c1f2a',
+  STRIPE_API_KEY: "sk_live_'quoted' $HOME value",
+};
+
+describe('coffer export (binary)', () => {
+  it('writes values only to a 0600 file or to stdout when asked; never local-only ones', () => {
+    const h = setup();
+    const refused = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'dotenv']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/holds secret values: name where it goes/);
+
+    const r = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'dotenv', '-o', 'prod.env']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(h.home, 'prod.env');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(parseDotenv(readFileSync(file))).toEqual(EXPECTED);
+    expect(r.stderr).toMatch(
+      /left out DEV_TUNNEL_TOKEN \(project\/consilio\/dev_tunnel_token\): local-only/,
+    );
+    expect(r.stdout + r.stderr).not.toContain('tunnel-secret');
+
+    const again = h.run([
+      'export',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '-F',
+      'dotenv',
+      '-o',
+      'prod.env',
+    ]);
+    expect(again.code).toBe(5);
+
+    const json = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'json', '-o', '-']);
+    expect(JSON.parse(json.stdout)).toEqual(EXPECTED);
+    const shell = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'shell', '-o', '-']);
+    const sh = spawnSync('sh', ['-c', `${shell.stdout}\nprintf %s "$STRIPE_API_KEY"`], {
+      encoding: 'utf8',
+    });
+    expect(sh.stdout).toBe(EXPECTED.STRIPE_API_KEY);
+  });
+
+  it('github-actions output names secrets and holds no value', () => {
+    const h = setup();
+    const r = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'github-actions']);
+    expect(r.code, r.stderr).toBe(0);
+    const block = parseYaml(r.stdout) as { env: Record<string, string> };
+    expect(block.env).toEqual({
+      DATABASE_URL: secretRef('DATABASE_URL'),
+      DB_PASSWORD: secretRef('DB_PASSWORD'),
+      STRIPE_API_KEY: secretRef('STRIPE_API_KEY'),
+    });
+    for (const v of [...Object.values(EXPECTED), 'tunnel-secret-9e3d']) {
+      expect(r.stdout + r.stderr).not.toContain(v);
+    }
+  });
+
+  it('k8s: a valid Secret, piped to kubectl apply on stdin (no value in its argv)', () => {
+    const h = setup();
+    const r = h.run([
+      'export',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '-F',
+      'k8s',
+      '-o',
+      '-',
+      '--namespace',
+      'web',
+    ]);
+    const secret = parseYaml(r.stdout) as {
+      kind: string;
+      metadata: { name: string; namespace: string };
+      data: Record<string, string>;
+    };
+    expect(secret.kind).toBe('Secret');
+    expect(secret.metadata).toMatchObject({ name: 'consilio-prod', namespace: 'web' });
+    const decoded = Object.fromEntries(
+      Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+    expect(decoded).toEqual(EXPECTED);
+
+    const bin = join(h.home, 'bin');
+    mkdirSync(bin);
+    const log = join(h.home, 'kubectl.log');
+    writeFileSync(
+      join(bin, 'kubectl'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" > ${log}.argv\ncat > ${log}.stdin\n`,
+    );
+    chmodSync(join(bin, 'kubectl'), 0o755);
+    const applied = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'k8s', '--apply'], '', {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(readFileSync(`${log}.argv`, 'utf8')).toBe('apply -f -\n');
+    expect(readFileSync(`${log}.stdin`, 'utf8')).toBe(
+      h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'k8s', '-o', '-']).stdout,
+    );
+  });
+
+  it('compose: the env_file and the snippet that uses it pass `docker compose config`', () => {
+    const h = setup();
+    const r = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'compose', '-o', 'app.env']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('env_file:');
+    expect(r.stdout).toContain('./app.env');
+    expect(parseDotenv(readFileSync(join(h.home, 'app.env')))).toEqual(EXPECTED);
+    const compose = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+    if (compose.status !== 0) {
+      console.warn('SKIPPED docker compose config: docker compose is not installed here');
+      return;
+    }
+    writeFileSync(
+      join(h.home, 'docker-compose.yml'),
+      r.stdout.replace('app:\n', 'app:\n    image: busybox\n'),
+    );
+    const c = spawnSync('docker', ['compose', 'config', '--format', 'json'], {
+      cwd: h.home,
+      encoding: 'utf8',
+    });
+    expect(c.status, c.stderr).toBe(0);
+    const env = (JSON.parse(c.stdout) as { services: { app: { environment: object } } }).services
+      .app.environment;
+    expect(env).toMatchObject(EXPECTED);
+  });
+});
