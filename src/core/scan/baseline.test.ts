@@ -56,6 +56,11 @@ describe('.secrets.baseline', () => {
     const read = parseBaseline(written, '.secrets.baseline');
     expect(read).toEqual(b);
     expect(formatBaseline(read)).toBe(written);
+    // Rewritten with the same findings: only generated_at changes.
+    const again = JSON.parse(
+      formatBaseline(updateBaseline(read, findings, new Set(['.env']), new Date(0))),
+    );
+    expect({ ...again, generated_at: 'x' }).toEqual({ ...JSON.parse(written), generated_at: 'x' });
     const doc = JSON.parse(written);
     expect(doc.generated_at).toBe('2026-01-02T03:04:05Z');
     expect(doc.results['.env']).toEqual([
@@ -93,6 +98,80 @@ describe('.secrets.baseline', () => {
     expect(doc.results['.env']).toEqual([{ ...HAND_WRITTEN.results['.env'][0], line_number: 2 }]);
     // A file not scanned keeps its entries.
     expect(doc.results['docs/old.md']).toEqual(HAND_WRITTEN.results['docs/old.md']);
+  });
+
+  it('rewrites entries in detect-secrets key order, keeping unknown keys and audit fields', () => {
+    const token = 'AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW';
+    const doc = {
+      ...HAND_WRITTEN,
+      custom_top_level: { kept: true },
+      results: {
+        '.env': [
+          // Another key order, no is_verified, an unknown key: all kept, reordered.
+          {
+            line_number: 7,
+            is_secret: false,
+            hashed_secret: sha1(secret),
+            type: 'Secret Keyword',
+            audited_by: 'ann',
+          },
+          // The same secret under a type coffer does not report for it: dropped on rewrite.
+          {
+            type: 'Base64 High Entropy String',
+            filename: '.env',
+            hashed_secret: sha1(secret),
+            is_verified: false,
+            line_number: 2,
+          },
+        ],
+      },
+      coffer_results: {
+        '.env': [
+          {
+            type: 'google-api-key',
+            filename: '.env',
+            hashed_secret: sha1(token),
+            is_verified: true,
+            line_number: 9,
+            is_secret: true,
+          },
+        ],
+      },
+    };
+    const b = parseBaseline(JSON.stringify(doc), '.secrets.baseline');
+    const findings = scanText(text, '.env');
+    expect(findings.filter((f) => !isInBaseline(baselineIndex(b), f))).toEqual([]);
+    const next = JSON.parse(
+      formatBaseline(updateBaseline(b, findings, new Set(['.env']), new Date(0))),
+    );
+    expect(Object.keys(next)).toEqual([
+      'version',
+      'plugins_used',
+      'filters_used',
+      'results',
+      'generated_at',
+      'custom_top_level',
+      'coffer_results',
+    ]);
+    expect(next.filters_used).toEqual(HAND_WRITTEN.filters_used);
+    expect(next.custom_top_level).toEqual({ kept: true });
+    expect(JSON.stringify(next.results['.env'])).toBe(
+      JSON.stringify([
+        {
+          type: 'Secret Keyword',
+          filename: '.env',
+          hashed_secret: sha1(secret),
+          is_verified: false,
+          line_number: 2,
+          is_secret: false,
+          audited_by: 'ann',
+        },
+      ]),
+    );
+    expect(next.coffer_results['.env']).toEqual([
+      { ...doc.coffer_results['.env'][0], line_number: 3 },
+    ]);
+    expect(next.generated_at).toBe('1970-01-01T00:00:00Z');
   });
 
   it('refuses a file that is not a baseline, with exit class usage', () => {
