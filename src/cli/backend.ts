@@ -11,6 +11,7 @@
  */
 import { type AuditVerifyResult, readAudit, verifyAudit } from '../core/audit/log.js';
 import { CofferError } from '../core/errors.js';
+import type { GraceValue } from '../core/rotation/grace.js';
 import type { AuditRecord, SecretMetadata } from '../core/store/storage.js';
 import type {
   ProjectSecret,
@@ -54,6 +55,11 @@ export interface SecretsBackend {
   history(path: string, env: string): Promise<{ secret: SecretInfo; versions: VersionInfo[] }>;
   /** Every live secret of a project with its value; `purpose` goes into the audit log. */
   readProject(project: string, env: string, purpose: string): Promise<ProjectSecret[]>;
+  /**
+   * The previous values a rotation's grace window keeps injected under their `previous:`
+   * names (local vault only; a server does not offer them yet).
+   */
+  graceValues?(project: string, env: string): Promise<GraceValue[]>;
   /** `path` undefined: everything (`verify --all`); `env` undefined: every environment. */
   verify(path: string | undefined, env: string | undefined): Promise<VerifyReport>;
   /** The newest `limit` audit records (default 100), oldest first. */
@@ -74,6 +80,10 @@ export function localBackend(opened: OpenVault): SecretsBackend {
     info: (path, env) => vault.info(path, env),
     history: (path, env) => vault.history(path, env),
     readProject: (project, env, purpose) => vault.readProject(project, env, purpose),
+    graceValues: async (project, env) => {
+      const { graceValues } = await import('../core/rotation/grace.js');
+      return graceValues(vault, project, env);
+    },
     verify: (path, env) => vault.verify(path, env),
     audit: (options) => readAudit(vault, options),
     auditVerify: () => verifyAudit(vault),

@@ -44,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   rotation: async () => (await import('./commands/rotation-command.js')).rotationCommand,
   backup: async () => (await import('./commands/backup-command.js')).backupCommand,
   export: async () => (await import('./commands/export-command.js')).exportCommand,
+  rotate: async () => (await import('./commands/rotate-command.js')).rotateCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

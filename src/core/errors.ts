@@ -63,6 +63,8 @@ export type ErrorCode =
   | 'INVALID_MANIFEST'
   | 'INVALID_REFERENCE'
   | 'UNRESOLVED_REFERENCE'
+  | 'ROTATION_VALUE_REQUIRED'
+  | 'REWRAP_REQUIRED'
   | 'SETUP_INCOMPLETE'
   | 'BACKUP_INVALID'
   | 'INTERNAL';
@@ -193,6 +195,14 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   BACKUP_INVALID: {
     class: 'integrity',
     hint: 'Use another copy of the backup; this one cannot be trusted.',
+  },
+  ROTATION_VALUE_REQUIRED: {
+    class: 'usage',
+    hint: 'Make the new value at the provider, then pipe it with --value-stdin or run on a terminal to be asked for it.',
+  },
+  REWRAP_REQUIRED: {
+    class: 'usage',
+    hint: 'Rewrap the data under the new primary key first (coffer envelope rewrap, or MultiFernet.rotate for Fernet tokens), then run coffer rotate --finish PATH --rewrapped.',
   },
   INTERNAL: { class: 'failure', hint: undefined },
 };

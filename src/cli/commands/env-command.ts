@@ -189,7 +189,13 @@ Examples:
                 };
               },
             )
-          : await withBackend(g, (b) => b.readProject(project, e, 'env pull'));
+          : await withBackend(g, async (b) => {
+              const read = await b.readProject(project, e, 'env pull');
+              // A rotation's grace window: the previous value under its `previous:` name too.
+              const taken = new Set(read.map((s) => s.envVar));
+              const grace = (await b.graceValues?.(project, e)) ?? [];
+              return [...read, ...grace.filter((x) => !taken.has(x.envVar))];
+            });
         // The same names rule as `coffer run`: a .env file is read into programs' environments.
         assertInjectableNames(
           secrets.map((s) => ({ name: s.envVar, path: s.path })),

@@ -102,8 +102,14 @@ Examples:
         const backend = await openBackend(g);
         let secrets: RunSecret[];
         try {
-          const fromProject =
+          const fromProject: RunSecret[] =
             found.project === undefined ? [] : await backend.readProject(found.project, env, 'run');
+          if (found.project !== undefined && backend.graceValues !== undefined) {
+            // A rotation's grace window: the previous value under its `previous:` name too.
+            const taken = new Set(fromProject.map((s) => s.envVar));
+            for (const x of await backend.graceValues(found.project, env))
+              if (!taken.has(x.envVar)) fromProject.push(x);
+          }
           const fromFile =
             refsText === undefined
               ? []

@@ -26,6 +26,8 @@ export interface ManifestVariable {
   rotation: string | null;
   /** How to rotate it at the provider (text or a URL). */
   rotate: string | null;
+  /** The variable of the previous value during a rotation's grace window (`previous:`). */
+  previous: string | null;
   localOnly: boolean;
 }
 

@@ -15,6 +15,7 @@ import {
   isValidSegment,
   parseDescription,
   parseEnvironment,
+  parseEnvVarName,
   parseKeyPath,
 } from '../paths.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
@@ -75,6 +76,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
     'sources',
     'rotation',
     'rotate',
+    'previous',
     'local_only',
   ],
   source: ['generate', 'env', 'value'],
@@ -247,6 +249,16 @@ function toVariable(
       message: `${where([...at, 'rotate'])}: longer than ${MAX_ROTATE_TEXT} characters; link to a page instead`,
     });
   }
+  const previous =
+    raw.previous === undefined
+      ? null
+      : check(problems, [...at, 'previous'], () => parseEnvVarName(raw.previous!));
+  if (previous === name) {
+    problems.push({
+      at: [...at, 'previous'],
+      message: `${where([...at, 'previous'])}: the previous value needs a name of its own, not ${name}`,
+    });
+  }
   const group = raw.group?.trim().replace(/\s+/g, ' ');
   if (group !== undefined && (group === '' || group.length > 60 || /\p{Cc}/u.test(group))) {
     problems.push({
@@ -295,6 +307,7 @@ function toVariable(
     sources,
     rotation: rotation ?? null,
     rotate: raw.rotate ?? null,
+    previous: previous ?? null,
     localOnly: raw.local_only ?? false,
   };
 }

@@ -61,6 +61,12 @@ export const VariableSchema = z
       .string()
       .optional()
       .describe("How to rotate it at the provider: steps as text, or a URL to the provider's page"),
+    previous: z
+      .string()
+      .optional()
+      .describe(
+        'During a rotation grace window, the variable that carries the previous value (e.g. JWT_SECRET_PREVIOUS), so the app accepts both',
+      ),
     local_only: z.boolean().optional().describe('Never exported or synced to a deploy target'),
   })
   .describe('One environment variable the project needs');

@@ -14,3 +14,15 @@ export {
   type RotationStatusReport,
   rotationStatus,
 } from './status.js';
+export { type GraceValue, graceValues } from './grace.js';
+export {
+  type FinishResult,
+  finishRotation,
+  planRotation,
+  type RotateOptions,
+  type RotateResult,
+  type RotationKind,
+  type RotationPlan,
+  retiredVersions,
+  rotateSecret,
+} from './rotate.js';

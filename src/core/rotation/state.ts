@@ -28,6 +28,8 @@ export interface SecretRotation {
   previousVersion: number | null;
   /** When the grace window ends (ISO time); null: no grace window open. */
   graceUntil: string | null;
+  /** The variable the previous version is injected under during the grace window. */
+  previousName: string | null;
   rotatedAt: string | null;
   rotatedBy: string | null;
   /** Versions retired by `rotate --finish` (reading one warns). */
@@ -36,7 +38,7 @@ export interface SecretRotation {
   compromisedAt: string | null;
   /** A key list (Fernet keys or a coffer/envelope keyring) whose old keys await retirement. */
   keyring: 'fernet' | 'envelope' | null;
-  /** The key ids (envelope) or count of old keys (fernet) kept beside the new primary. */
+  /** How many old keys the key list keeps beside its new primary key. */
   oldKeys: number;
 }
 
@@ -74,6 +76,7 @@ export function emptySecretRotation(): SecretRotation {
   return {
     previousVersion: null,
     graceUntil: null,
+    previousName: null,
     rotatedAt: null,
     rotatedBy: null,
     retired: [],

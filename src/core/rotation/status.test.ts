@@ -60,6 +60,7 @@ describe('classifySecret (pure)', () => {
     const grace = {
       previousVersion: 1,
       graceUntil: at(7).toISOString(),
+      previousName: null,
       rotatedAt: at(0).toISOString(),
       rotatedBy: 'cli:alice',
       retired: [],
@@ -167,6 +168,7 @@ describe('rotationStatus (vault, injected clock)', () => {
       doc.secrets[slotKey('project/app/k', 'dev')] = {
         previousVersion: null,
         graceUntil: null,
+        previousName: null,
         rotatedAt: null,
         rotatedBy: null,
         retired: [],

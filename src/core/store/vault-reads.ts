@@ -93,6 +93,17 @@ async function readValue(
   };
 }
 
+/** Opens a version inside a transaction the caller runs and audits (a rotation). */
+export function readInTransaction(
+  store: AuditedStore,
+  tx: StorageTx,
+  path: string,
+  env: string,
+  version: number | undefined,
+): Promise<SecretValue> {
+  return readValue(store, tx, parseKeyPath(path), parseEnvironment(env), wantedVersion(version));
+}
+
 /** Reads the latest (or a given) version of a secret. */
 export async function getSecret(
   store: AuditedStore,

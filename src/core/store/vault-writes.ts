@@ -119,6 +119,26 @@ export async function setSecret(
   }
 }
 
+/**
+ * Stores a new version inside a transaction the caller runs and audits (a rotation: the new
+ * version, its state and its audit record commit together). Checked as `set` checks.
+ */
+export async function setInTransaction(
+  store: AuditedStore,
+  tx: StorageTx,
+  path: string,
+  env: string,
+  value: string,
+  options: SetOptions,
+): Promise<SetResult> {
+  const p = prepareSet(path, env, value, options);
+  try {
+    return await setIn(store, tx, p);
+  } finally {
+    p.plaintext.fill(0);
+  }
+}
+
 /** Stores several secrets in one transaction, all or none: see Vault.setMany. */
 export async function setMany(
   store: AuditedStore,

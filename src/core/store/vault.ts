@@ -24,7 +24,7 @@ import { AuditedStore } from './audited-store.js';
 import { RowIntegrityError } from './authenticated-tx.js';
 import type { SecretMetadata, Storage, StorageTx } from './storage.js';
 import { describeSecret, listSecrets, secretHistory, secretInfo } from './vault-metadata.js';
-import { getMany, getSecret, readProject } from './vault-reads.js';
+import { getMany, getSecret, readInTransaction, readProject } from './vault-reads.js';
 import type {
   ProjectSecret,
   ReadOutcome,
@@ -38,7 +38,13 @@ import type {
   VersionInfo,
 } from './vault-types.js';
 import { verifySecrets } from './vault-verify.js';
-import { deleteSecret, restoreSecret, setMany, setSecret } from './vault-writes.js';
+import {
+  deleteSecret,
+  restoreSecret,
+  setInTransaction,
+  setMany,
+  setSecret,
+} from './vault-writes.js';
 
 export { META_AUDIT_HEAD } from '../audit/head.js';
 export { assertValueGiven, emptyValueError, MAX_VALUE_BYTES, valueBytes } from './values.js';
@@ -58,6 +64,18 @@ export {
 } from './vault-types.js';
 
 const allowAll = (): boolean => true;
+
+/** What `Vault.secretTransaction` gives its function: one secret, inside one transaction. */
+export interface SecretTransaction {
+  tx: StorageTx;
+  keyring: Keyring;
+  /** The vault's clock. */
+  now: () => Date;
+  /** Opens the current (or a given) version. */
+  read(version?: number): Promise<SecretValue>;
+  /** Stores a new version. */
+  write(value: string, options: SetOptions): Promise<SetResult>;
+}
 
 export class Vault {
   readonly storage: Storage;
@@ -254,6 +272,33 @@ export class Vault {
   ): Promise<T> {
     const store = this.#store;
     return store.op(action, {}, (tx) => fn(tx, store.keyring));
+  }
+
+  /**
+   * Runs an audited write operation on one secret that reads and stores its versions in the
+   * same transaction (rotation: the new version, the rotation state and the audit record
+   * commit together or not at all). `read` and `write` follow get's and set's rules.
+   */
+  secretTransaction<T>(
+    action: string,
+    target: { path: string; env: string },
+    fn: (ops: SecretTransaction) => Promise<{
+      result: T;
+      version?: number | null;
+      detail?: string | null;
+    }>,
+  ): Promise<T> {
+    const store = this.#store;
+    return store.op(action, target, (tx) =>
+      fn({
+        tx,
+        keyring: store.keyring,
+        now: store.now,
+        read: (version) => readInTransaction(store, tx, target.path, target.env, version),
+        write: (value, options) =>
+          setInTransaction(store, tx, target.path, target.env, value, options),
+      }),
+    );
   }
 
   /** Wipes key material held by this object. The storage stays open (its owner closes it). */

@@ -1,0 +1,179 @@
+/**
+ * `coffer rotate PATH` and `coffer rotate --finish PATH` (core/rotation/rotate.ts). The
+ * manifest (coffer.yaml in this directory or a parent), when it lists the secret, gives its
+ * generator, its `previous:` name and the provider's steps.
+ */
+import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import type { ManifestVariable } from '../../core/manifest/model.js';
+import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
+import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
+import {
+  finishRotation,
+  planRotation,
+  type RotateResult,
+  rotateSecret,
+} from '../../core/rotation/rotate.js';
+import { action, type CommonOptions } from '../action.js';
+import { envOf, withLocalVault } from '../context.js';
+import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { note, printJson, warn, writeOut } from '../output.js';
+
+interface RotateOptions extends CommonOptions {
+  grace?: string;
+  valueStdin?: boolean;
+  previousName?: string;
+  finish?: boolean;
+  rewrapped?: boolean;
+}
+
+/** The manifest's entry for `path`, when a coffer.yaml near here lists it. */
+async function manifestVariable(path: string): Promise<ManifestVariable | undefined> {
+  const { findManifestFile, loadManifest } = await import('../../core/manifest/load.js');
+  const file = findManifestFile(process.cwd());
+  if (file === undefined) return undefined;
+  return loadManifest(file).variables.find((v) => v.path === path);
+}
+
+function generatorOf(v: ManifestVariable | undefined, env: string): string | null {
+  if (v === undefined) return null;
+  const s = v.sources.get(env) ?? v.sources.get('default');
+  return s?.kind === 'generate' ? s.spec : null;
+}
+
+/** The provider's steps: the manifest's `rotate:` text, or the general procedure. */
+function providerSteps(path: string, v: ManifestVariable | undefined): string {
+  const steps = v?.rotate ?? null;
+  if (steps !== null) return steps.trimEnd();
+  return [
+    `1. Create a new key at the provider of ${path}.`,
+    '2. Give it to coffer below (it is stored as a new version).',
+    '3. Update every environment and deploy; check the application works.',
+    '4. Revoke the old key at the provider.',
+    `(Put these steps for this secret under rotate: in coffer.yaml.)`,
+  ].join('\n');
+}
+
+function afterRotation(r: RotateResult): string[] {
+  const lines = [`rotated ${r.path} (${r.env}): version ${r.previousVersion} -> ${r.version}`];
+  if (r.kind === 'envelope' || r.kind === 'fernet') {
+    lines.push(
+      `the key list now has ${r.keys} keys; the new primary key${r.primaryKeyId ? ` ${r.primaryKeyId}` : ''} encrypts, the old ones still decrypt`,
+    );
+    lines.push(
+      r.kind === 'envelope'
+        ? `next: deploy it, then rewrap the data: coffer envelope rewrap --keys-from ${r.path} --env ${r.env} --database URL --table T --column C`
+        : 'next: deploy it, then re-encrypt the stored tokens with the new key (MultiFernet.rotate, or fernetRotate from coffer/fernet)',
+    );
+    lines.push(
+      `then drop the old keys: coffer rotate --finish ${r.path} --env ${r.env} --rewrapped`,
+    );
+    return lines;
+  }
+  if (r.graceUntil !== null) {
+    lines.push(
+      r.previousName !== null
+        ? `until ${r.graceUntil} coffer run and the .env writers also inject version ${r.previousVersion} as ${r.previousName}`
+        : `version ${r.previousVersion} stays valid until ${r.graceUntil} (add previous: NAME in coffer.yaml to inject it beside the new one)`,
+    );
+    lines.push(`then: coffer rotate --finish ${r.path} --env ${r.env}`);
+  } else {
+    lines.push(`version ${r.previousVersion} is retired`);
+  }
+  if (r.kind === 'external') {
+    lines.push(
+      `next: update every environment, deploy, then revoke the old key (version ${r.previousVersion}) at the provider`,
+    );
+  }
+  return lines;
+}
+
+export function rotateCommand(program: Command): void {
+  program
+    .command('rotate')
+    .description('rotate a secret: a new version, the previous one valid for a grace window')
+    .argument('<path>', 'key path')
+    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option(
+      '--grace <duration>',
+      'how long the previous version stays valid (0: retire it now)',
+      '7d',
+    )
+    .option('--value-stdin', 'read the new value of an external secret from stdin')
+    .option(
+      '--previous-name <NAME>',
+      "inject the previous value as NAME during the grace window (default: the manifest's previous:)",
+    )
+    .option('--finish', 'end the rotation: retire the previous version')
+    .option('--rewrapped', 'with --finish: the data was rewrapped, drop the old keys of a key list')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+A generated secret (generate: in coffer.yaml, or stored by coffer generate) gets a new random
+value. A key list (a coffer/envelope keyring k2:...,k1:... or Fernet keys) gains a new primary
+key and keeps the old ones until --finish --rewrapped. Any other secret is external: the
+provider's steps (rotate: in coffer.yaml) are printed and the new value is read from stdin
+(--value-stdin) or a hidden prompt. Everything happens in one transaction.
+
+Examples:
+  coffer rotate project/agents/secret_key --env prod --grace 7d
+  printf %s "$NEW_KEY" | coffer rotate project/agents/openai_api_key --env prod --value-stdin --grace 0
+  coffer rotate --finish project/agents/secret_key --env prod
+  coffer rotate --finish project/agents/encryption_key --env prod --rewrapped`,
+    )
+    .action(
+      action<RotateOptions>(async ([path], opts, g) => {
+        const key = parseKeyPath(path!).path;
+        const env = envOf(opts);
+        if (opts.finish) {
+          return withLocalVault('coffer rotate', g, async ({ vault }) => {
+            const r = await finishRotation(vault, { path: key, env, rewrapped: opts.rewrapped });
+            if (opts.json) printJson(r);
+            else if (!r.finished)
+              note(`nothing to finish: ${key} (${env}) has no rotation in progress`);
+            else {
+              note(`finished ${key} (${env}): retired version ${r.retired.join(', ')}`);
+              if (r.version !== null) note(`version ${r.version} holds the primary key only`);
+            }
+            return 0;
+          });
+        }
+        if (opts.rewrapped) throw new CofferError('USAGE', '--rewrapped goes with --finish');
+        const graceMs = parseDuration(opts.grace ?? '7d', '--grace');
+        const previousName =
+          opts.previousName === undefined ? undefined : parseEnvVarName(opts.previousName);
+        const variable = await manifestVariable(key);
+        const generator = generatorOf(variable, env);
+        return withLocalVault('coffer rotate', g, async ({ vault }) => {
+          const plan = await planRotation(vault, key, env, generator);
+          let value: string | undefined;
+          if (plan.kind === 'external') {
+            process.stderr.write(`${providerSteps(key, variable)}\n`);
+            if (opts.valueStdin) value = await readStdinRest('value', false);
+            else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
+            else
+              throw new CofferError(
+                'ROTATION_VALUE_REQUIRED',
+                `${key} (${env}) is not generated by coffer: its new value comes from the provider`,
+              );
+          } else if (opts.valueStdin) {
+            warn(
+              `${key} is ${plan.kind === 'generated' ? 'generated' : 'a key list'}: stdin is not read`,
+            );
+          }
+          const r = await rotateSecret(vault, {
+            path: key,
+            env,
+            graceMs,
+            value,
+            generator,
+            previousName: previousName ?? variable?.previous ?? null,
+          });
+          if (opts.json) printJson({ ...r, grace: formatDuration(graceMs) });
+          else writeOut(`${afterRotation(r).join('\n')}\n`);
+          return 0;
+        });
+      }),
+    );
+}

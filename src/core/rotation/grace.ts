@@ -1,0 +1,65 @@
+/**
+ * The previous values a grace window keeps injected: for each secret of a project rotated
+ * with a grace window still open and a `previous:` name, its previous version under that
+ * name, beside the new value under the usual one. `coffer run` and the .env writers add
+ * these, so an app can accept both (a JWT signed with the old key still verifies) until
+ * `coffer rotate --finish`.
+ *
+ * Reading the state opens no value; each previous value read is a `get` audit record, as any
+ * read (detail: the purpose and `previous`).
+ */
+import { parseEnvironment, parsePathPrefix } from '../paths.js';
+import type { Vault } from '../store/vault.js';
+import { readRotationDoc } from './state.js';
+
+export interface GraceValue {
+  path: string;
+  /** The `previous:` variable name. */
+  envVar: string;
+  version: number;
+  value: string;
+  graceUntil: string;
+}
+
+/** The previous values of `project` in `env` whose grace window is open at `now`. */
+export async function graceValues(
+  vault: Vault,
+  project: string,
+  env: string,
+  now: Date = new Date(),
+  allows: (path: string, env: string) => boolean = () => true,
+): Promise<GraceValue[]> {
+  const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
+  const e = parseEnvironment(env);
+  const open = await vault.readTransaction(async (tx, keyring) => {
+    const stored = await tx.getMeta('rotation_state');
+    if (stored === undefined) return [];
+    const doc = await readRotationDoc(tx, keyring);
+    const out: { path: string; envVar: string; version: number; graceUntil: string }[] = [];
+    for (const [key, s] of Object.entries(doc.secrets)) {
+      const space = key.lastIndexOf(' ');
+      const path = key.slice(0, space);
+      if (key.slice(space + 1) !== e || !path.startsWith(prefix)) continue;
+      if (s.previousVersion === null || s.graceUntil === null || s.previousName === null) continue;
+      if (Date.parse(s.graceUntil) <= now.getTime() || !allows(path, e)) continue;
+      out.push({
+        path,
+        envVar: s.previousName,
+        version: s.previousVersion,
+        graceUntil: s.graceUntil,
+      });
+    }
+    return out;
+  });
+  if (open.length === 0) return [];
+  const reads = await vault.getMany(
+    open.map((o) => ({ path: o.path, env: e, version: o.version })),
+  );
+  const values: GraceValue[] = [];
+  for (let i = 0; i < open.length; i++) {
+    const r = reads[i]!;
+    if (!r.ok) throw r.error;
+    values.push({ ...open[i]!, value: r.value.value });
+  }
+  return values;
+}

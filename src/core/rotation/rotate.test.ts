@@ -1,0 +1,227 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { keyringFromEnv } from '../envelope/env-keyring.js';
+import { decryptJsonBlob, encryptJsonBlob } from '../envelope/json-blob.js';
+import { fernetEncrypt, generateFernetKey } from '../fernet/fernet.js';
+import { fernetDecryptAny, fernetRotate } from '../fernet/multi-fernet.js';
+import { Vault } from '../store/vault.js';
+import { DAY_MS } from './duration.js';
+import { graceValues } from './grace.js';
+import { finishRotation, planRotation, retiredVersions, rotateSecret } from './rotate.js';
+import { rotationStatus } from './status.js';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+const at = (days: number) => new Date(T0 + days * DAY_MS);
+
+let tv: TestVault | undefined;
+afterEach(async () => {
+  tv?.vault.close();
+  await tv?.storage.close();
+  tv = undefined;
+});
+
+async function clocked(): Promise<{ vault: Vault; clock: { now: Date } }> {
+  tv = await makeTestVault();
+  const clock = { now: at(0) };
+  const vault = new Vault(tv.storage, tv.masterKey, { actor: 'cli:alice', now: () => clock.now });
+  return { vault, clock };
+}
+
+async function auditText(): Promise<string> {
+  return JSON.stringify(await tv!.storage.transaction('read', (tx) => tx.listAudit({})));
+}
+
+describe('rotate: seed 004 procedures in the library', () => {
+  it('SECRET_KEY (generated): new value, previous injected during grace, then finished', async () => {
+    const { vault, clock } = await clocked();
+    await vault.set('project/agents/secret_key', 'prod', 'old-jwt-signing-key-0123456789abcdef', {
+      description: 'Signs the login tokens users carry between requests',
+      metadata: { generator: 'urlsafe:32', rotation: '1y' },
+    });
+    expect((await planRotation(vault, 'project/agents/secret_key', 'prod')).kind).toBe('generated');
+    const r = await rotateSecret(vault, {
+      path: 'project/agents/secret_key',
+      env: 'prod',
+      graceMs: 7 * DAY_MS,
+      previousName: 'SECRET_KEY_PREVIOUS',
+    });
+    expect(r).toMatchObject({ kind: 'generated', previousVersion: 1, version: 2 });
+    expect(r.graceUntil).toBe(at(7).toISOString());
+    const now = await vault.get('project/agents/secret_key', 'prod');
+    expect(now.value).not.toBe('old-jwt-signing-key-0123456789abcdef');
+    expect(now.value.length).toBeGreaterThanOrEqual(43);
+
+    // During the window the old value is injected under its previous name.
+    clock.now = at(3);
+    expect(await graceValues(vault, 'agents', 'prod', at(3))).toEqual([
+      expect.objectContaining({
+        envVar: 'SECRET_KEY_PREVIOUS',
+        version: 1,
+        value: 'old-jwt-signing-key-0123456789abcdef',
+      }),
+    ]);
+    expect((await rotationStatus(vault, { now: at(3) })).items[0]!.state).toBe('in-grace');
+    // After it, status asks to finish and nothing is injected any more.
+    expect(await graceValues(vault, 'agents', 'prod', at(8))).toEqual([]);
+    expect((await rotationStatus(vault, { now: at(8) })).items[0]!.state).toBe('grace-ended');
+    const fin = await finishRotation(vault, { path: 'project/agents/secret_key', env: 'prod' });
+    expect(fin).toMatchObject({ finished: true, retired: [1] });
+    expect(await retiredVersions(vault, 'project/agents/secret_key', 'prod')).toEqual([1]);
+    expect((await rotationStatus(vault, { now: at(8) })).items[0]!.state).toBe('ok');
+    expect(
+      (await finishRotation(vault, { path: 'project/agents/secret_key', env: 'prod' })).finished,
+    ).toBe(false);
+    const audit = await auditText();
+    expect(audit).toContain('"action":"rotate"');
+    expect(audit).toContain('"action":"rotate_finish"');
+    expect(audit).not.toContain('old-jwt-signing-key');
+    expect(audit).not.toContain(now.value);
+  });
+
+  it('OPENAI_API_KEY (external): refused without a value, then takes the new one', async () => {
+    const { vault } = await clocked();
+    await vault.set('project/agents/openai_api_key', 'prod', 'sk-old-111', {
+      description: 'LLM access for the support assistant summaries',
+    });
+    expect((await planRotation(vault, 'project/agents/openai_api_key', 'prod')).kind).toBe(
+      'external',
+    );
+    await expect(
+      rotateSecret(vault, { path: 'project/agents/openai_api_key', env: 'prod', graceMs: 0 }),
+    ).rejects.toMatchObject({ code: 'ROTATION_VALUE_REQUIRED' });
+    await expect(
+      rotateSecret(vault, {
+        path: 'project/agents/openai_api_key',
+        env: 'prod',
+        graceMs: 0,
+        value: 'sk-old-111',
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_VALUE' });
+    const r = await rotateSecret(vault, {
+      path: 'project/agents/openai_api_key',
+      env: 'prod',
+      graceMs: 0,
+      value: 'sk-new-222',
+    });
+    expect(r).toMatchObject({ kind: 'external', version: 2, graceUntil: null });
+    expect((await vault.get('project/agents/openai_api_key', 'prod')).value).toBe('sk-new-222');
+    // Without grace the old version is retired at once.
+    expect(await retiredVersions(vault, 'project/agents/openai_api_key', 'prod')).toEqual([1]);
+    expect(await auditText()).not.toMatch(/sk-old-111|sk-new-222/);
+  });
+
+  it('ENCRYPTION_KEY (Fernet key list): old tokens decrypt after rotation; finish keeps one key', async () => {
+    const { vault } = await clocked();
+    const k1 = generateFernetKey();
+    await vault.set('project/agents/encryption_key', 'prod', k1, {
+      description: 'Encrypts stored provider credentials at rest',
+      metadata: { generator: 'fernet', tier: 3 },
+    });
+    const token = fernetEncrypt(k1, 'provider-credential');
+    const r = await rotateSecret(vault, {
+      path: 'project/agents/encryption_key',
+      env: 'prod',
+      graceMs: 0,
+    });
+    expect(r).toMatchObject({ kind: 'fernet', keys: 2 });
+    const list = (await vault.get('project/agents/encryption_key', 'prod')).value.split(',');
+    expect(list).toHaveLength(2);
+    expect(list[1]).toBe(k1);
+    expect(fernetDecryptAny(list, token).toString()).toBe('provider-credential');
+    await expect(
+      finishRotation(vault, { path: 'project/agents/encryption_key', env: 'prod' }),
+    ).rejects.toMatchObject({ code: 'REWRAP_REQUIRED' });
+    const rewrapped = fernetRotate(list, token);
+    const fin = await finishRotation(vault, {
+      path: 'project/agents/encryption_key',
+      env: 'prod',
+      rewrapped: true,
+    });
+    expect(fin).toMatchObject({ finished: true, version: 3, retired: [2, 1] });
+    const only = (await vault.get('project/agents/encryption_key', 'prod')).value;
+    expect(only).toBe(list[0]);
+    expect(fernetDecryptAny([only], rewrapped).toString()).toBe('provider-credential');
+    expect(() => fernetDecryptAny([only], token)).toThrow();
+  });
+
+  it('ENCRYPTION_KEY (coffer/envelope keyring): data sealed before still opens; k2 becomes primary', async () => {
+    const { vault } = await clocked();
+    const k1 = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    await vault.set('project/agents/data_keys', 'prod', k1, {
+      description: 'Encrypts stored provider credentials at rest',
+      metadata: { tier: 3 },
+    });
+    const before = keyringFromEnv({ COFFER_DATA_KEYS: k1 });
+    const sealed = encryptJsonBlob({ token: 'oauth' }, before, { context: 'accounts/1' });
+    const r = await rotateSecret(vault, {
+      path: 'project/agents/data_keys',
+      env: 'prod',
+      graceMs: 0,
+    });
+    expect(r).toMatchObject({ kind: 'envelope', keys: 2, primaryKeyId: 'k2' });
+    const value = (await vault.get('project/agents/data_keys', 'prod')).value;
+    expect(value.startsWith('k2:')).toBe(true);
+    expect(value.endsWith(k1)).toBe(true);
+    const after = keyringFromEnv({ COFFER_DATA_KEYS: value });
+    expect(decryptJsonBlob(sealed, after, { context: 'accounts/1' })).toEqual({ token: 'oauth' });
+    const resealed = encryptJsonBlob({ token: 'oauth' }, after, { context: 'accounts/1' });
+    expect(JSON.stringify(resealed)).not.toBe(JSON.stringify(sealed));
+    const fin = await finishRotation(vault, {
+      path: 'project/agents/data_keys',
+      env: 'prod',
+      rewrapped: true,
+    });
+    expect(fin.finished).toBe(true);
+    const only = (await vault.get('project/agents/data_keys', 'prod')).value;
+    expect(only.split(',')).toHaveLength(1);
+    expect(only.startsWith('k2:')).toBe(true);
+    const ring = keyringFromEnv({ COFFER_DATA_KEYS: only });
+    expect(decryptJsonBlob(resealed, ring, { context: 'accounts/1' })).toEqual({ token: 'oauth' });
+    expect(() => decryptJsonBlob(sealed, ring, { context: 'accounts/1' })).toThrow();
+  });
+
+  it('a second rotation retires the first previous; a compromise is cleared by rotating', async () => {
+    const { vault } = await clocked();
+    await vault.set('project/app/session_key', 'dev', 'v1-session-key-abcdefghijklmnop', {
+      description: 'Signs session cookies for logged-in users',
+      metadata: { generator: 'hex:32' },
+    });
+    await rotateSecret(vault, {
+      path: 'project/app/session_key',
+      env: 'dev',
+      graceMs: DAY_MS,
+      previousName: 'SESSION_KEY_OLD',
+    });
+    const second = await rotateSecret(vault, {
+      path: 'project/app/session_key',
+      env: 'dev',
+      graceMs: DAY_MS,
+    });
+    expect(second).toMatchObject({
+      previousVersion: 2,
+      version: 3,
+      previousName: 'SESSION_KEY_OLD',
+    });
+    expect(await retiredVersions(vault, 'project/app/session_key', 'dev')).toEqual([1]);
+    const g = await graceValues(vault, 'app', 'dev', at(0));
+    expect(g.map((x) => [x.envVar, x.version])).toEqual([['SESSION_KEY_OLD', 2]]);
+  });
+
+  it('refuses a bad generator or previous name before any transaction', async () => {
+    const { vault } = await clocked();
+    expect(() =>
+      rotateSecret(vault, { path: 'project/a/b', env: 'dev', graceMs: 0, generator: 'nope:1' }),
+    ).toThrow();
+    expect(() =>
+      rotateSecret(vault, {
+        path: 'project/a/b',
+        env: 'dev',
+        graceMs: 0,
+        previousName: 'bad name',
+      }),
+    ).toThrow();
+    await expect(
+      rotateSecret(vault, { path: 'project/a/missing', env: 'dev', graceMs: 0 }),
+    ).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+  });
+});

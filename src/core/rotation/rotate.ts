@@ -1,0 +1,281 @@
+/**
+ * `coffer rotate PATH` and `coffer rotate --finish PATH`: a new version of a secret, with the
+ * previous one kept valid for a grace window, then retired.
+ *
+ * What the new value is depends on the secret:
+ *   envelope / fernet   a key list (keylist.ts): a new primary key first, the old keys kept,
+ *                       so data encrypted before still decrypts; `--finish --rewrapped`
+ *                       keeps only the new key, after the data was rewrapped
+ *   generated           a generator spec (the manifest's `generate:`, or the one `coffer
+ *                       generate` stored): a new value from the OS CSPRNG
+ *   external            anything else (a provider's API key): the caller brings the new
+ *                       value (stdin or a hidden prompt), after the provider's steps
+ *
+ * One transaction holds the new version, the rotation state (state.ts: the previous version
+ * and until when it is injected under its `previous:` name) and the audit record: a kill at
+ * any moment leaves the old state or the new one, and running the command again completes.
+ * No value enters an error, the audit record or the result.
+ */
+import { CofferError } from '../errors.js';
+import { generateSecret } from '../generate/generate.js';
+import { parseGeneratorSpec } from '../generate/spec.js';
+import { parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
+import type { Vault } from '../store/vault.js';
+import { formatDuration } from './duration.js';
+import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
+import {
+  emptySecretRotation,
+  readRotationDoc,
+  type SecretRotation,
+  slotKey,
+  writeRotationDoc,
+} from './state.js';
+
+export type RotationKind = 'generated' | 'external' | 'envelope' | 'fernet';
+
+export interface RotateOptions {
+  path: string;
+  env: string;
+  /** How long the previous version stays injected (0: retired at once). */
+  graceMs: number;
+  /** The new value of an external secret (stdin or a prompt). */
+  value?: string | undefined;
+  /** The manifest's generator spec for this secret (else the one stored with it). */
+  generator?: string | null | undefined;
+  /** The manifest's `previous:` variable name for the grace window. */
+  previousName?: string | null | undefined;
+}
+
+export interface RotateResult {
+  path: string;
+  env: string;
+  kind: RotationKind;
+  previousVersion: number;
+  version: number;
+  /** Until when the previous version is injected; null: no grace window. */
+  graceUntil: string | null;
+  previousName: string | null;
+  /** Key lists: how many keys the new value holds, and the new primary's id (envelope). */
+  keys: number | null;
+  primaryKeyId: string | null;
+}
+
+export interface RotationPlan {
+  path: string;
+  env: string;
+  kind: RotationKind;
+  version: number;
+}
+
+/** Which kind of rotation a secret gets (the value is opened, never returned). */
+function kindOf(
+  value: string,
+  meta: { generator: string | null; tier: number | null },
+  generator: string | null,
+): RotationKind {
+  const list = readKeyList(value, { generator: meta.generator, tier: meta.tier });
+  if (list !== undefined) return list.format;
+  return generator !== null ? 'generated' : 'external';
+}
+
+function target(path: string, env: string): { path: string; env: string } {
+  return { path: parseKeyPath(path).path, env: parseEnvironment(env) };
+}
+
+/**
+ * What `rotate` would do with a secret, without changing it: the CLI asks before it prints
+ * the provider's steps and prompts for an external secret's value. Audited (`rotate_plan`).
+ */
+export function planRotation(
+  vault: Vault,
+  path: string,
+  env: string,
+  generator?: string | null,
+): Promise<RotationPlan> {
+  const t = target(path, env);
+  return vault.secretTransaction('rotate_plan', t, async (s) => {
+    const current = await s.read();
+    const meta = (await s.tx.getSecret(t.path, t.env))!;
+    const kind = kindOf(current.value, meta, generator ?? meta.generator);
+    return {
+      result: { ...t, kind, version: current.version },
+      version: current.version,
+      detail: kind,
+    };
+  });
+}
+
+/** Rotates one secret: see the module comment. */
+export function rotateSecret(vault: Vault, options: RotateOptions): Promise<RotateResult> {
+  const t = target(options.path, options.env);
+  const graceMs = options.graceMs;
+  if (!Number.isSafeInteger(graceMs) || graceMs < 0)
+    throw new CofferError('INVALID_ARGUMENT', 'the grace window must be 0 or more');
+  const previousName =
+    options.previousName === undefined || options.previousName === null
+      ? undefined
+      : parseEnvVarName(options.previousName);
+  if (options.generator !== undefined && options.generator !== null)
+    parseGeneratorSpec(options.generator);
+  return vault.secretTransaction('rotate', t, async (s) => {
+    const current = await s.read();
+    const meta = (await s.tx.getSecret(t.path, t.env))!;
+    const generator = options.generator ?? meta.generator;
+    const list = readKeyList(current.value, { generator: meta.generator, tier: meta.tier });
+    let kind: RotationKind;
+    let value: string;
+    let primaryKeyId: string | null = null;
+    let keys: number | null = null;
+    if (list !== undefined) {
+      kind = list.format;
+      const added = addPrimaryKey(list);
+      value = added.value;
+      primaryKeyId = added.primaryId;
+      keys = list.entries.length + 1;
+    } else if (generator !== null) {
+      kind = 'generated';
+      value = generateSecret(parseGeneratorSpec(generator));
+    } else {
+      kind = 'external';
+      if (options.value === undefined) {
+        throw new CofferError(
+          'ROTATION_VALUE_REQUIRED',
+          `${t.path} (${t.env}) is not generated by coffer: its new value comes from the provider`,
+        );
+      }
+      value = options.value;
+      if (value === current.value) {
+        throw new CofferError(
+          'INVALID_VALUE',
+          `the new value of ${t.path} (${t.env}) is the current one: make a new one at the provider`,
+        );
+      }
+    }
+    const written = await s.write(value, {});
+    const now = s.now();
+    const doc = await readRotationDoc(s.tx, s.keyring);
+    const key = slotKey(t.path, t.env);
+    const before = doc.secrets[key] ?? emptySecretRotation();
+    const entry: SecretRotation = {
+      ...before,
+      rotatedAt: now.toISOString(),
+      rotatedBy: vault.actor,
+      compromisedAt: null,
+      previousName: previousName ?? before.previousName ?? null,
+      retired: [...before.retired],
+    };
+    // Only one previous version is injected at a time: an older one still in grace retires.
+    if (before.previousVersion !== null && !entry.retired.includes(before.previousVersion))
+      entry.retired.push(before.previousVersion);
+    const keyList = kind === 'envelope' || kind === 'fernet';
+    if (graceMs > 0 || keyList) {
+      entry.previousVersion = current.version;
+      entry.graceUntil = new Date(now.getTime() + graceMs).toISOString();
+    } else {
+      entry.previousVersion = null;
+      entry.graceUntil = null;
+      entry.retired.push(current.version);
+    }
+    entry.keyring = kind === 'envelope' || kind === 'fernet' ? kind : null;
+    entry.oldKeys = keyList ? (keys ?? 1) - 1 : 0;
+    doc.secrets[key] = entry;
+    await writeRotationDoc(s.tx, s.keyring, doc);
+    const result: RotateResult = {
+      ...t,
+      kind,
+      previousVersion: current.version,
+      version: written.version,
+      graceUntil: entry.graceUntil,
+      previousName: entry.previousName,
+      keys,
+      primaryKeyId,
+    };
+    return {
+      result,
+      version: written.version,
+      detail: `${kind}, previous v${current.version}, grace ${formatDuration(graceMs)}${
+        keyList ? `, ${keys} keys` : ''
+      }`,
+    };
+  });
+}
+
+export interface FinishResult {
+  path: string;
+  env: string;
+  /** False when no rotation of this secret was in progress. */
+  finished: boolean;
+  /** The versions retired now. */
+  retired: number[];
+  /** A key list: the version holding the primary key only. */
+  version: number | null;
+}
+
+/**
+ * Ends a rotation: the previous version is retired (no longer injected; reading it warns).
+ * A key list keeps only its primary key, in a new version, and only with `rewrapped` (the
+ * caller says the data was rewrapped under the new key): otherwise REWRAP_REQUIRED.
+ */
+export function finishRotation(
+  vault: Vault,
+  options: { path: string; env: string; rewrapped?: boolean | undefined },
+): Promise<FinishResult> {
+  const t = target(options.path, options.env);
+  return vault.secretTransaction<FinishResult>('rotate_finish', t, async (s) => {
+    const doc = await readRotationDoc(s.tx, s.keyring);
+    const key = slotKey(t.path, t.env);
+    const entry = doc.secrets[key];
+    if (entry === undefined || (entry.previousVersion === null && entry.keyring === null)) {
+      const current = await s.tx.getSecret(t.path, t.env);
+      if (current === undefined)
+        throw new CofferError('SECRET_NOT_FOUND', `no secret ${t.path} in environment ${t.env}`);
+      return {
+        result: { ...t, finished: false, retired: [], version: null },
+        detail: 'nothing to finish',
+      };
+    }
+    const retired: number[] = [];
+    let version: number | null = null;
+    if (entry.keyring !== null) {
+      if (options.rewrapped !== true) {
+        throw new CofferError(
+          'REWRAP_REQUIRED',
+          `${t.path} (${t.env}) still holds ${entry.oldKeys} old key(s) that data may be encrypted with`,
+        );
+      }
+      const current = await s.read();
+      const meta = (await s.tx.getSecret(t.path, t.env))!;
+      const list = readKeyList(current.value, { generator: meta.generator, tier: 3 });
+      if (list !== undefined && list.entries.length > 1) {
+        const written = await s.write(keepPrimaryKey(list), {});
+        version = written.version;
+        retired.push(current.version);
+      }
+    }
+    if (entry.previousVersion !== null) retired.push(entry.previousVersion);
+    const next: SecretRotation = {
+      ...entry,
+      previousVersion: null,
+      graceUntil: null,
+      keyring: null,
+      oldKeys: 0,
+      retired: [...new Set([...entry.retired, ...retired])].sort((a, b) => a - b),
+    };
+    doc.secrets[key] = next;
+    await writeRotationDoc(s.tx, s.keyring, doc);
+    return {
+      result: { ...t, finished: true, retired, version },
+      version,
+      detail: `retired ${retired.map((v) => `v${v}`).join(', ') || 'nothing'}`,
+    };
+  });
+}
+
+/** The versions of a secret retired by `rotate --finish` or a rotation without grace. */
+export function retiredVersions(vault: Vault, path: string, env: string): Promise<number[]> {
+  const t = target(path, env);
+  return vault.readTransaction(async (tx, keyring) => {
+    const doc = await readRotationDoc(tx, keyring);
+    return doc.secrets[slotKey(t.path, t.env)]?.retired ?? [];
+  });
+}
