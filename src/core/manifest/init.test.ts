@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isClearlyNotSecret } from '../dotenv/example.js';
 import { formatDotenv } from '../dotenv/format.js';
+import { manifestEnvExample } from './example.js';
 import {
+  dotenvSections,
   formatManifestInit,
   guessVariable,
   type ManifestInit,
@@ -165,11 +167,11 @@ describe('manifestFromDotenv', () => {
     const init = manifestFromDotenv(ENV, { project: 'receptor', from: 'dotenv', file: '.env' });
     const text = written(init);
     expect(text).toContain(
-      "  JWT_SECRET:\n    description: Signs the API's session tokens; rotating it logs every user out\n    tier: 1   # guess: ",
+      "  JWT_SECRET:\n    description: Signs the API's session tokens; rotating it logs every user out\n    group: Auth\n    tier: 1   # guess: ",
     );
     expect(text).toContain('    source: { generate: "hex:32" }   # guess: ');
     expect(text).toContain(
-      '  OPENAI_API_KEY:\n    description: OpenAI API key the assistant uses for chat completions\n    tier: 2   # guess:',
+      '  OPENAI_API_KEY:\n    description: OpenAI API key the assistant uses for chat completions\n    group: API Keys\n    tier: 2   # guess:',
     );
     expect(text).toContain('  OPENAI_BASE_URL:\n');
     expect(text).toContain('    sensitive: false   # guess: ');
@@ -223,6 +225,101 @@ describe('manifestFromDotenv', () => {
   it('an empty file gives an empty, valid manifest', () => {
     const text = written(manifestFromDotenv('# nothing yet\n', { project: 'p', from: 'dotenv' }));
     expect(problems(text)).toEqual([]);
+  });
+});
+
+/** Seed 004's .env.example, as the seed shows it. */
+const SEED_004_EXAMPLE = `# API Keys
+OPENAI_API_KEY=sk-...your-key-here...
+OPENAI_BASE_URL=https://api.openai.com/v1
+
+# Security
+SECRET_KEY=generate-a-32-char-random-string
+ENCRYPTION_KEY=generate-a-32-byte-fernet-key
+
+# Database
+DATABASE_URL=postgresql://user:password@localhost:5432/agents
+
+# Storage (MinIO)
+MINIO_ROOT_USER=your-minio-user
+MINIO_ROOT_PASSWORD=your-minio-password
+S3_ENDPOINT_URL=http://localhost:9000
+`;
+
+describe('dotenvSections', () => {
+  it("names each variable's section from the headers above it", () => {
+    const text = [
+      '# ===== Payments =====',
+      '# Stripe secret key the checkout service charges cards with',
+      'STRIPE_SECRET_KEY=x',
+      'STRIPE_WEBHOOK_SECRET=y',
+      '',
+      '## Database',
+      '',
+      '# Password of the app role in the shop database',
+      'DB_PASSWORD=z',
+      '# Just a note about the next one.',
+      '',
+      'DB_HOST=localhost',
+      'PEM="-----BEGIN KEY-----',
+      '## Not A Header',
+      '-----END KEY-----"',
+      'AFTER_PEM=1',
+    ].join('\n');
+    expect(Object.fromEntries(dotenvSections(text))).toEqual({
+      STRIPE_SECRET_KEY: 'Payments',
+      STRIPE_WEBHOOK_SECRET: 'Payments',
+      DB_PASSWORD: 'Database',
+      DB_HOST: 'Database',
+      // A line inside a multi-line value is never read as a header.
+      PEM: 'Database',
+      AFTER_PEM: 'Database',
+    });
+  });
+
+  it("seed 004's .env.example: a manifest with its sections, its plain settings, no placeholder", () => {
+    const init = manifestFromDotenv(SEED_004_EXAMPLE, { project: 'agents', from: 'example' });
+    const text = written(init);
+    expect(init.variables.map((v) => [v.name, v.group, v.tier, v.source])).toEqual([
+      ['OPENAI_API_KEY', 'API Keys', 2, { kind: 'ask' }],
+      ['OPENAI_BASE_URL', 'API Keys', null, { kind: 'value', value: 'https://api.openai.com/v1' }],
+      ['SECRET_KEY', 'Security', 1, { kind: 'generate', spec: 'hex:32' }],
+      ['ENCRYPTION_KEY', 'Security', 3, { kind: 'generate', spec: 'fernet' }],
+      ['DATABASE_URL', 'Database', 1, { kind: 'ask' }],
+      ['MINIO_ROOT_USER', 'Storage (MinIO)', null, { kind: 'ask' }],
+      ['MINIO_ROOT_PASSWORD', 'Storage (MinIO)', 1, { kind: 'generate', spec: 'password:32' }],
+      [
+        'S3_ENDPOINT_URL',
+        'Storage (MinIO)',
+        null,
+        { kind: 'value', value: 'http://localhost:9000' },
+      ],
+    ]);
+    for (const v of ['your-key', 'generate-a-32', 'user:password', 'your-minio']) {
+      expect(text).not.toContain(v);
+    }
+    // Once the descriptions are written, `env example --from-manifest` gives the seed's
+    // sections back, with OPENAI_BASE_URL kept.
+    const described = text.replace(
+      /\n {2}([A-Z0-9_]+):\n {4}description: [^\n]*/g,
+      (_m, name: string) =>
+        `\n  ${name}:\n    description: What the agents service does with ${name.toLowerCase().replace(/_/g, ' ')} at start-up`,
+    );
+    const example = manifestEnvExample(parseManifest(described, 'coffer.yaml'));
+    const sections: [string, string[]][] = [];
+    for (const line of example.split('\n')) {
+      const title = /^# (API Keys|Security|Database|Storage \(MinIO\))$/.exec(line);
+      if (title) sections.push([title[1]!, []]);
+      const variable = /^([A-Z0-9_]+)=/.exec(line);
+      if (variable) sections.at(-1)![1].push(variable[1]!);
+    }
+    expect(sections).toEqual([
+      ['API Keys', ['OPENAI_API_KEY', 'OPENAI_BASE_URL']],
+      ['Security', ['SECRET_KEY', 'ENCRYPTION_KEY']],
+      ['Database', ['DATABASE_URL']],
+      ['Storage (MinIO)', ['MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD', 'S3_ENDPOINT_URL']],
+    ]);
+    expect(example).toContain('OPENAI_BASE_URL=https://api.openai.com/v1\n');
   });
 });
 

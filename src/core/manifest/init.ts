@@ -28,9 +28,9 @@
  */
 
 import { stringify } from 'yaml';
-import { commentDescriptions } from '../dotenv/comments.js';
+import { commentDescriptions, isTitleLine } from '../dotenv/comments.js';
 import { isClearlyNotSecret, looksLikeSecret, secretLikeName } from '../dotenv/example.js';
-import { parseDotenv } from '../dotenv/parse.js';
+import { parseDotenv, parseDotenvLines } from '../dotenv/parse.js';
 import { CofferError } from '../errors.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
 import { envVarNameFor, isEnvVarName, parseDescription, parseKeyPath } from '../paths.js';
@@ -46,6 +46,8 @@ export interface InitVariable {
   path?: string | undefined;
   /** The description found ('' when none). */
   description: string;
+  /** The section of the file it is in (`# API Keys`), for .env.example; undefined: none. */
+  group?: string | undefined;
   /** Why the description needs the user (missing or too vague); undefined when it is fine. */
   descriptionTodo?: string | undefined;
   tier: 1 | 2 | 3 | null;
@@ -187,7 +189,8 @@ type Guess = Pick<InitVariable, 'tier' | 'sensitive' | 'source' | 'guesses'>;
 /**
  * The guessed tier, sensitivity and source of variable `name`. `value` (its value in the file,
  * if any) is looked at for its shape and for `isClearlyNotSecret`, and becomes a `value:`
- * source only when `keepPlainValue` (a .env.example) and it is clearly not a secret.
+ * source only when `keepPlainValue` (a .env.example) and it is clearly not a secret; an
+ * example file's values are placeholders, so their shape picks no generator spec.
  */
 export function guessVariable(
   name: string,
@@ -199,16 +202,23 @@ export function guessVariable(
   const first = words[0] ?? '';
   const last = words.at(-1) ?? '';
   const generate = (tier: 1 | 3, why: string, fallback: string): Guess => {
-    const shaped = specForShape(value, /FERNET/.test(upper));
+    // An example file's values are placeholders: their shape says nothing, but their words
+    // may (`generate-a-32-byte-fernet-key`).
+    const shaped = options.keepPlainValue
+      ? /fernet/i.test(value ?? '')
+        ? 'fernet'
+        : undefined
+      : specForShape(value, /FERNET/.test(upper));
     return {
       tier,
       sensitive: true,
       source: { kind: 'generate', spec: shaped ?? fallback },
       guesses: {
         tier: why,
-        source: shaped
-          ? 'generated when missing, in the format of the current value'
-          : 'generated when missing (never overwritten)',
+        source:
+          shaped && !options.keepPlainValue
+            ? 'generated when missing, in the format of the current value'
+            : 'generated when missing (never overwritten)',
       },
     };
   };
@@ -332,6 +342,72 @@ function defaultPath(project: string, name: string): string | undefined {
   }
 }
 
+const MAX_GROUP = 60;
+
+/** `=== API Keys ===`, `# Database` (from `## Database`): the title, or undefined. */
+function decoratedTitle(line: string): string | undefined {
+  if (!(/^#/.test(line) || /^[=\-*~]{2,}/.test(line) || /[=\-*~#]{2,}$/.test(line))) {
+    return undefined;
+  }
+  const title = line.replace(/^[\s#=\-*~_+.|]+|[\s#=\-*~_+.|:]+$/g, '');
+  return title !== '' && /\p{L}/u.test(title) ? title : undefined;
+}
+
+/**
+ * The section each variable of a .env text is in: the title of the nearest section header
+ * above it (`# ===== Payments =====`, `## Database`, a title line alone above a blank line
+ * or above a run of variables, a title line before a description: the headers
+ * core/dotenv/comments.ts leaves out of descriptions). Comments only, never a value.
+ */
+export function dotenvSections(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let group: string | undefined;
+  const startSection = (block: readonly string[]): void => {
+    const texts = block.filter((l) => l !== '');
+    let title: string | undefined;
+    for (const l of texts) title = decoratedTitle(l) ?? title;
+    if (title === undefined && texts.length > 0 && isTitleLine(texts[0]!)) {
+      // A title alone (above a blank line, or right above a variable: `# Database` above
+      // DATABASE_URL names its section whether it also describes the variable or not), or a
+      // title before a sentence.
+      if (texts.length === 1) title = texts[0];
+      else if (/^[^\p{L}\p{N}]*[\p{Lu}\p{N}]/u.test(texts[1]!)) title = texts[0];
+    }
+    if (title === undefined) return;
+    const t = title.replace(/:$/, '').replace(/\s+/g, ' ').trim();
+    if (t !== '' && t.length <= MAX_GROUP && !/\p{Cc}/u.test(t)) group = t;
+  };
+  // Comment lines as comments.ts reads them: from the dotenv parser's entries, so a line
+  // inside a multi-line value is never taken for a comment.
+  let block: string[] = [];
+  let afterPair = false;
+  for (const entry of parseDotenvLines(text)) {
+    if (entry.kind === 'pair') {
+      startSection(block);
+      block = [];
+      if (group !== undefined) out.set(entry.key, group);
+      afterPair = true;
+      continue;
+    }
+    const lines = entry.raw.split(/\r?\n|\r/);
+    // The rest of a variable's own line (an inline comment) is not a line of its own; the
+    // last piece is the start of the next variable's line.
+    if (afterPair) lines.shift();
+    lines.pop();
+    afterPair = false;
+    for (const line of lines) {
+      const m = /^\s*#\s?(.*)$/.exec(line);
+      if (m) {
+        block.push(m[1]!.trim());
+      } else {
+        if (line.trim() === '') startSection(block);
+        block = [];
+      }
+    }
+  }
+  return out;
+}
+
 /** A manifest from the text of a `.env` (`from: 'dotenv'`) or `.env.example` file. */
 export function manifestFromDotenv(
   text: string,
@@ -339,6 +415,7 @@ export function manifestFromDotenv(
 ): ManifestInit {
   const values = parseDotenv(text);
   const comments = commentDescriptions(text);
+  const sections = dotenvSections(text);
   const out: ManifestInit = {
     project: options.project,
     from: options.from,
@@ -359,6 +436,7 @@ export function manifestFromDotenv(
     out.variables.push({
       name,
       ...describe(comments.get(name), path),
+      group: sections.get(name),
       ...guessVariable(name, value, { keepPlainValue: options.from === 'example' }),
     });
   }
@@ -503,6 +581,7 @@ export function formatManifestInit(init: ManifestInit): string {
       `    description: ${scalar(v.description)}${v.descriptionTodo ? `   # TODO: ${v.descriptionTodo}` : ''}`,
     );
     if (v.path !== undefined) lines.push(`    path: ${v.path}`);
+    if (v.group !== undefined) lines.push(`    group: ${scalar(v.group)}`);
     if (v.tier !== null) {
       lines.push(`    tier: ${v.tier}${v.guesses.tier ? `   # guess: ${v.guesses.tier}` : ''}`);
     }
