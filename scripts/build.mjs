@@ -115,6 +115,22 @@ await build({
   banner: { js: "const __cofferModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 copyFileSync('src/cli/loader.cjs', 'dist/cli.cjs');
+
+// The web UI's script and stylesheet (src/server/ui/assets.ts reads them from dist/ui/).
+await build({
+  entryPoints: [
+    { in: 'src/server/ui/client/app.ts', out: 'app' },
+    { in: 'src/server/ui/app.css', out: 'app' },
+  ],
+  outdir: 'dist/ui',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome120', 'firefox120', 'safari16'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 chmodSync('dist/cli.cjs', 0o755);
 writeCodeCache();
 

@@ -11,7 +11,7 @@
  * - only the CLI, the composition root, imports the front ends it launches;
  * - no import circles between modules (type-only imports excepted: they vanish at build).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -22,10 +22,16 @@ function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory()
       ? files(join(dir, e.name))
-      : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+      : /\.tsx?$/.test(e.name) && !e.name.endsWith('.test.ts')
         ? [join(dir, e.name)]
         : [],
   );
+}
+
+/** The source file of a relative import's target (`x.js` -> `x.ts`, or `x.tsx` for JSX). */
+function sourceOf(target: string): string {
+  const ts = target.replace(/\.js$/, '.ts');
+  return existsSync(ts) ? ts : ts.replace(/\.ts$/, '.tsx');
 }
 
 interface Import {
@@ -47,9 +53,7 @@ function importsOf(file: string): Import[] {
     out.push({
       from: file,
       spec,
-      target: spec.startsWith('.')
-        ? resolve(dirname(file), spec.replace(/\.js$/, '.ts'))
-        : undefined,
+      target: spec.startsWith('.') ? sourceOf(resolve(dirname(file), spec)) : undefined,
       typeOnly,
     });
   for (const m of text.matchAll(IMPORT)) add((m[2] ?? m[3])!, m[1] !== undefined);

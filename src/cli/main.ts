@@ -38,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   envelope: async () => (await import('./commands/envelope-command.js')).envelopeCommand,
   mcp: async () => (await import('./commands/mcp-command.js')).mcpCommand,
   serve: async () => (await import('./commands/serve-command.js')).serveCommand,
+  ui: async () => (await import('./commands/ui-command.js')).uiCommand,
   token: async () => (await import('./commands/token-command.js')).tokenCommand,
   scan: async () => (await import('./commands/scan-command.js')).scanCommand,
   hook: async () => (await import('./commands/hook-command.js')).hookCommand,

@@ -40,6 +40,7 @@ import { rotationRoutes } from './routes/rotation-route.js';
 import { secretsRoutes } from './routes/secrets-route.js';
 import { tokensRoutes } from './routes/tokens-route.js';
 import { Health, NoQuery, OpenApiDocument } from './schemas.js';
+import { type UiOptions, uiHeaders, uiRoutes } from './ui/routes.js';
 
 /** Bodies above this are refused with 413 (a 64 KiB value may take 6x that as JSON). */
 export const DEFAULT_BODY_LIMIT: number = 512 * 1024;
@@ -71,6 +72,8 @@ export interface AppOptions {
   syncReads?: boolean | undefined;
   /** coffer's version, for the OpenAPI document. */
   version?: string | undefined;
+  /** The web UI at `/` (ui/routes.ts): its session store and reveal time. */
+  ui?: UiOptions | undefined;
 }
 
 /** The app, and the hot path `startServer` puts in front of it (hot-read.ts). */
@@ -131,6 +134,7 @@ export function createApi(options: AppOptions): Api {
       );
     }),
   );
+  app.use('*', uiHeaders);
   app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, failures, logger }));
   const routes: Routes = {
     app,
@@ -177,6 +181,17 @@ export function createApi(options: AppOptions): Api {
   rotationRoutes(routes);
   auditRoutes(routes);
   tokensRoutes(routes, authenticator, now);
+  uiRoutes({
+    app,
+    vault,
+    authenticator,
+    limiter,
+    failures,
+    logger,
+    bodyLimit: routes.bodyLimit,
+    now,
+    options: options.ui ?? {},
+  });
 
   app.notFound((c) => {
     c.set('errorCode', 'ROUTE_NOT_FOUND');

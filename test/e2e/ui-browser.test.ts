@@ -1,36 +1,254 @@
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core
  * (test/helpers/browser.ts), one browser for the file, against an in-process server on a
- * loopback port.
+ * loopback port with a short reveal time (its timer is run with the page's fake clock, so
+ * nothing here waits on wall-clock time).
+ *
+ * Screenshots of the main pages are taken on every run; `COFFER_UPDATE_SCREENSHOTS=1` writes
+ * them into docs/ (the README shows them).
  */
-import type { Browser } from 'playwright-core';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http-server.js';
-import { launchChromium } from '../helpers/browser.js';
+import { axeViolations, launchChromium } from '../helpers/browser.js';
 import { makeTestServer, type TestServer } from '../helpers/server.js';
+
+const VALUE = 'sk_live_browser-sentinel-7Hq2Lm';
+const OTHER = 'other-project-sentinel-R4nd0m';
+const REVEAL_MS = 2000;
+const SHOTS =
+  process.env.COFFER_UPDATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '../../docs')
+    : mkdtempSync(join(tmpdir(), 'coffer-shots-'));
 
 let browser: Browser;
 let server: TestServer;
 let running: RunningServer;
+let url: string;
+const tokens: Record<string, string> = {};
+
+async function seed(path: string, env: string, value: string, description: string) {
+  await server.vault.set(path, env, value, { description });
+}
 
 beforeAll(async () => {
-  server = await makeTestServer();
+  server = await makeTestServer({ ui: { revealMs: REVEAL_MS } });
   running = await startServer(server.app, { host: '127.0.0.1', port: 0 });
+  url = running.url;
+  tokens.admin = await server.token({
+    name: 'admin',
+    caps: ['read', 'list', 'write', 'delete', 'admin'],
+  });
+  tokens.app = await server.token({
+    name: 'app-team',
+    allow: ['project/app/*'],
+    caps: ['read', 'list', 'write'],
+  });
+  await seed('project/app/stripe_api_key', 'dev', VALUE, 'Stripe key for test-mode payments');
+  await seed('project/app/stripe_api_key', 'prod', VALUE, 'Stripe key for live payments');
+  await seed('project/app/database_url', 'dev', 'postgres://dev', 'Primary PostgreSQL database');
+  await seed(
+    'project/app/database_url',
+    'staging',
+    'postgres://stg',
+    'Primary PostgreSQL database',
+  );
+  await seed('project/app/database_url', 'prod', 'postgres://prod', 'Primary PostgreSQL database');
+  await seed('project/app/session_secret', 'dev', 'dev-session', 'Signs the session cookies');
+  await seed('project/billing/webhook_secret', 'prod', OTHER, 'Verifies webhook signatures');
+  await seed('meta/cloudflare/api_token', 'prod', OTHER, 'DNS edits for the deploy job');
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
   await running?.close();
+  await server?.api.close();
   await server?.storage.close();
+  if (process.env.COFFER_UPDATE_SCREENSHOTS !== '1')
+    rmSync(SHOTS, { recursive: true, force: true });
 });
 
-describe('browser', () => {
-  it('Chromium reaches the server', async () => {
-    const page = await browser.newPage();
-    const res = await page.goto(`${running.url}/healthz`);
-    expect(res?.status()).toBe(200);
-    expect(await page.textContent('body')).toContain('"ok":true');
-    await page.close();
+async function loggedIn(
+  token: string,
+  options: { bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...options });
+  const page = await context.newPage();
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${url}/`);
+  return { context, page };
+}
+
+async function auditActions(path: string): Promise<string[]> {
+  const rows = await server.vault.readTransaction((tx) =>
+    tx.listAudit({ afterSeq: 0, limit: 10_000, path }),
+  );
+  return rows.map((r) => `${r.action}:${r.outcome}:${r.actor.split('@')[0]}`);
+}
+
+describe('the web UI in Chromium', () => {
+  it('logs in with a token, browses, and logs out', async () => {
+    const { context, page } = await loggedIn(tokens.admin!);
+    await expect(page.getByRole('heading', { name: 'Projects' }).isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'ui-projects.png') });
+    await page.getByRole('link', { name: 'project/app' }).click();
+    await page.waitForURL(`${url}/p/project/app`);
+    const headers = await page.locator('table.secrets thead th').allTextContents();
+    expect(headers).toEqual(['Name', 'Description', 'Tier', 'Rotation', 'dev', 'staging', 'prod']);
+    expect(await page.locator('td.missing').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'ui-secrets.png') });
+    expect(await page.content()).not.toContain(VALUE);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.goto(`${url}/p/project/app`);
+    expect(page.url()).toBe(`${url}/login`);
+    await context.close();
   });
+
+  it('reveals a value on click only: absent before, shown, audited, gone after the timeout', async () => {
+    const { context, page } = await loggedIn(tokens.admin!);
+    await page.clock.install();
+    const res = await page.goto(`${url}/s/project/app/stripe_api_key?env=dev`);
+    expect(await res?.text()).not.toContain(VALUE);
+    expect(await page.content()).not.toContain(VALUE);
+    const before = (await auditActions('project/app/stripe_api_key')).filter((a) =>
+      a.startsWith('get:'),
+    );
+    await page.getByRole('button', { name: 'Reveal' }).click();
+    const output = page.locator('output.js-value');
+    await output.waitFor({ state: 'visible' });
+    expect(await output.textContent()).toBe(VALUE);
+    await page.screenshot({ path: join(SHOTS, 'ui-secret.png'), fullPage: true });
+    const after = (await auditActions('project/app/stripe_api_key')).filter((a) =>
+      a.startsWith('get:'),
+    );
+    expect(after.length).toBe(before.length + 1);
+    expect(after.at(-1)).toBe('get:ok:token:admin');
+    await page.clock.runFor(REVEAL_MS + 100);
+    await output.waitFor({ state: 'hidden' });
+    expect(await page.content()).not.toContain(VALUE);
+    await context.close();
+  });
+
+  it('sets a value with check-and-set: the second of two open pages gets a conflict', async () => {
+    const { context, page } = await loggedIn(tokens.admin!);
+    const second = await context.newPage();
+    const path = `${url}/s/project/app/session_secret?env=dev`;
+    await page.goto(path);
+    await second.goto(path);
+    await page.getByLabel('New value', { exact: true }).fill('first-writer-value');
+    await page.getByRole('button', { name: 'Save new version' }).click();
+    await page.getByText('Saved a new version.').waitFor();
+    await second.getByLabel('New value', { exact: true }).fill('second-writer-value');
+    await second.getByRole('button', { name: 'Save new version' }).click();
+    const alert = second.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/version/i);
+    expect(await second.content()).not.toContain('second-writer-value');
+    expect((await server.vault.get('project/app/session_secret', 'dev')).value).toBe(
+      'first-writer-value',
+    );
+    await context.close();
+  });
+
+  it('a token limited to one project sees nothing else, by links or by direct URLs', async () => {
+    const { context, page } = await loggedIn(tokens.app!);
+    const projects = await page.locator('main table a').allTextContents();
+    expect(projects).toEqual(['project/app']);
+    expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
+    for (const path of [
+      '/p/project/billing',
+      '/s/project/billing/webhook_secret?env=prod',
+      '/p/meta/cloudflare',
+      '/audit',
+      '/tokens',
+    ]) {
+      const res = await page.goto(`${url}${path}`);
+      expect({ path, status: res?.status() }).toEqual({ path, status: 403 });
+      expect(await page.content()).not.toContain(OTHER);
+    }
+    // Page scripts are strings: this file is compiled without the DOM's types.
+    const reveal = (await page.evaluate(`(async () => {
+      const csrf = document.querySelector('meta[name="csrf-token"]').content;
+      const r = await fetch('/s/project/billing/webhook_secret/reveal?env=prod', {
+        method: 'POST',
+        headers: { 'x-csrf-token': csrf },
+      });
+      return { status: r.status, text: await r.text() };
+    })()`)) as { status: number; text: string };
+    expect(reveal.status).toBe(403);
+    expect(reveal.text).not.toContain(OTHER);
+    await context.close();
+  });
+
+  it('refuses a form posted from another origin', async () => {
+    const { context, page } = await loggedIn(tokens.admin!);
+    const target = `${url}/s/project/app/database_url/delete?env=dev`;
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<form id="f" method="post" action="${target}"><input name="_csrf" value="guess"></form><script>document.getElementById('f').submit()</script>`,
+      );
+    });
+    evil.listen(0, '127.0.0.1');
+    await once(evil, 'listening');
+    const port = (evil.address() as { port: number }).port;
+    const answer = page.waitForResponse((r) => r.url() === target);
+    await page.goto(`http://localhost:${port}/`);
+    expect((await answer).status()).toBe(403);
+    expect((await server.vault.info('project/app/database_url', 'dev')).deletedAt).toBeNull();
+    evil.close();
+    await context.close();
+  });
+
+  it('sends a strict CSP, and an inline script does not run', async () => {
+    const { context, page } = await loggedIn(tokens.admin!);
+    const res = await page.goto(`${url}/p/project/app`);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    const ran = await page.evaluate(`(async () => {
+      const blocked = new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', () => resolve(true), { once: true });
+        setTimeout(() => resolve(false), 2000);
+      });
+      const s = document.createElement('script');
+      s.textContent = 'window.injected = true';
+      document.body.append(s);
+      return { ran: window.injected === true, blocked: await blocked };
+    })()`);
+    expect(ran).toEqual({ ran: false, blocked: true });
+    await context.close();
+  });
+
+  it('has no serious accessibility violations on any page (axe-core)', async () => {
+    const { context, page } = await loggedIn(tokens.admin!, { bypassCSP: true });
+    const found: string[] = [];
+    for (const path of [
+      '/',
+      '/p/project/app',
+      '/s/project/app/database_url?env=staging',
+      '/audit',
+      '/tokens',
+    ]) {
+      await page.goto(`${url}${path}`);
+      if (path === '/audit') await page.screenshot({ path: join(SHOTS, 'ui-audit.png') });
+      found.push(...(await axeViolations(page)).map((v) => `${path} ${v}`));
+    }
+    const anonymous = await browser.newPage({ bypassCSP: true });
+    await anonymous.goto(`${url}/login`);
+    found.push(...(await axeViolations(anonymous)).map((v) => `/login ${v}`));
+    await anonymous.close();
+    expect(found).toEqual([]);
+    await context.close();
+  }, 240_000);
 });

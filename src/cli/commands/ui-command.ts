@@ -1,0 +1,106 @@
+/**
+ * `coffer ui`: the web UI for one person on this machine. Serves `coffer serve`'s app on
+ * 127.0.0.1 only, and prints a one-time login link (opened in the browser when there is
+ * one): its session acts as the local user (`ui:<os user>` in the audit log) with every
+ * capability, as the CLI does. The link is good once, for 10 minutes; the session for 8 h.
+ */
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { action, type CommonOptions, intOption } from '../action.js';
+import { cliActor, withLocalVault } from '../context.js';
+import { writeOut } from '../output.js';
+
+declare const COFFER_VERSION: string;
+
+interface UiCommandOptions extends CommonOptions {
+  port: number;
+  open: boolean;
+}
+
+/** Opens `url` in the desktop's browser, when this machine has a desktop; never fails. */
+function openBrowser(url: string): void {
+  const desktop =
+    process.platform === 'darwin' ||
+    process.platform === 'win32' ||
+    process.env.DISPLAY !== undefined ||
+    process.env.WAYLAND_DISPLAY !== undefined;
+  if (!desktop) return;
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // no browser: the printed link is enough
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const on = () => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve();
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+export function uiCommand(program: Command): void {
+  program
+    .command('ui')
+    .description('open the web UI on this machine (127.0.0.1) with a one-time login link')
+    .option('--port <port>', 'port to listen on (0: any free port)', intOption('--port', 0), 0)
+    .option('--no-open', 'print the login link without opening a browser')
+    .addHelpText(
+      'after',
+      `
+Prints the one-time login link on stdout (good once, for 10 minutes) and opens it in the
+browser when there is a desktop. The session acts as you, like the CLI; every page and every
+reveal is audited as ui:<user>. For a team, run \`coffer serve\` and log in with a token.
+Stops on SIGINT (Ctrl-C) or SIGTERM.
+
+Examples:
+  coffer ui
+  coffer ui --port 8701 --no-open`,
+    )
+    .action(
+      action<UiCommandOptions>(async (_args, opts, g) =>
+        withLocalVault('coffer ui', g, async ({ vault }) => {
+          const { createApi } = await import('../../server/app.js');
+          const { startServer } = await import('../../server/http-server.js');
+          const { SessionStore } = await import('../../server/ui/session.js');
+          const { AccessPolicy } = await import('../../core/access/policy.js');
+          const sessions = new SessionStore();
+          const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
+          const api = createApi({ vault, version, ui: { sessions } });
+          const server = await startServer(
+            api.app,
+            { host: '127.0.0.1', port: opts.port },
+            {
+              hotPath: api.hotPath,
+            },
+          );
+          const actor = cliActor().replace(/^cli:/, 'ui:');
+          const policy = new AccessPolicy(
+            { allow: [], envs: [], caps: ['read', 'list', 'write', 'delete', 'admin'] },
+            'you',
+          );
+          const code = sessions.link({ kind: 'local', policy, actor });
+          const link = `${server.url}/login/link/${code}`;
+          writeOut(`${link}\n`);
+          if (opts.open) openBrowser(link);
+          await waitForSignal();
+          await server.close();
+          await api.close();
+          return 0;
+        }),
+      ),
+    );
+}

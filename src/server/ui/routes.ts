@@ -1,0 +1,724 @@
+/**
+ * The web UI of `coffer serve`, at `/` beside the API (`/v1`): server-rendered pages
+ * (views.tsx) over the same core calls as the API. Every page and change asks
+ * core/access's `authorize` with the session's policy (a refusal is audited there and
+ * shown as a 403 page); every read and write goes through the vault acting as the
+ * session's token (`token:NAME@ADDRESS`), so the audit log names it as for the API.
+ *
+ * Security: a session cookie (HttpOnly, SameSite=Strict, Secure under TLS, expiring); every
+ * change is a POST that must come from this origin (Origin / Sec-Fetch-Site) and carry the
+ * session's CSRF token; every answer has a strict CSP (no inline script or style), no
+ * framing and `Cache-Control: no-store`. No value is in any page: the script fetches one on
+ * a click on Reveal (POST, audited as a `get`). Logins by token count against the same
+ * failed-authentication limit and audit as the API's bearer tokens.
+ */
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { auditRecordVisible } from '../../core/access/audit-access.js';
+import { type AccessPolicy, authorize, type Denier, refuse } from '../../core/access/policy.js';
+import { createToken, listTokens, revokeToken } from '../../core/access/tokens.js';
+import { verifyAudit } from '../../core/audit/log.js';
+import { CofferError } from '../../core/errors.js';
+import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import type { AuditRecord } from '../../core/store/storage.js';
+import type { SecretInfo, Vault } from '../../core/store/vault.js';
+import { AuthFailure, type TokenAuthenticator } from '../auth.js';
+import type { AppEnv } from '../context.js';
+import { errorResponse } from '../error-response.js';
+import type { FailureAudit } from '../failure-audit.js';
+import { errorFields, type Logger } from '../logger.js';
+import type { FailureLimiter } from '../rate-limit.js';
+import { uiAsset } from './assets.js';
+import { type Session, type SessionOwner, SessionStore } from './session.js';
+import {
+  type AuditFilters,
+  AuditPage,
+  type ChainView,
+  documentOf,
+  ErrorPage,
+  LoginPage,
+  ProjectPage,
+  type ProjectSummary,
+  ProjectsPage,
+  SecretPage,
+  type SecretRow,
+  type SecretView,
+  TokensPage,
+  type Viewer,
+} from './views.js';
+
+/** How long a revealed value stays on screen. */
+export const REVEAL_MS = 30_000;
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+export interface UiOptions {
+  /** Where sessions and login links live (default: a new store; `coffer ui` passes its own). */
+  sessions?: SessionStore | undefined;
+  /** How long a revealed value stays shown, in ms (default 30 s; tests shorten it). */
+  revealMs?: number | undefined;
+}
+
+export interface UiDeps {
+  app: Hono<AppEnv>;
+  vault: Vault;
+  authenticator: TokenAuthenticator;
+  limiter: FailureLimiter;
+  failures: FailureAudit;
+  logger: Logger;
+  bodyLimit: MiddlewareHandler<AppEnv>;
+  now: () => Date;
+  options: UiOptions;
+}
+
+const COOKIE = 'coffer_session';
+/** Audit records of one secret shown on its page. */
+const SECRET_AUDIT = 20;
+/** Audit records scanned per page of the audit log (newest first, then "older"). */
+const AUDIT_WINDOW = 500;
+const AUDIT_PAGE = 100;
+const ENV_ORDER = ['dev', 'development', 'test', 'staging', 'prod', 'production'];
+
+/** What the routes know about the caller of a request with a valid session. */
+interface Who {
+  session: Session;
+  policy: AccessPolicy;
+  vault: Vault;
+  deny: Denier;
+  viewer: Viewer;
+}
+
+type Form = Record<string, string | string[]>;
+
+function isUiPath(path: string): boolean {
+  return !(path === '/healthz' || path === '/v1' || path.startsWith('/v1/'));
+}
+
+function html(c: Context<AppEnv>, body: string, status = 200): Response {
+  return c.html(body, status as 200);
+}
+
+/** Environments in their usual order (dev, staging, prod), then the others by name. */
+export function sortEnvs(envs: Iterable<string>): string[] {
+  const rank = (e: string) => {
+    const i = ENV_ORDER.indexOf(e);
+    return i < 0 ? ENV_ORDER.length : i;
+  };
+  return [...new Set(envs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** Did this request come from a page of this server (not another site's form or script)? */
+export function sameOrigin(c: Context<AppEnv>): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = c.req.header('origin');
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
+  } catch {
+    return false;
+  }
+}
+
+function field(form: Form, name: string): string | undefined {
+  const v = form[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+function fieldList(form: Form, name: string): string[] {
+  const v = form[name];
+  return (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).filter(
+    (x) => typeof x === 'string',
+  );
+}
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(/[\s,]+/).filter((w) => w !== '');
+}
+
+/**
+ * The security headers of every web UI answer (not the API's): registered before every route
+ * (app.ts), so that the log's route template stays the matched route's.
+ */
+export const uiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (!isUiPath(c.req.path)) return;
+  c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  c.header('X-Frame-Options', 'DENY');
+  c.header('X-Content-Type-Options', 'nosniff');
+  // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a form
+  // post, and the origin check below needs the real one.
+  c.header('Referrer-Policy', 'same-origin');
+  c.header('Cache-Control', 'no-store');
+};
+
+export function uiRoutes(deps: UiDeps): void {
+  const { app, vault, authenticator, limiter, failures, logger, now } = deps;
+  const sessions = deps.options.sessions ?? new SessionStore();
+  const revealMs = deps.options.revealMs ?? REVEAL_MS;
+
+  const secure = (c: Context<AppEnv>) => new URL(c.req.url).protocol === 'https:';
+
+  const startSession = (c: Context<AppEnv>, owner: SessionOwner): Session => {
+    const session = sessions.create(owner);
+    setCookie(c, COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: secure(c),
+      path: '/',
+      maxAge: Math.floor(sessions.ttlMs / 1000),
+    });
+    return session;
+  };
+
+  const denier =
+    (actor: string, requestId: string): Denier =>
+    async (action, target, reason) => {
+      try {
+        await vault.withActor(actor).recordDenied(action, target, reason);
+      } catch (err) {
+        logger.error({ reqId: requestId, ...errorFields(err) }, 'a refusal could not be audited');
+      }
+    };
+
+  /** Writes an `ok` record of a session event (ui_login, ui_logout) as `actor`. */
+  const recordEvent = async (actor: string, action: string): Promise<void> => {
+    await vault.withActor(actor).auditedTransaction(action, async () => ({ result: undefined }));
+  };
+
+  /** The caller of a request: its session and what its policy allows, or undefined. */
+  const who = async (c: Context<AppEnv>): Promise<Who | undefined> => {
+    const session = sessions.get(getCookie(c, COOKIE));
+    if (session === undefined) return undefined;
+    const address = c.get('address');
+    let policy: AccessPolicy;
+    let actor: string;
+    let name: string;
+    if (session.owner.kind === 'token') {
+      const result = await authenticator.authenticate(session.owner.header);
+      if (result instanceof AuthFailure) {
+        // Revoked or expired since the login: the session ends with it.
+        sessions.deleteOwner(session.owner);
+        return undefined;
+      }
+      policy = result;
+      name = result.name;
+      actor = `token:${result.name}@${address}`;
+    } else {
+      policy = session.owner.policy;
+      name = session.owner.actor;
+      actor = `${session.owner.actor}@${address}`;
+    }
+    return {
+      session,
+      policy,
+      vault: vault.withActor(actor),
+      deny: denier(actor, c.get('requestId')),
+      viewer: { name, csrf: session.csrf, admin: policy.can('admin') },
+    };
+  };
+
+  const errorPage = async (
+    c: Context<AppEnv>,
+    err: unknown,
+    viewer: Viewer | undefined,
+  ): Promise<Response> => {
+    const { status, body, known } = errorResponse(err, c.get('requestId') ?? 'none');
+    if (!known) logger.error({ reqId: c.get('requestId'), ...errorFields(err) }, 'ui error');
+    const title =
+      status === 403
+        ? 'Not allowed'
+        : status === 404
+          ? 'Not found'
+          : status === 409
+            ? 'Conflict'
+            : status === 429
+              ? 'Too many attempts'
+              : 'Error';
+    return html(c, await documentOf(ErrorPage({ viewer, title, message: body.message })), status);
+  };
+
+  type PageFn = (c: Context<AppEnv>, w: Who) => Promise<Response>;
+  type ChangeFn = (c: Context<AppEnv>, w: Who, form: Form) => Promise<Response>;
+
+  /** A page that needs a session; without one, the login page. */
+  const page =
+    (fn: PageFn) =>
+    async (c: Context<AppEnv>): Promise<Response> => {
+      const w = await who(c);
+      if (w === undefined) return c.redirect('/login', 303);
+      try {
+        return await fn(c, w);
+      } catch (err) {
+        return errorPage(c, err, w.viewer);
+      }
+    };
+
+  /** A change: same origin, a session, the session's CSRF token; refusals audited. */
+  const change =
+    (action: string, fn: ChangeFn, json = false) =>
+    async (c: Context<AppEnv>): Promise<Response> => {
+      const w = await who(c);
+      const fail = async (err: unknown) => {
+        if (!json) return errorPage(c, err, w?.viewer);
+        const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
+        return c.json(body, status as 403);
+      };
+      try {
+        if (!sameOrigin(c)) {
+          await denier(
+            w === undefined ? `unauthenticated@${c.get('address')}` : w.vault.actor,
+            c.get('requestId'),
+          )(action, {}, 'cross-origin request');
+          throw new CofferError('FORBIDDEN', 'a change must come from a page of this server');
+        }
+        if (w === undefined) {
+          if (json) throw new CofferError('UNAUTHENTICATED', 'the session ended; log in again');
+          return c.redirect('/login', 303);
+        }
+        const form = (await c.req.parseBody({ all: true })) as Form;
+        const sent = c.req.header('x-csrf-token') ?? field(form, '_csrf');
+        if (!sessions.csrfValid(w.session, sent)) {
+          await refuse(w.policy, action, {}, 'missing or wrong CSRF token', w.deny);
+        }
+        return await fn(c, w, form);
+      } catch (err) {
+        return fail(err);
+      }
+    };
+
+  /** The key path and environment of a `/s/:scope/:group/:name?env=E` request. */
+  const secretTarget = (c: Context<AppEnv>, env: string | undefined) => {
+    const { scope, group, name } = c.req.param() as Record<string, string>;
+    return {
+      path: parseKeyPath(`${scope}/${group}/${name}`).path,
+      env: parseEnvironment(env ?? 'dev'),
+    };
+  };
+
+  const visible = (policy: AccessPolicy, s: SecretInfo) =>
+    policy.allowsPath(s.path) && policy.allowsEnv(s.env);
+
+  // ---- static files and login ----
+
+  app.get('/ui/:file', (c) => {
+    const asset = uiAsset(c.req.param('file'));
+    if (asset === undefined) return c.text('not found', 404);
+    return c.body(asset.body, 200, { 'content-type': asset.type });
+  });
+
+  app.get('/login', async (c) => {
+    if ((await who(c)) !== undefined) return c.redirect('/', 303);
+    return html(c, await documentOf(LoginPage({})));
+  });
+
+  app.post('/login', deps.bodyLimit, async (c) => {
+    const address = c.get('address');
+    if (!sameOrigin(c)) {
+      await denier(`unauthenticated@${address}`, c.get('requestId'))(
+        'ui_login',
+        {},
+        'cross-origin request',
+      );
+      return html(c, await documentOf(LoginPage({ error: 'Log in from this page.' })), 403);
+    }
+    const wait = limiter.retryAfter(address);
+    if (wait !== undefined) {
+      failures.refused(address);
+      c.header('Retry-After', String(wait));
+      const error = `Too many failed logins from this address; try again in ${wait} s.`;
+      return html(c, await documentOf(LoginPage({ error })), 429);
+    }
+    const form = (await c.req.parseBody()) as Form;
+    const token = (field(form, 'token') ?? '').trim();
+    const header = `Bearer ${token}`;
+    const result = await authenticator.authenticate(token === '' ? undefined : header);
+    if (result instanceof AuthFailure) {
+      limiter.fail(address);
+      const actor =
+        result.name === undefined
+          ? `unauthenticated@${address}`
+          : `token:${result.name}@${address}`;
+      await failures.failure(address, actor, result.reason);
+      const error = 'That token is not valid (unknown, expired or revoked).';
+      return html(c, await documentOf(LoginPage({ error })), 401);
+    }
+    await recordEvent(`token:${result.name}@${address}`, 'ui_login');
+    startSession(c, { kind: 'token', header });
+    return c.redirect('/', 303);
+  });
+
+  app.get('/login/link/:code', async (c) => {
+    const owner = sessions.redeem(c.req.param('code'));
+    if (owner === undefined) {
+      const error = 'That login link was used already or has expired. Run coffer ui again.';
+      return html(c, await documentOf(LoginPage({ error })), 401);
+    }
+    if (owner.kind === 'local') await recordEvent(`${owner.actor}@${c.get('address')}`, 'ui_login');
+    startSession(c, owner);
+    return c.redirect('/', 303);
+  });
+
+  app.post(
+    '/logout',
+    deps.bodyLimit,
+    change('ui_logout', async (c, w) => {
+      sessions.delete(getCookie(c, COOKIE));
+      deleteCookie(c, COOKIE, { path: '/', secure: secure(c) });
+      await w.vault.auditedTransaction('ui_logout', async () => ({ result: undefined }));
+      return html(c, await documentOf(LoginPage({ status: 'Logged out.' })));
+    }),
+  );
+
+  // ---- browsing ----
+
+  app.get(
+    '/',
+    page(async (c, w) => {
+      await authorize(w.policy, 'list', 'list', {}, w.deny);
+      const items = (await w.vault.list({})).filter((s) => visible(w.policy, s));
+      const groups = new Map<string, ProjectSummary & { names: Set<string> }>();
+      for (const s of items) {
+        const [scope, group] = s.path.split('/') as [string, string];
+        const key = `${scope}/${group}`;
+        let g = groups.get(key);
+        if (g === undefined) {
+          g = { scope, group, secrets: 0, envs: [], names: new Set() };
+          groups.set(key, g);
+        }
+        g.names.add(s.path);
+        g.envs.push(s.env);
+      }
+      const projects = [...groups.values()]
+        .map((g) => ({
+          scope: g.scope,
+          group: g.group,
+          secrets: g.names.size,
+          envs: sortEnvs(g.envs),
+        }))
+        .sort((a, b) => a.scope.localeCompare(b.scope) || a.group.localeCompare(b.group));
+      return html(c, await documentOf(ProjectsPage({ viewer: w.viewer, projects })));
+    }),
+  );
+
+  app.get(
+    '/p/:scope/:group',
+    page(async (c, w) => {
+      const { scope, group } = c.req.param();
+      const prefix = parsePathPrefix(`${scope}/${group}`);
+      if (prefix.group === undefined) throw new CofferError('INVALID_ARGUMENT', 'no such project');
+      const path = `${prefix.scope}/${prefix.group}`;
+      await authorize(w.policy, 'list', 'list', { path, prefix: true }, w.deny);
+      const items = (await w.vault.list({ prefix: path, includeDeleted: true })).filter((s) =>
+        visible(w.policy, s),
+      );
+      const envs = sortEnvs(items.map((s) => s.env));
+      const rows = new Map<string, SecretRow>();
+      for (const s of items) {
+        let row = rows.get(s.path);
+        if (row === undefined) {
+          row = {
+            name: s.path.split('/')[2]!,
+            path: s.path,
+            description: s.description,
+            tier: s.tier,
+            rotation: s.rotation,
+            cells: {},
+          };
+          rows.set(s.path, row);
+        }
+        row.cells[s.env] = s;
+      }
+      const list = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name));
+      return html(
+        c,
+        await documentOf(ProjectPage({ viewer: w.viewer, prefix: path, envs, rows: list })),
+      );
+    }),
+  );
+
+  /** The secret page's data for `target`, after the access check. */
+  const secretView = async (
+    w: Who,
+    target: { path: string; env: string },
+    extra: { error?: string; message?: string } = {},
+  ): Promise<SecretView> => {
+    await authorize(w.policy, 'list', 'history', target, w.deny);
+    const project = target.path.split('/').slice(0, 2).join('/');
+    const siblings = (await w.vault.list({ prefix: project, includeDeleted: true })).filter(
+      (s) => s.path === target.path && visible(w.policy, s),
+    );
+    let info: SecretInfo | undefined;
+    let versions: SecretView['versions'] = [];
+    if (siblings.some((s) => s.env === target.env)) {
+      const h = await w.vault.history(target.path, target.env);
+      info = h.secret;
+      versions = h.versions;
+    }
+    let audit: AuditRecord[] | undefined;
+    if (w.policy.can('admin')) {
+      const rows = await w.vault.readTransaction((tx) =>
+        tx.listAudit({ descending: true, limit: AUDIT_WINDOW, path: target.path }),
+      );
+      audit = rows.filter((r) => auditRecordVisible(w.policy, r)).slice(0, SECRET_AUDIT);
+    }
+    const allowed = (cap: 'read' | 'write' | 'delete') =>
+      w.policy.refusal(cap, target) === undefined;
+    return {
+      ...target,
+      envs: sortEnvs([...siblings.map((s) => s.env), target.env]),
+      info,
+      versions,
+      audit,
+      can: {
+        read: allowed('read') && w.policy.reveal !== 'never',
+        write: allowed('write'),
+        delete: allowed('delete'),
+      },
+      revealMs,
+      ...extra,
+    };
+  };
+
+  const SAVED: Record<string, string> = {
+    set: 'Saved a new version.',
+    deleted: 'Deleted. Restore brings it back.',
+    restored: 'Restored.',
+  };
+
+  app.get(
+    '/s/:scope/:group/:name',
+    page(async (c, w) => {
+      let env = c.req.query('env');
+      if (env === undefined) {
+        // The first environment it has that the session may see, else dev.
+        const target = secretTarget(c, undefined);
+        const project = target.path.split('/').slice(0, 2).join('/');
+        await authorize(w.policy, 'list', 'history', { path: target.path }, w.deny);
+        const mine = (await w.vault.list({ prefix: project, includeDeleted: true })).filter(
+          (s) => s.path === target.path && visible(w.policy, s),
+        );
+        env = sortEnvs(mine.map((s) => s.env))[0];
+      }
+      const target = secretTarget(c, env);
+      const done = SAVED[c.req.query('done') ?? ''];
+      const s = await secretView(w, target, done !== undefined ? { message: done } : {});
+      return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })));
+    }),
+  );
+
+  // ---- changes to a secret ----
+
+  const backTo = (c: Context<AppEnv>, t: { path: string; env: string }, done: string) =>
+    c.redirect(`/s/${t.path}?env=${encodeURIComponent(t.env)}&done=${done}`, 303);
+
+  app.post(
+    '/s/:scope/:group/:name/reveal',
+    deps.bodyLimit,
+    change(
+      'get',
+      async (c, w) => {
+        const target = secretTarget(c, c.req.query('env'));
+        await authorize(w.policy, 'read', 'get', target, w.deny);
+        if (w.policy.reveal === 'never') {
+          await refuse(w.policy, 'get', target, 'values may not be revealed', w.deny);
+        }
+        const v = await w.vault.get(target.path, target.env);
+        return c.json({ path: v.path, env: v.env, version: v.version, value: v.value });
+      },
+      true,
+    ),
+  );
+
+  app.post(
+    '/s/:scope/:group/:name/set',
+    deps.bodyLimit,
+    change('set', async (c, w, form) => {
+      const target = secretTarget(c, c.req.query('env'));
+      await authorize(w.policy, 'write', 'set', target, w.deny);
+      const value = field(form, 'value');
+      if (value === undefined) throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
+      const description = field(form, 'description')?.trim();
+      const ifRaw = field(form, 'ifVersion');
+      const ifVersion = ifRaw === undefined || ifRaw === '' ? undefined : Number(ifRaw);
+      if (ifVersion !== undefined && !Number.isSafeInteger(ifVersion)) {
+        throw new CofferError('INVALID_ARGUMENT', 'ifVersion must be a whole number');
+      }
+      try {
+        await w.vault.set(target.path, target.env, value, {
+          description: description === '' ? undefined : description,
+          ifVersion,
+        });
+      } catch (err) {
+        if (!(err instanceof CofferError)) throw err;
+        // The page again with what went wrong (never the value sent).
+        const { status } = errorResponse(err, c.get('requestId'));
+        const s = await secretView(w, target, { error: err.message });
+        return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })), status);
+      }
+      return backTo(c, target, 'set');
+    }),
+  );
+
+  app.post(
+    '/s/:scope/:group/:name/delete',
+    deps.bodyLimit,
+    change('delete', async (c, w) => {
+      const target = secretTarget(c, c.req.query('env'));
+      await authorize(w.policy, 'delete', 'delete', target, w.deny);
+      await w.vault.delete(target.path, target.env);
+      return backTo(c, target, 'deleted');
+    }),
+  );
+
+  app.post(
+    '/s/:scope/:group/:name/restore',
+    deps.bodyLimit,
+    change('restore', async (c, w) => {
+      const target = secretTarget(c, c.req.query('env'));
+      await authorize(w.policy, 'delete', 'restore', target, w.deny);
+      await w.vault.restore(target.path, target.env);
+      return backTo(c, target, 'restored');
+    }),
+  );
+
+  // ---- audit log ----
+
+  app.get(
+    '/audit',
+    page(async (c, w) => {
+      await authorize(w.policy, 'admin', 'audit', {}, w.deny);
+      const q = c.req.query();
+      const filters: AuditFilters = {
+        path: (q.path ?? '').trim(),
+        actor: (q.actor ?? '').trim(),
+        action: (q.action ?? '').trim(),
+        outcome: (q.outcome ?? '').trim(),
+      };
+      const before = q.before === undefined ? undefined : Number(q.before);
+      if (before !== undefined && !(Number.isSafeInteger(before) && before > 0)) {
+        throw new CofferError('INVALID_ARGUMENT', 'before must be a record number');
+      }
+      const path = filters.path === '' ? undefined : filters.path;
+      // A window of AUDIT_WINDOW records, newest first: below `before`, or the newest.
+      const rows = await w.vault.readTransaction((tx) =>
+        before === undefined
+          ? tx.listAudit({ descending: true, limit: AUDIT_WINDOW, ...(path ? { path } : {}) })
+          : tx
+              .listAudit({
+                afterSeq: Math.max(0, before - 1 - AUDIT_WINDOW),
+                limit: AUDIT_WINDOW,
+                ...(path ? { path } : {}),
+              })
+              .then((r) => r.filter((x) => x.seq < before).reverse()),
+      );
+      const records = rows
+        .filter(
+          (r) =>
+            auditRecordVisible(w.policy, r) &&
+            (filters.actor === '' || r.actor.includes(filters.actor)) &&
+            (filters.action === '' || r.action === filters.action) &&
+            (filters.outcome === '' || r.outcome === filters.outcome),
+        )
+        .slice(0, AUDIT_PAGE);
+      const lowest = rows.length === 0 ? undefined : rows[rows.length - 1]!.seq;
+      let older: string | undefined;
+      if (lowest !== undefined && lowest > 1) {
+        const params = new URLSearchParams({ ...filtersQuery(filters), before: String(lowest) });
+        older = `/audit?${params}`;
+      }
+      let chain: ChainView;
+      if (w.policy.refusal('admin', { everything: true }) === undefined) {
+        const r = await verifyAudit(w.vault);
+        chain = {
+          ok: r.ok,
+          checked: r.records,
+          problem:
+            r.problem === undefined ? undefined : `record ${r.problem.seq}: ${r.problem.reason}`,
+        };
+      } else {
+        chain = { unavailable: 'Checking the chain needs a token for every path and environment.' };
+      }
+      return html(
+        c,
+        await documentOf(AuditPage({ viewer: w.viewer, records, filters, chain, older })),
+      );
+    }),
+  );
+
+  // ---- tokens ----
+
+  const tokensPage = async (
+    c: Context<AppEnv>,
+    w: Who,
+    extra: { created?: { name: string; token: string }; error?: string; message?: string },
+    status = 200,
+  ) => {
+    const tokens = await listTokens(w.vault, w.policy);
+    return html(c, await documentOf(TokensPage({ viewer: w.viewer, tokens, ...extra })), status);
+  };
+
+  app.get(
+    '/tokens',
+    page(async (c, w) => {
+      await authorize(w.policy, 'admin', 'token_list', {}, w.deny);
+      const done = c.req.query('revoked');
+      return tokensPage(c, w, done !== undefined ? { message: `Revoked ${done}.` } : {});
+    }),
+  );
+
+  app.post(
+    '/tokens',
+    deps.bodyLimit,
+    change('token_create', async (c, w, form) => {
+      await authorize(w.policy, 'admin', 'token_create', {}, w.deny);
+      const ttl = field(form, 'ttl')?.trim();
+      try {
+        const created = await createToken(
+          w.vault,
+          {
+            name: (field(form, 'name') ?? '').trim(),
+            allow: words(field(form, 'allow')),
+            envs: words(field(form, 'envs')),
+            caps: fieldList(form, 'caps'),
+            ttl: ttl === '' ? undefined : ttl,
+          },
+          now(),
+          { policy: w.policy, deny: w.deny },
+        );
+        return await tokensPage(
+          c,
+          w,
+          { created: { name: created.name, token: created.token } },
+          201,
+        );
+      } catch (err) {
+        if (!(err instanceof CofferError)) throw err;
+        const { status } = errorResponse(err, c.get('requestId'));
+        return tokensPage(c, w, { error: err.message }, status);
+      }
+    }),
+  );
+
+  app.post(
+    '/tokens/:name/revoke',
+    deps.bodyLimit,
+    change('token_revoke', async (c, w) => {
+      await authorize(w.policy, 'admin', 'token_revoke', {}, w.deny);
+      const token = await revokeToken(w.vault, c.req.param('name') ?? '', now(), {
+        policy: w.policy,
+        deny: w.deny,
+      });
+      authenticator.forget(token.name);
+      return c.redirect(`/tokens?revoked=${encodeURIComponent(token.name)}`, 303);
+    }),
+  );
+}
+
+function filtersQuery(f: AuditFilters): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(f)) if (v !== '') out[k] = v;
+  return out;
+}

@@ -1,0 +1,398 @@
+/**
+ * The web UI in process (`app.request`): every page route's access rules for a session
+ * made from each kind of token, the security headers, CSRF and origin checks, login by token
+ * and by one-time link, and that no value is in any HTML the pages serve.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auditRecords,
+  DESCRIPTION,
+  type Kit,
+  makeKit,
+  SENTINEL,
+} from '../../../test/helpers/server-kit.js';
+import { AccessPolicy } from '../../core/access/policy.js';
+import { CONTENT_SECURITY_POLICY } from './routes.js';
+import { SessionStore } from './session.js';
+
+const OTHER_VALUE = 'other-sentinel-Pq7Yt2-never-in-html';
+const sessions = new SessionStore();
+let kit: Kit;
+
+interface Page {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+interface Browser {
+  cookie: string;
+  csrf: string;
+  get(path: string): Promise<Page>;
+  post(
+    path: string,
+    form?: Record<string, string | string[]>,
+    headers?: Record<string, string>,
+  ): Promise<Page>;
+}
+
+const ORIGIN = 'http://coffer.test';
+
+async function request(
+  method: string,
+  path: string,
+  o: {
+    cookie?: string;
+    form?: Record<string, string | string[]>;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Page> {
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.cookie !== undefined) headers.cookie = o.cookie;
+  let body: string | undefined;
+  if (o.form !== undefined) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(o.form)) for (const x of [v].flat()) p.append(k, x);
+    body = p.toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  const res = await kit.app.request(
+    `${ORIGIN}${path}`,
+    { method, headers, ...(body !== undefined ? { body } : {}) },
+    { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+  );
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+function csrfOf(html: string): string {
+  const m = /<meta name="csrf-token" content="([^"]+)"/.exec(html);
+  if (m === null) throw new Error('no CSRF token in the page');
+  return m[1]!;
+}
+
+function sessionCookie(res: Page): string {
+  const set = res.headers.get('set-cookie') ?? '';
+  const m = /coffer_session=([^;]+)/.exec(set);
+  if (m === null) throw new Error(`no session cookie: ${set}`);
+  return `coffer_session=${m[1]}`;
+}
+
+async function browserFor(cookie: string): Promise<Browser> {
+  const home = await request('GET', '/', { cookie });
+  const b: Browser = {
+    cookie,
+    csrf: home.status === 200 ? csrfOf(home.text) : '',
+    get: (path) => request('GET', path, { cookie }),
+    post: (path, form = {}, headers = {}) =>
+      request('POST', path, {
+        cookie,
+        form: { _csrf: b.csrf, ...form },
+        headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin', ...headers },
+      }),
+  };
+  return b;
+}
+
+async function login(token: string): Promise<Browser> {
+  const res = await request('POST', '/login', { form: { token }, headers: { origin: ORIGIN } });
+  expect(res.status).toBe(303);
+  return browserFor(sessionCookie(res));
+}
+
+beforeAll(async () => {
+  kit = await makeKit({ ui: { sessions, revealMs: 1000 } });
+  await kit.vault.set('project/app/db_url', 'dev', SENTINEL, { description: DESCRIPTION });
+  await kit.vault.set('project/app/db_url', 'prod', SENTINEL, { description: DESCRIPTION });
+  await kit.vault.set('project/app/api_key', 'dev', SENTINEL, { description: DESCRIPTION });
+  await kit.vault.set('project/other/token', 'dev', OTHER_VALUE, { description: DESCRIPTION });
+});
+
+afterAll(async () => {
+  await kit?.dispose();
+});
+
+const PAGES = [
+  '/',
+  '/p/project/app',
+  '/s/project/app/db_url',
+  '/s/project/app/db_url?env=prod',
+  '/s/project/app/api_key?env=prod',
+  '/p/project/other',
+  '/s/project/other/token',
+  '/audit',
+  '/audit?path=project/app/db_url&outcome=ok',
+  '/tokens',
+];
+
+describe('without a session', () => {
+  it('every page sends the browser to the login page', async () => {
+    for (const path of PAGES) {
+      const res = await request('GET', path);
+      expect({ path, status: res.status, to: res.headers.get('location') }).toEqual({
+        path,
+        status: 303,
+        to: '/login',
+      });
+    }
+  });
+
+  it('a change is refused, and a reveal answers 401', async () => {
+    const res = await request('POST', '/s/project/app/db_url/reveal?env=dev', {
+      headers: { origin: ORIGIN },
+    });
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain(SENTINEL);
+    const set = await request('POST', '/s/project/app/db_url/set?env=dev', {
+      form: { value: 'x' },
+      headers: { origin: ORIGIN },
+    });
+    expect(set.status).toBe(303);
+  });
+
+  it('the login page has the security headers and no script or style inline', async () => {
+    const res = await request('GET', '/login');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.text).not.toMatch(/<script>|<script [^>]*>[^<]|<style|style="/);
+  });
+
+  it('the API keeps its own headers', async () => {
+    const res = await request('GET', '/healthz');
+    expect(res.headers.get('content-security-policy')).toBeNull();
+  });
+});
+
+describe('login', () => {
+  it('a wrong token is refused (401) and audited like a bad bearer token', async () => {
+    const res = await request('POST', '/login', {
+      form: { token: 'coffer_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      headers: { origin: ORIGIN },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    const records = await auditRecords(kit);
+    expect(records.some((r) => r.action === 'authenticate' && r.outcome === 'denied')).toBe(true);
+  });
+
+  it('a revoked or expired token is refused', async () => {
+    for (const token of [kit.tokens.revoked, kit.tokens.expired]) {
+      const res = await request('POST', '/login', { form: { token }, headers: { origin: ORIGIN } });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('a login from another site is refused', async () => {
+    const res = await request('POST', '/login', {
+      form: { token: kit.tokens.admin },
+      headers: { origin: 'http://evil.test', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('the session cookie is HttpOnly, SameSite=Strict, expiring; the login is audited', async () => {
+    const res = await request('POST', '/login', {
+      form: { token: kit.tokens.admin },
+      headers: { origin: ORIGIN },
+    });
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Max-Age=\d+/);
+    expect(cookie).not.toContain(kit.tokens.admin);
+    const records = await auditRecords(kit);
+    expect(records.some((r) => r.action === 'ui_login' && r.actor.startsWith('token:admin@'))).toBe(
+      true,
+    );
+  });
+
+  it('a one-time link logs in once, with the local policy', async () => {
+    const policy = new AccessPolicy({ allow: [], envs: [], caps: ['list', 'read'] }, 'you');
+    const code = sessions.link({ kind: 'local', policy, actor: 'ui:tester' });
+    const first = await request('GET', `/login/link/${code}`);
+    expect(first.status).toBe(303);
+    const b = await browserFor(sessionCookie(first));
+    expect((await b.get('/')).text).toContain('project/other');
+    expect((await request('GET', `/login/link/${code}`)).status).toBe(401);
+  });
+
+  it('logout ends the session', async () => {
+    const b = await login(kit.tokens.admin);
+    expect((await b.get('/')).status).toBe(200);
+    const out = await b.post('/logout');
+    expect(out.status).toBe(200);
+    expect((await b.get('/')).status).toBe(303);
+  });
+});
+
+describe('an admin session', () => {
+  it('sees every page, and no value in any of them', async () => {
+    const b = await login(kit.tokens.admin);
+    for (const path of PAGES) {
+      const res = await b.get(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(res.text).not.toContain(SENTINEL);
+      expect(res.text).not.toContain(OTHER_VALUE);
+      expect(res.text).not.toContain(kit.tokens.admin);
+    }
+  });
+
+  it('the project page lists each environment side by side, with what is missing', async () => {
+    const b = await login(kit.tokens.admin);
+    const res = await b.get('/p/project/app');
+    expect(res.text).toContain('<th scope="col">dev</th><th scope="col">prod</th>');
+    expect(res.text).toContain('api_key');
+    expect(res.text).toContain('missing');
+    expect(res.text).toContain(DESCRIPTION);
+  });
+
+  it('reveals a value only on a POST with the CSRF token, and audits it', async () => {
+    const b = await login(kit.tokens.admin);
+    const without = await b.post('/s/project/app/db_url/reveal?env=dev', { _csrf: 'wrong' });
+    expect(without.status).toBe(403);
+    expect(without.text).not.toContain(SENTINEL);
+    const res = await b.post('/s/project/app/db_url/reveal?env=dev');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).value).toBe(SENTINEL);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const records = await auditRecords(kit);
+    const last = records.filter((r) => r.action === 'get').at(-1);
+    expect(last).toMatchObject({ path: 'project/app/db_url', env: 'dev', outcome: 'ok' });
+    expect(last?.actor).toMatch(/^token:admin@/);
+  });
+
+  it('refuses a change from another origin, and audits it', async () => {
+    const b = await login(kit.tokens.admin);
+    const res = await b.post(
+      '/s/project/app/db_url/set?env=dev',
+      { value: 'changed', ifVersion: '1' },
+      { origin: 'http://evil.test', 'sec-fetch-site': 'cross-site' },
+    );
+    expect(res.status).toBe(403);
+    const records = await auditRecords(kit);
+    expect(records.at(-1)).toMatchObject({ action: 'set', outcome: 'denied' });
+    expect(records.at(-1)?.detail).toContain('cross-origin');
+  });
+
+  it('sets with check-and-set: a stale version is a conflict page without the value', async () => {
+    const b = await login(kit.tokens.admin);
+    const stale = await b.post('/s/project/app/api_key/set?env=dev', {
+      value: 'new-value-Hk29-not-shown',
+      ifVersion: '0',
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('role="alert"');
+    expect(stale.text).not.toContain('new-value-Hk29-not-shown');
+    const ok = await b.post('/s/project/app/api_key/set?env=dev', {
+      value: 'new-value-Hk29-not-shown',
+      ifVersion: '1',
+    });
+    expect(ok.status).toBe(303);
+    expect((await kit.vault.get('project/app/api_key', 'dev')).value).toBe(
+      'new-value-Hk29-not-shown',
+    );
+  });
+
+  it('adds a secret to a new environment (description rules apply), deletes and restores', async () => {
+    const b = await login(kit.tokens.admin);
+    const vague = await b.post('/s/project/app/api_key/set?env=staging', {
+      value: 'v1',
+      ifVersion: '0',
+      description: 'API key',
+    });
+    expect(vague.status).toBe(400);
+    const added = await b.post('/s/project/app/api_key/set?env=staging', {
+      value: 'v1',
+      ifVersion: '0',
+      description: 'Key of the staging payment sandbox',
+    });
+    expect(added.status).toBe(303);
+    expect((await b.post('/s/project/app/api_key/delete?env=staging')).status).toBe(303);
+    expect((await kit.vault.info('project/app/api_key', 'staging')).deletedAt).not.toBeNull();
+    expect((await b.post('/s/project/app/api_key/restore?env=staging')).status).toBe(303);
+    expect((await kit.vault.info('project/app/api_key', 'staging')).deletedAt).toBeNull();
+  });
+
+  it('creates a token shown once, and revokes it (its sessions end)', async () => {
+    const b = await login(kit.tokens.admin);
+    const res = await b.post('/tokens', {
+      name: 'ui-made',
+      allow: 'project/app/*',
+      envs: 'dev',
+      caps: ['read', 'list'],
+      ttl: '1d',
+    });
+    expect(res.status).toBe(201);
+    const token = /(coffer_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(res.text)?.[1];
+    expect(token).toBeDefined();
+    const listed = await b.get('/tokens');
+    expect(listed.text).toContain('ui-made');
+    expect(listed.text).not.toContain(token!);
+    const other = await login(token!);
+    expect((await other.get('/')).status).toBe(200);
+    expect((await b.post('/tokens/ui-made/revoke')).status).toBe(303);
+    expect((await other.get('/')).status).toBe(303);
+  });
+});
+
+describe('a session limited to project/app', () => {
+  it('sees that project only; other pages and direct URLs are refused and audited', async () => {
+    const b = await login(kit.tokens.app);
+    const home = await b.get('/');
+    expect(home.text).toContain('project/app');
+    expect(home.text).not.toContain('project/other');
+    for (const path of ['/p/project/other', '/s/project/other/token', '/audit', '/tokens']) {
+      const res = await b.get(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 403 });
+      expect(res.text).not.toContain(OTHER_VALUE);
+    }
+    const reveal = await b.post('/s/project/other/token/reveal?env=dev');
+    expect(reveal.status).toBe(403);
+    expect(reveal.text).not.toContain(OTHER_VALUE);
+    const set = await b.post('/s/project/other/token/set?env=dev', { value: 'x', ifVersion: '1' });
+    expect(set.status).toBe(403);
+    const made = await b.post('/tokens', { name: 'wider', allow: '**', caps: 'read' });
+    expect(made.status).toBe(403);
+    const records = await auditRecords(kit);
+    const denied = records.filter(
+      (r) => r.outcome === 'denied' && r.actor.startsWith('token:app@'),
+    );
+    expect(denied.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['list', 'history', 'audit', 'token_list', 'get', 'set']),
+    );
+  });
+
+  it('a read-only session sees no set, delete or reveal controls it may not use', async () => {
+    const b = await login(kit.tokens.list);
+    const res = await b.get('/s/project/app/db_url?env=dev');
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain('/reveal');
+    expect(res.text).not.toContain('/set');
+    expect(res.text).not.toContain('/delete');
+  });
+});
+
+describe('rate limit', () => {
+  it('failed logins from one address get 429 like the API', async () => {
+    let last = 0;
+    for (let i = 0; i < 15; i++) {
+      const res = await kit.app.request(
+        `${ORIGIN}/login`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+          body: 'token=nope',
+        },
+        { incoming: { socket: { remoteAddress: '10.9.9.9' } } },
+      );
+      last = res.status;
+    }
+    expect(last).toBe(429);
+  });
+});
