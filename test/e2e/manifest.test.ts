@@ -164,6 +164,9 @@ describe('coffer manifest init', () => {
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain('coffer.yaml already exists');
     expect(readFileSync(join(dir, 'coffer.yaml'), 'utf8')).toBe(MANIFEST);
+    const typo = h.run(['manifest', 'init', '--from', 'vualt', '-o', '-'], { cwd: dir });
+    expect(typo.code).toBe(3);
+    expect(typo.stderr).toContain('did you mean --from vault?');
     const stdout = h.run(['manifest', 'init', '-o', '-'], { cwd: dir });
     expect(stdout.code, stdout.stderr).toBe(0);
     expect(stdout.stdout).toContain('source: { value: "3000" }');

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { isValidSegment, normalizeSegment, parseEnvironment } from '../../core/paths.js';
+import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { withBackend } from '../context.js';
 import { envOf } from '../env-option.js';
@@ -100,9 +101,11 @@ Examples:
         const { MANIFEST_NAMES } = await import('../../core/manifest/load.js');
         const out = opts.out;
         if (out !== '-' && !opts.force) {
-          const existing = [out, ...MANIFEST_NAMES.map((n) => join(dirname(out), n))].find((f) =>
-            existsSync(f),
-          );
+          // Writing coffer.yaml beside a coffer.yml (or the other way) would make two manifests.
+          const siblings = MANIFEST_NAMES.includes(basename(out))
+            ? MANIFEST_NAMES.map((n) => join(dirname(out), n))
+            : [];
+          const existing = [out, ...siblings].find((f) => existsSync(f));
           if (existing !== undefined) {
             throw new CofferError(
               'ALREADY_EXISTS',
@@ -127,9 +130,12 @@ Examples:
             });
           }
           if (!existsSync(file)) {
-            throw new CofferError('FILE_NOT_FOUND', `${file} does not exist; nothing was written`, {
-              hint: 'Pass --from FILE (a .env or .env.example file) or --from vault.',
-            });
+            const near = closestMatch(file, ['vault', ...DEFAULT_INPUTS.filter(existsSync)]);
+            throw new CofferError(
+              'FILE_NOT_FOUND',
+              `${file} does not exist${near ? `; did you mean --from ${near}?` : ''}; nothing was written`,
+              { hint: 'Pass --from FILE (a .env or .env.example file) or --from vault.' },
+            );
           }
           const { readDotenvFile } = await import('../../core/dotenv/write.js');
           result = init.manifestFromDotenv(readDotenvFile(file), {
