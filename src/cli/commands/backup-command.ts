@@ -17,6 +17,7 @@ import {
   restoreSnapshot,
 } from '../../core/backup/backup.js';
 import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
+import { backupFileName } from '../../core/backup/scheduled.js';
 import type { ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -52,14 +53,6 @@ interface OpenOptions extends CommonOptions {
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
-/** `coffer-backup-20260102T030405Z.age` for a snapshot taken at `now`. */
-export function defaultBackupName(now: Date): string {
-  return `coffer-backup-${now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}.age`;
-}
 
 /** The backup passphrase: COFFER_BACKUP_PASSPHRASE, else a line of stdin, else a prompt. */
 async function backupPassphrase(confirm: boolean): Promise<string> {
@@ -188,7 +181,7 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
     throw new CofferError('USAGE', '--work-factor applies to a passphrase backup only');
   }
   const now = new Date();
-  const out = opts.out ?? defaultBackupName(now);
+  const out = opts.out ?? backupFileName(now);
   const toStdout = out === '-';
   const target = toStdout ? '-' : resolve(out);
   if (!toStdout && existsSync(target) && !opts.force) {

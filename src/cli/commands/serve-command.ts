@@ -8,10 +8,14 @@
  * picks a free port); stderr gets the JSON log lines. hono, zod and pino are loaded here,
  * inside the action, so they cost nothing to the other commands' start-up.
  */
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseTtl } from '../../core/access/tokens.js';
 import { CofferError } from '../../core/errors.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { withLocalVault } from '../context.js';
+import { cofferHome, withLocalVault } from '../context.js';
 import { warn, writeOut } from '../output.js';
 
 declare const COFFER_VERSION: string;
@@ -28,6 +32,10 @@ interface ServeOptions extends CommonOptions {
   headersTimeout: number;
   requestTimeout: number;
   trustedProxy?: string[];
+  backupEvery?: string;
+  backupDir?: string;
+  keep: number;
+  backupRecipient?: string[];
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [
@@ -50,6 +58,35 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
   });
+}
+
+/** The scheduled backups asked for, checked before the vault is opened; undefined: none. */
+function backupPlan(opts: ServeOptions) {
+  if (opts.backupEvery === undefined) {
+    if (opts.backupDir !== undefined || opts.backupRecipient !== undefined) {
+      throw new CofferError('USAGE', '--backup-dir and --backup-recipient need --backup-every');
+    }
+    return undefined;
+  }
+  const everyMs = parseTtl(opts.backupEvery);
+  if (everyMs < 60_000) {
+    throw new CofferError('USAGE', '--backup-every must be at least 1m');
+  }
+  const recipients = opts.backupRecipient ?? [];
+  const passphrase = process.env.COFFER_BACKUP_PASSPHRASE ?? '';
+  if (recipients.length === 0 && passphrase === '') {
+    throw new CofferError('USAGE', 'scheduled backups need a passphrase or a recipient', {
+      hint: 'Set COFFER_BACKUP_PASSPHRASE, or pass --backup-recipient age1... (an age public key).',
+    });
+  }
+  const dir = resolve(opts.backupDir ?? join(cofferHome(), 'backups'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return {
+    everyMs,
+    dir,
+    keep: opts.keep,
+    encryption: recipients.length > 0 ? { recipients } : { passphrase },
+  };
 }
 
 export function serveCommand(program: Command): void {
@@ -89,6 +126,19 @@ export function serveCommand(program: Command): void {
       'a reverse proxy (address or subnet, IPv4 or IPv6) whose X-Forwarded-For names the client; repeatable',
       collect,
     )
+    .option('--backup-every <interval>', 'take a backup every interval (e.g. 24h, 6h, 7d)')
+    .option('--backup-dir <dir>', 'where scheduled backups go (default: $COFFER_HOME/backups)')
+    .option(
+      '--keep <n>',
+      'scheduled backups to keep, the newest (default 7)',
+      intOption('--keep', 1),
+      7,
+    )
+    .option(
+      '--backup-recipient <age1...>',
+      'encrypt scheduled backups to this age recipient (repeatable; else COFFER_BACKUP_PASSPHRASE)',
+      collect,
+    )
     .addHelpText(
       'after',
       `
@@ -109,7 +159,11 @@ Examples:
   coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
   coffer serve --port 8700
   coffer serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
-  coffer serve --trusted-proxy 10.0.0.0/8 --trusted-proxy fd00::/8`,
+  coffer serve --trusted-proxy 10.0.0.0/8 --trusted-proxy fd00::/8
+  COFFER_BACKUP_PASSPHRASE=... coffer serve --backup-every 24h --backup-dir /srv/backups --keep 7
+
+Scheduled backups are those of \`coffer backup\` (encrypted with age, 0600, audited), written
+as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other files never.`,
     )
     .action(
       action<ServeOptions>(async (_args, opts, g) => {
@@ -135,6 +189,7 @@ Examples:
         };
         const warning = checkBinding(binding);
         if (warning !== undefined) warn(warning);
+        const backups = backupPlan(opts);
         return withLocalVault(
           'coffer serve',
           g,
@@ -158,8 +213,26 @@ Examples:
             });
             logger.info({ url: server.url, storage: storage.kind, version }, 'listening');
             writeOut(`${server.url}\n`);
+            const schedule =
+              backups === undefined
+                ? undefined
+                : (await import('../../core/backup/scheduled.js')).scheduleBackups({
+                    ...backups,
+                    vault: vault.withActor('coffer:serve'),
+                    onBackup: (r) =>
+                      logger.info(
+                        { file: r.file, counts: r.header.counts, removed: r.removed },
+                        'backup written',
+                      ),
+                    onError: (err) =>
+                      logger.error(
+                        { code: err instanceof CofferError ? err.code : 'INTERNAL' },
+                        `backup failed: ${err instanceof CofferError ? err.message : 'internal error'}`,
+                      ),
+                  });
             const signal = await waitForSignal();
             logger.info({ signal }, 'shutting down: finishing requests in flight');
+            await schedule?.stop();
             await server.close();
             await api.close();
             logger.info('stopped');

@@ -1,0 +1,114 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestVault } from '../../../test/helpers/vault.js';
+import { decryptBackup } from './age.js';
+import { decodeSnapshot } from './format.js';
+import { backupFileName, pruneBackups, type SetTimer, scheduleBackups } from './scheduled.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('scheduled backups', () => {
+  it('names files by UTC time', () => {
+    expect(backupFileName(new Date('2026-01-02T03:04:05.678Z'))).toBe(
+      'coffer-backup-20260102T030405Z.age',
+    );
+  });
+
+  it('takes a backup each interval, keeps the newest N and leaves other files alone', async () => {
+    const t = await makeTestVault('test:serve');
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
+    cleanups.push(async () => {
+      t.vault.close();
+      await t.storage.close();
+      rmSync(t.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
+    await t.vault.set('project/app/db_url', 'dev', 'postgres://x', {
+      description: 'Database URL of the app',
+    });
+    // A fake timer: each fire() runs the pending callback, as the interval elapsing would.
+    let pending: { fn: () => void; ms: number } | undefined;
+    const setTimer: SetTimer = (fn, ms) => {
+      pending = { fn, ms };
+      return () => {
+        pending = undefined;
+      };
+    };
+    let clock = Date.parse('2026-03-01T00:00:00Z');
+    const written: string[] = [];
+    const errors: unknown[] = [];
+    let done: () => void = () => undefined;
+    const schedule = scheduleBackups({
+      vault: t.vault,
+      dir,
+      keep: 2,
+      everyMs: 86_400_000,
+      encryption: { passphrase: 'pw-scheduled', workFactor: 14 },
+      now: () => new Date(clock),
+      setTimer,
+      onBackup: (r) => {
+        written.push(r.file);
+        done();
+      },
+      onError: (err) => {
+        errors.push(err);
+        done();
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(pending?.ms).toBe(86_400_000);
+      const finished = new Promise<void>((r) => {
+        done = r;
+      });
+      pending!.fn();
+      await finished;
+      clock += 86_400_000;
+    }
+    await schedule.stop();
+    expect(errors).toEqual([]);
+    expect(written).toHaveLength(3);
+    const left = readdirSync(dir).sort();
+    expect(left).toEqual([
+      'coffer-backup-20260302T000000Z.age',
+      'coffer-backup-20260303T000000Z.age',
+      'notes.txt',
+    ]);
+    const file = join(dir, left[1]!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const s = decodeSnapshot(
+      await decryptBackup(new Uint8Array(readFileSync(file)), { passphrase: 'pw-scheduled' }),
+    );
+    expect(s.header.counts.secrets).toBe(1);
+    const audit = await t.vault.readTransaction((tx) => tx.listAudit({ limit: 100 }));
+    expect(audit.filter((r) => r.action === 'vault.backup')).toHaveLength(3);
+  });
+
+  it('prunes only its own files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-prune-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    for (const f of [
+      'coffer-backup-20260101T000000Z.age',
+      'coffer-backup-20260102T000000Z.age',
+      'coffer-backup-20260102T000000Z-1.age',
+      'coffer-backup-manual.age',
+      'other.age',
+    ]) {
+      writeFileSync(join(dir, f), '');
+    }
+    expect(pruneBackups(dir, 1)).toEqual([
+      'coffer-backup-20260101T000000Z.age',
+      'coffer-backup-20260102T000000Z.age',
+    ]);
+    expect(readdirSync(dir).sort()).toEqual([
+      'coffer-backup-20260102T000000Z-1.age',
+      'coffer-backup-manual.age',
+      'other.age',
+    ]);
+  });
+});
