@@ -93,11 +93,17 @@ export async function run(ctx) {
       expect: String(COUNT),
     },
     {
-      label: 'coffer run -- node -e 0 (vault)',
+      label: 'coffer run -- node -e 0 (vault, output masked)',
       args: [DIST_CLI, 'run', '-p', 'bench', '--', node, '-e', probe],
       env,
       expect: String(COUNT),
       coffer: true,
+    },
+    {
+      label: 'coffer run --no-mask -- node -e 0 (vault)',
+      args: [DIST_CLI, 'run', '--no-mask', '-p', 'bench', '--', node, '-e', probe],
+      env,
+      expect: String(COUNT),
     },
   ];
   const commands = withTwins(list, ctx.baseline, (c) => {
@@ -123,6 +129,7 @@ export async function run(ctx) {
     notes: [
       `${rounds} interleaved rounds after 2 warm-up rounds; every command runs a child node that counts the ${COUNT} SECRET_* variables.`,
       'coffer run: opens the vault, unwraps and decrypts 50 values, writes 50 audit records (one fsync), then spawns.',
+      "Output masked: the bench captures the child's output in a pipe, so coffer masks it (the default when not a terminal): the masker is loaded and built after the spawn.",
       'dotenvx encrypted: the same .env after `dotenvx encrypt` (ECIES per value), key from .env.keys.',
     ],
   };

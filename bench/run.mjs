@@ -24,6 +24,7 @@ import * as manifest from './manifest.mjs';
 import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
 import * as rotation from './rotation.mjs';
+import * as runMask from './run-mask.mjs';
 import * as runOverhead from './run-overhead.mjs';
 import * as scan from './scan.mjs';
 import * as serve from './serve.mjs';
@@ -32,6 +33,7 @@ import { printTables } from './table.mjs';
 const SECTIONS = [
   cliStartup,
   runOverhead,
+  runMask,
   library,
   rotation,
   envelope,

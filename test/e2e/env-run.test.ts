@@ -155,7 +155,7 @@ describe('coffer run', () => {
     const { h, app, secrets } = project();
     writeFileSync(join(app, '.coffer'), 'project=consilio\n');
     const before = readdirSync(app);
-    const r = spawnSync(process.execPath, [BIN, 'run', '--', process.execPath, '-e', printEnv], {
+    const r = spawnSync(process.execPath, [BIN, 'run', '--no-mask', '--', process.execPath, '-e', printEnv], {
       cwd: app,
       env: h.env,
       encoding: 'utf8',
@@ -197,7 +197,7 @@ describe('coffer run', () => {
     expect(r.stderr).toBe('err [REDACTED]\n');
     const plain = spawnSync(
       process.execPath,
-      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
+      [BIN, 'run', '--no-mask', '-p', 'consilio', '--', process.execPath, '-e', script],
       { env: h.env, encoding: 'utf8' },
     );
     expect(plain.stdout).toBe('key=sk_live_abc123xyz ok\n');
@@ -208,13 +208,13 @@ describe('coffer run', () => {
     const env = { ...h.env, STRIPE_API_KEY: 'from-shell' };
     const plain = spawnSync(
       process.execPath,
-      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', printEnv],
+      [BIN, 'run', '--no-mask', '-p', 'consilio', '--', process.execPath, '-e', printEnv],
       { env, encoding: 'utf8' },
     );
     expect(JSON.parse(plain.stdout).s).toBe('from-shell');
     const over = spawnSync(
       process.execPath,
-      [BIN, 'run', '-p', 'consilio', '--override', '--', process.execPath, '-e', printEnv],
+      [BIN, 'run', '--no-mask', '-p', 'consilio', '--override', '--', process.execPath, '-e', printEnv],
       { env, encoding: 'utf8' },
     );
     expect(JSON.parse(over.stdout).s).toBe('sk_live_abc123xyz');

@@ -39,7 +39,7 @@ const PRINT = ['--', process.execPath, '-e', 'console.log(process.env.API_KEY ??
 describe('coffer run refuses names that load code', () => {
   it('a secret named node_options runs no code: the whole run fails (exit 2), naming it', () => {
     const { marker, run } = project();
-    const r = run(['run', '--project', 'app', ...PRINT]);
+    const r = run(['run', '--no-mask', '--project', 'app', ...PRINT]);
     expect(r.code).toBe(2);
     expect(existsSync(marker)).toBe(false);
     expect(r.stdout).toBe('');
@@ -56,11 +56,11 @@ describe('coffer run refuses names that load code', () => {
       input: '--require ./x.js',
     });
     expect(s.code, s.stderr).toBe(0);
-    expect(run(['run', '--project', 'app', ...PRINT]).code).toBe(0);
+    expect(run(['run', '--no-mask', '--project', 'app', ...PRINT]).code).toBe(0);
     for (const name of ['NODE_OPTIONS', 'node_options', 'LD_PRELOAD', 'PATH', 'GIT_SSH_COMMAND']) {
       const d = h.run(['describe', 'project/app/flags', '--env-var', name]);
       expect(d.code, d.stderr).toBe(0);
-      const r = run(['run', '--project', 'app', ...PRINT]);
+      const r = run(['run', '--no-mask', '--project', 'app', ...PRINT]);
       expect(r.code, name).toBe(2);
       expect(r.stderr).toContain(name);
       expect(r.stderr).toContain('project/app/flags');
@@ -70,7 +70,7 @@ describe('coffer run refuses names that load code', () => {
 
   it('the operator allows a name on this machine: --allow-env-name, or the project file', () => {
     const { h, dir, marker, run } = project();
-    const r = run(['run', '--project', 'app', '--allow-env-name', 'NODE_OPTIONS', ...PRINT]);
+    const r = run(['run', '--no-mask', '--project', 'app', '--allow-env-name', 'NODE_OPTIONS', ...PRINT]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${API_KEY}\n`);
     expect(readFileSync(marker, 'utf8')).toBe('ran');
@@ -79,10 +79,10 @@ describe('coffer run refuses names that load code', () => {
     const other = join(h.home, 'other');
     mkdirSync(other);
     writeFileSync(join(other, '.coffer'), 'project=other\nallow_env_names=NODE_OPTIONS\n');
-    expect(run(['run', '--project', 'app', ...PRINT], other).code).toBe(2);
+    expect(run(['run', '--no-mask', '--project', 'app', ...PRINT], other).code).toBe(2);
 
     writeFileSync(join(dir, '.coffer'), 'project=app\nallow_env_names=NODE_OPTIONS,PATH\n');
-    const f = run(['run', ...PRINT], dir);
+    const f = run(['run', '--no-mask', ...PRINT], dir);
     expect(f.code, f.stderr).toBe(0);
     expect(f.stdout).toBe(`${API_KEY}\n`);
   });
@@ -90,9 +90,9 @@ describe('coffer run refuses names that load code', () => {
   it('coffer.yaml can allow a name too', () => {
     const { dir, run } = project();
     writeFileSync(join(dir, 'coffer.yaml'), 'project: app\nallow_env_names: NODE_OPTIONS\n');
-    expect(run(['run', ...PRINT], dir).code).toBe(0);
+    expect(run(['run', '--no-mask', ...PRINT], dir).code).toBe(0);
     writeFileSync(join(dir, 'coffer.yaml'), 'project: app\n');
-    expect(run(['run', ...PRINT], dir).code).toBe(2);
+    expect(run(['run', '--no-mask', ...PRINT], dir).code).toBe(2);
   });
 });
 
@@ -167,7 +167,7 @@ describe("coffer run withholds coffer's own credentials", () => {
       COFFER_KEY_FILE: join(h.home, '.coffer', 'master.key'),
       COFFER_ENV: 'dev',
     };
-    const r = h.run(['run', '--project', 'app', ...DUMP], { env });
+    const r = h.run(['run', '--no-mask', '--project', 'app', ...DUMP], { env });
     expect(r.code, r.stderr).toBe(0);
     const child = JSON.parse(r.stdout) as Record<string, string>;
     expect(child.API_KEY).toBe(API_KEY);
@@ -180,11 +180,11 @@ describe("coffer run withholds coffer's own credentials", () => {
     ])
       expect(child[name], name).toBeUndefined();
     expect(r.stdout).not.toContain(key);
-    const passed = h.run(['run', '--project', 'app', '--pass-env', 'COFFER_MASTER_KEY', ...DUMP], {
+    const passed = h.run(['run', '--no-mask', '--project', 'app', '--pass-env', 'COFFER_MASTER_KEY', ...DUMP], {
       env,
     });
     expect(JSON.parse(passed.stdout).COFFER_MASTER_KEY).toBe(key);
-    const bad = h.run(['run', '--project', 'app', '--pass-env', 'HOME', ...DUMP], { env });
+    const bad = h.run(['run', '--no-mask', '--project', 'app', '--pass-env', 'HOME', ...DUMP], { env });
     expect(bad.code).toBe(2);
   });
 
@@ -212,14 +212,14 @@ describe("coffer run withholds coffer's own credentials", () => {
         API_KEY,
       );
       expect(s.code, s.stderr).toBe(0);
-      const r = await remote(['run', '--project', 'app', ...DUMP]);
+      const r = await remote(['run', '--no-mask', '--project', 'app', ...DUMP]);
       expect(r.code, r.stderr).toBe(0);
       const child = JSON.parse(r.stdout) as Record<string, string>;
       expect(child.API_KEY).toBe(API_KEY);
       expect(child.COFFER_URL).toBe(fake.url);
       expect(child.COFFER_TOKEN).toBeUndefined();
       expect(r.stdout).not.toContain(token);
-      const p = await remote(['run', '--project', 'app', '--pass-env', 'COFFER_TOKEN', ...DUMP]);
+      const p = await remote(['run', '--no-mask', '--project', 'app', '--pass-env', 'COFFER_TOKEN', ...DUMP]);
       expect(JSON.parse(p.stdout).COFFER_TOKEN).toBe(token);
     });
 
@@ -230,9 +230,9 @@ describe("coffer run withholds coffer's own credentials", () => {
         'bl\u0000ob-Qv7',
       );
       expect(s.code, s.stderr).toBe(0);
-      const r = await remote(['run', '--project', 'app', ...DUMP], '');
+      const r = await remote(['run', '--no-mask', '--project', 'app', ...DUMP], '');
       const debug = await finished(
-        spawnCoffer(['run', '--project', 'app', ...DUMP], {
+        spawnCoffer(['run', '--no-mask', '--project', 'app', ...DUMP], {
           env: { ...h.env, COFFER_URL: fake.url, COFFER_TOKEN: token, COFFER_DEBUG: '1' },
         }),
       );

@@ -33,6 +33,7 @@ describe('values read from stdin come back identical', () => {
     );
     const run = h.run([
       'run',
+      '--no-mask',
       '--project',
       'app',
       '--',

@@ -37,6 +37,8 @@ interface RunOptions extends CommonOptions {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** Shortest value masked (core/redact's MIN_REDACTION_LENGTH; a cheap upper-bound check here). */
+const MIN_MASK_LENGTH = 4;
 
 export function runCommand(program: Command): void {
   program
@@ -50,7 +52,11 @@ export function runCommand(program: Command): void {
       'inject the variables of this .env file, resolving coffer:// references (instead of a project)',
     )
     .option('--override', 'vault values replace variables already set in the environment')
-    .option('--mask', "replace secret values in the program's output with [REDACTED]")
+    .option(
+      '--mask',
+      "replace secret values in the program's output with [REDACTED], also on a terminal",
+    )
+    .option('--no-mask', "leave the program's output untouched, also when it is captured")
     .option(
       '--allow-env-name <NAME>',
       'let a secret set NAME although it changes how programs load code (repeatable)',
@@ -70,14 +76,19 @@ COFFER_DATABASE_URL, COFFER_KEY_FILE) are not passed to the program unless --pas
 them. A secret whose variable would change how programs load code (NODE_OPTIONS, LD_PRELOAD,
 PATH, ...: see docs/injection.md) stops the run unless --allow-env-name or allow_env_names in
 the project file allows it.
---mask hides values of 4 characters or more, also in their JSON-escaped and URL-encoded
-forms; the output is unchanged otherwise.
+When stdout or stderr is not a terminal (a pipe, a file, an agent's shell, a CI log), what
+the program writes there is masked: every injected value of 4 characters or more, also
+JSON-escaped, URL-encoded, base64 and hex, becomes [REDACTED]. On a terminal the program
+keeps its terminal, untouched. Each stream is decided on its own; --mask / --no-mask force
+either. Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
+before printing it is not caught (see SECURITY.md).
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
 (project: NAME) in this directory or a parent.
 
 Examples:
   coffer run --project consilio -- npm start
-  coffer run --env prod --mask -- node scripts/migrate.js
+  coffer run --env prod -- node scripts/migrate.js > migrate.log   # values masked in the log
+  coffer run --no-mask -- ./print-config.sh | less                # values shown
   coffer run --dotenv .env.refs -- npm start    # STRIPE_KEY=coffer://project/shop/stripe_key
   echo project=consilio > .coffer && coffer run -- npm test`,
     )
@@ -144,7 +155,11 @@ Examples:
         const { env: childEnv, values } = plan;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
-        return runChild(cmd, args, childEnv, opts.mask ? values : undefined, backend.close);
+        const masked = {
+          stdout: opts.mask ?? process.stdout.isTTY !== true,
+          stderr: opts.mask ?? process.stderr.isTTY !== true,
+        };
+        return runChild(cmd, args, childEnv, { values, ...masked }, backend.close);
       }),
     );
 }
@@ -184,19 +199,29 @@ export function missingSeparator(
   return undefined;
 }
 
+/** Which of the child's output streams are masked, and the values to mask. */
+interface Masking {
+  values: string[];
+  stdout: boolean;
+  stderr: boolean;
+}
+
 async function runChild(
   cmd: string,
   args: string[],
   env: Record<string, string>,
-  maskValues: string[] | undefined,
+  masking: Masking,
   afterSpawn: () => Promise<void>,
 ): Promise<number> {
-  const mask = maskValues !== undefined;
+  // No value long enough to be masked: nothing to pipe through coffer.
+  const any = masking.values.some((v) => v.length >= MIN_MASK_LENGTH);
+  const maskOut = any && masking.stdout;
+  const maskErr = any && masking.stderr;
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(cmd, args, {
       env,
-      stdio: ['inherit', mask ? 'pipe' : 'inherit', mask ? 'pipe' : 'inherit'],
+      stdio: ['inherit', maskOut ? 'pipe' : 'inherit', maskErr ? 'pipe' : 'inherit'],
     });
   } catch (err) {
     await afterSpawn();
@@ -227,10 +252,12 @@ async function runChild(
     });
   });
   try {
-    if (mask) {
-      const { createMaskingTransform } = await import('../../core/redact/index.js');
-      child.stdout!.pipe(createMaskingTransform(maskValues)).pipe(process.stdout);
-      child.stderr!.pipe(createMaskingTransform(maskValues)).pipe(process.stderr);
+    if (maskOut || maskErr) {
+      // Loaded and built after the spawn: the child starts meanwhile, its output waits in the pipe.
+      const { createMaskingTransforms } = await import('../../core/redact/stream.js');
+      const [out, err] = createMaskingTransforms(masking.values, 2);
+      if (maskOut) child.stdout!.pipe(out!).pipe(process.stdout);
+      if (maskErr) child.stderr!.pipe(err!).pipe(process.stderr);
     }
     await afterSpawn();
     return await exited;

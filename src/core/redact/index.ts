@@ -25,6 +25,7 @@ export {
 } from './redact.js';
 export {
   createMaskingTransform,
+  createMaskingTransforms,
   createStreamMasker,
   type StreamMasker,
   type StreamMaskerOptions,

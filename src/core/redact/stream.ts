@@ -16,7 +16,7 @@
  * across chunks), decoding or re-encoding text. Invalid UTF-8 is passed through byte for byte.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { buildMatcher, type MatcherOptions, newCursor } from './matcher.js';
+import { type Automaton, buildMatcher, type MatcherOptions, newCursor } from './matcher.js';
 
 export interface StreamMasker {
   /** Masks one chunk; returns what can be emitted now (possibly empty, or a view of `chunk`). */
@@ -48,7 +48,11 @@ export function createStreamMasker(
   options: StreamMaskerOptions = {},
 ): StreamMasker {
   const { marker, automaton } = buildMatcher(values, options, 'utf8');
-  const mark = Buffer.from(marker, 'utf8');
+  return maskerOf(Buffer.from(marker, 'utf8'), automaton);
+}
+
+/** A masker over a built automaton (which holds no per-stream state, so maskers share it). */
+function maskerOf(mark: Buffer, automaton: Automaton): StreamMasker {
   const cursor = newCursor();
   /** Bytes not emitted yet, from absolute offset `emitted` to `cursor.pos` (a copy). */
   let held = EMPTY;
@@ -140,7 +144,24 @@ export function createMaskingTransform(
   values: Iterable<string>,
   options: StreamMaskerOptions = {},
 ): Transform {
-  const masker = createStreamMasker(values, options);
+  return transformOf(createStreamMasker(values, options));
+}
+
+/**
+ * `count` masking Transforms for the same values, sharing one automaton (built once): a
+ * child's stdout and stderr.
+ */
+export function createMaskingTransforms(
+  values: Iterable<string>,
+  count: number,
+  options: StreamMaskerOptions = {},
+): Transform[] {
+  const { marker, automaton } = buildMatcher(values, options, 'utf8');
+  const mark = Buffer.from(marker, 'utf8');
+  return Array.from({ length: count }, () => transformOf(maskerOf(mark, automaton)));
+}
+
+function transformOf(masker: StreamMasker): Transform {
   const emit = (callback: TransformCallback, step: () => Buffer): void => {
     let out: Buffer;
     try {

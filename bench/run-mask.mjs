@@ -1,0 +1,172 @@
+/**
+ * `coffer run` output throughput with masking: a child that prints 100 MB (in 64 KiB writes)
+ * into a pipe, read by the bench. Rows: the child alone (the floor), `coffer run --no-mask`
+ * (the child writes into the pipe itself), `coffer run` masking (the default in a pipe: the
+ * output goes through coffer's automaton over 50 values and their encoded forms), and the
+ * adversarial text for a trie: a run of `a` against a stored value of 64 `a`s and a `!`.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST_CLI } from './env.mjs';
+import { cleanEnv, spawnTimed } from './spawn.mjs';
+import { fmtBytes, fmtMs, fmtRatio } from './stats.mjs';
+
+export const name = 'run-mask';
+export const title = '`coffer run` output masking: a child printing 100 MB into a pipe';
+
+const COUNT = 50;
+
+/** The child: prints `size` bytes of log-like text (or `a`s), naming every SECRET_* value. */
+const CHILD = `
+const size = Number(process.argv[1]);
+const adversarial = process.argv[2] === 'a';
+let block;
+if (adversarial) block = Buffer.alloc(65536, 'a');
+else {
+  const values = Object.keys(process.env).filter((k) => k.startsWith('SECRET_')).map((k) => process.env[k]);
+  const lines = [];
+  let len = 0;
+  for (let i = 0; len < 65536; i++) {
+    const line = i % 16 === 0
+      ? '2024-05-01T10:00:00Z INFO connecting with ' + values[i % values.length] + '\\n'
+      : '2024-05-01T10:00:' + String(i % 60).padStart(2, '0') + 'Z INFO GET /api/items/' + i + ' 200 ' + (i % 97) + 'ms user=ann\\n';
+    lines.push(line);
+    len += line.length;
+  }
+  block = Buffer.from(lines.join('')).subarray(0, 65536);
+}
+let left = size;
+const write = () => {
+  while (left > 0) {
+    const b = left >= block.length ? block : block.subarray(0, left);
+    left -= b.length;
+    if (!process.stdout.write(b)) return process.stdout.once('drain', write);
+  }
+};
+write();
+`;
+
+/** Runs `node args`, reads all of stdout; resolves to { ms, bytes, tail }. */
+function timed(args, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let tail = Buffer.alloc(0);
+    let err = '';
+    child.stdout.on('data', (d) => {
+      bytes += d.length;
+      tail = d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) reject(new Error(`\`node ${args[0]} ...\` exited with ${code}: ${err}`));
+      else resolve({ ms, bytes, tail: tail.toString('latin1') });
+    });
+  });
+}
+
+export async function run(ctx) {
+  const home = ctx.scratch.sub('run-mask');
+  const env = cleanEnv({ COFFER_HOME: join(home, 'vault') });
+  spawnTimed([DIST_CLI, 'init'], env);
+  const values = [];
+  const lines = [];
+  for (let i = 0; i < COUNT; i++) {
+    values.push(`value-${i}-${'x'.repeat(24)}`);
+    lines.push(`# Bench secret number ${i} for the masking benchmark\nSECRET_${i}=${values[i]}`);
+  }
+  writeFileSync(join(home, 'import.env'), lines.join('\n'));
+  spawnTimed([DIST_CLI, 'env', 'import', join(home, 'import.env'), '--project', 'bench'], env);
+  const worst = `${'a'.repeat(64)}!`;
+  spawnTimed(
+    [DIST_CLI, 'set', 'project/worst/prefix_value', '-d', 'Value whose prefix the text repeats'],
+    env,
+    worst,
+  );
+
+  const size = ctx.quick ? 8 * 1024 * 1024 : 100 * 1024 * 1024;
+  const node = process.execPath;
+  const child = (kind) => ['-e', CHILD, String(size), kind];
+  const childEnv = { ...env };
+  for (let i = 0; i < COUNT; i++) childEnv[`SECRET_${i}`] = values[i];
+  const cases = [
+    { label: 'child alone (floor)', args: child('log'), env: childEnv },
+    {
+      label: 'coffer run --no-mask',
+      args: [DIST_CLI, 'run', '--no-mask', '-p', 'bench', '--', node, ...child('log')],
+      env,
+      base: true,
+    },
+    {
+      label: `coffer run, masking ${COUNT} values (default in a pipe)`,
+      args: [DIST_CLI, 'run', '-p', 'bench', '--', node, ...child('log')],
+      env,
+      masked: true,
+    },
+    {
+      label: 'coffer run --no-mask, text repeating a value prefix',
+      args: [DIST_CLI, 'run', '--no-mask', '-p', 'worst', '--', node, ...child('a')],
+      env,
+      baseAdversarial: true,
+    },
+    {
+      label: 'coffer run, masking, text repeating a value prefix',
+      args: [DIST_CLI, 'run', '-p', 'worst', '--', node, ...child('a')],
+      env,
+      adversarial: true,
+    },
+  ];
+  const rounds = ctx.quick ? 1 : 3;
+  for (const c of cases) c.samples = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[(i + round) % cases.length];
+      ctx.log(`run-mask: ${c.label} (round ${round + 1}/${rounds})`);
+      const r = await timed(c.args, c.env);
+      if (c.masked && values.some((v) => r.tail.includes(v)))
+        throw new Error('a value was not masked');
+      if (!c.masked && !c.adversarial && r.bytes !== size)
+        throw new Error(`${c.label}: short output`);
+      c.samples.push(r.ms);
+    }
+  }
+  const med = (c) => [...c.samples].sort((a, b) => a - b)[Math.floor(c.samples.length / 2)];
+  const mbs = (c) => size / 1e6 / (med(c) / 1000);
+  const base = cases.find((c) => c.base);
+  const baseAdv = cases.find((c) => c.baseAdversarial);
+  const rows = cases.map((c) => {
+    const against = c.adversarial ? baseAdv : base;
+    const cost = med(c) / med(against);
+    return [
+      c.label,
+      fmtBytes(size),
+      fmtMs(med(c)),
+      mbs(c).toFixed(0),
+      c.masked || c.adversarial ? fmtRatio(cost) : '',
+      c.masked || c.adversarial ? `masking costs < 20 %: ${cost <= 1.2 ? 'met' : 'NOT met'}` : '',
+    ];
+  });
+  return {
+    title,
+    columns: [
+      { header: 'command', align: 'left' },
+      { header: 'output', align: 'right' },
+      { header: 'median ms', align: 'right' },
+      { header: 'MB/s', align: 'right' },
+      { header: 'vs --no-mask', align: 'right' },
+      { header: 'target', align: 'left' },
+    ],
+    rows,
+    notes: [
+      `Median of ${rounds} interleaved rounds; times include coffer's start-up (vault open, 50 reads audited).`,
+      '--no-mask: the child writes into the pipe itself. Masking: the child writes into a pipe to coffer, which masks and writes into the pipe the bench reads.',
+      `Adversarial: the child prints only \`a\`; a stored value is 64 \`a\`s and a \`!\`.`,
+    ],
+  };
+}

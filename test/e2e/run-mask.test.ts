@@ -1,0 +1,172 @@
+/**
+ * `coffer run` masks what the program writes to a stdout or stderr that is not a terminal,
+ * each stream on its own, and leaves a terminal untouched; `--mask` / `--no-mask` force either.
+ * The terminal cases use a real pseudo-terminal (util-linux `script`), skipped with a message
+ * where it is not installed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, makeHome } from './harness.js';
+
+const VALUE = 'pa"ss/wo rd+7Qx=9';
+const M = '[REDACTED]';
+
+function project() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const r = h.run(['set', 'project/shop/db_password', '-d', 'Shop database password for orders'], {
+    input: VALUE,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  return h;
+}
+
+/** A child that prints the value in every encoding, each split across two writes. */
+const ENCODINGS = `
+const v = process.env.DB_PASSWORD;
+const b = Buffer.from(v);
+const forms = [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v), b.toString('base64'),
+  b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase(),
+  Buffer.concat([Buffer.from('xy'), b, Buffer.from('z')]).toString('base64')];
+let i = 0;
+const next = () => {
+  if (i === forms.length) return;
+  const f = forms[i++];
+  const cut = Math.floor(f.length / 2);
+  process.stdout.write('<' + f.slice(0, cut));
+  setTimeout(() => { process.stdout.write(f.slice(cut) + '>\\n'); process.stderr.write('e:' + f + '\\n'); next(); }, 20);
+};
+next();
+`;
+
+const FORMS = (v: string) => {
+  const b = Buffer.from(v);
+  return [
+    v,
+    JSON.stringify(v).slice(1, -1),
+    encodeURIComponent(v),
+    b.toString('base64'),
+    b.toString('base64url'),
+    b.toString('hex'),
+    b.toString('hex').toUpperCase(),
+  ];
+};
+
+describe('coffer run masking in a pipe', () => {
+  it('masks the value and its encoded forms in stdout and stderr, split across writes', () => {
+    const h = project();
+    const r = h.run(['run', '-p', 'shop', '--', process.execPath, '-e', ENCODINGS]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(8);
+    for (const line of lines.slice(0, 7)) expect(line).toMatch(/^<\[REDACTED\]=*>$/);
+    // Inside a longer base64 blob only the characters mixing in the neighbours are left.
+    expect(lines[7]).toContain(M);
+    for (const out of [r.stdout, r.stderr]) {
+      for (const f of FORMS(VALUE)) expect(out).not.toContain(f);
+      expect(out).not.toContain(Buffer.from(VALUE).toString('base64').slice(2, 14));
+    }
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('e:'))).toHaveLength(8);
+  });
+
+  it('--no-mask leaves the output untouched', () => {
+    const h = project();
+    const r = h.run([
+      'run',
+      '--no-mask',
+      '-p',
+      'shop',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log(process.env.DB_PASSWORD); console.error(process.env.DB_PASSWORD)',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${VALUE}\n`);
+    expect(r.stderr).toBe(`${VALUE}\n`);
+  });
+
+  it('passes binary output and the exit code through', () => {
+    const h = project();
+    const script =
+      'process.stdout.write(Buffer.from([0, 255, 254, 10, 0xc3])); process.exitCode = 3';
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', script],
+      {
+        env: h.env,
+      },
+    );
+    expect(r.status).toBe(3);
+    expect([...r.stdout]).toEqual([0, 255, 254, 10, 0xc3]);
+  });
+});
+
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!hasScript)
+  console.warn('SKIPPED run masking terminal tests: util-linux `script` is not installed');
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** Runs a shell command line on a pseudo-terminal and returns what the terminal showed. */
+function onPty(
+  cmd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    child.on('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, out });
+    });
+  });
+}
+
+describe.skipIf(!hasScript)('coffer run on a terminal', () => {
+  const show =
+    "console.log('tty=' + process.stdout.isTTY + ' v=' + process.env.DB_PASSWORD); console.error('err=' + process.env.DB_PASSWORD)";
+  const line = (extra: string[]) =>
+    [process.execPath, BIN, 'run', ...extra, '-p', 'shop', '--', process.execPath, '-e', show]
+      .map(q)
+      .join(' ');
+
+  it('leaves the program its terminal, output untouched', async () => {
+    const h = project();
+    const r = await onPty(line([]), h.env);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`tty=true v=${VALUE}`);
+    expect(r.out).toContain(`err=${VALUE}`);
+  });
+
+  it('decides each stream on its own: stderr to a file is masked, stdout on the terminal not', async () => {
+    const h = project();
+    const file = join(h.home, 'err.log');
+    const r = await onPty(`${line([])} 2>${q(file)}`, h.env);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`tty=true v=${VALUE}`);
+    expect(readFileSync(file, 'utf8')).toBe(`err=${M}\n`);
+  });
+
+  it('--mask masks on a terminal too (the program then writes to a pipe)', async () => {
+    const h = project();
+    const r = await onPty(line(['--mask']), h.env);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`tty=undefined v=${M}`);
+    expect(r.out).not.toContain(VALUE);
+  });
+});
