@@ -158,12 +158,30 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
       'DATABASE_URL=postgres://agents:{{ coffer://project/agents/db_password }}@db:5432/agents\n',
     );
     const show = () => {
-      const out = run(['run', '--project', 'agents', '--', process.execPath, '-e', PRINT_ENV]);
+      const out = run([
+        'run',
+        '--no-mask',
+        '--project',
+        'agents',
+        '--',
+        process.execPath,
+        '-e',
+        PRINT_ENV,
+      ]);
       expect(out.code, out.stderr).toBe(0);
       return JSON.parse(out.stdout) as { s: string; p: string | null };
     };
     const url = () => {
-      const out = run(['run', '--dotenv', '.env.refs', '--', process.execPath, '-e', PRINT_ENV]);
+      const out = run([
+        'run',
+        '--no-mask',
+        '--dotenv',
+        '.env.refs',
+        '--',
+        process.execPath,
+        '-e',
+        PRINT_ENV,
+      ]);
       expect(out.code, out.stderr).toBe(0);
       return (JSON.parse(out.stdout) as { d: string }).d;
     };
