@@ -64,4 +64,12 @@ describe('start-up loads only what the command uses', () => {
     // The trace does see a package loaded on use.
     expect(loaded(['manifest', 'check'], h.env, h.home)).toContain('zod');
   });
+
+  it('scan --no-vault (a pre-commit hook without a vault) does not load SQLite', () => {
+    const h = makeHome();
+    // better-sqlite3's own JavaScript requires fs, path and util without the node: prefix.
+    expect(loaded(['scan', '--no-vault', h.home], h.env)).toEqual([]);
+    expect(h.run(['init']).code).toBe(0);
+    expect(loaded(['scan', h.home], h.env)).toEqual(['fs', 'path', 'util']);
+  });
 });

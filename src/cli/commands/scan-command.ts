@@ -32,7 +32,6 @@ import type { Finding } from '../../core/scan/types.js';
 import { storedValueMatcher } from '../../core/scan/vault-values.js';
 import { action, type CommonOptions } from '../action.js';
 import type { GlobalOptions } from '../context.js';
-import { withBackend } from '../context.js';
 import { printJson, warn, writeOut } from '../output.js';
 
 declare const COFFER_VERSION: string;
@@ -72,6 +71,9 @@ function globRegex(glob: string): RegExp {
 /** The stored-value matcher, or undefined when the vault cannot be read (with a warning). */
 async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | undefined> {
   try {
+    // Loaded here: opening a vault loads SQLite, which a scan without one (a hook with
+    // --no-vault) should not pay for at start-up.
+    const { withBackend } = await import('../context.js');
     return await withBackend(g, (backend) => storedValueMatcher(backend));
   } catch (err) {
     if (err instanceof CofferError && err.code === 'VAULT_NOT_FOUND') return undefined;
