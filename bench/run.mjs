@@ -15,6 +15,7 @@
  * A section is a module exporting `name`, `title` and `async run(ctx)` returning one table
  * (see table.mjs) or an array of tables; add new ones to SECTIONS.
  */
+import * as backup from './backup.mjs';
 import { openBaseline } from './baseline.mjs';
 import * as cliStartup from './cli-startup.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
@@ -36,6 +37,7 @@ const SECTIONS = [
   runMask,
   library,
   rotation,
+  backup,
   envelope,
   redact,
   mcp,

@@ -4,6 +4,7 @@
  */
 export * from './core/index.js';
 export {
+  openMemoryStorage,
   openSqliteStorage,
   SqliteStorage,
   type SqliteStorageOptions,

@@ -24,6 +24,7 @@ export {
   hashAuditRecord,
 } from './audit/chain.js';
 export { type AuditVerifyResult, readAudit, verifyAudit } from './audit/log.js';
+export * from './backup/index.js';
 export * from './crypto/envelope.js';
 export { deriveKeyFromPassphrase, type ScryptParams } from './crypto/kdf.js';
 export * from './dotenv/index.js';
