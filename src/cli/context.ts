@@ -10,18 +10,20 @@
  *   (and the optional `pg` driver) is imported only then.
  *   COFFER_ENV sets the default environment (otherwise `dev`).
  *   COFFER_URL + COFFER_TOKEN: remote mode, the secret commands talk to `coffer serve`
- *   (withBackend; see backend.ts).
+ *   (withService; see backend.ts).
  */
 import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { deriveKeyFromPassphrase } from '../core/crypto/kdf.js';
 import { CofferError } from '../core/errors.js';
 import { keyFileMissingError, parseMasterKey, readKeyFile } from '../core/keys/master-key.js';
+import { localSecretsService } from '../core/service/local-service.js';
+import type { SecretsService } from '../core/service/secrets-service.js';
 import { readVaultInfo, type VaultInfo } from '../core/store/init.js';
 import type { Storage } from '../core/store/storage.js';
 import { Vault } from '../core/store/vault.js';
 import { openSqliteStorage } from '../storage/sqlite/sqlite-storage.js';
-import { assertLocalMode, isRemoteMode, localBackend, type SecretsBackend } from './backend.js';
+import { assertLocalMode, isRemoteMode } from './backend.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from './input.js';
 
 export interface GlobalOptions {
@@ -203,27 +205,28 @@ export async function withVault<T>(
 }
 
 /**
- * The backend of the secret commands: the server when COFFER_URL is set (remote mode; the
- * client is imported only then), otherwise the local vault.
+ * The SecretsService of the secret commands: the server when COFFER_URL is set (remote mode;
+ * the client is imported only then), otherwise the local vault (closed with the service).
  */
-export async function openBackend(g: GlobalOptions): Promise<SecretsBackend> {
+export async function openService(g: GlobalOptions): Promise<SecretsService> {
   if (isRemoteMode()) {
-    const { openRemoteBackend } = await import('./remote-backend.js');
-    return openRemoteBackend();
+    const { openRemoteService } = await import('./remote-service.js');
+    return openRemoteService();
   }
-  return localBackend(await openVault(g));
+  const opened = await openVault(g);
+  return localSecretsService(opened.vault, { close: () => opened.close() });
 }
 
-/** Opens the backend, runs `fn`, and always closes it. */
-export async function withBackend<T>(
+/** Opens the service, runs `fn`, and always closes it. */
+export async function withService<T>(
   g: GlobalOptions,
-  fn: (b: SecretsBackend) => Promise<T>,
+  fn: (s: SecretsService) => Promise<T>,
 ): Promise<T> {
-  const backend = await openBackend(g);
+  const service = await openService(g);
   try {
-    return await fn(backend);
+    return await fn(service);
   } finally {
-    await backend.close();
+    await service.close();
   }
 }
 

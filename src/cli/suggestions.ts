@@ -6,6 +6,7 @@
  * `list` (in remote mode the server's, within the token's policy). Nothing here sees a value.
  */
 import { CofferError } from '../core/errors.js';
+import type { SecretsService } from '../core/service/secrets-service.js';
 import {
   type ExistingSecret,
   emptyListHint,
@@ -13,8 +14,7 @@ import {
   SUGGESTED_CODES,
   suggestFromExisting,
 } from '../core/suggest-paths.js';
-import type { SecretsBackend } from './backend.js';
-import { type GlobalOptions, openBackend } from './context.js';
+import { type GlobalOptions, openService } from './context.js';
 
 /** What can list secrets: an open backend or vault. */
 export interface Lister {
@@ -30,9 +30,9 @@ export async function existingSecrets(
   g: GlobalOptions,
   lister?: Lister,
 ): Promise<ExistingSecret[] | undefined> {
-  let own: SecretsBackend | undefined;
+  let own: SecretsService | undefined;
   try {
-    own = lister === undefined ? await openBackend({ ...g, noPrompt: true }) : undefined;
+    own = lister === undefined ? await openService({ ...g, noPrompt: true }) : undefined;
     const items = await (lister ?? own)!.list({});
     return items.map((s) => ({ path: s.path, env: s.env }));
   } catch {

@@ -19,5 +19,6 @@
  */
 export { CofferError, type ErrorCode, isCofferError } from '../core/errors.js';
 export { type CofferClient, createClient } from './client.js';
+export { type ClientServiceOptions, clientSecretsService, type SecretsService } from './service.js';
 export type { FetchFunction, FetchInit, FetchResponse } from './transport.js';
 export type * from './types.js';

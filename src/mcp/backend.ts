@@ -1,88 +1,45 @@
 /**
- * What the MCP tools need from a vault, as one small interface. The tools call only these
- * methods, so they run the same against the local vault (`localMcpBackend`) and against a
- * `coffer serve` server in remote mode (`remoteMcpBackend`: COFFER_URL + COFFER_TOKEN).
+ * Where the MCP tools' SecretsService (core/service) comes from. The tools call only its
+ * methods, so they run the same against the local vault (`localMcpBackend`: `vault.as`)
+ * and against a `coffer serve` server in remote mode (`remoteMcpBackend`: the
+ * `coffer/client` implementation, COFFER_URL + COFFER_TOKEN).
  *
  * Every call is made on behalf of one actor (the MCP client, see identity.ts): `as(actor)`
  * binds it, and the local vault writes it into each audit record. A server audits every
  * request as the name of the token it came with instead (the HTTP API takes no actor from
- * its clients), and it stores no generator spec: the API has no field for one, so
- * generate_secret's value is stored with its description only.
+ * its clients); metadata (tier, rotation, generator spec, ...) goes with the value, as
+ * locally.
  *
  * A call the MCP server's own policy refuses (`--allow`, `--env`, `--read-only`) is audited
  * through `denied`: in the local vault like an HTTP 403; in remote mode it never reaches the
  * server and is logged on stderr only.
  */
-import type { Target } from '../core/access/policy.js';
+import type { AccessPolicy } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
-import {
-  type RotationStatusOptions,
-  type RotationStatusReport,
-  rotationStatus,
-} from '../core/rotation/status.js';
-import type { SecretMetadata } from '../core/store/storage.js';
-import type {
-  SecretInfo,
-  SecretValue,
-  SetResult,
-  Vault,
-  VerifyReport,
-} from '../core/store/vault.js';
-
-/** The vault operations of the tools, bound to one actor. */
-export interface McpVault {
-  set(
-    path: string,
-    env: string,
-    value: string,
-    options: {
-      description?: string | undefined;
-      metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
-      allowEmpty?: boolean | undefined;
-    },
-  ): Promise<SetResult>;
-  get(path: string, env: string, options?: { version?: number | undefined }): Promise<SecretValue>;
-  /** Metadata only; `prefix` is `project`, `meta`, `project/P` or `meta/S`. */
-  list(options: { prefix: string; env: string }): Promise<SecretInfo[]>;
-  /**
-   * Metadata of every environment under `prefix`, where the backend can list them all (the
-   * local vault; the remote one lists one environment at a time and leaves this out).
-   */
-  listAllEnvs?(prefix: string): Promise<SecretInfo[]>;
-  /** One secret's metadata (deleted ones included). */
-  info(path: string, env: string): Promise<SecretInfo>;
-  /** Decrypts and authenticates every version of one secret in one environment. */
-  verify(path: string, env: string): Promise<VerifyReport>;
-  /** Audits a call the server's policy refused (outcome `denied`, detail = the reason). */
-  denied(action: string, target: Target, reason: string): Promise<void>;
-  /** The rotation status (names, dates, policies; no value). */
-  rotationStatus(options: RotationStatusOptions): Promise<RotationStatusReport>;
-}
+import type { SecretsService } from '../core/service/secrets-service.js';
+import type { Vault } from '../core/store/vault.js';
 
 export interface McpBackend {
-  /** The operations, audited as `actor`. */
-  as(actor: string): McpVault;
+  /** The service, audited as `actor`. */
+  as(actor: string): SecretsService;
   close(): Promise<void>;
 }
 
-/** The local vault (already open and unlocked) as a backend; `close` is the owner's. */
-export function localMcpBackend(vault: Vault, close: () => Promise<void>): McpBackend {
-  const byActor = new Map<string, McpVault>();
+/**
+ * The local vault (already open and unlocked) as a backend: `vault.as(actor, policy)`, so
+ * the server's policy bounds every call; `close` is the owner's.
+ */
+export function localMcpBackend(
+  vault: Vault,
+  close: () => Promise<void>,
+  policy?: AccessPolicy,
+): McpBackend {
+  const byActor = new Map<string, SecretsService>();
   return {
     as(actor) {
       let bound = byActor.get(actor);
       if (bound === undefined) {
-        const v = vault.withActor(actor);
-        bound = {
-          set: (path, env, value, options) => v.set(path, env, value, options),
-          get: (path, env, options) => v.get(path, env, options),
-          list: (options) => v.list(options),
-          listAllEnvs: (prefix) => v.list({ prefix }),
-          info: (path, env) => v.info(path, env),
-          verify: (path, env) => v.verify(path, env),
-          denied: (action, target, reason) => v.recordDenied(action, target, reason),
-          rotationStatus: (options) => rotationStatus(v, options),
-        };
+        bound = vault.as(actor, policy);
         byActor.set(actor, bound);
       }
       return bound;
@@ -101,15 +58,22 @@ export function unavailableMcpBackend(error: CofferError): McpBackend {
   const fail = async (): Promise<never> => {
     throw error;
   };
-  const vault: McpVault = {
-    set: fail,
+  const vault: SecretsService = {
+    remote: false,
     get: fail,
+    getMany: fail,
+    set: fail,
     list: fail,
     info: fail,
+    history: fail,
+    readProject: fail,
     verify: fail,
+    audit: fail,
+    auditVerify: fail,
     rotationStatus: fail,
     // Nothing to audit into: the refusal is logged on stderr by the server.
     denied: async () => {},
+    close: async () => {},
   };
   return { as: () => vault, close: async () => {} };
 }
@@ -130,44 +94,13 @@ export function vaultUnavailableError(cause: CofferError): CofferError {
 }
 
 /**
- * The server operations remote mode offers (the CLI's remote backend, cli/remote-backend.ts,
- * over `coffer/client`), as far as the tools need them.
+ * A `coffer serve` server as a backend (its SecretsService from `coffer/client`). The actor is
+ * not sent (the server audits the token's name), so every actor gets the same service.
  */
-export interface RemoteSecrets {
-  get(path: string, env: string, options: { version?: number | undefined }): Promise<SecretValue>;
-  set(
-    path: string,
-    env: string,
-    value: string,
-    options: {
-      description?: string | undefined;
-      allowEmpty?: boolean | undefined;
-      metadata?: Partial<Omit<SecretMetadata, 'description'>> | undefined;
-    },
-  ): Promise<SetResult>;
-  list(options: { prefix?: string | undefined; env?: string | undefined }): Promise<SecretInfo[]>;
-  info(path: string, env: string): Promise<SecretInfo>;
-  verify(path: string | undefined, env: string | undefined): Promise<VerifyReport>;
-  close(): Promise<void>;
-}
-
-/**
- * A `coffer serve` server as a backend. The actor is not sent (the server audits the
- * token's name); metadata (tier, rotation, generator spec, ...) goes with the value, as
- * locally.
- */
-export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
-  const ops: McpVault = {
-    set: (path, env, value, options) =>
-      remote.set(path, env, value, {
-        description: options.description,
-        ...(options.allowEmpty === true ? { allowEmpty: true } : {}),
-        ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
-      }),
-    get: (path, env, options) => remote.get(path, env, { version: options?.version }),
-    list: (options) => remote.list({ prefix: options.prefix, env: options.env }),
-    info: (path, env) => remote.info(path, env),
-    verify: (path, env) => remote.verify(path, env),
+export function remoteMcpBackend(remote: SecretsService): McpBackend {
+  const service: SecretsService = {
+    ...remote,
+    // The client has no rotation status yet; the agent is told what the user can do.
     rotationStatus: async () => {
       throw new CofferError(
         'USAGE',
@@ -175,9 +108,6 @@ export function remoteMcpBackend(remote: RemoteSecrets): McpBackend {
         { hint: 'Ask the user to run `coffer rotation status` where the vault is.' },
       );
     },
-    // The server never sees a call this MCP server refused itself, and its API takes no
-    // audit records from clients: such a refusal is in the MCP server's stderr log only.
-    denied: async () => {},
   };
-  return { as: () => ops, close: () => remote.close() };
+  return { as: () => service, close: () => remote.close() };
 }

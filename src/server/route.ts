@@ -14,6 +14,8 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { authorize, type Target } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
+import { localSecretsService } from '../core/service/local-service.js';
+import type { SecretsService } from '../core/service/secrets-service.js';
 import type { TokenCapability } from '../core/store/storage.js';
 import type { Vault } from '../core/store/vault.js';
 import type { TokenPolicy } from './auth.js';
@@ -49,6 +51,11 @@ export interface Call<Q extends z.ZodType, B extends z.ZodType> {
   policy: TokenPolicy;
   /** The vault acting as this request's token (`token:NAME@ADDRESS`). */
   vault: Vault;
+  /**
+   * The SecretsService every front end uses, as this request's token and bounded by its
+   * policy (refusals audited through the request's `deny`); made on first use.
+   */
+  readonly secrets: SecretsService;
 }
 
 export type AnyRouteSpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
@@ -158,7 +165,21 @@ export function addRoute<Q extends z.ZodType, B extends z.ZodType, R extends z.Z
       if (!b.success) throw invalid('body', b.error);
       body = b.data;
     }
-    const call = { c, params, query: q.data, body, target, policy, vault: c.get('vault') };
+    const vault = c.get('vault');
+    let secrets: SecretsService | undefined;
+    const call = {
+      c,
+      params,
+      query: q.data,
+      body,
+      target,
+      policy,
+      vault,
+      get secrets(): SecretsService {
+        secrets ??= localSecretsService(vault, { policy, deny: c.get('deny') });
+        return secrets;
+      },
+    };
     const answer = spec.response.parse(await handler(call as Call<Q, B>));
     return c.json(answer as object, spec.status ?? 200);
   };

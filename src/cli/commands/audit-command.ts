@@ -15,7 +15,7 @@ import {
 import { type AuditVerifyResult, verifyAudit } from '../../core/audit/log.js';
 import { CofferError } from '../../core/errors.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { withBackend, withLocalVault } from '../context.js';
+import { withLocalVault, withService } from '../context.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, table, writeOut } from '../output.js';
 
@@ -54,7 +54,7 @@ Examples:
     )
     .action(
       action<AuditOptions>(async (_args, opts, g) =>
-        withBackend(g, async (backend) => {
+        withService(g, async (backend) => {
           const records = await backend.audit({
             ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
             ...(opts.path !== undefined ? { path: opts.path } : {}),
@@ -164,7 +164,7 @@ Examples:
             report(await verifyAudit(vault, { checkpoint })),
           );
         }
-        return withBackend(g, async (backend) => report(await backend.auditVerify()));
+        return withService(g, async (backend) => report(await backend.auditVerify()));
       }),
     );
 }

@@ -19,7 +19,7 @@ import { assertInjectableNames } from '../../core/inject/index.js';
 import { envVarNameFor, parseEnvironment, parseKeyPath } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { readStdinRest } from '../input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
@@ -179,7 +179,7 @@ Examples:
         const allowNames = allowedEnvNames(project, opts.allowEnvName);
         // With --references no value is read: the file names each secret instead.
         const secrets = opts.references
-          ? (await withBackend(g, (b) => b.list({ prefix: `project/${project}`, env: e }))).map(
+          ? (await withService(g, (b) => b.list({ prefix: `project/${project}`, env: e }))).map(
               (s) => {
                 const name = parseKeyPath(s.path).name;
                 return {
@@ -189,7 +189,7 @@ Examples:
                 };
               },
             )
-          : await withBackend(g, async (b) => {
+          : await withService(g, async (b) => {
               const read = await b.readProject(project, e, 'env pull');
               // A rotation's grace window: the previous value under its `previous:` name too.
               const taken = new Set(read.map((s) => s.envVar));

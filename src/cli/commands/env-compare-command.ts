@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { compareEnvironments } from '../../core/environments/compare.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { printJson, writeOut } from '../output.js';
 import { resolveProject } from '../project-file.js';
 
@@ -40,7 +40,7 @@ Examples:
         const a = parseEnvironment(first!);
         const b = parseEnvironment(second!);
         const { project } = resolveProject(opts.project);
-        const c = await withBackend(g, (backend) => compareEnvironments(backend, project, a, b));
+        const c = await withService(g, (backend) => compareEnvironments(backend, project, a, b));
         if (opts.json) {
           printJson(c);
         } else {

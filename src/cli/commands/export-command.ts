@@ -19,9 +19,9 @@ import {
 import { type ExportSelection, selectExport } from '../../core/export/select.js';
 import { writeSecretFile } from '../../core/files.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
+import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
-import type { SecretsBackend } from '../backend.js';
-import { type GlobalOptions, withBackend } from '../context.js';
+import { type GlobalOptions, withService } from '../context.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 import { projectAndEnv } from './env-command.js';
@@ -54,9 +54,9 @@ export async function manifestLocalOnly(project: string): Promise<Set<string>> {
   return out;
 }
 
-/** The project's exportable variables in `env` (read through the backend, audited). */
+/** The project's exportable variables in `env` (read through the secrets service, audited). */
 export async function readExport(
-  b: SecretsBackend,
+  b: SecretsService,
   project: string,
   env: string,
   purpose: string,
@@ -65,7 +65,7 @@ export async function readExport(
   return selectExport(secrets, {
     env,
     manifestLocalOnly: await manifestLocalOnly(project),
-    reader: { getMany: (r) => b.readMany(r) },
+    reader: { getMany: (r) => b.getMany(r) },
   });
 }
 
@@ -120,7 +120,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
     { kind: 'project', input: opts.project ?? '' },
     async () => projectAndEnv(opts),
   );
-  const selection = await withBackend(g, async (b) => {
+  const selection = await withService(g, async (b) => {
     if (holdsValues) return readExport(b, project, env, 'export');
     // Names only: no value is read.
     const listed = await b.list({ prefix: `project/${project}`, env });

@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withBackend } from '../context.js';
+import { envOf, withService } from '../context.js';
 import { printJson, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -29,7 +29,7 @@ Examples:
     )
     .action(
       action<GetOptions>(async ([path], opts, g) =>
-        withBackend(g, async (vault) => {
+        withService(g, async (vault) => {
           const r = await withSuggestions(
             g,
             { kind: 'path', input: path!, env: envInput(opts) },

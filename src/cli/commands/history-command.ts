@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withBackend } from '../context.js';
+import { envOf, withService } from '../context.js';
 import { printJson, table, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -17,7 +17,7 @@ export function historyCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  coffer history project/consilio/stripe_api_key --env prod')
     .action(
       action<CommonOptions>(async ([path], opts, g) =>
-        withBackend(g, async (vault) => {
+        withService(g, async (vault) => {
           const { secret, versions } = await withSuggestions(
             g,
             { kind: 'path', input: path!, env: envInput(opts) },

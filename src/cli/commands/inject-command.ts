@@ -14,7 +14,7 @@ import { parseEnvironment } from '../../core/paths.js';
 import { references, resolveReferences } from '../../core/references/index.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { note, printJson, writeOut } from '../output.js';
 import { findProjectConfig } from '../project-file.js';
 
@@ -98,8 +98,8 @@ Examples:
             },
           );
         }
-        const [rendered] = await withBackend(g, (backend) =>
-          resolveReferences({ getMany: (r) => backend.readMany(r) }, [template], env, vars),
+        const [rendered] = await withService(g, (backend) =>
+          resolveReferences({ getMany: (r) => backend.getMany(r) }, [template], env, vars),
         );
         if (toStdout) {
           writeOut(rendered!);

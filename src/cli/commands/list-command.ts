@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
-import { envOf, withBackend } from '../context.js';
+import { envOf, withService } from '../context.js';
 import { note, printJson, table, writeOut } from '../output.js';
 import { emptyListNote, envInput, withSuggestions } from '../suggestions.js';
 
@@ -32,7 +32,7 @@ Examples:
     )
     .action(
       action<ListOptions>(async ([prefix], opts, g) =>
-        withBackend(g, async (vault) => {
+        withService(g, async (vault) => {
           const env = opts.allEnvs ? undefined : envInput(opts);
           const items = await withSuggestions(
             g,

@@ -10,7 +10,7 @@ import { writeSecretFile } from '../../core/files.js';
 import { isValidSegment, normalizeSegment, parseEnvironment } from '../../core/paths.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { envOf } from '../env-option.js';
 import { note, printJson, writeOut } from '../output.js';
 import { resolveProject } from '../project-file.js';
@@ -117,7 +117,7 @@ Examples:
         const project = initProject(opts.project);
         let result: import('../../core/manifest/init.js').ManifestInit;
         if (opts.from === 'vault') {
-          const secrets = await withBackend(g, (b) =>
+          const secrets = await withService(g, (b) =>
             // The API lists one environment at a time; locally every environment.
             b.list({ prefix: `project/${project}`, env: b.remote ? envOf(opts) : undefined }),
           );
@@ -207,7 +207,7 @@ Examples:
           m,
           parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? m.env ?? 'dev'),
         );
-        const secrets = await withBackend(g, (b) =>
+        const secrets = await withService(g, (b) =>
           b.list({ prefix: `project/${m.project}`, env }),
         );
         const result = checkManifest(m, env, secrets);

@@ -107,8 +107,8 @@ Examples:
             version: typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev',
           });
         if (isRemoteMode()) {
-          const { openRemoteBackend } = await import('../remote-backend.js');
-          const remote = openRemoteBackend();
+          const { openRemoteService } = await import('../remote-service.js');
+          const remote = openRemoteService();
           try {
             await serve(backends.remoteMcpBackend(remote));
           } finally {
@@ -127,7 +127,7 @@ Examples:
             return 0;
           }
           try {
-            await serve(backends.localMcpBackend(opened.vault, async () => {}));
+            await serve(backends.localMcpBackend(opened.vault, async () => {}, policy));
           } finally {
             await opened.close();
           }

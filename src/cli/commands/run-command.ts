@@ -22,7 +22,7 @@ import type { RunSecret } from '../../core/inject/run-env.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { action, type CommonOptions } from '../action.js';
-import { openBackend } from '../context.js';
+import { openService } from '../context.js';
 import { warn } from '../output.js';
 import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
@@ -110,7 +110,7 @@ Examples:
             ? allowedEnvNames('', opts.allowEnvName)
             : allowedEnvNames(found.project, opts.allowEnvName);
         const refsText = opts.dotenv === undefined ? undefined : readDotenvFile(opts.dotenv);
-        const backend = await openBackend(g);
+        const backend = await openService(g);
         let secrets: RunSecret[];
         try {
           const fromProject: RunSecret[] =
@@ -125,7 +125,7 @@ Examples:
             refsText === undefined
               ? []
               : await dotenvReferenceSecrets(
-                  { getMany: (r) => backend.readMany(r) },
+                  { getMany: (r) => backend.getMany(r) },
                   refsText,
                   opts.dotenv!,
                   env,

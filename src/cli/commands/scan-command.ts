@@ -73,8 +73,8 @@ async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | unde
   try {
     // Loaded here: opening a vault loads SQLite, which a scan without one (a hook with
     // --no-vault) should not pay for at start-up.
-    const { withBackend } = await import('../context.js');
-    return await withBackend(g, (backend) => storedValueMatcher(backend));
+    const { withService } = await import('../context.js');
+    return await withService(g, (backend) => storedValueMatcher(backend));
   } catch (err) {
     if (err instanceof CofferError && err.code === 'VAULT_NOT_FOUND') return undefined;
     const why = err instanceof CofferError ? err.message : 'the vault could not be read';

@@ -13,7 +13,7 @@ import {
 } from '../../core/paths.js';
 import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
-import { envOf, withBackend } from '../context.js';
+import { envOf, withService } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
@@ -97,7 +97,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             `write ${opts.envFile} with`,
           );
         }
-        return withBackend(g, async (vault) => {
+        return withService(g, async (vault) => {
           let value: string;
           let source: string;
           if (opts.value !== undefined) {

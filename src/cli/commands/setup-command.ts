@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { promptHidden, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 
@@ -68,7 +68,7 @@ Examples:
           ? (v: { name: string; description: string }) =>
               promptHidden(`${v.name} (${v.description}): `)
           : undefined;
-        const result = await withBackend(g, (b) =>
+        const result = await withService(g, (b) =>
           runSetup(
             manifest,
             {
@@ -76,7 +76,7 @@ Examples:
               info: (path, e) => b.info(path, e),
               get: (path, e) => b.get(path, e, {}),
               set: (path, e, value, o) => b.set(path, e, value, o),
-              getMany: (requests) => b.readMany(requests),
+              getMany: (requests) => b.getMany(requests),
             },
             {
               env,

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { action, type CommonOptions } from '../action.js';
-import { withBackend } from '../context.js';
+import { withService } from '../context.js';
 import { EXIT, note, printJson } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 
@@ -37,7 +37,7 @@ Examples:
         if ((path === undefined) === !opts.all) {
           throw new CofferError('USAGE', 'give either a key path or --all');
         }
-        return withBackend(g, async (vault) => {
+        return withService(g, async (vault) => {
           const report =
             path === undefined
               ? await vault.verify(path, opts.env)

@@ -5,16 +5,12 @@
  * version before it (a value rotated recently may still sit in a file or a commit).
  * Plaintext lives only while the matcher is built (see stored-values.ts).
  */
-import type { ReadOutcome, ReadRequest } from '../store/vault.js';
+import type { SecretsService } from '../service/secrets-service.js';
+import type { ReadRequest } from '../store/vault.js';
 import { MIN_STORED_VALUE_LENGTH, type StoredValue, StoredValueMatcher } from './stored-values.js';
 
-/** The read-only vault operations the scanner uses (a local vault or a server). */
-export interface VaultValueReader {
-  list(options: {
-    env?: string | undefined;
-  }): Promise<readonly { path: string; env: string; currentVersion: number }[]>;
-  readMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
-}
+/** The read-only operations the scanner uses (of a local vault or a server). */
+export type VaultValueReader = Pick<SecretsService, 'list' | 'getMany'>;
 
 /** A matcher for the vault's current and previous values (every environment). */
 export async function storedValueMatcher(reader: VaultValueReader): Promise<StoredValueMatcher> {
@@ -27,7 +23,7 @@ export async function storedValueMatcher(reader: VaultValueReader): Promise<Stor
     }
   }
   if (requests.length === 0) return new StoredValueMatcher([]);
-  const outcomes = await reader.readMany(requests);
+  const outcomes = await reader.getMany(requests);
   const values: StoredValue[] = [];
   for (const o of outcomes) {
     if (o.ok && o.value.value.length >= MIN_STORED_VALUE_LENGTH) {

@@ -19,7 +19,10 @@
  * vault-writes.ts (set, setMany, delete, restore), vault-metadata.ts (list, info, history,
  * describe) and vault-verify.ts; the value rules in values.ts; the types in vault-types.ts.
  */
+import type { AccessPolicy } from '../access/policy.js';
 import { Keyring } from '../keys/keyring.js';
+import { localSecretsService } from '../service/local-service.js';
+import type { SecretsService } from '../service/secrets-service.js';
 import { AuditedStore } from './audited-store.js';
 import { RowIntegrityError } from './authenticated-tx.js';
 import type { SecretMetadata, Storage, StorageTx } from './storage.js';
@@ -103,6 +106,15 @@ export class Vault {
    */
   withActor(actor: string): Vault {
     return new Vault(this.storage, this.#store.keyring, { actor, now: this.#store.now });
+  }
+
+  /**
+   * This vault as the SecretsService every front end uses (core/service), acting as
+   * `actor`; with `policy`, each call is decided by core/access first (a refusal audited as
+   * `denied`) and listings and project reads are bounded by it.
+   */
+  as(actor: string, policy?: AccessPolicy): SecretsService {
+    return localSecretsService(actor === this.actor ? this : this.withActor(actor), { policy });
   }
 
   /** Stores a new version of a secret (creating it, or reviving a deleted one). */

@@ -11,14 +11,15 @@
 import * as z from 'zod';
 import { type AccessPolicy, authorize, type Target } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import type { SecretsService } from '../../core/service/secrets-service.js';
 import type { TokenCapability } from '../../core/store/storage.js';
-import type { McpVault } from '../backend.js';
 
 export type { RevealPolicy } from '../../core/access/policy.js';
 
 /** What a tool run may use. */
 export interface ToolContext {
-  vault: McpVault;
+  /** The secrets service, bound to the calling MCP client (local vault or a server). */
+  vault: SecretsService;
   /** The server's policy (mcp/policy.ts): globs, environments, capabilities, reveal. */
   policy: AccessPolicy;
   /** The environment when a call names none (the first `--env`, COFFER_ENV or `dev`). */

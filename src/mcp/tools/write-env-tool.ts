@@ -121,9 +121,11 @@ export const writeEnvTool: CofferTool = defineTool({
     if (listed.length === 0 && args.keyPaths === undefined) {
       // Nothing to write is a mistyped project or environment, refused as `coffer env pull`
       // refuses it, naming only what this server's policy lets the agent see.
-      const all =
-        (await ctx.vault.listAllEnvs?.('project')) ??
-        (await ctx.vault.list({ prefix: 'project', env }));
+      // A server lists one environment at a time; the local vault lists them all.
+      const all = await ctx.vault.list({
+        prefix: 'project',
+        env: ctx.vault.remote ? env : undefined,
+      });
       throw projectNotFound(
         project,
         env,

@@ -27,15 +27,11 @@ export function projectsRoutes(routes: Routes): void {
         prefix: true,
       }),
     },
-    async ({ target, policy, vault }) => {
+    async ({ target, secrets }) => {
       const project = target.path!.slice('project/'.length);
-      // The globs and environments also bound what a not-found answer names.
-      const items = await vault.readProject(
-        project,
-        target.env!,
-        'api',
-        (path, env) => policy.allowsPath(path) && policy.allowsEnv(env),
-      );
+      // The token's globs and environments bound what is opened and what a not-found
+      // answer names (the service passes them to Vault.readProject).
+      const items = await secrets.readProject(project, target.env!, 'api');
       return { project, env: target.env!, items };
     },
   );

@@ -1,11 +1,12 @@
 /**
  * `/v1/secrets`: read (through the read batcher's group commit), write with check-and-set,
  * list (metadata only, filtered to the token's paths and environments), delete, restore,
- * history and verify. Every rule is the vault's; this file maps HTTP to vault calls.
+ * history and verify. Every rule is the vault's; this file maps HTTP to the SecretsService
+ * every front end uses (bound to the request's token and policy), except reads, which go
+ * through the read batcher's `Vault.getMany`, and delete and restore.
  */
 
-import { authorize } from '../../core/access/policy.js';
-import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import type { ReadBatcher } from '../read-batcher.js';
 import { addRoute, type Routes, type Target } from '../route.js';
@@ -71,9 +72,9 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
       response: SetResult,
       target: secretTarget,
     },
-    ({ target, body, vault }) => {
+    ({ target, body, secrets }) => {
       const { path, env } = keyOf(target);
-      return vault.set(path, env, body.value, {
+      return secrets.set(path, env, body.value, {
         description: body.description,
         ifVersion: body.ifVersion,
         allowEmpty: body.allowEmpty,
@@ -98,25 +99,15 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
         env: query.env === undefined ? undefined : parseEnvironment(query.env),
       }),
     },
-    async ({ query, target, policy, vault, c }) => {
-      const prefix = query.prefix === undefined ? undefined : parsePathPrefix(query.prefix);
-      if (prefix?.group !== undefined) {
-        const path = `${prefix.scope}/${prefix.group}`;
-        await authorize(
-          policy,
-          'list',
-          'list',
-          { path, env: target.env, prefix: true },
-          c.get('deny'),
-        );
-      }
-      const items = await vault.list({
+    // The service checks a `scope/group` prefix too, and keeps only the key paths and
+    // environments the token's policy allows.
+    async ({ query, target, secrets }) => ({
+      items: await secrets.list({
         prefix: query.prefix,
         env: target.env,
         includeDeleted: query.includeDeleted ?? false,
-      });
-      return { items: items.filter((s) => policy.allowsPath(s.path) && policy.allowsEnv(s.env)) };
-    },
+      }),
+    }),
   );
 
   addRoute(
@@ -167,9 +158,9 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
       response: History,
       target: secretTarget,
     },
-    async ({ target, vault }) => {
+    async ({ target, secrets }) => {
       const { path, env } = keyOf(target);
-      const { versions } = await vault.history(path, env);
+      const { versions } = await secrets.history(path, env);
       return { path, env, versions };
     },
   );
@@ -186,6 +177,6 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
       response: VerifyReport,
       target: secretTarget,
     },
-    ({ target, vault }) => vault.verify(target.path!, target.env!),
+    ({ target, secrets }) => secrets.verify(target.path!, target.env!),
   );
 }

@@ -7,7 +7,7 @@
 import { keyringFromEnv, keyringFromVault } from '../../../core/envelope/env-keyring.js';
 import type { DataKeyring } from '../../../core/envelope/keyring.js';
 import type { CommonOptions } from '../../action.js';
-import { envOf, type GlobalOptions, withBackend } from '../../context.js';
+import { envOf, type GlobalOptions, withService } from '../../context.js';
 import { warn } from '../../output.js';
 
 export interface KeyCliOptions extends CommonOptions {
@@ -20,7 +20,7 @@ export async function loadKeyring(opts: KeyCliOptions, g: GlobalOptions): Promis
   const options = { warn: (message: string) => warn(message.replace(/^coffer\/envelope: /, '')) };
   if (opts.keysFrom !== undefined) {
     const path = opts.keysFrom;
-    return withBackend(g, (backend) =>
+    return withService(g, (backend) =>
       keyringFromVault({ get: (p, e) => backend.get(p, e, {}) }, path, {
         ...options,
         env: envOf(opts),

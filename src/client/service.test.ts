@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fakeFetch, type SeenRequest } from '../../test/helpers/fake-fetch.js';
-import { createClient } from '../client/client.js';
-import { openRemoteBackend, remoteBackend } from './remote-backend.js';
+import type { SecretInfo } from '../core/store/vault.js';
+import { createClient } from './client.js';
+import { clientSecretsService } from './service.js';
 
 const TOKEN = 'coffer_id1_q0DPm6bH4vXc1nKz8sY2fLwR9aTeJ5uGhB7iNoVdE3x';
 
@@ -43,11 +44,11 @@ function backendFor(handler: (req: SeenRequest) => unknown) {
   const fetch = fakeFetch((req) => ({ body: handler(req) }));
   return {
     fetch,
-    backend: remoteBackend(createClient({ url: 'http://localhost', token: TOKEN, fetch })),
+    backend: clientSecretsService(createClient({ url: 'http://localhost', token: TOKEN, fetch })),
   };
 }
 
-describe('remote backend', () => {
+describe('client secrets service (remote mode)', () => {
   it('audit keeps the newest `limit` records of a log read page by page after seq N', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -122,37 +123,61 @@ describe('remote backend', () => {
     expect(fetch.seen).toHaveLength(0);
   });
 
-  it('verify without --env checks the default environment', async () => {
-    const { fetch, backend } = backendFor(() => ({
-      ok: true,
-      checked: 1,
-      failures: [],
-      keyFailures: [],
-    }));
-    const saved = process.env.COFFER_ENV;
-    process.env.COFFER_ENV = 'staging';
-    try {
-      await backend.verify('project/app/db_url', undefined);
-    } finally {
-      if (saved === undefined) delete process.env.COFFER_ENV;
-      else process.env.COFFER_ENV = saved;
-    }
-    expect(fetch.seen[0]!.url.searchParams.get('env')).toBe('staging');
+  it('sends each operation as it is (metadata too), without the actor', async () => {
+    const item = { ...info('project/app/key'), currentVersion: 1 } as SecretInfo;
+    const { fetch, backend } = backendFor((req) => {
+      if (req.url.pathname.endsWith('/verify'))
+        return { ok: true, checked: 1, failures: [], keyFailures: [] };
+      if (req.url.pathname === '/v1/secrets') return { items: [item] };
+      if (req.method === 'PUT')
+        return { path: 'project/app/key', env: 'prod', version: 2, created: false };
+      return {
+        path: 'project/app/key',
+        env: req.url.searchParams.get('env'),
+        version: 1,
+        value: 'v',
+        description: 'Key of the app service',
+        createdAt: '2025-01-01T00:00:00.000Z',
+      };
+    });
+    await backend.set('project/app/key', 'prod', 'value-1', {
+      description: 'Key of the app service',
+      metadata: { generator: 'base64:32' },
+    });
+    await backend.get('project/app/key', 'prod', { version: 3 });
+    await backend.get('project/app/key', 'dev');
+    await backend.list({ prefix: 'project/app', env: 'dev' });
+    await backend.info('project/app/key', 'dev');
+    await backend.verify('project/app/key', 'staging');
+    expect(
+      fetch.seen.map((r) => [r.method, r.url.pathname, Object.fromEntries(r.url.searchParams)]),
+    ).toEqual([
+      ['PUT', '/v1/secrets/project/app/key', { env: 'prod' }],
+      ['GET', '/v1/secrets/project/app/key', { env: 'prod', version: '3' }],
+      ['GET', '/v1/secrets/project/app/key', { env: 'dev' }],
+      ['GET', '/v1/secrets', { prefix: 'project/app', env: 'dev' }],
+      ['GET', '/v1/secrets', { prefix: 'project/app', env: 'dev', includeDeleted: 'true' }],
+      ['GET', '/v1/secrets/project/app/key/verify', { env: 'staging' }],
+    ]);
+    expect(fetch.seen[0]!.body).toEqual({
+      value: 'value-1',
+      description: 'Key of the app service',
+      metadata: { generator: 'base64:32' },
+    });
   });
 
-  it('needs COFFER_TOKEN and refuses clear-text http to another host', () => {
-    expect(() => openRemoteBackend({ COFFER_URL: 'http://127.0.0.1:8700' })).toThrow(
-      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+  it('passes any value through unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 200 }), async (value) => {
+        const { fetch, backend } = backendFor(() => ({
+          path: 'project/app/key',
+          env: 'dev',
+          version: 1,
+          created: true,
+        }));
+        await backend.set('project/app/key', 'dev', value, { allowEmpty: true });
+        expect((fetch.seen[0]!.body as { value: string }).value).toBe(value);
+      }),
     );
-    expect(() => openRemoteBackend({ COFFER_URL: 'http://10.1.2.3', COFFER_TOKEN: TOKEN })).toThrow(
-      /clear text/,
-    );
-    expect(
-      openRemoteBackend({
-        COFFER_URL: 'http://10.1.2.3',
-        COFFER_TOKEN: TOKEN,
-        COFFER_INSECURE_HTTP: '1',
-      }).remote,
-    ).toBe(true);
   });
 });

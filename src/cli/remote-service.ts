@@ -1,0 +1,34 @@
+/**
+ * Remote mode: the CLI's SecretsService is a `coffer serve` server, through `coffer/client`
+ * (client/service.ts). Loaded with a dynamic import only when COFFER_URL is set, so local
+ * commands never pay for it.
+ */
+
+import { createClient } from '../client/client.js';
+import { clientSecretsService } from '../client/service.js';
+import type { FetchFunction } from '../client/transport.js';
+import { CofferError } from '../core/errors.js';
+import type { SecretsService } from '../core/service/secrets-service.js';
+import { envOf } from './env-option.js';
+import { nodeFetch } from './node-fetch.js';
+
+/** The service for COFFER_URL and COFFER_TOKEN (COFFER_INSECURE_HTTP=1 allows plain http). */
+export function openRemoteService(
+  env: NodeJS.ProcessEnv = process.env,
+  fetch: FetchFunction = nodeFetch,
+): SecretsService {
+  const token = env.COFFER_TOKEN ?? '';
+  if (token === '') {
+    throw new CofferError('UNAUTHENTICATED', 'COFFER_URL is set but COFFER_TOKEN is not', {
+      hint: 'Set COFFER_TOKEN to a token from `coffer token create`, or unset COFFER_URL to use the local vault.',
+    });
+  }
+  const client = createClient({
+    url: env.COFFER_URL ?? '',
+    token,
+    fetch,
+    insecureHttp: env.COFFER_INSECURE_HTTP === '1',
+  });
+  // Without --env, `verify` checks the CLI's default environment (COFFER_ENV or dev).
+  return clientSecretsService(client, { defaultEnv: () => envOf({}) });
+}

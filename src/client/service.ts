@@ -1,0 +1,119 @@
+/**
+ * A `coffer serve` server as a SecretsService (core/service/secrets-service.ts): remote mode
+ * of the CLI and of `coffer mcp` is this implementation, not a second code path.
+ *
+ * The server audits every request as its token's name and applies the token's policy; the
+ * actor and a `purpose` are not sent. What differs from the local vault, because the HTTP
+ * API has no route for it:
+ * - `verify` needs a path (the whole vault is checked on the server), and without an
+ *   environment it checks `defaultEnv`, not every one;
+ * - `list` needs an environment: the API lists one at a time;
+ * - `info` and `history` find the secret by listing its group (deleted ones included);
+ * - `audit` pages through the log from the start to keep the newest records;
+ * - `rotationStatus` is refused (not yet in the client);
+ * - `denied` writes nothing: a server takes no audit records from its clients.
+ */
+import { CofferError } from '../core/errors.js';
+import { parseKeyPath } from '../core/paths.js';
+import { notInRemoteMode, type SecretsService } from '../core/service/secrets-service.js';
+import type { AuditRecord } from '../core/store/storage.js';
+import type { ReadOutcome } from '../core/store/vault-types.js';
+import type { CofferClient } from './client.js';
+
+export type { SecretsService } from '../core/service/secrets-service.js';
+
+const AUDIT_PAGE = 1000;
+
+export interface ClientServiceOptions {
+  /** The environment `verify` checks when none is given (default `dev`), asked at the call. */
+  defaultEnv?: (() => string) | undefined;
+  /** What `close` does (default: nothing). */
+  close?: (() => Promise<void>) | undefined;
+}
+
+/** A SecretsService that sends every operation to the server behind `client`. */
+export function clientSecretsService(
+  client: CofferClient,
+  options: ClientServiceOptions = {},
+): SecretsService {
+  const info = async (path: string, env: string) => {
+    const key = parseKeyPath(path);
+    const found = (
+      await client.listSecrets({ prefix: `${key.scope}/${key.group}`, env, includeDeleted: true })
+    ).find((s) => s.path === key.path);
+    if (found === undefined) {
+      throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${env}`);
+    }
+    return found;
+  };
+  return {
+    remote: true,
+    get: (path, env, o = {}) => client.getSecret(path, { env, version: o.version }),
+    // The API reads one secret per request; each is audited by the server.
+    getMany: (requests) =>
+      Promise.all(
+        requests.map((r) =>
+          client.getSecret(r.path, { env: r.env, version: r.version }).then(
+            (value): ReadOutcome => ({ ok: true, value }),
+            (error: unknown): ReadOutcome => ({ ok: false, error }),
+          ),
+        ),
+      ),
+    set: (path, env, value, o = {}) =>
+      client.setSecret(path, value, {
+        env,
+        description: o.description,
+        ifVersion: o.ifVersion,
+        ...(o.allowEmpty === true ? { allowEmpty: true } : {}),
+        ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
+      }),
+    // Refused before any request (and before any await: the caller sees it at once).
+    list: (o = {}) => {
+      if (o.env === undefined) throw notInRemoteMode('list --all-envs');
+      return client.listSecrets(o);
+    },
+    info,
+    history: async (path, env) => {
+      const { versions } = await client.history(path, { env });
+      return { secret: await info(path, env), versions };
+    },
+    readProject: (project, env) => client.readProject(project, { env }),
+    verify: (path, env) => {
+      if (path === undefined) throw notInRemoteMode('verify --all');
+      return client.verify(path, { env: env ?? options.defaultEnv?.() ?? 'dev' });
+    },
+    audit: async ({ limit = 100, path } = {}) => {
+      // Walk the log in seq order and keep the newest `limit`: "after seq N" is the one
+      // paging the API defines, so this works however the server orders an unpaged read.
+      let newest: AuditRecord[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await client.audit({ afterSeq: after, limit: AUDIT_PAGE, path });
+        const last = page.at(-1);
+        if (last === undefined || last.seq <= after) break;
+        newest = [...newest, ...page].slice(-limit);
+        after = last.seq;
+      }
+      return newest;
+    },
+    auditVerify: async () => {
+      const r = await client.auditVerify();
+      return {
+        ok: r.ok,
+        records: r.checked,
+        problem: r.firstBroken,
+        ...(r.head !== undefined ? { head: r.head } : {}),
+        acknowledged: r.acknowledged ?? [],
+      };
+    },
+    rotationStatus: async () => {
+      throw new CofferError(
+        'USAGE',
+        'rotation status is not available in remote mode (COFFER_URL is set) yet',
+        { hint: 'Run `coffer rotation status` where the vault is.' },
+      );
+    },
+    denied: async () => {},
+    close: options.close ?? (async () => {}),
+  };
+}
