@@ -30,6 +30,7 @@ import * as runOverhead from './run-overhead.mjs';
 import * as scan from './scan.mjs';
 import * as serve from './serve.mjs';
 import { printTables } from './table.mjs';
+import * as ui from './ui.mjs';
 
 const SECTIONS = [
   cliStartup,
@@ -44,6 +45,7 @@ const SECTIONS = [
   serve,
   manifest,
   scan,
+  ui,
 ];
 
 function parseArgs(argv) {

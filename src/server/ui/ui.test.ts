@@ -252,6 +252,20 @@ describe('an admin session', () => {
     expect(res.text).toContain(DESCRIPTION);
   });
 
+  it('escapes what the vault holds (a description with markup)', async () => {
+    const b = await login(kit.tokens.admin);
+    const markup = 'Signs <script>alert(1)</script> "quoted" & more for the webhook';
+    await kit.vault.set('project/app/webhook_key', 'dev', SENTINEL, { description: markup });
+    for (const path of ['/p/project/app', '/s/project/app/webhook_key?env=dev']) {
+      const res = await b.get(path);
+      expect(res.text).not.toContain('<script>alert(1)');
+      expect(res.text).toContain(
+        'Signs &lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &amp; more',
+      );
+    }
+    await kit.vault.delete('project/app/webhook_key', 'dev');
+  });
+
   it('reveals a value only on a POST with the CSRF token, and audits it', async () => {
     const b = await login(kit.tokens.admin);
     const without = await b.post('/s/project/app/db_url/reveal?env=dev', { _csrf: 'wrong' });

@@ -6,6 +6,7 @@
  * Every page works without JavaScript for reading; the script (/ui/app.js) adds reveal and
  * copy. No inline script or style anywhere (the CSP forbids both).
  */
+import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { TokenInfo } from '../../core/access/tokens.js';
 import type { AuditRecord } from '../../core/store/storage.js';
@@ -186,6 +187,50 @@ export interface SecretRow {
   cells: Record<string, SecretInfo | undefined>;
 }
 
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Text for HTML content or a quoted attribute. */
+export function escapeHtml(text: string): string {
+  return /[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!) : text;
+}
+
+/**
+ * The rows of a project page as one string: a project may have hundreds of secrets in
+ * several environments, and building them as strings is several times faster than as JSX
+ * nodes. Everything from the vault is escaped; paths and environments follow the grammar.
+ */
+function projectRows(rows: SecretRow[], envs: string[]): string {
+  let out = '';
+  for (const r of rows) {
+    const path = escapeHtml(r.path);
+    out += `<tr><th scope="row"><a href="/s/${path}">${escapeHtml(r.name)}</a></th><td>${escapeHtml(r.description)}</td><td>${r.tier ?? '—'}</td><td>${escapeHtml(r.rotation ?? '—')}</td>`;
+    for (const e of envs) {
+      const env = escapeHtml(e);
+      const s = r.cells[e];
+      if (s === undefined) {
+        out += `<td class="missing"><a href="/s/${path}?env=${env}">missing</a></td>`;
+      } else if (s.deletedAt !== null) {
+        out += `<td class="deleted"><a href="/s/${path}?env=${env}">deleted</a> ${timeHtml(s.updatedAt)}</td>`;
+      } else {
+        out += `<td><a href="/s/${path}?env=${env}">v${s.currentVersion}</a> ${timeHtml(s.updatedAt)}</td>`;
+      }
+    }
+    out += '</tr>';
+  }
+  return out;
+}
+
+function timeHtml(iso: string): string {
+  const t = escapeHtml(iso);
+  return `<time datetime="${t}">${escapeHtml(shortTime(iso))}</time>`;
+}
+
 export const ProjectPage: FC<{
   viewer: Viewer;
   prefix: string;
@@ -197,7 +242,7 @@ export const ProjectPage: FC<{
       Each environment side by side: version and last update, or <em>missing</em>. Values are never
       shown here.
     </p>
-    <div class="scroll" tabindex={0} role="region" aria-label={`Secrets of ${p.prefix}`}>
+    <section class="scroll" tabindex={0} aria-label={`Secrets of ${p.prefix}`}>
       <table class="secrets">
         <caption>{`Secrets of ${p.prefix} by environment`}</caption>
         <thead>
@@ -211,38 +256,9 @@ export const ProjectPage: FC<{
             ))}
           </tr>
         </thead>
-        <tbody>
-          {p.rows.map((r) => (
-            <tr>
-              <th scope="row">
-                <a href={`/s/${r.path}`}>{r.name}</a>
-              </th>
-              <td>{r.description}</td>
-              <td>{r.tier ?? '—'}</td>
-              <td>{r.rotation ?? '—'}</td>
-              {p.envs.map((e) => {
-                const s = r.cells[e];
-                if (s === undefined) {
-                  return (
-                    <td class="missing">
-                      <a href={`/s/${r.path}?env=${e}`}>missing</a>
-                    </td>
-                  );
-                }
-                return (
-                  <td class={s.deletedAt !== null ? 'deleted' : undefined}>
-                    <a href={`/s/${r.path}?env=${e}`}>
-                      {s.deletedAt !== null ? 'deleted' : `v${s.currentVersion}`}
-                    </a>{' '}
-                    <Time iso={s.updatedAt} />
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
+        <tbody>{raw(projectRows(p.rows, p.envs))}</tbody>
       </table>
-    </div>
+    </section>
   </Layout>
 );
 
@@ -440,7 +456,7 @@ const AuditTable: FC<{ records: AuditRecord[]; caption: string }> = (p) =>
   p.records.length === 0 ? (
     <p>No records.</p>
   ) : (
-    <div class="scroll" tabindex={0} role="region" aria-label={p.caption}>
+    <section class="scroll" tabindex={0} aria-label={p.caption}>
       <table class="audit">
         <caption class="sr-only">{p.caption}</caption>
         <thead>
@@ -474,7 +490,7 @@ const AuditTable: FC<{ records: AuditRecord[]; caption: string }> = (p) =>
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 
 export interface AuditFilters {
