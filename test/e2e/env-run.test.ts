@@ -155,11 +155,15 @@ describe('coffer run', () => {
     const { h, app, secrets } = project();
     writeFileSync(join(app, '.coffer'), 'project=consilio\n');
     const before = readdirSync(app);
-    const r = spawnSync(process.execPath, [BIN, 'run', '--no-mask', '--', process.execPath, '-e', printEnv], {
-      cwd: app,
-      env: h.env,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'run', '--no-mask', '--', process.execPath, '-e', printEnv],
+      {
+        cwd: app,
+        env: h.env,
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({
@@ -214,7 +218,18 @@ describe('coffer run', () => {
     expect(JSON.parse(plain.stdout).s).toBe('from-shell');
     const over = spawnSync(
       process.execPath,
-      [BIN, 'run', '--no-mask', '-p', 'consilio', '--override', '--', process.execPath, '-e', printEnv],
+      [
+        BIN,
+        'run',
+        '--no-mask',
+        '-p',
+        'consilio',
+        '--override',
+        '--',
+        process.execPath,
+        '-e',
+        printEnv,
+      ],
       { env, encoding: 'utf8' },
     );
     expect(JSON.parse(over.stdout).s).toBe('sk_live_abc123xyz');

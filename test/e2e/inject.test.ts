@@ -70,7 +70,15 @@ describe('coffer run refuses names that load code', () => {
 
   it('the operator allows a name on this machine: --allow-env-name, or the project file', () => {
     const { h, dir, marker, run } = project();
-    const r = run(['run', '--no-mask', '--project', 'app', '--allow-env-name', 'NODE_OPTIONS', ...PRINT]);
+    const r = run([
+      'run',
+      '--no-mask',
+      '--project',
+      'app',
+      '--allow-env-name',
+      'NODE_OPTIONS',
+      ...PRINT,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${API_KEY}\n`);
     expect(readFileSync(marker, 'utf8')).toBe('ran');
@@ -180,11 +188,16 @@ describe("coffer run withholds coffer's own credentials", () => {
     ])
       expect(child[name], name).toBeUndefined();
     expect(r.stdout).not.toContain(key);
-    const passed = h.run(['run', '--no-mask', '--project', 'app', '--pass-env', 'COFFER_MASTER_KEY', ...DUMP], {
+    const passed = h.run(
+      ['run', '--no-mask', '--project', 'app', '--pass-env', 'COFFER_MASTER_KEY', ...DUMP],
+      {
+        env,
+      },
+    );
+    expect(JSON.parse(passed.stdout).COFFER_MASTER_KEY).toBe(key);
+    const bad = h.run(['run', '--no-mask', '--project', 'app', '--pass-env', 'HOME', ...DUMP], {
       env,
     });
-    expect(JSON.parse(passed.stdout).COFFER_MASTER_KEY).toBe(key);
-    const bad = h.run(['run', '--no-mask', '--project', 'app', '--pass-env', 'HOME', ...DUMP], { env });
     expect(bad.code).toBe(2);
   });
 
@@ -219,7 +232,15 @@ describe("coffer run withholds coffer's own credentials", () => {
       expect(child.COFFER_URL).toBe(fake.url);
       expect(child.COFFER_TOKEN).toBeUndefined();
       expect(r.stdout).not.toContain(token);
-      const p = await remote(['run', '--no-mask', '--project', 'app', '--pass-env', 'COFFER_TOKEN', ...DUMP]);
+      const p = await remote([
+        'run',
+        '--no-mask',
+        '--project',
+        'app',
+        '--pass-env',
+        'COFFER_TOKEN',
+        ...DUMP,
+      ]);
       expect(JSON.parse(p.stdout).COFFER_TOKEN).toBe(token);
     });
 

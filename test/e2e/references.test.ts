@@ -111,9 +111,27 @@ describe('coffer inject', () => {
       );
       const show =
         "process.stdout.write(JSON.stringify(Object.fromEntries(['STRIPE_KEY','DB_PASSWORD','JWT_SECRET','DATABASE_URL','PLAIN'].map((k) => [k, process.env[k] ?? null]))))";
-      const byProject = h.run(['run', '--no-mask', '--project', 'shop', '--', process.execPath, '-e', show]);
+      const byProject = h.run([
+        'run',
+        '--no-mask',
+        '--project',
+        'shop',
+        '--',
+        process.execPath,
+        '-e',
+        show,
+      ]);
       expect(byProject.code, byProject.stderr).toBe(0);
-      const byRefs = h.run(['run', '--no-mask', '--dotenv', refs, '--', process.execPath, '-e', show]);
+      const byRefs = h.run([
+        'run',
+        '--no-mask',
+        '--dotenv',
+        refs,
+        '--',
+        process.execPath,
+        '-e',
+        show,
+      ]);
       expect(byRefs.code, byRefs.stderr).toBe(0);
       const a = JSON.parse(byProject.stdout);
       const b = JSON.parse(byRefs.stdout);
@@ -152,7 +170,16 @@ describe('coffer inject', () => {
       );
       const show =
         'process.stdout.write(JSON.stringify([process.env.STRIPE_KEY, process.env.WEBHOOK_SECRET]))';
-      const a = h.run(['run', '--no-mask', '--project', 'shop', '--', process.execPath, '-e', show]);
+      const a = h.run([
+        'run',
+        '--no-mask',
+        '--project',
+        'shop',
+        '--',
+        process.execPath,
+        '-e',
+        show,
+      ]);
       const b = h.run(['run', '--no-mask', '--dotenv', refs, '--', process.execPath, '-e', show]);
       expect(b.code, b.stderr).toBe(0);
       expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));

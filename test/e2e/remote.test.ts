@@ -175,7 +175,16 @@ function scenarios(name: string, start: () => Promise<Target>, skip = false): vo
 
     it('run injects the project secrets into the child and passes its exit code', async () => {
       const child = `process.stdout.write(process.env.DB_URL ?? 'unset'); process.exit(7)`;
-      const [lr, rr] = await both(['run', '--no-mask', '-p', 'remote', '--', process.execPath, '-e', child]);
+      const [lr, rr] = await both([
+        'run',
+        '--no-mask',
+        '-p',
+        'remote',
+        '--',
+        process.execPath,
+        '-e',
+        child,
+      ]);
       expect(rr.code).toBe(7);
       expect(rr.stdout).toBe(DB_URL_2);
       expect(rr).toEqual(lr);

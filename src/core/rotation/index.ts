@@ -1,20 +1,11 @@
 export { formatDuration, parseDuration, readDuration } from './duration.js';
+export { type GraceValue, graceValues } from './grace.js';
 export {
   formatRotationPolicy,
   parseRotationPolicy,
   type RotationPolicy,
   readRotationPolicy,
 } from './policy.js';
-export {
-  classifySecret,
-  ROTATION_STATES,
-  type RotationState,
-  type RotationStatusItem,
-  type RotationStatusOptions,
-  type RotationStatusReport,
-  rotationStatus,
-} from './status.js';
-export { type GraceValue, graceValues } from './grace.js';
 export {
   type FinishResult,
   finishRotation,
@@ -26,3 +17,12 @@ export {
   retiredVersions,
   rotateSecret,
 } from './rotate.js';
+export {
+  classifySecret,
+  ROTATION_STATES,
+  type RotationState,
+  type RotationStatusItem,
+  type RotationStatusOptions,
+  type RotationStatusReport,
+  rotationStatus,
+} from './status.js';
