@@ -222,6 +222,28 @@ describe('manifestFromDotenv', () => {
     expect(m.variables[2]!.sources.get('default')).toEqual({ kind: 'value', value: '3000' });
   });
 
+  it('a comment that quotes a value or holds a secret is left out, with a TODO', () => {
+    const init = manifestFromDotenv(
+      [
+        '# Stripe key for the checkout service, the old one was sk_live_0123456789abcdefABCD',
+        'STRIPE_SECRET_KEY=x',
+        '# Password of the mail relay account, currently hunter2-relay',
+        'SMTP_PASS=hunter2-relay',
+        '# Base URL of the OpenAI-compatible API the assistant calls',
+        'OPENAI_BASE_URL=https://api.openai.com/v1',
+      ].join('\n'),
+      { project: 'shop', from: 'dotenv' },
+    );
+    const text = written(init);
+    expect(text).not.toMatch(/sk_live|hunter2/);
+    expect(init.variables.map((v) => [v.name, v.description])).toEqual([
+      ['STRIPE_SECRET_KEY', ''],
+      ['SMTP_PASS', ''],
+      ['OPENAI_BASE_URL', 'Base URL of the OpenAI-compatible API the assistant calls'],
+    ]);
+    expect(init.variables[0]!.descriptionTodo).toMatch(/looks like it holds a secret/);
+  });
+
   it('an empty file gives an empty, valid manifest', () => {
     const text = written(manifestFromDotenv('# nothing yet\n', { project: 'p', from: 'dotenv' }));
     expect(problems(text)).toEqual([]);
@@ -438,17 +460,18 @@ describe('no value reaches the manifest (property)', () => {
   it('from a .env file no value at all; from an example file only clearly plain values', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.tuple(nameArb, valueArb, commentArb), {
+        fc.uniqueArray(fc.tuple(nameArb, valueArb, commentArb, fc.boolean()), {
           selector: ([n]) => n,
           maxLength: 12,
         }),
         fc.constantFrom('dotenv' as const, 'example' as const),
         (entries, from) => {
+          // Some comments quote their variable's value (`# was: sk_live_...`).
           const text = entries
-            .map(
-              ([n, v, c]) =>
-                `${c === '' ? '' : `# ${c}\n`}${formatDotenv({ [n]: v })}${c === '' ? '' : '\n'}`,
-            )
+            .map(([n, v, words, quote]) => {
+              const c = quote ? `${words} was ${v}`.trim() : words;
+              return `${c === '' ? '' : `# ${c.replace(/[\r\n]/g, ' ')}\n`}${formatDotenv({ [n]: v })}${c === '' ? '' : '\n'}`;
+            })
             .join('');
           const init = manifestFromDotenv(text, { project: 'p', from });
           const out = written(init);

@@ -123,7 +123,6 @@ const PROVIDERS = new Set([
   'TELEGRAM',
   'TWILIO',
   'VERCEL',
-  'X',
 ]);
 
 /** Services a project runs itself: their passwords are generated (seed 002's tier 1). */
@@ -343,6 +342,8 @@ function defaultPath(project: string, name: string): string | undefined {
 }
 
 const MAX_GROUP = 60;
+/** Values shorter than this are not looked for in comments (they occur in words by chance). */
+const MIN_QUOTED_VALUE = 6;
 
 /** `=== API Keys ===`, `# Database` (from `## Database`): the title, or undefined. */
 function decoratedTitle(line: string): string | undefined {
@@ -408,6 +409,14 @@ export function dotenvSections(text: string): Map<string, string> {
   return out;
 }
 
+/**
+ * A word of a comment that looks like a secret: a known format (`sk_live_...`, `ghp_...`), or
+ * a long random-looking token with a digit (so `OpenAI-compatible` is a word, not a key).
+ */
+function secretWord(word: string): boolean {
+  return looksLikeSecret(word) && (word.length < 16 || /\d/.test(word));
+}
+
 /** A manifest from the text of a `.env` (`from: 'dotenv'`) or `.env.example` file. */
 export function manifestFromDotenv(
   text: string,
@@ -424,20 +433,41 @@ export function manifestFromDotenv(
     variables: [],
     skipped: [],
   };
-  for (const [name, value] of Object.entries(values)) {
+  const guessed = Object.entries(values).flatMap(([name, value]) => {
     const path = isEnvVarName(name) ? defaultPath(options.project, name) : undefined;
     if (path === undefined) {
       out.skipped.push({
         name,
         reason: 'not an environment-variable name coffer can give a key path to',
       });
-      continue;
+      return [];
     }
+    const keepPlainValue = options.from === 'example';
+    return [{ name, path, guess: guessVariable(name, value, { keepPlainValue }) }];
+  });
+  // A comment may quote a value ("# old key: sk_live_..."): such text is left out. Every
+  // value counts but those the manifest keeps anyway (an example file's plain settings).
+  const kept = new Set(
+    guessed.flatMap(({ guess }) => (guess.source?.kind === 'value' ? [guess.source.value] : [])),
+  );
+  const quoted = Object.values(values).filter((v) => v.length >= MIN_QUOTED_VALUE && !kept.has(v));
+  const holdsSecret = (text: string | undefined): boolean =>
+    text !== undefined &&
+    (quoted.some((v) => text.includes(v)) || text.split(/\s+/).some(secretWord));
+  for (const { name, path, guess } of guessed) {
+    const comment = comments.get(name);
+    const group = sections.get(name);
     out.variables.push({
       name,
-      ...describe(comments.get(name), path),
-      group: sections.get(name),
-      ...guessVariable(name, value, { keepPlainValue: options.from === 'example' }),
+      ...(holdsSecret(comment)
+        ? {
+            description: '',
+            descriptionTodo:
+              'the comment above it looks like it holds a secret, so it was left out: say what it is for',
+          }
+        : describe(comment, path)),
+      group: holdsSecret(group) ? undefined : group,
+      ...guess,
     });
   }
   return out;
