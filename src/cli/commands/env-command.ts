@@ -5,24 +5,16 @@
  *   import   .env -> vault (descriptions from comments)
  *   example  .env -> .env.example with placeholders, never values
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  commentDescriptions,
-  parseDotenv,
-  readDotenvFile,
-  setDotenvVariables,
-  writeDotenv,
-} from '../../core/dotenv/index.js';
+import { parseDotenv, setDotenvVariables, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
-import { envVarNameFor, parseEnvironment, parseKeyPath } from '../../core/paths.js';
-import { decodeUtf8 } from '../../core/utf8.js';
+import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
-import { readStdinRest } from '../input.js';
+import { projectAndEnv, readInput } from '../env-input.js';
 import { EXIT, note, printJson, warn, writeOut } from '../output.js';
-import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 import { envCompareCommand } from './env-compare-command.js';
 import { envExampleCommand } from './env-example-command.js';
@@ -34,47 +26,6 @@ interface PullOptions extends CommonOptions {
   check?: boolean;
   references?: boolean;
   allowEnvName?: string[];
-}
-
-/** The bytes of FILE, or an IO_ERROR naming it. */
-function readBytes(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new CofferError(
-      'IO_ERROR',
-      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-}
-
-/**
- * Reads FILE, or stdin for `-` / no argument. Both are decoded by one rule (core/utf8.ts):
- * invalid UTF-8 is refused with its line, never turned into U+FFFD and stored.
- */
-export async function readInput(file: string | undefined): Promise<string> {
-  if (file === undefined || file === '-') return readStdinRest('input', true);
-  return decodeUtf8(readBytes(file), file);
-}
-
-/**
- * The text of a .env file, or '' when it does not exist yet. Strict too: rewriting a file
- * decoded leniently would replace its invalid bytes with U+FFFD on lines coffer does not own.
- */
-export function readEnvFile(file: string): string {
-  return readDotenvFile(file);
-}
-
-/** The project and environment for commands that take --project / --env. */
-export function projectAndEnv(opts: { project?: string; env?: string }): {
-  project: string;
-  env: string;
-} {
-  const found = resolveProject(opts.project);
-  return {
-    project: found.project,
-    env: parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev'),
-  };
 }
 
 export function envCommand(program: Command): void {
@@ -227,9 +178,4 @@ Examples:
   envImportCommand(env);
   envExampleCommand(env);
   envCompareCommand(env);
-}
-
-/** The description of each variable from the comments above it (core/dotenv/comments.ts). */
-export function commentsAbove(text: string): Map<string, string> {
-  return commentDescriptions(text);
 }

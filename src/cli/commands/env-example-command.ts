@@ -14,8 +14,8 @@ import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
+import { commentsAbove, readEnvFile } from '../env-input.js';
 import { note, printJson, warn } from '../output.js';
-import { commentsAbove, readEnvFile } from './env-command.js';
 
 interface ExampleOptions extends CommonOptions {
   file: string;

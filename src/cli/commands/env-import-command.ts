@@ -12,9 +12,9 @@ import { envVarNameFor, parseDescription, parseKeyPath } from '../../core/paths.
 import { valueBytes } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
 import { withLocalVault } from '../context.js';
+import { commentsAbove, projectAndEnv, readInput } from '../env-input.js';
 import { stdinIsTerminal } from '../input.js';
 import { EXIT, note, printJson } from '../output.js';
-import { commentsAbove, projectAndEnv, readInput } from './env-command.js';
 
 interface ImportOptions extends CommonOptions {
   project?: string;

@@ -22,9 +22,9 @@ import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
+import { projectAndEnv } from '../env-input.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
-import { projectAndEnv } from './env-command.js';
 
 interface ExportOptions extends CommonOptions {
   project?: string;

@@ -1,0 +1,59 @@
+/**
+ * What the `coffer env` commands (and `coffer export`) read: a file or stdin by one strict
+ * UTF-8 rule, an existing .env file, the project and environment of --project / --env, and
+ * the descriptions in a .env file's comments. Shared here so the commands need not import
+ * each other.
+ */
+import { readFileSync } from 'node:fs';
+import { commentDescriptions, readDotenvFile } from '../core/dotenv/index.js';
+import { CofferError } from '../core/errors.js';
+import { parseEnvironment } from '../core/paths.js';
+import { decodeUtf8 } from '../core/utf8.js';
+import { readStdinRest } from './input.js';
+import { resolveProject } from './project-file.js';
+
+/** The bytes of FILE, or an IO_ERROR naming it. */
+function readBytes(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CofferError(
+      'IO_ERROR',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+/**
+ * Reads FILE, or stdin for `-` / no argument. Both are decoded by one rule (core/utf8.ts):
+ * invalid UTF-8 is refused with its line, never turned into U+FFFD and stored.
+ */
+export async function readInput(file: string | undefined): Promise<string> {
+  if (file === undefined || file === '-') return readStdinRest('input', true);
+  return decodeUtf8(readBytes(file), file);
+}
+
+/**
+ * The text of a .env file, or '' when it does not exist yet. Strict too: rewriting a file
+ * decoded leniently would replace its invalid bytes with U+FFFD on lines coffer does not own.
+ */
+export function readEnvFile(file: string): string {
+  return readDotenvFile(file);
+}
+
+/** The project and environment for commands that take --project / --env. */
+export function projectAndEnv(opts: { project?: string; env?: string }): {
+  project: string;
+  env: string;
+} {
+  const found = resolveProject(opts.project);
+  return {
+    project: found.project,
+    env: parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev'),
+  };
+}
+
+/** The description of each variable from the comments above it (core/dotenv/comments.ts). */
+export function commentsAbove(text: string): Map<string, string> {
+  return commentDescriptions(text);
+}
