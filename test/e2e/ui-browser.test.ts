@@ -18,7 +18,7 @@ import { type RunningServer, startServer } from '../../src/server/http-server.js
 import { axeViolations, launchChromium } from '../helpers/browser.js';
 import { makeTestServer, type TestServer } from '../helpers/server.js';
 
-const VALUE = 'sk_live_browser-sentinel-7Hq2Lm';
+const VALUE = 'demo-value-browser-sentinel-7Hq2Lm';
 const OTHER = 'other-project-sentinel-R4nd0m';
 const REVEAL_MS = 2000;
 const SHOTS =
@@ -159,6 +159,24 @@ describe('the web UI in Chromium', () => {
     await context.close();
   });
 
+  it('rotates a generated secret from its page', async () => {
+    await server.vault.set('project/app/signing_key', 'dev', 'initial-signing-key', {
+      description: 'Signs the outgoing webhooks',
+      metadata: { generator: 'hex:32', rotation: '90d' },
+    });
+    const { context, page } = await loggedIn(tokens.admin!);
+    await page.goto(`${url}/s/project/app/signing_key?env=dev`);
+    await page.getByLabel('Grace window').fill('2d');
+    await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await page.getByText('Rotated:').waitFor();
+    expect((await server.vault.info('project/app/signing_key', 'dev')).currentVersion).toBe(2);
+    await page.goto(`${url}/rotation`);
+    expect(await page.getByRole('row', { name: /signing_key/ }).textContent()).toContain(
+      'in-grace',
+    );
+    await context.close();
+  });
+
   it('a token limited to one project sees nothing else, by links or by direct URLs', async () => {
     const { context, page } = await loggedIn(tokens.app!);
     const projects = await page.locator('main table a').allTextContents();
@@ -239,6 +257,7 @@ describe('the web UI in Chromium', () => {
       '/s/project/app/database_url?env=staging',
       '/audit',
       '/tokens',
+      '/rotation',
     ]) {
       await page.goto(`${url}${path}`);
       if (path === '/audit') await page.screenshot({ path: join(SHOTS, 'ui-audit.png') });

@@ -20,6 +20,9 @@ import { createToken, listTokens, revokeToken } from '../../core/access/tokens.j
 import { verifyAudit } from '../../core/audit/log.js';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import { parseDuration } from '../../core/rotation/duration.js';
+import { finishRotation, rotateSecret } from '../../core/rotation/rotate.js';
+import { localSecretsService } from '../../core/service/local-service.js';
 import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, Vault } from '../../core/store/vault.js';
 import { AuthFailure, type TokenAuthenticator } from '../auth.js';
@@ -40,6 +43,7 @@ import {
   ProjectPage,
   type ProjectSummary,
   ProjectsPage,
+  RotationPage,
   SecretPage,
   type SecretRow,
   type SecretView,
@@ -494,6 +498,8 @@ export function uiRoutes(deps: UiDeps): void {
     set: 'Saved a new version.',
     deleted: 'Deleted. Restore brings it back.',
     restored: 'Restored.',
+    rotated: 'Rotated: a new version, the previous one kept for the grace window.',
+    finished: 'Rotation finished: the previous version is retired.',
   };
 
   app.get(
@@ -589,6 +595,51 @@ export function uiRoutes(deps: UiDeps): void {
       await authorize(w.policy, 'delete', 'restore', target, w.deny);
       await w.vault.restore(target.path, target.env);
       return backTo(c, target, 'restored');
+    }),
+  );
+
+  // ---- rotation ----
+
+  app.post(
+    '/s/:scope/:group/:name/rotate',
+    deps.bodyLimit,
+    change('rotate', async (c, w, form) => {
+      const target = secretTarget(c, c.req.query('env'));
+      await authorize(w.policy, 'write', 'rotate', target, w.deny);
+      const value = field(form, 'value');
+      try {
+        await rotateSecret(w.vault, {
+          ...target,
+          graceMs: parseDuration((field(form, 'grace') ?? '7d').trim(), 'grace'),
+          value: value === undefined || value === '' ? undefined : value,
+        });
+      } catch (err) {
+        if (!(err instanceof CofferError)) throw err;
+        const { status } = errorResponse(err, c.get('requestId'));
+        const s = await secretView(w, target, { error: err.message });
+        return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })), status);
+      }
+      return backTo(c, target, 'rotated');
+    }),
+  );
+
+  app.post(
+    '/s/:scope/:group/:name/rotate-finish',
+    deps.bodyLimit,
+    change('rotate_finish', async (c, w) => {
+      const target = secretTarget(c, c.req.query('env'));
+      await authorize(w.policy, 'write', 'rotate_finish', target, w.deny);
+      await finishRotation(w.vault, target);
+      return backTo(c, target, 'finished');
+    }),
+  );
+
+  app.get(
+    '/rotation',
+    page(async (c, w) => {
+      const service = localSecretsService(w.vault, { policy: w.policy, deny: w.deny });
+      const report = await service.rotationStatus({});
+      return html(c, await documentOf(RotationPage({ viewer: w.viewer, report })));
     }),
   );
 

@@ -122,6 +122,7 @@ const PAGES = [
   '/audit',
   '/audit?path=project/app/db_url&outcome=ok',
   '/tokens',
+  '/rotation',
 ];
 
 describe('without a session', () => {
@@ -352,6 +353,52 @@ describe('an admin session', () => {
     expect((await other.get('/')).status).toBe(200);
     expect((await b.post('/tokens/ui-made/revoke')).status).toBe(303);
     expect((await other.get('/')).status).toBe(303);
+  });
+});
+
+describe('rotation', () => {
+  it('rotates a generated secret with a grace window, then finishes; the status page lists it', async () => {
+    await kit.vault.set('project/app/jwt_secret', 'dev', SENTINEL, {
+      description: 'Signs the session JWTs of the app',
+      metadata: { generator: 'base64:32', rotation: '90d' },
+    });
+    const b = await login(kit.tokens.admin);
+    const rotated = await b.post('/s/project/app/jwt_secret/rotate?env=dev', { grace: '1d' });
+    expect(rotated.status).toBe(303);
+    const info = await kit.vault.info('project/app/jwt_secret', 'dev');
+    expect(info.currentVersion).toBe(2);
+    const status = await b.get('/rotation');
+    expect(status.status).toBe(200);
+    expect(status.text).toContain('project/app/jwt_secret');
+    expect(status.text).toContain('in-grace');
+    expect(status.text).not.toContain(SENTINEL);
+    expect((await b.post('/s/project/app/jwt_secret/rotate-finish?env=dev')).status).toBe(303);
+    const records = await auditRecords(kit);
+    expect(records.filter((r) => r.path === 'project/app/jwt_secret').map((r) => r.action)).toEqual(
+      expect.arrayContaining(['rotate', 'rotate_finish']),
+    );
+  });
+
+  it('an external secret needs its new value; a bad grace is an error page', async () => {
+    const b = await login(kit.tokens.admin);
+    const none = await b.post('/s/project/app/db_url/rotate?env=dev', { grace: '1d' });
+    expect(none.status).toBeGreaterThanOrEqual(400);
+    expect(none.text).toContain('role="alert"');
+    expect(none.text).not.toContain(SENTINEL);
+    const bad = await b.post('/s/project/app/db_url/rotate?env=dev', { grace: 'soon', value: 'x' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a session limited to project/app sees only its secrets, and may not rotate others', async () => {
+    const b = await login(kit.tokens.app);
+    const status = await b.get('/rotation');
+    expect(status.text).toContain('project/app/db_url');
+    expect(status.text).not.toContain('project/other');
+    const other = await b.post('/s/project/other/token/rotate?env=dev', {
+      grace: '1d',
+      value: 'x',
+    });
+    expect(other.status).toBe(403);
   });
 });
 

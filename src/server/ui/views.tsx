@@ -9,6 +9,7 @@
 import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { TokenInfo } from '../../core/access/tokens.js';
+import type { RotationStatusReport } from '../../core/rotation/status.js';
 import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, VersionInfo } from '../../core/store/vault-types.js';
 
@@ -48,6 +49,9 @@ const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined 
             <ul>
               <li>
                 <a href="/">Projects</a>
+              </li>
+              <li>
+                <a href="/rotation">Rotation</a>
               </li>
               {viewer.admin && (
                 <li>
@@ -394,6 +398,34 @@ export const SecretPage: FC<{ viewer: Viewer; s: SecretView }> = ({ viewer, s })
           </form>
         </section>
       )}
+      {s.can.write && live && (
+        <section aria-labelledby="rotate-h" class="card">
+          <h2 id="rotate-h">Rotate</h2>
+          <form method="post" action={`${base}/rotate${q}`}>
+            <input type="hidden" name="_csrf" value={viewer.csrf} />
+            <p class="help">
+              A new version: generated again when the secret has a generator, a new key first in a
+              key list, else the value you give (after the provider's steps). The previous version
+              stays injected for the grace window.
+            </p>
+            <label for="grace">Grace window</label>
+            <input id="grace" name="grace" value="7d" required />
+            <label for="rotate-value">New value (only for a secret that is not generated)</label>
+            <textarea
+              id="rotate-value"
+              name="value"
+              rows={2}
+              autocomplete="off"
+              spellcheck={false}
+            />
+            <button type="submit">Rotate</button>
+          </form>
+          <form method="post" action={`${base}/rotate-finish${q}`}>
+            <input type="hidden" name="_csrf" value={viewer.csrf} />
+            <button type="submit">Finish the rotation (retire the previous version)</button>
+          </form>
+        </section>
+      )}
       {s.can.delete && s.info !== undefined && (
         <section aria-labelledby="delete-h" class="card">
           <h2 id="delete-h">{live ? 'Delete' : 'Restore'}</h2>
@@ -634,5 +666,56 @@ export const TokensPage: FC<{
         <button type="submit">Create token</button>
       </form>
     </section>
+  </Layout>
+);
+
+export const RotationPage: FC<{ viewer: Viewer; report: RotationStatusReport }> = (p) => (
+  <Layout title="Rotation" viewer={p.viewer}>
+    <p class="help">
+      {`${p.report.overdue} overdue or compromised, ${p.report.counts['due-soon']} due within ${p.report.dueWithinDays} days, ${p.report.counts['in-grace']} in a grace window; ${p.report.neverRotated} never rotated.`}
+    </p>
+    {p.report.items.length === 0 ? (
+      <p>No secrets this session may list.</p>
+    ) : (
+      <section class="scroll" tabindex={0} aria-label="Rotation status">
+        <table>
+          <caption>Rotation status, most urgent first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Secret</th>
+              <th scope="col">Env</th>
+              <th scope="col">State</th>
+              <th scope="col">Policy</th>
+              <th scope="col">Version</th>
+              <th scope="col">Age (days)</th>
+              <th scope="col">Due</th>
+              <th scope="col">Grace until</th>
+              <th scope="col">Next step</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.report.items.map((i) => (
+              <tr class={`state-${i.state}`}>
+                <th scope="row">
+                  <a href={`/s/${i.path}?env=${i.env}`}>{i.path}</a>
+                </th>
+                <td>{i.env}</td>
+                <td>{i.state}</td>
+                <td>{i.policy ?? '—'}</td>
+                <td>{i.version}</td>
+                <td>{i.ageDays}</td>
+                <td>
+                  <Time iso={i.dueAt} />
+                </td>
+                <td>
+                  <Time iso={i.graceUntil} />
+                </td>
+                <td>{i.action ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    )}
   </Layout>
 );
