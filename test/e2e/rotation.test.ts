@@ -187,9 +187,28 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     };
     const before = show();
     expect(before.p).toBeNull();
+    // Where the value went: a .env file (path and names audited) and a program (argv[0]).
+    expect(run(['env', 'pull', '--project', 'agents', '--file', '.env']).code).toBe(0);
+    const audit = JSON.parse(run(['audit', '--json', '-n', '200']).stdout) as {
+      records: { action: string; path: string | null; detail: string | null }[];
+    };
+    const writes = audit.records.filter(
+      (r) => r.action === 'file_write' && r.path === 'project/agents/secret_key',
+    );
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(writes[0]!.detail!)).toEqual({
+      file: join(dir, '.env'),
+      name: 'SECRET_KEY',
+      via: 'env pull',
+    });
+    expect(
+      audit.records.some((r) => r.action === 'get' && r.detail === `run: ${process.execPath}`),
+    ).toBe(true);
     const rotated = run(['rotate', 'project/agents/secret_key', '--grace', '7d']);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(rotated.stdout).toContain('inject version 1 as SECRET_KEY_PREVIOUS');
+    expect(rotated.stdout).toContain(`stale: ${join(dir, '.env')} holds SECRET_KEY version 1`);
+    expect(rotated.stdout).toContain(`restart: ${process.execPath} got version 1`);
     const during = show();
     expect(during.s).not.toBe(before.s);
     expect(during.p).toBe(before.s);

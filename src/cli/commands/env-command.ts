@@ -159,6 +159,16 @@ Examples:
           allowStdout: true,
         });
         const changes = r.changes;
+        if (!opts.references && !opts.check && r.stdout === undefined && secrets.length > 0) {
+          // Where the values went (rotate and incident list the files holding old ones).
+          const written = secrets.map((s) => ({
+            path: s.path,
+            env: e,
+            version: 'version' in s && typeof s.version === 'number' ? s.version : null,
+            name: s.envVar,
+          }));
+          await withService(g, async (b) => b.recordFileWrite?.(opts.file, written, 'env pull'));
+        }
         if (r.stdout !== undefined) writeOut(r.stdout);
         if (opts.json && r.stdout === undefined)
           printJson({ file: opts.file, project, env: e, check: opts.check === true, changes });

@@ -181,6 +181,15 @@ In package.json:
           // Store first (done above), .env second.
           if (opts.envFile !== undefined && r.writeFile) {
             writeDotenv(opts.envFile, { [variable]: r.value }, { skipGitCheck: true });
+            if (vault && storePath) {
+              const { recordFileWrite } = await import('../../core/rotation/places.js');
+              await recordFileWrite(
+                vault,
+                opts.envFile,
+                [{ path: storePath, env, version: r.stored?.version ?? null, name: variable }],
+                'generate',
+              );
+            }
           }
           const act = r.action === 'kept' ? 'skipped' : r.action;
           const result = {

@@ -8,6 +8,7 @@ import { CofferError } from '../../core/errors.js';
 import type { ManifestVariable } from '../../core/manifest/model.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
+import { valuePlaces } from '../../core/rotation/places.js';
 import {
   finishRotation,
   planRotation,
@@ -170,8 +171,28 @@ Examples:
             generator,
             previousName: previousName ?? variable?.previous ?? null,
           });
-          if (opts.json) printJson({ ...r, grace: formatDuration(graceMs) });
-          else writeOut(`${afterRotation(r).join('\n')}\n`);
+          // Where the old value went: files coffer wrote it into, programs it was given to.
+          const places = await valuePlaces(vault, key, env);
+          const staleFiles = places.files.filter(
+            (f) => f.version === null || f.version < r.version,
+          );
+          const programs = places.programs.filter(
+            (p) => p.version === null || p.version < r.version,
+          );
+          if (opts.json) {
+            printJson({ ...r, grace: formatDuration(graceMs), staleFiles, programs });
+          } else {
+            const lines = afterRotation(r);
+            for (const f of staleFiles)
+              lines.push(
+                `stale: ${f.file} holds ${f.name} version ${f.version ?? '?'} (written by ${f.via} at ${f.at}): run coffer env pull again`,
+              );
+            for (const p of programs)
+              lines.push(
+                `restart: ${p.command} got version ${p.version ?? '?'} (coffer run at ${p.at})`,
+              );
+            writeOut(`${lines.join('\n')}\n`);
+          }
           return 0;
         });
       }),

@@ -21,6 +21,7 @@ import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
 import type { RunSecret } from '../../core/inject/run-env.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
+import { runPurpose } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { openService } from '../context.js';
 import { warn } from '../output.js';
@@ -114,7 +115,9 @@ Examples:
         let secrets: RunSecret[];
         try {
           const fromProject: RunSecret[] =
-            found.project === undefined ? [] : await backend.readProject(found.project, env, 'run');
+            found.project === undefined
+              ? []
+              : await backend.readProject(found.project, env, runPurpose(cmd));
           if (found.project !== undefined && backend.graceValues !== undefined) {
             // A rotation's grace window: the previous value under its `previous:` name too.
             const taken = new Set(fromProject.map((s) => s.envVar));

@@ -133,6 +133,11 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             );
             envWrite = writeDotenv(opts.envFile, { [variable]: value });
             envFile = { file: opts.envFile, variable };
+            await vault.recordFileWrite?.(
+              opts.envFile,
+              [{ path: r.path, env: r.env, version: r.version, name: variable }],
+              'set',
+            );
           }
           if (opts.json) printJson({ ...r, ...(envFile ? { envFile } : {}) });
           else {

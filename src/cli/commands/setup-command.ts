@@ -77,6 +77,9 @@ Examples:
               get: (path, e) => b.get(path, e, {}),
               set: (path, e, value, o) => b.set(path, e, value, o),
               getMany: (requests) => b.getMany(requests),
+              ...(b.recordFileWrite !== undefined
+                ? { recordFileWrite: b.recordFileWrite.bind(b) }
+                : {}),
             },
             {
               env,

@@ -18,6 +18,7 @@ import { CofferError } from '../errors.js';
 import { ensureGenerated, type GenerateVault, sameSecret } from '../generate/ensure.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
+import type { WrittenSecret } from '../rotation/places.js';
 import type { SecretMetadata } from '../store/storage.js';
 import type { ReadOutcome, ReadRequest, SecretInfo, SetResult } from '../store/vault.js';
 import type { Manifest, ManifestVariable } from './model.js';
@@ -31,6 +32,8 @@ export interface SetupVault extends GenerateVault {
     includeDeleted?: boolean;
   }): Promise<SecretInfo[]>;
   getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
+  /** Audits what a .env write carried (rotation/places.ts); absent where it cannot. */
+  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<void>;
   set(
     path: string,
     env: string,
@@ -224,6 +227,19 @@ export async function runSetup(
       }
     }
     const w = writeDotenv(options.dotenv, values);
+    await vault.recordFileWrite?.(
+      options.dotenv,
+      stored.map((p, i) => {
+        const o = outcomes[i]!;
+        return {
+          path: p.variable.path,
+          env,
+          version: o.ok ? o.value.version : null,
+          name: p.variable.name,
+        };
+      }),
+      'setup',
+    );
     result.dotenv = { file: options.dotenv, changes: w.changes, written: w.changes.length > 0 };
     result.warning = w.warning;
   }

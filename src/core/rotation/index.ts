@@ -1,6 +1,15 @@
 export { formatDuration, parseDuration, readDuration } from './duration.js';
 export { type GraceValue, graceValues } from './grace.js';
 export {
+  type FilePlace,
+  type ProgramPlace,
+  recordFileWrite,
+  runPurpose,
+  type ValuePlaces,
+  valuePlaces,
+  type WrittenSecret,
+} from './places.js';
+export {
   formatRotationPolicy,
   parseRotationPolicy,
   type RotationPolicy,

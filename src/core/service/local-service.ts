@@ -53,6 +53,10 @@ export function localSecretsService(
         const { graceValues } = await import('../rotation/grace.js');
         return graceValues(vault, project, env);
       },
+      recordFileWrite: async (file, secrets, via) => {
+        const { recordFileWrite } = await import('../rotation/places.js');
+        await recordFileWrite(vault, file, secrets, via);
+      },
       verify: (path, env) => vault.verify(path, env),
       audit: (o = {}) => readAudit(vault, auditOptions(o)),
       auditVerify: () => verifyAudit(vault),
@@ -129,6 +133,16 @@ export function localSecretsService(
       await check('read', 'read_project', { path: `project/${group}`, env: e, prefix: true });
       const { graceValues } = await import('../rotation/grace.js');
       return graceValues(vault, group, e, new Date(), within);
+    },
+    async recordFileWrite(file, secrets, via) {
+      // Only what this caller may read can have been written by it.
+      const { recordFileWrite } = await import('../rotation/places.js');
+      await recordFileWrite(
+        vault,
+        file,
+        secrets.filter((s) => within(s.path, s.env)),
+        via,
+      );
     },
     async verify(path, env) {
       if (path === undefined) {

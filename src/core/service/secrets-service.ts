@@ -19,6 +19,7 @@ import type { Target } from '../access/policy.js';
 import type { AuditVerifyResult } from '../audit/log.js';
 import { CofferError } from '../errors.js';
 import type { GraceValue } from '../rotation/grace.js';
+import type { WrittenSecret } from '../rotation/places.js';
 import type { RotationStatusOptions, RotationStatusReport } from '../rotation/status.js';
 import type { AuditRecord } from '../store/storage.js';
 import type {
@@ -70,6 +71,11 @@ export interface SecretsService {
    * names (the local vault only; a server does not offer them yet, and leaves this out).
    */
   graceValues?(project: string, env: string): Promise<GraceValue[]>;
+  /**
+   * Audits what a file write carried: one `file_write` record per secret (file path, variable
+   * name; never a value), so rotate and incident can list stale places. Local vault only.
+   */
+  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<void>;
   /** `path` undefined: the whole vault (local only); `env` undefined: every environment. */
   verify(path?: string, env?: string): Promise<VerifyReport>;
   /** The newest `limit` audit records (default 100), oldest first. */

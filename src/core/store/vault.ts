@@ -23,7 +23,7 @@ import type { AccessPolicy } from '../access/policy.js';
 import { Keyring } from '../keys/keyring.js';
 import { localSecretsService } from '../service/local-service.js';
 import type { SecretsService } from '../service/secrets-service.js';
-import { AuditedStore } from './audited-store.js';
+import { type AuditDraft, AuditedStore } from './audited-store.js';
 import { RowIntegrityError } from './authenticated-tx.js';
 import type { SecretMetadata, Storage, StorageTx } from './storage.js';
 import { describeSecret, listSecrets, secretHistory, secretInfo } from './vault-metadata.js';
@@ -277,10 +277,16 @@ export class Vault {
     }
   }
 
-  /** Runs an audited write operation (used by key rotation). */
+  /**
+   * Runs an audited write operation (used by key rotation); `audit` adds records before the
+   * operation's own (e.g. one per secret a file write carried).
+   */
   auditedTransaction<T>(
     action: string,
-    fn: (tx: StorageTx, keyring: Keyring) => Promise<{ result: T; detail?: string | null }>,
+    fn: (
+      tx: StorageTx,
+      keyring: Keyring,
+    ) => Promise<{ result: T; detail?: string | null; audit?: AuditDraft[] }>,
   ): Promise<T> {
     const store = this.#store;
     return store.op(action, {}, (tx) => fn(tx, store.keyring));

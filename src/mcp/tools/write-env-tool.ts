@@ -165,15 +165,19 @@ export const writeEnvTool: CofferTool = defineTool({
       false,
     );
     const values: Record<string, string> = {};
+    const written: { path: string; env: string; version: number; name: string }[] = [];
     for (const s of chosen) {
       const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
-      values[name] = (await ctx.vault.get(s.path, env)).value;
+      const got = await ctx.vault.get(s.path, env);
+      values[name] = got.value;
+      written.push({ path: s.path, env, version: got.version, name });
     }
     const names = Object.keys(values);
     if (names.length > 0) {
       // Written even when the file holds these values already: no answer, and no change of
       // the file or its mtime, may depend on whether a value in it equals the stored one.
       writeDotenv(abs, values, { rewrite: true, skipGitCheck: true });
+      await ctx.vault.recordFileWrite?.(abs, written, 'mcp write_env');
     }
     const warnings: string[] = [];
     const ignoreWarning = existsSync(abs) ? gitIgnoreWarning(abs, rel) : undefined;

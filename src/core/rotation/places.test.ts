@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { placesFromRecords, recordFileWrite, runPurpose, valuePlaces } from './places.js';
+
+let tv: TestVault | undefined;
+afterEach(async () => {
+  tv?.vault.close();
+  await tv?.storage.close();
+  tv = undefined;
+});
+
+describe('where a value went', () => {
+  it('records file writes per secret and finds them, with run targets and readers', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'value-never-recorded-1', {
+      description: 'Charges cards for the checkout service',
+    });
+    await recordFileWrite(
+      vault,
+      '/srv/app/.env',
+      [{ path: 'project/app/api_key', env: 'dev', version: 1, name: 'API_KEY' }],
+      'env pull',
+    );
+    await vault.readProject('app', 'dev', runPurpose('node'));
+    await vault.withActor('token:deploy@10.0.0.5').get('project/app/api_key', 'dev');
+    const p = await valuePlaces(vault, 'project/app/api_key', 'dev');
+    expect(p.files).toEqual([
+      expect.objectContaining({
+        file: '/srv/app/.env',
+        name: 'API_KEY',
+        version: 1,
+        via: 'env pull',
+      }),
+    ]);
+    expect(p.programs).toEqual([expect.objectContaining({ command: 'node', version: 1 })]);
+    expect(p.reads.map((r) => r.actor)).toEqual(['test:user', 'token:deploy@10.0.0.5']);
+    expect(await valuePlaces(vault, 'project/app/api_key', 'prod')).toEqual({
+      files: [],
+      programs: [],
+      reads: [],
+    });
+    const audit = JSON.stringify(await tv.storage.transaction('read', (tx) => tx.listAudit({})));
+    expect(audit).not.toContain('value-never-recorded-1');
+  });
+
+  it('keeps the latest write per file and name, and honours the window', () => {
+    const rec = (ts: string, version: number, file = '/a/.env') => ({
+      ts,
+      actor: 'cli:alice',
+      action: 'file_write',
+      env: 'dev',
+      version,
+      outcome: 'ok',
+      detail: JSON.stringify({ file, name: 'K', via: 'setup' }),
+    });
+    const p = placesFromRecords(
+      [
+        rec('2026-01-02T00:00:00Z', 2),
+        rec('2026-01-01T00:00:00Z', 1),
+        rec('2026-01-01T00:00:00Z', 1, '/b/.env'),
+      ],
+      'dev',
+    );
+    expect(p.files.map((f) => [f.file, f.version])).toEqual([
+      ['/a/.env', 2],
+      ['/b/.env', 1],
+    ]);
+    const since = placesFromRecords(
+      [rec('2026-01-01T00:00:00Z', 1)],
+      'dev',
+      new Date('2026-01-01T12:00:00Z'),
+    );
+    expect(since.files).toEqual([]);
+    expect(runPurpose('node\u0007')).toBe('run: node');
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Where a value went: the files coffer wrote it into and the programs `coffer run` gave it
+ * to, from the audit log. `rotate` lists the places still holding an old version, and
+ * `incident` lists everything to update and everyone who read the secret.
+ *
+ * A file write (env pull, setup, set/generate --dotenv, MCP write_env) is recorded with
+ * `recordFileWrite`: one `file_write` record per secret written (its path, environment and
+ * version; detail `{"file": ABSOLUTE PATH, "name": VARIABLE, "via": COMMAND}`) and one for
+ * the whole write (detail: the file and how many names). `coffer run` reads with the purpose
+ * `run: ARGV0`, so its `get` records name the program (argv[0] only, never its arguments).
+ * No value is ever part of these records.
+ */
+import { resolve } from 'node:path';
+import type { AuditRecord } from '../store/storage.js';
+import type { Vault } from '../store/vault.js';
+
+export interface WrittenSecret {
+  path: string;
+  env: string;
+  version: number | null;
+  /** The variable name it was written under. */
+  name: string;
+}
+
+/** The purpose of `coffer run`'s reads: the program's name, without its arguments. */
+export function runPurpose(argv0: string): string {
+  const name = argv0.replace(/[\p{Cc}]/gu, '').slice(0, 200);
+  return `run: ${name}`;
+}
+
+/** Audits that `secrets` were written into `file` (after the write). */
+export async function recordFileWrite(
+  vault: Vault,
+  file: string,
+  secrets: readonly WrittenSecret[],
+  via: string,
+): Promise<void> {
+  if (secrets.length === 0) return;
+  const abs = resolve(file);
+  await vault.auditedTransaction('file_write', async () => ({
+    result: undefined,
+    detail: JSON.stringify({ file: abs, names: secrets.length, via }),
+    audit: secrets.map((s) => ({
+      action: 'file_write',
+      path: s.path,
+      env: s.env,
+      version: s.version,
+      outcome: 'ok',
+      detail: JSON.stringify({ file: abs, name: s.name, via }),
+    })),
+  }));
+}
+
+export interface FilePlace {
+  file: string;
+  name: string;
+  /** The version last written there. */
+  version: number | null;
+  at: string;
+  actor: string;
+  via: string;
+}
+
+export interface ProgramPlace {
+  command: string;
+  version: number | null;
+  at: string;
+  actor: string;
+}
+
+export interface ReadRecord {
+  at: string;
+  actor: string;
+  action: string;
+  version: number | null;
+  detail: string | null;
+}
+
+export interface ValuePlaces {
+  /** Each file, with its latest write of this secret. */
+  files: FilePlace[];
+  /** Each program, with its latest run. */
+  programs: ProgramPlace[];
+  /** Every successful read (get) in the window, oldest first. */
+  reads: ReadRecord[];
+}
+
+function parseDetail(detail: string | null): Record<string, unknown> | undefined {
+  if (detail === null || !detail.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(detail) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Classifies the audit records of one secret (any order). Pure. */
+export function placesFromRecords(
+  records: readonly Pick<
+    AuditRecord,
+    'ts' | 'actor' | 'action' | 'env' | 'version' | 'outcome' | 'detail'
+  >[],
+  env: string,
+  since?: Date,
+): ValuePlaces {
+  const files = new Map<string, FilePlace>();
+  const programs = new Map<string, ProgramPlace>();
+  const reads: ReadRecord[] = [];
+  const sorted = [...records].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  for (const r of sorted) {
+    if (r.env !== env || r.outcome !== 'ok') continue;
+    if (since !== undefined && Date.parse(r.ts) < since.getTime()) continue;
+    if (r.action === 'file_write') {
+      const d = parseDetail(r.detail);
+      if (typeof d?.file !== 'string') continue;
+      files.set(`${d.file}\n${String(d.name)}`, {
+        file: d.file,
+        name: typeof d.name === 'string' ? d.name : '',
+        version: r.version,
+        at: r.ts,
+        actor: r.actor,
+        via: typeof d.via === 'string' ? d.via : '',
+      });
+    } else if (r.action === 'get') {
+      reads.push({
+        at: r.ts,
+        actor: r.actor,
+        action: r.action,
+        version: r.version,
+        detail: r.detail,
+      });
+      if (r.detail?.startsWith('run: ')) {
+        const command = r.detail.slice('run: '.length);
+        programs.set(command, { command, version: r.version, at: r.ts, actor: r.actor });
+      }
+    }
+  }
+  return { files: [...files.values()], programs: [...programs.values()], reads };
+}
+
+/** Where the values of `path` in `env` went, from its audit records (newest `limit`). */
+export async function valuePlaces(
+  vault: Vault,
+  path: string,
+  env: string,
+  options: { since?: Date | undefined; limit?: number | undefined } = {},
+): Promise<ValuePlaces> {
+  const records = await vault.readTransaction((tx) =>
+    tx.listAudit({ path, descending: true, limit: options.limit ?? 10_000 }),
+  );
+  return placesFromRecords(records, env, options.since);
+}
