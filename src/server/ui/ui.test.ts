@@ -211,6 +211,28 @@ describe('login', () => {
     );
   });
 
+  it('the cookie is Secure when the request came over TLS', async () => {
+    const res = await kit.app.request(
+      'https://coffer.test/login',
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'https://coffer.test',
+        },
+        body: new URLSearchParams({ token: kit.tokens.admin }).toString(),
+      },
+      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+    const plain = await request('POST', '/login', {
+      form: { token: kit.tokens.admin },
+      headers: { origin: ORIGIN },
+    });
+    expect(plain.headers.get('set-cookie')).not.toMatch(/; Secure/);
+  });
+
   it('a one-time link logs in once, with the local policy', async () => {
     const policy = new AccessPolicy({ allow: [], envs: [], caps: ['list', 'read'] }, 'you');
     const code = sessions.link({ kind: 'local', policy, actor: 'ui:tester' });
