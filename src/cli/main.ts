@@ -45,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   rotation: async () => (await import('./commands/rotation-command.js')).rotationCommand,
   backup: async () => (await import('./commands/backup-command.js')).backupCommand,
   export: async () => (await import('./commands/export-command.js')).exportCommand,
+  sync: async () => (await import('./commands/sync-command.js')).syncCommand,
   rotate: async () => (await import('./commands/rotate-command.js')).rotateCommand,
 };
 

@@ -1,0 +1,152 @@
+/**
+ * `coffer sync --project P --env E --target T [--dry-run] [--prune]`: pushes a project's
+ * exportable variables (local-only ones never, derived values resolved) to a deploy target
+ * (sync/targets.ts) without a value in argv, in a file or in a message. `--dry-run` shows the
+ * names to add, change and remove (a keyed comparison where the target returns values);
+ * `--prune` removes what the project no longer has. Every sync is audited (`sync`, with the
+ * target and the names), which is where `rotate` and `incident` find where a value went.
+ */
+import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
+import { selectExport } from '../../core/export/select.js';
+import { planSync, type SyncPlan } from '../../core/sync/plan.js';
+import { action, type CommonOptions } from '../action.js';
+import { type GlobalOptions, withLocalVault } from '../context.js';
+import { note, printJson, writeOut } from '../output.js';
+import { withSuggestions } from '../suggestions.js';
+import { makeTarget, parseTarget, SYNC_TARGETS, tokenVariable } from '../sync/targets.js';
+import { projectAndEnv } from './env-command.js';
+import { manifestLocalOnly } from './export-command.js';
+
+interface SyncOptions extends CommonOptions {
+  project?: string;
+  target: string;
+  dryRun?: boolean;
+  prune?: boolean;
+  repo?: string;
+  app?: string;
+  service?: string;
+  railwayProject?: string;
+  railwayEnvironment?: string;
+  tokenFrom?: string;
+}
+
+function describePlan(plan: SyncPlan, prune: boolean): string {
+  const line = (what: string, names: string[]) =>
+    names.length === 0 ? [] : [`${what} (${names.length}): ${names.join(', ')}`];
+  return [
+    ...line('add', plan.add),
+    ...line('change', plan.change),
+    ...line(prune ? 'remove' : 'only at the target (kept; --prune removes)', plan.extra),
+    ...line('unchanged', plan.unchanged),
+  ].join('\n');
+}
+
+async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
+  const name = parseTarget(opts.target);
+  const { project, env } = await withSuggestions(
+    g,
+    { kind: 'project', input: opts.project ?? '' },
+    async () => projectAndEnv(opts),
+  );
+  return withLocalVault('coffer sync', g, async ({ vault }) => {
+    const tokenEnv = tokenVariable(name);
+    let token: string | undefined;
+    if (opts.tokenFrom !== undefined) {
+      token = (await vault.get(opts.tokenFrom, env)).value;
+    } else if (tokenEnv !== undefined) {
+      token = process.env[tokenEnv];
+    }
+    const target = makeTarget(name, { ...opts, token });
+    const secrets = await vault.readProject(project, env, 'sync');
+    const selection = await selectExport(secrets, {
+      env,
+      manifestLocalOnly: await manifestLocalOnly(project),
+      reader: vault,
+    });
+    const plan = planSync(selection.variables, await target.read());
+    const prune = opts.prune === true;
+    if (opts.dryRun) {
+      if (opts.json) printJson({ target: target.label, project, env, dryRun: true, ...plan });
+      else {
+        const text = describePlan(plan, prune);
+        writeOut(text === '' ? 'nothing to sync\n' : `${text}\n`);
+        note(`dry run: nothing was changed at ${target.label}`);
+      }
+      return 0;
+    }
+    const push = new Set([...plan.add, ...plan.change]);
+    const vars = selection.variables.filter((v) => push.has(v.name));
+    const removed = prune ? plan.extra : [];
+    let failure: unknown;
+    try {
+      await target.set(vars);
+      if (removed.length > 0) await target.remove(removed);
+    } catch (err) {
+      failure = err;
+    }
+    const failed =
+      failure instanceof CofferError ? ` FAILED: ${failure.message}` : failure ? ' FAILED' : '';
+    await vault.auditedTransaction('sync', async () => ({
+      result: undefined,
+      detail: `to ${target.label} from project ${project} (${env}): pushed ${vars.map((v) => v.name).join(',') || '-'}; removed ${removed.join(',') || '-'}${failed}`,
+    }));
+    if (failure !== undefined) throw failure;
+    if (opts.json) {
+      printJson({
+        target: target.label,
+        project,
+        env,
+        added: plan.add,
+        changed: plan.change,
+        removed,
+        unchanged: plan.unchanged,
+        kept: prune ? [] : plan.extra,
+      });
+    } else {
+      note(
+        `synced project ${project} (${env}) to ${target.label}: ${plan.add.length} added, ${plan.change.length} changed, ${removed.length} removed, ${plan.unchanged.length} unchanged`,
+      );
+      if (!prune && plan.extra.length > 0) {
+        note(`only at the target (kept; --prune removes): ${plan.extra.join(', ')}`);
+      }
+      for (const x of selection.excluded) note(`left out ${x.name} (${x.path}): ${x.reason}`);
+    }
+    return 0;
+  });
+}
+
+export function syncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description(
+      "push a project's variables to a deploy target (GitHub Actions, Fly, Heroku, Render, Railway)",
+    )
+    .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml here)')
+    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .requiredOption('-t, --target <target>', SYNC_TARGETS.join(' | '))
+    .option('--dry-run', 'show the names to add, change and remove; change nothing')
+    .option('--prune', 'remove variables the project no longer has')
+    .option('--repo <owner/name>', 'github: the repository (default: the one here)')
+    .option('--app <name>', 'fly, heroku: the app')
+    .option('--service <id>', 'render, railway: the service id')
+    .option('--railway-project <id>', 'railway: the project id')
+    .option('--railway-environment <id>', 'railway: the environment id')
+    .option('--token-from <path>', 'heroku, render, railway: read the API token from this secret')
+    .option('--json', 'print the plan or the result (names only) as JSON')
+    .addHelpText(
+      'after',
+      `
+Values go to gh and fly on stdin, and to the Heroku, Render and Railway APIs in request
+bodies (their CLIs take values only in argv); never in argv, a file or the output.
+Local-only secrets are never synced. API tokens: HEROKU_API_KEY, RENDER_API_KEY,
+RAILWAY_TOKEN, or --token-from PATH. Each sync is recorded in the audit log.
+
+Examples:
+  coffer sync -p consilio -e prod --target github --repo acme/consilio --dry-run
+  coffer sync -p consilio -e prod --target fly --app consilio-prod
+  coffer sync -p consilio -e prod --target heroku --app consilio --token-from meta/heroku/api_key --prune
+  RENDER_API_KEY=... coffer sync -p consilio -e prod --target render --service srv-abc123`,
+    )
+    .action(action<SyncOptions>(async (_args, opts, g) => runSync(opts, g)));
+}

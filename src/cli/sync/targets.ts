@@ -1,0 +1,416 @@
+/**
+ * Deploy targets of `coffer sync`: how each one is read, written and pruned without a value
+ * ever in argv, in a file, or in a message.
+ *
+ * - github: `gh secret list --json name`, `gh secret set NAME` with the value on stdin,
+ *   `gh secret delete NAME` (write-only secrets: values cannot be compared).
+ * - fly: `fly secrets list --json`, `fly secrets import` with NAME=VALUE lines on stdin,
+ *   `fly secrets unset NAME...` (write-only too).
+ * - heroku: the Platform API, `GET`/`PATCH /apps/{app}/config-vars` (one PATCH sets or removes
+ *   every variable at once; null removes).
+ * - render: the REST API, `GET /services/{id}/env-vars` (cursor pages),
+ *   `PUT`/`DELETE /services/{id}/env-vars/{key}`.
+ * - railway: the public GraphQL API, `variables`, `variableCollectionUpsert`, `variableDelete`.
+ *
+ * The CLIs of Heroku, Railway and Render take values only in argv, so their HTTP APIs are
+ * used, with the token from the environment (HEROKU_API_KEY, RENDER_API_KEY, RAILWAY_TOKEN) or
+ * a secret in the vault (--token-from PATH). API base URLs can be pointed elsewhere
+ * (COFFER_HEROKU_API_URL, COFFER_RENDER_API_URL, COFFER_RAILWAY_API_URL), for a proxy or a
+ * test stand-in. A failure names the variables not pushed; output of the tools is not
+ * repeated (it is theirs to print).
+ */
+import { spawn } from 'node:child_process';
+import { CofferError } from '../../core/errors.js';
+import type { ExportVariable } from '../../core/export/formats.js';
+
+export const SYNC_TARGETS = ['github', 'fly', 'heroku', 'render', 'railway'] as const;
+export type SyncTargetName = (typeof SYNC_TARGETS)[number];
+
+export interface SyncTarget {
+  /** `github owner/repo`, `heroku my-app`: for messages and the audit record. */
+  readonly label: string;
+  /** Names the target holds, with their values where it returns them. */
+  read(): Promise<Map<string, string | undefined>>;
+  set(vars: readonly ExportVariable[]): Promise<void>;
+  remove(names: readonly string[]): Promise<void>;
+}
+
+export interface TargetOptions {
+  repo?: string | undefined;
+  app?: string | undefined;
+  service?: string | undefined;
+  railwayProject?: string | undefined;
+  railwayEnvironment?: string | undefined;
+  /** The API token (HTTP targets). */
+  token?: string | undefined;
+}
+
+/** The error of a push that failed part way: what was not pushed, by name. */
+export function notPushed(label: string, names: readonly string[], why: string): CofferError {
+  return new CofferError('IO_ERROR', `${label}: ${why}; not pushed: ${names.join(', ')}`, {
+    hint: 'Fix the cause and run the same coffer sync again: it pushes what is missing.',
+  });
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+}
+
+/** Runs a tool with `input` on its stdin; the value never goes anywhere else. */
+function runTool(cmd: string, args: readonly string[], input: string, label: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new CofferError(
+          'DEPENDENCY_MISSING',
+          err.code === 'ENOENT'
+            ? `${label}: ${cmd} is not installed (or not on PATH)`
+            : `${label}: ${cmd} failed to start`,
+          { hint: `Install ${cmd} and log in, then run coffer sync again.` },
+        ),
+      ),
+    );
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+function parseNames(stdout: string, label: string): Map<string, string | undefined> {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(stdout === '' ? '[]' : stdout);
+  } catch {
+    throw new CofferError('IO_ERROR', `${label}: the secret list is not JSON`);
+  }
+  const out = new Map<string, string | undefined>();
+  for (const r of Array.isArray(rows) ? rows : []) {
+    const name = (r as { name?: unknown; Name?: unknown }).name ?? (r as { Name?: unknown }).Name;
+    if (typeof name === 'string') out.set(name, undefined);
+  }
+  return out;
+}
+
+function github(o: TargetOptions): SyncTarget {
+  const repo = o.repo === undefined ? [] : ['--repo', o.repo];
+  const label = `github ${o.repo ?? '(this repository)'}`;
+  return {
+    label,
+    async read() {
+      const r = await runTool('gh', ['secret', 'list', ...repo, '--json', 'name'], '', label);
+      if (r.code !== 0)
+        throw new CofferError('IO_ERROR', `${label}: gh secret list failed (exit ${r.code})`);
+      return parseNames(r.stdout, label);
+    },
+    async set(vars) {
+      for (const [i, v] of vars.entries()) {
+        const r = await runTool('gh', ['secret', 'set', v.name, ...repo], v.value, label);
+        if (r.code !== 0) {
+          throw notPushed(
+            label,
+            vars.slice(i).map((x) => x.name),
+            `gh secret set failed (exit ${r.code})`,
+          );
+        }
+      }
+    },
+    async remove(names) {
+      for (const [i, n] of names.entries()) {
+        const r = await runTool('gh', ['secret', 'delete', n, ...repo], '', label);
+        if (r.code !== 0) {
+          throw new CofferError(
+            'IO_ERROR',
+            `${label}: gh secret delete failed (exit ${r.code}); not removed: ${names.slice(i).join(', ')}`,
+          );
+        }
+      }
+    },
+  };
+}
+
+/** A value as `fly secrets import` reads it: plain, or in """ for several lines. */
+function flyLine(v: ExportVariable, label: string): string {
+  if (!v.value.includes('\n') && !v.value.startsWith('"')) return `${v.name}=${v.value}\n`;
+  if (v.value.includes('"""')) {
+    throw new CofferError(
+      'INVALID_VALUE',
+      `${label}: the value of ${v.name} cannot be passed to fly secrets import`,
+    );
+  }
+  return `${v.name}="""${v.value}"""\n`;
+}
+
+function fly(o: TargetOptions): SyncTarget {
+  const app = o.app === undefined ? [] : ['--app', o.app];
+  const label = `fly ${o.app ?? '(fly.toml app)'}`;
+  return {
+    label,
+    async read() {
+      const r = await runTool('fly', ['secrets', 'list', ...app, '--json'], '', label);
+      if (r.code !== 0)
+        throw new CofferError('IO_ERROR', `${label}: fly secrets list failed (exit ${r.code})`);
+      return parseNames(r.stdout, label);
+    },
+    async set(vars) {
+      if (vars.length === 0) return;
+      const input = vars.map((v) => flyLine(v, label)).join('');
+      const r = await runTool('fly', ['secrets', 'import', ...app], input, label);
+      if (r.code !== 0) {
+        throw notPushed(
+          label,
+          vars.map((v) => v.name),
+          `fly secrets import failed (exit ${r.code})`,
+        );
+      }
+    },
+    async remove(names) {
+      if (names.length === 0) return;
+      const r = await runTool('fly', ['secrets', 'unset', ...app, ...names], '', label);
+      if (r.code !== 0) {
+        throw new CofferError(
+          'IO_ERROR',
+          `${label}: fly secrets unset failed (exit ${r.code}); not removed: ${names.join(', ')}`,
+        );
+      }
+    },
+  };
+}
+
+function need(value: string | undefined, what: string, target: string): string {
+  if (value === undefined || value === '') {
+    throw new CofferError('USAGE', `--target ${target} needs ${what}`);
+  }
+  return value;
+}
+
+async function http(
+  label: string,
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...extra,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (err) {
+    throw new CofferError('SERVER_UNREACHABLE', `${label}: ${new URL(url).host} is unreachable`, {
+      cause: err,
+    });
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    throw new CofferError(
+      'IO_ERROR',
+      `${label}: ${method} ${new URL(url).pathname} answered ${res.status}`,
+    );
+  }
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new CofferError('SERVER_BAD_RESPONSE', `${label}: the answer is not JSON`);
+  }
+}
+
+const apiBase = (env: string, fallback: string) =>
+  (process.env[env] || fallback).replace(/\/+$/, '');
+
+function heroku(o: TargetOptions): SyncTarget {
+  const app = need(o.app, '--app NAME', 'heroku');
+  const token = need(o.token, 'a token (HEROKU_API_KEY or --token-from PATH)', 'heroku');
+  const label = `heroku ${app}`;
+  const url = `${apiBase('COFFER_HEROKU_API_URL', 'https://api.heroku.com')}/apps/${encodeURIComponent(app)}/config-vars`;
+  const headers = { accept: 'application/vnd.heroku+json; version=3' };
+  return {
+    label,
+    async read() {
+      const vars = (await http(label, 'GET', url, token, undefined, headers)) as Record<
+        string,
+        unknown
+      >;
+      return new Map(
+        Object.entries(vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]),
+      );
+    },
+    async set(vars) {
+      if (vars.length === 0) return;
+      try {
+        await http(
+          label,
+          'PATCH',
+          url,
+          token,
+          Object.fromEntries(vars.map((v) => [v.name, v.value])),
+          headers,
+        );
+      } catch (err) {
+        throw notPushed(
+          label,
+          vars.map((v) => v.name),
+          (err as CofferError).message.replace(`${label}: `, ''),
+        );
+      }
+    },
+    async remove(names) {
+      if (names.length === 0) return;
+      await http(
+        label,
+        'PATCH',
+        url,
+        token,
+        Object.fromEntries(names.map((n) => [n, null])),
+        headers,
+      );
+    },
+  };
+}
+
+function render(o: TargetOptions): SyncTarget {
+  const service = need(o.service, '--service ID (srv-...)', 'render');
+  const token = need(o.token, 'a token (RENDER_API_KEY or --token-from PATH)', 'render');
+  const label = `render ${service}`;
+  const base = `${apiBase('COFFER_RENDER_API_URL', 'https://api.render.com/v1')}/services/${encodeURIComponent(service)}/env-vars`;
+  return {
+    label,
+    async read() {
+      const out = new Map<string, string | undefined>();
+      let cursor: string | undefined;
+      for (let page = 0; page < 1000; page++) {
+        const url = `${base}?limit=100${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+        const rows = (await http(label, 'GET', url, token)) as {
+          envVar?: { key?: unknown; value?: unknown };
+          cursor?: unknown;
+        }[];
+        if (!Array.isArray(rows) || rows.length === 0) break;
+        for (const r of rows) {
+          if (typeof r.envVar?.key === 'string') {
+            out.set(r.envVar.key, typeof r.envVar.value === 'string' ? r.envVar.value : undefined);
+          }
+        }
+        const last = rows[rows.length - 1]?.cursor;
+        if (typeof last !== 'string' || rows.length < 100) break;
+        cursor = last;
+      }
+      return out;
+    },
+    async set(vars) {
+      for (const [i, v] of vars.entries()) {
+        try {
+          await http(label, 'PUT', `${base}/${encodeURIComponent(v.name)}`, token, {
+            value: v.value,
+          });
+        } catch (err) {
+          throw notPushed(
+            label,
+            vars.slice(i).map((x) => x.name),
+            (err as CofferError).message.replace(`${label}: `, ''),
+          );
+        }
+      }
+    },
+    async remove(names) {
+      for (const n of names) await http(label, 'DELETE', `${base}/${encodeURIComponent(n)}`, token);
+    },
+  };
+}
+
+function railway(o: TargetOptions): SyncTarget {
+  const ids = {
+    projectId: need(o.railwayProject, '--railway-project ID', 'railway'),
+    environmentId: need(o.railwayEnvironment, '--railway-environment ID', 'railway'),
+    serviceId: need(o.service, '--service ID', 'railway'),
+  };
+  const token = need(o.token, 'a token (RAILWAY_TOKEN or --token-from PATH)', 'railway');
+  const label = `railway ${ids.serviceId}`;
+  const url = apiBase('COFFER_RAILWAY_API_URL', 'https://backboard.railway.com/graphql/v2');
+  const gql = async (query: string, variables: Record<string, unknown>) => {
+    const r = (await http(label, 'POST', url, token, { query, variables })) as {
+      data?: Record<string, unknown>;
+      errors?: unknown[];
+    };
+    if (r?.errors !== undefined && r.errors.length > 0) {
+      throw new CofferError('IO_ERROR', `${label}: the API refused the request`);
+    }
+    return r?.data ?? {};
+  };
+  return {
+    label,
+    async read() {
+      const data = await gql(
+        'query ($projectId: String!, $environmentId: String!, $serviceId: String) { variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) }',
+        ids,
+      );
+      const vars = (data.variables ?? {}) as Record<string, unknown>;
+      return new Map(
+        Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]),
+      );
+    },
+    async set(vars) {
+      if (vars.length === 0) return;
+      try {
+        await gql(
+          'mutation ($input: VariableCollectionUpsertInput!) { variableCollectionUpsert(input: $input) }',
+          { input: { ...ids, variables: Object.fromEntries(vars.map((v) => [v.name, v.value])) } },
+        );
+      } catch (err) {
+        throw notPushed(
+          label,
+          vars.map((v) => v.name),
+          (err as CofferError).message.replace(`${label}: `, ''),
+        );
+      }
+    },
+    async remove(names) {
+      for (const name of names) {
+        await gql('mutation ($input: VariableDeleteInput!) { variableDelete(input: $input) }', {
+          input: { ...ids, name },
+        });
+      }
+    },
+  };
+}
+
+export function parseTarget(name: string): SyncTargetName {
+  if ((SYNC_TARGETS as readonly string[]).includes(name)) return name as SyncTargetName;
+  throw new CofferError('USAGE', `unknown sync target ${name.slice(0, 40)}`, {
+    hint: `Use one of: ${SYNC_TARGETS.join(', ')}.`,
+  });
+}
+
+/** The token environment variable of an HTTP target, or undefined for a CLI target. */
+export function tokenVariable(name: SyncTargetName): string | undefined {
+  return { heroku: 'HEROKU_API_KEY', render: 'RENDER_API_KEY', railway: 'RAILWAY_TOKEN' }[
+    name as 'heroku'
+  ];
+}
+
+export function makeTarget(name: SyncTargetName, o: TargetOptions): SyncTarget {
+  switch (name) {
+    case 'github':
+      return github(o);
+    case 'fly':
+      return fly(o);
+    case 'heroku':
+      return heroku(o);
+    case 'render':
+      return render(o);
+    case 'railway':
+      return railway(o);
+  }
+}

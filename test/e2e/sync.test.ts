@@ -1,0 +1,352 @@
+/**
+ * `coffer sync` against local stand-ins: fake `gh` and `fly` executables on PATH that record
+ * their argv and keep what they are given on stdin, and loopback HTTP servers that follow the
+ * Heroku, Render and Railway APIs. Every value arrives; no value is in any argv, in any file
+ * left in the user's home or in coffer's output (property test with random values);
+ * --dry-run changes nothing; --prune removes exactly the extras; a failing target names the
+ * variables not pushed; every sync is audited.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Vault } from '../../src/core/index.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
+
+const TOKEN = 'api-token-for-the-stand-ins';
+const DESCRIPTION = 'Deploy variable of the consilio service';
+
+/** The fake CLIs: node scripts that log argv and keep their state in $FAKE_CLOUD. */
+const FAKE_GH = `#!/usr/bin/env node
+const fs = require('fs'), path = require('path');
+const dir = process.env.FAKE_CLOUD, a = process.argv.slice(2);
+fs.appendFileSync(path.join(dir, 'argv.log'), JSON.stringify(['gh', ...a]) + '\\n');
+const file = path.join(dir, 'gh.json');
+const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+if (a[1] === 'set' && a[2] === process.env.FAKE_FAIL) process.exit(1);
+if (a[1] === 'list') process.stdout.write(JSON.stringify(Object.keys(state).map((name) => ({ name }))));
+else if (a[1] === 'set') state[a[2]] = fs.readFileSync(0, 'utf8');
+else if (a[1] === 'delete') delete state[a[2]];
+fs.writeFileSync(file, JSON.stringify(state));
+`;
+
+const FAKE_FLY = `#!/usr/bin/env node
+const fs = require('fs'), path = require('path');
+const dir = process.env.FAKE_CLOUD, a = process.argv.slice(2);
+fs.appendFileSync(path.join(dir, 'argv.log'), JSON.stringify(['fly', ...a]) + '\\n');
+const file = path.join(dir, 'fly.json');
+const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+if (a[1] === 'list') process.stdout.write(JSON.stringify(Object.keys(state).map((Name) => ({ Name, Digest: 'x' }))));
+else if (a[1] === 'import') {
+  const text = fs.readFileSync(0, 'utf8');
+  const re = /^([A-Za-z_][A-Za-z0-9_]*)=(?:"""([\\s\\S]*?)"""|(.*))$/gm;
+  for (const m of text.matchAll(re)) state[m[1]] = m[2] !== undefined ? m[2] : m[3];
+} else if (a[1] === 'unset') for (const n of a.slice(2).filter((x) => !x.startsWith('-') && x !== process.env.FAKE_APP)) delete state[n];
+fs.writeFileSync(file, JSON.stringify(state));
+`;
+
+interface Cloud {
+  heroku: Record<string, string>;
+  render: Record<string, string>;
+  railway: Record<string, string>;
+  requests: string[];
+}
+
+const cloud: Cloud = { heroku: {}, render: {}, railway: {}, requests: [] };
+let server: Server;
+let base = '';
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    cloud.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const send = (status: number, data: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(data === undefined ? '' : JSON.stringify(data));
+    };
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { id: 'unauthorized' });
+    const b = await body(req);
+    // Heroku Platform API: GET/PATCH /apps/{app}/config-vars; null removes.
+    if (url.pathname === '/heroku/apps/consilio/config-vars') {
+      if (req.method === 'PATCH') {
+        for (const [k, v] of Object.entries(b as Record<string, string | null>)) {
+          if (v === null) delete cloud.heroku[k];
+          else cloud.heroku[k] = v;
+        }
+      }
+      return send(200, cloud.heroku);
+    }
+    // Render: GET /services/{id}/env-vars (cursor pages), PUT/DELETE .../env-vars/{key}.
+    const r = /^\/render\/services\/srv-1\/env-vars(?:\/([^/]+))?$/.exec(url.pathname);
+    if (r !== null) {
+      const key = r[1] === undefined ? undefined : decodeURIComponent(r[1]);
+      if (req.method === 'GET') {
+        const all = Object.entries(cloud.render).map(([k, value], i) => ({
+          envVar: { key: k, value },
+          cursor: `c${i}`,
+        }));
+        const from = url.searchParams.get('cursor');
+        const start = from === null ? 0 : Number(from.slice(1)) + 1;
+        return send(200, all.slice(start, start + Number(url.searchParams.get('limit') ?? 20)));
+      }
+      if (req.method === 'PUT' && key !== undefined) {
+        cloud.render[key] = (b as { value: string }).value;
+        return send(200, { key, value: cloud.render[key] });
+      }
+      if (req.method === 'DELETE' && key !== undefined) {
+        delete cloud.render[key];
+        return send(204, undefined);
+      }
+    }
+    // Railway: one GraphQL endpoint.
+    if (url.pathname === '/railway/graphql/v2' && req.method === 'POST') {
+      const { query, variables } = b as { query: string; variables: Record<string, unknown> };
+      if (query.includes('variableCollectionUpsert')) {
+        Object.assign(cloud.railway, (variables.input as { variables: object }).variables);
+        return send(200, { data: { variableCollectionUpsert: true } });
+      }
+      if (query.includes('variableDelete')) {
+        delete cloud.railway[(variables.input as { name: string }).name];
+        return send(200, { data: { variableDelete: true } });
+      }
+      return send(200, { data: { variables: cloud.railway } });
+    }
+    send(404, { id: 'not_found' });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+function setup() {
+  const h = makeHome();
+  const cloudDir = mkdtempSync(join(tmpdir(), 'coffer-cloud-'));
+  const bin = join(h.home, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'gh'), FAKE_GH);
+  writeFileSync(join(bin, 'fly'), FAKE_FLY);
+  chmodSync(join(bin, 'gh'), 0o755);
+  chmodSync(join(bin, 'fly'), 0o755);
+  const env: Record<string, string> = {
+    ...h.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    FAKE_CLOUD: cloudDir,
+    FAKE_APP: 'consilio-prod',
+    COFFER_HEROKU_API_URL: `${base}/heroku`,
+    COFFER_RENDER_API_URL: `${base}/render`,
+    COFFER_RAILWAY_API_URL: `${base}/railway/graphql/v2`,
+    HEROKU_API_KEY: TOKEN,
+    RENDER_API_KEY: TOKEN,
+    RAILWAY_TOKEN: TOKEN,
+  };
+  const run = async (args: string[], extra: Record<string, string> = {}): Promise<RunResult> =>
+    finished(spawnCoffer(args, { env: { ...env, ...extra }, cwd: h.home }));
+  expect(h.run(['init']).code).toBe(0);
+  const keyFile = join(h.home, '.coffer', 'master.key');
+  /** Stores values through the library (one process, not one spawn per value). */
+  const store = async (values: Record<string, string>, localOnly: string[] = []) => {
+    const storage = openSqliteStorage(join(h.home, '.coffer', 'vault.db'));
+    const key = new Uint8Array(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'));
+    const vault = new Vault(storage, key, { actor: 'test:setup' });
+    try {
+      for (const [name, value] of Object.entries(values)) {
+        await vault.set(`project/consilio/${name.toLowerCase()}`, 'prod', value, {
+          description: DESCRIPTION,
+          metadata: { localOnly: localOnly.includes(name) },
+          allowEmpty: true,
+        });
+      }
+    } finally {
+      vault.close();
+      await storage.close();
+    }
+  };
+  const fakeState = (name: 'gh' | 'fly'): Record<string, string> => {
+    try {
+      return JSON.parse(readFileSync(join(cloudDir, `${name}.json`), 'utf8'));
+    } catch {
+      return {};
+    }
+  };
+  const argv = () => {
+    try {
+      return readFileSync(join(cloudDir, 'argv.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return { ...h, env, run, store, fakeState, argv, cloudDir };
+}
+
+const TARGETS = {
+  github: ['--target', 'github', '--repo', 'acme/consilio'],
+  fly: ['--target', 'fly', '--app', 'consilio-prod'],
+  heroku: ['--target', 'heroku', '--app', 'consilio'],
+  render: ['--target', 'render', '--service', 'srv-1'],
+  railway: [
+    '--target',
+    'railway',
+    '--service',
+    'svc-1',
+    '--railway-project',
+    'prj-1',
+    '--railway-environment',
+    'env-1',
+  ],
+} as const;
+type Target = keyof typeof TARGETS;
+
+function state(h: ReturnType<typeof setup>, t: Target): Record<string, string> {
+  if (t === 'github') return h.fakeState('gh');
+  if (t === 'fly') return h.fakeState('fly');
+  return { ...cloud[t] };
+}
+
+function resetCloud(): void {
+  cloud.heroku = {};
+  cloud.render = {};
+  cloud.railway = {};
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
+describe('coffer sync (binary, stand-in targets)', () => {
+  it('every value arrives at every target; none in argv, in files left behind or in output (property)', async () => {
+    const h = setup();
+    const value = fc
+      .string({ unit: 'grapheme', minLength: 0, maxLength: 30 })
+      .filter((v) => !v.includes('\0') && !v.includes('"""') && !v.includes('\r'))
+      .map((v) => `v${randomBytes(6).toString('hex')}-${v}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.stringMatching(/^[A-Z][A-Z0-9]{0,10}$/), value, {
+          minKeys: 1,
+          maxKeys: 4,
+        }),
+        async (vars) => {
+          resetCloud();
+          rmSync(join(h.cloudDir, 'gh.json'), { force: true });
+          rmSync(join(h.cloudDir, 'fly.json'), { force: true });
+          await h.store(vars);
+          const outputs: string[] = [];
+          for (const t of Object.keys(TARGETS) as Target[]) {
+            const r = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS[t]]);
+            expect(r.code, `${t}: ${r.stderr}`).toBe(0);
+            outputs.push(r.stdout, r.stderr);
+            const got = state(h, t);
+            for (const [k, v] of Object.entries(vars)) expect(got[k], `${t} ${k}`).toBe(v);
+          }
+          const argv = h.argv();
+          const files = filesUnder(h.home).map((f) => readFileSync(f).toString('utf8'));
+          for (const v of Object.values(vars)) {
+            expect(argv).not.toContain(v);
+            for (const o of outputs) expect(o).not.toContain(v);
+            for (const f of files) expect(f.includes(v)).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 3 },
+    );
+  }, 300_000);
+
+  it('--dry-run changes nothing; --prune removes exactly the extras; local-only never leaves', async () => {
+    const h = setup();
+    resetCloud();
+    await h.store({ API_KEY: 'k-1', DB_URL: 'postgres://db', LOCAL_ONLY: 'mine' }, ['LOCAL_ONLY']);
+    cloud.heroku = { API_KEY: 'k-1', DB_URL: 'old', STALE: 'x', OTHER: 'y' };
+    const before = JSON.stringify(cloud.heroku);
+    const dry = await h.run([
+      'sync',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      ...TARGETS.heroku,
+      '--dry-run',
+      '--prune',
+      '--json',
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      dryRun: true,
+      add: [],
+      change: ['DB_URL'],
+      unchanged: ['API_KEY'],
+      extra: ['OTHER', 'STALE'],
+    });
+    expect(JSON.stringify(cloud.heroku)).toBe(before);
+    expect(dry.stdout).not.toContain('postgres://db');
+
+    const kept = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.heroku]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(cloud.heroku).toEqual({
+      API_KEY: 'k-1',
+      DB_URL: 'postgres://db',
+      STALE: 'x',
+      OTHER: 'y',
+    });
+    const pruned = await h.run([
+      'sync',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      ...TARGETS.heroku,
+      '--prune',
+    ]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(cloud.heroku).toEqual({ API_KEY: 'k-1', DB_URL: 'postgres://db' });
+    const audit = await h.run(['audit', '--json', '-n', '200']);
+    expect((audit.stdout.match(/"action":\s*"sync"/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(audit.stdout).toContain('removed OTHER,STALE');
+    expect(audit.stdout).not.toContain('postgres://db');
+  }, 120_000);
+
+  it('a failing target names the variables not pushed', async () => {
+    const h = setup();
+    await h.store({ A_KEY: 'a', B_KEY: 'b', C_KEY: 'c' });
+    const r = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.github], {
+      FAKE_FAIL: 'B_KEY',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /github acme\/consilio: gh secret set failed \(exit 1\); not pushed: B_KEY, C_KEY/,
+    );
+    expect(h.fakeState('gh')).toEqual({ A_KEY: 'a' });
+    const noToken = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.render], {
+      RENDER_API_KEY: '',
+    });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/needs a token/);
+    for (const f of filesUnder(h.home)) expect(statSync(f).isFile()).toBe(true);
+  }, 120_000);
+});
