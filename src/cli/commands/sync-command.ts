@@ -12,10 +12,10 @@ import { selectExport } from '../../core/export/select.js';
 import { planSync, type SyncPlan } from '../../core/sync/plan.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
+import { projectAndEnv } from '../env-input.js';
 import { note, printJson, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 import { makeTarget, parseTarget, SYNC_TARGETS, tokenVariable } from '../sync/targets.js';
-import { projectAndEnv } from './env-command.js';
 import { manifestLocalOnly } from './export-command.js';
 
 interface SyncOptions extends CommonOptions {
@@ -87,9 +87,22 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     }
     const failed =
       failure instanceof CofferError ? ` FAILED: ${failure.message}` : failure ? ' FAILED' : '';
+    // One record per secret pushed (path, environment, version; the target and the variable
+    // in the detail), as file writes are recorded: where rotation and incidents look.
+    const versions = new Map(secrets.map((x) => [x.path, x.version]));
     await vault.auditedTransaction('sync', async () => ({
       result: undefined,
       detail: `to ${target.label} from project ${project} (${env}): pushed ${vars.map((v) => v.name).join(',') || '-'}; removed ${removed.join(',') || '-'}${failed}`,
+      audit: failure
+        ? []
+        : vars.map((v) => ({
+            action: 'sync',
+            path: v.path,
+            env,
+            version: versions.get(v.path) ?? null,
+            outcome: 'ok',
+            detail: JSON.stringify({ target: target.label, name: v.name }),
+          })),
     }));
     if (failure !== undefined) throw failure;
     if (opts.json) {
