@@ -29,6 +29,7 @@ import * as runMask from './run-mask.mjs';
 import * as runOverhead from './run-overhead.mjs';
 import * as scan from './scan.mjs';
 import * as serve from './serve.mjs';
+import * as sync from './sync.mjs';
 import { printTables } from './table.mjs';
 import * as ui from './ui.mjs';
 
@@ -39,6 +40,7 @@ const SECTIONS = [
   library,
   rotation,
   backup,
+  sync,
   envelope,
   redact,
   mcp,
