@@ -47,6 +47,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   export: async () => (await import('./commands/export-command.js')).exportCommand,
   sync: async () => (await import('./commands/sync-command.js')).syncCommand,
   rotate: async () => (await import('./commands/rotate-command.js')).rotateCommand,
+  incident: async () => (await import('./commands/incident-command.js')).incidentCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

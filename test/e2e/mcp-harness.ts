@@ -25,6 +25,7 @@ export const TOOLS = [
   'manifest_status',
   'setup_project',
   'rotation_status',
+  'report_leak',
 ];
 
 export interface McpSession {

@@ -59,6 +59,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
     expect(args('write_env')).toEqual(['project', 'env', 'file', 'keyPaths']);
     expect(args('manifest_status')).toEqual(['env']);
     expect(args('rotation_status')).toEqual(['project', 'env', 'dueWithin']);
+    expect(args('report_leak')).toEqual(['keyPath', 'where', 'env']);
     const props = byName.list_secrets!.inputSchema.properties as Record<
       string,
       { enum?: string[] }

@@ -3,7 +3,7 @@
  * the library with a clock in the past, then the binary reports on them now.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Vault } from '../../src/core/index.js';
@@ -256,5 +256,45 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     const value = run(['get', 'project/agents/data_keys']).stdout.trim();
     expect(value.startsWith('k2:')).toBe(true);
     expect(value).not.toContain(',');
+  });
+});
+
+describe('coffer incident', () => {
+  it('guides, resumes, writes a report without the value, lists and closes', () => {
+    const h = makeHome();
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[], input = '') => h.run(args, { env, cwd: h.home, input });
+    expect(run(['init']).code).toBe(0);
+    const d = ['-d', 'LLM access for the support assistant summaries', '--env', 'prod'];
+    expect(run(['set', 'project/agents/openai_api_key', ...d], 'sk-leaked-value-1').code).toBe(0);
+    for (const f of ['web.env', 'worker.env'])
+      expect(run(['env', 'pull', '-p', 'agents', '--env', 'prod', '--file', f]).code).toBe(0);
+    const args = ['incident', 'project/agents/openai_api_key', '--env', 'prod'];
+    const r = run(
+      [...args, '--where', 'pasted in a public issue', '--value-stdin', '--report', 'incident.md'],
+      'sk-new-value-2',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`update file: ${join(h.home, 'web.env')}`);
+    expect(r.stdout).toContain(`update file: ${join(h.home, 'worker.env')}`);
+    const report = readFileSync(join(h.home, 'incident.md'), 'utf8');
+    expect(report).toMatch(/\| marked compromised \|/);
+    expect(report).toMatch(/\| rotated \| version 1 -> 2 \(external\) \|/);
+    expect(report).not.toMatch(/sk-leaked|sk-new/);
+    // A second run resumes: no second rotation.
+    const again = run([...args, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('resumed incident');
+    const rec = JSON.parse(again.stdout) as { incident: { id: string; steps: { step: string }[] } };
+    expect(rec.incident.steps.filter((s) => s.step === 'rotated')).toHaveLength(1);
+    expect(run(['get', 'project/agents/openai_api_key', '--env', 'prod']).stdout).toBe(
+      'sk-new-value-2\n',
+    );
+    expect(run(['incident', 'list']).stdout).toContain(rec.incident.id);
+    expect(run(['incident', 'close', rec.incident.id]).code).toBe(0);
+    const list = JSON.parse(run(['incident', 'list', '--json']).stdout) as {
+      incidents: { closedAt: string | null }[];
+    };
+    expect(list.incidents[0]!.closedAt).not.toBeNull();
   });
 });

@@ -53,6 +53,7 @@ export function localSecretsService(
         const { graceValues } = await import('../rotation/grace.js');
         return graceValues(vault, project, env);
       },
+      reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {
         const { recordFileWrite } = await import('../rotation/places.js');
         await recordFileWrite(vault, file, secrets, via);
@@ -134,6 +135,10 @@ export function localSecretsService(
       const { graceValues } = await import('../rotation/grace.js');
       return graceValues(vault, group, e, new Date(), within);
     },
+    async reportLeak(path, env, where) {
+      const t = await key('write', 'report_leak', path, env);
+      return reportLeak(vault, t.path, t.env, where);
+    },
     async recordFileWrite(file, secrets, via) {
       // Only what this caller may read can have been written by it.
       const { recordFileWrite } = await import('../rotation/places.js');
@@ -178,6 +183,17 @@ export function localSecretsService(
     denied: deny,
     close,
   };
+}
+
+async function reportLeak(
+  vault: Vault,
+  path: string,
+  env: string,
+  where: string,
+): Promise<{ id: string; resumed: boolean }> {
+  const { openIncident } = await import('../incident/incident.js');
+  const r = await openIncident(vault, { path, env, where });
+  return { id: r.incident.id, resumed: r.resumed };
 }
 
 function auditOptions(o: { limit?: number | undefined; path?: string | undefined }): {

@@ -76,6 +76,8 @@ export interface SecretsService {
    * name; never a value), so rotate and incident can list stale places. Local vault only.
    */
   recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<void>;
+  /** Opens (or resumes) an incident on a leaked secret (core/incident). Local vault only. */
+  reportLeak?(path: string, env: string, where: string): Promise<{ id: string; resumed: boolean }>;
   /** `path` undefined: the whole vault (local only); `env` undefined: every environment. */
   verify(path?: string, env?: string): Promise<VerifyReport>;
   /** The newest `limit` audit records (default 100), oldest first. */

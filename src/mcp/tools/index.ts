@@ -7,6 +7,7 @@ import { generateSecretTool } from './generate-secret-tool.js';
 import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
 import { manifestStatusTool } from './manifest-status-tool.js';
+import { reportLeakTool } from './report-leak-tool.js';
 import { rotationStatusTool } from './rotation-status-tool.js';
 import { setSecretTool } from './set-secret-tool.js';
 import { setupProjectTool } from './setup-project-tool.js';
@@ -24,4 +25,5 @@ export const TOOLS: readonly CofferTool[] = [
   manifestStatusTool,
   setupProjectTool,
   rotationStatusTool,
+  reportLeakTool,
 ];

@@ -1,0 +1,183 @@
+/**
+ * `coffer incident PATH`: the leak checklist as one guided, resumable command
+ * (core/incident): mark compromised, rotate (grace 0 by default), list where the value went
+ * and who read it, check the prevention items, write the Markdown report. Each step is
+ * recorded with its time as it is done, so a second run after a kill resumes.
+ * `coffer incident list`, `coffer incident close ID`.
+ */
+import type { Command } from 'commander';
+import { writeSecretFile } from '../../core/files.js';
+import {
+  addIncidentStep,
+  closeIncident,
+  listIncidents,
+  openIncident,
+} from '../../core/incident/incident.js';
+import { preventionChecks } from '../../core/incident/prevention.js';
+import { incidentReport } from '../../core/incident/report.js';
+import { parseKeyPath } from '../../core/paths.js';
+import { parseDuration } from '../../core/rotation/duration.js';
+import { valuePlaces } from '../../core/rotation/places.js';
+import { planRotation, rotateSecret } from '../../core/rotation/rotate.js';
+import { action, type CommonOptions } from '../action.js';
+import { envOf, withLocalVault } from '../context.js';
+import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { note, printJson, table, writeOut } from '../output.js';
+
+interface IncidentOptions extends CommonOptions {
+  since?: string;
+  report?: string;
+  where?: string;
+  grace?: string;
+  valueStdin?: boolean;
+}
+
+export function incidentCommand(program: Command): void {
+  const incident = program
+    .command('incident')
+    .description(
+      'respond to a leaked secret: mark, rotate, list where it went and who read it, report',
+    )
+    .argument('[path]', 'key path of the leaked secret')
+    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('--since <duration>', 'how far back to look for reads and writes (default 30d)', '30d')
+    .option('--report <file>', 'write the Markdown post-incident report here')
+    .option('--where <text>', 'where the leak was seen (goes into the report)')
+    .option('--grace <duration>', 'grace window of the rotation (default 0)', '0')
+    .option('--value-stdin', 'the new value of an external secret, from stdin')
+    .option('--json', 'print the incident record as JSON')
+    .addHelpText(
+      'after',
+      `
+Running it again resumes an open incident: steps already done are not repeated.
+The report holds names, times, actors, files and commands, never a value.
+
+Examples:
+  coffer incident project/agents/openai_api_key --env prod --where "pasted in a public issue" \\
+      --value-stdin --report incident.md < new-key.txt
+  coffer incident list
+  coffer incident close inc-20260101-a1b2c3`,
+    )
+    .action(
+      action<IncidentOptions>(async ([path], opts, g) => {
+        if (path === undefined) {
+          process.stderr.write(incident.helpInformation());
+          return 2;
+        }
+        const key = parseKeyPath(path).path;
+        const env = envOf(opts);
+        const sinceMs = parseDuration(opts.since ?? '30d', '--since');
+        const graceMs = parseDuration(opts.grace ?? '0', '--grace');
+        return withLocalVault('coffer incident', g, async ({ vault }) => {
+          const opened = await openIncident(vault, { path: key, env, where: opts.where });
+          let record = opened.incident;
+          note(
+            `${opened.resumed ? 'resumed' : 'opened'} incident ${record.id} for ${key} (${env})`,
+          );
+          const done = (step: string) => record.steps.some((s) => s.step === step);
+          if (!done('rotated')) {
+            const plan = await planRotation(vault, key, env);
+            let value: string | undefined;
+            if (plan.kind === 'external') {
+              if (opts.valueStdin) value = await readStdinRest('value', false);
+              else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
+            }
+            const r = await rotateSecret(vault, { path: key, env, graceMs, value });
+            record = await addIncidentStep(
+              vault,
+              record.id,
+              'rotated',
+              `version ${r.previousVersion} -> ${r.version} (${r.kind})`,
+            );
+            note(`rotated: version ${r.previousVersion} -> ${r.version}`);
+          }
+          const since = new Date(Date.parse(record.openedAt) - sinceMs);
+          const places = await valuePlaces(vault, key, env, { since });
+          if (!done('listed places')) {
+            record = await addIncidentStep(
+              vault,
+              record.id,
+              'listed places',
+              `${places.files.length} files, ${places.programs.length} programs, ${places.reads.length} reads`,
+            );
+          }
+          const prevention = preventionChecks(process.cwd());
+          if (!done('checked prevention')) {
+            record = await addIncidentStep(
+              vault,
+              record.id,
+              'checked prevention',
+              prevention.map((c) => `${c.item}: ${c.ok ? 'ok' : 'missing'}`).join(', '),
+            );
+          }
+          if (opts.report !== undefined) {
+            if (!done('report written'))
+              record = await addIncidentStep(vault, record.id, 'report written', opts.report);
+            writeSecretFile(opts.report, incidentReport(record, places, prevention), {
+              overwrite: true,
+            });
+          }
+          if (opts.json) {
+            printJson({ incident: record, places, prevention });
+            return 0;
+          }
+          for (const f of places.files) writeOut(`update file: ${f.file} (${f.name})\n`);
+          for (const p of places.programs) writeOut(`restart: ${p.command}\n`);
+          const actors = [...new Set(places.reads.map((r) => r.actor))];
+          writeOut(`read by: ${actors.join(', ') || 'nobody in the window'}\n`);
+          for (const c of prevention) writeOut(`${c.ok ? 'ok' : 'todo'}: ${c.item}: ${c.detail}\n`);
+          if (opts.report !== undefined) note(`wrote ${opts.report}`);
+          note(`when everything is updated: coffer incident close ${record.id}`);
+          return 0;
+        });
+      }),
+    );
+
+  incident
+    .command('list')
+    .description('list incidents, open ones first')
+    .option('--json', 'print {incidents: [...]} as JSON')
+    .addHelpText('after', '\nExample:\n  coffer incident list')
+    .action(
+      action<CommonOptions>(async (_args, opts, g) =>
+        withLocalVault('coffer incident list', g, async ({ vault }) => {
+          const all = await listIncidents(vault);
+          all.sort((a, b) => Number(a.closedAt !== null) - Number(b.closedAt !== null));
+          if (opts.json) printJson({ incidents: all });
+          else if (all.length === 0) note('no incidents');
+          else
+            writeOut(
+              table(
+                ['ID', 'PATH', 'ENV', 'OPENED', 'STATUS', 'STEPS'],
+                all.map((i) => [
+                  i.id,
+                  i.path,
+                  i.env,
+                  i.openedAt.slice(0, 16).replace('T', ' '),
+                  i.closedAt === null ? 'open' : 'closed',
+                  String(i.steps.length),
+                ]),
+              ),
+            );
+          return 0;
+        }),
+      ),
+    );
+
+  incident
+    .command('close')
+    .description('close an incident once everything is updated')
+    .argument('<id>', 'incident id (coffer incident list)')
+    .option('--json', 'print the incident as JSON')
+    .addHelpText('after', '\nExample:\n  coffer incident close inc-20260101-a1b2c3')
+    .action(
+      action<CommonOptions>(async ([id], opts, g) =>
+        withLocalVault('coffer incident close', g, async ({ vault }) => {
+          const r = await closeIncident(vault, id!);
+          if (opts.json) printJson(r);
+          else note(`closed ${r.id} (${r.path}, ${r.env})`);
+          return 0;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,41 @@
+/**
+ * The prevention items of the leak checklist that can be checked on disk: a pre-commit hook
+ * running `coffer scan`, a scanner baseline, and .env files ignored by git.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PreventionCheck } from './report.js';
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checks for the project in `dir` (its repository root or a directory inside it). */
+export function preventionChecks(dir: string): PreventionCheck[] {
+  const hook = read(join(dir, '.git', 'hooks', 'pre-commit'));
+  const ignore = read(join(dir, '.gitignore')) ?? '';
+  const ignored = ignore.split(/\r?\n/).some((l) => /^\/?\.env(\*|\..*)?$/.test(l.trim()));
+  return [
+    {
+      item: 'pre-commit hook',
+      ok: hook?.includes('coffer scan') === true,
+      detail: hook?.includes('coffer scan') ? 'runs coffer scan' : 'run coffer hook install',
+    },
+    {
+      item: 'scanner baseline',
+      ok: existsSync(join(dir, '.secrets.baseline')),
+      detail: existsSync(join(dir, '.secrets.baseline'))
+        ? '.secrets.baseline present'
+        : 'coffer scan --update-baseline writes one',
+    },
+    {
+      item: '.gitignore',
+      ok: ignored,
+      detail: ignored ? '.env files are ignored' : 'add .env to .gitignore',
+    },
+  ];
+}
