@@ -62,6 +62,8 @@ export type ErrorCode =
   | 'ENV_NAME_REFUSED'
   | 'INVALID_MANIFEST'
   | 'INVALID_REFERENCE'
+  | 'REQUEST_NOT_FOUND'
+  | 'REQUEST_CLOSED'
   | 'UNRESOLVED_REFERENCE'
   | 'ROTATION_VALUE_REQUIRED'
   | 'REWRAP_REQUIRED'
@@ -187,6 +189,14 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
   SETUP_INCOMPLETE: {
     class: 'failure',
     hint: 'Export the variables named above, run on a terminal to be asked for them, or store them with `coffer set`; --generate-missing generates tier 1 secrets outside development.',
+  },
+  REQUEST_NOT_FOUND: {
+    class: 'not_found',
+    hint: 'Secret requests are made by request_secret and last while that coffer mcp runs.',
+  },
+  REQUEST_CLOSED: {
+    class: 'conflict',
+    hint: 'Each request link works once and for 10 minutes; ask the agent for a new request.',
   },
   UNRESOLVED_REFERENCE: {
     class: 'not_found',

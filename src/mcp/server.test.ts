@@ -60,7 +60,7 @@ describe('coffer MCP server (in memory)', () => {
     const client = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
-    expect(tools).toHaveLength(10);
+    expect(tools).toHaveLength(12);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(Object.keys(byName.set_secret!.inputSchema.properties ?? {})).toEqual([
       'keyPath',
@@ -127,6 +127,7 @@ describe('coffer MCP server (in memory)', () => {
       'verify_secret',
       'manifest_status',
       'rotation_status',
+      'request_status',
     ]);
     const refused = await client
       .callTool({ name: 'set_secret', arguments: { keyPath: 'project/a/b', value: 'v' } })

@@ -20,12 +20,20 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { AccessPolicy } from '../core/access/policy.js';
 import { debugTrace } from '../core/debug-trace.js';
 import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
+import {
+  REQUEST_TTL_MS,
+  type RequestOutcome,
+  SecretRequests,
+  type SecretRequestView,
+} from '../core/requests/secret-requests.js';
 import type { McpBackend } from './backend.js';
 import { clientInfoFrom, mcpActor } from './identity.js';
 import type { McpLogger } from './log.js';
+import { createRequestPage } from './request-page.js';
 import { errorResult, okResult, type ToolResult, toolError } from './results.js';
 import { TOOLS } from './tools/index.js';
-import type { CofferTool } from './tools/tool.js';
+import type { CofferTool, ToolContext } from './tools/tool.js';
+import { writeEnvTool } from './tools/write-env-tool.js';
 
 export interface CofferMcpOptions {
   backend: McpBackend;
@@ -42,6 +50,16 @@ export interface CofferMcpOptions {
   log: McpLogger;
   /** coffer's version, announced as the server's. */
   version: string;
+  /**
+   * Audits a request_secret outcome (opened, stored, declined, expired, failed) as `actor`;
+   * where absent (remote mode: the server audits the store itself) outcomes are logged only.
+   */
+  auditRequest?: (
+    actor: string,
+    request: SecretRequestView,
+    outcome: RequestOutcome,
+    detail: string,
+  ) => Promise<void>;
 }
 
 const INSTRUCTIONS = `coffer keeps secrets (API keys, passwords, tokens) in an encrypted vault.
@@ -86,6 +104,52 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
   );
   const { log } = options;
 
+  const toolContext = (actor: string): ToolContext => ({
+    vault: options.backend.as(actor),
+    policy: options.policy,
+    defaultEnv: options.defaultEnv,
+    cwd: options.cwd,
+  });
+
+  // request_secret: the value goes from the page to the vault, then to the .env file.
+  const registry = new SecretRequests({
+    async store(request, value) {
+      const ctx = toolContext(request.actor);
+      const stored = await ctx.vault.set(request.path, request.env, value, {
+        description: request.description,
+      });
+      if (request.writeEnv === undefined) return { version: stored.version };
+      const out = await writeEnvTool.run(
+        {
+          project: request.path.split('/')[1]!,
+          env: request.env,
+          file: request.writeEnv,
+          keyPaths: [request.path],
+        },
+        ctx,
+      );
+      return { version: stored.version, written: (out as { written: string[] }).written };
+    },
+    async audit(request, outcome, detail) {
+      log.info(
+        {
+          tool: 'request_secret',
+          requestId: request.id,
+          keyPath: request.path,
+          env: request.env,
+          actor: request.actor,
+          outcome,
+        },
+        'secret request',
+      );
+      await options.auditRequest?.(request.actor, request, outcome, detail);
+    },
+  });
+  const page = createRequestPage(registry);
+  mcp.server.onclose = () => {
+    page.close().catch(() => {});
+  };
+
   const actorOf = (ctx: ServerContext): string => {
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     const declared =
@@ -107,11 +171,31 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       ms: Math.round((performance.now() - started) * 100) / 100,
     });
     try {
+      const caps = mcp.server.getClientCapabilities();
+      const protocol = mcp.server.getNegotiatedProtocolVersion() ?? '';
+      // URL-mode elicitation is a server-to-client request of the 2025-11-25 revision.
+      const canElicitUrl = caps?.elicitation?.url !== undefined && protocol < '2026';
+      const signal = ctx.mcpReq.signal;
       const out = await tool.run(args, {
-        vault: options.backend.as(actor),
-        policy: options.policy,
-        defaultEnv: options.defaultEnv,
-        cwd: options.cwd,
+        ...toolContext(actor),
+        requests: {
+          registry,
+          urlFor: (token) => page.urlFor(token),
+          actor,
+          signal,
+          ...(canElicitUrl
+            ? {
+                elicitUrl: async (p) =>
+                  (
+                    await mcp.server.elicitInput(
+                      { mode: 'url', ...p },
+                      { timeout: REQUEST_TTL_MS, signal },
+                    )
+                  ).action,
+                notifyComplete: (id) => mcp.server.createElicitationCompletionNotifier(id)(),
+              }
+            : {}),
+        },
       });
       log.info({ ...fields(), outcome: 'ok' }, 'tool call');
       return okResult(out);

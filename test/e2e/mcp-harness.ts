@@ -26,6 +26,8 @@ export const TOOLS = [
   'setup_project',
   'rotation_status',
   'report_leak',
+  'request_secret',
+  'request_status',
 ];
 
 export interface McpSession {

@@ -284,6 +284,7 @@ describe.each(['2025-11-25', '2025-03-26'])('coffer mcp over stdio, protocol %s'
       'verify_secret',
       'manifest_status',
       'rotation_status',
+      'request_status',
     ]);
     const refused = await ro.client
       .callTool({

@@ -7,11 +7,14 @@
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import type { McpBackend } from '../../mcp/backend.js';
+import type { CofferMcpOptions } from '../../mcp/server.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import { envOf, type OpenVault, openVault } from '../context.js';
 
 declare const COFFER_VERSION: string;
+
+type AuditRequest = NonNullable<CofferMcpOptions['auditRequest']>;
 
 interface McpOptions extends CommonOptions {
   allow: string[];
@@ -44,8 +47,14 @@ export function mcpCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env
-(--read-only: get_secret, list_secrets, verify_secret). No tool deletes a secret.
+Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env,
+manifest_status, setup_project, rotation_status, request_secret, request_status
+(--read-only: the tools that change nothing). No tool deletes a secret.
+
+request_secret asks the user for a value on a one-time page on 127.0.0.1 (a random port,
+a 256-bit single-use link valid 10 minutes); clients with URL-mode elicitation open it
+themselves, others get the link to show the user. The value goes to the vault, never
+through the agent (see docs/agents.md).
 
 When the vault cannot be opened (none yet, no master key), the server still starts: every
 tool then answers with what the user has to do (e.g. run coffer init), and the reason is
@@ -95,8 +104,9 @@ Examples:
         const policy = mcpPolicy({ allow: opts.allow, envs, readOnly, reveal: opts.reveal });
         const defaultEnv = policy.envs[0] ?? envOf({});
         const log = createStderrLogger();
-        const serve = (backend: McpBackend) =>
+        const serve = (backend: McpBackend, auditRequest?: AuditRequest) =>
           serveCofferMcp({
+            ...(auditRequest === undefined ? {} : { auditRequest }),
             backend,
             policy,
             readOnly,
@@ -127,7 +137,22 @@ Examples:
             return 0;
           }
           try {
-            await serve(backends.localMcpBackend(opened.vault, async () => {}, policy));
+            const vault = opened.vault;
+            // request_secret's outcomes go into the audit log beside the vault's own records.
+            await serve(
+              backends.localMcpBackend(vault, async () => {}, policy),
+              (actor, r, outcome, detail) =>
+                vault
+                  .withActor(actor)
+                  .secretTransaction(
+                    `request_${outcome}`,
+                    { path: r.path, env: r.env },
+                    async () => ({
+                      result: undefined,
+                      detail,
+                    }),
+                  ),
+            );
           } finally {
             await opened.close();
           }

@@ -8,6 +8,7 @@ import { getSecretTool } from './get-secret-tool.js';
 import { listSecretsTool } from './list-secrets-tool.js';
 import { manifestStatusTool } from './manifest-status-tool.js';
 import { reportLeakTool } from './report-leak-tool.js';
+import { requestSecretTool, requestStatusTool } from './request-secret-tool.js';
 import { rotationStatusTool } from './rotation-status-tool.js';
 import { setSecretTool } from './set-secret-tool.js';
 import { setupProjectTool } from './setup-project-tool.js';
@@ -26,4 +27,6 @@ export const TOOLS: readonly CofferTool[] = [
   setupProjectTool,
   rotationStatusTool,
   reportLeakTool,
+  requestSecretTool,
+  requestStatusTool,
 ];

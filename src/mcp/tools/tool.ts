@@ -11,6 +11,7 @@
 import * as z from 'zod';
 import { type AccessPolicy, authorize, type Target } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import type { SecretRequests } from '../../core/requests/secret-requests.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import type { TokenCapability } from '../../core/store/storage.js';
 
@@ -26,6 +27,23 @@ export interface ToolContext {
   defaultEnv: string;
   /** The directory files are written under (the server's working directory). */
   cwd: string;
+  /** request_secret's machinery; absent where the server offers no request page. */
+  requests?: RequestContext;
+}
+
+/** What request_secret and request_status use besides the vault. */
+export interface RequestContext {
+  registry: SecretRequests;
+  /** The page URL of a request token (the page server starts on first use). */
+  urlFor(token: string): Promise<string>;
+  /** Who asks: the client's declared name (and COFFER_AGENT_ID). */
+  actor: string;
+  /** A URL-mode elicitation, when the client declared support for it; the client's answer. */
+  elicitUrl?: (params: { message: string; url: string; elicitationId: string }) => Promise<string>;
+  /** Sends notifications/elicitation/complete for an elicitation id. */
+  notifyComplete?: (elicitationId: string) => Promise<void>;
+  /** Aborted when the client cancels the tool call. */
+  signal?: AbortSignal;
 }
 
 export interface ToolAnnotations {

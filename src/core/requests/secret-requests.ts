@@ -1,0 +1,220 @@
+/**
+ * Secret requests: an agent asks for a value that only the user has (an API key from a
+ * provider's dashboard), and the user gives it to the vault directly, on a one-time page,
+ * instead of pasting it into the chat. This module holds the rules; the page (HTTP) and the
+ * MCP tools are front ends.
+ *
+ * - Each request has a public id (what the agent polls with) and a secret token (256 bits,
+ *   only in the page's URL, kept here as its SHA-256 and compared in constant time).
+ * - A request expires 10 minutes after it is made (injected clock). Its token works once: the
+ *   first submission (a value or a refusal) ends it, whatever happens next.
+ * - Storing is the caller's `store` callback (the vault first, then a .env file); the value
+ *   is passed on and never kept here.
+ * - Every outcome (opened, stored, declined, expired, failed) goes to the `audit` callback
+ *   with the agent's identity, the key path and the environment, never the value.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CofferError } from '../errors.js';
+
+/** How long a request's link works. */
+export const REQUEST_TTL_MS = 10 * 60 * 1000;
+
+export type RequestStatus = 'pending' | 'opened' | 'stored' | 'declined' | 'expired' | 'failed';
+
+/** What a request asks for (all of it may be shown to the user and the agent). */
+export interface SecretRequestInput {
+  path: string;
+  env: string;
+  description: string;
+  /** The dotenv file to write after storing, relative to the agent's project, if asked. */
+  writeEnv?: string | undefined;
+  /** Who asks: the MCP client's declared name (and COFFER_AGENT_ID). */
+  actor: string;
+}
+
+/** A request as the agent and the page see it: never the token, never a value. */
+export interface SecretRequestView extends SecretRequestInput {
+  id: string;
+  status: RequestStatus;
+  createdAt: string;
+  expiresAt: string;
+  /** The stored version, once stored. */
+  version?: number;
+  /** Variables written to the .env file, once stored with writeEnv. */
+  written?: string[];
+  /** Why storing failed (a coded error message that holds no value). */
+  error?: string;
+}
+
+export type RequestOutcome = 'opened' | 'stored' | 'declined' | 'expired' | 'failed';
+
+export interface SecretRequestDeps {
+  /** Stores the value (vault first, then the .env file); returns the version and written names. */
+  store(
+    request: SecretRequestView,
+    value: string,
+  ): Promise<{ version: number; written?: string[] }>;
+  /** Records an outcome; failures of this callback fail the operation (audit fails closed). */
+  audit(request: SecretRequestView, outcome: RequestOutcome, detail: string): Promise<void>;
+  now?: () => number;
+  random?: (bytes: number) => Buffer;
+}
+
+interface Entry {
+  view: SecretRequestView;
+  tokenHash: Buffer;
+  expires: number;
+  /** The token was used (a submission or refusal started): it never works again. */
+  used: boolean;
+  waiters: (() => void)[];
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+const done = (s: RequestStatus) =>
+  s === 'stored' || s === 'declined' || s === 'expired' || s === 'failed';
+
+/** The requests of one server process. */
+export class SecretRequests {
+  readonly #entries = new Map<string, Entry>();
+  readonly #deps: SecretRequestDeps;
+  readonly #now: () => number;
+  readonly #random: (bytes: number) => Buffer;
+
+  constructor(deps: SecretRequestDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#random = deps.random ?? randomBytes;
+  }
+
+  /** Opens a request; returns its view and the token for the page URL (shown once). */
+  create(input: SecretRequestInput): { request: SecretRequestView; token: string } {
+    const now = this.#now();
+    const id = `req_${this.#random(12).toString('hex')}`;
+    const token = this.#random(32).toString('base64url');
+    const view: SecretRequestView = {
+      ...input,
+      id,
+      status: 'pending',
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + REQUEST_TTL_MS).toISOString(),
+    };
+    this.#entries.set(id, {
+      view,
+      tokenHash: hashToken(token),
+      expires: now + REQUEST_TTL_MS,
+      used: false,
+      waiters: [],
+    });
+    return { request: { ...view }, token };
+  }
+
+  /** The request's current view (expired ones are marked so, and audited once). */
+  async status(id: string): Promise<SecretRequestView> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) {
+      throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request in this server');
+    }
+    await this.#expire(entry);
+    return { ...entry.view };
+  }
+
+  /** Resolves when the request is stored, declined, expired or failed, or `signal` aborts. */
+  async wait(id: string, signal?: AbortSignal): Promise<SecretRequestView> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return this.status(id);
+    if (!done(entry.view.status)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, entry.expires - this.#now()) + 50);
+        timer.unref?.();
+        const finish = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        entry.waiters.push(finish);
+        signal?.addEventListener('abort', finish, { once: true });
+      });
+    }
+    return this.status(id);
+  }
+
+  /** The request a page token belongs to, if it still works; marks it opened (audited once). */
+  async open(token: string): Promise<SecretRequestView> {
+    const entry = await this.#byToken(token);
+    if (entry.view.status === 'pending') {
+      entry.view.status = 'opened';
+      await this.#deps.audit({ ...entry.view }, 'opened', `request ${entry.view.id}`);
+    }
+    return { ...entry.view };
+  }
+
+  /** The user's value: stored through `store`; the token is spent first. */
+  async submit(token: string, value: string): Promise<SecretRequestView> {
+    const entry = await this.#byToken(token);
+    entry.used = true;
+    try {
+      const stored = await this.#deps.store({ ...entry.view }, value);
+      entry.view.version = stored.version;
+      if (stored.written !== undefined) entry.view.written = stored.written;
+      this.#finish(entry, 'stored');
+      await this.#deps.audit(
+        { ...entry.view },
+        'stored',
+        `request ${entry.view.id} version ${stored.version}`,
+      );
+    } catch (err) {
+      const message = err instanceof CofferError ? err.message : 'storing failed';
+      entry.view.error = message;
+      this.#finish(entry, 'failed');
+      await this.#deps
+        .audit({ ...entry.view }, 'failed', `request ${entry.view.id}`)
+        .catch(() => {});
+      throw err;
+    }
+    return { ...entry.view };
+  }
+
+  /** The user (on the page) or the client (declining the elicitation) refuses. */
+  async decline(ref: { token: string } | { id: string }, by: string): Promise<SecretRequestView> {
+    const entry = 'token' in ref ? await this.#byToken(ref.token) : this.#entries.get(ref.id);
+    if (entry === undefined) return this.status((ref as { id: string }).id);
+    await this.#expire(entry);
+    if (done(entry.view.status)) return { ...entry.view };
+    entry.used = true;
+    this.#finish(entry, 'declined');
+    await this.#deps.audit({ ...entry.view }, 'declined', `request ${entry.view.id} by ${by}`);
+    return { ...entry.view };
+  }
+
+  async #byToken(token: string): Promise<Entry> {
+    const hash = hashToken(token);
+    let found: Entry | undefined;
+    for (const entry of this.#entries.values()) {
+      if (timingSafeEqual(entry.tokenHash, hash)) found = entry;
+    }
+    if (found === undefined) {
+      throw new CofferError('REQUEST_NOT_FOUND', 'this link is not valid');
+    }
+    await this.#expire(found);
+    if (found.used || done(found.view.status)) {
+      throw new CofferError(
+        'REQUEST_CLOSED',
+        found.view.status === 'expired'
+          ? 'this link has expired'
+          : `this link was already used (the request is ${found.view.status})`,
+      );
+    }
+    return found;
+  }
+
+  async #expire(entry: Entry): Promise<void> {
+    if (done(entry.view.status) || entry.used || this.#now() < entry.expires) return;
+    this.#finish(entry, 'expired');
+    await this.#deps.audit({ ...entry.view }, 'expired', `request ${entry.view.id}`);
+  }
+
+  #finish(entry: Entry, status: RequestStatus): void {
+    entry.view.status = status;
+    for (const w of entry.waiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `request_secret({ keyPath, description, env?, writeEnv? })`: a value only the user has (an
+ * API key from a provider's dashboard) goes from the user to the vault without passing
+ * through the model. coffer opens a one-time page on 127.0.0.1 (request-page.ts, rules in
+ * core/requests) where the user sees which agent asks, for which key path and why, and pastes
+ * the value; coffer stores it (the path and description rules apply), then writes the .env
+ * file when `writeEnv` names one (store first, .env second).
+ *
+ * - A client that declared URL-mode elicitation (protocol 2025-11-25) gets an
+ *   `elicitation/create` with `mode: "url"`; once the user has submitted the page, the server
+ *   sends `notifications/elicitation/complete` and the tool answers with the outcome.
+ * - Any other client gets the link for the user to open (it carries no secret: a one-time
+ *   capability to submit a value) and a request id; `request_status({ requestId })` says when
+ *   the value is stored.
+ *
+ * Results hold names, versions and statuses only.
+ *
+ * `request_status({ requestId })`: the state of a request made by this server.
+ */
+import * as z from 'zod';
+import { CofferError } from '../../core/errors.js';
+import { parseDescription } from '../../core/paths.js';
+import type { SecretRequestView } from '../../core/requests/secret-requests.js';
+import {
+  type CofferTool,
+  defineTool,
+  descriptionField,
+  envField,
+  keyPathField,
+  READ_ONLY,
+  type RequestContext,
+  type ToolContext,
+  target,
+} from './tool.js';
+
+const statusOutput = z.object({
+  requestId: z.string(),
+  status: z
+    .enum(['pending', 'opened', 'stored', 'declined', 'expired', 'failed'])
+    .describe('pending: not opened yet; opened: the user has the page; stored: in the vault'),
+  keyPath: z.string(),
+  env: z.string(),
+  version: z.number().int().optional().describe('The stored version, once stored'),
+  written: z.array(z.string()).optional().describe('Variables written to writeEnv, once stored'),
+  expiresAt: z.string().describe('When the link stops working'),
+  url: z
+    .string()
+    .optional()
+    .describe('The page for the user to open, when the client could not open it itself'),
+  message: z.string().describe('What happened, or what to tell the user'),
+});
+
+function requestsOf(ctx: ToolContext): RequestContext {
+  if (ctx.requests === undefined) {
+    throw new CofferError('INVALID_ARGUMENT', 'this server cannot take values from the user', {
+      hint: 'Ask the user to store the value with `coffer set PATH` in their terminal.',
+    });
+  }
+  return ctx.requests;
+}
+
+function answer(r: SecretRequestView, url?: string): z.output<typeof statusOutput> {
+  const messages: Record<SecretRequestView['status'], string> = {
+    pending: `Ask the user to open the link to give the value for ${r.path}; then call request_status.`,
+    opened: 'The user has the page open; call request_status again later.',
+    stored: `Stored ${r.path} (${r.env}) version ${r.version}${r.written?.length ? `; written to ${r.writeEnv}: ${r.written.join(', ')}` : ''}. The value was never in this conversation.`,
+    declined: 'The user declined: nothing was stored.',
+    expired: 'The link expired before a value was given: nothing was stored.',
+    failed: `Storing failed: ${r.error ?? 'unknown error'}`,
+  };
+  return {
+    requestId: r.id,
+    status: r.status,
+    keyPath: r.path,
+    env: r.env,
+    ...(r.version === undefined ? {} : { version: r.version }),
+    ...(r.written === undefined ? {} : { written: r.written }),
+    expiresAt: r.expiresAt,
+    ...(url === undefined ? {} : { url }),
+    message: messages[r.status],
+  };
+}
+
+export const requestSecretTool: CofferTool = defineTool({
+  name: 'request_secret',
+  title: 'Ask the user for a secret value',
+  description:
+    'When a secret value must come from the user (an API key, a password), call this instead of asking for it in the chat: ' +
+    'the user gets a one-time local page, pastes the value there, and coffer stores it (and writes writeEnv, if given). ' +
+    'You never see the value. If the client cannot open the page itself, the result holds a link to give the user and a requestId for request_status.',
+  input: z.object({
+    keyPath: keyPathField,
+    description: descriptionField,
+    env: envField,
+    writeEnv: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('A dotenv file to write the variable into after storing, e.g. ".env"'),
+  }),
+  output: statusOutput,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
+  async run(args, ctx) {
+    const requests = requestsOf(ctx);
+    const { path, env } = await target(args.keyPath, args.env, ctx, 'write', 'request_secret');
+    const description = parseDescription(args.description, path);
+    if (args.writeEnv !== undefined && !path.startsWith('project/')) {
+      throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
+    }
+    const { request, token } = requests.registry.create({
+      path,
+      env,
+      description,
+      writeEnv: args.writeEnv,
+      actor: requests.actor,
+    });
+    const url = await requests.urlFor(token);
+    if (requests.elicitUrl === undefined) return answer(request, url);
+    const action = await requests.elicitUrl({
+      message: `${requests.actor} asks for the value of ${path} (${env}): ${description}. Open the page to give it to coffer; the agent never sees it.`,
+      url,
+      elicitationId: request.id,
+    });
+    if (action !== 'accept') {
+      return answer(await requests.registry.decline({ id: request.id }, `the client (${action})`));
+    }
+    const end = await requests.registry.wait(request.id, requests.signal);
+    if (end.status === 'stored' || end.status === 'declined' || end.status === 'failed') {
+      await requests.notifyComplete?.(request.id);
+    }
+    return answer(end);
+  },
+});
+
+export const requestStatusTool: CofferTool = defineTool({
+  name: 'request_status',
+  title: 'State of a secret request',
+  description:
+    'The state of a request_secret request: pending, opened, stored (with the version), declined, expired or failed. Never a value.',
+  input: z.object({
+    requestId: z.string().min(1).max(100).describe('The requestId request_secret answered with'),
+  }),
+  output: statusOutput,
+  annotations: READ_ONLY,
+  async run(args, ctx) {
+    return answer(await requestsOf(ctx).registry.status(args.requestId));
+  },
+});

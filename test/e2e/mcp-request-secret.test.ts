@@ -1,0 +1,306 @@
+/**
+ * request_secret end to end: the built `coffer mcp` with the SDK's client, which plays the
+ * agent's host (it declares URL-mode elicitation, or not) and the user (it opens the page over
+ * HTTP and submits a value). The value must reach the vault and nothing else: no MCP message
+ * in either direction, no log line, no audit record.
+ */
+import { request as httpRequest } from 'node:http';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, makeHome } from './harness.js';
+
+const DESCRIPTION = 'Stripe secret key for the shop checkout';
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One HTTP request with exactly these headers (fetch would add or refuse some). */
+function http(
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      Object.assign(req, { answerHeaders: res.headers });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** The user: opens the page, then stores `value` (or declines) with the page's own form. */
+async function playUser(url: string, value: string | null): Promise<Answer> {
+  const page = await http('GET', url);
+  expect(page.status).toBe(200);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const form = new URLSearchParams({ csrf, action: value === null ? 'decline' : 'store' });
+  if (value !== null) form.set('value', value);
+  return http(
+    'POST',
+    url,
+    { Origin: new URL(url).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+    form.toString(),
+  );
+}
+
+interface Session {
+  client: Client;
+  /** Every JSON-RPC message in either direction, as text. */
+  wire: string[];
+  stderr(): string;
+  elicitations: { url: string; elicitationId: string; message: string }[];
+  completed: string[];
+  close(): Promise<void>;
+}
+
+const sessions: Session[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) await s.close();
+});
+
+/**
+ * `coffer mcp` with a client that declares URL elicitation (answering with `reply`, then
+ * calling `user` with the URL) or none.
+ */
+async function start(
+  env: Record<string, string>,
+  cwd: string,
+  elicit?: { reply: 'accept' | 'decline' | 'cancel'; user?: (url: string) => Promise<unknown> },
+): Promise<Session> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, 'mcp'],
+    env,
+    cwd,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  const client = new Client(
+    { name: 'request-e2e', version: '1.0.0' },
+    {
+      supportedProtocolVersions: ['2025-11-25'],
+      ...(elicit === undefined ? {} : { capabilities: { elicitation: { url: {} } } }),
+    },
+  );
+  const session: Session = {
+    client,
+    wire: [],
+    stderr: () => stderr,
+    elicitations: [],
+    completed: [],
+    close: () => client.close(),
+  };
+  if (elicit !== undefined) {
+    client.setRequestHandler('elicitation/create', async (req) => {
+      const p = req.params as { url: string; elicitationId: string; message: string };
+      session.elicitations.push(p);
+      if (elicit.user !== undefined) setTimeout(() => void elicit.user!(p.url), 0);
+      return { action: elicit.reply };
+    });
+    client.setNotificationHandler('notifications/elicitation/complete', (n) => {
+      session.completed.push((n.params as { elicitationId: string }).elicitationId);
+    });
+  }
+  const send = transport.send.bind(transport);
+  transport.send = ((m: unknown, ...rest: unknown[]) => {
+    session.wire.push(JSON.stringify(m));
+    return (send as (...a: unknown[]) => Promise<void>)(m, ...rest);
+  }) as typeof transport.send;
+  await client.connect(transport);
+  const onmessage = transport.onmessage as ((...a: unknown[]) => void) | undefined;
+  transport.onmessage = ((m: unknown, ...rest: unknown[]) => {
+    session.wire.push(JSON.stringify(m));
+    onmessage?.(m, ...rest);
+  }) as NonNullable<typeof transport.onmessage>;
+  sessions.push(session);
+  return session;
+}
+
+type Result = { isError?: boolean; structuredContent?: Record<string, unknown> };
+
+const call = (s: Session, name: string, args: Record<string, unknown>) =>
+  s.client.callTool({ name, arguments: args }) as Promise<Result>;
+
+function vault() {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  return h;
+}
+
+const secretValue = fc
+  .string({ unit: 'grapheme', minLength: 10, maxLength: 40 })
+  .filter((v) => v.trim() === v && new Set(v).size >= 6 && !/[\r\n]/.test(v));
+
+describe('request_secret with URL-mode elicitation', () => {
+  it('property: the value reaches the vault and no MCP message, log line or audit record', async () => {
+    const h = vault();
+    let value = '';
+    let posted: Promise<Answer> | undefined;
+    const s = await start(h.env, h.home, {
+      reply: 'accept',
+      user: (url) => {
+        posted = playUser(url, value);
+        return posted;
+      },
+    });
+    const given: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(secretValue, async (v) => {
+        value = v;
+        const keyPath = `project/shop/stripe_key_${given.length}`;
+        given.push(v);
+        const r = await call(s, 'request_secret', { keyPath, description: DESCRIPTION });
+        expect(r.isError, JSON.stringify(r)).toBeFalsy();
+        expect(r.structuredContent).toMatchObject({ status: 'stored', keyPath, version: 1 });
+        expect((await posted!).status).toBe(200);
+        const e = s.elicitations.at(-1)!;
+        expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]{43}$/);
+        expect(s.completed).toContain(e.elicitationId);
+        expect(h.run(['get', keyPath]).stdout).toBe(`${v}\n`);
+        // The link works once.
+        expect((await http('GET', e.url)).status).toBe(410);
+        const again = await http(
+          'POST',
+          e.url,
+          { Origin: new URL(e.url).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+          new URLSearchParams({ csrf: 'x', action: 'store', value: 'other' }).toString(),
+        );
+        expect([403, 410]).toContain(again.status);
+      }),
+      { numRuns: 5 },
+    );
+    await s.close();
+    const audit = h.run(['audit', '--json']);
+    const actions = (JSON.parse(audit.stdout) as { records: { action: string }[] }).records.map(
+      (a) => a.action,
+    );
+    expect(actions).toEqual(expect.arrayContaining(['request_opened', 'set', 'request_stored']));
+    for (const text of [...s.wire, s.stderr(), audit.stdout]) {
+      for (const v of given) expect(text).not.toContain(v);
+    }
+  }, 240_000);
+
+  it('refuses a wrong Origin, a missing CSRF field and a non-loopback Host; the link still works after', async () => {
+    const h = vault();
+    let resolveUrl!: (u: string) => void;
+    const urlP = new Promise<string>((r) => {
+      resolveUrl = r;
+    });
+    const s = await start(h.env, h.home, { reply: 'accept', user: async (url) => resolveUrl(url) });
+    const pending = call(s, 'request_secret', {
+      keyPath: 'project/shop/stripe_key',
+      description: DESCRIPTION,
+      writeEnv: '.env',
+    });
+    const url = await urlP;
+    const page = await http('GET', url);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('request-e2e');
+    expect(page.body).toContain('project/shop/stripe_key');
+    expect(page.body).toContain(DESCRIPTION);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const form = new URLSearchParams({ csrf, action: 'store', value: 'sk_test_wrong_origin' });
+    const type = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const origin = new URL(url).origin;
+    expect(
+      (await http('POST', url, { ...type, Origin: 'http://evil.example' }, form.toString())).status,
+    ).toBe(403);
+    expect((await http('POST', url, type, form.toString())).status).toBe(403);
+    const noCsrf = new URLSearchParams({ action: 'store', value: 'x-value-1' }).toString();
+    expect((await http('POST', url, { ...type, Origin: origin }, noCsrf)).status).toBe(403);
+    expect((await http('GET', url, { Host: 'attacker.example' })).status).toBe(421);
+    expect(
+      (
+        await http(
+          'POST',
+          url,
+          { ...type, Origin: origin, Host: 'attacker.example:80' },
+          form.toString(),
+        )
+      ).status,
+    ).toBe(421);
+    // None of that spent the link: the user can still store.
+    const ok = await playUser(url, 'sk_test_0123456789abcdef');
+    expect(ok.status).toBe(200);
+    const r = await pending;
+    expect(r.structuredContent).toMatchObject({ status: 'stored', written: ['STRIPE_KEY'] });
+    expect(h.run(['get', 'project/shop/stripe_key']).stdout).toBe('sk_test_0123456789abcdef\n');
+    const answer = await new Promise<Record<string, string | string[] | undefined>>((resolve) => {
+      httpRequest(url, (res) => {
+        res.resume();
+        resolve(res.headers);
+      }).end();
+    });
+    expect(answer['cache-control']).toBe('no-store');
+    expect(answer['content-security-policy']).toContain("default-src 'none'");
+    expect(answer['content-security-policy']).toContain("frame-ancestors 'none'");
+  }, 120_000);
+
+  for (const reply of ['decline', 'cancel'] as const) {
+    it(`an elicitation answered ${reply} stores nothing and ends the link`, async () => {
+      const h = vault();
+      const s = await start(h.env, h.home, { reply });
+      const r = await call(s, 'request_secret', {
+        keyPath: 'project/shop/stripe_key',
+        description: DESCRIPTION,
+      });
+      expect(r.structuredContent).toMatchObject({ status: 'declined' });
+      expect((await http('GET', s.elicitations[0]!.url)).status).toBe(410);
+      expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
+    }, 120_000);
+  }
+
+  it('the user declining on the page stores nothing', async () => {
+    const h = vault();
+    const s = await start(h.env, h.home, { reply: 'accept', user: (url) => playUser(url, null) });
+    const r = await call(s, 'request_secret', {
+      keyPath: 'project/shop/stripe_key',
+      description: DESCRIPTION,
+    });
+    expect(r.structuredContent).toMatchObject({ status: 'declined' });
+    expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
+    const actions = (
+      JSON.parse(h.run(['audit', '--json']).stdout) as { records: { action: string }[] }
+    ).records.map((a) => a.action);
+    expect(actions).toEqual(expect.arrayContaining(['request_opened', 'request_declined']));
+  }, 120_000);
+});
+
+describe('request_secret without URL elicitation', () => {
+  it('answers with a link and a request id; request_status says when it is stored', async () => {
+    const h = vault();
+    const s = await start(h.env, h.home);
+    const r = await call(s, 'request_secret', {
+      keyPath: 'project/shop/stripe_key',
+      description: DESCRIPTION,
+    });
+    expect(r.structuredContent).toMatchObject({ status: 'pending' });
+    const { url, requestId } = r.structuredContent as { url: string; requestId: string };
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\//);
+    expect((await call(s, 'request_status', { requestId })).structuredContent).toMatchObject({
+      status: 'pending',
+    });
+    expect((await playUser(url, 'sk_live_from_the_page_42')).status).toBe(200);
+    const done = await call(s, 'request_status', { requestId });
+    expect(done.structuredContent).toMatchObject({ status: 'stored', version: 1 });
+    expect(s.wire.join('\n')).not.toContain('sk_live_from_the_page_42');
+    expect(s.stderr()).not.toContain('sk_live_from_the_page_42');
+    const unknown = await call(s, 'request_status', { requestId: 'req_nothing' });
+    expect(unknown.isError).toBe(true);
+  }, 120_000);
+});
