@@ -51,6 +51,42 @@ describe('the automaton against a naive search', () => {
     );
   });
 
+  it('property: long texts made of value pieces (the skipping scan) give the reference result', () => {
+    // Values of 4 to 40 letters over three letters, texts of value pieces and letters long
+    // enough for many windows: windows skipped, entered, left and re-entered at every place.
+    const letters = fc.constantFrom('a', 'b', 'c');
+    const longCase = fc
+      .array(fc.string({ unit: letters, minLength: 4, maxLength: 40 }), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .chain((values) =>
+        fc.record({
+          values: fc.constant(values),
+          text: fc
+            .array(
+              fc.oneof(
+                fc.constantFrom(...values),
+                fc
+                  .tuple(fc.constantFrom(...values), fc.nat(), fc.nat())
+                  .map(([v, a, b]) => v.slice(Math.min(a, b) % v.length, Math.max(a, b))),
+                fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', '\n'), maxLength: 30 }),
+              ),
+              { maxLength: 40 },
+            )
+            .map((parts) => parts.join('')),
+          cuts: fc.array(fc.nat(), { maxLength: 6 }),
+        }),
+      );
+    fc.assert(
+      fc.property(longCase, ({ values, text, cuts }) => {
+        const out = streamed(values, splitAt(Buffer.from(text), cuts), 4);
+        expect(out).toBe(referenceRedact(text, values, M, 4));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
   it('a span that keeps growing is marked once and never held whole', () => {
     const m = createStreamMasker(['aaaa']);
     const out: Buffer[] = [m.push(Buffer.from('x aaaa'))];

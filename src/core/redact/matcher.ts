@@ -152,6 +152,23 @@ export function buildMatcher(
   return { marker, automaton };
 }
 
+/**
+ * The Wu-Manber shift of every hashed 3-byte gram for windows of `window` bytes: how far the
+ * window may move when it ends with that gram, so that no occurrence of a key starts in the
+ * bytes passed over (a hash collision only makes a shift shorter).
+ */
+function skipTable(keys: readonly ArrayLike<number>[], window: number): Uint8Array {
+  const shift = new Uint8Array(1 << 16).fill(window - 2);
+  for (const key of keys) {
+    for (let j = 2; j < window; j++) {
+      const g = gramIndex(key[j - 2]!, key[j - 1]!, key[j]!);
+      const sh = window - 1 - j;
+      if (sh < shift[g]!) shift[g] = sh;
+    }
+  }
+  return shift;
+}
+
 /** The UTF-16 code units of `s`. */
 function codeUnits(s: string): Uint16Array {
   const units = new Uint16Array(s.length);
@@ -182,6 +199,13 @@ export function newCursor(): Cursor {
  */
 const DENSE_BUDGET = 1 << 16;
 
+/** Longest window the skip table looks at (its shifts must fit a byte). */
+const MAX_WINDOW = 240;
+
+/** Hash of the three bytes ending a window, into the 64 Ki entries of the skip table. */
+const gramIndex = (a: number, b: number, c: number): number =>
+  Math.imul((a << 16) | (b << 8) | c, 0x9e3779b1) >>> 16;
+
 /**
  * An Aho-Corasick automaton over symbols (bytes, or UTF-16 code units). Symbols are first
  * mapped to classes (the symbols values use, plus class 0 for all others), so the rows of the
@@ -206,6 +230,21 @@ export class Automaton {
   private readonly firstChild: Int32Array;
   private readonly sibling: Int32Array;
   private readonly edgeClass: Int32Array;
+  /**
+   * Bytes only: the window (the shortest key, at most MAX_WINDOW bytes) and, per hashed
+   * 3-byte gram, how far a window ending with it may move without passing the start of an
+   * occurrence (Wu-Manber); null when a key is shorter than 4 bytes.
+   */
+  private readonly window: number;
+  private readonly shift: Uint8Array | null;
+  /**
+   * `table` for `scanBytes`: the next state's row when that state has one, no occurrence
+   * ends there and it is at least 3 deep (so nothing is to be done but go on), else the
+   * complement of its number. `stateAtRow` maps a row back to its state.
+   */
+  private readonly quiet: Int32Array;
+  private readonly stateAtRow: Int32Array;
+  private readonly classes: number;
 
   /** @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units. */
   constructor(keys: readonly ArrayLike<number>[], alphabet: number) {
@@ -295,6 +334,20 @@ export class Automaton {
         queue[tail++] = v;
       }
     }
+    this.classes = classes;
+    this.stateAtRow = new Int32Array(filled);
+    for (let t = 0; t < count; t++)
+      if (this.rowOf[t]! >= 0) this.stateAtRow[this.rowOf[t]! / classes] = t;
+    this.quiet = new Int32Array(alphabet === 256 ? filled * classes : 0);
+    for (let k = 0; k < this.quiet.length; k++) {
+      const t = this.table[k]!;
+      const row = this.rowOf[t]!;
+      this.quiet[k] = row >= 0 && this.longest[t] === 0 && this.depth[t]! >= 3 ? row : ~t;
+    }
+    let window = MAX_WINDOW;
+    for (const key of keys) if (key.length > 0) window = Math.min(window, key.length);
+    this.window = window;
+    this.shift = alphabet === 256 && window >= 4 && maxLength > 0 ? skipTable(keys, window) : null;
   }
 
   /** The state after reading a symbol of class `c` in state `s`. */
@@ -331,6 +384,85 @@ export class Automaton {
         start = Math.min(start, spans.pop()!);
       }
       spans.push(start, base + i);
+    }
+    cursor.state = s;
+    cursor.pos += n;
+  }
+
+  /**
+   * `scan` for bytes, faster on ordinary text: the same spans, cursor and linear bound.
+   * While no occurrence is in progress (the root state) it looks only at the last three
+   * bytes of each window of `window` bytes and moves the window by their shift, usually
+   * most of its length; when an occurrence may start in the window, the automaton reads on
+   * from the window's start until it is back near the root (depth under 3, at least one
+   * byte further than it began: each byte is read at most three times). The bytes after the
+   * last whole window are read by the automaton, so the state after the chunk is exactly
+   * `scan`'s and nothing is held back that `scan` would not hold.
+   */
+  scanBytes(data: Uint8Array, n: number, cursor: Cursor): void {
+    const { shift, window } = this;
+    if (shift === null) {
+      this.scan(data, n, cursor);
+      return;
+    }
+    const { longest, classOf, rowOf, depth, quiet, stateAtRow, classes } = this;
+    const spans = cursor.spans;
+    const base = cursor.pos + 1;
+    let s = cursor.state;
+    let i = 0;
+    const last = n - window;
+    const slow = Math.max(1, window >> 3);
+    while (i < n) {
+      let entry = i;
+      if (s === 0) {
+        // Skipping: a window [i, i + window) whose last gram cannot end any key's first
+        // `window` bytes at the place it holds moves on by that gram's shift.
+        let found = false;
+        while (i <= last) {
+          const e = i + window - 1;
+          const sh = shift[gramIndex(data[e - 2]!, data[e - 1]!, data[e]!)]!;
+          // A short shift (text that repeats part of a key) is read faster by the automaton.
+          if (sh < slow) {
+            found = true;
+            break;
+          }
+          i += sh;
+        }
+        entry = found ? i : n; // past the last window: read to the end, never leave
+      }
+      // `r`: the row of the current state when it has one (`s` is then only refreshed
+      // where it is needed), -1 otherwise.
+      let r = rowOf[s]!;
+      for (; i < n; i++) {
+        const c = classOf[data[i]!]!;
+        if (r >= 0) {
+          const t = quiet[r + c]!;
+          if (t >= 0) {
+            r = t; // a state with a row, no occurrence ending and deep: nothing to do
+            continue;
+          }
+          s = ~t;
+        } else s = this.next(s, c);
+        r = rowOf[s]!;
+        const len = longest[s]!;
+        if (len !== 0) {
+          let start = base + i - len;
+          while (spans.length > 0 && spans[spans.length - 1]! > start) {
+            spans.pop();
+            start = Math.min(start, spans.pop()!);
+          }
+          spans.push(start, base + i);
+        }
+        const d = depth[s]!;
+        if (d < 3 && i + 1 - d > entry && i <= last) {
+          // Back near the root: skip again from where what is in progress starts.
+          i = i + 1 - d;
+          r = 0;
+          break;
+        }
+      }
+      s = r >= 0 ? stateAtRow[r / classes]! : s;
+      if (i >= n) break;
     }
     cursor.state = s;
     cursor.pos += n;

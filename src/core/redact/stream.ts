@@ -118,7 +118,7 @@ function maskerOf(mark: Buffer, automaton: Automaton): StreamMasker {
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (automaton.maxLength === 0) return bytes;
       const at = cursor.pos;
-      automaton.scan(bytes, bytes.length, cursor);
+      automaton.scanBytes(bytes, bytes.length, cursor);
       return emit(bytes, at, cursor.pos - automaton.depth[cursor.state]!);
     },
     end(): Buffer {
