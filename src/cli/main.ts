@@ -48,6 +48,7 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   sync: async () => (await import('./commands/sync-command.js')).syncCommand,
   rotate: async () => (await import('./commands/rotate-command.js')).rotateCommand,
   incident: async () => (await import('./commands/incident-command.js')).incidentCommand,
+  doctor: async () => (await import('./commands/doctor-command.js')).doctorCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

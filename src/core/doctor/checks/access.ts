@@ -1,0 +1,379 @@
+/**
+ * Access: tokens that never expire, reach every path or hold admin, sit unused for 90 days,
+ * or are expired or revoked; MCP configurations that run coffer with `--reveal allow` or
+ * without `--allow`; secrets or tokens written in plain text in MCP configuration and agent
+ * settings; agent settings that let the agent read .env files. Agent files are read directly
+ * (core/scan/agents lists where each agent keeps them).
+ */
+import { tokenUnusable } from '../../access/tokens.js';
+import { agentFiles } from '../../scan/agents.js';
+import { scanText } from '../../scan/scanner.js';
+import type { TokenRecord } from '../../store/storage.js';
+import type { DoctorContext } from '../context.js';
+import type { Check, Evidence, Fix } from '../types.js';
+import { base } from './util.js';
+
+const DAY = 86_400_000;
+export const UNUSED_DAYS = 90;
+
+async function tokens(ctx: DoctorContext): Promise<TokenRecord[] | undefined> {
+  const vault = await ctx.vault();
+  if (vault === undefined) return undefined;
+  return vault.readTransaction((tx) => tx.listTokens());
+}
+
+function tokenCheck(
+  id: string,
+  severity: Check['severity'],
+  title: string,
+  why: string,
+  problem: (t: TokenRecord, ctx: DoctorContext, lastUse: string | undefined) => string | undefined,
+  fix: (t: TokenRecord) => Fix,
+): Check {
+  return {
+    id,
+    category: 'access',
+    severity,
+    title,
+    why,
+    async run(ctx) {
+      const list = await tokens(ctx);
+      if (list === undefined) return { evidence: [], skipped: 'no vault' };
+      const needsUse = id === 'access/token-unused';
+      const facts = needsUse ? await ctx.auditFacts() : undefined;
+      const evidence: Evidence[] = [];
+      const fixes: Fix[] = [];
+      for (const t of list) {
+        const p = problem(t, ctx, facts?.tokenUse.get(t.name));
+        if (p === undefined) continue;
+        evidence.push({ token: t.name, message: `token ${t.name} ${p}` });
+        fixes.push(fix(t));
+      }
+      return { evidence, fixes };
+    },
+  };
+}
+
+const live = (t: TokenRecord, ctx: DoctorContext) => tokenUnusable(t, ctx.now) === undefined;
+const replace = (t: TokenRecord): Fix => ({
+  description: `replace token ${t.name} with a narrower one that expires`,
+  command: `coffer token create --name ${t.name}-2 --allow "project/APP/*" --cap read --ttl 90d && coffer token revoke ${t.name}`,
+});
+
+const noExpiry = tokenCheck(
+  'access/token-no-expiry',
+  'warning',
+  'every token expires',
+  'A token without an expiry outlives the person or job it was made for; the seed rotates access when a team member leaves.',
+  (t, ctx) => (live(t, ctx) && t.expiresAt === null ? 'never expires' : undefined),
+  replace,
+);
+
+const broad = tokenCheck(
+  'access/token-broad',
+  'warning',
+  'no token reaches every path or holds admin',
+  'The seed grants only what is needed: a token with ** or admin opens every secret to whoever holds it.',
+  (t, ctx) => {
+    if (!live(t, ctx)) return undefined;
+    const all = t.allow.length === 0 || t.allow.some((g) => g === '**' || g.startsWith('**'));
+    const admin = t.caps.includes('admin');
+    if (!all && !admin) return undefined;
+    return [all ? 'reaches every key path (**)' : '', admin ? 'holds admin' : '']
+      .filter(Boolean)
+      .join(' and ');
+  },
+  replace,
+);
+
+const unused = tokenCheck(
+  'access/token-unused',
+  'warning',
+  'no token unused for 90 days',
+  'An unused token is access no one needs any more, still waiting to leak.',
+  (t, ctx, lastUse) => {
+    if (!live(t, ctx)) return undefined;
+    const since = Date.parse(lastUse ?? t.createdAt);
+    if (ctx.now.getTime() - since < UNUSED_DAYS * DAY) return undefined;
+    return lastUse === undefined
+      ? `has not been used since it was created ${t.createdAt.slice(0, 10)}`
+      : `was last used ${lastUse.slice(0, 10)}`;
+  },
+  (t) => ({ description: `revoke token ${t.name}`, command: `coffer token revoke ${t.name}` }),
+);
+
+const dead = tokenCheck(
+  'access/token-dead',
+  'info',
+  'expired or revoked tokens',
+  'Tokens that can no longer be used stay listed for the audit trail; a list full of them hides the live ones.',
+  (t, ctx) => {
+    const why = tokenUnusable(t, ctx.now);
+    return why === undefined ? undefined : `is ${why} but still listed`;
+  },
+  (t) => ({
+    description: `nothing to do for ${t.name} (kept for the audit log); make sure nothing still sends it`,
+    command: `coffer audit --json | grep token:${t.name}`,
+  }),
+);
+
+interface McpServer {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, unknown>;
+}
+
+/** The MCP servers of a JSON configuration (mcpServers, VS Code's servers, ~/.claude.json projects). */
+function jsonServers(text: string): McpServer[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const out: McpServer[] = [];
+  const take = (block: unknown) => {
+    if (block === null || typeof block !== 'object') return;
+    for (const [name, s] of Object.entries(block as Record<string, unknown>)) {
+      if (s === null || typeof s !== 'object') continue;
+      const o = s as Record<string, unknown>;
+      out.push({
+        name,
+        command: typeof o.command === 'string' ? o.command : '',
+        args: Array.isArray(o.args) ? o.args.filter((a): a is string => typeof a === 'string') : [],
+        env: o.env !== null && typeof o.env === 'object' ? (o.env as Record<string, unknown>) : {},
+      });
+    }
+  };
+  if (doc === null || typeof doc !== 'object') return out;
+  const d = doc as Record<string, unknown>;
+  take(d.mcpServers);
+  take(d.servers);
+  if (d.projects !== null && typeof d.projects === 'object') {
+    for (const p of Object.values(d.projects as Record<string, unknown>)) {
+      if (p !== null && typeof p === 'object') take((p as Record<string, unknown>).mcpServers);
+    }
+  }
+  return out;
+}
+
+/** The MCP servers of Codex's config.toml (`[mcp_servers.NAME]` with command and args). */
+function tomlServers(text: string): McpServer[] {
+  const out: McpServer[] = [];
+  let cur: McpServer | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const h = /^\s*\[mcp_servers\.("?)([^\]"]+)\1\]\s*$/.exec(line);
+    if (h) {
+      cur = { name: h[2]!, command: '', args: [], env: {} };
+      out.push(cur);
+      continue;
+    }
+    if (/^\s*\[/.test(line)) {
+      cur = undefined;
+      continue;
+    }
+    if (cur === undefined) continue;
+    const c = /^\s*command\s*=\s*"([^"]*)"/.exec(line);
+    if (c) cur.command = c[1]!;
+    const a = /^\s*args\s*=\s*\[(.*)\]/.exec(line);
+    if (a) cur.args = [...a[1]!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  }
+  return out;
+}
+
+function isCofferMcp(s: McpServer): boolean {
+  const words = [s.command, ...s.args];
+  const coffer = words.some(
+    (w) => /(?:^|[/\\])coffer(?:\.c?js|\.cmd)?$|(?:^|[/\\])cli\.cjs$/.test(w) || w === 'coffer',
+  );
+  return coffer && s.args.includes('mcp');
+}
+
+function lineOfName(text: string, name: string): number | undefined {
+  const i =
+    text.indexOf(`"${name}"`) >= 0
+      ? text.indexOf(`"${name}"`)
+      : text.indexOf(`mcp_servers.${name}`);
+  return i < 0 ? undefined : text.slice(0, i).split('\n').length;
+}
+
+function configFiles(ctx: DoctorContext) {
+  return agentFiles({ home: ctx.home, project: ctx.root, env: ctx.env }).filter(
+    (f) => f.kind === 'configuration',
+  );
+}
+
+const AGENT_SETUP: Fix = {
+  description:
+    "rewrite the client's MCP entry with --allow and --reveal never, and deny its reads of .env files",
+  command: 'coffer agent setup',
+};
+
+const mcpFlags: Check = {
+  id: 'access/mcp-config',
+  category: 'access',
+  severity: 'error',
+  title: 'MCP configurations limit what coffer gives an agent',
+  why: 'An agent that gets every path, or every value back, can read and leak any secret the vault holds.',
+  run(ctx) {
+    const evidence: Evidence[] = [];
+    for (const f of configFiles(ctx)) {
+      const text = ctx.text(f.path);
+      if (text === undefined) continue;
+      const servers = base(f.path).endsWith('.toml') ? tomlServers(text) : jsonServers(text);
+      for (const s of servers.filter(isCofferMcp)) {
+        const reveal = s.args.indexOf('--reveal');
+        const problems: string[] = [];
+        if (reveal >= 0 && s.args[reveal + 1] === 'allow') problems.push('--reveal allow');
+        if (s.args.some((a) => a === '--reveal=allow')) problems.push('--reveal allow');
+        if (!s.args.some((a) => a === '--allow' || a.startsWith('--allow=')))
+          problems.push('no --allow');
+        if (problems.length === 0) continue;
+        evidence.push({
+          file: f.shown,
+          line: lineOfName(text, s.name),
+          message: `MCP server ${s.name} (${f.agent}) runs coffer mcp with ${problems.join(' and ')}`,
+        });
+      }
+    }
+    return { evidence, fixes: evidence.length > 0 ? [AGENT_SETUP] : [] };
+  },
+};
+
+const SECRET_ENV_NAMES = /^(?:COFFER_TOKEN|COFFER_MASTER_KEY|COFFER_PASSPHRASE)$/;
+
+const plaintext: Check = {
+  id: 'access/agent-plaintext',
+  category: 'access',
+  severity: 'error',
+  title: 'no secret or token in plain text in MCP configuration or agent settings',
+  why: 'Agent configuration files are read by the agent, synced and shared; a key written there is a key handed out.',
+  async run(ctx) {
+    const matcher = await ctx.storedValues();
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const f of configFiles(ctx)) {
+      const text = ctx.text(f.path);
+      if (text === undefined) continue;
+      const lines = new Set<number>();
+      for (const x of scanText(text, f.shown, { storedValues: matcher })) {
+        if (lines.has(x.line)) continue;
+        lines.add(x.line);
+        evidence.push({
+          file: f.shown,
+          line: x.line,
+          keyPath: x.keyPath,
+          env: x.env,
+          message:
+            x.keyPath !== undefined
+              ? `the value of ${x.keyPath} (${x.env}) is written in ${f.agent}'s configuration`
+              : `${x.ruleId}: a secret is written in ${f.agent}'s configuration`,
+        });
+        if (x.keyPath !== undefined) {
+          fixes.push({
+            description: `treat ${x.keyPath} as leaked`,
+            command: `coffer incident ${x.keyPath} --env ${x.env}`,
+          });
+        }
+      }
+      const servers = base(f.path).endsWith('.toml') ? [] : jsonServers(text);
+      for (const s of servers) {
+        for (const [k, v] of Object.entries(s.env)) {
+          if (!SECRET_ENV_NAMES.test(k) || typeof v !== 'string' || v === '' || /^\$\{/.test(v))
+            continue;
+          const line = lineOfName(text, k);
+          if (line !== undefined && lines.has(line)) continue;
+          evidence.push({
+            file: f.shown,
+            line,
+            message: `MCP server ${s.name} has ${k} written in its env block`,
+          });
+        }
+      }
+    }
+    if (evidence.length > 0) fixes.unshift(AGENT_SETUP);
+    return { evidence, fixes };
+  },
+};
+
+/** Claude Code's permission rules that keep Read away from .env files. */
+function deniesEnvReads(settings: unknown): boolean {
+  if (settings === null || typeof settings !== 'object') return false;
+  const p = (settings as Record<string, unknown>).permissions;
+  if (p === null || typeof p !== 'object') return false;
+  const deny = (p as Record<string, unknown>).deny;
+  return (
+    Array.isArray(deny) && deny.some((r) => typeof r === 'string' && /^Read\([^)]*\.env/.test(r))
+  );
+}
+
+function allowsEnvReads(settings: unknown): string | undefined {
+  if (settings === null || typeof settings !== 'object') return undefined;
+  const p = (settings as Record<string, unknown>).permissions;
+  if (p === null || typeof p !== 'object') return undefined;
+  const allow = (p as Record<string, unknown>).allow;
+  if (!Array.isArray(allow)) return undefined;
+  return allow.find(
+    (r): r is string =>
+      typeof r === 'string' && /^Read(?:\((?:[^)]*\.env[^)]*|\*\*?|\.\/?\*\*?)\))?$/.test(r),
+  );
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const envReads: Check = {
+  id: 'access/agent-env-read',
+  category: 'access',
+  severity: 'warning',
+  title: 'agent settings keep the agent out of .env files',
+  why: 'An agent that reads .env sends its values to the model provider and keeps them in its transcripts.',
+  run(ctx) {
+    const evidence: Evidence[] = [];
+    const claudeFiles = ['.claude/settings.json', '.claude/settings.local.json'];
+    const usesClaude =
+      claudeFiles.some((f) => ctx.text(f) !== undefined) ||
+      ctx.text('.mcp.json') !== undefined ||
+      ctx.text('CLAUDE.md') !== undefined;
+    if (usesClaude) {
+      const settings = claudeFiles.map((f) => ({ f, doc: parseJson(ctx.text(f)) }));
+      for (const { f, doc } of settings) {
+        const allowed = allowsEnvReads(doc);
+        if (allowed !== undefined) evidence.push({ file: f, message: `${f} allows ${allowed}` });
+      }
+      if (!settings.some((s) => deniesEnvReads(s.doc))) {
+        evidence.push({
+          file: '.claude/settings.json',
+          message: 'Claude Code may read .env files: no Read(./.env*) deny rule',
+        });
+      }
+    }
+    if (ctx.text('.cursor/mcp.json') !== undefined || ctx.text('.cursorrules') !== undefined) {
+      const ignore = ctx.text('.cursorignore') ?? '';
+      if (!ignore.split(/\r?\n/).some((l) => /^\/?(?:\*\*\/)?\.env/.test(l.trim()))) {
+        evidence.push({
+          file: '.cursorignore',
+          message: 'Cursor may read .env files: .cursorignore does not list them',
+        });
+      }
+    }
+    return { evidence, fixes: evidence.length > 0 ? [AGENT_SETUP] : [] };
+  },
+};
+
+export const ACCESS_CHECKS: readonly Check[] = [
+  noExpiry,
+  broad,
+  unused,
+  dead,
+  mcpFlags,
+  plaintext,
+  envReads,
+];

@@ -1,0 +1,308 @@
+/**
+ * Files: the .env files are git-ignored (and docker-ignored beside a Dockerfile), the seed's
+ * .gitignore entries are there, .env.example holds placeholders, no key or credential file
+ * is tracked, and .env, key and vault files are readable by their owner only.
+ */
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { looksLikeSecret } from '../../dotenv/example.js';
+import { parseDotenvLines } from '../../dotenv/parse.js';
+import { fileMode } from '../../files.js';
+import { manifestEnvExample } from '../../manifest/example.js';
+import { scanText } from '../../scan/scanner.js';
+import type { DoctorContext } from '../context.js';
+import type { Check, Evidence, Fix } from '../types.js';
+import { appendLinesFix, base, isEnvExample, isEnvFile, isSecretFile, sh } from './util.js';
+
+/** The `.gitignore` entries seed 004 requires, each with a file name it must cover. */
+export const SEED_GITIGNORE: readonly { entry: string; probe: string }[] = [
+  { entry: '.env', probe: '.env' },
+  { entry: '.env.local', probe: '.env.local' },
+  { entry: '.env.*.local', probe: '.env.production.local' },
+  { entry: '*.pem', probe: 'coffer-doctor-probe.pem' },
+  { entry: '*.key', probe: 'coffer-doctor-probe.key' },
+  { entry: 'credentials.json', probe: 'credentials.json' },
+  { entry: 'secrets.json', probe: 'secrets.json' },
+];
+
+const envIgnored: Check = {
+  id: 'files/env-not-ignored',
+  category: 'files',
+  severity: 'error',
+  title: '.env files are git-ignored',
+  why: 'A .env file holds real secrets, and one that git does not ignore ends up in a commit, where it stays in history for good.',
+  run(ctx) {
+    if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
+    const envFiles = ctx.tree().filter(isEnvFile);
+    const ignored = ctx.ignored(envFiles);
+    const tracked = ctx.tracked();
+    const evidence: Evidence[] = [];
+    const toIgnore: string[] = [];
+    const fixes: Fix[] = [];
+    for (const f of envFiles) {
+      if (tracked.has(f)) {
+        evidence.push({ file: f, message: `${f} is tracked by git: its values are in history` });
+        fixes.push({
+          description: `stop tracking ${f} (the file stays on disk), then treat its values as leaked`,
+          command: `git rm --cached -- ${sh(f)} && coffer scan --history`,
+        });
+        toIgnore.push(`/${f}`);
+      } else if (!ignored.has(f)) {
+        evidence.push({ file: f, message: `${f} is not ignored by git` });
+        toIgnore.push(`/${f}`);
+      }
+    }
+    if (toIgnore.length > 0) fixes.unshift(appendLinesFix(ctx.root, '.gitignore', toIgnore));
+    return { evidence, fixes };
+  },
+};
+
+const envPresent: Check = {
+  id: 'files/env-missing',
+  category: 'files',
+  severity: 'info',
+  title: 'a .env file exists for local development',
+  why: 'The seed sets up development from .env.example copied to .env; without it the app reads its secrets from somewhere less controlled.',
+  run(ctx) {
+    const hasExample = existsSync(join(ctx.root, '.env.example'));
+    if (ctx.manifest() === undefined && !hasExample) {
+      return {
+        evidence: [],
+        skipped: 'no coffer.yaml or .env.example: nothing says a .env is needed',
+      };
+    }
+    if (ctx.tree().some((f) => !f.includes('/') && isEnvFile(f))) return { evidence: [] };
+    return {
+      evidence: [{ file: '.env', message: 'no .env file in the project directory' }],
+      fixes: [
+        {
+          description: 'write .env from the vault (0600, git-ignored)',
+          command: ctx.manifest() ? 'coffer setup --env dev --write-env' : 'coffer env pull',
+        },
+      ],
+    };
+  },
+};
+
+/** Does a .dockerignore text exclude a path (its last matching pattern wins)? */
+function dockerIgnores(text: string, path: string): boolean {
+  let out = false;
+  for (const raw of text.split(/\r?\n/)) {
+    let p = raw.trim();
+    if (p === '' || p.startsWith('#')) continue;
+    const negate = p.startsWith('!');
+    if (negate) p = p.slice(1);
+    p = p.replace(/^\/+/, '');
+    const re = new RegExp(
+      `^${p
+        .split('')
+        .map((c, i, a) =>
+          c === '*'
+            ? a[i + 1] === '*'
+              ? ''
+              : a[i - 1] === '*'
+                ? '.*'
+                : '[^/]*'
+            : c === '?'
+              ? '[^/]'
+              : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('')}$`,
+    );
+    if (re.test(path)) out = !negate;
+  }
+  return out;
+}
+
+const dockerignore: Check = {
+  id: 'files/env-not-dockerignored',
+  category: 'files',
+  severity: 'warning',
+  title: '.env files are docker-ignored where a Dockerfile builds the directory',
+  why: 'A Dockerfile that copies its directory copies .env into the image, and everyone who pulls the image gets the secrets.',
+  run(ctx) {
+    const dockerfiles = ctx
+      .tree()
+      .filter((f) => /^(?:Dockerfile|Containerfile)(?:\..+)?$|\.Dockerfile$/.test(base(f)));
+    if (dockerfiles.length === 0) return { evidence: [], skipped: 'no Dockerfile' };
+    const dirs = [
+      ...new Set(dockerfiles.map((f) => (f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : ''))),
+    ];
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const dir of dirs) {
+      const file = dir === '' ? '.dockerignore' : `${dir}/.dockerignore`;
+      const text = ctx.text(file) ?? '';
+      const missing = ['.env', '.env.local', '.env.production'].filter(
+        (p) => !dockerIgnores(text, p),
+      );
+      if (missing.length === 0) continue;
+      evidence.push({
+        file,
+        message: `${file} ${text === '' ? 'is missing' : 'does not exclude'} ${missing.join(', ')} from the build context`,
+      });
+      fixes.push(appendLinesFix(ctx.root, file, ['.env', '.env.*', '*.pem', '*.key']));
+    }
+    return { evidence, fixes };
+  },
+};
+
+const gitignoreEntries: Check = {
+  id: 'files/gitignore-entries',
+  category: 'files',
+  severity: 'warning',
+  title: "the seed's .gitignore entries are present",
+  why: 'The seed lists .env, .env.local, .env.*.local, *.pem, *.key, credentials.json and secrets.json as required entries, so a new secret file is never committed by accident.',
+  run(ctx) {
+    if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
+    const covered = ctx.coveredByIgnoreRules(SEED_GITIGNORE.map((e) => e.probe));
+    const missing = SEED_GITIGNORE.filter((e) => !covered.has(e.probe));
+    if (missing.length === 0) return { evidence: [] };
+    return {
+      evidence: missing.map((m) => ({ file: '.gitignore', message: `no entry covers ${m.entry}` })),
+      fixes: [
+        appendLinesFix(
+          ctx.root,
+          '.gitignore',
+          missing.map((m) => m.entry),
+        ),
+      ],
+    };
+  },
+};
+
+const exampleValues: Check = {
+  id: 'files/env-example-values',
+  category: 'files',
+  severity: 'error',
+  title: '.env.example holds placeholders, not real secrets',
+  why: '.env.example is committed and shared, so it must hold placeholder values, not real secrets.',
+  async run(ctx) {
+    const matcher = await ctx.storedValues();
+    const evidence: Evidence[] = [];
+    const files = ctx.tree().filter(isEnvExample);
+    for (const file of files) {
+      const text = ctx.text(file);
+      if (text === undefined) continue;
+      const flagged = new Set(scanText(text, file, { storedValues: matcher }).map((f) => f.line));
+      for (const e of parseDotenvLines(text)) {
+        if (e.kind !== 'pair') continue;
+        const at = text.slice(0, e.start).split('\n').length;
+        if (flagged.has(at) || looksLikeSecret(e.value)) {
+          evidence.push({ file, line: at, message: `${e.key} holds what looks like a real value` });
+        }
+      }
+    }
+    const fixes: Fix[] =
+      evidence.length === 0
+        ? []
+        : [
+            {
+              description:
+                'replace the values with placeholders, then treat them as leaked (rotate them)',
+              command: ctx.manifest()
+                ? 'coffer env example --from-manifest -o .env.example'
+                : 'coffer env example -f .env.example -o .env.example.new && mv .env.example.new .env.example',
+            },
+          ];
+    return { evidence, fixes };
+  },
+};
+
+const exampleMissing: Check = {
+  id: 'files/env-example-missing',
+  category: 'files',
+  severity: 'info',
+  title: 'a project with a manifest has a .env.example',
+  why: 'The seed commits .env.example so each developer knows which variables to set, with placeholders instead of values.',
+  run(ctx) {
+    const manifest = ctx.manifest();
+    if (manifest === undefined) return { evidence: [], skipped: 'no coffer.yaml' };
+    if (existsSync(join(ctx.root, '.env.example'))) return { evidence: [] };
+    return {
+      evidence: [{ file: '.env.example', message: 'no .env.example beside coffer.yaml' }],
+      fixes: [
+        {
+          description: 'write .env.example from coffer.yaml (placeholders only)',
+          command: 'coffer env example --from-manifest',
+          apply: () => {
+            const path = join(ctx.root, '.env.example');
+            if (!existsSync(path))
+              writeFileSync(path, manifestEnvExample(manifest), { flag: 'wx' });
+          },
+        },
+      ],
+    };
+  },
+};
+
+const trackedSecretFiles: Check = {
+  id: 'files/secret-files-tracked',
+  category: 'files',
+  severity: 'error',
+  title: 'no key or credential file is tracked by git',
+  why: 'The seed never commits *.pem, *.key, credentials.json or secrets.json: a committed key is a leaked key.',
+  run(ctx) {
+    if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const f of ctx.tracked()) {
+      if (!isSecretFile(f, () => ctx.text(f))) continue;
+      evidence.push({
+        file: f,
+        message: `${f} looks like a key or credential file and is tracked`,
+      });
+      fixes.push({
+        description: `stop tracking ${f}, ignore it, and rotate what it holds`,
+        command: `git rm --cached -- ${sh(f)} && echo ${sh(`/${f}`)} >> .gitignore`,
+      });
+    }
+    return { evidence, fixes };
+  },
+};
+
+const modes: Check = {
+  id: 'files/modes',
+  category: 'files',
+  severity: 'warning',
+  title: '.env, key and vault files are readable by their owner only',
+  why: 'A secrets file that other users of the machine can read is shared with them; coffer writes its own files 0600.',
+  run(ctx) {
+    if (process.platform === 'win32')
+      return { evidence: [], skipped: 'file modes are not POSIX here' };
+    const candidates = ctx
+      .tree()
+      .filter((f) => isEnvFile(f) || isSecretFile(f, () => ctx.text(f)))
+      .map((f) => ({ shown: f, path: join(ctx.root, f) }));
+    for (const p of ctx.vaultFiles) candidates.push({ shown: p, path: p });
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const c of candidates) {
+      const mode = fileMode(c.path);
+      if (mode === undefined || (mode & 0o077) === 0) continue;
+      evidence.push({
+        file: c.shown,
+        message: `${c.shown} has mode ${mode.toString(8).padStart(4, '0')}: others can read it`,
+      });
+      fixes.push({
+        description: `chmod 600 ${c.shown}`,
+        command: `chmod 600 ${sh(c.shown)}`,
+        apply: () => chmodSync(c.path, (mode & 0o700) | 0o600),
+      });
+    }
+    return { evidence, fixes };
+  },
+};
+
+export const FILE_CHECKS: readonly Check[] = [
+  envIgnored,
+  envPresent,
+  dockerignore,
+  gitignoreEntries,
+  exampleValues,
+  exampleMissing,
+  trackedSecretFiles,
+  modes,
+];
+
+export type { DoctorContext };

@@ -1,0 +1,103 @@
+/**
+ * Small helpers the checks share: which files are .env files, example files or key files,
+ * whether a spot in a line is inside a comment, whether a value written in a deployment
+ * file is a literal or a reference, and the append-to-a-file fix.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isClearlyNotSecret, secretLikeName } from '../../dotenv/example.js';
+import { isPlaceholderOrReference } from '../../scan/filters.js';
+import type { Fix } from '../types.js';
+
+export const base = (file: string): string => file.slice(file.lastIndexOf('/') + 1);
+
+const EXAMPLE = /\.(?:example|sample|template|dist|defaults|tmpl|tpl)$/i;
+
+/** `.env`, `.env.local`, `.env.prod`, `prod.env`: a file holding real values. */
+export function isEnvFile(file: string): boolean {
+  const b = base(file);
+  return (/^\.env(?:\..+)?$/.test(b) || /^[\w.-]+\.env$/.test(b)) && !EXAMPLE.test(b);
+}
+
+/** `.env.example`, `.env.sample`, `.env.template`: a file meant to be committed. */
+export function isEnvExample(file: string): boolean {
+  const b = base(file);
+  return /^\.env(?:\..+)?$/.test(b) && EXAMPLE.test(b);
+}
+
+/** Names that are key or credential files whatever they hold. */
+const SECRET_FILE =
+  /^(?:id_(?:rsa|dsa|ecdsa|ed25519)|credentials\.json|secrets\.json|service[-_]account.*\.json|\.pgpass|\.netrc|master\.key)$|\.(?:key|p12|pfx|jks|keystore|ppk)$/i;
+
+/** Does this file (name and content) look like a secret file? */
+export function isSecretFile(file: string, text: () => string | undefined): boolean {
+  const b = base(file);
+  if (/\.pub$/.test(b)) return false;
+  if (SECRET_FILE.test(b)) return true;
+  if (/\.pem$/i.test(b)) return /PRIVATE KEY-----/.test(text() ?? '');
+  return false;
+}
+
+/** Is column `col` (0-based) of `line` inside a comment (`#`, `//`, `/*`, `*`, `<!--`, `--`)? */
+export function inComment(line: string, col: number): boolean {
+  const before = line.slice(0, col);
+  const t = before.trimStart();
+  if (/^(?:#|\/\/|\/\*|\*|<!--|--\s|;|REM\s)/i.test(t)) return true;
+  // A comment after code: ` # ...` or ` // ...` outside quotes (a rough but safe reading).
+  const quotes = (before.match(/["'`]/g) ?? []).length;
+  return quotes % 2 === 0 && /(?:^|\s)(?:#|\/\/)\s/.test(before);
+}
+
+/** Line `n` (1-based) of `text`. */
+export function lineOf(text: string, n: number): string {
+  let start = 0;
+  for (let i = 1; i < n; i++) {
+    const next = text.indexOf('\n', start);
+    if (next < 0) return '';
+    start = next + 1;
+  }
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, '');
+}
+
+/** Strips one level of matching quotes. */
+export function unquote(v: string): string {
+  const t = v.trim();
+  if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t.endsWith(t[0]!)) return t.slice(1, -1);
+  return t;
+}
+
+/**
+ * Is `value`, assigned to `name` in a deployment file, a secret written in place (not empty,
+ * not a reference such as `${VAR}`, `${{ secrets.X }}` or `coffer://`, not a placeholder, not a
+ * plain setting such as a URL without credentials or a port)?
+ */
+export function isLiteralSecret(name: string, value: string): boolean {
+  const v = unquote(value);
+  if (v === '' || !secretLikeName(name)) return false;
+  if (/\$\{|\$[A-Za-z_]|^\$\(|coffer:\/\//.test(v)) return false;
+  if (isPlaceholderOrReference(v)) return false;
+  return !isClearlyNotSecret(name, v);
+}
+
+/** The fix that appends `lines` to `file` (under the root), creating it if needed. */
+export function appendLinesFix(root: string, file: string, lines: readonly string[]): Fix {
+  const path = join(root, file);
+  return {
+    description: `add to ${file}: ${lines.join(', ')}`,
+    command: `printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} >> ${file}`,
+    apply: () => {
+      const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      const have = new Set(current.split(/\r?\n/).map((l) => l.trim()));
+      const add = lines.filter((l) => !have.has(l));
+      if (add.length === 0) return;
+      const sep = current === '' || current.endsWith('\n') ? '' : '\n';
+      appendFileSync(path, `${sep}${add.join('\n')}\n`);
+    },
+  };
+}
+
+/** Shell-quotes one argument for a suggested command. */
+export function sh(arg: string): string {
+  return /^[\w./@:=,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
