@@ -24,6 +24,7 @@ import * as library from './library.mjs';
 import * as manifest from './manifest.mjs';
 import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
+import * as rotate from './rotate.mjs';
 import * as rotation from './rotation.mjs';
 import * as runMask from './run-mask.mjs';
 import * as runOverhead from './run-overhead.mjs';
@@ -39,6 +40,7 @@ const SECTIONS = [
   runMask,
   library,
   rotation,
+  rotate,
   backup,
   sync,
   envelope,

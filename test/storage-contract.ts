@@ -605,6 +605,38 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         });
       });
 
+      it('lists secrets with the stamp of their current version, in one call', async () => {
+        await write(async (tx) => {
+          await tx.insertSecret(secret(P, 'dev', { currentVersion: 2 }));
+          await tx.insertSecret(secret(P, 'prod', { currentVersion: 3 }));
+          await tx.insertSecret(secret('project/app/z_gone', 'dev', { deletedAt: T1 }));
+          await tx.insertSecret(secret('project/other/k', 'dev'));
+          await tx.insertVersion(version(P, 'dev', 1, { createdAt: T0, actor: 'cli:a' }));
+          await tx.insertVersion(version(P, 'dev', 2, { createdAt: T1, actor: 'cli:b' }));
+          await tx.insertVersion(version(P, 'prod', 1, { createdAt: T0, actor: 'cli:a' }));
+          await tx.insertVersion(version('project/other/k', 'dev', 1, { actor: 'cli:c' }));
+        });
+        await read(async (tx) => {
+          const all = await tx.listSecretsWithCurrent({});
+          expect(
+            all.map((r) => [r.secret.path, r.secret.env, r.currentCreatedAt, r.currentActor]),
+          ).toEqual([
+            [P, 'dev', T1, 'cli:b'],
+            // Version 3 has no row: the stamp is null, the secret is still listed.
+            [P, 'prod', null, null],
+            ['project/other/k', 'dev', T0, 'cli:c'],
+          ]);
+          expect(all.map((r) => r.secret)).toEqual(await tx.listSecrets({}));
+          const scoped = await tx.listSecretsWithCurrent({
+            scope: 'project',
+            group: 'app',
+            env: 'dev',
+            includeDeleted: true,
+          });
+          expect(scoped.map((r) => r.secret.path)).toEqual([P, 'project/app/z_gone']);
+        });
+      });
+
       it('allows the same version number under another path or env', async () => {
         await write(async (tx) => {
           await tx.insertVersion(version(P, 'dev', 1));

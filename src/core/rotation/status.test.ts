@@ -205,4 +205,21 @@ describe('rotationStatus (vault, injected clock)', () => {
       code: 'INTEGRITY_FAILURE',
     });
   });
+
+  it('refuses a secret row whose policy was changed without the master key', async () => {
+    const { vault } = await clocked();
+    await vault.set('project/app/k', 'dev', 'one', {
+      description: 'Session signing key of the web app',
+      metadata: { rotation: '90d' },
+    });
+    await vault.set('project/app/k', 'dev', 'two');
+    expect((await rotationStatus(vault, { now: at(200) })).counts.overdue).toBe(1);
+    // Hiding an overdue secret by editing its policy in the database is refused.
+    await tv!.storage.transaction('write', (tx) =>
+      tx.updateSecret('project/app/k', 'dev', { rotation: 'never' }),
+    );
+    await expect(rotationStatus(vault, { now: at(200) })).rejects.toMatchObject({
+      code: 'INTEGRITY_FAILURE',
+    });
+  });
 });

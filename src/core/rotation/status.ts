@@ -14,10 +14,10 @@
  *   ok            anything else (on-compromise and never included)
  * "Never rotated" is reported beside the state: the current version is the first one.
  */
-import type { SecretRecord, StorageTx } from '../store/storage.js';
+import type { SecretRecord, SecretWithCurrent } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import { DAY_MS } from './duration.js';
-import { readRotationPolicy } from './policy.js';
+import { type RotationPolicy, readRotationPolicy } from './policy.js';
 import { readRotationDoc, type SecretRotation, slotKey } from './state.js';
 
 export type RotationState =
@@ -96,34 +96,17 @@ export function classifySecret(
   state: SecretRotation | undefined,
   now: Date,
   dueWithinMs: number = DEFAULT_DUE_WITHIN_MS,
+  /** The parsed policy, when the caller already has it (a report parses each text once). */
+  parsed?: RotationPolicy,
 ): RotationStatusItem {
   const t = now.getTime();
   const created = Date.parse(current.createdAt);
-  const policy = secret.rotation === null ? undefined : readRotationPolicy(secret.rotation);
+  const policy =
+    parsed ?? (secret.rotation === null ? undefined : readRotationPolicy(secret.rotation));
   let dueAt: number | null = null;
   if (policy?.kind === 'period') dueAt = created + policy.days * DAY_MS;
   const graceUntil = state?.graceUntil ?? null;
   const compromisedAt = state?.compromisedAt ?? null;
-  const base = {
-    path: secret.path,
-    env: secret.env,
-    policy: secret.rotation,
-    version: secret.currentVersion,
-    versionCreatedAt: current.createdAt,
-    ageDays: Math.max(0, Math.floor((t - created) / DAY_MS)),
-    dueAt: dueAt === null ? null : new Date(dueAt).toISOString(),
-    daysLeft:
-      dueAt === null
-        ? null
-        : dueAt >= t
-          ? Math.floor((dueAt - t) / DAY_MS)
-          : -Math.floor((t - dueAt) / DAY_MS),
-    neverRotated: secret.currentVersion === 1,
-    rotatedBy: secret.currentVersion === 1 ? null : current.actor,
-    graceUntil,
-    previousVersion: graceUntil === null ? null : (state?.previousVersion ?? null),
-    compromisedAt,
-  };
   const rotate = `coffer rotate ${secret.path} --env ${secret.env}`;
   let s: RotationState;
   let action: string | null = null;
@@ -147,46 +130,79 @@ export function classifySecret(
   } else {
     s = 'ok';
   }
-  return { ...base, state: s, action };
+  // One object per secret (a report makes thousands).
+  return {
+    path: secret.path,
+    env: secret.env,
+    state: s,
+    policy: secret.rotation,
+    version: secret.currentVersion,
+    versionCreatedAt: current.createdAt,
+    ageDays: Math.max(0, Math.floor((t - created) / DAY_MS)),
+    dueAt: dueAt === null ? null : new Date(dueAt).toISOString(),
+    daysLeft:
+      dueAt === null
+        ? null
+        : dueAt >= t
+          ? Math.floor((dueAt - t) / DAY_MS)
+          : -Math.floor((t - dueAt) / DAY_MS),
+    neverRotated: secret.currentVersion === 1,
+    rotatedBy: secret.currentVersion === 1 ? null : current.actor,
+    graceUntil,
+    previousVersion: graceUntil === null ? null : (state?.previousVersion ?? null),
+    compromisedAt,
+    action,
+  };
 }
 
 function emptyCounts(): Record<RotationState, number> {
   return Object.fromEntries(ROTATION_STATES.map((s) => [s, 0])) as Record<RotationState, number>;
 }
 
-/** The report over `secrets` (already filtered), with the rotation state read from `tx`. */
-async function report(
-  tx: StorageTx,
-  secrets: readonly SecretRecord[],
+/** The report over `secrets` (already filtered, each with its current version's stamp). */
+function report(
+  secrets: readonly SecretWithCurrent[],
   rotation: Record<string, SecretRotation>,
   now: Date,
   dueWithinMs: number,
-): Promise<RotationStatusReport> {
+): RotationStatusReport {
   const items: RotationStatusItem[] = [];
-  for (const s of secrets) {
+  const policies = new Map<string, RotationPolicy | undefined>();
+  for (const { secret: s, currentCreatedAt, currentActor } of secrets) {
     // Version 1 was stored when the secret was: its row has the time, and no one rotated it.
-    let current: { createdAt: string; actor: string } = { createdAt: s.createdAt, actor: '' };
-    if (s.currentVersion > 1) {
-      const v = await tx.getVersion(s.path, s.env, s.currentVersion);
-      current = v === undefined ? { createdAt: s.updatedAt, actor: 'unknown' } : v;
+    const current =
+      s.currentVersion === 1
+        ? { createdAt: s.createdAt, actor: '' }
+        : currentCreatedAt === null
+          ? { createdAt: s.updatedAt, actor: 'unknown' }
+          : { createdAt: currentCreatedAt, actor: currentActor ?? 'unknown' };
+    let policy = policies.get(s.rotation ?? '');
+    if (policy === undefined && s.rotation !== null && !policies.has(s.rotation)) {
+      policy = readRotationPolicy(s.rotation);
+      policies.set(s.rotation, policy);
     }
-    items.push(classifySecret(s, current, rotation[slotKey(s.path, s.env)], now, dueWithinMs));
+    items.push(
+      classifySecret(s, current, rotation[slotKey(s.path, s.env)], now, dueWithinMs, policy),
+    );
   }
-  const rank = new Map(ROTATION_STATES.map((s, i) => [s, i]));
-  items.sort(
-    (a, b) =>
-      rank.get(a.state)! - rank.get(b.state)! ||
-      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
-      (a.env < b.env ? -1 : a.env > b.env ? 1 : 0),
+  // The query returns path, env order: grouping by state keeps it within each state.
+  const byState = new Map<RotationState, RotationStatusItem[]>(
+    ROTATION_STATES.map((st) => [st, []]),
   );
+  for (const i of items) byState.get(i.state)!.push(i);
+  const ordered = ROTATION_STATES.flatMap((st) => byState.get(st)!);
   const counts = emptyCounts();
-  for (const i of items) counts[i.state]++;
+  let neverRotated = 0;
+  for (const i of ordered) {
+    counts[i.state]++;
+    if (i.neverRotated) neverRotated++;
+  }
   return {
     now: now.toISOString(),
     dueWithinDays: Math.round(dueWithinMs / DAY_MS),
-    items,
+    items: ordered,
     counts,
-    neverRotated: items.filter((i) => i.neverRotated).length,
+    neverRotated,
     overdue: counts.overdue + counts.compromised,
   };
 }
@@ -203,14 +219,15 @@ export function rotationStatus(
   const dueWithinMs = options.dueWithinMs ?? DEFAULT_DUE_WITHIN_MS;
   const allows = options.allows ?? (() => true);
   return vault.auditedTransaction('rotation_status', async (tx, keyring) => {
-    const listed = await tx.listSecrets({
+    // One query for every secret and the stamp of its current version.
+    const listed = await tx.listSecretsWithCurrent({
       ...(options.prefix !== undefined ? { scope: options.prefix.scope } : {}),
       ...(options.prefix?.group !== undefined ? { group: options.prefix.group } : {}),
       ...(options.env !== undefined ? { env: options.env } : {}),
     });
-    const secrets = listed.filter((s) => allows(s.path, s.env));
+    const secrets = listed.filter((r) => allows(r.secret.path, r.secret.env));
     const doc = await readRotationDoc(tx, keyring);
-    const result = await report(tx, secrets, doc.secrets, now, dueWithinMs);
+    const result = report(secrets, doc.secrets, now, dueWithinMs);
     return {
       result,
       detail: `${result.items.length} secrets, ${result.overdue} overdue`,

@@ -34,6 +34,7 @@ import type {
   MetaEntry,
   SecretFilter,
   SecretRecord,
+  SecretWithCurrent,
   StorageTx,
   TokenRecord,
   VersionRecord,
@@ -256,6 +257,21 @@ export class AuthenticatedTx implements StorageTx {
 
   async listSecrets(filter: SecretFilter): Promise<SecretRecord[]> {
     return (await this.#tx.listSecrets(filter)).map((s) => this.#secret(s, false));
+  }
+
+  async listSecretsWithCurrent(filter: SecretFilter): Promise<SecretWithCurrent[]> {
+    const rows = await this.#tx.listSecretsWithCurrent(filter);
+    for (const r of rows) {
+      // Thousands of rows read once, for a report: checked without the verified-row cache,
+      // and not copied (the MAC stays on the record; it is no secret).
+      if (!rowMacMatches(this.#key, 'secrets', secretFields(r.secret), r.secret.mac, false)) {
+        throw new RowIntegrityError('secrets', secretKey(r.secret), {
+          path: r.secret.path,
+          env: r.secret.env,
+        });
+      }
+    }
+    return rows;
   }
 
   insertVersion(version: VersionRecord): Promise<void> {

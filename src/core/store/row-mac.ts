@@ -206,8 +206,11 @@ export function rowMacMatches(
   table: MacTable,
   fields: MacField[],
   mac: Uint8Array | null | undefined,
+  /** False for a bulk read (thousands of rows, each once): check without the cache. */
+  cache = true,
 ): boolean {
   if (mac === null || mac === undefined || mac.length !== ROW_MAC_BYTES) return false;
+  if (!cache) return timingSafeEqual(rowMac(k, table, fields), mac);
   const id = Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('latin1');
   let known = verified.get(k.key);
   const seen = known?.get(id);

@@ -114,6 +114,13 @@ export interface TokenRecord extends RowMac {
   revokedAt: string | null;
 }
 
+/** A secret and the stamp of its current version (`listSecretsWithCurrent`). */
+export interface SecretWithCurrent {
+  secret: SecretRecord;
+  currentCreatedAt: string | null;
+  currentActor: string | null;
+}
+
 export interface SecretFilter {
   scope?: string;
   group?: string;
@@ -157,6 +164,12 @@ export interface StorageTx {
     patch: Partial<Omit<SecretRecord, 'path' | 'env' | 'createdAt'>>,
   ): Promise<void>;
   listSecrets(filter: SecretFilter): Promise<SecretRecord[]>;
+  /**
+   * `listSecrets` with when and by whom each secret's current version was stored, in one
+   * query (`rotation status` over thousands of secrets makes no round trip per secret).
+   * `currentCreatedAt`/`currentActor` are null when that version row is missing.
+   */
+  listSecretsWithCurrent(filter: SecretFilter): Promise<SecretWithCurrent[]>;
 
   insertVersion(version: VersionRecord): Promise<void>;
   getVersion(path: string, env: string, version: number): Promise<VersionRecord | undefined>;

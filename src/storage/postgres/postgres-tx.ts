@@ -24,6 +24,10 @@ const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
 const KEK_COLS = 'id, sealed, status, created_at, retired_at, mac';
 const SECRET_COLS = `path, env, description, current_version, tier, rotation, env_var, local_only,
   generator, created_at, updated_at, deleted_at, mac`;
+/** The secret columns of the table aliased `s`. */
+const S_SECRET_COLS = SECRET_COLS.split(',')
+  .map((c) => `s.${c.trim()}`)
+  .join(', ');
 const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
 const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
 const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac';
@@ -65,6 +69,24 @@ function setClause(
     sets: entries.map(([k], i) => `${columns[k]} = $${i + 1}`).join(', '),
     values: entries.map(([, v]) => stored(v)),
   };
+}
+
+/** The WHERE clause of a secret listing (the table aliased `s`). */
+function secretWhere(f: SecretFilter): { filter: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (f.scope !== undefined) {
+    // A plain prefix test: LIKE would treat `_` in a group name as a wildcard.
+    const prefix = f.group !== undefined ? `${f.scope}/${f.group}/` : `${f.scope}/`;
+    values.push(e(prefix));
+    where.push(`starts_with(s.path, $${values.length})`);
+  }
+  if (f.env !== undefined) {
+    values.push(e(f.env));
+    where.push(`s.env = $${values.length}`);
+  }
+  if (!f.includeDeleted) where.push('s.deleted_at IS NULL');
+  return { filter: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', values };
 }
 
 export function makeTx(q: Query): StorageTx {
@@ -174,23 +196,25 @@ export function makeTx(q: Query): StorageTx {
       ]);
     },
     listSecrets: async (f: SecretFilter) => {
-      const where: string[] = [];
-      const values: unknown[] = [];
-      if (f.scope !== undefined) {
-        // A plain prefix test: LIKE would treat `_` in a group name as a wildcard.
-        const prefix = f.group !== undefined ? `${f.scope}/${f.group}/` : `${f.scope}/`;
-        values.push(e(prefix));
-        where.push(`starts_with(path, $${values.length})`);
-      }
-      if (f.env !== undefined) {
-        values.push(e(f.env));
-        where.push(`env = $${values.length}`);
-      }
-      if (!f.includeDeleted) where.push('deleted_at IS NULL');
-      const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const { filter, values } = secretWhere(f);
       return (
-        await all(`SELECT ${SECRET_COLS} FROM secrets ${filter} ORDER BY path, env`, values)
+        await all(`SELECT ${S_SECRET_COLS} FROM secrets s ${filter} ORDER BY s.path, s.env`, values)
       ).map(toSecret);
+    },
+    listSecretsWithCurrent: async (f: SecretFilter) => {
+      const { filter, values } = secretWhere(f);
+      const rows = await all(
+        `SELECT ${S_SECRET_COLS}, v.created_at AS v_created_at, v.actor AS v_actor FROM secrets s
+          LEFT JOIN secret_versions v
+            ON v.path = s.path AND v.env = s.env AND v.version = s.current_version
+          ${filter} ORDER BY s.path, s.env`,
+        values,
+      );
+      return rows.map((r) => ({
+        secret: toSecret(r),
+        currentCreatedAt: r.v_created_at === null ? null : t(r.v_created_at),
+        currentActor: r.v_actor === null ? null : t(r.v_actor),
+      }));
     },
     insertVersion: async (v) => {
       await q(

@@ -35,6 +35,25 @@ function auditInsertSql(n: number): string {
 const sqlValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
 /** The operations, over `s`, which returns the prepared statement for an SQL text. */
+/** The WHERE clause of a secret listing (the table aliased `s`). */
+function secretWhere(f: SecretFilter): { where: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.scope !== undefined) {
+    // A prefix match on the path; `_` and `%` cannot occur in scope or group names
+    // except `_`, which LIKE treats as a wildcard, so compare with substr instead.
+    const prefix = f.group !== undefined ? `${f.scope}/${f.group}/` : `${f.scope}/`;
+    where.push('substr(s.path, 1, ?) = ?');
+    args.push(prefix.length, prefix);
+  }
+  if (f.env !== undefined) {
+    where.push('s.env = ?');
+    args.push(f.env);
+  }
+  if (!f.includeDeleted) where.push('s.deleted_at IS NULL');
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
 export function sqliteTx(s: (sql: string) => Statement): StorageTx {
   return {
     getMeta: async (key) => {
@@ -142,22 +161,21 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
       s(`UPDATE secrets SET ${sets} WHERE path = ? AND env = ?`).run(...values, path, env);
     },
     listSecrets: async (f: SecretFilter) => {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (f.scope !== undefined) {
-        // A prefix match on the path; `_` and `%` cannot occur in scope or group names
-        // except `_`, which LIKE treats as a wildcard, so compare with substr instead.
-        const prefix = f.group !== undefined ? `${f.scope}/${f.group}/` : `${f.scope}/`;
-        where.push('substr(path, 1, ?) = ?');
-        args.push(prefix.length, prefix);
-      }
-      if (f.env !== undefined) {
-        where.push('env = ?');
-        args.push(f.env);
-      }
-      if (!f.includeDeleted) where.push('deleted_at IS NULL');
-      const sql = `SELECT * FROM secrets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY path, env`;
+      const { where, args } = secretWhere(f);
+      const sql = `SELECT * FROM secrets s ${where} ORDER BY s.path, s.env`;
       return (s(sql).all(...args) as Row[]).map(toSecret);
+    },
+    listSecretsWithCurrent: async (f: SecretFilter) => {
+      const { where, args } = secretWhere(f);
+      const sql = `SELECT s.*, v.created_at AS v_created_at, v.actor AS v_actor FROM secrets s
+        LEFT JOIN secret_versions v
+          ON v.path = s.path AND v.env = s.env AND v.version = s.current_version
+        ${where} ORDER BY s.path, s.env`;
+      return (s(sql).all(...args) as Row[]).map((r) => ({
+        secret: toSecret(r),
+        currentCreatedAt: r.v_created_at === null ? null : String(r.v_created_at),
+        currentActor: r.v_actor === null ? null : String(r.v_actor),
+      }));
     },
     insertVersion: async (v) => {
       s(
