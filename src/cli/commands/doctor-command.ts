@@ -214,6 +214,8 @@ Examples:
         try {
           let report = await run();
           const applied = new Map<object, string | true>();
+          const done: { check: string; description: string; applied: boolean; error?: string }[] =
+            [];
           if (fixing) {
             const fixes = safeFixes(report);
             if (fixes.length === 0) note('no safe fix to apply');
@@ -225,6 +227,12 @@ Examples:
               note(`fixing (${check}): ${fix.description}`);
               const error = await applyFix(fix);
               applied.set(fix, error ?? true);
+              done.push({
+                check,
+                description: fix.description,
+                applied: error === undefined,
+                ...(error !== undefined ? { error } : {}),
+              });
               if (error !== undefined) warn(`fix failed (${check}): ${error}`);
             }
             if (dryRun && fixes.length > 0) {
@@ -239,7 +247,7 @@ Examples:
                   report.checks.find((x) => x.id === c.id)?.status === 'pass',
               );
               note(
-                `${plural(applied.size, 'fix')} applied; ${plural(fixed.length, 'check')} now pass`,
+                `${applied.size} fix${applied.size === 1 ? '' : 'es'} applied; ${plural(fixed.length, 'check')} now pass`,
               );
             }
           }
@@ -253,6 +261,7 @@ Examples:
             printJson({
               checks: report.checks.map((c) => jsonCheck(c, applied)),
               summary: { errors: report.errors, warnings: report.warnings, infos: report.infos },
+              ...(fixing ? { fixes: done, dryRun } : {}),
             });
           } else if (opts.sarif !== '-') {
             writeOut(human(report, fixing && !dryRun));

@@ -11,7 +11,7 @@ import { scanText } from '../../scan/scanner.js';
 import type { TokenRecord } from '../../store/storage.js';
 import type { DoctorContext } from '../context.js';
 import type { Check, Evidence, Fix } from '../types.js';
-import { base } from './util.js';
+import { base, isEnvFile } from './util.js';
 
 const DAY = 86_400_000;
 export const UNUSED_DAYS = 90;
@@ -102,20 +102,46 @@ const unused = tokenCheck(
   (t) => ({ description: `revoke token ${t.name}`, command: `coffer token revoke ${t.name}` }),
 );
 
-const dead = tokenCheck(
-  'access/token-dead',
-  'info',
-  'expired or revoked tokens',
-  'Tokens that can no longer be used stay listed for the audit trail; a list full of them hides the live ones.',
-  (t, ctx) => {
-    const why = tokenUnusable(t, ctx.now);
-    return why === undefined ? undefined : `is ${why} but still listed`;
+const TOKEN_IN_TEXT = /coffer_([0-9a-f]{16})_[A-Za-z0-9_-]{43}/g;
+
+const dead: Check = {
+  id: 'access/token-dead',
+  category: 'access',
+  severity: 'warning',
+  title: 'no expired or revoked token is still written in a file',
+  why: 'A token left in a .env file, a CI file or an agent configuration after it was revoked shows a client that was never moved to its replacement.',
+  async run(ctx) {
+    const list = await tokens(ctx);
+    if (list === undefined) return { evidence: [], skipped: 'no vault' };
+    const byId = new Map(list.map((t) => [t.id, t]));
+    const files = new Set([...ctx.committable(), ...ctx.tree().filter(isEnvFile)]);
+    const shown = new Map<string, string>();
+    for (const f of configFiles(ctx)) shown.set(f.path, f.shown);
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const file of [...files, ...shown.keys()]) {
+      const text = ctx.text(file);
+      if (text === undefined || !text.includes('coffer_')) continue;
+      for (const m of text.matchAll(TOKEN_IN_TEXT)) {
+        const t = byId.get(m[1]!);
+        const why = t === undefined ? undefined : tokenUnusable(t, ctx.now);
+        if (t === undefined || why === undefined) continue;
+        const name = shown.get(file) ?? file;
+        const line = text.slice(0, m.index).split('\n').length;
+        evidence.push({
+          file: name,
+          line,
+          token: t.name,
+          message: `token ${t.name} is ${why} but still written here`,
+        });
+        fixes.push({
+          description: `remove token ${t.name} from ${name} (give the client its replacement)`,
+        });
+      }
+    }
+    return { evidence, fixes };
   },
-  (t) => ({
-    description: `nothing to do for ${t.name} (kept for the audit log); make sure nothing still sends it`,
-    command: `coffer audit --json | grep token:${t.name}`,
-  }),
-);
+};
 
 interface McpServer {
   name: string;

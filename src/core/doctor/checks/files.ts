@@ -5,10 +5,11 @@
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { looksLikeSecret } from '../../dotenv/example.js';
+import { isClearlyNotSecret, looksLikeSecret } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
 import { fileMode } from '../../files.js';
 import { manifestEnvExample } from '../../manifest/example.js';
+import { isPlaceholderOrReference } from '../../scan/filters.js';
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
 import type { Check, Evidence, Fix } from '../types.js';
@@ -171,6 +172,31 @@ const gitignoreEntries: Check = {
   },
 };
 
+/** Words people put in a placeholder: "your-key-here", "generate-a-32-char-random-string". */
+const PLACEHOLDER_WORDS =
+  /your|example|generate|here|change-?me|replace|placeholder|xxx|\.\.\.|<[^>]*>|\d+-(?:char|byte|bit)/i;
+
+/** Does a value in an example file look like a real secret rather than a placeholder? */
+function exampleValueIsReal(key: string, value: string, scannerFlagged: boolean): boolean {
+  const v = value.trim();
+  if (v === '' || PLACEHOLDER_WORDS.test(v)) return false;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    let password = '';
+    try {
+      password = decodeURIComponent(new URL(v).password);
+    } catch {
+      return false;
+    }
+    return (
+      password.length >= 8 &&
+      !isPlaceholderOrReference(password) &&
+      !PLACEHOLDER_WORDS.test(password)
+    );
+  }
+  if (isPlaceholderOrReference(v) || isClearlyNotSecret(key, v)) return false;
+  return scannerFlagged || looksLikeSecret(v);
+}
+
 const exampleValues: Check = {
   id: 'files/env-example-values',
   category: 'files',
@@ -184,11 +210,21 @@ const exampleValues: Check = {
     for (const file of files) {
       const text = ctx.text(file);
       if (text === undefined) continue;
-      const flagged = new Set(scanText(text, file, { storedValues: matcher }).map((f) => f.line));
+      const found = scanText(text, file, { storedValues: matcher });
+      const proven = new Set(
+        found
+          .filter(
+            (f) =>
+              f.keyPath !== undefined ||
+              (f.ruleId !== 'generic-secret' && f.ruleId !== 'url-password'),
+          )
+          .map((f) => f.line),
+      );
+      const generic = new Set(found.map((f) => f.line));
       for (const e of parseDotenvLines(text)) {
         if (e.kind !== 'pair') continue;
         const at = text.slice(0, e.start).split('\n').length;
-        if (flagged.has(at) || looksLikeSecret(e.value)) {
+        if (proven.has(at) || exampleValueIsReal(e.key, e.value, generic.has(at))) {
           evidence.push({ file, line: at, message: `${e.key} holds what looks like a real value` });
         }
       }

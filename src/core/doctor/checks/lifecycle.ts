@@ -81,7 +81,7 @@ function hookState(root: string): { hook: string; ok: boolean } | undefined {
   }
   const hook = join(dir, 'pre-commit');
   const text = existsSync(hook) ? readFileSync(hook, 'utf8') : '';
-  if (text.includes('coffer scan')) return { hook, ok: true };
+  if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true };
   // The pre-commit framework's hook, with a config that runs a secret scanner.
   const config = existsSync(join(root, '.pre-commit-config.yaml'))
     ? readFileSync(join(root, '.pre-commit-config.yaml'), 'utf8')

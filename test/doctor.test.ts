@@ -1,0 +1,671 @@
+/**
+ * `coffer doctor`, one fixture project per check (test/helpers/doctor-fixture.ts): the
+ * problem present (the check fails and names the place), then repaired, by the check's own
+ * safe fix where it has one (`--fix` applies exactly these) or as its suggested command
+ * would, and a second run passes.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { acknowledgeAuditBreak } from '../src/core/audit/acknowledge.js';
+import { CHECKS, type CheckOutcome } from '../src/core/doctor/index.js';
+import { closeIncident, openIncident } from '../src/core/incident/index.js';
+import { createToken, revokeToken } from '../src/core/index.js';
+import { rotateSecret } from '../src/core/rotation/index.js';
+import { formatBaseline, updateBaseline } from '../src/core/scan/baseline.js';
+import { type DoctorFixture, makeDoctorFixture } from './helpers/doctor-fixture.js';
+
+/** A random value of `n` characters shaped like a generated key. */
+const rand = (n = 32) => randomBytes(n).toString('base64url').slice(0, n);
+const stripeKey = () => `sk_live_${rand(24).replace(/[-_]/g, 'a')}`;
+const DESC = 'Database password of the billing service';
+const DAY = 86_400_000;
+
+const fixtures: DoctorFixture[] = [];
+afterEach(async () => {
+  for (const f of fixtures.splice(0)) await f.cleanup();
+});
+
+async function fixture(o: Parameters<typeof makeDoctorFixture>[0] = {}): Promise<DoctorFixture> {
+  const f = await makeDoctorFixture(o);
+  fixtures.push(f);
+  return f;
+}
+
+function expectFail(
+  o: CheckOutcome,
+  place: Partial<Record<'file' | 'keyPath' | 'env' | 'token', string>> = {},
+) {
+  expect(o.status, JSON.stringify(o.evidence)).toBe('fail');
+  if (Object.keys(place).length > 0)
+    expect(o.evidence).toContainEqual(expect.objectContaining(place));
+}
+
+function expectPass(o: CheckOutcome) {
+  expect(o.status, JSON.stringify(o.evidence)).toBe('pass');
+}
+
+const SEED_ENV_EXAMPLE = `# API Keys
+OPENAI_API_KEY=sk-...your-key-here...
+OPENAI_BASE_URL=https://api.openai.com/v1
+
+# Security
+SECRET_KEY=generate-a-32-char-random-string
+ENCRYPTION_KEY=generate-a-32-byte-fernet-key
+
+# Database
+DATABASE_URL=postgresql://user:password@localhost:5432/agents
+
+# Storage (MinIO)
+MINIO_ROOT_USER=your-minio-user
+MINIO_ROOT_PASSWORD=your-minio-password
+S3_ENDPOINT_URL=http://localhost:9000
+`;
+
+const MANIFEST = `project: billing
+environments: [dev, prod]
+variables:
+  DB_PASSWORD:
+    description: ${DESC}
+    tier: 1
+    source: ask
+  SESSION_KEY:
+    description: Signs the billing dashboard's session cookies
+    tier: 1
+    sources:
+      dev: { generate: "hex:32" }
+      prod: ask
+`;
+
+describe('every check has a fixture here', () => {
+  it('ids are unique and each is named in this file', () => {
+    const ids = CHECKS.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const text = readFileSync(import.meta.filename, 'utf8');
+    for (const id of ids) expect(text, id).toContain(`'${id}'`);
+    for (const c of CHECKS) {
+      expect(c.id.startsWith(`${c.category}/`)).toBe(true);
+      expect(c.why).toMatch(/\.$/);
+    }
+  });
+});
+
+describe('files', () => {
+  it('files/env-not-ignored: reported, --fix adds it to .gitignore, then clean', async () => {
+    const f = await fixture();
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o600);
+    const bad = await f.check('files/env-not-ignored');
+    expectFail(bad, { file: '.env' });
+    expect(await f.fix(bad)).toBe(1);
+    expect(readFileSync(join(f.root, '.gitignore'), 'utf8')).toContain('/.env');
+    expectPass(await f.check('files/env-not-ignored'));
+  });
+
+  it('files/env-missing: a .env.example without .env, then a .env', async () => {
+    const f = await fixture();
+    f.write('.env.example', 'DB_PASSWORD=your-db-password\n');
+    const bad = await f.check('files/env-missing');
+    expectFail(bad, { file: '.env' });
+    expect(bad.fixes[0]?.command).toBe('coffer env pull');
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o600);
+    expectPass(await f.check('files/env-missing'));
+  });
+
+  it('files/env-not-dockerignored: a Dockerfile without .dockerignore, --fix writes one', async () => {
+    const f = await fixture();
+    f.write('Dockerfile', 'FROM node:20\nCOPY . /app\n');
+    const bad = await f.check('files/env-not-dockerignored');
+    expectFail(bad, { file: '.dockerignore' });
+    expect(await f.fix(bad)).toBe(1);
+    expectPass(await f.check('files/env-not-dockerignored'));
+    // A negation that lets .env back in is reported again.
+    f.write('.dockerignore', '.env*\n!.env\n');
+    expectFail(await f.check('files/env-not-dockerignored'));
+  });
+
+  it("files/gitignore-entries: the seed's entries, added by --fix", async () => {
+    const f = await fixture();
+    f.write('.gitignore', 'node_modules\n.env\n');
+    const bad = await f.check('files/gitignore-entries');
+    expectFail(bad);
+    expect(bad.evidence.map((e) => e.message)).toEqual(
+      ['.env.local', '.env.*.local', '*.pem', '*.key', 'credentials.json', 'secrets.json'].map(
+        (e) => `no entry covers ${e}`,
+      ),
+    );
+    await f.fix(bad);
+    expect(readFileSync(join(f.root, '.gitignore'), 'utf8')).toMatch(
+      /^node_modules\n\.env\n\.env\.local\n/,
+    );
+    expectPass(await f.check('files/gitignore-entries'));
+  });
+
+  it('files/env-example-values: a real key in .env.example, then placeholders', async () => {
+    const f = await fixture();
+    f.write('.env.example', `# Stripe\nSTRIPE_API_KEY=${stripeKey()}\nPORT=3000\n`);
+    const bad = await f.check('files/env-example-values');
+    expectFail(bad, { file: '.env.example' });
+    expect(bad.evidence).toHaveLength(1);
+    expect(bad.evidence[0]!.line).toBe(2);
+    // The seed's own .env.example passes as it is.
+    f.write('.env.example', SEED_ENV_EXAMPLE);
+    expectPass(await f.check('files/env-example-values'));
+  });
+
+  it('files/env-example-missing: --fix writes .env.example from coffer.yaml', async () => {
+    const f = await fixture();
+    f.write('coffer.yaml', MANIFEST);
+    const bad = await f.check('files/env-example-missing');
+    expectFail(bad, { file: '.env.example' });
+    await f.fix(bad);
+    const example = readFileSync(join(f.root, '.env.example'), 'utf8');
+    expect(example).toContain('DB_PASSWORD=');
+    expect(example).toContain('SESSION_KEY=');
+    expectPass(await f.check('files/env-example-missing'));
+  });
+
+  it('files/secret-files-tracked: a committed private key, then untracked', async () => {
+    const f = await fixture();
+    f.write(
+      'deploy/server.pem',
+      `-----BEGIN PRIVATE KEY-----\n${rand(64)}\n-----END PRIVATE KEY-----\n`,
+    );
+    f.write('deploy/ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    f.commit();
+    const bad = await f.check('files/secret-files-tracked');
+    expectFail(bad, { file: 'deploy/server.pem' });
+    expect(bad.evidence).toHaveLength(1); // a certificate is not a key
+    f.git('rm', '-q', '--cached', '--', 'deploy/server.pem');
+    f.write('.gitignore', '/deploy/server.pem\n');
+    f.commit();
+    expectPass(await f.check('files/secret-files-tracked'));
+  });
+
+  it('files/modes: a .env and the vault file readable by others, --fix chmods them 600', async () => {
+    const f = await fixture({ vault: true });
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o644);
+    const vaultFile = f.vaultFiles[0]!;
+    const { chmodSync } = await import('node:fs');
+    chmodSync(vaultFile, 0o644);
+    const bad = await f.check('files/modes');
+    expectFail(bad, { file: '.env' });
+    expectFail(bad, { file: vaultFile });
+    expect(await f.fix(bad)).toBe(2);
+    expect(statSync(join(f.root, '.env')).mode & 0o777).toBe(0o600);
+    expectPass(await f.check('files/modes'));
+  });
+});
+
+describe('code', () => {
+  it('code/secrets-in-files: a key in code, then read from the environment', async () => {
+    const f = await fixture();
+    f.write('src/pay.js', `const stripe = require('stripe')('${stripeKey()}');\n`);
+    const bad = await f.check('code/secrets-in-files');
+    expectFail(bad, { file: 'src/pay.js' });
+    f.write('src/pay.js', "const stripe = require('stripe')(process.env.STRIPE_API_KEY);\n");
+    expectPass(await f.check('code/secrets-in-files'));
+  });
+
+  it('code/secrets-in-comments: a key in a comment (and not in code/secrets-in-files)', async () => {
+    const f = await fixture();
+    f.write(
+      'src/pay.py',
+      `import os\n# old key: ${stripeKey()}\nKEY = os.environ["STRIPE_API_KEY"]\n`,
+    );
+    const bad = await f.check('code/secrets-in-comments');
+    expectFail(bad, { file: 'src/pay.py' });
+    expect(bad.evidence[0]!.line).toBe(2);
+    expectPass(await f.check('code/secrets-in-files'));
+    f.write('src/pay.py', 'import os\nKEY = os.environ["STRIPE_API_KEY"]\n');
+    expectPass(await f.check('code/secrets-in-comments'));
+  });
+
+  it('code/stored-values: a stored value in a file names its key path', async () => {
+    const f = await fixture({ vault: true });
+    const value = `pw-${rand(20)}`;
+    await f.vault!.set('project/billing/db_password', 'prod', value, { description: DESC });
+    f.write('notes/ops.txt', `the prod database: ${value}\n`);
+    const bad = await f.check('code/stored-values');
+    expectFail(bad, { file: 'notes/ops.txt', keyPath: 'project/billing/db_password', env: 'prod' });
+    expect(bad.fixes[0]!.command).toBe('coffer incident project/billing/db_password --env prod');
+    f.write('notes/ops.txt', 'the prod database: see coffer\n');
+    expectPass(await f.check('code/stored-values'));
+  });
+
+  it('code/history: a key removed from the files but still in a commit (with --history)', async () => {
+    const f = await fixture();
+    f.write('config.js', `module.exports = { stripe: '${stripeKey()}' };\n`);
+    f.commit('add config');
+    f.write('config.js', 'module.exports = { stripe: process.env.STRIPE_API_KEY };\n');
+    f.commit('read it from the environment');
+    expect((await f.check('code/history')).status).toBe('skipped');
+    expectPass(await f.check('code/secrets-in-files'));
+    const bad = await f.check('code/history', { history: true });
+    expectFail(bad, { file: 'config.js' });
+    expect(bad.evidence[0]!.commit).toMatch(/^[0-9a-f]{40}$/);
+    // History rewritten (the key was rotated first): one clean commit.
+    f.git('checkout', '-q', '--orphan', 'clean');
+    f.commit('clean');
+    f.git('branch', '-q', '-D', 'main');
+    expectPass(await f.check('code/history', { history: true }));
+  });
+
+  it('code/secrets-in-logs: a key in a log line, then redacted', async () => {
+    const f = await fixture();
+    f.write(
+      'app/client.py',
+      'def connect(api_key):\n    logger.info(f"Using API key: {api_key}")\n',
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references are the fixture
+    f.write('app/pay.ts', 'throw new Error(`Invalid key: ${apiKey}`);\n');
+    const bad = await f.check('code/secrets-in-logs');
+    expectFail(bad, { file: 'app/client.py' });
+    expectFail(bad, { file: 'app/pay.ts' });
+    f.write(
+      'app/client.py',
+      'def connect(api_key):\n    logger.info("Using API key: [REDACTED]")\n',
+    );
+    f.write('app/pay.ts', "throw new Error('Invalid API key provided');\n");
+    expectPass(await f.check('code/secrets-in-logs'));
+  });
+});
+
+describe('deploy', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references are the fixture
+  it('deploy/compose-secrets: a password in environment:, then ${VAR} and env_file', async () => {
+    const f = await fixture();
+    f.write(
+      'docker-compose.prod.yml',
+      `services:\n  api:\n    environment:\n      - DATABASE_URL=\${DATABASE_URL}\n      - DB_PASSWORD=${rand(20)}\n      - LOG_LEVEL=info\n  db:\n    environment:\n      POSTGRES_PASSWORD: ${rand(20)}\n`,
+    );
+    const bad = await f.check('deploy/compose-secrets');
+    expect(bad.evidence.map((e) => [e.line, e.message])).toEqual([
+      [5, 'DB_PASSWORD has a value written in a compose file'],
+      [9, 'POSTGRES_PASSWORD has a value written in a compose file'],
+    ]);
+    f.write(
+      'docker-compose.prod.yml',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references are the fixture
+      'services:\n  api:\n    environment:\n      - DB_PASSWORD=${DB_PASSWORD}\n    env_file:\n      - .env.prod\n  db:\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n',
+    );
+    expectPass(await f.check('deploy/compose-secrets'));
+  });
+
+  it('deploy/dockerfile-secrets: ENV with a value and a copied .env, then neither', async () => {
+    const f = await fixture();
+    f.write(
+      'Dockerfile',
+      `FROM node:20\nARG NODE_ENV=production\nENV API_TOKEN=${rand(24)}\nCOPY .env /app/.env\nCOPY . /app\n`,
+    );
+    const bad = await f.check('deploy/dockerfile-secrets');
+    expect(bad.evidence.map((e) => e.line)).toEqual([3, 4]);
+    f.write(
+      'Dockerfile',
+      'FROM node:20\nARG NODE_ENV=production\nCOPY . /app\nCMD ["coffer", "run", "--", "node", "server.js"]\n',
+    );
+    expectPass(await f.check('deploy/dockerfile-secrets'));
+  });
+
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references are the fixture
+  it('deploy/ci-secrets: a key in a workflow, then ${{ secrets.NAME }}', async () => {
+    const f = await fixture();
+    f.write(
+      '.github/workflows/ci.yml',
+      `on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n      OPENAI_API_KEY: sk-${rand(40)}\n      NODE_ENV: test\n    steps:\n      - run: npm test\n`,
+    );
+    f.write('.gitlab-ci.yml', `variables:\n  SECRET_KEY: ${rand(32)}\n`);
+    const bad = await f.check('deploy/ci-secrets');
+    expectFail(bad, { file: '.github/workflows/ci.yml', line: 6 } as never);
+    expectFail(bad, { file: '.gitlab-ci.yml' });
+    f.write(
+      '.github/workflows/ci.yml',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references are the fixture
+      'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n      OPENAI_API_KEY: ${{ secrets.OPENAI_API_KEY }}\n    steps:\n      - run: npm test\n',
+    );
+    f.write('.gitlab-ci.yml', 'variables:\n  SECRET_KEY: $SECRET_KEY\n');
+    expectPass(await f.check('deploy/ci-secrets'));
+  });
+});
+
+describe('environments', () => {
+  it('environments/shared-values: prod shares a value with dev, then its own', async () => {
+    const f = await fixture({ vault: true, project: 'billing' });
+    const same = rand();
+    await f.vault!.set('project/billing/db_password', 'dev', same, { description: DESC });
+    await f.vault!.set('project/billing/db_password', 'prod', same, { description: DESC });
+    await f.vault!.set('project/billing/session_key', 'dev', rand(), { description: DESC });
+    await f.vault!.set('project/billing/session_key', 'prod', rand(), { description: DESC });
+    const bad = await f.check('environments/shared-values');
+    expectFail(bad, { keyPath: 'project/billing/db_password', env: 'prod' });
+    expect(bad.evidence).toHaveLength(1);
+    await f.vault!.set('project/billing/db_password', 'prod', rand(), { description: DESC });
+    expectPass(await f.check('environments/shared-values'));
+  });
+
+  it('environments/missing-required: a required variable missing in prod, then stored', async () => {
+    const f = await fixture({ vault: true });
+    f.write('coffer.yaml', MANIFEST);
+    for (const env of ['dev', 'prod']) {
+      await f.vault!.set('project/billing/db_password', env, rand(), { description: DESC });
+    }
+    await f.vault!.set('project/billing/session_key', 'dev', rand(), { description: DESC });
+    const bad = await f.check('environments/missing-required');
+    expectFail(bad, { keyPath: 'project/billing/session_key', env: 'prod' });
+    expect(bad.fixes[0]!.command).toBe('coffer setup --env prod');
+    await f.vault!.set('project/billing/session_key', 'prod', rand(), { description: DESC });
+    expectPass(await f.check('environments/missing-required'));
+  });
+
+  it('environments/name-typos: prod and production, then one name', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set('project/billing/db_password', 'prod', rand(), { description: DESC });
+    await f.vault!.set('project/billing/session_key', 'production', rand(), { description: DESC });
+    await f.vault!.set('project/billing/session_key', 'dev', rand(), { description: DESC });
+    const bad = await f.check('environments/name-typos');
+    expectFail(bad, { env: 'production' });
+    expect(bad.evidence).toHaveLength(1);
+    await f.vault!.set('project/billing/session_key', 'prod', rand(), { description: DESC });
+    await f.vault!.delete('project/billing/session_key', 'production');
+    expectPass(await f.check('environments/name-typos'));
+  });
+});
+
+describe('keys', () => {
+  it('keys/weak: a short tier-3 key, then a 32-byte one', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set('project/billing/encryption_key', 'dev', 'abc123def456', {
+      description: 'Encrypts stored card tokens at rest',
+      metadata: { tier: 3 },
+    });
+    await f.vault!.set('project/billing/jwt_secret', 'dev', 'aaaaaaaaaaaaaaaaaaaaaaaa', {
+      description: 'Signs the billing API session tokens',
+      metadata: { tier: 3 },
+    });
+    const bad = await f.check('keys/weak');
+    expect(bad.evidence.map((e) => e.message)).toEqual([
+      'project/billing/encryption_key (dev) is shorter than 16 characters',
+      'project/billing/jwt_secret (dev) is below 128 bits of entropy',
+    ]);
+    await f.vault!.set('project/billing/encryption_key', 'dev', randomBytes(32).toString('base64'));
+    await f.vault!.set('project/billing/jwt_secret', 'dev', randomBytes(32).toString('hex'));
+    expectPass(await f.check('keys/weak'));
+  });
+
+  it('keys/tier3-no-backup: a tier-3 key in no backup, then backed up', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set(
+      'project/billing/encryption_key',
+      'prod',
+      randomBytes(32).toString('base64'),
+      {
+        description: 'Encrypts stored card tokens at rest',
+        metadata: { tier: 3 },
+      },
+    );
+    expectFail(await f.check('keys/tier3-no-backup'), {
+      keyPath: 'project/billing/encryption_key',
+    });
+    // What coffer backup records once the file is written.
+    await f.vault!.auditedTransaction('vault.backup', async () => ({
+      result: undefined,
+      detail: 'test',
+    }));
+    expectPass(await f.check('keys/tier3-no-backup'));
+  });
+
+  it('keys/changed-without-rewrap: a tier-3 key replaced with set, then rotated', async () => {
+    const f = await fixture({ vault: true });
+    const path = 'project/billing/encryption_key';
+    await f.vault!.set(path, 'prod', randomBytes(32).toString('base64'), {
+      description: 'Encrypts stored card tokens at rest',
+      metadata: { tier: 3 },
+    });
+    expectPass(await f.check('keys/changed-without-rewrap'));
+    await f.vault!.set(path, 'prod', randomBytes(32).toString('base64'));
+    expectFail(await f.check('keys/changed-without-rewrap'), { keyPath: path, env: 'prod' });
+    await rotateSecret(f.vault!, {
+      path,
+      env: 'prod',
+      graceMs: 0,
+      value: randomBytes(32).toString('base64'),
+    });
+    expectPass(await f.check('keys/changed-without-rewrap'));
+  });
+});
+
+describe('access', () => {
+  it('access/token-no-expiry: a token without expiry, then one with a ttl', async () => {
+    const f = await fixture({ vault: true });
+    await createToken(f.vault!, { name: 'deploy', allow: ['project/billing/*'], caps: ['read'] });
+    expectFail(await f.check('access/token-no-expiry'), { token: 'deploy' });
+    await revokeToken(f.vault!, 'deploy');
+    await createToken(f.vault!, {
+      name: 'deploy-2',
+      allow: ['project/billing/*'],
+      caps: ['read'],
+      ttl: '90d',
+    });
+    expectPass(await f.check('access/token-no-expiry'));
+  });
+
+  it('access/token-broad: ** and admin, then a narrow token', async () => {
+    const f = await fixture({ vault: true });
+    await createToken(f.vault!, { name: 'ci', allow: ['**'], caps: ['read'], ttl: '30d' });
+    await createToken(f.vault!, {
+      name: 'ops',
+      allow: ['project/billing/*'],
+      caps: ['admin'],
+      ttl: '30d',
+    });
+    const bad = await f.check('access/token-broad');
+    expect(bad.evidence.map((e) => e.token)).toEqual(['ci', 'ops']);
+    await revokeToken(f.vault!, 'ci');
+    await revokeToken(f.vault!, 'ops');
+    await createToken(f.vault!, {
+      name: 'ci-2',
+      allow: ['project/billing/*'],
+      caps: ['read'],
+      ttl: '30d',
+    });
+    expectPass(await f.check('access/token-broad'));
+  });
+
+  it('access/token-unused: unused for 100 days, then used', async () => {
+    const f = await fixture({ vault: true });
+    await createToken(
+      f.vault!,
+      { name: 'old', allow: ['project/billing/*'], caps: ['read'], ttl: '365d' },
+      new Date(Date.now() - 100 * DAY),
+    );
+    expectFail(await f.check('access/token-unused'), { token: 'old' });
+    // A request made with it, as coffer serve audits one.
+    await f.vault!.withActor('token:old@127.0.0.1').auditedTransaction('list', async () => ({
+      result: undefined,
+      detail: 'project/billing',
+    }));
+    expectPass(await f.check('access/token-unused'));
+  });
+
+  it('access/token-dead: a revoked token still in .env, then removed', async () => {
+    const f = await fixture({ vault: true });
+    const { token } = await createToken(f.vault!, {
+      name: 'laptop',
+      allow: ['project/billing/*'],
+      caps: ['read'],
+      ttl: '30d',
+    });
+    f.write('.env', `COFFER_URL=https://coffer.example.org\nCOFFER_TOKEN=${token}\n`, 0o600);
+    expectPass(await f.check('access/token-dead'));
+    await revokeToken(f.vault!, 'laptop');
+    expectFail(await f.check('access/token-dead'), { file: '.env', token: 'laptop' });
+    f.write('.env', 'COFFER_URL=https://coffer.example.org\n', 0o600);
+    expectPass(await f.check('access/token-dead'));
+  });
+
+  it('access/mcp-config: coffer mcp without --allow and with --reveal allow, then limited', async () => {
+    const f = await fixture();
+    const config = (args: string[]) =>
+      JSON.stringify(
+        { mcpServers: { coffer: { command: '/usr/local/bin/coffer', args } } },
+        null,
+        2,
+      );
+    f.write('.mcp.json', config(['mcp', '--reveal', 'allow']));
+    const bad = await f.check('access/mcp-config');
+    expect(bad.evidence.map((e) => [e.file, e.message])).toEqual([
+      [
+        '.mcp.json',
+        'MCP server coffer (Claude Code) runs coffer mcp with --reveal allow and no --allow',
+      ],
+    ]);
+    expect(bad.fixes[0]!.command).toBe('coffer agent setup');
+    f.write('.mcp.json', config(['mcp', '--allow', 'project/billing/*', '--reveal', 'never']));
+    expectPass(await f.check('access/mcp-config'));
+  });
+
+  it('access/agent-plaintext: a key and a coffer token in MCP env blocks, then none', async () => {
+    const f = await fixture();
+    f.write(
+      '.cursor/mcp.json',
+      JSON.stringify(
+        {
+          mcpServers: {
+            openai: {
+              command: 'npx',
+              args: ['openai-mcp'],
+              env: { OPENAI_API_KEY: `sk-proj-${rand(48)}` },
+            },
+            coffer: {
+              command: 'coffer',
+              args: ['mcp', '--allow', 'project/x/*'],
+              env: { COFFER_TOKEN: `coffer_${'a'.repeat(16)}_${rand(43)}` },
+            },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    const bad = await f.check('access/agent-plaintext');
+    expect(bad.evidence.length).toBeGreaterThanOrEqual(2);
+    expectFail(bad, { file: '.cursor/mcp.json' });
+    f.write(
+      '.cursor/mcp.json',
+      JSON.stringify({
+        mcpServers: { coffer: { command: 'coffer', args: ['mcp', '--allow', 'project/x/*'] } },
+      }),
+    );
+    expectPass(await f.check('access/agent-plaintext'));
+  });
+
+  it('access/agent-env-read: Claude Code settings without a .env deny rule, then with one', async () => {
+    const f = await fixture();
+    f.write(
+      '.claude/settings.json',
+      JSON.stringify({ permissions: { allow: ['Read(./.env)', 'Bash(npm test)'] } }),
+    );
+    const bad = await f.check('access/agent-env-read');
+    expect(bad.evidence.map((e) => e.message)).toEqual([
+      '.claude/settings.json allows Read(./.env)',
+      'Claude Code may read .env files: no Read(./.env*) deny rule',
+    ]);
+    f.write(
+      '.claude/settings.json',
+      JSON.stringify({
+        permissions: { allow: ['Bash(npm test)'], deny: ['Read(./.env)', 'Read(./.env.*)'] },
+      }),
+    );
+    expectPass(await f.check('access/agent-env-read'));
+  });
+});
+
+describe('lifecycle', () => {
+  it('lifecycle/rotation-overdue: overdue on a 1d policy, then rotated', async () => {
+    const f = await fixture({ vault: true });
+    const path = 'project/billing/db_password';
+    await f.vault!.set(path, 'prod', rand(), { description: DESC, metadata: { rotation: '1d' } });
+    const later = new Date(Date.now() + 3 * DAY);
+    const bad = await f.check('lifecycle/rotation-overdue', { now: later });
+    expectFail(bad, { keyPath: path, env: 'prod' });
+    expect(bad.fixes[0]!.command).toBe(`coffer rotate ${path} --env prod`);
+    await rotateSecret(f.vault!, { path, env: 'prod', graceMs: 0, value: rand() });
+    expectPass(await f.check('lifecycle/rotation-overdue'));
+  });
+
+  it('lifecycle/open-incidents: an open incident, then closed', async () => {
+    const f = await fixture({ vault: true });
+    const path = 'project/billing/db_password';
+    await f.vault!.set(path, 'prod', rand(), { description: DESC });
+    const { incident } = await openIncident(f.vault!, { path, env: 'prod', where: 'a CI log' });
+    expectFail(await f.check('lifecycle/open-incidents'), { keyPath: path, env: 'prod' });
+    await closeIncident(f.vault!, incident.id);
+    expectPass(await f.check('lifecycle/open-incidents'));
+  });
+
+  it('lifecycle/pre-commit-hook: no hook, --fix installs coffer scan --staged', async () => {
+    const f = await fixture();
+    const bad = await f.check('lifecycle/pre-commit-hook');
+    expectFail(bad);
+    expect(await f.fix(bad)).toBe(1);
+    expect(readFileSync(join(f.root, '.git/hooks/pre-commit'), 'utf8')).toContain(
+      "'coffer' scan --staged",
+    );
+    expectPass(await f.check('lifecycle/pre-commit-hook'));
+  });
+
+  it('lifecycle/baseline-stale: an entry for a file that is gone, then rewritten', async () => {
+    const f = await fixture();
+    const stale = updateBaseline(
+      undefined,
+      [
+        {
+          ruleId: 'stripe-secret-key',
+          description: 'Stripe',
+          file: 'old.js',
+          line: 1,
+          column: 1,
+          endColumn: 30,
+          masked: 'sk_live_****',
+          hashedSecret: 'a'.repeat(40),
+          validated: true,
+        },
+      ],
+      new Set(['old.js']),
+      new Date(),
+    );
+    f.write('.secrets.baseline', formatBaseline(stale));
+    f.write('app.js', 'console.log("hello");\n');
+    expectFail(await f.check('lifecycle/baseline-stale'), { file: '.secrets.baseline' });
+    f.write(
+      '.secrets.baseline',
+      formatBaseline(updateBaseline(stale, [], new Set(['old.js']), new Date())),
+    );
+    expectPass(await f.check('lifecycle/baseline-stale'));
+  });
+
+  it('lifecycle/audit-verify: an edited audit record, then acknowledged', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set('project/billing/db_password', 'prod', rand(), { description: DESC });
+    expectPass(await f.check('lifecycle/audit-verify'));
+    const db = new Database(f.vaultFiles[0]!);
+    db.prepare('DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)').run();
+    db.close();
+    expectFail(await f.check('lifecycle/audit-verify'));
+    await acknowledgeAuditBreak(f.vault!, 'restored from the ops backup after a disk error');
+    expectPass(await f.check('lifecycle/audit-verify'));
+  });
+
+  it('lifecycle/backup: never backed up, then backed up', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set('project/billing/db_password', 'prod', rand(), { description: DESC });
+    expectFail(await f.check('lifecycle/backup'));
+    await f.vault!.auditedTransaction('vault.backup', async () => ({
+      result: undefined,
+      detail: 'test',
+    }));
+    expectPass(await f.check('lifecycle/backup'));
+    expectFail(await f.check('lifecycle/backup', { now: new Date(Date.now() + 40 * DAY) }));
+  });
+});
