@@ -60,6 +60,11 @@ export interface CofferMcpOptions {
     outcome: RequestOutcome,
     detail: string,
   ) => Promise<void>;
+  /**
+   * The request_secret registry, when another front end in this process answers requests
+   * too (the web UI of the same server); default: one of this server's own.
+   */
+  requests?: SecretRequests | undefined;
 }
 
 const INSTRUCTIONS = `coffer keeps secrets (API keys, passwords, tokens) in an encrypted vault.
@@ -112,39 +117,41 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
   });
 
   // request_secret: the value goes from the page to the vault, then to the .env file.
-  const registry = new SecretRequests({
-    async store(request, value) {
-      const ctx = toolContext(request.actor);
-      const stored = await ctx.vault.set(request.path, request.env, value, {
-        description: request.description,
-      });
-      if (request.writeEnv === undefined) return { version: stored.version };
-      const out = await writeEnvTool.run(
-        {
-          project: request.path.split('/')[1]!,
-          env: request.env,
-          file: request.writeEnv,
-          keyPaths: [request.path],
-        },
-        ctx,
-      );
-      return { version: stored.version, written: (out as { written: string[] }).written };
-    },
-    async audit(request, outcome, detail) {
-      log.info(
-        {
-          tool: 'request_secret',
-          requestId: request.id,
-          keyPath: request.path,
-          env: request.env,
-          actor: request.actor,
-          outcome,
-        },
-        'secret request',
-      );
-      await options.auditRequest?.(request.actor, request, outcome, detail);
-    },
-  });
+  const registry =
+    options.requests ??
+    new SecretRequests({
+      async store(request, value) {
+        const ctx = toolContext(request.actor);
+        const stored = await ctx.vault.set(request.path, request.env, value, {
+          description: request.description,
+        });
+        if (request.writeEnv === undefined) return { version: stored.version };
+        const out = await writeEnvTool.run(
+          {
+            project: request.path.split('/')[1]!,
+            env: request.env,
+            file: request.writeEnv,
+            keyPaths: [request.path],
+          },
+          ctx,
+        );
+        return { version: stored.version, written: (out as { written: string[] }).written };
+      },
+      async audit(request, outcome, detail) {
+        log.info(
+          {
+            tool: 'request_secret',
+            requestId: request.id,
+            keyPath: request.path,
+            env: request.env,
+            actor: request.actor,
+            outcome,
+          },
+          'secret request',
+        );
+        await options.auditRequest?.(request.actor, request, outcome, detail);
+      },
+    });
   const page = createRequestPage(registry);
   mcp.server.onclose = () => {
     page.close().catch(() => {});

@@ -8,12 +8,19 @@
  * them into docs/ (the README shows them).
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIncident } from '../../src/core/incident/incident.js';
+import { SecretRequests } from '../../src/core/requests/secret-requests.js';
+import { localMcpBackend } from '../../src/mcp/backend.js';
+import { mcpPolicy } from '../../src/mcp/policy.js';
+import { createCofferMcpServer } from '../../src/mcp/server.js';
 import { type RunningServer, startServer } from '../../src/server/http-server.js';
 import { axeViolations, launchChromium } from '../helpers/browser.js';
 import { makeTestServer, type TestServer } from '../helpers/server.js';
@@ -26,8 +33,27 @@ const SHOTS =
     ? join(import.meta.dirname, '../../docs')
     : mkdtempSync(join(tmpdir(), 'coffer-shots-'));
 
+const GIVEN = 'given-in-the-ui-sentinel-P3xR8w';
 let browser: Browser;
 let server: TestServer;
+let manifestDir: string;
+/** Agents' request_secret requests: shared by the MCP server below and the web UI. */
+const requests = new SecretRequests({
+  async store(request, value) {
+    const r = await server.vault.withActor(request.actor).set(request.path, request.env, value, {
+      description: request.description,
+    });
+    return { version: r.version };
+  },
+  async audit(request, outcome, detail) {
+    await server.vault
+      .withActor(request.actor)
+      .auditedTransaction(`request_${outcome}`, async () => ({ result: undefined, detail }), {
+        path: request.path,
+        env: request.env,
+      });
+  },
+});
 let running: RunningServer;
 let url: string;
 const tokens: Record<string, string> = {};
@@ -37,7 +63,28 @@ async function seed(path: string, env: string, value: string, description: strin
 }
 
 beforeAll(async () => {
-  server = await makeTestServer({ ui: { revealMs: REVEAL_MS } });
+  manifestDir = mkdtempSync(join(tmpdir(), 'coffer-ui-manifest-'));
+  const manifest = join(manifestDir, 'coffer.yaml');
+  writeFileSync(
+    manifest,
+    `project: app
+environments: [dev, staging, prod]
+variables:
+  DATABASE_URL:
+    description: Primary PostgreSQL database
+    tier: 1
+  STRIPE_API_KEY:
+    description: Stripe key for payments
+    tier: 2
+  SENTRY_DSN:
+    description: Where the app reports its errors
+    tier: 2
+    source: ask
+`,
+  );
+  server = await makeTestServer({
+    ui: { revealMs: REVEAL_MS, manifests: [manifest], requests },
+  });
   running = await startServer(server.app, { host: '127.0.0.1', port: 0 });
   url = running.url;
   tokens.admin = await server.token({
@@ -62,6 +109,12 @@ beforeAll(async () => {
   await seed('project/app/session_secret', 'dev', 'dev-session', 'Signs the session cookies');
   await seed('project/billing/webhook_secret', 'prod', OTHER, 'Verifies webhook signatures');
   await seed('meta/cloudflare/api_token', 'prod', OTHER, 'DNS edits for the deploy job');
+  await server.vault.get('project/app/database_url', 'prod');
+  await openIncident(server.vault.withActor('cli:alice'), {
+    path: 'project/app/session_secret',
+    env: 'dev',
+    where: 'a screenshot in the team chat',
+  });
   browser = await launchChromium();
 });
 
@@ -70,6 +123,7 @@ afterAll(async () => {
   await running?.close();
   await server?.api.close();
   await server?.storage.close();
+  rmSync(manifestDir, { recursive: true, force: true });
   if (process.env.COFFER_UPDATE_SCREENSHOTS !== '1')
     rmSync(SHOTS, { recursive: true, force: true });
 });
@@ -102,7 +156,17 @@ describe('the web UI in Chromium', () => {
     await page.getByRole('link', { name: 'project/app' }).click();
     await page.waitForURL(`${url}/p/project/app`);
     const headers = await page.locator('table.secrets thead th').allTextContents();
-    expect(headers).toEqual(['Name', 'Description', 'Tier', 'Rotation', 'dev', 'staging', 'prod']);
+    expect(headers).toEqual([
+      'Name',
+      'Description',
+      'Tier',
+      'Rotation',
+      'dev',
+      'staging',
+      'prod',
+      'Same in dev and prod',
+    ]);
+    expect(await page.getByRole('row', { name: /stripe_api_key/ }).textContent()).toContain('same');
     expect(await page.locator('td.missing').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'ui-secrets.png') });
     expect(await page.content()).not.toContain(VALUE);
@@ -248,6 +312,55 @@ describe('the web UI in Chromium', () => {
     await context.close();
   });
 
+  it("answers an agent's request_secret from the UI: the value never reaches the agent", async () => {
+    const mcp = createCofferMcpServer({
+      backend: localMcpBackend(server.vault, async () => {}),
+      policy: mcpPolicy({ allow: [], envs: [], readOnly: false, reveal: 'never' }),
+      readOnly: false,
+      defaultEnv: 'dev',
+      agentId: undefined,
+      cwd: manifestDir,
+      log: { info: () => {}, warn: () => {} },
+      version: '0.0.0-test',
+      requests,
+    });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    const seen: string[] = [];
+    const client = new Client({ name: 'browser-test-agent', version: '1.0' });
+    await Promise.all([mcp.connect(a), client.connect(b)]);
+    const asked = await client.callTool({
+      name: 'request_secret',
+      arguments: {
+        keyPath: 'project/app/sentry_dsn',
+        description: 'Where the app reports its errors',
+      },
+    });
+    seen.push(JSON.stringify(asked));
+    const { requestId } = asked.structuredContent as { requestId: string };
+    expect(asked.structuredContent).toMatchObject({ status: 'pending' });
+
+    const { context, page } = await loggedIn(tokens.app!);
+    await page.getByRole('link', { name: 'Requests' }).click();
+    await page.waitForURL(`${url}/requests`);
+    await page.getByRole('heading', { name: 'project/app/sentry_dsn (dev)' }).waitFor();
+    expect(await page.content()).toContain('browser-test-agent');
+    await page.screenshot({ path: join(SHOTS, 'ui-requests.png') });
+    await page.getByLabel('Value of project/app/sentry_dsn').fill(GIVEN);
+    await page.getByRole('button', { name: 'Store in the vault' }).click();
+    await page.getByText('Stored project/app/sentry_dsn (dev) version 1').waitFor();
+    expect(await page.content()).not.toContain(GIVEN);
+
+    const status = await client.callTool({ name: 'request_status', arguments: { requestId } });
+    seen.push(JSON.stringify(status));
+    expect(status.structuredContent).toMatchObject({ status: 'stored', version: 1 });
+    expect((await server.vault.get('project/app/sentry_dsn', 'dev')).value).toBe(GIVEN);
+    for (const m of seen) expect(m).not.toContain(GIVEN);
+    const actions = await auditActions('project/app/sentry_dsn');
+    expect(actions).toContain('set:ok:token:app-team');
+    await client.close();
+    await context.close();
+  });
+
   it('has no serious accessibility violations on any page (axe-core)', async () => {
     const { context, page } = await loggedIn(tokens.admin!, { bypassCSP: true });
     const found: string[] = [];
@@ -258,9 +371,16 @@ describe('the web UI in Chromium', () => {
       '/audit',
       '/tokens',
       '/rotation',
+      '/incidents',
+      '/requests',
+      '/p/project/app/manifest',
     ]) {
       await page.goto(`${url}${path}`);
       if (path === '/audit') await page.screenshot({ path: join(SHOTS, 'ui-audit.png') });
+      if (path === '/incidents') await page.screenshot({ path: join(SHOTS, 'ui-incidents.png') });
+      if (path === '/p/project/app/manifest') {
+        await page.screenshot({ path: join(SHOTS, 'ui-manifest.png') });
+      }
       found.push(...(await axeViolations(page)).map((v) => `${path} ${v}`));
     }
     const anonymous = await browser.newPage({ bypassCSP: true });

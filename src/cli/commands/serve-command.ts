@@ -32,6 +32,7 @@ interface ServeOptions extends CommonOptions {
   headersTimeout: number;
   requestTimeout: number;
   trustedProxy?: string[];
+  manifest?: string[];
   backupEvery?: string;
   backupDir?: string;
   keep: number;
@@ -126,6 +127,11 @@ export function serveCommand(program: Command): void {
       'a reverse proxy (address or subnet, IPv4 or IPv6) whose X-Forwarded-For names the client; repeatable',
       collect,
     )
+    .option(
+      '--manifest <file>',
+      "a project's coffer.yaml whose status (missing, extra) the web UI shows; repeatable",
+      collect,
+    )
     .option('--backup-every <interval>', 'take a backup every interval (e.g. 24h, 6h, 7d)')
     .option('--backup-dir <dir>', 'where scheduled backups go (default: $COFFER_HOME/backups)')
     .option(
@@ -206,6 +212,7 @@ as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other fil
               version,
               syncReads: opts.syncReads,
               trustedProxies: proxies,
+              ui: { manifests: (opts.manifest ?? []).map((f) => resolve(f)) },
             });
             const server = await startServer(api.app, binding, {
               hotPath: api.hotPath,

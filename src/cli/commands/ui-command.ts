@@ -79,7 +79,13 @@ Examples:
           const { AccessPolicy } = await import('../../core/access/policy.js');
           const sessions = new SessionStore();
           const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
-          const api = createApi({ vault, version, ui: { sessions } });
+          const { findManifestFile } = await import('../../core/manifest/load.js');
+          const manifest = findManifestFile(process.cwd());
+          const api = createApi({
+            vault,
+            version,
+            ui: { sessions, manifests: manifest === undefined ? [] : [manifest] },
+          });
           const server = await startServer(
             api.app,
             { host: '127.0.0.1', port: opts.port },

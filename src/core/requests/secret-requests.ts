@@ -148,12 +148,55 @@ export class SecretRequests {
     return { ...entry.view };
   }
 
+  /** The requests still waiting for a value (pending or opened), oldest first. */
+  async waiting(): Promise<SecretRequestView[]> {
+    const out: SecretRequestView[] = [];
+    for (const entry of this.#entries.values()) {
+      await this.#expire(entry);
+      if (!entry.used && !done(entry.view.status)) out.push({ ...entry.view });
+    }
+    return out;
+  }
+
   /** The user's value: stored through `store`; the token is spent first. */
   async submit(token: string, value: string): Promise<SecretRequestView> {
-    const entry = await this.#byToken(token);
+    return this.#submit(await this.#byToken(token), value, this.#deps.store);
+  }
+
+  /**
+   * The value given by a signed-in user of another front end (the web UI) for request `id`:
+   * stored through `store` (that front end's, acting as its user), once, like `submit`.
+   */
+  async answer(
+    id: string,
+    value: string,
+    store: SecretRequestDeps['store'],
+  ): Promise<SecretRequestView> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) {
+      throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request in this server');
+    }
+    await this.#expire(entry);
+    if (entry.used || done(entry.view.status)) {
+      throw new CofferError('REQUEST_CLOSED', `the request is ${entry.view.status} already`);
+    }
+    return this.#submit(entry, value, store);
+  }
+
+  /** The request's view if it exists (no audit, no expiry): for access checks. */
+  peek(id: string): SecretRequestView | undefined {
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : { ...entry.view };
+  }
+
+  async #submit(
+    entry: Entry,
+    value: string,
+    store: SecretRequestDeps['store'],
+  ): Promise<SecretRequestView> {
     entry.used = true;
     try {
-      const stored = await this.#deps.store({ ...entry.view }, value);
+      const stored = await store({ ...entry.view }, value);
       entry.view.version = stored.version;
       if (stored.written !== undefined) entry.view.written = stored.written;
       this.#finish(entry, 'stored');

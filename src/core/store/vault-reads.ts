@@ -7,6 +7,7 @@
  * `get` and `getMany` are hot paths (a server answers each read through them): no work here
  * beyond the read, its decryption and its record.
  */
+import { createHmac } from 'node:crypto';
 import { CofferError } from '../errors.js';
 import {
   envVarNameFor,
@@ -245,5 +246,34 @@ export async function readProject(
       });
     }
     return { result: out, detail: `${out.length} secrets for ${purpose}`, audit: reads };
+  });
+}
+
+/** Keyed digests of stored versions (no value leaves): see Vault.valueDigests. */
+export async function valueDigests(
+  store: AuditedStore,
+  scope: string,
+  items: readonly { path: string; env: string; version: number }[],
+  key: Uint8Array,
+): Promise<Buffer[]> {
+  const prefix = parsePathPrefix(scope);
+  const under =
+    prefix.group === undefined ? `${prefix.scope}/` : `${prefix.scope}/${prefix.group}/`;
+  return store.op('compare', { path: scope }, async (tx) => {
+    const out: Buffer[] = [];
+    for (const it of items) {
+      if (!it.path.startsWith(under)) {
+        throw new CofferError('INVALID_ARGUMENT', `${it.path} is not under ${scope}`);
+      }
+      const rec = await tx.getVersion(it.path, it.env, it.version);
+      if (rec === undefined) throw missingVersion(it.path, it.env, it.version);
+      const plain = await store.decrypt(tx, rec);
+      try {
+        out.push(createHmac('sha256', key).update(plain).digest());
+      } finally {
+        plain.fill(0);
+      }
+    }
+    return { result: out, detail: `keyed digests of ${items.length} versions, no value returned` };
   });
 }

@@ -27,7 +27,7 @@ import { type AuditDraft, AuditedStore } from './audited-store.js';
 import { RowIntegrityError } from './authenticated-tx.js';
 import type { SecretMetadata, Storage, StorageTx } from './storage.js';
 import { describeSecret, listSecrets, secretHistory, secretInfo } from './vault-metadata.js';
-import { getMany, getSecret, readInTransaction, readProject } from './vault-reads.js';
+import { getMany, getSecret, readInTransaction, readProject, valueDigests } from './vault-reads.js';
 import type {
   ProjectSecret,
   ReadOutcome,
@@ -287,9 +287,23 @@ export class Vault {
       tx: StorageTx,
       keyring: Keyring,
     ) => Promise<{ result: T; detail?: string | null; audit?: AuditDraft[] }>,
+    target: { path?: string | null; env?: string | null } = {},
   ): Promise<T> {
     const store = this.#store;
-    return store.op(action, {}, (tx) => fn(tx, store.keyring));
+    return store.op(action, target, (tx) => fn(tx, store.keyring));
+  }
+
+  /**
+   * Keyed digests (HMAC-SHA256 under `key`) of stored versions, for comparisons that show no
+   * value (the web UI's "same value in dev and prod"); the plaintexts are zeroed at once.
+   * One `compare` record for the batch, under `scope` (a project prefix).
+   */
+  valueDigests(
+    scope: string,
+    items: readonly { path: string; env: string; version: number }[],
+    key: Uint8Array,
+  ): Promise<Buffer[]> {
+    return valueDigests(this.#store, scope, items, key);
   }
 
   /**

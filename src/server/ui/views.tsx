@@ -9,6 +9,7 @@
 import { raw } from 'hono/html';
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { TokenInfo } from '../../core/access/tokens.js';
+import type { ProjectOverview } from '../../core/environments/overview.js';
 import type { RotationStatusReport } from '../../core/rotation/status.js';
 import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, VersionInfo } from '../../core/store/vault-types.js';
@@ -21,7 +22,7 @@ export interface Viewer {
   admin: boolean;
 }
 
-const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined }>> = ({
+export const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined }>> = ({
   title,
   viewer,
   children,
@@ -52,6 +53,12 @@ const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined 
               </li>
               <li>
                 <a href="/rotation">Rotation</a>
+              </li>
+              <li>
+                <a href="/incidents">Incidents</a>
+              </li>
+              <li>
+                <a href="/requests">Requests</a>
               </li>
               {viewer.admin && (
                 <li>
@@ -85,7 +92,7 @@ export async function documentOf(node: unknown): Promise<string> {
   return `<!DOCTYPE html>${String(await node)}`;
 }
 
-const Notice: FC<{ error?: string | undefined; message?: string | undefined }> = (p) => (
+export const Notice: FC<{ error?: string | undefined; message?: string | undefined }> = (p) => (
   <>
     {p.error !== undefined && (
       <p class="notice error" role="alert">
@@ -100,7 +107,7 @@ const Notice: FC<{ error?: string | undefined; message?: string | undefined }> =
   </>
 );
 
-const Time: FC<{ iso: string | null | undefined }> = ({ iso }) =>
+export const Time: FC<{ iso: string | null | undefined }> = ({ iso }) =>
   iso === null || iso === undefined ? <span>—</span> : <time datetime={iso}>{shortTime(iso)}</time>;
 
 function shortTime(iso: string): string {
@@ -181,16 +188,6 @@ export const ProjectsPage: FC<{ viewer: Viewer; projects: ProjectSummary[] }> = 
   </Layout>
 );
 
-export interface SecretRow {
-  name: string;
-  path: string;
-  description: string;
-  tier: number | null;
-  rotation: string | null;
-  /** By environment: the secret there, or undefined when it is missing. */
-  cells: Record<string, SecretInfo | undefined>;
-}
-
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -207,60 +204,85 @@ export function escapeHtml(text: string): string {
 /**
  * The rows of a project page as one string: a project may have hundreds of secrets in
  * several environments, and building them as strings is several times faster than as JSX
- * nodes. Everything from the vault is escaped; paths and environments follow the grammar.
+ * nodes. Everything from the vault is escaped (a path once per row); paths and environments
+ * follow the grammar.
  */
-function projectRows(rows: SecretRow[], envs: string[]): string {
+function projectRows(o: ProjectOverview): string {
+  const envs = o.envs.map((e) => [e, escapeHtml(e)] as const);
   let out = '';
-  for (const r of rows) {
+  for (const r of o.rows) {
     const path = escapeHtml(r.path);
     out += `<tr><th scope="row"><a href="/s/${path}">${escapeHtml(r.name)}</a></th><td>${escapeHtml(r.description)}</td><td>${r.tier ?? '—'}</td><td>${escapeHtml(r.rotation ?? '—')}</td>`;
-    for (const e of envs) {
-      const env = escapeHtml(e);
+    for (const [e, env] of envs) {
       const s = r.cells[e];
       if (s === undefined) {
         out += `<td class="missing"><a href="/s/${path}?env=${env}">missing</a></td>`;
-      } else if (s.deletedAt !== null) {
-        out += `<td class="deleted"><a href="/s/${path}?env=${env}">deleted</a> ${timeHtml(s.updatedAt)}</td>`;
-      } else {
-        out += `<td><a href="/s/${path}?env=${env}">v${s.currentVersion}</a> ${timeHtml(s.updatedAt)}</td>`;
+        continue;
       }
+      const read = s.lastRead === null ? 'never read' : `read ${timeHtml(s.lastRead)}`;
+      if (s.deletedAt !== null) {
+        out += `<td class="deleted"><a href="/s/${path}?env=${env}">deleted</a> ${timeHtml(s.deletedAt)}</td>`;
+      } else {
+        const state =
+          s.state === null || s.state === 'ok' || s.state === 'no-policy'
+            ? ''
+            : ` <span class="tag state-${s.state}">${s.state}</span>`;
+        out += `<td><a href="/s/${path}?env=${env}">v${s.version}</a>${state}<br><span class="sub">updated ${timeHtml(s.updatedAt)}<br>${read}</span></td>`;
+      }
+    }
+    if (o.compared !== null) {
+      out +=
+        r.sameValue === null
+          ? '<td>—</td>'
+          : r.sameValue
+            ? '<td class="same"><strong>same</strong></td>'
+            : '<td>differs</td>';
     }
     out += '</tr>';
   }
   return out;
 }
 
+/** A time as `YYYY-MM-DD HH:MM` (UTC), the whole ISO time in its datetime attribute. */
 function timeHtml(iso: string): string {
   const t = escapeHtml(iso);
-  return `<time datetime="${t}">${escapeHtml(shortTime(iso))}</time>`;
+  return `<time datetime="${t}">${t.slice(0, 10)} ${t.slice(11, 16)}</time>`;
 }
 
-export const ProjectPage: FC<{
-  viewer: Viewer;
-  prefix: string;
-  envs: string[];
-  rows: SecretRow[];
-}> = (p) => (
-  <Layout title={p.prefix} viewer={p.viewer}>
+export const ProjectPage: FC<{ viewer: Viewer; overview: ProjectOverview; manifest?: boolean }> = (
+  p,
+) => (
+  <Layout title={p.overview.prefix} viewer={p.viewer}>
     <p class="help">
-      Each environment side by side: version and last update, or <em>missing</em>. Values are never
-      shown here.
+      Each environment side by side: version, rotation state, last update and last read, or{' '}
+      <em>missing</em>
+      {p.overview.compared !== null &&
+        `; the last column says which secrets hold the same value in ${p.overview.compared[0]} and ${p.overview.compared[1]} (compared inside the vault, for secrets you may read in both)`}
+      . Values are never shown here.
     </p>
-    <section class="scroll" tabindex={0} aria-label={`Secrets of ${p.prefix}`}>
+    {p.manifest === true && (
+      <p>
+        <a href={`/p/${p.overview.prefix}/manifest`}>Manifest status (coffer.yaml)</a>
+      </p>
+    )}
+    <section class="scroll" tabindex={0} aria-label={`Secrets of ${p.overview.prefix}`}>
       <table class="secrets">
-        <caption>{`Secrets of ${p.prefix} by environment`}</caption>
+        <caption>{`Secrets of ${p.overview.prefix} by environment`}</caption>
         <thead>
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Description</th>
             <th scope="col">Tier</th>
             <th scope="col">Rotation</th>
-            {p.envs.map((e) => (
+            {p.overview.envs.map((e) => (
               <th scope="col">{e}</th>
             ))}
+            {p.overview.compared !== null && (
+              <th scope="col">{`Same in ${p.overview.compared[0]} and ${p.overview.compared[1]}`}</th>
+            )}
           </tr>
         </thead>
-        <tbody>{raw(projectRows(p.rows, p.envs))}</tbody>
+        <tbody>{raw(projectRows(p.overview))}</tbody>
       </table>
     </section>
   </Layout>
@@ -395,6 +417,38 @@ export const SecretPage: FC<{ viewer: Viewer; s: SecretView }> = ({ viewer, s })
               What the secret is for (not just "API key").
             </p>
             <button type="submit">Save new version</button>
+          </form>
+        </section>
+      )}
+      {s.can.write && (s.info === undefined || live) && (
+        <section aria-labelledby="generate-h" class="card">
+          <h2 id="generate-h">Generate a new value</h2>
+          <form method="post" action={`${base}/generate${q}`}>
+            <input type="hidden" name="_csrf" value={viewer.csrf} />
+            <label for="spec">Kind and size</label>
+            <input
+              id="spec"
+              name="spec"
+              value={s.info?.generator ?? 'base64:32'}
+              required
+              aria-describedby="spec-help"
+            />
+            <p id="spec-help" class="help">
+              From the OS's random source: base64:32, hex:32, urlsafe:32, jwt, alnum:24,
+              password:20, uuid, fernet. The value is stored, never shown here; Reveal shows it.
+            </p>
+            {s.info === undefined ? (
+              <>
+                <label for="gen-description">Description</label>
+                <input id="gen-description" name="description" required />
+              </>
+            ) : (
+              <label class="check">
+                <input type="checkbox" name="confirm" value="yes" required /> Replace the current
+                value (data encrypted or signed with it becomes unreadable)
+              </label>
+            )}
+            <button type="submit">Generate</button>
           </form>
         </section>
       )}
