@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -80,6 +80,16 @@ async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | unde
     const why = err instanceof CofferError ? err.message : 'the vault could not be read';
     warn(`stored values not checked: ${why} (--no-vault skips the vault)`);
     return undefined;
+  }
+}
+
+/** A file's findings, or undefined when it was deleted or is unreadable since it was listed. */
+function readable(scan: () => Finding[] | undefined): Finding[] | undefined {
+  try {
+    return scan();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code) return undefined;
+    throw err;
   }
 }
 
@@ -219,13 +229,9 @@ Examples:
             });
             for (const f of files) {
               if (excluded(f.shown)) continue;
-              const found = await scanFile(f.path, f.shown, {
-                ...options,
-                noGeneric: f.kind === 'transcript',
-              }).catch((err) => {
-                if ((err as NodeJS.ErrnoException).code) return undefined;
-                throw err;
-              });
+              const found = readable(() =>
+                scanFile(f.path, f.shown, { ...options, noGeneric: f.kind === 'transcript' }),
+              );
               if (found) {
                 scanned.add(f.shown);
                 findings.push(...found);
@@ -237,11 +243,8 @@ Examples:
           } else {
             for (const file of listFiles(cwd, paths, opts.allFiles === true)) {
               if (excluded(file)) continue;
-              const found = await scanFile(join(cwd, file), file, options).catch((err) => {
-                // A file deleted or unreadable since it was listed is not a finding.
-                if ((err as NodeJS.ErrnoException).code) return undefined;
-                throw err;
-              });
+              // Joined as a string: `file` is relative and normalised (from git or the walk).
+              const found = readable(() => scanFile(`${cwd}${sep}${file}`, file, options));
               if (found) {
                 scanned.add(file);
                 findings.push(...found);

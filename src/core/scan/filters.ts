@@ -108,7 +108,8 @@ export function isHashLike(value: string): boolean {
 export function maskInertSpans(line: string): string {
   if (!line.includes('data:')) return line;
   return line.replace(
-    /data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z-]+=[^;,]+)*;base64,[A-Za-z0-9+/=]+/gi,
+    // A parameter value stops at `:`, so a run of `data:` never restarts inside another.
+    /data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z-]+=[^;,:\s"']+)*;base64,[A-Za-z0-9+/=]+/gi,
     (m) => ' '.repeat(m.length),
   );
 }

@@ -12,24 +12,41 @@
 import { charClasses, isSequentialOrRepeated, shannonEntropy } from './entropy.js';
 import { isHashLike, isPlaceholderOrReference, isUuid } from './filters.js';
 
-/** A line that holds none of these cannot hold a generic secret (one test per line). */
-export const GENERIC_HINT: RegExp = /pass|pwd|secret|token|key|auth|cred|dsn|salt|conn/i;
+/**
+ * A line that holds none of these (in any case) cannot hold a generic secret: every keyword
+ * below contains one. The scanner's keyword automaton looks for them.
+ */
+export const GENERIC_HINTS: readonly string[] = [
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'key',
+  'auth',
+  'cred',
+  'dsn',
+  'salt',
+  'conn',
+];
 
 const KEYWORD =
   'passwor[dt]|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|session[_.-]?key|client[_.-]?key|app[_.-]?key|credentials?|salt|conn(?:ection)?[_.-]?str(?:ing)?|dsn';
 
 /**
  * name, optional closing quote, an assignment operator, optional opening quote, the value.
- * The name may carry a prefix and suffix (`DB_PASSWORD`, `stripeSecretKey`).
+ * The name is a whole run of name characters holding a keyword (`DB_PASSWORD`,
+ * `stripeSecretKey`): the run is entered at its first character only and the keyword is
+ * looked for by a lookahead inside it, so a long run costs its length once, not once per
+ * position (`[A-Za-z0-9_.-]*(?:keyword)[A-Za-z0-9_.-]*` was quadratic on `a_a_a_…`).
  */
 const ASSIGNMENT = new RegExp(
-  `(?<![A-Za-z0-9])(?<name>[A-Za-z0-9_.-]*(?:${KEYWORD})[A-Za-z0-9_.-]*)(?<closeq>\\\\?["'\`]?)[ \\t]*(?<op>:=|=>|:|=|\\s(?=["']))[ \\t]*(?<q>\\\\?["'\`]|)(?<value>[^\\s"'\`\\\\,;]{1,300})`,
-  'gid',
+  `(?<![A-Za-z0-9_.-])(?=[A-Za-z0-9_.-]*?(?:${KEYWORD}))(?<name>[A-Za-z0-9_.-]+)(?<closeq>\\\\?["'\`]?)(?<sp>[ \\t]*)(?<op>:=|=>|:|=|\\s(?=["']))[ \\t]*(?<q>\\\\?["'\`]|)(?<value>[^\\s"'\`\\\\,;]{1,300})`,
+  'gi',
 );
 
-/** `<password>value</password>` in XML and config files. */
+/** `<password>value</password>` in XML and config files (the name as in ASSIGNMENT). */
 const XML_ELEMENT = new RegExp(
-  `<(?<name>[A-Za-z0-9_.:-]*(?:${KEYWORD})[A-Za-z0-9_.:-]*)>(?<value>[^<\\s]{1,300})</`,
+  `<(?=[A-Za-z0-9_.:-]*?(?:${KEYWORD}))(?<name>[A-Za-z0-9_.:-]+)>(?<value>[^<\\s]{1,300})</`,
   'gi',
 );
 
@@ -79,7 +96,8 @@ export function looksRandom(value: string): boolean {
   if (/[^\x20-\x7e]/.test(value)) return false;
   // Words and identifiers: all lowercase letters, Capitalized, camelCase, snake_case words.
   if (/^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$/.test(value) && n < 24) return false;
-  if (/^(?:[a-z]+[A-Z_.-]?)+[a-z]+$/.test(value) && n < 24 && !/\d/.test(value)) return false;
+  // (One lowercase run after another, single separators between: linear on any input.)
+  if (n < 24 && /^[a-z]+(?:[A-Z_.-][a-z]+)*$/.test(value)) return false;
   if (/^[a-z]+(?:[_.-][a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$/.test(value)) return false;
   // Numbers, dates, versions, sizes.
   if (/^[\d.,:_ -]+$/.test(value) || /^v?\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?$/.test(value))
@@ -121,7 +139,8 @@ export function findGeneric(line: string, kind: FileKind): GenericMatch[] {
     if (g.op!.trim() === '' && !quoted) continue;
     if (isDescriptiveName(name)) continue;
     // `password == "x"` is a comparison; `:=` and `=>` are assignments.
-    const [opStart, opEnd] = m.indices!.groups!.op!;
+    const opStart = m.index + name.length + g.closeq!.length + g.sp!.length;
+    const opEnd = opStart + g.op!.length;
     if (/[=!<>]/.test(line[opStart - 1] ?? '') || line[opEnd] === '=') continue;
     if (!quoted && kind !== 'config') {
       if (kind === 'prose') continue;

@@ -25,6 +25,10 @@
  * Every expression is linear on long input: a quantified run either cannot fail after it
  * (it is followed by nothing, or by `=*`), or its start is anchored by a lookbehind so that a
  * maximal run is scanned from its first character only, never once from each position in it.
+ * A name that must hold a word (`TWILIO_AUTH_TOKEN`, `fernet_key`) is such a run, with the
+ * words looked for by lookaheads at its start: `twilio[\w.-]*auth[\w.-]*` would try every
+ * split of the run (cubic on `twilio_auth` repeated). scanner.test.ts checks each rule on
+ * long adversarial lines.
  *
  * Shapes follow each provider's documented token formats; the selection and the checks were
  * informed by public scanners' rule sets (gitleaks' config, detect-secrets' plugins), written
@@ -213,7 +217,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     detectSecretsType: 'Twilio API Key',
     hints: ['twilio'],
     regex:
-      /(?<keep>twilio[A-Za-z0-9_.-]*(?:auth|token|secret)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["']?)[0-9a-f]{32}(?![0-9A-Za-z])/gi,
+      /(?<keep>(?<![A-Za-z0-9_.-])(?=[A-Za-z0-9_.-]*?twilio)(?=[A-Za-z0-9_.-]*?(?:auth|token|secret))[A-Za-z0-9_.-]+\\?["']?\s*(?::=|=>|[:=])\s*\\?["']?)[0-9a-f]{32}(?![0-9A-Za-z])/gi,
     publicPrefix: 0,
   },
   {
@@ -308,7 +312,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     description: 'Fernet key (url-safe base64 of 32 bytes) next to a key name',
     hints: ['key', 'fernet', 'crypt', 'cipher'],
     regex:
-      /(?<keep>(?:fernet|crypt|cipher|key)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?)[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])/gi,
+      /(?<keep>(?<![A-Za-z0-9_.-])(?=[A-Za-z0-9_.-]*?(?:fernet|crypt|cipher|key))[A-Za-z0-9_.-]+\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?)[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])/gi,
     publicPrefix: 0,
     validate: isFernetKey,
   },

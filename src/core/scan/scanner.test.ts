@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateCorpus } from '../../../test/helpers/scan-corpus.js';
 import { tokenChecksum } from './checksums.js';
-import { FileScanner, scanStream, scanText } from './scanner.js';
+import { FileScanner, scanFile, scanStream, scanText } from './scanner.js';
 import { StoredValueMatcher } from './stored-values.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -60,7 +63,38 @@ describe('generic assignments', () => {
     expect(ids(`password_length = 32\nmax_tokens: 4096\n`)).toEqual([]);
     expect(ids(`api_key = "${v}"  # coffer:allow\n`)).toEqual([]);
     expect(ids(`# pragma: allowlist nextline secret\napi_key = "${v}"\n`)).toEqual([]);
+    expect(ids(`# coffer:allow-next-line\napi_key = "${v}"\n`)).toEqual([]);
+    expect(ids(`# coffer:allow-next-line\nx = 1\napi_key = "${v}"\n`)).toEqual(['generic-secret']);
   });
+});
+
+describe('hostile input', () => {
+  // Each line once made a rule's regex backtrack without end (the looksRandom word test was
+  // exponential in the value's length; names, Twilio and Fernet names and data URI
+  // parameters were quadratic or cubic in a run's length). At 200,000 characters a
+  // superlinear expression takes minutes; a linear one a few milliseconds.
+  const n = 200_000;
+  const lines = [
+    `password = "${'qzmxlkwjvhrtpbnfgdscyeua'.repeat(n / 24)}9"`,
+    `key ${'a_'.repeat(n / 2)}`,
+    `password=${'a_'.repeat(n / 2)}`,
+    `secret ${'a.'.repeat(n / 2)}`,
+    `password${'_'.repeat(n)}:`,
+    'key'.repeat(n / 3),
+    `<${'key'.repeat(n / 3)}`,
+    'twilio_auth'.repeat(n / 11),
+    `${'data:a/b;x=y'.repeat(n / 12)} secret`,
+    'BEGIN PRIVATE KEY-----'.repeat(n / 22),
+    'eyJa.'.repeat(n / 5),
+    `postgres://${'u:'.repeat(n / 2)}`,
+  ];
+  it.each(['app.env', 'app.ts', 'README.md'])(
+    'reads long adversarial lines in %s in linear time',
+    { timeout: 60_000 },
+    (file) => {
+      for (const line of lines) expect(scanText(`${line}\n`, file)).toBeInstanceOf(Array);
+    },
+  );
 });
 
 describe('stored values', () => {
@@ -123,6 +157,49 @@ describe('one pass over a text', () => {
       .concat(s.end());
   };
 
+  it('reads a file as bytes as it reads its text: lines, columns, CRLF, any UTF-8', () => {
+    const plain = (content: string, file: string) => {
+      const s = new FileScanner({ file });
+      return s.bytes(Buffer.from(content)).concat(s.end());
+    };
+    const reference = (content: string, file: string) => {
+      const s = new FileScanner({ file });
+      return content
+        .split('\n')
+        .flatMap((l, i) => s.line(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1))
+        .concat(s.end());
+    };
+    let total = 0;
+    for (const f of files) {
+      const expected = reference(f.content, f.path);
+      total += expected.length;
+      expect(plain(f.content, f.path), f.path).toEqual(expected);
+    }
+    expect(total).toBeGreaterThan(files.length / 3);
+    const token = ghToken();
+    const piece = fc.constantFrom(
+      `token: ${token}`,
+      `API_KEY="${rand(24)}"`,
+      '-----BEGIN RSA PRIVATE KEY-----',
+      rand(64, `${ALNUM}+/`),
+      '# coffer:allow',
+      '# pragma: allowlist nextline secret',
+      'clé = "Schlüssel" 日本 \u{1F511}',
+      'é',
+      '\n',
+      '\r\n',
+      ' ',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 20 }), fc.boolean(), (parts, code) => {
+        const content = parts.join('');
+        const file = code ? 'src/app.ts' : 'config.yml';
+        expect(plain(content, file)).toEqual(reference(content, file));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('finds what reading every line finds, in whole texts and in streams cut anywhere', async () => {
     let total = 0;
     for (const f of files) {
@@ -148,5 +225,34 @@ describe('one pass over a text', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('scanFile', () => {
+  it('reads small and large files (past the 8 MiB whole-file read) as scanText reads them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-'));
+    try {
+      const line = (i: number) =>
+        i % 5000 === 0 ? `API_KEY="${rand(24)}" # ${i} é\n` : `log.info("step ${i}", "ok") 日本\n`;
+      const small = Array.from({ length: 20_000 }, (_, i) => line(i)).join('');
+      // Lines cross the 8 MiB and 1 MiB chunk boundaries at odd offsets (multi-byte text).
+      const large = `${small.repeat(14)}token: ${ghToken()}`;
+      expect(Buffer.byteLength(large)).toBeGreaterThan(9 * 1024 * 1024);
+      for (const [name, content] of [
+        ['small.env', small],
+        ['large.env', large],
+        ['crlf.env', small.replaceAll('\n', '\r\n')],
+      ] as const) {
+        writeFileSync(join(dir, name), content);
+        const expected = scanText(content, name);
+        expect(expected.length).toBeGreaterThan(3);
+        expect(scanFile(join(dir, name), name), name).toEqual(expected);
+      }
+      writeFileSync(join(dir, 'blob.bin.txt'), Buffer.from([1, 2, 0, 3]));
+      expect(scanFile(join(dir, 'blob.bin.txt'), 'blob.bin.txt')).toEqual([]);
+      expect(scanFile(join(dir, 'small.env'), 'package-lock.json')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,8 +12,8 @@
  * is a private-key header waiting for its body on the next line, and an allow comment for the
  * next line. `scanStream` reads a byte stream in chunks without holding the whole file.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import * as crypto from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   isMinifiedPath,
@@ -22,8 +22,9 @@ import {
   maskInertSpans,
   pathFilter,
 } from './filters.js';
-import { type FileKind, fileKind, findGeneric, GENERIC_HINT } from './generic.js';
-import { hintRegex, PROVIDER_HINT, PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
+import { type FileKind, fileKind, findGeneric, GENERIC_HINTS } from './generic.js';
+import { KeywordSet } from './keywords.js';
+import { PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
 import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
 import type { Finding, LineOrigin } from './types.js';
 
@@ -43,7 +44,14 @@ const ALLOW_NEXT = /pragma: ?allowlist nextline secret|coffer:allow-next-line/;
 /** A line longer than this in a code file is minified: keyword matches are not tried. */
 const MINIFIED_LINE = 1000;
 
-const sha1 = (s: string): string => createHash('sha1').update(s, 'utf8').digest('hex');
+/**
+ * SHA-1 hex of a secret (detect-secrets' hashed_secret): `crypto.hash` (one call, no hash
+ * object) where Node has it (20.12 and later), createHash before.
+ */
+const sha1: (s: string) => string =
+  typeof crypto.hash === 'function'
+    ? (s) => crypto.hash('sha1', s, 'hex')
+    : (s) => crypto.createHash('sha1').update(s, 'utf8').digest('hex');
 
 function mask(secret: string, publicPrefix: number): string {
   return `${secret.slice(0, Math.min(publicPrefix, secret.length))}****`;
@@ -61,22 +69,31 @@ function overlaps(spans: Span[], start: number, end: number): boolean {
 
 const NO_MATCHES: readonly StoredValueMatch[] = [];
 
+/** The scanner's rules, each with its own copy of the regex (lastIndex is per regex). */
+const RULES: readonly SecretRule[] = PROVIDER_RULES.map((r) => ({
+  ...r,
+  regex: new RegExp(r.regex.source, r.regex.flags),
+}));
+/** Keyword groups past the rules' (a rule's group is its index in RULES). */
+const GENERIC_GROUP = RULES.length;
+const ALLOW_GROUP = RULES.length + 1;
+
 /**
- * A line without a match of this regex has nothing any rule could find: every provider rule's
- * literals, the generic detector's keywords (case-insensitive, spelt as classes) and the allow
- * comments, which must be read to be honoured.
+ * Every literal a finding needs, by the rule it is for: each provider rule's hints
+ * (case-insensitive when its regex is), the generic detector's keywords, and the allow
+ * comments, which must be read to be honoured. A line holding none is only read past.
  */
-const LINE_HINT = new RegExp(
-  [
-    ...new Set([
-      ...PROVIDER_HINT.source.split('|'),
-      ...GENERIC_HINT.source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`).split('|'),
-      'coffer:allow',
-      'pragma',
-    ]),
-  ].join('|'),
-  'g',
-);
+const KEYWORDS = new KeywordSet([
+  ...RULES.flatMap((r, group) =>
+    r.hints.map((text) => ({ text, caseInsensitive: r.regex.flags.includes('i'), group })),
+  ),
+  ...GENERIC_HINTS.map((text) => ({ text, caseInsensitive: true, group: GENERIC_GROUP })),
+  ...['coffer:allow', 'pragma'].map((text) => ({
+    text,
+    caseInsensitive: false,
+    group: ALLOW_GROUP,
+  })),
+]);
 
 /** How many newlines `text` holds from `from` to `to`. */
 function countLines(text: string, from: number, to: number): number {
@@ -85,16 +102,10 @@ function countLines(text: string, from: number, to: number): number {
   return n;
 }
 
-/** A scanner rule with its own copy of the regex and the test of its hints. */
-interface RuleCheck extends SecretRule {
-  readonly hint: RegExp;
-}
-
-const RULE_CHECKS: readonly RuleCheck[] = PROVIDER_RULES.map((r) => ({
-  ...r,
-  regex: new RegExp(r.regex.source, r.regex.flags),
-  hint: hintRegex([r], r.regex.flags.includes('i') ? 'i' : ''),
-}));
+/** The line count and line start `KeywordSet.indexInBytes` reports (one scan at a time). */
+const LINE_STATE = new Int32Array(2);
+/** The keyword groups of the line being read (cleared per line; lines are read one by one). */
+const HITS = new Uint8Array(KEYWORDS.groups);
 
 /** Scans the lines of one file (or of one file's diff) in order. */
 export class FileScanner {
@@ -149,9 +160,9 @@ export class FileScanner {
 
   /**
    * The findings of the lines of `text` (complete lines; a last one without a newline is
-   * read as a line too), numbered on from the lines given before. One pass: a regex of every
-   * rule's literals finds the next line worth reading, and the lines between are only
-   * counted; stored values are looked for in the whole text at once.
+   * read as a line too), numbered on from the lines given before. One pass: the keyword
+   * automaton finds the next line worth reading, and the lines between are only counted;
+   * stored values are looked for in the whole text at once.
    */
   text(text: string): Finding[] {
     const out: Finding[] = [];
@@ -159,13 +170,11 @@ export class FileScanner {
     let k = 0;
     let pos = 0;
     let n = this.#next;
-    const hint = LINE_HINT;
     while (pos < text.length) {
       let start = pos;
       if (this.#pendingKey === undefined && this.#allowNext !== n) {
-        hint.lastIndex = pos;
-        const m = hint.exec(text);
-        let at = m === null ? text.length : m.index;
+        let at = KEYWORDS.indexIn(text, pos);
+        if (at < 0) at = text.length;
         if (k < stored.length && stored[k]!.start < at) at = stored[k]!.start;
         if (at >= text.length) {
           n += countLines(text, pos, text.length);
@@ -197,6 +206,39 @@ export class FileScanner {
     return out;
   }
 
+  /**
+   * The findings of a whole file given as UTF-8 bytes, the same as `text` on its decoded
+   * text. Only the lines holding a keyword are decoded: most of a file is read past as bytes,
+   * with no string made of it. Without stored values to look for only (they are searched in
+   * decoded text); with them, the file is decoded and read by `text`.
+   */
+  bytes(bytes: Buffer): Finding[] {
+    if (this.#options.storedValues !== undefined) return this.text(bytes.toString('utf8'));
+    const out: Finding[] = [];
+    const len = bytes.length;
+    const lines = LINE_STATE;
+    let pos = 0;
+    let n = this.#next;
+    while (pos < len) {
+      let start = pos;
+      if (this.#pendingKey === undefined && this.#allowNext !== n) {
+        const at = KEYWORDS.indexInBytes(bytes, pos, len, lines);
+        n += lines[0]!;
+        if (at < 0) break;
+        start = lines[1]!;
+      }
+      let end = bytes.indexOf(10, start);
+      if (end < 0) end = len;
+      const stop = end > start && bytes[end - 1] === 13 ? end - 1 : end;
+      const found = this.#line(bytes.toString('utf8', start, stop), n, NO_MATCHES, 0);
+      for (const f of found) out.push(f);
+      pos = end + 1;
+      n++;
+    }
+    this.#next = n;
+    return out;
+  }
+
   #line(raw: string, n: number, stored: readonly StoredValueMatch[], offset: number): Finding[] {
     const out: Finding[] = [];
     const pending = this.#pendingKey;
@@ -204,8 +246,15 @@ export class FileScanner {
     if (pending !== undefined && pending.line + 1 === n && isKeyBodyLine(raw)) {
       out.push(pending.finding);
     }
-    if (this.#allowNext === n || ALLOW.test(raw)) return out;
-    if (ALLOW_NEXT.test(raw)) this.#allowNext = n + 1;
+    if (this.#allowNext === n) return out;
+    const hits = HITS;
+    hits.fill(0);
+    KEYWORDS.collect(raw, 0, raw.length, hits);
+    if (hits[ALLOW_GROUP] === 1) {
+      // `coffer:allow-next-line` holds `coffer:allow`: the next line's comment is read first.
+      if (ALLOW_NEXT.test(raw)) this.#allowNext = n + 1;
+      else if (ALLOW.test(raw)) return out;
+    }
     const text = maskInertSpans(raw);
     const taken: Span[] = [];
     for (const x of stored) {
@@ -225,11 +274,11 @@ export class FileScanner {
         ),
       );
     }
-    if (PROVIDER_HINT.test(text)) {
-      for (const rule of RULE_CHECKS) this.#provider(rule, text, n, taken, out);
+    for (let i = 0; i < RULES.length; i++) {
+      if (hits[i] === 1) this.#provider(RULES[i]!, text, n, taken, out);
     }
     const minifiedLine = this.#minified || (this.#kind === 'code' && text.length > MINIFIED_LINE);
-    if (!this.#options.noGeneric && !this.#test && !minifiedLine && GENERIC_HINT.test(text)) {
+    if (!this.#options.noGeneric && !this.#test && !minifiedLine && hits[GENERIC_GROUP] === 1) {
       for (const g of findGeneric(text, this.#kind)) {
         if (overlaps(taken, g.start, g.end)) continue;
         taken.push(g);
@@ -253,8 +302,7 @@ export class FileScanner {
     return out.length > 1 ? out.sort((a, b) => a.column - b.column) : out;
   }
 
-  #provider(rule: RuleCheck, text: string, n: number, taken: Span[], out: Finding[]): void {
-    if (!rule.hint.test(text)) return;
+  #provider(rule: SecretRule, text: string, n: number, taken: Span[], out: Finding[]): void {
     const { regex } = rule;
     regex.lastIndex = 0;
     for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
@@ -272,8 +320,9 @@ export class FileScanner {
         const body = (m.groups?.body ?? '').replace(/\\[nr]|\s/g, '');
         if (body.length < 40) {
           // A header alone on its line: the key is real if the next line is a PEM body.
-          const rest = text.slice(m.index + m[0].length).replace(/\\[nr]|["',\s]/g, '');
-          if (body.length === 0 && rest === '') this.#pendingKey = { finding, line: n };
+          // (A sticky test from the match's end: a copy of the rest per match was quadratic.)
+          BLANK_REST.lastIndex = m.index + m[0].length;
+          if (body.length === 0 && BLANK_REST.test(text)) this.#pendingKey = { finding, line: n };
           continue;
         }
       }
@@ -300,6 +349,9 @@ export class FileScanner {
   }
 }
 
+/** Nothing but blanks, quotes, commas and `\n` escapes up to the end of the line. */
+const BLANK_REST = /(?:\\[nr]|["',\s])*$/y;
+
 /** A line that continues a PEM block: base64, or a PEM header such as `Proc-Type:`. */
 function isKeyBodyLine(line: string): boolean {
   const t = line.replace(/^[\s"'+]+|[\s"',]+$|\\n/g, '');
@@ -319,6 +371,37 @@ function looksBinary(chunk: Uint8Array): boolean {
   return chunk.subarray(0, 8000).includes(0);
 }
 
+/** Reads UTF-8 chunks into a file scanner: a line split across chunks is joined. */
+class ChunkReader {
+  readonly #scanner: FileScanner;
+  readonly #decoder = new StringDecoder('utf8');
+  readonly #out: Finding[] = [];
+  #carry = '';
+
+  constructor(scanner: FileScanner) {
+    this.#scanner = scanner;
+  }
+
+  push(chunk: Buffer | string): void {
+    const text = this.#carry + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
+    const last = text.lastIndexOf('\n');
+    if (last < 0) {
+      this.#carry = text;
+      return;
+    }
+    for (const f of this.#scanner.text(text.slice(0, last + 1))) this.#out.push(f);
+    this.#carry = text.slice(last + 1);
+  }
+
+  end(): Finding[] {
+    const carry = this.#carry + this.#decoder.end();
+    this.#carry = '';
+    if (carry !== '') for (const f of this.#scanner.text(carry)) this.#out.push(f);
+    for (const f of this.#scanner.end()) this.#out.push(f);
+    return this.#out;
+  }
+}
+
 /**
  * Scans a byte stream line by line, chunk by chunk (UTF-8; a line split across chunks is
  * joined). Returns no findings for binary content.
@@ -328,77 +411,81 @@ export async function scanStream(
   origin: LineOrigin,
   options: ScanOptions = {},
 ): Promise<Finding[]> {
-  const s = new FileScanner(origin, options);
-  const decoder = new StringDecoder('utf8');
-  const out: Finding[] = [];
-  let carry = '';
+  const reader = new ChunkReader(new FileScanner(origin, options));
   let first = true;
   for await (const chunk of stream) {
     if (first && typeof chunk !== 'string' && looksBinary(chunk)) return [];
     first = false;
-    const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    const last = text.lastIndexOf('\n');
-    if (last < 0) {
-      carry = text;
-      continue;
-    }
-    for (const f of s.text(text.slice(0, last + 1))) out.push(f);
-    carry = text.slice(last + 1);
+    reader.push(chunk);
   }
-  carry += decoder.end();
-  if (carry !== '') out.push(...s.text(carry));
-  out.push(...s.end());
-  return out;
+  return reader.end();
 }
 
-/** Files up to this size are read whole into one reused buffer; larger ones are streamed. */
+/** Files up to this size are read whole into one reused buffer; larger ones in chunks. */
 const WHOLE_FILE = 8 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
 let readBuffer: Buffer = Buffer.alloc(0);
 
-/** The content of a small file (undefined for a large one), read into the shared buffer. */
-function readSmallFile(path: string): Buffer | undefined {
-  const fd = openSync(path, 'r');
-  try {
-    if (readBuffer.length === 0) readBuffer = Buffer.allocUnsafe(1024 * 1024);
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, readBuffer, n, readBuffer.length - n, null);
-      if (r === 0) return readBuffer.subarray(0, n);
-      n += r;
-      if (n === readBuffer.length) {
-        if (n >= WHOLE_FILE) return undefined; // a large file: streamed instead
-        const bigger = Buffer.allocUnsafe(Math.min(2 * n, WHOLE_FILE + 1));
-        readBuffer.copy(bigger, 0, 0, n);
-        readBuffer.fill(0);
-        readBuffer = bigger;
-      }
+/**
+ * Reads `fd` into the shared buffer, growing it up to WHOLE_FILE: the bytes read, and whether
+ * they are the whole file.
+ */
+function readStart(fd: number): { bytes: Buffer; whole: boolean } {
+  if (readBuffer.length === 0) readBuffer = Buffer.allocUnsafe(CHUNK);
+  let n = 0;
+  for (;;) {
+    const r = readSync(fd, readBuffer, n, readBuffer.length - n, null);
+    if (r === 0) return { bytes: readBuffer.subarray(0, n), whole: true };
+    n += r;
+    if (n === readBuffer.length) {
+      if (n >= WHOLE_FILE) return { bytes: readBuffer, whole: false };
+      const bigger = Buffer.allocUnsafe(Math.min(2 * n, WHOLE_FILE));
+      readBuffer.copy(bigger, 0, 0, n);
+      readBuffer.fill(0);
+      readBuffer = bigger;
     }
-  } finally {
-    closeSync(fd);
   }
 }
 
 /**
  * Scans one file: `path` on disk, shown and keyed in baselines as `shown`. Lockfiles, the
- * baseline, images and other binary files are skipped (returns undefined). A file of up to
- * 8 MiB is read at once (no stream, no allocation per file); a larger one is streamed.
+ * baseline, images and other binary files are skipped (returns undefined; binary content
+ * found on reading gives no findings). Synchronous, with no allocation per file: a file of up
+ * to 8 MiB is read at once into one reused buffer and read as bytes; a larger one is read on
+ * in chunks of 1 MiB. Buffers are zeroed after use.
  */
-export async function scanFile(
+export function scanFile(
   path: string,
   shown: string,
   options: ScanOptions = {},
-): Promise<Finding[] | undefined> {
+): Finding[] | undefined {
   if (pathFilter(shown) !== undefined) return undefined;
-  const bytes = readSmallFile(path);
-  if (bytes !== undefined) {
-    if (looksBinary(bytes)) return [];
-    const text = bytes.toString('utf8');
-    bytes.fill(0); // the shared buffer may hold a secret: keep no copy of it
-    return scanText(text, shown, options);
+  const fd = openSync(path, 'r');
+  let start: Buffer | undefined;
+  try {
+    const read = readStart(fd);
+    start = read.bytes;
+    if (looksBinary(start)) return [];
+    const scanner = new FileScanner({ file: shown }, options);
+    if (read.whole) {
+      const out = scanner.bytes(start);
+      for (const f of scanner.end()) out.push(f);
+      return out;
+    }
+    const reader = new ChunkReader(scanner);
+    reader.push(start);
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    try {
+      for (let r = readSync(fd, chunk, 0, CHUNK, null); r > 0; ) {
+        reader.push(chunk.subarray(0, r));
+        r = readSync(fd, chunk, 0, CHUNK, null);
+      }
+    } finally {
+      chunk.fill(0);
+    }
+    return reader.end();
+  } finally {
+    start?.fill(0); // the shared buffer may hold a secret: keep no copy of it
+    closeSync(fd);
   }
-  return scanStream(
-    createReadStream(path, { highWaterMark: 256 * 1024 }),
-    { file: shown },
-    options,
-  );
 }

@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { CofferError } from '../errors.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { pathFilter } from './filters.js';
@@ -36,13 +36,19 @@ export function gitTopLevel(cwd: string): string | undefined {
   return r.ok ? r.out.trim() : undefined;
 }
 
-/** A directory's files, recursively, skipping `.git` (and `node_modules` unless `all`). */
-function walk(dir: string, root: string, all: boolean, out: string[]): void {
+/**
+ * A directory's files, recursively, skipping `.git` (and `node_modules` unless `all`): `dir`
+ * is the path to read, `rel` the same directory as shown (relative to the root, forward
+ * slashes, '' for the root). Paths are joined as strings: one readdir per directory is the
+ * cost, not path normalisation per file.
+ */
+function walk(dir: string, rel: string, all: boolean, out: string[]): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === '.git' || (!all && e.name === 'node_modules')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, root, all, out);
-    else if (e.isFile()) out.push(relative(root, p).split(sep).join('/'));
+    const name = e.name;
+    if (name === '.git' || (!all && name === 'node_modules')) continue;
+    const shown = rel === '' ? name : `${rel}/${name}`;
+    if (e.isDirectory()) walk(`${dir}${sep}${name}`, shown, all, out);
+    else if (e.isFile()) out.push(shown);
   }
 }
 
@@ -62,7 +68,7 @@ export function listFiles(cwd: string, paths: readonly string[], allFiles: boole
   for (const p of paths.length > 0 ? paths : ['.']) {
     const abs = join(cwd, p);
     try {
-      walk(abs, cwd, allFiles, out);
+      walk(abs, relative(cwd, abs).split(sep).join('/'), allFiles, out);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
         out.push(relative(cwd, abs).split(sep).join('/'));
@@ -76,10 +82,11 @@ export function listFiles(cwd: string, paths: readonly string[], allFiles: boole
 
 /**
  * Scans a unified diff (`git diff -U0` or `git log -p -U0`, commits marked by lines that
- * start with \x01 and the commit id) and returns the findings on added lines.
+ * start with \x01 and the commit id), given in batches of lines, and returns the findings on
+ * added lines.
  */
 export async function scanDiff(
-  lines: AsyncIterable<string>,
+  batches: AsyncIterable<readonly string[]>,
   options: ScanOptions,
   onFile?: (file: string) => void,
 ): Promise<Finding[]> {
@@ -87,33 +94,43 @@ export async function scanDiff(
   let commit: string | undefined;
   let scanner: FileScanner | undefined;
   let n = 0;
-  for await (const line of lines) {
-    if (line.startsWith('\x01')) {
-      commit = line.slice(1).trim();
-      scanner = undefined;
-    } else if (line.startsWith('diff --git ')) {
-      scanner = undefined;
-    } else if (line.startsWith('+++ ')) {
-      const target = line.slice(4);
-      const file = target.startsWith('b/') ? target.slice(2) : undefined;
-      scanner =
-        file === undefined || pathFilter(file) !== undefined
-          ? undefined
-          : new FileScanner({ file, commit }, options);
-      if (file !== undefined) onFile?.(file);
-    } else if (line.startsWith('@@ ')) {
-      const m = /\+(\d+)/.exec(line);
-      n = m ? Number(m[1]) : 0;
-    } else if (scanner !== undefined && line.startsWith('+')) {
-      const f = scanner.line(line.slice(1), n++);
-      if (f.length > 0) out.push(...f);
+  for await (const lines of batches) {
+    for (const line of lines) {
+      if (line.startsWith('\x01')) {
+        commit = line.slice(1).trim();
+        scanner = undefined;
+      } else if (line.startsWith('diff --git ')) {
+        scanner = undefined;
+      } else if (line.startsWith('+++ ')) {
+        const target = line.slice(4);
+        const file = target.startsWith('b/') ? target.slice(2) : undefined;
+        scanner =
+          file === undefined || pathFilter(file) !== undefined
+            ? undefined
+            : new FileScanner({ file, commit }, options);
+        if (file !== undefined) onFile?.(file);
+      } else if (line.startsWith('@@ ')) {
+        const m = /\+(\d+)/.exec(line);
+        n = m ? Number(m[1]) : 0;
+      } else if (scanner !== undefined && line.startsWith('+')) {
+        const f = scanner.line(line.slice(1), n++);
+        if (f.length > 0) out.push(...f);
+      }
     }
   }
   return out;
 }
 
-/** Runs git and yields its output lines as they come; fails with git's exit status. */
-async function* gitLines(args: string[], cwd: string, what: string): AsyncGenerator<string> {
+/**
+ * Runs git and yields its output as batches of lines (split at `\n` only, a `\r` before it
+ * dropped: a lone `\r` inside a line is content) as chunks arrive; fails with git's exit
+ * status.
+ */
+async function* gitLines(
+  args: string[],
+  cwd: string,
+  what: string,
+): AsyncGenerator<readonly string[]> {
   const child = spawn('git', [...GIT_OPTIONS, ...args], {
     cwd,
     env: childEnvironment(process.env),
@@ -127,7 +144,23 @@ async function* gitLines(args: string[], cwd: string, what: string): AsyncGenera
     child.on('error', reject);
     child.on('close', resolve);
   });
-  yield* createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  const split = (text: string, last: boolean): string[] => {
+    const lines: string[] = [];
+    let from = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', from)) {
+      lines.push(text.slice(from, i > from && text.charCodeAt(i - 1) === 13 ? i - 1 : i));
+      from = i + 1;
+    }
+    carry = text.slice(from);
+    if (last && carry !== '') lines.push(carry);
+    return lines;
+  };
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    yield split(carry + decoder.write(chunk), false);
+  }
+  yield split(carry + decoder.end(), true);
   const code = await closed.catch(() => -1);
   if (code !== 0) {
     const first = stderr.split('\n')[0]?.trim() ?? '';
