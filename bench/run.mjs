@@ -18,6 +18,7 @@
 import * as backup from './backup.mjs';
 import { openBaseline } from './baseline.mjs';
 import * as cliStartup from './cli-startup.mjs';
+import * as doctor from './doctor.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
 import * as envelope from './envelope.mjs';
 import * as library from './library.mjs';
@@ -49,6 +50,7 @@ const SECTIONS = [
   serve,
   manifest,
   scan,
+  doctor,
   ui,
 ];
 

@@ -85,7 +85,13 @@ describe('every check has a fixture here', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const text = readFileSync(import.meta.filename, 'utf8');
     for (const id of ids) expect(text, id).toContain(`'${id}'`);
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| Seed 004 checklist |'));
+    const docs = readFileSync(join(import.meta.dirname, '..', 'docs', 'doctor.md'), 'utf8');
     for (const c of CHECKS) {
+      // The README maps every line of seed 004's checklist to checks; none is left out.
+      expect(table, c.id).toMatch(new RegExp(`\`(?:${c.id}|${c.category}/\\*)\``));
+      expect(docs, c.id).toContain(`| \`${c.id}\` | ${c.severity} |`);
       expect(c.id.startsWith(`${c.category}/`)).toBe(true);
       expect(c.why).toMatch(/\.$/);
     }

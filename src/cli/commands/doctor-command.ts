@@ -262,6 +262,12 @@ Examples:
               checks: report.checks.map((c) => jsonCheck(c, applied)),
               summary: { errors: report.errors, warnings: report.warnings, infos: report.infos },
               ...(fixing ? { fixes: done, dryRun } : {}),
+              costs: Object.fromEntries(
+                Object.entries(report.costs).map(([k, c]) => [
+                  k,
+                  { ms: Math.round(c.ms * 10) / 10, cpuMs: Math.round(c.cpuMs * 10) / 10 },
+                ]),
+              ),
             });
           } else if (opts.sarif !== '-') {
             writeOut(human(report, fixing && !dryRun));

@@ -89,6 +89,7 @@ export async function runDoctor(
     errors: failing('error'),
     warnings: failing('warning'),
     infos: failing('info'),
+    costs: Object.fromEntries(ctx.costs),
   };
 }
 

@@ -92,8 +92,9 @@ export interface CheckOutcome {
 
 export interface DoctorReport {
   readonly checks: readonly CheckOutcome[];
-  /** Time spent preparing shared inputs (git file list, vault, scan), by name (ms). */
   readonly errors: number;
   readonly warnings: number;
   readonly infos: number;
+  /** Time spent preparing the shared inputs (git file lists, vault, scans), by name (ms). */
+  readonly costs: Readonly<Record<string, { ms: number; cpuMs: number }>>;
 }
