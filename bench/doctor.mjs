@@ -96,10 +96,12 @@ function fastImport(files, commits) {
       'project: bench\nenvironments: [dev, prod]\nvariables:\n  DB_PASSWORD:\n    description: Database password of the bench service\n    source: ask\n',
     '.env.example': 'DB_PASSWORD=your-db-password\n',
     'docker-compose.yml':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references in the fixture files
       'services:\n  api:\n    environment:\n      - DB_PASSWORD=${DB_PASSWORD}\n    env_file: [.env.prod]\n',
     Dockerfile: 'FROM node:20\nCOPY . /app\n',
     '.dockerignore': '.env\n.env.*\n',
     '.github/workflows/ci.yml':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} references in the fixture files
       'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    env:\n      DB_PASSWORD: ${{ secrets.DB_PASSWORD }}\n',
     '.mcp.json': JSON.stringify({
       mcpServers: { coffer: { command: 'coffer', args: ['mcp', '--allow', 'project/bench/*'] } },
