@@ -250,6 +250,7 @@ describe('the web UI in Chromium', () => {
       '/p/project/billing',
       '/s/project/billing/webhook_secret?env=prod',
       '/p/meta/cloudflare',
+      '/p/project/billing/manifest',
       '/audit',
       '/tokens',
     ]) {
