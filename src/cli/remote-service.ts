@@ -16,6 +16,7 @@ import { nodeFetch } from './node-fetch.js';
 export function openRemoteService(
   env: NodeJS.ProcessEnv = process.env,
   fetch: FetchFunction = nodeFetch,
+  agent?: string,
 ): SecretsService {
   const token = env.COFFER_TOKEN ?? '';
   if (token === '') {
@@ -28,6 +29,7 @@ export function openRemoteService(
     token,
     fetch,
     insecureHttp: env.COFFER_INSECURE_HTTP === '1',
+    ...(agent === undefined ? {} : { agent }),
   });
   // Without --env, `verify` checks the CLI's default environment (COFFER_ENV or dev).
   return clientSecretsService(client, { defaultEnv: () => envOf({}) });

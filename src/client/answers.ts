@@ -231,6 +231,7 @@ export const read = {
         createdAt: 'string',
         expiresAt: 'string?',
         revokedAt: 'string?',
+        noReveal: 'boolean',
       },
       what,
     ),

@@ -6,6 +6,7 @@
  * suggestion) and nothing odd is ever put into a URL. Answers are checked field by field
  * (answers.ts). Errors are CofferErrors (transport.ts); none contains the token.
  */
+import { parseAgentLabel } from '../core/access/agent-label.js';
 import { CofferError } from '../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../core/paths.js';
 import { items, read } from './answers.js';
@@ -116,6 +117,7 @@ function transportFor(options: ClientOptions): Transport {
     timeoutMs,
     // A server that echoes the token, or its secret part, has its message dropped.
     secrets: [token, ...token.split('_').filter((part) => part.length >= 16)],
+    ...(options.agent === undefined ? {} : { agent: parseAgentLabel(options.agent) }),
   };
 }
 

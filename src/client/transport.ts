@@ -14,6 +14,8 @@
  *   dropped whole, not patched. Server text is stripped of control characters and cut short.
  * - No retries: check-and-set writes must not be replayed behind the caller's back.
  */
+
+import { AGENT_HEADER } from '../core/access/agent-label.js';
 import { CofferError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 
 /** The part of a fetch Response the client reads (global fetch's Response fits). */
@@ -42,6 +44,8 @@ export interface Transport {
   timeoutMs: number;
   /** Strings no message may contain: the token and its parts. */
   secrets: readonly string[];
+  /** The X-Coffer-Agent label, checked. */
+  agent?: string | undefined;
 }
 
 export interface RequestOptions {
@@ -144,6 +148,7 @@ export async function request(
     accept: 'application/json',
     authorization: `Bearer ${t.token}`,
   };
+  if (t.agent !== undefined) headers[AGENT_HEADER] = t.agent;
   const init: FetchInit = {
     method,
     headers,

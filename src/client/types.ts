@@ -36,6 +36,12 @@ export interface ClientOptions {
    * cross the network in clear text.
    */
   insecureHttp?: boolean | undefined;
+  /**
+   * An agent label sent in the `X-Coffer-Agent` header (`mcp:NAME/VERSION [agent:ID]`,
+   * core/access/agent-label.ts): the server records it after the token's name in the audit
+   * log. A label only; it grants nothing.
+   */
+  agent?: string | undefined;
 }
 
 export interface EnvOption {

@@ -22,20 +22,27 @@ describe('MCP backends', () => {
     });
   });
 
-  it('gives every actor the server service, and closes it', async () => {
+  it('gives each actor a server service labelled with it, and closes them all', async () => {
     let closed = 0;
-    const remote = {
-      remote: true,
-      close: async () => {
-        closed++;
-      },
-    } as unknown as SecretsService;
-    const backend = remoteMcpBackend(remote);
-    const service = backend.as('mcp:claude/1.0');
+    const labels: (string | undefined)[] = [];
+    const open = (agent: string | undefined) => {
+      labels.push(agent);
+      return {
+        remote: true,
+        close: async () => {
+          closed++;
+        },
+      } as unknown as SecretsService;
+    };
+    const backend = remoteMcpBackend(open);
+    const service = backend.as('mcp:claude/1.0 agent:rev(1)');
     expect(service.remote).toBe(true);
-    expect(backend.as('mcp:other/2.0')).toBe(service);
+    expect(backend.as('mcp:claude/1.0 agent:rev(1)')).toBe(service);
+    expect(backend.as('mcp:other/2.0')).not.toBe(service);
+    // The label keeps to the header's grammar: what the client declared, cleaned.
+    expect(labels).toEqual(['mcp:claude/1.0 agent:rev-1-', 'mcp:other/2.0']);
     await expect(service.rotationStatus()).rejects.toMatchObject({ code: 'USAGE' });
     await backend.close();
-    expect(closed).toBe(1);
+    expect(closed).toBe(2);
   });
 });

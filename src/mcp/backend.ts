@@ -14,6 +14,7 @@
  * through `denied`: in the local vault like an HTTP 403; in remote mode it never reaches the
  * server and is logged on stderr only.
  */
+import { agentLabelFor } from '../core/access/agent-label.js';
 import type { AccessPolicy } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
 import type { SecretsService } from '../core/service/secrets-service.js';
@@ -94,11 +95,30 @@ export function vaultUnavailableError(cause: CofferError): CofferError {
 }
 
 /**
- * A `coffer serve` server as a backend (its SecretsService from `coffer/client`). The actor is
- * not sent (the server audits the token's name), so every actor gets the same service.
+ * A `coffer serve` server as a backend (its SecretsService from `coffer/client`). Each actor
+ * gets a service whose requests carry it as their agent label (`X-Coffer-Agent`,
+ * core/access/agent-label.ts), which the server records after the token's name; the token
+ * alone decides what is allowed. `open(label)` makes the service for a label.
  */
-export function remoteMcpBackend(remote: SecretsService): McpBackend {
-  const service: SecretsService = {
+export function remoteMcpBackend(open: (agent: string | undefined) => SecretsService): McpBackend {
+  const byActor = new Map<string, SecretsService>();
+  return {
+    as(actor) {
+      let service = byActor.get(actor);
+      if (service === undefined) {
+        service = withoutRotation(open(agentLabelFor(actor)));
+        byActor.set(actor, service);
+      }
+      return service;
+    },
+    close: async () => {
+      await Promise.all([...byActor.values()].map((s) => s.close()));
+    },
+  };
+}
+
+function withoutRotation(remote: SecretsService): SecretsService {
+  return {
     ...remote,
     // The client has no rotation status yet; the agent is told what the user can do.
     rotationStatus: async () => {
@@ -109,5 +129,4 @@ export function remoteMcpBackend(remote: SecretsService): McpBackend {
       );
     },
   };
-  return { as: () => service, close: () => remote.close() };
 }

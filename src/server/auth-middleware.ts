@@ -17,12 +17,15 @@
  *   `unauthenticated@ADDRESS`) is written at once for the first failure of an address's
  *   window; later ones are aggregated (failure-audit.ts).
  * - An authenticated request gets a vault acting as `token:NAME@ADDRESS`, so every audit
- *   record it causes names the token and the client.
+ *   record it causes names the token and the client; with an `X-Coffer-Agent` label (an MCP
+ *   client in remote mode), `token:NAME@ADDRESS (mcp:CLIENT/VERSION agent:ID)`. The label is
+ *   checked (core/access/agent-label.ts; 400 otherwise) and decides nothing.
  *
  * If a refusal cannot be audited, the request is refused all the same and the failure is
  * logged (fail closed: never let a request through because the log is down).
  */
 import type { MiddlewareHandler } from 'hono';
+import { AGENT_HEADER, actorWithAgent, parseAgentLabel } from '../core/access/agent-label.js';
 import { parseTokenString } from '../core/access/tokens.js';
 import { CofferError } from '../core/errors.js';
 import type { Vault } from '../core/store/vault.js';
@@ -195,7 +198,13 @@ export function authMiddleware(deps: AuthDeps): MiddlewareHandler<AppEnv> {
       }
       policy = result;
     }
-    const actor = `token:${policy.name}@${address}`;
+    // The agent a client names (X-Coffer-Agent) is recorded after the token's name, as a
+    // label only; a header outside the grammar is refused, never cleaned into a record.
+    const agent = c.req.header(AGENT_HEADER);
+    const actor = actorWithAgent(
+      `token:${policy.name}@${address}`,
+      agent === undefined ? undefined : parseAgentLabel(agent),
+    );
     c.set('policy', policy);
     c.set('vault', vault.withActor(actor));
     c.set('deny', (action, target, reason) => audit(actor, action, target, reason, requestId));

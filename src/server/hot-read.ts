@@ -27,6 +27,7 @@
  * and log lines.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AGENT_HEADER } from '../core/access/agent-label.js';
 import { copySecretValue, type ReadRequest } from '../core/store/vault.js';
 import type { TokenAuthenticator } from './auth.js';
 import type { ClientAddresses } from './client-address.js';
@@ -97,7 +98,12 @@ function plainRead(
   const target = plainTarget(url, cache);
   if (target === undefined || incoming.headers.host === undefined) return undefined;
   const policy = deps.authenticator.cached(incoming.headers.authorization);
-  if (policy === undefined || policy.refusal('read', target) !== undefined) return undefined;
+  // A refusal (a token that may not reveal values included) and a request that names its
+  // agent (X-Coffer-Agent, checked and recorded by the app) go the app's way.
+  if (incoming.headers[AGENT_HEADER] !== undefined) return undefined;
+  if (policy === undefined || policy.refusal('read', { ...target, values: true }) !== undefined) {
+    return undefined;
+  }
   const address = deps.addresses.of(
     incoming.socket.remoteAddress,
     incoming.headers['x-forwarded-for'],

@@ -39,6 +39,8 @@ export interface RouteSpec<Q extends z.ZodType, B extends z.ZodType, R extends z
   status?: 200 | 201;
   /** The key path and environment the request acts on, from its parameters (core grammar). */
   target?: (params: Record<string, string>, query: z.output<Q>) => Target;
+  /** The answer holds values: a token that may not reveal them is refused (core/access). */
+  reveals?: true;
 }
 
 export interface Call<Q extends z.ZodType, B extends z.ZodType> {
@@ -155,6 +157,7 @@ export function addRoute<Q extends z.ZodType, B extends z.ZodType, R extends z.Z
     if (!q.success) throw invalid('query', q.error);
     const params = c.req.param() as Record<string, string>;
     const target = spec.target?.(params, q.data) ?? {};
+    if (spec.reveals === true) target.values = true;
     const policy = c.get('policy');
     if (spec.capability !== null) {
       await authorize(policy, spec.capability, spec.action, target, c.get('deny'));

@@ -100,6 +100,10 @@ export const TokenBody = named(
     envs: z.array(env).max(64).optional(),
     caps: z.array(z.enum(TOKEN_CAPABILITIES)).min(1).max(5),
     ttl: z.string().max(16).optional().meta({ description: 'e.g. 30d, 12h; none = no expiry' }),
+    reveal: z.enum(['allow', 'never']).optional().meta({
+      description:
+        'never: the token may not read values (403, audited; stored in the token row under its MAC); a never token creates only never tokens',
+    }),
   }),
 );
 
@@ -309,6 +313,7 @@ export const TokenInfo = named(
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
+    noReveal: z.boolean(),
   }),
 );
 

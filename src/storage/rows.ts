@@ -134,6 +134,7 @@ export function rowMappers(d: Dialect): RowMappers {
       createdAt: t(r.created_at),
       expiresAt: tOrNull(r.expires_at),
       revokedAt: tOrNull(r.revoked_at),
+      ...(r.reveal === 'never' ? { noReveal: true } : {}),
       mac: bytesOrNull(r.mac),
     }),
   };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome } from './harness.js';
-import { type McpSession, startMcp } from './mcp-harness.js';
+import { CLIENT_INFO, type McpSession, startMcp } from './mcp-harness.js';
 import { type ServeProcess, startServe } from './serve-harness.js';
 
 const PROTOCOL = '2025-11-25';
@@ -114,6 +114,13 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     expect(again.structuredContent).toMatchObject({ action: 'kept', version: 1 });
     const jwt = server.run(['get', 'project/app/jwt_secret']).stdout.trim();
     expect(jwt).toMatch(/^[A-Za-z0-9_-]{86}$/);
+    // The generator spec went through the API with the value and is stored on the server.
+    const listed = JSON.parse(server.run(['list', 'project/app', '--json']).stdout) as {
+      items: { path: string; generator: string | null }[];
+    };
+    const spec = listed.items.find((i) => i.path === 'project/app/jwt_secret')?.generator;
+    expect(spec).toBe(gen.structuredContent?.generator);
+    expect(spec).toMatch(/^jwt/);
 
     const written = await mcp.call('write_env', { project: 'app' });
     expect(written.isError).toBeFalsy();
@@ -152,7 +159,12 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     ).records;
     const sets = records.filter((r) => r.action === 'set' && r.path === DB_URL);
     expect(sets.length).toBe(2);
-    for (const r of sets) expect(r.actor).toMatch(/^token:mcp-agent@/);
+    // The token's name first, then the MCP client as it declared itself (a label).
+    for (const r of sets) {
+      expect(r.actor).toBe(
+        `token:mcp-agent@127.0.0.1 (mcp:${CLIENT_INFO.name}/${CLIENT_INFO.version})`,
+      );
+    }
     expect(
       records.some(
         (r) =>
@@ -177,5 +189,135 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     expect(r.structuredContent).toMatchObject({ error: { code: 'SERVER_UNREACHABLE' } });
     expect(JSON.stringify(r)).not.toContain(remoteEnv.COFFER_TOKEN);
     expect(down.stderr()).not.toContain(remoteEnv.COFFER_TOKEN);
+  });
+});
+
+describe('remote mode: the agent is recorded, a --no-reveal token reads no value', () => {
+  const server = makeHome();
+  const agent = makeHome();
+  const cwd = join(agent.home, 'app');
+  const VALUE = 'sk_live_Remote-NoReveal-7Hq2';
+  let serve: ServeProcess;
+  let token: string;
+  let mcp: McpSession;
+
+  beforeAll(async () => {
+    mkdirSync(cwd);
+    expect(server.run(['init']).code).toBe(0);
+    expect(server.run(['set', DB_URL, '-d', DB_DESCRIPTION], { input: VALUE }).code).toBe(0);
+    const made = server.run([
+      'token',
+      'create',
+      '--name',
+      'claude',
+      '--allow',
+      'project/app/*',
+      '--cap',
+      'read,list,write',
+      '--no-reveal',
+      '--json',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    token = (JSON.parse(made.stdout) as { token: string }).token;
+    const listed = JSON.parse(server.run(['token', 'list', '--json']).stdout) as {
+      tokens: { name: string; noReveal: boolean }[];
+    };
+    expect(listed.tokens.find((t) => t.name === 'claude')?.noReveal).toBe(true);
+    serve = await startServe(server.env, ['--log-level', 'warn']);
+    mcp = await startMcp({
+      env: {
+        ...agent.env,
+        COFFER_URL: serve.url,
+        COFFER_TOKEN: token,
+        COFFER_AGENT_ID: 'reviewer-1',
+      },
+      cwd,
+      protocol: PROTOCOL,
+      // The agent's side allows revealing: the token on the server decides.
+      args: ['--reveal', 'allow'],
+    });
+  });
+
+  afterAll(async () => {
+    await mcp?.close();
+    await serve?.stop();
+  });
+
+  const audit = () =>
+    (
+      JSON.parse(server.run(['audit', '--json', '-n', '500']).stdout) as {
+        records: {
+          actor: string;
+          action: string;
+          path: string | null;
+          outcome: string;
+          detail: string | null;
+        }[];
+      }
+    ).records;
+
+  it('get_secret and write_env are refused by the server (403, audited with the agent)', async () => {
+    const got = await mcp.call('get_secret', { keyPath: DB_URL });
+    expect(got.isError).toBe(true);
+    expect(got.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    const written = await mcp.call('write_env', { project: 'app' });
+    expect(written.isError).toBe(true);
+    expect(existsSync(join(cwd, '.env'))).toBe(false);
+    for (const r of mcp.results) expect(r).not.toContain(VALUE);
+    expect(mcp.stderr()).not.toContain(VALUE);
+    const actor = `token:claude@127.0.0.1 (mcp:${CLIENT_INFO.name}/${CLIENT_INFO.version} agent:reviewer-1)`;
+    const denied = audit().filter((r) => r.outcome === 'denied');
+    expect(denied.some((r) => r.action === 'get' && r.actor === actor)).toBe(true);
+    // write_env reads each value it writes: refused the same way.
+    expect(written.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(denied.filter((r) => r.action === 'get' && r.actor === actor).length).toBe(2);
+    expect(denied.every((r) => r.detail === 'values may not be revealed')).toBe(true);
+  });
+
+  it('set_secret, generate_secret and verify_secret still work', async () => {
+    const set = await mcp.call('set_secret', {
+      keyPath: 'project/app/webhook_secret',
+      value: 'whsec_Remote-Set-9kP',
+      description: 'Webhook signing secret of the app for payment events',
+    });
+    expect(set.isError, JSON.stringify(set.structuredContent)).toBeFalsy();
+    expect(set.structuredContent).toMatchObject({ version: 1, created: true, verified: true });
+    const gen = await mcp.call('generate_secret', {
+      keyPath: 'project/app/session_key',
+      description: 'Session cookie signing key of the app',
+    });
+    expect(gen.structuredContent).toMatchObject({ action: 'generated', version: 1 });
+    const verified = await mcp.call('verify_secret', { keyPath: DB_URL });
+    expect(verified.structuredContent).toMatchObject({ ok: true });
+  });
+
+  it('a forged agent header is refused, and a valid one lifts nothing', async () => {
+    const get = (agentHeader: string) =>
+      fetch(`${serve.url}/v1/secrets/${DB_URL}`, {
+        headers: { authorization: `Bearer ${token}`, 'x-coffer-agent': agentHeader },
+      });
+    for (const forged of [
+      'token:root@10.0.0.1',
+      'mcp:claude/1.0) (token:admin@10.0.0.9',
+      `mcp:${'x'.repeat(200)}`,
+      'mcp:claude/1.0 agent:a b',
+    ]) {
+      const answer = await get(forged);
+      expect(answer.status, forged).toBe(400);
+      const body = (await answer.json()) as { code: string; message: string };
+      expect(body.code).toBe('INVALID_ARGUMENT');
+      expect(body.message).not.toContain(forged);
+    }
+    // A well-formed label that claims to be another agent is recorded as a label, and the
+    // token still reads no value.
+    const claimed = await get('mcp:admin-console/9.9 agent:root');
+    expect(claimed.status).toBe(403);
+    expect(await claimed.text()).not.toContain(VALUE);
+    const records = audit();
+    expect(
+      records.some((r) => r.actor === 'token:claude@127.0.0.1 (mcp:admin-console/9.9 agent:root)'),
+    ).toBe(true);
+    expect(JSON.stringify(records)).not.toContain('token:root@10.0.0.1');
+    expect(JSON.stringify(records)).not.toContain(VALUE);
   });
 });

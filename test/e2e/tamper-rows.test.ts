@@ -109,8 +109,14 @@ async function populated(backend: Backend) {
   const live = await createToken(vault, { name: 'narrow', allow: [PATH], caps: ['read'] });
   await createToken(vault, { name: 'gone', allow: ['**'], caps: ['read', 'admin'] });
   await revokeToken(vault, 'gone');
+  const agent = await createToken(vault, {
+    name: 'agent',
+    allow: [PATH],
+    caps: ['read'],
+    reveal: 'never',
+  });
   vault.close();
-  return { rig, live: live.token };
+  return { rig, live: live.token, agent: agent.token };
 }
 
 /** A vault object with nothing cached (another process, or the next command). */
@@ -177,6 +183,19 @@ const EDITS: [string, string, unknown[], Read][] = [
   ['tokens.revoked_at (un-revoked)', 'UPDATE tokens SET revoked_at = NULL', [], 'token'],
   ['tokens.id', "UPDATE tokens SET id = '0123456789abcdef' WHERE name = 'narrow'", [], 'token'],
   ['tokens.mac (NULL)', 'UPDATE tokens SET mac = NULL', [], 'token'],
+  // An agent's token edited to read values again (`token create --no-reveal` dropped).
+  [
+    'tokens.reveal (no-reveal dropped)',
+    "UPDATE tokens SET reveal = NULL WHERE name = 'agent'",
+    [],
+    'token',
+  ],
+  [
+    'tokens.reveal (no-reveal added)',
+    "UPDATE tokens SET reveal = 'never' WHERE name = 'narrow'",
+    [],
+    'token',
+  ],
   ['keks.status', "UPDATE keks SET status = 'retiring'", [], 'kek'],
   ['keks.created_at', "UPDATE keks SET created_at = '2020-01-01T00:00:00.000Z'", [], 'kek'],
   ['keks.retired_at', "UPDATE keks SET retired_at = '2020-01-01T00:00:00.000Z'", [], 'kek'],
@@ -268,6 +287,46 @@ describe.each(backends)('every column, one edit at a time: $name', (backend) => 
       tx.listAudit({ descending: true, limit: 20 }),
     );
     expect(audit.some((r) => r.detail?.includes(`tokens ${id}`))).toBe(true);
+    vault.close();
+  });
+});
+
+describe.each(backends)('a --no-reveal token through the server: $name', (backend) => {
+  it('is refused values (403, audited); its row edited to read them is refused whole', async () => {
+    const { rig, agent } = await populated(backend);
+    const vault = fresh(rig);
+    const app = createApp({ vault });
+    const get = () =>
+      app.request(
+        `http://coffer.test/v1/secrets/${PATH}?env=dev`,
+        { headers: { authorization: `Bearer ${agent}` } },
+        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+    const refused = await get();
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain(VALUE);
+    await rig.exec("UPDATE tokens SET reveal = NULL WHERE name = 'agent'");
+    // A fresh server (no cached token record) meets the edited row.
+    const again = await createApp({ vault: fresh(rig) }).request(
+      `http://coffer.test/v1/secrets/${PATH}?env=dev`,
+      { headers: { authorization: `Bearer ${agent}` } },
+      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    const body = await again.text();
+    expect(again.status).toBe(500);
+    expect(JSON.parse(body).code).toBe('INTEGRITY_FAILURE');
+    expect(body).not.toContain(VALUE);
+    const audit = await vault.readTransaction((tx) =>
+      tx.listAudit({ descending: true, limit: 20 }),
+    );
+    expect(
+      audit.some(
+        (r) =>
+          r.actor === 'token:agent@127.0.0.1' &&
+          r.outcome === 'denied' &&
+          r.detail === 'values may not be revealed',
+      ),
+    ).toBe(true);
     vault.close();
   });
 });

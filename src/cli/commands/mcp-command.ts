@@ -118,11 +118,15 @@ Examples:
           });
         if (isRemoteMode()) {
           const { openRemoteService } = await import('../remote-service.js');
-          const remote = openRemoteService();
+          // Checked once before serving (a missing token is an error at start-up).
+          await openRemoteService().close();
+          const backend = backends.remoteMcpBackend((agent) =>
+            openRemoteService(process.env, undefined, agent),
+          );
           try {
-            await serve(backends.remoteMcpBackend(remote));
+            await serve(backend);
           } finally {
-            await remote.close();
+            await backend.close();
           }
         } else {
           let opened: OpenVault;

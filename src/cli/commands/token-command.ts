@@ -14,6 +14,8 @@ interface CreateOptions extends CommonOptions {
   allow?: string[];
   cap: string;
   ttl?: string;
+  /** false with --no-reveal. */
+  reveal: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [
@@ -49,6 +51,10 @@ Examples:
     .option('--env <env>', 'environment it may touch, repeatable (default: any)', collect)
     .option('--cap <caps>', 'capabilities: read, list, write, delete, admin (comma list)', 'read')
     .option('--ttl <ttl>', 'time to live, e.g. 30d, 12h, 2w (default: no expiry)')
+    .option(
+      '--no-reveal',
+      'the token may never read values over HTTP (403, audited): for agents; fixed in the token',
+    )
     .option('--json', 'print {name, token, expiresAt} as JSON')
     .addHelpText(
       'after',
@@ -57,6 +63,13 @@ Examples:
   coffer token create --name deploy --allow "project/app/*" --env prod --cap read --ttl 30d
   coffer token create --name ci --allow "project/**" --cap read,list --json
   coffer token create --name admin --cap read,list,write,delete,admin --ttl 1d
+  coffer token create --name claude --allow "project/app/*" --cap list,write --no-reveal
+
+--no-reveal is stored in the token's row under its MAC: reads of values (GET a secret, a
+project's secrets, the web UI's Reveal) are refused with 403 and audited, whatever the
+program holding the token runs, and it creates only --no-reveal tokens. It can still
+store, list, verify and generate secrets (for \`coffer mcp\` in remote mode: set_secret,
+generate_secret, verify_secret, request_secret work; get_secret and write_env do not).
 
 An admin token manages tokens and reads the audit log within its own policy only: through
 the API it creates tokens no wider than itself (globs, environments, capabilities, expiry)
@@ -74,6 +87,7 @@ limited.`,
             envs: (opts as unknown as { env?: string[] }).env ?? [],
             caps: opts.cap.split(',').map((c) => c.trim()),
             ttl: opts.ttl,
+            reveal: opts.reveal === false ? 'never' : 'allow',
           });
           if (opts.json) {
             printJson(created);
@@ -124,7 +138,7 @@ Examples:
               tokens.map((t) => [
                 t.name,
                 status(t),
-                t.caps.join(','),
+                `${t.caps.join(',')}${t.noReveal ? ' (no reveal)' : ''}`,
                 t.allow.join(','),
                 t.envs.length === 0 ? 'any' : t.envs.join(','),
                 t.expiresAt ?? 'never',

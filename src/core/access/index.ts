@@ -2,6 +2,13 @@
  * Access in one place for every front end: key-path globs, the policy and its one decision
  * function, token lifecycle, and which audit records a policy may read.
  */
+export {
+  AGENT_HEADER,
+  actorWithAgent,
+  agentLabelFor,
+  MAX_AGENT_LABEL,
+  parseAgentLabel,
+} from './agent-label.js';
 export { auditRecordVisible, readAuditWithin } from './audit-access.js';
 export { globWithin, PathScope } from './globs.js';
 export {

@@ -36,6 +36,8 @@ export interface Target {
   prefix?: boolean;
   /** The access covers every key path and environment (e.g. checking the whole audit log). */
   everything?: boolean;
+  /** The answer holds values (a secret, a project's secrets): refused under `reveal: never`. */
+  values?: boolean;
 }
 
 /** Writes the audit record of a refusal (outcome `denied`, detail = the reason). */
@@ -114,6 +116,7 @@ export class AccessPolicy {
       return 'path not allowed';
     }
     if (target.env !== undefined && !this.allowsEnv(target.env)) return 'environment not allowed';
+    if (target.values === true && this.reveal === 'never') return 'values may not be revealed';
     return undefined;
   }
 
@@ -144,6 +147,9 @@ export class AccessPolicy {
     }
     if (other.caps.some((c) => !this.#caps.has(c))) {
       return 'capabilities beyond the granting policy';
+    }
+    if (this.reveal === 'never' && other.reveal !== 'never') {
+      return 'revealing values is beyond the granting policy';
     }
     if (this.expiresAt !== null) {
       const until = other.expiresAt ?? null;

@@ -28,7 +28,13 @@ import { parseEnvironment } from '../paths.js';
 import type { TokenCapability, TokenRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import { PathScope } from './globs.js';
-import { type AccessPolicy, type Denier, type PolicySpec, refuse } from './policy.js';
+import {
+  type AccessPolicy,
+  type Denier,
+  type PolicySpec,
+  type RevealPolicy,
+  refuse,
+} from './policy.js';
 
 export const TOKEN_CAPABILITIES: readonly TokenCapability[] = [
   'read',
@@ -46,6 +52,8 @@ export interface TokenRequest {
   caps: readonly string[];
   /** `30d`, `12h`, `90m`, `2w`, `45s`; undefined = never expires. */
   ttl?: string | undefined;
+  /** `never`: the token may not read values (HTTP 403, audited); default `allow`. */
+  reveal?: RevealPolicy | undefined;
 }
 
 export interface CreatedToken {
@@ -55,8 +63,8 @@ export interface CreatedToken {
   expiresAt: string | null;
 }
 
-/** A token record without its hash: what `list` shows. */
-export type TokenInfo = Omit<TokenRecord, 'hash' | 'mac'>;
+/** A token record without its hash: what `list` shows (`noReveal` always present). */
+export type TokenInfo = Omit<TokenRecord, 'hash' | 'mac' | 'noReveal'> & { noReveal: boolean };
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const TOKEN = /^coffer_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -129,8 +137,8 @@ export function tokenUnusable(record: TokenRecord, now: Date): 'revoked' | 'expi
 }
 
 export function tokenInfo(record: TokenRecord): TokenInfo {
-  const { hash: _hash, ...info } = record;
-  return info;
+  const { hash: _hash, mac: _mac, noReveal, ...info } = record;
+  return { ...info, noReveal: noReveal === true };
 }
 
 /** Checks a request and builds the record to store (without touching storage). */
@@ -144,6 +152,10 @@ function buildToken(request: TokenRequest, now: Date): { record: TokenRecord; to
   const allow = new PathScope(request.allow).globs;
   const envs = [...new Set((request.envs ?? []).map((e) => parseEnvironment(e)))];
   const caps = parseCapabilities(request.caps);
+  const reveal = request.reveal ?? 'allow';
+  if (reveal !== 'allow' && reveal !== 'never') {
+    throw new CofferError('INVALID_ARGUMENT', 'reveal is "allow" or "never"');
+  }
   const expiresAt =
     request.ttl === undefined
       ? null
@@ -160,6 +172,7 @@ function buildToken(request: TokenRequest, now: Date): { record: TokenRecord; to
     createdAt: now.toISOString(),
     expiresAt,
     revokedAt: null,
+    ...(reveal === 'never' ? { noReveal: true } : {}),
   };
   return { record, token: `coffer_${id}_${secret}` };
 }
@@ -171,6 +184,7 @@ export function tokenPolicySpec(record: Omit<TokenRecord, 'hash'>): PolicySpec {
     envs: record.envs,
     caps: record.caps,
     expiresAt: record.expiresAt,
+    reveal: record.noReveal === true ? 'never' : 'allow',
   };
 }
 

@@ -136,6 +136,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
         createdAt: t.createdAt,
         expiresAt: t.expiresAt,
         revokedAt: t.revokedAt,
+        ...(t.noReveal === true ? { reveal: 'never' } : {}),
         mac: b64OrNull(t.mac),
       }),
     );
@@ -217,7 +218,15 @@ function fields(o: Obj, line: number) {
     }
     return v as string[];
   };
-  return { str, strOrNull, int, intOrNull, bytes, bytesOrNull, bool, list };
+  /** Present (an optional field, absent in rows that do not use it). */
+  const has = (k: string): boolean => o[k] !== undefined;
+  return { str, strOrNull, int, intOrNull, bytes, bytesOrNull, bool, list, has };
+}
+
+/** A token line's optional `reveal` (only `never` is ever written). */
+function revealOf(v: string, line: number): true {
+  if (v !== 'never') throw invalid(line, 'reveal is not "never"');
+  return true;
 }
 
 function parseHeader(o: Obj): BackupHeader {
@@ -381,6 +390,7 @@ export function decodeSnapshot(plain: Uint8Array): Snapshot {
           createdAt: f.str('createdAt'),
           expiresAt: f.strOrNull('expiresAt'),
           revokedAt: f.strOrNull('revokedAt'),
+          ...(f.has('reveal') ? { noReveal: revealOf(f.str('reveal'), n) } : {}),
           mac: f.bytesOrNull('mac'),
         });
         break;

@@ -71,9 +71,13 @@ export function secretFields(s: SecretRecord): MacField[] {
   ];
 }
 
-/** The MAC'd columns of an API token row, key (id) first. */
+/**
+ * The MAC'd columns of an API token row, key (id) first; a token that may not read values
+ * (`reveal` = never) has one more field, so the MACs of other rows are unchanged and a row
+ * edited to drop (or add) it fails.
+ */
 export function tokenFields(t: TokenRecord): MacField[] {
-  return [
+  const fields: MacField[] = [
     text(t.id),
     text(t.name),
     text(t.hash),
@@ -84,6 +88,8 @@ export function tokenFields(t: TokenRecord): MacField[] {
     textOrNull(t.expiresAt),
     textOrNull(t.revokedAt),
   ];
+  if (t.noReveal === true) fields.push(text('reveal:never'));
+  return fields;
 }
 
 function fieldLength(f: MacField): number {

@@ -112,6 +112,11 @@ export interface TokenRecord extends RowMac {
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /**
+   * The token may not read values (`coffer token create --no-reveal`): stored in the row's
+   * `reveal` column (`never`, NULL otherwise) and covered by its MAC. Absent = false.
+   */
+  noReveal?: boolean;
 }
 
 /** A secret and the stamp of its current version (`listSecretsWithCurrent`). */

@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
+import { CofferError } from '../../core/errors.js';
 import { MAX_VALUE_BYTES } from '../../core/store/vault.js';
 import { previewOf } from '../results.js';
 import {
@@ -15,6 +16,7 @@ import {
   envField,
   keyPathField,
   previewField,
+  type ToolContext,
   target,
 } from './tool.js';
 
@@ -77,14 +79,34 @@ export const setSecretTool: CofferTool = defineTool({
       description: args.description,
       ...(args.allowEmpty === true ? { allowEmpty: true } : {}),
     });
-    const back = await ctx.vault.get(path, env, { version: stored.version });
     return {
       keyPath: path,
       env,
       version: stored.version,
       created: stored.created,
-      verified: sameValue(back.value, args.value),
+      verified: await readBack(ctx, path, env, stored.version, args.value),
       preview: previewOf(args.value),
     };
   },
 });
+
+/**
+ * Does the stored version hold the value sent? Read back and compared; where the server's
+ * token may not read values (`token create --no-reveal`, remote mode), the stored versions
+ * are decrypted and authenticated on the server instead (verify), which is all it allows.
+ */
+async function readBack(
+  ctx: ToolContext,
+  path: string,
+  env: string,
+  version: number,
+  value: string,
+): Promise<boolean> {
+  try {
+    const back = await ctx.vault.get(path, env, { version });
+    return sameValue(back.value, value);
+  } catch (err) {
+    if (!(ctx.vault.remote && err instanceof CofferError && err.code === 'FORBIDDEN')) throw err;
+    return (await ctx.vault.verify(path, env)).ok;
+  }
+}

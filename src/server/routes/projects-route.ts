@@ -16,6 +16,7 @@ export function projectsRoutes(routes: Routes): void {
       summary: "Read every secret of a project that the token's globs allow, with values",
       action: 'read_project',
       capability: 'read',
+      reveals: true,
       query: EnvQuery,
       response: ProjectSecrets,
       // A prefix target: the policy check asks whether the token's globs could allow some

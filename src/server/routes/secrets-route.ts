@@ -54,6 +54,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
       query: GetQuery,
       response: SecretValue,
       target: secretTarget,
+      reveals: true,
     },
     ({ target, query, vault }) =>
       batcher.read({ ...keyOf(target), version: query.version, actor: vault.actor }),

@@ -97,6 +97,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE secrets ADD COLUMN mac bytea;
   ALTER TABLE tokens ADD COLUMN mac bytea;
   `,
+  // 3: tokens that may not read values (`token create --no-reveal`): 'never', or NULL.
+  `
+  ALTER TABLE tokens ADD COLUMN reveal text;
+  `,
 ];
 
 const MIGRATIONS_TABLE = `

@@ -30,7 +30,8 @@ const S_SECRET_COLS = SECRET_COLS.split(',')
   .join(', ');
 const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
 const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
-const TOKEN_COLS = 'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac';
+const TOKEN_COLS =
+  'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac, reveal';
 
 const auditValues = (a: AuditRecord): unknown[] => [
   a.seq,
@@ -291,7 +292,7 @@ export function makeTx(q: Query): StorageTx {
     },
     insertToken: async (x) => {
       await q(
-        `INSERT INTO tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
           e(x.id),
           e(x.name),
@@ -303,6 +304,7 @@ export function makeTx(q: Query): StorageTx {
           eOrNull(x.expiresAt),
           eOrNull(x.revokedAt),
           x.mac ?? null,
+          x.noReveal === true ? 'never' : null,
         ],
       );
     },

@@ -91,4 +91,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE secrets ADD COLUMN mac BLOB;
   ALTER TABLE tokens ADD COLUMN mac BLOB;
   `,
+  // 5: tokens that may not read values (`token create --no-reveal`): 'never', or NULL.
+  // Covered by the row MAC (docs/format.md, "Row MACs").
+  `
+  ALTER TABLE tokens ADD COLUMN reveal TEXT;
+  `,
 ];

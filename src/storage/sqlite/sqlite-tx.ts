@@ -251,8 +251,8 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
     },
     insertToken: async (t) => {
       s(
-        `INSERT INTO tokens (id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO tokens (id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac, reveal)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         t.id,
         t.name,
@@ -264,6 +264,7 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         t.expiresAt,
         t.revokedAt,
         t.mac ?? null,
+        t.noReveal === true ? 'never' : null,
       );
     },
     getToken: async (id) => {
