@@ -41,6 +41,7 @@ const TOKEN_INFO = {
   createdAt: '2025-01-01T00:00:00.000Z',
   expiresAt: null,
   revokedAt: null,
+  noReveal: false,
 };
 
 type Call = (c: ReturnType<typeof createClient>) => Promise<unknown>;
