@@ -6,9 +6,11 @@
  * literals (`ghp_`, `AKIA`, `secret`, `://`, …): such a line is only read past, and a line that
  * holds some runs the rules whose literals it holds, not the whole table. One regex of every
  * literal did the same job, but an alternation of fifty literals (half of them spelt
- * case-insensitively as classes) is tried alternative after alternative at each position; a
- * table indexed by the pair of characters at a position rejects almost every position with
- * one array read, and the few pairs that start a literal are confirmed by comparing the rest.
+ * case-insensitively as classes) is tried alternative after alternative at each position.
+ * Here a table indexed by the pair of characters at a position rejects almost every position
+ * with one array read; a pair that starts some literal (`se`, `co`, `to` are common in any
+ * text) is then checked against the set of third characters those literals have, and only
+ * the few positions that pass both are compared with the literals.
  *
  * Literals are ASCII and at least two characters long; a case-insensitive one matches any
  * mix of cases of its letters.
@@ -30,19 +32,27 @@ interface Entry {
 
 const ASCII = /^[\x20-\x7e]{2,}$/;
 
-/** The index of the pair `a`, `b` (both below 256) in the table. */
-const pairIndex = (a: number, b: number): number => (a << 8) | b;
+/** The case variants of an ASCII character a literal may meet. */
+const variants = (c: string, caseInsensitive: boolean): string[] =>
+  caseInsensitive ? [...new Set([c.toLowerCase(), c.toUpperCase()])] : [c];
 
 export class KeywordSet {
-  /** 1 where a pair of characters starts some literal (both characters below 256). */
-  readonly #starts = new Uint8Array(65536);
-  /** The literals each starting pair may begin, longest first (read on a pair's hit only). */
-  readonly #entries = new Map<number, Entry[]>();
+  /** Per pair of characters (both below 256): 0, or 1 + the index of its list. */
+  readonly #pair = new Uint16Array(65536);
+  /** The literals each starting pair may begin, longest first. */
+  readonly #lists: Entry[][] = [];
+  /** Per list, 256 bits: the third characters its literals allow. */
+  #thirds = new Uint32Array(0);
+  /** Per list, 1 when it holds a two-character literal (any third character goes). */
+  #short = new Uint8Array(0);
   /** One more than the highest group. */
   readonly groups: number;
 
   constructor(keywords: readonly Keyword[]) {
     const byText = new Map<string, Entry>();
+    const lists = this.#lists;
+    const thirds: number[] = [];
+    const short: number[] = [];
     let groups = 0;
     for (const k of keywords) {
       if (!ASCII.test(k.text)) {
@@ -59,47 +69,64 @@ export class KeywordSet {
       }
       const entry: Entry = { text, caseInsensitive: k.caseInsensitive, groups: [k.group] };
       byText.set(id, entry);
-      const cases = (c: string) =>
-        k.caseInsensitive ? [...new Set([c.toLowerCase(), c.toUpperCase()])] : [c];
-      for (const a of cases(text[0]!)) {
-        for (const b of cases(text[1]!)) {
-          const i = pairIndex(a.charCodeAt(0), b.charCodeAt(0));
-          this.#starts[i] = 1;
-          const list = this.#entries.get(i) ?? [];
-          list.push(entry);
-          list.sort((x, y) => y.text.length - x.text.length);
-          this.#entries.set(i, list);
+      for (const a of variants(text[0]!, k.caseInsensitive)) {
+        for (const b of variants(text[1]!, k.caseInsensitive)) {
+          const p = (a.charCodeAt(0) << 8) | b.charCodeAt(0);
+          if (this.#pair[p] === 0) {
+            lists.push([]);
+            thirds.push(0, 0, 0, 0, 0, 0, 0, 0);
+            short.push(0);
+            this.#pair[p] = lists.length;
+          }
+          const l = this.#pair[p]! - 1;
+          lists[l]!.push(entry);
+          lists[l]!.sort((x, y) => y.text.length - x.text.length);
+          if (text.length === 2) short[l] = 1;
+          else {
+            for (const c of variants(text[2]!, k.caseInsensitive)) {
+              const t = c.charCodeAt(0);
+              thirds[l * 8 + (t >> 5)]! |= 1 << (t & 31);
+            }
+          }
         }
       }
     }
+    this.#thirds = Uint32Array.from(thirds);
+    this.#short = Uint8Array.from(short);
     this.groups = groups;
   }
 
-  /** The literal starting at `at` and ending by `to`, or undefined. */
-  #entryAt(text: string, at: number, to: number): Entry | undefined {
-    const a = text.charCodeAt(at);
-    const b = text.charCodeAt(at + 1);
-    if (a > 255 || b > 255) return undefined;
-    const list = this.#entries.get(pairIndex(a, b));
-    if (list === undefined) return undefined;
-    for (const e of list) if (matchesAt(text, at, to, e)) return e;
-    return undefined;
+  /**
+   * The list of literals that may start at `at`, whose first two characters are the pair `p`
+   * (already known to start some) and whose third is `t` (-1 past the end, or above 255);
+   * -1 when the third character rules them all out.
+   */
+  #list(p: number, t: number): number {
+    const l = this.#pair[p]! - 1;
+    if (this.#short[l] === 1) return l;
+    if (t < 0 || t > 255) return -1;
+    return (this.#thirds[l * 8 + (t >> 5)]! & (1 << (t & 31))) === 0 ? -1 : l;
   }
 
   /** Where the first literal in `text` from `from` (and ending by `to`) starts, or -1. */
   indexIn(text: string, from = 0, to: number = text.length): number {
-    const starts = this.#starts;
-    const last = to - 1;
-    if (from >= last) return -1;
-    let prev = text.charCodeAt(from) & 255;
-    for (let i = from + 1; i <= last; i++) {
-      const c = text.charCodeAt(i);
-      if (starts[(prev << 8) | (c & 255)] === 1 && this.#entryAt(text, i - 1, to) !== undefined) {
-        return i - 1;
-      }
-      prev = c & 255;
+    const pair = this.#pair;
+    for (let i = from + 1; i < to; i++) {
+      const a = text.charCodeAt(i - 1);
+      const b = text.charCodeAt(i);
+      if ((a | b) > 255) continue;
+      const p = (a << 8) | b;
+      if (pair[p] === 0) continue;
+      const l = this.#list(p, i + 1 < to ? text.charCodeAt(i + 1) : -1);
+      if (l >= 0 && this.#firstAt(text, i - 1, to, l) !== undefined) return i - 1;
     }
     return -1;
+  }
+
+  /** The longest literal of list `l` at `at` in `text`, ending by `to`. */
+  #firstAt(text: string, at: number, to: number, l: number): Entry | undefined {
+    for (const e of this.#lists[l]!) if (matchesAt(text, at, to, e)) return e;
+    return undefined;
   }
 
   /**
@@ -109,7 +136,7 @@ export class KeywordSet {
    * the literal's line starts. `from` is the start of a line.
    */
   indexInBytes(bytes: Uint8Array, from: number, to: number, lines: Int32Array): number {
-    const starts = this.#starts;
+    const pair = this.#pair;
     let newlines = 0;
     let lineStart = from;
     let prev = 10;
@@ -118,10 +145,13 @@ export class KeywordSet {
       if (c === 10) {
         newlines++;
         lineStart = i + 1;
-      } else if (starts[(prev << 8) | c] === 1 && this.#entryAtBytes(bytes, i - 1, to)) {
-        lines[0] = newlines;
-        lines[1] = lineStart;
-        return i - 1;
+      } else if (pair[(prev << 8) | c] !== 0) {
+        const l = this.#list((prev << 8) | c, i + 1 < to ? bytes[i + 1]! : -1);
+        if (l >= 0 && this.#bytesAt(bytes, i - 1, to, l)) {
+          lines[0] = newlines;
+          lines[1] = lineStart;
+          return i - 1;
+        }
       }
       prev = c;
     }
@@ -130,8 +160,9 @@ export class KeywordSet {
     return -1;
   }
 
-  #entryAtBytes(bytes: Uint8Array, at: number, to: number): boolean {
-    for (const e of this.#entries.get((bytes[at]! << 8) | bytes[at + 1]!)!) {
+  /** True when a literal of list `l` is at `at` in `bytes`, ending by `to`. */
+  #bytesAt(bytes: Uint8Array, at: number, to: number, l: number): boolean {
+    for (const e of this.#lists[l]!) {
       const w = e.text;
       if (at + w.length > to) continue;
       let j = 2;
@@ -155,16 +186,17 @@ export class KeywordSet {
    * cleared by the caller.
    */
   collect(text: string, from: number, to: number, hits: Uint8Array): boolean {
-    const starts = this.#starts;
     let any = false;
     for (let i = this.indexIn(text, from, to); i >= 0 && i < to - 1; i++) {
-      const k = pairIndex(text.charCodeAt(i) & 255, text.charCodeAt(i + 1) & 255);
-      if (starts[k] !== 1) continue;
       const a = text.charCodeAt(i);
       const b = text.charCodeAt(i + 1);
-      if (a > 255 || b > 255) continue;
+      if ((a | b) > 255) continue;
+      const p = (a << 8) | b;
+      if (this.#pair[p] === 0) continue;
+      const l = this.#list(p, i + 2 < to ? text.charCodeAt(i + 2) : -1);
+      if (l < 0) continue;
       // Every literal at this position, not only the longest: `sk-ant-` is also `sk-`.
-      for (const e of this.#entries.get(k)!) {
+      for (const e of this.#lists[l]!) {
         if (!matchesAt(text, i, to, e)) continue;
         for (const g of e.groups) hits[g] = 1;
         any = true;

@@ -311,8 +311,10 @@ export const SECRET_RULES: readonly SecretRule[] = [
     id: 'fernet-key',
     description: 'Fernet key (url-safe base64 of 32 bytes) next to a key name',
     hints: ['key', 'fernet', 'crypt', 'cipher'],
+    // The value first: 44 characters ending in `=` are rare, the names before them common
+    // (`key`), so the name is checked by a lookbehind at each value only.
     regex:
-      /(?<keep>(?<![A-Za-z0-9_.-])(?=[A-Za-z0-9_.-]*?(?:fernet|crypt|cipher|key))[A-Za-z0-9_.-]+\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?)[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])/gi,
+      /(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-]))(?<=(?:fernet|crypt|cipher|key)[A-Za-z0-9_.-]*\\?["']?\s*(?::=|=>|[:=])\s*\\?["'`]?(?:b["'])?)[A-Za-z0-9_-]{43}=/gi,
     publicPrefix: 0,
     validate: isFernetKey,
   },
