@@ -123,6 +123,55 @@ describe('network failures', () => {
     expect(err.message).toBe(`cannot reach the coffer server at ${URL_} (ECONNREFUSED)`);
   });
 
+  const closedWhileIdle = () =>
+    new TypeError('fetch failed', { cause: { code: 'UND_ERR_SOCKET' } });
+
+  it('a GET on a kept-alive connection the server closed while idle is sent once more', async () => {
+    let calls = 0;
+    const fetch = fakeFetch(() => ({
+      body: {
+        path: 'project/app/key',
+        env: 'dev',
+        version: 1,
+        value: 'v1',
+        description: 'Key for the retry test of the client transport',
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    }));
+    const client = createClient({
+      url: URL_,
+      token: TOKEN,
+      fetch: async (url, init) => {
+        calls++;
+        if (calls === 1) throw closedWhileIdle();
+        return fetch(url, init);
+      },
+    });
+    const got = await client.getSecret('project/app/key', { env: 'dev' });
+    expect(got.value).toBe('v1');
+    expect(calls).toBe(2);
+  });
+
+  it('a GET is resent once only, and a write never (the server may have applied it)', async () => {
+    let calls = 0;
+    const client = createClient({
+      url: URL_,
+      token: TOKEN,
+      fetch: async () => {
+        calls++;
+        throw closedWhileIdle();
+      },
+    });
+    const read = await failure(client.getSecret('project/app/key'));
+    expect(read.code).toBe('SERVER_UNREACHABLE');
+    expect(calls).toBe(2);
+    calls = 0;
+    const write = await failure(client.setSecret('project/app/key', 'hunter2-value'));
+    expect(write.code).toBe('SERVER_UNREACHABLE');
+    expect(write.message).not.toContain('hunter2-value');
+    expect(calls).toBe(1);
+  });
+
   it('a request that outlives timeoutMs is SERVER_UNREACHABLE', async () => {
     const client = createClient({
       url: URL_,

@@ -104,6 +104,34 @@ function unreachable(t: Transport, err: unknown): CofferError {
   return new CofferError('SERVER_UNREACHABLE', `cannot reach the coffer server at ${t.base}${why}`);
 }
 
+/**
+ * Socket failures that mean a kept-alive connection was closed by the server while idle (it
+ * closes idle connections after a few seconds, and a client may pick the connection just
+ * then): the request never reached the server.
+ */
+const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+function staleSocket(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown } } | null;
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return false;
+  const code = e?.cause?.code ?? e?.code;
+  return typeof code === 'string' && STALE_SOCKET.has(code);
+}
+
+/**
+ * Sends a request; a GET that fails on a closed connection is sent once more (on a new
+ * connection), as HTTP clients do for idempotent requests. A write is never resent: the
+ * server may have applied it before the connection broke.
+ */
+async function fetchOnce(t: Transport, url: string, init: FetchInit): Promise<FetchResponse> {
+  try {
+    return await t.fetch(url, init);
+  } catch (err) {
+    if (init.method !== 'GET' || !staleSocket(err)) throw err;
+    return t.fetch(url, init);
+  }
+}
+
 /** The CofferError for a non-2xx answer. */
 export function errorFromAnswer(
   status: number,
@@ -163,7 +191,7 @@ export async function request(
   let text: string;
   let retryAfter: string | null;
   try {
-    const res = await t.fetch(`${t.base}${route}${query}`, init);
+    const res = await fetchOnce(t, `${t.base}${route}${query}`, init);
     status = res.status;
     retryAfter = res.headers.get('retry-after');
     // res.text() drops a byte order mark at the start of the body only; an answer starts

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshRequest } from '../helpers/fresh-http.js';
 import { makeHome } from './harness.js';
 import { type McpSession, startMcp } from './mcp-harness.js';
 import { type ServeProcess, startServe } from './serve-harness.js';
@@ -124,7 +125,7 @@ describe('one access decision for every front end', () => {
   async function attempt(front: Front, c: Case): Promise<string | undefined> {
     const token = tokens[c.token];
     if (front === 'http') {
-      const init: RequestInit =
+      const init =
         c.op === 'read'
           ? { headers: { authorization: `Bearer ${token}` } }
           : {
@@ -132,8 +133,8 @@ describe('one access decision for every front end', () => {
               headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
               body: JSON.stringify({ value: 'new-value-1', description: DESCRIPTION }),
             };
-      const r = await fetch(`${serve.url}/v1/secrets/${c.path}?env=${c.env}`, init);
-      const body = (await r.json()) as { code?: string };
+      const r = await freshRequest(`${serve.url}/v1/secrets/${c.path}?env=${c.env}`, init);
+      const body = JSON.parse(r.text) as { code?: string };
       expect(r.status).toBe(c.code === 'FORBIDDEN' ? 403 : 401);
       return body.code;
     }
