@@ -364,6 +364,13 @@ describe('the web UI in Chromium', () => {
 
   it('has no serious accessibility violations on any page (axe-core)', async () => {
     const { context, page } = await loggedIn(tokens.admin!, { bypassCSP: true });
+    // A pending request, so that its answer form is checked too.
+    requests.create({
+      path: 'project/app/smtp_password',
+      env: 'prod',
+      description: 'Sends the password-reset mails',
+      actor: 'mcp:axe-agent/1.0',
+    });
     const found: string[] = [];
     for (const path of [
       '/',
@@ -375,6 +382,7 @@ describe('the web UI in Chromium', () => {
       '/incidents',
       '/requests',
       '/p/project/app/manifest',
+      '/p/project/billing/manifest',
     ]) {
       await page.goto(`${url}${path}`);
       if (path === '/audit') await page.screenshot({ path: join(SHOTS, 'ui-audit.png') });
