@@ -420,7 +420,11 @@ export function uiRoutes(deps: UiDeps): void {
         scope: prefix.scope,
         group: prefix.group,
         allows: (p, e) => w.policy.allowsPath(p) && w.policy.allowsEnv(e),
-        mayCompare: (p, e) => w.policy.refusal('read', { path: p, env: e }) === undefined,
+        // Equality with a value one may read tells the other value: only for sessions that
+        // may read (and reveal) both.
+        mayCompare: (p, e) =>
+          w.policy.reveal !== 'never' &&
+          w.policy.refusal('read', { path: p, env: e }) === undefined,
         lastReads,
         sameValues,
       });

@@ -109,6 +109,10 @@ describe('the project page', () => {
     const page = await lister.get('/p/project/app');
     expect(page.status).toBe(200);
     expect(sameCell(page.text, 'session_secret')).toBe('—');
+    const blind = await ui.login(
+      await kit.token({ name: 'no-reveal', caps: ['read', 'list'], reveal: 'never' }),
+    );
+    expect(sameCell((await blind.get('/p/project/app')).text, 'session_secret')).toBe('—');
     const devOnly = await ui.login(kit.tokens.devOnly);
     const dev = await devOnly.get('/p/project/app');
     expect(dev.text).not.toContain('Same in');
