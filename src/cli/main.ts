@@ -49,6 +49,8 @@ const COMMANDS: Record<string, () => Promise<AddCommand>> = {
   rotate: async () => (await import('./commands/rotate-command.js')).rotateCommand,
   incident: async () => (await import('./commands/incident-command.js')).incidentCommand,
   doctor: async () => (await import('./commands/doctor-command.js')).doctorCommand,
+  agent: async () => (await import('./commands/agent-command.js')).agentCommand,
+  redact: async () => (await import('./commands/redact-command.js')).redactCommand,
 };
 
 /** The first argument that is not a global option (and its value): the command name. */

@@ -1,0 +1,309 @@
+/**
+ * `coffer agent setup` and `coffer agent check`: registers `coffer mcp` (one project, its
+ * environments, values never revealed) in a coding agent's MCP configuration, keeps the agent
+ * out of secret files where the client can, installs the output-masking hook where the client
+ * allows one, and writes the store-first workflow into its project instructions. The rules
+ * are core/agents' (pure: text in, text out); this file reads and writes the files.
+ */
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  AGENT_CLIENTS,
+  type AgentClient,
+  clientFiles,
+  parseAgentClient,
+} from '../../core/agents/clients.js';
+import {
+  type AgentCheckReport,
+  type AgentSetupPlan,
+  checkAgentSetup,
+  planAgentSetup,
+} from '../../core/agents/setup.js';
+import { CofferError } from '../../core/errors.js';
+import { writeSecretFile } from '../../core/files.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { decodeUtf8 } from '../../core/utf8.js';
+import { action, type CommonOptions } from '../action.js';
+import { cofferHome, type GlobalOptions, withService } from '../context.js';
+import { printJson, writeOut } from '../output.js';
+import { collect, findProjectConfig, resolveProject } from '../project-file.js';
+
+interface AgentOptions extends CommonOptions {
+  client?: string[];
+  project?: string;
+  reveal?: string;
+  dryRun?: boolean;
+}
+
+/** Where a client's presence shows in a project directory (for the default --client). */
+const MARKS: Record<AgentClient, string[]> = {
+  'claude-code': ['.claude', '.mcp.json', 'CLAUDE.md'],
+  codex: ['.codex'],
+  cursor: ['.cursor', '.cursorignore'],
+  vscode: ['.vscode'],
+};
+
+/** The clients named by --client, else those the directory shows, else Claude Code. */
+function clientsOf(flags: string[] | undefined, dir: string): AgentClient[] {
+  if (flags !== undefined && flags.length > 0) {
+    return [
+      ...new Set(
+        flags.map((f) => {
+          const c = parseAgentClient(f);
+          if (c === undefined) {
+            throw new CofferError('USAGE', `unknown client "${f}"`, {
+              hint: `Clients: ${AGENT_CLIENTS.join(', ')}.`,
+            });
+          }
+          return c;
+        }),
+      ),
+    ];
+  }
+  const found = AGENT_CLIENTS.filter((c) => MARKS[c].some((m) => existsSync(join(dir, m))));
+  return found.length > 0 ? found : ['claude-code'];
+}
+
+/** The current text of a client's files (undefined: the file does not exist). */
+function readFiles(dir: string, client: AgentClient): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const file of clientFiles(client)) {
+    const path = join(dir, file);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) out[file] = undefined;
+    else if (!st.isFile())
+      throw new CofferError('INVALID_ARGUMENT', `${path} is not a regular file`);
+    else out[file] = decodeUtf8(readFileSync(path), path);
+  }
+  return out;
+}
+
+/** The absolute path of the coffer binary running now (what the client is to start). */
+function cofferBinary(): string {
+  return resolve(process.argv[1] ?? 'coffer');
+}
+
+/** The environments the agent gets: --env, else those the vault holds for the project. */
+async function environments(
+  g: GlobalOptions,
+  project: string,
+  flags: string[],
+  fileEnv: string | undefined,
+): Promise<string[]> {
+  if (flags.length > 0) return [...new Set(flags.map((e) => parseEnvironment(e)))];
+  const first = fileEnv ?? parseEnvironment(process.env.COFFER_ENV ?? 'dev');
+  let found: string[] = [];
+  try {
+    found = await withService({ ...g, noPrompt: true }, async (s) =>
+      (await s.list({ prefix: `project/${project}` })).map((x) => x.env),
+    );
+  } catch {
+    // No vault yet (or a server that cannot list every environment): the default environment.
+  }
+  return [...new Set([first, ...found.sort()])];
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file atomically, keeping an existing file's mode (new files: 0644). */
+function writeFile(path: string, text: string): void {
+  const target = existsSync(path) ? realpathSync(path) : path;
+  const mode = existsSync(target) ? statSync(target).mode & 0o777 : 0o644;
+  writeSecretFile(target, text, { overwrite: true, mode });
+}
+
+export function agentCommand(program: Command): void {
+  const agent = program
+    .command('agent')
+    .description(
+      'set up a coding agent (Claude Code, Codex, Cursor, VS Code) to use coffer without seeing values',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  coffer agent setup --client claude-code --project consilio --env dev
+  coffer agent check`,
+    );
+  agent
+    .command('setup')
+    .description(
+      "register coffer mcp in a client's config, keep secret files from the agent, write the workflow",
+    )
+    .option(
+      '--client <client>',
+      `${AGENT_CLIENTS.join('|')} (repeatable; default: those the directory shows, else claude-code)`,
+      collect,
+    )
+    .option('--project <name>', 'project (default: from .coffer or coffer.yaml)')
+    .option(
+      '-e, --env <env>',
+      "environment the agent may use (repeatable; default: the project file's, then those in the vault)",
+      collect,
+      [],
+    )
+    .option('--reveal <mode>', 'never: the only mode agent setup writes', 'never')
+    .option('--dry-run', 'say what would change, write nothing')
+    .option(
+      '--json',
+      'print {dryRun, clients: [{client, project, envs, command, changes, limits}]}',
+    )
+    .addHelpText(
+      'after',
+      `
+In the project directory, for each client:
+  - its MCP configuration gets a "coffer" server: the absolute path of this coffer, with
+    mcp --allow project/P/* --env E... --reveal never (no credential in the file: the vault
+    key stays in coffer's own files). Claude Code: .mcp.json; Cursor: .cursor/mcp.json;
+    VS Code: .vscode/mcp.json ("servers"); Codex: .codex/config.toml (trusted projects).
+  - files the agent must not read (.env*, *.pem, *.key, coffer's home): Claude Code's
+    permissions.deny Read rules in .claude/settings.json; Cursor's .cursorignore. Codex and
+    VS Code have no such project setting: the output says so.
+  - Claude Code: a PostToolUse hook (Bash and MCP tools) that masks the project's stored
+    values in the tool's output before the model reads it (coffer redact --hook claude-code).
+  - the store-first workflow (request_secret, generate_secret, write_env, verify_secret)
+    between markers in CLAUDE.md (Claude Code) or AGENTS.md (the others).
+Existing settings are kept byte for byte; a rerun changes nothing. A file that does not
+parse is refused with its line, and nothing is written.
+
+Examples:
+  coffer agent setup                                  # the clients this directory shows
+  coffer agent setup --client cursor --client vscode --project consilio --env dev --env prod
+  coffer agent setup --dry-run --json`,
+    )
+    .action(
+      action<AgentOptions>(async (_args, opts, g) => {
+        if (opts.reveal !== 'never') {
+          throw new CofferError(
+            'USAGE',
+            `--reveal ${opts.reveal}: agent setup writes --reveal never only`,
+            {
+              hint: 'An agent that needs a value uses write_env or coffer run; edit the file by hand to allow reveals.',
+            },
+          );
+        }
+        const dir = process.cwd();
+        const clients = clientsOf(opts.client, dir);
+        const found = opts.project === undefined ? resolveProject(undefined) : undefined;
+        const project = found?.project ?? resolveProject(opts.project).project;
+        const fileEnv = found?.env ?? findProjectConfig()?.env;
+        const envFlags = (opts as unknown as { env?: string[] }).env ?? [];
+        const envs = await environments(g, project, envFlags, fileEnv);
+        const command = cofferBinary();
+        // Every plan first: a file that does not parse stops the command before any write.
+        const plans: AgentSetupPlan[] = clients.map((client) =>
+          planAgentSetup({
+            client,
+            project,
+            envs,
+            command,
+            cofferHome: cofferHome(),
+            homeDir: homedir(),
+            files: readFiles(dir, client),
+          }),
+        );
+        if (!opts.dryRun) {
+          for (const plan of plans)
+            for (const c of plan.changes) writeFile(join(dir, c.file), c.after);
+        }
+        if (opts.json) {
+          printJson({
+            dryRun: opts.dryRun === true,
+            clients: plans.map((p) => ({
+              client: p.client,
+              project,
+              envs,
+              command,
+              changes: p.changes.map((c) => ({
+                file: c.file,
+                created: c.created,
+                pieces: c.pieces,
+              })),
+              limits: p.limits,
+            })),
+          });
+          return 0;
+        }
+        const verb = opts.dryRun ? 'would write' : 'wrote';
+        for (const p of plans) {
+          writeOut(
+            `${p.client}: coffer mcp for project/${project}/* (${envs.join(', ')}), --reveal never\n`,
+          );
+          if (p.changes.length === 0) writeOut('  already set up: nothing changed\n');
+          for (const c of p.changes) {
+            writeOut(`  ${verb} ${c.file}${c.created ? ' (new)' : ''}: ${c.pieces.join(', ')}\n`);
+          }
+          for (const l of p.limits) writeOut(`  note: ${l}\n`);
+        }
+        if (!opts.dryRun) writeOut('Check with: coffer agent check\n');
+        return 0;
+      }),
+    );
+  agent
+    .command('check')
+    .description("report what is missing from a client's coffer setup (exit 1 when something is)")
+    .option(
+      '--client <client>',
+      `${AGENT_CLIENTS.join('|')} (repeatable; default: those the directory shows, else claude-code)`,
+      collect,
+    )
+    .option(
+      '--json',
+      'print {ok, clients: [{client, ok, project, items: [{piece, file, status, detail}]}]}',
+    )
+    .addHelpText(
+      'after',
+      `
+Pieces: mcp-server (coffer mcp, absolute command that exists, one project, --reveal never,
+no credential in the file), read-deny, output-hook, instructions. A piece the client has
+no setting for is "not available", not missing.
+
+Examples:
+  coffer agent check
+  coffer agent check --client cursor --json`,
+    )
+    .action(
+      action<AgentOptions>(async (_args, opts) => {
+        const dir = process.cwd();
+        const reports: AgentCheckReport[] = clientsOf(opts.client, dir).map((client) => {
+          let files: Record<string, string | undefined>;
+          try {
+            files = readFiles(dir, client);
+          } catch (err) {
+            if (!(err instanceof CofferError)) throw err;
+            files = {};
+          }
+          return checkAgentSetup({
+            client,
+            cofferHome: cofferHome(),
+            homeDir: homedir(),
+            files,
+            isExecutable,
+          });
+        });
+        const ok = reports.every((r) => r.ok);
+        if (opts.json) printJson({ ok, clients: reports });
+        else {
+          for (const r of reports) {
+            writeOut(`${r.client}: ${r.ok ? 'ok' : 'incomplete'}\n`);
+            for (const i of r.items) {
+              const mark =
+                i.status === 'ok' ? 'ok     ' : i.status === 'missing' ? 'MISSING' : 'n/a    ';
+              writeOut(`  ${mark} ${i.piece}${i.file ? ` (${i.file})` : ''}: ${i.detail}\n`);
+            }
+          }
+          if (!ok) writeOut('Fix with: coffer agent setup\n');
+        }
+        return ok ? 0 : 1;
+      }),
+    );
+}

@@ -1,0 +1,349 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AGENT_CLIENTS, type AgentClient, CLIENTS } from './clients.js';
+import { jsonValue, parseJsonTree } from './json-edit.js';
+import {
+  type AgentSetupInput,
+  checkAgentSetup,
+  claudeDenyRules,
+  IGNORE_MARKERS,
+  planAgentSetup,
+  redactHookCommand,
+  shellQuote,
+} from './setup.js';
+import { parseToml, renderTomlTable } from './toml-edit.js';
+import { INSTRUCTIONS_MARKERS } from './workflow.js';
+
+const HOME = '/home/ann';
+const COFFER_HOME = '/home/ann/.coffer';
+const COMMAND = '/usr/local/bin/coffer';
+
+function input(client: AgentClient, files: Record<string, string | undefined>): AgentSetupInput {
+  return {
+    client,
+    project: 'consilio',
+    envs: ['dev', 'prod'],
+    command: COMMAND,
+    cofferHome: COFFER_HOME,
+    homeDir: HOME,
+    files,
+  };
+}
+
+/** The files after setup: the input with the plan's changes applied. */
+function apply(
+  client: AgentClient,
+  files: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const out = { ...files };
+  for (const c of planAgentSetup(input(client, files)).changes) out[c.file] = c.after;
+  return out;
+}
+
+function check(client: AgentClient, files: Record<string, string | undefined>) {
+  return checkAgentSetup({
+    client,
+    cofferHome: COFFER_HOME,
+    homeDir: HOME,
+    files,
+    isExecutable: (p) => p === COMMAND,
+  });
+}
+
+/** The servers of an MCP configuration file, whatever its format. */
+function servers(client: AgentClient, text: string): Record<string, unknown> {
+  const spec = CLIENTS[client];
+  if (spec.mcpFormat === 'toml') {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const k of parseToml(text, 'f').keys) {
+      if (k.path[0] !== 'mcp_servers') continue;
+      out[k.path[1]!] ??= {};
+      out[k.path[1]!]![k.path.slice(2).join('.')] = k.value;
+    }
+    return out;
+  }
+  return (
+    jsonValue(parseJsonTree(text, 'f', { jsonc: spec.jsonc })) as Record<
+      string,
+      Record<string, unknown>
+    >
+  )[spec.serversKey]!;
+}
+
+const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,9}$/).filter((n) => n !== 'coffer');
+const word = fc.string({ maxLength: 10 });
+const otherServers = fc.dictionary(
+  name,
+  fc.record({ command: word, args: fc.array(word, { maxLength: 3 }) }),
+  {
+    maxKeys: 3,
+  },
+);
+const indent = fc.constantFrom('  ', '    ', '\t');
+
+/** Existing files of a client: other servers, other settings, the user's own instructions. */
+function existing(client: AgentClient) {
+  return fc
+    .record({
+      others: otherServers,
+      indent,
+      allow: fc.array(word, { maxLength: 3 }),
+      deny: fc.array(fc.constantFrom('Read(./secrets/**)', 'Bash(curl *)', 'Read(./.env)'), {
+        maxLength: 2,
+      }),
+      hook: fc.boolean(),
+      notes: fc.string({ maxLength: 40 }).map((s) => s.replace(/<!--|#/g, '')),
+    })
+    .map(({ others, indent, allow, deny, hook, notes }) => {
+      const spec = CLIENTS[client];
+      const files: Record<string, string | undefined> = {};
+      if (spec.mcpFormat === 'toml') {
+        files[spec.mcpFile] = `model = "o3"\n${Object.entries(others)
+          .map(
+            ([n, s]) =>
+              `\n${renderTomlTable(
+                ['mcp_servers', n],
+                [
+                  ['command', s.command],
+                  ['args', s.args],
+                ],
+              )}`,
+          )
+          .join('')}`;
+      } else {
+        const body = {
+          [spec.serversKey]: others,
+          ...(spec.jsonc ? {} : { other: { keep: true } }),
+        };
+        const text = `${JSON.stringify(body, null, indent)}\n`;
+        files[spec.mcpFile] = spec.jsonc ? `// my servers\n${text}` : text;
+      }
+      if (spec.readDeny.kind === 'claude-settings') {
+        const settings = {
+          permissions: { allow, deny: [...new Set(deny)] },
+          ...(hook
+            ? {
+                hooks: {
+                  PostToolUse: [
+                    { matcher: 'Write', hooks: [{ type: 'command', command: 'prettier --write' }] },
+                  ],
+                },
+              }
+            : {}),
+          model: 'opus',
+        };
+        files[spec.readDeny.file] = `${JSON.stringify(settings, null, indent)}\n`;
+      } else if (spec.readDeny.kind === 'ignore-file') {
+        files[spec.readDeny.file] = 'node_modules/\ndist/\n';
+      }
+      files[spec.instructionsFile] = `# My project\n\n${notes}\n`;
+      return files;
+    });
+}
+
+describe('agent setup', () => {
+  for (const client of AGENT_CLIENTS) {
+    describe(client, () => {
+      const spec = CLIENTS[client];
+
+      it('on a fresh project: every piece the client has, valid files, check green, a rerun changes nothing', () => {
+        const after = apply(client, {});
+        const plan = planAgentSetup(input(client, {}));
+        expect(plan.changes.every((c) => c.created)).toBe(true);
+        expect(servers(client, after[spec.mcpFile]!).coffer).toEqual({
+          ...(spec.typeStdio ? { type: 'stdio' } : {}),
+          command: COMMAND,
+          args: [
+            'mcp',
+            '--allow',
+            'project/consilio/*',
+            '--env',
+            'dev',
+            '--env',
+            'prod',
+            '--reveal',
+            'never',
+          ],
+        });
+        expect(planAgentSetup(input(client, after)).changes).toEqual([]);
+        const report = check(client, after);
+        expect(report.ok).toBe(true);
+        expect(report.project).toBe('consilio');
+        expect(report.items.map((i) => i.status)).not.toContain('missing');
+        // No credential of coffer's anywhere in what is written.
+        for (const text of Object.values(after))
+          expect(text).not.toMatch(/COFFER_(MASTER_KEY|TOKEN|PASSPHRASE)/);
+      });
+
+      it('on existing files: their entries and bytes kept, idempotent, check green', () => {
+        fc.assert(
+          fc.property(existing(client), (files) => {
+            const after = apply(client, files);
+            // Every file only grew or changed in coffer's own parts: the others are all there.
+            const all = servers(client, after[spec.mcpFile]!);
+            for (const [n, s] of Object.entries(servers(client, files[spec.mcpFile]!)))
+              expect(all[n]).toEqual(s);
+            if (spec.mcpFormat === 'json' && !spec.jsonc) {
+              expect(JSON.parse(after[spec.mcpFile]!).other).toEqual({ keep: true });
+            }
+            if (spec.readDeny.kind === 'claude-settings') {
+              const before = JSON.parse(files[spec.readDeny.file]!);
+              const now = JSON.parse(after[spec.readDeny.file]!);
+              expect(now.model).toBe('opus');
+              expect(now.permissions.allow).toEqual(before.permissions.allow);
+              expect(now.permissions.deny.slice(0, before.permissions.deny.length)).toEqual(
+                before.permissions.deny,
+              );
+              expect(now.permissions.deny).toEqual(
+                expect.arrayContaining(claudeDenyRules(COFFER_HOME, HOME)),
+              );
+              expect(now.hooks.PostToolUse.slice(0, before.hooks?.PostToolUse.length ?? 0)).toEqual(
+                before.hooks?.PostToolUse ?? [],
+              );
+            }
+            if (spec.readDeny.kind === 'ignore-file') {
+              expect(after[spec.readDeny.file]!.startsWith('node_modules/\ndist/\n')).toBe(true);
+            }
+            expect(after[spec.instructionsFile]!.startsWith(files[spec.instructionsFile]!)).toBe(
+              true,
+            );
+            expect(planAgentSetup(input(client, after)).changes).toEqual([]);
+            expect(check(client, after).ok).toBe(true);
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      it('check is red for each piece removed', () => {
+        const after = apply(client, {});
+        const red = (files: Record<string, string | undefined>, piece: string) => {
+          const r = check(client, files);
+          expect(r.ok).toBe(false);
+          expect(r.items.filter((i) => i.status === 'missing').map((i) => i.piece)).toContain(
+            piece,
+          );
+        };
+        red({ ...after, [spec.mcpFile]: undefined }, 'mcp-server');
+        const mcp = after[spec.mcpFile]!;
+        red(
+          {
+            ...after,
+            [spec.mcpFile]: mcp.replace(/"?never"?\]?\n/, (m) => m.replace('never', 'allow')),
+          },
+          'mcp-server',
+        );
+        red({ ...after, [spec.mcpFile]: mcp.replace(COMMAND, '/nowhere/coffer') }, 'mcp-server');
+        red(
+          { ...after, [spec.mcpFile]: mcp.replace('project/consilio/*', 'project/**') },
+          'mcp-server',
+        );
+        red({ ...after, [spec.instructionsFile]: undefined }, 'instructions');
+        red(
+          {
+            ...after,
+            [spec.instructionsFile]: after[spec.instructionsFile]!.replace(
+              'request_secret',
+              'set_secret',
+            ),
+          },
+          'instructions',
+        );
+        if (spec.readDeny.kind === 'claude-settings') {
+          const s = after[spec.readDeny.file]!;
+          red(
+            { ...after, [spec.readDeny.file]: s.replace('"Read(./**/*.pem)",', '') },
+            'read-deny',
+          );
+          red(
+            { ...after, [spec.readDeny.file]: s.replace('"Read(~/.coffer/**)"', '"Read(./x)"') },
+            'read-deny',
+          );
+          const settings = JSON.parse(s);
+          delete settings.hooks;
+          red({ ...after, [spec.readDeny.file]: JSON.stringify(settings) }, 'output-hook');
+          settings.hooks = {
+            PostToolUse: [
+              {
+                matcher: 'Bash',
+                hooks: [{ type: 'command', command: redactHookCommand(COMMAND, 'other', ['dev']) }],
+              },
+            ],
+          };
+          red({ ...after, [spec.readDeny.file]: JSON.stringify(settings) }, 'output-hook');
+        } else if (spec.readDeny.kind === 'ignore-file') {
+          red({ ...after, [spec.readDeny.file]: undefined }, 'read-deny');
+          red(
+            { ...after, [spec.readDeny.file]: after[spec.readDeny.file]!.replace('*.pem\n', '') },
+            'read-deny',
+          );
+        } else {
+          expect(check(client, after).items.find((i) => i.piece === 'read-deny')?.status).toBe(
+            'not-available',
+          );
+        }
+        if (spec.outputHook.kind === 'none') {
+          expect(check(client, after).items.find((i) => i.piece === 'output-hook')?.status).toBe(
+            'not-available',
+          );
+        }
+      });
+
+      it('a credential in the server entry is reported', () => {
+        const after = apply(client, {});
+        const text =
+          spec.mcpFormat === 'toml'
+            ? `${after[spec.mcpFile]}[mcp_servers.coffer.env]\nCOFFER_MASTER_KEY = "abc"\n`
+            : after[spec.mcpFile]!.replace(
+                '"command"',
+                '"env": { "COFFER_MASTER_KEY": "abc" },\n      "command"',
+              );
+        const r = check(client, { ...after, [spec.mcpFile]: text });
+        expect(r.items.find((i) => i.piece === 'mcp-server')?.detail).toMatch(
+          /credentials \(COFFER_MASTER_KEY\)/,
+        );
+        // Setup puts the entry back without it.
+        expect(check(client, apply(client, { ...after, [spec.mcpFile]: text })).ok).toBe(true);
+      });
+
+      it('refuses a broken file with file:line and plans nothing', () => {
+        const broken =
+          spec.mcpFormat === 'toml'
+            ? 'model = "o3"\n[mcp_servers.x\n'
+            : '{\n  "servers": {\n    "a": 1,\n    "b"\n  }\n}\n';
+        expect(() => planAgentSetup(input(client, { [spec.mcpFile]: broken }))).toThrow(
+          new RegExp(`^${spec.mcpFile.replace(/\./g, '\\.')}:\\d+`),
+        );
+        expect(check(client, { [spec.mcpFile]: broken }).items[0]).toMatchObject({
+          piece: 'mcp-server',
+          status: 'missing',
+        });
+      });
+    });
+  }
+
+  it('instructions and ignore blocks are replaced in place, and broken markers refused', () => {
+    const files = {
+      'CLAUDE.md': `# Top\n\n${INSTRUCTIONS_MARKERS.begin}\nold text\n${INSTRUCTIONS_MARKERS.end}\n\n# Bottom\n`,
+    };
+    const after = apply('claude-code', files)['CLAUDE.md']!;
+    expect(after.startsWith('# Top\n\n')).toBe(true);
+    expect(after.endsWith(`${INSTRUCTIONS_MARKERS.end}\n\n# Bottom\n`)).toBe(true);
+    expect(after).not.toContain('old text');
+    expect(() =>
+      planAgentSetup(input('claude-code', { 'CLAUDE.md': `${INSTRUCTIONS_MARKERS.begin}\nx\n` })),
+    ).toThrow(/^CLAUDE\.md:1: coffer's block markers are broken/);
+    expect(() =>
+      planAgentSetup(
+        input('cursor', { '.cursorignore': `${IGNORE_MARKERS.end}\n${IGNORE_MARKERS.begin}\n` }),
+      ),
+    ).toThrow(/^\.cursorignore:1:/);
+  });
+
+  it("quotes the hook command for the shell and names coffer's home outside HOME absolutely", () => {
+    expect(shellQuote("/opt/my coffer/it's")).toBe("'/opt/my coffer/it'\\''s'");
+    expect(redactHookCommand('/a b/coffer', 'p', ['dev'])).toBe(
+      "'/a b/coffer' redact --hook claude-code --project p --env dev",
+    );
+    expect(claudeDenyRules('/srv/coffer', HOME)).toContain('Read(//srv/coffer/**)');
+  });
+});

@@ -1,0 +1,553 @@
+/**
+ * `coffer agent setup` and `coffer agent check` as pure functions: the current text of a
+ * client's files in, the new text out (setup), or the list of pieces in place and missing
+ * (check). The CLI only reads and writes the files. Every edit keeps the rest of each file
+ * byte-identical and a second run changes nothing.
+ */
+import { isAbsolute, relative } from 'node:path';
+import { CofferError } from '../errors.js';
+import { findBlock, upsertBlock } from './blocks.js';
+import { type AgentClient, CLIENTS, clientFiles } from './clients.js';
+import {
+  appendItem,
+  type JsonParseOptions,
+  jsonValue,
+  newJsonFile,
+  nodeAt,
+  parseJsonTree,
+  replaceNode,
+  setProperty,
+} from './json-edit.js';
+import { parseToml, setTomlTable } from './toml-edit.js';
+import { INSTRUCTIONS_MARKERS, workflowText } from './workflow.js';
+
+/** The pieces of a setup, in the order they are reported. */
+export type AgentPiece = 'mcp-server' | 'read-deny' | 'output-hook' | 'instructions';
+
+/** The name of coffer's entry in every client's MCP configuration. */
+export const SERVER_NAME = 'coffer';
+
+/** Variables that hold coffer credentials: never in a client's configuration file. */
+const CREDENTIAL_VARS = [
+  'COFFER_MASTER_KEY',
+  'COFFER_PASSPHRASE',
+  'COFFER_TOKEN',
+  'COFFER_KEY_FILE',
+];
+
+export const IGNORE_MARKERS = {
+  begin: '# coffer:begin files the agent must not read (written by `coffer agent setup`)',
+  end: '# coffer:end',
+};
+
+/** The .cursorignore lines (gitignore syntax: each matches at any depth). */
+export const IGNORE_PATTERNS = ['.env', '.env.*', '*.pem', '*.key'];
+
+export interface AgentSetupInput {
+  client: AgentClient;
+  project: string;
+  /** The environments the agent may use (the first is its default). */
+  envs: readonly string[];
+  /** The absolute path of the coffer binary the client starts. */
+  command: string;
+  /** coffer's home (vault and key file), absolute. */
+  cofferHome: string;
+  /** The user's home directory, for `~/` rules. */
+  homeDir: string;
+  /** The current text of each file of `clientFiles(client)`; undefined when it does not exist. */
+  files: Readonly<Record<string, string | undefined>>;
+}
+
+export interface FileChange {
+  file: string;
+  created: boolean;
+  before: string | undefined;
+  after: string;
+  pieces: AgentPiece[];
+}
+
+export interface AgentSetupPlan {
+  client: AgentClient;
+  /** Files whose text changes (none on a rerun). */
+  changes: FileChange[];
+  /** What the client does not let coffer set. */
+  limits: string[];
+}
+
+/** `coffer mcp`'s arguments for an agent: the project's paths, its environments, no values. */
+export function mcpArgs(project: string, envs: readonly string[]): string[] {
+  return [
+    'mcp',
+    '--allow',
+    `project/${project}/*`,
+    ...envs.flatMap((e) => ['--env', e]),
+    '--reveal',
+    'never',
+  ];
+}
+
+/** A word for a POSIX shell, quoted when it needs to be. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The Claude Code PostToolUse hook command: coffer's redaction of the project's stored values. */
+export function redactHookCommand(
+  command: string,
+  project: string,
+  envs: readonly string[],
+): string {
+  return [
+    command,
+    'redact',
+    '--hook',
+    'claude-code',
+    '--project',
+    project,
+    ...envs.flatMap((e) => ['--env', e]),
+  ]
+    .map(shellQuote)
+    .join(' ');
+}
+
+/** The tools whose output the hook masks: the shell and every MCP server's tools. */
+export const HOOK_MATCHER = 'Bash|mcp__.*';
+
+/** Claude Code `permissions.deny` rules: secret files in the project and coffer's home. */
+export function claudeDenyRules(cofferHome: string, homeDir: string): string[] {
+  const rel = relative(homeDir, cofferHome);
+  const home =
+    rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
+      ? `~/${rel.split('\\').join('/')}`
+      : `/${cofferHome}`;
+  return [
+    'Read(./.env)',
+    'Read(./.env.*)',
+    'Read(./**/.env)',
+    'Read(./**/.env.*)',
+    'Read(./**/*.pem)',
+    'Read(./**/*.key)',
+    `Read(${home}/**)`,
+  ];
+}
+
+function serverEntry(
+  client: AgentClient,
+  command: string,
+  args: string[],
+): Record<string, unknown> {
+  return CLIENTS[client].typeStdio ? { type: 'stdio', command, args } : { command, args };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A JSON file's text with `edit` applied, starting from `{}` when the file does not exist. */
+function editJson(text: string | undefined, edit: (t: string) => string): string {
+  return edit(text === undefined || text.trim() === '' ? newJsonFile({}) : text);
+}
+
+/**
+ * What `coffer agent setup` writes for one client.
+ * @throws CofferError INVALID_ARGUMENT (file:line) when an existing file does not parse or
+ *   holds coffer's entry in a shape it cannot replace; nothing is to be written then.
+ */
+export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
+  const spec = CLIENTS[input.client];
+  if (!isAbsolute(input.command)) {
+    throw new TypeError('the coffer command must be an absolute path');
+  }
+  if (input.envs.length === 0) throw new RangeError('at least one environment is needed');
+  const texts = new Map<string, string | undefined>(
+    clientFiles(input.client).map((f) => [f, input.files[f]]),
+  );
+  const pieces = new Map<string, AgentPiece[]>();
+  const update = (file: string, piece: AgentPiece, next: string): void => {
+    if (next === (texts.get(file) ?? undefined)) return;
+    texts.set(file, next);
+    pieces.set(file, [...(pieces.get(file) ?? []), piece]);
+  };
+  const args = mcpArgs(input.project, input.envs);
+
+  // 1. coffer's MCP server.
+  const mcpText = texts.get(spec.mcpFile);
+  if (spec.mcpFormat === 'toml') {
+    const text = mcpText ?? '';
+    const current = tomlServer(text, spec.mcpFile);
+    const want = { command: input.command, args };
+    if (!sameJson(current, want)) {
+      update(
+        spec.mcpFile,
+        'mcp-server',
+        setTomlTable(
+          text,
+          spec.mcpFile,
+          [spec.serversKey, SERVER_NAME],
+          [
+            ['command', input.command],
+            ['args', args],
+          ],
+        ),
+      );
+    }
+  } else {
+    const opts: JsonParseOptions = { jsonc: spec.jsonc };
+    const entry = serverEntry(input.client, input.command, args);
+    const text = editJson(mcpText, (t) => t);
+    const current = nodeAt(parseJsonTree(text, spec.mcpFile, opts), [spec.serversKey, SERVER_NAME]);
+    if (current === undefined || !sameJson(jsonValue(current), entry)) {
+      update(
+        spec.mcpFile,
+        'mcp-server',
+        setProperty(text, spec.mcpFile, opts, [spec.serversKey], SERVER_NAME, entry),
+      );
+    }
+  }
+
+  // 2. Secret files kept from the agent.
+  if (spec.readDeny.kind === 'claude-settings') {
+    const file = spec.readDeny.file;
+    let text = editJson(texts.get(file), (t) => t);
+    const deny = nodeAt(parseJsonTree(text, file), ['permissions', 'deny']);
+    const rules = claudeDenyRules(input.cofferHome, input.homeDir);
+    if (deny === undefined) {
+      text = setProperty(text, file, {}, ['permissions'], 'deny', rules);
+    } else {
+      const have = jsonValue(deny);
+      if (!Array.isArray(have)) {
+        throw new CofferError('INVALID_ARGUMENT', `${file}: permissions.deny is not an array`, {
+          hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
+        });
+      }
+      for (const rule of rules)
+        if (!have.includes(rule)) text = appendItem(text, file, {}, ['permissions', 'deny'], rule);
+    }
+    update(file, 'read-deny', text);
+  } else if (spec.readDeny.kind === 'ignore-file') {
+    const file = spec.readDeny.file;
+    update(
+      file,
+      'read-deny',
+      upsertBlock(texts.get(file) ?? '', IGNORE_MARKERS, IGNORE_PATTERNS.join('\n'), file),
+    );
+  }
+
+  // 3. The hook that masks stored values in tool output.
+  if (spec.outputHook.kind === 'claude-settings') {
+    const file = spec.outputHook.file;
+    let text = editJson(texts.get(file), (t) => t);
+    const group = {
+      matcher: HOOK_MATCHER,
+      hooks: [
+        { type: 'command', command: redactHookCommand(input.command, input.project, input.envs) },
+      ],
+    };
+    const post = nodeAt(parseJsonTree(text, file), ['hooks', 'PostToolUse']);
+    if (post === undefined) {
+      text = setProperty(text, file, {}, ['hooks'], 'PostToolUse', [group]);
+    } else if (post.kind !== 'array') {
+      throw new CofferError('INVALID_ARGUMENT', `${file}: hooks.PostToolUse is not an array`, {
+        hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
+      });
+    } else {
+      const at = post.items.findIndex((g) => isCofferHookGroup(jsonValue(g)));
+      if (at < 0) text = appendItem(text, file, {}, ['hooks', 'PostToolUse'], group);
+      else if (!sameJson(jsonValue(post.items[at]!), group))
+        text = replaceNode(text, post.items[at]!, group);
+    }
+    update(file, 'output-hook', text);
+  }
+
+  // 4. The workflow in the project instructions.
+  const file = spec.instructionsFile;
+  update(
+    file,
+    'instructions',
+    upsertBlock(texts.get(file) ?? '', INSTRUCTIONS_MARKERS, workflowText(input.project), file),
+  );
+
+  const changes: FileChange[] = [];
+  for (const [file, list] of pieces) {
+    const before = input.files[file];
+    const after = texts.get(file)!;
+    if (after === before) continue;
+    changes.push({ file, created: before === undefined, before, after, pieces: list });
+  }
+  return { client: input.client, changes, limits: spec.limits };
+}
+
+/** A PostToolUse matcher group whose command hook runs `coffer redact --hook claude-code`. */
+function isCofferHookGroup(group: unknown): boolean {
+  const hooks = (group as { hooks?: unknown })?.hooks;
+  return (
+    Array.isArray(hooks) &&
+    hooks.some(
+      (h) => typeof h?.command === 'string' && / redact --hook claude-code( |$)/.test(h.command),
+    )
+  );
+}
+
+/** coffer's server in a Codex config.toml: its command and args (undefined when absent). */
+function tomlServer(
+  text: string,
+  file: string,
+): { command?: unknown; args?: unknown; env?: Record<string, unknown> } | undefined {
+  const doc = parseToml(text, file);
+  let found: { command?: unknown; args?: unknown; env?: Record<string, unknown> } | undefined;
+  for (const k of doc.keys) {
+    if (k.path[0] !== 'mcp_servers' || k.path[1] !== SERVER_NAME) continue;
+    found ??= {};
+    const rest = k.path.slice(2);
+    if (rest.length === 1 && (rest[0] === 'command' || rest[0] === 'args'))
+      found[rest[0]] = k.value;
+    else if (rest[0] === 'env') {
+      found.env ??= {};
+      if (rest.length === 2) found.env[rest[1]!] = k.value;
+      else if (rest.length === 1 && typeof k.value === 'object' && k.value !== null)
+        Object.assign(found.env, k.value);
+    } else {
+      (found as Record<string, unknown>)[rest.join('.')] = k.value;
+    }
+  }
+  // An empty [mcp_servers.coffer] table is an entry too.
+  if (
+    found === undefined &&
+    doc.tables.some((t) => t.path[0] === 'mcp_servers' && t.path[1] === SERVER_NAME)
+  )
+    found = {};
+  return found;
+}
+
+export type CheckStatus = 'ok' | 'missing' | 'not-available';
+
+export interface CheckItem {
+  piece: AgentPiece;
+  file?: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface AgentCheckInput {
+  client: AgentClient;
+  cofferHome: string;
+  homeDir: string;
+  files: Readonly<Record<string, string | undefined>>;
+  /** Whether a file exists and can be run (the MCP command). */
+  isExecutable: (path: string) => boolean;
+}
+
+export interface AgentCheckReport {
+  client: AgentClient;
+  ok: boolean;
+  /** The project coffer's server is limited to, when its entry says. */
+  project?: string;
+  items: CheckItem[];
+}
+
+/** What a parse error leaves of a check: the file named as broken. */
+function brokenFile(err: unknown): string {
+  if (err instanceof CofferError) return err.message;
+  throw err;
+}
+
+/** Which pieces of a client's setup are in place. Never throws for a broken file: it is reported. */
+export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
+  const spec = CLIENTS[input.client];
+  const items: CheckItem[] = [];
+  const missing = (piece: AgentPiece, file: string, detail: string): void => {
+    items.push({ piece, file, status: 'missing', detail });
+  };
+
+  // 1. The MCP server entry, and from it the project and environments.
+  let project: string | undefined;
+  let envs: string[] = [];
+  let command: string | undefined;
+  {
+    const file = spec.mcpFile;
+    const text = input.files[file];
+    let entry: { command?: unknown; args?: unknown; env?: unknown } | undefined;
+    let broken: string | undefined;
+    try {
+      if (text !== undefined) {
+        if (spec.mcpFormat === 'toml') entry = tomlServer(text, file);
+        else {
+          const node = nodeAt(parseJsonTree(text, file, { jsonc: spec.jsonc }), [
+            spec.serversKey,
+            SERVER_NAME,
+          ]);
+          entry = node === undefined ? undefined : (jsonValue(node) as typeof entry);
+        }
+      }
+    } catch (err) {
+      broken = brokenFile(err);
+    }
+    const problem =
+      broken ??
+      (entry === undefined
+        ? `no "${SERVER_NAME}" server`
+        : entryProblem(entry, input.isExecutable));
+    if (problem !== undefined) missing('mcp-server', file, problem);
+    else {
+      const args = entry!.args as string[];
+      project = /^project\/(.+)\/\*$/.exec(args[args.indexOf('--allow') + 1]!)![1];
+      envs = args.flatMap((a, k) => (a === '--env' && args[k + 1] ? [args[k + 1]!] : []));
+      command = entry!.command as string;
+      items.push({
+        piece: 'mcp-server',
+        file,
+        status: 'ok',
+        detail: `coffer mcp for project/${project}/*, values never revealed`,
+      });
+    }
+  }
+
+  // 2. Secret files kept from the agent.
+  if (spec.readDeny.kind === 'claude-settings') {
+    const file = spec.readDeny.file;
+    const rules = claudeDenyRules(input.cofferHome, input.homeDir);
+    try {
+      const text = input.files[file];
+      const node =
+        text === undefined ? undefined : nodeAt(parseJsonTree(text, file), ['permissions', 'deny']);
+      const have = node === undefined ? [] : jsonValue(node);
+      const absent = rules.filter((r) => !(Array.isArray(have) && have.includes(r)));
+      if (absent.length > 0)
+        missing('read-deny', file, `permissions.deny lacks ${absent.join(', ')}`);
+      else
+        items.push({
+          piece: 'read-deny',
+          file,
+          status: 'ok',
+          detail: "Read denied for .env*, *.pem, *.key and coffer's home",
+        });
+    } catch (err) {
+      missing('read-deny', file, brokenFile(err));
+    }
+  } else if (spec.readDeny.kind === 'ignore-file') {
+    const file = spec.readDeny.file;
+    try {
+      const block = findBlock(input.files[file] ?? '', IGNORE_MARKERS, file);
+      const lines = new Set((block?.body ?? '').split(/\r?\n/).map((l) => l.trim()));
+      const absent = IGNORE_PATTERNS.filter((p) => !lines.has(p));
+      if (block === undefined) missing('read-deny', file, 'no coffer block');
+      else if (absent.length > 0)
+        missing('read-deny', file, `the coffer block lacks ${absent.join(', ')}`);
+      else
+        items.push({
+          piece: 'read-deny',
+          file,
+          status: 'ok',
+          detail: `${IGNORE_PATTERNS.join(', ')} ignored`,
+        });
+    } catch (err) {
+      missing('read-deny', file, brokenFile(err));
+    }
+  } else {
+    items.push({
+      piece: 'read-deny',
+      status: 'not-available',
+      detail: spec.limits.find((l) => /read|deny/i.test(l)) ?? '',
+    });
+  }
+
+  // 3. The output hook.
+  if (spec.outputHook.kind === 'claude-settings') {
+    const file = spec.outputHook.file;
+    try {
+      const text = input.files[file];
+      const node =
+        text === undefined
+          ? undefined
+          : nodeAt(parseJsonTree(text, file), ['hooks', 'PostToolUse']);
+      const groups = node === undefined ? [] : jsonValue(node);
+      const ours = Array.isArray(groups) ? groups.find(isCofferHookGroup) : undefined;
+      const want =
+        command !== undefined && project !== undefined
+          ? {
+              matcher: HOOK_MATCHER,
+              hooks: [{ type: 'command', command: redactHookCommand(command, project, envs) }],
+            }
+          : undefined;
+      if (ours === undefined)
+        missing('output-hook', file, 'no PostToolUse hook running coffer redact');
+      else if (want !== undefined && !sameJson(ours, want))
+        missing(
+          'output-hook',
+          file,
+          'the PostToolUse hook does not match the MCP server (run coffer agent setup again)',
+        );
+      else
+        items.push({
+          piece: 'output-hook',
+          file,
+          status: 'ok',
+          detail: `${HOOK_MATCHER} output passes through coffer redact`,
+        });
+    } catch (err) {
+      missing('output-hook', file, brokenFile(err));
+    }
+  } else {
+    items.push({
+      piece: 'output-hook',
+      status: 'not-available',
+      detail: spec.limits.find((l) => /hook/i.test(l)) ?? '',
+    });
+  }
+
+  // 4. The workflow in the project instructions.
+  {
+    const file = spec.instructionsFile;
+    try {
+      const block = findBlock(input.files[file] ?? '', INSTRUCTIONS_MARKERS, file);
+      if (block === undefined) missing('instructions', file, 'no coffer secrets workflow');
+      else if (project !== undefined && block.body.replace(/\r\n/g, '\n') !== workflowText(project))
+        missing(
+          'instructions',
+          file,
+          'the secrets workflow is not the current one (run coffer agent setup again)',
+        );
+      else
+        items.push({
+          piece: 'instructions',
+          file,
+          status: 'ok',
+          detail: "store-first workflow for coffer's tools",
+        });
+    } catch (err) {
+      missing('instructions', file, brokenFile(err));
+    }
+  }
+
+  return {
+    client: input.client,
+    ok: items.every((i) => i.status !== 'missing'),
+    ...(project !== undefined ? { project } : {}),
+    items,
+  };
+}
+
+/** Why a server entry is not the safe one, or undefined when it is. */
+function entryProblem(
+  entry: { command?: unknown; args?: unknown; env?: unknown },
+  isExecutable: (path: string) => boolean,
+): string | undefined {
+  const { command, args, env } = entry;
+  if (typeof command !== 'string' || !isAbsolute(command))
+    return 'its command is not an absolute path';
+  if (!isExecutable(command)) return `its command ${command} does not exist or cannot be run`;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string') || args[0] !== 'mcp')
+    return 'it does not run coffer mcp';
+  const allows = args.flatMap((a, k) => (a === '--allow' ? [args[k + 1]] : []));
+  if (allows.length !== 1 || !/^project\/[a-z0-9_-]+\/\*$/.test(String(allows[0])))
+    return 'it is not limited to one project (--allow project/P/*)';
+  const reveal = args.flatMap((a, k) => (a === '--reveal' ? [args[k + 1]] : []));
+  if (reveal.length !== 1 || reveal[0] !== 'never')
+    return 'it may reveal values (--reveal never missing)';
+  if (env !== undefined && typeof env === 'object' && env !== null) {
+    const creds = Object.keys(env).filter((k) => CREDENTIAL_VARS.includes(k));
+    if (creds.length > 0)
+      return `it holds coffer credentials (${creds.join(', ')}): remove them from the file`;
+  }
+  return undefined;
+}
