@@ -18,14 +18,14 @@ import { BIN, makeHome } from './harness.js';
 
 const STRIPE = 'sk_live_e2eAgentSetup0123456789';
 const CLIENTS = ['claude-code', 'codex', 'cursor', 'vscode'] as const;
-type Client = (typeof CLIENTS)[number];
-const MCP_FILE: Record<Client, string> = {
+type AgentClient = (typeof CLIENTS)[number];
+const MCP_FILE: Record<AgentClient, string> = {
   'claude-code': '.mcp.json',
   codex: '.codex/config.toml',
   cursor: '.cursor/mcp.json',
   vscode: '.vscode/mcp.json',
 };
-const INSTRUCTIONS: Record<Client, string> = {
+const INSTRUCTIONS: Record<AgentClient, string> = {
   'claude-code': 'CLAUDE.md',
   codex: 'AGENTS.md',
   cursor: 'AGENTS.md',
@@ -81,7 +81,7 @@ function snapshot(dir: string): Record<string, string> {
 
 /** The servers of a client's MCP file, parsed (TOML also by Python's tomllib when present). */
 function servers(
-  client: Client,
+  client: AgentClient,
   text: string,
 ): Record<string, { command?: string; args?: string[] }> {
   if (client === 'codex') {
@@ -99,7 +99,9 @@ function servers(
     }
     const out: Record<string, Record<string, unknown>> = {};
     for (const k of parseToml(text, 'config.toml').keys) {
-      if (k.path[0] === 'mcp_servers') (out[k.path[1]!] ??= {})[k.path[2]!] = k.value;
+      if (k.path[0] !== 'mcp_servers') continue;
+      out[k.path[1]!] ??= {};
+      out[k.path[1]!]![k.path[2]!] = k.value;
     }
     return out as Record<string, { command?: string; args?: string[] }>;
   }
@@ -107,11 +109,11 @@ function servers(
     string,
     never
   >;
-  return doc[client === 'vscode' ? 'servers' : 'mcpServers'];
+  return doc[client === 'vscode' ? 'servers' : 'mcpServers'] ?? {};
 }
 
 /** A configuration each client's user may already have. */
-const EXISTING: Record<Client, Record<string, string>> = {
+const EXISTING: Record<AgentClient, Record<string, string>> = {
   'claude-code': {
     '.mcp.json':
       '{\n    "mcpServers": {\n        "github": { "command": "gh-mcp", "args": [] }\n    }\n}\n',
@@ -136,7 +138,7 @@ const EXISTING: Record<Client, Record<string, string>> = {
   },
 };
 
-describe('coffer agent setup and check', { timeout: 180_000 }, () => {
+describe('coffer agent setup and check', { timeout: 300_000 }, () => {
   for (const client of CLIENTS) {
     it(`${client}: fresh and existing configurations, idempotent, check green then red per piece`, () => {
       const { h, project } = vault();
