@@ -62,6 +62,14 @@ describe('parseJsonTree', () => {
     bad('/* open', '1:1', true);
   });
 
+  it('reads a "__proto__" key as data, as JSON.parse does', () => {
+    const text = '{"__proto__": {"command": "/x"}, "a": 1}';
+    const v = jsonValue(parseJsonTree(text, 'f')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(v).toEqual(JSON.parse(text));
+    expect(Object.keys(v)).toEqual(['__proto__', 'a']);
+  });
+
   it('reads comments and trailing commas in JSONC only', () => {
     const text = '{\n  // servers\n  "servers": { "a": 1, },\n  /* x */ "b": [1,],\n}\n';
     expect(jsonValue(parseJsonTree(text, 'mcp.json', { jsonc: true }))).toEqual({

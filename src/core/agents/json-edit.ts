@@ -181,7 +181,15 @@ export function jsonValue(node: JsonNode): unknown {
   if (node.kind === 'scalar') return node.value;
   if (node.kind === 'array') return node.items.map(jsonValue);
   const out: Record<string, unknown> = {};
-  for (const p of node.props) out[p.key] = jsonValue(p.value);
+  // defineProperty: a "__proto__" key is a property like any other, as in JSON.parse.
+  for (const p of node.props) {
+    Object.defineProperty(out, p.key, {
+      value: jsonValue(p.value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
 }
 

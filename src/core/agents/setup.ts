@@ -297,12 +297,13 @@ function tomlServer(
   let found: { command?: unknown; args?: unknown; env?: Record<string, unknown> } | undefined;
   for (const k of doc.keys) {
     if (k.path[0] !== 'mcp_servers' || k.path[1] !== SERVER_NAME) continue;
-    found ??= {};
+    // No prototype: a `__proto__` key in the file is data, not the object's prototype.
+    found ??= Object.create(null) as NonNullable<typeof found>;
     const rest = k.path.slice(2);
     if (rest.length === 1 && (rest[0] === 'command' || rest[0] === 'args'))
       found[rest[0]] = k.value;
     else if (rest[0] === 'env') {
-      found.env ??= {};
+      found.env ??= Object.create(null) as Record<string, unknown>;
       if (rest.length === 2) found.env[rest[1]!] = k.value;
       else if (rest.length === 1 && typeof k.value === 'object' && k.value !== null)
         Object.assign(found.env, k.value);

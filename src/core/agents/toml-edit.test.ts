@@ -106,6 +106,14 @@ name = 'again'
     ]);
   });
 
+  it('reads a "__proto__" key as data', () => {
+    const doc = parseToml('t = { __proto__ = { polluted = "yes" } }\n', 'f');
+    const t = doc.keys[0]!.value as Record<string, unknown>;
+    expect(Object.keys(t)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
+  });
+
   it('refuses what is not TOML with the file and line', () => {
     const bad: [string, number][] = [
       ['a = 1\nb = \n', 2],

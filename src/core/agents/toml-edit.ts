@@ -360,13 +360,17 @@ export function parseToml(text: string, file: string): TomlDoc {
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  const own = (t: Record<string, unknown>, k: string, v: unknown): void => {
+    // A "__proto__" key is a key like any other.
+    Object.defineProperty(t, k, { value: v, enumerable: true, writable: true, configurable: true });
+  };
   let t = target;
   for (const p of path.slice(0, -1)) {
-    const next = t[p];
-    if (typeof next !== 'object' || next === null) t[p] = {};
+    const next = Object.hasOwn(t, p) ? t[p] : undefined;
+    if (typeof next !== 'object' || next === null) own(t, p, {});
     t = t[p] as Record<string, unknown>;
   }
-  t[path[path.length - 1]!] = value;
+  own(t, path[path.length - 1]!, value);
 }
 
 function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
