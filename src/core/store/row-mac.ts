@@ -208,6 +208,18 @@ function ownFields(fields: MacField[]): MacField[] {
   );
 }
 
+const vaultIds = new WeakMap<Uint8Array, string>();
+
+/** A vault id as a string to compare, made once per id array (a listing checks many rows). */
+function vaultIdText(id: Uint8Array): string {
+  let text = vaultIds.get(id);
+  if (text === undefined) {
+    text = Buffer.from(id.buffer, id.byteOffset, id.length).toString('latin1');
+    vaultIds.set(id, text);
+  }
+  return text;
+}
+
 /** Does `mac` (as stored; null or absent for a row without one) authenticate the row? */
 export function rowMacMatches(
   k: RowMacKey,
@@ -222,9 +234,7 @@ export function rowMacMatches(
   const id = Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('latin1');
   let known = verified.get(k.key);
   const seen = known?.get(id);
-  const vault = Buffer.from(k.vaultId.buffer, k.vaultId.byteOffset, k.vaultId.length).toString(
-    'latin1',
-  );
+  const vault = vaultIdText(k.vaultId);
   if (
     seen !== undefined &&
     seen.vault === vault &&
