@@ -102,10 +102,11 @@ await build({
   // bundled, they made the file four times larger and `coffer get` a few ms slower to start.
   // hono and @hono/node-server (`coffer serve`) likewise; pg is an optional dependency,
   // loaded from node_modules when COFFER_DATABASE_URL is used; age-encryption (ESM, with the
-  // noble libraries) only by the backup commands.
+  // noble libraries) only by the backup commands; yaml (a seventh of the bundle) only where a
+  // manifest is read. Whatever is bundled is read, decoded and deserialized on every start.
   external: [
     ...['*.node', 'bindings', '@modelcontextprotocol/*', 'zod', 'zod/*', 'pino'],
-    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption'],
+    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', 'yaml'],
   ],
   plugins: [lazyChildProcess],
   minifyIdentifiers: true,
