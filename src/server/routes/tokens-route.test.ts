@@ -43,7 +43,17 @@ describe('GET /v1/tokens', () => {
     );
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(
-        ['allow', 'caps', 'createdAt', 'envs', 'expiresAt', 'id', 'name', 'noReveal', 'revokedAt'].sort(),
+        [
+          'allow',
+          'caps',
+          'createdAt',
+          'envs',
+          'expiresAt',
+          'id',
+          'name',
+          'noReveal',
+          'revokedAt',
+        ].sort(),
       );
     }
     expect(items.find((i) => i.name === 'app')).toMatchObject({
