@@ -293,6 +293,16 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
       await mcp.close();
     }
 
+    // A vault the client could not open without a prompt is reported too.
+    const noVault = h.run(['agent', 'check'], {
+      cwd: dir,
+      env: { COFFER_HOME: join(h.home, 'nowhere') },
+    });
+    expect(noVault.code).toBe(1);
+    expect(noVault.stdout).toMatch(
+      /MISSING vault: it does not open without a prompt \(VAULT_NOT_FOUND\)/,
+    );
+
     const settings = JSON.parse(readFileSync(join(dir, '.claude/settings.json'), 'utf8'));
     const hook = settings.hooks.PostToolUse[0].hooks[0].command as string;
     const runHook = (input: unknown, env = h.env) =>

@@ -18,6 +18,7 @@ import {
 import {
   type AgentCheckReport,
   type AgentSetupPlan,
+  type CheckItem,
   checkAgentSetup,
   planAgentSetup,
 } from '../../core/agents/setup.js';
@@ -119,6 +120,23 @@ function writeFile(path: string, text: string): void {
   const target = existsSync(path) ? realpathSync(path) : path;
   const mode = existsSync(target) ? statSync(target).mode & 0o777 : 0o644;
   writeSecretFile(target, text, { overwrite: true, mode });
+}
+
+/** Whether the vault opens as the client will start coffer: no terminal, no prompt. */
+async function vaultOpens(g: GlobalOptions): Promise<CheckItem> {
+  try {
+    await withService({ ...g, noPrompt: true }, async (s) =>
+      s.list({ prefix: 'project', env: 'dev' }),
+    );
+    return { piece: 'vault', status: 'ok', detail: 'opens without a prompt' };
+  } catch (err) {
+    const code = err instanceof CofferError ? err.code : 'INTERNAL';
+    return {
+      piece: 'vault',
+      status: 'missing',
+      detail: `it does not open without a prompt (${code}): the server and the hook would fail`,
+    };
+  }
 }
 
 export function agentCommand(program: Command): void {
@@ -264,15 +282,16 @@ Examples:
       'after',
       `
 Pieces: mcp-server (coffer mcp, absolute command that exists, one project, --reveal never,
-no credential in the file), read-deny, output-hook, instructions. A piece the client has
-no setting for is "not available", not missing.
+no credential in the file), read-deny, output-hook, instructions, and vault (it opens with
+no prompt, as the client starts coffer). A piece the client has no setting for is "not
+available", not missing.
 
 Examples:
   coffer agent check
   coffer agent check --client cursor --json`,
     )
     .action(
-      action<AgentOptions>(async (_args, opts) => {
+      action<AgentOptions>(async (_args, opts, g) => {
         const dir = process.cwd();
         const reports: AgentCheckReport[] = clientsOf(opts.client, dir).map((client) => {
           let files: Record<string, string | undefined>;
@@ -290,6 +309,15 @@ Examples:
             isExecutable,
           });
         });
+        // The server and the hook start with no terminal: the vault must open without a prompt.
+        if (reports.some((r) => r.project !== undefined)) {
+          const vault = await vaultOpens(g);
+          for (const r of reports) {
+            if (r.project === undefined) continue;
+            r.items.push(vault);
+            if (vault.status === 'missing') r.ok = false;
+          }
+        }
         const ok = reports.every((r) => r.ok);
         if (opts.json) printJson({ ok, clients: reports });
         else {

@@ -22,7 +22,7 @@ import { parseToml, setTomlTable } from './toml-edit.js';
 import { INSTRUCTIONS_MARKERS, workflowText } from './workflow.js';
 
 /** The pieces of a setup, in the order they are reported. */
-export type AgentPiece = 'mcp-server' | 'read-deny' | 'output-hook' | 'instructions';
+export type AgentPiece = 'mcp-server' | 'read-deny' | 'output-hook' | 'instructions' | 'vault';
 
 /** The name of coffer's entry in every client's MCP configuration. */
 export const SERVER_NAME = 'coffer';
