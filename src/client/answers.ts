@@ -9,6 +9,12 @@
  * the same shape and print the same.
  */
 import { CofferError } from '../core/errors.js';
+import {
+  ROTATION_STATES,
+  type RotationState,
+  type RotationStatusItem,
+  type RotationStatusReport,
+} from '../core/rotation/status.js';
 import type { AuditRecord } from '../core/store/storage.js';
 import type {
   ProjectSecret,
@@ -26,6 +32,7 @@ import type {
   CreatedToken,
   DeleteResult,
   History,
+  LeakOpened,
   RestoreResult,
   TokenInfo,
 } from './types.js';
@@ -262,4 +269,51 @@ export const read = {
   },
   restored: (v: unknown, what = 'result'): RestoreResult =>
     shape<RestoreResult>(v, { path: 'string', env: 'string', restored: 'true' }, what),
+  rotationStatus: (v: Answer, what = 'rotation status'): RotationStatusReport => {
+    const head = shape<
+      Pick<RotationStatusReport, 'now' | 'dueWithinDays' | 'overdue' | 'neverRotated'>
+    >(v, { now: 'string', dueWithinDays: 'int', overdue: 'int', neverRotated: 'int' }, what);
+    const list = items(v, 'items', rotationItem, what);
+    // Counted here from the items, so the totals always match what is listed.
+    const counts = Object.fromEntries(ROTATION_STATES.map((st) => [st, 0])) as Record<
+      RotationState,
+      number
+    >;
+    for (const i of list) counts[i.state]++;
+    return { ...head, items: list, counts };
+  },
+  leakOpened: (v: unknown, what = 'incident'): LeakOpened =>
+    shape<LeakOpened>(
+      v,
+      { incident: 'string', path: 'string', env: 'string', resumed: 'boolean' },
+      what,
+    ),
+  recorded: (v: unknown, what = 'result'): number =>
+    shape<{ recorded: number }>(v, { recorded: 'int' }, what).recorded,
 };
+
+function rotationItem(v: unknown, what: string): RotationStatusItem {
+  const item = shape<RotationStatusItem>(
+    v,
+    {
+      path: 'string',
+      env: 'string',
+      state: 'string',
+      policy: 'string?',
+      version: 'int',
+      versionCreatedAt: 'string',
+      ageDays: 'int',
+      dueAt: 'string?',
+      daysLeft: 'int?',
+      neverRotated: 'boolean',
+      rotatedBy: 'string?',
+      graceUntil: 'string?',
+      previousVersion: 'int?',
+      compromisedAt: 'string?',
+      action: 'string?',
+    },
+    what,
+  );
+  if (!ROTATION_STATES.includes(item.state)) throw bad(`${what}.state`);
+  return item;
+}

@@ -6,9 +6,11 @@
  * suggestion) and nothing odd is ever put into a URL. Answers are checked field by field
  * (answers.ts). Errors are CofferErrors (transport.ts); none contains the token.
  */
+import { isAbsolute } from 'node:path';
 import { parseAgentLabel } from '../core/access/agent-label.js';
 import { CofferError } from '../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../core/paths.js';
+import type { RotationStatusReport } from '../core/rotation/status.js';
 import { items, read } from './answers.js';
 import { type Answer, type RequestOptions, request, type Transport } from './transport.js';
 import type {
@@ -19,11 +21,14 @@ import type {
   CreatedToken,
   DeleteResult,
   EnvOption,
+  FileWriteEntry,
   GetOptions,
   History,
+  LeakOpened,
   ListOptions,
   ProjectSecret,
   RestoreResult,
+  RotationStatusOptions,
   SecretInfo,
   SecretValue,
   SetOptions,
@@ -55,6 +60,12 @@ export interface CofferClient {
   listTokens(): Promise<TokenInfo[]>;
   createToken(token: TokenRequest): Promise<CreatedToken>;
   revokeToken(name: string): Promise<{ name: string; revoked: true }>;
+  /** The rotation status of what the token may list (names and dates, never values). */
+  rotationStatus(options?: RotationStatusOptions): Promise<RotationStatusReport>;
+  /** Opens (or resumes) an incident on a leaked secret; `where` never holds the value. */
+  reportLeak(path: string, where: string, options?: EnvOption): Promise<LeakOpened>;
+  /** Records which secrets were written into `file` (absolute); returns how many. */
+  recordFileWrite(file: string, secrets: readonly FileWriteEntry[], via: string): Promise<number>;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -199,6 +210,35 @@ export function createClient(options: ClientOptions): CofferClient {
       return items(await call('GET', '/v1/audit', { query }), 'items', read.auditRecord, 'audit');
     },
     auditVerify: async () => read.auditVerify(await call('GET', '/v1/audit/verify')),
+    rotationStatus: async (o = {}) => {
+      const prefix = o.prefix === undefined ? undefined : parsePathPrefix(o.prefix);
+      const query = {
+        prefix: prefix && (prefix.group ? `${prefix.scope}/${prefix.group}` : prefix.scope),
+        env: env(o),
+        dueWithin: o.dueWithin,
+      };
+      return read.rotationStatus(await call('GET', '/v1/rotation', { query }));
+    },
+    reportLeak: async (path, where, o = {}) => {
+      const route = `/v1/incidents/${parseKeyPath(path).path}`;
+      return read.leakOpened(
+        await call('POST', route, { query: { env: env(o) }, body: { where } }),
+      );
+    },
+    recordFileWrite: async (file, secrets, via) => {
+      if (!isAbsolute(file)) throw new TypeError('file must be an absolute path');
+      const body = {
+        file,
+        via,
+        secrets: secrets.map((x) => ({
+          path: parseKeyPath(x.path).path,
+          env: parseEnvironment(x.env),
+          version: x.version,
+          name: x.name,
+        })),
+      };
+      return read.recorded(await call('POST', '/v1/file-writes', { body }));
+    },
     listTokens: async () =>
       items(await call('GET', '/v1/tokens'), 'items', read.tokenInfo, 'tokens'),
     createToken: async (request) =>

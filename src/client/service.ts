@@ -10,11 +10,13 @@
  * - `list` needs an environment: the API lists one at a time;
  * - `info` and `history` find the secret by listing its group (deleted ones included);
  * - `audit` pages through the log from the start to keep the newest records;
- * - `rotationStatus` is refused (not yet in the client);
+ * - `rotationStatus` cannot move the clock (`now` is the server's);
  * - `denied` writes nothing: a server takes no audit records from its clients.
  */
+import { resolve } from 'node:path';
 import { CofferError } from '../core/errors.js';
 import { parseKeyPath } from '../core/paths.js';
+import { formatDuration } from '../core/rotation/duration.js';
 import { notInRemoteMode, type SecretsService } from '../core/service/secrets-service.js';
 import type { AuditRecord } from '../core/store/storage.js';
 import type { ReadOutcome } from '../core/store/vault-types.js';
@@ -106,13 +108,37 @@ export function clientSecretsService(
         acknowledged: r.acknowledged ?? [],
       };
     },
-    rotationStatus: async () => {
-      throw new CofferError(
-        'USAGE',
-        'rotation status is not available in remote mode (COFFER_URL is set) yet',
-        { hint: 'Run `coffer rotation status` where the vault is.' },
-      );
+    rotationStatus: async (o = {}) => {
+      const report = await client.rotationStatus({
+        prefix:
+          o.prefix === undefined
+            ? undefined
+            : o.prefix.group === undefined
+              ? o.prefix.scope
+              : `${o.prefix.scope}/${o.prefix.group}`,
+        env: o.env,
+        dueWithin: o.dueWithinMs === undefined ? undefined : formatDuration(o.dueWithinMs),
+      });
+      // A front end's own policy (MCP --allow, --env) narrows the token's answer further.
+      const allows = o.allows;
+      if (allows === undefined) return report;
+      const items = report.items.filter((i) => allows(i.path, i.env));
+      const counts = { ...report.counts };
+      for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
+      for (const i of items) counts[i.state]++;
+      return {
+        ...report,
+        items,
+        counts,
+        overdue: counts.overdue + counts.compromised,
+        neverRotated: items.filter((i) => i.neverRotated).length,
+      };
     },
+    reportLeak: async (path, env, where) => {
+      const r = await client.reportLeak(path, where, { env });
+      return { id: r.incident, resumed: r.resumed };
+    },
+    recordFileWrite: (file, secrets, via) => client.recordFileWrite(resolve(file), secrets, via),
     denied: async () => {},
     close: options.close ?? (async () => {}),
   };

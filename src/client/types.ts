@@ -125,3 +125,27 @@ export type Capability = TokenCapability;
 export interface TokenRequest extends Omit<CoreTokenRequest, 'caps'> {
   caps: Capability[];
 }
+
+/** `POST /v1/incidents/...`: the incident opened (or already open) on a leaked secret. */
+export interface LeakOpened {
+  incident: string;
+  path: string;
+  env: string;
+  resumed: boolean;
+}
+
+export interface RotationStatusOptions {
+  /** `project`, `meta`, `project/P` or `meta/S`. */
+  prefix?: string | undefined;
+  env?: string | undefined;
+  /** What counts as due soon, e.g. `14d` (default 30d). */
+  dueWithin?: string | undefined;
+}
+
+/** One secret a client wrote into a file (`POST /v1/file-writes`): names, never values. */
+export interface FileWriteEntry {
+  path: string;
+  env: string;
+  version: number | null;
+  name: string;
+}

@@ -106,27 +106,13 @@ export function remoteMcpBackend(open: (agent: string | undefined) => SecretsSer
     as(actor) {
       let service = byActor.get(actor);
       if (service === undefined) {
-        service = withoutRotation(open(agentLabelFor(actor)));
+        service = open(agentLabelFor(actor));
         byActor.set(actor, service);
       }
       return service;
     },
     close: async () => {
       await Promise.all([...byActor.values()].map((s) => s.close()));
-    },
-  };
-}
-
-function withoutRotation(remote: SecretsService): SecretsService {
-  return {
-    ...remote,
-    // The client has no rotation status yet; the agent is told what the user can do.
-    rotationStatus: async () => {
-      throw new CofferError(
-        'USAGE',
-        'rotation_status is not available in remote mode (COFFER_URL is set) yet',
-        { hint: 'Ask the user to run `coffer rotation status` where the vault is.' },
-      );
     },
   };
 }

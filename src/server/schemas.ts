@@ -197,8 +197,54 @@ export const RotationStatus = named(
     now: z.string(),
     dueWithinDays: z.int(),
     items: z.array(RotationStatusItem),
+    counts: z.record(z.string(), z.int()).meta({ description: 'how many items in each state' }),
     overdue: z.int(),
     neverRotated: z.int(),
+  }),
+);
+
+export const LeakBody = named(
+  'LeakReport',
+  z.strictObject({
+    where: text.min(1).max(500).meta({
+      description: 'where the value was seen (a log, a chat, a commit); never the value',
+    }),
+  }),
+);
+
+export const LeakOpened = named(
+  'LeakOpened',
+  z.object({
+    incident: z.string(),
+    path: z.string(),
+    env: z.string(),
+    resumed: z.boolean().meta({ description: 'an incident on this secret was already open' }),
+  }),
+);
+
+export const FileWriteBody = named(
+  'FileWrite',
+  z.strictObject({
+    file: text.min(1).meta({ description: 'the absolute path of the file written, on the client' }),
+    via: z.string().max(64).meta({ description: 'the command that wrote it, e.g. env pull' }),
+    secrets: z
+      .array(
+        z.strictObject({
+          path: z.string().max(200),
+          env,
+          version: z.int().min(1).nullable(),
+          name: z.string().max(256).meta({ description: 'the variable it was written under' }),
+        }),
+      )
+      .min(1)
+      .max(10_000),
+  }),
+);
+
+export const FileWriteRecorded = named(
+  'FileWriteRecorded',
+  z.object({
+    recorded: z.int().meta({ description: 'secrets recorded (those the token may read)' }),
   }),
 );
 

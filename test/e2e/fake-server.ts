@@ -178,6 +178,13 @@ export async function startFakeServer(token: string): Promise<FakeServer> {
         .slice(0, limit);
       return { items };
     }
+    if (req.method === 'POST' && route === '/v1/file-writes') {
+      const { secrets: written } = body as {
+        secrets: { path: string; env: string; version: number }[];
+      };
+      for (const w of written) record('file_write', w.path, w.env, w.version);
+      return { recorded: written.length };
+    }
     if (req.method === 'GET' && route === '/v1/audit/verify')
       return { ok: true, checked: audit.length };
     throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${route}`);

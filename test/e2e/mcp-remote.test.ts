@@ -5,7 +5,7 @@
  * well as --allow; the server audits the calls as the token; values stay out of stderr;
  * a missing token or an unreachable server are clear errors.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,55 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     for (const r of mcp.results.slice(-3)) expect(r).not.toContain(jwt);
     expect(mcp.stderr()).not.toContain(jwt);
     expect(mcp.stderr()).not.toContain(DB_VALUE);
+  });
+
+  it('rotation_status and report_leak go to the server; file writes are recorded there as the token', async () => {
+    const status = await mcp.call('rotation_status', { project: 'app' });
+    expect(status.isError, JSON.stringify(status)).toBeFalsy();
+    const items = status.structuredContent?.items as { keyPath: string; state: string }[];
+    expect(items.map((i) => i.keyPath).sort()).toEqual([DB_URL, 'project/app/jwt_secret']);
+
+    // The agent's write_env (previous test) and a CLI env pull and inject in remote mode.
+    const tpl = join(cwd, 'db.tpl');
+    writeFileSync(tpl, `url: {{ coffer://${DB_URL} }}\n`);
+    const cli = (args: string[]) => agent.run(args, { env: remoteEnv, cwd });
+    expect(cli(['env', 'pull', '--project', 'app', '--file', '.env.local']).code).toBe(0);
+    const injected = cli(['inject', '-i', 'db.tpl', '-o', 'db.yaml']);
+    expect(injected.code, injected.stderr).toBe(0);
+
+    const leak = await mcp.call('report_leak', {
+      keyPath: DB_URL,
+      where: 'printed in the CI log of job 7',
+    });
+    expect(leak.isError, JSON.stringify(leak)).toBeFalsy();
+    expect(leak.structuredContent).toMatchObject({ keyPath: DB_URL, resumed: false });
+    expect(JSON.stringify(leak)).not.toContain(DB_VALUE);
+    const after = await mcp.call('rotation_status', { project: 'app' });
+    expect(after.structuredContent?.overdue).toBe(1);
+
+    // On the server: the incident, opened by the token, and the files to update.
+    const incidents = JSON.parse(server.run(['incident', 'list', '--json']).stdout) as {
+      incidents: { path: string; openedBy: string }[];
+    };
+    expect(incidents.incidents[0]).toMatchObject({ path: DB_URL });
+    expect(incidents.incidents[0]!.openedBy).toMatch(/^token:mcp-agent@/);
+    const rotated = server.run(['rotate', DB_URL, '--grace', '0', '--value-stdin', '--json'], {
+      input: `${DB_VALUE}-rotated`,
+    });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const r = JSON.parse(rotated.stdout) as {
+      staleFiles: { file: string; via: string; actor: string }[];
+    };
+    const stale = r.staleFiles.map((f) => [f.file, f.via]).sort();
+    expect(stale).toEqual(
+      [
+        [join(cwd, '.env'), 'mcp write_env'],
+        [join(cwd, '.env.local'), 'env pull'],
+        [join(cwd, 'db.yaml'), 'inject'],
+      ].sort(),
+    );
+    for (const f of r.staleFiles) expect(f.actor).toMatch(/^token:mcp-agent@/);
+    expect(rotated.stdout).not.toContain(DB_VALUE);
   });
 
   it("the token's policy applies, and the server audits the calls as the token", async () => {

@@ -10,8 +10,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { parseEnvironment } from '../../core/paths.js';
+import { envVarNameFor, isEnvVarName, parseEnvironment } from '../../core/paths.js';
 import { references, resolveReferences } from '../../core/references/index.js';
+import type { WrittenSecret } from '../../core/rotation/places.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
@@ -26,6 +27,12 @@ interface InjectOptions extends CommonOptions {
 
 /** Templates larger than this are refused (a config file, not a data set). */
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
+
+/** The variable a secret is known by in the records of a template (its name in capitals). */
+function envVarOf(path: string): string {
+  const name = envVarNameFor(path.slice(path.lastIndexOf('/') + 1));
+  return isEnvVarName(name) ? name : `_${name}`;
+}
 
 function readTemplate(file: string): string {
   let size: number;
@@ -98,14 +105,33 @@ Examples:
             },
           );
         }
-        const [rendered] = await withService(g, (backend) =>
-          resolveReferences({ getMany: (r) => backend.getMany(r) }, [template], env, vars),
-        );
-        if (toStdout) {
-          writeOut(rendered!);
-        } else {
+        await withService(g, async (backend) => {
+          // What was read, to record where it went (names and versions, never values).
+          const read = new Map<string, WrittenSecret>();
+          const [rendered] = await resolveReferences(
+            {
+              getMany: async (r) => {
+                const outcomes = await backend.getMany(r);
+                for (const o of outcomes) {
+                  if (!o.ok) continue;
+                  const { path, env: e, version } = o.value;
+                  read.set(`${path} ${e}`, { path, env: e, version, name: envVarOf(path) });
+                }
+                return outcomes;
+              },
+            },
+            [template],
+            env,
+            vars,
+          );
+          if (toStdout) {
+            writeOut(rendered!);
+            return;
+          }
           writeSecretFile(opts.out, rendered!, { overwrite: opts.force === true });
-        }
+          // After the write: `rotate` and `incident` list this file as holding these versions.
+          await backend.recordFileWrite?.(resolve(opts.out), [...read.values()], 'inject');
+        });
         const names = refs.map((r) => `${r.path}${r.env ? ` (${r.env})` : ''}`);
         if (opts.json) {
           printJson({ file: toStdout ? null : opts.out, env, references: names });

@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { parseEnvironment, parsePathPrefix } from '../../core/paths.js';
 import { parseDuration } from '../../core/rotation/duration.js';
-import { type RotationStatusItem, rotationStatus } from '../../core/rotation/status.js';
+import type { RotationStatusItem } from '../../core/rotation/status.js';
 import { action, type CommonOptions } from '../action.js';
-import { withLocalVault } from '../context.js';
+import { withService } from '../context.js';
 import { note, printJson, table, writeOut } from '../output.js';
 
 interface StatusOptions extends CommonOptions {
@@ -64,8 +64,9 @@ Examples:
         const prefix =
           opts.project === undefined ? undefined : parsePathPrefix(`project/${opts.project}`);
         const env = opts.env === undefined ? undefined : parseEnvironment(opts.env);
-        return withLocalVault('coffer rotation status', g, async ({ vault }) => {
-          const report = await rotationStatus(vault, { prefix, env, dueWithinMs });
+        // Locally or, with COFFER_URL, on the server (what the token may list).
+        return withService(g, async (service) => {
+          const report = await service.rotationStatus({ prefix, env, dueWithinMs });
           const failed = opts.failOnOverdue === true && report.overdue > 0;
           if (opts.json) {
             printJson(report);

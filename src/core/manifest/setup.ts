@@ -33,7 +33,7 @@ export interface SetupVault extends GenerateVault {
   }): Promise<SecretInfo[]>;
   getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
   /** Audits what a .env write carried (rotation/places.ts); absent where it cannot. */
-  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<void>;
+  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<unknown>;
   set(
     path: string,
     env: string,

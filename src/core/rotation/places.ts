@@ -11,6 +11,8 @@
  * No value is ever part of these records.
  */
 import { resolve } from 'node:path';
+import { CofferError } from '../errors.js';
+import { parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
 import type { AuditRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 
@@ -28,19 +30,42 @@ export function runPurpose(argv0: string): string {
   return `run: ${name}`;
 }
 
-/** Audits that `secrets` were written into `file` (after the write). */
+const MAX_FILE = 4096;
+const VIA = /^[a-z][a-z0-9 _-]{0,63}$/;
+
+/**
+ * Audits that `secrets` were written into `file` (after the write); returns how many were
+ * recorded. `file` must be absolute when it comes from elsewhere (a client in remote mode);
+ * a relative one is taken from this process's directory. Every field is checked, as it may
+ * come over the network: a key path, an environment, a variable name, a plain file path.
+ */
 export async function recordFileWrite(
   vault: Vault,
   file: string,
   secrets: readonly WrittenSecret[],
   via: string,
-): Promise<void> {
-  if (secrets.length === 0) return;
+): Promise<number> {
+  if (typeof file !== 'string' || file === '' || file.length > MAX_FILE || /[\p{Cc}]/u.test(file))
+    throw new CofferError('INVALID_ARGUMENT', 'file: a file path without control characters');
+  if (typeof via !== 'string' || !VIA.test(via))
+    throw new CofferError('INVALID_ARGUMENT', 'via: the name of the command that wrote the file');
+  const checked = secrets.map((s) => ({
+    path: parseKeyPath(s.path).path,
+    env: parseEnvironment(s.env),
+    version:
+      s.version === null
+        ? null
+        : Number.isSafeInteger(s.version) && s.version > 0
+          ? s.version
+          : invalidVersion(),
+    name: parseEnvVarName(s.name),
+  }));
+  if (checked.length === 0) return 0;
   const abs = resolve(file);
   await vault.auditedTransaction('file_write', async () => ({
     result: undefined,
-    detail: JSON.stringify({ file: abs, names: secrets.length, via }),
-    audit: secrets.map((s) => ({
+    detail: JSON.stringify({ file: abs, names: checked.length, via }),
+    audit: checked.map((s) => ({
       action: 'file_write',
       path: s.path,
       env: s.env,
@@ -49,6 +74,11 @@ export async function recordFileWrite(
       detail: JSON.stringify({ file: abs, name: s.name, via }),
     })),
   }));
+  return checked.length;
+}
+
+function invalidVersion(): never {
+  throw new CofferError('INVALID_ARGUMENT', 'version: a whole number >= 1, or null');
 }
 
 export interface FilePlace {

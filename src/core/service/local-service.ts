@@ -56,7 +56,7 @@ export function localSecretsService(
       reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {
         const { recordFileWrite } = await import('../rotation/places.js');
-        await recordFileWrite(vault, file, secrets, via);
+        return recordFileWrite(vault, file, secrets, via);
       },
       verify: (path, env) => vault.verify(path, env),
       audit: (o = {}) => readAudit(vault, auditOptions(o)),
@@ -142,7 +142,7 @@ export function localSecretsService(
     async recordFileWrite(file, secrets, via) {
       // Only what this caller may read can have been written by it.
       const { recordFileWrite } = await import('../rotation/places.js');
-      await recordFileWrite(
+      return recordFileWrite(
         vault,
         file,
         secrets.filter((s) => within(s.path, s.env)),

@@ -73,10 +73,11 @@ export interface SecretsService {
   graceValues?(project: string, env: string): Promise<GraceValue[]>;
   /**
    * Audits what a file write carried: one `file_write` record per secret (file path, variable
-   * name; never a value), so rotate and incident can list stale places. Local vault only.
+   * name; never a value), so rotate and incident can list stale places; returns how many
+   * were recorded. In remote mode the server records them, as the token.
    */
-  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<void>;
-  /** Opens (or resumes) an incident on a leaked secret (core/incident). Local vault only. */
+  recordFileWrite?(file: string, secrets: readonly WrittenSecret[], via: string): Promise<number>;
+  /** Opens (or resumes) an incident on a leaked secret (core/incident), locally or on the server. */
   reportLeak?(path: string, env: string, where: string): Promise<{ id: string; resumed: boolean }>;
   /** `path` undefined: the whole vault (local only); `env` undefined: every environment. */
   verify(path?: string, env?: string): Promise<VerifyReport>;
@@ -85,7 +86,7 @@ export interface SecretsService {
   auditVerify(): Promise<AuditVerifyResult>;
   /**
    * The rotation status (names, dates, policies; never a value), audited as one
-   * `rotation_status` record. Not yet in remote mode.
+   * `rotation_status` record (in remote mode, on the server as the token).
    */
   rotationStatus(options?: RotationStatusOptions): Promise<RotationStatusReport>;
   /**

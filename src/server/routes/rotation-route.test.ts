@@ -68,3 +68,103 @@ describe('GET /v1/rotation', () => {
     expectError(await kit.send('GET', '/v1/rotation', { token: kit.tokens.write }), 403);
   });
 });
+
+describe('POST /v1/incidents/{path}', () => {
+  it('opens an incident as the token, then resumes it; rotation status shows it compromised', async () => {
+    const first = await kit.send('POST', '/v1/incidents/project/app/db_url?env=prod', {
+      token: kit.tokens.app,
+      body: { where: 'printed in the CI log of job 12' },
+    });
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({ path: 'project/app/db_url', env: 'prod', resumed: false });
+    const again = await kit.send('POST', '/v1/incidents/project/app/db_url?env=prod', {
+      token: kit.tokens.app,
+      body: { where: 'seen again' },
+    });
+    expect(again.json).toMatchObject({ incident: first.json.incident, resumed: true });
+    const status = await kit.send('GET', '/v1/rotation?env=prod', { token: kit.tokens.list });
+    const item = (status.json.items as Item[]).find((i) => i.path === 'project/app/db_url');
+    expect(item?.state).toBe('compromised');
+    expect((status.json.counts as Record<string, number>).compromised).toBe(1);
+    const audit = await auditRecords(kit);
+    expect(audit.find((r) => r.action === 'incident_open')).toMatchObject({
+      actor: expect.stringContaining('token:app'),
+      outcome: 'ok',
+    });
+  });
+
+  it('refuses a token without write, a path outside its globs and a value-less body', async () => {
+    const body = { where: 'in a chat' };
+    expectError(
+      await kit.send('POST', '/v1/incidents/project/app/db_url', { token: kit.tokens.list, body }),
+      403,
+    );
+    expectError(
+      await kit.send('POST', '/v1/incidents/project/other/db_url', { token: kit.tokens.app, body }),
+      403,
+      'FORBIDDEN',
+    );
+    expectError(
+      await kit.send('POST', '/v1/incidents/project/app/db_url', {
+        token: kit.tokens.app,
+        body: { where: '' },
+      }),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(
+      await kit.send('POST', '/v1/incidents/project/app/nothing', { token: kit.tokens.app, body }),
+      404,
+    );
+  });
+});
+
+describe('POST /v1/file-writes', () => {
+  const entry = (path: string, env = 'dev') => ({ path, env, version: 1, name: 'DB_URL' });
+
+  it('records each secret the token may read as a file_write of the token, no value', async () => {
+    const a = await kit.send('POST', '/v1/file-writes', {
+      token: kit.tokens.app,
+      body: {
+        file: '/home/dev/app/.env',
+        via: 'env pull',
+        secrets: [entry('project/app/db_url'), entry('project/other/db_url')],
+      },
+    });
+    expect(a.status).toBe(201);
+    // project/other is outside the token's globs: not recorded.
+    expect(a.json).toEqual({ recorded: 1 });
+    const writes = (await auditRecords(kit)).filter(
+      (r) => r.action === 'file_write' && r.path !== null,
+    );
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({
+      actor: expect.stringContaining('token:app'),
+      path: 'project/app/db_url',
+      env: 'dev',
+    });
+    expect(JSON.stringify(writes)).not.toContain(SENTINEL);
+  });
+
+  it('refuses a relative file, a bad key path or variable name and a token without read', async () => {
+    const send = (token: string, body: unknown) =>
+      kit.send('POST', '/v1/file-writes', { token, body });
+    const ok = { file: '/srv/.env', via: 'env pull', secrets: [entry('project/app/db_url')] };
+    expectError(await send(kit.tokens.list, ok), 403);
+    expectError(await send(kit.tokens.read, { ...ok, file: '.env' }), 400, 'INVALID_ARGUMENT');
+    expectError(
+      await send(kit.tokens.read, { ...ok, secrets: [entry('project/APP/x')] }),
+      400,
+      'INVALID_PATH',
+    );
+    expectError(
+      await send(kit.tokens.read, {
+        ...ok,
+        secrets: [{ ...entry('project/app/db_url'), name: 'NOT VALID' }],
+      }),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(await send(kit.tokens.read, { ...ok, via: 'x\ny' }), 400, 'INVALID_ARGUMENT');
+  });
+});
