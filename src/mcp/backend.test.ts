@@ -25,14 +25,17 @@ describe('MCP backends', () => {
   it('gives each actor a server service labelled with it, and closes them all', async () => {
     let closed = 0;
     const labels: (string | undefined)[] = [];
+    const opened: SecretsService[] = [];
     const open = (agent: string | undefined) => {
       labels.push(agent);
-      return {
+      const s = {
         remote: true,
         close: async () => {
           closed++;
         },
       } as unknown as SecretsService;
+      opened.push(s);
+      return s;
     };
     const backend = remoteMcpBackend(open);
     const service = backend.as('mcp:claude/1.0 agent:rev(1)');
@@ -41,7 +44,8 @@ describe('MCP backends', () => {
     expect(backend.as('mcp:other/2.0')).not.toBe(service);
     // The label keeps to the header's grammar: what the client declared, cleaned.
     expect(labels).toEqual(['mcp:claude/1.0 agent:rev-1-', 'mcp:other/2.0']);
-    await expect(service.rotationStatus()).rejects.toMatchObject({ code: 'USAGE' });
+    // The client's service as is: rotation status and report_leak go to the server too.
+    expect(service).toBe(opened[0]);
     await backend.close();
     expect(closed).toBe(2);
   });
