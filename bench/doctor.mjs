@@ -280,7 +280,7 @@ export async function run(ctx) {
       ],
       rows: split.map(([k, ms, c]) => [k, fmtMs(ms), fmtMs(c)]),
       notes: [
-        `Shared inputs are prepared once, by the first check that needs them, and counted here instead of in that check; the parts add up to ${fmtMs(accounted)} of ${fmtMs(wall)} ms (the rest: node start-up, loading, output).`,
+        `Shared inputs are prepared once, by the first check that needs them, and counted here instead of in that check. CPU ms of a part is doctor's own process (git's, for the file lists and the history, is in the total above). The parts add up to ${fmtMs(accounted)} of ${fmtMs(wall)} ms (the rest: node start-up, loading, output).`,
       ],
     },
   ];
