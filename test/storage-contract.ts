@@ -637,6 +637,38 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         });
       });
 
+      it("bulk-inserts versions and secrets (more than one statement's worth) and lists every version in order", async () => {
+        const versions: VersionRecord[] = [];
+        const secrets: SecretRecord[] = [];
+        for (let i = 149; i >= 0; i--) {
+          const path = `project/bulk/k_${String(i).padStart(3, '0')}`;
+          secrets.push(secret(path, 'dev', { mac: bytesOf(i % 256, 7) }));
+          for (const n of [2, 1]) versions.push(version(path, 'dev', n));
+        }
+        versions.push(version('project/bulk/k_000', 'prod', 1));
+        await write(async (tx) => {
+          await tx.insertSecrets(secrets);
+          await tx.insertVersions(versions);
+          await tx.insertVersions([]);
+          await tx.insertSecrets([]);
+        });
+        await read(async (tx) => {
+          const all = await tx.listAllVersions();
+          const key = (v: VersionRecord) => `${v.path} ${v.env} ${v.version}`;
+          expect(all.map(key)).toEqual(versions.map(key).sort());
+          expect(all.map(plainVersion)).toEqual(
+            [...versions].sort((a, b) => (key(a) < key(b) ? -1 : 1)).map(plainVersion),
+          );
+          const listed = await tx.listSecrets({ includeDeleted: true });
+          expect(listed.map((x) => x.path)).toEqual(secrets.map((x) => x.path).reverse());
+          expect(hex(listed[0]!.mac)).toBe(hex(secrets[secrets.length - 1]!.mac));
+          expect(listed[0]).toMatchObject({
+            ...secrets[secrets.length - 1]!,
+            mac: expect.anything(),
+          });
+        });
+      });
+
       it('allows the same version number under another path or env', async () => {
         await write(async (tx) => {
           await tx.insertVersion(version(P, 'dev', 1));

@@ -281,12 +281,11 @@ export async function runRestore(
       { hint: 'Restore into a new vault file with --vault PATH.' },
     );
   }
-  const scratch = openMemoryStorage();
   try {
     const target = await openStore(g, { create: true });
     try {
       const where = toFile ? vaultPath(g) : target.location;
-      const r = await restoreSnapshot(snapshot, masterKey, target, scratch, {
+      const r = await restoreSnapshot(snapshot, masterKey, target, {
         actor: cliActor(),
         target: where,
       });
@@ -303,7 +302,6 @@ export async function runRestore(
     }
   } finally {
     masterKey.fill(0);
-    await scratch.close();
   }
 }
 

@@ -103,15 +103,10 @@ async function newPostgres(url: string): Promise<Storage> {
 }
 
 async function restoreInto(target: Storage, s: Snapshot, masterKey: Uint8Array) {
-  const scratch = openMemoryStorage();
-  try {
-    return await restoreSnapshot(s, masterKey, target, scratch, {
-      actor: 'test:restore',
-      target: target.location,
-    });
-  } finally {
-    await scratch.close();
-  }
+  return restoreSnapshot(s, masterKey, target, {
+    actor: 'test:restore',
+    target: target.location,
+  });
 }
 
 /** Every version's value, the tokens and the audit chain of a store, for comparison. */

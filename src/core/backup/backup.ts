@@ -10,28 +10,29 @@
  * - Verification loads a snapshot into a scratch store (in memory) and runs the vault's own
  *   checks on it: the master key, every row MAC, every key-encryption key, every secret
  *   version opened, the audit chain and its head. Nothing is written anywhere else.
- * - A restore verifies first, then copies the rows into an empty store in one write
- *   transaction (any other content refuses it), then records the restore in the restored
- *   audit chain and verifies that chain.
+ * - A restore copies the rows into an empty store (any other content refuses it) and runs
+ *   the same checks there, then records the restore in the restored audit chain, all in one
+ *   write transaction: a backup that fails a check leaves the target empty. Each row is
+ *   written once and each check runs once (the audit chain is walked once, linearly).
  */
 import { verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
-import type { AuditRecord, Storage, StorageTx, VersionRecord } from '../store/storage.js';
+import type { AuditRecord, Storage, StorageTx } from '../store/storage.js';
 import { Vault, type VerifyReport } from '../store/vault.js';
-import { type BackupEncryption, encryptBackup } from './age.js';
+import { type BackupEncryption, openBackupSealer } from './age.js';
 import {
   BACKUP_FORMAT,
   BACKUP_VERSION,
   type BackupHeader,
   countRows,
-  encodeSnapshot,
+  encodeSnapshotTo,
   type Snapshot,
 } from './format.js';
 
 /** Audit records read per query while taking a snapshot. */
 const AUDIT_PAGE = 5000;
-/** Audit records written per statement batch while restoring. */
-const AUDIT_BATCH = 1000;
+/** Rows written per bulk insert call while restoring. */
+const COPY_BATCH = 5000;
 
 export interface SnapshotOptions {
   /** The master key to put in the backup (`--include-master-key`). */
@@ -49,10 +50,7 @@ export async function takeSnapshot(
     const meta = await tx.listMeta();
     const keks = await tx.listKeks();
     const secrets = await tx.listSecrets({ includeDeleted: true });
-    const versions: VersionRecord[] = [];
-    for (const s of secrets) {
-      for (const v of await tx.listVersions(s.path, s.env)) versions.push(v);
-    }
+    const versions = await tx.listAllVersions();
     const tokens = await tx.listTokens();
     const audit: AuditRecord[] = [];
     for (;;) {
@@ -100,14 +98,19 @@ export async function createBackup(
   vault: Vault,
   options: CreateBackupOptions,
 ): Promise<CreatedBackup> {
+  // The passphrase's scrypt runs on the thread pool while the vault is read.
+  const opening = openBackupSealer(options.encryption);
+  opening.catch(() => undefined);
   await vault.readTransaction(async () => undefined);
   const snapshot = await takeSnapshot(vault.storage, options);
-  const plain = encodeSnapshot(snapshot);
   try {
-    const file = await encryptBackup(plain, options.encryption);
-    return { file, header: snapshot.header };
+    const sealer = await opening;
+    encodeSnapshotTo(snapshot, (piece) => {
+      sealer.push(piece);
+      piece.fill(0);
+    });
+    return { file: sealer.finish(), header: snapshot.header };
   } finally {
-    plain.fill(0);
     snapshot.masterKey?.fill(0);
   }
 }
@@ -135,11 +138,15 @@ export async function recordBackup(
 async function copyRows(tx: StorageTx, s: Snapshot): Promise<void> {
   for (const m of s.meta) await tx.setMeta(m.key, m.value);
   for (const k of s.keks) await tx.insertKek(k);
-  for (const x of s.secrets) await tx.insertSecret(x);
-  for (const v of s.versions) await tx.insertVersion(v);
+  for (let i = 0; i < s.secrets.length; i += COPY_BATCH) {
+    await tx.insertSecrets(s.secrets.slice(i, i + COPY_BATCH));
+  }
+  for (let i = 0; i < s.versions.length; i += COPY_BATCH) {
+    await tx.insertVersions(s.versions.slice(i, i + COPY_BATCH));
+  }
   for (const t of s.tokens) await tx.insertToken(t);
-  for (let i = 0; i < s.audit.length; i += AUDIT_BATCH) {
-    await tx.appendAuditBatch(s.audit.slice(i, i + AUDIT_BATCH));
+  for (let i = 0; i < s.audit.length; i += COPY_BATCH) {
+    await tx.appendAuditBatch(s.audit.slice(i, i + COPY_BATCH));
   }
 }
 
@@ -175,20 +182,20 @@ function failuresOf(report: VerifyReport): string[] {
 }
 
 /**
- * Checks a decoded snapshot with `masterKey` by loading it into `scratch` (an empty store
- * that is thrown away, e.g. in memory) and running the vault's checks there. Throws
- * WRONG_KEY when the master key is not this vault's.
+ * Runs the vault's own checks on a store holding a snapshot's rows: the master key, the
+ * audit chain and its head, then every row MAC, key and secret version (`Vault.verify`,
+ * which appends its `verify` record: only to an intact chain). Throws WRONG_KEY when the
+ * master key is not the vault's.
  */
-export async function checkSnapshot(
+async function checkStore(
+  storage: Storage,
   snapshot: Snapshot,
   masterKey: Uint8Array,
-  scratch: Storage,
+  actor: string,
 ): Promise<BackupCheck> {
-  await scratch.transaction('write', (tx) => copyRows(tx, snapshot));
-  const vault = new Vault(scratch, masterKey, { actor: 'coffer:backup-check' });
+  const vault = new Vault(storage, masterKey, { actor });
   try {
     const audit = await verifyAudit(vault);
-    // Verifying appends a record of its own, which needs an intact chain: check it first.
     const report: VerifyReport = audit.ok
       ? await vault.verify()
       : { ok: true, checked: 0, failures: [], keyFailures: [] };
@@ -210,6 +217,33 @@ export async function checkSnapshot(
   } finally {
     vault.close();
   }
+}
+
+/**
+ * Checks a decoded snapshot with `masterKey` by loading it into `scratch` (an empty store
+ * that is thrown away, e.g. in memory) and running the vault's checks there. Throws
+ * WRONG_KEY when the master key is not this vault's.
+ */
+export async function checkSnapshot(
+  snapshot: Snapshot,
+  masterKey: Uint8Array,
+  scratch: Storage,
+): Promise<BackupCheck> {
+  await scratch.transaction('write', (tx) => copyRows(tx, snapshot));
+  return checkStore(scratch, snapshot, masterKey, 'coffer:backup-check');
+}
+
+/**
+ * A Storage whose every transaction is `tx`, an open write transaction of `storage`: the
+ * vault's operations then run inside it, and commit or roll back with it.
+ */
+function within(storage: Storage, tx: StorageTx): Storage {
+  return {
+    kind: storage.kind,
+    location: storage.location,
+    transaction: (_mode, fn) => fn(tx),
+    close: async () => undefined,
+  };
 }
 
 /** Throws INTEGRITY_FAILURE unless the check passed, naming what failed (a few labels). */
@@ -238,20 +272,20 @@ export interface RestoreResult {
 }
 
 /**
- * Restores a snapshot into `target`, which must be empty: verified first in `scratch`, then
- * copied in one write transaction (refused with ALREADY_EXISTS when the target holds
- * anything), then recorded in the restored audit chain, which is verified again.
+ * Restores a snapshot into `target`, which must be empty, in one write transaction: the
+ * rows are copied (refused with ALREADY_EXISTS when the target holds anything), checked
+ * where they now are (every value opened, every row MAC, the audit chain once, as
+ * `backup verify` does), and the restore recorded in the restored audit chain. Anything
+ * that fails rolls the whole transaction back: the target stays empty.
  */
 export async function restoreSnapshot(
   snapshot: Snapshot,
   masterKey: Uint8Array,
   target: Storage,
-  scratch: Storage,
   options: RestoreOptions,
 ): Promise<RestoreResult> {
-  const check = await checkSnapshot(snapshot, masterKey, scratch);
-  assertCheckPassed(check);
-  await target.transaction('write', async (tx) => {
+  const h = snapshot.header;
+  return target.transaction('write', async (tx) => {
     const content = await contentOf(tx);
     if (content !== undefined) {
       throw new CofferError(
@@ -263,26 +297,22 @@ export async function restoreSnapshot(
       );
     }
     await copyRows(tx, snapshot);
-  });
-  const vault = new Vault(target, masterKey, {
-    actor: options.actor,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  try {
-    const h = snapshot.header;
-    await vault.auditedTransaction('vault.restore', async () => ({
-      result: undefined,
-      detail: `from a backup of ${h.source.kind} ${h.source.location} taken ${h.createdAt} into ${options.target}: ${describeBackup(h)}`,
-    }));
-    const audit = await verifyAudit(vault);
-    if (!audit.ok) {
-      throw new CofferError(
-        'AUDIT_BROKEN',
-        `the restored audit chain does not verify (record ${audit.problem?.seq})`,
-      );
+    const inside = within(target, tx);
+    const check = await checkStore(inside, snapshot, masterKey, options.actor);
+    assertCheckPassed(check);
+    const vault = new Vault(inside, masterKey, {
+      actor: options.actor,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    try {
+      await vault.auditedTransaction('vault.restore', async () => ({
+        result: undefined,
+        detail: `from a backup of ${h.source.kind} ${h.source.location} taken ${h.createdAt} into ${options.target}: ${describeBackup(h)}`,
+      }));
+    } finally {
+      vault.close();
     }
-    return { header: h, check, auditRecords: audit.records };
-  } finally {
-    vault.close();
-  }
+    const last = await tx.lastAudit();
+    return { header: h, check, auditRecords: last?.seq ?? 0 };
+  });
 }

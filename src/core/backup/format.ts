@@ -68,16 +68,40 @@ const b64 = (b: Uint8Array): string =>
 const b64OrNull = (b: Uint8Array | null | undefined): string | null =>
   b === null || b === undefined ? null : b64(b);
 
-/** Encodes a snapshot as the backup's plaintext. */
-export function encodeSnapshot(s: Snapshot): Uint8Array {
-  const lines: string[] = [JSON.stringify(s.header)];
-  for (const m of s.meta) lines.push(JSON.stringify({ t: 'meta', key: m.key, value: m.value }));
+/** Plaintext handed to the sink at a time while encoding (about 1 MB). */
+const ENCODE_PIECE = 1 << 20;
+
+const J = JSON.stringify;
+const jOrNull = (v: string | null): string => (v === null ? 'null' : J(v));
+
+/**
+ * Encodes a snapshot as the backup's plaintext, handing it to `sink` in pieces of about
+ * 1 MB (the whole text is never one string); each piece is the sink's to keep or wipe.
+ * The lines of the bulk rows (versions, audit records) are written field by field, in
+ * the same order and with the same escaping as JSON.stringify of the record would.
+ */
+export function encodeSnapshotTo(s: Snapshot, sink: (piece: Buffer) => void): void {
+  const hash = createHash('sha256');
+  let text = '';
+  const line = (l: string): void => {
+    text += `${l}\n`;
+    if (text.length >= ENCODE_PIECE) flush();
+  };
+  const flush = (): void => {
+    if (text === '') return;
+    const piece = Buffer.from(text, 'utf8');
+    text = '';
+    hash.update(piece);
+    sink(piece);
+  };
+  line(J(s.header));
+  for (const m of s.meta) line(J({ t: 'meta', key: m.key, value: m.value }));
   if (s.masterKey !== undefined) {
-    lines.push(JSON.stringify({ t: 'master_key', key: b64(s.masterKey) }));
+    line(J({ t: 'master_key', key: b64(s.masterKey) }));
   }
   for (const k of s.keks) {
-    lines.push(
-      JSON.stringify({
+    line(
+      J({
         t: 'kek',
         id: k.id,
         sealed: b64OrNull(k.sealed),
@@ -89,8 +113,8 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
     );
   }
   for (const x of s.secrets) {
-    lines.push(
-      JSON.stringify({
+    line(
+      J({
         t: 'secret',
         path: x.path,
         env: x.env,
@@ -109,23 +133,13 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
     );
   }
   for (const v of s.versions) {
-    lines.push(
-      JSON.stringify({
-        t: 'version',
-        path: v.path,
-        env: v.env,
-        version: v.version,
-        kekId: v.kekId,
-        wrappedDek: b64(v.wrappedDek),
-        ciphertext: b64(v.ciphertext),
-        createdAt: v.createdAt,
-        actor: v.actor,
-      }),
+    line(
+      `{"t":"version","path":${J(v.path)},"env":${J(v.env)},"version":${J(v.version)},"kekId":${J(v.kekId)},"wrappedDek":"${b64(v.wrappedDek)}","ciphertext":"${b64(v.ciphertext)}","createdAt":${J(v.createdAt)},"actor":${J(v.actor)}}`,
     );
   }
   for (const t of s.tokens) {
-    lines.push(
-      JSON.stringify({
+    line(
+      J({
         t: 'token',
         id: t.id,
         name: t.name,
@@ -142,27 +156,22 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
     );
   }
   for (const a of s.audit) {
-    lines.push(
-      JSON.stringify({
-        t: 'audit',
-        seq: a.seq,
-        ts: a.ts,
-        actor: a.actor,
-        action: a.action,
-        path: a.path,
-        env: a.env,
-        version: a.version,
-        outcome: a.outcome,
-        detail: a.detail,
-        prevHash: a.prevHash,
-        hash: a.hash,
-      }),
+    line(
+      `{"t":"audit","seq":${J(a.seq)},"ts":${J(a.ts)},"actor":${J(a.actor)},"action":${J(a.action)},"path":${jOrNull(a.path)},"env":${jOrNull(a.env)},"version":${J(a.version)},"outcome":${J(a.outcome)},"detail":${jOrNull(a.detail)},"prevHash":${J(a.prevHash)},"hash":${J(a.hash)}}`,
     );
   }
-  const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-  const digest = createHash('sha256').update(body).digest('hex');
-  const end = Buffer.from(`${JSON.stringify({ t: 'end', sha256: digest })}\n`, 'utf8');
-  return new Uint8Array(Buffer.concat([body, end]));
+  flush();
+  const digest = hash.digest('hex');
+  sink(Buffer.from(`${J({ t: 'end', sha256: digest })}\n`, 'utf8'));
+}
+
+/** Encodes a snapshot as the backup's plaintext, in one buffer. */
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const pieces: Buffer[] = [];
+  encodeSnapshotTo(s, (p) => pieces.push(p));
+  const out = Buffer.concat(pieces);
+  for (const p of pieces) p.fill(0);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /** The counts of a snapshot's rows. */

@@ -233,6 +233,12 @@ export class AuthenticatedTx implements StorageTx {
     return s === undefined ? undefined : this.#secret(s);
   }
 
+  async insertSecrets(secrets: readonly SecretRecord[]): Promise<void> {
+    await this.#tx.insertSecrets(
+      secrets.map((x) => ({ ...x, mac: this.#mac('secrets', secretFields(x)) })),
+    );
+  }
+
   async insertSecret(secret: SecretRecord): Promise<void> {
     await this.#tx.insertSecret({ ...secret, mac: this.#mac('secrets', secretFields(secret)) });
     this.#seen.set(`s\0${secret.path}\0${secret.env}`, { ...secret });
@@ -276,6 +282,14 @@ export class AuthenticatedTx implements StorageTx {
 
   insertVersion(version: VersionRecord): Promise<void> {
     return this.#tx.insertVersion(version);
+  }
+
+  insertVersions(versions: readonly VersionRecord[]): Promise<void> {
+    return this.#tx.insertVersions(versions);
+  }
+
+  listAllVersions(): Promise<VersionRecord[]> {
+    return this.#tx.listAllVersions();
   }
 
   getVersion(path: string, env: string, version: number): Promise<VersionRecord | undefined> {

@@ -163,6 +163,8 @@ export interface StorageTx {
 
   getSecret(path: string, env: string): Promise<SecretRecord | undefined>;
   insertSecret(secret: SecretRecord): Promise<void>;
+  /** Inserts many secrets (few statements: a restore copies a whole vault). */
+  insertSecrets(secrets: readonly SecretRecord[]): Promise<void>;
   updateSecret(
     path: string,
     env: string,
@@ -177,8 +179,12 @@ export interface StorageTx {
   listSecretsWithCurrent(filter: SecretFilter): Promise<SecretWithCurrent[]>;
 
   insertVersion(version: VersionRecord): Promise<void>;
+  /** Inserts many versions (few statements: a restore copies a whole vault). */
+  insertVersions(versions: readonly VersionRecord[]): Promise<void>;
   getVersion(path: string, env: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(path: string, env: string): Promise<VersionRecord[]>;
+  /** Every version of every secret, by path, environment and version (one query). */
+  listAllVersions(): Promise<VersionRecord[]>;
 
   /** The newest audit record, or undefined for an empty log. */
   lastAudit(): Promise<AuditRecord | undefined>;

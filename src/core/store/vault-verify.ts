@@ -7,7 +7,7 @@
 import { CofferError } from '../errors.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
 import type { AuditedStore } from './audited-store.js';
-import type { SecretRecord, StorageTx } from './storage.js';
+import type { SecretRecord, StorageTx, VersionRecord } from './storage.js';
 import type { VerifyReport } from './vault-types.js';
 
 /**
@@ -19,8 +19,9 @@ async function verifyVersions(
   tx: StorageTx,
   secret: Pick<SecretRecord, 'path' | 'env' | 'currentVersion'>,
   report: VerifyReport,
+  stored?: readonly VersionRecord[],
 ): Promise<void> {
-  const versions = await tx.listVersions(secret.path, secret.env);
+  const versions = stored ?? (await tx.listVersions(secret.path, secret.env));
   const present = new Set(versions.map((v) => v.version));
   for (let v = 1; v <= secret.currentVersion; v++) {
     if (present.has(v)) continue;
@@ -87,7 +88,18 @@ export async function verifySecrets(
         for (const f of rows.failures) rowFailures.push(`${f.table} ${f.key}`);
         report.rowFailures = rowFailures;
         report.keyFailures = store.keyring.checkAll(rows.keks);
-        for (const s of rows.secrets) await verifyVersions(store, tx, s, report);
+        // Every version in one query, grouped by secret (both lists are in path, env order).
+        const all = await tx.listAllVersions();
+        const bySecret = new Map<string, VersionRecord[]>();
+        for (const v of all) {
+          const k = `${v.path}\u0000${v.env}`;
+          const list = bySecret.get(k);
+          if (list === undefined) bySecret.set(k, [v]);
+          else list.push(v);
+        }
+        for (const s of rows.secrets) {
+          await verifyVersions(store, tx, s, report, bySecret.get(`${s.path}\u0000${s.env}`) ?? []);
+        }
       }
     });
   } catch (err) {

@@ -7,7 +7,14 @@
  * back as fresh buffers. Columns are always listed by name, never `SELECT *`, so a prepared
  * statement stays valid when a later migration adds a column.
  */
-import type { AuditQuery, AuditRecord, SecretFilter, StorageTx } from '../../core/store/storage.js';
+import type {
+  AuditQuery,
+  AuditRecord,
+  SecretFilter,
+  SecretRecord,
+  StorageTx,
+  VersionRecord,
+} from '../../core/store/storage.js';
 import { bytes, rowMappers, SECRET_COLUMNS } from '../rows.js';
 import type { PgResult } from './postgres-driver.js';
 import { escapeText as e, unescapeText } from './text-escape.js';
@@ -46,6 +53,40 @@ const auditValues = (a: AuditRecord): unknown[] => [
   e(a.prevHash),
   e(a.hash),
 ];
+
+const secretValues = (x: SecretRecord): unknown[] => [
+  e(x.path),
+  e(x.env),
+  e(x.description),
+  x.currentVersion,
+  x.tier,
+  eOrNull(x.rotation),
+  eOrNull(x.envVar),
+  x.localOnly,
+  eOrNull(x.generator),
+  e(x.createdAt),
+  e(x.updatedAt),
+  eOrNull(x.deletedAt),
+  x.mac ?? null,
+];
+const versionValues = (v: VersionRecord): unknown[] => [
+  e(v.path),
+  e(v.env),
+  v.version,
+  e(v.kekId),
+  v.wrappedDek,
+  v.ciphertext,
+  e(v.createdAt),
+  e(v.actor),
+];
+
+/** Rows per statement of a bulk insert (each column one array parameter). */
+const BULK_ROWS = 5000;
+
+/** The rows' values as one array per column (for `unnest`). */
+function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
+  return Array.from({ length: n }, (_, i) => rows.map((r) => r[i]));
+}
 
 /** Column names of the patchable fields, and how a patched value is stored. */
 const KEK_PATCH: Record<string, string> = {
@@ -186,6 +227,20 @@ export function makeTx(q: Query): StorageTx {
         ],
       );
     },
+    insertSecrets: async (rows) => {
+      // As appendAuditBatch: each column an array, unnest makes the rows: one round trip
+      // per BULK_ROWS rows.
+      for (let i = 0; i < rows.length; i += BULK_ROWS) {
+        const chunk = rows.slice(i, i + BULK_ROWS).map(secretValues);
+        await q(
+          `INSERT INTO secrets (${SECRET_COLS})
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+             $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::text[],
+             $12::text[], $13::bytea[])`,
+          columnsOf(chunk, 13),
+        );
+      }
+    },
     updateSecret: async (path, env, patch) => {
       const set = setClause(patch, SECRET_COLUMNS);
       if (set === undefined) return;
@@ -232,6 +287,17 @@ export function makeTx(q: Query): StorageTx {
         ],
       );
     },
+    insertVersions: async (rows) => {
+      for (let i = 0; i < rows.length; i += BULK_ROWS) {
+        const chunk = rows.slice(i, i + BULK_ROWS).map(versionValues);
+        await q(
+          `INSERT INTO secret_versions (${VERSION_COLS})
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
+             $6::bytea[], $7::text[], $8::text[])`,
+          columnsOf(chunk, 8),
+        );
+      }
+    },
     getVersion: async (path, env, version) => {
       const r = await one(
         `SELECT ${VERSION_COLS} FROM secret_versions WHERE path = $1 AND env = $2 AND version = $3`,
@@ -246,6 +312,10 @@ export function makeTx(q: Query): StorageTx {
           [e(path), e(env)],
         )
       ).map(toVersion),
+    listAllVersions: async () =>
+      (await all(`SELECT ${VERSION_COLS} FROM secret_versions ORDER BY path, env, version`)).map(
+        toVersion,
+      ),
     lastAudit: async () => {
       const r = await one(`SELECT ${AUDIT_COLS} FROM audit ORDER BY seq DESC LIMIT 1`, []);
       return r === undefined ? undefined : toAudit(r);

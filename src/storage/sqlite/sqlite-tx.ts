@@ -5,7 +5,9 @@
 import type {
   AuditQuery,
   SecretFilter,
+  SecretRecord,
   StorageTx,
+  VersionRecord,
   WrappedKeyRow,
 } from '../../core/store/storage.js';
 import { bytes, type Row, rowMappers, SECRET_COLUMNS } from '../rows.js';
@@ -16,21 +18,60 @@ const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
   bool: (v) => v === 1,
 });
 
-/** Audit rows per INSERT statement (11 parameters each; SQLite allows 32,766). */
-const AUDIT_CHUNK = 64;
+/** Rows per multi-row INSERT of a bulk copy (13 parameters at most; SQLite allows 32,766). */
+const BULK_CHUNK = 64;
 
-const auditInserts: string[] = [];
-
-/** The INSERT of `n` audit rows (its text is the statement cache's key: made once per n). */
-function auditInsertSql(n: number): string {
-  let sql = auditInserts[n];
-  if (sql === undefined) {
-    sql = `INSERT INTO audit (seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash)
-             VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
-    auditInserts[n] = sql;
-  }
-  return sql;
+/** `INSERT INTO head VALUES (...), (...)` for `n` rows: made once per n (the cache's key). */
+function multiInsert(head: string, columns: number): (n: number) => string {
+  const made: string[] = [];
+  const row = `(${Array(columns).fill('?').join(', ')})`;
+  return (n) => {
+    let sql = made[n];
+    if (sql === undefined) {
+      sql = `${head} VALUES ${Array(n).fill(row).join(', ')}`;
+      made[n] = sql;
+    }
+    return sql;
+  };
 }
+
+const auditInsertSql = multiInsert(
+  'INSERT INTO audit (seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash)',
+  11,
+);
+const versionInsertSql = multiInsert(
+  'INSERT INTO secret_versions (path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor)',
+  8,
+);
+const secretInsertSql = multiInsert(
+  `INSERT INTO secrets (path, env, description, current_version, tier, rotation, env_var,
+     local_only, generator, created_at, updated_at, deleted_at, mac)`,
+  13,
+);
+
+/** Runs `sqlFor(k)` once per chunk of up to BULK_CHUNK rows, with `params` of each row. */
+function insertChunks<T>(
+  s: (sql: string) => Statement,
+  rows: readonly T[],
+  sqlFor: (n: number) => string,
+  params: (row: T, into: unknown[]) => void,
+): void {
+  for (let i = 0; i < rows.length; i += BULK_CHUNK) {
+    const end = Math.min(rows.length, i + BULK_CHUNK);
+    const values: unknown[] = [];
+    for (let j = i; j < end; j++) params(rows[j]!, values);
+    s(sqlFor(end - i)).run(values);
+  }
+}
+
+const secretParams = (x: SecretRecord, into: unknown[]): void => {
+  into.push(x.path, x.env, x.description, x.currentVersion, x.tier, x.rotation, x.envVar);
+  into.push(x.localOnly ? 1 : 0, x.generator, x.createdAt, x.updatedAt, x.deletedAt);
+  into.push(x.mac ?? null);
+};
+const versionParams = (v: VersionRecord, into: unknown[]): void => {
+  into.push(v.path, v.env, v.version, v.kekId, v.wrappedDek, v.ciphertext, v.createdAt, v.actor);
+};
 
 const sqlValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
@@ -153,6 +194,7 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         x.mac ?? null,
       );
     },
+    insertSecrets: async (rows) => insertChunks(s, rows, secretInsertSql, secretParams),
     updateSecret: async (path, env, patch) => {
       const keys = Object.keys(patch).filter((k) => SECRET_COLUMNS[k] !== undefined);
       if (keys.length === 0) return;
@@ -183,6 +225,7 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(v.path, v.env, v.version, v.kekId, v.wrappedDek, v.ciphertext, v.createdAt, v.actor);
     },
+    insertVersions: async (rows) => insertChunks(s, rows, versionInsertSql, versionParams),
     getVersion: async (path, env, version) => {
       const r = s('SELECT * FROM secret_versions WHERE path = ? AND env = ? AND version = ?').get(
         path,
@@ -198,6 +241,10 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
           env,
         ) as Row[]
       ).map(toVersion),
+    listAllVersions: async () =>
+      (s('SELECT * FROM secret_versions ORDER BY path, env, version').all() as Row[]).map(
+        toVersion,
+      ),
     lastAudit: async () => {
       const r = s('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
       return r === undefined ? undefined : toAudit(r);
@@ -223,16 +270,10 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
     appendAuditBatch: async (records) => {
       // One multi-row INSERT per chunk: a short command such as `coffer run` appends one
       // record per secret read, and one statement is cheaper than fifty.
-      for (let i = 0; i < records.length; i += AUDIT_CHUNK) {
-        const end = Math.min(records.length, i + AUDIT_CHUNK);
-        const params: unknown[] = [];
-        for (let j = i; j < end; j++) {
-          const a = records[j]!;
-          params.push(a.seq, a.ts, a.actor, a.action, a.path, a.env, a.version);
-          params.push(a.outcome, a.detail, a.prevHash, a.hash);
-        }
-        s(auditInsertSql(end - i)).run(params);
-      }
+      insertChunks(s, records, auditInsertSql, (a, into) => {
+        into.push(a.seq, a.ts, a.actor, a.action, a.path, a.env, a.version);
+        into.push(a.outcome, a.detail, a.prevHash, a.hash);
+      });
     },
     listAudit: async (q: AuditQuery) => {
       const where: string[] = [];
