@@ -29,6 +29,9 @@ export interface ClientSpec {
   instructionsFile: string;
   /** What the client does not let coffer do, said in the output and the README. */
   limits: string[];
+  /** The limit that explains a missing read-deny setting, and a missing hook (`agent check`). */
+  readDenyLimit?: number;
+  hookLimit?: number;
 }
 
 export const CLIENTS: Record<AgentClient, ClientSpec> = {
@@ -55,6 +58,8 @@ export const CLIENTS: Record<AgentClient, ClientSpec> = {
     readDeny: { kind: 'none' },
     outputHook: { kind: 'none' },
     instructionsFile: 'AGENTS.md',
+    readDenyLimit: 1,
+    hookLimit: 2,
     limits: [
       "Codex reads a project's .codex/config.toml only once you trust the project.",
       'Codex denies reads only through a whole sandbox permission profile (`default_permissions` with `[permissions.NAME.filesystem]` "none" globs), which coffer does not change for you: add "**/.env" = "none", "**/.env.*" = "none", "**/*.pem" = "none", "**/*.key" = "none" to your profile.',
@@ -70,6 +75,7 @@ export const CLIENTS: Record<AgentClient, ClientSpec> = {
     readDeny: { kind: 'ignore-file', file: '.cursorignore' },
     outputHook: { kind: 'none' },
     instructionsFile: 'AGENTS.md',
+    hookLimit: 1,
     limits: [
       ".cursorignore keeps Agent, Tab, Inline Edit and @ references out of those files; Cursor's terminal and MCP tools are not covered (Cursor's documentation says so), and it cannot name coffer's home outside the project.",
       "Cursor hooks cannot rewrite a tool's output: nothing is installed; `coffer run` masks its own output.",
@@ -84,6 +90,8 @@ export const CLIENTS: Record<AgentClient, ClientSpec> = {
     readDeny: { kind: 'none' },
     outputHook: { kind: 'none' },
     instructionsFile: 'AGENTS.md',
+    readDenyLimit: 0,
+    hookLimit: 1,
     limits: [
       'VS Code has no workspace setting that stops the agent reading a file (content exclusion is a GitHub organization setting): nothing is set.',
       "VS Code's PostToolUse hooks can add context but not replace a tool's output: nothing is installed; `coffer run` masks its own output.",

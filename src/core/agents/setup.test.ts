@@ -277,14 +277,15 @@ describe('agent setup', () => {
             'read-deny',
           );
         } else {
-          expect(check(client, after).items.find((i) => i.piece === 'read-deny')?.status).toBe(
-            'not-available',
-          );
+          // Not available, and the reason is the client's read limit, said plainly.
+          const item = check(client, after).items.find((i) => i.piece === 'read-deny');
+          expect(item?.status).toBe('not-available');
+          expect(item?.detail).toMatch(/denies reads only|no workspace setting/);
         }
         if (spec.outputHook.kind === 'none') {
-          expect(check(client, after).items.find((i) => i.piece === 'output-hook')?.status).toBe(
-            'not-available',
-          );
+          const item = check(client, after).items.find((i) => i.piece === 'output-hook');
+          expect(item?.status).toBe('not-available');
+          expect(item?.detail).toMatch(/hooks can(not)? .*(rewrite|replace)/);
         }
       });
 

@@ -448,7 +448,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
     items.push({
       piece: 'read-deny',
       status: 'not-available',
-      detail: spec.limits.find((l) => /read|deny/i.test(l)) ?? '',
+      detail: spec.limits[spec.readDenyLimit ?? -1] ?? 'the client has no such setting',
     });
   }
 
@@ -492,7 +492,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
     items.push({
       piece: 'output-hook',
       status: 'not-available',
-      detail: spec.limits.find((l) => /hook/i.test(l)) ?? '',
+      detail: spec.limits[spec.hookLimit ?? -1] ?? 'the client has no such hook',
     });
   }
 

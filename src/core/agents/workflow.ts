@@ -41,6 +41,6 @@ Secrets of this project live in coffer, under \`project/${p}/{name}\` (lowercase
 
 Descriptions say what the secret is for ("Stripe API key for payment processing", not "API
 key"). Key paths: \`project/${p}/{name}\` for this project, \`meta/{service}/{name}\` for
-shared ones. Do not read \`.env\` files, \`*.pem\` or \`*.key\` files or coffer's home: the
-client is set to refuse it, and nothing there is needed.`;
+shared ones. Do not read \`.env\` files, \`*.pem\` or \`*.key\` files or coffer's home: nothing
+there is needed, and a value read there enters the chat.`;
 }
