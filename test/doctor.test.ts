@@ -528,7 +528,7 @@ describe('access', () => {
         'MCP server coffer (Claude Code) runs coffer mcp with --reveal allow and no --allow',
       ],
     ]);
-    expect(bad.fixes[0]!.command).toBe('coffer agent setup');
+    expect(bad.fixes.map((x) => x.command)).toEqual(['coffer agent setup --client claude-code']);
     f.write('.mcp.json', config(['mcp', '--allow', 'project/billing/*', '--reveal', 'never']));
     expectPass(await f.check('access/mcp-config'));
   });

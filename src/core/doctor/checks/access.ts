@@ -232,9 +232,31 @@ function configFiles(ctx: DoctorContext) {
 
 const AGENT_SETUP: Fix = {
   description:
-    "rewrite the client's MCP entry with --allow and --reveal never, and deny its reads of .env files",
+    "rewrite the client's MCP entry with --allow and --reveal never, and deny its reads of .env files (coffer agent check lists what is missing)",
   command: 'coffer agent setup',
 };
+
+/** `coffer agent setup`'s client names, by the agent names of core/scan/agents. */
+const CLIENT_OF: Record<string, string> = {
+  'Claude Code': 'claude-code',
+  Cursor: 'cursor',
+  'VS Code': 'vscode',
+  Codex: 'codex',
+};
+
+/** One agent-setup fix per client found (the generic one for a client setup does not know). */
+function agentSetupFixes(agents: ReadonlySet<string>): Fix[] {
+  const out: Fix[] = [];
+  for (const a of agents) {
+    const client = CLIENT_OF[a];
+    out.push(
+      client === undefined
+        ? AGENT_SETUP
+        : { ...AGENT_SETUP, command: `coffer agent setup --client ${client}` },
+    );
+  }
+  return [...new Map(out.map((f) => [f.command, f])).values()];
+}
 
 const mcpFlags: Check = {
   id: 'access/mcp-config',
@@ -244,6 +266,7 @@ const mcpFlags: Check = {
   why: 'An agent that gets every path, or every value back, can read and leak any secret the vault holds.',
   run(ctx) {
     const evidence: Evidence[] = [];
+    const agents = new Set<string>();
     for (const f of configFiles(ctx)) {
       const text = ctx.text(f.path);
       if (text === undefined) continue;
@@ -256,6 +279,7 @@ const mcpFlags: Check = {
         if (!s.args.some((a) => a === '--allow' || a.startsWith('--allow=')))
           problems.push('no --allow');
         if (problems.length === 0) continue;
+        agents.add(f.agent);
         evidence.push({
           file: f.shown,
           line: lineOfName(text, s.name),
@@ -263,7 +287,7 @@ const mcpFlags: Check = {
         });
       }
     }
-    return { evidence, fixes: evidence.length > 0 ? [AGENT_SETUP] : [] };
+    return { evidence, fixes: agentSetupFixes(agents) };
   },
 };
 
