@@ -82,13 +82,15 @@ Examples:
               if (opts.valueStdin) value = await readStdinRest('value', false);
               else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
             }
-            const r = await rotateSecret(vault, { path: key, env, graceMs, value });
-            record = await addIncidentStep(
-              vault,
-              record.id,
-              'rotated',
-              `version ${r.previousVersion} -> ${r.version} (${r.kind})`,
-            );
+            // The `rotated` step commits with the rotation itself (resumable after a kill).
+            const r = await rotateSecret(vault, {
+              path: key,
+              env,
+              graceMs,
+              value,
+              incidentId: record.id,
+            });
+            record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
             note(`rotated: version ${r.previousVersion} -> ${r.version}`);
           }
           const since = new Date(Date.parse(record.openedAt) - sinceMs);

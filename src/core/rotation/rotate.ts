@@ -44,6 +44,12 @@ export interface RotateOptions {
   generator?: string | null | undefined;
   /** The manifest's `previous:` variable name for the grace window. */
   previousName?: string | null | undefined;
+  /**
+   * An open incident on this secret (`coffer incident`): its `rotated` step is recorded in
+   * the rotation's own transaction, so a kill never leaves a rotation the incident does not
+   * know about (a second run would rotate again).
+   */
+  incidentId?: string | undefined;
 }
 
 export interface RotateResult {
@@ -179,6 +185,16 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
     entry.keyring = kind === 'envelope' || kind === 'fernet' ? kind : null;
     entry.oldKeys = keyList ? (keys ?? 1) - 1 : 0;
     doc.secrets[key] = entry;
+    if (options.incidentId !== undefined) {
+      const incident = doc.incidents.find((i) => i.id === options.incidentId);
+      if (incident === undefined || incident.closedAt !== null)
+        throw new CofferError('INVALID_ARGUMENT', 'no open incident with that id');
+      incident.steps.push({
+        step: 'rotated',
+        at: now.toISOString(),
+        detail: `version ${current.version} -> ${written.version} (${kind})`,
+      });
+    }
     await writeRotationDoc(s.tx, s.keyring, doc);
     const result: RotateResult = {
       ...t,
