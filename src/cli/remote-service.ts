@@ -4,7 +4,7 @@
  * commands never pay for it.
  */
 
-import { createClient } from '../client/client.js';
+import { type CofferClient, createClient } from '../client/client.js';
 import { clientSecretsService } from '../client/service.js';
 import type { FetchFunction } from '../client/transport.js';
 import { CofferError } from '../core/errors.js';
@@ -16,8 +16,19 @@ import { nodeFetch } from './node-fetch.js';
 export function openRemoteService(
   env: NodeJS.ProcessEnv = process.env,
   fetch: FetchFunction = nodeFetch,
-  agent?: string,
 ): SecretsService {
+  return openRemote(env, fetch).service;
+}
+
+/**
+ * The service and the client itself (for `coffer mcp`: its request routes), sending `agent`
+ * as the X-Coffer-Agent label of every request.
+ */
+export function openRemote(
+  env: NodeJS.ProcessEnv = process.env,
+  fetch: FetchFunction = nodeFetch,
+  agent?: string,
+): { service: SecretsService; client: CofferClient } {
   const token = env.COFFER_TOKEN ?? '';
   if (token === '') {
     throw new CofferError('UNAUTHENTICATED', 'COFFER_URL is set but COFFER_TOKEN is not', {
@@ -32,5 +43,5 @@ export function openRemoteService(
     ...(agent === undefined ? {} : { agent }),
   });
   // Without --env, `verify` checks the CLI's default environment (COFFER_ENV or dev).
-  return clientSecretsService(client, { defaultEnv: () => envOf({}) });
+  return { service: clientSecretsService(client, { defaultEnv: () => envOf({}) }), client };
 }

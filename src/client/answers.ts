@@ -9,6 +9,7 @@
  * the same shape and print the same.
  */
 import { CofferError } from '../core/errors.js';
+import type { SecretRequestView } from '../core/requests/secret-requests.js';
 import {
   ROTATION_STATES,
   type RotationState,
@@ -242,6 +243,33 @@ export const read = {
       },
       what,
     ),
+  secretRequest: (v: unknown, what = 'request'): SecretRequestView => {
+    const out = shape<
+      Omit<SecretRequestView, 'status' | 'writeEnv' | 'version' | 'written' | 'error'>
+    >(
+      v,
+      {
+        id: 'string',
+        path: 'string',
+        env: 'string',
+        description: 'string',
+        actor: 'string',
+        createdAt: 'string',
+        expiresAt: 'string',
+      },
+      what,
+    ) as SecretRequestView;
+    const o = v as Record<string, unknown>;
+    const statuses = ['pending', 'opened', 'stored', 'declined', 'expired', 'failed'];
+    if (typeof o.status !== 'string' || !statuses.includes(o.status)) {
+      throw new CofferError('SERVER_BAD_RESPONSE', `the server's ${what} has no valid status`);
+    }
+    out.status = o.status as SecretRequestView['status'];
+    if (typeof o.writeEnv === 'string') out.writeEnv = o.writeEnv;
+    if (Number.isSafeInteger(o.version)) out.version = o.version as number;
+    if (typeof o.error === 'string') out.error = o.error;
+    return out;
+  },
   createdToken: (v: unknown, what = 'token'): CreatedToken =>
     shape<CreatedToken>(v, { name: 'string', token: 'string', expiresAt: 'string?' }, what),
   deleted: (v: unknown, what = 'result'): DeleteResult =>

@@ -10,6 +10,7 @@ import { isAbsolute } from 'node:path';
 import { parseAgentLabel } from '../core/access/agent-label.js';
 import { CofferError } from '../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../core/paths.js';
+import type { SecretRequestView } from '../core/requests/secret-requests.js';
 import type { RotationStatusReport } from '../core/rotation/status.js';
 import { items, read } from './answers.js';
 import { type Answer, type RequestOptions, request, type Transport } from './transport.js';
@@ -66,6 +67,23 @@ export interface CofferClient {
   reportLeak(path: string, where: string, options?: EnvOption): Promise<LeakOpened>;
   /** Records which secrets were written into `file` (absolute); returns how many. */
   recordFileWrite(file: string, secrets: readonly FileWriteEntry[], via: string): Promise<number>;
+  /**
+   * Opens a request for a value only the user has (`request_secret` in remote mode): the
+   * answer's `url` is a one-time page on the server for the user (shown once).
+   */
+  createRequest(request: SecretRequestBody): Promise<{ request: SecretRequestView; url: string }>;
+  /** The state of a request this token made; never a value. */
+  requestStatus(id: string): Promise<SecretRequestView>;
+  /** Withdraws a request this token made. */
+  declineRequest(id: string): Promise<SecretRequestView>;
+}
+
+/** What `createRequest` sends. */
+export interface SecretRequestBody {
+  keyPath: string;
+  description: string;
+  env?: string | undefined;
+  writeEnv?: string | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -250,5 +268,16 @@ export function createClient(options: ClientOptions): CofferClient {
       }
       return { name: answer.name, revoked: true };
     },
+    createRequest: async (request) => {
+      const answer = await call('POST', '/v1/requests', { body: request });
+      if (typeof answer.url !== 'string' || !/^https?:\/\//.test(answer.url)) {
+        throw new CofferError('SERVER_BAD_RESPONSE', "the server's answer has no valid url");
+      }
+      return { request: read.secretRequest(answer.request), url: answer.url };
+    },
+    requestStatus: async (id) =>
+      read.secretRequest(await call('GET', `/v1/requests/${encodeURIComponent(id)}`)),
+    declineRequest: async (id) =>
+      read.secretRequest(await call('POST', `/v1/requests/${encodeURIComponent(id)}/decline`)),
   };
 }

@@ -35,7 +35,7 @@ describe('MCP backends', () => {
         },
       } as unknown as SecretsService;
       opened.push(s);
-      return s;
+      return { service: s };
     };
     const backend = remoteMcpBackend(open);
     const service = backend.as('mcp:claude/1.0 agent:rev(1)');

@@ -19,10 +19,14 @@ import type { AccessPolicy } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
 import type { SecretsService } from '../core/service/secrets-service.js';
 import type { Vault } from '../core/store/vault.js';
+import { type RequestApi, remoteRequests } from './requests.js';
+import type { RequestRegistry } from './tools/tool.js';
 
 export interface McpBackend {
   /** The service, audited as `actor`. */
   as(actor: string): SecretsService;
+  /** Where `actor`'s request_secret requests go; absent: this process (its page). */
+  requests?(actor: string): RequestRegistry;
   close(): Promise<void>;
 }
 
@@ -100,19 +104,33 @@ export function vaultUnavailableError(cause: CofferError): CofferError {
  * core/access/agent-label.ts), which the server records after the token's name; the token
  * alone decides what is allowed. `open(label)` makes the service for a label.
  */
-export function remoteMcpBackend(open: (agent: string | undefined) => SecretsService): McpBackend {
-  const byActor = new Map<string, SecretsService>();
+export function remoteMcpBackend(
+  open: (agent: string | undefined) => { service: SecretsService; requests?: RequestApi },
+): McpBackend {
+  const byActor = new Map<string, { service: SecretsService; requests?: RequestRegistry }>();
+  const of = (actor: string) => {
+    let bound = byActor.get(actor);
+    if (bound === undefined) {
+      const opened = open(agentLabelFor(actor));
+      bound = {
+        service: opened.service,
+        ...(opened.requests === undefined ? {} : { requests: remoteRequests(opened.requests) }),
+      };
+      byActor.set(actor, bound);
+    }
+    return bound;
+  };
   return {
-    as(actor) {
-      let service = byActor.get(actor);
-      if (service === undefined) {
-        service = open(agentLabelFor(actor));
-        byActor.set(actor, service);
+    as: (actor) => of(actor).service,
+    requests: (actor) => {
+      const r = of(actor).requests;
+      if (r === undefined) {
+        throw new CofferError('USAGE', 'this server takes no requests for values');
       }
-      return service;
+      return r;
     },
     close: async () => {
-      await Promise.all([...byActor.values()].map((s) => s.close()));
+      await Promise.all([...byActor.values()].map((s) => s.service.close()));
     },
   };
 }

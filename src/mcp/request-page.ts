@@ -10,41 +10,18 @@
  * and forms only to itself, and no referrer. Bodies are capped. The value is passed to the
  * registry and never logged, echoed or kept.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CofferError } from '../core/errors.js';
+import {
+  esc,
+  PAGE_HEADERS as HEADERS,
+  MAX_BODY,
+  page,
+  requestForm,
+} from '../core/requests/page.js';
 import type { SecretRequests, SecretRequestView } from '../core/requests/secret-requests.js';
-
-/** The largest form accepted: a 64 KiB value, percent-encoded, and the other fields. */
-const MAX_BODY = 256 * 1024;
-
-const STYLE =
-  'body{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}' +
-  'dt{font-weight:600;margin-top:.6rem}dd{margin:0}input[type=password]{width:100%;font:inherit;padding:.4rem}' +
-  'button{font:inherit;margin:1rem .5rem 0 0;padding:.4rem 1rem}.note{color:#555;font-size:.9rem}.err{color:#a00}';
-const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
-
-const HEADERS: Record<string, string> = {
-  'Cache-Control': 'no-store',
-  Pragma: 'no-cache',
-  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  'X-Frame-Options': 'DENY',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style>${STYLE}</style></head><body><h1>${esc(title)}</h1>${body}</body></html>`;
-}
 
 export interface RequestPage {
   /** The URL of a request's page (starts the server on first use). */
@@ -83,21 +60,7 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
   };
 
   const form = (r: SecretRequestView, token: string, message = '') =>
-    page(
-      'A value for coffer',
-      `<p><strong>${esc(r.actor)}</strong> asks you for a secret value. It goes into your coffer vault; the agent never sees it.</p>` +
-        `<dl><dt>Key path</dt><dd>${esc(r.path)}</dd><dt>Environment</dt><dd>${esc(r.env)}</dd>` +
-        `<dt>What it is for</dt><dd>${esc(r.description)}</dd>` +
-        (r.writeEnv === undefined ? '' : `<dt>Then written to</dt><dd>${esc(r.writeEnv)}</dd>`) +
-        `<dt>Link valid until</dt><dd>${esc(r.expiresAt)}</dd></dl>` +
-        (message === '' ? '' : `<p class="err">${esc(message)}</p>`) +
-        `<form method="post" action="/r/${esc(token)}" autocomplete="off">` +
-        `<input type="hidden" name="csrf" value="${esc(csrfOf(token))}">` +
-        `<p><label for="value">Value</label><br><input type="password" id="value" name="value" autocomplete="off" spellcheck="false" autofocus></p>` +
-        '<button type="submit" name="action" value="store">Store in coffer</button>' +
-        '<button type="submit" name="action" value="decline">Decline</button></form>' +
-        '<p class="note">This link works once. Only paste a value here if you expected this request.</p>',
-    );
+    requestForm(r, `/r/${token}`, csrfOf(token), message);
 
   const readBody = (req: IncomingMessage): Promise<string | undefined> =>
     new Promise((resolve, reject) => {

@@ -30,6 +30,7 @@ import type { McpBackend } from './backend.js';
 import { clientInfoFrom, mcpActor } from './identity.js';
 import type { McpLogger } from './log.js';
 import { createRequestPage } from './request-page.js';
+import { localRequests } from './requests.js';
 import { errorResult, okResult, type ToolResult, toolError } from './results.js';
 import { TOOLS } from './tools/index.js';
 import type { CofferTool, ToolContext } from './tools/tool.js';
@@ -153,6 +154,7 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       },
     });
   const page = createRequestPage(registry);
+  const local = localRequests(registry, page);
   mcp.server.onclose = () => {
     page.close().catch(() => {});
   };
@@ -186,8 +188,7 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       const out = await tool.run(args, {
         ...toolContext(actor),
         requests: {
-          registry,
-          urlFor: (token) => page.urlFor(token),
+          registry: options.backend.requests?.(actor) ?? local,
           actor,
           signal,
           ...(canElicitUrl

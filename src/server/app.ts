@@ -36,6 +36,7 @@ import { ReadBatcher } from './read-batcher.js';
 import { addRoute, type Routes } from './route.js';
 import { auditRoutes } from './routes/audit-route.js';
 import { projectsRoutes } from './routes/projects-route.js';
+import { requestsRoutes } from './routes/requests-route.js';
 import { rotationRoutes } from './routes/rotation-route.js';
 import { secretsRoutes } from './routes/secrets-route.js';
 import { tokensRoutes } from './routes/tokens-route.js';
@@ -74,6 +75,11 @@ export interface AppOptions {
   version?: string | undefined;
   /** The web UI at `/` (ui/routes.ts): its session store and reveal time. */
   ui?: UiOptions | undefined;
+  /**
+   * The origin the pages of agents' secret requests are served at (`--public-url`); default:
+   * the origin each request was made to.
+   */
+  publicUrl?: string | undefined;
 }
 
 /** The app, and the hot path `startServer` puts in front of it (hot-read.ts). */
@@ -181,6 +187,10 @@ export function createApi(options: AppOptions): Api {
   rotationRoutes(routes);
   auditRoutes(routes);
   tokensRoutes(routes, authenticator, now);
+  requestsRoutes(routes, vault, {
+    publicUrl: options.publicUrl,
+    now: () => now().getTime(),
+  });
   uiRoutes({
     app,
     vault,

@@ -67,7 +67,7 @@ describe('GET /v1/openapi.json', () => {
 
   it('lists exactly the routes of docs/http-api.md, with their capabilities', () => {
     const documented = documentedRoutes();
-    expect(documented.size).toBe(18);
+    expect(documented.size).toBe(21);
     const served = new Map(
       operations().map(([key, op]) => [key, op['x-coffer-capability'] ?? 'none']),
     );

@@ -371,3 +371,41 @@ export const CreatedToken = named(
 );
 
 export const Revoked = named('Revoked', z.object({ name: z.string(), revoked: z.literal(true) }));
+
+export const SecretRequestBody = named(
+  'SecretRequestBody',
+  z.strictObject({
+    keyPath: z.string().max(200),
+    env: env.optional(),
+    description: z.string().max(1000),
+    writeEnv: z.string().min(1).max(200).optional().meta({
+      description:
+        'the .env file the agent writes afterwards (shown on the page; written by the agent)',
+    }),
+  }),
+);
+
+export const SecretRequestStatus = named(
+  'SecretRequest',
+  z.object({
+    id: z.string(),
+    status: z.enum(['pending', 'opened', 'stored', 'declined', 'expired', 'failed']),
+    path: z.string(),
+    env: z.string(),
+    description: z.string(),
+    writeEnv: z.string().optional(),
+    actor: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    version: z.int().optional(),
+    error: z.string().optional(),
+  }),
+);
+
+export const CreatedSecretRequest = named(
+  'CreatedSecretRequest',
+  z.object({
+    request: SecretRequestStatus,
+    url: z.string().meta({ description: 'the one-time page for the user (shown once)' }),
+  }),
+);

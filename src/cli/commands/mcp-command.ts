@@ -117,12 +117,13 @@ Examples:
             version: typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev',
           });
         if (isRemoteMode()) {
-          const { openRemoteService } = await import('../remote-service.js');
+          const { openRemote, openRemoteService } = await import('../remote-service.js');
           // Checked once before serving (a missing token is an error at start-up).
           await openRemoteService().close();
-          const backend = backends.remoteMcpBackend((agent) =>
-            openRemoteService(process.env, undefined, agent),
-          );
+          const backend = backends.remoteMcpBackend((agent) => {
+            const { service, client } = openRemote(process.env, undefined, agent);
+            return { service, requests: client };
+          });
           try {
             await serve(backend);
           } finally {

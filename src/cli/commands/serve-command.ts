@@ -37,6 +37,7 @@ interface ServeOptions extends CommonOptions {
   backupDir?: string;
   keep: number;
   backupRecipient?: string[];
+  publicUrl?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [
@@ -99,6 +100,10 @@ export function serveCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--insecure-http', 'allow plain HTTP on an address other than loopback')
+    .option(
+      '--public-url <url>',
+      "the address users reach this server at (behind a proxy or load balancer): agents' request_secret pages are served for its host only",
+    )
     .option(
       '--sync-reads',
       'answer a read only once its audit record is on disk (fsync), not just committed',
@@ -213,6 +218,7 @@ as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other fil
               syncReads: opts.syncReads,
               trustedProxies: proxies,
               ui: { manifests: (opts.manifest ?? []).map((f) => resolve(f)) },
+              publicUrl: publicUrlOf(opts.publicUrl),
             });
             const server = await startServer(api.app, binding, {
               hotPath: api.hotPath,
@@ -250,4 +256,27 @@ as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other fil
         );
       }),
     );
+}
+
+/** --public-url: an http(s) origin (no path, query or credentials); undefined when absent. */
+function publicUrlOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    (url.pathname !== '/' && url.pathname !== '')
+  ) {
+    throw new CofferError('USAGE', '--public-url is an origin such as https://coffer.example.com');
+  }
+  return url.origin;
 }

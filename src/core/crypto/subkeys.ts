@@ -15,7 +15,7 @@
 import { hkdfSync } from 'node:crypto';
 import { KEY_BYTES } from './aead.js';
 
-export type SubkeyLabel = 'row-mac' | 'audit-head' | 'rotation-state';
+export type SubkeyLabel = 'row-mac' | 'audit-head' | 'rotation-state' | 'secret-requests';
 
 const INFO_PREFIX = 'coffer/subkey/v1 ';
 

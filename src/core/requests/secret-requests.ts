@@ -17,7 +17,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
 
 /** How long a request's link works. */
-export const REQUEST_TTL_MS = 10 * 60 * 1000;
+export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
 
 export type RequestStatus = 'pending' | 'opened' | 'stored' | 'declined' | 'expired' | 'failed';
 

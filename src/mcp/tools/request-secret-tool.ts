@@ -32,6 +32,7 @@ import {
   type ToolContext,
   target,
 } from './tool.js';
+import { writeEnvTool } from './write-env-tool.js';
 
 const statusOutput = z.object({
   requestId: z.string(),
@@ -57,6 +58,28 @@ function requestsOf(ctx: ToolContext): RequestContext {
     });
   }
   return ctx.requests;
+}
+
+/** Requests whose .env file this process has written (remote mode), by id. */
+const envWritten = new Map<string, string[]>();
+
+/**
+ * A stored request with `writeEnv` where the registry does not write the file itself (remote
+ * mode: the server stored the value): the file is written here, once, store first then .env.
+ */
+async function written(r: SecretRequestView, ctx: ToolContext): Promise<SecretRequestView> {
+  const registry = ctx.requests?.registry;
+  if (r.status !== 'stored' || r.writeEnv === undefined || registry?.writesEnv !== false) return r;
+  let names = envWritten.get(r.id);
+  if (names === undefined) {
+    const out = await writeEnvTool.run(
+      { project: r.path.split('/')[1]!, env: r.env, file: r.writeEnv, keyPaths: [r.path] },
+      ctx,
+    );
+    names = (out as { written: string[] }).written;
+    envWritten.set(r.id, names);
+  }
+  return { ...r, written: names };
 }
 
 function answer(r: SecretRequestView, url?: string): z.output<typeof statusOutput> {
@@ -113,14 +136,13 @@ export const requestSecretTool: CofferTool = defineTool({
     if (args.writeEnv !== undefined && !path.startsWith('project/')) {
       throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
     }
-    const { request, token } = requests.registry.create({
+    const { request, url } = await requests.registry.open({
       path,
       env,
       description,
       writeEnv: args.writeEnv,
       actor: requests.actor,
     });
-    const url = await requests.urlFor(token);
     if (requests.elicitUrl === undefined) return answer(request, url);
     const action = await requests.elicitUrl({
       message: `${requests.actor} asks for the value of ${path} (${env}): ${description}. Open the page to give it to coffer; the agent never sees it.`,
@@ -128,9 +150,9 @@ export const requestSecretTool: CofferTool = defineTool({
       elicitationId: request.id,
     });
     if (action !== 'accept') {
-      return answer(await requests.registry.decline({ id: request.id }, `the client (${action})`));
+      return answer(await requests.registry.decline(request.id, `the client (${action})`));
     }
-    const end = await requests.registry.wait(request.id, requests.signal);
+    const end = await written(await requests.registry.wait(request.id, requests.signal), ctx);
     if (end.status === 'stored' || end.status === 'declined' || end.status === 'failed') {
       await requests.notifyComplete?.(request.id);
     }
@@ -149,6 +171,6 @@ export const requestStatusTool: CofferTool = defineTool({
   output: statusOutput,
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return answer(await requestsOf(ctx).registry.status(args.requestId));
+    return answer(await written(await requestsOf(ctx).registry.status(args.requestId), ctx));
   },
 });

@@ -11,7 +11,7 @@
 import * as z from 'zod';
 import { type AccessPolicy, authorize, type Target } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
-import type { SecretRequests } from '../../core/requests/secret-requests.js';
+import type { SecretRequestInput, SecretRequestView } from '../../core/requests/secret-requests.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import type { TokenCapability } from '../../core/store/storage.js';
 
@@ -31,11 +31,25 @@ export interface ToolContext {
   requests?: RequestContext;
 }
 
+/**
+ * Where requests live: this process (`localRequests`: the page on 127.0.0.1) or a `coffer
+ * serve` server (`remoteRequests`: its page, its store).
+ */
+export interface RequestRegistry {
+  /** Opens a request: its view and the page URL for the user. */
+  open(input: SecretRequestInput): Promise<{ request: SecretRequestView; url: string }>;
+  status(id: string): Promise<SecretRequestView>;
+  /** Resolves once the request is stored, declined, expired or failed, or `signal` aborts. */
+  wait(id: string, signal?: AbortSignal): Promise<SecretRequestView>;
+  /** The client declined (or cancelled) the elicitation. */
+  decline(id: string, by: string): Promise<SecretRequestView>;
+  /** false: the .env file of `writeEnv` is written by the tool once stored (remote mode). */
+  writesEnv: boolean;
+}
+
 /** What request_secret and request_status use besides the vault. */
 export interface RequestContext {
-  registry: SecretRequests;
-  /** The page URL of a request token (the page server starts on first use). */
-  urlFor(token: string): Promise<string>;
+  registry: RequestRegistry;
   /** Who asks: the client's declared name (and COFFER_AGENT_ID). */
   actor: string;
   /** A URL-mode elicitation, when the client declared support for it; the client's answer. */

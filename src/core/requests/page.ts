@@ -1,0 +1,64 @@
+/**
+ * The one-time page of a secret request, as HTML: what `coffer mcp` serves on 127.0.0.1 and
+ * `coffer serve` at `/r/...` (remote mode). Strings in, HTML out, every field escaped; the
+ * headers every answer carries (no-store, a Content-Security-Policy that allows no script, no
+ * third-party resource, no framing and forms only to itself, no referrer). Never a value.
+ */
+import { createHash } from 'node:crypto';
+import type { SecretRequestView } from './secret-requests.js';
+
+/** The largest form accepted: a 64 KiB value, percent-encoded, and the other fields. */
+export const MAX_BODY: number = 256 * 1024;
+
+const STYLE =
+  'body{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}' +
+  'dt{font-weight:600;margin-top:.6rem}dd{margin:0}input[type=password]{width:100%;font:inherit;padding:.4rem}' +
+  'button{font:inherit;margin:1rem .5rem 0 0;padding:.4rem 1rem}.note{color:#555;font-size:.9rem}.err{color:#a00}';
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
+
+export const PAGE_HEADERS: Record<string, string> = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the
+  // form's POST, which the origin check refuses. The link goes to no other origin either way.
+  'Referrer-Policy': 'same-origin',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export const esc = (s: string): string =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+export function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="same-origin"><title>${esc(title)}</title><style>${STYLE}</style></head><body><h1>${esc(title)}</h1>${body}</body></html>`;
+}
+
+/** The form of a request: `action` is where it posts, `csrf` its hidden field. */
+export function requestForm(
+  r: SecretRequestView,
+  action: string,
+  csrf: string,
+  message = '',
+): string {
+  return page(
+    'A value for coffer',
+    `<p><strong>${esc(r.actor)}</strong> asks you for a secret value. It goes into your coffer vault; the agent never sees it.</p>` +
+      `<dl><dt>Key path</dt><dd>${esc(r.path)}</dd><dt>Environment</dt><dd>${esc(r.env)}</dd>` +
+      `<dt>What it is for</dt><dd>${esc(r.description)}</dd>` +
+      (r.writeEnv === undefined ? '' : `<dt>Then written to</dt><dd>${esc(r.writeEnv)}</dd>`) +
+      `<dt>Link valid until</dt><dd>${esc(r.expiresAt)}</dd></dl>` +
+      (message === '' ? '' : `<p class="err">${esc(message)}</p>`) +
+      `<form method="post" action="${esc(action)}" autocomplete="off">` +
+      `<input type="hidden" name="csrf" value="${esc(csrf)}">` +
+      `<p><label for="value">Value</label><br><input type="password" id="value" name="value" autocomplete="off" spellcheck="false" autofocus></p>` +
+      '<button type="submit" name="action" value="store">Store in coffer</button>' +
+      '<button type="submit" name="action" value="decline">Decline</button></form>' +
+      '<p class="note">This link works once. Only paste a value here if you expected this request.</p>',
+  );
+}

@@ -1,0 +1,313 @@
+/**
+ * Secret requests of `coffer serve` (remote mode of request_secret): the same rules as
+ * secret-requests.ts (a public id, a 256-bit single-use token kept as its SHA-256, a
+ * 10-minute expiry, every outcome audited with the agent's identity, never a value), with
+ * the state in the store instead of one process's memory, so that any `coffer serve` instance
+ * on the same PostgreSQL database serves the page of a request another one created.
+ *
+ * - A request is one meta entry, `secret_request:<id>` = `{"v":1,"mac":MAC,"body":BODY}`,
+ *   MAC = HMAC-SHA256(subkey `secret-requests`, "coffer/secret-request/v1" 0x00 || vault id
+ *   || id 0x00 || BODY): without the master key nobody can forge or edit one (to point a
+ *   token's write at another path, or swap in a token of their own). Every change is made in
+ *   a write transaction with its audit record, so two instances never both spend a token.
+ * - The request remembers the token (API token id) that created it and the origin its page
+ *   lives at (`--public-url`, or the address the agent reached). A value is stored as the
+ *   request's actor (`token:NAME@ADDRESS (mcp:CLIENT agent:ID)`), within the creating token's
+ *   policy as it is when the value arrives: a token revoked, expired or narrowed since makes
+ *   the request fail.
+ * - The page's CSRF field is a random value of the request, compared in constant time.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AccessPolicy } from '../access/policy.js';
+import { tokenPolicySpec, tokenUnusable } from '../access/tokens.js';
+import { CofferError } from '../errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { StorageTx } from '../store/storage.js';
+import type { Vault } from '../store/vault.js';
+import {
+  REQUEST_TTL_MS,
+  type RequestOutcome,
+  type SecretRequestInput,
+  type SecretRequestView,
+} from './secret-requests.js';
+
+const LABEL = 'coffer/secret-request/v1';
+const ID = /^req_[0-9a-f]{24}$/;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+interface Body {
+  view: SecretRequestView;
+  tokenHash: string;
+  csrf: string;
+  /** The API token that created it (its id). */
+  tokenId: string;
+  /** Where its page is served: `https://coffer.example.com`. */
+  origin: string;
+  used: boolean;
+}
+
+export interface StoredRequestInput extends SecretRequestInput {
+  tokenId: string;
+  origin: string;
+}
+
+const metaKey = (id: string) => `secret_request:${id}`;
+const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+const done = (s: SecretRequestView['status']) =>
+  s === 'stored' || s === 'declined' || s === 'expired' || s === 'failed';
+
+function mac(keyring: Keyring, id: string, body: string): Buffer {
+  return createHmac('sha256', keyring.subkey('secret-requests'))
+    .update(`${LABEL}\u0000`)
+    .update(keyring.rowMacKey().vaultId)
+    .update(`${id}\u0000`)
+    .update(body)
+    .digest();
+}
+
+function notFound(): CofferError {
+  return new CofferError('REQUEST_NOT_FOUND', 'this link is not valid');
+}
+
+async function load(tx: StorageTx, keyring: Keyring, id: string): Promise<Body> {
+  if (!ID.test(id)) throw notFound();
+  const stored = await tx.getMeta(metaKey(id));
+  if (stored === undefined) throw notFound();
+  let outer: { v?: unknown; mac?: unknown; body?: unknown };
+  try {
+    outer = JSON.parse(stored) as typeof outer;
+  } catch {
+    outer = {};
+  }
+  const want = typeof outer.body === 'string' ? mac(keyring, id, outer.body) : undefined;
+  const got = typeof outer.mac === 'string' ? Buffer.from(outer.mac, 'hex') : Buffer.alloc(0);
+  if (
+    outer.v !== 1 ||
+    want === undefined ||
+    got.length !== want.length ||
+    !timingSafeEqual(got, want)
+  ) {
+    throw new CofferError(
+      'INTEGRITY_FAILURE',
+      'a secret request of this vault fails its integrity check: it was changed outside coffer',
+    );
+  }
+  return JSON.parse(outer.body as string) as Body;
+}
+
+async function save(tx: StorageTx, keyring: Keyring, b: Body): Promise<void> {
+  const body = JSON.stringify(b);
+  await tx.setMeta(
+    metaKey(b.view.id),
+    JSON.stringify({ v: 1, mac: mac(keyring, b.view.id, body).toString('hex'), body }),
+  );
+}
+
+/** The page and its form, as the server shows them. */
+export interface RequestPageView {
+  request: SecretRequestView;
+  csrf: string;
+  origin: string;
+}
+
+/** The requests of a vault, shared by every server on it. `now` is injectable for tests. */
+export class StoredSecretRequests {
+  readonly #vault: Vault;
+  readonly #now: () => number;
+
+  constructor(vault: Vault, now: () => number = Date.now) {
+    this.#vault = vault;
+    this.#now = now;
+  }
+
+  /** One audited change of request `id` (action `request_<outcome>`, as its actor). */
+  async #change<T>(
+    id: string,
+    outcome: RequestOutcome | 'created',
+    fn: (b: Body) => { result: T; detail: string } | Promise<{ result: T; detail: string }>,
+    initial?: Body,
+  ): Promise<T> {
+    // The actor and target are the request's: read first (an unknown id is refused
+    // unaudited); the change itself reads it again in its write transaction.
+    const view =
+      initial?.view ??
+      (await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id))).view;
+    return this.#vault.withActor(view.actor).auditedTransaction(
+      `request_${outcome}`,
+      async (tx, keyring) => {
+        const b = initial ?? (await load(tx, keyring, id));
+        const { result, detail } = await fn(b);
+        await save(tx, keyring, b);
+        return { result, detail };
+      },
+      { path: view.path, env: view.env },
+    );
+  }
+
+  /** Opens a request (audited `request_created`); the token is shown once, in its URL. */
+  async create(input: StoredRequestInput): Promise<{ request: SecretRequestView; url: string }> {
+    const now = this.#now();
+    const id = `req_${randomBytes(12).toString('hex')}`;
+    const token = randomBytes(32).toString('base64url');
+    const { tokenId, origin, ...rest } = input;
+    const view: SecretRequestView = {
+      ...rest,
+      id,
+      status: 'pending',
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + REQUEST_TTL_MS).toISOString(),
+    };
+    const body: Body = {
+      view,
+      tokenHash: hashToken(token),
+      csrf: randomBytes(32).toString('base64url'),
+      tokenId,
+      origin,
+      used: false,
+    };
+    await this.#change(id, 'created', () => ({ result: undefined, detail: `request ${id}` }), body);
+    return { request: { ...view }, url: `${origin}/r/${id}/${token}` };
+  }
+
+  /** The request's view (an expired one is marked so, audited once); for its creator. */
+  async status(id: string, tokenId: string): Promise<SecretRequestView> {
+    const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
+    if (b.tokenId !== tokenId) {
+      throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request for this token');
+    }
+    if (!done(b.view.status) && !b.used && this.#now() >= Date.parse(b.view.expiresAt)) {
+      return this.#change(id, 'expired', (x) => {
+        if (!done(x.view.status) && !x.used) x.view.status = 'expired';
+        return { result: { ...x.view }, detail: `request ${id}` };
+      });
+    }
+    return { ...b.view };
+  }
+
+  /** The creator (the agent's client declining the elicitation) refuses. */
+  async decline(id: string, tokenId: string, by: string): Promise<SecretRequestView> {
+    const b = await this.status(id, tokenId);
+    if (done(b.status)) return b;
+    return this.#change(id, 'declined', (x) => {
+      if (done(x.view.status) || x.used) return { result: { ...x.view }, detail: `request ${id}` };
+      x.used = true;
+      x.view.status = 'declined';
+      return { result: { ...x.view }, detail: `request ${id} by ${by}` };
+    });
+  }
+
+  /** Checks a page token; the state it is in (no change). Throws for a spent or bad link. */
+  async #byToken(id: string, token: string): Promise<Body> {
+    if (!TOKEN.test(token)) throw notFound();
+    const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
+    const want = Buffer.from(b.tokenHash, 'hex');
+    if (!timingSafeEqual(want, Buffer.from(hashToken(token), 'hex'))) throw notFound();
+    return b;
+  }
+
+  /** Throws REQUEST_CLOSED when the link no longer works (expiring it first, audited). */
+  async #usable(b: Body, id: string): Promise<void> {
+    if (!done(b.view.status) && !b.used && this.#now() >= Date.parse(b.view.expiresAt)) {
+      await this.#change(id, 'expired', (x) => {
+        if (!done(x.view.status) && !x.used) x.view.status = 'expired';
+        return { result: undefined, detail: `request ${id}` };
+      });
+      throw new CofferError('REQUEST_CLOSED', 'this link has expired');
+    }
+    if (b.used || done(b.view.status)) {
+      throw new CofferError(
+        'REQUEST_CLOSED',
+        b.view.status === 'expired'
+          ? 'this link has expired'
+          : `this link was already used (the request is ${b.view.status})`,
+      );
+    }
+  }
+
+  /** Where a link's page is served and what it shows, without any change; throws for a bad link. */
+  async peek(id: string, token: string): Promise<{ origin: string; request: SecretRequestView }> {
+    const b = await this.#byToken(id, token);
+    return { origin: b.origin, request: { ...b.view } };
+  }
+
+  /** The page for a link (marks the request opened the first time, audited). */
+  async open(id: string, token: string): Promise<RequestPageView> {
+    const b = await this.#byToken(id, token);
+    await this.#usable(b, id);
+    if (b.view.status === 'pending') {
+      b.view.status = 'opened';
+      await this.#change(id, 'opened', (x) => {
+        if (x.view.status === 'pending') x.view.status = 'opened';
+        return { result: undefined, detail: `request ${id}` };
+      });
+    }
+    return { request: { ...b.view }, csrf: b.csrf, origin: b.origin };
+  }
+
+  /** Does `csrf` match the request's form field (constant time)? */
+  async csrfMatches(id: string, token: string, csrf: string): Promise<boolean> {
+    const b = await this.#byToken(id, token);
+    const a = Buffer.from(b.csrf);
+    const c = Buffer.from(csrf);
+    return a.length === c.length && timingSafeEqual(a, c);
+  }
+
+  /** The user declines on the page. */
+  async declineByToken(id: string, token: string): Promise<SecretRequestView> {
+    const b = await this.#byToken(id, token);
+    await this.#usable(b, id);
+    return this.#change(id, 'declined', (x) => {
+      if (x.used || done(x.view.status))
+        throw new CofferError('REQUEST_CLOSED', 'this link was already used');
+      x.used = true;
+      x.view.status = 'declined';
+      return { result: { ...x.view }, detail: `request ${id} by the user` };
+    });
+  }
+
+  /**
+   * The user's value: the token is spent first (one transaction: two instances never both
+   * take it), then the value is stored as the request's actor within the creating token's
+   * current policy, then the outcome is recorded. The value is never kept here.
+   */
+  async submit(id: string, token: string, value: string): Promise<SecretRequestView> {
+    const b = await this.#byToken(id, token);
+    await this.#usable(b, id);
+    await this.#change(id, 'opened', (x) => {
+      if (x.used || done(x.view.status))
+        throw new CofferError('REQUEST_CLOSED', 'this link was already used');
+      x.used = true;
+      x.view.status = 'opened';
+      return { result: undefined, detail: `request ${id} submitted` };
+    });
+    const { path, env, description, actor } = b.view;
+    try {
+      const record = await this.#vault.readTransaction((tx) => tx.getToken(b.tokenId));
+      const reason =
+        record === undefined
+          ? 'the token that asked no longer exists'
+          : (tokenUnusable(record, new Date(this.#now())) ??
+            new AccessPolicy(tokenPolicySpec(record)).refusal('write', { path, env }));
+      if (reason !== undefined) {
+        throw new CofferError(
+          'FORBIDDEN',
+          `the token that asked may not store this value now: ${reason}`,
+        );
+      }
+      const stored = await this.#vault.withActor(actor).set(path, env, value, { description });
+      return await this.#change(id, 'stored', (x) => {
+        x.view.status = 'stored';
+        x.view.version = stored.version;
+        return { result: { ...x.view }, detail: `request ${id} version ${stored.version}` };
+      });
+    } catch (err) {
+      const message = err instanceof CofferError ? err.message : 'storing failed';
+      await this.#change(id, 'failed', (x) => {
+        x.view.status = 'failed';
+        x.view.error = message;
+        return { result: undefined, detail: `request ${id}` };
+      }).catch(() => {});
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Secret requests in remote mode (`coffer mcp` against `coffer serve`): the agent's MCP
+ * server opens a request through the API (`POST /v1/requests`, a token with `write` on the
+ * key path), the user opens the one-time page `/r/{id}/{token}` that this server (or any
+ * other instance on the same database) serves, and the agent polls `GET /v1/requests/{id}`.
+ * Rules and state in core/requests/stored-requests.ts (shared through the store), the page
+ * in core/requests/page.ts.
+ *
+ * The page: served only for the Host of the origin the request was made for (`--public-url`,
+ * or the address the agent reached), so a DNS-rebinding name gets nothing; a POST must come
+ * from that origin (Origin) and carry the request's CSRF field; every answer is no-store
+ * with a CSP that allows no script and no third-party resource. The value goes to the vault
+ * and is never logged, echoed or kept.
+ */
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { authorize } from '../../core/access/policy.js';
+import { CofferError } from '../../core/errors.js';
+import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import { esc, MAX_BODY, PAGE_HEADERS, page, requestForm } from '../../core/requests/page.js';
+import { StoredSecretRequests } from '../../core/requests/stored-requests.js';
+import type { Vault } from '../../core/store/vault.js';
+import type { AppEnv } from '../context.js';
+import { errorResponse } from '../error-response.js';
+import { addRoute, type Routes } from '../route.js';
+import {
+  CreatedSecretRequest,
+  NoQuery,
+  SecretRequestBody,
+  SecretRequestStatus,
+} from '../schemas.js';
+
+export interface RequestRouteOptions {
+  /** The origin pages are served at (`https://coffer.example.com`); default: the request's. */
+  publicUrl?: string | undefined;
+  now?: (() => number) | undefined;
+}
+
+function send(c: Context<AppEnv>, status: number, html: string): Response {
+  for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
+  return c.html(html, status as 200);
+}
+
+export function requestsRoutes(
+  routes: Routes,
+  vault: Vault,
+  options: RequestRouteOptions = {},
+): void {
+  const requests = new StoredSecretRequests(vault, options.now);
+  const publicOrigin =
+    options.publicUrl === undefined ? undefined : new URL(options.publicUrl).origin;
+
+  addRoute(
+    routes,
+    {
+      method: 'post',
+      path: '/v1/requests',
+      summary:
+        'Open a request for a value only the user has: a one-time page (the url, shown once) where they give it; stored as this token',
+      action: 'request_secret',
+      capability: 'write',
+      query: NoQuery,
+      body: SecretRequestBody,
+      response: CreatedSecretRequest,
+      status: 201,
+    },
+    async ({ body, policy, vault: acting, c }) => {
+      const { path } = parseKeyPath(body.keyPath);
+      const env = parseEnvironment(body.env ?? 'dev');
+      await authorize(policy, 'write', 'request_secret', { path, env }, c.get('deny'));
+      const description = parseDescription(body.description, path);
+      if (body.writeEnv !== undefined && !path.startsWith('project/')) {
+        throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
+      }
+      return requests.create({
+        path,
+        env,
+        description,
+        writeEnv: body.writeEnv,
+        actor: acting.actor,
+        tokenId: policy.token.id,
+        origin: publicOrigin ?? new URL(c.req.url).origin,
+      });
+    },
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'get',
+      path: '/v1/requests/{id}',
+      summary: 'The state of a request this token made (never a value)',
+      action: 'request_status',
+      capability: 'write',
+      query: NoQuery,
+      response: SecretRequestStatus,
+    },
+    ({ params, policy }) => requests.status(params.id ?? '', policy.token.id),
+  );
+
+  addRoute(
+    routes,
+    {
+      method: 'post',
+      path: '/v1/requests/{id}/decline',
+      summary: 'Withdraw a request this token made (the client declined to open the page)',
+      action: 'request_decline',
+      capability: 'write',
+      query: NoQuery,
+      response: SecretRequestStatus,
+    },
+    ({ params, policy }) => requests.decline(params.id ?? '', policy.token.id, 'the client'),
+  );
+
+  const failure = (c: Context<AppEnv>, err: unknown): Response => {
+    if (err instanceof CofferError) {
+      const status =
+        err.code === 'REQUEST_NOT_FOUND'
+          ? 404
+          : err.code === 'REQUEST_CLOSED'
+            ? 410
+            : errorResponse(err, 'page').status;
+      return send(
+        c,
+        status,
+        page(
+          'coffer',
+          `<p class="err">${esc(err.message)}</p><p class="note">${esc(err.hint ?? '')}</p>`,
+        ),
+      );
+    }
+    return send(c, 500, page('coffer', '<p class="err">Something went wrong.</p>'));
+  };
+
+  /** The request behind a link, if this Host is its page's; else an answer refusing it. */
+  const located = async (c: Context<AppEnv>) => {
+    const { id = '', token = '' } = c.req.param();
+    const found = await requests.peek(id, token);
+    if (c.req.header('host') !== new URL(found.origin).host) {
+      return { refused: send(c, 421, page('coffer', '<p class="err">Wrong host.</p>')) };
+    }
+    return { id, token, origin: found.origin };
+  };
+
+  routes.app.get('/r/:id/:token', async (c) => {
+    try {
+      const l = await located(c);
+      if ('refused' in l) return l.refused;
+      const view = await requests.open(l.id, l.token);
+      return send(c, 200, requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf));
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  routes.app.post(
+    '/r/:id/:token',
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: (c) =>
+        send(c, 413, page('coffer', '<p class="err">The value is too large (64 KiB at most).</p>')),
+    }),
+    async (c) => {
+      try {
+        const l = await located(c);
+        if ('refused' in l) return l.refused;
+        const own = () =>
+          send(
+            c,
+            403,
+            page('coffer', '<p class="err">This form must be sent from its own page.</p>'),
+          );
+        if (c.req.header('origin') !== l.origin) return own();
+        if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+          return send(c, 415, page('coffer', '<p class="err">Unsupported form encoding.</p>'));
+        }
+        const raw = Buffer.from(await c.req.arrayBuffer());
+        const fields = new URLSearchParams(raw.toString('utf8'));
+        raw.fill(0);
+        if (!(await requests.csrfMatches(l.id, l.token, fields.get('csrf') ?? ''))) return own();
+        if (fields.get('action') === 'decline') {
+          await requests.declineByToken(l.id, l.token);
+          return send(
+            c,
+            200,
+            page('Declined', '<p>Nothing was stored. You can close this tab.</p>'),
+          );
+        }
+        const value = fields.get('value') ?? '';
+        if (value === '') {
+          const view = await requests.open(l.id, l.token);
+          return send(
+            c,
+            400,
+            requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, 'Nothing was entered.'),
+          );
+        }
+        const r = await requests.submit(l.id, l.token, value);
+        return send(
+          c,
+          200,
+          page(
+            'Stored',
+            `<p>${esc(r.path)} (${esc(r.env)}) is stored as version ${r.version}. You can close this tab.</p>`,
+          ),
+        );
+      } catch (err) {
+        return failure(c, err);
+      }
+    },
+  );
+}
