@@ -106,7 +106,7 @@ await build({
   // manifest is read. Whatever is bundled is read, decoded and deserialized on every start.
   external: [
     ...['*.node', 'bindings', '@modelcontextprotocol/*', 'zod', 'zod/*', 'pino'],
-    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', 'yaml'],
+    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', '@noble/*', 'yaml'],
   ],
   plugins: [lazyChildProcess],
   minifyIdentifiers: true,

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boxKeyPair, openSealedBox } from '../../src/cli/sync/sealed-box.js';
 import { Vault } from '../../src/core/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
@@ -63,10 +64,14 @@ interface Cloud {
   heroku: Record<string, string>;
   render: Record<string, string>;
   railway: Record<string, string>;
+  /** GitHub Actions secrets as the REST stand-in opened them (null: a box that did not open). */
+  github: Record<string, string | null>;
   requests: string[];
 }
 
-const cloud: Cloud = { heroku: {}, render: {}, railway: {}, requests: [] };
+const cloud: Cloud = { heroku: {}, render: {}, railway: {}, github: {}, requests: [] };
+/** The stand-in repository's key pair: it opens every sealed box it receives. */
+const repoKey = boxKeyPair();
 let server: Server;
 let base = '';
 
@@ -119,6 +124,42 @@ beforeAll(async () => {
         return send(204, undefined);
       }
     }
+    // GitHub REST: GET .../actions/secrets (pages), GET .../public-key, PUT/DELETE .../{name}.
+    const g = /^\/github\/repos\/acme\/consilio\/actions\/secrets(?:\/([^/]+))?$/.exec(
+      url.pathname,
+    );
+    if (g !== null) {
+      const name = g[1] === undefined ? undefined : decodeURIComponent(g[1]);
+      if (name === 'public-key' && req.method === 'GET') {
+        return send(200, {
+          key_id: 'key-7',
+          key: Buffer.from(repoKey.publicKey).toString('base64'),
+        });
+      }
+      if (name === undefined && req.method === 'GET') {
+        const names = Object.keys(cloud.github).sort();
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const per = Number(url.searchParams.get('per_page') ?? 30);
+        const rows = names.slice((page - 1) * per, page * per).map((n) => ({ name: n }));
+        return send(200, { total_count: names.length, secrets: rows });
+      }
+      if (name !== undefined && req.method === 'PUT') {
+        const { encrypted_value, key_id } = b as { encrypted_value: string; key_id: string };
+        if (key_id !== 'key-7') return send(422, { message: 'bad key id' });
+        if (name === process.env.FAKE_GITHUB_FAIL) return send(500, { message: 'boom' });
+        const opened = openSealedBox(
+          Buffer.from(encrypted_value, 'base64'),
+          repoKey.publicKey,
+          repoKey.secretKey,
+        );
+        cloud.github[name] = opened === undefined ? null : Buffer.from(opened).toString('utf8');
+        return send(201, undefined);
+      }
+      if (name !== undefined && req.method === 'DELETE') {
+        delete cloud.github[name];
+        return send(204, undefined);
+      }
+    }
     // Railway: one GraphQL endpoint.
     if (url.pathname === '/railway/graphql/v2' && req.method === 'POST') {
       const { query, variables } = b as { query: string; variables: Record<string, unknown> };
@@ -159,6 +200,7 @@ function setup() {
     COFFER_HEROKU_API_URL: `${base}/heroku`,
     COFFER_RENDER_API_URL: `${base}/render`,
     COFFER_RAILWAY_API_URL: `${base}/railway/graphql/v2`,
+    COFFER_GITHUB_API_URL: `${base}/github`,
     HEROKU_API_KEY: TOKEN,
     RENDER_API_KEY: TOKEN,
     RAILWAY_TOKEN: TOKEN,
@@ -227,6 +269,7 @@ function state(h: ReturnType<typeof setup>, t: Target): Record<string, string> {
 }
 
 function resetCloud(): void {
+  cloud.github = {};
   cloud.heroku = {};
   cloud.render = {};
   cloud.railway = {};
@@ -348,5 +391,49 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/needs a token/);
     for (const f of filesUnder(h.home)) expect(statSync(f).isFile()).toBe(true);
+  }, 120_000);
+  it('github without gh: the REST API with every value sealed to the repository key', async () => {
+    const h = setup();
+    resetCloud();
+    // No gh on PATH: an empty directory only (coffer itself runs from node's absolute path).
+    const noGh = { PATH: mkdtempSync(join(tmpdir(), 'coffer-nogh-')) };
+    const values = {
+      API_KEY: `ghs-${randomBytes(8).toString('hex')}`,
+      DB_URL: `postgres://u:${randomBytes(6).toString('hex')}@db/x é`,
+    };
+    await h.store(values);
+    const sync = ['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.github];
+    const missing = await h.run(sync, noGh);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/gh is not installed/);
+    expect(missing.stderr).toMatch(/GITHUB_TOKEN/);
+
+    cloud.github = { STALE: 'x' };
+    const dry = await h.run([...sync, '--dry-run', '--prune', '--json'], {
+      ...noGh,
+      GITHUB_TOKEN: TOKEN,
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(cloud.github).toEqual({ STALE: 'x' });
+
+    cloud.requests = [];
+    const r = await h.run([...sync, '--prune'], { ...noGh, GH_TOKEN: TOKEN });
+    expect(r.code, r.stderr).toBe(0);
+    expect(cloud.github).toEqual(values);
+    expect(cloud.requests).toContain('GET /github/repos/acme/consilio/actions/secrets/public-key');
+    expect(cloud.requests).toContain('DELETE /github/repos/acme/consilio/actions/secrets/STALE');
+    for (const v of Object.values(values)) {
+      expect(r.stdout + r.stderr + cloud.requests.join('\n')).not.toContain(v);
+      for (const f of filesUnder(h.home)) expect(readFileSync(f).includes(v)).toBe(false);
+    }
+
+    // A failing PUT names the variables not pushed.
+    cloud.github = {};
+    process.env.FAKE_GITHUB_FAIL = 'API_KEY'; // read by the stand-in, in this process
+    const failed = await h.run(sync, { ...noGh, GITHUB_TOKEN: TOKEN }).finally(() => {
+      delete process.env.FAKE_GITHUB_FAIL;
+    });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/not pushed: API_KEY, DB_URL/);
   }, 120_000);
 });

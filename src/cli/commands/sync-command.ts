@@ -55,7 +55,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     if (opts.tokenFrom !== undefined) {
       token = (await vault.get(opts.tokenFrom, env)).value;
     } else if (tokenEnv !== undefined) {
-      token = process.env[tokenEnv];
+      token = process.env[tokenEnv] || (name === 'github' ? process.env.GH_TOKEN : undefined);
     }
     const target = makeTarget(name, { ...opts, token });
     const secrets = await vault.readProject(project, env, 'sync');
@@ -145,18 +145,24 @@ export function syncCommand(program: Command): void {
     .option('--service <id>', 'render, railway: the service id')
     .option('--railway-project <id>', 'railway: the project id')
     .option('--railway-environment <id>', 'railway: the environment id')
-    .option('--token-from <path>', 'heroku, render, railway: read the API token from this secret')
+    .option(
+      '--token-from <path>',
+      'heroku, render, railway, github without gh: read the API token from this secret',
+    )
     .option('--json', 'print the plan or the result (names only) as JSON')
     .addHelpText(
       'after',
       `
 Values go to gh and fly on stdin, and to the Heroku, Render and Railway APIs in request
-bodies (their CLIs take values only in argv); never in argv, a file or the output.
+bodies (their CLIs take values only in argv); never in argv, a file or the output. Where gh
+is not installed, a token (GITHUB_TOKEN, GH_TOKEN or --token-from) and --repo use GitHub's
+REST API, each value sealed to the repository's public key (libsodium sealed box).
 Local-only secrets are never synced. API tokens: HEROKU_API_KEY, RENDER_API_KEY,
 RAILWAY_TOKEN, or --token-from PATH. Each sync is recorded in the audit log.
 
 Examples:
   coffer sync -p consilio -e prod --target github --repo acme/consilio --dry-run
+  GITHUB_TOKEN=... coffer sync -p consilio -e prod --target github --repo acme/consilio
   coffer sync -p consilio -e prod --target fly --app consilio-prod
   coffer sync -p consilio -e prod --target heroku --app consilio --token-from meta/heroku/api_key --prune
   RENDER_API_KEY=... coffer sync -p consilio -e prod --target render --service srv-abc123`,

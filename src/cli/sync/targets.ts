@@ -3,7 +3,11 @@
  * ever in argv, in a file, or in a message.
  *
  * - github: `gh secret list --json name`, `gh secret set NAME` with the value on stdin,
- *   `gh secret delete NAME` (write-only secrets: values cannot be compared).
+ *   `gh secret delete NAME` (write-only secrets: values cannot be compared). Where `gh` is
+ *   not installed and a token is given (GITHUB_TOKEN, GH_TOKEN or --token-from), the REST
+ *   API instead: `GET .../actions/secrets/public-key`, each value sealed to that key
+ *   (libsodium's sealed box, sealed-box.ts) and `PUT .../actions/secrets/{name}` with
+ *   `{encrypted_value, key_id}`; `GET .../actions/secrets` (pages), `DELETE` (COFFER_GITHUB_API_URL).
  * - fly: `fly secrets list --json`, `fly secrets import` with NAME=VALUE lines on stdin,
  *   `fly secrets unset NAME...` (write-only too).
  * - heroku: the Platform API, `GET`/`PATCH /apps/{app}/config-vars` (one PATCH sets or removes
@@ -20,8 +24,11 @@
  * repeated (it is theirs to print).
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { CofferError } from '../../core/errors.js';
 import type { ExportVariable } from '../../core/export/formats.js';
+import { sealBox } from './sealed-box.js';
 
 export const SYNC_TARGETS = ['github', 'fly', 'heroku', 'render', 'railway'] as const;
 export type SyncTargetName = (typeof SYNC_TARGETS)[number];
@@ -97,7 +104,27 @@ function parseNames(stdout: string, label: string): Map<string, string | undefin
   return out;
 }
 
+/** Whether an executable `cmd` is on PATH. */
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
 function github(o: TargetOptions): SyncTarget {
+  if (!onPath('gh')) {
+    if (o.token !== undefined && o.token !== '') return githubApi(o, o.token);
+    throw new CofferError('DEPENDENCY_MISSING', 'github: gh is not installed (or not on PATH)', {
+      hint: 'Install gh and log in, or give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH) and --repo OWNER/NAME.',
+    });
+  }
   const repo = o.repo === undefined ? [] : ['--repo', o.repo];
   const label = `github ${o.repo ?? '(this repository)'}`;
   return {
@@ -128,6 +155,104 @@ function github(o: TargetOptions): SyncTarget {
             'IO_ERROR',
             `${label}: gh secret delete failed (exit ${r.code}); not removed: ${names.slice(i).join(', ')}`,
           );
+        }
+      }
+    },
+  };
+}
+
+/** GitHub Actions secrets through the REST API, each value sealed to the repository's key. */
+function githubApi(o: TargetOptions, token: string): SyncTarget {
+  const repo = need(o.repo, '--repo OWNER/NAME (gh is not installed)', 'github');
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) {
+    throw new CofferError('USAGE', `--repo ${repo.slice(0, 100)} is not OWNER/NAME`);
+  }
+  const label = `github ${repo}`;
+  const base = `${apiBase('COFFER_GITHUB_API_URL', 'https://api.github.com')}/repos/${repo}/actions/secrets`;
+  const headers = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
+  return {
+    label,
+    async read() {
+      const out = new Map<string, string | undefined>();
+      for (let page = 1; page < 1000; page++) {
+        const r = (await http(
+          label,
+          'GET',
+          `${base}?per_page=100&page=${page}`,
+          token,
+          undefined,
+          headers,
+        )) as {
+          secrets?: { name?: unknown }[];
+        };
+        const rows = Array.isArray(r?.secrets) ? r.secrets : [];
+        for (const row of rows) if (typeof row.name === 'string') out.set(row.name, undefined);
+        if (rows.length < 100) break;
+      }
+      return out;
+    },
+    async set(vars) {
+      if (vars.length === 0) return;
+      let key: { key_id: string; key: Uint8Array };
+      try {
+        const k = (await http(label, 'GET', `${base}/public-key`, token, undefined, headers)) as {
+          key_id?: unknown;
+          key?: unknown;
+        };
+        if (typeof k?.key_id !== 'string' || typeof k.key !== 'string') {
+          throw new CofferError(
+            'SERVER_BAD_RESPONSE',
+            `${label}: the public key answer is malformed`,
+          );
+        }
+        const bytes = new Uint8Array(Buffer.from(k.key, 'base64'));
+        if (bytes.length !== 32) {
+          throw new CofferError('SERVER_BAD_RESPONSE', `${label}: the public key is not 32 bytes`);
+        }
+        key = { key_id: k.key_id, key: bytes };
+      } catch (err) {
+        const why = err instanceof Error ? err.message : 'the public key could not be read';
+        throw notPushed(
+          label,
+          vars.map((v) => v.name),
+          why,
+        );
+      }
+      for (const [i, v] of vars.entries()) {
+        const sealed = sealBox(Buffer.from(v.value, 'utf8'), key.key);
+        try {
+          await http(
+            label,
+            'PUT',
+            `${base}/${encodeURIComponent(v.name)}`,
+            token,
+            { encrypted_value: Buffer.from(sealed).toString('base64'), key_id: key.key_id },
+            headers,
+          );
+        } catch (err) {
+          const why = err instanceof Error ? err.message : 'the request failed';
+          throw notPushed(
+            label,
+            vars.slice(i).map((x) => x.name),
+            why,
+          );
+        }
+      }
+    },
+    async remove(names) {
+      for (const [i, n] of names.entries()) {
+        try {
+          await http(
+            label,
+            'DELETE',
+            `${base}/${encodeURIComponent(n)}`,
+            token,
+            undefined,
+            headers,
+          );
+        } catch (err) {
+          const why = err instanceof Error ? err.message : 'the request failed';
+          throw new CofferError('IO_ERROR', `${why}; not removed: ${names.slice(i).join(', ')}`);
         }
       }
     },
@@ -395,9 +520,12 @@ export function parseTarget(name: string): SyncTargetName {
 
 /** The token environment variable of an HTTP target, or undefined for a CLI target. */
 export function tokenVariable(name: SyncTargetName): string | undefined {
-  return { heroku: 'HEROKU_API_KEY', render: 'RENDER_API_KEY', railway: 'RAILWAY_TOKEN' }[
-    name as 'heroku'
-  ];
+  return {
+    github: 'GITHUB_TOKEN',
+    heroku: 'HEROKU_API_KEY',
+    render: 'RENDER_API_KEY',
+    railway: 'RAILWAY_TOKEN',
+  }[name as 'heroku'];
 }
 
 export function makeTarget(name: SyncTargetName, o: TargetOptions): SyncTarget {
