@@ -25,6 +25,7 @@ import * as library from './library.mjs';
 import * as manifest from './manifest.mjs';
 import * as mcp from './mcp.mjs';
 import * as redact from './redact.mjs';
+import * as request from './request.mjs';
 import * as rotate from './rotate.mjs';
 import * as rotation from './rotation.mjs';
 import * as runMask from './run-mask.mjs';
@@ -47,6 +48,7 @@ const SECTIONS = [
   envelope,
   redact,
   mcp,
+  request,
   serve,
   manifest,
   scan,
