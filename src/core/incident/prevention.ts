@@ -1,9 +1,10 @@
 /**
  * The prevention items of the leak checklist that can be checked on disk: a pre-commit hook
- * running `coffer scan`, a scanner baseline, and .env files ignored by git.
+ * running a secret scanner (the rule `coffer doctor` applies), a scanner baseline, and .env files ignored by git.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scannerHookState } from '../scan/hook.js';
 import type { PreventionCheck } from './report.js';
 
 function read(file: string): string | undefined {
@@ -16,14 +17,14 @@ function read(file: string): string | undefined {
 
 /** The checks for the project in `dir` (its repository root or a directory inside it). */
 export function preventionChecks(dir: string): PreventionCheck[] {
-  const hook = read(join(dir, '.git', 'hooks', 'pre-commit'));
+  const hook = scannerHookState(dir);
   const ignore = read(join(dir, '.gitignore')) ?? '';
   const ignored = ignore.split(/\r?\n/).some((l) => /^\/?\.env(\*|\..*)?$/.test(l.trim()));
   return [
     {
       item: 'pre-commit hook',
-      ok: hook?.includes('coffer scan') === true,
-      detail: hook?.includes('coffer scan') ? 'runs coffer scan' : 'run coffer hook install',
+      ok: hook?.ok === true,
+      detail: hook?.ok === true ? 'runs a secret scanner' : 'run coffer hook install',
     },
     {
       item: 'scanner baseline',

@@ -99,3 +99,27 @@ export function uninstallHook(cwd: string): HookResult {
   }
   return { hook, changed: true };
 }
+
+/**
+ * Does the pre-commit hook of the repository at `root` run a secret scanner (coffer's own
+ * hook, a hook that runs `coffer scan`, or the pre-commit framework with a scanner in its
+ * config)? Undefined outside a git repository. Used by `coffer doctor` and `coffer incident`.
+ */
+export function scannerHookState(root: string): { hook: string; ok: boolean } | undefined {
+  let dir: string;
+  try {
+    dir = hooksDirectory(root);
+  } catch {
+    return undefined;
+  }
+  const hook = join(dir, 'pre-commit');
+  const text = existsSync(hook) ? readFileSync(hook, 'utf8') : '';
+  if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true };
+  // The pre-commit framework's hook, with a config that runs a secret scanner.
+  const config = existsSync(join(root, '.pre-commit-config.yaml'))
+    ? readFileSync(join(root, '.pre-commit-config.yaml'), 'utf8')
+    : '';
+  const framework =
+    /pre-commit/.test(text) && /detect-secrets|gitleaks|coffer|trufflehog/.test(config);
+  return { hook, ok: framework };
+}

@@ -3,11 +3,9 @@
  * pre-commit hook installed (core/scan/hook), the scanner baseline current, the audit chain
  * verifying, and a recent backup.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { verifyAudit } from '../../audit/log.js';
 import { rotationStatus } from '../../rotation/status.js';
-import { hooksDirectory, installHook } from '../../scan/hook.js';
+import { installHook, scannerHookState } from '../../scan/hook.js';
 import type { Check, Evidence, Fix } from '../types.js';
 import { sh } from './util.js';
 
@@ -71,26 +69,6 @@ const incidents: Check = {
   },
 };
 
-/** Does the repository's pre-commit hook run a secret scanner? */
-function hookState(root: string): { hook: string; ok: boolean } | undefined {
-  let dir: string;
-  try {
-    dir = hooksDirectory(root);
-  } catch {
-    return undefined;
-  }
-  const hook = join(dir, 'pre-commit');
-  const text = existsSync(hook) ? readFileSync(hook, 'utf8') : '';
-  if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true };
-  // The pre-commit framework's hook, with a config that runs a secret scanner.
-  const config = existsSync(join(root, '.pre-commit-config.yaml'))
-    ? readFileSync(join(root, '.pre-commit-config.yaml'), 'utf8')
-    : '';
-  const framework =
-    /pre-commit/.test(text) && /detect-secrets|gitleaks|coffer|trufflehog/.test(config);
-  return { hook, ok: framework };
-}
-
 const hook: Check = {
   id: 'lifecycle/pre-commit-hook',
   category: 'lifecycle',
@@ -99,7 +77,7 @@ const hook: Check = {
   why: 'The seed has a pre-commit hook block secrets, so a key is stopped before it reaches history.',
   run(ctx) {
     if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
-    const state = hookState(ctx.root);
+    const state = scannerHookState(ctx.root);
     if (state === undefined) return { evidence: [], skipped: 'no hooks directory' };
     if (state.ok) return { evidence: [] };
     const command = ctx.hookCommand;

@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installHook } from '../scan/hook.js';
+import { preventionChecks } from './prevention.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function repo(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-prevention-'));
+  dirs.push(dir);
+  expect(spawnSync('git', ['init', '-q', dir]).status).toBe(0);
+  return dir;
+}
+
+const hookItem = (dir: string) => preventionChecks(dir).find((c) => c.item === 'pre-commit hook');
+
+describe('incident prevention checks', () => {
+  it('see the hook coffer hook install writes, which runs coffer by its quoted path', () => {
+    const dir = repo();
+    expect(hookItem(dir)?.ok).toBe(false);
+    installHook(dir, ['/opt/node dir/node', '/opt/coffer/dist/cli.cjs']);
+    expect(hookItem(dir)).toMatchObject({ ok: true, detail: 'runs a secret scanner' });
+  });
+
+  it('follow core.hooksPath, as git does', () => {
+    const dir = repo();
+    expect(spawnSync('git', ['-C', dir, 'config', 'core.hooksPath', '.githooks']).status).toBe(0);
+    installHook(dir, ['coffer']);
+    expect(hookItem(dir)?.ok).toBe(true);
+  });
+
+  it('do not count a pre-commit hook that runs no scanner', () => {
+    const dir = repo();
+    writeFileSync(join(dir, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nnpm run lint\n', {
+      mode: 0o755,
+    });
+    expect(hookItem(dir)?.ok).toBe(false);
+  });
+
+  it('report no hook outside a git repository', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-prevention-'));
+    dirs.push(dir);
+    expect(hookItem(dir)?.ok).toBe(false);
+  });
+});
