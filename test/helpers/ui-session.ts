@@ -24,6 +24,14 @@ export interface UiSession {
   ): Promise<Page>;
 }
 
+/** The `coffer_session` cookie a response sets (throws when it sets none). */
+export function sessionCookie(res: Page): string {
+  const set = res.headers.get('set-cookie') ?? '';
+  const m = /coffer_session=([^;]+)/.exec(set);
+  if (m === null) throw new Error(`no session cookie: ${set}`);
+  return `coffer_session=${m[1]}`;
+}
+
 export function uiClient(kit: Kit) {
   const request = async (
     method: string,
@@ -51,12 +59,8 @@ export function uiClient(kit: Kit) {
     return { status: res.status, headers: res.headers, text: await res.text() };
   };
 
-  const login = async (token: string): Promise<UiSession> => {
-    const res = await request('POST', '/login', { form: { token }, headers: { origin: ORIGIN } });
-    expect(res.status).toBe(303);
-    const m = /coffer_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '');
-    if (m === null) throw new Error('no session cookie');
-    const cookie = `coffer_session=${m[1]}`;
+  /** The session of a `coffer_session` cookie, with the CSRF token of its home page. */
+  const session = async (cookie: string): Promise<UiSession> => {
     const home = await request('GET', '/', { cookie });
     const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(home.text)?.[1] ?? '';
     const s: UiSession = {
@@ -73,5 +77,11 @@ export function uiClient(kit: Kit) {
     return s;
   };
 
-  return { request, login };
+  const login = async (token: string): Promise<UiSession> => {
+    const res = await request('POST', '/login', { form: { token }, headers: { origin: ORIGIN } });
+    expect(res.status).toBe(303);
+    return session(sessionCookie(res));
+  };
+
+  return { request, login, session };
 }

@@ -11,6 +11,12 @@ import {
   makeKit,
   SENTINEL,
 } from '../../../test/helpers/server-kit.js';
+import {
+  ORIGIN,
+  sessionCookie,
+  type UiSession,
+  uiClient,
+} from '../../../test/helpers/ui-session.js';
 import { AccessPolicy } from '../../core/access/policy.js';
 import { CONTENT_SECURITY_POLICY } from './routes.js';
 import { SessionStore } from './session.js';
@@ -19,88 +25,15 @@ const OTHER_VALUE = 'other-sentinel-Pq7Yt2-never-in-html';
 const sessions = new SessionStore();
 let kit: Kit;
 
-interface Page {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-interface Browser {
-  cookie: string;
-  csrf: string;
-  get(path: string): Promise<Page>;
-  post(
-    path: string,
-    form?: Record<string, string | string[]>,
-    headers?: Record<string, string>,
-  ): Promise<Page>;
-}
-
-const ORIGIN = 'http://coffer.test';
-
-async function request(
-  method: string,
-  path: string,
-  o: {
-    cookie?: string;
-    form?: Record<string, string | string[]>;
-    headers?: Record<string, string>;
-  } = {},
-): Promise<Page> {
-  const headers: Record<string, string> = { ...o.headers };
-  if (o.cookie !== undefined) headers.cookie = o.cookie;
-  let body: string | undefined;
-  if (o.form !== undefined) {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(o.form)) for (const x of [v].flat()) p.append(k, x);
-    body = p.toString();
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-  }
-  const res = await kit.app.request(
-    `${ORIGIN}${path}`,
-    { method, headers, ...(body !== undefined ? { body } : {}) },
-    { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-  );
-  return { status: res.status, headers: res.headers, text: await res.text() };
-}
-
-function csrfOf(html: string): string {
-  const m = /<meta name="csrf-token" content="([^"]+)"/.exec(html);
-  if (m === null) throw new Error('no CSRF token in the page');
-  return m[1]!;
-}
-
-function sessionCookie(res: Page): string {
-  const set = res.headers.get('set-cookie') ?? '';
-  const m = /coffer_session=([^;]+)/.exec(set);
-  if (m === null) throw new Error(`no session cookie: ${set}`);
-  return `coffer_session=${m[1]}`;
-}
-
-async function browserFor(cookie: string): Promise<Browser> {
-  const home = await request('GET', '/', { cookie });
-  const b: Browser = {
-    cookie,
-    csrf: home.status === 200 ? csrfOf(home.text) : '',
-    get: (path) => request('GET', path, { cookie }),
-    post: (path, form = {}, headers = {}) =>
-      request('POST', path, {
-        cookie,
-        form: { _csrf: b.csrf, ...form },
-        headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin', ...headers },
-      }),
-  };
-  return b;
-}
-
-async function login(token: string): Promise<Browser> {
-  const res = await request('POST', '/login', { form: { token }, headers: { origin: ORIGIN } });
-  expect(res.status).toBe(303);
-  return browserFor(sessionCookie(res));
-}
+let ui: ReturnType<typeof uiClient>;
+type Browser = UiSession;
+const request: ReturnType<typeof uiClient>['request'] = (...args) => ui.request(...args);
+const browserFor = (cookie: string): Promise<Browser> => ui.session(cookie);
+const login = (token: string): Promise<Browser> => ui.login(token);
 
 beforeAll(async () => {
   kit = await makeKit({ ui: { sessions, revealMs: 1000 } });
+  ui = uiClient(kit);
   await kit.vault.set('project/app/db_url', 'dev', SENTINEL, { description: DESCRIPTION });
   await kit.vault.set('project/app/db_url', 'prod', SENTINEL, { description: DESCRIPTION });
   await kit.vault.set('project/app/api_key', 'dev', SENTINEL, { description: DESCRIPTION });
