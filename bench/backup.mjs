@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadCoffer } from './env.mjs';
 import { fmtNum, fmtRate, fmtSec } from './stats.mjs';
@@ -178,7 +179,8 @@ export async function run(ctx) {
       ],
     );
     notes.push(
-      `${fmtNum(pop.secrets)} secrets x 4 versions, values ~48 B; backup file ${mb.toFixed(1)} MB.`,
+      `${fmtNum(pop.secrets)} secrets x 4 versions, values ~48 B, one audit record per version; backup file ${mb.toFixed(1)} MB.`,
+      `machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores: wall time is what this process got of it.`,
       'cpu: user + system time of this process; on a machine shared with other work it is the time the phase needs, the wall time what it got.',
       `restore phases: age decrypt (incl. scrypt 2^18) ${fmtSec(decryptMs)}, decode ${fmtSec(decodeMs)}, copy + check + audit ${fmtSec(restoreMs - decryptMs - decodeMs)}.`,
     );

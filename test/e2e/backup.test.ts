@@ -131,6 +131,28 @@ describe('coffer backup (binary)', () => {
     expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ t: 'end' });
   });
 
+  it('`age -d -i` decrypts a backup made to an age recipient (no terminal needed)', () => {
+    if (!has('age') || !has('age-keygen')) {
+      console.warn(
+        'SKIPPED age -d -i interoperability: the age or age-keygen command is not installed',
+      );
+      return;
+    }
+    const h = setup();
+    const id = join(h.home, 'id.txt');
+    expect(spawnSync('age-keygen', ['-o', id]).status).toBe(0);
+    const recipient = spawnSync('age-keygen', ['-y', id], { encoding: 'utf8' }).stdout.trim();
+    const b = h.run(['backup', '-o', 'r.age', '--recipient', recipient]);
+    expect(b.code, b.stderr).toBe(0);
+    const r = spawnSync('age', ['-d', '-i', id, join(h.home, 'r.age')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'coffer-backup', version: 1 });
+    expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ t: 'end' });
+    const v = h.run(['backup', 'verify', 'r.age', '--identity', id]);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
   it('a backup killed at any moment leaves no file or a complete one, never a partial one', async () => {
     const h = makeHome();
     const env = { ...h.env, COFFER_BACKUP_PASSPHRASE: PASS };
