@@ -3,8 +3,9 @@
  * the library with a clock in the past, then the binary reports on them now.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { Vault } from '../../src/core/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -256,6 +257,80 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     const value = run(['get', 'project/agents/data_keys']).stdout.trim();
     expect(value.startsWith('k2:')).toBe(true);
     expect(value).not.toContain(',');
+  });
+});
+
+describe('coffer rotate --sync', () => {
+  it('rewrites the .env files coffer wrote the old value into, lists what it rewrote and what not', () => {
+    const h = makeHome();
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[], input = '') => h.run(args, { env, cwd: h.home, input });
+    expect(run(['init']).code).toBe(0);
+    const path = 'project/web/session_key';
+    const gen = run([
+      'generate',
+      'SESSION_KEY',
+      '--kind',
+      'hex',
+      '--store',
+      path,
+      '-d',
+      'Signs session cookies of the web app',
+      '--dotenv',
+      'a.env',
+    ]);
+    expect(gen.code, gen.stderr).toBe(0);
+    writeFileSync(join(h.home, 'b.env'), '# kept\nOTHER=1\n');
+    expect(run(['env', 'pull', '-p', 'web', '--file', 'b.env']).code).toBe(0);
+    writeFileSync(join(h.home, 'gone.env'), '');
+    expect(run(['env', 'pull', '-p', 'web', '--file', 'gone.env']).code).toBe(0);
+    rmSync(join(h.home, 'gone.env'));
+    writeFileSync(join(h.home, 'c.tpl'), `key: {{ coffer://${path} }}\n`);
+    expect(run(['inject', '-i', 'c.tpl', '-o', 'c.yaml']).code).toBe(0);
+    const old = run(['get', path]).stdout.trim();
+
+    const r = run(['rotate', path, '--grace', '0', '--sync', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = run(['get', path]).stdout.trim();
+    expect(fresh).not.toBe(old);
+    const out = JSON.parse(r.stdout) as {
+      synced: { file: string; name: string; outcome: string }[];
+      staleFiles: { file: string }[];
+    };
+    const byFile = Object.fromEntries(
+      out.synced.map((f) => [f.file.slice(h.home.length + 1), f.outcome]),
+    );
+    expect(byFile).toEqual({
+      'a.env': 'rewritten',
+      'b.env': 'rewritten',
+      'gone.env': 'missing',
+      'c.yaml': 'not-dotenv',
+    });
+    expect(out.staleFiles.map((f) => f.file.slice(h.home.length + 1)).sort()).toEqual([
+      'c.yaml',
+      'gone.env',
+    ]);
+    expect(r.stdout).not.toContain(fresh);
+    expect(r.stdout).not.toContain(old);
+    expect(dotenv.parse(readFileSync(join(h.home, 'a.env'))).SESSION_KEY).toBe(fresh);
+    expect(readFileSync(join(h.home, 'b.env'), 'utf8')).toContain('# kept\nOTHER=1\n');
+    expect(dotenv.parse(readFileSync(join(h.home, 'b.env'))).SESSION_KEY).toBe(fresh);
+    expect(statSync(join(h.home, 'b.env')).mode & 0o777).toBe(0o600);
+    // The rewrites are file writes in turn: a second rotation lists them as stale again.
+    const again = run(['rotate', path, '--grace', '0', '--json']);
+    const stale = (JSON.parse(again.stdout) as { staleFiles: { file: string; via: string }[] })
+      .staleFiles;
+    expect(
+      stale
+        .filter((f) => f.via === 'rotate --sync')
+        .map((f) => f.file.slice(h.home.length + 1))
+        .sort(),
+    ).toEqual(['a.env', 'b.env']);
+    // Text output names what was rewritten.
+    const text = run(['rotate', path, '--grace', '0', '--sync']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`rewrote: ${join(h.home, 'a.env')} (SESSION_KEY)`);
+    expect(run(['rotate', '--finish', path, '--sync']).code).toBe(2);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   type RotateResult,
   rotateSecret,
 } from '../../core/rotation/rotate.js';
+import { type SyncedFile, syncDotenvFiles } from '../../core/rotation/sync.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
@@ -26,6 +27,7 @@ interface RotateOptions extends CommonOptions {
   previousName?: string;
   finish?: boolean;
   rewrapped?: boolean;
+  sync?: boolean;
 }
 
 /** The manifest's entry for `path`, when a coffer.yaml near here lists it. */
@@ -54,6 +56,12 @@ function providerSteps(path: string, v: ManifestVariable | undefined): string {
     `(Put these steps for this secret under rotate: in coffer.yaml.)`,
   ].join('\n');
 }
+
+const SYNC_WHY: Record<Exclude<SyncedFile['outcome'], 'rewritten'>, string> = {
+  missing: 'the file is gone',
+  'not-dotenv': 'written by coffer inject: run it again',
+  'refused-name': 'a variable name coffer does not write (docs/injection.md)',
+};
 
 function afterRotation(r: RotateResult): string[] {
   const lines = [`rotated ${r.path} (${r.env}): version ${r.previousVersion} -> ${r.version}`];
@@ -105,6 +113,10 @@ export function rotateCommand(program: Command): void {
       '--previous-name <NAME>',
       "inject the previous value as NAME during the grace window (default: the manifest's previous:)",
     )
+    .option(
+      '--sync',
+      'rewrite the .env files coffer wrote the old value into (from the audit log) with the new one',
+    )
     .option('--finish', 'end the rotation: retire the previous version')
     .option('--rewrapped', 'with --finish: the data was rewrapped, drop the old keys of a key list')
     .option('--json', 'print the result as JSON')
@@ -120,6 +132,7 @@ provider's steps (rotate: in coffer.yaml) are printed and the new value is read 
 Examples:
   coffer rotate project/agents/secret_key --env prod --grace 7d
   printf %s "$NEW_KEY" | coffer rotate project/agents/openai_api_key --env prod --value-stdin --grace 0
+  coffer rotate project/agents/secret_key --env prod --grace 0 --sync   # .env files too
   coffer rotate --finish project/agents/secret_key --env prod
   coffer rotate --finish project/agents/encryption_key --env prod --rewrapped`,
     )
@@ -127,6 +140,8 @@ Examples:
       action<RotateOptions>(async ([path], opts, g) => {
         const key = parseKeyPath(path!).path;
         const env = envOf(opts);
+        if (opts.sync && opts.finish)
+          throw new CofferError('USAGE', '--sync goes with a rotation, not with --finish');
         if (opts.finish) {
           return withLocalVault('coffer rotate', g, async ({ vault }) => {
             const r = await finishRotation(vault, { path: key, env, rewrapped: opts.rewrapped });
@@ -179,11 +194,32 @@ Examples:
           const programs = places.programs.filter(
             (p) => p.version === null || p.version < r.version,
           );
+          let synced: SyncedFile[] = [];
+          let stale = staleFiles;
+          if (opts.sync) {
+            synced = (await syncDotenvFiles(vault, key, env, staleFiles)).files;
+            const done = new Set(
+              synced.filter((f) => f.outcome === 'rewritten').map((f) => `${f.file}\n${f.name}`),
+            );
+            stale = staleFiles.filter((f) => !done.has(`${f.file}\n${f.name}`));
+          }
           if (opts.json) {
-            printJson({ ...r, grace: formatDuration(graceMs), staleFiles, programs });
+            printJson({
+              ...r,
+              grace: formatDuration(graceMs),
+              staleFiles: stale,
+              programs,
+              ...(opts.sync ? { synced } : {}),
+            });
           } else {
             const lines = afterRotation(r);
-            for (const f of staleFiles)
+            for (const f of synced)
+              lines.push(
+                f.outcome === 'rewritten'
+                  ? `rewrote: ${f.file} (${f.name})`
+                  : `not rewritten: ${f.file} (${f.name}): ${SYNC_WHY[f.outcome]}`,
+              );
+            for (const f of stale)
               lines.push(
                 `stale: ${f.file} holds ${f.name} version ${f.version ?? '?'} (written by ${f.via} at ${f.at}): run coffer env pull again`,
               );

@@ -1,0 +1,52 @@
+/**
+ * `coffer rotate --sync`: the .env files coffer wrote an older version of a secret into
+ * (the `file_write` audit records, places.ts) get the new value, each through the one .env
+ * writer (dotenv/write.ts: only that variable changed, other lines kept, atomic, 0600), and
+ * each rewrite is recorded as a file write in turn. What it does not touch, it says why:
+ * a file that is gone, the output of `coffer inject` (a template, not a .env file: run
+ * inject again), a name the injection rules refuse (core/inject, also when a remote client
+ * recorded it). No value enters the result.
+ */
+import { existsSync } from 'node:fs';
+import { writeDotenv } from '../dotenv/write.js';
+import { refusedEnvName } from '../inject/names.js';
+import type { Vault } from '../store/vault.js';
+import { type FilePlace, recordFileWrite } from './places.js';
+
+export interface SyncedFile {
+  file: string;
+  name: string;
+  /** `rewritten`, or why not. */
+  outcome: 'rewritten' | 'missing' | 'not-dotenv' | 'refused-name';
+}
+
+/** Rewrites `files` (stale places of `path` in `env`) with its current value. */
+export async function syncDotenvFiles(
+  vault: Vault,
+  path: string,
+  env: string,
+  files: readonly FilePlace[],
+): Promise<{ version: number; files: SyncedFile[] }> {
+  const out: SyncedFile[] = [];
+  const todo: FilePlace[] = [];
+  for (const f of files) {
+    if (f.via === 'inject') out.push({ file: f.file, name: f.name, outcome: 'not-dotenv' });
+    else if (refusedEnvName(f.name) !== undefined)
+      out.push({ file: f.file, name: f.name, outcome: 'refused-name' });
+    else if (!existsSync(f.file)) out.push({ file: f.file, name: f.name, outcome: 'missing' });
+    else todo.push(f);
+  }
+  if (todo.length === 0) return { version: 0, files: out };
+  const current = await vault.get(path, env);
+  for (const f of todo) {
+    writeDotenv(f.file, { [f.name]: current.value }, { skipGitCheck: true });
+    await recordFileWrite(
+      vault,
+      f.file,
+      [{ path, env, version: current.version, name: f.name }],
+      'rotate --sync',
+    );
+    out.push({ file: f.file, name: f.name, outcome: 'rewritten' });
+  }
+  return { version: current.version, files: out };
+}
