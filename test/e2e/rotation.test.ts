@@ -334,6 +334,37 @@ describe('coffer rotate --sync', () => {
   });
 });
 
+describe('coffer rotate --sync during a grace window', () => {
+  it('writes the previous value under its previous: name beside the new one, as env pull does', () => {
+    const h = makeHome();
+    const dir = project(h);
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[], input = '') => h.run(args, { env, cwd: dir, input });
+    expect(run(['init']).code).toBe(0);
+    const openai = ['--description', 'LLM access for the support assistant summaries'];
+    expect(run(['set', 'project/agents/openai_api_key', ...openai], 'sk-dev-1').code).toBe(0);
+    expect(run(['setup', '--env', 'dev']).code).toBe(0);
+    expect(run(['env', 'pull', '--project', 'agents', '--file', 'app.env']).code).toBe(0);
+    const path = 'project/agents/secret_key';
+    const old = run(['get', path]).stdout.trim();
+
+    const r = run(['rotate', path, '--grace', '7d', '--sync', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = run(['get', path]).stdout.trim();
+    expect(fresh).not.toBe(old);
+    expect(r.stdout).not.toContain(old);
+    expect(r.stdout).not.toContain(fresh);
+    const file = dotenv.parse(readFileSync(join(dir, 'app.env')));
+    expect(file.SECRET_KEY).toBe(fresh);
+    expect(file.SECRET_KEY_PREVIOUS).toBe(old);
+    // What env pull writes at this moment is the same file.
+    expect(run(['env', 'pull', '--project', 'agents', '--file', 'pulled.env']).code).toBe(0);
+    const pulled = dotenv.parse(readFileSync(join(dir, 'pulled.env')));
+    expect(pulled.SECRET_KEY_PREVIOUS).toBe(file.SECRET_KEY_PREVIOUS);
+    expect(pulled.SECRET_KEY).toBe(file.SECRET_KEY);
+  });
+});
+
 describe('coffer incident', () => {
   it('guides, resumes, writes a report without the value, lists and closes', () => {
     const h = makeHome();

@@ -5,12 +5,15 @@
  * each rewrite is recorded as a file write in turn. What it does not touch, it says why:
  * a file that is gone, the output of `coffer inject` (a template, not a .env file: run
  * inject again), a name the injection rules refuse (core/inject, also when a remote client
- * recorded it). No value enters the result.
+ * recorded it). During a grace window with a `previous:` name, the previous value is written
+ * beside the new one under that name, as `env pull` does, so the app still accepts both. No
+ * value enters the result.
  */
 import { existsSync } from 'node:fs';
 import { writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
 import type { Vault } from '../store/vault.js';
+import { graceValues } from './grace.js';
 import { type FilePlace, recordFileWrite } from './places.js';
 
 export interface SyncedFile {
@@ -38,14 +41,22 @@ export async function syncDotenvFiles(
   }
   if (todo.length === 0) return { version: 0, files: out };
   const current = await vault.get(path, env);
+  const project = /^project\/([^/]+)\//.exec(path)?.[1];
+  const grace =
+    project === undefined
+      ? undefined
+      : (await graceValues(vault, project, env)).find(
+          (g) => g.path === path && refusedEnvName(g.envVar) === undefined,
+        );
   for (const f of todo) {
-    writeDotenv(f.file, { [f.name]: current.value }, { skipGitCheck: true });
-    await recordFileWrite(
-      vault,
-      f.file,
-      [{ path, env, version: current.version, name: f.name }],
-      'rotate --sync',
-    );
+    const values: Record<string, string> = { [f.name]: current.value };
+    const written = [{ path, env, version: current.version, name: f.name }];
+    if (grace !== undefined && grace.envVar !== f.name) {
+      values[grace.envVar] = grace.value;
+      written.push({ path, env, version: grace.version, name: grace.envVar });
+    }
+    writeDotenv(f.file, values, { skipGitCheck: true });
+    await recordFileWrite(vault, f.file, written, 'rotate --sync');
     out.push({ file: f.file, name: f.name, outcome: 'rewritten' });
   }
   return { version: current.version, files: out };
