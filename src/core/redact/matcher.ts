@@ -64,29 +64,35 @@ function base64Core(bytes: Uint8Array, shift: 0 | 1 | 2): string {
 /**
  * The forms of `value` searched for besides the value itself: JSON-escaped, percent-encoded,
  * base64 and base64url at each alignment, hex lower and upper case. Forms equal to the value
- * or shorter than `MIN_FORM_LENGTH` are left out.
+ * are left out, and so are base64 and hex forms shorter than `MIN_FORM_LENGTH`. The escaped
+ * forms are always kept: they are at least as long as the value, and a value with a quote in
+ * it is in a JSON log line only in its escaped form (the value alone would match from the
+ * quote on and leave the backslash before the marker, which breaks the line's JSON).
  */
 export function valueForms(value: string): string[] {
-  const out = new Set<string>([JSON.stringify(value).slice(1, -1)]);
+  const escaped = new Set<string>([JSON.stringify(value).slice(1, -1)]);
   try {
-    out.add(encodeURIComponent(value));
+    escaped.add(encodeURIComponent(value));
   } catch {
     // A lone surrogate has no percent-encoding; the value itself is still searched for.
   }
+  const encoded = new Set<string>();
   const bytes = Buffer.from(value, 'utf8');
   const whole = bytes.toString('base64').replace(/=+$/, '');
-  out.add(whole);
-  out.add(whole.replace(/\+/g, '-').replace(/\//g, '_'));
+  encoded.add(whole);
+  encoded.add(whole.replace(/\+/g, '-').replace(/\//g, '_'));
   for (const shift of [0, 1, 2] as const) {
     const b64 = base64Core(bytes, shift);
-    out.add(b64);
-    out.add(b64.replace(/\+/g, '-').replace(/\//g, '_'));
+    encoded.add(b64);
+    encoded.add(b64.replace(/\+/g, '-').replace(/\//g, '_'));
   }
   const hex = bytes.toString('hex');
-  out.add(hex);
-  out.add(hex.toUpperCase());
+  encoded.add(hex);
+  encoded.add(hex.toUpperCase());
+  const out = new Set<string>(escaped);
+  for (const f of encoded) if (f.length >= MIN_FORM_LENGTH) out.add(f);
   out.delete(value);
-  return [...out].filter((f) => f.length >= MIN_FORM_LENGTH);
+  return [...out];
 }
 
 /**

@@ -141,3 +141,16 @@ describe('pinoRedactHooks with a real pino logger', () => {
     );
   });
 });
+
+describe('a value with a quote in it', () => {
+  it('is masked in its escaped form, backslash included, so the line stays JSON', () => {
+    for (const value of ['"   ', 'a"b\\c']) {
+      const { log, raw, lines } = memoryLogger({ values: [value] });
+      log.info(`msg ${value}`);
+      log.child({ bound: value }).warn('obj %s', value);
+      expect(lines().map((l) => l.msg)).toEqual([`msg ${M}`, `obj ${M}`]);
+      expect(lines()[1]!.bound).toBe(M);
+      expect(raw.join('')).not.toContain(JSON.stringify(value).slice(1, -1));
+    }
+  });
+});
