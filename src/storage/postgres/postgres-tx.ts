@@ -210,21 +210,7 @@ export function makeTx(q: Query): StorageTx {
       await q(
         `INSERT INTO secrets (${SECRET_COLS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          e(x.path),
-          e(x.env),
-          e(x.description),
-          x.currentVersion,
-          x.tier,
-          eOrNull(x.rotation),
-          eOrNull(x.envVar),
-          x.localOnly,
-          eOrNull(x.generator),
-          e(x.createdAt),
-          e(x.updatedAt),
-          eOrNull(x.deletedAt),
-          x.mac ?? null,
-        ],
+        secretValues(x),
       );
     },
     insertSecrets: async (rows) => {
@@ -275,16 +261,7 @@ export function makeTx(q: Query): StorageTx {
     insertVersion: async (v) => {
       await q(
         `INSERT INTO secret_versions (${VERSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          e(v.path),
-          e(v.env),
-          v.version,
-          e(v.kekId),
-          v.wrappedDek,
-          v.ciphertext,
-          e(v.createdAt),
-          e(v.actor),
-        ],
+        versionValues(v),
       );
     },
     insertVersions: async (rows) => {
