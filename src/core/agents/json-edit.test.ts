@@ -96,7 +96,9 @@ describe('setProperty', () => {
         expect(setProperty(after, 'f.json', {}, ['servers'], k1, value)).toBe(after);
         // Creating missing objects on the way (a key longer than any generated one).
         const deep = setProperty(before, 'f.json', {}, ['missing-object', 'y'], k2, value);
-        expect(JSON.parse(deep)['missing-object']).toEqual({ y: { [k2]: value } });
+        expect(JSON.parse(deep)['missing-object']).toEqual(
+          JSON.parse(JSON.stringify({ y: { [k2]: value } })),
+        );
         expect(changedLength(before, deep)).toBe(0);
       }),
       { numRuns: 150 },
