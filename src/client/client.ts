@@ -252,7 +252,8 @@ export function createClient(options: ClientOptions): CofferClient {
           path: parseKeyPath(x.path).path,
           env: parseEnvironment(x.env),
           version: x.version,
-          name: x.name,
+          ...(x.name !== undefined ? { name: x.name } : {}),
+          ...(x.reference !== undefined ? { reference: x.reference } : {}),
         })),
       };
       return read.recorded(await call('POST', '/v1/file-writes', { body }));

@@ -147,5 +147,8 @@ export interface FileWriteEntry {
   path: string;
   env: string;
   version: number | null;
-  name: string;
+  /** The variable it was written under (a .env file)... */
+  name?: string | undefined;
+  /** ...or the reference whose value it was written as (a template), `coffer://PATH?env=ENV`. */
+  reference?: string | undefined;
 }

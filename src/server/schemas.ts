@@ -233,7 +233,15 @@ export const FileWriteBody = named(
           path: z.string().max(200),
           env,
           version: z.int().min(1).nullable(),
-          name: z.string().max(256).meta({ description: 'the variable it was written under' }),
+          name: z
+            .string()
+            .max(256)
+            .optional()
+            .meta({ description: 'the variable it was written under (a .env file)' }),
+          reference: z.string().max(600).optional().meta({
+            description:
+              'or, for a template rendered by coffer inject, the reference whose value it holds: coffer://PATH?env=ENV',
+          }),
         }),
       )
       .min(1)

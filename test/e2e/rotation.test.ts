@@ -294,8 +294,8 @@ describe('coffer rotate --sync', () => {
     const fresh = run(['get', path]).stdout.trim();
     expect(fresh).not.toBe(old);
     const out = JSON.parse(r.stdout) as {
-      synced: { file: string; name: string; outcome: string }[];
-      staleFiles: { file: string }[];
+      synced: { file: string; name: string | null; reference: string | null; outcome: string }[];
+      staleFiles: { file: string; name: string | null; reference: string | null; via: string }[];
     };
     const byFile = Object.fromEntries(
       out.synced.map((f) => [f.file.slice(h.home.length + 1), f.outcome]),
@@ -310,6 +310,19 @@ describe('coffer rotate --sync', () => {
       'c.yaml',
       'gone.env',
     ]);
+    // The template's output holds the reference's value, under no variable name.
+    const reference = `coffer://${path}?env=dev`;
+    const yaml = join(h.home, 'c.yaml');
+    expect(out.staleFiles.find((f) => f.file === yaml)).toMatchObject({
+      name: null,
+      reference,
+      via: 'inject',
+    });
+    expect(out.synced.find((f) => f.file === yaml)).toMatchObject({ name: null, reference });
+    expect(out.synced.find((f) => f.file.endsWith('a.env'))).toMatchObject({
+      name: 'SESSION_KEY',
+      reference: null,
+    });
     expect(r.stdout).not.toContain(fresh);
     expect(r.stdout).not.toContain(old);
     expect(dotenv.parse(readFileSync(join(h.home, 'a.env'))).SESSION_KEY).toBe(fresh);
@@ -330,6 +343,12 @@ describe('coffer rotate --sync', () => {
     const text = run(['rotate', path, '--grace', '0', '--sync']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`rewrote: ${join(h.home, 'a.env')} (SESSION_KEY)`);
+    expect(text.stdout).toContain(
+      `not rewritten: ${yaml} (${reference}): written by coffer inject: run it again`,
+    );
+    expect(text.stdout).toContain(`stale: ${yaml} holds ${reference} version 1 `);
+    expect(text.stdout).toMatch(/stale: \S+c\.yaml .*: run coffer inject again\n/);
+    expect(text.stdout).not.toMatch(/c\.yaml.*SESSION_KEY/);
     expect(run(['rotate', '--finish', path, '--sync']).code).toBe(2);
   });
 });
@@ -375,6 +394,13 @@ describe('coffer incident', () => {
     expect(run(['set', 'project/agents/openai_api_key', ...d], 'sk-leaked-value-1').code).toBe(0);
     for (const f of ['web.env', 'worker.env'])
       expect(run(['env', 'pull', '-p', 'agents', '--env', 'prod', '--file', f]).code).toBe(0);
+    const reference = 'coffer://project/agents/openai_api_key?env=prod';
+    writeFileSync(
+      join(h.home, 'app.tpl'),
+      'openai:\n  key: {{ coffer://project/agents/openai_api_key }}\n',
+    );
+    const inject = run(['inject', '-i', 'app.tpl', '-o', 'app.yaml', '--env', 'prod']);
+    expect(inject.code, inject.stderr).toBe(0);
     const args = ['incident', 'project/agents/openai_api_key', '--env', 'prod'];
     const r = run(
       [...args, '--where', 'pasted in a public issue', '--value-stdin', '--report', 'incident.md'],
@@ -382,8 +408,13 @@ describe('coffer incident', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`update file: ${join(h.home, 'web.env')}`);
-    expect(r.stdout).toContain(`update file: ${join(h.home, 'worker.env')}`);
+    expect(r.stdout).toContain(`update file: ${join(h.home, 'worker.env')} (OPENAI_API_KEY)`);
+    // The rendered template holds the reference's value: it is listed by that reference.
+    expect(r.stdout).toContain(`update file: ${join(h.home, 'app.yaml')} (${reference})`);
     const report = readFileSync(join(h.home, 'incident.md'), 'utf8');
+    expect(report).toContain(
+      `- file ${join(h.home, 'app.yaml')}: ${reference} (version 1, written by inject`,
+    );
     expect(report).toMatch(/\| marked compromised \|/);
     expect(report).toMatch(/\| rotated \| version 1 -> 2 \(external\) \|/);
     expect(report).not.toMatch(/sk-leaked|sk-new/);

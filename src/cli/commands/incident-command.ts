@@ -17,7 +17,7 @@ import { preventionChecks } from '../../core/incident/prevention.js';
 import { incidentReport } from '../../core/incident/report.js';
 import { parseKeyPath } from '../../core/paths.js';
 import { parseDuration } from '../../core/rotation/duration.js';
-import { valuePlaces } from '../../core/rotation/places.js';
+import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
 import { planRotation, rotateSecret } from '../../core/rotation/rotate.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
@@ -123,7 +123,7 @@ Examples:
             printJson({ incident: record, places, prevention });
             return 0;
           }
-          for (const f of places.files) writeOut(`update file: ${f.file} (${f.name})\n`);
+          for (const f of places.files) writeOut(`update file: ${f.file} (${writtenUnder(f)})\n`);
           for (const p of places.programs) writeOut(`restart: ${p.command}\n`);
           const actors = [...new Set(places.reads.map((r) => r.actor))];
           writeOut(`read by: ${actors.join(', ') || 'nobody in the window'}\n`);

@@ -10,8 +10,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { envVarNameFor, isEnvVarName, parseEnvironment } from '../../core/paths.js';
-import { references, resolveReferences } from '../../core/references/index.js';
+import { parseEnvironment } from '../../core/paths.js';
+import { formatReference, references, resolveReferences } from '../../core/references/index.js';
 import type { WrittenSecret } from '../../core/rotation/places.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
@@ -27,12 +27,6 @@ interface InjectOptions extends CommonOptions {
 
 /** Templates larger than this are refused (a config file, not a data set). */
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
-
-/** The variable a secret is known by in the records of a template (its name in capitals). */
-function envVarOf(path: string): string {
-  const name = envVarNameFor(path.slice(path.lastIndexOf('/') + 1));
-  return isEnvVarName(name) ? name : `_${name}`;
-}
 
 function readTemplate(file: string): string {
   let size: number;
@@ -106,7 +100,8 @@ Examples:
           );
         }
         await withService(g, async (backend) => {
-          // What was read, to record where it went (names and versions, never values).
+          // What was read, to record where it went: a template has no variable names, so each
+          // secret is recorded as the reference whose value the output holds (never a value).
           const read = new Map<string, WrittenSecret>();
           const [rendered] = await resolveReferences(
             {
@@ -115,7 +110,12 @@ Examples:
                 for (const o of outcomes) {
                   if (!o.ok) continue;
                   const { path, env: e, version } = o.value;
-                  read.set(`${path} ${e}`, { path, env: e, version, name: envVarOf(path) });
+                  read.set(`${path} ${e}`, {
+                    path,
+                    env: e,
+                    version,
+                    reference: formatReference(path, e),
+                  });
                 }
                 return outcomes;
               },

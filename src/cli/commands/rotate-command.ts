@@ -8,7 +8,7 @@ import { CofferError } from '../../core/errors.js';
 import type { ManifestVariable } from '../../core/manifest/model.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
-import { valuePlaces } from '../../core/rotation/places.js';
+import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
 import {
   finishRotation,
   planRotation,
@@ -216,12 +216,12 @@ Examples:
             for (const f of synced)
               lines.push(
                 f.outcome === 'rewritten'
-                  ? `rewrote: ${f.file} (${f.name})`
-                  : `not rewritten: ${f.file} (${f.name}): ${SYNC_WHY[f.outcome]}`,
+                  ? `rewrote: ${f.file} (${writtenUnder(f)})`
+                  : `not rewritten: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`,
               );
             for (const f of stale)
               lines.push(
-                `stale: ${f.file} holds ${f.name} version ${f.version ?? '?'} (written by ${f.via} at ${f.at}): run coffer env pull again`,
+                `stale: ${f.file} holds ${writtenUnder(f)} version ${f.version ?? '?'} (written by ${f.via} at ${f.at}): run coffer ${f.name === null || f.via === 'inject' ? 'inject' : 'env pull'} again`,
               );
             for (const p of programs)
               lines.push(

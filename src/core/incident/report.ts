@@ -4,7 +4,7 @@
  * names, times, actors, files and commands only: no value is ever passed in, so none can
  * come out (a property test feeds it random values through the vault and looks for them).
  */
-import type { ValuePlaces } from '../rotation/places.js';
+import { type ValuePlaces, writtenUnder } from '../rotation/places.js';
 import type { IncidentRecord } from '../rotation/state.js';
 
 export interface PreventionCheck {
@@ -45,7 +45,7 @@ export function incidentReport(
     out.push('No file writes or program runs recorded.');
   for (const f of places.files)
     out.push(
-      `- file ${cell(f.file)}: ${cell(f.name)} (version ${f.version ?? '?'}, written by ${f.via} at ${f.at})`,
+      `- file ${cell(f.file)}: ${cell(writtenUnder(f))} (version ${f.version ?? '?'}, written by ${f.via} at ${f.at})`,
     );
   for (const p of places.programs)
     out.push(`- program ${cell(p.command)} (coffer run at ${p.at}, version ${p.version ?? '?'})`);

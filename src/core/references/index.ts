@@ -4,6 +4,7 @@
 
 export { dotenvReferenceSecrets } from './dotenv-refs.js';
 export {
+  formatReference,
   hasTemplates,
   isReference,
   parseReference,

@@ -79,6 +79,11 @@ export function parseReference(text: string, vars: ReferenceVariables = {}): Sec
   return { text, path, env };
 }
 
+/** The reference to `path` in `env`, in its one written form: `coffer://PATH?env=ENV`. */
+export function formatReference(path: string, env: string): string {
+  return `${REFERENCE_SCHEME}${path}?env=${env}`;
+}
+
 /** Whether a .env value is a reference on its own (replaced whole). */
 export function isReference(value: string): boolean {
   return value.startsWith(REFERENCE_SCHEME);

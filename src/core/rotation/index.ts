@@ -8,6 +8,7 @@ export {
   type ValuePlaces,
   valuePlaces,
   type WrittenSecret,
+  writtenUnder,
 } from './places.js';
 export {
   formatRotationPolicy,

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
-import { placesFromRecords, recordFileWrite, runPurpose, valuePlaces } from './places.js';
+import { CofferError } from '../errors.js';
+import {
+  placesFromRecords,
+  recordFileWrite,
+  runPurpose,
+  valuePlaces,
+  writtenUnder,
+} from './places.js';
 
 let tv: TestVault | undefined;
 afterEach(async () => {
@@ -42,6 +49,34 @@ describe('where a value went', () => {
     });
     const audit = JSON.stringify(await tv.storage.transaction('read', (tx) => tx.listAudit({})));
     expect(audit).not.toContain('value-never-recorded-1');
+  });
+
+  it('records a template rendered by inject by its reference, not a variable name', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'prod', 'value-never-recorded-2', {
+      description: 'Charges cards for the checkout service',
+    });
+    const secret = { path: 'project/app/api_key', env: 'prod', version: 1 };
+    const reference = 'coffer://project/app/api_key?env=prod';
+    await recordFileWrite(vault, '/srv/app/config.yaml', [{ ...secret, reference }], 'inject');
+    await recordFileWrite(vault, '/srv/app/.env', [{ ...secret, name: 'API_KEY' }], 'env pull');
+    const p = await valuePlaces(vault, 'project/app/api_key', 'prod');
+    const files = p.files.sort((a, b) => a.file.localeCompare(b.file));
+    expect(files).toEqual([
+      expect.objectContaining({ file: '/srv/app/.env', name: 'API_KEY', reference: null }),
+      expect.objectContaining({ file: '/srv/app/config.yaml', name: null, reference }),
+    ]);
+    expect(files.map(writtenUnder)).toEqual(['API_KEY', reference]);
+    // Exactly one of name and reference, and the reference names this very secret.
+    for (const bad of [
+      { ...secret },
+      { ...secret, name: 'API_KEY', reference },
+      { ...secret, reference: 'coffer://project/app/api_key?env=dev' },
+      { ...secret, reference: 'coffer://project/app/other_key?env=prod' },
+      { ...secret, reference: 'API_KEY' },
+    ])
+      await expect(recordFileWrite(vault, '/srv/x', [bad], 'inject')).rejects.toThrow(CofferError);
   });
 
   it('keeps the latest write per file and name, and honours the window', () => {

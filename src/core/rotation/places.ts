@@ -6,13 +6,16 @@
  * A file write (env pull, setup, set/generate --dotenv, MCP write_env) is recorded with
  * `recordFileWrite`: one `file_write` record per secret written (its path, environment and
  * version; detail `{"file": ABSOLUTE PATH, "name": VARIABLE, "via": COMMAND}`) and one for
- * the whole write (detail: the file and how many names). `coffer run` reads with the purpose
+ * the whole write (detail: the file and how many names). A template rendered by `coffer
+ * inject` has no variables: what it holds is the value of a reference, so its records carry
+ * `"reference": "coffer://PATH?env=ENV"` instead of a name. `coffer run` reads with the purpose
  * `run: ARGV0`, so its `get` records name the program (argv[0] only, never its arguments).
  * No value is ever part of these records.
  */
 import { resolve } from 'node:path';
 import { CofferError } from '../errors.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
+import { formatReference, parseReference } from '../references/reference.js';
 import type { AuditRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 
@@ -20,8 +23,10 @@ export interface WrittenSecret {
   path: string;
   env: string;
   version: number | null;
-  /** The variable name it was written under. */
-  name: string;
+  /** The variable name it was written under (a .env file)... */
+  name?: string | undefined;
+  /** ...or the reference whose value it was written as (a template), `coffer://PATH?env=ENV`. */
+  reference?: string | undefined;
 }
 
 /** The purpose of `coffer run`'s reads: the program's name, without its arguments. */
@@ -49,17 +54,21 @@ export async function recordFileWrite(
     throw new CofferError('INVALID_ARGUMENT', 'file: a file path without control characters');
   if (typeof via !== 'string' || !VIA.test(via))
     throw new CofferError('INVALID_ARGUMENT', 'via: the name of the command that wrote the file');
-  const checked = secrets.map((s) => ({
-    path: parseKeyPath(s.path).path,
-    env: parseEnvironment(s.env),
-    version:
-      s.version === null
-        ? null
-        : Number.isSafeInteger(s.version) && s.version > 0
-          ? s.version
-          : invalidVersion(),
-    name: parseEnvVarName(s.name),
-  }));
+  const checked = secrets.map((s) => {
+    const path = parseKeyPath(s.path).path;
+    const env = parseEnvironment(s.env);
+    return {
+      path,
+      env,
+      version:
+        s.version === null
+          ? null
+          : Number.isSafeInteger(s.version) && s.version > 0
+            ? s.version
+            : invalidVersion(),
+      ...writtenAs(s, path, env),
+    };
+  });
   if (checked.length === 0) return 0;
   const abs = resolve(file);
   await vault.auditedTransaction('file_write', async () => ({
@@ -71,10 +80,32 @@ export async function recordFileWrite(
       env: s.env,
       version: s.version,
       outcome: 'ok',
-      detail: JSON.stringify({ file: abs, name: s.name, via }),
+      detail: JSON.stringify(
+        s.name !== undefined
+          ? { file: abs, name: s.name, via }
+          : { file: abs, reference: s.reference, via },
+      ),
     })),
   }));
   return checked.length;
+}
+
+/** A variable name, or a reference that names this very secret: exactly one of them. */
+function writtenAs(
+  s: WrittenSecret,
+  path: string,
+  env: string,
+): { name: string; reference?: undefined } | { name?: undefined; reference: string } {
+  if ((s.name === undefined) === (s.reference === undefined))
+    throw new CofferError('INVALID_ARGUMENT', 'name or reference: exactly one of them');
+  if (s.name !== undefined) return { name: parseEnvVarName(s.name) };
+  const ref = typeof s.reference === 'string' ? parseReference(s.reference) : undefined;
+  if (ref?.path !== path || ref.env !== env)
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `reference: ${formatReference(path, env)}, the secret written`,
+    );
+  return { reference: formatReference(path, env) };
 }
 
 function invalidVersion(): never {
@@ -83,12 +114,20 @@ function invalidVersion(): never {
 
 export interface FilePlace {
   file: string;
-  name: string;
+  /** The variable it was written under; null in a template (see `reference`). */
+  name: string | null;
+  /** The reference whose value a template's output holds (`coffer inject`); else null. */
+  reference: string | null;
   /** The version last written there. */
   version: number | null;
   at: string;
   actor: string;
   via: string;
+}
+
+/** What a file holds, for a listing: the variable, or the reference in a template's output. */
+export function writtenUnder(f: { name: string | null; reference: string | null }): string {
+  return f.name ?? f.reference ?? '?';
 }
 
 export interface ProgramPlace {
@@ -143,9 +182,12 @@ export function placesFromRecords(
     if (r.action === 'file_write') {
       const d = parseDetail(r.detail);
       if (typeof d?.file !== 'string') continue;
-      files.set(`${d.file}\n${String(d.name)}`, {
+      const name = typeof d.name === 'string' ? d.name : null;
+      const reference = typeof d.reference === 'string' ? d.reference : null;
+      files.set(`${d.file}\n${name ?? reference}`, {
         file: d.file,
-        name: typeof d.name === 'string' ? d.name : '',
+        name,
+        reference,
         version: r.version,
         at: r.ts,
         actor: r.actor,

@@ -3,8 +3,8 @@
  * (the `file_write` audit records, places.ts) get the new value, each through the one .env
  * writer (dotenv/write.ts: only that variable changed, other lines kept, atomic, 0600), and
  * each rewrite is recorded as a file write in turn. What it does not touch, it says why:
- * a file that is gone, the output of `coffer inject` (a template, not a .env file: run
- * inject again), a name the injection rules refuse (core/inject, also when a remote client
+ * a file that is gone, the output of `coffer inject` (a template holding a reference's
+ * value, not a .env file: run inject again), a name the injection rules refuse (core/inject, also when a remote client
  * recorded it). During a grace window with a `previous:` name, the previous value is written
  * beside the new one under that name, as `env pull` does, so the app still accepts both. No
  * value enters the result.
@@ -14,11 +14,14 @@ import { writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
 import type { Vault } from '../store/vault.js';
 import { graceValues } from './grace.js';
-import { type FilePlace, recordFileWrite } from './places.js';
+import { type FilePlace, recordFileWrite, type WrittenSecret } from './places.js';
 
 export interface SyncedFile {
   file: string;
-  name: string;
+  /** The variable rewritten; null for a template's output (see `reference`). */
+  name: string | null;
+  /** The reference whose value a template's output holds (`coffer inject`); else null. */
+  reference: string | null;
   /** `rewritten`, or why not. */
   outcome: 'rewritten' | 'missing' | 'not-dotenv' | 'refused-name';
 }
@@ -31,13 +34,15 @@ export async function syncDotenvFiles(
   files: readonly FilePlace[],
 ): Promise<{ version: number; files: SyncedFile[] }> {
   const out: SyncedFile[] = [];
-  const todo: FilePlace[] = [];
+  const todo: (FilePlace & { name: string })[] = [];
   for (const f of files) {
-    if (f.via === 'inject') out.push({ file: f.file, name: f.name, outcome: 'not-dotenv' });
-    else if (refusedEnvName(f.name) !== undefined)
-      out.push({ file: f.file, name: f.name, outcome: 'refused-name' });
-    else if (!existsSync(f.file)) out.push({ file: f.file, name: f.name, outcome: 'missing' });
-    else todo.push(f);
+    const skip = (outcome: SyncedFile['outcome']) =>
+      out.push({ file: f.file, name: f.name, reference: f.reference, outcome });
+    // A template's output (older records of inject carry a name, too): only inject renders it.
+    if (f.name === null || f.via === 'inject') skip('not-dotenv');
+    else if (refusedEnvName(f.name) !== undefined) skip('refused-name');
+    else if (!existsSync(f.file)) skip('missing');
+    else todo.push({ ...f, name: f.name });
   }
   if (todo.length === 0) return { version: 0, files: out };
   const current = await vault.get(path, env);
@@ -50,14 +55,14 @@ export async function syncDotenvFiles(
         );
   for (const f of todo) {
     const values: Record<string, string> = { [f.name]: current.value };
-    const written = [{ path, env, version: current.version, name: f.name }];
+    const written: WrittenSecret[] = [{ path, env, version: current.version, name: f.name }];
     if (grace !== undefined && grace.envVar !== f.name) {
       values[grace.envVar] = grace.value;
       written.push({ path, env, version: grace.version, name: grace.envVar });
     }
     writeDotenv(f.file, values, { skipGitCheck: true });
     await recordFileWrite(vault, f.file, written, 'rotate --sync');
-    out.push({ file: f.file, name: f.name, outcome: 'rewritten' });
+    out.push({ file: f.file, name: f.name, reference: null, outcome: 'rewritten' });
   }
   return { version: current.version, files: out };
 }

@@ -166,5 +166,35 @@ describe('POST /v1/file-writes', () => {
       'INVALID_ARGUMENT',
     );
     expectError(await send(kit.tokens.read, { ...ok, via: 'x\ny' }), 400, 'INVALID_ARGUMENT');
+    // A template's entry names the secret itself by its reference, not another one.
+    const { name: _n, ...unnamed } = entry('project/app/db_url');
+    for (const reference of ['coffer://project/app/other?env=dev', 'DB_URL'])
+      expectError(
+        await send(kit.tokens.read, { ...ok, via: 'inject', secrets: [{ ...unnamed, reference }] }),
+        400,
+      );
+    expectError(
+      await send(kit.tokens.read, { ...ok, secrets: [unnamed] }),
+      400,
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('records a template rendered by inject by the reference its output holds', async () => {
+    const { name: _n, ...unnamed } = entry('project/app/db_url');
+    const reference = 'coffer://project/app/db_url?env=dev';
+    const a = await kit.send('POST', '/v1/file-writes', {
+      token: kit.tokens.app,
+      body: { file: '/srv/app/config.yaml', via: 'inject', secrets: [{ ...unnamed, reference }] },
+    });
+    expect(a.status).toBe(201);
+    const writes = (await auditRecords(kit)).filter(
+      (r) => r.action === 'file_write' && r.path !== null,
+    );
+    expect(JSON.parse(writes.at(-1)!.detail!)).toEqual({
+      file: '/srv/app/config.yaml',
+      reference,
+      via: 'inject',
+    });
   });
 });
