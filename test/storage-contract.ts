@@ -252,6 +252,45 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         ]);
       });
 
+      it('lists the entries under a prefix: exactly the keys that start with it (property)', async () => {
+        const char = fc.constantFrom('a', 'b', '_', '%', ':', '\u0000', '\u0001', 'é', '😀');
+        const key = fc.array(char, { maxLength: 4 }).map((cs) => cs.join(''));
+        let round = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.uniqueArray(key, { maxLength: 8 }), key, async (keys, tail) => {
+            const ns = `prefix-${round++}/`;
+            await write(async (tx) => {
+              for (const k of keys) await tx.setMeta(ns + k, `v:${k}`);
+            });
+            const prefix = ns + tail;
+            const got = await read((tx) => tx.listMeta(prefix));
+            const want = keys
+              .map((k) => ns + k)
+              .filter((k) => k.startsWith(prefix))
+              .map((k) => ({ key: k, value: `v:${k.slice(ns.length)}` }));
+            const byKey = (a: { key: string }, b: { key: string }) =>
+              a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+            expect(got.sort(byKey)).toEqual(want.sort(byKey));
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      it('deletes an entry; deleting a missing one does nothing', async () => {
+        await write(async (tx) => {
+          await tx.setMeta('gone', 'x');
+          await tx.setMeta('kept', 'y');
+        });
+        await write(async (tx) => {
+          await tx.deleteMeta('gone');
+          await tx.deleteMeta('never-there');
+        });
+        await read(async (tx) => {
+          expect(await tx.getMeta('gone')).toBeUndefined();
+          expect(await tx.getMeta('kept')).toBe('y');
+        });
+      });
+
       it('keeps an empty string value (not undefined)', async () => {
         await write((tx) => tx.setMeta('empty', ''));
         expect(await read((tx) => tx.getMeta('empty'))).toBe('');

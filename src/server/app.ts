@@ -15,6 +15,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CofferError } from '../core/errors.js';
+import { StoredSecretRequests } from '../core/requests/stored-requests.js';
 import type { Vault } from '../core/store/vault.js';
 import { TokenAuthenticator } from './auth.js';
 import { authMiddleware } from './auth-middleware.js';
@@ -187,10 +188,10 @@ export function createApi(options: AppOptions): Api {
   rotationRoutes(routes);
   auditRoutes(routes);
   tokensRoutes(routes, authenticator, now);
-  requestsRoutes(routes, vault, {
-    publicUrl: options.publicUrl,
-    now: () => now().getTime(),
-  });
+  // Agents' requests live in the store, so every instance on it serves their pages and its
+  // web UI lists and answers them; a UI in one process with an agent may bring its own.
+  const requests = new StoredSecretRequests(vault, () => now().getTime());
+  requestsRoutes(routes, requests, { publicUrl: options.publicUrl });
   uiRoutes({
     app,
     vault,
@@ -200,6 +201,7 @@ export function createApi(options: AppOptions): Api {
     logger,
     bodyLimit: routes.bodyLimit,
     now,
+    requests: options.ui?.requests ?? requests,
     options: options.ui ?? {},
   });
 

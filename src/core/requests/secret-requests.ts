@@ -15,6 +15,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
+import type { Vault } from '../store/vault.js';
 
 /** How long a request's link works. */
 export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
@@ -60,6 +61,40 @@ export interface SecretRequestDeps {
   random?: (bytes: number) => Buffer;
 }
 
+/** Where an answer given by a signed-in user is stored: the vault acting as that user. */
+export type AnsweringVault = Pick<Vault, 'set' | 'actor'>;
+
+/**
+ * The requests a signed-in user (the web UI) sees and answers, whichever registry holds them:
+ * this process's (SecretRequests) or the store's (StoredSecretRequests, `coffer serve`). The
+ * caller decides who may see or answer which request; a request is answered or declined once.
+ */
+export interface RequestInbox {
+  /** The requests still waiting for a value (pending or opened, not expired), oldest first. */
+  waiting(): Promise<SecretRequestView[]>;
+  /** Request `id`'s view without any change or audit, or undefined: for access checks. */
+  peek(id: string): Promise<SecretRequestView | undefined>;
+  /**
+   * Stores `value` for request `id` as `vault`'s actor (its `set` record), the request spent
+   * first: REQUEST_CLOSED when it was answered, declined or expired before.
+   */
+  answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView>;
+  /** The signed-in user `by` declines request `id`; REQUEST_CLOSED when it is over. */
+  declineById(id: string, by: string): Promise<SecretRequestView>;
+}
+
+/** The value given in another front end, stored as its user (no .env file: not the agent's). */
+export async function storeAnswer(
+  vault: AnsweringVault,
+  request: SecretRequestView,
+  value: string,
+): Promise<{ version: number }> {
+  const stored = await vault.set(request.path, request.env, value, {
+    description: request.description,
+  });
+  return { version: stored.version };
+}
+
 interface Entry {
   view: SecretRequestView;
   tokenHash: Buffer;
@@ -75,7 +110,7 @@ const done = (s: RequestStatus) =>
   s === 'stored' || s === 'declined' || s === 'expired' || s === 'failed';
 
 /** The requests of one server process. */
-export class SecretRequests {
+export class SecretRequests implements RequestInbox {
   readonly #entries = new Map<string, Entry>();
   readonly #deps: SecretRequestDeps;
   readonly #now: () => number;
@@ -165,13 +200,27 @@ export class SecretRequests {
 
   /**
    * The value given by a signed-in user of another front end (the web UI) for request `id`:
-   * stored through `store` (that front end's, acting as its user), once, like `submit`.
+   * stored as that user through `vault`, once, like `submit`.
    */
-  async answer(
-    id: string,
-    value: string,
-    store: SecretRequestDeps['store'],
-  ): Promise<SecretRequestView> {
+  async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
+    const entry = await this.#open(id);
+    return this.#submit(entry, value, (request, v) => storeAnswer(vault, request, v));
+  }
+
+  /** A signed-in user of another front end (the web UI) declines request `id`. */
+  async declineById(id: string, by: string): Promise<SecretRequestView> {
+    await this.#open(id);
+    return this.decline({ id }, by);
+  }
+
+  /** The request's view if it exists (no audit, no expiry): for access checks. */
+  async peek(id: string): Promise<SecretRequestView | undefined> {
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : { ...entry.view };
+  }
+
+  /** Request `id` if it still takes an answer (expiring it first, audited). */
+  async #open(id: string): Promise<Entry> {
     const entry = this.#entries.get(id);
     if (entry === undefined) {
       throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request in this server');
@@ -180,13 +229,7 @@ export class SecretRequests {
     if (entry.used || done(entry.view.status)) {
       throw new CofferError('REQUEST_CLOSED', `the request is ${entry.view.status} already`);
     }
-    return this.#submit(entry, value, store);
-  }
-
-  /** The request's view if it exists (no audit, no expiry): for access checks. */
-  peek(id: string): SecretRequestView | undefined {
-    const entry = this.#entries.get(id);
-    return entry === undefined ? undefined : { ...entry.view };
+    return entry;
   }
 
   async #submit(

@@ -16,6 +16,11 @@
  *   policy as it is when the value arrives: a token revoked, expired or narrowed since makes
  *   the request fail.
  * - The page's CSRF field is a random value of the request, compared in constant time.
+ * - A signed-in user of the web UI may answer or decline a request by its id (RequestInbox):
+ *   the value is stored as that user (the UI checks the session's policy), the request spent
+ *   in the same way as by its page, so the link and the UI never both store.
+ * - Records do not pile up: creating a request deletes, in its transaction, those finished
+ *   more than a day ago and those left unanswered a day past their expiry.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AccessPolicy } from '../access/policy.js';
@@ -25,13 +30,19 @@ import type { Keyring } from '../keys/keyring.js';
 import type { StorageTx } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import {
+  type AnsweringVault,
   REQUEST_TTL_MS,
+  type RequestInbox,
   type RequestOutcome,
   type SecretRequestInput,
   type SecretRequestView,
+  storeAnswer,
 } from './secret-requests.js';
 
 const LABEL = 'coffer/secret-request/v1';
+const PREFIX = 'secret_request:';
+/** How long a finished request's record is kept (and an unanswered one past its expiry). */
+export const REQUEST_KEEP_MS: number = 24 * 60 * 60 * 1000;
 const ID = /^req_[0-9a-f]{24}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -44,6 +55,8 @@ interface Body {
   /** Where its page is served: `https://coffer.example.com`. */
   origin: string;
   used: boolean;
+  /** When it was stored, declined, expired or failed (records made before this have none). */
+  endedAt?: string;
 }
 
 export interface StoredRequestInput extends SecretRequestInput {
@@ -51,7 +64,7 @@ export interface StoredRequestInput extends SecretRequestInput {
   origin: string;
 }
 
-const metaKey = (id: string) => `secret_request:${id}`;
+const metaKey = (id: string) => `${PREFIX}${id}`;
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 const done = (s: SecretRequestView['status']) =>
   s === 'stored' || s === 'declined' || s === 'expired' || s === 'failed';
@@ -69,10 +82,25 @@ function notFound(): CofferError {
   return new CofferError('REQUEST_NOT_FOUND', 'this link is not valid');
 }
 
+function closed(what: 'link' | 'request', b: Body): CofferError {
+  const state = b.view.status === 'opened' ? 'being stored' : b.view.status;
+  return new CofferError(
+    'REQUEST_CLOSED',
+    what === 'link'
+      ? `this link was already used (the request is ${state})`
+      : `this request was already answered (it is ${state})`,
+  );
+}
+
 async function load(tx: StorageTx, keyring: Keyring, id: string): Promise<Body> {
   if (!ID.test(id)) throw notFound();
   const stored = await tx.getMeta(metaKey(id));
   if (stored === undefined) throw notFound();
+  return parse(keyring, id, stored);
+}
+
+/** A stored request, its MAC checked (INTEGRITY_FAILURE when it was changed outside coffer). */
+function parse(keyring: Keyring, id: string, stored: string): Body {
   let outer: { v?: unknown; mac?: unknown; body?: unknown };
   try {
     outer = JSON.parse(stored) as typeof outer;
@@ -103,6 +131,30 @@ async function save(tx: StorageTx, keyring: Keyring, b: Body): Promise<void> {
   );
 }
 
+/** May the record be deleted at `now`: finished, or left unanswered, a day ago or more? */
+function stale(b: Body, now: number): boolean {
+  const ended = (done(b.view.status) ? b.endedAt : undefined) ?? b.view.expiresAt;
+  return now >= Date.parse(ended) + REQUEST_KEEP_MS;
+}
+
+/** Deletes the stale request records (see `stale`); how many. Unverifiable ones are kept. */
+async function prune(tx: StorageTx, keyring: Keyring, now: number): Promise<number> {
+  let pruned = 0;
+  for (const { key, value } of await tx.listMeta(PREFIX)) {
+    const id = key.slice(PREFIX.length);
+    let b: Body;
+    try {
+      b = parse(keyring, id, value);
+    } catch {
+      continue;
+    }
+    if (!stale(b, now)) continue;
+    await tx.deleteMeta(key);
+    pruned++;
+  }
+  return pruned;
+}
+
 /** The page and its form, as the server shows them. */
 export interface RequestPageView {
   request: SecretRequestView;
@@ -111,7 +163,7 @@ export interface RequestPageView {
 }
 
 /** The requests of a vault, shared by every server on it. `now` is injectable for tests. */
-export class StoredSecretRequests {
+export class StoredSecretRequests implements RequestInbox {
   readonly #vault: Vault;
   readonly #now: () => number;
 
@@ -124,7 +176,11 @@ export class StoredSecretRequests {
   async #change<T>(
     id: string,
     outcome: RequestOutcome | 'created',
-    fn: (b: Body) => { result: T; detail: string } | Promise<{ result: T; detail: string }>,
+    fn: (
+      b: Body,
+      tx: StorageTx,
+      keyring: Keyring,
+    ) => { result: T; detail: string } | Promise<{ result: T; detail: string }>,
     initial?: Body,
   ): Promise<T> {
     // The actor and target are the request's: read first (an unknown id is refused
@@ -136,7 +192,12 @@ export class StoredSecretRequests {
       `request_${outcome}`,
       async (tx, keyring) => {
         const b = initial ?? (await load(tx, keyring, id));
-        const { result, detail } = await fn(b);
+        const { result, detail } = await fn(b, tx, keyring);
+        if (done(b.view.status) && b.endedAt === undefined) {
+          // An expired request ended at its expiry, whenever that was noticed.
+          b.endedAt =
+            b.view.status === 'expired' ? b.view.expiresAt : new Date(this.#now()).toISOString();
+        }
         await save(tx, keyring, b);
         return { result, detail };
       },
@@ -144,7 +205,10 @@ export class StoredSecretRequests {
     );
   }
 
-  /** Opens a request (audited `request_created`); the token is shown once, in its URL. */
+  /**
+   * Opens a request (audited `request_created`); the token is shown once, in its URL. Stale
+   * records of other requests are deleted in the same transaction.
+   */
   async create(input: StoredRequestInput): Promise<{ request: SecretRequestView; url: string }> {
     const now = this.#now();
     const id = `req_${randomBytes(12).toString('hex')}`;
@@ -165,7 +229,16 @@ export class StoredSecretRequests {
       origin,
       used: false,
     };
-    await this.#change(id, 'created', () => ({ result: undefined, detail: `request ${id}` }), body);
+    await this.#change(
+      id,
+      'created',
+      async (_b, tx, keyring) => {
+        const pruned = await prune(tx, keyring, now);
+        const old = pruned === 0 ? '' : `; deleted ${pruned} old request record(s)`;
+        return { result: undefined, detail: `request ${id}${old}` };
+      },
+      body,
+    );
     return { request: { ...view }, url: `${origin}/r/${id}/${token}` };
   }
 
@@ -205,27 +278,29 @@ export class StoredSecretRequests {
     return b;
   }
 
-  /** Throws REQUEST_CLOSED when the link no longer works (expiring it first, audited). */
-  async #usable(b: Body, id: string): Promise<void> {
+  /**
+   * Throws REQUEST_CLOSED when the request no longer takes an answer, by its link or in the
+   * web UI (`what`), expiring it first (audited).
+   */
+  async #usable(b: Body, id: string, what: 'link' | 'request' = 'link'): Promise<void> {
+    const expired = () => new CofferError('REQUEST_CLOSED', `this ${what} has expired`);
     if (!done(b.view.status) && !b.used && this.#now() >= Date.parse(b.view.expiresAt)) {
       await this.#change(id, 'expired', (x) => {
         if (!done(x.view.status) && !x.used) x.view.status = 'expired';
         return { result: undefined, detail: `request ${id}` };
       });
-      throw new CofferError('REQUEST_CLOSED', 'this link has expired');
+      throw expired();
     }
     if (b.used || done(b.view.status)) {
-      throw new CofferError(
-        'REQUEST_CLOSED',
-        b.view.status === 'expired'
-          ? 'this link has expired'
-          : `this link was already used (the request is ${b.view.status})`,
-      );
+      throw b.view.status === 'expired' ? expired() : closed(what, b);
     }
   }
 
   /** Where a link's page is served and what it shows, without any change; throws for a bad link. */
-  async peek(id: string, token: string): Promise<{ origin: string; request: SecretRequestView }> {
+  async peekLink(
+    id: string,
+    token: string,
+  ): Promise<{ origin: string; request: SecretRequestView }> {
     const b = await this.#byToken(id, token);
     return { origin: b.origin, request: { ...b.view } };
   }
@@ -265,36 +340,68 @@ export class StoredSecretRequests {
     });
   }
 
+  /** The requests still waiting for a value (not spent, not expired), oldest first. */
+  async waiting(): Promise<SecretRequestView[]> {
+    const now = this.#now();
+    const all = await this.#vault.readTransaction(async (tx, keyring) =>
+      (await tx.listMeta(PREFIX)).map((m) => parse(keyring, m.key.slice(PREFIX.length), m.value)),
+    );
+    return all
+      .filter((b) => !b.used && !done(b.view.status) && now < Date.parse(b.view.expiresAt))
+      .map((b) => ({ ...b.view }))
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  }
+
+  /** Request `id`'s view (no change, no audit), or undefined when there is none. */
+  async peek(id: string): Promise<SecretRequestView | undefined> {
+    try {
+      const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
+      return { ...b.view };
+    } catch (err) {
+      if (err instanceof CofferError && err.code === 'REQUEST_NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
   /**
-   * The user's value: the token is spent first (one transaction: two instances never both
-   * take it), then the value is stored as the request's actor within the creating token's
-   * current policy, then the outcome is recorded. The value is never kept here.
+   * A signed-in user's value for request `id` (the web UI, which checked the user's policy):
+   * the request is spent first, as by its page (one transaction: the link, the UI and another
+   * instance never both store), then the value is stored as `vault`'s actor, then the outcome
+   * is recorded. Throws REQUEST_CLOSED when it was answered, declined or expired before.
    */
-  async submit(id: string, token: string, value: string): Promise<SecretRequestView> {
-    const b = await this.#byToken(id, token);
-    await this.#usable(b, id);
+  async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
+    const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
+    await this.#usable(b, id, 'request');
+    await this.#spend(id, 'request', `request ${id} answered by ${vault.actor}`);
+    return this.#store(id, () => storeAnswer(vault, b.view, value));
+  }
+
+  /** A signed-in user (`by`, the web UI) declines request `id`; REQUEST_CLOSED when over. */
+  async declineById(id: string, by: string): Promise<SecretRequestView> {
+    const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
+    await this.#usable(b, id, 'request');
+    return this.#change(id, 'declined', (x) => {
+      if (x.used || done(x.view.status)) throw closed('request', x);
+      x.used = true;
+      x.view.status = 'declined';
+      return { result: { ...x.view }, detail: `request ${id} by ${by}` };
+    });
+  }
+
+  /** Spends request `id` (audited `request_opened`); REQUEST_CLOSED when it was spent before. */
+  async #spend(id: string, by: 'link' | 'request', detail: string): Promise<void> {
     await this.#change(id, 'opened', (x) => {
-      if (x.used || done(x.view.status))
-        throw new CofferError('REQUEST_CLOSED', 'this link was already used');
+      if (x.used || done(x.view.status)) throw closed(by, x);
       x.used = true;
       x.view.status = 'opened';
-      return { result: undefined, detail: `request ${id} submitted` };
+      return { result: undefined, detail };
     });
-    const { path, env, description, actor } = b.view;
+  }
+
+  /** Stores the value of spent request `id` with `store`, then records stored or failed. */
+  async #store(id: string, store: () => Promise<{ version: number }>): Promise<SecretRequestView> {
     try {
-      const record = await this.#vault.readTransaction((tx) => tx.getToken(b.tokenId));
-      const reason =
-        record === undefined
-          ? 'the token that asked no longer exists'
-          : (tokenUnusable(record, new Date(this.#now())) ??
-            new AccessPolicy(tokenPolicySpec(record)).refusal('write', { path, env }));
-      if (reason !== undefined) {
-        throw new CofferError(
-          'FORBIDDEN',
-          `the token that asked may not store this value now: ${reason}`,
-        );
-      }
-      const stored = await this.#vault.withActor(actor).set(path, env, value, { description });
+      const stored = await store();
       return await this.#change(id, 'stored', (x) => {
         x.view.status = 'stored';
         x.view.version = stored.version;
@@ -309,5 +416,33 @@ export class StoredSecretRequests {
       }).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The user's value: the token is spent first (one transaction: two instances never both
+   * take it), then the value is stored as the request's actor within the creating token's
+   * current policy, then the outcome is recorded. The value is never kept here.
+   */
+  async submit(id: string, token: string, value: string): Promise<SecretRequestView> {
+    const b = await this.#byToken(id, token);
+    await this.#usable(b, id);
+    await this.#spend(id, 'link', `request ${id} submitted`);
+    const { path, env, description, actor } = b.view;
+    return this.#store(id, async () => {
+      const record = await this.#vault.readTransaction((tx) => tx.getToken(b.tokenId));
+      const reason =
+        record === undefined
+          ? 'the token that asked no longer exists'
+          : (tokenUnusable(record, new Date(this.#now())) ??
+            new AccessPolicy(tokenPolicySpec(record)).refusal('write', { path, env }));
+      if (reason !== undefined) {
+        throw new CofferError(
+          'FORBIDDEN',
+          `the token that asked may not store this value now: ${reason}`,
+        );
+      }
+      const stored = await this.#vault.withActor(actor).set(path, env, value, { description });
+      return { version: stored.version };
+    });
   }
 }

@@ -186,8 +186,12 @@ export class AuthenticatedTx implements StorageTx {
     return this.#tx.setMeta(key, value);
   }
 
-  listMeta(): Promise<MetaEntry[]> {
-    return this.#tx.listMeta();
+  listMeta(prefix?: string): Promise<MetaEntry[]> {
+    return this.#tx.listMeta(prefix);
+  }
+
+  deleteMeta(key: string): Promise<void> {
+    return this.#tx.deleteMeta(key);
   }
 
   async listKeks(): Promise<KekRecord[]> {

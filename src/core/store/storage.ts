@@ -145,8 +145,13 @@ export interface AuditQuery {
 export interface StorageTx {
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
-  /** Every meta entry, by key (a backup copies them all). */
-  listMeta(): Promise<MetaEntry[]>;
+  /**
+   * The meta entries whose key starts with `prefix` (every entry without one: a backup copies
+   * them all), by key.
+   */
+  listMeta(prefix?: string): Promise<MetaEntry[]>;
+  /** Removes a meta entry (nothing when there is none). */
+  deleteMeta(key: string): Promise<void>;
 
   listKeks(): Promise<KekRecord[]>;
   getKek(id: string): Promise<KekRecord | undefined>;

@@ -18,8 +18,7 @@ import { authorize } from '../../core/access/policy.js';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
 import { esc, MAX_BODY, PAGE_HEADERS, page, requestForm } from '../../core/requests/page.js';
-import { StoredSecretRequests } from '../../core/requests/stored-requests.js';
-import type { Vault } from '../../core/store/vault.js';
+import type { StoredSecretRequests } from '../../core/requests/stored-requests.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
 import { addRoute, type Routes } from '../route.js';
@@ -33,7 +32,6 @@ import {
 export interface RequestRouteOptions {
   /** The origin pages are served at (`https://coffer.example.com`); default: the request's. */
   publicUrl?: string | undefined;
-  now?: (() => number) | undefined;
 }
 
 function send(c: Context<AppEnv>, status: number, html: string): Response {
@@ -43,10 +41,9 @@ function send(c: Context<AppEnv>, status: number, html: string): Response {
 
 export function requestsRoutes(
   routes: Routes,
-  vault: Vault,
+  requests: StoredSecretRequests,
   options: RequestRouteOptions = {},
 ): void {
-  const requests = new StoredSecretRequests(vault, options.now);
   const publicOrigin =
     options.publicUrl === undefined ? undefined : new URL(options.publicUrl).origin;
 
@@ -135,7 +132,7 @@ export function requestsRoutes(
   /** The request behind a link, if this Host is its page's; else an answer refusing it. */
   const located = async (c: Context<AppEnv>) => {
     const { id = '', token = '' } = c.req.param();
-    const found = await requests.peek(id, token);
+    const found = await requests.peekLink(id, token);
     if (c.req.header('host') !== new URL(found.origin).host) {
       return { refused: send(c, 421, page('coffer', '<p class="err">Wrong host.</p>')) };
     }

@@ -23,7 +23,7 @@ import { projectOverview, sortEnvironments } from '../../core/environments/overv
 import { SameValueCheck } from '../../core/environments/same-value.js';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
-import type { SecretRequests } from '../../core/requests/secret-requests.js';
+import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import { parseDuration } from '../../core/rotation/duration.js';
 import { finishRotation, rotateSecret } from '../../core/rotation/rotate.js';
 import { localSecretsService } from '../../core/service/local-service.js';
@@ -71,8 +71,11 @@ export interface UiOptions {
   revealMs?: number | undefined;
   /** Manifest files (coffer.yaml) whose status the project pages show. */
   manifests?: readonly string[] | undefined;
-  /** Agents' request_secret requests made in this process, answerable from the UI. */
-  requests?: SecretRequests | undefined;
+  /**
+   * Agents' request_secret requests made in this process (an MCP server beside the UI),
+   * listed and answered instead of the store's (app.ts).
+   */
+  requests?: RequestInbox | undefined;
 }
 
 export interface UiDeps {
@@ -84,6 +87,8 @@ export interface UiDeps {
   logger: Logger;
   bodyLimit: MiddlewareHandler<AppEnv>;
   now: () => Date;
+  /** Agents' requests the UI lists and answers. */
+  requests: RequestInbox;
   options: UiOptions;
 }
 
@@ -222,7 +227,12 @@ export function uiRoutes(deps: UiDeps): void {
       policy,
       vault: vault.withActor(actor),
       deny: denier(actor, c.get('requestId')),
-      viewer: { name, csrf: session.csrf, admin: policy.can('admin') },
+      viewer: {
+        name,
+        csrf: session.csrf,
+        admin: policy.can('admin'),
+        answersRequests: policy.refusal('write') === undefined,
+      },
     };
   };
 
@@ -779,7 +789,7 @@ export function uiRoutes(deps: UiDeps): void {
     secretView,
     backTo,
     manifestFor,
-    requests: deps.options.requests,
+    requests: deps.requests,
   });
 }
 

@@ -20,6 +20,8 @@ export interface Viewer {
   csrf: string;
   /** Which links the navigation shows. */
   admin: boolean;
+  /** May answer agents' requests somewhere (the requests page's own access rule). */
+  answersRequests: boolean;
 }
 
 export const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined }>> = ({
@@ -57,9 +59,11 @@ export const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | und
               <li>
                 <a href="/incidents">Incidents</a>
               </li>
-              <li>
-                <a href="/requests">Requests</a>
-              </li>
+              {viewer.answersRequests && (
+                <li>
+                  <a href="/requests">Requests</a>
+                </li>
+              )}
               {viewer.admin && (
                 <li>
                   <a href="/audit">Audit log</a>

@@ -15,7 +15,7 @@ import { parseGeneratorSpec } from '../../core/generate/spec.js';
 import { closeIncident, listIncidents } from '../../core/incident/incident.js';
 import { checkManifest } from '../../core/manifest/check.js';
 import { parsePathPrefix } from '../../core/paths.js';
-import type { SecretRequests } from '../../core/requests/secret-requests.js';
+import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
 import type { ManifestEntry } from './manifests.js';
@@ -38,7 +38,7 @@ export interface WorkDeps {
   ) => Promise<SecretView>;
   backTo: (c: Context<AppEnv>, t: { path: string; env: string }, done: string) => Response;
   manifestFor: (prefix: string) => ManifestEntry | undefined;
-  requests: SecretRequests | undefined;
+  requests: RequestInbox;
 }
 
 export function workRoutes(d: WorkDeps): void {
@@ -189,14 +189,13 @@ export function workRoutes(d: WorkDeps): void {
     extra: { error?: string; message?: string } = {},
     status = 200,
   ) => {
-    const waiting = d.requests === undefined ? [] : await d.requests.waiting();
+    const waiting = await d.requests.waiting();
     return html(
       c,
       await documentOf(
         RequestsPage({
           viewer: w.viewer,
           requests: waiting.filter((r) => mayAnswer(w, r)),
-          enabled: d.requests !== undefined,
           ...extra,
         }),
       ),
@@ -215,12 +214,12 @@ export function workRoutes(d: WorkDeps): void {
 
   /** The request `id`, if the session may write its key path (a refusal is audited). */
   const requestFor = async (w: Who, id: string, action: string) => {
-    const r = d.requests?.peek(id);
+    const r = await d.requests.peek(id);
     await authorize(w.policy, 'write', action, r ?? { path: undefined, env: undefined }, w.deny);
-    if (r === undefined || d.requests === undefined) {
+    if (r === undefined) {
       throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request in this server');
     }
-    return { r, registry: d.requests };
+    return r;
   };
 
   const answered = (c: Context<AppEnv>, message: string) =>
@@ -230,18 +229,13 @@ export function workRoutes(d: WorkDeps): void {
     '/requests/:id/answer',
     d.bodyLimit,
     change('request_answer', async (c, w, form: Form) => {
-      const { r, registry } = await requestFor(w, c.req.param('id') ?? '', 'request_answer');
+      const r = await requestFor(w, c.req.param('id') ?? '', 'request_answer');
       const value = field(form, 'value');
       if (value === undefined || value === '') {
         throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
       }
       try {
-        const done = await registry.answer(r.id, value, async (req, v) => {
-          const stored = await w.vault.set(req.path, req.env, v, {
-            description: req.description,
-          });
-          return { version: stored.version };
-        });
+        const done = await d.requests.answer(r.id, value, w.vault);
         return answered(
           c,
           `Stored ${done.path} (${done.env}) version ${done.version} for ${done.actor}.`,
@@ -258,9 +252,15 @@ export function workRoutes(d: WorkDeps): void {
     '/requests/:id/decline',
     d.bodyLimit,
     change('request_decline', async (c, w) => {
-      const { r, registry } = await requestFor(w, c.req.param('id') ?? '', 'request_decline');
-      const done = await registry.decline({ id: r.id }, w.viewer.name);
-      return answered(c, `Declined the request for ${done.path} (${done.env}).`);
+      const r = await requestFor(w, c.req.param('id') ?? '', 'request_decline');
+      try {
+        const done = await d.requests.declineById(r.id, w.vault.actor);
+        return answered(c, `Declined the request for ${done.path} (${done.env}).`);
+      } catch (err) {
+        if (!(err instanceof CofferError)) throw err;
+        const { status } = errorResponse(err, c.get('requestId'));
+        return requestsPage(c, w, { error: err.message }, status);
+      }
     }),
   );
 }

@@ -168,7 +168,6 @@ export const IncidentsPage: FC<{
 export const RequestsPage: FC<{
   viewer: Viewer;
   requests: SecretRequestView[];
-  enabled: boolean;
   error?: string | undefined;
   message?: string | undefined;
 }> = (p) => (
@@ -178,9 +177,7 @@ export const RequestsPage: FC<{
       An agent that needs a value only you have (request_secret) asks here instead of in the chat.
       The value goes to the vault; the agent learns only that it was stored.
     </p>
-    {!p.enabled ? (
-      <p>This server takes no requests from agents.</p>
-    ) : p.requests.length === 0 ? (
+    {p.requests.length === 0 ? (
       <p>No pending requests you may answer.</p>
     ) : (
       p.requests.map((r) => (

@@ -145,11 +145,20 @@ export function makeTx(q: Query): StorageTx {
         [e(key), e(value)],
       );
     },
-    listMeta: async () =>
-      (await all('SELECT key, value FROM meta ORDER BY key')).map((r) => ({
+    listMeta: async (prefix) =>
+      (prefix === undefined
+        ? await all('SELECT key, value FROM meta ORDER BY key')
+        : // A plain prefix test (LIKE would treat `_` as a wildcard); the escape keeps prefixes.
+          await all('SELECT key, value FROM meta WHERE starts_with(key, $1) ORDER BY key', [
+            e(prefix),
+          ])
+      ).map((r) => ({
         key: t(r.key),
         value: t(r.value),
       })),
+    deleteMeta: async (key) => {
+      await q('DELETE FROM meta WHERE key = $1', [e(key)]);
+    },
     listKeks: async () =>
       (await all(`SELECT ${KEK_COLS} FROM keks ORDER BY created_at, id`)).map(toKek),
     getKek: async (id) => {

@@ -106,11 +106,21 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ).run(key, value);
     },
-    listMeta: async () =>
-      (s('SELECT key, value FROM meta ORDER BY key').all() as Row[]).map((r) => ({
+    listMeta: async (prefix) =>
+      (prefix === undefined
+        ? (s('SELECT key, value FROM meta ORDER BY key').all() as Row[])
+        : // Compared as UTF-8 bytes: LIKE would treat `_` and `%` as wildcards, and text
+          // functions stop at a U+0000.
+          (s(
+            'SELECT key, value FROM meta WHERE substr(CAST(key AS BLOB), 1, ?) = ? ORDER BY key',
+          ).all(Buffer.byteLength(prefix, 'utf8'), Buffer.from(prefix, 'utf8')) as Row[])
+      ).map((r) => ({
         key: String(r.key),
         value: String(r.value),
       })),
+    deleteMeta: async (key) => {
+      s('DELETE FROM meta WHERE key = ?').run(key);
+    },
     listKeks: async () =>
       (s('SELECT * FROM keks ORDER BY created_at, id').all() as Row[]).map(toKek),
     getKek: async (id) => {
