@@ -21,6 +21,7 @@ import * as z from 'zod';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription } from '../../core/paths.js';
 import type { SecretRequestView } from '../../core/requests/secret-requests.js';
+import { toolError } from '../results.js';
 import {
   type CofferTool,
   defineTool,
@@ -43,6 +44,12 @@ const statusOutput = z.object({
   env: z.string(),
   version: z.number().int().optional().describe('The stored version, once stored'),
   written: z.array(z.string()).optional().describe('Variables written to writeEnv, once stored'),
+  writeEnvError: z
+    .string()
+    .optional()
+    .describe(
+      'Why writeEnv could not be written although the value is stored (call write_env once fixed)',
+    ),
   expiresAt: z.string().describe('When the link stops working'),
   url: z
     .string()
@@ -63,30 +70,52 @@ function requestsOf(ctx: ToolContext): RequestContext {
 /** Requests whose .env file this process has written (remote mode), by id. */
 const envWritten = new Map<string, string[]>();
 
+/** A request's view, with why its .env file could not be written after it was stored. */
+type Outcome = SecretRequestView & { writeEnvError?: string };
+
 /**
  * A stored request with `writeEnv` where the registry does not write the file itself (remote
  * mode: the server stored the value): the file is written here, once, store first then .env.
+ * A failed write leaves the value stored: the outcome says so and why (a coded message, never
+ * a value), and the next request_status tries again.
  */
-async function written(r: SecretRequestView, ctx: ToolContext): Promise<SecretRequestView> {
+async function written(r: SecretRequestView, ctx: ToolContext): Promise<Outcome> {
   const registry = ctx.requests?.registry;
   if (r.status !== 'stored' || r.writeEnv === undefined || registry?.writesEnv !== false) return r;
   let names = envWritten.get(r.id);
   if (names === undefined) {
-    const out = await writeEnvTool.run(
-      { project: r.path.split('/')[1]!, env: r.env, file: r.writeEnv, keyPaths: [r.path] },
-      ctx,
-    );
-    names = (out as { written: string[] }).written;
+    try {
+      const out = await writeEnvTool.run(
+        { project: r.path.split('/')[1]!, env: r.env, file: r.writeEnv, keyPaths: [r.path] },
+        ctx,
+      );
+      names = (out as { written: string[] }).written;
+    } catch (err) {
+      const { code, message } = toolError(err);
+      return { ...r, writeEnvError: `${message} (${code})` };
+    }
     envWritten.set(r.id, names);
   }
   return { ...r, written: names };
 }
 
-function answer(r: SecretRequestView, url?: string): z.output<typeof statusOutput> {
+function storedMessage(r: Outcome): string {
+  const stored = `Stored ${r.path} (${r.env}) version ${r.version}`;
+  if (r.writeEnvError !== undefined) {
+    return (
+      `${stored}, but writing ${r.writeEnv} failed: ${r.writeEnvError}. The value is in the vault: ` +
+      'do not ask the user for it again; once the cause is fixed, call write_env (or request_status) to write the file.'
+    );
+  }
+  const files = r.written?.length ? `; written to ${r.writeEnv}: ${r.written.join(', ')}` : '';
+  return `${stored}${files}. The value was never in this conversation.`;
+}
+
+function answer(r: Outcome, url?: string): z.output<typeof statusOutput> {
   const messages: Record<SecretRequestView['status'], string> = {
     pending: `Ask the user to open the link to give the value for ${r.path}; then call request_status.`,
     opened: 'The user has the page open; call request_status again later.',
-    stored: `Stored ${r.path} (${r.env}) version ${r.version}${r.written?.length ? `; written to ${r.writeEnv}: ${r.written.join(', ')}` : ''}. The value was never in this conversation.`,
+    stored: storedMessage(r),
     declined: 'The user declined: nothing was stored.',
     expired: 'The link expired before a value was given: nothing was stored.',
     failed: `Storing failed: ${r.error ?? 'unknown error'}`,
@@ -98,6 +127,7 @@ function answer(r: SecretRequestView, url?: string): z.output<typeof statusOutpu
     env: r.env,
     ...(r.version === undefined ? {} : { version: r.version }),
     ...(r.written === undefined ? {} : { written: r.written }),
+    ...(r.writeEnvError === undefined ? {} : { writeEnvError: r.writeEnvError }),
     expiresAt: r.expiresAt,
     ...(url === undefined ? {} : { url }),
     message: messages[r.status],

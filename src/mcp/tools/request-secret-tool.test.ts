@@ -1,0 +1,124 @@
+/**
+ * request_secret / request_status in remote mode, where this process writes the .env file of
+ * `writeEnv` after the server stored the value: a failed write is reported as such, with the
+ * value stored (and its version), so the agent does not ask the user again.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import type { SecretRequestView } from '../../core/requests/secret-requests.js';
+import { localMcpBackend } from '../backend.js';
+import { mcpPolicy } from '../policy.js';
+import { requestSecretTool, requestStatusTool } from './request-secret-tool.js';
+import type { RequestRegistry, ToolContext } from './tool.js';
+
+const VALUE = 'sk_live_stored-on-the-server-sentinel-Wq41';
+const PATH = 'project/shop/stripe_key';
+
+let tv: TestVault;
+let cwd: string;
+beforeAll(async () => {
+  tv = await makeTestVault();
+  cwd = mkdtempSync(join(tmpdir(), 'coffer-request-env-'));
+});
+afterAll(async () => {
+  tv.vault.close();
+  await tv.storage.close();
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A `coffer serve` stand-in that has stored the value already (remote mode). */
+async function storedOnServer(writeEnv: string): Promise<SecretRequestView> {
+  const stored = await tv.vault.set(PATH, 'dev', VALUE, {
+    description: 'Stripe secret key for the shop checkout',
+  });
+  return {
+    id: `req_${String(n++).padStart(24, '0')}`,
+    path: PATH,
+    env: 'dev',
+    description: 'Stripe secret key for the shop checkout',
+    writeEnv,
+    actor: 'mcp:unit/1',
+    status: 'stored',
+    version: stored.version,
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+  };
+}
+
+function ctx(view: SecretRequestView, completed: string[] = []): ToolContext {
+  const registry: RequestRegistry = {
+    open: async () => ({ request: { ...view, status: 'pending' }, url: 'https://coffer.test/r/x' }),
+    status: async () => view,
+    wait: async () => view,
+    decline: async () => ({ ...view, status: 'declined' }),
+    writesEnv: false,
+  };
+  return {
+    vault: localMcpBackend(tv.vault, async () => {}).as('mcp:unit/1'),
+    policy: mcpPolicy({ allow: [], envs: [], readOnly: false, reveal: 'never' }),
+    defaultEnv: 'dev',
+    cwd,
+    requests: {
+      registry,
+      actor: 'mcp:unit/1',
+      elicitUrl: async () => 'accept',
+      notifyComplete: async (id) => {
+        completed.push(id);
+      },
+    },
+  };
+}
+
+type Out = {
+  status: string;
+  version?: number;
+  written?: string[];
+  writeEnvError?: string;
+  message: string;
+};
+
+describe('request_secret in remote mode when the .env file cannot be written', () => {
+  it('says the value is stored (version) and why the file was not written, then writes it once fixed', async () => {
+    // `.env` is a directory here: the write is refused after the server stored the value.
+    mkdirSync(join(cwd, '.env'));
+    const view = await storedOnServer('.env');
+    const out = (await requestStatusTool.run({ requestId: view.id }, ctx(view))) as Out;
+    expect(out).toMatchObject({ status: 'stored', version: view.version });
+    expect(out.written).toBeUndefined();
+    expect(out.writeEnvError).toMatch(/\.env is .*(not a regular|directory).*\(INVALID_ARGUMENT\)/);
+    expect(out.message).toContain(`Stored ${PATH} (dev) version ${view.version}`);
+    expect(out.message).toContain('writing .env failed');
+    expect(out.message).toContain('do not ask the user for it again');
+    expect(JSON.stringify(out)).not.toContain(VALUE);
+
+    rmSync(join(cwd, '.env'), { recursive: true });
+    const again = (await requestStatusTool.run({ requestId: view.id }, ctx(view))) as Out;
+    expect(again).toMatchObject({ status: 'stored', written: ['STRIPE_KEY'] });
+    expect(again.writeEnvError).toBeUndefined();
+    expect(again.message).toContain('written to .env: STRIPE_KEY');
+    expect(readFileSync(join(cwd, '.env'), 'utf8')).toContain(VALUE);
+  });
+
+  it('reports the same from request_secret with URL elicitation, and completes the elicitation', async () => {
+    const view = await storedOnServer('../outside.env');
+    const completed: string[] = [];
+    const out = (await requestSecretTool.run(
+      {
+        keyPath: PATH,
+        description: 'Stripe secret key for the shop checkout',
+        writeEnv: '../outside.env',
+      },
+      ctx(view, completed),
+    )) as Out;
+    expect(out).toMatchObject({ status: 'stored', version: view.version });
+    expect(out.writeEnvError).toContain('outside the working directory');
+    expect(out.writeEnvError).toContain('(FORBIDDEN)');
+    expect(out.message).toContain(`version ${view.version}, but writing ../outside.env failed`);
+    expect(completed).toEqual([view.id]);
+    expect(JSON.stringify(out)).not.toContain(VALUE);
+  });
+});
