@@ -21,6 +21,7 @@ import { SecretRequests } from '../../src/core/requests/secret-requests.js';
 import { localMcpBackend } from '../../src/mcp/backend.js';
 import { mcpPolicy } from '../../src/mcp/policy.js';
 import { createCofferMcpServer } from '../../src/mcp/server.js';
+import { createApi } from '../../src/server/app.js';
 import { type RunningServer, startServer } from '../../src/server/http-server.js';
 import { axeViolations, launchChromium } from '../helpers/browser.js';
 import { makeTestServer, type TestServer } from '../helpers/server.js';
@@ -34,6 +35,7 @@ const SHOTS =
     : mkdtempSync(join(tmpdir(), 'coffer-shots-'));
 
 const GIVEN = 'given-in-the-ui-sentinel-P3xR8w';
+const GIVEN_SERVE = 'given-under-serve-sentinel-J7tK2e';
 let browser: Browser;
 let server: TestServer;
 let manifestDir: string;
@@ -130,14 +132,18 @@ afterAll(async () => {
 
 async function loggedIn(
   token: string,
-  options: { bypassCSP?: boolean } = {},
+  options: { bypassCSP?: boolean; at?: string } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...options });
+  const { at = url, ...contextOptions } = options;
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 760 },
+    ...contextOptions,
+  });
   const page = await context.newPage();
-  await page.goto(`${url}/login`);
+  await page.goto(`${at}/login`);
   await page.getByLabel('Access token').fill(token);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`${url}/`);
+  await page.waitForURL(`${at}/`);
   return { context, page };
 }
 
@@ -360,6 +366,57 @@ describe('the web UI in Chromium', () => {
     expect(actions).toContain('set:ok:token:app-team');
     await client.close();
     await context.close();
+  });
+
+  it("answers an agent's request made through coffer serve's API (remote mode, kept in the store)", async () => {
+    // Assembled as `coffer serve` assembles it: no in-process registry, the store's requests.
+    const serve = createApi({ vault: server.vault, ui: { revealMs: REVEAL_MS } });
+    const served = await startServer(
+      serve.app,
+      { host: '127.0.0.1', port: 0 },
+      { hotPath: serve.hotPath },
+    );
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${served.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${tokens.app}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const created = await api('POST', '/v1/requests', {
+      keyPath: 'project/app/mailer_key',
+      env: 'staging',
+      description: 'Sends the password-reset mails',
+    });
+    expect(created.status).toBe(201);
+    const { request } = (await created.json()) as { request: { id: string } };
+
+    const { context, page } = await loggedIn(tokens.app!, { at: served.url });
+    await page.getByRole('link', { name: 'Requests' }).click();
+    await page.waitForURL(`${served.url}/requests`);
+    await page.getByRole('heading', { name: 'project/app/mailer_key (staging)' }).waitFor();
+    await page.getByLabel('Value of project/app/mailer_key').fill(GIVEN_SERVE);
+    await page.getByRole('button', { name: 'Store in the vault' }).click();
+    await page.getByText('Stored project/app/mailer_key (staging) version 1').waitFor();
+    expect(await page.content()).not.toContain(GIVEN_SERVE);
+    expect(await page.content()).not.toContain('project/app/mailer_key (staging)</h2>');
+
+    const status = (await (await api('GET', `/v1/requests/${request.id}`)).json()) as object;
+    expect(status).toMatchObject({ status: 'stored', version: 1 });
+    expect(JSON.stringify(status)).not.toContain(GIVEN_SERVE);
+    expect((await server.vault.get('project/app/mailer_key', 'staging')).value).toBe(GIVEN_SERVE);
+    const actions = await auditActions('project/app/mailer_key');
+    expect(actions.slice(0, 4)).toEqual([
+      'request_created:ok:token:app-team',
+      'request_opened:ok:token:app-team',
+      'set:ok:token:app-team',
+      'request_stored:ok:token:app-team',
+    ]);
+    await context.close();
+    await served.close();
+    await serve.close();
   });
 
   it('has no serious accessibility violations on any page (axe-core)', async () => {
