@@ -90,17 +90,26 @@ export function safeServerText(v: unknown, secrets: readonly string[]): string |
   return clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE)}...` : clean;
 }
 
-function unreachable(t: Transport, err: unknown): CofferError {
+/**
+ * How a failed fetch failed: `timeout` when it was aborted or timed out, else the system
+ * error code (global fetch puts it under `cause`; node:http errors carry it themselves).
+ */
+function failureOf(err: unknown): { timeout: boolean; code: string | undefined } {
   const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown } } | null;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+  const timeout = e?.name === 'TimeoutError' || e?.name === 'AbortError';
+  const code = e?.cause?.code ?? e?.code;
+  return { timeout, code: typeof code === 'string' ? code : undefined };
+}
+
+function unreachable(t: Transport, err: unknown): CofferError {
+  const { timeout, code } = failureOf(err);
+  if (timeout) {
     return new CofferError(
       'SERVER_UNREACHABLE',
       `no answer from the coffer server at ${t.base} within ${Math.round(t.timeoutMs / 1000)} s`,
     );
   }
-  // global fetch puts the system error under `cause`; node:http errors carry it themselves.
-  const code = e?.cause?.code ?? e?.code;
-  const why = typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? ` (${code})` : '';
+  const why = code !== undefined && /^[A-Z_]{2,40}$/.test(code) ? ` (${code})` : '';
   return new CofferError('SERVER_UNREACHABLE', `cannot reach the coffer server at ${t.base}${why}`);
 }
 
@@ -112,10 +121,8 @@ function unreachable(t: Transport, err: unknown): CofferError {
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 function staleSocket(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown } } | null;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return false;
-  const code = e?.cause?.code ?? e?.code;
-  return typeof code === 'string' && STALE_SOCKET.has(code);
+  const { timeout, code } = failureOf(err);
+  return !timeout && code !== undefined && STALE_SOCKET.has(code);
 }
 
 /**
