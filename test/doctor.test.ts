@@ -45,6 +45,8 @@ function expectFail(
 
 function expectPass(o: CheckOutcome) {
   expect(o.status, JSON.stringify(o.evidence)).toBe('pass');
+  // A check names its fixes whatever it finds; only a failing one reports them.
+  expect(o.fixes).toEqual([]);
 }
 
 const SEED_ENV_EXAMPLE = `# API Keys

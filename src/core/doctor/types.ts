@@ -55,6 +55,7 @@ export interface Fix {
 
 export interface CheckResult {
   readonly evidence: readonly Evidence[];
+  /** What to do about the evidence: reported only when there is some (the check fails). */
   readonly fixes?: readonly Fix[] | undefined;
   /** Set when the check could not run here (no vault, no git, no --history): why. */
   readonly skipped?: string | undefined;

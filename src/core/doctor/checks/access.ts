@@ -414,7 +414,7 @@ const envReads: Check = {
         });
       }
     }
-    return { evidence, fixes: evidence.length > 0 ? [AGENT_SETUP] : [] };
+    return { evidence, fixes: [AGENT_SETUP] };
   },
 };
 

@@ -28,6 +28,22 @@ function isCommentFinding(ctx: DoctorContext, f: Finding): boolean {
   return text !== undefined && inComment(lineOf(text, f.line), f.column - 1);
 }
 
+/**
+ * The scanner's rule findings (not stored values) outside deployment files (the deploy
+ * checks report those), in code or in comments.
+ */
+async function foundInCode(ctx: DoctorContext, where: 'code' | 'comments'): Promise<Evidence[]> {
+  const { findings } = await ctx.scan();
+  return findings
+    .filter(
+      (f) =>
+        f.keyPath === undefined &&
+        !isDeploymentFile(f.file) &&
+        isCommentFinding(ctx, f) === (where === 'comments'),
+    )
+    .map(evidenceOf);
+}
+
 const STORE_FIX: Fix = {
   description:
     'move the value into the vault and read it from the environment (a false positive: add coffer:allow on its line, or accept it in the baseline)',
@@ -41,13 +57,7 @@ const inFiles: Check = {
   title: 'no secret in the files git would commit',
   why: 'A secret hardcoded in a file is in every clone and every commit; the seed reads it from the environment instead.',
   async run(ctx) {
-    const { findings } = await ctx.scan();
-    const evidence = findings
-      .filter(
-        (f) => f.keyPath === undefined && !isDeploymentFile(f.file) && !isCommentFinding(ctx, f),
-      )
-      .map(evidenceOf);
-    return { evidence, fixes: evidence.length > 0 ? [STORE_FIX] : [] };
+    return { evidence: await foundInCode(ctx, 'code'), fixes: [STORE_FIX] };
   },
 };
 
@@ -58,23 +68,14 @@ const inComments: Check = {
   title: 'no secret in code comments',
   why: 'The seed lists "no secrets in code comments": a key left in a comment is as committed as one in code.',
   async run(ctx) {
-    const { findings } = await ctx.scan();
-    const evidence = findings
-      .filter(
-        (f) => f.keyPath === undefined && !isDeploymentFile(f.file) && isCommentFinding(ctx, f),
-      )
-      .map(evidenceOf);
     return {
-      evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description: 'delete the comment and rotate the secret it held',
-                command: 'coffer rotate PATH',
-              },
-            ]
-          : [],
+      evidence: await foundInCode(ctx, 'comments'),
+      fixes: [
+        {
+          description: 'delete the comment and rotate the secret it held',
+          command: 'coffer rotate PATH',
+        },
+      ],
     };
   },
 };
@@ -116,16 +117,13 @@ const history: Check = {
     const evidence = found.map(evidenceOf);
     return {
       evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description:
-                  'rotate each secret found (removing it from history is optional: it is compromised already)',
-                command: 'coffer scan --history --json',
-              },
-            ]
-          : [],
+      fixes: [
+        {
+          description:
+            'rotate each secret found (removing it from history is optional: it is compromised already)',
+          command: 'coffer scan --history --json',
+        },
+      ],
     };
   },
 };
@@ -171,15 +169,12 @@ const inLogs: Check = {
     }
     return {
       evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description:
-                  'log "[REDACTED]" or a redacted copy instead (coffer/redact: createRedactor, pinoRedactHooks); a false positive: add coffer:allow on the line',
-              },
-            ]
-          : [],
+      fixes: [
+        {
+          description:
+            'log "[REDACTED]" or a redacted copy instead (coffer/redact: createRedactor, pinoRedactHooks); a false positive: add coffer:allow on the line',
+        },
+      ],
     };
   },
 };

@@ -6,7 +6,7 @@
  */
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence, Fix } from '../types.js';
+import type { Check, Evidence } from '../types.js';
 import { base, isLiteralSecret } from './util.js';
 
 const COMPOSE = /^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$/;
@@ -102,18 +102,17 @@ const compose: Check = {
       (t) => yamlAssignments(t, (k) => k === 'environment'),
       'a compose file',
     );
-    const fixes: Fix[] =
-      evidence.length > 0
-        ? [
-            {
-              description:
-                // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, not a template
-                'write NAME=${NAME} under environment: and load the values from an env_file (e.g. .env.prod, git-ignored); coffer export prints the snippet',
-              command: 'coffer export --project P --env prod --format compose',
-            },
-          ]
-        : [];
-    return { evidence, fixes };
+    return {
+      evidence,
+      fixes: [
+        {
+          description:
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, not a template
+            'write NAME=${NAME} under environment: and load the values from an env_file (e.g. .env.prod, git-ignored); coffer export prints the snippet',
+          command: 'coffer export --project P --env prod --format compose',
+        },
+      ],
+    };
   },
 };
 
@@ -163,15 +162,12 @@ const dockerfile: Check = {
     }
     return {
       evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description:
-                  'pass secrets at run time (docker run --env-file, or coffer run) or as build secrets (RUN --mount=type=secret,id=NAME), never ENV/ARG values or COPY',
-              },
-            ]
-          : [],
+      fixes: [
+        {
+          description:
+            'pass secrets at run time (docker run --env-file, or coffer run) or as build secrets (RUN --mount=type=secret,id=NAME), never ENV/ARG values or COPY',
+        },
+      ],
     };
   },
 };
@@ -194,17 +190,14 @@ const ci: Check = {
     );
     return {
       evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description:
-                  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, not a template
-                  "store the value in the CI's secrets and write NAME: ${{ secrets.NAME }} (GitHub) or a masked CI/CD variable (GitLab); coffer sync pushes them",
-                command: 'coffer sync --project P --env prod --target github --dry-run',
-              },
-            ]
-          : [],
+      fixes: [
+        {
+          description:
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, not a template
+            "store the value in the CI's secrets and write NAME: ${{ secrets.NAME }} (GitHub) or a masked CI/CD variable (GitLab); coffer sync pushes them",
+          command: 'coffer sync --project P --env prod --target github --dry-run',
+        },
+      ],
     };
   },
 };

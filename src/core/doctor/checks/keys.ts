@@ -104,15 +104,12 @@ const backup: Check = {
       }));
     return {
       evidence,
-      fixes:
-        evidence.length > 0
-          ? [
-              {
-                description: 'write an encrypted backup of the vault (every version)',
-                command: 'coffer backup --passphrase --out coffer-backup.age',
-              },
-            ]
-          : [],
+      fixes: [
+        {
+          description: 'write an encrypted backup of the vault (every version)',
+          command: 'coffer backup --passphrase --out coffer-backup.age',
+        },
+      ],
     };
   },
 };
