@@ -13,6 +13,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadCoffer } from './env.mjs';
 import { fmtNum, fmtRate, fmtSec } from './stats.mjs';
+import { expectedValue, populateVersions, VERSIONS_PER_SECRET } from './versions.mjs';
 
 export const name = 'backup';
 export const title = 'Backup and restore (coffer backup / backup restore, library calls)';
@@ -20,70 +21,21 @@ export const title = 'Backup and restore (coffer backup / backup restore, librar
 const BACKUP_TARGET_MS = 10_000;
 const RESTORE_TARGET_MS = 20_000;
 const PASSPHRASE = 'bench backup passphrase, long enough';
-const VERSIONS_PER_SECRET = 4;
-const SECRETS_PER_TX = 5000;
 const DESCRIPTION = 'Service credential for the backup bench';
 
-const pathOf = (i) => `project/rot${Math.floor(i / 1000)}/svc_${String(i).padStart(6, '0')}`;
-/** The value of a secret version: deterministic, so reads can be checked; about 48 bytes. */
-const expectedValue = (i, version) =>
-  `v${version}-${String(i).padStart(6, '0')}-bench-secret-value-0123456789`;
-
 /**
- * A vault as `count` audited writes would leave it, built in a few large transactions: each
- * version sealed as Vault.set seals it (its rows MACed by the vault's transaction) and given
- * its own `set` audit record, so the backup carries as many audit records as versions.
+ * A vault as `count` audited writes would leave it (versions.mjs), each version with its own
+ * `set` audit record in the transaction's batch (the vault MACs its rows), so the backup
+ * carries as many audit records as versions.
  */
-export async function populate(lib, vault, count) {
-  const secrets = Math.ceil(count / VERSIONS_PER_SECRET);
-  let inserted = 0;
-  for (let first = 0; first < secrets; first += SECRETS_PER_TX) {
-    const last = Math.min(secrets, first + SECRETS_PER_TX);
-    await vault.auditedTransaction('bench.populate', async (tx, keyring) => {
-      const kek = await keyring.primary(tx);
-      const ts = new Date().toISOString();
-      const audit = [];
-      for (let i = first; i < last; i++) {
-        const path = pathOf(i);
-        const versions = Math.min(VERSIONS_PER_SECRET, count - i * VERSIONS_PER_SECRET);
-        for (let version = 1; version <= versions; version++) {
-          const slot = { path, env: 'prod', version };
-          const sealed = lib.sealSecret(
-            kek.key,
-            kek.id,
-            Buffer.from(expectedValue(i, version)),
-            slot,
-          );
-          await tx.insertVersion({
-            ...slot,
-            kekId: kek.id,
-            wrappedDek: sealed.wrappedDek,
-            ciphertext: sealed.ciphertext,
-            createdAt: ts,
-            actor: 'bench:populate',
-          });
-          audit.push({ action: 'set', path, env: 'prod', version, outcome: 'ok', detail: null });
-          inserted++;
-        }
-        await tx.insertSecret({
-          path,
-          env: 'prod',
-          description: DESCRIPTION,
-          currentVersion: versions,
-          tier: null,
-          rotation: null,
-          envVar: null,
-          localOnly: false,
-          generator: null,
-          createdAt: ts,
-          updatedAt: ts,
-          deletedAt: null,
-        });
-      }
-      return { result: undefined, detail: `${last - first} secrets`, audit };
-    });
-  }
-  return { inserted, secrets };
+export function populate(lib, vault, count) {
+  return populateVersions(lib, count, DESCRIPTION, (fill, secrets) =>
+    vault.auditedTransaction('bench.populate', async (tx, keyring) => {
+      const slots = await fill(tx, await keyring.primary(tx));
+      const audit = slots.map((slot) => ({ action: 'set', ...slot, outcome: 'ok', detail: null }));
+      return { result: undefined, detail: `${secrets} secrets`, audit };
+    }),
+  );
 }
 
 /** CPU time of this process (user + system), in ms: the share of a loaded machine it got. */
@@ -179,7 +131,7 @@ export async function run(ctx) {
       ],
     );
     notes.push(
-      `${fmtNum(pop.secrets)} secrets x 4 versions, values ~48 B, one audit record per version; backup file ${mb.toFixed(1)} MB.`,
+      `${fmtNum(pop.secrets)} secrets x ${VERSIONS_PER_SECRET} versions, values ~48 B, one audit record per version; backup file ${mb.toFixed(1)} MB.`,
       `machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores: wall time is what this process got of it.`,
       'cpu: user + system time of this process; on a machine shared with other work it is the time the phase needs, the wall time what it got.',
       `restore phases: age decrypt (incl. scrypt 2^18) ${fmtSec(decryptMs)}, decode ${fmtSec(decodeMs)}, copy + check + audit ${fmtSec(restoreMs - decryptMs - decodeMs)}.`,

@@ -1,9 +1,9 @@
 /**
  * Key rotation: `rotateKeys(vault)` over N secret versions (100,000; 10,000 with --quick).
  *
- * The vault is populated through the library's own pieces, not N audited `vault.set` calls:
- * values are sealed with `sealSecret` under the primary KEK (as Vault.set does) and rows are
- * inserted with `tx.insertVersion` / `tx.insertSecret` in a few large write transactions.
+ * The vault is populated through the library's own pieces, not N audited `vault.set` calls
+ * (versions.mjs): values sealed with `sealSecret` under the primary KEK (as Vault.set does),
+ * rows inserted in a few large write transactions.
  * After the rotation a sample of values is read back through `vault.get` and `keyStatus`
  * must show every data key on the new KEK and the old one retired.
  */
@@ -11,80 +11,35 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadCoffer } from './env.mjs';
 import { fmtMs, fmtNum, fmtRate, fmtSec, median } from './stats.mjs';
+import {
+  expectedValue,
+  pathOf,
+  populateVersions,
+  SECRETS_PER_TX,
+  VERSIONS_PER_SECRET,
+} from './versions.mjs';
 
 export const name = 'rotation';
 export const title = 'Key rotation (re-wrap every data key to a new KEK)';
 
 const TARGET_MS = 5000;
-const VERSIONS_PER_SECRET = 4;
-const SECRETS_PER_TX = 5000;
 const DESCRIPTION = 'Service credential for the key rotation bench';
 
-const pathOf = (i) => `project/rot${Math.floor(i / 1000)}/svc_${String(i).padStart(6, '0')}`;
-/** The value of a secret version: deterministic, so reads can be checked; about 48 bytes. */
-const expectedValue = (i, version) =>
-  `v${version}-${String(i).padStart(6, '0')}-bench-secret-value-0123456789`;
-
-/** Inserts `count` versions: count / VERSIONS_PER_SECRET secrets of VERSIONS_PER_SECRET each. */
+/** Inserts `count` versions (versions.mjs) in write transactions of the storage itself. */
 export async function populate(lib, storage, masterKey, count) {
-  const { Keyring, sealSecret } = lib;
-  const secrets = Math.ceil(count / VERSIONS_PER_SECRET);
-  const keyring = new Keyring(masterKey);
-  let inserted = 0;
-  let sealMs = 0;
+  const keyring = new lib.Keyring(masterKey);
   try {
-    for (let first = 0; first < secrets; first += SECRETS_PER_TX) {
-      const last = Math.min(secrets, first + SECRETS_PER_TX);
-      await storage.transaction('write', async (raw) => {
+    return await populateVersions(lib, count, DESCRIPTION, (fill) =>
+      storage.transaction('write', async (raw) => {
         await keyring.unlock(raw);
         // Rows carry their MACs where the library has them, as the vault's own writes do.
         const tx = lib.AuthenticatedTx ? new lib.AuthenticatedTx(raw, keyring.rowMacKey()) : raw;
-        const kek = await keyring.primary(tx);
-        const ts = new Date().toISOString();
-        for (let i = first; i < last; i++) {
-          const path = pathOf(i);
-          const versions = Math.min(VERSIONS_PER_SECRET, count - i * VERSIONS_PER_SECRET);
-          for (let version = 1; version <= versions; version++) {
-            const slot = { path, env: 'prod', version };
-            const t0 = performance.now();
-            const sealed = sealSecret(
-              kek.key,
-              kek.id,
-              Buffer.from(expectedValue(i, version)),
-              slot,
-            );
-            sealMs += performance.now() - t0;
-            await tx.insertVersion({
-              ...slot,
-              kekId: kek.id,
-              wrappedDek: sealed.wrappedDek,
-              ciphertext: sealed.ciphertext,
-              createdAt: ts,
-              actor: 'bench:populate',
-            });
-            inserted++;
-          }
-          await tx.insertSecret({
-            path,
-            env: 'prod',
-            description: DESCRIPTION,
-            currentVersion: versions,
-            tier: null,
-            rotation: null,
-            envVar: null,
-            localOnly: false,
-            generator: null,
-            createdAt: ts,
-            updatedAt: ts,
-            deletedAt: null,
-          });
-        }
-      });
-    }
+        await fill(tx, await keyring.primary(tx));
+      }),
+    );
   } finally {
     keyring.close();
   }
-  return { inserted, secrets, sealMs };
 }
 
 /** Times the pure crypto of a re-wrap (unwrap + wrap) on `n` fresh data keys. */
