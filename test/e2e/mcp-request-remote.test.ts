@@ -10,13 +10,11 @@
  * one public address; the request is made through one and answered on the other.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import dotenv from 'dotenv';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeHome } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome } from './harness.js';
+import { type Answer, callTool, http, playUser, startRequestSession } from './request-harness.js';
 import {
   randomMasterKey,
   reportSkipped,
@@ -32,114 +30,6 @@ reportSkipped('request_secret through two `coffer serve` instances on PostgreSQL
 const DESCRIPTION = 'Stripe secret key for the shop checkout';
 const PATH = 'project/shop/stripe_key';
 const AGENT = 'mcp:request-e2e/1.0.0 agent:helper';
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One HTTP request with exactly these headers, to `via` (an instance) when given. */
-function http(
-  method: string,
-  url: string,
-  headers: Record<string, string> = {},
-  body?: string,
-  via?: string,
-): Promise<Answer> {
-  const u = new URL(url);
-  const target = via === undefined ? u : new URL(`${u.pathname}${u.search}`, via);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(target, { method, headers: { Host: u.host, ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => {
-        text += d.toString('utf8');
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-/** The user: opens the page (on `via`), then stores `value` or declines with its form. */
-async function playUser(url: string, value: string | null, via?: string): Promise<Answer> {
-  const page = await http('GET', url, {}, undefined, via);
-  expect(page.status, page.body).toBe(200);
-  expect(page.body).toContain('project/shop/');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  const form = new URLSearchParams({ csrf, action: value === null ? 'decline' : 'store' });
-  if (value !== null) form.set('value', value);
-  return http(
-    'POST',
-    url,
-    { Origin: new URL(url).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
-    form.toString(),
-    via,
-  );
-}
-
-interface Session {
-  client: Client;
-  wire: string[];
-  stderr(): string;
-  close(): Promise<void>;
-}
-
-const sessions: Session[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.close();
-});
-
-async function start(
-  env: Record<string, string>,
-  cwd: string,
-  user?: (url: string) => Promise<unknown>,
-): Promise<Session> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, 'mcp'],
-    env,
-    cwd,
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8');
-  });
-  const client = new Client(
-    { name: 'request-e2e', version: '1.0.0' },
-    {
-      supportedProtocolVersions: ['2025-11-25'],
-      ...(user === undefined ? {} : { capabilities: { elicitation: { url: {} } } }),
-    },
-  );
-  const session: Session = { client, wire: [], stderr: () => stderr, close: () => client.close() };
-  if (user !== undefined) {
-    client.setRequestHandler('elicitation/create', async (req) => {
-      const p = req.params as { url: string };
-      setTimeout(() => void user(p.url), 0);
-      return { action: 'accept' };
-    });
-  }
-  const send = transport.send.bind(transport);
-  transport.send = ((m: unknown, ...rest: unknown[]) => {
-    session.wire.push(JSON.stringify(m));
-    return (send as (...a: unknown[]) => Promise<void>)(m, ...rest);
-  }) as typeof transport.send;
-  await client.connect(transport);
-  const onmessage = transport.onmessage as ((...a: unknown[]) => void) | undefined;
-  transport.onmessage = ((m: unknown, ...rest: unknown[]) => {
-    session.wire.push(JSON.stringify(m));
-    onmessage?.(m, ...rest);
-  }) as NonNullable<typeof transport.onmessage>;
-  sessions.push(session);
-  return session;
-}
-
-type Result = { isError?: boolean; structuredContent?: Record<string, unknown> };
-const call = (s: Session, name: string, args: Record<string, unknown>) =>
-  s.client.callTool({ name, arguments: args }) as Promise<Result>;
 
 interface AuditLine {
   actor: string;
@@ -190,11 +80,14 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
   it('URL elicitation: the page on the server stores the value, the .env is written here', async () => {
     const value = 'sk_live_Remote-Elicit-51xQ';
     let page: Answer | undefined;
-    const s = await start(env, cwd, async (url) => {
-      expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
-      page = await playUser(url, value);
+    const s = await startRequestSession(env, cwd, {
+      reply: 'accept',
+      user: async (url) => {
+        expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
+        page = await playUser(url, value);
+      },
     });
-    const r = await call(s, 'request_secret', {
+    const r = await callTool(s, 'request_secret', {
       keyPath: PATH,
       description: DESCRIPTION,
       writeEnv: '.env',
@@ -223,8 +116,8 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
   });
 
   it('the link works once, for its own host and origin only; link + request_status', async () => {
-    const s = await start(env, cwd);
-    const r = await call(s, 'request_secret', { keyPath: PATH, description: DESCRIPTION });
+    const s = await startRequestSession(env, cwd);
+    const r = await callTool(s, 'request_secret', { keyPath: PATH, description: DESCRIPTION });
     expect(r.structuredContent).toMatchObject({ status: 'pending' });
     const { url, requestId } = r.structuredContent as { url: string; requestId: string };
     // A DNS-rebinding name pointing at the server gets nothing.
@@ -245,11 +138,11 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
       (await http('POST', url, { ...type, Origin: new URL(url).origin }, badCsrf.toString()))
         .status,
     ).toBe(403);
-    const pending = await call(s, 'request_status', { requestId });
+    const pending = await callTool(s, 'request_status', { requestId });
     expect(pending.structuredContent).toMatchObject({ status: 'opened' });
     const value = 'sk_live_Remote-Link-77aa';
     expect((await playUser(url, value)).status).toBe(200);
-    const done = await call(s, 'request_status', { requestId });
+    const done = await callTool(s, 'request_status', { requestId });
     expect(done.structuredContent).toMatchObject({ status: 'stored', version: 2 });
     expect(server.run(['get', PATH]).stdout).toBe(`${value}\n`);
     // Spent: a second use is refused, and so is a made-up token.
@@ -260,10 +153,11 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
   });
 
   it('the user declines on the page: nothing stored, audited', async () => {
-    const s = await start(env, cwd, async (url) => {
-      await playUser(url, null);
+    const s = await startRequestSession(env, cwd, {
+      reply: 'accept',
+      user: (url) => playUser(url, null),
     });
-    const r = await call(s, 'request_secret', {
+    const r = await callTool(s, 'request_secret', {
       keyPath: 'project/shop/other_key',
       description: 'Webhook secret for the shop order events',
     });
@@ -329,12 +223,15 @@ describe.skipIf(TEST_DATABASE_URL === undefined)(
     it('made through one instance, answered on the other, once', async () => {
       const value = 'sk_live_Cluster-Request-3Zp';
       let url = '';
-      const s = await start(env, cwd, async (u) => {
-        url = u;
-        // The user's browser reaches the other instance.
-        await playUser(u, value, b.url);
+      const s = await startRequestSession(env, cwd, {
+        reply: 'accept',
+        user: async (u) => {
+          url = u;
+          // The user's browser reaches the other instance.
+          await playUser(u, value, b.url);
+        },
       });
-      const r = await call(s, 'request_secret', { keyPath: PATH, description: DESCRIPTION });
+      const r = await callTool(s, 'request_secret', { keyPath: PATH, description: DESCRIPTION });
       expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
       expect(r.structuredContent).toMatchObject({ status: 'stored', version: 1 });
       expect(url.startsWith(`${PUBLIC}/r/`)).toBe(true);

@@ -5,136 +5,12 @@
  * in either direction, no log line, no audit record.
  */
 import { request as httpRequest } from 'node:http';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, makeHome } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { makeHome } from './harness.js';
+import { type Answer, callTool, http, playUser, startRequestSession } from './request-harness.js';
 
 const DESCRIPTION = 'Stripe secret key for the shop checkout';
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One HTTP request with exactly these headers (fetch would add or refuse some). */
-function http(
-  method: string,
-  url: string,
-  headers: Record<string, string> = {},
-  body?: string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => {
-        text += d.toString('utf8');
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      Object.assign(req, { answerHeaders: res.headers });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-/** The user: opens the page, then stores `value` (or declines) with the page's own form. */
-async function playUser(url: string, value: string | null): Promise<Answer> {
-  const page = await http('GET', url);
-  expect(page.status).toBe(200);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  const form = new URLSearchParams({ csrf, action: value === null ? 'decline' : 'store' });
-  if (value !== null) form.set('value', value);
-  return http(
-    'POST',
-    url,
-    { Origin: new URL(url).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
-    form.toString(),
-  );
-}
-
-interface Session {
-  client: Client;
-  /** Every JSON-RPC message in either direction, as text. */
-  wire: string[];
-  stderr(): string;
-  elicitations: { url: string; elicitationId: string; message: string }[];
-  completed: string[];
-  close(): Promise<void>;
-}
-
-const sessions: Session[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.close();
-});
-
-/**
- * `coffer mcp` with a client that declares URL elicitation (answering with `reply`, then
- * calling `user` with the URL) or none.
- */
-async function start(
-  env: Record<string, string>,
-  cwd: string,
-  elicit?: { reply: 'accept' | 'decline' | 'cancel'; user?: (url: string) => Promise<unknown> },
-): Promise<Session> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, 'mcp'],
-    env,
-    cwd,
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8');
-  });
-  const client = new Client(
-    { name: 'request-e2e', version: '1.0.0' },
-    {
-      supportedProtocolVersions: ['2025-11-25'],
-      ...(elicit === undefined ? {} : { capabilities: { elicitation: { url: {} } } }),
-    },
-  );
-  const session: Session = {
-    client,
-    wire: [],
-    stderr: () => stderr,
-    elicitations: [],
-    completed: [],
-    close: () => client.close(),
-  };
-  if (elicit !== undefined) {
-    client.setRequestHandler('elicitation/create', async (req) => {
-      const p = req.params as { url: string; elicitationId: string; message: string };
-      session.elicitations.push(p);
-      if (elicit.user !== undefined) setTimeout(() => void elicit.user!(p.url), 0);
-      return { action: elicit.reply };
-    });
-    client.setNotificationHandler('notifications/elicitation/complete', (n) => {
-      session.completed.push((n.params as { elicitationId: string }).elicitationId);
-    });
-  }
-  const send = transport.send.bind(transport);
-  transport.send = ((m: unknown, ...rest: unknown[]) => {
-    session.wire.push(JSON.stringify(m));
-    return (send as (...a: unknown[]) => Promise<void>)(m, ...rest);
-  }) as typeof transport.send;
-  await client.connect(transport);
-  const onmessage = transport.onmessage as ((...a: unknown[]) => void) | undefined;
-  transport.onmessage = ((m: unknown, ...rest: unknown[]) => {
-    session.wire.push(JSON.stringify(m));
-    onmessage?.(m, ...rest);
-  }) as NonNullable<typeof transport.onmessage>;
-  sessions.push(session);
-  return session;
-}
-
-type Result = { isError?: boolean; structuredContent?: Record<string, unknown> };
-
-const call = (s: Session, name: string, args: Record<string, unknown>) =>
-  s.client.callTool({ name, arguments: args }) as Promise<Result>;
 
 function vault() {
   const h = makeHome();
@@ -151,7 +27,7 @@ describe('request_secret with URL-mode elicitation', () => {
     const h = vault();
     let value = '';
     let posted: Promise<Answer> | undefined;
-    const s = await start(h.env, h.home, {
+    const s = await startRequestSession(h.env, h.home, {
       reply: 'accept',
       user: (url) => {
         posted = playUser(url, value);
@@ -164,7 +40,7 @@ describe('request_secret with URL-mode elicitation', () => {
         value = v;
         const keyPath = `project/shop/stripe_key_${given.length}`;
         given.push(v);
-        const r = await call(s, 'request_secret', { keyPath, description: DESCRIPTION });
+        const r = await callTool(s, 'request_secret', { keyPath, description: DESCRIPTION });
         expect(r.isError, JSON.stringify(r)).toBeFalsy();
         expect(r.structuredContent).toMatchObject({ status: 'stored', keyPath, version: 1 });
         expect((await posted!).status).toBe(200);
@@ -201,8 +77,11 @@ describe('request_secret with URL-mode elicitation', () => {
     const urlP = new Promise<string>((r) => {
       resolveUrl = r;
     });
-    const s = await start(h.env, h.home, { reply: 'accept', user: async (url) => resolveUrl(url) });
-    const pending = call(s, 'request_secret', {
+    const s = await startRequestSession(h.env, h.home, {
+      reply: 'accept',
+      user: async (url) => resolveUrl(url),
+    });
+    const pending = callTool(s, 'request_secret', {
       keyPath: 'project/shop/stripe_key',
       description: DESCRIPTION,
       writeEnv: '.env',
@@ -254,8 +133,8 @@ describe('request_secret with URL-mode elicitation', () => {
   for (const reply of ['decline', 'cancel'] as const) {
     it(`an elicitation answered ${reply} stores nothing and ends the link`, async () => {
       const h = vault();
-      const s = await start(h.env, h.home, { reply });
-      const r = await call(s, 'request_secret', {
+      const s = await startRequestSession(h.env, h.home, { reply });
+      const r = await callTool(s, 'request_secret', {
         keyPath: 'project/shop/stripe_key',
         description: DESCRIPTION,
       });
@@ -267,8 +146,11 @@ describe('request_secret with URL-mode elicitation', () => {
 
   it('the user declining on the page stores nothing', async () => {
     const h = vault();
-    const s = await start(h.env, h.home, { reply: 'accept', user: (url) => playUser(url, null) });
-    const r = await call(s, 'request_secret', {
+    const s = await startRequestSession(h.env, h.home, {
+      reply: 'accept',
+      user: (url) => playUser(url, null),
+    });
+    const r = await callTool(s, 'request_secret', {
       keyPath: 'project/shop/stripe_key',
       description: DESCRIPTION,
     });
@@ -284,23 +166,23 @@ describe('request_secret with URL-mode elicitation', () => {
 describe('request_secret without URL elicitation', () => {
   it('answers with a link and a request id; request_status says when it is stored', async () => {
     const h = vault();
-    const s = await start(h.env, h.home);
-    const r = await call(s, 'request_secret', {
+    const s = await startRequestSession(h.env, h.home);
+    const r = await callTool(s, 'request_secret', {
       keyPath: 'project/shop/stripe_key',
       description: DESCRIPTION,
     });
     expect(r.structuredContent).toMatchObject({ status: 'pending' });
     const { url, requestId } = r.structuredContent as { url: string; requestId: string };
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\//);
-    expect((await call(s, 'request_status', { requestId })).structuredContent).toMatchObject({
+    expect((await callTool(s, 'request_status', { requestId })).structuredContent).toMatchObject({
       status: 'pending',
     });
     expect((await playUser(url, 'sk_live_from_the_page_42')).status).toBe(200);
-    const done = await call(s, 'request_status', { requestId });
+    const done = await callTool(s, 'request_status', { requestId });
     expect(done.structuredContent).toMatchObject({ status: 'stored', version: 1 });
     expect(s.wire.join('\n')).not.toContain('sk_live_from_the_page_42');
     expect(s.stderr()).not.toContain('sk_live_from_the_page_42');
-    const unknown = await call(s, 'request_status', { requestId: 'req_nothing' });
+    const unknown = await callTool(s, 'request_status', { requestId: 'req_nothing' });
     expect(unknown.isError).toBe(true);
   }, 120_000);
 });
