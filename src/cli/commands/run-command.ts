@@ -257,10 +257,10 @@ async function runChild(
   try {
     if (maskOut || maskErr) {
       // Loaded and built after the spawn: the child starts meanwhile, its output waits in the pipe.
-      const { createMaskingTransforms } = await import('../../core/redact/stream.js');
-      const [out, err] = createMaskingTransforms(masking.values, 2);
-      if (maskOut) child.stdout!.pipe(out!).pipe(process.stdout);
-      if (maskErr) child.stderr!.pipe(err!).pipe(process.stderr);
+      const { createMaskingWriters } = await import('../../core/redact/stream.js');
+      const [out, err] = createMaskingWriters(masking.values, [process.stdout, process.stderr]);
+      if (maskOut) child.stdout!.pipe(out!);
+      if (maskErr) child.stderr!.pipe(err!);
     }
     await afterSpawn();
     return await exited;

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   referenceRedact,
   splitAt,
   valuesAndText,
+  valuesArb,
 } from '../../../test/helpers/redact-reference.js';
 import {
   createMaskingTransform,
@@ -14,6 +15,7 @@ import {
   createStreamMasker,
   type StreamMaskerOptions,
 } from './index.js';
+import { createMaskingWriters } from './stream.js';
 
 const M = '[REDACTED]';
 
@@ -110,6 +112,39 @@ describe('createStreamMasker', () => {
     );
   });
 
+  it('property: holds back fewer bytes than the longest form, and only while a form may start', () => {
+    fc.assert(
+      fc.property(
+        valuesArb,
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (values, picks, cuts) => {
+          const all = needles(values);
+          fc.pre(all.length > 0);
+          // Proper prefixes of the forms: text that keeps looking like a value starting.
+          const text = picks
+            .map(([w, k]) => {
+              const f = all[w % all.length]!;
+              return f.slice(0, k % f.length);
+            })
+            .join('');
+          fc.pre(referenceRedact(text, values) === text);
+          const longest = Math.max(...all.map((f) => Buffer.byteLength(f)));
+          const m = createStreamMasker(values);
+          let pushed = 0;
+          let out = 0;
+          for (const chunk of splitAt(Buffer.from(text), cuts)) {
+            pushed += chunk.length;
+            out += m.push(chunk).length;
+            expect(pushed - out).toBeLessThanOrEqual(longest - 1);
+          }
+          expect(out + m.end().length).toBe(pushed);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('property: a text made only of copies of a value never shows it', () => {
     fc.assert(
       fc.property(
@@ -139,5 +174,83 @@ describe('createMaskingTransform', () => {
       Readable.from([Buffer.from('plain\n')]).pipe(createMaskingTransform([])),
     );
     expect(out.toString()).toBe('plain\n');
+  });
+});
+
+/** A sink that records what it is given; `gathers`: it has a `_writev` (a pipe, a socket). */
+function sink(gathers: boolean, slow: boolean): { stream: Writable; text: () => string } {
+  const got: Buffer[] = [];
+  const later = (callback: () => void) => (slow ? setImmediate(callback) : callback());
+  const stream = new Writable({
+    highWaterMark: slow ? 4 : 16384,
+    write(chunk: Buffer, _encoding, callback) {
+      got.push(Buffer.from(chunk));
+      later(callback);
+    },
+    ...(gathers
+      ? {
+          writev(chunks: { chunk: Buffer }[], callback: () => void) {
+            for (const c of chunks) got.push(Buffer.from(c.chunk));
+            later(callback);
+          },
+        }
+      : {}),
+  });
+  return { stream, text: () => Buffer.concat(got).toString('utf8') };
+}
+
+describe('createMaskingWriters', () => {
+  it('property: any chunking, into any destination, gives the one-shot result', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        valuesAndText,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.boolean(),
+        fc.boolean(),
+        async ({ values, text }, cuts, gathers, slow) => {
+          const dest = sink(gathers, slow);
+          const [writer] = createMaskingWriters(values, [dest.stream]);
+          await new Promise<void>((resolve, reject) => {
+            writer!.on('error', reject);
+            Readable.from(splitAt(Buffer.from(text), cuts), { objectMode: false })
+              .pipe(writer!)
+              .on('finish', resolve);
+          });
+          // The destination is not ended by the writer; end it to wait for what it has queued.
+          expect(dest.stream.writableEnded).toBe(false);
+          await new Promise((resolve) => dest.stream.end(resolve));
+          expect(dest.text()).toBe(referenceRedact(text, values));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes a chunk with several values in one gathered write, its text as views', () => {
+    const writes: number[] = [];
+    const dest = new Writable({
+      write(_chunk, _encoding, callback) {
+        writes.push(1);
+        callback();
+      },
+      writev(chunks, callback) {
+        writes.push(chunks.length);
+        callback();
+      },
+    });
+    const [writer] = createMaskingWriters(['secret-one', 'secret-two'], [dest]);
+    writer!.write(Buffer.from('a secret-one b secret-two c\n'));
+    expect(writes).toEqual([5]);
+  });
+
+  it('each writer masks into its own destination; the options are checked', async () => {
+    const a = sink(true, false);
+    const b = sink(false, false);
+    const [out, err] = createMaskingWriters(['hunter2!'], [a.stream, b.stream]);
+    out!.end('1 hunter2! 1');
+    err!.end('2 hunter2! 2');
+    await Promise.all([out, err].map((w) => new Promise((r) => w!.on('finish', r))));
+    expect([a.text(), b.text()]).toEqual([`1 ${M} 1`, `2 ${M} 2`]);
+    expect(() => createMaskingWriters(['x'], [a.stream], { marker: '' })).toThrow(RangeError);
   });
 });

@@ -7,15 +7,15 @@
  * multibyte character split across chunks passes through intact.
  *
  * Latency: after each chunk only the bytes that could still be the start of a value are held
- * back (at most the longest form's length); a chunk with no possible partial match at its end
- * goes out at once, entirely. A span that may still grow at its end has its marker written at
+ * back (fewer than the longest form's length); a chunk with no possible partial match at its
+ * end goes out at once, entirely. A span that may still grow at its end has its marker written at
  * once, and what it covers is dropped as it arrives. `end()` flushes what is held back.
  * Linear in the input whatever the text (see `matcher.ts`).
  *
  * Not done here: the secret patterns of `patterns.ts` (a regular expression cannot be resumed
  * across chunks), decoding or re-encoding text. Invalid UTF-8 is passed through byte for byte.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { type Automaton, buildMatcher, type MatcherOptions, newCursor } from './matcher.js';
 
 export interface StreamMasker {
@@ -51,10 +51,43 @@ export function createStreamMasker(
   return maskerOf(Buffer.from(marker, 'utf8'), automaton);
 }
 
+/**
+ * The masker with its output in pieces: views of the chunk for the unchanged text, the
+ * marker for each span, a copy only of bytes held back from an earlier chunk. Written with
+ * one gathered write, the chunk is never copied.
+ */
+interface PartsMasker {
+  push(chunk: Uint8Array): Buffer[];
+  end(): Buffer[];
+}
+
+const NONE: Buffer[] = [];
+
+/** One Buffer of `parts` (the only one itself, without a copy). */
+function joined(parts: Buffer[]): Buffer {
+  if (parts.length === 0) return EMPTY;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** The pure masker over a parts masker. */
+function joinedMasker(parts: PartsMasker): StreamMasker {
+  return {
+    push: (chunk) => joined(parts.push(chunk)),
+    end: () => joined(parts.end()),
+  };
+}
+
 /** A masker over a built automaton (which holds no per-stream state, so maskers share it). */
 function maskerOf(mark: Buffer, automaton: Automaton): StreamMasker {
+  return joinedMasker(partsMaskerOf(mark, automaton));
+}
+
+function partsMaskerOf(mark: Buffer, automaton: Automaton): PartsMasker {
   const cursor = newCursor();
-  /** Bytes not emitted yet, from absolute offset `emitted` to `cursor.pos` (a copy). */
+  /**
+   * Bytes not emitted yet, from absolute offset `emitted` to `cursor.pos` (a copy): fewer
+   * than the longest form's length, since a state is never deeper than its longest key.
+   */
   let held = EMPTY;
   let emitted = 0;
   /** The first span of `cursor.spans` already has its marker out (only its end may grow). */
@@ -66,27 +99,27 @@ function maskerOf(mark: Buffer, automaton: Automaton): StreamMasker {
    * ends before `boundary` and the text around it, the marker of a span whose start is fixed,
    * and the text up to the next span that may still grow leftwards or the boundary.
    */
-  const emit = (chunk: Buffer, at: number, boundary: number): Buffer => {
+  const emit = (chunk: Buffer, at: number, boundary: number): Buffer[] => {
     const spans = cursor.spans;
     if (spans.length === 0 && held.length === 0 && boundary === cursor.pos) {
       emitted = cursor.pos;
-      return chunk;
+      return [chunk];
     }
     const from = emitted; // `held` starts here, `chunk` at `at`
-    /** Appends the bytes from absolute `a` to `b` (in `held`, then `chunk`) to `into`. */
-    const text = (into: Buffer[], a: number, b: number): void => {
-      if (a >= b) return;
-      if (a < at) into.push(held.subarray(a - from, Math.min(b, at) - from));
-      if (b > at) into.push(chunk.subarray(Math.max(a, at) - at, b - at));
-    };
     const out: Buffer[] = [];
+    /** Appends the bytes from absolute `a` to `b` (in `held`, then `chunk`) to `out`. */
+    const text = (a: number, b: number): void => {
+      if (a >= b) return;
+      if (a < at) out.push(held.subarray(a - from, Math.min(b, at) - from));
+      if (b > at) out.push(chunk.subarray(Math.max(a, at) - at, b - at));
+    };
     let k = 0;
     for (; k < spans.length; k += 2) {
       const start = spans[k]!;
       const end = spans[k + 1]!;
       if (start > boundary) break; // a later span could still start before it
       if (!(k === 0 && marked)) {
-        text(out, emitted, start);
+        text(emitted, start);
         out.push(mark);
       }
       emitted = end;
@@ -97,34 +130,40 @@ function maskerOf(mark: Buffer, automaton: Automaton): StreamMasker {
     if (!marked) {
       const limit = spans.length > 0 ? Math.min(boundary, spans[0]!) : boundary;
       if (limit > emitted) {
-        text(out, emitted, limit);
+        text(emitted, limit);
         emitted = limit;
       }
     }
     // Copied: `chunk` is the caller's, which the caller is free to reuse.
-    const rest: Buffer[] = [];
-    text(rest, emitted, cursor.pos);
-    held = rest.length === 0 ? EMPTY : Buffer.concat(rest);
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
+    const keep = cursor.pos - emitted;
+    if (keep === 0) held = EMPTY;
+    else {
+      const next = Buffer.allocUnsafe(keep);
+      const fromHeld = Math.max(0, Math.min(at, cursor.pos) - emitted);
+      if (fromHeld > 0) held.copy(next, 0, emitted - from, emitted - from + fromHeld);
+      if (keep > fromHeld) chunk.copy(next, fromHeld, emitted + fromHeld - at, cursor.pos - at);
+      held = next;
+    }
+    return out;
   };
 
   return {
-    push(chunk: Uint8Array): Buffer {
+    push(chunk: Uint8Array): Buffer[] {
       if (!(chunk instanceof Uint8Array)) throw new TypeError('chunks must be Buffers');
       if (ended) throw new Error('push after end');
-      if (chunk.length === 0) return EMPTY;
+      if (chunk.length === 0) return NONE;
       const bytes = Buffer.isBuffer(chunk)
         ? chunk
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (automaton.maxLength === 0) return bytes;
+      if (automaton.maxLength === 0) return [bytes];
       const at = cursor.pos;
       automaton.scanBytes(bytes, bytes.length, cursor);
       return emit(bytes, at, cursor.pos - automaton.depth[cursor.state]!);
     },
-    end(): Buffer {
-      if (ended) return EMPTY;
+    end(): Buffer[] {
+      if (ended) return NONE;
       ended = true;
-      if (held.length === 0 && cursor.spans.length === 0) return EMPTY;
+      if (held.length === 0 && cursor.spans.length === 0) return NONE;
       const out = emit(EMPTY, cursor.pos, cursor.pos);
       held = EMPTY;
       return out;
@@ -159,6 +198,64 @@ export function createMaskingTransforms(
   const { marker, automaton } = buildMatcher(values, options, 'utf8');
   const mark = Buffer.from(marker, 'utf8');
   return Array.from({ length: count }, () => transformOf(maskerOf(mark, automaton)));
+}
+
+/**
+ * Writables that mask what is written to them and write it on into `dests[i]` (a child's
+ * stdout and stderr into coffer's own), sharing one automaton (built once). Each chunk goes
+ * out in one gathered write when the destination takes one (a pipe, a socket), the unchanged
+ * text as views of the chunk; into a destination that writes piece by piece (a file) as one
+ * Buffer. Backpressure passes through: a chunk is done when its destination has taken it.
+ * Ending a writer writes what was held back; the destination itself is never ended.
+ * @example
+ * ```ts
+ * const [out] = createMaskingWriters(values, [process.stdout]);
+ * child.stdout.pipe(out);
+ * ```
+ */
+export function createMaskingWriters(
+  values: Iterable<string>,
+  dests: readonly NodeJS.WritableStream[],
+  options: StreamMaskerOptions = {},
+): Writable[] {
+  const { marker, automaton } = buildMatcher(values, options, 'utf8');
+  const mark = Buffer.from(marker, 'utf8');
+  return dests.map((dest) => writerOf(partsMaskerOf(mark, automaton), dest));
+}
+
+function writerOf(masker: PartsMasker, dest: NodeJS.WritableStream): Writable {
+  const gathers = typeof (dest as { _writev?: unknown })._writev === 'function';
+  const forward = (callback: (err?: Error | null) => void, step: () => Buffer[]): void => {
+    let parts: Buffer[];
+    try {
+      parts = step();
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    if (parts.length === 0) {
+      callback();
+      return;
+    }
+    let ok: boolean;
+    if (parts.length === 1 || !gathers) ok = dest.write(joined(parts));
+    else {
+      (dest as Writable).cork();
+      ok = true;
+      for (const part of parts) ok = dest.write(part) && ok;
+      (dest as Writable).uncork();
+    }
+    if (ok) callback();
+    else dest.once('drain', () => callback());
+  };
+  return new Writable({
+    write(chunk: Buffer, _encoding: BufferEncoding, callback): void {
+      forward(callback, () => masker.push(chunk));
+    },
+    final(callback): void {
+      forward(callback, () => masker.end());
+    },
+  });
 }
 
 function transformOf(masker: StreamMasker): Transform {
