@@ -87,6 +87,42 @@ describe('the automaton against a naive search', () => {
     );
   });
 
+  it('property: with many values (states past the byte-indexed rows) gives the reference result', () => {
+    // 20 to 30 values over three letters: thousands of states, of which only the shallowest
+    // get a byte-indexed row; text pieces reach the deeper ones too.
+    const letters = fc.constantFrom('a', 'b', 'c');
+    const manyCase = fc
+      .array(fc.string({ unit: letters, minLength: 12, maxLength: 40 }), {
+        minLength: 20,
+        maxLength: 30,
+      })
+      .chain((values) =>
+        fc.record({
+          values: fc.constant(values),
+          text: fc
+            .array(
+              fc.oneof(
+                fc.constantFrom(...values),
+                fc
+                  .tuple(fc.constantFrom(...values), fc.nat(), fc.nat())
+                  .map(([v, a, b]) => v.slice(Math.min(a, b) % v.length, Math.max(a, b))),
+                fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x'), maxLength: 30 }),
+              ),
+              { maxLength: 30 },
+            )
+            .map((parts) => parts.join('')),
+          cuts: fc.array(fc.nat(), { maxLength: 6 }),
+        }),
+      );
+    fc.assert(
+      fc.property(manyCase, ({ values, text, cuts }) => {
+        const out = streamed(values, splitAt(Buffer.from(text), cuts), 4);
+        expect(out).toBe(referenceRedact(text, values, M, 4));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('a span that keeps growing is marked once and never held whole', () => {
     const m = createStreamMasker(['aaaa']);
     const out: Buffer[] = [m.push(Buffer.from('x aaaa'))];

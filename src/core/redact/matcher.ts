@@ -205,6 +205,12 @@ export function newCursor(): Cursor {
  */
 const DENSE_BUDGET = 1 << 16;
 
+/**
+ * How many states get a byte-indexed row for `scanBytes` (256 entries of 4 bytes each, so
+ * 1 MiB at most): the shallowest, where the automaton reads after the skip search stops.
+ */
+const QUIET_ROWS = 1024;
+
 /** Longest window the skip table looks at (its shifts must fit a byte). */
 const MAX_WINDOW = 240;
 
@@ -244,13 +250,15 @@ export class Automaton {
   private readonly window: number;
   private readonly shift: Uint8Array | null;
   /**
-   * `table` for `scanBytes`: the next state's row when that state has one, no occurrence
-   * ends there and it is at least 3 deep (so nothing is to be done but go on), else the
-   * complement of its number. `stateAtRow` maps a row back to its state.
+   * The transitions of `scanBytes`, indexed by byte (no class lookup) for the first
+   * `QUIET_ROWS` states with a row, 256 entries each: the next state's quiet row when that
+   * state has one, no occurrence ends there and it is at least 3 deep (so nothing is to be
+   * done but go on), else the complement of its number. `quietRowOf` is each state's quiet
+   * row offset (-1 for none) and `stateAtRow` maps a row back to its state.
    */
   private readonly quiet: Int32Array;
+  private readonly quietRowOf: Int32Array;
   private readonly stateAtRow: Int32Array;
-  private readonly classes: number;
 
   /** @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units. */
   constructor(keys: readonly ArrayLike<number>[], alphabet: number) {
@@ -340,15 +348,32 @@ export class Automaton {
         queue[tail++] = v;
       }
     }
-    this.classes = classes;
     this.stateAtRow = new Int32Array(filled);
     for (let t = 0; t < count; t++)
       if (this.rowOf[t]! >= 0) this.stateAtRow[this.rowOf[t]! / classes] = t;
-    this.quiet = new Int32Array(alphabet === 256 ? filled * classes : 0);
-    for (let k = 0; k < this.quiet.length; k++) {
-      const t = this.table[k]!;
-      const row = this.rowOf[t]!;
-      this.quiet[k] = row >= 0 && this.longest[t] === 0 && this.depth[t]! >= 3 ? row : ~t;
+    const quietRows = alphabet === 256 ? Math.min(filled, QUIET_ROWS) : 0;
+    this.quietRowOf = new Int32Array(alphabet === 256 ? count : 0).fill(-1);
+    for (let q = 0; q < quietRows; q++) this.quietRowOf[this.stateAtRow[q]!] = q << 8;
+    this.quiet = new Int32Array(quietRows << 8);
+    /** The entry for the transition to `t`. */
+    const quietTo = (t: number): number => {
+      const to = this.quietRowOf[t]!;
+      return to >= 0 && this.longest[t] === 0 && this.depth[t]! >= 3 ? to : ~t;
+    };
+    // Breadth first, as the table: a state's row is its failure target's (which has one, being
+    // shallower) but for its own edges. Each byte a value holds is its own class.
+    const byteOf = new Int32Array(quietRows > 0 ? classes : 0);
+    if (quietRows > 0) for (let b = 0; b < 256; b++) byteOf[cls[b]!] = b;
+    for (let q = 0; q < quietRows; q++) {
+      const st = this.stateAtRow[q]!;
+      const at = q << 8;
+      if (q === 0) this.quiet.fill(quietTo(0), 0, 256);
+      else {
+        const from = this.quietRowOf[this.fail[st]!]!;
+        this.quiet.copyWithin(at, from, from + 256);
+      }
+      for (let v = firstChild[st]!; v !== 0; v = sibling[v]!)
+        this.quiet[at + byteOf[edgeClass[v]!]!] = quietTo(v);
     }
     let window = MAX_WINDOW;
     for (const key of keys) if (key.length > 0) window = Math.min(window, key.length);
@@ -411,7 +436,7 @@ export class Automaton {
       this.scan(data, n, cursor);
       return;
     }
-    const { longest, classOf, rowOf, depth, quiet, stateAtRow, classes } = this;
+    const { longest, classOf, depth, quiet, quietRowOf, stateAtRow } = this;
     const spans = cursor.spans;
     const base = cursor.pos + 1;
     let s = cursor.state;
@@ -436,20 +461,20 @@ export class Automaton {
         }
         entry = found ? i : n; // past the last window: read to the end, never leave
       }
-      // `r`: the row of the current state when it has one (`s` is then only refreshed
-      // where it is needed), -1 otherwise.
-      let r = rowOf[s]!;
+      // `r`: the quiet row of the current state when it has one (`s` is then only
+      // refreshed where it is needed), -1 otherwise.
+      let r = quietRowOf[s]!;
       for (; i < n; i++) {
-        const c = classOf[data[i]!]!;
+        const b = data[i]!;
         if (r >= 0) {
-          const t = quiet[r + c]!;
+          const t = quiet[r + b]!;
           if (t >= 0) {
             r = t; // a state with a row, no occurrence ending and deep: nothing to do
             continue;
           }
           s = ~t;
-        } else s = this.next(s, c);
-        r = rowOf[s]!;
+        } else s = this.next(s, classOf[b]!);
+        r = quietRowOf[s]!;
         const len = longest[s]!;
         if (len !== 0) {
           let start = base + i - len;
@@ -467,7 +492,7 @@ export class Automaton {
           break;
         }
       }
-      s = r >= 0 ? stateAtRow[r / classes]! : s;
+      s = r >= 0 ? stateAtRow[r >> 8]! : s;
       if (i >= n) break;
     }
     cursor.state = s;
