@@ -8,7 +8,15 @@
 // directory packed by another project's install.
 import { execFileSync, execFileSync as run } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -92,11 +100,19 @@ const lazyChildProcess = {
 
 // The CLI is CommonJS: Node loads a CJS bundle a few milliseconds faster than ESM, which
 // matters for short commands such as `coffer get` (see bench/).
-await build({
+//
+// It is two files. dist/coffer.cjs holds the commands whose start-up time matters (HOT)
+// with everything they use; every other command (serve, doctor, scan, backup, ...) is in
+// dist/coffer-cold.cjs, loaded only when one of them runs. Every start reads, hashes and
+// deserializes the whole of coffer.cjs and its code cache, so what `get` never runs stays
+// out of it. The cold file takes every module the hot one holds from the hot one (a
+// registry of the hot bundle's modules, initialised on first use), so a module exists once
+// per process: one CofferError class, one commander, one set of caches.
+const HOT_COMMANDS = new Set([...['init', 'set', 'get', 'list', 'run']]);
+const HOT_REGISTRY = "Symbol.for('coffer.cli.modules')";
+const cliOptions = {
   ...common,
   format: 'cjs',
-  entryPoints: ['src/cli/bin.ts'],
-  outfile: 'dist/coffer.cjs',
   // better-sqlite3's JavaScript is bundled too; only its native addon is loaded from disk.
   // The MCP SDK, zod and pino (used by `coffer mcp` only, loaded lazily) stay in node_modules:
   // bundled, they made the file four times larger and `coffer get` a few ms slower to start.
@@ -108,13 +124,123 @@ await build({
     ...['*.node', 'bindings', '@modelcontextprotocol/*', 'zod', 'zod/*', 'pino'],
     ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', '@noble/*', 'yaml'],
   ],
-  plugins: [lazyChildProcess],
   minifyIdentifiers: true,
   minifySyntax: true,
   minifyWhitespace: true,
   define: { ...common.define, 'import.meta.url': '__cofferModuleUrl' },
   banner: { js: "const __cofferModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+};
+
+/** The cold command a `./commands/NAME-command.js` import of main.ts names, if it is one. */
+function coldCommand(path, importer) {
+  const m = /^\.\/commands\/([a-z-]+)-command\.js$/.exec(path);
+  return m && importer.endsWith(join('src', 'cli', 'main.ts')) && !HOT_COMMANDS.has(m[1])
+    ? m[1]
+    : undefined;
+}
+
+/** In the hot bundle, main.ts's import of a cold command loads it from coffer-cold.cjs. */
+const coldCommands = {
+  name: 'cold-commands',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\// }, (args) => {
+      const name = coldCommand(args.path, args.importer);
+      return name === undefined ? undefined : { path: name, namespace: 'cold-command' };
+    });
+    b.onResolve({ filter: /^\.\/coffer-cold\.cjs$/ }, () => ({ external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'cold-command' }, (args) => ({
+      contents: `module.exports = require('./coffer-cold.cjs').load(${JSON.stringify(args.path)});`,
+      loader: 'js',
+      resolveDir: resolve('dist'),
+    }));
+  },
+};
+
+/** The hot bundle's entry: the registry of its modules, then bin.ts. */
+function hotEntry(modules) {
+  const lines = modules.map(
+    (m) => `  ${JSON.stringify(m.key)}: () => require(${JSON.stringify(m.file)}),`,
+  );
+  return `globalThis[${HOT_REGISTRY}] = {\n${lines.join('\n')}\n};\nrequire(${JSON.stringify(resolve('src/cli/bin.ts'))});\n`;
+}
+
+/** The cold bundle's entry: `load(name)` initialises one cold command's module. */
+function coldEntry(names) {
+  const cases = names.map(
+    (n) =>
+      `    case ${JSON.stringify(n)}: return require(${JSON.stringify(resolve(`src/cli/commands/${n}-command.ts`))});`,
+  );
+  return `exports.load = (name) => {\n  switch (name) {\n${cases.join('\n')}\n  }\n  throw new Error('no such command module: ' + name);\n};\n`;
+}
+
+/**
+ * In the cold bundle, an import of a module the hot bundle holds takes the hot one's; the
+ * keys of those it takes are added to `used` (the registry names only them).
+ */
+function fromHot(hot, used) {
+  return {
+    name: 'from-hot',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === 'inner' || args.kind === 'entry-point') return undefined;
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: 'inner',
+        });
+        if (r.errors.length > 0 || r.external || !hot.has(r.path)) return undefined;
+        used.add(hot.get(r.path));
+        // The `.cjs` ending makes esbuild read the stand-in as CommonJS whatever the original.
+        return { path: `${hot.get(r.path)}.cjs`, namespace: 'hot-module' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'hot-module' }, (args) => ({
+        contents: `module.exports = globalThis[${HOT_REGISTRY}][${JSON.stringify(args.path.slice(0, -4))}]();`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+async function buildCli() {
+  const entry = (contents) => ({ contents, resolveDir: resolve('.'), loader: 'js' });
+  // First the hot bundle alone, to learn which modules it holds; then again with their
+  // registry (which adds no module: it names only those).
+  const first = await build({
+    ...cliOptions,
+    stdin: entry(`require(${JSON.stringify(resolve('src/cli/bin.ts'))});`),
+    outfile: 'dist/coffer.cjs',
+    plugins: [lazyChildProcess, coldCommands],
+    metafile: true,
+    write: false,
+  });
+  const hot = new Map(
+    Object.keys(first.metafile.inputs)
+      .filter((k) => !k.includes(':') && !k.startsWith('<'))
+      .map((k) => [realpathSync(resolve(k)), k]),
+  );
+  const cold = readdirSync('src/cli/commands')
+    .map((f) => /^([a-z-]+)-command\.ts$/.exec(f)?.[1])
+    .filter((n) => n !== undefined && !HOT_COMMANDS.has(n))
+    .sort();
+  const used = new Set();
+  await build({
+    ...cliOptions,
+    stdin: entry(coldEntry(cold)),
+    outfile: 'dist/coffer-cold.cjs',
+    plugins: [lazyChildProcess, fromHot(hot, used)],
+  });
+  // Only the modules the cold bundle takes are in the registry: naming a module there gives
+  // it an exports object, built when it is first loaded, which the hot commands do not need.
+  const modules = [...hot].filter(([, key]) => used.has(key)).map(([file, key]) => ({ file, key }));
+  await build({
+    ...cliOptions,
+    stdin: entry(hotEntry(modules)),
+    outfile: 'dist/coffer.cjs',
+    plugins: [lazyChildProcess, coldCommands],
+  });
+}
+await buildCli();
 copyFileSync('src/cli/loader.cjs', 'dist/cli.cjs');
 
 // The web UI's script and stylesheet (src/server/ui/assets.ts reads them from dist/ui/).

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `coffer` binary. It loads the bundled CLI (coffer.cjs) through V8's code cache
-// (coffer.cjs.cache, made at build time), which saves compiling the bundle on every start;
+// The `coffer` binary. It loads the bundled CLI (coffer.cjs, and coffer-cold.cjs when a
+// command that lives there runs) through V8's code cache (coffer.cjs.cache, made at build
+// time; coffer-cold.cjs.cache, made when first used), which saves compiling on every start;
 // most coffer commands are short, so start-up time is most of their time. The cache holds
 // compiled code only, never data, but that code runs as coffer, so it is trusted only when:
 //   - it starts with a header naming the SHA-256 of the exact bundle it was compiled from
@@ -20,9 +21,6 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { createHash } = require('node:crypto');
 
-const file = path.join(__dirname, 'coffer.cjs');
-const cacheFile = `${file}.cache`;
-
 /** Reads `name` and the fstat of that same open file (so both describe one file). */
 function readWithStat(name) {
   const fd = fs.openSync(name, 'r');
@@ -33,58 +31,75 @@ function readWithStat(name) {
   }
 }
 
-const bundle = readWithStat(file);
-const source = bundle.bytes.toString('utf8');
-const header = Buffer.from(
-  `coffer-code-cache/1 sha256:${createHash('sha256').update(bundle.bytes).digest('hex')}\n`,
-);
 const isWindows = process.platform === 'win32';
 
-/** The V8 data of the cache file, or undefined when there is none that may be trusted. */
-function trustedCache() {
-  let cache;
-  try {
-    cache = readWithStat(cacheFile);
-  } catch {
-    return undefined; // no cache (or unreadable): compile from source
+/** Runs the bundle `name` (beside this file) through its code cache; returns its exports. */
+function load(name, requireFn) {
+  const file = path.join(__dirname, name);
+  const cacheFile = `${file}.cache`;
+  const bundle = readWithStat(file);
+  const source = bundle.bytes.toString('utf8');
+  const header = Buffer.from(
+    `coffer-code-cache/1 sha256:${createHash('sha256').update(bundle.bytes).digest('hex')}\n`,
+  );
+
+  /** The V8 data of the cache file, or undefined when there is none that may be trusted. */
+  function trustedCache() {
+    let cache;
+    try {
+      cache = readWithStat(cacheFile);
+    } catch {
+      return undefined; // no cache (or unreadable): compile from source
+    }
+    const ownerOk =
+      isWindows || (cache.stat.uid === bundle.stat.uid && (cache.stat.mode & 0o022) === 0);
+    const headerOk =
+      cache.bytes.length > header.length && cache.bytes.subarray(0, header.length).equals(header);
+    return ownerOk && headerOk ? cache.bytes.subarray(header.length) : undefined;
   }
-  const ownerOk =
-    isWindows || (cache.stat.uid === bundle.stat.uid && (cache.stat.mode & 0o022) === 0);
-  const headerOk =
-    cache.bytes.length > header.length && cache.bytes.subarray(0, header.length).equals(header);
-  return ownerOk && headerOk ? cache.bytes.subarray(header.length) : undefined;
+
+  const cachedData = trustedCache();
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    { filename: file, cachedData },
+  );
+  const mayWrite = isWindows || process.getuid() === bundle.stat.uid;
+  if (
+    mayWrite &&
+    (cachedData === undefined || script.cachedDataRejected || process.env.COFFER_WRITE_CODE_CACHE)
+  ) {
+    process.once('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      let created = false;
+      try {
+        // 'wx' refuses an existing file (or a link planted under this name); the mode is set
+        // explicitly because the umask could leave the file writable by others.
+        const fd = fs.openSync(tmp, 'wx', 0o600);
+        created = true;
+        try {
+          fs.fchmodSync(fd, 0o600);
+          fs.writeFileSync(fd, Buffer.concat([header, script.createCachedData()]));
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // read-only install: run without a cache
+        if (created) fs.rmSync(tmp, { force: true });
+      }
+    });
+  }
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, requireFn, mod, file, __dirname);
+  return mod.exports;
 }
 
-const cachedData = trustedCache();
-const script = new vm.Script(
-  `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-  { filename: file, cachedData },
-);
-const mayWrite = isWindows || process.getuid() === bundle.stat.uid;
-if (
-  mayWrite &&
-  (cachedData === undefined || script.cachedDataRejected || process.env.COFFER_WRITE_CODE_CACHE)
-) {
-  process.once('exit', () => {
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    let created = false;
-    try {
-      // 'wx' refuses an existing file (or a link planted under this name); the mode is set
-      // explicitly because the umask could leave the file writable by others.
-      const fd = fs.openSync(tmp, 'wx', 0o600);
-      created = true;
-      try {
-        fs.fchmodSync(fd, 0o600);
-        fs.writeFileSync(fd, Buffer.concat([header, script.createCachedData()]));
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, cacheFile);
-    } catch {
-      // read-only install: run without a cache
-      if (created) fs.rmSync(tmp, { force: true });
-    }
-  });
-}
-const mod = { exports: {} };
-script.runInThisContext()(mod.exports, require, mod, file, __dirname);
+/** What the bundles get as `require`: coffer-cold.cjs through load(), the rest as usual. */
+let cold;
+const requireFn = Object.assign((id) => {
+  if (id !== './coffer-cold.cjs') return require(id);
+  cold ??= load('coffer-cold.cjs', requireFn);
+  return cold;
+}, require);
+
+load('coffer.cjs', requireFn);

@@ -50,6 +50,7 @@ function copyOfBinary(withCache: boolean) {
   dirs.push(dir);
   copyFileSync(join(DIST, 'cli.cjs'), join(dir, 'cli.cjs'));
   copyFileSync(join(DIST, 'coffer.cjs'), join(dir, 'coffer.cjs'));
+  copyFileSync(join(DIST, 'coffer-cold.cjs'), join(dir, 'coffer-cold.cjs'));
   if (withCache) copyFileSync(join(DIST, 'coffer.cjs.cache'), join(dir, 'coffer.cjs.cache'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   const cache = join(dir, 'coffer.cjs.cache');
@@ -111,6 +112,32 @@ describe('the code cache', () => {
     const head = readFileSync(cache).subarray(0, 200);
     const expected = headerFor(readFileSync(join(DIST, 'coffer.cjs')));
     expect(head.subarray(0, expected.length).equals(expected)).toBe(true);
+  });
+
+  it('coffer-cold.cjs gets its own cache when a command of it first runs, under the same rules', () => {
+    const copy = copyOfBinary(true);
+    const coldBundle = join(copy.dir, 'coffer-cold.cjs');
+    const coldCache = `${coldBundle}.cache`;
+    expect(copy.run(['--version']).stdout).toBe(`${VERSION}\n`);
+    expect(existsSync(coldCache)).toBe(false); // a short command never reads it
+    const help = copy.run(['doctor', '--help']);
+    expect(help.status).toBe(0);
+    expect(statSync(coldCache).mode & 0o777).toBe(0o600);
+    const header = headerFor(readFileSync(coldBundle));
+    expect(readFileSync(coldCache).subarray(0, header.length).equals(header)).toBe(true);
+    // An intruder's cache compiled from other code of the cold bundle's length, under a
+    // header naming the real bundle, in a file others may write: not used.
+    const real = readFileSync(coldBundle);
+    const evil = `exports.load = () => { process.stdout.write('EVIL\\n'); process.exit(0); };`;
+    writeFileSync(coldBundle, evil + ' '.repeat(real.length - evil.length));
+    rmSync(coldCache);
+    expect(copy.run(['doctor', '--help']).stdout).toBe('EVIL\n');
+    writeFileSync(coldBundle, real);
+    forgeHeader(coldCache, real);
+    chmodSync(coldCache, 0o666);
+    const again = copy.run(['doctor', '--help']);
+    expect(again.stdout).not.toContain('EVIL');
+    expect(again.stdout).toContain('Usage: coffer doctor');
   });
 
   it('a valid cache is used as it is (not rewritten)', () => {

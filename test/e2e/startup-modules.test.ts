@@ -21,6 +21,13 @@ Module._load = function (request, ...rest) {
   if (!/^(node:|\\.|\\/)/.test(request)) seen.add(request.startsWith('@') ? request.split('/').slice(0, 2).join('/') : request.split('/')[0]);
   return load.call(this, request, ...rest);
 };
+// The loader reads the cold bundle itself (to run it through its code cache).
+const fs = require('node:fs');
+const openSync = fs.openSync;
+fs.openSync = function (file, ...rest) {
+  if (String(file).endsWith('coffer-cold.cjs')) seen.add('(coffer-cold.cjs)');
+  return openSync.call(this, file, ...rest);
+};
 process.on('exit', () => process.stderr.write('LOADED ' + [...seen].sort().join(',') + '\\n'));
 `,
 );
@@ -65,11 +72,23 @@ describe('start-up loads only what the command uses', () => {
     expect(loaded(['manifest', 'check'], h.env, h.home)).toContain('zod');
   });
 
+  it('the short commands run from coffer.cjs alone; the others load coffer-cold.cjs', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const cold = '(coffer-cold.cjs)';
+    for (const args of [['--version'], ['list'], ['run', '--', 'true'], ['get', 'project/x/y']]) {
+      expect(loaded(args, h.env), args.join(' ')).not.toContain(cold);
+    }
+    for (const args of [['doctor', '--help'], ['describe', '--help'], ['--help']]) {
+      expect(loaded(args, h.env), args.join(' ')).toContain(cold);
+    }
+  });
+
   it('scan --no-vault (a pre-commit hook without a vault) does not load SQLite', () => {
     const h = makeHome();
     // better-sqlite3's own JavaScript requires fs, path and util without the node: prefix.
-    expect(loaded(['scan', '--no-vault', h.home], h.env)).toEqual([]);
+    expect(loaded(['scan', '--no-vault', h.home], h.env)).toEqual(['(coffer-cold.cjs)']);
     expect(h.run(['init']).code).toBe(0);
-    expect(loaded(['scan', h.home], h.env)).toEqual(['fs', 'path', 'util']);
+    expect(loaded(['scan', h.home], h.env)).toEqual(['(coffer-cold.cjs)', 'fs', 'path', 'util']);
   });
 });

@@ -99,6 +99,22 @@ export interface RowCheck {
   failures: RowFailure[];
 }
 
+/**
+ * Frozen row objects (a storage's read cache hands the same object out again while the row
+ * is unchanged) whose MAC was checked, with the key it was checked under.
+ */
+const verifiedRows = new WeakMap<object, RowMacKey>();
+
+/** Has this very row object passed its MAC under `key` before (and can it not have changed)? */
+function verifiedBefore(row: object, key: RowMacKey): boolean {
+  return verifiedRows.get(row) === key;
+}
+
+/** Remembers a row that passed, if it is frozen (a copy anyone may change is not). */
+function noteVerified(row: object, key: RowMacKey): void {
+  if (Object.isFrozen(row)) verifiedRows.set(row, key);
+}
+
 export class AuthenticatedTx implements StorageTx {
   readonly #tx: StorageTx;
   readonly #key: RowMacKey;
@@ -124,8 +140,11 @@ export class AuthenticatedTx implements StorageTx {
   }
 
   #secret(s: SecretRecord, remember = true): SecretRecord {
-    if (!rowMacMatches(this.#key, 'secrets', secretFields(s), s.mac)) {
-      throw new RowIntegrityError('secrets', secretKey(s), { path: s.path, env: s.env });
+    if (!verifiedBefore(s, this.#key)) {
+      if (!rowMacMatches(this.#key, 'secrets', secretFields(s), s.mac)) {
+        throw new RowIntegrityError('secrets', secretKey(s), { path: s.path, env: s.env });
+      }
+      noteVerified(s, this.#key);
     }
     // A copy without the MAC (deleting a property would slow every later use of the row).
     const { mac: _mac, ...row } = s;

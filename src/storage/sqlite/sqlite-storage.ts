@@ -19,6 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CofferError } from '../../core/errors.js';
 import type { Storage, StorageTx, TxMode, TxOptions } from '../../core/store/storage.js';
+import { ReadCache } from './read-cache.js';
 import {
   type Database,
   ioError,
@@ -88,6 +89,10 @@ export class SqliteStorage implements Storage {
   readonly #tx: StorageTx;
   readonly #busyTimeoutMs: number;
   readonly #walSync: WalSync | undefined;
+  /** Rows read and written, kept while no other connection writes (read-cache.ts). */
+  readonly #cache = new ReadCache();
+  /** `PRAGMA data_version` when the last transaction began: another commit changes it. */
+  #dataVersion = -1;
 
   /** @internal Use openSqliteStorage (the published types do not name better-sqlite3's). */
   constructor(db: Database, location: string, busyTimeoutMs = 30_000, walSync?: WalSync) {
@@ -95,7 +100,16 @@ export class SqliteStorage implements Storage {
     this.location = location;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#walSync = walSync;
-    this.#tx = sqliteTx((sql) => this.#stmt(sql));
+    this.#tx = this.#cache.wrap(sqliteTx((sql) => this.#stmt(sql)));
+  }
+
+  /** Forgets the read cache when another connection has committed since the last check. */
+  #checkDataVersion(): void {
+    const version = this.#stmt('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.#dataVersion) {
+      this.#cache.clear();
+      this.#dataVersion = version;
+    }
   }
 
   /** Starts a transaction, waiting for another process's write lock for up to the timeout. */
@@ -126,6 +140,9 @@ export class SqliteStorage implements Storage {
 
   /** @internal The underlying connection, for tests that tamper with the file on purpose. */
   get database(): Database {
+    // Raw SQL through this same connection leaves data_version as it is: stop caching.
+    this.#cache.enabled = false;
+    this.#cache.clear();
     return this.#db;
   }
 
@@ -144,10 +161,13 @@ export class SqliteStorage implements Storage {
       if (sync?.failure !== undefined) throw sync.failure;
       await this.#begin(mode);
       try {
+        this.#checkDataVersion();
         const result = await fn(this.#tx);
         this.#db.exec('COMMIT');
         return result;
       } catch (err) {
+        // What this transaction wrote into the cache never happened.
+        this.#cache.clear();
         if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
         throw storeError(err, this.location);
       }
