@@ -888,6 +888,27 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         });
       });
 
+      it('auditTail, where the backend has it, is lastAudit and the head entry in one read', async () => {
+        const tail = async (tx: StorageTx) => {
+          if (tx.auditTail === undefined) return undefined; // callers read the two
+          const got = await tx.auditTail('audit_head');
+          return {
+            got,
+            want: { last: await tx.lastAudit(), head: await tx.getMeta('audit_head') },
+          };
+        };
+        const check = async () => {
+          const r = await read(tail);
+          if (r !== undefined) expect(r.got).toEqual(r.want);
+        };
+        await check(); // empty log, no head
+        const recs = auditRecords(3, (i) => ({ detail: i === 2 ? 'the newest' : null }));
+        await write((tx) => tx.appendAuditBatch(recs));
+        await check(); // records, no head
+        await write((tx) => tx.setMeta('audit_head', 'head text'));
+        await check();
+      });
+
       it('rejects a second record with the same seq', async () => {
         const [r1] = auditRecords(1);
         await write((tx) => tx.appendAudit(r1!));

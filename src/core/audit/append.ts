@@ -44,10 +44,17 @@ export async function appendAudit(
 ): Promise<void> {
   if (entries.length === 0) return;
   try {
-    let last = await tx.lastAudit();
+    // With the key, the head is checked against the last record: both in one read.
+    const tail =
+      key === undefined
+        ? { last: await tx.lastAudit(), head: undefined }
+        : tx.auditTail !== undefined
+          ? await tx.auditTail(META_AUDIT_HEAD)
+          : { last: await tx.lastAudit(), head: await tx.getMeta(META_AUDIT_HEAD) };
+    let last = tail.last;
     let toWrite = entries;
     if (key !== undefined) {
-      const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
+      const state = await inspectHead(tx, last, tail.head, key);
       if (!state.ok) throw chainBrokenError(state.problem);
       if (state.legacy) {
         // The chain verified against a head without a MAC: authenticate it, once, on record.

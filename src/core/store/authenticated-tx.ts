@@ -327,6 +327,13 @@ export class AuthenticatedTx implements StorageTx {
     return this.#tx.lastAudit();
   }
 
+  async auditTail(
+    headKey: string,
+  ): Promise<{ last: AuditRecord | undefined; head: string | undefined }> {
+    if (this.#tx.auditTail !== undefined) return this.#tx.auditTail(headKey);
+    return { last: await this.#tx.lastAudit(), head: await this.#tx.getMeta(headKey) };
+  }
+
   appendAudit(record: AuditRecord): Promise<void> {
     return this.#tx.appendAudit(record);
   }

@@ -193,6 +193,11 @@ export interface StorageTx {
 
   /** The newest audit record, or undefined for an empty log. */
   lastAudit(): Promise<AuditRecord | undefined>;
+  /**
+   * `lastAudit()` and `getMeta(headKey)` in one read, where a backend can do that in one
+   * round trip (PostgreSQL); optional: callers fall back to the two reads.
+   */
+  auditTail?(headKey: string): Promise<{ last: AuditRecord | undefined; head: string | undefined }>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Appends several records in order (one round trip where the backend allows). */
   appendAuditBatch(records: readonly AuditRecord[]): Promise<void>;

@@ -306,6 +306,18 @@ export function makeTx(q: Query): StorageTx {
       const r = await one(`SELECT ${AUDIT_COLS} FROM audit ORDER BY seq DESC LIMIT 1`, []);
       return r === undefined ? undefined : toAudit(r);
     },
+    auditTail: async (headKey) => {
+      const r = await one(
+        `SELECT a.*, (SELECT value FROM meta WHERE key = $1) AS head_value
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (SELECT ${AUDIT_COLS} FROM audit ORDER BY seq DESC LIMIT 1) AS a ON true`,
+        [e(headKey)],
+      );
+      return {
+        last: r === undefined || r.seq === null ? undefined : toAudit(r),
+        head: r === undefined || r.head_value === null ? undefined : t(r.head_value),
+      };
+    },
     appendAudit: async (a) => {
       await q(
         `INSERT INTO audit (${AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
