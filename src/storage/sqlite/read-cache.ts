@@ -48,6 +48,40 @@ const MAX_ENTRIES = 4096;
 
 const key2 = (a: string, b: string) => `${a}\u0000${b}`;
 
+// Copies spelled out rather than spread: a spread with more properties takes V8's slow
+// path (about a microsecond each on Node 20), on the path of every read a server answers.
+
+/** A version with its own byte arrays: the caller may wipe what it got. */
+function versionCopy(v: VersionRecord): VersionRecord {
+  return {
+    path: v.path,
+    env: v.env,
+    version: v.version,
+    kekId: v.kekId,
+    wrappedDek: v.wrappedDek.slice(),
+    ciphertext: v.ciphertext.slice(),
+    createdAt: v.createdAt,
+    actor: v.actor,
+  };
+}
+
+/** A frozen copy of an audit record (the caller's object stays as it is). */
+function frozenAudit(a: AuditRecord): AuditRecord {
+  return Object.freeze({
+    seq: a.seq,
+    ts: a.ts,
+    actor: a.actor,
+    action: a.action,
+    path: a.path,
+    env: a.env,
+    version: a.version,
+    outcome: a.outcome,
+    detail: a.detail,
+    prevHash: a.prevHash,
+    hash: a.hash,
+  });
+}
+
 export class ReadCache {
   readonly #meta = new Map<string, string | undefined>();
   readonly #secrets = new Map<string, SecretRecord | undefined>();
@@ -102,9 +136,7 @@ export class ReadCache {
           ? this.#versions.get(k)
           : remember(this.#versions, k, await tx.getVersion(path, env, version));
         // The caller owns the bytes it gets (it may wipe them): a copy of each array.
-        return v === undefined
-          ? undefined
-          : { ...v, wrappedDek: v.wrappedDek.slice(), ciphertext: v.ciphertext.slice() };
+        return v === undefined ? undefined : versionCopy(v);
       },
       lastAudit: async () => {
         if (this.#last !== undefined) return this.#last.rec;
@@ -115,13 +147,13 @@ export class ReadCache {
       appendAudit: async (record) => {
         this.#last = undefined;
         await tx.appendAudit(record);
-        if (this.enabled) this.#last = { rec: Object.freeze({ ...record }) };
+        if (this.enabled) this.#last = { rec: frozenAudit(record) };
       },
       appendAuditBatch: async (records) => {
         this.#last = undefined;
         await tx.appendAuditBatch(records);
         const rec = records.at(-1);
-        if (this.enabled && rec !== undefined) this.#last = { rec: Object.freeze({ ...rec }) };
+        if (this.enabled && rec !== undefined) this.#last = { rec: frozenAudit(rec) };
       },
     };
     return { ...(out as unknown as StorageTx), ...cached };
