@@ -105,9 +105,9 @@ const lazyChildProcess = {
 // with everything they use; every other command (serve, doctor, scan, backup, ...) is in
 // dist/coffer-cold.cjs, loaded only when one of them runs. Every start reads, hashes and
 // deserializes the whole of coffer.cjs and its code cache, so what `get` never runs stays
-// out of it. The cold file takes every module the hot one holds from the hot one (a
-// registry of the hot bundle's modules, initialised on first use), so a module exists once
-// per process: one CofferError class, one commander, one set of caches.
+// out of it. The cold file takes the modules that run before any command (commander, the
+// errors, the output) from the hot one (a registry of them, each initialised on first use),
+// so the CofferError class and commander are the same objects in both.
 const HOT_COMMANDS = new Set([...['init', 'set', 'get', 'list', 'run']]);
 const HOT_REGISTRY = "Symbol.for('coffer.cli.modules')";
 const cliOptions = {
@@ -214,8 +214,23 @@ async function buildCli() {
     metafile: true,
     write: false,
   });
+  // The modules every start loads (bin.ts and what it imports statically: commander, the
+  // errors, the output): the only ones a cold command shares with the hot bundle, since they
+  // are the only hot code that runs with it. Every other module the cold commands use is
+  // bundled into coffer-cold.cjs as well (only one of the two copies ever runs in a process
+  // that runs one command), which keeps the hot bundle's code cache small.
+  const inputs = first.metafile.inputs;
+  const shared = new Set();
+  const visit = (k) => {
+    if (shared.has(k) || inputs[k] === undefined) return;
+    shared.add(k);
+    for (const i of inputs[k].imports) {
+      if (i.kind === 'import-statement' || i.kind === 'require-call') visit(i.path);
+    }
+  };
+  for (const k of Object.keys(inputs)) if (k.endsWith(join('src', 'cli', 'bin.ts'))) visit(k);
   const hot = new Map(
-    Object.keys(first.metafile.inputs)
+    [...shared]
       .filter((k) => !k.includes(':') && !k.startsWith('<'))
       .map((k) => [realpathSync(resolve(k)), k]),
   );
