@@ -31,7 +31,7 @@ export function openBaseline(dir) {
 export const BASELINE_TAG = '[baseline]';
 
 /**
- * A comparison table. Each row is { label, base, current, unit: 'ms' | 'req/s', ratio? }:
+ * A comparison table. Each row is { label, base, current, unit: 'ms' | 'us' | 'req/s', ratio? }:
  * `ratio` (current / baseline) defaults to current / base; for req/s higher is better.
  */
 export function comparisonTable(title, baseline, rows, notes = []) {
@@ -48,7 +48,7 @@ export function comparisonTable(title, baseline, rows, notes = []) {
       const ratio = r.ratio ?? r.current / r.base;
       const higherIsBetter = r.unit === 'req/s';
       const ok = higherIsBetter ? ratio >= 1 - TOLERANCE : ratio <= 1 + TOLERANCE;
-      const fmt = higherIsBetter ? fmtRate : fmtMs;
+      const fmt = higherIsBetter ? fmtRate : r.unit === 'us' ? (v) => v.toFixed(1) : fmtMs;
       return [
         r.label,
         `${fmt(r.base)} ${r.unit}`,

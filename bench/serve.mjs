@@ -157,6 +157,21 @@ function peakRssMiB(pid) {
   }
 }
 
+/**
+ * CPU time (user + system, ms) a live process has used so far, from /proc (Linux only, else
+ * NaN): with the answers counted, the server's CPU per request, which a noisy machine moves
+ * much less than req/s (a slower neighbour stretches time, not work).
+ */
+function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks: USER_HZ is 100
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One autocannon run; returns the 2xx count, req/s and the 2xx latencies (ms). */
 async function load(url, headers, connections, seconds) {
   const autocannon = requireHere('autocannon');
@@ -191,12 +206,18 @@ async function measureInterleaved(ctx, targets, rounds, seconds) {
   }
   const cells = new Map(targets.map((t) => [t, []]));
   for (const connections of CONNECTIONS) {
-    const perRound = new Map(targets.map((t) => [t, { rates: [], times: [], ok: 0 }]));
+    const perRound = new Map(
+      targets.map((t) => [t, { rates: [], times: [], ok: 0, cpuMs: 0, cpuPerReq: [] }]),
+    );
     for (let round = 0; round < rounds; round++) {
       ctx.log(`serve: ${connections} connection(s), round ${round + 1} of ${rounds}`);
       for (const t of targets) {
+        const cpuBefore = cpuMsOf(t.server.pid);
         const r = await load(t.url, t.headers, connections, seconds);
+        const cpu = cpuMsOf(t.server.pid) - cpuBefore;
         const acc = perRound.get(t);
+        acc.cpuMs += cpu;
+        acc.cpuPerReq.push((cpu * 1000) / r.ok);
         acc.rates.push(r.perSec);
         acc.ok += r.ok;
         for (const ms of r.times) acc.times.push(ms);
@@ -213,6 +234,9 @@ async function measureInterleaved(ctx, targets, rounds, seconds) {
         share: median(acc.rates.map((rate, i) => rate / bareRates[i])),
         p50: quantile(acc.times, 0.5),
         p99: quantile(acc.times, 0.99),
+        /** The server's CPU per answered request (us), over all rounds, and per round. */
+        cpuPerReq: (acc.cpuMs * 1000) / acc.ok,
+        cpuPerRound: acc.cpuPerReq,
       });
     }
   }
@@ -466,13 +490,22 @@ export async function run(ctx) {
           unit: 'req/s',
         },
         { label: `serve ${at}: p50`, base: b.p50, current: c.p50, unit: 'ms' },
+        {
+          label: `serve ${at}: server CPU per request`,
+          base: b.cpuPerReq,
+          current: c.cpuPerReq,
+          ratio: median(c.cpuPerRound.map((us, r) => us / b.cpuPerRound[r])),
+          unit: 'us',
+        },
       );
     }
   }
   tables.push(
     comparisonTable('coffer serve', ctx.baseline, compared, [
       'req/s ratio: median over rounds of current / baseline req/s in the same round; p50: ratio',
-      'of the p50 over all answers.',
+      'of the p50 over all answers; server CPU per request: user + system CPU of the server',
+      'process (/proc) over the answers of each round, ratio the median over rounds. On a shared',
+      'or virtual machine req/s moves with the neighbours; CPU per request much less.',
     ]),
   );
   return tables;
