@@ -21,6 +21,7 @@ import type {
   TokenRecord,
   VersionRecord,
 } from '../src/core/store/storage.js';
+import { secretRecord } from './helpers/records.js';
 
 export interface StorageUnderTest {
   /** A fresh, empty store. */
@@ -60,24 +61,7 @@ function kek(id: string, over: Partial<KekRecord> = {}): KekRecord {
   };
 }
 
-function secret(path: string, env: string, over: Partial<SecretRecord> = {}): SecretRecord {
-  return {
-    path,
-    env,
-    description: `Test secret ${path} (${env})`,
-    currentVersion: 1,
-    tier: null,
-    rotation: null,
-    envVar: null,
-    localOnly: false,
-    generator: null,
-    createdAt: T0,
-    updatedAt: T0,
-    deletedAt: null,
-    mac: null,
-    ...over,
-  };
-}
+const secret = secretRecord;
 
 function version(
   path: string,

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { secretRecord } from '../../../test/helpers/records.js';
 import { CofferError } from '../../core/errors.js';
 import { initVault } from '../../core/store/init.js';
-import type { SecretRecord } from '../../core/store/storage.js';
 import { Vault } from '../../core/store/vault.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 
@@ -25,21 +25,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const T0 = '2025-01-01T00:00:00.000Z';
-const secret = (path: string, description: string): SecretRecord => ({
-  path,
-  env: 'dev',
-  description,
-  currentVersion: 1,
-  tier: null,
-  rotation: null,
-  envVar: null,
-  localOnly: false,
-  generator: null,
-  createdAt: T0,
-  updatedAt: T0,
-  deletedAt: null,
-  mac: null,
-});
+const secret = (path: string, description: string) => secretRecord(path, 'dev', { description });
 
 describe('SQLite read cache', () => {
   it('a secret row changed by another connection after a read is read again and refused', async () => {
