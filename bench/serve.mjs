@@ -211,7 +211,11 @@ async function measureInterleaved(ctx, targets, rounds, seconds) {
     );
     for (let round = 0; round < rounds; round++) {
       ctx.log(`serve: ${connections} connection(s), round ${round + 1} of ${rounds}`);
-      for (const t of targets) {
+      // Bare first, then the coffer servers, in reverse order every other round: a build
+      // never always runs right after the same neighbour (PostgreSQL's background writes
+      // after its cells, say).
+      const order = round % 2 === 0 ? targets : [targets[0], ...targets.slice(1).reverse()];
+      for (const t of order) {
         const cpuBefore = cpuMsOf(t.server.pid);
         const r = await load(t.url, t.headers, connections, seconds);
         const cpu = cpuMsOf(t.server.pid) - cpuBefore;
