@@ -20,6 +20,40 @@ function streamed(values: string[], chunks: Buffer[], minLength = 4): string {
   return Buffer.concat([...chunks.map((c) => m.push(c)), m.end()]).toString('utf8');
 }
 
+/**
+ * Values over the letters a, b and c, and a text made of up to `parts` pieces: whole values,
+ * slices of values and strings over `noise`, with cut points to split it into writes.
+ */
+function valuesAndText(
+  v: { minLength: number; maxLength: number; minValues: number; maxValues: number; parts: number },
+  noise: string[],
+) {
+  const letters = fc.constantFrom('a', 'b', 'c');
+  return fc
+    .array(fc.string({ unit: letters, minLength: v.minLength, maxLength: v.maxLength }), {
+      minLength: v.minValues,
+      maxLength: v.maxValues,
+    })
+    .chain((values) =>
+      fc.record({
+        values: fc.constant(values),
+        text: fc
+          .array(
+            fc.oneof(
+              fc.constantFrom(...values),
+              fc
+                .tuple(fc.constantFrom(...values), fc.nat(), fc.nat())
+                .map(([s, a, b]) => s.slice(Math.min(a, b) % s.length, Math.max(a, b))),
+              fc.string({ unit: fc.constantFrom(...noise), maxLength: 30 }),
+            ),
+            { maxLength: v.parts },
+          )
+          .map((parts) => parts.join('')),
+        cuts: fc.array(fc.nat(), { maxLength: 6 }),
+      }),
+    );
+}
+
 describe('the automaton against a naive search', () => {
   it('property: strings over two letters give the reference result (failure links)', () => {
     fc.assert(
@@ -54,30 +88,10 @@ describe('the automaton against a naive search', () => {
   it('property: long texts made of value pieces (the skipping scan) give the reference result', () => {
     // Values of 4 to 40 letters over three letters, texts of value pieces and letters long
     // enough for many windows: windows skipped, entered, left and re-entered at every place.
-    const letters = fc.constantFrom('a', 'b', 'c');
-    const longCase = fc
-      .array(fc.string({ unit: letters, minLength: 4, maxLength: 40 }), {
-        minLength: 1,
-        maxLength: 4,
-      })
-      .chain((values) =>
-        fc.record({
-          values: fc.constant(values),
-          text: fc
-            .array(
-              fc.oneof(
-                fc.constantFrom(...values),
-                fc
-                  .tuple(fc.constantFrom(...values), fc.nat(), fc.nat())
-                  .map(([v, a, b]) => v.slice(Math.min(a, b) % v.length, Math.max(a, b))),
-                fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', '\n'), maxLength: 30 }),
-              ),
-              { maxLength: 40 },
-            )
-            .map((parts) => parts.join('')),
-          cuts: fc.array(fc.nat(), { maxLength: 6 }),
-        }),
-      );
+    const longCase = valuesAndText(
+      { minLength: 4, maxLength: 40, minValues: 1, maxValues: 4, parts: 40 },
+      ['a', 'b', 'c', 'x', '\n'],
+    );
     fc.assert(
       fc.property(longCase, ({ values, text, cuts }) => {
         const out = streamed(values, splitAt(Buffer.from(text), cuts), 4);
@@ -90,30 +104,10 @@ describe('the automaton against a naive search', () => {
   it('property: with many values (states past the byte-indexed rows) gives the reference result', () => {
     // 20 to 30 values over three letters: thousands of states, of which only the shallowest
     // get a byte-indexed row; text pieces reach the deeper ones too.
-    const letters = fc.constantFrom('a', 'b', 'c');
-    const manyCase = fc
-      .array(fc.string({ unit: letters, minLength: 12, maxLength: 40 }), {
-        minLength: 20,
-        maxLength: 30,
-      })
-      .chain((values) =>
-        fc.record({
-          values: fc.constant(values),
-          text: fc
-            .array(
-              fc.oneof(
-                fc.constantFrom(...values),
-                fc
-                  .tuple(fc.constantFrom(...values), fc.nat(), fc.nat())
-                  .map(([v, a, b]) => v.slice(Math.min(a, b) % v.length, Math.max(a, b))),
-                fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x'), maxLength: 30 }),
-              ),
-              { maxLength: 30 },
-            )
-            .map((parts) => parts.join('')),
-          cuts: fc.array(fc.nat(), { maxLength: 6 }),
-        }),
-      );
+    const manyCase = valuesAndText(
+      { minLength: 12, maxLength: 40, minValues: 20, maxValues: 30, parts: 30 },
+      ['a', 'b', 'c', 'x'],
+    );
     fc.assert(
       fc.property(manyCase, ({ values, text, cuts }) => {
         const out = streamed(values, splitAt(Buffer.from(text), cuts), 4);
