@@ -108,7 +108,7 @@ const lazyChildProcess = {
 // out of it. The cold file takes the modules that run before any command (commander, the
 // errors, the output) from the hot one (a registry of them, each initialised on first use),
 // so the CofferError class and commander are the same objects in both.
-const HOT_COMMANDS = new Set([...['init', 'set', 'get', 'list', 'run']]);
+const HOT_COMMANDS = new Set(['init', 'set', 'get', 'list', 'run']);
 const HOT_REGISTRY = "Symbol.for('coffer.cli.modules')";
 const cliOptions = {
   ...common,

@@ -44,13 +44,15 @@ export async function appendAudit(
 ): Promise<void> {
   if (entries.length === 0) return;
   try {
-    // With the key, the head is checked against the last record: both in one read.
+    // With the key, the head is checked against the last record: both in one read where
+    // the storage can (auditTail), else two.
     const tail =
       key === undefined
         ? { last: await tx.lastAudit(), head: undefined }
-        : tx.auditTail !== undefined
-          ? await tx.auditTail(META_AUDIT_HEAD)
-          : { last: await tx.lastAudit(), head: await tx.getMeta(META_AUDIT_HEAD) };
+        : ((await tx.auditTail?.(META_AUDIT_HEAD)) ?? {
+            last: await tx.lastAudit(),
+            head: await tx.getMeta(META_AUDIT_HEAD),
+          });
     let last = tail.last;
     let toWrite = entries;
     if (key !== undefined) {

@@ -120,10 +120,13 @@ export class AuthenticatedTx implements StorageTx {
   readonly #key: RowMacKey;
   /** Rows verified in this transaction (copies, by table and key), for partial updates. */
   readonly #seen = new Map<string, KekRecord | SecretRecord | TokenRecord>();
+  /** The storage's one-read audit tail where it has one (callers fall back to two reads). */
+  readonly auditTail: StorageTx['auditTail'];
 
   constructor(tx: StorageTx, key: RowMacKey) {
     this.#tx = tx;
     this.#key = key;
+    this.auditTail = tx.auditTail?.bind(tx);
   }
 
   #mac(table: MacTable, fields: MacField[]): Uint8Array {
@@ -325,13 +328,6 @@ export class AuthenticatedTx implements StorageTx {
 
   lastAudit(): Promise<AuditRecord | undefined> {
     return this.#tx.lastAudit();
-  }
-
-  async auditTail(
-    headKey: string,
-  ): Promise<{ last: AuditRecord | undefined; head: string | undefined }> {
-    if (this.#tx.auditTail !== undefined) return this.#tx.auditTail(headKey);
-    return { last: await this.#tx.lastAudit(), head: await this.#tx.getMeta(headKey) };
   }
 
   appendAudit(record: AuditRecord): Promise<void> {

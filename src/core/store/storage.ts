@@ -197,7 +197,9 @@ export interface StorageTx {
    * `lastAudit()` and `getMeta(headKey)` in one read, where a backend can do that in one
    * round trip (PostgreSQL); optional: callers fall back to the two reads.
    */
-  auditTail?(headKey: string): Promise<{ last: AuditRecord | undefined; head: string | undefined }>;
+  auditTail?:
+    | ((headKey: string) => Promise<{ last: AuditRecord | undefined; head: string | undefined }>)
+    | undefined;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Appends several records in order (one round trip where the backend allows). */
   appendAuditBatch(records: readonly AuditRecord[]): Promise<void>;
