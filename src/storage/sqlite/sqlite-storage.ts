@@ -93,6 +93,7 @@ export class SqliteStorage implements Storage {
   readonly #cache = new ReadCache();
   /** `PRAGMA data_version` when the last transaction began: another commit changes it. */
   #dataVersion = -1;
+  readonly #dataVersionStmt: Statement;
 
   /** @internal Use openSqliteStorage (the published types do not name better-sqlite3's). */
   constructor(db: Database, location: string, busyTimeoutMs = 30_000, walSync?: WalSync) {
@@ -101,11 +102,12 @@ export class SqliteStorage implements Storage {
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#walSync = walSync;
     this.#tx = this.#cache.wrap(sqliteTx((sql) => this.#stmt(sql)));
+    this.#dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
   }
 
   /** Forgets the read cache when another connection has committed since the last check. */
   #checkDataVersion(): void {
-    const version = this.#stmt('PRAGMA data_version').pluck().get() as number;
+    const version = this.#dataVersionStmt.get() as number;
     if (version !== this.#dataVersion) {
       this.#cache.clear();
       this.#dataVersion = version;
