@@ -5,7 +5,7 @@
  * where it is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeHome } from './harness.js';
@@ -101,6 +101,41 @@ describe('coffer run masking in a pipe', () => {
     );
     expect(r.status).toBe(3);
     expect([...r.stdout]).toEqual([0, 255, 254, 10, 0xc3]);
+  });
+});
+
+describe('coffer run: how the masked output reaches coffer', () => {
+  const probe =
+    "const fs = require('fs'); console.log(fs.fstatSync(1).isSocket(), fs.fstatSync(2).isSocket(), process.stdout.isTTY, process.env.DB_PASSWORD); console.error(process.env.DB_PASSWORD)";
+
+  it('the program writes into a socket, as into a pipe; the private directory is removed', () => {
+    const h = project();
+    const tmp = mkdtempSync(join(h.home, 'tmp-'));
+    const r = h.run(['run', '-p', 'shop', '--', process.execPath, '-e', probe], {
+      env: { TMPDIR: tmp },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`true true undefined ${M}\n`);
+    expect(r.stderr).toBe(`${M}\n`);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('falls back to pipes when no socket can be made, masking alike', () => {
+    const h = project();
+    const r = h.run(['run', '-p', 'shop', '--', process.execPath, '-e', probe], {
+      env: { TMPDIR: join(h.home, 'no-such-dir') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`true true undefined ${M}\n`);
+    expect(r.stderr).toBe(`${M}\n`);
+  });
+
+  it('waits for what a background process started by the program writes', () => {
+    const h = project();
+    const script = `sh -c 'sleep 0.3; printf "%s late\\n" "$DB_PASSWORD"' &`;
+    const r = h.run(['run', '-p', 'shop', '--', 'sh', '-c', script]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${M} late\n`);
   });
 });
 

@@ -23,6 +23,7 @@ import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { runPurpose } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
+import { type OutputChannel, openOutputChannels } from '../child-output.js';
 import { openService } from '../context.js';
 import { warn } from '../output.js';
 import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
@@ -111,7 +112,22 @@ Examples:
             ? allowedEnvNames('', opts.allowEnvName)
             : allowedEnvNames(found.project, opts.allowEnvName);
         const refsText = opts.dotenv === undefined ? undefined : readDotenvFile(opts.dotenv);
-        const backend = await openService(g);
+        const masked = {
+          stdout: opts.mask ?? process.stdout.isTTY !== true,
+          stderr: opts.mask ?? process.stderr.isTTY !== true,
+        };
+        // Made while the vault is read (the handshake needs only a few turns of the loop).
+        const channels =
+          masked.stdout || masked.stderr
+            ? openOutputChannels(Number(masked.stdout) + Number(masked.stderr))
+            : undefined;
+        let backend: Awaited<ReturnType<typeof openService>>;
+        try {
+          backend = await openService(g);
+        } catch (err) {
+          closeChannels(await channels);
+          throw err;
+        }
         let secrets: RunSecret[];
         try {
           const fromProject: RunSecret[] =
@@ -138,6 +154,7 @@ Examples:
           const named = new Set(fromFile.map((s) => s.envVar));
           secrets = [...fromProject.filter((s) => !named.has(s.envVar)), ...fromFile];
         } catch (err) {
+          closeChannels(await channels);
           await backend.close();
           throw err;
         }
@@ -149,6 +166,7 @@ Examples:
             passEnv,
           });
         } catch (err) {
+          closeChannels(await channels);
           await backend.close();
           throw err;
         } finally {
@@ -158,11 +176,7 @@ Examples:
         const { env: childEnv, values } = plan;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
-        const masked = {
-          stdout: opts.mask ?? process.stdout.isTTY !== true,
-          stderr: opts.mask ?? process.stderr.isTTY !== true,
-        };
-        return runChild(cmd, args, childEnv, { values, ...masked }, backend.close);
+        return runChild(cmd, args, childEnv, { values, ...masked, channels }, backend.close);
       }),
     );
 }
@@ -202,11 +216,17 @@ export function missingSeparator(
   return undefined;
 }
 
-/** Which of the child's output streams are masked, and the values to mask. */
+/** Which of the child's output streams are masked, the values to mask, and where it writes. */
 interface Masking {
   values: string[];
   stdout: boolean;
   stderr: boolean;
+  /** One channel for each masked stream (stdout first), or undefined to use pipes. */
+  channels: Promise<OutputChannel[] | undefined> | undefined;
+}
+
+function closeChannels(channels: OutputChannel[] | undefined): void {
+  for (const c of channels ?? []) c.close();
 }
 
 async function runChild(
@@ -220,15 +240,27 @@ async function runChild(
   const any = masking.values.some((v) => v.length >= MIN_MASK_LENGTH);
   const maskOut = any && masking.stdout;
   const maskErr = any && masking.stderr;
+  const opened = await masking.channels;
+  if (!any) closeChannels(opened);
+  const outCh = maskOut ? opened?.[0] : undefined;
+  const errCh = maskErr ? opened?.[masking.stdout ? 1 : 0] : undefined;
+  const stdio = (masked: boolean, ch: OutputChannel | undefined) =>
+    masked ? (ch?.childEnd ?? 'pipe') : 'inherit';
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(cmd, args, {
       env,
-      stdio: ['inherit', maskOut ? 'pipe' : 'inherit', maskErr ? 'pipe' : 'inherit'],
+      stdio: ['inherit', stdio(maskOut, outCh), stdio(maskErr, errCh)],
     });
   } catch (err) {
+    closeChannels(opened);
     await afterSpawn();
     throw err;
+  } finally {
+    // The child has its own copies of its ends: coffer's are closed, so that the child's
+    // exit (and its children's) is the end of what coffer reads.
+    outCh?.childEnd.destroy();
+    errCh?.childEnd.destroy();
   }
   const forward = (sig: NodeJS.Signals) => () => {
     child.kill(sig);
@@ -238,6 +270,7 @@ async function runChild(
   // Listeners go on before the first await: spawn reports a missing program on the next tick.
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
+      closeChannels(opened);
       if (err.code === 'ENOENT') {
         // Exit 127, as shells do for a command that does not exist.
         process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
@@ -254,16 +287,38 @@ async function runChild(
       else resolve(code ?? 1);
     });
   });
+  const written: Promise<void>[] = [];
   try {
     if (maskOut || maskErr) {
-      // Loaded and built after the spawn: the child starts meanwhile, its output waits in the pipe.
-      const { createMaskingWriters } = await import('../../core/redact/stream.js');
-      const [out, err] = createMaskingWriters(masking.values, [process.stdout, process.stderr]);
-      if (maskOut) child.stdout!.pipe(out!);
-      if (maskErr) child.stderr!.pipe(err!);
+      // Loaded and built after the spawn: the child starts meanwhile, its output waits.
+      const stream = await import('../../core/redact/stream.js');
+      const dests = [process.stdout, process.stderr];
+      if (opened !== undefined) {
+        const sinks = stream.createMaskingSinks(masking.values, dests);
+        const chans = [outCh, errCh];
+        for (let i = 0; i < 2; i++) {
+          const ch = chans[i];
+          if (ch === undefined) continue;
+          const sink = sinks[i]!;
+          written.push(
+            new Promise<void>((done) => {
+              ch.read(
+                (chunk, resume) => sink.write(chunk, resume),
+                () => sink.end(done),
+              );
+            }),
+          );
+        }
+      } else {
+        const [out, err] = stream.createMaskingWriters(masking.values, dests);
+        if (maskOut) child.stdout!.pipe(out!);
+        if (maskErr) child.stderr!.pipe(err!);
+      }
     }
     await afterSpawn();
-    return await exited;
+    const code = await exited;
+    await Promise.all(written);
+    return code;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
   }

@@ -15,7 +15,7 @@ import {
   createStreamMasker,
   type StreamMaskerOptions,
 } from './index.js';
-import { createMaskingWriters } from './stream.js';
+import { createMaskingSinks, createMaskingWriters } from './stream.js';
 
 const M = '[REDACTED]';
 
@@ -252,5 +252,84 @@ describe('createMaskingWriters', () => {
     await Promise.all([out, err].map((w) => new Promise((r) => w!.on('finish', r))));
     expect([a.text(), b.text()]).toEqual([`1 ${M} 1`, `2 ${M} 2`]);
     expect(() => createMaskingWriters(['x'], [a.stream], { marker: '' })).toThrow(RangeError);
+  });
+});
+
+/**
+ * A destination that, when `slow`, reads the bytes it was given only when it completes the
+ * write (as a socket does whose buffer is full): a caller that reused its buffer before then
+ * would change what comes out.
+ */
+function lateSink(gathers: boolean, slow: boolean): { stream: Writable; text: () => string } {
+  const got: Buffer[] = [];
+  const take = (chunks: Buffer[], callback: () => void) => {
+    const done = () => {
+      for (const c of chunks) got.push(Buffer.from(c));
+      callback();
+    };
+    if (slow) setImmediate(done);
+    else done();
+  };
+  const stream = new Writable({
+    highWaterMark: slow ? 4 : 16384,
+    write: (chunk: Buffer, _encoding, callback) => take([chunk], callback),
+    ...(gathers
+      ? {
+          writev: (cs: { chunk: Buffer }[], callback: () => void) =>
+            take(
+              cs.map((c) => c.chunk),
+              callback,
+            ),
+        }
+      : {}),
+  });
+  return { stream, text: () => Buffer.concat(got).toString('utf8') };
+}
+
+describe('createMaskingSinks', () => {
+  it('property: chunks read into one reused buffer, any destination, give the one-shot result', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        valuesAndText,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.boolean(),
+        fc.boolean(),
+        async ({ values, text }, cuts, gathers, slow) => {
+          const dest = lateSink(gathers, slow);
+          const [masking] = createMaskingSinks(values, [dest.stream]);
+          const bytes = Buffer.from(text);
+          const reused = Buffer.alloc(Math.max(1, bytes.length));
+          for (const piece of splitAt(bytes, cuts)) {
+            piece.copy(reused);
+            const chunk = reused.subarray(0, piece.length);
+            let resume = () => {};
+            const resumed = new Promise<void>((r) => {
+              resume = r;
+            });
+            if (!masking!.write(chunk, resume)) await resumed;
+            reused.fill(0x23); // what the next read would overwrite
+          }
+          await new Promise<void>((r) => masking!.end(r));
+          expect(dest.stream.writableLength).toBe(0);
+          expect(dest.text()).toBe(referenceRedact(text, values));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('asks the reader to wait while the destination holds part of the chunk', async () => {
+    const dest = lateSink(true, true);
+    const [masking] = createMaskingSinks(['secret-one'], [dest.stream]);
+    let resumed = 0;
+    expect(masking!.write(Buffer.from('a secret-one b\n'), () => resumed++)).toBe(false);
+    expect(resumed).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(resumed).toBe(1);
+    expect(dest.text()).toBe(`a ${M} b\n`);
+    const fast = lateSink(true, false);
+    const [quick] = createMaskingSinks(['secret-one'], [fast.stream]);
+    expect(quick!.write(Buffer.from('a secret-one b\n'), () => {})).toBe(true);
   });
 });

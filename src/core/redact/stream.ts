@@ -223,6 +223,66 @@ export function createMaskingWriters(
   return dests.map((dest) => writerOf(partsMaskerOf(mark, automaton), dest));
 }
 
+/**
+ * Masks one stream of chunks read into a buffer that the reader reuses (a socket read with
+ * `onread`), writing what is decided into a destination. `write` returns true when the
+ * destination holds nothing of `chunk` any more (its bytes went out, or were copied), false
+ * when it still does: the reader must not reuse the buffer before `resume` is called.
+ */
+export interface MaskingSink {
+  write(chunk: Buffer, resume: () => void): boolean;
+  /** Writes what was held back; `done` is called once the destination took it. */
+  end(done: () => void): void;
+}
+
+/**
+ * `createMaskingWriters` for readers that reuse their buffer: one sink per destination,
+ * sharing one automaton (built once). Each chunk goes out in one gathered write when the
+ * destination takes one, the unchanged text as views of the chunk (never copied).
+ */
+export function createMaskingSinks(
+  values: Iterable<string>,
+  dests: readonly NodeJS.WritableStream[],
+  options: StreamMaskerOptions = {},
+): MaskingSink[] {
+  const { marker, automaton } = buildMatcher(values, options, 'utf8');
+  const mark = Buffer.from(marker, 'utf8');
+  return dests.map((dest) => sinkOf(partsMaskerOf(mark, automaton), dest as Writable));
+}
+
+function sinkOf(masker: PartsMasker, dest: Writable): MaskingSink {
+  const gathers = typeof (dest as { _writev?: unknown })._writev === 'function';
+  /** The write whose completion the reader waits for (writes complete in order). */
+  let awaited: object | undefined;
+  /** Writes `parts`; true when the destination keeps none of them (all handed to the OS). */
+  const put = (parts: Buffer[], resume: () => void): boolean => {
+    if (parts.length === 0) return true;
+    const token = {};
+    const written = (): void => {
+      if (awaited !== token) return;
+      awaited = undefined;
+      resume();
+    };
+    if (parts.length === 1 || !gathers) dest.write(joined(parts), written);
+    else {
+      dest.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) dest.write(parts[i]!);
+      dest.write(parts[last]!, written);
+      dest.uncork();
+    }
+    if (dest.writableLength === 0) return true;
+    awaited = token;
+    return false;
+  };
+  return {
+    write: (chunk, resume) => put(masker.push(chunk), resume),
+    end(done): void {
+      if (put(masker.end(), done)) done();
+    },
+  };
+}
+
 function writerOf(masker: PartsMasker, dest: NodeJS.WritableStream): Writable {
   const gathers = typeof (dest as { _writev?: unknown })._writev === 'function';
   const forward = (callback: (err?: Error | null) => void, step: () => Buffer[]): void => {
