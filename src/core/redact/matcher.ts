@@ -128,6 +128,12 @@ export interface MatcherOptions {
   marker?: string;
   /** Shortest value searched for, in code points. Default 4; empty values never are. */
   minLength?: number;
+  /**
+   * Streams: bytes read before the tables of the faster scan of ordinary text are built
+   * (default 64 KiB), so a program that prints a few lines never pays for them. The output
+   * is the same either way.
+   */
+  fastAfter?: number;
 }
 
 /**
@@ -144,6 +150,10 @@ export function buildMatcher(
   const marker = options.marker ?? REDACTION_MARKER;
   if (typeof marker !== 'string') throw new TypeError('the marker must be a string');
   if (marker.length === 0) throw new RangeError('the marker must not be empty');
+  const fastAfter = options.fastAfter ?? FAST_AFTER;
+  if (!Number.isSafeInteger(fastAfter) || fastAfter < 0) {
+    throw new RangeError('fastAfter must be a non-negative integer');
+  }
   const kept = selectValues(values, options.minLength ?? MIN_REDACTION_LENGTH);
   const automaton =
     symbols === 'utf16'
@@ -154,6 +164,7 @@ export function buildMatcher(
       : new Automaton(
           kept.map((v) => Buffer.from(v, 'utf8')),
           256,
+          fastAfter,
         );
   return { marker, automaton };
 }
@@ -211,6 +222,9 @@ const DENSE_BUDGET = 1 << 16;
  */
 const QUIET_ROWS = 1024;
 
+/** Bytes `scanBytes` reads with the plain automaton before it builds its own tables. */
+const FAST_AFTER = 1 << 16;
+
 /** Longest window the skip table looks at (its shifts must fit a byte). */
 const MAX_WINDOW = 240;
 
@@ -248,7 +262,15 @@ export class Automaton {
    * occurrence (Wu-Manber); null when a key is shorter than 4 bytes.
    */
   private readonly window: number;
-  private readonly shift: Uint8Array | null;
+  private shift: Uint8Array | null = null;
+  /**
+   * `scanBytes` reads its first `fastAfter` bytes with `scan` and only then builds the skip
+   * table and the quiet rows (about half the cost of building the automaton), so that a
+   * program printing a few lines never pays for them. The keys are kept until then.
+   */
+  private readonly fastAfter: number;
+  private slowBytes = 0;
+  private keys: readonly ArrayLike<number>[] | undefined;
   /**
    * The transitions of `scanBytes`, indexed by byte (no class lookup) for the first
    * `QUIET_ROWS` states with a row, 256 entries each: the next state's quiet row when that
@@ -256,12 +278,17 @@ export class Automaton {
    * done but go on), else the complement of its number. `quietRowOf` is each state's quiet
    * row offset (-1 for none) and `stateAtRow` maps a row back to its state.
    */
-  private readonly quiet: Int32Array;
-  private readonly quietRowOf: Int32Array;
-  private readonly stateAtRow: Int32Array;
+  private quiet = new Int32Array(0);
+  private quietRowOf = new Int32Array(0);
+  private stateAtRow = new Int32Array(0);
+  private readonly classes: number;
+  private readonly filled: number;
 
-  /** @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units. */
-  constructor(keys: readonly ArrayLike<number>[], alphabet: number) {
+  /**
+   * @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units.
+   * @param fastAfter bytes `scanBytes` reads before building its tables (FAST_AFTER).
+   */
+  constructor(keys: readonly ArrayLike<number>[], alphabet: number, fastAfter = FAST_AFTER) {
     let total = 1;
     let wide = false;
     for (const key of keys) total += key.length;
@@ -348,11 +375,27 @@ export class Automaton {
         queue[tail++] = v;
       }
     }
+    this.classes = classes;
+    this.filled = filled;
+    let window = MAX_WINDOW;
+    for (const key of keys) if (key.length > 0) window = Math.min(window, key.length);
+    this.window = window;
+    this.fastAfter = fastAfter;
+    if (alphabet === 256 && window >= 4 && maxLength > 0) this.keys = keys;
+  }
+
+  /** The skip table and the quiet rows of `scanBytes` (see the fields). */
+  private buildFast(): void {
+    const { classes, filled, firstChild, sibling, edgeClass, window } = this;
+    const keys = this.keys!;
+    this.keys = undefined;
+    const cls = this.classOf;
+    const count = this.depth.length;
     this.stateAtRow = new Int32Array(filled);
     for (let t = 0; t < count; t++)
       if (this.rowOf[t]! >= 0) this.stateAtRow[this.rowOf[t]! / classes] = t;
-    const quietRows = alphabet === 256 ? Math.min(filled, QUIET_ROWS) : 0;
-    this.quietRowOf = new Int32Array(alphabet === 256 ? count : 0).fill(-1);
+    const quietRows = Math.min(filled, QUIET_ROWS);
+    this.quietRowOf = new Int32Array(count).fill(-1);
     for (let q = 0; q < quietRows; q++) this.quietRowOf[this.stateAtRow[q]!] = q << 8;
     this.quiet = new Int32Array(quietRows << 8);
     /** The entry for the transition to `t`. */
@@ -375,10 +418,7 @@ export class Automaton {
       for (let v = firstChild[st]!; v !== 0; v = sibling[v]!)
         this.quiet[at + byteOf[edgeClass[v]!]!] = quietTo(v);
     }
-    let window = MAX_WINDOW;
-    for (const key of keys) if (key.length > 0) window = Math.min(window, key.length);
-    this.window = window;
-    this.shift = alphabet === 256 && window >= 4 && maxLength > 0 ? skipTable(keys, window) : null;
+    this.shift = skipTable(keys, window);
   }
 
   /** The state after reading a symbol of class `c` in state `s`. */
@@ -431,11 +471,16 @@ export class Automaton {
    * `scan`'s and nothing is held back that `scan` would not hold.
    */
   scanBytes(data: Uint8Array, n: number, cursor: Cursor): void {
-    const { shift, window } = this;
-    if (shift === null) {
-      this.scan(data, n, cursor);
-      return;
+    if (this.shift === null) {
+      if (this.keys === undefined || this.slowBytes < this.fastAfter) {
+        this.slowBytes += n;
+        this.scan(data, n, cursor);
+        return;
+      }
+      this.buildFast();
     }
+    const shift = this.shift!;
+    const window = this.window;
     const { longest, classOf, depth, quiet, quietRowOf, stateAtRow } = this;
     const spans = cursor.spans;
     const base = cursor.pos + 1;

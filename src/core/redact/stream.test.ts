@@ -252,6 +252,7 @@ describe('createMaskingWriters', () => {
     await Promise.all([out, err].map((w) => new Promise((r) => w!.on('finish', r))));
     expect([a.text(), b.text()]).toEqual([`1 ${M} 1`, `2 ${M} 2`]);
     expect(() => createMaskingWriters(['x'], [a.stream], { marker: '' })).toThrow(RangeError);
+    expect(() => createMaskingWriters(['x'], [a.stream], { fastAfter: -1 })).toThrow(RangeError);
   });
 });
 
