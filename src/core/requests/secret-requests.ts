@@ -70,8 +70,11 @@ export type AnsweringVault = Pick<Vault, 'set' | 'actor'>;
  * caller decides who may see or answer which request; a request is answered or declined once.
  */
 export interface RequestInbox {
-  /** The requests still waiting for a value (pending or opened, not expired), oldest first. */
-  waiting(): Promise<SecretRequestView[]>;
+  /**
+   * The requests still waiting for a value (pending or opened, not expired), oldest first,
+   * and how many stored ones were left out because they fail their integrity check.
+   */
+  waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }>;
   /** Request `id`'s view without any change or audit, or undefined: for access checks. */
   peek(id: string): Promise<SecretRequestView | undefined>;
   /**
@@ -183,14 +186,14 @@ export class SecretRequests implements RequestInbox {
     return { ...entry.view };
   }
 
-  /** The requests still waiting for a value (pending or opened), oldest first. */
-  async waiting(): Promise<SecretRequestView[]> {
-    const out: SecretRequestView[] = [];
+  /** The requests still waiting for a value (pending or opened), oldest first (none forged). */
+  async waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }> {
+    const requests: SecretRequestView[] = [];
     for (const entry of this.#entries.values()) {
       await this.#expire(entry);
-      if (!entry.used && !done(entry.view.status)) out.push({ ...entry.view });
+      if (!entry.used && !done(entry.view.status)) requests.push({ ...entry.view });
     }
-    return out;
+    return { requests, unverifiable: 0 };
   }
 
   /** The user's value: stored through `store`; the token is spent first. */

@@ -78,9 +78,9 @@ describe('StoredSecretRequests as an inbox', () => {
     const fresh = (await requests.create(input())).request;
     await requests.answer(answered.id, VALUE, tv.vault.withActor('token:alice@10.0.0.9'));
     await requests.declineById(declined.id, 'token:alice@10.0.0.9');
-    expect((await requests.waiting()).map((r) => r.id)).toEqual([old.id, fresh.id]);
+    expect((await requests.waiting()).requests.map((r) => r.id)).toEqual([old.id, fresh.id]);
     clock.now = Date.parse(old.expiresAt);
-    expect((await requests.waiting()).map((r) => r.id)).toEqual([fresh.id]);
+    expect((await requests.waiting()).requests.map((r) => r.id)).toEqual([fresh.id]);
     expect(await requests.peek(old.id)).toMatchObject({ id: old.id, status: 'pending' });
     expect(await requests.peek('req_000000000000000000000000')).toBeUndefined();
     expect(await requests.peek('not an id')).toBeUndefined();
@@ -139,18 +139,26 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
   });
 
-  it('refuses a request record changed outside coffer', async () => {
+  it('refuses a request record changed outside coffer; the list shows the others and audits it', async () => {
     await clear();
     const { requests } = clocked(Date.now());
     const { request } = await requests.create(input());
+    const other = (await requests.create(input())).request;
+    const key = `secret_request:${request.id}`;
     await tv.vault.auditedTransaction('test_tamper', async (tx) => {
-      const key = `secret_request:${request.id}`;
       const stored = (await tx.getMeta(key))!;
       await tx.setMeta(key, stored.replace('project/shop/', 'project/evil/'));
       return { result: undefined };
     });
-    expect(await code(requests.waiting())).toBe('INTEGRITY_FAILURE');
+    const before = (await records()).length;
+    const listed = await requests.waiting();
+    expect(listed.requests.map((r) => r.id)).toEqual([other.id]);
+    expect(listed.unverifiable).toBe(1);
+    expect((await records()).slice(before)).toMatchObject([
+      { action: 'request_list', outcome: 'integrity_failure', detail: `INTEGRITY_FAILURE ${key}` },
+    ]);
     expect(await code(requests.peek(request.id))).toBe('INTEGRITY_FAILURE');
+    expect(await code(requests.answer(request.id, VALUE, tv.vault))).toBe('INTEGRITY_FAILURE');
     await clear();
   });
 });

@@ -340,16 +340,31 @@ export class StoredSecretRequests implements RequestInbox {
     });
   }
 
-  /** The requests still waiting for a value (not spent, not expired), oldest first. */
-  async waiting(): Promise<SecretRequestView[]> {
+  /**
+   * The requests still waiting for a value (not spent, not expired), oldest first. A record
+   * changed outside coffer is left out, audited (`request_list`, integrity_failure) and
+   * counted in `unverifiable`: one forged record does not hide the others.
+   */
+  async waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }> {
     const now = this.#now();
-    const all = await this.#vault.readTransaction(async (tx, keyring) =>
-      (await tx.listMeta(PREFIX)).map((m) => parse(keyring, m.key.slice(PREFIX.length), m.value)),
-    );
-    return all
+    const bad: string[] = [];
+    const all = await this.#vault.readTransaction(async (tx, keyring) => {
+      const bodies: Body[] = [];
+      for (const m of await tx.listMeta(PREFIX)) {
+        try {
+          bodies.push(parse(keyring, m.key.slice(PREFIX.length), m.value));
+        } catch {
+          bad.push(m.key);
+        }
+      }
+      return bodies;
+    });
+    await this.#vault.recordSkipped('request_list', bad);
+    const requests = all
       .filter((b) => !b.used && !done(b.view.status) && now < Date.parse(b.view.expiresAt))
       .map((b) => ({ ...b.view }))
       .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+    return { requests, unverifiable: bad.length };
   }
 
   /** Request `id`'s view (no change, no audit), or undefined when there is none. */

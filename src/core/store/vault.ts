@@ -249,17 +249,46 @@ export class Vault {
     target: { path?: string | null | undefined; env?: string | null | undefined },
     reason: string,
   ): Promise<void> {
+    await this.#record(action, [{ target, outcome: 'denied', detail: reason }]);
+  }
+
+  /**
+   * Audits stored records an operation left out because they failed their integrity check
+   * (changed outside coffer), one `integrity_failure` record each naming its key, in one
+   * transaction. For listings that show the rest instead of failing on one forged record.
+   */
+  async recordSkipped(action: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#record(
+      action,
+      keys.map((key) => ({
+        target: {},
+        outcome: 'integrity_failure',
+        detail: `INTEGRITY_FAILURE ${key}`,
+      })),
+    );
+  }
+
+  async #record(
+    action: string,
+    records: {
+      target: { path?: string | null | undefined; env?: string | null | undefined };
+      outcome: string;
+      detail: string;
+    }[],
+  ): Promise<void> {
     await this.#store.transaction('write', (tx) =>
-      this.#store.audit(tx, [
-        {
+      this.#store.audit(
+        tx,
+        records.map(({ target, outcome, detail }) => ({
           action,
           path: target.path ?? null,
           env: target.env ?? null,
           version: null,
-          outcome: 'denied',
-          detail: reason,
-        },
-      ]),
+          outcome,
+          detail,
+        })),
+      ),
     );
   }
 

@@ -163,4 +163,32 @@ describe("agents' requests kept in the store", () => {
     const writer = await ui.login(kit.tokens.write);
     expect((await writer.get('/requests')).text).toContain('project/app/late_key');
   });
+
+  it('still lists the others when one stored request was forged, and says so', async () => {
+    const forged = await ask(kit.tokens.app, 'project/app/forged_key');
+    const kept = await ask(kit.tokens.app, 'project/app/kept_key');
+    const key = `secret_request:${forged.request.id}`;
+    await second.vault.auditedTransaction('test_tamper', async (tx) => {
+      const stored = (await tx.getMeta(key))!;
+      await tx.setMeta(key, stored.replace('project/app/forged_key', 'project/app/other_key'));
+      return { result: undefined };
+    });
+    const app = await ui.login(kit.tokens.app);
+    const page = await app.get('/requests');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('project/app/kept_key (dev)');
+    expect(page.text).not.toContain(forged.request.id);
+    expect(page.text).toContain('1 stored request failed the integrity check');
+    expect(
+      (await auditRecords(kit)).filter((r) => r.action === 'request_list').at(-1),
+    ).toMatchObject({
+      outcome: 'integrity_failure',
+      detail: `INTEGRITY_FAILURE ${key}`,
+    });
+    expect(kept.request.id).not.toBe(forged.request.id);
+    await second.vault.auditedTransaction('test_clean', async (tx) => {
+      await tx.deleteMeta(key);
+      return { result: undefined };
+    });
+  });
 });

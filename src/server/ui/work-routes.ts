@@ -189,13 +189,14 @@ export function workRoutes(d: WorkDeps): void {
     extra: { error?: string; message?: string } = {},
     status = 200,
   ) => {
-    const waiting = await d.requests.waiting();
+    const { requests, unverifiable } = await d.requests.waiting();
     return html(
       c,
       await documentOf(
         RequestsPage({
           viewer: w.viewer,
-          requests: waiting.filter((r) => mayAnswer(w, r)),
+          requests: requests.filter((r) => mayAnswer(w, r)),
+          unverifiable,
           ...extra,
         }),
       ),

@@ -168,11 +168,18 @@ export const IncidentsPage: FC<{
 export const RequestsPage: FC<{
   viewer: Viewer;
   requests: SecretRequestView[];
+  /** Stored requests left out because they fail their integrity check. */
+  unverifiable: number;
   error?: string | undefined;
   message?: string | undefined;
 }> = (p) => (
   <Layout title="Requests from agents" viewer={p.viewer}>
     <Notice error={p.error} message={p.message} />
+    {p.unverifiable > 0 && (
+      <Notice
+        error={`${p.unverifiable} stored request${p.unverifiable === 1 ? '' : 's'} failed the integrity check (changed outside coffer) and ${p.unverifiable === 1 ? 'is' : 'are'} not shown; the audit log names ${p.unverifiable === 1 ? 'it' : 'them'}.`}
+      />
+    )}
     <p class="help">
       An agent that needs a value only you have (request_secret) asks here instead of in the chat.
       The value goes to the vault; the agent learns only that it was stored.
