@@ -13,6 +13,9 @@ import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const SET_KILLS = 30;
 const ROTATE_KILLS = 20;
+/** Versions in the rotated vault and the rotation's batch size: about 120 batches to kill between. */
+const ROTATE_VERSIONS = 3000;
+const ROTATE_BATCH = '25';
 /**
  * The kill loops do a bounded amount of work (each round verifies every version), which on a
  * machine busy with other work can take minutes: their limit only catches a hang.
@@ -115,18 +118,18 @@ describe('crash safety under SIGKILL', { timeout: LOOP_TIMEOUT_MS }, () => {
     const masterKey = randomBytes(32);
     const env = { ...h.env, COFFER_MASTER_KEY: masterKey.toString('base64') };
     const file = join(h.env.COFFER_HOME!, 'vault.db');
-    // 6,000 versions, so a rotation with small batches takes long enough to be killed midway.
+    // Enough versions in small batches that a rotation takes long enough to be killed midway.
     const storage = openSqliteStorage(file, { create: true });
     await initVault(storage, { masterKey, keySource: 'key', actor: 'test' });
     await storage.close();
-    const expected = await populateVault(file, masterKey, 6000);
+    const expected = await populateVault(file, masterKey, ROTATE_VERSIONS);
 
     // One whole rotation, unkilled, tells how long one takes here and now.
-    const duration = await timeRun(['key', 'rotate', '--batch-size', '50'], env, '');
+    const duration = await timeRun(['key', 'rotate', '--batch-size', ROTATE_BATCH], env, '');
     let midway = 0;
     for (let i = 0; i < ROTATE_KILLS; i++) {
       await killAfter(
-        ['key', 'rotate', '--batch-size', '50'],
+        ['key', 'rotate', '--batch-size', ROTATE_BATCH],
         env,
         '',
         killDelay(i, duration, 0.05, 0.9),
@@ -135,7 +138,7 @@ describe('crash safety under SIGKILL', { timeout: LOOP_TIMEOUT_MS }, () => {
       if (status.rotationInProgress) midway++;
       const verify = h.run(['verify', '--all', '--json'], { env });
       expect(verify.code, verify.stderr).toBe(0);
-      expect(JSON.parse(verify.stdout).checked).toBe(6000);
+      expect(JSON.parse(verify.stdout).checked).toBe(ROTATE_VERSIONS);
       if (status.rotationInProgress) {
         const resumed = h.run(['key', 'rotate', '--json'], { env });
         expect(resumed.code, resumed.stderr).toBe(0);
@@ -144,7 +147,7 @@ describe('crash safety under SIGKILL', { timeout: LOOP_TIMEOUT_MS }, () => {
       const after = JSON.parse(h.run(['key', 'status', '--json'], { env }).stdout);
       expect(after.rotationInProgress).toBe(false);
       const primary = after.keys.find((k: { status: string }) => k.status === 'primary');
-      expect(primary.wrappedKeys).toBe(6000);
+      expect(primary.wrappedKeys).toBe(ROTATE_VERSIONS);
       await expectReadable(file, masterKey, new Map([...expected].map(([p, v]) => [`${p}@1`, v])));
     }
     expect(midway).toBeGreaterThan(0);
