@@ -1,7 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Most test time is spent waiting on spawned coffer processes, servers and PostgreSQL:
+    // two files at a time even on two cores (vitest's default there is one).
+    maxWorkers: Math.max(2, availableParallelism()),
     projects: [
       {
         test: {
