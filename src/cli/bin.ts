@@ -1,5 +1,6 @@
 /** Entry point of the `coffer` binary. */
 import { debugTrace } from '../core/debug-trace.js';
+import { exitIfDone } from './exit.js';
 import { main } from './main.js';
 
 /**
@@ -16,8 +17,10 @@ async function runAll(list: string): Promise<void> {
 }
 
 const warmUp = process.env.COFFER_WRITE_CODE_CACHE;
-(warmUp?.startsWith('[') ? runAll(warmUp) : main(process.argv)).catch((err: unknown) => {
-  process.stderr.write(`coffer: error: internal error (${(err as Error)?.name ?? 'unknown'})\n`);
-  if (process.env.COFFER_DEBUG) process.stderr.write(`${debugTrace(err)}\n`);
-  process.exitCode = 1;
-});
+(warmUp?.startsWith('[') ? runAll(warmUp) : main(process.argv).then(exitIfDone)).catch(
+  (err: unknown) => {
+    process.stderr.write(`coffer: error: internal error (${(err as Error)?.name ?? 'unknown'})\n`);
+    if (process.env.COFFER_DEBUG) process.stderr.write(`${debugTrace(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -130,6 +130,31 @@ describe('coffer run: how the masked output reaches coffer', () => {
     expect(r.stderr).toBe(`${M}\n`);
   });
 
+  it('exits only once all of the output is written, to a reader that is slow to start', async () => {
+    const h = project();
+    // Blocking writes of less than the sockets hold: the program exits as soon as its last
+    // byte is in the socket, while coffer still has some of it to read and most to write.
+    const script =
+      "const fs = require('fs'); const line = 'x'.repeat(1000) + process.env.DB_PASSWORD + '\\n'; fs.writeSync(1, line.repeat(300)); fs.writeSync(1, 'end\\n');";
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', script],
+      {
+        env: h.env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 500)); // the program is done by now, its output not
+    const parts: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => parts.push(d));
+    child.stdout.resume();
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    const out = Buffer.concat(parts).toString();
+    expect(out).toBe(`${'x'.repeat(1000)}${M}\n`.repeat(300) + 'end\n');
+  });
+
   it('waits for what a background process started by the program writes', () => {
     const h = project();
     const script = `sh -c 'sleep 0.3; printf "%s late\\n" "$DB_PASSWORD"' &`;

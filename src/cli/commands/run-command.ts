@@ -25,6 +25,7 @@ import { runPurpose } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { type OutputChannel, openOutputChannels } from '../child-output.js';
 import { openService } from '../context.js';
+import { exitWhenDone } from '../exit.js';
 import { warn } from '../output.js';
 import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
@@ -318,6 +319,9 @@ async function runChild(
     await afterSpawn();
     const code = await exited;
     await Promise.all(written);
+    // All of the output went out through coffer's own sockets or straight from the program:
+    // nothing is left for the process to do (a pipe's writer may still hold some).
+    if (opened !== undefined || !(maskOut || maskErr)) exitWhenDone();
     return code;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
