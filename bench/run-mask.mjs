@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { BASELINE_TAG, comparisonTable } from './baseline.mjs';
 import { DIST_CLI } from './env.mjs';
 import { cleanEnv, spawnTimed } from './spawn.mjs';
 import { fmtBytes, fmtMs, fmtRatio } from './stats.mjs';
@@ -98,24 +99,28 @@ function timed(args, env) {
   });
 }
 
-export async function run(ctx) {
-  const home = ctx.scratch.sub('run-mask');
+/** A vault in `home` made by the build's binary `cli`: the 50 values and the adversarial one. */
+function makeVault(cli, home, values) {
   const env = cleanEnv({ COFFER_HOME: join(home, 'vault') });
-  spawnTimed([DIST_CLI, 'init'], env);
-  const values = [];
-  const lines = [];
-  for (let i = 0; i < COUNT; i++) {
-    values.push(`value-${i}-${'x'.repeat(24)}`);
-    lines.push(`# Bench secret number ${i} for the masking benchmark\nSECRET_${i}=${values[i]}`);
-  }
+  spawnTimed([cli, 'init'], env);
+  const lines = values.map(
+    (v, i) => `# Bench secret number ${i} for the masking benchmark\nSECRET_${i}=${v}`,
+  );
   writeFileSync(join(home, 'import.env'), lines.join('\n'));
-  spawnTimed([DIST_CLI, 'env', 'import', join(home, 'import.env'), '--project', 'bench'], env);
+  spawnTimed([cli, 'env', 'import', join(home, 'import.env'), '--project', 'bench'], env);
   const worst = `${'a'.repeat(64)}!`;
   spawnTimed(
-    [DIST_CLI, 'set', 'project/worst/prefix_value', '-d', 'Value whose prefix the text repeats'],
+    [cli, 'set', 'project/worst/prefix_value', '-d', 'Value whose prefix the text repeats'],
     env,
     worst,
   );
+  return env;
+}
+
+export async function run(ctx) {
+  const values = [];
+  for (let i = 0; i < COUNT; i++) values.push(`value-${i}-${'x'.repeat(24)}`);
+  const env = makeVault(DIST_CLI, ctx.scratch.sub('run-mask'), values);
 
   const size = ctx.quick ? 8 * 1024 * 1024 : 100 * 1024 * 1024;
   const node = process.execPath;
@@ -161,7 +166,23 @@ export async function run(ctx) {
       adversarial: true,
     },
   ];
-  const rounds = ctx.quick ? 1 : 3;
+  // With --baseline: each coffer case also on the baseline build (its own vault), interleaved.
+  if (ctx.baseline) {
+    const baseEnv = makeVault(ctx.baseline.cli, ctx.scratch.sub('run-mask-baseline'), values);
+    for (const c of [...cases]) {
+      if (c.args[0] !== DIST_CLI) continue;
+      const twin = {
+        ...c,
+        label: `${c.label} ${BASELINE_TAG}`,
+        args: [ctx.baseline.cli, ...c.args.slice(1)],
+        env: baseEnv,
+        baseline: true,
+      };
+      c.twin = twin;
+      cases.splice(cases.indexOf(c) + 1, 0, twin);
+    }
+  }
+  const rounds = ctx.quick ? 1 : ctx.baseline ? 4 : 3;
   for (const c of cases) {
     c.samples = [];
     c.cpu = [];
@@ -185,18 +206,19 @@ export async function run(ctx) {
   const med = (c) => median(c.samples);
   const cpuMed = (c) => median(c.cpu);
   const mbs = (c) => size / 1e6 / (med(c) / 1000);
-  const base = cases.find((c) => c.base);
-  const baseAdv = cases.find((c) => c.baseAdversarial);
+  const base = cases.find((c) => c.base && !c.baseline);
+  const baseAdv = cases.find((c) => c.baseAdversarial && !c.baseline);
   const floor = cases[0];
   const hop = cases.find((c) => c.hop);
   const startup = cases.find((c) => c.startup);
   /** The pipe hop alone: the copying process over the child alone, less its own start-up. */
   const hopCost = (f) => f(hop) - f(floor) - f(startup);
-  const masked = cases.find((c) => c.masked);
+  const masked = cases.find((c) => c.masked && !c.baseline);
   /** What masking adds beyond coffer's start-up (--no-mask) and the pipe hop. */
   const beyond = (f) => f(masked) - f(base) - hopCost(f);
   const rows = cases.map((c) => {
-    const against = c.adversarial ? baseAdv : base;
+    const own = c.adversarial ? baseAdv : base;
+    const against = c.baseline ? own.twin : own;
     const cost = med(c) / med(against);
     const cpuCost = cpuMed(c) / cpuMed(against);
     const measured = c.masked || c.adversarial;
@@ -213,7 +235,7 @@ export async function run(ctx) {
         : '',
     ];
   });
-  return {
+  const table = {
     title,
     columns: [
       { header: 'command', align: 'left' },
@@ -232,8 +254,31 @@ export async function run(ctx) {
       `Adversarial: the child prints only \`a\`; a stored value is 64 \`a\`s and a \`!\`.`,
       'cpu ms: user + system time of coffer and the child together (median; /proc/self/stat of the bench, Linux only): what the run needs, where the wall time is what a machine shared with other work gave it.',
       `Load average (1 min) at the start and end of this section: ${load.map((l) => l.toFixed(2)).join(' and ')} on ${availableParallelism()} cores.`,
-      `Pipe hop: a bare Node process reading the child's pipe and writing to its stdout costs ${Math.round(hopCost(med))} ms wall and ${Math.round(hopCost(cpuMed))} ms cpu over the child alone (less its own start-up, the node -e 0 row); masking adds ${Math.round(beyond(med))} ms wall and ${Math.round(beyond(cpuMed))} ms cpu beyond that hop and coffer's start-up (differences of medians: noisy on a busy machine). Every masking process pays the hop (Node reads a child's pipe into a new buffer per read); --no-mask does not, as the child writes into the pipe itself.`,
-      'Masking reads each 64 KiB chunk with a skip search (Wu-Manber over 3-byte grams, windows of the shortest form) and the automaton (byte-indexed transitions) only where a form may start; each chunk goes out in one gathered write, the unchanged text as views of the chunk and a marker per match.',
+      `Pipe hop: a bare Node process reading the child's pipe and writing to its stdout costs ${Math.round(hopCost(med))} ms wall and ${Math.round(hopCost(cpuMed))} ms cpu over the child alone (less its own start-up, the node -e 0 row); masking adds ${Math.round(beyond(med))} ms wall and ${Math.round(beyond(cpuMed))} ms cpu beyond that hop and coffer's start-up (differences of medians: noisy on a busy machine; negative when coffer's own hop costs less than the bare one). Every masking process pays a hop, which Node's pipes make a new buffer per read; coffer reads a socket of its own into one reused 1 MiB buffer instead. --no-mask pays none, as the child writes into the pipe itself.`,
+      'Masking reads each chunk with a skip search (Wu-Manber over 3-byte grams, windows of the shortest form, its tables built after the first 64 KiB) and the automaton (byte-indexed transitions) only where a form may start; each chunk goes out in one gathered write, the unchanged text as views of the chunk and a marker per match.',
     ],
   };
+  if (!ctx.baseline) return table;
+  /** Median over rounds of current / baseline in the same round. */
+  const perRound = (c, key) => median(c[key].map((v, i) => v / c.twin[key][i]));
+  const compared = cases.filter((c) => c.twin !== undefined);
+  return [
+    table,
+    comparisonTable('`run` masking', ctx.baseline, [
+      ...compared.map((c) => ({
+        label: `${c.label}: wall`,
+        base: med(c.twin),
+        current: med(c),
+        ratio: perRound(c, 'samples'),
+        unit: 'ms',
+      })),
+      ...compared.map((c) => ({
+        label: `${c.label}: cpu`,
+        base: cpuMed(c.twin),
+        current: cpuMed(c),
+        ratio: perRound(c, 'cpu'),
+        unit: 'ms',
+      })),
+    ]),
+  ];
 }
