@@ -11,6 +11,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/*.test.ts'],
+          // The unit files share each worker's loaded modules (no helper registers hooks or
+          // keeps state between files; a file that changes process.env puts it back):
+          // a third of the CPU time. The e2e files stay isolated (their harness does).
+          isolate: false,
           testTimeout: 30_000,
         },
       },
