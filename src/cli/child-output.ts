@@ -24,8 +24,12 @@ import { join } from 'node:path';
 /** Bytes read at once (the buffer each channel reuses). */
 const READ_SIZE = 1 << 20;
 const TOKEN_LENGTH = 32;
-/** The handshake is local and takes about a millisecond; past this, the pipe is used. */
-const HANDSHAKE_MS = 2000;
+/**
+ * The handshake is local and needs a few turns of the event loop; if it has not finished this
+ * long after the loop first turns (the vault is read in between, a passphrase's KDF
+ * included), pipes are used.
+ */
+const HANDSHAKE_MS = 5000;
 /** sun_path holds 108 bytes on Linux, 104 on macOS, including the terminating NUL. */
 const MAX_SOCKET_PATH = 100;
 
@@ -70,7 +74,9 @@ export async function openOutputChannels(
   /** Every connection the server took: those that are not a channel's are closed. */
   const connections: Socket[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let arm: NodeJS.Immediate | undefined;
   const cleanUp = (): void => {
+    clearImmediate(arm);
     clearTimeout(timer);
     server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -92,7 +98,9 @@ export async function openOutputChannels(
     await listen(server, path);
     await hooks.listening?.(path);
     await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_MS);
+      arm = setImmediate(() => {
+        timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_MS);
+      });
       server.on('error', reject);
       ready = resolve;
       for (let i = 0; i < count; i++) {
