@@ -611,6 +611,40 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         });
       });
 
+      it('getSecretVersion, where the backend has it, is getSecret and getVersion in one read', async () => {
+        const both = (path: string, env: string, v: number | undefined) =>
+          read(async (tx) => {
+            if (tx.getSecretVersion === undefined) return undefined; // callers read the two
+            const got = await tx.getSecretVersion(path, env, v);
+            const s = await tx.getSecret(path, env);
+            const want =
+              s === undefined
+                ? undefined
+                : { secret: s, version: await tx.getVersion(path, env, v ?? s.currentVersion) };
+            return { got, want };
+          });
+        const check = async (path: string, env: string, v: number | undefined) => {
+          const r = await both(path, env, v);
+          if (r === undefined) return false;
+          expect(r.got?.secret).toEqual(r.want?.secret);
+          expect(plainVersion(r.got?.version)).toEqual(plainVersion(r.want?.version));
+          return true;
+        };
+        if (!(await check(P, 'dev', undefined))) return; // no such secret
+        await write(async (tx) => {
+          await tx.insertSecret(secret(P, 'dev', { currentVersion: 2, mac: MAC(1) }));
+          await tx.insertSecret(secret(P, 'prod', { currentVersion: 3, deletedAt: T1 }));
+          await tx.insertVersion(version(P, 'dev', 1, { kekId: 'kek-1' }));
+          await tx.insertVersion(version(P, 'dev', 2, { kekId: 'kek-2', actor: 'cli:bob' }));
+          await tx.insertVersion(version(P, 'prod', 1));
+        });
+        expect((await both(P, 'dev', undefined))?.got?.version?.version).toBe(2);
+        for (const v of [undefined, 1, 2, 3]) await check(P, 'dev', v);
+        for (const v of [undefined, 1, 2]) await check(P, 'prod', v); // deleted; current missing
+        await check(P, 'staging', undefined);
+        await check('project/app/other', 'dev', 1);
+      });
+
       it('lists versions oldest first, whatever the insertion order, for one (path, env) only', async () => {
         await write(async (tx) => {
           for (const n of [3, 1, 10, 2]) await tx.insertVersion(version(P, 'dev', n));
@@ -891,6 +925,30 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         await check(); // records, no head
         await write((tx) => tx.setMeta('audit_head', 'head text'));
         await check();
+      });
+
+      it('appendAuditWithHead, where the backend has it, appends the records and sets the head, or neither', async () => {
+        const append = (records: AuditRecord[], head: string) =>
+          write(async (tx) => {
+            if (tx.appendAuditWithHead === undefined) return false; // callers make the two calls
+            await tx.appendAuditWithHead(records, 'audit_head', head);
+            return true;
+          });
+        const first = auditRecords(1);
+        if (!(await append(first, 'head 1'))) return;
+        const batch = auditRecords(40, (i) => ({ detail: `batch ${i}` }), first[0]);
+        await append(batch, 'head 41');
+        await read(async (tx) => {
+          expect(await tx.listAudit({ limit: 100 })).toEqual([...first, ...batch]);
+          expect(await tx.getMeta('audit_head')).toBe('head 41');
+        });
+        // A clash on seq fails the statement: no record and no head change.
+        const clash = auditRecords(3, () => ({}), batch[38]); // starts at seq 41, taken
+        await expect(append(clash, 'head 42')).rejects.toThrow();
+        await read(async (tx) => {
+          expect((await tx.lastAudit())?.seq).toBe(41);
+          expect(await tx.getMeta('audit_head')).toBe('head 41');
+        });
       });
 
       it('rejects a second record with the same seq', async () => {

@@ -24,6 +24,10 @@ import {
   UPGRADE_ACTION,
 } from './head-state.js';
 
+function appendRecords(tx: StorageTx, records: readonly AuditRecord[]): Promise<void> {
+  return records.length === 1 ? tx.appendAudit(records[0]!) : tx.appendAuditBatch(records);
+}
+
 /** The error of an append refused because the chain is broken. */
 export function chainBrokenError(problem: HeadProblem): CofferError {
   return new CofferError(
@@ -83,14 +87,20 @@ export async function appendAudit(
       last = chainAuditRecord(last, entry);
       records.push(last);
     }
-    if (records.length === 1) await tx.appendAudit(records[0]!);
-    else await tx.appendAuditBatch(records);
     if (key !== undefined && last !== undefined) {
       const head = formatHead(key, last.seq, last.hash);
-      await tx.setMeta(META_AUDIT_HEAD, head);
+      // The records and the head in one round trip where the storage can, else two.
+      if (tx.appendAuditWithHead !== undefined) {
+        await tx.appendAuditWithHead(records, META_AUDIT_HEAD, head);
+      } else {
+        await appendRecords(tx, records);
+        await tx.setMeta(META_AUDIT_HEAD, head);
+      }
       // Only known once the transaction commits; a rollback leaves a value that is still
       // authentic (its MAC is right), so remembering it early is safe.
       noteHead(key, head, { seq: last.seq, hash: last.hash, mac: head.slice(-64) });
+    } else {
+      await appendRecords(tx, records);
     }
   } catch (err) {
     if (err instanceof CofferError && err.code === 'AUDIT_CHAIN_BROKEN') throw err;

@@ -122,12 +122,28 @@ export class AuthenticatedTx implements StorageTx {
   readonly #seen = new Map<string, KekRecord | SecretRecord | TokenRecord>();
   /** The storage's one-read audit tail where it has one (callers fall back to two reads). */
   readonly auditTail: StorageTx['auditTail'];
+  /** The storage's one-statement append with the head where it has one (else two calls). */
+  readonly appendAuditWithHead: StorageTx['appendAuditWithHead'];
+  /** The storage's one-read secret and version where it has one (else two reads). */
+  readonly getSecretVersion: StorageTx['getSecretVersion'];
 
   constructor(tx: StorageTx, key: RowMacKey) {
     this.#tx = tx;
     this.#key = key;
     this.auditTail = tx.auditTail?.bind(tx);
+    this.appendAuditWithHead = tx.appendAuditWithHead?.bind(tx);
+    this.getSecretVersion = tx.getSecretVersion === undefined ? undefined : this.#getSecretVersion;
   }
+
+  /** The storage's getSecretVersion, the secret row checked as getSecret checks it. */
+  readonly #getSecretVersion = async (
+    path: string,
+    env: string,
+    version: number | undefined,
+  ): Promise<{ secret: SecretRecord; version: VersionRecord | undefined } | undefined> => {
+    const r = await this.#tx.getSecretVersion!(path, env, version);
+    return r === undefined ? undefined : { secret: this.#secret(r.secret), version: r.version };
+  };
 
   #mac(table: MacTable, fields: MacField[]): Uint8Array {
     return rowMac(this.#key, table, fields);

@@ -167,6 +167,19 @@ export interface StorageTx {
   updateWrappedKey(rowId: number, kekId: string, wrappedDek: Uint8Array): Promise<void>;
 
   getSecret(path: string, env: string): Promise<SecretRecord | undefined>;
+  /**
+   * `getSecret(path, env)` and, for a secret that exists, `getVersion(path, env, version ??
+   * its currentVersion)` in one read, where a backend can do that in one round trip
+   * (PostgreSQL); optional: callers fall back to the two reads. `version` is undefined when
+   * that version row does not exist.
+   */
+  getSecretVersion?:
+    | ((
+        path: string,
+        env: string,
+        version: number | undefined,
+      ) => Promise<{ secret: SecretRecord; version: VersionRecord | undefined } | undefined>)
+    | undefined;
   insertSecret(secret: SecretRecord): Promise<void>;
   /** Inserts many secrets (few statements: a restore copies a whole vault). */
   insertSecrets(secrets: readonly SecretRecord[]): Promise<void>;
@@ -203,6 +216,14 @@ export interface StorageTx {
   appendAudit(record: AuditRecord): Promise<void>;
   /** Appends several records in order (one round trip where the backend allows). */
   appendAuditBatch(records: readonly AuditRecord[]): Promise<void>;
+  /**
+   * `appendAuditBatch(records)` and `setMeta(headKey, head)` in one statement, where a
+   * backend can do that in one round trip (PostgreSQL); optional: callers fall back to the
+   * two calls.
+   */
+  appendAuditWithHead?:
+    | ((records: readonly AuditRecord[], headKey: string, head: string) => Promise<void>)
+    | undefined;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
   /** Throws when the id or the name is already taken. */

@@ -19,7 +19,7 @@ import {
 import type { AuditDraft, AuditedStore, Failure } from './audited-store.js';
 import { failureDraft } from './audited-store.js';
 import { projectNotFound } from './project-lookup.js';
-import type { SecretRecord, StorageTx, TxOptions } from './storage.js';
+import type { SecretRecord, StorageTx, TxOptions, VersionRecord } from './storage.js';
 import {
   copySecretValue,
   type ProjectSecret,
@@ -38,7 +38,10 @@ export function missingVersion(path: string, env: string, version: number): Coff
 }
 
 async function liveSecret(tx: StorageTx, key: KeyPath, env: string): Promise<SecretRecord> {
-  const secret = await tx.getSecret(key.path, env);
+  return live(await tx.getSecret(key.path, env), key, env);
+}
+
+function live(secret: SecretRecord | undefined, key: KeyPath, env: string): SecretRecord {
   if (secret === undefined) {
     throw new CofferError('SECRET_NOT_FOUND', `no secret ${key.path} in environment ${env}`);
   }
@@ -64,13 +67,29 @@ async function readValue(
   e: string,
   wanted: number | undefined,
 ): Promise<SecretValue> {
-  const secret = await liveSecret(tx, key, e);
+  let secret: SecretRecord;
+  let rec: VersionRecord | undefined;
+  if (tx.getSecretVersion !== undefined) {
+    // One round trip where the storage can: the row and the version it names.
+    const both = await tx.getSecretVersion(key.path, e, wanted);
+    secret = live(both?.secret, key, e);
+    rec = both?.version;
+  } else {
+    secret = await liveSecret(tx, key, e);
+    rec = await tx.getVersion(key.path, e, wanted ?? secret.currentVersion);
+  }
   const version = wanted ?? secret.currentVersion;
-  const rec = await tx.getVersion(key.path, e, version);
   if (rec === undefined) {
     // Versions 1..current are never removed by coffer: one missing was deleted outside it.
     if (version <= secret.currentVersion) throw missingVersion(key.path, e, version);
     throw new CofferError('VERSION_NOT_FOUND', `${key.path} (${e}) has no version ${version}`);
+  }
+  if (rec.path !== key.path || rec.env !== e || rec.version !== version) {
+    // Never open a row other than the one asked for (the envelope is bound to the row's own).
+    throw new CofferError(
+      'INTEGRITY_FAILURE',
+      `${key.path} (${e}) version ${version}: the store returned another version row`,
+    );
   }
   const plain = await store.decrypt(tx, rec);
   let value: string;

@@ -36,6 +36,10 @@ const S_SECRET_COLS = SECRET_COLS.split(',')
   .map((c) => `s.${c.trim()}`)
   .join(', ');
 const VERSION_COLS = 'path, env, version, kek_id, wrapped_dek, ciphertext, created_at, actor';
+/** The version columns of the table aliased `v`, each named `v_<column>`. */
+const V_VERSION_COLS = VERSION_COLS.split(',')
+  .map((c) => `v.${c.trim()} AS v_${c.trim()}`)
+  .join(', ');
 const AUDIT_COLS = 'seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash';
 const TOKEN_COLS =
   'id, name, hash, allow, envs, caps, created_at, expires_at, revoked_at, mac, reveal';
@@ -79,6 +83,16 @@ const versionValues = (v: VersionRecord): unknown[] => [
   e(v.createdAt),
   e(v.actor),
 ];
+
+/** The rows of an audit insert: columns $1 to $11, one array each (see auditColumns). */
+const AUDIT_UNNEST = `SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+  $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])`;
+
+/** Audit records as one array per column (for AUDIT_UNNEST). */
+function auditColumns(records: readonly AuditRecord[]): unknown[][] {
+  const rows = records.map(auditValues);
+  return Array.from({ length: 11 }, (_, i) => rows.map((r) => r[i]));
+}
 
 /** Rows per statement of a bulk insert (each column one array parameter). */
 const BULK_ROWS = 5000;
@@ -215,6 +229,32 @@ export function makeTx(q: Query): StorageTx {
       ]);
       return r === undefined ? undefined : toSecret(r);
     },
+    getSecretVersion: async (path, env, version) => {
+      const r = await one(
+        `SELECT ${S_SECRET_COLS}, ${V_VERSION_COLS} FROM secrets s
+           LEFT JOIN secret_versions v ON v.path = s.path AND v.env = s.env
+             AND v.version = COALESCE($3::bigint, s.current_version)
+          WHERE s.path = $1 AND s.env = $2`,
+        [e(path), e(env), version ?? null],
+      );
+      if (r === undefined) return undefined;
+      return {
+        secret: toSecret(r),
+        version:
+          r.v_version === null
+            ? undefined
+            : toVersion({
+                path: r.v_path,
+                env: r.v_env,
+                version: r.v_version,
+                kek_id: r.v_kek_id,
+                wrapped_dek: r.v_wrapped_dek,
+                ciphertext: r.v_ciphertext,
+                created_at: r.v_created_at,
+                actor: r.v_actor,
+              }),
+      };
+    },
     insertSecret: async (x) => {
       await q(
         `INSERT INTO secrets (${SECRET_COLS})
@@ -328,13 +368,16 @@ export function makeTx(q: Query): StorageTx {
       if (records.length === 0) return;
       // One statement for any batch size: each column travels as an array and unnest turns
       // the arrays back into rows, so `coffer run` with fifty secrets is one round trip.
-      const rows = records.map(auditValues);
-      const columns = Array.from({ length: 11 }, (_, i) => rows.map((r) => r[i]));
+      await q(`INSERT INTO audit (${AUDIT_COLS}) ${AUDIT_UNNEST}`, auditColumns(records));
+    },
+    appendAuditWithHead: async (records, headKey, head) => {
+      // The records and the head in one statement: a data-modifying WITH runs to completion
+      // whether or not the outer statement reads it, and a failure of either fails both.
       await q(
-        `INSERT INTO audit (${AUDIT_COLS})
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-           $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])`,
-        columns,
+        `WITH appended AS (INSERT INTO audit (${AUDIT_COLS}) ${AUDIT_UNNEST})
+         INSERT INTO meta (key, value) VALUES ($12, $13)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [...auditColumns(records), e(headKey), e(head)],
       );
     },
     listAudit: async (query: AuditQuery) => {
