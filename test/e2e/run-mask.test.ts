@@ -155,6 +155,36 @@ describe('coffer run: how the masked output reaches coffer', () => {
     expect(out).toBe(`${'x'.repeat(1000)}${M}\n`.repeat(300) + 'end\n');
   });
 
+  for (const [how, tmp] of [
+    ['socket', undefined],
+    ['pipe', 'no-such-dir'],
+  ] as const) {
+    it(`a reader that goes away stops the program as a closed pipe would (${how})`, async () => {
+      const h = project();
+      const child = spawn(
+        process.execPath,
+        [BIN, 'run', '-p', 'shop', '--', 'sh', '-c', 'exec yes "$DB_PASSWORD"'],
+        {
+          env: tmp === undefined ? h.env : { ...h.env, TMPDIR: join(h.home, tmp) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      // `coffer run -- yes | head -1`: the reader takes a line and closes its end.
+      const first = await new Promise<string>((r) =>
+        child.stdout.once('data', (d) => r(String(d))),
+      );
+      child.stdout.destroy();
+      const code = await new Promise((r) => child.on('close', r));
+      expect(first.split('\n')[0]).toBe(M);
+      expect(err).toBe('');
+      expect(code).toBe(141); // yes died of SIGPIPE: 128 + 13, as `yes | head` reports it
+    });
+  }
+
   it('waits for what a background process started by the program writes', () => {
     const h = project();
     const script = `sh -c 'sleep 0.3; printf "%s late\\n" "$DB_PASSWORD"' &`;

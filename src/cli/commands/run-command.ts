@@ -294,9 +294,30 @@ async function runChild(
       // Loaded and built after the spawn: the child starts meanwhile, its output waits.
       const stream = await import('../../core/redact/stream.js');
       const dests = [process.stdout, process.stderr];
+      const chans = [outCh, errCh];
+      // A reader that goes away (`coffer run -- yes | head`): what the program writes after
+      // that is dropped, and its first write gets it SIGPIPE and a closed end, as a write into
+      // a closed pipe would without coffer in between (a program that writes nothing more runs
+      // on). Without this coffer itself died of the reader's EPIPE.
+      const broken = [false, false];
+      const sigpipe = (i: number, close: () => void): void => {
+        if (!broken[i]) return;
+        broken[i] = false;
+        child.kill('SIGPIPE');
+        close();
+      };
+      dests.forEach((dest, i) => {
+        dest.on('error', () => {
+          broken[i] = true;
+          const piped = [child.stdout, child.stderr][i];
+          if (opened !== undefined || piped == null) return;
+          piped.unpipe();
+          piped.on('data', () => sigpipe(i, () => piped.destroy()));
+          piped.resume();
+        });
+      });
       if (opened !== undefined) {
         const sinks = stream.createMaskingSinks(masking.values, dests);
-        const chans = [outCh, errCh];
         for (let i = 0; i < 2; i++) {
           const ch = chans[i];
           if (ch === undefined) continue;
@@ -304,7 +325,11 @@ async function runChild(
           written.push(
             new Promise<void>((done) => {
               ch.read(
-                (chunk, resume) => sink.write(chunk, resume),
+                (chunk, resume) => {
+                  if (!broken[i]) return sink.write(chunk, resume);
+                  sigpipe(i, () => ch.close());
+                  return true;
+                },
                 () => sink.end(done),
               );
             }),
