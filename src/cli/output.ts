@@ -59,6 +59,9 @@ export function warn(message: string): void {
 
 /** Prints an error in the chosen style and returns the exit code for it. */
 export function reportError(err: unknown, json: boolean): number {
+  // The reader of coffer's output went away (`coffer redact < log | head`): quiet, and the
+  // status of a program that died writing into a closed pipe (128 + SIGPIPE), as `cat` has.
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 141;
   const known = err instanceof CofferError;
   const code = known ? err.code : 'INTERNAL';
   const message = known

@@ -185,6 +185,31 @@ describe('coffer run: how the masked output reaches coffer', () => {
     });
   }
 
+  it('coffer redact to a reader that goes away exits quietly, as cat would (141)', async () => {
+    const h = project();
+    const child = spawn(process.execPath, [BIN, 'redact', '--project', 'shop'], {
+      env: h.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdin.on('error', () => {}); // coffer may be gone before it read everything
+    child.stdin.end(`${VALUE} and more\n`.repeat(200_000));
+    const closed = new Promise((r) => child.on('close', r));
+    // The first chunk, or '' when coffer ended without writing any.
+    const first = await Promise.race([
+      new Promise<string>((r) => child.stdout.once('data', (d) => r(String(d)))),
+      closed.then(() => ''),
+    ]);
+    child.stdout.destroy();
+    const code = await closed;
+    expect(first.split('\n')[0]).toBe(`${M} and more`);
+    expect(err).toBe('');
+    expect(code).toBe(141);
+  });
+
   it('waits for what a background process started by the program writes', () => {
     const h = project();
     const script = `sh -c 'sleep 0.3; printf "%s late\\n" "$DB_PASSWORD"' &`;
