@@ -936,18 +936,23 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
           });
         const first = auditRecords(1);
         if (!(await append(first, 'head 1'))) return;
-        const batch = auditRecords(40, (i) => ({ detail: `batch ${i}` }), first[0]);
-        await append(batch, 'head 41');
+        // Small and large batches (PostgreSQL writes them differently).
+        const small = auditRecords(5, (i) => ({ detail: i === 2 ? null : `small ${i}` }), first[0]);
+        await append(small, 'head 6');
+        const batch = auditRecords(40, (i) => ({ detail: `batch ${i}` }), small[4]);
+        await append(batch, 'head 46');
         await read(async (tx) => {
-          expect(await tx.listAudit({ limit: 100 })).toEqual([...first, ...batch]);
-          expect(await tx.getMeta('audit_head')).toBe('head 41');
+          expect(await tx.listAudit({ limit: 100 })).toEqual([...first, ...small, ...batch]);
+          expect(await tx.getMeta('audit_head')).toBe('head 46');
         });
         // A clash on seq fails the statement: no record and no head change.
-        const clash = auditRecords(3, () => ({}), batch[38]); // starts at seq 41, taken
-        await expect(append(clash, 'head 42')).rejects.toThrow();
+        for (const n of [3, 40]) {
+          const clash = auditRecords(n, () => ({}), batch[38]); // starts at seq 46, taken
+          await expect(append(clash, 'head 47')).rejects.toThrow();
+        }
         await read(async (tx) => {
-          expect((await tx.lastAudit())?.seq).toBe(41);
-          expect(await tx.getMeta('audit_head')).toBe('head 41');
+          expect((await tx.lastAudit())?.seq).toBe(46);
+          expect(await tx.getMeta('audit_head')).toBe('head 46');
         });
       });
 
