@@ -177,28 +177,6 @@ describe('createMaskingTransform', () => {
   });
 });
 
-/** A sink that records what it is given; `gathers`: it has a `_writev` (a pipe, a socket). */
-function sink(gathers: boolean, slow: boolean): { stream: Writable; text: () => string } {
-  const got: Buffer[] = [];
-  const later = (callback: () => void) => (slow ? setImmediate(callback) : callback());
-  const stream = new Writable({
-    highWaterMark: slow ? 4 : 16384,
-    write(chunk: Buffer, _encoding, callback) {
-      got.push(Buffer.from(chunk));
-      later(callback);
-    },
-    ...(gathers
-      ? {
-          writev(chunks: { chunk: Buffer }[], callback: () => void) {
-            for (const c of chunks) got.push(Buffer.from(c.chunk));
-            later(callback);
-          },
-        }
-      : {}),
-  });
-  return { stream, text: () => Buffer.concat(got).toString('utf8') };
-}
-
 describe('createMaskingWriters', () => {
   it('property: any chunking, into any destination, gives the one-shot result', async () => {
     await fc.assert(
@@ -257,11 +235,12 @@ describe('createMaskingWriters', () => {
 });
 
 /**
- * A destination that, when `slow`, reads the bytes it was given only when it completes the
- * write (as a socket does whose buffer is full): a caller that reused its buffer before then
- * would change what comes out.
+ * A destination that records what it is given; `gathers`: it has a `_writev` (a pipe, a
+ * socket). When `slow`, it reads the bytes only when it completes the write (as a socket does
+ * whose buffer is full): a caller that reused its buffer before then would change what comes
+ * out.
  */
-function lateSink(gathers: boolean, slow: boolean): { stream: Writable; text: () => string } {
+function sink(gathers: boolean, slow: boolean): { stream: Writable; text: () => string } {
   const got: Buffer[] = [];
   const take = (chunks: Buffer[], callback: () => void) => {
     const done = () => {
@@ -296,7 +275,7 @@ describe('createMaskingSinks', () => {
         fc.boolean(),
         fc.boolean(),
         async ({ values, text }, cuts, gathers, slow) => {
-          const dest = lateSink(gathers, slow);
+          const dest = sink(gathers, slow);
           const [masking] = createMaskingSinks(values, [dest.stream]);
           const bytes = Buffer.from(text);
           const reused = Buffer.alloc(Math.max(1, bytes.length));
@@ -320,7 +299,7 @@ describe('createMaskingSinks', () => {
   });
 
   it('asks the reader to wait while the destination holds part of the chunk', async () => {
-    const dest = lateSink(true, true);
+    const dest = sink(true, true);
     const [masking] = createMaskingSinks(['secret-one'], [dest.stream]);
     let resumed = 0;
     expect(masking!.write(Buffer.from('a secret-one b\n'), () => resumed++)).toBe(false);
@@ -329,7 +308,7 @@ describe('createMaskingSinks', () => {
     await new Promise((r) => setImmediate(r));
     expect(resumed).toBe(1);
     expect(dest.text()).toBe(`a ${M} b\n`);
-    const fast = lateSink(true, false);
+    const fast = sink(true, false);
     const [quick] = createMaskingSinks(['secret-one'], [fast.stream]);
     expect(quick!.write(Buffer.from('a secret-one b\n'), () => {})).toBe(true);
   });
