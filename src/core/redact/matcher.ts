@@ -288,7 +288,11 @@ export class Automaton {
    * @param alphabet number of distinct symbols: 256 for bytes, 65536 for code units.
    * @param fastAfter bytes `scanBytes` reads before building its tables (FAST_AFTER).
    */
-  constructor(keys: readonly ArrayLike<number>[], alphabet: number, fastAfter: number = FAST_AFTER) {
+  constructor(
+    keys: readonly ArrayLike<number>[],
+    alphabet: number,
+    fastAfter: number = FAST_AFTER,
+  ) {
     let total = 1;
     let wide = false;
     for (const key of keys) total += key.length;
