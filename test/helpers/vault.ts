@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AuthenticatedTx, initVault, sealSecret, Vault } from '../../src/core/index.js';
 import { Keyring } from '../../src/core/keys/keyring.js';
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { secretRecord } from './records.js';
 
 export interface TestVault {
   dir: string;
@@ -60,20 +61,13 @@ export async function populateVault(
           createdAt: now,
           actor: 'test',
         });
-        await tx.insertSecret({
-          path,
-          env: 'dev',
-          description: 'Bulk test secret for the billing job',
-          currentVersion: 1,
-          tier: null,
-          rotation: null,
-          envVar: null,
-          localOnly: false,
-          generator: null,
-          createdAt: now,
-          updatedAt: now,
-          deletedAt: null,
-        });
+        await tx.insertSecret(
+          secretRecord(path, 'dev', {
+            description: 'Bulk test secret for the billing job',
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
       }
     });
   } finally {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { secretRecord } from '../../../test/helpers/records.js';
 import { deriveSubkey } from '../crypto/subkeys.js';
 import { masterCheckV2, readMasterCheck } from './master-check.js';
 import {
@@ -79,21 +80,13 @@ describe('row MAC vectors (row-mac-v1.json)', () => {
 });
 
 describe('the verified-row cache', () => {
-  const secret = (over: Partial<SecretRecord> = {}): SecretRecord => ({
-    path: 'project/app/db_url',
-    env: 'dev',
-    description: 'Database URL the app connects with',
-    currentVersion: 1,
-    tier: null,
-    rotation: null,
-    envVar: null,
-    localOnly: false,
-    generator: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    deletedAt: null,
-    ...over,
-  });
+  const secret = (over: Partial<SecretRecord> = {}): SecretRecord =>
+    secretRecord('project/app/db_url', 'dev', {
+      description: 'Database URL the app connects with',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      ...over,
+    });
 
   it('a row that passed once still fails when any field changes under the same MAC', () => {
     const key = { key: deriveSubkey(masterKey, 'row-mac'), vaultId };
