@@ -299,21 +299,21 @@ async function runChild(
       // that is dropped, and its first write gets it SIGPIPE and a closed end, as a write into
       // a closed pipe would without coffer in between (a program that writes nothing more runs
       // on). Without this coffer itself died of the reader's EPIPE.
-      const broken = [false, false];
-      const sigpipe = (i: number, close: () => void): void => {
-        if (!broken[i]) return;
-        broken[i] = false;
+      const gone = [false, false];
+      /** The program wrote after the reader went away: SIGPIPE, as the kernel sends per write. */
+      const wroteIntoGone = (close: () => void): void => {
         child.kill('SIGPIPE');
         close();
       };
+      const piped = [child.stdout, child.stderr];
       dests.forEach((dest, i) => {
         dest.on('error', () => {
-          broken[i] = true;
-          const piped = [child.stdout, child.stderr][i];
-          if (opened !== undefined || piped == null) return;
-          piped.unpipe();
-          piped.on('data', () => sigpipe(i, () => piped.destroy()));
-          piped.resume();
+          gone[i] = true;
+          const from = piped[i];
+          if (opened !== undefined || from == null) return;
+          from.unpipe();
+          from.once('data', () => wroteIntoGone(() => from.destroy()));
+          from.resume();
         });
       });
       if (opened !== undefined) {
@@ -326,8 +326,8 @@ async function runChild(
             new Promise<void>((done) => {
               ch.read(
                 (chunk, resume) => {
-                  if (!broken[i]) return sink.write(chunk, resume);
-                  sigpipe(i, () => ch.close());
+                  if (!gone[i]) return sink.write(chunk, resume);
+                  wroteIntoGone(() => ch.close());
                   return true;
                 },
                 () => sink.end(done),
