@@ -229,16 +229,20 @@ describe('manifestFromDotenv', () => {
         'STRIPE_SECRET_KEY=x',
         '# Password of the mail relay account, currently hunter2-relay',
         'SMTP_PASS=hunter2-relay',
+        // The comment line ends where the value's last space would be: its core still counts.
+        '# Signing secret of the session cookies, was a=@0.a$ ',
+        'SESSION_SECRET="a=@0.a$ "',
         '# Base URL of the OpenAI-compatible API the assistant calls',
         'OPENAI_BASE_URL=https://api.openai.com/v1',
       ].join('\n'),
       { project: 'shop', from: 'dotenv' },
     );
     const text = written(init);
-    expect(text).not.toMatch(/sk_live|hunter2/);
+    expect(text).not.toMatch(/sk_live|hunter2|a=@0\.a\$/);
     expect(init.variables.map((v) => [v.name, v.description])).toEqual([
       ['STRIPE_SECRET_KEY', ''],
       ['SMTP_PASS', ''],
+      ['SESSION_SECRET', ''],
       ['OPENAI_BASE_URL', 'Base URL of the OpenAI-compatible API the assistant calls'],
     ]);
     expect(init.variables[0]!.descriptionTodo).toMatch(/looks like it holds a secret/);

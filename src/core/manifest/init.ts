@@ -450,7 +450,11 @@ export function manifestFromDotenv(
   const kept = new Set(
     guessed.flatMap(({ guess }) => (guess.source?.kind === 'value' ? [guess.source.value] : [])),
   );
-  const quoted = Object.values(values).filter((v) => v.length >= MIN_QUOTED_VALUE && !kept.has(v));
+  // A comment line is read without its outer spaces: a value is looked for by its core too.
+  const quoted = Object.values(values)
+    .filter((v) => !kept.has(v))
+    .map((v) => v.trim())
+    .filter((v) => v.length >= MIN_QUOTED_VALUE);
   const holdsSecret = (text: string | undefined): boolean =>
     text !== undefined &&
     (quoted.some((v) => text.includes(v)) || text.split(/\s+/).some(secretWord));
