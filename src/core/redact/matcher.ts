@@ -281,6 +281,12 @@ export class Automaton {
   private quiet = new Int32Array(0);
   private quietRowOf = new Int32Array(0);
   private stateAtRow = new Int32Array(0);
+  /**
+   * For `scanBytes`, per state: the byte of its only edge when it has exactly one (most deep
+   * states, on the path of a single key), else -1; that edge leads to `firstChild`. The
+   * automaton follows such a path with one comparison per byte instead of `next`.
+   */
+  private onlyByte = new Int16Array(0);
   private readonly classes: number;
   private readonly filled: number;
 
@@ -409,8 +415,8 @@ export class Automaton {
     };
     // Breadth first, as the table: a state's row is its failure target's (which has one, being
     // shallower) but for its own edges. Each byte a value holds is its own class.
-    const byteOf = new Int32Array(quietRows > 0 ? classes : 0);
-    if (quietRows > 0) for (let b = 0; b < 256; b++) byteOf[cls[b]!] = b;
+    const byteOf = new Int32Array(classes);
+    for (let b = 0; b < 256; b++) byteOf[cls[b]!] = b;
     for (let q = 0; q < quietRows; q++) {
       const st = this.stateAtRow[q]!;
       const at = q << 8;
@@ -421,6 +427,11 @@ export class Automaton {
       }
       for (let v = firstChild[st]!; v !== 0; v = sibling[v]!)
         this.quiet[at + byteOf[edgeClass[v]!]!] = quietTo(v);
+    }
+    this.onlyByte = new Int16Array(count).fill(-1);
+    for (let t = 0; t < count; t++) {
+      const v = firstChild[t]!;
+      if (v !== 0 && sibling[v] === 0) this.onlyByte[t] = byteOf[edgeClass[v]!]!;
     }
     this.shift = skipTable(keys, window);
   }
@@ -485,7 +496,7 @@ export class Automaton {
     }
     const shift = this.shift!;
     const window = this.window;
-    const { longest, classOf, depth, quiet, quietRowOf, stateAtRow } = this;
+    const { longest, classOf, depth, quiet, quietRowOf, stateAtRow, onlyByte, firstChild } = this;
     const spans = cursor.spans;
     const base = cursor.pos + 1;
     let s = cursor.state;
@@ -522,7 +533,7 @@ export class Automaton {
             continue;
           }
           s = ~t;
-        } else s = this.next(s, classOf[b]!);
+        } else s = onlyByte[s] === b ? firstChild[s]! : this.next(s, classOf[b]!);
         r = quietRowOf[s]!;
         const len = longest[s]!;
         if (len !== 0) {
