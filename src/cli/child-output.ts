@@ -16,7 +16,7 @@
  * caller falls back to Node's own pipes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,22 @@ const TOKEN_LENGTH = 32;
 const HANDSHAKE_MS = 5000;
 /** sun_path holds 108 bytes on Linux, 104 on macOS, including the terminating NUL. */
 const MAX_SOCKET_PATH = 100;
+
+/**
+ * Whether file descriptors `a` and `b` lead to the same file, pipe, socket or terminal (as
+ * after `2>&1`); false when either cannot be examined, and on Windows, where the numbers
+ * that would tell are not reliable.
+ */
+export function sameDestination(a: number, b: number): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    const x = fstatSync(a);
+    const y = fstatSync(b);
+    return x.ino !== 0 && x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
 
 /** One channel: the child's end, and reading from coffer's end. */
 export interface OutputChannel {

@@ -12,6 +12,8 @@ import { BIN, makeHome } from './harness.js';
 
 const VALUE = 'pa"ss/wo rd+7Qx=9';
 const M = '[REDACTED]';
+/** `s` quoted for sh. */
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 function project() {
   const h = makeHome();
@@ -210,6 +212,54 @@ describe('coffer run: how the masked output reaches coffer', () => {
     expect(code).toBe(141);
   });
 
+  for (const [how, tmp] of [
+    ['one socket for both', undefined],
+    ['pipes', 'no-such-dir'],
+  ] as const) {
+    it(`2>&1: stdout and stderr into one pipe are both masked (${how})`, () => {
+      const h = project();
+      const env = tmp === undefined ? h.env : { ...h.env, TMPDIR: join(h.home, tmp) };
+      const lines = Array.from(
+        { length: 20 },
+        (_, i) => `echo "out${i} $DB_PASSWORD"; echo "err${i} $DB_PASSWORD" >&2;`,
+      ).join(' ');
+      const r = spawnSync(
+        'sh',
+        ['-c', `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c ${q(lines)} 2>&1`],
+        { env, encoding: 'utf8' },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const got = r.stdout.trim().split('\n');
+      expect(got).toHaveLength(40);
+      expect(r.stdout).not.toContain(VALUE);
+      for (const line of got) expect(line).toMatch(/^(out|err)\d+ \[REDACTED\]$/);
+      // Through one socket the program's writes keep their order, as they would without coffer.
+      if (tmp === undefined)
+        expect(got).toEqual(
+          Array.from({ length: 20 }, (_, i) => [`out${i} ${M}`, `err${i} ${M}`]).flat(),
+        );
+    });
+  }
+
+  it('2>&1: the program gets one socket as both stdout and stderr', () => {
+    const h = project();
+    const probe =
+      "const fs = require('fs'); const a = fs.fstatSync(1), b = fs.fstatSync(2); console.log(a.isSocket(), a.ino === b.ino)";
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `${q(process.execPath)} ${q(BIN)} run -p shop -- ${q(process.execPath)} -e ${q(probe)} 2>&1`,
+      ],
+      { env: h.env, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('true true\n');
+    // Separate pipes: a socket each.
+    const apart = h.run(['run', '-p', 'shop', '--', process.execPath, '-e', probe]);
+    expect(apart.stdout).toBe('true false\n');
+  });
+
   it('waits for what a background process started by the program writes', () => {
     const h = project();
     const script = `sh -c 'sleep 0.3; printf "%s late\\n" "$DB_PASSWORD"' &`;
@@ -222,8 +272,6 @@ describe('coffer run: how the masked output reaches coffer', () => {
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 if (!hasScript)
   console.warn('SKIPPED run masking terminal tests: util-linux `script` is not installed');
-
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /** Runs a shell command line on a pseudo-terminal and returns what the terminal showed. */
 function onPty(

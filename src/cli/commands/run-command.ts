@@ -23,7 +23,7 @@ import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { runPurpose } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
-import { type OutputChannel, openOutputChannels } from '../child-output.js';
+import { type OutputChannel, openOutputChannels, sameDestination } from '../child-output.js';
 import { openService } from '../context.js';
 import { exitWhenDone } from '../exit.js';
 import { warn } from '../output.js';
@@ -83,7 +83,8 @@ When stdout or stderr is not a terminal (a pipe, a file, an agent's shell, a CI 
 the program writes there is masked: every injected value of 4 characters or more, also
 JSON-escaped, URL-encoded, base64 and hex, becomes [REDACTED]. On a terminal the program
 keeps its terminal, untouched. Each stream is decided on its own; --mask / --no-mask force
-either. Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
+either. Both into one place (2>&1) keep their order: the program gets one channel for both.
+Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
 before printing it is not caught (see SECURITY.md).
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
 (project: NAME) in this directory or a parent.
@@ -117,10 +118,13 @@ Examples:
           stdout: opts.mask ?? process.stdout.isTTY !== true,
           stderr: opts.mask ?? process.stderr.isTTY !== true,
         };
+        // `2>&1` (an agent's shell, a CI log): one channel for both, so that what the program
+        // writes to each keeps its order, as it would without coffer in between.
+        const merged = masked.stdout && masked.stderr && sameDestination(1, 2);
         // Made while the vault is read (the handshake needs only a few turns of the loop).
         const channels =
           masked.stdout || masked.stderr
-            ? openOutputChannels(Number(masked.stdout) + Number(masked.stderr))
+            ? openOutputChannels(merged ? 1 : Number(masked.stdout) + Number(masked.stderr))
             : undefined;
         let backend: Awaited<ReturnType<typeof openService>>;
         try {
@@ -177,7 +181,13 @@ Examples:
         const { env: childEnv, values } = plan;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
-        return runChild(cmd, args, childEnv, { values, ...masked, channels }, backend.close);
+        return runChild(
+          cmd,
+          args,
+          childEnv,
+          { values, ...masked, merged, channels },
+          backend.close,
+        );
       }),
     );
 }
@@ -222,7 +232,9 @@ interface Masking {
   values: string[];
   stdout: boolean;
   stderr: boolean;
-  /** One channel for each masked stream (stdout first), or undefined to use pipes. */
+  /** Both are masked and go to the same place: one channel takes both, written to stdout. */
+  merged: boolean;
+  /** One channel for each masked stream (stdout first; one in all when merged), or undefined to use pipes. */
   channels: Promise<OutputChannel[] | undefined> | undefined;
 }
 
@@ -244,7 +256,7 @@ async function runChild(
   const opened = await masking.channels;
   if (!any) closeChannels(opened);
   const outCh = maskOut ? opened?.[0] : undefined;
-  const errCh = maskErr ? opened?.[masking.stdout ? 1 : 0] : undefined;
+  const errCh = maskErr ? opened?.[masking.merged ? 0 : masking.stdout ? 1 : 0] : undefined;
   const stdio = (masked: boolean, ch: OutputChannel | undefined) =>
     masked ? (ch?.childEnd ?? 'pipe') : 'inherit';
   let child: ReturnType<typeof spawn>;
@@ -320,7 +332,8 @@ async function runChild(
         const sinks = stream.createMaskingSinks(masking.values, dests);
         for (let i = 0; i < 2; i++) {
           const ch = chans[i];
-          if (ch === undefined) continue;
+          // Merged: the one channel is read once, into stdout.
+          if (ch === undefined || (i === 1 && ch === chans[0])) continue;
           const sink = sinks[i]!;
           written.push(
             new Promise<void>((done) => {
