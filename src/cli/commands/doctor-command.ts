@@ -13,22 +13,16 @@ import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  applyFix,
-  CATEGORIES,
-  type CheckOutcome,
-  DoctorContext,
-  type DoctorOptions,
-  type DoctorReport,
-  doctorExitCode,
-  doctorSarif,
-  type Evidence,
-  runDoctor,
-  safeFixes,
+// The checks and the scanner are loaded when the command runs, not for `doctor --help`.
+import type {
+  CheckOutcome,
+  DoctorOptions,
+  DoctorReport,
+  Evidence,
 } from '../../core/doctor/index.js';
+import { CATEGORIES } from '../../core/doctor/types.js';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseProjectName } from '../../core/paths.js';
-import { gitTopLevel } from '../../core/scan/sources.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import type { GlobalOptions } from '../context.js';
@@ -166,6 +160,9 @@ Examples:
         // --env is repeatable here (collect): an array, unlike the shared single --env.
         const given = (opts as { env?: string[] | string }).env ?? [];
         const envs = (Array.isArray(given) ? given : [given]).map((e) => parseEnvironment(e));
+        const { applyFix, DoctorContext, doctorExitCode, doctorSarif, runDoctor, safeFixes } =
+          await import('../../core/doctor/index.js');
+        const { gitTopLevel } = await import('../../core/scan/sources.js');
         const cwd = process.cwd();
         const root = gitTopLevel(cwd) ?? cwd;
         const project =
