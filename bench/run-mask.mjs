@@ -216,6 +216,8 @@ export async function run(ctx) {
   const masked = cases.find((c) => c.masked && !c.baseline);
   /** What masking adds beyond coffer's start-up (--no-mask) and the pipe hop. */
   const beyond = (f) => f(masked) - f(base) - hopCost(f);
+  /** --no-mask plus the bare pipe hop, over --no-mask: what a hop costs before any scan. */
+  const floorWall = (med(base) + hopCost(med)) / med(base);
   const rows = cases.map((c) => {
     const own = c.adversarial ? baseAdv : base;
     const against = c.baseline ? own.twin : own;
@@ -255,6 +257,7 @@ export async function run(ctx) {
       'cpu ms: user + system time of coffer and the child together (median; /proc/self/stat of the bench, Linux only): what the run needs, where the wall time is what a machine shared with other work gave it.',
       `Load average (1 min) at the start and end of this section: ${load.map((l) => l.toFixed(2)).join(' and ')} on ${availableParallelism()} cores.`,
       `Pipe hop: a bare Node process reading the child's pipe and writing to its stdout costs ${Math.round(hopCost(med))} ms wall and ${Math.round(hopCost(cpuMed))} ms cpu over the child alone (less its own start-up, the node -e 0 row); masking adds ${Math.round(beyond(med))} ms wall and ${Math.round(beyond(cpuMed))} ms cpu beyond that hop and coffer's start-up (differences of medians: noisy on a busy machine; negative when coffer's own hop costs less than the bare one). Every masking process pays a hop, which Node's pipes make a new buffer per read; coffer reads a socket of its own into one reused 1 MiB buffer instead. --no-mask pays none, as the child writes into the pipe itself.`,
+      `Floor for any masking process: --no-mask plus the bare hop above is ${fmtRatio(floorWall)} of --no-mask in wall time and ${fmtRatio((cpuMed(base) + hopCost(cpuMed)) / cpuMed(base))} in cpu, before anything is scanned${floorWall > 1.2 ? ': the 1.2x target is below what a process that reads the output in JavaScript reaches on this machine.' : '.'}`,
       'Masking reads each chunk with a skip search (Wu-Manber over 3-byte grams, windows of the shortest form, its tables built after the first 64 KiB) and the automaton (byte-indexed transitions) only where a form may start; each chunk goes out in one gathered write, the unchanged text as views of the chunk and a marker per match.',
     ],
   };
