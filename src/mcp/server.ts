@@ -15,7 +15,17 @@
  * - Errors: a tool that fails answers with an error result (results.ts); an unknown tool or
  *   a request the SDK cannot parse is a JSON-RPC error.
  */
-import { CLIENT_INFO_META_KEY, McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { randomBytes } from 'node:crypto';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  createRequestStateCodec,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
+  McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { AccessPolicy } from '../core/access/policy.js';
 import { debugTrace } from '../core/debug-trace.js';
@@ -33,7 +43,7 @@ import { createRequestPage } from './request-page.js';
 import { localRequests } from './requests.js';
 import { errorResult, okResult, type ToolResult, toolError } from './results.js';
 import { TOOLS } from './tools/index.js';
-import type { CofferTool, ToolContext } from './tools/tool.js';
+import type { CofferTool, InputRound, RoundState, ToolContext } from './tools/tool.js';
 import { writeEnvTool } from './tools/write-env-tool.js';
 
 export interface CofferMcpOptions {
@@ -104,9 +114,18 @@ function logFields(args: Record<string, unknown>): Record<string, unknown> {
 
 /** Builds one server instance (one per connection) with the tools the policy allows. */
 export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
+  // Protocol 2026-07-28: request_secret's request travels in `requestState`, which the client
+  // echoes back. It is sealed with a key of this connection (one process serves every round
+  // on stdio), expires with the request, and is bound to the method and the client's name;
+  // the SDK refuses anything else before a tool runs.
+  const roundState = createRequestStateCodec<RoundState>({
+    key: randomBytes(32),
+    ttlSeconds: REQUEST_TTL_MS / 1000,
+    bind: (ctx) => `${ctx.mcpReq.method}\0${actorOf(ctx)}`,
+  });
   const mcp = new McpServer(
     { name: 'coffer', version: options.version },
-    { instructions: INSTRUCTIONS },
+    { instructions: INSTRUCTIONS, requestState: { verify: roundState.verify } },
   );
   const { log } = options;
 
@@ -166,11 +185,33 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
     return mcpActor(declared, options.agentId);
   };
 
+  /** A 2026-07-28 call's round (see InputRound); `asked` receives its input_required result. */
+  const roundOf = (ctx: ServerContext, asked: { result?: InputRequiredResult }): InputRound => {
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const caps = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
+      | { elicitation?: { url?: unknown } }
+      | undefined;
+    const state = ctx.mcpReq.requestState<RoundState>();
+    const reply = inputResponse(ctx.mcpReq.inputResponses, 'value');
+    return {
+      canElicitUrl: caps?.elicitation?.url !== undefined,
+      ...(state === undefined
+        ? {}
+        : { retry: { state, answer: reply.kind === 'elicit' ? reply.action : 'missing' } }),
+      async ask({ message, url, state: next }) {
+        asked.result = inputRequired({
+          inputRequests: { value: inputRequired.elicitUrl({ message, url }) },
+          requestState: await roundState.mint(next, ctx),
+        });
+      },
+    };
+  };
+
   const handle = async (
     tool: CofferTool,
     args: Record<string, unknown>,
     ctx: ServerContext,
-  ): Promise<ToolResult> => {
+  ): Promise<ToolResult | InputRequiredResult> => {
     const started = performance.now();
     const actor = actorOf(ctx);
     const fields = () => ({
@@ -185,12 +226,14 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       // URL-mode elicitation is a server-to-client request of the 2025-11-25 revision.
       const canElicitUrl = caps?.elicitation?.url !== undefined && protocol < '2026';
       const signal = ctx.mcpReq.signal;
+      const asked: { result?: InputRequiredResult } = {};
       const out = await tool.run(args, {
         ...toolContext(actor),
         requests: {
           registry: options.backend.requests?.(actor) ?? local,
           actor,
           signal,
+          ...(protocol >= '2026' ? { round: roundOf(ctx, asked) } : {}),
           ...(canElicitUrl
             ? {
                 elicitUrl: async (p) =>
@@ -205,6 +248,10 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
             : {}),
         },
       });
+      if (asked.result !== undefined) {
+        log.info({ ...fields(), outcome: 'input_required' }, 'tool call');
+        return asked.result;
+      }
       log.info({ ...fields(), outcome: 'ok' }, 'tool call');
       return okResult(out);
     } catch (err) {

@@ -115,6 +115,42 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
     }
   });
 
+  it('URL elicitation on protocol 2026-07-28 (input_required): stored on the server, .env here', async () => {
+    const path = 'project/shop/modern_key';
+    const value = 'sk_live_Remote-Modern-77aQ';
+    let page: Answer | undefined;
+    const s = await startRequestSession(
+      env,
+      cwd,
+      {
+        reply: 'accept',
+        user: async (url) => {
+          expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
+          page = await playUser(url, value);
+        },
+      },
+      '2026-07-28',
+    );
+    const r = await callTool(s, 'request_secret', {
+      keyPath: path,
+      description: DESCRIPTION,
+      writeEnv: '.env.modern',
+    });
+    expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({
+      status: 'stored',
+      version: 1,
+      written: ['MODERN_KEY'],
+    });
+    expect(page?.status).toBe(200);
+    expect(s.wire.some((m) => m.includes('input_required'))).toBe(true);
+    expect(server.run(['get', path]).stdout).toBe(`${value}\n`);
+    expect(dotenv.parse(readFileSync(join(cwd, '.env.modern')))).toEqual({ MODERN_KEY: value });
+    for (const m of s.wire) expect(m).not.toContain(value);
+    expect(s.stderr()).not.toContain(value);
+    expect(JSON.stringify(audit())).not.toContain(value);
+  });
+
   it('the link works once, for its own host and origin only; link + request_status', async () => {
     const s = await startRequestSession(env, cwd);
     const r = await callTool(s, 'request_secret', { keyPath: PATH, description: DESCRIPTION });

@@ -163,6 +163,114 @@ describe('request_secret with URL-mode elicitation', () => {
   }, 120_000);
 });
 
+describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input_required)', () => {
+  const MODERN = '2026-07-28';
+
+  it('property: the value reaches the vault and no MCP message, log line or audit record', async () => {
+    const h = vault();
+    let value = '';
+    let posted: Promise<Answer> | undefined;
+    const s = await startRequestSession(
+      h.env,
+      h.home,
+      {
+        reply: 'accept',
+        user: (url) => {
+          posted = playUser(url, value);
+          return posted;
+        },
+      },
+      MODERN,
+    );
+    expect(s.client.getNegotiatedProtocolVersion()).toBe(MODERN);
+    const given: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(secretValue, async (v) => {
+        value = v;
+        const keyPath = `project/shop/stripe_key_${given.length}`;
+        given.push(v);
+        const r = await callTool(s, 'request_secret', {
+          keyPath,
+          description: DESCRIPTION,
+          writeEnv: '.env',
+        });
+        expect(r.isError, JSON.stringify(r)).toBeFalsy();
+        expect(r.structuredContent).toMatchObject({ status: 'stored', keyPath, version: 1 });
+        expect((await posted!).status).toBe(200);
+        const e = s.elicitations.at(-1)!;
+        expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]{43}$/);
+        expect(e.message).toContain(keyPath);
+        expect(h.run(['get', keyPath]).stdout).toBe(`${v}\n`);
+        expect((await http('GET', e.url)).status).toBe(410);
+      }),
+      { numRuns: 4 },
+    );
+    // The first round's answer was input_required with the URL, never a value.
+    const rounds = s.wire.filter((m) => m.includes('input_required'));
+    expect(rounds.length).toBe(given.length);
+    expect(rounds.join('\n')).toContain('"mode":"url"');
+    await s.close();
+    const audit = h.run(['audit', '--json']);
+    const actions = (JSON.parse(audit.stdout) as { records: { action: string }[] }).records.map(
+      (a) => a.action,
+    );
+    expect(actions).toEqual(expect.arrayContaining(['request_opened', 'set', 'request_stored']));
+    for (const text of [...s.wire, s.stderr(), audit.stdout]) {
+      for (const v of given) expect(text).not.toContain(v);
+    }
+  }, 240_000);
+
+  for (const reply of ['decline', 'cancel'] as const) {
+    it(`an elicitation answered ${reply} stores nothing and ends the link`, async () => {
+      const h = vault();
+      const s = await startRequestSession(h.env, h.home, { reply }, MODERN);
+      const r = await callTool(s, 'request_secret', {
+        keyPath: 'project/shop/stripe_key',
+        description: DESCRIPTION,
+      });
+      expect(r.structuredContent).toMatchObject({ status: 'declined' });
+      expect((await http('GET', s.elicitations[0]!.url)).status).toBe(410);
+      expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
+    }, 120_000);
+  }
+
+  it('refuses a forged or altered requestState, and one echoed for another key path', async () => {
+    const h = vault();
+    const s = await startRequestSession(h.env, h.home, { reply: 'accept' }, MODERN);
+    const args = { keyPath: 'project/shop/stripe_key', description: DESCRIPTION };
+    // The host's own rounds, by hand: the first answer carries the sealed request.
+    const first = (await s.client.callTool(
+      { name: 'request_secret', arguments: args },
+      { allowInputRequired: true },
+    )) as { resultType?: string; requestState?: string };
+    expect(first.resultType).toBe('input_required');
+    const state = first.requestState!;
+    const retry = (requestState: string, a: Record<string, unknown> = args) =>
+      s.client.callTool(
+        {
+          name: 'request_secret',
+          arguments: a,
+          inputResponses: { value: { action: 'decline' } },
+          requestState,
+        } as never,
+        { allowInputRequired: true },
+      );
+    const tampered = `${state.slice(0, -2)}${state.endsWith('AA') ? 'BB' : 'AA'}`;
+    for (const bad of ['v1.forged.state', tampered]) {
+      await expect(retry(bad)).rejects.toThrow(/Invalid or expired requestState/);
+    }
+    const other = (await retry(state, { ...args, keyPath: 'project/shop/other_key' })) as {
+      isError?: boolean;
+      structuredContent?: { error?: { message: string } };
+    };
+    expect(other.isError).toBe(true);
+    expect(other.structuredContent?.error?.message).toContain('project/shop/stripe_key');
+    // The genuine state ends the request as the user's host answered: declined.
+    const ok = (await retry(state)) as { structuredContent?: Record<string, unknown> };
+    expect(ok.structuredContent).toMatchObject({ status: 'declined' });
+  }, 120_000);
+});
+
 describe('request_secret without URL elicitation', () => {
   it('answers with a link and a request id; request_status says when it is stored', async () => {
     const h = vault();

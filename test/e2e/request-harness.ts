@@ -84,11 +84,14 @@ afterEach(async () => {
 /**
  * `coffer mcp` with a client that declares URL elicitation (answering with `elicit.reply`,
  * then calling `elicit.user` with the URL) or, without `elicit`, none. Closed after the test.
+ * `protocol` 2026-07-28: the elicitation comes embedded in an `input_required` result, which
+ * the SDK's client fulfils with the same handler and retries (no completion notification).
  */
 export async function startRequestSession(
   env: Record<string, string>,
   cwd: string,
   elicit?: Elicit,
+  protocol = '2025-11-25',
 ): Promise<RequestSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -104,7 +107,9 @@ export async function startRequestSession(
   const client = new Client(
     { name: 'request-e2e', version: '1.0.0' },
     {
-      supportedProtocolVersions: ['2025-11-25'],
+      ...(protocol >= '2026'
+        ? { versionNegotiation: { mode: { pin: protocol } } }
+        : { supportedProtocolVersions: [protocol] }),
       ...(elicit === undefined ? {} : { capabilities: { elicitation: { url: {} } } }),
     },
   );

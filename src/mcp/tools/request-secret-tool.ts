@@ -9,6 +9,10 @@
  * - A client that declared URL-mode elicitation (protocol 2025-11-25) gets an
  *   `elicitation/create` with `mode: "url"`; once the user has submitted the page, the server
  *   sends `notifications/elicitation/complete` and the tool answers with the outcome.
+ * - On protocol 2026-07-28 (no server-to-client requests) the first call answers
+ *   `input_required` with the same URL elicitation embedded and the request sealed in
+ *   `requestState`; the client asks the user and calls again with the answer and the state,
+ *   and that call waits for the page as above (or ends the request when the user declined).
  * - Any other client gets the link for the user to open (it carries no secret: a one-time
  *   capability to submit a value) and a request id; `request_status({ requestId })` says when
  *   the value is stored.
@@ -166,6 +170,23 @@ export const requestSecretTool: CofferTool = defineTool({
     if (args.writeEnv !== undefined && !path.startsWith('project/')) {
       throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
     }
+    const retry = requests.round?.retry;
+    if (retry !== undefined) {
+      // Protocol 2026-07-28, second round: the client has asked the user (or not).
+      if (retry.state.path !== path || retry.state.env !== env) {
+        throw new CofferError(
+          'INVALID_ARGUMENT',
+          `this call continues a request for ${retry.state.path} (${retry.state.env}), not ${path} (${env})`,
+        );
+      }
+      if (retry.answer !== 'accept') {
+        const by = retry.answer === 'missing' ? 'no answer' : retry.answer;
+        return answer(await requests.registry.decline(retry.state.id, `the client (${by})`));
+      }
+      return answer(
+        await written(await requests.registry.wait(retry.state.id, requests.signal), ctx),
+      );
+    }
     const { request, url } = await requests.registry.open({
       path,
       env,
@@ -173,12 +194,14 @@ export const requestSecretTool: CofferTool = defineTool({
       writeEnv: args.writeEnv,
       actor: requests.actor,
     });
+    const message = `${requests.actor} asks for the value of ${path} (${env}): ${description}. Open the page to give it to coffer; the agent never sees it.`;
+    if (requests.round?.canElicitUrl === true) {
+      // The result of this call becomes the input_required that asks the client to open it.
+      await requests.round.ask({ message, url, state: { id: request.id, path, env } });
+      return answer(request, url);
+    }
     if (requests.elicitUrl === undefined) return answer(request, url);
-    const action = await requests.elicitUrl({
-      message: `${requests.actor} asks for the value of ${path} (${env}): ${description}. Open the page to give it to coffer; the agent never sees it.`,
-      url,
-      elicitationId: request.id,
-    });
+    const action = await requests.elicitUrl({ message, url, elicitationId: request.id });
     if (action !== 'accept') {
       return answer(await requests.registry.decline(request.id, `the client (${action})`));
     }

@@ -56,8 +56,31 @@ export interface RequestContext {
   elicitUrl?: (params: { message: string; url: string; elicitationId: string }) => Promise<string>;
   /** Sends notifications/elicitation/complete for an elicitation id. */
   notifyComplete?: (elicitationId: string) => Promise<void>;
+  /** Protocol 2026-07-28, where a URL elicitation rides the tool's result: this round. */
+  round?: InputRound;
   /** Aborted when the client cancels the tool call. */
   signal?: AbortSignal;
+}
+
+/** The request a retried request_secret call continues (sealed in its `requestState`). */
+export interface RoundState {
+  id: string;
+  path: string;
+  env: string;
+}
+
+/**
+ * A request_secret call on protocol 2026-07-28: the server has no requests of its own to send
+ * the client, so the first round answers `input_required` with the URL elicitation and the
+ * request sealed in `requestState`; the client asks the user and calls again with its answer.
+ */
+export interface InputRound {
+  /** The client declared URL-mode elicitation in this request's capabilities. */
+  canElicitUrl: boolean;
+  /** A retried call: its request (state verified by the server) and the client's answer. */
+  retry?: { state: RoundState; answer: 'accept' | 'decline' | 'cancel' | 'missing' };
+  /** Makes this call's result the `input_required` one that asks the client to open `url`. */
+  ask(params: { message: string; url: string; state: RoundState }): Promise<void>;
 }
 
 export interface ToolAnnotations {
