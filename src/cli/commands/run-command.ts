@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { isatty } from 'node:tty';
 import type { Command, Option } from 'commander';
 import { readDotenvFile } from '../../core/dotenv/write.js';
 import { CofferError } from '../../core/errors.js';
@@ -114,10 +115,10 @@ Examples:
             ? allowedEnvNames('', opts.allowEnvName)
             : allowedEnvNames(found.project, opts.allowEnvName);
         const refsText = opts.dotenv === undefined ? undefined : readDotenvFile(opts.dotenv);
-        const masked = {
-          stdout: opts.mask ?? process.stdout.isTTY !== true,
-          stderr: opts.mask ?? process.stderr.isTTY !== true,
-        };
+        // isatty, not process.stdout.isTTY: that would build both streams before the spawn,
+        // where a masked run builds them after it (while the program starts) and an
+        // unmasked one never.
+        const masked = { stdout: opts.mask ?? !isatty(1), stderr: opts.mask ?? !isatty(2) };
         // `2>&1` (an agent's shell, a CI log): one channel for both, so that what the program
         // writes to each keeps its order, as it would without coffer in between.
         const merged = masked.stdout && masked.stderr && sameDestination(1, 2);
