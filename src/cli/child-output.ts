@@ -16,7 +16,7 @@
  * caller falls back to Node's own pipes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { fstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ export async function openOutputChannels(
     clearImmediate(arm);
     clearTimeout(timer);
     server.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeDirectory(dir, path);
     for (const s of connections) if (!accepted.includes(s)) s.destroy();
   };
   const tokens = Array.from({ length: count }, () => randomBytes(TOKEN_LENGTH));
@@ -132,6 +132,24 @@ export async function openOutputChannels(
     cleanUp();
     for (const s of [...clients, ...accepted]) s?.destroy();
     return undefined;
+  }
+}
+
+/**
+ * Removes the private directory and the socket in it. The directory holds nothing else, so
+ * two calls do (a recursive rmSync first loads more of Node than the whole rest of this);
+ * anything unexpected in it falls back to removing it whole.
+ */
+function removeDirectory(dir: string, socket: string): void {
+  try {
+    unlinkSync(socket);
+  } catch {
+    // not made, or already removed by the server's close
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
