@@ -234,6 +234,22 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
     }, 120_000);
   }
 
+  it('a client without URL elicitation gets the link and a request id', async () => {
+    const h = vault();
+    const s = await startRequestSession(h.env, h.home, undefined, MODERN);
+    const r = await callTool(s, 'request_secret', {
+      keyPath: 'project/shop/stripe_key',
+      description: DESCRIPTION,
+    });
+    expect(r.structuredContent).toMatchObject({ status: 'pending' });
+    expect(s.wire.join('\n')).not.toContain('input_required');
+    const { url, requestId } = r.structuredContent as { url: string; requestId: string };
+    expect((await playUser(url, 'sk_live_modern_link_77')).status).toBe(200);
+    const done = await callTool(s, 'request_status', { requestId });
+    expect(done.structuredContent).toMatchObject({ status: 'stored', version: 1 });
+    expect(s.wire.join('\n')).not.toContain('sk_live_modern_link_77');
+  }, 120_000);
+
   it('refuses a forged or altered requestState, and one echoed for another key path', async () => {
     const h = vault();
     const s = await startRequestSession(h.env, h.home, { reply: 'accept' }, MODERN);
