@@ -1,7 +1,8 @@
 /**
  * request_secret / request_status in remote mode, where this process writes the .env file of
  * `writeEnv` after the server stored the value: a failed write is reported as such, with the
- * value stored (and its version), so the agent does not ask the user again.
+ * value stored (and its version), so the agent does not ask the user again. And the rounds of
+ * protocol 2026-07-28: the first asks by URL, the retry waits for the page or ends the request.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,5 +121,89 @@ describe('request_secret in remote mode when the .env file cannot be written', (
     expect(out.message).toContain(`version ${view.version}, but writing ../outside.env failed`);
     expect(completed).toEqual([view.id]);
     expect(JSON.stringify(out)).not.toContain(VALUE);
+  });
+});
+
+describe('request_secret on protocol 2026-07-28 (rounds)', () => {
+  const args = { keyPath: PATH, description: 'Stripe secret key for the shop checkout' };
+  const view: SecretRequestView = {
+    id: 'req_round000000000000000000',
+    path: PATH,
+    env: 'dev',
+    description: args.description,
+    actor: 'mcp:unit/1',
+    status: 'pending',
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+  };
+
+  /** A context whose registry records what the tool did with it. */
+  function roundCtx(round: NonNullable<NonNullable<ToolContext['requests']>['round']>) {
+    const calls: string[] = [];
+    const base = ctx(view);
+    const registry: RequestRegistry = {
+      open: async () => {
+        calls.push('open');
+        return { request: view, url: 'http://127.0.0.1:1/r/token' };
+      },
+      status: async () => view,
+      wait: async (id) => {
+        calls.push(`wait ${id}`);
+        return { ...view, status: 'stored', version: 3 };
+      },
+      decline: async (id, by) => {
+        calls.push(`decline ${id} by ${by}`);
+        return { ...view, status: 'declined' };
+      },
+      writesEnv: true,
+    };
+    const c: ToolContext = { ...base, requests: { registry, actor: 'mcp:unit/1', round } };
+    return { c, calls };
+  }
+
+  it('the first round opens the request and asks by URL, its request sealed in the state', async () => {
+    const asked: unknown[] = [];
+    const { c, calls } = roundCtx({ canElicitUrl: true, ask: async (p) => void asked.push(p) });
+    await requestSecretTool.run(args, c);
+    expect(calls).toEqual(['open']);
+    expect(asked).toEqual([
+      {
+        message: expect.stringContaining(`${PATH} (dev)`),
+        url: 'http://127.0.0.1:1/r/token',
+        state: { id: view.id, path: PATH, env: 'dev' },
+      },
+    ]);
+  });
+
+  it('a retry answered accept waits for the page; declined, cancelled or no answer ends it', async () => {
+    const state = { id: view.id, path: PATH, env: 'dev' };
+    const ask = async () => {};
+    const ok = roundCtx({ canElicitUrl: true, retry: { state, answer: 'accept' }, ask });
+    expect(await requestSecretTool.run(args, ok.c)).toMatchObject({ status: 'stored', version: 3 });
+    expect(ok.calls).toEqual([`wait ${view.id}`]);
+    for (const [answer, by] of [
+      ['decline', 'decline'],
+      ['cancel', 'cancel'],
+      ['missing', 'no answer'],
+    ] as const) {
+      const no = roundCtx({ canElicitUrl: true, retry: { state, answer }, ask });
+      expect(await requestSecretTool.run(args, no.c)).toMatchObject({ status: 'declined' });
+      expect(no.calls).toEqual([`decline ${view.id} by the client (${by})`]);
+    }
+  });
+
+  it('a retry whose state names another key path or environment is refused, nothing touched', async () => {
+    for (const state of [
+      { id: view.id, path: 'project/shop/other_key', env: 'dev' },
+      { id: view.id, path: PATH, env: 'prod' },
+    ]) {
+      const { c, calls } = roundCtx({
+        canElicitUrl: true,
+        retry: { state, answer: 'accept' },
+        ask: async () => {},
+      });
+      await expect(requestSecretTool.run(args, c)).rejects.toThrow(/continues a request for/);
+      expect(calls).toEqual([]);
+    }
   });
 });
