@@ -235,7 +235,10 @@ interface Masking {
   stderr: boolean;
   /** Both are masked and go to the same place: one channel takes both, written to stdout. */
   merged: boolean;
-  /** One channel for each masked stream (stdout first; one in all when merged), or undefined to use pipes. */
+  /**
+   * One channel for each masked stream (stdout first; one in all when merged), or undefined
+   * to use pipes.
+   */
   channels: Promise<OutputChannel[] | undefined> | undefined;
 }
 
