@@ -116,11 +116,12 @@ function logFields(args: Record<string, unknown>): Record<string, unknown> {
 export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
   // Protocol 2026-07-28: request_secret's request travels in `requestState`, which the client
   // echoes back. It is sealed with a key of this connection (one process serves every round
-  // on stdio), expires with the request, and is bound to the method and the client's name;
-  // the SDK refuses anything else before a tool runs.
+  // on stdio) and bound to the method and the client's name; the SDK refuses anything else
+  // before a tool runs. It outlives the request by a few minutes, so that a late retry gets
+  // the answer "expired" rather than a protocol error (an expired request stays expired).
   const roundState = createRequestStateCodec<RoundState>({
     key: randomBytes(32),
-    ttlSeconds: REQUEST_TTL_MS / 1000,
+    ttlSeconds: REQUEST_TTL_MS / 1000 + 300,
     bind: (ctx) => `${ctx.mcpReq.method}\0${actorOf(ctx)}`,
   });
   const mcp = new McpServer(
