@@ -77,79 +77,51 @@ describe('request_secret through coffer serve (SQLite)', { timeout: 120_000 }, (
     (JSON.parse(server.run(['audit', '--json', '-n', '500']).stdout) as { records: AuditLine[] })
       .records;
 
-  it('URL elicitation: the page on the server stores the value, the .env is written here', async () => {
-    const value = 'sk_live_Remote-Elicit-51xQ';
-    let page: Answer | undefined;
-    const s = await startRequestSession(env, cwd, {
-      reply: 'accept',
-      user: async (url) => {
-        expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
-        page = await playUser(url, value);
-      },
-    });
-    const r = await callTool(s, 'request_secret', {
-      keyPath: PATH,
-      description: DESCRIPTION,
-      writeEnv: '.env',
-    });
-    expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    expect(r.structuredContent).toMatchObject({
-      status: 'stored',
-      version: 1,
-      written: ['STRIPE_KEY'],
-    });
-    expect(page?.status).toBe(200);
-    expect(server.run(['get', PATH]).stdout).toBe(`${value}\n`);
-    expect(dotenv.parse(readFileSync(join(cwd, '.env')))).toEqual({ STRIPE_KEY: value });
-    for (const m of s.wire) expect(m).not.toContain(value);
-    expect(s.stderr()).not.toContain(value);
-    expect(serve.stderr()).not.toContain(value);
-    const records = audit();
-    expect(JSON.stringify(records)).not.toContain(value);
-    const actor = `token:agent@127.0.0.1 (${AGENT})`;
-    for (const action of ['request_created', 'request_opened', 'request_stored', 'set']) {
-      expect(
-        records.some((x) => x.action === action && x.path === PATH && x.actor === actor),
-        action,
-      ).toBe(true);
-    }
-  });
-
-  it('URL elicitation on protocol 2026-07-28 (input_required): stored on the server, .env here', async () => {
-    const path = 'project/shop/modern_key';
-    const value = 'sk_live_Remote-Modern-77aQ';
-    let page: Answer | undefined;
-    const s = await startRequestSession(
-      env,
-      cwd,
-      {
-        reply: 'accept',
-        user: async (url) => {
-          expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
-          page = await playUser(url, value);
+  for (const [protocol, path, file, name] of [
+    ['2025-11-25', PATH, '.env', 'STRIPE_KEY'],
+    ['2026-07-28', 'project/shop/modern_key', '.env.modern', 'MODERN_KEY'],
+  ] as const) {
+    it(`URL elicitation (${protocol}): the page on the server stores the value, the .env is written here`, async () => {
+      const value = `sk_live_Remote-Elicit-51xQ-${protocol}`;
+      let page: Answer | undefined;
+      const s = await startRequestSession(
+        env,
+        cwd,
+        {
+          reply: 'accept',
+          user: async (url) => {
+            expect(url.startsWith(`${serve.url}/r/`)).toBe(true);
+            page = await playUser(url, value);
+          },
         },
-      },
-      '2026-07-28',
-    );
-    const r = await callTool(s, 'request_secret', {
-      keyPath: path,
-      description: DESCRIPTION,
-      writeEnv: '.env.modern',
+        protocol,
+      );
+      const r = await callTool(s, 'request_secret', {
+        keyPath: path,
+        description: DESCRIPTION,
+        writeEnv: file,
+      });
+      expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ status: 'stored', version: 1, written: [name] });
+      expect(page?.status).toBe(200);
+      // 2026-07-28 has no server-to-client requests: the elicitation rode an input_required.
+      expect(s.wire.some((m) => m.includes('input_required'))).toBe(protocol >= '2026');
+      expect(server.run(['get', path]).stdout).toBe(`${value}\n`);
+      expect(dotenv.parse(readFileSync(join(cwd, file)))).toEqual({ [name]: value });
+      for (const m of s.wire) expect(m).not.toContain(value);
+      expect(s.stderr()).not.toContain(value);
+      expect(serve.stderr()).not.toContain(value);
+      const records = audit();
+      expect(JSON.stringify(records)).not.toContain(value);
+      const actor = `token:agent@127.0.0.1 (${AGENT})`;
+      for (const action of ['request_created', 'request_opened', 'request_stored', 'set']) {
+        expect(
+          records.some((x) => x.action === action && x.path === path && x.actor === actor),
+          action,
+        ).toBe(true);
+      }
     });
-    expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    expect(r.structuredContent).toMatchObject({
-      status: 'stored',
-      version: 1,
-      written: ['MODERN_KEY'],
-    });
-    expect(page?.status).toBe(200);
-    expect(s.wire.some((m) => m.includes('input_required'))).toBe(true);
-    expect(server.run(['get', path]).stdout).toBe(`${value}\n`);
-    expect(dotenv.parse(readFileSync(join(cwd, '.env.modern')))).toEqual({ MODERN_KEY: value });
-    for (const m of s.wire) expect(m).not.toContain(value);
-    expect(s.stderr()).not.toContain(value);
-    expect(JSON.stringify(audit())).not.toContain(value);
-  });
+  }
 
   it('the link works once, for its own host and origin only; link + request_status', async () => {
     const s = await startRequestSession(env, cwd);

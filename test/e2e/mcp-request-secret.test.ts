@@ -8,7 +8,14 @@ import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeHome } from './harness.js';
-import { type Answer, callTool, http, playUser, startRequestSession } from './request-harness.js';
+import {
+  type Answer,
+  callTool,
+  http,
+  playUser,
+  type RequestSession,
+  startRequestSession,
+} from './request-harness.js';
 
 const DESCRIPTION = 'Stripe secret key for the shop checkout';
 
@@ -16,6 +23,21 @@ function vault() {
   const h = makeHome();
   expect(h.run(['init']).code).toBe(0);
   return h;
+}
+
+/**
+ * After a session that stored `given` through request_secret: the requests are audited, and
+ * no value is in any MCP message, the server's log or the audit log.
+ */
+function expectStoredUnseen(h: ReturnType<typeof vault>, s: RequestSession, given: string[]) {
+  const audit = h.run(['audit', '--json']);
+  const actions = (JSON.parse(audit.stdout) as { records: { action: string }[] }).records.map(
+    (a) => a.action,
+  );
+  expect(actions).toEqual(expect.arrayContaining(['request_opened', 'set', 'request_stored']));
+  for (const text of [...s.wire, s.stderr(), audit.stdout]) {
+    for (const v of given) expect(text).not.toContain(v);
+  }
 }
 
 const secretValue = fc
@@ -61,14 +83,7 @@ describe('request_secret with URL-mode elicitation', () => {
       { numRuns: 5 },
     );
     await s.close();
-    const audit = h.run(['audit', '--json']);
-    const actions = (JSON.parse(audit.stdout) as { records: { action: string }[] }).records.map(
-      (a) => a.action,
-    );
-    expect(actions).toEqual(expect.arrayContaining(['request_opened', 'set', 'request_stored']));
-    for (const text of [...s.wire, s.stderr(), audit.stdout]) {
-      for (const v of given) expect(text).not.toContain(v);
-    }
+    expectStoredUnseen(h, s, given);
   }, 240_000);
 
   it('refuses a wrong Origin, a missing CSRF field and a non-loopback Host; the link still works after', async () => {
@@ -130,18 +145,20 @@ describe('request_secret with URL-mode elicitation', () => {
     expect(answer['content-security-policy']).toContain("frame-ancestors 'none'");
   }, 120_000);
 
-  for (const reply of ['decline', 'cancel'] as const) {
-    it(`an elicitation answered ${reply} stores nothing and ends the link`, async () => {
-      const h = vault();
-      const s = await startRequestSession(h.env, h.home, { reply });
-      const r = await callTool(s, 'request_secret', {
-        keyPath: 'project/shop/stripe_key',
-        description: DESCRIPTION,
-      });
-      expect(r.structuredContent).toMatchObject({ status: 'declined' });
-      expect((await http('GET', s.elicitations[0]!.url)).status).toBe(410);
-      expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
-    }, 120_000);
+  for (const protocol of ['2025-11-25', '2026-07-28']) {
+    for (const reply of ['decline', 'cancel'] as const) {
+      it(`an elicitation answered ${reply} stores nothing and ends the link (${protocol})`, async () => {
+        const h = vault();
+        const s = await startRequestSession(h.env, h.home, { reply }, protocol);
+        const r = await callTool(s, 'request_secret', {
+          keyPath: 'project/shop/stripe_key',
+          description: DESCRIPTION,
+        });
+        expect(r.structuredContent).toMatchObject({ status: 'declined' });
+        expect((await http('GET', s.elicitations[0]!.url)).status).toBe(410);
+        expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
+      }, 120_000);
+    }
   }
 
   it('the user declining on the page stores nothing', async () => {
@@ -210,29 +227,8 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
     expect(rounds.length).toBe(given.length);
     expect(rounds.join('\n')).toContain('"mode":"url"');
     await s.close();
-    const audit = h.run(['audit', '--json']);
-    const actions = (JSON.parse(audit.stdout) as { records: { action: string }[] }).records.map(
-      (a) => a.action,
-    );
-    expect(actions).toEqual(expect.arrayContaining(['request_opened', 'set', 'request_stored']));
-    for (const text of [...s.wire, s.stderr(), audit.stdout]) {
-      for (const v of given) expect(text).not.toContain(v);
-    }
+    expectStoredUnseen(h, s, given);
   }, 240_000);
-
-  for (const reply of ['decline', 'cancel'] as const) {
-    it(`an elicitation answered ${reply} stores nothing and ends the link`, async () => {
-      const h = vault();
-      const s = await startRequestSession(h.env, h.home, { reply }, MODERN);
-      const r = await callTool(s, 'request_secret', {
-        keyPath: 'project/shop/stripe_key',
-        description: DESCRIPTION,
-      });
-      expect(r.structuredContent).toMatchObject({ status: 'declined' });
-      expect((await http('GET', s.elicitations[0]!.url)).status).toBe(410);
-      expect(h.run(['get', 'project/shop/stripe_key']).code).toBe(3);
-    }, 120_000);
-  }
 
   it('a client without URL elicitation gets the link and a request id', async () => {
     const h = vault();
