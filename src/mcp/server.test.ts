@@ -5,8 +5,9 @@
  */
 import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DESCRIPTION, makeTestVault, type TestVault } from '../../test/helpers/vault.js';
 import { localMcpBackend } from './backend.js';
 import { mcpPolicy } from './policy.js';
@@ -28,9 +29,11 @@ async function connect(
     reveal?: 'allow' | 'never';
     allow?: string[];
     envs?: string[];
+    /** The client's protocol and capabilities (default: the SDK client's). */
+    client?: ConstructorParameters<typeof Client>[1];
   } = {},
 ): Promise<Client> {
-  const { reveal = 'allow', allow = [], envs = [], ...rest } = overrides;
+  const { reveal = 'allow', allow = [], envs = [], client: clientOptions, ...rest } = overrides;
   const readOnly = rest.readOnly ?? false;
   const server = createCofferMcpServer({
     backend: localMcpBackend(tv.vault, async () => {}),
@@ -47,8 +50,12 @@ async function connect(
     ...rest,
   });
   const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'unit-client', version: '9.9' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  const client = new Client({ name: 'unit-client', version: '9.9' }, clientOptions);
+  if (clientOptions?.versionNegotiation !== undefined) {
+    // As `coffer mcp` serves: the opening exchange picks the protocol era (2026-07-28 too).
+    serveStdio(() => server, { transport: a });
+    await client.connect(b);
+  } else await Promise.all([server.connect(a), client.connect(b)]);
   return client;
 }
 
@@ -225,5 +232,42 @@ describe('coffer MCP server (in memory)', () => {
       }),
     ]);
     await client.close();
+  });
+
+  it('2026-07-28: request_secret state outlives its request, so a late retry reads expired', async () => {
+    // Only Date is faked: the request's expiry and the state's are read from it.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const client = await connect({
+        client: {
+          versionNegotiation: { mode: { pin: '2026-07-28' } },
+          capabilities: { elicitation: { url: {} } },
+        },
+      });
+      const args = { keyPath: 'project/shop/late_key', description: DESCRIPTION };
+      const first = (await client.callTool(
+        { name: 'request_secret', arguments: args },
+        { allowInputRequired: true },
+      )) as { resultType?: string; requestState?: string };
+      expect(first.resultType).toBe('input_required');
+      const retry = () =>
+        client.callTool(
+          {
+            name: 'request_secret',
+            arguments: args,
+            inputResponses: { value: { action: 'accept' } },
+            requestState: first.requestState,
+          } as never,
+          { allowInputRequired: true },
+        );
+      vi.setSystemTime(Date.now() + 11 * 60_000); // the link (10 minutes) is dead
+      const late = (await retry()) as { structuredContent?: Record<string, unknown> };
+      expect(late.structuredContent).toMatchObject({ status: 'expired' });
+      vi.setSystemTime(Date.now() + 5 * 60_000); // and the state too
+      await expect(retry()).rejects.toThrow(/Invalid or expired requestState/);
+      await client.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
