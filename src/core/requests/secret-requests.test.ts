@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
-import { REQUEST_TTL_MS, type RequestOutcome, SecretRequests } from './secret-requests.js';
+import {
+  MAX_OPEN_REQUESTS,
+  REQUEST_TTL_MS,
+  type RequestOutcome,
+  SecretRequests,
+} from './secret-requests.js';
 
 const INPUT = {
   path: 'project/shop/stripe_key',
@@ -70,6 +75,59 @@ describe('SecretRequests', () => {
     expect(await code(requests.submit(token, 'after-decline'))).toBe('REQUEST_CLOSED');
     expect((await requests.decline({ id: request.id }, 'the client')).status).toBe('declined');
     expect(audit.map((a) => a.outcome)).toEqual(['declined']);
+  });
+
+  it("a client's decline while the user's value is being stored leaves it stored", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let storing!: () => void;
+    const started = new Promise<void>((r) => {
+      storing = r;
+    });
+    const audit: RequestOutcome[] = [];
+    const requests = new SecretRequests({
+      async store() {
+        storing();
+        await gate; // the vault write is still running
+        return { version: 1 };
+      },
+      async audit(_r, outcome) {
+        audit.push(outcome);
+      },
+    });
+    const { request, token } = requests.create(INPUT);
+    const submitted = requests.submit(token, 'sk_live_value_racing');
+    await started;
+    let declined: string | undefined;
+    const decline = requests.decline({ id: request.id }, 'the client (decline)').then((v) => {
+      declined = v.status;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(declined).toBeUndefined(); // it waits for the store instead of declining
+    release();
+    await decline;
+    expect(declined).toBe('stored');
+    expect((await submitted).status).toBe('stored');
+    expect(audit).toEqual(['stored']);
+  });
+
+  it(`refuses more than ${MAX_OPEN_REQUESTS} open requests; ended or expired ones do not count`, async () => {
+    const { requests, tick } = setup();
+    const first = requests.create(INPUT);
+    for (let i = 1; i < MAX_OPEN_REQUESTS; i++) requests.create(INPUT);
+    expect(() => requests.create(INPUT)).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+    await requests.decline({ id: first.request.id }, 'the user');
+    requests.create(INPUT); // the declined one made room
+    expect(() => requests.create(INPUT)).toThrow(/already waiting for the user/);
+    tick(REQUEST_TTL_MS);
+    for (let i = 0; i < MAX_OPEN_REQUESTS; i++) requests.create(INPUT); // all expired
+    // Ended requests stay readable by id for a day, then are dropped.
+    expect((await requests.status(first.request.id)).status).toBe('declined');
+    tick(24 * 60 * 60 * 1000);
+    requests.create(INPUT);
+    expect(await code(requests.status(first.request.id))).toBe('REQUEST_NOT_FOUND');
   });
 
   it('a failed store spends the link and says why, without the value', async () => {

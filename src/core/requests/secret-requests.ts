@@ -19,6 +19,13 @@ import type { Vault } from '../store/vault.js';
 
 /** How long a request's link works. */
 export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
+/**
+ * Requests of one process that may wait for the user at once: an agent that keeps opening
+ * them (a loop, a prompt injection) is stopped before it buries the user in pages.
+ */
+export const MAX_OPEN_REQUESTS = 20;
+/** How long an ended request stays readable by id (request_status) before it is dropped. */
+const KEEP_ENDED_MS = 24 * 60 * 60 * 1000;
 
 export type RequestStatus = 'pending' | 'opened' | 'stored' | 'declined' | 'expired' | 'failed';
 
@@ -128,6 +135,20 @@ export class SecretRequests implements RequestInbox {
   /** Opens a request; returns its view and the token for the page URL (shown once). */
   create(input: SecretRequestInput): { request: SecretRequestView; token: string } {
     const now = this.#now();
+    let open = 0;
+    for (const [id, e] of this.#entries) {
+      if (e.expires + KEEP_ENDED_MS <= now) this.#entries.delete(id);
+      else if (!done(e.view.status) && now < e.expires) open++;
+    }
+    if (open >= MAX_OPEN_REQUESTS) {
+      throw new CofferError(
+        'RATE_LIMITED',
+        `${open} secret requests are already waiting for the user`,
+        {
+          hint: 'Wait until the user answers or declines them (request_status), or until they expire after 10 minutes.',
+        },
+      );
+    }
     const id = `req_${this.#random(12).toString('hex')}`;
     const token = this.#random(32).toString('base64url');
     const view: SecretRequestView = {
@@ -269,6 +290,8 @@ export class SecretRequests implements RequestInbox {
     if (entry === undefined) return this.status((ref as { id: string }).id);
     await this.#expire(entry);
     if (done(entry.view.status)) return { ...entry.view };
+    // The user's value is being stored: that outcome stands, and is what the caller gets.
+    if (entry.used) return this.wait(entry.view.id);
     entry.used = true;
     this.#finish(entry, 'declined');
     await this.#deps.audit({ ...entry.view }, 'declined', `request ${entry.view.id} by ${by}`);
