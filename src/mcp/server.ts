@@ -29,6 +29,7 @@ import {
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { AccessPolicy } from '../core/access/policy.js';
 import { debugTrace } from '../core/debug-trace.js';
+import { CofferError } from '../core/errors.js';
 import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
 import {
   REQUEST_TTL_MS,
@@ -112,6 +113,9 @@ function logFields(args: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** The first protocol revision without server-to-client requests (multi-round-trip results). */
+const MODERN_PROTOCOL = '2026-07-28';
+
 /** Builds one server instance (one per connection) with the tools the policy allows. */
 export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
   // Protocol 2026-07-28: request_secret's request travels in `requestState`, which the client
@@ -186,22 +190,32 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
     return mcpActor(declared, options.agentId);
   };
 
-  /** A 2026-07-28 call's round (see InputRound); `asked` receives its input_required result. */
-  const roundOf = (ctx: ServerContext, asked: { result?: InputRequiredResult }): InputRound => {
+  /**
+   * A 2026-07-28 call's round (see InputRound) for `tool`; `asked` receives its input_required
+   * result. A state sealed for another tool is refused.
+   */
+  const roundOf = (
+    ctx: ServerContext,
+    tool: string,
+    asked: { result?: InputRequiredResult },
+  ): InputRound => {
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     const caps = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
       | { elicitation?: { url?: unknown } }
       | undefined;
     const state = ctx.mcpReq.requestState<RoundState>();
+    if (state !== undefined && state.tool !== tool) {
+      throw new CofferError('INVALID_ARGUMENT', `this requestState belongs to ${state.tool}`);
+    }
     const reply = inputResponse(ctx.mcpReq.inputResponses, 'value');
     return {
       canElicitUrl: caps?.elicitation?.url !== undefined,
       ...(state === undefined
         ? {}
         : { retry: { state, answer: reply.kind === 'elicit' ? reply.action : 'missing' } }),
-      async ask({ message, url, state: next }) {
+      async ask({ message, state: next }) {
         asked.result = inputRequired({
-          inputRequests: { value: inputRequired.elicitUrl({ message, url }) },
+          inputRequests: { value: inputRequired.elicitUrl({ message, url: next.url }) },
           requestState: await roundState.mint(next, ctx),
         });
       },
@@ -224,8 +238,10 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
     try {
       const caps = mcp.server.getClientCapabilities();
       const protocol = mcp.server.getNegotiatedProtocolVersion() ?? '';
-      // URL-mode elicitation is a server-to-client request of the 2025-11-25 revision.
-      const canElicitUrl = caps?.elicitation?.url !== undefined && protocol < '2026';
+      // URL-mode elicitation is a server-to-client request of the 2025-11-25 revision; from
+      // 2026-07-28 on it rides the tool's result (roundOf).
+      const modern = protocol >= MODERN_PROTOCOL;
+      const canElicitUrl = caps?.elicitation?.url !== undefined && !modern;
       const signal = ctx.mcpReq.signal;
       const asked: { result?: InputRequiredResult } = {};
       const out = await tool.run(args, {
@@ -234,7 +250,7 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
           registry: options.backend.requests?.(actor) ?? local,
           actor,
           signal,
-          ...(protocol >= '2026' ? { round: roundOf(ctx, asked) } : {}),
+          ...(modern ? { round: roundOf(ctx, tool.name, asked) } : {}),
           ...(canElicitUrl
             ? {
                 elicitUrl: async (p) =>

@@ -246,7 +246,7 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
     expect(s.wire.join('\n')).not.toContain('sk_live_modern_link_77');
   }, 120_000);
 
-  it('refuses a forged or altered requestState, and one echoed for another key path', async () => {
+  it('refuses a forged, altered, re-addressed or borrowed requestState', async () => {
     const h = vault();
     const s = await startRequestSession(h.env, h.home, { reply: 'accept' }, MODERN);
     const args = { keyPath: 'project/shop/stripe_key', description: DESCRIPTION };
@@ -254,32 +254,65 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
     const first = (await s.client.callTool(
       { name: 'request_secret', arguments: args },
       { allowInputRequired: true },
-    )) as { resultType?: string; requestState?: string };
+    )) as {
+      resultType?: string;
+      requestState?: string;
+      inputRequests?: { value?: { params?: { url?: string } } };
+    };
     expect(first.resultType).toBe('input_required');
     const state = first.requestState!;
-    const retry = (requestState: string, a: Record<string, unknown> = args) =>
+    const url = first.inputRequests?.value?.params?.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\//);
+    type Answered = {
+      isError?: boolean;
+      structuredContent?: Record<string, unknown> & { error?: { message: string } };
+    };
+    const retry = (
+      requestState: string,
+      o: { name?: string; args?: Record<string, unknown>; answer?: unknown; meta?: object } = {},
+    ) =>
       s.client.callTool(
         {
-          name: 'request_secret',
-          arguments: a,
-          inputResponses: { value: { action: 'decline' } },
+          name: o.name ?? 'request_secret',
+          arguments: o.args ?? args,
+          ...(o.answer === undefined ? {} : { inputResponses: { value: o.answer } }),
+          ...(o.meta === undefined ? {} : { _meta: o.meta }),
           requestState,
         } as never,
         { allowInputRequired: true },
-      );
+      ) as Promise<Answered>;
+    const decline = { action: 'decline' };
     const tampered = `${state.slice(0, -2)}${state.endsWith('AA') ? 'BB' : 'AA'}`;
     for (const bad of ['v1.forged.state', tampered]) {
-      await expect(retry(bad)).rejects.toThrow(/Invalid or expired requestState/);
+      await expect(retry(bad, { answer: decline })).rejects.toThrow(
+        /Invalid or expired requestState/,
+      );
     }
-    const other = (await retry(state, { ...args, keyPath: 'project/shop/other_key' })) as {
-      isError?: boolean;
-      structuredContent?: { error?: { message: string } };
-    };
+    // Bound to the client that was asked: another declared name cannot use it.
+    const stranger = { 'io.modelcontextprotocol/clientInfo': { name: 'other', version: '1' } };
+    await expect(retry(state, { answer: decline, meta: stranger })).rejects.toThrow(
+      /Invalid or expired requestState/,
+    );
+    const other = await retry(state, {
+      args: { ...args, keyPath: 'project/shop/other_key' },
+      answer: decline,
+    });
     expect(other.isError).toBe(true);
     expect(other.structuredContent?.error?.message).toContain('project/shop/stripe_key');
+    // Sealed for request_secret: another tool refuses it.
+    const elsewhere = await retry(state, {
+      name: 'request_status',
+      args: { requestId: 'req_000000000000000000000000' },
+    });
+    expect(elsewhere.isError).toBe(true);
+    expect(elsewhere.structuredContent?.error?.message).toContain('belongs to request_secret');
+    // No readable answer decides nothing: the agent gets the link to show the user.
+    const unanswered = await retry(state);
+    expect(unanswered.structuredContent).toMatchObject({ status: 'pending', url });
     // The genuine state ends the request as the user's host answered: declined.
-    const ok = (await retry(state)) as { structuredContent?: Record<string, unknown> };
+    const ok = await retry(state, { answer: decline });
     expect(ok.structuredContent).toMatchObject({ status: 'declined' });
+    expect((await http('GET', url!)).status).toBe(410);
   }, 120_000);
 });
 

@@ -169,34 +169,52 @@ describe('request_secret on protocol 2026-07-28 (rounds)', () => {
     expect(asked).toEqual([
       {
         message: expect.stringContaining(`${PATH} (dev)`),
-        url: 'http://127.0.0.1:1/r/token',
-        state: { id: view.id, path: PATH, env: 'dev' },
+        state: {
+          tool: 'request_secret',
+          id: view.id,
+          path: PATH,
+          env: 'dev',
+          url: 'http://127.0.0.1:1/r/token',
+        },
       },
     ]);
   });
 
-  it('a retry answered accept waits for the page; declined, cancelled or no answer ends it', async () => {
-    const state = { id: view.id, path: PATH, env: 'dev' };
+  const URL = 'http://127.0.0.1:1/r/token';
+  const sealed = (path: string, env: string) => ({
+    tool: 'request_secret',
+    id: view.id,
+    path,
+    env,
+    url: URL,
+  });
+
+  it('a retry answered accept waits for the page; declined or cancelled ends it', async () => {
+    const state = sealed(PATH, 'dev');
     const ask = async () => {};
     const ok = roundCtx({ canElicitUrl: true, retry: { state, answer: 'accept' }, ask });
     expect(await requestSecretTool.run(args, ok.c)).toMatchObject({ status: 'stored', version: 3 });
     expect(ok.calls).toEqual([`wait ${view.id}`]);
-    for (const [answer, by] of [
-      ['decline', 'decline'],
-      ['cancel', 'cancel'],
-      ['missing', 'no answer'],
-    ] as const) {
+    for (const answer of ['decline', 'cancel'] as const) {
       const no = roundCtx({ canElicitUrl: true, retry: { state, answer }, ask });
       expect(await requestSecretTool.run(args, no.c)).toMatchObject({ status: 'declined' });
-      expect(no.calls).toEqual([`decline ${view.id} by the client (${by})`]);
+      expect(no.calls).toEqual([`decline ${view.id} by the client (${answer})`]);
     }
   });
 
+  it('a retry without a readable answer decides nothing and gives the agent the link', async () => {
+    const { c, calls } = roundCtx({
+      canElicitUrl: true,
+      retry: { state: sealed(PATH, 'dev'), answer: 'missing' },
+      ask: async () => {},
+    });
+    const out = await requestSecretTool.run(args, c);
+    expect(out).toMatchObject({ status: 'pending', url: URL, requestId: view.id });
+    expect(calls).toEqual([]);
+  });
+
   it('a retry whose state names another key path or environment is refused, nothing touched', async () => {
-    for (const state of [
-      { id: view.id, path: 'project/shop/other_key', env: 'dev' },
-      { id: view.id, path: PATH, env: 'prod' },
-    ]) {
+    for (const state of [sealed('project/shop/other_key', 'dev'), sealed(PATH, 'prod')]) {
       const { c, calls } = roundCtx({
         canElicitUrl: true,
         retry: { state, answer: 'accept' },

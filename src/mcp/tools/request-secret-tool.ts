@@ -12,7 +12,8 @@
  * - On protocol 2026-07-28 (no server-to-client requests) the first call answers
  *   `input_required` with the same URL elicitation embedded and the request sealed in
  *   `requestState`; the client asks the user and calls again with the answer and the state,
- *   and that call waits for the page as above (or ends the request when the user declined).
+ *   and that call waits for the page as above (or ends the request when the user declined;
+ *   a retry without a readable answer gets the link, as below).
  * - Any other client gets the link for the user to open (it carries no secret: a one-time
  *   capability to submit a value) and a request id; `request_status({ requestId })` says when
  *   the value is stored.
@@ -179,9 +180,15 @@ export const requestSecretTool: CofferTool = defineTool({
           `this call continues a request for ${retry.state.path} (${retry.state.env}), not ${path} (${env})`,
         );
       }
+      if (retry.answer === 'missing') {
+        // The client retried without an answer the server can read: nothing is decided, and
+        // the agent gets the link to show the user, as a client without URL elicitation does.
+        return answer(await requests.registry.status(retry.state.id), retry.state.url);
+      }
       if (retry.answer !== 'accept') {
-        const by = retry.answer === 'missing' ? 'no answer' : retry.answer;
-        return answer(await requests.registry.decline(retry.state.id, `the client (${by})`));
+        return answer(
+          await requests.registry.decline(retry.state.id, `the client (${retry.answer})`),
+        );
       }
       return answer(
         await written(await requests.registry.wait(retry.state.id, requests.signal), ctx),
@@ -197,7 +204,10 @@ export const requestSecretTool: CofferTool = defineTool({
     const message = `${requests.actor} asks for the value of ${path} (${env}): ${description}. Open the page to give it to coffer; the agent never sees it.`;
     if (requests.round?.canElicitUrl === true) {
       // The result of this call becomes the input_required that asks the client to open it.
-      await requests.round.ask({ message, url, state: { id: request.id, path, env } });
+      await requests.round.ask({
+        message,
+        state: { tool: 'request_secret', id: request.id, path, env, url },
+      });
       return answer(request, url);
     }
     if (requests.elicitUrl === undefined) return answer(request, url);

@@ -62,11 +62,17 @@ export interface RequestContext {
   signal?: AbortSignal;
 }
 
-/** The request a retried request_secret call continues (sealed in its `requestState`). */
+/**
+ * The request a retried call continues (sealed in its `requestState`): the tool it belongs
+ * to, the request's id, key path and environment, and its page (which the client was shown
+ * in the first round already).
+ */
 export interface RoundState {
+  tool: string;
   id: string;
   path: string;
   env: string;
+  url: string;
 }
 
 /**
@@ -80,7 +86,7 @@ export interface InputRound {
   /** A retried call: its request (state verified by the server) and the client's answer. */
   retry?: { state: RoundState; answer: 'accept' | 'decline' | 'cancel' | 'missing' };
   /** Makes this call's result the `input_required` one that asks the client to open `url`. */
-  ask(params: { message: string; url: string; state: RoundState }): Promise<void>;
+  ask(params: { message: string; state: RoundState }): Promise<void>;
 }
 
 export interface ToolAnnotations {
