@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type OutputChannel, openOutputChannels } from './child-output.js';
+import { type OutputChannel, openOutputChannels, sameDestination } from './child-output.js';
 
 let tmp: string;
 let savedTmp: string | undefined;
@@ -92,9 +92,40 @@ describe.skipIf(process.platform === 'win32')('openOutputChannels', () => {
     expect(readdirSync(process.env.TMPDIR)).toEqual([]);
   });
 
+  it('keeps what the child writes before the reader is attached', async () => {
+    const [ch] = (await openOutputChannels(1))!;
+    ch!.childEnd.write('early ');
+    await new Promise((r) => setTimeout(r, 50)); // several turns of the loop: no one reads
+    const got = collect(ch!);
+    ch!.childEnd.end('and late');
+    expect(await got).toBe('early and late');
+  });
+
   it('ends a channel closed before it is read', async () => {
     const [ch] = (await openOutputChannels(1))!;
     ch!.close();
     expect(await collect(ch!)).toBe('');
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('sameDestination', () => {
+  it('is true for one file, pipe end or device seen through two descriptors, else false', () => {
+    const a = join(tmp, 'a.log');
+    const b = join(tmp, 'b.log');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const fds = [openSync(a, 'a'), openSync(a, 'a'), openSync(b, 'a')];
+    const nulls = [openSync('/dev/null', 'w'), openSync('/dev/null', 'w')];
+    try {
+      expect(sameDestination(fds[0]!, fds[1]!)).toBe(true); // `>a.log 2>a.log`
+      expect(sameDestination(fds[0]!, fds[2]!)).toBe(false); // `>a.log 2>b.log`
+      expect(sameDestination(nulls[0]!, nulls[1]!)).toBe(true);
+      expect(sameDestination(fds[0]!, nulls[0]!)).toBe(false);
+      const closed = openSync(b, 'r');
+      closeSync(closed);
+      expect(sameDestination(fds[0]!, closed)).toBe(false); // not open: cannot tell
+    } finally {
+      for (const fd of [...fds, ...nulls]) closeSync(fd);
+    }
   });
 });

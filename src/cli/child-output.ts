@@ -41,9 +41,10 @@ const MAX_SOCKET_PATH = 100;
 export function sameDestination(a: number, b: number): boolean {
   if (process.platform === 'win32') return false;
   try {
-    const x = fstatSync(a);
-    const y = fstatSync(b);
-    return x.ino !== 0 && x.dev === y.dev && x.ino === y.ino;
+    // As bigints: an inode number above 2^53 (CIFS, NFS, overlayfs) would lose its low bits.
+    const x = fstatSync(a, { bigint: true });
+    const y = fstatSync(b, { bigint: true });
+    return x.ino !== 0n && x.dev === y.dev && x.ino === y.ino;
   } catch {
     return false;
   }
@@ -91,11 +92,18 @@ export async function openOutputChannels(
   const connections: Socket[] = [];
   let timer: NodeJS.Timeout | undefined;
   let arm: NodeJS.Immediate | undefined;
+  let removed = false;
+  /** The path is needed only until coffer's own connections are made. */
+  const remove = (): void => {
+    if (removed) return;
+    removed = true;
+    removeDirectory(dir, path);
+  };
   const cleanUp = (): void => {
     clearImmediate(arm);
     clearTimeout(timer);
     server.close();
-    removeDirectory(dir, path);
+    remove();
     for (const s of connections) if (!accepted.includes(s)) s.destroy();
   };
   const tokens = Array.from({ length: count }, () => randomBytes(TOKEN_LENGTH));
@@ -125,8 +133,14 @@ export async function openOutputChannels(
         client.on('error', reject);
         client.write(tokens[i]!);
       }
+      // A Unix socket connects at once (the connections wait in the server's backlog): the
+      // path goes now, not after the handshake, so nothing is left behind if coffer is
+      // stopped meanwhile, and no one else can connect.
+      remove();
     });
     cleanUp();
+    // Nothing is read until `read` has a consumer for it.
+    for (const client of clients) client.pause();
     return clients.map((client, i) => channel(client, accepted[i]!, readers[i]!));
   } catch {
     cleanUp();
@@ -212,7 +226,7 @@ function reader(): Reader {
     onread: {
       buffer: Buffer.allocUnsafe(READ_SIZE),
       callback: (n, buf) => {
-        // Nothing comes before the child runs; a chunk before `read` waits in the socket.
+        // Reading is paused until `read` sets the consumer; nothing can come before then.
         if (r.consumer === undefined) return false;
         return r.consumer(buf.subarray(0, n), r.resume!);
       },
