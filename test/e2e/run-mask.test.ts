@@ -5,7 +5,7 @@
  * where it is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeHome } from './harness.js';
@@ -186,6 +186,24 @@ describe('coffer run: how the masked output reaches coffer', () => {
       expect(code).toBe(141); // yes died of SIGPIPE: 128 + 13, as `yes | head` reports it
     });
   }
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'a destination that fails otherwise (a full disk) is said, not taken for a reader gone',
+    () => {
+      const h = project();
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c 'exec yes "$DB_PASSWORD"' >/dev/full`,
+        ],
+        { env: h.env, encoding: 'utf8' },
+      );
+      expect(r.stderr).toContain("cannot write the program's stdout (ENOSPC)");
+      expect(r.stderr).not.toContain(VALUE);
+      expect(r.status).toBe(141); // the program is stopped as by a closed pipe
+    },
+  );
 
   it('coffer redact to a reader that goes away exits quietly, as cat would (141)', async () => {
     const h = project();

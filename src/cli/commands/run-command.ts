@@ -84,7 +84,8 @@ When stdout or stderr is not a terminal (a pipe, a file, an agent's shell, a CI 
 the program writes there is masked: every injected value of 4 characters or more, also
 JSON-escaped, URL-encoded, base64 and hex, becomes [REDACTED]. On a terminal the program
 keeps its terminal, untouched. Each stream is decided on its own; --mask / --no-mask force
-either. Both into one place (2>&1) keep their order: the program gets one channel for both.
+either. Both into one place (2>&1) keep their order: the program gets one channel for both
+(where coffer cannot make its socket it falls back to a pipe each, and that order is lost).
 Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
 before printing it is not caught (see SECURITY.md).
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
@@ -322,8 +323,16 @@ async function runChild(
         close();
       };
       const piped = [child.stdout, child.stderr];
+      const names = ['stdout', 'stderr'];
       dests.forEach((dest, i) => {
-        dest.on('error', () => {
+        dest.on('error', (err: NodeJS.ErrnoException) => {
+          // Any other failure (a full disk: ENOSPC) ends the output the same way, but is not
+          // a reader's choice: it is said once, on stderr unless that is what failed.
+          if (!gone[i] && err.code !== 'EPIPE' && i === 0 && !gone[1]) {
+            warn(
+              `cannot write the program's ${names[i]} (${err.code ?? 'error'}): the rest of it is dropped`,
+            );
+          }
           gone[i] = true;
           const from = piped[i];
           if (opened !== undefined || from == null) return;
