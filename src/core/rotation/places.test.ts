@@ -101,6 +101,16 @@ describe('where a value went', () => {
       ['/a/.env', 2],
       ['/b/.env', 1],
     ]);
+    // Two writes of one file in the same millisecond, listed newest first (as the audit is
+    // read): the later by sequence number wins.
+    const same = placesFromRecords(
+      [
+        { ...rec('2026-01-03T00:00:00Z', 4), seq: 11 },
+        { ...rec('2026-01-03T00:00:00Z', 3), seq: 10 },
+      ],
+      'dev',
+    );
+    expect(same.files.map((f) => f.version)).toEqual([4]);
     const since = placesFromRecords(
       [rec('2026-01-01T00:00:00Z', 1)],
       'dev',

@@ -163,19 +163,25 @@ function parseDetail(detail: string | null): Record<string, unknown> | undefined
   }
 }
 
-/** Classifies the audit records of one secret (any order). Pure. */
+/**
+ * Classifies the audit records of one secret (any order). Pure. Records of the same
+ * millisecond are ordered by their sequence number when they have one, so the later of two
+ * writes of one file wins however the records were listed.
+ */
 export function placesFromRecords(
-  records: readonly Pick<
+  records: readonly (Pick<
     AuditRecord,
     'ts' | 'actor' | 'action' | 'env' | 'version' | 'outcome' | 'detail'
-  >[],
+  > & { seq?: number })[],
   env: string,
   since?: Date,
 ): ValuePlaces {
   const files = new Map<string, FilePlace>();
   const programs = new Map<string, ProgramPlace>();
   const reads: ReadRecord[] = [];
-  const sorted = [...records].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  const sorted = [...records].sort((a, b) =>
+    a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : (a.seq ?? 0) - (b.seq ?? 0),
+  );
   for (const r of sorted) {
     if (r.env !== env || r.outcome !== 'ok') continue;
     if (since !== undefined && Date.parse(r.ts) < since.getTime()) continue;
