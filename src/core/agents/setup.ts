@@ -6,6 +6,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import { CofferError } from '../errors.js';
+import { refusedEnvName } from '../inject/names.js';
 import { findBlock, upsertBlock } from './blocks.js';
 import { type AgentClient, CLIENTS, clientFiles } from './clients.js';
 import {
@@ -528,27 +529,42 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   };
 }
 
-/** Why a server entry is not the safe one, or undefined when it is. */
+/**
+ * Why a server entry is not the safe one, or undefined when it is. Its arguments must be
+ * exactly what setup writes (`mcp --allow project/P/* [--env E]... --reveal never`): any
+ * other option, a `--opt=value` form or a repeated one (the last wins) could widen it.
+ */
 function entryProblem(
-  entry: { command?: unknown; args?: unknown; env?: unknown },
+  entry: { command?: unknown; args?: unknown; env?: unknown; type?: unknown; url?: unknown },
   isExecutable: (path: string) => boolean,
 ): string | undefined {
   const { command, args, env } = entry;
+  if ((entry.type !== undefined && entry.type !== 'stdio') || entry.url !== undefined)
+    return 'it is not the local coffer mcp (a remote or non-stdio server)';
   if (typeof command !== 'string' || !isAbsolute(command))
     return 'its command is not an absolute path';
   if (!isExecutable(command)) return `its command ${command} does not exist or cannot be run`;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string') || args[0] !== 'mcp')
     return 'it does not run coffer mcp';
-  const allows = args.flatMap((a, k) => (a === '--allow' ? [args[k + 1]] : []));
-  if (allows.length !== 1 || !/^project\/[a-z0-9_-]+\/\*$/.test(String(allows[0])))
-    return 'it is not limited to one project (--allow project/P/*)';
-  const reveal = args.flatMap((a, k) => (a === '--reveal' ? [args[k + 1]] : []));
-  if (reveal.length !== 1 || reveal[0] !== 'never')
-    return 'it may reveal values (--reveal never missing)';
+  const allow = /^project\/([a-z0-9_-]+)\/\*$/.exec(args[1] === '--allow' ? String(args[2]) : '');
+  if (allow === null) return 'it is not limited to one project (--allow project/P/*)';
+  const envs = args.slice(3, -2);
+  const expected = mcpArgs(
+    allow[1]!,
+    envs.filter((_, k) => k % 2 === 1),
+  );
+  if (args.length !== expected.length || args.some((a, k) => a !== expected[k])) {
+    return args.slice(-2).join(' ') === '--reveal never'
+      ? 'it has other options than --allow project/P/*, --env E and --reveal never'
+      : 'it may reveal values (--reveal never missing)';
+  }
   if (env !== undefined && typeof env === 'object' && env !== null) {
     const creds = Object.keys(env).filter((k) => CREDENTIAL_VARS.includes(k));
     if (creds.length > 0)
       return `it holds coffer credentials (${creds.join(', ')}): remove them from the file`;
+    const loaders = Object.keys(env).filter((k) => refusedEnvName(k) !== undefined);
+    if (loaders.length > 0)
+      return `its environment sets ${loaders.join(', ')}, which change what code it runs`;
   }
   return undefined;
 }
