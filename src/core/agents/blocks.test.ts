@@ -34,4 +34,14 @@ describe('upsertBlock', () => {
     );
     expect(() => upsertBlock(`${M.end}\n${M.begin}\n`, M, 'x', 'f')).toThrow(/^f:1: /);
   });
+
+  it('reads a CRLF block as its lines, and finds indented markers instead of adding a block', () => {
+    const crlf = upsertBlock('# T\r\n', M, 'one\ntwo', 'AGENTS.md');
+    expect(crlf).toBe(`# T\r\n\r\n${M.begin}\r\none\r\ntwo\r\n${M.end}\r\n`);
+    expect(findBlock(crlf, M, 'AGENTS.md')?.body).toBe('one\ntwo');
+    const indented = `# T\n  ${M.begin}\nold\n  ${M.end}\n`;
+    expect(findBlock(indented, M, 'f')?.body).toBe('old');
+    const updated = upsertBlock(indented, M, 'new', 'f');
+    expect(updated).toBe(`# T\n${M.begin}\nnew\n${M.end}\n`);
+  });
 });

@@ -6,7 +6,7 @@
 import { CofferError } from '../errors.js';
 
 export interface BlockMarkers {
-  /** The begin marker line (matched as the start of a line, trimmed). */
+  /** The begin marker line (matched as the start of a line, trimmed at both ends). */
   begin: string;
   end: string;
 }
@@ -21,7 +21,7 @@ export function findBlock(
   const begins: number[] = [];
   const ends: number[] = [];
   lines.forEach((l, n) => {
-    const t = l.trimEnd();
+    const t = l.trim();
     if (t.startsWith(markers.begin)) begins.push(n);
     else if (t.startsWith(markers.end)) ends.push(n);
   });
@@ -40,7 +40,12 @@ export function findBlock(
   const start = offset(begins[0]!);
   const endLine = ends[0]!;
   const end = Math.min(text.length, offset(endLine) + lines[endLine]!.length + 1);
-  return { start, end, body: lines.slice(begins[0]! + 1, endLine).join('\n') };
+  // The body as lines without their `\r` (a CRLF file), to compare with what would be written.
+  const body = lines
+    .slice(begins[0]! + 1, endLine)
+    .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
+    .join('\n');
+  return { start, end, body };
 }
 
 /** `text` with the block holding `body` (lines, without markers) in place or appended. */
