@@ -7,7 +7,16 @@
  * hook command masking a stored value in a tool's output.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -249,6 +258,24 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(t.stderr).toMatch(/config\.toml:2: /);
     expect(existsSync(join(toml, 'AGENTS.md'))).toBe(false);
     expect(existsSync(join(toml, '.cursor'))).toBe(false);
+  });
+
+  it('refuses a file that leads out of the project through a link; a link inside is fine', () => {
+    const { h, project } = vault();
+    const outside = project({ 'settings.json': '{}\n' }); // another directory: the user's own
+    const dir = project({ 'AGENTS.md': '# Notes\n' });
+    symlinkSync(outside, join(dir, '.claude'));
+    const r = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('leads out of the project through a symbolic link');
+    expect(readFileSync(join(outside, 'settings.json'), 'utf8')).toBe('{}\n');
+    expect(existsSync(join(dir, 'CLAUDE.md'))).toBe(false);
+    // CLAUDE.md as a link to the project's AGENTS.md: written through it.
+    rmSync(join(dir, '.claude'));
+    symlinkSync('AGENTS.md', join(dir, 'CLAUDE.md'));
+    const ok = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toContain('coffer:begin');
   });
 
   it('--dry-run writes nothing; the client is found from the directory', () => {

@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   AGENT_CLIENTS,
@@ -67,10 +67,34 @@ function clientsOf(flags: string[] | undefined, dir: string): AgentClient[] {
   return found.length > 0 ? found : ['claude-code'];
 }
 
+/**
+ * Refuses a client file that leads out of the project through a symbolic link (a cloned
+ * repository can ship `.claude -> ~/.claude`, or `AGENTS.md -> /elsewhere`): what setup writes
+ * stays in the project. A link within it (`CLAUDE.md -> AGENTS.md`) is fine. A file that does
+ * not exist yet is judged by its nearest existing directory.
+ */
+function assertInsideProject(dir: string, file: string): void {
+  const root = realpathSync(dir);
+  let at = join(dir, file);
+  while (!existsSync(at) && at !== dirname(at)) at = dirname(at);
+  const real = realpathSync(at);
+  const rel = relative(root, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `${file} leads out of the project through a symbolic link (to ${real})`,
+      {
+        hint: 'coffer agent setup writes only inside the project: replace the link with a file or directory of the project, then run it again; nothing was written.',
+      },
+    );
+  }
+}
+
 /** The current text of a client's files (undefined: the file does not exist). */
 function readFiles(dir: string, client: AgentClient): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const file of clientFiles(client)) {
+    assertInsideProject(dir, file);
     const path = join(dir, file);
     const st = statSync(path, { throwIfNoEntry: false });
     if (st === undefined) out[file] = undefined;
