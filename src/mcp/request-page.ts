@@ -17,6 +17,7 @@ import { CofferError } from '../core/errors.js';
 import {
   esc,
   PAGE_HEADERS as HEADERS,
+  isRefusedValue,
   MAX_BODY,
   page,
   requestForm,
@@ -142,7 +143,14 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
       send(res, 400, form(r, token, 'Nothing was entered.'));
       return;
     }
-    const r = await requests.submit(token, value);
+    let r: SecretRequestView;
+    try {
+      r = await requests.submit(token, value);
+    } catch (err) {
+      if (!isRefusedValue(err)) throw err;
+      send(res, 400, form(await requests.open(token), token, err.message));
+      return;
+    }
     send(
       res,
       200,

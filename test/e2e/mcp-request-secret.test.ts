@@ -330,6 +330,11 @@ describe('request_secret without URL elicitation', () => {
     expect((await callTool(s, 'request_status', { requestId })).structuredContent).toMatchObject({
       status: 'pending',
     });
+    // A value over 64 KiB is refused with the form again, and the link still works.
+    const tooBig = await playUser(url, 'x'.repeat(70 * 1024));
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body).toContain('the limit is 65536 bytes');
+    expect(tooBig.body).toContain('name="csrf"');
     expect((await playUser(url, 'sk_live_from_the_page_42')).status).toBe(200);
     const done = await callTool(s, 'request_status', { requestId });
     expect(done.structuredContent).toMatchObject({ status: 'stored', version: 1 });

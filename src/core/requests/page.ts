@@ -5,6 +5,7 @@
  * third-party resource, no framing and forms only to itself, no referrer). Never a value.
  */
 import { createHash } from 'node:crypto';
+import { CofferError } from '../errors.js';
 import type { SecretRequestView } from './secret-requests.js';
 
 /** The largest form accepted: a 64 KiB value, percent-encoded, and the other fields. */
@@ -60,5 +61,15 @@ export function requestForm(
       '<button type="submit" name="action" value="store">Store in coffer</button>' +
       '<button type="submit" name="action" value="decline">Decline</button></form>' +
       '<p class="note">This link works once. Only paste a value here if you expected this request.</p>',
+  );
+}
+
+/**
+ * A value the vault refuses (too large, a NUL, not well-formed): the page shows its form again
+ * with the reason, and the link still works.
+ */
+export function isRefusedValue(err: unknown): err is CofferError {
+  return (
+    err instanceof CofferError && (err.code === 'INVALID_VALUE' || err.code === 'VALUE_TOO_LARGE')
   );
 }

@@ -130,6 +130,19 @@ describe('SecretRequests', () => {
     expect(await code(requests.status(first.request.id))).toBe('REQUEST_NOT_FOUND');
   });
 
+  it('a value the vault would refuse leaves the link usable', async () => {
+    const { requests, stored, audit } = setup();
+    const { request, token } = requests.create(INPUT);
+    expect(await code(requests.submit(token, 'x'.repeat(70 * 1024)))).toBe('VALUE_TOO_LARGE');
+    expect(await code(requests.submit(token, 'a\u0000b'))).toBe('INVALID_VALUE');
+    expect((await requests.status(request.id)).status).toBe('pending');
+    expect(await requests.submit(token, 'sk_live_after_a_retry')).toMatchObject({
+      status: 'stored',
+    });
+    expect(stored).toEqual([{ path: INPUT.path, value: 'sk_live_after_a_retry' }]);
+    expect(audit.map((a) => a.outcome)).toEqual(['stored']);
+  });
+
   it('a failed store spends the link and says why, without the value', async () => {
     const { requests, audit } = setup(true);
     const { request, token } = requests.create(INPUT);

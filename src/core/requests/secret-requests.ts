@@ -15,6 +15,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
+import { valueBytes } from '../store/values.js';
 import type { Vault } from '../store/vault.js';
 
 /** How long a request's link works. */
@@ -219,7 +220,10 @@ export class SecretRequests implements RequestInbox {
 
   /** The user's value: stored through `store`; the token is spent first. */
   async submit(token: string, value: string): Promise<SecretRequestView> {
-    return this.#submit(await this.#byToken(token), value, this.#deps.store);
+    const entry = await this.#byToken(token);
+    // A value the vault would refuse (too large, a NUL) leaves the link usable for another try.
+    valueBytes(value).fill(0);
+    return this.#submit(entry, value, this.#deps.store);
   }
 
   /**

@@ -113,6 +113,19 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(JSON.stringify(await records())).not.toContain(VALUE);
   });
 
+  it('a value the vault would refuse leaves the link usable', async () => {
+    const { requests } = clocked(Date.now());
+    const { request, url } = await requests.create(input());
+    const [id, token] = new URL(url).pathname.split('/').slice(2);
+    expect(await code(requests.submit(id!, token!, 'x'.repeat(70 * 1024)))).toBe('VALUE_TOO_LARGE');
+    expect(await code(requests.submit(id!, token!, 'a\u0000b'))).toBe('INVALID_VALUE');
+    expect(await requests.status(request.id, 'tok-agent')).toMatchObject({ status: 'pending' });
+    // Not spent: the page still opens, and the request can still be answered.
+    await requests.open(id!, token!);
+    const alice = tv.vault.withActor('token:alice@10.0.0.9');
+    expect(await requests.answer(request.id, VALUE, alice)).toMatchObject({ status: 'stored' });
+  });
+
   it('spends a request once when two servers answer it at the same time', async () => {
     const { requests } = clocked(Date.now());
     const other = new StoredSecretRequests(tv.vault.withActor('test:other-server'));

@@ -28,6 +28,7 @@ import { tokenPolicySpec, tokenUnusable } from '../access/tokens.js';
 import { CofferError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { StorageTx } from '../store/storage.js';
+import { valueBytes } from '../store/values.js';
 import type { Vault } from '../store/vault.js';
 import {
   type AnsweringVault,
@@ -441,6 +442,8 @@ export class StoredSecretRequests implements RequestInbox {
   async submit(id: string, token: string, value: string): Promise<SecretRequestView> {
     const b = await this.#byToken(id, token);
     await this.#usable(b, id);
+    // A value the vault would refuse (too large, a NUL) leaves the link usable for another try.
+    valueBytes(value).fill(0);
     await this.#spend(id, 'link', `request ${id} submitted`);
     const { path, env, description, actor } = b.view;
     return this.#store(id, async () => {

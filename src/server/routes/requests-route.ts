@@ -17,7 +17,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { authorize } from '../../core/access/policy.js';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
-import { esc, MAX_BODY, PAGE_HEADERS, page, requestForm } from '../../core/requests/page.js';
+import {
+  esc,
+  isRefusedValue,
+  MAX_BODY,
+  PAGE_HEADERS,
+  page,
+  requestForm,
+} from '../../core/requests/page.js';
 import type { StoredSecretRequests } from '../../core/requests/stored-requests.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
@@ -192,7 +199,18 @@ export function requestsRoutes(
             requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, 'Nothing was entered.'),
           );
         }
-        const r = await requests.submit(l.id, l.token, value);
+        let r: Awaited<ReturnType<typeof requests.submit>>;
+        try {
+          r = await requests.submit(l.id, l.token, value);
+        } catch (err) {
+          if (!isRefusedValue(err)) throw err;
+          const view = await requests.open(l.id, l.token);
+          return send(
+            c,
+            400,
+            requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, err.message),
+          );
+        }
         return send(
           c,
           200,
