@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { CofferError } from '../core/errors.js';
 import {
   esc,
+  formValue,
   PAGE_HEADERS as HEADERS,
   isRefusedValue,
   MAX_BODY,
@@ -137,16 +138,16 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
       send(res, 200, page('Declined', '<p>Nothing was stored. You can close this tab.</p>'));
       return;
     }
-    const value = fields.get('value') ?? '';
-    if (value === '') {
-      const r = await requests.open(token);
-      send(res, 400, form(r, token, 'Nothing was entered.'));
-      return;
-    }
     let r: SecretRequestView;
     try {
+      const value = formValue(fields);
+      if (value === '') {
+        send(res, 400, form(await requests.open(token), token, 'Nothing was entered.'));
+        return;
+      }
       r = await requests.submit(token, value);
     } catch (err) {
+      // A value the vault refuses: the form again, with the reason; the link still works.
       if (!isRefusedValue(err)) throw err;
       send(res, 400, form(await requests.open(token), token, err.message));
       return;

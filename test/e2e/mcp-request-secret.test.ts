@@ -316,6 +316,36 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
   }, 120_000);
 });
 
+describe('request_secret: the page', () => {
+  it('takes a value of several lines from its text area, line breaks kept', async () => {
+    const h = vault();
+    const s = await startRequestSession(h.env, h.home);
+    const r = await callTool(s, 'request_secret', {
+      keyPath: 'project/shop/tls_key',
+      description: 'TLS private key of the shop front end',
+    });
+    const { url } = r.structuredContent as { url: string };
+    const page = await http('GET', url);
+    expect(page.body).toContain('<textarea id="value_lines" name="value_lines"');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const post = (fields: Record<string, string>) =>
+      http(
+        'POST',
+        url,
+        { Origin: new URL(url).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+        new URLSearchParams({ csrf, action: 'store', ...fields }).toString(),
+      );
+    // Browsers send a text area's line breaks as CRLF.
+    const pem =
+      '-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0B\r\n-----END PRIVATE KEY-----\r\n';
+    const both = await post({ value: 'one-line-value', value_lines: pem });
+    expect(both.status).toBe(400);
+    expect(both.body).toContain('fill in one of them');
+    expect((await post({ value: '', value_lines: pem })).status).toBe(200);
+    expect(h.run(['get', 'project/shop/tls_key']).stdout).toBe(`${pem.replace(/\r\n/g, '\n')}\n`);
+  }, 120_000);
+});
+
 describe('request_secret without URL elicitation', () => {
   it('answers with a link and a request id; request_status says when it is stored', async () => {
     const h = vault();

@@ -13,7 +13,7 @@ export const MAX_BODY: number = 256 * 1024;
 
 const STYLE =
   'body{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}' +
-  'dt{font-weight:600;margin-top:.6rem}dd{margin:0}input[type=password]{width:100%;font:inherit;padding:.4rem}' +
+  'dt{font-weight:600;margin-top:.6rem}dd{margin:0}input[type=password],textarea{width:100%;font:inherit;padding:.4rem;box-sizing:border-box}' +
   'button{font:inherit;margin:1rem .5rem 0 0;padding:.4rem 1rem}.note{color:#555;font-size:.9rem}.err{color:#a00}';
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
@@ -58,6 +58,10 @@ export function requestForm(
       `<form method="post" action="${esc(action)}" autocomplete="off">` +
       `<input type="hidden" name="csrf" value="${esc(csrf)}">` +
       `<p><label for="value">Value</label><br><input type="password" id="value" name="value" autocomplete="off" spellcheck="false" autofocus></p>` +
+      // A password field drops line breaks (browsers strip them): a PEM key or a JSON file
+      // goes into the text area instead, shown as typed.
+      '<details><summary>A value of several lines (a PEM key, a JSON file)</summary>' +
+      '<p><label for="value_lines">Value, line breaks kept (shown as you type)</label><br><textarea id="value_lines" name="value_lines" rows="8" autocomplete="off" spellcheck="false"></textarea></p></details>' +
       '<button type="submit" name="action" value="store">Store in coffer</button>' +
       '<button type="submit" name="action" value="decline">Decline</button></form>' +
       '<p class="note">This link works once. Only paste a value here if you expected this request.</p>',
@@ -72,4 +76,25 @@ export function isRefusedValue(err: unknown): err is CofferError {
   return (
     err instanceof CofferError && (err.code === 'INVALID_VALUE' || err.code === 'VALUE_TOO_LARGE')
   );
+}
+
+/**
+ * The value a form submitted: the password field, or the text area for a value of several
+ * lines (its CRLF line breaks, as browsers send them, back to LF). Both filled is refused.
+ */
+export function formValue(fields: URLSearchParams): string {
+  const line = fields.get('value') ?? '';
+  const lines = textAreaValue(fields.get('value_lines') ?? '');
+  if (line !== '' && lines !== '') {
+    throw new CofferError('INVALID_VALUE', 'both fields hold a value: fill in one of them');
+  }
+  return line !== '' ? line : lines;
+}
+
+/**
+ * What the user typed into a text area: browsers send its line breaks as CRLF whatever was
+ * pasted, so they go back to LF (an SSH or PEM key with CRLF line breaks does not load).
+ */
+export function textAreaValue(raw: string): string {
+  return raw.replace(/\r\n/g, '\n');
 }

@@ -232,6 +232,7 @@ export class SecretRequests implements RequestInbox {
    */
   async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
     const entry = await this.#open(id);
+    valueBytes(value).fill(0); // refused before the request is spent, as by its page
     return this.#submit(entry, value, (request, v) => storeAnswer(vault, request, v));
   }
 

@@ -123,6 +123,10 @@ describe('StoredSecretRequests as an inbox', () => {
     // Not spent: the page still opens, and the request can still be answered.
     await requests.open(id!, token!);
     const alice = tv.vault.withActor('token:alice@10.0.0.9');
+    // The web UI's answer is checked the same way before the request is spent.
+    expect(await code(requests.answer(request.id, 'x'.repeat(70 * 1024), alice))).toBe(
+      'VALUE_TOO_LARGE',
+    );
     expect(await requests.answer(request.id, VALUE, alice)).toMatchObject({ status: 'stored' });
   });
 

@@ -388,6 +388,7 @@ export class StoredSecretRequests implements RequestInbox {
   async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
     const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
     await this.#usable(b, id, 'request');
+    valueBytes(value).fill(0); // refused before the request is spent, as by its page
     await this.#spend(id, 'request', `request ${id} answered by ${vault.actor}`);
     return this.#store(id, () => storeAnswer(vault, b.view, value));
   }

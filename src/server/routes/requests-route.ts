@@ -19,6 +19,7 @@ import { CofferError } from '../../core/errors.js';
 import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
 import {
   esc,
+  formValue,
   isRefusedValue,
   MAX_BODY,
   PAGE_HEADERS,
@@ -190,19 +191,20 @@ export function requestsRoutes(
             page('Declined', '<p>Nothing was stored. You can close this tab.</p>'),
           );
         }
-        const value = fields.get('value') ?? '';
-        if (value === '') {
-          const view = await requests.open(l.id, l.token);
-          return send(
-            c,
-            400,
-            requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, 'Nothing was entered.'),
-          );
-        }
         let r: Awaited<ReturnType<typeof requests.submit>>;
         try {
+          const value = formValue(fields);
+          if (value === '') {
+            const view = await requests.open(l.id, l.token);
+            return send(
+              c,
+              400,
+              requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, 'Nothing was entered.'),
+            );
+          }
           r = await requests.submit(l.id, l.token, value);
         } catch (err) {
+          // A value the vault refuses: the form again, with the reason; the link still works.
           if (!isRefusedValue(err)) throw err;
           const view = await requests.open(l.id, l.token);
           return send(

@@ -23,6 +23,7 @@ import { projectOverview, sortEnvironments } from '../../core/environments/overv
 import { SameValueCheck } from '../../core/environments/same-value.js';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
+import { textAreaValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import { parseDuration } from '../../core/rotation/duration.js';
 import { finishRotation, rotateSecret } from '../../core/rotation/rotate.js';
@@ -557,7 +558,8 @@ export function uiRoutes(deps: UiDeps): void {
     change('set', async (c, w, form) => {
       const target = secretTarget(c, c.req.query('env'));
       await authorize(w.policy, 'write', 'set', target, w.deny);
-      const value = field(form, 'value');
+      const sent = field(form, 'value');
+      const value = sent === undefined ? undefined : textAreaValue(sent);
       if (value === undefined) throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
       const description = field(form, 'description')?.trim();
       const ifRaw = field(form, 'ifVersion');
@@ -611,7 +613,8 @@ export function uiRoutes(deps: UiDeps): void {
     change('rotate', async (c, w, form) => {
       const target = secretTarget(c, c.req.query('env'));
       await authorize(w.policy, 'write', 'rotate', target, w.deny);
-      const value = field(form, 'value');
+      const sent = field(form, 'value');
+      const value = sent === undefined ? undefined : textAreaValue(sent);
       try {
         await rotateSecret(w.vault, {
           ...target,

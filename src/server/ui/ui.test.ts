@@ -269,6 +269,19 @@ describe('an admin session', () => {
     );
   });
 
+  it("stores a value of several lines with the line breaks typed, not the browser's CRLF", async () => {
+    const b = await login(kit.tokens.admin);
+    const current = (await kit.vault.info('project/app/api_key', 'dev')).currentVersion;
+    const key =
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n';
+    const set = await b.post('/s/project/app/api_key/set?env=dev', {
+      value: key.replace(/\n/g, '\r\n'), // as a browser sends a text area
+      ifVersion: String(current),
+    });
+    expect(set.status).toBe(303);
+    expect((await kit.vault.get('project/app/api_key', 'dev')).value).toBe(key);
+  });
+
   it('adds a secret to a new environment (description rules apply), deletes and restores', async () => {
     const b = await login(kit.tokens.admin);
     const vague = await b.post('/s/project/app/api_key/set?env=staging', {
