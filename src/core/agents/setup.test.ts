@@ -351,6 +351,35 @@ describe('agent setup', () => {
     });
   }
 
+  it("keeps the user's own hooks that share a group with an old coffer hook", () => {
+    const file = '.claude/settings.json';
+    const mine = { type: 'command', command: './my-audit.sh' };
+    const settings = {
+      hooks: {
+        PostToolUse: [
+          {
+            matcher: 'Bash',
+            hooks: [
+              { type: 'command', command: redactHookCommand(COMMAND, 'other', ['dev']) },
+              mine,
+            ],
+          },
+        ],
+      },
+    };
+    const after = apply('claude-code', { [file]: `${JSON.stringify(settings, null, 2)}\n` });
+    const groups = JSON.parse(after[file]!).hooks.PostToolUse as {
+      matcher: string;
+      hooks: unknown[];
+    }[];
+    expect(groups[0]).toEqual(settings.hooks.PostToolUse[0]); // untouched
+    expect(groups).toHaveLength(2);
+    expect(check('claude-code', after).items.find((i) => i.piece === 'output-hook')?.status).toBe(
+      'ok',
+    );
+    expect(apply('claude-code', after)).toEqual(after);
+  });
+
   it('instructions and ignore blocks are replaced in place, and broken markers refused', () => {
     const files = {
       'CLAUDE.md': `# Top\n\n${INSTRUCTIONS_MARKERS.begin}\nold text\n${INSTRUCTIONS_MARKERS.end}\n\n# Bottom\n`,

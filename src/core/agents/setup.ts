@@ -252,7 +252,9 @@ export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
         hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
       });
     } else {
-      const at = post.items.findIndex((g) => isCofferHookGroup(jsonValue(g)));
+      // Only a group of coffer's own hook is replaced: a group where the user keeps hooks of
+      // their own besides it stays as it is, and coffer's group is added beside it.
+      const at = post.items.findIndex((g) => isCofferHookGroup(jsonValue(g), true));
       if (at < 0) text = appendItem(text, file, {}, ['hooks', 'PostToolUse'], group);
       else if (!sameJson(jsonValue(post.items[at]!), group))
         text = replaceNode(text, post.items[at]!, group);
@@ -278,15 +280,15 @@ export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
   return { client: input.client, changes, limits: spec.limits };
 }
 
-/** A PostToolUse matcher group whose command hook runs `coffer redact --hook claude-code`. */
-function isCofferHookGroup(group: unknown): boolean {
+/**
+ * A PostToolUse matcher group with a command hook that runs `coffer redact --hook
+ * claude-code`; with `only`, one that holds nothing else (coffer's own group).
+ */
+function isCofferHookGroup(group: unknown, only = false): boolean {
   const hooks = (group as { hooks?: unknown })?.hooks;
-  return (
-    Array.isArray(hooks) &&
-    hooks.some(
-      (h) => typeof h?.command === 'string' && / redact --hook claude-code( |$)/.test(h.command),
-    )
-  );
+  const ours = (h: { command?: unknown } | null | undefined) =>
+    typeof h?.command === 'string' && / redact --hook claude-code( |$)/.test(h.command);
+  return Array.isArray(hooks) && hooks.length > 0 && (only ? hooks.every(ours) : hooks.some(ours));
 }
 
 /** coffer's server in a Codex config.toml: its command and args (undefined when absent). */
@@ -463,7 +465,10 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
           ? undefined
           : nodeAt(parseJsonTree(text, file), ['hooks', 'PostToolUse']);
       const groups = node === undefined ? [] : jsonValue(node);
-      const ours = Array.isArray(groups) ? groups.find(isCofferHookGroup) : undefined;
+      const ours = Array.isArray(groups)
+        ? (groups.find((g) => isCofferHookGroup(g, true)) ??
+          groups.find((g) => isCofferHookGroup(g)))
+        : undefined;
       const want =
         command !== undefined && project !== undefined
           ? {
