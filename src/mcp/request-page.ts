@@ -69,10 +69,12 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
+        if (size > MAX_BODY) return; // over the cap: the rest is not kept
         size += c.length;
         if (size > MAX_BODY) {
+          for (const chunk of chunks) chunk.fill(0);
+          chunks.length = 0;
           resolve(undefined);
-          req.destroy();
         } else chunks.push(c);
       });
       req.on('end', () => {
@@ -119,6 +121,9 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
     }
     const body = await readBody(req);
     if (body === undefined) {
+      // Answered before the rest of the body, which is not read: the connection ends with it.
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => req.destroy());
       send(res, 413, page('coffer', '<p class="err">The value is too large (64 KiB at most).</p>'));
       return;
     }

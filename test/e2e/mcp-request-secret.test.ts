@@ -341,6 +341,10 @@ describe('request_secret: the page', () => {
     const both = await post({ value: 'one-line-value', value_lines: pem });
     expect(both.status).toBe(400);
     expect(both.body).toContain('fill in one of them');
+    // A body over the cap gets its answer (413), not a reset connection; the link still works.
+    const huge = await post({ value: 'x'.repeat(300 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toContain('too large');
     expect((await post({ value: '', value_lines: pem })).status).toBe(200);
     expect(h.run(['get', 'project/shop/tls_key']).stdout).toBe(`${pem.replace(/\r\n/g, '\n')}\n`);
   }, 120_000);
