@@ -115,6 +115,22 @@ describe('setProperty', () => {
     );
   });
 
+  it('keeps the comments of an empty object or array it adds to', () => {
+    const jsonc =
+      '{\n  "servers": {\n    // TODO add github\n  },\n  "list": [ /* none yet */ ]\n}\n';
+    const added = setProperty(jsonc, 'f', { jsonc: true }, ['servers'], 'coffer', { a: 1 });
+    expect(added).toBe(
+      '{\n  "servers": {\n    // TODO add github\n    "coffer": {\n      "a": 1\n    }\n  },\n  "list": [ /* none yet */ ]\n}\n',
+    );
+    expect(jsonValue(parseJsonTree(added, 'f', { jsonc: true }))).toEqual({
+      servers: { coffer: { a: 1 } },
+      list: [],
+    });
+    const appended = appendItem(added, 'f', { jsonc: true }, ['list'], 'x');
+    expect(appended).toContain('"list": [ /* none yet */\n    "x"\n  ]');
+    expect(jsonValue(parseJsonTree(appended, 'f', { jsonc: true }))).toMatchObject({ list: ['x'] });
+  });
+
   it('keeps CRLF line endings', () => {
     const out = setProperty('{\r\n  "a": 1\r\n}\r\n', 'f', {}, [], 'b', { c: 2 });
     expect(out).toBe('{\r\n  "a": 1,\r\n  "b": {\r\n    "c": 2\r\n  }\r\n}\r\n');

@@ -291,7 +291,7 @@ function insertProperty(
     const base = lineIndent(text, obj.start);
     const inner = base + unit;
     const body = `${JSON.stringify(key)}: ${serialize(value, unit, inner)}`.replace(/\n/g, nl);
-    return `${text.slice(0, obj.start)}{${nl}${inner}${body}${nl}${base}}${text.slice(obj.end)}`;
+    return `${text.slice(0, obj.start)}{${keptInside(text, obj, nl)}${nl}${inner}${body}${nl}${base}}${text.slice(obj.end)}`;
   }
   const oneLine = !text.slice(obj.start, obj.end).includes('\n');
   const indent = oneLine ? '' : lineIndent(text, last.keyStart);
@@ -299,6 +299,18 @@ function insertProperty(
   const at = afterValue(text, last.value.end);
   const sep = oneLine ? ' ' : `${nl}${indent}`;
   return text.slice(0, at.end) + (at.comma ? '' : ',') + sep + body + text.slice(at.end);
+}
+
+/**
+ * What an empty object or array holds between its brackets (JSONC comments), without the
+ * trailing whitespace; '' when it holds nothing but whitespace.
+ */
+function keptInside(text: string, node: { start: number; end: number }, nl: string): string {
+  const inside = text.slice(node.start + 1, node.end - 1);
+  if (inside.trim() === '') return '';
+  const kept = inside.trimEnd();
+  // A comment on the bracket's own line stays there; one on a later line keeps its line.
+  return kept.replace(/\r?\n/g, nl);
 }
 
 /** After a value: past a trailing comma (JSONC) if there is one. */
@@ -331,7 +343,16 @@ export function appendItem(
     );
   }
   const last = arr.items[arr.items.length - 1];
-  if (last === undefined) return replaceNode(text, arr, [value]);
+  if (last === undefined) {
+    const kept = keptInside(text, arr, eol(text));
+    if (kept === '') return replaceNode(text, arr, [value]);
+    // Comments in the empty array stay, the item after them.
+    const base = lineIndent(text, arr.start);
+    const inner = base + indentUnit(text);
+    const body = serialize(value, indentUnit(text), inner).replace(/\n/g, eol(text));
+    const nl = eol(text);
+    return `${text.slice(0, arr.start)}[${kept}${nl}${inner}${body}${nl}${base}]${text.slice(arr.end)}`;
+  }
   const unit = indentUnit(text);
   const nl = eol(text);
   const oneLine = !text.slice(arr.start, arr.end).includes('\n');
