@@ -145,12 +145,7 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
     }
     let r: SecretRequestView;
     try {
-      const value = formValue(fields);
-      if (value === '') {
-        send(res, 400, form(await requests.open(token), token, 'Nothing was entered.'));
-        return;
-      }
-      r = await requests.submit(token, value);
+      r = await requests.submit(token, formValue(fields));
     } catch (err) {
       // A value the vault refuses: the form again, with the reason; the link still works.
       if (!isRefusedValue(err)) throw err;

@@ -80,7 +80,8 @@ export function isRefusedValue(err: unknown): err is CofferError {
 
 /**
  * The value a form submitted: the password field, or the text area for a value of several
- * lines (its CRLF line breaks, as browsers send them, back to LF). Both filled is refused.
+ * lines (its CRLF line breaks, as browsers send them, back to LF). Neither or both filled is
+ * refused (`isRefusedValue`: the page shows its form again).
  */
 export function formValue(fields: URLSearchParams): string {
   const line = fields.get('value') ?? '';
@@ -88,6 +89,7 @@ export function formValue(fields: URLSearchParams): string {
   if (line !== '' && lines !== '') {
     throw new CofferError('INVALID_VALUE', 'both fields hold a value: fill in one of them');
   }
+  if (line === '' && lines === '') throw new CofferError('INVALID_VALUE', 'Nothing was entered.');
   return line !== '' ? line : lines;
 }
 

@@ -193,16 +193,7 @@ export function requestsRoutes(
         }
         let r: Awaited<ReturnType<typeof requests.submit>>;
         try {
-          const value = formValue(fields);
-          if (value === '') {
-            const view = await requests.open(l.id, l.token);
-            return send(
-              c,
-              400,
-              requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, 'Nothing was entered.'),
-            );
-          }
-          r = await requests.submit(l.id, l.token, value);
+          r = await requests.submit(l.id, l.token, formValue(fields));
         } catch (err) {
           // A value the vault refuses: the form again, with the reason; the link still works.
           if (!isRefusedValue(err)) throw err;
