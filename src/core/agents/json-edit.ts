@@ -288,10 +288,12 @@ function insertProperty(
   const nl = eol(text);
   const last = obj.props[obj.props.length - 1];
   if (last === undefined) {
-    const base = lineIndent(text, obj.start);
-    const inner = base + unit;
-    const body = `${JSON.stringify(key)}: ${serialize(value, unit, inner)}`.replace(/\n/g, nl);
-    return `${text.slice(0, obj.start)}{${keptInside(text, obj, nl)}${nl}${inner}${body}${nl}${base}}${text.slice(obj.end)}`;
+    return intoEmpty(
+      text,
+      obj,
+      '{}',
+      (inner) => `${JSON.stringify(key)}: ${serialize(value, unit, inner)}`,
+    );
   }
   const oneLine = !text.slice(obj.start, obj.end).includes('\n');
   const indent = oneLine ? '' : lineIndent(text, last.keyStart);
@@ -299,6 +301,24 @@ function insertProperty(
   const at = afterValue(text, last.value.end);
   const sep = oneLine ? ' ' : `${nl}${indent}`;
   return text.slice(0, at.end) + (at.comma ? '' : ',') + sep + body + text.slice(at.end);
+}
+
+/**
+ * `text` with `node`, an empty object or array, holding one entry on its own line, indented
+ * one unit deeper than the line the node starts on; comments inside it stay before the entry.
+ * `entry` serializes it at the indentation it is given.
+ */
+function intoEmpty(
+  text: string,
+  node: { start: number; end: number },
+  brackets: '{}' | '[]',
+  entry: (inner: string) => string,
+): string {
+  const nl = eol(text);
+  const base = lineIndent(text, node.start);
+  const inner = base + indentUnit(text);
+  const body = entry(inner).replace(/\n/g, nl);
+  return `${text.slice(0, node.start)}${brackets[0]}${keptInside(text, node, nl)}${nl}${inner}${body}${nl}${base}${brackets[1]}${text.slice(node.end)}`;
 }
 
 /**
@@ -343,17 +363,12 @@ export function appendItem(
     );
   }
   const last = arr.items[arr.items.length - 1];
-  if (last === undefined) {
-    const kept = keptInside(text, arr, eol(text));
-    if (kept === '') return replaceNode(text, arr, [value]);
-    // Comments in the empty array stay, the item after them.
-    const base = lineIndent(text, arr.start);
-    const inner = base + indentUnit(text);
-    const body = serialize(value, indentUnit(text), inner).replace(/\n/g, eol(text));
-    const nl = eol(text);
-    return `${text.slice(0, arr.start)}[${kept}${nl}${inner}${body}${nl}${base}]${text.slice(arr.end)}`;
-  }
   const unit = indentUnit(text);
+  if (last === undefined) {
+    // Comments in the empty array stay, the item after them.
+    if (keptInside(text, arr, eol(text)) === '') return replaceNode(text, arr, [value]);
+    return intoEmpty(text, arr, '[]', (inner) => serialize(value, unit, inner));
+  }
   const nl = eol(text);
   const oneLine = !text.slice(arr.start, arr.end).includes('\n');
   const indent = oneLine ? '' : lineIndent(text, last.start);
