@@ -323,14 +323,13 @@ async function runChild(
         close();
       };
       const piped = [child.stdout, child.stderr];
-      const names = ['stdout', 'stderr'];
       dests.forEach((dest, i) => {
         dest.on('error', (err: NodeJS.ErrnoException) => {
           // Any other failure (a full disk: ENOSPC) ends the output the same way, but is not
           // a reader's choice: it is said once, on stderr unless that is what failed.
-          if (!gone[i] && err.code !== 'EPIPE' && i === 0 && !gone[1]) {
+          if (i === 0 && !gone[0] && !gone[1] && err.code !== 'EPIPE') {
             warn(
-              `cannot write the program's ${names[i]} (${err.code ?? 'error'}): the rest of it is dropped`,
+              `cannot write the program's stdout (${err.code ?? 'error'}): the rest of it is dropped`,
             );
           }
           gone[i] = true;

@@ -132,6 +132,12 @@ export function sameOrigin(c: Context<AppEnv>): boolean {
   }
 }
 
+/** A text area's field, its line breaks as typed (see textAreaValue). */
+function textArea(form: Form, name: string): string | undefined {
+  const v = field(form, name);
+  return v === undefined ? undefined : textAreaValue(v);
+}
+
 function fieldList(form: Form, name: string): string[] {
   const v = form[name];
   return (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).filter(
@@ -558,8 +564,7 @@ export function uiRoutes(deps: UiDeps): void {
     change('set', async (c, w, form) => {
       const target = secretTarget(c, c.req.query('env'));
       await authorize(w.policy, 'write', 'set', target, w.deny);
-      const sent = field(form, 'value');
-      const value = sent === undefined ? undefined : textAreaValue(sent);
+      const value = textArea(form, 'value');
       if (value === undefined) throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
       const description = field(form, 'description')?.trim();
       const ifRaw = field(form, 'ifVersion');
@@ -613,8 +618,7 @@ export function uiRoutes(deps: UiDeps): void {
     change('rotate', async (c, w, form) => {
       const target = secretTarget(c, c.req.query('env'));
       await authorize(w.policy, 'write', 'rotate', target, w.deny);
-      const sent = field(form, 'value');
-      const value = sent === undefined ? undefined : textAreaValue(sent);
+      const value = textArea(form, 'value');
       try {
         await rotateSecret(w.vault, {
           ...target,
