@@ -40,6 +40,23 @@ function expectStoredUnseen(h: ReturnType<typeof vault>, s: RequestSession, give
   }
 }
 
+/**
+ * A vault and a session whose client has no URL elicitation, and one request_secret call:
+ * answered with the link and the request id (status pending).
+ */
+async function linkRequest(
+  protocol = '2025-11-25',
+  keyPath = 'project/shop/stripe_key',
+  description = DESCRIPTION,
+) {
+  const h = vault();
+  const s = await startRequestSession(h.env, h.home, undefined, protocol);
+  const r = await callTool(s, 'request_secret', { keyPath, description });
+  expect(r.structuredContent).toMatchObject({ status: 'pending' });
+  const { url, requestId } = r.structuredContent as { url: string; requestId: string };
+  return { h, s, url, requestId };
+}
+
 const secretValue = fc
   .string({ unit: 'grapheme', minLength: 10, maxLength: 40 })
   .filter((v) => v.trim() === v && new Set(v).size >= 6 && !/[\r\n]/.test(v));
@@ -231,15 +248,8 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
   }, 240_000);
 
   it('a client without URL elicitation gets the link and a request id', async () => {
-    const h = vault();
-    const s = await startRequestSession(h.env, h.home, undefined, MODERN);
-    const r = await callTool(s, 'request_secret', {
-      keyPath: 'project/shop/stripe_key',
-      description: DESCRIPTION,
-    });
-    expect(r.structuredContent).toMatchObject({ status: 'pending' });
+    const { s, url, requestId } = await linkRequest(MODERN);
     expect(s.wire.join('\n')).not.toContain('input_required');
-    const { url, requestId } = r.structuredContent as { url: string; requestId: string };
     expect((await playUser(url, 'sk_live_modern_link_77')).status).toBe(200);
     const done = await callTool(s, 'request_status', { requestId });
     expect(done.structuredContent).toMatchObject({ status: 'stored', version: 1 });
@@ -318,13 +328,11 @@ describe('request_secret with URL-mode elicitation on protocol 2026-07-28 (input
 
 describe('request_secret: the page', () => {
   it('takes a value of several lines from its text area, line breaks kept', async () => {
-    const h = vault();
-    const s = await startRequestSession(h.env, h.home);
-    const r = await callTool(s, 'request_secret', {
-      keyPath: 'project/shop/tls_key',
-      description: 'TLS private key of the shop front end',
-    });
-    const { url } = r.structuredContent as { url: string };
+    const { h, url } = await linkRequest(
+      undefined,
+      'project/shop/tls_key',
+      'TLS private key of the shop front end',
+    );
     const page = await http('GET', url);
     expect(page.body).toContain('<textarea id="value_lines" name="value_lines"');
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
@@ -338,6 +346,9 @@ describe('request_secret: the page', () => {
     // Browsers send a text area's line breaks as CRLF.
     const pem =
       '-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0B\r\n-----END PRIVATE KEY-----\r\n';
+    const none = await post({ value: '', value_lines: '' });
+    expect(none.status).toBe(400);
+    expect(none.body).toContain('Nothing was entered.');
     const both = await post({ value: 'one-line-value', value_lines: pem });
     expect(both.status).toBe(400);
     expect(both.body).toContain('fill in one of them');
@@ -352,14 +363,7 @@ describe('request_secret: the page', () => {
 
 describe('request_secret without URL elicitation', () => {
   it('answers with a link and a request id; request_status says when it is stored', async () => {
-    const h = vault();
-    const s = await startRequestSession(h.env, h.home);
-    const r = await callTool(s, 'request_secret', {
-      keyPath: 'project/shop/stripe_key',
-      description: DESCRIPTION,
-    });
-    expect(r.structuredContent).toMatchObject({ status: 'pending' });
-    const { url, requestId } = r.structuredContent as { url: string; requestId: string };
+    const { s, url, requestId } = await linkRequest();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\//);
     expect((await callTool(s, 'request_status', { requestId })).structuredContent).toMatchObject({
       status: 'pending',
