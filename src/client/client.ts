@@ -9,6 +9,7 @@
 import { isAbsolute } from 'node:path';
 import { parseAgentLabel } from '../core/access/agent-label.js';
 import { CofferError } from '../core/errors.js';
+import { isLoopback } from '../core/loopback.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../core/paths.js';
 import type { SecretRequestView } from '../core/requests/secret-requests.js';
 import type { RotationStatusReport } from '../core/rotation/status.js';
@@ -89,14 +90,6 @@ export interface SecretRequestBody {
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Shorter values occur in ordinary messages by chance; servers never echo values anyway. */
 const MIN_SCRUBBED_VALUE = 4;
-
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
 
 /** Checks the URL and token and builds the transport; messages never show the token. */
 function transportFor(options: ClientOptions): Transport {

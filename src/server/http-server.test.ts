@@ -15,9 +15,10 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { auditRecords, makeKit, seed } from '../../test/helpers/server-kit.js';
 import { CofferError } from '../core/errors.js';
+import { isLoopback } from '../core/loopback.js';
 import { checkLimits } from './connection-guards.js';
 import type { AppEnv } from './context.js';
-import { checkBinding, isLoopback, startServer } from './http-server.js';
+import { checkBinding, startServer } from './http-server.js';
 
 interface Reply {
   status: number;

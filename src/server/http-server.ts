@@ -37,6 +37,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { CofferError } from '../core/errors.js';
+import { isLoopback } from '../core/loopback.js';
 import {
   capConnections,
   checkLimits,
@@ -59,11 +60,6 @@ export interface RunningServer {
   url: string;
   /** Resolves once every connection is closed. */
   close(graceMs?: number): Promise<void>;
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**

@@ -11,7 +11,7 @@
  *   token's write at another path, or swap in a token of their own). Every change is made in
  *   a write transaction with its audit record, so two instances never both spend a token.
  * - The request remembers the token (API token id) that created it and the origin its page
- *   lives at (`--public-url`, or the address the agent reached). A value is stored as the
+ *   lives at (`--public-url`, or the loopback address the agent reached: pageOrigin). A value is stored as the
  *   request's actor (`token:NAME@ADDRESS (mcp:CLIENT agent:ID)`), within the creating token's
  *   policy as it is when the value arrives: a token revoked, expired or narrowed since makes
  *   the request fail.
@@ -27,6 +27,7 @@ import { AccessPolicy } from '../access/policy.js';
 import { tokenPolicySpec, tokenUnusable } from '../access/tokens.js';
 import { CofferError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
+import { isLoopback } from '../loopback.js';
 import type { StorageTx } from '../store/storage.js';
 import { valueBytes } from '../store/values.js';
 import type { Vault } from '../store/vault.js';
@@ -63,6 +64,22 @@ interface Body {
 export interface StoredRequestInput extends SecretRequestInput {
   tokenId: string;
   origin: string;
+}
+
+/**
+ * The origin a request's page is served at: the server's `--public-url` when it has one;
+ * else the address the caller reached, if that is a loopback one. Off loopback, the Host
+ * header is the caller's to choose, and a link built from it could send the user to any
+ * host, so a server reached there needs `--public-url`.
+ */
+export function pageOrigin(publicOrigin: string | undefined, reached: URL): string {
+  if (publicOrigin !== undefined) return publicOrigin;
+  if (isLoopback(reached.hostname)) return reached.origin;
+  throw new CofferError(
+    'FORBIDDEN',
+    'this server makes secret request links only with --public-url when it is reached off loopback',
+    { hint: 'Start coffer serve with --public-url set to the address users open it at.' },
+  );
 }
 
 const metaKey = (id: string) => `${PREFIX}${id}`;

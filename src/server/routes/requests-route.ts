@@ -7,7 +7,7 @@
  * in core/requests/page.ts.
  *
  * The page: served only for the Host of the origin the request was made for (`--public-url`,
- * or the address the agent reached), so a DNS-rebinding name gets nothing; a POST must come
+ * or the loopback address the agent reached; off loopback `--public-url` is required), so a DNS-rebinding name gets nothing; a POST must come
  * from that origin (Origin) and carry the request's CSRF field; every answer is no-store
  * with a CSP that allows no script and no third-party resource. The value goes to the vault
  * and is never logged, echoed or kept.
@@ -26,7 +26,7 @@ import {
   page,
   requestForm,
 } from '../../core/requests/page.js';
-import type { StoredSecretRequests } from '../../core/requests/stored-requests.js';
+import { pageOrigin, type StoredSecretRequests } from '../../core/requests/stored-requests.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
 import { addRoute, type Routes } from '../route.js';
@@ -84,7 +84,7 @@ export function requestsRoutes(
         writeEnv: body.writeEnv,
         actor: acting.actor,
         tokenId: policy.token.id,
-        origin: publicOrigin ?? new URL(c.req.url).origin,
+        origin: pageOrigin(publicOrigin, new URL(c.req.url)),
       });
     },
   );

@@ -12,6 +12,8 @@ import { Vault } from '../../core/store/vault.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { type Api, createApi } from '../app.js';
 
+/** The server's --public-url: the test server is reached as http://coffer.test, off loopback. */
+const PUBLIC = 'https://coffer.example.com';
 const ANSWER = 'stored-request-answer-sentinel-Rt61';
 const RACE = ['race-value-one-sentinel-Mm10', 'race-value-two-sentinel-Mm20'];
 
@@ -21,7 +23,7 @@ let ui: ReturnType<typeof uiClient>;
 let second: { storage: SqliteStorage; vault: Vault; api: Api };
 
 beforeAll(async () => {
-  kit = await makeKit();
+  kit = await makeKit({ publicUrl: PUBLIC });
   ui = uiClient(kit);
   const storage = openSqliteStorage(kit.file);
   const vault = new Vault(storage, kit.masterKey, { actor: 'serve:second' });
@@ -190,5 +192,56 @@ describe("agents' requests kept in the store", () => {
       await tx.deleteMeta(key);
       return { result: undefined };
     });
+  });
+});
+
+describe('the origin of a request link', () => {
+  const body = JSON.stringify({
+    keyPath: 'project/app/link_key',
+    description: 'Signs the links of the app',
+  });
+  /** POST /v1/requests to `url` with the app token, as the Host in `url`. */
+  const create = async (api: Api, url: string) => {
+    const res = await api.app.request(
+      url,
+      {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${kit.tokens.app}`, 'content-type': 'application/json' },
+      },
+      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    return { status: res.status, json: (await res.json()) as { url?: string; code?: string } };
+  };
+
+  it('is --public-url, whatever Host the caller sends', async () => {
+    const r = await create(kit.api, 'http://evil.example/v1/requests');
+    expect(r.status).toBe(201);
+    expect(new URL(r.json.url!).origin).toBe(PUBLIC);
+  });
+
+  it('without --public-url, is the loopback address reached, and off loopback is refused', async () => {
+    const bare = createApi({ vault: kit.vault });
+    try {
+      for (const host of ['127.0.0.1:8700', 'localhost:8700', '[::1]:8700']) {
+        const r = await create(bare, `http://${host}/v1/requests`);
+        expect(r.status).toBe(201);
+        expect(new URL(r.json.url!).origin).toBe(`http://${host}`);
+      }
+      // A Host header is the caller's to choose: a link for it could send the user anywhere.
+      for (const host of ['evil.example', '127.0.0.1.nip.io', '10.0.0.5:8700']) {
+        const before = (await auditRecords(kit)).length;
+        const r = await create(bare, `http://${host}/v1/requests`);
+        expect(r.status).toBe(403);
+        expect(r.json.code).toBe('FORBIDDEN');
+        expect(r.json.url).toBeUndefined();
+        // Nothing was created.
+        expect((await auditRecords(kit)).slice(before).map((a) => a.action)).not.toContain(
+          'request_created',
+        );
+      }
+    } finally {
+      await bare.close();
+    }
   });
 });
