@@ -90,10 +90,17 @@ function assertInsideProject(dir: string, file: string): void {
   }
 }
 
-/** The current text of a client's files (undefined: the file does not exist). */
-function readFiles(dir: string, client: AgentClient): Record<string, string | undefined> {
+/**
+ * The current text of a client's files (undefined: the file does not exist); with `check`,
+ * also those only `agent check` reads.
+ */
+function readFiles(
+  dir: string,
+  client: AgentClient,
+  check = false,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const file of clientFiles(client)) {
+  for (const file of clientFiles(client, check)) {
     assertInsideProject(dir, file);
     const path = join(dir, file);
     const st = statSync(path, { throwIfNoEntry: false });
@@ -320,7 +327,7 @@ Examples:
         const reports: AgentCheckReport[] = clientsOf(opts.client, dir).map((client) => {
           let files: Record<string, string | undefined>;
           try {
-            files = readFiles(dir, client);
+            files = readFiles(dir, client, true);
           } catch (err) {
             if (!(err instanceof CofferError)) throw err;
             files = {};

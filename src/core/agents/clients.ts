@@ -27,6 +27,11 @@ export interface ClientSpec {
   outputHook: { kind: 'claude-settings'; file: string } | { kind: 'none' };
   /** The project instructions file. */
   instructionsFile: string;
+  /**
+   * Files the client also reads that can switch a piece off (a personal settings file):
+   * `agent check` reads them, setup never writes them.
+   */
+  overrides?: string[];
   /** What the client does not let coffer do, said in the output and the README. */
   limits: string[];
   /** The limit that explains a missing read-deny setting, and a missing hook (`agent check`). */
@@ -44,6 +49,7 @@ export const CLIENTS: Record<AgentClient, ClientSpec> = {
     readDeny: { kind: 'claude-settings', file: '.claude/settings.json' },
     outputHook: { kind: 'claude-settings', file: '.claude/settings.json' },
     instructionsFile: 'CLAUDE.md',
+    overrides: ['.claude/settings.local.json'],
     limits: [
       "Read deny rules stop Claude Code's file tools; a shell command such as `cat .env` is not a file tool: the PostToolUse hook masks stored values in what Bash and MCP tools return (all tools from Claude Code 2.1.121; MCP tools only before).",
       'Claude Code asks before it uses a project\'s .mcp.json servers the first time: approve "coffer".',
@@ -104,11 +110,15 @@ export function parseAgentClient(name: string): AgentClient | undefined {
   return (AGENT_CLIENTS as readonly string[]).includes(name) ? (name as AgentClient) : undefined;
 }
 
-/** The files a client's setup reads and may write, relative to the project directory. */
-export function clientFiles(client: AgentClient): string[] {
+/**
+ * The files a client's setup reads and may write, relative to the project directory; with
+ * `check`, also the files `agent check` only reads (`overrides`).
+ */
+export function clientFiles(client: AgentClient, check = false): string[] {
   const c = CLIENTS[client];
   const files = [c.mcpFile, c.instructionsFile];
   if (c.readDeny.kind !== 'none') files.push(c.readDeny.file);
   if (c.outputHook.kind !== 'none') files.push(c.outputHook.file);
+  if (check) files.push(...(c.overrides ?? []));
   return [...new Set(files)];
 }

@@ -380,6 +380,62 @@ describe('agent setup', () => {
     expect(apply('claude-code', after)).toEqual(after);
   });
 
+  it('check is red when a settings file switches every hook off, the personal one included', () => {
+    const after = apply('claude-code', {});
+    expect(check('claude-code', after).ok).toBe(true);
+    const settings = '.claude/settings.json';
+    const local = '.claude/settings.local.json';
+    const hookItem = (files: Record<string, string | undefined>) =>
+      check('claude-code', files).items.find((i) => i.piece === 'output-hook');
+    for (const [file, text] of [
+      [local, '{ "disableAllHooks": true }\n'],
+      [settings, after[settings]!.replace(/^\{/, '{ "disableAllHooks": true,')],
+    ] as const) {
+      const item = hookItem({ ...after, [file]: text });
+      expect(item).toMatchObject({ status: 'missing', file });
+      expect(item?.detail).toMatch(/disableAllHooks/);
+    }
+    // false, or other personal settings, leave it green; setup never writes the personal file.
+    expect(
+      hookItem({ ...after, [local]: '{ "disableAllHooks": false, "model": "x" }' }),
+    ).toMatchObject({
+      status: 'ok',
+    });
+    expect(planAgentSetup(input('claude-code', {})).changes.map((c) => c.file)).not.toContain(
+      local,
+    );
+    // A broken personal file is reported, not thrown.
+    expect(hookItem({ ...after, [local]: '{ "disableAllHooks": tru' })).toMatchObject({
+      status: 'missing',
+      file: local,
+    });
+  });
+
+  it('check is red for a .cursorignore negation after the block that re-includes its files', () => {
+    const after = apply('cursor', { '.cursorignore': 'node_modules/\n' });
+    const text = after['.cursorignore']!;
+    const readDeny = (t: string) =>
+      check('cursor', { ...after, '.cursorignore': t }).items.find((i) => i.piece === 'read-deny');
+    expect(readDeny(text)?.status).toBe('ok');
+    const lines = text.split('\n').length; // the line after the file's last newline
+    for (const negation of [
+      '!.env',
+      '!/.env.local',
+      '!config/*.pem',
+      '!*.ke?',
+      '!**',
+      '!.env*',
+      '!*.[kp]e[my]',
+    ]) {
+      const item = readDeny(`${text}${negation}\n`);
+      expect(item, negation).toMatchObject({ status: 'missing' });
+      expect(item?.detail).toContain(`line ${lines} (${negation})`);
+    }
+    // Before the block a negation is overruled; after it, one for other files is harmless.
+    for (const t of [`!.env\n${text}`, `${text}!.env.example\n!dist/keep.txt\n\\!.env\n`])
+      expect(readDeny(t)?.status, t).toBe('ok');
+  });
+
   it('instructions and ignore blocks are replaced in place, and broken markers refused', () => {
     const files = {
       'CLAUDE.md': `# Top\n\n${INSTRUCTIONS_MARKERS.begin}\nold text\n${INSTRUCTIONS_MARKERS.end}\n\n# Bottom\n`,

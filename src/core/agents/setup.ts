@@ -434,9 +434,16 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
       const block = findBlock(input.files[file] ?? '', IGNORE_MARKERS, file);
       const lines = new Set((block?.body ?? '').split(/\r?\n/).map((l) => l.trim()));
       const absent = IGNORE_PATTERNS.filter((p) => !lines.has(p));
+      const reopened = block === undefined ? undefined : reincluded(input.files[file]!, block.end);
       if (block === undefined) missing('read-deny', file, 'no coffer block');
       else if (absent.length > 0)
         missing('read-deny', file, `the coffer block lacks ${absent.join(', ')}`);
+      else if (reopened !== undefined)
+        missing(
+          'read-deny',
+          file,
+          `line ${reopened.line} (${reopened.text}) comes after the coffer block and re-includes files it ignores`,
+        );
       else
         items.push({
           piece: 'read-deny',
@@ -476,8 +483,10 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
               hooks: [{ type: 'command', command: redactHookCommand(command, project, envs) }],
             }
           : undefined;
+      const off = hooksDisabledIn(input.files, [file, ...(spec.overrides ?? [])]);
       if (ours === undefined)
         missing('output-hook', file, 'no PostToolUse hook running coffer redact');
+      else if (off !== undefined) missing('output-hook', off.file, off.detail);
       else if (want !== undefined && !sameJson(ours, want))
         missing(
           'output-hook',
@@ -532,6 +541,76 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
     ...(project !== undefined ? { project } : {}),
     items,
   };
+}
+
+/** Names a `.cursorignore` negation that re-includes, matched against its last segment. */
+const COVERED_NAMES = ['.env', '.env.local', '.env.production', 'server.pem', 'server.key'];
+
+const literal = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** A gitignore glob segment as a regular expression (`*`, `?`, `[...]`; `**` is anything). */
+function segmentRegExp(glob: string): RegExp {
+  if (glob === '**') return /^/;
+  let re = '';
+  for (let k = 0; k < glob.length; k++) {
+    const c = glob[k]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '\\' && k + 1 < glob.length) re += literal(glob[++k]!);
+    else if (c === '[') {
+      const close = glob.indexOf(']', k + 2);
+      if (close < 0) re += '\\[';
+      else {
+        const set = glob.slice(k + 1, close).replace(/^!/, '^');
+        re += `[${set}]`;
+        k = close;
+      }
+    } else re += literal(c);
+  }
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    return /^/; // a glob we cannot read is taken to match: the check stays on the safe side
+  }
+}
+
+/**
+ * The first negation (`!pattern`) after coffer's block, in gitignore syntax, that matches a
+ * file the block ignores: a later rule wins, so it takes that file back out of the ignore.
+ */
+function reincluded(text: string, after: number): { line: number; text: string } | undefined {
+  const before = text.slice(0, after).split('\n').length;
+  const lines = text.slice(after).split('\n');
+  for (let k = 0; k < lines.length; k++) {
+    const t = lines[k]!.trim();
+    if (!t.startsWith('!')) continue;
+    const last = t.slice(1).replace(/\/+$/, '').split('/').at(-1) ?? '';
+    const re = segmentRegExp(last);
+    if (COVERED_NAMES.some((n) => re.test(n))) return { line: before + k, text: t };
+  }
+  return undefined;
+}
+
+/**
+ * The first of `names` whose settings say `"disableAllHooks": true`, or that does not parse
+ * (the client may then ignore it, or refuse to start: either way the check is red).
+ */
+function hooksDisabledIn(
+  files: Readonly<Record<string, string | undefined>>,
+  names: readonly string[],
+): { file: string; detail: string } | undefined {
+  for (const file of names) {
+    const text = files[file];
+    if (text === undefined) continue;
+    try {
+      const node = nodeAt(parseJsonTree(text, file), ['disableAllHooks']);
+      if (node !== undefined && jsonValue(node) === true)
+        return { file, detail: 'disableAllHooks is true: no hook runs, coffer redact included' };
+    } catch (err) {
+      return { file, detail: brokenFile(err) };
+    }
+  }
+  return undefined;
 }
 
 /**
