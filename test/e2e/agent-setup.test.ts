@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -276,6 +277,20 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     const ok = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir });
     expect(ok.code, ok.stderr).toBe(0);
     expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toContain('coffer:begin');
+  });
+
+  it('refuses to replace a read-only file, before writing any', () => {
+    const { h, project } = vault();
+    const dir = project({ 'AGENTS.md': '# Notes\n' });
+    chmodSync(join(dir, 'AGENTS.md'), 0o444);
+    const r = h.run(['agent', 'setup', '--client', 'cursor'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('AGENTS.md is read-only');
+    expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toBe('# Notes\n');
+    expect(statSync(join(dir, 'AGENTS.md')).mode & 0o777).toBe(0o444);
+    expect(existsSync(join(dir, '.cursor'))).toBe(false);
+    chmodSync(join(dir, 'AGENTS.md'), 0o644);
+    expect(h.run(['agent', 'setup', '--client', 'cursor'], { cwd: dir }).code).toBe(0);
   });
 
   it('--dry-run writes nothing; the client is found from the directory', () => {

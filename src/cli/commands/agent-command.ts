@@ -146,6 +146,19 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/**
+ * Refuses to change a file its owner made read-only: the atomic write replaces the file
+ * (a rename needs only the directory), so the mode alone would not stop it.
+ */
+function assertWritable(path: string): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && (st.mode & 0o200) === 0) {
+    throw new CofferError('INVALID_ARGUMENT', `${path} is read-only`, {
+      hint: 'Make it writable (chmod u+w), or add what --dry-run shows by hand; nothing was written.',
+    });
+  }
+}
+
 /** Writes a file atomically, keeping an existing file's mode (new files: 0644). */
 function writeFile(path: string, text: string): void {
   const target = existsSync(path) ? realpathSync(path) : path;
@@ -261,8 +274,9 @@ Examples:
           }),
         );
         if (!opts.dryRun) {
-          for (const plan of plans)
-            for (const c of plan.changes) writeFile(join(dir, c.file), c.after);
+          const changes = plans.flatMap((p) => p.changes);
+          for (const c of changes) assertWritable(join(dir, c.file));
+          for (const c of changes) writeFile(join(dir, c.file), c.after);
         }
         if (opts.json) {
           printJson({

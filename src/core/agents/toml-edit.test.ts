@@ -243,6 +243,26 @@ describe('setTomlTable', () => {
     );
   });
 
+  it('keeps a CRLF file CRLF and reads past a byte order mark', () => {
+    const crlf = 'model = "o3"\r\n\r\n[mcp_servers.x]\r\ncommand = "a"\r\n';
+    const added = setTomlTable(crlf, 'c.toml', ['mcp_servers', 'coffer'], entries('/bin/c', []));
+    expect(added.startsWith(crlf)).toBe(true);
+    expect(added.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(parseToml(added, 'c.toml').keys.map((k) => k.path.join('.'))).toContain(
+      'mcp_servers.coffer.command',
+    );
+    // Without a final newline, the new table still starts on a line of its own.
+    expect(
+      setTomlTable(crlf.trimEnd(), 'c.toml', ['mcp_servers', 'coffer'], entries('/bin/c', [])),
+    ).toBe(added);
+    const bom = '\uFEFFmodel = "o3"\n';
+    expect(parseToml(bom, 'c.toml').keys).toMatchObject([{ path: ['model'], value: 'o3' }]);
+    const withBom = setTomlTable(bom, 'c.toml', ['mcp_servers', 'coffer'], entries('/bin/c', []));
+    expect(withBom.startsWith(bom)).toBe(true);
+    // A mark anywhere else is not TOML.
+    expect(() => parseToml('model = "o3"\n\uFEFFx = 1\n', 'c.toml')).toThrow(/^c\.toml:2:/);
+  });
+
   it("refuses coffer's server written with dotted keys or an inline table", () => {
     for (const text of [
       'mcp_servers.coffer.command = "x"\n',

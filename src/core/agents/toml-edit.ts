@@ -51,7 +51,8 @@ function fixHint(): { hint: string } {
  * @throws CofferError INVALID_ARGUMENT `file:line: ...` when it is not valid TOML.
  */
 export function parseToml(text: string, file: string): TomlDoc {
-  let i = 0;
+  // A byte order mark at the start (some Windows editors write one) is not content.
+  let i = text.startsWith('\uFEFF') ? 1 : 0;
   const fail = (message: string, at = i): never => {
     throw new CofferError(
       'INVALID_ARGUMENT',
@@ -442,10 +443,12 @@ export function setTomlTable(
       },
     );
   }
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const out = eol === '\n' ? block : block.replace(/\n/g, eol);
   if (idx < 0) {
     if (text === '') return block;
-    const nl = text.endsWith('\n') ? '' : '\n';
-    return `${text}${nl}\n${block}`;
+    const nl = text.endsWith('\n') ? '' : eol;
+    return `${text}${nl}${eol}${out}`;
   }
   let last = idx;
   while (
@@ -456,8 +459,6 @@ export function setTomlTable(
     last++;
   const start = doc.tables[idx]!.start;
   const end = doc.tables[last]!.contentEnd;
-  const crlf = text.includes('\r\n');
-  const out = crlf ? block.replace(/\n/g, '\r\n') : block;
   const tail = text.slice(end);
   // The old block may have ended without a newline at the end of the file.
   return (
