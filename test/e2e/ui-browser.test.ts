@@ -397,7 +397,9 @@ describe('the web UI in Chromium', () => {
     await page.getByRole('link', { name: 'Requests' }).click();
     await page.waitForURL(`${served.url}/requests`);
     await page.getByRole('heading', { name: 'project/app/mailer_key (staging)' }).waitFor();
-    await page.getByLabel('Value of project/app/mailer_key').fill(GIVEN_SERVE);
+    // A value of two lines, in the text area: the browser sends CRLF, the vault keeps LF.
+    await page.getByText('A value of several lines').click();
+    await page.getByLabel('Value, line breaks kept').fill(`${GIVEN_SERVE}\nsecond line`);
     await page.getByRole('button', { name: 'Store in the vault' }).click();
     await page.getByText('Stored project/app/mailer_key (staging) version 1').waitFor();
     expect(await page.content()).not.toContain(GIVEN_SERVE);
@@ -406,7 +408,9 @@ describe('the web UI in Chromium', () => {
     const status = (await (await api('GET', `/v1/requests/${request.id}`)).json()) as object;
     expect(status).toMatchObject({ status: 'stored', version: 1 });
     expect(JSON.stringify(status)).not.toContain(GIVEN_SERVE);
-    expect((await server.vault.get('project/app/mailer_key', 'staging')).value).toBe(GIVEN_SERVE);
+    expect((await server.vault.get('project/app/mailer_key', 'staging')).value).toBe(
+      `${GIVEN_SERVE}\nsecond line`,
+    );
     const actions = await auditActions('project/app/mailer_key');
     expect(actions.slice(0, 4)).toEqual([
       'request_created:ok:token:app-team',

@@ -80,10 +80,10 @@ export function isRefusedValue(err: unknown): err is CofferError {
 
 /**
  * The value a form submitted: the password field, or the text area for a value of several
- * lines (its CRLF line breaks, as browsers send them, back to LF). Neither or both filled is
- * refused (`isRefusedValue`: the page shows its form again).
+ * lines (its CRLF line breaks, as browsers send them, back to LF); the request page's form
+ * and the web UI's answer form both have the two. Neither or both filled is refused (`isRefusedValue`: the page shows its form again).
  */
-export function formValue(fields: URLSearchParams): string {
+export function formValue(fields: { get(name: string): string | null | undefined }): string {
   const line = fields.get('value') ?? '';
   const lines = textAreaValue(fields.get('value_lines') ?? '');
   if (line !== '' && lines !== '') {

@@ -302,6 +302,33 @@ describe("agents' requests", () => {
     expect(JSON.stringify(records)).not.toContain(ANSWER);
   });
 
+  it('take a value of several lines from the text area, line breaks as LF; one field at a time', async () => {
+    const { request } = requests.create({
+      path: 'project/app/deploy_key',
+      env: 'dev',
+      description: 'Deploys the app over SSH',
+      actor: 'mcp:claude-code/2.1',
+    });
+    const app = await ui.login(kit.tokens.app);
+    const page = await app.get('/requests');
+    expect(page.text).toContain('name="value_lines"');
+    const pem = '-----BEGIN KEY-----\r\nAAAA-ui-lines-sentinel\r\n-----END KEY-----';
+    for (const [form, message] of [
+      [{}, 'Nothing was entered.'],
+      [{ value: 'one', value_lines: 'two' }, 'both fields hold a value'],
+    ] as const) {
+      const refused = await app.post(`/requests/${request.id}/answer`, form);
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain(message);
+      expect((await requests.status(request.id)).status).toBe('pending');
+    }
+    const res = await app.post(`/requests/${request.id}/answer`, { value: '', value_lines: pem });
+    expect(res.status).toBe(303);
+    expect((await kit.vault.get('project/app/deploy_key', 'dev')).value).toBe(
+      pem.replace(/\r\n/g, '\n'),
+    );
+  });
+
   it('can be declined; a read-only session may not see them', async () => {
     const { request } = requests.create({
       path: 'project/app/smtp_password',

@@ -15,6 +15,7 @@ import { parseGeneratorSpec } from '../../core/generate/spec.js';
 import { closeIncident, listIncidents } from '../../core/incident/incident.js';
 import { checkManifest } from '../../core/manifest/check.js';
 import { parsePathPrefix } from '../../core/paths.js';
+import { formValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
@@ -231,11 +232,8 @@ export function workRoutes(d: WorkDeps): void {
     d.bodyLimit,
     change('request_answer', async (c, w, form: Form) => {
       const r = await requestFor(w, c.req.param('id') ?? '', 'request_answer');
-      const value = field(form, 'value');
-      if (value === undefined || value === '') {
-        throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
-      }
       try {
+        const value = formValue({ get: (name) => field(form, name) });
         const done = await d.requests.answer(r.id, value, w.vault);
         return answered(
           c,

@@ -211,10 +211,21 @@ export const RequestsPage: FC<{
               id={`v-${r.id}`}
               name="value"
               type="password"
-              required
               autocomplete="off"
               spellcheck={false}
             />
+            {/* A password field drops line breaks: a PEM key goes into the text area. */}
+            <details>
+              <summary>A value of several lines (a PEM key, a JSON file)</summary>
+              <label for={`l-${r.id}`}>Value, line breaks kept (shown as you type)</label>
+              <textarea
+                id={`l-${r.id}`}
+                name="value_lines"
+                rows={6}
+                autocomplete="off"
+                spellcheck={false}
+              />
+            </details>
             <button type="submit">Store in the vault</button>
           </form>
           <form method="post" action={`/requests/${r.id}/decline`}>
