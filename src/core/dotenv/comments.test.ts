@@ -9,6 +9,29 @@ describe('descriptions from .env comments', () => {
     });
   });
 
+  it('leaves out commented-out variables: their values are never a description', () => {
+    const text = [
+      '# Stripe API key for payment processing',
+      '# STRIPE_API_KEY=sk_live_OLDPRODKEY998877',
+      'STRIPE_API_KEY=sk_test_new',
+      '',
+      '# DATABASE_URL=postgres://admin:Sup3rS3cret@prod-db/app',
+      '#export  REDIS_URL = redis://:pw-Old1@cache',
+      'DATABASE_URL=postgres://localhost/app',
+      '',
+      '# Note: rotate it monthly',
+      'WEBHOOK_SECRET=whsec_1',
+      '',
+    ].join('\n');
+    const found = Object.fromEntries(commentDescriptions(text));
+    expect(found).toEqual({
+      STRIPE_API_KEY: 'Stripe API key for payment processing',
+      WEBHOOK_SECRET: 'Note: rotate it monthly',
+    });
+    for (const old of ['OLDPRODKEY', 'Sup3rS3cret', 'pw-Old1'])
+      expect(JSON.stringify(found)).not.toContain(old);
+  });
+
   it('does not merge a section header into the description below it', () => {
     const text = [
       '# API Keys',

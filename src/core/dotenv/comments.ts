@@ -21,6 +21,11 @@
  * A title above a single variable (`# Database` above DATABASE_URL) is kept: it is all the
  * file says, and the description rule then asks for more.
  *
+ * A commented-out assignment (`# STRIPE_API_KEY=sk_live_...`, an old or a production value
+ * kept beside the current one) is not a description either: it is left out, so that its
+ * value never becomes a description (stored unencrypted, listed to agents) or a placeholder
+ * of a committed `.env.example`.
+ *
  * Only comments are read here, never a value.
  */
 import { type DotenvEntry, parseDotenvLines } from './parse.js';
@@ -75,6 +80,14 @@ export function descriptionFromComment(lines: readonly string[], run = false): s
   return kept.join(' ');
 }
 
+/**
+ * `KEY=...` or `export KEY=...` (dotenv's key syntax): a commented-out variable. dotenv's
+ * `KEY: value` form is not taken, as `Note: rotate monthly` is a sentence.
+ */
+function isAssignment(text: string): boolean {
+  return /^(?:export\s+)?[\w.-]+\s*=/.test(text);
+}
+
 /** Whether the pair at `i` is followed by another pair on the very next line. */
 function nextLineIsPair(entries: readonly DotenvEntry[], i: number): boolean {
   const next = entries[i + 1];
@@ -109,7 +122,9 @@ export function commentDescriptions(text: string): Map<string, string> {
     afterPair = false;
     for (const line of lines) {
       const m = /^\s*#\s?(.*)$/.exec(line);
-      if (m) pending.push(m[1]!.trim());
+      if (m) {
+        if (!isAssignment(m[1]!.trim())) pending.push(m[1]!.trim());
+      }
       else if (line.trim() === '') pending = [];
     }
   }
