@@ -79,6 +79,25 @@ describe('coffer backup (binary)', () => {
     expect(h.run(['audit', '--json']).stdout).toContain('vault.backup');
   });
 
+  it('a restore that fails leaves no vault file behind, so the retry with the right key works', () => {
+    const h = setup();
+    expect(h.run(['backup', '-o', 'v.age', ...FAST]).code).toBe(0);
+    const target = join(h.home, 'retry', 'vault.db');
+    const wrongKey = randomBytes(32).toString('base64');
+    const failed = h.run(['backup', 'restore', 'v.age', '--vault', target], '', {
+      COFFER_MASTER_KEY: wrongKey,
+    });
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+    for (const f of ['', '-wal', '-shm']) expect(existsSync(`${target}${f}`)).toBe(false);
+    const r = h.run(['--key-file', h.keyFile, 'backup', 'restore', 'v.age', '--vault', target]);
+    expect(r.code, r.stderr).toBe(0);
+    const [path, value] = [...h.values][0]!;
+    expect(h.run(['--vault', target, '--key-file', h.keyFile, 'get', path]).stdout).toBe(
+      `${value}\n`,
+    );
+  });
+
   it('with --include-master-key restores a self-contained vault, key file included', () => {
     const h = setup();
     expect(h.run(['backup', '-o', 'kit.age', ...FAST, '--include-master-key']).code).toBe(0);
@@ -117,7 +136,13 @@ describe('coffer backup (binary)', () => {
     expect(busy.code).toBe(5);
     expect(busy.stderr).toMatch(/restored into an empty store only/);
 
-    for (const r of [wrong, f, c, busy]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    // --json would follow the backup on stdout: refused before anything is written.
+    const json = h.run(['backup', '-o', '-', '--json', ...FAST]);
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    expect(json.stderr).toMatch(/--json cannot be used with --out -/);
+
+    for (const r of [wrong, f, c, busy, json]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('`age -d` decrypts a passphrase backup', () => {

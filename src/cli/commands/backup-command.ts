@@ -4,7 +4,7 @@
  * of stdin, or a hidden prompt; never from argv.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ageStanzaTypes, type BackupEncryption, decryptBackup } from '../../core/backup/age.js';
@@ -183,6 +183,16 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
   const now = new Date();
   const out = opts.out ?? backupFileName(now);
   const toStdout = out === '-';
+  if (toStdout && opts.json) {
+    // The summary would follow the backup on stdout and make it unreadable.
+    throw new CofferError(
+      'USAGE',
+      '--json cannot be used with --out - (the backup goes to stdout)',
+      {
+        hint: 'Write the backup to a file (--out FILE) to get the summary as JSON.',
+      },
+    );
+  }
   const target = toStdout ? '-' : resolve(out);
   if (!toStdout && existsSync(target) && !opts.force) {
     throw new CofferError(
@@ -281,6 +291,9 @@ export async function runRestore(
       { hint: 'Restore into a new vault file with --vault PATH.' },
     );
   }
+  // A vault file this restore creates (or fills) is taken back when the restore fails, so
+  // that the user's next try (the right key, another backup) finds an empty store again.
+  const made = toFile ? (existsSync(vaultPath(g)) ? 'filled' : 'created') : undefined;
   try {
     const target = await openStore(g, { create: true });
     try {
@@ -300,9 +313,19 @@ export async function runRestore(
     } finally {
       await target.close();
     }
+  } catch (err) {
+    if (made !== undefined) takeBack(vaultPath(g), made);
+    throw err;
   } finally {
     masterKey.fill(0);
   }
+}
+
+/** Removes what a failed restore left of an SQLite vault: the file (or its content) and its journals. */
+function takeBack(path: string, made: 'created' | 'filled'): void {
+  for (const f of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true });
+  if (made === 'created') rmSync(path, { force: true });
+  else truncateSync(path, 0);
 }
 
 function isEmptyFile(path: string): boolean {
