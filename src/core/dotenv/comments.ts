@@ -124,8 +124,7 @@ export function commentDescriptions(text: string): Map<string, string> {
       const m = /^\s*#\s?(.*)$/.exec(line);
       if (m) {
         if (!isAssignment(m[1]!.trim())) pending.push(m[1]!.trim());
-      }
-      else if (line.trim() === '') pending = [];
+      } else if (line.trim() === '') pending = [];
     }
   }
   return out;
