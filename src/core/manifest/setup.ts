@@ -17,6 +17,7 @@ import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.
 import { CofferError } from '../errors.js';
 import { ensureGenerated, type GenerateVault, sameSecret } from '../generate/ensure.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
+import { childEnvironment } from '../inject/child-env.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { WrittenSecret } from '../rotation/places.js';
 import type { SecretMetadata } from '../store/storage.js';
@@ -54,7 +55,11 @@ export interface SetupOptions {
   generateMissing?: boolean;
   /** The .env file to write (after the vault); undefined: the vault only. */
   dotenv?: string | undefined;
-  /** The process environment (values injected by a deploy). */
+  /**
+   * The process environment (values injected by a deploy). coffer's own credential variables
+   * (COFFER_MASTER_KEY, COFFER_TOKEN, ...: CREDENTIAL_ENV_NAMES) are never read from it: a
+   * manifest naming one would copy the key to the whole vault into a project's secrets.
+   */
   processEnv: Readonly<Record<string, string | undefined>>;
   /** Asks for a value with echo off; undefined when there is no terminal. */
   ask?: ((variable: ManifestVariable) => Promise<string>) | undefined;
@@ -103,6 +108,7 @@ export async function runSetup(
   options: SetupOptions,
 ): Promise<SetupResult> {
   const { env } = options;
+  const processEnv = childEnvironment(options.processEnv);
   const prefix = `project/${manifest.project}`;
   const listed = await vault.list({ prefix, env, includeDeleted: true });
   const byPath = new Map(listed.filter((s) => s.env === env).map((s) => [s.path, s]));
@@ -128,8 +134,8 @@ export async function runSetup(
     inFile: names((v) => (fileValues[v.name] ?? '') !== ''),
     fileName: options.dotenv,
     processEnv: new Set(
-      Object.entries(options.processEnv)
-        .filter(([, value]) => value !== undefined && value !== '')
+      Object.entries(processEnv)
+        .filter(([, value]) => value !== '')
         .map(([k]) => k),
     ),
     interactive: options.ask !== undefined,
@@ -196,7 +202,7 @@ export async function runSetup(
         await store(fileValues[v.name]!);
         break;
       case 'from-env':
-        await store(options.processEnv[p.step.variable]!);
+        await store(processEnv[p.step.variable]!);
         break;
       case 'ask':
         await store(await options.ask!(v));

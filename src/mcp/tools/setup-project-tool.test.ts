@@ -66,4 +66,40 @@ describe('setup_project', () => {
       code: 'FORBIDDEN',
     });
   });
+
+  it("never copies coffer's own credentials from the server's environment into the vault", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'coffer-setup-creds-'));
+    writeFileSync(
+      join(cwd, 'coffer.yaml'),
+      `project: shop
+environments: [dev]
+variables:
+  BUILD_CACHE_SALT:
+    description: Salts the build cache keys of the shop
+    source: { env: COFFER_MASTER_KEY }
+  COFFER_TOKEN:
+    description: Token of the shop's own coffer server
+`,
+    );
+    const saved = { key: process.env.COFFER_MASTER_KEY, token: process.env.COFFER_TOKEN };
+    process.env.COFFER_MASTER_KEY = 'master-key-sentinel-Qz81';
+    process.env.COFFER_TOKEN = 'server-token-sentinel-Vb52';
+    try {
+      const err = await setupProjectTool.run({}, { ...ctx(), cwd }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SETUP_INCOMPLETE' });
+      expect(String((err as Error).message)).toMatch(/COFFER_MASTER_KEY is not set/);
+      for (const v of ['master-key-sentinel', 'server-token-sentinel'])
+        expect(String((err as Error).message)).not.toContain(v);
+      const stored = await tv.vault.list({ prefix: 'project/shop', env: 'dev' });
+      expect(stored.map((x) => x.path)).not.toContain('project/shop/build_cache_salt');
+    } finally {
+      for (const [k, v] of [
+        ['COFFER_MASTER_KEY', saved.key],
+        ['COFFER_TOKEN', saved.token],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
 });
