@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
-import { globWithin, PathScope } from './globs.js';
+import { globWithin, PathScope, wildcardMatch } from './globs.js';
 
 const segment = fc.stringMatching(/^[a-z0-9](?:[a-z0-9_-]{0,12}[a-z0-9])?$/);
 const scopeName = fc.constantFrom('project' as const, 'meta' as const);
@@ -146,6 +146,36 @@ function instance(glob: string, rnd: () => number): string {
   }
   return parts.join('/');
 }
+
+describe('wildcardMatch', () => {
+  it('property: agrees with the regex it replaces on short patterns and texts', () => {
+    const text = fc.stringMatching(/^[ab*-]{0,8}$/);
+    fc.assert(
+      fc.property(text, text, (pattern, t) => {
+        const re = new RegExp(`^${pattern.replaceAll('-', '\\-').replaceAll('*', '.*')}$`);
+        expect(wildcardMatch(pattern, t), `${pattern} / ${t}`).toBe(re.test(t));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('takes linear time where a regex backtracks (one token must not stall the server)', () => {
+    // `*a*a...*b` against 100 a's: the regex took seconds at 28 a's and doubled per one more.
+    const glob = `project/app/${'*a'.repeat(12)}*b`;
+    const scope = new PathScope([glob]);
+    const long = `project/app/${'a'.repeat(100)}`;
+    expect(scope.allows(long)).toBe(false);
+    expect(scope.allows(`${long}b`)).toBe(true);
+    expect(globWithin(glob, 'project/app/*')).toBe(true);
+    expect(globWithin(`project/app/${'a'.repeat(100)}`, glob)).toBe(false);
+  });
+
+  it('a segment named like an internal word is matched as written', () => {
+    const scope = new PathScope(['project/any/*']);
+    expect(scope.allows('project/any/key')).toBe(true);
+    expect(scope.allows('project/other/key')).toBe(false);
+  });
+});
 
 describe('globWithin', () => {
   it('accepts the obvious cases and refuses the obvious widenings', () => {

@@ -19,7 +19,8 @@ import type { Scope } from '../paths.js';
 
 const GLOB_CHARS = /^[a-z0-9_*/-]+$/;
 
-type Segment = RegExp | 'any';
+/** A segment pattern (`*` for any run of characters), or `**`: any number of segments. */
+type Segment = string;
 
 interface CompiledGlob {
   text: string;
@@ -28,9 +29,30 @@ interface CompiledGlob {
   segments: Segment[];
 }
 
-/** One segment as a regex; GLOB_CHARS leaves nothing to escape but `*`. */
-function segmentRegex(segment: string): RegExp {
-  return new RegExp(`^${segment.replaceAll('*', '[^/]*')}$`);
+/**
+ * Does `pattern` (`*` matches any run of characters) match all of `text`? Linear: the part
+ * before the first `*` is a prefix, the part after the last a suffix, and the parts between
+ * are found left to right (the leftmost place of each leaves the most room for the rest).
+ * A regex would backtrack: `*a*a*a...*b` against `aaa...a` takes exponential time, and one
+ * token's glob would stall the server for every client. A `*` in `text` is an ordinary
+ * character here (segmentWithin relies on it).
+ */
+export function wildcardMatch(pattern: string, text: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === text;
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  const end = text.length - last.length;
+  if (end < first.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  let at = first.length;
+  for (let k = 1; k < parts.length - 1; k++) {
+    const part = parts[k]!;
+    if (part === '') continue;
+    const found = text.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 
 function compile(glob: string): CompiledGlob {
@@ -55,7 +77,7 @@ function compile(glob: string): CompiledGlob {
   return {
     text: glob,
     parts,
-    segments: parts.map((p) => (p === '**' ? 'any' : segmentRegex(p))),
+    segments: parts,
   };
 }
 
@@ -63,13 +85,13 @@ function compile(glob: string): CompiledGlob {
 function matchParts(segments: Segment[], parts: string[], prefix: boolean): boolean {
   if (segments.length === 0) return parts.length === 0;
   const [head, ...rest] = segments;
-  if (head === 'any') {
+  if (head === '**') {
     for (let i = 0; i <= parts.length; i++)
       if (matchParts(rest, parts.slice(i), prefix)) return true;
     return false;
   }
   if (parts.length === 0) return prefix;
-  return head!.test(parts[0]!) && matchParts(rest, parts.slice(1), prefix);
+  return wildcardMatch(head!, parts[0]!) && matchParts(rest, parts.slice(1), prefix);
 }
 
 /**
@@ -78,8 +100,7 @@ function matchParts(segments: Segment[], parts: string[], prefix: boolean): bool
  * way, replacing each inner `*` by any string keeps the match (sound).
  */
 function segmentWithin(inner: string, outer: string): boolean {
-  if (!outer.includes('*')) return inner === outer;
-  return new RegExp(`^${outer.replaceAll('*', '.*')}$`).test(inner);
+  return wildcardMatch(outer, inner);
 }
 
 /** Sound containment of two compiled globs' segment lists (memoized on positions). */
