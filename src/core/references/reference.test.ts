@@ -37,6 +37,32 @@ describe('references', () => {
     expect(() => parseReference(ref, { APP: 'shop' })).toThrow(/\$\{COFFER_ENV\} is not set/);
   });
 
+  it("never shows a variable's value, and never expands coffer's credentials", () => {
+    const v = (name: string) => `$\{${name}}`;
+    const held = 'correct horse battery staple';
+    const vars = { HOLDS: held, COFFER_PASSPHRASE: held, coffer_master_key: held };
+    for (const ref of [
+      `coffer://project/app/x?env=${v('HOLDS')}`,
+      `coffer://project/${v('HOLDS')}/x`,
+      `coffer://project/app/x?env=${v('COFFER_PASSPHRASE')}`,
+      `coffer://project/${v('coffer_master_key')}/x`,
+    ]) {
+      let message = '';
+      try {
+        parseReference(ref, vars);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, ref).toMatch(/^invalid reference/);
+      expect(message).not.toContain('horse');
+    }
+    expect(() =>
+      parseReference(`coffer://project/app/x?env=${v('COFFER_PASSPHRASE')}`, {
+        COFFER_PASSPHRASE: 'dev',
+      }),
+    ).toThrow(/coffer's credentials/);
+  });
+
   it.each([
     'coffer://project/shop',
     'coffer://Project/shop/key',

@@ -7,7 +7,9 @@
  *
  * A reference may use `${NAME}` variables (`coffer://project/app/db_password?env=${COFFER_ENV}`),
  * expanded from the variables the caller passes (one template for every environment); an
- * unset variable is an error naming it. A .env value that is a reference on its own
+ * unset variable is an error naming it. coffer's own credential variables (COFFER_MASTER_KEY,
+ * COFFER_TOKEN, ...) are never expanded, and a reference that is not valid once expanded is
+ * named as written: a message never shows what a variable held. A .env value that is a reference on its own
  * (`STRIPE_KEY=coffer://project/shop/stripe_key`) is replaced whole; a value with `{{ }}`
  * around references is rendered, so a derived value
  * (`postgres://app:{{ coffer://project/app/postgres_password }}@db/app`) follows the
@@ -18,6 +20,7 @@
  * here reads the vault; a message names a reference, never a value.
  */
 import { CofferError } from '../errors.js';
+import { CREDENTIAL_ENV_NAMES } from '../inject/child-env.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
 
 export const REFERENCE_SCHEME = 'coffer://';
@@ -50,12 +53,21 @@ export function parseReference(text: string, vars: ReferenceVariables = {}): Sec
   }
   if (text.length > MAX_REFERENCE) throw invalid(text, `longer than ${MAX_REFERENCE} characters`);
   const expanded = text.replace(VARIABLE, (_m, name: string) => {
+    if (CREDENTIAL_ENV_NAMES.includes(name.toUpperCase())) {
+      throw invalid(text, `\${${name}} is one of coffer's credentials, never put into a reference`);
+    }
     const value = vars[name];
     if (value === undefined || value === '') {
       throw invalid(text, `the variable \${${name}} is not set`);
     }
     return value;
   });
+  // The parsers' messages quote what they were given: after expansion, that could be a
+  // variable's value, so only the part that failed is said.
+  const why = (err: unknown, what: string) =>
+    expanded === text
+      ? (err as Error).message
+      : `its ${what} is not valid once its \${...} variables are expanded`;
   const rest = expanded.slice(REFERENCE_SCHEME.length);
   const q = rest.indexOf('?');
   const pathText = q < 0 ? rest : rest.slice(0, q);
@@ -67,14 +79,14 @@ export function parseReference(text: string, vars: ReferenceVariables = {}): Sec
     try {
       env = parseEnvironment(m[1]!);
     } catch (err) {
-      throw invalid(text, (err as Error).message);
+      throw invalid(text, why(err, 'environment'));
     }
   }
   let path: string;
   try {
     path = parseKeyPath(pathText).path;
   } catch (err) {
-    throw invalid(text, (err as Error).message);
+    throw invalid(text, why(err, 'key path'));
   }
   return { text, path, env };
 }
