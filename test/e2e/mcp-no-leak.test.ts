@@ -49,7 +49,7 @@ describe('coffer mcp --reveal never leaks no value', () => {
 
   beforeAll(async () => {
     mkdirSync(cwd);
-    writeFileSync(join(cwd, '.gitignore'), '*.env\n.env\n');
+    writeFileSync(join(cwd, '.gitignore'), '.env\n.env.*\n');
     expect(h.run(['init']).code).toBe(0);
     mcp = await startMcp({ env: h.env, cwd, protocol: '2025-11-25', args: ['--reveal', 'never'] });
   });
@@ -73,7 +73,7 @@ describe('coffer mcp --reveal never leaks no value', () => {
         await call('verify_secret', { keyPath });
         await call('list_secrets', { scope: 'project', project: 'leak' });
         await call('list_secrets', { scope: 'project' });
-        await call('write_env', { project: 'leak', file: `${key}.env`, keyPaths: [keyPath] });
+        await call('write_env', { project: 'leak', file: `.env.${key}`, keyPaths: [keyPath] });
         const gen = await call('generate_secret', {
           keyPath: `${keyPath}_gen`,
           description,

@@ -105,22 +105,54 @@ describe('request_secret in remote mode when the .env file cannot be written', (
   });
 
   it('reports the same from request_secret with URL elicitation, and completes the elicitation', async () => {
-    const view = await storedOnServer('../outside.env');
+    const view = await storedOnServer('.env.late');
     const completed: string[] = [];
+    const c = ctx(view, completed);
+    // The file was fine when the request was made; it is a directory by the time the value is.
+    c.requests!.elicitUrl = async () => {
+      mkdirSync(join(cwd, '.env.late'));
+      return 'accept';
+    };
     const out = (await requestSecretTool.run(
       {
         keyPath: PATH,
         description: 'Stripe secret key for the shop checkout',
-        writeEnv: '../outside.env',
+        writeEnv: '.env.late',
       },
-      ctx(view, completed),
+      c,
     )) as Out;
     expect(out).toMatchObject({ status: 'stored', version: view.version });
-    expect(out.writeEnvError).toContain('outside the working directory');
-    expect(out.writeEnvError).toContain('(FORBIDDEN)');
-    expect(out.message).toContain(`version ${view.version}, but writing ../outside.env failed`);
+    expect(out.writeEnvError).toContain('not a regular file');
+    expect(out.writeEnvError).toContain('(INVALID_ARGUMENT)');
+    expect(out.message).toContain(`version ${view.version}, but writing .env.late failed`);
     expect(completed).toEqual([view.id]);
     expect(JSON.stringify(out)).not.toContain(VALUE);
+  });
+
+  it('refuses a writeEnv that write_env would refuse before the user is asked', async () => {
+    const view = await storedOnServer('.env');
+    for (const [writeEnv, code] of [
+      ['../outside.env', 'FORBIDDEN'],
+      ['app.env', 'INVALID_ARGUMENT'],
+      ['.env.example', 'INVALID_ARGUMENT'],
+    ] as const) {
+      const opened: string[] = [];
+      const c = ctx(view);
+      c.requests!.registry = {
+        ...c.requests!.registry,
+        open: async () => {
+          opened.push(writeEnv);
+          return { request: view, url: 'https://coffer.test/r/x' };
+        },
+      };
+      await expect(
+        requestSecretTool.run(
+          { keyPath: PATH, description: 'Stripe secret key for the shop checkout', writeEnv },
+          c,
+        ),
+      ).rejects.toMatchObject({ code });
+      expect(opened).toEqual([]);
+    }
   });
 });
 

@@ -38,7 +38,7 @@ import {
   type ToolContext,
   target,
 } from './tool.js';
-import { writeEnvTool } from './write-env-tool.js';
+import { envFileUnder, writeEnvTool } from './write-env-tool.js';
 
 const statusOutput = z.object({
   requestId: z.string(),
@@ -171,6 +171,8 @@ export const requestSecretTool: CofferTool = defineTool({
     if (args.writeEnv !== undefined && !path.startsWith('project/')) {
       throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
     }
+    // A file write_env would refuse is refused now, before the user is asked for the value.
+    if (args.writeEnv !== undefined) envFileUnder(ctx.cwd, args.writeEnv);
     const retry = requests.round?.retry;
     if (retry !== undefined) {
       // Protocol 2026-07-28, second round: the client has asked the user (or not).

@@ -74,7 +74,7 @@ describe('write_env', () => {
               allowEmpty: true,
             });
           }
-          const file = `${project}.env`;
+          const file = `.env.${project}`;
           writeFileSync(join(cwd, file), '# kept comment\nOTHER=1\n');
           const out = await run({ project, file });
           expect(out.written.sort()).toEqual(values.map((_, i) => `KEY_${i}`).sort());
@@ -154,7 +154,7 @@ describe('write_env', () => {
   it('refuses files outside the working directory, non-dotenv names and symbolic links', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'coffer-mcp-outside-'));
     symlinkSync(outside, join(cwd, 'linked'));
-    symlinkSync(join(outside, 'x.env'), join(cwd, 'link.env'));
+    symlinkSync(join(outside, 'x.env'), join(cwd, '.env.link'));
     mkdirSync(join(cwd, 'config'), { recursive: true });
     const refused = (file: string) => {
       try {
@@ -167,11 +167,21 @@ describe('write_env', () => {
     expect(refused('../.env')).toBe('FORBIDDEN');
     expect(refused(join(outside, '.env'))).toBe('FORBIDDEN');
     expect(refused('linked/.env')).toBe('FORBIDDEN');
-    expect(refused('link.env')).toBe('INVALID_ARGUMENT');
+    expect(refused('.env.link')).toBe('INVALID_ARGUMENT');
+    // Names agent setup does not keep the agent from reading, and committed templates.
+    for (const name of [
+      'app.env',
+      'config/prod.env',
+      '.env.example',
+      'config/.env.Sample',
+      '.env.template',
+      '.env.dist',
+    ])
+      expect(refused(name), name).toBe('INVALID_ARGUMENT');
     expect(refused('package.json')).toBe('INVALID_ARGUMENT');
     expect(refused('.')).toBe('FORBIDDEN');
     expect(refused('config')).toBe('INVALID_ARGUMENT');
-    for (const ok of ['.env', '.env.local', 'config/.env.production', 'new/dir/app.env']) {
+    for (const ok of ['.env', '.env.local', 'config/.env.production', 'new/dir/.env']) {
       expect(refused(ok)).toBeUndefined();
     }
     expect(envFileUnder(cwd, './config/../.env').rel).toBe('.env');
@@ -200,7 +210,7 @@ describe('write_env', () => {
   });
 
   it('refuses an unknown project or environment as env pull does, naming what the policy lets it see', async () => {
-    const file = 'unknown.env';
+    const file = '.env.unknown';
     const none = writeEnvTool.run({ project: 'consilo', file }, ctx());
     await expect(none).rejects.toMatchObject({ code: 'PROJECT_NOT_FOUND' });
     await expect(writeEnvTool.run({ project: 'consilo', file }, ctx())).rejects.toThrow(

@@ -7,8 +7,10 @@
  * whether or not the file held that value already, so the answer (and the file's mtime) never
  * tells an agent whether a value it put into the file equals the stored one.
  *
- * The file must be a dotenv file (`.env`, `.env.*` or `*.env`) inside the server's working
- * directory, reached without symbolic links; a file git does not ignore gets a warning.
+ * The file must be a dotenv file (`.env` or `.env.*`, the names `agent setup` keeps the agent
+ * from reading) inside the server's working directory, reached without symbolic links, and
+ * not a template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`); a
+ * file git does not ignore gets a warning.
  */
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -27,7 +29,9 @@ import {
 import { projectNotFound } from '../../core/store/project-lookup.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
 
-const DOTENV_NAME = /^\.env(?:\..+)?$|.\.env$/;
+const DOTENV_NAME = /^\.env(?:\..+)?$/;
+/** Committed templates: values written there end up in the repository. */
+const TEMPLATE_NAME = /^\.env\.(?:example|sample|template|dist)$/i;
 
 function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
@@ -44,7 +48,12 @@ export function envFileUnder(cwd: string, file: string): { abs: string; rel: str
   if (!inside(cwd, abs)) throw outside();
   if (!DOTENV_NAME.test(basename(abs))) {
     throw new CofferError('INVALID_ARGUMENT', `${file} is not a dotenv file`, {
-      hint: 'write_env writes only files named .env, .env.<suffix> or <name>.env.',
+      hint: 'write_env writes only files named .env or .env.<suffix>, which coffer agent setup keeps the agent from reading.',
+    });
+  }
+  if (TEMPLATE_NAME.test(basename(abs))) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is a template meant to be committed`, {
+      hint: 'write_env writes values; a committed .env.example holds names only (`coffer env example`).',
     });
   }
   // Symbolic links could lead outside the directory: the nearest existing ancestor must
