@@ -124,6 +124,27 @@ describe('coffer scan', () => {
     expect(r.scan(['--no-vault', '--baseline', 'missing.json']).code).toBe(3);
   });
 
+  it('skips only the baseline in use: a key in another file of that name is found', () => {
+    const r = repo();
+    const token = githubToken();
+    r.write('config/.secrets.baseline', `GITHUB = "${token}"\n`);
+    r.git('add', '.');
+    for (const args of [[], ['--staged']]) {
+      const out = r.scan(['--no-vault', ...args]);
+      expect(out.code, `${args}: ${out.stdout}${out.stderr}`).toBe(1);
+      expect(out.stdout).toContain('config/.secrets.baseline:1:');
+    }
+    // Named as the baseline in use, it is skipped (and must then be a baseline).
+    const named = r.scan(['--no-vault', '--baseline', 'config/.secrets.baseline']);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/not a detect-secrets baseline/);
+    // A directory given as the baseline is a clear error.
+    const dir = r.scan(['--no-vault', '--baseline', 'config']);
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toMatch(/config is not a file/);
+    expect(dir.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
   it('finds a key committed and removed two commits later with --history, naming the commit', () => {
     const r = repo();
     const token = githubToken();

@@ -9,9 +9,9 @@
  * and what to do on stderr; `--json` or `--sarif` (SARIF 2.1.0) on stdout. Exit 1 when a
  * finding is not in the baseline, 0 otherwise, 2 on usage errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -200,6 +200,11 @@ Examples:
         const baselinePath = join(cwd, baselineFile);
         let baseline: Baseline | undefined;
         if (existsSync(baselinePath)) {
+          if (!statSync(baselinePath).isFile()) {
+            throw new CofferError('INVALID_ARGUMENT', `${baselineFile} is not a file`, {
+              hint: 'Give --baseline the path of a detect-secrets baseline file.',
+            });
+          }
           baseline = parseBaseline(readFileSync(baselinePath, 'utf8'), baselineFile);
         } else if (opts.baseline !== undefined && !opts.updateBaseline) {
           throw new CofferError('FILE_NOT_FOUND', `no baseline at ${baselineFile}`, {
@@ -215,7 +220,11 @@ Examples:
         const global: GlobalOptions =
           typeof vaultFile === 'string' ? { ...rest, vault: vaultFile } : rest;
         const matcher = opts.vault === false ? undefined : await vaultMatcher(global);
-        const options: ScanOptions = { storedValues: matcher };
+        const options: ScanOptions = {
+          storedValues: matcher,
+          // As files are shown: relative to here, `/`-separated.
+          baselineFile: relative(cwd, baselinePath).split(sep).join('/'),
+        };
         const scanned = new Set<string>();
         let findings: Finding[] = [];
         try {

@@ -40,11 +40,19 @@ const LOCKFILES = new Set([
 const BINARY_EXT =
   /\.(?:png|jpe?g|gif|bmp|ico|webp|avif|tiff?|psd|woff2?|ttf|otf|eot|zip|gz|tgz|bz2|xz|7z|rar|jar|war|class|o|a|so|dylib|dll|exe|bin|pdf|mp[34]|mov|avi|webm|wav|ogg|flac|wasm|pyc|db|sqlite3?|map)$/i;
 
-/** Why a whole file is skipped, or undefined when it is scanned. */
-export function pathFilter(file: string): string | undefined {
+/** The baseline file when none is named: at the root of what is scanned. */
+export const DEFAULT_BASELINE_FILE = '.secrets.baseline';
+
+/**
+ * Why a whole file is skipped, or undefined when it is scanned. `baseline` is the baseline
+ * file in use (a path as files are shown, `/`-separated): that one file is skipped, as
+ * detect-secrets does, and not every file of that name (a key committed as
+ * `config/.secrets.baseline` would otherwise pass every scan).
+ */
+export function pathFilter(file: string, baseline = DEFAULT_BASELINE_FILE): string | undefined {
   const base = (file.slice(file.lastIndexOf('/') + 1) || file).toLowerCase();
   if (LOCKFILES.has(base)) return 'lockfile';
-  if (base === '.secrets.baseline') return 'baseline';
+  if (file === baseline) return 'baseline';
   if (BINARY_EXT.test(base)) return 'binary';
   return undefined;
 }

@@ -34,6 +34,8 @@ export interface ScanOptions {
   readonly storedValues?: StoredValueFinder | undefined;
   /** Skip the generic keyword detector (provider rules and stored values only). */
   readonly noGeneric?: boolean | undefined;
+  /** The baseline file in use, as files are shown (default `.secrets.baseline`): not scanned. */
+  readonly baselineFile?: string | undefined;
 }
 
 export const GENERIC_RULE_ID = 'generic-secret';
@@ -459,7 +461,7 @@ export function scanFile(
   shown: string,
   options: ScanOptions = {},
 ): Finding[] | undefined {
-  if (pathFilter(shown) !== undefined) return undefined;
+  if (pathFilter(shown, options.baselineFile) !== undefined) return undefined;
   const fd = openSync(path, 'r');
   let start: Buffer | undefined;
   try {

@@ -105,7 +105,7 @@ export async function scanDiff(
         const target = line.slice(4);
         const file = target.startsWith('b/') ? target.slice(2) : undefined;
         scanner =
-          file === undefined || pathFilter(file) !== undefined
+          file === undefined || pathFilter(file, options.baselineFile) !== undefined
             ? undefined
             : new FileScanner({ file, commit }, options);
         if (file !== undefined) onFile?.(file);
