@@ -38,7 +38,7 @@ import { errorFields, type Logger } from '../logger.js';
 import type { FailureLimiter } from '../rate-limit.js';
 import { uiAsset } from './assets.js';
 import { ManifestFiles } from './manifests.js';
-import { type Form, field, html } from './respond.js';
+import { type Form, field, html, readForm } from './respond.js';
 import { type Session, type SessionOwner, SessionStore } from './session.js';
 import {
   type AuditFilters,
@@ -298,7 +298,7 @@ export function uiRoutes(deps: UiDeps): void {
           if (json) throw new CofferError('UNAUTHENTICATED', 'the session ended; log in again');
           return c.redirect('/login', 303);
         }
-        const form = (await c.req.parseBody({ all: true })) as Form;
+        const form = await readForm(c);
         const sent = c.req.header('x-csrf-token') ?? field(form, '_csrf');
         if (!sessions.csrfValid(w.session, sent)) {
           await refuse(w.policy, action, {}, 'missing or wrong CSRF token', w.deny);
@@ -351,7 +351,7 @@ export function uiRoutes(deps: UiDeps): void {
       const error = `Too many failed logins from this address; try again in ${wait} s.`;
       return html(c, await documentOf(LoginPage({ error })), 429);
     }
-    const form = (await c.req.parseBody()) as Form;
+    const form = await readForm(c);
     const token = (field(form, 'token') ?? '').trim();
     const header = `Bearer ${token}`;
     const result = await authenticator.authenticate(token === '' ? undefined : header);

@@ -250,6 +250,41 @@ describe('an admin session', () => {
     expect(records.at(-1)?.detail).toContain('cross-origin');
   });
 
+  it('answers a form that is not urlencoded (multipart, a file, garbage) with 415, not 500', async () => {
+    const b = await login(kit.tokens.admin);
+    const multipart = (parts: string) => ({
+      'content-type': 'multipart/form-data; boundary=x',
+      body: parts,
+    });
+    const file =
+      '--x\r\nContent-Disposition: form-data; name="value"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nfile-part\r\n' +
+      '--x\r\nContent-Disposition: form-data; name="value"\r\n\r\nsecond\r\n--x--\r\n';
+    for (const [path, cookie, body] of [
+      ['/login', undefined, 'garbage'],
+      ['/s/project/app/db_url/set?env=dev', b.cookie, file],
+    ] as const) {
+      const { 'content-type': type, body: text } = multipart(body);
+      const res = await kit.app.request(
+        `${ORIGIN}${path}`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': type,
+            origin: ORIGIN,
+            'sec-fetch-site': 'same-origin',
+            'x-csrf-token': b.csrf,
+            ...(cookie === undefined ? {} : { cookie }),
+          },
+          body: text,
+        },
+        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+      expect(res.status, path).toBe(415);
+      expect(await res.text()).not.toContain('file-part');
+    }
+    expect(kit.logs.join('\n')).not.toMatch(/TypeError|"level":50/);
+  });
+
   it('sets with check-and-set: a stale version is a conflict page without the value', async () => {
     const b = await login(kit.tokens.admin);
     const stale = await b.post('/s/project/app/api_key/set?env=dev', {
