@@ -244,8 +244,8 @@ export async function listTokens(vault: Vault, within?: AccessPolicy): Promise<T
 
 /**
  * Revokes a token by name; revoking a revoked token again keeps its first revocation time.
- * With `within`, a token whose policy is not within the caller's is refused (FORBIDDEN,
- * audited).
+ * With `within`, a token whose policy is not within the caller's is refused (audited as
+ * denied, answered TOKEN_NOT_FOUND like a name that does not exist).
  */
 export async function revokeToken(
   vault: Vault,
@@ -260,7 +260,10 @@ export async function revokeToken(
     const reason =
       record === undefined ? undefined : within.policy.grantRefusal(tokenPolicySpec(record));
     if (reason !== undefined) {
-      await refuse(within.policy, 'token_revoke', {}, reason, denierOf(vault, within));
+      // Audited with the reason, answered as for a name that does not exist: a scoped admin
+      // learns neither that the token exists nor how its policy is wider.
+      await denierOf(vault, within)('token_revoke', {}, reason);
+      throw new CofferError('TOKEN_NOT_FOUND', `no token named ${n}`);
     }
   }
   return vault.auditedTransaction('token_revoke', async (tx) => {

@@ -87,13 +87,25 @@ describe('a scoped admin token', () => {
     const names = (list.json.items as { name: string }[]).map((t) => t.name).sort();
     expect(names).toEqual(['child', 'scoped']);
 
+    // A token beyond its policy is answered as one that does not exist (it learns neither
+    // that it exists nor how it is wider), and the refusal is audited with the reason.
     const refused = await kit.send('DELETE', '/v1/tokens/reader', { token: scoped });
-    expectError(refused, 403, 'FORBIDDEN');
-    expect((await auditRecords(kit)).at(-1)).toMatchObject({
+    const missing = await kit.send('DELETE', '/v1/tokens/no-such-token', { token: scoped });
+    expectError(refused, 404, 'TOKEN_NOT_FOUND');
+    expectError(missing, 404, 'TOKEN_NOT_FOUND');
+    expect(refused.json.message).toBe('no token named reader');
+    expect({ ...refused.json, message: '', requestId: '' }).toEqual({
+      ...missing.json,
+      message: '',
+      requestId: '',
+    });
+    const last = (await auditRecords(kit)).filter((r) => r.action === 'token_revoke').at(-2);
+    expect(last).toMatchObject({
       action: 'token_revoke',
       outcome: 'denied',
       actor: 'token:scoped@127.0.0.1',
     });
+    expect(last?.detail).toMatch(/beyond the granting policy/);
     await seed(kit, 'project/app/db_url', SENTINEL);
     const read = await kit.send('GET', '/v1/secrets/project/app/db_url', {
       token: kit.tokens.read,
