@@ -728,7 +728,12 @@ export function uiRoutes(deps: UiDeps): void {
     status = 200,
   ) => {
     const tokens = await listTokens(w.vault, w.policy);
-    return html(c, await documentOf(TokensPage({ viewer: w.viewer, tokens, ...extra })), status);
+    const neverReveals = w.policy.reveal === 'never';
+    return html(
+      c,
+      await documentOf(TokensPage({ viewer: w.viewer, tokens, neverReveals, ...extra })),
+      status,
+    );
   };
 
   app.get(
@@ -755,6 +760,9 @@ export function uiRoutes(deps: UiDeps): void {
             envs: words(field(form, 'envs')),
             caps: fieldList(form, 'caps'),
             ttl: ttl === '' ? undefined : ttl,
+            // A session that may not reveal values creates only tokens that may not either.
+            reveal:
+              field(form, 'reveal') === 'never' || w.policy.reveal === 'never' ? 'never' : 'allow',
           },
           now(),
           { policy: w.policy, deny: w.deny },

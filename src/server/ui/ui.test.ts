@@ -18,6 +18,7 @@ import {
   uiClient,
 } from '../../../test/helpers/ui-session.js';
 import { AccessPolicy } from '../../core/access/policy.js';
+import { createToken, listTokens } from '../../core/access/tokens.js';
 import { CONTENT_SECURITY_POLICY } from './routes.js';
 import { SessionStore } from './session.js';
 
@@ -356,6 +357,38 @@ describe('an admin session', () => {
     expect((await other.get('/')).status).toBe(200);
     expect((await b.post('/tokens/ui-made/revoke')).status).toBe(303);
     expect((await other.get('/')).status).toBe(303);
+  });
+
+  it('creates no-reveal tokens when asked, and only those from a no-reveal session', async () => {
+    const b = await login(kit.tokens.admin);
+    const asked = await b.post('/tokens', {
+      name: 'ui-agent',
+      allow: 'project/app/*',
+      caps: ['read', 'list'],
+      reveal: 'never',
+    });
+    expect(asked.status).toBe(201);
+    const infos = await listTokens(kit.vault);
+    expect(infos.find((t) => t.name === 'ui-agent')?.noReveal).toBe(true);
+    expect((await b.get('/tokens')).text).toContain('read, list (no reveal)');
+
+    // An admin that may not reveal: its form says so, and what it creates may not either.
+    const { token } = await createToken(
+      kit.vault,
+      { name: 'quiet-admin', allow: ['**'], caps: ['read', 'list', 'admin'], reveal: 'never' },
+      new Date(),
+    );
+    const quiet = await login(token);
+    expect((await quiet.get('/tokens')).text).toContain('It will never reveal values');
+    const made = await quiet.post('/tokens', {
+      name: 'quiet-child',
+      allow: 'project/app/*',
+      caps: 'read',
+    });
+    expect(made.status).toBe(201);
+    expect((await listTokens(kit.vault)).find((t) => t.name === 'quiet-child')?.noReveal).toBe(
+      true,
+    );
   });
 });
 

@@ -650,6 +650,8 @@ export const TokensPage: FC<{
   viewer: Viewer;
   tokens: TokenInfo[];
   created?: { name: string; token: string } | undefined;
+  /** The session may not reveal values: neither may a token it creates. */
+  neverReveals?: boolean | undefined;
   error?: string | undefined;
   message?: string | undefined;
 }> = (p) => (
@@ -682,7 +684,7 @@ export const TokensPage: FC<{
             <th scope="row">{t.name}</th>
             <td>{t.allow.join(' ')}</td>
             <td>{t.envs.length === 0 ? 'any' : t.envs.join(', ')}</td>
-            <td>{t.caps.join(', ')}</td>
+            <td>{`${t.caps.join(', ')}${t.noReveal ? ' (no reveal)' : ''}`}</td>
             <td>
               <Time iso={t.expiresAt} />
             </td>
@@ -721,6 +723,16 @@ export const TokensPage: FC<{
             </label>
           ))}
         </fieldset>
+        {p.neverReveals === true ? (
+          <p class="help">
+            It will never reveal values (previews only), as the token you are logged in with.
+          </p>
+        ) : (
+          <label class="check">
+            <input type="checkbox" name="reveal" value="never" /> Never reveal values (previews
+            only: for a token given to an agent)
+          </label>
+        )}
         <label for="t-ttl">Expires after (e.g. 30d; empty: never)</label>
         <input id="t-ttl" name="ttl" />
         <p class="help">A token can never be wider than the one you are logged in with.</p>
