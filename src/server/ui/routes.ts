@@ -15,7 +15,13 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { auditRecordVisible } from '../../core/access/audit-access.js';
-import { type AccessPolicy, authorize, type Denier, refuse } from '../../core/access/policy.js';
+import {
+  type AccessPolicy,
+  authorize,
+  type Denier,
+  refuse,
+  type Target,
+} from '../../core/access/policy.js';
 import { createToken, listTokens, revokeToken } from '../../core/access/tokens.js';
 import { LastReads } from '../../core/audit/last-reads.js';
 import { verifyAudit } from '../../core/audit/log.js';
@@ -286,12 +292,23 @@ export function uiRoutes(deps: UiDeps): void {
         const { status, body } = errorResponse(err, c.get('requestId') ?? 'none');
         return c.json(body, status as 403);
       };
+      // A refused change is audited with the secret it aimed at, when its route names one,
+      // so that an admin of that key path sees it.
+      const aimed = (): Target => {
+        const { scope, group, name } = c.req.param() as Record<string, string | undefined>;
+        if (scope === undefined || group === undefined || name === undefined) return {};
+        try {
+          return secretTarget(c, c.req.query('env'));
+        } catch {
+          return {};
+        }
+      };
       try {
         if (!sameOrigin(c)) {
           await denier(
             w === undefined ? `unauthenticated@${c.get('address')}` : w.vault.actor,
             c.get('requestId'),
-          )(action, {}, 'cross-origin request');
+          )(action, aimed(), 'cross-origin request');
           throw new CofferError('FORBIDDEN', 'a change must come from a page of this server');
         }
         if (w === undefined) {
@@ -301,7 +318,7 @@ export function uiRoutes(deps: UiDeps): void {
         const form = await readForm(c);
         const sent = c.req.header('x-csrf-token') ?? field(form, '_csrf');
         if (!sessions.csrfValid(w.session, sent)) {
-          await refuse(w.policy, action, {}, 'missing or wrong CSRF token', w.deny);
+          await refuse(w.policy, action, aimed(), 'missing or wrong CSRF token', w.deny);
         }
         return await fn(c, w, form);
       } catch (err) {

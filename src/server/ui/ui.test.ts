@@ -247,8 +247,21 @@ describe('an admin session', () => {
     );
     expect(res.status).toBe(403);
     const records = await auditRecords(kit);
-    expect(records.at(-1)).toMatchObject({ action: 'set', outcome: 'denied' });
+    // With the secret it aimed at, so that an admin of that key path sees it.
+    expect(records.at(-1)).toMatchObject({
+      action: 'set',
+      outcome: 'denied',
+      path: 'project/app/db_url',
+      env: 'dev',
+    });
     expect(records.at(-1)?.detail).toContain('cross-origin');
+    const forged = await b.post('/s/project/app/db_url/reveal?env=prod', { _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    expect((await auditRecords(kit)).at(-1)).toMatchObject({
+      outcome: 'denied',
+      path: 'project/app/db_url',
+      env: 'prod',
+    });
   });
 
   it('answers a form that is not urlencoded (multipart, a file, garbage) with 415, not 500', async () => {
