@@ -757,8 +757,10 @@ export function uiRoutes(deps: UiDeps): void {
     '/tokens',
     page(async (c, w) => {
       await authorize(w.policy, 'admin', 'token_list', {}, w.deny);
+      // Named only when it is a token name: the link's text is not shown as it is.
       const done = c.req.query('revoked');
-      return tokensPage(c, w, done !== undefined ? { message: `Revoked ${done}.` } : {});
+      const named = done !== undefined && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(done);
+      return tokensPage(c, w, named ? { message: `Revoked ${done}.` } : {});
     }),
   );
 

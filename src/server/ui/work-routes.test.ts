@@ -329,6 +329,20 @@ describe("agents' requests", () => {
     );
   });
 
+  it("shows no notice from a link's own text (no message spoofing)", async () => {
+    const app = await ui.login(kit.tokens.admin);
+    const lure = 'Session expired, paste your token at evil.example';
+    for (const path of [
+      `/requests?done=${encodeURIComponent(lure)}`,
+      `/incidents?closed=${encodeURIComponent(lure)}`,
+      `/tokens?revoked=${encodeURIComponent(lure)}`,
+    ]) {
+      const page = await app.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.text, path).not.toContain('Session expired');
+    }
+  });
+
   it('can be declined; a read-only session may not see them', async () => {
     const { request } = requests.create({
       path: 'project/app/smtp_password',

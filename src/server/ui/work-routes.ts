@@ -147,7 +147,9 @@ export function workRoutes(d: WorkDeps): void {
     page(async (c, w) => {
       await authorize(w.policy, 'list', 'incident_list', {}, w.deny);
       const incidents = await visibleIncidents(w);
-      const closed = c.req.query('closed');
+      // The notice is built from the incident itself, never from the link's text.
+      const closedId = c.req.query('closed');
+      const closed = incidents.find((i) => i.id === closedId && i.closedAt !== null)?.id;
       return html(
         c,
         await documentOf(
@@ -209,8 +211,18 @@ export function workRoutes(d: WorkDeps): void {
     '/requests',
     page(async (c, w) => {
       await authorize(w.policy, 'write', 'request_list', {}, w.deny);
-      const done = c.req.query('done');
-      return requestsPage(c, w, done === undefined ? {} : { message: done });
+      // The notice is built from the request itself, never from the link's text.
+      const id = c.req.query('done');
+      const r = id === undefined ? undefined : await d.requests.peek(id);
+      const visible = r !== undefined && w.policy.refusal('write', r) === undefined;
+      const message = !visible
+        ? undefined
+        : r.status === 'stored'
+          ? `Stored ${r.path} (${r.env}) version ${r.version} for ${r.actor}.`
+          : r.status === 'declined'
+            ? `Declined the request for ${r.path} (${r.env}).`
+            : undefined;
+      return requestsPage(c, w, message === undefined ? {} : { message });
     }),
   );
 
@@ -224,8 +236,8 @@ export function workRoutes(d: WorkDeps): void {
     return r;
   };
 
-  const answered = (c: Context<AppEnv>, message: string) =>
-    c.redirect(`/requests?done=${encodeURIComponent(message)}`, 303);
+  const answered = (c: Context<AppEnv>, id: string) =>
+    c.redirect(`/requests?done=${encodeURIComponent(id)}`, 303);
 
   app.post(
     '/requests/:id/answer',
@@ -234,11 +246,8 @@ export function workRoutes(d: WorkDeps): void {
       const r = await requestFor(w, c.req.param('id') ?? '', 'request_answer');
       try {
         const value = formValue({ get: (name) => field(form, name) });
-        const done = await d.requests.answer(r.id, value, w.vault);
-        return answered(
-          c,
-          `Stored ${done.path} (${done.env}) version ${done.version} for ${done.actor}.`,
-        );
+        await d.requests.answer(r.id, value, w.vault);
+        return answered(c, r.id);
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
         const { status } = errorResponse(err, c.get('requestId'));
@@ -253,8 +262,8 @@ export function workRoutes(d: WorkDeps): void {
     change('request_decline', async (c, w) => {
       const r = await requestFor(w, c.req.param('id') ?? '', 'request_decline');
       try {
-        const done = await d.requests.declineById(r.id, w.vault.actor);
-        return answered(c, `Declined the request for ${done.path} (${done.env}).`);
+        await d.requests.declineById(r.id, w.vault.actor);
+        return answered(c, r.id);
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
         const { status } = errorResponse(err, c.get('requestId'));
