@@ -191,6 +191,31 @@ describe('encoded forms', () => {
     expect(r.redactString(`q=${encodeURIComponent('hunter2!x')}`)).toBe(`q=${M}`);
   });
 
+  it('property: a value percent-encoded the usual ways is masked (lowercase hex, / kept, form)', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        let uri: string;
+        try {
+          uri = encodeURIComponent(v);
+        } catch {
+          return; // a lone surrogate has no percent-encoding
+        }
+        const forms = [
+          uri,
+          uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+          uri.replace(/%2F/g, '/'),
+          new URLSearchParams({ q: v }).toString().slice(2),
+        ];
+        const r = createRedactor({ values: [v] });
+        for (const f of forms) {
+          expect(r.redactString(`a=${f}&b=1`), f).toBe(`a=${M}&b=1`);
+          expect(streamed([v], [Buffer.from(`a=${f}&b=1`)])).toBe(`a=${M}&b=1`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('leaves out forms too short to be told from ordinary text, and the value itself', () => {
     expect(valueForms('abcd').every((f) => f.length >= 6 && f !== 'abcd')).toBe(true);
     expect(valueForms('plainvalue')).not.toContain('plainvalue');

@@ -12,7 +12,8 @@
  *
  * Each value is also searched for in the forms it takes when a program prints it encoded
  * (see `valueForms`): JSON-escaped (`"`, `\` and control characters), percent-encoded
- * (`encodeURIComponent`), base64 and base64url (at each of the three byte alignments, so the
+ * (`encodeURIComponent`; also with lowercase hex, with `/` kept, and form-encoded with `+` for
+ * a space), base64 and base64url (at each of the three byte alignments, so the
  * value is found inside a longer encoded blob too) and hex (lower and upper case).
  *
  * Cost: O(n) in the text whatever the text and the values. The automaton keeps, for each
@@ -62,8 +63,8 @@ function base64Core(bytes: Uint8Array, shift: 0 | 1 | 2): string {
 }
 
 /**
- * The forms of `value` searched for besides the value itself: JSON-escaped, percent-encoded,
- * base64 and base64url at each alignment, hex lower and upper case. Forms equal to the value
+ * The forms of `value` searched for besides the value itself: JSON-escaped, percent-encoded
+ * (as encodeURIComponent, with lowercase hex, with `/` kept, form-encoded), base64 and base64url at each alignment, hex lower and upper case. Forms equal to the value
  * are left out, and so are base64 and hex forms shorter than `MIN_FORM_LENGTH`. The escaped
  * forms are always kept: they are at least as long as the value, and a value with a quote in
  * it is in a JSON log line only in its escaped form (the value alone would match from the
@@ -72,7 +73,13 @@ function base64Core(bytes: Uint8Array, shift: 0 | 1 | 2): string {
 export function valueForms(value: string): string[] {
   const escaped = new Set<string>([JSON.stringify(value).slice(1, -1)]);
   try {
-    escaped.add(encodeURIComponent(value));
+    const uri = encodeURIComponent(value);
+    escaped.add(uri);
+    // The same with lowercase hex digits (%2f), with `/` left alone (Python's quote), and as
+    // a form field (URLSearchParams, application/x-www-form-urlencoded: space as `+`).
+    escaped.add(uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
+    escaped.add(uri.replace(/%2F/g, '/'));
+    escaped.add(new URLSearchParams([['', value]]).toString().slice(1));
   } catch {
     // A lone surrogate has no percent-encoding; the value itself is still searched for.
   }
