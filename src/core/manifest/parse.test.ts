@@ -191,6 +191,19 @@ describe('parseManifest', () => {
     expect(issues[0]!.message).toMatch(/alias/i);
   });
 
+  it('quotes nothing of the file longer than a name', () => {
+    const long = 'k'.repeat(3000);
+    for (const text of [
+      `project: a\nvariables:\n  ${long.toUpperCase()}:\n    description: Signs the webhooks\n`,
+      `project: a\nsources:\n  ${long}: 1\n`,
+      `project: a\nx: *${long}\n`,
+    ]) {
+      const issues = issuesOf(text);
+      expect(issues.length).toBeGreaterThan(0);
+      for (const i of issues) expect(i.message.length, i.message.slice(0, 80)).toBeLessThan(400);
+    }
+  });
+
   it('refuses a manifest over 1 MiB before parsing it', () => {
     const issues = issuesOf(`project: a\n# ${'x'.repeat(1024 * 1024)}\n`);
     expect(issues[0]!.message).toMatch(/larger than/);

@@ -112,8 +112,14 @@ function didYouMean(input: string, names: readonly string[]): string {
   return near === undefined ? '' : `; did you mean ${near}?`;
 }
 
+/** Text from the file quoted in a message, cut to `max` characters. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+/** Where a problem is: the keys leading to it, each cut to the length of a long name. */
 function where(path: PathKey[]): string {
-  return path.length === 0 ? 'the manifest' : path.map(String).join('.');
+  return path.length === 0 ? 'the manifest' : path.map((k) => clip(String(k), 64)).join('.');
 }
 
 /** The value at `path` in plain data, or undefined. */
@@ -327,14 +333,19 @@ export function parseManifest(text: string, file: string): Manifest {
   const problems: Problem[] = [];
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-    problems.push({ at: [], pos, message: e.message.split('\n')[0]! });
+    // The parser's first line can quote the file (an alias, a key): cut to a name's length.
+    problems.push({ at: [], pos, message: clip(e.message.split('\n')[0]!, 200) });
   }
   let data: unknown;
   if (problems.length === 0) {
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (err) {
-      problems.push({ at: [], pos: { line: 1, col: 1 }, message: (err as Error).message });
+      problems.push({
+        at: [],
+        pos: { line: 1, col: 1 },
+        message: clip((err as Error).message, 200),
+      });
     }
   }
   let manifest: Manifest | undefined;
