@@ -232,6 +232,18 @@ describe('backup and restore', () => {
     await rejection(restoreInto(t.storage, s, t.masterKey), 'ALREADY_EXISTS');
   });
 
+  it('refuses a backup whose rows conflict (a duplicate version) as invalid, restoring nothing', async () => {
+    const { t } = await vaultWithContent();
+    const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
+    const forged: Snapshot = { ...s, versions: [...s.versions, s.versions[0]!] };
+    const scratch = newSqlite().storage;
+    await rejection(checkSnapshot(forged, t.masterKey, scratch), 'BACKUP_INVALID');
+    const target = newSqlite().storage;
+    await rejection(restoreInto(target, forged, t.masterKey), 'BACKUP_INVALID');
+    // The target is still empty: the right backup restores into it.
+    await restoreInto(target, s, t.masterKey);
+  });
+
   it('a backup taken while ten writers run restores and verifies', async () => {
     const { t } = await vaultWithContent();
     const writers: Vault[] = [];

@@ -150,6 +150,31 @@ async function copyRows(tx: StorageTx, s: Snapshot): Promise<void> {
   }
 }
 
+/** A unique or foreign key refused a row: SQLite's SQLITE_CONSTRAINT_*, PostgreSQL's 23xxx. */
+function isConstraintViolation(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return (
+    typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || /^23\d{3}$/.test(code))
+  );
+}
+
+/**
+ * copyRows, where rows that a store's keys refuse (two secrets of one key path, a version
+ * twice) make the backup invalid: they were never written by coffer.
+ */
+async function loadRows(tx: StorageTx, s: Snapshot): Promise<void> {
+  try {
+    await copyRows(tx, s);
+  } catch (err) {
+    if (!isConstraintViolation(err)) throw err;
+    throw new CofferError(
+      'BACKUP_INVALID',
+      'the backup holds rows that conflict with each other (a duplicate secret, version, key or token)',
+      { cause: err },
+    );
+  }
+}
+
 /** What is in a store that should be empty, or undefined when it is empty. */
 async function contentOf(tx: StorageTx): Promise<string | undefined> {
   if ((await tx.getMeta('format')) !== undefined) return 'an initialised vault';
@@ -229,7 +254,7 @@ export async function checkSnapshot(
   masterKey: Uint8Array,
   scratch: Storage,
 ): Promise<BackupCheck> {
-  await scratch.transaction('write', (tx) => copyRows(tx, snapshot));
+  await scratch.transaction('write', (tx) => loadRows(tx, snapshot));
   return checkStore(scratch, snapshot, masterKey, 'coffer:backup-check');
 }
 
@@ -296,7 +321,7 @@ export async function restoreSnapshot(
         },
       );
     }
-    await copyRows(tx, snapshot);
+    await loadRows(tx, snapshot);
     const inside = within(target, tx);
     const check = await checkStore(inside, snapshot, masterKey, options.actor);
     assertCheckPassed(check);
