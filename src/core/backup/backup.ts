@@ -152,10 +152,16 @@ async function copyRows(tx: StorageTx, s: Snapshot): Promise<void> {
 
 /** A unique or foreign key refused a row: SQLite's SQLITE_CONSTRAINT_*, PostgreSQL's 23xxx. */
 function isConstraintViolation(err: unknown): boolean {
-  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return (
-    typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || /^23\d{3}$/.test(code))
-  );
+  // The driver's own error inside a transaction, or a CofferError wrapping it as its cause.
+  for (const e of [err, (err as { cause?: unknown } | undefined)?.cause]) {
+    const code = (e as { code?: unknown } | undefined)?.code;
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('SQLITE_CONSTRAINT') || /^23\d{3}$/.test(code))
+    )
+      return true;
+  }
+  return false;
 }
 
 /**
