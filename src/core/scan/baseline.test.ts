@@ -178,6 +178,13 @@ describe('.secrets.baseline', () => {
     expect(() => parseBaseline('{"results": []}', 'b.json')).toThrow(
       /not a detect-secrets baseline/,
     );
+    for (const n of ['1e999', '-1', '2.5', '"3"'])
+      expect(() =>
+        parseBaseline(
+          `{"results": {"a": [{"type": "t", "hashed_secret": "h", "line_number": ${n}}]}}`,
+          'b.json',
+        ),
+      ).toThrow(/line_number that is not a line number/);
     expect(() => parseBaseline('nope', 'b.json')).toThrow(/not valid JSON/);
   });
 });

@@ -90,13 +90,17 @@ function readResults(value: unknown, file: string, key: string): BaselineResults
   for (const [name, list] of Object.entries(value)) {
     if (!Array.isArray(list)) throw invalid(file, `"${key}.${name}" is not a list`);
     out[name] = list.map((e, i) => {
-      if (
-        !isObject(e) ||
-        typeof e.type !== 'string' ||
-        typeof e.hashed_secret !== 'string' ||
-        (e.line_number !== undefined && typeof e.line_number !== 'number')
-      ) {
+      if (!isObject(e) || typeof e.type !== 'string' || typeof e.hashed_secret !== 'string') {
         throw invalid(file, `entry ${i + 1} of "${name}" lacks type or hashed_secret`);
+      }
+      // A line number JSON cannot write back (1e999 reads as Infinity) is refused now, not
+      // written as null by --update-baseline and refused on the next run for another reason.
+      const line = e.line_number;
+      if (line !== undefined && !(Number.isSafeInteger(line) && (line as number) >= 0)) {
+        throw invalid(
+          file,
+          `entry ${i + 1} of "${name}" has a line_number that is not a line number`,
+        );
       }
       return {
         ...e,
