@@ -72,6 +72,18 @@ export function isTestPath(file: string): boolean {
 /** Placeholders people write where a secret goes. */
 const PLACEHOLDER =
   /your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
+/** The same words, each standing apart (between non-letters, or at the start or end). */
+const PLACEHOLDER_WORD =
+  /(?:^|[^A-Za-z])(?:your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem)(?:[^A-Za-z]|$)|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}/i;
+
+/**
+ * A value that looks machine-made: 24 characters or more with lowercase and uppercase
+ * letters and digits. Four letters in a row spell a placeholder word in about one such value
+ * in 3,000 (`...MoCk...`), so in these a word counts only when it stands apart.
+ */
+function machineMade(value: string): boolean {
+  return value.length >= 24 && /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
+}
 
 /** References to a secret kept elsewhere: environment, templates, secret stores. */
 const REFERENCE =
@@ -94,7 +106,7 @@ export function isPlaceholderOrReference(value: string): boolean {
   if (DOCUMENTED_EXAMPLES.has(value)) return true;
   if (/EXAMPLE/.test(value)) return true;
   if (REFERENCE.test(value)) return true;
-  return PLACEHOLDER.test(value);
+  return machineMade(value) ? PLACEHOLDER_WORD.test(value) : PLACEHOLDER.test(value);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -66,6 +66,24 @@ describe('generic assignments', () => {
     expect(ids(`# coffer:allow-next-line\napi_key = "${v}"\n`)).toEqual([]);
     expect(ids(`# coffer:allow-next-line\nx = 1\napi_key = "${v}"\n`)).toEqual(['generic-secret']);
   });
+
+  it('a random value is not taken for a placeholder because four of its letters spell one', () => {
+    // About one random key in 3,000 holds "mock", "todo", "fake", "your"... somewhere.
+    for (const word of ['mock', 'ToDo', 'FAKE', 'your', 'dummy', 'Sample']) {
+      const key = `sk${rand(12)}${word}${rand(12)}Q7`.replace(/[-_]/g, 'a');
+      expect(ids(`OPENAI_API_KEY=${key}\n`), key).toEqual(['generic-secret']);
+    }
+    // Placeholders, written as people write them, still are.
+    for (const p of [
+      'your-api-key-here',
+      'YOUR_API_KEY',
+      'sk_test_YOUR_KEY_1234567890abcdefGH',
+      'AbCd1234-replace-me-EfGh5678ijkl',
+      'sk_live_xxxxxxxxxxxxxxxxxxxxxxxx',
+      '<paste your key>',
+    ])
+      expect(ids(`API_KEY=${p}\n`), p).toEqual([]);
+  });
 });
 
 describe('hostile input', () => {
