@@ -7,7 +7,7 @@
  */
 import type { LastReads } from '../audit/last-reads.js';
 import { readRotationDoc, slotKey } from '../rotation/state.js';
-import { classifySecret, type RotationState } from '../rotation/status.js';
+import { classifySecret, currentVersionTime, type RotationState } from '../rotation/status.js';
 import type { Vault } from '../store/vault.js';
 import type { SameValueCheck, VersionRef } from './same-value.js';
 
@@ -108,11 +108,11 @@ export async function projectOverview(vault: Vault, o: OverviewOptions): Promise
         }
         let state: RotationState | null = null;
         if (s.deletedAt === null) {
-          // Version 1 was stored with the row; a later one has its own time.
+          // Version 1 was stored with the row; a later one has its own time (bounded by the
+          // row's authenticated times: currentVersionTime).
           let current = { createdAt: s.createdAt, actor: '' };
           if (s.currentVersion > 1 && s.rotation !== null) {
-            const v = await tx.getVersion(s.path, s.env, s.currentVersion);
-            current = v === undefined ? { createdAt: s.updatedAt, actor: 'unknown' } : v;
+            current = currentVersionTime(s, await tx.getVersion(s.path, s.env, s.currentVersion));
           }
           const slot = rotation[slotKey(s.path, s.env)];
           // No policy and no rotation state: nothing can be due (classifySecret's answer too).

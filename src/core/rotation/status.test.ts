@@ -137,6 +137,34 @@ describe('rotationStatus (vault, injected clock)', () => {
     expect(later.counts.overdue).toBe(2);
   });
 
+  it("a version time edited in the database cannot postpone a rotation past the row's last change", async () => {
+    const { vault, clock } = await clocked();
+    await vault.set('project/app/db_password', 'prod', 'pw-1', {
+      description: 'Password of the billing database user',
+      metadata: { rotation: '90d' },
+    });
+    clock.now = at(10);
+    await vault.set('project/app/db_password', 'prod', 'pw-2');
+    const before = await rotationStatus(vault, { now: at(200) });
+    expect(before.items[0]).toMatchObject({ state: 'overdue', ageDays: 190 });
+    // Someone with write access to the file, not the key, moves version 2 ten years on.
+    tv!.storage.database
+      .prepare(
+        "UPDATE secret_versions SET created_at = ?, actor = 'cli:security' WHERE version = 2",
+      )
+      .run(at(3650).toISOString());
+    const after = await rotationStatus(vault, { now: at(200) });
+    expect(after.items[0]).toMatchObject({ state: 'overdue', ageDays: 190 });
+    // An earlier time (or garbage) is kept within the row's own times too.
+    tv!.storage.database
+      .prepare("UPDATE secret_versions SET created_at = 'not a time' WHERE version = 2")
+      .run();
+    expect((await rotationStatus(vault, { now: at(200) })).items[0]).toMatchObject({
+      state: 'overdue',
+      ageDays: 190,
+    });
+  });
+
   it('filters by what the caller may see, lists no deleted secret, and audits names only', async () => {
     const { vault } = await clocked();
     const d = {

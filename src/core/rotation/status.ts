@@ -90,6 +90,29 @@ export interface RotationStatusReport {
 export const DEFAULT_DUE_WITHIN_MS: number = 30 * DAY_MS;
 
 /** The state of one secret at `now` (pure: the core of the report, tested on its own). */
+/**
+ * When the current version was stored, as far as the vault vouches for it. A version row's
+ * created_at and actor are not authenticated (only its bytes are, by their associated data),
+ * so its time is kept between the secret row's created_at and updated_at, which the row MAC
+ * covers: storing a version sets updated_at to the same time, so an honest time is never
+ * moved, and a forged one cannot postpone a rotation past the row's last change. Version 1
+ * was stored with the row; a missing version row gives updated_at. The actor is shown, never
+ * used to decide.
+ */
+export function currentVersionTime(
+  secret: Pick<SecretRecord, 'currentVersion' | 'createdAt' | 'updatedAt'>,
+  version: { createdAt: string; actor: string } | undefined,
+): { createdAt: string; actor: string } {
+  if (secret.currentVersion === 1) return { createdAt: secret.createdAt, actor: '' };
+  if (version === undefined) return { createdAt: secret.updatedAt, actor: 'unknown' };
+  const t = Date.parse(version.createdAt);
+  const lo = Date.parse(secret.createdAt);
+  const hi = Date.parse(secret.updatedAt);
+  const createdAt =
+    Number.isNaN(t) || t > hi ? secret.updatedAt : t < lo ? secret.createdAt : version.createdAt;
+  return { createdAt, actor: version.actor };
+}
+
 export function classifySecret(
   secret: Pick<SecretRecord, 'path' | 'env' | 'rotation' | 'currentVersion'>,
   current: { createdAt: string; actor: string },
@@ -169,13 +192,12 @@ function report(
   const items: RotationStatusItem[] = [];
   const policies = new Map<string, RotationPolicy | undefined>();
   for (const { secret: s, currentCreatedAt, currentActor } of secrets) {
-    // Version 1 was stored when the secret was: its row has the time, and no one rotated it.
-    const current =
-      s.currentVersion === 1
-        ? { createdAt: s.createdAt, actor: '' }
-        : currentCreatedAt === null
-          ? { createdAt: s.updatedAt, actor: 'unknown' }
-          : { createdAt: currentCreatedAt, actor: currentActor ?? 'unknown' };
+    const current = currentVersionTime(
+      s,
+      currentCreatedAt === null
+        ? undefined
+        : { createdAt: currentCreatedAt, actor: currentActor ?? 'unknown' },
+    );
     let policy = policies.get(s.rotation ?? '');
     if (policy === undefined && s.rotation !== null && !policies.has(s.rotation)) {
       policy = readRotationPolicy(s.rotation);
