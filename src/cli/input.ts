@@ -9,11 +9,31 @@ import { decodeUtf8 } from '../core/utf8.js';
 let stdinCache: Buffer | undefined;
 let stdinOffset = 0;
 
+/**
+ * The most stdin coffer reads: far above any value (64 KiB), .env file or manifest (1 MiB),
+ * and low enough that `yes | coffer set ...` stops with an error instead of filling memory.
+ */
+export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
+
 async function readAllStdin(): Promise<Buffer> {
   if (stdinCache !== undefined) return stdinCache;
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_STDIN_BYTES) {
+      for (const c of chunks) c.fill(0);
+      process.stdin.destroy();
+      throw new CofferError(
+        'VALUE_TOO_LARGE',
+        `stdin holds more than ${MAX_STDIN_BYTES / 1024 / 1024} MiB; coffer reads at most that`,
+        { hint: 'Pipe only the value or the file meant (a value is at most 64 KiB).' },
+      );
+    }
+    chunks.push(chunk as Buffer);
+  }
   stdinCache = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
   return stdinCache;
 }
 

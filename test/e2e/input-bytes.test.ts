@@ -4,11 +4,12 @@
  * with U+FFFD, and `env import` refuses two variables that would become one secret before it
  * imports anything.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeHome } from './harness.js';
+import { BIN, makeHome } from './harness.js';
 
 const DESCRIPTION = 'Webhook signing secret of the app';
 
@@ -81,6 +82,20 @@ describe('values read from stdin come back identical', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the value on stdin is not valid UTF-8');
     expect(r.stderr).not.toContain('line');
+  });
+});
+
+describe('endless stdin', () => {
+  it('`yes | coffer set` stops with an error at the stdin limit instead of filling memory', () => {
+    const h = vault();
+    const r = spawnSync(
+      'sh',
+      ['-c', `yes | "${process.execPath}" "${BIN}" set project/app/endless -d "${DESCRIPTION}"`],
+      { env: h.env, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('stdin holds more than 16 MiB');
+    expect(h.run(['list', '--json']).stdout).not.toContain('endless');
   });
 });
 

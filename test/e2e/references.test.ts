@@ -204,6 +204,19 @@ describe('coffer inject', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toContain('coffer://project/shop/nothing does not resolve');
       expect(existsSync(marker)).toBe(false);
+      // A --dotenv file that is not there stops it too: no program without its secrets.
+      const gone = h.run([
+        'run',
+        '--dotenv',
+        join(h.home, '.env.refz'),
+        '--',
+        process.execPath,
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`,
+      ]);
+      expect(gone.code).toBe(3);
+      expect(gone.stderr).toContain('.env.refz to read references from');
+      expect(existsSync(marker)).toBe(false);
     });
   });
 });

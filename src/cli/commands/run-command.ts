@@ -13,6 +13,7 @@
  * cannot carry (a NUL) is skipped with a warning that names it.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import type { Command, Option } from 'commander';
@@ -115,6 +116,17 @@ Examples:
           found.project === undefined
             ? allowedEnvNames('', opts.allowEnvName)
             : allowedEnvNames(found.project, opts.allowEnvName);
+        if (opts.dotenv !== undefined && !existsSync(opts.dotenv)) {
+          // Running without the references the user named would start the program without
+          // its secrets, silently.
+          throw new CofferError(
+            'FILE_NOT_FOUND',
+            `no file ${opts.dotenv} to read references from`,
+            {
+              hint: 'Check the --dotenv path (a file of KEY=coffer://... lines).',
+            },
+          );
+        }
         const refsText = opts.dotenv === undefined ? undefined : readDotenvFile(opts.dotenv);
         // isatty, not process.stdout.isTTY: that would build both streams before the spawn,
         // where a masked run builds them after it (while the program starts) and an
