@@ -12,6 +12,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -52,7 +53,11 @@ export function writeSecretFile(
     renameSync(tmp, path);
     syncDirectory(dir);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The temp file could not be made either (ENAMETOOLONG, EACCES): the first error says why.
+    }
     if (err instanceof CofferError) throw err;
     throw new CofferError(
       'IO_ERROR',
@@ -102,4 +107,87 @@ export function checkFileName(name: string): string {
     );
   }
   return name;
+}
+
+/** How long a writer waits for another one to finish with the same file. */
+const LOCK_WAIT_MS = 10_000;
+/** A lock older than this was left by a process that died while writing. */
+const LOCK_STALE_MS = 60_000;
+
+/**
+ * Whether a lock file was left behind: its process (the pid it holds) is gone, or it is
+ * older than a minute (a pid from another machine on a shared disk, or not written yet).
+ */
+function abandoned(lock: string): boolean {
+  const held = statSync(lock, { throwIfNoEntry: false });
+  if (held === undefined) return false;
+  if (Date.now() - held.mtimeMs > LOCK_STALE_MS) return true;
+  let pid = Number.NaN;
+  try {
+    pid = Number(readFileSync(lock, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Blocks the thread for `ms` (a lock wait in synchronous code). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `fn` (a read, change and atomic rewrite of `path`) while holding `path.lock`, so that
+ * two coffer processes changing one file (`set --dotenv` twice at once) each keep the other's
+ * change instead of the last rename winning. The lock is a file made with O_EXCL holding the
+ * writer's pid, removed afterwards; one left by a killed process is taken over (its pid is
+ * gone, or it is a minute old).
+ * @throws CofferError STORE_LOCKED when another writer holds it for more than 10 s.
+ */
+export function withFileLock<T>(path: string, fn: () => T): T {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      try {
+        writeFileSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new CofferError('IO_ERROR', `cannot lock ${path} (${code ?? 'error'})`, {
+          cause: err,
+        });
+      }
+      if (abandoned(lock)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new CofferError(
+          'STORE_LOCKED',
+          `${path} is being written by another coffer process`,
+          {
+            hint: `Retry in a moment; if no coffer is running, remove ${lock}.`,
+          },
+        );
+      }
+      pause(5 + Math.floor(Math.random() * 10));
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }

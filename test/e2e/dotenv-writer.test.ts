@@ -16,7 +16,7 @@ import {
 import { join, resolve } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { makeHome } from './harness.js';
+import { finished, makeHome, spawnCoffer } from './harness.js';
 
 function project() {
   const h = makeHome();
@@ -73,6 +73,43 @@ describe('.env files written by coffer', () => {
     });
     expect(set.code).toBe(2);
     expect(existsSync(join(app, '-'))).toBe(false);
+  });
+
+  it('writers at the same time each keep their variable (the file is locked while changed)', async () => {
+    const { h } = project();
+    const file = join(h.home, 'race3.env');
+    const n = 8;
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        finished(
+          spawnCoffer(
+            [
+              'set',
+              `project/race/key_${i}`,
+              '-d',
+              `Signing key number ${i} of the race service`,
+              '--dotenv',
+              file,
+            ],
+            { env: h.env, input: `value-${i}` },
+          ),
+        ),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const parsed = dotenv.parse(readFileSync(file));
+    for (let i = 0; i < n; i++) expect(parsed[`KEY_${i}`]).toBe(`value-${i}`);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    // A lock left by a process that no longer runs is taken over, not waited on.
+    writeFileSync(`${file}.lock`, '2147483646');
+    const after = h.run(
+      ['set', 'project/race/key_x', '-d', 'Signing key x of the race service', '--dotenv', file],
+      {
+        input: 'value-x',
+      },
+    );
+    expect(after.code, after.stderr).toBe(0);
+    expect(dotenv.parse(readFileSync(file)).KEY_X).toBe('value-x');
   });
 
   it('a kill during a write leaves the old file or the new one, never a part', async () => {

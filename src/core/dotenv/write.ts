@@ -19,7 +19,7 @@
  */
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { CofferError } from '../errors.js';
-import { writeSecretFile } from '../files.js';
+import { withFileLock, writeSecretFile } from '../files.js';
 import { gitIgnoreWarning } from '../git.js';
 import { decodeUtf8 } from '../utf8.js';
 import { setDotenvVariables } from './edit.js';
@@ -120,6 +120,17 @@ export function writeDotenv(
     });
   }
   const stdout = file === '-';
+  if (stdout || options.check) return changeDotenv(file, values, options, stdout);
+  // Read, change and rename under the file's lock: two writers at once keep both changes.
+  return withFileLock(dotenvTarget(file), () => changeDotenv(file, values, options, false));
+}
+
+function changeDotenv(
+  file: string,
+  values: Readonly<Record<string, string>>,
+  options: DotenvWriteOptions,
+  stdout: boolean,
+): DotenvWrite {
   const target = stdout ? '-' : dotenvTarget(file);
   const text = stdout ? '' : readDotenvFile(file);
   const current = parseDotenv(text);
