@@ -49,6 +49,21 @@ export function printJson(data: unknown): void {
   stdout().write(`${JSON.stringify(data, null, 2)}\n`);
 }
 
+/**
+ * Refuses `--json` with an option that already writes the command's output to stdout (`-`):
+ * the summary would follow that output and spoil both for whoever parses them.
+ */
+export function refuseJsonWithStdout(json: boolean | undefined, option: string | false): void {
+  if (json !== true || option === false) return;
+  throw new CofferError(
+    'USAGE',
+    `--json cannot be used with ${option} - (that output goes to stdout)`,
+    {
+      hint: `Write it to a file (${option} FILE) to get the summary as JSON.`,
+    },
+  );
+}
+
 export function note(message: string): void {
   process.stderr.write(`coffer: ${message}\n`);
 }

@@ -20,6 +20,25 @@ function vault() {
   return h;
 }
 
+describe('--json with output on stdout', () => {
+  it('is refused before anything is read or written, so stdout is never a mix', () => {
+    const h = vault();
+    writeFileSync(join(h.home, 't.tpl'), 'X={{ coffer://project/consilio/stripe_api_key }}\n');
+    for (const [args, option] of [
+      [['inject', '-i', join(h.home, 't.tpl'), '-o', '-', '--json'], '--out'],
+      [['env', 'pull', '--project', 'consilio', '--file', '-', '--json'], '--file'],
+      [['export', '--project', 'consilio', '--format', 'json', '--out', '-', '--json'], '--out'],
+      [['doctor', '--sarif', '-', '--json'], '--sarif'],
+    ] as const) {
+      const r = h.run([...args], { cwd: h.home });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`--json cannot be used with ${option} -`);
+      expect(r.stderr).not.toContain(VALUE);
+    }
+  });
+});
+
 describe('coffer run without --', () => {
   it('says to put -- before the program when options follow it', () => {
     const h = vault();

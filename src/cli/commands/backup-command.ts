@@ -37,7 +37,7 @@ import {
   vaultPath,
 } from '../context.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from '../input.js';
-import { note, printJson, writeOut } from '../output.js';
+import { note, printJson, refuseJsonWithStdout, writeOut } from '../output.js';
 
 interface BackupOptions extends CommonOptions {
   out?: string;
@@ -183,16 +183,7 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
   const now = new Date();
   const out = opts.out ?? backupFileName(now);
   const toStdout = out === '-';
-  if (toStdout && opts.json) {
-    // The summary would follow the backup on stdout and make it unreadable.
-    throw new CofferError(
-      'USAGE',
-      '--json cannot be used with --out - (the backup goes to stdout)',
-      {
-        hint: 'Write the backup to a file (--out FILE) to get the summary as JSON.',
-      },
-    );
-  }
+  refuseJsonWithStdout(opts.json, toStdout && '--out');
   const target = toStdout ? '-' : resolve(out);
   if (!toStdout && existsSync(target) && !opts.force) {
     throw new CofferError(

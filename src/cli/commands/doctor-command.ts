@@ -26,7 +26,7 @@ import { parseEnvironment, parseProjectName } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import type { GlobalOptions } from '../context.js';
-import { note, printJson, warn, writeOut } from '../output.js';
+import { note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { collect, findProjectConfig } from '../project-file.js';
 
 declare const COFFER_VERSION: string;
@@ -157,6 +157,7 @@ Examples:
     )
     .action(
       action<DoctorCommandOptions>(async (_args, opts, g) => {
+        refuseJsonWithStdout(opts.json, opts.sarif === '-' && '--sarif');
         // --env is repeatable here (collect): an array, unlike the shared single --env.
         const given = (opts as { env?: string[] | string }).env ?? [];
         const envs = (Array.isArray(given) ? given : [given]).map((e) => parseEnvironment(e));

@@ -13,7 +13,7 @@ import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { projectAndEnv, readInput } from '../env-input.js';
-import { EXIT, note, printJson, warn, writeOut } from '../output.js';
+import { EXIT, note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 import { envCompareCommand } from './env-compare-command.js';
@@ -127,6 +127,7 @@ Examples:
           { kind: 'project', input: opts.project ?? '' },
           async () => projectAndEnv(opts),
         );
+        refuseJsonWithStdout(opts.json, opts.file === '-' && '--file');
         const allowNames = allowedEnvNames(project, opts.allowEnvName);
         // With --references no value is read: the file names each secret instead.
         const secrets = opts.references

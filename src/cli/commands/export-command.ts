@@ -23,7 +23,7 @@ import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
-import { note, printJson, warn, writeOut } from '../output.js';
+import { note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 
 interface ExportOptions extends CommonOptions {
@@ -105,6 +105,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
     });
   }
   const out = opts.out ?? '-';
+  refuseJsonWithStdout(opts.json, out === '-' && holdsValues && !opts.apply && '--out');
   const file = out === '-' ? undefined : resolve(out);
   if (file !== undefined && existsSync(file) && !opts.force) {
     throw new CofferError(

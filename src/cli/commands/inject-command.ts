@@ -16,7 +16,7 @@ import type { WrittenSecret } from '../../core/rotation/places.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
-import { note, printJson, writeOut } from '../output.js';
+import { note, printJson, refuseJsonWithStdout, writeOut } from '../output.js';
 import { findProjectConfig } from '../project-file.js';
 
 interface InjectOptions extends CommonOptions {
@@ -82,6 +82,7 @@ Examples:
           opts.env ?? process.env.COFFER_ENV ?? findProjectConfig()?.env ?? 'dev',
         );
         const toStdout = opts.out === '-';
+        refuseJsonWithStdout(opts.json, toStdout && '--out');
         if (!toStdout && samePath(opts.in, opts.out)) {
           throw new CofferError('INVALID_ARGUMENT', 'the output would write over the template', {
             hint: 'Write the rendered file somewhere else: -o config.yaml for config.yaml.tpl.',
