@@ -12,7 +12,7 @@
  *   COFFER_DEBUG adds their stack frames, still without their text (core/debug-trace.ts).
  */
 import { debugTrace } from '../core/debug-trace.js';
-import { CofferError, type ErrorClass } from '../core/errors.js';
+import { CofferError, type ErrorClass, fromSystemError } from '../core/errors.js';
 
 export const EXIT: Record<ErrorClass | 'ok', number> = {
   ok: 0,
@@ -73,10 +73,12 @@ export function warn(message: string): void {
 }
 
 /** Prints an error in the chosen style and returns the exit code for it. */
-export function reportError(err: unknown, json: boolean): number {
+export function reportError(thrown: unknown, json: boolean): number {
   // The reader of coffer's output went away (`coffer redact < log | head`): quiet, and the
   // status of a program that died writing into a closed pipe (128 + SIGPIPE), as `cat` has.
-  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 141;
+  if ((thrown as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 141;
+  // A file-system error no command turned into a message of its own: name the file.
+  const err = thrown instanceof CofferError ? thrown : (fromSystemError(thrown) ?? thrown);
   const known = err instanceof CofferError;
   const code = known ? err.code : 'INTERNAL';
   const message = known

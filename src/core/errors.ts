@@ -256,3 +256,37 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.keys(CATALOGUE) as Error
 export function isCofferError(err: unknown): err is CofferError {
   return err instanceof CofferError;
 }
+
+/** What a file-system error code means, said plainly. */
+const SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links (a loop?)',
+  ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many open files',
+  EBUSY: 'the file is busy',
+  EEXIST: 'it exists already',
+  ENOTEMPTY: 'the directory is not empty',
+  EXDEV: 'it is on another device',
+};
+
+/**
+ * A file-system error (Node's `err.code` and `err.path`) that escaped as it was, as a
+ * CofferError naming the file and what went wrong: FILE_NOT_FOUND for ENOENT, IO_ERROR for
+ * the others. Undefined for anything else, which stays an internal error.
+ */
+export function fromSystemError(err: unknown): CofferError | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
+  const path = e.path.length > 200 ? `${e.path.slice(0, 200)}...` : e.path;
+  if (e.code === 'ENOENT') {
+    return new CofferError('FILE_NOT_FOUND', `${path} does not exist`, { cause: err });
+  }
+  const what = SYSTEM_ERRORS[e.code];
+  if (what === undefined) return undefined;
+  return new CofferError('IO_ERROR', `cannot use ${path}: ${what} (${e.code})`, { cause: err });
+}

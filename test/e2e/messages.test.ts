@@ -2,7 +2,7 @@
  * Messages that say what to do, through the built binary: each mistake a new user makes
  * gets an error (or a note) that names the fix, and never a secret value.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
@@ -19,6 +19,25 @@ function vault() {
   expect(set.code, set.stderr).toBe(0);
   return h;
 }
+
+describe('file-system errors', () => {
+  it('name the file and what is wrong, never "internal error"', () => {
+    const h = vault();
+    symlinkSync('loop1', join(h.home, 'loop2'));
+    symlinkSync('loop2', join(h.home, 'loop1'));
+    writeFileSync(join(h.home, 'plain'), 'x\n');
+    for (const [file, said] of [
+      ['loop1', 'too many symbolic links'],
+      ['plain/sub.env', 'a part of the path is not a directory'],
+    ] as const) {
+      const r = h.run(['env', 'pull', '--project', 'consilio', '--file', file], { cwd: h.home });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(said);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(r.stderr).not.toContain(VALUE);
+    }
+  });
+});
 
 describe('--json with output on stdout', () => {
   it('is refused before anything is read or written, so stdout is never a mix', () => {
