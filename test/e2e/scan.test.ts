@@ -4,11 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenChecksum } from '../../src/core/scan/checksums.js';
-import { makeHome } from './harness.js';
+import { BIN, makeHome } from './harness.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const rand = (n: number) => Array.from(randomBytes(n), (b) => ALNUM[b % 62]).join('');
@@ -123,6 +123,58 @@ describe('coffer scan', () => {
     expect(r.scan(['--no-vault']).code).toBe(1);
     expect(r.scan(['--no-vault', '--baseline', 'missing.json']).code).toBe(3);
   });
+
+  // As root every file is readable: that case runs the scan as nobody (setpriv), which needs
+  // the built binary to be readable by nobody where this checkout is.
+  const isRoot = process.getuid?.() === 0;
+  const nobodyReads =
+    !isRoot ||
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', BIN])
+      .status === 0;
+  it.skipIf(nobodyReads)(
+    'a file it cannot read: NOT RUN, running as root and user nobody cannot read this checkout',
+    () => {},
+  );
+
+  it.skipIf(!nobodyReads)(
+    'a file it cannot read is named and fails the scan, never counted as clean',
+    () => {
+      const r = repo();
+      r.write('leak.txt', `GITHUB = "${githubToken()}"\n`);
+      r.write('ok.txt', 'nothing here\n');
+      chmodSync(join(r.dir, 'leak.txt'), 0o000);
+      const asRoot = isRoot;
+      if (asRoot) for (const d of [r.h.home, r.dir]) chmodSync(d, 0o755);
+      const run = (args: string[]) =>
+        asRoot
+          ? spawnSync(
+              'setpriv',
+              [
+                '--reuid=65534',
+                '--regid=65534',
+                '--clear-groups',
+                process.execPath,
+                BIN,
+                'scan',
+                ...args,
+              ],
+              { cwd: r.dir, env: { ...r.gitEnv, HOME: '/tmp' }, encoding: 'utf8' },
+            )
+          : spawnSync(process.execPath, [BIN, 'scan', ...args], {
+              cwd: r.dir,
+              env: r.gitEnv,
+              encoding: 'utf8',
+            });
+      const out = run(['--no-vault', '--all-files', 'leak.txt', 'ok.txt']);
+      expect(out.status, out.stderr).toBe(1);
+      expect(out.stderr).toContain('cannot read leak.txt (EACCES): not scanned');
+      const json = JSON.parse(
+        run(['--no-vault', '--all-files', '--json', 'leak.txt', 'ok.txt']).stdout,
+      );
+      expect(json.unreadable).toEqual([{ file: 'leak.txt', reason: 'EACCES' }]);
+      expect(json.files).toBe(1);
+    },
+  );
 
   it('skips only the baseline in use: a key in another file of that name is found', () => {
     const r = repo();

@@ -83,13 +83,22 @@ async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | unde
   }
 }
 
-/** A file's findings, or undefined when it was deleted or is unreadable since it was listed. */
-function readable(scan: () => Finding[] | undefined): Finding[] | undefined {
+/**
+ * A file's findings, or undefined when it was deleted since it was listed, or cannot be read
+ * (then it goes into `unreadable` with the reason: a file not scanned is never called clean).
+ */
+function readable(
+  file: string,
+  unreadable: { file: string; reason: string }[],
+  scan: () => Finding[] | undefined,
+): Finding[] | undefined {
   try {
     return scan();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code) return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code) throw err;
+    if (code !== 'ENOENT') unreadable.push({ file, reason: code });
+    return undefined;
   }
 }
 
@@ -170,7 +179,7 @@ and ~/.claude.json; Codex's ~/.codex/config.toml, sessions and history; Cursor's
 mcp.json; claude_desktop_config.json; and the project's .mcp.json, .cursor/mcp.json,
 .vscode/mcp.json, .claude/settings*.json, .codex/config.toml. Transcripts are searched for
 stored values and provider keys; a stored value found there calls for coffer incident PATH.
-Exit codes: 0 nothing new, 1 a finding not in the baseline, 2 usage.
+Exit codes: 0 nothing new, 1 a finding not in the baseline or a file that could not be read, 2 usage.
 
 Examples:
   coffer scan
@@ -226,6 +235,7 @@ Examples:
           baselineFile: relative(cwd, baselinePath).split(sep).join('/'),
         };
         const scanned = new Set<string>();
+        const unreadable: { file: string; reason: string }[] = [];
         let findings: Finding[] = [];
         try {
           if (opts.staged) {
@@ -238,7 +248,7 @@ Examples:
             });
             for (const f of files) {
               if (excluded(f.shown)) continue;
-              const found = readable(() =>
+              const found = readable(f.shown, unreadable, () =>
                 scanFile(f.path, f.shown, { ...options, noGeneric: f.kind === 'transcript' }),
               );
               if (found) {
@@ -253,7 +263,9 @@ Examples:
             for (const file of listFiles(cwd, paths, opts.allFiles === true)) {
               if (excluded(file)) continue;
               // Joined as a string: `file` is relative and normalised (from git or the walk).
-              const found = readable(() => scanFile(`${cwd}${sep}${file}`, file, options));
+              const found = readable(file, unreadable, () =>
+                scanFile(`${cwd}${sep}${file}`, file, options),
+              );
               if (found) {
                 scanned.add(file);
                 findings.push(...found);
@@ -279,7 +291,12 @@ Examples:
             toSarif(fresh, typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev'),
           );
         } else if (opts.json) {
-          printJson({ findings: fresh.map(jsonFinding), baselined, files: scanned.size });
+          printJson({
+            findings: fresh.map(jsonFinding),
+            baselined,
+            files: scanned.size,
+            unreadable,
+          });
         } else {
           if (fresh.length > 0) writeOut(`${fresh.map(humanLine).join('\n')}\n`);
           const summary = `${fresh.length} finding${fresh.length === 1 ? '' : 's'} in ${scanned.size} file${scanned.size === 1 ? '' : 's'}${baselined > 0 ? ` (${baselined} more in the baseline)` : ''}`;
@@ -294,7 +311,9 @@ Examples:
             process.stderr.write(ADVICE.map((l) => `coffer: hint: ${l}\n`).join(''));
           }
         }
-        return fresh.length > 0 ? 1 : 0;
+        for (const u of unreadable) warn(`cannot read ${u.file} (${u.reason}): not scanned`);
+        // A file that could not be read may hold anything: the scan does not pass.
+        return fresh.length > 0 || unreadable.length > 0 ? 1 : 0;
       }),
     );
 }
