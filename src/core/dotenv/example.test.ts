@@ -177,6 +177,16 @@ describe('the classifier never keeps a secret (properties)', () => {
 });
 
 describe('dotenvExample', () => {
+  it("drops what follows a replaced value's # with no space (the rest of a value, cut short by dotenv)", () => {
+    const text = 'P2=p@ss#w0rd!\r\nAPI_KEY=abc123def456ghi789jkl # rotate monthly\nP3=x#tail\n';
+    const r = dotenvExample(text, () => undefined, { keep: false });
+    expect(r.text).not.toContain('w0rd');
+    expect(r.text).not.toContain('tail');
+    expect(r.text).toContain('# rotate monthly');
+    expect(r.text.split('\r\n')).toHaveLength(2); // line ends kept
+    expect(dotenv.parse(r.text)).toEqual({ P2: '<p2>', API_KEY: '<api key>', P3: '<p3>' });
+  });
+
   it('keeps plain settings, replaces the rest, and keeps comments and order', () => {
     const text =
       '# OpenAI\nOPENAI_API_KEY=sk-proj-abc123def456ghi789\nOPENAI_BASE_URL=https://api.openai.com/v1\n\nPORT=8080 # web\n';

@@ -20,7 +20,7 @@
  * Only names leave this module in reports; values stay in the returned text.
  */
 import { setDotenvVariables } from './edit.js';
-import { parseDotenv } from './parse.js';
+import { type DotenvPairEntry, parseDotenv, parseDotenvLines } from './parse.js';
 
 const PLACEHOLDER =
   /^(<.*>|\$\{.*\}|your[-_ ].*|.*(changeme|change-me|example|placeholder|xxx|\.\.\.).*)$/i;
@@ -216,5 +216,27 @@ export function dotenvExample(
     updates[key] = `<${what.replace(/[<>]/g, '')}>`;
     placeholders.push(key);
   }
-  return { text: setDotenvVariables(text, updates), placeholders, kept };
+  return {
+    text: setDotenvVariables(withoutValueTails(text, updates), updates),
+    placeholders,
+    kept,
+  };
+}
+
+/**
+ * `text` without the `#...` right after a replaced value (`P=p@ss#w0rd!`): dotenv ends an
+ * unquoted value at `#`, so that is the rest of a value (cut short), not a comment, and it
+ * would land in the committed example. A comment after a space (`K=v # note`) is kept.
+ */
+function withoutValueTails(text: string, replaced: Readonly<Record<string, string>>): string {
+  let out = text;
+  const pairs = parseDotenvLines(text).filter(
+    (e): e is DotenvPairEntry => e.kind === 'pair' && Object.hasOwn(replaced, e.key),
+  );
+  for (const e of pairs.reverse()) {
+    if (out[e.end] !== '#') continue;
+    const eol = out.slice(e.end).search(/\r\n|\n|\r/);
+    out = out.slice(0, e.end) + (eol < 0 ? '' : out.slice(e.end + eol));
+  }
+  return out;
 }
