@@ -97,6 +97,18 @@ export function storeError(err: unknown, location: string): unknown {
       },
     );
   }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+    // SQLite writes beside the vault: its -wal and -shm files need the same rights, and a
+    // run under another user (or a chmod) can leave them read-only after the vault is fixed.
+    return new CofferError(
+      'STORE_ERROR',
+      `the vault at ${location} cannot be ${code.startsWith('SQLITE_READONLY') ? 'written' : 'opened'} (${code})`,
+      {
+        cause: err,
+        hint: `Check that you may read and write ${location} and, beside it, ${location}-wal and ${location}-shm (owner and mode), and the directory they are in.`,
+      },
+    );
+  }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new CofferError(
       'STORE_CORRUPT',
