@@ -402,6 +402,12 @@ describe('coffer incident', () => {
     const inject = run(['inject', '-i', 'app.tpl', '-o', 'app.yaml', '--env', 'prod']);
     expect(inject.code, inject.stderr).toBe(0);
     const args = ['incident', 'project/agents/openai_api_key', '--env', 'prod'];
+    // A report file that is already there (not this incident's) is not replaced.
+    writeFileSync(join(h.home, 'notes.md'), '# my notes\n');
+    const taken = run([...args, '--value-stdin', '--report', 'notes.md'], 'sk-unused');
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toContain('notes.md already exists');
+    expect(readFileSync(join(h.home, 'notes.md'), 'utf8')).toBe('# my notes\n');
     const r = run(
       [...args, '--where', 'pasted in a public issue', '--value-stdin', '--report', 'incident.md'],
       'sk-new-value-2',

@@ -5,7 +5,9 @@
  * recorded with its time as it is done, so a second run after a kill resumes.
  * `coffer incident list`, `coffer incident close ID`.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import {
   addIncidentStep,
@@ -27,6 +29,7 @@ import { note, printJson, table, writeOut } from '../output.js';
 interface IncidentOptions extends CommonOptions {
   since?: string;
   report?: string;
+  force?: boolean;
   where?: string;
   grace?: string;
   valueStdin?: boolean;
@@ -42,6 +45,7 @@ export function incidentCommand(program: Command): void {
     .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
     .option('--since <duration>', 'how far back to look for reads and writes (default 30d)', '30d')
     .option('--report <file>', 'write the Markdown post-incident report here')
+    .option('--force', 'replace an existing --report file (this incident rewrites its own)')
     .option('--where <text>', 'where the leak was seen (goes into the report)')
     .option('--grace <duration>', 'grace window of the rotation (default 0)', '0')
     .option('--value-stdin', 'the new value of an external secret, from stdin')
@@ -75,6 +79,18 @@ Examples:
             `${opened.resumed ? 'resumed' : 'opened'} incident ${record.id} for ${key} (${env})`,
           );
           const done = (step: string) => record.steps.some((s) => s.step === step);
+          if (
+            opts.report !== undefined &&
+            existsSync(opts.report) &&
+            !done('report written') &&
+            opts.force !== true
+          ) {
+            throw new CofferError(
+              'ALREADY_EXISTS',
+              `${opts.report} already exists; coffer will not overwrite it`,
+              { hint: 'Choose another --report FILE, or pass --force to replace it.' },
+            );
+          }
           if (!done('rotated')) {
             const plan = await planRotation(vault, key, env);
             let value: string | undefined;
