@@ -36,6 +36,17 @@ describe('file-system errors', () => {
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(r.stderr).not.toContain(VALUE);
     }
+    // A file that is not there is exit 3 and said so, for every command that reads one.
+    for (const args of [
+      ['env', 'format', 'missing.json', '--json'],
+      ['env', 'parse', 'missing.env'],
+      ['env', 'import', 'missing.env', '--project', 'consilio'],
+      ['audit', 'verify', '--checkpoint', 'missing.txt'],
+    ]) {
+      const r = h.run(args, { cwd: h.home });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(/missing\.\w+ does not exist/);
+    }
   });
 });
 

@@ -68,9 +68,10 @@ Examples:
     )
     .action(
       action<CommonOptions>(async ([file]) => {
+        const text = await readInput(file);
         let data: unknown;
         try {
-          data = JSON.parse(await readInput(file));
+          data = JSON.parse(text);
         } catch {
           throw new CofferError('INVALID_ARGUMENT', 'the input is not valid JSON');
         }
