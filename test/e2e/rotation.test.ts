@@ -219,6 +219,10 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     const status = run(['rotation', 'status', '--json']);
     const items = (JSON.parse(status.stdout) as { items: { path: string; state: string }[] }).items;
     expect(items.find((i) => i.path === 'project/agents/secret_key')!.state).toBe('in-grace');
+    // A value or a name for a rotation is refused with --finish, not read and dropped.
+    const mixed = run(['rotate', '--finish', 'project/agents/secret_key', '--value-stdin']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--value-stdin goes with a rotation, not with --finish');
     const fin = run(['rotate', '--finish', 'project/agents/secret_key']);
     expect(fin.code, fin.stderr).toBe(0);
     expect(fin.stderr).toContain('retired version 1');

@@ -140,8 +140,20 @@ Examples:
       action<RotateOptions>(async ([path], opts, g) => {
         const key = parseKeyPath(path!).path;
         const env = envOf(opts);
-        if (opts.sync && opts.finish)
-          throw new CofferError('USAGE', '--sync goes with a rotation, not with --finish');
+        if (opts.finish) {
+          // Options of a rotation that --finish would silently drop (a value read and lost).
+          const rotationOnly = [
+            opts.sync && '--sync',
+            opts.valueStdin && '--value-stdin',
+            opts.previousName !== undefined && '--previous-name',
+          ].filter((o): o is string => typeof o === 'string');
+          if (rotationOnly.length > 0) {
+            throw new CofferError(
+              'USAGE',
+              `${rotationOnly.join(', ')} ${rotationOnly.length === 1 ? 'goes' : 'go'} with a rotation, not with --finish`,
+            );
+          }
+        }
         if (opts.finish) {
           return withLocalVault('coffer rotate', g, async ({ vault }) => {
             const r = await finishRotation(vault, { path: key, env, rewrapped: opts.rewrapped });
