@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { CofferError } from './errors.js';
+import { CofferError, fromSystemError } from './errors.js';
 
 export interface WriteSecretFileOptions {
   /** Replace an existing file (default false: refuse with ALREADY_EXISTS). */
@@ -153,6 +153,15 @@ function pause(ms: number): void {
 export function withFileLock<T>(path: string, fn: () => T): T {
   const lock = `${path}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
+  // The file's directory may not exist yet: made as writeSecretFile would make it.
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw fromSystemError(err) ?? err;
+    }
+  }
   for (;;) {
     try {
       const fd = openSync(lock, 'wx', 0o600);

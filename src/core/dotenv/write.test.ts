@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import {
+  existsSync,
   lstatSync,
   mkdtempSync,
   readFileSync,
@@ -46,6 +47,14 @@ describe('writeDotenv', () => {
     expect(again.unchanged).toEqual(['API_KEY', 'DB_URL']);
     expect(statSync(file).mtimeMs).toBe(before);
     expect(JSON.stringify(first) + JSON.stringify(again)).not.toContain('new-value-1');
+  });
+
+  it('creates the directories a new file needs, and leaves no lock behind', () => {
+    const d = dir();
+    const file = join(d, 'config', 'deep', '.env.local');
+    expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('API_KEY=v1\n');
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
   it('follows a symbolic link: the target is replaced, the link stays a link', () => {
