@@ -91,7 +91,9 @@ export const writeEnvTool: CofferTool = defineTool({
       .min(1)
       .max(400)
       .optional()
-      .describe('Dotenv file relative to the working directory (default .env)'),
+      .describe(
+        'Dotenv file relative to the working directory: .env (the default) or .env.<suffix>, e.g. config/.env.local',
+      ),
     keyPaths: z
       .array(z.string().min(1).max(400))
       .max(500)
