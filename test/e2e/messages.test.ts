@@ -20,6 +20,33 @@ function vault() {
   return h;
 }
 
+describe('two secrets on one variable', () => {
+  it('run, env pull and export refuse naming both; redact still masks both', () => {
+    const h = vault();
+    for (const [path, value] of [
+      ['project/col/api-key', 'dash-value-Qz1'],
+      ['project/col/api_key', 'under-value-Qz2'],
+    ])
+      expect(h.run(['set', path, '-d', STRIPE_DESCRIPTION], { input: value }).code).toBe(0);
+    for (const args of [
+      ['run', '--project', 'col', '--no-mask', '--', 'node', '-e', '0'],
+      ['env', 'pull', '--project', 'col', '--file', '-'],
+      ['export', '--project', 'col', '--format', 'json', '--out', '-'],
+    ]) {
+      const r = h.run(args, { cwd: h.home });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(5);
+      expect(r.stderr).toContain('API_KEY: project/col/api-key and project/col/api_key');
+      expect(r.stdout + r.stderr).not.toMatch(/value-Qz/);
+    }
+    // Masking needs no variable names: both values are still hidden.
+    const masked = h.run(['redact', '--project', 'col'], {
+      input: 'a dash-value-Qz1 b under-value-Qz2\n',
+    });
+    expect(masked.code, masked.stderr).toBe(0);
+    expect(masked.stdout).not.toMatch(/value-Qz/);
+  });
+});
+
 describe('file-system errors', () => {
   it('name the file and what is wrong, never "internal error"', () => {
     const h = vault();

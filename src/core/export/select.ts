@@ -10,6 +10,8 @@
  *   the value a program started by `coffer run --dotenv` would see.
  * - Variables are ordered by name, so output and dry runs are stable.
  */
+
+import { assertOneSecretPerVariable } from '../inject/check.js';
 import { hasTemplates, isReference } from '../references/reference.js';
 import { type ReferenceReader, resolveReferences } from '../references/resolve.js';
 import type { ProjectSecret } from '../store/vault-types.js';
@@ -52,6 +54,8 @@ export async function selectExport(
       kept.push({ name: s.envVar, path: s.path, value: s.value });
     }
   }
+  // The same rule as run and .env files: one secret per variable.
+  assertOneSecretPerVariable(kept);
   const derived = kept.filter((v) => isReference(v.value) || hasTemplates(v.value));
   if (options.reader !== undefined && derived.length > 0) {
     const resolved = await resolveReferences(

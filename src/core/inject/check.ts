@@ -47,6 +47,28 @@ function shown(name: string): string {
 }
 
 /**
+ * Refuses variables where two secrets give one name (`api-key` and `api_key` are both
+ * API_KEY, or an --env-var set to another's name): which value a program, a .env file or an
+ * export got would depend on the command (VALUE_CONFLICT, naming both key paths).
+ */
+export function assertOneSecretPerVariable(vars: readonly InjectedName[]): void {
+  const byName = new Map<string, string>();
+  for (const v of vars) {
+    const other = byName.get(v.name);
+    if (other !== undefined && other !== v.path) {
+      throw new CofferError(
+        'VALUE_CONFLICT',
+        `two secrets give the variable ${shown(v.name)}: ${other} and ${v.path}; nothing was written or started`,
+        {
+          hint: 'Give one of them another variable name (coffer describe PATH --env-var NAME), or delete the one no longer used.',
+        },
+      );
+    }
+    byName.set(v.name, v.path);
+  }
+}
+
+/**
  * Throws ENV_NAME_REFUSED when any of `vars` may not be injected. `verb` says what was refused
  * (`inject`, `write .env with`); `localAllow` false when the caller offers no way to allow a
  * name (MCP `write_env`: an agent must never be able to).
@@ -57,6 +79,7 @@ export function assertInjectableNames(
   verb = 'inject',
   localAllow = true,
 ): void {
+  assertOneSecretPerVariable(vars);
   const refused = refusedNames(vars, allowed);
   if (refused.length === 0) return;
   const parts = refused.map((r) => `${shown(r.name)} (from ${r.path}: ${r.reason})`);

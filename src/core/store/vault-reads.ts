@@ -213,32 +213,6 @@ export async function getMany(
   return outcomes;
 }
 
-/**
- * Refuses a project where two secrets give one variable (`api-key` and `api_key` are both
- * API_KEY, or an --env-var set to another's name): which one a program, a .env file or an
- * export got would depend on the command, so none is read (VALUE_CONFLICT).
- */
-function assertOneSecretPerVariable(
-  group: string,
-  secrets: readonly { path: string; envVar: string | null }[],
-): void {
-  const byName = new Map<string, string>();
-  for (const s of secrets) {
-    const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
-    const other = byName.get(name);
-    if (other !== undefined) {
-      throw new CofferError(
-        'VALUE_CONFLICT',
-        `two secrets of project ${group} give the variable ${name}: ${other} and ${s.path}; nothing was read`,
-        {
-          hint: 'Give one of them another variable name (coffer describe PATH --env-var NAME), or delete the one no longer used.',
-        },
-      );
-    }
-    byName.set(name, s.path);
-  }
-}
-
 /** Every live secret of a project in one environment: see Vault.readProject. */
 export async function readProject(
   store: AuditedStore,
@@ -258,7 +232,6 @@ export async function readProject(
       );
       throw projectNotFound(prefix.group!, e, visible);
     }
-    assertOneSecretPerVariable(prefix.group!, secrets);
     const out: ProjectSecret[] = [];
     const reads: AuditDraft[] = [];
     for (const s of secrets) {

@@ -24,22 +24,6 @@ describe('vault service', () => {
     expect((await verifyAudit(vault)).ok).toBe(true);
   });
 
-  it('refuses to read a project where two secrets give one variable, naming both', async () => {
-    const { vault } = await makeTestVault();
-    await vault.set('project/col/api-key', 'dev', 'dash-value-1', { description: DESCRIPTION });
-    await vault.set('project/col/api_key', 'dev', 'under-value-2', { description: DESCRIPTION });
-    const err = await vault.readProject('col', 'dev', 'test').catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'VALUE_CONFLICT' });
-    expect((err as Error).message).toContain(
-      'API_KEY: project/col/api-key and project/col/api_key',
-    );
-    expect((err as Error).message).not.toMatch(/value-/);
-    // An explicit variable name settles it.
-    await vault.describe('project/col/api-key', 'dev', { envVar: 'LEGACY_API_KEY' });
-    const read = await vault.readProject('col', 'dev', 'test');
-    expect(read.map((s) => s.envVar).sort()).toEqual(['API_KEY', 'LEGACY_API_KEY']);
-  });
-
   it('keeps environments apart', async () => {
     const { vault } = await makeTestVault();
     await vault.set(PATH, 'dev', 'dev-value-1234', { description: DESCRIPTION });
