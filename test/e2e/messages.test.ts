@@ -26,7 +26,7 @@ describe('two secrets on one variable', () => {
     for (const [path, value] of [
       ['project/col/api-key', 'dash-value-Qz1'],
       ['project/col/api_key', 'under-value-Qz2'],
-    ])
+    ] as const)
       expect(h.run(['set', path, '-d', STRIPE_DESCRIPTION], { input: value }).code).toBe(0);
     for (const args of [
       ['run', '--project', 'col', '--no-mask', '--', 'node', '-e', '0'],

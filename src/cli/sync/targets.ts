@@ -136,6 +136,21 @@ function github(o: TargetOptions): SyncTarget {
       return parseNames(r.stdout, label);
     },
     async set(vars) {
+      // `gh secret set` trims the line breaks at the end of what it reads (a PEM key's final
+      // newline): such values go through the API, which keeps every byte, or not at all.
+      const trimmed = vars.filter((v) => /[\r\n]$/.test(v.value));
+      if (trimmed.length > 0) {
+        if (o.token !== undefined && o.token !== '' && o.repo !== undefined) {
+          return githubApi(o, o.token).set(vars);
+        }
+        throw new CofferError(
+          'INVALID_VALUE',
+          `${label}: gh secret set would drop the line break at the end of ${trimmed.map((v) => v.name).join(', ')}; nothing was pushed`,
+          {
+            hint: 'Give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH) and --repo OWNER/NAME: coffer then pushes through the API, which keeps every byte.',
+          },
+        );
+      }
       for (const [i, v] of vars.entries()) {
         const r = await runTool('gh', ['secret', 'set', v.name, ...repo], v.value, label);
         if (r.code !== 0) {
@@ -259,16 +274,68 @@ function githubApi(o: TargetOptions, token: string): SyncTarget {
   };
 }
 
-/** A value as `fly secrets import` reads it: plain, or in """ for several lines. */
-function flyLine(v: ExportVariable, label: string): string {
-  if (!v.value.includes('\n') && !v.value.startsWith('"')) return `${v.name}=${v.value}\n`;
-  if (v.value.includes('"""')) {
-    throw new CofferError(
-      'INVALID_VALUE',
-      `${label}: the value of ${v.name} cannot be passed to fly secrets import`,
-    );
+/**
+ * What `fly secrets import` reads from `text`: a port of flyctl's parseSecrets
+ * (internal/command/secrets/parser.go). Lines are split on LF with one CR dropped at the end
+ * (Go's bufio.ScanLines); `#` lines and blank lines are skipped; `NAME=VALUE` with spaces
+ * trimmed from the left of VALUE; a VALUE starting with three quotes runs until a later line
+ * that ends with three quotes; one pair of surrounding double quotes is removed. Undefined
+ * when a value is left open, or a line is longer than the scanner's 64 KiB (flyctl would stop
+ * reading there without an error).
+ */
+export function flyParse(text: string): Map<string, string> | undefined {
+  const out = new Map<string, string>();
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  let open: { key: string; value: string } | undefined;
+  for (const raw of lines) {
+    if (Buffer.byteLength(raw) >= 64 * 1024) return undefined;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (open !== undefined) {
+      if (line.endsWith('"""')) {
+        out.set(open.key, open.value + line.slice(0, -3));
+        open = undefined;
+      } else open.value += `${line}\n`;
+      continue;
+    }
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const at = line.indexOf('=');
+    if (at < 0) return undefined;
+    const key = line.slice(0, at).trim();
+    let value = line.slice(at + 1).replace(/^ +/, '');
+    if (value.startsWith('"""')) {
+      open = { key, value: `${value.slice(3)}\n` };
+      continue;
+    }
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
+    out.set(key, value);
   }
-  return `${v.name}="""${v.value}"""\n`;
+  return open === undefined ? out : undefined;
+}
+
+/**
+ * A variable as `fly secrets import` reads it back exactly: plain, in double quotes (leading
+ * spaces, a value that starts with a quote), or in triple quotes over several lines. The
+ * first form flyParse reads back unchanged is used; a value none carries (a CR, a line that
+ * ends in three quotes, a line over 64 KiB) is refused by name before anything is pushed.
+ */
+export function flyImportLine(v: ExportVariable, label: string): string {
+  for (const line of [
+    `${v.name}=${v.value}\n`,
+    `${v.name}="${v.value}"\n`,
+    `${v.name}="""${v.value}"""\n`,
+  ]) {
+    const back = flyParse(line);
+    if (back !== undefined && back.size === 1 && back.get(v.name) === v.value) return line;
+  }
+  throw new CofferError(
+    'INVALID_VALUE',
+    `${label}: the value of ${v.name} cannot be passed to fly secrets import unchanged; nothing was pushed`,
+    {
+      hint: 'fly secrets import drops a CR and cannot end a line of a value with three quotes; store the value without them, or set it in Fly by hand.',
+    },
+  );
 }
 
 function fly(o: TargetOptions): SyncTarget {
@@ -284,7 +351,7 @@ function fly(o: TargetOptions): SyncTarget {
     },
     async set(vars) {
       if (vars.length === 0) return;
-      const input = vars.map((v) => flyLine(v, label)).join('');
+      const input = vars.map((v) => flyImportLine(v, label)).join('');
       const r = await runTool('fly', ['secrets', 'import', ...app], input, label);
       if (r.code !== 0) {
         throw notPushed(
