@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenChecksum } from '../../src/core/scan/checksums.js';
@@ -175,6 +175,16 @@ describe('coffer scan', () => {
       expect(json.files).toBe(1);
     },
   );
+
+  it('a tracked link to a directory is not a file to read: skipped, the scan stays clean', () => {
+    const r = repo();
+    r.write('real/notes.txt', 'nothing here\n');
+    symlinkSync('real', join(r.dir, 'linkdir'));
+    r.git('add', '.');
+    const out = r.scan(['--no-vault']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).not.toContain('cannot read');
+  });
 
   it('skips only the baseline in use: a key in another file of that name is found', () => {
     const r = repo();

@@ -97,7 +97,9 @@ function readable(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!code) throw err;
-    if (code !== 'ENOENT') unreadable.push({ file, reason: code });
+    // Deleted since it was listed, or not a file at all (a submodule, a link to a directory,
+    // both listed by git ls-files): nothing to scan. Anything else was not read.
+    if (code !== 'ENOENT' && code !== 'EISDIR') unreadable.push({ file, reason: code });
     return undefined;
   }
 }
