@@ -129,11 +129,41 @@ function abandoned(lock: string): boolean {
     return false;
   }
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  // The lock is taken and given back synchronously: this process holds none now (a pid
+  // reused after a crash, coffer as pid 1 in a container).
+  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes an abandoned lock, once: two writers that both found it abandoned would otherwise
+ * both remove it, the second one the lock the first had made meanwhile. The removal is done
+ * holding `lock.takeover` (O_EXCL), after checking again that the lock is still abandoned.
+ */
+function takeOver(lock: string): void {
+  const takeover = `${lock}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(takeover, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another writer is taking it over; one that died doing so left a file a minute old.
+    const held = statSync(takeover, { throwIfNoEntry: false });
+    if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS)
+      rmSync(takeover, { force: true });
+    else pause(5);
+    return;
+  }
+  try {
+    closeSync(fd);
+    if (abandoned(lock)) rmSync(lock, { force: true });
+  } finally {
+    rmSync(takeover, { force: true });
   }
 }
 
@@ -179,7 +209,7 @@ export function withFileLock<T>(path: string, fn: () => T): T {
         });
       }
       if (abandoned(lock)) {
-        rmSync(lock, { force: true });
+        takeOver(lock);
         continue;
       }
       if (Date.now() > deadline) {

@@ -112,6 +112,37 @@ describe('.env files written by coffer', () => {
     expect(dotenv.parse(readFileSync(file)).KEY_X).toBe('value-x');
   });
 
+  it("writers that all find a dead writer's lock take it over once, and keep every line", async () => {
+    const { h } = project();
+    const index = resolve(import.meta.dirname, '../../dist/index.js');
+    const n = 10;
+    for (let round = 0; round < 8; round++) {
+      const file = join(h.home, `takeover-${round}.env`);
+      writeFileSync(`${file}.lock`, '2147483646'); // a pid that runs nowhere
+      const runs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          finished(
+            spawn(
+              process.execPath,
+              [
+                '--input-type=module',
+                '-e',
+                `const { writeDotenv } = await import(${JSON.stringify(index)});
+                 writeDotenv(${JSON.stringify(file)}, { KEY_${i}: 'value-${i}' });`,
+              ],
+              { stdio: ['ignore', 'pipe', 'pipe'] },
+            ),
+          ),
+        ),
+      );
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      const parsed = dotenv.parse(readFileSync(file));
+      expect(Object.keys(parsed).length, `round ${round}`).toBe(n);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+      expect(existsSync(`${file}.lock.takeover`)).toBe(false);
+    }
+  });
+
   it('a kill during a write leaves the old file or the new one, never a part', async () => {
     const { h } = project();
     const file = join(h.home, 'race.env');

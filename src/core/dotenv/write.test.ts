@@ -49,6 +49,14 @@ describe('writeDotenv', () => {
     expect(JSON.stringify(first) + JSON.stringify(again)).not.toContain('new-value-1');
   });
 
+  it("takes over a lock that names this very process (a reused pid): it cannot be this one's", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(`${file}.lock`, String(process.pid));
+    expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
   it('creates the directories a new file needs, and leaves no lock behind', () => {
     const d = dir();
     const file = join(d, 'config', 'deep', '.env.local');
