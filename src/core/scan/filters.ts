@@ -72,17 +72,78 @@ export function isTestPath(file: string): boolean {
 /** Placeholders people write where a secret goes. */
 const PLACEHOLDER =
   /your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
-/** The same words, each standing apart (between non-letters, or at the start or end). */
-const PLACEHOLDER_WORD =
-  /(?:^|[^A-Za-z])(?:your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem)(?:[^A-Za-z]|$)|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}/i;
+/** Placeholder words, and how a compound one may be written in camel case. */
+const PLACEHOLDER_WORDS: readonly (readonly string[])[] = [
+  ['your'],
+  ['example'],
+  ['change', 'me'],
+  ['place', 'holder'],
+  ['dummy'],
+  ['sample'],
+  ['replace'],
+  ['insert'],
+  ['fix', 'me'],
+  ['todo'],
+  ['redacted'],
+  ['fake'],
+  ['mock'],
+  ['foo', 'bar'],
+  ['lorem'],
+];
+/** Marks that are placeholders wherever they stand. */
+const PLACEHOLDER_MARK = /xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|change[_-]me/i;
+
+const isLetter = (c: string | undefined) => c !== undefined && /[A-Za-z]/.test(c);
+const isLower = (c: string | undefined) => c !== undefined && /[a-z]/.test(c);
+const isUpper = (c: string | undefined) => c !== undefined && /[A-Z]/.test(c);
+const capitalized = (w: string) => w[0]!.toUpperCase() + w.slice(1);
+
+/** The ways a person writes a placeholder word: lower, UPPER, Capitalized, camelCase. */
+function writtenForms(parts: readonly string[]): Set<string> {
+  const lower = parts.join('');
+  return new Set([
+    lower,
+    lower.toUpperCase(),
+    capitalized(lower),
+    parts.map(capitalized).join(''),
+    parts[0]! + parts.slice(1).map(capitalized).join(''),
+  ]);
+}
+const PLACEHOLDER_FORMS = PLACEHOLDER_WORDS.map((parts) => ({
+  word: parts.join(''),
+  forms: writtenForms(parts),
+}));
 
 /**
  * A value that looks machine-made: 24 characters or more with lowercase and uppercase
  * letters and digits. Four letters in a row spell a placeholder word in about one such value
- * in 3,000 (`...MoCk...`), so in these a word counts only when it stands apart.
+ * in 3,000 (`...MoCk...`), so in these a word counts only written as a person writes it.
  */
 function machineMade(value: string): boolean {
   return value.length >= 24 && /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
+}
+
+/**
+ * Whether a machine-made value holds a placeholder word as a person writes one: in one of
+ * its written forms, standing apart (a non-letter or the end on each side) or at a case
+ * boundary (`sk_test_YourSecretKeyHere`, `myFakeApiKey`). Four random letters spell a word
+ * far more often than they also fit its case and its boundaries.
+ */
+function placeholderWord(value: string): boolean {
+  if (PLACEHOLDER_MARK.test(value)) return true;
+  const lower = value.toLowerCase();
+  for (const { word, forms } of PLACEHOLDER_FORMS) {
+    for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+      const seg = value.slice(at, at + word.length);
+      if (!forms.has(seg)) continue;
+      const before = value[at - 1];
+      const after = value[at + word.length];
+      const startsApart = !isLetter(before) || (isUpper(seg[0]) && isLower(before));
+      const endsApart = !isLetter(after) || (isLower(seg[seg.length - 1]) && isUpper(after));
+      if (startsApart && endsApart) return true;
+    }
+  }
+  return false;
 }
 
 /** References to a secret kept elsewhere: environment, templates, secret stores. */
@@ -106,7 +167,7 @@ export function isPlaceholderOrReference(value: string): boolean {
   if (DOCUMENTED_EXAMPLES.has(value)) return true;
   if (/EXAMPLE/.test(value)) return true;
   if (REFERENCE.test(value)) return true;
-  return machineMade(value) ? PLACEHOLDER_WORD.test(value) : PLACEHOLDER.test(value);
+  return machineMade(value) ? placeholderWord(value) : PLACEHOLDER.test(value);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -70,7 +70,8 @@ describe('generic assignments', () => {
   it('a random value is not taken for a placeholder because four of its letters spell one', () => {
     // About one random key in 3,000 holds "mock", "todo", "fake", "your"... somewhere.
     for (const word of ['mock', 'ToDo', 'FAKE', 'your', 'dummy', 'Sample']) {
-      const key = `sk${rand(12)}${word}${rand(12)}Q7`.replace(/[-_]/g, 'a');
+      // Between letters, as inside random text: no case boundary, no separator.
+      const key = `sk${rand(12)}x${word}x${rand(12)}Q7`.replace(/[-_]/g, 'a');
       expect(ids(`OPENAI_API_KEY=${key}\n`), key).toEqual(['generic-secret']);
     }
     // Placeholders, written as people write them, still are.
@@ -81,6 +82,11 @@ describe('generic assignments', () => {
       'AbCd1234-replace-me-EfGh5678ijkl',
       'sk_live_xxxxxxxxxxxxxxxxxxxxxxxx',
       '<paste your key>',
+      'sk_test_YourSecretKeyHere1234',
+      'yourApiKeyGoesHere123456789',
+      'DbPasswordChangeMe2024Prod',
+      'ReplaceWithYourOwnKey12345',
+      'MyFakeApiKey1234567890ABCD',
     ])
       expect(ids(`API_KEY=${p}\n`), p).toEqual([]);
   });
