@@ -148,3 +148,43 @@ describe('selectExport', () => {
     expect(reads).toEqual(['project/consilio/db_password prod']);
   });
 });
+
+describe('compose env_file', () => {
+  /** compose-go's reading of the two forms coffer writes (dotenv/parser.go, v2). */
+  function composeRead(line: string): [string, string] {
+    const at = line.indexOf('=');
+    const name = line.slice(0, at);
+    const raw = line.slice(at + 1);
+    if (raw.startsWith("'")) return [name, raw.slice(1, -1)];
+    expect(raw.startsWith('"') && raw.endsWith('"')).toBe(true);
+    const body = raw
+      .slice(1, -1)
+      .replace(/\\([nr])/g, (_m, c: string) => (c === 'n' ? '\n' : '\r'))
+      .replace(/\\([^$])/g, '$1');
+    expect(body).not.toContain('$'); // v2 would interpolate it
+    return [name, body];
+  }
+
+  it('property: every value is written in a form Compose reads back exactly, or refused by name', () => {
+    const value = fc.string({
+      unit: fc.constantFrom('a', ' ', "'", '"', '$', '\\', '\n', '#', '`'),
+      maxLength: 16,
+    });
+    fc.assert(
+      fc.property(value, (v) => {
+        const vars = asVars([{ name: 'VAR', value: v }]);
+        let text: string;
+        try {
+          text = formatExport('compose', vars, o);
+        } catch (err) {
+          expect((err as Error).message).toContain('the value of VAR');
+          return;
+        }
+        const lines = text.trimEnd().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(composeRead(lines[0]!)).toEqual(['VAR', v]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -5,8 +5,9 @@
  * - `dotenv`: dotenv's grammar (dotenv/format.ts), read back unchanged by the `dotenv` package.
  * - `json`: one object, variable name to value.
  * - `shell`: `export NAME='value'` lines for sh/bash/zsh (single quotes; `'` as `'\''`).
- * - `compose`: the env_file itself (dotenv grammar, which Compose reads) plus, separately,
- *   the compose snippet that points a service at it (composeSnippet: no value).
+ * - `compose`: the env_file itself, in the quoting both Compose v1 and v2 read back unchanged
+ *   (composeValue), plus, separately, the compose snippet that points a service at it
+ *   (composeSnippet: no value).
  * - `k8s`: a `v1` `Secret` manifest, values base64 in `data` (no YAML quoting of values).
  * - `github-actions`: a workflow `env:` block of `${{ secrets.NAME }}` references: names only,
  *   never a value (the values go to GitHub with `coffer sync --target github`).
@@ -46,6 +47,34 @@ export function parseExportFormat(text: string): ExportFormat {
 
 const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * A value as Docker Compose reads an env_file, v2 (compose-go: `$` interpolated in double
+ * quotes and unquoted, backslash escapes in double quotes, single quotes literal) and v1
+ * alike: in single quotes when it can be (no quote, no line break, no final backslash), read
+ * literally by both; else in double quotes with `\\`, `\"` and `\n` escapes when it holds
+ * no `$` (which v2 would interpolate and v1 would not) and does not end in a backslash. A value neither form carries is
+ * refused by name: it goes to Compose some other way (coffer run in the container).
+ */
+function composeValue(v: ExportVariable): string {
+  if (!/['\r\n]/.test(v.value) && !v.value.endsWith('\\')) return `'${v.value}'`;
+  // A `\\` right before the closing quote throws Compose v1's parser off for the lines after.
+  if (!v.value.includes('$') && !v.value.endsWith('\\')) {
+    const escaped = v.value
+      .replace(/\\/g, '\\\\')
+      .replace(/"/g, '\\"')
+      .replace(/\n/g, '\\n')
+      .replace(/\r/g, '\\r');
+    return `"${escaped}"`;
+  }
+  throw new CofferError(
+    'INVALID_VALUE',
+    `the value of ${v.name} holds a quote or a line break together with a $ or a final backslash: Docker Compose versions read it differently in an env_file`,
+    {
+      hint: 'Run the container with `coffer run` (or pass the variable another way); nothing was written.',
+    },
+  );
+}
+
 /** A Kubernetes object name from a project and environment (RFC 1123 subdomain). */
 export function k8sName(project: string, env: string): string {
   const name = `${project}-${env}`
@@ -74,8 +103,9 @@ export function formatExport(
 ): string {
   switch (format) {
     case 'dotenv':
-    case 'compose':
       return formatDotenv(Object.fromEntries(vars.map((v) => [v.name, v.value])));
+    case 'compose':
+      return vars.map((v) => `${v.name}=${composeValue(v)}\n`).join('');
     case 'json': {
       const out: Record<string, string> = {};
       for (const v of vars) out[v.name] = v.value;
