@@ -19,7 +19,7 @@
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
-import { parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
+import { envVarNameFor, parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { formatDuration } from './duration.js';
 import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
@@ -170,6 +170,23 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       previousName: previousName ?? before.previousName ?? null,
       retired: [...before.retired],
     };
+    const project = /^project\/([^/]+)\//.exec(t.path)?.[1];
+    if (entry.previousName !== null && project !== undefined) {
+      // The previous value goes under that name beside the others: it must not be another
+      // secret's variable (run and env pull would let that one win, --sync would not).
+      const owner = (await s.tx.listSecrets({ scope: 'project', group: project, env: t.env })).find(
+        (o) =>
+          o.path !== t.path &&
+          o.deletedAt === null &&
+          (o.envVar ?? envVarNameFor(parseKeyPath(o.path).name)) === entry.previousName,
+      );
+      if (owner !== undefined) {
+        throw new CofferError(
+          'INVALID_ARGUMENT',
+          `the previous name ${entry.previousName} is the variable of ${owner.path}: pick another (--previous-name NAME)`,
+        );
+      }
+    }
     // Only one previous version is injected at a time: an older one still in grace retires.
     if (before.previousVersion !== null && !entry.retired.includes(before.previousVersion))
       entry.retired.push(before.previousVersion);

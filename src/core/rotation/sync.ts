@@ -4,14 +4,18 @@
  * writer (dotenv/write.ts: only that variable changed, other lines kept, atomic, 0600), and
  * each rewrite is recorded as a file write in turn. What it does not touch, it says why:
  * a file that is gone, the output of `coffer inject` (a template holding a reference's
- * value, not a .env file: run inject again), a name the injection rules refuse (core/inject, also when a remote client
- * recorded it). During a grace window with a `previous:` name, the previous value is written
+ * value, not a .env file: run inject again), a name the injection rules refuse (core/inject),
+ * a write a client recorded through `coffer serve` (its path is the client's to name), a path
+ * that is now a symbolic link, a file that no longer holds the variable, and a name another
+ * secret of the project owns. During a grace window with a `previous:` name, the previous value is written
  * beside the new one under that name, as `env pull` does, so the app still accepts both. No
  * value enters the result.
  */
-import { existsSync } from 'node:fs';
-import { writeDotenv } from '../dotenv/write.js';
+import { lstatSync } from 'node:fs';
+import { parseDotenv } from '../dotenv/parse.js';
+import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
+import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { graceValues } from './grace.js';
 import { type FilePlace, recordFileWrite, type WrittenSecret } from './places.js';
@@ -23,7 +27,24 @@ export interface SyncedFile {
   /** The reference whose value a template's output holds (`coffer inject`); else null. */
   reference: string | null;
   /** `rewritten`, or why not. */
-  outcome: 'rewritten' | 'missing' | 'not-dotenv' | 'refused-name';
+  outcome:
+    | 'rewritten'
+    | 'missing'
+    | 'not-dotenv'
+    | 'refused-name'
+    | 'remote'
+    | 'link'
+    | 'changed'
+    | 'name-taken';
+}
+
+/**
+ * Whether a file write was recorded by this machine's coffer (the CLI, its MCP server, a
+ * scheduled job), not by a client through `coffer serve` (`token:NAME@ADDRESS`): a path a
+ * client recorded names a file on its machine, or any file it likes on this one.
+ */
+function recordedHere(actor: string): boolean {
+  return !actor.startsWith('token:');
 }
 
 /** Rewrites `files` (stale places of `path` in `env`) with its current value. */
@@ -41,19 +62,44 @@ export async function syncDotenvFiles(
     // A template's output (older records of inject carry a name, too): only inject renders it.
     if (f.name === null || f.via === 'inject') skip('not-dotenv');
     else if (refusedEnvName(f.name) !== undefined) skip('refused-name');
-    else if (!existsSync(f.file)) skip('missing');
-    else todo.push({ ...f, name: f.name });
+    else if (!recordedHere(f.actor)) skip('remote');
+    else {
+      const st = lstatSync(f.file, { throwIfNoEntry: false });
+      if (st === undefined) skip('missing');
+      // The audit log names this path: a link put there since leads somewhere it never named.
+      else if (st.isSymbolicLink()) skip('link');
+      // A file that no longer holds the variable is not the one coffer wrote: never add it.
+      else if (!st.isFile() || !Object.hasOwn(parseDotenv(readDotenvFile(f.file)), f.name))
+        skip('changed');
+      else todo.push({ ...f, name: f.name });
+    }
   }
   if (todo.length === 0) return { version: 0, files: out };
   const current = await vault.get(path, env);
   const project = /^project\/([^/]+)\//.exec(path)?.[1];
+  // The previous value under its grace name, unless another secret of the project uses that
+  // name (run and env pull let that secret win too).
+  const taken =
+    project === undefined
+      ? new Set<string>()
+      : new Set(
+          (await vault.list({ prefix: `project/${project}`, env }))
+            .filter((s) => s.path !== path)
+            .map((s) => s.envVar ?? envVarNameFor(parseKeyPath(s.path).name)),
+        );
   const grace =
     project === undefined
       ? undefined
       : (await graceValues(vault, project, env)).find(
-          (g) => g.path === path && refusedEnvName(g.envVar) === undefined,
+          (g) => g.path === path && refusedEnvName(g.envVar) === undefined && !taken.has(g.envVar),
         );
   for (const f of todo) {
+    // A record of the previous value under a name another secret owns (older versions wrote
+    // such records): that variable is the other secret's.
+    if (taken.has(f.name)) {
+      out.push({ file: f.file, name: f.name, reference: null, outcome: 'name-taken' });
+      continue;
+    }
     const values: Record<string, string> = { [f.name]: current.value };
     const written: WrittenSecret[] = [{ path, env, version: current.version, name: f.name }];
     if (grace !== undefined && grace.envVar !== f.name) {

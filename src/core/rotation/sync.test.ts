@@ -1,0 +1,94 @@
+/**
+ * `rotate --sync` rewrites only the .env files this machine's coffer wrote the secret into:
+ * never a path a client recorded through the server, a path that is now a link, a file that
+ * no longer holds the variable, or a variable another secret owns.
+ */
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import type { FilePlace } from './places.js';
+import { rotateSecret } from './rotate.js';
+import { syncDotenvFiles } from './sync.js';
+
+let tv: TestVault | undefined;
+afterEach(async () => {
+  tv?.vault.close();
+  await tv?.storage.close();
+  tv = undefined;
+});
+
+const DESCRIPTION = 'API key the app calls the provider with';
+const place = (file: string, over: Partial<FilePlace> = {}): FilePlace => ({
+  file,
+  name: 'API_KEY',
+  reference: null,
+  version: 1,
+  at: new Date().toISOString(),
+  actor: 'cli:ann',
+  via: 'env pull',
+  ...over,
+});
+
+describe('syncDotenvFiles', () => {
+  it('rewrites a file coffer wrote; refuses remote records, links, changed files', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'old-value-1', { description: DESCRIPTION });
+    await vault.set('project/app/api_key', 'dev', 'new-value-2');
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const mine = join(dir, '.env');
+    writeFileSync(mine, 'API_KEY=old-value-1\n');
+    const outside = join(dir, 'victim.conf');
+    writeFileSync(outside, 'UNRELATED=1\nAPI_KEY=x\n');
+    const link = join(dir, 'linked.env');
+    symlinkSync(outside, link);
+    const other = join(dir, 'other.env');
+    writeFileSync(other, 'SOMETHING=else\n');
+    const notes = join(dir, 'NOTES.md');
+    writeFileSync(notes, '# readme\nAPI_KEY=old-value-1\n');
+    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
+      place(mine),
+      place(notes, { actor: 'token:agent@203.0.113.9' }),
+      place(link),
+      place(other),
+    ]);
+    expect(r.files.map((f) => [f.file, f.outcome])).toEqual([
+      [notes, 'remote'],
+      [link, 'link'],
+      [other, 'changed'],
+      [mine, 'rewritten'],
+    ]);
+    expect(readFileSync(mine, 'utf8')).toBe('API_KEY=new-value-2\n');
+    expect(readFileSync(outside, 'utf8')).toBe('UNRELATED=1\nAPI_KEY=x\n');
+    expect(readFileSync(other, 'utf8')).toBe('SOMETHING=else\n');
+    expect(readFileSync(notes, 'utf8')).toBe('# readme\nAPI_KEY=old-value-1\n');
+  });
+
+  it("never writes under another secret's variable, and rotate refuses such a previous name", async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'api-old-1', { description: DESCRIPTION });
+    await vault.set('project/app/db_password', 'dev', 'db-pass-1', { description: DESCRIPTION });
+    await expect(
+      rotateSecret(vault, {
+        path: 'project/app/api_key',
+        env: 'dev',
+        graceMs: 86_400_000,
+        value: 'api-new-2',
+        previousName: 'DB_PASSWORD',
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await vault.get('project/app/api_key', 'dev')).version).toBe(1);
+    // A record under that name (written by an older coffer) is left alone.
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const env = join(dir, '.env');
+    writeFileSync(env, 'DB_PASSWORD=api-old-1\n');
+    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
+      place(env, { name: 'DB_PASSWORD' }),
+    ]);
+    expect(r.files[0]?.outcome).toBe('name-taken');
+    expect(readFileSync(env, 'utf8')).toBe('DB_PASSWORD=api-old-1\n');
+  });
+});
