@@ -5,7 +5,8 @@
  * would, and a second run passes.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -148,6 +149,16 @@ describe('files', () => {
       /^node_modules\n\.env\n\.env\.local\n/,
     );
     expectPass(await f.check('files/gitignore-entries'));
+  });
+
+  it('files/gitignore-entries: --fix never writes through a .gitignore that is a link', async () => {
+    const f = await fixture();
+    const outside = mkdtempSync(join(tmpdir(), 'coffer-outside-'));
+    writeFileSync(join(outside, 'target.txt'), 'mine\n');
+    symlinkSync(join(outside, 'target.txt'), join(f.root, '.gitignore'));
+    const bad = await f.check('files/gitignore-entries');
+    await expect(f.fix(bad)).rejects.toThrow(/\.gitignore is a symbolic link/);
+    expect(readFileSync(join(outside, 'target.txt'), 'utf8')).toBe('mine\n');
   });
 
   it('files/env-example-values: a real key in .env.example, then placeholders', async () => {

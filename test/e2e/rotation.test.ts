@@ -428,6 +428,11 @@ describe('coffer incident', () => {
     expect(report).toMatch(/\| marked compromised \|/);
     expect(report).toMatch(/\| rotated \| version 1 -> 2 \(external\) \|/);
     expect(report).not.toMatch(/sk-leaked|sk-new/);
+    // Resumed with another report file that exists: not replaced either.
+    writeFileSync(join(h.home, 'notes2.md'), '# keep me\n');
+    const other = run([...args, '--report', 'notes2.md']);
+    expect(other.code).toBe(5);
+    expect(readFileSync(join(h.home, 'notes2.md'), 'utf8')).toBe('# keep me\n');
     // A second run resumes: no second rotation.
     const again = run([...args, '--json']);
     expect(again.code, again.stderr).toBe(0);

@@ -6,6 +6,7 @@
  * `coffer incident list`, `coffer incident close ID`.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
@@ -82,7 +83,10 @@ Examples:
           if (
             opts.report !== undefined &&
             existsSync(opts.report) &&
-            !done('report written') &&
+            // Its own report (the same path, a resumed run) is rewritten; any other file not.
+            !record.steps.some(
+              (st) => st.step === 'report written' && resolve(st.detail) === resolve(opts.report!),
+            ) &&
             opts.force !== true
           ) {
             throw new CofferError(

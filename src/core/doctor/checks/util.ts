@@ -3,9 +3,10 @@
  * whether a spot in a line is inside a comment, whether a value written in a deployment
  * file is a literal or a reference, and the append-to-a-file fix.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isClearlyNotSecret, secretLikeName } from '../../dotenv/example.js';
+import { CofferError } from '../../errors.js';
 import { isPlaceholderOrReference } from '../../scan/filters.js';
 import type { Fix } from '../types.js';
 
@@ -87,6 +88,13 @@ export function appendLinesFix(root: string, file: string, lines: readonly strin
     description: `add to ${file}: ${lines.join(', ')}`,
     command: `printf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} >> ${file}`,
     apply: () => {
+      // A link could lead out of the project (a cloned repository's .gitignore -> ~/.bashrc).
+      if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+        throw new CofferError(
+          'INVALID_ARGUMENT',
+          `${file} is a symbolic link: coffer doctor does not write through it`,
+        );
+      }
       const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
       const have = new Set(current.split(/\r?\n/).map((l) => l.trim()));
       const add = lines.filter((l) => !have.has(l));
