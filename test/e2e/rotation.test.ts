@@ -449,4 +449,27 @@ describe('coffer incident', () => {
     };
     expect(list.incidents[0]!.closedAt).not.toBeNull();
   });
+
+  it('incident rotates a secret the manifest generates, as rotate does (no value asked)', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const cwd = join(h.home, 'mp');
+    mkdirSync(cwd);
+    writeFileSync(
+      join(cwd, 'coffer.yaml'),
+      'project: mp\nenvironments: [dev]\nvariables:\n  JWT_SECRET:\n    description: Signs the session tokens of the app\n    source: { generate: "hex:32" }\n',
+    );
+    const set = h.run(
+      ['set', 'project/mp/jwt_secret', '-d', 'Signs the session tokens of the app'],
+      {
+        input: 'leaked-jwt-secret-value',
+        cwd,
+      },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const r = h.run(['incident', 'project/mp/jwt_secret', '--where', 'a log'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('rotated: version 1 -> 2');
+    expect(h.run(['get', 'project/mp/jwt_secret'], { cwd }).stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  });
 });

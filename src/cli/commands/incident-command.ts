@@ -26,6 +26,7 @@ import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, table, writeOut } from '../output.js';
+import { generatorOf, manifestVariable } from './rotate-command.js';
 
 interface IncidentOptions extends CommonOptions {
   since?: string;
@@ -96,7 +97,10 @@ Examples:
             );
           }
           if (!done('rotated')) {
-            const plan = await planRotation(vault, key, env);
+            // As coffer rotate: the manifest's generator and previous: name apply.
+            const variable = await manifestVariable(key);
+            const generator = generatorOf(variable, env);
+            const plan = await planRotation(vault, key, env, generator);
             let value: string | undefined;
             if (plan.kind === 'external') {
               if (opts.valueStdin) value = await readStdinRest('value', false);
@@ -108,6 +112,8 @@ Examples:
               env,
               graceMs,
               value,
+              generator,
+              previousName: variable?.previous ?? null,
               incidentId: record.id,
             });
             record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;

@@ -30,15 +30,16 @@ interface RotateOptions extends CommonOptions {
   sync?: boolean;
 }
 
-/** The manifest's entry for `path`, when a coffer.yaml near here lists it. */
-async function manifestVariable(path: string): Promise<ManifestVariable | undefined> {
+/** The manifest's entry for `path`, when a coffer.yaml near here lists it (rotate, incident). */
+export async function manifestVariable(path: string): Promise<ManifestVariable | undefined> {
   const { findManifestFile, loadManifest } = await import('../../core/manifest/load.js');
   const file = findManifestFile(process.cwd());
   if (file === undefined) return undefined;
   return loadManifest(file).variables.find((v) => v.path === path);
 }
 
-function generatorOf(v: ManifestVariable | undefined, env: string): string | null {
+/** The generator the manifest gives `v` in `env`, or null (rotate, incident). */
+export function generatorOf(v: ManifestVariable | undefined, env: string): string | null {
   if (v === undefined) return null;
   const s = v.sources.get(env) ?? v.sources.get('default');
   return s?.kind === 'generate' ? s.spec : null;
