@@ -10,6 +10,7 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -147,24 +148,70 @@ function abandoned(lock: string): boolean {
  */
 function takeOver(lock: string): void {
   const takeover = `${lock}.takeover`;
-  let fd: number;
-  try {
-    fd = openSync(takeover, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    // Another writer is taking it over; one that died doing so left a file a minute old.
-    const held = statSync(takeover, { throwIfNoEntry: false });
-    if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS)
-      rmSync(takeover, { force: true });
+  if (!createHolding(takeover)) {
+    // Another writer is taking it over; one killed while doing so left its pid behind.
+    if (abandoned(takeover)) rmSync(takeover, { force: true });
     else pause(5);
     return;
   }
   try {
-    closeSync(fd);
     if (abandoned(lock)) rmSync(lock, { force: true });
   } finally {
     rmSync(takeover, { force: true });
   }
+}
+
+/**
+ * Creates `path` holding this process's pid, whole or not at all: the pid goes into a file of
+ * its own first, then a hard link gives it the name (refused when the name exists), so a kill
+ * never leaves an empty lock whose owner cannot be told. Where hard links are not supported,
+ * an O_EXCL create then the write. False when `path` exists.
+ */
+function createHolding(path: string): boolean {
+  const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(own, String(process.pid), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    throw new CofferError(
+      'IO_ERROR',
+      `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: err,
+      },
+    );
+  }
+  try {
+    linkSync(own, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') {
+      throw new CofferError('IO_ERROR', `cannot lock ${path} (${code ?? 'error'})`, { cause: err });
+    }
+  } finally {
+    rmSync(own, { force: true });
+  }
+  // No hard links here (some network and FAT file systems).
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new CofferError(
+      'IO_ERROR',
+      `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: err,
+      },
+    );
+  }
+  try {
+    writeFileSync(fd, String(process.pid));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /** Blocks the thread for `ms` (a lock wait in synchronous code). */
@@ -192,36 +239,13 @@ export function withFileLock<T>(path: string, fn: () => T): T {
       throw fromSystemError(err) ?? err;
     }
   }
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      try {
-        writeFileSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') {
-        throw new CofferError('IO_ERROR', `cannot lock ${path} (${code ?? 'error'})`, {
-          cause: err,
-        });
-      }
-      if (abandoned(lock)) {
-        takeOver(lock);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new CofferError(
-          'STORE_LOCKED',
-          `${path} is being written by another coffer process`,
-          {
-            hint: `Retry in a moment; if no coffer is running, remove ${lock}.`,
-          },
-        );
-      }
-      pause(5 + Math.floor(Math.random() * 10));
+  while (!createHolding(lock)) {
+    if (abandoned(lock)) takeOver(lock);
+    else pause(5 + Math.floor(Math.random() * 10));
+    if (Date.now() > deadline) {
+      throw new CofferError('STORE_LOCKED', `${path} is being written by another coffer process`, {
+        hint: `Retry in a moment; if no coffer is running, remove ${lock}.`,
+      });
     }
   }
   try {

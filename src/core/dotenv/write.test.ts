@@ -57,6 +57,15 @@ describe('writeDotenv', () => {
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
+  it('a writer killed while taking over a lock leaves nothing that stalls the next one', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(`${file}.lock`, '2147483646');
+    writeFileSync(`${file}.lock.takeover`, '2147483645');
+    expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
+    for (const f of [`${file}.lock`, `${file}.lock.takeover`]) expect(existsSync(f)).toBe(false);
+  });
+
   it('creates the directories a new file needs, and leaves no lock behind', () => {
     const d = dir();
     const file = join(d, 'config', 'deep', '.env.local');
