@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { commentDescriptions, readDotenvFile } from '../core/dotenv/index.js';
-import { CofferError, fromSystemError } from '../core/errors.js';
+import { readFailure } from '../core/errors.js';
 import { parseEnvironment } from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { readStdinRest } from './input.js';
@@ -17,13 +17,7 @@ function readBytes(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw (
-      fromSystemError(err) ??
-      new CofferError(
-        'IO_ERROR',
-        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      )
-    );
+    throw readFailure(file, err);
   }
 }
 

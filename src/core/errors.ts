@@ -290,3 +290,15 @@ export function fromSystemError(err: unknown): CofferError | undefined {
   if (what === undefined) return undefined;
   return new CofferError('IO_ERROR', `cannot use ${path}: ${what} (${e.code})`, { cause: err });
 }
+
+/** Why reading `file` failed: fromSystemError's message, else an IO_ERROR with the code. */
+export function readFailure(file: string, err: unknown): CofferError {
+  return (
+    fromSystemError(err) ??
+    new CofferError(
+      'IO_ERROR',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    )
+  );
+}

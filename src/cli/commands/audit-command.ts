@@ -13,7 +13,7 @@ import {
   parseCheckpoint,
 } from '../../core/audit/head.js';
 import { type AuditVerifyResult, verifyAudit } from '../../core/audit/log.js';
-import { CofferError, fromSystemError } from '../../core/errors.js';
+import { CofferError, readFailure } from '../../core/errors.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { withLocalVault, withService } from '../context.js';
 import { readStdinRest } from '../input.js';
@@ -96,13 +96,7 @@ async function readCheckpoint(file: string): Promise<AuditCheckpoint> {
     return parseCheckpoint(readFileSync(file, 'utf8'));
   } catch (err) {
     if (err instanceof CofferError) throw err;
-    throw (
-      fromSystemError(err) ??
-      new CofferError(
-        'IO_ERROR',
-        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      )
-    );
+    throw readFailure(file, err);
   }
 }
 
