@@ -203,6 +203,11 @@ export function envVarNameFor(name: string): string {
   return name.toUpperCase().replace(/-/g, '_');
 }
 
+/** The variable a stored secret is injected as: its `envVar` metadata, else from its name. */
+export function secretEnvVar(s: { path: string; envVar: string | null }): string {
+  return s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
+}
+
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Whether `input` is an environment-variable name coffer accepts (at most 128 characters). */

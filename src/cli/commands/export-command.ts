@@ -18,7 +18,7 @@ import {
 } from '../../core/export/formats.js';
 import { type ExportSelection, selectExport } from '../../core/export/select.js';
 import { writeSecretFile } from '../../core/files.js';
-import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
+import { secretEnvVar } from '../../core/paths.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
@@ -128,7 +128,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
     return selectExport(
       listed.map((s) => ({
         path: s.path,
-        envVar: s.envVar ?? envVarNameFor(parseKeyPath(s.path).name),
+        envVar: secretEnvVar(s),
         value: '',
         localOnly: s.localOnly,
       })),

@@ -19,7 +19,7 @@
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
-import { envVarNameFor, parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
+import { parseEnvironment, parseEnvVarName, parseKeyPath, secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { formatDuration } from './duration.js';
 import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
@@ -175,10 +175,7 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       // The previous value goes under that name beside the others: it must not be another
       // secret's variable (run and env pull would let that one win, --sync would not).
       const owner = (await s.tx.listSecrets({ scope: 'project', group: project, env: t.env })).find(
-        (o) =>
-          o.path !== t.path &&
-          o.deletedAt === null &&
-          (o.envVar ?? envVarNameFor(parseKeyPath(o.path).name)) === entry.previousName,
+        (o) => o.path !== t.path && o.deletedAt === null && secretEnvVar(o) === entry.previousName,
       );
       if (owner !== undefined) {
         throw new CofferError(

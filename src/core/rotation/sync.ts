@@ -15,7 +15,7 @@ import { lstatSync } from 'node:fs';
 import { parseDotenv } from '../dotenv/parse.js';
 import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
-import { envVarNameFor, parseKeyPath } from '../paths.js';
+import { secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { graceValues } from './grace.js';
 import { type FilePlace, recordFileWrite, type WrittenSecret } from './places.js';
@@ -85,7 +85,7 @@ export async function syncDotenvFiles(
       : new Set(
           (await vault.list({ prefix: `project/${project}`, env }))
             .filter((s) => s.path !== path)
-            .map((s) => s.envVar ?? envVarNameFor(parseKeyPath(s.path).name)),
+            .map(secretEnvVar),
         );
   const grace =
     project === undefined

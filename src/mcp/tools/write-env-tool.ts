@@ -20,12 +20,7 @@ import { CofferError } from '../../core/errors.js';
 import { checkFileName } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
-import {
-  envVarNameFor,
-  parseEnvironment,
-  parseKeyPath,
-  parsePathPrefix,
-} from '../../core/paths.js';
+import { parseEnvironment, parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
 import { projectNotFound } from '../../core/store/project-lookup.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
 
@@ -168,7 +163,7 @@ export const writeEnvTool: CofferTool = defineTool({
     // The names rule of every injector; an agent can never allow a refused name.
     assertInjectableNames(
       chosen.map((s) => ({
-        name: s.envVar ?? envVarNameFor(parseKeyPath(s.path).name),
+        name: secretEnvVar(s),
         path: s.path,
       })),
       [],
@@ -178,7 +173,7 @@ export const writeEnvTool: CofferTool = defineTool({
     const values: Record<string, string> = {};
     const written: { path: string; env: string; version: number; name: string }[] = [];
     for (const s of chosen) {
-      const name = s.envVar ?? envVarNameFor(parseKeyPath(s.path).name);
+      const name = secretEnvVar(s);
       const got = await ctx.vault.get(s.path, env);
       values[name] = got.value;
       written.push({ path: s.path, env, version: got.version, name });
