@@ -69,9 +69,6 @@ export function isTestPath(file: string): boolean {
   );
 }
 
-/** Placeholders people write where a secret goes. */
-const PLACEHOLDER =
-  /your|example|changeme|change[_-]me|placeholder|dummy|sample|replace|insert|fixme|todo|redacted|fake|mock|foobar|lorem|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
 /** Placeholder words, and how a compound one may be written in camel case. */
 const PLACEHOLDER_WORDS: readonly (readonly string[])[] = [
   ['your'],
@@ -92,6 +89,18 @@ const PLACEHOLDER_WORDS: readonly (readonly string[])[] = [
 ];
 /** Marks that are placeholders wherever they stand. */
 const PLACEHOLDER_MARK = /xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|change[_-]me/i;
+/** Whole values that are placeholders. */
+const PLACEHOLDER_VALUE =
+  /^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
+/** Placeholders people write where a secret goes: a word anywhere, a mark, a whole value. */
+const PLACEHOLDER = new RegExp(
+  [
+    ...PLACEHOLDER_WORDS.map((parts) => parts.join('')),
+    PLACEHOLDER_MARK.source,
+    PLACEHOLDER_VALUE.source,
+  ].join('|'),
+  'i',
+);
 
 const isLetter = (c: string | undefined) => c !== undefined && /[A-Za-z]/.test(c);
 const isLower = (c: string | undefined) => c !== undefined && /[a-z]/.test(c);
