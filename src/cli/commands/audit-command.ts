@@ -107,7 +107,9 @@ function printVerify(r: AuditVerifyResult): void {
   if (r.ok) note(`ok: ${r.records} audit records, chain intact`);
   else note(`BROKEN at record ${r.problem!.seq}: ${r.problem!.reason}`);
   if (r.head === 'legacy') {
-    note('the audit head has no MAC yet; the next audited command authenticates it');
+    note(
+      'the audit head is from an older coffer (no MAC, or one not bound to this vault); the next audited command authenticates it',
+    );
   }
   for (const a of r.acknowledged) {
     note(

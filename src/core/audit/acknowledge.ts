@@ -56,7 +56,7 @@ export async function acknowledgeAuditBreak(
 ): Promise<AcknowledgeResult> {
   const text = parseAckReason(reason);
   return vault.auditedTransaction(ACKNOWLEDGE_ACTION, async (tx, keyring) => {
-    const key = keyring.subkey('audit-head');
+    const key = keyring.auditHeadKey();
     const last = await tx.lastAudit();
     const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
     if (state.ok) {

@@ -15,13 +15,14 @@
 import { CofferError } from '../errors.js';
 import type { AuditEntry, AuditRecord, StorageTx } from '../store/storage.js';
 import { chainAuditRecord } from './chain.js';
-import { formatHead, META_AUDIT_HEAD } from './head.js';
+import { type AuditHeadKey, formatHead, META_AUDIT_HEAD } from './head.js';
 import {
   type HeadProblem,
   inspectHead,
   isUnkeyedDenial,
   noteHead,
   UPGRADE_ACTION,
+  UPGRADE_BOUND,
 } from './head-state.js';
 
 function appendRecords(tx: StorageTx, records: readonly AuditRecord[]): Promise<void> {
@@ -37,14 +38,15 @@ export function chainBrokenError(problem: HeadProblem): CofferError {
 }
 
 /**
- * Chains `entries` onto the log and moves the head. `key` is the `audit-head` subkey of a
- * master key the vault has verified; undefined only for the denial of a wrong master key.
+ * Chains `entries` onto the log and moves the head. `key` is the head key (the `audit-head`
+ * subkey and the vault id) of a master key the vault has verified; undefined only for the
+ * denial of a wrong master key.
  * Throws AUDIT_CHAIN_BROKEN (chain broken) or AUDIT_WRITE_FAILED (anything else).
  */
 export async function appendAudit(
   tx: StorageTx,
   entries: readonly AuditEntry[],
-  key: Uint8Array | undefined,
+  key: AuditHeadKey | undefined,
 ): Promise<void> {
   if (entries.length === 0) return;
   try {
@@ -62,9 +64,11 @@ export async function appendAudit(
     if (key !== undefined) {
       const state = await inspectHead(tx, last, tail.head, key);
       if (!state.ok) throw chainBrokenError(state.problem);
-      if (state.legacy) {
-        // The chain verified against a head without a MAC: authenticate it, once, on record.
+      if (state.upgrade !== undefined) {
+        // The chain verified against a head of an older coffer (without a MAC, or with one
+        // that does not name the vault): authenticate and bind it, once, on record.
         const first = entries[0]!;
+        const from = `from record ${(last?.seq ?? 0) + 1} on`;
         toWrite = [
           {
             ts: first.ts,
@@ -74,7 +78,10 @@ export async function appendAudit(
             env: null,
             version: null,
             outcome: 'ok',
-            detail: `audit head authenticated from record ${(last?.seq ?? 0) + 1} on`,
+            detail:
+              state.upgrade === 'legacy'
+                ? `${UPGRADE_BOUND}, and authenticated, ${from}`
+                : `${UPGRADE_BOUND} ${from}`,
           },
           ...entries,
         ];

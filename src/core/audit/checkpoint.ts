@@ -19,11 +19,11 @@ export async function auditCheckpoint(
   now: Date = new Date(),
 ): Promise<AuditCheckpoint> {
   return vault.readTransaction(async (tx, keyring) => {
-    const key = keyring.subkey('audit-head');
+    const key = keyring.auditHeadKey();
     const last = await tx.lastAudit();
     const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
     if (!state.ok) throw chainBrokenError(state.problem);
     const end = last ?? { seq: 0, hash: GENESIS_HASH };
-    return makeCheckpoint(key, end.seq, end.hash, now.toISOString());
+    return makeCheckpoint(key.key, end.seq, end.hash, now.toISOString());
   });
 }

@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { openSqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { masterKeyCheck } from '../crypto/kdf.js';
+import { deriveSubkey } from '../crypto/subkeys.js';
 import { CofferError } from '../errors.js';
+import { initVault } from '../store/init.js';
 import { Vault } from '../store/vault.js';
 import { acknowledgeAuditBreak } from './acknowledge.js';
 import { hashAuditRecord } from './chain.js';
+import { formatUnboundHead } from './head.js';
 import { verifyAudit } from './log.js';
 
 const PATH = 'project/app/db_password';
@@ -82,7 +86,10 @@ describe('the audit head before an append', () => {
     const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as Record<string, unknown>[];
     let prev = '0'.repeat(64);
     for (const r of rows) {
-      const detail = String(r.detail ?? '').replace(/, audit head authenticated$/, '');
+      const detail = String(r.detail ?? '').replace(
+        /, audit head authenticated( and bound to the vault)?$/,
+        '',
+      );
       const entry = { ...(r as object), detail: r.detail === null ? null : detail } as never;
       const hash = hashAuditRecord(Number(r.seq), entry, prev);
       db.prepare('UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(
@@ -123,6 +130,107 @@ describe('the audit head before an append', () => {
     const ack = await acknowledgeAuditBreak(v, 'cut before the upgrade');
     expect(ack.problem.mac).toBe('legacy');
     expect((await v.get(PATH, 'dev')).value).toBe('value-1');
+    expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'authenticated' });
+    await t.storage.close();
+  });
+
+  const auditRows = (t: TestVault) =>
+    t.storage.database.prepare('SELECT * FROM audit ORDER BY seq').all() as Record<
+      string,
+      unknown
+    >[];
+  const headOf = (t: TestVault) =>
+    (
+      t.storage.database.prepare("SELECT value FROM meta WHERE key = 'audit_head'").get() as {
+        value: string;
+      }
+    ).value;
+  const setHead = (t: TestVault, value: string) =>
+    t.storage.database.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").run(value);
+
+  it("attack: another vault's log and head under the same master key are refused", async () => {
+    const a = await makeTestVault();
+    await a.vault.set(PATH, 'dev', 'value-a', { description: DESCRIPTION });
+    // A second vault made with the same key (a key file used for two vaults).
+    const bDir = `${a.dir}/b.db`;
+    const bStorage = openSqliteStorage(bDir, { create: true });
+    await initVault(bStorage, { masterKey: a.masterKey, keySource: 'key', actor: 'test:user' });
+    const b = new Vault(bStorage, a.masterKey, { actor: 'test:user' });
+    await b.list();
+    await b.list();
+    // Its whole log and head copied over this vault's: every hash and the head's MAC are
+    // right for that key, only the vault differs.
+    const db = a.storage.database;
+    db.prepare('DELETE FROM audit').run();
+    const insert = db.prepare(
+      'INSERT INTO audit (seq, ts, actor, action, path, env, version, outcome, detail, prev_hash, hash) VALUES (@seq, @ts, @actor, @action, @path, @env, @version, @outcome, @detail, @prev_hash, @hash)',
+    );
+    for (const r of bStorage.database.prepare('SELECT * FROM audit ORDER BY seq').all()) {
+      insert.run(r);
+    }
+    const bHead = (
+      bStorage.database.prepare("SELECT value FROM meta WHERE key = 'audit_head'").get() as {
+        value: string;
+      }
+    ).value;
+    setHead(a, bHead);
+    const fresh = new Vault(a.storage, a.masterKey, { actor: 'test:user' });
+    await expect(fresh.get(PATH, 'dev')).rejects.toMatchObject({
+      code: 'AUDIT_CHAIN_BROKEN',
+      message: expect.stringContaining('not authentic'),
+    });
+    expect(await verifyAudit(fresh)).toMatchObject({ ok: false, head: 'broken' });
+    b.close();
+    await bStorage.close();
+    await a.storage.close();
+  });
+
+  it('an unbound head (an older coffer) is bound once, on record', async () => {
+    const t = await makeTestVault();
+    await t.vault.set(PATH, 'dev', 'value-1', { description: DESCRIPTION });
+    t.vault.close();
+    const db = t.storage.database;
+    // As a coffer before bound heads wrote it: the init record's detail, and the head with a
+    // MAC over seq and hash only.
+    let prev = '0'.repeat(64);
+    for (const r of auditRows(t)) {
+      const detail =
+        r.detail === null ? null : String(r.detail).replace(/ and bound to the vault$/, '');
+      const hash = hashAuditRecord(Number(r.seq), { ...(r as object), detail } as never, prev);
+      db.prepare('UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(
+        detail,
+        prev,
+        hash,
+        r.seq,
+      );
+      prev = hash;
+    }
+    const key = deriveSubkey(t.masterKey, 'audit-head');
+    const seq = auditRows(t).length;
+    setHead(t, formatUnboundHead(key, seq, prev));
+    const v = new Vault(t.storage, t.masterKey, { actor: 'test:user' });
+    expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'legacy' });
+    expect((await v.get(PATH, 'dev')).value).toBe('value-1');
+    const rows = auditRows(t);
+    expect(rows.slice(-2).map((r) => [r.action, r.detail])).toEqual([
+      ['audit_upgrade', `audit head bound to the vault from record ${seq + 1} on`],
+      ['get', null],
+    ]);
+    expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'authenticated' });
+    await t.storage.close();
+  });
+
+  it('a vault born bound refuses an unbound head of its own chain', async () => {
+    const t = await makeTestVault();
+    await t.vault.set(PATH, 'dev', 'value-1', { description: DESCRIPTION });
+    const [seq, hash] = headOf(t).split(':') as [string, string];
+    setHead(t, formatUnboundHead(deriveSubkey(t.masterKey, 'audit-head'), Number(seq), hash));
+    const v = new Vault(t.storage, t.masterKey, { actor: 'test:user' });
+    const err = await v.list().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AUDIT_CHAIN_BROKEN' });
+    expect((err as Error).message).toContain('record 1 shows it was');
+    const ack = await acknowledgeAuditBreak(v, 'unbound head found');
+    expect(ack.problem.mac).toBe('unbound');
     expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'authenticated' });
     await t.storage.close();
   });

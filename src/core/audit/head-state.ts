@@ -13,7 +13,10 @@
  * A legacy head (no MAC, written before heads were authenticated) is accepted once, after
  * the whole chain verifies against it, unless the chain shows that this vault already had
  * an authenticated head (a record only an authenticating coffer writes): a head does not go
- * back to having no MAC. The check adds one metadata read per write transaction (the record
+ * back to having no MAC. An unbound head (a MAC of this master key that does not name the
+ * vault id, written before heads did, head.ts) is accepted the same way, unless the chain
+ * shows the vault already had a bound head: another vault under the same master key
+ * cannot lend this one its log and head. The check adds one metadata read per write transaction (the record
  * read, `lastAudit`, was there already) and, for a head this process did not write, one
  * HMAC: measured at about 8 us of CPU per `Vault.get` on SQLite (one more round trip on
  * PostgreSQL), shared by every read of a server's batch. The walks happen only when records
@@ -21,12 +24,16 @@
  */
 import type { AuditRecord, StorageTx } from '../store/storage.js';
 import { AuditChainVerifier, GENESIS_HASH, hashAuditRecord } from './chain.js';
-import { headMacValid, parseHead, type StoredHead } from './head.js';
+import { type AuditHeadKey, headMacKind, parseHead, type StoredHead } from './head.js';
 
 /** The detail suffix of the `init` record of a vault born with an authenticated head. */
 export const INIT_AUTHENTICATED = 'audit head authenticated';
-/** The record written when a legacy head is authenticated. */
+/** The detail suffix of the `init` record of a vault born with a head bound to its id. */
+export const INIT_BOUND = 'audit head authenticated and bound to the vault';
+/** The record written when a legacy or unbound head is authenticated and bound. */
 export const UPGRADE_ACTION = 'audit_upgrade';
+/** What an `audit_upgrade` record's detail starts with when it binds the head. */
+export const UPGRADE_BOUND = 'audit head bound to the vault';
 /** The record of an acknowledged break (acknowledge.ts). */
 export const ACKNOWLEDGE_ACTION = 'audit_acknowledge';
 
@@ -38,10 +45,10 @@ const PAGE = 5000;
  * append, which reads back the head this process wrote, skips both (a few microseconds of a
  * hot read's write transaction). Head values are not secret.
  */
-const knownHeads = new WeakMap<Uint8Array, { raw: string; head: StoredHead }>();
+const knownHeads = new WeakMap<AuditHeadKey, { raw: string; head: StoredHead }>();
 
-/** Records a head value just made (or checked) with `key`. */
-export function noteHead(key: Uint8Array, raw: string, head: StoredHead): void {
+/** Records a head value just made (or checked, and bound) with `key`. */
+export function noteHead(key: AuditHeadKey, raw: string, head: StoredHead): void {
   knownHeads.set(key, { raw, head });
 }
 
@@ -54,13 +61,22 @@ export interface HeadProblem {
   reason: string;
   /** The stored head as read; undefined when missing or unreadable. */
   stored: ChainPoint | undefined;
-  /** `invalid`: not made by this master key (or unreadable); `legacy`: it has none. */
-  mac: 'valid' | 'invalid' | 'legacy' | 'missing';
+  /**
+   * `invalid`: not made by this master key (or unreadable); `legacy`: it has none;
+   * `unbound`: this master key's, but not bound to this vault (an older head, refused here).
+   */
+  mac: 'valid' | 'invalid' | 'legacy' | 'unbound' | 'missing';
   /** The table's newest record; undefined for an empty table. */
   tableEnd: ChainPoint | undefined;
 }
 
-export type HeadState = { ok: true; legacy: boolean } | { ok: false; problem: HeadProblem };
+/**
+ * `upgrade`: the head is intact but from an older coffer, without a MAC (`legacy`) or with
+ * one not bound to the vault (`unbound`); the next append authenticates and binds it.
+ */
+export type HeadState =
+  | { ok: true; upgrade: 'legacy' | 'unbound' | undefined }
+  | { ok: false; problem: HeadProblem };
 
 /** A record a process without the master key writes: the denial of its wrong key. */
 export function isUnkeyedDenial(r: { outcome: string; detail: string | null }): boolean {
@@ -72,7 +88,17 @@ export function marksAuthenticatedHead(r: AuditRecord): boolean {
   return (
     r.action === UPGRADE_ACTION ||
     (r.action === ACKNOWLEDGE_ACTION && r.outcome === 'ok') ||
-    (r.action === 'init' && r.detail !== null && r.detail.endsWith(INIT_AUTHENTICATED))
+    (r.action === 'init' &&
+      r.detail !== null &&
+      (r.detail.endsWith(INIT_AUTHENTICATED) || r.detail.endsWith(INIT_BOUND)))
+  );
+}
+
+/** A record that only a coffer binding its head to the vault id writes. */
+export function marksBoundHead(r: AuditRecord): boolean {
+  return (
+    (r.action === UPGRADE_ACTION && r.detail !== null && r.detail.startsWith(UPGRADE_BOUND)) ||
+    (r.action === 'init' && r.detail !== null && r.detail.endsWith(INIT_BOUND))
   );
 }
 
@@ -141,20 +167,29 @@ async function tailProblem(
   return problem;
 }
 
-/** A legacy head: intact when the whole chain verifies against it and never had a MAC. */
-async function legacyProblem(tx: StorageTx, raw: string): Promise<string | undefined> {
+/**
+ * A head of an older coffer: intact when the whole chain verifies against it and the chain
+ * holds no record of a newer head (a legacy head: none of an authenticated one; an unbound
+ * head: none of a bound one).
+ */
+async function olderHeadProblem(
+  tx: StorageTx,
+  head: StoredHead,
+  kind: 'legacy' | 'unbound',
+): Promise<string | undefined> {
   const verifier = new AuditChainVerifier();
+  const newer = kind === 'legacy' ? marksAuthenticatedHead : marksBoundHead;
   let marker: number | undefined;
   await walkAudit(tx, 0, (r) => {
-    if (marker === undefined && marksAuthenticatedHead(r)) marker = r.seq;
+    if (marker === undefined && newer(r)) marker = r.seq;
     return verifier.push(r);
   });
-  const problem = verifier.finish(raw);
+  const problem = verifier.finish(`${head.seq}:${head.hash}`);
   if (problem !== undefined) return problem.reason;
-  if (marker !== undefined) {
-    return `the stored audit head has no MAC, but record ${marker} shows it had one (a head is never downgraded)`;
-  }
-  return undefined;
+  if (marker === undefined) return undefined;
+  return kind === 'legacy'
+    ? `the stored audit head has no MAC, but record ${marker} shows it had one (a head is never downgraded)`
+    : `the stored audit head is not bound to this vault, but record ${marker} shows it was (another vault's head, or one put back from an older copy)`;
 }
 
 /** Checks the stored head (`raw`, meta `audit_head`) against the table ending at `last`. */
@@ -162,7 +197,7 @@ export async function inspectHead(
   tx: StorageTx,
   last: AuditRecord | undefined,
   raw: string | undefined,
-  key: Uint8Array,
+  key: AuditHeadKey,
 ): Promise<HeadState> {
   const tableEnd = last === undefined ? undefined : { seq: last.seq, hash: last.hash };
   const broken = (
@@ -180,13 +215,14 @@ export async function inspectHead(
     if (head === undefined) {
       return broken('the stored audit head is unreadable', undefined, 'invalid');
     }
-    if (head.mac === null) {
-      const problem = await legacyProblem(tx, raw);
+    const kind = head.mac === null ? 'legacy' : headMacKind(key, head);
+    if (kind === 'legacy' || kind === 'unbound') {
+      const problem = await olderHeadProblem(tx, head, kind);
       return problem === undefined
-        ? { ok: true, legacy: true }
-        : broken(problem, { seq: head.seq, hash: head.hash }, 'legacy');
+        ? { ok: true, upgrade: kind }
+        : broken(problem, { seq: head.seq, hash: head.hash }, kind);
     }
-    if (!headMacValid(key, head)) {
+    if (kind === 'invalid') {
       return broken(
         'the stored audit head is not authentic (it was written without the master key)',
         { seq: head.seq, hash: head.hash },
@@ -197,5 +233,7 @@ export async function inspectHead(
   }
   const stored = { seq: head.seq, hash: head.hash };
   const problem = await tailProblem(tx, head, last);
-  return problem === undefined ? { ok: true, legacy: false } : broken(problem, stored, 'valid');
+  return problem === undefined
+    ? { ok: true, upgrade: undefined }
+    : broken(problem, stored, 'valid');
 }

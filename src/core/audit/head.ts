@@ -7,7 +7,14 @@
  * (`audit_head`) with a MAC:
  *
  *   audit_head = SEQ ":" HASH ":" MAC
- *   MAC        = hex(HMAC-SHA256(K, "coffer-audit-head/v1\n" || SEQ || "\n" || HASH))
+ *   MAC        = hex(HMAC-SHA256(K, "coffer-audit-head/v2\n" || hex(VAULT ID) || "\n" || SEQ
+ *                                   || "\n" || HASH))
+ *
+ * The vault id (16 random bytes drawn at init, store/master-check.ts) binds the head to its
+ * vault: two vaults under one master key (a key file used twice) cannot lend each other
+ * their logs with their heads. Heads written before that carry the version-1 MAC, of
+ * "coffer-audit-head/v1\n" || SEQ || "\n" || HASH; such a head is an `unbound` one, which
+ * head-state.ts accepts once, as it does a legacy head, and the next append rebinds.
  *
  * A checkpoint is the same pair with the time it was taken, printed by `coffer audit head`
  * for the user to keep off the machine, and checked by `coffer audit verify --checkpoint`:
@@ -32,13 +39,20 @@ import { CofferError } from '../errors.js';
 export const META_AUDIT_HEAD = 'audit_head';
 export const CHECKPOINT_FORMAT = 'coffer-audit-checkpoint/v1';
 
-const HEAD_LABEL = 'coffer-audit-head/v1\n';
+const HEAD_LABEL_V1 = 'coffer-audit-head/v1\n';
+const HEAD_LABEL = 'coffer-audit-head/v2\n';
 const CHECKPOINT_LABEL = `${CHECKPOINT_FORMAT}\n`;
 const HASH = /^[0-9a-f]{64}$/;
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;
 const MAC = /^[0-9a-f]{64}$/;
 // ISO 8601 in UTC as Date#toISOString writes it.
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** The key of a vault's audit head: the master key's `audit-head` subkey and the vault id. */
+export interface AuditHeadKey {
+  key: Uint8Array;
+  vaultId: Uint8Array;
+}
 
 /** The stored head as read: `mac` is null for a legacy head. */
 export interface StoredHead {
@@ -69,9 +83,19 @@ function sameHex(a: string, b: string): boolean {
   return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
 }
 
+function headMac(k: AuditHeadKey, seq: number, hash: string): string {
+  const id = Buffer.from(k.vaultId.buffer, k.vaultId.byteOffset, k.vaultId.byteLength);
+  return hmacHex(k.key, `${HEAD_LABEL}${id.toString('hex')}\n${seq}\n${hash}`);
+}
+
 /** The head value to store for the record `seq` with `hash`. */
-export function formatHead(key: Uint8Array, seq: number, hash: string): string {
-  return `${seq}:${hash}:${hmacHex(key, `${HEAD_LABEL}${seq}\n${hash}`)}`;
+export function formatHead(k: AuditHeadKey, seq: number, hash: string): string {
+  return `${seq}:${hash}:${headMac(k, seq, hash)}`;
+}
+
+/** A head in the version-1 form, not bound to a vault (vectors and tests of the upgrade). */
+export function formatUnboundHead(key: Uint8Array, seq: number, hash: string): string {
+  return `${seq}:${hash}:${hmacHex(key, `${HEAD_LABEL_V1}${seq}\n${hash}`)}`;
 }
 
 /** Parses a stored head; undefined when it has neither form. */
@@ -85,10 +109,16 @@ export function parseHead(raw: string): StoredHead | undefined {
   return { seq: Number(seq), hash, mac: mac ?? null };
 }
 
-/** Whether a head's MAC is the one the key makes (false for a legacy head). */
-export function headMacValid(key: Uint8Array, head: StoredHead): boolean {
-  if (head.mac === null) return false;
-  return sameHex(head.mac, hmacHex(key, `${HEAD_LABEL}${head.seq}\n${head.hash}`));
+/**
+ * Which MAC a head carries: `bound` (this vault's, version 2), `unbound` (version 1: this
+ * master key's, written before heads named their vault), or `invalid` (neither, or a
+ * legacy head without one).
+ */
+export function headMacKind(k: AuditHeadKey, head: StoredHead): 'bound' | 'unbound' | 'invalid' {
+  if (head.mac === null) return 'invalid';
+  if (sameHex(head.mac, headMac(k, head.seq, head.hash))) return 'bound';
+  const v1 = hmacHex(k.key, `${HEAD_LABEL_V1}${head.seq}\n${head.hash}`);
+  return sameHex(head.mac, v1) ? 'unbound' : 'invalid';
 }
 
 function checkpointMac(key: Uint8Array, seq: number, hash: string, time: string): string {

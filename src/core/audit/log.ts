@@ -105,7 +105,7 @@ export async function verifyAudit(
 ): Promise<AuditVerifyResult> {
   const cp = options.checkpoint;
   return vault.readTransaction(async (tx, keyring) => {
-    const key = keyring.subkey('audit-head');
+    const key = keyring.auditHeadKey();
     const verifier = new AuditChainVerifier();
     const acknowledged: AcknowledgedBreak[] = [];
     let last: AuditRecord | undefined;
@@ -124,10 +124,11 @@ export async function verifyAudit(
     let head: AuditVerifyResult['head'] = 'broken';
     if (problem === undefined) {
       const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
-      if (state.ok) head = state.legacy ? 'legacy' : 'authenticated';
+      if (state.ok) head = state.upgrade === undefined ? 'authenticated' : 'legacy';
       else problem = problemAt(state.problem);
     }
-    const checkpoint = cp === undefined ? undefined : checkCheckpoint(cp, key, hashAtCheckpoint);
+    const checkpoint =
+      cp === undefined ? undefined : checkCheckpoint(cp, key.key, hashAtCheckpoint);
     if (problem === undefined && checkpoint !== undefined && !checkpoint.ok) {
       problem = { seq: cp!.seq, reason: checkpoint.reason! };
     }

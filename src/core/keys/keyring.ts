@@ -14,6 +14,7 @@
  *   only then. A vault with a version-1 check is `legacy` until row-migration.ts runs.
  */
 import { randomBytes } from 'node:crypto';
+import type { AuditHeadKey } from '../audit/head.js';
 import { KEY_BYTES } from '../crypto/aead.js';
 import { openKek, sealKek } from '../crypto/envelope.js';
 import { deriveSubkey, type SubkeyLabel } from '../crypto/subkeys.js';
@@ -36,6 +37,7 @@ export class Keyring {
   /** The vault id once unlocked (a vault whose rows carry MACs). */
   #vaultId: Uint8Array | undefined;
   #rowMacKey: RowMacKey | undefined;
+  #auditHeadKey: AuditHeadKey | undefined;
 
   constructor(masterKey: Uint8Array) {
     if (!(masterKey instanceof Uint8Array) || masterKey.length !== KEY_BYTES) {
@@ -77,12 +79,15 @@ export class Keyring {
   /** Records that the vault's rows now carry MACs bound to `vaultId` (row-migration.ts). */
   adopt(vaultId: Uint8Array): void {
     this.#vaultId = new Uint8Array(vaultId);
+    this.#rowMacKey = undefined;
+    this.#auditHeadKey = undefined;
   }
 
   /** Forgets what `unlock` learnt (a migration that rolled back); the next unlock re-reads. */
   relock(): void {
     this.#vaultId = undefined;
     this.#rowMacKey = undefined;
+    this.#auditHeadKey = undefined;
   }
 
   /** The key and vault id of row MACs; throws unless `unlock` found (or `adopt` made) one. */
@@ -90,6 +95,13 @@ export class Keyring {
     if (this.#vaultId === undefined) throw new Error('the keyring is not unlocked');
     this.#rowMacKey ??= { key: this.subkey('row-mac'), vaultId: this.#vaultId };
     return this.#rowMacKey;
+  }
+
+  /** The key of the audit head (audit/head.ts); throws unless unlocked, as `rowMacKey`. */
+  auditHeadKey(): AuditHeadKey {
+    if (this.#vaultId === undefined) throw new Error('the keyring is not unlocked');
+    this.#auditHeadKey ??= { key: this.subkey('audit-head'), vaultId: this.#vaultId };
+    return this.#auditHeadKey;
   }
 
   /** Opens the KEK with this id (cached). Throws KEY_NOT_FOUND for unknown or retired ids. */

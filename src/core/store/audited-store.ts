@@ -111,7 +111,7 @@ export class AuditedStore {
       detail: d.detail,
     }));
     if (keyed) await this.keyring.unlock(tx);
-    await appendAudit(tx, records, keyed ? this.keyring.subkey('audit-head') : undefined);
+    await appendAudit(tx, records, keyed ? this.keyring.auditHeadKey() : undefined);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chainAuditRecord } from '../audit/chain.js';
 import { formatHead, META_AUDIT_HEAD } from '../audit/head.js';
-import { INIT_AUTHENTICATED } from '../audit/head-state.js';
+import { INIT_BOUND } from '../audit/head-state.js';
 import type { ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
@@ -69,12 +69,12 @@ export async function initVault(
         env: null,
         version: null,
         outcome: 'ok',
-        detail: `key source ${options.keySource}, first key ${kek.id}, ${INIT_AUTHENTICATED}`,
+        detail: `key source ${options.keySource}, first key ${kek.id}, ${INIT_BOUND}`,
       });
       await tx.appendAudit(record);
       await tx.setMeta(
         META_AUDIT_HEAD,
-        formatHead(keyring.subkey('audit-head'), record.seq, record.hash),
+        formatHead(keyring.auditHeadKey(), record.seq, record.hash),
       );
       return { kekId: kek.id };
     });
