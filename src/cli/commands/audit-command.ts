@@ -182,7 +182,10 @@ a record rewritten, the head edited), every audited command fails with exit 4. I
 first (\`coffer audit verify\`, a backup, a checkpoint kept elsewhere). This command then
 appends a record, chained onto the table's actual last record, that keeps the head the
 vault had vouched for, where the table ended and your reason; \`coffer audit verify\` lists
-it from then on. Needs the master key (local only). Exit code 5 when there is nothing to
+it from then on. Breaks inside the chain that \`coffer audit verify\` reports but that do not
+stop work (a record edited in place with its hash kept, records removed from the middle)
+are acknowledged the same way, in the same record: verify then passes them, and reports
+any later break. Needs the master key (local only). Exit code 5 when there is nothing to
 acknowledge.
 
 Example:

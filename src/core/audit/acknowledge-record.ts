@@ -4,7 +4,8 @@
  * Its detail is a JSON object, written in this key order:
  *
  *   {"reason": TEXT, "problem": TEXT, "storedHead": "SEQ:HASH" | null,
- *    "headMac": "valid" | "invalid" | "legacy" | "missing", "tableEnd": "SEQ:HASH" | null}
+ *    "headMac": "valid" | "invalid" | "legacy" | "unbound" | "missing",
+ *    "tableEnd": "SEQ:HASH" | null}
  *
  * `reason` is the operator's words; `problem` what coffer found; `storedHead` the head the
  * vault had vouched for and `tableEnd` the record the table ended at, so the record keeps
@@ -65,7 +66,11 @@ export function readAcknowledgement(r: AuditRecord): AcknowledgedBreak {
     problem: text(d.problem),
     storedHead: readPoint(d.storedHead),
     headMac:
-      mac === 'valid' || mac === 'invalid' || mac === 'legacy' || mac === 'missing'
+      mac === 'valid' ||
+      mac === 'invalid' ||
+      mac === 'legacy' ||
+      mac === 'unbound' ||
+      mac === 'missing'
         ? mac
         : 'unknown',
     tableEnd: readPoint(d.tableEnd),

@@ -16,9 +16,10 @@
 import { CofferError } from '../errors.js';
 import type { Vault } from '../store/vault.js';
 import { acknowledgementDetail } from './acknowledge-record.js';
-import { GENESIS_HASH } from './chain.js';
+import { GENESIS_HASH, REASON_SEPARATOR } from './chain.js';
 import { formatHead, META_AUDIT_HEAD } from './head.js';
 import { ACKNOWLEDGE_ACTION, type HeadProblem, inspectHead } from './head-state.js';
+import { walkChain } from './log.js';
 
 export const MAX_REASON_LENGTH = 500;
 // C0 and C1 controls, and line/paragraph separators: a reason is one line of plain text.
@@ -59,19 +60,39 @@ export async function acknowledgeAuditBreak(
     const key = keyring.auditHeadKey();
     const last = await tx.lastAudit();
     const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
-    if (state.ok) {
-      throw new CofferError(
-        'AUDIT_NOTHING_TO_ACKNOWLEDGE',
-        'nothing to acknowledge: the audit head matches the end of the chain',
-      );
-    }
-    // The head now vouches for the table as it is; the audited operation's own record (this
-    // acknowledgement) chains onto it and moves the head on.
     const end = last === undefined ? { seq: 0, hash: GENESIS_HASH } : last;
-    await tx.setMeta(META_AUDIT_HEAD, formatHead(key, end.seq, end.hash));
+    // Breaks inside the chain (records edited in place with their hash column kept, or
+    // removed from the middle), which `coffer audit verify` reports and appends do not
+    // check, are acknowledged with the head's problem, in one record.
+    const { verifier } = await walkChain(tx);
+    const reasons = verifier.breaks.map((b) => b.reason);
+    let problem: HeadProblem;
+    if (state.ok) {
+      if (reasons.length === 0) {
+        throw new CofferError(
+          'AUDIT_NOTHING_TO_ACKNOWLEDGE',
+          'nothing to acknowledge: the audit chain is intact and the head matches its end',
+        );
+      }
+      const point = { seq: end.seq, hash: end.hash };
+      problem = {
+        reason: reasons.join(REASON_SEPARATOR),
+        stored: point,
+        mac: 'valid',
+        tableEnd: last === undefined ? undefined : point,
+      };
+    } else {
+      const all = reasons.includes(state.problem.reason)
+        ? reasons
+        : [...reasons, state.problem.reason];
+      problem = { ...state.problem, reason: all.join(REASON_SEPARATOR) };
+      // The head now vouches for the table as it is; the audited operation's own record
+      // (this acknowledgement) chains onto it and moves the head on.
+      await tx.setMeta(META_AUDIT_HEAD, formatHead(key, end.seq, end.hash));
+    }
     return {
-      result: { seq: end.seq + 1, reason: text, problem: state.problem },
-      detail: acknowledgementDetail(text, state.problem),
+      result: { seq: end.seq + 1, reason: text, problem },
+      detail: acknowledgementDetail(text, problem),
     };
   });
 }

@@ -101,4 +101,51 @@ describe('audit hash chain', () => {
       { numRuns: 100 },
     );
   });
+
+  /** A chain of `n` records, then one break made at `at` of the kind asked for. */
+  function brokenChain(n: number, at: number, kind: 'edit' | 'remove' | 'relink'): AuditRecord[] {
+    const records: AuditRecord[] = [];
+    let last: AuditRecord | undefined;
+    for (let i = 0; i < n; i++) {
+      last = chainAuditRecord(last, { ...FIRST, detail: `op ${i}` });
+      records.push(last);
+    }
+    const i = at % n;
+    if (kind === 'edit') records[i] = { ...records[i]!, detail: 'rewritten' };
+    else if (kind === 'remove') records.splice(i, 1);
+    else records[i] = { ...records[i]!, prevHash: 'f'.repeat(64) };
+    return records;
+  }
+
+  it('property: acknowledgeable mode walks past each break, which stays a problem until acknowledged', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 12 }),
+        fc.nat(),
+        fc.constantFrom('edit', 'remove', 'relink') as fc.Arbitrary<'edit' | 'remove' | 'relink'>,
+        (n, at, kind) => {
+          // A removed last record is a cut tail, which only the head shows (head-state.ts).
+          fc.pre(!(kind === 'remove' && at % n === n - 1));
+          const records = brokenChain(n, at, kind);
+          const strict = new AuditChainVerifier();
+          const strictEnded = records.some((r) => !strict.push(r));
+          expect(strictEnded).toBe(true);
+          const v = new AuditChainVerifier({ acknowledgeable: true });
+          for (const r of records) expect(v.push(r)).toBe(true);
+          expect(v.linked).toBe(true);
+          expect(v.count).toBe(records.length);
+          // The first break is the one the strict walk stopped at.
+          expect(v.problem).toEqual(strict.problem);
+          expect(v.breaks.length).toBeGreaterThan(0);
+          // An acknowledgement of other reasons clears nothing; of these, every one.
+          v.acknowledge(['record 999 was changed']);
+          expect(v.problem).toEqual(strict.problem);
+          v.acknowledge(v.breaks.map((b) => b.reason));
+          expect(v.problem).toBeUndefined();
+          expect(v.finish(`${records.at(-1)!.seq}:${records.at(-1)!.hash}`)).toBeUndefined();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });

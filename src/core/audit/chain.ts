@@ -62,51 +62,111 @@ export interface ChainProblem {
   reason: string;
 }
 
+/** The reason given for a record whose content no longer matches its stored hash. */
+export function changedReason(seq: number): string {
+  return `record ${seq} was changed`;
+}
+
+/** Separates the reasons an acknowledgement lists (acknowledge.ts). */
+export const REASON_SEPARATOR = '; ';
+
+export interface VerifierOptions {
+  /**
+   * Walk on past a break: a record edited in place (its hash column kept), records missing
+   * from the middle, a record that does not follow the one before. Each is kept as a
+   * problem until `acknowledge` names it (an acknowledgement later in the chain); the walk
+   * goes on from the record as stored. Without it, the first break ends the walk.
+   */
+  acknowledgeable?: boolean;
+}
+
 /** Incremental verifier: feed records in seq order, then call `finish` with the stored head. */
 export class AuditChainVerifier {
   #expectedSeq = 1;
   #prevHash = GENESIS_HASH;
   #problem: ChainProblem | undefined;
   #count = 0;
+  readonly #acknowledgeable: boolean;
+  /** Breaks walked past and not acknowledged yet (acknowledgeable mode), in order. */
+  #breaks: ChainProblem[] = [];
+  #lastIntact = true;
+
+  constructor(options: VerifierOptions = {}) {
+    this.#acknowledgeable = options.acknowledgeable === true;
+  }
 
   get count(): number {
     return this.#count;
   }
 
+  /** The first problem: a break not acknowledged, else what ended the walk. */
   get problem(): ChainProblem | undefined {
-    return this.#problem;
+    return this.#breaks[0] ?? this.#problem;
   }
 
-  /** Returns false once a problem is found (later records are not examined). */
+  /** Breaks walked past and not acknowledged yet (acknowledgeable mode). */
+  get breaks(): readonly ChainProblem[] {
+    return this.#breaks;
+  }
+
+  /** Whether the walk went on to the end (breaks walked past aside). */
+  get linked(): boolean {
+    return this.#problem === undefined;
+  }
+
+  /** Whether the record pushed last was whole: it followed the one before and kept its hash. */
+  get lastIntact(): boolean {
+    return this.#lastIntact;
+  }
+
+  /** An acknowledgement (a record after them) names these breaks by their reasons. */
+  acknowledge(reasons: readonly string[]): void {
+    this.#breaks = this.#breaks.filter((b) => !reasons.includes(b.reason));
+  }
+
+  /** A break: kept and walked past (acknowledgeable mode), else the end of the walk. */
+  #break(problem: ChainProblem): boolean {
+    this.#lastIntact = false;
+    if (!this.#acknowledgeable) {
+      this.#problem = problem;
+      return false;
+    }
+    this.#breaks.push(problem);
+    return true;
+  }
+
+  /** Returns false once a problem ends the walk (later records are not examined). */
   push(r: AuditRecord): boolean {
     if (this.#problem !== undefined) return false;
     this.#count++;
-    if (r.seq !== this.#expectedSeq) {
-      this.#problem =
-        r.seq > this.#expectedSeq
-          ? { seq: this.#expectedSeq, reason: `record ${this.#expectedSeq} is missing (removed)` }
-          : { seq: r.seq, reason: `record ${r.seq} is out of order` };
+    this.#lastIntact = true;
+    if (r.seq < this.#expectedSeq) {
+      // Storage lists records by seq: this is not a log any more.
+      this.#problem = { seq: r.seq, reason: `record ${r.seq} is out of order` };
       return false;
     }
-    if (r.prevHash !== this.#prevHash) {
-      this.#problem = {
-        seq: r.seq,
-        reason: `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records)`,
-      };
-      return false;
+    if (r.seq > this.#expectedSeq) {
+      const from = this.#expectedSeq;
+      const reason =
+        r.seq === from + 1
+          ? `record ${from} is missing (removed)`
+          : `records ${from} to ${r.seq - 1} are missing (removed)`;
+      if (!this.#break({ seq: from, reason })) return false;
+    } else if (r.prevHash !== this.#prevHash) {
+      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records)`;
+      if (!this.#break({ seq: r.seq, reason })) return false;
     }
     if (hashAuditRecord(r.seq, r, r.prevHash) !== r.hash) {
-      this.#problem = { seq: r.seq, reason: `record ${r.seq} was changed` };
-      return false;
+      if (!this.#break({ seq: r.seq, reason: changedReason(r.seq) })) return false;
     }
     this.#prevHash = r.hash;
-    this.#expectedSeq++;
+    this.#expectedSeq = r.seq + 1;
     return true;
   }
 
   /** Compares the end of the chain with a legacy head ("seq:hash", no MAC; head-state.ts). */
   finish(storedHead: string | undefined): ChainProblem | undefined {
-    if (this.#problem !== undefined) return this.#problem;
+    if (this.problem !== undefined) return this.problem;
     const lastSeq = this.#expectedSeq - 1;
     const head = `${lastSeq}:${this.#prevHash}`;
     if (storedHead === undefined) {
@@ -121,6 +181,6 @@ export class AuditChainVerifier {
             }
           : { seq: lastSeq, reason: `record ${lastSeq} does not match the stored audit head` };
     }
-    return this.#problem;
+    return this.problem;
   }
 }

@@ -234,4 +234,74 @@ describe('the audit head before an append', () => {
     expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'authenticated' });
     await t.storage.close();
   });
+
+  it('a record edited in place (hash column kept): verify reports it, acknowledge accepts it, verify is then clean', async () => {
+    const t = await makeTestVault();
+    for (let i = 0; i < 4; i++) await t.vault.list();
+    const db = t.storage.database;
+    const edit = (seq: number) =>
+      db.prepare("UPDATE audit SET actor = 'someone:else' WHERE seq = ?").run(seq);
+    edit(2);
+    // The tail is intact: work goes on (a cut tail is what stops it).
+    await t.vault.list();
+    const before = await verifyAudit(t.vault);
+    expect(before).toMatchObject({
+      ok: false,
+      problem: { seq: 2, reason: 'record 2 was changed' },
+    });
+    const ack = await acknowledgeAuditBreak(t.vault, 'edited by a test');
+    expect(ack.problem).toMatchObject({ reason: 'record 2 was changed', mac: 'valid' });
+    const after = await verifyAudit(t.vault);
+    expect(after).toMatchObject({ ok: true, head: 'authenticated' });
+    expect(after.acknowledged.map((a) => a.problem)).toEqual(['record 2 was changed']);
+    // Another edit is a new problem: the acknowledgement named record 2 only.
+    edit(4);
+    expect(await verifyAudit(t.vault)).toMatchObject({
+      ok: false,
+      problem: { seq: 4, reason: 'record 4 was changed' },
+    });
+    // An acknowledgement edited in place to name it acknowledges nothing (and is changed).
+    const ackSeq = after.acknowledged[0]!.seq;
+    const detail = (
+      db.prepare('SELECT detail FROM audit WHERE seq = ?').get(ackSeq) as { detail: string }
+    ).detail;
+    db.prepare('UPDATE audit SET detail = ? WHERE seq = ?').run(
+      detail.replace('record 2 was changed', 'record 2 was changed; record 4 was changed'),
+      ackSeq,
+    );
+    const forged = await verifyAudit(t.vault);
+    expect(forged.ok).toBe(false);
+    expect(forged.problem?.reason).toBe('record 2 was changed');
+    await t.storage.close();
+  });
+
+  it('records removed from the middle: verify reports them, acknowledge accepts them', async () => {
+    const t = await makeTestVault();
+    for (let i = 0; i < 5; i++) await t.vault.list();
+    t.storage.database.prepare('DELETE FROM audit WHERE seq IN (3, 4)').run();
+    await t.vault.list();
+    expect(await verifyAudit(t.vault)).toMatchObject({
+      ok: false,
+      problem: { seq: 3, reason: 'records 3 to 4 are missing (removed)' },
+    });
+    const ack = await acknowledgeAuditBreak(t.vault, 'two records lost');
+    expect(ack.problem.reason).toContain('records 3 to 4 are missing (removed)');
+    expect(await verifyAudit(t.vault)).toMatchObject({ ok: true });
+    await t.storage.close();
+  });
+
+  it('the last record edited in place: work goes on, verify reports it, acknowledge accepts it', async () => {
+    const t = await makeTestVault();
+    await t.vault.set(PATH, 'dev', 'value-1', { description: DESCRIPTION });
+    const db = t.storage.database;
+    const end = (db.prepare('SELECT MAX(seq) AS n FROM audit').get() as { n: number }).n;
+    db.prepare("UPDATE audit SET path = 'project/app/other' WHERE seq = ?").run(end);
+    const fresh = new Vault(t.storage, t.masterKey, { actor: 'test:user' });
+    expect((await fresh.get(PATH, 'dev')).value).toBe('value-1');
+    expect((await verifyAudit(fresh)).problem?.reason).toBe(`record ${end} was changed`);
+    const ack = await acknowledgeAuditBreak(fresh, 'last record edited');
+    expect(ack.problem.reason).toBe(`record ${end} was changed`);
+    expect(await verifyAudit(fresh)).toMatchObject({ ok: true, head: 'authenticated' });
+    await t.storage.close();
+  });
 });

@@ -8,10 +8,10 @@
  * holds its record with its hash.
  */
 import { CofferError } from '../errors.js';
-import type { AuditRecord } from '../store/storage.js';
+import type { AuditRecord, StorageTx } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import { type AcknowledgedBreak, readAcknowledgement } from './acknowledge-record.js';
-import { AuditChainVerifier, type ChainProblem } from './chain.js';
+import { AuditChainVerifier, type ChainProblem, REASON_SEPARATOR } from './chain.js';
 import { type AuditCheckpoint, checkpointMacValid, META_AUDIT_HEAD } from './head.js';
 import { ACKNOWLEDGE_ACTION, type HeadProblem, inspectHead, walkAudit } from './head-state.js';
 
@@ -98,6 +98,41 @@ function checkCheckpoint(
   return { ...base, ok: true };
 }
 
+/** What a walk of the whole chain found (walkChain). */
+export interface ChainWalk {
+  verifier: AuditChainVerifier;
+  acknowledged: AcknowledgedBreak[];
+  /** The last record the walk reached intact in its links. */
+  last: AuditRecord | undefined;
+}
+
+/**
+ * Walks the whole chain: each break (a record edited in place, records missing from the
+ * middle, a record that does not follow) is a problem until a later, intact
+ * acknowledgement names it (acknowledge.ts). `visit` sees each record walked.
+ */
+export async function walkChain(
+  tx: StorageTx,
+  visit?: (r: AuditRecord) => void,
+): Promise<ChainWalk> {
+  const verifier = new AuditChainVerifier({ acknowledgeable: true });
+  const acknowledged: AcknowledgedBreak[] = [];
+  let last: AuditRecord | undefined;
+  await walkAudit(tx, 0, (r) => {
+    if (!verifier.push(r)) return false;
+    last = r;
+    if (r.action === ACKNOWLEDGE_ACTION && r.outcome === 'ok') {
+      const ack = readAcknowledgement(r);
+      acknowledged.push(ack);
+      // An acknowledgement edited in place acknowledges nothing.
+      if (verifier.lastIntact) verifier.acknowledge(ack.problem.split(REASON_SEPARATOR));
+    }
+    visit?.(r);
+    return true;
+  });
+  return { verifier, acknowledged, last };
+}
+
 /** Walks the whole chain in one read transaction; reports the first problem found. */
 export async function verifyAudit(
   vault: Vault,
@@ -106,26 +141,19 @@ export async function verifyAudit(
   const cp = options.checkpoint;
   return vault.readTransaction(async (tx, keyring) => {
     const key = keyring.auditHeadKey();
-    const verifier = new AuditChainVerifier();
-    const acknowledged: AcknowledgedBreak[] = [];
-    let last: AuditRecord | undefined;
     // The chain's hash at the checkpoint's record (seq 0: the empty chain before record 1).
     let hashAtCheckpoint = cp?.seq === 0 ? '0'.repeat(64) : undefined;
-    await walkAudit(tx, 0, (r) => {
-      if (!verifier.push(r)) return false;
-      last = r;
-      if (r.action === ACKNOWLEDGE_ACTION && r.outcome === 'ok') {
-        acknowledged.push(readAcknowledgement(r));
-      }
+    const { verifier, acknowledged, last } = await walkChain(tx, (r) => {
       if (cp !== undefined && r.seq === cp.seq) hashAtCheckpoint = r.hash;
-      return true;
     });
     let problem = verifier.problem;
     let head: AuditVerifyResult['head'] = 'broken';
-    if (problem === undefined) {
+    if (verifier.linked) {
+      // The head is checked whenever the links held, so that a record edited in place does
+      // not hide a cut tail.
       const state = await inspectHead(tx, last, await tx.getMeta(META_AUDIT_HEAD), key);
       if (state.ok) head = state.upgrade === undefined ? 'authenticated' : 'legacy';
-      else problem = problemAt(state.problem);
+      else problem ??= problemAt(state.problem);
     }
     const checkpoint =
       cp === undefined ? undefined : checkCheckpoint(cp, key.key, hashAtCheckpoint);
