@@ -42,6 +42,7 @@ import { rotationRoutes } from './routes/rotation-route.js';
 import { secretsRoutes } from './routes/secrets-route.js';
 import { tokensRoutes } from './routes/tokens-route.js';
 import { Health, NoQuery, OpenApiDocument } from './schemas.js';
+import { TokenGate } from './token-gate.js';
 import { type UiOptions, uiHeaders, uiRoutes } from './ui/routes.js';
 
 /** Bodies above this are refused with 413 (a 64 KiB value may take 6x that as JSON). */
@@ -142,7 +143,8 @@ export function createApi(options: AppOptions): Api {
     }),
   );
   app.use('*', uiHeaders);
-  app.use('/v1/*', authMiddleware({ vault, authenticator, limiter, failures, logger }));
+  const gate = new TokenGate({ authenticator, limiter, failures });
+  app.use('/v1/*', authMiddleware({ vault, gate, logger }));
   const routes: Routes = {
     app,
     specs: [],
@@ -196,12 +198,12 @@ export function createApi(options: AppOptions): Api {
     app,
     vault,
     authenticator,
-    limiter,
-    failures,
+    gate,
     logger,
     bodyLimit: routes.bodyLimit,
     now,
     requests: options.ui?.requests ?? requests,
+    publicUrl: options.publicUrl,
     options: options.ui ?? {},
   });
 

@@ -203,6 +203,7 @@ export async function startServer(
         new CofferError(
           'IO_ERROR',
           `cannot listen on ${b.host}:${b.port} (${err.code ?? err.name})`,
+          { cause: err },
         ),
       );
     });

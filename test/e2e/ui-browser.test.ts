@@ -17,6 +17,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIncident } from '../../src/core/incident/incident.js';
+import { privateLoopbackHost } from '../../src/core/loopback.js';
 import { SecretRequests } from '../../src/core/requests/secret-requests.js';
 import { localMcpBackend } from '../../src/mcp/backend.js';
 import { mcpPolicy } from '../../src/mcp/policy.js';
@@ -296,6 +297,38 @@ describe('the web UI in Chromium', () => {
     expect((await server.vault.info('project/app/database_url', 'dev')).deletedAt).toBeNull();
     evil.close();
     await context.close();
+  });
+
+  it("a session on coffer ui's own loopback address is not sent to another local server", async () => {
+    // What a dev server on 127.0.0.1 sees of the browser's cookies once it is visited.
+    const seen: (string | undefined)[] = [];
+    const other: Server = createServer((req, res) => {
+      seen.push(req.headers.cookie);
+      res.end('ok');
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as { port: number }).port}/`;
+    const own = await startServer(server.app, { host: privateLoopbackHost(), port: 0 });
+    try {
+      // Served on 127.0.0.1 (as before coffer ui had its own address), the cookie leaks:
+      // the check below can tell.
+      const shared = await loggedIn(tokens.admin!);
+      await shared.page.goto(otherUrl);
+      expect(seen.at(-1) ?? '').toContain('coffer_session=');
+      await shared.context.close();
+      const isolated = await loggedIn(tokens.admin!, { at: own.url });
+      await isolated.page.goto(otherUrl);
+      expect(seen.at(-1) ?? '').not.toContain('coffer_session=');
+      // The session itself works where it was made.
+      const home = await isolated.page.goto(`${own.url}/`);
+      expect(home?.status()).toBe(200);
+      expect(await isolated.page.content()).toContain('app');
+      await isolated.context.close();
+    } finally {
+      await own.close();
+      other.close();
+    }
   });
 
   it('sends a strict CSP, and an inline script does not run', async () => {

@@ -62,7 +62,9 @@ export function uiCommand(program: Command): void {
       'after',
       `
 Prints the one-time login link on stdout (good once, for 10 minutes) and opens it in the
-browser when there is a desktop. The session acts as you, like the CLI; every page and every
+browser when there is a desktop. It serves on a random loopback address of its own
+(127.x.y.z; 127.0.0.1 where the system has no other), so that no other local server gets
+its session cookie. The session acts as you, like the CLI; every page and every
 reveal is audited as ui:<user>. For a team, run \`coffer serve\` and log in with a token.
 Stops on SIGINT (Ctrl-C) or SIGTERM.
 
@@ -86,13 +88,15 @@ Examples:
             version,
             ui: { sessions, manifests: manifest === undefined ? [] : [manifest] },
           });
-          const server = await startServer(
-            api.app,
-            { host: '127.0.0.1', port: opts.port },
-            {
-              hotPath: api.hotPath,
-            },
-          );
+          const { privateLoopbackHost } = await import('../../core/loopback.js');
+          const listen = (host: string) =>
+            startServer(api.app, { host, port: opts.port }, { hotPath: api.hotPath });
+          // An address of its own, so that the session cookie goes to no other local server.
+          const server = await listen(privateLoopbackHost()).catch((err: unknown) => {
+            const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
+            if (code === 'EADDRNOTAVAIL') return listen('127.0.0.1');
+            throw err;
+          });
           const actor = cliActor().replace(/^cli:/, 'ui:');
           const policy = new AccessPolicy(
             { allow: [], envs: [], caps: ['read', 'list', 'write', 'delete', 'admin'] },

@@ -39,9 +39,8 @@ import type { SecretInfo, Vault } from '../../core/store/vault.js';
 import { AuthFailure, type TokenAuthenticator } from '../auth.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse } from '../error-response.js';
-import type { FailureAudit } from '../failure-audit.js';
 import { errorFields, type Logger } from '../logger.js';
-import type { FailureLimiter } from '../rate-limit.js';
+import type { TokenGate } from '../token-gate.js';
 import { uiAsset } from './assets.js';
 import { ManifestFiles } from './manifests.js';
 import { type Form, field, html, readForm } from './respond.js';
@@ -89,14 +88,16 @@ export interface UiDeps {
   app: Hono<AppEnv>;
   vault: Vault;
   authenticator: TokenAuthenticator;
-  limiter: FailureLimiter;
-  failures: FailureAudit;
+  /** The API's rate limit and token check, shared with the login form. */
+  gate: TokenGate;
   logger: Logger;
   bodyLimit: MiddlewareHandler<AppEnv>;
   now: () => Date;
   /** Agents' requests the UI lists and answers. */
   requests: RequestInbox;
   options: UiOptions;
+  /** The server's public URL (`coffer serve --public-url`), where TLS may end at a proxy. */
+  publicUrl?: string | undefined;
 }
 
 const COOKIE = 'coffer_session';
@@ -175,7 +176,7 @@ export const uiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 export function uiRoutes(deps: UiDeps): void {
-  const { app, vault, authenticator, limiter, failures, logger, now } = deps;
+  const { app, vault, authenticator, gate, logger, now } = deps;
   const sessions = deps.options.sessions ?? new SessionStore();
   const revealMs = deps.options.revealMs ?? REVEAL_MS;
   const lastReads = new LastReads();
@@ -183,7 +184,10 @@ export function uiRoutes(deps: UiDeps): void {
   const manifests = new ManifestFiles(deps.options.manifests ?? []);
   const manifestFor = (prefix: string) => manifests.forProject(prefix);
 
-  const secure = (c: Context<AppEnv>) => new URL(c.req.url).protocol === 'https:';
+  // Behind a proxy that ends TLS the request itself is plain HTTP: a public https URL says
+  // the browser's side is not.
+  const publicHttps = deps.publicUrl?.startsWith('https:') === true;
+  const secure = (c: Context<AppEnv>) => publicHttps || new URL(c.req.url).protocol === 'https:';
 
   const startSession = (c: Context<AppEnv>, owner: SessionOwner): Session => {
     const session = sessions.create(owner);
@@ -361,27 +365,21 @@ export function uiRoutes(deps: UiDeps): void {
       );
       return html(c, await documentOf(LoginPage({ error: 'Log in from this page.' })), 403);
     }
-    const wait = limiter.retryAfter(address);
-    if (wait !== undefined) {
-      failures.refused(address);
-      c.header('Retry-After', String(wait));
-      const error = `Too many failed logins from this address; try again in ${wait} s.`;
-      return html(c, await documentOf(LoginPage({ error })), 429);
-    }
     const form = await readForm(c);
     const token = (field(form, 'token') ?? '').trim();
     const header = `Bearer ${token}`;
-    const result = await authenticator.authenticate(token === '' ? undefined : header);
-    if (result instanceof AuthFailure) {
-      limiter.fail(address);
-      const actor =
-        result.name === undefined
-          ? `unauthenticated@${address}`
-          : `token:${result.name}@${address}`;
-      await failures.failure(address, actor, result.reason);
+    // As the API does: a limited address still logs in with a valid token.
+    const checked = await gate.check(token === '' ? undefined : header, address);
+    if ('retryAfter' in checked) {
+      c.header('Retry-After', String(checked.retryAfter));
+      const error = `Too many failed logins from this address; try again in ${checked.retryAfter} s.`;
+      return html(c, await documentOf(LoginPage({ error })), 429);
+    }
+    if ('failure' in checked) {
       const error = 'That token is not valid (unknown, expired or revoked).';
       return html(c, await documentOf(LoginPage({ error })), 401);
     }
+    const result = checked.policy;
     await recordEvent(`token:${result.name}@${address}`, 'ui_login');
     startSession(c, { kind: 'token', header });
     return c.redirect('/', 303);

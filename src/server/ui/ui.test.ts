@@ -504,5 +504,41 @@ describe('rate limit', () => {
       last = res.status;
     }
     expect(last).toBe(429);
+    // As the API: the limit throttles guessing, a valid token still logs in.
+    const valid = await kit.app.request(
+      `${ORIGIN}/login`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+        body: new URLSearchParams({ token: kit.tokens.admin }).toString(),
+      },
+      { incoming: { socket: { remoteAddress: '10.9.9.9' } } },
+    );
+    expect(valid.status).toBe(303);
+    expect(valid.headers.get('set-cookie')).toMatch(/coffer_session=/);
+  });
+});
+
+describe('behind a proxy that ends TLS', () => {
+  it('the cookie is Secure when the public URL is https, though the request is plain HTTP', async () => {
+    const proxied = await makeKit({ publicUrl: 'https://coffer.example.com' });
+    try {
+      const res = await proxied.app.request(
+        'http://coffer.example.com/login',
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: 'http://coffer.example.com',
+          },
+          body: new URLSearchParams({ token: proxied.tokens.admin }).toString(),
+        },
+        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+      expect(res.status).toBe(303);
+      expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+    } finally {
+      await proxied.dispose();
+    }
   });
 });
