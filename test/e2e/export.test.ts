@@ -23,7 +23,7 @@ function setup() {
     const r = run(['set', path, '-d', description, '--env', 'prod'], value);
     expect(r.code, r.stderr).toBe(0);
   };
-  set('project/consilio/stripe_api_key', "sk_live_'quoted' $HOME value");
+  set('project/consilio/stripe_api_key', 'sk_live_"quoted" $HOME value');
   set('project/consilio/db_password', 'pw-8c1f2a');
   set(
     'project/consilio/database_url',
@@ -47,7 +47,7 @@ const secretRef = (name: string) => `\${{ secrets.${name} }}`;
 const EXPECTED = {
   DATABASE_URL: 'postgres://app:pw-8c1f2a@db/app',
   DB_PASSWORD: 'pw-8c1f2a',
-  STRIPE_API_KEY: "sk_live_'quoted' $HOME value",
+  STRIPE_API_KEY: 'sk_live_"quoted" $HOME value',
 };
 
 describe('coffer export (binary)', () => {
@@ -153,10 +153,29 @@ describe('coffer export (binary)', () => {
   it('compose: values every Compose reads back unchanged; the snippet passes `docker compose config`', () => {
     const h = setup();
     // A value with a quote and a $ is read differently by Compose v1 and v2: refused by name.
-    const mixed = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'compose', '-o', 'x.env']);
+    const quote = "sk_live_'quoted' $HOME value";
+    expect(
+      h.run(['set', 'project/mixed/api_key', '-d', DESCRIPTION, '--env', 'prod'], quote).code,
+    ).toBe(0);
+    const mixed = h.run(['export', '-p', 'mixed', '-e', 'prod', '-F', 'compose', '-o', 'x.env']);
     expect(mixed.code).toBe(2);
-    expect(mixed.stderr).toContain('the value of STRIPE_API_KEY holds a quote');
+    expect(mixed.stderr).toContain('the value of API_KEY holds a quote');
     expect(mixed.stderr).not.toContain('quoted');
+    // A .env file has no form for it either that a shell or dotenvx would not expand.
+    const dotenvFile = h.run([
+      'export',
+      '-p',
+      'mixed',
+      '-e',
+      'prod',
+      '-F',
+      'dotenv',
+      '-o',
+      'y.env',
+    ]);
+    expect(dotenvFile.code).toBe(2);
+    expect(dotenvFile.stderr).toContain('the value of API_KEY');
+    expect(dotenvFile.stderr).not.toContain('quoted');
     const values = {
       QUOTED: "it's a value",
       DOLLARS: 'pa$$word $HOME "x" `y` #z  ',

@@ -56,8 +56,8 @@ describe('setDotenvVariables examples', () => {
     [
       'keeps CRLF, also inside multi-line values',
       'A=1\r\nB=2\r\n',
-      { B: 'a\nb', C: '\'"\n' },
-      'A=1\r\nB="a\\nb"\r\nC=`\'"\r\n`\r\n',
+      { B: 'a\nb', C: '"\n' },
+      'A=1\r\nB="a\\nb"\r\nC=\'"\r\n\'\r\n',
     ],
     ['keeps lone CR endings', 'A=1\rB=2\r', { C: '3' }, 'A=1\rB=2\rC=3\r'],
     [

@@ -3,6 +3,11 @@
  * `dotenv.parse(formatDotenv(map))` = map checked against the real dotenv package (both its
  * default parser and its `fast` parser).
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dotenvx from '@dotenvx/dotenvx';
 import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,11 +41,10 @@ describe('formatDotenvValue', () => {
     ['cr\r\nlf', '"cr\\r\\nlf"'],
     ["it's\nmulti", `"it's\\nmulti"`],
     ['lit \\n and\nnewline', "'lit \\n and\nnewline'"],
-    [`'"\n`, '`\'"\n`'],
-    ['tail\\', 'tail\\'],
-    ['C:\\Program Files\\', 'C:\\Program Files\\'],
-    [`a'b"c\`d`, `a'b"c\`d`],
-    ["quote\\'escaped ", "'quote\\'escaped '"],
+    ['a;b|c&d>e', "'a;b|c&d>e'"],
+    ['x rm -rf ~', "'x rm -rf ~'"],
+    ["it's (fine)", `"it's (fine)"`],
+    ["quote\\'escaped ", `"quote\\'escaped "`],
   ])('encodes %j as %j', (value, encoded) => {
     expect(formatDotenvValue('K', value)).toBe(encoded);
     expect(dotenv.parse(`K=${encoded}\n`)).toEqual({ K: value });
@@ -50,10 +54,14 @@ describe('formatDotenvValue', () => {
     ['all three quotes and a newline', `'"\`\n`],
     ['all three quotes and a #', `it's "a" #\`b\``],
     ['a value starting with a quote and holding all three', `'a" \`b`],
-    ['a leading space and a trailing backslash', ' C:\\dir\\'],
-    ['a # and a trailing backslash', 'dir#1\\'],
     ['a CR next to a double quote', 'a\r"b'],
     ['a CR and a literal backslash-n', 'a\r\\n'],
+    ['a single quote and a command substitution', "it's $(touch pwned)"],
+    ['a single quote and a backtick', "it's `id`"],
+    ['a single quote and a variable', "it's $HOME"],
+    ['a trailing backslash', 'tail\\'],
+    ['a space and a trailing backslash', 'C:\\Program Files\\'],
+    ['a single quote, a double quote and a line break', `'"\n`],
   ])('refuses %s, naming the key but not the value', (_what, value) => {
     const err = caught(() => formatDotenvValue('API_TOKEN', value));
     expect(err.code).toBe('INVALID_VALUE');
@@ -168,18 +176,18 @@ describe('round trip through dotenv.parse', () => {
     expect(written).toBeGreaterThan(refused * 10);
   });
 
-  it('refuses a value only when dotenv really has no quoting for it', () => {
+  it('refuses a value only when no safe quoting carries it', () => {
     fc.assert(
       fc.property(valueArb, (value) => {
         let encoded: string;
         try {
           encoded = formatDotenvValue('K', value);
         } catch {
-          // Needs a trailing backslash, a CR, or both a bare ' and a bare ` (so neither
-          // single quotes nor backticks work) -- and then double quotes failed too.
-          const reason =
-            value.endsWith('\\') || value.includes('\r') || (bare(value, "'") && bare(value, '`'));
-          expect(reason).toBe(true);
+          // Single quotes failed (a ', a CR, a trailing backslash) and so did double
+          // quotes (a $ or backtick, a literal backslash-n/r, a bare ", a trailing backslash).
+          const noSingle = value.includes("'") || value.includes('\r') || value.endsWith('\\');
+          const noDouble = /[$`]|\\[nr]/.test(value) || bare(value, '"') || value.endsWith('\\');
+          expect(noSingle && noDouble).toBe(true);
           return;
         }
         expect(dotenv.parse(`K=${encoded}\nNEXT=1\n`)).toEqual({ K: value, NEXT: '1' });
@@ -188,13 +196,97 @@ describe('round trip through dotenv.parse', () => {
     );
   });
 
-  it('always carries values without backticks, CR or a trailing backslash', () => {
-    const safe = valueArb.filter((v) => !/[`\r]/.test(v) && !v.endsWith('\\'));
+  it('always carries values without a single quote, CR or trailing backslash', () => {
+    const safe = valueArb.filter((v) => !/['\r]/.test(v) && !v.endsWith('\\'));
     fc.assert(
       fc.property(safe, (value) => {
         expect(dotenv.parse(`K=${formatDotenvValue('K', value)}`)).toEqual({ K: value });
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+// ---- Other readers of the same file ---------------------------------------------------
+
+/** Values meant to run something or expand something when a .env file is read: `canary`
+ * is the file they would make. */
+const hostile = (canary: string) =>
+  fc.string({
+    unit: fc.constantFrom(
+      `$(touch ${canary})`,
+      `\`touch ${canary}\``,
+      '${HOME}',
+      '$HOME',
+      `;touch ${canary};`,
+      `&& touch ${canary}`,
+      `| touch ${canary}`,
+      `>${canary}`,
+      ' ',
+      "'",
+      '"',
+      '\\',
+      '\n',
+      '#',
+      '{',
+      '}',
+      '*',
+      '~',
+      'a',
+      '=',
+    ),
+    maxLength: 6,
+  });
+
+/** Sources ./.env, then prints each variable named in $KEYS, NUL-terminated. */
+const READ_ALL = String.raw`set -a; . ./.env; for k in $KEYS; do eval "v=\"\${$k}\""; printf '%s\0' "$v"; done`;
+
+describe('what a shell and dotenvx make of the written file', () => {
+  it('property: sourcing it runs nothing and expands nothing; bare and single-quoted values read back exactly', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-dotenv-shell-'));
+    try {
+      const canary = join(dir, 'CANARY');
+      const values = fc.sample(hostile(canary), { numRuns: 300, seed: 4242 });
+      const map: Record<string, string> = {};
+      values.forEach((v, i) => {
+        try {
+          formatDotenvValue('K', v);
+          map[`K${i}`] = v;
+        } catch {
+          // refused: nothing is written for it
+        }
+      });
+      expect(Object.keys(map).length).toBeGreaterThan(100);
+      const file = join(dir, '.env');
+      writeFileSync(file, formatDotenv(map));
+      // One shell reads all of them; the values come back NUL-separated.
+      const r = spawnSync('sh', ['-c', READ_ALL], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          HOME: '/nonexistent-home',
+          KEYS: Object.keys(map).join(' '),
+        },
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      expect(existsSync(canary)).toBe(false);
+      const read = r.stdout.split('\0').slice(0, -1);
+      expect(read).toHaveLength(Object.keys(map).length);
+      Object.entries(map).forEach(([k, v], i) => {
+        const line = formatDotenvValue(k, v);
+        // Double quotes carry backslashes and \n differently in a shell, and nothing else.
+        if (!line.startsWith('"')) expect(read[i]).toBe(v);
+        expect(read[i]).not.toContain('/nonexistent-home');
+      });
+      // dotenvx expands $VAR and runs $(...) outside single quotes: nothing to run or expand.
+      const parsed = dotenvx.parse(readFileSync(file, 'utf8'), {
+        processEnv: { HOME: '/nonexistent-home' },
+      });
+      expect(existsSync(canary)).toBe(false);
+      expect(parsed).toEqual(map);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

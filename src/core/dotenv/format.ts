@@ -1,28 +1,32 @@
 /**
  * Writes `KEY=value` lines that the `dotenv` npm package (`dotenv.parse`, dotenv 18.0.10's
- * default regex parser; see ./parse.ts) reads back as exactly the same strings.
+ * default regex parser; see ./parse.ts) reads back as exactly the same strings, and that
+ * run nothing and expand nothing where a .env file is also read: `dotenvx run` (which
+ * expands `$VAR` and runs `$(...)` outside single quotes) and a shell (`set -a; . ./.env`).
+ * Whoever can write a secret (a write-only token, an agent) must not be able to turn it
+ * into a command on the machine of whoever pulls it into a file.
  *
  * dotenv has no escape for quotes or backslashes, so each value gets the first quoting that
  * carries it unchanged, in this order:
- * 1. nothing, when the value is empty or has no whitespace, quote, `#`, `$`, `\` or control
- *    character (stricter than dotenv needs, so other .env readers agree too);
- * 2. single quotes (literal in dotenv, and not `$`-expanded by dotenvx-style tools), for
- *    one-line values without `'`;
- * 3. double quotes, writing LF as `\n` and CR as `\r` (the only escapes dotenv knows);
- * 4. single quotes, then backticks, around a value with literal line breaks;
- * 5. as a last resort, unquoted again under dotenv's own looser rule (no `#`, line break or
- *    surrounding whitespace, not starting with a quote), e.g. `C:\Program Files\`.
- * Inside quotes a quote character is only allowed right after a backslash (dotenv keeps the
- * backslash), and the value may not end with a backslash (it would escape the closing quote).
- * Every choice is checked by parsing it back before it is returned.
+ * 1. nothing, when the value is empty or made only of letters, digits, `_ @ % + = : , . / -`
+ *    and visible characters beyond ASCII (none of which a shell, dotenv or dotenvx gives a
+ *    meaning);
+ * 2. single quotes (literal in dotenv, dotenvx and shells), for one-line values without `'`;
+ * 3. double quotes, writing LF as `\n` and CR as `\r` (the only escapes dotenv knows), for
+ *    values without `$` or a backtick (which dotenvx and shells would expand or run there);
+ * 4. single quotes around a value with literal line breaks and no `'`.
+ * Single quotes never hold a `'` (dotenv reads `\'` there as one, a shell does not). Inside
+ * double quotes a `"` is only allowed right after a backslash (dotenv keeps the backslash),
+ * and the value may not end with a backslash (it would escape the closing quote).
+ * Every choice is checked by parsing it back before it is returned. A shell reads a value
+ * in double quotes with backslashes, or with `\n` for a line break, differently from dotenv,
+ * but runs nothing.
  *
- * Refused (CofferError INVALID_VALUE naming the key, never the value): values that no quoting
- * carries and that cannot go unquoted (they hold `#`, a line break or surrounding whitespace,
- * or start with a quote), and that also
- * - contain `'`, `"` and a backtick, each not right after a backslash, or
- * - end with a backslash, or
- * - contain a CR that double quotes cannot carry (there is also a bare `"`, or a literal
- *   backslash-n / backslash-r in the value).
+ * Refused (CofferError INVALID_VALUE naming the key, never the value): values that no such
+ * quoting carries: those with a `'` and also a `$` or a backtick; those with a `'` that
+ * end with a backslash or hold a CR; those with all three of `'`, a bare `"` and a line
+ * break. Backtick quoting and dotenv's looser unquoted form are never written: a shell runs
+ * the first, and splits the second at spaces into a command.
  *
  * Not done here: no variable expansion, comments, ordering or file I/O.
  */
@@ -32,9 +36,12 @@ import { parseDotenv } from './parse.js';
 /** The key syntax dotenv reads (`[\w.-]+`). */
 const KEY_SYNTAX = /^[\w.-]+$/;
 
-/** Values written without quotes: no whitespace, quotes, `#`, `$`, `\` or control characters. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we exclude.
-const BARE = /^[^\s'"`#$\\\x00-\x1f\x7f]+$/;
+/**
+ * Values written without quotes: characters that mean nothing to dotenv, dotenvx or a shell
+ * (ASCII letters, digits and `_ @ % + = : , . / -`, and letters beyond ASCII other than
+ * spaces and invisible characters).
+ */
+const BARE = /^(?:[A-Za-z0-9_@%+=:,./-]|(?![\s\p{C}])[^\x00-\x7f])+$/u;
 
 /**
  * Whether dotenv reads `key` back as itself: `[A-Za-z0-9_.-]+`, except `__proto__`, which
@@ -81,20 +88,22 @@ function readsBack(encoded: string, value: string): boolean {
 export function dotenvValueEncodings(value: string): string[] {
   if (typeof value !== 'string') throw new TypeError('a dotenv value must be a string');
   const candidates: (string | undefined)[] = [];
-  if (value === '') candidates.push('', "''", '""', '``');
+  if (value === '') candidates.push('', "''", '""');
   if (BARE.test(value)) candidates.push(value);
   const multiline = /[\r\n]/.test(value);
-  if (!multiline) candidates.push(quoted(value, "'"));
+  // No quote at all inside single quotes: dotenv reads `\'` as one, a shell ends the quoted
+  // text there, and what follows would be shell syntax.
+  // Nor a final backslash: dotenv would read `\'` as a quote and run on into later lines.
+  const single = value.includes("'") || value.endsWith('\\') ? undefined : `'${value}'`;
+  if (!multiline) candidates.push(single);
   // dotenv turns every backslash-n / backslash-r into LF / CR inside double quotes, with no
-  // way to escape the backslash, so such literal sequences cannot be written there.
-  if (!/\\[nr]/.test(value)) {
+  // way to escape the backslash, so such literal sequences cannot be written there; `$` and
+  // backticks are expanded and run there by dotenvx and shells.
+  if (!/\\[nr]|[$`]/.test(value)) {
     candidates.push(quoted(value.replace(/\n/g, '\\n').replace(/\r/g, '\\r'), '"'));
   }
   // A CR cannot be written literally: dotenv turns it into LF before parsing.
-  if (multiline && !value.includes('\r')) candidates.push(quoted(value, "'"));
-  if (!value.includes('\r')) candidates.push(quoted(value, '`'));
-  // dotenv's own rule for unquoted values: up to `#` or the line end, then trimmed.
-  if (!/^['"`]|^\s|\s$|[#\r\n\u2028\u2029]/.test(value)) candidates.push(value);
+  if (multiline && !value.includes('\r')) candidates.push(single);
   const out: string[] = [];
   for (const c of candidates) {
     if (c !== undefined && !out.includes(c) && readsBack(c, value)) out.push(c);
@@ -124,12 +133,12 @@ export function formatDotenvValue(key: string, value: string): string {
 export function unencodable(key: string): CofferError {
   return new CofferError(
     'INVALID_VALUE',
-    `cannot write the value of ${key} to a .env file: no dotenv quoting reads it back unchanged`,
+    `cannot write the value of ${key} to a .env file: no quoting reads it back unchanged without letting a shell or dotenvx run or expand part of it`,
     {
       hint:
-        'dotenv has no escapes for quotes or backslashes: a value that holds all three quote ' +
-        'characters, ends in a backslash or has a CR, and also holds a #, a line break or ' +
-        'leading or trailing spaces, cannot be stored in a .env file.',
+        'A value with a single quote and also a $ or a backtick (or a CR, or a final ' +
+        'backslash) has no safe .env form. Give it to the program with `coffer run` ' +
+        'instead, which puts it in the environment directly.',
     },
   );
 }
