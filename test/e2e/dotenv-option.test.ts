@@ -46,6 +46,17 @@ describe('--dotenv FILE', () => {
     const short = run(['set', 'project/consilio/stripe_api_key', '-f', 'other.env'], 'sk_2');
     expect(short.code, short.stderr).toBe(0);
     expect(dotenv.parse(readFileSync(join(dir, 'other.env'))).STRIPE_API_KEY).toBe('sk_2');
+    // A value no .env form carries safely is refused before it is stored.
+    const unsafe = run(
+      ['set', 'project/consilio/stripe_api_key', '--dotenv', 'other.env'],
+      "it's $(touch pwned)",
+    );
+    expect(unsafe.code).toBe(2);
+    expect(unsafe.stderr).toContain('STRIPE_API_KEY');
+    expect(unsafe.stderr).not.toContain('pwned');
+    const history = run(['history', 'project/consilio/stripe_api_key', '--json']);
+    expect(JSON.parse(history.stdout).versions).toHaveLength(2);
+    expect(dotenv.parse(readFileSync(join(dir, 'other.env'))).STRIPE_API_KEY).toBe('sk_2');
   });
 
   it('--env-file, where Node lets it through, is refused with the option to use', () => {

@@ -3,7 +3,8 @@
  * piped, from a hidden prompt on a terminal, or (discouraged) from --value.
  */
 import { type Command, Option } from 'commander';
-import { type DotenvWrite, writeDotenv } from '../../core/dotenv/index.js';
+import { type DotenvWrite, formatDotenvValue, writeDotenv } from '../../core/dotenv/index.js';
+import { CofferError } from '../../core/errors.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import {
   envVarNameFor,
@@ -114,6 +115,10 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             source = 'stdin was empty (an unset variable, an empty file or </dev/null?)';
           }
           assertValueGiven(value, key.path, env, opts.allowEmpty, source);
+          // A value no .env quoting carries safely is refused before it is stored, not after.
+          if (opts.envFile !== undefined) {
+            formatDotenvValue(envVar ?? envVarNameFor(key.name), value);
+          }
           const r = await vault.set(path!, env, value, {
             description: opts.description,
             ifVersion: opts.ifVersion,
@@ -131,7 +136,17 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
               allowNames,
               `write ${opts.envFile} with`,
             );
-            envWrite = writeDotenv(opts.envFile, { [variable]: value });
+            try {
+              envWrite = writeDotenv(opts.envFile, { [variable]: value });
+            } catch (err) {
+              if (!(err instanceof CofferError)) throw err;
+              // The vault has the value: say so, or the user thinks nothing happened.
+              throw new CofferError(
+                err.code,
+                `stored ${r.path} (${r.env}) version ${r.version}, but ${opts.envFile} was not changed: ${err.message}`,
+                { ...(err.hint !== undefined ? { hint: err.hint } : {}), cause: err },
+              );
+            }
             envFile = { file: opts.envFile, variable };
             await vault.recordFileWrite?.(
               opts.envFile,
