@@ -455,7 +455,8 @@ describe('a vault written before row MACs (format 1) migrates once, and only onc
     const get = h.run(['get', PATH], { env });
     expect(get.code, get.stderr).toBe(0);
     expect(get.stdout).toBe(`${VALUE}\n`);
-    expect(query<{ value: string }>("SELECT value FROM meta WHERE key = 'format'").value).toBe('2');
+    // Row MACs (format 2), then the head bound to the vault in the same transaction (3).
+    expect(query<{ value: string }>("SELECT value FROM meta WHERE key = 'format'").value).toBe('3');
     expect(query<{ n: number }>('SELECT count(*) AS n FROM tokens WHERE mac IS NULL').n).toBe(0);
     expect(h.run(['verify', '--all'], { env }).code).toBe(0);
     const tokens = h.run(['token', 'list', '--json'], { env });

@@ -17,7 +17,7 @@ import { CofferError } from '../errors.js';
 import type { Vault } from '../store/vault.js';
 import { acknowledgementDetail } from './acknowledge-record.js';
 import { GENESIS_HASH, REASON_SEPARATOR } from './chain.js';
-import { formatHead, META_AUDIT_HEAD } from './head.js';
+import { BOUND_HEAD_FORMAT, formatHead, META_AUDIT_HEAD, META_FORMAT } from './head.js';
 import { ACKNOWLEDGE_ACTION, type HeadProblem, inspectHead } from './head-state.js';
 import { walkChain } from './log.js';
 
@@ -89,6 +89,7 @@ export async function acknowledgeAuditBreak(
       // The head now vouches for the table as it is; the audited operation's own record
       // (this acknowledgement) chains onto it and moves the head on.
       await tx.setMeta(META_AUDIT_HEAD, formatHead(key, end.seq, end.hash));
+      await tx.setMeta(META_FORMAT, BOUND_HEAD_FORMAT);
     }
     return {
       result: { seq: end.seq + 1, reason: text, problem },

@@ -15,7 +15,13 @@
 import { CofferError } from '../errors.js';
 import type { AuditEntry, AuditRecord, StorageTx } from '../store/storage.js';
 import { chainAuditRecord } from './chain.js';
-import { type AuditHeadKey, formatHead, META_AUDIT_HEAD } from './head.js';
+import {
+  type AuditHeadKey,
+  BOUND_HEAD_FORMAT,
+  formatHead,
+  META_AUDIT_HEAD,
+  META_FORMAT,
+} from './head.js';
 import {
   type HeadProblem,
   inspectHead,
@@ -61,10 +67,12 @@ export async function appendAudit(
           });
     let last = tail.last;
     let toWrite = entries;
+    let upgraded = false;
     if (key !== undefined) {
       const state = await inspectHead(tx, last, tail.head, key);
       if (!state.ok) throw chainBrokenError(state.problem);
       if (state.upgrade !== undefined) {
+        upgraded = true;
         // The chain verified against a head of an older coffer (without a MAC, or with one
         // that does not name the vault): authenticate and bind it, once, on record.
         const first = entries[0]!;
@@ -97,6 +105,8 @@ export async function appendAudit(
     if (key !== undefined && last !== undefined) {
       const head = formatHead(key, last.seq, last.hash);
       // The records and the head in one round trip where the storage can, else two.
+      // The first bound head of an older vault: the format says so (see BOUND_HEAD_FORMAT).
+      if (upgraded) await tx.setMeta(META_FORMAT, BOUND_HEAD_FORMAT);
       if (tx.appendAuditWithHead !== undefined) {
         await tx.appendAuditWithHead(records, META_AUDIT_HEAD, head);
       } else {

@@ -209,8 +209,13 @@ describe('the audit head before an append', () => {
     const seq = auditRows(t).length;
     setHead(t, formatUnboundHead(key, seq, prev));
     const v = new Vault(t.storage, t.masterKey, { actor: 'test:user' });
+    db.prepare("UPDATE meta SET value = '2' WHERE key = 'format'").run();
     expect(await verifyAudit(v)).toMatchObject({ ok: true, head: 'legacy' });
     expect((await v.get(PATH, 'dev')).value).toBe('value-1');
+    // From the first bound head on, the format says so: an older coffer refuses the vault.
+    expect(
+      (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string }).value,
+    ).toBe('3');
     const rows = auditRows(t);
     expect(rows.slice(-2).map((r) => [r.action, r.detail])).toEqual([
       ['audit_upgrade', `audit head bound to the vault from record ${seq + 1} on`],

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chainAuditRecord } from '../audit/chain.js';
-import { formatHead, META_AUDIT_HEAD } from '../audit/head.js';
+import { BOUND_HEAD_FORMAT, formatHead, META_AUDIT_HEAD } from '../audit/head.js';
 import { INIT_BOUND } from '../audit/head-state.js';
 import type { ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
@@ -15,8 +15,8 @@ import { ROW_MAC_FORMAT } from './row-migration.js';
 import type { Storage } from './storage.js';
 
 /** The format new vaults get (2: rows carry MACs); format 1 vaults are migrated on opening. */
-export const VAULT_FORMAT: string = ROW_MAC_FORMAT;
-const READABLE_FORMATS: readonly string[] = ['1', ROW_MAC_FORMAT];
+export const VAULT_FORMAT: string = BOUND_HEAD_FORMAT;
+const READABLE_FORMATS: readonly string[] = ['1', ROW_MAC_FORMAT, BOUND_HEAD_FORMAT];
 
 export type KeySource = 'key' | 'passphrase';
 
@@ -101,7 +101,7 @@ export async function readVaultInfo(storage: Storage): Promise<VaultInfo> {
     if (!READABLE_FORMATS.includes(format)) {
       throw new CofferError(
         'UNSUPPORTED_FORMAT',
-        `the vault has format ${format}; this coffer reads ${READABLE_FORMATS.join(' and ')}`,
+        `the vault has format ${format}; this coffer reads ${READABLE_FORMATS.join(', ')}`,
       );
     }
     const kdf = await tx.getMeta('kdf');
