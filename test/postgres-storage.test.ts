@@ -6,6 +6,8 @@
  * Runs only when COFFER_TEST_DATABASE_URL names a database (`.ci/run` sets it); otherwise
  * the skip is reported by name in vitest's output and on stderr.
  */
+import { once } from 'node:events';
+import { connect, createServer as createNetServer } from 'node:net';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CofferError, type ErrorCode } from '../src/core/errors.js';
@@ -147,7 +149,64 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
     const err2 = await rejection(openPostgresStorage(noDb.toString(), { schema }), 'STORE_ERROR');
     expect(err2.message).toContain('3D000');
     expect(err2.message).not.toContain(password);
+    // libpq-style query parameters can carry the password too: only the schema is shown.
+    const inQuery = new URL('postgres://coffer@127.0.0.1:1/none');
+    inQuery.searchParams.set('password', password);
+    inQuery.searchParams.set('sslpassword', password);
+    const err3 = await rejection(
+      openPostgresStorage(inQuery.toString(), { schema, connectTimeoutMs: 2000 }),
+      'STORE_ERROR',
+    );
+    expect(err3.message).not.toContain(password);
+    expect(err3.message).toContain(`schema=${schema}`);
   });
+
+  it('a database that stops answering: the writer fails in bounded time and the server frees its lock', async () => {
+    // A relay between coffer and PostgreSQL that can drop every byte (a frozen server, or a
+    // network that loses packets without a reset).
+    let frozen = false;
+    const target = new URL(url!);
+    const relay = createNetServer((c) => {
+      const s = connect(Number(target.port || 5432), target.hostname);
+      c.on('data', (d) => {
+        if (!frozen) s.write(d);
+      });
+      s.on('data', (d) => {
+        if (!frozen) c.write(d);
+      });
+      c.on('error', () => s.destroy());
+      s.on('error', () => c.destroy());
+      c.on('close', () => s.destroy());
+      s.on('close', () => c.destroy());
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const via = new URL(url!);
+    via.hostname = '127.0.0.1';
+    via.port = String((relay.address() as { port: number }).port);
+    try {
+      const direct = await open({ create: true, lockTimeoutMs: 60_000 });
+      const relayed = await open(
+        { statementTimeoutMs: 1500, lockTimeoutMs: 60_000 },
+        via.toString(),
+      );
+      const stuck = relayed.transaction('write', async (tx) => {
+        await tx.setMeta('first', '1'); // holds the write lock from here on
+        frozen = true;
+        await tx.setMeta('second', '2'); // never answered
+      });
+      const err = await rejection(stuck, 'STORE_ERROR');
+      expect(err.message).not.toContain('second');
+      // The server ended the session that sat in its transaction: the lock is free again
+      // for the other instance, and nothing of the stuck transaction was kept.
+      await direct.transaction('write', (tx) => tx.setMeta('after', 'yes'));
+      expect(await direct.transaction('read', (tx) => tx.getMeta('first'))).toBeUndefined();
+      expect(await direct.transaction('read', (tx) => tx.getMeta('after'))).toBe('yes');
+    } finally {
+      frozen = false;
+      relay.close();
+    }
+  }, 60_000);
 
   it('turns driver errors into CofferErrors that carry no SQL or values', async () => {
     const s = await open({ create: true });

@@ -6,7 +6,11 @@
  * not found 404, conflict 409, integrity and failure 500). The body is always `{code, message, requestId}`:
  * a CofferError's message, which by the catalogue's rule names paths and files but never a
  * value; anything that is not a CofferError becomes a generic INTERNAL 500 whose text, stack
- * and cause stay on the server. Nothing here reads the request.
+ * and cause stay on the server. The server's own failures (its store, its files) keep their
+ * code but not their text, which names the database, its user and schema, or a path on the
+ * server: a caller (even one without a valid token, whose token lookup failed) learns that
+ * the store failed, and the server log has the rest (logger.ts). Nothing here reads the
+ * request.
  */
 import { CofferError, type ErrorClass, type ErrorCode } from '../core/errors.js';
 
@@ -34,6 +38,21 @@ const STATUS_BY_CLASS: Record<ErrorClass, number> = {
   failure: 500,
 };
 
+/** Failures of the server itself: the text stays in the server's log. */
+const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
+  STORE_ERROR: "the server's store failed; the server log has the request id",
+  STORE_LOCKED: "the server's store is busy (locked by another writer); try again",
+  STORE_CORRUPT: "the server's store reports damaged data; the server log has the request id",
+  IO_ERROR: 'a file operation on the server failed; the server log has the request id',
+};
+
+/** The text a server-side failure is logged with (never sent to the caller). */
+export function serverSideDetail(err: unknown): string | undefined {
+  return err instanceof CofferError && SERVER_SIDE[err.code] !== undefined
+    ? err.message
+    : undefined;
+}
+
 export function statusOf(code: ErrorCode, errorClass: ErrorClass): number {
   return STATUS_BY_CODE[code] ?? STATUS_BY_CLASS[errorClass];
 }
@@ -46,7 +65,7 @@ export function errorResponse(
   if (err instanceof CofferError) {
     return {
       status: statusOf(err.code, err.errorClass),
-      body: { code: err.code, message: err.message, requestId },
+      body: { code: err.code, message: SERVER_SIDE[err.code] ?? err.message, requestId },
       known: true,
     };
   }

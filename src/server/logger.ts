@@ -22,6 +22,7 @@ import { routePath } from 'hono/route';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { CofferError } from '../core/errors.js';
 import type { AppEnv } from './context.js';
+import { serverSideDetail } from './error-response.js';
 import { LineSink } from './line-sink.js';
 
 export type { Logger } from 'pino';
@@ -68,8 +69,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 /** What may be logged of an error: its code, or the class name of an unexpected one. */
-export function errorFields(err: unknown): { code: string; errorClass?: string } {
-  if (err instanceof CofferError) return { code: err.code };
+export function errorFields(err: unknown): {
+  code: string;
+  errorClass?: string;
+  detail?: string;
+} {
+  if (err instanceof CofferError) {
+    // A failure of the server's store or files: its text (a location, a SQLSTATE; never a
+    // value, by the catalogue's rule) is for the operator, who no longer gets it in answers.
+    const detail = serverSideDetail(err);
+    return detail === undefined ? { code: err.code } : { code: err.code, detail };
+  }
   const name = (err as { name?: unknown } | null)?.name;
   return { code: 'INTERNAL', errorClass: typeof name === 'string' ? name.slice(0, 60) : 'unknown' };
 }

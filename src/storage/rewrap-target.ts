@@ -76,6 +76,7 @@ async function openPostgres(url: string, ref: ColumnRef): Promise<RewrapTarget> 
     application_name: 'coffer-rewrap',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    keepAlive: true,
   });
   pool.on('error', () => undefined);
   let client: Awaited<ReturnType<typeof pool.connect>>;

@@ -47,6 +47,9 @@ export interface PgPoolConfig {
   application_name: string;
   connectionTimeoutMillis: number;
   idleTimeoutMillis: number;
+  query_timeout?: number;
+  keepAlive?: boolean;
+  keepAliveInitialDelayMillis?: number;
 }
 
 export interface PgModule {
@@ -123,8 +126,11 @@ export function parseDatabaseTarget(url: string, schema?: string): DatabaseTarge
       hint: 'A schema name is 1-63 lowercase letters, digits and _, not starting with a digit.',
     });
   }
+  // The URL as errors show it: no password, and of the query only the schema (libpq-style
+  // parameters such as `password=` or `sslpassword=` can carry secrets too).
   const shown = new URL(parsed.toString());
   if (shown.password !== '') shown.password = '***';
+  shown.search = '';
   shown.searchParams.set('schema', chosen);
   // The driver lets the URL's `options` override its config, so take them out here and
   // put them before coffer's own settings (the last `-c` of a name wins).

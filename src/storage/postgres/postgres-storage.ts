@@ -24,6 +24,14 @@
  * - Read transactions take no lock: REPEATABLE READ, READ ONLY, one consistent snapshot.
  * - Durability: writes commit with synchronous_commit on, whatever the server's default.
  * - Waiting longer than `lockTimeoutMs` (default 30 s) for the lock gives STORE_LOCKED.
+ * - A database that stops answering (a frozen server, a network that drops packets) costs a
+ *   bounded wait, never a hang: a statement that gets no answer within `statementTimeoutMs`
+ *   (default 60 s) fails on the client (node-postgres' query_timeout), the connection is
+ *   dropped rather than returned to the pool, and the server ends a statement running that
+ *   long itself (statement_timeout). A session the server sees idle inside a transaction
+ *   for that long, such as one whose client vanished, is ended by the server
+ *   (idle_in_transaction_session_timeout), which releases the write lock it held, so the
+ *   other instances go on. TCP keepalive finds connections whose peer is gone.
  *
  * Data: bytea round-trips exactly; text round-trips any valid UTF-8 through text-escape.ts,
  * since PostgreSQL text cannot hold U+0000. Driver errors become CofferErrors that name the
@@ -58,6 +66,11 @@ export interface PostgresStorageOptions {
   lockTimeoutMs?: number;
   /** How long opening a connection may take, in ms (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * How long one statement may go unanswered, and a session sit idle inside a transaction,
+   * in ms (default 60 s); see the module doc.
+   */
+  statementTimeoutMs?: number;
   /** Loads the driver module; defaults to `import('pg')`. */
   loadDriver?: () => Promise<unknown>;
 }
@@ -84,11 +97,18 @@ export async function openPostgresStorage(
     options.connectTimeoutMs ?? 10_000,
     3_600_000,
   );
+  const statementTimeoutMs = positiveInt(
+    'statementTimeoutMs',
+    options.statementTimeoutMs ?? 60_000,
+    86_400_000,
+  );
   const pg = await loadPg(options.loadDriver);
   const settings = [
     target.serverOptions,
     `-c search_path=${target.schema}`,
     `-c lock_timeout=${lockTimeoutMs}`,
+    `-c statement_timeout=${statementTimeoutMs}`,
+    `-c idle_in_transaction_session_timeout=${statementTimeoutMs}`,
     '-c synchronous_commit=on',
   ];
   const pool = new pg.Pool({
@@ -98,6 +118,11 @@ export async function openPostgresStorage(
     application_name: 'coffer',
     connectionTimeoutMillis: connectTimeoutMs,
     idleTimeoutMillis: 30_000,
+    // The client's own bound on an answer, for when the server cannot enforce one (gone).
+    // A little longer than the server's, so that a slow statement ends there first.
+    query_timeout: statementTimeoutMs + 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle connection that the server drops emits 'error' on the pool; the next checkout
   // opens a new one, so there is nothing to do (and an unhandled 'error' would crash).
@@ -192,6 +217,12 @@ export class PostgresStorage implements Storage {
       await query('COMMIT');
       return result;
     } catch (err) {
+      if (isDriverError(err) && sqlState(err) === undefined) {
+        // No answer in time, or no connection: a ROLLBACK would wait as long. The connection
+        // is dropped; the server rolls back when it ends the session.
+        conn.broken = true;
+        throw err;
+      }
       // After a failed COMMIT there is no transaction left, and ROLLBACK only warns. A
       // ROLLBACK that fails means the connection is gone: it must not go back to the pool.
       await query('ROLLBACK').catch(() => {
