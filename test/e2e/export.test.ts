@@ -90,6 +90,31 @@ describe('coffer export (binary)', () => {
     expect(sh.stdout).toBe(EXPECTED.STRIPE_API_KEY);
   });
 
+  it('a derived value is resolved alike by export, run and env pull', () => {
+    const h = setup();
+    const exported = JSON.parse(
+      h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'json', '-o', '-']).stdout,
+    ) as Record<string, string>;
+    expect(exported.DATABASE_URL).toBe(EXPECTED.DATABASE_URL);
+    const run = h.run([
+      'run',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '--no-mask',
+      '--',
+      process.execPath,
+      '-e',
+      'process.stdout.write(process.env.DATABASE_URL)',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(EXPECTED.DATABASE_URL);
+    const pulled = h.run(['env', 'pull', '-p', 'consilio', '-e', 'prod', '-f', '-']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(parseDotenv(Buffer.from(pulled.stdout)).DATABASE_URL).toBe(EXPECTED.DATABASE_URL);
+  });
+
   it('github-actions output names secrets and holds no value', () => {
     const h = setup();
     const r = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'github-actions']);

@@ -10,6 +10,7 @@ import { parseDotenv, setDotenvVariables, writeDotenv } from '../../core/dotenv/
 import { CofferError } from '../../core/errors.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
+import { resolveDerived } from '../../core/references/resolve.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { projectAndEnv, readInput } from '../env-input.js';
@@ -147,7 +148,12 @@ Examples:
               // A rotation's grace window: the previous value under its `previous:` name too.
               const taken = new Set(read.map((s) => s.envVar));
               const grace = (await b.graceValues?.(project, e)) ?? [];
-              return [...read, ...grace.filter((x) => !taken.has(x.envVar))];
+              // Derived values resolved, as run and export do.
+              return resolveDerived(
+                { getMany: (r) => b.getMany(r) },
+                [...read, ...grace.filter((x) => !taken.has(x.envVar))],
+                e,
+              );
             });
         // The same names rule as `coffer run`: a .env file is read into programs' environments.
         assertInjectableNames(

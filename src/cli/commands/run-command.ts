@@ -23,6 +23,7 @@ import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
 import type { RunSecret } from '../../core/inject/run-env.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
+import { resolveDerived } from '../../core/references/resolve.js';
 import { runPurpose } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { type OutputChannel, openOutputChannels, sameDestination } from '../child-output.js';
@@ -171,7 +172,12 @@ Examples:
                 );
           // The file's variables win over the project's of the same name.
           const named = new Set(fromFile.map((s) => s.envVar));
-          secrets = [...fromProject.filter((s) => !named.has(s.envVar)), ...fromFile];
+          // A derived value (`{{ coffer://... }}` in a stored value) is resolved, as export does.
+          secrets = await resolveDerived(
+            { getMany: (r) => backend.getMany(r) },
+            [...fromProject.filter((s) => !named.has(s.envVar)), ...fromFile],
+            env,
+          );
         } catch (err) {
           closeChannels(await channels);
           await backend.close();

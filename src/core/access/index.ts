@@ -40,3 +40,4 @@ export {
   tokenSecretMatches,
   tokenUnusable,
 } from './tokens.js';
+export { authorizeValueReferences } from './value-references.js';

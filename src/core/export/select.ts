@@ -6,14 +6,14 @@
  *   path or variable in the project's coffer.yaml) is never exported or synced; it is listed
  *   in `excluded` by name, never by value.
  * - A derived value (a stored value that is a `coffer://` reference or holds `{{ coffer://... }}`
- *   templates) is resolved, each reference read through the vault (audited), so a target gets
- *   the value a program started by `coffer run --dotenv` would see.
+ *   templates) is resolved, each reference read through the vault (audited), as `coffer run`
+ *   and `env pull` resolve it (references/resolve.ts: resolveDerived), so a target gets the
+ *   value a program started by `coffer run` would see.
  * - Variables are ordered by name, so output and dry runs are stable.
  */
 
 import { assertOneSecretPerVariable } from '../inject/check.js';
-import { hasTemplates, isReference } from '../references/reference.js';
-import { type ReferenceReader, resolveReferences } from '../references/resolve.js';
+import { type ReferenceReader, resolveDerived } from '../references/resolve.js';
 import type { ProjectSecret } from '../store/vault-types.js';
 import type { ExportVariable } from './formats.js';
 
@@ -56,16 +56,9 @@ export async function selectExport(
   }
   // The same rule as run and .env files: one secret per variable.
   assertOneSecretPerVariable(kept);
-  const derived = kept.filter((v) => isReference(v.value) || hasTemplates(v.value));
-  if (options.reader !== undefined && derived.length > 0) {
-    const resolved = await resolveReferences(
-      options.reader,
-      derived.map((v) => v.value),
-      options.env,
-    );
-    for (const [i, v] of derived.entries()) v.value = resolved[i]!;
-  }
-  kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const variables =
+    options.reader === undefined ? kept : await resolveDerived(options.reader, kept, options.env);
+  variables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   excluded.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { variables: kept, excluded };
+  return { variables, excluded };
 }

@@ -14,4 +14,4 @@ export {
   render,
   type SecretReference,
 } from './reference.js';
-export { type ReferenceReader, resolveReferences } from './resolve.js';
+export { type ReferenceReader, resolveDerived, resolveReferences } from './resolve.js';

@@ -85,6 +85,43 @@ describe('references', () => {
     expect(references('no references here {{ not one }}')).toEqual([]);
   });
 
+  it('reads ${VAR} inside a template, and refuses a template it cannot read instead of leaving it', () => {
+    const t = 'pw: {{ coffer://project/app/db_password?env=${COFFER_ENV} }}';
+    expect(references(t, { COFFER_ENV: 'prod' })).toEqual([
+      {
+        text: 'coffer://project/app/db_password?env=${COFFER_ENV}',
+        path: 'project/app/db_password',
+        env: 'prod',
+      },
+    ]);
+    const values = new Map([['project/app/db_password\0prod', 'pw-9']]);
+    expect(render(t, 'dev', (p, e) => values.get(`${p}\0${e}`), { COFFER_ENV: 'prod' })).toBe(
+      'pw: pw-9',
+    );
+    for (const bad of [
+      'x {{ coffer://project/app/pw',
+      'x {{ coffer://project/app/pw and more }}',
+      'x {{ coffer://project/app/pw?env={prod} }}',
+    ]) {
+      expect(
+        codeOf(() => references(bad)),
+        bad,
+      ).toBe('INVALID_REFERENCE');
+    }
+  });
+
+  it('a reference with variables that does not resolve is named as written, never expanded', () => {
+    const held = 'ghsessiontoken0123456789abcdef';
+    let message = '';
+    try {
+      render('{{ coffer://project/${TEAM}/db }}', 'dev', () => undefined, { TEAM: held });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('coffer://project/${TEAM}/db does not resolve');
+    expect(message).not.toContain(held);
+  });
+
   it('renders a derived value and refuses an unresolved reference by name', () => {
     const values = new Map([['project/app/pw\0dev', 's3cr3t-pw']]);
     const get = (p: string, e: string) => values.get(`${p}\0${e}`);

@@ -37,8 +37,11 @@ export interface SecretReference {
 export type ReferenceVariables = Readonly<Record<string, string | undefined>>;
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-// Inside {{ }}: the reference runs to the first space or "}}".
-const TEMPLATE = /\{\{[ \t]*(coffer:\/\/[^\s{}]*)[ \t]*\}\}/g;
+// Inside {{ }}: the reference runs to the first space or "}}", `${NAME}` variables included.
+const TEMPLATE =
+  /\{\{[ \t]*(coffer:\/\/(?:[^\s{}$]|\$(?:\{[A-Za-z_][A-Za-z0-9_]*\})?)*)[ \t]*\}\}/g;
+// Where a template starts: each must be one TEMPLATE reads, or the text is refused.
+const TEMPLATE_START = /\{\{[ \t]*coffer:\/\//g;
 const MAX_REFERENCE = 512;
 
 function invalid(text: string, why: string): CofferError {
@@ -120,6 +123,17 @@ export function references(text: string, vars: ReferenceVariables = {}): SecretR
   if (isReference(text)) return [parseReference(text, vars)];
   const out: SecretReference[] = [];
   const seen = new Set<string>();
+  const starts = new Set([...text.matchAll(TEMPLATE)].map((m) => m.index));
+  for (const m of text.matchAll(TEMPLATE_START)) {
+    if (!starts.has(m.index)) {
+      // Left as it is, it would reach the output unrendered, and the command succeed.
+      const at = text.slice(m.index, m.index + 60).split('\n')[0]!;
+      throw invalid(
+        at,
+        'a {{ coffer://... }} template that does not close with }} after the reference',
+      );
+    }
+  }
   for (const m of text.matchAll(TEMPLATE)) {
     if (seen.has(m[1]!)) continue;
     seen.add(m[1]!);
@@ -149,10 +163,12 @@ export function render(
     const ref = parseReference(refText, vars);
     const value = lookup(ref.path, ref.env ?? env);
     if (value === undefined) {
-      throw new CofferError(
-        'UNRESOLVED_REFERENCE',
-        `${refText} does not resolve: no secret ${ref.path} in environment ${ref.env ?? env}`,
-      );
+      // With variables, the reference as written only: the path it expanded to would show
+      // what a variable held.
+      const what = refText.includes('${')
+        ? 'no such secret in that environment'
+        : `no secret ${ref.path} in environment ${ref.env ?? env}`;
+      throw new CofferError('UNRESOLVED_REFERENCE', `${refText} does not resolve: ${what}`);
     }
     return value;
   };

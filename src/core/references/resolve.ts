@@ -5,6 +5,8 @@
 import { CofferError } from '../errors.js';
 import type { ReadOutcome, ReadRequest } from '../store/vault.js';
 import {
+  hasTemplates,
+  isReference,
   type ReferenceVariables,
   referenceKey,
   references,
@@ -51,4 +53,30 @@ export async function resolveReferences(
     throw err;
   }
   return texts.map((t) => render(t, env, (path, e) => values.get(referenceKey(path, e)), vars));
+}
+
+/**
+ * Stored values that are derived (a reference on its own, or text with `{{ coffer://... }}`
+ * templates), resolved one level in `env` with `reader`'s access: what every consumer of a
+ * project's values gives a program or a file (`run`, `env pull`, `export`, `sync`), so that
+ * a derived value follows its inputs everywhere alike. Other items are returned as they
+ * are; the list is new, the items copied where resolved.
+ */
+export async function resolveDerived<T extends { value: string }>(
+  reader: ReferenceReader,
+  items: readonly T[],
+  env: string,
+): Promise<T[]> {
+  const derived = items.filter((v) => isReference(v.value) || hasTemplates(v.value));
+  if (derived.length === 0) return [...items];
+  const resolved = await resolveReferences(
+    reader,
+    derived.map((v) => v.value),
+    env,
+  );
+  const byItem = new Map(derived.map((v, i) => [v, resolved[i]!]));
+  return items.map((v) => {
+    const value = byItem.get(v);
+    return value === undefined ? v : { ...v, value };
+  });
 }

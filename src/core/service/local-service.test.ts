@@ -62,6 +62,60 @@ describe('local secrets service', () => {
     expect((await vault.get(APP, 'dev')).version).toBe(1);
   });
 
+  it('attack: a writer may store a reference only to what it may read with its value', async () => {
+    const { vault } = await seeded();
+    // Write on app only, read nothing: the confused-deputy case (export resolves with the
+    // owner's access and would send other's key to app's deploy target).
+    const writer = vault.as(
+      'token:app-writer',
+      new AccessPolicy(
+        { allow: ['project/app/*'], envs: [], caps: ['write', 'list'] },
+        'this token',
+      ),
+    );
+    for (const value of [
+      `https://hooks.example/{{ coffer://${OTHER} }}`,
+      `coffer://${OTHER}`,
+      `{{ coffer://${APP} }}`, // its own project, but it may not read it
+      'x {{ coffer://project/${TEAM}/api_key }}', // cannot be checked before the reader expands it
+      'x {{ coffer://Project/Bad }}',
+    ]) {
+      const before = (await readAudit(vault)).length;
+      await expect(
+        writer.set('project/app/notify_url', 'dev', value, { description: DESCRIPTION }),
+      ).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      const records = await readAudit(vault, { limit: 1000 });
+      expect(records.length).toBe(before + 1);
+      expect(records.at(-1)).toMatchObject({ outcome: 'denied', path: 'project/app/notify_url' });
+    }
+    // Read with reveal on what it names: stored; a plain value needs nothing more.
+    const reader = vault.as(
+      'token:app-team',
+      new AccessPolicy(
+        { allow: ['project/app/*'], envs: [], caps: ['read', 'write', 'list'] },
+        'this token',
+      ),
+    );
+    const derived = `postgres://app:{{ coffer://${APP} }}@db/app`;
+    await reader.set('project/app/database_url', 'dev', derived, { description: DESCRIPTION });
+    await writer.set('project/app/plain', 'dev', 'no references', { description: DESCRIPTION });
+    // A policy that may read but not reveal may not route a value elsewhere either.
+    const noReveal = vault.as(
+      'mcp:agent',
+      new AccessPolicy(
+        { allow: ['project/app/*'], envs: [], caps: ['read', 'write', 'list'], reveal: 'never' },
+        'this MCP server',
+      ),
+    );
+    await expect(
+      noReveal.set('project/app/copy', 'dev', `{{ coffer://${APP} }}`, {
+        description: DESCRIPTION,
+      }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
   it('bounds listings, project reads and batches by its policy', async () => {
     const { vault, policy } = await seeded();
     const s = vault.as('token:ci', policy);

@@ -9,6 +9,7 @@
  * The audit log needs `admin` and a policy unrestricted in paths and environments.
  */
 import { type AccessPolicy, authorize, type Denier, type Target } from '../access/policy.js';
+import { authorizeValueReferences } from '../access/value-references.js';
 import { readAudit, verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../paths.js';
@@ -102,6 +103,7 @@ export function localSecretsService(
     },
     async set(path, env, value, o) {
       const t = await key('write', 'set', path, env);
+      await authorizeValueReferences(policy, 'set', t, value, deny);
       return vault.set(t.path, t.env, value, o);
     },
     async list(o = {}) {

@@ -21,6 +21,7 @@ import { checkFileName } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
+import { resolveDerived } from '../../core/references/resolve.js';
 import { projectNotFound } from '../../core/store/project-lookup.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
 
@@ -170,14 +171,19 @@ export const writeEnvTool: CofferTool = defineTool({
       `write ${rel} with`,
       false,
     );
-    const values: Record<string, string> = {};
     const written: { path: string; env: string; version: number; name: string }[] = [];
+    const read: { name: string; value: string }[] = [];
     for (const s of chosen) {
       const name = secretEnvVar(s);
       const got = await ctx.vault.get(s.path, env);
-      values[name] = got.value;
+      read.push({ name, value: got.value });
       written.push({ path: s.path, env, version: got.version, name });
     }
+    // A derived value (`{{ coffer://... }}` in a stored value) is resolved, as run does.
+    const resolved = await resolveDerived({ getMany: (r) => ctx.vault.getMany(r) }, read, env);
+    const values: Record<string, string> = Object.fromEntries(
+      resolved.map((v) => [v.name, v.value]),
+    );
     const names = Object.keys(values);
     if (names.length > 0) {
       // Written even when the file holds these values already: no answer, and no change of

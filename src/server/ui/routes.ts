@@ -23,6 +23,7 @@ import {
   type Target,
 } from '../../core/access/policy.js';
 import { createToken, listTokens, revokeToken } from '../../core/access/tokens.js';
+import { authorizeValueReferences } from '../../core/access/value-references.js';
 import { LastReads } from '../../core/audit/last-reads.js';
 import { verifyAudit } from '../../core/audit/log.js';
 import { projectOverview, sortEnvironments } from '../../core/environments/overview.js';
@@ -581,6 +582,7 @@ export function uiRoutes(deps: UiDeps): void {
       await authorize(w.policy, 'write', 'set', target, w.deny);
       const value = textArea(form, 'value');
       if (value === undefined) throw new CofferError('INVALID_ARGUMENT', 'no value was sent');
+      await authorizeValueReferences(w.policy, 'set', target, value, w.deny);
       const description = field(form, 'description')?.trim();
       const ifRaw = field(form, 'ifVersion');
       const ifVersion = ifRaw === undefined || ifRaw === '' ? undefined : Number(ifRaw);
