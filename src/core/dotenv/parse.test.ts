@@ -216,6 +216,31 @@ describe('parseDotenv matches dotenv.parse (differential)', () => {
     );
   });
 
+  it('on documents with long runs of blank lines and spaces between pairs', () => {
+    const blank = fc
+      .array(pick('\n', '\n', ' ', '\t', '\u2028', '\uFEFF', '\v', '\r\n'), { maxLength: 30 })
+      .map((xs) => xs.join(''));
+    const doc = fc
+      .array(fc.tuple(blank, fc.oneof(pairLine, text(chars, 6))), { maxLength: 6 })
+      .map((parts) => parts.map(([b, l]) => b + l).join(''));
+    fc.assert(
+      fc.property(doc, (d) => {
+        expect(parseDotenv(d)).toEqual(dotenv.parse(d));
+        expect(
+          parseDotenvLines(d)
+            .map((e) => e.raw)
+            .join(''),
+        ).toBe(d);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads a megabyte of blank lines in linear time (dotenv would take minutes)', () => {
+    const doc = `${'\n'.repeat(1_000_000)}A=1\n${' \n'.repeat(100_000)}B=2`;
+    expect(parseDotenv(doc)).toEqual({ A: '1', B: '2' });
+  });
+
   it('on arbitrary unicode strings', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (doc) => {

@@ -30,6 +30,50 @@
 const LINE =
   /^\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?$/dgm;
 
+/**
+ * The same pattern, tried at one position (`y`). dotenv runs LINE as a global search, which
+ * restarts at every line start: at each line start of a run of blank lines `^\s*` swallows
+ * the rest of the run before failing, so a file of n blank lines costs n^2 steps (100 KB of
+ * them took 18 s). `lineMatches` finds the same matches in linear time.
+ */
+const LINE_AT = new RegExp(LINE.source, 'dmy');
+const SPACES = /\s*/y;
+
+/** Whether a line starts at `i` in `text` (as `^` with the `m` flag sees it). */
+function isLineStart(text: string, i: number): boolean {
+  if (i === 0) return true;
+  const c = text.charCodeAt(i - 1);
+  return c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+}
+
+/** The first line start at or after `from`, or undefined past the end. */
+function lineStartFrom(text: string, from: number): number | undefined {
+  for (let i = from; i <= text.length; i++) if (isLineStart(text, i)) return i;
+  return undefined;
+}
+
+/**
+ * Every match of the global LINE search over `text`, in order, in linear time. A failed try
+ * at a line start fails at every other line start up to the end of its whitespace run: `\s*`
+ * may only end where the key begins, and inside the run there is no key, so each of them
+ * comes down to the same try at the run's end. Those line starts are skipped.
+ */
+function* lineMatches(text: string): Generator<RegExpExecArray> {
+  let at = lineStartFrom(text, 0);
+  while (at !== undefined) {
+    LINE_AT.lastIndex = at;
+    const m = LINE_AT.exec(text);
+    if (m !== null) {
+      yield m;
+      at = lineStartFrom(text, LINE_AT.lastIndex);
+    } else {
+      SPACES.lastIndex = at;
+      SPACES.exec(text);
+      at = lineStartFrom(text, SPACES.lastIndex + 1);
+    }
+  }
+}
+
 /** dotenv strips one pair of matching quotes; with the `m` flag it may do so per line. */
 const QUOTED = /^(['"`])([\s\S]*)\1$/gm;
 
@@ -116,8 +160,7 @@ export function parseDotenvLines(text: string): DotenvEntry[] {
     if (end > cursor)
       entries.push({ kind: 'other', start: cursor, end, raw: text.slice(cursor, end) });
   };
-  LINE.lastIndex = 0;
-  for (let m = LINE.exec(norm); m !== null; m = LINE.exec(norm)) {
+  for (const m of lineMatches(norm)) {
     const ix = m.indices;
     const keyAt = ix?.[2];
     const sepAt = ix?.[3];
