@@ -245,7 +245,10 @@ export const read = {
     ),
   secretRequest: (v: unknown, what = 'request'): SecretRequestView => {
     const out = shape<
-      Omit<SecretRequestView, 'status' | 'writeEnv' | 'version' | 'written' | 'error'>
+      Omit<
+        SecretRequestView,
+        'status' | 'writeEnv' | 'version' | 'written' | 'error' | 'writeEnvError'
+      >
     >(
       v,
       {

@@ -151,16 +151,22 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
           description: request.description,
         });
         if (request.writeEnv === undefined) return { version: stored.version };
-        const out = await writeEnvTool.run(
-          {
-            project: request.path.split('/')[1]!,
-            env: request.env,
-            file: request.writeEnv,
-            keyPaths: [request.path],
-          },
-          ctx,
-        );
-        return { version: stored.version, written: (out as { written: string[] }).written };
+        try {
+          const out = await writeEnvTool.run(
+            {
+              project: request.path.split('/')[1]!,
+              env: request.env,
+              file: request.writeEnv,
+              keyPaths: [request.path],
+            },
+            ctx,
+          );
+          return { version: stored.version, written: (out as { written: string[] }).written };
+        } catch (err) {
+          // Stored first: the request is stored; the file is for write_env once fixed.
+          if (!(err instanceof CofferError)) throw err;
+          return { version: stored.version, writeEnvError: `${err.message} (${err.code})` };
+        }
       },
       async audit(request, outcome, detail) {
         log.info(

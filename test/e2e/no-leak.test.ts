@@ -4,7 +4,7 @@
  * oversize value, corrupt data), and the value never appears in stdout, stderr, the audit
  * records, or the vault file's bytes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -80,9 +80,12 @@ describe('secret values never leak', { timeout: 600_000 }, () => {
         ]);
         run(['env', 'import', envFile, '--project', 'leak2', '-d', '{key} for the leak test app']);
         run(['env', 'import', envFile, '--project', 'leak2', '--json']);
-        run(['env', 'example', '--file', envFile, '--out', join(h.home, 'app.env.example')]);
         run(['set', 'project/leak/api_key', '--dotenv', envFile], value, wrong);
-        expect(readFileSync(join(h.home, 'app.env.example'), 'utf8')).not.toContain(value);
+        // A value no .env form carries safely (a quote and a $) is refused by env pull.
+        if (existsSync(envFile)) {
+          run(['env', 'example', '--file', envFile, '--out', join(h.home, 'app.env.example')]);
+          expect(readFileSync(join(h.home, 'app.env.example'), 'utf8')).not.toContain(value);
+        }
 
         // Corrupt the stored value, then read and verify: the error paths must not leak.
         const file = join(h.env.COFFER_HOME!, 'vault.db');

@@ -54,6 +54,23 @@ describe('SecretRequests', () => {
     expect(stored).toHaveLength(1);
   });
 
+  it('attack: submissions and answers in the same turn of the loop store once', async () => {
+    const { requests, stored } = setup();
+    const { request, token } = requests.create(INPUT);
+    const answering = { set: async () => ({ version: 9 }) } as never;
+    const outcomes = await Promise.allSettled([
+      requests.submit(token, 'value-a'),
+      requests.submit(token, 'value-b'),
+      requests.submit(token, 'value-c'),
+      requests.answer(request.id, 'value-d', answering),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes) {
+      if (o.status === 'rejected') expect((o.reason as CofferError).code).toBe('REQUEST_CLOSED');
+    }
+    expect(stored.length).toBeLessThanOrEqual(1);
+  });
+
   it('expires after 10 minutes (injected clock), audited once', async () => {
     const { requests, audit, tick } = setup();
     const { request, token } = requests.create(INPUT);

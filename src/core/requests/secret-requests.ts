@@ -51,6 +51,11 @@ export interface SecretRequestView extends SecretRequestInput {
   version?: number;
   /** Variables written to the .env file, once stored with writeEnv. */
   written?: string[];
+  /**
+   * Why the .env file could not be written although the value is stored (a coded message
+   * that holds no value): the request is `stored`, the file is for write_env to retry.
+   */
+  writeEnvError?: string;
   /** Why storing failed (a coded error message that holds no value). */
   error?: string;
 }
@@ -62,7 +67,7 @@ export interface SecretRequestDeps {
   store(
     request: SecretRequestView,
     value: string,
-  ): Promise<{ version: number; written?: string[] }>;
+  ): Promise<{ version: number; written?: string[]; writeEnvError?: string }>;
   /** Records an outcome; failures of this callback fail the operation (audit fails closed). */
   audit(request: SecretRequestView, outcome: RequestOutcome, detail: string): Promise<void>;
   now?: () => number;
@@ -266,11 +271,17 @@ export class SecretRequests implements RequestInbox {
     value: string,
     store: SecretRequestDeps['store'],
   ): Promise<SecretRequestView> {
+    // Checked and spent in one synchronous step: two submissions that both passed the
+    // check before either spent the request (in the same turn of the loop) store once.
+    if (entry.used || done(entry.view.status)) {
+      throw new CofferError('REQUEST_CLOSED', `the request is ${entry.view.status} already`);
+    }
     entry.used = true;
     try {
       const stored = await store({ ...entry.view }, value);
       entry.view.version = stored.version;
       if (stored.written !== undefined) entry.view.written = stored.written;
+      if (stored.writeEnvError !== undefined) entry.view.writeEnvError = stored.writeEnvError;
       this.#finish(entry, 'stored');
       await this.#deps.audit(
         { ...entry.view },

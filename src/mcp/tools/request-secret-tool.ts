@@ -75,8 +75,8 @@ function requestsOf(ctx: ToolContext): RequestContext {
 /** Requests whose .env file this process has written (remote mode), by id. */
 const envWritten = new Map<string, string[]>();
 
-/** A request's view, with why its .env file could not be written after it was stored. */
-type Outcome = SecretRequestView & { writeEnvError?: string };
+/** A request's view (writeEnvError: why its .env file could not be written once stored). */
+type Outcome = SecretRequestView;
 
 /**
  * A stored request with `writeEnv` where the registry does not write the file itself (remote
