@@ -330,7 +330,7 @@ describe('coffer generate', () => {
     expect(dotenv.parse(readFileSync(file)).JWT_SECRET).toBe(fromVault);
     expect(h.run(['generate', 'X', '--kind', 'hex', '--bytes', '4']).code).toBe(2);
     expect(
-      h.run(['generate', 'X', '--kind', 'hex', '--bytes', '4', '--force']).stdout.trim(),
+      h.run(['generate', 'X', '--kind', 'hex', '--bytes', '4', '--allow-weak']).stdout.trim(),
     ).toMatch(/^[0-9a-f]{8}$/);
   });
 
@@ -403,6 +403,27 @@ describe('coffer env parse / format / import / example', () => {
       ]).stdout,
     );
     expect(again.results.every((r: { outcome: string }) => r.outcome === 'skipped')).toBe(true);
+
+    // A dotenv key that is no variable name fails its own check, in the dry run too.
+    const dotted = join(h.home, 'dotted.env');
+    writeFileSync(
+      dotted,
+      '# Mail password of the app\nMAIL.PASSWORD=pw-1\n# Port of the app\nPORT=80\n',
+    );
+    for (const extra of [['--dry-run'], []]) {
+      const r = h.run(['env', 'import', dotted, '--project', 'mail', '--json', ...extra]);
+      const out = JSON.parse(r.stdout).results as {
+        key: string;
+        outcome: string;
+        reason?: string;
+      }[];
+      expect(out.find((x) => x.key === 'MAIL.PASSWORD')).toMatchObject({ outcome: 'failed' });
+      expect(out.find((x) => x.key === 'MAIL.PASSWORD')?.reason).toContain(
+        'not a valid environment variable name',
+      );
+      expect(r.code).toBe(extra.length > 0 ? 1 : 2); // a dry run that finds problems: 1
+    }
+    expect(h.run(['get', 'project/mail/port']).code).not.toBe(0);
   });
 
   it('writes .env.example with placeholders, keeps plain settings, and warns about real secrets in it', () => {

@@ -69,11 +69,17 @@ describe('file-system errors', () => {
       ['env', 'parse', 'missing.env'],
       ['env', 'import', 'missing.env', '--project', 'consilio'],
       ['audit', 'verify', '--checkpoint', 'missing.txt'],
+      ['inject', '-i', 'missing.tpl', '-o', '-'],
     ]) {
       const r = h.run(args, { cwd: h.home });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
       expect(r.stderr).toMatch(/missing\.\w+ does not exist/);
     }
+    // A directory where a template is expected: said so, not an internal error.
+    const dir = h.run(['inject', '-i', h.home, '-o', '-'], { cwd: h.home });
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain('is not a file');
+    expect(dir.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });
 
@@ -178,17 +184,21 @@ describe('a missing key file', () => {
 });
 
 describe('generate with a size below the floor', () => {
-  it('names the CLI flag, --force, not library options', () => {
+  it('names the CLI flag, --allow-weak, not library options; --force alone does not weaken', () => {
     const h = makeHome();
     const r = h.run(['generate', 'SHORT_KEY', '--bytes', '8']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('Use --bytes 10 or more, or pass --force');
+    expect(r.stderr).toContain('Use --bytes 10 or more, or pass --allow-weak');
     expect(r.stderr).not.toMatch(/allowWeak|:weak/);
     const p = h.run(['generate', 'SHORT_PASSWORD', '--kind', 'password', '--length', '8']);
-    expect(p.stderr).toContain('Use --length 16 or more, or pass --force');
+    expect(p.stderr).toContain('Use --length 16 or more, or pass --allow-weak');
+    // --force replaces a value; a rotation script that always passes it keeps the floor.
     const forced = h.run(['generate', 'SHORT_KEY', '--bytes', '8', '--force']);
-    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.code).toBe(2);
+    const weak = h.run(['generate', 'SHORT_KEY', '--bytes', '8', '--allow-weak']);
+    expect(weak.code, weak.stderr).toBe(0);
+    expect(weak.stderr).toMatch(/weak|shorter/i);
   });
 });
 

@@ -8,7 +8,12 @@
 import type { Command } from 'commander';
 import { importEntries } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { envVarNameFor, parseDescription, parseKeyPath } from '../../core/paths.js';
+import {
+  envVarNameFor,
+  parseDescription,
+  parseEnvVarName,
+  parseKeyPath,
+} from '../../core/paths.js';
 import { valueBytes } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
 import { withLocalVault } from '../context.js';
@@ -137,8 +142,21 @@ Examples:
                 ?.replace(/\{key\}/g, key)
                 .replace(/\{name\}/g, name)
                 .replace(/\{project\}/g, project);
+            const envVar = envVarNameFor(name) === key ? undefined : key;
             try {
               parseKeyPath(path);
+              // The vault keeps the file's name as the secret's variable: checked here, per
+              // variable, as the store would refuse it for the whole file.
+              if (envVar !== undefined) {
+                try {
+                  parseEnvVarName(envVar);
+                } catch {
+                  throw new CofferError(
+                    'INVALID_ARGUMENT',
+                    `${key} is not a valid environment variable name (letters, digits and _), so no program could be given it`,
+                  );
+                }
+              }
               valueBytes(value).fill(0);
               if (description === undefined && !exists) {
                 if (!stdinIsTerminal() || opts.dryRun) {
@@ -161,7 +179,7 @@ Examples:
               result,
               value,
               description,
-              envVar: envVarNameFor(name) === key ? undefined : key,
+              envVar,
               exists,
             });
           }

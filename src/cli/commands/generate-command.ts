@@ -17,6 +17,7 @@ import {
   KINDS,
   MIN_SECRET_CHARS,
   minimumSize,
+  resolveGeneratorSpec,
 } from '../../core/generate/index.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
@@ -36,6 +37,7 @@ interface GenerateOptions extends CommonOptions {
   store?: string;
   description?: string;
   force?: boolean;
+  allowWeak?: boolean;
   allowEnvName?: string[];
 }
 
@@ -46,7 +48,7 @@ function specOf(opts: GenerateOptions): GeneratorSpec {
     });
   }
   const kind = opts.kind;
-  const weak = opts.force === true;
+  const weak = opts.allowWeak === true;
   if (kind === 'uuid' || kind === 'fernet') {
     if (opts.bytes !== undefined || opts.length !== undefined) {
       throw new CofferError('INVALID_ARGUMENT', `--bytes and --length do not apply to ${kind}`);
@@ -65,14 +67,16 @@ function specOf(opts: GenerateOptions): GeneratorSpec {
   return { kind, ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}), allowWeak: weak };
 }
 
-/** A size under core's floor, refused in the CLI's words: on the command line it is --force. */
+/** A size under core's floor, refused in the CLI's words: on the command line, --allow-weak. */
 function checkSize(kind: ByteKind | CharKind, flag: string, size: number | undefined): void {
   const min = minimumSize(kind);
   if (size === undefined || size >= min) return;
   throw new CofferError(
     'INVALID_ARGUMENT',
     `${flag} ${size} makes a ${kind} secret of fewer than ${MIN_SECRET_CHARS} characters`,
-    { hint: `Use ${flag} ${min} or more, or pass --force to allow a shorter secret on purpose.` },
+    {
+      hint: `Use ${flag} ${min} or more, or pass --allow-weak to allow a shorter secret on purpose.`,
+    },
   );
 }
 
@@ -97,7 +101,8 @@ export function generateCommand(program: Command): void {
     .option('--store <path>', 'store in the vault at this key path (before the .env file)')
     .option('-d, --description <text>', 'description for --store')
     .option('-e, --env <env>', 'environment for --store (default: COFFER_ENV or dev)')
-    .option('--force', 'replace an existing value (and allow keys under 16 characters)')
+    .option('--force', 'replace an existing value')
+    .option('--allow-weak', 'allow a --bytes or --length that makes a key under 16 characters')
     .option(
       '--allow-env-name <NAME>',
       'let NAME be written or stored although it changes how programs load code (repeatable)',
@@ -131,6 +136,9 @@ In package.json:
         opts.envFile = opts.dotenv ?? opts.file;
         const variable = parseEnvVarName(name!);
         const spec = specOf(opts);
+        if (resolveGeneratorSpec(spec).weak) {
+          warn(`${variable} will be shorter than 16 characters (--allow-weak): easier to guess`);
+        }
         const storeKey = opts.store !== undefined ? parseKeyPath(opts.store) : undefined;
         const storePath = storeKey?.path;
         if (storeKey !== undefined || opts.envFile !== undefined) {

@@ -8,7 +8,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CofferError } from '../../core/errors.js';
+import { CofferError, readFailure } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { formatReference, references, resolveReferences } from '../../core/references/index.js';
@@ -29,16 +29,22 @@ interface InjectOptions extends CommonOptions {
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
 function readTemplate(file: string): string {
-  let size: number;
+  let stat: ReturnType<typeof statSync>;
   try {
-    size = statSync(file).size;
-  } catch {
-    throw new CofferError('INVALID_ARGUMENT', `no template at ${file}`);
+    stat = statSync(file);
+  } catch (err) {
+    throw readFailure(file, err); // a missing template is FILE_NOT_FOUND (exit 3)
   }
-  if (size > MAX_TEMPLATE_BYTES) {
+  if (!stat.isFile()) throw new CofferError('INVALID_ARGUMENT', `${file} is not a file`);
+  if (stat.size > MAX_TEMPLATE_BYTES) {
     throw new CofferError('INVALID_ARGUMENT', `${file} is larger than 1 MiB; not a template`);
   }
-  return decodeUtf8(readFileSync(file), file);
+  try {
+    return decodeUtf8(readFileSync(file), file);
+  } catch (err) {
+    if (err instanceof CofferError) throw err;
+    throw readFailure(file, err);
+  }
 }
 
 function samePath(a: string, b: string): boolean {

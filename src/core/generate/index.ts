@@ -30,4 +30,5 @@ export {
   MIN_SECRET_CHARS,
   minimumSize,
   parseGeneratorSpec,
+  resolveGeneratorSpec,
 } from './spec.js';
