@@ -154,7 +154,7 @@ describe('coffer run: how the masked output reaches coffer', () => {
     const code = await new Promise((r) => child.on('close', r));
     expect(code).toBe(0);
     const out = Buffer.concat(parts).toString();
-    expect(out).toBe(`${'x'.repeat(1000)}${M}\n`.repeat(300) + 'end\n');
+    expect(out).toBe(`${`${'x'.repeat(1000)}${M}\n`.repeat(300)}end\n`);
   });
 
   for (const [how, tmp] of [

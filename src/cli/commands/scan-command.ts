@@ -15,6 +15,7 @@ import { join, relative, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
+import { type PathMatcher, pathGlob } from '../../core/path-glob.js';
 import { agentFiles } from '../../core/scan/agents.js';
 import {
   type Baseline,
@@ -50,22 +51,10 @@ interface ScanCommandOptions extends CommonOptions {
 
 const DEFAULT_BASELINE = '.secrets.baseline';
 
-/** A path glob (`**` any depth, `*` within a segment, `?` one character) as a regex. */
-function globRegex(glob: string): RegExp {
-  const g = glob.replace(/^\.\//, '').replace(/\/$/, '/**');
-  let re = '';
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i]!;
-    if (c === '*' && g[i + 1] === '*') {
-      re += '.*';
-      i++;
-      if (g[i + 1] === '/') i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  // A glob without a slash matches at any depth, and a directory matches what it holds.
-  return new RegExp(`${g.includes('/') ? '^' : '(?:^|/)'}${re}(?:/.*)?$`);
+/** An --exclude glob: without a `/` it matches at any depth, and a directory covers its contents. */
+function excludeGlob(glob: string): PathMatcher {
+  const g = glob.replace(/^\.\//, '').replace(/\/$/, '');
+  return pathGlob(g, { anyDepth: !g.includes('/'), contents: true });
 }
 
 /** The stored-value matcher, or undefined when the vault cannot be read (with a warning). */
@@ -222,7 +211,7 @@ Examples:
             hint: 'Write one with `coffer scan --update-baseline --baseline FILE`.',
           });
         }
-        const excludes = (opts.exclude ?? []).map(globRegex);
+        const excludes = (opts.exclude ?? []).map(excludeGlob);
         const excluded = (file: string) => excludes.some((r) => r.test(file));
         // `--no-vault` sets this command's `vault` option, which shadows the global
         // `--vault PATH` in the merged options: take the vault file from the program.

@@ -38,7 +38,7 @@ export async function authorizeValueReferences(
       policy,
       action,
       target,
-      'the value holds a reference that cannot be checked against this policy (a ${VAR} or one that does not parse)',
+      'the value holds a reference that cannot be checked against this policy (one with a variable, or one that does not parse)',
       deny,
     );
   }

@@ -7,6 +7,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { CofferError } from '../errors.js';
 import { refusedEnvName } from '../inject/names.js';
+import { pathGlob } from '../path-glob.js';
 import { findBlock, upsertBlock } from './blocks.js';
 import { type AgentClient, CLIENTS, clientFiles } from './clients.js';
 import {
@@ -546,34 +547,6 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
 /** Names a `.cursorignore` negation that re-includes, matched against its last segment. */
 const COVERED_NAMES = ['.env', '.env.local', '.env.production', 'server.pem', 'server.key'];
 
-const literal = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-/** A gitignore glob segment as a regular expression (`*`, `?`, `[...]`; `**` is anything). */
-function segmentRegExp(glob: string): RegExp {
-  if (glob === '**') return /^/;
-  let re = '';
-  for (let k = 0; k < glob.length; k++) {
-    const c = glob[k]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\' && k + 1 < glob.length) re += literal(glob[++k]!);
-    else if (c === '[') {
-      const close = glob.indexOf(']', k + 2);
-      if (close < 0) re += '\\[';
-      else {
-        const set = glob.slice(k + 1, close).replace(/^!/, '^');
-        re += `[${set}]`;
-        k = close;
-      }
-    } else re += literal(c);
-  }
-  try {
-    return new RegExp(`^${re}$`);
-  } catch {
-    return /^/; // a glob we cannot read is taken to match: the check stays on the safe side
-  }
-}
-
 /**
  * The first negation (`!pattern`) after coffer's block, in gitignore syntax, that matches a
  * file the block ignores: a later rule wins, so it takes that file back out of the ignore.
@@ -585,8 +558,14 @@ function reincluded(text: string, after: number): { line: number; text: string }
     const t = lines[k]!.trim();
     if (!t.startsWith('!')) continue;
     const last = t.slice(1).replace(/\/+$/, '').split('/').at(-1) ?? '';
-    const re = segmentRegExp(last);
-    if (COVERED_NAMES.some((n) => re.test(n))) return { line: before + k, text: t };
+    let covers: (name: string) => boolean;
+    try {
+      const glob = pathGlob(last);
+      covers = (n) => last === '**' || glob.test(n);
+    } catch {
+      covers = () => true; // a glob we cannot read is taken to match: the check stays red
+    }
+    if (COVERED_NAMES.some(covers)) return { line: before + k, text: t };
   }
   return undefined;
 }

@@ -216,7 +216,7 @@ const hostile = (canary: string) =>
     unit: fc.constantFrom(
       `$(touch ${canary})`,
       `\`touch ${canary}\``,
-      '${HOME}',
+      `$\{HOME}`,
       '$HOME',
       `;touch ${canary};`,
       `&& touch ${canary}`,

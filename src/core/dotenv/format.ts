@@ -41,6 +41,7 @@ const KEY_SYNTAX = /^[\w.-]+$/;
  * (ASCII letters, digits and `_ @ % + = : , . / -`, and letters beyond ASCII other than
  * spaces and invisible characters).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range excludes ASCII, controls included.
 const BARE = /^(?:[A-Za-z0-9_@%+=:,./-]|(?![\s\p{C}])[^\x00-\x7f])+$/u;
 
 /**

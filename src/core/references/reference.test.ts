@@ -14,6 +14,9 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
+/** `${NAME}` as written in a reference. */
+const v = (name: string) => `$\{${name}}`;
+
 describe('references', () => {
   it('parses a reference with and without an environment', () => {
     expect(parseReference('coffer://project/shop/stripe_key')).toEqual({
@@ -28,7 +31,6 @@ describe('references', () => {
   });
 
   it('expands variables inside a reference, and refuses an unset one by name', () => {
-    const v = (name: string) => `$\{${name}}`;
     const ref = `coffer://project/${v('APP')}/db_password?env=${v('COFFER_ENV')}`;
     expect(parseReference(ref, { APP: 'shop', COFFER_ENV: 'staging' })).toMatchObject({
       path: 'project/shop/db_password',
@@ -38,7 +40,6 @@ describe('references', () => {
   });
 
   it("never shows a variable's value, and never expands coffer's credentials", () => {
-    const v = (name: string) => `$\{${name}}`;
     const held = 'correct horse battery staple';
     const vars = { HOLDS: held, COFFER_PASSPHRASE: held, coffer_master_key: held };
     for (const ref of [
@@ -85,11 +86,11 @@ describe('references', () => {
     expect(references('no references here {{ not one }}')).toEqual([]);
   });
 
-  it('reads ${VAR} inside a template, and refuses a template it cannot read instead of leaving it', () => {
-    const t = 'pw: {{ coffer://project/app/db_password?env=${COFFER_ENV} }}';
+  it('reads variables inside a template, and refuses a template it cannot read instead of leaving it', () => {
+    const t = `pw: {{ coffer://project/app/db_password?env=${v('COFFER_ENV')} }}`;
     expect(references(t, { COFFER_ENV: 'prod' })).toEqual([
       {
-        text: 'coffer://project/app/db_password?env=${COFFER_ENV}',
+        text: `coffer://project/app/db_password?env=${v('COFFER_ENV')}`,
         path: 'project/app/db_password',
         env: 'prod',
       },
@@ -114,11 +115,11 @@ describe('references', () => {
     const held = 'ghsessiontoken0123456789abcdef';
     let message = '';
     try {
-      render('{{ coffer://project/${TEAM}/db }}', 'dev', () => undefined, { TEAM: held });
+      render(`{{ coffer://project/${v('TEAM')}/db }}`, 'dev', () => undefined, { TEAM: held });
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('coffer://project/${TEAM}/db does not resolve');
+    expect(message).toContain(`coffer://project/${v('TEAM')}/db does not resolve`);
     expect(message).not.toContain(held);
   });
 

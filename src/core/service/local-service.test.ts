@@ -77,7 +77,7 @@ describe('local secrets service', () => {
       `https://hooks.example/{{ coffer://${OTHER} }}`,
       `coffer://${OTHER}`,
       `{{ coffer://${APP} }}`, // its own project, but it may not read it
-      'x {{ coffer://project/${TEAM}/api_key }}', // cannot be checked before the reader expands it
+      `x {{ coffer://project/$\{TEAM}/api_key }}`, // cannot be checked before the reader expands it
       'x {{ coffer://Project/Bad }}',
     ]) {
       const before = (await readAudit(vault)).length;

@@ -9,6 +9,7 @@ import { isClearlyNotSecret, looksLikeSecret } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
 import { fileMode } from '../../files.js';
 import { manifestEnvExample } from '../../manifest/example.js';
+import { pathGlob } from '../../path-glob.js';
 import { isPlaceholderOrReference } from '../../scan/filters.js';
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
@@ -85,7 +86,11 @@ const envPresent: Check = {
   },
 };
 
-/** Does a .dockerignore text exclude a path (its last matching pattern wins)? */
+/**
+ * Does a .dockerignore text exclude a path? Patterns are relative to the context's root, a
+ * directory's pattern covers its contents, and the last matching pattern wins (`!` takes a
+ * path back). A pattern that is no glob is skipped.
+ */
 function dockerIgnores(text: string, path: string): boolean {
   let out = false;
   for (const raw of text.split(/\r?\n/)) {
@@ -93,24 +98,14 @@ function dockerIgnores(text: string, path: string): boolean {
     if (p === '' || p.startsWith('#')) continue;
     const negate = p.startsWith('!');
     if (negate) p = p.slice(1);
-    p = p.replace(/^\/+/, '');
-    const re = new RegExp(
-      `^${p
-        .split('')
-        .map((c, i, a) =>
-          c === '*'
-            ? a[i + 1] === '*'
-              ? ''
-              : a[i - 1] === '*'
-                ? '.*'
-                : '[^/]*'
-            : c === '?'
-              ? '[^/]'
-              : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
-        )
-        .join('')}$`,
-    );
-    if (re.test(path)) out = !negate;
+    p = p.replace(/^\/+/, '').replace(/\/+$/, '');
+    let matches: boolean;
+    try {
+      matches = pathGlob(p, { contents: true }).test(path);
+    } catch {
+      continue;
+    }
+    if (matches) out = !negate;
   }
   return out;
 }
