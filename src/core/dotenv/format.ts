@@ -13,19 +13,19 @@
  *    meaning);
  * 2. single quotes (literal in dotenv, dotenvx and shells), for one-line values without `'`;
  * 3. double quotes, writing LF as `\n` and CR as `\r` (the only escapes dotenv knows), for
- *    values without `$` or a backtick (which dotenvx and shells would expand or run there);
+ *    values without `$` or a backtick (which dotenvx and shells would expand or run there)
+ *    and without `"`;
  * 4. single quotes around a value with literal line breaks and no `'`.
- * Single quotes never hold a `'` (dotenv reads `\'` there as one, a shell does not). Inside
- * double quotes a `"` is only allowed right after a backslash (dotenv keeps the backslash),
- * and the value may not end with a backslash (it would escape the closing quote).
+ * Single quotes never hold a `'`, nor double quotes a `"` (dotenv reads `\'` and `\"` there as
+ * quotes in the value, a shell does not), and the value may not end with a backslash (it would
+ * escape the closing quote).
  * Every choice is checked by parsing it back before it is returned. A shell reads a value
  * in double quotes with backslashes, or with `\n` for a line break, differently from dotenv,
  * but runs nothing.
  *
  * Refused (CofferError INVALID_VALUE naming the key, never the value): values that no such
- * quoting carries: those with a `'` and also a `$` or a backtick; those with a `'` that
- * end with a backslash or hold a CR; those with all three of `'`, a bare `"` and a line
- * break. Backtick quoting and dotenv's looser unquoted form are never written: a shell runs
+ * quoting carries: those with a `'` and also a `$`, a backtick or a `"`; those with a `'`
+ * that end with a backslash or hold a CR. Backtick quoting and dotenv's looser unquoted form are never written: a shell runs
  * the first, and splits the second at spaces into a command.
  *
  * Not done here: no variable expansion, comments, ordering or file I/O.
@@ -99,8 +99,10 @@ export function dotenvValueEncodings(value: string): string[] {
   if (!multiline) candidates.push(single);
   // dotenv turns every backslash-n / backslash-r into LF / CR inside double quotes, with no
   // way to escape the backslash, so such literal sequences cannot be written there; `$` and
-  // backticks are expanded and run there by dotenvx and shells.
-  if (!/\\[nr]|[$`]/.test(value)) {
+  // backticks are expanded and run there by dotenvx and shells; and no `"` at all, not even
+  // after a backslash: dotenv reads `\"` as one, a shell reads `\\"` as a backslash and the
+  // end of the quoted text, and what follows would be shell syntax.
+  if (!/\\[nr]|[$`"]/.test(value)) {
     candidates.push(quoted(value.replace(/\n/g, '\\n').replace(/\r/g, '\\r'), '"'));
   }
   // A CR cannot be written literally: dotenv turns it into LF before parsing.
@@ -137,7 +139,7 @@ export function unencodable(key: string): CofferError {
     `cannot write the value of ${key} to a .env file: no quoting reads it back unchanged without letting a shell or dotenvx run or expand part of it`,
     {
       hint:
-        'A value with a single quote and also a $ or a backtick (or a CR, or a final ' +
+        'A value with a single quote and also a $, a backtick or a double quote (or a CR, or a final ' +
         'backslash) has no safe .env form. Give it to the program with `coffer run` ' +
         'instead, which puts it in the environment directly.',
     },
