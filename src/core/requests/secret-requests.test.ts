@@ -54,6 +54,16 @@ describe('SecretRequests', () => {
     expect(stored).toHaveLength(1);
   });
 
+  it('attack: a value that names other secrets is refused, the link still usable', async () => {
+    const { requests, stored } = setup();
+    const { token } = requests.create(INPUT);
+    expect(await code(requests.submit(token, '{{ coffer://project/other/api_key }}'))).toBe(
+      'INVALID_VALUE',
+    );
+    expect(stored).toEqual([]);
+    expect(await requests.submit(token, 'plain-value')).toMatchObject({ status: 'stored' });
+  });
+
   it('attack: submissions and answers in the same turn of the loop store once', async () => {
     const { requests, stored } = setup();
     const { request, token } = requests.create(INPUT);

@@ -15,8 +15,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
-import { valueBytes } from '../store/values.js';
 import type { Vault } from '../store/vault.js';
+import { assertAnswerValue } from './answer-value.js';
 
 /** How long a request's link works. */
 export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
@@ -227,7 +227,7 @@ export class SecretRequests implements RequestInbox {
   async submit(token: string, value: string): Promise<SecretRequestView> {
     const entry = await this.#byToken(token);
     // A value the vault would refuse (too large, a NUL) leaves the link usable for another try.
-    valueBytes(value).fill(0);
+    assertAnswerValue(value);
     return this.#submit(entry, value, this.#deps.store);
   }
 
@@ -237,7 +237,7 @@ export class SecretRequests implements RequestInbox {
    */
   async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
     const entry = await this.#open(id);
-    valueBytes(value).fill(0); // refused before the request is spent, as by its page
+    assertAnswerValue(value); // refused before the request is spent, as by its page
     return this.#submit(entry, value, (request, v) => storeAnswer(vault, request, v));
   }
 

@@ -86,6 +86,21 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(await requests.peek('not an id')).toBeUndefined();
   });
 
+  it('attack: a value that names other secrets is refused by link and by answer, the link still usable', async () => {
+    const { requests } = clocked(Date.now());
+    const { request, url } = await requests.create(input());
+    const [id, token] = new URL(url).pathname.split('/').slice(2);
+    const alice = tv.vault.withActor('token:alice@10.0.0.9');
+    for (const v of ['{{ coffer://project/other/api_key }}', 'coffer://project/other/api_key']) {
+      expect(await code(requests.submit(id!, token!, v))).toBe('INVALID_VALUE');
+      expect(await code(requests.answer(request.id, v, alice))).toBe('INVALID_VALUE');
+    }
+    expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
+    expect(await requests.answer(request.id, 'plain-value-7', alice)).toMatchObject({
+      status: 'stored',
+    });
+  });
+
   it('stores an answer as the answering user, once; the link is spent with it', async () => {
     const { requests } = clocked(Date.now());
     const { request, url } = await requests.create(input());

@@ -29,8 +29,8 @@ import { CofferError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { isLoopback } from '../loopback.js';
 import type { StorageTx } from '../store/storage.js';
-import { valueBytes } from '../store/values.js';
 import type { Vault } from '../store/vault.js';
+import { assertAnswerValue } from './answer-value.js';
 import {
   type AnsweringVault,
   REQUEST_TTL_MS,
@@ -405,7 +405,7 @@ export class StoredSecretRequests implements RequestInbox {
   async answer(id: string, value: string, vault: AnsweringVault): Promise<SecretRequestView> {
     const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
     await this.#usable(b, id, 'request');
-    valueBytes(value).fill(0); // refused before the request is spent, as by its page
+    assertAnswerValue(value); // refused before the request is spent, as by its page
     await this.#spend(id, 'request', `request ${id} answered by ${vault.actor}`);
     return this.#store(id, () => storeAnswer(vault, b.view, value));
   }
@@ -461,7 +461,7 @@ export class StoredSecretRequests implements RequestInbox {
     const b = await this.#byToken(id, token);
     await this.#usable(b, id);
     // A value the vault would refuse (too large, a NUL) leaves the link usable for another try.
-    valueBytes(value).fill(0);
+    assertAnswerValue(value);
     await this.#spend(id, 'link', `request ${id} submitted`);
     const { path, env, description, actor } = b.view;
     return this.#store(id, async () => {

@@ -636,6 +636,9 @@ export function uiRoutes(deps: UiDeps): void {
       const target = secretTarget(c, c.req.query('env'));
       await authorize(w.policy, 'write', 'rotate', target, w.deny);
       const value = textArea(form, 'value');
+      if (value !== undefined && value !== '') {
+        await authorizeValueReferences(w.policy, 'rotate', target, value, w.deny);
+      }
       try {
         await rotateSecret(w.vault, {
           ...target,

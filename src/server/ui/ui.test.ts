@@ -428,6 +428,23 @@ describe('rotation', () => {
     );
   });
 
+  it('attack: a session that may write but not read cannot set or rotate to a reference', async () => {
+    const b = await login(kit.tokens.write);
+    for (const [route, form] of [
+      ['/s/project/app/db_url/set?env=dev', { value: '{{ coffer://project/other/token }}' }],
+      [
+        '/s/project/app/db_url/rotate?env=dev',
+        { grace: '1d', value: 'coffer://project/other/token' },
+      ],
+    ] as const) {
+      const before = (await kit.vault.info('project/app/db_url', 'dev')).currentVersion;
+      const res = await b.post(route, form);
+      expect(res.status).toBe(403);
+      expect(res.text).not.toContain(OTHER_VALUE);
+      expect((await kit.vault.info('project/app/db_url', 'dev')).currentVersion).toBe(before);
+    }
+  });
+
   it('an external secret needs its new value; a bad grace is an error page', async () => {
     const b = await login(kit.tokens.admin);
     const none = await b.post('/s/project/app/db_url/rotate?env=dev', { grace: '1d' });
