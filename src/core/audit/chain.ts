@@ -62,9 +62,13 @@ export interface ChainProblem {
   reason: string;
 }
 
-/** The reason given for a record whose content no longer matches its stored hash. */
-export function changedReason(seq: number): string {
-  return `record ${seq} was changed`;
+/**
+ * The reason given for a record whose fields no longer give its stored hash. It names what
+ * the fields hash to now, so an acknowledgement of it (acknowledge.ts) covers that content
+ * only: the record changed once more is a new break.
+ */
+export function changedReason(seq: number, fieldsHash: string): string {
+  return `record ${seq} was changed (its fields hash to ${fieldsHash.slice(0, 16)})`;
 }
 
 /** Separates the reasons an acknowledgement lists (acknowledge.ts). */
@@ -153,11 +157,17 @@ export class AuditChainVerifier {
           : `records ${from} to ${r.seq - 1} are missing (removed)`;
       if (!this.#break({ seq: from, reason })) return false;
     } else if (r.prevHash !== this.#prevHash) {
-      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records)`;
+      // Names the prev_hash it has, so that an acknowledgement covers that link only (a
+      // digest of it when it is no hash: the column's text is anyone's).
+      const link = /^[0-9a-f]{64}$/.test(r.prevHash)
+        ? r.prevHash.slice(0, 16)
+        : `not a hash, digest ${sha256Hex(r.prevHash).slice(0, 16)}`;
+      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records; its prev_hash is ${link})`;
       if (!this.#break({ seq: r.seq, reason })) return false;
     }
-    if (hashAuditRecord(r.seq, r, r.prevHash) !== r.hash) {
-      if (!this.#break({ seq: r.seq, reason: changedReason(r.seq) })) return false;
+    const fields = hashAuditRecord(r.seq, r, r.prevHash);
+    if (fields !== r.hash) {
+      if (!this.#break({ seq: r.seq, reason: changedReason(r.seq, fields) })) return false;
     }
     this.#prevHash = r.hash;
     this.#expectedSeq = r.seq + 1;

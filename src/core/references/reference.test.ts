@@ -109,6 +109,14 @@ describe('references', () => {
         bad,
       ).toBe('INVALID_REFERENCE');
     }
+    let message = '';
+    try {
+      references('u={{ coffer://project/app/db_user pw=Hunter2-Very-Secret }}');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('coffer://project/app/db_user');
+    expect(message).not.toContain('Hunter2');
   });
 
   it('a reference with variables that does not resolve is named as written, never expanded', () => {

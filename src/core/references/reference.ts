@@ -126,8 +126,9 @@ export function references(text: string, vars: ReferenceVariables = {}): SecretR
   const starts = new Set([...text.matchAll(TEMPLATE)].map((m) => m.index));
   for (const m of text.matchAll(TEMPLATE_START)) {
     if (!starts.has(m.index)) {
-      // Left as it is, it would reach the output unrendered, and the command succeed.
-      const at = text.slice(m.index, m.index + 60).split('\n')[0]!;
+      // Left as it is, it would reach the output unrendered, and the command succeed. Named
+      // by the reference only: the text after it may be anything the value holds.
+      const at = /^\{\{[ \t]*coffer:\/\/[^\s{}]*/.exec(text.slice(m.index, m.index + 600))![0];
       throw invalid(
         at,
         'a {{ coffer://... }} template that does not close with }} after the reference',
