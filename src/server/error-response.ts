@@ -46,6 +46,19 @@ const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
   IO_ERROR: 'a file operation on the server failed; the server log has the request id',
 };
 
+/**
+ * What a caller may read of an error: its message, or for a failure of the server itself the
+ * fixed text (the pages of the web UI and of requests show errors through this too).
+ */
+export function shownMessage(err: CofferError): string {
+  return SERVER_SIDE[err.code] ?? err.message;
+}
+
+/** The hint a caller may read (none for the server's own failures). */
+export function shownHint(err: CofferError): string | undefined {
+  return SERVER_SIDE[err.code] === undefined ? err.hint : undefined;
+}
+
 /** The text a server-side failure is logged with (never sent to the caller). */
 export function serverSideDetail(err: unknown): string | undefined {
   return err instanceof CofferError && SERVER_SIDE[err.code] !== undefined
@@ -65,7 +78,7 @@ export function errorResponse(
   if (err instanceof CofferError) {
     return {
       status: statusOf(err.code, err.errorClass),
-      body: { code: err.code, message: SERVER_SIDE[err.code] ?? err.message, requestId },
+      body: { code: err.code, message: shownMessage(err), requestId },
       known: true,
     };
   }

@@ -28,7 +28,7 @@ import {
 } from '../../core/requests/page.js';
 import { pageOrigin, type StoredSecretRequests } from '../../core/requests/stored-requests.js';
 import type { AppEnv } from '../context.js';
-import { errorResponse } from '../error-response.js';
+import { errorResponse, shownHint, shownMessage } from '../error-response.js';
 import { addRoute, type Routes } from '../route.js';
 import {
   CreatedSecretRequest,
@@ -130,7 +130,7 @@ export function requestsRoutes(
         status,
         page(
           'coffer',
-          `<p class="err">${esc(err.message)}</p><p class="note">${esc(err.hint ?? '')}</p>`,
+          `<p class="err">${esc(shownMessage(err))}</p><p class="note">${esc(shownHint(err) ?? '')}</p>`,
         ),
       );
     }
@@ -201,7 +201,7 @@ export function requestsRoutes(
           return send(
             c,
             400,
-            requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, err.message),
+            requestForm(view.request, `/r/${l.id}/${l.token}`, view.csrf, shownMessage(err)),
           );
         }
         return send(

@@ -39,7 +39,7 @@ import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, Vault } from '../../core/store/vault.js';
 import { AuthFailure, type TokenAuthenticator } from '../auth.js';
 import type { AppEnv } from '../context.js';
-import { errorResponse } from '../error-response.js';
+import { errorResponse, shownMessage } from '../error-response.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { TokenGate } from '../token-gate.js';
 import { uiAsset } from './assets.js';
@@ -261,6 +261,8 @@ export function uiRoutes(deps: UiDeps): void {
   ): Promise<Response> => {
     const { status, body, known } = errorResponse(err, c.get('requestId') ?? 'none');
     if (!known) logger.error({ reqId: c.get('requestId'), ...errorFields(err) }, 'ui error');
+    // The request's log line then carries its code (and a store failure's detail).
+    if (err instanceof Error) c.error = err;
     const title =
       status === 403
         ? 'Not allowed'
@@ -597,8 +599,9 @@ export function uiRoutes(deps: UiDeps): void {
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
         // The page again with what went wrong (never the value sent).
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        const s = await secretView(w, target, { error: err.message });
+        const s = await secretView(w, target, { error: shownMessage(err) });
         return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })), status);
       }
       return backTo(c, target, 'set');
@@ -647,8 +650,9 @@ export function uiRoutes(deps: UiDeps): void {
         });
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        const s = await secretView(w, target, { error: err.message });
+        const s = await secretView(w, target, { error: shownMessage(err) });
         return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })), status);
       }
       return backTo(c, target, 'rotated');
@@ -797,8 +801,9 @@ export function uiRoutes(deps: UiDeps): void {
         );
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        return tokensPage(c, w, { error: err.message }, status);
+        return tokensPage(c, w, { error: shownMessage(err) }, status);
       }
     }),
   );

@@ -18,7 +18,7 @@ import { parsePathPrefix } from '../../core/paths.js';
 import { formValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import type { AppEnv } from '../context.js';
-import { errorResponse } from '../error-response.js';
+import { errorResponse, shownMessage } from '../error-response.js';
 import type { ManifestEntry } from './manifests.js';
 import { type Form, field, html } from './respond.js';
 import type { ChangeFn, PageFn, Who } from './routes.js';
@@ -80,8 +80,9 @@ export function workRoutes(d: WorkDeps): void {
         });
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        const s = await d.secretView(w, target, { error: err.message });
+        const s = await d.secretView(w, target, { error: shownMessage(err) });
         return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })), status);
       }
       return d.backTo(c, target, 'generated');
@@ -250,8 +251,9 @@ export function workRoutes(d: WorkDeps): void {
         return answered(c, r.id);
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        return requestsPage(c, w, { error: err.message }, status);
+        return requestsPage(c, w, { error: shownMessage(err) }, status);
       }
     }),
   );
@@ -266,8 +268,9 @@ export function workRoutes(d: WorkDeps): void {
         return answered(c, r.id);
       } catch (err) {
         if (!(err instanceof CofferError)) throw err;
+        c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
-        return requestsPage(c, w, { error: err.message }, status);
+        return requestsPage(c, w, { error: shownMessage(err) }, status);
       }
     }),
   );
