@@ -165,11 +165,15 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
     // A relay between coffer and PostgreSQL that can drop every byte (a frozen server, or a
     // network that loses packets without a reset).
     let frozen = false;
+    // What the client sent while the relay dropped it: a ROLLBACK there would have waited as
+    // long as the statement before it.
+    let sentWhileFrozen = '';
     const target = new URL(url!);
     const relay = createNetServer((c) => {
       const s = connect(Number(target.port || 5432), target.hostname);
       c.on('data', (d) => {
         if (!frozen) s.write(d);
+        else sentWhileFrozen += d.toString('latin1');
       });
       s.on('data', (d) => {
         if (!frozen) c.write(d);
@@ -177,7 +181,11 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
       c.on('error', () => s.destroy());
       s.on('error', () => c.destroy());
       c.on('close', () => s.destroy());
-      s.on('close', () => c.destroy());
+      // Frozen, the server's end of the session does not reach the client either: only the
+      // client's own timeout ends the statement.
+      s.on('close', () => {
+        if (!frozen) c.destroy();
+      });
     });
     relay.listen(0, '127.0.0.1');
     await once(relay, 'listening');
@@ -197,6 +205,23 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
       });
       const err = await rejection(stuck, 'STORE_ERROR');
       expect(err.message).not.toContain('second');
+      expect(sentWhileFrozen).not.toContain('ROLLBACK');
+      // The same when the caller wraps the driver's error (as the audit append does).
+      frozen = false;
+      sentWhileFrozen = '';
+      const wrapped = relayed.transaction('write', async (tx) => {
+        await tx.setMeta('first', '1');
+        frozen = true;
+        try {
+          await tx.setMeta('second', '2');
+        } catch (cause) {
+          throw new CofferError('AUDIT_WRITE_FAILED', 'the audit record could not be written', {
+            cause,
+          });
+        }
+      });
+      await rejection(wrapped, 'AUDIT_WRITE_FAILED');
+      expect(sentWhileFrozen).not.toContain('ROLLBACK');
       // The server ended the session that sat in its transaction: the lock is free again
       // for the other instance, and nothing of the stuck transaction was kept.
       await direct.transaction('write', (tx) => tx.setMeta('after', 'yes'));

@@ -217,7 +217,7 @@ export class PostgresStorage implements Storage {
       await query('COMMIT');
       return result;
     } catch (err) {
-      if (isDriverError(err) && sqlState(err) === undefined) {
+      if (connectionFailure(err)) {
         // No answer in time, or no connection: a ROLLBACK would wait as long. The connection
         // is dropped; the server rolls back when it ends the session.
         conn.broken = true;
@@ -255,7 +255,7 @@ export class PostgresStorage implements Storage {
     try {
       return await fn(conn);
     } catch (err) {
-      if (isDriverError(err) && sqlState(err) === undefined) conn.broken = true;
+      if (connectionFailure(err)) conn.broken = true;
       throw storeError(err, this.location);
     } finally {
       client.off('error', onError);
@@ -283,6 +283,18 @@ export class PostgresStorage implements Storage {
 interface Connection {
   client: PgClient;
   broken: boolean;
+}
+
+/**
+ * A driver error without a SQLSTATE (no answer in time, no connection), also when a caller
+ * wrapped it (the audit append's AUDIT_WRITE_FAILED keeps it as its cause).
+ */
+function connectionFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (isDriverError(e) && sqlState(e) === undefined) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** The client with every driver error marked as such (see markDriverError). */
