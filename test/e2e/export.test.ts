@@ -162,13 +162,18 @@ describe('coffer export (binary)', () => {
     const log = join(h.home, 'kubectl.log');
     writeFileSync(
       join(bin, 'kubectl'),
-      `#!/bin/sh\nprintf '%s\\n' "$*" > ${log}.argv\ncat > ${log}.stdin\n`,
+      `#!/bin/sh\nprintf '%s\\n' "$*" > ${log}.argv\ncat > ${log}.stdin\nenv > ${log}.env\n`,
     );
     chmodSync(join(bin, 'kubectl'), 0o755);
     const applied = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'k8s', '--apply'], '', {
       PATH: `${bin}:${process.env.PATH}`,
+      COFFER_BACKUP_PASSPHRASE: 'backup-pass-sentinel',
     });
     expect(applied.code, applied.stderr).toBe(0);
+    // kubectl gets none of coffer's credentials.
+    const kubeEnv = readFileSync(`${log}.env`, 'utf8');
+    expect(kubeEnv).not.toContain('backup-pass-sentinel');
+    expect(kubeEnv).not.toMatch(/^COFFER_(MASTER_KEY|PASSPHRASE|TOKEN|BACKUP_PASSPHRASE)=/m);
     expect(readFileSync(`${log}.argv`, 'utf8')).toBe('apply -f -\n');
     expect(readFileSync(`${log}.stdin`, 'utf8')).toBe(
       h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'k8s', '-o', '-']).stdout,

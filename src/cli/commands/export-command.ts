@@ -18,6 +18,7 @@ import {
 } from '../../core/export/formats.js';
 import { type ExportSelection, selectExport } from '../../core/export/select.js';
 import { writeSecretFile } from '../../core/files.js';
+import { childEnvironment } from '../../core/inject/child-env.js';
 import { secretEnvVar } from '../../core/paths.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
@@ -72,7 +73,10 @@ export async function readExport(
 /** Runs `kubectl apply -f -` with the manifest on its stdin (never in argv or a file). */
 function kubectlApply(manifest: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('kubectl', ['apply', '-f', '-'], { stdio: ['pipe', 'inherit', 'inherit'] });
+    const child = spawn('kubectl', ['apply', '-f', '-'], {
+      stdio: ['pipe', 'inherit', 'inherit'],
+      env: childEnvironment(process.env), // none of coffer's credentials
+    });
     child.on('error', (err: NodeJS.ErrnoException) =>
       reject(
         new CofferError(

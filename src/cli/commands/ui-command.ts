@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { childEnvironment } from '../../core/inject/child-env.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { cliActor, withLocalVault } from '../context.js';
 import { writeOut } from '../output.js';
@@ -32,7 +33,11 @@ function openBrowser(url: string): void {
         ? ['cmd', ['/c', 'start', '', url]]
         : ['xdg-open', [url]];
   try {
-    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    const child = spawn(cmd, args, {
+      stdio: 'ignore',
+      detached: true,
+      env: childEnvironment(process.env), // the browser gets none of coffer's credentials
+    });
     child.on('error', () => {});
     child.unref();
   } catch {

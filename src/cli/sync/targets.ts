@@ -28,6 +28,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CofferError } from '../../core/errors.js';
 import type { ExportVariable } from '../../core/export/formats.js';
+import { childEnvironment } from '../../core/inject/child-env.js';
 import { sealBox } from './sealed-box.js';
 
 export const SYNC_TARGETS = ['github', 'fly', 'heroku', 'render', 'railway'] as const;
@@ -67,7 +68,11 @@ interface Ran {
 /** Runs a tool with `input` on its stdin; the value never goes anywhere else. */
 function runTool(cmd: string, args: readonly string[], input: string, label: string): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The tool gets coffer's environment without coffer's credentials, like any child.
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: childEnvironment(process.env),
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;

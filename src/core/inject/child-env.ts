@@ -1,6 +1,6 @@
 /**
  * The environment coffer gives the programs it starts. coffer's own credentials stay with
- * coffer: a program started by `coffer run` (or git, started to check an ignore rule) does
+ * coffer: a program started by `coffer run` (or git, gh, flyctl, kubectl, a browser) does
  * not get the master key, the passphrase, the server token or the database URL that coffer
  * itself was given, unless the user passes one on explicitly, per variable.
  *
@@ -8,6 +8,8 @@
  * - COFFER_MASTER_KEY, COFFER_PASSPHRASE: open the whole vault.
  * - COFFER_TOKEN: the server token of remote mode, with every right of its policy.
  * - COFFER_DATABASE_URL: holds the database password; with it and a key, the vault.
+ * - COFFER_BACKUP_PASSPHRASE: opens backups, and one made with `--include-master-key` holds
+ *   the master key.
  * - COFFER_KEY_FILE: not a secret itself, but it tells the program where the master key is;
  *   a program that needs a vault can be given its own.
  * Kept: COFFER_URL, COFFER_ENV, COFFER_HOME (addresses and defaults, no credential), and
@@ -24,6 +26,7 @@ export const CREDENTIAL_ENV_NAMES: readonly string[] = [
   'COFFER_PASSPHRASE',
   'COFFER_TOKEN',
   'COFFER_DATABASE_URL',
+  'COFFER_BACKUP_PASSPHRASE',
   'COFFER_KEY_FILE',
 ];
 
