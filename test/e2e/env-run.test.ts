@@ -235,11 +235,8 @@ describe('coffer run', () => {
     expect(JSON.parse(over.stdout).s).toBe('sk_live_abc123xyz');
   });
 
-  for (const [sig, num] of [
-    ['SIGINT', 2],
-    ['SIGTERM', 15],
-  ] as const) {
-    it(`forwards ${sig} and exits with 128+${num}`, async () => {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const) {
+    it(`forwards ${sig}, and ends by it as the program did`, async () => {
       const { h } = project();
       const child = spawn(
         process.execPath,
@@ -261,9 +258,50 @@ describe('coffer run', () => {
       );
       child.kill(sig);
       const r = await done;
-      expect(r.code).toBe(128 + num);
+      // As a shell sees a program killed by a signal: a loop around `coffer run` stops.
+      expect(r.signal).toBe(sig);
+      expect(r.code).toBeNull();
     });
   }
+
+  it('passes SIGQUIT and SIGUSR1 on to a program that handles them (no debugger in coffer)', async () => {
+    const { h } = project();
+    const script =
+      "const got = []; for (const s of ['SIGQUIT', 'SIGUSR1']) process.on(s, () => { got.push(s); if (got.length === 2) { console.log('got ' + got.join(',')); process.exit(0); } }); console.log('ready'); setInterval(() => {}, 1000)";
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
+      { env: h.env },
+    );
+    const done = finished(child);
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
+    child.kill('SIGQUIT');
+    child.kill('SIGUSR1');
+    const r = await done;
+    expect(r.stdout).toContain('got SIGQUIT,SIGUSR1');
+    expect(r.code).toBe(0);
+  });
+
+  it('a file that is there but cannot be run: exit 126, as a shell', () => {
+    const { h } = project();
+    const plain = join(h.home, 'not-executable.sh');
+    writeFileSync(plain, '#!/bin/sh\necho hi\n');
+    const noInterpreter = join(h.home, 'bad-interpreter.sh');
+    writeFileSync(noInterpreter, '#!/no/such/interpreter\necho hi\n', { mode: 0o755 });
+    for (const [file, said] of [
+      [plain, 'permission denied'],
+      [noInterpreter, 'interpreter'],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'run', '-p', 'consilio', '--', file], {
+        env: h.env,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(126);
+      expect(r.stderr).toContain(said);
+    }
+  });
 
   it('a child that handles the signal decides its own exit code', async () => {
     const { h } = project();

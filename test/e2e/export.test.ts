@@ -115,6 +115,35 @@ describe('coffer export (binary)', () => {
     expect(parseDotenv(Buffer.from(pulled.stdout)).DATABASE_URL).toBe(EXPECTED.DATABASE_URL);
   });
 
+  it('run masks what a derived value is made of, also a secret it does not inject', () => {
+    const h = setup();
+    const pw = 'pg-admin-pw-7Rq2Lm';
+    const set = (path: string, value: string) =>
+      h.run(['set', path, '-d', 'Admin connection of the app database', '--env', 'prod'], value);
+    expect(set('meta/pg/admin_password', pw).code).toBe(0);
+    expect(
+      set(
+        'project/consilio/admin_url',
+        'postgres://admin:{{ coffer://meta/pg/admin_password }}@db/app',
+      ).code,
+    ).toBe(0);
+    const r = h.run([
+      'run',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '--mask',
+      '--',
+      process.execPath,
+      '-e',
+      'console.log("pw=" + new URL(process.env.ADMIN_URL).password)',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(pw);
+    expect(r.stdout).toContain('pw=[REDACTED]');
+  });
+
   it('github-actions output names secrets and holds no value', () => {
     const h = setup();
     const r = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'github-actions']);

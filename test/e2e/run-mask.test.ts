@@ -350,4 +350,37 @@ describe.skipIf(!hasScript)('coffer run on a terminal', () => {
     expect(r.out).toContain(`tty=undefined v=${M}`);
     expect(r.out).not.toContain(VALUE);
   });
+
+  it('Ctrl-C reaches the program once (the terminal sends it; coffer does not add a second)', async () => {
+    const h = project();
+    const count =
+      "let n = 0; process.on('SIGINT', () => { n++; if (n === 1) setTimeout(() => { console.log('sigints=' + n); process.exit(0); }, 700); }); console.log('ready'); setInterval(() => {}, 1000)";
+    const cmd = [process.execPath, BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', count]
+      .map(q)
+      .join(' ');
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        env: h.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let sent = false;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+        if (!sent && out.includes('ready')) {
+          sent = true;
+          child.stdin.write('\x03'); // Ctrl-C, typed on the terminal
+        }
+      });
+      child.on('error', reject);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        child.stdin.destroy();
+        resolve({ code, out });
+      });
+    });
+    // (The exit code is the shell's that `script` runs: it got the Ctrl-C too.)
+    expect(r.out).toContain('sigints=1');
+  });
 });

@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Command, Option } from 'commander';
 import { readDotenvFile } from '../../core/dotenv/write.js';
@@ -42,9 +43,55 @@ interface RunOptions extends CommonOptions {
   passEnv?: string[];
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * Signals passed on to the program. SIGUSR1 too: besides reaching the program (which may
+ * use it), a listener keeps Node from opening its debugger port inside coffer, the process
+ * that holds the master key. SIGINT and SIGQUIT from a terminal (Ctrl-C, Ctrl-\\) reach the
+ * program directly, since it is in coffer's foreground process group: passing them on as
+ * well would deliver each twice (a second Ctrl-C means "force quit" to many programs).
+ */
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+];
+const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT']);
+/**
+ * A program ended by one of these: coffer ends by the same signal, so that a shell sees what
+ * it would see without coffer (a loop stops on Ctrl-C: bash treats exit 130 from a program
+ * that handled SIGINT as "go on"). Others (SIGPIPE, which Node ignores; SIGUSR1; faults) end
+ * coffer with 128+n.
+ */
+const RERAISED = new Set<string>([
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGKILL',
+  'SIGUSR2',
+  'SIGALRM',
+]);
 /** Shortest value masked (core/redact's MIN_REDACTION_LENGTH; a cheap upper-bound check here). */
 const MIN_MASK_LENGTH = 4;
+
+/** Whether `cmd` names a file: as a path, or found in one of PATH's directories. */
+function onPath(cmd: string, path: string | undefined): boolean {
+  if (cmd.includes('/')) return existsSync(cmd);
+  return (path ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, cmd)));
+}
+
+/** Resolves once coffer's own stdout and stderr have written everything given to them. */
+function drained(): Promise<void> {
+  const flushed = (s: NodeJS.WriteStream) =>
+    new Promise<void>((done) => {
+      if (s.destroyed || s.writableLength === 0) done();
+      else s.write('', () => done());
+    });
+  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+}
 
 export function runCommand(program: Command): void {
   program
@@ -149,6 +196,8 @@ Examples:
           throw err;
         }
         let secrets: RunSecret[];
+        // The values derived values are made of, read while resolving them.
+        const inputs: string[] = [];
         try {
           const fromProject: RunSecret[] =
             found.project === undefined
@@ -169,6 +218,7 @@ Examples:
                   opts.dotenv!,
                   env,
                   { ...process.env, COFFER_ENV: env },
+                  inputs,
                 );
           // The file's variables win over the project's of the same name.
           const named = new Set(fromFile.map((s) => s.envVar));
@@ -177,6 +227,7 @@ Examples:
             { getMany: (r) => backend.getMany(r) },
             [...fromProject.filter((s) => !named.has(s.envVar)), ...fromFile],
             env,
+            inputs,
           );
         } catch (err) {
           closeChannels(await channels);
@@ -198,7 +249,11 @@ Examples:
           secrets.length = 0;
         }
         for (const s of plan.skipped) warn(`not setting ${s.name} (${s.path}): ${s.reason}`);
-        const { env: childEnv, values } = plan;
+        // Masked too: what derived values are made of (a program may print the part it
+        // parses out of a URL).
+        const values = [...plan.values, ...inputs];
+        inputs.length = 0;
+        const childEnv = plan.env;
         // The reads and their audit records are committed; closing the vault (a WAL
         // checkpoint) overlaps with the child's start-up instead of delaying it.
         return runChild(
@@ -298,19 +353,30 @@ async function runChild(
     outCh?.childEnd.destroy();
     errCh?.childEnd.destroy();
   }
+  const onTerminal = isatty(0) || isatty(1) || isatty(2);
   const forward = (sig: NodeJS.Signals) => () => {
+    if (onTerminal && FROM_TERMINAL.has(sig)) return;
     child.kill(sig);
   };
   const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const);
+  let endedBy: NodeJS.Signals | undefined;
   for (const [sig, h] of handlers) process.on(sig, h);
   // Listeners go on before the first await: spawn reports a missing program on the next tick.
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       closeChannels(opened);
-      if (err.code === 'ENOENT') {
+      if (err.code === 'ENOENT' && !onPath(cmd, env.PATH)) {
         // Exit 127, as shells do for a command that does not exist.
         process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
         resolve(127);
+      } else if (err.code === 'ENOENT' || err.code === 'EACCES') {
+        // Exit 126, as shells do for a file that is there but cannot be run.
+        const why =
+          err.code === 'EACCES'
+            ? 'permission denied (is it executable?)'
+            : 'its interpreter (the #! line) was not found';
+        process.stderr.write(`coffer: error: cannot run ${cmd}: ${why}\n`);
+        resolve(126);
       } else
         reject(
           new CofferError('IO_ERROR', `cannot start ${cmd} (${err.code ?? 'error'})`, {
@@ -319,6 +385,7 @@ async function runChild(
         );
     });
     child.on('close', (code, signal) => {
+      endedBy = signal ?? undefined;
       if (signal) resolve(128 + (constants.signals[signal] ?? 0));
       else resolve(code ?? 1);
     });
@@ -387,6 +454,12 @@ async function runChild(
     await afterSpawn();
     const code = await exited;
     await Promise.all(written);
+    if (endedBy !== undefined && RERAISED.has(endedBy)) {
+      // Out of the way first: the default action of the signal ends coffer.
+      for (const [sig, h] of handlers) process.off(sig, h);
+      await drained();
+      process.kill(process.pid, endedBy);
+    }
     // All of the output went out through coffer's own sockets or straight from the program:
     // nothing is left for the process to do (a pipe's writer may still hold some).
     if (opened !== undefined || !(maskOut || maskErr)) exitWhenDone();

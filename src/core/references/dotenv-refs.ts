@@ -15,6 +15,7 @@ export async function dotenvReferenceSecrets(
   file: string,
   env: string,
   vars: ReferenceVariables = {},
+  inputs?: string[],
 ): Promise<RunSecret[]> {
   const entries = Object.entries(parseDotenv(text));
   const values = await resolveReferences(
@@ -22,6 +23,7 @@ export async function dotenvReferenceSecrets(
     entries.map(([, v]) => v),
     env,
     vars,
+    inputs,
   );
   return entries.map(([name, raw], i) => ({
     // Where the value came from, for messages: the secret a whole reference names, else the

@@ -19,12 +19,17 @@ export interface ReferenceReader {
   getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
 }
 
-/** The texts with their references replaced by values, in the order given. */
+/**
+ * The texts with their references replaced by values, in the order given. `inputs`, when
+ * given, receives every value read (what a derived value is made of: `coffer run` masks
+ * those too, since a program may print the part it parses out).
+ */
 export async function resolveReferences(
   reader: ReferenceReader,
   texts: readonly string[],
   env: string,
   vars: ReferenceVariables = {},
+  inputs?: string[],
 ): Promise<string[]> {
   const wanted = new Map<string, SecretReference & { env: string }>();
   for (const text of texts) {
@@ -41,6 +46,7 @@ export async function resolveReferences(
     const ref = list[i]!;
     if (outcome.ok) {
       values.set(referenceKey(ref.path, ref.env), outcome.value.value);
+      inputs?.push(outcome.value.value);
       continue;
     }
     const err = outcome.error;
@@ -60,12 +66,13 @@ export async function resolveReferences(
  * templates), resolved one level in `env` with `reader`'s access: what every consumer of a
  * project's values gives a program or a file (`run`, `env pull`, `export`, `sync`), so that
  * a derived value follows its inputs everywhere alike. Other items are returned as they
- * are; the list is new, the items copied where resolved.
+ * are; the list is new, the items copied where resolved. `inputs` receives the values read.
  */
 export async function resolveDerived<T extends { value: string }>(
   reader: ReferenceReader,
   items: readonly T[],
   env: string,
+  inputs?: string[],
 ): Promise<T[]> {
   const derived = items.filter((v) => isReference(v.value) || hasTemplates(v.value));
   if (derived.length === 0) return [...items];
@@ -73,6 +80,8 @@ export async function resolveDerived<T extends { value: string }>(
     reader,
     derived.map((v) => v.value),
     env,
+    {},
+    inputs,
   );
   const byItem = new Map(derived.map((v, i) => [v, resolved[i]!]));
   return items.map((v) => {
