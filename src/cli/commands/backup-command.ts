@@ -18,7 +18,7 @@ import {
 } from '../../core/backup/backup.js';
 import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
 import { backupFileName } from '../../core/backup/scheduled.js';
-import type { ScryptParams } from '../../core/crypto/kdf.js';
+import { parseStoredKdf, type ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { readKeyFile } from '../../core/keys/master-key.js';
@@ -140,9 +140,12 @@ function keyInfo(s: Snapshot): { keySource: KeySource; kdf: ScryptParams | undef
   const kdf = meta.get('kdf');
   let parsed: ScryptParams | undefined;
   try {
-    parsed = kdf === undefined ? undefined : (JSON.parse(kdf) as ScryptParams);
+    parsed = kdf === undefined ? undefined : parseStoredKdf(kdf);
   } catch {
-    throw new CofferError('BACKUP_INVALID', "the backup's passphrase settings are malformed");
+    throw new CofferError(
+      'BACKUP_INVALID',
+      "the backup's passphrase settings are malformed or out of range",
+    );
   }
   return { keySource: (meta.get('key_source') ?? 'key') as KeySource, kdf: parsed };
 }

@@ -13,6 +13,7 @@ import {
   deriveKeyFromPassphrase,
   masterKeyCheck,
   masterKeyMatches,
+  parseStoredKdf,
   type ScryptParams,
 } from './kdf.js';
 
@@ -224,5 +225,36 @@ describe('master-key check', () => {
     );
     raw[0]! ^= 1;
     expect(masterKeyMatches(key, raw.toString('base64'))).toBe(false);
+  });
+});
+
+describe('parseStoredKdf', () => {
+  const salt = Buffer.alloc(16, 7).toString('base64');
+  it('accepts what coffer writes and refuses work an attacker chose', () => {
+    expect(parseStoredKdf(JSON.stringify({ logN: 18, r: 8, p: 1, salt }))).toEqual({
+      logN: 18,
+      r: 8,
+      p: 1,
+      salt,
+    });
+    for (const bad of [
+      { logN: 18, r: 32, p: 16, salt }, // 16 GiB for minutes
+      { logN: 23, r: 8, p: 1, salt },
+      { logN: 18, r: 9, p: 1, salt },
+      { logN: 18, r: 8, p: 3, salt },
+      { logN: 9, r: 8, p: 1, salt },
+      { logN: 18.5, r: 8, p: 1, salt },
+      { logN: 18, r: 8, p: 1, salt: 'c2hvcnQ=' },
+      { logN: '18', r: 8, p: 1, salt },
+      null,
+      [],
+    ]) {
+      expect(() => parseStoredKdf(JSON.stringify(bad))).toThrow(
+        expect.objectContaining({ code: 'INTEGRITY_FAILURE' }),
+      );
+    }
+    expect(() => parseStoredKdf('{not json')).toThrow(
+      expect.objectContaining({ code: 'INTEGRITY_FAILURE' }),
+    );
   });
 });

@@ -14,6 +14,7 @@
  *   sealed keyring allows anyway.
  */
 import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
+import { CofferError } from '../errors.js';
 import { KEY_BYTES } from './aead.js';
 
 export interface ScryptParams {
@@ -31,6 +32,42 @@ export const DEFAULT_SCRYPT_LOG_N = 18;
 export const MIN_NEW_SCRYPT_LOG_N = 14;
 /** The highest log2(N) accepted (4 GiB of memory at r = 8). */
 export const MAX_SCRYPT_LOG_N = 22;
+
+/**
+ * The parameters stored in a vault's meta `kdf`, checked before any work: whoever can write
+ * the vault file (but has no key) could otherwise make the next command derive with r = 32
+ * and p = 16, 16 GiB of memory for minutes. coffer has only ever written r = 8, p = 1, so
+ * reading accepts r up to 8 and p up to 2, with log2(N) 10..22 (at most 4 GiB at r = 8).
+ * Throws INTEGRITY_FAILURE for anything else, including text that does not parse.
+ */
+export function parseStoredKdf(text: string): ScryptParams {
+  const damaged = () =>
+    new CofferError(
+      'INTEGRITY_FAILURE',
+      "the vault's key-derivation parameters (meta kdf) are damaged or out of range: the vault was changed outside coffer",
+    );
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw damaged();
+  }
+  const o = v as Partial<Record<keyof ScryptParams, unknown>> | null;
+  const int = (x: unknown, lo: number, hi: number) =>
+    Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi;
+  if (
+    o === null ||
+    typeof o !== 'object' ||
+    !int(o.logN, 10, MAX_SCRYPT_LOG_N) ||
+    !int(o.r, 1, 8) ||
+    !int(o.p, 1, 2) ||
+    typeof o.salt !== 'string' ||
+    Buffer.from(o.salt, 'base64').length < 16
+  ) {
+    throw damaged();
+  }
+  return { logN: o.logN as number, r: o.r as number, p: o.p as number, salt: o.salt };
+}
 
 /** Derives a 32-byte key from a passphrase. Throws RangeError for out-of-range parameters. */
 export function deriveKeyFromPassphrase(passphrase: string, params: ScryptParams): Uint8Array {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chainAuditRecord } from '../audit/chain.js';
 import { BOUND_HEAD_FORMAT, formatHead, META_AUDIT_HEAD } from '../audit/head.js';
 import { INIT_BOUND } from '../audit/head-state.js';
-import type { ScryptParams } from '../crypto/kdf.js';
+import { parseStoredKdf, type ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
 import { AuthenticatedTx } from './authenticated-tx.js';
@@ -108,7 +108,7 @@ export async function readVaultInfo(storage: Storage): Promise<VaultInfo> {
     return {
       format,
       keySource: ((await tx.getMeta('key_source')) ?? 'key') as KeySource,
-      kdf: kdf === undefined ? undefined : (JSON.parse(kdf) as ScryptParams),
+      kdf: kdf === undefined ? undefined : parseStoredKdf(kdf),
       createdAt: (await tx.getMeta('created_at')) ?? '',
     };
   });
