@@ -43,7 +43,7 @@ export const META_FORMAT = 'format';
  * first bound head, so that an older coffer refuses the vault as a newer format at start
  * instead of taking a head it cannot check for tampering.
  */
-export const BOUND_HEAD_FORMAT = '3';
+export { BOUND_HEAD_FORMAT } from '../store/formats.js';
 export const CHECKPOINT_FORMAT = 'coffer-audit-checkpoint/v1';
 
 const HEAD_LABEL_V1 = 'coffer-audit-head/v1\n';

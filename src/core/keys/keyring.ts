@@ -19,6 +19,7 @@ import { KEY_BYTES } from '../crypto/aead.js';
 import { openKek, sealKek } from '../crypto/envelope.js';
 import { deriveSubkey, type SubkeyLabel } from '../crypto/subkeys.js';
 import { CofferError } from '../errors.js';
+import { assertReadableFormat } from '../store/formats.js';
 import { masterCheckV2, readMasterCheck } from '../store/master-check.js';
 import type { RowMacKey } from '../store/row-mac.js';
 import type { KekRecord, StorageTx } from '../store/storage.js';
@@ -65,6 +66,10 @@ export class Keyring {
       }
       throw new CofferError('VAULT_NOT_FOUND', 'the vault file exists but was never initialised');
     }
+    // Checked on every path that opens the vault, whatever supplies the key: a vault a
+    // newer coffer moved on is refused as such, not misread.
+    const format = await tx.getMeta('format');
+    if (format !== undefined) assertReadableFormat(format);
     const parsed = readMasterCheck(this.#masterKey, check);
     if (parsed.version === 1) return 'legacy';
     this.#vaultId = parsed.vaultId;

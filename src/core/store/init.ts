@@ -4,19 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chainAuditRecord } from '../audit/chain.js';
-import { BOUND_HEAD_FORMAT, formatHead, META_AUDIT_HEAD } from '../audit/head.js';
+import { formatHead, META_AUDIT_HEAD } from '../audit/head.js';
 import { INIT_BOUND } from '../audit/head-state.js';
 import { parseStoredKdf, type ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
 import { AuthenticatedTx } from './authenticated-tx.js';
+import { assertReadableFormat, VAULT_FORMAT } from './formats.js';
 import { VAULT_ID_BYTES } from './row-mac.js';
-import { ROW_MAC_FORMAT } from './row-migration.js';
 import type { Storage } from './storage.js';
 
 /** The format new vaults get (2: rows carry MACs); format 1 vaults are migrated on opening. */
-export const VAULT_FORMAT: string = BOUND_HEAD_FORMAT;
-const READABLE_FORMATS: readonly string[] = ['1', ROW_MAC_FORMAT, BOUND_HEAD_FORMAT];
+export { VAULT_FORMAT } from './formats.js';
 
 export type KeySource = 'key' | 'passphrase';
 
@@ -98,12 +97,7 @@ export async function readVaultInfo(storage: Storage): Promise<VaultInfo> {
       }
       throw new CofferError('VAULT_NOT_FOUND', `${storage.location} is not an initialised vault`);
     }
-    if (!READABLE_FORMATS.includes(format)) {
-      throw new CofferError(
-        'UNSUPPORTED_FORMAT',
-        `the vault has format ${format}; this coffer reads ${READABLE_FORMATS.join(', ')}`,
-      );
-    }
+    assertReadableFormat(format);
     const kdf = await tx.getMeta('kdf');
     return {
       format,

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { CofferError } from '../errors.js';
 import { type Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
+import { ROW_MAC_FORMAT } from './formats.js';
 import {
   kekFields,
   type RowMacKey,
@@ -24,7 +25,7 @@ import {
 import type { StorageTx } from './storage.js';
 
 /** The vault format of a vault whose rows carry MACs. */
-export const ROW_MAC_FORMAT = '2';
+export { ROW_MAC_FORMAT } from './formats.js';
 
 export interface RowMigration {
   /** The vault id the MACs are bound to; the caller adopts it once the transaction commits. */
