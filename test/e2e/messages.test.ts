@@ -2,6 +2,7 @@
  * Messages that say what to do, through the built binary: each mistake a new user makes
  * gets an error (or a note) that names the fix, and never a secret value.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +157,36 @@ describe('a project file without its project line', () => {
       },
     );
     expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('an interrupted init', () => {
+  it('left an empty store behind: init goes on into it, as every other command says to', async () => {
+    const h = makeHome();
+    const file = join(h.env.COFFER_HOME!, 'vault.db');
+    mkdirSync(h.env.COFFER_HOME!, { recursive: true });
+    // What init leaves when it is stopped during the key derivation: the store, no vault.
+    const { openSqliteStorage } = await import('../../src/storage/sqlite/sqlite-storage.js');
+    await (await openSqliteStorage(file, { create: true })).close();
+    const list = h.run(['list']);
+    expect(list.code).toBe(3);
+    expect(list.stderr).toContain('coffer init');
+    const init = h.run(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(h.run(['list']).code).toBe(0);
+    // A real vault is never initialised over.
+    expect(h.run(['init']).code).toBe(5);
+  });
+
+  it('inside a git work tree, init says the key file and the vault are not ignored', () => {
+    const h = makeHome();
+    const repo = join(h.home, 'repo');
+    mkdirSync(repo);
+    expect(spawnSync('git', ['init', '-q'], { cwd: repo }).status).toBe(0);
+    const init = h.run(['init'], { cwd: repo, env: { COFFER_HOME: join(repo, '.coffer') } });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toMatch(/master\.key is not ignored by git/);
+    expect(init.stderr).toMatch(/vault\.db is not ignored by git/);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   MIN_NEW_SCRYPT_LOG_N,
 } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
+import { gitIgnoreWarning } from '../../core/git.js';
 import {
   createKeyFile,
   newScryptParams,
@@ -76,7 +77,9 @@ Examples:
           throw new CofferError('USAGE', '--kdf-log-n applies to --passphrase only');
         }
         const file = databaseUrl() === undefined ? vaultPath(g) : undefined;
-        if (file !== undefined && existsSync(file)) {
+        // A file an interrupted init left empty (Ctrl-C during the key derivation) is no vault:
+        // init goes on into it, as every other command already says to.
+        if (file !== undefined && existsSync(file) && (await fileHoldsVault(g))) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
             hint: await existingVaultHint(
               g,
@@ -165,6 +168,12 @@ Examples:
               warn('back up the key file somewhere safe: without it the vault cannot be opened');
             }
           }
+          // Inside a git work tree (COFFER_HOME=./.coffer): the key next to the vault must
+          // never be committed with it.
+          for (const f of [keyFile, file]) {
+            const w = f === undefined ? undefined : gitIgnoreWarning(f);
+            if (w !== undefined) warn(w);
+          }
         } finally {
           masterKey?.fill(0);
           await storage.close();
@@ -211,6 +220,26 @@ async function existingVaultHint(
     'from your backup, pass --key-file PATH, or set COFFER_MASTER_KEY to the key (base64). ' +
     `Only to start over with an empty vault: move ${location} away (or ${elsewhere}).`
   );
+}
+
+/** Whether the vault file holds anything but an empty, never initialised store. */
+async function fileHoldsVault(g: GlobalOptions): Promise<boolean> {
+  let storage: Storage | undefined;
+  try {
+    storage = await openStore(g);
+    const s = storage;
+    return await s.transaction(
+      'read',
+      async (tx) =>
+        (await tx.getMeta('format')) !== undefined ||
+        (await tx.getMeta('master_check')) !== undefined ||
+        (await tx.listKeks()).length > 0,
+    );
+  } catch {
+    return true; // not readable as a store: not ours to overwrite
+  } finally {
+    await storage?.close();
+  }
 }
 
 /** Whether the store already holds an initialised vault. */

@@ -87,7 +87,7 @@ Examples:
             'USAGE',
             '--passphrase-stdin cannot be used: stdin carries the MCP protocol',
             {
-              hint: "Set COFFER_PASSPHRASE or COFFER_MASTER_KEY in the MCP client's env for this server.",
+              hint: "Let the server find its key where coffer keeps it (the key file `coffer init` made under COFFER_HOME), as `coffer agent setup` registers it: never put the key or the passphrase in the client's configuration, which the agent can read.",
             },
           );
         }
