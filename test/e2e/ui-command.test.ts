@@ -59,4 +59,21 @@ describe('coffer ui', () => {
     const login = records.find((r) => r.action === 'ui_login');
     expect(login?.actor).toMatch(/^ui:.+@127\.\d+\.\d+\.\d+$/);
   });
+
+  it('--host 127.0.0.1 serves where a port forward expects it; an address off this machine is refused', async () => {
+    const h = makeHome();
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    expect(h.run(['init'], { env }).code).toBe(0);
+    const off = h.run(['ui', '--no-open', '--host', '0.0.0.0'], { env });
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('not a loopback address');
+    const child = spawnCoffer(['ui', '--no-open', '--host', '127.0.0.1'], { env });
+    try {
+      const link = await firstLine(child);
+      expect(new URL(link).hostname).toBe('127.0.0.1');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
 });

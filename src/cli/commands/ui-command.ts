@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { CofferError } from '../../core/errors.js';
 import { childEnvironment } from '../../core/inject/child-env.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { cliActor, withLocalVault } from '../context.js';
@@ -15,6 +16,7 @@ declare const COFFER_VERSION: string;
 
 interface UiCommandOptions extends CommonOptions {
   port: number;
+  host?: string;
   open: boolean;
 }
 
@@ -60,8 +62,12 @@ function waitForSignal(): Promise<void> {
 export function uiCommand(program: Command): void {
   program
     .command('ui')
-    .description('open the web UI on this machine (127.0.0.1) with a one-time login link')
+    .description('open the web UI on this machine (a loopback address) with a one-time login link')
     .option('--port <port>', 'port to listen on (0: any free port)', intOption('--port', 0), 0)
+    .option(
+      '--host <address>',
+      'loopback address to listen on, e.g. 127.0.0.1 for a forwarded port (default: one of its own)',
+    )
     .option('--no-open', 'print the login link without opening a browser')
     .addHelpText(
       'after',
@@ -69,7 +75,10 @@ export function uiCommand(program: Command): void {
 Prints the one-time login link on stdout (good once, for 10 minutes) and opens it in the
 browser when there is a desktop. It serves on a random loopback address of its own
 (127.x.y.z; 127.0.0.1 where the system has no other), so that no other local server gets
-its session cookie. The session acts as you, like the CLI; every page and every
+its session cookie; --host 127.0.0.1 with --port serves where an SSH or container port
+forward expects it (any other server on 127.0.0.1 then gets the cookie too). Only loopback
+addresses are taken: for the network, run \`coffer serve\`. The session acts as you, like
+the CLI; every page and every
 reveal is audited as ui:<user>. For a team, run \`coffer serve\` and log in with a token.
 Stops on SIGINT (Ctrl-C) or SIGTERM.
 
@@ -93,15 +102,25 @@ Examples:
             version,
             ui: { sessions, manifests: manifest === undefined ? [] : [manifest] },
           });
-          const { privateLoopbackHost } = await import('../../core/loopback.js');
+          const { isLoopback, privateLoopbackHost } = await import('../../core/loopback.js');
           const listen = (host: string) =>
             startServer(api.app, { host, port: opts.port }, { hotPath: api.hotPath });
           // An address of its own, so that the session cookie goes to no other local server.
-          const server = await listen(privateLoopbackHost()).catch((err: unknown) => {
-            const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
-            if (code === 'EADDRNOTAVAIL') return listen('127.0.0.1');
-            throw err;
-          });
+          if (opts.host !== undefined && !isLoopback(opts.host)) {
+            throw new CofferError(
+              'USAGE',
+              `--host ${opts.host.slice(0, 60)} is not a loopback address`,
+              { hint: 'coffer ui serves this machine only; for others, run `coffer serve`.' },
+            );
+          }
+          const server =
+            opts.host !== undefined
+              ? await listen(opts.host)
+              : await listen(privateLoopbackHost()).catch((err: unknown) => {
+                  const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
+                  if (code === 'EADDRNOTAVAIL') return listen('127.0.0.1');
+                  throw err;
+                });
           const actor = cliActor().replace(/^cli:/, 'ui:');
           const policy = new AccessPolicy(
             { allow: [], envs: [], caps: ['read', 'list', 'write', 'delete', 'admin'] },
