@@ -202,6 +202,17 @@ describe('coffer run: how the masked output reaches coffer', () => {
       expect(r.stderr).toContain("cannot write the program's stdout (ENOSPC)");
       expect(r.stderr).not.toContain(VALUE);
       expect(r.status).toBe(141); // the program is stopped as by a closed pipe
+      // A program that wrote once and ended well: the run still failed, as without coffer.
+      const once = spawnSync(
+        'sh',
+        [
+          '-c',
+          `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c 'printf "%s\\n" "$DB_PASSWORD"; exit 0' >/dev/full`,
+        ],
+        { env: h.env, encoding: 'utf8' },
+      );
+      expect(once.stderr).toContain("cannot write the program's stdout (ENOSPC)");
+      expect(once.status).toBe(1);
     },
   );
 

@@ -391,6 +391,7 @@ async function runChild(
     });
   });
   const written: Promise<void>[] = [];
+  let outputFailed = false;
   try {
     if (maskOut || maskErr) {
       // Loaded and built after the spawn: the child starts meanwhile, its output waits.
@@ -412,10 +413,15 @@ async function runChild(
         dest.on('error', (err: NodeJS.ErrnoException) => {
           // Any other failure (a full disk: ENOSPC) ends the output the same way, but is not
           // a reader's choice: it is said once, on stderr unless that is what failed.
-          if (i === 0 && !gone[0] && !gone[1] && err.code !== 'EPIPE') {
-            warn(
-              `cannot write the program's stdout (${err.code ?? 'error'}): the rest of it is dropped`,
-            );
+          if (err.code !== 'EPIPE') {
+            // Not a reader's choice: the run fails (exit 1 if the program did not), as it
+            // would if the program had written there itself.
+            outputFailed = true;
+            if (i === 0 && !gone[0] && !gone[1]) {
+              warn(
+                `cannot write the program's stdout (${err.code ?? 'error'}): the rest of it is dropped`,
+              );
+            }
           }
           gone[i] = true;
           const from = piped[i];
@@ -463,7 +469,7 @@ async function runChild(
     // All of the output went out through coffer's own sockets or straight from the program:
     // nothing is left for the process to do (a pipe's writer may still hold some).
     if (opened !== undefined || !(maskOut || maskErr)) exitWhenDone();
-    return code;
+    return code === 0 && outputFailed ? 1 : code;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
   }

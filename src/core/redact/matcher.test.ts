@@ -191,7 +191,7 @@ describe('encoded forms', () => {
     expect(r.redactString(`q=${encodeURIComponent('hunter2!x')}`)).toBe(`q=${M}`);
   });
 
-  it('property: a value percent-encoded the usual ways is masked (lowercase hex, / kept, form)', () => {
+  it('property: a value percent-encoded the usual ways is masked (lowercase hex, / kept, form, RFC 3986 strict)', () => {
     fc.assert(
       fc.property(value, (v) => {
         let uri: string;
@@ -200,11 +200,23 @@ describe('encoded forms', () => {
         } catch {
           return; // a lone surrogate has no percent-encoding
         }
+        // RFC 3986 strict, byte by byte (Python's quote / quote_plus, curl, Go).
+        const strict = (safe: string, space = '%20') =>
+          [...Buffer.from(v, 'utf8')]
+            .map((b) => {
+              const c = String.fromCharCode(b);
+              if (/[A-Za-z0-9\-._~]/.test(c) || safe.includes(c)) return c;
+              return c === ' ' ? space : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+            })
+            .join('');
         const forms = [
           uri,
           uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
           uri.replace(/%2F/g, '/'),
           new URLSearchParams({ q: v }).toString().slice(2),
+          strict(''),
+          strict('/'),
+          strict('', '+'),
         ];
         const r = createRedactor({ values: [v] });
         for (const f of forms) {

@@ -64,7 +64,9 @@ function base64Core(bytes: Uint8Array, shift: 0 | 1 | 2): string {
 
 /**
  * The forms of `value` searched for besides the value itself: JSON-escaped, percent-encoded
- * (as encodeURIComponent, with lowercase hex, with `/` kept, form-encoded), base64 and base64url at each alignment, hex lower and upper case. Forms equal to the value
+ * (as encodeURIComponent, with lowercase hex, with `/` kept, form-encoded, and RFC 3986
+ * strict as Python's quote, curl and Go write it), base64 and base64url at each alignment,
+ * hex lower and upper case. Forms equal to the value
  * are left out, and so are base64 and hex forms shorter than `MIN_FORM_LENGTH`. The escaped
  * forms are always kept: they are at least as long as the value, and a value with a quote in
  * it is in a JSON log line only in its escaped form (the value alone would match from the
@@ -75,11 +77,18 @@ export function valueForms(value: string): string[] {
   try {
     const uri = encodeURIComponent(value);
     escaped.add(uri);
-    // The same with lowercase hex digits (%2f), with `/` left alone (Python's quote), and as
-    // a form field (URLSearchParams, application/x-www-form-urlencoded: space as `+`).
+    // The same with lowercase hex digits (%2f), with `/` left alone, and as a form field
+    // (URLSearchParams, application/x-www-form-urlencoded: space as `+`).
     escaped.add(uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
     escaped.add(uri.replace(/%2F/g, '/'));
     escaped.add(new URLSearchParams([['', value]]).toString().slice(1));
+    // RFC 3986 strict, as Python's quote (with and without `/` kept), curl --data-urlencode
+    // and Go's QueryEscape write it: `! ' ( ) *` encoded too (Go and Python's quote_plus
+    // also write a space as `+`).
+    const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    escaped.add(strict);
+    escaped.add(strict.replace(/%2F/g, '/'));
+    escaped.add(strict.replace(/%20/g, '+'));
   } catch {
     // A lone surrogate has no percent-encoding; the value itself is still searched for.
   }
