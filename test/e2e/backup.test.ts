@@ -107,6 +107,15 @@ describe('coffer backup (binary)', () => {
     expect(statSync(join(h.home, 'kit', 'master.key')).mode & 0o777).toBe(0o600);
     const [path, value] = [...h.values][0]!;
     expect(h.run(['--vault', target, 'get', path]).stdout).toBe(`${value}\n`);
+    // With COFFER_MASTER_KEY set to another key, a backup that carries its own is refused:
+    // anyone who knows an age recipient can make one, with a key and values of their own.
+    const other = join(h.home, 'other', 'vault.db');
+    const refused = h.run(['backup', 'restore', 'kit.age', '--vault', other], '', {
+      COFFER_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
+    });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('COFFER_MASTER_KEY holds another key');
+    expect(existsSync(other)).toBe(false);
   });
 
   it('refuses a wrong passphrase, a flipped byte, a truncated file and a non-empty target', () => {

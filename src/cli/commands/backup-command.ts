@@ -21,7 +21,7 @@ import { backupFileName } from '../../core/backup/scheduled.js';
 import { parseStoredKdf, type ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { readKeyFile } from '../../core/keys/master-key.js';
+import { parseMasterKey, readKeyFile } from '../../core/keys/master-key.js';
 import type { KeySource } from '../../core/store/init.js';
 import { Vault } from '../../core/store/vault.js';
 import { openMemoryStorage } from '../../storage/sqlite/sqlite-storage.js';
@@ -261,6 +261,23 @@ export async function runRestore(
   // A backup with its master key restores a key-file vault with that key file too, unless
   // the key comes from COFFER_MASTER_KEY or a key file that already holds it.
   let writeKey = false;
+  if (snapshot.masterKey !== undefined && process.env.COFFER_MASTER_KEY) {
+    // The key given here must be the backed-up vault's: a backup encrypted to a public key
+    // can be made by anyone who knows that key, with a master key and values of their own.
+    const given = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
+    const same = timingSafeEqual(given, masterKey);
+    given.fill(0);
+    if (!same) {
+      masterKey.fill(0);
+      throw new CofferError(
+        'ALREADY_EXISTS',
+        'COFFER_MASTER_KEY holds another key than the one in the backup; nothing was restored',
+        {
+          hint: 'Unset COFFER_MASTER_KEY to restore the backed-up vault with its own key, after making sure the file is your backup.',
+        },
+      );
+    }
+  }
   if (snapshot.masterKey !== undefined && !process.env.COFFER_MASTER_KEY) {
     if (keyInfo(snapshot).keySource === 'key') {
       if (existsSync(keyFile)) {
