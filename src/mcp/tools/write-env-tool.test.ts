@@ -17,6 +17,7 @@ import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { dotenvValueEncodings } from '../../core/dotenv/format.js';
 import { CofferError } from '../../core/errors.js';
 import { localMcpBackend } from '../backend.js';
 import { mcpPolicy } from '../policy.js';
@@ -64,7 +65,13 @@ describe('write_env', () => {
     let round = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+        // Values a .env file can hold safely (the others are refused: see the next test).
+        fc.array(
+          fc
+            .string({ unit: 'grapheme', maxLength: 40 })
+            .filter((v) => dotenvValueEncodings(v).length > 0),
+          { minLength: 1, maxLength: 3 },
+        ),
         async (values) => {
           round++;
           const project = `prop${round}`;
@@ -99,6 +106,20 @@ describe('write_env', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('refuses a value no .env form carries safely, by name, and leaves the file as it was', async () => {
+    const value = "it's $(touch pwned)";
+    await tv.vault.set('project/unsafe/token', 'dev', value, {
+      description: 'A token a shell would run part of',
+    });
+    writeFileSync(join(cwd, '.env.unsafe'), 'OTHER=1\n');
+    const err = await run({ project: 'unsafe', file: '.env.unsafe' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CofferError);
+    expect((err as CofferError).code).toBe('INVALID_VALUE');
+    expect((err as CofferError).message).toContain('TOKEN');
+    expect((err as CofferError).message).not.toContain('pwned');
+    expect(readFileSync(join(cwd, '.env.unsafe'), 'utf8')).toBe('OTHER=1\n');
   });
 
   it('writes .env with mode 0600, names only, and honours keyPaths and the scope', async () => {
