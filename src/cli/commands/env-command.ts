@@ -11,6 +11,7 @@ import { CofferError } from '../../core/errors.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import { resolveDerived } from '../../core/references/resolve.js';
+import { projectVariables } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { projectAndEnv, readInput } from '../env-input.js';
@@ -143,18 +144,14 @@ Examples:
                 };
               },
             )
-          : await withService(g, async (b) => {
-              const read = await b.readProject(project, e, 'env pull');
-              // A rotation's grace window: the previous value under its `previous:` name too.
-              const taken = new Set(read.map((s) => s.envVar));
-              const grace = (await b.graceValues?.(project, e)) ?? [];
+          : await withService(g, async (b) =>
               // Derived values resolved, as run and export do.
-              return resolveDerived(
+              resolveDerived(
                 { getMany: (r) => b.getMany(r) },
-                [...read, ...grace.filter((x) => !taken.has(x.envVar))],
+                await projectVariables(b, project, e, 'env pull'),
                 e,
-              );
-            });
+              ),
+            );
         // The same names rule as `coffer run`: a .env file is read into programs' environments.
         assertInjectableNames(
           secrets.map((s) => ({ name: s.envVar, path: s.path })),

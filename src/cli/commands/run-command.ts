@@ -26,6 +26,7 @@ import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { runPurpose } from '../../core/rotation/places.js';
+import { projectVariables } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { type OutputChannel, openOutputChannels, sameDestination } from '../child-output.js';
 import { openService } from '../context.js';
@@ -202,13 +203,7 @@ Examples:
           const fromProject: RunSecret[] =
             found.project === undefined
               ? []
-              : await backend.readProject(found.project, env, runPurpose(cmd));
-          if (found.project !== undefined && backend.graceValues !== undefined) {
-            // A rotation's grace window: the previous value under its `previous:` name too.
-            const taken = new Set(fromProject.map((s) => s.envVar));
-            for (const x of await backend.graceValues(found.project, env))
-              if (!taken.has(x.envVar)) fromProject.push(x);
-          }
+              : await projectVariables(backend, found.project, env, runPurpose(cmd));
           const fromFile =
             refsText === undefined
               ? []
