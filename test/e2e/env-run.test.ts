@@ -235,26 +235,27 @@ describe('coffer run', () => {
     expect(JSON.parse(over.stdout).s).toBe('sk_live_abc123xyz');
   });
 
+  /** `coffer run` of a Node program that prints `ready` once its handlers are set: the
+   * child once it is ready, and its end. */
+  async function readyRun(h: { env: Record<string, string | undefined> }, script: string) {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
+      { env: h.env },
+    );
+    const done = finished(child);
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
+    return { child, done };
+  }
+
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const) {
     it(`forwards ${sig}, and ends by it as the program did`, async () => {
       const { h } = project();
-      const child = spawn(
-        process.execPath,
-        [
-          BIN,
-          'run',
-          '-p',
-          'consilio',
-          '--',
-          process.execPath,
-          '-e',
-          "console.log('ready'); setInterval(() => {}, 1000)",
-        ],
-        { env: h.env },
-      );
-      const done = finished(child);
-      await new Promise<void>((resolve) =>
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+      const { child, done } = await readyRun(
+        h,
+        "console.log('ready'); setInterval(() => {}, 1000)",
       );
       child.kill(sig);
       const r = await done;
@@ -268,15 +269,7 @@ describe('coffer run', () => {
     const { h } = project();
     const script =
       "const got = []; for (const s of ['SIGQUIT', 'SIGUSR1']) process.on(s, () => { got.push(s); if (got.length === 2) { console.log('got ' + got.join(',')); process.exit(0); } }); console.log('ready'); setInterval(() => {}, 1000)";
-    const child = spawn(
-      process.execPath,
-      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
-      { env: h.env },
-    );
-    const done = finished(child);
-    await new Promise<void>((resolve) =>
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
-    );
+    const { child, done } = await readyRun(h, script);
     child.kill('SIGQUIT');
     child.kill('SIGUSR1');
     const r = await done;
@@ -307,15 +300,7 @@ describe('coffer run', () => {
     const { h } = project();
     const script =
       "process.on('SIGTERM', () => { console.log('cleaned up'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000)";
-    const child = spawn(
-      process.execPath,
-      [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
-      { env: h.env },
-    );
-    const done = finished(child);
-    await new Promise<void>((resolve) =>
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
-    );
+    const { child, done } = await readyRun(h, script);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.stdout).toContain('cleaned up');

@@ -191,26 +191,19 @@ describe('coffer run: how the masked output reaches coffer', () => {
     'a destination that fails otherwise (a full disk) is said, not taken for a reader gone',
     () => {
       const h = project();
-      const r = spawnSync(
-        'sh',
-        [
-          '-c',
-          `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c 'exec yes "$DB_PASSWORD"' >/dev/full`,
-        ],
-        { env: h.env, encoding: 'utf8' },
-      );
+      /** `coffer run -- sh -c PROGRAM` with its stdout on a full disk. */
+      const full = (program: string) =>
+        spawnSync(
+          'sh',
+          ['-c', `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c ${q(program)} >/dev/full`],
+          { env: h.env, encoding: 'utf8' },
+        );
+      const r = full('exec yes "$DB_PASSWORD"');
       expect(r.stderr).toContain("cannot write the program's stdout (ENOSPC)");
       expect(r.stderr).not.toContain(VALUE);
       expect(r.status).toBe(141); // the program is stopped as by a closed pipe
       // A program that wrote once and ended well: the run still failed, as without coffer.
-      const once = spawnSync(
-        'sh',
-        [
-          '-c',
-          `${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c 'printf "%s\\n" "$DB_PASSWORD"; exit 0' >/dev/full`,
-        ],
-        { env: h.env, encoding: 'utf8' },
-      );
+      const once = full('printf "%s\\n" "$DB_PASSWORD"; exit 0');
       expect(once.stderr).toContain("cannot write the program's stdout (ENOSPC)");
       expect(once.status).toBe(1);
     },
