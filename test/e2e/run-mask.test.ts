@@ -295,10 +295,14 @@ const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).statu
 if (!hasScript)
   console.warn('SKIPPED run masking terminal tests: util-linux `script` is not installed');
 
-/** Runs a shell command line on a pseudo-terminal and returns what the terminal showed. */
+/**
+ * Runs a shell command line on a pseudo-terminal and returns what the terminal showed;
+ * `type.keys` are typed on it once `type.after` has been shown.
+ */
 function onPty(
   cmd: string,
   env: Record<string, string>,
+  type?: { after: string; keys: string },
 ): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
@@ -306,12 +310,16 @@ function onPty(
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
+    let typed = type === undefined;
+    const shown = (d: Buffer) => {
       out += d.toString('utf8');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-    });
+      if (!typed && out.includes(type!.after)) {
+        typed = true;
+        child.stdin.write(type!.keys);
+      }
+    };
+    child.stdout.on('data', shown);
+    child.stderr.on('data', shown);
     child.on('error', reject);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code) => {
@@ -362,28 +370,8 @@ describe.skipIf(!hasScript)('coffer run on a terminal', () => {
     const cmd = [process.execPath, BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', count]
       .map(q)
       .join(' ');
-    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-        env: h.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let sent = false;
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString('utf8');
-        if (!sent && out.includes('ready')) {
-          sent = true;
-          child.stdin.write('\x03'); // Ctrl-C, typed on the terminal
-        }
-      });
-      child.on('error', reject);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        child.stdin.destroy();
-        resolve({ code, out });
-      });
-    });
+    // Ctrl-C, typed on the terminal once the program is ready.
+    const r = await onPty(cmd, h.env, { after: 'ready', keys: '\x03' });
     // (The exit code is the shell's that `script` runs: it got the Ctrl-C too.)
     expect(r.out).toContain('sigints=1');
   });
