@@ -71,6 +71,14 @@ export function changedReason(seq: number, fieldsHash: string): string {
   return `record ${seq} was changed (its fields hash to ${fieldsHash.slice(0, 16)})`;
 }
 
+/**
+ * A stored hash as a break's reason names it: its first 16 hex digits, or for a column that
+ * holds no hash (its text is anyone's) a digest of it. Never the separator below.
+ */
+function shownHash(h: string): string {
+  return /^[0-9a-f]{64}$/.test(h) ? h.slice(0, 16) : `digest ${sha256Hex(h).slice(0, 16)}`;
+}
+
 /** Separates the reasons an acknowledgement lists (acknowledge.ts). */
 export const REASON_SEPARATOR = '; ';
 
@@ -149,20 +157,19 @@ export class AuditChainVerifier {
       this.#problem = { seq: r.seq, reason: `record ${r.seq} is out of order` };
       return false;
     }
+    // A break names both sides of its seam (the stored hash before it and the prev_hash
+    // after it), so that an acknowledgement covers that seam only: a record on either side
+    // rewritten afterwards makes another text, a new break.
+    const seam = `${shownHash(this.#prevHash)} and ${shownHash(r.prevHash)}`;
     if (r.seq > this.#expectedSeq) {
       const from = this.#expectedSeq;
       const reason =
         r.seq === from + 1
-          ? `record ${from} is missing (removed)`
-          : `records ${from} to ${r.seq - 1} are missing (removed)`;
+          ? `record ${from} is missing (removed), between hashes ${seam}`
+          : `records ${from} to ${r.seq - 1} are missing (removed), between hashes ${seam}`;
       if (!this.#break({ seq: from, reason })) return false;
     } else if (r.prevHash !== this.#prevHash) {
-      // Names the prev_hash it has, so that an acknowledgement covers that link only (a
-      // digest of it when it is no hash: the column's text is anyone's).
-      const link = /^[0-9a-f]{64}$/.test(r.prevHash)
-        ? r.prevHash.slice(0, 16)
-        : `not a hash, digest ${sha256Hex(r.prevHash).slice(0, 16)}`;
-      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records; its prev_hash is ${link})`;
+      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records), between hashes ${seam}`;
       if (!this.#break({ seq: r.seq, reason })) return false;
     }
     const fields = hashAuditRecord(r.seq, r, r.prevHash);

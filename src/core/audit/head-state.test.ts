@@ -289,14 +289,43 @@ describe('the audit head before an append', () => {
   it('records removed from the middle: verify reports them, acknowledge accepts them', async () => {
     const t = await makeTestVault();
     for (let i = 0; i < 5; i++) await t.vault.list();
-    t.storage.database.prepare('DELETE FROM audit WHERE seq IN (3, 4)').run();
+    const db = t.storage.database;
+    db.prepare('DELETE FROM audit WHERE seq IN (3, 4)').run();
     await t.vault.list();
-    expect(await verifyAudit(t.vault)).toMatchObject({
-      ok: false,
-      problem: { seq: 3, reason: 'records 3 to 4 are missing (removed)' },
-    });
+    const before = await verifyAudit(t.vault);
+    expect(before).toMatchObject({ ok: false, problem: { seq: 3 } });
+    expect(before.problem?.reason).toMatch(
+      /^records 3 to 4 are missing \(removed\), between hashes [0-9a-f]{16} and [0-9a-f]{16}$/,
+    );
     const ack = await acknowledgeAuditBreak(t.vault, 'two records lost');
-    expect(ack.problem.reason).toContain('records 3 to 4 are missing (removed)');
+    expect(ack.problem.reason).toContain(before.problem!.reason);
+    expect(await verifyAudit(t.vault)).toMatchObject({ ok: true });
+    // Record 2, next to the acknowledged gap, rewritten with its hash recomputed to fit:
+    // the gap's seam no longer is what was acknowledged.
+    const r2 = db.prepare('SELECT * FROM audit WHERE seq = 2').get() as Record<string, unknown>;
+    const forged = { ...r2, actor: 'someone:else' };
+    const hash = hashAuditRecord(2, forged as never, String(r2.prev_hash));
+    db.prepare("UPDATE audit SET actor = 'someone:else', hash = ? WHERE seq = 2").run(hash);
+    const after = await verifyAudit(t.vault);
+    expect(after.ok).toBe(false);
+    expect(after.problem?.reason).toMatch(/^records 3 to 4 are missing/);
+    expect(after.problem?.reason).not.toBe(before.problem?.reason);
+    await t.storage.close();
+  });
+
+  it('a record relinked (prev_hash changed, its hash recomputed) is acknowledged once', async () => {
+    const t = await makeTestVault();
+    for (let i = 0; i < 4; i++) await t.vault.list();
+    const db = t.storage.database;
+    const r3 = db.prepare('SELECT * FROM audit WHERE seq = 3').get() as Record<string, unknown>;
+    const prev = 'f'.repeat(64);
+    const hash = hashAuditRecord(3, r3 as never, prev);
+    db.prepare('UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = 3').run(prev, hash);
+    // Record 4 still names the old hash of 3: two seams, both broken.
+    const before = await verifyAudit(t.vault);
+    expect(before.ok).toBe(false);
+    expect(before.problem?.reason).toMatch(/^record 3 does not follow record 2/);
+    await acknowledgeAuditBreak(t.vault, 'relinked by a test');
     expect(await verifyAudit(t.vault)).toMatchObject({ ok: true });
     await t.storage.close();
   });
