@@ -176,6 +176,19 @@ describe('an interrupted init', () => {
     expect(h.run(['list']).code).toBe(0);
     // A real vault is never initialised over.
     expect(h.run(['init']).code).toBe(5);
+    // Nor another program's database: refused, and nothing of coffer's added to it.
+    const { default: Database } = await import('better-sqlite3');
+    const app = join(h.home, 'app.db');
+    const db = new Database(app);
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)');
+    db.close();
+    const other = h.run(['--vault', app, 'init']);
+    expect(other.code).toBe(5);
+    expect(other.stderr).toContain('is not a coffer vault');
+    const after = new Database(app, { readonly: true });
+    const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    after.close();
+    expect(tables).toEqual([{ name: 'users' }]);
   });
 
   it('inside a git work tree, init says the key file and the vault are not ignored', () => {

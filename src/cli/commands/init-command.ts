@@ -19,6 +19,7 @@ import {
 } from '../../core/keys/master-key.js';
 import { initVault, type KeySource, readVaultInfo } from '../../core/store/init.js';
 import type { Storage } from '../../core/store/storage.js';
+import { storeFileKind } from '../../storage/sqlite/sqlite-driver.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { assertLocalMode } from '../backend.js';
 import {
@@ -79,7 +80,15 @@ Examples:
         const file = databaseUrl() === undefined ? vaultPath(g) : undefined;
         // A file an interrupted init left empty (Ctrl-C during the key derivation) is no vault:
         // init goes on into it, as every other command already says to.
-        if (file !== undefined && existsSync(file) && (await fileHoldsVault(g))) {
+        const kind = file !== undefined && existsSync(file) ? storeFileKind(file) : 'unused';
+        if (kind === 'other') {
+          throw new CofferError(
+            'ALREADY_EXISTS',
+            `${file} exists and is not a coffer vault; nothing was changed`,
+            { hint: 'Choose another location with --vault or COFFER_HOME.' },
+          );
+        }
+        if (kind === 'coffer' && file !== undefined) {
           throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
             hint: await existingVaultHint(
               g,
@@ -220,26 +229,6 @@ async function existingVaultHint(
     'from your backup, pass --key-file PATH, or set COFFER_MASTER_KEY to the key (base64). ' +
     `Only to start over with an empty vault: move ${location} away (or ${elsewhere}).`
   );
-}
-
-/** Whether the vault file holds anything but an empty, never initialised store. */
-async function fileHoldsVault(g: GlobalOptions): Promise<boolean> {
-  let storage: Storage | undefined;
-  try {
-    storage = await openStore(g);
-    const s = storage;
-    return await s.transaction(
-      'read',
-      async (tx) =>
-        (await tx.getMeta('format')) !== undefined ||
-        (await tx.getMeta('master_check')) !== undefined ||
-        (await tx.listKeks()).length > 0,
-    );
-  } catch {
-    return true; // not readable as a store: not ours to overwrite
-  } finally {
-    await storage?.close();
-  }
 }
 
 /** Whether the store already holds an initialised vault. */

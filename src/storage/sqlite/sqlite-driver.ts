@@ -4,7 +4,7 @@
  * migrations, and translating driver errors into coffer's codes. SQL text and values never
  * reach a message.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -28,6 +28,40 @@ export function loadDriver(): { Database: typeof BetterSqlite3; nativeBinding?: 
     // fall back to the driver's own lookup
   }
   return { Database };
+}
+
+/** The tables coffer's schema creates (migrations.ts). */
+const COFFER_TABLES: ReadonlySet<string> = new Set(
+  SQLITE_MIGRATIONS.flatMap((m) => [...m.matchAll(/CREATE TABLE (\w+)/g)].map((x) => x[1]!)),
+);
+
+/**
+ * What `file` holds, read without migrating or changing anything (another program's database
+ * must not get coffer's tables): `unused`, nothing but what an interrupted `coffer init`
+ * leaves (no bytes, or coffer's own tables, all empty); `coffer`, coffer's tables with rows;
+ * `other`, anything else, a file that does not open as SQLite included.
+ */
+export function storeFileKind(file: string): 'unused' | 'coffer' | 'other' {
+  if (statSync(file).size === 0) return 'unused';
+  const { Database, nativeBinding } = loadDriver();
+  let db: Database | undefined;
+  try {
+    // Not read-only: SQLite cannot open a WAL database read-only without its -shm file.
+    db = new Database(file, { fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    ).map((t) => t.name);
+    if (!tables.every((t) => COFFER_TABLES.has(t) || t.startsWith('sqlite_'))) return 'other';
+    const open = db;
+    const empty = tables
+      .filter((t) => COFFER_TABLES.has(t))
+      .every((t) => open.prepare(`SELECT 1 FROM "${t}" LIMIT 1`).get() === undefined);
+    return empty ? 'unused' : 'coffer';
+  } catch {
+    return 'other';
+  } finally {
+    db?.close();
+  }
 }
 
 /** Opens a vault file with the backend's pragmas and migrates it; throws coffer's errors. */
