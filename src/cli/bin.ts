@@ -16,6 +16,11 @@ async function runAll(list: string): Promise<void> {
   }
 }
 
+// SIGUSR1 would open Node's inspector (an unauthenticated debugger on 127.0.0.1:9229) in a
+// process that holds the master key: a listener keeps it shut, whatever the command (`run`
+// adds its own, which passes the signal on to the program).
+process.on('SIGUSR1', () => {});
+
 const warmUp = process.env.COFFER_WRITE_CODE_CACHE;
 (warmUp?.startsWith('[') ? runAll(warmUp) : main(process.argv).then(exitIfDone)).catch(
   (err: unknown) => {

@@ -68,9 +68,18 @@ describe('coffer ui', () => {
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('not a loopback address');
     const child = spawnCoffer(['ui', '--no-open', '--host', '127.0.0.1'], { env });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     try {
       const link = await firstLine(child);
       expect(new URL(link).hostname).toBe('127.0.0.1');
+      // SIGUSR1 opens no debugger in the process that holds the master key.
+      child.kill('SIGUSR1');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await fetch(`${new URL(link).origin}/login`)).status).toBe(200);
+      expect(stderr).not.toContain('Debugger listening');
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
