@@ -13,7 +13,7 @@
  * cannot carry (a NUL) is skipped with a warning that names it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -82,6 +82,26 @@ const MIN_MASK_LENGTH = 4;
 function onPath(cmd: string, path: string | undefined): boolean {
   if (cmd.includes('/')) return existsSync(cmd);
   return (path ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, cmd)));
+}
+
+/**
+ * Whether coffer runs on a terminal (one of stdin, stdout, stderr is one) in its foreground
+ * process group, where the terminal itself sends Ctrl-C and Ctrl-\\ to coffer and the program
+ * alike. The group is read from /proc/self/stat (pgrp and tpgid) when the signal comes; where
+ * there is no /proc, a terminal is taken to mean the foreground. A `kill -INT` sent to a
+ * coffer in the foreground of a terminal is then not passed on (there is no telling it from
+ * Ctrl-C); in the background, off a terminal, and for SIGTERM, signals always are.
+ */
+function terminalForeground(): boolean {
+  if (!(isatty(0) || isatty(1) || isatty(2))) return false;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [pgrp, ttyNr, tpgid] = [Number(fields[2]), Number(fields[4]), Number(fields[5])];
+    return ttyNr !== 0 && tpgid === pgrp;
+  } catch {
+    return true;
+  }
 }
 
 /** Resolves once coffer's own stdout and stderr have written everything given to them. */
@@ -348,9 +368,8 @@ async function runChild(
     outCh?.childEnd.destroy();
     errCh?.childEnd.destroy();
   }
-  const onTerminal = isatty(0) || isatty(1) || isatty(2);
   const forward = (sig: NodeJS.Signals) => () => {
-    if (onTerminal && FROM_TERMINAL.has(sig)) return;
+    if (FROM_TERMINAL.has(sig) && terminalForeground()) return;
     child.kill(sig);
   };
   const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const);
