@@ -24,7 +24,12 @@
  * de-duplicating, no comment handling beyond keeping comments where they are.
  */
 import { CofferError } from '../errors.js';
-import { assertDotenvKey, dotenvValueEncodings, unencodable } from './format.js';
+import {
+  assertDotenvKey,
+  assertDotenvReadableKey,
+  dotenvValueEncodings,
+  unencodable,
+} from './format.js';
 import { type DotenvEntry, type DotenvPairEntry, parseDotenv, parseDotenvLines } from './parse.js';
 
 /** Line terminators as JavaScript regexes (and so dotenv's `$` and `.`) see them. */
@@ -176,7 +181,7 @@ function pairLineRange(text: string, e: DotenvPairEntry): [number, number] {
 export function removeDotenvVariables(text: string, keys: readonly string[]): string {
   if (typeof text !== 'string') throw new TypeError('the dotenv text must be a string');
   if (!Array.isArray(keys)) throw new TypeError('the keys must be an array');
-  for (const key of keys) assertDotenvKey(key);
+  for (const key of keys) assertDotenvReadableKey(key);
   const drop = new Set(keys);
   let out = '';
   let cursor = 0;

@@ -73,11 +73,24 @@ describe('formatDotenvValue', () => {
 
 describe('keys', () => {
   it('accepts what dotenv reads back and refuses the rest', () => {
-    for (const key of ['A', 'db.url', 'x-y', '_', '1ABC', 'export', 'a.-_9']) {
+    for (const key of ['A', '_', 'export', 'DB_URL', 'a9_']) {
       expect(isDotenvKey(key)).toBe(true);
       expect(dotenv.parse(formatDotenv({ [key]: 'v' }))).toEqual({ [key]: 'v' });
     }
-    for (const key of ['', 'A B', 'A=B', 'é', 'A#', '__proto__', 'a\nb', '$A']) {
+    // dotenv reads db.url, x-y and 1ABC, but a shell sourcing the file runs them.
+    for (const key of [
+      '',
+      'A B',
+      'A=B',
+      'é',
+      'A#',
+      '__proto__',
+      'a\nb',
+      '$A',
+      'db.url',
+      'x-y',
+      '1ABC',
+    ]) {
       expect(isDotenvKey(key)).toBe(false);
       expect(caught(() => formatDotenv({ [key]: 'v' })).code).toBe('INVALID_ARGUMENT');
     }
@@ -105,7 +118,7 @@ describe('formatDotenv', () => {
 
 // ---- Round trip ---------------------------------------------------------------------
 
-const keyArb = fc.stringMatching(/^[A-Za-z_][\w.-]{0,11}$/).filter((k) => k !== '__proto__');
+const keyArb = fc.stringMatching(/^[A-Za-z_]\w{0,11}$/).filter((k) => k !== '__proto__');
 const special = fc.constantFrom(
   "'",
   '"',

@@ -34,7 +34,7 @@ import { CofferError } from '../errors.js';
 import { parseDotenv } from './parse.js';
 
 /** The key syntax dotenv reads (`[\w.-]+`). */
-const KEY_SYNTAX = /^[\w.-]+$/;
+const KEY_SYNTAX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Values written without quotes: characters that mean nothing to dotenv, dotenvx or a shell
@@ -45,14 +45,24 @@ const KEY_SYNTAX = /^[\w.-]+$/;
 const BARE = /^(?:[A-Za-z0-9_@%+=:,./-]|(?![\s\p{C}])[^\x00-\x7f])+$/u;
 
 /**
- * Whether dotenv reads `key` back as itself: `[A-Za-z0-9_.-]+`, except `__proto__`, which
- * dotenv silently drops. Digits first and `.`/`-` are allowed because dotenv allows them.
+ * Whether `key` may be written: a name dotenv reads back as itself and a shell reads as a
+ * variable (`[A-Za-z_][A-Za-z0-9_]*`), except `__proto__`, which dotenv silently drops.
+ * dotenv also reads keys with `.` or `-` or a leading digit, but `1X=v` or `a.b=v` in a
+ * sourced file is a command to a shell, not an assignment.
  */
 export function isDotenvKey(key: string): boolean {
   return typeof key === 'string' && KEY_SYNTAX.test(key) && key !== '__proto__';
 }
 
-/** Throws INVALID_ARGUMENT unless dotenv can read `key` back. */
+/** Throws INVALID_ARGUMENT unless dotenv reads `key` (`[\w.-]+`, not `__proto__`): for removal. */
+export function assertDotenvReadableKey(key: string): void {
+  if (typeof key !== 'string') throw new TypeError('a dotenv key must be a string');
+  if (!/^[\w.-]+$/.test(key) || key === '__proto__') {
+    throw new CofferError('INVALID_ARGUMENT', `the key ${JSON.stringify(key)} is not a dotenv key`);
+  }
+}
+
+/** Throws INVALID_ARGUMENT unless `key` may be written (isDotenvKey). */
 export function assertDotenvKey(key: string): void {
   if (typeof key !== 'string') throw new TypeError('a dotenv key must be a string');
   if (!isDotenvKey(key)) {
@@ -61,7 +71,9 @@ export function assertDotenvKey(key: string): void {
       key === '__proto__'
         ? 'the key __proto__ cannot be written to a .env file: dotenv ignores it'
         : `the key ${JSON.stringify(key)} cannot be written to a .env file`,
-      { hint: 'dotenv keys use only letters, digits, _ . and - (e.g. DATABASE_URL).' },
+      {
+        hint: 'Keys are variable names: letters, digits and _, not starting with a digit (e.g. DATABASE_URL).',
+      },
     );
   }
 }
