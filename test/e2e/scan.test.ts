@@ -186,6 +186,22 @@ describe('coffer scan', () => {
     expect(out.stderr).not.toContain('cannot read');
   });
 
+  it('--exclude: a glob without / at any depth, /dir and ./dir from the top, a directory with what it holds', () => {
+    const r = repo();
+    const token = githubToken();
+    r.write('build/out.js', `const gh = '${token}';\n`);
+    r.write('src/build/gen.js', `const gh = '${token}';\n`);
+    const files = (args: string[]) =>
+      (JSON.parse(r.scan(['--no-vault', '--json', ...args]).stdout).findings as { file: string }[])
+        .map((f) => f.file)
+        .sort();
+    expect(files([])).toEqual(['build/out.js', 'src/build/gen.js']);
+    expect(files(['--exclude', 'build'])).toEqual([]);
+    expect(files(['--exclude', '/build'])).toEqual(['src/build/gen.js']);
+    expect(files(['--exclude', './build/'])).toEqual(['src/build/gen.js']);
+    expect(files(['--exclude', 'src/**/*.js'])).toEqual(['build/out.js']);
+  });
+
   it('skips only the baseline in use: a key in another file of that name is found', () => {
     const r = repo();
     const token = githubToken();

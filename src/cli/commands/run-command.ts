@@ -146,7 +146,7 @@ export function runCommand(program: Command): void {
       `
 Variables already set in the environment win over the vault unless --override is given.
 coffer's own credentials (COFFER_MASTER_KEY, COFFER_PASSPHRASE, COFFER_TOKEN,
-COFFER_DATABASE_URL, COFFER_KEY_FILE) are not passed to the program unless --pass-env names
+COFFER_DATABASE_URL, COFFER_BACKUP_PASSPHRASE, COFFER_KEY_FILE) are not passed to the program unless --pass-env names
 them. A secret whose variable would change how programs load code (NODE_OPTIONS, LD_PRELOAD,
 PATH, ...: see docs/injection.md) stops the run unless --allow-env-name or allow_env_names in
 the project file allows it.

@@ -53,8 +53,10 @@ const DEFAULT_BASELINE = '.secrets.baseline';
 
 /** An --exclude glob: without a `/` it matches at any depth, and a directory covers its contents. */
 function excludeGlob(glob: string): PathMatcher {
-  const g = glob.replace(/^\.\//, '').replace(/\/$/, '');
-  return pathGlob(g, { anyDepth: !g.includes('/'), contents: true });
+  // `./x` and `/x` are anchored at the top (as in .gitignore), a glob without `/` is not.
+  const anchored = /^\.?\//.test(glob);
+  const g = glob.replace(/^\.?\//, '').replace(/\/$/, '');
+  return pathGlob(g, { anyDepth: !anchored && !g.includes('/'), contents: true });
 }
 
 /** The stored-value matcher, or undefined when the vault cannot be read (with a warning). */

@@ -115,7 +115,7 @@ Examples:
           }
           const server =
             opts.host !== undefined
-              ? await listen(opts.host)
+              ? await listen(opts.host.replace(/^\[(.*)\]$/, '$1')) // [::1] as in a URL
               : await listen(privateLoopbackHost()).catch((err: unknown) => {
                   const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
                   if (code === 'EADDRNOTAVAIL') return listen('127.0.0.1');

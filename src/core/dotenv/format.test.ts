@@ -256,7 +256,8 @@ describe('what a shell and dotenvx make of the written file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-dotenv-shell-'));
     try {
       const canary = join(dir, 'CANARY');
-      const values = fc.sample(hostile(canary), { numRuns: 2000 });
+      // A fixed seed, so that a failure can be run again; 2,000 draws of up to 10 pieces.
+      const values = fc.sample(hostile(canary), { numRuns: 2000, seed: 20261205 });
       const map: Record<string, string> = {};
       values.forEach((v, i) => {
         try {
