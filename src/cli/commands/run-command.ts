@@ -412,10 +412,13 @@ async function runChild(
       const stream = await import('../../core/redact/stream.js');
       const dests = [process.stdout, process.stderr];
       const chans = [outCh, errCh];
-      // A reader that goes away (`coffer run -- yes | head`): what the program writes after
-      // that is dropped, and its first write gets it SIGPIPE and a closed end, as a write into
-      // a closed pipe would without coffer in between (a program that writes nothing more runs
-      // on). Without this coffer itself died of the reader's EPIPE.
+      // A reader that goes away (`coffer run -- yes | head`): coffer learns it when its own
+      // write fails (Node cannot watch a pipe for its reader's end), so the program's first
+      // write after that still succeeds, into coffer; from then on what it writes is dropped
+      // and it gets SIGPIPE and a closed end, as a write into a closed pipe would without
+      // coffer in between (a program that writes nothing more runs on; one that exits right
+      // after that first write keeps its own exit code). Without this coffer itself died of
+      // the reader's EPIPE.
       const gone = [false, false];
       /** The program wrote after the reader went away: SIGPIPE, as the kernel sends per write. */
       const wroteIntoGone = (close: () => void): void => {
