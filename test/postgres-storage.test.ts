@@ -210,7 +210,7 @@ describe.skipIf(!url)('PostgreSQL storage', () => {
       }
       const relayed = await open(
         {
-          statementTimeoutMs: 1500,
+          statementTimeoutMs: 4000, // long enough for a busy machine between two statements
           lockTimeoutMs: 60_000,
           loadDriver: async () => ({ ...pg, Pool: RecordingPool }),
         },
