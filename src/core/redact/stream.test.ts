@@ -152,7 +152,12 @@ describe('createStreamMasker', () => {
         fc.array(fc.nat(), { maxLength: 5 }),
         (v, cuts) => {
           const text = `${v}${v} ${v}\n${v}`;
-          expect(run([v], splitAt(Buffer.from(text), cuts))).toBe(`${M}${M} ${M}\n${M}`);
+          const out = run([v], splitAt(Buffer.from(text), cuts));
+          // Only markers around the separators. A value that repeats itself (`abcabc`) also
+          // occurs across the seam of two copies, and overlapping matches are one marker.
+          expect(out.split(M).join('')).toBe(' \n');
+          expect(out).not.toContain(v);
+          if (!`${v}${v}`.slice(1, -1).includes(v)) expect(out).toBe(`${M}${M} ${M}\n${M}`);
         },
       ),
       { numRuns: 200 },
