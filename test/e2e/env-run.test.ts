@@ -236,12 +236,13 @@ describe('coffer run', () => {
   });
 
   /** `coffer run` of a Node program that prints `ready` once its handlers are set: the
-   * child once it is ready, and its end. */
+   * child once it is ready, and its end. In a session of its own (no terminal), so that a
+   * suite run from a terminal's foreground still has coffer pass SIGINT on. */
   async function readyRun(h: { env: Record<string, string | undefined> }, script: string) {
     const child = spawn(
       process.execPath,
       [BIN, 'run', '-p', 'consilio', '--', process.execPath, '-e', script],
-      { env: h.env },
+      { env: h.env, detached: true },
     );
     const done = finished(child);
     await new Promise<void>((resolve) =>

@@ -3,7 +3,15 @@
  * gets an error (or a note) that names the fix, and never a secret value.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
@@ -189,6 +197,27 @@ describe('an interrupted init', () => {
     const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
     after.close();
     expect(tables).toEqual([{ name: 'users' }]);
+    // Not even its bytes: a WAL database whose -wal holds data, and one whose only table
+    // has one of coffer's names (meta) with a row of its own.
+    const digest = (f: string) =>
+      existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex') : 'none';
+    const wal = join(h.home, 'wal.db');
+    const w = new Database(wal);
+    w.pragma('journal_mode = WAL');
+    w.pragma('wal_autocheckpoint = 0');
+    w.exec('CREATE TABLE events (id INTEGER); INSERT INTO events VALUES (1)');
+    const named = join(h.home, 'named.db');
+    const n = new Database(named);
+    n.exec("CREATE TABLE meta (key TEXT, value TEXT); INSERT INTO meta VALUES ('theme', 'dark')");
+    n.close();
+    for (const file of [wal, named]) {
+      const before = [digest(file), digest(`${file}-wal`)];
+      const r = h.run(['--vault', file, 'init']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('is not a coffer vault');
+      expect([digest(file), digest(`${file}-wal`)]).toEqual(before);
+    }
+    w.close();
   });
 
   it('inside a git work tree, init says the key file and the vault are not ignored', () => {

@@ -375,4 +375,17 @@ describe.skipIf(!hasScript)('coffer run on a terminal', () => {
     // (The exit code is the shell's that `script` runs: it got the Ctrl-C too.)
     expect(r.out).toContain('sigints=1');
   });
+
+  it('Ctrl-C reaches the program once also when none of its streams is the terminal', async () => {
+    const h = project();
+    const log = join(h.home, 'run.log');
+    // The program says it is ready on the terminal itself; its own output goes to a file.
+    const count =
+      "const fs = require('fs'); let n = 0; process.on('SIGINT', () => { n++; if (n === 1) setTimeout(() => { console.log('sigints=' + n); process.exit(0); }, 700); }); fs.writeSync(fs.openSync('/dev/tty', 'w'), 'ready\\n'); setInterval(() => {}, 1000)";
+    const cmd = `${[process.execPath, BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', count]
+      .map(q)
+      .join(' ')} </dev/null >${q(log)} 2>&1`;
+    await onPty(cmd, h.env, { after: 'ready', keys: '\x03' });
+    expect(readFileSync(log, 'utf8')).toContain('sigints=1');
+  });
 });

@@ -81,10 +81,12 @@ Examples:
         // A file an interrupted init left empty (Ctrl-C during the key derivation) is no vault:
         // init goes on into it, as every other command already says to.
         const kind = file !== undefined && existsSync(file) ? storeFileKind(file) : 'unused';
-        if (kind === 'other') {
+        if (kind === 'other' || kind === 'unknown') {
           throw new CofferError(
             'ALREADY_EXISTS',
-            `${file} exists and is not a coffer vault; nothing was changed`,
+            kind === 'other'
+              ? `${file} exists and is not a coffer vault; nothing was changed`
+              : `${file} exists and is not empty; nothing was changed`,
             { hint: 'Choose another location with --vault or COFFER_HOME.' },
           );
         }

@@ -85,22 +85,22 @@ function onPath(cmd: string, path: string | undefined): boolean {
 }
 
 /**
- * Whether coffer runs on a terminal (one of stdin, stdout, stderr is one) in its foreground
- * process group, where the terminal itself sends Ctrl-C and Ctrl-\\ to coffer and the program
- * alike. The group is read from /proc/self/stat (pgrp and tpgid) when the signal comes; where
- * there is no /proc, a terminal is taken to mean the foreground. A `kill -INT` sent to a
- * coffer in the foreground of a terminal is then not passed on (there is no telling it from
- * Ctrl-C); in the background, off a terminal, and for SIGTERM, signals always are.
+ * Whether coffer is in the foreground process group of its controlling terminal, where the
+ * terminal itself sends Ctrl-C and Ctrl-\\ to coffer and the program alike (whatever its
+ * stdin and stdout are: `coffer run -- prog </dev/null >log` too). Read from /proc/self/stat
+ * (tty, pgrp and tpgid) when the signal comes; where there is no /proc, any of stdin, stdout
+ * and stderr being a terminal is taken to mean the foreground. A `kill -INT` sent to a coffer
+ * in the foreground of a terminal is then not passed on (there is no telling it from
+ * Ctrl-C); in the background, without a terminal, and for SIGTERM, signals always are.
  */
 function terminalForeground(): boolean {
-  if (!(isatty(0) || isatty(1) || isatty(2))) return false;
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const [pgrp, ttyNr, tpgid] = [Number(fields[2]), Number(fields[4]), Number(fields[5])];
     return ttyNr !== 0 && tpgid === pgrp;
   } catch {
-    return true;
+    return isatty(0) || isatty(1) || isatty(2);
   }
 }
 

@@ -72,6 +72,15 @@ describe('setDotenvVariables examples', () => {
     expect(dotenv.parse(out)).toEqual({ ...dotenv.parse(doc), ...updates });
   });
 
+  it('replaces the value of a key the file has, whatever dotenv reads; adds only variable names', () => {
+    const doc = 'spring.datasource.password=secret\nx-y=1\n';
+    expect(setDotenvVariables(doc, { 'spring.datasource.password': 'changeme', 'x-y': '2' })).toBe(
+      'spring.datasource.password=changeme\nx-y=2\n',
+    );
+    // Added, such a key would be a command to a shell that sources the file.
+    expect(caught(() => setDotenvVariables(doc, { 'new.key': 'v' })).code).toBe('INVALID_ARGUMENT');
+  });
+
   it('refuses an unencodable value before editing, naming the key only', () => {
     const secret = `'s3cr3t" \`x\n`;
     const err = caught(() => setDotenvVariables('A=1\n', { OK: 'x', TOKEN: secret }));

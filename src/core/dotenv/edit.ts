@@ -85,13 +85,21 @@ function appendPair(text: string, key: string, encoded: string, eol: string): st
   return `${text}${sep}${key}=${encoded.replace(/\n/g, eol)}${eol}`;
 }
 
-/** Validates every key and value up front, so a refusal never leaves a half-made edit. */
-function checkUpdates(updates: Readonly<Record<string, string>>): [string, string[]][] {
+/**
+ * Validates every key and value up front, so a refusal never leaves a half-made edit. A key
+ * the text has already needs only to be one dotenv reads (`spring.datasource.password`):
+ * its value is replaced in place; a key that is added must be a variable name.
+ */
+function checkUpdates(
+  updates: Readonly<Record<string, string>>,
+  present: ReadonlySet<string>,
+): [string, string[]][] {
   if (typeof updates !== 'object' || updates === null) {
     throw new TypeError('the updates must be an object');
   }
   return Object.keys(updates).map((key) => {
-    assertDotenvKey(key);
+    if (present.has(key)) assertDotenvReadableKey(key);
+    else assertDotenvKey(key);
     const encodings = dotenvValueEncodings(updates[key] as string);
     if (encodings.length === 0) throw unencodable(key);
     return [key, encodings];
@@ -117,7 +125,7 @@ export function setDotenvVariables(
   updates: Readonly<Record<string, string>>,
 ): string {
   if (typeof text !== 'string') throw new TypeError('the dotenv text must be a string');
-  const plan = checkUpdates(updates);
+  const plan = checkUpdates(updates, new Set(Object.keys(parseDotenv(text))));
   const eol = lineEnding(text);
   let current = text;
   let expected = parseDotenv(text);

@@ -4,8 +4,9 @@
  * migrations, and translating driver errors into coffer's codes. SQL text and values never
  * reach a message.
  */
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CofferError } from '../../core/errors.js';
@@ -35,32 +36,60 @@ const COFFER_TABLES: ReadonlySet<string> = new Set(
   SQLITE_MIGRATIONS.flatMap((m) => [...m.matchAll(/CREATE TABLE (\w+)/g)].map((x) => x[1]!)),
 );
 
+/** The largest file storeFileKind copies to look into. */
+const INSPECT_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
- * What `file` holds, read without migrating or changing anything (another program's database
- * must not get coffer's tables): `unused`, nothing but what an interrupted `coffer init`
- * leaves (no bytes, or coffer's own tables, all empty); `coffer`, coffer's tables with rows;
- * `other`, anything else, a file that does not open as SQLite included.
+ * What `file` holds, found without changing it: `unused`, nothing but what an interrupted
+ * `coffer init` leaves (no bytes, or coffer's own tables, all empty); `coffer`, a vault (its
+ * tables, with a format entry, a master-key check or a key); `other`, anything else (another
+ * program's database, a file that is not SQLite); `unknown`, too large to look into.
+ *
+ * SQLite cannot open a WAL database read-only without its -shm file, and opening it
+ * read-write folds its -wal into it on close: so the file (and its -wal) is copied to a
+ * temporary directory and the copy is read.
  */
-export function storeFileKind(file: string): 'unused' | 'coffer' | 'other' {
-  if (statSync(file).size === 0) return 'unused';
+export function storeFileKind(file: string): 'unused' | 'coffer' | 'other' | 'unknown' {
+  const size = statSync(file).size;
+  if (size === 0) return 'unused';
+  if (size > INSPECT_MAX_BYTES) return 'unknown';
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-inspect-'));
+  const copy = join(dir, 'store.db');
   const { Database, nativeBinding } = loadDriver();
   let db: Database | undefined;
   try {
-    // Not read-only: SQLite cannot open a WAL database read-only without its -shm file.
-    db = new Database(file, { fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    db = new Database(copy, { fileMustExist: true, ...(nativeBinding ? { nativeBinding } : {}) });
+    const open = db;
     const tables = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      open.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[]
     ).map((t) => t.name);
     if (!tables.every((t) => COFFER_TABLES.has(t) || t.startsWith('sqlite_'))) return 'other';
-    const open = db;
+    const has = (sql: string) => {
+      try {
+        return open.prepare(sql).get() !== undefined;
+      } catch {
+        return false;
+      }
+    };
+    if (
+      has("SELECT 1 FROM meta WHERE key IN ('format', 'master_check') LIMIT 1") ||
+      has('SELECT 1 FROM keks LIMIT 1')
+    ) {
+      return 'coffer';
+    }
     const empty = tables
       .filter((t) => COFFER_TABLES.has(t))
-      .every((t) => open.prepare(`SELECT 1 FROM "${t}" LIMIT 1`).get() === undefined);
-    return empty ? 'unused' : 'coffer';
+      .every((t) => !has(`SELECT 1 FROM "${t}" LIMIT 1`));
+    return empty ? 'unused' : 'other';
   } catch {
     return 'other';
   } finally {
     db?.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
