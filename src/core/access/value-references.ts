@@ -9,7 +9,7 @@
  * `${VAR}` expanded by the reader, a reference that does not parse) not at all.
  */
 import { CofferError } from '../errors.js';
-import { hasTemplates, isReference, references } from '../references/reference.js';
+import { isDerived, references } from '../references/reference.js';
 import { type AccessPolicy, type Denier, refuse, type Target } from './policy.js';
 
 /**
@@ -24,7 +24,7 @@ export async function authorizeValueReferences(
   value: string,
   deny: Denier,
 ): Promise<void> {
-  if (!isReference(value) && !hasTemplates(value)) return;
+  if (!isDerived(value)) return;
   let refs: ReturnType<typeof references>;
   try {
     // No variables: one inside a reference would be the reader's to expand (an error here).

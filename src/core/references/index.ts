@@ -6,6 +6,7 @@ export { dotenvReferenceSecrets } from './dotenv-refs.js';
 export {
   formatReference,
   hasTemplates,
+  isDerived,
   isReference,
   parseReference,
   REFERENCE_SCHEME,

@@ -104,6 +104,14 @@ export function isReference(value: string): boolean {
   return value.startsWith(REFERENCE_SCHEME);
 }
 
+/**
+ * Whether a stored value names other secrets: a reference on its own, or text with
+ * `{{ coffer://... }}` templates (a derived value).
+ */
+export function isDerived(value: string): boolean {
+  return isReference(value) || hasTemplates(value);
+}
+
 /** Whether a text holds `{{ coffer://... }}` templates. */
 export function hasTemplates(text: string): boolean {
   TEMPLATE.lastIndex = 0;

@@ -5,8 +5,7 @@
 import { CofferError } from '../errors.js';
 import type { ReadOutcome, ReadRequest } from '../store/vault.js';
 import {
-  hasTemplates,
-  isReference,
+  isDerived,
   type ReferenceVariables,
   referenceKey,
   references,
@@ -74,7 +73,7 @@ export async function resolveDerived<T extends { value: string }>(
   env: string,
   inputs?: string[],
 ): Promise<T[]> {
-  const derived = items.filter((v) => isReference(v.value) || hasTemplates(v.value));
+  const derived = items.filter((v) => isDerived(v.value));
   if (derived.length === 0) return [...items];
   const resolved = await resolveReferences(
     reader,

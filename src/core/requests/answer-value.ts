@@ -11,12 +11,12 @@
  * Checked before the request is spent, so a refused value leaves the link usable.
  */
 import { CofferError } from '../errors.js';
-import { hasTemplates, isReference } from '../references/reference.js';
+import { isDerived } from '../references/reference.js';
 import { valueBytes } from '../store/values.js';
 
 export function assertAnswerValue(value: string): void {
   valueBytes(value).fill(0);
-  if (isReference(value) || hasTemplates(value)) {
+  if (isDerived(value)) {
     throw new CofferError(
       'INVALID_VALUE',
       'a value given for a request cannot name other secrets (coffer://...)',
