@@ -25,16 +25,18 @@
  *
  * Refused (CofferError INVALID_VALUE naming the key, never the value): values that no such
  * quoting carries: those with a `'` and also a `$`, a backtick or a `"`; those with a `'`
- * that end with a backslash or hold a CR. Backtick quoting and dotenv's looser unquoted form are never written: a shell runs
- * the first, and splits the second at spaces into a command.
+ * that end with a backslash or hold a CR. Backtick quoting and dotenv's looser unquoted form
+ * are never written: a shell runs the first, and splits the second at spaces into a command.
  *
  * Not done here: no variable expansion, comments, ordering or file I/O.
  */
 import { CofferError } from '../errors.js';
 import { parseDotenv } from './parse.js';
 
-/** The key syntax dotenv reads (`[\w.-]+`). */
+/** Keys written: variable names, which dotenv and shells both read as such. */
 const KEY_SYNTAX = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Keys dotenv reads (and an edit may find in a file): `[\w.-]+`. */
+const READABLE_KEY_SYNTAX = /^[\w.-]+$/;
 
 /**
  * Values written without quotes: characters that mean nothing to dotenv, dotenvx or a shell
@@ -57,7 +59,7 @@ export function isDotenvKey(key: string): boolean {
 /** Throws INVALID_ARGUMENT unless dotenv reads `key` (`[\w.-]+`, not `__proto__`): for removal. */
 export function assertDotenvReadableKey(key: string): void {
   if (typeof key !== 'string') throw new TypeError('a dotenv key must be a string');
-  if (!/^[\w.-]+$/.test(key) || key === '__proto__') {
+  if (!READABLE_KEY_SYNTAX.test(key) || key === '__proto__') {
     throw new CofferError('INVALID_ARGUMENT', `the key ${JSON.stringify(key)} is not a dotenv key`);
   }
 }
@@ -76,15 +78,6 @@ export function assertDotenvKey(key: string): void {
       },
     );
   }
-}
-
-/** `body` wrapped in `quote` if dotenv's quoted alternative stops exactly at our close. */
-function quoted(body: string, quote: string): string | undefined {
-  if (body.endsWith('\\')) return undefined;
-  for (let i = body.indexOf(quote); i !== -1; i = body.indexOf(quote, i + 1)) {
-    if (body[i - 1] !== '\\') return undefined;
-  }
-  return quote + body + quote;
 }
 
 /** Does `K=<encoded>` read back as exactly `{ K: value }`? */
@@ -114,8 +107,8 @@ export function dotenvValueEncodings(value: string): string[] {
   // backticks are expanded and run there by dotenvx and shells; and no `"` at all, not even
   // after a backslash: dotenv reads `\"` as one, a shell reads `\\"` as a backslash and the
   // end of the quoted text, and what follows would be shell syntax.
-  if (!/\\[nr]|[$`"]/.test(value)) {
-    candidates.push(quoted(value.replace(/\n/g, '\\n').replace(/\r/g, '\\r'), '"'));
+  if (!/\\[nr]|[$`"]/.test(value) && !value.endsWith('\\')) {
+    candidates.push(`"${value.replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`);
   }
   // A CR cannot be written literally: dotenv turns it into LF before parsing.
   if (multiline && !value.includes('\r')) candidates.push(single);
