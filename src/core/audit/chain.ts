@@ -160,16 +160,17 @@ export class AuditChainVerifier {
     // A break names both sides of its seam (the stored hash before it and the prev_hash
     // after it), so that an acknowledgement covers that seam only: a record on either side
     // rewritten afterwards makes another text, a new break.
-    const seam = `${shownHash(this.#prevHash)} and ${shownHash(r.prevHash)}`;
+    // Only where there is a break: a walk of an intact chain builds no text per record.
+    const seam = () => `${shownHash(this.#prevHash)} and ${shownHash(r.prevHash)}`;
     if (r.seq > this.#expectedSeq) {
       const from = this.#expectedSeq;
       const reason =
         r.seq === from + 1
-          ? `record ${from} is missing (removed), between hashes ${seam}`
-          : `records ${from} to ${r.seq - 1} are missing (removed), between hashes ${seam}`;
+          ? `record ${from} is missing (removed), between hashes ${seam()}`
+          : `records ${from} to ${r.seq - 1} are missing (removed), between hashes ${seam()}`;
       if (!this.#break({ seq: from, reason })) return false;
     } else if (r.prevHash !== this.#prevHash) {
-      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records), between hashes ${seam}`;
+      const reason = `record ${r.seq} does not follow record ${r.seq - 1} (removed or reordered records), between hashes ${seam()}`;
       if (!this.#break({ seq: r.seq, reason })) return false;
     }
     const fields = hashAuditRecord(r.seq, r, r.prevHash);
