@@ -15,7 +15,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Command, Option } from 'commander';
 import { readDotenvFile } from '../../core/dotenv/write.js';
@@ -31,6 +30,7 @@ import { action, type CommonOptions } from '../action.js';
 import { type OutputChannel, openOutputChannels, sameDestination } from '../child-output.js';
 import { openService } from '../context.js';
 import { exitWhenDone } from '../exit.js';
+import { onPath } from '../on-path.js';
 import { warn } from '../output.js';
 import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
@@ -77,12 +77,6 @@ const RERAISED = new Set<string>([
 ]);
 /** Shortest value masked (core/redact's MIN_REDACTION_LENGTH; a cheap upper-bound check here). */
 const MIN_MASK_LENGTH = 4;
-
-/** Whether `cmd` names a file: as a path, or found in one of PATH's directories. */
-function onPath(cmd: string, path: string | undefined): boolean {
-  if (cmd.includes('/')) return existsSync(cmd);
-  return (path ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, cmd)));
-}
 
 /**
  * Whether coffer is in the foreground process group of its controlling terminal, where the
@@ -379,7 +373,7 @@ async function runChild(
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       closeChannels(opened);
-      if (err.code === 'ENOENT' && !onPath(cmd, env.PATH)) {
+      if (err.code === 'ENOENT' && !onPath(cmd, { path: env.PATH })) {
         // Exit 127, as shells do for a command that does not exist.
         process.stderr.write(`coffer: error: command not found: ${cmd}\n`);
         resolve(127);

@@ -24,11 +24,10 @@
  * repeated (it is theirs to print).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { CofferError } from '../../core/errors.js';
 import type { ExportVariable } from '../../core/export/formats.js';
 import { childEnvironment } from '../../core/inject/child-env.js';
+import { onPath } from '../on-path.js';
 import { sealBox } from './sealed-box.js';
 
 export const SYNC_TARGETS = ['github', 'fly', 'heroku', 'render', 'railway'] as const;
@@ -109,22 +108,8 @@ function parseNames(stdout: string, label: string): Map<string, string | undefin
   return out;
 }
 
-/** Whether an executable `cmd` is on PATH. */
-function onPath(cmd: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
-
 function github(o: TargetOptions): SyncTarget {
-  if (!onPath('gh')) {
+  if (!onPath('gh', { path: process.env.PATH, executable: true })) {
     if (o.token !== undefined && o.token !== '') return githubApi(o, o.token);
     throw new CofferError('DEPENDENCY_MISSING', 'github: gh is not installed (or not on PATH)', {
       hint: 'Install gh and log in, or give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH) and --repo OWNER/NAME.',
