@@ -37,13 +37,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
 
 export const META_AUDIT_HEAD = 'audit_head';
-export const META_FORMAT = 'format';
 /**
  * The vault format (meta `format`) from which heads are bound to the vault id: set with the
  * first bound head, so that an older coffer refuses the vault as a newer format at start
  * instead of taking a head it cannot check for tampering.
  */
-export { BOUND_HEAD_FORMAT } from '../store/formats.js';
+export { BOUND_HEAD_FORMAT, META_FORMAT } from '../store/formats.js';
 export const CHECKPOINT_FORMAT = 'coffer-audit-checkpoint/v1';
 
 const HEAD_LABEL_V1 = 'coffer-audit-head/v1\n';

@@ -17,6 +17,7 @@
  */
 import { verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
+import { META_FORMAT } from '../store/formats.js';
 import type { AuditRecord, Storage, StorageTx } from '../store/storage.js';
 import { Vault, type VerifyReport } from '../store/vault.js';
 import { type BackupEncryption, openBackupSealer } from './age.js';
@@ -68,7 +69,7 @@ export async function takeSnapshot(
       version: BACKUP_VERSION,
       source: { kind: storage.kind, location: storage.location },
       createdAt,
-      vaultFormat: meta.find((m) => m.key === 'format')?.value ?? '',
+      vaultFormat: meta.find((m) => m.key === META_FORMAT)?.value ?? '',
       counts: countRows(rows),
       auditHead: last === undefined ? null : { seq: last.seq, hash: last.hash },
       masterKeyIncluded: options.masterKey !== undefined,
@@ -183,7 +184,7 @@ async function loadRows(tx: StorageTx, s: Snapshot): Promise<void> {
 
 /** What is in a store that should be empty, or undefined when it is empty. */
 async function contentOf(tx: StorageTx): Promise<string | undefined> {
-  if ((await tx.getMeta('format')) !== undefined) return 'an initialised vault';
+  if ((await tx.getMeta(META_FORMAT)) !== undefined) return 'an initialised vault';
   if ((await tx.listMeta()).length > 0) return 'vault settings';
   if ((await tx.listKeks()).length > 0) return 'keys';
   if ((await tx.listSecrets({ includeDeleted: true })).length > 0) return 'secrets';

@@ -19,7 +19,7 @@ import { KEY_BYTES } from '../crypto/aead.js';
 import { openKek, sealKek } from '../crypto/envelope.js';
 import { deriveSubkey, type SubkeyLabel } from '../crypto/subkeys.js';
 import { CofferError } from '../errors.js';
-import { assertReadableFormat } from '../store/formats.js';
+import { assertReadableFormat, META_FORMAT } from '../store/formats.js';
 import { masterCheckV2, readMasterCheck } from '../store/master-check.js';
 import type { RowMacKey } from '../store/row-mac.js';
 import type { KekRecord, StorageTx } from '../store/storage.js';
@@ -58,7 +58,7 @@ export class Keyring {
     if (check === undefined) {
       // init writes the check with the format and the first KEK, in one transaction: a vault
       // holding either of those without a check was changed outside coffer.
-      if ((await tx.getMeta('format')) !== undefined || (await tx.listKeks()).length > 0) {
+      if ((await tx.getMeta(META_FORMAT)) !== undefined || (await tx.listKeks()).length > 0) {
         throw new CofferError(
           'INTEGRITY_FAILURE',
           "the vault's master-key check (meta master_check) is missing: the vault was changed outside coffer",
@@ -68,7 +68,7 @@ export class Keyring {
     }
     // Checked on every path that opens the vault, whatever supplies the key: a vault a
     // newer coffer moved on is refused as such, not misread.
-    const format = await tx.getMeta('format');
+    const format = await tx.getMeta(META_FORMAT);
     if (format !== undefined) assertReadableFormat(format);
     const parsed = readMasterCheck(this.#masterKey, check);
     if (parsed.version === 1) return 'legacy';

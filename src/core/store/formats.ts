@@ -9,6 +9,8 @@
  */
 import { CofferError } from '../errors.js';
 
+/** The meta entry that holds a vault's format. */
+export const META_FORMAT = 'format';
 export const ROW_MAC_FORMAT = '2';
 export const BOUND_HEAD_FORMAT = '3';
 /** The format of a vault this coffer creates. */

@@ -10,7 +10,7 @@ import { parseStoredKdf, type ScryptParams } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
 import { AuthenticatedTx } from './authenticated-tx.js';
-import { assertReadableFormat, VAULT_FORMAT } from './formats.js';
+import { assertReadableFormat, META_FORMAT, VAULT_FORMAT } from './formats.js';
 import { VAULT_ID_BYTES } from './row-mac.js';
 import type { Storage } from './storage.js';
 
@@ -43,12 +43,12 @@ export async function initVault(
   const keyring = new Keyring(options.masterKey);
   try {
     return await storage.transaction('write', async (tx) => {
-      if ((await tx.getMeta('format')) !== undefined) {
+      if ((await tx.getMeta(META_FORMAT)) !== undefined) {
         throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${storage.location}`, {
           hint: 'Use it as it is, or choose another location with --vault or COFFER_HOME.',
         });
       }
-      await tx.setMeta('format', VAULT_FORMAT);
+      await tx.setMeta(META_FORMAT, VAULT_FORMAT);
       await tx.setMeta('created_at', now);
       await tx.setMeta('key_source', options.keySource);
       if (options.kdf !== undefined) await tx.setMeta('kdf', JSON.stringify(options.kdf));
@@ -85,7 +85,7 @@ export async function initVault(
 /** Reads the vault's self-description without the master key. */
 export async function readVaultInfo(storage: Storage): Promise<VaultInfo> {
   return storage.transaction('read', async (tx) => {
-    const format = await tx.getMeta('format');
+    const format = await tx.getMeta(META_FORMAT);
     if (format === undefined) {
       // init writes the format with the master-key check and the first KEK, in one
       // transaction: a store holding those without a format was changed outside coffer.

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { CofferError } from '../errors.js';
 import { type Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
-import { ROW_MAC_FORMAT } from './formats.js';
+import { META_FORMAT, ROW_MAC_FORMAT } from './formats.js';
 import {
   kekFields,
   type RowMacKey,
@@ -59,6 +59,6 @@ export async function migrateToRowMacs(tx: StorageTx, keyring: Keyring): Promise
   for (const t of tokens)
     await tx.updateToken(t.id, { mac: rowMac(key, 'tokens', tokenFields(t)) });
   await tx.setMeta(META_MASTER_CHECK, keyring.masterCheck(vaultId));
-  await tx.setMeta('format', ROW_MAC_FORMAT);
+  await tx.setMeta(META_FORMAT, ROW_MAC_FORMAT);
   return { vaultId, keks: keks.length, secrets: secrets.length, tokens: tokens.length };
 }
