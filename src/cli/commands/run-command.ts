@@ -45,9 +45,8 @@ interface RunOptions extends CommonOptions {
 }
 
 /**
- * Signals passed on to the program. SIGUSR1 too: besides reaching the program (which may
- * use it), a listener keeps Node from opening its debugger port inside coffer, the process
- * that holds the master key. SIGINT and SIGQUIT from a terminal (Ctrl-C, Ctrl-\\) reach the
+ * Signals passed on to the program, SIGUSR1 included (coffer itself never opens Node's
+ * debugger on it: bin.ts listens for it from the start). SIGINT and SIGQUIT from a terminal (Ctrl-C, Ctrl-\\) reach the
  * program directly, since it is in coffer's foreground process group: passing them on as
  * well would deliver each twice (a second Ctrl-C means "force quit" to many programs).
  */
