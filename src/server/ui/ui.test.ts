@@ -146,18 +146,7 @@ describe('login', () => {
   });
 
   it('the cookie is Secure when the request came over TLS', async () => {
-    const res = await kit.app.request(
-      'https://coffer.test/login',
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          origin: 'https://coffer.test',
-        },
-        body: new URLSearchParams({ token: kit.tokens.admin }).toString(),
-      },
-      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-    );
+    const res = await postLogin(kit.app, 'https://coffer.test/login', kit.tokens.admin);
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
     const plain = await request('POST', '/login', {
@@ -505,32 +494,31 @@ describe('a session limited to project/app', () => {
   });
 });
 
+/** The login form posted to `app` at `url` (its origin the page's) from `address`. */
+function postLogin(app: Kit['app'], url: string, token: string, address = '127.0.0.1') {
+  return app.request(
+    url,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: new URL(url).origin,
+      },
+      body: new URLSearchParams({ token }).toString(),
+    },
+    { incoming: { socket: { remoteAddress: address } } },
+  );
+}
+
 describe('rate limit', () => {
   it('failed logins from one address get 429 like the API', async () => {
     let last = 0;
     for (let i = 0; i < 15; i++) {
-      const res = await kit.app.request(
-        `${ORIGIN}/login`,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-          body: 'token=nope',
-        },
-        { incoming: { socket: { remoteAddress: '10.9.9.9' } } },
-      );
-      last = res.status;
+      last = (await postLogin(kit.app, `${ORIGIN}/login`, 'nope', '10.9.9.9')).status;
     }
     expect(last).toBe(429);
     // As the API: the limit throttles guessing, a valid token still logs in.
-    const valid = await kit.app.request(
-      `${ORIGIN}/login`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-        body: new URLSearchParams({ token: kit.tokens.admin }).toString(),
-      },
-      { incoming: { socket: { remoteAddress: '10.9.9.9' } } },
-    );
+    const valid = await postLogin(kit.app, `${ORIGIN}/login`, kit.tokens.admin, '10.9.9.9');
     expect(valid.status).toBe(303);
     expect(valid.headers.get('set-cookie')).toMatch(/coffer_session=/);
   });
@@ -540,17 +528,10 @@ describe('behind a proxy that ends TLS', () => {
   it('the cookie is Secure when the public URL is https, though the request is plain HTTP', async () => {
     const proxied = await makeKit({ publicUrl: 'https://coffer.example.com' });
     try {
-      const res = await proxied.app.request(
+      const res = await postLogin(
+        proxied.app,
         'http://coffer.example.com/login',
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            origin: 'http://coffer.example.com',
-          },
-          body: new URLSearchParams({ token: proxied.tokens.admin }).toString(),
-        },
-        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+        proxied.tokens.admin,
       );
       expect(res.status).toBe(303);
       expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
