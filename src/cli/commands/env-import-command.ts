@@ -6,14 +6,9 @@
  * is one transaction (Vault.setMany): all of it or nothing, unless --continue-on-error.
  */
 import type { Command } from 'commander';
-import { importEntries } from '../../core/dotenv/index.js';
+import { importEntries, importEnvVar } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import {
-  envVarNameFor,
-  parseDescription,
-  parseEnvVarName,
-  parseKeyPath,
-} from '../../core/paths.js';
+import { parseDescription, parseKeyPath } from '../../core/paths.js';
 import { valueBytes } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
 import { withLocalVault } from '../context.js';
@@ -142,21 +137,10 @@ Examples:
                 ?.replace(/\{key\}/g, key)
                 .replace(/\{name\}/g, name)
                 .replace(/\{project\}/g, project);
-            const envVar = envVarNameFor(name) === key ? undefined : key;
+            let envVar: string | undefined;
             try {
               parseKeyPath(path);
-              // The vault keeps the file's name as the secret's variable: checked here, per
-              // variable, as the store would refuse it for the whole file.
-              if (envVar !== undefined) {
-                try {
-                  parseEnvVarName(envVar);
-                } catch {
-                  throw new CofferError(
-                    'INVALID_ARGUMENT',
-                    `${key} is not a valid environment variable name (letters, digits and _), so no program could be given it`,
-                  );
-                }
-              }
+              envVar = importEnvVar({ key, name });
               valueBytes(value).fill(0);
               if (description === undefined && !exists) {
                 if (!stdinIsTerminal() || opts.dryRun) {

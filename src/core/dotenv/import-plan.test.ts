@@ -1,7 +1,7 @@
 /** `env import`'s mapping from variables to secret names, and its refusal of collisions. */
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { importEntries } from './import-plan.js';
+import { importEntries, importEnvVar } from './import-plan.js';
 
 describe('importEntries', () => {
   it('maps each variable to a name, with dotenv values and the line of the last occurrence', () => {
@@ -22,5 +22,17 @@ describe('importEntries', () => {
       'FOO.BAR (line 2) and FOO_BAR (line 4) both become foo_bar',
     );
     expect(() => importEntries('A=1\nA=2\n')).not.toThrow();
+  });
+});
+
+describe('importEnvVar', () => {
+  it('keeps the file key only where the name gives another variable, and refuses keys no program could get', () => {
+    expect(importEnvVar({ key: 'STRIPE_KEY', name: 'stripe_key' })).toBeUndefined();
+    expect(importEnvVar({ key: 'stripeKey', name: 'stripekey' })).toBe('stripeKey');
+    for (const key of ['MAIL.PASSWORD', 'X-Y', '1ABC']) {
+      expect(() => importEnvVar({ key, name: 'mail_password' })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
   });
 });

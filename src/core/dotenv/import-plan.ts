@@ -8,7 +8,7 @@
  * the last occurrence, and so does coffer.)
  */
 import { CofferError } from '../errors.js';
-import { normalizeSegment } from '../paths.js';
+import { envVarNameFor, isEnvVarName, normalizeSegment } from '../paths.js';
 import { parseDotenvLines } from './parse.js';
 
 export interface ImportEntry {
@@ -74,4 +74,22 @@ export function importEntries(text: string): ImportEntry[] {
     );
   }
   return entries;
+}
+
+/**
+ * The `envVar` metadata an imported variable keeps: undefined when its secret's name gives
+ * the same variable name (`STRIPE_KEY` -> stripe_key), else the file's key, which programs
+ * must still be given under that name. Throws INVALID_ARGUMENT, per variable, for a key no
+ * program could be given (`MAIL.PASSWORD`, `X-Y`): the vault would refuse it for the whole
+ * import.
+ */
+export function importEnvVar(entry: Pick<ImportEntry, 'key' | 'name'>): string | undefined {
+  if (envVarNameFor(entry.name) === entry.key) return undefined;
+  if (!isEnvVarName(entry.key)) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `${entry.key} is not a valid environment variable name (letters, digits and _), so no program could be given it`,
+    );
+  }
+  return entry.key;
 }

@@ -14,7 +14,7 @@ export {
   shannonEntropy,
 } from './example.js';
 export { formatDotenv, formatDotenvValue, isDotenvKey } from './format.js';
-export { type ImportEntry, importEntries } from './import-plan.js';
+export { type ImportEntry, importEntries, importEnvVar } from './import-plan.js';
 export {
   type DotenvEntry,
   type DotenvOtherEntry,
