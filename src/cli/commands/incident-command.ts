@@ -5,28 +5,17 @@
  * recorded with its time as it is done, so a second run after a kill resumes.
  * `coffer incident list`, `coffer incident close ID`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
-import {
-  addIncidentStep,
-  closeIncident,
-  listIncidents,
-  openIncident,
-} from '../../core/incident/incident.js';
-import { preventionChecks } from '../../core/incident/prevention.js';
-import { incidentReport } from '../../core/incident/report.js';
+import { closeIncident, listIncidents } from '../../core/incident/incident.js';
+import { respondToIncident } from '../../core/incident/respond.js';
 import { parseKeyPath } from '../../core/paths.js';
 import { parseDuration } from '../../core/rotation/duration.js';
-import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
-import { planRotation, rotateSecret } from '../../core/rotation/rotate.js';
+import { writtenUnder } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, table, writeOut } from '../output.js';
-import { generatorOf, manifestVariable } from './rotate-command.js';
+import { manifestHints } from './rotate-command.js';
 
 interface IncidentOptions extends CommonOptions {
   since?: string;
@@ -75,76 +64,31 @@ Examples:
         const sinceMs = parseDuration(opts.since ?? '30d', '--since');
         const graceMs = parseDuration(opts.grace ?? '0', '--grace');
         return withLocalVault('coffer incident', g, async ({ vault }) => {
-          const opened = await openIncident(vault, { path: key, env, where: opts.where });
-          let record = opened.incident;
-          note(
-            `${opened.resumed ? 'resumed' : 'opened'} incident ${record.id} for ${key} (${env})`,
-          );
-          const done = (step: string) => record.steps.some((s) => s.step === step);
-          if (
-            opts.report !== undefined &&
-            existsSync(opts.report) &&
-            // Its own report (the same path, a resumed run) is rewritten; any other file not.
-            !record.steps.some(
-              (st) => st.step === 'report written' && resolve(st.detail) === resolve(opts.report!),
-            ) &&
-            opts.force !== true
-          ) {
-            throw new CofferError(
-              'ALREADY_EXISTS',
-              `${opts.report} already exists; coffer will not overwrite it`,
-              { hint: 'Choose another --report FILE, or pass --force to replace it.' },
-            );
-          }
-          if (!done('rotated')) {
-            // As coffer rotate: the manifest's generator and previous: name apply.
-            const variable = await manifestVariable(key);
-            const generator = generatorOf(variable, env);
-            const plan = await planRotation(vault, key, env, generator);
-            let value: string | undefined;
-            if (plan.kind === 'external') {
-              if (opts.valueStdin) value = await readStdinRest('value', false);
-              else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
-            }
-            // The `rotated` step commits with the rotation itself (resumable after a kill).
-            const r = await rotateSecret(vault, {
-              path: key,
-              env,
-              graceMs,
-              value,
-              generator,
-              previousName: variable?.previous ?? null,
-              incidentId: record.id,
-            });
-            record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
-            note(`rotated: version ${r.previousVersion} -> ${r.version}`);
-          }
-          const since = new Date(Date.parse(record.openedAt) - sinceMs);
-          const places = await valuePlaces(vault, key, env, { since });
-          if (!done('listed places')) {
-            record = await addIncidentStep(
-              vault,
-              record.id,
-              'listed places',
-              `${places.files.length} files, ${places.programs.length} programs, ${places.reads.length} reads`,
-            );
-          }
-          const prevention = preventionChecks(process.cwd());
-          if (!done('checked prevention')) {
-            record = await addIncidentStep(
-              vault,
-              record.id,
-              'checked prevention',
-              prevention.map((c) => `${c.item}: ${c.ok ? 'ok' : 'missing'}`).join(', '),
-            );
-          }
-          if (opts.report !== undefined) {
-            if (!done('report written'))
-              record = await addIncidentStep(vault, record.id, 'report written', opts.report);
-            writeSecretFile(opts.report, incidentReport(record, places, prevention), {
-              overwrite: true,
-            });
-          }
+          // As coffer rotate: the manifest's generator and previous: name apply.
+          const hints = await manifestHints(key, env);
+          const r = await respondToIncident(vault, {
+            path: key,
+            env,
+            where: opts.where,
+            sinceMs,
+            graceMs,
+            generator: hints.generator,
+            previousName: hints.previousName,
+            ...(opts.report !== undefined
+              ? { report: { file: opts.report, force: opts.force === true } }
+              : {}),
+            dir: process.cwd(),
+            newValue: async () => {
+              if (opts.valueStdin) return readStdinRest('value', false);
+              if (stdinIsTerminal()) return promptHidden(`New value for ${key}: `);
+              return undefined;
+            },
+            onOpened: (record, resumed) =>
+              note(`${resumed ? 'resumed' : 'opened'} incident ${record.id} for ${key} (${env})`),
+          });
+          const { incident: record, places, prevention } = r;
+          if (r.rotated !== undefined)
+            note(`rotated: version ${r.rotated.previousVersion} -> ${r.rotated.version}`);
           if (opts.json) {
             printJson({ incident: record, places, prevention });
             return 0;

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
-import type { ManifestVariable } from '../../core/manifest/model.js';
+import type { RotationHints } from '../../core/manifest/model.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
 import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
@@ -30,24 +30,14 @@ interface RotateOptions extends CommonOptions {
   sync?: boolean;
 }
 
-/** The manifest's entry for `path`, when a coffer.yaml near here lists it (rotate, incident). */
-export async function manifestVariable(path: string): Promise<ManifestVariable | undefined> {
-  const { findManifestFile, loadManifest } = await import('../../core/manifest/load.js');
-  const file = findManifestFile(process.cwd());
-  if (file === undefined) return undefined;
-  return loadManifest(file).variables.find((v) => v.path === path);
-}
-
-/** The generator the manifest gives `v` in `env`, or null (rotate, incident). */
-export function generatorOf(v: ManifestVariable | undefined, env: string): string | null {
-  if (v === undefined) return null;
-  const s = v.sources.get(env) ?? v.sources.get('default');
-  return s?.kind === 'generate' ? s.spec : null;
+/** The manifest's rotation hints for `path` (coffer.yaml here or in a parent): rotate, incident. */
+export async function manifestHints(path: string, env: string): Promise<RotationHints> {
+  const { manifestRotationHints } = await import('../../core/manifest/load.js');
+  return manifestRotationHints(process.cwd(), path, env);
 }
 
 /** The provider's steps: the manifest's `rotate:` text, or the general procedure. */
-function providerSteps(path: string, v: ManifestVariable | undefined): string {
-  const steps = v?.rotate ?? null;
+function providerSteps(path: string, steps: string | null): string {
   if (steps !== null) return steps.trimEnd();
   return [
     `1. Create a new key at the provider of ${path}.`,
@@ -176,13 +166,13 @@ Examples:
         const graceMs = parseDuration(opts.grace ?? '7d', '--grace');
         const previousName =
           opts.previousName === undefined ? undefined : parseEnvVarName(opts.previousName);
-        const variable = await manifestVariable(key);
-        const generator = generatorOf(variable, env);
+        const hints = await manifestHints(key, env);
+        const generator = hints.generator;
         return withLocalVault('coffer rotate', g, async ({ vault }) => {
           const plan = await planRotation(vault, key, env, generator);
           let value: string | undefined;
           if (plan.kind === 'external') {
-            process.stderr.write(`${providerSteps(key, variable)}\n`);
+            process.stderr.write(`${providerSteps(key, hints.steps)}\n`);
             if (opts.valueStdin) value = await readStdinRest('value', false);
             else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
             else
@@ -201,7 +191,7 @@ Examples:
             graceMs,
             value,
             generator,
-            previousName: previousName ?? variable?.previous ?? null,
+            previousName: previousName ?? hints.previousName,
           });
           // Where the old value went: files coffer wrote it into, programs it was given to.
           const places = await valuePlaces(vault, key, env);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
 import { decodeUtf8 } from '../utf8.js';
-import type { Manifest } from './model.js';
+import { type Manifest, type RotationHints, rotationHints } from './model.js';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
 
 export const MANIFEST_NAMES: readonly string[] = ['coffer.yaml', 'coffer.yml'];
@@ -52,4 +52,15 @@ export function loadNearestManifest(start: string): Manifest {
     });
   }
   return loadManifest(file);
+}
+
+/**
+ * The rotation hints the nearest manifest from `start` gives `path` in `env` (all null when
+ * there is no manifest or it does not list the secret; an invalid manifest is an error).
+ */
+export function manifestRotationHints(start: string, path: string, env: string): RotationHints {
+  const file = findManifestFile(start);
+  const variable =
+    file === undefined ? undefined : loadManifest(file).variables.find((v) => v.path === path);
+  return rotationHints(variable, env);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { sourceFor } from './model.js';
+import { rotationHints, sourceFor } from './model.js';
 import { ManifestError, parseManifest } from './parse.js';
 
 const RECEPTOR = `# coffer manifest for the receptor stack
@@ -255,5 +255,36 @@ describe('parseManifest', () => {
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('rotationHints', () => {
+  const m = parseManifest(
+    RECEPTOR.replace('    rotate: https', '    previous: OPENAI_API_KEY_OLD\n    rotate: https'),
+    'coffer.yaml',
+  );
+  const byName = (name: string) => m.variables.find((v) => v.name === name);
+
+  it('gives the generator of the environment, the previous name and the provider steps', () => {
+    expect(rotationHints(byName('JWT_SECRET'), 'dev')).toEqual({
+      generator: 'hex:32',
+      previousName: null,
+      steps: null,
+    });
+    // prod takes it from the environment: not generated there.
+    expect(rotationHints(byName('JWT_SECRET'), 'prod').generator).toBeNull();
+    expect(rotationHints(byName('OPENAI_API_KEY'), 'prod')).toEqual({
+      generator: null,
+      previousName: 'OPENAI_API_KEY_OLD',
+      steps: 'https://platform.openai.com/api-keys',
+    });
+  });
+
+  it('is all null for a secret the manifest does not list', () => {
+    expect(rotationHints(undefined, 'prod')).toEqual({
+      generator: null,
+      previousName: null,
+      steps: null,
+    });
   });
 });

@@ -1,0 +1,123 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestVault } from '../../../test/helpers/vault.js';
+import { CofferError } from '../errors.js';
+import { listIncidents } from './incident.js';
+import { type IncidentResponseOptions, respondToIncident } from './respond.js';
+
+const PATH = 'project/agents/openai_api_key';
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function setup() {
+  const tv = await makeTestVault('cli:alice');
+  await tv.vault.set(PATH, 'prod', 'sk-leaked-value-0001', {
+    description: 'LLM access for the support assistant',
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-incident-'));
+  dirs.push(dir);
+  const asked: string[] = [];
+  const options = (extra: Partial<IncidentResponseOptions> = {}): IncidentResponseOptions => ({
+    path: PATH,
+    env: 'prod',
+    where: 'pasted in a public issue',
+    sinceMs: 30 * 86_400_000,
+    graceMs: 0,
+    generator: null,
+    previousName: null,
+    dir,
+    newValue: async () => {
+      asked.push('value');
+      return `sk-new-value-000${asked.length}`;
+    },
+    ...extra,
+  });
+  return { ...tv, dir, asked, options };
+}
+
+describe('respondToIncident', () => {
+  it('rotates once, records every step, and a second run resumes without rotating again', async () => {
+    const { vault, dir, asked, options } = await setup();
+    const report = join(dir, 'incident.md');
+    const first = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: false } }),
+    );
+    expect(first.resumed).toBe(false);
+    expect(first.rotated).toMatchObject({ previousVersion: 1, version: 2 });
+    expect(first.incident.steps.map((s) => s.step)).toEqual([
+      'marked compromised',
+      'rotated',
+      'listed places',
+      'checked prevention',
+      'report written',
+    ]);
+    expect(asked).toEqual(['value']);
+    const text = readFileSync(report, 'utf8');
+    expect(text).toContain(first.incident.id);
+    expect(text).not.toContain('sk-leaked-value-0001');
+    expect(text).not.toContain('sk-new-value-0001');
+    expect(statSync(report).mode & 0o777).toBe(0o600);
+    // Its own report is rewritten on a resumed run; nothing is rotated or asked again.
+    const second = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: false } }),
+    );
+    expect(second.resumed).toBe(true);
+    expect(second.rotated).toBeUndefined();
+    expect(asked).toEqual(['value']);
+    expect(second.incident.steps).toHaveLength(5);
+    expect((await vault.get(PATH, 'prod')).version).toBe(2);
+  });
+
+  it('refuses a report file it did not write before opening an incident, unless forced', async () => {
+    const { vault, dir, options } = await setup();
+    const report = join(dir, 'notes.md');
+    writeFileSync(report, 'my own notes\n');
+    const err = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: false } }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CofferError);
+    expect((err as CofferError).code).toBe('ALREADY_EXISTS');
+    expect(readFileSync(report, 'utf8')).toBe('my own notes\n');
+    // Nothing was recorded and nothing rotated.
+    expect(await listIncidents(vault)).toEqual([]);
+    expect((await vault.get(PATH, 'prod')).version).toBe(1);
+    const forced = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: true } }),
+    );
+    expect(forced.reportFile).toBe(report);
+    expect(readFileSync(report, 'utf8')).toContain(forced.incident.id);
+  });
+
+  it('leaves the incident open and unrotated when an external secret gets no new value', async () => {
+    const { vault, dir, options } = await setup();
+    const report = join(dir, 'incident.md');
+    const err = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: false }, newValue: async () => undefined }),
+    ).catch((e: unknown) => e);
+    expect((err as CofferError).code).toBe('ROTATION_VALUE_REQUIRED');
+    const [open] = await listIncidents(vault);
+    expect(open?.closedAt).toBeNull();
+    expect(open?.steps.map((s) => s.step)).toEqual(['marked compromised']);
+    expect(existsSync(report)).toBe(false);
+    // The next run resumes it and rotates.
+    const r = await respondToIncident(vault, options());
+    expect(r).toMatchObject({ resumed: true, rotated: { version: 2 } });
+  });
+
+  it('rotates a generated secret without asking for a value', async () => {
+    const { vault, asked, options } = await setup();
+    const r = await respondToIncident(vault, options({ generator: 'hex:32' }));
+    expect(r.rotated?.kind).toBe('generated');
+    expect(asked).toEqual([]);
+    expect((await vault.get(PATH, 'prod')).value).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
