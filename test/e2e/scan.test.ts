@@ -261,6 +261,21 @@ describe('coffer scan', () => {
     rmSync(join(r.dir, '.env.production'));
   });
 
+  it('reports a staged coffer master key file (what coffer init wrote), in the diff and in history', () => {
+    const r = repo();
+    const home = join(r.dir, '.coffer');
+    expect(r.h.run(['init'], { env: { COFFER_HOME: home } }).code).toBe(0);
+    r.git('add', '-f', '.coffer/master.key');
+    const out = r.scan(['--no-vault', '--staged']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toBe('.coffer/master.key:1:1 coffer-master-key ****\n');
+    const key = readFileSync(join(home, 'master.key'), 'utf8').trim();
+    expect(out.stdout + out.stderr).not.toContain(key);
+    r.git('commit', '-q', '-m', 'oops');
+    const history = JSON.parse(r.scan(['--no-vault', '--history', '--json']).stdout);
+    expect(history.findings).toMatchObject([{ rule: 'coffer-master-key', line: 1 }]);
+  });
+
   it('the pre-commit hook blocks a staged key, passes a coffer:// reference, and chains an existing hook', () => {
     const r = repo();
     r.git('config', 'core.hooksPath', '.githooks');

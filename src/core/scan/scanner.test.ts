@@ -280,3 +280,45 @@ describe('scanFile', () => {
     }
   });
 });
+
+describe('coffer master key files', () => {
+  const key = () => randomBytes(32).toString('base64');
+
+  it('reports a key file by its name and its one line of base64 of 32 bytes, never the key', () => {
+    for (const file of ['master.key', '.coffer/master.key', 'deploy/coffer.key']) {
+      const k = key();
+      for (const text of [`${k}\n`, k, `${k}\r\n`]) {
+        const f = scanText(text, file);
+        expect(f.map((x) => [x.ruleId, x.line, x.column, x.endColumn])).toEqual([
+          ['coffer-master-key', 1, 1, 45],
+        ]);
+        expect(JSON.stringify(f)).not.toContain(k);
+      }
+      // The same from a diff's added line and from a file on disk.
+      expect(new FileScanner({ file }).line(k, 1).map((x) => x.ruleId)).toEqual([
+        'coffer-master-key',
+      ]);
+      expect(new FileScanner({ file }).line(k, 2)).toEqual([]);
+      const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-key-'));
+      try {
+        writeFileSync(join(dir, 'master.key'), `${k}\n`);
+        expect(scanFile(join(dir, 'master.key'), file)?.map((x) => x.ruleId)).toEqual([
+          'coffer-master-key',
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('leaves other names, other lengths and later lines alone', () => {
+    const k = key();
+    expect(scanText(`${k}\n`, 'integrity.txt')).toEqual([]);
+    expect(scanText(`${k}\n`, 'master.key.bak')).toEqual([]);
+    expect(scanText(`${randomBytes(31).toString('base64')}\n`, 'master.key')).toEqual([]);
+    expect(scanText(`${randomBytes(33).toString('base64')}\n`, 'master.key')).toEqual([]);
+    expect(scanText(`# comment\n${k}\n`, 'master.key')).toEqual([]);
+    // Base64 of 32 bytes ends in one of 16 characters before its `=`.
+    expect(scanText(`${k.slice(0, 42)}B=\n`, 'master.key')).toEqual([]);
+  });
+});

@@ -40,6 +40,12 @@ export interface ScanOptions {
 
 export const GENERIC_RULE_ID = 'generic-secret';
 export const STORED_VALUE_RULE_ID = 'coffer-stored-value';
+export const MASTER_KEY_RULE_ID = 'coffer-master-key';
+
+/** A key file by its name (`master.key`, `coffer.key`): its first line is looked at whole. */
+const KEY_FILE_NAME = /(?:^|[\\/])[^\\/]*\.key$/;
+/** A coffer master key file's line: base64 of 32 bytes (what `coffer init` writes). */
+const MASTER_KEY_LINE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\r?$/;
 
 const ALLOW = /coffer:allow|pragma: ?allowlist secret|pragma: ?whitelist secret/;
 const ALLOW_NEXT = /pragma: ?allowlist nextline secret|coffer:allow-next-line/;
@@ -116,6 +122,8 @@ export class FileScanner {
   readonly #kind: FileKind;
   readonly #test: boolean;
   readonly #minified: boolean;
+  /** The file is named like a key file: a master key on its first line is reported. */
+  readonly #keyFile: boolean;
   /** A private-key header with no body on its line, waiting for the next line. */
   #pendingKey: { finding: Finding; line: number } | undefined;
   #allowNext = -1;
@@ -128,6 +136,30 @@ export class FileScanner {
     this.#kind = fileKind(origin.file);
     this.#test = isTestPath(origin.file);
     this.#minified = isMinifiedPath(origin.file);
+    this.#keyFile = KEY_FILE_NAME.test(origin.file);
+  }
+
+  /**
+   * A master key file (`coffer init`'s `master.key`: one line of base64 of 32 bytes) read
+   * from its first line: no keyword or entropy rule sees a bare key, and this one, committed,
+   * opens the vault.
+   */
+  #masterKey(firstLine: string, out: Finding[]): void {
+    if (!MASTER_KEY_LINE.test(firstLine)) return;
+    const key = firstLine.slice(0, 44);
+    out.push(
+      this.#finding(
+        {
+          id: MASTER_KEY_RULE_ID,
+          description: 'a coffer master key file (base64 of 32 bytes in a .key file)',
+        },
+        1,
+        0,
+        44,
+        key,
+        { masked: '****', validated: false },
+      ),
+    );
   }
 
   #finding(
@@ -157,7 +189,9 @@ export class FileScanner {
   /** The findings of one line (1-based `n`), in column order. */
   line(raw: string, n: number): Finding[] {
     const stored = this.#options.storedValues;
-    return this.#line(raw, n, stored === undefined ? NO_MATCHES : stored.find(raw), 0);
+    const out = this.#line(raw, n, stored === undefined ? NO_MATCHES : stored.find(raw), 0);
+    if (this.#keyFile && n === 1) this.#masterKey(raw, out);
+    return out;
   }
 
   /**
@@ -168,6 +202,10 @@ export class FileScanner {
    */
   text(text: string): Finding[] {
     const out: Finding[] = [];
+    if (this.#keyFile && this.#next === 1) {
+      const nl = text.indexOf('\n');
+      this.#masterKey(nl < 0 ? text : text.slice(0, nl), out);
+    }
     const stored = this.#options.storedValues?.find(text) ?? NO_MATCHES;
     let k = 0;
     let pos = 0;
@@ -217,6 +255,11 @@ export class FileScanner {
   bytes(bytes: Buffer): Finding[] {
     if (this.#options.storedValues !== undefined) return this.text(bytes.toString('utf8'));
     const out: Finding[] = [];
+    if (this.#keyFile && this.#next === 1) {
+      const nl = bytes.indexOf(10);
+      if ((nl < 0 ? bytes.length : nl) <= 46)
+        this.#masterKey(bytes.toString('latin1', 0, nl < 0 ? bytes.length : nl), out);
+    }
     const len = bytes.length;
     const lines = LINE_STATE;
     let pos = 0;
