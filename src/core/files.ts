@@ -13,13 +13,14 @@ import {
   linkSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CofferError, fromSystemError } from './errors.js';
 
 export interface WriteSecretFileOptions {
@@ -249,8 +250,37 @@ export function withFileLock<T>(path: string, fn: () => T): T {
     }
   }
   try {
+    removeStrays(lock);
     return fn();
   } finally {
     rmSync(lock, { force: true });
   }
 }
+
+/**
+ * Removes the pid files (`NAME.lock.PID.HEX`, `NAME.lock.takeover.PID.HEX`) that writers
+ * killed between making one and linking it left beside the file, once their process is gone.
+ * Called holding the lock; a directory that cannot be listed is left as it is.
+ */
+function removeStrays(lock: string): void {
+  const dir = dirname(lock);
+  const prefix = `${basename(lock)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !STRAY.test(name.slice(prefix.length))) continue;
+    const file = join(dir, name);
+    try {
+      if (abandoned(file)) rmSync(file, { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: it stays.
+    }
+  }
+}
+
+/** What follows `NAME.lock.` in a writer's pid file (createHolding). */
+const STRAY = /^(?:takeover\.)?\d+\.[0-9a-f]{8}$/;

@@ -66,6 +66,21 @@ describe('writeDotenv', () => {
     for (const f of [`${file}.lock`, `${file}.lock.takeover`]) expect(existsSync(f)).toBe(false);
   });
 
+  it("removes the pid files writers killed mid-lock left beside it, not a live writer's", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const dead = [`${file}.lock.2147483646.0badc0de`, `${file}.lock.takeover.2147483645.00ff00ff`];
+    const live = `${file}.lock.${process.ppid}.12345678`;
+    const other = `${file}.lock.notes`;
+    for (const f of dead) writeFileSync(f, f.includes('takeover') ? '2147483645' : '2147483646');
+    writeFileSync(live, String(process.ppid));
+    writeFileSync(other, '2147483646');
+    expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
+    for (const f of dead) expect(existsSync(f)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+  });
+
   it('creates the directories a new file needs, and leaves no lock behind', () => {
     const d = dir();
     const file = join(d, 'config', 'deep', '.env.local');
