@@ -79,7 +79,10 @@ export function clientSecretsService(
       const { versions } = await client.history(path, { env });
       return { secret: await info(path, env), versions };
     },
-    readProject: (project, env) => client.readProject(project, { env }),
+    readProject: async (project, env, _purpose, within) => {
+      const all = await client.readProject(project, { env });
+      return within === undefined ? all : all.filter((s) => within(s.path, env));
+    },
     verify: (path, env) => {
       if (path === undefined) throw notInRemoteMode('verify --all');
       return client.verify(path, { env: env ?? options.defaultEnv?.() ?? 'dev' });

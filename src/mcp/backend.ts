@@ -17,6 +17,7 @@
 import { agentLabelFor } from '../core/access/agent-label.js';
 import type { AccessPolicy } from '../core/access/policy.js';
 import { CofferError } from '../core/errors.js';
+import { withPolicy } from '../core/service/policy-service.js';
 import type { SecretsService } from '../core/service/secrets-service.js';
 import type { Vault } from '../core/store/vault.js';
 import { type RequestApi, remoteRequests } from './requests.js';
@@ -101,11 +102,14 @@ export function vaultUnavailableError(cause: CofferError): CofferError {
 /**
  * A `coffer serve` server as a backend (its SecretsService from `coffer/client`). Each actor
  * gets a service whose requests carry it as their agent label (`X-Coffer-Agent`,
- * core/access/agent-label.ts), which the server records after the token's name; the token
- * alone decides what is allowed. `open(label)` makes the service for a label.
+ * core/access/agent-label.ts), which the server records after the token's name. The server
+ * applies the token's policy; `policy` (the MCP server's --allow, --env, --read-only) bounds
+ * every call before it, through core's `withPolicy`. `open(label)` makes the service for a
+ * label.
  */
 export function remoteMcpBackend(
   open: (agent: string | undefined) => { service: SecretsService; requests?: RequestApi },
+  policy?: AccessPolicy,
 ): McpBackend {
   const byActor = new Map<string, { service: SecretsService; requests?: RequestRegistry }>();
   const of = (actor: string) => {
@@ -113,7 +117,9 @@ export function remoteMcpBackend(
     if (bound === undefined) {
       const opened = open(agentLabelFor(actor));
       bound = {
-        service: opened.service,
+        // The MCP server's own policy bounds every call, as locally: the token alone would
+        // let a value refer to, or a project read reach, what --allow and --env leave out.
+        service: policy === undefined ? opened.service : withPolicy(opened.service, policy),
         ...(opened.requests === undefined ? {} : { requests: remoteRequests(opened.requests) }),
       };
       byActor.set(actor, bound);

@@ -198,6 +198,26 @@ describe('coffer mcp in remote mode against coffer serve', () => {
     const scoped = await start(['--allow', 'project/app/jwt_*']);
     const denied = await scoped.call('get_secret', { keyPath: DB_URL });
     expect(denied.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    // ... also for what a stored value refers to: the token could read it, --allow cannot.
+    const ref = `{{ coffer://${DB_URL} }}`;
+    const steal = await scoped.call('set_secret', {
+      keyPath: 'project/app/jwt_steal',
+      value: ref,
+      description: 'A reference to what --allow leaves out',
+    });
+    expect(steal.structuredContent).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(server.run(['get', 'project/app/jwt_steal']).code).toBe(3);
+    const derived = server.run(
+      ['set', 'project/app/jwt_issuer', '-d', 'Issuer of the JWTs, derived from the DB URL'],
+      { input: ref },
+    );
+    expect(derived.code, derived.stderr).toBe(0);
+    const wrote = await scoped.call('write_env', { project: 'app', file: '.env.scoped' });
+    expect(JSON.stringify(wrote)).not.toContain(DB_VALUE);
+    const scopedFile = join(cwd, '.env.scoped');
+    if (existsSync(scopedFile)) expect(readFileSync(scopedFile, 'utf8')).not.toContain(DB_VALUE);
+    expect(wrote.isError).toBe(true);
+    expect(server.run(['delete', 'project/app/jwt_issuer']).code).toBe(0);
 
     const audit = server.run(['audit', '--json', '-n', '200']);
     expect(audit.code, audit.stderr).toBe(0);

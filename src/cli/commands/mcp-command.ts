@@ -123,7 +123,7 @@ Examples:
           const backend = backends.remoteMcpBackend((agent) => {
             const { service, client } = openRemote(process.env, undefined, agent);
             return { service, requests: client };
-          });
+          }, policy);
           try {
             await serve(backend);
           } finally {

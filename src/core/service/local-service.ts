@@ -2,21 +2,15 @@
  * The local vault as a SecretsService (secrets-service.ts), bound to the vault's actor and,
  * optionally, an access policy: `vault.as(actor, policy)`.
  *
- * Without a policy every call goes straight to the vault (the CLI's own user). With one,
- * each call is first decided by core/access (`authorize`: a refusal is audited as `denied`
- * and thrown as FORBIDDEN), and what it returns is bounded by the policy: a listing shows
- * only the key paths and environments the policy allows, a project read opens only those.
- * The audit log needs `admin` and a policy unrestricted in paths and environments.
+ * Without a policy every call goes straight to the vault (the CLI's own user). With one, the
+ * service is wrapped in `withPolicy` (policy-service.ts): each call is decided by core/access
+ * first, a refusal audited in this vault as `denied`.
  */
-import { type AccessPolicy, authorize, type Denier, type Target } from '../access/policy.js';
-import { authorizeValueReferences } from '../access/value-references.js';
+import type { AccessPolicy, Denier, Target } from '../access/policy.js';
 import { readAudit, verifyAudit } from '../audit/log.js';
-import { CofferError } from '../errors.js';
-import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../paths.js';
 import { rotationStatus } from '../rotation/status.js';
-import type { TokenCapability } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
-import type { ReadOutcome, ReadRequest } from '../store/vault-types.js';
+import { withPolicy } from './policy-service.js';
 import type { SecretsService } from './secrets-service.js';
 
 export interface LocalServiceOptions {
@@ -48,11 +42,12 @@ export function localSecretsService(
       list: (o) => vault.list(o),
       info: (path, env) => vault.info(path, env),
       history: (path, env) => vault.history(path, env),
-      readProject: (project, env, purpose) => vault.readProject(project, env, purpose),
-      graceValues: async (project, env) => {
+      readProject: (project, env, purpose, within) =>
+        vault.readProject(project, env, purpose, within),
+      graceValues: async (project, env, within) => {
         // Loaded on use: only a project with a rotation in its grace window needs it.
         const { graceValues } = await import('../rotation/grace.js');
-        return graceValues(vault, project, env);
+        return graceValues(vault, project, env, new Date(), within);
       },
       reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {
@@ -67,124 +62,7 @@ export function localSecretsService(
       close,
     };
   }
-  const deny = options.deny ?? denied;
-  const check = (cap: TokenCapability, action: string, target: Target) =>
-    authorize(policy, cap, action, target, deny);
-  /** The canonical key path and environment, authorized for `cap`. */
-  const key = async (cap: TokenCapability, action: string, path: string, env: string) => {
-    const target = { path: parseKeyPath(path).path, env: parseEnvironment(env) };
-    await check(cap, action, target);
-    return target;
-  };
-  const within = (path: string, env: string) => policy.allowsPath(path) && policy.allowsEnv(env);
-  return {
-    remote: false,
-    async get(path, env, o) {
-      const t = await key('read', 'get', path, env);
-      return vault.get(t.path, t.env, o);
-    },
-    async getMany(requests) {
-      const outcomes: (ReadOutcome | undefined)[] = [];
-      const allowed: ReadRequest[] = [];
-      for (const r of requests) {
-        try {
-          const t = await key('read', 'get', r.path, r.env);
-          allowed.push({ ...r, ...t });
-          outcomes.push(undefined);
-        } catch (error) {
-          // A refusal or a malformed path fails this read alone.
-          if (!(error instanceof CofferError)) throw error;
-          outcomes.push({ ok: false, error });
-        }
-      }
-      const read = allowed.length > 0 ? await vault.getMany(allowed) : [];
-      let next = 0;
-      return outcomes.map((o) => o ?? read[next++]!);
-    },
-    async set(path, env, value, o) {
-      const t = await key('write', 'set', path, env);
-      await authorizeValueReferences(policy, 'set', t, value, deny);
-      return vault.set(t.path, t.env, value, o);
-    },
-    async list(o = {}) {
-      const env = o.env === undefined ? undefined : parseEnvironment(o.env);
-      const prefix = o.prefix === undefined ? undefined : parsePathPrefix(o.prefix);
-      await check('list', 'list', env === undefined ? {} : { env });
-      if (prefix?.group !== undefined) {
-        await check('list', 'list', { path: `${prefix.scope}/${prefix.group}`, env, prefix: true });
-      }
-      const items = await vault.list(o);
-      return items.filter((s) => within(s.path, s.env));
-    },
-    async info(path, env) {
-      const t = await key('list', 'describe', path, env);
-      return vault.info(t.path, t.env);
-    },
-    async history(path, env) {
-      const t = await key('list', 'history', path, env);
-      return vault.history(t.path, t.env);
-    },
-    async readProject(project, env, purpose) {
-      const group = parsePathPrefix(`project/${project}`).group!;
-      const e = parseEnvironment(env);
-      await check('read', 'read_project', { path: `project/${group}`, env: e, prefix: true });
-      return vault.readProject(group, e, purpose, within);
-    },
-    async graceValues(project, env) {
-      const group = parsePathPrefix(`project/${project}`).group!;
-      const e = parseEnvironment(env);
-      await check('read', 'read_project', { path: `project/${group}`, env: e, prefix: true });
-      const { graceValues } = await import('../rotation/grace.js');
-      return graceValues(vault, group, e, new Date(), within);
-    },
-    async reportLeak(path, env, where) {
-      const t = await key('write', 'report_leak', path, env);
-      return reportLeak(vault, t.path, t.env, where);
-    },
-    async recordFileWrite(file, secrets, via) {
-      // Only what this caller may read can have been written by it.
-      const { recordFileWrite } = await import('../rotation/places.js');
-      return recordFileWrite(
-        vault,
-        file,
-        secrets.filter((s) => within(s.path, s.env)),
-        via,
-      );
-    },
-    async verify(path, env) {
-      if (path === undefined) {
-        await check('read', 'verify', { everything: true });
-        return vault.verify(undefined, env);
-      }
-      const key = parseKeyPath(path).path;
-      const e = env === undefined ? undefined : parseEnvironment(env);
-      await check('read', 'verify', e === undefined ? { path: key } : { path: key, env: e });
-      return vault.verify(key, e);
-    },
-    async audit(o = {}) {
-      await check('admin', 'audit', { everything: true });
-      return readAudit(vault, auditOptions(o));
-    },
-    async auditVerify() {
-      await check('admin', 'audit_verify', { everything: true });
-      return verifyAudit(vault);
-    },
-    async rotationStatus(o = {}) {
-      const env = o.env === undefined ? undefined : parseEnvironment(o.env);
-      const group = o.prefix?.group;
-      await check('list', 'rotation_status', {
-        ...(group !== undefined ? { path: `${o.prefix!.scope}/${group}`, prefix: true } : {}),
-        ...(env !== undefined ? { env } : {}),
-      });
-      const allows = o.allows;
-      return rotationStatus(vault, {
-        ...o,
-        allows: (path, e) => within(path, e) && (allows === undefined || allows(path, e)),
-      });
-    },
-    denied: deny,
-    close,
-  };
+  return withPolicy(localSecretsService(vault, { close }), policy, options.deny ?? denied);
 }
 
 async function reportLeak(

@@ -34,6 +34,9 @@ import type {
   VersionInfo,
 } from '../store/vault-types.js';
 
+/** Whether a key path in an environment is within bounds (a policy's paths and environments). */
+export type PathFilter = (path: string, env: string) => boolean;
+
 export interface ListQuery {
   /** `project`, `meta`, `project/P` or `meta/S`; undefined: everything. */
   prefix?: string | undefined;
@@ -64,13 +67,22 @@ export interface SecretsService {
   info(path: string, env: string): Promise<SecretInfo>;
   /** The versions of a secret, oldest first, without values. */
   history(path: string, env: string): Promise<{ secret: SecretInfo; versions: VersionInfo[] }>;
-  /** Every live secret of a project with its value; `purpose` goes into a local audit log. */
-  readProject(project: string, env: string, purpose: string): Promise<ProjectSecret[]>;
+  /**
+   * Every live secret of a project with its value; `purpose` goes into a local audit log.
+   * `within` bounds what is read (a policy's paths and environments): the local vault opens
+   * and audits only those; a server reads what its token allows and the rest is dropped.
+   */
+  readProject(
+    project: string,
+    env: string,
+    purpose: string,
+    within?: PathFilter,
+  ): Promise<ProjectSecret[]>;
   /**
    * The previous values a rotation's grace window keeps injected under their `previous:`
    * names (the local vault only; a server does not offer them yet, and leaves this out).
    */
-  graceValues?(project: string, env: string): Promise<GraceValue[]>;
+  graceValues?(project: string, env: string, within?: PathFilter): Promise<GraceValue[]>;
   /**
    * Audits what a file write carried: one `file_write` record per secret (file path, variable
    * name; never a value), so rotate and incident can list stale places; returns how many
