@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault } from '../../../test/helpers/vault.js';
 import { CofferError } from '../errors.js';
 import { parseReference, references, render } from './reference.js';
-import { resolveReferences } from './resolve.js';
+import { resolveDerived, resolveReferences } from './resolve.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -190,5 +190,39 @@ describe('references', () => {
     await expect(
       resolveReferences(vault, ['{{ coffer://project/app/nothing }}'], 'dev'),
     ).rejects.toMatchObject({ code: 'UNRESOLVED_REFERENCE' });
+  });
+});
+
+describe('resolveDerived', () => {
+  it('names a stored value that is no valid reference by its key path, never quoting it', async () => {
+    const { vault } = await makeTestVault();
+    const secretPart = 'Zx9SuperSecretPart77';
+    const items = [
+      { path: 'project/app/legacy_uri', value: `coffer://legacy-token:${secretPart}` },
+      { path: 'project/app/dsn', value: `pg://{{ coffer://project/app/pw }}:{{ coffer://x ${secretPart}` },
+    ];
+    for (const item of items) {
+      const err = await resolveDerived(vault, [item], 'dev').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CofferError);
+      expect((err as CofferError).code).toBe('INVALID_REFERENCE');
+      expect((err as CofferError).message).toContain(item.path);
+      expect(
+        JSON.stringify({ m: (err as CofferError).message, h: (err as CofferError).hint }),
+      ).not.toContain(secretPart);
+    }
+  });
+
+  it('resolves valid derived values and leaves the others as they are', async () => {
+    const { vault } = await makeTestVault();
+    await vault.set('project/app/pw', 'dev', 'pw-value-0001', { description: DESCRIPTION });
+    const out = await resolveDerived(
+      vault,
+      [
+        { path: 'project/app/dsn', value: 'pg://u:{{ coffer://project/app/pw }}@db' },
+        { path: 'project/app/plain', value: 'plain-value' },
+      ],
+      'dev',
+    );
+    expect(out.map((i) => i.value)).toEqual(['pg://u:pw-value-0001@db', 'plain-value']);
   });
 });

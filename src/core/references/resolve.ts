@@ -67,7 +67,7 @@ export async function resolveReferences(
  * a derived value follows its inputs everywhere alike. Other items are returned as they
  * are; the list is new, the items copied where resolved. `inputs` receives the values read.
  */
-export async function resolveDerived<T extends { value: string }>(
+export async function resolveDerived<T extends { value: string; path?: string }>(
   reader: ReferenceReader,
   items: readonly T[],
   env: string,
@@ -75,6 +75,22 @@ export async function resolveDerived<T extends { value: string }>(
 ): Promise<T[]> {
   const derived = items.filter((v) => isDerived(v.value));
   if (derived.length === 0) return [...items];
+  for (const v of derived) {
+    try {
+      references(v.value);
+    } catch (err) {
+      // The parser quotes the text it was given: here, a stored value (one that only looks
+      // like a reference may be a secret). Named by its key path instead.
+      if (!(err instanceof CofferError) || err.code !== 'INVALID_REFERENCE') throw err;
+      throw new CofferError(
+        'INVALID_REFERENCE',
+        `the stored value${v.path === undefined ? '' : ` of ${v.path}`} starts like a coffer:// reference or holds a {{ coffer://... }} template, but it is not a valid one`,
+        {
+          hint: 'Store the reference again in its form coffer://project/P/NAME[?env=E] (coffer set), or a value that does not start with coffer://.',
+        },
+      );
+    }
+  }
   const resolved = await resolveReferences(
     reader,
     derived.map((v) => v.value),

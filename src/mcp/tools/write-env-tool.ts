@@ -172,11 +172,11 @@ export const writeEnvTool: CofferTool = defineTool({
       false,
     );
     const written: { path: string; env: string; version: number; name: string }[] = [];
-    const read: { name: string; value: string }[] = [];
+    const read: { name: string; path: string; value: string }[] = [];
     for (const s of chosen) {
       const name = secretEnvVar(s);
       const got = await ctx.vault.get(s.path, env);
-      read.push({ name, value: got.value });
+      read.push({ name, path: s.path, value: got.value });
       written.push({ path: s.path, env, version: got.version, name });
     }
     // A derived value (`{{ coffer://... }}` in a stored value) is resolved, as run does.
