@@ -66,7 +66,7 @@ export async function readExport(
   return selectExport(secrets, {
     env,
     manifestLocalOnly: await manifestLocalOnly(project),
-    reader: { getMany: (r) => b.getMany(r) },
+    reader: { getMany: (r) => b.getMany(r), info: (path, e) => b.info(path, e) },
   });
 }
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseDotenv } from '../dotenv/parse.js';
+import { CofferError } from '../errors.js';
 import { type ExportVariable, formatExport, githubActionsEnv, k8sName } from './formats.js';
 import { selectExport } from './select.js';
 
@@ -126,6 +127,7 @@ describe('selectExport', () => {
       {
         env: 'prod',
         reader: {
+          info: async () => ({ localOnly: false }),
           getMany: async (reqs) =>
             reqs.map((q) => {
               reads.push(`${q.path} ${q.env}`);
@@ -186,5 +188,63 @@ describe('compose env_file', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('selectExport and local-only inputs of derived values', () => {
+  it('leaves out a derived value made of a local-only secret, by name, and never its value', async () => {
+    const { makeTestVault, DESCRIPTION } = await import('../../../test/helpers/vault.js');
+    const { vault } = await makeTestVault();
+    const personal = 'my-laptop-only-token-9f8e7d';
+    await vault.set('project/ex/personal_token', 'dev', personal, { description: DESCRIPTION });
+    await vault.describe('project/ex/personal_token', 'dev', { localOnly: true });
+    await vault.set('project/ex/api_token', 'dev', 'coffer://project/ex/personal_token', {
+      description: DESCRIPTION,
+    });
+    await vault.set(
+      'project/ex/api_url',
+      'dev',
+      'https://x:{{ coffer://project/ex/personal_token }}@h',
+      {
+        description: DESCRIPTION,
+      },
+    );
+    await vault.set('project/ex/db_password', 'dev', 'db-pw-0001', { description: DESCRIPTION });
+    await vault.set(
+      'project/ex/db_url',
+      'dev',
+      'pg://app:{{ coffer://project/ex/db_password }}@db',
+      {
+        description: DESCRIPTION,
+      },
+    );
+    const secrets = await vault.readProject('ex', 'dev', 'export');
+    const r = await selectExport(secrets, { env: 'dev', reader: vault });
+    expect(r.variables.map((v) => v.name)).toEqual(['DB_PASSWORD', 'DB_URL']);
+    expect(r.variables.find((v) => v.name === 'DB_URL')?.value).toBe('pg://app:db-pw-0001@db');
+    expect(r.excluded.map((e) => [e.name, e.reason])).toEqual([
+      ['API_TOKEN', 'refers to project/ex/personal_token (dev), local-only (vault metadata)'],
+      ['API_URL', 'refers to project/ex/personal_token (dev), local-only (vault metadata)'],
+      ['PERSONAL_TOKEN', 'local-only (vault metadata)'],
+    ]);
+    expect(JSON.stringify(r)).not.toContain(personal);
+    // Marked local-only by the manifest alone: the same.
+    const m = await selectExport(secrets, {
+      env: 'dev',
+      reader: vault,
+      manifestLocalOnly: new Set(['project/ex/db_password']),
+    });
+    expect(m.variables.map((v) => v.name)).toEqual([]);
+    // A flag the caller may not read: left out too.
+    const blind = await selectExport(secrets, {
+      env: 'dev',
+      reader: {
+        getMany: (q) => vault.getMany(q),
+        info: async () => {
+          throw new CofferError('FORBIDDEN', 'capability list not granted');
+        },
+      },
+    });
+    expect(blind.variables.map((v) => v.name)).toEqual(['DB_PASSWORD']);
   });
 });

@@ -5,6 +5,8 @@
  * - A secret marked local-only (vault metadata `localOnly`, or `local_only: true` for its
  *   path or variable in the project's coffer.yaml) is never exported or synced; it is listed
  *   in `excluded` by name, never by value.
+ * - A derived value made of a local-only secret is left out too (it would carry that secret
+ *   away), as is one whose inputs' local-only flag the caller may not read.
  * - A derived value (a stored value that is a `coffer://` reference or holds `{{ coffer://... }}`
  *   templates) is resolved, each reference read through the vault (audited), as `coffer run`
  *   and `env pull` resolve it (references/resolve.ts: resolveDerived), so a target gets the
@@ -12,7 +14,9 @@
  * - Variables are ordered by name, so output and dry runs are stable.
  */
 
+import { CofferError } from '../errors.js';
 import { assertOneSecretPerVariable } from '../inject/check.js';
+import { isDerived, referenceKey, references } from '../references/reference.js';
 import { type ReferenceReader, resolveDerived } from '../references/resolve.js';
 import type { ProjectSecret } from '../store/vault-types.js';
 import type { ExportVariable } from './formats.js';
@@ -34,7 +38,56 @@ export interface SelectOptions {
   /** Paths and variable names the manifest marks local-only. */
   manifestLocalOnly?: ReadonlySet<string> | undefined;
   /** Reads referenced secrets; without it, derived values are exported as stored. */
-  reader?: ReferenceReader | undefined;
+  reader?: ExportReader | undefined;
+}
+
+/** What resolving derived values for an export needs: their inputs' values and flags. */
+export interface ExportReader extends ReferenceReader {
+  /** A secret's metadata: whether it is local-only. */
+  info(path: string, env: string): Promise<{ localOnly: boolean }>;
+}
+
+/**
+ * Why a derived value may not leave the vault (one of its inputs is local-only, or its flag
+ * cannot be read), or undefined. Inputs that do not exist or do not parse are left to
+ * resolveDerived, which reports them.
+ */
+async function localOnlyInput(
+  value: string,
+  options: SelectOptions & { reader: ExportReader },
+  flags: Map<string, Promise<boolean | undefined>>,
+): Promise<string | undefined> {
+  let refs: ReturnType<typeof references>;
+  try {
+    refs = references(value);
+  } catch {
+    return undefined;
+  }
+  for (const ref of refs) {
+    const env = ref.env ?? options.env;
+    if (options.manifestLocalOnly?.has(ref.path)) {
+      return `refers to ${ref.path}, local-only (coffer.yaml)`;
+    }
+    const key = referenceKey(ref.path, env);
+    let flag = flags.get(key);
+    if (flag === undefined) {
+      flag = options.reader.info(ref.path, env).then(
+        (i) => i.localOnly,
+        (err: unknown) => {
+          if (!(err instanceof CofferError)) throw err;
+          if (err.code === 'SECRET_NOT_FOUND' || err.code === 'SECRET_DELETED') return false;
+          return undefined;
+        },
+      );
+      flags.set(key, flag);
+    }
+    const localOnly = await flag;
+    if (localOnly === true) return `refers to ${ref.path} (${env}), local-only (vault metadata)`;
+    if (localOnly === undefined) {
+      return `refers to ${ref.path} (${env}), whose local-only flag cannot be read here`;
+    }
+  }
+  return undefined;
 }
 
 /** The variables to export, local-only ones left out, derived values resolved. */
@@ -56,8 +109,21 @@ export async function selectExport(
   }
   // The same rule as run and .env files: one secret per variable.
   assertOneSecretPerVariable(kept);
+  let leaving = kept;
+  const reader = options.reader;
+  if (reader !== undefined) {
+    leaving = [];
+    const flags = new Map<string, Promise<boolean | undefined>>();
+    for (const v of kept) {
+      const why = isDerived(v.value)
+        ? await localOnlyInput(v.value, { ...options, reader }, flags)
+        : undefined;
+      if (why === undefined) leaving.push(v);
+      else excluded.push({ name: v.name, path: v.path, reason: why });
+    }
+  }
   const variables =
-    options.reader === undefined ? kept : await resolveDerived(options.reader, kept, options.env);
+    reader === undefined ? leaving : await resolveDerived(reader, leaving, options.env);
   variables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   excluded.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { variables, excluded };
