@@ -16,7 +16,7 @@ import {
   type RotationStatusItem,
   type RotationStatusReport,
 } from '../core/rotation/status.js';
-import type { AuditRecord } from '../core/store/storage.js';
+import type { ShownAuditRecord } from '../core/store/storage.js';
 import type {
   ProjectSecret,
   SecretInfo,
@@ -209,8 +209,9 @@ export const read = {
       },
       what,
     ),
-  auditRecord: (v: unknown, what = 'record'): AuditRecord =>
-    shape<AuditRecord>(
+  auditRecord: (v: unknown, what = 'record'): ShownAuditRecord => {
+    // The chain's hashes come only to a token that may check the whole chain.
+    const r = shape<ShownAuditRecord & { prevHash?: string | null; hash?: string | null }>(
       v,
       {
         seq: 'int',
@@ -222,11 +223,17 @@ export const read = {
         version: 'int?',
         outcome: 'string',
         detail: 'string?',
-        prevHash: 'string',
-        hash: 'string',
+        prevHash: 'string?',
+        hash: 'string?',
       },
       what,
-    ),
+    );
+    if (r.prevHash === null || r.hash === null) {
+      const { prevHash: _p, hash: _h, ...rest } = r;
+      return rest;
+    }
+    return r as ShownAuditRecord;
+  },
   tokenInfo: (v: unknown, what = 'token'): TokenInfo =>
     shape<TokenInfo>(
       v,

@@ -17,7 +17,6 @@ import { items, read } from './answers.js';
 import { type Answer, type RequestOptions, request, type Transport } from './transport.js';
 import type {
   AuditOptions,
-  AuditRecord,
   AuditVerifyAnswer,
   ClientOptions,
   CreatedToken,
@@ -35,6 +34,7 @@ import type {
   SecretValue,
   SetOptions,
   SetResult,
+  ShownAuditRecord,
   TokenInfo,
   TokenRequest,
   VerifyReport,
@@ -57,7 +57,7 @@ export interface CofferClient {
   verify(path: string, options?: EnvOption): Promise<VerifyReport>;
   /** Every live secret of a project the token may read, with values (what `run` injects). */
   readProject(project: string, options?: EnvOption): Promise<ProjectSecret[]>;
-  audit(options?: AuditOptions): Promise<AuditRecord[]>;
+  audit(options?: AuditOptions): Promise<ShownAuditRecord[]>;
   auditVerify(): Promise<AuditVerifyAnswer>;
   listTokens(): Promise<TokenInfo[]>;
   createToken(token: TokenRequest): Promise<CreatedToken>;

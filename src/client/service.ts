@@ -18,7 +18,7 @@ import { CofferError } from '../core/errors.js';
 import { parseKeyPath } from '../core/paths.js';
 import { formatDuration } from '../core/rotation/duration.js';
 import { notInRemoteMode, type SecretsService } from '../core/service/secrets-service.js';
-import type { AuditRecord } from '../core/store/storage.js';
+import type { ShownAuditRecord } from '../core/store/storage.js';
 import type { ReadOutcome } from '../core/store/vault-types.js';
 import type { CofferClient } from './client.js';
 
@@ -90,7 +90,7 @@ export function clientSecretsService(
     audit: async ({ limit = 100, path } = {}) => {
       // Walk the log in seq order and keep the newest `limit`: "after seq N" is the one
       // paging the API defines, so this works however the server orders an unpaged read.
-      let newest: AuditRecord[] = [];
+      let newest: ShownAuditRecord[] = [];
       let after = 0;
       for (;;) {
         const page = await client.audit({ afterSeq: after, limit: AUDIT_PAGE, path });

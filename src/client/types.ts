@@ -11,7 +11,7 @@ import type { FetchFunction } from './transport.js';
 
 export type { CreatedToken, TokenInfo } from '../core/access/tokens.js';
 export type { AcknowledgedBreak } from '../core/audit/acknowledge-record.js';
-export type { AuditRecord } from '../core/store/storage.js';
+export type { AuditRecord, ShownAuditRecord } from '../core/store/storage.js';
 export type {
   ProjectSecret,
   SecretInfo,

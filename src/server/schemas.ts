@@ -325,8 +325,11 @@ export const AuditRecord = named(
     version: z.int().nullable(),
     outcome: z.string(),
     detail: z.string().nullable(),
-    prevHash: z.string(),
-    hash: z.string(),
+    prevHash: z.string().optional().meta({
+      description:
+        'the hash chain: only for a token that may check the whole chain (every path and environment)',
+    }),
+    hash: z.string().optional(),
   }),
 );
 

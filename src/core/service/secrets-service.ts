@@ -21,7 +21,7 @@ import { CofferError } from '../errors.js';
 import type { GraceValue } from '../rotation/grace.js';
 import type { WrittenSecret } from '../rotation/places.js';
 import type { RotationStatusOptions, RotationStatusReport } from '../rotation/status.js';
-import type { AuditRecord } from '../store/storage.js';
+import type { ShownAuditRecord } from '../store/storage.js';
 import type {
   ProjectSecret,
   ReadOutcome,
@@ -94,7 +94,7 @@ export interface SecretsService {
   /** `path` undefined: the whole vault (local only); `env` undefined: every environment. */
   verify(path?: string, env?: string): Promise<VerifyReport>;
   /** The newest `limit` audit records (default 100), oldest first. */
-  audit(options?: AuditQuery): Promise<AuditRecord[]>;
+  audit(options?: AuditQuery): Promise<ShownAuditRecord[]>;
   auditVerify(): Promise<AuditVerifyResult>;
   /**
    * The rotation status (names, dates, policies; never a value), audited as one

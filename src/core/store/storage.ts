@@ -94,6 +94,14 @@ export interface AuditRecord extends AuditEntry {
   hash: string;
 }
 
+/**
+ * An audit record as a reader gets it: the chain's hashes go only to a reader who may check
+ * the whole chain. In a partial view, the hashes on either side of a record left out would
+ * let the reader test guesses about it (every field of a record is guessable).
+ */
+export type ShownAuditRecord = Omit<AuditRecord, 'prevHash' | 'hash'> &
+  Partial<Pick<AuditRecord, 'prevHash' | 'hash'>>;
+
 export type TokenCapability = 'read' | 'list' | 'write' | 'delete' | 'admin';
 
 /** An API token of `coffer serve`. The token itself is never stored, only its hash. */
