@@ -344,6 +344,14 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(noVault.stdout).toMatch(
       /MISSING vault: it does not open without a prompt \(VAULT_NOT_FOUND\)/,
     );
+    // One that opens only with a master key from this shell is not one the client opens.
+    const key = readFileSync(join(h.env.COFFER_HOME!, 'master.key'), 'utf8').trim();
+    const fromShell = h.run(['agent', 'check'], { cwd: dir, env: { COFFER_MASTER_KEY: key } });
+    expect(fromShell.code).toBe(1);
+    expect(fromShell.stdout).toMatch(
+      /MISSING vault: it is checked with COFFER_MASTER_KEY from this shell/,
+    );
+    expect(fromShell.stdout + fromShell.stderr).not.toContain(key);
 
     const settings = JSON.parse(readFileSync(join(dir, '.claude/settings.json'), 'utf8'));
     const hook = settings.hooks.PostToolUse[0].hooks[0].command as string;

@@ -20,6 +20,7 @@ import {
   type AgentSetupPlan,
   type CheckItem,
   checkAgentSetup,
+  credentialsInEnvironment,
   planAgentSetup,
 } from '../../core/agents/setup.js';
 import { CofferError } from '../../core/errors.js';
@@ -168,6 +169,14 @@ function writeFile(path: string, text: string): void {
 
 /** Whether the vault opens as the client will start coffer: no terminal, no prompt. */
 async function vaultOpens(g: GlobalOptions): Promise<CheckItem> {
+  const creds = credentialsInEnvironment(process.env);
+  if (creds.length > 0) {
+    return {
+      piece: 'vault',
+      status: 'missing',
+      detail: `it is checked with ${creds.join(' and ')} from this shell, which the client must not get (the agent's shell would inherit it): keep the key in coffer's key file (coffer init) and unset it`,
+    };
+  }
   try {
     await withService({ ...g, noPrompt: true }, async (s) =>
       s.list({ prefix: 'project', env: 'dev' }),

@@ -306,6 +306,39 @@ describe('agent setup', () => {
         expect(check(client, apply(client, { ...after, [spec.mcpFile]: text })).ok).toBe(true);
       });
 
+      it("keeps the user's own settings in coffer's entry; a switched-off entry is red, then switched on", () => {
+        const first = apply(client, {});
+        const mcp = first[spec.mcpFile]!;
+        // An older entry (other arguments) with the user's COFFER_HOME and a timeout.
+        const old =
+          spec.mcpFormat === 'toml'
+            ? `${mcp.replace('"--reveal", "never"', '"--reveal", "allow"')}startup_timeout_sec = 30\n[mcp_servers.coffer.env]\nCOFFER_HOME = "/srv/coffer"\n`
+            : mcp
+                .replace('"never"', '"allow"')
+                .replace('"command"', '"env": { "COFFER_HOME": "/srv/coffer" },\n      "command"');
+        const after = apply(client, { ...first, [spec.mcpFile]: old });
+        const entry = servers(client, after[spec.mcpFile]!).coffer as Record<string, unknown>;
+        if (spec.mcpFormat === 'toml') {
+          expect(entry['env.COFFER_HOME']).toBe('/srv/coffer');
+          expect(entry.startup_timeout_sec).toBe('30');
+        } else expect(entry.env).toEqual({ COFFER_HOME: '/srv/coffer' });
+        expect((entry.args as string[]).slice(-2)).toEqual(['--reveal', 'never']);
+        expect(check(client, after).ok).toBe(true);
+        expect(apply(client, after)).toEqual(after);
+        // Switched off by the user: red, and setup switches it on again.
+        const off =
+          spec.mcpFormat === 'toml'
+            ? after[spec.mcpFile]!.replace('startup_timeout_sec = 30\n', 'enabled = false\n')
+            : after[spec.mcpFile]!.replace('"command"', '"disabled": true,\n      "command"');
+        expect(off).not.toBe(after[spec.mcpFile]);
+        const item = check(client, { ...after, [spec.mcpFile]: off }).items.find(
+          (i) => i.piece === 'mcp-server',
+        );
+        expect(item?.detail).toMatch(/switched off/);
+        const on = apply(client, { ...after, [spec.mcpFile]: off });
+        expect(check(client, on).ok).toBe(true);
+      });
+
       it('check is red for an entry widened after setup (an extra option, code loading)', () => {
         const after = apply(client, {});
         const mcp = after[spec.mcpFile]!;

@@ -20,7 +20,7 @@ import {
   replaceNode,
   setProperty,
 } from './json-edit.js';
-import { parseToml, setTomlTable } from './toml-edit.js';
+import { parseToml, setTomlTable, type TomlSimpleValue } from './toml-edit.js';
 import { INSTRUCTIONS_MARKERS, workflowText } from './workflow.js';
 
 /** The pieces of a setup, in the order they are reported. */
@@ -36,6 +36,15 @@ const CREDENTIAL_VARS = [
   'COFFER_TOKEN',
   'COFFER_KEY_FILE',
 ];
+
+/**
+ * The credentials the vault would open with only because they are in this environment: a
+ * client started from elsewhere (a dock, a launcher) has none of them, and one started from
+ * this shell hands them to the agent's own shell commands, which can print them.
+ */
+export function credentialsInEnvironment(env: NodeJS.ProcessEnv): string[] {
+  return ['COFFER_MASTER_KEY', 'COFFER_PASSPHRASE'].filter((k) => (env[k] ?? '') !== '');
+}
 
 export const IGNORE_MARKERS = {
   begin: '# coffer:begin files the agent must not read (written by `coffer agent setup`)',
@@ -141,6 +150,10 @@ function serverEntry(
   return CLIENTS[client].typeStdio ? { type: 'stdio', command, args } : { command, args };
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -176,35 +189,52 @@ export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
   const mcpText = texts.get(spec.mcpFile);
   if (spec.mcpFormat === 'toml') {
     const text = mcpText ?? '';
-    const current = tomlServer(text, spec.mcpFile);
-    const want = { command: input.command, args };
-    if (!sameJson(current, want)) {
-      update(
+    const current = tomlServer(text, spec.mcpFile) as Record<string, unknown> | undefined;
+    // Only coffer's own keys are set: the user's other keys (env, cwd, timeouts) and
+    // [mcp_servers.coffer.*] tables stay. A server the user switched off is switched on.
+    const entries: [string, TomlSimpleValue][] = [
+      ['command', input.command],
+      ['args', args],
+    ];
+    if (current?.enabled === false) entries.push(['enabled', true]);
+    // An entry that would stay unsafe with coffer's keys set (a credential or a code-loading
+    // variable in its env, another transport) is replaced whole.
+    const unsafe =
+      current !== undefined &&
+      entryProblem({ ...current, ...Object.fromEntries(entries) }, () => true) !== undefined;
+    update(
+      spec.mcpFile,
+      'mcp-server',
+      setTomlTable(
+        text,
         spec.mcpFile,
-        'mcp-server',
-        setTomlTable(
-          text,
-          spec.mcpFile,
-          [spec.serversKey, SERVER_NAME],
-          [
-            ['command', input.command],
-            ['args', args],
-          ],
-        ),
-      );
-    }
+        [spec.serversKey, SERVER_NAME],
+        entries,
+        unsafe ? 'whole' : 'keys',
+      ),
+    );
   } else {
     const opts: JsonParseOptions = { jsonc: spec.jsonc };
     const entry = serverEntry(input.client, input.command, args);
-    const text = editJson(mcpText, (t) => t);
-    const current = nodeAt(parseJsonTree(text, spec.mcpFile, opts), [spec.serversKey, SERVER_NAME]);
-    if (current === undefined || !sameJson(jsonValue(current), entry)) {
-      update(
-        spec.mcpFile,
-        'mcp-server',
-        setProperty(text, spec.mcpFile, opts, [spec.serversKey], SERVER_NAME, entry),
-      );
+    let text = editJson(mcpText, (t) => t);
+    const at = [spec.serversKey, SERVER_NAME];
+    const current = nodeAt(parseJsonTree(text, spec.mcpFile, opts), at);
+    const have = current === undefined ? undefined : jsonValue(current);
+    const members: [string, unknown][] = Object.entries(entry);
+    if (isObject(have) && have.disabled === true) members.push(['disabled', false]);
+    if (
+      !isObject(have) ||
+      entryProblem({ ...have, ...Object.fromEntries(members) }, () => true) !== undefined
+    ) {
+      // None yet, or one that would stay unsafe with coffer's members set: replaced whole.
+      text = setProperty(text, spec.mcpFile, opts, [spec.serversKey], SERVER_NAME, entry);
+    } else {
+      // Only coffer's own members are set: the user's others (env, cwd, ...) stay.
+      for (const [k, v] of members) {
+        if (!sameJson(have[k], v)) text = setProperty(text, spec.mcpFile, opts, at, k, v);
+      }
     }
+    update(spec.mcpFile, 'mcp-server', text);
   }
 
   // 2. Secret files kept from the agent.
@@ -598,12 +628,23 @@ function hooksDisabledIn(
  * other option, a `--opt=value` form or a repeated one (the last wins) could widen it.
  */
 function entryProblem(
-  entry: { command?: unknown; args?: unknown; env?: unknown; type?: unknown; url?: unknown },
+  entry: {
+    command?: unknown;
+    args?: unknown;
+    env?: unknown;
+    type?: unknown;
+    url?: unknown;
+    enabled?: unknown;
+    disabled?: unknown;
+  },
   isExecutable: (path: string) => boolean,
 ): string | undefined {
   const { command, args, env } = entry;
   if ((entry.type !== undefined && entry.type !== 'stdio') || entry.url !== undefined)
     return 'it is not the local coffer mcp (a remote or non-stdio server)';
+  // Codex's `enabled = false`, and `disabled: true` in the JSON clients' files.
+  if (entry.enabled === false || entry.disabled === true)
+    return 'it is switched off in the client configuration';
   if (typeof command !== 'string' || !isAbsolute(command))
     return 'its command is not an absolute path';
   if (!isExecutable(command)) return `its command ${command} does not exist or cannot be run`;

@@ -229,7 +229,7 @@ describe('setTomlTable', () => {
     60_000,
   );
 
-  it('replaces the table and its sub-tables in place, keeping comments around them', () => {
+  it('whole: replaces the table and its sub-tables in place, keeping comments around them', () => {
     const before =
       '# mine\n[mcp_servers.coffer]\ncommand = "old"\n[mcp_servers.coffer.env]\nCOFFER_MASTER_KEY = "x"\n\n# next\n[other]\na = 1\n';
     const after = setTomlTable(
@@ -237,10 +237,43 @@ describe('setTomlTable', () => {
       'c.toml',
       ['mcp_servers', 'coffer'],
       entries('/bin/coffer', ['mcp']),
+      'whole',
     );
     expect(after).toBe(
       '# mine\n[mcp_servers.coffer]\ncommand = "/bin/coffer"\nargs = ["mcp"]\n\n# next\n[other]\na = 1\n',
     );
+  });
+
+  it("keys: sets the entries' keys where they stand and keeps the table's others and sub-tables", () => {
+    const before =
+      '# mine\n[mcp_servers.coffer]\ncommand = "old" # was\nargs = [\n  "mcp",\n  "--x",\n]\nstartup_timeout_sec = 20\n[mcp_servers.coffer.env]\nCOFFER_HOME = "/srv/c"\n\n# next\n[other]\na = 1\n';
+    const after = setTomlTable(
+      before,
+      'c.toml',
+      ['mcp_servers', 'coffer'],
+      [...entries('/bin/coffer', ['mcp']), ['enabled', true]],
+    );
+    expect(after).toBe(
+      '# mine\n[mcp_servers.coffer]\ncommand = "/bin/coffer"\nargs = ["mcp"]\nstartup_timeout_sec = 20\nenabled = true\n[mcp_servers.coffer.env]\nCOFFER_HOME = "/srv/c"\n\n# next\n[other]\na = 1\n',
+    );
+    // Again: nothing changes.
+    expect(
+      setTomlTable(
+        after,
+        'c.toml',
+        ['mcp_servers', 'coffer'],
+        [...entries('/bin/coffer', ['mcp']), ['enabled', true]],
+      ),
+    ).toBe(after);
+    // A table at the end of a file without its last newline.
+    expect(
+      setTomlTable(
+        '[mcp_servers.coffer]\ncommand = "a"',
+        'c.toml',
+        ['mcp_servers', 'coffer'],
+        [...entries('/bin/c', [])],
+      ),
+    ).toBe('[mcp_servers.coffer]\ncommand = "/bin/c"\nargs = []\n');
   });
 
   it('keeps a CRLF file CRLF and reads past a byte order mark', () => {

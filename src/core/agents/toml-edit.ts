@@ -25,6 +25,11 @@ export interface TomlKey {
   /** The full dotted path: the table's path, then the key's. */
   path: string[];
   line: number;
+  /** Offset of the key's line, and just past its value's last line (its newline included). */
+  start: number;
+  end: number;
+  /** The path of the table the key is written in. */
+  table: string[];
   /** Strings, booleans as true/false, arrays, inline tables as objects; numbers and dates as their text. */
   value: unknown;
 }
@@ -355,7 +360,14 @@ export function parseToml(text: string, file: string): TomlDoc {
     definedKeys.add(scope);
     endOfLine();
     current.contentEnd = i;
-    keys.push({ path, line: lineColumn(text, at).line, value: v });
+    keys.push({
+      path,
+      line: lineColumn(text, at).line,
+      start: lineStart,
+      end: i,
+      table: current.path,
+      value: v,
+    });
   }
   return { tables, keys };
 }
@@ -395,9 +407,10 @@ export function tomlKey(k: string): string {
   return /^[A-Za-z0-9_-]+$/.test(k) ? k : tomlString(k);
 }
 
-export type TomlSimpleValue = string | readonly string[];
+export type TomlSimpleValue = string | boolean | readonly string[];
 
 function renderValue(v: TomlSimpleValue): string {
+  if (typeof v === 'boolean') return String(v);
   return typeof v === 'string' ? tomlString(v) : `[${v.map(tomlString).join(', ')}]`;
 }
 
@@ -412,9 +425,10 @@ export function renderTomlTable(
 }
 
 /**
- * Puts the table at `path` in place: an existing `[path]` table (with the `[path.*]` tables
- * right after it) is replaced where it stands, otherwise the table is appended. Every other
- * byte stays. Refused when the file defines the same table another way (dotted keys, an
+ * Puts the entries of the table at `path` in place: in an existing `[path]` table each key is
+ * replaced where it stands or added, and its other keys and `[path.*]` tables stay (a user's
+ * `env`, `cwd` or timeout); with `mode` 'whole' the table and its `[path.*]` tables are
+ * replaced by the entries alone. A missing table is appended. Every other byte stays. Refused when the file defines the same table another way (dotted keys, an
  * inline table), which a table header could not replace.
  */
 export function setTomlTable(
@@ -422,6 +436,7 @@ export function setTomlTable(
   file: string,
   path: readonly string[],
   entries: readonly (readonly [string, TomlSimpleValue])[],
+  mode: 'keys' | 'whole' = 'keys',
 ): string {
   const doc = parseToml(text, file);
   const block = renderTomlTable(path, entries);
@@ -450,22 +465,53 @@ export function setTomlTable(
     const nl = text.endsWith('\n') ? '' : eol;
     return `${text}${nl}${eol}${out}`;
   }
-  let last = idx;
-  while (
-    last + 1 < doc.tables.length &&
-    startsWith(doc.tables[last + 1]!.path, path) &&
-    doc.tables[last + 1]!.path.length > path.length
-  )
-    last++;
-  const start = doc.tables[idx]!.start;
-  const end = doc.tables[last]!.contentEnd;
-  const tail = text.slice(end);
-  // The old block may have ended without a newline at the end of the file.
-  return (
-    text.slice(0, start) +
-    (tail === '' && !text.endsWith('\n') ? out.replace(/\r?\n$/, '') : out) +
-    tail
-  );
+  if (mode === 'whole') {
+    let last = idx;
+    while (
+      last + 1 < doc.tables.length &&
+      startsWith(doc.tables[last + 1]!.path, path) &&
+      doc.tables[last + 1]!.path.length > path.length
+    )
+      last++;
+    const start = doc.tables[idx]!.start;
+    const end = doc.tables[last]!.contentEnd;
+    const tail = text.slice(end);
+    // The old block may have ended without a newline at the end of the file.
+    return (
+      text.slice(0, start) +
+      (tail === '' && !text.endsWith('\n') ? out.replace(/\r?\n$/, '') : out) +
+      tail
+    );
+  }
+  // The table is there: each entry's key line is replaced where it stands (or added after the
+  // table's last key); the table's other keys, its comments and its [path.*] tables stay.
+  const table = doc.tables[idx]!;
+  const edits: { start: number; end: number; text: string }[] = [];
+  const added: string[] = [];
+  for (const [k, v] of entries) {
+    const line = `${tomlKey(k)} = ${renderValue(v)}`;
+    const have = doc.keys.find(
+      (key) =>
+        key.path.length === path.length + 1 &&
+        key.path[path.length] === k &&
+        key.table.length === path.length &&
+        startsWith(key.table, path),
+    );
+    if (have === undefined) added.push(line);
+    else {
+      const nl = text.slice(have.start, have.end).match(/\r?\n$/)?.[0] ?? '';
+      edits.push({ start: have.start, end: have.end, text: `${line}${nl}` });
+    }
+  }
+  if (added.length > 0) {
+    const at = table.contentEnd;
+    const before = at > 0 && text[at - 1] !== '\n' ? eol : '';
+    edits.push({ start: at, end: at, text: `${before}${added.join(eol)}${eol}` });
+  }
+  edits.sort((a, b) => b.start - a.start);
+  let out2 = text;
+  for (const e of edits) out2 = out2.slice(0, e.start) + e.text + out2.slice(e.end);
+  return out2;
 }
 
 function offsetOfLine(text: string, line: number): number {
