@@ -74,6 +74,11 @@ function afterRotation(r: RotateResult): string[] {
     );
     return lines;
   }
+  if (r.retiredEarly !== null) {
+    lines.push(
+      `version ${r.retiredEarly} was still in its grace window and is retired now (one previous version is kept): update what still uses it`,
+    );
+  }
   if (r.graceUntil !== null) {
     lines.push(
       r.previousName !== null

@@ -178,6 +178,24 @@ describe('parseManifest', () => {
     expect(issues.map((i) => i.line)).toEqual([4, 7, 10]);
   });
 
+  it('refuses a previous: name coffer would not inject, unless allow_env_names lets it', () => {
+    const text = (allow: string) =>
+      [
+        'project: a',
+        ...(allow ? [`allow_env_names: [${allow}]`] : []),
+        'variables:',
+        '  SESSION_KEY:',
+        '    description: Signs the session cookies of the web app',
+        '    previous: NODE_OPTIONS',
+        '',
+      ].join('\n');
+    const issues = issuesOf(text(''));
+    expect(issues).toMatchObject([{ message: expect.stringContaining('previous: NODE_OPTIONS') }]);
+    expect(parseManifest(text('NODE_OPTIONS'), 'coffer.yaml').variables[0]?.previous).toBe(
+      'NODE_OPTIONS',
+    );
+  });
+
   it('refuses a billion-laughs alias bomb without expanding it', () => {
     const lines = ['project: a', 'x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
     for (let i = 1; i < 12; i++) {

@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import type * as z from 'zod';
 import { CofferError } from '../errors.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
+import { refusedEnvName } from '../inject/names.js';
 import {
   isEnvVarName,
   isValidSegment,
@@ -455,6 +456,19 @@ function build(
       continue;
     }
     byPath.set(variable.path, name);
+    // The previous value is injected under this name during a grace window: one that run and
+    // env pull refuse would stop them for the whole project until the rotation ends.
+    const previous = variable.previous;
+    if (
+      previous !== null &&
+      refusedEnvName(previous) !== undefined &&
+      !allowEnvNames.includes(previous)
+    ) {
+      problems.push({
+        at: ['variables', name, 'previous'],
+        message: `variables.${name}.previous: ${previous} changes how programs load or run code; coffer does not inject it (docs/injection.md)`,
+      });
+    }
     variables.push(variable);
   }
   if (problems.length > 0 || project === undefined) return undefined;

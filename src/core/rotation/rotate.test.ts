@@ -201,6 +201,8 @@ describe('rotate: seed 004 procedures in the library', () => {
       previousVersion: 2,
       version: 3,
       previousName: 'SESSION_KEY_OLD',
+      // Version 1 was still in its grace window: the result says it is retired early.
+      retiredEarly: 1,
     });
     expect(await retiredVersions(vault, 'project/app/session_key', 'dev')).toEqual([1]);
     const g = await graceValues(vault, 'app', 'dev', at(0));
@@ -220,8 +222,35 @@ describe('rotate: seed 004 procedures in the library', () => {
         previousName: 'bad name',
       }),
     ).toThrow();
+    // A name run and env pull refuse would stop them for the whole project.
+    for (const previousName of ['NODE_OPTIONS', 'LD_PRELOAD'])
+      expect(() =>
+        rotateSecret(vault, { path: 'project/a/b', env: 'dev', graceMs: 0, previousName }),
+      ).toThrow(expect.objectContaining({ code: 'ENV_NAME_REFUSED' }));
     await expect(
       rotateSecret(vault, { path: 'project/a/missing', env: 'dev', graceMs: 0 }),
     ).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+  });
+
+  it("a rotation after a leak was reported is that incident's rotation", async () => {
+    const { vault } = await clocked();
+    const path = 'project/app/session_key';
+    await vault.set(path, 'dev', 'v1-session-key-abcdefghijklmnop', {
+      description: 'Signs session cookies for logged-in users',
+      metadata: { generator: 'hex:32' },
+    });
+    const { openIncident, listIncidents } = await import('../incident/incident.js');
+    const opened = await openIncident(vault, { path, env: 'dev', where: 'a log' });
+    const r = await rotateSecret(vault, { path, env: 'dev', graceMs: 0 });
+    expect(r.retiredEarly).toBeNull();
+    const [incident] = await listIncidents(vault);
+    expect(incident?.id).toBe(opened.incident.id);
+    expect(incident?.steps.map((st) => [st.step, st.detail])).toEqual([
+      ['marked compromised', 'a log'],
+      ['rotated', 'version 1 -> 2 (generated)'],
+    ]);
+    // The next rotation is not the incident's: it keeps its one rotated step.
+    await rotateSecret(vault, { path, env: 'dev', graceMs: 0 });
+    expect((await listIncidents(vault))[0]?.steps).toHaveLength(2);
   });
 });

@@ -19,6 +19,7 @@
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
+import { refusedEnvName } from '../inject/names.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath, secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { formatDuration } from './duration.js';
@@ -64,6 +65,11 @@ export interface RotateResult {
   /** Key lists: how many keys the new value holds, and the new primary's id (envelope). */
   keys: number | null;
   primaryKeyId: string | null;
+  /**
+   * A version retired before its grace window ended, by this rotation (only one previous
+   * version is kept): programs and files may still use it. null: none.
+   */
+  retiredEarly: number | null;
 }
 
 export interface RotationPlan {
@@ -121,6 +127,16 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
     options.previousName === undefined || options.previousName === null
       ? undefined
       : parseEnvVarName(options.previousName);
+  if (previousName !== undefined && refusedEnvName(previousName) !== undefined) {
+    // run and env pull would refuse the whole project while the grace window lasts.
+    throw new CofferError(
+      'ENV_NAME_REFUSED',
+      `the previous name ${previousName} changes how programs load or run code; coffer does not inject it`,
+      {
+        hint: 'Pick another name for the previous value (--previous-name NAME). See docs/injection.md.',
+      },
+    );
+  }
   if (options.generator !== undefined && options.generator !== null)
     parseGeneratorSpec(options.generator);
   return vault.secretTransaction('rotate', t, async (s) => {
@@ -184,9 +200,14 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
         );
       }
     }
-    // Only one previous version is injected at a time: an older one still in grace retires.
-    if (before.previousVersion !== null && !entry.retired.includes(before.previousVersion))
+    // Only one previous version is injected at a time: an older one still in grace retires
+    // (and the result says so: files and programs may still use it).
+    let retiredEarly: number | null = null;
+    if (before.previousVersion !== null && !entry.retired.includes(before.previousVersion)) {
       entry.retired.push(before.previousVersion);
+      if (before.graceUntil !== null && Date.parse(before.graceUntil) > now.getTime())
+        retiredEarly = before.previousVersion;
+    }
     const keyList = kind === 'envelope' || kind === 'fernet';
     if (graceMs > 0 || keyList) {
       entry.previousVersion = current.version;
@@ -199,15 +220,28 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
     entry.keyring = kind === 'envelope' || kind === 'fernet' ? kind : null;
     entry.oldKeys = keyList ? (keys ?? 1) - 1 : 0;
     doc.secrets[key] = entry;
+    const step = {
+      step: 'rotated',
+      at: now.toISOString(),
+      detail: `version ${current.version} -> ${written.version} (${kind})`,
+    };
     if (options.incidentId !== undefined) {
       const incident = doc.incidents.find((i) => i.id === options.incidentId);
       if (incident === undefined || incident.closedAt !== null)
         throw new CofferError('INVALID_ARGUMENT', 'no open incident with that id');
-      incident.steps.push({
-        step: 'rotated',
-        at: now.toISOString(),
-        detail: `version ${current.version} -> ${written.version} (${kind})`,
-      });
+      incident.steps.push(step);
+    } else {
+      // A rotation after a leak was reported (report_leak, or an incident run that stopped
+      // before rotating) is that incident's rotation: its next run does not rotate again.
+      for (const incident of doc.incidents) {
+        if (
+          incident.path === t.path &&
+          incident.env === t.env &&
+          incident.closedAt === null &&
+          !incident.steps.some((st) => st.step === 'rotated')
+        )
+          incident.steps.push(step);
+      }
     }
     await writeRotationDoc(s.tx, s.keyring, doc);
     const result: RotateResult = {
@@ -219,6 +253,7 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       previousName: entry.previousName,
       keys,
       primaryKeyId,
+      retiredEarly,
     };
     return {
       result,
