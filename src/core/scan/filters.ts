@@ -180,8 +180,6 @@ export function isPlaceholderOrReference(value: string): boolean {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HEX_HASH =
-  /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$/;
 const SRI = /^(?:sha(?:1|256|384|512)-[A-Za-z0-9+/]+=*|[a-z0-9]+:[0-9a-f]{32,})$/;
 
 /** True for a UUID. */
@@ -189,9 +187,9 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** True for a hex digest (MD5, SHA-1 or git object id, SHA-2) or an integrity string. */
-export function isHashLike(value: string): boolean {
-  return HEX_HASH.test(value) || SRI.test(value);
+/** True for a subresource-integrity or `algo:hex` digest string (`sha512-...`, `sha256:...`). */
+export function isIntegrityString(value: string): boolean {
+  return SRI.test(value);
 }
 
 /** Blanks out data URIs (`data:image/png;base64,…`) so no rule reads inside them. */

@@ -10,7 +10,7 @@
  * `*_hash`) are skipped, and in code an unquoted value is an expression, not a literal.
  */
 import { charClasses, isSequentialOrRepeated, shannonEntropy } from './entropy.js';
-import { isHashLike, isPlaceholderOrReference, isUuid } from './filters.js';
+import { isIntegrityString, isPlaceholderOrReference, isUuid } from './filters.js';
 
 /**
  * A line that holds none of these (in any case) cannot hold a generic secret: every keyword
@@ -98,7 +98,8 @@ export function looksRandom(value: string): boolean {
   if (/^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$/.test(value) && n < 24) return false;
   // (One lowercase run after another, single separators between: linear on any input.)
   if (n < 24 && /^[a-z]+(?:[A-Z_.-][a-z]+)*$/.test(value)) return false;
-  if (/^[a-z]+(?:[_.-][a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$/.test(value)) return false;
+  // Words joined by separators: `this-is-fine`, `NAME@ADDRESS`, `USER:PASSWORD` (placeholders).
+  if (/^[a-z]+(?:[_.-][a-z]+)+$|^[A-Z]+(?:[_@:.-][A-Z]+)+$/.test(value)) return false;
   // Numbers, dates, versions, sizes.
   if (/^[\d.,:_ -]+$/.test(value) || /^v?\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?$/.test(value))
     return false;
@@ -114,9 +115,16 @@ export function isGenericFalsePositive(value: string): boolean {
   return (
     isPlaceholderOrReference(value) ||
     isUuid(value) ||
-    isHashLike(value) ||
+    // A hex digest under a name that says digest (hash, sha, checksum, integrity, etag, commit)
+    // never gets here (isDescriptiveName); under a secret's name, 64 hex characters are what
+    // `openssl rand -hex 32` makes. Only integrity strings (`sha512-...`) are left out.
+    isIntegrityString(value) ||
     value.includes('://') ||
+    // A template with an interpolation (`coffer_${id}_${secret}`) is no literal.
+    /\$\{[^}]*\}/.test(value) ||
     /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\)/.test(value) ||
+    // A lowercase relative path or key path (`project/app/api_key`, `config/keys/dev.pem`).
+    /^[a-z0-9_.-]+(?:\/[a-z0-9_.-]+)+$/.test(value) ||
     /^[\w-]+\.(?:pem|key|crt|json|ya?ml|txt|env|p12|pfx|jks)$/i.test(value) ||
     /^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-)/.test(value) ||
     /\(\)?$|^\w+\(/.test(value) ||
@@ -144,10 +152,13 @@ export function findGeneric(line: string, kind: FileKind): GenericMatch[] {
     if (/[=!<>]/.test(line[opStart - 1] ?? '') || line[opEnd] === '=') continue;
     if (!quoted && kind !== 'config') {
       if (kind === 'prose') continue;
-      // In code an unquoted value is an expression (`password = input`, `key: opts.key`).
-      if (/^[A-Za-z_$][\w$]*(?:[.[(]|$)/.test(value) && !/\d/.test(value)) continue;
+      // In code an unquoted value is an expression or a type (`password = input`,
+      // `key: opts.key`, `masterKey: Uint8Array`, `token: Pick<TokenRecord`, `(s: Secret)`).
+      if (/^[A-Za-z_$][\w$]*(?:[.[(<>|&)?!]|$)/.test(value)) continue;
       if (/[.([]/.test(value)) continue;
     }
+    // A code span in prose (`key: \`opts.key\``) is code.
+    if (kind === 'prose' && g.q!.endsWith('`') && /[.([]/.test(value)) continue;
     // `{` starts a template or an object; `}` ends one.
     if (/^[{[(]/.test(value)) continue;
     if (!quoted) value = value.replace(/[)}\]>]+$/, '');

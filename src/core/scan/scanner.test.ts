@@ -67,6 +67,50 @@ describe('generic assignments', () => {
     expect(ids(`# coffer:allow-next-line\nx = 1\napi_key = "${v}"\n`)).toEqual(['generic-secret']);
   });
 
+  it('reads TypeScript types, templates, key paths and placeholders in comments as no secrets', () => {
+    const D = '$';
+    for (const line of [
+      '  masterKey: Uint8Array,',
+      'export function open(masterKey: Uint8Array | Keyring, secretKey: Uint8Array): void {}',
+      '  insertToken(token: TokenRecord): Promise<void>;',
+      '  secret: Pick<SecretRecord, "path" | "env">,',
+      'export const SECRET_COLUMNS: Readonly<Record<string, string>> = {};',
+      "export type TokenInfo = Omit<TokenRecord, 'hash'>;",
+      `  return { record, token: \`coffer_${D}{id}_${D}{secret}\` };`,
+      "const SECRET = 'project/bench/api_key';",
+      ' * the actor is `token:NAME@ADDRESS` when the token was recognised',
+    ]) {
+      expect(ids(`${line}\n`, 'src/core/x.ts'), line).toEqual([]);
+    }
+    expect(
+      ids('SecretsService: `vault.as(actor, policy)` is the one\n', 'ARCHITECTURE.md'),
+    ).toEqual([]);
+    // A literal in code is still found.
+    expect(ids(`const secretKey = "${rand(24)}";\n`, 'src/core/x.ts')).toEqual(['generic-secret']);
+  });
+
+  it('finds hex secrets under secret names (openssl rand -hex), not digests under digest names', () => {
+    const hex = (n: number) => randomBytes(n).toString('hex');
+    for (const [line, file] of [
+      [`JWT_SECRET=${hex(32)}\n`, 'app.env'],
+      [`SECRET_KEY=${hex(16)}\n`, 'app.env'],
+      [`API_TOKEN=${hex(20)}\n`, 'app.env'],
+      [`password = "${hex(16)}"\n`, 'settings.py'],
+      [`SESSION_SECRET: ${hex(32)}\n`, 'values.yml'],
+    ] as const) {
+      expect(ids(line, file), line).toEqual(['generic-secret']);
+    }
+    for (const line of [
+      `COMMIT_SHA=${hex(20)}\n`,
+      `password_hash = "${hex(32)}"\n`,
+      `api_key_checksum: ${hex(32)}\n`,
+      `secret_digest=${hex(32)}\n`,
+      'integrity: "sha512-q1w2e3r4t5y6u7i8o9p0asdfghjklzxcvbnm1234567890QWERTYUIOPAS=="\n',
+    ]) {
+      expect(ids(line, 'config.yml'), line).toEqual([]);
+    }
+  });
+
   it('a random value is not taken for a placeholder because four of its letters spell one', () => {
     // About one random key in 3,000 holds "mock", "todo", "fake", "your"... somewhere.
     for (const word of ['mock', 'ToDo', 'FAKE', 'your', 'dummy', 'Sample']) {
