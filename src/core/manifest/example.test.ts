@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDotenv } from '../dotenv/parse.js';
+import { scanText } from '../scan/scanner.js';
 import { manifestEnvExample } from './example.js';
 import { parseManifest } from './parse.js';
 
@@ -80,6 +81,35 @@ describe('.env.example from the manifest', () => {
       S3_ENDPOINT_URL: 'http://localhost:9000',
     });
     expect(text).toContain('# OpenAI API key the agents use for chat completions\n');
+  });
+
+  it("passes coffer's own secret scanner, for every generator and environment", () => {
+    const specs = [
+      'hex:32',
+      'base64:32',
+      'urlsafe:32',
+      'password:24',
+      'alnum:40',
+      'jwt:64',
+      'fernet',
+    ];
+    const m = parseManifest(
+      [
+        'project: a',
+        'variables:',
+        ...specs.flatMap((spec, i) => [
+          `  SECRET_${i}_KEY:`,
+          '    description: A generated secret of the app for signing',
+          `    sources: { dev: { generate: "${spec}" }, prod: { env: SECRET_${i}_KEY } }`,
+        ]),
+        '',
+      ].join('\n'),
+      'coffer.yaml',
+    );
+    for (const env of ['dev', 'prod']) {
+      expect(scanText(manifestEnvExample(m, env), '.env.example')).toEqual([]);
+    }
+    expect(scanText(text, '.env.example')).toEqual([]);
   });
 
   it("uses the environment's own sources", () => {

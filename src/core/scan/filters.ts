@@ -92,6 +92,8 @@ const PLACEHOLDER_MARK = /xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|\}\}|change[_-]me/i;
 /** Whole values that are placeholders. */
 const PLACEHOLDER_VALUE =
   /^(?:test|testing|secret|password|passwd|token|none|null|nil|undefined|true|false|empty|string|default|admin|root|postgres|guest|pass|user|username|demo|local|localhost|required|optional|n\/a)$/i;
+/** The placeholders of coffer's .env.example: `generate-hex-32`, `set-from-JWT_SECRET`. */
+const COFFER_EXAMPLE = /^(?:generate-[a-z0-9-]+|set-from-[A-Za-z_][A-Za-z0-9_]*)$/;
 /** Placeholders people write where a secret goes: a word anywhere, a mark, a whole value. */
 const PLACEHOLDER = new RegExp(
   [
@@ -174,6 +176,8 @@ const DOCUMENTED_EXAMPLES = new Set([
 /** True for a placeholder, a reference or a documented example. */
 export function isPlaceholderOrReference(value: string): boolean {
   if (DOCUMENTED_EXAMPLES.has(value)) return true;
+  // What coffer's own .env.example says goes there (manifest/example.ts).
+  if (COFFER_EXAMPLE.test(value)) return true;
   if (/EXAMPLE/.test(value)) return true;
   if (REFERENCE.test(value)) return true;
   return machineMade(value) ? placeholderWord(value) : PLACEHOLDER.test(value);
