@@ -98,6 +98,34 @@ describe('coffer backup (binary)', () => {
     );
   });
 
+  it('a restore killed mid-way (coffer tables, nothing in them) is retried; a vault or another database is not restored over', async () => {
+    const h = setup();
+    expect(h.run(['backup', '-o', 'v.age', ...FAST]).code).toBe(0);
+    const target = join(h.home, 'killed.db');
+    // What a restore leaves when it is killed: the schema, its one transaction never committed.
+    const { openSqliteStorage } = await import('../../src/storage/sqlite/sqlite-storage.js');
+    await (await openSqliteStorage(target, { create: true })).close();
+    const r = h.run(['--key-file', h.keyFile, 'backup', 'restore', 'v.age', '--vault', target]);
+    expect(r.code, r.stderr).toBe(0);
+    const [path, value] = [...h.values][0]!;
+    expect(h.run(['--vault', target, '--key-file', h.keyFile, 'get', path]).stdout).toBe(
+      `${value}\n`,
+    );
+    // Now a vault: refused, and unchanged.
+    const before = readFileSync(target);
+    const again = h.run(['--key-file', h.keyFile, 'backup', 'restore', 'v.age', '--vault', target]);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain('a backup is restored into an empty store only');
+    expect(readFileSync(target).equals(before)).toBe(true);
+    const { default: Database } = await import('better-sqlite3');
+    const app = join(h.home, 'app.db');
+    const db = new Database(app);
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY)');
+    db.close();
+    const other = h.run(['--key-file', h.keyFile, 'backup', 'restore', 'v.age', '--vault', app]);
+    expect(other.code).toBe(5);
+  });
+
   it('with --include-master-key restores a self-contained vault, key file included', () => {
     const h = setup();
     expect(h.run(['backup', '-o', 'kit.age', ...FAST, '--include-master-key']).code).toBe(0);

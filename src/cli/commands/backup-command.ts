@@ -24,6 +24,7 @@ import { writeSecretFile } from '../../core/files.js';
 import { parseMasterKey, readKeyFile } from '../../core/keys/master-key.js';
 import type { KeySource } from '../../core/store/init.js';
 import { Vault } from '../../core/store/vault.js';
+import { storeFileKind } from '../../storage/sqlite/sqlite-driver.js';
 import { openMemoryStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { assertLocalMode } from '../backend.js';
@@ -294,8 +295,10 @@ export async function runRestore(
       } else writeKey = true;
     }
   }
-  if (toFile && existsSync(vaultPath(g)) && !isEmptyFile(vaultPath(g))) {
+  if (toFile && existsSync(vaultPath(g)) && storeFileKind(vaultPath(g)) !== 'unused') {
     // Opening it would apply migrations to someone else's file: refuse before touching it.
+    // An empty file, or coffer's tables with nothing in them (a restore or an init that was
+    // killed: the restore is one transaction), is an empty store.
     throw new CofferError(
       'ALREADY_EXISTS',
       `${vaultPath(g)} already exists; a backup is restored into an empty store only`,
@@ -337,14 +340,6 @@ function takeBack(path: string, made: 'created' | 'filled'): void {
   for (const f of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true });
   if (made === 'created') rmSync(path, { force: true });
   else truncateSync(path, 0);
-}
-
-function isEmptyFile(path: string): boolean {
-  try {
-    return readFileSync(path).length === 0;
-  } catch {
-    return false;
-  }
 }
 
 export function backupCommand(program: Command): void {
