@@ -385,6 +385,23 @@ describe('coffer rotate --sync during a grace window', () => {
     const pulled = dotenv.parse(readFileSync(join(dir, 'pulled.env')));
     expect(pulled.SECRET_KEY_PREVIOUS).toBe(file.SECRET_KEY_PREVIOUS);
     expect(pulled.SECRET_KEY).toBe(file.SECRET_KEY);
+
+    // Finished: the retired value comes out of the files (env pull, and rotate --sync).
+    const fin = run(['rotate', '--finish', path]);
+    expect(fin.code, fin.stderr).toBe(0);
+    expect(fin.stderr).toContain('SECRET_KEY_PREVIOUS');
+    const pull = run(['env', 'pull', '--project', 'agents', '--file', 'app.env', '--json']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(JSON.parse(pull.stdout).changes).toEqual([
+      { name: 'SECRET_KEY_PREVIOUS', action: 'remove' },
+    ]);
+    const cleaned = dotenv.parse(readFileSync(join(dir, 'app.env')));
+    expect(cleaned.SECRET_KEY_PREVIOUS).toBeUndefined();
+    expect(cleaned.SECRET_KEY).toBe(fresh);
+    expect(run(['rotate', path, '--grace', '0', '--sync']).code).toBe(0);
+    const synced = dotenv.parse(readFileSync(join(dir, 'pulled.env')));
+    expect(synced.SECRET_KEY_PREVIOUS).toBeUndefined();
+    expect(synced.SECRET_KEY).toBe(run(['get', path]).stdout.trim());
   });
 });
 

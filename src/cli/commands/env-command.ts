@@ -132,6 +132,9 @@ Examples:
         );
         refuseJsonWithStdout(opts.json, opts.file === '-' && '--file');
         const allowNames = allowedEnvNames(project, opts.allowEnvName);
+        // The previous names of rotations whose grace window is over: their retired values
+        // come out of the file.
+        let ended: string[] = [];
         // With --references no value is read: the file names each secret instead.
         const secrets = opts.references
           ? (await withService(g, (b) => b.list({ prefix: `project/${project}`, env: e }))).map(
@@ -144,14 +147,15 @@ Examples:
                 };
               },
             )
-          : await withService(g, async (b) =>
+          : await withService(g, async (b) => {
+              ended = (await b.endedPreviousNames?.(project, e)) ?? [];
               // Derived values resolved, as run and export do.
-              resolveDerived(
+              return resolveDerived(
                 { getMany: (r) => b.getMany(r) },
                 await projectVariables(b, project, e, 'env pull'),
                 e,
-              ),
-            );
+              );
+            });
         // The same names rule as `coffer run`: a .env file is read into programs' environments.
         assertInjectableNames(
           secrets.map((s) => ({ name: s.envVar, path: s.path })),
@@ -162,6 +166,7 @@ Examples:
         const r = writeDotenv(opts.file, values, {
           check: opts.check === true,
           allowStdout: true,
+          remove: ended,
         });
         const changes = r.changes;
         if (!opts.references && !opts.check && r.stdout === undefined && secrets.length > 0) {

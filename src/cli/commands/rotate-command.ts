@@ -163,6 +163,10 @@ Examples:
             else {
               note(`finished ${key} (${env}): retired version ${r.retired.join(', ')}`);
               if (r.version !== null) note(`version ${r.version} holds the primary key only`);
+              if (r.previousName !== null)
+                note(
+                  `.env files may still hold the retired value as ${r.previousName}: coffer env pull (or rotate --sync) takes it out`,
+                );
             }
             return 0;
           });

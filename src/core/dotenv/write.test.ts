@@ -49,6 +49,23 @@ describe('writeDotenv', () => {
     expect(JSON.stringify(first) + JSON.stringify(again)).not.toContain('new-value-1');
   });
 
+  it('removes the variables it is told to when the file has them, keeping those it writes', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, '# app\nKEY=new\nKEY_PREVIOUS=old # retired\nPORT=3000\n');
+    const check = writeDotenv(
+      file,
+      { KEY: 'new' },
+      { remove: ['KEY_PREVIOUS', 'GONE'], check: true },
+    );
+    expect(check.changes).toEqual([{ name: 'KEY_PREVIOUS', action: 'remove' }]);
+    expect(readFileSync(file, 'utf8')).toContain('KEY_PREVIOUS');
+    const r = writeDotenv(file, { KEY: 'new', PORT: '3000' }, { remove: ['KEY_PREVIOUS', 'PORT'] });
+    expect(r.changes).toEqual([{ name: 'KEY_PREVIOUS', action: 'remove' }]);
+    expect(readFileSync(file, 'utf8')).toBe('# app\nKEY=new\nPORT=3000\n');
+    expect(writeDotenv(file, { KEY: 'new' }, { remove: ['KEY_PREVIOUS'] }).written).toBe(false);
+  });
+
   it("takes over a lock that names this very process (a reused pid): it cannot be this one's", () => {
     const d = dir();
     const file = join(d, '.env');

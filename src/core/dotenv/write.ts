@@ -22,10 +22,10 @@ import { CofferError } from '../errors.js';
 import { withFileLock, writeSecretFile } from '../files.js';
 import { gitIgnoreWarning } from '../git.js';
 import { decodeUtf8 } from '../utf8.js';
-import { setDotenvVariables } from './edit.js';
+import { removeDotenvVariables, setDotenvVariables } from './edit.js';
 import { parseDotenv } from './parse.js';
 
-export type DotenvChange = { name: string; action: 'add' | 'update' };
+export type DotenvChange = { name: string; action: 'add' | 'update' | 'remove' };
 
 export interface DotenvWrite {
   /** The file as the caller named it (`-` for stdout). */
@@ -57,6 +57,11 @@ export interface DotenvWriteOptions {
    * that must not offer an equality oracle (MCP write_env, for an agent).
    */
   rewrite?: boolean;
+  /**
+   * Variables to take out of the file when it has them (a rotation's previous value after its
+   * grace window); a name also in the values is kept.
+   */
+  remove?: readonly string[];
 }
 
 function notRegular(file: string, what: string): CofferError {
@@ -145,6 +150,10 @@ function changeDotenv(
     updates[name] = value;
     changes.push({ name, action: Object.hasOwn(current, name) ? 'update' : 'add' });
   }
+  const removed = (options.remove ?? []).filter(
+    (name) => !Object.hasOwn(values, name) && Object.hasOwn(current, name),
+  );
+  for (const name of removed) changes.push({ name, action: 'remove' });
   const result: DotenvWrite = {
     file,
     target,
@@ -162,7 +171,8 @@ function changeDotenv(
     if (!options.skipGitCheck && !options.check) result.warning = gitIgnoreWarning(file);
     return result;
   }
-  writeSecretFile(target, setDotenvVariables(text, options.rewrite ? values : updates), {
+  const kept = removed.length > 0 ? removeDotenvVariables(text, removed) : text;
+  writeSecretFile(target, setDotenvVariables(kept, options.rewrite ? values : updates), {
     overwrite: true,
   });
   result.written = true;

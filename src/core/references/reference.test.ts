@@ -199,7 +199,10 @@ describe('resolveDerived', () => {
     const secretPart = 'Zx9SuperSecretPart77';
     const items = [
       { path: 'project/app/legacy_uri', value: `coffer://legacy-token:${secretPart}` },
-      { path: 'project/app/dsn', value: `pg://{{ coffer://project/app/pw }}:{{ coffer://x ${secretPart}` },
+      {
+        path: 'project/app/dsn',
+        value: `pg://{{ coffer://project/app/pw }}:{{ coffer://x ${secretPart}`,
+      },
     ];
     for (const item of items) {
       const err = await resolveDerived(vault, [item], 'dev').catch((e: unknown) => e);

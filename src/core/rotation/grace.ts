@@ -63,3 +63,37 @@ export async function graceValues(
   }
   return values;
 }
+
+/**
+ * The `previous:` names of `project` in `env` whose grace window is over (finished, ended, or
+ * retired by a later rotation): a .env file coffer wrote may still hold the retired value
+ * under one of them, and the .env writers remove it. Names only; nothing is decrypted.
+ */
+export async function endedPreviousNames(
+  vault: Vault,
+  project: string,
+  env: string,
+  now: Date = new Date(),
+  allows: (path: string, env: string) => boolean = () => true,
+): Promise<string[]> {
+  const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
+  const e = parseEnvironment(env);
+  return vault.readTransaction(async (tx, keyring) => {
+    if ((await tx.getMeta('rotation_state')) === undefined) return [];
+    const doc = await readRotationDoc(tx, keyring);
+    const out = new Set<string>();
+    for (const [key, s] of Object.entries(doc.secrets)) {
+      const space = key.lastIndexOf(' ');
+      const path = key.slice(0, space);
+      if (key.slice(space + 1) !== e || !path.startsWith(prefix) || s.previousName === null)
+        continue;
+      if (!allows(path, e)) continue;
+      const open =
+        s.previousVersion !== null &&
+        s.graceUntil !== null &&
+        Date.parse(s.graceUntil) > now.getTime();
+      if (!open) out.add(s.previousName);
+    }
+    return [...out].sort();
+  });
+}

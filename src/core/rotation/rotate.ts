@@ -274,6 +274,11 @@ export interface FinishResult {
   retired: number[];
   /** A key list: the version holding the primary key only. */
   version: number | null;
+  /**
+   * The variable the retired value was injected under during the grace window (.env files
+   * may still hold it: `coffer env pull` and `rotate --sync` take it out), or null.
+   */
+  previousName: string | null;
 }
 
 /**
@@ -295,7 +300,7 @@ export function finishRotation(
       if (current === undefined)
         throw new CofferError('SECRET_NOT_FOUND', `no secret ${t.path} in environment ${t.env}`);
       return {
-        result: { ...t, finished: false, retired: [], version: null },
+        result: { ...t, finished: false, retired: [], version: null, previousName: null },
         detail: 'nothing to finish',
       };
     }
@@ -329,7 +334,13 @@ export function finishRotation(
     doc.secrets[key] = next;
     await writeRotationDoc(s.tx, s.keyring, doc);
     return {
-      result: { ...t, finished: true, retired, version },
+      result: {
+        ...t,
+        finished: true,
+        retired,
+        version,
+        previousName: entry.previousVersion !== null ? entry.previousName : null,
+      },
       version,
       detail: `retired ${retired.map((v) => `v${v}`).join(', ') || 'nothing'}`,
     };

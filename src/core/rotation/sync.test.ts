@@ -91,4 +91,35 @@ describe('syncDotenvFiles', () => {
     expect(r.files[0]?.outcome).toBe('name-taken');
     expect(readFileSync(env, 'utf8')).toBe('DB_PASSWORD=api-old-1\n');
   });
+
+  it('a record under the previous: name gets the previous value in grace, and goes after it', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    const path = 'project/app/api_key';
+    await vault.set(path, 'dev', 'value-v1-aaaa', {
+      description: DESCRIPTION,
+      metadata: { generator: 'hex:16' },
+    });
+    await rotateSecret(vault, {
+      path,
+      env: 'dev',
+      graceMs: 86_400_000,
+      previousName: 'API_KEY_OLD',
+    });
+    const v2 = (await vault.get(path, 'dev')).value;
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, `API_KEY=${v2}\nAPI_KEY_OLD=value-v1-aaaa\n`);
+    const records = [place(file, { version: 2 }), place(file, { name: 'API_KEY_OLD', version: 1 })];
+    // A second rotation inside the window: v2 becomes the previous value, v1 is retired.
+    await rotateSecret(vault, { path, env: 'dev', graceMs: 86_400_000 });
+    const v3 = (await vault.get(path, 'dev')).value;
+    await syncDotenvFiles(vault, path, 'dev', records);
+    expect(readFileSync(file, 'utf8')).toBe(`API_KEY=${v3}\nAPI_KEY_OLD=${v2}\n`);
+    // Finished with no window: the previous name comes out.
+    await rotateSecret(vault, { path, env: 'dev', graceMs: 0 });
+    const v4 = (await vault.get(path, 'dev')).value;
+    await syncDotenvFiles(vault, path, 'dev', records);
+    expect(readFileSync(file, 'utf8')).toBe(`API_KEY=${v4}\n`);
+  });
 });

@@ -17,7 +17,7 @@ import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
 import { secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
-import { graceValues } from './grace.js';
+import { endedPreviousNames, graceValues } from './grace.js';
 import { type FilePlace, recordFileWrite, type WrittenSecret } from './places.js';
 
 export interface SyncedFile {
@@ -93,6 +93,15 @@ export async function syncDotenvFiles(
       : (await graceValues(vault, project, env)).find(
           (g) => g.path === path && refusedEnvName(g.envVar) === undefined && !taken.has(g.envVar),
         );
+  // Previous names whose grace window is over: their retired values come out of the file.
+  const ended =
+    project === undefined
+      ? []
+      : (await endedPreviousNames(vault, project, env)).filter((n) => !taken.has(n));
+  // A record under a previous: name is where the previous value went, not the current one:
+  // such a name gets the previous value during the grace window, and is taken out after it.
+  const previousNames = new Set([...ended, ...(grace === undefined ? [] : [grace.envVar])]);
+  const byFile = new Map<string, (FilePlace & { name: string })[]>();
   for (const f of todo) {
     // A record of the previous value under a name another secret owns (older versions wrote
     // such records): that variable is the other secret's.
@@ -100,15 +109,26 @@ export async function syncDotenvFiles(
       out.push({ file: f.file, name: f.name, reference: null, outcome: 'name-taken' });
       continue;
     }
-    const values: Record<string, string> = { [f.name]: current.value };
-    const written: WrittenSecret[] = [{ path, env, version: current.version, name: f.name }];
-    if (grace !== undefined && grace.envVar !== f.name) {
+    byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
+  }
+  for (const [file, places] of byFile) {
+    const values: Record<string, string> = {};
+    const written: WrittenSecret[] = [];
+    for (const f of places) {
+      if (previousNames.has(f.name)) continue;
+      values[f.name] = current.value;
+      written.push({ path, env, version: current.version, name: f.name });
+    }
+    if (
+      grace !== undefined &&
+      (written.length > 0 || places.some((f) => f.name === grace.envVar))
+    ) {
       values[grace.envVar] = grace.value;
       written.push({ path, env, version: grace.version, name: grace.envVar });
     }
-    writeDotenv(f.file, values, { skipGitCheck: true });
-    await recordFileWrite(vault, f.file, written, 'rotate --sync');
-    out.push({ file: f.file, name: f.name, reference: null, outcome: 'rewritten' });
+    writeDotenv(file, values, { skipGitCheck: true, remove: ended });
+    if (written.length > 0) await recordFileWrite(vault, file, written, 'rotate --sync');
+    for (const f of places) out.push({ file, name: f.name, reference: null, outcome: 'rewritten' });
   }
   return { version: current.version, files: out };
 }

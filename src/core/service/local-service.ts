@@ -49,6 +49,10 @@ export function localSecretsService(
         const { graceValues } = await import('../rotation/grace.js');
         return graceValues(vault, project, env, new Date(), within);
       },
+      endedPreviousNames: async (project, env, within) => {
+        const { endedPreviousNames } = await import('../rotation/grace.js');
+        return endedPreviousNames(vault, project, env, new Date(), within);
+      },
       reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {
         const { recordFileWrite } = await import('../rotation/places.js');

@@ -125,11 +125,17 @@ export function withPolicy(
     denied: deny,
     close: () => inner.close(),
   };
-  const { graceValues, reportLeak, recordFileWrite } = inner;
+  const { graceValues, endedPreviousNames, reportLeak, recordFileWrite } = inner;
   if (graceValues !== undefined) {
     service.graceValues = async (name, env, more) => {
       const { group, e } = await project(name, env);
       return graceValues.call(inner, group, e, both(more));
+    };
+  }
+  if (endedPreviousNames !== undefined) {
+    service.endedPreviousNames = async (name, env, more) => {
+      const { group, e } = await project(name, env);
+      return endedPreviousNames.call(inner, group, e, both(more));
     };
   }
   if (reportLeak !== undefined) {

@@ -84,6 +84,11 @@ export interface SecretsService {
    */
   graceValues?(project: string, env: string, within?: PathFilter): Promise<GraceValue[]>;
   /**
+   * The `previous:` names whose grace window is over (grace.ts: endedPreviousNames), which the
+   * .env writers remove from a file (the local vault only).
+   */
+  endedPreviousNames?(project: string, env: string, within?: PathFilter): Promise<string[]>;
+  /**
    * Audits what a file write carried: one `file_write` record per secret (file path, variable
    * name; never a value), so rotate and incident can list stale places; returns how many
    * were recorded. In remote mode the server records them, as the token.
