@@ -7,7 +7,13 @@ import { fernetDecryptAny, fernetRotate } from '../fernet/multi-fernet.js';
 import { Vault } from '../store/vault.js';
 import { DAY_MS } from './duration.js';
 import { graceValues } from './grace.js';
-import { finishRotation, planRotation, retiredVersions, rotateSecret } from './rotate.js';
+import {
+  finishRotation,
+  planRotation,
+  retiredVersions,
+  rotateSecret,
+  rotateUnderPolicy,
+} from './rotate.js';
 import { rotationStatus } from './status.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -252,5 +258,56 @@ describe('rotate: seed 004 procedures in the library', () => {
     // The next rotation is not the incident's: it keeps its one rotated step.
     await rotateSecret(vault, { path, env: 'dev', graceMs: 0 });
     expect((await listIncidents(vault))[0]?.steps).toHaveLength(2);
+  });
+
+  it('under a policy that may not read the value: no equality answer, the value is stored', async () => {
+    const { vault } = await clocked();
+    const path = 'project/app/db_url';
+    await vault.set(path, 'dev', 'postgres://app:current-pw@db/app', {
+      description: 'Database URL of the app for orders',
+    });
+    const { AccessPolicy } = await import('../access/policy.js');
+    const denied: string[] = [];
+    const deny = async (action: string) => {
+      denied.push(action);
+    };
+    const blind = new AccessPolicy(
+      { allow: ['project/app/*'], envs: [], caps: ['list', 'write'], reveal: 'never' },
+      'agent',
+    );
+    // The current value as a guess: stored as a new version, no "is the current one".
+    const r = await rotateUnderPolicy(vault, blind, deny, {
+      path,
+      env: 'dev',
+      graceMs: 0,
+      value: 'postgres://app:current-pw@db/app',
+    });
+    expect(r.version).toBe(2);
+    // A policy that may read the value gets the refusal.
+    const reader = new AccessPolicy(
+      { allow: ['project/app/*'], envs: [], caps: ['read', 'write'] },
+      'ann',
+    );
+    await expect(
+      rotateUnderPolicy(vault, reader, deny, {
+        path,
+        env: 'dev',
+        graceMs: 0,
+        value: 'postgres://app:current-pw@db/app',
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_VALUE' });
+    // Outside the policy, or a reference beyond it: refused and audited through deny.
+    await expect(
+      rotateUnderPolicy(vault, blind, deny, { path: 'project/other/x', env: 'dev', graceMs: 0 }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      rotateUnderPolicy(vault, blind, deny, {
+        path,
+        env: 'dev',
+        graceMs: 0,
+        value: '{{ coffer://project/other/secret }}',
+      }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(denied).toEqual(['rotate', 'rotate']);
   });
 });

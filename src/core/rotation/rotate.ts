@@ -16,6 +16,8 @@
  * any moment leaves the old state or the new one, and running the command again completes.
  * No value enters an error, the audit record or the result.
  */
+import { type AccessPolicy, authorize, type Denier } from '../access/policy.js';
+import { authorizeValueReferences } from '../access/value-references.js';
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
@@ -51,6 +53,13 @@ export interface RotateOptions {
    * know about (a second run would rotate again).
    */
   incidentId?: string | undefined;
+  /**
+   * Whether the caller may learn that the new value of an external secret equals the current
+   * one (refused as INVALID_VALUE). False for a caller that may not read the value: the
+   * refusal would tell it whether a guess is the stored value, so the value is stored as a
+   * new version instead. Default true (the vault's own user).
+   */
+  mayCompare?: boolean | undefined;
 }
 
 export interface RotateResult {
@@ -166,7 +175,7 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
         );
       }
       value = options.value;
-      if (value === current.value) {
+      if (options.mayCompare !== false && value === current.value) {
         throw new CofferError(
           'INVALID_VALUE',
           `the new value of ${t.path} (${t.env}) is the current one: make a new one at the provider`,
@@ -354,4 +363,24 @@ export function retiredVersions(vault: Vault, path: string, env: string): Promis
     const doc = await readRotationDoc(tx, keyring);
     return doc.secrets[slotKey(t.path, t.env)]?.retired ?? [];
   });
+}
+
+/**
+ * `rotateSecret` for a caller bound by `policy` (the web UI's session): write access to the
+ * secret, a new value that refers only to what the policy may read, and no equality answer
+ * unless the policy may read the value. Refusals are audited through `deny`.
+ */
+export async function rotateUnderPolicy(
+  vault: Vault,
+  policy: AccessPolicy,
+  deny: Denier,
+  options: RotateOptions,
+): Promise<RotateResult> {
+  const t = target(options.path, options.env);
+  await authorize(policy, 'write', 'rotate', t, deny);
+  if (options.value !== undefined) {
+    await authorizeValueReferences(policy, 'rotate', t, options.value, deny);
+  }
+  const mayCompare = policy.refusal('read', { ...t, values: true }) === undefined;
+  return rotateSecret(vault, { ...options, ...t, mayCompare });
 }

@@ -33,7 +33,7 @@ import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/path
 import { textAreaValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import { parseDuration } from '../../core/rotation/duration.js';
-import { finishRotation, rotateSecret } from '../../core/rotation/rotate.js';
+import { finishRotation, rotateUnderPolicy } from '../../core/rotation/rotate.js';
 import { localSecretsService } from '../../core/service/local-service.js';
 import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, Vault } from '../../core/store/vault.js';
@@ -637,19 +637,16 @@ export function uiRoutes(deps: UiDeps): void {
     deps.bodyLimit,
     change('rotate', async (c, w, form) => {
       const target = secretTarget(c, c.req.query('env'));
-      await authorize(w.policy, 'write', 'rotate', target, w.deny);
       const value = textArea(form, 'value');
-      if (value !== undefined && value !== '') {
-        await authorizeValueReferences(w.policy, 'rotate', target, value, w.deny);
-      }
       try {
-        await rotateSecret(w.vault, {
+        await rotateUnderPolicy(w.vault, w.policy, w.deny, {
           ...target,
           graceMs: parseDuration((field(form, 'grace') ?? '7d').trim(), 'grace'),
           value: value === undefined || value === '' ? undefined : value,
         });
       } catch (err) {
-        if (!(err instanceof CofferError)) throw err;
+        // A refusal is the request's answer (403), as for every other route.
+        if (!(err instanceof CofferError) || err.code === 'FORBIDDEN') throw err;
         c.error = err; // logged with the request (a store failure's detail)
         const { status } = errorResponse(err, c.get('requestId'));
         const s = await secretView(w, target, { error: shownMessage(err) });
