@@ -33,6 +33,48 @@ describe('pinoRedactHooks with a real pino logger', () => {
     expect(lines()[2]!.user).toBe('ann');
   });
 
+  it('never throws in a log call, and a boxed string shows no character of a value', () => {
+    const { log, raw, lines } = memoryLogger({ values: [SECRET] });
+    class Money {
+      readonly #cents: number;
+      constructor(cents: number) {
+        this.#cents = cents;
+      }
+      toString() {
+        return `${this.#cents / 100} EUR`;
+      }
+    }
+    const symbolGetter = { a: 1 };
+    Object.defineProperty(symbolGetter, Symbol('s'), {
+      enumerable: true,
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(() => {
+      log.info('q %s', new URLSearchParams(`a=1&k=${SECRET}`));
+      log.info('re %s', /ab+c/);
+      log.info('%s', new String(SECRET));
+      log.info('%d', new Number(5) as unknown as number);
+      log.info('cost %s', new Money(500));
+      log.info('%x %j', 'skipped', { password: 'pw' });
+      log.info(symbolGetter, 'with a throwing symbol getter');
+      log.info({ boxed: new String(SECRET) }, 'boxed');
+    }).not.toThrow();
+    expect(raw.join('')).not.toContain(SECRET);
+    expect(lines().map((l) => l.msg)).toEqual([
+      `q a=1&k=${M}`,
+      're /ab+c/',
+      M,
+      '5',
+      'cost 5 EUR',
+      `%x {"password":"${M}"}`,
+      'with a throwing symbol getter',
+      'boxed',
+    ]);
+    expect(lines()[7]!.boxed).toBe(M);
+  });
+
   it('masks an Error carrying a value, as the first argument and under err', () => {
     const { log, raw, lines } = memoryLogger({ values: [SECRET] });
     const err = Object.assign(new Error(`login failed for ${SECRET}`), { code: 'E_LOGIN' });

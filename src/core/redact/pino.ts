@@ -84,9 +84,29 @@ export function pinoRedactHooks(redactor: Redactor): PinoRedactHooks {
   return {
     logMethod(args, method) {
       // Strings are left to streamWrite, which sees them after interpolation, joined with
-      // the format string; objects are copied here, before %j or %o can serialize them.
-      const copies = args.map((a) => (typeof a === 'object' ? redactor.redactObject(a) : a));
-      method.apply(this, copies);
+      // the format string. Objects are copied here (sensitive keys hidden) where pino
+      // serializes them: the merging object, and the arguments of %j, %o, %O. Those of %s,
+      // %d, %i, %f are turned into text by pino with their own methods (a copy has no
+      // internal state for them to read), and that text goes through streamWrite too.
+      const out = [...args];
+      let at = 0;
+      if (typeof out[0] === 'object' && out[0] !== null) {
+        out[0] = safeCopy(redactor, out[0]);
+        at = 1;
+      }
+      const format = out[at];
+      if (typeof format === 'string') {
+        let k = at + 1;
+        // As pino's formatter reads it: every `%` and the character after it takes an argument
+        // (an unknown one too), except `%%`.
+        for (const m of format.matchAll(/%([\s\S])/g)) {
+          if (m[1] === '%') continue;
+          if (k >= out.length) break;
+          if (m[1] === 'j' || m[1] === 'o' || m[1] === 'O') out[k] = safeCopy(redactor, out[k]);
+          k++;
+        }
+      }
+      method.apply(this, out);
     },
     streamWrite(line) {
       const masked = redactor.redactString(line);
@@ -103,4 +123,14 @@ export function pinoRedactHooks(redactor: Redactor): PinoRedactHooks {
       return JSON.stringify(redactor.redactObject(parsed)) + masked.slice(body.length);
     },
   };
+}
+
+/** `value` with sensitive keys hidden, or `value` itself when it cannot be copied. */
+function safeCopy(redactor: Redactor, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  try {
+    return redactor.redactObject(value);
+  } catch {
+    return value; // its text is still masked by streamWrite
+  }
 }

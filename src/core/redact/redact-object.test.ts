@@ -212,3 +212,41 @@ describe('redactObject', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('redactObject and built-ins with internal state', () => {
+  const S = 'hunter2-boxed-secret';
+  const r = createRedactor({ values: [S] });
+
+  it('unboxes String, Number and Boolean objects (a boxed string is masked whole)', () => {
+    const out = r.redactObject({ msg: new String(S), n: new Number(5), b: new Boolean(true) });
+    expect(JSON.stringify(out)).toBe('{"msg":"[REDACTED]","n":5,"b":true}');
+  });
+
+  it('keeps RegExp and URLSearchParams usable, masked, and passes promises and weak maps on', () => {
+    const p = Promise.resolve(1);
+    const w = new WeakMap();
+    const out = r.redactObject({
+      re: new RegExp(`${S}|x`, 'g'),
+      q: new URLSearchParams({ k: S }),
+      p,
+      w,
+    }) as { re: RegExp; q: URLSearchParams; p: unknown; w: unknown };
+    expect(out.re.source).toBe('[REDACTED]|x');
+    expect(out.re.flags).toBe('g');
+    expect(out.q.get('k')).toBe('[REDACTED]');
+    expect(out.p).toBe(p);
+    expect(out.w).toBe(w);
+  });
+
+  it('skips a throwing symbol-keyed getter as it skips a string-keyed one', () => {
+    const o: Record<PropertyKey, unknown> = { a: S };
+    Object.defineProperty(o, Symbol('s'), {
+      enumerable: true,
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(() => r.redactObject(o)).not.toThrow();
+    expect((r.redactObject(o) as { a: string }).a).toBe('[REDACTED]');
+  });
+});

@@ -96,6 +96,15 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (done !== undefined) return done;
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
     if (value instanceof Date) return new Date(value.getTime());
+    // Boxed primitives: a copy would have their prototype but not their value, and a boxed
+    // string's copy would list its characters one by one (each too short to be masked).
+    if (value instanceof String) return redactString(value.valueOf());
+    if (value instanceof Number || value instanceof Boolean) return value.valueOf();
+    if (value instanceof RegExp) return new RegExp(redactString(value.source), value.flags);
+    if (value instanceof URLSearchParams) return new URLSearchParams(redactString(String(value)));
+    // Other built-ins keep their state in internal slots a copy cannot have (a Promise, a
+    // WeakMap): passed on as they are; JSON shows none of it.
+    if (!(value instanceof Error) && isOpaqueBuiltin(value)) return value;
     if (callToJSON && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
       const json = callSafely(() => (value as { toJSON(key: string): unknown }).toJSON(''));
       if (json.ok && json.value !== value) {
@@ -141,7 +150,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
       for (const sym of Object.getOwnPropertySymbols(source)) {
         if (Object.prototype.propertyIsEnumerable.call(source, sym)) {
-          define(out, sym, copy(source[sym], seen), true);
+          let v: unknown;
+          try {
+            v = source[sym];
+          } catch {
+            continue; // a throwing getter: skipped
+          }
+          define(out, sym, copy(v, seen), true);
         }
       }
       return out;
@@ -168,6 +183,19 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redactString,
     redactObject: <T>(obj: T): T => copy(obj, new Map()) as T,
   };
+}
+
+/** Built-ins whose state lives in internal slots, which a property-by-property copy loses. */
+const OPAQUE: readonly (abstract new (...args: never[]) => unknown)[] = [
+  Promise,
+  WeakMap,
+  WeakSet,
+  WeakRef,
+  ...(typeof FinalizationRegistry === 'function' ? [FinalizationRegistry] : []),
+];
+
+function isOpaqueBuiltin(value: object): boolean {
+  return OPAQUE.some((C) => value instanceof C);
 }
 
 /** Runs a `toJSON` of foreign code; a throwing one is treated as absent. */
