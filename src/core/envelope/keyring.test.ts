@@ -168,9 +168,11 @@ describe('DataKeyring', () => {
     bytes.fill(0); // the caller's copy does not matter
     expect(decryptJsonBlob(stored, ring, { context: ctx })).toBe(1);
     ring.destroy();
-    expect(errorOf(() => decryptJsonBlob(stored, ring, { context: ctx })).code).toBe(
-      'KEY_NOT_FOUND',
-    );
+    // Every use after it is an error: never "no key" (plaintext with allowPlaintext).
+    expect(() => decryptJsonBlob(stored, ring, { context: ctx })).toThrow(/destroyed/);
+    expect(() =>
+      encryptJsonBlob({ t: 'tok' }, ring, { context: ctx, allowPlaintext: true }),
+    ).toThrow(/destroyed/);
   });
 
   it('refuses wrong key sizes and ids', () => {

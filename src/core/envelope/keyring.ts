@@ -41,6 +41,8 @@ export interface KeyringOptions {
 
 interface KeyringState {
   keys: Map<string, { bytes: Uint8Array; decryptOnly: boolean }>;
+  /** Set by destroy(): every use after it is an error, never a keyring without keys. */
+  destroyed?: true;
   warn: (message: string) => void;
   warned: Set<string>;
 }
@@ -84,6 +86,7 @@ export class DataKeyring {
     const s = state(this);
     for (const k of s.keys.values()) k.bytes.fill(0);
     s.keys.clear();
+    s.destroyed = true;
   }
 
   /** What JSON.stringify shows: ids only. */
@@ -114,13 +117,17 @@ export function createKeyring(
 function state(ring: DataKeyring): KeyringState {
   const s = STATE.get(ring);
   if (s === undefined) throw new TypeError('not a keyring made by createKeyring');
+  // Its keys are zeroed: encrypting would otherwise fall back to "no key configured"
+  // (plaintext with allowPlaintext), and decrypting to "rotated away".
+  if (s.destroyed) throw new TypeError('this keyring was destroyed (destroy()) and cannot be used');
   return s;
 }
 
 /** The primary key (internal to coffer/envelope: not exported from index.ts). */
 export function primaryKey(ring: DataKeyring): { id: string; bytes: Uint8Array } | undefined {
   const id = ring.primaryId;
-  const k = id === undefined ? undefined : state(ring).keys.get(id);
+  const keys = state(ring).keys;
+  const k = id === undefined ? undefined : keys.get(id);
   return id === undefined || k === undefined ? undefined : { id, bytes: k.bytes };
 }
 

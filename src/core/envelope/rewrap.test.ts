@@ -110,6 +110,21 @@ describe('rewrapRows', () => {
     );
   });
 
+  it('a legacy row too large for an envelope fails alone; the rows around it are rewrapped', async () => {
+    const big = 'x'.repeat(1 << 20);
+    const adapter = memoryAdapter([
+      { id: 1, value: '{"a":1}' },
+      { id: 2, value: big },
+      { id: 3, value: '{"a":3}' },
+    ]);
+    const r = await rewrapRows(adapter, both, { context, allowPlaintext: true, batchSize: 3 });
+    expect(r.plaintextEncrypted).toBe(2);
+    expect(r.failures).toMatchObject([{ id: '2', code: 'INVALID_ARGUMENT' }]);
+    expect(JSON.stringify(r.failures)).not.toContain(big.slice(0, 100));
+    expect(adapter.rows.get(2)).toBe(big);
+    expect(decryptJsonBlob(adapter.rows.get(3), only2, { context: context(3) })).toEqual({ a: 3 });
+  });
+
   it('a dry run opens and verifies every row but writes nothing', async () => {
     const rows = [1, 2, 3].map((id) => ({ id, value: seal({ id }, id) }));
     const adapter = memoryAdapter(rows);

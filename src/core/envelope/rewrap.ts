@@ -190,10 +190,13 @@ function planRow(
       opened.text.fill(0);
     }
   } catch (err) {
-    if (!(err instanceof CofferError)) throw err;
+    // A row the format cannot hold (a legacy value over the size limit, a context the
+    // caller's function made invalid) fails alone: the walk goes on, as for a CofferError.
+    const rowError = err instanceof RangeError || err instanceof TypeError;
+    if (!(err instanceof CofferError) && !rowError) throw err;
     result.failures.push({
       id: String(row.id),
-      code: err.code,
+      code: err instanceof CofferError ? err.code : 'INVALID_ARGUMENT',
       message: err.message,
       ...(context !== undefined ? { context } : {}),
     });
