@@ -20,12 +20,29 @@
  * Nothing here holds a secret value: the plan names variables and says where each value
  * will come from.
  */
+import type { Denier, Target } from '../access/policy.js';
 import { CofferError } from '../errors.js';
 import { closestMatch } from '../suggest.js';
 import { type Manifest, type ManifestVariable, type Source, sourceFor } from './model.js';
 
 /** Environments where a tier 1 secret may be generated without `--generate-missing`. */
 export const DEVELOPMENT_ENVIRONMENTS: readonly string[] = ['dev', 'development', 'local', 'test'];
+
+/**
+ * An agent (MCP `setup_project`) sets up development environments only: the others take
+ * values a person gives. Refused through `deny` (audited, outcome denied) with FORBIDDEN.
+ */
+export async function authorizeAgentSetup(
+  deny: Denier,
+  target: Target & { env: string },
+): Promise<void> {
+  if (DEVELOPMENT_ENVIRONMENTS.includes(target.env)) return;
+  const reason = `setup_project sets up development environments only (${DEVELOPMENT_ENVIRONMENTS.join(', ')}), not ${target.env}`;
+  await deny('setup_project', target, reason);
+  throw new CofferError('FORBIDDEN', reason, {
+    hint: `A person runs \`coffer setup --env ${target.env}\` with the values it needs.`,
+  });
+}
 
 export type SetupStep =
   /** In the vault already: kept (and written to the .env file). */

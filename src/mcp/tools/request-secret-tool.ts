@@ -23,6 +23,7 @@
  * `request_status({ requestId })`: the state of a request made by this server.
  */
 import * as z from 'zod';
+import { authorizeAgentEnvFile } from '../../core/agents/env-file.js';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription } from '../../core/paths.js';
 import type { SecretRequestView } from '../../core/requests/secret-requests.js';
@@ -38,7 +39,7 @@ import {
   type ToolContext,
   target,
 } from './tool.js';
-import { envFileUnder, writeEnvTool } from './write-env-tool.js';
+import { writeEnvTool } from './write-env-tool.js';
 
 const statusOutput = z.object({
   requestId: z.string(),
@@ -172,7 +173,15 @@ export const requestSecretTool: CofferTool = defineTool({
       throw new CofferError('INVALID_ARGUMENT', 'writeEnv needs a project/ key path');
     }
     // A file write_env would refuse is refused now, before the user is asked for the value.
-    if (args.writeEnv !== undefined) envFileUnder(ctx.cwd, args.writeEnv);
+    if (args.writeEnv !== undefined) {
+      await authorizeAgentEnvFile(
+        (a, t, r) => ctx.vault.denied(a, t, r),
+        'request_secret',
+        { path, env },
+        ctx.cwd,
+        args.writeEnv,
+      );
+    }
     const retry = requests.round?.retry;
     if (retry !== undefined) {
       // Protocol 2026-07-28, second round: the client has asked the user (or not).

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { readAudit } from '../../core/audit/log.js';
 import { localMcpBackend } from '../backend.js';
 import { mcpPolicy } from '../policy.js';
 import { setupProjectTool } from './setup-project-tool.js';
@@ -58,10 +59,12 @@ describe('setup_project', () => {
     expect((await tv.vault.get('project/shop/jwt_secret', 'dev')).value).toBe(value);
   });
 
-  it('refuses production, and paths outside the allow list', async () => {
+  it('refuses production, and paths outside the allow list, each refusal audited', async () => {
     await expect(setupProjectTool.run({ env: 'prod' }, ctx())).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
+    const last = (await readAudit(tv.vault)).at(-1);
+    expect(last).toMatchObject({ action: 'setup_project', outcome: 'denied', env: 'prod' });
     await expect(setupProjectTool.run({}, ctx(['project/other/*']))).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });

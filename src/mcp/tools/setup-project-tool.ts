@@ -7,10 +7,9 @@
  * Values that must be asked for are reported as missing, with nothing stored.
  */
 import * as z from 'zod';
-import { CofferError } from '../../core/errors.js';
 import { loadNearestManifest } from '../../core/manifest/load.js';
 import { runSetup } from '../../core/manifest/setup.js';
-import { DEVELOPMENT_ENVIRONMENTS } from '../../core/manifest/setup-plan.js';
+import { authorizeAgentSetup } from '../../core/manifest/setup-plan.js';
 import { parseEnvironment } from '../../core/paths.js';
 import type { ReadOutcome } from '../../core/store/vault.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
@@ -41,14 +40,12 @@ export const setupProjectTool: CofferTool = defineTool({
   async run(args, ctx) {
     const manifest = loadNearestManifest(ctx.cwd);
     const env = parseEnvironment(args.env ?? manifest.env ?? 'dev');
-    if (!DEVELOPMENT_ENVIRONMENTS.includes(env)) {
-      throw new CofferError(
-        'FORBIDDEN',
-        `setup_project sets up development environments only (${DEVELOPMENT_ENVIRONMENTS.join(', ')}), not ${env}`,
-        { hint: `A person runs \`coffer setup --env ${env}\` with the values it needs.` },
-      );
-    }
     const prefix = `project/${manifest.project}`;
+    await authorizeAgentSetup((a, t, r) => ctx.vault.denied(a, t, r), {
+      path: prefix,
+      env,
+      prefix: true,
+    });
     await authorizeTool(ctx, 'write', 'setup_project', { path: prefix, env, prefix: true });
     for (const v of manifest.variables) {
       await authorizeTool(ctx, 'write', 'setup_project', { path: v.path, env });

@@ -17,12 +17,14 @@ import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { envFileUnder } from '../../core/agents/env-file.js';
+import { readAudit } from '../../core/audit/log.js';
 import { dotenvValueEncodings } from '../../core/dotenv/format.js';
 import { CofferError } from '../../core/errors.js';
 import { localMcpBackend } from '../backend.js';
 import { mcpPolicy } from '../policy.js';
 import type { ToolContext } from './tool.js';
-import { envFileUnder, writeEnvTool } from './write-env-tool.js';
+import { writeEnvTool } from './write-env-tool.js';
 
 interface Written {
   file: string;
@@ -170,6 +172,16 @@ describe('write_env', () => {
         ),
       ),
     ).toBe('FORBIDDEN');
+  });
+
+  it('audits a write_env outside the working directory as a refusal', async () => {
+    await tv.vault.set('project/audited/api_key', 'dev', 'value-0001', {
+      description: 'API key of the audited project for tests',
+    });
+    expect(await codeOf(run({ project: 'audited', file: '../.env' }))).toBe('FORBIDDEN');
+    const last = (await readAudit(tv.vault)).at(-1);
+    expect(last).toMatchObject({ action: 'write_env', outcome: 'denied', path: 'project/audited' });
+    expect(last?.detail).toContain('outside the working directory');
   });
 
   it('refuses files outside the working directory, non-dotenv names and symbolic links', async () => {

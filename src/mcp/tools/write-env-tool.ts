@@ -12,61 +12,17 @@
  * not a template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`); a
  * file git does not ignore gets a warning.
  */
-import { existsSync, lstatSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import * as z from 'zod';
+import { authorizeAgentEnvFile } from '../../core/agents/env-file.js';
 import { writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { checkFileName } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { projectNotFound } from '../../core/store/project-lookup.js';
 import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
-
-const DOTENV_NAME = /^\.env(?:\..+)?$/;
-/** Committed templates: values written there end up in the repository. */
-const TEMPLATE_NAME = /^\.env\.(?:example|sample|template|dist)$/i;
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-}
-
-/** The absolute path of `file` under `cwd`, or an error saying why it may not be written. */
-export function envFileUnder(cwd: string, file: string): { abs: string; rel: string } {
-  const abs = resolve(cwd, checkFileName(file));
-  const outside = () =>
-    new CofferError('FORBIDDEN', `${file} is outside the working directory ${cwd}`, {
-      hint: 'Give a path inside the project directory, e.g. .env or config/.env.local.',
-    });
-  if (!inside(cwd, abs)) throw outside();
-  if (!DOTENV_NAME.test(basename(abs))) {
-    throw new CofferError('INVALID_ARGUMENT', `${file} is not a dotenv file`, {
-      hint: 'write_env writes only files named .env or .env.<suffix>, which coffer agent setup keeps the agent from reading.',
-    });
-  }
-  if (TEMPLATE_NAME.test(basename(abs))) {
-    throw new CofferError('INVALID_ARGUMENT', `${file} is a template meant to be committed`, {
-      hint: 'write_env writes values; a committed .env.example holds names only (`coffer env example`).',
-    });
-  }
-  // Symbolic links could lead outside the directory: the nearest existing ancestor must
-  // resolve inside it, and the file itself may not be a link.
-  let dir = dirname(abs);
-  while (!existsSync(dir)) dir = dirname(dir);
-  const realCwd = realpathSync(cwd);
-  const realDir = realpathSync(dir);
-  if (realDir !== realCwd && !inside(realCwd, realDir)) throw outside();
-  const stat = lstatSync(abs, { throwIfNoEntry: false });
-  if (stat !== undefined && (stat.isSymbolicLink() || !stat.isFile())) {
-    throw new CofferError('INVALID_ARGUMENT', `${file} is not a regular file`, {
-      hint: 'write_env does not follow symbolic links.',
-    });
-  }
-  return { abs, rel: relative(cwd, abs) };
-}
 
 export const writeEnvTool: CofferTool = defineTool({
   name: 'write_env',
@@ -120,7 +76,13 @@ export const writeEnvTool: CofferTool = defineTool({
       env,
       prefix: true,
     });
-    const { abs, rel } = envFileUnder(ctx.cwd, args.file ?? '.env');
+    const { abs, rel } = await authorizeAgentEnvFile(
+      (a, t, r) => ctx.vault.denied(a, t, r),
+      'write_env',
+      { path: `project/${project}`, env, prefix: true },
+      ctx.cwd,
+      args.file ?? '.env',
+    );
 
     const listed = (await ctx.vault.list({ prefix: `project/${project}`, env })).filter((s) =>
       ctx.policy.allowsPath(s.path),

@@ -1,0 +1,77 @@
+/**
+ * Which .env file an agent may have coffer write (MCP `write_env`, `request_secret`'s
+ * `writeEnv`): a dotenv file (`.env` or `.env.*`, the names `agent setup` keeps the agent from
+ * reading) inside the server's working directory, reached without symbolic links, and not a
+ * template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`). A file
+ * outside the directory is a refusal, audited as one.
+ */
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { Denier, Target } from '../access/policy.js';
+import { CofferError } from '../errors.js';
+import { checkFileName } from '../files.js';
+
+const DOTENV_NAME = /^\.env(?:\..+)?$/;
+/** Committed templates: values written there end up in the repository. */
+const TEMPLATE_NAME = /^\.env\.(?:example|sample|template|dist)$/i;
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** The absolute path of `file` under `cwd`, or an error saying why it may not be written. */
+export function envFileUnder(cwd: string, file: string): { abs: string; rel: string } {
+  const abs = resolve(cwd, checkFileName(file));
+  const outside = () =>
+    new CofferError('FORBIDDEN', `${file} is outside the working directory ${cwd}`, {
+      hint: 'Give a path inside the project directory, e.g. .env or config/.env.local.',
+    });
+  if (!inside(cwd, abs)) throw outside();
+  if (!DOTENV_NAME.test(basename(abs))) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is not a dotenv file`, {
+      hint: 'write_env writes only files named .env or .env.<suffix>, which coffer agent setup keeps the agent from reading.',
+    });
+  }
+  if (TEMPLATE_NAME.test(basename(abs))) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is a template meant to be committed`, {
+      hint: 'write_env writes values; a committed .env.example holds names only (`coffer env example`).',
+    });
+  }
+  // Symbolic links could lead outside the directory: the nearest existing ancestor must
+  // resolve inside it, and the file itself may not be a link.
+  let dir = dirname(abs);
+  while (!existsSync(dir)) dir = dirname(dir);
+  const realCwd = realpathSync(cwd);
+  const realDir = realpathSync(dir);
+  if (realDir !== realCwd && !inside(realCwd, realDir)) throw outside();
+  const stat = lstatSync(abs, { throwIfNoEntry: false });
+  if (stat !== undefined && (stat.isSymbolicLink() || !stat.isFile())) {
+    throw new CofferError('INVALID_ARGUMENT', `${file} is not a regular file`, {
+      hint: 'write_env does not follow symbolic links.',
+    });
+  }
+  return { abs, rel: relative(cwd, abs) };
+}
+
+/**
+ * `envFileUnder`, with a file outside the working directory refused through `deny` (audited
+ * as `action` on `target`, outcome denied) before the FORBIDDEN error is thrown.
+ */
+export async function authorizeAgentEnvFile(
+  deny: Denier,
+  action: string,
+  target: Target,
+  cwd: string,
+  file: string,
+): Promise<{ abs: string; rel: string }> {
+  try {
+    return envFileUnder(cwd, file);
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'FORBIDDEN') {
+      await deny(action, target, err.message);
+      throw err;
+    }
+    throw err;
+  }
+}
