@@ -236,10 +236,15 @@ export async function createToken(
  * tokens whose policy lies within the caller's.
  */
 export async function listTokens(vault: Vault, within?: AccessPolicy): Promise<TokenInfo[]> {
-  const records = await vault.readTransaction((tx) => tx.listTokens());
-  return records
-    .filter((r) => within === undefined || within.grantRefusal(tokenPolicySpec(r)) === undefined)
-    .map(tokenInfo);
+  // Audited (`token_list`, with how many were shown): who looked at the tokens and their
+  // policies is what an intruder holding an admin token would do first.
+  return vault.auditedTransaction('token_list', async (tx) => {
+    const records = await tx.listTokens();
+    const shown = records
+      .filter((r) => within === undefined || within.grantRefusal(tokenPolicySpec(r)) === undefined)
+      .map(tokenInfo);
+    return { result: shown, detail: `${shown.length} tokens` };
+  });
 }
 
 /**

@@ -28,6 +28,13 @@ describe('GET /v1/tokens', () => {
     const a = await kit.send('GET', '/v1/tokens', { token: kit.tokens.admin });
     expect(a.status).toBe(200);
     const items = a.json.items as Record<string, unknown>[];
+    // Looking at the tokens is audited, with how many were shown.
+    expect((await auditRecords(kit)).at(-1)).toMatchObject({
+      action: 'token_list',
+      outcome: 'ok',
+      actor: 'token:admin@127.0.0.1',
+      detail: `${items.length} tokens`,
+    });
     expect(items.map((i) => i.name).sort()).toEqual(
       [
         'admin',
