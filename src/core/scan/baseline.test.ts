@@ -100,6 +100,35 @@ describe('.secrets.baseline', () => {
     expect(doc.results['docs/old.md']).toEqual(HAND_WRITTEN.results['docs/old.md']);
   });
 
+  it("keys a Stripe key as detect-secrets does: the prefix and 24 characters, whatever the key's length", () => {
+    const key = `sk_live_${'Ab3'.repeat(33)}`; // 107 characters, as current Stripe keys are
+    const [f] = scanText(`STRIPE_SECRET_KEY=${key}\n`, '.env');
+    expect(f?.ruleId).toBe('stripe-secret-key');
+    const detectSecrets = createHash('sha1').update(key.slice(0, 32)).digest('hex');
+    expect(f?.hashedSecret).toBe(detectSecrets);
+    // An entry detect-secrets wrote for that key suppresses coffer's finding.
+    const b = parseBaseline(
+      JSON.stringify({
+        version: '1.5.0',
+        plugins_used: [{ name: 'StripeDetector' }],
+        filters_used: [],
+        results: {
+          '.env': [
+            {
+              type: 'Stripe Access Key',
+              filename: '.env',
+              hashed_secret: detectSecrets,
+              is_verified: false,
+              line_number: 1,
+            },
+          ],
+        },
+      }),
+      '.secrets.baseline',
+    );
+    expect(isInBaseline(baselineIndex(b), f!)).toBe(true);
+  });
+
   it('rewrites entries in detect-secrets key order, keeping unknown keys and audit fields', () => {
     const token = 'AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW';
     const doc = {

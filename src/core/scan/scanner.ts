@@ -163,7 +163,12 @@ export class FileScanner {
   }
 
   #finding(
-    rule: { id: string; description: string; detectSecretsType?: string | undefined },
+    rule: {
+      id: string;
+      description: string;
+      detectSecretsType?: string | undefined;
+      baselineSecret?: ((secret: string) => string) | undefined;
+    },
     line: number,
     start: number,
     end: number,
@@ -178,7 +183,7 @@ export class FileScanner {
       column: start + 1,
       endColumn: end + 1,
       ...(this.#origin.commit !== undefined ? { commit: this.#origin.commit } : {}),
-      hashedSecret: sha1(secret),
+      hashedSecret: sha1(rule.baselineSecret === undefined ? secret : rule.baselineSecret(secret)),
       ...(rule.detectSecretsType !== undefined
         ? { detectSecretsType: rule.detectSecretsType }
         : {}),
