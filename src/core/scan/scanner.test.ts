@@ -366,3 +366,30 @@ describe('coffer master key files', () => {
     expect(scanText(`${k.slice(0, 42)}B=\n`, 'master.key')).toEqual([]);
   });
 });
+
+describe('UTF-16 files', () => {
+  it('reads a UTF-16 file with its byte order mark (PowerShell 5 `>`) as text, LE and BE', () => {
+    const key = `sk_live_${rand(24)}`;
+    const text = `STRIPE_SECRET_KEY=${key}\r\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-utf16-'));
+    try {
+      const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+      const be = Buffer.from(le);
+      be.swap16(); // FE FF and big-endian units
+      for (const [name, bytes] of [
+        ['le.env', le],
+        ['be.env', be],
+      ] as const) {
+        writeFileSync(join(dir, name), bytes);
+        expect(scanFile(join(dir, name), name)?.map((f) => [f.ruleId, f.line])).toEqual([
+          ['stripe-secret-key', 1],
+        ]);
+      }
+      // Without a byte order mark, NUL bytes still mean binary.
+      writeFileSync(join(dir, 'raw.env'), Buffer.from(text, 'utf16le'));
+      expect(scanFile(join(dir, 'raw.env'), 'raw.env')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

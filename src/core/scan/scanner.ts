@@ -416,6 +416,20 @@ export function scanText(text: string, file: string, options: ScanOptions = {}):
   return out;
 }
 
+/** The text of UTF-16 bytes that start with a byte order mark, or undefined. */
+function utf16Text(bytes: Buffer): string | undefined {
+  if (bytes.length < 2) return undefined;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.toString('utf16le', 2);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const swapped = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)));
+    swapped.swap16();
+    const text = swapped.toString('utf16le');
+    swapped.fill(0);
+    return text;
+  }
+  return undefined;
+}
+
 /** Why a file's content is not scanned: it is binary (a NUL byte near the start). */
 function looksBinary(chunk: Uint8Array): boolean {
   return chunk.subarray(0, 8000).includes(0);
@@ -515,8 +529,16 @@ export function scanFile(
   try {
     const read = readStart(fd);
     start = read.bytes;
-    if (looksBinary(start)) return [];
     const scanner = new FileScanner({ file: shown }, options);
+    // UTF-16 with its byte order mark (what Windows PowerShell 5's `>` writes): text, though
+    // every other byte is NUL. Read whole files only (a larger one is taken for binary).
+    const utf16 = read.whole ? utf16Text(start) : undefined;
+    if (utf16 !== undefined) {
+      const out = scanner.text(utf16);
+      for (const f of scanner.end()) out.push(f);
+      return out;
+    }
+    if (looksBinary(start)) return [];
     if (read.whole) {
       const out = scanner.bytes(start);
       for (const f of scanner.end()) out.push(f);
