@@ -85,18 +85,37 @@ export async function promptHidden(question: string): Promise<string> {
     stdin.setRawMode(true);
     stdin.resume();
     stdin.setEncoding('utf8');
-    const done = (err?: Error) => {
+    const restore = () => {
       stdin.setRawMode(false);
       stdin.pause();
       stdin.removeListener('data', onData);
       process.stderr.write('\n');
+    };
+    const done = (err?: Error) => {
+      restore();
       if (err) reject(err);
       else resolve(buf);
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new CofferError('USAGE', 'cancelled'));
+        if (ch === '\r' || ch === '\n') return done();
+        // Ctrl-D: the end of input on an empty line is no answer (a passphrase of nothing
+        // would be "wrong"); after some text it ends the line, as a terminal does.
+        if (ch === '\u0004') {
+          if (buf !== '') return done();
+          return done(
+            new CofferError('USAGE', 'cancelled at the prompt (end of input)', {
+              hint: 'Run the command again to answer it.',
+            }),
+          );
+        }
+        if (ch === '\u0003') {
+          // Ctrl-C: as in a shell, the process ends by SIGINT (exit 130), the terminal restored.
+          restore();
+          buf = '';
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
         if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
         else buf += ch;
       }

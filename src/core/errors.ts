@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'INVALID_MANIFEST'
   | 'INVALID_REFERENCE'
   | 'REQUEST_NOT_FOUND'
+  | 'INCIDENT_NOT_FOUND'
   | 'REQUEST_CLOSED'
   | 'UNRESOLVED_REFERENCE'
   | 'ROTATION_VALUE_REQUIRED'
@@ -194,6 +195,7 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     class: 'not_found',
     hint: 'Secret requests are made by request_secret and last while that coffer mcp runs.',
   },
+  INCIDENT_NOT_FOUND: { class: 'not_found', hint: 'List them with `coffer incident list`.' },
   REQUEST_CLOSED: {
     class: 'conflict',
     hint: 'Each request link works once and for 10 minutes; ask the agent for a new request.',

@@ -53,6 +53,16 @@ describe('two secrets on one variable', () => {
     });
     expect(masked.code, masked.stderr).toBe(0);
     expect(masked.stdout).not.toMatch(/value-Qz/);
+    // A mistyped project or environment is not "nothing to mask": every value would pass.
+    for (const args of [
+      ['redact', '--project', 'coll'],
+      ['redact', '--project', 'col', '--env', 'prd'],
+    ]) {
+      const typo = h.run(args, { input: 'a dash-value-Qz1 b\n' });
+      expect(typo.code, args.join(' ')).toBe(3);
+      expect(typo.stdout).toBe('');
+      expect(typo.stderr).toMatch(/did you mean|has no secrets in/);
+    }
   });
 });
 

@@ -261,6 +261,24 @@ describe('coffer scan', () => {
     rmSync(join(r.dir, '.env.production'));
   });
 
+  it('a path named that does not exist is an error, and a file named is scanned though git ignores it', () => {
+    const r = repo();
+    r.write('.gitignore', 'ignored.js\n');
+    const token = githubToken();
+    r.write('ignored.js', `const gh = '${token}';\n`);
+    const missing = r.scan(['--no-vault', 'nofile']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('nofile does not exist');
+    const named = r.scan(['--no-vault', 'ignored.js']);
+    expect(named.code).toBe(1);
+    expect(named.stdout).toContain('ignored.js:1:');
+    // The directory walk still leaves it out, as git does.
+    expect(r.scan(['--no-vault']).code).toBe(0);
+    const device = r.scan(['--no-vault', '/dev/null']);
+    expect(device.code).toBe(2);
+    expect(device.stderr).toContain('is not a regular file');
+  });
+
   it('reports a staged coffer master key file (what coffer init wrote), in the diff and in history', () => {
     const r = repo();
     const home = join(r.dir, '.coffer');

@@ -69,6 +69,20 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
   });
 
+  it('Ctrl-C at the prompt ends coffer as Ctrl-C does (SIGINT, 130); Ctrl-D on an empty line cancels', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const cmd = `${q(process.execPath)} ${q(BIN)} set project/consilio/stripe_api_key -d ${q(STRIPE_DESCRIPTION)}`;
+    const prompt = 'Value for project/consilio/stripe_api_key';
+    const c = await onPty(cmd, h.env, prompt, 'abc\u0003');
+    expect(c.code).toBe(130);
+    expect(c.out).not.toContain('--help');
+    const d = await onPty(cmd, h.env, prompt, '\u0004');
+    expect(d.code).toBe(2);
+    expect(d.out).toContain('cancelled at the prompt');
+    expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
+  });
+
   it('key rotate shows a progress bar', async () => {
     const h = makeHome();
     expect(h.run(['init']).code).toBe(0);

@@ -25,6 +25,7 @@ import { envImportCommand } from './env-import-command.js';
 interface PullOptions extends CommonOptions {
   project?: string;
   file: string;
+  dotenv?: string;
   check?: boolean;
   references?: boolean;
   allowEnvName?: string[];
@@ -98,6 +99,7 @@ Examples:
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
     .option('-f, --file <path>', '.env file to update (- for stdout)', '.env')
+    .option('--dotenv <path>', 'same as --file (the name set, run and generate use)')
     .option('--check', 'only list (by name) what would change; exit 1 if anything would')
     .option(
       '--references',
@@ -125,6 +127,7 @@ Examples:
     )
     .action(
       action<PullOptions>(async (_args, opts, g) => {
+        if (opts.dotenv !== undefined) opts.file = opts.dotenv;
         const { project, env: e } = await withSuggestions(
           g,
           { kind: 'project', input: opts.project ?? '' },
@@ -167,6 +170,8 @@ Examples:
           check: opts.check === true,
           allowStdout: true,
           remove: ended,
+          // References name secrets and hold none: a file meant to be committed.
+          skipGitCheck: opts.references === true,
         });
         const changes = r.changes;
         if (!opts.references && !opts.check && r.stdout === undefined && secrets.length > 0) {

@@ -19,6 +19,7 @@ import { note, printJson, warn } from '../output.js';
 
 interface ExampleOptions extends CommonOptions {
   file: string;
+  dotenv?: string;
   out: string;
   keep: boolean;
   fromManifest?: boolean;
@@ -47,6 +48,7 @@ export function envExampleCommand(env: Command): void {
     .command('example')
     .description('write .env.example from .env with placeholders instead of secret values')
     .option('-f, --file <path>', 'the .env file to read', '.env')
+    .option('--dotenv <path>', 'same as --file (the name set, run and generate use)')
     .option('-o, --out <path>', 'the example file to write', '.env.example')
     .option('--no-keep', 'replace every value with a placeholder, plain settings too')
     .option(
@@ -82,6 +84,7 @@ Examples:
     )
     .action(
       action<ExampleOptions>(async (_args, opts) => {
+        if (opts.dotenv !== undefined) opts.file = opts.dotenv;
         if (opts.fromManifest) {
           const { loadNearestManifest } = await import('../../core/manifest/load.js');
           const { manifestEnvExample } = await import('../../core/manifest/example.js');

@@ -94,7 +94,7 @@ are refused, with their lines, before anything is imported; so is a file that is
 
 Examples:
   coffer env import .env --project consilio --dry-run
-  coffer env import .env.production --project consilio --env prod -d "{key} for the consilio API"`,
+  coffer env import .env.production --project consilio --env prod -d "{key} used by the consilio API in production"`,
     )
     .action(
       action<ImportOptions>(async ([file], opts, g) => {
@@ -228,7 +228,8 @@ Examples:
               `${results.length} variables: ${ok} ${opts.dryRun ? 'would be stored' : 'stored'}, ${skipped} skipped, ${failed} failed`,
             );
         }
-        if (nothing) return EXIT.usage;
+        // A dry run answers as the import would: refused (2) unless --continue-on-error.
+        if (failed > 0 && !opts.continueOnError) return EXIT.usage;
         return failed > 0 ? EXIT.failure : 0;
       }),
     );

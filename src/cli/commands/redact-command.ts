@@ -78,6 +78,7 @@ async function storedValues(
   const envs = envFlags.length > 0 ? envFlags.map((e) => parseEnvironment(e)) : [envOf({})];
   return withService({ ...g, noPrompt: true }, async (service) => {
     const values: string[] = [];
+    let notFound: CofferError | undefined;
     for (const env of envs) {
       try {
         for (const s of await service.readProject(project, env, 'redact')) values.push(s.value);
@@ -86,8 +87,12 @@ async function storedValues(
           err instanceof CofferError &&
           (err.code === 'PROJECT_NOT_FOUND' || err.code === 'ENVIRONMENT_NOT_FOUND');
         if (!empty) throw err;
+        notFound ??= err;
       }
     }
+    // One of several environments may hold nothing; none holding anything is a mistyped
+    // project or environment, which would pass every value through unmasked.
+    if (values.length === 0 && notFound !== undefined) throw notFound;
     return values;
   });
 }

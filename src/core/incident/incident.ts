@@ -126,7 +126,5 @@ export function listIncidents(vault: Vault): Promise<IncidentRecord[]> {
 }
 
 function notFound(id: string): CofferError {
-  return new CofferError('INVALID_ARGUMENT', `no incident ${JSON.stringify(id.slice(0, 40))}`, {
-    hint: 'List them with `coffer incident list`.',
-  });
+  return new CofferError('INCIDENT_NOT_FOUND', `no incident ${JSON.stringify(id.slice(0, 40))}`);
 }

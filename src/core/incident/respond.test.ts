@@ -120,4 +120,13 @@ describe('respondToIncident', () => {
     expect(asked).toEqual([]);
     expect((await vault.get(PATH, 'prod')).value).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('an unknown incident id is not found (exit 3), not a usage error', async () => {
+    const { vault } = await setup();
+    const { closeIncident } = await import('./incident.js');
+    const err = await closeIncident(vault, 'inc-20260101-a1b2c3').catch((e: unknown) => e);
+    expect((err as CofferError).code).toBe('INCIDENT_NOT_FOUND');
+    const { errorClassOf } = await import('../errors.js');
+    expect(errorClassOf((err as CofferError).code)).toBe('not_found');
+  });
 });

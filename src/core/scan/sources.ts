@@ -9,8 +9,8 @@
  * drivers, `a/`/`b/` prefixes, paths unquoted).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { CofferError } from '../errors.js';
 import { childEnvironment } from '../inject/child-env.js';
@@ -57,16 +57,33 @@ function walk(dir: string, rel: string, all: boolean, out: string[]): void {
  * untracked files git does not ignore, unless `allFiles`; elsewhere every file.
  */
 export function listFiles(cwd: string, paths: readonly string[], allFiles: boolean): string[] {
+  // A path named that is not there is an error (a typo in CI must not pass as clean); a file
+  // named is scanned even when git ignores it: it was asked for.
+  const named: string[] = [];
+  const dirs: string[] = [];
+  for (const p of paths) {
+    const st = statSync(resolve(cwd, p), { throwIfNoEntry: false });
+    if (st === undefined) throw new CofferError('FILE_NOT_FOUND', `${p} does not exist`);
+    if (st.isDirectory()) dirs.push(p);
+    else if (st.isFile()) named.push(relative(cwd, resolve(cwd, p)).split(sep).join('/'));
+    else {
+      throw new CofferError('INVALID_ARGUMENT', `${p} is not a regular file or a directory`, {
+        hint: 'coffer scan reads files and directories; a device or a pipe has no end to read to.',
+      });
+    }
+  }
   if (!allFiles && gitTopLevel(cwd) !== undefined) {
-    const r = git(
-      ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...paths],
-      cwd,
-    );
-    if (r.ok) return [...new Set(r.out.split('\0').filter((p) => p !== ''))];
+    const listed =
+      paths.length > 0 && dirs.length === 0
+        ? { ok: true, out: '' }
+        : git(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...dirs], cwd);
+    if (listed.ok) {
+      return [...new Set([...named, ...listed.out.split('\0').filter((p) => p !== '')])];
+    }
   }
   const out: string[] = [];
   for (const p of paths.length > 0 ? paths : ['.']) {
-    const abs = join(cwd, p);
+    const abs = resolve(cwd, p);
     try {
       walk(abs, relative(cwd, abs).split(sep).join('/'), allFiles, out);
     } catch (err) {
