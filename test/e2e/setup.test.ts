@@ -168,4 +168,42 @@ describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
       `${TIER2.SMTP_PASS}\n`,
     );
   });
+
+  it('a prompt left empty stores nothing at all, the answers before it and the rest included', async () => {
+    const { h, dir } = project();
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const cmd = `cd ${q(dir)} && ${q(process.execPath)} ${q(BIN)} setup --env dev`;
+    const answers: [string, string][] = [
+      ['OPENAI_API_KEY', TIER2.OPENAI_API_KEY],
+      ['SMTP_PASS', ''],
+    ];
+    const out = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        env: h.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let text = '';
+      const onData = (d: Buffer) => {
+        text += d.toString('utf8');
+        const next = answers[0];
+        if (next !== undefined && text.includes(`${next[0]} (`)) {
+          answers.shift();
+          setTimeout(() => child.stdin.write(`${next[1]}\r`), 150);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('error', reject);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        child.stdin.destroy();
+        resolve({ code, out: text });
+      });
+    });
+    expect(out.code, out.out).toBe(2);
+    expect(out.out).toContain('nothing was given for SMTP_PASS');
+    const listed = h.run(['list', 'project/receptor', '--env', 'dev', '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ items: [] });
+  });
 });

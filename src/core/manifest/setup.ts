@@ -189,6 +189,23 @@ export async function runSetup(
     }
   }
 
+  // Every answer first: a prompt left empty or cancelled stores nothing, as without a terminal.
+  const answers = new Map<string, string>();
+  for (const p of plan) {
+    if (p.step.action !== 'ask') continue;
+    const value = await options.ask!(p.variable);
+    if (value === '') {
+      throw new CofferError(
+        'EMPTY_VALUE',
+        `nothing was given for ${p.variable.name} (${p.variable.path}); nothing was stored`,
+        {
+          hint: `Run coffer setup again and type the value, or export ${p.variable.name} before it.`,
+        },
+      );
+    }
+    answers.set(p.variable.name, value);
+  }
+
   for (const p of plan) {
     const v = p.variable;
     const store = (value: string) =>
@@ -205,7 +222,7 @@ export async function runSetup(
         await store(processEnv[p.step.variable]!);
         break;
       case 'ask':
-        await store(await options.ask!(v));
+        await store(answers.get(v.name)!);
         break;
       case 'generate':
         await ensureGenerated({
