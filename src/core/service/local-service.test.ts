@@ -120,6 +120,8 @@ describe('local secrets service', () => {
     const { vault, policy } = await seeded();
     const s = vault.as('token:ci', policy);
     expect((await s.list({})).map((i) => `${i.path} ${i.env}`)).toEqual([`${APP} dev`]);
+    // The record counts what the caller got, not what exists beyond its policy.
+    expect(await last(vault)).toMatchObject({ action: 'list', detail: '1 items' });
     expect((await s.readProject('app', 'dev', 'run')).map((p) => p.path)).toEqual([APP]);
     await expect(s.readProject('other', 'dev', 'run')).rejects.toMatchObject({
       code: 'FORBIDDEN',

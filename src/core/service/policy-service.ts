@@ -80,7 +80,7 @@ export function withPolicy(
       if (prefix?.group !== undefined) {
         await check('list', 'list', { path: `${prefix.scope}/${prefix.group}`, env, prefix: true });
       }
-      const items = await inner.list(o);
+      const items = await inner.list({ ...o, within: both(o.within) });
       return items.filter((s) => within(s.path, s.env));
     },
     async info(path, env) {

@@ -43,6 +43,8 @@ export interface ListQuery {
   /** undefined: every environment (the local vault only). */
   env?: string | undefined;
   includeDeleted?: boolean;
+  /** Bounds the listing (a policy's paths and environments); the local vault's count too. */
+  within?: PathFilter | undefined;
 }
 
 export interface AuditQuery {

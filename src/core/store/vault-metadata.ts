@@ -23,7 +23,12 @@ function notFound(key: KeyPath, env: string): CofferError {
 /** Lists secrets (metadata only): see Vault.list. */
 export async function listSecrets(
   store: AuditedStore,
-  options: { prefix?: string | undefined; env?: string | undefined; includeDeleted?: boolean },
+  options: {
+    prefix?: string | undefined;
+    env?: string | undefined;
+    includeDeleted?: boolean;
+    within?: ((path: string, env: string) => boolean) | undefined;
+  },
 ): Promise<SecretInfo[]> {
   const prefix = options.prefix === undefined ? undefined : parsePathPrefix(options.prefix);
   const env = options.env === undefined ? undefined : parseEnvironment(options.env);
@@ -34,7 +39,11 @@ export async function listSecrets(
       ...(env !== undefined ? { env } : {}),
       includeDeleted: options.includeDeleted ?? false,
     });
-    return { result: items, detail: `${items.length} items` };
+    // Bounded before it is counted: the record says how many the caller got, never how many
+    // exist beyond what it may see.
+    const within = options.within;
+    const shown = within === undefined ? items : items.filter((i) => within(i.path, i.env));
+    return { result: shown, detail: `${shown.length} items` };
   });
 }
 

@@ -173,6 +173,8 @@ export class Vault {
       prefix?: string | undefined;
       env?: string | undefined;
       includeDeleted?: boolean;
+      /** Bounds the listing (a policy's paths and environments), count in the audit included. */
+      within?: ((path: string, env: string) => boolean) | undefined;
     } = {},
   ): Promise<SecretInfo[]> {
     return listSecrets(this.#store, options);
