@@ -369,9 +369,15 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(h.fakeState('gh')).toEqual({});
   });
 
-  it('--dry-run changes nothing; --prune removes exactly the extras; local-only never leaves', async () => {
+  it('--dry-run changes nothing; --prune removes only what coffer synced there before; local-only never leaves', async () => {
     const h = setup();
     resetCloud();
+    // STALE was synced by coffer once, then deleted from the project; OTHER is the target's own.
+    await h.store({ STALE: 'x' }, []);
+    cloud.heroku = {};
+    const first = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.heroku]);
+    expect(first.code, first.stderr).toBe(0);
+    expect((await h.run(['delete', 'project/consilio/stale', '--env', 'prod'])).code).toBe(0);
     await h.store({ API_KEY: 'k-1', DB_URL: 'postgres://db', LOCAL_ONLY: 'mine' }, ['LOCAL_ONLY']);
     cloud.heroku = { API_KEY: 'k-1', DB_URL: 'old', STALE: 'x', OTHER: 'y' };
     const before = JSON.stringify(cloud.heroku);
@@ -393,6 +399,7 @@ describe('coffer sync (binary, stand-in targets)', () => {
       change: ['DB_URL'],
       unchanged: ['API_KEY'],
       extra: ['OTHER', 'STALE'],
+      stale: ['STALE'],
     });
     expect(JSON.stringify(cloud.heroku)).toBe(before);
     expect(dry.stdout).not.toContain('postgres://db');
@@ -415,10 +422,11 @@ describe('coffer sync (binary, stand-in targets)', () => {
       '--prune',
     ]);
     expect(pruned.code, pruned.stderr).toBe(0);
-    expect(cloud.heroku).toEqual({ API_KEY: 'k-1', DB_URL: 'postgres://db' });
+    expect(cloud.heroku).toEqual({ API_KEY: 'k-1', DB_URL: 'postgres://db', OTHER: 'y' });
+    expect(pruned.stderr).toContain('never synced by coffer (kept): OTHER');
     const audit = await h.run(['audit', '--json', '-n', '200']);
     expect((audit.stdout.match(/"action":\s*"sync"/g) ?? []).length).toBeGreaterThanOrEqual(2);
-    expect(audit.stdout).toContain('removed OTHER,STALE');
+    expect(audit.stdout).toContain('removed STALE');
     expect(audit.stdout).not.toContain('postgres://db');
   }, 120_000);
 
@@ -456,6 +464,11 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(missing.stderr).toMatch(/gh is not installed/);
     expect(missing.stderr).toMatch(/GITHUB_TOKEN/);
 
+    // STALE was synced there by coffer, then left the project: --prune removes it.
+    await h.store({ STALE: 'x' });
+    cloud.github = {};
+    expect((await h.run(sync, { ...noGh, GITHUB_TOKEN: TOKEN })).code).toBe(0);
+    expect((await h.run(['delete', 'project/consilio/stale', '--env', 'prod'])).code).toBe(0);
     cloud.github = { STALE: 'x' };
     const dry = await h.run([...sync, '--dry-run', '--prune', '--json'], {
       ...noGh,

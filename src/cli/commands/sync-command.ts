@@ -3,13 +3,14 @@
  * exportable variables (local-only ones never, derived values resolved) to a deploy target
  * (sync/targets.ts) without a value in argv, in a file or in a message. `--dry-run` shows the
  * names to add, change and remove (a keyed comparison where the target returns values);
- * `--prune` removes what the project no longer has. Every sync is audited (`sync`, with the
+ * `--prune` removes what coffer synced there before and the project no longer has (never a
+ * variable coffer did not put there). Every sync is audited (`sync`, with the
  * target and the names), which is where `rotate` and `incident` find where a value went.
  */
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { selectExport } from '../../core/export/select.js';
-import { planSync, type SyncPlan } from '../../core/sync/plan.js';
+import { planSync, type SyncPlan, syncedNames } from '../../core/sync/plan.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
@@ -37,7 +38,14 @@ function describePlan(plan: SyncPlan, prune: boolean): string {
   return [
     ...line('add', plan.add),
     ...line('change', plan.change),
-    ...line(prune ? 'remove' : 'only at the target (kept; --prune removes)', plan.extra),
+    ...line(
+      prune ? 'remove' : 'synced before, no longer in the project (kept; --prune removes)',
+      plan.stale,
+    ),
+    ...line(
+      'only at the target, never synced by coffer (kept)',
+      plan.extra.filter((n) => !plan.stale.includes(n)),
+    ),
     ...line('unchanged', plan.unchanged),
   ].join('\n');
 }
@@ -64,7 +72,11 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
       manifestLocalOnly: await manifestLocalOnly(project),
       reader: vault,
     });
-    const plan = planSync(selection.variables, await target.read());
+    const plan = planSync(
+      selection.variables,
+      await target.read(),
+      await syncedNames(vault, target.label),
+    );
     const prune = opts.prune === true;
     if (opts.dryRun) {
       if (opts.json) printJson({ target: target.label, project, env, dryRun: true, ...plan });
@@ -77,7 +89,9 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     }
     const push = new Set([...plan.add, ...plan.change]);
     const vars = selection.variables.filter((v) => push.has(v.name));
-    const removed = prune ? plan.extra : [];
+    // Only what coffer synced there before: the target's own variables are never removed.
+    const removed = prune ? plan.stale : [];
+    const notOurs = plan.extra.filter((n) => !plan.stale.includes(n));
     let failure: unknown;
     try {
       await target.set(vars);
@@ -114,14 +128,19 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
         changed: plan.change,
         removed,
         unchanged: plan.unchanged,
-        kept: prune ? [] : plan.extra,
+        kept: prune ? notOurs : plan.extra,
       });
     } else {
       note(
         `synced project ${project} (${env}) to ${target.label}: ${plan.add.length} added, ${plan.change.length} changed, ${removed.length} removed, ${plan.unchanged.length} unchanged`,
       );
-      if (!prune && plan.extra.length > 0) {
-        note(`only at the target (kept; --prune removes): ${plan.extra.join(', ')}`);
+      if (!prune && plan.stale.length > 0) {
+        note(
+          `synced before, no longer in the project (kept; --prune removes): ${plan.stale.join(', ')}`,
+        );
+      }
+      if (notOurs.length > 0) {
+        note(`only at the target, never synced by coffer (kept): ${notOurs.join(', ')}`);
       }
       for (const x of selection.excluded) note(`left out ${x.name} (${x.path}): ${x.reason}`);
     }
@@ -139,7 +158,7 @@ export function syncCommand(program: Command): void {
     .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
     .requiredOption('-t, --target <target>', SYNC_TARGETS.join(' | '))
     .option('--dry-run', 'show the names to add, change and remove; change nothing')
-    .option('--prune', 'remove variables the project no longer has')
+    .option('--prune', 'remove variables coffer synced there before that the project no longer has')
     .option('--repo <owner/name>', 'github: the repository (default: the one here)')
     .option('--app <name>', 'fly, heroku: the app')
     .option('--service <id>', 'render, railway: the service id')

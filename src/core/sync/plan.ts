@@ -8,13 +8,20 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ExportVariable } from '../export/formats.js';
+import type { StorageTx } from '../store/storage.js';
 
 export interface SyncPlan {
   add: string[];
   change: string[];
   unchanged: string[];
-  /** Held by the target, not by the project: removed with --prune, else listed only. */
+  /**
+   * Held by the target, not by the project. With --prune, those coffer synced there before
+   * (`stale`: the project no longer has them) are removed; the others were never coffer's and
+   * are only listed.
+   */
   extra: string[];
+  /** The extras coffer synced to this target before: what --prune removes. */
+  stale: string[];
 }
 
 /**
@@ -24,10 +31,11 @@ export interface SyncPlan {
 export function planSync(
   local: readonly ExportVariable[],
   remote: ReadonlyMap<string, string | undefined>,
+  synced: ReadonlySet<string> = new Set(),
 ): SyncPlan {
   const key = randomBytes(32);
   const digest = (v: string) => createHmac('sha256', key).update(v, 'utf8').digest();
-  const plan: SyncPlan = { add: [], change: [], unchanged: [], extra: [] };
+  const plan: SyncPlan = { add: [], change: [], unchanged: [], extra: [], stale: [] };
   const names = new Set<string>();
   for (const v of local) {
     names.add(v.name);
@@ -39,8 +47,44 @@ export function planSync(
       } else plan.change.push(v.name);
     }
   }
-  for (const name of remote.keys()) if (!names.has(name)) plan.extra.push(name);
+  for (const name of remote.keys()) {
+    if (names.has(name)) continue;
+    plan.extra.push(name);
+    if (synced.has(name)) plan.stale.push(name);
+  }
   key.fill(0);
   for (const list of Object.values(plan)) list.sort();
   return plan;
+}
+
+/** Audit records read per page while looking for past syncs. */
+const PAGE = 1000;
+
+/**
+ * The variable names coffer has synced to `target` (its label, as the `sync` audit records
+ * name it): what `--prune` may remove there. Read from the audit log, oldest first.
+ */
+export async function syncedNames(
+  vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
+  target: string,
+): Promise<Set<string>> {
+  const names = new Set<string>();
+  let after = 0;
+  for (;;) {
+    const rows = await vault.readTransaction((tx) =>
+      tx.listAudit({ afterSeq: after, limit: PAGE }),
+    );
+    for (const r of rows) {
+      if (r.action !== 'sync' || r.outcome !== 'ok' || r.detail === null || r.path === null)
+        continue;
+      try {
+        const d = JSON.parse(r.detail) as { target?: unknown; name?: unknown };
+        if (d.target === target && typeof d.name === 'string') names.add(d.name);
+      } catch {
+        // The summary record of a sync (plain text): not one variable's.
+      }
+    }
+    if (rows.length < PAGE) return names;
+    after = rows[rows.length - 1]!.seq;
+  }
 }
