@@ -115,6 +115,25 @@ describe('setProperty', () => {
     );
   });
 
+  it("keeps a comment that ends the last member's line on that line", () => {
+    const opts = { jsonc: true };
+    for (const [comment, comma] of [
+      ['// github', ','],
+      ['// github', ''],
+      ['/* github */', ','],
+      ['/* github */', ''],
+    ] as const) {
+      const text = `{\n  "servers": {\n    "github": {}${comma} ${comment}\n  }\n}\n`;
+      const out = setProperty(text, 'f', opts, ['servers'], 'coffer', 1);
+      expect(out, text).toBe(
+        `{\n  "servers": {\n    "github": {}, ${comment}\n    "coffer": 1\n  }\n}\n`,
+      );
+      expect(jsonValue(parseJsonTree(out, 'f', opts))).toEqual({
+        servers: { github: {}, coffer: 1 },
+      });
+    }
+  });
+
   it('keeps the comments of an empty object or array it adds to', () => {
     const jsonc =
       '{\n  "servers": {\n    // TODO add github\n  },\n  "list": [ /* none yet */ ]\n}\n';

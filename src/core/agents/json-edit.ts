@@ -300,7 +300,19 @@ function insertProperty(
   const body = `${JSON.stringify(key)}: ${serialize(value, unit, indent)}`.replace(/\n/g, nl);
   const at = afterValue(text, last.value.end);
   const sep = oneLine ? ' ' : `${nl}${indent}`;
-  return text.slice(0, at.end) + (at.comma ? '' : ',') + sep + body + text.slice(at.end);
+  // A comment that ends the last member's line (JSONC) stays on that line, after the comma.
+  const comment = oneLine
+    ? undefined
+    : /^[ \t]*(?:\/\/[^\r\n]*|\/\*(?:(?!\*\/)[^\r\n])*\*\/[ \t]*)/.exec(text.slice(at.end))?.[0];
+  const end = comment === undefined ? at.end : at.end + comment.length;
+  return (
+    text.slice(0, at.end) +
+    (at.comma ? '' : ',') +
+    text.slice(at.end, end) +
+    sep +
+    body +
+    text.slice(end)
+  );
 }
 
 /**
