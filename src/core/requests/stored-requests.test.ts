@@ -128,6 +128,24 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(JSON.stringify(await records())).not.toContain(VALUE);
   });
 
+  it("another token's request is not found, and asking for it is audited as a refusal", async () => {
+    const { requests } = clocked();
+    const { request } = await requests.create(input());
+    const denied: string[] = [];
+    const deny = async (action: string, _t: unknown, reason: string) => {
+      denied.push(`${action}: ${reason}`);
+    };
+    expect(await code(requests.status(request.id, 'tok-other', deny))).toBe('REQUEST_NOT_FOUND');
+    expect(await code(requests.decline(request.id, 'tok-other', 'x', deny))).toBe(
+      'REQUEST_NOT_FOUND',
+    );
+    expect(denied).toEqual([
+      `request_status: request ${request.id} belongs to another token`,
+      `request_status: request ${request.id} belongs to another token`,
+    ]);
+    expect((await requests.status(request.id, 'tok-agent')).status).toBe('pending');
+  });
+
   it('a value the vault would refuse leaves the link usable', async () => {
     const { requests } = clocked(Date.now());
     const { request, url } = await requests.create(input());

@@ -23,7 +23,7 @@
  *   more than a day ago and those left unanswered a day past their expiry.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AccessPolicy } from '../access/policy.js';
+import { AccessPolicy, type Denier } from '../access/policy.js';
 import { tokenPolicySpec, tokenUnusable } from '../access/tokens.js';
 import { CofferError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -260,10 +260,15 @@ export class StoredSecretRequests implements RequestInbox {
     return { request: { ...view }, url: `${origin}/r/${id}/${token}` };
   }
 
-  /** The request's view (an expired one is marked so, audited once); for its creator. */
-  async status(id: string, tokenId: string): Promise<SecretRequestView> {
+  /**
+   * The request's view (an expired one is marked so, audited once); for its creator. Another
+   * token's request is answered as one that does not exist, and the refusal is audited
+   * through `deny` (as the asking token).
+   */
+  async status(id: string, tokenId: string, deny?: Denier): Promise<SecretRequestView> {
     const b = await this.#vault.readTransaction((tx, keyring) => load(tx, keyring, id));
     if (b.tokenId !== tokenId) {
+      await deny?.('request_status', {}, `request ${id.slice(0, 40)} belongs to another token`);
       throw new CofferError('REQUEST_NOT_FOUND', 'no such secret request for this token');
     }
     if (!done(b.view.status) && !b.used && this.#now() >= Date.parse(b.view.expiresAt)) {
@@ -276,8 +281,13 @@ export class StoredSecretRequests implements RequestInbox {
   }
 
   /** The creator (the agent's client declining the elicitation) refuses. */
-  async decline(id: string, tokenId: string, by: string): Promise<SecretRequestView> {
-    const b = await this.status(id, tokenId);
+  async decline(
+    id: string,
+    tokenId: string,
+    by: string,
+    deny?: Denier,
+  ): Promise<SecretRequestView> {
+    const b = await this.status(id, tokenId, deny);
     if (done(b.status)) return b;
     return this.#change(id, 'declined', (x) => {
       if (done(x.view.status) || x.used) return { result: { ...x.view }, detail: `request ${id}` };

@@ -100,7 +100,7 @@ export function requestsRoutes(
       query: NoQuery,
       response: SecretRequestStatus,
     },
-    ({ params, policy }) => requests.status(params.id ?? '', policy.token.id),
+    ({ c, params, policy }) => requests.status(params.id ?? '', policy.token.id, c.get('deny')),
   );
 
   addRoute(
@@ -114,7 +114,8 @@ export function requestsRoutes(
       query: NoQuery,
       response: SecretRequestStatus,
     },
-    ({ params, policy }) => requests.decline(params.id ?? '', policy.token.id, 'the client'),
+    ({ c, params, policy }) =>
+      requests.decline(params.id ?? '', policy.token.id, 'the client', c.get('deny')),
   );
 
   const failure = (c: Context<AppEnv>, err: unknown): Response => {
