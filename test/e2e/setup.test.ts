@@ -127,6 +127,46 @@ describe('coffer setup (seed 002)', () => {
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 if (!hasScript) console.warn('SKIPPED setup terminal test: util-linux `script` is not installed');
 
+/**
+ * Runs `coffer setup --env ENV` in `dir` on a pty, answering each prompt (by variable name) in
+ * turn with its value and Enter.
+ */
+function setupOnPty(
+  dir: string,
+  env: Record<string, string>,
+  setupEnv: string,
+  answers: [string, string][],
+): Promise<{ code: number | null; out: string }> {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const cmd = `cd ${q(dir)} && ${q(process.execPath)} ${q(BIN)} setup --env ${setupEnv}`;
+  const pending = [...answers];
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString('utf8');
+      const next = pending[0];
+      if (next !== undefined && text.includes(`${next[0]} (`)) {
+        pending.shift();
+        // Give the process a moment to switch the terminal to raw mode after printing.
+        setTimeout(() => child.stdin.write(`${next[1]}\r`), 150);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, out: text });
+    });
+  });
+}
+
 describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
   it('prompts for each missing value with echo off', async () => {
     const { h, dir } = project();
@@ -135,33 +175,7 @@ describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
       POSTGRES_PASSWORD: 'exported-pg-password-43',
       SERVICE_ROLE_KEY: 'exported-service-role-44',
     };
-    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-    const cmd = `cd ${q(dir)} && ${q(process.execPath)} ${q(BIN)} setup --env prod`;
-    const out = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-        env: { ...h.env, ...exported },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let text = '';
-      const pending = Object.keys(TIER2) as (keyof typeof TIER2)[];
-      const onData = (d: Buffer) => {
-        text += d.toString('utf8');
-        const next = pending[0];
-        if (next !== undefined && text.includes(`${next} (`)) {
-          pending.shift();
-          setTimeout(() => child.stdin.write(`${TIER2[next]}\r`), 150);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('error', reject);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        child.stdin.destroy();
-        resolve({ code, out: text });
-      });
-    });
+    const out = await setupOnPty(dir, { ...h.env, ...exported }, 'prod', Object.entries(TIER2));
     expect(out.code, out.out).toBe(0);
     for (const value of Object.values(TIER2)) expect(out.out).not.toContain(value);
     expect(h.run(['get', 'project/receptor/smtp_pass', '--env', 'prod']).stdout).toBe(
@@ -171,36 +185,10 @@ describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
 
   it('a prompt left empty stores nothing at all, the answers before it and the rest included', async () => {
     const { h, dir } = project();
-    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-    const cmd = `cd ${q(dir)} && ${q(process.execPath)} ${q(BIN)} setup --env dev`;
-    const answers: [string, string][] = [
+    const out = await setupOnPty(dir, h.env, 'dev', [
       ['OPENAI_API_KEY', TIER2.OPENAI_API_KEY],
       ['SMTP_PASS', ''],
-    ];
-    const out = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-        env: h.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let text = '';
-      const onData = (d: Buffer) => {
-        text += d.toString('utf8');
-        const next = answers[0];
-        if (next !== undefined && text.includes(`${next[0]} (`)) {
-          answers.shift();
-          setTimeout(() => child.stdin.write(`${next[1]}\r`), 150);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('error', reject);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        child.stdin.destroy();
-        resolve({ code, out: text });
-      });
-    });
+    ]);
     expect(out.code, out.out).toBe(2);
     expect(out.out).toContain('nothing was given for SMTP_PASS');
     const listed = h.run(['list', 'project/receptor', '--env', 'dev', '--json']);

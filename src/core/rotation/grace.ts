@@ -10,7 +10,7 @@
  */
 import { parseEnvironment, parsePathPrefix } from '../paths.js';
 import type { Vault } from '../store/vault.js';
-import { readRotationDoc } from './state.js';
+import { readRotationDoc, type SecretRotation } from './state.js';
 
 export interface GraceValue {
   path: string;
@@ -21,6 +21,46 @@ export interface GraceValue {
   graceUntil: string;
 }
 
+/**
+ * The rotation states of `project`'s secrets in `env` that have a `previous:` name and that
+ * `allows` lets through, with whether their grace window is open at `now`.
+ */
+async function previousNamed(
+  vault: Vault,
+  project: string,
+  env: string,
+  now: Date,
+  allows: (path: string, env: string) => boolean,
+): Promise<
+  { path: string; env: string; s: SecretRotation & { previousName: string }; open: boolean }[]
+> {
+  const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
+  const e = parseEnvironment(env);
+  return vault.readTransaction(async (tx, keyring) => {
+    if ((await tx.getMeta('rotation_state')) === undefined) return [];
+    const doc = await readRotationDoc(tx, keyring);
+    const out: {
+      path: string;
+      env: string;
+      s: SecretRotation & { previousName: string };
+      open: boolean;
+    }[] = [];
+    for (const [key, s] of Object.entries(doc.secrets)) {
+      const space = key.lastIndexOf(' ');
+      const path = key.slice(0, space);
+      if (key.slice(space + 1) !== e || !path.startsWith(prefix) || s.previousName === null)
+        continue;
+      if (!allows(path, e)) continue;
+      const open =
+        s.previousVersion !== null &&
+        s.graceUntil !== null &&
+        Date.parse(s.graceUntil) > now.getTime();
+      out.push({ path, env: e, s: s as SecretRotation & { previousName: string }, open });
+    }
+    return out;
+  });
+}
+
 /** The previous values of `project` in `env` whose grace window is open at `now`. */
 export async function graceValues(
   vault: Vault,
@@ -29,29 +69,16 @@ export async function graceValues(
   now: Date = new Date(),
   allows: (path: string, env: string) => boolean = () => true,
 ): Promise<GraceValue[]> {
-  const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
-  const e = parseEnvironment(env);
-  const open = await vault.readTransaction(async (tx, keyring) => {
-    const stored = await tx.getMeta('rotation_state');
-    if (stored === undefined) return [];
-    const doc = await readRotationDoc(tx, keyring);
-    const out: { path: string; envVar: string; version: number; graceUntil: string }[] = [];
-    for (const [key, s] of Object.entries(doc.secrets)) {
-      const space = key.lastIndexOf(' ');
-      const path = key.slice(0, space);
-      if (key.slice(space + 1) !== e || !path.startsWith(prefix)) continue;
-      if (s.previousVersion === null || s.graceUntil === null || s.previousName === null) continue;
-      if (Date.parse(s.graceUntil) <= now.getTime() || !allows(path, e)) continue;
-      out.push({
-        path,
-        envVar: s.previousName,
-        version: s.previousVersion,
-        graceUntil: s.graceUntil,
-      });
-    }
-    return out;
-  });
+  const open = (await previousNamed(vault, project, env, now, allows))
+    .filter((x) => x.open)
+    .map(({ path, s }) => ({
+      path,
+      envVar: s.previousName,
+      version: s.previousVersion!,
+      graceUntil: s.graceUntil!,
+    }));
   if (open.length === 0) return [];
+  const e = parseEnvironment(env);
   const reads = await vault.getMany(
     open.map((o) => ({ path: o.path, env: e, version: o.version })),
   );
@@ -76,24 +103,6 @@ export async function endedPreviousNames(
   now: Date = new Date(),
   allows: (path: string, env: string) => boolean = () => true,
 ): Promise<string[]> {
-  const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
-  const e = parseEnvironment(env);
-  return vault.readTransaction(async (tx, keyring) => {
-    if ((await tx.getMeta('rotation_state')) === undefined) return [];
-    const doc = await readRotationDoc(tx, keyring);
-    const out = new Set<string>();
-    for (const [key, s] of Object.entries(doc.secrets)) {
-      const space = key.lastIndexOf(' ');
-      const path = key.slice(0, space);
-      if (key.slice(space + 1) !== e || !path.startsWith(prefix) || s.previousName === null)
-        continue;
-      if (!allows(path, e)) continue;
-      const open =
-        s.previousVersion !== null &&
-        s.graceUntil !== null &&
-        Date.parse(s.graceUntil) > now.getTime();
-      if (!open) out.add(s.previousName);
-    }
-    return [...out].sort();
-  });
+  const named = await previousNamed(vault, project, env, now, allows);
+  return [...new Set(named.filter((x) => !x.open).map((x) => x.s.previousName))].sort();
 }
