@@ -168,6 +168,7 @@ describe('DataKeyring', () => {
     bytes.fill(0); // the caller's copy does not matter
     expect(decryptJsonBlob(stored, ring, { context: ctx })).toBe(1);
     ring.destroy();
+    ring.destroy(); // a cleanup that runs twice
     // Every use after it is an error: never "no key" (plaintext with allowPlaintext).
     expect(() => decryptJsonBlob(stored, ring, { context: ctx })).toThrow(/destroyed/);
     expect(() =>

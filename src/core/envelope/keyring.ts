@@ -83,7 +83,8 @@ export class DataKeyring {
 
   /** Zeroes every key; the keyring cannot be used afterwards. */
   destroy(): void {
-    const s = state(this);
+    const s = STATE.get(this);
+    if (s === undefined || s.destroyed) return; // a second destroy (cleanup run twice) is fine
     for (const k of s.keys.values()) k.bytes.fill(0);
     s.keys.clear();
     s.destroyed = true;

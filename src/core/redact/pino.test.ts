@@ -76,6 +76,25 @@ describe('pinoRedactHooks with a real pino logger', () => {
     expect(lines()[7]!.boxed).toBe(M);
   });
 
+  it('hides keys in %j objects after a null or undefined first argument, as after an object', () => {
+    const { log, raw } = memoryLogger({ values: [SECRET] });
+    Reflect.apply(log.info, log, [null, 'cfg %j', { password: 'hunter2pw' }]);
+    Reflect.apply(log.info, log, [undefined, 'cfg %O', { token: 'tok-abc-123' }]);
+    expect(raw.join('')).not.toContain('hunter2pw');
+    expect(raw.join('')).not.toContain('tok-abc-123');
+  });
+
+  it('a marker that is regular-expression syntax does not break the copy of a RegExp', () => {
+    const raw: string[] = [];
+    const log = pino(
+      { hooks: pinoRedactHooks(createRedactor({ values: [SECRET], marker: '***' })) },
+      { write: (l: string) => raw.push(l) },
+    );
+    log.info('cfg %j', { password: 'hunter2pw', match: new RegExp(SECRET) });
+    expect(raw.join('')).not.toContain('hunter2pw');
+    expect(raw.join('')).not.toContain(SECRET);
+  });
+
   it('masks an Error carrying a value, as the first argument and under err', () => {
     const { log, raw, lines } = memoryLogger({ values: [SECRET] });
     const err = Object.assign(new Error(`login failed for ${SECRET}`), { code: 'E_LOGIN' });

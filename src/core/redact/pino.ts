@@ -90,7 +90,9 @@ export function pinoRedactHooks(redactor: Redactor): PinoRedactHooks {
       // internal state for them to read), and that text goes through streamWrite too.
       const out = [...args];
       let at = 0;
-      if (typeof out[0] === 'object' && out[0] !== null) {
+      // pino reads the message from the second argument when the first is an object, null
+      // or undefined.
+      if (typeof out[0] === 'object' || out[0] === undefined) {
         out[0] = safeCopy(redactor, out[0]);
         at = 1;
       }

@@ -100,7 +100,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // string's copy would list its characters one by one (each too short to be masked).
     if (value instanceof String) return redactString(value.valueOf());
     if (value instanceof Number || value instanceof Boolean) return value.valueOf();
-    if (value instanceof RegExp) return new RegExp(redactString(value.source), value.flags);
+    if (value instanceof RegExp) return maskedRegExp(redactString(value.source), value.flags);
     if (value instanceof URLSearchParams) return new URLSearchParams(redactString(String(value)));
     // Other built-ins keep their state in internal slots a copy cannot have (a Promise, a
     // WeakMap): passed on as they are; JSON shows none of it.
@@ -183,6 +183,15 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     redactString,
     redactObject: <T>(obj: T): T => copy(obj, new Map()) as T,
   };
+}
+
+/** A RegExp of a masked source; the marker may not be valid pattern syntax (`***`): escaped. */
+function maskedRegExp(source: string, flags: string): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch {
+    return new RegExp(source.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), flags);
+  }
 }
 
 /** Built-ins whose state lives in internal slots, which a property-by-property copy loses. */

@@ -279,7 +279,7 @@ describe('rotate: seed 004 procedures in the library', () => {
     const r = await rotateUnderPolicy(vault, blind, deny, {
       path,
       env: 'dev',
-      graceMs: 0,
+      grace: '0',
       value: 'postgres://app:current-pw@db/app',
     });
     expect(r.version).toBe(2);
@@ -292,19 +292,19 @@ describe('rotate: seed 004 procedures in the library', () => {
       rotateUnderPolicy(vault, reader, deny, {
         path,
         env: 'dev',
-        graceMs: 0,
+        grace: '0',
         value: 'postgres://app:current-pw@db/app',
       }),
     ).rejects.toMatchObject({ code: 'INVALID_VALUE' });
     // Outside the policy, or a reference beyond it: refused and audited through deny.
     await expect(
-      rotateUnderPolicy(vault, blind, deny, { path: 'project/other/x', env: 'dev', graceMs: 0 }),
+      rotateUnderPolicy(vault, blind, deny, { path: 'project/other/x', env: 'dev', grace: 'soon' }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(
       rotateUnderPolicy(vault, blind, deny, {
         path,
         env: 'dev',
-        graceMs: 0,
+        grace: '0',
         value: '{{ coffer://project/other/secret }}',
       }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });

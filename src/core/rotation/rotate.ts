@@ -24,7 +24,7 @@ import { parseGeneratorSpec } from '../generate/spec.js';
 import { refusedEnvName } from '../inject/names.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath, secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
-import { formatDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
 import {
   emptySecretRotation,
@@ -374,13 +374,19 @@ export async function rotateUnderPolicy(
   vault: Vault,
   policy: AccessPolicy,
   deny: Denier,
-  options: RotateOptions,
+  options: Omit<RotateOptions, 'graceMs'> & {
+    /** `7d`, `12h`, `0` (duration.ts). */ grace: string;
+  },
 ): Promise<RotateResult> {
   const t = target(options.path, options.env);
+  // Decided before anything of the request is read: a caller without write access is refused
+  // (and audited) whatever else it sent.
   await authorize(policy, 'write', 'rotate', t, deny);
   if (options.value !== undefined) {
     await authorizeValueReferences(policy, 'rotate', t, options.value, deny);
   }
+  const graceMs = parseDuration(options.grace.trim(), 'grace');
   const mayCompare = policy.refusal('read', { ...t, values: true }) === undefined;
-  return rotateSecret(vault, { ...options, ...t, mayCompare });
+  const { grace: _grace, ...rest } = options;
+  return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare });
 }

@@ -50,6 +50,10 @@ const XML_ELEMENT = new RegExp(
   'gi',
 );
 
+/** Type names with digits that code annotates secrets with (`key: Uint8Array`). */
+const TYPE_NAME =
+  /^(?:Big)?(?:Uint|Int|Float)(?:8|16|32|64)(?:Clamped)?Array$|^(?:Sha|SHA|Md|MD)\d+$/;
+
 /** Words in a name that say something about a secret without holding one. */
 const NOT_A_SECRET_WORDS = new Set(
   (
@@ -153,8 +157,12 @@ export function findGeneric(line: string, kind: FileKind): GenericMatch[] {
     if (!quoted && kind !== 'config') {
       if (kind === 'prose') continue;
       // In code an unquoted value is an expression or a type (`password = input`,
-      // `key: opts.key`, `masterKey: Uint8Array`, `token: Pick<TokenRecord`, `(s: Secret)`).
-      if (/^[A-Za-z_$][\w$]*(?:[.[(<>|&)?!]|$)/.test(value)) continue;
+      // `key: opts.key`, `token: Pick<TokenRecord`, `(s: Secret)`, `masterKey: Uint8Array`);
+      // a bare token with digits is an identifier only when it does not look generated (a
+      // key pasted into a comment, `// api_key: hX9fK2mQ7vL4`, is still found).
+      const ident = /^[A-Za-z_$][\w$]*(?:([.[(<>|&)?!])|$)/.exec(value);
+      if (ident !== null && (ident[1] !== undefined || !/\d/.test(value) || TYPE_NAME.test(value)))
+        continue;
       if (/[.([]/.test(value)) continue;
     }
     // A code span in prose (`key: \`opts.key\``) is code.

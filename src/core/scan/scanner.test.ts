@@ -85,8 +85,16 @@ describe('generic assignments', () => {
     expect(
       ids('SecretsService: `vault.as(actor, policy)` is the one\n', 'ARCHITECTURE.md'),
     ).toEqual([]);
-    // A literal in code is still found.
+    // A literal in code is still found, and so is a key pasted bare into a comment or object.
     expect(ids(`const secretKey = "${rand(24)}";\n`, 'src/core/x.ts')).toEqual(['generic-secret']);
+    for (const [line, file] of [
+      ['# api_key: hX9fK2mQ7vL4pZ8wR3tY6uN1', 'a.py'],
+      ['// token=hX9fK2mQ7vL4pZ8wR3tY6uN1', 'b.ts'],
+      ['const c = { apiKey: hX9fK2mQ7vL4pZ8wR3tY6uN1 }', 'c.ts'],
+      ['// secret: Xk29fJq83LmZ0pQ7Wn4Ac', 'd.go'],
+    ] as const) {
+      expect(ids(`${line}\n`, file), line).toEqual(['generic-secret']);
+    }
   });
 
   it('finds hex secrets under secret names (openssl rand -hex), not digests under digest names', () => {

@@ -32,7 +32,6 @@ import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
 import { textAreaValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
-import { parseDuration } from '../../core/rotation/duration.js';
 import { finishRotation, rotateUnderPolicy } from '../../core/rotation/rotate.js';
 import { localSecretsService } from '../../core/service/local-service.js';
 import type { AuditRecord } from '../../core/store/storage.js';
@@ -641,7 +640,7 @@ export function uiRoutes(deps: UiDeps): void {
       try {
         await rotateUnderPolicy(w.vault, w.policy, w.deny, {
           ...target,
-          graceMs: parseDuration((field(form, 'grace') ?? '7d').trim(), 'grace'),
+          grace: field(form, 'grace') ?? '7d',
           value: value === undefined || value === '' ? undefined : value,
         });
       } catch (err) {
