@@ -339,6 +339,24 @@ describe('agent setup', () => {
         expect(check(client, on).ok).toBe(true);
       });
 
+      it('a setting that may change how coffer starts (envFile, env_vars) is red and removed by setup', () => {
+        const after = apply(client, {});
+        const mcp = after[spec.mcpFile]!;
+        const loaded =
+          spec.mcpFormat === 'toml'
+            ? `${mcp}env_vars = ["NODE_OPTIONS"]\n`
+            : mcp.replace('"command"', '"envFile": "/home/ann/app/.env",\n      "command"');
+        expect(loaded).not.toBe(mcp);
+        const item = check(client, { ...after, [spec.mcpFile]: loaded }).items.find(
+          (i) => i.piece === 'mcp-server',
+        );
+        expect(item?.status).toBe('missing');
+        expect(item?.detail).toMatch(/may change how coffer starts \((env_vars|envFile)\)/);
+        const fixed = apply(client, { ...after, [spec.mcpFile]: loaded });
+        expect(fixed[spec.mcpFile]).not.toMatch(/envFile|env_vars/);
+        expect(check(client, fixed).ok).toBe(true);
+      });
+
       it('check is red for an entry widened after setup (an extra option, code loading)', () => {
         const after = apply(client, {});
         const mcp = after[spec.mcpFile]!;

@@ -26,6 +26,29 @@ import { INSTRUCTIONS_MARKERS, workflowText } from './workflow.js';
 /** The pieces of a setup, in the order they are reported. */
 export type AgentPiece = 'mcp-server' | 'read-deny' | 'output-hook' | 'instructions' | 'vault';
 
+/**
+ * The settings an MCP server entry may hold beside coffer's own (command, args, type): the
+ * user's `env` (checked on its own), a working directory, timeouts, tool lists and switches.
+ */
+const ENTRY_KEYS = new Set([
+  'command',
+  'args',
+  'type',
+  'env',
+  'cwd',
+  'enabled',
+  'disabled',
+  'description',
+  'timeout',
+  'startup_timeout_sec',
+  'startup_timeout_ms',
+  'tool_timeout_sec',
+  'enabled_tools',
+  'disabled_tools',
+  'alwaysAllow',
+  'autoApprove',
+]);
+
 /** The name of coffer's entry in every client's MCP configuration. */
 export const SERVER_NAME = 'coffer';
 
@@ -645,6 +668,11 @@ function entryProblem(
   // Codex's `enabled = false`, and `disabled: true` in the JSON clients' files.
   if (entry.enabled === false || entry.disabled === true)
     return 'it is switched off in the client configuration';
+  // Any other setting may change how the process starts (VS Code's and Cursor's `envFile`,
+  // Codex's `env_vars`, a debug launcher): only the ones known to be harmless are kept.
+  const unknown = Object.keys(entry).filter((k) => !ENTRY_KEYS.has(k.split('.')[0]!));
+  if (unknown.length > 0)
+    return `it has settings that may change how coffer starts (${unknown.join(', ')}): remove them`;
   if (typeof command !== 'string' || !isAbsolute(command))
     return 'its command is not an absolute path';
   if (!isExecutable(command)) return `its command ${command} does not exist or cannot be run`;
