@@ -122,4 +122,24 @@ describe('syncDotenvFiles', () => {
     await syncDotenvFiles(vault, path, 'dev', records);
     expect(readFileSync(file, 'utf8')).toBe(`API_KEY=${v4}\n`);
   });
+
+  it("never takes out the synced secret's own variable, though another rotation once used its name", async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    const a = 'project/app/api_key';
+    await vault.set(a, 'dev', 'a-value-1111', {
+      description: DESCRIPTION,
+      metadata: { generator: 'hex:16' },
+    });
+    await rotateSecret(vault, { path: a, env: 'dev', graceMs: 0, previousName: 'LEGACY_KEY' });
+    const b = 'project/app/legacy_key';
+    await vault.set(b, 'dev', 'legacy-value-123', { description: DESCRIPTION });
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'LEGACY_KEY=legacy-value-123\n');
+    await rotateSecret(vault, { path: b, env: 'dev', graceMs: 0, value: 'legacy-value-456' });
+    const r = await syncDotenvFiles(vault, b, 'dev', [place(file, { name: 'LEGACY_KEY' })]);
+    expect(r.files.map((f) => f.outcome)).toEqual(['rewritten']);
+    expect(readFileSync(file, 'utf8')).toBe('LEGACY_KEY=legacy-value-456\n');
+  });
 });

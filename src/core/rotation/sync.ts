@@ -79,14 +79,12 @@ export async function syncDotenvFiles(
   const project = /^project\/([^/]+)\//.exec(path)?.[1];
   // The previous value under its grace name, unless another secret of the project uses that
   // name (run and env pull let that secret win too).
-  const taken =
-    project === undefined
-      ? new Set<string>()
-      : new Set(
-          (await vault.list({ prefix: `project/${project}`, env }))
-            .filter((s) => s.path !== path)
-            .map(secretEnvVar),
-        );
+  const listed =
+    project === undefined ? [] : await vault.list({ prefix: `project/${project}`, env });
+  const taken = new Set(listed.filter((s) => s.path !== path).map(secretEnvVar));
+  // This secret's own variable is never a previous name to take out, whatever another
+  // secret's finished rotation once called its previous value.
+  const own = new Set(listed.filter((s) => s.path === path).map(secretEnvVar));
   const grace =
     project === undefined
       ? undefined
@@ -97,7 +95,7 @@ export async function syncDotenvFiles(
   const ended =
     project === undefined
       ? []
-      : (await endedPreviousNames(vault, project, env)).filter((n) => !taken.has(n));
+      : (await endedPreviousNames(vault, project, env)).filter((n) => !taken.has(n) && !own.has(n));
   // A record under a previous: name is where the previous value went, not the current one:
   // such a name gets the previous value during the grace window, and is taken out after it.
   const previousNames = new Set([...ended, ...(grace === undefined ? [] : [grace.envVar])]);
