@@ -129,4 +129,29 @@ describe('respondToIncident', () => {
     const { errorClassOf } = await import('../errors.js');
     expect(errorClassOf((err as CofferError).code)).toBe('not_found');
   });
+
+  it('a rotation by hand with a grace window after the leak is finished, not repeated', async () => {
+    const { vault, asked, options } = await setup();
+    const { openIncident } = await import('./incident.js');
+    const { rotateSecret } = await import('../rotation/rotate.js');
+    const { graceValues } = await import('../rotation/grace.js');
+    await openIncident(vault, { path: PATH, env: 'prod', where: 'a log' });
+    await rotateSecret(vault, {
+      path: PATH,
+      env: 'prod',
+      graceMs: 7 * 86_400_000,
+      value: 'sk-by-hand-0002',
+      previousName: 'OPENAI_API_KEY_OLD',
+    });
+    // Still injected: the incident is not done with it.
+    expect((await graceValues(vault, 'agents', 'prod')).map((g) => g.version)).toEqual([1]);
+    const r = await respondToIncident(vault, options());
+    expect(r.rotated).toBeUndefined();
+    expect(asked).toEqual([]);
+    expect(r.incident.steps.find((s) => s.step === 'rotated')?.detail).toContain(
+      'version 1 retired',
+    );
+    expect(await graceValues(vault, 'agents', 'prod')).toEqual([]);
+    expect((await vault.get(PATH, 'prod')).value).toBe('sk-by-hand-0002');
+  });
 });

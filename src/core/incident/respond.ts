@@ -13,7 +13,13 @@ import { CofferError } from '../errors.js';
 import { writeSecretFile } from '../files.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
 import { type ValuePlaces, valuePlaces } from '../rotation/places.js';
-import { planRotation, type RotateResult, rotateSecret } from '../rotation/rotate.js';
+import {
+  finishRotation,
+  planRotation,
+  type RotateResult,
+  rotatedSinceInGrace,
+  rotateSecret,
+} from '../rotation/rotate.js';
 import type { IncidentRecord } from '../rotation/state.js';
 import type { Vault } from '../store/vault.js';
 import { addIncidentStep, listIncidents, openIncident } from './incident.js';
@@ -100,6 +106,17 @@ export async function respondToIncident(
   let record = opened.incident;
   options.onOpened?.(record, opened.resumed);
   let rotated: RotateResult | undefined;
+  if (!done(record, 'rotated') && (await rotatedSinceInGrace(vault, path, env, record.openedAt))) {
+    // Rotated by hand since the leak, with a grace window: the leaked version is still
+    // injected. Finishing that rotation retires it; rotating again would ask for another value.
+    const finished = await finishRotation(vault, { path, env });
+    record = await addIncidentStep(
+      vault,
+      record.id,
+      'rotated',
+      `finished the rotation made since the leak: version ${finished.retired.join(', ')} retired`,
+    );
+  }
   if (!done(record, 'rotated')) {
     const plan = await planRotation(vault, path, env, options.generator);
     const value = plan.kind === 'external' ? await options.newValue() : undefined;

@@ -239,9 +239,10 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       if (incident === undefined || incident.closedAt !== null)
         throw new CofferError('INVALID_ARGUMENT', 'no open incident with that id');
       incident.steps.push(step);
-    } else {
+    } else if (!(graceMs > 0 || keyList)) {
       // A rotation after a leak was reported (report_leak, or an incident run that stopped
-      // before rotating) is that incident's rotation: its next run does not rotate again.
+      // before rotating) is that incident's rotation when it retires the leaked version at
+      // once; one with a grace window keeps injecting it, and the incident finishes it.
       for (const incident of doc.incidents) {
         if (
           incident.path === t.path &&
@@ -389,4 +390,28 @@ export async function rotateUnderPolicy(
   const mayCompare = policy.refusal('read', { ...t, values: true }) === undefined;
   const { grace: _grace, ...rest } = options;
   return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare });
+}
+
+/**
+ * Whether `path` in `env` was rotated after `since` (an ISO time) and its previous version is
+ * still injected in a grace window: the incident response finishes such a rotation instead of
+ * rotating again.
+ */
+export function rotatedSinceInGrace(
+  vault: Vault,
+  path: string,
+  env: string,
+  since: string,
+): Promise<boolean> {
+  const t = target(path, env);
+  return vault.readTransaction(async (tx, keyring) => {
+    const s = (await readRotationDoc(tx, keyring)).secrets[slotKey(t.path, t.env)];
+    return (
+      s !== undefined &&
+      s.rotatedAt !== null &&
+      Date.parse(s.rotatedAt) >= Date.parse(since) &&
+      s.previousVersion !== null &&
+      s.keyring === null // a key list's old keys go only once the data is rewrapped
+    );
+  });
 }
