@@ -127,6 +127,43 @@ describe('.secrets.baseline', () => {
       '.secrets.baseline',
     );
     expect(isInBaseline(baselineIndex(b), f!)).toBe(true);
+    // A baseline an older coffer wrote (the whole key hashed) still suppresses it, and an
+    // update rekeys its entry, audit fields kept.
+    const whole = createHash('sha1').update(key).digest('hex');
+    const old = parseBaseline(
+      JSON.stringify({
+        version: '1.5.0',
+        plugins_used: [],
+        filters_used: [],
+        results: {
+          '.env': [
+            {
+              type: 'Stripe Access Key',
+              filename: '.env',
+              hashed_secret: whole,
+              is_verified: false,
+              line_number: 1,
+              is_secret: false,
+            },
+          ],
+        },
+      }),
+      '.secrets.baseline',
+    );
+    expect(isInBaseline(baselineIndex(old), f!)).toBe(true);
+    const next = JSON.parse(
+      formatBaseline(updateBaseline(old, [f!], new Set(['.env']), new Date(0))),
+    );
+    expect(next.results['.env']).toEqual([
+      {
+        type: 'Stripe Access Key',
+        filename: '.env',
+        hashed_secret: detectSecrets,
+        is_verified: false,
+        line_number: 1,
+        is_secret: false,
+      },
+    ]);
   });
 
   it('rewrites entries in detect-secrets key order, keeping unknown keys and audit fields', () => {

@@ -150,7 +150,11 @@ export function baselineIndex(b: Baseline): Set<string> {
 
 /** True when the baseline lists the finding (by file, hashed secret and type). */
 export function isInBaseline(index: Set<string>, f: Finding): boolean {
-  return index.has(identity(f.file, f.hashedSecret, keyOf(f).type));
+  const type = keyOf(f).type;
+  return (
+    index.has(identity(f.file, f.hashedSecret, type)) ||
+    (f.wholeHashedSecret !== undefined && index.has(identity(f.file, f.wholeHashedSecret, type)))
+  );
 }
 
 function sortEntries(list: BaselineEntry[]): BaselineEntry[] {
@@ -212,9 +216,14 @@ export function updateBaseline(
     const id = identity(f.file, f.hashedSecret, type);
     if (seen.has(id)) continue;
     seen.add(id);
-    const kept = previous.get(id);
+    // An entry an older coffer keyed by the whole secret keeps its audit fields, rekeyed.
+    const kept =
+      previous.get(id) ??
+      (f.wholeHashedSecret === undefined
+        ? undefined
+        : previous.get(identity(f.file, f.wholeHashedSecret, type)));
     const e: BaselineEntry = kept
-      ? { ...kept, line_number: f.line }
+      ? { ...kept, hashed_secret: f.hashedSecret, line_number: f.line }
       : {
           type,
           filename: f.file,

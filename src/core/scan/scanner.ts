@@ -184,6 +184,7 @@ export class FileScanner {
       endColumn: end + 1,
       ...(this.#origin.commit !== undefined ? { commit: this.#origin.commit } : {}),
       hashedSecret: sha1(rule.baselineSecret === undefined ? secret : rule.baselineSecret(secret)),
+      ...(rule.baselineSecret !== undefined ? { wholeHashedSecret: sha1(secret) } : {}),
       ...(rule.detectSecretsType !== undefined
         ? { detectSecretsType: rule.detectSecretsType }
         : {}),

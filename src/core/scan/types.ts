@@ -29,6 +29,11 @@ export interface Finding {
   readonly masked: string;
   /** SHA-1 hex of the secret as detect-secrets computes it (baseline identity). */
   readonly hashedSecret: string;
+  /**
+   * SHA-1 hex of the whole secret, where detect-secrets hashes only part of it (Stripe):
+   * what baselines written by older coffer versions hold, still honoured.
+   */
+  readonly wholeHashedSecret?: string | undefined;
   /** detect-secrets' type name when a detect-secrets plugin finds the same thing. */
   readonly detectSecretsType?: string | undefined;
   /** True when a checksum or a structure check confirmed the format. */
