@@ -75,7 +75,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const plan = planSync(
       selection.variables,
       await target.read(),
-      await syncedNames(vault, target.label),
+      await syncedNames(vault, target.label, project, env),
     );
     const prune = opts.prune === true;
     if (opts.dryRun) {

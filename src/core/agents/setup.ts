@@ -45,6 +45,11 @@ const ENTRY_KEYS = new Set([
   'tool_timeout_sec',
   'enabled_tools',
   'disabled_tools',
+  // Codex: whether the server must start, and tool approval (`[mcp_servers.coffer.tools.X]`).
+  'required',
+  'default_tools_approval_mode',
+  'supports_parallel_tool_calls',
+  'tools',
   'alwaysAllow',
   'autoApprove',
 ]);

@@ -154,4 +154,23 @@ describe('respondToIncident', () => {
     expect(await graceValues(vault, 'agents', 'prod')).toEqual([]);
     expect((await vault.get(PATH, 'prod')).value).toBe('sk-by-hand-0002');
   });
+
+  it("a hand rotation with a grace window, finished by hand, is the incident's rotation", async () => {
+    const { vault, asked, options } = await setup();
+    const { openIncident } = await import('./incident.js');
+    const { rotateSecret, finishRotation } = await import('../rotation/rotate.js');
+    await openIncident(vault, { path: PATH, env: 'prod', where: 'a log' });
+    await rotateSecret(vault, {
+      path: PATH,
+      env: 'prod',
+      graceMs: 86_400_000,
+      value: 'sk-hand-0003',
+    });
+    await finishRotation(vault, { path: PATH, env: 'prod' });
+    const r = await respondToIncident(vault, options());
+    expect(r.rotated).toBeUndefined();
+    expect(asked).toEqual([]);
+    expect(r.incident.steps.filter((s) => s.step === 'rotated')).toHaveLength(1);
+    expect((await vault.get(PATH, 'prod')).version).toBe(2);
+  });
 });

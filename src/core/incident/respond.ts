@@ -109,13 +109,9 @@ export async function respondToIncident(
   if (!done(record, 'rotated') && (await rotatedSinceInGrace(vault, path, env, record.openedAt))) {
     // Rotated by hand since the leak, with a grace window: the leaked version is still
     // injected. Finishing that rotation retires it; rotating again would ask for another value.
-    const finished = await finishRotation(vault, { path, env });
-    record = await addIncidentStep(
-      vault,
-      record.id,
-      'rotated',
-      `finished the rotation made since the leak: version ${finished.retired.join(', ')} retired`,
-    );
+    // finishRotation records it as this incident's `rotated` step, in its own transaction.
+    await finishRotation(vault, { path, env });
+    record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
   }
   if (!done(record, 'rotated')) {
     const plan = await planRotation(vault, path, env, options.generator);

@@ -310,4 +310,18 @@ describe('rotate: seed 004 procedures in the library', () => {
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(denied).toEqual(['rotate', 'rotate']);
   });
+
+  it("a key list rotated by hand after a leak, grace or not, is the incident's rotation", async () => {
+    const { vault } = await clocked();
+    const path = 'project/agents/encryption_key';
+    await vault.set(path, 'prod', generateFernetKey(), {
+      description: 'Encrypts stored provider credentials at rest',
+      metadata: { generator: 'fernet', tier: 3 },
+    });
+    const { openIncident, listIncidents } = await import('../incident/incident.js');
+    await openIncident(vault, { path, env: 'prod', where: 'a log' });
+    await rotateSecret(vault, { path, env: 'prod', graceMs: 7 * DAY_MS });
+    const [incident] = await listIncidents(vault);
+    expect(incident?.steps.map((st) => st.step)).toEqual(['marked compromised', 'rotated']);
+  });
 });

@@ -239,10 +239,11 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       if (incident === undefined || incident.closedAt !== null)
         throw new CofferError('INVALID_ARGUMENT', 'no open incident with that id');
       incident.steps.push(step);
-    } else if (!(graceMs > 0 || keyList)) {
+    } else if (graceMs === 0 || keyList) {
       // A rotation after a leak was reported (report_leak, or an incident run that stopped
       // before rotating) is that incident's rotation when it retires the leaked version at
-      // once; one with a grace window keeps injecting it, and the incident finishes it.
+      // once (a key list keeps its old keys until the data is rewrapped, whoever rotates it);
+      // one with a grace window keeps injecting it, and its finish or the incident ends it.
       for (const incident of doc.incidents) {
         if (
           incident.path === t.path &&
@@ -342,6 +343,26 @@ export function finishRotation(
       retired: [...new Set([...entry.retired, ...retired])].sort((a, b) => a - b),
     };
     doc.secrets[key] = next;
+    // Finishing a rotation made since a leak was reported retires the leaked version: that is
+    // the open incident's rotation.
+    if (entry.previousVersion !== null && entry.rotatedAt !== null) {
+      const now = s.now().toISOString();
+      for (const incident of doc.incidents) {
+        if (
+          incident.path === t.path &&
+          incident.env === t.env &&
+          incident.closedAt === null &&
+          Date.parse(entry.rotatedAt) >= Date.parse(incident.openedAt) &&
+          !incident.steps.some((st) => st.step === 'rotated')
+        ) {
+          incident.steps.push({
+            step: 'rotated',
+            at: now,
+            detail: `finished the rotation made since the leak: version ${entry.previousVersion} retired`,
+          });
+        }
+      }
+    }
     await writeRotationDoc(s.tx, s.keyring, doc);
     return {
       result: {

@@ -54,6 +54,15 @@ const XML_ELEMENT = new RegExp(
 const TYPE_NAME =
   /^(?:Big)?(?:Uint|Int|Float)(?:8|16|32|64)(?:Clamped)?Array$|^(?:Sha|SHA|Md|MD)\d+$/;
 
+/**
+ * A PascalCase type name with digits (`Ed25519PrivateKey`, `OAuth2Token`, `Argon2Hash`):
+ * capitalised words and numbers only, one word of three letters at least. Generated text has
+ * lowercase letters after digits or lone capitals (`Xk29fJq83LmZ0`, `A1B2C3`).
+ */
+function isTypeName(value: string): boolean {
+  return /^(?:[A-Z][a-z]*|\d+)+$/.test(value) && /[A-Z][a-z]{2,}/.test(value);
+}
+
 /** Words in a name that say something about a secret without holding one. */
 const NOT_A_SECRET_WORDS = new Set(
   (
@@ -161,7 +170,10 @@ export function findGeneric(line: string, kind: FileKind): GenericMatch[] {
       // a bare token with digits is an identifier only when it does not look generated (a
       // key pasted into a comment, `// api_key: hX9fK2mQ7vL4`, is still found).
       const ident = /^[A-Za-z_$][\w$]*(?:([.[(<>|&)?!])|$)/.exec(value);
-      if (ident !== null && (ident[1] !== undefined || !/\d/.test(value) || TYPE_NAME.test(value)))
+      if (
+        ident !== null &&
+        (ident[1] !== undefined || !/\d/.test(value) || TYPE_NAME.test(value) || isTypeName(value))
+      )
         continue;
       if (/[.([]/.test(value)) continue;
     }

@@ -62,12 +62,17 @@ const PAGE = 1000;
 
 /**
  * The variable names coffer has synced to `target` (its label, as the `sync` audit records
- * name it): what `--prune` may remove there. Read from the audit log, oldest first.
+ * name it) from `project` in `env`: what `--prune` may remove there. Another project's syncs
+ * to a target of the same label (gh's "this repository" in another checkout, a shared app)
+ * do not count. Read from the audit log, oldest first.
  */
 export async function syncedNames(
   vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
   target: string,
+  project: string,
+  env: string,
 ): Promise<Set<string>> {
+  const prefix = `project/${project}/`;
   const names = new Set<string>();
   let after = 0;
   for (;;) {
@@ -75,8 +80,8 @@ export async function syncedNames(
       tx.listAudit({ afterSeq: after, limit: PAGE }),
     );
     for (const r of rows) {
-      if (r.action !== 'sync' || r.outcome !== 'ok' || r.detail === null || r.path === null)
-        continue;
+      if (r.action !== 'sync' || r.outcome !== 'ok' || r.detail === null) continue;
+      if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) continue;
       try {
         const d = JSON.parse(r.detail) as { target?: unknown; name?: unknown };
         if (d.target === target && typeof d.name === 'string') names.add(d.name);

@@ -341,8 +341,11 @@ export function uiRoutes(deps: UiDeps): void {
     };
   };
 
-  const visible = (policy: AccessPolicy, s: SecretInfo) =>
+  const visible = (policy: AccessPolicy, s: Pick<SecretInfo, 'path' | 'env'>) =>
     policy.allowsPath(s.path) && policy.allowsEnv(s.env);
+  /** The listing bound of a session: passed to vault.list, so its audit count is bounded too. */
+  const within = (policy: AccessPolicy) => (path: string, env: string) =>
+    visible(policy, { path, env });
 
   // ---- static files and login ----
 
@@ -415,7 +418,7 @@ export function uiRoutes(deps: UiDeps): void {
     '/',
     page(async (c, w) => {
       await authorize(w.policy, 'list', 'list', {}, w.deny);
-      const items = (await w.vault.list({})).filter((s) => visible(w.policy, s));
+      const items = await w.vault.list({ within: within(w.policy) });
       const groups = new Map<string, ProjectSummary & { names: Set<string> }>();
       for (const s of items) {
         const [scope, group] = s.path.split('/') as [string, string];
@@ -487,9 +490,9 @@ export function uiRoutes(deps: UiDeps): void {
   ): Promise<SecretView> => {
     await authorize(w.policy, 'list', 'history', target, w.deny);
     const project = target.path.split('/').slice(0, 2).join('/');
-    const siblings = (await w.vault.list({ prefix: project, includeDeleted: true })).filter(
-      (s) => s.path === target.path && visible(w.policy, s),
-    );
+    const siblings = (
+      await w.vault.list({ prefix: project, includeDeleted: true, within: within(w.policy) })
+    ).filter((s) => s.path === target.path);
     let info: SecretInfo | undefined;
     let versions: SecretView['versions'] = [];
     if (siblings.some((s) => s.env === target.env)) {
@@ -540,9 +543,9 @@ export function uiRoutes(deps: UiDeps): void {
         const target = secretTarget(c, undefined);
         const project = target.path.split('/').slice(0, 2).join('/');
         await authorize(w.policy, 'list', 'history', { path: target.path }, w.deny);
-        const mine = (await w.vault.list({ prefix: project, includeDeleted: true })).filter(
-          (s) => s.path === target.path && visible(w.policy, s),
-        );
+        const mine = (
+          await w.vault.list({ prefix: project, includeDeleted: true, within: within(w.policy) })
+        ).filter((s) => s.path === target.path);
         env = sortEnvs(mine.map((s) => s.env))[0];
       }
       const target = secretTarget(c, env);

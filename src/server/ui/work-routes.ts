@@ -111,9 +111,10 @@ export function workRoutes(d: WorkDeps): void {
         );
       }
       const m = entry.manifest;
-      const stored = (await w.vault.list({ prefix: path })).filter(
-        (s) => w.policy.allowsPath(s.path) && w.policy.allowsEnv(s.env),
-      );
+      const stored = await w.vault.list({
+        prefix: path,
+        within: (p, e) => w.policy.allowsPath(p) && w.policy.allowsEnv(e),
+      });
       const envs = sortEnvs(
         m.environments.length > 0
           ? m.environments

@@ -105,7 +105,13 @@ const baseline: Check = {
     const b = ctx.baseline();
     if (b === undefined) return { evidence: [], skipped: 'no .secrets.baseline' };
     const { all } = await ctx.scan();
-    const current = new Set(all.map((f) => `${f.file}\0${f.hashedSecret}`));
+    // A finding matches its entry by either key an entry may hold (isInBaseline's rule).
+    const current = new Set(
+      all.flatMap((f) => [
+        `${f.file}\0${f.hashedSecret}`,
+        ...(f.wholeHashedSecret === undefined ? [] : [`${f.file}\0${f.wholeHashedSecret}`]),
+      ]),
+    );
     const files = new Set(ctx.committable());
     const evidence: Evidence[] = [];
     for (const results of [b.results, b.cofferResults]) {
