@@ -441,6 +441,13 @@ describe('coffer sync (binary, stand-in targets)', () => {
       /github acme\/consilio: gh secret set failed \(exit 1\); not pushed: B_KEY, C_KEY/,
     );
     expect(h.fakeState('gh')).toEqual({ A_KEY: 'a' });
+    // What did arrive is recorded as coffer's: a later --prune may remove it.
+    const audit = JSON.parse((await h.run(['audit', '--json', '-n', '50'])).stdout) as {
+      records: { action: string; path: string | null; detail: string | null }[];
+    };
+    expect(
+      audit.records.filter((x) => x.action === 'sync' && x.path !== null).map((x) => x.path),
+    ).toEqual(['project/consilio/a_key']);
     const noToken = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS.render], {
       RENDER_API_KEY: '',
     });

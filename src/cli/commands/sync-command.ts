@@ -16,7 +16,13 @@ import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
 import { note, printJson, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
-import { makeTarget, parseTarget, SYNC_TARGETS, tokenVariable } from '../sync/targets.js';
+import {
+  makeTarget,
+  PartialPushError,
+  parseTarget,
+  SYNC_TARGETS,
+  tokenVariable,
+} from '../sync/targets.js';
 import { manifestLocalOnly } from './export-command.js';
 
 interface SyncOptions extends CommonOptions {
@@ -93,12 +99,22 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const removed = prune ? plan.stale : [];
     const notOurs = plan.extra.filter((n) => !plan.stale.includes(n));
     let failure: unknown;
+    let setDone = false;
     try {
       await target.set(vars);
+      setDone = true;
       if (removed.length > 0) await target.remove(removed);
     } catch (err) {
       failure = err;
     }
+    // What reached the target, even when the push failed part way: recorded, so a later
+    // --prune knows coffer put it there.
+    const pushed =
+      failure === undefined || setDone
+        ? vars
+        : failure instanceof PartialPushError
+          ? vars.filter((v) => !failure.notPushed.includes(v.name))
+          : [];
     const failed =
       failure instanceof CofferError ? ` FAILED: ${failure.message}` : failure ? ' FAILED' : '';
     // One record per secret pushed (path, environment, version; the target and the variable
@@ -106,17 +122,15 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const versions = new Map(secrets.map((x) => [x.path, x.version]));
     await vault.auditedTransaction('sync', async () => ({
       result: undefined,
-      detail: `to ${target.label} from project ${project} (${env}): pushed ${vars.map((v) => v.name).join(',') || '-'}; removed ${removed.join(',') || '-'}${failed}`,
-      audit: failure
-        ? []
-        : vars.map((v) => ({
-            action: 'sync',
-            path: v.path,
-            env,
-            version: versions.get(v.path) ?? null,
-            outcome: 'ok',
-            detail: JSON.stringify({ target: target.label, name: v.name }),
-          })),
+      detail: `to ${target.label} from project ${project} (${env}): pushed ${pushed.map((v) => v.name).join(',') || '-'}; removed ${removed.join(',') || '-'}${failed}`,
+      audit: pushed.map((v) => ({
+        action: 'sync',
+        path: v.path,
+        env,
+        version: versions.get(v.path) ?? null,
+        outcome: 'ok',
+        detail: JSON.stringify({ target: target.label, name: v.name }),
+      })),
     }));
     if (failure !== undefined) throw failure;
     if (opts.json) {

@@ -52,11 +52,20 @@ export interface TargetOptions {
   token?: string | undefined;
 }
 
+/** A push that failed part way: `notPushed` names what did not reach the target. */
+export class PartialPushError extends CofferError {
+  readonly notPushed: readonly string[];
+  constructor(label: string, names: readonly string[], why: string) {
+    super('IO_ERROR', `${label}: ${why}; not pushed: ${names.join(', ')}`, {
+      hint: 'Fix the cause and run the same coffer sync again: it pushes what is missing.',
+    });
+    this.notPushed = [...names];
+  }
+}
+
 /** The error of a push that failed part way: what was not pushed, by name. */
 export function notPushed(label: string, names: readonly string[], why: string): CofferError {
-  return new CofferError('IO_ERROR', `${label}: ${why}; not pushed: ${names.join(', ')}`, {
-    hint: 'Fix the cause and run the same coffer sync again: it pushes what is missing.',
-  });
+  return new PartialPushError(label, names, why);
 }
 
 interface Ran {
