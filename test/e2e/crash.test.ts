@@ -11,8 +11,8 @@ import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { populateVault } from '../helpers/vault.js';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
-const SET_KILLS = 30;
-const ROTATE_KILLS = 20;
+const SET_KILLS = 20;
+const ROTATE_KILLS = 14;
 /** Versions in the rotated vault and the rotation's batch size: about 120 batches to kill between. */
 const ROTATE_VERSIONS = 3000;
 const ROTATE_BATCH = '25';
