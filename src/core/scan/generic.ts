@@ -56,11 +56,22 @@ const TYPE_NAME =
 
 /**
  * A PascalCase type name with digits (`Ed25519PrivateKey`, `OAuth2Token`, `Argon2Hash`):
- * capitalised words and numbers only, one word of three letters at least. Generated text has
- * lowercase letters after digits or lone capitals (`Xk29fJq83LmZ0`, `A1B2C3`).
+ * capitalised words and numbers only, most letters in words of three letters or more, at most
+ * two lone capitals. Generated text has short letter runs and lowercase after digits
+ * (`Xk29fJq83LmZ0`, `A1B2C3`): about one random base62 string in 200 passes for one.
  */
 function isTypeName(value: string): boolean {
-  return /^(?:[A-Z][a-z]*|\d+)+$/.test(value) && /[A-Z][a-z]{2,}/.test(value);
+  if (!/^(?:[A-Z][a-z]*|\d+)+$/.test(value)) return false;
+  const words = value.match(/[A-Z][a-z]*/g) ?? [];
+  let letters = 0;
+  let inWords = 0;
+  let lone = 0;
+  for (const w of words) {
+    letters += w.length;
+    if (w.length >= 3) inWords += w.length;
+    if (w.length === 1) lone++;
+  }
+  return inWords >= 0.7 * letters && lone <= 2;
 }
 
 /** Words in a name that say something about a secret without holding one. */
