@@ -181,9 +181,14 @@ export function findGeneric(line: string, kind: FileKind): GenericMatch[] {
       // a bare token with digits is an identifier only when it does not look generated (a
       // key pasted into a comment, `// api_key: hX9fK2mQ7vL4`, is still found).
       const ident = /^[A-Za-z_$][\w$]*(?:([.[(<>|&)?!])|$)/.exec(value);
+      // A type name stands where a type does: before `,` `;` `=` `|` or a closing bracket.
+      const typed =
+        ident !== null &&
+        isTypeName(value) &&
+        /^[ \t]*[,;=|>)}\]]/.test(line.slice(m.index + m[0].length));
       if (
         ident !== null &&
-        (ident[1] !== undefined || !/\d/.test(value) || TYPE_NAME.test(value) || isTypeName(value))
+        (ident[1] !== undefined || !/\d/.test(value) || TYPE_NAME.test(value) || typed)
       )
         continue;
       if (/[.([]/.test(value)) continue;
