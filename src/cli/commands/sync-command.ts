@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { selectExport } from '../../core/export/select.js';
-import { planSync, type SyncPlan, syncedNames } from '../../core/sync/plan.js';
+import { foreignExtras, planSync, type SyncPlan, syncedNames } from '../../core/sync/plan.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
@@ -48,10 +48,7 @@ function describePlan(plan: SyncPlan, prune: boolean): string {
       prune ? 'remove' : 'synced before, no longer in the project (kept; --prune removes)',
       plan.stale,
     ),
-    ...line(
-      'only at the target, never synced by coffer (kept)',
-      plan.extra.filter((n) => !plan.stale.includes(n)),
-    ),
+    ...line('only at the target, never synced by coffer (kept)', foreignExtras(plan)),
     ...line('unchanged', plan.unchanged),
   ].join('\n');
 }
@@ -97,7 +94,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const vars = selection.variables.filter((v) => push.has(v.name));
     // Only what coffer synced there before: the target's own variables are never removed.
     const removed = prune ? plan.stale : [];
-    const notOurs = plan.extra.filter((n) => !plan.stale.includes(n));
+    const notOurs = foreignExtras(plan);
     let failure: unknown;
     let setDone = false;
     try {

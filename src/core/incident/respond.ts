@@ -20,7 +20,7 @@ import {
   rotatedSinceInGrace,
   rotateSecret,
 } from '../rotation/rotate.js';
-import type { IncidentRecord } from '../rotation/state.js';
+import { hasStep, type IncidentRecord } from '../rotation/state.js';
 import type { Vault } from '../store/vault.js';
 import { addIncidentStep, listIncidents, openIncident } from './incident.js';
 import { preventionChecks } from './prevention.js';
@@ -65,8 +65,10 @@ export interface IncidentResponse {
   reportFile?: string;
 }
 
-const done = (record: IncidentRecord, step: string): boolean =>
-  record.steps.some((s) => s.step === step);
+/** `record` as the store has it now (a step another transaction added included). */
+async function reload(vault: Vault, record: IncidentRecord): Promise<IncidentRecord> {
+  return (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
+}
 
 /**
  * Refuses a report file that exists and is not this incident's own (the same path written by
@@ -106,14 +108,17 @@ export async function respondToIncident(
   let record = opened.incident;
   options.onOpened?.(record, opened.resumed);
   let rotated: RotateResult | undefined;
-  if (!done(record, 'rotated') && (await rotatedSinceInGrace(vault, path, env, record.openedAt))) {
+  if (
+    !hasStep(record, 'rotated') &&
+    (await rotatedSinceInGrace(vault, path, env, record.openedAt))
+  ) {
     // Rotated by hand since the leak, with a grace window: the leaked version is still
     // injected. Finishing that rotation retires it; rotating again would ask for another value.
     // finishRotation records it as this incident's `rotated` step, in its own transaction.
     await finishRotation(vault, { path, env });
-    record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
+    record = await reload(vault, record);
   }
-  if (!done(record, 'rotated')) {
+  if (!hasStep(record, 'rotated')) {
     const plan = await planRotation(vault, path, env, options.generator);
     const value = plan.kind === 'external' ? await options.newValue() : undefined;
     // The `rotated` step commits with the rotation itself (resumable after a kill).
@@ -126,11 +131,11 @@ export async function respondToIncident(
       previousName: options.previousName,
       incidentId: record.id,
     });
-    record = (await listIncidents(vault)).find((i) => i.id === record.id) ?? record;
+    record = await reload(vault, record);
   }
   const since = new Date(Date.parse(record.openedAt) - options.sinceMs);
   const places = await valuePlaces(vault, path, env, { since });
-  if (!done(record, 'listed places')) {
+  if (!hasStep(record, 'listed places')) {
     record = await addIncidentStep(
       vault,
       record.id,
@@ -139,7 +144,7 @@ export async function respondToIncident(
     );
   }
   const prevention = preventionChecks(options.dir);
-  if (!done(record, 'checked prevention')) {
+  if (!hasStep(record, 'checked prevention')) {
     record = await addIncidentStep(
       vault,
       record.id,
@@ -156,7 +161,7 @@ export async function respondToIncident(
   };
   if (options.report !== undefined) {
     const file = options.report.file;
-    if (!done(record, 'report written'))
+    if (!hasStep(record, 'report written'))
       record = await addIncidentStep(vault, record.id, 'report written', file);
     writeSecretFile(file, incidentReport(record, places, prevention), { overwrite: true });
     result.incident = record;

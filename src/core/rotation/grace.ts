@@ -21,6 +21,13 @@ export interface GraceValue {
   graceUntil: string;
 }
 
+/** A secret's rotation state with a `previous:` name, and whether its window is open. */
+interface PreviousNamed {
+  path: string;
+  s: SecretRotation & { previousName: string };
+  open: boolean;
+}
+
 /**
  * The rotation states of `project`'s secrets in `env` that have a `previous:` name and that
  * `allows` lets through, with whether their grace window is open at `now`.
@@ -31,20 +38,13 @@ async function previousNamed(
   env: string,
   now: Date,
   allows: (path: string, env: string) => boolean,
-): Promise<
-  { path: string; env: string; s: SecretRotation & { previousName: string }; open: boolean }[]
-> {
+): Promise<PreviousNamed[]> {
   const prefix = `project/${parsePathPrefix(`project/${project}`).group}/`;
   const e = parseEnvironment(env);
   return vault.readTransaction(async (tx, keyring) => {
     if ((await tx.getMeta('rotation_state')) === undefined) return [];
     const doc = await readRotationDoc(tx, keyring);
-    const out: {
-      path: string;
-      env: string;
-      s: SecretRotation & { previousName: string };
-      open: boolean;
-    }[] = [];
+    const out: PreviousNamed[] = [];
     for (const [key, s] of Object.entries(doc.secrets)) {
       const space = key.lastIndexOf(' ');
       const path = key.slice(0, space);
@@ -55,7 +55,7 @@ async function previousNamed(
         s.previousVersion !== null &&
         s.graceUntil !== null &&
         Date.parse(s.graceUntil) > now.getTime();
-      out.push({ path, env: e, s: s as SecretRotation & { previousName: string }, open });
+      out.push({ path, s: s as SecretRotation & { previousName: string }, open });
     }
     return out;
   });

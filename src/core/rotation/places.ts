@@ -154,7 +154,8 @@ export interface ValuePlaces {
   reads: ReadRecord[];
 }
 
-function parseDetail(detail: string | null): Record<string, unknown> | undefined {
+/** The JSON object an audit record's detail holds (file writes, syncs), or undefined. */
+export function parseDetail(detail: string | null): Record<string, unknown> | undefined {
   if (detail === null || !detail.startsWith('{')) return undefined;
   try {
     return JSON.parse(detail) as Record<string, unknown>;

@@ -28,6 +28,7 @@ import { formatDuration, parseDuration } from './duration.js';
 import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
 import {
   emptySecretRotation,
+  markIncidentsRotated,
   readRotationDoc,
   type SecretRotation,
   slotKey,
@@ -244,15 +245,7 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
       // before rotating) is that incident's rotation when it retires the leaked version at
       // once (a key list keeps its old keys until the data is rewrapped, whoever rotates it);
       // one with a grace window keeps injecting it, and its finish or the incident ends it.
-      for (const incident of doc.incidents) {
-        if (
-          incident.path === t.path &&
-          incident.env === t.env &&
-          incident.closedAt === null &&
-          !incident.steps.some((st) => st.step === 'rotated')
-        )
-          incident.steps.push(step);
-      }
+      markIncidentsRotated(doc, t, step);
     }
     await writeRotationDoc(s.tx, s.keyring, doc);
     const result: RotateResult = {
@@ -346,22 +339,12 @@ export function finishRotation(
     // Finishing a rotation made since a leak was reported retires the leaked version: that is
     // the open incident's rotation.
     if (entry.previousVersion !== null && entry.rotatedAt !== null) {
-      const now = s.now().toISOString();
-      for (const incident of doc.incidents) {
-        if (
-          incident.path === t.path &&
-          incident.env === t.env &&
-          incident.closedAt === null &&
-          Date.parse(entry.rotatedAt) >= Date.parse(incident.openedAt) &&
-          !incident.steps.some((st) => st.step === 'rotated')
-        ) {
-          incident.steps.push({
-            step: 'rotated',
-            at: now,
-            detail: `finished the rotation made since the leak: version ${entry.previousVersion} retired`,
-          });
-        }
-      }
+      const step = {
+        step: 'rotated',
+        at: s.now().toISOString(),
+        detail: `finished the rotation made since the leak: version ${entry.previousVersion} retired`,
+      };
+      markIncidentsRotated(doc, t, step, entry.rotatedAt);
     }
     await writeRotationDoc(s.tx, s.keyring, doc);
     return {

@@ -67,6 +67,34 @@ export interface RotationDoc {
   incidents: IncidentRecord[];
 }
 
+/** Whether `incident` has a step named `step` (the steps a resumed incident run skips). */
+export function hasStep(incident: IncidentRecord, step: string): boolean {
+  return incident.steps.some((s) => s.step === step);
+}
+
+/**
+ * Records a rotation of `path` in `env` as the `rotated` step of each open incident on it
+ * that has none: a rotation made by hand since the leak was reported. With `rotatedAt`, only
+ * incidents opened by then count (a rotation finished now may have been made before).
+ */
+export function markIncidentsRotated(
+  doc: RotationDoc,
+  target: { path: string; env: string },
+  step: IncidentStep,
+  rotatedAt?: string,
+): void {
+  for (const incident of doc.incidents) {
+    if (
+      incident.path === target.path &&
+      incident.env === target.env &&
+      incident.closedAt === null &&
+      (rotatedAt === undefined || Date.parse(rotatedAt) >= Date.parse(incident.openedAt)) &&
+      !hasStep(incident, 'rotated')
+    )
+      incident.steps.push(step);
+  }
+}
+
 /** The key of a secret in the document. */
 export function slotKey(path: string, env: string): string {
   return `${path} ${env}`;

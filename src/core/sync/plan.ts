@@ -8,6 +8,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ExportVariable } from '../export/formats.js';
+import { parseDetail } from '../rotation/places.js';
 import type { StorageTx } from '../store/storage.js';
 
 export interface SyncPlan {
@@ -57,6 +58,11 @@ export function planSync(
   return plan;
 }
 
+/** The extras coffer never synced there: the target's own, which --prune keeps. */
+export function foreignExtras(plan: SyncPlan): string[] {
+  return plan.extra.filter((n) => !plan.stale.includes(n));
+}
+
 /** Audit records read per page while looking for past syncs. */
 const PAGE = 1000;
 
@@ -80,14 +86,11 @@ export async function syncedNames(
       tx.listAudit({ afterSeq: after, limit: PAGE }),
     );
     for (const r of rows) {
-      if (r.action !== 'sync' || r.outcome !== 'ok' || r.detail === null) continue;
+      if (r.action !== 'sync' || r.outcome !== 'ok') continue;
       if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) continue;
-      try {
-        const d = JSON.parse(r.detail) as { target?: unknown; name?: unknown };
-        if (d.target === target && typeof d.name === 'string') names.add(d.name);
-      } catch {
-        // The summary record of a sync (plain text): not one variable's.
-      }
+      // The summary record of a sync is plain text, not one variable's.
+      const d = parseDetail(r.detail);
+      if (d?.target === target && typeof d.name === 'string') names.add(d.name);
     }
     if (rows.length < PAGE) return names;
     after = rows[rows.length - 1]!.seq;
