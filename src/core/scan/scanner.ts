@@ -263,8 +263,8 @@ export class FileScanner {
     const out: Finding[] = [];
     if (this.#keyFile && this.#next === 1) {
       const nl = bytes.indexOf(10);
-      if ((nl < 0 ? bytes.length : nl) <= 46)
-        this.#masterKey(bytes.toString('latin1', 0, nl < 0 ? bytes.length : nl), out);
+      const end = nl < 0 ? bytes.length : nl;
+      if (end <= 46) this.#masterKey(bytes.toString('latin1', 0, end), out);
     }
     const len = bytes.length;
     const lines = LINE_STATE;

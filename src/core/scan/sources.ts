@@ -59,13 +59,14 @@ function walk(dir: string, rel: string, all: boolean, out: string[]): void {
 export function listFiles(cwd: string, paths: readonly string[], allFiles: boolean): string[] {
   // A path named that is not there is an error (a typo in CI must not pass as clean); a file
   // named is scanned even when git ignores it: it was asked for.
+  const shown = (p: string) => relative(cwd, resolve(cwd, p)).split(sep).join('/');
   const named: string[] = [];
   const dirs: string[] = [];
   for (const p of paths) {
     const st = statSync(resolve(cwd, p), { throwIfNoEntry: false });
     if (st === undefined) throw new CofferError('FILE_NOT_FOUND', `${p} does not exist`);
     if (st.isDirectory()) dirs.push(p);
-    else if (st.isFile()) named.push(relative(cwd, resolve(cwd, p)).split(sep).join('/'));
+    else if (st.isFile()) named.push(shown(p));
     else {
       throw new CofferError('INVALID_ARGUMENT', `${p} is not a regular file or a directory`, {
         hint: 'coffer scan reads files and directories; a device or a pipe has no end to read to.',
@@ -81,17 +82,17 @@ export function listFiles(cwd: string, paths: readonly string[], allFiles: boole
       return [...new Set([...named, ...listed.out.split('\0').filter((p) => p !== '')])];
     }
   }
-  const out: string[] = [];
-  for (const p of paths.length > 0 ? paths : ['.']) {
-    const abs = resolve(cwd, p);
+  // Named files were sorted out above: only directories are walked.
+  const out = [...named];
+  for (const p of paths.length > 0 ? dirs : ['.']) {
     try {
-      walk(abs, relative(cwd, abs).split(sep).join('/'), allFiles, out);
+      walk(resolve(cwd, p), shown(p), allFiles, out);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
-        out.push(relative(cwd, abs).split(sep).join('/'));
-      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // Removed since it was looked at.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new CofferError('FILE_NOT_FOUND', `${p} does not exist`);
-      } else throw err;
+      }
+      throw err;
     }
   }
   return out;
