@@ -10,7 +10,13 @@
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { selectExport } from '../../core/export/select.js';
-import { foreignExtras, planSync, type SyncPlan, syncedNames } from '../../core/sync/plan.js';
+import {
+  foreignExtras,
+  planSync,
+  type SyncPlan,
+  syncedNames,
+  syncRecordDetail,
+} from '../../core/sync/plan.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
@@ -126,7 +132,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
         env,
         version: versions.get(v.path) ?? null,
         outcome: 'ok',
-        detail: JSON.stringify({ target: target.label, name: v.name }),
+        detail: syncRecordDetail(target.label, v.name),
       })),
     }));
     if (failure !== undefined) throw failure;

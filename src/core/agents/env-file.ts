@@ -68,10 +68,8 @@ export async function authorizeAgentEnvFile(
   try {
     return envFileUnder(cwd, file);
   } catch (err) {
-    if (err instanceof CofferError && err.code === 'FORBIDDEN') {
+    if (err instanceof CofferError && err.code === 'FORBIDDEN')
       await deny(action, target, err.message);
-      throw err;
-    }
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeTestVault } from '../../../test/helpers/vault.js';
-import { planSync, syncedNames } from './plan.js';
+import { planSync, syncedNames, syncRecordDetail } from './plan.js';
 
 /** A sync's audit records, as `coffer sync` writes them: one per variable pushed. */
 async function recordSync(
@@ -19,7 +19,7 @@ async function recordSync(
       env,
       version: 1,
       outcome: 'ok' as const,
-      detail: JSON.stringify({ target, name }),
+      detail: syncRecordDetail(target, name),
     })),
   }));
 }

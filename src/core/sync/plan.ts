@@ -63,6 +63,11 @@ export function foreignExtras(plan: SyncPlan): string[] {
   return plan.extra.filter((n) => !plan.stale.includes(n));
 }
 
+/** The detail of a `sync` audit record of one variable: what syncedNames reads back. */
+export function syncRecordDetail(target: string, name: string): string {
+  return JSON.stringify({ target, name });
+}
+
 /** Audit records read per page while looking for past syncs. */
 const PAGE = 1000;
 
