@@ -991,6 +991,7 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         const B = 'project/app/b';
         const recs = auditRecords(12, (i) => ({
           path: i % 3 === 0 ? A : i % 3 === 1 ? B : null,
+          action: i % 4 === 0 ? 'sync' : i % 4 === 1 ? 'get' : 'set',
         }));
         const seqs = (rs: AuditRecord[]) => rs.map((r) => r.seq);
 
@@ -1054,6 +1055,22 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
             expect(seqs(await tx.listAudit({ path: A, afterSeq: 4, limit: 2 }))).toEqual([7, 10]);
             expect(await tx.listAudit({ path: 'project/app' })).toEqual([]);
             expect(await tx.listAudit({ path: 'project/app/%' })).toEqual([]);
+          });
+        });
+
+        it('action filters exactly, combined with path, order, afterSeq and limit', async () => {
+          await read(async (tx) => {
+            expect(seqs(await tx.listAudit({ action: 'sync' }))).toEqual([1, 5, 9]);
+            expect(seqs(await tx.listAudit({ action: 'get' }))).toEqual([2, 6, 10]);
+            expect(seqs(await tx.listAudit({ action: 'sync', path: A }))).toEqual([1]);
+            expect(seqs(await tx.listAudit({ action: 'set', afterSeq: 4, limit: 2 }))).toEqual([
+              7, 8,
+            ]);
+            expect(seqs(await tx.listAudit({ action: 'set', descending: true, limit: 1 }))).toEqual(
+              [12],
+            );
+            expect(await tx.listAudit({ action: 'syn%' })).toEqual([]);
+            expect(await tx.listAudit({ action: 'SYNC' })).toEqual([]);
           });
         });
       });

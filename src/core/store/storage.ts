@@ -145,6 +145,8 @@ export interface AuditQuery {
   afterSeq?: number;
   limit?: number;
   path?: string;
+  /** Only the records of this action (`sync`, `get`, ...). */
+  action?: string;
   /** Newest first when true. */
   descending?: boolean;
 }

@@ -75,7 +75,7 @@ const PAGE = 1000;
  * The variable names coffer has synced to `target` (its label, as the `sync` audit records
  * name it) from `project` in `env`: what `--prune` may remove there. Another project's syncs
  * to a target of the same label (gh's "this repository" in another checkout, a shared app)
- * do not count. Read from the audit log, oldest first.
+ * do not count. Read from the audit log's `sync` records, oldest first.
  */
 export async function syncedNames(
   vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
@@ -88,10 +88,10 @@ export async function syncedNames(
   let after = 0;
   for (;;) {
     const rows = await vault.readTransaction((tx) =>
-      tx.listAudit({ afterSeq: after, limit: PAGE }),
+      tx.listAudit({ afterSeq: after, limit: PAGE, action: 'sync' }),
     );
     for (const r of rows) {
-      if (r.action !== 'sync' || r.outcome !== 'ok') continue;
+      if (r.outcome !== 'ok') continue;
       if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) continue;
       // The summary record of a sync is plain text, not one variable's.
       const d = parseDetail(r.detail);

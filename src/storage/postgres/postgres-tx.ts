@@ -424,6 +424,10 @@ export function makeTx(q: Query): StorageTx {
         values.push(e(query.path));
         where.push(`path = $${values.length}`);
       }
+      if (query.action !== undefined) {
+        values.push(e(query.action));
+        where.push(`action = $${values.length}`);
+      }
       values.push(query.limit ?? 1000);
       const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
       const order = query.descending ? 'DESC' : 'ASC';

@@ -296,6 +296,10 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         where.push('path = ?');
         args.push(q.path);
       }
+      if (q.action !== undefined) {
+        where.push('action = ?');
+        args.push(q.action);
+      }
       const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY seq ${q.descending ? 'DESC' : 'ASC'} LIMIT ?`;
       return (s(sql).all(...args, q.limit ?? 1000) as Row[]).map(toAudit);
