@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment } from '../../core/paths.js';
+import { projectValues } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
 import { envOf } from '../env-option.js';
@@ -68,7 +69,7 @@ Examples:
     );
 }
 
-/** The project's values in each environment (an environment without secrets adds none). */
+/** The values to mask: the project's in each environment (core/service/project-variables.ts). */
 async function storedValues(
   g: GlobalOptions,
   projectFlag: string | undefined,
@@ -76,25 +77,9 @@ async function storedValues(
 ): Promise<string[]> {
   const { project } = resolveProject(projectFlag);
   const envs = envFlags.length > 0 ? envFlags.map((e) => parseEnvironment(e)) : [envOf({})];
-  return withService({ ...g, noPrompt: true }, async (service) => {
-    const values: string[] = [];
-    let notFound: CofferError | undefined;
-    for (const env of envs) {
-      try {
-        for (const s of await service.readProject(project, env, 'redact')) values.push(s.value);
-      } catch (err) {
-        const empty =
-          err instanceof CofferError &&
-          (err.code === 'PROJECT_NOT_FOUND' || err.code === 'ENVIRONMENT_NOT_FOUND');
-        if (!empty) throw err;
-        notFound ??= err;
-      }
-    }
-    // One of several environments may hold nothing; none holding anything is a mistyped
-    // project or environment, which would pass every value through unmasked.
-    if (values.length === 0 && notFound !== undefined) throw notFound;
-    return values;
-  });
+  return withService({ ...g, noPrompt: true }, (service) =>
+    projectValues(service, project, envs, 'redact'),
+  );
 }
 
 async function readAll(): Promise<string> {

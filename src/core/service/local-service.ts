@@ -47,11 +47,11 @@ export function localSecretsService(
       graceValues: async (project, env, within) => {
         // Loaded on use: only a project with a rotation in its grace window needs it.
         const { graceValues } = await import('../rotation/grace.js');
-        return graceValues(vault, project, env, new Date(), within);
+        return graceValues(vault, project, env, vault.now(), within);
       },
       endedPreviousNames: async (project, env, within) => {
         const { endedPreviousNames } = await import('../rotation/grace.js');
-        return endedPreviousNames(vault, project, env, new Date(), within);
+        return endedPreviousNames(vault, project, env, vault.now(), within);
       },
       reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {

@@ -100,6 +100,11 @@ export class Vault {
     return this.#store.actor;
   }
 
+  /** The vault's clock (its records' time; a test's clock in tests). */
+  now(): Date {
+    return this.#store.now();
+  }
+
   /**
    * The same vault (storage and unlocked keys) acting as someone else, for the audit log:
    * one per HTTP request (token name and client address) or per MCP client.
