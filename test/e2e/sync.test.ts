@@ -36,7 +36,15 @@ const FAKE_GH = `#!/usr/bin/env node
 const fs = require('fs'), path = require('path');
 const dir = process.env.FAKE_CLOUD, a = process.argv.slice(2);
 fs.appendFileSync(path.join(dir, 'argv.log'), JSON.stringify(['gh', ...a]) + '\\n');
-const file = path.join(dir, 'gh.json');
+// gh repo view: the repository of the working directory (FAKE_GH_REPO), or none.
+if (a[0] === 'repo' && a[1] === 'view') {
+  if (!process.env.FAKE_GH_REPO) { process.stderr.write('not a git repository\\n'); process.exit(1); }
+  process.stdout.write(process.env.FAKE_GH_REPO + '\\n');
+  process.exit(0);
+}
+// One state per repository; acme/consilio's is gh.json.
+const repo = a[a.indexOf('--repo') + 1];
+const file = path.join(dir, repo === 'acme/consilio' ? 'gh.json' : 'gh-' + repo.replace(/\\W/g, '_') + '.json');
 const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
 if (a[1] === 'set' && a[2] === process.env.FAKE_FAIL) process.exit(1);
 if (a[1] === 'list') process.stdout.write(JSON.stringify(Object.keys(state).map((name) => ({ name }))));
@@ -428,6 +436,42 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect((audit.stdout.match(/"action":\s*"sync"/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(audit.stdout).toContain('removed STALE');
     expect(audit.stdout).not.toContain('postgres://db');
+  }, 120_000);
+
+  it('github without --repo: the repository gh resolves here names the target, so two repositories never share a --prune', async () => {
+    const h = setup();
+    await h.store({ SHARED: 's-1' });
+    const sync = ['sync', '-p', 'consilio', '-e', 'prod', '--target', 'github'];
+    // A clone of acme/consilio: the target is named by its repository, passed to gh.
+    const first = await h.run([...sync, '--json'], { FAKE_GH_REPO: 'acme/consilio' });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ target: 'github acme/consilio' });
+    expect(h.fakeState('gh')).toEqual({ SHARED: 's-1' });
+    expect(h.argv()).toContain('["gh","secret","set","SHARED","--repo","acme/consilio"]');
+    // SHARED leaves the project. Another clone (acme/other) holds a SHARED of its own:
+    // coffer never synced it there, so --prune keeps it; in acme/consilio it is removed.
+    expect((await h.run(['delete', 'project/consilio/shared', '--env', 'prod'])).code).toBe(0);
+    await h.store({ API_KEY: 'k-1' });
+    const otherState = join(h.cloudDir, 'gh-acme_other.json');
+    writeFileSync(otherState, JSON.stringify({ SHARED: 'theirs' }));
+    const other = await h.run([...sync, '--prune'], { FAKE_GH_REPO: 'acme/other' });
+    expect(other.code, other.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(otherState, 'utf8'))).toEqual({
+      SHARED: 'theirs',
+      API_KEY: 'k-1',
+    });
+    expect(other.stderr).toContain('never synced by coffer (kept): SHARED');
+    const own = await h.run([...sync, '--prune'], { FAKE_GH_REPO: 'acme/consilio' });
+    expect(own.code, own.stderr).toBe(0);
+    expect(h.fakeState('gh')).toEqual({ API_KEY: 'k-1' });
+    // Outside a repository gh resolves nothing: a usage error that says to pass --repo.
+    const none = await h.run(sync);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/gh cannot tell which repository this is/);
+    expect(none.stderr).toMatch(/--repo OWNER\/NAME/);
+    const bad = await h.run([...sync, '--repo', '--jq=.']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/is not \[HOST\/\]OWNER\/NAME/);
   }, 120_000);
 
   it('a failing target names the variables not pushed', async () => {

@@ -74,7 +74,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     } else if (tokenEnv !== undefined) {
       token = process.env[tokenEnv] || (name === 'github' ? process.env.GH_TOKEN : undefined);
     }
-    const target = makeTarget(name, { ...opts, token });
+    const target = await makeTarget(name, { ...opts, token });
     const secrets = await vault.readProject(project, env, 'sync');
     const selection = await selectExport(secrets, {
       env,
@@ -176,7 +176,10 @@ export function syncCommand(program: Command): void {
     .requiredOption('-t, --target <target>', SYNC_TARGETS.join(' | '))
     .option('--dry-run', 'show the names to add, change and remove; change nothing')
     .option('--prune', 'remove variables coffer synced there before that the project no longer has')
-    .option('--repo <owner/name>', 'github: the repository (default: the one here)')
+    .option(
+      '--repo <owner/name>',
+      'github: the repository (default: the one gh resolves here, by `gh repo view`)',
+    )
     .option('--app <name>', 'fly, heroku: the app')
     .option('--service <id>', 'render, railway: the service id')
     .option('--railway-project <id>', 'railway: the project id')
@@ -193,6 +196,8 @@ Values go to gh and fly on stdin, and to the Heroku, Render and Railway APIs in 
 bodies (their CLIs take values only in argv); never in argv, a file or the output. Where gh
 is not installed, a token (GITHUB_TOKEN, GH_TOKEN or --token-from) and --repo use GitHub's
 REST API, each value sealed to the repository's public key (libsodium sealed box).
+--prune removes only variables coffer synced to that target (that repository, app or
+service) from this project and environment before; the target's own stay.
 Local-only secrets are never synced. API tokens: HEROKU_API_KEY, RENDER_API_KEY,
 RAILWAY_TOKEN, or --token-from PATH. Each sync is recorded in the audit log.
 

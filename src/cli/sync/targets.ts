@@ -117,15 +117,47 @@ function parseNames(stdout: string, label: string): Map<string, string | undefin
   return out;
 }
 
-function github(o: TargetOptions): SyncTarget {
+const OWNER_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** What gh's --repo takes: OWNER/NAME, or HOST/OWNER/NAME for GitHub Enterprise. */
+const GH_REPO = /^(?:[A-Za-z0-9.-]+\/)?[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/**
+ * The repository gh works on here without --repo (its own resolution: the clone's remotes
+ * and `gh repo set-default`), as OWNER/NAME: the target's label names it, so that syncs
+ * to two repositories are never taken for syncs to one (--prune reads them back by label).
+ */
+async function ghRepository(): Promise<string> {
+  const label = 'github';
+  const r = await runTool(
+    'gh',
+    ['repo', 'view', '--json', 'nameWithOwner', '--jq', '.nameWithOwner'],
+    '',
+    label,
+  );
+  const repo = r.stdout.trim();
+  if (r.code !== 0 || !OWNER_NAME.test(repo)) {
+    throw new CofferError(
+      'USAGE',
+      `github: gh cannot tell which repository this is (gh repo view ${r.code !== 0 ? `exit ${r.code}` : 'gave no OWNER/NAME'})`,
+      { hint: 'Run coffer sync in a clone of the repository, or pass --repo OWNER/NAME.' },
+    );
+  }
+  return repo;
+}
+
+async function github(o: TargetOptions): Promise<SyncTarget> {
   if (!onPath('gh', { path: process.env.PATH, executable: true })) {
     if (o.token !== undefined && o.token !== '') return githubApi(o, o.token);
     throw new CofferError('DEPENDENCY_MISSING', 'github: gh is not installed (or not on PATH)', {
       hint: 'Install gh and log in, or give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH) and --repo OWNER/NAME.',
     });
   }
-  const repo = o.repo === undefined ? [] : ['--repo', o.repo];
-  const label = `github ${o.repo ?? '(this repository)'}`;
+  if (o.repo !== undefined && !GH_REPO.test(o.repo)) {
+    throw new CofferError('USAGE', `--repo ${o.repo.slice(0, 100)} is not [HOST/]OWNER/NAME`);
+  }
+  const named = o.repo ?? (await ghRepository());
+  const repo = ['--repo', named];
+  const label = `github ${named}`;
   return {
     label,
     async read() {
@@ -139,14 +171,14 @@ function github(o: TargetOptions): SyncTarget {
       // newline): such values go through the API, which keeps every byte, or not at all.
       const trimmed = vars.filter((v) => /[\r\n]$/.test(v.value));
       if (trimmed.length > 0) {
-        if (o.token !== undefined && o.token !== '' && o.repo !== undefined) {
-          return githubApi(o, o.token).set(vars);
+        if (o.token !== undefined && o.token !== '') {
+          return githubApi({ ...o, repo: named }, o.token).set(vars);
         }
         throw new CofferError(
           'INVALID_VALUE',
           `${label}: gh secret set would drop the line break at the end of ${trimmed.map((v) => v.name).join(', ')}; nothing was pushed`,
           {
-            hint: 'Give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH) and --repo OWNER/NAME: coffer then pushes through the API, which keeps every byte.',
+            hint: 'Give a token with access to the repository secrets (GITHUB_TOKEN or --token-from PATH): coffer then pushes through the API, which keeps every byte.',
           },
         );
       }
@@ -178,7 +210,7 @@ function github(o: TargetOptions): SyncTarget {
 /** GitHub Actions secrets through the REST API, each value sealed to the repository's key. */
 function githubApi(o: TargetOptions, token: string): SyncTarget {
   const repo = need(o.repo, '--repo OWNER/NAME (gh is not installed)', 'github');
-  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) {
+  if (!OWNER_NAME.test(repo)) {
     throw new CofferError('USAGE', `--repo ${repo.slice(0, 100)} is not OWNER/NAME`);
   }
   const label = `github ${repo}`;
@@ -594,7 +626,7 @@ export function tokenVariable(name: SyncTargetName): string | undefined {
   }[name as 'heroku'];
 }
 
-export function makeTarget(name: SyncTargetName, o: TargetOptions): SyncTarget {
+export async function makeTarget(name: SyncTargetName, o: TargetOptions): Promise<SyncTarget> {
   switch (name) {
     case 'github':
       return github(o);

@@ -27,7 +27,7 @@ async function recordSync(
 describe('sync --prune', () => {
   it('removes only what this project synced to this target in this environment', async () => {
     const { vault } = await makeTestVault();
-    const gh = 'github (this repository)';
+    const gh = 'github acme/web';
     await recordSync(vault, gh, 'api', 'prod', ['STRIPE_KEY']);
     await recordSync(vault, gh, 'web', 'prod', ['OLD_FLAG']);
     await recordSync(vault, gh, 'web', 'dev', ['DEV_ONLY']);

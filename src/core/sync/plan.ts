@@ -74,8 +74,8 @@ const PAGE = 1000;
 /**
  * The variable names coffer has synced to `target` (its label, as the `sync` audit records
  * name it) from `project` in `env`: what `--prune` may remove there. Another project's syncs
- * to a target of the same label (gh's "this repository" in another checkout, a shared app)
- * do not count. Read from the audit log's `sync` records, oldest first.
+ * to a target of the same label (a shared app or repository) do not count. Read from the
+ * audit log's `sync` records, oldest first.
  */
 export async function syncedNames(
   vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
