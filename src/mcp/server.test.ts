@@ -122,6 +122,26 @@ describe('coffer MCP server (in memory)', () => {
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toContain('value');
     expect(textOf(bad)).not.toContain('918273645546372');
+    // Answered like any refusal: the error in structuredContent, and a log line.
+    expect(bad.structuredContent).toMatchObject({
+      error: {
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/^invalid arguments for set_secret: value: /),
+      },
+    });
+    expect(JSON.parse(textOf(bad))).toEqual(bad.structuredContent);
+    const logged = lines.filter(
+      (l) => l.includes('"INVALID_ARGUMENT"') && l.includes('set_secret'),
+    );
+    expect(logged.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain('918273645546372');
+    // An argument the schema does not name is not repeated (its name is the caller's text);
+    // a missing required one is named.
+    const odd = await client.callTool({ name: 'get_secret', arguments: { sk_live_name123: 1 } });
+    expect(odd.isError).toBe(true);
+    expect(odd.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    expect(textOf(odd)).toContain('keyPath');
+    expect(textOf(odd) + lines.join('\n')).not.toContain('sk_live_name123');
     await client.close();
   });
 

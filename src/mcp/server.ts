@@ -25,6 +25,8 @@ import {
   inputResponse,
   McpServer,
   type ServerContext,
+  type StandardSchemaV1,
+  type StandardSchemaWithJSON,
 } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { AccessPolicy } from '../core/access/policy.js';
@@ -111,6 +113,51 @@ function logFields(args: Record<string, unknown>): Record<string, unknown> {
     if (typeof v === 'string') out[k] = valid(v) ? v : '(invalid)';
   }
   return out;
+}
+
+/** Arguments that failed their tool's schema: the issues, which handle() answers. */
+const INVALID = Symbol('invalid arguments');
+type Issues = readonly StandardSchemaV1.Issue[];
+
+/**
+ * A tool's schema as the SDK gets it: listed as it is (its JSON Schema), but its check never
+ * fails; failing arguments reach the handler as their issues instead. The SDK would answer
+ * them itself, as plain text with no \`structuredContent.error\` and no log line; handle()
+ * answers them like every other refusal (INVALID_ARGUMENT, the log line).
+ */
+function checkedInHandler(schema: StandardSchemaWithJSON): StandardSchemaWithJSON {
+  const std = schema['~standard'];
+  return {
+    '~standard': {
+      ...std,
+      validate: async (value) => {
+        const r = await std.validate(value);
+        return r.issues === undefined ? r : { value: { [INVALID]: r.issues } };
+      },
+    },
+  };
+}
+
+/**
+ * What was wrong with the arguments, for the agent: each argument the schema names and the
+ * schema's message (which says what was expected, never what came). Arguments the schema
+ * does not name are not repeated: their names are the caller's text.
+ */
+function invalidArguments(tool: CofferTool, issues: Issues): CofferError {
+  const known = new Set(Object.keys(tool.input.shape));
+  const parts = issues.slice(0, 5).map((issue) => {
+    const first = issue.path?.[0];
+    const key = typeof first === 'object' && first !== null ? first.key : first;
+    const where = typeof key === 'string' && known.has(key) ? key : 'arguments';
+    return `${where}: ${issue.message}`;
+  });
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    `invalid arguments for ${tool.name}: ${parts.join('; ')}`,
+    {
+      hint: 'Call the tool again with the arguments its input schema describes (tools/list).',
+    },
+  );
 }
 
 /** The first protocol revision without server-to-client requests (multi-round-trip results). */
@@ -242,6 +289,8 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       ms: Math.round((performance.now() - started) * 100) / 100,
     });
     try {
+      const issues = (args as { [INVALID]?: Issues })[INVALID];
+      if (issues !== undefined) throw invalidArguments(tool, issues);
       const caps = mcp.server.getClientCapabilities();
       const protocol = mcp.server.getNegotiatedProtocolVersion() ?? '';
       // URL-mode elicitation is a server-to-client request of the 2025-11-25 revision; from
@@ -293,7 +342,7 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
+        inputSchema: checkedInHandler(tool.input),
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
       },
