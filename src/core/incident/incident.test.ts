@@ -93,4 +93,44 @@ describe('coffer incident (core)', () => {
       { numRuns: 12 },
     );
   }, 120_000);
+
+  it('where, quoting the value (any stored version, any encoded form) or a provider key, keeps neither (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ minLength: 8, maxLength: 40 }).filter(usable),
+        fc.string({ minLength: 8, maxLength: 40 }).filter(usable),
+        async (old, current) => {
+          fc.pre(!old.includes(current) && !current.includes(old));
+          const stripe = `sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}`;
+          const where = `CI log printed OPENAI_API_KEY=${current} and ${encodeURIComponent(old)}, ${Buffer.from(current).toString('base64')}; also ${stripe}`;
+          fc.pre(where.length <= 500);
+          const tv = await makeTestVault('mcp:agent/1');
+          const { vault } = tv;
+          const description = 'LLM access for the support assistant summaries';
+          await vault.set(PATH, 'prod', old, { description });
+          await vault.set(PATH, 'prod', current, { description });
+          const opened = await openIncident(vault, {
+            path: PATH,
+            env: 'prod',
+            where: where.slice(0, 500),
+          });
+          const kept = opened.incident.where;
+          expect(kept).toContain('CI log printed OPENAI_API_KEY=');
+          expect(kept).toContain('[REDACTED]');
+          const listed = JSON.stringify(await listIncidents(vault));
+          const report = incidentReport(
+            opened.incident,
+            await valuePlaces(vault, PATH, 'prod'),
+            [],
+          );
+          for (const text of [kept, listed, report]) {
+            for (const v of [current, old, stripe]) expect(text).not.toContain(v);
+          }
+          vault.close();
+          await tv.storage.close();
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
 });

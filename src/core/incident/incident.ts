@@ -8,8 +8,11 @@
  * An agent may open an incident (MCP `report_leak`) but only a person closes one.
  */
 import { randomBytes } from 'node:crypto';
+import { openSecret } from '../crypto/envelope.js';
 import { CofferError } from '../errors.js';
+import type { Keyring } from '../keys/keyring.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
+import { createRedactor } from '../redact/redact.js';
 import {
   emptySecretRotation,
   type IncidentRecord,
@@ -17,6 +20,7 @@ import {
   slotKey,
   writeRotationDoc,
 } from '../rotation/state.js';
+import type { StorageTx } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 
 export type { IncidentRecord, IncidentStep } from '../rotation/state.js';
@@ -35,6 +39,40 @@ function cleanText(text: string, what: string): string {
 }
 
 /**
+ * `where` as it may be kept: whoever reports a leak tends to quote the line they saw
+ * (`API_KEY=...`), and the record is listed, shown in the web UI and copied into the report
+ * that is shared. Every stored version of the secret (each encoded form too) and anything
+ * shaped like a provider's key becomes the redaction marker. A version that can no longer
+ * be opened (its key retired) is not looked for.
+ */
+async function withoutValues(
+  tx: StorageTx,
+  keyring: Keyring,
+  path: string,
+  env: string,
+  where: string,
+): Promise<string> {
+  if (where === '') return where;
+  const values: string[] = [];
+  for (const v of await tx.listVersions(path, env)) {
+    let plain: Buffer | undefined;
+    try {
+      plain = openSecret(await keyring.kek(tx, v.kekId), v.kekId, v.wrappedDek, v.ciphertext, {
+        path,
+        env,
+        version: v.version,
+      });
+      values.push(plain.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof CofferError)) throw err;
+    } finally {
+      plain?.fill(0);
+    }
+  }
+  return createRedactor({ values, patterns: true }).redactString(where);
+}
+
+/**
  * Opens an incident on `path` (`env`), or returns the open one (resumed): marks the secret
  * compromised, audited as `incident_open`.
  */
@@ -44,7 +82,7 @@ export function openIncident(
 ): Promise<{ incident: IncidentRecord; resumed: boolean }> {
   const path = parseKeyPath(options.path).path;
   const env = parseEnvironment(options.env);
-  const where = cleanText(options.where ?? '', 'where');
+  const told = cleanText(options.where ?? '', 'where');
   return vault.auditedTransaction<{ incident: IncidentRecord; resumed: boolean }>(
     'incident_open',
     async (tx, keyring) => {
@@ -58,6 +96,7 @@ export function openIncident(
       if (open !== undefined) {
         return { result: { incident: open, resumed: true }, detail: `resumed ${open.id}` };
       }
+      const where = await withoutValues(tx, keyring, path, env, told);
       const now = new Date().toISOString();
       const incident: IncidentRecord = {
         id: `inc-${now.slice(0, 10).replace(/-/g, '')}-${randomBytes(3).toString('hex')}`,

@@ -44,6 +44,50 @@ export function assertValueGiven(
   if (value === '' && allowEmpty !== true) throw emptyValueError(path, env, source);
 }
 
+/** The shortest value checked against the text stored beside it (shorter ones match too much). */
+const SHOWN_MIN = 6;
+
+/** Refuses a description that holds the value: descriptions are listed to every lister. */
+export function assertDescriptionHidesValue(
+  value: string,
+  path: string,
+  description: string | undefined,
+): void {
+  if (value.length < SHOWN_MIN || description?.includes(value) !== true) return;
+  throw new CofferError(
+    'INVALID_DESCRIPTION',
+    `the description of ${path} contains the secret's value`,
+    {
+      hint: 'Descriptions are shown to everyone who may list secrets (agents without reveal too): say what it is for, without the value.',
+    },
+  );
+}
+
+/**
+ * Refuses a write that would put the value where it is shown in clear: in the description,
+ * or as the environment or the secret's name (in every log line and audit record). An agent
+ * that puts the value into the wrong argument is the usual cause. The messages never quote
+ * either string.
+ */
+export function assertValueNotShown(
+  value: string,
+  key: { path: string; name: string },
+  env: string,
+  description: string | undefined,
+): void {
+  if (typeof value !== 'string' || value.length < SHOWN_MIN) return;
+  assertDescriptionHidesValue(value, key.path, description);
+  if (value === env || value === key.name) {
+    throw new CofferError(
+      'INVALID_VALUE',
+      `the value of ${key.path} is the same as its ${value === env ? 'environment' : 'name'}`,
+      {
+        hint: 'The environment and the name appear in logs and the audit log; pass the value as the value only.',
+      },
+    );
+  }
+}
+
 export function valueBytes(value: string): Uint8Array {
   if (typeof value !== 'string') throw new TypeError('value must be a string');
   // UTF-8 has no form for an unpaired UTF-16 surrogate: Buffer.from would store U+FFFD, and

@@ -13,7 +13,7 @@ import {
 } from '../paths.js';
 import type { AuditedStore } from './audited-store.js';
 import type { SecretMetadata } from './storage.js';
-import { checkMetadata } from './values.js';
+import { assertDescriptionHidesValue, checkMetadata } from './values.js';
 import type { SecretInfo, VersionInfo } from './vault-types.js';
 
 function notFound(key: KeyPath, env: string): CofferError {
@@ -98,6 +98,17 @@ export async function describeSecret(
   return store.op('describe', { path: key.path, env: e }, async (tx) => {
     const secret = await tx.getSecret(key.path, e);
     if (secret === undefined) throw notFound(key, e);
+    if (clean.description !== undefined) {
+      // The new description is shown to every lister: it must not hold the current value.
+      const rec = await tx.getVersion(key.path, e, secret.currentVersion);
+      const plain = rec === undefined ? undefined : await store.decrypt(tx, rec);
+      try {
+        if (plain !== undefined)
+          assertDescriptionHidesValue(plain.toString('utf8'), key.path, clean.description);
+      } finally {
+        plain?.fill(0);
+      }
+    }
     const changed = Object.keys(clean);
     if (changed.length > 0) await tx.updateSecret(key.path, e, { ...clean, updatedAt: store.ts() });
     return {

@@ -10,7 +10,7 @@ import { CofferError } from '../errors.js';
 import { type KeyPath, parseDescription, parseEnvironment, parseKeyPath } from '../paths.js';
 import type { AuditDraft, AuditedStore } from './audited-store.js';
 import type { SecretMetadata, StorageTx } from './storage.js';
-import { assertValueGiven, checkMetadata, valueBytes } from './values.js';
+import { assertValueGiven, assertValueNotShown, checkMetadata, valueBytes } from './values.js';
 import type { SetOptions, SetResult } from './vault-types.js';
 
 /** One write of `set` or `setMany`, checked before its transaction. */
@@ -30,6 +30,7 @@ function prepareSet(path: string, env: string, value: string, options: SetOption
   if (typeof value === 'string') assertValueGiven(value, key.path, e, options.allowEmpty);
   const description =
     options.description === undefined ? undefined : parseDescription(options.description, key.path);
+  assertValueNotShown(value, key, e, description);
   const ifVersion = options.ifVersion;
   if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
     throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
