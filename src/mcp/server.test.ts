@@ -142,6 +142,18 @@ describe('coffer MCP server (in memory)', () => {
     expect(odd.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
     expect(textOf(odd)).toContain('keyPath');
     expect(textOf(odd) + lines.join('\n')).not.toContain('sk_live_name123');
+    // A value given as the environment too: refused by the core, and kept out of the log.
+    const mixed = await client.callTool({
+      name: 'set_secret',
+      arguments: {
+        keyPath: 'project/consilio/key',
+        value: 'wv26valwv26val',
+        env: 'wv26valwv26val',
+        description: DESCRIPTION,
+      },
+    });
+    expect(mixed.structuredContent).toMatchObject({ error: { code: 'INVALID_VALUE' } });
+    expect(textOf(mixed) + lines.join('\n')).not.toContain('wv26valwv26val');
     await client.close();
   });
 
