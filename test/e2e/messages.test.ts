@@ -121,6 +121,19 @@ describe('--json with output on stdout', () => {
   });
 });
 
+describe('generate --json without a target', () => {
+  it('is refused: the output would be the bare value, not the report --json promises', () => {
+    const h = vault();
+    const r = h.run(['generate', 'SIGNING_KEY', '--json'], { cwd: h.home });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--json needs --store or --dotenv');
+    const plain = h.run(['generate', 'SIGNING_KEY'], { cwd: h.home });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.trim().length).toBeGreaterThanOrEqual(43);
+  });
+});
+
 describe('coffer run without --', () => {
   it('says to put -- before the program when options follow it', () => {
     const h = vault();

@@ -156,6 +156,13 @@ In package.json:
             ? parseDotenv(readDotenvFile(opts.envFile))[variable]
             : undefined;
         if (storePath === undefined && opts.envFile === undefined) {
+          if (opts.json) {
+            // --json promises a report without the value; without a target the value is all
+            // there is to print, and a script asking for JSON must not get a bare secret.
+            throw new CofferError('USAGE', '--json needs --store or --dotenv', {
+              hint: 'Without them the output is the value itself: drop --json, or store it with --store PATH / write it with --dotenv FILE.',
+            });
+          }
           writeOut(`${generateSecret(spec)}\n`);
           return 0;
         }
