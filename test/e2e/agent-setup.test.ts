@@ -13,6 +13,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -305,15 +306,75 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(h.run(['agent', 'setup', '--reveal', 'allow'], { cwd: dir }).code).toBe(2);
   });
 
+  it("a vault outside coffer's default place is named in the entry and the hook: a client without COFFER_HOME opens it", async () => {
+    const h = makeHome();
+    const team = { COFFER_HOME: join(h.home, 'team-vault') };
+    expect(h.run(['init'], { env: team }).code).toBe(0);
+    const set = h.run(
+      ['set', 'project/demo/stripe_api_key', '-d', 'Stripe API key for payment processing'],
+      {
+        input: STRIPE,
+        env: team,
+      },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const dir = join(h.home, 'app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '.coffer'), 'project=demo\n');
+    const setup = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir, env: team });
+    expect(setup.code, setup.stderr).toBe(0);
+    const server = JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers.coffer;
+    const vaultFile = join(team.COFFER_HOME, 'vault.db');
+    expect(server.args.slice(-2)).toEqual(['--vault', vaultFile]);
+    expect(server.env).toBeUndefined(); // a path in the arguments, no variable, no credential
+    const settings = JSON.parse(readFileSync(join(dir, '.claude/settings.json'), 'utf8'));
+    expect(settings.hooks.PostToolUse[0].hooks[0].command).toContain(`--vault ${vaultFile}`);
+    expect(settings.permissions.deny).toContain('Read(~/team-vault/**)');
+    // Started as a launcher does: this shell's COFFER_HOME is not there.
+    const { COFFER_HOME: _home, ...launcherEnv } = h.env;
+    const mcp = new Client({ name: 'agent-setup-e2e', version: '1.0.0' });
+    await mcp.connect(
+      new StdioClientTransport({
+        command: server.command,
+        args: server.args,
+        env: launcherEnv,
+        cwd: dir,
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const got = await mcp.callTool({
+        name: 'verify_secret',
+        arguments: { keyPath: 'project/demo/stripe_api_key' },
+      });
+      expect(got.isError, JSON.stringify(got)).toBeFalsy();
+    } finally {
+      await mcp.close();
+    }
+    // check opens the vault the entry names, whichever COFFER_HOME this shell has, and is
+    // idempotent with setup.
+    const check = h.run(['agent', 'check', '--client', 'claude-code'], { cwd: dir });
+    expect(check.code, check.stdout).toBe(0);
+    const again = h.run(['agent', 'setup', '--client', 'claude-code', '--json'], {
+      cwd: dir,
+      env: team,
+    });
+    expect(JSON.parse(again.stdout).clients[0].changes).toEqual([]);
+  });
+
   it('the configured server runs and never reveals; the Claude Code hook masks stored values', async () => {
     const { h, project } = vault();
     const dir = project();
     expect(h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir }).code).toBe(0);
     const server = JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers.coffer;
+    // The client is started from a dock or a launcher: no COFFER_HOME. The vault is in
+    // coffer's default place (~/.coffer), so the entry does not name it.
+    expect(server.args).not.toContain('--vault');
+    const { COFFER_HOME: _home, ...launcherEnv } = h.env;
     const transport = new StdioClientTransport({
       command: server.command,
       args: server.args,
-      env: h.env,
+      env: launcherEnv,
       cwd: dir,
       stderr: 'pipe',
     });
@@ -335,15 +396,22 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
       await mcp.close();
     }
 
-    // A vault the client could not open without a prompt is reported too.
-    const noVault = h.run(['agent', 'check'], {
-      cwd: dir,
-      env: { COFFER_HOME: join(h.home, 'nowhere') },
-    });
+    // A vault the entry's server could not open without a prompt is reported too: check
+    // opens the vault the entry's server would (here coffer's default place), whatever this
+    // shell's COFFER_HOME says.
+    const vaultFile = join(h.env.COFFER_HOME!, 'vault.db');
+    renameSync(vaultFile, `${vaultFile}.away`);
+    const noVault = h.run(['agent', 'check'], { cwd: dir });
+    renameSync(`${vaultFile}.away`, vaultFile);
     expect(noVault.code).toBe(1);
     expect(noVault.stdout).toMatch(
       /MISSING vault: it does not open without a prompt \(VAULT_NOT_FOUND\)/,
     );
+    const elsewhere = h.run(['agent', 'check'], {
+      cwd: dir,
+      env: { COFFER_HOME: join(h.home, 'nowhere') },
+    });
+    expect(elsewhere.code, elsewhere.stdout).toBe(0);
     // One that opens only with a master key from this shell is not one the client opens.
     const key = readFileSync(join(h.env.COFFER_HOME!, 'master.key'), 'utf8').trim();
     const fromShell = h.run(['agent', 'check'], { cwd: dir, env: { COFFER_MASTER_KEY: key } });

@@ -22,13 +22,14 @@ import {
   checkAgentSetup,
   credentialsInEnvironment,
   planAgentSetup,
+  type VaultLocation,
 } from '../../core/agents/setup.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
-import { cofferHome, type GlobalOptions, withService } from '../context.js';
+import { type GlobalOptions, keyFilePath, vaultPath, withService } from '../context.js';
 import { printJson, writeOut } from '../output.js';
 import { collect, findProjectConfig, resolveProject } from '../project-file.js';
 
@@ -168,6 +169,23 @@ function writeFile(path: string, text: string): void {
 }
 
 /** Whether the vault opens as the client will start coffer: no terminal, no prompt. */
+/** coffer's default vault file, which an entry without --vault opens. */
+const defaultVault = (): string => join(homedir(), '.coffer', 'vault.db');
+
+/**
+ * Where the vault is, as an agent's entry must say it: nothing for coffer's default place,
+ * else the vault file (and a key file that is not beside it). A client started from a dock
+ * or a launcher does not have this shell's COFFER_HOME.
+ */
+function entryLocation(g: GlobalOptions): VaultLocation {
+  const vault = vaultPath(g);
+  const keyFile = keyFilePath(g);
+  return {
+    ...(vault !== defaultVault() ? { vault } : {}),
+    ...(keyFile !== join(dirname(vault), 'master.key') ? { keyFile } : {}),
+  };
+}
+
 async function vaultOpens(g: GlobalOptions): Promise<CheckItem> {
   const creds = credentialsInEnvironment(process.env);
   if (creds.length > 0) {
@@ -277,7 +295,8 @@ Examples:
             project,
             envs,
             command,
-            cofferHome: cofferHome(),
+            cofferHome: dirname(vaultPath(g)),
+            location: entryLocation(g),
             homeDir: homedir(),
             files: readFiles(dir, client),
           }),
@@ -357,20 +376,30 @@ Examples:
           }
           return checkAgentSetup({
             client,
-            cofferHome: cofferHome(),
+            cofferHome: dirname(defaultVault()),
             homeDir: homedir(),
             files,
             isExecutable,
           });
         });
         // The server and the hook start with no terminal: the vault must open without a prompt.
-        if (reports.some((r) => r.project !== undefined)) {
-          const vault = await vaultOpens(g);
-          for (const r of reports) {
-            if (r.project === undefined) continue;
-            r.items.push(vault);
-            if (vault.status === 'missing') r.ok = false;
-          }
+        // It is opened where the entry's server would open it: its --vault and --key-file, or
+        // coffer's default place (the client does not have this shell's COFFER_HOME).
+        const opened = new Map<string, CheckItem>();
+        for (const r of reports) {
+          if (r.project === undefined) continue;
+          const at = r.location ?? {};
+          const { keyFile: _shells, ...rest } = g;
+          const where: GlobalOptions = {
+            ...rest,
+            vault: at.vault ?? defaultVault(),
+            ...(at.keyFile !== undefined ? { keyFile: at.keyFile } : {}),
+          };
+          const key = JSON.stringify([where.vault, where.keyFile]);
+          if (!opened.has(key)) opened.set(key, await vaultOpens(where));
+          const vault = opened.get(key)!;
+          r.items.push(vault);
+          if (vault.status === 'missing') r.ok = false;
         }
         const ok = reports.every((r) => r.ok);
         if (opts.json) printJson({ ok, clients: reports });

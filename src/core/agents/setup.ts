@@ -4,7 +4,7 @@
  * (check). The CLI only reads and writes the files. Every edit keeps the rest of each file
  * byte-identical and a second run changes nothing.
  */
-import { isAbsolute, relative } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { CofferError } from '../errors.js';
 import { refusedEnvName } from '../inject/names.js';
 import { pathGlob } from '../path-glob.js';
@@ -91,6 +91,8 @@ export interface AgentSetupInput {
   command: string;
   /** coffer's home (vault and key file), absolute. */
   cofferHome: string;
+  /** The vault's place when it is not the default one (~/.coffer). */
+  location?: VaultLocation | undefined;
   /** The user's home directory, for `~/` rules. */
   homeDir: string;
   /** The current text of each file of `clientFiles(client)`; undefined when it does not exist. */
@@ -113,8 +115,32 @@ export interface AgentSetupPlan {
   limits: string[];
 }
 
-/** `coffer mcp`'s arguments for an agent: the project's paths, its environments, no values. */
-export function mcpArgs(project: string, envs: readonly string[]): string[] {
+/**
+ * Where the server and the hook find the vault when it is not coffer's default place
+ * (~/.coffer): absolute paths, never a credential. A client started from a dock or a
+ * launcher does not have the shell's COFFER_HOME, so the entry has to say.
+ */
+export interface VaultLocation {
+  vault?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+function locationArgs(at: VaultLocation): string[] {
+  return [
+    ...(at.vault !== undefined ? ['--vault', at.vault] : []),
+    ...(at.keyFile !== undefined ? ['--key-file', at.keyFile] : []),
+  ];
+}
+
+/**
+ * `coffer mcp`'s arguments for an agent: the project's paths, its environments, no values,
+ * and the vault's place when it is not the default one.
+ */
+export function mcpArgs(
+  project: string,
+  envs: readonly string[],
+  at: VaultLocation = {},
+): string[] {
   return [
     'mcp',
     '--allow',
@@ -122,7 +148,30 @@ export function mcpArgs(project: string, envs: readonly string[]): string[] {
     ...envs.flatMap((e) => ['--env', e]),
     '--reveal',
     'never',
+    ...locationArgs(at),
   ];
+}
+
+/** What an entry's `coffer mcp` arguments say, read back the way mcpArgs writes them. */
+function readMcpArgs(
+  args: readonly string[],
+): { project: string; envs: string[]; at: VaultLocation } | undefined {
+  const allow = /^project\/([a-z0-9_-]+)\/\*$/.exec(args[1] === '--allow' ? String(args[2]) : '');
+  if (args[0] !== 'mcp' || allow === null) return undefined;
+  let k = 3;
+  const envs: string[] = [];
+  while (args[k] === '--env' && k + 1 < args.length) {
+    envs.push(args[k + 1]!);
+    k += 2;
+  }
+  k += 2; // --reveal never (compared with the whole list below)
+  const at: VaultLocation = {};
+  if (args[k] === '--vault') {
+    at.vault = args[k + 1];
+    k += 2;
+  }
+  if (args[k] === '--key-file') at.keyFile = args[k + 1];
+  return { project: allow[1]!, envs, at };
 }
 
 /** A word for a POSIX shell, quoted when it needs to be. */
@@ -135,6 +184,7 @@ export function redactHookCommand(
   command: string,
   project: string,
   envs: readonly string[],
+  at: VaultLocation = {},
 ): string {
   return [
     command,
@@ -144,6 +194,7 @@ export function redactHookCommand(
     '--project',
     project,
     ...envs.flatMap((e) => ['--env', e]),
+    ...locationArgs(at),
   ]
     .map(shellQuote)
     .join(' ');
@@ -211,7 +262,11 @@ export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
     texts.set(file, next);
     pieces.set(file, [...(pieces.get(file) ?? []), piece]);
   };
-  const args = mcpArgs(input.project, input.envs);
+  const location = input.location ?? {};
+  for (const p of [location.vault, location.keyFile]) {
+    if (p !== undefined && !isAbsolute(p)) throw new TypeError('vault paths must be absolute');
+  }
+  const args = mcpArgs(input.project, input.envs, location);
 
   // 1. coffer's MCP server.
   const mcpText = texts.get(spec.mcpFile);
@@ -300,7 +355,10 @@ export function planAgentSetup(input: AgentSetupInput): AgentSetupPlan {
     const group = {
       matcher: HOOK_MATCHER,
       hooks: [
-        { type: 'command', command: redactHookCommand(input.command, input.project, input.envs) },
+        {
+          type: 'command',
+          command: redactHookCommand(input.command, input.project, input.envs, location),
+        },
       ],
     };
     const post = nodeAt(parseJsonTree(text, file), ['hooks', 'PostToolUse']);
@@ -393,6 +451,7 @@ export interface CheckItem {
 
 export interface AgentCheckInput {
   client: AgentClient;
+  /** coffer's default home: the vault's directory when the entry names no --vault. */
   cofferHome: string;
   homeDir: string;
   files: Readonly<Record<string, string | undefined>>;
@@ -405,6 +464,8 @@ export interface AgentCheckReport {
   ok: boolean;
   /** The project coffer's server is limited to, when its entry says. */
   project?: string;
+  /** Where the entry's server finds the vault (empty: the default place). */
+  location?: VaultLocation;
   items: CheckItem[];
 }
 
@@ -425,6 +486,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   // 1. The MCP server entry, and from it the project and environments.
   let project: string | undefined;
   let envs: string[] = [];
+  let location: VaultLocation = {};
   let command: string | undefined;
   {
     const file = spec.mcpFile;
@@ -452,9 +514,10 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
         : entryProblem(entry, input.isExecutable));
     if (problem !== undefined) missing('mcp-server', file, problem);
     else {
-      const args = entry!.args as string[];
-      project = /^project\/(.+)\/\*$/.exec(args[args.indexOf('--allow') + 1]!)![1];
-      envs = args.flatMap((a, k) => (a === '--env' && args[k + 1] ? [args[k + 1]!] : []));
+      const read = readMcpArgs(entry!.args as string[])!;
+      project = read.project;
+      envs = read.envs;
+      location = read.at;
       command = entry!.command as string;
       items.push({
         piece: 'mcp-server',
@@ -468,7 +531,9 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   // 2. Secret files kept from the agent.
   if (spec.readDeny.kind === 'claude-settings') {
     const file = spec.readDeny.file;
-    const rules = claudeDenyRules(input.cofferHome, input.homeDir);
+    // The vault's directory as the entry names it, else coffer's home.
+    const home = location.vault !== undefined ? dirname(location.vault) : input.cofferHome;
+    const rules = claudeDenyRules(home, input.homeDir);
     try {
       const text = input.files[file];
       const node =
@@ -539,7 +604,9 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
         command !== undefined && project !== undefined
           ? {
               matcher: HOOK_MATCHER,
-              hooks: [{ type: 'command', command: redactHookCommand(command, project, envs) }],
+              hooks: [
+                { type: 'command', command: redactHookCommand(command, project, envs, location) },
+              ],
             }
           : undefined;
       const off = hooksDisabledIn(input.files, [file, ...(spec.overrides ?? [])]);
@@ -597,7 +664,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   return {
     client: input.client,
     ok: items.every((i) => i.status !== 'missing'),
-    ...(project !== undefined ? { project } : {}),
+    ...(project !== undefined ? { project, location } : {}),
     items,
   };
 }
@@ -683,17 +750,16 @@ function entryProblem(
   if (!isExecutable(command)) return `its command ${command} does not exist or cannot be run`;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string') || args[0] !== 'mcp')
     return 'it does not run coffer mcp';
-  const allow = /^project\/([a-z0-9_-]+)\/\*$/.exec(args[1] === '--allow' ? String(args[2]) : '');
-  if (allow === null) return 'it is not limited to one project (--allow project/P/*)';
-  const envs = args.slice(3, -2);
-  const expected = mcpArgs(
-    allow[1]!,
-    envs.filter((_, k) => k % 2 === 1),
-  );
+  const read = readMcpArgs(args);
+  if (read === undefined) return 'it is not limited to one project (--allow project/P/*)';
+  const expected = mcpArgs(read.project, read.envs, read.at);
   if (args.length !== expected.length || args.some((a, k) => a !== expected[k])) {
-    return args.slice(-2).join(' ') === '--reveal never'
-      ? 'it has other options than --allow project/P/*, --env E and --reveal never'
+    return args.some((a, k) => a === '--reveal' && args[k + 1] === 'never')
+      ? 'it has other options than --allow project/P/*, --env E, --reveal never, --vault and --key-file'
       : 'it may reveal values (--reveal never missing)';
+  }
+  for (const p of [read.at.vault, read.at.keyFile]) {
+    if (p !== undefined && !isAbsolute(p)) return `its vault path ${p} is not absolute`;
   }
   if (env !== undefined && typeof env === 'object' && env !== null) {
     const creds = Object.keys(env).filter((k) => CREDENTIAL_VARS.includes(k));
