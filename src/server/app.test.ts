@@ -1,6 +1,6 @@
 /**
- * The app as a whole, in process: routes without a token, unknown routes, request ids, and
- * the error table (every code has one status; an unexpected error is a generic 500 that
+ * The app as a whole, in process: routes without a token, unknown routes, request ids,
+ * `Cache-Control: no-store` on every answer, and the error table (every code has one status; an unexpected error is a generic 500 that
  * quotes nothing).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,6 +64,35 @@ describe('request ids', () => {
     // a client cannot choose its request id
     const chosen = await kit.send('GET', '/healthz', { headers: { 'x-request-id': 'mine' } });
     expect(chosen.headers.get('x-request-id')).not.toBe('mine');
+  });
+});
+
+describe('Cache-Control', () => {
+  it('every answer is no-store: values, lists, token routes, and every kind of error', async () => {
+    await seed(kit, 'project/app/db_url', SENTINEL);
+    const { admin, app, list } = kit.tokens;
+    const answers: [string, Awaited<ReturnType<Kit['send']>>, number][] = [
+      ['value', await kit.send('GET', '/v1/secrets/project/app/db_url', { token: admin }), 200],
+      ['project values', await kit.send('GET', '/v1/projects/app/secrets', { token: admin }), 200],
+      ['listing', await kit.send('GET', '/v1/secrets?prefix=project/app', { token: list }), 200],
+      ['tokens', await kit.send('GET', '/v1/tokens', { token: admin }), 200],
+      ['health', await kit.send('GET', '/healthz'), 200],
+      ['openapi', await kit.send('GET', '/v1/openapi.json'), 200],
+      ['no token', await kit.send('GET', '/v1/secrets/project/app/db_url'), 401],
+      ['bad token', await kit.send('GET', '/v1/secrets', { token: 'garbage' }), 401],
+      ['forbidden', await kit.send('GET', '/v1/secrets/project/other/x', { token: app }), 403],
+      ['no secret', await kit.send('GET', '/v1/secrets/project/app/none', { token: admin }), 404],
+      ['no route', await kit.send('GET', '/v1/nothing-here', { token: admin }), 404],
+      ['bad query', await kit.send('GET', '/healthz?verbose=1'), 400],
+      ['web UI', await kit.send('GET', '/login'), 200],
+    ];
+    for (const [what, answer, status] of answers) {
+      expect([what, answer.status, answer.headers.get('cache-control')]).toEqual([
+        what,
+        status,
+        'no-store',
+      ]);
+    }
   });
 });
 

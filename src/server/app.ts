@@ -5,13 +5,13 @@
  * `app.request` (`createApp`: the app alone).
  *
  * Order of work for a request: request id, client address (client-address.ts) and log line
- * (logger.ts), then for `/v1` the rate limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
+ * (logger.ts), `Cache-Control: no-store` for every answer (`noStore`), then for `/v1` the rate limit and token (auth-middleware.ts), and the route (route.ts: query, target, policy, body
  * size limit and body, handler, answer schema). Every error, thrown anywhere, becomes
  * `{code, message, requestId}` in `onError` (error-response.ts); unknown routes get the same
  * shape with ROUTE_NOT_FOUND.
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CofferError } from '../core/errors.js';
@@ -92,6 +92,18 @@ export interface Api {
   close(): Promise<void>;
 }
 
+/**
+ * `Cache-Control: no-store` on every answer of the app, errors and unknown routes included:
+ * API answers carry values and tokens, the web UI's pages carry names and CSRF fields, and a
+ * browser or a caching proxy must keep none of them. Set before the handler runs (see
+ * uiHeaders for why); what is answered outside the app (the hot path, refusals before
+ * routing) gets it in http-server.ts.
+ */
+export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.header('Cache-Control', 'no-store');
+  await next();
+};
+
 export function createApp(options: AppOptions): Hono<AppEnv> {
   return createApi(options).app;
 }
@@ -142,6 +154,7 @@ export function createApi(options: AppOptions): Api {
       );
     }),
   );
+  app.use('*', noStore);
   app.use('*', uiHeaders);
   const gate = new TokenGate({ authenticator, limiter, failures });
   app.use('/v1/*', authMiddleware({ vault, gate, logger }));

@@ -111,7 +111,7 @@ function busy(): string {
   return (
     `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n` +
     `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n` +
-    `retry-after: 1\r\nconnection: close\r\n\r\n${body}`
+    `cache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`
   );
 }
 

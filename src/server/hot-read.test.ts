@@ -146,6 +146,7 @@ async function both(method: string, target: string, token?: string, host?: strin
     return {
       status: reply.status,
       contentType: reply.headers['content-type'],
+      cacheControl: reply.headers['cache-control'],
       hasRequestId: typeof requestId === 'string' && requestId.length > 0,
       body,
       audit: await recordsAfter(seq, client),
@@ -240,6 +241,8 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
     expect(r.viaHot.tookHot).toBe(true);
     expectSame(r);
     expect(r.viaHot.status).toBe(200);
+    // a value: no browser or proxy may keep it (compared with the app's by expectSame)
+    expect(r.viaHot.cacheControl).toBe('no-store');
     expect(r.viaHot.body).toMatchObject({ path: KEY, env: 'dev', version: 2, value: `${VALUE}-2` });
     expect(Object.keys(r.viaHot.body as object)).toEqual([
       'path',
@@ -274,6 +277,7 @@ describe('the hot path for GET /v1/secrets/{scope}/{group}/{name}', () => {
     ]) {
       const r = await both('GET', target, tokens.reader);
       expect(r.viaHot.tookHot, target).toBe(true);
+      expect(r.viaHot.cacheControl, target).toBe('no-store');
       expectSame(r);
     }
   });

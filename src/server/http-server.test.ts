@@ -245,12 +245,17 @@ describe('requests too malformed to reach the app', () => {
         expect(answer.headers).toContain('content-type: application/json');
         expect(Object.keys(answer.body).sort()).toEqual(['code', 'message', 'requestId']);
         expect(answer.headers).toContain(`x-request-id: ${answer.body.requestId}`);
+        expect([what, answer.headers]).toEqual([
+          what,
+          expect.stringContaining('cache-control: no-store'),
+        ]);
       }
       // path traversal over the wire reaches the app and is answered by it
       const traversal = parseRaw(
         await rawRequest(port, line('/v1/secrets/project/app/../../../etc/passwd')),
       );
       expect(traversal.status).toBe(401);
+      expect(traversal.headers).toContain('cache-control: no-store');
       expect(await request(`${server.url}/healthz`)).toEqual({ status: 200, body: '{"ok":true}' });
     } finally {
       await server.close();
@@ -417,6 +422,7 @@ describe('slow clients and the connection cap', () => {
       expect(busy?.body.code).toBe('SERVER_BUSY');
       expect(busy?.headers).toContain('retry-after: 1');
       expect(busy?.headers).toContain('connection: close');
+      expect(busy?.headers).toContain('cache-control: no-store');
       expect(Object.keys(busy?.body ?? {}).sort()).toEqual(['code', 'message', 'requestId']);
       held.pop()?.destroy();
       let served: number | undefined;

@@ -23,6 +23,9 @@
  * one without the Host header HTTP/1.1 requires, and one the adapter cannot turn into a URL
  * (an invalid Host header, `GET *`: its RequestError). By default all of these get a bare
  * 400 with no body.
+ *
+ * Every answer, from the app, the hot path or a refusal here, carries `Cache-Control:
+ * no-store`.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -127,6 +130,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n` +
+        'cache-control: no-store\r\n' +
         `connection: close\r\n\r\n${body}`,
     );
   }
@@ -170,6 +174,9 @@ export async function startServer(
     return undefined;
   };
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse): unknown => {
+    // Every answer, also those made outside the app (the hot path's values, the refusals
+    // below), is no-store as the app's are (app.ts noStore); node merges it into writeHead's.
+    outgoing.setHeader('cache-control', 'no-store');
     const host = incoming.headers.host;
     if (host === undefined && incoming.httpVersion === '1.1') {
       return refuse(outgoing, 'an HTTP/1.1 request needs Host');

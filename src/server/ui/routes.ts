@@ -171,7 +171,7 @@ export const uiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a form
   // post, and the origin check below needs the real one.
   c.header('Referrer-Policy', 'same-origin');
-  c.header('Cache-Control', 'no-store');
+  // Cache-Control: no-store is the app's, for every answer (app.ts noStore).
   await next();
 };
 
