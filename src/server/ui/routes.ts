@@ -51,6 +51,7 @@ import {
   type ChainView,
   documentOf,
   ErrorPage,
+  LoggedInPage,
   LoginPage,
   ProjectPage,
   type ProjectSummary,
@@ -398,6 +399,13 @@ export function uiRoutes(deps: UiDeps): void {
     }
     if (owner.kind === 'local') await recordEvent(`${owner.actor}@${c.get('address')}`, 'ui_login');
     startSession(c, owner);
+    // Opened from another site or a file (coffer ui opens a file that leads here), the
+    // browser would send the new SameSite=Strict cookie with no request of this navigation,
+    // a redirect's included: a page of this site takes it on instead.
+    const site = c.req.header('sec-fetch-site');
+    if (site === 'cross-site' || site === 'same-site') {
+      return html(c, await documentOf(LoggedInPage({})));
+    }
     return c.redirect('/', 303);
   });
 

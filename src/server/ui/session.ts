@@ -37,7 +37,10 @@ function sameSecret(a: string, b: string): boolean {
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
-  readonly #links = new Map<string, { owner: SessionOwner; until: number }>();
+  readonly #links = new Map<
+    string,
+    { owner: SessionOwner; until: number; onRedeem: (() => void) | undefined }
+  >();
   readonly #ttlMs: number;
   readonly #now: () => number;
 
@@ -91,10 +94,18 @@ export class SessionStore {
     return sent !== undefined && sent.length < 200 && sameSecret(session.csrf, sent);
   }
 
-  /** A one-time login code for `owner`, good for LINK_TTL_MS. */
-  link(owner: SessionOwner): string {
+  /**
+   * A one-time login code for `owner`, good for LINK_TTL_MS. `onRedeem` is called when the
+   * code is presented (used up, in time or not): `coffer ui` then deletes the page that
+   * held it.
+   */
+  link(owner: SessionOwner, onRedeem?: () => void): string {
     const code = randomBytes(32).toString('base64url');
-    this.#links.set(hashOf(code).toString('hex'), { owner, until: this.#now() + LINK_TTL_MS });
+    this.#links.set(hashOf(code).toString('hex'), {
+      owner,
+      until: this.#now() + LINK_TTL_MS,
+      onRedeem,
+    });
     return code;
   }
 
@@ -104,6 +115,7 @@ export class SessionStore {
     const key = hashOf(code).toString('hex');
     const entry = this.#links.get(key);
     this.#links.delete(key);
+    entry?.onRedeem?.();
     if (entry === undefined || this.#now() >= entry.until) return undefined;
     return entry.owner;
   }

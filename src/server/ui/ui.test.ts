@@ -166,6 +166,30 @@ describe('login', () => {
     expect((await request('GET', `/login/link/${code}`)).status).toBe(401);
   });
 
+  it('a link opened from a file or another site logs in on a page of its own that goes on to /', async () => {
+    // A browser sends a SameSite=Strict cookie with no request of a navigation another site
+    // or a file started (coffer ui's launch page), its redirects included.
+    const policy = new AccessPolicy({ allow: [], envs: [], caps: ['list', 'read'] }, 'you');
+    for (const site of ['cross-site', 'same-site']) {
+      const code = sessions.link({ kind: 'local', policy, actor: 'ui:tester' });
+      const first = await request('GET', `/login/link/${code}`, {
+        headers: { 'sec-fetch-site': site },
+      });
+      expect(first.status).toBe(200);
+      expect(first.text).toContain('<meta http-equiv="refresh" content="0;url=/"/>');
+      expect(first.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const b = await browserFor(sessionCookie(first));
+      expect((await b.get('/')).text).toContain('project/other');
+    }
+    let used = 0;
+    const code = sessions.link({ kind: 'local', policy, actor: 'ui:tester' }, () => used++);
+    expect(used).toBe(0);
+    expect((await request('GET', `/login/link/${code}`)).status).toBe(303);
+    expect(used).toBe(1);
+    expect((await request('GET', `/login/link/${code}`)).status).toBe(401);
+    expect(used).toBe(1);
+  });
+
   it('logout ends the session', async () => {
     const b = await login(kit.tokens.admin);
     expect((await b.get('/')).status).toBe(200);

@@ -24,16 +24,20 @@ export interface Viewer {
   answersRequests: boolean;
 }
 
-export const Layout: FC<PropsWithChildren<{ title: string; viewer?: Viewer | undefined }>> = ({
-  title,
-  viewer,
-  children,
-}) => (
+export const Layout: FC<
+  PropsWithChildren<{
+    title: string;
+    viewer?: Viewer | undefined;
+    /** A path of this site the page goes on to at once (a meta refresh: no script). */
+    next?: string | undefined;
+  }>
+> = ({ title, viewer, next, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="color-scheme" content="light dark" />
+      {next !== undefined && <meta http-equiv="refresh" content={`0;url=${next}`} />}
       {viewer !== undefined && <meta name="csrf-token" content={viewer.csrf} />}
       <title>{`${title} · coffer`}</title>
       <link rel="stylesheet" href="/ui/app.css" />
@@ -117,6 +121,19 @@ export const Time: FC<{ iso: string | null | undefined }> = ({ iso }) =>
 function shortTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
 }
+
+/**
+ * After a login link opened from another site or a file (coffer ui's launch page): the
+ * session cookie (SameSite=Strict) goes with no request of a redirect that such a navigation
+ * started, so this page, of this site, makes the next one.
+ */
+export const LoggedInPage: FC = () => (
+  <Layout title="Logged in" next="/">
+    <p>
+      <a href="/">Continue to coffer</a>
+    </p>
+  </Layout>
+);
 
 export const LoginPage: FC<{ error?: string | undefined; status?: string | undefined }> = (p) => (
   <Layout title="Log in">
