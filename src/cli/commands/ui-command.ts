@@ -3,6 +3,10 @@
  * 127.0.0.1 only, and prints a one-time login link (opened in the browser when there is
  * one): its session acts as the local user (`ui:<os user>` in the audit log) with every
  * capability, as the CLI does. The link is good once, for 10 minutes; the session for 8 h.
+ *
+ * The browser is opened on a private page that holds the link (launch-page.ts), never on the
+ * link itself: a launcher's or a browser's argv is readable by every local user. The page is
+ * deleted once the link is used, when it expires, and at exit.
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
@@ -10,7 +14,8 @@ import { CofferError } from '../../core/errors.js';
 import { childEnvironment } from '../../core/inject/child-env.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { cliActor, withLocalVault } from '../context.js';
-import { writeOut } from '../output.js';
+import { type LaunchPage, writeLaunchPage } from '../launch-page.js';
+import { warn, writeOut } from '../output.js';
 
 declare const COFFER_VERSION: string;
 
@@ -20,20 +25,27 @@ interface UiCommandOptions extends CommonOptions {
   open: boolean;
 }
 
-/** Opens `url` in the desktop's browser, when this machine has a desktop; never fails. */
-function openBrowser(url: string): void {
-  const desktop =
+/** Whether this machine has a desktop whose browser a launcher can open. */
+function hasDesktop(): boolean {
+  return (
     process.platform === 'darwin' ||
     process.platform === 'win32' ||
     process.env.DISPLAY !== undefined ||
-    process.env.WAYLAND_DISPLAY !== undefined;
-  if (!desktop) return;
+    process.env.WAYLAND_DISPLAY !== undefined
+  );
+}
+
+/**
+ * Opens `file` (a launch page, not the link: see above) in the desktop's browser; never
+ * fails.
+ */
+function openBrowser(file: string): void {
   const [cmd, args] =
     process.platform === 'darwin'
-      ? ['open', [url]]
+      ? ['open', [file]]
       : process.platform === 'win32'
-        ? ['cmd', ['/c', 'start', '', url]]
-        : ['xdg-open', [url]];
+        ? ['cmd', ['/c', 'start', '', file]]
+        : ['xdg-open', [file]];
   try {
     const child = spawn(cmd, args, {
       stdio: 'ignore',
@@ -73,7 +85,9 @@ export function uiCommand(program: Command): void {
       'after',
       `
 Prints the one-time login link on stdout (good once, for 10 minutes) and opens it in the
-browser when there is a desktop. It serves on a random loopback address of its own
+browser when there is a desktop, through a page only you can read (0600, deleted once the
+link is used): the link itself is never in a program's arguments, which any local user can
+read. It serves on a random loopback address of its own
 (127.x.y.z; 127.0.0.1 where the system has no other), so that no other local server gets
 its session cookie; --host 127.0.0.1 with --port serves where an SSH or container port
 forward expects it (any other server on 127.0.0.1 then gets the cookie too). Only loopback
@@ -91,7 +105,7 @@ Examples:
         withLocalVault('coffer ui', g, async ({ vault }) => {
           const { createApi } = await import('../../server/app.js');
           const { startServer } = await import('../../server/http-server.js');
-          const { SessionStore } = await import('../../server/ui/session.js');
+          const { LINK_TTL_MS, SessionStore } = await import('../../server/ui/session.js');
           const { AccessPolicy } = await import('../../core/access/policy.js');
           const sessions = new SessionStore();
           const version = typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev';
@@ -126,11 +140,27 @@ Examples:
             { allow: [], envs: [], caps: ['read', 'list', 'write', 'delete', 'admin'] },
             'you',
           );
-          const code = sessions.link({ kind: 'local', policy, actor });
+          let page: LaunchPage | undefined;
+          const removePage = () => page?.remove();
+          const code = sessions.link({ kind: 'local', policy, actor }, removePage);
           const link = `${server.url}/login/link/${code}`;
           writeOut(`${link}\n`);
-          if (opts.open) openBrowser(link);
+          if (opts.open && hasDesktop()) {
+            try {
+              page = writeLaunchPage(link);
+            } catch (err) {
+              const reason = (err as NodeJS.ErrnoException).code ?? 'error';
+              warn(`cannot write the page that opens the browser (${reason}); open the link above`);
+            }
+            if (page !== undefined) {
+              // A page left behind holds a dead link at worst; still, none is kept.
+              process.once('exit', removePage);
+              setTimeout(removePage, LINK_TTL_MS).unref();
+              openBrowser(page.path);
+            }
+          }
           await waitForSignal();
+          removePage();
           await server.close();
           await api.close();
           return 0;
