@@ -5,6 +5,7 @@
  */
 import { CofferError } from '../core/errors.js';
 import { decodeUtf8 } from '../core/utf8.js';
+import { HiddenAnswer } from './hidden-answer.js';
 
 let stdinCache: Buffer | undefined;
 let stdinOffset = 0;
@@ -71,8 +72,30 @@ export function stdinIsTerminal(): boolean {
   return process.stdin.isTTY === true;
 }
 
-/** Asks for a secret on the terminal without echoing it. */
-export async function promptHidden(question: string): Promise<string> {
+/**
+ * How long the terminal must stay quiet after the line break before the answer counts: the
+ * pieces of one paste from a terminal without bracketed paste (or tmux, or ssh) come much
+ * closer together, and no one types the next key this fast after Enter.
+ */
+const QUIET_MS = 100;
+
+const PASTE_MODE_ON = '\u001b[?2004h';
+const PASTE_MODE_OFF = '\u001b[?2004l';
+
+export interface HiddenPromptOptions {
+  /** How to give an answer of several lines instead (the hint of the refusal). */
+  multiLineHint?: string;
+}
+
+/**
+ * Asks for a secret on the terminal without echoing it. One line: an answer of several lines
+ * (a pasted PEM key) is refused whole, never cut short, and the prompt reads the terminal until
+ * the paste is over, so none of it is left for the program that reads the terminal next.
+ */
+export async function promptHidden(
+  question: string,
+  options: HiddenPromptOptions = {},
+): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) {
     throw new CofferError('USAGE', 'no terminal to ask on', {
@@ -80,45 +103,60 @@ export async function promptHidden(question: string): Promise<string> {
     });
   }
   process.stderr.write(question);
+  // Bracketed paste tells where a paste ends; the markers are asked for only where the prompt
+  // is shown, so they never end up in a redirected stderr.
+  const bracketed = process.stderr.isTTY === true;
   return new Promise((resolve, reject) => {
-    let buf = '';
+    const answer = new HiddenAnswer();
+    let quiet: NodeJS.Timeout | undefined;
     stdin.setRawMode(true);
+    if (bracketed) process.stderr.write(PASTE_MODE_ON);
     stdin.resume();
     stdin.setEncoding('utf8');
     const restore = () => {
+      clearTimeout(quiet);
+      stdin.removeListener('data', onData);
+      if (bracketed) process.stderr.write(PASTE_MODE_OFF);
       stdin.setRawMode(false);
       stdin.pause();
-      stdin.removeListener('data', onData);
       process.stderr.write('\n');
     };
-    const done = (err?: Error) => {
+    const finish = () => {
       restore();
-      if (err) reject(err);
-      else resolve(buf);
+      if (answer.ended === 'cancel') {
+        reject(
+          new CofferError('USAGE', 'cancelled at the prompt (end of input)', {
+            hint: 'Run the command again to answer it.',
+          }),
+        );
+      } else if (answer.multiLine) {
+        answer.value = '';
+        reject(
+          new CofferError(
+            'USAGE',
+            'the answer at the prompt has more than one line (a paste of several lines?); none of it was used',
+            {
+              hint:
+                options.multiLineHint ??
+                'The prompt takes one line: type or paste the answer without a line break.',
+            },
+          ),
+        );
+      } else resolve(answer.value);
     };
     const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return done();
-        // Ctrl-D: the end of input on an empty line is no answer (a passphrase of nothing
-        // would be "wrong"); after some text it ends the line, as a terminal does.
-        if (ch === '\u0004') {
-          if (buf !== '') return done();
-          return done(
-            new CofferError('USAGE', 'cancelled at the prompt (end of input)', {
-              hint: 'Run the command again to answer it.',
-            }),
-          );
-        }
-        if (ch === '\u0003') {
-          // Ctrl-C: as in a shell, the process ends by SIGINT (exit 130), the terminal restored.
-          restore();
-          buf = '';
-          process.kill(process.pid, 'SIGINT');
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
-        else buf += ch;
+      answer.feed(chunk);
+      if (answer.interrupted) {
+        // Ctrl-C: as in a shell, the process ends by SIGINT (exit 130), the terminal restored.
+        restore();
+        answer.value = '';
+        process.kill(process.pid, 'SIGINT');
+        return;
       }
+      // The answer is final once the terminal has been quiet for a moment after it: whatever a
+      // paste still had queued arrives first, and is read here rather than by the shell.
+      clearTimeout(quiet);
+      if (answer.complete) quiet = setTimeout(finish, QUIET_MS);
     };
     stdin.on('data', onData);
   });

@@ -1,9 +1,11 @@
 /**
  * Terminal behaviour through a real pseudo-terminal (util-linux `script`): the hidden value
- * prompt of `coffer set` does not echo the value nor accept an empty one, and `coffer key rotate` draws a progress
- * bar. Skipped, with a message, where `script` is not installed.
+ * prompt of `coffer set` does not echo the value nor accept an empty one, refuses a paste of
+ * several lines whole and leaves none of it for the next program, and `coffer key rotate` draws
+ * a progress bar. Skipped, with a message, where `script` is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeHome, STRIPE_DESCRIPTION } from './harness.js';
 
@@ -46,6 +48,96 @@ function onPty(
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
+const PASTE_MODE_ON = '\u001b[?2004h';
+const PASTE_MODE_OFF = '\u001b[?2004l';
+
+/**
+ * Plays a terminal that a user pastes into: runs `cmd` on a pty and, once `prompt` is shown,
+ * writes `chunks` one after another, each a while after the one before (a large paste comes in
+ * pieces). Like a real terminal, it wraps the paste in bracketed-paste markers only if the
+ * program turned the mode on and `bracketed` is set. When every chunk is written and `after`
+ * has appeared in the output (the program reading the terminal next is waiting), it types
+ * `next` and Enter. The order of events, not their timing, decides what each program reads.
+ */
+function pasteOnPty(
+  cmd: string,
+  env: Record<string, string>,
+  o: { prompt: string; chunks: string[]; bracketed: boolean; after: string; next: string },
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let state: 'wait-prompt' | 'wait-mode' | 'pasting' | 'pasted' | 'typed' = 'wait-prompt';
+    const gap = (f: () => void) => setTimeout(f, 150);
+    const paste = () => {
+      if (state !== 'wait-mode') return;
+      state = 'pasting';
+      const wrap = o.bracketed && out.includes(PASTE_MODE_ON);
+      const pieces = [...o.chunks];
+      if (wrap) {
+        pieces[0] = `\u001b[200~${pieces[0]}`;
+        pieces[pieces.length - 1] = `${pieces[pieces.length - 1]}\u001b[201~`;
+      }
+      const writeNext = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) {
+          state = 'pasted';
+          check();
+          return;
+        }
+        child.stdin.write(piece, () => gap(writeNext));
+      };
+      writeNext();
+    };
+    const check = () => {
+      if (state === 'wait-prompt' && out.includes(o.prompt)) {
+        state = 'wait-mode';
+        // The mode is turned on right after the prompt, in raw mode; a program that never turns
+        // it on (or a terminal without it) gets the paste a moment later, unwrapped.
+        if (o.bracketed && out.includes(PASTE_MODE_ON)) paste();
+        else setTimeout(paste, o.bracketed ? 2000 : 150);
+      } else if (state === 'wait-mode' && o.bracketed && out.includes(PASTE_MODE_ON)) paste();
+      else if (state === 'pasted' && out.includes(o.after)) {
+        state = 'typed';
+        child.stdin.write(`${o.next}\r`);
+      }
+    };
+    const onData = (d: Buffer) => {
+      out += d.toString('utf8');
+      check();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, out });
+    });
+  });
+}
+
+/** A PEM-shaped private key of random lines, each of which can be looked for in output. */
+function fakePemKey(lines: number): { text: string; body: string[] } {
+  const body = Array.from({ length: lines }, () => randomBytes(48).toString('base64'));
+  return {
+    text: ['-----BEGIN PRIVATE KEY-----', ...body, '-----END PRIVATE KEY-----', ''].join('\r'),
+    body,
+  };
+}
+
+/** Cuts `text` into `n` pieces of about the same length. */
+function piecesOf(text: string, n: number): string[] {
+  const size = Math.ceil(text.length / n);
+  return Array.from({ length: n }, (_, i) => text.slice(i * size, (i + 1) * size)).filter(
+    (p) => p !== '',
+  );
+}
+
 describe.skipIf(!hasScript)('on a terminal', () => {
   it('set asks for the value without echoing it', async () => {
     const h = makeHome();
@@ -81,6 +173,54 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(d.code).toBe(2);
     expect(d.out).toContain('cancelled at the prompt');
     expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
+  });
+
+  // The intruder: a PEM key pasted at the prompt. Before, coffer stored its first line, said
+  // "created", and left the rest in the terminal's queue for the next program (the shell).
+  for (const bracketed of [true, false]) {
+    it(`a key of several lines pasted at the prompt is refused whole and none of it reaches the next program (${bracketed ? 'bracketed paste, in pieces' : 'a terminal without bracketed paste'})`, async () => {
+      const h = makeHome();
+      expect(h.run(['init']).code).toBe(0);
+      const key = fakePemKey(24);
+      const follower = 'IFS= read -r next; echo "follower-read:[$next]"';
+      const cmd = `${q(process.execPath)} ${q(BIN)} set project/consilio/tls_key -d ${q('TLS private key for serving HTTPS on the public API')}; echo "coffer-exit:$?"; ${follower}`;
+      const r = await pasteOnPty(cmd, h.env, {
+        prompt: 'Value for project/consilio/tls_key',
+        // Without the markers only the terminal's quiet moment tells where the paste ends, so
+        // that terminal's paste is one write; with them, the pieces may come at any pace.
+        chunks: bracketed ? piecesOf(key.text, 5) : [key.text],
+        bracketed,
+        after: 'coffer-exit:',
+        next: 'typed-after-coffer',
+      });
+      expect(r.out).toContain('coffer-exit:2');
+      expect(r.out).toContain('more than one line');
+      expect(r.out).toContain('coffer set project/consilio/tls_key < key.pem');
+      // The next program reads what was typed after coffer, not the rest of the key ...
+      expect(r.out).toContain('follower-read:[typed-after-coffer]');
+      // ... and no line of the key shows anywhere (no echo by the terminal or a shell).
+      for (const line of key.body) expect(r.out).not.toContain(line.slice(0, 24));
+      expect(r.out.lastIndexOf(PASTE_MODE_OFF)).toBeGreaterThan(r.out.lastIndexOf(PASTE_MODE_ON));
+      expect(h.run(['get', 'project/consilio/tls_key']).code).toBe(3);
+    });
+  }
+
+  it('a value of one line pasted with its line break is stored, and the follower reads on', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const value = `pasted-${randomBytes(12).toString('hex')}`;
+    const cmd = `${q(process.execPath)} ${q(BIN)} set project/consilio/stripe_api_key -d ${q(STRIPE_DESCRIPTION)}; echo "coffer-exit:$?"; IFS= read -r next; echo "follower-read:[$next]"`;
+    const r = await pasteOnPty(cmd, h.env, {
+      prompt: 'Value for project/consilio/stripe_api_key',
+      chunks: piecesOf(`${value}\r`, 2),
+      bracketed: true,
+      after: 'coffer-exit:',
+      next: 'typed-after-coffer',
+    });
+    expect(r.out).toContain('coffer-exit:0');
+    expect(r.out).toContain('follower-read:[typed-after-coffer]');
+    expect(r.out).not.toContain(value);
+    expect(h.run(['get', 'project/consilio/stripe_api_key']).stdout).toBe(`${value}\n`);
   });
 
   it('key rotate shows a progress bar', async () => {

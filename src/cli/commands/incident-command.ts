@@ -80,7 +80,10 @@ Examples:
             dir: process.cwd(),
             newValue: async () => {
               if (opts.valueStdin) return readStdinRest('value', false);
-              if (stdinIsTerminal()) return promptHidden(`New value for ${key}: `);
+              if (stdinIsTerminal())
+                return promptHidden(`New value for ${key}: `, {
+                  multiLineHint: `Pipe a new value of several lines on stdin: \`coffer incident ${key} --value-stdin < new-key.pem\`.`,
+                });
               return undefined;
             },
             onOpened: (record, resumed) =>

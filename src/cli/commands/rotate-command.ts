@@ -183,7 +183,10 @@ Examples:
           if (plan.kind === 'external') {
             process.stderr.write(`${providerSteps(key, hints.steps)}\n`);
             if (opts.valueStdin) value = await readStdinRest('value', false);
-            else if (stdinIsTerminal()) value = await promptHidden(`New value for ${key}: `);
+            else if (stdinIsTerminal())
+              value = await promptHidden(`New value for ${key}: `, {
+                multiLineHint: `Pipe a new value of several lines on stdin: \`coffer rotate ${key} --value-stdin < new-key.pem\`.`,
+              });
             else
               throw new CofferError(
                 'ROTATION_VALUE_REQUIRED',

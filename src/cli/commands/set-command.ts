@@ -62,7 +62,9 @@ export function setCommand(program: Command): void {
       `
 The value is read from stdin when it is piped (one trailing newline is dropped unless --raw),
 or asked for without echo on a terminal. An empty value (an empty pipe, an unset variable,
-Enter at the prompt) is refused and nothing is stored, unless --allow-empty.
+Enter at the prompt) is refused and nothing is stored, unless --allow-empty. The prompt takes
+one line: a paste of several lines is refused whole (none of it is stored or left for the
+shell); pipe such a value instead, e.g. a PEM key: coffer set PATH -d TEXT < key.pem.
 
 Examples:
   printf %s "$STRIPE_KEY" | coffer set project/consilio/stripe_api_key \\
@@ -108,7 +110,9 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             value = opts.value;
             source = '--value is empty';
           } else if (stdinIsTerminal() && !g.passphraseStdin) {
-            value = await promptHidden(`Value for ${path} (${env}): `);
+            value = await promptHidden(`Value for ${path} (${env}): `, {
+              multiLineHint: `Pipe a value of several lines on stdin: \`coffer set ${key.path} < key.pem\` (--raw keeps its final newline).`,
+            });
             source = 'nothing was typed at the prompt';
           } else {
             value = await readStdinRest('value', opts.raw === true);

@@ -66,7 +66,9 @@ Examples:
               : opts.writeEnv;
         const ask = stdinIsTerminal()
           ? (v: { name: string; description: string }) =>
-              promptHidden(`${v.name} (${v.description}): `)
+              promptHidden(`${v.name} (${v.description}): `, {
+                multiLineHint: `Give ${v.name} a value of several lines through the environment: \`${v.name}="$(cat key.pem)" coffer setup\`.`,
+              })
           : undefined;
         const result = await withService(g, (b) =>
           runSetup(
