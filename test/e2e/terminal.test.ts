@@ -161,6 +161,33 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
   });
 
+  it('set of a new secret without a description says so before asking for the value; an existing one is asked for', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const value = 'typed-secret-8R3yA0';
+    const set = (path: string, more = '') => `${q(process.execPath)} ${q(BIN)} set ${path}${more}`;
+    const r = await onPty(set('project/consilio/typed2'), h.env, 'Value for', value);
+    expect(r.out).toContain('a description is required to create project/consilio/typed2');
+    expect(r.out).not.toContain('Value for');
+    expect(r.code).toBe(2);
+    const stale = await onPty(
+      set('project/consilio/typed2', ` -d ${q(STRIPE_DESCRIPTION)} --if-version 1`),
+      h.env,
+      'Value for',
+      value,
+    );
+    expect(stale.out).toContain('is at version 0, not 1');
+    expect(stale.out).not.toContain('Value for');
+    expect(stale.code).toBe(5);
+    expect(
+      h.run(['set', 'project/consilio/typed2', '-d', STRIPE_DESCRIPTION], { input: 'v1' }).code,
+    ).toBe(0);
+    const update = await onPty(set('project/consilio/typed2'), h.env, 'Value for', value);
+    expect(update.out).toContain('updated project/consilio/typed2 (dev) version 2');
+    expect(update.code).toBe(0);
+    expect(h.run(['get', 'project/consilio/typed2']).stdout).toBe(`${value}\n`);
+  });
+
   it('Ctrl-C at the prompt ends coffer as Ctrl-C does (SIGINT, 130); Ctrl-D on an empty line cancels', async () => {
     const h = makeHome();
     expect(h.run(['init']).code).toBe(0);

@@ -110,6 +110,13 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             value = opts.value;
             source = '--value is empty';
           } else if (stdinIsTerminal() && !g.passphraseStdin) {
+            // What the vault would refuse whatever is typed (a new secret without a
+            // description, a stale --if-version) is said before the value is asked for, not
+            // after it was typed and thrown away. A server does not offer the check yet.
+            await vault.checkSet?.(key.path, env, {
+              description: opts.description,
+              ifVersion: opts.ifVersion,
+            });
             value = await promptHidden(`Value for ${path} (${env}): `, {
               multiLineHint: `Pipe a value of several lines on stdin: \`coffer set ${key.path} < key.pem\` (--raw keeps its final newline).`,
             });

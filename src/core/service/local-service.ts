@@ -39,6 +39,7 @@ export function localSecretsService(
       get: (path, env, o) => vault.get(path, env, o),
       getMany: (requests) => vault.getMany(requests),
       set: (path, env, value, o) => vault.set(path, env, value, o),
+      checkSet: (path, env, o) => vault.checkSet(path, env, o),
       list: (o) => vault.list(o),
       info: (path, env) => vault.info(path, env),
       history: (path, env) => vault.history(path, env),

@@ -125,7 +125,13 @@ export function withPolicy(
     denied: deny,
     close: () => inner.close(),
   };
-  const { graceValues, endedPreviousNames, reportLeak, recordFileWrite } = inner;
+  const { checkSet, graceValues, endedPreviousNames, reportLeak, recordFileWrite } = inner;
+  if (checkSet !== undefined) {
+    service.checkSet = async (path, env, o) => {
+      const t = await key('write', 'set', path, env);
+      return checkSet.call(inner, t.path, t.env, o);
+    };
+  }
   if (graceValues !== undefined) {
     service.graceValues = async (name, env, more) => {
       const { group, e } = await project(name, env);

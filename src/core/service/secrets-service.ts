@@ -63,6 +63,16 @@ export interface SecretsService {
   getMany(requests: readonly ReadRequest[]): Promise<ReadOutcome[]>;
   /** A new version, with its metadata (creating the secret needs a description). */
   set(path: string, env: string, value: string, options?: SetOptions): Promise<SetResult>;
+  /**
+   * Refuses a `set` that would be refused whatever its value (a new secret without a
+   * description, a check-and-set version that is not the current one), for a front end that
+   * asks for the value only after this (the local vault only; a server does not offer it yet).
+   */
+  checkSet?(
+    path: string,
+    env: string,
+    options?: Pick<SetOptions, 'description' | 'ifVersion'>,
+  ): Promise<void>;
   /** Metadata only, never values. */
   list(options?: ListQuery): Promise<SecretInfo[]>;
   /** One secret's metadata, deleted or not. */

@@ -28,6 +28,17 @@ function prepareSet(path: string, env: string, value: string, options: SetOption
   const key = parseKeyPath(path);
   const e = parseEnvironment(env);
   if (typeof value === 'string') assertValueGiven(value, key.path, e, options.allowEmpty);
+  const { description, ifVersion } = checkSetOptions(key, options);
+  const metadata = checkMetadata(options.metadata ?? {});
+  const plaintext = valueBytes(value);
+  return { key, env: e, plaintext, description, ifVersion, metadata };
+}
+
+/** A set's description (collapsed) and expected version, checked. */
+function checkSetOptions(
+  key: KeyPath,
+  options: Pick<SetOptions, 'description' | 'ifVersion'>,
+): { description: string | undefined; ifVersion: number | undefined } {
   const description =
     options.description === undefined ? undefined : parseDescription(options.description, key.path);
   assertValueNotShown(value, key, e, description);
@@ -35,23 +46,29 @@ function prepareSet(path: string, env: string, value: string, options: SetOption
   if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
     throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
   }
-  const metadata = checkMetadata(options.metadata ?? {});
-  const plaintext = valueBytes(value);
-  return { key, env: e, plaintext, description, ifVersion, metadata };
+  return { description, ifVersion };
 }
 
-/** Writes one prepared version inside `tx` (the caller audits it). */
-async function setIn(store: AuditedStore, tx: StorageTx, p: PreparedSet): Promise<SetResult> {
-  const { key, env: e, description, ifVersion } = p;
-  const existing = await tx.getSecret(key.path, e);
-  const current = existing?.currentVersion ?? 0;
-  if (ifVersion !== undefined && ifVersion !== current) {
+/**
+ * The refusals of a set that depend on the secret as stored, not on the value: a check-and-set
+ * version that is not the current one, and a new secret without a description. `current` is
+ * the stored secret's current version, undefined when there is none (a deleted secret is
+ * there: a set revives it, keeping its description).
+ */
+function checkSetTarget(
+  key: KeyPath,
+  env: string,
+  current: number | undefined,
+  description: string | undefined,
+  ifVersion: number | undefined,
+): void {
+  if (ifVersion !== undefined && ifVersion !== (current ?? 0)) {
     throw new CofferError(
       'VERSION_CONFLICT',
-      `${key.path} (${e}) is at version ${current}, not ${ifVersion}`,
+      `${key.path} (${env}) is at version ${current ?? 0}, not ${ifVersion}`,
     );
   }
-  if (existing === undefined && description === undefined) {
+  if (current === undefined && description === undefined) {
     throw new CofferError(
       'INVALID_DESCRIPTION',
       `a description is required to create ${key.path}`,
@@ -60,7 +77,14 @@ async function setIn(store: AuditedStore, tx: StorageTx, p: PreparedSet): Promis
       },
     );
   }
-  const version = current + 1;
+}
+
+/** Writes one prepared version inside `tx` (the caller audits it). */
+async function setIn(store: AuditedStore, tx: StorageTx, p: PreparedSet): Promise<SetResult> {
+  const { key, env: e, description, ifVersion } = p;
+  const existing = await tx.getSecret(key.path, e);
+  checkSetTarget(key, e, existing?.currentVersion, description, ifVersion);
+  const version = (existing?.currentVersion ?? 0) + 1;
   const slot = { path: key.path, env: e, version };
   const kek = await store.keyring.primary(tx);
   const sealed = sealSecret(kek.key, kek.id, p.plaintext, slot);
@@ -99,6 +123,30 @@ async function setIn(store: AuditedStore, tx: StorageTx, p: PreparedSet): Promis
     });
   }
   return { path: key.path, env: e, version, created: existing === undefined };
+}
+
+/**
+ * Refuses a set that would be refused whatever its value (path, environment, description,
+ * check-and-set version, a new secret without a description), so a front end can ask for the
+ * value only after this passes. It reads metadata only. A refusal found in the stored secret
+ * is audited as that set's refusal would be; a pass writes nothing (the set that follows is
+ * audited, and checks all of this again in its own transaction).
+ */
+export async function checkSetSecret(
+  store: AuditedStore,
+  path: string,
+  env: string,
+  options: Pick<SetOptions, 'description' | 'ifVersion'>,
+): Promise<void> {
+  const key = parseKeyPath(path);
+  const e = parseEnvironment(env);
+  const { description, ifVersion } = checkSetOptions(key, options);
+  try {
+    const existing = await store.read((tx) => tx.getSecret(key.path, e));
+    checkSetTarget(key, e, existing?.currentVersion, description, ifVersion);
+  } catch (err) {
+    throw (await store.auditFailure('set', { path: key.path, env: e }, err)) ?? err;
+  }
 }
 
 /** Stores a new version of a secret (creating it, or reviving a deleted one). */

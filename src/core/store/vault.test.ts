@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DESCRIPTION, makeTestVault } from '../../../test/helpers/vault.js';
-import { verifyAudit } from '../audit/log.js';
+import { readAudit, verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
 import { keyStatus, rotateKeys } from '../keys/rotate.js';
 import { Vault } from './vault.js';
@@ -41,6 +41,38 @@ describe('vault service', () => {
     await expect(vault.set(PATH, 'dev', 'v', { description: 'API key' })).rejects.toMatchObject({
       code: 'INVALID_DESCRIPTION',
     });
+  });
+
+  it('checkSet refuses, before any value, what set would refuse whatever the value', async () => {
+    const { vault } = await makeTestVault();
+    // A new secret: a description is needed, and --if-version can only be 0.
+    await expect(vault.checkSet(PATH, 'dev')).rejects.toMatchObject({
+      code: 'INVALID_DESCRIPTION',
+      message: `a description is required to create ${PATH}`,
+    });
+    await expect(vault.checkSet(PATH, 'dev', { description: 'API key' })).rejects.toMatchObject({
+      code: 'INVALID_DESCRIPTION',
+    });
+    await expect(
+      vault.checkSet(PATH, 'dev', { description: DESCRIPTION, ifVersion: 1 }),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+    await vault.checkSet(PATH, 'dev', { description: DESCRIPTION, ifVersion: 0 });
+    // An existing secret (deleted ones too: set revives them) needs no description.
+    await vault.set(PATH, 'dev', 'v1-value', { description: DESCRIPTION });
+    await vault.checkSet(PATH, 'dev');
+    await vault.delete(PATH, 'dev');
+    await vault.checkSet(PATH, 'dev', { ifVersion: 1 });
+    await expect(vault.checkSet(PATH, 'dev', { ifVersion: 2 })).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+    });
+    // A refusal is audited as the set's own would be; a pass writes no record.
+    const actions = (await readAudit(vault)).map((r) => `${r.action} ${r.outcome}`);
+    expect(actions.filter((a) => a.startsWith('set '))).toEqual([
+      expect.stringMatching(/^set (?!ok)/),
+      expect.stringMatching(/^set (?!ok)/),
+      'set ok',
+      expect.stringMatching(/^set (?!ok)/),
+    ]);
   });
 
   it('refuses a rotation policy, tier, env-var name or generator spec outside the grammar, on set and describe', async () => {

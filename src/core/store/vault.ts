@@ -42,6 +42,7 @@ import type {
 } from './vault-types.js';
 import { verifySecrets } from './vault-verify.js';
 import {
+  checkSetSecret,
   deleteSecret,
   restoreSecret,
   setInTransaction,
@@ -125,6 +126,18 @@ export class Vault {
   /** Stores a new version of a secret (creating it, or reviving a deleted one). */
   set(path: string, env: string, value: string, options: SetOptions = {}): Promise<SetResult> {
     return setSecret(this.#store, path, env, value, options);
+  }
+
+  /**
+   * Refuses, before the value is asked for, a `set` that would be refused whatever the value:
+   * a new secret without a description, a check-and-set version that is not the current one.
+   */
+  checkSet(
+    path: string,
+    env: string,
+    options: Pick<SetOptions, 'description' | 'ifVersion'> = {},
+  ): Promise<void> {
+    return checkSetSecret(this.#store, path, env, options);
   }
 
   /**
