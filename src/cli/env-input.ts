@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { commentDescriptions, readDotenvFile } from '../core/dotenv/index.js';
-import { readFailure } from '../core/errors.js';
+import { CofferError, readFailure } from '../core/errors.js';
 import { parseEnvironment } from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
-import { readStdinRest } from './input.js';
+import { readStdinRest, stdinIsTerminal } from './input.js';
 import { resolveProject } from './project-file.js';
 
 /** The bytes of FILE, or an IO_ERROR naming it. */
@@ -23,9 +23,20 @@ function readBytes(file: string): Buffer {
 
 /**
  * Reads FILE, or stdin for `-` / no argument. Both are decoded by one rule (core/utf8.ts):
- * invalid UTF-8 is refused with its line, never turned into U+FFFD and stored.
+ * invalid UTF-8 is refused with its line, never turned into U+FFFD and stored. No argument
+ * with stdin on a terminal is refused (`command` names the command and its usual file):
+ * waiting there for typed input, with no prompt, looks like a hang. `-` still reads the
+ * terminal, as asked.
  */
-export async function readInput(file: string | undefined): Promise<string> {
+export async function readInput(
+  file: string | undefined,
+  command?: { name: string; example: string },
+): Promise<string> {
+  if (file === undefined && command !== undefined && stdinIsTerminal()) {
+    throw new CofferError('USAGE', `${command.name} needs a file or piped input`, {
+      hint: `Pass the file (\`${command.name} ${command.example}\`) or pipe it (\`${command.name} < ${command.example}\`); - reads what you type, up to Ctrl-D.`,
+    });
+  }
   if (file === undefined || file === '-') return readStdinRest('input', true);
   return decodeUtf8(readBytes(file), file);
 }

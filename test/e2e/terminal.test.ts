@@ -250,6 +250,16 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(h.run(['get', 'project/consilio/stripe_api_key']).stdout).toBe(`${value}\n`);
   });
 
+  it('env parse with no file on a terminal says to pass or pipe one instead of waiting', async () => {
+    const h = makeHome();
+    const r = await onPty(`${q(process.execPath)} ${q(BIN)} env parse`, h.env);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('coffer env parse needs a file or piped input');
+    expect(r.out).toContain('coffer env parse .env');
+    // Piped, it reads stdin as before.
+    expect(h.run(['env', 'parse'], { input: 'A=1\n' }).stdout).toBe('{\n  "A": "1"\n}\n');
+  });
+
   it('key rotate shows a progress bar', async () => {
     const h = makeHome();
     expect(h.run(['init']).code).toBe(0);

@@ -50,12 +50,23 @@ Examples:
   env
     .command('parse')
     .description('print the variables of a .env file as one JSON object')
-    .argument('[file]', '.env file, or - for stdin (default)')
+    .argument('[file]', '.env file, or - for stdin (default when stdin is piped)')
     .option('--json', 'JSON output (the default; accepted for symmetry)')
-    .addHelpText('after', '\nExample:\n  coffer env parse .env | jq .DATABASE_URL')
+    .addHelpText(
+      'after',
+      `
+With no file, the .env text is read from stdin when it is piped; on a terminal, pass the file
+(or - to type it).
+
+Examples:
+  coffer env parse .env | jq .DATABASE_URL
+  cat .env.production | coffer env parse`,
+    )
     .action(
       action<CommonOptions>(async ([file]) => {
-        printJson(parseDotenv(await readInput(file)));
+        printJson(
+          parseDotenv(await readInput(file, { name: 'coffer env parse', example: '.env' })),
+        );
         return 0;
       }),
     );
@@ -63,15 +74,18 @@ Examples:
   env
     .command('format')
     .description('turn a JSON object of strings into .env text that dotenv reads back exactly')
-    .argument('[file]', 'JSON file, or - for stdin (default)')
+    .argument('[file]', 'JSON file, or - for stdin (default when stdin is piped)')
     .requiredOption('--json', 'the input is JSON')
     .addHelpText(
       'after',
-      `\nExample:\n  echo '{"PORT":"8080","GREETING":"hello # world"}' | coffer env format --json`,
+      `\nWith no file, the JSON is read from stdin when it is piped; on a terminal, pass the file.\n\nExample:\n  echo '{"PORT":"8080","GREETING":"hello # world"}' | coffer env format --json`,
     )
     .action(
       action<CommonOptions>(async ([file]) => {
-        const text = await readInput(file);
+        const text = await readInput(file, {
+          name: 'coffer env format --json',
+          example: 'vars.json',
+        });
         let data: unknown;
         try {
           data = JSON.parse(text);
