@@ -29,6 +29,7 @@ function prepareSet(path: string, env: string, value: string, options: SetOption
   const e = parseEnvironment(env);
   if (typeof value === 'string') assertValueGiven(value, key.path, e, options.allowEmpty);
   const { description, ifVersion } = checkSetOptions(key, options);
+  assertValueNotShown(value, key, e, description);
   const metadata = checkMetadata(options.metadata ?? {});
   const plaintext = valueBytes(value);
   return { key, env: e, plaintext, description, ifVersion, metadata };
@@ -41,7 +42,6 @@ function checkSetOptions(
 ): { description: string | undefined; ifVersion: number | undefined } {
   const description =
     options.description === undefined ? undefined : parseDescription(options.description, key.path);
-  assertValueNotShown(value, key, e, description);
   const ifVersion = options.ifVersion;
   if (ifVersion !== undefined && (!Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
     throw new CofferError('INVALID_ARGUMENT', 'the expected version must be a whole number >= 0');
