@@ -183,6 +183,26 @@ describe.skipIf(!hasScript)('coffer setup on a terminal', () => {
     );
   });
 
+  it('prod on a terminal with nothing exported: the tier 1 env: sources are asked for too (seed 002)', async () => {
+    const { h, dir } = project();
+    const tier1 = {
+      JWT_SECRET: 'typed-jwt-secret-value-52',
+      POSTGRES_PASSWORD: 'typed-pg-password-53',
+      SERVICE_ROLE_KEY: 'typed-service-role-54',
+    };
+    const out = await setupOnPty(dir, h.env, 'prod', [
+      ...Object.entries(tier1),
+      ...Object.entries(TIER2),
+    ]);
+    expect(out.code, out.out).toBe(0);
+    for (const value of [...Object.values(tier1), ...Object.values(TIER2)]) {
+      expect(out.out).not.toContain(value);
+    }
+    expect(h.run(['get', 'project/receptor/jwt_secret', '--env', 'prod']).stdout).toBe(
+      `${tier1.JWT_SECRET}\n`,
+    );
+  });
+
   it('a prompt left empty stores nothing at all, the answers before it and the rest included', async () => {
     const { h, dir } = project();
     const out = await setupOnPty(dir, h.env, 'dev', [

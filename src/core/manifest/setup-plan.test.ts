@@ -86,6 +86,20 @@ describe('planSetup', () => {
     expect(actions('prod', { generateMissing: true }).SERVICE_ROLE_KEY).toBe('missing');
   });
 
+  it('prod on a terminal: a tier 1 secret neither exported nor stored is asked for (seed 002), never generated unless told', () => {
+    const asked = actions('prod', { interactive: true });
+    // env: sources (the deploy's variables) and tier 1 generate sources alike.
+    for (const name of [...RECEPTOR_TIER1, 'SESSION_KEY']) expect(asked[name], name).toBe('ask');
+    expect(missingOf(planSetup(RECEPTOR, 'prod', { ...none, interactive: true }))).toEqual([]);
+    // Exported or stored still wins over asking; --generate-missing still generates.
+    expect(
+      actions('prod', { interactive: true, processEnv: new Set(['JWT_SECRET']) }).JWT_SECRET,
+    ).toBe('from-env');
+    expect(actions('prod', { interactive: true, generateMissing: true }).SESSION_KEY).toBe(
+      'generate',
+    );
+  });
+
   it('a deleted secret is not revived', () => {
     expect(actions('dev', { deletedInVault: new Set(['JWT_SECRET']) }).JWT_SECRET).toBe('missing');
   });

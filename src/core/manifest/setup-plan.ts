@@ -105,13 +105,19 @@ function stepFor(v: ManifestVariable, source: Source, env: string, s: SetupState
   switch (source.kind) {
     case 'generate':
       if (v.tier === 1 && !DEVELOPMENT_ENVIRONMENTS.includes(env) && !s.generateMissing) {
+        // Seed 002's interactive fallback: a tier 1 secret missing outside development is
+        // asked for on a terminal, never made up unless told.
+        if (s.interactive) return { action: 'ask' };
         return unresolved(
           `tier 1 secrets are not generated in ${env} unless told (--generate-missing); export ${v.name} or store it with \`coffer set\``,
         );
       }
       return { action: 'generate', spec: source.spec };
     case 'env':
-      return unresolved(`${source.variable} is not set in the environment`);
+      // Not exported: asked for on a terminal (the deploy's variable, given by hand).
+      return s.interactive
+        ? { action: 'ask' }
+        : unresolved(`${source.variable} is not set in the environment`);
     case 'value':
       // A sensitive variable cannot carry a value (the manifest reader refuses it).
       return unresolved('no value');

@@ -23,7 +23,13 @@ import type { WrittenSecret } from '../rotation/places.js';
 import type { SecretMetadata } from '../store/storage.js';
 import type { ReadOutcome, ReadRequest, SecretInfo, SetResult } from '../store/vault.js';
 import type { Manifest, ManifestVariable } from './model.js';
-import { missingOf, type PlannedVariable, planSetup, type SetupStep } from './setup-plan.js';
+import {
+  DEVELOPMENT_ENVIRONMENTS,
+  missingOf,
+  type PlannedVariable,
+  planSetup,
+  type SetupStep,
+} from './setup-plan.js';
 
 /** What setup needs from a vault. */
 export interface SetupVault extends GenerateVault {
@@ -148,6 +154,16 @@ export async function runSetup(
       `setup of ${manifest.project} (${env}) is missing ${missing.length} variable${missing.length === 1 ? '' : 's'}, nothing was stored:\n${missing
         .map((p) => `  ${p.variable.name}: ${(p.step as { reason: string }).reason}`)
         .join('\n')}`,
+      {
+        hint: [
+          'Export the variables named above',
+          options.ask === undefined ? ', run on a terminal to be asked for them,' : '',
+          ' or store them with `coffer set`',
+          DEVELOPMENT_ENVIRONMENTS.includes(env)
+            ? '.'
+            : '; --generate-missing generates tier 1 secrets outside development.',
+        ].join(''),
+      },
     );
   }
   const steps = plan.map(stepOf);
