@@ -357,6 +357,19 @@ describe('env example', () => {
     const none = h.run(['env', 'example', '--no-keep', '--json'], { cwd: h.app });
     expect(JSON.parse(none.stdout).kept).toEqual([]);
   });
+
+  it("never keeps the reviewers' secrets that read as a port, a host name or a URL", () => {
+    const h = vault();
+    writeFileSync(
+      join(h.app, '.env'),
+      'PORT=8080\nADMIN_PW=4821\nMYSQL_ROOT_PW=letmein.now\nKIOSK_UNLOCK=31337\nMQTT_PW=https://example.com/x\n',
+    );
+    const r = h.run(['env', 'example', '--json'], { cwd: h.app });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).kept).toEqual(['PORT']);
+    const text = readFileSync(join(h.app, '.env.example'), 'utf8');
+    for (const v of ['4821', 'letmein.now', '31337', 'example.com']) expect(text).not.toContain(v);
+  });
 });
 
 describe('env import', () => {

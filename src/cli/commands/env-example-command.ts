@@ -1,7 +1,7 @@
 /**
  * `coffer env example`: writes .env.example from .env with placeholders that say what goes
- * in each variable, keeping comments and order. Values that are clearly not secrets (URLs
- * without credentials, booleans, ports, host names: core/dotenv/example.ts) are kept and
+ * in each variable, keeping comments and order. Values that are clearly not secrets (a URL
+ * under *_URL, a port under *_PORT, booleans, ...: core/dotenv/example.ts) are kept and
  * named; every other value becomes a placeholder. It warns when an existing .env.example
  * holds something that looks like a real secret. A missing or empty input is an error and
  * nothing is written, so a mistyped -f never empties .env.example.
@@ -68,9 +68,12 @@ Each value becomes a placeholder made from the comment above the variable, or it
   # Stripe API key for payment processing       # Stripe API key for payment processing
   STRIPE_API_KEY=sk_live_...              ->     STRIPE_API_KEY='<Stripe API key for payment processing>'
 
-Values that are clearly not secrets are kept as they are, and listed by name: URLs without
-credentials (OPENAI_BASE_URL=https://api.openai.com/v1), booleans, ports, host names, unless
-the variable's name suggests a secret (*_KEY, *TOKEN*, *SECRET*, *PASSWORD*, ...).
+Values that are clearly not secrets are kept as they are, and listed by name: only when
+the variable's name does not suggest a secret (*_KEY, *TOKEN*, *SECRET*, *PASSW*, *_PW,
+*_PWD, *PASSCODE*, *_PIN, *UNLOCK*, *_AUTH, ...) and the value is what the name says it
+holds: a URL without credentials or a host name under *_URL or *_HOST
+(OPENAI_BASE_URL=https://api.openai.com/v1), a port under *_PORT, a boolean, an environment
+or log level under *_ENV or LOG_LEVEL. When in doubt, a placeholder.
 --no-keep makes every value a placeholder.
 
 --from-manifest writes it from the project's coffer.yaml instead of a .env file: grouped by

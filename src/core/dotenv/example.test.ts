@@ -29,6 +29,14 @@ describe('isClearlyNotSecret', () => {
     ['SMTP_HOST', 'smtp.example.com:587'],
     ['NODE_ENV', 'production'],
     ['LOG_LEVEL', 'debug'],
+    ['DB_PORT', '5432'],
+    ['REQUEST_TIMEOUT', '30'],
+    ['PUID', '1000'],
+    ['APP_ENV', 'staging'],
+    ['RUST_LOG', 'info'],
+    ['S3_ENDPOINT_URL', 'http://localhost:9000'],
+    ['KEYCLOAK_URL', 'https://sso.example.com'],
+    ['KEYBOARD_LAYOUT_ENABLED', 'yes'],
   ])('keeps %s=%s', (key, value) => {
     expect(isClearlyNotSecret(key, value)).toBe(true);
   });
@@ -69,8 +77,64 @@ describe('isClearlyNotSecret', () => {
       'a token cut into short runs',
     ],
     ['API_URL', 'https://api.example.com/akozfb7ih', 'a long mix of letters and digits'],
+    ['ADMIN_PW', '4821', 'a PW that reads as a port'],
+    ['MYSQL_ROOT_PW', 'letmein.now', 'a PW that reads as a host name'],
+    ['KIOSK_UNLOCK', '31337', 'an unlock code that reads as a port'],
+    ['MQTT_PW', 'https://example.com/x', 'a PW that reads as a URL'],
+    ['DOOR', '4821', 'a number under a name that does not say port, count or time'],
+    ['SUPPORT', '1234', 'a word that only ends in PORT'],
+    ['MAGIC_WORD', 'letmein.now', 'a host name under a name that does not say host'],
+    ['HOMEPAGE_TEXT', 'production', 'an environment name under a name that does not say so'],
+    ['GREETING', 'https://example.com', 'a URL under a name that does not say URL'],
   ])('replaces %s=%s (%s)', (key, value) => {
     expect(isClearlyNotSecret(key, value)).toBe(false);
+  });
+});
+
+describe('secretLikeName', () => {
+  it.each([
+    'ADMIN_PW',
+    'MYSQL_ROOT_PW',
+    'DB_PWD',
+    'SMTP_PASS',
+    'MYSQL_PASSWD',
+    'DB_PASSWORD',
+    'DOOR_PASSCODE',
+    'ATM_PIN',
+    'KIOSK_UNLOCK',
+    'UNLOCK_CODE',
+    'JWT_SECRET',
+    'GITHUB_TOKEN',
+    'APP_KEY',
+    'MASTERKEY',
+    'ROOTPW',
+    'adminPw',
+    'apiKey',
+    'GOOGLE_CREDENTIALS',
+    'BASIC_AUTH',
+    'AUTHORIZATION_HEADER',
+    'PASSWORD_SALT',
+    'PRIVATE_PEM',
+    'SIGNING_PEM',
+    'COOKIE_NAME_SEED',
+    'SESSION_STORE',
+    'TOTP',
+    'WIFI_PSK',
+  ])('%s is a secret name', (key) => {
+    expect(secretLikeName(key)).toBe(true);
+  });
+
+  it.each([
+    'KEYBOARD_LAYOUT',
+    'KEYCLOAK_URL',
+    'PINNED_VERSION',
+    'SPINNER',
+    'PORT',
+    'NODE_ENV',
+    'OPENAI_BASE_URL',
+    'PASSENGER_COUNT',
+  ])('%s is not', (key) => {
+    expect(secretLikeName(key)).toBe(false);
   });
 });
 
@@ -144,7 +208,7 @@ describe('the classifier never keeps a secret (properties)', () => {
   it('nothing at all under a name that suggests a secret', () => {
     const name = fc
       .tuple(
-        fc.constantFrom('', 'APP_', 'STRIPE_', 'X_'),
+        fc.constantFrom('', 'APP_', 'STRIPE_', 'X_', 'ADMIN_', 'MYSQL_ROOT_', 'KIOSK_'),
         fc.constantFrom(
           'API_KEY',
           'SECRET',
@@ -152,26 +216,63 @@ describe('the classifier never keeps a secret (properties)', () => {
           'PASSWORD',
           'DB_PASS',
           'PIN',
+          'PW',
+          'PWD',
+          'PASSWD',
+          'PASSCODE',
+          'UNLOCK',
           'PRIVATE_KEY',
+          'SIGNING_KEY',
           'WEBHOOK_URL',
           'DSN',
           'AUTH',
+          'SALT',
+          'CREDENTIAL',
+          'COOKIE',
+          'SESSION',
         ),
-        fc.constantFrom('', '_URL', '_VALUE', '_1'),
+        fc.constantFrom('', '_URL', '_VALUE', '_1', '_PORT', '_HOST', '_ENV', '_LOG_LEVEL'),
       )
       .map((parts) => parts.join(''));
-    const plain = fc.constantFrom(
-      'true',
-      '8080',
-      'localhost',
-      'https://api.openai.com/v1',
-      'debug',
+    const value = fc.oneof(
+      fc.constantFrom(
+        'true',
+        '8080',
+        '4821',
+        'localhost',
+        'letmein.now',
+        'https://api.openai.com/v1',
+        'debug',
+        'production',
+      ),
+      fc.nat(65535).map(String),
+      fc.domain(),
+      fc.webUrl(),
+      fc.string({ minLength: 1, maxLength: 40 }),
     );
     fc.assert(
-      fc.property(name, plain, (key, value) => {
+      fc.property(name, value, (key, v) => {
         expect(secretLikeName(key)).toBe(true);
-        expect(isClearlyNotSecret(key, value)).toBe(false);
+        expect(isClearlyNotSecret(key, v)).toBe(false);
       }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a number, a host name or a URL only under a name that says it holds one', () => {
+    // Words that say nothing about the kind of value: a PIN or a password may stand there.
+    const name = fc
+      .array(fc.constantFrom('ADMIN', 'KIOSK', 'DOOR', 'MAGIC', 'WORD', 'APP', 'MQTT', 'ROOT'), {
+        minLength: 1,
+        maxLength: 3,
+      })
+      .map((w) => w.join('_'));
+    const value = fc.oneof(fc.nat(65535).map(String), fc.domain(), fc.webUrl(), fc.ipV4());
+    fc.assert(
+      fc.property(name, value, (key, v) => {
+        expect(isClearlyNotSecret(key, v)).toBe(false);
+      }),
+      { numRuns: 500 },
     );
   });
 });
@@ -228,5 +329,15 @@ describe('dotenvExample', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("dotenvExample on the reviewers' .env", () => {
+  it("never keeps the reviewers' secrets that read as a port, a host or a URL", () => {
+    const text =
+      'PORT=8080\nADMIN_PW=4821\nMYSQL_ROOT_PW=letmein.now\nKIOSK_UNLOCK=31337\nMQTT_PW=https://example.com/x\n';
+    const r = dotenvExample(text);
+    expect(r.kept).toEqual(['PORT']);
+    expect(r.text).not.toMatch(/4821|letmein|31337|example\.com/);
   });
 });

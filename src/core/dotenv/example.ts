@@ -3,13 +3,20 @@
  * clearly not secrets (plain configuration such as `OPENAI_BASE_URL=https://api.openai.com/v1`
  * or `PORT=8080`), which a newcomer needs as they are. When in doubt, a placeholder.
  *
- * Kept (`isClearlyNotSecret`), only when the variable's name does not suggest a secret
- * (`*_KEY`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*_PIN`, `*_DSN`, `*WEBHOOK*`, ...):
- * - booleans (`true`, `false`, `yes`, `no`, `on`, `off`) and whole numbers 0..65535 (ports);
- * - environment names and log levels (`production`, `debug`, ...);
- * - host names (`localhost`, `db.internal`, `api.example.com`, IPv4 addresses, with a port);
- * - URLs without credentials: no user or password, no query string or fragment, no `@` or
- *   `%`, and host and path made of plain words.
+ * Kept (`isClearlyNotSecret`) only when the variable's name does not suggest a secret
+ * (`secretLikeName`: `*_KEY`, `*TOKEN*`, `*SECRET*`, `*PASSW*`, `*_PW`, `*_PWD`, `*_PASS`,
+ * `*PASSCODE*`, `*_PIN`, `*UNLOCK*`, `*_AUTH`, `*_DSN`, `*WEBHOOK*`, `*SESSION*`, ...) AND the
+ * value is of a kind the name says it holds. A PIN is a number and a password can read as a
+ * host name (`letmein.now`), so the value alone never decides:
+ * - booleans (`true`, `false`, `yes`, `no`, `on`, `off`), under any such name;
+ * - whole numbers 0..65535 under a name that says port, count, size or time (`PORT`,
+ *   `DB_PORT`, `WORKERS`, `REQUEST_TIMEOUT`, `MAX_*`, `PUID`, ...);
+ * - environment names (`production`, `dev`, ...) under `*_ENV`, `*_MODE`, `STAGE`, ... and
+ *   log levels (`debug`, `info`, ...) under `LOG_LEVEL`, `RUST_LOG`, `VERBOSITY`, ...;
+ * - host names (`localhost`, `db.internal`, `api.example.com`, IPv4 addresses, with a port)
+ *   and URLs without credentials (no user or password, no query string or fragment, no `@`
+ *   or `%`, host and path made of plain words) under a name that says host, URL or address
+ *   (`*_HOST`, `*_URL`, `*_ENDPOINT`, `BIND`, `*_DOMAIN`, ...).
  * A "plain word" is a run of letters or digits that does not look random: at most 24 letters
  * in one case, at most 6 digits, or a short mix such as `v1beta` or `ec2` (at most 6 letters
  * and 4 digits); a run of 16 characters or more whose Shannon entropy reaches 3.5 bits per
@@ -50,16 +57,34 @@ export function looksLikeSecret(value: string): boolean {
   return v.length >= 16 && classes >= 2 && shannonEntropy(v) >= 3.5 && !/\s/.test(v);
 }
 
-/** Words in a variable's name that say its value is (or holds) a secret. */
+/**
+ * The words of a variable's name, upper case: split at `_`, `-`, `.` and other separators and
+ * at case changes (`adminPw`, `ADMIN_PW` and `admin-pw` all give `ADMIN`, `PW`).
+ */
+function nameWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .split(/[^A-Z0-9]+/)
+    .filter((w) => w !== '');
+}
+
+/** Parts of a variable's name that say its value is (or holds) a secret, wherever they stand. */
 const SECRET_NAME_PARTS =
-  /SECRET|TOKEN|PASSW|PASSPHRASE|APIKEY|PRIVATE|CREDENTIAL|SIGNATURE|WEBHOOK|COOKIE|SALT|PEPPER|BEARER|SESSION/;
+  /SECRET|TOKEN|PASSW|PASSPHRASE|PASSCODE|PASSKEY|PINCODE|APIKEY|PRIVATE|CREDENTIAL|SIGNATURE|SIGNING|WEBHOOK|COOKIE|SALT|PEPPER|BEARER|SESSION|UNLOCK|AUTHORIZATION/;
+/** Whole words of a name that say so (`PIN` is one, `PINNED` is not). */
 const SECRET_NAME_WORDS = new Set([
   'KEY',
   'KEYS',
   'PASS',
+  'PW',
   'PWD',
   'PIN',
   'OTP',
+  'TOTP',
+  'HOTP',
+  'PSK',
+  'HMAC',
   'AUTH',
   'DSN',
   'SIG',
@@ -71,15 +96,22 @@ const SECRET_NAME_WORDS = new Set([
   'LICENSE',
 ]);
 
-/** Does the variable's name suggest a secret (whatever its value)? */
+/**
+ * Does the variable's name suggest a secret (whatever its value)? The one rule for variable
+ * names in coffer's .env handling (`env example`, `manifest init`, `doctor`): a part such as
+ * `SECRET`, `TOKEN`, `PASSW`, `PASSCODE`, `UNLOCK` anywhere, a word such as `KEY`, `PW`, `PWD`,
+ * `PASS`, `PIN`, `AUTH`, or a word ending in `KEY` or `PW` (`APIKEY`, `MASTERKEY`, `ROOTPW`).
+ * `KEYBOARD_LAYOUT` or `PINNED_VERSION` are not secret names. Errs towards "secret": the cost
+ * of a wrong yes is a placeholder in .env.example, of a wrong no a leaked value.
+ */
 export function secretLikeName(key: string): boolean {
-  const upper = key.toUpperCase();
-  if (SECRET_NAME_PARTS.test(upper)) return true;
-  return upper.split(/[^A-Z0-9]+/).some((w) => SECRET_NAME_WORDS.has(w));
+  const words = nameWords(key);
+  if (SECRET_NAME_PARTS.test(words.join('_'))) return true;
+  return words.some((w) => SECRET_NAME_WORDS.has(w) || /.(?:KEYS?|PWD?)$/.test(w));
 }
 
 const BOOLEAN = /^(true|false|yes|no|on|off)$/i;
-const WORDS = new Set([
+const ENVIRONMENTS = new Set([
   'development',
   'production',
   'staging',
@@ -88,6 +120,8 @@ const WORDS = new Set([
   'local',
   'dev',
   'prod',
+]);
+const LOG_LEVELS = new Set([
   'trace',
   'debug',
   'info',
@@ -99,6 +133,28 @@ const WORDS = new Set([
   'none',
 ]);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Name words under which a whole number 0..65535 is a setting (a port, a count, a time). */
+const NUMBER_NAME_WORDS = new Set(
+  (
+    'PORT PORTS TIMEOUT TTL COUNT NUM WORKERS WORKER THREADS CONCURRENCY PROCESSES REPLICAS ' +
+    'RETRIES RETRY ATTEMPTS LIMIT MAX MIN SIZE LENGTH LEN DEPTH INTERVAL DELAY BACKOFF SECONDS ' +
+    'SECS SEC MS MILLIS MINUTES MINS HOURS DAYS POOL CONNECTIONS BATCH WORKERS LEVEL VERSION ' +
+    'DB INDEX WIDTH HEIGHT PERCENT RATE QUOTA CAPACITY BACKLOG UID GID PUID PGID UMASK'
+  ).split(' '),
+);
+/** Name words under which a host name, an address or a URL without credentials is a setting. */
+const LOCATION_NAME_WORDS = new Set(
+  (
+    'HOST HOSTS HOSTNAME DOMAIN DOMAINS SERVER SERVERS ADDR ADDRESS BIND LISTEN IP FQDN ' +
+    'ENDPOINT URL URLS URI URIS BASE ORIGIN ORIGINS SITE HOMEPAGE LINK HREF REDIRECT CALLBACK ' +
+    'PROXY REGISTRY MIRROR UPSTREAM'
+  ).split(' '),
+);
+/** Name words that say the value is a deployment environment (`NODE_ENV=production`). */
+const ENVIRONMENT_NAME_WORDS = new Set(['ENV', 'ENVIRONMENT', 'STAGE', 'MODE', 'PROFILE', 'TIER']);
+/** Name words that say the value is a log level (`LOG_LEVEL=debug`, `RUST_LOG=info`). */
+const LOG_NAME_WORDS = new Set(['LOG', 'LOGS', 'LOGGING', 'LEVEL', 'LOGLEVEL', 'VERBOSITY']);
 
 function isPort(s: string): boolean {
   return /^(0|[1-9]\d{0,4})$/.test(s) && Number(s) <= 65535;
@@ -175,13 +231,20 @@ function isPlainUrl(s: string): boolean {
 
 /**
  * Whether `value` of variable `key` is clearly not a secret, so `.env.example` may keep it as
- * it is (see the module header for the rules). False whenever in doubt.
+ * it is (see the module header for the rules). False whenever in doubt: a value is kept only
+ * when the name does not look secret and the value is of a kind the name says it holds.
  */
 export function isClearlyNotSecret(key: string, value: string): boolean {
   if (typeof value !== 'string' || value === '' || value.length > 200) return false;
   if (secretLikeName(key) || KNOWN_SECRET.test(value)) return false;
-  if (BOOLEAN.test(value) || isPort(value) || WORDS.has(value)) return true;
-  return isHostAndPort(value) || isPlainUrl(value);
+  if (BOOLEAN.test(value)) return true;
+  const words = nameWords(key);
+  const says = (set: ReadonlySet<string>) => words.some((w) => set.has(w));
+  // A PIN or a password is a number or a dotted word too: only the name tells them apart.
+  if (/^\d+$/.test(value)) return isPort(value) && says(NUMBER_NAME_WORDS);
+  if (ENVIRONMENTS.has(value) && says(ENVIRONMENT_NAME_WORDS)) return true;
+  if (LOG_LEVELS.has(value) && says(LOG_NAME_WORDS)) return true;
+  return says(LOCATION_NAME_WORDS) && (isHostAndPort(value) || isPlainUrl(value));
 }
 
 /** The text of `.env.example` made from `.env` text, and what became of each variable. */
