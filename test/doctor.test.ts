@@ -17,6 +17,7 @@ import { createToken, revokeToken } from '../src/core/index.js';
 import { finishRotation, rotateSecret } from '../src/core/rotation/index.js';
 import { formatBaseline, updateBaseline } from '../src/core/scan/baseline.js';
 import { type DoctorFixture, makeDoctorFixture } from './helpers/doctor-fixture.js';
+import { SEED_004_ENV_EXAMPLE } from './helpers/seed-004.js';
 
 /** A random value of `n` characters shaped like a generated key. */
 const rand = (n = 32) => randomBytes(n).toString('base64url').slice(0, n);
@@ -49,23 +50,6 @@ function expectPass(o: CheckOutcome) {
   // A check names its fixes whatever it finds; only a failing one reports them.
   expect(o.fixes).toEqual([]);
 }
-
-const SEED_ENV_EXAMPLE = `# API Keys
-OPENAI_API_KEY=sk-...your-key-here...
-OPENAI_BASE_URL=https://api.openai.com/v1
-
-# Security
-SECRET_KEY=generate-a-32-char-random-string
-ENCRYPTION_KEY=generate-a-32-byte-fernet-key
-
-# Database
-DATABASE_URL=postgresql://user:password@localhost:5432/agents
-
-# Storage (MinIO)
-MINIO_ROOT_USER=your-minio-user
-MINIO_ROOT_PASSWORD=your-minio-password
-S3_ENDPOINT_URL=http://localhost:9000
-`;
 
 const MANIFEST = `project: billing
 environments: [dev, prod]
@@ -169,7 +153,7 @@ describe('files', () => {
     expect(bad.evidence).toHaveLength(1);
     expect(bad.evidence[0]!.line).toBe(2);
     // The seed's own .env.example passes as it is.
-    f.write('.env.example', SEED_ENV_EXAMPLE);
+    f.write('.env.example', SEED_004_ENV_EXAMPLE);
     expectPass(await f.check('files/env-example-values'));
   });
 

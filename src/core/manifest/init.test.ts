@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SEED_004_ENV_EXAMPLE } from '../../../test/helpers/seed-004.js';
 import { isClearlyNotSecret } from '../dotenv/example.js';
 import { dotenvValueEncodings, formatDotenv } from '../dotenv/format.js';
 import { manifestEnvExample } from './example.js';
@@ -254,24 +255,6 @@ describe('manifestFromDotenv', () => {
   });
 });
 
-/** Seed 004's .env.example, as the seed shows it. */
-const SEED_004_EXAMPLE = `# API Keys
-OPENAI_API_KEY=sk-...your-key-here...
-OPENAI_BASE_URL=https://api.openai.com/v1
-
-# Security
-SECRET_KEY=generate-a-32-char-random-string
-ENCRYPTION_KEY=generate-a-32-byte-fernet-key
-
-# Database
-DATABASE_URL=postgresql://user:password@localhost:5432/agents
-
-# Storage (MinIO)
-MINIO_ROOT_USER=your-minio-user
-MINIO_ROOT_PASSWORD=your-minio-password
-S3_ENDPOINT_URL=http://localhost:9000
-`;
-
 describe('dotenvSections', () => {
   it("names each variable's section from the headers above it", () => {
     const text = [
@@ -304,7 +287,7 @@ describe('dotenvSections', () => {
   });
 
   it("seed 004's .env.example: a manifest with its sections, its plain settings, no placeholder", () => {
-    const init = manifestFromDotenv(SEED_004_EXAMPLE, { project: 'agents', from: 'example' });
+    const init = manifestFromDotenv(SEED_004_ENV_EXAMPLE, { project: 'agents', from: 'example' });
     const text = written(init);
     expect(init.variables.map((v) => [v.name, v.group, v.tier, v.source])).toEqual([
       ['OPENAI_API_KEY', 'API Keys', 2, { kind: 'ask' }],
