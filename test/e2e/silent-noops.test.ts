@@ -6,7 +6,8 @@
  *   --allow-empty, locally, through `coffer serve` and through `coffer mcp`;
  * - `run` and `env pull` with an unknown project or environment: exit 3, naming what exists;
  * - `env example` with a missing input: an error, nothing written;
- * - `env example` keeps plain settings (and names them), never a secret;
+ * - `env example` keeps plain settings (and names them), never a secret, and warns about a
+ *   real secret in the file it replaces, never about a placeholder;
  * - `env import` with problems: nothing imported (or --continue-on-error).
  * No value ever appears in an error or a note.
  */
@@ -14,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SEED_004_ENV_EXAMPLE } from '../helpers/seed-004.js';
 import { makeHome, STRIPE_DESCRIPTION } from './harness.js';
 import { type McpSession, startMcp } from './mcp-harness.js';
 import { type ServeProcess, startServe } from './serve-harness.js';
@@ -356,6 +358,51 @@ describe('env example', () => {
     );
     const none = h.run(['env', 'example', '--no-keep', '--json'], { cwd: h.app });
     expect(JSON.parse(none.stdout).kept).toEqual([]);
+  });
+
+  it("raises no alarm over seed 004's own .env.example, and never says both replaced and kept", () => {
+    const h = vault();
+    const out = join(h.app, '.env.example');
+    writeFileSync(join(h.app, '.env'), SEED_004_ENV_EXAMPLE);
+    writeFileSync(out, SEED_004_ENV_EXAMPLE);
+    const r = h.run(['env', 'example'], { cwd: h.app });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('looks like a real secret');
+    expect(r.stderr).toContain(
+      'kept 2 values that are not secret: OPENAI_BASE_URL, S3_ENDPOINT_URL',
+    );
+    const example = dotenv.parse(readFileSync(out, 'utf8'));
+    expect(example.OPENAI_BASE_URL).toBe('https://api.openai.com/v1');
+    expect(example.DATABASE_URL).toMatch(/^<.*>$/);
+    const json = h.run(['env', 'example', '--json'], { cwd: h.app });
+    expect(JSON.parse(json.stdout).suspicious).toEqual([]);
+
+    // Real values in the old file: each named once, saying what the new file holds.
+    const real = {
+      STRIPE_API_KEY: 'sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9',
+      REDIS_URL: 'redis://default:Zx8Qw2Er4Ty6Ui8Op@cache.internal:6379',
+      OLD_TOKEN: 'Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8L',
+    };
+    writeFileSync(
+      out,
+      `${SEED_004_ENV_EXAMPLE}${Object.entries(real)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join('')}`,
+    );
+    writeFileSync(
+      join(h.app, '.env'),
+      'STRIPE_API_KEY=sk_live_other\nREDIS_URL=redis://cache.internal:6379\nPORT=8080\n',
+    );
+    const again = h.run(['env', 'example'], { cwd: h.app });
+    expect(again.code, again.stderr).toBe(0);
+    const warnings = again.stderr.split('\n').filter((l) => l.includes('looks like a real'));
+    expect(warnings).toEqual([
+      'coffer: warning: .env.example: STRIPE_API_KEY looks like a real secret; it is replaced by a placeholder now, but check git history',
+      'coffer: warning: .env.example: REDIS_URL looks like a real secret; it holds the plain setting from .env now, but check git history',
+      'coffer: warning: .env.example: OLD_TOKEN looks like a real secret; .env has no OLD_TOKEN, so it is gone now, but check git history',
+    ]);
+    expect(again.stderr).toContain('kept 2 values that are not secret: REDIS_URL, PORT');
+    for (const v of Object.values(real)) expect(again.stdout + again.stderr).not.toContain(v);
   });
 
   it("never keeps the reviewers' secrets that read as a port, a host name or a URL", () => {

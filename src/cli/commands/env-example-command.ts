@@ -2,14 +2,15 @@
  * `coffer env example`: writes .env.example from .env with placeholders that say what goes
  * in each variable, keeping comments and order. Values that are clearly not secrets (a URL
  * under *_URL, a port under *_PORT, booleans, ...: core/dotenv/example.ts) are kept and
- * named; every other value becomes a placeholder. It warns when an existing .env.example
- * holds something that looks like a real secret. A missing or empty input is an error and
+ * named; every other value becomes a placeholder. It warns, once per variable, when the
+ * .env.example it replaces holds something that looks like a real secret (never a
+ * placeholder: exampleValueLooksReal), saying what the new file holds for it. A missing or empty input is an error and
  * nothing is written, so a mistyped -f never empties .env.example.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
-import { dotenvExample, looksLikeSecret, parseDotenv } from '../../core/dotenv/index.js';
+import { dotenvExample, exampleValueLooksReal, parseDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { closestMatch } from '../../core/suggest.js';
@@ -109,19 +110,25 @@ Examples:
             { hint: 'Pass the .env file to read with -f FILE (default .env).' },
           );
         }
+        const comments = commentsAbove(text);
+        const example = dotenvExample(text, (key) => comments.get(key), { keep: opts.keep });
+        // Values of the file being replaced that look real (placeholders and plain settings
+        // do not): they may be in git history. One message per variable, saying what the new
+        // file holds for it.
         const suspicious: string[] = [];
         if (existsSync(opts.out)) {
           for (const [k, v] of Object.entries(parseDotenv(readEnvFile(opts.out)))) {
-            if (looksLikeSecret(v)) suspicious.push(k);
+            if (exampleValueLooksReal(k, v)) suspicious.push(k);
           }
           for (const k of suspicious) {
-            warn(
-              `${opts.out}: ${k} looks like a real secret; it is replaced by a placeholder now, but check git history`,
-            );
+            const now = example.placeholders.includes(k)
+              ? 'it is replaced by a placeholder now'
+              : example.kept.includes(k)
+                ? `it holds the plain setting from ${opts.file} now`
+                : `${opts.file} has no ${k}, so it is gone now`;
+            warn(`${opts.out}: ${k} looks like a real secret; ${now}, but check git history`);
           }
         }
-        const comments = commentsAbove(text);
-        const example = dotenvExample(text, (key) => comments.get(key), { keep: opts.keep });
         writeSecretFile(opts.out, example.text, { overwrite: true, mode: 0o644 });
         if (opts.json)
           printJson({

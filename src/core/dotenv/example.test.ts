@@ -5,10 +5,17 @@
 import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SEED_004_ENV_EXAMPLE } from '../../../test/helpers/seed-004.js';
 import { generateSecret } from '../generate/generate.js';
 import { KINDS } from '../generate/spec.js';
 import { setDotenvVariables } from './edit.js';
-import { dotenvExample, isClearlyNotSecret, secretLikeName, shannonEntropy } from './example.js';
+import {
+  dotenvExample,
+  exampleValueLooksReal,
+  isClearlyNotSecret,
+  secretLikeName,
+  shannonEntropy,
+} from './example.js';
 import { dotenvValueEncodings } from './format.js';
 
 describe('isClearlyNotSecret', () => {
@@ -332,7 +339,83 @@ describe('dotenvExample', () => {
   });
 });
 
-describe("dotenvExample on the reviewers' .env", () => {
+describe('exampleValueLooksReal', () => {
+  it("finds nothing real in seed 004's .env.example", () => {
+    for (const [k, v] of Object.entries(dotenv.parse(SEED_004_ENV_EXAMPLE))) {
+      expect(exampleValueLooksReal(k, v), k).toBe(false);
+    }
+  });
+
+  it.each([
+    ['SECRET_KEY', 'change-me'],
+    ['SECRET_KEY', 'changeme'],
+    ['API_TOKEN', 'your-token-here'],
+    ['API_TOKEN', 'xxx'],
+    ['API_TOKEN', 'xxxxxxxxxxxxxxxxxxxxxxxx'],
+    ['API_TOKEN', '<your token>'],
+    ['API_TOKEN', '<api token>'],
+    ['JWT_SECRET', 'generate-hex-32'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, not a template
+    ['JWT_SECRET', '${JWT_SECRET}'],
+    ['DATABASE_URL', 'postgres://user:password@localhost/db'],
+    ['DATABASE_URL', 'postgresql://postgres:postgres@localhost:5432/app'],
+    ['DATABASE_URL', 'mysql://user:changeme@db.example.com/app'],
+    ['OPENAI_BASE_URL', 'https://api.openai.com/v1'],
+    ['PORT', '8080'],
+    ['EMPTY', ''],
+  ])('%s=%s is a placeholder or a plain setting', (k, v) => {
+    expect(exampleValueLooksReal(k, v)).toBe(false);
+  });
+
+  it.each([
+    ['STRIPE_API_KEY', 'sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9'],
+    ['GITHUB_TOKEN', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ['SESSION_SECRET', 'Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8L'],
+    ['DATABASE_URL', 'postgres://app:Xk29fJq83LmZ@db.internal/app'],
+    ['DATABASE_URL', 'postgres://app:letmein@localhost/app'],
+    [
+      'SLACK_WEBHOOK_URL',
+      'https://hooks.slack.com/services/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',
+    ],
+  ])('%s=%s looks real', (k, v) => {
+    expect(exampleValueLooksReal(k, v)).toBe(true);
+  });
+
+  it('a value .env.example keeps never looks real (property)', () => {
+    const key = fc.constantFrom('PORT', 'API_URL', 'DB_HOST', 'NODE_ENV', 'LOG_LEVEL', 'DEBUG');
+    const value = fc.oneof(
+      fc.webUrl(),
+      fc.domain(),
+      fc.nat(65535).map(String),
+      fc.constantFrom('true', 'production', 'debug', 'https://api.openai.com/v1'),
+    );
+    fc.assert(
+      fc.property(key, value, (k, v) => {
+        if (isClearlyNotSecret(k, v)) expect(exampleValueLooksReal(k, v)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("dotenvExample on seed 004's .env.example", () => {
+  it('keeps the public URLs, replaces everything else, and copies no value it replaces', () => {
+    const r = dotenvExample(SEED_004_ENV_EXAMPLE);
+    expect(r.kept).toEqual(['OPENAI_BASE_URL', 'S3_ENDPOINT_URL']);
+    expect(r.placeholders).toEqual([
+      'OPENAI_API_KEY',
+      'SECRET_KEY',
+      'ENCRYPTION_KEY',
+      'DATABASE_URL',
+      'MINIO_ROOT_USER',
+      'MINIO_ROOT_PASSWORD',
+    ]);
+    const out = dotenv.parse(r.text);
+    expect(out.OPENAI_BASE_URL).toBe('https://api.openai.com/v1');
+    expect(out.S3_ENDPOINT_URL).toBe('http://localhost:9000');
+    for (const k of r.placeholders) expect(out[k]).toMatch(/^<.*>$/);
+  });
+
   it("never keeps the reviewers' secrets that read as a port, a host or a URL", () => {
     const text =
       'PORT=8080\nADMIN_PW=4821\nMYSQL_ROOT_PW=letmein.now\nKIOSK_UNLOCK=31337\nMQTT_PW=https://example.com/x\n';

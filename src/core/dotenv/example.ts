@@ -24,8 +24,14 @@
  * label whose letters and digits together do that. Known secret formats (`sk_live_`, `ghp_`, `AKIA`, JWTs,
  * PEM blocks) are never kept.
  *
+ * `exampleValueLooksReal` judges the other way round, a value already in an example file:
+ * placeholders (`change-me`, `your-...-here`, `xxx`, `<...>`, `generate-a-32-char-...`,
+ * `postgresql://user:password@localhost/db`) and values `isClearlyNotSecret` keeps are not
+ * real secrets; a value that looks random or has a known secret format is.
+ *
  * Only names leave this module in reports; values stay in the returned text.
  */
+import { isPlaceholderOrReference } from '../scan/filters.js';
 import { setDotenvVariables } from './edit.js';
 import { type DotenvPairEntry, parseDotenv, parseDotenvLines } from './parse.js';
 
@@ -245,6 +251,52 @@ export function isClearlyNotSecret(key: string, value: string): boolean {
   if (ENVIRONMENTS.has(value) && says(ENVIRONMENT_NAME_WORDS)) return true;
   if (LOG_LEVELS.has(value) && says(LOG_NAME_WORDS)) return true;
   return says(LOCATION_NAME_WORDS) && (isHostAndPort(value) || isPlainUrl(value));
+}
+
+/** Words people put in a placeholder: "your-key-here", "generate-a-32-char-random-string". */
+const PLACEHOLDER_WORDS =
+  /your|example|generate|here|change-?me|replace|placeholder|xxx|\.\.\.|<[^>]*>|\d+-(?:char|byte|bit)/i;
+
+/** A value (or a part of a URL) that is a placeholder, a reference or a documented example. */
+function isPlaceholder(v: string): boolean {
+  return PLACEHOLDER.test(v) || PLACEHOLDER_WORDS.test(v) || isPlaceholderOrReference(v);
+}
+
+/**
+ * Whether `value`, found under `key` in an example file (committed, shared), looks like a
+ * real secret rather than a placeholder or a plain setting. The one rule `env example` warns
+ * by and doctor's `files/env-example-values` check reports by (`flagged`: a scanner rule
+ * found something on its line).
+ * - a URL: real when its password is (`postgresql://user:password@localhost/db` is an
+ *   example, `postgres://app:Xk29fJq83LmZ@db/app` is not), or when it has no credentials but
+ *   a part that looks random under a secret name (a Slack webhook's path);
+ * - anything else: not when it is a placeholder (`change-me`, `your-...-here`, `xxx`,
+ *   `<...>`, coffer's own `<what it is>` and `generate-hex-32`, `${VAR}`), nor when `.env.example`
+ *   may keep it (`isClearlyNotSecret`); real when `flagged` or `looksLikeSecret`.
+ */
+export function exampleValueLooksReal(key: string, value: string, flagged = false): boolean {
+  const v = value.trim();
+  if (v === '') return false;
+  if (KNOWN_SECRET.test(v) && !isPlaceholder(v)) return true;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return false;
+    }
+    let password = url.password;
+    try {
+      password = decodeURIComponent(password);
+    } catch {
+      // A stray % is still a password.
+    }
+    if (password !== '') return password.length >= 6 && !isPlaceholder(password);
+    if (isClearlyNotSecret(key, v) || isPlaceholder(v)) return false;
+    return secretLikeName(key) && v.split(/[/?#&=:@.]+/).some((part) => looksLikeSecret(part));
+  }
+  if (isPlaceholder(v) || isClearlyNotSecret(key, v)) return false;
+  return flagged || looksLikeSecret(v);
 }
 
 /** The text of `.env.example` made from `.env` text, and what became of each variable. */

@@ -8,6 +8,7 @@ export { removeDotenvVariables, setDotenvVariables } from './edit.js';
 export {
   type DotenvExample,
   dotenvExample,
+  exampleValueLooksReal,
   isClearlyNotSecret,
   looksLikeSecret,
   secretLikeName,

@@ -49,7 +49,10 @@ export const DEFAULT_BASELINE_FILE = '.secrets.baseline';
  * detect-secrets does, and not every file of that name (a key committed as
  * `config/.secrets.baseline` would otherwise pass every scan).
  */
-export function pathFilter(file: string, baseline = DEFAULT_BASELINE_FILE): string | undefined {
+export function pathFilter(
+  file: string,
+  baseline: string = DEFAULT_BASELINE_FILE,
+): string | undefined {
   const base = (file.slice(file.lastIndexOf('/') + 1) || file).toLowerCase();
   if (LOCKFILES.has(base)) return 'lockfile';
   if (file === baseline) return 'baseline';

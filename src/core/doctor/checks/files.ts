@@ -5,12 +5,11 @@
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isClearlyNotSecret, looksLikeSecret } from '../../dotenv/example.js';
+import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
 import { fileMode } from '../../files.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
-import { isPlaceholderOrReference } from '../../scan/filters.js';
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
 import type { Check, Evidence, Fix } from '../types.js';
@@ -167,31 +166,6 @@ const gitignoreEntries: Check = {
   },
 };
 
-/** Words people put in a placeholder: "your-key-here", "generate-a-32-char-random-string". */
-const PLACEHOLDER_WORDS =
-  /your|example|generate|here|change-?me|replace|placeholder|xxx|\.\.\.|<[^>]*>|\d+-(?:char|byte|bit)/i;
-
-/** Does a value in an example file look like a real secret rather than a placeholder? */
-function exampleValueIsReal(key: string, value: string, scannerFlagged: boolean): boolean {
-  const v = value.trim();
-  if (v === '' || PLACEHOLDER_WORDS.test(v)) return false;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
-    let password = '';
-    try {
-      password = decodeURIComponent(new URL(v).password);
-    } catch {
-      return false;
-    }
-    return (
-      password.length >= 8 &&
-      !isPlaceholderOrReference(password) &&
-      !PLACEHOLDER_WORDS.test(password)
-    );
-  }
-  if (isPlaceholderOrReference(v) || isClearlyNotSecret(key, v)) return false;
-  return scannerFlagged || looksLikeSecret(v);
-}
-
 const exampleValues: Check = {
   id: 'files/env-example-values',
   category: 'files',
@@ -219,7 +193,7 @@ const exampleValues: Check = {
       for (const e of parseDotenvLines(text)) {
         if (e.kind !== 'pair') continue;
         const at = text.slice(0, e.start).split('\n').length;
-        if (proven.has(at) || exampleValueIsReal(e.key, e.value, generic.has(at))) {
+        if (proven.has(at) || exampleValueLooksReal(e.key, e.value, generic.has(at))) {
           evidence.push({ file, line: at, message: `${e.key} holds what looks like a real value` });
         }
       }
