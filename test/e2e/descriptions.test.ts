@@ -83,4 +83,30 @@ describe('descriptions say what a secret is for', () => {
       'project/agents/stripe_api_key': 'Stripe API key for payment processing',
     });
   });
+
+  it('env import falls back to the --description template when the comment above is a section title', () => {
+    const h = vault();
+    const file = join(h.home, '.env');
+    writeFileSync(file, '# Database\nDATABASE_URL=postgres://app:pw-Qx81@db/app\n');
+    const bare = h.run(['env', 'import', file, '--project', 'agents']);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain('the comment above DATABASE_URL is taken as its description');
+    expect(bare.stderr).not.toContain('Qx81');
+    const r = h.run([
+      'env',
+      'import',
+      file,
+      '--project',
+      'agents',
+      '-d',
+      '{key} used by the agents service',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const list = JSON.parse(h.run(['list', 'project/agents', '--json']).stdout) as {
+      items: { path: string; description: string }[];
+    };
+    expect(list.items.map((i) => i.description)).toEqual([
+      'DATABASE_URL used by the agents service',
+    ]);
+  });
 });

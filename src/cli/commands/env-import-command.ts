@@ -131,12 +131,12 @@ Examples:
               });
               continue;
             }
-            let description =
-              comments.get(key) ??
-              opts.description
-                ?.replace(/\{key\}/g, key)
-                .replace(/\{name\}/g, name)
-                .replace(/\{project\}/g, project);
+            const comment = comments.get(key);
+            const fromTemplate = opts.description
+              ?.replace(/\{key\}/g, key)
+              .replace(/\{name\}/g, name)
+              .replace(/\{project\}/g, project);
+            let description = comment ?? fromTemplate;
             let envVar: string | undefined;
             try {
               parseKeyPath(path);
@@ -151,6 +151,23 @@ Examples:
                 }
                 const { promptLine } = await import('../input.js');
                 description = await promptLine(`Description of ${key} (what is it for?): `);
+              }
+              if (description !== undefined && description === comment) {
+                // The comment above a variable is often a section title (`# Database`): when
+                // the description rule refuses it, --description's template is used instead;
+                // without one, the message says where the refused description came from.
+                try {
+                  parseDescription(comment, path);
+                } catch (err) {
+                  if (!(err instanceof CofferError)) throw err;
+                  if (fromTemplate === undefined) {
+                    throw new CofferError(
+                      err.code,
+                      `the comment above ${key} is taken as its description, and ${err.message}`,
+                    );
+                  }
+                  description = fromTemplate;
+                }
               }
               if (description !== undefined) parseDescription(description, path);
             } catch (err) {
