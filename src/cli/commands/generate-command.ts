@@ -13,6 +13,7 @@ import {
   formatGeneratorSpec,
   type GeneratorSpec,
   generateSecret,
+  isFixedKind,
   isGeneratorKind,
   KINDS,
   MIN_SECRET_CHARS,
@@ -49,7 +50,7 @@ function specOf(opts: GenerateOptions): GeneratorSpec {
   }
   const kind = opts.kind;
   const weak = opts.allowWeak === true;
-  if (kind === 'uuid' || kind === 'fernet') {
+  if (isFixedKind(kind)) {
     if (opts.bytes !== undefined || opts.length !== undefined) {
       throw new CofferError('INVALID_ARGUMENT', `--bytes and --length do not apply to ${kind}`);
     }

@@ -4,8 +4,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseKeyList } from '../envelope/keyring.js';
 import { CofferError } from '../errors.js';
 import { fernetDecrypt, fernetEncrypt } from '../fernet/fernet.js';
+import { addPrimaryKey, readKeyList } from '../rotation/keylist.js';
 import { generateSecret, PASSWORD_SYMBOLS } from './generate.js';
 import { type ByteKind, type CharKind, KINDS, minimumSize, parseGeneratorSpec } from './spec.js';
 
@@ -101,6 +103,21 @@ describe('generateSecret: formats', () => {
       expect(Buffer.from(key, 'base64url')).toHaveLength(32);
       expect(fernetDecrypt(key, fernetEncrypt(key, 'ok')).toString()).toBe('ok');
     }
+  });
+
+  it('keyring: a coffer/envelope key list of one 32-byte key k1, which rotate extends with k2', () => {
+    for (let i = 0; i < 20; i++) {
+      const value = generateSecret({ kind: 'keyring' });
+      expect(value).toMatch(/^k1:[A-Za-z0-9+/]{43}=$/);
+      const keys = parseKeyList(value, 'the value');
+      expect(keys.map((k) => k.id)).toEqual(['k1']);
+      expect(keys[0]!.key).toHaveLength(32);
+      const list = readKeyList(value, { generator: 'keyring', tier: null })!;
+      expect(list.format).toBe('envelope');
+      expect(addPrimaryKey(list).value).toMatch(/^k2:[A-Za-z0-9+/]{43}=,k1:/);
+    }
+    expect(parseGeneratorSpec('keyring')).toEqual({ kind: 'keyring' });
+    expect(() => parseGeneratorSpec('keyring:32')).toThrow(/takes no size/);
   });
 
   it('every kind gives a different value on every call', () => {

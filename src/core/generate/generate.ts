@@ -72,6 +72,9 @@ export function generateSecret(spec: GeneratorSpec): string {
       return randomUUID();
     case 'fernet':
       return generateFernetKey();
+    case 'keyring':
+      // A coffer/envelope keyring of one key: what COFFER_DATA_KEYS holds at first.
+      return `k1:${encodeRandom(32, (b) => b.toString('base64'))}`;
   }
 }
 

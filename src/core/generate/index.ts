@@ -23,6 +23,7 @@ export {
   formatGeneratorSpec,
   type GeneratorKind,
   type GeneratorSpec,
+  isFixedKind,
   isGeneratorKind,
   KINDS,
   MAX_SECRET_SIZE,

@@ -55,6 +55,7 @@ describe('generator specs', () => {
       'password',
       'uuid',
       'fernet',
+      'keyring',
       'jwt',
     ]);
   });

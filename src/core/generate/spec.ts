@@ -2,10 +2,11 @@
  * What a secret generator makes, as a typed `GeneratorSpec` and as a compact text form that
  * is stored in secret metadata so a value can be regenerated the same way:
  *
- *     kind[:size][:weak]      e.g.  base64:32   hex:16   password:24   uuid   fernet
+ *     kind[:size][:weak]      e.g.  base64:32   hex:16   password:24   uuid   fernet   keyring
  *
  * `size` is a byte count for base64/hex/urlsafe/jwt and a character count for alnum/password;
- * uuid and fernet take none. `:weak` records that a size below the floor was allowed on
+ * uuid, fernet and keyring take none (keyring: a coffer/envelope key list `k1:<base64 of 32
+ * bytes>`, the COFFER_DATA_KEYS grammar, which `coffer rotate` extends with k2, k3, ...). `:weak` records that a size below the floor was allowed on
  * purpose. `formatGeneratorSpec` always writes the resolved size, so stored metadata does not
  * depend on today's defaults.
  *
@@ -23,6 +24,7 @@ export const KINDS: readonly GeneratorKind[] = Object.freeze([
   'password',
   'uuid',
   'fernet',
+  'keyring',
   'jwt',
 ]);
 
@@ -31,7 +33,7 @@ export type ByteKind = 'base64' | 'hex' | 'urlsafe' | 'jwt';
 /** Kinds sized in output characters. */
 export type CharKind = 'alnum' | 'password';
 /** Kinds with a fixed format. */
-export type FixedKind = 'uuid' | 'fernet';
+export type FixedKind = 'uuid' | 'fernet' | 'keyring';
 export type GeneratorKind = ByteKind | CharKind | FixedKind;
 
 /** A request for one secret. Omitted sizes use `DEFAULT_SIZES`. */
@@ -88,7 +90,14 @@ export function outputLength(kind: GeneratorKind, size: number): number {
       return 36;
     case 'fernet':
       return 44;
+    case 'keyring':
+      return 47;
   }
+}
+
+/** The kinds that take no size (uuid, fernet, keyring). */
+export function isFixedKind(kind: GeneratorKind): kind is FixedKind {
+  return kind === 'uuid' || kind === 'fernet' || kind === 'keyring';
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   ensureGenerated,
   type GeneratorKind,
   type GeneratorSpec,
+  isFixedKind,
   KINDS,
   MAX_SECRET_SIZE,
   MIN_SECRET_CHARS,
@@ -31,10 +32,10 @@ const BYTE_KINDS: readonly GeneratorKind[] = ['base64', 'hex', 'urlsafe', 'jwt']
 
 /** The generator spec for `kind` and the tool's single `length` argument. */
 export function specFor(kind: GeneratorKind, length: number | undefined): GeneratorSpec {
-  if (kind === 'uuid' || kind === 'fernet') {
+  if (isFixedKind(kind)) {
     if (length !== undefined) {
       throw new CofferError('INVALID_ARGUMENT', `length does not apply to kind ${kind}`, {
-        hint: 'Leave length out for uuid and fernet.',
+        hint: 'Leave length out for uuid, fernet and keyring.',
       });
     }
     return { kind };
