@@ -8,7 +8,7 @@
  *   `?schema=`, default `coffer`) instead of the file; the master key comes from the same
  *   sources, and the default key file is $COFFER_HOME/master.key. The PostgreSQL module
  *   (and the optional `pg` driver) is imported only then.
- *   COFFER_ENV sets the default environment (otherwise `dev`).
+ *   COFFER_ENV sets the default environment, before the project file's `env` (env-option.ts).
  *   COFFER_URL + COFFER_TOKEN: remote mode, the secret commands talk to `coffer serve`
  *   (withService; see backend.ts).
  */

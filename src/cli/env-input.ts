@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { commentDescriptions, readDotenvFile } from '../core/dotenv/index.js';
 import { CofferError, readFailure } from '../core/errors.js';
-import { parseEnvironment } from '../core/paths.js';
 import { decodeUtf8 } from '../core/utf8.js';
+import { envOf } from './env-option.js';
 import { readStdinRest, stdinIsTerminal } from './input.js';
 import { resolveProject } from './project-file.js';
 
@@ -54,11 +54,7 @@ export function projectAndEnv(opts: { project?: string; env?: string }): {
   project: string;
   env: string;
 } {
-  const found = resolveProject(opts.project);
-  return {
-    project: found.project,
-    env: parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev'),
-  };
+  return { project: resolveProject(opts.project).project, env: envOf(opts) };
 }
 
 /** The description of each variable from the comments above it (core/dotenv/comments.ts). */

@@ -42,6 +42,6 @@ export function openRemote(
     insecureHttp: env.COFFER_INSECURE_HTTP === '1',
     ...(agent === undefined ? {} : { agent }),
   });
-  // Without --env, `verify` checks the CLI's default environment (COFFER_ENV or dev).
+  // Without --env, `verify` checks the CLI's default environment (COFFER_ENV, else the project file's env, else dev).
   return { service: clientSecretsService(client, { defaultEnv: () => envOf({}) }), client };
 }

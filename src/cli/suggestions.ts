@@ -15,6 +15,7 @@ import {
   suggestFromExisting,
 } from '../core/suggest-paths.js';
 import { type GlobalOptions, openService } from './context.js';
+import { givenEnvOf } from './env-option.js';
 
 /** What can list secrets: an open backend or vault. */
 export interface Lister {
@@ -75,7 +76,7 @@ export async function emptyListNote(
   return existing === undefined ? undefined : emptyListHint(prefix, env, existing);
 }
 
-/** The environment as the user gave it (for hints): --env, COFFER_ENV, or dev. */
+/** The environment as the user gave it (for hints), by the one rule (env-option.ts). */
 export function envInput(opts: { env?: string | undefined }): string {
-  return opts.env ?? process.env.COFFER_ENV ?? 'dev';
+  return givenEnvOf(opts);
 }

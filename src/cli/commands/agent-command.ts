@@ -30,8 +30,9 @@ import { parseEnvironment } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, keyFilePath, vaultPath, withService } from '../context.js';
+import { envOf } from '../env-option.js';
 import { printJson, writeOut } from '../output.js';
-import { collect, findProjectConfig, resolveProject } from '../project-file.js';
+import { collect, resolveProject } from '../project-file.js';
 
 interface AgentOptions extends CommonOptions {
   client?: string[];
@@ -120,14 +121,9 @@ function cofferBinary(): string {
 }
 
 /** The environments the agent gets: --env, else those the vault holds for the project. */
-async function environments(
-  g: GlobalOptions,
-  project: string,
-  flags: string[],
-  fileEnv: string | undefined,
-): Promise<string[]> {
+async function environments(g: GlobalOptions, project: string, flags: string[]): Promise<string[]> {
   if (flags.length > 0) return [...new Set(flags.map((e) => parseEnvironment(e)))];
-  const first = fileEnv ?? parseEnvironment(process.env.COFFER_ENV ?? 'dev');
+  const first = envOf({});
   let found: string[] = [];
   try {
     found = await withService({ ...g, noPrompt: true }, async (s) =>
@@ -284,9 +280,8 @@ Examples:
         const clients = clientsOf(opts.client, dir);
         const found = opts.project === undefined ? resolveProject(undefined) : undefined;
         const project = found?.project ?? resolveProject(opts.project).project;
-        const fileEnv = found?.env ?? findProjectConfig()?.env;
         const envFlags = (opts as unknown as { env?: string[] }).env ?? [];
-        const envs = await environments(g, project, envFlags, fileEnv);
+        const envs = await environments(g, project, envFlags);
         const command = cofferBinary();
         // Every plan first: a file that does not parse stops the command before any write.
         const plans: AgentSetupPlan[] = clients.map((client) =>

@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { note, printJson } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -15,7 +16,7 @@ export function deleteCommand(program: Command): void {
     .alias('rm')
     .description('delete a secret (soft: `coffer restore` brings it back)')
     .argument('<path>', 'key path')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  coffer delete project/consilio/old_api_key --env staging')
     .action(
@@ -48,7 +49,7 @@ export function restoreCommand(program: Command): void {
     .command('restore')
     .description('bring back a deleted secret, or restore a backup file into an empty vault')
     .argument('<path>', 'key path, or a backup file (see coffer backup restore --help)')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('-i, --identity <file>', 'backup: age identity file (repeatable)', collect)
     .option('--json', 'print the result as JSON')
     .addHelpText(

@@ -7,6 +7,7 @@ import { parseRotationPolicy } from '../../core/rotation/policy.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { printJson, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -23,7 +24,7 @@ export function describeCommand(program: Command): void {
     .command('describe')
     .description("show or change a secret's metadata")
     .argument('<path>', 'key path')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('-d, --description <text>', 'new description')
     .option(
       '--tier <n>',

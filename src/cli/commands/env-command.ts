@@ -15,6 +15,7 @@ import { projectVariables } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { projectAndEnv, readInput } from '../env-input.js';
+import { envHelp } from '../env-option.js';
 import { EXIT, note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
@@ -111,7 +112,7 @@ Examples:
     .command('pull')
     .description("write a project's secrets into a .env file, keeping everything else")
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
-    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('-f, --file <path>', '.env file to update (- for stdout)', '.env')
     .option('--dotenv <path>', 'same as --file (the name set, run and generate use)')
     .option('--check', 'only list (by name) what would change; exit 1 if anything would')

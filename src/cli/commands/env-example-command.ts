@@ -16,6 +16,7 @@ import { writeSecretFile } from '../../core/files.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { commentsAbove, readEnvFile } from '../env-input.js';
+import { envOf } from '../env-option.js';
 import { note, printJson, warn } from '../output.js';
 
 interface ExampleOptions extends CommonOptions {
@@ -58,7 +59,7 @@ export function envExampleCommand(env: Command): void {
     )
     .option(
       '-e, --env <env>',
-      "with --from-manifest: whose sources' placeholders (default: manifest env or dev)",
+      "with --from-manifest: whose sources' placeholders (default: COFFER_ENV, else the manifest's env, else dev)",
     )
     .option('--json', 'print {out, variables, placeholders, kept, suspicious} as JSON')
     .addHelpText(
@@ -93,7 +94,10 @@ Examples:
           const { loadNearestManifest } = await import('../../core/manifest/load.js');
           const { manifestEnvExample } = await import('../../core/manifest/example.js');
           const manifest = loadNearestManifest(process.cwd());
-          const text = manifestEnvExample(manifest, opts.env);
+          const text = manifestEnvExample(
+            manifest,
+            envOf(opts, () => manifest.env ?? undefined),
+          );
           writeSecretFile(opts.out, text, { overwrite: true, mode: 0o644 });
           const variables = manifest.variables.map((v) => v.name);
           if (opts.json) printJson({ out: opts.out, manifest: manifest.file, variables });

@@ -13,6 +13,7 @@ import { valueBytes } from '../../core/store/vault.js';
 import { action, type CommonOptions } from '../action.js';
 import { withLocalVault } from '../context.js';
 import { commentsAbove, projectAndEnv, readInput } from '../env-input.js';
+import { envHelp } from '../env-option.js';
 import { stdinIsTerminal } from '../input.js';
 import { EXIT, note, printJson } from '../output.js';
 
@@ -56,7 +57,7 @@ export function envImportCommand(env: Command): void {
     .description('store the variables of a .env file in the vault (all or nothing)')
     .argument('<file>', '.env file to import')
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
-    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option(
       '-d, --description <template>',
       'description for variables without a comment; {key}, {name} and {project} are replaced',

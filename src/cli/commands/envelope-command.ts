@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { action, intOption } from '../action.js';
+import { envHelp } from '../env-option.js';
 import type { RewrapCliOptions } from './envelope/rewrap-action.js';
 import type { ValueCliOptions } from './envelope/value-actions.js';
 
@@ -19,7 +20,7 @@ function keyOptions(cmd: Command): Command {
       '--keys-from <path>',
       'read the keyring from this vault secret instead of the environment',
     )
-    .option('-e, --env <env>', 'environment of --keys-from (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp('environment of --keys-from'))
     .option(
       '--legacy-sha256',
       'CONNECTOR_SECRET_KEY was hashed with plain SHA-256 by the app: read-only legacy key',

@@ -24,6 +24,7 @@ import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
+import { envHelp } from '../env-option.js';
 import { note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 
@@ -187,7 +188,7 @@ export function exportCommand(program: Command): void {
       "write a project's variables for a deploy target (dotenv, json, compose, k8s, ...)",
     )
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml here)')
-    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .requiredOption(
       '-F, --format <format>',
       'dotenv | json | shell | compose | k8s | github-actions',

@@ -25,6 +25,7 @@ import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 
@@ -101,7 +102,7 @@ export function generateCommand(program: Command): void {
     .addOption(new Option('--file <path>', 'same as --dotenv').hideHelp())
     .option('--store <path>', 'store in the vault at this key path (before the .env file)')
     .option('-d, --description <text>', 'description for --store')
-    .option('-e, --env <env>', 'environment for --store (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp('environment for --store'))
     .option('--force', 'replace an existing value')
     .option('--allow-weak', 'allow a --bytes or --length that makes a key under 16 characters')
     .option(

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { printJson, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -16,7 +17,7 @@ export function getCommand(program: Command): void {
     .command('get')
     .description('print the value of a secret')
     .argument('<path>', 'key path')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--version <n>', 'a given version instead of the latest', intOption('--version', 1))
     .option('--json', 'print {path, env, version, value, description} as JSON')
     .addHelpText(

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withService } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { printJson, table, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
@@ -12,7 +13,7 @@ export function historyCommand(program: Command): void {
     .command('history')
     .description('list the versions of a secret (never values)')
     .argument('<path>', 'key path')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--json', 'print {path, env, current, deleted, versions: [...]} as JSON')
     .addHelpText('after', '\nExample:\n  coffer history project/consilio/stripe_api_key --env prod')
     .action(

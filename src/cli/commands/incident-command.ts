@@ -13,6 +13,7 @@ import { parseDuration } from '../../core/rotation/duration.js';
 import { writtenUnder } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, table, writeOut } from '../output.js';
 import { manifestHints } from './rotate-command.js';
@@ -33,7 +34,7 @@ export function incidentCommand(program: Command): void {
       'respond to a leaked secret: mark, rotate, list where it went and who read it, report',
     )
     .argument('[path]', 'key path of the leaked secret')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--since <duration>', 'how far back to look for reads and writes (default 30d)', '30d')
     .option('--report <file>', 'write the Markdown post-incident report here')
     .option('--force', 'replace an existing --report file (this incident rewrites its own)')

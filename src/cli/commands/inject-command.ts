@@ -10,14 +10,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError, readFailure } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { parseEnvironment } from '../../core/paths.js';
 import { formatReference, references, resolveReferences } from '../../core/references/index.js';
 import type { WrittenSecret } from '../../core/rotation/places.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
+import { envHelp, envOf } from '../env-option.js';
 import { note, printJson, refuseJsonWithStdout, writeOut } from '../output.js';
-import { findProjectConfig } from '../project-file.js';
 
 interface InjectOptions extends CommonOptions {
   in: string;
@@ -64,10 +63,7 @@ export function injectCommand(program: Command): void {
     .description('render a template, replacing {{ coffer://... }} references with secrets')
     .requiredOption('-i, --in <template>', 'the template file')
     .requiredOption('-o, --out <file>', 'the file to write (mode 0600), or - for stdout')
-    .option(
-      '-e, --env <env>',
-      'environment of references without ?env= (default: project file, COFFER_ENV or dev)',
-    )
+    .option('-e, --env <env>', envHelp('environment of references without ?env='))
     .option('--force', 'replace the output file when it exists')
     .option('--json', 'print {file, env, references} (names only) instead of a note')
     .addHelpText(
@@ -84,9 +80,7 @@ Examples:
     )
     .action(
       action<InjectOptions>(async (_args, opts, g) => {
-        const env = parseEnvironment(
-          opts.env ?? process.env.COFFER_ENV ?? findProjectConfig()?.env ?? 'dev',
-        );
+        const env = envOf(opts);
         const toStdout = opts.out === '-';
         refuseJsonWithStdout(opts.json, toStdout && '--out');
         if (!toStdout && samePath(opts.in, opts.out)) {

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withService } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { note, printJson, table, writeOut } from '../output.js';
 import { emptyListNote, envInput, withSuggestions } from '../suggestions.js';
 
@@ -18,7 +19,7 @@ export function listCommand(program: Command): void {
     .alias('ls')
     .description('list secrets (metadata only, never values)')
     .argument('[prefix]', 'project, meta, project/{project} or meta/{service}')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('-A, --all-envs', 'list every environment')
     .option('--deleted', 'include deleted secrets')
     .option('--json', 'print {items: [...]} as JSON')

@@ -7,11 +7,11 @@ import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { isValidSegment, normalizeSegment, parseEnvironment } from '../../core/paths.js';
+import { isValidSegment, normalizeSegment } from '../../core/paths.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
-import { envOf } from '../env-option.js';
+import { envHelp, envOf } from '../env-option.js';
 import { note, printJson, writeOut } from '../output.js';
 import { resolveProject } from '../project-file.js';
 
@@ -184,7 +184,7 @@ Examples:
   manifest
     .command('check')
     .description('CI gate: is every required variable in the vault for this environment?')
-    .option('-e, --env <env>', 'environment (default: manifest env, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--json', 'print {project, env, missing, present, plain, unmanaged, ok}')
     .addHelpText(
       'after',
@@ -205,7 +205,7 @@ Examples:
         const m = loadNearestManifest(process.cwd());
         const env = manifestEnvironment(
           m,
-          parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? m.env ?? 'dev'),
+          envOf(opts, () => m.env ?? undefined),
         );
         const secrets = await withService(g, (b) =>
           b.list({ prefix: `project/${m.project}`, env }),

@@ -40,7 +40,7 @@ export function mcpCommand(program: Command): void {
     )
     .option(
       '-e, --env <env>',
-      'environments the agent may use, repeatable (default: any); the first is the default of calls that name none (else COFFER_ENV or dev)',
+      "environments the agent may use, repeatable (default: any); the first is the default of calls that name none (else COFFER_ENV, the project file's env or dev)",
       (env: string, all: string[]) => [...all, env],
       [],
     )

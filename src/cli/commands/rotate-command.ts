@@ -18,6 +18,7 @@ import {
 import { type SyncedFile, syncDotenvFiles } from '../../core/rotation/sync.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 
@@ -102,7 +103,7 @@ export function rotateCommand(program: Command): void {
     .command('rotate')
     .description('rotate a secret: a new version, the previous one valid for a grace window')
     .argument('<path>', 'key path')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option(
       '--grace <duration>',
       'how long the previous version stays valid (0: retire it now)',

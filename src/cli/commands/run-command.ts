@@ -21,7 +21,6 @@ import { readDotenvFile } from '../../core/dotenv/write.js';
 import { CofferError } from '../../core/errors.js';
 import { parsePassEnv, runEnvironment } from '../../core/inject/index.js';
 import type { RunSecret } from '../../core/inject/run-env.js';
-import { parseEnvironment } from '../../core/paths.js';
 import { dotenvReferenceSecrets } from '../../core/references/dotenv-refs.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { runPurpose } from '../../core/rotation/places.js';
@@ -29,10 +28,11 @@ import { projectVariables } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { type OutputChannel, openOutputChannels, sameDestination } from '../child-output.js';
 import { openService } from '../context.js';
+import { envHelp, envOf } from '../env-option.js';
 import { exitWhenDone } from '../exit.js';
 import { onPath } from '../on-path.js';
 import { warn } from '../output.js';
-import { allowedEnvNames, collect, findProjectConfig, resolveProject } from '../project-file.js';
+import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 
 interface RunOptions extends CommonOptions {
@@ -113,7 +113,7 @@ export function runCommand(program: Command): void {
     .description("run a program with a project's secrets in its environment")
     .argument('<command...>', 'the program and its arguments, after --')
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
-    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option(
       '-f, --dotenv <file>',
       'inject the variables of this .env file, resolving coffer:// references (instead of a project)',
@@ -168,11 +168,11 @@ Examples:
           throw new CofferError('USAGE', 'no command given: coffer run -- CMD ARGS...');
         const found =
           opts.dotenv !== undefined && opts.project === undefined
-            ? { project: undefined, env: findProjectConfig()?.env }
+            ? { project: undefined }
             : await withSuggestions(g, { kind: 'project', input: opts.project ?? '' }, async () =>
                 resolveProject(opts.project),
               );
-        const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? found.env ?? 'dev');
+        const env = envOf(opts);
         const passEnv = parsePassEnv(opts.passEnv ?? []);
         const allowNames =
           found.project === undefined

@@ -15,6 +15,7 @@ import {
 import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
+import { envHelp } from '../env-option.js';
 import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
@@ -39,7 +40,7 @@ export function setCommand(program: Command): void {
     .description('store a secret (value from stdin or a hidden prompt)')
     .argument('<path>', 'key path: project/{project}/{name} or meta/{service}/{name}')
     .option('-d, --description <text>', 'what the secret is for (required when creating)')
-    .option('-e, --env <env>', 'environment (default: COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option(
       '--if-version <n>',
       'only store if the current version is n (0: must not exist)',

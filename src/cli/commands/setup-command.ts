@@ -5,9 +5,9 @@
  * terminal. The rules are core's (core/manifest/setup.ts, setup-plan.ts).
  */
 import type { Command } from 'commander';
-import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
+import { envHelp, envOf } from '../env-option.js';
 import { promptHidden, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 
@@ -31,7 +31,7 @@ export function setupCommand(program: Command): void {
   program
     .command('setup')
     .description("store every variable of the project's manifest (coffer.yaml) for an environment")
-    .option('-e, --env <env>', 'environment (default: manifest env, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .option('--write-env [file]', 'also write the variables into this .env file (default .env)')
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--generate-missing', 'generate tier 1 secrets outside development too')
@@ -57,7 +57,7 @@ Examples:
         const { loadNearestManifest } = await import('../../core/manifest/load.js');
         const { runSetup } = await import('../../core/manifest/setup.js');
         const manifest = loadNearestManifest(process.cwd());
-        const env = parseEnvironment(opts.env ?? process.env.COFFER_ENV ?? manifest.env ?? 'dev');
+        const env = envOf(opts, () => manifest.env ?? undefined);
         const dotenv =
           opts.writeEnv === undefined || opts.writeEnv === false
             ? undefined

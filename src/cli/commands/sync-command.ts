@@ -20,6 +20,7 @@ import {
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
+import { envHelp } from '../env-option.js';
 import { note, printJson, writeOut } from '../output.js';
 import { withSuggestions } from '../suggestions.js';
 import {
@@ -172,7 +173,7 @@ export function syncCommand(program: Command): void {
       "push a project's variables to a deploy target (GitHub Actions, Fly, Heroku, Render, Railway)",
     )
     .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml here)')
-    .option('-e, --env <env>', 'environment (default: project file, COFFER_ENV or dev)')
+    .option('-e, --env <env>', envHelp())
     .requiredOption('-t, --target <target>', SYNC_TARGETS.join(' | '))
     .option('--dry-run', 'show the names to add, change and remove; change nothing')
     .option('--prune', 'remove variables coffer synced there before that the project no longer has')

@@ -137,7 +137,9 @@ export const envField: z.ZodOptional<z.ZodString> = z
   .min(1)
   .max(64)
   .optional()
-  .describe("Environment (dev, staging, prod, ...); default: the server's (COFFER_ENV or dev)");
+  .describe(
+    "Environment (dev, staging, prod, ...); default: the server's (its --env, COFFER_ENV, the project file's env or dev)",
+  );
 
 export const descriptionField: z.ZodString = z
   .string()

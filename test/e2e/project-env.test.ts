@@ -1,0 +1,79 @@
+/**
+ * The default environment of every command run in a project directory: --env, then
+ * COFFER_ENV, then the project file's env (.coffer `env=`, coffer.yaml `env:`), then dev.
+ * `coffer set` there stores where `coffer run` there reads.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeHome } from './harness.js';
+
+const DESCRIPTION = 'Stripe webhook signing secret for the billing endpoint';
+const PRINT = [
+  process.execPath,
+  '-e',
+  "process.stdout.write('[' + (process.env.WEBHOOK ?? '') + ']')",
+];
+
+function project(file: string, text: string) {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const dir = mkdtempSync(join(h.home, 'proj-'));
+  writeFileSync(join(dir, file), text);
+  const run = (args: string[], o: { input?: string; env?: Record<string, string> } = {}) =>
+    h.run(args, { ...o, cwd: dir });
+  return { run };
+}
+
+describe('the project file env', () => {
+  it('.coffer env=prod: set, get, list and run all use prod', () => {
+    const p = project('.coffer', 'project=receptor\nenv=prod\n');
+    const set = p.run(['set', 'project/receptor/webhook', '-d', DESCRIPTION], {
+      input: 'whsec_prod_value',
+    });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stderr).toContain('(prod)');
+    const run = p.run(['run', '--no-mask', '--', ...PRINT]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('[whsec_prod_value]');
+    expect(p.run(['get', 'project/receptor/webhook']).stdout).toBe('whsec_prod_value\n');
+    const { items } = JSON.parse(p.run(['list', 'project/receptor', '--json']).stdout);
+    expect(items.map((s: { env: string }) => s.env)).toEqual(['prod']);
+    // Nothing went to dev.
+    expect(p.run(['get', 'project/receptor/webhook', '--env', 'dev']).code).toBe(3);
+  });
+
+  it('--env, then COFFER_ENV, win over the project file', () => {
+    const p = project('.coffer', 'project=receptor\nenv=prod\n');
+    const store = (value: string, args: string[], env: Record<string, string> = {}) => {
+      const r = p.run(['set', 'project/receptor/webhook', '-d', DESCRIPTION, ...args], {
+        input: value,
+        env,
+      });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    store('in-prod', []);
+    store('in-dev', ['--env', 'dev']);
+    store('in-staging', [], { COFFER_ENV: 'staging' });
+    store('in-qa', ['-e', 'qa'], { COFFER_ENV: 'staging' });
+    const get = (args: string[], env: Record<string, string> = {}) =>
+      p.run(['get', 'project/receptor/webhook', ...args], { env }).stdout.trimEnd();
+    expect(get([])).toBe('in-prod');
+    expect(get(['--env', 'dev'])).toBe('in-dev');
+    expect(get([], { COFFER_ENV: 'staging' })).toBe('in-staging');
+    expect(get(['-e', 'qa'], { COFFER_ENV: 'staging' })).toBe('in-qa');
+    expect(p.run(['run', '--no-mask', '--', ...PRINT], { env: { COFFER_ENV: 'dev' } }).stdout).toBe(
+      '[in-dev]',
+    );
+  });
+
+  it('coffer.yaml env: prod is the default of get and run alike', () => {
+    const p = project('coffer.yaml', 'project: receptor\nenv: prod\n');
+    expect(
+      p.run(['set', 'project/receptor/webhook', '-d', DESCRIPTION], { input: 'yaml-prod' }).code,
+    ).toBe(0);
+    expect(p.run(['get', 'project/receptor/webhook']).stdout).toBe('yaml-prod\n');
+    expect(p.run(['run', '--no-mask', '--', ...PRINT]).stdout).toBe('[yaml-prod]');
+    expect(p.run(['describe', 'project/receptor/webhook', '--json']).stdout).toContain('"prod"');
+  });
+});
