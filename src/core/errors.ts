@@ -222,18 +222,38 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
 export interface CofferErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
+  retryWith?: RetryWith | undefined;
+}
+
+/**
+ * For a refusal the caller fixes by naming something else (an environment or project that
+ * holds nothing): what it named, the closest that exists, and what exists. `hint` says it to
+ * a CLI user (`Pass --env prod`); a front end whose caller names it otherwise (a positional
+ * of `env compare`, an MCP tool's `env` argument) phrases its own hint from this.
+ */
+export interface RetryWith {
+  /** Which of the caller's inputs to change. */
+  readonly input: 'env' | 'project';
+  readonly given: string;
+  /** The closest that exists, if one is close. */
+  readonly suggested?: string | undefined;
+  /** What exists (as the caller may see it), sorted. */
+  readonly choices: readonly string[];
 }
 
 /** The one error type coffer throws on purpose. `message` is always safe to show. */
 export class CofferError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** What to name instead, for a front end that phrases its own hint (RetryWith). */
+  readonly retryWith: RetryWith | undefined;
 
   constructor(code: ErrorCode, message: string, options: CofferErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CofferError';
     this.code = code;
     this.hint = options.hint ?? CATALOGUE[code].hint;
+    this.retryWith = options.retryWith;
   }
 
   /** The class front ends map to an exit code or an HTTP status. */

@@ -8,7 +8,7 @@
  * characters and of a longer one at most an eighth of its characters and never more than
  * four, so a preview never holds a meaningful share of a value.
  */
-import { CofferError, defaultHint, type ErrorCode } from '../core/errors.js';
+import { CofferError, defaultHint, type ErrorCode, type RetryWith } from '../core/errors.js';
 
 /** What a tool returns to the SDK (a subset of its CallToolResult type). */
 export interface ToolResult {
@@ -42,15 +42,28 @@ const AGENT_HINTS: Partial<Record<ErrorCode, string>> = {
     'Another write came first: read the current version with get_secret or verify_secret, then call set_secret again if the change is still wanted.',
   VAULT_NOT_FOUND:
     'The vault does not exist yet. Ask the user to create it with `coffer init` in a terminal, then to restart this MCP server.',
+  ENVIRONMENT_NOT_FOUND:
+    'Call again with an env argument naming an environment the project has (list_secrets shows each secret with its environment).',
+  PROJECT_NOT_FOUND:
+    'Call again with a project argument naming a project that has secrets (list_secrets lists them).',
 };
+
+/** An environment or project that holds nothing: the tool argument to pass instead. */
+function retryHint(r: RetryWith): string {
+  return r.suggested !== undefined
+    ? `Call again with ${r.input}: "${r.suggested}".`
+    : `Call again with ${r.input} set to one of: ${r.choices.join(', ')}.`;
+}
 
 /**
  * Hints in the core speak to CLI users (`coffer list`, `--description`); an agent calls
- * tools and passes arguments. A catalogue hint with an agent version is replaced; elsewhere
+ * tools and passes arguments. A refusal that says what to name instead (RetryWith) becomes
+ * the argument to pass; a catalogue hint with an agent version is replaced; elsewhere
  * the description flag becomes the argument (keeping the hint's example), a command that
  * has a tool becomes the tool, and any other command is framed as the user's to run.
  */
 function forAgents(err: CofferError): string | undefined {
+  if (err.retryWith !== undefined) return retryHint(err.retryWith);
   const agent = AGENT_HINTS[err.code];
   if (agent !== undefined && err.hint === defaultHint(err.code)) return agent;
   const hint = err.hint

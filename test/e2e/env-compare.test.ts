@@ -43,4 +43,27 @@ describe('coffer env compare', () => {
       h.run(['env', 'compare', 'dev', 'prod', '--project', 'shop', '--fail-on-same']).code,
     ).toBe(1);
   });
+
+  it("an environment that holds nothing gets a hint in this command's terms (no --env)", () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    for (const env of ['dev', 'prod']) {
+      const r = h.run(
+        ['set', 'project/shop/jwt_secret', '--env', env, '-d', 'Shop JWT signing key for sessions'],
+        { input: `value-in-${env}-123` },
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const r = h.run(['env', 'compare', 'dev', 'prd', '--project', 'shop']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('has no secrets in environment prd; did you mean prod?');
+    expect(r.stderr).toContain(
+      'hint: Compare dev and prod: `coffer env compare dev prod --project shop`.',
+    );
+    expect(r.stderr).not.toContain('--env');
+    // Other commands keep the flag, and no longer suggest creating the mistyped environment.
+    const run = h.run(['run', '--project', 'shop', '--env', 'prd', '--', 'true']);
+    expect(run.stderr).toContain('hint: Pass --env prod (or set COFFER_ENV');
+    expect(run.stderr).not.toContain('store a secret in prd');
+  });
 });

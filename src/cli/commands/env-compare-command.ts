@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { compareEnvironments } from '../../core/environments/compare.js';
+import { CofferError } from '../../core/errors.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
@@ -40,7 +41,11 @@ Examples:
         const a = parseEnvironment(first!);
         const b = parseEnvironment(second!);
         const { project } = resolveProject(opts.project);
-        const c = await withService(g, (backend) => compareEnvironments(backend, project, a, b));
+        const c = await withService(g, (backend) =>
+          compareEnvironments(backend, project, a, b),
+        ).catch((err: unknown) => {
+          throw compareRefusal(err, [a, b], opts.project);
+        });
         if (opts.json) {
           printJson(c);
         } else {
@@ -60,4 +65,25 @@ Examples:
         return opts.failOnSame && c.sameValue.length > 0 ? 1 : 0;
       }),
     );
+}
+
+/**
+ * An environment with nothing to compare, with a hint in this command's terms: the two
+ * environments are positional arguments here, not --env.
+ */
+function compareRefusal(
+  err: unknown,
+  envs: [string, string],
+  project: string | undefined,
+): unknown {
+  if (!(err instanceof CofferError) || err.code !== 'ENVIRONMENT_NOT_FOUND') return err;
+  const retry = err.retryWith;
+  const suggested = retry?.suggested;
+  const fixed = envs.map((e) => (e === retry?.given && suggested ? suggested : e));
+  const flag = project === undefined ? '' : ` --project ${project}`;
+  const hint =
+    suggested !== undefined
+      ? `Compare ${fixed.join(' and ')}: \`coffer env compare ${fixed.join(' ')}${flag}\`.`
+      : 'Name two environments the project has: `coffer env compare ENV1 ENV2`; `coffer list project/NAME` shows each secret with its environment.';
+  return new CofferError(err.code, err.message, { hint, cause: err });
 }

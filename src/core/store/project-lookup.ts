@@ -45,7 +45,10 @@ export function projectNotFound(
       `project ${project} has no secrets in environment ${env}${near ? `; did you mean ${near}?` : ''} ` +
         `(its environments: ${nameList(names)})`,
       {
-        hint: `Pass --env ${near ?? names[0]} (or set COFFER_ENV); store a secret in ${env} with \`coffer set project/${project}/NAME --env ${env}\`.`,
+        hint: near
+          ? `Pass --env ${near} (or set COFFER_ENV, or env= in the project file).`
+          : `Pass --env ${names[0]} (or set COFFER_ENV, or env= in the project file); to start environment ${env}, store a secret in it with \`coffer set project/${project}/NAME --env ${env}\`.`,
+        retryWith: { input: 'env', given: env, suggested: near, choices: names },
       },
     );
   }
@@ -64,6 +67,7 @@ export function projectNotFound(
       `(projects: ${nameList(projects)})`,
     {
       hint: `Pass --project ${near ?? projects[0]}, or fix project= in the .coffer file; \`coffer list project\` lists every secret.`,
+      retryWith: { input: 'project', given: project, suggested: near, choices: projects },
     },
   );
 }

@@ -23,6 +23,7 @@ import { dotenvValueEncodings } from '../../core/dotenv/format.js';
 import { CofferError } from '../../core/errors.js';
 import { localMcpBackend } from '../backend.js';
 import { mcpPolicy } from '../policy.js';
+import { toolError } from '../results.js';
 import type { ToolContext } from './tool.js';
 import { writeEnvTool } from './write-env-tool.js';
 
@@ -251,6 +252,19 @@ describe('write_env', () => {
     );
     const env = writeEnvTool.run({ project: 'consilio', env: 'production', file }, ctx());
     await expect(env).rejects.toMatchObject({ code: 'ENVIRONMENT_NOT_FOUND' });
+    // The hint names the tool's argument, not the CLI's --env.
+    const envError = await writeEnvTool
+      .run({ project: 'consilio', env: 'production', file }, ctx())
+      .catch((x: unknown) => x);
+    expect(toolError(envError).hint).toBe('Call again with env set to one of: dev.');
+    const typo = await writeEnvTool
+      .run({ project: 'consilio', env: 'dve', file }, ctx())
+      .catch((x: unknown) => x);
+    expect(toolError(typo).hint).toBe('Call again with env: "dev".');
+    const projectError = await writeEnvTool
+      .run({ project: 'consilo', file }, ctx())
+      .catch((x: unknown) => x);
+    expect(toolError(projectError).hint).toBe('Call again with project: "consilio".');
     // A server allowed only project/other/* names no project it may not read.
     const narrow = writeEnvTool.run({ project: 'other', file }, ctx(['project/other/*']));
     await expect(narrow).rejects.toThrow(/there are no project secrets yet/);
