@@ -75,6 +75,31 @@ function commandIndex(argv: string[]): number | undefined {
   return undefined;
 }
 
+/** Whether coffer's own arguments (before `--`, after it they are a program's) ask for JSON. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).slice(2).includes('--json');
+}
+
+/**
+ * commander's usage error (a missing argument, an unknown option, a bad option value) in the
+ * JSON shape of every other error: `{"error": {"code": "USAGE", message, hint}}`. Its first
+ * line is the message; a suggestion under it ("(Did you mean --env?)") is the hint.
+ */
+function reportUsageJson(text: string): void {
+  const [first = '', ...rest] = text.trim().split('\n');
+  const hint = rest
+    .join(' ')
+    .trim()
+    .replace(/^\((.*)\)$/, '$1');
+  reportError(
+    new CofferError('USAGE', first.replace(/^error: /, ''), {
+      hint: hint === '' ? undefined : hint,
+    }),
+    true,
+  );
+}
+
 /**
  * Builds the program. When argv names a known command, only that command is registered:
  * a short command such as `get` then skips building every other command's options and help,
@@ -90,7 +115,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .exitOverride()
     .configureOutput({
       writeOut: (str) => writeOut(str),
-      outputError: (str, write) => write(str.replace(/^error: /, 'coffer: error: ')),
+      outputError: (str, write) =>
+        wantsJson(argv) ? reportUsageJson(str) : write(str.replace(/^error: /, 'coffer: error: ')),
     })
     .addHelpText(
       'after',

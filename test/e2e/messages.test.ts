@@ -134,6 +134,31 @@ describe('generate --json without a target', () => {
   });
 });
 
+describe('--json with a usage error', () => {
+  it('is the JSON error shape of every other error, exit 2', () => {
+    const h = makeHome();
+    const cases: [string[], RegExp][] = [
+      [['get', '--json'], /^missing required argument 'path'$/],
+      [['get', 'project/a/b', '--bogus', '--json'], /^unknown option '--bogus'$/],
+      [['get', 'project/a/b', '--version', 'abc', '--json'], /--version must be a whole number/],
+      [['gett', '--json'], /^unknown command 'gett'$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = h.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const { error } = JSON.parse(r.stderr);
+      expect(error.code).toBe('USAGE');
+      expect(error.message).toMatch(message);
+    }
+    // A suggestion becomes the hint.
+    expect(JSON.parse(h.run(['gett', '--json']).stderr).error.hint).toBe('Did you mean get?');
+    // Without --json (or with it only after --, for the program) it stays text.
+    expect(h.run(['get']).stderr).toMatch(/^coffer: error: missing required argument 'path'/);
+    expect(h.run(['run', '--bogus', '--', 'x', '--json']).stderr).toMatch(/^coffer: error: /);
+  });
+});
+
 describe('coffer run without --', () => {
   it('says to put -- before the program when options follow it', () => {
     const h = vault();
