@@ -61,6 +61,23 @@ describe('--help', () => {
     expect(help).not.toMatch(/\bnpx\b/);
   });
 
+  it('every --env is also -e and every --project also -p, and -e and -p mean nothing else', () => {
+    const wrong: string[] = [];
+    for (const { words, cmd } of all) {
+      for (const o of cmd.options) {
+        const pair = `${o.short ?? '(none)'} ${o.long ?? ''}`;
+        if (o.long === '--env' && o.short !== '-e') wrong.push(`coffer ${words}: ${pair}`);
+        if (o.long === '--project' && o.short !== '-p') wrong.push(`coffer ${words}: ${pair}`);
+        if (o.short === '-e' && o.long !== '--env') wrong.push(`coffer ${words}: ${pair}`);
+        if (o.short === '-p' && o.long !== '--project') wrong.push(`coffer ${words}: ${pair}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // The walk saw the commands the options live on.
+    const withEnv = all.filter((c) => c.cmd.options.some((o) => o.long === '--env'));
+    expect(withEnv.map((c) => c.words)).toEqual(expect.arrayContaining(['token create', 'get']));
+  });
+
   it('the program help shows the installed coffer', () => {
     expect(helpOf(program)).not.toMatch(/\bnpx\b/);
   });

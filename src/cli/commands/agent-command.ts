@@ -229,7 +229,7 @@ Examples:
       `${AGENT_CLIENTS.join('|')} (repeatable; default: those the directory shows, else claude-code)`,
       collect,
     )
-    .option('--project <name>', 'project (default: from .coffer or coffer.yaml)')
+    .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
     .option(
       '-e, --env <env>',
       "environment the agent may use (repeatable; default: the project file's, then those in the vault)",

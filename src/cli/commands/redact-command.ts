@@ -29,7 +29,7 @@ export function redactCommand(program: Command): void {
   program
     .command('redact')
     .description("mask a project's stored values in stdin (or a Claude Code hook's tool output)")
-    .option('--project <name>', 'project (default: from .coffer or coffer.yaml)')
+    .option('-p, --project <name>', 'project (default: from .coffer or coffer.yaml)')
     .option('-e, --env <env>', 'environment whose values are masked (repeatable)', collect, [])
     .option('--hook <client>', 'act as the PostToolUse hook of a client: claude-code')
     .addHelpText(

@@ -48,7 +48,7 @@ Examples:
     .description('create a token and print it (the only time it is shown)')
     .requiredOption('--name <name>', 'unique name, recorded in the audit log (e.g. deploy)')
     .option('--allow <glob>', 'key paths it may touch, repeatable (default "**": all)', collect)
-    .option('--env <env>', 'environment it may touch, repeatable (default: any)', collect)
+    .option('-e, --env <env>', 'environment it may touch, repeatable (default: any)', collect)
     .option('--cap <caps>', 'capabilities: read, list, write, delete, admin (comma list)', 'read')
     .option('--ttl <ttl>', 'time to live, e.g. 30d, 12h, 2w (default: no expiry)')
     .option(
