@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { READ_ONLY_TOOL_NAMES, TOOL_NAMES } from '../mcp/tools/tool-names.js';
 import { buildProgram } from './main.js';
 
 const program = await buildProgram([]);
@@ -76,6 +77,18 @@ describe('--help', () => {
     // The walk saw the commands the options live on.
     const withEnv = all.filter((c) => c.cmd.options.some((o) => o.long === '--env'));
     expect(withEnv.map((c) => c.words)).toEqual(expect.arrayContaining(['token create', 'get']));
+  });
+
+  it('coffer mcp --help and the README name exactly the tools --read-only offers', () => {
+    const mcp = all.find((c) => c.words === 'mcp')!.cmd;
+    const readOnly = mcp.options.find((o) => o.long === '--read-only')!.description;
+    const named = (text: string) => [...text.matchAll(/\b[a-z]+_[a-z]+\b/g)].map((m) => m[0]);
+    expect(named(readOnly)).toEqual(READ_ONLY_TOOL_NAMES);
+    expect(readOnly).toContain(`the ${READ_ONLY_TOOL_NAMES.length} tools`);
+    const help = helpOf(mcp).replace(/\s+/g, ' ');
+    for (const name of TOOL_NAMES) expect(help).toContain(name);
+    const line = README.match(/- `--read-only` offers only[\s\S]*?\.\n/)?.[0] ?? '';
+    expect(named(line)).toEqual(READ_ONLY_TOOL_NAMES);
   });
 
   it('the program help shows the installed coffer', () => {

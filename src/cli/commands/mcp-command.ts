@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import type { McpBackend } from '../../mcp/backend.js';
 import type { CofferMcpOptions } from '../../mcp/server.js';
+import { READ_ONLY_TOOL_NAMES, TOOL_NAMES, toolList } from '../../mcp/tools/tool-names.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import { envOf, type OpenVault, openVault } from '../context.js';
@@ -32,7 +33,10 @@ export function mcpCommand(program: Command): void {
       (glob: string, all: string[]) => [...all, glob],
       [],
     )
-    .option('--read-only', 'offer only get_secret, list_secrets and verify_secret')
+    .option(
+      '--read-only',
+      `offer only the ${READ_ONLY_TOOL_NAMES.length} tools that change nothing: ${toolList(READ_ONLY_TOOL_NAMES)}`,
+    )
     .addOption(
       new Option('--reveal <policy>', 'whether get_secret returns values')
         .choices(['allow', 'never'])
@@ -47,9 +51,7 @@ export function mcpCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Tools: set_secret, get_secret, list_secrets, verify_secret, generate_secret, write_env,
-manifest_status, setup_project, rotation_status, request_secret, request_status
-(--read-only: the tools that change nothing). No tool deletes a secret.
+${wrap(`Tools: ${TOOL_NAMES.join(', ')} (--read-only: the tools that change nothing). No tool deletes a secret.`)}
 
 request_secret asks the user for a value on a one-time page on 127.0.0.1 (a random port,
 a 256-bit single-use link valid 10 minutes); clients with URL-mode elicitation open it
@@ -165,4 +167,17 @@ Examples:
         return 0;
       }),
     );
+}
+
+/** Text in lines of at most 90 characters, broken between words (for the help). */
+function wrap(text: string, width = 90): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join('\n');
 }
