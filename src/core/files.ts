@@ -28,6 +28,22 @@ export interface WriteSecretFileOptions {
   overwrite?: boolean;
   /** File mode (default 0o600). */
   mode?: number;
+  /** The option that named the file (`--out`): the refusal to overwrite says to pass --force. */
+  option?: string;
+}
+
+/**
+ * The refusal to replace a file that exists, the same for every command that writes one
+ * (`export --out`, `inject --out`, `backup --out`, `incident --report`). With the option that
+ * named the file, the hint says how to go on: another file, or --force.
+ */
+export function fileExistsError(path: string, option?: string): CofferError {
+  return new CofferError('ALREADY_EXISTS', `${path} already exists; coffer will not overwrite it`, {
+    hint:
+      option === undefined
+        ? undefined
+        : `Choose another ${option} FILE, or pass --force to replace it.`,
+  });
 }
 
 /** Writes `content` to `path` atomically with mode 0600 (creating a 0700 directory if needed). */
@@ -37,9 +53,7 @@ export function writeSecretFile(
   options: WriteSecretFileOptions = {},
 ): void {
   const mode = options.mode ?? 0o600;
-  if (!options.overwrite && existsSync(path)) {
-    throw new CofferError('ALREADY_EXISTS', `${path} already exists; coffer will not overwrite it`);
-  }
+  if (!options.overwrite && existsSync(path)) throw fileExistsError(path, options.option);
   const dir = dirname(path);
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

@@ -41,8 +41,12 @@ describe('coffer inject', () => {
     // --env picks the environment of references that name none.
     const prod = h.run(['inject', '-i', tpl, '-o', '-', '--env', 'prod']);
     expect(prod.stdout).toContain('postgres://app:prod-password-value-9@db');
-    // An existing output needs --force.
-    expect(h.run(['inject', '-i', tpl, '-o', out]).code).toBe(5);
+    // An existing output needs --force, and the refusal says so, as export's does.
+    const again = h.run(['inject', '-i', tpl, '-o', out]);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain(
+      'coffer: hint: Choose another --out FILE, or pass --force to replace it.',
+    );
     expect(h.run(['inject', '-i', tpl, '-o', out, '--force']).code).toBe(0);
   });
 

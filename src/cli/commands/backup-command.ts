@@ -20,7 +20,7 @@ import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
 import { backupFileName } from '../../core/backup/scheduled.js';
 import { parseStoredKdf, type ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
+import { fileExistsError, writeSecretFile } from '../../core/files.js';
 import { parseMasterKey, readKeyFile } from '../../core/keys/master-key.js';
 import type { KeySource } from '../../core/store/init.js';
 import { Vault } from '../../core/store/vault.js';
@@ -189,15 +189,7 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
   const toStdout = out === '-';
   refuseJsonWithStdout(opts.json, toStdout && '--out');
   const target = toStdout ? '-' : resolve(out);
-  if (!toStdout && existsSync(target) && !opts.force) {
-    throw new CofferError(
-      'ALREADY_EXISTS',
-      `${target} already exists; coffer will not overwrite it`,
-      {
-        hint: 'Choose another --out FILE, or pass --force to replace it.',
-      },
-    );
-  }
+  if (!toStdout && existsSync(target) && !opts.force) throw fileExistsError(target, '--out');
   const storage = await openStore(g);
   try {
     const masterKey = await readMasterKey(g, storage);

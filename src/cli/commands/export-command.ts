@@ -17,7 +17,7 @@ import {
   parseExportFormat,
 } from '../../core/export/formats.js';
 import { type ExportSelection, selectExport } from '../../core/export/select.js';
-import { writeSecretFile } from '../../core/files.js';
+import { fileExistsError, writeSecretFile } from '../../core/files.js';
 import { childEnvironment } from '../../core/inject/child-env.js';
 import { secretEnvVar } from '../../core/paths.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
@@ -112,15 +112,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
   const out = opts.out ?? '-';
   refuseJsonWithStdout(opts.json, out === '-' && holdsValues && !opts.apply && '--out');
   const file = out === '-' ? undefined : resolve(out);
-  if (file !== undefined && existsSync(file) && !opts.force) {
-    throw new CofferError(
-      'ALREADY_EXISTS',
-      `${file} already exists; coffer will not overwrite it`,
-      {
-        hint: 'Choose another --out FILE, or pass --force to replace it.',
-      },
-    );
-  }
+  if (file !== undefined && existsSync(file) && !opts.force) throw fileExistsError(file, '--out');
   const { project, env } = await withSuggestions(
     g,
     { kind: 'project', input: opts.project ?? '' },

@@ -129,7 +129,7 @@ Examples:
             writeOut(rendered!);
             return;
           }
-          writeSecretFile(opts.out, rendered!, { overwrite: opts.force === true });
+          writeSecretFile(opts.out, rendered!, { overwrite: opts.force === true, option: '--out' });
           // After the write: `rotate` and `incident` list this file as holding these versions.
           await backend.recordFileWrite?.(resolve(opts.out), [...read.values()], 'inject');
         });

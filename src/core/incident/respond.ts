@@ -9,8 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CofferError } from '../errors.js';
-import { writeSecretFile } from '../files.js';
+import { fileExistsError, writeSecretFile } from '../files.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
 import { type ValuePlaces, valuePlaces } from '../rotation/places.js';
 import {
@@ -88,13 +87,7 @@ async function checkReportFile(
     (s) => s.step === 'report written' && resolve(s.detail) === resolve(report.file),
   );
   if (own === true) return;
-  throw new CofferError(
-    'ALREADY_EXISTS',
-    `${report.file} already exists; coffer will not overwrite it`,
-    {
-      hint: 'Choose another --report FILE, or pass --force to replace it.',
-    },
-  );
+  throw fileExistsError(report.file, '--report');
 }
 
 export async function respondToIncident(
