@@ -1,9 +1,30 @@
 /**
- * Git checks for files that hold secrets: is the file ignored by git?
+ * Git checks: is a file that holds secrets ignored by git, and is a directory inside a git
+ * work tree (for the commands that only make sense there: `scan --staged`, `hook install`).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
+import { CofferError } from './errors.js';
 import { childEnvironment } from './inject/child-env.js';
+
+/** The refusal of a git-only command outside a repository; `hint` says where to run it. */
+export function notInGitRepository(hint: string): CofferError {
+  return new CofferError('USAGE', 'not inside a git repository', { hint });
+}
+
+/**
+ * Throws notInGitRepository unless `cwd` is inside a git work tree (or git is missing): git
+ * run elsewhere answers with its own errors (`git diff --cached` outside a repository falls
+ * back to comparing files and rejects --cached as an unknown option).
+ */
+export function assertGitWorkTree(cwd: string, hint: string): void {
+  const r = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], {
+    cwd,
+    env: childEnvironment(process.env),
+    encoding: 'utf8',
+  });
+  if (r.error || r.status !== 0 || r.stdout.trim() !== 'true') throw notInGitRepository(hint);
+}
 
 /**
  * true: git ignores the file; false: the file is inside a work tree and not ignored;

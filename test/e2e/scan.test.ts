@@ -261,6 +261,29 @@ describe('coffer scan', () => {
     rmSync(join(r.dir, '.env.production'));
   });
 
+  it("--staged outside a git repository says so, with a hint, exit 2 (not git's own error)", () => {
+    const h = makeHome();
+    const dir = join(h.home, 'nogit');
+    mkdirSync(dir);
+    const r = h.run(['scan', '--no-vault', '--staged'], {
+      cwd: dir,
+      env: { GIT_CEILING_DIRECTORIES: h.home },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^coffer: error: not inside a git repository\ncoffer: hint: .*coffer scan PATH/,
+    );
+    expect(r.stderr).not.toContain('cached');
+    const json = h.run(['scan', '--no-vault', '--staged', '--json'], {
+      cwd: dir,
+      env: { GIT_CEILING_DIRECTORIES: h.home },
+    });
+    expect(JSON.parse(json.stderr).error).toMatchObject({
+      code: 'USAGE',
+      message: 'not inside a git repository',
+    });
+  });
+
   it('a path named that does not exist is an error, and a file named is scanned though git ignores it', () => {
     const r = repo();
     r.write('.gitignore', 'ignored.js\n');

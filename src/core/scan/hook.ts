@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
+import { notInGitRepository } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 
 const MARKER = '# coffer pre-commit hook';
@@ -29,9 +30,7 @@ export function hooksDirectory(cwd: string): string {
     encoding: 'utf8',
   });
   if (r.error || r.status !== 0) {
-    throw new CofferError('USAGE', 'not inside a git repository', {
-      hint: 'Run coffer hook install in the repository the hook is for.',
-    });
+    throw notInGitRepository('Run coffer hook install in the repository the hook is for.');
   }
   return resolve(cwd, r.stdout.trim());
 }

@@ -13,6 +13,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { CofferError } from '../errors.js';
+import { assertGitWorkTree } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { pathFilter } from './filters.js';
 import { FileScanner, type ScanOptions } from './scanner.js';
@@ -198,11 +199,15 @@ const DIFF_OPTIONS = [
 ];
 
 /** Findings in the staged changes (what `git commit` would record). */
-export function scanStaged(
+export async function scanStaged(
   cwd: string,
   options: ScanOptions,
   onFile?: (f: string) => void,
 ): Promise<Finding[]> {
+  assertGitWorkTree(
+    cwd,
+    'Run coffer scan --staged in the repository whose staged changes to check, or scan files with coffer scan PATH.',
+  );
   return scanDiff(
     gitLines(
       ['diff', '--cached', '--diff-filter=ACMRT', ...DIFF_OPTIONS],
