@@ -95,4 +95,24 @@ variables:
       missing: ['STRIPE_KEY'],
     });
   });
+
+  it("calls that name no env use the server's default, by the CLI's rule (its --env and COFFER_ENV before the file's env:)", async () => {
+    const other = mkdtempSync(join(tmpdir(), 'coffer-manifest-status-default-'));
+    writeFileSync(
+      join(other, 'coffer.yaml'),
+      `project: shop
+env: prod
+variables:
+  STRIPE_KEY:
+    description: Stripe secret key the checkout service charges cards with
+`,
+    );
+    // The server computed its default from the same file when nothing else chose (mcp-command).
+    expect(
+      await manifestStatusTool.run({}, { ...ctx(), cwd: other, defaultEnv: 'prod' }),
+    ).toMatchObject({ env: 'prod' });
+    expect(
+      await manifestStatusTool.run({}, { ...ctx(), cwd: other, defaultEnv: 'staging' }),
+    ).toMatchObject({ env: 'staging' });
+  });
 });

@@ -47,10 +47,7 @@ export const manifestStatusTool: CofferTool = defineTool({
     const manifest = loadNearestManifest(ctx.cwd);
     // The one environment rule of setup and manifest check: an environment the manifest
     // does not list is refused with a suggestion.
-    const env = manifestEnvironment(
-      manifest,
-      parseEnvironment(args.env ?? manifest.env ?? ctx.defaultEnv),
-    );
+    const env = manifestEnvironment(manifest, parseEnvironment(args.env ?? ctx.defaultEnv));
     const prefix = `project/${manifest.project}`;
     await authorizeTool(ctx, 'list', 'manifest_status', { path: prefix, env, prefix: true });
     const stored = (await ctx.vault.list({ prefix, env })).filter((s) =>

@@ -39,7 +39,7 @@ export const setupProjectTool: CofferTool = defineTool({
   },
   async run(args, ctx) {
     const manifest = loadNearestManifest(ctx.cwd);
-    const env = parseEnvironment(args.env ?? manifest.env ?? 'dev');
+    const env = parseEnvironment(args.env ?? ctx.defaultEnv);
     const prefix = `project/${manifest.project}`;
     await authorizeAgentSetup((a, t, r) => ctx.vault.denied(a, t, r), {
       path: prefix,
