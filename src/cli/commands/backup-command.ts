@@ -4,7 +4,7 @@
  * of stdin, or a hidden prompt; never from argv.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ageStanzaTypes, type BackupEncryption, decryptBackup } from '../../core/backup/age.js';
@@ -20,10 +20,18 @@ import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
 import { backupFileName } from '../../core/backup/scheduled.js';
 import { parseStoredKdf, type ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
-import { fileExistsError, writeSecretFile } from '../../core/files.js';
-import { parseMasterKey, readKeyFile } from '../../core/keys/master-key.js';
+import { fileExistsError, withFileLock, writeSecretFile } from '../../core/files.js';
+import {
+  type CreatedKeyFile,
+  parseMasterKey,
+  readKeyFile,
+  removeCreatedKeyFile,
+  writeNewKeyFile,
+} from '../../core/keys/master-key.js';
 import type { KeySource } from '../../core/store/init.js';
+import type { Storage } from '../../core/store/storage.js';
 import { Vault } from '../../core/store/vault.js';
+import { createVaultFile } from '../../storage/sqlite/new-vault-file.js';
 import { storeFileKind } from '../../storage/sqlite/sqlite-driver.js';
 import { openMemoryStorage } from '../../storage/sqlite/sqlite-storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
@@ -273,18 +281,8 @@ export async function runRestore(
   }
   if (snapshot.masterKey !== undefined && !process.env.COFFER_MASTER_KEY) {
     if (keyInfo(snapshot).keySource === 'key') {
-      if (existsSync(keyFile)) {
-        const existing = readKeyFile(keyFile);
-        const same = timingSafeEqual(existing, masterKey);
-        existing.fill(0);
-        if (!same) {
-          throw new CofferError(
-            'ALREADY_EXISTS',
-            `the key file ${keyFile} holds another key than the backed-up vault's; nothing was restored`,
-            { hint: 'Point --key-file at a new path, or move the existing key file away first.' },
-          );
-        }
-      } else writeKey = true;
+      if (existsSync(keyFile)) checkSameKey(keyFile, masterKey);
+      else writeKey = true;
     }
   }
   if (toFile && existsSync(vaultPath(g)) && storeFileKind(vaultPath(g)) !== 'unused') {
@@ -297,41 +295,73 @@ export async function runRestore(
       { hint: 'Restore into a new vault file with --vault PATH.' },
     );
   }
-  // A vault file this restore creates (or fills) is taken back when the restore fails, so
-  // that the user's next try (the right key, another backup) finds an empty store again.
-  const made = toFile ? (existsSync(vaultPath(g)) ? 'filled' : 'created') : undefined;
+  // The key file comes first, then the vault: a restore killed at any point is finished by
+  // running it again (a key file holding the backup's key is used as it is, and the vault
+  // appears whole or not at all, new-vault-file.ts). A key file this run made is removed when
+  // the restore fails, unless another restore published a vault for it meanwhile.
+  let keyMade: CreatedKeyFile | undefined;
+  if (writeKey) {
+    keyMade = writeNewKeyFile(keyFile, masterKey);
+    if (keyMade === undefined) checkSameKey(keyFile, masterKey);
+  }
   try {
-    const target = await openStore(g, { create: true });
-    try {
-      const where = toFile ? vaultPath(g) : target.location;
-      const r = await restoreSnapshot(snapshot, masterKey, target, {
-        actor: cliActor(),
-        target: where,
+    const restore = (target: Storage, where: string) =>
+      restoreSnapshot(snapshot, masterKey, target, { actor: cliActor(), target: where });
+    let where: string;
+    let r: Awaited<ReturnType<typeof restore>>;
+    if (toFile) {
+      where = vaultPath(g);
+      r = await createVaultFile(where, (target) => restore(target, where), {
+        beforePublish: () => writeKey && ensureKeyFile(keyFile, masterKey),
       });
-      if (writeKey) writeSecretFile(keyFile, `${Buffer.from(masterKey).toString('base64')}\n`);
-      if (opts.json) {
-        printJson({ file, target: where, keyFile: writeKey ? keyFile : null, ...r });
-      } else {
-        note(`restored ${describeBackup(r.header)} into ${where}; the audit chain verifies`);
-        if (writeKey) note(`wrote the master key to ${keyFile} (mode 0600)`);
+    } else {
+      const target = await openStore(g, { create: true });
+      try {
+        where = target.location;
+        r = await restore(target, where);
+      } finally {
+        await target.close();
       }
-      return 0;
-    } finally {
-      await target.close();
     }
+    if (opts.json) {
+      printJson({ file, target: where, keyFile: keyMade ? keyFile : null, ...r });
+    } else {
+      note(`restored ${describeBackup(r.header)} into ${where}; the audit chain verifies`);
+      if (keyMade) note(`wrote the master key to ${keyFile} (mode 0600)`);
+    }
+    return 0;
   } catch (err) {
-    if (made !== undefined) takeBack(vaultPath(g), made);
+    const made = keyMade;
+    if (made !== undefined) {
+      const path = vaultPath(g);
+      if (toFile) withFileLock(path, () => !existsSync(path) && removeCreatedKeyFile(made));
+      else removeCreatedKeyFile(made);
+    }
     throw err;
   } finally {
     masterKey.fill(0);
   }
 }
 
-/** Removes what a failed restore left of an SQLite vault: the file (or its content) and its journals. */
-function takeBack(path: string, made: 'created' | 'filled'): void {
-  for (const f of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(f, { force: true });
-  if (made === 'created') rmSync(path, { force: true });
-  else truncateSync(path, 0);
+/** Refuses a key file that holds another key than the backed-up vault's. */
+function checkSameKey(keyFile: string, masterKey: Uint8Array): void {
+  const existing = readKeyFile(keyFile);
+  const same = timingSafeEqual(existing, masterKey);
+  existing.fill(0);
+  if (!same) {
+    throw new CofferError(
+      'ALREADY_EXISTS',
+      `the key file ${keyFile} holds another key than the backed-up vault's; nothing was restored`,
+      { hint: 'Point --key-file at a new path, or move the existing key file away first.' },
+    );
+  }
+}
+
+/** Just before the vault is published: its key file is there (made again if removed meanwhile). */
+function ensureKeyFile(keyFile: string, masterKey: Uint8Array): void {
+  if (existsSync(keyFile) || writeNewKeyFile(keyFile, masterKey) === undefined) {
+    checkSameKey(keyFile, masterKey);
+  }
 }
 
 export function backupCommand(program: Command): void {

@@ -2,23 +2,29 @@
  * `coffer init`: creates the vault (the file, or with COFFER_DATABASE_URL the PostgreSQL
  * schema and its tables) and its master key source.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { KEY_BYTES } from '../../core/crypto/aead.js';
 import {
   DEFAULT_SCRYPT_LOG_N,
   deriveKeyFromPassphrase,
   MIN_NEW_SCRYPT_LOG_N,
 } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
+import { withFileLock } from '../../core/files.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import {
-  createKeyFile,
+  type CreatedKeyFile,
   newScryptParams,
   parseMasterKey,
   readKeyFile,
+  removeCreatedKeyFile,
+  writeNewKeyFile,
 } from '../../core/keys/master-key.js';
 import { initVault, type KeySource, readVaultInfo } from '../../core/store/init.js';
 import type { Storage } from '../../core/store/storage.js';
+import { createVaultFile } from '../../storage/sqlite/new-vault-file.js';
 import { storeFileKind } from '../../storage/sqlite/sqlite-driver.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { assertLocalMode } from '../backend.js';
@@ -100,16 +106,18 @@ Examples:
             ),
           });
         }
-        const storage = await openStore(g, { create: true });
+        // A file vault is built aside and published whole (new-vault-file.ts); a database
+        // is made in place, its schema check being the guard.
+        const storage = file === undefined ? await openStore(g, { create: true }) : undefined;
         let masterKey: Uint8Array | undefined;
         let keySource: KeySource = 'key';
         let kdf: ReturnType<typeof newScryptParams> | undefined;
         let keyFile: string | undefined;
-        let keyFileCreated = false;
+        let keyFileCreated: CreatedKeyFile | undefined;
         let created = false;
         try {
           // A database outlives a failed or repeated init: refuse before making a key file.
-          if (file === undefined && (await hasVault(storage))) {
+          if (storage !== undefined && (await hasVault(storage))) {
             throw new CofferError(
               'ALREADY_EXISTS',
               `a vault already exists at ${storage.location}`,
@@ -146,28 +154,36 @@ Examples:
             masterKey = parseMasterKey(process.env.COFFER_MASTER_KEY, 'COFFER_MASTER_KEY');
           } else {
             keyFile = keyFilePath(g);
-            if (existsSync(keyFile)) {
-              masterKey = readKeyFile(keyFile);
-            } else {
-              masterKey = createKeyFile(keyFile);
-              keyFileCreated = true;
+            let fresh: Uint8Array | undefined;
+            if (!existsSync(keyFile)) {
+              fresh = new Uint8Array(randomBytes(KEY_BYTES));
+              keyFileCreated = writeNewKeyFile(keyFile, fresh);
+              if (keyFileCreated === undefined) {
+                fresh.fill(0);
+                fresh = undefined;
+              }
             }
+            // There already, or made by another init just now: the vault is made for it.
+            masterKey = fresh ?? readKeyFile(keyFile);
           }
-          const { kekId } = await initVault(storage, {
-            masterKey,
-            keySource,
-            kdf,
-            actor: cliActor(),
-          });
+          const key = masterKey;
+          const make = (s: Storage) =>
+            initVault(s, { masterKey: key, keySource, kdf, actor: cliActor() });
+          const { kekId } =
+            file === undefined
+              ? await make(storage!)
+              : await createVaultFile(file, make, {
+                  beforePublish: () => keyFile !== undefined && checkKeyFile(keyFile, key),
+                });
           created = true;
-          const location = file ?? storage.location;
+          const location = file ?? storage!.location;
           if (opts.json) {
             printJson({
               vault: location,
-              storage: storage.kind,
+              storage: storage?.kind ?? 'sqlite',
               keySource,
               keyFile: keyFile ?? null,
-              keyFileCreated,
+              keyFileCreated: keyFileCreated !== undefined,
               kekId,
             });
           } else {
@@ -187,14 +203,14 @@ Examples:
           }
         } finally {
           masterKey?.fill(0);
-          await storage.close();
-          // A half-made vault would block the next `init`, and a key file made for a vault
-          // that was not created locks nothing: remove what this run created.
-          if (!created) {
-            if (file !== undefined) {
-              for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-            }
-            if (keyFileCreated && keyFile !== undefined) rmSync(keyFile, { force: true });
+          await storage?.close();
+          // A key file made for a vault that was not created locks nothing: remove it, unless
+          // another init published a vault meanwhile (made for this very key file, which it
+          // found there).
+          if (!created && keyFileCreated !== undefined) {
+            const made = keyFileCreated;
+            if (file === undefined) removeCreatedKeyFile(made);
+            else withFileLock(file, () => !existsSync(file) && removeCreatedKeyFile(made));
           }
         }
         return 0;
@@ -236,4 +252,25 @@ async function existingVaultHint(
 /** Whether the store already holds an initialised vault. */
 async function hasVault(storage: Storage): Promise<boolean> {
   return storage.transaction('read', async (tx) => (await tx.getMeta('format')) !== undefined);
+}
+
+/**
+ * Checked just before a vault made for a key file is published: the key file still holds the
+ * vault's key (another init that made it and then failed may have removed it; it is made
+ * again then).
+ */
+function checkKeyFile(keyFile: string, key: Uint8Array): void {
+  if (!existsSync(keyFile)) {
+    if (writeNewKeyFile(keyFile, key) !== undefined) return;
+  }
+  const there = readKeyFile(keyFile);
+  const same = timingSafeEqual(there, key);
+  there.fill(0);
+  if (!same) {
+    throw new CofferError(
+      'ALREADY_EXISTS',
+      `the key file ${keyFile} was replaced while this init ran; no vault was created`,
+      { hint: 'Another coffer init or restore is running: use the vault it makes.' },
+    );
+  }
 }

@@ -12,7 +12,20 @@
  * Nothing here prints or logs key material; errors name the source, never its content.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import { KEY_BYTES } from '../crypto/aead.js';
 import {
   DEFAULT_SCRYPT_LOG_N,
@@ -115,8 +128,74 @@ function checkKeyFileStat(path: string, stat: Stats): void {
 /** Creates a new random master key and writes it to a key file (0600). */
 export function createKeyFile(path: string): Uint8Array {
   const key = new Uint8Array(randomBytes(KEY_BYTES));
-  writeSecretFile(path, `${Buffer.from(key).toString('base64')}\n`);
+  if (writeNewKeyFile(path, key) === undefined) {
+    key.fill(0);
+    throw new CofferError('ALREADY_EXISTS', `${path} already exists; coffer will not overwrite it`);
+  }
   return key;
+}
+
+/** A key file this process created: which file it is, so that only that very file is removed. */
+export interface CreatedKeyFile {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Writes `key` to a new key file at `path` (mode 0600), never replacing one: the key goes into
+ * a file of its own first (written whole, fsynced), then a hard link gives it the name, which
+ * fails when the name exists. So two processes making the same key file at once (two `coffer
+ * init`) never overwrite each other's key: undefined when `path` exists (another process made
+ * it). The result names the file made, for removeCreatedKeyFile.
+ */
+export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile | undefined {
+  const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  writeSecretFile(own, `${Buffer.from(key).toString('base64')}\n`);
+  try {
+    const made = statSync(own);
+    try {
+      linkSync(own, path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return undefined;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+        // No hard links here (some network and FAT file systems): check, then rename.
+        if (existsSync(path)) return undefined;
+        renameSync(own, path);
+        syncDirectory(dirname(path));
+        return { path, dev: made.dev, ino: made.ino };
+      }
+      throw new CofferError('IO_ERROR', `cannot write ${path} (${code ?? 'error'})`, {
+        cause: err,
+      });
+    }
+    syncDirectory(dirname(path));
+    return { path, dev: made.dev, ino: made.ino };
+  } finally {
+    rmSync(own, { force: true });
+  }
+}
+
+/** Removes a key file this process made, if it is still that file (not one made since). */
+export function removeCreatedKeyFile(created: CreatedKeyFile): void {
+  const now = statSync(created.path, { throwIfNoEntry: false });
+  if (now !== undefined && now.dev === created.dev && now.ino === created.ino) {
+    rmSync(created.path, { force: true });
+  }
+}
+
+/** Makes a new name durable; best effort (not every platform allows opening a directory). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Not supported here: the link is made, only its durability is not forced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**

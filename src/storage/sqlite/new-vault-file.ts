@@ -1,0 +1,163 @@
+/**
+ * A new vault file (`coffer init`, `coffer backup restore`), made whole or not at all: the
+ * vault is built in a private file beside its place (`vault.db.PID.HEX.tmp`), closed (SQLite
+ * folds its journal into it), then published at its name by a hard link, which fails when the
+ * name exists. So of two inits or restores run at once exactly one publishes; the other one
+ * fails with ALREADY_EXISTS and removes only its own private file. Nothing here ever removes,
+ * truncates or replaces a vault another process made.
+ *
+ * The publishing step runs holding `vault.db.lock` (withFileLock), so that it and the checks
+ * it makes (the key file still holds the key; an empty file left by an older version's
+ * interrupted init may be replaced) happen as one step for every coffer process.
+ *
+ * A process killed before it publishes leaves its private file; the next init or restore
+ * removes such files once their process is gone.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CofferError } from '../../core/errors.js';
+import { withFileLock } from '../../core/files.js';
+import { ioError, storeFileKind } from './sqlite-driver.js';
+import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
+
+export interface NewVaultFileOptions {
+  /**
+   * Runs just before the vault is published, holding the vault's lock (a check that must
+   * still hold when the vault appears); throwing stops the publication.
+   */
+  beforePublish?: () => void;
+}
+
+/** SQLite's files beside a database: a leftover one would be read as part of a new vault. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
+/**
+ * Builds a vault with `build` in a private file, then publishes it at `file`.
+ * @throws CofferError ALREADY_EXISTS when a vault (or any other non-empty file) is at `file`
+ *   by then: made by another coffer init or restore meanwhile.
+ */
+export async function createVaultFile<T>(
+  file: string,
+  build: (storage: SqliteStorage) => Promise<T>,
+  options: NewVaultFileOptions = {},
+): Promise<T> {
+  const dir = dirname(file);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    closeSync(openSync(tmp, 'wx', 0o600));
+  } catch (err) {
+    throw ioError(tmp, err);
+  }
+  try {
+    const storage = openSqliteStorage(tmp, { create: true });
+    let result: T;
+    try {
+      result = await build(storage);
+    } finally {
+      await storage.close();
+    }
+    // Closing the last connection checkpoints the WAL into the file and deletes it: a WAL
+    // still there would hold part of the vault under the private name.
+    if ((statSync(`${tmp}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
+      throw new CofferError('IO_ERROR', `cannot finish ${tmp}: its journal was not written back`);
+    }
+    syncFile(tmp);
+    withFileLock(file, () => {
+      removeStrayBuilds(file);
+      publish(tmp, file, options);
+    });
+    syncDirectory(dir);
+    return result;
+  } finally {
+    for (const f of [tmp, ...SIDE_FILES.map((s) => `${tmp}${s}`)]) rmSync(f, { force: true });
+  }
+}
+
+/** Gives the built vault its name; called holding the vault's lock. */
+function publish(tmp: string, file: string, options: NewVaultFileOptions): void {
+  const existing = statSync(file, { throwIfNoEntry: false });
+  // An empty store an older coffer's interrupted init or restore left behind is no vault:
+  // it is replaced. Anything else is another process's (or the user's), never touched.
+  const replace = existing !== undefined && storeFileKind(file) === 'unused';
+  if (existing !== undefined && !replace) {
+    throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
+      hint: 'Another coffer init or restore made it while this one ran; it was left as it is, and nothing of this run was kept.',
+    });
+  }
+  options.beforePublish?.();
+  for (const s of SIDE_FILES) rmSync(`${file}${s}`, { force: true });
+  try {
+    if (replace) renameSync(tmp, file);
+    else linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      // Made by a process that does not take the lock (an older coffer).
+      throw new CofferError('ALREADY_EXISTS', `a vault already exists at ${file}`, {
+        hint: 'Another coffer process made it while this one ran; it was left as it is.',
+      });
+    }
+    throw ioError(file, err);
+  }
+}
+
+/** `vault.db.PID.HEX.tmp` (and its journals) of a build whose process is gone. */
+function removeStrayBuilds(file: string): void {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || m === null || alive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes a new name durable; best effort (not every platform allows opening a directory). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Not supported here: the name is made, only its durability is not forced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
