@@ -232,11 +232,18 @@ as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other fil
                 : (await import('../../core/backup/scheduled.js')).scheduleBackups({
                     ...backups,
                     vault: vault.withActor('coffer:serve'),
-                    onBackup: (r) =>
+                    onBackup: (r) => {
                       logger.info(
                         { file: r.file, counts: r.header.counts, removed: r.removed },
                         'backup written',
-                      ),
+                      );
+                      if (r.future.length > 0) {
+                        logger.warn(
+                          { future: r.future },
+                          'backups named for a later time than now (the clock was ahead) are not pruned: check and remove them by hand',
+                        );
+                      }
+                    },
                     onError: (err) =>
                       logger.error(
                         { code: err instanceof CofferError ? err.code : 'INTERNAL' },

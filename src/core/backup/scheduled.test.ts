@@ -1,11 +1,17 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestVault } from '../../../test/helpers/vault.js';
 import { decryptBackup } from './age.js';
 import { decodeSnapshot } from './format.js';
-import { backupFileName, pruneBackups, type SetTimer, scheduleBackups } from './scheduled.js';
+import {
+  backupFileName,
+  pruneBackups,
+  type SetTimer,
+  scheduleBackups,
+  takeScheduledBackup,
+} from './scheduled.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -110,5 +116,42 @@ describe('scheduled backups', () => {
       'coffer-backup-manual.age',
       'other.age',
     ]);
+  });
+
+  it('a backup taken while the clock was ahead never makes a new one remove itself', async () => {
+    const t = await makeTestVault('test:serve');
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
+    cleanups.push(async () => {
+      t.vault.close();
+      await t.storage.close();
+      rmSync(t.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const encryption = { passphrase: 'pw-scheduled', workFactor: 14 };
+    const at = (iso: string) => () => new Date(iso);
+    // Taken a year ahead (a VM restored from a snapshot, then an NTP step back).
+    const ahead = await takeScheduledBackup({
+      vault: t.vault,
+      dir,
+      keep: 1,
+      encryption,
+      now: at('2027-03-01T00:00:00Z'),
+    });
+    const taken: string[] = [];
+    for (const day of ['01', '02', '03']) {
+      const r = await takeScheduledBackup({
+        vault: t.vault,
+        dir,
+        keep: 1,
+        encryption,
+        now: at(`2026-03-${day}T00:00:00Z`),
+      });
+      expect(readdirSync(dir)).toContain(basename(r.file));
+      expect(r.removed).not.toContain(basename(r.file));
+      expect(r.future).toEqual([basename(ahead.file)]);
+      taken.push(basename(r.file));
+    }
+    // The newest real one is kept, the older ones pruned, the future-dated one left alone.
+    expect(readdirSync(dir).sort()).toEqual([taken[2], basename(ahead.file)]);
   });
 });

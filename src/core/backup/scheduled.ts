@@ -2,11 +2,12 @@
  * Scheduled backups (`coffer serve --backup-every 24h --backup-dir DIR [--keep 7]`): every
  * interval, one backup (backup.ts) written atomically with mode 0600 into DIR as
  * `coffer-backup-<UTC time>.age`, recorded in the audit log; then the oldest of those files
- * beyond `keep` are removed. Other files in DIR are never touched. A failed backup is reported
+ * beyond `keep` are removed, never the one just written nor one named for a later time (a
+ * clock that was ahead). Other files in DIR are never touched. A failed backup is reported
  * to the caller and the schedule goes on; timers are injected so tests need no clock.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CofferError } from '../errors.js';
 import { writeSecretFile } from '../files.js';
 import type { Vault } from '../store/vault.js';
@@ -32,14 +33,28 @@ export function backupFileName(now: Date): string {
     .replace(/\.\d+Z$/, 'Z')}.age`;
 }
 
-/** Removes the oldest scheduled backups in `dir` beyond the newest `keep`; returns their names. */
-export function pruneBackups(dir: string, keep: number): string[] {
+/**
+ * Removes the oldest scheduled backups in `dir` beyond the newest `keep`; returns their names.
+ * With `written` (the backup just taken), that backup is always kept, and files named for a
+ * later time than it are left alone and not counted: they were written while the clock was
+ * ahead (a VM restored from a snapshot, an NTP step) and would otherwise count as the newest,
+ * so that every new backup removed itself.
+ */
+export function pruneBackups(dir: string, keep: number, written?: string): string[] {
   const ours = readdirSync(dir)
-    .filter((f) => NAME.test(f))
+    .filter((f) => NAME.test(f) && f !== written)
+    .filter((f) => written === undefined || byAge(f, written) < 0)
     .sort(byAge);
-  const old = ours.slice(0, Math.max(0, ours.length - keep));
+  const old = ours.slice(0, Math.max(0, ours.length - (written === undefined ? keep : keep - 1)));
   for (const f of old) rmSync(join(dir, f), { force: true });
   return old;
+}
+
+/** The scheduled backups in `dir` named for a later time than `written`. */
+function laterThan(dir: string, written: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => NAME.test(f) && f !== written && byAge(f, written) > 0)
+    .sort(byAge);
 }
 
 export interface ScheduledBackupOptions {
@@ -55,6 +70,11 @@ export interface ScheduledBackupResult {
   file: string;
   header: BackupHeader;
   removed: string[];
+  /**
+   * Scheduled backups named for a later time than this one (taken while the clock was ahead):
+   * never removed by pruning, so to be looked at and removed by hand.
+   */
+  future: string[];
 }
 
 /** Takes one scheduled backup into `dir` and prunes the old ones. */
@@ -73,7 +93,13 @@ export async function takeScheduledBackup(
   const backup = await createBackup(o.vault, { encryption: o.encryption, now: () => now });
   writeSecretFile(file, backup.file);
   await recordBackup(o.vault, backup.header, file);
-  return { file, header: backup.header, removed: pruneBackups(o.dir, o.keep) };
+  const name = basename(file);
+  return {
+    file,
+    header: backup.header,
+    removed: pruneBackups(o.dir, o.keep, name),
+    future: laterThan(o.dir, name),
+  };
 }
 
 function existsIn(dir: string, file: string): boolean {
