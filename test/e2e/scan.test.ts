@@ -122,6 +122,13 @@ describe('coffer scan', () => {
     r.write('.env', `SESSION_SECRET=${rand(24)}\n`);
     expect(r.scan(['--no-vault']).code).toBe(1);
     expect(r.scan(['--no-vault', '--baseline', 'missing.json']).code).toBe(3);
+    // A baseline nested too deeply to be written back: a usage error naming it, not INTERNAL.
+    r.write('.secrets.baseline', `{"results":{},"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    const deep = r.scan(['--no-vault', '--update-baseline']);
+    expect(deep.code, deep.stderr).toBe(2);
+    expect(deep.stderr).toContain('.secrets.baseline is not a detect-secrets baseline');
+    expect(deep.stderr).toContain('nested more than 64 levels deep');
+    expect(deep.stderr).not.toContain('internal error');
   });
 
   // As root every file is readable: that case runs the scan as nobody (setpriv), which needs

@@ -252,5 +252,10 @@ describe('.secrets.baseline', () => {
         ),
       ).toThrow(/line_number that is not a line number/);
     expect(() => parseBaseline('nope', 'b.json')).toThrow(/not valid JSON/);
+    // Deep nesting JSON.parse takes would overflow the stack when written back.
+    const deep = `{"version":"1.5.0","results":{},"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    expect(() => parseBaseline(deep, 'b.json')).toThrow(
+      /b\.json is not a detect-secrets baseline: nested more than 64 levels deep/,
+    );
   });
 });

@@ -112,6 +112,21 @@ function readResults(value: unknown, file: string, key: string): BaselineResults
   return out;
 }
 
+/** How deep a baseline's JSON may nest: detect-secrets writes 4 levels. */
+const MAX_DEPTH = 64;
+
+/** Whether arrays and objects in `value` nest deeper than `max` (walked without recursion). */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Parses a baseline file's text (`file` names it in errors). */
 export function parseBaseline(text: string, file: string): Baseline {
   let doc: unknown;
@@ -121,6 +136,9 @@ export function parseBaseline(text: string, file: string): Baseline {
     throw invalid(file, 'not valid JSON');
   }
   if (!isObject(doc)) throw invalid(file, 'not a JSON object');
+  // The document is written back as it is (formatBaseline): JSON.stringify recurses and would
+  // overflow the stack on deep nesting that JSON.parse took.
+  if (depthOver(doc, MAX_DEPTH)) throw invalid(file, `nested more than ${MAX_DEPTH} levels deep`);
   return {
     document: doc,
     results: readResults(doc.results, file, 'results'),
