@@ -4,9 +4,9 @@
  * the descriptions in a .env file's comments. Shared here so the commands need not import
  * each other.
  */
-import { readFileSync } from 'node:fs';
 import { commentDescriptions, readDotenvFile } from '../core/dotenv/index.js';
-import { CofferError, readFailure } from '../core/errors.js';
+import { CofferError } from '../core/errors.js';
+import { READ_LIMITS, readFileLimited } from '../core/read-limited.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { envOf } from './env-option.js';
 import { readStdinRest, stdinIsTerminal } from './input.js';
@@ -14,11 +14,7 @@ import { resolveProject } from './project-file.js';
 
 /** The bytes of FILE, or an IO_ERROR naming it. */
 function readBytes(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw readFailure(file, err);
-  }
+  return readFileLimited(file, READ_LIMITS.dotenv, 'a .env file');
 }
 
 /**

@@ -38,7 +38,9 @@ function badLine(bytes: Uint8Array): number | undefined {
 export function decodeUtf8(bytes: Uint8Array, what: string, lines = true): string {
   try {
     return strict.decode(bytes);
-  } catch {
+  } catch (err) {
+    // Only a bad byte is invalid UTF-8: a string too long for V8, say, is not.
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw err;
     const line = lines ? badLine(bytes) : undefined;
     throw new CofferError(
       'INVALID_VALUE',

@@ -175,3 +175,22 @@ describe('env import: two variables, one secret', () => {
     });
   }
 });
+
+describe('files read from outside have a size cap', () => {
+  it('a device or a file past the cap is refused naming it and the limit', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const zero = h.run(['env', 'parse', '/dev/zero']);
+    expect(zero.code, zero.stderr).toBe(2);
+    expect(zero.stderr).toContain('/dev/zero is larger than 16 MiB, the limit for a .env file');
+    const big = join(h.home, 'big.env');
+    writeFileSync(big, `A=${'x'.repeat(16 * 1024 * 1024)}\n`);
+    const over = h.run(['env', 'parse', big]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain('is larger than 16 MiB');
+    expect(over.stderr).not.toContain('UTF-8');
+    const checkpoint = h.run(['audit', 'verify', '--checkpoint', '/dev/zero']);
+    expect(checkpoint.code, checkpoint.stderr).toBe(2);
+    expect(checkpoint.stderr).toContain('the limit for an audit checkpoint');
+  });
+});

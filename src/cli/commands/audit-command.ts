@@ -3,7 +3,6 @@
  * check its hash chain and authenticated head, accept a break on record, and print a
  * checkpoint to keep elsewhere. The rules are in core/audit/; this file parses and prints.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { acknowledgeAuditBreak } from '../../core/audit/acknowledge.js';
 import { auditCheckpoint } from '../../core/audit/checkpoint.js';
@@ -14,6 +13,7 @@ import {
 } from '../../core/audit/head.js';
 import { type AuditVerifyResult, verifyAudit } from '../../core/audit/log.js';
 import { CofferError, readFailure } from '../../core/errors.js';
+import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { withLocalVault, withService } from '../context.js';
 import { readStdinRest } from '../input.js';
@@ -93,7 +93,9 @@ Examples:
 async function readCheckpoint(file: string): Promise<AuditCheckpoint> {
   if (file === '-') return parseCheckpoint(await readStdinRest('checkpoint', true));
   try {
-    return parseCheckpoint(readFileSync(file, 'utf8'));
+    return parseCheckpoint(
+      readFileLimited(file, READ_LIMITS.checkpoint, 'an audit checkpoint').toString('utf8'),
+    );
   } catch (err) {
     if (err instanceof CofferError) throw err;
     throw readFailure(file, err);

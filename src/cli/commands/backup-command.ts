@@ -28,6 +28,7 @@ import {
   removeCreatedKeyFile,
   writeNewKeyFile,
 } from '../../core/keys/master-key.js';
+import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
 import type { KeySource } from '../../core/store/init.js';
 import type { Storage } from '../../core/store/storage.js';
 import { Vault } from '../../core/store/vault.js';
@@ -113,13 +114,12 @@ export async function openBackupFile(
 ): Promise<Snapshot> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(file));
+    bytes = new Uint8Array(readFileLimited(file, READ_LIMITS.backup, 'a backup'));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CofferError(
-      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO_ERROR',
-      code === 'ENOENT' ? `no backup file ${file}` : `cannot read ${file} (${code ?? 'error'})`,
-    );
+    if ((err as CofferError).code === 'FILE_NOT_FOUND') {
+      throw new CofferError('FILE_NOT_FOUND', `no backup file ${file}`);
+    }
+    throw err;
   }
   const types = ageStanzaTypes(bytes);
   if (types === undefined) {

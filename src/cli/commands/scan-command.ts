@@ -9,13 +9,14 @@
  * and what to do on stderr; `--json` or `--sarif` (SARIF 2.1.0) on stdout. Exit 1 when a
  * finding is not in the baseline, 0 otherwise, 2 on usage errors.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { type PathMatcher, pathGlob } from '../../core/path-glob.js';
+import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
 import { agentFiles } from '../../core/scan/agents.js';
 import {
   type Baseline,
@@ -207,7 +208,10 @@ Examples:
               hint: 'Give --baseline the path of a detect-secrets baseline file.',
             });
           }
-          baseline = parseBaseline(readFileSync(baselinePath, 'utf8'), baselineFile);
+          baseline = parseBaseline(
+            readFileLimited(baselinePath, READ_LIMITS.baseline, 'a scan baseline').toString('utf8'),
+            baselineFile,
+          );
         } else if (opts.baseline !== undefined && !opts.updateBaseline) {
           throw new CofferError('FILE_NOT_FOUND', `no baseline at ${baselineFile}`, {
             hint: 'Write one with `coffer scan --update-baseline --baseline FILE`.',

@@ -19,7 +19,6 @@ import {
   fsyncSync,
   linkSync,
   openSync,
-  readFileSync,
   renameSync,
   rmSync,
   type Stats,
@@ -35,6 +34,7 @@ import {
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import { writeSecretFile } from '../files.js';
+import { READ_LIMITS, readFdLimited } from '../read-limited.js';
 
 /** Decodes a base64 master key; `source` names where it came from in errors. */
 export function parseMasterKey(text: string, source: string): Uint8Array {
@@ -80,7 +80,12 @@ export function readKeyFile(path: string): Uint8Array {
       throw new CofferError('IO_ERROR', `the key file ${path} is a directory`);
     }
     if (process.platform !== 'win32') checkKeyFileStat(path, stat);
-    return parseMasterKey(readFileSync(fd, 'utf8'), `the key file ${path}`);
+    const text = readFdLimited(fd, path, READ_LIMITS.keyFile, 'a key file');
+    try {
+      return parseMasterKey(text.toString('utf8'), `the key file ${path}`);
+    } finally {
+      text.fill(0);
+    }
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

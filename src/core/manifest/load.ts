@@ -2,9 +2,10 @@
  * Finding and reading the manifest: the nearest `coffer.yaml` (or `coffer.yml`) in a
  * directory or one of its parents.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
+import { readFileLimited } from '../read-limited.js';
 import { decodeUtf8 } from '../utf8.js';
 import { type Manifest, type RotationHints, rotationHints } from './model.js';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
@@ -40,7 +41,10 @@ export function loadManifest(file: string): Manifest {
       { file, line: 1, col: 1, message: `larger than ${MAX_MANIFEST_BYTES} bytes` },
     ]);
   }
-  return parseManifest(decodeUtf8(readFileSync(file), file), file);
+  return parseManifest(
+    decodeUtf8(readFileLimited(file, MAX_MANIFEST_BYTES, 'a manifest'), file),
+    file,
+  );
 }
 
 /** The nearest manifest from `start` (USAGE error when there is none). */

@@ -1,0 +1,84 @@
+/**
+ * Reading a file coffer is given from outside (a .env to import, a key file, a backup, an
+ * audit checkpoint, a scan baseline) with a size cap: the file is read from one descriptor
+ * in chunks and reading stops as soon as it passes the cap, so a device (`/dev/zero`), an
+ * endless pipe (`--key-file <(yes)`) or a huge file ends in a clear error naming the file
+ * and the limit, with memory bounded by the cap, never in a hang, an out-of-memory abort or
+ * a wrong "not valid UTF-8".
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { CofferError, readFailure } from './errors.js';
+
+const MiB = 1024 * 1024;
+
+/** The largest file of each kind coffer reads. */
+export const READ_LIMITS = {
+  /** A .env (or any text of variables) to parse or import. */
+  dotenv: 16 * MiB,
+  /** A master key file: base64 of 32 bytes and a newline. */
+  keyFile: 1024,
+  /** An audit checkpoint (`coffer audit head` output). */
+  checkpoint: 64 * 1024,
+  /** A detect-secrets baseline. */
+  baseline: 16 * MiB,
+  /** A backup: a whole vault, encrypted. */
+  backup: 1024 * MiB,
+} as const;
+
+/** `16 MiB`, `64 KiB`, `1024 bytes`. */
+function size(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes % 1024 === 0 && bytes > 1024) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+function tooLarge(file: string, limit: number, what: string): CofferError {
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    `${file} is larger than ${size(limit)}, the limit for ${what}`,
+    { hint: `Check that ${file} is the file you meant.` },
+  );
+}
+
+/**
+ * Reads the open descriptor `fd` of `file` to its end, refusing it once it passes `limit`
+ * bytes (`what` names the kind of file in the error).
+ */
+export function readFdLimited(fd: number, file: string, limit: number, what: string): Buffer {
+  const stat = fstatSync(fd);
+  if (stat.isDirectory()) throw new CofferError('IO_ERROR', `${file} is a directory`);
+  if (stat.isFile() && stat.size > limit) throw tooLarge(file, limit, what);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    // One byte past the cap tells a file of exactly `limit` bytes from a larger one.
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - total));
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw readFailure(file, err);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > limit) throw tooLarge(file, limit, what);
+    chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Reads `file` whole, up to `limit` bytes (see readFdLimited). */
+export function readFileLimited(file: string, limit: number, what: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw readFailure(file, err);
+  }
+  try {
+    return readFdLimited(fd, file, limit, what);
+  } finally {
+    closeSync(fd);
+  }
+}
