@@ -19,6 +19,7 @@ import * as backup from './backup.mjs';
 import { openBaseline } from './baseline.mjs';
 import * as cliStartup from './cli-startup.mjs';
 import * as doctor from './doctor.mjs';
+import * as dotenv from './dotenv.mjs';
 import { environment, makeScratch, renderEnvironment, requireDist } from './env.mjs';
 import * as envelope from './envelope.mjs';
 import * as library from './library.mjs';
@@ -51,6 +52,7 @@ const SECTIONS = [
   request,
   serve,
   manifest,
+  dotenv,
   scan,
   doctor,
   ui,

@@ -7,7 +7,7 @@ import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
-import { removeDotenvVariables, setDotenvVariables } from './edit.js';
+import { removeDotenvVariables, setDotenvVariables, setDotenvVariablesStepwise } from './edit.js';
 import { formatDotenvValue } from './format.js';
 import { parseDotenvLines } from './parse.js';
 
@@ -284,5 +284,45 @@ describe('edits on generated documents', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  // The one-pass editor against the key-by-key one it replaced (kept as the fallback): the
+  // same text, or the same refusal, on clean and on messy documents with more keys at once.
+  const outcome = (fn: () => string): string => {
+    try {
+      return `ok:${fn()}`;
+    } catch (err) {
+      return `err:${(err as CofferError).code}:${(err as Error).message}`;
+    }
+  };
+  const manyUpdatesArb = fc.dictionary(
+    fc.constantFrom('A', 'B', 'DB_URL', 'export', 'NEW', 'N2', 'x.y', 'k-1'),
+    valueArb,
+    { maxKeys: 6, noNullPrototype: true },
+  );
+  const anyDocArb = fc.oneof(
+    docArb.map(({ lines, eol }) => render(lines, eol, () => undefined)),
+    messyArb,
+  );
+
+  it('set: the one-pass edit gives byte for byte what the key-by-key edit gives', () => {
+    fc.assert(
+      fc.property(anyDocArb, manyUpdatesArb, (doc, updates) => {
+        expect(outcome(() => setDotenvVariables(doc, updates))).toBe(
+          outcome(() => setDotenvVariablesStepwise(doc, updates)),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('set: many keys into a large text in one pass, as the key-by-key edit does', () => {
+    const lines = Array.from({ length: 1500 }, (_, i) =>
+      i % 3 === 0 ? `# note ${i}` : `K_${i}=old-${i}`,
+    );
+    const doc = `${lines.join('\n')}\n`;
+    const updates: Record<string, string> = {};
+    for (let i = 0; i < 150; i++) updates[`K_${i * 7}`] = `new value ${i} "q" #`;
+    expect(setDotenvVariables(doc, updates)).toBe(setDotenvVariablesStepwise(doc, updates));
   });
 });

@@ -34,8 +34,8 @@ import { type DotenvEntry, type DotenvPairEntry, parseDotenv, parseDotenvLines }
 
 /** Line terminators as JavaScript regexes (and so dotenv's `$` and `.`) see them. */
 const TERMINATOR = /[\n\r\u2028\u2029]/;
-/** Whitespace up to the end of the line. */
-const SPACES = /^[^\S\n\r\u2028\u2029]*/;
+/** Whitespace up to the end of the line (sticky: read from `lastIndex`, copying nothing). */
+const SPACES = /[^\S\n\r\u2028\u2029]*/y;
 
 /** The first line ending in `text`, or LF when it has none. */
 function lineEnding(text: string): string {
@@ -50,6 +50,33 @@ function sameMap(a: Record<string, string>, b: Record<string, string>): boolean 
   return ak.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
+/**
+ * Where a pair's new value goes: the range [from, to) of `text` it replaces and the text put
+ * there (`<prefix><encoded>`).
+ */
+function replacement(
+  text: string,
+  e: DotenvPairEntry,
+  key: string,
+  encoded: string,
+  eol: string,
+): [number, string, number] {
+  const value = encoded.replace(/\n/g, eol);
+  let head = text.slice(e.start, e.valueStart);
+  if (TERMINATOR.test(head)) head = `${e.exported ? 'export ' : ''}${key}=`;
+  let at = e.valueEnd;
+  if (e.valueStart === e.valueEnd && value !== '') {
+    // The old value was empty: put the new one after the spaces that follow the separator
+    // (`KEY = ` -> `KEY = v`), keeping one space before an inline comment.
+    SPACES.lastIndex = at;
+    const spaces = SPACES.exec(text)?.[0].length ?? 0;
+    const keep = text[at + spaces] === '#' ? Math.max(spaces - 1, 0) : spaces;
+    head += text.slice(at, at + keep);
+    at += keep;
+  }
+  return [e.start, head + value, at];
+}
+
 /** `text` with each pair of `key` rewritten as `<prefix><encoded>`, everything else kept. */
 function replacePairs(
   text: string,
@@ -58,23 +85,12 @@ function replacePairs(
   encoded: string,
   eol: string,
 ): string {
-  const value = encoded.replace(/\n/g, eol);
   let out = '';
   let cursor = 0;
   for (const e of pairs) {
-    let head = text.slice(e.start, e.valueStart);
-    if (TERMINATOR.test(head)) head = `${e.exported ? 'export ' : ''}${key}=`;
-    let at = e.valueEnd;
-    if (e.valueStart === e.valueEnd && value !== '') {
-      // The old value was empty: put the new one after the spaces that follow the separator
-      // (`KEY = ` -> `KEY = v`), keeping one space before an inline comment.
-      const spaces = SPACES.exec(text.slice(at))?.[0].length ?? 0;
-      const keep = text[at + spaces] === '#' ? Math.max(spaces - 1, 0) : spaces;
-      head += text.slice(at, at + keep);
-      at += keep;
-    }
-    out += text.slice(cursor, e.start) + head + value;
-    cursor = at;
+    const [from, piece, to] = replacement(text, e, key, encoded, eol);
+    out += text.slice(cursor, from) + piece;
+    cursor = to;
   }
   return out + text.slice(cursor);
 }
@@ -111,6 +127,13 @@ function checkUpdates(
  * new keys are appended; every unrelated byte is kept. The result reads, with
  * `dotenv.parse`, as the old map with `updates` applied.
  *
+ * Linear in the size of the text plus the updates: the text is parsed once, every update is
+ * placed in one pass (pairs indexed by key) with each value's preferred quoting, and the
+ * result is parsed once to check it. Only when that check fails (odd neighbouring text, where
+ * a preferred quoting changes how another line reads) are the keys edited one at a time,
+ * each trying its next quoting, as `setDotenvVariablesStepwise` does; both give the same
+ * text whenever the one-pass edit passes (edit.test.ts compares them on generated files).
+ *
  * @throws CofferError INVALID_ARGUMENT for a key dotenv cannot read back, INVALID_VALUE for a
  *   value no quoting carries or that cannot be placed without changing how other lines read.
  *   All values are checked before any edit; messages name keys, never values.
@@ -121,6 +144,56 @@ function checkUpdates(
  * ```
  */
 export function setDotenvVariables(
+  text: string,
+  updates: Readonly<Record<string, string>>,
+): string {
+  if (typeof text !== 'string') throw new TypeError('the dotenv text must be a string');
+  const entries = parseDotenvLines(text);
+  const before = mapOf(entries);
+  const plan = checkUpdates(updates, new Set(Object.keys(before)));
+  const eol = lineEnding(text);
+  const encoded = new Map<string, string>();
+  for (const [key, encodings] of plan) encoded.set(key, encodings[0] as string);
+  // Every pair of an updated key, in text order, rewritten in one pass.
+  const pairs = entries.filter(
+    (e: DotenvEntry): e is DotenvPairEntry => e.kind === 'pair' && encoded.has(e.key),
+  );
+  let out = '';
+  let cursor = 0;
+  for (const e of pairs) {
+    const [from, piece, to] = replacement(text, e, e.key, encoded.get(e.key) as string, eol);
+    out += text.slice(cursor, from) + piece;
+    cursor = to;
+  }
+  out += text.slice(cursor);
+  // New keys go after the last line, as appendPair puts them, built apart so the (possibly
+  // large) text is not searched again for each one.
+  let added = '';
+  for (const [key, enc] of encoded) {
+    if (!Object.hasOwn(before, key)) added = appendPair(added, key, enc, eol);
+  }
+  if (added !== '') out += (out === '' || /[\r\n]$/.test(out) ? '' : eol) + added;
+  const want = {
+    ...before,
+    ...Object.fromEntries(plan.map(([key]) => [key, updates[key] as string])),
+  };
+  if (sameMap(parseDotenv(out), want)) return out;
+  return setDotenvVariablesStepwise(text, updates);
+}
+
+/** The pairs' map as `parseDotenv` gives it (the last occurrence of a key wins). */
+function mapOf(entries: readonly DotenvEntry[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) if (e.kind === 'pair') out[e.key] = e.value;
+  return out;
+}
+
+/**
+ * The key-by-key edit: each key in turn, each of its quotings in turn, the whole text parsed
+ * again for each try. Exact for odd text, but O(keys x text): only the fallback of
+ * `setDotenvVariables`, and the oracle its tests compare it with.
+ */
+export function setDotenvVariablesStepwise(
   text: string,
   updates: Readonly<Record<string, string>>,
 ): string {
