@@ -1,8 +1,26 @@
 /**
  * Files that hold secrets: written atomically (temp file in the same directory, fsync,
  * rename) with mode 0600, so a reader sees the old file or the new one, never a partial one,
- * and a crash leaves at most a stray temp file. This is the one place coffer writes such
- * files; OS-specific details (modes, fsync of the directory) live here.
+ * and a crash leaves at most a stray temp file, removed by the next write once its writer
+ * is gone. This is the one place coffer writes such files; OS-specific details (modes,
+ * fsync of the directory, hard links) live here.
+ *
+ * One rule for where a secret may go, checked here at write time (right before the temp
+ * file is made and again right before it is renamed into place), whoever asked for the write:
+ * - the file itself is never a symbolic link: a cloned repository's `.env -> ~/.ssh/authorized_keys`
+ *   or `.env -> README.md` is refused, not followed. A link put there after the last check is
+ *   replaced by the rename (rename(2) replaces a link, it does not follow it), so the secret
+ *   stays at the name the caller gave either way;
+ * - with `within` (the project directory), a directory on the way may not lead out of it
+ *   through a link; with `realDir`, no directory on the way may be a link at all (a path an
+ *   audit record names). What Node cannot do is open the directory once and write relative
+ *   to it (openat): a directory swapped for a link between the second check and the rename
+ *   moves the rename's source too, so it fails rather than writing elsewhere;
+ * - an existing file its owner made read-only (no owner write bit) is refused: the rename
+ *   needs only the directory, so its mode alone would not stop the write;
+ * - "no overwrite" is a hard link of the finished temp file to the name, which fails when the
+ *   name exists (EEXIST, atomic), or an O_EXCL create where hard links are not supported: a
+ *   file made by someone else meanwhile is never replaced.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -11,16 +29,19 @@ import {
   existsSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CofferError, fromSystemError } from './errors.js';
 
 export interface WriteSecretFileOptions {
@@ -30,6 +51,154 @@ export interface WriteSecretFileOptions {
   mode?: number;
   /** The option that named the file (`--out`): the refusal to overwrite says to pass --force. */
   option?: string;
+  /**
+   * The project directory: when the path lies in it as written, no directory on the way may
+   * lead out of it through a symbolic link (a path named outside it is the caller's choice).
+   */
+  within?: string | undefined;
+  /** No directory on the way may be a symbolic link (the path an audit record names). */
+  realDir?: boolean;
+  /** Called right before the file is put in place; throws to abandon the write. */
+  beforeCommit?: () => void;
+}
+
+/** The refusal of a symbolic link where a secret is to be written (where it points is not said). */
+export function symlinkRefusal(path: string): CofferError {
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    `${path} is a symbolic link; coffer does not write secrets through one`,
+    {
+      hint: 'A link can lead anywhere (a cloned repository can ship .env -> ~/.ssh/authorized_keys): remove it, or put the file it stands for in its place, then run it again; nothing was written.',
+    },
+  );
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** The real path of `dir`, or of its nearest existing ancestor with the rest appended. */
+function realDirectory(dir: string): string {
+  let at = resolve(dir);
+  const rest: string[] = [];
+  while (!existsSync(at) && at !== dirname(at)) {
+    rest.unshift(basename(at));
+    at = dirname(at);
+  }
+  return join(realpathSync(at), ...rest);
+}
+
+/**
+ * The path `path` names with every link on the way to it resolved, the file itself not
+ * (what an audit record of a write names, so rotate --sync can tell a link put there later).
+ */
+export function realFilePath(path: string): string {
+  return join(realDirectory(dirname(resolve(path))), basename(path));
+}
+
+/**
+ * The write-time checks of the rule above, on `path` as it is now: not a link, not leading
+ * out of `within`, not through a link with `realDir`, not read-only.
+ * @throws CofferError INVALID_ARGUMENT naming the file (never what it holds or points to).
+ */
+export function assertWritableTarget(
+  path: string,
+  options: Pick<WriteSecretFileOptions, 'within' | 'realDir'> = {},
+): void {
+  const own = lstatSync(path, { throwIfNoEntry: false });
+  if (own?.isSymbolicLink()) throw symlinkRefusal(path);
+  const dir = dirname(resolve(path));
+  if (options.within !== undefined && inside(resolve(options.within), dir)) {
+    if (!inside(realpathSync(options.within), realDirectory(dir))) {
+      throw new CofferError(
+        'INVALID_ARGUMENT',
+        `${path} leads out of the project (${options.within}) through a symbolic link`,
+        {
+          hint: 'coffer writes secrets only inside the project there: replace the linked directory with a directory of the project, then run it again; nothing was written.',
+        },
+      );
+    }
+  }
+  if (options.realDir === true && existsSync(dir) && realpathSync(dir) !== dir) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `${path} is now reached through a symbolic link; coffer does not write secrets through one`,
+      { hint: 'Write the file again where it now is (e.g. coffer env pull); nothing was written.' },
+    );
+  }
+  if (own?.isFile() && (own.mode & 0o200) === 0) throw readOnlyRefusal(path);
+}
+
+/** The refusal of a file its owner made read-only. */
+export function readOnlyRefusal(path: string, hint?: string): CofferError {
+  return new CofferError('INVALID_ARGUMENT', `${path} is read-only`, {
+    hint:
+      hint ??
+      'Its owner made it read-only: make it writable (chmod u+w) if coffer should change it; nothing was written.',
+  });
+}
+
+/** The name of a temp file of `path`: `NAME.coffer-PID-HEX.tmp` (see strayTemps). */
+function tempName(path: string): string {
+  return `${path}.coffer-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * What follows `NAME.` in a temp file coffer made for NAME: `coffer-PID-HEX.tmp`, or
+ * `PID.HEX.tmp` as versions before 0.x named them. Group 1 or 2 is the writer's pid.
+ */
+const TEMP = /^(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp$/;
+
+/**
+ * The pid of the coffer writer that made `name` as a temp file for a file named `base`, or
+ * undefined when `name` is not one.
+ */
+export function tempFileWriter(name: string, base: string): number | undefined {
+  if (!name.startsWith(`${base}.`)) return undefined;
+  const m = TEMP.exec(name.slice(base.length + 1));
+  return m === null ? undefined : Number(m[1] ?? m[2]);
+}
+
+const ANY_TEMP = /^.+\.(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp$/;
+
+/** Is `name` (a file name, no directory) named as coffer names its temp files? */
+export function isCofferTempFile(name: string): boolean {
+  return ANY_TEMP.test(name);
+}
+
+/**
+ * Is `name` a temp file a coffer writer left behind (its process is gone), for any file?
+ * Doctor asks, to propose deleting it: it holds a whole secret file.
+ */
+export function isStrayTempFile(name: string): boolean {
+  const m = ANY_TEMP.exec(name);
+  return m !== null && processGone(Number(m[1] ?? m[2]));
+}
+
+/**
+ * Removes the temp files of `path` whose writer is gone (killed between creating one and
+ * renaming it): they hold a whole secret file, under a name no ignore rule of the file
+ * covers. A directory that cannot be listed is left as it is.
+ */
+function removeStrayTemps(path: string): void {
+  const dir = dirname(path);
+  const base = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = tempFileWriter(name, base);
+    if (pid === undefined || !processGone(pid)) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // Not ours to remove: it stays.
+    }
+  }
 }
 
 /**
@@ -53,11 +222,15 @@ export function writeSecretFile(
   options: WriteSecretFileOptions = {},
 ): void {
   const mode = options.mode ?? 0o600;
-  if (!options.overwrite && existsSync(path)) throw fileExistsError(path, options.option);
+  if (!options.overwrite && lstatSync(path, { throwIfNoEntry: false }) !== undefined) {
+    throw fileExistsError(path, options.option);
+  }
+  assertWritableTarget(path, options);
   const dir = dirname(path);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempName(path);
   try {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    removeStrayTemps(path);
     const fd = openSync(tmp, 'wx', mode);
     try {
       writeFileSync(fd, content);
@@ -66,7 +239,11 @@ export function writeSecretFile(
       closeSync(fd);
     }
     chmodSync(tmp, mode);
-    renameSync(tmp, path);
+    // Checked again at the last moment: the write may have taken a while (a large file).
+    assertWritableTarget(path, options);
+    options.beforeCommit?.();
+    if (options.overwrite) renameSync(tmp, path);
+    else createFrom(tmp, path, content, mode, options.option);
     syncDirectory(dir);
   } catch (err) {
     try {
@@ -83,6 +260,46 @@ export function writeSecretFile(
       },
     );
   }
+}
+
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * Gives the finished temp file `tmp` the name `path` unless `path` exists, atomically: a hard
+ * link fails with EEXIST when the name is taken (by anything, a dangling link included), then
+ * the temp name goes. Where hard links are not supported, an O_EXCL create and a write.
+ */
+function createFrom(
+  tmp: string,
+  path: string,
+  content: string | Uint8Array,
+  mode: number,
+  option: string | undefined,
+): void {
+  const exists = () => fileExistsError(path, option);
+  try {
+    linkSync(tmp, path);
+    rmSync(tmp, { force: true });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw exists();
+    if (code === undefined || !NO_HARD_LINKS.has(code)) throw err;
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists();
+    throw err;
+  }
+  try {
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(tmp, { force: true });
 }
 
 /** Makes a rename durable; best effort (not every platform allows opening a directory). */
@@ -127,26 +344,23 @@ export function checkFileName(name: string): string {
 
 /** How long a writer waits for another one to finish with the same file. */
 const LOCK_WAIT_MS = 10_000;
-/** A lock older than this was left by a process that died while writing. */
+/**
+ * A lock from another host (a shared disk) older than this was left by a writer that died:
+ * its pid cannot be checked from here. A lock of this host is judged by its pid alone.
+ */
 const LOCK_STALE_MS = 60_000;
 
+/** What a lock (and a writer's pid file) holds: `PID\nHOST\nTOKEN\n`. */
+function holding(token: string): string {
+  return `${process.pid}\n${hostname()}\n${token}\n`;
+}
+
 /**
- * Whether a lock file was left behind: its process (the pid it holds) is gone, or it is
- * older than a minute (a pid from another machine on a shared disk, or not written yet).
+ * Whether process `pid` of this host is gone. The locks and temp files are taken and given
+ * back synchronously, so this process holds none now: one with its own pid was left by an
+ * earlier process (a pid reused after a crash, coffer as pid 1 in a container).
  */
-function abandoned(lock: string): boolean {
-  const held = statSync(lock, { throwIfNoEntry: false });
-  if (held === undefined) return false;
-  if (Date.now() - held.mtimeMs > LOCK_STALE_MS) return true;
-  let pid = Number.NaN;
-  try {
-    pid = Number(readFileSync(lock, 'utf8'));
-  } catch {
-    return false;
-  }
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  // The lock is taken and given back synchronously: this process holds none now (a pid
-  // reused after a crash, coffer as pid 1 in a container).
+function processGone(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -154,6 +368,30 @@ function abandoned(lock: string): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/**
+ * Whether a lock file was left behind. A lock of this host (or one written by an older
+ * coffer, which held the pid only) is abandoned when its process is gone, and never while it
+ * lives, however long it takes (a large .env): taking a live writer's lock would let two
+ * writers rename over each other and lose a change. Only a lock whose process cannot be
+ * checked from here (another host's, or one not written yet) is judged by its age.
+ */
+function abandoned(lock: string): boolean {
+  const held = statSync(lock, { throwIfNoEntry: false });
+  if (held === undefined) return false;
+  const old = Date.now() - held.mtimeMs > LOCK_STALE_MS;
+  let text: string;
+  try {
+    text = readFileSync(lock, 'utf8');
+  } catch {
+    return false;
+  }
+  const [pidText = '', host] = text.split('\n');
+  const pid = Number(pidText);
+  if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
+  if (host !== undefined && host !== '' && host !== hostname()) return old;
+  return processGone(pid);
 }
 
 /**
@@ -182,10 +420,10 @@ function takeOver(lock: string): void {
  * never leaves an empty lock whose owner cannot be told. Where hard links are not supported,
  * an O_EXCL create then the write. False when `path` exists.
  */
-function createHolding(path: string): boolean {
+function createHolding(path: string, token = randomBytes(8).toString('hex')): boolean {
   const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
-    writeFileSync(own, String(process.pid), { flag: 'wx', mode: 0o600 });
+    writeFileSync(own, holding(token), { flag: 'wx', mode: 0o600 });
   } catch (err) {
     throw new CofferError(
       'IO_ERROR',
@@ -222,7 +460,7 @@ function createHolding(path: string): boolean {
     );
   }
   try {
-    writeFileSync(fd, String(process.pid));
+    writeFileSync(fd, holding(token));
   } finally {
     closeSync(fd);
   }
@@ -234,15 +472,26 @@ function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** What `withFileLock` hands its function. */
+export interface HeldLock {
+  /**
+   * Throws STORE_LOCKED unless the lock still holds this writer's token: pass it as
+   * `beforeCommit` to the write, so a writer whose lock was taken over (another host's
+   * writer judged it stale by its age) renames nothing over the other's change.
+   */
+  assertHeld(): void;
+}
+
 /**
  * Runs `fn` (a read, change and atomic rewrite of `path`) while holding `path.lock`, so that
  * two coffer processes changing one file (`set --dotenv` twice at once) each keep the other's
  * change instead of the last rename winning. The lock is a file made with O_EXCL holding the
- * writer's pid, removed afterwards; one left by a killed process is taken over (its pid is
- * gone, or it is a minute old).
+ * writer's pid, host and a random token, removed afterwards; one left by a killed process is
+ * taken over (its pid is gone; for another host's lock, it is a minute old). Temp files that
+ * dead writers left beside `path` go with the next write (writeSecretFile).
  * @throws CofferError STORE_LOCKED when another writer holds it for more than 10 s.
  */
-export function withFileLock<T>(path: string, fn: () => T): T {
+export function withFileLock<T>(path: string, fn: (lock: HeldLock) => T): T {
   const lock = `${path}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   // The file's directory may not exist yet: made as writeSecretFile would make it.
@@ -254,7 +503,8 @@ export function withFileLock<T>(path: string, fn: () => T): T {
       throw fromSystemError(err) ?? err;
     }
   }
-  while (!createHolding(lock)) {
+  const token = randomBytes(8).toString('hex');
+  while (!createHolding(lock, token)) {
     if (abandoned(lock)) takeOver(lock);
     else pause(5 + Math.floor(Math.random() * 10));
     if (Date.now() > deadline) {
@@ -263,11 +513,29 @@ export function withFileLock<T>(path: string, fn: () => T): T {
       });
     }
   }
+  const held = (): boolean => {
+    try {
+      return readFileSync(lock, 'utf8') === holding(token);
+    } catch {
+      return false;
+    }
+  };
   try {
     removeStrays(lock);
-    return fn();
+    return fn({
+      assertHeld: () => {
+        if (!held()) {
+          throw new CofferError(
+            'STORE_LOCKED',
+            `another coffer process took over the lock of ${path}; nothing was written`,
+            { hint: 'Run the command again.' },
+          );
+        }
+      },
+    });
   } finally {
-    rmSync(lock, { force: true });
+    // A lock taken over meanwhile is the other writer's now.
+    if (held()) rmSync(lock, { force: true });
   }
 }
 

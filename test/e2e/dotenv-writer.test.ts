@@ -4,11 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   lstatSync,
   mkdirSync,
   readFileSync,
-  readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -34,17 +35,45 @@ function project() {
 }
 
 describe('.env files written by coffer', () => {
-  it('a symlinked .env: the target is updated and the link kept', () => {
+  it('a cloned .env -> ~/.ssh/authorized_keys or -> README.md is refused by every writer', () => {
     const { h, app } = project();
-    const target = join(h.home, 'dotfiles.env');
-    writeFileSync(target, 'KEEP=1\n');
-    symlinkSync(target, join(app, '.env'));
+    const ssh = join(h.home, '.ssh');
+    mkdirSync(ssh);
+    const keys = join(ssh, 'authorized_keys');
+    writeFileSync(keys, 'ssh-ed25519 AAAA me@laptop\n', { mode: 0o644 });
+    writeFileSync(join(app, 'README.md'), '# shop\n');
+    for (const target of [keys, 'README.md']) {
+      rmSync(join(app, '.env'), { force: true });
+      symlinkSync(target, join(app, '.env'));
+      for (const [args, input] of [
+        [['env', 'pull', '--project', 'shop'], undefined],
+        [['set', 'project/shop/api_key', '--dotenv', '.env'], 'v2-value-456'],
+        [['generate', 'SESSION_SECRET', '--dotenv', '.env'], undefined],
+      ] as const) {
+        const r = h.run([...args], { cwd: app, ...(input ? { input } : {}) });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).not.toBe(0);
+        expect(r.stderr).toContain(
+          '.env is a symbolic link; coffer does not write secrets through one',
+        );
+        expect(r.stderr).not.toContain('api-key-value-123');
+        expect(r.stderr).not.toContain('v2-value-456');
+      }
+      expect(lstatSync(join(app, '.env')).isSymbolicLink()).toBe(true);
+    }
+    expect(readFileSync(keys, 'utf8')).toBe('ssh-ed25519 AAAA me@laptop\n');
+    expect(statSync(keys).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(app, 'README.md'), 'utf8')).toBe('# shop\n');
+  });
+
+  it('a read-only .env is refused and left as it was', () => {
+    const { h, app } = project();
+    writeFileSync(join(app, '.env'), 'KEEP=1\n');
+    chmodSync(join(app, '.env'), 0o444);
     const r = h.run(['env', 'pull', '--project', 'shop'], { cwd: app });
-    expect(r.code, r.stderr).toBe(0);
-    expect(lstatSync(join(app, '.env')).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(join(app, '.env'))).toBe(target);
-    expect(dotenv.parse(readFileSync(target))).toEqual({ KEEP: '1', API_KEY: 'api-key-value-123' });
-    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('.env is read-only');
+    expect(readFileSync(join(app, '.env'), 'utf8')).toBe('KEEP=1\n');
+    expect(statSync(join(app, '.env')).mode & 0o777).toBe(0o444);
   });
 
   it('a link to a device (/dev/stdout-like) is refused and nothing is written', () => {
@@ -52,13 +81,13 @@ describe('.env files written by coffer', () => {
     symlinkSync('/dev/null', join(app, '.env'));
     const r = h.run(['env', 'pull', '--project', 'shop'], { cwd: app });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('a link to a device');
+    expect(r.stderr).toContain('is a symbolic link');
     expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
     const set = h.run(['set', 'project/shop/api_key', '--dotenv', '.env'], {
       cwd: app,
       input: 'v2-value-456',
     });
-    expect(set.stderr).toContain('a link to a device');
+    expect(set.stderr).toContain('is a symbolic link');
     expect(set.stderr).not.toContain('v2-value-456');
   });
 

@@ -72,12 +72,14 @@ describe('file-system errors', () => {
     symlinkSync('loop1', join(h.home, 'loop2'));
     symlinkSync('loop2', join(h.home, 'loop1'));
     writeFileSync(join(h.home, 'plain'), 'x\n');
-    for (const [file, said] of [
-      ['loop1', 'too many symbolic links'],
-      ['plain/sub.env', 'a part of the path is not a directory'],
+    for (const [file, said, code] of [
+      ['loop1/sub.env', 'too many symbolic links', 1],
+      // A link as the file itself is refused whatever it leads to (files.ts).
+      ['loop1', 'loop1 is a symbolic link', 2],
+      ['plain/sub.env', 'a part of the path is not a directory', 1],
     ] as const) {
       const r = h.run(['env', 'pull', '--project', 'consilio', '--file', file], { cwd: h.home });
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(code);
       expect(r.stderr).toContain(said);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(r.stderr).not.toContain(VALUE);

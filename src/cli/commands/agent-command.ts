@@ -25,7 +25,7 @@ import {
   type VaultLocation,
 } from '../../core/agents/setup.js';
 import { CofferError } from '../../core/errors.js';
-import { writeSecretFile } from '../../core/files.js';
+import { readOnlyRefusal, writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
@@ -151,9 +151,11 @@ function isExecutable(path: string): boolean {
 function assertWritable(path: string): void {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st !== undefined && (st.mode & 0o200) === 0) {
-    throw new CofferError('INVALID_ARGUMENT', `${path} is read-only`, {
-      hint: 'Make it writable (chmod u+w), or add what --dry-run shows by hand; nothing was written.',
-    });
+    // The rule of every file coffer writes (files.ts), checked here before any is written.
+    throw readOnlyRefusal(
+      path,
+      'Make it writable (chmod u+w), or add what --dry-run shows by hand; nothing was written.',
+    );
   }
 }
 

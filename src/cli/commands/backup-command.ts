@@ -213,7 +213,11 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
         now: () => now,
       });
       if (toStdout) process.stdout.write(backup.file);
-      else writeSecretFile(target, backup.file, { overwrite: opts.force === true });
+      else
+        writeSecretFile(target, backup.file, {
+          overwrite: opts.force === true,
+          within: process.cwd(),
+        });
       await recordBackup(vault, backup.header, toStdout ? 'stdout' : target);
       if (opts.json) {
         printJson({ file: target, bytes: backup.file.length, ...backup.header });

@@ -130,8 +130,10 @@ Examples:
       'after',
       `
 Only the project's variables are written; other lines, comments and order are kept. The
-file is replaced atomically with mode 0600; a symbolic link is followed (its target is
-replaced, the link kept); devices, pipes and directories are refused. --file - prints the
+file is replaced atomically with mode 0600. A symbolic link is refused, never followed
+(a cloned repository can ship .env -> ~/.ssh/authorized_keys), as is a directory on the way
+that links out of the project, a read-only file, a device, a pipe or a directory. A temp file
+a killed write left beside the file is removed by the next write. --file - prints the
 variables on stdout instead.
 
 Examples:

@@ -150,7 +150,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
   } else if (file === undefined) {
     writeOut(text);
   } else {
-    writeSecretFile(file, text, { overwrite: opts.force === true });
+    writeSecretFile(file, text, { overwrite: opts.force === true, within: process.cwd() });
   }
   for (const x of selection.excluded) {
     if (!opts.json) note(`left out ${x.name} (${x.path}): ${x.reason}`);

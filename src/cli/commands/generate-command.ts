@@ -6,6 +6,7 @@
 import { type Command, Option } from 'commander';
 import { parseDotenv, readDotenvFile, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
+import { realFilePath } from '../../core/files.js';
 import {
   type ByteKind,
   type CharKind,
@@ -202,7 +203,7 @@ In package.json:
               const { recordFileWrite } = await import('../../core/rotation/places.js');
               await recordFileWrite(
                 vault,
-                opts.envFile,
+                realFilePath(opts.envFile),
                 [{ path: storePath, env, version: r.stored?.version ?? null, name: variable }],
                 'generate',
               );

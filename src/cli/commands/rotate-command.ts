@@ -54,7 +54,7 @@ const SYNC_WHY: Record<Exclude<SyncedFile['outcome'], 'rewritten'>, string> = {
   'not-dotenv': 'written by coffer inject: run it again',
   'refused-name': 'a variable name coffer does not write (docs/injection.md)',
   remote: 'written by a client through coffer serve: sync it there (coffer env pull)',
-  link: 'it is now a symbolic link, not the file coffer wrote',
+  link: 'it, or a directory on its path, is now a symbolic link: not the file coffer wrote',
   changed: 'it no longer holds the variable: not the file coffer wrote',
   'name-taken': 'another secret of the project owns the variable',
 };

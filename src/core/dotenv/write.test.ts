@@ -1,10 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
-  readlinkSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -106,31 +108,102 @@ describe('writeDotenv', () => {
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
-  it('follows a symbolic link: the target is replaced, the link stays a link', () => {
+  it('refuses a .env that is a symbolic link, out of the project or into a tracked file', () => {
+    // A cloned repository commits `.env -> ~/.ssh/authorized_keys` or `.env -> README.md`.
     const d = dir();
-    const real = join(d, 'shared.env');
-    writeFileSync(real, 'A=1\n');
-    const link = join(d, '.env');
-    symlinkSync(real, link);
-    const r = writeDotenv(link, { B: '2' });
-    expect(r.target).toBe(real);
-    expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(link)).toBe(real);
-    expect(readFileSync(real, 'utf8')).toBe('A=1\nB=2\n');
+    const home = join(d, 'home', '.ssh');
+    mkdirSync(home, { recursive: true });
+    const keys = join(home, 'authorized_keys');
+    writeFileSync(keys, 'ssh-ed25519 AAAA me@laptop\n', { mode: 0o644 });
+    const project = join(d, 'clone');
+    mkdirSync(project);
+    const readme = join(project, 'README.md');
+    writeFileSync(readme, '# app\n');
+    for (const [name, target] of [
+      ['.env', keys],
+      ['.env.local', 'README.md'],
+    ] as const) {
+      const link = join(project, name);
+      symlinkSync(target, link);
+      for (const options of [{}, { check: true }, { rewrite: true }]) {
+        const err = errorOf(() => writeDotenv(link, { API_KEY: 'sk-secret-value-1' }, options));
+        expect(err.code).toBe('INVALID_ARGUMENT');
+        expect(err.message).toBe(
+          `${link} is a symbolic link; coffer does not write secrets through one`,
+        );
+        expect(`${err.message} ${err.hint}`).not.toContain('sk-secret-value-1');
+      }
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    }
+    expect(readFileSync(keys, 'utf8')).toBe('ssh-ed25519 AAAA me@laptop\n');
+    expect(statSync(keys).mode & 0o777).toBe(0o644);
+    expect(readFileSync(readme, 'utf8')).toBe('# app\n');
+  });
+
+  it('refuses a directory on the way that leads out of the project through a link', () => {
+    const d = dir();
+    const outside = join(d, 'home');
+    mkdirSync(outside);
+    writeFileSync(join(outside, '.env'), 'MINE=1\n');
+    const project = join(d, 'clone');
+    mkdirSync(project);
+    symlinkSync(outside, join(project, 'config'));
+    const err = errorOf(() =>
+      writeDotenv(join(project, 'config', '.env'), { API_KEY: 'sk-1' }, { within: project }),
+    );
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toContain('leads out of the project');
+    expect(readFileSync(join(outside, '.env'), 'utf8')).toBe('MINE=1\n');
+    // A directory of the project, and a path the caller named outside it, are written.
+    mkdirSync(join(project, 'app'));
+    writeDotenv(join(project, 'app', '.env'), { API_KEY: 'sk-1' }, { within: project });
+    writeDotenv(join(outside, '.env'), { API_KEY: 'sk-1' }, { within: project });
+    expect(readFileSync(join(outside, '.env'), 'utf8')).toBe('MINE=1\nAPI_KEY=sk-1\n');
+  });
+
+  it('refuses a read-only .env and leaves it as it was', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    chmodSync(file, 0o444);
+    const err = errorOf(() => writeDotenv(file, { B: 'secret-2' }));
+    expect(err.message).toBe(`${file} is read-only`);
+    expect(readFileSync(file, 'utf8')).toBe('A=1\n');
+    expect(statSync(file).mode & 0o777).toBe(0o444);
+  });
+
+  it('removes the temp files a killed writer left beside the .env, not a live one', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const live = process.ppid;
+    const strays = [`.env.coffer-${dead}-0badf00d.tmp`, `.env.${dead}.df373250.tmp`];
+    const kept = [`.env.coffer-${live}-0badf00d.tmp`, '.env.local', 'x.env.coffer-1-00000000.tmp'];
+    for (const n of [...strays, ...kept]) writeFileSync(join(d, n), 'KEY=old-secret\n');
+    writeDotenv(file, { B: '2' });
+    for (const n of strays) expect(existsSync(join(d, n)), n).toBe(false);
+    for (const n of kept) expect(existsSync(join(d, n)), n).toBe(true);
+    expect(
+      readdirSync(d)
+        .filter((n) => n.includes('.tmp'))
+        .sort(),
+    ).toEqual([kept[0], kept[2]].sort());
   });
 
   it('refuses a link to a device (like /dev/stdout), a FIFO, a directory and a dangling link', () => {
     const d = dir();
     const device = join(d, 'device.env');
     symlinkSync('/dev/null', device);
-    expect(errorOf(() => writeDotenv(device, { A: 'x' })).message).toMatch(/a link to a device/);
+    expect(errorOf(() => writeDotenv(device, { A: 'x' })).message).toMatch(/symbolic link/);
     const fifo = join(d, 'pipe.env');
     execFileSync('mkfifo', [fifo]);
     expect(errorOf(() => writeDotenv(fifo, { A: 'x' })).message).toMatch(/named pipe/);
     expect(errorOf(() => writeDotenv(d, { A: 'x' })).message).toMatch(/directory/);
     const dangling = join(d, 'dangling.env');
     symlinkSync(join(d, 'nothing-here'), dangling);
-    expect(errorOf(() => writeDotenv(dangling, { A: 'x' })).message).toMatch(/link to nothing/);
+    expect(errorOf(() => writeDotenv(dangling, { A: 'x' })).message).toMatch(/symbolic link/);
+    expect(existsSync(join(d, 'nothing-here'))).toBe(false);
     expect(readFileSync('/dev/null', 'utf8')).toBe('');
   });
 

@@ -7,19 +7,29 @@
  * - Other lines, comments and order are kept (edit.ts).
  * - The file is replaced atomically with mode 0600 (a temporary file in the same directory,
  *   then rename): a kill during the write leaves the old file or the new one, never a part.
- * - Special files, one rule: a symbolic link is followed, and its target is replaced
- *   atomically, so the link stays a link (a dotfiles setup that links .env elsewhere keeps
- *   working); a link to something other than a regular file (a device such as /dev/stdout,
- *   a FIFO, a socket, a directory) is refused, as is such a file itself. `-` means stdout
- *   where the caller allows it (`allowStdout`) and is refused elsewhere (never a file named
- *   `-`).
+ * - Special files, one rule (files.ts, the rule of every secret file coffer writes): a
+ *   symbolic link is refused, never followed: a cloned repository can commit
+ *   `.env -> ~/.ssh/authorized_keys` or `.env -> README.md` (a tracked file). A directory on
+ *   the way may not lead out of the project (`within`, the working directory by default)
+ *   through a link. Both are checked again at write time, in the writer, and the file is
+ *   read without following a link (O_NOFOLLOW). A read-only file is refused. A device (such
+ *   as /dev/stdout), a FIFO, a socket or a directory is refused. `-` means stdout where the
+ *   caller allows it (`allowStdout`) and is refused elsewhere (never a file named `-`).
  * - Whether git would commit the file is checked after writing (git.ts), and reported as a
  *   warning naming the file.
  * Values never appear in the result or in an error.
  */
-import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { CofferError } from '../errors.js';
-import { withFileLock, writeSecretFile } from '../files.js';
+import { symlinkRefusal, withFileLock, writeSecretFile } from '../files.js';
 import { gitIgnoreWarning } from '../git.js';
 import { decodeUtf8 } from '../utf8.js';
 import { removeDotenvVariables, setDotenvVariables } from './edit.js';
@@ -30,7 +40,7 @@ export type DotenvChange = { name: string; action: 'add' | 'update' | 'remove' }
 export interface DotenvWrite {
   /** The file as the caller named it (`-` for stdout). */
   file: string;
-  /** The file actually written: the link's target when `file` is a symbolic link. */
+  /** The file written: `file` itself (a symbolic link is refused, never followed). */
   target: string;
   /** Variables added or changed, in the order given. */
   changes: DotenvChange[];
@@ -62,11 +72,21 @@ export interface DotenvWriteOptions {
    * grace window); a name also in the values is kept.
    */
   remove?: readonly string[];
+  /**
+   * The project directory: no directory on the way to the file may lead out of it through a
+   * symbolic link (when the file lies in it as named). Default: the working directory.
+   */
+  within?: string;
+  /**
+   * No directory on the way may be a symbolic link (rotate --sync: the path an audit record
+   * names, exactly); `within` is then not used.
+   */
+  realDir?: boolean;
 }
 
 function notRegular(file: string, what: string): CofferError {
   return new CofferError('INVALID_ARGUMENT', `${file} is ${what}, not a regular .env file`, {
-    hint: 'Name a regular file (or a symbolic link to one); coffer will not write secrets into a device, a pipe or a directory.',
+    hint: 'Name a regular file; coffer will not write secrets into a device, a pipe or a directory.',
   });
 }
 
@@ -78,39 +98,74 @@ function kindOf(s: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): bool
 }
 
 /**
- * Where a .env file is written: itself, or the target of its symbolic link. Throws for
- * anything that is not (a link to) a regular file or a file that does not exist yet.
+ * Where a .env file is written: the file itself. Throws for a symbolic link (never followed,
+ * files.ts) and for anything else that is not a regular file or a file that does not exist
+ * yet.
  */
 export function dotenvTarget(file: string): string {
   const own = lstatSync(file, { throwIfNoEntry: false });
-  if (own === undefined) return file;
-  if (own.isFile()) return file;
-  if (!own.isSymbolicLink()) throw notRegular(file, kindOf(own));
-  const target = statSync(file, { throwIfNoEntry: false });
-  if (target === undefined) {
-    throw new CofferError('INVALID_ARGUMENT', `${file} is a symbolic link to nothing`, {
-      hint: 'Remove the dangling link or point it at the .env file it stands for.',
-    });
-  }
-  if (!target.isFile()) throw notRegular(file, `a link to ${kindOf(target)}`);
-  return realpathSync(file);
+  if (own === undefined || own.isFile()) return file;
+  if (own.isSymbolicLink()) throw symlinkRefusal(file);
+  throw notRegular(file, kindOf(own));
 }
 
-/** The current text of a .env file ('' when it does not exist). */
+function readError(file: string, err: unknown): CofferError {
+  return new CofferError(
+    'IO_ERROR',
+    `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+  );
+}
+
+/**
+ * The current text of a .env file ('' when it does not exist), for reading only: a symbolic
+ * link to a regular file is followed (reading puts no secret anywhere); devices, pipes and
+ * directories are refused.
+ */
 export function readDotenvFile(file: string): string {
-  const target = dotenvTarget(file);
-  const s = statSync(target, { throwIfNoEntry: false });
-  if (s === undefined) return '';
+  const s = statSync(file, { throwIfNoEntry: false });
+  if (s === undefined) {
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new CofferError('INVALID_ARGUMENT', `${file} is a symbolic link to nothing`, {
+        hint: 'Remove the dangling link or put the .env file it stands for in its place.',
+      });
+    }
+    return '';
+  }
+  if (!s.isFile()) throw notRegular(file, kindOf(s));
   let bytes: Buffer;
   try {
-    bytes = readFileSync(target);
+    bytes = readFileSync(file);
   } catch (err) {
-    throw new CofferError(
-      'IO_ERROR',
-      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    throw readError(file, err);
   }
   return decodeUtf8(bytes, file);
+}
+
+/**
+ * The text of the .env file about to be rewritten, read without following a link
+ * (O_NOFOLLOW, where the platform has it): a link swapped in since the check is refused
+ * rather than read into the file.
+ */
+function readOwnDotenvFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return '';
+    if (code === 'ELOOP') throw symlinkRefusal(file);
+    throw readError(file, err);
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw notRegular(file, kindOf(s));
+    return decodeUtf8(readFileSync(fd), file);
+  } catch (err) {
+    if (err instanceof CofferError) throw err;
+    throw readError(file, err);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Sets `values` (by variable name) in the .env file `file`, per the rules above. */
@@ -127,7 +182,9 @@ export function writeDotenv(
   const stdout = file === '-';
   if (stdout || options.check) return changeDotenv(file, values, options, stdout);
   // Read, change and rename under the file's lock: two writers at once keep both changes.
-  return withFileLock(dotenvTarget(file), () => changeDotenv(file, values, options, false));
+  return withFileLock(dotenvTarget(file), (lock) =>
+    changeDotenv(file, values, options, false, lock.assertHeld),
+  );
 }
 
 function changeDotenv(
@@ -135,9 +192,10 @@ function changeDotenv(
   values: Readonly<Record<string, string>>,
   options: DotenvWriteOptions,
   stdout: boolean,
+  beforeCommit?: () => void,
 ): DotenvWrite {
   const target = stdout ? '-' : dotenvTarget(file);
-  const text = stdout ? '' : readDotenvFile(file);
+  const text = stdout ? '' : options.check ? readDotenvFile(file) : readOwnDotenvFile(file);
   const current = parseDotenv(text);
   const changes: DotenvChange[] = [];
   const unchanged: string[] = [];
@@ -174,6 +232,8 @@ function changeDotenv(
   const kept = removed.length > 0 ? removeDotenvVariables(text, removed) : text;
   writeSecretFile(target, setDotenvVariables(kept, options.rewrite ? values : updates), {
     overwrite: true,
+    ...(options.realDir === true ? { realDir: true } : { within: options.within ?? process.cwd() }),
+    ...(beforeCommit !== undefined ? { beforeCommit } : {}),
   });
   result.written = true;
   if (!options.skipGitCheck) result.warning = gitIgnoreWarning(file);

@@ -3,7 +3,14 @@
  * never a path a client recorded through the server, a path that is now a link, a file that
  * no longer holds the variable, or a variable another secret owns.
  */
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,7 +44,7 @@ describe('syncDotenvFiles', () => {
     const { vault } = tv;
     await vault.set('project/app/api_key', 'dev', 'old-value-1', { description: DESCRIPTION });
     await vault.set('project/app/api_key', 'dev', 'new-value-2');
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
     const mine = join(dir, '.env');
     writeFileSync(mine, 'API_KEY=old-value-1\n');
     const outside = join(dir, 'victim.conf');
@@ -82,7 +89,7 @@ describe('syncDotenvFiles', () => {
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((await vault.get('project/app/api_key', 'dev')).version).toBe(1);
     // A record under that name (written by an older coffer) is left alone.
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
     const env = join(dir, '.env');
     writeFileSync(env, 'DB_PASSWORD=api-old-1\n');
     const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
@@ -107,7 +114,7 @@ describe('syncDotenvFiles', () => {
       previousName: 'API_KEY_OLD',
     });
     const v2 = (await vault.get(path, 'dev')).value;
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
     const file = join(dir, '.env');
     writeFileSync(file, `API_KEY=${v2}\nAPI_KEY_OLD=value-v1-aaaa\n`);
     const records = [place(file, { version: 2 }), place(file, { name: 'API_KEY_OLD', version: 1 })];
@@ -134,12 +141,33 @@ describe('syncDotenvFiles', () => {
     await rotateSecret(vault, { path: a, env: 'dev', graceMs: 0, previousName: 'LEGACY_KEY' });
     const b = 'project/app/legacy_key';
     await vault.set(b, 'dev', 'legacy-value-123', { description: DESCRIPTION });
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-sync-'));
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
     const file = join(dir, '.env');
     writeFileSync(file, 'LEGACY_KEY=legacy-value-123\n');
     await rotateSecret(vault, { path: b, env: 'dev', graceMs: 0, value: 'legacy-value-456' });
     const r = await syncDotenvFiles(vault, b, 'dev', [place(file, { name: 'LEGACY_KEY' })]);
     expect(r.files.map((f) => f.outcome)).toEqual(['rewritten']);
     expect(readFileSync(file, 'utf8')).toBe('LEGACY_KEY=legacy-value-456\n');
+  });
+
+  it('skips a recorded file whose directory has become a link, and the writer checks it again', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'old-value-1', { description: DESCRIPTION });
+    await vault.set('project/app/api_key', 'dev', 'new-value-2');
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-dir-')));
+    const elsewhere = join(dir, 'home');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, '.env'), 'API_KEY=x\n');
+    // The audit log names <dir>/config/.env; config is now a link to another directory.
+    symlinkSync(elsewhere, join(dir, 'config'));
+    const recorded = join(dir, 'config', '.env');
+    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [place(recorded)]);
+    expect(r.files.map((f) => f.outcome)).toEqual(['link']);
+    expect(readFileSync(join(elsewhere, '.env'), 'utf8')).toBe('API_KEY=x\n');
+    const { writeDotenv } = await import('../dotenv/write.js');
+    expect(() => writeDotenv(recorded, { API_KEY: 'v' }, { realDir: true })).toThrow(
+      /reached through a symbolic link/,
+    );
   });
 });

@@ -11,7 +11,8 @@
  * beside the new one under that name, as `env pull` does, so the app still accepts both. No
  * value enters the result.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseDotenv } from '../dotenv/parse.js';
 import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { refusedEnvName } from '../inject/names.js';
@@ -66,8 +67,11 @@ export async function syncDotenvFiles(
     else {
       const st = lstatSync(f.file, { throwIfNoEntry: false });
       if (st === undefined) skip('missing');
-      // The audit log names this path: a link put there since leads somewhere it never named.
-      else if (st.isSymbolicLink()) skip('link');
+      // The audit log names this path (links on the way resolved, files.ts realFilePath): a
+      // link put there since, the file or a directory on the way, leads somewhere it never
+      // named. The writer checks both again when it writes.
+      else if (st.isSymbolicLink() || realpathSync(dirname(f.file)) !== dirname(f.file))
+        skip('link');
       // A file that no longer holds the variable is not the one coffer wrote: never add it.
       else if (!st.isFile() || !Object.hasOwn(parseDotenv(readDotenvFile(f.file)), f.name))
         skip('changed');
@@ -124,7 +128,7 @@ export async function syncDotenvFiles(
       values[grace.envVar] = grace.value;
       written.push({ path, env, version: grace.version, name: grace.envVar });
     }
-    writeDotenv(file, values, { skipGitCheck: true, remove: ended });
+    writeDotenv(file, values, { skipGitCheck: true, remove: ended, realDir: true });
     if (written.length > 0) await recordFileWrite(vault, file, written, 'rotate --sync');
     for (const f of places) out.push({ file, name: f.name, reference: null, outcome: 'rewritten' });
   }

@@ -8,6 +8,7 @@
  */
 import type { AccessPolicy, Denier, Target } from '../access/policy.js';
 import { readAudit, verifyAudit } from '../audit/log.js';
+import { realFilePath } from '../files.js';
 import { rotationStatus } from '../rotation/status.js';
 import type { Vault } from '../store/vault.js';
 import { withPolicy } from './policy-service.js';
@@ -57,7 +58,8 @@ export function localSecretsService(
       reportLeak: (path, env, where) => reportLeak(vault, path, env, where),
       recordFileWrite: async (file, secrets, via) => {
         const { recordFileWrite } = await import('../rotation/places.js');
-        return recordFileWrite(vault, file, secrets, via);
+        // The path with the links on the way resolved: what rotate --sync checks it against.
+        return recordFileWrite(vault, realFilePath(file), secrets, via);
       },
       verify: (path, env) => vault.verify(path, env),
       audit: (o = {}) => readAudit(vault, auditOptions(o)),

@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -183,6 +184,38 @@ describe('write_env', () => {
     const last = (await readAudit(tv.vault)).at(-1);
     expect(last).toMatchObject({ action: 'write_env', outcome: 'denied', path: 'project/audited' });
     expect(last?.detail).toContain('outside the working directory');
+  });
+
+  it('a link swapped in while the values are read is refused at write time', async () => {
+    await tv.vault.set('project/racy/api_key', 'dev', 'sk-race-value-1', {
+      description: 'Payment provider API key for the checkout service',
+    });
+    const outside = mkdtempSync(join(tmpdir(), 'coffer-mcp-victim-'));
+    const victim = join(outside, 'authorized_keys');
+    writeFileSync(victim, 'ssh-ed25519 AAAA\n');
+    const file = join(cwd, '.env.racy');
+    writeFileSync(file, 'OTHER=1\n');
+    const base = ctx();
+    // The check passed; while the tool awaits the vault, the file becomes a link out.
+    const vault = new Proxy(base.vault, {
+      get(target, key) {
+        const v = Reflect.get(target, key);
+        if (key !== 'get' || typeof v !== 'function')
+          return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          rmSync(file, { force: true });
+          symlinkSync(victim, file);
+          return v.apply(target, args);
+        };
+      },
+    });
+    const err = await run({ project: 'racy', file: '.env.racy' }, { ...base, vault }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CofferError);
+    expect((err as CofferError).message).toContain('is a symbolic link');
+    expect((err as CofferError).message).not.toContain('sk-race-value-1');
+    expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA\n');
   });
 
   it('refuses files outside the working directory, non-dotenv names and symbolic links', async () => {

@@ -150,7 +150,7 @@ export const writeEnvTool: CofferTool = defineTool({
     if (names.length > 0) {
       // Written even when the file holds these values already: no answer, and no change of
       // the file or its mtime, may depend on whether a value in it equals the stored one.
-      writeDotenv(abs, values, { rewrite: true, skipGitCheck: true });
+      writeDotenv(abs, values, { rewrite: true, skipGitCheck: true, within: ctx.cwd });
       await ctx.vault.recordFileWrite?.(abs, written, 'mcp write_env');
     }
     const warnings: string[] = [];

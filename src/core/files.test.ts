@@ -1,0 +1,161 @@
+/**
+ * files.ts: the one writer of secret files and the .env lock, attacked the way a hostile
+ * clone or a racing process would: links at the name or swapped in at the last moment, a
+ * file made between the check and the write, a slow writer's lock, a lock taken over.
+ */
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { setDotenvVariables } from './dotenv/edit.js';
+import { writeDotenv } from './dotenv/write.js';
+import { CofferError } from './errors.js';
+import { isCofferTempFile, withFileLock, writeSecretFile } from './files.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'coffer-files-'));
+
+function errorOf(fn: () => unknown): CofferError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CofferError) return err;
+    throw err;
+  }
+  throw new Error('expected a CofferError');
+}
+
+describe('writeSecretFile', () => {
+  it('without overwrite, never replaces a file made between the check and the write', () => {
+    const d = dir();
+    const file = join(d, 'out.env');
+    const err = errorOf(() =>
+      writeSecretFile(file, 'MINE=secret\n', {
+        beforeCommit: () => writeFileSync(file, 'THEIRS=1\n'),
+      }),
+    );
+    expect(err.code).toBe('ALREADY_EXISTS');
+    expect(readFileSync(file, 'utf8')).toBe('THEIRS=1\n');
+    expect(readdirSync(d)).toEqual(['out.env']);
+  });
+
+  it('without overwrite, refuses a dangling link and creates nothing where it points', () => {
+    const d = dir();
+    const file = join(d, 'master.key');
+    symlinkSync(join(d, 'elsewhere'), file);
+    expect(errorOf(() => writeSecretFile(file, 'k\n')).code).toBe('ALREADY_EXISTS');
+    expect(existsSync(join(d, 'elsewhere'))).toBe(false);
+  });
+
+  it('with overwrite, refuses a link; a link swapped in after the last check is replaced', () => {
+    const d = dir();
+    const victim = join(d, 'authorized_keys');
+    writeFileSync(victim, 'ssh-ed25519 AAAA\n');
+    const link = join(d, 'secrets.txt');
+    symlinkSync(victim, link);
+    const err = errorOf(() => writeSecretFile(link, 'K=v\n', { overwrite: true }));
+    expect(err.message).toBe(
+      `${link} is a symbolic link; coffer does not write secrets through one`,
+    );
+    const file = join(d, '.env');
+    writeFileSync(file, 'OLD=1\n');
+    writeSecretFile(file, 'K=v\n', {
+      overwrite: true,
+      beforeCommit: () => {
+        rmSync(file);
+        symlinkSync(victim, file);
+      },
+    });
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('K=v\n');
+    expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA\n');
+  });
+
+  it("names its temp files so that a stray one is recognised as coffer's", () => {
+    expect(isCofferTempFile('.env.coffer-123-0badf00d.tmp')).toBe(true);
+    expect(isCofferTempFile('.env.28955.df373250.tmp')).toBe(true);
+    expect(isCofferTempFile('.env.local')).toBe(false);
+    expect(isCofferTempFile('notes.tmp')).toBe(false);
+  });
+});
+
+describe('withFileLock', () => {
+  it("waits for a live writer's lock however old, and both changes are kept", async () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    const lock = `${file}.lock`;
+    // A slow writer of this host: takes the lock, backdates it past a minute, writes its
+    // change 1.5 s later, then gives the lock back.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const [file, lock, host] = process.argv.slice(1);
+         fs.writeFileSync(lock, process.pid + '\\n' + host + '\\nholder\\n', { flag: 'wx' });
+         const old = new Date(Date.now() - 5 * 60_000);
+         fs.utimesSync(lock, old, old);
+         const text = fs.readFileSync(file, 'utf8');
+         setTimeout(() => {
+           fs.writeFileSync(file + '.h', text + 'HOLDER=1\\n');
+           fs.renameSync(file + '.h', file);
+           fs.rmSync(lock);
+         }, 1500);`,
+        file,
+        lock,
+        hostname(),
+      ],
+      { stdio: 'ignore' },
+    );
+    const done = new Promise((resolve) => holder.on('exit', resolve));
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 10));
+    writeDotenv(file, { LATE_VAR: 'a-brand-new-value' });
+    await done;
+    expect(readFileSync(file, 'utf8')).toBe('A=1\nHOLDER=1\nLATE_VAR=a-brand-new-value\n');
+  });
+
+  it("takes over a dead writer's lock at once, and another host's only once it is old", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const lock = `${file}.lock`;
+    const old = new Date(Date.now() - 5 * 60_000);
+    // An older coffer's lock (the pid alone) of a process that is gone.
+    writeFileSync(lock, '999999999');
+    expect(withFileLock(file, () => 'ran')).toBe('ran');
+    writeFileSync(lock, `${process.ppid}\nanother-host\nT\n`);
+    utimesSync(lock, old, old);
+    expect(withFileLock(file, () => 'ran')).toBe('ran');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a writer whose lock was taken over writes nothing and leaves the other lock alone', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    const lock = `${file}.lock`;
+    const err = errorOf(() =>
+      withFileLock(file, (held) => {
+        writeFileSync(lock, `${process.ppid}\nanother-host\nT\n`);
+        writeSecretFile(file, setDotenvVariables('A=1\n', { B: 'secret-2' }), {
+          overwrite: true,
+          beforeCommit: held.assertHeld,
+        });
+      }),
+    );
+    expect(err.code).toBe('STORE_LOCKED');
+    expect(readFileSync(file, 'utf8')).toBe('A=1\n');
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.ppid}\nanother-host\nT\n`);
+    expect(readdirSync(d).sort()).toEqual(['.env', '.env.lock']);
+  });
+});
