@@ -4,8 +4,17 @@
  * safe fix where it has one (`--fix` applies exactly these) or as its suggested command
  * would, and a second run passes.
  */
+
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -93,6 +102,22 @@ describe('files', () => {
     expectFail(bad, { file: '.env' });
     expect(await f.fix(bad)).toBe(1);
     expect(readFileSync(join(f.root, '.gitignore'), 'utf8')).toContain('/.env');
+    expectPass(await f.check('files/env-not-ignored'));
+  });
+
+  it('files/env-not-ignored: a temp file of a killed coffer write is deleted, not ignored', async () => {
+    const f = await fixture();
+    f.write('.gitignore', '.env\n');
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o600);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const stray = `.env.coffer-${dead}-df373250.tmp`;
+    f.write(stray, `DB_PASSWORD=${rand()}\n`, 0o600);
+    const bad = await f.check('files/env-not-ignored');
+    expectFail(bad, { file: stray });
+    expect(bad.fixes.map((x) => x.description)).toEqual([`delete ${stray}`]);
+    expect(await f.fix(bad)).toBe(1);
+    expect(existsSync(join(f.root, stray))).toBe(false);
+    expect(readFileSync(join(f.root, '.gitignore'), 'utf8')).toBe('.env\n');
     expectPass(await f.check('files/env-not-ignored'));
   });
 

@@ -3,11 +3,11 @@
  * .gitignore entries are there, .env.example holds placeholders, no key or credential file
  * is tracked, and .env, key and vault files are readable by their owner only.
  */
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
-import { fileMode } from '../../files.js';
+import { fileMode, isCofferTempFile, isStrayTempFile } from '../../files.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
 import { scanText } from '../../scan/scanner.js';
@@ -34,7 +34,10 @@ const envIgnored: Check = {
   why: 'A .env file holds real secrets, and one that git does not ignore ends up in a commit, where it stays in history for good.',
   run(ctx) {
     if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
-    const envFiles = ctx.tree().filter(isEnvFile);
+    // A temp file a killed coffer write left (`.env.coffer-PID-HEX.tmp`) holds every secret
+    // of its file: it is deleted, not ignored (the next write of its file deletes it too).
+    const strays = ctx.tree().filter((f) => isStrayTempFile(base(f)));
+    const envFiles = ctx.tree().filter((f) => isEnvFile(f) && !isCofferTempFile(base(f)));
     const ignored = ctx.ignored(envFiles);
     const tracked = ctx.tracked();
     const evidence: Evidence[] = [];
@@ -54,6 +57,17 @@ const envIgnored: Check = {
       }
     }
     if (toIgnore.length > 0) fixes.unshift(appendLinesFix(ctx.root, '.gitignore', toIgnore));
+    for (const f of strays) {
+      evidence.push({
+        file: f,
+        message: `${f} is a temp file a coffer write left when it was killed: it holds secrets`,
+      });
+      fixes.push({
+        description: `delete ${f}`,
+        command: `rm -- ${sh(f)}`,
+        apply: () => rmSync(join(ctx.root, f), { force: true }),
+      });
+    }
     return { evidence, fixes };
   },
 };
