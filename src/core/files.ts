@@ -302,8 +302,11 @@ function createFrom(
   rmSync(tmp, { force: true });
 }
 
-/** Makes a rename durable; best effort (not every platform allows opening a directory). */
-function syncDirectory(dir: string): void {
+/**
+ * Makes a new name in `dir` durable (a rename, a link); best effort: not every platform or
+ * file system lets a directory be opened, and the name change itself is atomic anyway.
+ */
+export function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');

@@ -16,7 +16,6 @@ import {
   closeSync,
   existsSync,
   fstatSync,
-  fsyncSync,
   linkSync,
   openSync,
   renameSync,
@@ -33,7 +32,7 @@ import {
   type ScryptParams,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
-import { writeSecretFile } from '../files.js';
+import { syncDirectory, writeSecretFile } from '../files.js';
 import { READ_LIMITS, readFdLimited } from '../read-limited.js';
 
 /** Decodes a base64 master key; `source` names where it came from in errors. */
@@ -187,19 +186,6 @@ export function removeCreatedKeyFile(created: CreatedKeyFile): void {
   const now = statSync(created.path, { throwIfNoEntry: false });
   if (now !== undefined && now.dev === created.dev && now.ino === created.ino) {
     rmSync(created.path, { force: true });
-  }
-}
-
-/** Makes a new name durable; best effort (not every platform allows opening a directory). */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not supported here: the link is made, only its durability is not forced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

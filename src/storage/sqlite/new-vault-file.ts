@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CofferError } from '../../core/errors.js';
-import { withFileLock } from '../../core/files.js';
+import { syncDirectory, withFileLock } from '../../core/files.js';
 import { ioError, storeFileKind } from './sqlite-driver.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 
@@ -146,18 +146,5 @@ function syncFile(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Makes a new name durable; best effort (not every platform allows opening a directory). */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not supported here: the name is made, only its durability is not forced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
