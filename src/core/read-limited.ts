@@ -12,7 +12,13 @@ import { CofferError, readFailure } from './errors.js';
 const MiB = 1024 * 1024;
 
 /** The largest file of each kind coffer reads. */
-export const READ_LIMITS = {
+export const READ_LIMITS: {
+  readonly dotenv: number;
+  readonly keyFile: number;
+  readonly checkpoint: number;
+  readonly baseline: number;
+  readonly backup: number;
+} = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
   /** A master key file: base64 of 32 bytes and a newline. */
@@ -23,7 +29,7 @@ export const READ_LIMITS = {
   baseline: 16 * MiB,
   /** A backup: a whole vault, encrypted. */
   backup: 1024 * MiB,
-} as const;
+};
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */
 function size(bytes: number): string {
