@@ -9,13 +9,14 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
-import { writeDotenv } from './write.js';
+import { readDotenvFile, writeDotenv } from './write.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'coffer-dotenv-write-'));
 
@@ -219,5 +220,20 @@ describe('writeDotenv', () => {
     const r = writeDotenv(file, { A: 'x' }, { check: true });
     expect(r.changes).toEqual([{ name: 'A', action: 'add' }]);
     expect(() => statSync(file)).toThrow();
+  });
+});
+
+describe('the existing .env file', () => {
+  it('past the 16 MiB cap is refused by name, for reading and before a rewrite, and left as it is', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    truncateSync(file, 16 * 1024 * 1024 + 1); // sparse: nothing is really written
+    for (const fn of [() => readDotenvFile(file), () => writeDotenv(file, { B: 'new-value' })]) {
+      const err = errorOf(fn);
+      expect(err.message).toContain(file);
+      expect(err.message).toContain('16 MiB');
+    }
+    expect(statSync(file).size).toBe(16 * 1024 * 1024 + 1);
   });
 });

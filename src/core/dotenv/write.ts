@@ -19,18 +19,11 @@
  *   warning naming the file.
  * Values never appear in the result or in an error.
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  statSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
 import { CofferError } from '../errors.js';
 import { symlinkRefusal, withFileLock, writeSecretFile } from '../files.js';
 import { gitIgnoreWarning } from '../git.js';
+import { READ_LIMITS, readFdLimited, readFileLimited } from '../read-limited.js';
 import { decodeUtf8 } from '../utf8.js';
 import { removeDotenvVariables, setDotenvVariables } from './edit.js';
 import { parseDotenv } from './parse.js';
@@ -132,13 +125,7 @@ export function readDotenvFile(file: string): string {
     return '';
   }
   if (!s.isFile()) throw notRegular(file, kindOf(s));
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw readError(file, err);
-  }
-  return decodeUtf8(bytes, file);
+  return decodeUtf8(readFileLimited(file, READ_LIMITS.dotenv, 'a .env file'), file);
 }
 
 /**
@@ -159,7 +146,7 @@ function readOwnDotenvFile(file: string): string {
   try {
     const s = fstatSync(fd);
     if (!s.isFile()) throw notRegular(file, kindOf(s));
-    return decodeUtf8(readFileSync(fd), file);
+    return decodeUtf8(readFdLimited(fd, file, READ_LIMITS.dotenv, 'a .env file'), file);
   } catch (err) {
     if (err instanceof CofferError) throw err;
     throw readError(file, err);
