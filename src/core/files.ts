@@ -262,7 +262,14 @@ export function writeSecretFile(
   }
 }
 
+/** The errors of a hard link on a file system that has none (FAT, exFAT, some SMB/NFS mounts). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Did this link(2) fail because the file system has no hard links (not because of the name)? */
+export function noHardLinks(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && NO_HARD_LINKS.has(code);
+}
 
 /**
  * Gives the finished temp file `tmp` the name `path` unless `path` exists, atomically: a hard
@@ -284,7 +291,7 @@ function createFrom(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw exists();
-    if (code === undefined || !NO_HARD_LINKS.has(code)) throw err;
+    if (!noHardLinks(err)) throw err;
   }
   let fd: number;
   try {

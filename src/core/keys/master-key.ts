@@ -32,7 +32,7 @@ import {
   type ScryptParams,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
-import { syncDirectory, writeSecretFile } from '../files.js';
+import { noHardLinks, syncDirectory, writeSecretFile } from '../files.js';
 import { READ_LIMITS, readFdLimited } from '../read-limited.js';
 
 /** Decodes a base64 master key; `source` names where it came from in errors. */
@@ -163,7 +163,7 @@ export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile |
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return undefined;
-      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      if (noHardLinks(err)) {
         // No hard links here (some network and FAT file systems): check, then rename.
         if (existsSync(path)) return undefined;
         renameSync(own, path);

@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CofferError } from '../../core/errors.js';
-import { syncDirectory, withFileLock } from '../../core/files.js';
+import { noHardLinks, syncDirectory, withFileLock } from '../../core/files.js';
 import { ioError, storeFileKind } from './sqlite-driver.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 
@@ -101,7 +101,17 @@ function publish(tmp: string, file: string, options: NewVaultFileOptions): void 
   for (const s of SIDE_FILES) rmSync(`${file}${s}`, { force: true });
   try {
     if (replace) renameSync(tmp, file);
-    else linkSync(tmp, file);
+    else {
+      try {
+        linkSync(tmp, file);
+      } catch (err) {
+        // No hard links on this file system: the name was free under the lock a moment ago,
+        // and every coffer that makes a vault takes that lock, so a rename is safe here.
+        if (!noHardLinks(err)) throw err;
+        if (existsSync(file)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        renameSync(tmp, file);
+      }
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       // Made by a process that does not take the lock (an older coffer).
