@@ -5,7 +5,16 @@
  * `docker compose config` where it is installed.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +60,42 @@ const EXPECTED = {
 };
 
 describe('coffer export (binary)', () => {
+  it('--out through a directory the user linked elsewhere (~/backups -> /mnt/usb) is written; a link at the file itself is refused', () => {
+    const h = setup();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'coffer-usb-'));
+    symlinkSync(elsewhere, join(h.home, 'backups'));
+    const r = h.run([
+      'export',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '-F',
+      'dotenv',
+      '--out',
+      'backups/prod.env',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseDotenv(readFileSync(join(elsewhere, 'prod.env')))).toMatchObject({
+      DB_PASSWORD: EXPECTED.DB_PASSWORD,
+    });
+    symlinkSync(join(elsewhere, 'other.env'), join(h.home, 'linked.env'));
+    const linked = h.run([
+      'export',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      '-F',
+      'dotenv',
+      '--out',
+      'linked.env',
+      '--force',
+    ]);
+    expect(linked.code).toBe(2);
+    expect(linked.stderr).toContain('is a symbolic link');
+  });
+
   it('writes values only to a 0600 file or to stdout when asked; never local-only ones', () => {
     const h = setup();
     const refused = h.run(['export', '-p', 'consilio', '-e', 'prod', '-F', 'dotenv']);

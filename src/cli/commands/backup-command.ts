@@ -216,7 +216,6 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
       else
         writeSecretFile(target, backup.file, {
           overwrite: opts.force === true,
-          within: process.cwd(),
         });
       await recordBackup(vault, backup.header, toStdout ? 'stdout' : target);
       if (opts.json) {

@@ -150,7 +150,8 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
   } else if (file === undefined) {
     writeOut(text);
   } else {
-    writeSecretFile(file, text, { overwrite: opts.force === true, within: process.cwd() });
+    // A path the user names (a symlinked ~/backups too) is theirs: only a link AT it is refused.
+    writeSecretFile(file, text, { overwrite: opts.force === true });
   }
   for (const x of selection.excluded) {
     if (!opts.json) note(`left out ${x.name} (${x.path}): ${x.reason}`);

@@ -132,7 +132,6 @@ Examples:
           writeSecretFile(opts.out, rendered!, {
             overwrite: opts.force === true,
             option: '--out',
-            within: process.cwd(),
           });
           // After the write: `rotate` and `incident` list this file as holding these versions.
           await backend.recordFileWrite?.(resolve(opts.out), [...read.values()], 'inject');
