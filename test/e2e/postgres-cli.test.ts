@@ -7,7 +7,7 @@
  * The PostgreSQL part runs only when COFFER_TEST_DATABASE_URL is set (in a throw-away schema,
  * dropped afterwards); otherwise the skip is reported by name.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeHome, type RunResult } from './harness.js';
@@ -206,6 +206,27 @@ describe.skipIf(!TEST_DATABASE_URL)('the CLI on a PostgreSQL vault', () => {
     const again = b.run(['init'], { env });
     expect(again.code).toBe(5);
     expect(existsSync(join(b.env.COFFER_HOME!, 'master.key'))).toBe(false);
+  });
+
+  it('agent setup names no vault file for a PostgreSQL vault, and agent check opens the database', () => {
+    const db = database();
+    const h = makeHome();
+    const env = { COFFER_DATABASE_URL: db.url };
+    expect(h.run(['init'], { env }).code).toBe(0);
+    const dir = join(h.home, 'app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '.coffer'), 'project=billing\n');
+    const setup = h.run(['agent', 'setup', '--client', 'claude-code', '-e', 'dev'], {
+      env,
+      cwd: dir,
+    });
+    expect(setup.code, setup.stderr).toBe(0);
+    const entry = JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers.coffer;
+    expect(entry.args).not.toContain('--vault');
+    expect(JSON.stringify(entry)).not.toContain(db.url);
+    const check = h.run(['agent', 'check', '--client', 'claude-code'], { env, cwd: dir });
+    expect(check.stdout).toMatch(/ok +vault: opens without a prompt/);
+    expect(check.code, check.stdout).toBe(0);
   });
 
   it('a passphrase vault in PostgreSQL', () => {

@@ -29,7 +29,13 @@ import { readOnlyRefusal, writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
 import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
-import { type GlobalOptions, keyFilePath, vaultPath, withService } from '../context.js';
+import {
+  databaseUrl,
+  type GlobalOptions,
+  keyFilePath,
+  vaultPath,
+  withService,
+} from '../context.js';
 import { envOf } from '../env-option.js';
 import { printJson, writeOut } from '../output.js';
 import { collect, resolveProject } from '../project-file.js';
@@ -176,6 +182,9 @@ const defaultVault = (): string => join(homedir(), '.coffer', 'vault.db');
  * or a launcher does not have this shell's COFFER_HOME.
  */
 function entryLocation(g: GlobalOptions): VaultLocation {
+  // A PostgreSQL vault (COFFER_DATABASE_URL) has no file to name; its URL may hold a password,
+  // so it stays out of the client's file: the client must be started with it in its env.
+  if (databaseUrl() !== undefined) return {};
   const vault = vaultPath(g);
   const keyFile = keyFilePath(g);
   return {
@@ -389,7 +398,10 @@ Examples:
           const { keyFile: _shells, ...rest } = g;
           const where: GlobalOptions = {
             ...rest,
-            vault: at.vault ?? defaultVault(),
+            // With COFFER_DATABASE_URL the vault is that database, as for the entry's server.
+            ...(at.vault !== undefined || databaseUrl() === undefined
+              ? { vault: at.vault ?? defaultVault() }
+              : {}),
             ...(at.keyFile !== undefined ? { keyFile: at.keyFile } : {}),
           };
           const key = JSON.stringify([where.vault, where.keyFile]);
