@@ -113,7 +113,18 @@ export async function promptHidden(
     if (bracketed) process.stderr.write(PASTE_MODE_ON);
     stdin.resume();
     stdin.setEncoding('utf8');
+    // Killed while asking (SIGTERM from a supervisor, SIGHUP as the terminal closes): the
+    // terminal gets its modes back first, then the signal does what it would have done.
+    const onSignal = (signal: NodeJS.Signals) => {
+      restore();
+      process.kill(process.pid, signal);
+    };
+    let restored = false;
     const restore = () => {
+      if (restored) return;
+      restored = true;
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGHUP', onSignal);
       clearTimeout(quiet);
       stdin.removeListener('data', onData);
       if (bracketed) process.stderr.write(PASTE_MODE_OFF);
@@ -159,6 +170,8 @@ export async function promptHidden(
       if (answer.complete) quiet = setTimeout(finish, QUIET_MS);
     };
     stdin.on('data', onData);
+    process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
   });
 }
 

@@ -202,6 +202,36 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
   });
 
+  it('SIGTERM at the prompt gives the terminal its modes back (bracketed paste off), then ends coffer by SIGTERM', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const probe = `sigterm_probe_${randomBytes(4).toString('hex')}`;
+    const cmd = `${q(process.execPath)} ${q(BIN)} set project/consilio/${probe} -d ${q(STRIPE_DESCRIPTION)}; echo "coffer-exit:$?"`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: h.env, stdio: 'pipe' });
+      let text = '';
+      let sent = false;
+      const onData = (d: Buffer) => {
+        text += d.toString('utf8');
+        if (!sent && text.includes(PASTE_MODE_ON)) {
+          sent = true;
+          // Only coffer's own node process (the shell's command line starts with /bin/sh).
+          spawnSync('pkill', ['-TERM', '-f', `^${process.execPath} .*${probe}`]);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('error', reject);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+    });
+    expect(out).toContain('coffer-exit:143');
+    expect(out.lastIndexOf(PASTE_MODE_OFF)).toBeGreaterThan(out.lastIndexOf(PASTE_MODE_ON));
+  });
+
   // The intruder: a PEM key pasted at the prompt. Before, coffer stored its first line, said
   // "created", and left the rest in the terminal's queue for the next program (the shell).
   for (const bracketed of [true, false]) {
