@@ -85,7 +85,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const plan = planSync(
       selection.variables,
       await target.read(),
-      await syncedNames(vault, target.label, project, env),
+      await syncedNames(vault, [target.label, ...(target.formerLabels ?? [])], project, env),
     );
     const prune = opts.prune === true;
     if (opts.dryRun) {

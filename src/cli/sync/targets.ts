@@ -36,6 +36,11 @@ export type SyncTargetName = (typeof SYNC_TARGETS)[number];
 export interface SyncTarget {
   /** `github owner/repo`, `heroku my-app`: for messages and the audit record. */
   readonly label: string;
+  /**
+   * Labels earlier versions recorded for this same target (gh's "this repository", a repository
+   * name in another case): syncs recorded under them count for --prune too.
+   */
+  readonly formerLabels?: readonly string[];
   /** Names the target holds, with their values where it returns them. */
   read(): Promise<Map<string, string | undefined>>;
   set(vars: readonly ExportVariable[]): Promise<void>;
@@ -157,9 +162,15 @@ async function github(o: TargetOptions): Promise<SyncTarget> {
   }
   const named = o.repo ?? (await ghRepository());
   const repo = ['--repo', named];
-  const label = `github ${named}`;
+  // GitHub names are case-insensitive: one label for Acme/App and acme/app.
+  const label = `github ${named.toLowerCase()}`;
+  const formerLabels = [
+    `github ${named}`,
+    ...(o.repo === undefined ? ['github (this repository)'] : []),
+  ].filter((l) => l !== label);
   return {
     label,
+    formerLabels,
     async read() {
       const r = await runTool('gh', ['secret', 'list', ...repo, '--json', 'name'], '', label);
       if (r.code !== 0)

@@ -48,4 +48,18 @@ describe('sync --prune', () => {
     expect(plan.stale).toEqual(['OLD_FLAG']);
     expect(plan.extra).toEqual(['DEV_ONLY', 'OLD_FLAG', 'STRIPE_KEY']);
   });
+
+  it("counts a target's former labels too (gh's 'this repository', another case), and no other", async () => {
+    const { vault } = await makeTestVault();
+    await recordSync(vault, 'github (this repository)', 'web', 'prod', ['LEGACY']);
+    await recordSync(vault, 'github Acme/Web', 'web', 'prod', ['CASED']);
+    await recordSync(vault, 'github acme/web', 'web', 'prod', ['NOW']);
+    await recordSync(vault, 'github acme/other', 'web', 'prod', ['OTHER_REPO']);
+    const labels = ['github acme/web', 'github Acme/Web', 'github (this repository)'];
+    expect([...(await syncedNames(vault, labels, 'web', 'prod'))].sort()).toEqual([
+      'CASED',
+      'LEGACY',
+      'NOW',
+    ]);
+  });
 });

@@ -73,17 +73,18 @@ const PAGE = 1000;
 
 /**
  * The variable names coffer has synced to `target` (its label, as the `sync` audit records
- * name it) from `project` in `env`: what `--prune` may remove there. Another project's syncs
+ * name it, or several labels of one target) from `project` in `env`: what `--prune` may remove there. Another project's syncs
  * to a target of the same label (a shared app or repository) do not count. Read from the
  * audit log's `sync` records, oldest first.
  */
 export async function syncedNames(
   vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
-  target: string,
+  target: string | readonly string[],
   project: string,
   env: string,
 ): Promise<Set<string>> {
   const prefix = `project/${project}/`;
+  const labels = new Set(typeof target === 'string' ? [target] : target);
   const names = new Set<string>();
   let after = 0;
   for (;;) {
@@ -95,7 +96,8 @@ export async function syncedNames(
       if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) continue;
       // The summary record of a sync is plain text, not one variable's.
       const d = parseDetail(r.detail);
-      if (d?.target === target && typeof d.name === 'string') names.add(d.name);
+      if (typeof d?.target === 'string' && labels.has(d.target) && typeof d.name === 'string')
+        names.add(d.name);
     }
     if (rows.length < PAGE) return names;
     after = rows[rows.length - 1]!.seq;
