@@ -182,8 +182,19 @@ export function isStrayTempFile(name: string): boolean {
  * covers. A directory that cannot be listed is left as it is.
  */
 function removeStrayTemps(path: string): void {
-  const dir = dirname(path);
   const base = basename(path);
+  removeLeftovers(dirname(path), (name) => {
+    const pid = tempFileWriter(name, base);
+    return pid !== undefined && processGone(pid);
+  });
+}
+
+/**
+ * Removes the files of `dir` that `left(name)` says a gone process left behind (a killed
+ * writer's temp file, lock pid file or vault build). A directory that cannot be listed, and a
+ * file that is gone meanwhile or not ours to remove, are left as they are.
+ */
+export function removeLeftovers(dir: string, left: (name: string) => boolean): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -191,12 +202,10 @@ function removeStrayTemps(path: string): void {
     return;
   }
   for (const name of names) {
-    const pid = tempFileWriter(name, base);
-    if (pid === undefined || !processGone(pid)) continue;
     try {
-      rmSync(join(dir, name), { force: true });
+      if (left(name)) rmSync(join(dir, name), { force: true });
     } catch {
-      // Not ours to remove: it stays.
+      // Gone meanwhile, or not ours to remove: it stays.
     }
   }
 }
@@ -555,23 +564,15 @@ export function withFileLock<T>(path: string, fn: (lock: HeldLock) => T): T {
  * Called holding the lock; a directory that cannot be listed is left as it is.
  */
 function removeStrays(lock: string): void {
-  const dir = dirname(lock);
   const prefix = `${basename(lock)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !STRAY.test(name.slice(prefix.length))) continue;
-    const file = join(dir, name);
-    try {
-      if (abandoned(file)) rmSync(file, { force: true });
-    } catch {
-      // Gone meanwhile, or not ours to remove: it stays.
-    }
-  }
+  const dir = dirname(lock);
+  removeLeftovers(
+    dir,
+    (name) =>
+      name.startsWith(prefix) &&
+      STRAY.test(name.slice(prefix.length)) &&
+      abandoned(join(dir, name)),
+  );
 }
 
 /** What follows `NAME.lock.` in a writer's pid file (createHolding). */

@@ -21,14 +21,13 @@ import {
   linkSync,
   mkdirSync,
   openSync,
-  readdirSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { CofferError } from '../../core/errors.js';
-import { noHardLinks, syncDirectory, withFileLock } from '../../core/files.js';
+import { noHardLinks, removeLeftovers, syncDirectory, withFileLock } from '../../core/files.js';
 import { ioError, storeFileKind } from './sqlite-driver.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 
@@ -125,19 +124,11 @@ function publish(tmp: string, file: string, options: NewVaultFileOptions): void 
 
 /** `vault.db.PID.HEX.tmp` (and its journals) of a build whose process is gone. */
 function removeStrayBuilds(file: string): void {
-  const dir = dirname(file);
   const prefix = `${basename(file)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  removeLeftovers(dirname(file), (name) => {
     const m = /^(\d+)\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || m === null || alive(Number(m[1]))) continue;
-    rmSync(join(dir, name), { force: true });
-  }
+    return name.startsWith(prefix) && m !== null && !alive(Number(m[1]));
+  });
 }
 
 function alive(pid: number): boolean {
