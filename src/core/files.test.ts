@@ -18,22 +18,12 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/helpers/errors.js';
 import { setDotenvVariables } from './dotenv/edit.js';
 import { writeDotenv } from './dotenv/write.js';
-import { CofferError } from './errors.js';
 import { isCofferTempFile, withFileLock, writeSecretFile } from './files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'coffer-files-'));
-
-function errorOf(fn: () => unknown): CofferError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CofferError) return err;
-    throw err;
-  }
-  throw new Error('expected a CofferError');
-}
 
 describe('writeSecretFile', () => {
   it('without overwrite, never replaces a file made between the check and the write', () => {

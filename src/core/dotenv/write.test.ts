@@ -15,20 +15,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CofferError } from '../errors.js';
+import { errorOf } from '../../../test/helpers/errors.js';
 import { readDotenvFile, writeDotenv } from './write.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'coffer-dotenv-write-'));
-
-function errorOf(fn: () => unknown): CofferError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CofferError) return err;
-    throw err;
-  }
-  throw new Error('expected a CofferError');
-}
 
 describe('writeDotenv', () => {
   it('adds and updates by name, keeps other lines, writes 0600, and nothing when unchanged', () => {
