@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const RACERS = 4;
-const ROUNDS = 4;
+const ROUNDS = 2;
 const PASS = 'e2e race passphrase';
 const DESCRIPTION = 'Database URL of the billing service';
 
