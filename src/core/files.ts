@@ -379,7 +379,7 @@ function holding(token: string): string {
  * back synchronously, so this process holds none now: one with its own pid was left by an
  * earlier process (a pid reused after a crash, coffer as pid 1 in a container).
  */
-function processGone(pid: number): boolean {
+export function processGone(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -6,7 +6,17 @@
  * `coffer init` would lock the vault with a key the intruder knows) or who owns the key file
  * and can change it or its mode whenever they like.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -142,5 +152,29 @@ describe('newScryptParams', () => {
   it('still derives keys for vaults made before the floor (logN 10 stays readable)', () => {
     const old = { logN: 10, r: 8, p: 1, salt: Buffer.alloc(16, 1).toString('base64') };
     expect(deriveKeyFromPassphrase('a passphrase', old)).toHaveLength(32);
+  });
+});
+
+describe('createKeyFile', () => {
+  it("removes the copy of a key a killed run left beside the key file, once that run's process is gone", () => {
+    const d = mkdtempSync(join(tmpdir(), 'coffer-keyleft-'));
+    try {
+      const gonePid = spawnSync(
+        process.execPath,
+        ['-e', 'process.stdout.write(String(process.pid))'],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout;
+      const left = `master.key.${gonePid}.0a1b2c3d.new`;
+      const live = `master.key.${process.ppid}.0a1b2c3d.new`; // a running process: not touched
+      writeFileSync(join(d, left), 'old-key\n', { mode: 0o600 });
+      writeFileSync(join(d, live), 'other-key\n', { mode: 0o600 });
+      createKeyFile(join(d, 'master.key')).fill(0);
+      expect(existsSync(join(d, left))).toBe(false);
+      expect(readdirSync(d).sort()).toEqual(['master.key', live].sort());
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -23,7 +23,7 @@ import {
   type Stats,
   statSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { KEY_BYTES } from '../crypto/aead.js';
 import {
   DEFAULT_SCRYPT_LOG_N,
@@ -32,7 +32,13 @@ import {
   type ScryptParams,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
-import { noHardLinks, syncDirectory, writeSecretFile } from '../files.js';
+import {
+  noHardLinks,
+  processGone,
+  removeLeftovers,
+  syncDirectory,
+  writeSecretFile,
+} from '../files.js';
 import { READ_LIMITS, readFdLimited } from '../read-limited.js';
 
 /** Decodes a base64 master key; `source` names where it came from in errors. */
@@ -154,6 +160,13 @@ export interface CreatedKeyFile {
  * it). The result names the file made, for removeCreatedKeyFile.
  */
 export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile | undefined {
+  // A run killed between writing its own file and linking it left a copy of a key there
+  // (mode 0600): removed once its process is gone.
+  const prefix = `${basename(path)}.`;
+  removeLeftovers(dirname(path), (name) => {
+    const m = /^(\d+)\.[0-9a-f]{8}\.new$/.exec(name.slice(prefix.length));
+    return name.startsWith(prefix) && m !== null && processGone(Number(m[1]));
+  });
   const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
   writeSecretFile(own, `${Buffer.from(key).toString('base64')}\n`);
   try {
