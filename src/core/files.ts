@@ -27,6 +27,7 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   linkSync,
   lstatSync,
@@ -37,6 +38,7 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  type Stats,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -148,7 +150,8 @@ function tempName(path: string): string {
  * What follows `NAME.` in a temp file coffer made for NAME: `coffer-PID-HEX.tmp`, or
  * `PID.HEX.tmp` as versions before 0.x named them. Group 1 or 2 is the writer's pid.
  */
-const TEMP = /^(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp$/;
+const TEMP_SUFFIX = String.raw`(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp`;
+const TEMP = new RegExp(`^${TEMP_SUFFIX}$`);
 
 /**
  * The pid of the coffer writer that made `name` as a temp file for a file named `base`, or
@@ -160,7 +163,8 @@ export function tempFileWriter(name: string, base: string): number | undefined {
   return m === null ? undefined : Number(m[1] ?? m[2]);
 }
 
-const ANY_TEMP = /^.+\.(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp$/;
+/** A temp file coffer made for any file: `NAME.` and the suffix above. */
+const ANY_TEMP = new RegExp(`^.+\\.${TEMP_SUFFIX}$`);
 
 /** Is `name` (a file name, no directory) named as coffer names its temp files? */
 export function isCofferTempFile(name: string): boolean {
@@ -252,7 +256,9 @@ export function writeSecretFile(
     assertWritableTarget(path, options);
     options.beforeCommit?.();
     if (options.overwrite) renameSync(tmp, path);
-    else createFrom(tmp, path, content, mode, options.option);
+    else if (publishExclusive(tmp, path, content, mode) === undefined) {
+      throw fileExistsError(path, options.option);
+    } else rmSync(tmp, { force: true });
     syncDirectory(dir);
   } catch (err) {
     try {
@@ -281,41 +287,40 @@ export function noHardLinks(err: unknown): boolean {
 }
 
 /**
- * Gives the finished temp file `tmp` the name `path` unless `path` exists, atomically: a hard
- * link fails with EEXIST when the name is taken (by anything, a dangling link included), then
- * the temp name goes. Where hard links are not supported, an O_EXCL create and a write.
+ * Gives the file `own` (written whole, this process's) the name `path` unless `path` exists,
+ * atomically: a hard link, which fails with EEXIST when the name is taken (by anything, a
+ * dangling link included); where the file system has no hard links, an O_EXCL create of
+ * `path` holding `content`. `own` stays for the caller to remove. The one way coffer makes a
+ * file that must not replace another: a secret file without overwrite, a lock, a key file.
+ * @returns the file now at `path` (its device and inode), or undefined when `path` existed.
  */
-function createFrom(
-  tmp: string,
+export function publishExclusive(
+  own: string,
   path: string,
   content: string | Uint8Array,
   mode: number,
-  option: string | undefined,
-): void {
-  const exists = () => fileExistsError(path, option);
+): Stats | undefined {
   try {
-    linkSync(tmp, path);
-    rmSync(tmp, { force: true });
-    return;
+    linkSync(own, path);
+    return statSync(own);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw exists();
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     if (!noHardLinks(err)) throw err;
   }
   let fd: number;
   try {
     fd = openSync(path, 'wx', mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists();
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw err;
   }
   try {
     writeFileSync(fd, content);
     fsyncSync(fd);
+    return fstatSync(fd);
   } finally {
     closeSync(fd);
   }
-  rmSync(tmp, { force: true });
 }
 
 /**
@@ -441,49 +446,24 @@ function takeOver(lock: string): void {
  */
 function createHolding(path: string, token = randomBytes(8).toString('hex')): boolean {
   const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const cannotLock = (err: unknown) =>
+    new CofferError(
+      'IO_ERROR',
+      `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   try {
     writeFileSync(own, holding(token), { flag: 'wx', mode: 0o600 });
   } catch (err) {
-    throw new CofferError(
-      'IO_ERROR',
-      `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        cause: err,
-      },
-    );
+    throw cannotLock(err);
   }
   try {
-    linkSync(own, path);
-    return true;
+    return publishExclusive(own, path, holding(token), 0o600) !== undefined;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') {
-      throw new CofferError('IO_ERROR', `cannot lock ${path} (${code ?? 'error'})`, { cause: err });
-    }
+    throw cannotLock(err);
   } finally {
     rmSync(own, { force: true });
   }
-  // No hard links here (some network and FAT file systems).
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new CofferError(
-      'IO_ERROR',
-      `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        cause: err,
-      },
-    );
-  }
-  try {
-    writeFileSync(fd, holding(token));
-  } finally {
-    closeSync(fd);
-  }
-  return true;
 }
 
 /** Blocks the thread for `ms` (a lock wait in synchronous code). */

@@ -12,17 +12,7 @@
  * Nothing here prints or logs key material; errors name the source, never its content.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  linkSync,
-  openSync,
-  renameSync,
-  rmSync,
-  type Stats,
-  statSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, rmSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { KEY_BYTES } from '../crypto/aead.js';
 import {
@@ -33,8 +23,8 @@ import {
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import {
-  noHardLinks,
   processGone,
+  publishExclusive,
   removeLeftovers,
   syncDirectory,
   writeSecretFile,
@@ -168,25 +158,20 @@ export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile |
     return name.startsWith(prefix) && m !== null && processGone(Number(m[1]));
   });
   const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
-  writeSecretFile(own, `${Buffer.from(key).toString('base64')}\n`);
+  const content = `${Buffer.from(key).toString('base64')}\n`;
+  writeSecretFile(own, content);
   try {
-    const made = statSync(own);
+    let made: ReturnType<typeof publishExclusive>;
     try {
-      linkSync(own, path);
+      made = publishExclusive(own, path, content, 0o600);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return undefined;
-      if (noHardLinks(err)) {
-        // No hard links here (some network and FAT file systems): check, then rename.
-        if (existsSync(path)) return undefined;
-        renameSync(own, path);
-        syncDirectory(dirname(path));
-        return { path, dev: made.dev, ino: made.ino };
-      }
-      throw new CofferError('IO_ERROR', `cannot write ${path} (${code ?? 'error'})`, {
-        cause: err,
-      });
+      throw new CofferError(
+        'IO_ERROR',
+        `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
     }
+    if (made === undefined) return undefined;
     syncDirectory(dirname(path));
     return { path, dev: made.dev, ino: made.ino };
   } finally {
