@@ -27,7 +27,13 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CofferError } from '../../core/errors.js';
-import { noHardLinks, removeLeftovers, syncDirectory, withFileLock } from '../../core/files.js';
+import {
+  noHardLinks,
+  processGone,
+  removeLeftovers,
+  syncDirectory,
+  withFileLock,
+} from '../../core/files.js';
 import { ioError, storeFileKind } from './sqlite-driver.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 
@@ -127,18 +133,10 @@ function removeStrayBuilds(file: string): void {
   const prefix = `${basename(file)}.`;
   removeLeftovers(dirname(file), (name) => {
     const m = /^(\d+)\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
-    return name.startsWith(prefix) && m !== null && !alive(Number(m[1]));
+    // This process's own build is not a leftover: it is being made now.
+    const pid = m === null ? undefined : Number(m[1]);
+    return name.startsWith(prefix) && pid !== undefined && pid !== process.pid && processGone(pid);
   });
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 function syncFile(path: string): void {
