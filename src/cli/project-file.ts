@@ -11,7 +11,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseDotenv } from '../core/dotenv/index.js';
+import { parseDotenv } from '../core/dotenv/parse.js';
 import { CofferError } from '../core/errors.js';
 import {
   isValidSegment,

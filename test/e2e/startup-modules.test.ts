@@ -31,17 +31,44 @@ fs.openSync = function (file, ...rest) {
 process.on('exit', () => process.stderr.write('LOADED ' + [...seen].sort().join(',') + '\\n'));
 `,
 );
+// Node's built-in modules the command loads, seen by a trace that loads none itself (it
+// writes with fs, loaded before any user code, since process.stderr would load node:net).
+const builtinsTrace = join(dir, 'trace-builtins.cjs');
+writeFileSync(
+  builtinsTrace,
+  `const before = new Set(process.moduleLoadList);
+process.on('exit', () => {
+  const added = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule '));
+  require('node:fs').writeSync(2, 'BUILTINS ' + added.map((m) => m.slice(13)).join(',') + '\\n');
+});
+`,
+);
 
 const HEAVY = ['zod', 'yaml', 'pino', 'hono', '@hono/node-server', '@modelcontextprotocol/server'];
 
-function loaded(args: string[], env: Record<string, string>, input = ''): string[] {
-  const r = spawnSync(process.execPath, ['-r', trace, BIN, ...args], {
-    env,
-    input,
-    encoding: 'utf8',
-  });
-  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED ')) ?? 'LOADED ';
-  return line.slice('LOADED '.length).split(',').filter(Boolean);
+/** What `coffer args` loads: packages (`LOADED`) or Node's built-in modules (`BUILTINS`). */
+function loaded(
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+  what: 'LOADED' | 'BUILTINS' = 'LOADED',
+  stdout: 'pipe' | 'ignore' = 'pipe',
+): string[] {
+  const r = spawnSync(
+    process.execPath,
+    ['-r', what === 'LOADED' ? trace : builtinsTrace, BIN, ...args],
+    {
+      env,
+      input,
+      encoding: 'utf8',
+      stdio: ['pipe', stdout, 'pipe'],
+    },
+  );
+  const line = r.stderr.split('\n').find((l) => l.startsWith(`${what} `)) ?? `${what} `;
+  return line
+    .slice(what.length + 1)
+    .split(',')
+    .filter(Boolean);
 }
 
 describe('start-up loads only what the command uses', () => {
@@ -82,6 +109,37 @@ describe('start-up loads only what the command uses', () => {
     for (const args of [['doctor', '--help'], ['describe', '--help'], ['--help']]) {
       expect(loaded(args, h.env), args.join(' ')).toContain(cold);
     }
+  });
+
+  it('get and list load no built-in module they do not use (child processes, sockets, node:module)', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    expect(
+      h.run(
+        ['set', 'project/app/api_key', '-d', 'API key the app calls the billing provider with'],
+        {
+          input: 'value-123456',
+        },
+      ).code,
+    ).toBe(0);
+    // stdout not a pipe: Node's own stdout stream for a pipe is a socket (node:net).
+    const unused = ['child_process', 'net', 'dgram', 'module', 'http', 'https'];
+    for (const args of [
+      ['get', 'project/app/api_key'],
+      ['list', 'project/app'],
+    ]) {
+      const builtins = loaded(args, h.env, '', 'BUILTINS', 'ignore');
+      // The trace sees what the command loads.
+      expect(builtins, args.join(' ')).toContain('crypto');
+      expect(
+        builtins.filter((m) => unused.includes(m)),
+        args.join(' '),
+      ).toEqual([]);
+    }
+    // The trace does see them where they are used.
+    expect(loaded(['run', '--', 'true'], h.env, '', 'BUILTINS', 'ignore')).toContain(
+      'child_process',
+    );
   });
 
   it('scan --no-vault (a pre-commit hook without a vault) does not load SQLite', () => {

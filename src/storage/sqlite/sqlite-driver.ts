@@ -5,7 +5,6 @@
  * reach a message.
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -15,14 +14,26 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 export type Database = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
 
-const require = createRequire(import.meta.url);
+/**
+ * A `require` that resolves from here: the CLI bundle's own (it is CommonJS, and loading
+ * node:module only to make one costs every short command start-up time), else one made for
+ * this ES module (Node 20.16 and later), else none.
+ */
+function localRequire(): NodeJS.Require | undefined {
+  if (typeof require === 'function' && typeof require.resolve === 'function') return require;
+  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const m = builtin?.('node:module') as typeof import('node:module') | undefined;
+  return m?.createRequire(import.meta.url);
+}
 
 export function loadDriver(): { Database: typeof BetterSqlite3; nativeBinding?: string } {
   const Database = BetterSqlite3;
   // Pointing at the addon directly skips the `bindings` package's search of the disk,
   // which is a noticeable part of a short CLI command's start-up.
   try {
-    const root = dirname(require.resolve('better-sqlite3/package.json'));
+    const resolveFrom = localRequire();
+    if (resolveFrom === undefined) return { Database };
+    const root = dirname(resolveFrom.resolve('better-sqlite3/package.json'));
     const addon = join(root, 'build', 'Release', 'better_sqlite3.node');
     if (existsSync(addon)) return { Database, nativeBinding: addon };
   } catch {
