@@ -4,6 +4,8 @@
  * a command that knows nothing is left to do asks for it (`run`, once the program has exited
  * and its output is written), and only while nothing waits to be written to stdout or stderr.
  */
+import { stdoutMade } from './output.js';
+
 let requested = false;
 
 /** Called by a command with nothing left to do after it returns. */
@@ -15,6 +17,7 @@ export function exitWhenDone(): void {
 export function exitIfDone(): void {
   if (!requested) return;
   requested = false;
-  if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) return;
+  if ((stdoutMade() && process.stdout.writableLength > 0) || process.stderr.writableLength > 0)
+    return;
   process.exit();
 }

@@ -11,6 +11,7 @@
  *   name paths and files only. Unexpected errors print their class name, not their text;
  *   COFFER_DEBUG adds their stack frames, still without their text (core/debug-trace.ts).
  */
+import { writeSync } from 'node:fs';
 import { debugTrace } from '../core/debug-trace.js';
 import { CofferError, type ErrorClass, fromSystemError } from '../core/errors.js';
 
@@ -23,30 +24,74 @@ export const EXIT: Record<ErrorClass | 'ok', number> = {
   conflict: 5,
 };
 
-let stdoutReady = false;
+let stdoutMadeYet = false;
+let epipeHandled = false;
+/** Whether writeOut may still write to fd 1 itself (see writeDirect). */
+let direct = process.platform !== 'win32';
+
+/**
+ * process.stdout as it is, for a command that handles the stream's errors itself (`run`'s
+ * masked output, `redact`, a backup written to stdout). Every part of the CLI that writes to
+ * stdout goes through here, stdout() or writeOut, so that writeOut knows whether the stream
+ * was made.
+ */
+export function rawStdout(): NodeJS.WriteStream {
+  direct = false;
+  stdoutMadeYet = true;
+  return process.stdout;
+}
 
 /**
  * process.stdout, with an EPIPE handler: `coffer list | head` closes the pipe early, which
- * is not an error worth a stack trace. Installed on first use, so that commands that never
+ * is not an error worth a stack trace. Made on first use, so that commands that never
  * write to stdout (`run`) do not pay for creating the stream.
  */
-function stdout(): NodeJS.WriteStream {
-  if (!stdoutReady) {
-    stdoutReady = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+export function stdout(): NodeJS.WriteStream {
+  const s = rawStdout();
+  if (!epipeHandled) {
+    epipeHandled = true;
+    s.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw err;
     });
   }
-  return process.stdout;
+  return s;
+}
+
+/** Whether stdout's stream was made (and so may hold output not yet written). */
+export function stdoutMade(): boolean {
+  return stdoutMadeYet;
+}
+
+/**
+ * Writes `text` to fd 1 with write(2) while no stream was made for it; false when it could not
+ * (nothing written: the caller uses the stream, which reports the error as it would have).
+ * Making process.stdout for a pipe builds a socket stream (it loads node:net), a noticeable
+ * part of a short command's start-up (`$(coffer get ...)`). A write the pipe cannot take at
+ * once (a non-blocking pipe that is full) hands the rest to the stream, which waits for it.
+ */
+function writeDirect(text: string): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(1, bytes, done);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    direct = false;
+    if (done === 0 && (err as NodeJS.ErrnoException).code !== 'EAGAIN') return false;
+    stdout().write(bytes.subarray(done));
+    return true;
+  }
 }
 
 export function writeOut(text: string): void {
+  if (direct && writeDirect(text)) return;
   stdout().write(text);
 }
 
 export function printJson(data: unknown): void {
-  stdout().write(`${JSON.stringify(data, null, 2)}\n`);
+  writeOut(`${JSON.stringify(data, null, 2)}\n`);
 }
 
 /**

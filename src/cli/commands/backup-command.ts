@@ -47,7 +47,7 @@ import {
   vaultPath,
 } from '../context.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from '../input.js';
-import { note, printJson, refuseJsonWithStdout, writeOut } from '../output.js';
+import { note, printJson, rawStdout, refuseJsonWithStdout, writeOut } from '../output.js';
 
 interface BackupOptions extends CommonOptions {
   out?: string;
@@ -212,7 +212,7 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
         masterKey: opts.includeMasterKey ? masterKey : undefined,
         now: () => now,
       });
-      if (toStdout) process.stdout.write(backup.file);
+      if (toStdout) rawStdout().write(backup.file);
       else
         writeSecretFile(target, backup.file, {
           overwrite: opts.force === true,

@@ -12,6 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 // The checks and the scanner are loaded when the command runs, not for `doctor --help`.
 import type {
@@ -200,7 +201,7 @@ Examples:
           },
         };
         const fixing = opts.fix === true;
-        const dryRun = opts.dryRun ?? process.stdout.isTTY !== true;
+        const dryRun = opts.dryRun ?? !isatty(1);
         const run = async () => {
           const ctx = new DoctorContext(options);
           try {

@@ -14,7 +14,7 @@ import { projectValues } from '../../core/service/project-variables.js';
 import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withService } from '../context.js';
 import { envOf } from '../env-option.js';
-import { writeOut } from '../output.js';
+import { rawStdout, writeOut } from '../output.js';
 import { collect, resolveProject } from '../project-file.js';
 
 interface RedactOptions extends CommonOptions {
@@ -63,7 +63,7 @@ Examples:
         if (opts.hook === 'claude-code') return claudeCodeHook(g, opts.project, envList);
         const values = await storedValues(g, opts.project, envList);
         const { createMaskingTransform } = await import('../../core/redact/stream.js');
-        await pipeline(process.stdin, createMaskingTransform(values), process.stdout);
+        await pipeline(process.stdin, createMaskingTransform(values), rawStdout());
         return 0;
       }),
     );

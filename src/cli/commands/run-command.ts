@@ -31,7 +31,7 @@ import { openService } from '../context.js';
 import { envHelp, envOf } from '../env-option.js';
 import { exitWhenDone } from '../exit.js';
 import { onPath } from '../on-path.js';
-import { warn } from '../output.js';
+import { rawStdout, stdoutMade, warn } from '../output.js';
 import { allowedEnvNames, collect, resolveProject } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 
@@ -104,7 +104,10 @@ function drained(): Promise<void> {
       if (s.destroyed || s.writableLength === 0) done();
       else s.write('', () => done());
     });
-  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+  return Promise.all([
+    ...(stdoutMade() ? [flushed(process.stdout)] : []),
+    flushed(process.stderr),
+  ]).then(() => undefined);
 }
 
 export function runCommand(program: Command): void {
@@ -403,7 +406,7 @@ async function runChild(
     if (maskOut || maskErr) {
       // Loaded and built after the spawn: the child starts meanwhile, its output waits.
       const stream = await import('../../core/redact/stream.js');
-      const dests = [process.stdout, process.stderr];
+      const dests = [rawStdout(), process.stderr];
       const chans = [outCh, errCh];
       // A reader that goes away (`coffer run -- yes | head`): coffer learns it when its own
       // write fails (Node cannot watch a pipe for its reader's end), so the program's first
