@@ -87,4 +87,38 @@ describe('HiddenAnswer', () => {
     expect(answerOf('a\u001b[Ab\r').value).toBe('a\u001b[Ab');
     expect(answerOf('a\u001b[2\u001b[200~b', PASTE_END, '\r').value).toBe('a\u001b[2b');
   });
+
+  it('a paste whose end marker never comes: once ended as stalled, Enter and Ctrl-C work again', () => {
+    const a = answerOf(`${PASTE_START}abc`, '\r');
+    // Inside the open paste Enter is pasted text: the answer cannot be final.
+    expect(a.pasting).toBe(true);
+    expect(a.complete).toBe(false);
+    a.endStalledPaste();
+    expect(a.pasting).toBe(false);
+    expect(a.complete).toBe(true);
+    expect(a.value).toBe('abc');
+
+    const typed = answerOf(`${PASTE_START}abc`);
+    typed.endStalledPaste();
+    typed.feed('d\r');
+    expect(typed.complete).toBe(true);
+    expect(typed.value).toBe('abcd');
+
+    const later = answerOf(`${PASTE_START}abc`);
+    later.endStalledPaste();
+    later.feed('\u0003');
+    expect(later.interrupted).toBe(true);
+  });
+
+  it('a Ctrl-C typed into a stalled paste interrupts once it is ended; a complete paste keeps it as text', () => {
+    const a = answerOf(`${PASTE_START}ab`, '\u0003');
+    expect(a.interrupted).toBe(false);
+    a.endStalledPaste();
+    expect(a.interrupted).toBe(true);
+    // The end marker came: the paste was whole, its bytes are text, nothing stalled.
+    const whole = answerOf(`${PASTE_START}a\u0003b${PASTE_END}`);
+    whole.endStalledPaste();
+    expect(whole.interrupted).toBe(false);
+    expect(whole.value).toBe('a\u0003b');
+  });
 });

@@ -9,6 +9,11 @@
  * the terminal sends when the prompt has turned the mode on (ESC[?2004h); a terminal without
  * them is covered by waiting until it is quiet (input.ts). Anything after the line break (a CR
  * LF pair is one break) makes the answer `multiLine`: it is refused as a whole, never shortened.
+ *
+ * A start marker whose end never comes (a terminal or multiplexer that loses it) would make every
+ * later key text of the paste, Enter and Ctrl-C included: the caller ends such a paste once the
+ * terminal has been quiet for a while (`endStalledPaste`), and a Ctrl-C typed into it then
+ * interrupts.
  */
 
 export const PASTE_START = '\u001b[200~';
@@ -24,6 +29,8 @@ export class HiddenAnswer {
   /** Ctrl-C outside a paste: the caller ends the process as Ctrl-C does. */
   interrupted = false;
   private inPaste = false;
+  /** A Ctrl-C byte came inside the paste: it interrupts if the paste turns out to have stalled. */
+  private interruptInPaste = false;
   /** A possible paste marker split across chunks. */
   private pending = '';
   /** The break was a CR, so one LF right after it belongs to it (CR LF line ends). */
@@ -35,6 +42,22 @@ export class HiddenAnswer {
    */
   get complete(): boolean {
     return this.ended !== undefined && !this.inPaste;
+  }
+
+  /** A paste has started and its end marker has not come yet. */
+  get pasting(): boolean {
+    return this.inPaste;
+  }
+
+  /**
+   * Ends a paste whose end marker has not come although the terminal went quiet: the keys typed
+   * from now on are keys again. A Ctrl-C that came inside it interrupts now (a real paste holds
+   * no Ctrl-C byte worth keeping: no answer is taken from it).
+   */
+  endStalledPaste(): void {
+    if (!this.inPaste) return;
+    this.inPaste = false;
+    if (this.interruptInPaste) this.interrupted = true;
   }
 
   /** Input came after the line break (a paste of several lines): the answer is refused whole. */
@@ -75,6 +98,7 @@ export class HiddenAnswer {
   }
 
   private input(ch: string): void {
+    if (ch === '\u0003' && this.inPaste) this.interruptInPaste = true;
     if (this.ended !== undefined) {
       if (ch === '\n' && this.afterCr) this.afterCr = false;
       else if (ch === '\u0003' && !this.inPaste) this.interrupted = true;

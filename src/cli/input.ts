@@ -79,6 +79,13 @@ export function stdinIsTerminal(): boolean {
  */
 const QUIET_MS = 100;
 
+/**
+ * How long a paste may go without input before it counts as over although its end marker has
+ * not come (a terminal that lost it): long enough for a slow link's pieces of one paste, short
+ * enough that Enter and Ctrl-C soon work again.
+ */
+const PASTE_STALL_MS = 2000;
+
 const PASTE_MODE_ON = '\u001b[?2004h';
 const PASTE_MODE_OFF = '\u001b[?2004l';
 
@@ -109,6 +116,7 @@ export async function promptHidden(
   return new Promise((resolve, reject) => {
     const answer = new HiddenAnswer();
     let quiet: NodeJS.Timeout | undefined;
+    let stall: NodeJS.Timeout | undefined;
     stdin.setRawMode(true);
     if (bracketed) process.stderr.write(PASTE_MODE_ON);
     stdin.resume();
@@ -126,6 +134,7 @@ export async function promptHidden(
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('SIGHUP', onSignal);
       clearTimeout(quiet);
+      clearTimeout(stall);
       stdin.removeListener('data', onData);
       if (bracketed) process.stderr.write(PASTE_MODE_OFF);
       stdin.setRawMode(false);
@@ -155,8 +164,8 @@ export async function promptHidden(
         );
       } else resolve(answer.value);
     };
-    const onData = (chunk: string) => {
-      answer.feed(chunk);
+    /** After each piece of input (or a stalled paste's end): interrupt, wait, or finish. */
+    const settle = () => {
       if (answer.interrupted) {
         // Ctrl-C: as in a shell, the process ends by SIGINT (exit 130), the terminal restored.
         restore();
@@ -167,7 +176,18 @@ export async function promptHidden(
       // The answer is final once the terminal has been quiet for a moment after it: whatever a
       // paste still had queued arrives first, and is read here rather than by the shell.
       clearTimeout(quiet);
+      clearTimeout(stall);
       if (answer.complete) quiet = setTimeout(finish, QUIET_MS);
+      else if (answer.pasting) {
+        stall = setTimeout(() => {
+          answer.endStalledPaste();
+          settle();
+        }, PASTE_STALL_MS);
+      }
+    };
+    const onData = (chunk: string) => {
+      answer.feed(chunk);
+      settle();
     };
     stdin.on('data', onData);
     process.once('SIGTERM', onSignal);

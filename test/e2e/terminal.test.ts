@@ -48,6 +48,7 @@ function onPty(
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
+const PASTE_START = '\u001b[200~';
 const PASTE_MODE_ON = '\u001b[?2004h';
 const PASTE_MODE_OFF = '\u001b[?2004l';
 
@@ -200,6 +201,27 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(d.code).toBe(2);
     expect(d.out).toContain('cancelled at the prompt');
     expect(h.run(['get', 'project/consilio/stripe_api_key']).code).toBe(3);
+  });
+
+  it('a paste whose end marker never comes does not hold the prompt: its Enter then counts, and a Ctrl-C in it interrupts', async () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const set = (name: string) =>
+      `${q(process.execPath)} ${q(BIN)} set project/consilio/${name} -d ${q(STRIPE_DESCRIPTION)}`;
+    const prompt = (name: string) => `Value for project/consilio/${name}`;
+    // The terminal sent the start marker and lost the end one: once it has been quiet a while,
+    // the paste counts as over and the Enter typed with it ends the answer.
+    const stalled = await onPty(set('stalled'), h.env, prompt('stalled'), `${PASTE_START}abc123`);
+    expect(stalled.code, stalled.out).toBe(0);
+    expect(h.run(['get', 'project/consilio/stalled']).stdout).toBe('abc123\n');
+    const interrupted = await onPty(
+      set('interrupted'),
+      h.env,
+      prompt('interrupted'),
+      `${PASTE_START}abc\u0003`,
+    );
+    expect(interrupted.code).toBe(130);
+    expect(h.run(['get', 'project/consilio/interrupted']).code).toBe(3);
   });
 
   it('SIGTERM at the prompt gives the terminal its modes back (bracketed paste off), then ends coffer by SIGTERM', async () => {
