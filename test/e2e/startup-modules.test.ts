@@ -71,18 +71,21 @@ function loaded(
     .filter(Boolean);
 }
 
+/** A vault holding project/app/api_key. */
+function homeWithSecret(): ReturnType<typeof makeHome> {
+  const h = makeHome();
+  expect(h.run(['init']).code).toBe(0);
+  const set = h.run(
+    ['set', 'project/app/api_key', '-d', 'API key the app calls the billing provider with'],
+    { input: 'value-123456' },
+  );
+  expect(set.code, set.stderr).toBe(0);
+  return h;
+}
+
 describe('start-up loads only what the command uses', () => {
   it('--version, get and run load none of the heavy packages; manifest check loads zod', () => {
-    const h = makeHome();
-    expect(h.run(['init']).code).toBe(0);
-    expect(
-      h.run(
-        ['set', 'project/app/api_key', '-d', 'API key the app calls the billing provider with'],
-        {
-          input: 'value-123456',
-        },
-      ).code,
-    ).toBe(0);
+    const h = homeWithSecret();
     for (const args of [
       ['--version'],
       ['get', 'project/app/api_key'],
@@ -112,16 +115,7 @@ describe('start-up loads only what the command uses', () => {
   });
 
   it('get and list load no built-in module they do not use (child processes, sockets, node:module)', () => {
-    const h = makeHome();
-    expect(h.run(['init']).code).toBe(0);
-    expect(
-      h.run(
-        ['set', 'project/app/api_key', '-d', 'API key the app calls the billing provider with'],
-        {
-          input: 'value-123456',
-        },
-      ).code,
-    ).toBe(0);
+    const h = homeWithSecret();
     // stdout is a pipe: coffer writes to it without Node's stream for it (a socket: node:net).
     const unused = ['child_process', 'net', 'dgram', 'module', 'http', 'https'];
     for (const args of [
