@@ -67,7 +67,7 @@ describe('GET /v1/openapi.json', () => {
 
   it('lists exactly the routes of docs/http-api.md, with their capabilities', () => {
     const documented = documentedRoutes();
-    expect(documented.size).toBe(21);
+    expect(documented.size).toBe(22);
     const served = new Map(
       operations().map(([key, op]) => [key, op['x-coffer-capability'] ?? 'none']),
     );
@@ -148,11 +148,24 @@ describe('GET /v1/openapi.json', () => {
     expect(text).not.toContain('"$schema"');
   });
 
-  it('the request body of PUT /v1/secrets/{path} and POST /v1/tokens refer to their schemas', () => {
+  it('the request bodies of PUT /v1/secrets/{path}, its check-set and POST /v1/tokens refer to their schemas', () => {
     const ops = new Map(operations());
     const body = (key: string) =>
       ops.get(key)!.requestBody!.content['application/json'].schema.$ref;
     expect(body('put /v1/secrets/{scope}/{group}/{name}')).toBe('#/components/schemas/SetBody');
+    const check = 'post /v1/secrets/{scope}/{group}/{name}/check-set';
+    expect(body(check)).toBe('#/components/schemas/CheckSetBody');
+    expect(ops.get(check)!['x-coffer-capability']).toBe('write');
+    expect(ops.get(check)!.responses['200']!.content).toEqual({
+      'application/json': { schema: { $ref: '#/components/schemas/SetChecked' } },
+    });
+    // A check never takes a value: the body has no such field, and no other one either.
+    const schemas = (doc.components as { schemas: Record<string, Json> }).schemas;
+    expect(schemas.CheckSetBody).toMatchObject({ type: 'object', additionalProperties: false });
+    expect(Object.keys(schemas.CheckSetBody!.properties as Json).sort()).toEqual([
+      'description',
+      'ifVersion',
+    ]);
     expect(body('post /v1/tokens')).toBe('#/components/schemas/TokenRequest');
     expect(ops.get('post /v1/tokens')!.responses['201']).toBeDefined();
   });

@@ -75,14 +75,17 @@ export const SetMetadata = named(
   }),
 );
 
+const setDescription = text.optional().meta({ description: 'required when the secret is created' });
+const setIfVersion = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
+  description: 'check-and-set: the current version (0 = must not exist yet)',
+});
+
 export const SetBody = named(
   'SetBody',
   z.strictObject({
     value: unicode.meta({ description: 'the value, at most 64 KiB of UTF-8' }),
-    description: text.optional().meta({ description: 'required when the secret is created' }),
-    ifVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().meta({
-      description: 'check-and-set: the current version (0 = must not exist yet)',
-    }),
+    description: setDescription,
+    ifVersion: setIfVersion,
     allowEmpty: z.boolean().optional().meta({
       description: 'store an empty value on purpose (refused with EMPTY_VALUE otherwise)',
     }),
@@ -90,6 +93,15 @@ export const SetBody = named(
       description: 'metadata stored with this version, as `coffer setup` sets it from coffer.yaml',
     }),
   }),
+);
+
+/**
+ * What a set would carry apart from its value, checked against the stored secret before the
+ * value is asked for (`coffer set` on a terminal). Never a value: `value` is an unknown field.
+ */
+export const CheckSetBody = named(
+  'CheckSetBody',
+  z.strictObject({ description: setDescription, ifVersion: setIfVersion }),
 );
 
 export const TokenBody = named(
@@ -259,6 +271,11 @@ export const FileWriteRecorded = named(
 export const Deleted = named(
   'Deleted',
   z.object({ path: z.string(), env: z.string(), deleted: z.literal(true) }),
+);
+
+export const SetChecked = named(
+  'SetChecked',
+  z.object({ path: z.string(), env: z.string(), checked: z.literal(true) }),
 );
 
 export const Restored = named(

@@ -1,9 +1,10 @@
 /**
- * `/v1/secrets`: read (through the read batcher's group commit), write with check-and-set,
- * list (metadata only, filtered to the token's paths and environments), delete, restore,
- * history and verify. Every rule is the vault's; this file maps HTTP to the SecretsService
- * every front end uses (bound to the request's token and policy), except reads, which go
- * through the read batcher's `Vault.getMany`, and delete and restore.
+ * `/v1/secrets`: read (through the read batcher's group commit), write with check-and-set
+ * (and the check of a write before its value is asked for), list (metadata only, filtered to
+ * the token's paths and environments), delete, restore, history and verify. Every rule is the
+ * vault's; this file maps HTTP to the SecretsService every front end uses (bound to the
+ * request's token and policy), except reads, which go through the read batcher's
+ * `Vault.getMany`, and delete and restore.
  */
 
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
@@ -11,6 +12,7 @@ import type { SecretMetadata } from '../../core/store/storage.js';
 import type { ReadBatcher } from '../read-batcher.js';
 import { addRoute, type Routes, type Target } from '../route.js';
 import {
+  CheckSetBody,
   Deleted,
   EnvQuery,
   GetQuery,
@@ -20,6 +22,7 @@ import {
   SecretList,
   SecretValue,
   SetBody,
+  SetChecked,
   SetResult,
   VerifyReport,
 } from '../schemas.js';
@@ -82,6 +85,35 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
         // A JSON body has no undefined fields: what was sent is what is set.
         metadata: body.metadata as Partial<Omit<SecretMetadata, 'description'>> | undefined,
       });
+    },
+  );
+
+  // What `coffer set` on a terminal asks before the value is typed: would the stored secret
+  // refuse this set whatever its value (a new secret without a description, a stale
+  // ifVersion)? Authorized and refused as the set itself (action `set`, capability `write`,
+  // the same path and environment); a refused check is audited as a refused set, by core.
+  // It takes no value and tells a token nothing its set would not.
+  addRoute(
+    routes,
+    {
+      method: 'post',
+      path: `${SECRET_ROUTE}/check-set`,
+      summary:
+        'Check a set before its value is sent: refused as the set would be whatever its value',
+      action: 'set',
+      capability: 'write',
+      query: EnvQuery,
+      body: CheckSetBody,
+      response: SetChecked,
+      target: secretTarget,
+    },
+    async ({ target, body, secrets }) => {
+      const { path, env } = keyOf(target);
+      await secrets.checkSet!(path, env, {
+        description: body.description,
+        ifVersion: body.ifVersion,
+      });
+      return { path, env, checked: true as const };
     },
   );
 
