@@ -35,6 +35,7 @@ import type {
   History,
   LeakOpened,
   RestoreResult,
+  SetChecked,
   TokenInfo,
 } from './types.js';
 
@@ -165,6 +166,8 @@ export const read = {
       { path: 'string', env: 'string', version: 'int', created: 'boolean' },
       what,
     ),
+  setChecked: (v: unknown, what = 'result'): SetChecked =>
+    shape<SetChecked>(v, { path: 'string', env: 'string', checked: 'true' }, what),
   secretInfo: (v: unknown, what = 'secret'): SecretInfo =>
     shape<SecretInfo>(
       v,

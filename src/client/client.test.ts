@@ -93,6 +93,26 @@ const CASES: Case[] = [
     result: { path: 'project/app/db_url', env: 'prod', version: 2, created: false },
   },
   {
+    name: 'checkSetSecret',
+    call: (c) =>
+      c.checkSetSecret('project/app/db_url', { env: 'prod', description: 'DB', ifVersion: 0 }),
+    method: 'POST',
+    path: '/v1/secrets/project/app/db_url/check-set',
+    query: { env: 'prod' },
+    body: { description: 'DB', ifVersion: 0 },
+    answer: { path: 'project/app/db_url', env: 'prod', checked: true },
+    result: { path: 'project/app/db_url', env: 'prod', checked: true },
+  },
+  {
+    name: 'checkSetSecret of an existing secret (no description, no version)',
+    call: (c) => c.checkSetSecret('project/app/db_url'),
+    method: 'POST',
+    path: '/v1/secrets/project/app/db_url/check-set',
+    body: {},
+    answer: { path: 'project/app/db_url', env: 'dev', checked: true },
+    result: { path: 'project/app/db_url', env: 'dev', checked: true },
+  },
+  {
     name: 'listSecrets',
     call: (c) => c.listSecrets({ prefix: 'project/app', env: 'prod', includeDeleted: true }),
     method: 'GET',
@@ -282,6 +302,12 @@ describe('createClient: one method per route', () => {
     });
     await expect(c.getSecret('project/app/x', { version: 0 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
+    });
+    await expect(c.checkSetSecret('project/app/../x')).rejects.toMatchObject({
+      code: 'INVALID_PATH',
+    });
+    await expect(c.checkSetSecret('project/app/x', { env: 'Prod!' })).rejects.toMatchObject({
+      code: 'INVALID_ENV',
     });
     await expect(c.readProject('../admin')).rejects.toMatchObject({ code: 'INVALID_PATH' });
     await expect(c.audit({ limit: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -18,6 +18,7 @@ import { type Answer, type RequestOptions, request, type Transport } from './tra
 import type {
   AuditOptions,
   AuditVerifyAnswer,
+  CheckSetOptions,
   ClientOptions,
   CreatedToken,
   DeleteResult,
@@ -32,6 +33,7 @@ import type {
   RotationStatusOptions,
   SecretInfo,
   SecretValue,
+  SetChecked,
   SetOptions,
   SetResult,
   ShownAuditRecord,
@@ -49,6 +51,13 @@ export interface CofferClient {
   openApi(): Promise<Record<string, unknown>>;
   getSecret(path: string, options?: GetOptions): Promise<SecretValue>;
   setSecret(path: string, value: string, options?: SetOptions): Promise<SetResult>;
+  /**
+   * Whether the stored secret would accept a set with these options, before its value is
+   * asked for: rejects as `setSecret` would whatever the value (INVALID_DESCRIPTION for a new
+   * secret without a description, VERSION_CONFLICT, FORBIDDEN). Takes no value, stores
+   * nothing. A server older than the check answers ROUTE_NOT_FOUND.
+   */
+  checkSetSecret(path: string, options?: CheckSetOptions): Promise<SetChecked>;
   /** Metadata only, never values. */
   listSecrets(options?: ListOptions): Promise<SecretInfo[]>;
   deleteSecret(path: string, options?: EnvOption): Promise<DeleteResult>;
@@ -181,6 +190,11 @@ export function createClient(options: ClientOptions): CofferClient {
       };
       const secrets = value.length >= MIN_SCRUBBED_VALUE ? [value] : [];
       return read.setResult(await call('PUT', route, { query: { env: env(o) }, body, secrets }));
+    },
+    checkSetSecret: async (path, o = {}) => {
+      const route = secretRoute(path, '/check-set');
+      const body = { description: o.description, ifVersion: o.ifVersion };
+      return read.setChecked(await call('POST', route, { query: { env: env(o) }, body }));
     },
     listSecrets: async (o = {}) => {
       const prefix = o.prefix === undefined ? undefined : parsePathPrefix(o.prefix);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fakeFetch, type SeenRequest } from '../../test/helpers/fake-fetch.js';
+import { auditRecords, DESCRIPTION, makeKit } from '../../test/helpers/server-kit.js';
 import type { SecretInfo } from '../core/store/vault.js';
 import { createClient } from './client.js';
 import { clientSecretsService } from './service.js';
@@ -179,5 +180,120 @@ describe('client secrets service (remote mode)', () => {
         expect((fetch.seen[0]!.body as { value: string }).value).toBe(value);
       }),
     );
+  });
+});
+
+describe('checkSet in remote mode (what `coffer set` asks before the hidden prompt)', () => {
+  const PATH = 'project/app/db_url';
+
+  it('asks the check-set route with the options of the set, never a value', async () => {
+    const { fetch, backend } = backendFor((req) => ({
+      path: PATH,
+      env: req.url.searchParams.get('env'),
+      checked: true,
+    }));
+    await backend.checkSet!(PATH, 'prod', { description: 'Key of the app service', ifVersion: 0 });
+    await backend.checkSet!(PATH, 'dev');
+    expect(
+      fetch.seen.map((r) => [r.method, r.url.pathname, Object.fromEntries(r.url.searchParams)]),
+    ).toEqual([
+      ['POST', `/v1/secrets/${PATH}/check-set`, { env: 'prod' }],
+      ['POST', `/v1/secrets/${PATH}/check-set`, { env: 'dev' }],
+    ]);
+    expect(fetch.seen.map((r) => r.body)).toEqual([
+      { description: 'Key of the app service', ifVersion: 0 },
+      {},
+    ]);
+  });
+
+  it("rejects with the server's refusal; passes on a server without the route (ROUTE_NOT_FOUND) only", async () => {
+    const answer = (status: number, code: string, message: string) => {
+      const fetch = fakeFetch(() => ({ status, body: { code, message, requestId: 'r1' } }));
+      return clientSecretsService(createClient({ url: 'http://localhost', token: TOKEN, fetch }));
+    };
+    const refusals: [number, string][] = [
+      [400, 'INVALID_DESCRIPTION'],
+      [409, 'VERSION_CONFLICT'],
+      [403, 'FORBIDDEN'],
+      [401, 'UNAUTHENTICATED'],
+      [404, 'SECRET_NOT_FOUND'],
+      [500, 'INTERNAL'],
+    ];
+    for (const [status, code] of refusals) {
+      await expect(answer(status, code, 'refused').checkSet!(PATH, 'dev')).rejects.toMatchObject({
+        code,
+        message: 'refused (request id r1)',
+      });
+    }
+    // An older server: no such route. The set itself is checked when it is sent.
+    const older = answer(404, 'ROUTE_NOT_FOUND', 'no such route; see GET /v1/openapi.json');
+    await expect(older.checkSet!(PATH, 'dev')).resolves.toBeUndefined();
+    // A 404 that is not a coffer answer (a proxy's page) is no proof of an older server.
+    const fetch = fakeFetch(() => ({ status: 404, text: '<html>Not Found</html>' }));
+    const proxy = clientSecretsService(
+      createClient({ url: 'http://localhost', token: TOKEN, fetch }),
+    );
+    await expect(proxy.checkSet!(PATH, 'dev')).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+  });
+
+  it('against the server (in process): refuses what the local vault refuses, with the same code and message, within the token', async () => {
+    const kit = await makeKit();
+    try {
+      const remote = (token: string) =>
+        clientSecretsService(
+          createClient({
+            url: 'http://127.0.0.1:8700',
+            token,
+            fetch: (url, init) =>
+              Promise.resolve(
+                kit.app.request(String(url), init as RequestInit, {
+                  incoming: { socket: { remoteAddress: '127.0.0.1' } },
+                }),
+              ),
+          }),
+        );
+      const writer = remote(kit.tokens.write);
+      const same = async (path: string, o: { description?: string; ifVersion?: number }) => {
+        const local = await kit.vault.checkSet(path, 'dev', o).then(
+          () => 'passed',
+          (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+        );
+        const got = await writer.checkSet!(path, 'dev', o).then(
+          () => 'passed',
+          (e: { code: string; message: string }) =>
+            `${e.code}: ${e.message.replace(/ \(request id [^)]+\)$/, '')}`,
+        );
+        expect(got).toBe(local);
+        return got;
+      };
+      expect(await same(PATH, {})).toBe(
+        `INVALID_DESCRIPTION: a description is required to create ${PATH}`,
+      );
+      expect(await same(PATH, { description: DESCRIPTION, ifVersion: 2 })).toMatch(
+        /^VERSION_CONFLICT: /,
+      );
+      expect(await same(PATH, { description: DESCRIPTION })).toBe('passed');
+      await kit.vault.set(PATH, 'dev', 'v1', { description: DESCRIPTION });
+      expect(await same(PATH, {})).toBe('passed');
+      expect(await same(PATH, { ifVersion: 1 })).toBe('passed');
+      expect(await same(PATH, { ifVersion: 0 })).toMatch(/^VERSION_CONFLICT: /);
+      // A token that may not write there is refused before any value, audited by the server.
+      await expect(
+        remote(kit.tokens.app).checkSet!('project/other/db_url', 'dev', {
+          description: DESCRIPTION,
+        }),
+      ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(remote(kit.tokens.read).checkSet!(PATH, 'dev')).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      const denied = (await auditRecords(kit)).filter((r) => r.outcome === 'denied');
+      expect(denied.map((r) => [r.actor, r.action, r.path, r.detail])).toEqual([
+        ['token:app@127.0.0.1', 'set', 'project/other/db_url', 'path not allowed'],
+        ['token:reader@127.0.0.1', 'set', PATH, 'capability write not granted'],
+      ]);
+      expect((await kit.vault.get(PATH, 'dev')).version).toBe(1);
+    } finally {
+      await kit.dispose();
+    }
   });
 });

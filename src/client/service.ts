@@ -11,10 +11,12 @@
  * - `info` and `history` find the secret by listing its group (deleted ones included);
  * - `audit` pages through the log from the start to keep the newest records;
  * - `rotationStatus` cannot move the clock (`now` is the server's);
- * - `denied` writes nothing: a server takes no audit records from its clients.
+ * - `denied` writes nothing: a server takes no audit records from its clients;
+ * - `checkSet` asks the server's check-set route, and passes when the server is older than
+ *   that route (404 ROUTE_NOT_FOUND): the set itself is still refused by the server.
  */
 import { resolve } from 'node:path';
-import { CofferError } from '../core/errors.js';
+import { CofferError, isCofferError } from '../core/errors.js';
 import { parseKeyPath } from '../core/paths.js';
 import { formatDuration } from '../core/rotation/duration.js';
 import { notInRemoteMode, type SecretsService } from '../core/service/secrets-service.js';
@@ -69,6 +71,20 @@ export function clientSecretsService(
         ...(o.allowEmpty === true ? { allowEmpty: true } : {}),
         ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
       }),
+    checkSet: async (path, env, o = {}) => {
+      try {
+        await client.checkSetSecret(path, {
+          env,
+          description: o.description,
+          ifVersion: o.ifVersion,
+        });
+      } catch (err) {
+        // A server without the check: the value is asked for, and the set is checked when
+        // it arrives, as before the check existed.
+        if (isCofferError(err) && err.code === 'ROUTE_NOT_FOUND') return;
+        throw err;
+      }
+    },
     // Refused before any request (and before any await: the caller sees it at once).
     list: (o = {}) => {
       if (o.env === undefined) throw notInRemoteMode('list --all-envs');

@@ -64,6 +64,21 @@ export interface SetOptions extends EnvOption {
   metadata?: SetMetadata | undefined;
 }
 
+/** What `checkSetSecret` sends: a set's options without its value (and without metadata). */
+export interface CheckSetOptions extends EnvOption {
+  /** Required when the secret is created. */
+  description?: string | undefined;
+  /** VERSION_CONFLICT unless the current version is this (0 = must not exist). */
+  ifVersion?: number | undefined;
+}
+
+/** A set the stored secret would accept (`POST /v1/secrets/{path}/check-set`). */
+export interface SetChecked {
+  path: string;
+  env: string;
+  checked: true;
+}
+
 /** Metadata written with a new version; a field left out keeps the secret's current one. */
 export interface SetMetadata {
   tier?: number | null | undefined;

@@ -1,7 +1,8 @@
 /**
  * A small in-test stand-in for `coffer serve`: node:http, one bearer token, an in-memory map,
  * and the routes of docs/http-api.md that the CLI's remote mode uses, with the documented
- * error shape `{code, message, requestId}`. It lets the remote-mode tests check the client
+ * error shape `{code, message, requestId}`. It has no check-set route: to the CLI it is a
+ * server older than that check. It lets the remote-mode tests check the client
  * side on its own; the same scenarios also run against the real server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -187,7 +188,8 @@ export async function startFakeServer(token: string): Promise<FakeServer> {
     }
     if (req.method === 'GET' && route === '/v1/audit/verify')
       return { ok: true, checked: audit.length };
-    throw new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${route}`);
+    // As the real server answers a route it does not have (an older one, for a newer client).
+    throw new HttpError(404, 'ROUTE_NOT_FOUND', `no route ${req.method} ${route}`);
   }
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {

@@ -1,13 +1,16 @@
 /**
  * Terminal behaviour through a real pseudo-terminal (util-linux `script`): the hidden value
  * prompt of `coffer set` does not echo the value nor accept an empty one, refuses a paste of
- * several lines whole and leaves none of it for the next program, and `coffer key rotate` draws
- * a progress bar. Skipped, with a message, where `script` is not installed.
+ * several lines whole and leaves none of it for the next program, refuses before it asks what
+ * the vault (or in remote mode the server) would refuse whatever the value, and `coffer key
+ * rotate` draws a progress bar. Skipped, with a message, where `script` is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeServer, startFakeServer } from './fake-server.js';
 import { BIN, makeHome, STRIPE_DESCRIPTION } from './harness.js';
+import { type ServeProcess, startServe } from './serve-harness.js';
 
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 if (!hasScript) console.warn('SKIPPED terminal tests: util-linux `script` is not installed');
@@ -325,5 +328,124 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     const r = await onPty(`${q(process.execPath)} ${q(BIN)} key rotate --batch-size 1`, h.env);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/re-wrapping data keys \[#+\.*\] 3\/3 100%/);
+  });
+});
+
+describe.skipIf(!hasScript)('on a terminal, in remote mode (COFFER_URL)', () => {
+  const server = makeHome();
+  const client = makeHome();
+  let serve: ServeProcess;
+  let writer: string;
+  let narrow: string;
+  const tokenFor = (name: string, allow: string): string => {
+    const r = server.run([
+      ...['token', 'create', '--name', name, '--allow', allow],
+      ...['--cap', 'read,list,write', '--json'],
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { token: string }).token;
+  };
+  const remote = (token: string) => ({ ...client.env, COFFER_URL: serve.url, COFFER_TOKEN: token });
+  const set = (path: string, more = '') => `${q(process.execPath)} ${q(BIN)} set ${path}${more}`;
+
+  beforeAll(async () => {
+    expect(server.run(['init']).code).toBe(0);
+    writer = tokenFor('deploy', 'project/**');
+    narrow = tokenFor('app-only', 'project/app/*');
+    serve = await startServe(server.env, ['--log-level', 'warn']);
+  });
+  afterAll(async () => {
+    await serve?.stop();
+  });
+
+  it('set of a new secret without a description is refused by the server before the value is asked for; an existing one is asked for', async () => {
+    const value = 'typed-remote-secret-4K7pQ1';
+    const env = remote(writer);
+    const r = await onPty(set('project/x/new'), env, 'Value for', value);
+    expect(r.out).toContain('a description is required to create project/x/new');
+    expect(r.out).not.toContain('Value for');
+    expect(r.code).toBe(2);
+    const stale = await onPty(
+      set('project/x/new', ` -d ${q(STRIPE_DESCRIPTION)} --if-version 1`),
+      env,
+      'Value for',
+      value,
+    );
+    expect(stale.out).toContain('project/x/new (dev) is at version 0, not 1');
+    expect(stale.out).not.toContain('Value for');
+    expect(stale.code).toBe(5);
+    expect(server.run(['get', 'project/x/new']).code).toBe(3);
+    // With a description the check passes and the value is asked for and stored ...
+    const created = await onPty(
+      set('project/x/new', ` -d ${q(STRIPE_DESCRIPTION)}`),
+      env,
+      'Value for',
+      value,
+    );
+    expect(created.out).toContain('Value for project/x/new (dev):');
+    expect(created.out).toContain('created project/x/new (dev) version 1');
+    expect(created.out).not.toContain(value);
+    expect(created.code).toBe(0);
+    // ... and an existing secret needs none.
+    const updated = await onPty(set('project/x/new'), env, 'Value for', `${value}-2`);
+    expect(updated.out).toContain('updated project/x/new (dev) version 2');
+    expect(updated.code).toBe(0);
+    expect(server.run(['get', 'project/x/new']).stdout).toBe(`${value}-2\n`);
+  });
+
+  it('a token that may not write the path is refused before the value is asked for, and the server audits the refusal', async () => {
+    const r = await onPty(
+      set('project/x/other', ` -d ${q(STRIPE_DESCRIPTION)}`),
+      remote(narrow),
+      'Value for',
+      'typed-remote-secret-9L2mW5',
+    );
+    expect(r.out).toContain('this token may not do that: path not allowed');
+    expect(r.out).not.toContain('Value for');
+    expect(r.code).toBe(4);
+    const audit = server.run(['audit', '--path', 'project/x/other', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const records = (JSON.parse(audit.stdout) as { records: Record<string, unknown>[] }).records;
+    expect(records.map((x) => [x.action, x.outcome, x.detail])).toEqual([
+      ['set', 'denied', 'path not allowed'],
+    ]);
+    expect(records[0]!.actor).toMatch(/^token:app-only@127\.0\.0\.1/);
+  });
+});
+
+describe.skipIf(!hasScript)('on a terminal, against a server without the check', () => {
+  const token = 'coffer_fake02_q0DPm6bH4vXc1nKz8sY2fLwR9aTeJ5uGhB7iNoVdE3x';
+  const client = makeHome();
+  let fake: FakeServer;
+  beforeAll(async () => {
+    fake = await startFakeServer(token);
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  it('set still works: the value is asked for, and the server refuses or stores it as before', async () => {
+    const env = { ...client.env, COFFER_URL: fake.url, COFFER_TOKEN: token };
+    const set = (more: string) =>
+      `${q(process.execPath)} ${q(BIN)} set project/x/old_server${more}`;
+    const refused = await onPty(set(''), env, 'Value for', 'typed-old-server-1');
+    expect(refused.out).toContain('Value for project/x/old_server (dev):');
+    expect(refused.out).toContain('a description is required to create project/x/old_server');
+    expect(refused.code).toBe(2);
+    const stored = await onPty(
+      set(` -d ${q(STRIPE_DESCRIPTION)}`),
+      env,
+      'Value for',
+      'typed-old-server-2',
+    );
+    expect(stored.out).toContain('created project/x/old_server (dev) version 1');
+    expect(stored.code).toBe(0);
+    const route = 'POST /v1/secrets/project/x/old_server/check-set';
+    expect(fake.requests).toEqual([
+      route,
+      'PUT /v1/secrets/project/x/old_server',
+      route,
+      'PUT /v1/secrets/project/x/old_server',
+    ]);
   });
 });

@@ -113,7 +113,8 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
           } else if (stdinIsTerminal() && !g.passphraseStdin) {
             // What the vault would refuse whatever is typed (a new secret without a
             // description, a stale --if-version) is said before the value is asked for, not
-            // after it was typed and thrown away. A server does not offer the check yet.
+            // after it was typed and thrown away. In remote mode the server checks it (an
+            // older server without the check lets it pass, and refuses the set itself).
             await vault.checkSet?.(key.path, env, {
               description: opts.description,
               ifVersion: opts.ifVersion,

@@ -66,7 +66,8 @@ export interface SecretsService {
   /**
    * Refuses a `set` that would be refused whatever its value (a new secret without a
    * description, a check-and-set version that is not the current one), for a front end that
-   * asks for the value only after this (the local vault only; a server does not offer it yet).
+   * asks for the value only after this. In remote mode the server checks it, as it would the
+   * set (POST /v1/secrets/{path}/check-set); a server older than that check lets it pass.
    */
   checkSet?(
     path: string,
