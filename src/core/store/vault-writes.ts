@@ -128,9 +128,10 @@ async function setIn(store: AuditedStore, tx: StorageTx, p: PreparedSet): Promis
 /**
  * Refuses a set that would be refused whatever its value (path, environment, description,
  * check-and-set version, a new secret without a description), so a front end can ask for the
- * value only after this passes. It reads metadata only. A refusal found in the stored secret
- * is audited as that set's refusal would be; a pass writes nothing (the set that follows is
- * audited, and checks all of this again in its own transaction).
+ * value only after this passes. It reads metadata only, and is audited as `check_set`,
+ * passed or refused (it tells whether the secret exists: a token that may write a path learns
+ * that only on the record). The set that follows checks all of this again in its own
+ * transaction.
  */
 export async function checkSetSecret(
   store: AuditedStore,
@@ -141,12 +142,13 @@ export async function checkSetSecret(
   const key = parseKeyPath(path);
   const e = parseEnvironment(env);
   const { description, ifVersion } = checkSetOptions(key, options);
-  try {
-    const existing = await store.read((tx) => tx.getSecret(key.path, e));
+  // Audited either way, as `check_set` (a check tells whether the secret exists, and what
+  // its version is): passed, or refused as the set would have been.
+  await store.op('check_set', { path: key.path, env: e }, async (tx) => {
+    const existing = await tx.getSecret(key.path, e);
     checkSetTarget(key, e, existing?.currentVersion, description, ifVersion);
-  } catch (err) {
-    throw (await store.auditFailure('set', { path: key.path, env: e }, err)) ?? err;
-  }
+    return { result: undefined };
+  });
 }
 
 /** Stores a new version of a secret (creating it, or reviving a deleted one). */

@@ -38,7 +38,7 @@ const error = (a: { status: number; json: Record<string, unknown> }) => ({
 });
 
 describe('POST /v1/secrets/{path}/check-set', () => {
-  it('passes what a set would accept, stores nothing and writes no record', async () => {
+  it('passes what a set would accept, stores nothing, and audits each check', async () => {
     const w = kit.tokens.write;
     const fresh = await check(w, { description: DESCRIPTION });
     expect(fresh.status).toBe(200);
@@ -53,8 +53,18 @@ describe('POST /v1/secrets/{path}/check-set', () => {
     expect((await check(w, { ifVersion: 1 })).status).toBe(200);
     await kit.vault.delete(APP, 'dev');
     expect((await check(w, { ifVersion: 1 })).status).toBe(200);
-    const records = await auditRecords(kit);
-    expect(records.filter((r) => r.actor.startsWith('token:'))).toEqual([]);
+    // Each check is on the record (it tells the token whether the secret exists).
+    const records = (await auditRecords(kit))
+      .filter((r) => r.actor.startsWith('token:'))
+      .map((r) => [r.action, r.path, r.env, r.outcome]);
+    expect(records).toEqual([
+      ['check_set', APP, 'dev', 'ok'],
+      ['check_set', APP, 'dev', 'ok'],
+      ['check_set', APP, 'prod', 'ok'],
+      ['check_set', APP, 'dev', 'ok'],
+      ['check_set', APP, 'dev', 'ok'],
+      ['check_set', APP, 'dev', 'ok'],
+    ]);
   });
 
   it('refuses with the error the set would get: no description for a new secret, a stale ifVersion', async () => {
@@ -74,24 +84,25 @@ describe('POST /v1/secrets/{path}/check-set', () => {
     expectError(stale, 409, 'VERSION_CONFLICT');
     expect(error(stale)).toEqual(error(await put(w, { value: SENTINEL, ifVersion: 0 })));
     expect((await kit.vault.get(APP, 'dev')).value).toBe('current');
-    // Each refusal is audited as the set's own refusal is (a description the grammar refuses
-    // is not, for the check as for the set).
-    const sets = (await auditRecords(kit))
-      .filter((r) => r.action === 'set' && r.actor.startsWith('token:'))
-      .map((r) => [r.actor, r.path, r.env, r.outcome, r.detail]);
-    const refused = (outcome: string, detail: string) => [
+    // Each refusal is audited as the set's own refusal is, the check's as `check_set` (a
+    // description the grammar refuses is not, for the check as for the set).
+    const refusals = (await auditRecords(kit))
+      .filter((r) => r.outcome !== 'ok' && r.actor.startsWith('token:'))
+      .map((r) => [r.action, r.actor, r.path, r.env, r.outcome, r.detail]);
+    const refused = (action: string, outcome: string, detail: string) => [
+      action,
       'token:writer@127.0.0.1',
       APP,
       'dev',
       outcome,
       detail,
     ];
-    expect(sets).toEqual([
-      refused('invalid', 'INVALID_DESCRIPTION'), // check
-      refused('invalid', 'INVALID_DESCRIPTION'), // put
-      refused('conflict', 'VERSION_CONFLICT'), // check, ifVersion 1 of nothing
-      refused('conflict', 'VERSION_CONFLICT'), // check, stale
-      refused('conflict', 'VERSION_CONFLICT'), // put, stale
+    expect(refusals).toEqual([
+      refused('check_set', 'invalid', 'INVALID_DESCRIPTION'),
+      refused('set', 'invalid', 'INVALID_DESCRIPTION'),
+      refused('check_set', 'conflict', 'VERSION_CONFLICT'), // ifVersion 1 of nothing
+      refused('check_set', 'conflict', 'VERSION_CONFLICT'), // stale
+      refused('set', 'conflict', 'VERSION_CONFLICT'), // stale
     ]);
   });
 
