@@ -1,6 +1,6 @@
 /**
  * Reading a file coffer is given from outside (a .env to import, a key file, a backup, an
- * audit checkpoint, a scan baseline) with a size cap: the file is read from one descriptor
+ * age identity file, an audit checkpoint, a scan baseline) with a size cap: the file is read from one descriptor
  * in chunks and reading stops as soon as it passes the cap, so a device (`/dev/zero`), an
  * endless pipe (`--key-file <(yes)`) or a huge file ends in a clear error naming the file
  * and the limit, with memory bounded by the cap, never in a hang, an out-of-memory abort or
@@ -18,6 +18,7 @@ export const READ_LIMITS: {
   readonly checkpoint: number;
   readonly baseline: number;
   readonly backup: number;
+  readonly ageIdentity: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -29,6 +30,11 @@ export const READ_LIMITS: {
   baseline: 16 * MiB,
   /** A backup: a whole vault, encrypted. */
   backup: 1024 * MiB,
+  /**
+   * An age identity file (`--identity`): `AGE-SECRET-KEY-1...` lines of 74 characters, plugin
+   * identities of a few hundred, and comments. 64 KiB holds hundreds of keys.
+   */
+  ageIdentity: 64 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

@@ -9,7 +9,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { populateVault } from '../helpers/vault.js';
@@ -222,6 +229,47 @@ describe('coffer backup (binary)', () => {
     expect(JSON.parse(lines[lines.length - 1]!)).toMatchObject({ t: 'end' });
     const v = h.run(['backup', 'verify', 'r.age', '--identity', id]);
     expect(v.code, v.stderr).toBe(0);
+  });
+
+  it('an identity file past 64 KiB (a huge file, /dev/zero) is refused by name, nothing restored', async () => {
+    const { generateIdentity, identityToRecipient } = await import('age-encryption');
+    const h = setup();
+    const identity = await generateIdentity();
+    const b = h.run(['backup', '-o', 'r.age', '--recipient', await identityToRecipient(identity)]);
+    expect(b.code, b.stderr).toBe(0);
+    const id = join(h.home, 'id.txt');
+    writeFileSync(id, `# test identity\n${identity}\n`);
+    expect(h.run(['backup', 'verify', 'r.age', '--identity', id]).code).toBe(0);
+    // The right identity, in a file grown (sparse) past the cap: refused before it is read.
+    const huge = join(h.home, 'huge.txt');
+    writeFileSync(huge, `${identity}\n`);
+    truncateSync(huge, 2 * 1024 * 1024 * 1024);
+    const target = join(h.home, 'restored', 'vault.db');
+    for (const file of [huge, '/dev/zero']) {
+      for (const args of [
+        ['backup', 'verify', 'r.age', '--identity', file],
+        [
+          '--key-file',
+          h.keyFile,
+          'backup',
+          'restore',
+          'r.age',
+          '--vault',
+          target,
+          '--identity',
+          file,
+        ],
+      ]) {
+        const r = h.run(args);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(
+          `${file} is larger than 64 KiB, the limit for an age identity file`,
+        );
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.stderr).not.toContain(identity);
+        expect(existsSync(target)).toBe(false);
+      }
+    }
   });
 
   it('a backup killed at any moment leaves no file or a complete one, never a partial one', async () => {

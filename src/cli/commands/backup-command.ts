@@ -4,7 +4,7 @@
  * of stdin, or a hidden prompt; never from argv.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ageStanzaTypes, type BackupEncryption, decryptBackup } from '../../core/backup/age.js';
@@ -17,6 +17,7 @@ import {
   restoreSnapshot,
 } from '../../core/backup/backup.js';
 import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
+import { readAgeIdentities } from '../../core/backup/identities.js';
 import { backupFileName } from '../../core/backup/scheduled.js';
 import { parseStoredKdf, type ScryptParams } from '../../core/crypto/kdf.js';
 import { CofferError } from '../../core/errors.js';
@@ -85,28 +86,6 @@ async function backupPassphrase(confirm: boolean): Promise<string> {
   return first;
 }
 
-/** Reads age identities (`AGE-SECRET-KEY-1...` lines; `#` comments) from identity files. */
-function readIdentities(files: readonly string[]): string[] {
-  const ids: string[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new CofferError(
-        code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO_ERROR',
-        `cannot read the identity file ${file} (${code ?? 'error'})`,
-      );
-    }
-    for (const line of text.split(/\r?\n/)) {
-      const t = line.trim();
-      if (t !== '' && !t.startsWith('#')) ids.push(t);
-    }
-  }
-  return ids;
-}
-
 /** Reads, decrypts and decodes a backup file (asking for what opens it). */
 export async function openBackupFile(
   file: string,
@@ -125,7 +104,7 @@ export async function openBackupFile(
   if (types === undefined) {
     throw new CofferError('BACKUP_INVALID', `${file} is not an age-encrypted coffer backup`);
   }
-  const identities = readIdentities(identityFiles);
+  const identities = readAgeIdentities(identityFiles);
   const passphraseFile = types.includes('scrypt');
   if (!passphraseFile && identities.length === 0) {
     throw new CofferError('USAGE', `${file} is encrypted to age recipients, not to a passphrase`, {
