@@ -9,7 +9,7 @@ import { CofferError } from '../core/errors.js';
 import { READ_LIMITS, readFileLimited } from '../core/read-limited.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { envOf } from './env-option.js';
-import { readStdinRest, stdinIsTerminal } from './input.js';
+import { readStdinRest, STDIN_DOTENV, stdinIsTerminal } from './input.js';
 import { resolveProject } from './project-file.js';
 
 /** The bytes of FILE, or an IO_ERROR naming it. */
@@ -33,7 +33,7 @@ export async function readInput(
       hint: `Pass the file (\`${command.name} ${command.example}\`) or pipe it (\`${command.name} < ${command.example}\`); - reads what you type, up to Ctrl-D.`,
     });
   }
-  if (file === undefined || file === '-') return readStdinRest('input', true);
+  if (file === undefined || file === '-') return readStdinRest('input', true, STDIN_DOTENV);
   return decodeUtf8(readBytes(file), file);
 }
 

@@ -4,6 +4,8 @@
  * warning), because argv is visible to other users through `ps` and /proc.
  */
 import { CofferError } from '../core/errors.js';
+import { READ_LIMITS, type TooLargeOptions, tooLarge } from '../core/read-limited.js';
+import { MAX_VALUE_BYTES } from '../core/store/values.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { HiddenAnswer } from './hidden-answer.js';
 
@@ -11,27 +13,69 @@ let stdinCache: Buffer | undefined;
 let stdinOffset = 0;
 
 /**
- * The most stdin coffer reads: far above any value (64 KiB), .env file or manifest (1 MiB),
- * and low enough that `yes | coffer set ...` stops with an error instead of filling memory.
+ * The most stdin coffer reads at all: far above any value (64 KiB) or checkpoint, as large as
+ * a .env file may be, and low enough that `yes | coffer ...` stops with an error instead of
+ * filling memory. A read that knows what it takes caps it lower (StdinLimit).
  */
 export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 
-async function readAllStdin(): Promise<Buffer> {
+/** The largest legitimate input of one kind on stdin, and how its refusal reads. */
+export interface StdinLimit {
+  /** The most bytes the input holds (a trailing newline that is removed comes on top). */
+  bytes: number;
+  /** What the limit is for, in the refusal: `a secret's value`, `a .env file`. */
+  of: string;
+  options?: TooLargeOptions;
+}
+
+/** A secret's value (`set`, `rotate --value-stdin`, `incident --value-stdin`): core's limit. */
+export const STDIN_VALUE: StdinLimit = {
+  bytes: MAX_VALUE_BYTES,
+  of: "a secret's value",
+  options: {
+    code: 'VALUE_TOO_LARGE',
+    hint: 'Pipe only the value; store large files elsewhere and keep their key here.',
+  },
+};
+
+/** A .env file (`env import -`, `env parse -`): the limit of a .env file read by name. */
+export const STDIN_DOTENV: StdinLimit = {
+  bytes: READ_LIMITS.dotenv,
+  of: 'a .env file',
+  options: { hint: 'Pipe only the .env file meant.' },
+};
+
+/** An audit checkpoint (`audit verify --checkpoint -`): the limit of one read by name. */
+export const STDIN_CHECKPOINT: StdinLimit = {
+  bytes: READ_LIMITS.checkpoint,
+  of: 'an audit checkpoint',
+  options: { hint: 'Pipe only the output of `coffer audit head`.' },
+};
+
+function stdinTooLarge(): CofferError {
+  return new CofferError(
+    'VALUE_TOO_LARGE',
+    `stdin holds more than ${MAX_STDIN_BYTES / 1024 / 1024} MiB; coffer reads at most that`,
+    { hint: 'Pipe only the value or the file meant (a value is at most 64 KiB).' },
+  );
+}
+
+/**
+ * All of stdin, read once and kept (a passphrase line may come before the rest). Reading
+ * stops, and stdin is dropped, as soon as it passes `cap` bytes: `refuse` says why.
+ */
+async function readAllStdin(cap: number, refuse: () => CofferError): Promise<Buffer> {
   if (stdinCache !== undefined) return stdinCache;
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of process.stdin) {
     total += (chunk as Buffer).length;
-    if (total > MAX_STDIN_BYTES) {
+    chunks.push(chunk as Buffer);
+    if (total > cap) {
       for (const c of chunks) c.fill(0);
       process.stdin.destroy();
-      throw new CofferError(
-        'VALUE_TOO_LARGE',
-        `stdin holds more than ${MAX_STDIN_BYTES / 1024 / 1024} MiB; coffer reads at most that`,
-        { hint: 'Pipe only the value or the file meant (a value is at most 64 KiB).' },
-      );
+      throw refuse();
     }
-    chunks.push(chunk as Buffer);
   }
   stdinCache = Buffer.concat(chunks);
   for (const c of chunks) c.fill(0);
@@ -45,7 +89,7 @@ function decode(bytes: Buffer, what: string): string {
 
 /** The first line of stdin (for --passphrase-stdin); the rest stays for `readStdinRest`. */
 export async function readStdinLine(what: string): Promise<string> {
-  const all = await readAllStdin();
+  const all = await readAllStdin(MAX_STDIN_BYTES, stdinTooLarge);
   let end = all.indexOf(0x0a, stdinOffset);
   if (end < 0) end = all.length;
   const line = all.subarray(stdinOffset, end);
@@ -59,10 +103,29 @@ export async function readStdinLine(what: string): Promise<string> {
 
 /**
  * The rest of stdin as text. Unless `raw`, one trailing newline (\n or \r\n) is removed, so
- * `echo value | coffer set ...` stores `value`.
+ * `echo value | coffer set ...` stores `value`. With a `limit`, stdin is read no further than
+ * the largest legitimate input of its kind (and that newline): `coffer set ... < /dev/zero`
+ * stops at once with the refusal instead of reading megabytes the value check then refuses.
  */
-export async function readStdinRest(what: string, raw: boolean): Promise<string> {
-  const all = await readAllStdin();
+export async function readStdinRest(
+  what: string,
+  raw: boolean,
+  limit?: StdinLimit,
+): Promise<string> {
+  const cap = Math.min(
+    MAX_STDIN_BYTES,
+    limit === undefined ? Infinity : limit.bytes + (raw ? 0 : 2),
+  );
+  const refuse =
+    limit === undefined
+      ? stdinTooLarge
+      : () => tooLarge('stdin', limit.bytes, limit.of, limit.options);
+  const all = await readAllStdin(stdinOffset + cap, refuse);
+  if (all.length - stdinOffset > cap) {
+    // Read whole before (a passphrase line came first): refused the same way.
+    all.fill(0);
+    throw refuse();
+  }
   const text = decode(all.subarray(stdinOffset), what);
   stdinOffset = all.length;
   return raw ? text : text.replace(/\r?\n$/, '');

@@ -4,7 +4,8 @@
  * in chunks and reading stops as soon as it passes the cap, so a device (`/dev/zero`), an
  * endless pipe (`--key-file <(yes)`) or a huge file ends in a clear error naming the file
  * and the limit, with memory bounded by the cap, never in a hang, an out-of-memory abort or
- * a wrong "not valid UTF-8".
+ * a wrong "not valid UTF-8". The CLI's stdin reader refuses an input past its limit with the
+ * same message (`tooLarge`, naming `stdin`).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CofferError, readFailure } from './errors.js';
@@ -44,11 +45,26 @@ function size(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-function tooLarge(file: string, limit: number, what: string): CofferError {
+export interface TooLargeOptions {
+  /** VALUE_TOO_LARGE for a secret's value; INVALID_ARGUMENT (the default) for a file. */
+  code?: 'INVALID_ARGUMENT' | 'VALUE_TOO_LARGE';
+  hint?: string;
+}
+
+/**
+ * The refusal of an input past its limit: it names the input (`source`, a file or `stdin`),
+ * the limit and what the limit is for (`what`), never a byte of the input itself.
+ */
+export function tooLarge(
+  source: string,
+  limit: number,
+  what: string,
+  options: TooLargeOptions = {},
+): CofferError {
   return new CofferError(
-    'INVALID_ARGUMENT',
-    `${file} is larger than ${size(limit)}, the limit for ${what}`,
-    { hint: `Check that ${file} is the file you meant.` },
+    options.code ?? 'INVALID_ARGUMENT',
+    `${source} is larger than ${size(limit)}, the limit for ${what}`,
+    { hint: options.hint ?? `Check that ${source} is the file you meant.` },
   );
 }
 

@@ -1,11 +1,12 @@
 /**
  * Input bytes through the built binary: values come back byte for byte (a leading U+FEFF
  * included), files that are not UTF-8 are refused with their line instead of being stored
- * with U+FFFD, and `env import` refuses two variables that would become one secret before it
- * imports anything.
+ * with U+FFFD, `env import` refuses two variables that would become one secret before it
+ * imports anything, and an endless or huge stdin stops at the limit of what it is read for
+ * (a value 64 KiB, a .env file 16 MiB).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ const DESCRIPTION = 'Webhook signing secret of the app';
 function vault() {
   const h = makeHome();
   expect(h.run(['init']).code).toBe(0);
-  return h;
+  return { ...h, list: () => h.run(['list', '--json']).stdout };
 }
 
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
@@ -86,16 +87,54 @@ describe('values read from stdin come back identical', () => {
 });
 
 describe('endless stdin', () => {
-  it('`yes | coffer set` stops with an error at the stdin limit instead of filling memory', () => {
+  const shell = (h: ReturnType<typeof vault>, command: string) =>
+    spawnSync('sh', ['-c', command], { env: h.env, encoding: 'utf8', timeout: 60_000 });
+
+  it('`yes | coffer set` stops at the value limit (64 KiB) instead of filling memory', () => {
     const h = vault();
-    const r = spawnSync(
-      'sh',
-      ['-c', `yes | "${process.execPath}" "${BIN}" set project/app/endless -d "${DESCRIPTION}"`],
-      { env: h.env, encoding: 'utf8', timeout: 120_000 },
+    const r = shell(
+      h,
+      `yes | "${process.execPath}" "${BIN}" set project/app/endless -d "${DESCRIPTION}"`,
     );
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toContain('stdin holds more than 16 MiB');
-    expect(h.run(['list', '--json']).stdout).not.toContain('endless');
+    expect(r.stderr).toContain("stdin is larger than 64 KiB, the limit for a secret's value");
+    expect(h.list()).not.toContain('endless');
+  });
+
+  it('`coffer set < /dev/zero` (and a huge file) stop at the value limit, nothing stored', () => {
+    const h = vault();
+    const huge = join(h.home, 'huge.bin');
+    writeFileSync(huge, 'v');
+    truncateSync(huge, 2 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    for (const source of ['/dev/zero', huge]) {
+      const fd = openSync(source, 'r');
+      try {
+        const r = spawnSync(
+          process.execPath,
+          [BIN, 'set', 'project/app/zeros', '-d', DESCRIPTION],
+          { env: h.env, stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 },
+        );
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toContain(
+          "coffer: error: stdin is larger than 64 KiB, the limit for a secret's value",
+        );
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    expect(h.list()).not.toContain('zeros');
+  });
+
+  it('`yes | coffer env import -` stops at the .env limit, importing nothing', () => {
+    const h = vault();
+    const r = shell(
+      h,
+      `yes A=1 | "${process.execPath}" "${BIN}" env import - --project app -d "{key} setting of the app server"`,
+    );
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('stdin is larger than 16 MiB, the limit for a .env file');
+    expect(h.list()).not.toContain('project/app');
   });
 });
 

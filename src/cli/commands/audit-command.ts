@@ -16,7 +16,7 @@ import { CofferError, readFailure } from '../../core/errors.js';
 import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { withLocalVault, withService } from '../context.js';
-import { readStdinRest } from '../input.js';
+import { readStdinRest, STDIN_CHECKPOINT } from '../input.js';
 import { EXIT, note, printJson, table, writeOut } from '../output.js';
 
 interface AuditOptions extends CommonOptions {
@@ -91,7 +91,8 @@ Examples:
 
 /** Reads a checkpoint file (`-`: stdin) and parses it. */
 async function readCheckpoint(file: string): Promise<AuditCheckpoint> {
-  if (file === '-') return parseCheckpoint(await readStdinRest('checkpoint', true));
+  if (file === '-')
+    return parseCheckpoint(await readStdinRest('checkpoint', true, STDIN_CHECKPOINT));
   try {
     return parseCheckpoint(
       readFileLimited(file, READ_LIMITS.checkpoint, 'an audit checkpoint').toString('utf8'),

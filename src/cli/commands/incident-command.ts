@@ -14,7 +14,7 @@ import { writtenUnder } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
-import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
 import { note, printJson, table, writeOut } from '../output.js';
 import { manifestHints } from './rotate-command.js';
 
@@ -80,7 +80,7 @@ Examples:
               : {}),
             dir: process.cwd(),
             newValue: async () => {
-              if (opts.valueStdin) return readStdinRest('value', false);
+              if (opts.valueStdin) return readStdinRest('value', false, STDIN_VALUE);
               if (stdinIsTerminal())
                 return promptHidden(`New value for ${key}: `, {
                   multiLineHint: `Pipe a new value of several lines on stdin: \`coffer incident ${key} --value-stdin < new-key.pem\`.`,

@@ -19,7 +19,7 @@ import { type SyncedFile, syncDotenvFiles } from '../../core/rotation/sync.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
-import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 
 interface RotateOptions extends CommonOptions {
@@ -183,7 +183,7 @@ Examples:
           let value: string | undefined;
           if (plan.kind === 'external') {
             process.stderr.write(`${providerSteps(key, hints.steps)}\n`);
-            if (opts.valueStdin) value = await readStdinRest('value', false);
+            if (opts.valueStdin) value = await readStdinRest('value', false, STDIN_VALUE);
             else if (stdinIsTerminal())
               value = await promptHidden(`New value for ${key}: `, {
                 multiLineHint: `Pipe a new value of several lines on stdin: \`coffer rotate ${key} --value-stdin < new-key.pem\`.`,

@@ -16,7 +16,7 @@ import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
-import { promptHidden, readStdinRest, stdinIsTerminal } from '../input.js';
+import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { envInput, withSuggestions } from '../suggestions.js';
@@ -124,7 +124,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             });
             source = 'nothing was typed at the prompt';
           } else {
-            value = await readStdinRest('value', opts.raw === true);
+            value = await readStdinRest('value', opts.raw === true, STDIN_VALUE);
             source = 'stdin was empty (an unset variable, an empty file or </dev/null?)';
           }
           assertValueGiven(value, key.path, env, opts.allowEmpty, source);

@@ -1,0 +1,116 @@
+/**
+ * Reading stdin whole (input.ts): each use stops at the largest input of its kind, so an
+ * endless or huge stdin (`< /dev/zero`, `yes |`) ends in a refusal that names the limit after
+ * reading little more than the limit, never megabytes; inputs at the limit still pass.
+ */
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CofferError } from '../core/errors.js';
+
+/** No stream in these tests yields more than this (every loop is bounded). */
+const MAX_PULLED = 64 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+/**
+ * Stands a stream in for process.stdin: `head` first, then `fill` bytes chunk by chunk up to
+ * `total` bytes (or the bound). Returns how much was pulled from it.
+ */
+function fakeStdin(head: Buffer, fill: number, total = MAX_PULLED): { pulled: () => number } {
+  let pulled = 0;
+  const stream = new Readable({
+    read() {
+      if (pulled === 0 && head.length > 0) {
+        pulled += head.length;
+        this.push(head);
+        return;
+      }
+      const n = Math.min(CHUNK, total - pulled);
+      if (n <= 0) {
+        this.push(null);
+        return;
+      }
+      pulled += n;
+      this.push(Buffer.alloc(n, fill));
+    },
+  });
+  vi.spyOn(process, 'stdin', 'get').mockReturnValue(stream as unknown as typeof process.stdin);
+  return { pulled: () => pulled };
+}
+
+/** input.ts afresh: it keeps what it read of stdin for the life of the process. */
+async function input() {
+  vi.resetModules();
+  return import('./input.js');
+}
+
+async function refusal(p: Promise<unknown>): Promise<CofferError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  // A CofferError of the fresh module graph input() loaded (another class than this file's).
+  expect((err as Error).name).toBe('CofferError');
+  return err as CofferError;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('a value on stdin', () => {
+  it('endless stdin is refused at 64 KiB, after reading about that much', async () => {
+    const { readStdinRest, STDIN_VALUE } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0);
+    const err = await refusal(readStdinRest('value', false, STDIN_VALUE));
+    expect(err.code).toBe('VALUE_TOO_LARGE');
+    expect(err.message).toBe("stdin is larger than 64 KiB, the limit for a secret's value");
+    expect(stdin.pulled()).toBeLessThanOrEqual(64 * 1024 + 4 * CHUNK);
+  });
+
+  it('a value of exactly 64 KiB passes, with its newline or raw', async () => {
+    for (const [tail, raw] of [
+      ['\r\n', false],
+      ['', true],
+    ] as const) {
+      const { readStdinRest, STDIN_VALUE } = await input();
+      fakeStdin(Buffer.from(`${'v'.repeat(64 * 1024)}${tail}`), 0x61, 0);
+      expect(await readStdinRest('value', raw, STDIN_VALUE)).toBe('v'.repeat(64 * 1024));
+    }
+  });
+
+  it('after a passphrase line, the rest past the limit is refused without quoting it', async () => {
+    const { readStdinLine, readStdinRest, STDIN_VALUE } = await input();
+    fakeStdin(Buffer.from('the passphrase\n'), 0x61, 16 + 200 * 1024);
+    expect(await readStdinLine('passphrase')).toBe('the passphrase');
+    const err = await refusal(readStdinRest('value', false, STDIN_VALUE));
+    expect(err.code).toBe('VALUE_TOO_LARGE');
+    expect(`${err.message} ${err.hint}`).not.toContain('aaaaaa');
+  });
+});
+
+describe('other inputs on stdin', () => {
+  it('an audit checkpoint is refused past 64 KiB, after reading about that much', async () => {
+    const { readStdinRest, STDIN_CHECKPOINT } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0x79);
+    const err = await refusal(readStdinRest('checkpoint', true, STDIN_CHECKPOINT));
+    expect(err.message).toBe('stdin is larger than 64 KiB, the limit for an audit checkpoint');
+    expect(stdin.pulled()).toBeLessThanOrEqual(64 * 1024 + 4 * CHUNK);
+  });
+
+  it('a .env file is refused past 16 MiB, its limit as a file', async () => {
+    const { readStdinRest, STDIN_DOTENV } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0x0a);
+    const err = await refusal(readStdinRest('input', true, STDIN_DOTENV));
+    expect(err.message).toBe('stdin is larger than 16 MiB, the limit for a .env file');
+    expect(stdin.pulled()).toBeLessThanOrEqual(16 * 1024 * 1024 + 4 * CHUNK);
+  });
+
+  it('a read without a limit of its own stops at 16 MiB', async () => {
+    const { readStdinLine } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0x79);
+    const err = await refusal(readStdinLine('passphrase'));
+    expect(err.code).toBe('VALUE_TOO_LARGE');
+    expect(err.message).toContain('16 MiB');
+    expect(stdin.pulled()).toBeLessThanOrEqual(16 * 1024 * 1024 + 4 * CHUNK);
+  });
+});
