@@ -1,17 +1,22 @@
 /**
  * The one .env writer (core/dotenv/write.ts) through the built binary: links, special files,
- * stdout, and a kill in the middle of a write.
+ * stdout, a file past the .env size limit, and a kill in the middle of a write.
  */
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
+  openSync,
+  readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -89,6 +94,41 @@ describe('.env files written by coffer', () => {
     });
     expect(set.stderr).toContain('is a symbolic link');
     expect(set.stderr).not.toContain('v2-value-456');
+  });
+
+  it('a .env past 16 MiB (or -> /dev/zero) is refused by every writer, left as it was, no temp file', () => {
+    const { h, app } = project();
+    const env = join(app, '.env');
+    writeFileSync(env, 'KEEP=1\n');
+    truncateSync(env, 2 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const writers = [
+      [['env', 'pull', '--project', 'shop'], undefined],
+      [['set', 'project/shop/api_key', '--dotenv', '.env'], 'v2-value-456'],
+      [['generate', 'SESSION_SECRET', '--dotenv', '.env'], undefined],
+    ] as const;
+    for (const [args, input] of writers) {
+      const r = h.run([...args], { cwd: app, ...(input ? { input } : {}) });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('.env is larger than 16 MiB, the limit for a .env file');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain('v2-value-456');
+      expect(readdirSync(app)).toEqual(['.env']);
+    }
+    expect(statSync(env).size).toBe(2 * 1024 * 1024 * 1024);
+    const head = Buffer.alloc(7);
+    const fd = openSync(env, 'r');
+    readSync(fd, head, 0, 7, 0);
+    closeSync(fd);
+    expect(head.toString()).toBe('KEEP=1\n');
+    rmSync(env);
+    symlinkSync('/dev/zero', env);
+    for (const [args, input] of writers) {
+      const r = h.run([...args], { cwd: app, ...(input ? { input } : {}) });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      // Refused as a link (the writer) or as a device (a command's own read of the file first).
+      expect(r.stderr).toMatch(/\.env is (a symbolic link|a device)/);
+      expect(readdirSync(app)).toEqual(['.env']);
+    }
   });
 
   it('"-" is stdout for env pull, and never a file named "-"', () => {

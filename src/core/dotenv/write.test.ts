@@ -225,5 +225,7 @@ describe('the existing .env file', () => {
       expect(err.message).toContain('16 MiB');
     }
     expect(statSync(file).size).toBe(16 * 1024 * 1024 + 1);
+    // No temp file and no lock left beside it.
+    expect(readdirSync(d)).toEqual(['.env']);
   });
 });

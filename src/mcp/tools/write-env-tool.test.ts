@@ -6,10 +6,12 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +126,23 @@ describe('write_env', () => {
     expect((err as CofferError).message).toContain('TOKEN');
     expect((err as CofferError).message).not.toContain('pwned');
     expect(readFileSync(join(cwd, '.env.unsafe'), 'utf8')).toBe('OTHER=1\n');
+  });
+
+  it('refuses a .env past 16 MiB by name and limit, writing nothing beside it', async () => {
+    await tv.vault.set('project/huge/api_key', 'dev', 'huge-value-0123', {
+      description: 'API key of the huge app for its payment provider',
+    });
+    const dir = join(cwd, 'huge');
+    mkdirSync(dir);
+    const file = join(dir, '.env');
+    writeFileSync(file, 'OTHER=1\n');
+    truncateSync(file, 2 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const err = await run({ project: 'huge', file: 'huge/.env' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CofferError);
+    expect((err as CofferError).message).toContain('.env is larger than 16 MiB');
+    expect((err as CofferError).message).not.toContain('huge-value');
+    expect(statSync(file).size).toBe(2 * 1024 * 1024 * 1024);
+    expect(readdirSync(dir)).toEqual(['.env']);
   });
 
   it('writes .env with mode 0600, names only, and honours keyPaths and the scope', async () => {
