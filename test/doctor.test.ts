@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acknowledgeAuditBreak } from '../src/core/audit/acknowledge.js';
 import { CHECKS, type CheckOutcome } from '../src/core/doctor/index.js';
+import { hostTag } from '../src/core/files.js';
 import { closeIncident, openIncident } from '../src/core/incident/index.js';
 import { createToken, revokeToken } from '../src/core/index.js';
 import { finishRotation, rotateSecret } from '../src/core/rotation/index.js';
@@ -118,6 +119,36 @@ describe('files', () => {
     expect(await f.fix(bad)).toBe(1);
     expect(existsSync(join(f.root, stray))).toBe(false);
     expect(readFileSync(join(f.root, '.gitignore'), 'utf8')).toBe('.env\n');
+    expectPass(await f.check('files/env-not-ignored'));
+  });
+
+  it("files/env-not-ignored: another host's temp file (a shared disk) is reported, not deleted", async () => {
+    const f = await fixture();
+    f.write('.gitignore', '.env\n');
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o600);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+    const theirs = `.env.coffer-${gone}-${other}-df373250.tmp`;
+    const mine = `.env.coffer-${gone}-${hostTag()}-df373250.tmp`;
+    f.write(theirs, `DB_PASSWORD=${rand()}\n`, 0o600);
+    f.write(mine, `DB_PASSWORD=${rand()}\n`, 0o600);
+    const bad = await f.check('files/env-not-ignored');
+    expect(bad.evidence).toContainEqual({
+      file: theirs,
+      message: `${theirs} is a temp file of a coffer write on another host (the disk is shared): it holds secrets`,
+    });
+    expectFail(bad, { file: mine });
+    // Only this host's is deleted by --fix: another host's writer may be running there.
+    expect(bad.fixes.map((x) => [x.description, x.apply !== undefined]).sort()).toEqual(
+      [
+        [`delete ${mine}`, true],
+        [`delete ${theirs} once no coffer runs on the host that wrote it`, false],
+      ].sort(),
+    );
+    expect(await f.fix(bad)).toBe(1);
+    expect(existsSync(join(f.root, mine))).toBe(false);
+    expect(existsSync(join(f.root, theirs))).toBe(true);
+    f.remove(theirs);
     expectPass(await f.check('files/env-not-ignored'));
   });
 

@@ -1,9 +1,10 @@
 /**
  * files.ts: the one writer of secret files and the .env lock, attacked the way a hostile
  * clone or a racing process would: links at the name or swapped in at the last moment, a
- * file made between the check and the write, a slow writer's lock, a lock taken over.
+ * file made between the check and the write, a slow writer's lock, a lock taken over; and
+ * the one rule of the sweeps: another host's file is never removed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -21,9 +22,22 @@ import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../test/helpers/errors.js';
 import { setDotenvVariables } from './dotenv/edit.js';
 import { writeDotenv } from './dotenv/write.js';
-import { isCofferTempFile, withFileLock, writeSecretFile } from './files.js';
+import {
+  hostTag,
+  isCofferTempFile,
+  tempFileWriter,
+  withFileLock,
+  writerState,
+  writeSecretFile,
+} from './files.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'coffer-files-'));
+
+/** A tag that is not this host's: a file a process of another host made on a shared disk. */
+const otherHost = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+
+/** The pid of a process that has exited (not reused so soon: pids go round). */
+const gonePid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number;
 
 describe('writeSecretFile', () => {
   it('without overwrite, never replaces a file made between the check and the write', () => {
@@ -74,8 +88,34 @@ describe('writeSecretFile', () => {
   it("names its temp files so that a stray one is recognised as coffer's", () => {
     expect(isCofferTempFile('.env.coffer-123-0badf00d.tmp')).toBe(true);
     expect(isCofferTempFile('.env.28955.df373250.tmp')).toBe(true);
+    expect(isCofferTempFile('.env.coffer-123-3f2a9c1b-0badf00d.tmp')).toBe(true);
     expect(isCofferTempFile('.env.local')).toBe(false);
     expect(isCofferTempFile('notes.tmp')).toBe(false);
+  });
+
+  it('names the host (a tag, not its name) and the writer in its temp files', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    let seen: string[] = [];
+    writeSecretFile(file, 'K=v\n', { beforeCommit: () => (seen = readdirSync(d)) });
+    const [temp] = seen.filter((n) => n !== '.env');
+    expect(temp).toBeDefined();
+    expect(temp).not.toContain(hostname());
+    expect(tempFileWriter(temp!, '.env')).toEqual({ pid: process.pid, host: hostTag() });
+    expect(hostTag()).toMatch(/^[0-9a-f]{8}$/);
+  });
+});
+
+describe('writerState: whether a leftover file may be removed', () => {
+  it("another host's file is never judged gone from here, whatever its pid is here", () => {
+    const dead = gonePid();
+    expect(writerState({ pid: dead, host: otherHost })).toBe('other-host');
+    expect(writerState({ pid: dead, host: 'another-host' })).toBe('other-host');
+    // Of this host (by its tag or, in a lock, its name), or of an older coffer (no host).
+    expect(writerState({ pid: dead, host: hostTag() })).toBe('gone');
+    expect(writerState({ pid: dead, host: hostname() })).toBe('gone');
+    expect(writerState({ pid: dead })).toBe('gone');
+    expect(writerState({ pid: process.ppid, host: hostTag() })).toBe('running');
   });
 });
 

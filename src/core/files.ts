@@ -22,7 +22,7 @@
  *   name exists (EEXIST, atomic), or an O_EXCL create where hard links are not supported: a
  *   file made by someone else meanwhile is never replaced.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -141,30 +141,107 @@ export function readOnlyRefusal(path: string, hint?: string): CofferError {
   });
 }
 
-/** The name of a temp file of `path`: `NAME.coffer-PID-HEX.tmp` (see strayTemps). */
-function tempName(path: string): string {
-  return `${path}.coffer-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+/**
+ * The writer of a file left behind: which process of which host made it. A sweep removes a
+ * file only when this says its writer is gone (writerGone), the one rule of every sweep.
+ */
+export interface Writer {
+  readonly pid: number;
+  /**
+   * The writing host: its tag (hostTag) in a file name, its name in a lock; undefined in a
+   * file an older coffer made, which named no host and is judged as this host's.
+   */
+  readonly host?: string | undefined;
 }
 
 /**
- * What follows `NAME.` in a temp file coffer made for NAME: `coffer-PID-HEX.tmp`, or
- * `PID.HEX.tmp` as versions before 0.x named them. Group 1 or 2 is the writer's pid.
+ * This host as the files it leaves name it: the first 8 hex digits of the SHA-256 of its
+ * name, so a file on a disk that several hosts share says whose it is without naming the host.
  */
-const TEMP_SUFFIX = String.raw`(?:coffer-(\d+)-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp`;
-const TEMP = new RegExp(`^${TEMP_SUFFIX}$`);
+export function hostTag(): string {
+  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+}
+
+/** Is `host` (a tag, a host name, or none: an older coffer's file) this host? */
+function isThisHost(host: string | undefined): boolean {
+  return host === undefined || host === '' || host === hostTag() || host === hostname();
+}
+
+/** This process as a file name names its writer: `PID-HOST` (see WRITER). */
+function writerName(): string {
+  return `${process.pid}-${hostTag()}`;
+}
+
+/** A writer in a file name: `PID-HOST` (writerName), or `PID` as earlier versions wrote. */
+const WRITER = String.raw`\d+(?:-[0-9a-f]{8})?`;
+
+/** The writer a file name holds (matched by WRITER). */
+function parseWriter(text: string): Writer {
+  const [pid = '', host] = text.split('-');
+  return { pid: Number(pid), host };
+}
+
+/** What became of a file's writer (writerState). */
+export type WriterState = 'running' | 'gone' | 'other-host';
 
 /**
- * The pid of the coffer writer that made `name` as a temp file for a file named `base`, or
- * undefined when `name` is not one.
+ * What became of a file's writer: `other-host` when another host wrote it (its pid means
+ * nothing here: it is never judged gone from here). A writer of this host is `gone` when its
+ * pid exists no more. A file of this very process was left by an earlier process with the
+ * same pid (coffer's synchronous writers hold none between calls; coffer as pid 1 in a
+ * container), unless `ownInUse` says this process may be making one now.
  */
-export function tempFileWriter(name: string, base: string): number | undefined {
+export function writerState(writer: Writer, options: { ownInUse?: boolean } = {}): WriterState {
+  if (!isThisHost(writer.host)) return 'other-host';
+  if (writer.pid === process.pid) return options.ownInUse === true ? 'running' : 'gone';
+  return pidGone(writer.pid) ? 'gone' : 'running';
+}
+
+/**
+ * Whether the writer of a file left behind (a temp file, a lock or its pid file, a vault
+ * build, a copy of a key) is gone, so the file may be removed: the rule of every sweep
+ * (writerState). Another host's file is never removed from here: on a shared disk its writer
+ * may be running there, whatever pid runs here.
+ */
+export function writerGone(writer: Writer, options: { ownInUse?: boolean } = {}): boolean {
+  return writerState(writer, options) === 'gone';
+}
+
+/** The name of a temp file of `path`: `NAME.coffer-PID-HOST-HEX.tmp` (see TEMP_SUFFIX). */
+function tempName(path: string): string {
+  return `${path}.coffer-${writerName()}-${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * What follows `NAME.` in a temp file coffer made for NAME: `coffer-WRITER-HEX.tmp` (a WRITER
+ * of a pid alone as earlier versions wrote it), or `PID.HEX.tmp` as versions before 0.x named
+ * them. Group 1 is the writer, or group 2 its pid.
+ */
+const TEMP_SUFFIX = String.raw`(?:coffer-(${WRITER})-[0-9a-f]{8}|(\d+)\.[0-9a-f]{8})\.tmp`;
+const TEMP = new RegExp(`^${TEMP_SUFFIX}$`);
+
+function tempWriter(m: RegExpExecArray): Writer {
+  return m[1] !== undefined ? parseWriter(m[1]) : { pid: Number(m[2]) };
+}
+
+/**
+ * The coffer writer that made `name` as a temp file for a file named `base`, or undefined
+ * when `name` is not one.
+ */
+export function tempFileWriter(name: string, base: string): Writer | undefined {
   if (!name.startsWith(`${base}.`)) return undefined;
   const m = TEMP.exec(name.slice(base.length + 1));
-  return m === null ? undefined : Number(m[1] ?? m[2]);
+  return m === null ? undefined : tempWriter(m);
 }
 
 /** A temp file coffer made for any file: `NAME.` and the suffix above. */
 const ANY_TEMP = new RegExp(`^.+\\.${TEMP_SUFFIX}$`);
+
+/** The coffer writer that made `name` (a file name, no directory) as a temp file of any file. */
+export function cofferTempFileWriter(name: string): Writer | undefined {
+  const m = ANY_TEMP.exec(name);
+  return m === null ? undefined : tempWriter(m);
+}
 
 /** Is `name` (a file name, no directory) named as coffer names its temp files? */
 export function isCofferTempFile(name: string): boolean {
@@ -172,12 +249,33 @@ export function isCofferTempFile(name: string): boolean {
 }
 
 /**
- * Is `name` a temp file a coffer writer left behind (its process is gone), for any file?
- * Doctor asks, to propose deleting it: it holds a whole secret file.
+ * A name for a file of this process's own beside `path`: `PATH.WRITER.HEX` and `suffix`
+ * (a vault being built, `vault.db.WRITER.HEX.tmp`; a key file being written,
+ * `master.key.WRITER.HEX.new`; a lock's pid file, `NAME.lock.WRITER.HEX`). One a killed
+ * process left is found by privateFileWriter and removed once writerGone says so.
  */
-export function isStrayTempFile(name: string): boolean {
-  const m = ANY_TEMP.exec(name);
-  return m !== null && processGone(Number(m[1] ?? m[2]));
+export function privateFileName(path: string, suffix = ''): string {
+  return `${path}.${writerName()}.${randomBytes(4).toString('hex')}${suffix}`;
+}
+
+/**
+ * The writer of `name` when it is a private file (privateFileName) of a file named `base`,
+ * its suffix matching the regular expression `suffix`, or (with `temps`) a temp file of one
+ * (writeSecretFile writes it through one); undefined otherwise. Names with a pid alone, as
+ * earlier versions made them (`vault.db.PID.HEX.tmp`), are read too.
+ */
+export function privateFileWriter(
+  name: string,
+  base: string,
+  suffix: string,
+  options: { temps?: boolean } = {},
+): Writer | undefined {
+  if (!name.startsWith(`${base}.`)) return undefined;
+  const temp = options.temps === true ? `(?:\\.${TEMP_SUFFIX})?` : '';
+  const m = new RegExp(`^(${WRITER})\\.[0-9a-f]{8}${suffix}${temp}$`).exec(
+    name.slice(base.length + 1),
+  );
+  return m?.[1] === undefined ? undefined : parseWriter(m[1]);
 }
 
 /**
@@ -188,15 +286,16 @@ export function isStrayTempFile(name: string): boolean {
 function removeStrayTemps(path: string): void {
   const base = basename(path);
   removeLeftovers(dirname(path), (name) => {
-    const pid = tempFileWriter(name, base);
-    return pid !== undefined && processGone(pid);
+    const writer = tempFileWriter(name, base);
+    return writer !== undefined && writerGone(writer);
   });
 }
 
 /**
- * Removes the files of `dir` that `left(name)` says a gone process left behind (a killed
- * writer's temp file, lock pid file or vault build). A directory that cannot be listed, and a
- * file that is gone meanwhile or not ours to remove, are left as they are.
+ * Removes the files of `dir` that `left(name)` says a gone writer left behind (a killed
+ * writer's temp file, lock pid file, vault build or key copy; each sweep asks writerGone). A
+ * directory that cannot be listed, and a file that is gone meanwhile or not ours to remove,
+ * are left as they are.
  */
 export function removeLeftovers(dir: string, left: (name: string) => boolean): void {
   let names: string[];
@@ -379,13 +478,8 @@ function holding(token: string): string {
   return `${process.pid}\n${hostname()}\n${token}\n`;
 }
 
-/**
- * Whether process `pid` of this host is gone. The locks and temp files are taken and given
- * back synchronously, so this process holds none now: one with its own pid was left by an
- * earlier process (a pid reused after a crash, coffer as pid 1 in a container).
- */
-export function processGone(pid: number): boolean {
-  if (pid === process.pid) return true;
+/** Whether process `pid` of this host is gone (no such process). */
+function pidGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return false;
@@ -396,10 +490,10 @@ export function processGone(pid: number): boolean {
 
 /**
  * Whether a lock file was left behind. A lock of this host (or one written by an older
- * coffer, which held the pid only) is abandoned when its process is gone, and never while it
- * lives, however long it takes (a large .env): taking a live writer's lock would let two
- * writers rename over each other and lose a change. Only a lock whose process cannot be
- * checked from here (another host's, or one not written yet) is judged by its age.
+ * coffer, which held the pid only) is abandoned when its writer is gone (writerState), and
+ * never while it lives, however long it takes (a large .env): taking a live writer's lock
+ * would let two writers rename over each other and lose a change. Only a lock whose process
+ * cannot be checked from here (another host's, or one not written yet) is judged by its age.
  */
 function abandoned(lock: string): boolean {
   const held = statSync(lock, { throwIfNoEntry: false });
@@ -414,8 +508,8 @@ function abandoned(lock: string): boolean {
   const [pidText = '', host] = text.split('\n');
   const pid = Number(pidText);
   if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
-  if (host !== undefined && host !== '' && host !== hostname()) return old;
-  return processGone(pid);
+  const state = writerState({ pid, host });
+  return state === 'other-host' ? old : state === 'gone';
 }
 
 /**
@@ -445,7 +539,7 @@ function takeOver(lock: string): void {
  * an O_EXCL create then the write. False when `path` exists.
  */
 function createHolding(path: string, token = randomBytes(8).toString('hex')): boolean {
-  const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const own = privateFileName(path);
   const cannotLock = (err: unknown) =>
     new CofferError(
       'IO_ERROR',
@@ -539,21 +633,18 @@ export function withFileLock<T>(path: string, fn: (lock: HeldLock) => T): T {
 }
 
 /**
- * Removes the pid files (`NAME.lock.PID.HEX`, `NAME.lock.takeover.PID.HEX`) that writers
- * killed between making one and linking it left beside the file, once their process is gone.
+ * Removes the pid files (`NAME.lock.WRITER.HEX`, `NAME.lock.takeover.WRITER.HEX`) that writers
+ * killed between making one and linking it left beside the file, once their writer is gone.
+ * One named with a pid alone (an earlier version's) is judged as a lock, by what it holds.
  * Called holding the lock; a directory that cannot be listed is left as it is.
  */
 function removeStrays(lock: string): void {
-  const prefix = `${basename(lock)}.`;
+  const base = basename(lock);
   const dir = dirname(lock);
-  removeLeftovers(
-    dir,
-    (name) =>
-      name.startsWith(prefix) &&
-      STRAY.test(name.slice(prefix.length)) &&
-      abandoned(join(dir, name)),
-  );
+  removeLeftovers(dir, (name) => {
+    const writer =
+      privateFileWriter(name, base, '') ?? privateFileWriter(name, `${base}.takeover`, '');
+    if (writer === undefined) return false;
+    return writer.host === undefined ? abandoned(join(dir, name)) : writerGone(writer);
+  });
 }
-
-/** What follows `NAME.lock.` in a writer's pid file (createHolding). */
-const STRAY = /^(?:takeover\.)?\d+\.[0-9a-f]{8}$/;

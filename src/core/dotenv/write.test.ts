@@ -16,9 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../../test/helpers/errors.js';
+import { hostTag } from '../files.js';
 import { readDotenvFile, writeDotenv } from './write.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'coffer-dotenv-write-'));
+
+/** A tag that is not this host's: a file a process of another host made on a shared disk. */
+const otherHost = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
 
 describe('writeDotenv', () => {
   it('adds and updates by name, keeps other lines, writes 0600, and nothing when unchanged', () => {
@@ -89,6 +93,25 @@ describe('writeDotenv', () => {
     for (const f of dead) expect(existsSync(f)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(other)).toBe(true);
+  });
+
+  it("removes this host's pid files of gone writers, never another host's (a shared disk)", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const mine = [
+      `${file}.lock.${gone}-${hostTag()}.0badc0de`,
+      `${file}.lock.takeover.${gone}-${hostTag()}.00ff00ff`,
+    ];
+    // Another host's writer may be running there now, whatever runs here with its pid.
+    const theirs = [
+      `${file}.lock.${gone}-${otherHost}.0badc0de`,
+      `${file}.lock.takeover.${gone}-${otherHost}.00ff00ff`,
+    ];
+    for (const f of [...mine, ...theirs]) writeFileSync(f, '');
+    expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
+    for (const f of mine) expect(existsSync(f), f).toBe(false);
+    for (const f of theirs) expect(existsSync(f), f).toBe(true);
   });
 
   it('creates the directories a new file needs, and leaves no lock behind', () => {
@@ -180,6 +203,20 @@ describe('writeDotenv', () => {
         .filter((n) => n.includes('.tmp'))
         .sort(),
     ).toEqual([kept[0], kept[2]].sort());
+  });
+
+  it("removes this host's temp files of gone writers, never another host's (a shared disk)", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const strays = [`.env.coffer-${dead}-${hostTag()}-0badf00d.tmp`];
+    // Written right now by a live writer of another host, whose pid does not exist here.
+    const theirs = [`.env.coffer-${dead}-${otherHost}-0badf00d.tmp`];
+    for (const n of [...strays, ...theirs]) writeFileSync(join(d, n), 'KEY=old-secret\n');
+    writeDotenv(file, { B: '2' });
+    for (const n of strays) expect(existsSync(join(d, n)), n).toBe(false);
+    for (const n of theirs) expect(existsSync(join(d, n)), n).toBe(true);
   });
 
   it('refuses a link to a device (like /dev/stdout), a FIFO, a directory and a dangling link', () => {

@@ -27,7 +27,8 @@ import {
   MIN_NEW_SCRYPT_LOG_N,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
-import { createKeyFile, newScryptParams, readKeyFile } from './master-key.js';
+import { hostTag } from '../files.js';
+import { createKeyFile, keyFileCopyWriter, newScryptParams, readKeyFile } from './master-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coffer-master-key-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -173,6 +174,33 @@ describe('createKeyFile', () => {
       createKeyFile(join(d, 'master.key')).fill(0);
       expect(existsSync(join(d, left))).toBe(false);
       expect(readdirSync(d).sort()).toEqual(['master.key', live].sort());
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it("removes this host's copies of gone writers (and their temp files), never another host's", () => {
+    const d = mkdtempSync(join(tmpdir(), 'coffer-keyleft-'));
+    try {
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+      const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+      const mine = [
+        `master.key.${gone}-${hostTag()}.0a1b2c3d.new`,
+        `master.key.${gone}-${hostTag()}.0a1b2c3d.new.coffer-${gone}-${hostTag()}-0badf00d.tmp`,
+        `master.key.${gone}.0a1b2c3d.new.coffer-${gone}-0badf00d.tmp`,
+      ];
+      // An init of another host (a shared COFFER_HOME) may be writing it right now.
+      const theirs = [
+        `master.key.${gone}-${other}.0a1b2c3d.new`,
+        `master.key.${gone}-${other}.0a1b2c3d.new.coffer-${gone}-${other}-0badf00d.tmp`,
+      ];
+      const unrelated = ['master.key.new', 'master.key.1.0a1b2c3d.new.bak'];
+      for (const name of [...mine, ...theirs, ...unrelated]) {
+        writeFileSync(join(d, name), 'old-key\n', { mode: 0o600 });
+      }
+      createKeyFile(join(d, 'master.key')).fill(0);
+      expect(readdirSync(d).sort()).toEqual(['master.key', ...theirs, ...unrelated].sort());
+      expect(keyFileCopyWriter(theirs[1]!, 'master.key')).toEqual({ pid: gone, host: other });
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

@@ -23,10 +23,13 @@ import {
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
 import {
-  processGone,
+  privateFileName,
+  privateFileWriter,
   publishExclusive,
   removeLeftovers,
   syncDirectory,
+  type Writer,
+  writerGone,
   writeSecretFile,
 } from '../files.js';
 import { READ_LIMITS, readFdLimited } from '../read-limited.js';
@@ -151,13 +154,13 @@ export interface CreatedKeyFile {
  */
 export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile | undefined {
   // A run killed between writing its own file and linking it left a copy of a key there
-  // (mode 0600): removed once its process is gone.
-  const prefix = `${basename(path)}.`;
+  // (mode 0600): removed once its writer is gone (another host's is left to that host).
+  const base = basename(path);
   removeLeftovers(dirname(path), (name) => {
-    const m = /^(\d+)\.[0-9a-f]{8}\.new$/.exec(name.slice(prefix.length));
-    return name.startsWith(prefix) && m !== null && processGone(Number(m[1]));
+    const writer = keyFileCopyWriter(name, base);
+    return writer !== undefined && writerGone(writer);
   });
-  const own = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  const own = privateFileName(path, '.new');
   const content = `${Buffer.from(key).toString('base64')}\n`;
   writeSecretFile(own, content);
   try {
@@ -177,6 +180,16 @@ export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile |
   } finally {
     rmSync(own, { force: true });
   }
+}
+
+/**
+ * The writer of `name` when it is a copy of a key that writeNewKeyFile makes beside the key
+ * file named `base` (`master.key.WRITER.HEX.new`, or the temp file it is written through),
+ * else undefined. A run killed while writing the key file leaves one, and it holds the key:
+ * writeNewKeyFile removes those whose writer is gone.
+ */
+export function keyFileCopyWriter(name: string, base: string): Writer | undefined {
+  return privateFileWriter(name, base, String.raw`\.new`, { temps: true });
 }
 
 /** Removes a key file this process made, if it is still that file (not one made since). */

@@ -1,13 +1,16 @@
 /**
  * A new vault file on a file system without hard links (FAT, exFAT, some SMB/NFS mounts):
  * link(2) fails with EPERM there, and the vault is published by a rename under the vault's
- * lock instead; a vault already there is still never replaced.
+ * lock instead; a vault already there is still never replaced. And the private builds that
+ * killed inits left: removed once their writer is gone, never another host's.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CofferError } from '../../core/errors.js';
+import { hostTag } from '../../core/files.js';
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -40,5 +43,29 @@ describe('createVaultFile without hard links', () => {
     expect(readdirSync(dir).filter((n) => !n.endsWith('-wal') && !n.endsWith('-shm'))).toEqual([
       'vault.db',
     ]);
+  });
+});
+
+describe('createVaultFile and the builds killed inits left', () => {
+  it("removes this host's builds of gone writers, never another host's (a shared disk)", async () => {
+    const d = join(dir, 'strays');
+    mkdirSync(d);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+    const mine = [
+      `vault.db.${gone}-${hostTag()}.0a1b2c3d.tmp`,
+      `vault.db.${gone}-${hostTag()}.0a1b2c3d.tmp-wal`,
+      `vault.db.${gone}.0a1b2c3d.tmp`, // an earlier version's name
+    ];
+    // An init of another host may be building it right now.
+    const theirs = [
+      `vault.db.${gone}-${other}.0a1b2c3d.tmp`,
+      `vault.db.${gone}-${other}.0a1b2c3d.tmp-journal`,
+    ];
+    for (const name of [...mine, ...theirs]) writeFileSync(join(d, name), '');
+    await createVaultFile(join(d, 'vault.db'), async () => undefined);
+    // The published vault's own journals aside (SQLite's, not a build's).
+    const left = readdirSync(d).filter((n) => !/^vault\.db-(?:wal|shm)$/.test(n));
+    expect(left.sort()).toEqual(['vault.db', ...theirs].sort());
   });
 });

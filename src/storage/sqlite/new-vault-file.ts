@@ -1,19 +1,19 @@
 /**
  * A new vault file (`coffer init`, `coffer backup restore`), made whole or not at all: the
- * vault is built in a private file beside its place (`vault.db.PID.HEX.tmp`), closed (SQLite
- * folds its journal into it), then published at its name by a hard link, which fails when the
- * name exists. So of two inits or restores run at once exactly one publishes; the other one
- * fails with ALREADY_EXISTS and removes only its own private file. Nothing here ever removes,
- * truncates or replaces a vault another process made.
+ * vault is built in a private file beside its place (`vault.db.WRITER.HEX.tmp`, WRITER naming
+ * its process and host: privateFileName), closed (SQLite folds its journal into it), then
+ * published at its name by a hard link, which fails when the name exists. So of two inits or
+ * restores run at once exactly one publishes; the other one fails with ALREADY_EXISTS and
+ * removes only its own private file. Nothing here ever removes, truncates or replaces a vault
+ * another process made.
  *
  * The publishing step runs holding `vault.db.lock` (withFileLock), so that it and the checks
  * it makes (the key file still holds the key; an empty file left by an older version's
  * interrupted init may be replaced) happen as one step for every coffer process.
  *
  * A process killed before it publishes leaves its private file; the next init or restore
- * removes such files once their process is gone.
+ * removes such files once their writer is gone (files of another host are that host's).
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -29,10 +29,12 @@ import { basename, dirname } from 'node:path';
 import { CofferError } from '../../core/errors.js';
 import {
   noHardLinks,
-  processGone,
+  privateFileName,
+  privateFileWriter,
   removeLeftovers,
   syncDirectory,
   withFileLock,
+  writerGone,
 } from '../../core/files.js';
 import { ioError, storeFileKind } from './sqlite-driver.js';
 import { openSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
@@ -59,7 +61,7 @@ export async function createVaultFile<T>(
   options: NewVaultFileOptions = {},
 ): Promise<T> {
   const dir = dirname(file);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = privateFileName(file, '.tmp');
   try {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     closeSync(openSync(tmp, 'wx', 0o600));
@@ -128,14 +130,16 @@ function publish(tmp: string, file: string, options: NewVaultFileOptions): void 
   }
 }
 
-/** `vault.db.PID.HEX.tmp` (and its journals) of a build whose process is gone. */
+/**
+ * `vault.db.WRITER.HEX.tmp` (and its journals) of a build whose writer is gone; another host's
+ * build is left to that host (on a shared disk it may be running there).
+ */
 function removeStrayBuilds(file: string): void {
-  const prefix = `${basename(file)}.`;
+  const base = basename(file);
   removeLeftovers(dirname(file), (name) => {
-    const m = /^(\d+)\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
-    // This process's own build is not a leftover: it is being made now.
-    const pid = m === null ? undefined : Number(m[1]);
-    return name.startsWith(prefix) && pid !== undefined && pid !== process.pid && processGone(pid);
+    const writer = privateFileWriter(name, base, String.raw`\.tmp(?:-wal|-shm|-journal)?`);
+    // This process's own build is not a leftover: it may be being made now.
+    return writer !== undefined && writerGone(writer, { ownInUse: true });
   });
 }
 

@@ -7,7 +7,13 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
-import { fileMode, isCofferTempFile, isStrayTempFile } from '../../files.js';
+import {
+  cofferTempFileWriter,
+  fileMode,
+  isCofferTempFile,
+  type Writer,
+  writerState,
+} from '../../files.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
 import { scanText } from '../../scan/scanner.js';
@@ -34,9 +40,13 @@ const envIgnored: Check = {
   why: 'A .env file holds real secrets, and one that git does not ignore ends up in a commit, where it stays in history for good.',
   run(ctx) {
     if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
-    // A temp file a killed coffer write left (`.env.coffer-PID-HEX.tmp`) holds every secret
+    // A temp file a killed coffer write left (`.env.coffer-WRITER-HEX.tmp`) holds every secret
     // of its file: it is deleted, not ignored (the next write of its file deletes it too).
-    const strays = ctx.tree().filter((f) => isStrayTempFile(base(f)));
+    const strays = leftovers(
+      ctx
+        .tree()
+        .map((f) => ({ shown: f, path: join(ctx.root, f), writer: cofferTempFileWriter(base(f)) })),
+    );
     const envFiles = ctx.tree().filter((f) => isEnvFile(f) && !isCofferTempFile(base(f)));
     const ignored = ctx.ignored(envFiles);
     const tracked = ctx.tracked();
@@ -59,18 +69,63 @@ const envIgnored: Check = {
     if (toIgnore.length > 0) fixes.unshift(appendLinesFix(ctx.root, '.gitignore', toIgnore));
     for (const f of strays) {
       evidence.push({
-        file: f,
-        message: `${f} is a temp file a coffer write left when it was killed: it holds secrets`,
+        file: f.shown,
+        message: f.otherHost
+          ? `${f.shown} is a temp file of a coffer write on another host (the disk is shared): it holds secrets`
+          : `${f.shown} is a temp file a coffer write left when it was killed: it holds secrets`,
       });
-      fixes.push({
-        description: `delete ${f}`,
-        command: `rm -- ${sh(f)}`,
-        apply: () => rmSync(join(ctx.root, f), { force: true }),
-      });
+      fixes.push(deleteLeftover(f, 'coffer'));
     }
     return { evidence, fixes };
   },
 };
+
+/** A file that may be one a coffer process left: `writer` says whose (undefined: not one). */
+interface Candidate {
+  readonly shown: string;
+  readonly path: string;
+  readonly writer: Writer | undefined;
+}
+
+/** A file a coffer process left: its writer is gone, or of another host (cannot be told here). */
+interface Leftover {
+  readonly shown: string;
+  readonly path: string;
+  readonly otherHost: boolean;
+}
+
+/**
+ * The candidates whose writer is gone (core's rule, writerState: the one every sweep applies)
+ * or of another host; a file of a writer of this host that still runs is being written.
+ */
+function leftovers(candidates: readonly Candidate[]): Leftover[] {
+  const out: Leftover[] = [];
+  for (const c of candidates) {
+    if (c.writer === undefined) continue;
+    const state = writerState(c.writer);
+    if (state !== 'running')
+      out.push({ shown: c.shown, path: c.path, otherHost: state === 'other-host' });
+  }
+  return out;
+}
+
+/**
+ * Deleting a leftover: applied by --fix when its writer is gone; another host's is only
+ * shown, as its writer may be running there (`who` is what writes such files).
+ */
+function deleteLeftover(f: Leftover, who: string): Fix {
+  if (f.otherHost) {
+    return {
+      description: `delete ${f.shown} once no ${who} runs on the host that wrote it`,
+      command: `rm -- ${sh(f.shown)}`,
+    };
+  }
+  return {
+    description: `delete ${f.shown}`,
+    command: `rm -- ${sh(f.shown)}`,
+    apply: () => rmSync(f.path, { force: true }),
+  };
+}
 
 const envPresent: Check = {
   id: 'files/env-missing',
