@@ -2,9 +2,10 @@
  * files.ts: the one writer of secret files and the .env lock, attacked the way a hostile
  * clone or a racing process would: links at the name or swapped in at the last moment, a
  * file made between the check and the write, a slow writer's lock, a lock taken over; and
- * the one rule of the sweeps: another host's file is never removed.
+ * the one rule of the sweeps: another host's file is never removed, and a process that has
+ * a dead writer's pid now is not taken for it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -18,13 +19,14 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { errorOf } from '../../test/helpers/errors.js';
 import { setDotenvVariables } from './dotenv/edit.js';
 import { writeDotenv } from './dotenv/write.js';
 import {
   hostTag,
   isCofferTempFile,
+  processStartTime,
   tempFileWriter,
   withFileLock,
   writerState,
@@ -38,6 +40,22 @@ const otherHost = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
 
 /** The pid of a process that has exited (not reused so soon: pids go round). */
 const gonePid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number;
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+/** A live process unrelated to any coffer file: it sleeps until killed (afterEach). */
+function sleeper(): number {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], {
+    stdio: 'ignore',
+  });
+  children.push(child);
+  return child.pid as number;
+}
+
+const onLinux = process.platform === 'linux';
 
 describe('writeSecretFile', () => {
   it('without overwrite, never replaces a file made between the check and the write', () => {
@@ -88,7 +106,7 @@ describe('writeSecretFile', () => {
   it("names its temp files so that a stray one is recognised as coffer's", () => {
     expect(isCofferTempFile('.env.coffer-123-0badf00d.tmp')).toBe(true);
     expect(isCofferTempFile('.env.28955.df373250.tmp')).toBe(true);
-    expect(isCofferTempFile('.env.coffer-123-3f2a9c1b-0badf00d.tmp')).toBe(true);
+    expect(isCofferTempFile('.env.coffer-123-3f2a9c1b-98765-0badf00d.tmp')).toBe(true);
     expect(isCofferTempFile('.env.local')).toBe(false);
     expect(isCofferTempFile('notes.tmp')).toBe(false);
   });
@@ -101,7 +119,11 @@ describe('writeSecretFile', () => {
     const [temp] = seen.filter((n) => n !== '.env');
     expect(temp).toBeDefined();
     expect(temp).not.toContain(hostname());
-    expect(tempFileWriter(temp!, '.env')).toEqual({ pid: process.pid, host: hostTag() });
+    expect(tempFileWriter(temp!, '.env')).toEqual({
+      pid: process.pid,
+      host: hostTag(),
+      start: processStartTime(process.pid),
+    });
     expect(hostTag()).toMatch(/^[0-9a-f]{8}$/);
   });
 });
@@ -117,6 +139,41 @@ describe('writerState: whether a leftover file may be removed', () => {
     expect(writerState({ pid: dead })).toBe('gone');
     expect(writerState({ pid: process.ppid, host: hostTag() })).toBe('running');
   });
+
+  it.skipIf(!onLinux)('a pid now held by a process started at another time is gone', () => {
+    const pid = sleeper();
+    const start = processStartTime(pid);
+    expect(start).toMatch(/^\d+$/);
+    expect(writerState({ pid, host: hostTag(), start })).toBe('running');
+    expect(writerState({ pid, host: hostTag(), start: `${start}1` })).toBe('gone');
+    expect(writerState({ pid, host: hostTag() })).toBe('running'); // no start time: as before
+    // This process: gone unless it may be making the file now; an earlier process with its
+    // pid (another start time) is gone either way.
+    const mine = processStartTime(process.pid);
+    expect(writerState({ pid: process.pid, start: mine }, { ownInUse: true })).toBe('running');
+    expect(writerState({ pid: process.pid, start: `${mine}1` }, { ownInUse: true })).toBe('gone');
+  });
+
+  it.skipIf(!onLinux)(
+    'reads the start time after a command name holding spaces and parentheses',
+    async () => {
+      expect(processStartTime(gonePid())).toBeUndefined();
+      const child = spawn(process.execPath, [
+        '-e',
+        `process.stdin.once('data', () => { process.title = 'a) b (c'; process.stdout.write('ok'); });
+         setInterval(() => {}, 1 << 30);`,
+      ]);
+      children.push(child);
+      const pid = child.pid as number;
+      const before = processStartTime(pid);
+      const renamed = new Promise((resolve) => child.stdout?.once('data', resolve));
+      child.stdin?.write('go');
+      await renamed;
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain('(a) b (c)');
+      expect(before).toMatch(/^\d+$/);
+      expect(processStartTime(pid)).toBe(before);
+    },
+  );
 });
 
 describe('withFileLock', () => {
@@ -167,6 +224,30 @@ describe('withFileLock', () => {
     utimesSync(lock, old, old);
     expect(withFileLock(file, () => 'ran')).toBe('ran');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it.skipIf(!onLinux)(
+    "takes over at once a lock whose pid a process started since has (a crashed writer's pid reused)",
+    () => {
+      const d = dir();
+      const file = join(d, '.env');
+      const lock = `${file}.lock`;
+      const pid = sleeper();
+      const start = processStartTime(pid);
+      writeFileSync(lock, `${pid}\n${hostname()}\nT\n${start}1\n`);
+      expect(withFileLock(file, () => 'ran')).toBe('ran');
+      expect(existsSync(lock)).toBe(false);
+    },
+  );
+
+  it('writes its start time into the lock, after the lines earlier versions read', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const text = withFileLock(file, () => readFileSync(`${file}.lock`, 'utf8'));
+    const [pid, host, token, start, end] = text.split('\n');
+    expect([pid, host]).toEqual([String(process.pid), hostname()]);
+    expect(token).toMatch(/^[0-9a-f]{16}$/);
+    if (onLinux) expect([start, end]).toEqual([processStartTime(process.pid), '']);
   });
 
   it('a writer whose lock was taken over writes nothing and leaves the other lock alone', () => {

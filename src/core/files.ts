@@ -152,6 +152,8 @@ export interface Writer {
    * file an older coffer made, which named no host and is judged as this host's.
    */
   readonly host?: string | undefined;
+  /** The writer's start time (processStartTime), where the writing host had /proc. */
+  readonly start?: string | undefined;
 }
 
 /**
@@ -167,18 +169,52 @@ function isThisHost(host: string | undefined): boolean {
   return host === undefined || host === '' || host === hostTag() || host === hostname();
 }
 
-/** This process as a file name names its writer: `PID-HOST` (see WRITER). */
-function writerName(): string {
-  return `${process.pid}-${hostTag()}`;
+/**
+ * When process `pid` of this host started: field 22 of /proc/PID/stat (clock ticks since
+ * boot), which tells a reused pid from the writer that had it. Undefined without /proc (not
+ * Linux), or when the process is gone or cannot be read.
+ */
+export function processStartTime(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Field 2, the command name in parentheses, may hold spaces and parentheses itself: the
+  // fields after the last `)` are counted from 3.
+  const start = stat
+    .slice(stat.lastIndexOf(')') + 1)
+    .trim()
+    .split(' ')[22 - 3];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
 }
 
-/** A writer in a file name: `PID-HOST` (writerName), or `PID` as earlier versions wrote. */
-const WRITER = String.raw`\d+(?:-[0-9a-f]{8})?`;
+let ownStart: { value: string | undefined } | undefined;
+
+/** This process's start time, read once. */
+function thisStartTime(): string | undefined {
+  ownStart ??= { value: processStartTime(process.pid) };
+  return ownStart.value;
+}
+
+/**
+ * This process as a file name names its writer: `PID-HOST`, or `PID-HOST-START` where /proc
+ * gives the start time (see WRITER).
+ */
+function writerName(): string {
+  const start = thisStartTime();
+  return `${process.pid}-${hostTag()}${start === undefined ? '' : `-${start}`}`;
+}
+
+/** A writer in a file name: `PID-HOST[-START]` (writerName), or `PID` as earlier versions wrote. */
+const WRITER = String.raw`\d+(?:-[0-9a-f]{8}(?:-\d+)?)?`;
 
 /** The writer a file name holds (matched by WRITER). */
 function parseWriter(text: string): Writer {
-  const [pid = '', host] = text.split('-');
-  return { pid: Number(pid), host };
+  const [pid = '', host, start] = text.split('-');
+  return { pid: Number(pid), host, start };
 }
 
 /** What became of a file's writer (writerState). */
@@ -187,14 +223,22 @@ export type WriterState = 'running' | 'gone' | 'other-host';
 /**
  * What became of a file's writer: `other-host` when another host wrote it (its pid means
  * nothing here: it is never judged gone from here). A writer of this host is `gone` when its
- * pid exists no more. A file of this very process was left by an earlier process with the
- * same pid (coffer's synchronous writers hold none between calls; coffer as pid 1 in a
- * container), unless `ownInUse` says this process may be making one now.
+ * pid exists no more, or when the process that has the pid now started at another time than
+ * the writer (the pid was reused; told only where both start times are known). A file of
+ * this very process was left by an earlier process with the same pid (coffer's synchronous
+ * writers hold none between calls), unless `ownInUse` says this process may be making one now.
  */
 export function writerState(writer: Writer, options: { ownInUse?: boolean } = {}): WriterState {
   if (!isThisHost(writer.host)) return 'other-host';
-  if (writer.pid === process.pid) return options.ownInUse === true ? 'running' : 'gone';
-  return pidGone(writer.pid) ? 'gone' : 'running';
+  if (writer.pid === process.pid) {
+    const mine = thisStartTime();
+    if (writer.start !== undefined && mine !== undefined && writer.start !== mine) return 'gone';
+    return options.ownInUse === true ? 'running' : 'gone';
+  }
+  if (pidGone(writer.pid)) return 'gone';
+  if (writer.start === undefined) return 'running';
+  const now = processStartTime(writer.pid);
+  return now !== undefined && now !== writer.start ? 'gone' : 'running';
 }
 
 /**
@@ -207,7 +251,7 @@ export function writerGone(writer: Writer, options: { ownInUse?: boolean } = {})
   return writerState(writer, options) === 'gone';
 }
 
-/** The name of a temp file of `path`: `NAME.coffer-PID-HOST-HEX.tmp` (see TEMP_SUFFIX). */
+/** The name of a temp file of `path`: `NAME.coffer-PID-HOST[-START]-HEX.tmp` (see TEMP_SUFFIX). */
 function tempName(path: string): string {
   return `${path}.coffer-${writerName()}-${randomBytes(4).toString('hex')}.tmp`;
 }
@@ -473,9 +517,13 @@ const LOCK_WAIT_MS = 10_000;
  */
 const LOCK_STALE_MS = 60_000;
 
-/** What a lock (and a writer's pid file) holds: `PID\nHOST\nTOKEN\n`. */
+/**
+ * What a lock (and a writer's pid file) holds: `PID\nHOST\nTOKEN\n`, then `START\n` (the
+ * writer's start time) where /proc gives it. Earlier versions read the first two lines only.
+ */
 function holding(token: string): string {
-  return `${process.pid}\n${hostname()}\n${token}\n`;
+  const start = thisStartTime();
+  return `${process.pid}\n${hostname()}\n${token}\n${start === undefined ? '' : `${start}\n`}`;
 }
 
 /** Whether process `pid` of this host is gone (no such process). */
@@ -490,10 +538,11 @@ function pidGone(pid: number): boolean {
 
 /**
  * Whether a lock file was left behind. A lock of this host (or one written by an older
- * coffer, which held the pid only) is abandoned when its writer is gone (writerState), and
- * never while it lives, however long it takes (a large .env): taking a live writer's lock
- * would let two writers rename over each other and lose a change. Only a lock whose process
- * cannot be checked from here (another host's, or one not written yet) is judged by its age.
+ * coffer, which held the pid only) is abandoned when its writer is gone (writerState: its pid
+ * exists no more, or now belongs to a process started later), and never while it lives,
+ * however long it takes (a large .env): taking a live writer's lock would let two writers
+ * rename over each other and lose a change. Only a lock whose process cannot be checked from
+ * here (another host's, or one not written yet) is judged by its age.
  */
 function abandoned(lock: string): boolean {
   const held = statSync(lock, { throwIfNoEntry: false });
@@ -505,10 +554,10 @@ function abandoned(lock: string): boolean {
   } catch {
     return false;
   }
-  const [pidText = '', host] = text.split('\n');
+  const [pidText = '', host, , start] = text.split('\n');
   const pid = Number(pidText);
   if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
-  const state = writerState({ pid, host });
+  const state = writerState({ pid, host, start: start === '' ? undefined : start });
   return state === 'other-host' ? old : state === 'gone';
 }
 
@@ -579,9 +628,10 @@ export interface HeldLock {
  * Runs `fn` (a read, change and atomic rewrite of `path`) while holding `path.lock`, so that
  * two coffer processes changing one file (`set --dotenv` twice at once) each keep the other's
  * change instead of the last rename winning. The lock is a file made with O_EXCL holding the
- * writer's pid, host and a random token, removed afterwards; one left by a killed process is
- * taken over (its pid is gone; for another host's lock, it is a minute old). Temp files that
- * dead writers left beside `path` go with the next write (writeSecretFile).
+ * writer's pid, host, a random token and (on Linux) its start time, removed afterwards; one
+ * left by a killed process is taken over (its writer is gone: no process has its pid, or the
+ * one that has it started at another time; for another host's lock, it is a minute old). Temp
+ * files that dead writers left beside `path` go with the next write (writeSecretFile).
  * @throws CofferError STORE_LOCKED when another writer holds it for more than 10 s.
  */
 export function withFileLock<T>(path: string, fn: (lock: HeldLock) => T): T {

@@ -135,7 +135,7 @@ describe('a restore killed at each step', { timeout: 300_000 }, () => {
   /** What a step leaves in the target home, seen as it appears there. */
   const steps: Record<string, (names: string[]) => boolean> = {
     'its private vault file appears': (n) =>
-      n.some((f) => /^vault\.db\.\d+-[0-9a-f]{8}\.[0-9a-f]{8}\.tmp$/.test(f)),
+      n.some((f) => /^vault\.db\.\d+-[0-9a-f]{8}(?:-\d+)?\.[0-9a-f]{8}\.tmp$/.test(f)),
     'its key is being written': (n) => n.some((f) => f.startsWith('master.key.')),
     'its key file appears': (n) => n.includes('master.key'),
     'the vault appears': (n) => n.includes('vault.db'),

@@ -101,12 +101,12 @@ describe('writeDotenv', () => {
     const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
     const mine = [
       `${file}.lock.${gone}-${hostTag()}.0badc0de`,
-      `${file}.lock.takeover.${gone}-${hostTag()}.00ff00ff`,
+      `${file}.lock.takeover.${gone}-${hostTag()}-12345.00ff00ff`,
     ];
     // Another host's writer may be running there now, whatever runs here with its pid.
     const theirs = [
       `${file}.lock.${gone}-${otherHost}.0badc0de`,
-      `${file}.lock.takeover.${gone}-${otherHost}.00ff00ff`,
+      `${file}.lock.takeover.${gone}-${otherHost}-12345.00ff00ff`,
     ];
     for (const f of [...mine, ...theirs]) writeFileSync(f, '');
     expect(writeDotenv(file, { API_KEY: 'v1' }).written).toBe(true);
@@ -210,9 +210,15 @@ describe('writeDotenv', () => {
     const file = join(d, '.env');
     writeFileSync(file, 'A=1\n');
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    const strays = [`.env.coffer-${dead}-${hostTag()}-0badf00d.tmp`];
+    const strays = [
+      `.env.coffer-${dead}-${hostTag()}-0badf00d.tmp`,
+      `.env.coffer-${dead}-${hostTag()}-4242-0badf00d.tmp`,
+    ];
     // Written right now by a live writer of another host, whose pid does not exist here.
-    const theirs = [`.env.coffer-${dead}-${otherHost}-0badf00d.tmp`];
+    const theirs = [
+      `.env.coffer-${dead}-${otherHost}-0badf00d.tmp`,
+      `.env.coffer-${dead}-${otherHost}-4242-0badf00d.tmp`,
+    ];
     for (const n of [...strays, ...theirs]) writeFileSync(join(d, n), 'KEY=old-secret\n');
     writeDotenv(file, { B: '2' });
     for (const n of strays) expect(existsSync(join(d, n)), n).toBe(false);

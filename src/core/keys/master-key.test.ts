@@ -6,7 +6,7 @@
  * `coffer init` would lock the vault with a key the intruder knows) or who owns the key file
  * and can change it or its mode whenever they like.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -27,7 +27,7 @@ import {
   MIN_NEW_SCRYPT_LOG_N,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
-import { hostTag } from '../files.js';
+import { hostTag, processStartTime } from '../files.js';
 import { createKeyFile, keyFileCopyWriter, newScryptParams, readKeyFile } from './master-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coffer-master-key-'));
@@ -179,6 +179,11 @@ describe('createKeyFile', () => {
     }
   });
 
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+  });
+
   it("removes this host's copies of gone writers (and their temp files), never another host's", () => {
     const d = mkdtempSync(join(tmpdir(), 'coffer-keyleft-'));
     try {
@@ -186,13 +191,14 @@ describe('createKeyFile', () => {
       const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
       const mine = [
         `master.key.${gone}-${hostTag()}.0a1b2c3d.new`,
+        `master.key.${gone}-${hostTag()}-777.0a1b2c3d.new`,
         `master.key.${gone}-${hostTag()}.0a1b2c3d.new.coffer-${gone}-${hostTag()}-0badf00d.tmp`,
         `master.key.${gone}.0a1b2c3d.new.coffer-${gone}-0badf00d.tmp`,
       ];
       // An init of another host (a shared COFFER_HOME) may be writing it right now.
       const theirs = [
         `master.key.${gone}-${other}.0a1b2c3d.new`,
-        `master.key.${gone}-${other}.0a1b2c3d.new.coffer-${gone}-${other}-0badf00d.tmp`,
+        `master.key.${gone}-${other}-777.0a1b2c3d.new.coffer-${gone}-${other}-777-0badf00d.tmp`,
       ];
       const unrelated = ['master.key.new', 'master.key.1.0a1b2c3d.new.bak'];
       for (const name of [...mine, ...theirs, ...unrelated]) {
@@ -200,9 +206,35 @@ describe('createKeyFile', () => {
       }
       createKeyFile(join(d, 'master.key')).fill(0);
       expect(readdirSync(d).sort()).toEqual(['master.key', ...theirs, ...unrelated].sort());
-      expect(keyFileCopyWriter(theirs[1]!, 'master.key')).toEqual({ pid: gone, host: other });
+      expect(keyFileCopyWriter(theirs[1]!, 'master.key')).toEqual({
+        pid: gone,
+        host: other,
+        start: '777',
+      });
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'removes a copy whose pid a process started since has (the writer died, its pid reused)',
+    () => {
+      const d = mkdtempSync(join(tmpdir(), 'coffer-keyleft-'));
+      try {
+        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], {
+          stdio: 'ignore',
+        });
+        children.push(child);
+        const pid = child.pid as number;
+        const start = processStartTime(pid);
+        const reused = `master.key.${pid}-${hostTag()}-${start}1.0a1b2c3d.new`;
+        const running = `master.key.${pid}-${hostTag()}-${start}.0a1b2c3d.new`;
+        for (const name of [reused, running]) writeFileSync(join(d, name), 'k\n', { mode: 0o600 });
+        createKeyFile(join(d, 'master.key')).fill(0);
+        expect(readdirSync(d).sort()).toEqual(['master.key', running].sort());
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    },
+  );
 });

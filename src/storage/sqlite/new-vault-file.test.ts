@@ -4,13 +4,13 @@
  * lock instead; a vault already there is still never replaced. And the private builds that
  * killed inits left: removed once their writer is gone, never another host's.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CofferError } from '../../core/errors.js';
-import { hostTag } from '../../core/files.js';
+import { hostTag, processStartTime } from '../../core/files.js';
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -47,6 +47,11 @@ describe('createVaultFile without hard links', () => {
 });
 
 describe('createVaultFile and the builds killed inits left', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+  });
+
   it("removes this host's builds of gone writers, never another host's (a shared disk)", async () => {
     const d = join(dir, 'strays');
     mkdirSync(d);
@@ -54,13 +59,22 @@ describe('createVaultFile and the builds killed inits left', () => {
     const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
     const mine = [
       `vault.db.${gone}-${hostTag()}.0a1b2c3d.tmp`,
-      `vault.db.${gone}-${hostTag()}.0a1b2c3d.tmp-wal`,
+      `vault.db.${gone}-${hostTag()}-4242.0a1b2c3d.tmp-wal`,
       `vault.db.${gone}.0a1b2c3d.tmp`, // an earlier version's name
     ];
+    if (process.platform === 'linux') {
+      // A live process has the pid now, started after the writer that died.
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], {
+        stdio: 'ignore',
+      });
+      children.push(child);
+      const start = processStartTime(child.pid as number);
+      mine.push(`vault.db.${child.pid}-${hostTag()}-${start}1.0a1b2c3d.tmp`);
+    }
     // An init of another host may be building it right now.
     const theirs = [
       `vault.db.${gone}-${other}.0a1b2c3d.tmp`,
-      `vault.db.${gone}-${other}.0a1b2c3d.tmp-journal`,
+      `vault.db.${gone}-${other}-4242.0a1b2c3d.tmp-journal`,
     ];
     for (const name of [...mine, ...theirs]) writeFileSync(join(d, name), '');
     await createVaultFile(join(d, 'vault.db'), async () => undefined);
