@@ -9,8 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -254,6 +256,57 @@ describe('files', () => {
     expect(await f.fix(bad)).toBe(2);
     expect(statSync(join(f.root, '.env')).mode & 0o777).toBe(0o600);
     expectPass(await f.check('files/modes'));
+  });
+});
+
+describe('files: what a killed coffer left beside the key file', () => {
+  it("files/stray-key-copy: a copy of the master key a killed init left, --fix deletes it; not another host's", async () => {
+    const f = await fixture();
+    expect((await f.check('files/stray-key-copy')).skipped).toBe('no local key file');
+    const home = join(f.home, '.coffer');
+    mkdirSync(home, { mode: 0o700 });
+    writeFileSync(join(home, 'master.key'), `${randomBytes(32).toString('base64')}\n`, {
+      mode: 0o600,
+    });
+    f.vaultFiles.push(join(home, 'vault.db'), join(home, 'master.key'));
+    expectPass(await f.check('files/stray-key-copy'));
+
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+    const left = join(home, `master.key.${gone}-${hostTag()}.0a1b2c3d.new`);
+    const older = join(home, `master.key.${gone}.0a1b2c3d.new`); // an earlier version's name
+    const theirs = join(home, `master.key.${gone}-${other}.0a1b2c3d.new`);
+    const writing = join(home, `master.key.${process.ppid}-${hostTag()}.0a1b2c3d.new`);
+    for (const p of [left, older, theirs, writing]) {
+      writeFileSync(p, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    }
+    const bad = await f.check('files/stray-key-copy');
+    expect(bad.status).toBe('fail');
+    expect(bad.severity).toBe('error');
+    expect(bad.evidence).toContainEqual({
+      file: left,
+      message: `${left} is a copy of the master key a coffer init or restore left when it was killed`,
+    });
+    expectFail(bad, { file: older });
+    expect(bad.evidence).toContainEqual({
+      file: theirs,
+      message: `${theirs} is a copy of the master key made by a coffer init or restore on another host (the disk is shared)`,
+    });
+    // An init of this host writing its key now is not reported.
+    expect(bad.evidence.map((e) => e.file)).not.toContain(writing);
+    expect(bad.fixes.map((x) => [x.description, x.apply !== undefined]).sort()).toEqual(
+      [
+        [`delete ${left}`, true],
+        [`delete ${older}`, true],
+        [`delete ${theirs} once no coffer init or restore runs on the host that wrote it`, false],
+      ].sort(),
+    );
+    expect(await f.fix(bad)).toBe(2);
+    for (const p of [left, older]) expect(existsSync(p)).toBe(false);
+    for (const p of [theirs, writing, join(home, 'master.key')]) expect(existsSync(p)).toBe(true);
+    expect((await f.check('files/stray-key-copy')).evidence.map((e) => e.file)).toEqual([theirs]);
+    rmSync(theirs);
+    expectPass(await f.check('files/stray-key-copy'));
   });
 });
 

@@ -4,11 +4,12 @@
  * second run then passes what was fixed), and no value in any output format for random
  * values planted in every kind of file doctor reads (fast-check).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hostTag } from '../../src/core/files.js';
 import { makeHome, type RunResult } from './harness.js';
 
 const GIT_ENV = {
@@ -95,6 +96,30 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     expect(readFileSync(join(root, '.git/hooks/pre-commit'), 'utf8')).toContain('scan --staged');
     // What is left is only what no safe fix repairs.
     expect(again.code).toBe(0);
+  });
+
+  it('reports a copy of the master key a killed init left beside the key file; --fix deletes it', () => {
+    const h = makeHome();
+    const root = project(h, {});
+    expect(h.run(['init'], { cwd: root }).code).toBe(0);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const copy = join(h.env.COFFER_HOME!, `master.key.${gone}-${hostTag()}.0a1b2c3d.new`);
+    writeFileSync(copy, readFileSync(join(h.env.COFFER_HOME!, 'master.key')), { mode: 0o600 });
+    const first = h.run(['doctor'], { cwd: root });
+    expect(first.code).toBe(1);
+    expect(first.stdout).toContain(
+      `  - ${copy}: ${copy} is a copy of the master key a coffer init or restore left when it was killed`,
+    );
+    const fixed = h.run(['doctor', '--fix', '--no-dry-run', '--json'], { cwd: root });
+    const report = JSON.parse(fixed.stdout) as { fixes: { check: string; applied: boolean }[] };
+    expect(report.fixes).toContainEqual({
+      check: 'files/stray-key-copy',
+      description: `delete ${copy}`,
+      applied: true,
+    });
+    expect(existsSync(copy)).toBe(false);
+    expect(statusOf(fixed, 'files/stray-key-copy')).toBe('pass');
+    expect(h.run(['list'], { cwd: root }).code).toBe(0); // the key file itself is untouched
   });
 
   it('--strict fails on warnings, --sarif writes SARIF 2.1.0, a usage error exits 2', () => {

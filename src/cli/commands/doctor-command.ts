@@ -139,14 +139,16 @@ export function doctorCommand(program: Command): void {
       'after',
       `
 Checks (docs/doctor.md explains each): files (.env ignored, .gitignore entries,
-.env.example placeholders, tracked key files, modes), code (scan findings, comments, stored
-values, logs, --history), deploy (docker-compose, Dockerfiles, CI workflows), environments
-(prod shares a value with dev, required variables, name typos), keys (weak, tier 3 backup,
-changed without rewrap), access (tokens, MCP configuration, agent settings), lifecycle
-(rotation, incidents, pre-commit hook, baseline, audit verify, backups).
+.env.example placeholders, tracked key files, modes, stray key copies), code (scan
+findings, comments, stored values, logs, --history), deploy (docker-compose,
+Dockerfiles, CI workflows), environments (prod shares a value with dev, required
+variables, name typos), keys (weak, tier 3 backup, changed without rewrap), access
+(tokens, MCP configuration, agent settings), lifecycle (rotation, incidents, pre-commit
+hook, baseline, audit verify, backups).
 Evidence names files, lines, key paths and token names, never a value.
 Safe fixes (--fix): .gitignore/.dockerignore entries, chmod 600, the pre-commit hook,
-.env.example from coffer.yaml. Everything else is printed as the command to run.
+.env.example from coffer.yaml, deleting a temp file or key copy a killed coffer left.
+Everything else is printed as the command to run.
 Exit codes: 0 no error (no warning either with --strict), 1 otherwise, 2 usage.
 
 Examples:

@@ -186,7 +186,7 @@ export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile |
  * The writer of `name` when it is a copy of a key that writeNewKeyFile makes beside the key
  * file named `base` (`master.key.WRITER.HEX.new`, or the temp file it is written through),
  * else undefined. A run killed while writing the key file leaves one, and it holds the key:
- * writeNewKeyFile removes those whose writer is gone.
+ * writeNewKeyFile removes those whose writer is gone, doctor reports them.
  */
 export function keyFileCopyWriter(name: string, base: string): Writer | undefined {
   return privateFileWriter(name, base, String.raw`\.new`, { temps: true });

@@ -1,10 +1,11 @@
 /**
  * Files: the .env files are git-ignored (and docker-ignored beside a Dockerfile), the seed's
  * .gitignore entries are there, .env.example holds placeholders, no key or credential file
- * is tracked, and .env, key and vault files are readable by their owner only.
+ * is tracked, .env, key and vault files are readable by their owner only, and no copy of the
+ * master key or of a .env file was left behind by a killed coffer.
  */
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
 import {
@@ -14,6 +15,7 @@ import {
   type Writer,
   writerState,
 } from '../../files.js';
+import { keyFileCopyWriter } from '../../keys/master-key.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
 import { scanText } from '../../scan/scanner.js';
@@ -126,6 +128,42 @@ function deleteLeftover(f: Leftover, who: string): Fix {
     apply: () => rmSync(f.path, { force: true }),
   };
 }
+
+const strayKeyCopy: Check = {
+  id: 'files/stray-key-copy',
+  category: 'files',
+  severity: 'error',
+  title: 'no copy of the master key is left beside the key file',
+  why: 'A coffer init or restore killed while writing the key file leaves a copy of the master key under another name, which no backup, rotation or cleanup of the key file covers.',
+  run(ctx) {
+    if (ctx.vaultFiles.length === 0) return { evidence: [], skipped: 'no local key file' };
+    const candidates: Candidate[] = [];
+    for (const file of ctx.vaultFiles) {
+      let names: string[];
+      try {
+        names = readdirSync(dirname(file));
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        const path = join(dirname(file), name);
+        candidates.push({ shown: path, path, writer: keyFileCopyWriter(name, basename(file)) });
+      }
+    }
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const f of leftovers(candidates)) {
+      evidence.push({
+        file: f.shown,
+        message: f.otherHost
+          ? `${f.shown} is a copy of the master key made by a coffer init or restore on another host (the disk is shared)`
+          : `${f.shown} is a copy of the master key a coffer init or restore left when it was killed`,
+      });
+      fixes.push(deleteLeftover(f, 'coffer init or restore'));
+    }
+    return { evidence, fixes };
+  },
+};
 
 const envPresent: Check = {
   id: 'files/env-missing',
@@ -377,6 +415,7 @@ export const FILE_CHECKS: readonly Check[] = [
   exampleMissing,
   trackedSecretFiles,
   modes,
+  strayKeyCopy,
 ];
 
 export type { DoctorContext };
