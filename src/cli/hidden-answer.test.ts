@@ -88,37 +88,32 @@ describe('HiddenAnswer', () => {
     expect(answerOf('a\u001b[2\u001b[200~b', PASTE_END, '\r').value).toBe('a\u001b[2b');
   });
 
-  it('a paste whose end marker never comes: once ended as stalled, Enter and Ctrl-C work again', () => {
+  it('a paste whose end marker never comes is abandoned: refused whole, whatever came in it', () => {
     const a = answerOf(`${PASTE_START}abc`, '\r');
     // Inside the open paste Enter is pasted text: the answer cannot be final.
     expect(a.pasting).toBe(true);
     expect(a.complete).toBe(false);
-    a.endStalledPaste();
+    a.abandonPaste();
     expect(a.pasting).toBe(false);
-    expect(a.complete).toBe(true);
-    expect(a.value).toBe('abc');
-
-    const typed = answerOf(`${PASTE_START}abc`);
-    typed.endStalledPaste();
-    typed.feed('d\r');
-    expect(typed.complete).toBe(true);
-    expect(typed.value).toBe('abcd');
-
-    const later = answerOf(`${PASTE_START}abc`);
-    later.endStalledPaste();
-    later.feed('\u0003');
-    expect(later.interrupted).toBe(true);
+    expect(a.abandoned).toBe(true);
+    expect(a.interrupted).toBe(false);
+    // A paste that ended is never abandoned.
+    const whole = answerOf(`${PASTE_START}abc${PASTE_END}`, '\r');
+    whole.abandonPaste();
+    expect(whole.abandoned).toBe(false);
+    expect(whole.complete).toBe(true);
+    expect(whole.value).toBe('abc');
   });
 
-  it('a Ctrl-C typed into a stalled paste interrupts once it is ended; a complete paste keeps it as text', () => {
+  it('a Ctrl-C typed into an abandoned paste interrupts; one from an earlier, whole paste does not', () => {
     const a = answerOf(`${PASTE_START}ab`, '\u0003');
     expect(a.interrupted).toBe(false);
-    a.endStalledPaste();
+    a.abandonPaste();
     expect(a.interrupted).toBe(true);
-    // The end marker came: the paste was whole, its bytes are text, nothing stalled.
-    const whole = answerOf(`${PASTE_START}a\u0003b${PASTE_END}`);
-    whole.endStalledPaste();
-    expect(whole.interrupted).toBe(false);
-    expect(whole.value).toBe('a\u0003b');
+    // The Ctrl-C byte of a paste that ended is that paste's text, not a key of the next one.
+    const earlier = answerOf(`${PASTE_START}ab\u0003c${PASTE_END}`, `${PASTE_START}def`);
+    earlier.abandonPaste();
+    expect(earlier.abandoned).toBe(true);
+    expect(earlier.interrupted).toBe(false);
   });
 });

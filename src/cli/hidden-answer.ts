@@ -11,9 +11,10 @@
  * LF pair is one break) makes the answer `multiLine`: it is refused as a whole, never shortened.
  *
  * A start marker whose end never comes (a terminal or multiplexer that loses it) would make every
- * later key text of the paste, Enter and Ctrl-C included: the caller ends such a paste once the
- * terminal has been quiet for a while (`endStalledPaste`), and a Ctrl-C typed into it then
- * interrupts.
+ * later key text of the paste, Enter and Ctrl-C included, and hold the prompt for ever. The
+ * caller gives up on such a paste once the terminal has been quiet for a while
+ * (`abandonPaste`): the answer is then refused whole, never taken, since the rest of the paste
+ * may only be late (a slow link), and a Ctrl-C typed into it interrupts.
  */
 
 export const PASTE_START = '\u001b[200~';
@@ -29,8 +30,10 @@ export class HiddenAnswer {
   /** Ctrl-C outside a paste: the caller ends the process as Ctrl-C does. */
   interrupted = false;
   private inPaste = false;
-  /** A Ctrl-C byte came inside the paste: it interrupts if the paste turns out to have stalled. */
+  /** A Ctrl-C byte came inside this paste: it interrupts if the paste is abandoned. */
   private interruptInPaste = false;
+  /** A paste was given up on before its end marker came: the answer is refused whole. */
+  abandoned = false;
   /** A possible paste marker split across chunks. */
   private pending = '';
   /** The break was a CR, so one LF right after it belongs to it (CR LF line ends). */
@@ -50,13 +53,14 @@ export class HiddenAnswer {
   }
 
   /**
-   * Ends a paste whose end marker has not come although the terminal went quiet: the keys typed
-   * from now on are keys again. A Ctrl-C that came inside it interrupts now (a real paste holds
-   * no Ctrl-C byte worth keeping: no answer is taken from it).
+   * Gives up on a paste whose end marker has not come although the terminal went quiet: the
+   * answer is `abandoned` (refused whole: none of it is taken). A Ctrl-C that came inside the
+   * paste interrupts instead (a real paste holds no Ctrl-C byte worth keeping).
    */
-  endStalledPaste(): void {
+  abandonPaste(): void {
     if (!this.inPaste) return;
     this.inPaste = false;
+    this.abandoned = true;
     if (this.interruptInPaste) this.interrupted = true;
   }
 
@@ -86,6 +90,8 @@ export class HiddenAnswer {
       if (start && this.ended !== undefined) this.extra = true;
       this.afterCr = false;
       this.inPaste = start;
+      // A Ctrl-C byte counts only within the paste it came in.
+      this.interruptInPaste = false;
       return;
     }
     if (PASTE_START.startsWith(this.pending) || PASTE_END.startsWith(this.pending)) return;

@@ -143,11 +143,11 @@ export function stdinIsTerminal(): boolean {
 const QUIET_MS = 100;
 
 /**
- * How long a paste may go without input before it counts as over although its end marker has
- * not come (a terminal that lost it): long enough for a slow link's pieces of one paste, short
- * enough that Enter and Ctrl-C soon work again.
+ * How long a paste may go without input before the prompt gives up on it (its end marker never
+ * came: a terminal that lost it) and refuses the answer: long enough for a slow link's pieces
+ * of one paste, short enough that no one waits long at a prompt that no longer answers.
  */
-const PASTE_STALL_MS = 2000;
+const PASTE_STALL_MS = 5000;
 
 const PASTE_MODE_ON = '\u001b[?2004h';
 const PASTE_MODE_OFF = '\u001b[?2004l';
@@ -206,7 +206,18 @@ export async function promptHidden(
     };
     const finish = () => {
       restore();
-      if (answer.ended === 'cancel') {
+      if (answer.abandoned) {
+        answer.value = '';
+        reject(
+          new CofferError(
+            'USAGE',
+            'the terminal began a paste at the prompt and never ended it; none of it was used',
+            {
+              hint: 'Paste again, or pipe the value on stdin instead, e.g. `printf %s "$VALUE" | coffer set ...`.',
+            },
+          ),
+        );
+      } else if (answer.ended === 'cancel') {
         reject(
           new CofferError('USAGE', 'cancelled at the prompt (end of input)', {
             hint: 'Run the command again to answer it.',
@@ -227,7 +238,7 @@ export async function promptHidden(
         );
       } else resolve(answer.value);
     };
-    /** After each piece of input (or a stalled paste's end): interrupt, wait, or finish. */
+    /** After each piece of input (or an abandoned paste): interrupt, wait, or finish. */
     const settle = () => {
       if (answer.interrupted) {
         // Ctrl-C: as in a shell, the process ends by SIGINT (exit 130), the terminal restored.
@@ -242,9 +253,12 @@ export async function promptHidden(
       clearTimeout(stall);
       if (answer.complete) quiet = setTimeout(finish, QUIET_MS);
       else if (answer.pasting) {
+        // The terminal has been quiet this long inside a paste: nothing more of it is coming
+        // now, and what came is refused whole.
         stall = setTimeout(() => {
-          answer.endStalledPaste();
-          settle();
+          answer.abandonPaste();
+          if (answer.interrupted) settle();
+          else finish();
         }, PASTE_STALL_MS);
       }
     };
