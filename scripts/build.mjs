@@ -127,7 +127,13 @@ const cliOptions = {
   minifyIdentifiers: true,
   minifySyntax: true,
   minifyWhitespace: true,
-  define: { ...common.define, 'import.meta.url': '__cofferModuleUrl' },
+  // COFFER_CLI_BUNDLE: code that runs differently in the CommonJS CLI bundle (its own
+  // `require`) than in the library's ES modules.
+  define: {
+    ...common.define,
+    'import.meta.url': '__cofferModuleUrl',
+    COFFER_CLI_BUNDLE: 'true',
+  },
   banner: { js: "const __cofferModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 

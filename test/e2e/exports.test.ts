@@ -1,8 +1,11 @@
 /**
  * The package's public entry points, imported from the built dist/ as an application would.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const dist = join(import.meta.dirname, '../../dist');
@@ -95,5 +98,31 @@ describe('package exports', () => {
       .map((p) => readFileSync(p, 'utf8'))
       .join('\n');
     expect(text).not.toMatch(/better-sqlite3|commander|from\s*["']pg["']/);
+  });
+
+  it("the SQLite storage loads coffer's own better-sqlite3 addon, not through a require the application put on globalThis", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-exports-'));
+    try {
+      // An application that defines a global require (resolving from its own directory, which
+      // may hold another better-sqlite3) must not decide which addon coffer's driver loads.
+      const script = `
+const asked = [];
+globalThis.require = Object.assign((id) => { asked.push(id); throw new Error('not this one'); }, {
+  resolve: (id) => { asked.push(id); return '/elsewhere/node_modules/' + id; },
+});
+const { openSqliteStorage } = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});
+const s = openSqliteStorage(${JSON.stringify(join(dir, 'v.db'))}, { create: true });
+await s.close();
+console.log(JSON.stringify(asked));
+`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

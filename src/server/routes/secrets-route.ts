@@ -91,7 +91,7 @@ export function secretsRoutes(routes: Routes, batcher: ReadBatcher): void {
   // What `coffer set` on a terminal asks before the value is typed: would the stored secret
   // refuse this set whatever its value (a new secret without a description, a stale
   // ifVersion)? Authorized and refused as the set itself (action `set`, capability `write`,
-  // the same path and environment); a refused check is audited as a refused set, by core.
+  // the same path and environment); core audits the check as `check_set`, passed or refused.
   // It takes no value and tells a token nothing its set would not.
   addRoute(
     routes,

@@ -14,13 +14,18 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 export type Database = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
 
+/** True in the CommonJS CLI bundle only (scripts/build.mjs defines it). */
+declare const COFFER_CLI_BUNDLE: boolean | undefined;
+
 /**
  * A `require` that resolves from here: the CLI bundle's own (it is CommonJS, and loading
  * node:module only to make one costs every short command start-up time), else one made for
- * this ES module (Node 20.16 and later), else none.
+ * this ES module (Node 20.16 and later), else none. Never a `require` the application put on
+ * globalThis: that one resolves from the application's directory, and could load another
+ * better-sqlite3's addon than the one coffer's JavaScript expects.
  */
 function localRequire(): NodeJS.Require | undefined {
-  if (typeof require === 'function' && typeof require.resolve === 'function') return require;
+  if (typeof COFFER_CLI_BUNDLE !== 'undefined' && COFFER_CLI_BUNDLE) return require;
   const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const m = builtin?.('node:module') as typeof import('node:module') | undefined;
   return m?.createRequire(import.meta.url);
