@@ -12,6 +12,7 @@ import { READ_ONLY_TOOL_NAMES, TOOL_NAMES, toolList } from '../../mcp/tools/tool
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import { envOf, type OpenVault, openVault } from '../context.js';
+import { rawStdout } from '../output.js';
 
 declare const COFFER_VERSION: string;
 
@@ -106,6 +107,9 @@ Examples:
         const policy = mcpPolicy({ allow: opts.allow, envs, readOnly, reveal: opts.reveal });
         const defaultEnv = policy.envs[0] ?? envOf({});
         const log = createStderrLogger();
+        // stdout is the protocol's from now on (the SDK writes to process.stdout): anything of
+        // the CLI's own goes through that stream too, after what is queued in it.
+        rawStdout();
         const serve = (backend: McpBackend, auditRequest?: AuditRequest) =>
           serveCofferMcp({
             ...(auditRequest === undefined ? {} : { auditRequest }),
