@@ -12,6 +12,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -25,7 +26,9 @@ import { setDotenvVariables } from './dotenv/edit.js';
 import { writeDotenv } from './dotenv/write.js';
 import {
   hostTag,
+  hostTagOf,
   isCofferTempFile,
+  pidNamespace,
   processStartTime,
   tempFileWriter,
   withFileLock,
@@ -37,6 +40,14 @@ const dir = () => mkdtempSync(join(tmpdir(), 'coffer-files-'));
 
 /** A tag that is not this host's: a file a process of another host made on a shared disk. */
 const otherHost = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+
+/**
+ * A tag of this host's name in another PID namespace than this process's (a sandbox, a
+ * container of the same host name), and the tag of the name alone (written before tags named
+ * the namespace, or where it cannot be read).
+ */
+const otherNamespace = hostTagOf(hostname(), 'pid:[1]');
+const nameOnly = hostTagOf(hostname(), undefined);
 
 /** The pid of a process that has exited (not reused so soon: pids go round). */
 const gonePid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number;
@@ -126,6 +137,27 @@ describe('writeSecretFile', () => {
     });
     expect(hostTag()).toMatch(/^[0-9a-f]{8}$/);
   });
+
+  it("sweeps a gone writer's temp file of this host, never one of another pid namespace", () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const dead = gonePid();
+    const live = sleeper(); // a pid out here, its start time not the writer's
+    const start = processStartTime(live) ?? '0';
+    const swept = [
+      `.env.coffer-${dead}-${hostTag()}-0badf00d.tmp`,
+      `.env.coffer-${dead}-${nameOnly}-0badf00d.tmp`, // as tagged before namespaces: as then
+    ];
+    const kept = [
+      `.env.coffer-${dead}-${otherNamespace}-0badf00d.tmp`,
+      `.env.coffer-${live}-${otherNamespace}-${start}1-0badf00d.tmp`,
+      `.env.coffer-${process.pid}-${otherNamespace}-0badf00d.tmp`,
+    ];
+    if (onLinux) swept.push(`.env.coffer-${live}-${hostTag()}-${start}1-0badf00d.tmp`);
+    for (const n of [...swept, ...kept]) writeFileSync(join(d, n), 'K=v\n');
+    writeSecretFile(file, 'K=v\n', { overwrite: true });
+    expect(readdirSync(d).sort()).toEqual(['.env', ...kept].sort());
+  });
 });
 
 describe('writerState: whether a leftover file may be removed', () => {
@@ -138,6 +170,32 @@ describe('writerState: whether a leftover file may be removed', () => {
     expect(writerState({ pid: dead, host: hostname() })).toBe('gone');
     expect(writerState({ pid: dead })).toBe('gone');
     expect(writerState({ pid: process.ppid, host: hostTag() })).toBe('running');
+  });
+
+  it('a writer of this host name in another pid namespace is judged as one of another host', () => {
+    const dead = gonePid();
+    expect(writerState({ pid: dead, host: otherNamespace })).toBe('other-host');
+    // Its pid out here (often 1) is some other process's, started at another time.
+    expect(writerState({ pid: 1, host: otherNamespace, start: '1' })).toBe('other-host');
+    // A container that is pid 1 too is not this process.
+    const own = { pid: process.pid, host: otherNamespace, start: '1' };
+    expect(writerState(own)).toBe('other-host');
+    expect(writerState(own, { ownInUse: true })).toBe('other-host');
+    // The name's tag alone (earlier versions, or no /proc) is this host's, as it was.
+    expect(writerState({ pid: dead, host: nameOnly })).toBe('gone');
+    expect(writerState({ pid: process.ppid, host: nameOnly })).toBe('running');
+  });
+
+  it.skipIf(!onLinux)("tags the host by its name and this process's pid namespace", () => {
+    expect(pidNamespace()).toBe(readlinkSync('/proc/self/ns/pid'));
+    expect(pidNamespace()).toMatch(/^pid:\[\d+\]$/);
+    expect(hostTag()).toBe(hostTagOf(hostname(), pidNamespace()));
+    expect(hostTag()).not.toBe(nameOnly);
+  });
+
+  it.skipIf(onLinux)('without /proc, tags the host by its name alone, as before', () => {
+    expect(pidNamespace()).toBeUndefined();
+    expect(hostTag()).toBe(nameOnly);
   });
 
   it.skipIf(!onLinux)('a pid now held by a process started at another time is gone', () => {
@@ -240,15 +298,49 @@ describe('withFileLock', () => {
     },
   );
 
-  it('writes its start time into the lock, after the lines earlier versions read', () => {
+  it('writes its start time and pid namespace into the lock, after the lines earlier versions read', () => {
     const d = dir();
     const file = join(d, '.env');
     const text = withFileLock(file, () => readFileSync(`${file}.lock`, 'utf8'));
-    const [pid, host, token, start, end] = text.split('\n');
+    const [pid, host, token, start, namespace, end] = text.split('\n');
     expect([pid, host]).toEqual([String(process.pid), hostname()]);
     expect(token).toMatch(/^[0-9a-f]{16}$/);
-    if (onLinux) expect([start, end]).toEqual([processStartTime(process.pid), '']);
+    if (onLinux) {
+      expect([start, namespace, end]).toEqual([processStartTime(process.pid), pidNamespace(), '']);
+    }
   });
+
+  it.skipIf(!onLinux)(
+    'never takes over the fresh lock of a writer of this host name in another pid namespace',
+    () => {
+      const d = dir();
+      const file = join(d, '.env');
+      const lock = `${file}.lock`;
+      // Its pid out here is a live process started at another time, or none at all.
+      const live = sleeper();
+      const start = processStartTime(live);
+      for (const text of [
+        `${live}\n${hostname()}\nT\n${start}1\npid:[1]\n`,
+        `${gonePid()}\n${hostname()}\nT\n${start}\npid:[1]\n`,
+        `${process.pid}\n${hostname()}\nT\n\npid:[1]\n`,
+      ]) {
+        writeFileSync(lock, text);
+        // Waited on, not taken over: no wait at all here, so it is STORE_LOCKED at once.
+        const err = errorOf(() => withFileLock(file, () => 'ran', { waitMs: 0 }));
+        expect(err.code).toBe('STORE_LOCKED');
+        expect(readFileSync(lock, 'utf8')).toBe(text);
+        expect(readdirSync(d)).toEqual(['.env.lock']);
+      }
+      // A minute old, it expires as another host's lock does.
+      const old = new Date(Date.now() - 5 * 60_000);
+      utimesSync(lock, old, old);
+      expect(withFileLock(file, () => 'ran')).toBe('ran');
+      // In this namespace, the same lock of a gone writer (pid reused) is taken over at once.
+      writeFileSync(lock, `${live}\n${hostname()}\nT\n${start}1\n${pidNamespace()}\n`);
+      expect(withFileLock(file, () => 'ran')).toBe('ran');
+      expect(existsSync(lock)).toBe(false);
+    },
+  );
 
   it('a writer whose lock was taken over writes nothing and leaves the other lock alone', () => {
     const d = dir();

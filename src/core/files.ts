@@ -35,6 +35,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -144,29 +145,78 @@ export function readOnlyRefusal(path: string, hint?: string): CofferError {
 /**
  * The writer of a file left behind: which process of which host made it. A sweep removes a
  * file only when this says its writer is gone (writerGone), the one rule of every sweep.
+ *
+ * "Host" here means a host name and, on Linux, a PID namespace: a pid names a process only
+ * within its namespace, so a writer in a sandbox or container that has one of its own (bwrap
+ * or firejail with their pid namespace, `unshare -p`, two containers of a Kubernetes pod
+ * sharing a volume and a host name) is judged as one of another host: its files are never
+ * swept from outside it, whatever process has its pid (often 1) out here. The price: files
+ * that such a writer left when killed stay until removed by hand once no coffer runs there,
+ * and a container that gets a new host name or pid namespace on each run never sweeps the
+ * ones an earlier run left (doctor reports them, with the command to delete them).
  */
 export interface Writer {
   readonly pid: number;
   /**
-   * The writing host: its tag (hostTag) in a file name, its name in a lock; undefined in a
-   * file an older coffer made, which named no host and is judged as this host's.
+   * The writing host: its tag (hostTag) in a file name or in a lock that names its PID
+   * namespace, its name in a lock that does not (a lock of an earlier version, or of a
+   * system without /proc); undefined in a file an older coffer made, which named no host
+   * and is judged as this host's.
    */
   readonly host?: string | undefined;
   /** The writer's start time (processStartTime), where the writing host had /proc. */
   readonly start?: string | undefined;
 }
 
+let ownNamespace: { value: string | undefined } | undefined;
+
 /**
- * This host as the files it leaves name it: the first 8 hex digits of the SHA-256 of its
- * name, so a file on a disk that several hosts share says whose it is without naming the host.
+ * This process's PID namespace as Linux names it (`pid:[4026531836]`, the target of
+ * /proc/self/ns/pid; its number is the namespace's inode), read once: a process never
+ * changes its own. The machine's initial namespace keeps the same number across reboots, so
+ * a crashed writer's files are still swept after one. Undefined where it cannot be read (not
+ * Linux, no /proc).
  */
-export function hostTag(): string {
-  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+export function pidNamespace(): string | undefined {
+  if (ownNamespace === undefined) {
+    let value: string | undefined;
+    try {
+      value = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      value = undefined;
+    }
+    ownNamespace = {
+      value: value !== undefined && /^pid:\[\d+\]$/.test(value) ? value : undefined,
+    };
+  }
+  return ownNamespace.value;
 }
 
-/** Is `host` (a tag, a host name, or none: an older coffer's file) this host? */
+/**
+ * A host as the files it leaves name it: the first 8 hex digits of the SHA-256 of its name
+ * and its PID namespace (of the name alone without one, as every version before namespaces
+ * tagged it), so a file on a disk that several hosts or containers share says whose it is
+ * without naming the host.
+ */
+export function hostTagOf(host: string, namespace: string | undefined): string {
+  const named = namespace === undefined ? host : `${host}\n${namespace}`;
+  return createHash('sha256').update(named).digest('hex').slice(0, 8);
+}
+
+/** This host (its name and this process's PID namespace) as the files it leaves name it. */
+export function hostTag(): string {
+  return hostTagOf(hostname(), pidNamespace());
+}
+
+/**
+ * Is `host` (a tag, a host name, or none: an older coffer's file) this host? A tag of this
+ * host name alone, which versions before namespaces wrote (and a writer that could not read
+ * its namespace writes), is this host's, as it was then.
+ */
 function isThisHost(host: string | undefined): boolean {
-  return host === undefined || host === '' || host === hostTag() || host === hostname();
+  if (host === undefined || host === '' || host === hostTag()) return true;
+  const name = hostname();
+  return host === name || host === hostTagOf(name, undefined);
 }
 
 /**
@@ -221,8 +271,9 @@ function parseWriter(text: string): Writer {
 export type WriterState = 'running' | 'gone' | 'other-host';
 
 /**
- * What became of a file's writer: `other-host` when another host wrote it (its pid means
- * nothing here: it is never judged gone from here). A writer of this host is `gone` when its
+ * What became of a file's writer: `other-host` when another host wrote it, or a process of
+ * another PID namespace of this one (a container, a sandbox; see Writer): its pid means
+ * nothing here, so it is never judged gone from here. A writer of this host is `gone` when its
  * pid exists no more, or when the process that has the pid now started at another time than
  * the writer (the pid was reused; told only where both start times are known). A file of
  * this very process was left by an earlier process with the same pid (coffer's synchronous
@@ -244,8 +295,8 @@ export function writerState(writer: Writer, options: { ownInUse?: boolean } = {}
 /**
  * Whether the writer of a file left behind (a temp file, a lock or its pid file, a vault
  * build, a copy of a key) is gone, so the file may be removed: the rule of every sweep
- * (writerState). Another host's file is never removed from here: on a shared disk its writer
- * may be running there, whatever pid runs here.
+ * (writerState). Another host's file (or another PID namespace's) is never removed from here:
+ * on a shared disk its writer may be running there, whatever pid runs here.
  */
 export function writerGone(writer: Writer, options: { ownInUse?: boolean } = {}): boolean {
   return writerState(writer, options) === 'gone';
@@ -512,18 +563,23 @@ export function checkFileName(name: string): string {
 /** How long a writer waits for another one to finish with the same file. */
 const LOCK_WAIT_MS = 10_000;
 /**
- * A lock from another host (a shared disk) older than this was left by a writer that died:
- * its pid cannot be checked from here. A lock of this host is judged by its pid alone.
+ * A lock from another host (a shared disk) or another PID namespace of this one (a container
+ * sharing the directory) older than this was left by a writer that died: its pid cannot be
+ * checked from here. A lock of this host is judged by its pid and start time alone.
  */
 const LOCK_STALE_MS = 60_000;
 
 /**
  * What a lock (and a writer's pid file) holds: `PID\nHOST\nTOKEN\n`, then `START\n` (the
- * writer's start time) where /proc gives it. Earlier versions read the first two lines only.
+ * writer's start time, empty when unknown) and `NAMESPACE\n` (its PID namespace) where /proc
+ * gives them. Earlier versions read the first two lines, or the first four, only.
  */
 function holding(token: string): string {
-  const start = thisStartTime();
-  return `${process.pid}\n${hostname()}\n${token}\n${start === undefined ? '' : `${start}\n`}`;
+  const start = thisStartTime() ?? '';
+  const namespace = pidNamespace();
+  const tail =
+    namespace === undefined ? (start === '' ? '' : `${start}\n`) : `${start}\n${namespace}\n`;
+  return `${process.pid}\n${hostname()}\n${token}\n${tail}`;
 }
 
 /** Whether process `pid` of this host is gone (no such process). */
@@ -542,7 +598,8 @@ function pidGone(pid: number): boolean {
  * exists no more, or now belongs to a process started later), and never while it lives,
  * however long it takes (a large .env): taking a live writer's lock would let two writers
  * rename over each other and lose a change. Only a lock whose process cannot be checked from
- * here (another host's, or one not written yet) is judged by its age.
+ * here (another host's or another PID namespace's, or one not written yet) is judged by its
+ * age.
  */
 function abandoned(lock: string): boolean {
   const held = statSync(lock, { throwIfNoEntry: false });
@@ -554,10 +611,16 @@ function abandoned(lock: string): boolean {
   } catch {
     return false;
   }
-  const [pidText = '', host, , start] = text.split('\n');
+  const [pidText = '', host, , start, namespace] = text.split('\n');
   const pid = Number(pidText);
   if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
-  const state = writerState({ pid, host, start: start === '' ? undefined : start });
+  // A lock that names its writer's namespace is judged by its tag; one that does not (an
+  // earlier version's, or one written without /proc) by its host name, as before.
+  const tag =
+    namespace === undefined || namespace === '' || host === undefined
+      ? host
+      : hostTagOf(host, namespace);
+  const state = writerState({ pid, host: tag, start: start === '' ? undefined : start });
   return state === 'other-host' ? old : state === 'gone';
 }
 
@@ -628,15 +691,20 @@ export interface HeldLock {
  * Runs `fn` (a read, change and atomic rewrite of `path`) while holding `path.lock`, so that
  * two coffer processes changing one file (`set --dotenv` twice at once) each keep the other's
  * change instead of the last rename winning. The lock is a file made with O_EXCL holding the
- * writer's pid, host, a random token and (on Linux) its start time, removed afterwards; one
- * left by a killed process is taken over (its writer is gone: no process has its pid, or the
- * one that has it started at another time; for another host's lock, it is a minute old). Temp
- * files that dead writers left beside `path` go with the next write (writeSecretFile).
- * @throws CofferError STORE_LOCKED when another writer holds it for more than 10 s.
+ * writer's pid, host, a random token and (on Linux) its start time and PID namespace, removed
+ * afterwards; one left by a killed process is taken over (its writer is gone: no process has
+ * its pid, or the one that has it started at another time; for the lock of another host or
+ * of another PID namespace, it is a minute old). Temp files that dead writers left beside
+ * `path` go with the next write (writeSecretFile).
+ * @throws CofferError STORE_LOCKED when another writer holds it for more than `waitMs` (10 s).
  */
-export function withFileLock<T>(path: string, fn: (lock: HeldLock) => T): T {
+export function withFileLock<T>(
+  path: string,
+  fn: (lock: HeldLock) => T,
+  options: { waitMs?: number } = {},
+): T {
   const lock = `${path}.lock`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + (options.waitMs ?? LOCK_WAIT_MS);
   // The file's directory may not exist yet: made as writeSecretFile would make it.
   const dir = dirname(path);
   if (!existsSync(dir)) {
