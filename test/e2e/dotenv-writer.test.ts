@@ -1,8 +1,9 @@
 /**
  * The one .env writer (core/dotenv/write.ts) through the built binary: links, special files,
- * stdout, a file past the .env size limit, and a kill in the middle of a write.
+ * stdout, a file past the .env size limit, a kill in the middle of a write, and a live writer
+ * in a pid namespace of its own.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -12,11 +13,13 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   rmSync,
   statSync,
   symlinkSync,
   truncateSync,
+  watch,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -241,4 +244,152 @@ describe('.env files written by coffer', () => {
     }
     expect(kills).toBe(15);
   });
+});
+
+/** Whether `unshare` can run a process in a pid namespace of its own here (it needs root). */
+const unshareWorks =
+  process.platform === 'linux' &&
+  spawnSync('unshare', ['-p', '-f', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** One step of the event loop (a wait that depends on no clock). */
+const tick = () => new Promise<void>((res) => setImmediate(res));
+
+/** Whether process `pid` is stopped (state T in /proc/PID/stat). */
+function stopped(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+}
+
+describe('a writer in a pid namespace of its own (a sandbox, a container of the same host name)', () => {
+  it.skipIf(!unshareWorks)(
+    'its live lock and temp file are left alone by a writer from outside, which waits for it',
+    async () => {
+      const { h, app } = project();
+      const file = join(app, '.env');
+      const lock = `${file}.lock`;
+      const stop = join(app, 'stop');
+      const index = resolve(import.meta.dirname, '../../dist/index.js');
+      // Writes .env over and over (a value large enough that each write takes a while) until
+      // told to stop; as the first process of its namespace, its pid there is 1.
+      const script = `
+        const { existsSync } = await import('node:fs');
+        const { writeDotenv } = await import(${JSON.stringify(index)});
+        const big = 'x'.repeat(256 * 1024);
+        writeDotenv(${JSON.stringify(file)}, { BIG: big, ROUND: '0' });
+        process.stdout.write('ready\\n');
+        for (let i = 1; !existsSync(${JSON.stringify(stop)}); i++) {
+          writeDotenv(${JSON.stringify(file)}, { BIG: big, ROUND: String(i) });
+        }
+      `;
+      const holder = spawn(
+        'unshare',
+        ['-p', '-f', '--mount-proc', process.execPath, '--input-type=module', '-e', script],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const holderDone = finished(holder);
+      let inner: number | undefined;
+      try {
+        await Promise.race([
+          new Promise<void>((res) => holder.stdout.once('data', () => res())),
+          holderDone.then((r) => {
+            throw new Error(`the writer in its own namespace ended first: ${r.code} ${r.signal}`);
+          }),
+        ]);
+        // The writer is unshare's child (pid 1 in its namespace, another pid out here).
+        const u = holder.pid as number;
+        inner = Number(readFileSync(`/proc/${u}/task/${u}/children`, 'utf8').trim().split(' ')[0]);
+        expect(readlinkSync(`/proc/${inner}/ns/pid`)).not.toBe(readlinkSync('/proc/self/ns/pid'));
+        // Stopped while it holds the lock and its temp file is there (a bounded number of tries).
+        let held: string | undefined;
+        let temps: string[] = [];
+        for (let i = 0; i < 2000 && held === undefined; i++) {
+          process.kill(inner, 'SIGSTOP');
+          for (let j = 0; j < 100_000 && !stopped(inner); j++) await tick();
+          expect(stopped(inner)).toBe(true);
+          temps = readdirSync(app).filter((n) => n.startsWith('.env.coffer-'));
+          if (existsSync(lock) && temps.length > 0) held = readFileSync(lock, 'utf8');
+          else process.kill(inner, 'SIGCONT');
+        }
+        expect(held, 'the writer was never stopped holding the lock').toBeDefined();
+        const [pid, , , , namespace] = (held as string).split('\n');
+        expect(pid).toBe('1'); // out here, pid 1 is another process, started at another time
+        expect(namespace).toBe(readlinkSync(`/proc/${inner}/ns/pid`));
+
+        // A writer from outside: it finds the lock taken and, as the lock is not a minute old,
+        // waits for it as for a live writer, trying again and again (each try leaves a pid
+        // file for a moment, seen here); without the namespace, pid 1 started at another
+        // time would have made it take the lock over at once and sweep the temp file.
+        const tries = new Set<string>();
+        let waited!: () => void;
+        const waiting = new Promise<void>((res) => {
+          waited = res;
+        });
+        const watcher = watch(app, (_event, name) => {
+          if (name !== null && /^\.env\.lock\.\d+-[0-9a-f]{8}(?:-\d+)?\.[0-9a-f]{8}$/.test(name)) {
+            tries.add(name);
+            if (tries.size >= 3) waited();
+          }
+        });
+        const outsider = finished(
+          spawnCoffer(
+            [
+              'set',
+              'project/shop/webhook_secret',
+              '-d',
+              'Webhook signing secret the shop checks callbacks with',
+              '--dotenv',
+              '.env',
+            ],
+            { env: h.env, cwd: app, input: 'whsec-value-123' },
+          ),
+        );
+        let gaveUp: Awaited<typeof outsider> | undefined;
+        try {
+          gaveUp = await Promise.race([outsider, waiting.then(() => undefined)]);
+        } finally {
+          watcher.close();
+        }
+        if (gaveUp !== undefined) {
+          // Three tries not seen (the watch missed some): it must have given up, not written.
+          expect(gaveUp.code, gaveUp.stderr).toBe(1);
+          expect(gaveUp.stderr).toContain('.env is being written by another coffer process');
+        }
+        expect(readFileSync(lock, 'utf8')).toBe(held);
+        for (const t of temps) expect(existsSync(join(app, t)), `${t} was swept`).toBe(true);
+
+        // Resumed, the writer finishes its write and stops; the one from outside then takes
+        // the lock and writes, and the file keeps both changes.
+        writeFileSync(stop, '');
+        process.kill(inner, 'SIGCONT');
+        expect((await holderDone).code).toBe(0);
+        if (gaveUp === undefined) {
+          const r = await outsider;
+          expect(r.code, r.stderr).toBe(0);
+          const parsed = dotenv.parse(readFileSync(file));
+          expect(parsed.WEBHOOK_SECRET).toBe('whsec-value-123');
+          expect(parsed.ROUND).toMatch(/^\d+$/);
+        }
+        expect(
+          readdirSync(app)
+            .filter((n) => n.startsWith('.env'))
+            .sort(),
+        ).toEqual(['.env']);
+      } finally {
+        if (inner !== undefined) {
+          try {
+            process.kill(inner, 'SIGCONT');
+            process.kill(inner, 'SIGKILL');
+          } catch {
+            // Gone already.
+          }
+        }
+        holder.kill('SIGKILL');
+        await holderDone;
+      }
+    },
+  );
+  it.skipIf(unshareWorks)(
+    'NOT RUN: unshare -p -f --mount-proc does not work here (it needs root; run the suite as root to cover it)',
+    () => {},
+  );
 });
