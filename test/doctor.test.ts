@@ -17,13 +17,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acknowledgeAuditBreak } from '../src/core/audit/acknowledge.js';
 import { CHECKS, type CheckOutcome } from '../src/core/doctor/index.js';
-import { hostTag } from '../src/core/files.js';
+import { hostTag, hostTagOf } from '../src/core/files.js';
 import { closeIncident, openIncident } from '../src/core/incident/index.js';
 import { createToken, revokeToken } from '../src/core/index.js';
 import { finishRotation, rotateSecret } from '../src/core/rotation/index.js';
@@ -137,14 +137,17 @@ describe('files', () => {
     const bad = await f.check('files/env-not-ignored');
     expect(bad.evidence).toContainEqual({
       file: theirs,
-      message: `${theirs} is a temp file of a coffer write on another host (the disk is shared): it holds secrets`,
+      message: `${theirs} is a temp file of a coffer write on another host or in another container (the disk is shared): it holds secrets`,
     });
     expectFail(bad, { file: mine });
     // Only this host's is deleted by --fix: another host's writer may be running there.
     expect(bad.fixes.map((x) => [x.description, x.apply !== undefined]).sort()).toEqual(
       [
         [`delete ${mine}`, true],
-        [`delete ${theirs} once no coffer runs on the host that wrote it`, false],
+        [
+          `delete ${theirs} once no coffer runs on the host or in the container that wrote it`,
+          false,
+        ],
       ].sort(),
     );
     expect(await f.fix(bad)).toBe(1);
@@ -152,6 +155,31 @@ describe('files', () => {
     expect(existsSync(join(f.root, theirs))).toBe(true);
     f.remove(theirs);
     expectPass(await f.check('files/env-not-ignored'));
+  });
+
+  it("files/env-not-ignored: a container's temp file (this host name, pids of its own) is another host's", async () => {
+    const f = await fixture();
+    f.write('.gitignore', '.env\n');
+    f.write('.env', `DB_PASSWORD=${rand()}\n`, 0o600);
+    // Its pid 1 is not this host's pid 1; a container made anew on each run leaves such files.
+    const theirs = `.env.coffer-1-${hostTagOf(hostname(), 'pid:[1]')}-1-df373250.tmp`;
+    f.write(theirs, `DB_PASSWORD=${rand()}\n`, 0o600);
+    const bad = await f.check('files/env-not-ignored');
+    expect(bad.evidence).toEqual([
+      {
+        file: theirs,
+        message: `${theirs} is a temp file of a coffer write on another host or in another container (the disk is shared): it holds secrets`,
+      },
+    ]);
+    expect(bad.fixes.map((x) => [x.description, x.command, x.apply !== undefined])).toEqual([
+      [
+        `delete ${theirs} once no coffer runs on the host or in the container that wrote it`,
+        `rm -- ${theirs}`,
+        false,
+      ],
+    ]);
+    expect(await f.fix(bad)).toBe(0);
+    expect(existsSync(join(f.root, theirs))).toBe(true);
   });
 
   it('files/env-missing: a .env.example without .env, then a .env', async () => {
@@ -290,7 +318,7 @@ describe('files: what a killed coffer left beside the key file', () => {
     expectFail(bad, { file: older });
     expect(bad.evidence).toContainEqual({
       file: theirs,
-      message: `${theirs} is a copy of the master key made by a coffer init or restore on another host (the disk is shared)`,
+      message: `${theirs} is a copy of the master key made by a coffer init or restore on another host or in another container (the disk is shared)`,
     });
     // An init of this host writing its key now is not reported.
     expect(bad.evidence.map((e) => e.file)).not.toContain(writing);
@@ -298,7 +326,10 @@ describe('files: what a killed coffer left beside the key file', () => {
       [
         [`delete ${left}`, true],
         [`delete ${older}`, true],
-        [`delete ${theirs} once no coffer init or restore runs on the host that wrote it`, false],
+        [
+          `delete ${theirs} once no coffer init or restore runs on the host or in the container that wrote it`,
+          false,
+        ],
       ].sort(),
     );
     expect(await f.fix(bad)).toBe(2);

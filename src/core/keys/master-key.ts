@@ -154,7 +154,8 @@ export interface CreatedKeyFile {
  */
 export function writeNewKeyFile(path: string, key: Uint8Array): CreatedKeyFile | undefined {
   // A run killed between writing its own file and linking it left a copy of a key there
-  // (mode 0600): removed once its writer is gone (another host's is left to that host).
+  // (mode 0600): removed once its writer is gone (another host's, or another PID namespace's,
+  // is left to it).
   const base = basename(path);
   removeLeftovers(dirname(path), (name) => {
     const writer = keyFileCopyWriter(name, base);

@@ -12,7 +12,8 @@
  * interrupted init may be replaced) happen as one step for every coffer process.
  *
  * A process killed before it publishes leaves its private file; the next init or restore
- * removes such files once their writer is gone (files of another host are that host's).
+ * removes such files once their writer is gone (files of another host, or of another PID
+ * namespace of this one, a container's, are left to it: core/files.ts, Writer).
  */
 import {
   closeSync,

@@ -73,7 +73,7 @@ const envIgnored: Check = {
       evidence.push({
         file: f.shown,
         message: f.otherHost
-          ? `${f.shown} is a temp file of a coffer write on another host (the disk is shared): it holds secrets`
+          ? `${f.shown} is a temp file of a coffer write on another host or in another container (the disk is shared): it holds secrets`
           : `${f.shown} is a temp file a coffer write left when it was killed: it holds secrets`,
       });
       fixes.push(deleteLeftover(f, 'coffer'));
@@ -89,7 +89,10 @@ interface Candidate {
   readonly writer: Writer | undefined;
 }
 
-/** A file a coffer process left: its writer is gone, or of another host (cannot be told here). */
+/**
+ * A file a coffer process left: its writer is gone, or of another host or PID namespace (a
+ * container, a sandbox), whose pid cannot be told from here.
+ */
 interface Leftover {
   readonly shown: string;
   readonly path: string;
@@ -112,13 +115,15 @@ function leftovers(candidates: readonly Candidate[]): Leftover[] {
 }
 
 /**
- * Deleting a leftover: applied by --fix when its writer is gone; another host's is only
- * shown, as its writer may be running there (`who` is what writes such files).
+ * Deleting a leftover: applied by --fix when its writer is gone; another host's (or another
+ * PID namespace's) is only shown, as its writer may be running there (`who` is what writes
+ * such files). A container that gets a new host name or PID namespace on each run never sees
+ * an earlier run's files as its own: they are shown so, for the user to delete.
  */
 function deleteLeftover(f: Leftover, who: string): Fix {
   if (f.otherHost) {
     return {
-      description: `delete ${f.shown} once no ${who} runs on the host that wrote it`,
+      description: `delete ${f.shown} once no ${who} runs on the host or in the container that wrote it`,
       command: `rm -- ${sh(f.shown)}`,
     };
   }
@@ -156,7 +161,7 @@ const strayKeyCopy: Check = {
       evidence.push({
         file: f.shown,
         message: f.otherHost
-          ? `${f.shown} is a copy of the master key made by a coffer init or restore on another host (the disk is shared)`
+          ? `${f.shown} is a copy of the master key made by a coffer init or restore on another host or in another container (the disk is shared)`
           : `${f.shown} is a copy of the master key a coffer init or restore left when it was killed`,
       });
       fixes.push(deleteLeftover(f, 'coffer init or restore'));
