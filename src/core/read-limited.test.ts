@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js';
 import { READ_LIMITS, readFileLimited } from './read-limited.js';
 
 const dirs: string[] = [];
@@ -32,19 +32,15 @@ describe('readFileLimited', () => {
     );
   });
 
-  it.skipIf(spawnSync('sh', ['-c', 'command -v mkfifo']).status !== 0)(
-    'stops reading an endless pipe at the limit',
-    async () => {
-      const fifo = join(tempDir(), 'key');
-      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-      const writer = spawn('sh', ['-c', `yes > '${fifo}'`], { stdio: 'ignore' });
-      try {
-        expect(() => readFileLimited(fifo, READ_LIMITS.keyFile, 'a key file')).toThrow(
-          /is larger than 1024 bytes, the limit for a key file/,
-        );
-      } finally {
-        writer.kill('SIGKILL');
-      }
-    },
-  );
+  it.skipIf(!hasMkfifo)('stops reading an endless pipe at the limit', async () => {
+    const fifo = makeFifo(tempDir(), 'key');
+    const writer = await startFifoWriter(fifo);
+    try {
+      expect(() => readFileLimited(fifo, READ_LIMITS.keyFile, 'a key file')).toThrow(
+        /is larger than 1024 bytes, the limit for a key file/,
+      );
+    } finally {
+      writer.stop();
+    }
+  });
 });

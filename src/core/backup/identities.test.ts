@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
 import { CofferError } from '../errors.js';
 import { READ_LIMITS } from '../read-limited.js';
 import { readAgeIdentities } from './identities.js';
@@ -62,21 +62,17 @@ describe('readAgeIdentities', () => {
     );
   });
 
-  it.skipIf(spawnSync('sh', ['-c', 'command -v mkfifo']).status !== 0)(
-    'stops reading an endless pipe at the limit',
-    () => {
-      const fifo = join(tempDir(), 'id.fifo');
-      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-      const writer = spawn('sh', ['-c', `yes ${ID_A} > '${fifo}'`], { stdio: 'ignore' });
-      try {
-        expect(errorOf(() => readAgeIdentities([fifo])).message).toMatch(
-          /is larger than 64 KiB, the limit for an age identity file/,
-        );
-      } finally {
-        writer.kill('SIGKILL');
-      }
-    },
-  );
+  it.skipIf(!hasMkfifo)('stops reading an endless pipe at the limit', async () => {
+    const fifo = makeFifo(tempDir(), 'id.fifo');
+    const writer = await startFifoWriter(fifo, `${ID_A}\n`);
+    try {
+      expect(errorOf(() => readAgeIdentities([fifo])).message).toMatch(
+        /is larger than 64 KiB, the limit for an age identity file/,
+      );
+    } finally {
+      writer.stop();
+    }
+  });
 
   it('names the identity file it cannot read, and never a line of one', () => {
     const d = tempDir();

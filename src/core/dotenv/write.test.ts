@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../../test/helpers/errors.js';
+import { makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
 import { hostTag } from '../files.js';
 import { readDotenvFile, writeDotenv } from './write.js';
 
@@ -225,14 +226,19 @@ describe('writeDotenv', () => {
     for (const n of theirs) expect(existsSync(join(d, n)), n).toBe(true);
   });
 
-  it('refuses a link to a device (like /dev/stdout), a FIFO, a directory and a dangling link', () => {
+  it('refuses a link to a device (like /dev/stdout), a FIFO, a directory and a dangling link', async () => {
     const d = dir();
     const device = join(d, 'device.env');
     symlinkSync('/dev/null', device);
     expect(errorOf(() => writeDotenv(device, { A: 'x' })).message).toMatch(/symbolic link/);
-    const fifo = join(d, 'pipe.env');
-    execFileSync('mkfifo', [fifo]);
-    expect(errorOf(() => writeDotenv(fifo, { A: 'x' })).message).toMatch(/named pipe/);
+    // Written to, so that reading it by mistake ends (at the .env limit) instead of waiting.
+    const fifo = makeFifo(d, 'pipe.env');
+    const writer = await startFifoWriter(fifo, 'A=1\n');
+    try {
+      expect(errorOf(() => writeDotenv(fifo, { A: 'x' })).message).toMatch(/named pipe/);
+    } finally {
+      writer.stop();
+    }
     expect(errorOf(() => writeDotenv(d, { A: 'x' })).message).toMatch(/directory/);
     const dangling = join(d, 'dangling.env');
     symlinkSync(join(d, 'nothing-here'), dangling);
