@@ -1,9 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/helpers/errors.js';
 import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js';
-import { READ_LIMITS, readFileLimited } from './read-limited.js';
+import {
+  READ_LIMITS,
+  readFileLimited,
+  readRegularFileLimited,
+  TooLargeError,
+} from './read-limited.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -39,6 +45,60 @@ describe('readFileLimited', () => {
       expect(() => readFileLimited(fifo, READ_LIMITS.keyFile, 'a key file')).toThrow(
         /is larger than 1024 bytes, the limit for a key file/,
       );
+    } finally {
+      writer.stop();
+    }
+  });
+
+  it('refuses with a TooLargeError that names the file and the limit', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'big'), Buffer.alloc(2048, 0x41));
+    const err = errorOf(() => readFileLimited(join(d, 'big'), 1024, 'a key file'));
+    expect(err).toBeInstanceOf(TooLargeError);
+    expect((err as TooLargeError).source).toBe(join(d, 'big'));
+    expect((err as TooLargeError).limit).toBe(1024);
+    expect(err.code).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('readRegularFileLimited', () => {
+  it('reads a regular file (and a link to one) up to the limit; one past it is refused', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'ok'), 'project=app\n');
+    symlinkSync(join(d, 'ok'), join(d, 'link'));
+    expect(readRegularFileLimited(join(d, 'ok'), 1024, 'a file')?.toString()).toBe('project=app\n');
+    expect(readRegularFileLimited(join(d, 'link'), 1024, 'a file')?.toString()).toBe(
+      'project=app\n',
+    );
+    truncateSync(join(d, 'ok'), 2 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const err = errorOf(() => readRegularFileLimited(join(d, 'ok'), 1024, 'a project file'));
+    expect(err).toBeInstanceOf(TooLargeError);
+    expect(err.message).toBe(
+      `${join(d, 'ok')} is larger than 1024 bytes, the limit for a project file`,
+    );
+  });
+
+  it('passes over a device, a link to one and a directory without reading them', () => {
+    const d = tempDir();
+    symlinkSync('/dev/zero', join(d, 'zero'));
+    mkdirSync(join(d, 'dir'));
+    for (const file of ['/dev/zero', join(d, 'zero'), join(d, 'dir')]) {
+      expect(readRegularFileLimited(file, 1024, 'a file'), file).toBeUndefined();
+    }
+  });
+
+  it('names a file that is not there or cannot be read', () => {
+    const d = tempDir();
+    const missing = errorOf(() => readRegularFileLimited(join(d, 'nope'), 1024, 'a file'));
+    expect(missing.code).toBe('FILE_NOT_FOUND');
+    expect(missing.message).toBe(`${join(d, 'nope')} does not exist`);
+  });
+
+  it.skipIf(!hasMkfifo)('passes over a FIFO without reading what is written to it', async () => {
+    const fifo = makeFifo(tempDir(), 'fed');
+    const writer = await startFifoWriter(fifo, 'project=app\n');
+    try {
+      expect(readRegularFileLimited(fifo, 1024, 'a file')).toBeUndefined();
     } finally {
       writer.stop();
     }

@@ -6,8 +6,12 @@
  * and the limit, with memory bounded by the cap, never in a hang, an out-of-memory abort or
  * a wrong "not valid UTF-8". The CLI's stdin reader refuses an input past its limit with the
  * same message (`tooLarge`, naming `stdin`).
+ *
+ * Files coffer finds rather than is handed (a project file, a git hook, an agent's settings,
+ * a lock) are read with `readRegularFileLimited`: only a regular file is read, so a FIFO or
+ * a device in their place is passed over without waiting for a writer that never comes.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { CofferError, readFailure } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -52,6 +56,27 @@ export interface TooLargeOptions {
 }
 
 /**
+ * An input refused for its size (`tooLarge`): its own type, so a caller that passes over a
+ * file too large (doctor, the hook installer) tells it from a file that could not be read.
+ */
+export class TooLargeError extends CofferError {
+  /** The file, or `stdin`. */
+  readonly source: string;
+  /** The limit it passed, in bytes. */
+  readonly limit: number;
+
+  constructor(source: string, limit: number, what: string, options: TooLargeOptions = {}) {
+    super(
+      options.code ?? 'INVALID_ARGUMENT',
+      `${source} is larger than ${size(limit)}, the limit for ${what}`,
+      { hint: options.hint ?? `Check that ${source} is the file you meant.` },
+    );
+    this.source = source;
+    this.limit = limit;
+  }
+}
+
+/**
  * The refusal of an input past its limit: it names the input (`source`, a file or `stdin`),
  * the limit and what the limit is for (`what`), never a byte of the input itself.
  */
@@ -60,12 +85,8 @@ export function tooLarge(
   limit: number,
   what: string,
   options: TooLargeOptions = {},
-): CofferError {
-  return new CofferError(
-    options.code ?? 'INVALID_ARGUMENT',
-    `${source} is larger than ${size(limit)}, the limit for ${what}`,
-    { hint: options.hint ?? `Check that ${source} is the file you meant.` },
-  );
+): TooLargeError {
+  return new TooLargeError(source, limit, what, options);
 }
 
 /**
@@ -105,6 +126,35 @@ export function readFileLimited(file: string, limit: number, what: string): Buff
     throw readFailure(file, err);
   }
   try {
+    return readFdLimited(fd, file, limit, what);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads `file` whole, up to `limit` bytes, when it is a regular file (a link to one
+ * included); undefined when it is something else: a directory, a FIFO, a device, a socket.
+ * Such a file is never read, and is opened only non-blocking (to check that the file opened
+ * is still the one looked at), so an endless device or a pipe without a writer cannot hang
+ * the caller. Errors as readFileLimited's: FILE_NOT_FOUND, IO_ERROR, TooLargeError.
+ */
+export function readRegularFileLimited(
+  file: string,
+  limit: number,
+  what: string,
+): Buffer | undefined {
+  let fd: number;
+  try {
+    // Looked at first: a device is not even opened (opening some has effects of its own).
+    if (!statSync(file).isFile()) return undefined;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw readFailure(file, err);
+  }
+  try {
+    // Replaced by a FIFO or a device since it was looked at: passed over all the same.
+    if (!fstatSync(fd).isFile()) return undefined;
     return readFdLimited(fd, file, limit, what);
   } finally {
     closeSync(fd);
