@@ -9,7 +9,7 @@
  * configuration, read from this machine's files, and applies only to the project the file
  * names; nothing in the vault can allow a name.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDotenv } from '../core/dotenv/parse.js';
 import { CofferError } from '../core/errors.js';
@@ -19,6 +19,7 @@ import {
   parseEnvVarName,
   parseProjectName,
 } from '../core/paths.js';
+import { READ_LIMITS, readRegularFileLimited } from '../core/read-limited.js';
 import { decodeUtf8 } from '../core/utf8.js';
 
 export interface ProjectConfig {
@@ -82,9 +83,12 @@ export function findProjectConfig(
   for (;;) {
     for (const name of ['.coffer', 'coffer.yaml', 'coffer.yml']) {
       const file = join(dir, name);
-      // ~/.coffer is the default COFFER_HOME, a directory: not a project file.
+      // ~/.coffer is the default COFFER_HOME, a directory: not a project file. Nor is a FIFO
+      // or a device, which is never read (nothing may ever write to it).
       if (!statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
-      const text = decodeUtf8(readFileSync(file), file);
+      const bytes = readRegularFileLimited(file, READ_LIMITS.projectFile, 'a project file');
+      if (bytes === undefined) continue;
+      const text = decodeUtf8(bytes, file);
       const parsed: Settings = name === '.coffer' ? parseDotenv(text) : fromYaml(text);
       const project = parsed.project;
       if (project === undefined) {

@@ -24,6 +24,7 @@ export const READ_LIMITS: {
   readonly baseline: number;
   readonly backup: number;
   readonly ageIdentity: number;
+  readonly projectFile: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -40,6 +41,13 @@ export const READ_LIMITS: {
    * identities of a few hundred, and comments. 64 KiB holds hundreds of keys.
    */
   ageIdentity: 64 * 1024,
+  /**
+   * A project file (`.coffer`, `coffer.yaml`, `coffer.yml`), read by almost every command run
+   * in a project directory. A `.coffer` is a few lines, but `coffer.yaml` is also the
+   * manifest, so this is the manifest's limit (MAX_MANIFEST_BYTES, 1 MiB): any manifest coffer
+   * accepts is also read as a project file.
+   */
+  projectFile: 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

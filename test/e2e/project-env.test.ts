@@ -3,9 +3,10 @@
  * COFFER_ENV, then the project file's env (.coffer `env=`, coffer.yaml `env:`), then dev.
  * `coffer set` there stores where `coffer run` there reads.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { makeHome } from './harness.js';
 
 const DESCRIPTION = 'Stripe webhook signing secret for the billing endpoint';
@@ -22,7 +23,7 @@ function project(file: string, text: string) {
   writeFileSync(join(dir, file), text);
   const run = (args: string[], o: { input?: string; env?: Record<string, string> } = {}) =>
     h.run(args, { ...o, cwd: dir });
-  return { run };
+  return { run, dir, home: h };
 }
 
 describe('the project file env', () => {
@@ -75,5 +76,47 @@ describe('the project file env', () => {
     expect(p.run(['get', 'project/receptor/webhook']).stdout).toBe('yaml-prod\n');
     expect(p.run(['run', '--no-mask', '--', ...PRINT]).stdout).toBe('[yaml-prod]');
     expect(p.run(['describe', 'project/receptor/webhook', '--json']).stdout).toContain('"prod"');
+  });
+});
+
+describe('a project file that is not one', () => {
+  it('past 1 MiB is refused by name by the commands that read it, nothing stored or run', () => {
+    const p = project('.coffer', 'project=receptor\n');
+    const file = join(p.dir, '.coffer');
+    truncateSync(file, 3 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    for (const args of [
+      ['run', '--no-mask', '--', process.execPath, '-e', "process.stdout.write('ran')"],
+      ['set', 'project/receptor/webhook', '-d', DESCRIPTION],
+      ['env', 'pull', '--file', '-'],
+    ]) {
+      const r = p.run(args, { input: 'whsec_value' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${file} is larger than 1 MiB, the limit for a project file`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
+    const list = p.home.run(['list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).not.toContain('receptor');
+  });
+
+  it('a .coffer that is /dev/zero or a FIFO is passed over, not read', async () => {
+    const p = project('coffer.yaml', 'project: receptor\nenv: prod\n');
+    symlinkSync('/dev/zero', join(p.dir, '.coffer'));
+    const set = p.run(['set', 'project/receptor/webhook', '-d', DESCRIPTION], {
+      input: 'whsec_prod_value',
+    });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stderr).toContain('(prod)');
+    if (!hasMkfifo) return;
+    rmSync(join(p.dir, '.coffer'));
+    const writer = await startFifoWriter(makeFifo(p.dir, '.coffer'), 'project=other\n');
+    try {
+      const run = p.run(['run', '--no-mask', '--', ...PRINT]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe('[whsec_prod_value]');
+    } finally {
+      writer.stop();
+    }
   });
 });
