@@ -25,6 +25,7 @@ export const READ_LIMITS: {
   readonly backup: number;
   readonly ageIdentity: number;
   readonly projectFile: number;
+  readonly template: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -48,6 +49,12 @@ export const READ_LIMITS: {
    * accepts is also read as a project file.
    */
   projectFile: 1024 * 1024,
+  /**
+   * A template of `coffer inject`: a configuration file with references in it (a YAML, a
+   * .properties, a unit file) is kilobytes; 1 MiB, the limit it always had, is far past one
+   * and keeps the rendered copy, held in memory with the secrets in it, small.
+   */
+  template: 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

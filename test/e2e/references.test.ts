@@ -1,9 +1,11 @@
 /**
  * `coffer inject` through the built binary: templates with {{ coffer://... }} references.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
+import { procFileLargerThan } from '../helpers/proc-file.js';
 import { makeHome } from './harness.js';
 
 const PASSWORD = 'pw-Xq7-$&-never-in-a-message';
@@ -75,6 +77,43 @@ describe('coffer inject', () => {
       expect(r.stderr).toContain('write over the template');
     }
     expect(readFileSync(tpl, 'utf8')).toBe('a={{ coffer://project/app/db_password }}\n');
+  });
+
+  it('a template past 1 MiB, or one whose size only reading tells (/proc), is refused by name; nothing written', () => {
+    const h = vault();
+    const tpl = join(h.home, 'huge.tpl');
+    writeFileSync(tpl, 'a={{ coffer://project/app/db_password }}\n');
+    truncateSync(tpl, 3 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const out = join(h.home, 'out.yaml');
+    // A /proc file: stat says 0 bytes, reading gives megabytes (where this system has one).
+    const proc = procFileLargerThan(1024 * 1024);
+    for (const file of proc === undefined ? [tpl] : [proc, tpl]) {
+      const r = h.run(['inject', '-i', file, '-o', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${file} is larger than 1 MiB, the limit for a template`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(r.stderr).not.toContain(PASSWORD);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('a template that is /dev/zero or a FIFO is refused as not a file, never read', async () => {
+    const h = vault();
+    const out = join(h.home, 'out.yaml');
+    const zero = h.run(['inject', '-i', '/dev/zero', '-o', out]);
+    expect(zero.code, zero.stderr).toBe(2);
+    expect(zero.stderr).toContain('/dev/zero is not a file');
+    if (!hasMkfifo) return;
+    const fifo = makeFifo(h.home, 'pipe.tpl');
+    const writer = await startFifoWriter(fifo, 'a={{ coffer://project/app/db_password }}\n');
+    try {
+      const r = h.run(['inject', '-i', fifo, '-o', out]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${fifo} is not a file`);
+    } finally {
+      writer.stop();
+    }
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses a malformed reference with a usage error', () => {

@@ -5,14 +5,18 @@
  * template is never written over, and a reference that does not resolve stops the command
  * with nothing written.
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CofferError, readFailure } from '../../core/errors.js';
+import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
-import { formatReference, references, resolveReferences } from '../../core/references/index.js';
+import {
+  formatReference,
+  readTemplateFile,
+  references,
+  resolveReferences,
+} from '../../core/references/index.js';
 import type { WrittenSecret } from '../../core/rotation/places.js';
-import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { envHelp, envOf } from '../env-option.js';
@@ -22,28 +26,6 @@ interface InjectOptions extends CommonOptions {
   in: string;
   out: string;
   force?: boolean;
-}
-
-/** Templates larger than this are refused (a config file, not a data set). */
-const MAX_TEMPLATE_BYTES = 1024 * 1024;
-
-function readTemplate(file: string): string {
-  let stat: ReturnType<typeof statSync>;
-  try {
-    stat = statSync(file);
-  } catch (err) {
-    throw readFailure(file, err); // a missing template is FILE_NOT_FOUND (exit 3)
-  }
-  if (!stat.isFile()) throw new CofferError('INVALID_ARGUMENT', `${file} is not a file`);
-  if (stat.size > MAX_TEMPLATE_BYTES) {
-    throw new CofferError('INVALID_ARGUMENT', `${file} is larger than 1 MiB; not a template`);
-  }
-  try {
-    return decodeUtf8(readFileSync(file), file);
-  } catch (err) {
-    if (err instanceof CofferError) throw err;
-    throw readFailure(file, err);
-  }
 }
 
 function samePath(a: string, b: string): boolean {
@@ -88,7 +70,7 @@ Examples:
             hint: 'Write the rendered file somewhere else: -o config.yaml for config.yaml.tpl.',
           });
         }
-        const template = readTemplate(opts.in);
+        const template = readTemplateFile(opts.in);
         const vars = { ...process.env, COFFER_ENV: env };
         const refs = references(template, vars);
         if (refs.length === 0) {

@@ -16,3 +16,4 @@ export {
   type SecretReference,
 } from './reference.js';
 export { type ReferenceReader, resolveDerived, resolveReferences } from './resolve.js';
+export { readTemplateFile } from './template-file.js';
