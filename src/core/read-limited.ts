@@ -26,6 +26,8 @@ export const READ_LIMITS: {
   readonly ageIdentity: number;
   readonly projectFile: number;
   readonly template: number;
+  readonly agentSettings: number;
+  readonly agentInstructions: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -55,6 +57,17 @@ export const READ_LIMITS: {
    * and keeps the rendered copy, held in memory with the secrets in it, small.
    */
   template: 1024 * 1024,
+  /**
+   * A coding agent's settings in a project (`.mcp.json`, `.claude/settings.json`,
+   * `.codex/config.toml`, `.cursorignore`): hand-edited files of a few kilobytes; 1 MiB is far
+   * past any, and bounds what a cloned repository can make `coffer agent setup` hold.
+   */
+  agentSettings: 1024 * 1024,
+  /**
+   * A coding agent's instructions file (`AGENTS.md`, `CLAUDE.md`): agents read only the first
+   * tens of kilobytes (Codex 32 KiB by default), so 1 MiB holds any that is read whole.
+   */
+  agentInstructions: 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

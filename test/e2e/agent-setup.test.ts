@@ -17,6 +17,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,6 +26,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { jsonValue, parseJsonTree } from '../../src/core/agents/json-edit.js';
 import { parseToml } from '../../src/core/agents/toml-edit.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { BIN, makeHome } from './harness.js';
 
 const STRIPE = 'sk_live_e2eAgentSetup0123456789';
@@ -261,6 +263,51 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(existsSync(join(toml, 'AGENTS.md'))).toBe(false);
     expect(existsSync(join(toml, '.cursor'))).toBe(false);
   });
+
+  it('refuses a client file past 1 MiB by name and writes nothing; check counts it unread', () => {
+    const { h, project } = vault();
+    const dir = project({ 'CLAUDE.md': '# Notes\n', '.codex/config.toml': 'model = "o3"\n' });
+    truncateSync(join(dir, 'CLAUDE.md'), 3 * 1024 * 1024 * 1024); // sparse: nothing is written
+    truncateSync(join(dir, '.codex/config.toml'), 1024 * 1024 + 1);
+    for (const [client, file, what] of [
+      ['claude-code', 'CLAUDE.md', 'instructions'],
+      ['codex', '.codex/config.toml', 'settings'],
+    ] as const) {
+      const r = h.run(['agent', 'setup', '--client', client], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `${join(dir, file)} is larger than 1 MiB, the limit for an agent's ${what} file`,
+      );
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      // check reports a client whose files cannot be read as incomplete, as it always has.
+      const check = h.run(['agent', 'check', '--client', client], { cwd: dir });
+      expect(check.code, check.stderr).toBe(1);
+      expect(check.stdout).toContain(`${client}: incomplete`);
+      expect(check.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
+    expect(existsSync(join(dir, '.mcp.json'))).toBe(false);
+    expect(existsSync(join(dir, '.claude'))).toBe(false);
+    expect(existsSync(join(dir, 'AGENTS.md'))).toBe(false);
+  });
+
+  it.skipIf(!hasMkfifo)(
+    'refuses a client file that is a FIFO as not a regular file, never read',
+    async () => {
+      const { h, project } = vault();
+      const dir = project();
+      const writer = await startFifoWriter(makeFifo(dir, '.mcp.json'), '{}\n');
+      try {
+        const r = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir });
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`${join(dir, '.mcp.json')} is not a regular file`);
+        const check = h.run(['agent', 'check', '--client', 'claude-code'], { cwd: dir });
+        expect(check.code, check.stderr).toBe(1);
+      } finally {
+        writer.stop();
+      }
+      expect(existsSync(join(dir, 'CLAUDE.md'))).toBe(false);
+    },
+  );
 
   it('refuses a file that leads out of the project through a link; a link inside is fine', () => {
     const { h, project } = vault();

@@ -5,10 +5,11 @@
  * allows one, and writes the store-first workflow into its project instructions. The rules
  * are core/agents' (pure: text in, text out); this file reads and writes the files.
  */
-import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readClientFile } from '../../core/agents/client-files.js';
 import {
   AGENT_CLIENTS,
   type AgentClient,
@@ -27,7 +28,6 @@ import {
 import { CofferError } from '../../core/errors.js';
 import { readOnlyRefusal, writeSecretFile } from '../../core/files.js';
 import { parseEnvironment } from '../../core/paths.js';
-import { decodeUtf8 } from '../../core/utf8.js';
 import { action, type CommonOptions } from '../action.js';
 import {
   databaseUrl,
@@ -111,12 +111,7 @@ function readFiles(
   const out: Record<string, string | undefined> = {};
   for (const file of clientFiles(client, check)) {
     assertInsideProject(dir, file);
-    const path = join(dir, file);
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st === undefined) out[file] = undefined;
-    else if (!st.isFile())
-      throw new CofferError('INVALID_ARGUMENT', `${path} is not a regular file`);
-    else out[file] = decodeUtf8(readFileSync(path), path);
+    out[file] = readClientFile(join(dir, file), file);
   }
   return out;
 }
