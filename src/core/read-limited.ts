@@ -28,6 +28,8 @@ export const READ_LIMITS: {
   readonly template: number;
   readonly agentSettings: number;
   readonly agentInstructions: number;
+  readonly doctorFile: number;
+  readonly ignoreFile: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -68,6 +70,19 @@ export const READ_LIMITS: {
    * tens of kilobytes (Codex 32 KiB by default), so 1 MiB holds any that is read whole.
    */
   agentInstructions: 1024 * 1024,
+  /**
+   * A file `coffer doctor` holds as text for its checks: sources, deployment files and .env
+   * files are far smaller, but an agent's own state file (`~/.claude.json` keeps every
+   * project's history beside its MCP servers) reaches tens of MiB. Past this a file is read
+   * by no check, as one that cannot be read, and the secret scan reads it in chunks instead.
+   */
+  doctorFile: 64 * 1024 * 1024,
+  /**
+   * An ignore file coffer reads whole to add to it or to look for `.env` in it (`.gitignore`,
+   * `.dockerignore`: `coffer doctor --fix`, `coffer incident`): lists of patterns, kilobytes
+   * even when generated; 16 MiB, the limit of a .env file, is far past any.
+   */
+  ignoreFile: 16 * 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

@@ -5,11 +5,20 @@
  * values planted in every kind of file doctor reads (fast-check).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hostTag } from '../../src/core/files.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { makeHome, type RunResult } from './harness.js';
 
 const GIT_ENV = {
@@ -150,6 +159,38 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     const bad = h.run(['doctor', '--env', 'PROD'], { cwd: root });
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toMatch(/at .*\.js/);
+  });
+
+  it('never reads a link to /dev/zero or to a FIFO a clone commits; a huge ignore file fails only its fix', async () => {
+    const h = makeHome();
+    const root = project(h, { 'src/app.js': "const port = process.env.PORT ?? '3000';\n" });
+    symlinkSync('/dev/zero', join(root, 'zero.txt'));
+    const fifo = hasMkfifo ? makeFifo(h.home, 'pipe') : undefined;
+    if (fifo !== undefined) symlinkSync(fifo, join(root, 'keys.txt'));
+    execFileSync('git', ['add', '-A'], { cwd: root, env: { ...process.env, HOME: h.home } });
+    // What a reader would find there: a key on every line, endlessly.
+    const writer =
+      fifo === undefined
+        ? undefined
+        : await startFifoWriter(fifo, 'STRIPE_KEY=sk_live_Qx81e2eDoctorFifo0123456789\n');
+    try {
+      const r = h.run(['doctor', '--json'], { cwd: root });
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(statusOf(r, 'code/secrets-in-files')).toBe('pass');
+      expect(r.stdout).not.toMatch(/zero\.txt|keys\.txt/);
+      // A .gitignore past 16 MiB: its fix fails naming it and the limit; the run goes on.
+      const gitignore = join(root, '.gitignore');
+      writeFileSync(gitignore, 'node_modules\n');
+      truncateSync(gitignore, 16 * 1024 * 1024 + 1); // sparse: nothing is really written
+      const fix = h.run(['doctor', '--fix', '--no-dry-run'], { cwd: root });
+      expect(fix.stderr).toContain(
+        `fix failed (files/gitignore-entries): ${gitignore} is larger than 16 MiB, the limit for an ignore file`,
+      );
+      expect(fix.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(statSync(gitignore).size).toBe(16 * 1024 * 1024 + 1);
+    } finally {
+      writer?.stop();
+    }
   });
 
   it('names no value in any output format (random values in every file doctor reads)', () => {

@@ -7,17 +7,18 @@
  * can say what each check cost without charging the first one for everyone's inputs.
  */
 import { spawnSync } from 'node:child_process';
-import { type Dirent, readdirSync, readFileSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { walkAudit } from '../audit/head-state.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { findManifestFile, loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/model.js';
+import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../read-limited.js';
 import { type RotationDoc, readRotationDoc } from '../rotation/state.js';
 import { type Baseline, baselineIndex, isInBaseline, parseBaseline } from '../scan/baseline.js';
 import { pathFilter } from '../scan/filters.js';
-import { scanText } from '../scan/scanner.js';
+import { scanFile, scanText } from '../scan/scanner.js';
 import { scanHistory } from '../scan/sources.js';
 import type { StoredValueMatcher } from '../scan/stored-values.js';
 import type { Finding } from '../scan/types.js';
@@ -45,6 +46,8 @@ export interface DoctorOptions {
   readonly vaultFiles?: readonly string[] | undefined;
   /** How the pre-commit hook runs coffer (argv). */
   readonly hookCommand?: readonly string[] | undefined;
+  /** The largest file the checks hold as text (default READ_LIMITS.doctorFile). */
+  readonly readLimit?: number | undefined;
 }
 
 /** Wall and CPU time of one shared input (ms). */
@@ -75,6 +78,8 @@ export class DoctorContext {
   readonly #options: DoctorOptions;
   readonly #memo = new Map<string, unknown>();
   readonly #texts = new Map<string, string | undefined>();
+  /** Files passed over by `text` for their size (`readLimit`): scanned in chunks. */
+  readonly #tooLarge = new Set<string>();
 
   constructor(options: DoctorOptions) {
     this.#options = options;
@@ -184,13 +189,26 @@ export class DoctorContext {
     return new Set(r.out.split('\0').filter((p) => p !== ''));
   }
 
-  /** A file's text (relative to the root, or absolute), undefined when it cannot be read. */
+  #path(file: string): string {
+    return isAbsolute(file) ? file : join(this.root, file);
+  }
+
+  /**
+   * A file's text (relative to the root, or absolute), undefined when it cannot be read: when
+   * it is not a regular file (a FIFO or a device, never read: a clone can commit a link to
+   * one), or is larger than `readLimit` (READ_LIMITS.doctorFile), as for a missing file.
+   */
   text(file: string): string | undefined {
     if (this.#texts.has(file)) return this.#texts.get(file);
     let t: string | undefined;
     try {
-      t = readFileSync(isAbsolute(file) ? file : join(this.root, file), 'utf8');
-    } catch {
+      t = readRegularFileLimited(
+        this.#path(file),
+        this.#options.readLimit ?? READ_LIMITS.doctorFile,
+        'a file coffer doctor reads',
+      )?.toString('utf8');
+    } catch (err) {
+      if (err instanceof TooLargeError) this.#tooLarge.add(file);
       t = undefined;
     }
     this.#texts.set(file, t);
@@ -266,6 +284,16 @@ export class DoctorContext {
       for (const file of files) {
         if (pathFilter(file) !== undefined) continue;
         const text = this.text(file);
+        if (text === undefined && this.#tooLarge.has(file)) {
+          // Too large to hold: scanned in chunks as `coffer scan` scans it, never skipped.
+          try {
+            for (const f of scanFile(this.#path(file), file, options) ?? []) all.push(f);
+          } catch (err) {
+            // Gone or changed since it was looked at: as for a file that cannot be read.
+            if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
+          }
+          continue;
+        }
         if (text === undefined || text.slice(0, 8000).includes('\0')) continue;
         for (const f of scanText(text, file, options)) all.push(f);
       }

@@ -3,10 +3,11 @@
  * whether a spot in a line is inside a comment, whether a value written in a deployment
  * file is a literal or a reference, and the append-to-a-file fix.
  */
-import { appendFileSync, existsSync, lstatSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { isClearlyNotSecret, secretLikeName } from '../../dotenv/example.js';
 import { CofferError } from '../../errors.js';
+import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../../read-limited.js';
 import { isPlaceholderOrReference } from '../../scan/filters.js';
 import type { Fix } from '../types.js';
 
@@ -81,6 +82,27 @@ export function isLiteralSecret(name: string, value: string): boolean {
   return !isClearlyNotSecret(name, v);
 }
 
+/**
+ * The text of the ignore file `file` (at `path`) a fix appends to, read under
+ * READ_LIMITS.ignoreFile. A FIFO or a device is refused unread (appending would wait on it);
+ * one that cannot be read fails the fix with its system error code, as it always has.
+ */
+function readIgnoreFile(path: string, file: string): string {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readRegularFileLimited(path, READ_LIMITS.ignoreFile, 'an ignore file');
+  } catch (err) {
+    throw err instanceof TooLargeError ? err : ((err as Error).cause ?? err);
+  }
+  if (bytes === undefined) {
+    throw new CofferError(
+      'INVALID_ARGUMENT',
+      `${file} is not a regular file: coffer doctor does not write to it`,
+    );
+  }
+  return bytes.toString('utf8');
+}
+
 /** The fix that appends `lines` to `file` (under the root), creating it if needed. */
 export function appendLinesFix(root: string, file: string, lines: readonly string[]): Fix {
   const path = join(root, file);
@@ -95,7 +117,7 @@ export function appendLinesFix(root: string, file: string, lines: readonly strin
           `${file} is a symbolic link: coffer doctor does not write through it`,
         );
       }
-      const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      const current = existsSync(path) ? readIgnoreFile(path, file) : '';
       const have = new Set(current.split(/\r?\n/).map((l) => l.trim()));
       const add = lines.filter((l) => !have.has(l));
       if (add.length === 0) return;
