@@ -30,6 +30,7 @@ export const READ_LIMITS: {
   readonly agentInstructions: number;
   readonly doctorFile: number;
   readonly ignoreFile: number;
+  readonly gitHook: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -83,6 +84,13 @@ export const READ_LIMITS: {
    * even when generated; 16 MiB, the limit of a .env file, is far past any.
    */
   ignoreFile: 16 * 1024 * 1024,
+  /**
+   * A git pre-commit hook, read to tell coffer's own (a few hundred bytes) from another and
+   * whether that one runs a scanner, and the pre-commit framework's `.pre-commit-config.yaml`:
+   * scripts and configs of kilobytes. A larger hook is a program, not coffer's: it is chained
+   * or passed over unread, never refused.
+   */
+  gitHook: 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

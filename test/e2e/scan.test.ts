@@ -4,7 +4,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenChecksum } from '../../src/core/scan/checksums.js';
@@ -370,6 +379,31 @@ describe('coffer scan', () => {
     const un = r.h.run(['hook', 'uninstall'], { cwd: r.dir, env: r.gitEnv });
     expect(un.code, un.stderr).toBe(0);
     expect(readFileSync(join(r.dir, '.githooks', 'pre-commit'), 'utf8')).toContain('.hook-ran');
+  });
+});
+
+describe('coffer hook with a hook past 1 MiB', () => {
+  it("install chains it unread, doctor sees coffer's hook, uninstall puts it back", () => {
+    const r = repo();
+    const hooks = join(r.dir, '.git', 'hooks');
+    mkdirSync(hooks, { recursive: true });
+    const hook = join(hooks, 'pre-commit');
+    writeFileSync(hook, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    truncateSync(hook, 3 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const install = r.h.run(['hook', 'install', '--json'], { cwd: r.dir, env: r.gitEnv });
+    expect(install.code, install.stderr).toBe(0);
+    expect(JSON.parse(install.stdout)).toMatchObject({
+      hook,
+      chained: join(hooks, 'pre-commit.coffer-chained'),
+      changed: true,
+    });
+    const doctor = r.h.run(['doctor', '--json'], { cwd: r.dir, env: r.gitEnv });
+    expect(doctor.stderr).not.toMatch(/internal error|\n\s+at /);
+    const checks: { id: string; status: string }[] = JSON.parse(doctor.stdout).checks;
+    expect(checks.find((c) => c.id === 'lifecycle/pre-commit-hook')?.status).toBe('pass');
+    const un = r.h.run(['hook', 'uninstall'], { cwd: r.dir, env: r.gitEnv });
+    expect(un.code, un.stderr).toBe(0);
+    expect(statSync(hook).size).toBe(3 * 1024 * 1024 * 1024);
   });
 });
 

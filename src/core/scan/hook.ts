@@ -3,21 +3,26 @@
  * hooks directory (`git rev-parse --git-path hooks`, which honours `core.hooksPath`), chaining
  * a hook already there (kept beside it as `pre-commit.coffer-chained` and run first; its
  * failure stops the commit), and removed with the chained hook put back.
+ *
+ * A hook is read only to tell coffer's own from another (and, for doctor and incident,
+ * whether another runs a scanner), under READ_LIMITS.gitHook: a hook past it, or one that is
+ * not a regular file (a FIFO, a link to a device), is never read, and counts as not coffer's.
  */
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
   mkdirSync,
-  readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
 import { notInGitRepository } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
+import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../read-limited.js';
 
 const MARKER = '# coffer pre-commit hook';
 export const CHAINED_HOOK = 'pre-commit.coffer-chained';
@@ -58,6 +63,27 @@ export interface HookResult {
   readonly changed: boolean;
 }
 
+/**
+ * The text of a hook (or the pre-commit framework's config) at `file`; undefined when there
+ * is none, or it cannot be coffer's: larger than READ_LIMITS.gitHook (coffer's hook is a few
+ * hundred bytes; a hook that large is a program) or not a regular file, neither of which is
+ * read. A file that cannot be read is an error naming it.
+ */
+function hookText(file: string, what = 'a git hook'): string | undefined {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st === undefined) return undefined;
+  // Neither a hook nor something to chain: said as reading it always said.
+  if (st.isDirectory()) {
+    throw new CofferError('IO_ERROR', `cannot use ${file}: it is a directory (EISDIR)`);
+  }
+  try {
+    return readRegularFileLimited(file, READ_LIMITS.gitHook, what)?.toString('utf8');
+  } catch (err) {
+    if (err instanceof TooLargeError) return undefined;
+    throw err;
+  }
+}
+
 /** Installs the hook (idempotent), chaining an existing one. */
 export function installHook(cwd: string, command: readonly string[]): HookResult {
   const dir = hooksDirectory(cwd);
@@ -67,8 +93,8 @@ export function installHook(cwd: string, command: readonly string[]): HookResult
   const script = hookScript(command);
   let changed = true;
   if (existsSync(hook)) {
-    const current = readFileSync(hook, 'utf8');
-    if (current.includes(MARKER)) changed = current !== script;
+    const current = hookText(hook);
+    if (current?.includes(MARKER)) changed = current !== script;
     else {
       if (existsSync(chained)) {
         throw new CofferError('ALREADY_EXISTS', `${chained} already exists`, {
@@ -88,7 +114,7 @@ export function uninstallHook(cwd: string): HookResult {
   const dir = hooksDirectory(cwd);
   const hook = join(dir, 'pre-commit');
   const chained = join(dir, CHAINED_HOOK);
-  if (!existsSync(hook) || !readFileSync(hook, 'utf8').includes(MARKER)) {
+  if (hookText(hook)?.includes(MARKER) !== true) {
     return { hook, changed: false };
   }
   rmSync(hook);
@@ -112,12 +138,11 @@ export function scannerHookState(root: string): { hook: string; ok: boolean } | 
     return undefined;
   }
   const hook = join(dir, 'pre-commit');
-  const text = existsSync(hook) ? readFileSync(hook, 'utf8') : '';
+  const text = hookText(hook) ?? '';
   if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true };
   // The pre-commit framework's hook, with a config that runs a secret scanner.
-  const config = existsSync(join(root, '.pre-commit-config.yaml'))
-    ? readFileSync(join(root, '.pre-commit-config.yaml'), 'utf8')
-    : '';
+  const config =
+    hookText(join(root, '.pre-commit-config.yaml'), 'a pre-commit configuration') ?? '';
   const framework =
     /pre-commit/.test(text) && /detect-secrets|gitleaks|coffer|trufflehog/.test(config);
   return { hook, ok: framework };
