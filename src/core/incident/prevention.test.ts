@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
+import { READ_LIMITS } from '../read-limited.js';
 import { installHook } from '../scan/hook.js';
 import { preventionChecks } from './prevention.js';
 
@@ -41,6 +43,29 @@ describe('incident prevention checks', () => {
       mode: 0o755,
     });
     expect(hookItem(dir)?.ok).toBe(false);
+  });
+
+  it('read a .gitignore up to 16 MiB; one past it, a FIFO or a device, is not read', async () => {
+    const dir = repo();
+    const gitignore = join(dir, '.gitignore');
+    const item = () => preventionChecks(dir).find((c) => c.item === '.gitignore');
+    writeFileSync(gitignore, 'node_modules\n.env\n');
+    truncateSync(gitignore, READ_LIMITS.ignoreFile); // sparse: nothing is really written
+    expect(item()).toMatchObject({ ok: true, detail: '.env files are ignored' });
+    // Past the cap: as a file that cannot be read.
+    truncateSync(gitignore, READ_LIMITS.ignoreFile + 1);
+    expect(item()).toMatchObject({ ok: false, detail: 'add .env to .gitignore' });
+    rmSync(gitignore);
+    symlinkSync('/dev/zero', gitignore);
+    expect(item()?.ok).toBe(false);
+    if (!hasMkfifo) return;
+    rmSync(gitignore);
+    const writer = await startFifoWriter(makeFifo(dir, '.gitignore'), '.env\n');
+    try {
+      expect(item()?.ok).toBe(false);
+    } finally {
+      writer.stop();
+    }
   });
 
   it('report no hook outside a git repository', () => {

@@ -2,14 +2,19 @@
  * The prevention items of the leak checklist that can be checked on disk: a pre-commit hook
  * running a secret scanner (the rule `coffer doctor` applies), a scanner baseline, and .env files ignored by git.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { READ_LIMITS, readRegularFileLimited } from '../read-limited.js';
 import { scannerHookState } from '../scan/hook.js';
 import type { PreventionCheck } from './report.js';
 
+/**
+ * A file's text, undefined when it cannot be read: also when it is larger than
+ * READ_LIMITS.ignoreFile or not a regular file (a FIFO, a device), neither of which is read.
+ */
 function read(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFileLimited(file, READ_LIMITS.ignoreFile, 'an ignore file')?.toString('utf8');
   } catch {
     return undefined;
   }
