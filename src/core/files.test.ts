@@ -14,7 +14,9 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -22,6 +24,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorOf } from '../../test/helpers/errors.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js';
 import { setDotenvVariables } from './dotenv/edit.js';
 import { writeDotenv } from './dotenv/write.js';
 import {
@@ -360,5 +363,49 @@ describe('withFileLock', () => {
     expect(readFileSync(file, 'utf8')).toBe('A=1\n');
     expect(readFileSync(lock, 'utf8')).toBe(`${process.ppid}\nanother-host\nT\n`);
     expect(readdirSync(d).sort()).toEqual(['.env', '.env.lock']);
+  });
+
+  it('refuses at once a lock past 1024 bytes, naming it and the limit; nothing written, nothing removed', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    writeFileSync(file, 'A=1\n');
+    const lock = `${file}.lock`;
+    writeFileSync(lock, `${process.ppid}\n${hostname()}\nT\n`);
+    truncateSync(lock, 3 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const err = errorOf(() => writeDotenv(file, { B: 'secret-2' }));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe(`${lock} is larger than 1024 bytes, the limit for a lock file`);
+    expect(err.hint).toContain(`remove it (or move it away)`);
+    expect(readFileSync(file, 'utf8')).toBe('A=1\n');
+    expect(statSync(lock).size).toBe(3 * 1024 * 1024 * 1024);
+    expect(readdirSync(d).sort()).toEqual(['.env', '.env.lock']);
+  });
+
+  it('refuses a lock that is a link to a device, unread; a stray pid file that is one is left alone', () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const lock = `${file}.lock`;
+    symlinkSync('/dev/zero', lock);
+    expect(errorOf(() => withFileLock(file, () => 'ran')).message).toBe(
+      `${lock} is not a regular file, so not a lock coffer made`,
+    );
+    rmSync(lock);
+    const stray = `${lock}.999999999.0badf00d`;
+    symlinkSync('/dev/zero', stray);
+    expect(withFileLock(file, () => 'ran')).toBe('ran');
+    expect(lstatSync(stray).isSymbolicLink()).toBe(true);
+  });
+
+  it.skipIf(!hasMkfifo)('refuses a lock that is a FIFO, never reading it', async () => {
+    const d = dir();
+    const file = join(d, '.env');
+    const writer = await startFifoWriter(makeFifo(d, '.env.lock'), `${process.ppid}\n`);
+    try {
+      expect(errorOf(() => withFileLock(file, () => 'ran')).message).toBe(
+        `${file}.lock is not a regular file, so not a lock coffer made`,
+      );
+    } finally {
+      writer.stop();
+    }
   });
 });

@@ -46,6 +46,7 @@ import {
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CofferError, fromSystemError } from './errors.js';
+import { READ_LIMITS, readRegularFileLimited, TooLargeError } from './read-limited.js';
 
 export interface WriteSecretFileOptions {
   /** Replace an existing file (default false: refuse with ALREADY_EXISTS). */
@@ -592,6 +593,33 @@ function pidGone(pid: number): boolean {
   }
 }
 
+/** The refusal of a file in a lock's place that coffer cannot have written. */
+function notALock(lock: string, message: string): CofferError {
+  return new CofferError('INVALID_ARGUMENT', message, {
+    hint: `coffer takes ${lock} while it writes the file beside it, and this is no lock it made: remove it (or move it away), then run the command again. Nothing was written.`,
+  });
+}
+
+/**
+ * What a lock (or a writer's pid file) holds, read under READ_LIMITS.lockFile; undefined
+ * when it cannot be read (removed meanwhile). A file in its place that is not a regular file
+ * (a FIFO, a link to a device) or is larger than any lock coffer writes is refused, unread:
+ * waiting for it to go would be waiting for nothing, and reading it could never end.
+ */
+function lockText(lock: string): string | undefined {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readRegularFileLimited(lock, READ_LIMITS.lockFile, 'a lock file');
+  } catch (err) {
+    if (err instanceof TooLargeError) throw notALock(lock, err.message);
+    return undefined;
+  }
+  if (bytes === undefined) {
+    throw notALock(lock, `${lock} is not a regular file, so not a lock coffer made`);
+  }
+  return bytes.toString('utf8');
+}
+
 /**
  * Whether a lock file was left behind. A lock of this host (or one written by an older
  * coffer, which held the pid only) is abandoned when its writer is gone (writerState: its pid
@@ -605,12 +633,8 @@ function abandoned(lock: string): boolean {
   const held = statSync(lock, { throwIfNoEntry: false });
   if (held === undefined) return false;
   const old = Date.now() - held.mtimeMs > LOCK_STALE_MS;
-  let text: string;
-  try {
-    text = readFileSync(lock, 'utf8');
-  } catch {
-    return false;
-  }
+  const text = lockText(lock);
+  if (text === undefined) return false;
   const [pidText = '', host, , start, namespace] = text.split('\n');
   const pid = Number(pidText);
   if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
@@ -726,7 +750,7 @@ export function withFileLock<T>(
   }
   const held = (): boolean => {
     try {
-      return readFileSync(lock, 'utf8') === holding(token);
+      return lockText(lock) === holding(token);
     } catch {
       return false;
     }
@@ -763,6 +787,15 @@ function removeStrays(lock: string): void {
     const writer =
       privateFileWriter(name, base, '') ?? privateFileWriter(name, `${base}.takeover`, '');
     if (writer === undefined) return false;
-    return writer.host === undefined ? abandoned(join(dir, name)) : writerGone(writer);
+    return writer.host === undefined ? strayAbandoned(join(dir, name)) : writerGone(writer);
   });
+}
+
+/** Whether a writer's pid file was left behind; one coffer cannot have made is left alone. */
+function strayAbandoned(file: string): boolean {
+  try {
+    return abandoned(file);
+  } catch {
+    return false;
+  }
 }

@@ -31,6 +31,7 @@ export const READ_LIMITS: {
   readonly doctorFile: number;
   readonly ignoreFile: number;
   readonly gitHook: number;
+  readonly lockFile: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -91,6 +92,12 @@ export const READ_LIMITS: {
    * or passed over unread, never refused.
    */
   gitHook: 1024 * 1024,
+  /**
+   * The lock beside a file coffer rewrites (`.env.lock`: `PID\nHOST\nTOKEN\n`, files.ts): a
+   * pid, a host name (at most 255 bytes) and 16 hex digits. A file larger than 1 KiB in its
+   * place is no lock coffer made.
+   */
+  lockFile: 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

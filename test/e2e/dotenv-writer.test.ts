@@ -25,6 +25,7 @@ import {
 import { join, resolve } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { finished, makeHome, spawnCoffer } from './harness.js';
 
 function project() {
@@ -131,6 +132,42 @@ describe('.env files written by coffer', () => {
       // Refused as a link (the writer) or as a device (a command's own read of the file first).
       expect(r.stderr).toMatch(/\.env is (a symbolic link|a device)/);
       expect(readdirSync(app)).toEqual(['.env']);
+    }
+  });
+
+  it('a .env.lock past 1024 bytes, or a FIFO, is refused at once by every writer: no lock coffer made', async () => {
+    const { h, app } = project();
+    const env = join(app, '.env');
+    writeFileSync(env, 'KEEP=1\n');
+    const lock = join(app, '.env.lock');
+    writeFileSync(lock, '1\n');
+    truncateSync(lock, 3 * 1024 * 1024 * 1024); // sparse: nothing is really written
+    const writers = [
+      [['env', 'pull', '--project', 'shop'], undefined],
+      [['set', 'project/shop/api_key', '--dotenv', '.env'], 'v2-value-456'],
+      [['generate', 'SESSION_SECRET', '--dotenv', '.env'], undefined],
+    ] as const;
+    const refused = (said: string) => {
+      for (const [args, input] of writers) {
+        const r = h.run([...args], { cwd: app, ...(input ? { input } : {}) });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(said);
+        expect(r.stderr).toContain('no lock it made: remove it');
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.stderr).not.toContain('v2-value-456');
+        expect(readFileSync(env, 'utf8')).toBe('KEEP=1\n');
+        expect(readdirSync(app).sort()).toEqual(['.env', '.env.lock']);
+      }
+    };
+    refused('.env.lock is larger than 1024 bytes, the limit for a lock file');
+    expect(statSync(lock).size).toBe(3 * 1024 * 1024 * 1024);
+    if (!hasMkfifo) return;
+    rmSync(lock);
+    const writer = await startFifoWriter(makeFifo(app, '.env.lock'), '1\n');
+    try {
+      refused('.env.lock is not a regular file, so not a lock coffer made');
+    } finally {
+      writer.stop();
     }
   });
 
