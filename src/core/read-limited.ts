@@ -32,6 +32,7 @@ export const READ_LIMITS: {
   readonly ignoreFile: number;
   readonly gitHook: number;
   readonly lockFile: number;
+  readonly tlsFile: number;
 } = {
   /** A .env (or any text of variables) to parse or import. */
   dotenv: 16 * MiB,
@@ -98,6 +99,11 @@ export const READ_LIMITS: {
    * place is no lock coffer made.
    */
   lockFile: 1024,
+  /**
+   * A PEM file of `coffer serve --tls-cert/--tls-key`: a key is a few hundred bytes, a
+   * certificate about 2 KiB, so 1 MiB holds a chain of hundreds.
+   */
+  tlsFile: 1024 * 1024,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */

@@ -5,7 +5,7 @@
  * keep-alive connections are closed, and after the grace time the rest is cut.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js';
 import { auditRecords, makeKit, seed } from '../../test/helpers/server-kit.js';
 import { CofferError } from '../core/errors.js';
 import { isLoopback } from '../core/loopback.js';
@@ -138,6 +139,33 @@ describe('startServer', () => {
     ).rejects.toMatchObject({ code: 'IO_ERROR' });
   });
 
+  it('a TLS file past 1 MiB, or /dev/zero, is refused naming it and the limit; a directory is EISDIR', async () => {
+    const { app } = slowApp();
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-tls-'));
+    try {
+      const huge = join(dir, 'key.pem');
+      writeFileSync(huge, '-----BEGIN PRIVATE KEY-----\n');
+      truncateSync(huge, 1024 * 1024 + 1); // sparse: nothing is really written
+      for (const [tlsCert, tlsKey, said] of [
+        [join(dir, 'c.pem'), huge, `${huge} is larger than 1 MiB, the limit for a TLS key`],
+        ['/dev/zero', huge, '/dev/zero is larger than 1 MiB, the limit for a TLS certificate'],
+      ] as const) {
+        writeFileSync(join(dir, 'c.pem'), '-----BEGIN CERTIFICATE-----\n');
+        await expect(
+          startServer(app, { host: '127.0.0.1', port: 0, tlsCert, tlsKey }),
+        ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: said });
+      }
+      await expect(
+        startServer(app, { host: '127.0.0.1', port: 0, tlsCert: dir, tlsKey: huge }),
+      ).rejects.toMatchObject({
+        code: 'IO_ERROR',
+        message: `cannot read the TLS certificate ${dir} (EISDIR)`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
   if (!hasOpenssl) console.warn('http-server.test.ts: no openssl; the HTTPS test is skipped');
   it.skipIf(!hasOpenssl)('serves HTTPS with --tls-cert/--tls-key', async () => {
@@ -152,12 +180,21 @@ describe('startServer', () => {
       ]);
       expect(made.status).toBe(0);
       const { app } = slowApp();
-      const server = await startServer(app, {
-        host: '127.0.0.1',
-        port: 0,
-        tlsCert: cert,
-        tlsKey: key,
-      });
+      // The key through a pipe, as `--tls-key <(vault read ...)` gives it: read to its end.
+      const pem = readFileSync(key, 'utf8');
+      const pipe = hasMkfifo ? makeFifo(dir, 'key.fifo') : undefined;
+      const writer = pipe === undefined ? undefined : await startFifoWriter(pipe, pem, pem.length);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(app, {
+          host: '127.0.0.1',
+          port: 0,
+          tlsCert: cert,
+          tlsKey: pipe ?? key,
+        });
+      } finally {
+        writer?.stop();
+      }
       try {
         expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
         const reply = await request(`${server.url}/fast`, { ca: readFileSync(cert) });

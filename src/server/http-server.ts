@@ -27,7 +27,7 @@
  * Every answer, from the app, the hot path or a refusal here, carries `Cache-Control:
  * no-store`.
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -41,6 +41,7 @@ import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { CofferError } from '../core/errors.js';
 import { isLoopback } from '../core/loopback.js';
+import { READ_LIMITS, readFileLimited, TooLargeError } from '../core/read-limited.js';
 import {
   capConnections,
   checkLimits,
@@ -87,11 +88,20 @@ export function checkBinding(b: Binding): string | undefined {
   return `serving plain HTTP on ${b.host}: tokens and values cross the network in clear text`;
 }
 
+/**
+ * A PEM file of --tls-cert or --tls-key, read under READ_LIMITS.tlsFile (a pipe such as
+ * `--tls-key <(vault read ...)` included): a huge file or an endless device is refused naming
+ * the file and the limit.
+ */
 function readPem(file: string, what: string): Buffer {
   try {
-    return readFileSync(file);
+    return readFileLimited(file, READ_LIMITS.tlsFile, `a TLS ${what}`);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (err instanceof TooLargeError) throw err;
+    const cause = err instanceof CofferError ? err.cause : err;
+    // The reader names a directory without a system error: said as EISDIR, as always.
+    const dir = statSync(file, { throwIfNoEntry: false })?.isDirectory() === true;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (dir ? 'EISDIR' : 'error');
     throw new CofferError('IO_ERROR', `cannot read the TLS ${what} ${file} (${code})`);
   }
 }

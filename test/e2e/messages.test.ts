@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -101,6 +102,30 @@ describe('file-system errors', () => {
     expect(dir.code).toBe(2);
     expect(dir.stderr).toContain('is not a file');
     expect(dir.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+});
+
+describe('coffer serve: the TLS files', () => {
+  it('a --tls-cert or --tls-key past 1 MiB (or /dev/zero) is refused naming it and the limit', () => {
+    const h = vault();
+    const huge = join(h.home, 'key.pem');
+    writeFileSync(huge, '-----BEGIN PRIVATE KEY-----\n');
+    truncateSync(huge, 1024 * 1024 + 1); // sparse: nothing is really written
+    const cert = join(h.home, 'cert.pem');
+    writeFileSync(cert, '-----BEGIN CERTIFICATE-----\n');
+    for (const [tlsCert, tlsKey, said] of [
+      [cert, huge, `${huge} is larger than 1 MiB, the limit for a TLS key`],
+      ['/dev/zero', huge, '/dev/zero is larger than 1 MiB, the limit for a TLS certificate'],
+    ] as const) {
+      const r = h.run(
+        ['serve', '--host', '127.0.0.1', '--port', '0', '--tls-cert', tlsCert, '--tls-key', tlsKey],
+        { cwd: h.home },
+      );
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`coffer: error: ${said}`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
   });
 });
 
