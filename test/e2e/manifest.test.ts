@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import {
   OPTIONAL_SENTRY_DSN,
   RECEPTOR_TIER1,
@@ -192,5 +193,28 @@ describe('coffer manifest init', () => {
       '  JWT_SECRET:\n    description: Signs the API\'s session tokens; rotating it logs every user out\n    tier: 1\n    source: { generate: "hex:32" }\n',
     );
     expect(r.stdout).not.toMatch(/v1|v2|v3/);
+  });
+});
+
+describe('a coffer.yaml that is a FIFO', () => {
+  it.skipIf(!hasMkfifo)('is refused unread by the commands that read the manifest', async () => {
+    const { h, dir } = project();
+    rmSync(join(dir, 'coffer.yaml'));
+    const fifo = makeFifo(dir, 'coffer.yaml');
+    // A manifest on every line: what a reader of the FIFO would take in.
+    const writer = await startFifoWriter(fifo, MANIFEST);
+    try {
+      for (const args of [
+        ['manifest', 'check'],
+        ['setup', '--dry-run'],
+      ]) {
+        const r = h.run(args, { cwd: join(dir, 'src') });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`coffer: error: ${fifo} is not a regular file`);
+        expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      }
+    } finally {
+      writer.stop();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
-import { readFileLimited } from '../read-limited.js';
+import { readRegularFileLimited } from '../read-limited.js';
 import { decodeUtf8 } from '../utf8.js';
 import { type Manifest, type RotationHints, rotationHints } from './model.js';
 import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
@@ -41,10 +41,16 @@ export function loadManifest(file: string): Manifest {
       { file, line: 1, col: 1, message: `larger than ${MAX_MANIFEST_BYTES} bytes` },
     ]);
   }
-  return parseManifest(
-    decodeUtf8(readFileLimited(file, MAX_MANIFEST_BYTES, 'a manifest'), file),
-    file,
-  );
+  // Found, not named: a FIFO in its place is refused unread (nothing may ever write to it).
+  const bytes = readRegularFileLimited(file, MAX_MANIFEST_BYTES, 'a manifest');
+  if (bytes === undefined) {
+    throw statSync(file).isDirectory()
+      ? new CofferError('IO_ERROR', `${file} is a directory`)
+      : new CofferError('INVALID_ARGUMENT', `${file} is not a regular file`, {
+          hint: 'The manifest is a YAML file: put coffer.yaml in its place (docs/manifest.md).',
+        });
+  }
+  return parseManifest(decodeUtf8(bytes, file), file);
 }
 
 /** The nearest manifest from `start` (USAGE error when there is none). */

@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorOf } from '../../../test/helpers/errors.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
+import { loadNearestManifest, manifestRotationHints } from './load.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'coffer-manifest-load-'));
+  dirs.push(d);
+  return d;
+};
+
+const MANIFEST =
+  'project: billing\nvariables:\n  DB_PASSWORD:\n    description: Database password of the billing service\n';
+
+describe('loadNearestManifest', () => {
+  it('reads the nearest coffer.yaml', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'coffer.yaml'), MANIFEST);
+    mkdirSync(join(d, 'src'));
+    expect(loadNearestManifest(join(d, 'src')).project).toBe('billing');
+  });
+
+  it('says a directory in its place is one', () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'coffer.yaml'));
+    const err = errorOf(() => loadNearestManifest(d));
+    expect(err.code).toBe('IO_ERROR');
+    expect(err.message).toBe(`${join(d, 'coffer.yaml')} is a directory`);
+  });
+
+  it.skipIf(!hasMkfifo)(
+    'refuses a FIFO in its place unread, whatever is written to it',
+    async () => {
+      const d = tempDir();
+      const fifo = makeFifo(d, 'coffer.yaml');
+      const writer = await startFifoWriter(fifo, MANIFEST);
+      try {
+        for (const load of [
+          () => loadNearestManifest(d),
+          () => manifestRotationHints(d, 'project/billing/db_password', 'prod'),
+        ]) {
+          const err = errorOf(load);
+          expect(err.code).toBe('INVALID_ARGUMENT');
+          expect(err.message).toBe(`${fifo} is not a regular file`);
+        }
+      } finally {
+        writer.stop();
+      }
+    },
+  );
+});
