@@ -55,44 +55,44 @@ export const READ_LIMITS: {
    * manifest, so this is the manifest's limit (MAX_MANIFEST_BYTES, 1 MiB): any manifest coffer
    * accepts is also read as a project file.
    */
-  projectFile: 1024 * 1024,
+  projectFile: MiB,
   /**
    * A template of `coffer inject`: a configuration file with references in it (a YAML, a
    * .properties, a unit file) is kilobytes; 1 MiB, the limit it always had, is far past one
    * and keeps the rendered copy, held in memory with the secrets in it, small.
    */
-  template: 1024 * 1024,
+  template: MiB,
   /**
    * A coding agent's settings in a project (`.mcp.json`, `.claude/settings.json`,
    * `.codex/config.toml`, `.cursorignore`): hand-edited files of a few kilobytes; 1 MiB is far
    * past any, and bounds what a cloned repository can make `coffer agent setup` hold.
    */
-  agentSettings: 1024 * 1024,
+  agentSettings: MiB,
   /**
    * A coding agent's instructions file (`AGENTS.md`, `CLAUDE.md`): agents read only the first
    * tens of kilobytes (Codex 32 KiB by default), so 1 MiB holds any that is read whole.
    */
-  agentInstructions: 1024 * 1024,
+  agentInstructions: MiB,
   /**
    * A file `coffer doctor` holds as text for its checks: sources, deployment files and .env
    * files are far smaller, but an agent's own state file (`~/.claude.json` keeps every
    * project's history beside its MCP servers) reaches tens of MiB. Past this a file is read
    * by no check, as one that cannot be read, and the secret scan reads it in chunks instead.
    */
-  doctorFile: 64 * 1024 * 1024,
+  doctorFile: 64 * MiB,
   /**
    * An ignore file coffer reads whole to add to it or to look for `.env` in it (`.gitignore`,
    * `.dockerignore`: `coffer doctor --fix`, `coffer incident`): lists of patterns, kilobytes
    * even when generated; 16 MiB, the limit of a .env file, is far past any.
    */
-  ignoreFile: 16 * 1024 * 1024,
+  ignoreFile: 16 * MiB,
   /**
    * A git pre-commit hook, read to tell coffer's own (a few hundred bytes) from another and
    * whether that one runs a scanner, and the pre-commit framework's `.pre-commit-config.yaml`:
    * scripts and configs of kilobytes. A larger hook is a program, not coffer's: it is chained
    * or passed over unread, never refused.
    */
-  gitHook: 1024 * 1024,
+  gitHook: MiB,
   /**
    * The lock beside a file coffer rewrites (`.env.lock`: `PID\nHOST\nTOKEN\n`, files.ts): a
    * pid, a host name (at most 255 bytes) and 16 hex digits. A file larger than 1 KiB in its
@@ -103,7 +103,7 @@ export const READ_LIMITS: {
    * A PEM file of `coffer serve --tls-cert/--tls-key`: a key is a few hundred bytes, a
    * certificate about 2 KiB, so 1 MiB holds a chain of hundreds.
    */
-  tlsFile: 1024 * 1024,
+  tlsFile: MiB,
 };
 
 /** `16 MiB`, `64 KiB`, `1024 bytes`. */
