@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -97,5 +98,29 @@ describe('the pre-commit hook, read under a cap', () => {
     } finally {
       writer.stop();
     }
+  });
+});
+
+describe('installing the hook where a link is', () => {
+  it('a dangling link at pre-commit is chained, never written through', () => {
+    const { dir, hook, chained } = repo();
+    const target = join(dir, 'elsewhere-hook');
+    symlinkSync(target, hook);
+    expect(installHook(dir, ['coffer'])).toEqual({ hook, chained, changed: true });
+    expect(existsSync(target)).toBe(false);
+    expect(lstatSync(hook).isSymbolicLink()).toBe(false);
+    expect(readFileSync(hook, 'utf8')).toContain('# coffer pre-commit hook');
+    expect(lstatSync(chained).isSymbolicLink()).toBe(true);
+  });
+
+  it('a link to a hook (a hook manager) is chained and keeps leading to it', () => {
+    const { dir, hook, chained } = repo();
+    const target = join(dir, 'managed-hook');
+    writeFileSync(target, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    symlinkSync(target, hook);
+    expect(installHook(dir, ['coffer'])).toEqual({ hook, chained, changed: true });
+    expect(readFileSync(target, 'utf8')).toBe('#!/bin/sh\nexit 0\n');
+    expect(readFileSync(hook, 'utf8')).toContain('# coffer pre-commit hook');
+    expect(lstatSync(hook).isSymbolicLink()).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   renameSync,
   rmSync,
@@ -92,11 +93,12 @@ export function installHook(cwd: string, command: readonly string[]): HookResult
   const chained = join(dir, CHAINED_HOOK);
   const script = hookScript(command);
   let changed = true;
-  if (existsSync(hook)) {
+  // lstat: a link there counts, dangling or not (writing through it would create its target).
+  if (lstatSync(hook, { throwIfNoEntry: false }) !== undefined) {
     const current = hookText(hook);
     if (current?.includes(MARKER)) changed = current !== script;
     else {
-      if (existsSync(chained)) {
+      if (lstatSync(chained, { throwIfNoEntry: false }) !== undefined) {
         throw new CofferError('ALREADY_EXISTS', `${chained} already exists`, {
           hint: 'Move it away or merge it into the pre-commit hook, then install again.',
         });
@@ -104,9 +106,12 @@ export function installHook(cwd: string, command: readonly string[]): HookResult
       renameSync(hook, chained);
     }
   }
+  // The name is free (or coffer's own hook, a regular file): never written through a link.
+  if (lstatSync(hook, { throwIfNoEntry: false })?.isSymbolicLink() === true) rmSync(hook);
   writeFileSync(hook, script, { mode: 0o755 });
   chmodSync(hook, 0o755);
-  return { hook, chained: existsSync(chained) ? chained : undefined, changed };
+  const isChained = lstatSync(chained, { throwIfNoEntry: false }) !== undefined;
+  return { hook, chained: isChained ? chained : undefined, changed };
 }
 
 /** Removes coffer's hook and puts a chained hook back. */
