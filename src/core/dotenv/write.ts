@@ -136,7 +136,12 @@ export function readDotenvFile(file: string): string {
 function readOwnDotenvFile(file: string): string {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    // O_NONBLOCK: a FIFO swapped in since the target was checked is opened without waiting
+    // (and refused below as not a regular file) instead of blocking the write.
+    fd = openSync(
+      file,
+      constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0),
+    );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return '';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
 import { generateCorpus } from '../../../test/helpers/scan-corpus.js';
 import { tokenChecksum } from './checksums.js';
 import { FileScanner, scanFile, scanStream, scanText } from './scanner.js';
@@ -416,4 +417,24 @@ describe('UTF-16 files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.runIf(hasMkfifo)(
+    "a FIFO in a scanned file's place is opened without waiting and skipped, never read",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-fifo-'));
+      const fifo = makeFifo(dir, 'swapped.env');
+      // The writer holds it open and would feed a reader 64 MiB of a token's line.
+      const writer = await startFifoWriter(fifo, `token: ${ghToken()}\n`);
+      try {
+        expect(scanFile(fifo, 'swapped.env')).toBeUndefined();
+      } finally {
+        writer.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+  it.skipIf(hasMkfifo)(
+    "a FIFO in a scanned file's place: NOT RUN, mkfifo is not installed",
+    () => {},
+  );
 });

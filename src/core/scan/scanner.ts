@@ -13,7 +13,7 @@
  * next line. `scanStream` reads a byte stream in chunks without holding the whole file.
  */
 import * as crypto from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   isMinifiedPath,
@@ -517,7 +517,9 @@ function readStart(fd: number): { bytes: Buffer; whole: boolean } {
  * baseline, images and other binary files are skipped (returns undefined; binary content
  * found on reading gives no findings). Synchronous, with no allocation per file: a file of up
  * to 8 MiB is read at once into one reused buffer and read as bytes; a larger one is read on
- * in chunks of 1 MiB. Buffers are zeroed after use.
+ * in chunks of 1 MiB. Buffers are zeroed after use. Only a regular file is read: the walk
+ * passes over the others, and one swapped in since (a FIFO, a device) is opened without
+ * waiting and skipped (returns undefined), never read.
  */
 export function scanFile(
   path: string,
@@ -525,9 +527,10 @@ export function scanFile(
   options: ScanOptions = {},
 ): Finding[] | undefined {
   if (pathFilter(shown, options.baselineFile) !== undefined) return undefined;
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   let start: Buffer | undefined;
   try {
+    if (!fstatSync(fd).isFile()) return undefined;
     const read = readStart(fd);
     start = read.bytes;
     const scanner = new FileScanner({ file: shown }, options);
