@@ -52,14 +52,21 @@ describe('incident prevention checks', () => {
     writeFileSync(gitignore, 'node_modules\n.env\n');
     truncateSync(gitignore, READ_LIMITS.ignoreFile); // sparse: nothing is really written
     expect(item()).toMatchObject({ ok: true, detail: '.env files are ignored' });
-    // Past the cap: as a file that cannot be read.
+    // Past the cap: not read, and said so (it is there: adding .env to it is not the advice).
     truncateSync(gitignore, READ_LIMITS.ignoreFile + 1);
-    expect(item()).toMatchObject({ ok: false, detail: 'add .env to .gitignore' });
+    expect(item()).toMatchObject({
+      ok: false,
+      detail: '.gitignore too large: check that it ignores .env files',
+    });
     rmSync(gitignore);
     symlinkSync('/dev/zero', gitignore);
-    expect(item()?.ok).toBe(false);
-    if (!hasMkfifo) return;
+    expect(item()).toMatchObject({
+      ok: false,
+      detail: '.gitignore not a regular file: check that it ignores .env files',
+    });
     rmSync(gitignore);
+    expect(item()).toMatchObject({ ok: false, detail: 'add .env to .gitignore' });
+    if (!hasMkfifo) return;
     const writer = await startFifoWriter(makeFifo(dir, '.gitignore'), '.env\n');
     try {
       expect(item()?.ok).toBe(false);
