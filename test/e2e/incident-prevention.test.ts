@@ -33,13 +33,15 @@ function repo() {
 }
 
 describe('coffer incident: the prevention items', () => {
-  it('a .gitignore past 16 MiB is not read: .env is reported as not ignored', () => {
+  it('a .gitignore past 16 MiB is not read: .env is not counted as ignored, and the file is named as unread', () => {
     const { dir, incident } = repo();
     writeFileSync(join(dir, '.gitignore'), '.env\n');
     truncateSync(join(dir, '.gitignore'), 16 * 1024 * 1024 + 1); // sparse: nothing is written
     const r = incident();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('todo: .gitignore: add .env to .gitignore');
+    expect(r.stdout).toContain(
+      'todo: .gitignore: .gitignore too large: check that it ignores .env files',
+    );
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
@@ -55,7 +57,9 @@ describe('coffer incident: the prevention items', () => {
       const r = incident();
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('todo: pre-commit hook: run coffer hook install');
-      expect(r.stdout).toContain('todo: .gitignore: add .env to .gitignore');
+      expect(r.stdout).toContain(
+        'todo: .gitignore: .gitignore not a regular file: check that it ignores .env files',
+      );
     } finally {
       hook.stop();
       gitignore.stop();
