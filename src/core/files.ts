@@ -682,13 +682,14 @@ function createHolding(path: string, token = randomBytes(8).toString('hex')): bo
       `cannot lock ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       { cause: err },
     );
+  const content = holding(token);
   try {
-    writeFileSync(own, holding(token), { flag: 'wx', mode: 0o600 });
+    writeFileSync(own, content, { flag: 'wx', mode: 0o600 });
   } catch (err) {
     throw cannotLock(err);
   }
   try {
-    return publishExclusive(own, path, holding(token), 0o600) !== undefined;
+    return publishExclusive(own, path, content, 0o600) !== undefined;
   } catch (err) {
     throw cannotLock(err);
   } finally {
@@ -748,9 +749,10 @@ export function withFileLock<T>(
       });
     }
   }
+  const mine = holding(token);
   const held = (): boolean => {
     try {
-      return lockText(lock) === holding(token);
+      return lockText(lock) === mine;
     } catch {
       return false;
     }

@@ -8,13 +8,7 @@ import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { basename, dirname, join } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
-import {
-  cofferTempFileWriter,
-  fileMode,
-  isCofferTempFile,
-  type Writer,
-  writerState,
-} from '../../files.js';
+import { cofferTempFileWriter, fileMode, type Writer, writerState } from '../../files.js';
 import { keyFileCopyWriter } from '../../keys/master-key.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
@@ -44,12 +38,13 @@ const envIgnored: Check = {
     if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
     // A temp file a killed coffer write left (`.env.coffer-WRITER-HEX.tmp`) holds every secret
     // of its file: it is deleted, not ignored (the next write of its file deletes it too).
-    const strays = leftovers(
-      ctx
-        .tree()
-        .map((f) => ({ shown: f, path: join(ctx.root, f), writer: cofferTempFileWriter(base(f)) })),
-    );
-    const envFiles = ctx.tree().filter((f) => isEnvFile(f) && !isCofferTempFile(base(f)));
+    const candidates = ctx
+      .tree()
+      .map((f) => ({ shown: f, path: join(ctx.root, f), writer: cofferTempFileWriter(base(f)) }));
+    const strays = leftovers(candidates);
+    const envFiles = candidates
+      .filter((c) => c.writer === undefined && isEnvFile(c.shown))
+      .map((c) => c.shown);
     const ignored = ctx.ignored(envFiles);
     const tracked = ctx.tracked();
     const evidence: Evidence[] = [];
