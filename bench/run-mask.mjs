@@ -3,11 +3,12 @@
  * into a pipe, read by the bench. Rows: the child alone (the floor), `coffer run --no-mask`
  * (the child writes into the pipe itself), a bare Node process that only copies the child's
  * output from its pipe to its own stdout (the pipe hop every masking process pays, without
- * coffer), `coffer run` masking (the default in a pipe: the output goes through coffer's
+ * coffer), the cheapest such hop Node allows (blocking reads and writes of a FIFO, no event
+ * loop), `coffer run` masking (the default in a pipe: the output goes through coffer's
  * automaton over 50 values and their encoded forms), and the adversarial text for a trie: a
  * run of `a` against a stored value of 64 `a`s and a `!`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,37 @@ const child = spawn(process.execPath, process.argv.slice(1), { stdio: ['inherit'
 child.stdout.pipe(process.stdout);
 child.on('exit', (code) => { process.exitCode = code; });
 `;
+
+/**
+ * The cheapest hop Node allows: the child writes into a FIFO that this process reads with
+ * blocking reads into one reused 1 MiB buffer and copies to its stdout with blocking writes,
+ * no event loop in between (a FIFO opened without O_NONBLOCK is the only pipe Node can read
+ * that way). Linux and macOS (mkfifo).
+ */
+const SYNC_HOP = `
+const fs = require('node:fs');
+const { spawn, spawnSync } = require('node:child_process');
+const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'hop-'));
+const fifo = dir + '/out';
+if (spawnSync('mkfifo', ['-m', '600', fifo]).status !== 0) process.exit(3);
+const probe = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+const w = fs.openSync(fifo, 'w');
+const r = fs.openSync(fifo, 'r');
+fs.closeSync(probe);
+fs.rmSync(dir, { recursive: true });
+const child = spawn(process.execPath, process.argv.slice(1), { stdio: ['inherit', w, 'inherit'] });
+fs.closeSync(w);
+child.on('exit', (code) => { process.exitCode = code; });
+setImmediate(() => {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let n; (n = fs.readSync(r, buf, 0, buf.length, null)) > 0; ) {
+    for (let o = 0; o < n; ) o += fs.writeSync(1, buf, o, n - o);
+  }
+  fs.closeSync(r);
+});
+`;
+
+const HAS_MKFIFO = spawnSync('sh', ['-c', 'command -v mkfifo']).status === 0;
 
 /**
  * CPU time (user + system, ms) of this process's waited-for children so far, from
@@ -141,6 +173,16 @@ export async function run(ctx) {
       env: childEnv,
       hop: true,
     },
+    ...(HAS_MKFIFO
+      ? [
+          {
+            label: 'node relaying a FIFO with blocking reads and writes (no coffer)',
+            args: ['-e', SYNC_HOP, '--', ...child('log')],
+            env: childEnv,
+            syncHop: true,
+          },
+        ]
+      : []),
     {
       label: 'node -e 0 (the hop process start-up)',
       args: ['-e', '0'],
@@ -210,14 +252,20 @@ export async function run(ctx) {
   const baseAdv = cases.find((c) => c.baseAdversarial && !c.baseline);
   const floor = cases[0];
   const hop = cases.find((c) => c.hop);
+  const syncHop = cases.find((c) => c.syncHop);
   const startup = cases.find((c) => c.startup);
   /** The pipe hop alone: the copying process over the child alone, less its own start-up. */
   const hopCost = (f) => f(hop) - f(floor) - f(startup);
+  /** The same for the cheapest relay (blocking reads and writes of a FIFO). */
+  const syncHopCost = (f) => f(syncHop) - f(floor) - f(startup);
   const masked = cases.find((c) => c.masked && !c.baseline);
   /** What masking adds beyond coffer's start-up (--no-mask) and the pipe hop. */
   const beyond = (f) => f(masked) - f(base) - hopCost(f);
   /** --no-mask plus the bare pipe hop, over --no-mask: what a hop costs before any scan. */
   const floorWall = (med(base) + hopCost(med)) / med(base);
+  /** --no-mask plus the cheapest relay, over --no-mask. */
+  const syncFloorWall = syncHop ? (med(base) + syncHopCost(med)) / med(base) : Number.NaN;
+  const syncFloorCpu = syncHop ? (cpuMed(base) + syncHopCost(cpuMed)) / cpuMed(base) : Number.NaN;
   const rows = cases.map((c) => {
     const own = c.adversarial ? baseAdv : base;
     const against = c.baseline ? own.twin : own;
@@ -257,7 +305,7 @@ export async function run(ctx) {
       'cpu ms: user + system time of coffer and the child together (median; /proc/self/stat of the bench, Linux only): what the run needs, where the wall time is what a machine shared with other work gave it.',
       `Load average (1 min) at the start and end of this section: ${load.map((l) => l.toFixed(2)).join(' and ')} on ${availableParallelism()} cores.`,
       `Pipe hop: a bare Node process reading the child's pipe and writing to its stdout costs ${Math.round(hopCost(med))} ms wall and ${Math.round(hopCost(cpuMed))} ms cpu over the child alone (less its own start-up, the node -e 0 row); masking adds ${Math.round(beyond(med))} ms wall and ${Math.round(beyond(cpuMed))} ms cpu beyond that hop and coffer's start-up (differences of medians: noisy on a busy machine; negative when coffer's own hop costs less than the bare one). Every masking process pays a hop, which Node's pipes make a new buffer per read; coffer reads a socket of its own into one reused 1 MiB buffer instead. --no-mask pays none, as the child writes into the pipe itself.`,
-      `Floor for any masking process: --no-mask plus the bare hop above is ${fmtRatio(floorWall)} of --no-mask in wall time and ${fmtRatio((cpuMed(base) + hopCost(cpuMed)) / cpuMed(base))} in cpu, before anything is scanned${floorWall > 1.2 ? ': the 1.2x target is below what a process that reads the output in JavaScript reaches on this machine.' : '.'}`,
+      `Floor for any masking process: --no-mask plus the bare hop above is ${fmtRatio(floorWall)} of --no-mask in wall time and ${fmtRatio((cpuMed(base) + hopCost(cpuMed)) / cpuMed(base))} in cpu, before anything is scanned.${syncHop ? ` With the cheapest relay Node allows (the FIFO row: blocking reads and writes, no event loop), ${Math.round(syncHopCost(med))} ms wall and ${Math.round(syncHopCost(cpuMed))} ms cpu over the child alone, the floor is ${fmtRatio(syncFloorWall)} in wall time and ${fmtRatio(syncFloorCpu)} in cpu` : ' (mkfifo is missing here: no FIFO row)'}${Math.min(floorWall, syncHop ? syncFloorWall : floorWall) > 1.2 ? ': the 1.2x target is below what a process that reads the output in JavaScript reaches on this machine.' : '.'}`,
       'Masking reads each chunk with a skip search (Wu-Manber over 3-byte grams, windows of the shortest form, its tables built after the first 64 KiB) and the automaton (byte-indexed transitions) only where a form may start; each chunk goes out in one gathered write, the unchanged text as views of the chunk and a marker per match.',
     ],
   };
