@@ -9,6 +9,7 @@ import { generateCorpus } from '../../../test/helpers/scan-corpus.js';
 import { tokenChecksum } from './checksums.js';
 import { FileScanner, scanFile, scanStream, scanText } from './scanner.js';
 import { StoredValueMatcher } from './stored-values.js';
+import { resetScanWork, scanWork } from './work.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const rand = (n: number, alphabet = ALNUM) =>
@@ -437,4 +438,73 @@ describe('UTF-16 files', () => {
     "a FIFO in a scanned file's place: NOT RUN, mkfifo is not installed",
     () => {},
   );
+});
+
+describe('one long line', () => {
+  const MiB = 1024 * 1024;
+  /** `n` characters of prose on one line, with no newline (as a minified bundle or a dump). */
+  const filler = (n: number) =>
+    'lorem ipsum dolor sit amet, '.repeat(Math.ceil(n / 28)).slice(0, n);
+  /** A line of `n` characters with `secret` at `at`, as chunks of `size` bytes. */
+  const chunked = (line: string, size: number) => {
+    const bytes = Buffer.from(line);
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+    return out;
+  };
+  async function* stream(chunks: readonly Buffer[]) {
+    yield* chunks;
+  }
+
+  it('finds a secret at any offset of a line of several MiB, read whole or in chunks', async () => {
+    const base = filler(3 * MiB);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(base.length),
+        fc.integer({ min: 1024, max: 256 * 1024 }),
+        async (at, size) => {
+          const token = ghToken();
+          const line = `${base.slice(0, at)} ${token} ${base.slice(at)}`;
+          const expected = [{ ruleId: 'github-token', line: 1, column: at + 2 }];
+          const pick = (f: { ruleId: string; line: number; column: number }[]) =>
+            f.map(({ ruleId, line, column }) => ({ ruleId, line, column }));
+          expect(pick(scanText(line, 'dump.txt'))).toEqual(expected);
+          const streamed = await scanStream(stream(chunked(line, size)), { file: 'dump.txt' });
+          expect(pick(streamed)).toEqual(expected);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it('searches each character of a line once for its end, however many chunks it spans', async () => {
+    // The reader once searched the whole unfinished line again at each chunk: 64 MiB on one
+    // line took seconds, and twice the line four times the work.
+    const work = async (n: number) => {
+      resetScanWork();
+      await scanStream(stream(chunked(filler(n), 64 * 1024)), { file: 'dump.txt' });
+      return scanWork.lineEndChars;
+    };
+    const one = await work(2 * MiB);
+    const two = await work(4 * MiB);
+    expect(one).toBe(2 * MiB);
+    expect(two).toBe(4 * MiB);
+  });
+
+  it('scanFile reads a file of one line past the 8 MiB whole-file read in linear work', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-'));
+    try {
+      const token = ghToken();
+      const at = 9 * MiB + 12_345;
+      const content = `${filler(at)} ${token} ${filler(2 * MiB)}`;
+      writeFileSync(join(dir, 'one-line.txt'), content);
+      resetScanWork();
+      const found = scanFile(join(dir, 'one-line.txt'), 'one-line.txt') ?? [];
+      expect(found.map((f) => [f.ruleId, f.line, f.column])).toEqual([['github-token', 1, at + 2]]);
+      // The first 8 MiB are read whole; each later chunk is searched once.
+      expect(scanWork.lineEndChars).toBeLessThanOrEqual(content.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -27,6 +27,7 @@ import { KeywordSet } from './keywords.js';
 import { PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
 import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
 import type { Finding, LineOrigin } from './types.js';
+import { scanWork } from './work.js';
 
 /** What a scan looks for. */
 export interface ScanOptions {
@@ -436,31 +437,43 @@ function looksBinary(chunk: Uint8Array): boolean {
   return chunk.subarray(0, 8000).includes(0);
 }
 
-/** Reads UTF-8 chunks into a file scanner: a line split across chunks is joined. */
+/**
+ * Reads UTF-8 chunks into a file scanner: a line split across chunks is joined. Only each new
+ * chunk is searched for a line end, and the pieces of a line not ended yet are kept apart and
+ * joined once, when it ends: a line of many chunks (a minified bundle, a file of one line)
+ * costs its length, not its length once per chunk.
+ */
 class ChunkReader {
   readonly #scanner: FileScanner;
   readonly #decoder = new StringDecoder('utf8');
   readonly #out: Finding[] = [];
-  #carry = '';
+  /** The start of a line not ended yet, in the pieces it came in. */
+  #pending: string[] = [];
 
   constructor(scanner: FileScanner) {
     this.#scanner = scanner;
   }
 
   push(chunk: Buffer | string): void {
-    const text = this.#carry + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
-    const last = text.lastIndexOf('\n');
+    const piece = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
+    scanWork.lineEndChars += piece.length;
+    const last = piece.lastIndexOf('\n');
     if (last < 0) {
-      this.#carry = text;
+      if (piece !== '') this.#pending.push(piece);
       return;
     }
-    for (const f of this.#scanner.text(text.slice(0, last + 1))) this.#out.push(f);
-    this.#carry = text.slice(last + 1);
+    const head = piece.slice(0, last + 1);
+    const text = this.#pending.length === 0 ? head : this.#pending.join('') + head;
+    this.#pending = [];
+    for (const f of this.#scanner.text(text)) this.#out.push(f);
+    if (last + 1 < piece.length) this.#pending.push(piece.slice(last + 1));
   }
 
   end(): Finding[] {
-    const carry = this.#carry + this.#decoder.end();
-    this.#carry = '';
+    const tail = this.#decoder.end();
+    if (tail !== '') this.#pending.push(tail);
+    const carry = this.#pending.join('');
+    this.#pending = [];
     if (carry !== '') for (const f of this.#scanner.text(carry)) this.#out.push(f);
     for (const f of this.#scanner.end()) this.#out.push(f);
     return this.#out;
