@@ -16,6 +16,7 @@ import { CofferError } from '../errors.js';
 import { assertGitWorkTree } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { pathFilter } from './filters.js';
+import { LineSplitter } from './line-splitter.js';
 import { FileScanner, type ScanOptions } from './scanner.js';
 import type { Finding } from './types.js';
 
@@ -142,8 +143,8 @@ export async function scanDiff(
 
 /**
  * Runs git and yields its output as batches of lines (split at `\n` only, a `\r` before it
- * dropped: a lone `\r` inside a line is content) as chunks arrive; fails with git's exit
- * status.
+ * dropped: a lone `\r` inside a line is content; see LineSplitter) as chunks arrive; fails
+ * with git's exit status.
  */
 async function* gitLines(
   args: string[],
@@ -164,22 +165,11 @@ async function* gitLines(
     child.on('close', resolve);
   });
   const decoder = new StringDecoder('utf8');
-  let carry = '';
-  const split = (text: string, last: boolean): string[] => {
-    const lines: string[] = [];
-    let from = 0;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', from)) {
-      lines.push(text.slice(from, i > from && text.charCodeAt(i - 1) === 13 ? i - 1 : i));
-      from = i + 1;
-    }
-    carry = text.slice(from);
-    if (last && carry !== '') lines.push(carry);
-    return lines;
-  };
+  const splitter = new LineSplitter();
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    yield split(carry + decoder.write(chunk), false);
+    yield splitter.push(decoder.write(chunk));
   }
-  yield split(carry + decoder.end(), true);
+  yield [...splitter.push(decoder.end()), ...splitter.end()];
   const code = await closed.catch(() => -1);
   if (code !== 0) {
     const first = stderr.split('\n')[0]?.trim() ?? '';
