@@ -491,6 +491,21 @@ describe('one long line', () => {
     expect(two).toBe(4 * MiB);
   });
 
+  it('checks a finding against those before it on its line in log time, not one by one', () => {
+    // A line of n findings once compared each with every one before it (n² / 2): a one-line
+    // dump of a million assignments took hours. Twice the findings is about twice the work.
+    const work = (n: number) => {
+      const line = Array.from({ length: n }, (_, i) => `password = "Xk29fJq8${i}LmZ0"`).join(' ');
+      resetScanWork();
+      expect(scanText(line, 'dump.env')).toHaveLength(n);
+      return scanWork.spanTests;
+    };
+    const one = work(4000);
+    const two = work(8000);
+    expect(one).toBeLessThan(4000 * 30);
+    expect(two / one).toBeLessThan(2.3);
+  });
+
   it('scanFile reads a file of one line past the 8 MiB whole-file read in linear work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-'));
     try {

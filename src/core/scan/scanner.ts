@@ -25,6 +25,7 @@ import {
 import { type FileKind, fileKind, findGeneric, GENERIC_HINTS } from './generic.js';
 import { KeywordSet } from './keywords.js';
 import { PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
+import { TakenSpans } from './spans.js';
 import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
 import type { Finding, LineOrigin } from './types.js';
 import { scanWork } from './work.js';
@@ -64,16 +65,6 @@ const sha1: (s: string) => string =
 
 function mask(secret: string, publicPrefix: number): string {
   return `${secret.slice(0, Math.min(publicPrefix, secret.length))}****`;
-}
-
-interface Span {
-  start: number;
-  end: number;
-}
-
-function overlaps(spans: Span[], start: number, end: number): boolean {
-  for (const s of spans) if (start < s.end && end > s.start) return true;
-  return false;
 }
 
 const NO_MATCHES: readonly StoredValueMatch[] = [];
@@ -308,10 +299,10 @@ export class FileScanner {
       else if (ALLOW.test(raw)) return out;
     }
     const text = maskInertSpans(raw);
-    const taken: Span[] = [];
+    const taken = new TakenSpans();
     for (const x of stored) {
       const m = offset === 0 ? x : { ...x, start: x.start - offset, end: x.end - offset };
-      taken.push(m);
+      taken.add(m);
       out.push(
         this.#finding(
           {
@@ -332,8 +323,8 @@ export class FileScanner {
     const minifiedLine = this.#minified || (this.#kind === 'code' && text.length > MINIFIED_LINE);
     if (!this.#options.noGeneric && !this.#test && !minifiedLine && hits[GENERIC_GROUP] === 1) {
       for (const g of findGeneric(text, this.#kind)) {
-        if (overlaps(taken, g.start, g.end)) continue;
-        taken.push(g);
+        if (taken.overlaps(g.start, g.end)) continue;
+        taken.add(g);
         const secret = text.slice(g.start, g.end);
         out.push(
           this.#finding(
@@ -354,13 +345,13 @@ export class FileScanner {
     return out.length > 1 ? out.sort((a, b) => a.column - b.column) : out;
   }
 
-  #provider(rule: SecretRule, text: string, n: number, taken: Span[], out: Finding[]): void {
+  #provider(rule: SecretRule, text: string, n: number, taken: TakenSpans, out: Finding[]): void {
     const { regex } = rule;
     regex.lastIndex = 0;
     for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
       const [start, end] = secretSpan(m);
       const secret = text.slice(start, end);
-      if (overlaps(taken, start, end)) continue;
+      if (taken.overlaps(start, end)) continue;
       if (rule.validate !== undefined && !rule.validate(secret, text)) continue;
       if (isPlaceholderOrReference(secret)) continue;
       if (rule.id === 'url-password' && !this.#plausibleUrlPassword(secret, m.groups!)) continue;
@@ -378,7 +369,7 @@ export class FileScanner {
           continue;
         }
       }
-      taken.push({ start, end });
+      taken.add({ start, end });
       out.push(finding);
     }
   }
