@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'INVALID_VALUE'
   | 'EMPTY_VALUE'
   | 'VALUE_TOO_LARGE'
+  | 'LINE_TOO_LONG'
   | 'INVALID_ARGUMENT'
   | 'VAULT_NOT_FOUND'
   | 'SECRET_NOT_FOUND'
@@ -86,6 +87,10 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
     hint: 'Nothing was stored. Check that the variable you piped is set; to store an empty value on purpose, pass --allow-empty (HTTP API and coffer/client: allowEmpty: true; MCP set_secret: allowEmpty).',
   },
   VALUE_TOO_LARGE: { class: 'usage', hint: 'Store large files elsewhere and keep their key here.' },
+  LINE_TOO_LONG: {
+    class: 'usage',
+    hint: 'A line that long is data, not text a person wrote: keep the file out of the repository, or split it into lines.',
+  },
   INVALID_ARGUMENT: { class: 'usage', hint: undefined },
   VAULT_NOT_FOUND: { class: 'not_found', hint: 'Create one with `coffer init`.' },
   SECRET_NOT_FOUND: { class: 'not_found', hint: 'List what exists with `coffer list`.' },

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CofferError } from '../errors.js';
 import { tokenChecksum } from './checksums.js';
 import { LineSplitter } from './line-splitter.js';
 import { scanStaged } from './sources.js';
@@ -13,7 +14,7 @@ import { resetScanWork, scanWork } from './work.js';
 /** `text` cut at `cuts`, split piece by piece. */
 function splitInPieces(text: string, cuts: readonly number[]): string[] {
   const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const s = new LineSplitter();
+  const s = new LineSplitter('the text');
   const out: string[] = [];
   for (const [i, a] of [0, ...at].entries())
     out.push(...s.push(text.slice(a, at[i] ?? text.length)));
@@ -47,7 +48,7 @@ describe('LineSplitter', () => {
     const work = (n: number) => {
       const line = 'x'.repeat(n);
       resetScanWork();
-      const s = new LineSplitter();
+      const s = new LineSplitter('the text');
       const lines: string[] = [];
       for (let i = 0; i < n; i += 65536) lines.push(...s.push(line.slice(i, i + 65536)));
       lines.push(...s.push('\n'), ...s.end());
@@ -56,6 +57,24 @@ describe('LineSplitter', () => {
     };
     expect(work(2 * 1024 * 1024)).toBe(2 * 1024 * 1024 + 1);
     expect(work(4 * 1024 * 1024)).toBe(4 * 1024 * 1024 + 1);
+  });
+
+  it('refuses a line past its limit with a clear error, before joining it', () => {
+    const s = new LineSplitter('the staged changes', 10);
+    expect(s.push('0123456789\nabc')).toEqual(['0123456789']);
+    expect(s.push('defg')).toEqual([]);
+    let err: unknown;
+    try {
+      s.push('hijk\n');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CofferError);
+    expect((err as CofferError).code).toBe('LINE_TOO_LONG');
+    expect((err as CofferError).message).toBe(
+      'a line of the staged changes is longer than 10 characters: not scanned',
+    );
+    expect(() => new LineSplitter('x', 10).push('x'.repeat(11))).toThrow(/longer than 10/);
   });
 });
 

@@ -506,6 +506,19 @@ describe('one long line', () => {
     expect(two / one).toBeLessThan(2.3);
   });
 
+  it('refuses a line past the longest it holds with an error naming the file, not an internal one', async () => {
+    const chunks = chunked(`ok line\n${filler(5000)}\nlast`, 1000);
+    await expect(
+      scanStream(stream(chunks), { file: 'dump.txt' }, { maxLineLength: 4096 }),
+    ).rejects.toMatchObject({
+      code: 'LINE_TOO_LONG',
+      message: 'a line of dump.txt is longer than 4096 characters: not scanned',
+    });
+    expect(await scanStream(stream(chunks), { file: 'dump.txt' }, { maxLineLength: 5000 })).toEqual(
+      [],
+    );
+  });
+
   it('scanFile reads a file of one line past the 8 MiB whole-file read in linear work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-'));
     try {
@@ -518,6 +531,11 @@ describe('one long line', () => {
       expect(found.map((f) => [f.ruleId, f.line, f.column])).toEqual([['github-token', 1, at + 2]]);
       // The first 8 MiB are read whole; each later chunk is searched once.
       expect(scanWork.lineEndChars).toBeLessThanOrEqual(content.length);
+      // A line past the longest held is refused by name (coffer scan lists the file as not
+      // scanned), the same through scanFile as through a stream.
+      expect(() =>
+        scanFile(join(dir, 'one-line.txt'), 'one-line.txt', { maxLineLength: 10 * MiB }),
+      ).toThrow('a line of one-line.txt is longer than 10 MiB: not scanned');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

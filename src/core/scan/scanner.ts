@@ -24,6 +24,7 @@ import {
 } from './filters.js';
 import { type FileKind, fileKind, findGeneric, GENERIC_HINTS } from './generic.js';
 import { KeywordSet } from './keywords.js';
+import { lineTooLong, MAX_LINE_LENGTH } from './line-splitter.js';
 import { PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
 import { TakenSpans } from './spans.js';
 import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
@@ -38,6 +39,11 @@ export interface ScanOptions {
   readonly noGeneric?: boolean | undefined;
   /** The baseline file in use, as files are shown (default `.secrets.baseline`): not scanned. */
   readonly baselineFile?: string | undefined;
+  /**
+   * The longest line read in chunks (a file past 8 MiB, a stream), in characters (default
+   * MAX_LINE_LENGTH, 256 Mi): a longer one is refused with an error naming the file.
+   */
+  readonly maxLineLength?: number | undefined;
 }
 
 export const GENERIC_RULE_ID = 'generic-secret';
@@ -436,13 +442,25 @@ function looksBinary(chunk: Uint8Array): boolean {
  */
 class ChunkReader {
   readonly #scanner: FileScanner;
+  readonly #file: string;
+  readonly #max: number;
   readonly #decoder = new StringDecoder('utf8');
   readonly #out: Finding[] = [];
   /** The start of a line not ended yet, in the pieces it came in. */
   #pending: string[] = [];
+  #pendingLength = 0;
 
-  constructor(scanner: FileScanner) {
+  constructor(scanner: FileScanner, file: string, max: number = MAX_LINE_LENGTH) {
     this.#scanner = scanner;
+    this.#file = file;
+    this.#max = max;
+  }
+
+  /** Keeps `piece` as more of the line not ended yet, refusing a line past the limit. */
+  #hold(piece: string): void {
+    this.#pendingLength += piece.length;
+    if (this.#pendingLength > this.#max) throw lineTooLong(this.#file, this.#max);
+    this.#pending.push(piece);
   }
 
   push(chunk: Buffer | string): void {
@@ -450,19 +468,22 @@ class ChunkReader {
     scanWork.lineEndChars += piece.length;
     const last = piece.lastIndexOf('\n');
     if (last < 0) {
-      if (piece !== '') this.#pending.push(piece);
+      if (piece !== '') this.#hold(piece);
       return;
     }
+    const first = piece.indexOf('\n');
+    if (this.#pendingLength + first > this.#max) throw lineTooLong(this.#file, this.#max);
     const head = piece.slice(0, last + 1);
     const text = this.#pending.length === 0 ? head : this.#pending.join('') + head;
     this.#pending = [];
+    this.#pendingLength = 0;
     for (const f of this.#scanner.text(text)) this.#out.push(f);
-    if (last + 1 < piece.length) this.#pending.push(piece.slice(last + 1));
+    if (last + 1 < piece.length) this.#hold(piece.slice(last + 1));
   }
 
   end(): Finding[] {
     const tail = this.#decoder.end();
-    if (tail !== '') this.#pending.push(tail);
+    if (tail !== '') this.#hold(tail);
     const carry = this.#pending.join('');
     this.#pending = [];
     if (carry !== '') for (const f of this.#scanner.text(carry)) this.#out.push(f);
@@ -480,7 +501,11 @@ export async function scanStream(
   origin: LineOrigin,
   options: ScanOptions = {},
 ): Promise<Finding[]> {
-  const reader = new ChunkReader(new FileScanner(origin, options));
+  const reader = new ChunkReader(
+    new FileScanner(origin, options),
+    origin.file,
+    options.maxLineLength,
+  );
   let first = true;
   for await (const chunk of stream) {
     if (first && typeof chunk !== 'string' && looksBinary(chunk)) return [];
@@ -552,7 +577,7 @@ export function scanFile(
       for (const f of scanner.end()) out.push(f);
       return out;
     }
-    const reader = new ChunkReader(scanner);
+    const reader = new ChunkReader(scanner, shown, options.maxLineLength);
     reader.push(start);
     const chunk = Buffer.allocUnsafe(CHUNK);
     try {

@@ -165,7 +165,7 @@ async function* gitLines(
     child.on('close', resolve);
   });
   const decoder = new StringDecoder('utf8');
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter(what);
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
     yield splitter.push(decoder.write(chunk));
   }
