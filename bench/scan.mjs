@@ -182,6 +182,30 @@ function gitleaksScan(dir, env) {
 }
 
 /**
+ * A file of one line of about `bytes` bytes and no newline: the generator's files joined with
+ * spaces (their newlines made spaces too), an AWS access key id planted in the middle.
+ * What a minified bundle or a one-line dump is to the scanner: every 1 MiB chunk of it is
+ * more of the same line.
+ */
+function writeOneLine(generateCorpus, dir, bytes) {
+  mkdirSync(dir, { recursive: true });
+  const pieces = [];
+  let size = 0;
+  for (let seed = 1000; size < bytes; seed++) {
+    for (const f of generateCorpus(seed, { filler: FILLER }).files) {
+      const text = f.content.replaceAll('\r', ' ').replaceAll('\n', ' ');
+      pieces.push(text);
+      size += Buffer.byteLength(text) + 1;
+      if (size >= bytes) break;
+    }
+  }
+  pieces.splice(pieces.length >> 1, 0, 'aws_access_key_id = AKIA2QWJ7RZKXB5LNVH3');
+  const content = pieces.join(' ');
+  writeFileSync(join(dir, 'one-line.txt'), content);
+  return { size: Buffer.byteLength(content) };
+}
+
+/**
  * The platform floor of a scan: a Node process that walks the same directories and reads
  * every file into one reused buffer, and does nothing else (what any scanner written in
  * JavaScript pays before looking at a byte).
@@ -402,6 +426,43 @@ export async function run(ctx) {
     ]);
   }
 
+  ctx.log('scan: coffer on a file of one line (1x, 2x), beside the read floor');
+  for (const k of [1, 2]) {
+    const dir = join(work, `one-line-${k}x`);
+    const line = writeOneLine(generateCorpus, dir, k * mb * 1e6);
+    const mbOf = line.size / 1e6;
+    const runs = [];
+    const floors = [];
+    for (let round = 0; round < 2; round++) {
+      runs.push(cofferScan(work, [relative(work, dir)], env));
+      floors.push(readFloor(floorScript, work, [relative(work, dir)], env));
+    }
+    // The planted key is found, wherever the line is cut into chunks.
+    for (const r of runs) {
+      if (!r.reported.has(`${relative(work, dir)}/one-line.txt:1`)) {
+        throw new Error('coffer scan missed the key planted in the one-line file');
+      }
+    }
+    const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const floor = floors.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const floorCpu = Math.min(...floors.map((f) => f.cpuMs ?? Number.NaN));
+    scaling.push([
+      `one line, ${k}x`,
+      `${mbOf.toFixed(0)} MB`,
+      '1',
+      `${(best.ms / 1000).toFixed(2)} s`,
+      (mbOf / (best.ms / 1000)).toFixed(1),
+      best.cpuMs ? (mbOf / (best.cpuMs / 1000)).toFixed(1) : '',
+      `${(best.ms / mbOf / base).toFixed(2)}x`,
+      best.cpuMs === undefined || cpuBase === undefined
+        ? ''
+        : `${(best.cpuMs / mbOf / cpuBase).toFixed(2)}x`,
+      `${(floor.ms / 1000).toFixed(2)} s`,
+      Number.isFinite(floorCpu) ? (mbOf / (floorCpu / 1000)).toFixed(1) : '',
+      Number.isFinite(floorCpu) && best.cpuMs ? `${(best.cpuMs / floorCpu).toFixed(2)}x` : '',
+    ]);
+  }
+
   ctx.log('scan: --staged');
   const staged = stagedRows(generateCorpus, work, env, ctx.quick ? 3 : 15);
 
@@ -449,6 +510,7 @@ export async function run(ctx) {
       rows: scaling,
       notes: [
         'Linear cost: time per MB stays near 1.00x (CPU per MB when the machine is busy).',
+        'One line: the corpus text joined into a single line with no newline (a minified bundle, a one-line dump), one file of 1x and 2x the corpus size; the key planted in it must be found.',
         'Read floor: a Node process that walks the same directories and reads every file into one buffer, nothing else (the corpus has one directory per file, a worst case for walking).',
         `Target: >= ${TARGET_MBS} MB/s on this machine's wall clock; the MB per CPU s column is what an idle machine's wall clock approaches.`,
         shared,
