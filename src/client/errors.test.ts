@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeFetch } from '../../test/helpers/fake-fetch.js';
-import { CofferError, ERROR_CODES, errorClassOf } from '../core/errors.js';
+import { CofferError, defaultHint, ERROR_CODES, errorClassOf } from '../core/errors.js';
 import { createClient } from './client.js';
 
 const SECRET_PART = 'q0DPm6bH4vXc1nKz8sY2fLwR9aTeJ5uGhB7iNoVdE3x';
@@ -96,6 +96,42 @@ describe('error answers', () => {
     expect(err.code).toBe('SERVER_BAD_RESPONSE');
     expect(err.message).toContain('secret.version');
     expect(err.message).not.toContain('sk_live_value_123');
+  });
+
+  it("keeps the server's hint, so a remote refusal says what to do as a local one does", async () => {
+    const hint = 'Pass --description "what it is for", e.g. "Stripe API key for payments".';
+    const body = { code: 'INVALID_DESCRIPTION', message: 'a description is required', hint };
+    const err = await failure(answering(400, body).setSecret('project/app/key', 'v'));
+    expect(err.code).toBe('INVALID_DESCRIPTION');
+    expect(err.hint).toBe(hint);
+    const conflict = { code: 'VERSION_CONFLICT', message: 'at version 2', hint: 'Read it first.' };
+    const stale = await failure(answering(409, conflict).setSecret('project/app/key', 'v'));
+    expect(stale.hint).toBe('Read it first.');
+  });
+
+  it('without a hint from the server (an older one), the catalogue hint for the code', async () => {
+    const body = { code: 'VERSION_CONFLICT', message: 'at version 2', requestId: 'r' };
+    const err = await failure(answering(409, body).setSecret('project/app/key', 'v'));
+    expect(err.hint).toBe(defaultHint('VERSION_CONFLICT'));
+  });
+
+  it("cleans the server's hint: control characters out, cut short, dropped when it leaks", async () => {
+    const hint = `Run\u001b[31m this\u202e now. ${'x'.repeat(2000)}`;
+    const body = { code: 'INVALID_ARGUMENT', message: 'no', hint };
+    const err = await failure(answering(400, body).listSecrets());
+    expect(err.hint).toMatch(/^Run \[31m this +now\. x+\.\.\.$/);
+    expect(err.hint!.length).toBeLessThan(700);
+    for (const leak of [TOKEN, SECRET_PART, 'hunter2-value']) {
+      const leaky = { code: 'VERSION_CONFLICT', message: 'no', hint: `use ${leak} instead` };
+      const e = await failure(answering(409, leaky).setSecret('project/app/key', 'hunter2-value'));
+      expect(e.hint).toBe(defaultHint('VERSION_CONFLICT'));
+    }
+  });
+
+  it("a Retry-After says more than the server's rate-limit hint", async () => {
+    const body = { code: 'RATE_LIMITED', message: 'slow down', hint: 'retry after a while' };
+    const err = await failure(answering(429, body, { 'Retry-After': '12' }).listSecrets());
+    expect(err.hint).toBe('Too many failed attempts; retry in 12 s.');
   });
 
   it('drops a server message that echoes the token or the value being stored', async () => {
@@ -200,6 +236,7 @@ describe('error bodies from a hostile or broken server (property)', () => {
       {
         code: fc.oneof(fc.constantFrom(...ERROR_CODES), fc.string(), fc.integer()),
         message: fc.oneof(text, fc.anything()),
+        hint: fc.oneof(text, fc.anything()),
         requestId: fc.oneof(text, fc.anything()),
       },
       { requiredKeys: [] },
@@ -232,6 +269,8 @@ describe('error bodies from a hostile or broken server (property)', () => {
           expect(shown).not.toContain(SECRET_PART);
           expect(err.message).not.toMatch(/[\p{Cc}\p{Cf}]/u);
           expect(err.message.length).toBeLessThan(700);
+          expect(err.hint ?? '').not.toMatch(/[\p{Cc}\p{Cf}]/u);
+          expect((err.hint ?? '').length).toBeLessThan(700);
         },
       ),
       { numRuns: 300 },

@@ -2,8 +2,10 @@
  * The HTTP transport of `coffer/client`: one `request` function that sends a JSON request
  * with the bearer token and turns every failure into a `CofferError`.
  *
- * - An error answer `{code, message, requestId}` becomes a CofferError with the same code, so
- *   a front end (the CLI) exits with the same code in remote and local mode. An answer with a
+ * - An error answer `{code, message, hint?, requestId}` becomes a CofferError with the same
+ *   code and hint, so a front end (the CLI) exits with the same code and shows the same hint
+ *   in remote and local mode (an answer without a hint, from an older server or for the
+ *   server's own failure, gets the catalogue's hint for the code). An answer with a
  *   code this version does not know falls back to the HTTP status (401 UNAUTHENTICATED,
  *   404 SECRET_NOT_FOUND, 409 VERSION_CONFLICT, ...), keeping the error class.
  * - A network failure or time-out becomes SERVER_UNREACHABLE; an answer that is not a JSON
@@ -73,21 +75,28 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 const MAX_MESSAGE = 300;
+/** Hints are longer than messages (examples, the commands to run). */
+const MAX_HINT = 600;
 
 export function isObject(v: unknown): v is Answer {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
- * Text from the server made safe to show: no control or format characters (bidi overrides, zero widths), at most 300
- * characters, and undefined when empty or when it contains any of `secrets`.
+ * Text from the server made safe to show: no control or format characters (bidi overrides,
+ * zero widths), at most `max` characters (300), and undefined when empty or when it contains
+ * any of `secrets`.
  */
-export function safeServerText(v: unknown, secrets: readonly string[]): string | undefined {
+export function safeServerText(
+  v: unknown,
+  secrets: readonly string[],
+  max: number = MAX_MESSAGE,
+): string | undefined {
   if (typeof v !== 'string') return undefined;
   if (secrets.some((s) => s !== '' && v.includes(s))) return undefined;
   const clean = v.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').trim();
   if (clean === '') return undefined;
-  return clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE)}...` : clean;
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
 /**
@@ -159,10 +168,12 @@ export function errorFromAnswer(
     message += ` (request id ${requestId})`;
   }
   const seconds = retryAfter !== null && /^\d{1,6}$/.test(retryAfter) ? retryAfter : undefined;
+  // The server's hint says what to do about its refusal (`Pass --description ...`), as the
+  // same refusal says locally; none (an older server) leaves the catalogue's hint for the code.
   const hint =
     code === 'RATE_LIMITED' && seconds !== undefined
       ? `Too many failed attempts; retry in ${seconds} s.`
-      : undefined;
+      : safeServerText(b.hint, secrets, MAX_HINT);
   return new CofferError(code, message, { hint });
 }
 

@@ -135,7 +135,12 @@ describe('the error table', () => {
     const known2 = errorResponse(new CofferError('SECRET_NOT_FOUND', 'no secret x'), 'r');
     expect(known2).toEqual({
       status: 404,
-      body: { code: 'SECRET_NOT_FOUND', message: 'no secret x', requestId: 'r' },
+      body: {
+        code: 'SECRET_NOT_FOUND',
+        message: 'no secret x',
+        hint: 'List what exists with `coffer list`.',
+        requestId: 'r',
+      },
       known: true,
     });
   });

@@ -3,20 +3,23 @@
  *
  * The status comes from a table: first by code (authentication, authorization, sizes, rate
  * limit, media type, a locked store, a full server), then by the code's class (usage 400,
- * not found 404, conflict 409, integrity and failure 500). The body is always `{code, message, requestId}`:
- * a CofferError's message, which by the catalogue's rule names paths and files but never a
- * value; anything that is not a CofferError becomes a generic INTERNAL 500 whose text, stack
- * and cause stay on the server. The server's own failures (its store, its files) keep their
- * code but not their text, which names the database, its user and schema, or a path on the
- * server: a caller (even one without a valid token, whose token lookup failed) learns that
- * the store failed, and the server log has the rest (logger.ts). Nothing here reads the
- * request.
+ * not found 404, conflict 409, integrity and failure 500). The body is always
+ * `{code, message, hint?, requestId}`: a CofferError's message and hint, which by the
+ * catalogue's rule name paths and files but never a value, so a remote caller reads the same
+ * hint as a local one (`Pass --description ...`); anything that is not a CofferError becomes
+ * a generic INTERNAL 500 whose text, stack and cause stay on the server. The server's own
+ * failures (its store, its files) keep their code but neither their text nor their hint,
+ * which name the database, its user and schema, or a path on the server: a caller (even one
+ * without a valid token, whose token lookup failed) learns that the store failed, and the
+ * server log has the rest (logger.ts). Nothing here reads the request.
  */
 import { CofferError, type ErrorClass, type ErrorCode } from '../core/errors.js';
 
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** What the caller can do about it; absent for the server's own failures. */
+  hint?: string;
   requestId: string;
 }
 
@@ -76,9 +79,15 @@ export function errorResponse(
   requestId: string,
 ): { status: number; body: ErrorBody; known: boolean } {
   if (err instanceof CofferError) {
+    const hint = shownHint(err);
     return {
       status: statusOf(err.code, err.errorClass),
-      body: { code: err.code, message: shownMessage(err), requestId },
+      body: {
+        code: err.code,
+        message: shownMessage(err),
+        ...(hint !== undefined && hint !== '' ? { hint } : {}),
+        requestId,
+      },
       known: true,
     };
   }

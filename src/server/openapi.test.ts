@@ -134,7 +134,10 @@ describe('GET /v1/openapi.json', () => {
       required: ['value'],
       properties: { value: { type: 'string' }, ifVersion: { type: 'integer', minimum: 0 } },
     });
-    expect(schemas.Error).toMatchObject({ required: ['code', 'message', 'requestId'] });
+    expect(schemas.Error).toMatchObject({
+      required: ['code', 'message', 'requestId'],
+      properties: { hint: { type: 'string' } },
+    });
     // the same JSON Schema zod makes of the schema the server checks bodies with
     const direct = z.toJSONSchema(TokenBody) as Json;
     expect(schemas.TokenRequest!.properties).toEqual(direct.properties);

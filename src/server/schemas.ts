@@ -121,7 +121,15 @@ export const TokenBody = named(
 
 export const ErrorAnswer = named(
   'Error',
-  z.object({ code: z.string(), message: z.string(), requestId: z.string() }),
+  z.object({
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional().meta({
+      description:
+        "What the caller can do about the error (the CLI prints it as `hint:`); absent when there is none and for the server's own failures (STORE_ERROR, STORE_LOCKED, STORE_CORRUPT, IO_ERROR)",
+    }),
+    requestId: z.string(),
+  }),
 );
 
 export const Health = named('Health', z.object({ ok: z.literal(true) }));

@@ -99,8 +99,9 @@ export async function seed(kit: Kit, path: string, value: string, env = 'dev'): 
 }
 
 /**
- * Asserts an error answer: its status, the `{code, message, requestId}` shape (exactly those
- * keys; the request id is the one in X-Request-Id), optionally its code, and that no secret
+ * Asserts an error answer: its status, the `{code, message, hint?, requestId}` shape (exactly
+ * those keys; the request id is the one in X-Request-Id; no hint for the server's own
+ * failures), optionally its code, and that no secret
  * (`SENTINEL`, the kit's tokens, anything in `secrets`) and no stack trace is in the body.
  */
 export function expectError(
@@ -114,10 +115,19 @@ export function expectError(
   if (code !== undefined) expect(answer.json.code).toBe(code);
 }
 
+/** The server's own failures: their hint, like their text, stays on the server. */
+const SERVER_SIDE_CODES = ['STORE_ERROR', 'STORE_LOCKED', 'STORE_CORRUPT', 'IO_ERROR', 'INTERNAL'];
+
 /** The shape and no-leak half of `expectError`, for any 4xx/5xx status. */
 export function expectErrorShape(answer: Answer, secrets: readonly string[] = []): void {
   expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(Object.keys(answer.json).sort()).toEqual(['code', 'message', 'requestId']);
+  const keys = Object.keys(answer.json).filter((k) => k !== 'hint');
+  expect(keys.sort()).toEqual(['code', 'message', 'requestId']);
+  if ('hint' in answer.json) {
+    expect(typeof answer.json.hint).toBe('string');
+    expect((answer.json.hint as string).length).toBeGreaterThan(0);
+    expect(SERVER_SIDE_CODES).not.toContain(answer.json.code);
+  }
   expect(answer.json.code).toMatch(/^[A-Z][A-Z_]+$/);
   expect(typeof answer.json.message).toBe('string');
   expect((answer.json.message as string).length).toBeGreaterThan(0);
