@@ -1,7 +1,8 @@
 /**
- * Reading stdin whole (input.ts): each use stops at the largest input of its kind, so an
- * endless or huge stdin (`< /dev/zero`, `yes |`) ends in a refusal that names the limit after
- * reading little more than the limit, never megabytes; inputs at the limit still pass.
+ * Reading stdin whole (input.ts): each use stops at the largest input of its kind (a passphrase
+ * line: 64 KiB), so an endless or huge stdin (`< /dev/zero`, `yes |`) ends in a refusal that
+ * names the limit after reading little more than the limit, never megabytes; inputs at the
+ * limit still pass.
  */
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -106,11 +107,48 @@ describe('other inputs on stdin', () => {
   });
 
   it('a read without a limit of its own stops at 16 MiB', async () => {
-    const { readStdinLine } = await input();
-    const stdin = fakeStdin(Buffer.alloc(0), 0x79);
-    const err = await refusal(readStdinLine('passphrase'));
+    const { readStdinRest } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0x0a);
+    const err = await refusal(readStdinRest('input', true));
     expect(err.code).toBe('VALUE_TOO_LARGE');
     expect(err.message).toContain('16 MiB');
     expect(stdin.pulled()).toBeLessThanOrEqual(16 * 1024 * 1024 + 4 * CHUNK);
+  });
+});
+
+describe('a passphrase line on stdin (--passphrase-stdin)', () => {
+  it('endless stdin without a line break is refused at 64 KiB, after reading about that much', async () => {
+    const { readStdinLine } = await input();
+    const stdin = fakeStdin(Buffer.alloc(0), 0x79);
+    const err = await refusal(readStdinLine('passphrase'));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe(
+      'the line of stdin with the passphrase is longer than 64 KiB, the limit for a passphrase',
+    );
+    expect(err.hint).toContain('first line');
+    expect(`${err.message} ${err.hint}`).not.toContain('yyyyyy');
+    expect(stdin.pulled()).toBeLessThanOrEqual(64 * 1024 + 4 * CHUNK);
+  });
+
+  it('a longer line is refused even when its line break came in the same read', async () => {
+    const { readStdinLine } = await input();
+    fakeStdin(Buffer.from(`${'p'.repeat(64 * 1024 + 1)}\nrest`), 0, 0);
+    const err = await refusal(readStdinLine('backup passphrase'));
+    expect(err.message).toContain('longer than 64 KiB, the limit for a backup passphrase');
+  });
+
+  it('a line of exactly 64 KiB passes, and the rest of stdin stays for the command', async () => {
+    const { readStdinLine, readStdinRest, STDIN_DOTENV } = await input();
+    const rest = `A=1\n${'B=2\n'.repeat(100_000)}`;
+    fakeStdin(Buffer.from(`${'p'.repeat(64 * 1024)}\r\n${rest}`), 0, 0);
+    expect(await readStdinLine('passphrase')).toBe('p'.repeat(64 * 1024));
+    expect(await readStdinRest('input', true, STDIN_DOTENV)).toBe(rest);
+  });
+
+  it('a short line first: the value after it is read as before', async () => {
+    const { readStdinLine, readStdinRest, STDIN_VALUE } = await input();
+    fakeStdin(Buffer.from('the passphrase\nthe value\n'), 0, 0);
+    expect(await readStdinLine('passphrase')).toBe('the passphrase');
+    expect(await readStdinRest('value', false, STDIN_VALUE)).toBe('the value');
   });
 });

@@ -61,20 +61,45 @@ function stdinTooLarge(): CofferError {
 }
 
 /**
- * All of stdin, read once and kept (a passphrase line may come before the rest). Reading
- * stops, and stdin is dropped, as soon as it passes `cap` bytes: `refuse` says why.
+ * The longest first line of stdin `readStdinLine` takes (a passphrase): far past any
+ * passphrase, as long as a secret's value may be. A stdin whose first 64 KiB hold no line
+ * break is refused there, not read on to 16 MiB looking for one.
  */
-async function readAllStdin(cap: number, refuse: () => CofferError): Promise<Buffer> {
+export const MAX_STDIN_LINE_BYTES = 64 * 1024;
+
+function lineTooLong(what: string): CofferError {
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    `the line of stdin with the ${what} is longer than ${MAX_STDIN_LINE_BYTES / 1024} KiB, the limit for a ${what}`,
+    {
+      hint: `Pipe the ${what} alone on the first line, ended by a line break (printf '%s\\n' "$PASSPHRASE" | coffer ...); what the command reads from stdin comes after it.`,
+    },
+  );
+}
+
+/**
+ * All of stdin, read once and kept (a passphrase line may come before the rest). Reading
+ * stops, and stdin is dropped, as soon as it passes `cap` bytes, or, with `line`, as soon as it
+ * holds more than `line.cap` bytes and no line break yet: `refuse` (`line.refuse`) says why.
+ */
+async function readAllStdin(
+  cap: number,
+  refuse: () => CofferError,
+  line?: { cap: number; refuse: () => CofferError },
+): Promise<Buffer> {
   if (stdinCache !== undefined) return stdinCache;
   const chunks: Buffer[] = [];
   let total = 0;
+  let lineEnded = line === undefined;
   for await (const chunk of process.stdin) {
     total += (chunk as Buffer).length;
     chunks.push(chunk as Buffer);
-    if (total > cap) {
+    lineEnded ||= (chunk as Buffer).includes(0x0a);
+    const refusal = total > cap ? refuse : !lineEnded && total > line!.cap ? line!.refuse : null;
+    if (refusal !== null) {
       for (const c of chunks) c.fill(0);
       process.stdin.destroy();
-      throw refuse();
+      throw refusal();
     }
   }
   stdinCache = Buffer.concat(chunks);
@@ -87,11 +112,24 @@ function decode(bytes: Buffer, what: string): string {
   return decodeUtf8(bytes, `the ${what} on stdin`, what === 'input');
 }
 
-/** The first line of stdin (for --passphrase-stdin); the rest stays for `readStdinRest`. */
+/**
+ * The first line of stdin (for --passphrase-stdin), at most 64 KiB; the rest stays for
+ * `readStdinRest`.
+ */
 export async function readStdinLine(what: string): Promise<string> {
-  const all = await readAllStdin(MAX_STDIN_BYTES, stdinTooLarge);
+  const refuseLine = () => lineTooLong(what);
+  // A line break may follow a \r: the line is read that far before it counts as too long.
+  const all = await readAllStdin(MAX_STDIN_BYTES, stdinTooLarge, {
+    cap: stdinOffset + MAX_STDIN_LINE_BYTES + 1,
+    refuse: refuseLine,
+  });
   let end = all.indexOf(0x0a, stdinOffset);
   if (end < 0) end = all.length;
+  const crlf = end > stdinOffset && all[end - 1] === 0x0d ? 1 : 0;
+  if (end - crlf - stdinOffset > MAX_STDIN_LINE_BYTES) {
+    all.fill(0);
+    throw refuseLine();
+  }
   const line = all.subarray(stdinOffset, end);
   stdinOffset = Math.min(all.length, end + 1);
   // A passphrase file saved with a byte order mark (Notepad) has always meant the text after

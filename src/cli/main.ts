@@ -110,7 +110,10 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .description('coffer: an encrypted vault for your secrets, with key paths, audit and injection')
     .option('--vault <path>', 'vault file (default: $COFFER_HOME/vault.db, COFFER_HOME=~/.coffer)')
     .option('--key-file <path>', 'master key file (default: master.key beside the vault)')
-    .option('--passphrase-stdin', 'read the vault passphrase from the first line of stdin')
+    .option(
+      '--passphrase-stdin',
+      'read the vault passphrase from the first line of stdin (at most 64 KiB; the rest is the input of the command)',
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
