@@ -152,3 +152,19 @@ describe('a passphrase line on stdin (--passphrase-stdin)', () => {
     expect(await readStdinRest('value', false, STDIN_VALUE)).toBe('the value');
   });
 });
+
+describe('whether stdin holds input (set --value)', () => {
+  it('after a passphrase line: only what follows the line counts', async () => {
+    for (const [stdin, holds] of [
+      ['pass\n', false],
+      ['pass', false],
+      ['pass\nvalue', true],
+      ['pass\n\n', true],
+    ] as const) {
+      const { readStdinLine, stdinHoldsInput } = await input();
+      fakeStdin(Buffer.from(stdin), 0, 0);
+      expect(await readStdinLine('passphrase')).toBe('pass');
+      expect([stdin, stdinHoldsInput()]).toEqual([stdin, holds]);
+    }
+  });
+});

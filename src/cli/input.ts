@@ -3,6 +3,7 @@
  * when it is. Secrets never come from argv unless the user insists (`--value`, with a
  * warning), because argv is visible to other users through `ps` and /proc.
  */
+import { fstatSync, readSync, type Stats } from 'node:fs';
 import { CofferError } from '../core/errors.js';
 import { READ_LIMITS, type TooLargeOptions, tooLarge } from '../core/read-limited.js';
 import { MAX_VALUE_BYTES } from '../core/store/values.js';
@@ -171,6 +172,37 @@ export async function readStdinRest(
 
 export function stdinIsTerminal(): boolean {
   return process.stdin.isTTY === true;
+}
+
+/**
+ * Whether stdin, when it is not a terminal, holds input now: what is left of it after a
+ * passphrase line, or for a file, a pipe or a socket, a byte read without waiting. A pipe
+ * nothing was written to (yet) counts as empty and is not waited for: Node opens a pipe or
+ * socket on stdin in non-blocking mode (process.stdin, which `stdinIsTerminal` creates), so
+ * the read returns EAGAIN at once. A terminal, a device (`</dev/null`) or a closed stdin are
+ * not read. The byte read is gone: call this only to refuse the command when it says yes.
+ */
+export function stdinHoldsInput(): boolean {
+  if (stdinIsTerminal()) return false;
+  if (stdinCache !== undefined) return stdinCache.length > stdinOffset;
+  let stats: Stats;
+  try {
+    stats = fstatSync(0);
+  } catch {
+    return false;
+  }
+  // Windows reads its pipes in blocking mode: only a file is read there.
+  const stream = process.platform !== 'win32' && (stats.isFIFO() || stats.isSocket());
+  if (!stats.isFile() && !stream) return false;
+  const probe = Buffer.alloc(1);
+  try {
+    return readSync(0, probe, 0, 1, null) > 0;
+  } catch {
+    // EAGAIN: an open pipe with nothing in it.
+    return false;
+  } finally {
+    probe.fill(0);
+  }
 }
 
 /**

@@ -16,7 +16,13 @@ import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
-import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
+import {
+  promptHidden,
+  readStdinRest,
+  STDIN_VALUE,
+  stdinHoldsInput,
+  stdinIsTerminal,
+} from '../input.js';
 import { note, printJson, warn } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { envInput, withSuggestions } from '../suggestions.js';
@@ -62,7 +68,7 @@ export function setCommand(program: Command): void {
       'after',
       `
 The value is read from stdin when it is piped (one trailing newline is dropped unless --raw),
-or asked for without echo on a terminal. An empty value (an empty pipe, an unset variable,
+or asked for without echo on a terminal. --value with a value on stdin as well is refused. An empty value (an empty pipe, an unset variable,
 Enter at the prompt) is refused and nothing is stored, unless --allow-empty. The prompt takes
 one line: a paste of several lines is refused whole (none of it is stored or left for the
 shell); pipe such a value instead, e.g. a PEM key: coffer set PATH -d TEXT < key.pem.
@@ -105,6 +111,16 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
           let value: string;
           let source: string;
           if (opts.value !== undefined) {
+            // A value piped as well would be dropped without a word: which one was meant?
+            if (stdinHoldsInput()) {
+              throw new CofferError(
+                'USAGE',
+                `a value was given both with --value and on stdin; nothing was stored at ${key.path}`,
+                {
+                  hint: 'Give it one way: pipe it on stdin without --value (argv is visible to other processes), or leave stdin empty.',
+                },
+              );
+            }
             warn(
               '--value puts the secret in argv, where other processes can read it; prefer stdin',
             );
