@@ -21,7 +21,10 @@ export interface KeyPath {
 }
 
 const SEGMENT = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
-const MAX_SEGMENT = 100;
+/** The longest segment of a key path, in characters. */
+export const MAX_SEGMENT = 100;
+/** Every key path has exactly this many segments: scope, project or service, name. */
+export const KEY_PATH_SEGMENTS = 3;
 const ENV_NAME = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?$/;
 const MAX_ENV = 32;
 

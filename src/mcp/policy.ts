@@ -4,6 +4,7 @@
  * write too; never delete or admin) and `--reveal`. The tools ask core/access for every
  * decision, as the HTTP API does for a token.
  */
+import { parseGlobs } from '../core/access/globs.js';
 import { AccessPolicy, type RevealPolicy } from '../core/access/policy.js';
 import { parseEnvironment } from '../core/paths.js';
 
@@ -14,14 +15,18 @@ export interface McpPolicyOptions {
   reveal: RevealPolicy;
 }
 
-/** Throws USAGE for a malformed glob and INVALID_ENV for a malformed environment. */
+/**
+ * Throws USAGE for a malformed glob, INVALID_ARGUMENT for globs past the caps (too many, too
+ * long, more segments than a key path) and INVALID_ENV for a malformed environment.
+ */
 export function mcpPolicy(options: McpPolicyOptions): AccessPolicy {
+  const allow = parseGlobs(options.allow);
   const envs = [...new Set(options.envs.map((e) => parseEnvironment(e)))];
-  const paths = options.allow.length === 0 ? 'every key path' : options.allow.join(', ');
+  const paths = allow.length === 0 ? 'every key path' : allow.join(', ');
   const where = envs.length === 0 ? 'every environment' : `environments ${envs.join(', ')}`;
   return new AccessPolicy(
     {
-      allow: options.allow,
+      allow,
       envs,
       caps: options.readOnly ? ['read', 'list'] : ['read', 'list', 'write'],
       reveal: options.reveal,

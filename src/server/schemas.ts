@@ -10,6 +10,7 @@
  * not a silent read of `dev`.
  */
 import { z } from 'zod';
+import { MAX_GLOBS } from '../core/access/globs.js';
 import { TOKEN_CAPABILITIES } from '../core/access/tokens.js';
 
 /** The API's named schemas: the `components.schemas` of the OpenAPI document. */
@@ -108,7 +109,7 @@ export const TokenBody = named(
   'TokenRequest',
   z.strictObject({
     name: z.string().max(64),
-    allow: z.array(z.string().max(200)).min(1).max(64),
+    allow: z.array(z.string().max(200)).min(1).max(MAX_GLOBS),
     envs: z.array(env).max(64).optional(),
     caps: z.array(z.enum(TOKEN_CAPABILITIES)).min(1).max(5),
     ttl: z.string().max(16).optional().meta({ description: 'e.g. 30d, 12h; none = no expiry' }),

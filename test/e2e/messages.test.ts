@@ -403,6 +403,29 @@ describe('coffer mcp', () => {
   });
 });
 
+describe('path globs no key path can match', () => {
+  it('token create and mcp --allow refuse them with the rule and a hint, exit 2', () => {
+    const h = vault();
+    const tooDeep = '**/a/b/c/d';
+    const message =
+      'the path glob "**/a/b/c/d" has 4 segments besides **: it can never match a key path';
+    const json = h.run(['token', 'create', '--name', 'deep', '--allow', tooDeep, '--json']);
+    expect(json.code, json.stderr).toBe(2);
+    expect(json.stdout).toBe('');
+    const { error } = JSON.parse(json.stderr);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', message });
+    expect(error.hint).toContain('at most 3 besides **');
+    const mcp = h.run(['mcp', '--allow', tooDeep], { input: '' });
+    expect(mcp.code, mcp.stderr).toBe(2);
+    expect(mcp.stdout).toBe('');
+    expect(mcp.stderr).toBe(`coffer: error: ${message}\ncoffer: hint: ${error.hint}\n`);
+    // A run of ** is one **: the glob is stored merged.
+    const ok = h.run(['token', 'create', '--name', 'deep', '--allow', `${'**/'.repeat(66)}zz`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(h.run(['token', 'list']).stdout).toMatch(/deep +active +read.* \*\*\/zz /);
+  });
+});
+
 describe('suggestions name what exists', () => {
   const h = makeHome();
   beforeAll(() => {

@@ -64,7 +64,8 @@ tool then answers with what the user has to do (e.g. run coffer init), and the r
 logged on stderr; restart the server once it is fixed.
 
 --allow and --env limit what the agent may touch, as a token's policy does on a server; a call
-outside them is refused and audited (outcome denied).
+outside them is refused and audited (outcome denied). --allow takes the globs of \`coffer token
+create\`: at most 64, each with at most 3 segments besides ** (a key path has 3).
 
 --reveal allow (the default) lets get_secret return values, for workflows that read one back;
 --reveal never returns only a short preview, so values never reach the model: use

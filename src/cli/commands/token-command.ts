@@ -65,6 +65,9 @@ Examples:
   coffer token create --name admin --cap read,list,write,delete,admin --ttl 1d
   coffer token create --name claude --allow "project/app/*" --cap list,write --no-reveal
 
+--allow: * is any run of characters in one segment, ** any number of segments (a run of **
+is one). At most 64 globs, each with at most 3 segments besides ** (a key path has 3).
+
 --no-reveal is stored in the token's row under its MAC: reads of values (GET a secret, a
 project's secrets, the web UI's Reveal) are refused with 403 and audited, whatever the
 program holding the token runs, and it creates only --no-reveal tokens. It can still

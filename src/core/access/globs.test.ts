@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
-import { globWithin, PathScope, wildcardMatch } from './globs.js';
+import {
+  globWithin,
+  MAX_GLOB_LENGTH,
+  MAX_GLOBS,
+  matchGlobCounted,
+  PathScope,
+  parseGlobs,
+  wildcardMatch,
+} from './globs.js';
 
 const segment = fc.stringMatching(/^[a-z0-9](?:[a-z0-9_-]{0,12}[a-z0-9])?$/);
 const scopeName = fc.constantFrom('project' as const, 'meta' as const);
@@ -237,5 +245,201 @@ describe('globWithin', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// A reference matcher, obviously correct and slow (plain recursion, character by character),
+// for the state-set matcher of globs.ts. `prefix`: also true when the path ends before the
+// glob does (mayContain).
+function refSegment(pattern: string, text: string): boolean {
+  if (pattern === '') return text === '';
+  if (pattern[0] === '*') {
+    return (
+      refSegment(pattern.slice(1), text) || (text !== '' && refSegment(pattern, text.slice(1)))
+    );
+  }
+  return text !== '' && pattern[0] === text[0] && refSegment(pattern.slice(1), text.slice(1));
+}
+
+function refMatch(glob: string[], parts: string[], prefix: boolean): boolean {
+  if (glob.length === 0) return parts.length === 0;
+  if (parts.length === 0 && prefix) return true;
+  const [head, ...rest] = glob as [string, ...string[]];
+  if (head === '**') {
+    for (let i = 0; i <= parts.length; i++) if (refMatch(rest, parts.slice(i), prefix)) return true;
+    return false;
+  }
+  return parts.length > 0 && refSegment(head, parts[0]!) && refMatch(rest, parts.slice(1), prefix);
+}
+
+describe('matching against a reference matcher', () => {
+  // Small alphabets so that globs and paths often meet; runs of ** included on purpose.
+  const word = fc.constantFrom('a', 'b', 'ab', 'ba', 'a-b', 'aa');
+  const globPart = fc.oneof(
+    { weight: 3, arbitrary: word },
+    { weight: 2, arbitrary: fc.constant('*') },
+    { weight: 3, arbitrary: fc.constant('**') },
+    { weight: 1, arbitrary: word.map((w) => `${w}*`) },
+    { weight: 1, arbitrary: word.map((w) => `*${w}`) },
+    { weight: 1, arbitrary: fc.tuple(word, word).map(([x, y]) => `${x}*${y}`) },
+  );
+  const glob = fc
+    .tuple(
+      fc.constantFrom('project', 'meta', '*', '**'),
+      fc.array(globPart, { minLength: 0, maxLength: 7 }),
+    )
+    .map(([first, rest]) => [first, ...rest].join('/'))
+    .filter((g) => refusal([g]) === undefined);
+  const pathPart = fc.oneof(word, fc.constantFrom('project', 'meta', 'abab', 'b-a'));
+  const path = fc
+    .tuple(fc.constantFrom('project', 'meta', 'a'), fc.array(pathPart, { maxLength: 5 }))
+    .map(([first, rest]) => [first, ...rest]);
+
+  it('property: allows and mayContain agree with the reference on random globs and paths', () => {
+    fc.assert(
+      fc.property(glob, path, (g, parts) => {
+        const scope = new PathScope([g]);
+        const p = parts.join('/');
+        expect(scope.allows(p), `${g} / ${p}`).toBe(refMatch(g.split('/'), parts, false));
+        expect(matchGlobCounted(g, p).matched).toBe(refMatch(g.split('/'), parts, false));
+        const [s, group] = parts as ['project' | 'meta', string];
+        if (group !== undefined && (s === 'project' || s === 'meta')) {
+          expect(scope.mayContain(s, group), `${g} / ${s}/${group}`).toBe(
+            refMatch(g.split('/'), [s, group], true),
+          );
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('property: merging runs of ** changes nothing a glob matches', () => {
+    fc.assert(
+      fc.property(glob, path, fc.integer({ min: 2, max: 6 }), (g, parts, n) => {
+        const stuttered = g
+          .split('/')
+          .map((p) => (p === '**' ? Array(n).fill('**').join('/') : p))
+          .join('/');
+        const p = parts.join('/');
+        expect(new PathScope([stuttered]).allows(p)).toBe(new PathScope([g]).allows(p));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('the work a glob may cost', () => {
+  // Steps are counted, not timed: (glob segments + 1) x (path segments) at most, for any glob.
+  const bound = (glob: string, path: string) =>
+    (glob.split('/').length + 1) * path.split('/').length;
+
+  it('the review example (66 x ** then zz) is matched in a few steps, not C(69, 3) calls', () => {
+    const glob = `${'**/'.repeat(66)}zz`;
+    const r = matchGlobCounted(glob, 'project/app/stripe_key');
+    expect(r.matched).toBe(false);
+    // Merged into **/zz: two states at most for each of the three segments.
+    expect(r.steps).toBeLessThanOrEqual(6);
+  });
+
+  it('stays linear where merging cannot help (** and a pattern alternating, long paths)', () => {
+    // Not a key path (three segments), so that each ** has many ways to split the path: plain
+    // recursion explores each of them.
+    const long = `project/${'a/'.repeat(14)}key`;
+    for (const glob of [`${'**/a*/'.repeat(20)}zz`, `**/${'*/**/'.repeat(20)}key`]) {
+      for (const path of [long, 'project/app/stripe_key', 'meta/aa/ab']) {
+        const r = matchGlobCounted(glob, path);
+        expect(r.steps, `${glob} / ${path}`).toBeLessThanOrEqual(bound(glob, path));
+      }
+    }
+    expect(matchGlobCounted(`${'**/a*/'.repeat(20)}zz`, long).matched).toBe(false);
+    expect(matchGlobCounted(`${'**/a*/'.repeat(14)}**`, long).matched).toBe(true);
+  });
+
+  it('a stored token with such globs still loads (its globs merged) and allows nothing else', () => {
+    const stored = [
+      ...Array(64).fill(`${'**/'.repeat(66)}zz`),
+      '**/a/b/c/d',
+      `project/app/${'x'.repeat(150)}`,
+    ];
+    const scope = new PathScope(stored);
+    expect(scope.globs[0]).toBe('**/zz');
+    expect(scope.allows('project/app/stripe_key')).toBe(false);
+    expect(scope.allows('project/app/zz')).toBe(true);
+    expect(scope.mayContain('project', 'app')).toBe(true);
+    expect(scope.unrestricted).toBe(false);
+    expect(scope.covers(['project/app/zz'])).toBe(true);
+  });
+
+  it('property: steps never pass the bound on random globs and paths', () => {
+    const part = fc.constantFrom('**', '*', 'a', 'a*', 'project', 'app');
+    fc.assert(
+      fc.property(
+        fc.array(part, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.constantFrom('a', 'app', 'aa', 'key'), { minLength: 1, maxLength: 4 }),
+        (rest, tail) => {
+          const glob = ['**', ...rest].join('/');
+          const path = ['project', ...tail].join('/');
+          expect(matchGlobCounted(glob, path).steps).toBeLessThanOrEqual(bound(glob, path));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('parseGlobs (new globs: a token being created, coffer mcp --allow)', () => {
+  function refused(globs: string[]): { code: string; message: string; hint?: string } {
+    try {
+      parseGlobs(globs);
+    } catch (err) {
+      if (err instanceof CofferError) {
+        return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+      }
+      throw err;
+    }
+    throw new Error(`not refused: ${globs.join(', ')}`);
+  }
+
+  it('merges runs of ** and keeps what it accepts as compiled', () => {
+    expect(parseGlobs([`${'**/'.repeat(66)}zz`, 'project/**/**', 'project/app/*'])).toEqual([
+      '**/zz',
+      'project/**',
+      'project/app/*',
+    ]);
+    expect(parseGlobs([])).toEqual([]);
+  });
+
+  it('caps the number of globs in a policy', () => {
+    expect(parseGlobs(Array(MAX_GLOBS).fill('project/app/*'))).toHaveLength(MAX_GLOBS);
+    const r = refused(Array(MAX_GLOBS + 1).fill('project/app/*'));
+    expect(r.code).toBe('INVALID_ARGUMENT');
+    expect(r.message).toContain(`at most ${MAX_GLOBS}`);
+    expect(r.hint).toBeDefined();
+  });
+
+  it('caps a glob by the key-path grammar: its length, segments and segment length', () => {
+    // The longest glob a key path could need passes: three segments of 100 characters, each
+    // with a * around every character, and ** around each segment.
+    const seg = `*${'a*'.repeat(100)}`;
+    const longest = `**/${seg}/**/${seg}/**/${seg}/**`;
+    expect(longest.length).toBe(MAX_GLOB_LENGTH);
+    expect(() => parseGlobs([longest])).not.toThrow();
+    expect(() => parseGlobs([`project/app/${'a'.repeat(100)}`])).not.toThrow();
+    const cases: [string, RegExp][] = [
+      [`${longest}/**`, /longer than/],
+      ['**/a/b/c/d', /4 segments besides \*\*/],
+      [`project/${'*/**/'.repeat(3)}*`, /segments besides \*\*/],
+      [`project/app/${'a'.repeat(101)}`, /longer than 100 characters/],
+      [`project/app/*${'a*'.repeat(101)}`, /longer than 100 characters/],
+    ];
+    for (const [glob, why] of cases) {
+      const r = refused([glob]);
+      expect(r.code, glob).toBe('INVALID_ARGUMENT');
+      expect(r.message).toMatch(why);
+      expect(r.message.length).toBeLessThan(300);
+      expect(r.hint).toMatch(/key path|Key-path/);
+    }
+    // Malformed globs keep their own refusal.
+    expect(refused(['project/Consilio/*']).code).toBe('USAGE');
   });
 });

@@ -13,9 +13,21 @@
  * sequence the inner glob matches, the outer one matches too (so every key path); when
  * unsure it says no (e.g. `**` within `*\/*\/*`, true of key paths only). globs.test.ts
  * checks it against brute-force matching on random paths.
+ *
+ * Cost: a policy's globs are matched on every request, so no glob may cost much. Compiling
+ * merges a run of `**` segments into one (`**` + `/` + `**` matches what `**` does), and
+ * matching runs the glob as a set of states over the path's segments (each segment read
+ * once, each state looked at once per segment): at most (glob segments + 1) x (path
+ * segments) steps, whatever the glob, where plain recursion on `**` took time exponential
+ * in the number of `**`. New globs (`parseGlobs`: a token being created, `coffer mcp
+ * --allow`) are also capped, from the key-path grammar (paths.ts): at most MAX_GLOBS globs,
+ * each at most MAX_GLOB_LENGTH characters, with at most three segments besides `**`, each
+ * holding at most MAX_SEGMENT characters besides `*` (more can never match a key path).
+ * Globs already stored (tokens made before the caps) still load: they are merged the same
+ * way and simply never match where they cannot.
  */
 import { CofferError } from '../errors.js';
-import type { Scope } from '../paths.js';
+import { KEY_PATH_SEGMENTS, MAX_SEGMENT, type Scope } from '../paths.js';
 
 const GLOB_CHARS = /^[a-z0-9_*/-]+$/;
 
@@ -55,43 +67,142 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   return true;
 }
 
+const GLOB_HINT =
+  'Use e.g. --allow "project/consilio/*", "project/*/*", "meta/cloudflare/*" or "project/**".';
+
+/** Checks a glob's grammar and compiles it, merging each run of `**` segments into one. */
 function compile(glob: string): CompiledGlob {
-  const hint =
-    'Use e.g. --allow "project/consilio/*", "project/*/*", "meta/cloudflare/*" or "project/**".';
   if (typeof glob !== 'string' || !GLOB_CHARS.test(glob) || glob.split('/').includes('')) {
     throw new CofferError(
       'USAGE',
       `--allow "${String(glob).slice(0, 120)}": globs are lowercase key-path segments separated by /, with * and **`,
-      { hint },
+      { hint: GLOB_HINT },
     );
   }
-  const parts = glob.split('/');
+  const parts = glob.split('/').filter((p, i, all) => p !== '**' || all[i - 1] !== '**');
   const deep = parts.includes('**');
   const first = parts[0]!;
   const scopeOk = first === '**' || first === '*' || first === 'project' || first === 'meta';
-  if (!scopeOk || (!deep && parts.length !== 3)) {
-    throw new CofferError('USAGE', `--allow "${glob}" can never match a key path`, {
-      hint: `Key paths are project/{project}/{name} or meta/{service}/{name}. ${hint}`,
+  if (!scopeOk || (!deep && parts.length !== KEY_PATH_SEGMENTS)) {
+    throw new CofferError('USAGE', `--allow "${glob.slice(0, 120)}" can never match a key path`, {
+      hint: `Key paths are project/{project}/{name} or meta/{service}/{name}. ${GLOB_HINT}`,
     });
   }
   return {
-    text: glob,
+    text: parts.join('/'),
     parts,
     segments: parts,
   };
 }
 
-/** Does `segments` (compiled) match `parts`, with `**` taking any number of parts? */
-function matchParts(segments: Segment[], parts: string[], prefix: boolean): boolean {
-  if (segments.length === 0) return parts.length === 0;
-  const [head, ...rest] = segments;
-  if (head === '**') {
-    for (let i = 0; i <= parts.length; i++)
-      if (matchParts(rest, parts.slice(i), prefix)) return true;
-    return false;
+/** The most globs one policy may hold (a token's `allow`, `coffer mcp --allow`). */
+export const MAX_GLOBS = 64;
+/**
+ * The longest glob, in characters: three segment patterns of at most MAX_SEGMENT characters
+ * with a `*` before, between and after them, a `**` before, between and after those, and
+ * the slashes. Anything longer holds runs a glob never needs.
+ */
+export const MAX_GLOB_LENGTH: number =
+  KEY_PATH_SEGMENTS * (2 * MAX_SEGMENT + 1) + (KEY_PATH_SEGMENTS + 1) * 2 + 2 * KEY_PATH_SEGMENTS;
+
+function tooBig(message: string, hint: string): CofferError {
+  return new CofferError('INVALID_ARGUMENT', message, { hint });
+}
+
+/**
+ * Checks new globs (a token being created, `coffer mcp --allow`) and returns them as
+ * compiled: each run of `**` merged into one. Throws INVALID_ARGUMENT for more than
+ * MAX_GLOBS globs, for a glob longer than MAX_GLOB_LENGTH, with more than three segments
+ * besides `**`, or with a segment of more than MAX_SEGMENT characters besides `*` (none of
+ * those can match a key path); USAGE for a malformed glob, as PathScope does.
+ */
+export function parseGlobs(globs: readonly string[]): string[] {
+  if (!Array.isArray(globs)) throw new TypeError('globs must be an array of strings');
+  if (globs.length > MAX_GLOBS) {
+    throw tooBig(
+      `${globs.length} path globs: a policy holds at most ${MAX_GLOBS}`,
+      'Merge them: "project/app/*" covers every key of project app, "project/**" every project.',
+    );
   }
-  if (parts.length === 0) return prefix;
-  return wildcardMatch(head!, parts[0]!) && matchParts(rest, parts.slice(1), prefix);
+  return globs.map((glob) => {
+    const { text, parts } = compile(glob);
+    if (glob.length > MAX_GLOB_LENGTH) {
+      throw tooBig(
+        `the path glob "${glob.slice(0, 40)}…" is longer than ${MAX_GLOB_LENGTH} characters`,
+        `A key path has ${KEY_PATH_SEGMENTS} segments of at most ${MAX_SEGMENT} characters. ${GLOB_HINT}`,
+      );
+    }
+    const fixed = parts.filter((p) => p !== '**');
+    if (fixed.length > KEY_PATH_SEGMENTS) {
+      throw tooBig(
+        `the path glob "${text.slice(0, 120)}" has ${fixed.length} segments besides **: it can never match a key path`,
+        `A key path has ${KEY_PATH_SEGMENTS} segments, so a glob has at most ${KEY_PATH_SEGMENTS} besides **. ${GLOB_HINT}`,
+      );
+    }
+    if (fixed.some((p) => p.replaceAll('*', '').length > MAX_SEGMENT)) {
+      throw tooBig(
+        `the path glob "${text.slice(0, 120)}" has a segment longer than ${MAX_SEGMENT} characters: it can never match a key path`,
+        `Key-path segments are at most ${MAX_SEGMENT} characters. ${GLOB_HINT}`,
+      );
+    }
+    return text;
+  });
+}
+
+/** Counts matching steps (globs.test.ts bounds the work a glob may cost). */
+export interface MatchCounter {
+  steps: number;
+}
+
+/**
+ * Does `segments` (compiled) match `parts`, with `**` taking any number of parts? With
+ * `prefix`, also when `parts` ends before the glob does (could a longer path match?).
+ *
+ * The glob runs as a set of states: state i means "segments[0..i) matched the parts read
+ * so far" (i = segments.length: all of it). A `**` at i also puts i + 1 in the set without
+ * reading a part, and stays in the set when it reads one. Each part moves every state at
+ * most one step: (segments + 1) x parts steps at most, counted in `counter`.
+ */
+function matchParts(
+  segments: readonly Segment[],
+  parts: readonly string[],
+  prefix: boolean,
+  counter?: MatchCounter,
+): boolean {
+  const n = segments.length;
+  /** Adds the states a `**` reaches without reading a part (in order: each adds i + 1). */
+  const close = (live: boolean[]): boolean[] => {
+    for (let i = 0; i < n; i++) if (live[i] === true && segments[i] === '**') live[i + 1] = true;
+    return live;
+  };
+  let live = close([true]);
+  for (const part of parts) {
+    const next: boolean[] = [];
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (live[i] !== true) continue;
+      if (counter !== undefined) counter.steps++;
+      const seg = segments[i]!;
+      const to = seg === '**' ? i : wildcardMatch(seg, part) ? i + 1 : -1;
+      if (to >= 0) {
+        next[to] = true;
+        any = true;
+      }
+    }
+    if (!any) return false;
+    live = close(next);
+  }
+  return live[n] === true || (prefix && live.some((s) => s === true));
+}
+
+/**
+ * How `glob` (compiled as a stored token's: no caps) matches the key path `path`, and in
+ * how many steps. For tests: they bound the work instead of timing it.
+ */
+export function matchGlobCounted(glob: string, path: string): { matched: boolean; steps: number } {
+  const counter: MatchCounter = { steps: 0 };
+  const matched = matchParts(compile(glob).segments, path.split('/'), false, counter);
+  return { matched, steps: counter.steps };
 }
 
 /**
@@ -144,7 +255,10 @@ const EVERY_KEY_PATH = [
 export class PathScope {
   readonly #globs: CompiledGlob[];
 
-  /** Throws USAGE for a glob that is malformed or can never match a key path. */
+  /**
+   * Throws USAGE for a glob that is malformed or can never match a key path. The caps of
+   * `parseGlobs` are not checked here: a token stored before them still loads.
+   */
   constructor(globs: readonly string[]) {
     this.#globs = globs.map(compile);
   }
@@ -160,7 +274,7 @@ export class PathScope {
     );
   }
 
-  /** The globs as given, for messages. */
+  /** The globs as compiled (each run of `**` merged into one), for messages. */
   get globs(): string[] {
     return this.#globs.map((g) => g.text);
   }

@@ -10,7 +10,7 @@ export {
   parseAgentLabel,
 } from './agent-label.js';
 export { auditRecordVisible, readAuditWithin } from './audit-access.js';
-export { globWithin, PathScope } from './globs.js';
+export { globWithin, MAX_GLOB_LENGTH, MAX_GLOBS, PathScope, parseGlobs } from './globs.js';
 export {
   AccessPolicy,
   authorize,

@@ -27,7 +27,7 @@ import { CofferError } from '../errors.js';
 import { parseEnvironment } from '../paths.js';
 import type { TokenCapability, TokenRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
-import { PathScope } from './globs.js';
+import { parseGlobs } from './globs.js';
 import {
   type AccessPolicy,
   type Denier,
@@ -149,7 +149,7 @@ function buildToken(request: TokenRequest, now: Date): { record: TokenRecord; to
       hint: 'e.g. --allow "project/app/*"; "**" allows every key path.',
     });
   }
-  const allow = new PathScope(request.allow).globs;
+  const allow = parseGlobs(request.allow);
   const envs = [...new Set((request.envs ?? []).map((e) => parseEnvironment(e)))];
   const caps = parseCapabilities(request.caps);
   const reveal = request.reveal ?? 'allow';

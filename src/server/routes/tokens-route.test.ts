@@ -161,6 +161,41 @@ describe('POST /v1/tokens', () => {
   });
 });
 
+describe('POST /v1/tokens with costly globs (security review)', () => {
+  it('400 INVALID_ARGUMENT with a hint for globs no key path can match', async () => {
+    for (const allow of [
+      ['**/a/b/c/d'],
+      [`project/app/${'a'.repeat(101)}`],
+      [`project/${'*/**/'.repeat(10)}*`],
+    ]) {
+      const a = await kit.send('POST', '/v1/tokens', {
+        token: kit.tokens.admin,
+        body: { ...REQUEST, allow },
+      });
+      expectError(a, 400, 'INVALID_ARGUMENT');
+      expect(a.json.message).toMatch(/can never match a key path/);
+    }
+  });
+
+  it('the review example is stored merged (**/zz) and checked in a few steps per request', async () => {
+    const glob = `${'**/'.repeat(66)}zz`;
+    const a = await kit.send('POST', '/v1/tokens', {
+      token: kit.tokens.admin,
+      body: { name: 'slow2', allow: Array(64).fill(glob), caps: ['list'] },
+    });
+    expect(a.status).toBe(201);
+    const list = await kit.send('GET', '/v1/tokens', { token: kit.tokens.admin });
+    const slow = (list.json.items as { name: string; allow: string[] }[]).find(
+      (t) => t.name === 'slow2',
+    );
+    expect(new Set(slow?.allow)).toEqual(new Set(['**/zz']));
+    const history = await kit.send('GET', '/v1/secrets/project/app/stripe_key/history', {
+      token: a.json.token as string,
+    });
+    expectError(history, 403, 'FORBIDDEN');
+  });
+});
+
 describe('DELETE /v1/tokens/{name}', () => {
   it('revokes; the token is refused at once even though it was just used (cached)', async () => {
     await seed(kit, 'project/app/db_url', SENTINEL);
