@@ -202,9 +202,26 @@ function denierOf(vault: Vault, manager: TokenManager): Denier {
   return manager.deny ?? ((action, target, reason) => vault.recordDenied(action, target, reason));
 }
 
+/** The answer to a name held by a token the caller may not see: a policy refusal's. */
+const NAME_NOT_AVAILABLE = 'name not available, pick another';
+
+/** The audited reason of a refused name (never shown to the caller). */
+function nameHeldReason(name: string, why: string): string {
+  return `the name ${name} is held by a token outside the granting policy (${why})`;
+}
+
+/** Why the caller may not see `held` (a token beyond its policy), or undefined when it may. */
+function hiddenFrom(within: TokenManager | undefined, held: TokenRecord): string | undefined {
+  return within === undefined ? undefined : within.policy.grantRefusal(tokenPolicySpec(held));
+}
+
 /**
  * Creates a token; the answer holds the token string, which is not stored anywhere. With
  * `within`, a token whose policy is not within the caller's is refused (FORBIDDEN, audited).
+ * A name in use is ALREADY_EXISTS when the caller may see that token (the root, or a token
+ * within the caller's policy, as `listTokens` shows them); when it may not, the answer is
+ * the FORBIDDEN of a policy refusal, which neither says that a token of that name exists
+ * nor anything of its policy, and the real reason is audited (as `revokeToken` does).
  */
 export async function createToken(
   vault: Vault,
@@ -218,16 +235,30 @@ export async function createToken(
     if (reason !== undefined) {
       await refuse(within.policy, 'token_create', {}, reason, denierOf(vault, within));
     }
+    // A token's policy never changes once stored, so checking it before the write is safe;
+    // one stored in between is caught in the write below, with the same answer.
+    const held = await vault.readTransaction((tx) => tx.getTokenByName(record.name));
+    const hidden = held === undefined ? undefined : hiddenFrom(within, held);
+    if (hidden !== undefined) {
+      await denierOf(vault, within)('token_create', {}, nameHeldReason(record.name, hidden));
+      throw within.policy.forbidden(NAME_NOT_AVAILABLE);
+    }
   }
-  await vault.auditedTransaction('token_create', async (tx) => {
-    if ((await tx.getTokenByName(record.name)) !== undefined) {
+  const created = await vault.auditedTransaction('token_create', async (tx) => {
+    const held = await tx.getTokenByName(record.name);
+    if (held !== undefined) {
+      const hidden = hiddenFrom(within, held);
+      if (hidden !== undefined) {
+        return { result: false, outcome: 'denied', detail: nameHeldReason(record.name, hidden) };
+      }
       throw new CofferError('ALREADY_EXISTS', `a token named ${record.name} exists already`, {
         hint: 'Pick another name, or revoke the old token first (`coffer token revoke NAME`).',
       });
     }
     await tx.insertToken(record);
-    return { result: undefined, detail: record.name };
+    return { result: true, detail: record.name };
   });
+  if (!created && within !== undefined) throw within.policy.forbidden(NAME_NOT_AVAILABLE);
   return { name: record.name, token, expiresAt: record.expiresAt };
 }
 

@@ -328,14 +328,16 @@ export class Vault {
 
   /**
    * Runs an audited write operation (used by key rotation); `audit` adds records before the
-   * operation's own (e.g. one per secret a file write carried).
+   * operation's own (e.g. one per secret a file write carried). `outcome: 'denied'` records
+   * an operation the caller's policy refused in the transaction (nothing written), with the
+   * reason as its detail.
    */
   auditedTransaction<T>(
     action: string,
     fn: (
       tx: StorageTx,
       keyring: Keyring,
-    ) => Promise<{ result: T; detail?: string | null; audit?: AuditDraft[] }>,
+    ) => Promise<{ result: T; detail?: string | null; outcome?: 'denied'; audit?: AuditDraft[] }>,
     target: { path?: string | null; env?: string | null } = {},
   ): Promise<T> {
     const store = this.#store;

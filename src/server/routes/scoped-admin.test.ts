@@ -80,6 +80,33 @@ describe('a scoped admin token', () => {
     expect(denied).toHaveLength(cases.length + 2);
   });
 
+  it('cannot tell a name held outside its policy from one it may not use (security review)', async () => {
+    // `reader` is outside its policy: answered as a policy refusal is, never 409 naming it.
+    const held = await create(scoped, { ...SCOPED, name: 'reader' });
+    const wide = await create(scoped, { ...SCOPED, name: 'wide', envs: ['prod'] });
+    expectError(held, 403, 'FORBIDDEN');
+    expectError(wide, 403, 'FORBIDDEN');
+    expect(held.json.message).toBe('this token may not do that: name not available, pick another');
+    expect(held.text).not.toMatch(/reader|exist/);
+    expect((await auditRecords(kit)).at(-2)).toMatchObject({
+      actor: 'token:scoped@127.0.0.1',
+      action: 'token_create',
+      outcome: 'denied',
+      detail: expect.stringMatching(/^the name reader is held by a token outside the granting/),
+    });
+    const reader = (await kit.vault.readTransaction((tx) => tx.listTokens())).filter(
+      (t) => t.name === 'reader',
+    );
+    expect(reader).toHaveLength(1);
+    expect(reader[0]?.envs).toEqual([]);
+    // A name it can see (its own tokens, as it lists them) is still 409; a free one is 201.
+    expect((await create(scoped, { ...SCOPED, name: 'child' })).status).toBe(201);
+    expectError(await create(scoped, { ...SCOPED, name: 'child' }), 409, 'ALREADY_EXISTS');
+    expectError(await create(scoped, { ...SCOPED, name: 'scoped' }), 409, 'ALREADY_EXISTS');
+    // The unrestricted admin sees every token, so it still gets 409 for reader.
+    expectError(await create(kit.tokens.admin, { ...SCOPED, name: 'reader' }), 409);
+  });
+
   it('lists and revokes only tokens within its policy', async () => {
     expect((await create(scoped, { ...SCOPED, name: 'child' })).status).toBe(201);
     const list = await kit.send('GET', '/v1/tokens', { token: scoped });
