@@ -156,7 +156,12 @@ export function createApi(options: AppOptions): Api {
   );
   app.use('*', noStore);
   app.use('*', uiHeaders);
-  const gate = new TokenGate({ authenticator, limiter, failures });
+  const gate = new TokenGate({
+    authenticator,
+    limiter,
+    failures,
+    ...(options.rateLimit?.now !== undefined ? { now: options.rateLimit.now } : {}),
+  });
   app.use('/v1/*', authMiddleware({ vault, gate, logger }));
   const routes: Routes = {
     app,

@@ -7,6 +7,11 @@
  * share an address), and everything else gets 429 with `Retry-After`. Successful requests
  * neither count nor reset the window; failures while limited count.
  *
+ * An attempt counts against the budget from the moment it starts (`begin`), not only once it
+ * has failed: the token lookup it waits for is real I/O on PostgreSQL, and without that a
+ * burst of concurrent guesses would all pass the check before the first one failed. An
+ * attempt that then succeeds gives its place back; one that fails becomes a failure.
+ *
  * The table is in memory, per server process: with N instances behind a balancer an address
  * gets N times the budget (SECURITY.md). It holds at most `maxClients` addresses; when full,
  * finished windows are dropped first, then the oldest ones, so a flood of spoofed sources
@@ -26,7 +31,19 @@ export interface RateLimitOptions {
 
 interface Window {
   failures: number;
+  /** Attempts started and not yet ended (each counts against the budget meanwhile). */
+  inFlight: number;
   resetAt: number;
+}
+
+/** One authentication attempt in progress: end it exactly once. */
+export interface Attempt {
+  /** The attempt succeeded: its place in the budget is given back. */
+  succeeded(): void;
+  /** The attempt failed: it counts as a failure of its address. */
+  failed(): void;
+  /** The attempt ended without a verdict (an error): its place is given back uncounted. */
+  abandoned(): void;
 }
 
 export class FailureLimiter {
@@ -56,20 +73,58 @@ export class FailureLimiter {
       this.#windows.delete(address);
       return undefined;
     }
-    return w.failures >= this.#max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : undefined;
+    return w.failures + w.inFlight >= this.#max
+      ? Math.max(1, Math.ceil((w.resetAt - now) / 1000))
+      : undefined;
+  }
+
+  /**
+   * Starts an authentication attempt from `address`: until it ends it counts against the
+   * address's budget as a failure would, so that attempts in flight at once cannot exceed
+   * the budget together. Call right after `retryAfter`, with no await between.
+   */
+  begin(address: string): Attempt {
+    const w = this.#window(address);
+    w.inFlight++;
+    let ended = false;
+    const end = (): boolean => {
+      if (ended) return false;
+      ended = true;
+      // The window may have ended (or been evicted) meanwhile: w is then no longer counted.
+      w.inFlight--;
+      return true;
+    };
+    const release = () => {
+      // A window that only ever held attempts that did not fail is dropped: successes
+      // neither start nor reset a window.
+      if (end() && w.failures === 0 && w.inFlight === 0 && this.#windows.get(address) === w) {
+        this.#windows.delete(address);
+      }
+    };
+    return {
+      succeeded: release,
+      failed: () => {
+        if (end()) this.fail(address);
+      },
+      abandoned: release,
+    };
   }
 
   /** Counts one failed authentication from `address`. */
   fail(address: string): void {
+    this.#window(address).failures++;
+  }
+
+  /** The current window of `address`, started now when it has none. */
+  #window(address: string): Window {
     const now = this.#now();
     const w = this.#windows.get(address);
-    if (w !== undefined && now < w.resetAt) {
-      w.failures++;
-      return;
-    }
+    if (w !== undefined && now < w.resetAt) return w;
     this.#windows.delete(address);
     if (this.#windows.size >= this.#maxClients) this.#evict(now);
-    this.#windows.set(address, { failures: 1, resetAt: now + this.#windowMs });
+    const fresh = { failures: 0, inFlight: 0, resetAt: now + this.#windowMs };
+    this.#windows.set(address, fresh);
+    return fresh;
   }
 
   /** Addresses currently tracked (tests and metrics). */

@@ -14,11 +14,15 @@
  * `token:NAME@ADDRESS` when the token was recognised, else `unauthenticated@ADDRESS`) is
  * written at once for the first failure of an address's window; later ones are aggregated
  * (failure-audit.ts).
+ *
+ * An attempt takes its place in the address's failure budget before the token lookup it
+ * awaits (FailureLimiter.begin), and gives it back only when it succeeds: concurrent guesses
+ * from one address cannot all pass the check while the first lookups are still running.
  */
 import { parseTokenString } from '../core/access/tokens.js';
 import { AuthFailure, type TokenAuthenticator, type TokenPolicy } from './auth.js';
 import type { FailureAudit } from './failure-audit.js';
-import type { FailureLimiter } from './rate-limit.js';
+import type { Attempt, FailureLimiter } from './rate-limit.js';
 
 /** How long a token id stays known after it last authenticated, and how many are kept. */
 const KNOWN_MS = 3_600_000;
@@ -94,27 +98,32 @@ export type GateResult =
   | { retryAfter: number };
 
 export class TokenGate {
-  readonly #authenticator: TokenAuthenticator;
+  readonly #authenticator: Pick<TokenAuthenticator, 'authenticate' | 'cached'>;
   readonly #limiter: FailureLimiter;
   readonly #failures: FailureAudit;
+  readonly #now: () => number;
   readonly #known = new KnownTokenIds();
   readonly #lookups = new LookupBudget();
 
   constructor(deps: {
-    authenticator: TokenAuthenticator;
+    authenticator: Pick<TokenAuthenticator, 'authenticate' | 'cached'>;
     limiter: FailureLimiter;
     failures: FailureAudit;
+    /** Clock of the known-id table and the lookup budget, in ms (tests). */
+    now?: () => number;
   }) {
     this.#authenticator = deps.authenticator;
     this.#limiter = deps.limiter;
     this.#failures = deps.failures;
+    this.#now = deps.now ?? Date.now;
   }
 
   /** Checks `Authorization: Bearer <token>` (or its absence) from `address`. */
   async check(header: string | undefined, address: string): Promise<GateResult> {
     const wait = this.#limiter.retryAfter(address);
     if (wait === undefined) {
-      const result = await this.#authenticate(header, address);
+      // The place is taken before the lookup is awaited (no await between the two).
+      const result = await this.#authenticate(header, address, this.#limiter.begin(address));
       return result instanceof AuthFailure ? { failure: result } : { policy: result };
     }
     const passed = await this.#whileLimited(header, address);
@@ -122,20 +131,31 @@ export class TokenGate {
     return passed === undefined || passed === 'failed' ? { retryAfter: wait } : { policy: passed };
   }
 
-  /** Authenticates, counting and auditing a failure; the policy, or the failure. */
+  /**
+   * Authenticates within `attempt` (its place in the budget, taken by the caller before this
+   * awaits anything), counting and auditing a failure; the policy, or the failure.
+   */
   async #authenticate(
     header: string | undefined,
     address: string,
+    attempt: Attempt,
   ): Promise<TokenPolicy | AuthFailure> {
-    const result = await this.#authenticator.authenticate(header);
+    let result: TokenPolicy | AuthFailure;
+    try {
+      result = await this.#authenticator.authenticate(header);
+    } catch (err) {
+      attempt.abandoned();
+      throw err;
+    }
     const id = bearerTokenId(header);
     if (!(result instanceof AuthFailure)) {
-      if (id !== undefined) this.#known.add(id, Date.now());
+      attempt.succeeded();
+      if (id !== undefined) this.#known.add(id, this.#now());
       return result;
     }
     // A token that no longer exists, expired or was revoked is not worth a read again.
     if (id !== undefined && result.reason !== 'mismatch') this.#known.delete(id);
-    this.#limiter.fail(address);
+    attempt.failed();
     const actor =
       result.name === undefined ? `unauthenticated@${address}` : `token:${result.name}@${address}`;
     await this.#failures.failure(address, actor, result.reason);
@@ -154,9 +174,9 @@ export class TokenGate {
     if (cached !== undefined) return cached;
     const id = bearerTokenId(header);
     if (id === undefined) return undefined;
-    const now = Date.now();
+    const now = this.#now();
     if (!this.#known.has(id, now) && !this.#lookups.take(now)) return undefined;
-    const result = await this.#authenticate(header, address);
+    const result = await this.#authenticate(header, address, this.#limiter.begin(address));
     return result instanceof AuthFailure ? 'failed' : result;
   }
 }
