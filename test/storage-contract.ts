@@ -260,6 +260,22 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         );
       });
 
+      it('lists at most `limit` entries under a prefix, the first in byte order of their keys', async () => {
+        await write(async (tx) => {
+          for (const k of ['due:0000000003:c', 'due:0000000001:a', 'due:0000000002:b', 'dux'])
+            await tx.setMeta(k, `v:${k}`);
+        });
+        const keys = async (limit: number) =>
+          (await read((tx) => tx.listMeta('due:', limit))).map((m) => m.key);
+        expect(await keys(2)).toEqual(['due:0000000001:a', 'due:0000000002:b']);
+        expect(await keys(10)).toEqual([
+          'due:0000000001:a',
+          'due:0000000002:b',
+          'due:0000000003:c',
+        ]);
+        await expect(read((tx) => tx.listMeta('due:', 0))).rejects.toThrow(RangeError);
+      });
+
       it('deletes an entry; deleting a missing one does nothing', async () => {
         await write(async (tx) => {
           await tx.setMeta('gone', 'x');

@@ -139,3 +139,11 @@ export function rowMappers(d: Dialect): RowMappers {
     }),
   };
 }
+
+/** A `listMeta` limit as SQL text: a whole number >= 1 (RangeError otherwise). */
+export function metaLimit(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError('listMeta limit must be a whole number >= 1');
+  }
+  return String(limit);
+}

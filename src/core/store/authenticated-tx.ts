@@ -224,8 +224,8 @@ export class AuthenticatedTx implements StorageTx {
     return this.#tx.setMeta(key, value);
   }
 
-  listMeta(prefix?: string): Promise<MetaEntry[]> {
-    return this.#tx.listMeta(prefix);
+  listMeta(prefix?: string, limit?: number): Promise<MetaEntry[]> {
+    return this.#tx.listMeta(prefix, limit);
   }
 
   deleteMeta(key: string): Promise<void> {

@@ -157,9 +157,10 @@ export interface StorageTx {
   setMeta(key: string, value: string): Promise<void>;
   /**
    * The meta entries whose key starts with `prefix` (every entry without one: a backup copies
-   * them all), by key.
+   * them all), by key. With `limit`, only the first `limit` of them in the byte order of their
+   * keys (UTF-8): a bounded read of the oldest entries of a time-ordered key range.
    */
-  listMeta(prefix?: string): Promise<MetaEntry[]>;
+  listMeta(prefix?: string, limit?: number): Promise<MetaEntry[]>;
   /** Removes a meta entry (nothing when there is none). */
   deleteMeta(key: string): Promise<void>;
 

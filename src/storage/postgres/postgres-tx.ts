@@ -15,7 +15,7 @@ import type {
   StorageTx,
   VersionRecord,
 } from '../../core/store/storage.js';
-import { bytes, rowMappers, SECRET_COLUMNS } from '../rows.js';
+import { bytes, metaLimit, rowMappers, SECRET_COLUMNS } from '../rows.js';
 import type { PgResult } from './postgres-driver.js';
 import { escapeText as e, unescapeText } from './text-escape.js';
 
@@ -188,17 +188,23 @@ export function makeTx(q: Query): StorageTx {
         [e(key), e(value)],
       );
     },
-    listMeta: async (prefix) =>
-      (prefix === undefined
-        ? await all('SELECT key, value FROM meta ORDER BY key')
-        : // A plain prefix test (LIKE would treat `_` as a wildcard); the escape keeps prefixes.
-          await all('SELECT key, value FROM meta WHERE starts_with(key, $1) ORDER BY key', [
-            e(prefix),
-          ])
+    listMeta: async (prefix, limit) => {
+      // With a limit, the first entries in byte order (the "C" collation), whatever the
+      // database's own collation.
+      const order =
+        limit === undefined ? 'ORDER BY key' : `ORDER BY key COLLATE "C" LIMIT ${metaLimit(limit)}`;
+      return (
+        prefix === undefined
+          ? await all(`SELECT key, value FROM meta ${order}`)
+          : // A plain prefix test (LIKE would treat `_` as a wildcard); the escape keeps prefixes.
+            await all(`SELECT key, value FROM meta WHERE starts_with(key, $1) ${order}`, [
+              e(prefix),
+            ])
       ).map((r) => ({
         key: t(r.key),
         value: t(r.value),
-      })),
+      }));
+    },
     deleteMeta: async (key) => {
       await q('DELETE FROM meta WHERE key = $1', [e(key)]);
     },

@@ -10,7 +10,7 @@ import type {
   VersionRecord,
   WrappedKeyRow,
 } from '../../core/store/storage.js';
-import { bytes, type Row, rowMappers, SECRET_COLUMNS } from '../rows.js';
+import { bytes, metaLimit, type Row, rowMappers, SECRET_COLUMNS } from '../rows.js';
 import type { Statement } from './sqlite-driver.js';
 
 const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
@@ -106,18 +106,22 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ).run(key, value);
     },
-    listMeta: async (prefix) =>
-      (prefix === undefined
-        ? (s('SELECT key, value FROM meta ORDER BY key').all() as Row[])
-        : // Compared as UTF-8 bytes: LIKE would treat `_` and `%` as wildcards, and text
-          // functions stop at a U+0000.
-          (s(
-            'SELECT key, value FROM meta WHERE substr(CAST(key AS BLOB), 1, ?) = ? ORDER BY key',
-          ).all(Buffer.byteLength(prefix, 'utf8'), Buffer.from(prefix, 'utf8')) as Row[])
+    listMeta: async (prefix, limit) => {
+      // key is TEXT with the BINARY collation: ORDER BY key is the byte order of its UTF-8.
+      const bound = limit === undefined ? '' : ` LIMIT ${metaLimit(limit)}`;
+      return (
+        prefix === undefined
+          ? (s(`SELECT key, value FROM meta ORDER BY key${bound}`).all() as Row[])
+          : // Compared as UTF-8 bytes: LIKE would treat `_` and `%` as wildcards, and text
+            // functions stop at a U+0000.
+            (s(
+              `SELECT key, value FROM meta WHERE substr(CAST(key AS BLOB), 1, ?) = ? ORDER BY key${bound}`,
+            ).all(Buffer.byteLength(prefix, 'utf8'), Buffer.from(prefix, 'utf8')) as Row[])
       ).map((r) => ({
         key: String(r.key),
         value: String(r.value),
-      })),
+      }));
+    },
     deleteMeta: async (key) => {
       s('DELETE FROM meta WHERE key = ?').run(key);
     },
