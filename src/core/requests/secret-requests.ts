@@ -21,10 +21,62 @@ import { assertAnswerValue } from './answer-value.js';
 /** How long a request's link works. */
 export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
 /**
- * Requests of one process that may wait for the user at once: an agent that keeps opening
- * them (a loop, a prompt injection) is stopped before it buries the user in pages.
+ * Requests one agent may have waiting for the user at once (one `coffer mcp` process, or one
+ * API token of `coffer serve`): an agent that keeps opening them (a loop, a prompt injection)
+ * is stopped before it buries the user in pages.
  */
 export const MAX_OPEN_REQUESTS = 20;
+/**
+ * Requests all the tokens of a `coffer serve` vault may have waiting at once: many tokens
+ * together cannot fill the store either.
+ */
+export const MAX_OPEN_REQUESTS_TOTAL = 200;
+/** How many waiting requests a signed-in user is shown at once (the newest). */
+export const WAITING_SHOWN = 100;
+
+/**
+ * Refuses a new request (RATE_LIMITED) when its agent already has MAX_OPEN_REQUESTS waiting
+ * (`mine`), or all agents together MAX_OPEN_REQUESTS_TOTAL (`all`). Waiting: neither
+ * answered, declined nor expired.
+ */
+export function assertOpenSlot(mine: number, all: number = mine): void {
+  const hint =
+    'Wait until the user answers or declines them (request_status), or until they expire after 10 minutes.';
+  if (mine >= MAX_OPEN_REQUESTS) {
+    throw new CofferError(
+      'RATE_LIMITED',
+      `${mine} secret requests are already waiting for the user`,
+      {
+        hint,
+      },
+    );
+  }
+  if (all >= MAX_OPEN_REQUESTS_TOTAL) {
+    throw new CofferError(
+      'RATE_LIMITED',
+      `${all} secret requests of all agents are already waiting for an answer`,
+      { hint },
+    );
+  }
+}
+
+/**
+ * The newest `limit` of `requests` that `visible` lets through, oldest first, and how many
+ * more of those are waiting beyond them.
+ */
+export function newestWaiting(
+  requests: readonly SecretRequestView[],
+  visible: (r: SecretRequestView) => boolean = () => true,
+  limit: number = WAITING_SHOWN,
+): { requests: SecretRequestView[]; more: number } {
+  const shown = requests
+    .filter(visible)
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  return {
+    requests: shown.slice(Math.max(0, shown.length - limit)),
+    more: Math.max(0, shown.length - limit),
+  };
+}
 /** How long an ended request stays readable by id (request_status) before it is dropped. */
 const KEEP_ENDED_MS = 24 * 60 * 60 * 1000;
 
@@ -84,10 +136,14 @@ export type AnsweringVault = Pick<Vault, 'set' | 'actor'>;
  */
 export interface RequestInbox {
   /**
-   * The requests still waiting for a value (pending or opened, not expired), oldest first,
-   * and how many stored ones were left out because they fail their integrity check.
+   * The requests still waiting for a value (pending or opened, not expired) that `visible`
+   * lets through: the newest WAITING_SHOWN of them, oldest first, with how many more are
+   * waiting (`more`), and how many stored ones were left out because they fail their
+   * integrity check.
    */
-  waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }>;
+  waiting(
+    visible?: (r: SecretRequestView) => boolean,
+  ): Promise<{ requests: SecretRequestView[]; more: number; unverifiable: number }>;
   /** Request `id`'s view without any change or audit, or undefined: for access checks. */
   peek(id: string): Promise<SecretRequestView | undefined>;
   /**
@@ -146,15 +202,7 @@ export class SecretRequests implements RequestInbox {
       if (e.expires + KEEP_ENDED_MS <= now) this.#entries.delete(id);
       else if (!done(e.view.status) && now < e.expires) open++;
     }
-    if (open >= MAX_OPEN_REQUESTS) {
-      throw new CofferError(
-        'RATE_LIMITED',
-        `${open} secret requests are already waiting for the user`,
-        {
-          hint: 'Wait until the user answers or declines them (request_status), or until they expire after 10 minutes.',
-        },
-      );
-    }
+    assertOpenSlot(open);
     const id = `req_${this.#random(12).toString('hex')}`;
     const token = this.#random(32).toString('base64url');
     const view: SecretRequestView = {
@@ -213,14 +261,16 @@ export class SecretRequests implements RequestInbox {
     return { ...entry.view };
   }
 
-  /** The requests still waiting for a value (pending or opened), oldest first (none forged). */
-  async waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }> {
+  /** The requests still waiting for a value (pending or opened), as RequestInbox says (none forged). */
+  async waiting(
+    visible?: (r: SecretRequestView) => boolean,
+  ): Promise<{ requests: SecretRequestView[]; more: number; unverifiable: number }> {
     const requests: SecretRequestView[] = [];
     for (const entry of this.#entries.values()) {
       await this.#expire(entry);
       if (!entry.used && !done(entry.view.status)) requests.push({ ...entry.view });
     }
-    return { requests, unverifiable: 0 };
+    return { ...newestWaiting(requests, visible), unverifiable: 0 };
   }
 
   /** The user's value: stored through `store`; the token is spent first. */

@@ -2,13 +2,25 @@
  * The requests of `coffer serve` as the web UI uses them (RequestInbox: waiting, peek, answer,
  * decline by id) and the pruning of old request records, with an injected clock.
  */
+
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropPostgresSchema, throwAwaySchema } from '../../../test/helpers/storage-factories.js';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { openPostgresStorage } from '../../storage/postgres/postgres-storage.js';
 import type { CofferError } from '../errors.js';
-import { REQUEST_TTL_MS } from './secret-requests.js';
-import { REQUEST_KEEP_MS, StoredSecretRequests } from './stored-requests.js';
+import { initVault } from '../store/init.js';
+import type { Storage } from '../store/storage.js';
+import { Vault } from '../store/vault.js';
+import {
+  MAX_OPEN_REQUESTS,
+  MAX_OPEN_REQUESTS_TOTAL,
+  REQUEST_TTL_MS,
+  WAITING_SHOWN,
+} from './secret-requests.js';
+import { PRUNE_BATCH, REQUEST_KEEP_MS, StoredSecretRequests } from './stored-requests.js';
 
 const DAY = REQUEST_KEEP_MS;
 const VALUE = 'answered-by-id-sentinel-Kd83';
@@ -55,9 +67,10 @@ async function storedIds(): Promise<string[]> {
   return entries.map((e) => e.key.slice('secret_request:'.length)).sort();
 }
 
+/** Removes every request record and the entries that index them. */
 async function clear(): Promise<void> {
   await tv.vault.auditedTransaction('test_clear', async (tx) => {
-    for (const e of await tx.listMeta('secret_request:')) await tx.deleteMeta(e.key);
+    for (const e of await tx.listMeta('secret_request')) await tx.deleteMeta(e.key);
     return { result: undefined };
   });
 }
@@ -291,3 +304,198 @@ describe('pruning old request records', () => {
     );
   });
 });
+
+// ---- the open-request cap and bounded work, on SQLite and (when set) PostgreSQL ----
+
+const PG_URL = process.env.COFFER_TEST_DATABASE_URL;
+if (!PG_URL) {
+  console.warn(
+    'SKIPPED the PostgreSQL leg of the stored request limits: set COFFER_TEST_DATABASE_URL to run it',
+  );
+}
+
+/** A fresh vault on `kind`, with a counter of the request rows its transactions read. */
+async function limitsVault(kind: 'sqlite' | 'postgres') {
+  let vault: Vault;
+  let storage: Storage;
+  let cleanup: () => Promise<void>;
+  if (kind === 'sqlite') {
+    const t = await makeTestVault();
+    ({ vault, storage } = t);
+    cleanup = async () => {
+      await t.storage.close();
+      rmSync(t.dir, { recursive: true, force: true });
+    };
+  } else {
+    const schema = throwAwaySchema('coffer_requests');
+    const pg = await openPostgresStorage(PG_URL!, { schema, create: true, poolSize: 2 });
+    const masterKey = new Uint8Array(randomBytes(32));
+    await initVault(pg, { masterKey, keySource: 'key', actor: 'test:user' });
+    storage = pg;
+    vault = new Vault(pg, masterKey, { actor: 'test:user' });
+    cleanup = async () => {
+      await pg.close();
+      await dropPostgresSchema(PG_URL!, schema);
+    };
+  }
+  // The seam: every request row a transaction reads (listed or fetched) is counted.
+  let rows = 0;
+  const transaction = storage.transaction.bind(storage);
+  storage.transaction = ((mode, fn, options) =>
+    transaction(
+      mode,
+      (tx) =>
+        fn({
+          ...tx,
+          listMeta: async (prefix?: string, limit?: number) => {
+            const got = await tx.listMeta(prefix, limit);
+            if (prefix?.startsWith('secret_request')) rows += got.length;
+            return got;
+          },
+          getMeta: async (key: string) => {
+            const got = await tx.getMeta(key);
+            if (key.startsWith('secret_request') && got !== undefined) rows++;
+            return got;
+          },
+        }),
+      options,
+    )) as typeof storage.transaction;
+  return {
+    vault,
+    rowsRead: () => rows,
+    async close() {
+      vault.close();
+      await cleanup();
+    },
+  };
+}
+
+const ask = (tokenId: string, i: number) => ({
+  path: `project/shop/key_${i}`,
+  env: 'dev',
+  description: 'Stripe secret key for the shop checkout',
+  actor: `token:${tokenId}@10.0.0.7`,
+  tokenId,
+  origin: 'https://coffer.test',
+});
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(kind === 'postgres' && !PG_URL)(`open-request limits (${kind})`, () => {
+    let lv: Awaited<ReturnType<typeof limitsVault>>;
+    beforeAll(async () => {
+      lv = await limitsVault(kind);
+    });
+    afterAll(async () => {
+      await lv.close();
+    });
+    let start = Date.parse('2026-04-01T10:00:00Z');
+    /** Requests over the vault with a clock of their own, an hour after the last test's. */
+    const fresh = () => {
+      start += 2 * REQUEST_KEEP_MS;
+      const clock = { now: start };
+      return { clock, requests: new StoredSecretRequests(lv.vault, () => clock.now) };
+    };
+    const refusal = async (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as CofferError,
+      );
+
+    it('a token may have MAX_OPEN_REQUESTS waiting; the next is refused (audited), other tokens still ask', async () => {
+      const { requests } = fresh();
+      for (let i = 0; i < MAX_OPEN_REQUESTS; i++) await requests.create(ask('tok-flood', i));
+      const err = await refusal(requests.create(ask('tok-flood', 99)));
+      expect(err?.code).toBe('RATE_LIMITED');
+      expect(err?.message).toBe(
+        `${MAX_OPEN_REQUESTS} secret requests are already waiting for the user`,
+      );
+      expect(err?.hint).toMatch(/answers or declines them/);
+      const last = (
+        await lv.vault.readTransaction((tx) => tx.listAudit({ descending: true, limit: 1 }))
+      )[0];
+      expect(last).toMatchObject({
+        action: 'request_created',
+        actor: 'token:tok-flood@10.0.0.7',
+        path: 'project/shop/key_99',
+        detail: 'RATE_LIMITED',
+      });
+      expect(last?.outcome).not.toBe('ok');
+      await requests.create(ask('tok-other', 0));
+    });
+
+    it('all tokens together may have MAX_OPEN_REQUESTS_TOTAL waiting', async () => {
+      const { requests } = fresh();
+      const tokens = MAX_OPEN_REQUESTS_TOTAL / MAX_OPEN_REQUESTS;
+      for (let t = 0; t < tokens; t++) {
+        for (let i = 0; i < MAX_OPEN_REQUESTS; i++) await requests.create(ask(`tok-${t}`, i));
+      }
+      const err = await refusal(requests.create(ask('tok-late', 0)));
+      expect(err?.code).toBe('RATE_LIMITED');
+      expect(err?.message).toMatch(/of all agents are already waiting/);
+    });
+
+    it('an answered, declined or expired request frees its slot', async () => {
+      const { clock, requests } = fresh();
+      const made = [];
+      for (let i = 0; i < MAX_OPEN_REQUESTS; i++) {
+        made.push((await requests.create(ask('tok-a', i))).request);
+      }
+      expect((await refusal(requests.create(ask('tok-a', 50))))?.code).toBe('RATE_LIMITED');
+      await requests.answer(made[0]!.id, VALUE, lv.vault.withActor('token:alice@10.0.0.9'));
+      await requests.create(ask('tok-a', 51));
+      await requests.declineById(made[1]!.id, 'token:alice@10.0.0.9');
+      await requests.decline(made[2]!.id, 'tok-a', 'the client');
+      await requests.create(ask('tok-a', 52));
+      await requests.create(ask('tok-a', 53));
+      expect((await refusal(requests.create(ask('tok-a', 54))))?.code).toBe('RATE_LIMITED');
+      // Ten minutes on, every one of them has expired, unanswered and unread.
+      clock.now += REQUEST_TTL_MS;
+      for (let i = 0; i < MAX_OPEN_REQUESTS; i++) await requests.create(ask('tok-a', 100 + i));
+      expect((await requests.waiting()).requests).toHaveLength(MAX_OPEN_REQUESTS);
+    });
+
+    it('a new request reads a bounded number of request rows however many records there are', async () => {
+      const { clock, requests } = fresh();
+      // 150 finished requests (a token that asks and withdraws, over and over).
+      const records = 150;
+      for (let i = 0; i < records; i++) {
+        const { request } = await requests.create(ask('tok-churn', i));
+        await requests.decline(request.id, 'tok-churn', 'the client');
+      }
+      let before = lv.rowsRead();
+      await requests.create(ask('tok-churn', 1000));
+      // None is due: the due entries listed (at most a batch), the open entries, the index.
+      expect(lv.rowsRead() - before).toBeLessThanOrEqual(PRUNE_BATCH + 3);
+      // A day on, all are due: each new request deletes a batch, reading each once.
+      clock.now += REQUEST_KEEP_MS + REQUEST_TTL_MS;
+      const creates = Math.ceil((records + 1) / PRUNE_BATCH) + 1;
+      for (let i = 0; i < creates; i++) {
+        before = lv.rowsRead();
+        await requests.create(ask('tok-churn', 2000 + i));
+        expect(lv.rowsRead() - before).toBeLessThanOrEqual(2 * PRUNE_BATCH + 3);
+      }
+      const left = await lv.vault.readTransaction((tx) => tx.listMeta('secret_request:'));
+      const mine = left.filter((m) => m.value.includes('tok-churn'));
+      expect(mine).toHaveLength(creates);
+    });
+
+    it('the web UI is shown the newest WAITING_SHOWN waiting requests and how many more wait, reading only open ones', async () => {
+      const { clock, requests } = fresh();
+      const ids: string[] = [];
+      for (let i = 0; i < WAITING_SHOWN + 30; i++) {
+        clock.now += 1;
+        const token = `tok-ui-${Math.floor(i / MAX_OPEN_REQUESTS)}`;
+        ids.push((await requests.create(ask(token, i))).request.id);
+      }
+      const before = lv.rowsRead();
+      const { requests: shown, more } = await requests.waiting();
+      expect(shown.map((r) => r.id)).toEqual(ids.slice(-WAITING_SHOWN));
+      expect(more).toBe(30);
+      // The open entries and their records, never the finished records of earlier tests.
+      expect(lv.rowsRead() - before).toBeLessThanOrEqual(2 * ids.length + 1);
+      const only = await requests.waiting((r) => r.actor === 'token:tok-ui-0@10.0.0.7');
+      expect(only.requests.map((r) => r.id)).toEqual(ids.slice(0, MAX_OPEN_REQUESTS));
+      expect(only.more).toBe(0);
+    });
+  });
+}

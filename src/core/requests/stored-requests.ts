@@ -20,7 +20,18 @@
  *   the value is stored as that user (the UI checks the session's policy), the request spent
  *   in the same way as by its page, so the link and the UI never both store.
  * - Records do not pile up: creating a request deletes, in its transaction, those finished
- *   more than a day ago and those left unanswered a day past their expiry.
+ *   more than a day ago and those left unanswered a day past their expiry. Each record has a
+ *   deletion entry `secret_request_due:<when, ms, 15 digits>:<id>` (empty; moved when the
+ *   request ends), and a new request reads at most PRUNE_BATCH of them, oldest first, and
+ *   the records they name: never every record.
+ * - A token may have MAX_OPEN_REQUESTS requests waiting (neither answered, declined nor
+ *   expired), all tokens together MAX_OPEN_REQUESTS_TOTAL (secret-requests.ts: the rule of
+ *   `coffer mcp`'s own registry); past that, RATE_LIMITED. A waiting request has an entry
+ *   `secret_request_open:<id>` = `{"v":1,"mac":MAC,"body":{"tokenId","expiresAt"}}` (MAC as
+ *   above, label "coffer/secret-request-open/v1"), deleted when it ends: counting them, and
+ *   listing the waiting ones for the web UI, reads at most that many entries. Vaults with
+ *   records from before these entries get them once, at the next request
+ *   (`secret_request_index`).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AccessPolicy, type Denier } from '../access/policy.js';
@@ -33,6 +44,8 @@ import type { Vault } from '../store/vault.js';
 import { assertAnswerValue } from './answer-value.js';
 import {
   type AnsweringVault,
+  assertOpenSlot,
+  newestWaiting,
   REQUEST_TTL_MS,
   type RequestInbox,
   type RequestOutcome,
@@ -42,7 +55,15 @@ import {
 } from './secret-requests.js';
 
 const LABEL = 'coffer/secret-request/v1';
+const OPEN_LABEL = 'coffer/secret-request-open/v1';
 const PREFIX = 'secret_request:';
+const OPEN_PREFIX = 'secret_request_open:';
+const DUE_PREFIX = 'secret_request_due:';
+/** Set once the open and due entries of every record exist (records older than them had none). */
+const INDEX_KEY = 'secret_request_index';
+/** Deletion entries a new request reads at most (each names one record to read). */
+export const PRUNE_BATCH = 50;
+const DUE = /^secret_request_due:(\d{15}):(req_[0-9a-f]{24})$/;
 /** How long a finished request's record is kept (and an unanswered one past its expiry). */
 export const REQUEST_KEEP_MS: number = 24 * 60 * 60 * 1000;
 const ID = /^req_[0-9a-f]{24}$/;
@@ -83,13 +104,15 @@ export function pageOrigin(publicOrigin: string | undefined, reached: URL): stri
 }
 
 const metaKey = (id: string) => `${PREFIX}${id}`;
+const openKey = (id: string) => `${OPEN_PREFIX}${id}`;
+const dueKey = (at: number, id: string) => `${DUE_PREFIX}${String(at).padStart(15, '0')}:${id}`;
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 const done = (s: SecretRequestView['status']) =>
   s === 'stored' || s === 'declined' || s === 'expired' || s === 'failed';
 
-function mac(keyring: Keyring, id: string, body: string): Buffer {
+function mac(keyring: Keyring, id: string, body: string, label = LABEL): Buffer {
   return createHmac('sha256', keyring.subkey('secret-requests'))
-    .update(`${LABEL}\u0000`)
+    .update(`${label}\u0000`)
     .update(keyring.rowMacKey().vaultId)
     .update(`${id}\u0000`)
     .update(body)
@@ -119,13 +142,18 @@ async function load(tx: StorageTx, keyring: Keyring, id: string): Promise<Body> 
 
 /** A stored request, its MAC checked (INTEGRITY_FAILURE when it was changed outside coffer). */
 function parse(keyring: Keyring, id: string, stored: string): Body {
+  return JSON.parse(verified(keyring, id, stored, LABEL)) as Body;
+}
+
+/** The body of a stored `{"v":1,"mac","body"}` entry, its MAC under `label` checked. */
+function verified(keyring: Keyring, id: string, stored: string, label: string): string {
   let outer: { v?: unknown; mac?: unknown; body?: unknown };
   try {
     outer = JSON.parse(stored) as typeof outer;
   } catch {
     outer = {};
   }
-  const want = typeof outer.body === 'string' ? mac(keyring, id, outer.body) : undefined;
+  const want = typeof outer.body === 'string' ? mac(keyring, id, outer.body, label) : undefined;
   const got = typeof outer.mac === 'string' ? Buffer.from(outer.mac, 'hex') : Buffer.alloc(0);
   if (
     outer.v !== 1 ||
@@ -138,7 +166,7 @@ function parse(keyring: Keyring, id: string, stored: string): Body {
       'a secret request of this vault fails its integrity check: it was changed outside coffer',
     );
   }
-  return JSON.parse(outer.body as string) as Body;
+  return outer.body as string;
 }
 
 async function save(tx: StorageTx, keyring: Keyring, b: Body): Promise<void> {
@@ -149,15 +177,63 @@ async function save(tx: StorageTx, keyring: Keyring, b: Body): Promise<void> {
   );
 }
 
-/** May the record be deleted at `now`: finished, or left unanswered, a day ago or more? */
-function stale(b: Body, now: number): boolean {
+/** When the record may be deleted: a day after it finished, or after it expired unanswered. */
+function staleAt(b: Body): number {
   const ended = (done(b.view.status) ? b.endedAt : undefined) ?? b.view.expiresAt;
-  return now >= Date.parse(ended) + REQUEST_KEEP_MS;
+  return Date.parse(ended) + REQUEST_KEEP_MS;
 }
 
-/** Deletes the stale request records (see `stale`); how many. Unverifiable ones are kept. */
-async function prune(tx: StorageTx, keyring: Keyring, now: number): Promise<number> {
-  let pruned = 0;
+/** Is the request still waiting for an answer at `now` (what the open-request cap counts)? */
+const waitingAt = (b: Body, now: number) =>
+  !b.used && !done(b.view.status) && now < Date.parse(b.view.expiresAt);
+
+interface OpenEntry {
+  tokenId: string;
+  expiresAt: string;
+}
+
+async function saveOpen(tx: StorageTx, keyring: Keyring, b: Body): Promise<void> {
+  const body = JSON.stringify({ tokenId: b.tokenId, expiresAt: b.view.expiresAt });
+  await tx.setMeta(
+    openKey(b.view.id),
+    JSON.stringify({ v: 1, mac: mac(keyring, b.view.id, body, OPEN_LABEL).toString('hex'), body }),
+  );
+}
+
+/**
+ * The entries of the requests still waiting at `now` (verified), by id; `bad` gets the keys of
+ * entries that fail their check. At most MAX_OPEN_REQUESTS_TOTAL exist: one is written only
+ * below the cap, and deleted when its request ends.
+ */
+async function openEntries(
+  tx: StorageTx,
+  keyring: Keyring,
+  now: number,
+  bad: string[] = [],
+): Promise<{ live: Map<string, OpenEntry>; expired: string[] }> {
+  const live = new Map<string, OpenEntry>();
+  const expired: string[] = [];
+  for (const { key, value } of await tx.listMeta(OPEN_PREFIX)) {
+    const id = key.slice(OPEN_PREFIX.length);
+    let e: OpenEntry;
+    try {
+      e = JSON.parse(verified(keyring, id, value, OPEN_LABEL)) as OpenEntry;
+    } catch {
+      bad.push(key);
+      continue;
+    }
+    if (now < Date.parse(e.expiresAt)) live.set(id, e);
+    else expired.push(key);
+  }
+  return { live, expired };
+}
+
+/**
+ * Writes the open and due entries of records stored before they existed: once per vault,
+ * reading every record this one time. Unverifiable records get none (they are kept).
+ */
+async function indexOnce(tx: StorageTx, keyring: Keyring, now: number): Promise<void> {
+  if ((await tx.getMeta(INDEX_KEY)) !== undefined) return;
   for (const { key, value } of await tx.listMeta(PREFIX)) {
     const id = key.slice(PREFIX.length);
     let b: Body;
@@ -166,8 +242,39 @@ async function prune(tx: StorageTx, keyring: Keyring, now: number): Promise<numb
     } catch {
       continue;
     }
-    if (!stale(b, now)) continue;
+    await tx.setMeta(dueKey(staleAt(b), id), '');
+    if (waitingAt(b, now)) await saveOpen(tx, keyring, b);
+  }
+  await tx.setMeta(INDEX_KEY, '1');
+}
+
+/**
+ * Deletes stale request records (see `staleAt`) through their due entries, oldest first, at
+ * most PRUNE_BATCH of them; how many. Unverifiable records are kept (their entry goes).
+ */
+async function prune(tx: StorageTx, keyring: Keyring, now: number): Promise<number> {
+  let pruned = 0;
+  for (const { key } of await tx.listMeta(DUE_PREFIX, PRUNE_BATCH)) {
+    const m = DUE.exec(key);
+    if (m !== null && Number(m[1]) > now) break;
     await tx.deleteMeta(key);
+    if (m === null) continue;
+    const id = m[2]!;
+    const stored = await tx.getMeta(metaKey(id));
+    if (stored === undefined) continue;
+    let b: Body;
+    try {
+      b = parse(keyring, id, stored);
+    } catch {
+      continue;
+    }
+    const at = staleAt(b);
+    if (now < at) {
+      await tx.setMeta(dueKey(at, id), '');
+      continue;
+    }
+    await tx.deleteMeta(metaKey(id));
+    await tx.deleteMeta(openKey(id));
     pruned++;
   }
   return pruned;
@@ -212,10 +319,16 @@ export class StoredSecretRequests implements RequestInbox {
         const b = initial ?? (await load(tx, keyring, id));
         const { result, detail } = await fn(b, tx, keyring);
         if (done(b.view.status) && b.endedAt === undefined) {
+          const before = staleAt(b);
           // An expired request ended at its expiry, whenever that was noticed.
           b.endedAt =
             b.view.status === 'expired' ? b.view.expiresAt : new Date(this.#now()).toISOString();
+          // Its record is deleted a day after it ended now, not a day after its expiry.
+          await tx.deleteMeta(dueKey(before, id));
+          await tx.setMeta(dueKey(staleAt(b), id), '');
         }
+        // Spent or ended: no longer waiting, so no longer counted against the cap.
+        if (b.used || done(b.view.status)) await tx.deleteMeta(openKey(id));
         await save(tx, keyring, b);
         return { result, detail };
       },
@@ -224,8 +337,10 @@ export class StoredSecretRequests implements RequestInbox {
   }
 
   /**
-   * Opens a request (audited `request_created`); the token is shown once, in its URL. Stale
-   * records of other requests are deleted in the same transaction.
+   * Opens a request (audited `request_created`); the token is shown once, in its URL. Refused
+   * with RATE_LIMITED (audited) when its token, or all tokens together, have the most requests
+   * waiting that they may (assertOpenSlot). Stale records of other requests are deleted in the
+   * same transaction, a bounded batch at a time.
    */
   async create(input: StoredRequestInput): Promise<{ request: SecretRequestView; url: string }> {
     const now = this.#now();
@@ -250,8 +365,17 @@ export class StoredSecretRequests implements RequestInbox {
     await this.#change(
       id,
       'created',
-      async (_b, tx, keyring) => {
+      async (b, tx, keyring) => {
+        await indexOnce(tx, keyring, now);
+        const { live, expired } = await openEntries(tx, keyring, now);
+        // Expired ones no longer count (their records are marked expired when next read).
+        for (const key of expired) await tx.deleteMeta(key);
+        let mine = 0;
+        for (const e of live.values()) if (e.tokenId === tokenId) mine++;
+        assertOpenSlot(mine, live.size);
         const pruned = await prune(tx, keyring, now);
+        await saveOpen(tx, keyring, b);
+        await tx.setMeta(dueKey(staleAt(b), id), '');
         const old = pruned === 0 ? '' : `; deleted ${pruned} old request record(s)`;
         return { result: undefined, detail: `request ${id}${old}` };
       },
@@ -369,30 +493,40 @@ export class StoredSecretRequests implements RequestInbox {
   }
 
   /**
-   * The requests still waiting for a value (not spent, not expired), oldest first. A record
-   * changed outside coffer is left out, audited (`request_list`, integrity_failure) and
-   * counted in `unverifiable`: one forged record does not hide the others.
+   * The requests still waiting for a value (not spent, not expired), as RequestInbox says:
+   * read through their open entries (at most MAX_OPEN_REQUESTS_TOTAL), never every record. A
+   * record or entry changed outside coffer is left out, audited (`request_list`,
+   * integrity_failure) and counted in `unverifiable`: one forged record does not hide the
+   * others.
    */
-  async waiting(): Promise<{ requests: SecretRequestView[]; unverifiable: number }> {
+  async waiting(
+    visible?: (r: SecretRequestView) => boolean,
+  ): Promise<{ requests: SecretRequestView[]; more: number; unverifiable: number }> {
     const now = this.#now();
     const bad: string[] = [];
     const all = await this.#vault.readTransaction(async (tx, keyring) => {
       const bodies: Body[] = [];
-      for (const m of await tx.listMeta(PREFIX)) {
+      const add = (id: string, stored: string) => {
         try {
-          bodies.push(parse(keyring, m.key.slice(PREFIX.length), m.value));
+          bodies.push(parse(keyring, id, stored));
         } catch {
-          bad.push(m.key);
+          bad.push(metaKey(id));
         }
+      };
+      if ((await tx.getMeta(INDEX_KEY)) === undefined) {
+        // Records from before the open entries, until the next request writes them.
+        for (const m of await tx.listMeta(PREFIX)) add(m.key.slice(PREFIX.length), m.value);
+        return bodies;
+      }
+      for (const id of (await openEntries(tx, keyring, now, bad)).live.keys()) {
+        const stored = await tx.getMeta(metaKey(id));
+        if (stored !== undefined) add(id, stored);
       }
       return bodies;
     });
     await this.#vault.recordSkipped('request_list', bad);
-    const requests = all
-      .filter((b) => !b.used && !done(b.view.status) && now < Date.parse(b.view.expiresAt))
-      .map((b) => ({ ...b.view }))
-      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-    return { requests, unverifiable: bad.length };
+    const requests = all.filter((b) => waitingAt(b, now)).map((b) => ({ ...b.view }));
+    return { ...newestWaiting(requests, visible), unverifiable: bad.length };
   }
 
   /** Request `id`'s view (no change, no audit), or undefined when there is none. */

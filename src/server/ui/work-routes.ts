@@ -194,13 +194,14 @@ export function workRoutes(d: WorkDeps): void {
     extra: { error?: string; message?: string } = {},
     status = 200,
   ) => {
-    const { requests, unverifiable } = await d.requests.waiting();
+    const { requests, more, unverifiable } = await d.requests.waiting((r) => mayAnswer(w, r));
     return html(
       c,
       await documentOf(
         RequestsPage({
           viewer: w.viewer,
-          requests: requests.filter((r) => mayAnswer(w, r)),
+          requests,
+          more,
           unverifiable,
           ...extra,
         }),

@@ -168,6 +168,8 @@ export const IncidentsPage: FC<{
 export const RequestsPage: FC<{
   viewer: Viewer;
   requests: SecretRequestView[];
+  /** Waiting requests (that the user may answer) left out: only the newest are shown. */
+  more: number;
   /** Stored requests left out because they fail their integrity check. */
   unverifiable: number;
   error?: string | undefined;
@@ -178,6 +180,11 @@ export const RequestsPage: FC<{
     {p.unverifiable > 0 && (
       <Notice
         error={`${p.unverifiable} stored request${p.unverifiable === 1 ? '' : 's'} failed the integrity check (changed outside coffer) and ${p.unverifiable === 1 ? 'is' : 'are'} not shown; the audit log names ${p.unverifiable === 1 ? 'it' : 'them'}.`}
+      />
+    )}
+    {p.more > 0 && (
+      <Notice
+        error={`${p.more} older request${p.more === 1 ? ' is' : 's are'} waiting too and ${p.more === 1 ? 'is' : 'are'} not shown: answer or decline these first.`}
       />
     )}
     <p class="help">
