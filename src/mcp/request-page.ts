@@ -8,7 +8,8 @@
  * HMAC of the token under a key of this process); every answer is `Cache-Control: no-store`,
  * with a Content-Security-Policy that allows no script, no third-party resource, no framing
  * and forms only to itself, and no referrer. Bodies are capped. The value is passed to the
- * registry and never logged, echoed or kept.
+ * registry and never logged, echoed or kept. A refused use of a request's page (wrong Host,
+ * Origin or CSRF field) is audited through the registry (`refusePage`), never the token.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -86,17 +87,28 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const match = /^\/r\/([A-Za-z0-9_-]{43})$/.exec(req.url ?? '');
+    const token = match?.[1];
+    /** Audits a refusal of a request's page (when the URL names one) and sends 403/421. */
+    const refuse = async (status: number, reason: string, html: string) => {
+      if (token !== undefined) {
+        await requests.refusePage(
+          token,
+          `${reason} (from ${req.socket.remoteAddress ?? 'unknown'})`,
+        );
+      }
+      send(res, status, page('coffer', html));
+    };
+    const own = '<p class="err">This form must be sent from its own page.</p>';
     // Loopback Host only: what a rebinding DNS name points here is refused.
     if (req.headers.host !== new URL(origin).host) {
-      send(res, 421, page('coffer', '<p class="err">Wrong host.</p>'));
+      await refuse(421, 'wrong Host header', '<p class="err">Wrong host.</p>');
       return;
     }
-    const match = /^\/r\/([A-Za-z0-9_-]{43})$/.exec(req.url ?? '');
-    if (match === null) {
+    if (token === undefined) {
       send(res, 404, page('coffer', '<p class="err">Not found.</p>'));
       return;
     }
-    const token = match[1]!;
     if (req.method === 'GET') {
       const r = await requests.open(token);
       send(res, 200, form(r, token));
@@ -108,10 +120,12 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
       return;
     }
     if (req.headers.origin !== origin) {
-      send(
-        res,
+      await refuse(
         403,
-        page('coffer', '<p class="err">This form must be sent from its own page.</p>'),
+        req.headers.origin === undefined
+          ? 'form sent without an Origin header'
+          : 'form sent from another origin',
+        own,
       );
       return;
     }
@@ -131,11 +145,7 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
     const csrf = Buffer.from(fields.get('csrf') ?? '');
     const expected = Buffer.from(csrfOf(token));
     if (csrf.length !== expected.length || !timingSafeEqual(csrf, expected)) {
-      send(
-        res,
-        403,
-        page('coffer', '<p class="err">This form must be sent from its own page.</p>'),
-      );
+      await refuse(403, "form without the page's CSRF field", own);
       return;
     }
     if (fields.get('action') === 'decline') {

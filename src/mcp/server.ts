@@ -75,6 +75,11 @@ export interface CofferMcpOptions {
     detail: string,
   ) => Promise<void>;
   /**
+   * Audits a refused use of a request's one-time page (wrong Host, Origin or CSRF field) as
+   * `actor`, denied, `reason` naming the request and the refusal; where absent, logged only.
+   */
+  auditRefusal?: (actor: string, request: SecretRequestView, reason: string) => Promise<void>;
+  /**
    * The request_secret registry, when another front end in this process answers requests
    * too (the web UI of the same server); default: one of this server's own.
    */
@@ -232,6 +237,20 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
           'secret request',
         );
         await options.auditRequest?.(request.actor, request, outcome, detail);
+      },
+      async refused(request, reason) {
+        log.warn(
+          {
+            tool: 'request_secret',
+            requestId: request.id,
+            keyPath: request.path,
+            env: request.env,
+            actor: request.actor,
+            outcome: 'denied',
+          },
+          'secret request page refused',
+        );
+        await options.auditRefusal?.(request.actor, request, reason);
       },
     });
   const page = createRequestPage(registry);

@@ -17,6 +17,7 @@ import { rawStdout } from '../output.js';
 declare const COFFER_VERSION: string;
 
 type AuditRequest = NonNullable<CofferMcpOptions['auditRequest']>;
+type AuditRefusal = NonNullable<CofferMcpOptions['auditRefusal']>;
 
 interface McpOptions extends CommonOptions {
   allow: string[];
@@ -111,9 +112,14 @@ Examples:
         // stdout is the protocol's from now on (the SDK writes to process.stdout): anything of
         // the CLI's own goes through that stream too, after what is queued in it.
         rawStdout();
-        const serve = (backend: McpBackend, auditRequest?: AuditRequest) =>
+        const serve = (
+          backend: McpBackend,
+          auditRequest?: AuditRequest,
+          auditRefusal?: AuditRefusal,
+        ) =>
           serveCofferMcp({
             ...(auditRequest === undefined ? {} : { auditRequest }),
+            ...(auditRefusal === undefined ? {} : { auditRefusal }),
             backend,
             policy,
             readOnly,
@@ -164,6 +170,11 @@ Examples:
                       detail,
                     }),
                   ),
+              // A refused use of a request's page, beside them.
+              (actor, r, reason) =>
+                vault
+                  .withActor(actor)
+                  .recordDenied('request_page', { path: r.path, env: r.env }, reason),
             );
           } finally {
             await opened.close();

@@ -122,6 +122,11 @@ export interface SecretRequestDeps {
   ): Promise<{ version: number; written?: string[]; writeEnvError?: string }>;
   /** Records an outcome; failures of this callback fail the operation (audit fails closed). */
   audit(request: SecretRequestView, outcome: RequestOutcome, detail: string): Promise<void>;
+  /**
+   * Records a refused use of a request's page (a wrong Host, Origin or CSRF field) as denied:
+   * `reason` says which, never the token or what the form held.
+   */
+  refused?(request: SecretRequestView, reason: string): Promise<void>;
   now?: () => number;
   random?: (bytes: number) => Buffer;
 }
@@ -249,6 +254,20 @@ export class SecretRequests implements RequestInbox {
       });
     }
     return this.status(id);
+  }
+
+  /**
+   * Audits a refused use of the page of `token` (refused: `request ${id}: ${reason}`), whatever
+   * state its request is in; a token of no request is refused unaudited (nothing to name).
+   */
+  async refusePage(token: string, reason: string): Promise<void> {
+    const hash = hashToken(token);
+    for (const entry of this.#entries.values()) {
+      if (timingSafeEqual(entry.tokenHash, hash)) {
+        await this.#deps.refused?.({ ...entry.view }, `request ${entry.view.id}: ${reason}`);
+        return;
+      }
+    }
   }
 
   /** The request a page token belongs to, if it still works; marks it opened (audited once). */

@@ -457,6 +457,23 @@ export class StoredSecretRequests implements RequestInbox {
     return { origin: b.origin, request: { ...b.view } };
   }
 
+  /**
+   * Audits a refused use of a link's page (a wrong Host, a form from another origin or
+   * without the request's CSRF field): `request_page`, denied, as the request's actor, on its
+   * key path and environment, `reason` in the detail. Never the link's token nor anything
+   * the form held. A link that is not valid is refused unaudited, as elsewhere.
+   */
+  async refusePage(id: string, token: string, reason: string): Promise<void> {
+    const b = await this.#byToken(id, token);
+    await this.#vault
+      .withActor(b.view.actor)
+      .recordDenied(
+        'request_page',
+        { path: b.view.path, env: b.view.env },
+        `request ${id}: ${reason}`,
+      );
+  }
+
   /** The page for a link (marks the request opened the first time, audited). */
   async open(id: string, token: string): Promise<RequestPageView> {
     const b = await this.#byToken(id, token);

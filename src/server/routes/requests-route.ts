@@ -10,7 +10,8 @@
  * or the loopback address the agent reached; off loopback `--public-url` is required), so a DNS-rebinding name gets nothing; a POST must come
  * from that origin (Origin) and carry the request's CSRF field; every answer is no-store
  * with a CSP that allows no script and no third-party resource. The value goes to the vault
- * and is never logged, echoed or kept.
+ * and is never logged, echoed or kept. A refusal of a valid link's page (wrong Host, Origin or
+ * CSRF field) is audited (`request_page`, denied, as the request's actor); never the token.
  */
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -138,11 +139,16 @@ export function requestsRoutes(
     return send(c, 500, page('coffer', '<p class="err">Something went wrong.</p>'));
   };
 
+  /** Audits a refusal of link `id`'s page (as its request's actor, with the client address). */
+  const refuse = (c: Context<AppEnv>, id: string, token: string, reason: string) =>
+    requests.refusePage(id, token, `${reason} (from ${c.get('address') ?? 'unknown'})`);
+
   /** The request behind a link, if this Host is its page's; else an answer refusing it. */
   const located = async (c: Context<AppEnv>) => {
     const { id = '', token = '' } = c.req.param();
     const found = await requests.peekLink(id, token);
     if (c.req.header('host') !== new URL(found.origin).host) {
+      await refuse(c, id, token, 'wrong Host header');
       return { refused: send(c, 421, page('coffer', '<p class="err">Wrong host.</p>')) };
     }
     return { id, token, origin: found.origin };
@@ -170,20 +176,30 @@ export function requestsRoutes(
       try {
         const l = await located(c);
         if ('refused' in l) return l.refused;
-        const own = () =>
-          send(
+        const own = async (reason: string) => {
+          await refuse(c, l.id, l.token, reason);
+          return send(
             c,
             403,
             page('coffer', '<p class="err">This form must be sent from its own page.</p>'),
           );
-        if (c.req.header('origin') !== l.origin) return own();
+        };
+        if (c.req.header('origin') !== l.origin) {
+          return own(
+            c.req.header('origin') === undefined
+              ? 'form sent without an Origin header'
+              : 'form sent from another origin',
+          );
+        }
         if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
           return send(c, 415, page('coffer', '<p class="err">Unsupported form encoding.</p>'));
         }
         const raw = Buffer.from(await c.req.arrayBuffer());
         const fields = new URLSearchParams(raw.toString('utf8'));
         raw.fill(0);
-        if (!(await requests.csrfMatches(l.id, l.token, fields.get('csrf') ?? ''))) return own();
+        if (!(await requests.csrfMatches(l.id, l.token, fields.get('csrf') ?? ''))) {
+          return own("form without the page's CSRF field");
+        }
         if (fields.get('action') === 'decline') {
           await requests.declineByToken(l.id, l.token);
           return send(
