@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +15,7 @@ import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js
 import {
   READ_LIMITS,
   readFileLimited,
+  readFoundFile,
   readRegularFileLimited,
   TooLargeError,
 } from './read-limited.js';
@@ -102,5 +111,52 @@ describe('readRegularFileLimited', () => {
     } finally {
       writer.stop();
     }
+  });
+});
+
+describe('readFoundFile: a file that is there but cannot be read is not an absent one', () => {
+  it('tells a missing file (undefined) from one too large, a directory or a dangling link', () => {
+    const d = tempDir();
+    expect(readFoundFile(join(d, 'nope'), 1024, 'a file')).toBeUndefined();
+    expect(readFoundFile(join(d, 'nope', 'deeper'), 1024, 'a file')).toBeUndefined();
+    writeFileSync(join(d, 'ok'), 'project=app\n');
+    const ok = readFoundFile(join(d, 'ok'), 1024, 'a file');
+    expect(ok !== undefined && 'bytes' in ok ? ok.bytes.toString() : ok).toBe('project=app\n');
+    truncateSync(join(d, 'ok'), 16 * 1024 * 1024 + 1); // sparse: nothing is really written
+    expect(readFoundFile(join(d, 'ok'), 16 * 1024 * 1024, 'a file')).toEqual({
+      unreadable: 'larger than 16 MiB',
+    });
+    mkdirSync(join(d, 'dir'));
+    expect(readFoundFile(join(d, 'dir'), 1024, 'a file')).toEqual({ unreadable: 'a directory' });
+    symlinkSync(join(d, 'gone'), join(d, 'dangling'));
+    expect(readFoundFile(join(d, 'dangling'), 1024, 'a file')).toEqual({
+      unreadable: 'a dangling link',
+    });
+    symlinkSync('/dev/zero', join(d, 'zero'));
+    expect(readFoundFile(join(d, 'zero'), 1024, 'a file')).toEqual({
+      unreadable: 'not a regular file (a device)',
+    });
+  });
+
+  it.skipIf(!hasMkfifo)('a FIFO is named as one, unread, whatever is written to it', async () => {
+    const fifo = makeFifo(tempDir(), 'fed');
+    const writer = await startFifoWriter(fifo, 'project=app\n');
+    try {
+      expect(readFoundFile(fifo, 1024, 'a file')).toEqual({
+        unreadable: 'not a regular file (a FIFO)',
+      });
+    } finally {
+      writer.stop();
+    }
+  });
+
+  // Root reads a file of mode 000 all the same: this case cannot run as root.
+  it.skipIf(process.getuid?.() === 0)('a file it may not read: permission denied', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'locked'), 'project=app\n');
+    chmodSync(join(d, 'locked'), 0o000);
+    expect(readFoundFile(join(d, 'locked'), 1024, 'a file')).toEqual({
+      unreadable: 'permission denied',
+    });
   });
 });

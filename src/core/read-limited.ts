@@ -11,7 +11,16 @@
  * a lock) are read with `readRegularFileLimited`: only a regular file is read, so a FIFO or
  * a device in their place is passed over without waiting for a writer that never comes.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { CofferError, readFailure } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -223,4 +232,81 @@ export function readRegularFileLimited(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file looked for that is there: its bytes, or why it could not be read (`unreadable`).
+ * Undefined: there is no such file.
+ */
+export type FoundFile = { readonly bytes: Buffer } | { readonly unreadable: string } | undefined;
+
+/** Why system errors keep a file that is there from being read, in a report's words. */
+const UNREADABLE: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'a link loop',
+  EISDIR: 'a directory',
+  ENAMETOOLONG: 'its name is too long',
+};
+
+/** What a file that is not a regular one is, for `not a regular file (a FIFO)`. */
+function kindOf(stat: Stats | undefined): string {
+  if (stat === undefined) return 'not a regular file';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'not a regular file (a FIFO)';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'not a regular file (a device)';
+  if (stat.isSocket()) return 'not a regular file (a socket)';
+  return 'not a regular file';
+}
+
+function lstatOrUndefined(file: string): Stats | undefined {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why `file` could not be read, for an error readRegularFileLimited threw for it: `larger than
+ * 16 MiB`, `permission denied`, `a dangling link`...; undefined when the file is not there.
+ */
+export function unreadableReason(file: string, err: unknown): string | undefined {
+  if (err instanceof TooLargeError) return `larger than ${size(err.limit)}`;
+  const e = err as Error & { code?: string; cause?: { code?: unknown } };
+  const code = typeof e?.cause?.code === 'string' ? e.cause.code : e?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    // Not there, unless a link is, whose target is not.
+    return lstatOrUndefined(file)?.isSymbolicLink() === true ? 'a dangling link' : undefined;
+  }
+  return UNREADABLE[code ?? ''] ?? `cannot be read (${code ?? 'error'})`;
+}
+
+/** What `file` is, when readRegularFileLimited passed it over: `not a regular file (a FIFO)`. */
+export function notRegularReason(file: string): string {
+  let stat: Stats | undefined;
+  try {
+    stat = statSync(file);
+  } catch {
+    stat = undefined;
+  }
+  return kindOf(stat);
+}
+
+/**
+ * Reads a file coffer looks for (readRegularFileLimited) and tells a file that is not there
+ * (undefined) from one that is there but cannot be read, with the reason in words a report
+ * can show: `larger than 16 MiB`, `permission denied`, `not a regular file (a FIFO)`, `a
+ * directory`, `a dangling link`. A check that passes such a file over says so instead of
+ * treating it as absent (`coffer doctor`). Never throws for the file itself.
+ */
+export function readFoundFile(file: string, limit: number, what: string): FoundFile {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readRegularFileLimited(file, limit, what);
+  } catch (err) {
+    const reason = unreadableReason(file, err);
+    return reason === undefined ? undefined : { unreadable: reason };
+  }
+  return bytes === undefined ? { unreadable: notRegularReason(file) } : { bytes };
 }

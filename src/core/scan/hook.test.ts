@@ -45,12 +45,16 @@ describe('the pre-commit hook, read under a cap', () => {
     const { dir, hook, chained } = repo();
     writeFileSync(hook, '#!/bin/sh\n# coffer scan\n', { mode: 0o755 });
     truncateSync(hook, HUGE); // sparse: nothing is really written
-    expect(scannerHookState(dir)).toEqual({ hook, ok: false });
+    expect(scannerHookState(dir)).toEqual({
+      hook,
+      ok: false,
+      unread: [{ file: hook, reason: 'larger than 1 MiB' }],
+    });
     expect(uninstallHook(dir)).toEqual({ hook, changed: false });
     expect(installHook(dir, ['coffer'])).toEqual({ hook, chained, changed: true });
     expect(statSync(chained).size).toBe(HUGE);
     expect(readFileSync(hook, 'utf8')).toContain('# coffer pre-commit hook');
-    expect(scannerHookState(dir)).toEqual({ hook, ok: true });
+    expect(scannerHookState(dir)).toEqual({ hook, ok: true, unread: [] });
     expect(uninstallHook(dir)).toEqual({ hook, chained: hook, changed: true });
     expect(statSync(hook).size).toBe(HUGE);
     expect(existsSync(chained)).toBe(false);
@@ -60,20 +64,28 @@ describe('the pre-commit hook, read under a cap', () => {
     const { dir, hook } = repo();
     const script = '#!/bin/sh\nexec coffer scan --staged\n';
     writeFileSync(hook, script.padEnd(READ_LIMITS.gitHook, '#'), { mode: 0o755 });
-    expect(scannerHookState(dir)).toEqual({ hook, ok: true });
+    expect(scannerHookState(dir)).toEqual({ hook, ok: true, unread: [] });
   });
 
   it('a link to a device is not a hook coffer reads; a pre-commit config past the cap names no scanner', () => {
     const { dir, hook } = repo();
     symlinkSync('/dev/zero', hook);
-    expect(scannerHookState(dir)).toEqual({ hook, ok: false });
+    const config = join(dir, '.pre-commit-config.yaml');
+    expect(scannerHookState(dir)).toEqual({
+      hook,
+      ok: false,
+      unread: [{ file: hook, reason: 'not a regular file (a device)' }],
+    });
     rmSync(hook);
     writeFileSync(hook, '#!/bin/sh\nexec pre-commit run\n', { mode: 0o755 });
-    const config = join(dir, '.pre-commit-config.yaml');
     writeFileSync(config, 'repos:\n  - repo: https://github.com/gitleaks/gitleaks\n');
-    expect(scannerHookState(dir)).toEqual({ hook, ok: true });
+    expect(scannerHookState(dir)).toEqual({ hook, ok: true, unread: [] });
     truncateSync(config, READ_LIMITS.gitHook + 1);
-    expect(scannerHookState(dir)).toEqual({ hook, ok: false });
+    expect(scannerHookState(dir)).toEqual({
+      hook,
+      ok: false,
+      unread: [{ file: config, reason: 'larger than 1 MiB' }],
+    });
   });
 
   it("a directory in the hook's place is an error, as it always was", () => {
@@ -91,7 +103,11 @@ describe('the pre-commit hook, read under a cap', () => {
       '# coffer pre-commit hook\n',
     );
     try {
-      expect(scannerHookState(dir)).toEqual({ hook, ok: false });
+      expect(scannerHookState(dir)).toEqual({
+        hook,
+        ok: false,
+        unread: [{ file: hook, reason: 'not a regular file (a FIFO)' }],
+      });
       expect(uninstallHook(dir)).toEqual({ hook, changed: false });
       expect(installHook(dir, ['coffer'])).toEqual({ hook, chained, changed: true });
       expect(statSync(chained).isFIFO()).toBe(true);

@@ -23,7 +23,12 @@ import { join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
 import { notInGitRepository } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
-import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../read-limited.js';
+import {
+  READ_LIMITS,
+  readFoundFile,
+  readRegularFileLimited,
+  TooLargeError,
+} from '../read-limited.js';
 
 const MARKER = '# coffer pre-commit hook';
 export const CHAINED_HOOK = 'pre-commit.coffer-chained';
@@ -133,22 +138,36 @@ export function uninstallHook(cwd: string): HookResult {
 /**
  * Does the pre-commit hook of the repository at `root` run a secret scanner (coffer's own
  * hook, a hook that runs `coffer scan`, or the pre-commit framework with a scanner in its
- * config)? Undefined outside a git repository. Used by `coffer doctor` and `coffer incident`.
+ * config)? Undefined outside a git repository. `unread`: the hook or the framework's config
+ * is there but was not read (larger than READ_LIMITS.gitHook, not a regular file, permission
+ * denied, a dangling link), so whether it runs a scanner is not known. Used by `coffer
+ * doctor` and `coffer incident`.
  */
-export function scannerHookState(root: string): { hook: string; ok: boolean } | undefined {
+export function scannerHookState(
+  root: string,
+): { hook: string; ok: boolean; unread: { file: string; reason: string }[] } | undefined {
   let dir: string;
   try {
     dir = hooksDirectory(root);
   } catch {
     return undefined;
   }
+  const unread: { file: string; reason: string }[] = [];
+  const read = (file: string, what: string): string => {
+    const found = readFoundFile(file, READ_LIMITS.gitHook, what);
+    if (found === undefined) return '';
+    if ('unreadable' in found) {
+      unread.push({ file, reason: found.unreadable });
+      return '';
+    }
+    return found.bytes.toString('utf8');
+  };
   const hook = join(dir, 'pre-commit');
-  const text = hookText(hook) ?? '';
-  if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true };
+  const text = read(hook, 'a git hook');
+  if (/# coffer pre-commit hook|coffer['"]?\s+scan/.test(text)) return { hook, ok: true, unread };
   // The pre-commit framework's hook, with a config that runs a secret scanner.
-  const config =
-    hookText(join(root, '.pre-commit-config.yaml'), 'a pre-commit configuration') ?? '';
+  const config = read(join(root, '.pre-commit-config.yaml'), 'a pre-commit configuration');
   const framework =
     /pre-commit/.test(text) && /detect-secrets|gitleaks|coffer|trufflehog/.test(config);
-  return { hook, ok: framework };
+  return { hook, ok: framework, unread };
 }
