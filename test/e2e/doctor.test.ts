@@ -161,7 +161,7 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     expect(bad.stderr).not.toMatch(/at .*\.js/);
   });
 
-  it('never reads a link to /dev/zero or to a FIFO a clone commits; a huge ignore file fails only its fix', async () => {
+  it('never reads a link to /dev/zero or to a FIFO a clone commits, and says so (--json, SARIF); a huge ignore file fails only its fix', async () => {
     const h = makeHome();
     const root = project(h, { 'src/app.js': "const port = process.env.PORT ?? '3000';\n" });
     symlinkSync('/dev/zero', join(root, 'zero.txt'));
@@ -176,8 +176,44 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     try {
       const r = h.run(['doctor', '--json'], { cwd: root });
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-      expect(statusOf(r, 'code/secrets-in-files')).toBe('pass');
-      expect(r.stdout).not.toMatch(/zero\.txt|keys\.txt/);
+      // Not read, and said so: the check is incomplete, not passed (and names no value).
+      expect(statusOf(r, 'code/secrets-in-files')).toBe('incomplete');
+      const unread = (r: RunResult, id: string) =>
+        (JSON.parse(r.stdout).checks as { id: string; unread: unknown[] }[]).find(
+          (c) => c.id === id,
+        )?.unread;
+      expect(unread(r, 'code/secrets-in-files')).toEqual([
+        ...(fifo === undefined
+          ? []
+          : [
+              {
+                file: 'keys.txt',
+                reason: 'not a regular file (a FIFO)',
+                message: 'could not read keys.txt: not a regular file (a FIFO)',
+              },
+            ]),
+        {
+          file: 'zero.txt',
+          reason: 'not a regular file (a device)',
+          message: 'could not read zero.txt: not a regular file (a device)',
+        },
+      ]);
+      expect(JSON.parse(r.stdout).summary.incomplete).toBeGreaterThan(0);
+      expect(r.stdout).not.toContain('sk_live_');
+      const human = h.run(['doctor'], { cwd: root });
+      expect(human.stdout).toContain('INCOMPLETE code/secrets-in-files: no secret in the files');
+      expect(human.stdout).toContain('  - could not read zero.txt: not a regular file (a device)');
+      expect(human.stderr).toMatch(/\d+ incomplete \(files not read\)/);
+      const sarif = JSON.parse(h.run(['doctor', '--sarif', '-'], { cwd: root }).stdout);
+      expect(sarif.runs[0].results).toContainEqual({
+        ruleId: 'code/secrets-in-files',
+        level: 'warning',
+        message: { text: 'could not read zero.txt: not a regular file (a device)' },
+        locations: [{ physicalLocation: { artifactLocation: { uri: 'zero.txt' } } }],
+      });
+      expect(sarif.runs[0].tool.driver.rules.map((x: { id: string }) => x.id)).toContain(
+        'code/secrets-in-files',
+      );
       // A .gitignore past 16 MiB: its fix fails naming it and the limit; the run goes on.
       const gitignore = join(root, '.gitignore');
       writeFileSync(gitignore, 'node_modules\n');

@@ -58,6 +58,7 @@ function jsonCheck(c: CheckOutcome, applied: ReadonlyMap<object, string | true>)
     evidence: c.evidence.map((e) =>
       Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)),
     ),
+    unread: c.unread.map((u) => ({ file: u.file, reason: u.reason, message: u.message })),
     fix: c.fixes.map((f) => ({
       description: f.description,
       ...(f.command !== undefined ? { command: f.command } : {}),
@@ -86,21 +87,27 @@ function human(report: DoctorReport, fixing: boolean): string {
     if (checks.length === 0) continue;
     const failed = checks.filter((c) => c.status === 'fail');
     const count = (s: string) => failed.filter((c) => c.severity === s).length;
+    const incomplete = checks.filter((c) => c.status === 'incomplete').length;
     const parts = [
       count('error') > 0 ? plural(count('error'), 'error') : '',
       count('warning') > 0 ? plural(count('warning'), 'warning') : '',
       count('info') > 0 ? `${count('info')} info` : '',
+      incomplete > 0 ? `${incomplete} incomplete` : '',
     ].filter(Boolean);
     const skipped = checks.filter((c) => c.status === 'skipped').length;
     out.push(
-      `${cat.padEnd(13)}${(parts.length === 0 ? 'ok' : parts.join(', ')).padEnd(24)}${checks.length - failed.length - skipped}/${checks.length} passed${skipped > 0 ? `, ${skipped} skipped` : ''}`,
+      `${cat.padEnd(13)}${(parts.length === 0 ? 'ok' : parts.join(', ')).padEnd(24)}${checks.length - failed.length - skipped - incomplete}/${checks.length} passed${skipped > 0 ? `, ${skipped} skipped` : ''}`,
     );
   }
-  for (const c of report.checks.filter((x) => x.status === 'fail')) {
-    out.push('', `${c.severity.toUpperCase()} ${c.id}: ${c.title}`, `  why: ${c.why}`);
+  for (const c of report.checks.filter((x) => x.status === 'fail' || x.unread.length > 0)) {
+    const label = c.status === 'fail' ? c.severity.toUpperCase() : 'INCOMPLETE';
+    out.push('', `${label} ${c.id}: ${c.title}`, `  why: ${c.why}`);
     for (const e of c.evidence.slice(0, 20)) out.push(`  - ${where(e)}`);
     if (c.evidence.length > 20)
       out.push(`  ... and ${c.evidence.length - 20} more (--json lists them)`);
+    for (const u of c.unread.slice(0, 20)) out.push(`  - ${u.message}`);
+    if (c.unread.length > 20)
+      out.push(`  ... and ${c.unread.length - 20} more unread (--json lists them)`);
     for (const f of c.fixes.slice(0, 10)) {
       out.push(
         `  fix${f.apply !== undefined ? (fixing ? '' : ' (--fix applies it)') : ''}: ${f.description}${f.command !== undefined ? `\n       ${f.command}` : ''}`,
@@ -114,7 +121,7 @@ function human(report: DoctorReport, fixing: boolean): string {
 
 function summary(report: DoctorReport): string {
   const skipped = report.checks.filter((c) => c.status === 'skipped').length;
-  return `${report.checks.length} checks: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}, ${report.infos} info${skipped > 0 ? `, ${skipped} skipped` : ''}`;
+  return `${report.checks.length} checks: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}, ${report.infos} info${report.incomplete > 0 ? `, ${report.incomplete} incomplete (files not read)` : ''}${skipped > 0 ? `, ${skipped} skipped` : ''}`;
 }
 
 export function doctorCommand(program: Command): void {
@@ -132,7 +139,7 @@ export function doctorCommand(program: Command): void {
     .option('--dry-run', 'with --fix: show the fixes without applying them')
     .option('--no-dry-run', 'with --fix: apply them even when not on a terminal (CI, scripts)')
     .option('--history', 'scan git history too (slower)')
-    .option('--strict', 'exit 1 on warnings too')
+    .option('--strict', 'exit 1 on warnings too (and on files a check could not read)')
     .option('--json', 'print {checks: [{id, severity, status, evidence, fix}], summary}')
     .option('--sarif <file>', 'also write the failed checks as SARIF 2.1.0 (- for stdout)')
     .addHelpText(
@@ -146,6 +153,9 @@ variables, name typos), keys (weak, tier 3 backup, changed without rewrap), acce
 (tokens, MCP configuration, agent settings), lifecycle (rotation, incidents, pre-commit
 hook, baseline, audit verify, backups).
 Evidence names files, lines, key paths and token names, never a value.
+A file a check must examine but cannot read (permission denied, too large, not a
+regular file, a dangling link) is reported as "could not read FILE: REASON", and a
+check that found nothing else is incomplete (a warning), never passed.
 Safe fixes (--fix): .gitignore/.dockerignore entries, chmod 600, the pre-commit hook,
 .env.example from coffer.yaml, deleting a temp file or key copy a killed coffer left.
 Everything else is printed as the command to run.
@@ -261,7 +271,12 @@ Examples:
           if (opts.json) {
             printJson({
               checks: report.checks.map((c) => jsonCheck(c, applied)),
-              summary: { errors: report.errors, warnings: report.warnings, infos: report.infos },
+              summary: {
+                errors: report.errors,
+                warnings: report.warnings,
+                infos: report.infos,
+                incomplete: report.incomplete,
+              },
               ...(fixing ? { fixes: done, dryRun } : {}),
               costs: Object.fromEntries(
                 Object.entries(report.costs).map(([k, c]) => [

@@ -8,13 +8,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { type Dirent, readdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { walkAudit } from '../audit/head-state.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { findManifestFile, loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/model.js';
-import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../read-limited.js';
+import { MAX_MANIFEST_BYTES } from '../manifest/parse.js';
+import {
+  notRegularReason,
+  READ_LIMITS,
+  readFoundFile,
+  readRegularFileLimited,
+  TooLargeError,
+  unreadableReason,
+} from '../read-limited.js';
 import { type RotationDoc, readRotationDoc } from '../rotation/state.js';
 import { type Baseline, baselineIndex, isInBaseline, parseBaseline } from '../scan/baseline.js';
 import { pathFilter } from '../scan/filters.js';
@@ -25,6 +33,7 @@ import type { Finding } from '../scan/types.js';
 import { storedValueMatcher } from '../scan/vault-values.js';
 import type { Vault } from '../store/vault.js';
 import type { SecretInfo } from '../store/vault-types.js';
+import { type Unread, unread } from './types.js';
 
 export interface DoctorOptions {
   /** The project directory (the git work tree's top, or where doctor runs). */
@@ -80,6 +89,8 @@ export class DoctorContext {
   readonly #texts = new Map<string, string | undefined>();
   /** Files passed over by `text` for their size (`readLimit`): scanned in chunks. */
   readonly #tooLarge = new Set<string>();
+  /** Why `text` could not read a file that is there, by file. */
+  readonly #unreadable = new Map<string, string>();
 
   constructor(options: DoctorOptions) {
     this.#options = options;
@@ -154,24 +165,46 @@ export class DoctorContext {
 
   /** Every file under the root, git-ignored ones too (not .git, not node_modules). */
   tree(): readonly string[] {
+    return this.#walk().files;
+  }
+
+  /**
+   * What else the walk of `tree` met: entries that are neither regular files nor directories
+   * (links, FIFOs, devices, sockets; `text` follows a link to a regular file), and the
+   * directories it could not list, with why. A check looking for files by name looks at these
+   * too, so a file it cannot read is reported, never taken as absent.
+   */
+  treeOthers(): { readonly special: readonly string[]; readonly unlisted: readonly Unread[] } {
+    return this.#walk();
+  }
+
+  #walk(): { files: string[]; special: string[]; unlisted: Unread[] } {
     return this.#once('walk', () => {
-      const out: string[] = [];
+      const files: string[] = [];
+      const special: string[] = [];
+      const unlisted: Unread[] = [];
       const walk = (dir: string, rel: string) => {
         let entries: Dirent[];
         try {
           entries = readdirSync(dir, { withFileTypes: true });
-        } catch {
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+            const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code;
+            unlisted.push(unread(`${rel === '' ? '.' : rel}/`, `cannot list it (${why})`));
+          }
           return;
         }
         for (const e of entries) {
           if (e.name === '.git' || e.name === 'node_modules') continue;
           const r = rel === '' ? e.name : `${rel}/${e.name}`;
           if (e.isDirectory()) walk(join(dir, e.name), r);
-          else if (e.isFile()) out.push(r);
+          else if (e.isFile()) files.push(r);
+          else special.push(r);
         }
       };
       walk(this.root, '');
-      return out.sort();
+      return { files: files.sort(), special: special.sort(), unlisted };
     });
   }
 
@@ -194,36 +227,81 @@ export class DoctorContext {
   }
 
   /**
-   * A file's text (relative to the root, or absolute), undefined when it cannot be read: when
-   * it is not a regular file (a FIFO or a device, never read: a clone can commit a link to
-   * one), or is larger than `readLimit` (READ_LIMITS.doctorFile), as for a missing file.
+   * A file's text (relative to the root, or absolute), undefined when it is not there or cannot
+   * be read: when it is not a regular file (a FIFO or a device, never read: a clone can commit
+   * a link to one), is larger than `readLimit` (READ_LIMITS.doctorFile), may not be read or is
+   * a dangling link. `unreadable` tells those from a file that is not there.
    */
   text(file: string): string | undefined {
     if (this.#texts.has(file)) return this.#texts.get(file);
     let t: string | undefined;
+    const path = this.#path(file);
     try {
-      t = readRegularFileLimited(
-        this.#path(file),
+      const bytes = readRegularFileLimited(
+        path,
         this.#options.readLimit ?? READ_LIMITS.doctorFile,
         'a file coffer doctor reads',
-      )?.toString('utf8');
+      );
+      if (bytes === undefined) this.#unreadable.set(file, notRegularReason(path));
+      t = bytes?.toString('utf8');
     } catch (err) {
       if (err instanceof TooLargeError) this.#tooLarge.add(file);
+      const reason = unreadableReason(path, err);
+      if (reason !== undefined) this.#unreadable.set(file, reason);
       t = undefined;
     }
     this.#texts.set(file, t);
     return t;
   }
 
-  /** The manifest (coffer.yaml) of the project, or undefined (also when it does not parse). */
+  /**
+   * Why `text` could not read `file` (`permission denied`, `larger than 64 MiB`, `not a
+   * regular file (a FIFO)`, `a dangling link`); undefined when it was read or is not there.
+   * Reads it first when no check has.
+   */
+  unreadable(file: string): string | undefined {
+    this.text(file);
+    return this.#unreadable.get(file);
+  }
+
+  /** The Unread of each of `files` that `text` could not read (as `shown`, when given). */
+  unreadOf(files: Iterable<string>, shown: (file: string) => string = (f) => f): Unread[] {
+    const out: Unread[] = [];
+    for (const f of files) {
+      const reason = this.unreadable(f);
+      if (reason !== undefined) out.push(unread(shown(f), reason));
+    }
+    return out;
+  }
+
+  /**
+   * The manifest (coffer.yaml) of the project, or undefined: when there is none, and when it
+   * cannot be read or does not parse (`manifestUnread` says so, for the checks that use it).
+   */
   manifest(): Manifest | undefined {
+    return this.#manifest().manifest;
+  }
+
+  /** The manifest found but not read (too large, not a regular file, invalid...), with why. */
+  manifestUnread(): Unread | undefined {
+    return this.#manifest().unread;
+  }
+
+  #manifest(): { manifest?: Manifest; unread?: Unread } {
     return this.#once('manifest', () => {
       const file = findManifestFile(this.root);
-      if (file === undefined) return undefined;
+      if (file === undefined) return {};
+      const shown = relative(this.root, file).split(sep).join('/');
+      const name = shown.startsWith('..') || isAbsolute(shown) ? file : shown;
+      const found = readFoundFile(file, MAX_MANIFEST_BYTES, 'a manifest');
+      if (found !== undefined && 'unreadable' in found) {
+        return { unread: unread(name, found.unreadable) };
+      }
       try {
-        return loadManifest(file);
+        return { manifest: loadManifest(file) };
       } catch {
-        return undefined;
+        // Its own errors name the line; they are coffer manifest check's to show.
+        return { unread: unread(name, 'not a valid manifest (coffer manifest check says why)') };
       }
     });
   }
@@ -261,45 +339,78 @@ export class DoctorContext {
     });
   }
 
-  /** The scanner baseline (`.secrets.baseline`), or undefined. */
+  /**
+   * The scanner baseline (`.secrets.baseline`), or undefined: when there is none, and when it
+   * cannot be read or does not parse (`baselineUnread` says so).
+   */
   baseline(): Baseline | undefined {
+    return this.#baseline().baseline;
+  }
+
+  /** The baseline found but not read (too large, not a regular file, invalid...), with why. */
+  baselineUnread(): Unread | undefined {
+    return this.#baseline().unread;
+  }
+
+  #baseline(): { baseline?: Baseline; unread?: Unread } {
     return this.#once('baseline', () => {
       const text = this.text(BASELINE_FILE);
-      if (text === undefined) return undefined;
+      if (text === undefined) {
+        const reason = this.#unreadable.get(BASELINE_FILE);
+        return reason === undefined ? {} : { unread: unread(BASELINE_FILE, reason) };
+      }
       try {
-        return parseBaseline(text, BASELINE_FILE);
+        return { baseline: parseBaseline(text, BASELINE_FILE) };
       } catch {
-        return undefined;
+        return { unread: unread(BASELINE_FILE, 'not a valid baseline') };
       }
     });
   }
 
-  /** Findings in the files git would commit, the baseline's taken out; stored values too. */
-  scan(): Promise<{ findings: readonly Finding[]; all: readonly Finding[] }> {
+  /**
+   * Findings in the files git would commit, the baseline's taken out; stored values too.
+   * `unread`: the files it could not scan (not a regular file, permission denied, a dangling
+   * link; one too large to hold is scanned in chunks), never taken as clean.
+   */
+  scan(): Promise<{
+    findings: readonly Finding[];
+    all: readonly Finding[];
+    unread: readonly Unread[];
+  }> {
     return this.#once('scan work tree', async () => {
       const files = this.committable();
       const matcher = await this.storedValues();
       const options = { storedValues: matcher };
       const all: Finding[] = [];
+      const notScanned: Unread[] = [];
       for (const file of files) {
         if (pathFilter(file) !== undefined) continue;
         const text = this.text(file);
         if (text === undefined && this.#tooLarge.has(file)) {
           // Too large to hold: scanned in chunks as `coffer scan` scans it, never skipped.
           try {
-            for (const f of scanFile(this.#path(file), file, options) ?? []) all.push(f);
+            const found = scanFile(this.#path(file), file, options);
+            if (found === undefined) notScanned.push(unread(file, 'not a regular file'));
+            for (const f of found ?? []) all.push(f);
           } catch (err) {
             // Gone or changed since it was looked at: as for a file that cannot be read.
             if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
+            const reason = unreadableReason(this.#path(file), err);
+            if (reason !== undefined) notScanned.push(unread(file, reason));
           }
           continue;
         }
-        if (text === undefined || text.slice(0, 8000).includes('\0')) continue;
+        if (text === undefined) {
+          const reason = this.#unreadable.get(file);
+          if (reason !== undefined) notScanned.push(unread(file, reason));
+          continue;
+        }
+        if (text.slice(0, 8000).includes('\0')) continue;
         for (const f of scanText(text, file, options)) all.push(f);
       }
       const b = this.baseline();
       const index = b === undefined ? new Set<string>() : baselineIndex(b);
-      return { findings: all.filter((f) => !isInBaseline(index, f)), all };
+      return { findings: all.filter((f) => !isInBaseline(index, f)), all, unread: notScanned };
     });
   }
 

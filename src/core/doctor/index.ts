@@ -16,4 +16,6 @@ export {
   type Evidence,
   type Fix,
   type Severity,
+  type Unread,
+  unread,
 } from './types.js';

@@ -2,7 +2,9 @@
  * Runs the checks of `coffer doctor` one after the other on one context, timing each (the
  * shared inputs a check triggers are counted apart, in the context's `costs`), and applies
  * the planned fixes a front end chose. A check that throws is reported as a failed check with
- * the error's code (a CofferError's message names no value), never as a stack trace.
+ * the error's code (a CofferError's message names no value), never as a stack trace. A check
+ * that could not read a file it had to examine is `incomplete` when it found nothing else, and
+ * counted apart (`incomplete`): a warning, never a pass.
  */
 import { cpuUsage } from 'node:process';
 import { CofferError } from '../errors.js';
@@ -14,7 +16,7 @@ import { FILE_CHECKS } from './checks/files.js';
 import { KEY_CHECKS } from './checks/keys.js';
 import { LIFECYCLE_CHECKS } from './checks/lifecycle.js';
 import type { DoctorContext } from './context.js';
-import type { Check, CheckOutcome, CheckResult, DoctorReport, Fix } from './types.js';
+import type { Check, CheckOutcome, CheckResult, DoctorReport, Fix, Unread } from './types.js';
 
 /** Every check, in the order they run and are listed. */
 export const CHECKS: readonly Check[] = [
@@ -67,8 +69,15 @@ export async function runDoctor(
       result = failedCheck(err);
     }
     const after = sharedTotal(ctx);
+    const unread = result.skipped !== undefined ? [] : uniqueUnread(result.unread ?? []);
     const status =
-      result.skipped !== undefined ? 'skipped' : result.evidence.length > 0 ? 'fail' : 'pass';
+      result.skipped !== undefined
+        ? 'skipped'
+        : result.evidence.length > 0
+          ? 'fail'
+          : unread.length > 0
+            ? 'incomplete'
+            : 'pass';
     out.push({
       id: check.id,
       category: check.category,
@@ -77,6 +86,7 @@ export async function runDoctor(
       why: check.why,
       status,
       evidence: result.evidence,
+      unread,
       fixes: status === 'fail' ? (result.fixes ?? []) : [],
       ...(result.skipped !== undefined ? { skipped: result.skipped } : {}),
       ms: Math.max(0, performance.now() - t0 - (after.ms - before.ms)),
@@ -89,13 +99,24 @@ export async function runDoctor(
     errors: failing('error'),
     warnings: failing('warning'),
     infos: failing('info'),
+    incomplete: out.filter((c) => c.unread.length > 0).length,
     costs: Object.fromEntries(ctx.costs),
   };
 }
 
-/** The exit code: 1 when a check with severity error failed (or a warning, with `strict`). */
+/** Each file once, in the order first reported. */
+function uniqueUnread(list: readonly Unread[]): Unread[] {
+  const seen = new Map<string, Unread>();
+  for (const u of list) if (!seen.has(u.file)) seen.set(u.file, u);
+  return [...seen.values()];
+}
+
+/**
+ * The exit code: 1 when a check with severity error failed (or, with `strict`, a warning, or
+ * a check could not read a file it had to examine).
+ */
 export function doctorExitCode(report: DoctorReport, strict: boolean): number {
-  return report.errors > 0 || (strict && report.warnings > 0) ? 1 : 0;
+  return report.errors > 0 || (strict && (report.warnings > 0 || report.incomplete > 0)) ? 1 : 0;
 }
 
 /** The fixes of a report that can be applied (safe and reversible), with their check. */

@@ -2,14 +2,24 @@
  * `coffer doctor --sarif FILE`: the failed checks as SARIF 2.1.0
  * (https://docs.oasis-open.org/sarif/sarif/v2.1.0/), so CI code-scanning shows them: one rule
  * per check (its title and why), one result per piece of evidence, located at its file and
- * line when it has one (else at the project root). Messages are the evidence's, names only.
+ * line when it has one (else at the project root). A file a check could not read is a result
+ * too, at level warning, located at that file. Messages are the evidence's, names only.
  */
-import type { DoctorReport, Severity } from './types.js';
+import type { DoctorReport, Evidence, Severity } from './types.js';
 
 const LEVEL: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note' };
 
 export function doctorSarif(report: DoctorReport, version: string): Record<string, unknown> {
-  const failed = report.checks.filter((c) => c.status === 'fail');
+  const failed = report.checks.filter((c) => c.status === 'fail' || c.unread.length > 0);
+  const location = (e: Pick<Evidence, 'file' | 'line'>) => ({
+    physicalLocation: {
+      artifactLocation: {
+        uri:
+          e.file !== undefined && !e.file.startsWith('/') && !e.file.startsWith('~') ? e.file : '.',
+      },
+      ...(e.line !== undefined ? { region: { startLine: e.line } } : {}),
+    },
+  });
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -31,26 +41,20 @@ export function doctorSarif(report: DoctorReport, version: string): Record<strin
             })),
           },
         },
-        results: failed.flatMap((c) =>
-          c.evidence.map((e) => ({
+        results: failed.flatMap((c) => [
+          ...c.evidence.map((e) => ({
             ruleId: c.id,
             level: LEVEL[c.severity],
             message: { text: e.message },
-            locations: [
-              {
-                physicalLocation: {
-                  artifactLocation: {
-                    uri:
-                      e.file !== undefined && !e.file.startsWith('/') && !e.file.startsWith('~')
-                        ? e.file
-                        : '.',
-                  },
-                  ...(e.line !== undefined ? { region: { startLine: e.line } } : {}),
-                },
-              },
-            ],
+            locations: [location(e)],
           })),
-        ),
+          ...c.unread.map((u) => ({
+            ruleId: c.id,
+            level: 'warning',
+            message: { text: u.message },
+            locations: [location(u)],
+          })),
+        ]),
       },
     ],
   };

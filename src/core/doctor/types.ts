@@ -7,6 +7,10 @@
  * A fix is planned first (its description and the command it stands for) and applied only
  * when the front end asks; `apply` is present only for the safe, reversible fixes of the
  * issue (a .gitignore entry, a chmod, the pre-commit hook, a .env.example from the manifest).
+ *
+ * A file a check had to examine but could not read (too large, not a regular file, permission
+ * denied, a dangling link) is never taken as absent: the check reports it (`unread`), and a
+ * check that found nothing else is `incomplete`, not `pass`. A file that is not there is none.
  */
 import type { DoctorContext } from './context.js';
 
@@ -53,8 +57,25 @@ export interface Fix {
   readonly apply?: (() => void | Promise<void>) | undefined;
 }
 
+/** A file a check had to examine and could not read. Never a value: a name and a reason. */
+export interface Unread {
+  /** As Evidence's `file`: relative to the project root, or `~/…`, or absolute. */
+  readonly file: string;
+  /** `permission denied`, `larger than 64 MiB`, `not a regular file (a FIFO)`, `a dangling link`. */
+  readonly reason: string;
+  /** `could not read FILE: REASON`. */
+  readonly message: string;
+}
+
+/** The Unread of `file` for `reason`. */
+export function unread(file: string, reason: string): Unread {
+  return { file, reason, message: `could not read ${file}: ${reason}` };
+}
+
 export interface CheckResult {
   readonly evidence: readonly Evidence[];
+  /** Files the check had to examine but could not read (the check is not `pass` then). */
+  readonly unread?: readonly Unread[] | undefined;
   /** What to do about the evidence: reported only when there is some (the check fails). */
   readonly fixes?: readonly Fix[] | undefined;
   /** Set when the check could not run here (no vault, no git, no --history): why. */
@@ -73,7 +94,11 @@ export interface Check {
   run(ctx: DoctorContext): Promise<CheckResult> | CheckResult;
 }
 
-export type CheckStatus = 'pass' | 'fail' | 'skipped';
+/**
+ * `incomplete`: nothing found in what the check read, but a file it had to examine could not
+ * be read (`unread` says which and why).
+ */
+export type CheckStatus = 'pass' | 'fail' | 'incomplete' | 'skipped';
 
 /** One check's outcome in a report. */
 export interface CheckOutcome {
@@ -84,6 +109,8 @@ export interface CheckOutcome {
   readonly why: string;
   readonly status: CheckStatus;
   readonly evidence: readonly Evidence[];
+  /** Files it could not read (a failed check may have some too). */
+  readonly unread: readonly Unread[];
   readonly fixes: readonly Fix[];
   readonly skipped?: string | undefined;
   /** Wall and CPU time of the check's run (ms), lazy work it triggered included. */
@@ -96,6 +123,8 @@ export interface DoctorReport {
   readonly errors: number;
   readonly warnings: number;
   readonly infos: number;
+  /** Checks that could not read a file they had to examine (reported as warnings). */
+  readonly incomplete: number;
   /** Time spent preparing the shared inputs (git file lists, vault, scans), by name (ms). */
   readonly costs: Readonly<Record<string, { ms: number; cpuMs: number }>>;
 }

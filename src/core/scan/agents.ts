@@ -20,7 +20,7 @@
  * Every candidate of every platform is tried (only existing files are returned), so the list
  * depends on the home directory and the environment given, never on the machine's own.
  */
-import { type Dirent, readdirSync, statSync } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** One file an agent wrote or reads. */
@@ -41,6 +41,19 @@ export interface AgentLocations {
   readonly project?: string | undefined;
   /** `CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `XDG_CONFIG_HOME`, `APPDATA` are honoured. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Also return a configuration file that is there but is no regular file (a FIFO, a
+   * directory, a dangling link), for a caller that reports what it cannot read (doctor).
+   */
+  readonly anyKind?: boolean | undefined;
+}
+
+function isThere(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function isFile(path: string): boolean {
@@ -110,7 +123,8 @@ export function agentFiles(o: AgentLocations): AgentFile[] {
   const seen = new Set<string>();
   const out: AgentFile[] = [];
   const add = (agent: string, path: string | undefined, kind: AgentFile['kind']) => {
-    if (path === undefined || seen.has(path) || !isFile(path)) return;
+    if (path === undefined || seen.has(path)) return;
+    if (!(o.anyKind === true && kind === 'configuration' ? isThere(path) : isFile(path))) return;
     seen.add(path);
     out.push({ path, shown: shownPath(path, home, o.project), agent, kind });
   };

@@ -10,7 +10,7 @@ import { agentFiles } from '../../scan/agents.js';
 import { scanText } from '../../scan/scanner.js';
 import type { TokenRecord } from '../../store/storage.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence, Fix } from '../types.js';
+import type { Check, Evidence, Fix, Unread } from '../types.js';
 import { base, isEnvFile } from './util.js';
 
 const DAY = 86_400_000;
@@ -139,7 +139,11 @@ const dead: Check = {
         });
       }
     }
-    return { evidence, fixes };
+    return {
+      evidence,
+      fixes,
+      unread: ctx.unreadOf([...files, ...shown.keys()], (f) => shown.get(f) ?? f),
+    };
   },
 };
 
@@ -224,9 +228,20 @@ function lineOfName(text: string, name: string): number | undefined {
   return i < 0 ? undefined : text.slice(0, i).split('\n').length;
 }
 
+/** The agents' configuration files that are there, readable or not (`unreadConfig`). */
 function configFiles(ctx: DoctorContext) {
-  return agentFiles({ home: ctx.home, project: ctx.root, env: ctx.env }).filter(
+  return agentFiles({ home: ctx.home, project: ctx.root, env: ctx.env, anyKind: true }).filter(
     (f) => f.kind === 'configuration',
+  );
+}
+
+/** The configuration files that are there but could not be read, as shown. */
+function unreadConfig(ctx: DoctorContext): Unread[] {
+  const files = configFiles(ctx);
+  const shown = new Map(files.map((f) => [f.path, f.shown]));
+  return ctx.unreadOf(
+    files.map((f) => f.path),
+    (p) => shown.get(p) ?? p,
   );
 }
 
@@ -287,7 +302,7 @@ const mcpFlags: Check = {
         });
       }
     }
-    return { evidence, fixes: agentSetupFixes(agents) };
+    return { evidence, fixes: agentSetupFixes(agents), unread: unreadConfig(ctx) };
   },
 };
 
@@ -343,7 +358,7 @@ const plaintext: Check = {
       }
     }
     if (evidence.length > 0) fixes.unshift(AGENT_SETUP);
-    return { evidence, fixes };
+    return { evidence, fixes, unread: unreadConfig(ctx) };
   },
 };
 
@@ -388,6 +403,15 @@ const envReads: Check = {
   run(ctx) {
     const evidence: Evidence[] = [];
     const claudeFiles = ['.claude/settings.json', '.claude/settings.local.json'];
+    const unread = ctx.unreadOf([
+      ...claudeFiles,
+      '.mcp.json',
+      'CLAUDE.md',
+      '.cursor/mcp.json',
+      '.cursorrules',
+      '.cursorignore',
+    ]);
+    const notRead = new Set(unread.map((u) => u.file));
     const usesClaude =
       claudeFiles.some((f) => ctx.text(f) !== undefined) ||
       ctx.text('.mcp.json') !== undefined ||
@@ -398,7 +422,11 @@ const envReads: Check = {
         const allowed = allowsEnvReads(doc);
         if (allowed !== undefined) evidence.push({ file: f, message: `${f} allows ${allowed}` });
       }
-      if (!settings.some((s) => deniesEnvReads(s.doc))) {
+      // A settings file not read may hold the deny rule: that it is missing is not known then.
+      if (
+        !settings.some((s) => deniesEnvReads(s.doc)) &&
+        !claudeFiles.some((f) => notRead.has(f))
+      ) {
         evidence.push({
           file: '.claude/settings.json',
           message: 'Claude Code may read .env files: no Read(./.env*) deny rule',
@@ -407,14 +435,17 @@ const envReads: Check = {
     }
     if (ctx.text('.cursor/mcp.json') !== undefined || ctx.text('.cursorrules') !== undefined) {
       const ignore = ctx.text('.cursorignore') ?? '';
-      if (!ignore.split(/\r?\n/).some((l) => /^\/?(?:\*\*\/)?\.env/.test(l.trim()))) {
+      if (
+        !notRead.has('.cursorignore') &&
+        !ignore.split(/\r?\n/).some((l) => /^\/?(?:\*\*\/)?\.env/.test(l.trim()))
+      ) {
         evidence.push({
           file: '.cursorignore',
           message: 'Cursor may read .env files: .cursorignore does not list them',
         });
       }
     }
-    return { evidence, fixes: [AGENT_SETUP] };
+    return { evidence, fixes: [AGENT_SETUP], unread };
   },
 };
 

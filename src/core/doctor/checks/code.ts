@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../../scan/types.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence, Fix } from '../types.js';
+import type { Check, Evidence, Fix, Unread } from '../types.js';
 import { isDeploymentFile } from './deploy.js';
 import { inComment, lineOf } from './util.js';
 
@@ -32,9 +32,12 @@ function isCommentFinding(ctx: DoctorContext, f: Finding): boolean {
  * The scanner's rule findings (not stored values) outside deployment files (the deploy
  * checks report those), in code or in comments.
  */
-async function foundInCode(ctx: DoctorContext, where: 'code' | 'comments'): Promise<Evidence[]> {
-  const { findings } = await ctx.scan();
-  return findings
+async function foundInCode(
+  ctx: DoctorContext,
+  where: 'code' | 'comments',
+): Promise<{ evidence: Evidence[]; unread: readonly Unread[] }> {
+  const { findings, unread } = await ctx.scan();
+  const evidence = findings
     .filter(
       (f) =>
         f.keyPath === undefined &&
@@ -42,6 +45,8 @@ async function foundInCode(ctx: DoctorContext, where: 'code' | 'comments'): Prom
         isCommentFinding(ctx, f) === (where === 'comments'),
     )
     .map(evidenceOf);
+  // A file the scan could not read may hold a secret: said, never taken as clean.
+  return { evidence, unread };
 }
 
 const STORE_FIX: Fix = {
@@ -57,7 +62,7 @@ const inFiles: Check = {
   title: 'no secret in the files git would commit',
   why: 'A secret hardcoded in a file is in every clone and every commit; the seed reads it from the environment instead.',
   async run(ctx) {
-    return { evidence: await foundInCode(ctx, 'code'), fixes: [STORE_FIX] };
+    return { ...(await foundInCode(ctx, 'code')), fixes: [STORE_FIX] };
   },
 };
 
@@ -69,7 +74,7 @@ const inComments: Check = {
   why: 'The seed lists "no secrets in code comments": a key left in a comment is as committed as one in code.',
   async run(ctx) {
     return {
-      evidence: await foundInCode(ctx, 'comments'),
+      ...(await foundInCode(ctx, 'comments')),
       fixes: [
         {
           description: 'delete the comment and rotate the secret it held',
@@ -88,13 +93,14 @@ const storedValues: Check = {
   why: 'A value that is both in the vault and in a committed file has leaked: rotate it.',
   async run(ctx) {
     if ((await ctx.vault()) === undefined) return { evidence: [], skipped: 'no vault' };
-    const { findings } = await ctx.scan();
+    const { findings, unread } = await ctx.scan();
     const stored = findings.filter((f) => f.keyPath !== undefined);
     const paths = new Map<string, string>();
     for (const f of stored)
       paths.set(`${f.keyPath} ${f.env}`, `coffer incident ${f.keyPath} --env ${f.env}`);
     return {
       evidence: stored.map(evidenceOf),
+      unread,
       fixes: [...paths.values()].map((command) => ({
         description:
           'treat the value as leaked: walk the incident checklist (rotate, find readers)',
@@ -147,12 +153,14 @@ const inLogs: Check = {
   why: 'The seed lists "no secrets in error messages or logs": log lines and errors are copied to places no one protects as secrets.',
   run(ctx) {
     const evidence: Evidence[] = [];
+    const files: string[] = [];
     for (const file of ctx.committable()) {
       if (
         !CODE_FILE.test(file) ||
         /(?:^|\/)(?:test|tests|__tests__|spec)\/|\.(?:test|spec)\./.test(file)
       )
         continue;
+      files.push(file);
       const text = ctx.text(file);
       if (text === undefined || !/log|print|Error|raise|throw|puts|panic/i.test(text)) continue;
       const lines = text.split('\n');
@@ -169,6 +177,7 @@ const inLogs: Check = {
     }
     return {
       evidence,
+      unread: ctx.unreadOf(files),
       fixes: [
         {
           description:

@@ -6,7 +6,7 @@
  */
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence } from '../types.js';
+import type { Check, Evidence, Unread } from '../types.js';
 import { base, isLiteralSecret } from './util.js';
 
 const COMPOSE = /^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$/;
@@ -63,7 +63,7 @@ async function literalFindings(
   files: readonly string[],
   assignments: (text: string) => Assignment[],
   where: string,
-): Promise<Evidence[]> {
+): Promise<{ evidence: Evidence[]; unread: Unread[] }> {
   const evidence: Evidence[] = [];
   for (const file of files) {
     const text = ctx.text(file);
@@ -81,9 +81,9 @@ async function literalFindings(
         evidence.push({ file, line, message: `a secret is written in ${where}` });
     }
   }
-  return evidence.sort((a, b) =>
-    a.file! < b.file! ? -1 : a.file! > b.file! ? 1 : a.line! - b.line!,
-  );
+  evidence.sort((a, b) => (a.file! < b.file! ? -1 : a.file! > b.file! ? 1 : a.line! - b.line!));
+  // A deployment file that cannot be read may hold a secret: said, never taken as clean.
+  return { evidence, unread: ctx.unreadOf(files) };
 }
 
 const compose: Check = {
@@ -96,7 +96,7 @@ const compose: Check = {
   async run(ctx) {
     const files = ctx.committable().filter((f) => COMPOSE.test(base(f)));
     if (files.length === 0) return { evidence: [], skipped: 'no docker-compose file' };
-    const evidence = await literalFindings(
+    const { evidence, unread } = await literalFindings(
       ctx,
       files,
       (t) => yamlAssignments(t, (k) => k === 'environment'),
@@ -104,6 +104,7 @@ const compose: Check = {
     );
     return {
       evidence,
+      unread,
       fixes: [
         {
           description:
@@ -148,7 +149,12 @@ const dockerfile: Check = {
   async run(ctx) {
     const files = ctx.committable().filter((f) => DOCKERFILE.test(base(f)));
     if (files.length === 0) return { evidence: [], skipped: 'no Dockerfile' };
-    const evidence = await literalFindings(ctx, files, dockerAssignments, 'a Dockerfile');
+    const { evidence, unread } = await literalFindings(
+      ctx,
+      files,
+      dockerAssignments,
+      'a Dockerfile',
+    );
     for (const file of files) {
       const lines = (ctx.text(file) ?? '').split('\n');
       for (let i = 0; i < lines.length; i++) {
@@ -162,6 +168,7 @@ const dockerfile: Check = {
     }
     return {
       evidence,
+      unread,
       fixes: [
         {
           description:
@@ -182,7 +189,7 @@ const ci: Check = {
   async run(ctx) {
     const files = ctx.committable().filter((f) => CI.test(f));
     if (files.length === 0) return { evidence: [], skipped: 'no CI workflow file' };
-    const evidence = await literalFindings(
+    const { evidence, unread } = await literalFindings(
       ctx,
       files,
       (t) => yamlAssignments(t, (k) => k === 'env' || k === 'variables' || k === 'environment'),
@@ -190,6 +197,7 @@ const ci: Check = {
     );
     return {
       evidence,
+      unread,
       fixes: [
         {
           description:

@@ -30,8 +30,12 @@ const shared: Check = {
     const vault = await ctx.vault();
     const project = ctx.project();
     if (vault === undefined) return { evidence: [], skipped: 'no vault' };
-    if (project === undefined)
+    const manifestUnread = ctx.manifestUnread();
+    const unread = manifestUnread === undefined ? [] : [manifestUnread];
+    if (project === undefined) {
+      if (manifestUnread !== undefined) return { evidence: [], unread };
       return { evidence: [], skipped: 'no project (--project P or coffer.yaml)' };
+    }
     const envs = (await projectEnvs(ctx, project)) ?? [];
     const chosen = (e: string) => ctx.envs.length === 0 || ctx.envs.includes(e);
     const prods = envs.filter((e) => PRODUCTION.test(e));
@@ -61,7 +65,8 @@ const shared: Check = {
         }
       }
     }
-    return { evidence, fixes };
+    // Its plain settings (sensitive: false), which may be equal, are unknown: reported above.
+    return { evidence, fixes, unread };
   },
 };
 
@@ -73,6 +78,8 @@ const missing: Check = {
   why: 'A required variable missing in an environment fails at deploy time, or tempts someone to copy a value from another environment.',
   async run(ctx) {
     const manifest = ctx.manifest();
+    const manifestUnread = ctx.manifestUnread();
+    if (manifestUnread !== undefined) return { evidence: [], unread: [manifestUnread] };
     if (manifest === undefined) return { evidence: [], skipped: 'no coffer.yaml' };
     const vault = await ctx.vault();
     if (vault === undefined) return { evidence: [], skipped: 'no vault' };
@@ -145,7 +152,8 @@ const typos: Check = {
         });
       }
     }
-    return { evidence, fixes };
+    const manifestUnread = ctx.manifestUnread();
+    return { evidence, fixes, unread: manifestUnread === undefined ? [] : [manifestUnread] };
   },
 };
 

@@ -14,8 +14,21 @@ import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
 import { scanText } from '../../scan/scanner.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence, Fix } from '../types.js';
-import { appendLinesFix, base, isEnvExample, isEnvFile, isSecretFile, sh } from './util.js';
+import { type Check, type Evidence, type Fix, type Unread, unread } from '../types.js';
+import {
+  appendLinesFix,
+  base,
+  isEnvExample,
+  isEnvFile,
+  isSecretFile,
+  needsContent,
+  sh,
+} from './util.js';
+
+/** A directory listing's error code in words. */
+function listError(code: string | undefined): string {
+  return code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'error');
+}
 
 /** The `.gitignore` entries seed 004 requires, each with a file name it must cover. */
 export const SEED_GITIGNORE: readonly { entry: string; probe: string }[] = [
@@ -73,7 +86,8 @@ const envIgnored: Check = {
       });
       fixes.push(deleteLeftover(f, 'coffer'));
     }
-    return { evidence, fixes };
+    // A directory the walk could not list may hold a .env file no check has seen.
+    return { evidence, fixes, unread: ctx.treeOthers().unlisted };
   },
 };
 
@@ -138,11 +152,17 @@ const strayKeyCopy: Check = {
   run(ctx) {
     if (ctx.vaultFiles.length === 0) return { evidence: [], skipped: 'no local key file' };
     const candidates: Candidate[] = [];
+    const unreadDirs: Unread[] = [];
     for (const file of ctx.vaultFiles) {
       let names: string[];
       try {
         names = readdirSync(dirname(file));
-      } catch {
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // No directory, no copy; one that cannot be listed may hold one.
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          unreadDirs.push(unread(`${dirname(file)}/`, `cannot list it (${listError(code)})`));
+        }
         continue;
       }
       for (const name of names.sort()) {
@@ -161,7 +181,7 @@ const strayKeyCopy: Check = {
       });
       fixes.push(deleteLeftover(f, 'coffer init or restore'));
     }
-    return { evidence, fixes };
+    return { evidence, fixes, unread: unreadDirs };
   },
 };
 
@@ -173,13 +193,20 @@ const envPresent: Check = {
   why: 'The seed sets up development from .env.example copied to .env; without it the app reads its secrets from somewhere less controlled.',
   run(ctx) {
     const hasExample = existsSync(join(ctx.root, '.env.example'));
+    const manifestUnread = ctx.manifestUnread();
     if (ctx.manifest() === undefined && !hasExample) {
+      if (manifestUnread !== undefined) return { evidence: [], unread: [manifestUnread] };
       return {
         evidence: [],
         skipped: 'no coffer.yaml or .env.example: nothing says a .env is needed',
       };
     }
     if (ctx.tree().some((f) => !f.includes('/') && isEnvFile(f))) return { evidence: [] };
+    // A link named .env is one (read through); a FIFO or a dangling link is there, unread.
+    const special = ctx.treeOthers().special.filter((f) => !f.includes('/') && isEnvFile(f));
+    const notRead = ctx.unreadOf(special);
+    if (special.length > notRead.length) return { evidence: [] };
+    if (notRead.length > 0) return { evidence: [], unread: notRead };
     return {
       evidence: [{ file: '.env', message: 'no .env file in the project directory' }],
       fixes: [
@@ -232,8 +259,15 @@ const dockerignore: Check = {
     ];
     const evidence: Evidence[] = [];
     const fixes: Fix[] = [];
+    const unreadFiles: Unread[] = [];
     for (const dir of dirs) {
       const file = dir === '' ? '.dockerignore' : `${dir}/.dockerignore`;
+      const reason = ctx.unreadable(file);
+      if (reason !== undefined) {
+        // There, but not read: whether it excludes .env is unknown (and it cannot be appended to).
+        unreadFiles.push(unread(file, reason));
+        continue;
+      }
       const text = ctx.text(file) ?? '';
       const missing = ['.env', '.env.local', '.env.production'].filter(
         (p) => !dockerIgnores(text, p),
@@ -245,7 +279,7 @@ const dockerignore: Check = {
       });
       fixes.push(appendLinesFix(ctx.root, file, ['.env', '.env.*', '*.pem', '*.key']));
     }
-    return { evidence, fixes };
+    return { evidence, fixes, unread: unreadFiles };
   },
 };
 
@@ -282,7 +316,8 @@ const exampleValues: Check = {
   async run(ctx) {
     const matcher = await ctx.storedValues();
     const evidence: Evidence[] = [];
-    const files = ctx.tree().filter(isEnvExample);
+    // Links and FIFOs named so too: a link is read through, anything else is reported unread.
+    const files = [...ctx.tree(), ...ctx.treeOthers().special].filter(isEnvExample).sort();
     for (const file of files) {
       const text = ctx.text(file);
       if (text === undefined) continue;
@@ -317,7 +352,7 @@ const exampleValues: Check = {
                 : 'coffer env example -f .env.example -o .env.example.new && mv .env.example.new .env.example',
             },
           ];
-    return { evidence, fixes };
+    return { evidence, fixes, unread: ctx.unreadOf(files) };
   },
 };
 
@@ -329,6 +364,8 @@ const exampleMissing: Check = {
   why: 'The seed commits .env.example so each developer knows which variables to set, with placeholders instead of values.',
   run(ctx) {
     const manifest = ctx.manifest();
+    const manifestUnread = ctx.manifestUnread();
+    if (manifestUnread !== undefined) return { evidence: [], unread: [manifestUnread] };
     if (manifest === undefined) return { evidence: [], skipped: 'no coffer.yaml' };
     if (existsSync(join(ctx.root, '.env.example'))) return { evidence: [] };
     return {
@@ -358,8 +395,14 @@ const trackedSecretFiles: Check = {
     if (!ctx.isGit()) return { evidence: [], skipped: 'not a git repository' };
     const evidence: Evidence[] = [];
     const fixes: Fix[] = [];
+    const unreadFiles: Unread[] = [];
     for (const f of ctx.tracked()) {
-      if (!isSecretFile(f, () => ctx.text(f))) continue;
+      if (!isSecretFile(f, () => ctx.text(f))) {
+        // A .pem is told by its content: one not read may be a private key.
+        const reason = needsContent(f) ? ctx.unreadable(f) : undefined;
+        if (reason !== undefined) unreadFiles.push(unread(f, reason));
+        continue;
+      }
       evidence.push({
         file: f,
         message: `${f} looks like a key or credential file and is tracked`,
@@ -369,7 +412,7 @@ const trackedSecretFiles: Check = {
         command: `git rm --cached -- ${sh(f)} && echo ${sh(`/${f}`)} >> .gitignore`,
       });
     }
-    return { evidence, fixes };
+    return { evidence, fixes, unread: unreadFiles };
   },
 };
 
@@ -382,9 +425,16 @@ const modes: Check = {
   run(ctx) {
     if (process.platform === 'win32')
       return { evidence: [], skipped: 'file modes are not POSIX here' };
+    // A .pem that cannot be read (so may be a private key) has its mode checked all the same:
+    // that takes no reading.
     const candidates = ctx
       .tree()
-      .filter((f) => isEnvFile(f) || isSecretFile(f, () => ctx.text(f)))
+      .filter(
+        (f) =>
+          isEnvFile(f) ||
+          isSecretFile(f, () => ctx.text(f)) ||
+          (needsContent(f) && ctx.unreadable(f) !== undefined),
+      )
       .map((f) => ({ shown: f, path: join(ctx.root, f) }));
     for (const p of ctx.vaultFiles) candidates.push({ shown: p, path: p });
     const evidence: Evidence[] = [];

@@ -52,7 +52,10 @@ const weak: Check = {
     const vault = await ctx.vault();
     const keys = await generatedKeys(ctx);
     if (vault === undefined || keys === undefined) return { evidence: [], skipped: 'no vault' };
-    if (keys.length === 0) return { evidence: [] };
+    // The keys coffer.yaml says are generated are unknown when it could not be read.
+    const manifestUnread = ctx.manifestUnread();
+    const unread = manifestUnread === undefined ? [] : [manifestUnread];
+    if (keys.length === 0) return { evidence: [], unread };
     const outcomes = await vault
       .as(vault.actor)
       .getMany(keys.map((k) => ({ path: k.path, env: k.env, version: k.currentVersion })));
@@ -80,7 +83,7 @@ const weak: Check = {
         command: `coffer rotate ${path} --env ${env}`,
       });
     }
-    return { evidence, fixes };
+    return { evidence, fixes, unread };
   },
 };
 

@@ -4,7 +4,7 @@
  * file is a literal or a reference, and the append-to-a-file fix.
  */
 import { appendFileSync, existsSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { isClearlyNotSecret, secretLikeName } from '../../dotenv/example.js';
 import { CofferError } from '../../errors.js';
 import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../../read-limited.js';
@@ -30,6 +30,12 @@ export function isEnvExample(file: string): boolean {
 /** Names that are key or credential files whatever they hold. */
 const SECRET_FILE =
   /^(?:id_(?:rsa|dsa|ecdsa|ed25519)|credentials\.json|secrets\.json|service[-_]account.*\.json|\.pgpass|\.netrc|master\.key)$|\.(?:key|p12|pfx|jks|keystore|ppk)$/i;
+
+/** Is this file told a secret file or not by its content (a `.pem`: a private key or not)? */
+export function needsContent(file: string): boolean {
+  const b = base(file);
+  return !SECRET_FILE.test(b) && /\.pem$/i.test(b);
+}
 
 /** Does this file (name and content) look like a secret file? */
 export function isSecretFile(file: string, text: () => string | undefined): boolean {
@@ -125,6 +131,12 @@ export function appendLinesFix(root: string, file: string, lines: readonly strin
       appendFileSync(path, `${sep}${add.join('\n')}\n`);
     },
   };
+}
+
+/** `path` as evidence shows it: relative inside the project `root`, else as it is. */
+export function shownPath(root: string, path: string): string {
+  const r = relative(root, path);
+  return r === '' || r.startsWith('..') || isAbsolute(r) ? path : r.split(sep).join('/');
 }
 
 /** Shell-quotes one argument for a suggested command. */
