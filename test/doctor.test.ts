@@ -341,6 +341,74 @@ describe('files: what a killed coffer left beside the key file', () => {
   });
 });
 
+describe('files: vault builds and lock pid files a killed coffer left', () => {
+  it("files/stray-writer-files: this host's are deleted by --fix once their writer is gone; another host's only shown, with their rm", async () => {
+    const f = await fixture();
+    const home = join(f.home, '.coffer');
+    mkdirSync(home, { mode: 0o700 });
+    f.vaultFiles.push(join(home, 'vault.db'), join(home, 'master.key'));
+    f.write('.gitignore', '.env*\n');
+    expectPass(await f.check('files/stray-writer-files'));
+
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const other = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+    const build = join(home, `vault.db.${gone}-${hostTag()}.0a1b2c3d.tmp`);
+    const buildWal = `${build}-wal`;
+    const theirBuild = join(home, `vault.db.${gone}-${other}.0a1b2c3d.tmp`);
+    const pidFile = join(home, `vault.db.lock.${gone}-${hostTag()}.0a1b2c3d`);
+    const theirPid = join(home, `master.key.lock.takeover.${gone}-${other}.0a1b2c3d`);
+    const building = join(home, `vault.db.${process.ppid}-${hostTag()}.0a1b2c3d.tmp`);
+    for (const p of [build, buildWal, theirBuild, pidFile, theirPid, building]) {
+      writeFileSync(p, 'x', { mode: 0o600 });
+    }
+    const envPid = `.env.lock.${gone}-${other}.0a1b2c3d`;
+    f.write(envPid, `${gone}\nsomewhere\n0123456789abcdef\n`);
+
+    const bad = await f.check('files/stray-writer-files');
+    expect(bad.status).toBe('fail');
+    expect(bad.severity).toBe('warning');
+    expect(bad.evidence).toContainEqual({
+      file: build,
+      message: `${build} is a vault a coffer init or restore was building, left when it was killed`,
+    });
+    expectFail(bad, { file: buildWal });
+    expect(bad.evidence).toContainEqual({
+      file: theirBuild,
+      message: `${theirBuild} is a vault a coffer init or restore was building on another host or in another container (the disk is shared)`,
+    });
+    expect(bad.evidence).toContainEqual({
+      file: pidFile,
+      message: `${pidFile} is a lock's pid file of a coffer write, left when it was killed`,
+    });
+    expectFail(bad, { file: theirPid });
+    expect(bad.evidence).toContainEqual({
+      file: envPid,
+      message: `${envPid} is a lock's pid file of a coffer write on another host or in another container (the disk is shared)`,
+    });
+    // A build of this host still running is not reported.
+    expect(bad.evidence.map((e) => e.file)).not.toContain(building);
+    expect(bad.fixes.map((x) => [x.command, x.apply !== undefined]).sort()).toEqual(
+      [
+        [`rm -- ${build}`, true],
+        [`rm -- ${buildWal}`, true],
+        [`rm -- ${pidFile}`, true],
+        [`rm -- ${theirBuild}`, false],
+        [`rm -- ${theirPid}`, false],
+        [`rm -- ${envPid}`, false],
+      ].sort(),
+    );
+    // --fix deletes only this host's files whose writer is gone.
+    expect(await f.fix(bad)).toBe(3);
+    for (const p of [build, buildWal, pidFile]) expect(existsSync(p)).toBe(false);
+    for (const p of [theirBuild, theirPid, building, join(f.root, envPid)]) {
+      expect(existsSync(p)).toBe(true);
+    }
+    expect((await f.check('files/stray-writer-files')).evidence.map((e) => e.file).sort()).toEqual(
+      [envPid, theirBuild, theirPid].sort(),
+    );
+  });
+});
+
 describe('code', () => {
   it('code/secrets-in-files: a key in code, then read from the environment', async () => {
     const f = await fixture();

@@ -146,7 +146,8 @@ export function doctorCommand(program: Command): void {
       'after',
       `
 Checks (docs/doctor.md explains each): files (.env ignored, .gitignore entries,
-.env.example placeholders, tracked key files, modes, stray key copies), code (scan
+.env.example placeholders, tracked key files, modes, stray key copies, vault builds
+and lock pid files), code (scan
 findings, comments, stored values, logs, --history), deploy (docker-compose,
 Dockerfiles, CI workflows), environments (prod shares a value with dev, required
 variables, name typos), keys (weak, tier 3 backup, changed without rewrap), access
@@ -157,7 +158,8 @@ A file a check must examine but cannot read (permission denied, too large, not a
 regular file, a dangling link) is reported as "could not read FILE: REASON", and a
 check that found nothing else is incomplete (a warning), never passed.
 Safe fixes (--fix): .gitignore/.dockerignore entries, chmod 600, the pre-commit hook,
-.env.example from coffer.yaml, deleting a temp file or key copy a killed coffer left.
+.env.example from coffer.yaml, deleting a temp file, key copy, vault build or lock pid
+file a killed coffer left (never one of another host or container: its rm is shown).
 Everything else is printed as the command to run.
 Exit codes: 0 no error (no warning either with --strict), 1 otherwise, 2 usage.
 

@@ -8,7 +8,13 @@ import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { basename, dirname, join } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
-import { cofferTempFileWriter, fileMode, type Writer, writerState } from '../../files.js';
+import {
+  cofferTempFileWriter,
+  fileMode,
+  privateFileWriter,
+  type Writer,
+  writerState,
+} from '../../files.js';
 import { keyFileCopyWriter } from '../../keys/master-key.js';
 import { manifestEnvExample } from '../../manifest/example.js';
 import { pathGlob } from '../../path-glob.js';
@@ -180,6 +186,80 @@ const strayKeyCopy: Check = {
           : `${f.shown} is a copy of the master key a coffer init or restore left when it was killed`,
       });
       fixes.push(deleteLeftover(f, 'coffer init or restore'));
+    }
+    return { evidence, fixes, unread: unreadDirs };
+  },
+};
+
+/** A vault being built beside its place: `vault.db.WRITER.HEX.tmp` and its SQLite journals. */
+const VAULT_BUILD = String.raw`\.tmp(?:-wal|-shm|-journal)?`;
+
+/**
+ * The writer of `name` when it is the pid file of a lock (`NAME.lock.WRITER.HEX`, or of its
+ * takeover, `NAME.lock.takeover.WRITER.HEX`), which a writer killed between making it and
+ * linking it to the lock's name leaves behind.
+ */
+function lockPidFileWriter(name: string): Writer | undefined {
+  const i = name.lastIndexOf('.lock.');
+  if (i <= 0) return undefined;
+  const lock = name.slice(0, i + 5);
+  return privateFileWriter(name, lock, '') ?? privateFileWriter(name, `${lock}.takeover`, '');
+}
+
+const strayWriterFiles: Check = {
+  id: 'files/stray-writer-files',
+  category: 'files',
+  severity: 'warning',
+  title: 'no vault build or lock pid file a killed coffer left',
+  why: 'A coffer init or restore killed while building the vault leaves a copy of it under another name, and a killed write leaves its lock pid file; one of this host goes with the next init or write, but one of another host or container stays until someone deletes it.',
+  run(ctx) {
+    const candidates: (Candidate & { kind: 'build' | 'pid' })[] = [];
+    const unreadDirs: Unread[] = [];
+    // Beside the vault and its key file: vault builds, and the pid files of their locks.
+    for (const dir of [...new Set(ctx.vaultFiles.map((f) => dirname(f)))]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          unreadDirs.push(unread(`${dir}/`, `cannot list it (${listError(code)})`));
+        }
+        continue;
+      }
+      for (const name of names.sort()) {
+        const path = join(dir, name);
+        const build = ctx.vaultFiles
+          .map((f) => privateFileWriter(name, basename(f), VAULT_BUILD))
+          .find((w) => w !== undefined);
+        if (build !== undefined)
+          candidates.push({ shown: path, path, writer: build, kind: 'build' });
+        const pid = lockPidFileWriter(name);
+        if (pid !== undefined) candidates.push({ shown: path, path, writer: pid, kind: 'pid' });
+      }
+    }
+    // In the project: the pid files of the locks of .env writes.
+    for (const f of ctx.tree()) {
+      const writer = lockPidFileWriter(base(f));
+      if (writer !== undefined) {
+        candidates.push({ shown: f, path: join(ctx.root, f), writer, kind: 'pid' });
+      }
+    }
+    const kindOf = new Map(candidates.map((c) => [c.shown, c.kind]));
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const f of leftovers(candidates)) {
+      const build = kindOf.get(f.shown) === 'build';
+      const what = build
+        ? 'a vault a coffer init or restore was building'
+        : "a lock's pid file of a coffer write";
+      evidence.push({
+        file: f.shown,
+        message: f.otherHost
+          ? `${f.shown} is ${what} on another host or in another container (the disk is shared)`
+          : `${f.shown} is ${what}, left when it was killed`,
+      });
+      fixes.push(deleteLeftover(f, build ? 'coffer init or restore' : 'coffer'));
     }
     return { evidence, fixes, unread: unreadDirs };
   },
@@ -466,6 +546,7 @@ export const FILE_CHECKS: readonly Check[] = [
   trackedSecretFiles,
   modes,
   strayKeyCopy,
+  strayWriterFiles,
 ];
 
 export type { DoctorContext };
