@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorOf } from '../../test/helpers/errors.js';
-import { hasMkfifo, makeFifo, startFifoWriter } from '../../test/helpers/fifo.js';
-import { MAX_MANIFEST_BYTES } from '../core/manifest/parse.js';
-import { READ_LIMITS, TooLargeError } from '../core/read-limited.js';
-import { findProjectConfig } from './project-file.js';
+import { errorOf } from '../../../test/helpers/errors.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../../../test/helpers/fifo.js';
+import { MAX_MANIFEST_BYTES } from '../manifest/parse.js';
+import { READ_LIMITS, TooLargeError } from '../read-limited.js';
+import { findProjectConfig } from './find.js';
 
 const dirs: string[] = [];
 afterEach(() => {
