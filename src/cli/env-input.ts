@@ -50,7 +50,8 @@ export function projectAndEnv(opts: { project?: string; env?: string }): {
   project: string;
   env: string;
 } {
-  return { project: resolveProject(opts.project).project, env: envOf(opts) };
+  const { project } = resolveProject(opts.project);
+  return { project, env: envOf(opts, project) };
 }
 
 /** The description of each variable from the comments above it (core/dotenv/comments.ts). */

@@ -1,29 +1,40 @@
 /**
  * The environment a command works in when it is given no --env: core's one rule
  * (core/environments/default-env.ts): COFFER_ENV, else the project file's `env`, else `dev`.
- * Every command takes its default environment from here, so `coffer set` and `coffer run` in
- * the same directory agree.
+ * The file's `env` counts only for the file's own project (core/project-file/settings.ts):
+ * a command on another project (`--project other`, `project/other/...`) ignores it. Every
+ * command takes its default environment from here, so `coffer set` and `coffer run` in the
+ * same directory agree.
  */
 import {
   chooseEnvironment,
   ENVIRONMENT_RULE,
   givenEnvironment,
 } from '../core/environments/default-env.js';
+import { projectFileEnvFor } from '../core/project-file/index.js';
 import { findProjectConfig } from './project-file.js';
 
-/** The `env` of the nearest project file (.coffer, coffer.yaml), if it sets one. */
-function projectFileEnv(): string | undefined {
-  return findProjectConfig()?.env;
+/** The `env` of the nearest project file (.coffer, coffer.yaml) when it applies to `project`. */
+function projectFileEnv(project: string | undefined): string | undefined {
+  return projectFileEnvFor(findProjectConfig(), project);
 }
 
 /**
- * The environment for a command: --env, then COFFER_ENV, then the project file's `env`, then
- * `dev`. `fileEnv` reads the project file's `env` for a command that has already loaded it
- * (the manifest's `env:` for `setup` and `manifest check`).
+ * The environment for a command working on `project` (undefined: it names none, and works in
+ * the directory's): --env, then COFFER_ENV, then the project file's `env` when the file is for
+ * that project, then `dev`.
  */
-export function envOf(
+export function envOf(opts: { env?: string | undefined }, project?: string): string {
+  return envWithFile(opts, () => projectFileEnv(project));
+}
+
+/**
+ * The same rule, with `fileEnv` reading the file's `env` for a command that has already
+ * loaded it (the manifest's `env:` for `setup` and `manifest check`).
+ */
+export function envWithFile(
   opts: { env?: string | undefined },
-  fileEnv: () => string | undefined = projectFileEnv,
+  fileEnv: () => string | undefined,
 ): string {
   return chooseEnvironment({
     flag: opts.env,
@@ -33,13 +44,13 @@ export function envOf(
 }
 
 /** The same environment as given, not validated (for suggestions after a failure). */
-export function givenEnvOf(opts: { env?: string | undefined }): string {
+export function givenEnvOf(opts: { env?: string | undefined }, project?: string): string {
   return givenEnvironment({
     flag: opts.env,
     variable: process.env.COFFER_ENV,
     projectFile: () => {
       try {
-        return projectFileEnv();
+        return projectFileEnv(project);
       } catch {
         return undefined;
       }

@@ -76,7 +76,10 @@ export async function emptyListNote(
   return existing === undefined ? undefined : emptyListHint(prefix, env, existing);
 }
 
-/** The environment as the user gave it (for hints), by the one rule (env-option.ts). */
-export function envInput(opts: { env?: string | undefined }): string {
-  return givenEnvOf(opts);
+/**
+ * The environment as the user gave it (for hints), by the one rule (env-option.ts) for a
+ * command on `project` (undefined: none named).
+ */
+export function envInput(opts: { env?: string | undefined }, project?: string): string {
+  return givenEnvOf(opts, project);
 }

@@ -79,6 +79,65 @@ describe('the project file env', () => {
   });
 });
 
+describe("the project file's settings belong to the project it names", () => {
+  const NODE_PRINT = [
+    process.execPath,
+    '-e',
+    "process.stdout.write('[' + (process.env.WEBHOOK ?? '') + '|' + (process.env.NODE_OPTIONS ?? '') + ']')",
+  ];
+
+  it('--project naming another project: neither env= nor allow_env_names applies', () => {
+    const p = project('.coffer', 'project=receptor\nenv=prod\nallow_env_names=NODE_OPTIONS\n');
+    const store = (path: string, value: string, args: string[] = []) => {
+      const r = p.run(['set', path, '-d', DESCRIPTION, ...args], { input: value });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    // A key path of another project is stored where `run --project billing` reads it: dev.
+    expect(store('project/billing/webhook', 'billing-dev')).toContain('(dev)');
+    store('project/billing/webhook', 'billing-prod', ['--env', 'prod']);
+    store('project/receptor/webhook', 'receptor-prod');
+    expect(p.run(['get', 'project/billing/webhook']).stdout).toBe('billing-dev\n');
+    expect(p.run(['get', 'project/receptor/webhook']).stdout).toBe('receptor-prod\n');
+
+    const run = (args: string[], env: Record<string, string> = {}) => {
+      const r = p.run(['run', '--no-mask', ...args, '--', ...NODE_PRINT], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(run(['--project', 'billing'])).toBe('[billing-dev|]');
+    expect(run([])).toBe('[receptor-prod|]');
+    expect(run(['--project', 'receptor'])).toBe('[receptor-prod|]');
+    // An explicit environment always wins.
+    expect(run(['--project', 'billing', '--env', 'prod'])).toBe('[billing-prod|]');
+    expect(run(['--project', 'billing'], { COFFER_ENV: 'prod' })).toBe('[billing-prod|]');
+
+    // allow_env_names by the same rule: receptor's NODE_OPTIONS is allowed, billing's is not.
+    store('project/receptor/node_options', '--no-warnings');
+    store('project/billing/node_options', '--no-warnings');
+    expect(run([])).toBe('[receptor-prod|--no-warnings]');
+    const refused = p.run(['run', '--no-mask', '--project', 'billing', '--', ...NODE_PRINT]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('project/billing/node_options');
+    expect(refused.stdout).toBe('');
+  });
+
+  it('env pull and list with another project read its dev, not the file env', () => {
+    const p = project('coffer.yaml', 'project: receptor\nenv: prod\n');
+    const set = p.run(['set', 'project/billing/webhook', '-d', DESCRIPTION, '--env', 'dev'], {
+      input: 'billing-dev',
+    });
+    expect(set.code, set.stderr).toBe(0);
+    const pull = p.run(['env', 'pull', '--project', 'billing', '--file', '-']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain('WEBHOOK=billing-dev');
+    const { items } = JSON.parse(p.run(['list', 'project/billing', '--json']).stdout);
+    expect(items.map((s: { path: string; env: string }) => [s.path, s.env])).toEqual([
+      ['project/billing/webhook', 'dev'],
+    ]);
+  });
+});
+
 describe('a project file that is not one', () => {
   it('past 1 MiB is refused by name by the commands that read it, nothing stored or run', () => {
     const p = project('.coffer', 'project=receptor\n');

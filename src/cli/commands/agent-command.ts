@@ -124,7 +124,7 @@ function cofferBinary(): string {
 /** The environments the agent gets: --env, else those the vault holds for the project. */
 async function environments(g: GlobalOptions, project: string, flags: string[]): Promise<string[]> {
   if (flags.length > 0) return [...new Set(flags.map((e) => parseEnvironment(e)))];
-  const first = envOf({});
+  const first = envOf({}, project);
   let found: string[] = [];
   try {
     found = await withService({ ...g, noPrompt: true }, async (s) =>

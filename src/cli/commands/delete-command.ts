@@ -4,6 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -24,8 +25,8 @@ export function deleteCommand(program: Command): void {
         withLocalVault('coffer delete', g, async ({ vault }) => {
           const r = await withSuggestions(
             g,
-            { kind: 'path', input: path!, env: envInput(opts) },
-            () => vault.delete(path!, envOf(opts)),
+            { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)) },
+            () => vault.delete(path!, envOf(opts, projectOfPath(path!))),
             vault,
           );
           if (opts.json) printJson(r);
@@ -65,8 +66,8 @@ export function restoreCommand(program: Command): void {
         return withLocalVault('coffer restore', g, async ({ vault }) => {
           const r = await withSuggestions(
             g,
-            { kind: 'path', input: path!, env: envInput(opts) },
-            () => vault.restore(path!, envOf(opts)),
+            { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)) },
+            () => vault.restore(path!, envOf(opts, projectOfPath(path!))),
             vault,
           );
           if (opts.json) printJson(r);

@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { parseEnvVarName } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { parseRotationPolicy } from '../../core/rotation/policy.js';
 import type { SecretMetadata } from '../../core/store/storage.js';
 import { action, type CommonOptions, intOption } from '../action.js';
@@ -58,9 +59,9 @@ Examples:
         return withLocalVault('coffer describe', g, async ({ vault }) => {
           const info = await withSuggestions(
             g,
-            { kind: 'path', input: path!, env: envInput(opts) },
+            { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)) },
             () => {
-              const env = envOf(opts);
+              const env = envOf(opts, projectOfPath(path!));
               return Object.keys(patch).length
                 ? vault.describe(path!, env, patch)
                 : vault.info(path!, env);

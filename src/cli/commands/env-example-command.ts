@@ -16,7 +16,7 @@ import { writeSecretFile } from '../../core/files.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { commentsAbove, readEnvFile } from '../env-input.js';
-import { envOf } from '../env-option.js';
+import { envWithFile } from '../env-option.js';
 import { note, printJson, warn } from '../output.js';
 
 interface ExampleOptions extends CommonOptions {
@@ -96,7 +96,7 @@ Examples:
           const manifest = loadNearestManifest(process.cwd());
           const text = manifestEnvExample(
             manifest,
-            envOf(opts, () => manifest.env ?? undefined),
+            envWithFile(opts, () => manifest.env ?? undefined),
           );
           writeSecretFile(opts.out, text, { overwrite: true, mode: 0o644 });
           const variables = manifest.variables.map((v) => v.name);

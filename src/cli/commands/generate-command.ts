@@ -24,6 +24,7 @@ import {
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -170,7 +171,7 @@ In package.json:
           return 0;
         }
         const run = async (vault?: import('../../core/store/vault.js').Vault) => {
-          const env = envOf(opts);
+          const env = envOf(opts, storePath === undefined ? undefined : projectOfPath(storePath));
           // One rule for every front end (core/generate/ensure.ts): an existing value is kept,
           // a vault and a file that disagree are a conflict, --force replaces both.
           const r = await ensureGenerated({

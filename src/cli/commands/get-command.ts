@@ -2,6 +2,7 @@
  * `coffer get PATH`: prints a secret's value and one newline (the only command that does).
  */
 import type { Command } from 'commander';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -33,8 +34,8 @@ Examples:
         withService(g, async (vault) => {
           const r = await withSuggestions(
             g,
-            { kind: 'path', input: path!, env: envInput(opts) },
-            () => vault.get(path!, envOf(opts), { version: opts.version }),
+            { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)) },
+            () => vault.get(path!, envOf(opts, projectOfPath(path!)), { version: opts.version }),
             vault,
           );
           if (opts.json) {

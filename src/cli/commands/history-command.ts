@@ -2,6 +2,7 @@
  * `coffer history PATH`: the versions of a secret, without values.
  */
 import type { Command } from 'commander';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -21,8 +22,8 @@ export function historyCommand(program: Command): void {
         withService(g, async (vault) => {
           const { secret, versions } = await withSuggestions(
             g,
-            { kind: 'path', input: path!, env: envInput(opts) },
-            () => vault.history(path!, envOf(opts)),
+            { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)) },
+            () => vault.history(path!, envOf(opts, projectOfPath(path!))),
             vault,
           );
           if (opts.json) {

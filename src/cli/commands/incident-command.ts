@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { closeIncident, listIncidents } from '../../core/incident/incident.js';
 import { respondToIncident } from '../../core/incident/respond.js';
 import { parseKeyPath } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { parseDuration } from '../../core/rotation/duration.js';
 import { writtenUnder } from '../../core/rotation/places.js';
 import { action, type CommonOptions } from '../action.js';
@@ -61,7 +62,7 @@ Examples:
           return 2;
         }
         const key = parseKeyPath(path).path;
-        const env = envOf(opts);
+        const env = envOf(opts, projectOfPath(key));
         const sinceMs = parseDuration(opts.since ?? '30d', '--since');
         const graceMs = parseDuration(opts.grace ?? '0', '--grace');
         return withLocalVault('coffer incident', g, async ({ vault }) => {

@@ -2,6 +2,7 @@
  * `coffer list [PREFIX]`: secrets' metadata, never their values.
  */
 import type { Command } from 'commander';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -34,14 +35,14 @@ Examples:
     .action(
       action<ListOptions>(async ([prefix], opts, g) =>
         withService(g, async (vault) => {
-          const env = opts.allEnvs ? undefined : envInput(opts);
+          const env = opts.allEnvs ? undefined : envInput(opts, projectOfPath(prefix ?? ''));
           const items = await withSuggestions(
             g,
             { kind: 'prefix', input: prefix ?? '', env },
             () =>
               vault.list({
                 prefix,
-                env: opts.allEnvs ? undefined : envOf(opts),
+                env: opts.allEnvs ? undefined : envOf(opts, projectOfPath(prefix ?? '')),
                 includeDeleted: opts.deleted === true,
               }),
             vault,

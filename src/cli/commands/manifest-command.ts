@@ -11,7 +11,7 @@ import { isValidSegment, normalizeSegment } from '../../core/paths.js';
 import { closestMatch } from '../../core/suggest.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
-import { envHelp, envOf } from '../env-option.js';
+import { envHelp, envOf, envWithFile } from '../env-option.js';
 import { note, printJson, writeOut } from '../output.js';
 import { resolveProject } from '../project-file.js';
 
@@ -119,7 +119,10 @@ Examples:
         if (opts.from === 'vault') {
           const secrets = await withService(g, (b) =>
             // The API lists one environment at a time; locally every environment.
-            b.list({ prefix: `project/${project}`, env: b.remote ? envOf(opts) : undefined }),
+            b.list({
+              prefix: `project/${project}`,
+              env: b.remote ? envOf(opts, project) : undefined,
+            }),
           );
           result = init.manifestFromVault(secrets, { project });
         } else {
@@ -205,7 +208,7 @@ Examples:
         const m = loadNearestManifest(process.cwd());
         const env = manifestEnvironment(
           m,
-          envOf(opts, () => m.env ?? undefined),
+          envWithFile(opts, () => m.env ?? undefined),
         );
         const secrets = await withService(g, (b) =>
           b.list({ prefix: `project/${m.project}`, env }),

@@ -76,7 +76,8 @@ async function storedValues(
   envFlags: string[],
 ): Promise<string[]> {
   const { project } = resolveProject(projectFlag);
-  const envs = envFlags.length > 0 ? envFlags.map((e) => parseEnvironment(e)) : [envOf({})];
+  const envs =
+    envFlags.length > 0 ? envFlags.map((e) => parseEnvironment(e)) : [envOf({}, project)];
   return withService({ ...g, noPrompt: true }, (service) =>
     projectValues(service, project, envs, 'redact'),
   );

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
 import type { RotationHints } from '../../core/manifest/model.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
 import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
 import {
@@ -140,7 +141,7 @@ Examples:
     .action(
       action<RotateOptions>(async ([path], opts, g) => {
         const key = parseKeyPath(path!).path;
-        const env = envOf(opts);
+        const env = envOf(opts, projectOfPath(key));
         if (opts.finish) {
           // Options of a rotation that --finish would silently drop (a value read and lost).
           const rotationOnly = [

@@ -155,7 +155,9 @@ either. Both into one place (2>&1) keep their order: the program gets one channe
 Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
 before printing it is not caught (see SECURITY.md).
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
-(project: NAME) in this directory or a parent.
+(project: NAME) in this directory or a parent. That file's env= and allow_env_names apply
+only to the project it names: with --project naming another, neither does (its environment
+is then --env, else COFFER_ENV, else dev). --env and COFFER_ENV always win over env=.
 
 Examples:
   coffer run --project consilio -- npm start
@@ -175,7 +177,7 @@ Examples:
             : await withSuggestions(g, { kind: 'project', input: opts.project ?? '' }, async () =>
                 resolveProject(opts.project),
               );
-        const env = envOf(opts);
+        const env = envOf(opts, found.project);
         const passEnv = parsePassEnv(opts.passEnv ?? []);
         const allowNames =
           found.project === undefined

@@ -12,6 +12,7 @@ import {
   parseEnvVarName,
   parseKeyPath,
 } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
@@ -85,11 +86,11 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
     .action(
       action<SetOptions>(async ([path], opts, g) => {
         opts.envFile = opts.dotenv ?? opts.file;
-        const env = envOf(opts);
+        const env = envOf(opts, projectOfPath(path!));
         // Refuse a bad path or description before asking for the value.
         const key = await withSuggestions(
           g,
-          { kind: 'path', input: path!, env: envInput(opts), creating: true },
+          { kind: 'path', input: path!, env: envInput(opts, projectOfPath(path!)), creating: true },
           async () => parseKeyPath(path!),
         );
         if (opts.description !== undefined) parseDescription(opts.description, key.path);

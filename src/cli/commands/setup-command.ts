@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
-import { envHelp, envOf } from '../env-option.js';
+import { envHelp, envWithFile } from '../env-option.js';
 import { promptHidden, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
 
@@ -57,7 +57,7 @@ Examples:
         const { loadNearestManifest } = await import('../../core/manifest/load.js');
         const { runSetup } = await import('../../core/manifest/setup.js');
         const manifest = loadNearestManifest(process.cwd());
-        const env = envOf(opts, () => manifest.env ?? undefined);
+        const env = envWithFile(opts, () => manifest.env ?? undefined);
         const dotenv =
           opts.writeEnv === undefined || opts.writeEnv === false
             ? undefined

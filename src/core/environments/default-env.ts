@@ -5,7 +5,8 @@
  *
  *   1. the command's own choice (`--env prod`);
  *   2. COFFER_ENV;
- *   3. the project file's `env` (`env=prod` in `.coffer`, `env: prod` in `coffer.yaml`);
+ *   3. the project file's `env` (`env=prod` in `.coffer`, `env: prod` in `coffer.yaml`), when
+ *      the command works on the file's project or names none (core/project-file/settings.ts);
  *   4. `dev`.
  *
  * The variable wins over the file because it is set for one shell or one deploy, where the
@@ -37,4 +38,5 @@ export function chooseEnvironment(s: EnvironmentSources): string {
 }
 
 /** The rule in words, for `--env` help texts: the same order as chooseEnvironment. */
-export const ENVIRONMENT_RULE = "COFFER_ENV, else the project file's env, else dev";
+export const ENVIRONMENT_RULE =
+  "COFFER_ENV, else the project file's env if the project is the file's, else dev";

@@ -10,4 +10,4 @@ export {
   type ProjectlessFile,
   parseProjectFile,
 } from './parse.js';
-export { allowedEnvNamesFor } from './settings.js';
+export { allowedEnvNamesFor, projectFileEnvFor, projectOfPath } from './settings.js';

@@ -6,6 +6,7 @@
  */
 import { keyringFromEnv, keyringFromVault } from '../../../core/envelope/env-keyring.js';
 import type { DataKeyring } from '../../../core/envelope/keyring.js';
+import { projectOfPath } from '../../../core/project-file/index.js';
 import type { CommonOptions } from '../../action.js';
 import { envOf, type GlobalOptions, withService } from '../../context.js';
 import { warn } from '../../output.js';
@@ -23,7 +24,7 @@ export async function loadKeyring(opts: KeyCliOptions, g: GlobalOptions): Promis
     return withService(g, (backend) =>
       keyringFromVault({ get: (p, e) => backend.get(p, e, {}) }, path, {
         ...options,
-        env: envOf(opts),
+        env: envOf(opts, projectOfPath(path)),
       }),
     );
   }
