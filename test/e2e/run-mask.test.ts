@@ -187,6 +187,113 @@ describe('coffer run: how the masked output reaches coffer', () => {
     });
   }
 
+  /**
+   * A program that writes a line, and a second one once told (on stdin) that the reader of
+   * coffer's stdout has gone; then it waits until its own end of the output is closed (its
+   * stdout is a socket in both modes, so it can watch for that without writing; at most
+   * 20 s, exit 99) and writes a third line. Exit 32 when a write fails with EPIPE (Node
+   * ignores SIGPIPE), 0 when the third write went through.
+   */
+  const NEXT_WRITE = `
+const fs = require('fs');
+const net = require('net');
+const line = (s) => {
+  try { fs.writeSync(1, s + ' ' + process.env.DB_PASSWORD + '\\n'); }
+  catch (e) { if (e.code === 'EPIPE') process.exit(32); throw e; }
+};
+line('first');
+process.stdin.once('data', () => {
+  line('second');
+  const bound = setTimeout(() => process.exit(99), 20000);
+  const out = new net.Socket({ fd: 1, readable: true, writable: false, allowHalfOpen: true });
+  out.on('data', () => {});
+  out.once('end', () => { clearTimeout(bound); line('third'); process.exit(0); });
+});
+`;
+
+  for (const [how, tmp] of [
+    ['socket', undefined],
+    ['pipe', 'no-such-dir'],
+  ] as const) {
+    it(`the write that finds the reader gone closes the program's output: its next write fails (${how})`, async () => {
+      const h = project();
+      const child = spawn(
+        process.execPath,
+        [BIN, 'run', '-p', 'shop', '--', process.execPath, '-e', NEXT_WRITE],
+        {
+          env: tmp === undefined ? h.env : { ...h.env, TMPDIR: join(h.home, tmp) },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          timeout: 60_000,
+        },
+      );
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      const closed = new Promise((r) => child.on('close', r));
+      const first = await new Promise<string>((r) =>
+        child.stdout.once('data', (d) => r(String(d))),
+      );
+      // The reader takes the first line and goes away; then the program writes again.
+      child.stdout.destroy();
+      child.stdin.end('go\n');
+      const code = await closed;
+      expect(first).toBe(`first ${M}\n`);
+      expect(err).toBe('');
+      // As `prog | head -1` without coffer: the write after the reader left fails (EPIPE).
+      expect(code).toBe(32);
+    });
+  }
+
+  it('a program whose write finds the reader gone gets SIGPIPE then, not at a later write', async () => {
+    const h = project();
+    // Prints a line, a second one once told that the reader has gone, then only waits on
+    // stdin (held open): without coffer the second echo dies of SIGPIPE.
+    const program =
+      'echo first "$DB_PASSWORD"; read go; echo second "$DB_PASSWORD"; read rest; exit 0';
+    const child = spawn(process.execPath, [BIN, 'run', '-p', 'shop', '--', 'sh', '-c', program], {
+      env: h.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const closed = new Promise((r) => child.on('close', r));
+    const first = await new Promise<string>((r) => child.stdout.once('data', (d) => r(String(d))));
+    child.stdout.destroy();
+    child.stdin.write('go\n');
+    const code = await closed;
+    child.stdin.destroy();
+    expect(first).toBe(`first ${M}\n`);
+    expect(err).toBe('');
+    expect(code).toBe(141);
+  });
+
+  it('a program printing lines into `| head -n 1` ends as it would without coffer, quietly', () => {
+    const h = project();
+    const dir = mkdtempSync(join(h.home, 'head-'));
+    // A bounded loop, far longer than every buffer between the program and head; sh keeps
+    // SIGPIPE's default action (Node ignores it), so it dies of it: 141, as `yes | head` does.
+    const program =
+      'i=0; while [ $i -lt 100000 ]; do printf "line %s %s\\n" $i "$DB_PASSWORD"; i=$((i+1)); done';
+    const pipeline = (command: string) =>
+      spawnSync('sh', ['-c', `{ ${command}; echo $? > status; } | head -n 1`], {
+        cwd: dir,
+        env: h.env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const plain = pipeline(`sh -c ${q(program)}`);
+    expect(plain.stdout).toBe('line 0 \n');
+    expect(readFileSync(join(dir, 'status'), 'utf8')).toBe('141\n');
+    const r = pipeline(`${q(process.execPath)} ${q(BIN)} run -p shop -- sh -c ${q(program)}`);
+    expect(r.stdout).toBe(`line 0 ${M}\n`);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(join(dir, 'status'), 'utf8')).toBe('141\n');
+  });
+
   it.skipIf(!existsSync('/dev/full'))(
     'a destination that fails otherwise (a full disk) is said, not taken for a reader gone',
     () => {

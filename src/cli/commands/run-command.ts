@@ -153,7 +153,9 @@ keeps its terminal, untouched. Each stream is decided on its own; --mask / --no-
 either. Both into one place (2>&1) keep their order: the program gets one channel for both
 (where coffer cannot make its socket it falls back to a pipe each, and that order is lost).
 Masking is a seatbelt, not a sandbox: a program that transforms a value otherwise
-before printing it is not caught (see SECURITY.md).
+before printing it is not caught (see SECURITY.md). When the reader of masked output goes
+away (| head -1), the program is stopped as by a closed pipe: SIGPIPE, and EPIPE on its next
+write if it ignores that signal; coffer exits with the program's status.
 The project comes from --project or from a .coffer file (project=NAME) or coffer.yaml
 (project: NAME) in this directory or a parent. That file's env= and allow_env_names apply
 only to the project it names: with --project naming another, neither does (its environment
@@ -410,20 +412,44 @@ async function runChild(
       const stream = await import('../../core/redact/stream.js');
       const dests = [rawStdout(), process.stderr];
       const chans = [outCh, errCh];
-      // A reader that goes away (`coffer run -- yes | head`): coffer learns it when its own
-      // write fails (Node cannot watch a pipe for its reader's end), so the program's first
-      // write after that still succeeds, into coffer; from then on what it writes is dropped
-      // and it gets SIGPIPE and a closed end, as a write into a closed pipe would without
-      // coffer in between (a program that writes nothing more runs on; one that exits right
-      // after that first write keeps its own exit code). Without this coffer itself died of
-      // the reader's EPIPE.
+      // A reader that goes away (`coffer run -- prog | head -1`): coffer learns it when its own
+      // write fails (Node cannot watch a pipe for its reader's end), and then stops the program
+      // at once, as the kernel stops a writer into a closed pipe: SIGPIPE, what it wrote since
+      // is dropped, and its end of the output is closed, so that a program that ignores the
+      // signal gets EPIPE on its next write. The end is closed right after a read has taken
+      // what was waiting in it (or, when nothing comes, two turns of the loop later): a socket
+      // closed with unread data fails the writer's next write with ECONNRESET instead. Without
+      // this coffer itself died of the reader's EPIPE.
       const gone = [false, false];
-      /** The program wrote after the reader went away: SIGPIPE, as the kernel sends per write. */
-      const wroteIntoGone = (close: () => void): void => {
-        child.kill('SIGPIPE');
-        close();
-      };
+      /** Another failure there (a full disk): the program is stopped when it next writes. */
+      const atNextWrite = [false, false];
       const piped = [child.stdout, child.stderr];
+      /** What feeds destination `i` (merged: the one channel feeds stdout only). */
+      const feeding = (i: number): OutputChannel | undefined =>
+        i === 1 && masking.merged ? undefined : chans[i];
+      /** Closes what feeds destination `i`, once it is stopped (set by `stop`). */
+      const closers: ((() => void) | undefined)[] = [undefined, undefined];
+      const stop = (i: number): void => {
+        if (closers[i] !== undefined) return;
+        child.kill('SIGPIPE');
+        const ch = opened !== undefined ? feeding(i) : undefined;
+        const from = opened === undefined ? piped[i] : undefined;
+        let closed = false;
+        const close = (): void => {
+          if (closed) return;
+          closed = true;
+          ch?.close();
+          from?.destroy();
+        };
+        closers[i] = close;
+        if (from != null) {
+          from.unpipe();
+          from.on('data', close);
+          from.resume();
+        }
+        // A read that was waiting for coffer's write resumes now, in the next poll for input.
+        setImmediate(() => setImmediate(close));
+      };
       dests.forEach((dest, i) => {
         dest.on('error', (err: NodeJS.ErrnoException) => {
           // Any other failure (a full disk: ENOSPC) ends the output the same way, but is not
@@ -438,12 +464,20 @@ async function runChild(
               );
             }
           }
+          if (gone[i]) return;
           gone[i] = true;
-          const from = piped[i];
-          if (opened !== undefined || from == null) return;
-          from.unpipe();
-          from.once('data', () => wroteIntoGone(() => from.destroy()));
-          from.resume();
+          if (err.code === 'EPIPE') stop(i);
+          else {
+            atNextWrite[i] = true;
+            const from = opened === undefined ? piped[i] : undefined;
+            if (from == null) return;
+            from.unpipe();
+            from.once('data', () => {
+              stop(i);
+              closers[i]?.();
+            });
+            from.resume();
+          }
         });
       });
       if (opened !== undefined) {
@@ -458,7 +492,10 @@ async function runChild(
               ch.read(
                 (chunk, resume) => {
                   if (!gone[i]) return sink.write(chunk, resume);
-                  wroteIntoGone(() => ch.close());
+                  // Dropped, and the end closed now that what waited in it is read (a program
+                  // still writing after a full disk is stopped first).
+                  if (atNextWrite[i]) stop(i);
+                  closers[i]?.();
                   return true;
                 },
                 () => sink.end(done),
