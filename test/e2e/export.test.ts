@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { makeHome } from './harness.js';
+import { makeHome, runCoffer } from './harness.js';
 
 const DESCRIPTION = 'Stripe API key for payment processing';
 
@@ -337,5 +338,82 @@ describe('coffer export (binary)', () => {
           Object.entries(env).map(([k, v]) => [k, String(v).replaceAll('$$', '$')]),
         );
     expect(read).toEqual(values);
+  });
+});
+
+describe('coffer export: names that make a program load code', () => {
+  const EVIL = '--require /tmp/evil-Kx7.js';
+  const OUT: Record<string, string[]> = {
+    dotenv: ['-o', '.env.prod'],
+    shell: ['-o', '-'],
+    json: ['-o', 'prod.json'],
+    compose: ['-o', 'app.env'],
+    k8s: ['-o', '-'],
+    'github-actions': [],
+  };
+
+  it('refused in every format (and --apply) before anything is written or run; --allow-env-name and allow_env_names allow it', () => {
+    const h = setup();
+    const set = h.run(
+      ['set', 'project/consilio/node_options', '-d', 'Node runtime flags of the app', '-e', 'prod'],
+      EVIL,
+    );
+    expect(set.code, set.stderr).toBe(0);
+    // A project directory of its own, where a .coffer project file can go.
+    const work = join(h.home, 'work');
+    mkdirSync(work);
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      runCoffer(args, { cwd: work, env: { ...h.env, ...env } });
+    const bin = join(h.home, 'bin');
+    mkdirSync(bin);
+    const kubectlRan = join(work, 'kubectl.ran');
+    writeFileSync(join(bin, 'kubectl'), `#!/bin/sh\ncat > ${kubectlRan}\n`);
+    chmodSync(join(bin, 'kubectl'), 0o755);
+    const withKubectl = { PATH: `${bin}:${process.env.PATH}` };
+    const base = ['export', '-p', 'consilio', '-e', 'prod'];
+    const runs = [
+      ...Object.entries(OUT).map(([f, out]) => [...base, '-F', f, ...out]),
+      [...base, '-F', 'k8s', '--apply'],
+    ];
+    for (const args of runs) {
+      const r = run(args, withKubectl);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('refused to export the variable NODE_OPTIONS');
+      expect(r.stderr).toContain('project/consilio/node_options');
+      expect(r.stderr).toContain('--allow-env-name NODE_OPTIONS');
+      expect(r.stdout).toBe('');
+      expect(r.stdout + r.stderr).not.toContain('Kx7');
+      expect(r.stdout + r.stderr).not.toContain('pw-8c1f2a');
+    }
+    for (const f of ['.env.prod', 'prod.json', 'app.env', 'kubectl.ran']) {
+      expect(existsSync(join(work, f)), f).toBe(false);
+    }
+    // --json reports the refusal as JSON, names only.
+    const json = run([...base, '-F', 'dotenv', '-o', '.env.prod', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr).error.code).toBe('ENV_NAME_REFUSED');
+
+    // The operator allows it on this machine: on the command line ...
+    const allowed = run([
+      ...base,
+      '-F',
+      'dotenv',
+      '-o',
+      '.env.prod',
+      '--allow-env-name',
+      'NODE_OPTIONS',
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(parseDotenv(readFileSync(join(work, '.env.prod')))).toEqual({
+      ...EXPECTED,
+      NODE_OPTIONS: EVIL,
+    });
+    // ... or in the project file, for the project it names only.
+    writeFileSync(join(work, '.coffer'), 'project=other\nallow_env_names=NODE_OPTIONS\n');
+    expect(run([...base, '-F', 'shell', '-o', '-']).code).toBe(2);
+    writeFileSync(join(work, '.coffer'), 'project=consilio\nallow_env_names=NODE_OPTIONS\n');
+    const file = run([...base, '-F', 'shell', '-o', '-']);
+    expect(file.code, file.stderr).toBe(0);
+    expect(file.stdout).toContain('NODE_OPTIONS=');
   });
 });

@@ -25,6 +25,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxKeyPair, openSealedBox } from '../../src/cli/sync/sealed-box.js';
 import { Vault } from '../../src/core/index.js';
+import { refusedEnvName } from '../../src/core/inject/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
@@ -300,6 +301,11 @@ function resetCloud(): void {
   cloud.railway = {};
 }
 
+/** Variable names a sync carries (not ones refused as loading code: PATH, IFS, PS1, ...). */
+const NAME = fc
+  .stringMatching(/^[A-Z][A-Z0-9]{0,10}$/)
+  .filter((n) => refusedEnvName(n) === undefined);
+
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -320,7 +326,8 @@ describe('coffer sync (binary, stand-in targets)', () => {
       .map((v) => `v${randomBytes(6).toString('hex')}-${v}`);
     await fc.assert(
       fc.asyncProperty(
-        fc.dictionary(fc.stringMatching(/^[A-Z][A-Z0-9]{0,10}$/), value, {
+        // Names that make a program load code (PATH, PS1, ...) are refused: covered below.
+        fc.dictionary(NAME, value, {
           minKeys: 1,
           maxKeys: 4,
         }),
@@ -499,6 +506,50 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(noToken.stderr).toMatch(/needs a token/);
     for (const f of filesUnder(h.home)) expect(statSync(f).isFile()).toBe(true);
   }, 120_000);
+  it('a name that makes programs load code stops the sync at every target before anything is pushed, unless allowed here', async () => {
+    const h = setup();
+    resetCloud();
+    cloud.requests = [];
+    const EVIL = '--require /tmp/evil-Jt5.js';
+    await h.store({ API_KEY: 'k-Rf3', NODE_OPTIONS: EVIL });
+    const cli = () =>
+      h
+        .argv()
+        .split('\n')
+        .filter((l) => /"(set|import|delete|unset)"/.test(l));
+    for (const t of Object.keys(TARGETS) as Target[]) {
+      for (const extra of [[], ['--dry-run']]) {
+        const r = await h.run(['sync', '-p', 'consilio', '-e', 'prod', ...TARGETS[t], ...extra]);
+        expect(r.code, `${t} ${extra.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain('refused to sync the variable NODE_OPTIONS');
+        expect(r.stderr).toContain('project/consilio/node_options');
+        expect(r.stderr).toContain('--allow-env-name NODE_OPTIONS');
+        expect(r.stdout + r.stderr).not.toMatch(/Jt5|Rf3/);
+      }
+      expect(state(h, t), t).toEqual({});
+    }
+    expect(cli()).toEqual([]);
+    expect(cloud.requests.filter((q) => !q.startsWith('GET '))).toEqual([]);
+    const audit = JSON.parse((await h.run(['audit', '--json', '-n', '100'])).stdout) as {
+      records: { action: string }[];
+    };
+    expect(audit.records.filter((x) => x.action === 'sync')).toEqual([]);
+
+    // Allowed by the operator on this machine: pushed like any other variable.
+    const allowed = await h.run([
+      'sync',
+      '-p',
+      'consilio',
+      '-e',
+      'prod',
+      ...TARGETS.heroku,
+      '--allow-env-name',
+      'node_options',
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(cloud.heroku).toEqual({ API_KEY: 'k-Rf3', NODE_OPTIONS: EVIL });
+  }, 180_000);
+
   it('github without gh: the REST API with every value sealed to the repository key', async () => {
     const h = setup();
     resetCloud();

@@ -1,7 +1,8 @@
 /**
  * `coffer export --project P --env E --format F [--out FILE]`: a project's variables for a
  * deploy target (core/export). Local-only secrets are never exported; derived values are
- * resolved. Output holding values goes to a file written atomically with mode 0600, or to
+ * resolved; a name that makes programs load code (`NODE_OPTIONS`, ...) stops the export unless
+ * `--allow-env-name` or the project file allows it, as for `coffer run`. Output holding values goes to a file written atomically with mode 0600, or to
  * stdout only with `--out -`; `github-actions` output holds no value and prints by default.
  */
 import { spawn } from 'node:child_process';
@@ -26,6 +27,7 @@ import { type GlobalOptions, withService } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
 import { envHelp } from '../env-option.js';
 import { note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 
 interface ExportOptions extends CommonOptions {
@@ -37,6 +39,7 @@ interface ExportOptions extends CommonOptions {
   namespace?: string;
   service?: string;
   apply?: boolean;
+  allowEnvName?: string[];
 }
 
 /** Paths and names that the project's coffer.yaml (if any, for this project) marks local-only. */
@@ -56,18 +59,23 @@ export async function manifestLocalOnly(project: string): Promise<Set<string>> {
   return out;
 }
 
-/** The project's exportable variables in `env` (read through the secrets service, audited). */
+/**
+ * The project's exportable variables in `env` (read through the secrets service, audited).
+ * `allowNames`: the refused names the operator allowed on this machine.
+ */
 export async function readExport(
   b: SecretsService,
   project: string,
   env: string,
   purpose: string,
+  allowNames: readonly string[],
 ): Promise<ExportSelection> {
   const secrets = await b.readProject(project, env, purpose);
   return selectExport(secrets, {
     env,
     manifestLocalOnly: await manifestLocalOnly(project),
     reader: { getMany: (r) => b.getMany(r), info: (path, e) => b.info(path, e) },
+    allowNames,
   });
 }
 
@@ -118,8 +126,9 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
     { kind: 'project', input: opts.project ?? '' },
     async () => projectAndEnv(opts),
   );
+  const allowNames = allowedEnvNames(project, opts.allowEnvName);
   const selection = await withService(g, async (b) => {
-    if (holdsValues) return readExport(b, project, env, 'export');
+    if (holdsValues) return readExport(b, project, env, 'export', allowNames);
     // Names only: no value is read.
     const listed = await b.list({ prefix: `project/${project}`, env });
     return selectExport(
@@ -129,7 +138,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
         value: '',
         localOnly: s.localOnly,
       })),
-      { env, manifestLocalOnly: await manifestLocalOnly(project) },
+      { env, manifestLocalOnly: await manifestLocalOnly(project), allowNames },
     );
   });
   const text = formatExport(format, selection.variables, {
@@ -192,6 +201,11 @@ export function exportCommand(program: Command): void {
     .option('--namespace <ns>', "k8s: the Secret's namespace")
     .option('--apply', 'k8s: pipe the Secret to `kubectl apply -f -` instead of writing it')
     .option('--service <name>', 'compose: the service in the printed snippet (default app)')
+    .option(
+      '--allow-env-name <NAME>',
+      'let a secret set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--json', 'print {file, format, variables, excluded} (names only) as JSON')
     .addHelpText(
       'after',
@@ -200,6 +214,9 @@ Secrets marked local-only (coffer describe PATH --local-only, or local_only: tru
 coffer.yaml) are never exported. Values that are coffer:// references are resolved. A format
 with values is written to --out FILE atomically with mode 0600, or printed with --out -; the
 github-actions format holds only \${{ secrets.NAME }} references and prints by default.
+A secret whose variable would change how programs load code (NODE_OPTIONS, LD_PRELOAD,
+PATH, ...: see docs/injection.md) stops the export, in every format, unless --allow-env-name
+or allow_env_names in the project file allows it.
 
 Examples:
   coffer export --project consilio --env prod --format dotenv --out .env.prod

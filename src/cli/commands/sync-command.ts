@@ -1,6 +1,7 @@
 /**
  * `coffer sync --project P --env E --target T [--dry-run] [--prune]`: pushes a project's
- * exportable variables (local-only ones never, derived values resolved) to a deploy target
+ * exportable variables (local-only ones never, derived values resolved, names that make
+ * programs load code only when allowed here, as for `coffer run`) to a deploy target
  * (sync/targets.ts) without a value in argv, in a file or in a message. `--dry-run` shows the
  * names to add, change and remove (a keyed comparison where the target returns values);
  * `--prune` removes what coffer synced there before and the project no longer has (never a
@@ -22,6 +23,7 @@ import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
 import { envHelp } from '../env-option.js';
 import { note, printJson, writeOut } from '../output.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 import {
   makeTarget,
@@ -43,6 +45,7 @@ interface SyncOptions extends CommonOptions {
   railwayProject?: string;
   railwayEnvironment?: string;
   tokenFrom?: string;
+  allowEnvName?: string[];
 }
 
 function describePlan(plan: SyncPlan, prune: boolean): string {
@@ -67,6 +70,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     { kind: 'project', input: opts.project ?? '' },
     async () => projectAndEnv(opts),
   );
+  const allowNames = allowedEnvNames(project, opts.allowEnvName);
   return withLocalVault('coffer sync', g, async ({ vault }) => {
     const tokenEnv = tokenVariable(name);
     let token: string | undefined;
@@ -81,6 +85,8 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
       env,
       manifestLocalOnly: await manifestLocalOnly(project),
       reader: vault,
+      allowNames,
+      verb: 'sync',
     });
     const plan = planSync(
       selection.variables,
@@ -189,6 +195,11 @@ export function syncCommand(program: Command): void {
       '--token-from <path>',
       'heroku, render, railway, github without gh: read the API token from this secret',
     )
+    .option(
+      '--allow-env-name <NAME>',
+      'let a secret set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--json', 'print the plan or the result (names only) as JSON')
     .addHelpText(
       'after',
@@ -199,8 +210,11 @@ is not installed, a token (GITHUB_TOKEN, GH_TOKEN or --token-from) and --repo us
 REST API, each value sealed to the repository's public key (libsodium sealed box).
 --prune removes only variables coffer synced to that target (that repository, app or
 service) from this project and environment before; the target's own stay.
-Local-only secrets are never synced. API tokens: HEROKU_API_KEY, RENDER_API_KEY,
-RAILWAY_TOKEN, or --token-from PATH. Each sync is recorded in the audit log.
+Local-only secrets are never synced. A secret whose variable would change how programs load
+code (NODE_OPTIONS, LD_PRELOAD, PATH, ...: see docs/injection.md) stops the sync before
+anything is pushed, unless --allow-env-name or allow_env_names in the project file allows it.
+API tokens: HEROKU_API_KEY, RENDER_API_KEY, RAILWAY_TOKEN, or --token-from PATH. Each sync
+is recorded in the audit log.
 
 Examples:
   coffer sync -p consilio -e prod --target github --repo acme/consilio --dry-run

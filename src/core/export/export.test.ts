@@ -151,6 +151,96 @@ describe('selectExport', () => {
   });
 });
 
+describe('selectExport and names that load code', () => {
+  const secret = (envVar: string, value: string, localOnly = false) => ({
+    path: `project/app/${envVar.toLowerCase()}`,
+    envVar,
+    value,
+    localOnly,
+  });
+  /** The CofferError selectExport rejects with. */
+  async function refusalOf(p: Promise<unknown>): Promise<CofferError> {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CofferError);
+    return err as CofferError;
+  }
+
+  it('refuses the whole export for one refused name (any case), naming it and its path, never a value', async () => {
+    for (const envVar of ['NODE_OPTIONS', 'node_options', 'LD_PRELOAD', 'GIT_SSH_COMMAND']) {
+      const err = await refusalOf(
+        selectExport([secret('API_KEY', 'k-Zq81'), secret(envVar, '--require /tmp/evil-Wd4.js')], {
+          env: 'prod',
+        }),
+      );
+      expect(err.code, envVar).toBe('ENV_NAME_REFUSED');
+      expect(err.message).toContain(`refused to export the variable ${envVar}`);
+      expect(err.message).toContain(`project/app/${envVar.toLowerCase()}`);
+      expect(err.hint).toContain('--allow-env-name');
+      expect(`${err.message} ${err.hint}`).not.toMatch(/Zq81|Wd4/);
+    }
+    const sync = await refusalOf(
+      selectExport([secret('PATH', '/tmp/bin')], { env: 'prod', verb: 'sync' }),
+    );
+    expect(sync.message).toContain('refused to sync the variable PATH');
+  });
+
+  it('exports a refused name the operator allowed, compared case-insensitively', async () => {
+    const r = await selectExport([secret('NODE_OPTIONS', '--max-old-space-size=4096')], {
+      env: 'prod',
+      allowNames: ['node_options'],
+    });
+    expect(r.variables).toEqual([
+      {
+        name: 'NODE_OPTIONS',
+        path: 'project/app/node_options',
+        value: '--max-old-space-size=4096',
+      },
+    ]);
+    // Allowing one name allows only that one.
+    const err = await refusalOf(
+      selectExport([secret('NODE_OPTIONS', 'x'), secret('PYTHONPATH', 'y')], {
+        env: 'prod',
+        allowNames: ['NODE_OPTIONS'],
+      }),
+    );
+    expect(err.message).toContain('PYTHONPATH');
+    expect(err.message).not.toContain('NODE_OPTIONS');
+  });
+
+  it('a local-only secret under a refused name never leaves, so it stops nothing', async () => {
+    const r = await selectExport(
+      [secret('API_KEY', 'k'), secret('NODE_OPTIONS', '--inspect', true), secret('PATH', '/x')],
+      { env: 'prod', manifestLocalOnly: new Set(['PATH']) },
+    );
+    expect(r.variables.map((v) => v.name)).toEqual(['API_KEY']);
+    expect(r.excluded.map((x) => x.name)).toEqual(['NODE_OPTIONS', 'PATH']);
+  });
+
+  it('refuses before any referenced value is read', async () => {
+    const reads: string[] = [];
+    const err = await refusalOf(
+      selectExport([secret('NODE_OPTIONS', '{{ coffer://project/app/flags }}')], {
+        env: 'prod',
+        reader: {
+          info: async (path) => {
+            reads.push(`info ${path}`);
+            return { localOnly: false };
+          },
+          getMany: async (reqs) => {
+            for (const q of reqs) reads.push(`get ${q.path}`);
+            return [];
+          },
+        },
+      }),
+    );
+    expect(err.code).toBe('ENV_NAME_REFUSED');
+    expect(reads).toEqual([]);
+  });
+});
+
 describe('compose env_file', () => {
   /** compose-go's reading of the two forms coffer writes (dotenv/parser.go, v2). */
   function composeRead(line: string): [string, string] {

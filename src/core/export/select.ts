@@ -11,11 +11,17 @@
  *   templates) is resolved, each reference read through the vault (audited), as `coffer run`
  *   and `env pull` resolve it (references/resolve.ts: resolveDerived), so a target gets the
  *   value a program started by `coffer run` would see.
+ * - A variable whose name changes how programs load or run code (`NODE_OPTIONS`, `LD_*`, ...:
+ *   inject/names.ts) stops the whole export or sync before anything is written or pushed,
+ *   unless the operator allowed that name on this machine (`--allow-env-name`, the project
+ *   file), the same rule as `coffer run` and the .env writers: an exported .env file, a
+ *   shell script, a Kubernetes Secret or a deploy target's variables all end up in some
+ *   program's environment. Local-only secrets, which never leave, are not checked.
  * - Variables are ordered by name, so output and dry runs are stable.
  */
 
 import { CofferError } from '../errors.js';
-import { assertOneSecretPerVariable } from '../inject/check.js';
+import { type AllowedNames, assertInjectableNames } from '../inject/check.js';
 import { isDerived, referenceKey, references } from '../references/reference.js';
 import { type ReferenceReader, resolveDerived } from '../references/resolve.js';
 import type { ProjectSecret } from '../store/vault-types.js';
@@ -39,6 +45,13 @@ export interface SelectOptions {
   manifestLocalOnly?: ReadonlySet<string> | undefined;
   /** Reads referenced secrets; without it, derived values are exported as stored. */
   reader?: ExportReader | undefined;
+  /**
+   * Refused names the operator allowed on this machine (`--allow-env-name`, the project
+   * file's `allow_env_names`); never anything read from the vault. Default: none.
+   */
+  allowNames?: AllowedNames | undefined;
+  /** What a refusal says was refused (`export`, `sync`): "refused to VERB the variable ...". */
+  verb?: string | undefined;
 }
 
 /** What resolving derived values for an export needs: their inputs' values and flags. */
@@ -107,8 +120,9 @@ export async function selectExport(
       kept.push({ name: s.envVar, path: s.path, value: s.value });
     }
   }
-  // The same rule as run and .env files: one secret per variable.
-  assertOneSecretPerVariable(kept);
+  // The same rules as run and .env files: one secret per variable, and no name that makes a
+  // program load or run code unless allowed here. Checked before any referenced value is read.
+  assertInjectableNames(kept, options.allowNames ?? [], options.verb ?? 'export');
   let leaving = kept;
   const reader = options.reader;
   if (reader !== undefined) {
