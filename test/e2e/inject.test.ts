@@ -2,11 +2,16 @@
  * What `coffer run` and the .env writers put into other programs, through the built binary:
  * names that change how programs load code are refused unless allowed on this machine;
  * coffer's own credentials never reach the child unless passed on by name; a stored value
- * the OS cannot carry (NUL) is skipped by name, never printed.
+ * the OS cannot carry (NUL) is skipped by name, never printed. A `PS1` that a .env file would
+ * hand to an interactive bash is shown to run its command substitution, and to be refused.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Vault } from '../../src/core/index.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { RUNS_CODE } from '../helpers/code-names.js';
 import { type FakeServer, startFakeServer } from './fake-server.js';
 import { finished, makeHome, spawnCoffer } from './harness.js';
 import { startMcp } from './mcp-harness.js';
@@ -319,5 +324,101 @@ describe('MCP: an agent cannot inject a name that loads code', () => {
     } finally {
       await mcp.close();
     }
+  });
+});
+
+describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET run code', () => {
+  /** A vault whose project `tools` holds API_KEY and one secret under each of `names`. */
+  async function tools(names: readonly string[], value: (name: string) => string) {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const storage = openSqliteStorage(join(h.home, '.coffer', 'vault.db'));
+    const keyFile = join(h.home, '.coffer', 'master.key');
+    const key = new Uint8Array(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'));
+    const vault = new Vault(storage, key, { actor: 'test:setup' });
+    try {
+      for (const [name, v] of [['API_KEY', API_KEY], ...names.map((n) => [n, value(n)])]) {
+        await vault.set(`project/tools/${name!.toLowerCase()}`, 'dev', v!, {
+          description: 'Start-up setting of the tools service',
+        });
+      }
+    } finally {
+      vault.close();
+      await storage.close();
+    }
+    const dir = join(h.home, 'tools');
+    mkdirSync(dir);
+    return { h, dir, run: (args: string[]) => h.run(args, { cwd: dir }) };
+  }
+
+  it('each is refused by run, env pull and export, named with its key path, never its value', async () => {
+    const { dir, run } = await tools(RUNS_CODE, (n) => `$(touch /tmp/pwned-${n})`);
+    const commands = [
+      ['run', '--no-mask', '--project', 'tools', ...PRINT],
+      ['env', 'pull', '--project', 'tools', '--file', '.env'],
+      ['export', '--project', 'tools', '-F', 'dotenv', '-o', '.env.prod'],
+    ];
+    for (const args of commands) {
+      const r = run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`${RUNS_CODE.length} variables`);
+      for (const name of RUNS_CODE) {
+        expect(r.stderr, `${args[0]} ${name}`).toContain(
+          `${name} (from project/tools/${name.toLowerCase()}:`,
+        );
+      }
+      expect(r.stderr).not.toContain('pwned');
+      expect(r.stderr).not.toContain(API_KEY);
+    }
+    expect(existsSync(join(dir, '.env'))).toBe(false);
+    expect(existsSync(join(dir, '.env.prod'))).toBe(false);
+  });
+
+  it('PS1 in a .env file runs a command in an interactive bash that sources it: refused unless allowed', async (ctx) => {
+    const bash = spawnSync('bash', ['--version'], { encoding: 'utf8' });
+    if (bash.status !== 0) {
+      console.warn('NOT RUN: PS1 through an interactive bash: bash is not installed here');
+      ctx.skip();
+    }
+    const { h, dir, run } = await tools(['PS1'], () => '$(touch ran-from-ps1)');
+    const marker = join(dir, 'ran-from-ps1');
+    /** `set -a; . ./FILE; set +a` typed into an interactive bash, as a user loading a .env. */
+    const source = (file: string) => {
+      const r = spawnSync('bash', ['--norc', '--noprofile', '-i'], {
+        cwd: dir,
+        input: `set -a; . ./${file}; set +a\necho sourced\n`,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: h.home, HISTFILE: '/dev/null' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.stdout).toContain('sourced');
+    };
+    for (const args of [
+      ['env', 'pull', '--project', 'tools', '--file', '.env'],
+      ['export', '--project', 'tools', '-F', 'dotenv', '-o', '.env'],
+    ]) {
+      const r = run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('PS1 (from project/tools/ps1:');
+      expect(r.stderr).not.toContain('ran-from-ps1');
+      expect(existsSync(join(dir, '.env'))).toBe(false);
+    }
+    // The refusal is what stands between the value and the shell: allowed, the same file
+    // makes bash run the command at its next prompt.
+    const allowed = run([
+      'env',
+      'pull',
+      '--project',
+      'tools',
+      '--file',
+      '.env',
+      '--allow-env-name',
+      'PS1',
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    source('.env');
+    expect(existsSync(marker)).toBe(true);
   });
 });

@@ -3,7 +3,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { RUNS_CODE } from '../../../test/helpers/code-names.js';
 import { errorOf } from '../../../test/helpers/errors.js';
+import { CofferError } from '../errors.js';
+import { selectExport } from '../export/select.js';
 import {
   assertInjectableNames,
   CREDENTIAL_ENV_NAMES,
@@ -166,5 +169,64 @@ describe('runEnvironment', () => {
         },
       ),
     );
+  });
+});
+
+/**
+ * Each name of RUNS_CODE must stop `coffer run` (runEnvironment), a .env writer such as
+ * `env pull` (its assertInjectableNames call) and `export`/`sync` (selectExport), in any case.
+ */
+describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET run code', () => {
+  const VALUE = '$(touch /tmp/pwned-Vb2)';
+  const vars = (name: string) => [
+    { path: 'project/app/api_key', envVar: 'API_KEY', value: 'k', localOnly: false },
+    { path: `project/app/${name.toLowerCase()}`, envVar: name, value: VALUE, localOnly: false },
+  ];
+  const refusedBy = async (
+    name: string,
+    fn: () => unknown,
+  ): Promise<{ code: string; text: string }> => {
+    let err: unknown;
+    try {
+      await fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err, `${name} was not refused`).toBeInstanceOf(CofferError);
+    const e = err as CofferError;
+    return { code: e.code, text: `${e.message} ${e.hint ?? ''}` };
+  };
+
+  it.each(RUNS_CODE.flatMap((n) => [n, n.toLowerCase()]))(
+    '%s is refused by run, env pull and export, naming it and never its value; allowed when the operator says so',
+    async (name) => {
+      expect(refusedEnvName(name)).toBeDefined();
+      const checks = {
+        run: () => runEnvironment(vars(name), {}),
+        'env pull': () =>
+          assertInjectableNames(
+            vars(name).map((v) => ({ name: v.envVar, path: v.path })),
+            [],
+            'write .env with',
+          ),
+        export: () => selectExport(vars(name), { env: 'dev' }),
+      };
+      for (const [what, fn] of Object.entries(checks)) {
+        const r = await refusedBy(`${name} (${what})`, fn);
+        expect(r.code, what).toBe('ENV_NAME_REFUSED');
+        expect(r.text, what).toContain(`${name} (from project/app/${name.toLowerCase()}:`);
+        expect(r.text, what).toContain(`--allow-env-name ${name}`);
+        expect(r.text, what).not.toContain('pwned');
+      }
+      expect(runEnvironment(vars(name), {}, { allowNames: [name] }).env[name]).toBe(VALUE);
+      const allowed = await selectExport(vars(name), { env: 'dev', allowNames: [name] });
+      expect(allowed.variables.map((v) => v.name)).toContain(name);
+    },
+  );
+
+  it('names that only look alike still pass', () => {
+    for (const name of ['PS10', 'PAGERDUTY_API_KEY', 'LUA_INITIAL', 'GOFLAGS_X', 'EXINITS']) {
+      expect(refusedEnvName(name), name).toBeUndefined();
+    }
   });
 });

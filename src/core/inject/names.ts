@@ -20,8 +20,10 @@
  * - Shell start-up: `BASH_ENV` and `ENV` (a file a non-interactive bash or POSIX sh sources
  *   before anything else), `BASH_FUNC_*` (exported bash functions), `SHELLOPTS`, `BASHOPTS`
  *   (turn on xtrace and other options), `PS4` (expanded, with command substitution, on every
- *   traced line), `PROMPT_COMMAND`, `IFS` (word splitting of every unquoted expansion),
- *   `CDPATH`, `GLOBIGNORE`, `ZDOTDIR` (where zsh reads its start-up files), `FPATH`.
+ *   traced line), `PS0`, `PS1`, `PS2` (expanded the same way by an interactive bash: before
+ *   each command, at each prompt, at each continuation line; `. ./.env` in a terminal sets
+ *   them), `PROMPT_COMMAND`, `IFS` (word splitting of every unquoted expansion), `CDPATH`,
+ *   `GLOBIGNORE`, `ZDOTDIR` (where zsh reads its start-up files), `FPATH`.
  * - Node.js: `NODE_OPTIONS` (`--require`, `--import`, `--loader` run code before the program),
  *   `NODE_PATH` (module lookup), `NODE_REPL_EXTERNAL_MODULE`; `NPM_CONFIG_*` (npm reads its
  *   whole configuration from these, e.g. `script-shell`, `node-options`, `userconfig`);
@@ -33,10 +35,21 @@
  * - Ruby: `RUBYOPT` (`-r` requires a library), `RUBYLIB`.
  * - JVM: `JAVA_TOOL_OPTIONS`, `_JAVA_OPTIONS`, `JDK_JAVA_OPTIONS` (`-javaagent:` runs code),
  *   `CLASSPATH`.
+ * - Lua: `LUA_INIT`, `LUA_INIT_*` (`LUA_INIT_5_1` ... `LUA_INIT_5_4`: the interpreter runs the
+ *   value, or the `@file` it names, before the script).
+ * - Go: `GOFLAGS` (the go command takes `-toolexec=PROG`, which runs PROG for every tool).
+ * - Rust: `RUSTC_WRAPPER`, `RUSTC_WORKSPACE_WRAPPER` (cargo runs them in place of rustc).
+ * - Erlang/Elixir: `ERL_AFLAGS`, `ERL_ZFLAGS`, `ERL_FLAGS` (emulator flags such as `-eval`
+ *   and `-s` run code at start-up).
+ * - .NET: `DOTNET_STARTUP_HOOKS` (assemblies loaded, and their hook run, before `Main`).
  * - Git: `GIT_*` (GIT_SSH_COMMAND, GIT_EXEC_PATH, GIT_ASKPASS, GIT_CONFIG_* with
  *   `core.fsmonitor` or `core.sshCommand` all run programs).
- * - Programs other programs start: `EDITOR`, `VISUAL`, `PAGER`, `BROWSER`, `LESSOPEN`,
- *   `LESSCLOSE` (less runs them as commands), `SSH_ASKPASS`, `SUDO_ASKPASS`.
+ * - Programs other programs start: `EDITOR`, `VISUAL`, `BROWSER`, `LESSOPEN`, `LESSCLOSE`
+ *   (less runs them as commands), `SSH_ASKPASS`, `SUDO_ASKPASS`, and every name ending in
+ *   `PAGER` (`*PAGER`: `PAGER`, `MANPAGER`, `GIT_PAGER`, `SYSTEMD_PAGER`, `PSQL_PAGER`,
+ *   `GH_PAGER`, `AWS_PAGER`, ...: tools run their pager through a shell, so the value is a
+ *   command line). `VIMINIT`, `EXINIT`, `GVIMINIT` (vi and Vim run the Ex commands in them at
+ *   start-up, and `:!cmd` runs a program), `MYVIMRC` (the vimrc that Vim set-ups `:source`).
  * - OpenSSL: `OPENSSL_CONF`, `OPENSSL_ENGINES`, `OPENSSL_MODULES` (configuration that loads
  *   engines and providers, i.e. shared objects; Node.js reads OPENSSL_CONF).
  *
@@ -56,7 +69,7 @@ import { isEnvVarName } from '../paths.js';
 
 /** Why a name is refused, shown in the refusal message. */
 export interface RefusedName {
-  /** The exact name, or a prefix ending in `*`. */
+  /** The exact name, a prefix ending in `*` (`LD_*`), or a suffix starting with `*` (`*PAGER`). */
   readonly pattern: string;
   readonly reason: string;
   /** Not a valid env-var name at all: never allowed, whatever the operator says. */
@@ -67,6 +80,8 @@ const LOADER = 'the dynamic loader reads it to load code into every program';
 const LOOKUP = 'it decides which program a command name starts';
 const SHELL = 'shells read it at start-up and can run commands from it';
 const RUNS = 'programs run it as a command';
+const VIM = 'vi and Vim run the commands in it at start-up';
+const ERLANG = 'the Erlang runtime takes flags such as -eval from it';
 
 /** Every refused name or prefix, with its reason. Exported for documentation and tests. */
 export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
@@ -86,6 +101,9 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'SHELLOPTS', reason: SHELL },
   { pattern: 'BASHOPTS', reason: SHELL },
   { pattern: 'PS4', reason: SHELL },
+  { pattern: 'PS0', reason: SHELL },
+  { pattern: 'PS1', reason: SHELL },
+  { pattern: 'PS2', reason: SHELL },
   { pattern: 'PROMPT_COMMAND', reason: SHELL },
   { pattern: 'IFS', reason: 'shells split every unquoted expansion with it' },
   { pattern: 'CDPATH', reason: SHELL },
@@ -114,15 +132,28 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: '_JAVA_OPTIONS', reason: 'the JVM takes options such as -javaagent from it' },
   { pattern: 'JDK_JAVA_OPTIONS', reason: 'the JVM takes options such as -javaagent from it' },
   { pattern: 'CLASSPATH', reason: 'the JVM loads classes from it' },
+  { pattern: 'LUA_INIT', reason: 'Lua runs it (or the file it names) before the script' },
+  { pattern: 'LUA_INIT_*', reason: 'Lua runs it (or the file it names) before the script' },
+  { pattern: 'GOFLAGS', reason: 'the go command takes -toolexec (a program it runs) from it' },
+  { pattern: 'RUSTC_WRAPPER', reason: 'cargo runs it in place of rustc' },
+  { pattern: 'RUSTC_WORKSPACE_WRAPPER', reason: 'cargo runs it in place of rustc' },
+  { pattern: 'ERL_AFLAGS', reason: ERLANG },
+  { pattern: 'ERL_ZFLAGS', reason: ERLANG },
+  { pattern: 'ERL_FLAGS', reason: ERLANG },
+  { pattern: 'DOTNET_STARTUP_HOOKS', reason: '.NET loads the assemblies it names before Main' },
   { pattern: 'GIT_*', reason: 'git runs programs and reads configuration from these' },
   { pattern: 'EDITOR', reason: RUNS },
   { pattern: 'VISUAL', reason: RUNS },
-  { pattern: 'PAGER', reason: RUNS },
+  { pattern: '*PAGER', reason: RUNS },
   { pattern: 'BROWSER', reason: RUNS },
   { pattern: 'LESSOPEN', reason: RUNS },
   { pattern: 'LESSCLOSE', reason: RUNS },
   { pattern: 'SSH_ASKPASS', reason: RUNS },
   { pattern: 'SUDO_ASKPASS', reason: RUNS },
+  { pattern: 'VIMINIT', reason: VIM },
+  { pattern: 'EXINIT', reason: VIM },
+  { pattern: 'GVIMINIT', reason: VIM },
+  { pattern: 'MYVIMRC', reason: 'Vim set-ups source the file it names' },
   { pattern: 'OPENSSL_CONF', reason: 'OpenSSL loads engines and providers it configures' },
   { pattern: 'OPENSSL_ENGINES', reason: 'OpenSSL loads engines from it' },
   { pattern: 'OPENSSL_MODULES', reason: 'OpenSSL loads providers from it' },
@@ -130,8 +161,10 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
 
 const EXACT = new Map<string, RefusedName>();
 const PREFIXES: { prefix: string; entry: RefusedName }[] = [];
+const SUFFIXES: { suffix: string; entry: RefusedName }[] = [];
 for (const entry of REFUSED_ENV_NAMES) {
   if (entry.pattern.endsWith('*')) PREFIXES.push({ prefix: entry.pattern.slice(0, -1), entry });
+  else if (entry.pattern.startsWith('*')) SUFFIXES.push({ suffix: entry.pattern.slice(1), entry });
   else EXACT.set(entry.pattern, entry);
 }
 
@@ -147,6 +180,7 @@ export function refusedEnvName(name: string): RefusedName | undefined {
   const exact = EXACT.get(upper);
   if (exact !== undefined) return exact;
   for (const p of PREFIXES) if (upper.startsWith(p.prefix)) return p.entry;
+  for (const p of SUFFIXES) if (upper.endsWith(p.suffix)) return p.entry;
   return undefined;
 }
 
