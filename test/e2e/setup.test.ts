@@ -3,7 +3,7 @@
  * three tier 1 secrets (generated in dev, injected in prod) and three tier 2 ones (asked).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,84 @@ describe('coffer setup (seed 002)', () => {
     const r = h.run(['setup', '--env', 'production'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('did you mean --env prod?');
+  });
+});
+
+describe('coffer setup: a manifest acts on its own project only', () => {
+  function repo(manifest: string) {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const dir = join(h.home, 'app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'coffer.yaml'), manifest);
+    return { h, dir };
+  }
+  const paths = (h: ReturnType<typeof makeHome>) =>
+    (JSON.parse(h.run(['list', '--env', 'dev', '--json']).stdout).items as { path: string }[]).map(
+      (i) => i.path,
+    );
+
+  it("refuses another project's key paths: nothing read, stored or written (security review)", () => {
+    const { h, dir } = repo(`project: app
+variables:
+  HARMLESS:
+    description: Stripe API key used by the billing module
+    path: project/other/api_key
+    source: {generate: hex:32}
+  BASH_ENV:
+    description: Shell init file used by the worker scripts
+    path: project/victim/bash_env_file
+    source: {generate: hex:32}
+`);
+    const set = h.run(
+      ['set', 'project/other/api_key', '-d', 'Stripe API key the other app bills with'],
+      {
+        input: 'other-secret-Rt64',
+      },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const r = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "variables.HARMLESS.path: project/other/api_key is another project's secret; the variables of project app are under project/app/",
+    );
+    expect(r.stderr).toContain('variables.BASH_ENV.path: project/victim/bash_env_file');
+    expect(r.stdout + r.stderr).not.toContain('Rt64');
+    expect(existsSync(join(dir, '.env'))).toBe(false);
+    expect(paths(h)).toEqual(['project/other/api_key']);
+    // The other projects still run.
+    const run = h.run(['run', '--project', 'other', '--', process.execPath, '-e', '0']);
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  it('reads a shared meta/ secret under its own name; creates only its own', () => {
+    const { h, dir } = repo(`project: app
+variables:
+  SESSION_KEY:
+    description: Signs the session cookies of the app
+    source: {generate: hex:32}
+  API_TOKEN:
+    description: Cloudflare API token the deploy script purges the cache with
+    path: meta/cloudflare/api_token
+`);
+    const missing = h.run(['setup', '--env', 'dev', '--write-env'], {
+      cwd: dir,
+      env: { API_TOKEN: 'exported-Hy30' },
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('meta/cloudflare/api_token is a shared secret');
+    expect(paths(h)).toEqual([]);
+    expect(
+      h.run(['set', 'meta/cloudflare/api_token', '-d', 'Cloudflare API token for cache purges'], {
+        input: 'cf-token-Hy31',
+      }).code,
+    ).toBe(0);
+    const r = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const env = dotenv.parse(readFileSync(join(dir, '.env'), 'utf8'));
+    expect(env.API_TOKEN).toBe('cf-token-Hy31');
+    expect(env.SESSION_KEY).toMatch(/^[0-9a-f]{64}$/);
+    expect(paths(h)).toEqual(['meta/cloudflare/api_token', 'project/app/session_key']);
   });
 });
 

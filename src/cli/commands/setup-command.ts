@@ -46,6 +46,9 @@ Without a terminal, every variable that cannot be resolved is listed and nothing
 (exit 1). Tier 1 secrets are generated outside development only with --generate-missing.
 A second run changes nothing.
 
+A manifest names the secrets of its own project (project/P/...); a shared meta/ secret it
+names is only read, never created.
+
 Examples:
   coffer setup --env dev --write-env
   JWT_SECRET="$JWT_SECRET" coffer setup --env prod
@@ -74,6 +77,7 @@ Examples:
           runSetup(
             manifest,
             {
+              denied: (a, t, r) => b.denied(a, t, r),
               list: (o) => b.list(o),
               info: (path, e) => b.info(path, e),
               get: (path, e) => b.get(path, e, {}),

@@ -196,6 +196,92 @@ describe('parseManifest', () => {
     );
   });
 
+  it('refuses a variable path in another project, naming the variable and the rule', () => {
+    // The security review's manifest: another project's secret read into this .env, and a
+    // secret (with an env-var name) created in a third project.
+    const issues = issuesOf(
+      [
+        'project: app',
+        'variables:',
+        '  HARMLESS:',
+        '    description: Stripe API key used by the billing module',
+        '    path: project/other/api_key',
+        '    source: {generate: hex:32}',
+        '  BASH_ENV:',
+        '    description: Shell init file used by the worker scripts',
+        '    path: project/victim/bash_env_file',
+        '    source: {generate: hex:32}',
+        '',
+      ].join('\n'),
+    );
+    expect(issues).toMatchObject([
+      {
+        line: 5,
+        message: expect.stringMatching(
+          /^variables\.HARMLESS\.path: project\/other\/api_key is another project's secret; the variables of project app are under project\/app\//,
+        ),
+      },
+      {
+        line: 9,
+        message: expect.stringMatching(
+          /^variables\.BASH_ENV\.path: project\/victim\/bash_env_file is another project's secret/,
+        ),
+      },
+    ]);
+  });
+
+  it('takes a path of its own project under any name', () => {
+    const m = parseManifest(
+      'project: shop\nvariables:\n  STRIPE_SECRET_KEY:\n    description: Stripe secret key the checkout service charges cards with\n    path: project/shop/stripe_key\n    source: ask\n',
+      'coffer.yaml',
+    );
+    expect(m.variables[0]).toMatchObject({
+      name: 'STRIPE_SECRET_KEY',
+      path: 'project/shop/stripe_key',
+    });
+  });
+
+  it('reads a shared meta/ secret under its own name only, and never says how to make it', () => {
+    const shared = (name: string, more: string[] = []) =>
+      [
+        'project: app',
+        'variables:',
+        `  ${name}:`,
+        '    description: Cloudflare API token the deploy script purges the cache with',
+        '    path: meta/cloudflare/api_token',
+        ...more,
+        '',
+      ].join('\n');
+    const m = parseManifest(shared('API_TOKEN', ['    required: false']), 'coffer.yaml');
+    expect(m.variables[0]).toMatchObject({
+      name: 'API_TOKEN',
+      path: 'meta/cloudflare/api_token',
+      required: false,
+    });
+    expect(issuesOf(shared('HARMLESS'))).toMatchObject([
+      {
+        line: 5,
+        message:
+          'variables.HARMLESS.path: a shared secret is read under its own name: meta/cloudflare/api_token is API_TOKEN, not HARMLESS',
+      },
+    ]);
+    const made = issuesOf(
+      shared('API_TOKEN', [
+        '    source: {generate: hex:32}',
+        '    sources: {dev: ask}',
+        '    tier: 2',
+      ]),
+    );
+    expect(made.map((i) => [i.line, i.message.split(':')[0]])).toEqual([
+      [6, 'variables.API_TOKEN.source'],
+      [7, 'variables.API_TOKEN.sources'],
+      [8, 'variables.API_TOKEN.tier'],
+    ]);
+    expect(made[0]!.message).toContain(
+      'meta/cloudflare/api_token is a shared secret that this manifest only reads',
+    );
+  });
+
   it('refuses a billion-laughs alias bomb without expanding it', () => {
     const lines = ['project: a', 'x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
     for (let i = 1; i < 12; i++) {

@@ -12,6 +12,7 @@ import { CofferError } from '../errors.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
 import { refusedEnvName } from '../inject/names.js';
 import {
+  envVarNameFor,
   isEnvVarName,
   isValidSegment,
   parseDescription,
@@ -216,6 +217,46 @@ function toSource(
   return { kind: 'value', value: raw.value };
 }
 
+/** What a variable of a shared `meta/` secret may not say: the secret's own metadata does. */
+const NOT_FOR_SHARED = [
+  'source',
+  'sources',
+  'tier',
+  'sensitive',
+  'rotation',
+  'rotate',
+  'previous',
+  'local_only',
+] as const;
+
+/**
+ * The key path `raw.path` names, when the manifest of `project` may name it: one of its own
+ * secrets (`project/{project}/...`), or a shared `meta/{service}/{name}` secret read under its
+ * own name (`meta/cloudflare/api_token` as API_TOKEN). Any other project's secret is refused:
+ * a committed manifest would otherwise have setup copy it into this project's .env file, or
+ * create secrets (and their env-var names) in a project it does not belong to.
+ */
+function ownPath(project: string | undefined, name: string, raw: RawVariable): string {
+  const key = parseKeyPath(raw.path!);
+  if (project === undefined || (key.scope === 'project' && key.group === project)) {
+    return key.path;
+  }
+  if (key.scope === 'project') {
+    throw new CofferError(
+      'INVALID_MANIFEST',
+      `${key.path} is another project's secret; the variables of project ${project} are under project/${project}/ (or a shared meta/{service}/{name} secret, only read)`,
+    );
+  }
+  const own = envVarNameFor(key.name);
+  if (own !== name) {
+    throw new CofferError(
+      'INVALID_MANIFEST',
+      `a shared secret is read under its own name: ${key.path} is ${own}, not ${name}`,
+    );
+  }
+  return key.path;
+}
+
 function toVariable(
   problems: Problem[],
   project: string | undefined,
@@ -234,7 +275,7 @@ function toVariable(
   }
   const path =
     raw.path !== undefined
-      ? check(problems, [...at, 'path'], () => parseKeyPath(raw.path!).path)
+      ? check(problems, [...at, 'path'], () => ownPath(project, name, raw))
       : project !== undefined && isEnvVarName(name)
         ? check(
             problems,
@@ -246,6 +287,18 @@ function toVariable(
   const description = check(problems, [...at, 'description'], () =>
     parseDescription(raw.description, path),
   );
+  if (path?.startsWith('meta/')) {
+    // Read, never created or changed: setup keeps it when it is stored and reports it
+    // missing otherwise (setup-plan.ts).
+    for (const k of NOT_FOR_SHARED) {
+      if (raw[k] === undefined) continue;
+      problems.push({
+        at: [...at, k],
+        key: true,
+        message: `${where([...at, k])}: ${path} is a shared secret that this manifest only reads; ${k} belongs to the secret itself (coffer set, coffer describe), not to a project's manifest`,
+      });
+    }
+  }
   const rotation =
     raw.rotation === undefined
       ? null

@@ -34,7 +34,9 @@ export const VariableSchema = z
     path: z
       .string()
       .optional()
-      .describe('The key path in the vault; default project/{project}/{name in lowercase}'),
+      .describe(
+        "The key path in the vault: one of the project's (default project/{project}/{name in lowercase}), or a shared meta/{service}/{name} secret that setup only reads",
+      ),
     group: z
       .string()
       .optional()

@@ -114,3 +114,42 @@ describe('planSetup', () => {
     expect(err).toMatchObject({ code: 'INVALID_ENV', hint: 'did you mean --env prod?' });
   });
 });
+
+describe('planSetup: a shared meta/ secret', () => {
+  const m = parseManifest(
+    `project: app
+variables:
+  API_TOKEN:
+    description: Cloudflare API token the deploy script purges the cache with
+    path: meta/cloudflare/api_token
+  ZONE_ID:
+    description: Cloudflare zone the deploy script purges the cache of
+    path: meta/cloudflare/zone_id
+    required: false
+`,
+    'coffer.yaml',
+  );
+  const plan = (state: Partial<SetupState>) =>
+    planSetup(m, 'dev', { ...none, ...state }).map((p) => p.step);
+
+  it('is kept when stored', () => {
+    expect(plan({ inVault: new Set(['API_TOKEN', 'ZONE_ID']) })).toEqual([
+      { action: 'keep' },
+      { action: 'keep' },
+    ]);
+  });
+
+  it('is never created: not from the .env file, the environment or a prompt', () => {
+    const steps = plan({
+      inFile: new Set(['API_TOKEN', 'ZONE_ID']),
+      processEnv: new Set(['API_TOKEN', 'ZONE_ID']),
+      interactive: true,
+    });
+    expect(steps.map((s) => s.action)).toEqual(['missing', 'skip']);
+    expect(steps[0]).toMatchObject({
+      reason: expect.stringContaining(
+        'meta/cloudflare/api_token is a shared secret: setup reads it, never creates it',
+      ),
+    });
+  });
+});

@@ -16,6 +16,9 @@
  * 6. Plain configuration (`sensitive: false`) with a manifest value goes to the .env file
  *    only; it is not stored in the vault.
  * 7. An optional variable that cannot be resolved is skipped, never asked for.
+ * 8. A shared secret (`meta/{service}/{name}`, the only path outside the project a manifest
+ *    may name: parse.ts) is read, never created: kept when it is stored, else missing (or
+ *    skipped when optional), whatever the .env file or the environment holds.
  *
  * Nothing here holds a secret value: the plan names variables and says where each value
  * will come from.
@@ -85,12 +88,31 @@ export interface SetupState {
   generateMissing: boolean;
 }
 
-function stepFor(v: ManifestVariable, source: Source, env: string, s: SetupState): SetupStep {
+/** Is `v` a secret of the manifest's own project (else a shared one, only read)? */
+export function ownedBy(
+  manifest: Pick<Manifest, 'project'>,
+  v: Pick<ManifestVariable, 'path'>,
+): boolean {
+  return v.path.startsWith(`project/${manifest.project}/`);
+}
+
+function stepFor(
+  v: ManifestVariable,
+  source: Source,
+  env: string,
+  s: SetupState,
+  owned: boolean,
+): SetupStep {
   if (s.deletedInVault.has(v.name)) {
     return {
       action: 'missing',
       reason: `${v.path} (${env}) is deleted; restore it with \`coffer restore\` or remove it from the manifest`,
     };
+  }
+  if (!owned) {
+    if (s.inVault.has(v.name)) return { action: 'keep' };
+    const reason = `${v.path} is a shared secret: setup reads it, never creates it; store it with \`coffer set ${v.path} --env ${env}\``;
+    return v.required ? { action: 'missing', reason } : { action: 'skip', reason };
   }
   if (!v.sensitive && source.kind === 'value') return { action: 'value' };
   if (s.inVault.has(v.name)) return { action: 'keep' };
@@ -147,7 +169,11 @@ export function planSetup(manifest: Manifest, env: string, state: SetupState): P
   manifestEnvironment(manifest, env);
   return manifest.variables.map((variable) => {
     const source = sourceFor(variable, env);
-    return { variable, source, step: stepFor(variable, source, env, state) };
+    return {
+      variable,
+      source,
+      step: stepFor(variable, source, env, state, ownedBy(manifest, variable)),
+    };
   });
 }
 

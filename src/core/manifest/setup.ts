@@ -10,8 +10,14 @@
  * vault's values, through the one .env writer (core/dotenv/write.ts), so a second run changes
  * nothing and leaves the file byte for byte as it was.
  *
+ * Bounds: setup acts under an access policy of its own (`setupVault`): it may create and read
+ * the secrets of the manifest's project in this environment, and read the shared `meta/`
+ * secrets the manifest names; any other key path is refused as FORBIDDEN (audited as denied)
+ * whatever the caller's own rights.
+ *
  * No value enters the result or an error: steps name variables and key paths.
  */
+import { AccessPolicy, authorize, type Denier, type Target } from '../access/policy.js';
 import { parseDotenv } from '../dotenv/parse.js';
 import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { CofferError } from '../errors.js';
@@ -20,12 +26,13 @@ import { parseGeneratorSpec } from '../generate/spec.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { WrittenSecret } from '../rotation/places.js';
-import type { SecretMetadata } from '../store/storage.js';
+import type { SecretMetadata, TokenCapability } from '../store/storage.js';
 import type { ReadOutcome, ReadRequest, SecretInfo, SetResult } from '../store/vault.js';
 import type { Manifest, ManifestVariable } from './model.js';
 import {
   DEVELOPMENT_ENVIRONMENTS,
   missingOf,
+  ownedBy,
   type PlannedVariable,
   planSetup,
   type SetupStep,
@@ -33,6 +40,8 @@ import {
 
 /** What setup needs from a vault. */
 export interface SetupVault extends GenerateVault {
+  /** Audits a refusal (outcome denied), as every SecretsService does. */
+  denied: Denier;
   list(options: {
     prefix?: string | undefined;
     env?: string | undefined;
@@ -107,13 +116,73 @@ function stepOf(p: PlannedVariable): SetupStepResult {
   return out;
 }
 
+/**
+ * `vault` bounded to what setup of `manifest` in `env` may touch: read, list and write the key
+ * paths of its project, read and list the shared (`meta/`) secrets it names. A call outside
+ * is audited as denied through `vault.denied` and refused with FORBIDDEN. The parser already
+ * refuses another project's path (parse.ts); this holds for a manifest built any other way.
+ */
+export function setupVault(manifest: Manifest, env: string, vault: SetupVault): SetupVault {
+  const label = `the setup of project ${manifest.project}`;
+  const hint = `A manifest names the secrets of its own project (project/${manifest.project}/...) and only reads shared meta/ ones (docs/manifest.md).`;
+  const own = `project/${manifest.project}/*`;
+  const shared = manifest.variables
+    .filter((v) => !ownedBy(manifest, v) && v.path.startsWith('meta/'))
+    .map((v) => v.path);
+  const writes = new AccessPolicy({ allow: [own], envs: [env], caps: ['write'] }, label, hint);
+  const reads = new AccessPolicy(
+    { allow: [own, ...shared], envs: [env], caps: ['read', 'list'] },
+    label,
+    hint,
+  );
+  const deny: Denier = (a, t, r) => vault.denied(a, t, r);
+  const check = (policy: AccessPolicy, cap: TokenCapability, target: Target) =>
+    authorize(policy, cap, 'setup', target, deny);
+  const bounded: SetupVault = {
+    denied: deny,
+    async list(o) {
+      const prefix = o.prefix ?? `project/${manifest.project}`;
+      await check(reads, 'list', { path: prefix, env: o.env ?? env, prefix: true });
+      const items = await vault.list({ ...o, prefix });
+      return items.filter((i) => reads.allowsPath(i.path) && reads.allowsEnv(i.env));
+    },
+    async info(path, e) {
+      await check(reads, 'list', { path, env: e });
+      return vault.info(path, e);
+    },
+    async get(path, e) {
+      await check(reads, 'read', { path, env: e });
+      return vault.get(path, e);
+    },
+    async getMany(requests) {
+      for (const r of requests) await check(reads, 'read', { path: r.path, env: r.env });
+      return vault.getMany(requests);
+    },
+    async set(path, e, value, o) {
+      await check(writes, 'write', { path, env: e });
+      return vault.set(path, e, value, o);
+    },
+  };
+  if (vault.recordFileWrite !== undefined) {
+    const record = vault.recordFileWrite.bind(vault);
+    bounded.recordFileWrite = (file, secrets, via) =>
+      record(
+        file,
+        secrets.filter((s) => reads.allowsPath(s.path)),
+        via,
+      );
+  }
+  return bounded;
+}
+
 /** Runs setup for one environment; see the module comment. */
 export async function runSetup(
   manifest: Manifest,
-  vault: SetupVault,
+  unbounded: SetupVault,
   options: SetupOptions,
 ): Promise<SetupResult> {
   const { env } = options;
+  const vault = setupVault(manifest, env, unbounded);
   const processEnv = childEnvironment(options.processEnv);
   const prefix = `project/${manifest.project}`;
   const listed = await vault.list({ prefix, env, includeDeleted: true });

@@ -54,6 +54,7 @@ export const setupProjectTool: CofferTool = defineTool({
     const result = await runSetup(
       manifest,
       {
+        denied: (a, t, r) => vault.denied(a, t, r),
         list: (o) => vault.list({ prefix: o.prefix ?? prefix, env: o.env ?? env }),
         info: (path, e) => vault.info(path, e),
         get: (path, e) => vault.get(path, e),
