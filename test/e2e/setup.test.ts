@@ -3,7 +3,7 @@
  * three tier 1 secrets (generated in dev, injected in prod) and three tier 2 ones (asked).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
@@ -199,6 +199,45 @@ variables:
     expect(env.API_TOKEN).toBe('cf-token-Hy31');
     expect(env.SESSION_KEY).toMatch(/^[0-9a-f]{64}$/);
     expect(paths(h)).toEqual(['meta/cloudflare/api_token', 'project/app/session_key']);
+  });
+
+  it('--write-env refuses NODE_OPTIONS unless the manifest allows it; nothing stored or written', () => {
+    const manifest = (allow: string) => `project: app
+${allow}variables:
+  SESSION_KEY:
+    description: Signs the session cookies of the app
+    source: {generate: hex:32}
+  NODE_OPTIONS:
+    description: Node.js runtime flags of the app server
+    sensitive: false
+    source: {value: "--require ./evil.js"}
+`;
+    const { h, dir } = repo(manifest(''));
+    const r = h.run(['setup', '--env', 'dev', '--write-env', '--json'], { cwd: dir });
+    expect(r.code).toBe(2);
+    const err = JSON.parse(r.stderr).error;
+    expect(err.code).toBe('ENV_NAME_REFUSED');
+    expect(err.message).toContain('NODE_OPTIONS (project/app/node_options: ');
+    expect(err.hint).toContain('allow_env_names: [NODE_OPTIONS]');
+    expect(existsSync(join(dir, '.env'))).toBe(false);
+    expect(paths(h)).toEqual([]);
+    const audit = h.run(['audit', '--json']).stdout;
+    expect(audit).toContain('ENV_NAME_REFUSED NODE_OPTIONS');
+
+    const flag = h.run(
+      ['setup', '--env', 'dev', '--write-env', '--allow-env-name', 'NODE_OPTIONS'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(flag.code, flag.stderr).toBe(0);
+    rmSync(join(dir, '.env'));
+    writeFileSync(join(dir, 'coffer.yaml'), manifest('allow_env_names: [NODE_OPTIONS]\n'));
+    const ok = h.run(['setup', '--env', 'dev', '--write-env'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(dotenv.parse(readFileSync(join(dir, '.env'), 'utf8')).NODE_OPTIONS).toBe(
+      '--require ./evil.js',
+    );
   });
 });
 

@@ -10,11 +10,13 @@ import { withService } from '../context.js';
 import { envHelp, envWithFile } from '../env-option.js';
 import { promptHidden, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn } from '../output.js';
+import { allowedEnvNames, collect } from '../project-file.js';
 
 interface SetupOptions extends CommonOptions {
   writeEnv?: string | boolean;
   dryRun?: boolean;
   generateMissing?: boolean;
+  allowEnvName?: string[];
 }
 
 const VERB: Record<string, string> = {
@@ -35,6 +37,11 @@ export function setupCommand(program: Command): void {
     .option('--write-env [file]', 'also write the variables into this .env file (default .env)')
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--generate-missing', 'generate tier 1 secrets outside development too')
+    .option(
+      '--allow-env-name <NAME>',
+      'let --write-env write this name although coffer refuses it by default (repeatable)',
+      collect,
+    )
     .option('--json', 'print {project, env, steps: [{name, path, action}], dotenv}')
     .addHelpText(
       'after',
@@ -47,7 +54,9 @@ Without a terminal, every variable that cannot be resolved is listed and nothing
 A second run changes nothing.
 
 A manifest names the secrets of its own project (project/P/...); a shared meta/ secret it
-names is only read, never created.
+names is only read, never created. --write-env refuses names that change how programs load
+code (NODE_OPTIONS, BASH_ENV, ...: docs/injection.md) unless the manifest's allow_env_names
+or --allow-env-name allows them; then nothing is stored or written.
 
 Examples:
   coffer setup --env dev --write-env
@@ -73,6 +82,7 @@ Examples:
                 multiLineHint: `Give ${v.name} a value of several lines through the environment: \`${v.name}="$(cat key.pem)" coffer setup\`.`,
               })
           : undefined;
+        const allowEnvNames = allowedEnvNames(manifest.project, opts.allowEnvName);
         const result = await withService(g, (b) =>
           runSetup(
             manifest,
@@ -94,6 +104,7 @@ Examples:
               dotenv,
               processEnv: process.env,
               ask,
+              allowEnvNames,
             },
           ),
         );

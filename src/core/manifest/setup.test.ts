@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 const service = () => localSecretsService(tv.vault);
-const setup = (m: Manifest, options: { dotenv?: string } = {}) =>
+const setup = (m: Manifest, options: { dotenv?: string; allowEnvNames?: string[] } = {}) =>
   runSetup(m, service(), { env: 'dev', processEnv: {}, ask: undefined, ...options });
 const stored = async () => (await tv.vault.list({})).map((s) => s.path).sort();
 
@@ -130,5 +130,55 @@ variables:
     expect(err).toMatchObject({ code: 'SETUP_INCOMPLETE' });
     expect(String((err as Error).message)).toContain('never creates it');
     expect(await stored()).toEqual([]);
+  });
+});
+
+describe('runSetup --write-env: names coffer refuses to inject', () => {
+  const manifest = (allow: string) =>
+    parseManifest(
+      `project: app
+${allow}variables:
+  SESSION_KEY:
+    description: Signs the app session cookies
+    source: {generate: "hex:32"}
+  NODE_OPTIONS:
+    description: Node.js runtime flags of the app server
+    sensitive: false
+    source: {value: "--require ./evil.js"}
+`,
+      'coffer.yaml',
+    );
+
+  it('refuses NODE_OPTIONS before anything is stored or written, audited as denied', async () => {
+    const file = join(dir, '.env');
+    const err = await setup(manifest(''), { dotenv: file }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ENV_NAME_REFUSED' });
+    expect(String((err as Error).message)).toContain('NODE_OPTIONS (project/app/node_options: ');
+    expect((err as { hint: string }).hint).toContain('allow_env_names: [NODE_OPTIONS]');
+    expect(existsSync(file)).toBe(false);
+    expect((await readAudit(tv.vault)).at(-1)).toMatchObject({
+      action: 'setup',
+      outcome: 'denied',
+      path: 'project/app/node_options',
+      detail: expect.stringContaining('ENV_NAME_REFUSED NODE_OPTIONS'),
+    });
+    expect(await stored()).toEqual([]);
+  });
+
+  it("writes it when the manifest's allow_env_names (or the caller) allows it", async () => {
+    const file = join(dir, '.env');
+    await setup(manifest('allow_env_names: [NODE_OPTIONS]\n'), { dotenv: file });
+    expect(dotenv.parse(readFileSync(file, 'utf8')).NODE_OPTIONS).toBe('--require ./evil.js');
+    const other = join(dir, '.env.local');
+    await setup(manifest(''), { dotenv: other, allowEnvNames: ['node_options'] });
+    expect(dotenv.parse(readFileSync(other, 'utf8')).NODE_OPTIONS).toBe('--require ./evil.js');
+  });
+
+  it('stores a refused name in the vault without --write-env (run refuses it there)', async () => {
+    const m = parseManifest(
+      'project: app\nvariables:\n  BASH_ENV:\n    description: Shell init file of the worker scripts\n    source: {generate: "hex:32"}\n',
+      'coffer.yaml',
+    );
+    expect((await setup(m)).steps[0]).toMatchObject({ action: 'generate' });
   });
 });

@@ -13,7 +13,9 @@
  * Bounds: setup acts under an access policy of its own (`setupVault`): it may create and read
  * the secrets of the manifest's project in this environment, and read the shared `meta/`
  * secrets the manifest names; any other key path is refused as FORBIDDEN (audited as denied)
- * whatever the caller's own rights.
+ * whatever the caller's own rights. A .env file is written only with names every injector
+ * accepts (core/inject: NODE_OPTIONS, BASH_ENV, ... unless the manifest's `allow_env_names` or
+ * the caller allows them), checked before anything is stored.
  *
  * No value enters the result or an error: steps name variables and key paths.
  */
@@ -23,6 +25,7 @@ import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.
 import { CofferError } from '../errors.js';
 import { ensureGenerated, type GenerateVault, sameSecret } from '../generate/ensure.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
+import { refusedNames } from '../inject/check.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { WrittenSecret } from '../rotation/places.js';
@@ -78,6 +81,11 @@ export interface SetupOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
   /** Asks for a value with echo off; undefined when there is no terminal. */
   ask?: ((variable: ManifestVariable) => Promise<string>) | undefined;
+  /**
+   * Names the operator allows in the .env file although coffer refuses them by default
+   * (`--allow-env-name`, the project file), besides the manifest's own `allow_env_names`.
+   */
+  allowEnvNames?: readonly string[] | undefined;
 }
 
 export interface SetupStepResult {
@@ -175,6 +183,36 @@ export function setupVault(manifest: Manifest, env: string, vault: SetupVault): 
   return bounded;
 }
 
+/**
+ * Refuses (ENV_NAME_REFUSED, audited as denied) a .env file that would set a variable coffer
+ * refuses to inject (core/inject/names.ts), unless the manifest's `allow_env_names` or the
+ * caller's `allowed` allows it: a .env file is read into programs' environments, as `coffer
+ * run` sets them, so setup keeps the rule of run and `env pull`.
+ */
+async function assertWritableNames(
+  manifest: Manifest,
+  env: string,
+  written: readonly PlannedVariable[],
+  allowed: readonly string[],
+  file: string,
+  deny: Denier,
+): Promise<void> {
+  const vars = written.map((p) => ({ name: p.variable.name, path: p.variable.path }));
+  const refused = refusedNames(vars, [...manifest.allowEnvNames, ...allowed]);
+  if (refused.length === 0) return;
+  for (const r of refused) {
+    await deny('setup', { path: r.path, env }, `ENV_NAME_REFUSED ${r.name}: ${r.reason}`);
+  }
+  const names = refused.map((r) => r.name);
+  throw new CofferError(
+    'ENV_NAME_REFUSED',
+    `refused to write ${file} with ${refused.length === 1 ? 'the variable' : `${refused.length} variables`} ${refused.map((r) => `${r.name} (${r.path}: ${r.reason})`).join(', ')}; nothing was stored or written`,
+    {
+      hint: `These names change how programs load or run code. If this project really sets them, allow them in ${manifest.file}: allow_env_names: [${names.join(', ')}] (or --allow-env-name ${names.join(' --allow-env-name ')}); otherwise rename the variable. See docs/injection.md.`,
+    },
+  );
+}
+
 /** Runs setup for one environment; see the module comment. */
 export async function runSetup(
   manifest: Manifest,
@@ -216,6 +254,16 @@ export async function runSetup(
     interactive: options.ask !== undefined,
     generateMissing: options.generateMissing === true,
   });
+  if (options.dotenv !== undefined) {
+    await assertWritableNames(
+      manifest,
+      env,
+      plan.filter((p) => !['skip', 'missing'].includes(p.step.action)),
+      options.allowEnvNames ?? [],
+      options.dotenv,
+      vault.denied,
+    );
+  }
   const missing = missingOf(plan);
   if (missing.length > 0) {
     throw new CofferError(
