@@ -56,6 +56,31 @@ describe('coffer manifest check', () => {
     expect(h.run(['manifest', 'check', '--env', 'prod'], { cwd: dir }).code).toBe(1);
   });
 
+  it('finds a shared meta/ secret the manifest names', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const dir = join(h.home, 'app');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'coffer.yaml'),
+      'project: app\nvariables:\n  API_TOKEN:\n    description: Cloudflare API token the deploy script purges the cache with\n    path: meta/cloudflare/api_token\n',
+    );
+    const before = h.run(['manifest', 'check', '--json'], { cwd: dir });
+    expect(before.code, before.stderr).toBe(1);
+    expect(JSON.parse(before.stdout).missing).toEqual([
+      { name: 'API_TOKEN', path: 'meta/cloudflare/api_token' },
+    ]);
+    const set = h.run(
+      ['set', 'meta/cloudflare/api_token', '-d', 'Cloudflare API token for cache purges'],
+      { input: 'cf-token-Nb12' },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    const after = h.run(['manifest', 'check', '--json'], { cwd: dir });
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ present: ['API_TOKEN'], missing: [] });
+    expect(after.stdout).not.toContain('Nb12');
+  });
+
   it('an invalid manifest is exit 2 with file:line:column; an unknown environment is refused', () => {
     const { h, dir } = project();
     writeFileSync(

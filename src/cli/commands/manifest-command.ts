@@ -203,16 +203,14 @@ Examples:
       action<CheckOptions>(async (_args, opts, g) => {
         // Loaded on use: the manifest reader brings yaml and zod, which other commands never need.
         const { loadNearestManifest } = await import('../../core/manifest/load.js');
-        const { checkManifest } = await import('../../core/manifest/check.js');
+        const { checkManifest, manifestSecrets } = await import('../../core/manifest/check.js');
         const { manifestEnvironment } = await import('../../core/manifest/setup-plan.js');
         const m = loadNearestManifest(process.cwd());
         const env = manifestEnvironment(
           m,
           envWithFile(opts, () => m.env ?? undefined),
         );
-        const secrets = await withService(g, (b) =>
-          b.list({ prefix: `project/${m.project}`, env }),
-        );
+        const secrets = await withService(g, (b) => manifestSecrets(m, env, b));
         const result = checkManifest(m, env, secrets);
         if (opts.json) {
           printJson(result);

@@ -3,9 +3,11 @@
  * vault for an environment, and which of the project's secrets does the manifest not know?
  * Works from metadata only (no value is read); names only in the result.
  */
+import { CofferError } from '../errors.js';
 import type { SecretInfo } from '../store/vault.js';
 import type { Manifest } from './model.js';
 import { sourceFor } from './model.js';
+import { ownedBy } from './setup-plan.js';
 
 export interface ManifestCheck {
   project: string;
@@ -23,7 +25,36 @@ export interface ManifestCheck {
   ok: boolean;
 }
 
-/** `secrets`: the project's live secrets in `env` (metadata, as `list` gives them). */
+/**
+ * What `checkManifest` is given: the project's secrets in `env`, plus the shared `meta/`
+ * secrets the manifest names (looked up one by one; `mayRead` leaves out those a caller's
+ * policy does not allow, so that asking is not a refusal). Metadata only.
+ */
+export async function manifestSecrets(
+  manifest: Manifest,
+  env: string,
+  reader: {
+    list(o: { prefix: string; env: string }): Promise<SecretInfo[]>;
+    info(path: string, env: string): Promise<SecretInfo>;
+  },
+  mayRead: (path: string) => boolean = () => true,
+): Promise<SecretInfo[]> {
+  const out = await reader.list({ prefix: `project/${manifest.project}`, env });
+  for (const v of manifest.variables) {
+    if (ownedBy(manifest, v) || !mayRead(v.path)) continue;
+    try {
+      out.push(await reader.info(v.path, env));
+    } catch (err) {
+      if (!(err instanceof CofferError && err.code === 'SECRET_NOT_FOUND')) throw err;
+    }
+  }
+  return out;
+}
+
+/**
+ * `secrets`: the project's live secrets in `env` and the shared ones it names (metadata, as
+ * `manifestSecrets` gives them).
+ */
 export function checkManifest(
   manifest: Manifest,
   env: string,

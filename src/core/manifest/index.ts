@@ -2,7 +2,7 @@
  * The project manifest, `coffer.yaml`: its model, its schema and its reader.
  */
 
-export { checkManifest, type ManifestCheck } from './check.js';
+export { checkManifest, type ManifestCheck, manifestSecrets } from './check.js';
 export { manifestEnvExample } from './example.js';
 export {
   formatManifestInit,

@@ -68,6 +68,30 @@ describe('manifest_status', () => {
     expect(JSON.stringify(out)).not.toMatch(/never-returned|sk_test|shop\.example/);
   });
 
+  it('finds a shared meta/ secret the manifest names, when the allow list lets it see it', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'coffer-manifest-status-meta-'));
+    writeFileSync(
+      join(other, 'coffer.yaml'),
+      `project: shop
+variables:
+  API_TOKEN:
+    description: Cloudflare API token the deploy script purges the cache with
+    path: meta/cloudflare/api_token
+`,
+    );
+    await tv.vault.set('meta/cloudflare/api_token', 'dev', 'never-returned-3', {
+      description: DESCRIPTION,
+    });
+    await expect(manifestStatusTool.run({}, { ...ctx(), cwd: other })).resolves.toMatchObject({
+      missing: [],
+      variables: [{ name: 'API_TOKEN', status: 'stored' }],
+    });
+    const only = { ...ctx(['project/shop/*']), cwd: other };
+    await expect(manifestStatusTool.run({}, only)).resolves.toMatchObject({
+      missing: ['API_TOKEN'],
+    });
+  });
+
   it('is refused (and audited) outside the server allow list', async () => {
     await expect(manifestStatusTool.run({}, ctx(['project/other/*']))).rejects.toMatchObject({
       code: 'FORBIDDEN',

@@ -6,7 +6,7 @@
  * the schema, never the secrets).
  */
 import * as z from 'zod';
-import { checkManifest } from '../../core/manifest/check.js';
+import { checkManifest, manifestSecrets } from '../../core/manifest/check.js';
 import { loadNearestManifest } from '../../core/manifest/load.js';
 import { sourceFor } from '../../core/manifest/model.js';
 import { manifestEnvironment } from '../../core/manifest/setup-plan.js';
@@ -50,9 +50,9 @@ export const manifestStatusTool: CofferTool = defineTool({
     const env = manifestEnvironment(manifest, parseEnvironment(args.env ?? ctx.defaultEnv));
     const prefix = `project/${manifest.project}`;
     await authorizeTool(ctx, 'list', 'manifest_status', { path: prefix, env, prefix: true });
-    const stored = (await ctx.vault.list({ prefix, env })).filter((s) =>
-      ctx.policy.allowsPath(s.path),
-    );
+    const stored = (
+      await manifestSecrets(manifest, env, ctx.vault, (p) => ctx.policy.allowsPath(p))
+    ).filter((s) => ctx.policy.allowsPath(s.path));
     const check = checkManifest(manifest, env, stored);
     const missing = new Set(check.missing.map((m) => m.name));
     const optionalMissing = new Set(check.optionalMissing.map((m) => m.name));
