@@ -1,7 +1,7 @@
 /**
  * Variable names whose value programs run, among those coffer refuses: prompts an interactive
- * bash expands (with command substitution), Lua's init code, pagers, Vim's start-up commands,
- * and the flags and hooks of go, cargo, the Erlang runtime and .NET. The unit test of the
+ * bash expands (with command substitution), Lua's init code and module paths, pagers and editors, Vim's start-up commands,
+ * and the flags and hooks of go, cargo, the Erlang runtime (and its library path) and .NET (its hooks, extra dependencies and profiler). The unit test of the
  * names rule (src/core/inject) and the end-to-end test (test/e2e/inject.test.ts) both check
  * that each one is refused.
  */
@@ -32,4 +32,17 @@ export const RUNS_CODE: readonly string[] = [
   'ERL_ZFLAGS',
   'ERL_FLAGS',
   'DOTNET_STARTUP_HOOKS',
+  'LUA_PATH',
+  'LUA_PATH_5_4',
+  'LUA_CPATH',
+  'LUA_CPATH_5_4',
+  'ELIXIR_ERL_OPTIONS',
+  'ERL_LIBS',
+  'DOTNET_ADDITIONAL_DEPS',
+  'CORECLR_PROFILER_PATH',
+  'CORECLR_PROFILER_PATH_64',
+  'EDITOR',
+  'SVN_EDITOR',
+  'KUBE_EDITOR',
+  'HGEDITOR',
 ];
