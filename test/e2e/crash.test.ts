@@ -12,7 +12,7 @@ import { populateVault } from '../helpers/vault.js';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const SET_KILLS = 20;
-const ROTATE_KILLS = 14;
+const ROTATE_KILLS = 10;
 /** Versions in the rotated vault and the rotation's batch size: about 120 batches to kill between. */
 const ROTATE_VERSIONS = 3000;
 const ROTATE_BATCH = '25';
