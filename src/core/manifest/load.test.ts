@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,24 @@ describe('loadNearestManifest', () => {
     const err = errorOf(() => loadNearestManifest(d));
     expect(err.code).toBe('IO_ERROR');
     expect(err.message).toBe(`${join(d, 'coffer.yaml')} is a directory`);
+  });
+
+  it("stops at a dangling coffer.yaml link instead of taking a parent directory's manifest", () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'coffer.yaml'), MANIFEST); // another project's, further up
+    const app = join(d, 'app');
+    mkdirSync(app);
+    const link = join(app, 'coffer.yaml');
+    symlinkSync(join(app, 'missing.yaml'), link);
+    for (const load of [
+      () => loadNearestManifest(app),
+      () => manifestRotationHints(app, 'project/billing/db_password', 'prod'),
+    ]) {
+      const err = errorOf(load);
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toBe(`${link} is a link whose target does not exist`);
+      expect(err.hint).toMatch(/Point the link at the manifest/);
+    }
   });
 
   it.skipIf(!hasMkfifo)(

@@ -2,7 +2,7 @@
  * Finding and reading the manifest: the nearest `coffer.yaml` (or `coffer.yml`) in a
  * directory or one of its parents.
  */
-import { existsSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
 import { readRegularFileLimited } from '../read-limited.js';
@@ -12,13 +12,26 @@ import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
 
 export const MANIFEST_NAMES: readonly string[] = ['coffer.yaml', 'coffer.yml'];
 
+/**
+ * Whether anything is at `file`: a link whose target is missing counts, so that a broken
+ * coffer.yaml is reported instead of passed over for a parent directory's manifest (another
+ * project's).
+ */
+function present(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The nearest manifest file from `start` upwards, or undefined. */
 export function findManifestFile(start: string): string | undefined {
   let dir = start;
   for (;;) {
     for (const name of MANIFEST_NAMES) {
       const file = join(dir, name);
-      if (existsSync(file)) return file;
+      if (present(file)) return file;
     }
     const parent = dirname(dir);
     if (parent === dir) return undefined;
@@ -32,6 +45,11 @@ export function loadManifest(file: string): Manifest {
   try {
     size = statSync(file).size;
   } catch {
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
+      throw new CofferError('INVALID_ARGUMENT', `${file} is a link whose target does not exist`, {
+        hint: 'Point the link at the manifest, or remove it (docs/manifest.md).',
+      });
+    }
     throw new CofferError('USAGE', `no manifest at ${file}`, {
       hint: 'Create one with `coffer manifest init` (docs/manifest.md).',
     });
