@@ -22,17 +22,50 @@ export function lineTooLong(what: string, max: number): CofferError {
   return new CofferError('LINE_TOO_LONG', `a line of ${what} is longer than ${size}: not scanned`);
 }
 
-export class LineSplitter {
+/**
+ * The start of a line not ended yet, held in the pieces it came in and joined once, when it
+ * ends; a line past `max` characters is refused (`lineTooLong`) before it is joined. Shared by
+ * the splitter below and the scanner's chunk reader.
+ */
+export class HeldLine {
   readonly #what: string;
   readonly #max: number;
-  /** The start of a line not ended yet, in the pieces it came in. */
-  #pending: string[] = [];
-  #pendingLength = 0;
+  #pieces: string[] = [];
+  #length = 0;
+
+  constructor(what: string, max: number) {
+    this.#what = what;
+    this.#max = max;
+  }
+
+  /** Refuses a line of what is held and `n` more characters when it is past the limit. */
+  check(n: number): void {
+    if (this.#length + n > this.#max) throw lineTooLong(this.#what, this.#max);
+  }
+
+  /** Holds `piece` as more of the line (checked against the limit first). */
+  hold(piece: string): void {
+    if (piece === '') return;
+    this.check(piece.length);
+    this.#pieces.push(piece);
+    this.#length += piece.length;
+  }
+
+  /** What is held, then `more`, as one string; nothing is held afterwards. */
+  take(more = ''): string {
+    const text = this.#pieces.length === 0 ? more : this.#pieces.join('') + more;
+    this.#pieces = [];
+    this.#length = 0;
+    return text;
+  }
+}
+
+export class LineSplitter {
+  readonly #held: HeldLine;
 
   /** `what` names the text in an error (`the staged changes`); `max` is the longest line. */
   constructor(what: string, max: number = MAX_LINE_LENGTH) {
-    this.#what = what;
-    this.#max = max;
+    this.#held = new HeldLine(what, max);
   }
 
   /** The lines that `piece` ends. */
@@ -41,34 +74,18 @@ export class LineSplitter {
     const lines: string[] = [];
     let from = 0;
     for (let i = piece.indexOf('\n'); i >= 0; i = piece.indexOf('\n', from)) {
-      let line = piece.slice(from, i);
-      if (this.#pending.length > 0) {
-        this.#grow(line.length);
-        line = this.#pending.join('') + line;
-        this.#pending = [];
-        this.#pendingLength = 0;
-      } else if (line.length > this.#max) throw lineTooLong(this.#what, this.#max);
+      this.#held.check(i - from);
+      const line = this.#held.take(piece.slice(from, i));
       lines.push(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
       from = i + 1;
     }
-    if (from < piece.length) {
-      this.#grow(piece.length - from);
-      this.#pending.push(piece.slice(from));
-    }
+    this.#held.hold(piece.slice(from));
     return lines;
-  }
-
-  /** Counts `n` more characters of the line not ended yet, refusing one past the limit. */
-  #grow(n: number): void {
-    this.#pendingLength += n;
-    if (this.#pendingLength > this.#max) throw lineTooLong(this.#what, this.#max);
   }
 
   /** The last line, when the text does not end in a newline. */
   end(): string[] {
-    const last = this.#pending.join('');
-    this.#pending = [];
-    this.#pendingLength = 0;
+    const last = this.#held.take();
     return last === '' ? [] : [last];
   }
 }

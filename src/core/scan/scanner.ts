@@ -24,7 +24,7 @@ import {
 } from './filters.js';
 import { type FileKind, fileKind, findGeneric, GENERIC_HINTS } from './generic.js';
 import { KeywordSet } from './keywords.js';
-import { lineTooLong, MAX_LINE_LENGTH } from './line-splitter.js';
+import { HeldLine, MAX_LINE_LENGTH } from './line-splitter.js';
 import { PROVIDER_RULES, type SecretRule, secretSpan } from './rules.js';
 import { TakenSpans } from './spans.js';
 import type { StoredValueFinder, StoredValueMatch } from './stored-values.js';
@@ -442,25 +442,13 @@ function looksBinary(chunk: Uint8Array): boolean {
  */
 class ChunkReader {
   readonly #scanner: FileScanner;
-  readonly #file: string;
-  readonly #max: number;
   readonly #decoder = new StringDecoder('utf8');
   readonly #out: Finding[] = [];
-  /** The start of a line not ended yet, in the pieces it came in. */
-  #pending: string[] = [];
-  #pendingLength = 0;
+  readonly #held: HeldLine;
 
   constructor(scanner: FileScanner, file: string, max: number = MAX_LINE_LENGTH) {
     this.#scanner = scanner;
-    this.#file = file;
-    this.#max = max;
-  }
-
-  /** Keeps `piece` as more of the line not ended yet, refusing a line past the limit. */
-  #hold(piece: string): void {
-    this.#pendingLength += piece.length;
-    if (this.#pendingLength > this.#max) throw lineTooLong(this.#file, this.#max);
-    this.#pending.push(piece);
+    this.#held = new HeldLine(file, max);
   }
 
   push(chunk: Buffer | string): void {
@@ -468,24 +456,18 @@ class ChunkReader {
     scanWork.lineEndChars += piece.length;
     const last = piece.lastIndexOf('\n');
     if (last < 0) {
-      if (piece !== '') this.#hold(piece);
+      this.#held.hold(piece);
       return;
     }
-    const first = piece.indexOf('\n');
-    if (this.#pendingLength + first > this.#max) throw lineTooLong(this.#file, this.#max);
-    const head = piece.slice(0, last + 1);
-    const text = this.#pending.length === 0 ? head : this.#pending.join('') + head;
-    this.#pending = [];
-    this.#pendingLength = 0;
+    this.#held.check(piece.indexOf('\n'));
+    const text = this.#held.take(piece.slice(0, last + 1));
     for (const f of this.#scanner.text(text)) this.#out.push(f);
-    if (last + 1 < piece.length) this.#hold(piece.slice(last + 1));
+    this.#held.hold(piece.slice(last + 1));
   }
 
   end(): Finding[] {
-    const tail = this.#decoder.end();
-    if (tail !== '') this.#hold(tail);
-    const carry = this.#pending.join('');
-    this.#pending = [];
+    this.#held.hold(this.#decoder.end());
+    const carry = this.#held.take();
     if (carry !== '') for (const f of this.#scanner.text(carry)) this.#out.push(f);
     for (const f of this.#scanner.end()) this.#out.push(f);
     return this.#out;
