@@ -10,7 +10,7 @@
  * not a silent read of `dev`.
  */
 import { z } from 'zod';
-import { MAX_GLOBS } from '../core/access/globs.js';
+import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../core/access/globs.js';
 import { TOKEN_CAPABILITIES } from '../core/access/tokens.js';
 
 /** The API's named schemas: the `components.schemas` of the OpenAPI document. */
@@ -105,11 +105,23 @@ export const CheckSetBody = named(
   z.strictObject({ description: setDescription, ifVersion: setIfVersion }),
 );
 
+/**
+ * A glob of a token's `allow`: core's limit (globs.ts, MAX_GLOB_LENGTH), so this API and
+ * `coffer token create` take the same globs; the rest of the rule (segments, grammar) is
+ * core's parseGlobs, which both call.
+ */
+const tokenGlob = z
+  .string()
+  .max(MAX_GLOB_LENGTH, `a path glob is at most ${MAX_GLOB_LENGTH} characters`);
+
 export const TokenBody = named(
   'TokenRequest',
   z.strictObject({
     name: z.string().max(64),
-    allow: z.array(z.string().max(200)).min(1).max(MAX_GLOBS),
+    allow: z
+      .array(tokenGlob)
+      .min(1)
+      .max(MAX_GLOBS, `a policy holds at most ${MAX_GLOBS} path globs`),
     envs: z.array(env).max(64).optional(),
     caps: z.array(z.enum(TOKEN_CAPABILITIES)).min(1).max(5),
     ttl: z.string().max(16).optional().meta({ description: 'e.g. 30d, 12h; none = no expiry' }),

@@ -12,6 +12,9 @@ import {
   secretOf,
   seed,
 } from '../../../test/helpers/server-kit.js';
+import { MAX_GLOB_LENGTH, MAX_GLOBS } from '../../core/access/globs.js';
+import { createToken } from '../../core/access/tokens.js';
+import type { CofferError } from '../../core/errors.js';
 
 let kit: Kit;
 beforeEach(async () => {
@@ -175,6 +178,34 @@ describe('POST /v1/tokens with costly globs (security review)', () => {
       expectError(a, 400, 'INVALID_ARGUMENT');
       expect(a.json.message).toMatch(/can never match a key path/);
     }
+  });
+
+  it('takes the globs coffer token create takes, and refuses the rest with the same code', async () => {
+    // A 409-character glob: each segment 100 characters besides `*`, so core takes it; the
+    // API once capped globs at 200 characters of its own.
+    const long = `project/${'a*'.repeat(100)}/${'b*'.repeat(100)}`;
+    const tooLong = `project/app/${'*'.repeat(MAX_GLOB_LENGTH)}`;
+    const cases: [string, string[]][] = [
+      ['long', [long]],
+      ['too-long', [tooLong]],
+      ['too-many', Array.from({ length: MAX_GLOBS + 1 }, (_, i) => `project/p${i}/*`)],
+    ];
+    for (const [name, allow] of cases) {
+      const local = await createToken(kit.vault, { name: `cli-${name}`, allow, caps: ['read'] })
+        .then(() => 'ok')
+        .catch((err: CofferError) => err.code);
+      const a = await kit.send('POST', '/v1/tokens', {
+        token: kit.tokens.admin,
+        body: { name: `api-${name}`, allow, caps: ['read'] },
+      });
+      expect([name, a.status === 201 ? 'ok' : a.json.code]).toEqual([name, local]);
+    }
+    const refused = await kit.send('POST', '/v1/tokens', {
+      token: kit.tokens.admin,
+      body: { name: 'too-long', allow: [tooLong], caps: ['read'] },
+    });
+    expectError(refused, 400, 'INVALID_ARGUMENT');
+    expect(refused.json.message).toContain(`${MAX_GLOB_LENGTH} characters`);
   });
 
   it('the review example is stored merged (**/zz) and checked in a few steps per request', async () => {
