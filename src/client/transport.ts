@@ -4,9 +4,10 @@
  *
  * - An error answer `{code, message, hint?, requestId}` becomes a CofferError with the same
  *   code and hint, so a front end (the CLI) exits with the same code and shows the same hint
- *   in remote and local mode (an answer without a hint, from an older server or for the
- *   server's own failure, gets the catalogue's hint for the code). An answer with a
- *   code this version does not know falls back to the HTTP status (401 UNAUTHENTICATED,
+ *   in remote and local mode (an answer without a hint, from an older server, gets the
+ *   catalogue's hint for the code; the server's own failures, such as STORE_CORRUPT, get
+ *   none, whatever the answer holds: core's SERVER_SIDE_CODES). An answer with a code this
+ *   version does not know falls back to the HTTP status (401 UNAUTHENTICATED,
  *   404 SECRET_NOT_FOUND, 409 VERSION_CONFLICT, ...), keeping the error class.
  * - A network failure or time-out becomes SERVER_UNREACHABLE; an answer that is not a JSON
  *   object (a proxy's HTML page, a redirect) becomes SERVER_BAD_RESPONSE.
@@ -18,7 +19,7 @@
  */
 
 import { AGENT_HEADER } from '../core/access/agent-label.js';
-import { CofferError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { CofferError, ERROR_CODES, type ErrorCode, isServerSideCode } from '../core/errors.js';
 
 /** The part of a fetch Response the client reads (global fetch's Response fits). */
 export interface FetchResponse {
@@ -170,8 +171,12 @@ export function errorFromAnswer(
   const seconds = retryAfter !== null && /^\d{1,6}$/.test(retryAfter) ? retryAfter : undefined;
   // The server's hint says what to do about its refusal (`Pass --description ...`), as the
   // same refusal says locally; none (an older server) leaves the catalogue's hint for the code.
-  const hint =
-    code === 'RATE_LIMITED' && seconds !== undefined
+  // A failure of the server itself (its store, its files) has no hint: the catalogue's
+  // (`Restore the vault file from a backup`) is advice for the server's operator, not for
+  // this caller, and the message already says the server log has the rest.
+  const hint = isServerSideCode(code)
+    ? null
+    : code === 'RATE_LIMITED' && seconds !== undefined
       ? `Too many failed attempts; retry in ${seconds} s.`
       : safeServerText(b.hint, secrets, MAX_HINT);
   return new CofferError(code, message, { hint });

@@ -225,7 +225,8 @@ const CATALOGUE: Record<ErrorCode, { class: ErrorClass; hint: string | undefined
 };
 
 export interface CofferErrorOptions {
-  hint?: string | undefined;
+  /** Default: the catalogue's hint for the code; null: no hint at all. */
+  hint?: string | null | undefined;
   cause?: unknown;
   retryWith?: RetryWith | undefined;
 }
@@ -257,7 +258,7 @@ export class CofferError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CofferError';
     this.code = code;
-    this.hint = options.hint ?? CATALOGUE[code].hint;
+    this.hint = options.hint === null ? undefined : (options.hint ?? CATALOGUE[code].hint);
     this.retryWith = options.retryWith;
   }
 
@@ -275,6 +276,24 @@ export function errorClassOf(code: ErrorCode): ErrorClass {
 /** The catalogue's hint for `code` (what a CofferError gets when it is given none). */
 export function defaultHint(code: ErrorCode): string | undefined {
   return CATALOGUE[code].hint;
+}
+
+/**
+ * Failures of a server itself (its store, its files), as opposed to errors of the caller's
+ * request: a server answers them with a fixed text and no hint, since their message names its
+ * database or paths and their hint is advice for its operator (`Restore the vault file from a
+ * backup`), not for a remote caller; a client never fills in the catalogue's hint for them.
+ */
+export const SERVER_SIDE_CODES: readonly ErrorCode[] = [
+  'STORE_ERROR',
+  'STORE_LOCKED',
+  'STORE_CORRUPT',
+  'IO_ERROR',
+];
+
+/** Is `code` a failure of the server itself (SERVER_SIDE_CODES)? */
+export function isServerSideCode(code: ErrorCode): boolean {
+  return SERVER_SIDE_CODES.includes(code);
 }
 
 /** The list of all codes (documentation and tests). */

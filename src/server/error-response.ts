@@ -13,7 +13,7 @@
  * without a valid token, whose token lookup failed) learns that the store failed, and the
  * server log has the rest (logger.ts). Nothing here reads the request.
  */
-import { CofferError, type ErrorClass, type ErrorCode } from '../core/errors.js';
+import { CofferError, type ErrorClass, type ErrorCode, isServerSideCode } from '../core/errors.js';
 
 export interface ErrorBody {
   code: ErrorCode;
@@ -41,8 +41,11 @@ const STATUS_BY_CLASS: Record<ErrorClass, number> = {
   failure: 500,
 };
 
-/** Failures of the server itself: the text stays in the server's log. */
-const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
+/**
+ * What a caller reads of a failure of the server itself (core's SERVER_SIDE_CODES): the
+ * error's own text stays in the server's log.
+ */
+const SERVER_SIDE_TEXT: Partial<Record<ErrorCode, string>> = {
   STORE_ERROR: "the server's store failed; the server log has the request id",
   STORE_LOCKED: "the server's store is busy (locked by another writer); try again",
   STORE_CORRUPT: "the server's store reports damaged data; the server log has the request id",
@@ -54,19 +57,19 @@ const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
  * fixed text (the pages of the web UI and of requests show errors through this too).
  */
 export function shownMessage(err: CofferError): string {
-  return SERVER_SIDE[err.code] ?? err.message;
+  return isServerSideCode(err.code)
+    ? (SERVER_SIDE_TEXT[err.code] ?? 'the server failed; the server log has the request id')
+    : err.message;
 }
 
 /** The hint a caller may read (none for the server's own failures). */
 export function shownHint(err: CofferError): string | undefined {
-  return SERVER_SIDE[err.code] === undefined ? err.hint : undefined;
+  return isServerSideCode(err.code) ? undefined : err.hint;
 }
 
 /** The text a server-side failure is logged with (never sent to the caller). */
 export function serverSideDetail(err: unknown): string | undefined {
-  return err instanceof CofferError && SERVER_SIDE[err.code] !== undefined
-    ? err.message
-    : undefined;
+  return err instanceof CofferError && isServerSideCode(err.code) ? err.message : undefined;
 }
 
 export function statusOf(code: ErrorCode, errorClass: ErrorClass): number {

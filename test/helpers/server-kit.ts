@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import { revokeToken } from '../../src/core/access/tokens.js';
+import { SERVER_SIDE_CODES } from '../../src/core/errors.js';
 import type { AppOptions } from '../../src/server/app.js';
 import { type Answer, makeTestServer, type TestServer } from './server.js';
 
@@ -116,7 +117,7 @@ export function expectError(
 }
 
 /** The server's own failures: their hint, like their text, stays on the server. */
-const SERVER_SIDE_CODES = ['STORE_ERROR', 'STORE_LOCKED', 'STORE_CORRUPT', 'IO_ERROR', 'INTERNAL'];
+const SERVER_SIDE = [...SERVER_SIDE_CODES, 'INTERNAL'];
 
 /** The shape and no-leak half of `expectError`, for any 4xx/5xx status. */
 export function expectErrorShape(answer: Answer, secrets: readonly string[] = []): void {
@@ -126,7 +127,7 @@ export function expectErrorShape(answer: Answer, secrets: readonly string[] = []
   if ('hint' in answer.json) {
     expect(typeof answer.json.hint).toBe('string');
     expect((answer.json.hint as string).length).toBeGreaterThan(0);
-    expect(SERVER_SIDE_CODES).not.toContain(answer.json.code);
+    expect(SERVER_SIDE).not.toContain(answer.json.code);
   }
   expect(answer.json.code).toMatch(/^[A-Z][A-Z_]+$/);
   expect(typeof answer.json.message).toBe('string');
