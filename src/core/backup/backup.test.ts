@@ -244,6 +244,48 @@ describe('backup and restore', () => {
     await restoreInto(target, s, t.masterKey);
   });
 
+  it('refuses a token whose globs a new token could not have, naming it and restoring nothing', async () => {
+    // An attacker holding the master key writes the token row itself, with a valid row MAC
+    // (the vault's own authenticated transaction), then takes an ordinary backup: the file
+    // decrypts, every MAC checks, and only the token's globs give it away.
+    const costly = Array.from({ length: 200 }, (_, i) => `**/${'*a'.repeat(400)}${i}*/**/x`);
+    for (const [name, allow] of [
+      ['slow-lister', costly],
+      ['many-globs', Array.from({ length: 65 }, (_, i) => `project/p${i}/*`)],
+    ] as const) {
+      const { t } = await vaultWithContent();
+      await t.vault.auditedTransaction('token_create', async (tx) => {
+        await tx.insertToken({
+          id: randomBytes(8).toString('hex'),
+          name,
+          hash: 'ab'.repeat(32),
+          allow: [...allow],
+          envs: [],
+          caps: ['list', 'admin'],
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          revokedAt: name === 'many-globs' ? new Date().toISOString() : null,
+        });
+        return { result: undefined, detail: name };
+      });
+      const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
+      const scratch = newSqlite().storage;
+      const checked = await rejection(checkSnapshot(s, t.masterKey, scratch), 'BACKUP_INVALID');
+      expect(checked.message).toContain(`the token "${name}"`);
+      const target = newSqlite().storage;
+      const err = await rejection(restoreInto(target, s, t.masterKey), 'BACKUP_INVALID');
+      expect(err.message).toContain(`the backup holds the token "${name}" with path globs`);
+      expect(err.message.length).toBeLessThan(400);
+      // Nothing of it was written: the target is still empty.
+      const left = await target.transaction('read', async (tx) => ({
+        meta: (await tx.listMeta()).length,
+        tokens: (await tx.listTokens()).length,
+        audit: await tx.lastAudit(),
+      }));
+      expect(left).toEqual({ meta: 0, tokens: 0, audit: undefined });
+    }
+  });
+
   it('a backup taken while ten writers run restores and verifies', async () => {
     const { t } = await vaultWithContent();
     const writers: Vault[] = [];

@@ -15,6 +15,7 @@
  *   write transaction: a backup that fails a check leaves the target empty. Each row is
  *   written once and each check runs once (the audit chain is walked once, linearly).
  */
+import { parseGlobs } from '../access/globs.js';
 import { verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
 import { META_FORMAT } from '../store/formats.js';
@@ -166,10 +167,38 @@ function isConstraintViolation(err: unknown): boolean {
 }
 
 /**
+ * Refuses a snapshot holding a token whose path globs a new token could not have (parseGlobs:
+ * at most MAX_GLOBS globs, each at most MAX_GLOB_LENGTH characters, with at most three segments
+ * besides `**` of at most MAX_SEGMENT characters each). A backup is authenticated, but its
+ * rows are only as honest as whoever holds the master key or wrote the store it was taken
+ * from: without this, a crafted backup brings in a token whose globs make every token listing
+ * or grant check on the restored server slow. Revoked tokens too: listings still read them.
+ */
+function checkTokens(s: Snapshot): void {
+  for (const t of s.tokens) {
+    try {
+      parseGlobs(t.allow);
+    } catch (err) {
+      if (!(err instanceof CofferError)) throw err;
+      throw new CofferError(
+        'BACKUP_INVALID',
+        `the backup holds the token ${JSON.stringify(t.name.slice(0, 64))} with path globs coffer refuses: ${err.message}`,
+        {
+          hint: 'coffer makes no such token (a token holds at most 64 globs that can match a key path); this backup was not written from a store coffer made, so nothing was restored. Use another backup.',
+          cause: err,
+        },
+      );
+    }
+  }
+}
+
+/**
  * copyRows, where rows that a store's keys refuse (two secrets of one key path, a version
- * twice) make the backup invalid: they were never written by coffer.
+ * twice) make the backup invalid: they were never written by coffer. A token with globs a
+ * new token could not have is refused first (checkTokens), before any row is written.
  */
 async function loadRows(tx: StorageTx, s: Snapshot): Promise<void> {
+  checkTokens(s);
   try {
     await copyRows(tx, s);
   } catch (err) {
