@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
 import {
+  COVERS_BUDGET,
   globWithin,
   MAX_GLOB_LENGTH,
   MAX_GLOBS,
@@ -441,5 +442,45 @@ describe('parseGlobs (new globs: a token being created, coffer mcp --allow)', ()
     }
     // Malformed globs keep their own refusal.
     expect(refused(['project/Consilio/*']).code).toBe('USAGE');
+  });
+});
+
+describe('covers: what a token listing costs with globs stored before the caps', () => {
+  // A scoped admin token made before the caps: 300 globs of 202 segments, none mergeable
+  // (`**`, 200 x `*`, then a name). Each listed token with such globs was checked against
+  // each of them over every pair of segments: tens of millions of steps per token listed.
+  const deep = (i: number, last: string) => `**/${'*/'.repeat(200)}${last}${i}`;
+  const admin = new PathScope(Array.from({ length: 300 }, (_, i) => deep(i, 'q')));
+  const listed = Array.from({ length: 300 }, (_, i) => deep(i, 'z'));
+
+  it('stops after COVERS_BUDGET steps with the conservative answer: not covered', () => {
+    const counter = { steps: 0 };
+    expect(admin.covers(listed, counter)).toBe(false);
+    expect(counter.steps).toBeGreaterThan(0);
+    expect(counter.steps).toBeLessThanOrEqual(COVERS_BUDGET);
+    // Without the budget, the same question takes far more than that many steps.
+    const cells = listed.length * admin.globs.length * 203 * 203;
+    expect(cells).toBeGreaterThan(10 * COVERS_BUDGET);
+  });
+
+  it('a glob of thousands of segments neither overflows the stack nor runs past the budget', () => {
+    const long = `**/${'*/'.repeat(20_000)}q`;
+    const scope = new PathScope([long]);
+    const counter = { steps: 0 };
+    expect(scope.covers([`**/${'*/'.repeat(20_000)}q`], counter)).toBe(false);
+    expect(counter.steps).toBeLessThanOrEqual(COVERS_BUDGET);
+    expect(new PathScope([`**/${'*/'.repeat(500)}q`]).covers([`**/${'*/'.repeat(600)}q`])).toBe(
+      true,
+    );
+  });
+
+  it('two policies within the caps: the full answer, far inside the budget', () => {
+    const widest = Array.from({ length: MAX_GLOBS }, (_, i) => `**/*${'a*'.repeat(98)}${i}/**`);
+    const scope = new PathScope(parseGlobs(widest));
+    const inner = parseGlobs(widest.map((g) => g.replace('/**', '/x')));
+    const counter = { steps: 0 };
+    expect(scope.covers(inner, counter)).toBe(true);
+    expect(counter.steps).toBeLessThan(COVERS_BUDGET);
+    expect(scope.covers([...inner, 'project/other/x'])).toBe(false);
   });
 });

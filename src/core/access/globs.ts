@@ -24,7 +24,11 @@
  * each at most MAX_GLOB_LENGTH characters, with at most three segments besides `**`, each
  * holding at most MAX_SEGMENT characters besides `*` (more can never match a key path).
  * Globs already stored (tokens made before the caps) still load: they are merged the same
- * way and simply never match where they cannot.
+ * way and simply never match where they cannot. Containment between policies (`covers`, for
+ * each token a listing shows and each grant) runs over pairs of segment positions, without
+ * recursion, and stops after COVERS_BUDGET steps with the conservative answer (not covered):
+ * two policies within the caps take a fraction of that, uncapped stored ones no longer take
+ * tens of millions of steps per token listed.
  */
 import { CofferError } from '../errors.js';
 import { KEY_PATH_SEGMENTS, MAX_SEGMENT, type Scope } from '../paths.js';
@@ -214,31 +218,67 @@ function segmentWithin(inner: string, outer: string): boolean {
   return wildcardMatch(outer, inner);
 }
 
-/** Sound containment of two compiled globs' segment lists (memoized on positions). */
-function partsWithin(inner: string[], outer: string[]): boolean {
-  const memo = new Map<number, boolean>();
-  const within = (i: number, o: number): boolean => {
-    const key = i * (outer.length + 1) + o;
-    const known = memo.get(key);
-    if (known !== undefined) return known;
-    memo.set(key, false); // no cycles: every step below advances i or o
-    let yes: boolean;
-    if (i === inner.length) {
-      yes = outer.slice(o).every((p) => p === '**');
-    } else if (o === outer.length) {
-      yes = false;
-    } else if (outer[o] === '**') {
-      // outer's ** matches nothing more, or absorbs inner's next segment (or its **) and stays
-      yes = within(i, o + 1) || within(i + 1, o);
-    } else if (inner[i] === '**') {
-      yes = false; // any number of segments is never within one segment pattern
-    } else {
-      yes = segmentWithin(inner[i]!, outer[o]!) && within(i + 1, o + 1);
+/**
+ * The most steps one `PathScope.covers` answer may take: a step is a pair of positions in
+ * two globs, or a character of two segments compared. A token holds at most 64 globs of a
+ * few segments (parseGlobs), so a check between two such policies takes far fewer; only
+ * globs stored before the caps (any number, of any length) can reach it, and then the answer
+ * is the conservative one: not covered.
+ */
+export const COVERS_BUDGET = 1_000_000;
+
+/** What a containment check may still spend, and what it spent (tests count it). */
+interface Budget {
+  left: number;
+  counter: MatchCounter | undefined;
+}
+
+/** Thrown inside `partsWithin` when its budget is spent; caught by `covers`. */
+class OverBudget extends Error {}
+
+/** Takes `steps` from the budget before they are done; throws when that many are not left. */
+function spend(budget: Budget | undefined, steps: number): void {
+  if (budget === undefined) return;
+  if (steps > budget.left) throw new OverBudget();
+  budget.left -= steps;
+  if (budget.counter !== undefined) budget.counter.steps += steps;
+}
+
+/**
+ * Sound containment of two compiled globs' segment lists, computed over every pair of
+ * positions (i in inner, o in outer) from the ends back, one row of inner at a time:
+ * (inner + 1) x (outer + 1) cells, no recursion (a stored glob of thousands of segments
+ * cannot overflow the stack), segments compared only where the rest already fits. With a
+ * `budget`, the cells are charged before any work, and each comparison by its characters.
+ */
+function partsWithin(inner: readonly string[], outer: readonly string[], budget?: Budget): boolean {
+  const ni = inner.length;
+  const no = outer.length;
+  spend(budget, (ni + 1) * (no + 1));
+  // next[o]: is inner[i + 1..] within outer[o..]? Past inner's end: only if outer's rest is **.
+  let next: boolean[] = new Array<boolean>(no + 1);
+  next[no] = true;
+  for (let o = no - 1; o >= 0; o--) next[o] = outer[o] === '**' && next[o + 1] === true;
+  for (let i = ni - 1; i >= 0; i--) {
+    const row: boolean[] = new Array<boolean>(no + 1);
+    row[no] = false; // inner has segments left, outer none
+    const seg = inner[i]!;
+    for (let o = no - 1; o >= 0; o--) {
+      const out = outer[o]!;
+      if (out === '**') {
+        // outer's ** matches nothing more, or absorbs inner's segment (or its **) and stays
+        row[o] = row[o + 1] === true || next[o] === true;
+      } else if (seg === '**' || next[o + 1] !== true) {
+        // any number of segments is never within one segment pattern; or the rest does not fit
+        row[o] = false;
+      } else {
+        spend(budget, seg.length + out.length);
+        row[o] = segmentWithin(seg, out);
+      }
     }
-    memo.set(key, yes);
-    return yes;
-  };
-  return within(0, 0);
+    next = row;
+  }
+  return next[0] === true;
 }
 
 /** Is every key path `inner` matches also matched by `outer` (both valid globs)? Sound. */
@@ -254,6 +294,7 @@ const EVERY_KEY_PATH = [
 
 export class PathScope {
   readonly #globs: CompiledGlob[];
+  #unrestricted: boolean | undefined;
 
   /**
    * Throws USAGE for a glob that is malformed or can never match a key path. The caps of
@@ -268,10 +309,11 @@ export class PathScope {
    * `project/*\/*` and `meta/*\/*` (`**`, or `project/**` with `meta/**`, ...).
    */
   get unrestricted(): boolean {
-    return (
+    // Once per scope (each covers() asks): linear in the globs' segments, whatever they hold.
+    this.#unrestricted ??=
       this.#globs.length === 0 ||
-      EVERY_KEY_PATH.every((all) => this.#globs.some((g) => partsWithin(all, g.parts)))
-    );
+      EVERY_KEY_PATH.every((all) => this.#globs.some((g) => partsWithin(all, g.parts)));
+    return this.#unrestricted;
   }
 
   /** The globs as compiled (each run of `**` merged into one), for messages. */
@@ -295,10 +337,20 @@ export class PathScope {
   /**
    * Is every key path that `globs` allow also allowed here (sound: when unsure, no)? Each
    * of them must lie within one glob of this scope; no glob at all means every key path.
+   * At most COVERS_BUDGET steps (counted in `counter`): past them, the answer is no. Only
+   * globs stored before parseGlobs' caps get there (a listing then leaves their token out,
+   * a grant is refused), never two policies made with the caps in place.
    */
-  covers(globs: readonly string[]): boolean {
+  covers(globs: readonly string[], counter?: MatchCounter): boolean {
     if (this.unrestricted) return true;
-    const inner = globs.length === 0 ? [compile('**')] : globs.map(compile);
-    return inner.every((i) => this.#globs.some((o) => partsWithin(i.parts, o.parts)));
+    const budget: Budget = { left: COVERS_BUDGET, counter };
+    try {
+      spend(budget, globs.length);
+      const inner = globs.length === 0 ? [compile('**')] : globs.map(compile);
+      return inner.every((i) => this.#globs.some((o) => partsWithin(i.parts, o.parts, budget)));
+    } catch (err) {
+      if (err instanceof OverBudget) return false;
+      throw err;
+    }
   }
 }
