@@ -145,6 +145,33 @@ describe('a passphrase line on stdin (--passphrase-stdin)', () => {
     expect(await readStdinRest('input', true, STDIN_DOTENV)).toBe(rest);
   });
 
+  it('stops reading at the line break: a huge stdin after the line is neither read nor refused', async () => {
+    const { readStdinLine } = await input();
+    // The line, then 64 MiB: reading it all (to 16 MiB, then refusing) was the old way.
+    const stdin = fakeStdin(Buffer.from('the passphrase\n'), 0x61);
+    expect(await readStdinLine('passphrase')).toBe('the passphrase');
+    expect(stdin.pulled()).toBeLessThanOrEqual(4 * CHUNK);
+  });
+
+  it('the rest after the line is then read under the command limit, from where the line ended', async () => {
+    const { readStdinLine, readStdinRest, STDIN_VALUE } = await input();
+    const stdin = fakeStdin(Buffer.from('the passphrase\nabc'), 0x61, 19 + 3 * CHUNK);
+    expect(await readStdinLine('passphrase')).toBe('the passphrase');
+    const pulledAfterLine = stdin.pulled();
+    expect(pulledAfterLine).toBeLessThanOrEqual(4 * CHUNK);
+    const err = await refusal(readStdinRest('value', false, STDIN_VALUE));
+    expect(err.code).toBe('VALUE_TOO_LARGE');
+    expect(stdin.pulled()).toBeLessThanOrEqual(64 * 1024 + 4 * CHUNK);
+  });
+
+  it('two lines one after the other, then the rest', async () => {
+    const { readStdinLine, readStdinRest } = await input();
+    fakeStdin(Buffer.from('first\r\nsecond\nthe rest\n'), 0, 0);
+    expect(await readStdinLine('passphrase')).toBe('first');
+    expect(await readStdinLine('backup passphrase')).toBe('second');
+    expect(await readStdinRest('input', true)).toBe('the rest\n');
+  });
+
   it('a short line first: the value after it is read as before', async () => {
     const { readStdinLine, readStdinRest, STDIN_VALUE } = await input();
     fakeStdin(Buffer.from('the passphrase\nthe value\n'), 0, 0);

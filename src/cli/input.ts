@@ -10,8 +10,15 @@ import { MAX_VALUE_BYTES } from '../core/store/values.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { HiddenAnswer } from './hidden-answer.js';
 
-let stdinCache: Buffer | undefined;
-let stdinOffset = 0;
+/**
+ * What was read of stdin and not used yet: what followed a passphrase line in the chunk that
+ * ended it. Stdin is read a chunk at a time, only as far as the input asked for needs.
+ */
+let stdinHeld: Buffer = Buffer.alloc(0);
+/** Stdin has been read to its end (or dropped after a refusal). */
+let stdinEnded = false;
+/** Stdin has been read from at all (process.stdin then owns fd 0). */
+let stdinStarted = false;
 
 /**
  * The most stdin coffer reads at all: far above any value (64 KiB) or checkpoint, as large as
@@ -79,33 +86,53 @@ function lineTooLong(what: string): CofferError {
 }
 
 /**
- * All of stdin, read once and kept (a passphrase line may come before the rest). Reading
- * stops, and stdin is dropped, as soon as it passes `cap` bytes, or, with `line`, as soon as it
- * holds more than `line.cap` bytes and no line break yet: `refuse` (`line.refuse`) says why.
+ * The next chunk of stdin, or undefined at its end: what the stream holds now, else the next
+ * chunk it gets. Nothing is read past it, so a read can stop at any chunk (`readStdinLine` at
+ * its line break) and leave the rest of stdin unread.
  */
-async function readAllStdin(
-  cap: number,
-  refuse: () => CofferError,
-  line?: { cap: number; refuse: () => CofferError },
-): Promise<Buffer> {
-  if (stdinCache !== undefined) return stdinCache;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let lineEnded = line === undefined;
-  for await (const chunk of process.stdin) {
-    total += (chunk as Buffer).length;
-    chunks.push(chunk as Buffer);
-    lineEnded ||= (chunk as Buffer).includes(0x0a);
-    const refusal = total > cap ? refuse : !lineEnded && total > line!.cap ? line!.refuse : null;
-    if (refusal !== null) {
-      for (const c of chunks) c.fill(0);
-      process.stdin.destroy();
-      throw refusal();
-    }
-  }
-  stdinCache = Buffer.concat(chunks);
+function nextStdinChunk(): Promise<Buffer | undefined> {
+  if (stdinEnded) return Promise.resolve(undefined);
+  stdinStarted = true;
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      stdin.off('readable', tryRead);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      // Stops reading fd 0 until the next call: an open pipe nothing more comes from must
+      // not keep the process alive once the command is done.
+      stdin.pause();
+    };
+    const tryRead = (): void => {
+      const chunk = stdin.read() as Buffer | string | null;
+      if (chunk !== null) {
+        done();
+        resolve(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+      } else if (stdin.readableEnded) onEnd();
+    };
+    const onEnd = (): void => {
+      done();
+      stdinEnded = true;
+      resolve(undefined);
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(err);
+    };
+    stdin.on('readable', tryRead);
+    stdin.on('end', onEnd);
+    stdin.on('error', onError);
+    tryRead();
+  });
+}
+
+/** Wipes what was read and drops stdin (after a refusal: the rest is never read). */
+function dropStdin(chunks: Buffer[]): void {
   for (const c of chunks) c.fill(0);
-  return stdinCache;
+  stdinHeld.fill(0);
+  stdinHeld = Buffer.alloc(0);
+  stdinEnded = true;
+  process.stdin.destroy();
 }
 
 /** Stdin is decoded by the same rule as files: strict UTF-8, a leading U+FEFF kept. */
@@ -114,30 +141,46 @@ function decode(bytes: Buffer, what: string): string {
 }
 
 /**
- * The first line of stdin (for --passphrase-stdin), at most 64 KiB; the rest stays for
- * `readStdinRest`.
+ * The first line of stdin (for --passphrase-stdin), at most 64 KiB. Stdin is read only until
+ * the line break (a chunk at a time: the line and what came with it in its chunk), so what
+ * follows stays unread for the command (`readStdinRest`); a stdin with no line break in its
+ * first 64 KiB is refused there.
  */
 export async function readStdinLine(what: string): Promise<string> {
   const refuseLine = () => lineTooLong(what);
+  const chunks: Buffer[] = stdinHeld.length > 0 ? [stdinHeld] : [];
+  stdinHeld = Buffer.alloc(0);
+  let size = chunks[0]?.length ?? 0;
+  let end = chunks[0]?.indexOf(0x0a) ?? -1;
   // A line break may follow a \r: the line is read that far before it counts as too long.
-  const all = await readAllStdin(MAX_STDIN_BYTES, stdinTooLarge, {
-    cap: stdinOffset + MAX_STDIN_LINE_BYTES + 1,
-    refuse: refuseLine,
-  });
-  let end = all.indexOf(0x0a, stdinOffset);
-  if (end < 0) end = all.length;
-  const crlf = end > stdinOffset && all[end - 1] === 0x0d ? 1 : 0;
-  if (end - crlf - stdinOffset > MAX_STDIN_LINE_BYTES) {
-    all.fill(0);
+  while (end < 0 && size <= MAX_STDIN_LINE_BYTES + 1) {
+    const chunk = await nextStdinChunk();
+    if (chunk === undefined) break;
+    const at = chunk.indexOf(0x0a);
+    if (at >= 0) end = size + at;
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (all !== chunks[0]) for (const c of chunks) c.fill(0);
+  const lineEnd = end < 0 ? all.length : end;
+  const crlf = lineEnd > 0 && all[lineEnd - 1] === 0x0d ? 1 : 0;
+  if (lineEnd - crlf > MAX_STDIN_LINE_BYTES) {
+    dropStdin([all]);
     throw refuseLine();
   }
-  const line = all.subarray(stdinOffset, end);
-  stdinOffset = Math.min(all.length, end + 1);
-  // A passphrase file saved with a byte order mark (Notepad) has always meant the text after
-  // it; vaults created that way must keep opening.
-  return decode(line, what)
-    .replace(/^\uFEFF/, '')
-    .replace(/\r$/, '');
+  const line = all.subarray(0, lineEnd);
+  // Kept for the command: what came after the line break in the chunks read.
+  stdinHeld = Buffer.from(all.subarray(Math.min(all.length, lineEnd + 1)));
+  try {
+    // A passphrase file saved with a byte order mark (Notepad) has always meant the text
+    // after it; vaults created that way must keep opening.
+    return decode(line, what)
+      .replace(/^\uFEFF/, '')
+      .replace(/\r$/, '');
+  } finally {
+    all.fill(0);
+  }
 }
 
 /**
@@ -159,15 +202,27 @@ export async function readStdinRest(
     limit === undefined
       ? stdinTooLarge
       : () => tooLarge('stdin', limit.bytes, limit.of, limit.options);
-  const all = await readAllStdin(stdinOffset + cap, refuse);
-  if (all.length - stdinOffset > cap) {
-    // Read whole before (a passphrase line came first): refused the same way.
-    all.fill(0);
-    throw refuse();
+  const chunks: Buffer[] = stdinHeld.length > 0 ? [stdinHeld] : [];
+  stdinHeld = Buffer.alloc(0);
+  let size = chunks[0]?.length ?? 0;
+  for (;;) {
+    if (size > cap) {
+      dropStdin(chunks);
+      throw refuse();
+    }
+    const chunk = await nextStdinChunk();
+    if (chunk === undefined) break;
+    chunks.push(chunk);
+    size += chunk.length;
   }
-  const text = decode(all.subarray(stdinOffset), what);
-  stdinOffset = all.length;
-  return raw ? text : text.replace(/\r?\n$/, '');
+  const all = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  try {
+    const text = decode(all, what);
+    return raw ? text : text.replace(/\r?\n$/, '');
+  } finally {
+    all.fill(0);
+  }
 }
 
 export function stdinIsTerminal(): boolean {
@@ -184,7 +239,11 @@ export function stdinIsTerminal(): boolean {
  */
 export function stdinHoldsInput(): boolean {
   if (stdinIsTerminal()) return false;
-  if (stdinCache !== undefined) return stdinCache.length > stdinOffset;
+  if (stdinHeld.length > 0) return true;
+  if (stdinEnded) return false;
+  // Read from already (a passphrase line): what the stream holds now, never waited for; fd 0
+  // is the stream's, so it is not read around it.
+  if (stdinStarted) return process.stdin.readableLength > 0;
   let stats: Stats;
   try {
     stats = fstatSync(0);
