@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LinkGuesses } from '../core/requests/link-guesses.js';
 import { SecretRequests, type SecretRequestView } from '../core/requests/secret-requests.js';
 import { createRequestPage, type RequestPage } from './request-page.js';
 
@@ -90,5 +91,46 @@ describe("coffer mcp's request page audits its refusals", () => {
     expect((await send(other, 'GET', { host: 'rebound.example' })).status).toBe(421);
     expect(refusals).toHaveLength(4);
     expect(outcomes).toEqual(['opened']);
+  });
+});
+
+describe("coffer mcp's request page limits guesses of a link", () => {
+  it('past 10 links that name no request: 429, audited once; after the window the right link works', async () => {
+    let now = 1_000_000;
+    const denied: string[] = [];
+    const requests = new SecretRequests({
+      store: async () => ({ version: 1 }),
+      audit: async () => undefined,
+    });
+    const guesses = new LinkGuesses(
+      async (address, detail) => {
+        denied.push(`${address}: ${detail}`);
+      },
+      { now: () => now },
+    );
+    pageServer = createRequestPage(requests, { guesses });
+    const { token } = requests.create({
+      path: 'project/app/openai_key',
+      env: 'dev',
+      description: 'OpenAI key for the summariser job',
+      actor: 'mcp:claude-code/2.1',
+    });
+    const url = new URL(await pageServer.urlFor(token));
+    const host = url.host;
+    const at = (t: string) => new URL(`/r/${t}`, url);
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const wrong = `${token.slice(0, -4)}${String(i).padStart(4, 'x')}`;
+      statuses.push((await send(at(wrong), 'GET', { host })).status);
+    }
+    expect(statuses).toEqual([...Array(10).fill(404), ...Array(20).fill(429)]);
+    expect((await send(url, 'GET', { host })).status).toBe(429);
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatch(/^127\.0\.0\.1: request links from 127\.0\.0\.1 refused for \d+ s/);
+    expect(denied[0]).not.toContain(token.slice(0, 20));
+    now += 61_000;
+    const page = await send(url, 'GET', { host });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('name="csrf"');
   });
 });

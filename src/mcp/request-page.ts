@@ -10,11 +10,14 @@
  * and forms only to itself, and no referrer. Bodies are capped. The value is passed to the
  * registry and never logged, echoed or kept. A refused use of a request's page (wrong Host,
  * Origin or CSRF field) is audited through the registry (`refusePage`), never the token.
+ * Links that name no request count against a failure budget, the API's
+ * (core/requests/link-guesses.ts): past it, 429 with Retry-After, audited once per window.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CofferError } from '../core/errors.js';
+import { LinkGuesses } from '../core/requests/link-guesses.js';
 import {
   esc,
   formValue,
@@ -32,8 +35,20 @@ export interface RequestPage {
   close(): Promise<void>;
 }
 
+export interface RequestPageOptions {
+  /**
+   * The failure budget of links that name no request (the API's: 10 per 60 s per address;
+   * on loopback every client shares one): past it, 429 with Retry-After.
+   */
+  guesses?: LinkGuesses | undefined;
+}
+
 /** The page server over `requests`; nothing listens until the first `urlFor`. */
-export function createRequestPage(requests: SecretRequests): RequestPage {
+export function createRequestPage(
+  requests: SecretRequests,
+  options: RequestPageOptions = {},
+): RequestPage {
+  const guesses = options.guesses ?? new LinkGuesses(async () => undefined);
   const csrfKey = randomBytes(32);
   let server: Server | undefined;
   let origin = '';
@@ -107,6 +122,23 @@ export function createRequestPage(requests: SecretRequests): RequestPage {
     }
     if (token === undefined) {
       send(res, 404, page('coffer', '<p class="err">Not found.</p>'));
+      return;
+    }
+    // A link that names no request counts against the address's budget; past it, none is
+    // looked up until the window ends.
+    const admitted = await guesses.admit(req.socket.remoteAddress ?? 'unknown', () =>
+      requests.checkLink(token),
+    );
+    if ('retryAfter' in admitted) {
+      res.setHeader('Retry-After', String(admitted.retryAfter));
+      send(
+        res,
+        429,
+        page(
+          'coffer',
+          `<p class="err">Too many links that name no request; try again in ${admitted.retryAfter} s.</p>`,
+        ),
+      );
       return;
     }
     if (req.method === 'GET') {

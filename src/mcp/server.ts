@@ -33,6 +33,7 @@ import type { AccessPolicy } from '../core/access/policy.js';
 import { debugTrace } from '../core/debug-trace.js';
 import { CofferError } from '../core/errors.js';
 import { isValidSegment, parseEnvironment, parseKeyPath } from '../core/paths.js';
+import { LinkGuesses } from '../core/requests/link-guesses.js';
 import {
   REQUEST_TTL_MS,
   type RequestOutcome,
@@ -79,6 +80,11 @@ export interface CofferMcpOptions {
    * `actor`, denied, `reason` naming the request and the refusal; where absent, logged only.
    */
   auditRefusal?: (actor: string, request: SecretRequestView, reason: string) => Promise<void>;
+  /**
+   * Audits that the page refuses links from `address` for a while (too many that name no
+   * request; once per window), denied; where absent, logged only.
+   */
+  auditGuesses?: (address: string, detail: string) => Promise<void>;
   /**
    * The request_secret registry, when another front end in this process answers requests
    * too (the web UI of the same server); default: one of this server's own.
@@ -253,7 +259,12 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
         await options.auditRefusal?.(request.actor, request, reason);
       },
     });
-  const page = createRequestPage(registry);
+  const page = createRequestPage(registry, {
+    guesses: new LinkGuesses(async (address, detail) => {
+      log.warn({ tool: 'request_secret', outcome: 'denied' }, 'secret request page refused');
+      await options.auditGuesses?.(address, detail);
+    }),
+  });
   const local = localRequests(registry, page);
   mcp.server.onclose = () => {
     page.close().catch(() => {});

@@ -14,7 +14,9 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { FailureLimiter, type RateLimitOptions } from '../core/access/failure-limiter.js';
 import { CofferError } from '../core/errors.js';
+import { LinkGuesses } from '../core/requests/link-guesses.js';
 import { StoredSecretRequests } from '../core/requests/stored-requests.js';
 import type { Vault } from '../core/store/vault.js';
 import { TokenAuthenticator } from './auth.js';
@@ -32,7 +34,6 @@ import {
   requestLogger,
 } from './logger.js';
 import { openApiDocument } from './openapi.js';
-import { FailureLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReadBatcher } from './read-batcher.js';
 import { addRoute, type Routes } from './route.js';
 import { auditRoutes } from './routes/audit-route.js';
@@ -211,7 +212,16 @@ export function createApi(options: AppOptions): Api {
   // Agents' requests live in the store, so every instance on it serves their pages and its
   // web UI lists and answers them; a UI in one process with an agent may bring its own.
   const requests = new StoredSecretRequests(vault, () => now().getTime());
-  requestsRoutes(routes, requests, { publicUrl: options.publicUrl });
+  // Guesses of a request's link: the API's failure budget, a refused address audited once a
+  // window (as the request page, by its address: there is no request to name).
+  const guesses = new LinkGuesses(async (address, detail) => {
+    try {
+      await vault.withActor(`unauthenticated@${address}`).recordDenied('request_page', {}, detail);
+    } catch (err) {
+      logger.error(errorFields(err), 'a refusal could not be audited');
+    }
+  }, options.rateLimit);
+  requestsRoutes(routes, requests, { publicUrl: options.publicUrl, guesses });
   uiRoutes({
     app,
     vault,

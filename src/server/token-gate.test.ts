@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropPostgresSchema, throwAwaySchema } from '../../test/helpers/storage-factories.js';
+import { FailureLimiter } from '../core/access/failure-limiter.js';
 import { createToken } from '../core/access/tokens.js';
 import { initVault } from '../core/store/init.js';
 import { Vault } from '../core/store/vault.js';
@@ -15,7 +16,6 @@ import { openPostgresStorage } from '../storage/postgres/postgres-storage.js';
 import { createApi } from './app.js';
 import { AuthFailure, type TokenAuthenticator, type TokenPolicy } from './auth.js';
 import { FailureAudit } from './failure-audit.js';
-import { FailureLimiter } from './rate-limit.js';
 import { type GateResult, TokenGate } from './token-gate.js';
 
 const PG_URL = process.env.COFFER_TEST_DATABASE_URL;

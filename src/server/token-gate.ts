@@ -3,9 +3,9 @@
  * UI's login (ui/routes.ts), so that both treat a limited address alike.
  *
  * The limit throttles failed attempts, not valid tokens: an address over its failure budget
- * (rate-limit.ts; behind a proxy many clients may share one) is still let in with a valid
- * token. What such an address can make the server do stays small: a token whose record is
- * cached is checked in memory; a token id this server has seen valid recently
+ * (core/access/failure-limiter.ts; behind a proxy many clients may share one) is still let
+ * in with a valid token. What such an address can make the server do stays small: a token
+ * whose record is cached is checked in memory; a token id this server has seen valid recently
  * (KnownTokenIds) is authenticated as usual, which reads its record at most once per cache
  * period; other ids share a small budget of reads per second (LookupBudget); anything else
  * (ids past that budget, garbage, no token) is refused without a database read. Failures
@@ -19,10 +19,11 @@
  * awaits (FailureLimiter.begin), and gives it back only when it succeeds: concurrent guesses
  * from one address cannot all pass the check while the first lookups are still running.
  */
+
+import type { Attempt, FailureLimiter } from '../core/access/failure-limiter.js';
 import { parseTokenString } from '../core/access/tokens.js';
 import { AuthFailure, type TokenAuthenticator, type TokenPolicy } from './auth.js';
 import type { FailureAudit } from './failure-audit.js';
-import type { Attempt, FailureLimiter } from './rate-limit.js';
 
 /** How long a token id stays known after it last authenticated, and how many are kept. */
 const KNOWN_MS = 3_600_000;

@@ -18,6 +18,7 @@ declare const COFFER_VERSION: string;
 
 type AuditRequest = NonNullable<CofferMcpOptions['auditRequest']>;
 type AuditRefusal = NonNullable<CofferMcpOptions['auditRefusal']>;
+type AuditGuesses = NonNullable<CofferMcpOptions['auditGuesses']>;
 
 interface McpOptions extends CommonOptions {
   allow: string[];
@@ -116,10 +117,12 @@ Examples:
           backend: McpBackend,
           auditRequest?: AuditRequest,
           auditRefusal?: AuditRefusal,
+          auditGuesses?: AuditGuesses,
         ) =>
           serveCofferMcp({
             ...(auditRequest === undefined ? {} : { auditRequest }),
             ...(auditRefusal === undefined ? {} : { auditRefusal }),
+            ...(auditGuesses === undefined ? {} : { auditGuesses }),
             backend,
             policy,
             readOnly,
@@ -175,6 +178,11 @@ Examples:
                 vault
                   .withActor(actor)
                   .recordDenied('request_page', { path: r.path, env: r.env }, reason),
+              // Links refused for too many that name no request: no request to name.
+              (address, detail) =>
+                vault
+                  .withActor(`unauthenticated@${address}`)
+                  .recordDenied('request_page', {}, detail),
             );
           } finally {
             await opened.close();

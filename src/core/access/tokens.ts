@@ -19,7 +19,8 @@
  * within its own (policy.ts, `grantRefusal`), and list and revoke only such tokens. A refusal
  * is audited (outcome `denied`) through the caller's `deny`.
  *
- * Not here: HTTP, caching and rate limiting (server/auth.ts, server/rate-limit.ts).
+ * Not here: HTTP and caching (server/auth.ts), the failure budget of guesses
+ * (failure-limiter.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sha256Bytes, sha256Hex } from '../crypto/sha256.js';

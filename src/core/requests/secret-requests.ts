@@ -270,6 +270,15 @@ export class SecretRequests implements RequestInbox {
     }
   }
 
+  /**
+   * Throws REQUEST_NOT_FOUND when `token` is no request's page token, REQUEST_CLOSED when its
+   * request no longer takes an answer; no change (but an expiry, audited). For the page's
+   * budget of links that name no request (link-guesses.ts).
+   */
+  async checkLink(token: string): Promise<void> {
+    await this.#byToken(token);
+  }
+
   /** The request a page token belongs to, if it still works; marks it opened (audited once). */
   async open(token: string): Promise<SecretRequestView> {
     const entry = await this.#byToken(token);

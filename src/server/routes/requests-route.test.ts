@@ -96,3 +96,56 @@ describe('refusals of a request page are audited', () => {
     expect((await kit.send('GET', link.pathname, { headers: { host } })).status).toBe(200);
   });
 });
+
+describe("guesses of a request's link count against the address's failure budget", () => {
+  it('past 10 links that name no request: 429 with Retry-After, the right link too, audited once; after the window the right link works', async () => {
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    kit = await makeKit({
+      publicUrl: 'https://coffer.example.com',
+      rateLimit: { now: () => now },
+    });
+    const made = await kit.send('POST', '/v1/requests', { token: kit.tokens.app, body: ask(1) });
+    const { url } = made.json as { url: string };
+    const link = new URL(url);
+    const [, , id, token] = link.pathname.split('/') as [string, string, string, string];
+    const guess = (i: number) => {
+      const wrong = `${token.slice(0, -4)}${String(i).padStart(4, 'x')}`;
+      return kit.send('GET', `/r/${id}/${wrong}`, {
+        address: '198.51.100.7',
+        headers: { host: link.host },
+      });
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await guess(i)).status);
+    expect(statuses).toEqual([...Array(10).fill(404), ...Array(15).fill(429)]);
+    const limited = await kit.send('GET', link.pathname, {
+      address: '198.51.100.7',
+      headers: { host: link.host },
+    });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.text).not.toContain(token);
+    // Another address is not limited by these guesses.
+    const other = await kit.send('GET', link.pathname, {
+      address: '203.0.113.9',
+      headers: { host: link.host },
+    });
+    expect(other.status).toBe(200);
+    // One record for the whole flood of refusals, by address, never a link token.
+    const records = (await auditRecords(kit)).filter((r) => r.action === 'request_page');
+    expect(records.map((r) => [r.actor, r.outcome])).toEqual([
+      ['unauthenticated@198.51.100.7', 'denied'],
+    ]);
+    expect(records[0]!.detail).toContain('refused');
+    for (const r of await auditRecords(kit))
+      expect(JSON.stringify(r)).not.toContain(token.slice(0, 20));
+    // The window ends: the same address gets the page with the right link.
+    now += 61_000;
+    const after = await kit.send('GET', link.pathname, {
+      address: '198.51.100.7',
+      headers: { host: link.host },
+    });
+    expect(after.status).toBe(200);
+    expect(after.text).toContain('name="csrf"');
+  });
+});

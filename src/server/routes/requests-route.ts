@@ -12,12 +12,15 @@
  * with a CSP that allows no script and no third-party resource. The value goes to the vault
  * and is never logged, echoed or kept. A refusal of a valid link's page (wrong Host, Origin or
  * CSRF field) is audited (`request_page`, denied, as the request's actor); never the token.
+ * Links that name no request count against the client address's failure budget, the API's
+ * (core/requests/link-guesses.ts): past it, 429 with Retry-After, audited once per window.
  */
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authorize } from '../../core/access/policy.js';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import { LinkGuesses } from '../../core/requests/link-guesses.js';
 import {
   esc,
   formValue,
@@ -41,6 +44,8 @@ import {
 export interface RequestRouteOptions {
   /** The origin pages are served at (`https://coffer.example.com`); default: the request's. */
   publicUrl?: string | undefined;
+  /** The failure budget of link lookups per client address (default: the API's, 10 per 60 s). */
+  guesses?: LinkGuesses | undefined;
 }
 
 function send(c: Context<AppEnv>, status: number, html: string): Response {
@@ -55,6 +60,7 @@ export function requestsRoutes(
 ): void {
   const publicOrigin =
     options.publicUrl === undefined ? undefined : new URL(options.publicUrl).origin;
+  const guesses = options.guesses ?? new LinkGuesses(async () => undefined);
 
   addRoute(
     routes,
@@ -143,10 +149,29 @@ export function requestsRoutes(
   const refuse = (c: Context<AppEnv>, id: string, token: string, reason: string) =>
     requests.refusePage(id, token, `${reason} (from ${c.get('address') ?? 'unknown'})`);
 
-  /** The request behind a link, if this Host is its page's; else an answer refusing it. */
+  /**
+   * The request behind a link, if this Host is its page's; else an answer refusing it. The
+   * lookup is within the address's budget of links that name no request (429 past it).
+   */
   const located = async (c: Context<AppEnv>) => {
     const { id = '', token = '' } = c.req.param();
-    const found = await requests.peekLink(id, token);
+    const admitted = await guesses.admit(c.get('address') ?? 'unknown', () =>
+      requests.peekLink(id, token),
+    );
+    if ('retryAfter' in admitted) {
+      c.header('Retry-After', String(admitted.retryAfter));
+      return {
+        refused: send(
+          c,
+          429,
+          page(
+            'coffer',
+            `<p class="err">Too many links that name no request from this address; try again in ${admitted.retryAfter} s.</p>`,
+          ),
+        ),
+      };
+    }
+    const found = admitted.value;
     if (c.req.header('host') !== new URL(found.origin).host) {
       await refuse(c, id, token, 'wrong Host header');
       return { refused: send(c, 421, page('coffer', '<p class="err">Wrong host.</p>')) };

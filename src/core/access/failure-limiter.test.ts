@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FailureLimiter } from './rate-limit.js';
+import { FailureLimiter } from './failure-limiter.js';
 
 describe('FailureLimiter', () => {
   it('blocks after maxFailures in a window, for that address only, until the window ends', () => {
@@ -75,5 +75,25 @@ describe('FailureLimiter', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('FailureLimiter.firstRefusal', () => {
+  it('true once per limited window of an address, false when it is not limited', () => {
+    let now = 0;
+    const limiter = new FailureLimiter({ maxFailures: 2, windowMs: 60_000, now: () => now });
+    expect(limiter.firstRefusal('a')).toBe(false);
+    limiter.fail('a');
+    limiter.fail('a');
+    expect([
+      limiter.firstRefusal('a'),
+      limiter.firstRefusal('a'),
+      limiter.firstRefusal('b'),
+    ]).toEqual([true, false, false]);
+    now += 60_000;
+    expect(limiter.firstRefusal('a')).toBe(false);
+    limiter.fail('a');
+    limiter.fail('a');
+    expect(limiter.firstRefusal('a')).toBe(true);
   });
 });

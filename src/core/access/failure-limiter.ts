@@ -1,5 +1,7 @@
 /**
- * The failed-authentication limit of `coffer serve`, per client address.
+ * The failed-attempt limit per client address: for guesses of a secret a caller must hold,
+ * `coffer serve`'s bearer tokens (server/token-gate.ts) and the link tokens of secret
+ * requests' one-time pages, on `coffer serve` and on `coffer mcp` (requests/link-guesses.ts).
  *
  * Each address has a fixed window (default 60 s) in which it may fail authentication a
  * number of times (default 10). Past that, the address is limited until the window ends:
@@ -31,6 +33,8 @@ export interface RateLimitOptions {
 
 interface Window {
   failures: number;
+  /** A refusal of this window was reported (`firstRefusal`): later ones are not. */
+  refusalNoted: boolean;
   /** Attempts started and not yet ended (each counts against the budget meanwhile). */
   inFlight: number;
   resetAt: number;
@@ -110,6 +114,24 @@ export class FailureLimiter {
     };
   }
 
+  /**
+   * True for the first refusal of `address` in its current window, false for the later ones
+   * (and for an address that is not limited): a front end audits a limited address once per
+   * window, so a flood of refused guesses does not flood the audit log.
+   */
+  firstRefusal(address: string): boolean {
+    if (this.retryAfter(address) === undefined) return false;
+    const w = this.#windows.get(address)!;
+    if (w.refusalNoted) return false;
+    w.refusalNoted = true;
+    return true;
+  }
+
+  /** The failures allowed per window, and the window in seconds (for messages). */
+  get budget(): { failures: number; seconds: number } {
+    return { failures: this.#max, seconds: Math.round(this.#windowMs / 1000) };
+  }
+
   /** Counts one failed authentication from `address`. */
   fail(address: string): void {
     this.#window(address).failures++;
@@ -122,7 +144,7 @@ export class FailureLimiter {
     if (w !== undefined && now < w.resetAt) return w;
     this.#windows.delete(address);
     if (this.#windows.size >= this.#maxClients) this.#evict(now);
-    const fresh = { failures: 0, inFlight: 0, resetAt: now + this.#windowMs };
+    const fresh = { failures: 0, refusalNoted: false, inFlight: 0, resetAt: now + this.#windowMs };
     this.#windows.set(address, fresh);
     return fresh;
   }
