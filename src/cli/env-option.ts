@@ -12,7 +12,7 @@ import {
   givenEnvironment,
 } from '../core/environments/default-env.js';
 import { projectFileEnvFor } from '../core/project-file/index.js';
-import { findProjectConfig } from './project-file.js';
+import { findProjectConfig, type ProjectConfig } from './project-file.js';
 
 /** The `env` of the nearest project file (.coffer, coffer.yaml) when it applies to `project`. */
 function projectFileEnv(project: string | undefined): string | undefined {
@@ -41,6 +41,23 @@ export function envWithFile(
     variable: process.env.COFFER_ENV,
     projectFile: fileEnv,
   });
+}
+
+/**
+ * The rule as a function of the project, for a front end that serves calls on many projects
+ * (`coffer mcp`, the client of remote mode): each call gets the environment `envOf` would give
+ * a command on its project, so a call on another project never gets this directory's `env`.
+ * The project file is read at the first call that needs it, then kept.
+ */
+export function envForProject(opts: {
+  env?: string | undefined;
+}): (project: string | undefined) => string {
+  let file: { found: ProjectConfig | undefined } | undefined;
+  return (project) =>
+    envWithFile(opts, () => {
+      file ??= { found: findProjectConfig() };
+      return projectFileEnvFor(file.found, project);
+    });
 }
 
 /** The same environment as given, not validated (for suggestions after a failure). */

@@ -8,8 +8,9 @@ import { type CofferClient, createClient } from '../client/client.js';
 import { clientSecretsService } from '../client/service.js';
 import type { FetchFunction } from '../client/transport.js';
 import { CofferError } from '../core/errors.js';
+import { projectOfPath } from '../core/project-file/index.js';
 import type { SecretsService } from '../core/service/secrets-service.js';
-import { envOf } from './env-option.js';
+import { envForProject } from './env-option.js';
 import { nodeFetch } from './node-fetch.js';
 
 /** The service for COFFER_URL and COFFER_TOKEN (COFFER_INSECURE_HTTP=1 allows plain http). */
@@ -42,6 +43,11 @@ export function openRemote(
     insecureHttp: env.COFFER_INSECURE_HTTP === '1',
     ...(agent === undefined ? {} : { agent }),
   });
-  // Without --env, `verify` checks the CLI's default environment (COFFER_ENV, else the project file's env, else dev).
-  return { service: clientSecretsService(client, { defaultEnv: () => envOf({}) }), client };
+  // Without --env, `verify` checks the CLI's default environment for the secret's project
+  // (COFFER_ENV, else the project file's env when the file is that project's, else dev).
+  const envFor = envForProject({});
+  return {
+    service: clientSecretsService(client, { defaultEnv: (path) => envFor(projectOfPath(path)) }),
+    client,
+  };
 }

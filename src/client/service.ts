@@ -29,8 +29,11 @@ export type { SecretsService } from '../core/service/secrets-service.js';
 const AUDIT_PAGE = 1000;
 
 export interface ClientServiceOptions {
-  /** The environment `verify` checks when none is given (default `dev`), asked at the call. */
-  defaultEnv?: (() => string) | undefined;
+  /**
+   * The environment `verify` checks when none is given (default `dev`), asked at the call
+   * with the key path it checks (the CLI gives the default of that path's project).
+   */
+  defaultEnv?: ((path: string) => string) | undefined;
   /** What `close` does (default: nothing). */
   close?: (() => Promise<void>) | undefined;
 }
@@ -101,7 +104,7 @@ export function clientSecretsService(
     },
     verify: (path, env) => {
       if (path === undefined) throw notInRemoteMode('verify --all');
-      return client.verify(path, { env: env ?? options.defaultEnv?.() ?? 'dev' });
+      return client.verify(path, { env: env ?? options.defaultEnv?.(path) ?? 'dev' });
     },
     audit: async ({ limit = 100, path } = {}) => {
       // Walk the log in seq order and keep the newest `limit`: "after seq N" is the one

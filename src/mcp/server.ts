@@ -47,7 +47,7 @@ import { createRequestPage } from './request-page.js';
 import { localRequests } from './requests.js';
 import { errorResult, okResult, type ToolResult, toolError } from './results.js';
 import { TOOLS } from './tools/index.js';
-import type { CofferTool, InputRound, RoundState, ToolContext } from './tools/tool.js';
+import type { CofferTool, DefaultEnv, InputRound, RoundState, ToolContext } from './tools/tool.js';
 import { writeEnvTool } from './tools/write-env-tool.js';
 
 export interface CofferMcpOptions {
@@ -56,8 +56,11 @@ export interface CofferMcpOptions {
   policy: AccessPolicy;
   /** Offer only the tools whose readOnlyHint is true (the policy grants no write then). */
   readOnly: boolean;
-  /** The environment of calls that name none. */
-  defaultEnv: string;
+  /**
+   * The environment of calls that name none: one for all, or by the project a call works on
+   * (tools/tool.ts: DefaultEnv).
+   */
+  defaultEnv: DefaultEnv;
   /** COFFER_AGENT_ID, recorded in the audit actor. */
   agentId: string | undefined;
   /** The directory write_env writes under. */
@@ -411,7 +414,8 @@ export async function serveCofferMcp(options: CofferMcpOptions): Promise<void> {
       allow: options.policy.scope.unrestricted ? ['**'] : options.policy.scope.globs,
       envs: options.policy.envs.length === 0 ? 'any' : options.policy.envs,
       reveal: options.policy.reveal,
-      env: options.defaultEnv,
+      env:
+        typeof options.defaultEnv === 'string' ? options.defaultEnv : options.defaultEnv(undefined),
     },
     'coffer mcp serving on stdio',
   );

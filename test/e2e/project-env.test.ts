@@ -3,11 +3,20 @@
  * COFFER_ENV, then the project file's env (.coffer `env=`, coffer.yaml `env:`), then dev.
  * `coffer set` there stores where `coffer run` there reads.
  */
-import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { makeHome } from './harness.js';
+import { startMcp } from './mcp-harness.js';
+import { startServe } from './serve-harness.js';
 
 const DESCRIPTION = 'Stripe webhook signing secret for the billing endpoint';
 const PRINT = [
@@ -176,6 +185,85 @@ describe('a project file that is not one', () => {
       expect(run.stdout).toBe('[whsec_prod_value]');
     } finally {
       writer.stop();
+    }
+  });
+});
+
+describe('coffer mcp and remote mode follow the same rule', () => {
+  /** receptor's file says prod; billing's secrets are in dev (and one in prod). */
+  function twoProjects() {
+    const p = project('.coffer', 'project=receptor\nenv=prod\n');
+    const store = (path: string, env: string, value: string) => {
+      const r = p.run(['set', path, '-d', DESCRIPTION, '--env', env], { input: value });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    store('project/billing/webhook', 'dev', 'billing-dev');
+    store('project/billing/webhook', 'prod', 'billing-prod');
+    store('project/billing/signing', 'dev', 'billing-signing-dev');
+    store('project/receptor/webhook', 'prod', 'receptor-prod');
+    return p;
+  }
+
+  it("an MCP call on another project gets dev, not the project file's env", async () => {
+    const p = twoProjects();
+    const mcp = await startMcp({ env: p.home.env, cwd: p.dir, protocol: '2025-11-25' });
+    try {
+      const get = async (keyPath: string) =>
+        (await mcp.call('get_secret', { keyPath })).structuredContent;
+      expect(await get('project/billing/webhook')).toMatchObject({
+        env: 'dev',
+        value: 'billing-dev',
+      });
+      // The file's own project keeps the file's env.
+      expect(await get('project/receptor/webhook')).toMatchObject({
+        env: 'prod',
+        value: 'receptor-prod',
+      });
+      const list = await mcp.call('list_secrets', { scope: 'project', project: 'billing' });
+      expect(list.structuredContent).toMatchObject({ env: 'dev', project: 'billing' });
+      const write = await mcp.call('write_env', { project: 'billing', file: '.env.billing' });
+      expect(write.isError, JSON.stringify(write.content)).toBeFalsy();
+      expect(write.structuredContent).toMatchObject({ env: 'dev' });
+      expect(readFileSync(join(p.dir, '.env.billing'), 'utf8')).toContain('WEBHOOK=billing-dev');
+      // An explicit environment still wins.
+      expect(
+        (await mcp.call('get_secret', { keyPath: 'project/billing/webhook', env: 'prod' }))
+          .structuredContent,
+      ).toMatchObject({ env: 'prod', value: 'billing-prod' });
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it("remote mode: verify of another project's secret checks dev, the file's own prod", async () => {
+    const p = twoProjects();
+    const created = p.home.run([
+      'token',
+      'create',
+      '--name',
+      'verifier',
+      '--allow',
+      'project/**',
+      '--cap',
+      'read,list',
+      '--json',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const serve = await startServe(p.home.env, ['--log-level', 'warn']);
+    try {
+      const remote = { COFFER_URL: serve.url, COFFER_TOKEN: token };
+      const verify = (path: string) => p.run(['verify', path, '--json'], { env: remote });
+      // project/billing/signing is in dev only: checking prod would find nothing.
+      const other = verify('project/billing/signing');
+      expect(other.code, other.stderr).toBe(0);
+      expect(JSON.parse(other.stdout)).toMatchObject({ ok: true, checked: 1 });
+      // project/receptor/webhook is in prod only: the file's env applies to its project.
+      const own = verify('project/receptor/webhook');
+      expect(own.code, own.stderr).toBe(0);
+      expect(JSON.parse(own.stdout)).toMatchObject({ ok: true, checked: 1 });
+    } finally {
+      await serve.stop();
     }
   });
 });

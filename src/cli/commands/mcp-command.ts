@@ -11,7 +11,8 @@ import type { CofferMcpOptions } from '../../mcp/server.js';
 import { READ_ONLY_TOOL_NAMES, TOOL_NAMES, toolList } from '../../mcp/tools/tool-names.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
-import { envOf, type OpenVault, openVault } from '../context.js';
+import { type OpenVault, openVault } from '../context.js';
+import { envForProject } from '../env-option.js';
 import { rawStdout } from '../output.js';
 
 declare const COFFER_VERSION: string;
@@ -47,7 +48,7 @@ export function mcpCommand(program: Command): void {
     )
     .option(
       '-e, --env <env>',
-      "environments the agent may use, repeatable (default: any); the first is the default of calls that name none (else COFFER_ENV, the project file's env or dev)",
+      "environments the agent may use, repeatable (default: any); the first is the default of calls that name none (else COFFER_ENV, the project file's env for its own project, or dev)",
       (env: string, all: string[]) => [...all, env],
       [],
     )
@@ -108,7 +109,12 @@ Examples:
         // --env is repeatable here: commander hands over the collected list.
         const envs = (opts as unknown as { env?: string[] }).env ?? [];
         const policy = mcpPolicy({ allow: opts.allow, envs, readOnly, reveal: opts.reveal });
-        const defaultEnv = policy.envs[0] ?? envOf({});
+        // A call that names no environment gets the first --env, else the rule of every command
+        // for the project it works on (env-option.ts): the project file's env= only for that
+        // file's project. Worked out once here, so a bad COFFER_ENV or project file stops the
+        // server before it serves.
+        const defaultEnv = envForProject({ env: policy.envs[0] });
+        defaultEnv(undefined);
         const log = createStderrLogger();
         // stdout is the protocol's from now on (the SDK writes to process.stdout): anything of
         // the CLI's own goes through that stream too, after what is queued in it.

@@ -4,13 +4,15 @@
  * it, the projects or services that hold at least one secret this server may show.
  */
 import * as z from 'zod';
+import { envVarNameFor, parseKeyPath, parsePathPrefix } from '../../core/paths.js';
 import {
-  envVarNameFor,
-  parseEnvironment,
-  parseKeyPath,
-  parsePathPrefix,
-} from '../../core/paths.js';
-import { authorizeTool, type CofferTool, defineTool, envField, READ_ONLY } from './tool.js';
+  authorizeTool,
+  type CofferTool,
+  callEnv,
+  defineTool,
+  envField,
+  READ_ONLY,
+} from './tool.js';
 
 const secretItem = z.object({
   keyPath: z.string(),
@@ -55,7 +57,11 @@ export const listSecretsTool: CofferTool = defineTool({
   }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    const env = parseEnvironment(args.env ?? ctx.defaultEnv);
+    const env = callEnv(
+      ctx,
+      args.env,
+      args.scope === 'project' && args.project !== undefined ? args.project : undefined,
+    );
     if (args.project === undefined) {
       await authorizeTool(ctx, 'list', 'list', { env });
       const items = await ctx.vault.list({ prefix: args.scope, env });

@@ -10,8 +10,14 @@ import { checkManifest, manifestSecrets } from '../../core/manifest/check.js';
 import { loadNearestManifest } from '../../core/manifest/load.js';
 import { sourceFor } from '../../core/manifest/model.js';
 import { manifestEnvironment } from '../../core/manifest/setup-plan.js';
-import { parseEnvironment } from '../../core/paths.js';
-import { authorizeTool, type CofferTool, defineTool, envField, READ_ONLY } from './tool.js';
+import {
+  authorizeTool,
+  type CofferTool,
+  callEnv,
+  defineTool,
+  envField,
+  READ_ONLY,
+} from './tool.js';
 
 const variableItem = z.object({
   name: z.string().describe('The environment-variable name'),
@@ -47,7 +53,7 @@ export const manifestStatusTool: CofferTool = defineTool({
     const manifest = loadNearestManifest(ctx.cwd);
     // The one environment rule of setup and manifest check: an environment the manifest
     // does not list is refused with a suggestion.
-    const env = manifestEnvironment(manifest, parseEnvironment(args.env ?? ctx.defaultEnv));
+    const env = manifestEnvironment(manifest, callEnv(ctx, args.env, manifest.project));
     const prefix = `project/${manifest.project}`;
     await authorizeTool(ctx, 'list', 'manifest_status', { path: prefix, env, prefix: true });
     const stored = (

@@ -10,9 +10,8 @@ import * as z from 'zod';
 import { loadNearestManifest } from '../../core/manifest/load.js';
 import { runSetup } from '../../core/manifest/setup.js';
 import { authorizeAgentSetup } from '../../core/manifest/setup-plan.js';
-import { parseEnvironment } from '../../core/paths.js';
 import type { ReadOutcome } from '../../core/store/vault.js';
-import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
+import { authorizeTool, type CofferTool, callEnv, defineTool, envField } from './tool.js';
 
 export const setupProjectTool: CofferTool = defineTool({
   name: 'setup_project',
@@ -39,7 +38,7 @@ export const setupProjectTool: CofferTool = defineTool({
   },
   async run(args, ctx) {
     const manifest = loadNearestManifest(ctx.cwd);
-    const env = parseEnvironment(args.env ?? ctx.defaultEnv);
+    const env = callEnv(ctx, args.env, manifest.project);
     const prefix = `project/${manifest.project}`;
     await authorizeAgentSetup((a, t, r) => ctx.vault.denied(a, t, r), {
       path: prefix,

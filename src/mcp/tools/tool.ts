@@ -11,6 +11,7 @@
 import * as z from 'zod';
 import { type AccessPolicy, authorize, type Target } from '../../core/access/policy.js';
 import { parseEnvironment, parseKeyPath } from '../../core/paths.js';
+import { projectOfPath } from '../../core/project-file/index.js';
 import type { SecretRequestInput, SecretRequestView } from '../../core/requests/secret-requests.js';
 import type { SecretsService } from '../../core/service/secrets-service.js';
 import type { TokenCapability } from '../../core/store/storage.js';
@@ -23,8 +24,13 @@ export interface ToolContext {
   vault: SecretsService;
   /** The server's policy (mcp/policy.ts): globs, environments, capabilities, reveal. */
   policy: AccessPolicy;
-  /** The environment when a call names none (the first `--env`, COFFER_ENV or `dev`). */
-  defaultEnv: string;
+  /**
+   * The environment when a call names none: one for every call, or the one for the project
+   * the call works on (undefined: a meta/ path, a whole-vault list), as `coffer mcp` gives it:
+   * its first `--env`, else COFFER_ENV, else the project file's `env` when the file is that
+   * project's (core/project-file/settings.ts), else `dev`.
+   */
+  defaultEnv: DefaultEnv;
   /** The directory files are written under (the server's working directory). */
   cwd: string;
   /** request_secret's machinery; absent where the server offers no request page. */
@@ -89,6 +95,24 @@ export interface InputRound {
   ask(params: { message: string; state: RoundState }): Promise<void>;
 }
 
+/** The default environment of calls that name none: fixed, or by the call's project. */
+export type DefaultEnv = string | ((project: string | undefined) => string);
+
+/**
+ * The validated environment of a call on `project`: its own `env`, else the server's default
+ * for that project. A call on another project than the project file's never gets that file's
+ * `env`, as `coffer run --project other` does not.
+ */
+export function callEnv(
+  ctx: ToolContext,
+  env: string | undefined,
+  project: string | undefined,
+): string {
+  if (env !== undefined) return parseEnvironment(env);
+  const d = ctx.defaultEnv;
+  return parseEnvironment(typeof d === 'string' ? d : d(project));
+}
+
 export interface ToolAnnotations {
   readOnlyHint: boolean;
   destructiveHint: boolean;
@@ -138,7 +162,7 @@ export const envField: z.ZodOptional<z.ZodString> = z
   .max(64)
   .optional()
   .describe(
-    "Environment (dev, staging, prod, ...); default: the server's (its --env, COFFER_ENV, the project file's env or dev)",
+    "Environment (dev, staging, prod, ...); default: the server's (its --env, COFFER_ENV, the project file's env for that file's project, or dev)",
   );
 
 export const descriptionField: z.ZodString = z
@@ -176,7 +200,7 @@ export async function target(
   action: string,
 ): Promise<{ path: string; env: string }> {
   const { path } = parseKeyPath(keyPath);
-  const e = parseEnvironment(env ?? ctx.defaultEnv);
+  const e = callEnv(ctx, env, projectOfPath(path));
   await authorizeTool(ctx, cap, action, { path, env: e });
   return { path, env: e };
 }

@@ -19,10 +19,10 @@ import { writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNames } from '../../core/inject/index.js';
-import { parseEnvironment, parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
+import { parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { projectNotFound } from '../../core/store/project-lookup.js';
-import { authorizeTool, type CofferTool, defineTool, envField } from './tool.js';
+import { authorizeTool, type CofferTool, callEnv, defineTool, envField } from './tool.js';
 
 export const writeEnvTool: CofferTool = defineTool({
   name: 'write_env',
@@ -70,7 +70,7 @@ export const writeEnvTool: CofferTool = defineTool({
   },
   async run(args, ctx) {
     const project = parsePathPrefix(`project/${args.project}`).group!;
-    const env = parseEnvironment(args.env ?? ctx.defaultEnv);
+    const env = callEnv(ctx, args.env, project);
     await authorizeTool(ctx, 'read', 'write_env', {
       path: `project/${project}`,
       env,
