@@ -388,6 +388,30 @@ describe('coffer export: names that make a program load code', () => {
     for (const f of ['.env.prod', 'prod.json', 'app.env', 'kubectl.ran']) {
       expect(existsSync(join(work, f)), f).toBe(false);
     }
+    // Each refusal is audited: one denied export record naming the variable, no value.
+    const audit = run(['audit', '--json', '-n', '100']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const denied = (
+      JSON.parse(audit.stdout) as {
+        records: {
+          action: string;
+          path: string | null;
+          env: string | null;
+          outcome: string;
+          detail: string;
+        }[];
+      }
+    ).records.filter((x) => x.outcome === 'denied');
+    expect(denied).toHaveLength(runs.length);
+    for (const x of denied) {
+      expect(x).toMatchObject({
+        action: 'export',
+        path: 'project/consilio/node_options',
+        env: 'prod',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      });
+    }
+    expect(audit.stdout).not.toContain('Kx7');
     // --json reports the refusal as JSON, names only.
     const json = run([...base, '-F', 'dotenv', '-o', '.env.prod', '--json']);
     expect(json.code).toBe(2);

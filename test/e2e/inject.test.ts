@@ -54,6 +54,33 @@ describe('coffer run refuses names that load code', () => {
     expect(r.stderr).not.toContain('evil.js');
   });
 
+  it('the refusal is audited: one denied run record for the variable, never its value', () => {
+    const { h, run } = project();
+    expect(run(['run', '--no-mask', '--project', 'app', ...PRINT]).code).toBe(2);
+    const audit = h.run(['audit', '--json', '-n', '100']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const { records } = JSON.parse(audit.stdout) as {
+      records: {
+        action: string;
+        path: string | null;
+        env: string | null;
+        outcome: string;
+        detail: string;
+      }[];
+    };
+    const denied = records.filter((x) => x.outcome === 'denied');
+    expect(denied).toEqual([
+      expect.objectContaining({
+        action: 'run',
+        path: 'project/app/node_options',
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      }),
+    ]);
+    expect(audit.stdout).not.toContain('evil.js');
+    expect(audit.stdout).not.toContain(API_KEY);
+  });
+
   it('whatever env-var metadata produced the name, in any case', () => {
     const { h, marker, run } = project();
     expect(h.run(['delete', 'project/app/node_options']).code).toBe(0);

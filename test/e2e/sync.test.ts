@@ -530,10 +530,27 @@ describe('coffer sync (binary, stand-in targets)', () => {
     }
     expect(cli()).toEqual([]);
     expect(cloud.requests.filter((q) => !q.startsWith('GET '))).toEqual([]);
+    // Nothing synced; each refusal audited as one denied record naming the variable.
     const audit = JSON.parse((await h.run(['audit', '--json', '-n', '100'])).stdout) as {
-      records: { action: string }[];
+      records: {
+        action: string;
+        path: string | null;
+        env: string | null;
+        outcome: string;
+        detail: string;
+      }[];
     };
-    expect(audit.records.filter((x) => x.action === 'sync')).toEqual([]);
+    const syncs = audit.records.filter((x) => x.action === 'sync');
+    expect(syncs).toHaveLength(Object.keys(TARGETS).length * 2);
+    for (const x of syncs) {
+      expect(x).toMatchObject({
+        path: 'project/consilio/node_options',
+        env: 'prod',
+        outcome: 'denied',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      });
+    }
+    expect(JSON.stringify(audit.records)).not.toMatch(/Jt5|Rf3/);
 
     // Allowed by the operator on this machine: pushed like any other variable.
     const allowed = await h.run([

@@ -76,6 +76,7 @@ export async function readExport(
     manifestLocalOnly: await manifestLocalOnly(project),
     reader: { getMany: (r) => b.getMany(r), info: (path, e) => b.info(path, e) },
     allowNames,
+    deny: (a, t, r) => b.denied(a, t, r),
   });
 }
 
@@ -138,7 +139,12 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
         value: '',
         localOnly: s.localOnly,
       })),
-      { env, manifestLocalOnly: await manifestLocalOnly(project), allowNames },
+      {
+        env,
+        manifestLocalOnly: await manifestLocalOnly(project),
+        allowNames,
+        deny: (a, t, r) => b.denied(a, t, r),
+      },
     );
   });
   const text = formatExport(format, selection.variables, {

@@ -249,12 +249,13 @@ Examples:
           await backend.close();
           throw err;
         }
-        let plan: ReturnType<typeof runEnvironment>;
+        let plan: Awaited<ReturnType<typeof runEnvironment>>;
         try {
-          plan = runEnvironment(secrets, process.env, {
+          plan = await runEnvironment(secrets, process.env, {
             override: opts.override === true,
             allowNames,
             passEnv,
+            audit: { action: 'run', env, deny: (a, t, r) => backend.denied(a, t, r) },
           });
         } catch (err) {
           closeChannels(await channels);

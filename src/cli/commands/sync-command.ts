@@ -87,6 +87,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
       reader: vault,
       allowNames,
       verb: 'sync',
+      deny: (a, t, r) => vault.recordDenied(a, t, r),
     });
     const plan = planSync(
       selection.variables,

@@ -16,12 +16,14 @@
  *   unless the operator allowed that name on this machine (`--allow-env-name`, the project
  *   file), the same rule as `coffer run` and the .env writers: an exported .env file, a
  *   shell script, a Kubernetes Secret or a deploy target's variables all end up in some
- *   program's environment. Local-only secrets, which never leave, are not checked.
+ *   program's environment. Local-only secrets, which never leave, are not checked. Each
+ *   refused variable is audited as denied (`export` or `sync`) when the caller gives `deny`.
  * - Variables are ordered by name, so output and dry runs are stable.
  */
 
+import type { Denier } from '../access/policy.js';
 import { CofferError } from '../errors.js';
-import { type AllowedNames, assertInjectableNames } from '../inject/check.js';
+import { type AllowedNames, assertInjectableNamesAudited } from '../inject/check.js';
 import { isDerived, referenceKey, references } from '../references/reference.js';
 import { type ReferenceReader, resolveDerived } from '../references/resolve.js';
 import type { ProjectSecret } from '../store/vault-types.js';
@@ -52,6 +54,11 @@ export interface SelectOptions {
   allowNames?: AllowedNames | undefined;
   /** What a refusal says was refused (`export`, `sync`): "refused to VERB the variable ...". */
   verb?: string | undefined;
+  /**
+   * Audits each refused name as denied, as a `verb` record in `env` (inject/check.ts:
+   * recordRefusedNames); without it nothing is recorded.
+   */
+  deny?: Denier | undefined;
 }
 
 /** What resolving derived values for an export needs: their inputs' values and flags. */
@@ -122,7 +129,13 @@ export async function selectExport(
   }
   // The same rules as run and .env files: one secret per variable, and no name that makes a
   // program load or run code unless allowed here. Checked before any referenced value is read.
-  assertInjectableNames(kept, options.allowNames ?? [], options.verb ?? 'export');
+  const verb = options.verb ?? 'export';
+  await assertInjectableNamesAudited(
+    kept,
+    options.allowNames ?? [],
+    options.deny && { action: verb, env: options.env, deny: options.deny },
+    verb,
+  );
   let leaving = kept;
   const reader = options.reader;
   if (reader !== undefined) {

@@ -6,7 +6,13 @@
  * how the operator allows it on this machine. Only local configuration can allow a name (a
  * command-line flag or the project file); nothing stored in the vault can, so a remote writer
  * cannot enable what it could abuse.
+ *
+ * Every refusal is audited where the caller can write to the audit log (`run`, `export`,
+ * `sync`, `setup --write-env`): one `denied` record per refused variable, with its key path,
+ * environment and `ENV_NAME_REFUSED NAME: reason` as the detail (recordRefusedNames), never a
+ * value, written before the error is thrown.
  */
+import type { Denier } from '../access/policy.js';
 import { CofferError } from '../errors.js';
 import { allowKey, refusedEnvName } from './names.js';
 
@@ -68,6 +74,34 @@ export function assertOneSecretPerVariable(vars: readonly InjectedName[]): void 
   }
 }
 
+/** A refused variable: its name, where it came from, why, and whether a flag can allow it. */
+export type RefusedVariable = ReturnType<typeof refusedNames>[number];
+
+/** Where a refusal is audited: as `action` (`run`, `export`, ...), in `env`, through `deny`. */
+export interface NameRefusalAudit {
+  readonly action: string;
+  readonly env: string;
+  readonly deny: Denier;
+}
+
+/**
+ * Writes one `denied` audit record per refused variable: its key path and environment, and
+ * `ENV_NAME_REFUSED NAME: reason` as the detail. The one place these records are made, so a
+ * refusal reads the same in the log whichever command refused it.
+ */
+export async function recordRefusedNames(
+  refused: readonly RefusedVariable[],
+  audit: NameRefusalAudit,
+): Promise<void> {
+  for (const r of refused) {
+    await audit.deny(
+      audit.action,
+      { path: r.path, env: audit.env },
+      `ENV_NAME_REFUSED ${shown(r.name)}: ${r.reason}`,
+    );
+  }
+}
+
 /**
  * Throws ENV_NAME_REFUSED when any of `vars` may not be injected. `verb` says what was refused
  * (`inject`, `write .env with`); `localAllow` false when the caller offers no way to allow a
@@ -81,7 +115,33 @@ export function assertInjectableNames(
 ): void {
   assertOneSecretPerVariable(vars);
   const refused = refusedNames(vars, allowed);
+  if (refused.length > 0) throw nameRefusal(refused, verb, localAllow);
+}
+
+/**
+ * assertInjectableNames, with each refused variable audited as denied (recordRefusedNames)
+ * before the error is thrown; without `audit`, nothing is recorded.
+ */
+export async function assertInjectableNamesAudited(
+  vars: readonly InjectedName[],
+  allowed: AllowedNames,
+  audit: NameRefusalAudit | undefined,
+  verb = 'inject',
+  localAllow = true,
+): Promise<void> {
+  assertOneSecretPerVariable(vars);
+  const refused = refusedNames(vars, allowed);
   if (refused.length === 0) return;
+  if (audit !== undefined) await recordRefusedNames(refused, audit);
+  throw nameRefusal(refused, verb, localAllow);
+}
+
+/** The ENV_NAME_REFUSED error for `refused`, with the hint that says how to go on. */
+function nameRefusal(
+  refused: readonly RefusedVariable[],
+  verb: string,
+  localAllow: boolean,
+): CofferError {
   const parts = refused.map((r) => `${shown(r.name)} (from ${r.path}: ${r.reason})`);
   const allowable = refused.filter((r) => r.allowable).map((r) => shown(r.name));
   const flags = allowable.map((n) => `--allow-env-name ${n}`).join(' ');
@@ -92,7 +152,7 @@ export function assertInjectableNames(
     hint = `These names change how programs load or run code and are never written here; ${rename}, or have the user write it with coffer env pull --allow-env-name. See docs/injection.md.`;
   else
     hint = `These names change how programs load or run code, so a secret may set one only if you allow it on this machine: ${flags}, or allow_env_names=${allowable.join(',')} in the project's .coffer file. Otherwise ${rename}. See docs/injection.md.`;
-  throw new CofferError(
+  return new CofferError(
     'ENV_NAME_REFUSED',
     `refused to ${verb} ${refused.length === 1 ? 'the variable' : `${refused.length} variables`} ${parts.join(', ')}`,
     { hint },

@@ -6,7 +6,11 @@
 export {
   type AllowedNames,
   assertInjectableNames,
+  assertInjectableNamesAudited,
   type InjectedName,
+  type NameRefusalAudit,
+  type RefusedVariable,
+  recordRefusedNames,
   refusedNames,
 } from './check.js';
 export { CREDENTIAL_ENV_NAMES, childEnvironment, parsePassEnv } from './child-env.js';

@@ -134,8 +134,8 @@ describe('runEnvironment', () => {
     value,
   });
 
-  it('injects, keeps inherited values unless override, skips a NUL value by name', () => {
-    const plan = runEnvironment(
+  it('injects, keeps inherited values unless override, skips a NUL value by name', async () => {
+    const plan = await runEnvironment(
       [secret('API_KEY', 'k'), secret('PORT', '9'), secret('BLOB', 'a\u0000b')],
       { PORT: '1', COFFER_TOKEN: 't' },
     );
@@ -144,27 +144,55 @@ describe('runEnvironment', () => {
       { name: 'BLOB', path: 'project/app/blob', reason: expect.stringContaining('NUL') },
     ]);
     expect(JSON.stringify(plan.skipped)).not.toContain('a\u0000b');
-    expect(runEnvironment([secret('PORT', '9')], { PORT: '1' }, { override: true }).env).toEqual({
-      PORT: '9',
-    });
+    expect(
+      (await runEnvironment([secret('PORT', '9')], { PORT: '1' }, { override: true })).env,
+    ).toEqual({ PORT: '9' });
   });
 
-  it('refuses the whole run for one refused name, even one the environment already sets', () => {
-    const err = refusal(() =>
-      runEnvironment([secret('API_KEY', 'k'), secret('NODE_OPTIONS', 'sentinel-Qx7-evil.js')], {
-        NODE_OPTIONS: '',
-      }),
+  it('refuses the whole run for one refused name, even one the environment already sets', async () => {
+    const denied: {
+      action: string;
+      path?: string | undefined;
+      env?: string | undefined;
+      reason: string;
+    }[] = [];
+    const err = await runEnvironment(
+      [secret('API_KEY', 'k'), secret('NODE_OPTIONS', 'sentinel-Qx7-evil.js')],
+      { NODE_OPTIONS: '' },
+      {
+        audit: {
+          action: 'run',
+          env: 'prod',
+          deny: async (action, t, reason) => {
+            denied.push({ action, path: t.path, env: t.env, reason });
+          },
+        },
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as CofferError,
     );
-    expect(err.message).toContain('NODE_OPTIONS');
-    expect(`${err.message} ${err.hint}`).not.toContain('sentinel-Qx7');
+    expect(err).toBeInstanceOf(CofferError);
+    expect(err!.message).toContain('NODE_OPTIONS');
+    expect(`${err!.message} ${err!.hint}`).not.toContain('sentinel-Qx7');
+    // One denied record for the refused variable, before the error; never its value.
+    expect(denied).toEqual([
+      {
+        action: 'run',
+        path: 'project/app/node_options',
+        env: 'prod',
+        reason: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      },
+    ]);
+    expect(JSON.stringify(denied)).not.toContain('sentinel-Qx7');
   });
 
-  it('never hands a credential on unless passed, whatever the secrets (property)', () => {
-    fc.assert(
-      fc.property(
+  it('never hands a credential on unless passed, whatever the secrets (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.dictionary(fc.constantFrom(...CREDENTIAL_ENV_NAMES, 'HOME', 'X'), fc.string()),
-        (parent) => {
-          const env = runEnvironment([], parent).env;
+        async (parent) => {
+          const env = (await runEnvironment([], parent)).env;
           for (const name of CREDENTIAL_ENV_NAMES) expect(env[name]).toBeUndefined();
         },
       ),
@@ -218,7 +246,7 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
         expect(r.text, what).toContain(`--allow-env-name ${name}`);
         expect(r.text, what).not.toContain('pwned');
       }
-      expect(runEnvironment(vars(name), {}, { allowNames: [name] }).env[name]).toBe(VALUE);
+      expect((await runEnvironment(vars(name), {}, { allowNames: [name] })).env[name]).toBe(VALUE);
       const allowed = await selectExport(vars(name), { env: 'dev', allowNames: [name] });
       expect(allowed.variables.map((v) => v.name)).toContain(name);
     },

@@ -6,12 +6,13 @@
  *
  * - A refused name fails the whole run before anything starts (ENV_NAME_REFUSED), whether or
  *   not the variable would win over the inherited environment: the vault holding such a name
- *   is the problem, and `--override` would inject it.
+ *   is the problem, and `--override` would inject it. Each refused variable is audited as a
+ *   `run` record, outcome `denied` (check.ts: recordRefusedNames), when `audit` is given.
  * - A stored value with a NUL character cannot be an environment variable (the OS ends the
  *   string there). New values with NUL are refused on input; one stored before that rule is
  *   skipped and reported by name, so the rest of the project still runs.
  */
-import { type AllowedNames, assertInjectableNames } from './check.js';
+import { type AllowedNames, assertInjectableNamesAudited, type NameRefusalAudit } from './check.js';
 import { childEnvironment } from './child-env.js';
 
 /** A secret about to be injected (a ProjectSecret of the vault or the client). */
@@ -28,6 +29,8 @@ export interface RunEnvironmentOptions {
   allowNames?: AllowedNames;
   /** Credential variables to pass on anyway (uppercase, from parsePassEnv). */
   passEnv?: ReadonlySet<string>;
+  /** Where a refused name is audited as denied (the run's secrets service); none: not. */
+  audit?: NameRefusalAudit;
 }
 
 export interface RunEnvironment {
@@ -38,14 +41,15 @@ export interface RunEnvironment {
   skipped: { name: string; path: string; reason: string }[];
 }
 
-export function runEnvironment(
+export async function runEnvironment(
   secrets: readonly RunSecret[],
   parent: Readonly<Record<string, string | undefined>>,
   options: RunEnvironmentOptions = {},
-): RunEnvironment {
-  assertInjectableNames(
+): Promise<RunEnvironment> {
+  await assertInjectableNamesAudited(
     secrets.map((s) => ({ name: s.envVar, path: s.path })),
-    options.allowNames,
+    options.allowNames ?? [],
+    options.audit,
     'inject',
   );
   const env = childEnvironment(parent, options.passEnv);

@@ -25,7 +25,7 @@ import { type DotenvChange, readDotenvFile, writeDotenv } from '../dotenv/write.
 import { CofferError } from '../errors.js';
 import { ensureGenerated, type GenerateVault, sameSecret } from '../generate/ensure.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
-import { refusedNames } from '../inject/check.js';
+import { recordRefusedNames, refusedNames } from '../inject/check.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { envVarNameFor, parseKeyPath } from '../paths.js';
 import type { WrittenSecret } from '../rotation/places.js';
@@ -200,9 +200,7 @@ async function assertWritableNames(
   const vars = written.map((p) => ({ name: p.variable.name, path: p.variable.path }));
   const refused = refusedNames(vars, [...manifest.allowEnvNames, ...allowed]);
   if (refused.length === 0) return;
-  for (const r of refused) {
-    await deny('setup', { path: r.path, env }, `ENV_NAME_REFUSED ${r.name}: ${r.reason}`);
-  }
+  await recordRefusedNames(refused, { action: 'setup', env, deny });
   const names = refused.map((r) => r.name);
   throw new CofferError(
     'ENV_NAME_REFUSED',
