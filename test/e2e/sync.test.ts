@@ -567,6 +567,68 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(cloud.heroku).toEqual({ API_KEY: 'k-Rf3', NODE_OPTIONS: EVIL });
   }, 180_000);
 
+  it('a refused name stops the sync before the --token-from secret is read or gh is run', async () => {
+    const h = setup();
+    resetCloud();
+    cloud.requests = [];
+    await h.store({ API_KEY: 'k-Wq2', NODE_OPTIONS: '--require /tmp/evil-Pz4.js' });
+    const refused = (r: RunResult, what: string) => {
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, what).toContain('refused to sync the variable NODE_OPTIONS');
+      expect(r.stdout + r.stderr, what).not.toMatch(/Pz4|Wq2/);
+    };
+    const sync = ['sync', '-p', 'consilio', '-e', 'prod'];
+    // github without --repo would ask `gh repo view` which repository this is.
+    refused(
+      await h.run([...sync, '--target', 'github'], { FAKE_GH_REPO: 'acme/consilio' }),
+      'github',
+    );
+    // A --token-from secret that does not exist: the refusal, not its SECRET_NOT_FOUND.
+    refused(
+      await h.run([...sync, ...TARGETS.heroku, '--token-from', 'meta/heroku/api_key']),
+      'heroku, missing token secret',
+    );
+    // One that exists is not read either.
+    const set = await h.run([
+      'set',
+      'meta/heroku/api_key',
+      '-d',
+      'Heroku API key for deploying the consilio app',
+      '--env',
+      'prod',
+      '--value',
+      'hk-token-Mv8',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    refused(
+      await h.run([...sync, ...TARGETS.heroku, '--token-from', 'meta/heroku/api_key']),
+      'heroku, token secret',
+    );
+    refused(
+      await h.run(
+        [
+          ...sync,
+          '--target',
+          'github',
+          '--repo',
+          'acme/consilio',
+          '--token-from',
+          'meta/heroku/api_key',
+        ],
+        { PATH: '/nonexistent' },
+      ),
+      'github API, token secret',
+    );
+    expect(h.argv()).toBe('');
+    expect(cloud.requests).toEqual([]);
+    const audit = JSON.parse((await h.run(['audit', '--json', '-n', '100'])).stdout) as {
+      records: { action: string; path: string | null; outcome: string }[];
+    };
+    expect(
+      audit.records.filter((x) => x.path === 'meta/heroku/api_key').map((x) => x.action),
+    ).toEqual(['set']);
+  });
+
   it('github without gh: the REST API with every value sealed to the repository key', async () => {
     const h = setup();
     resetCloud();

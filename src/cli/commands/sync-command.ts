@@ -72,14 +72,8 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
   );
   const allowNames = allowedEnvNames(project, opts.allowEnvName);
   return withLocalVault('coffer sync', g, async ({ vault }) => {
-    const tokenEnv = tokenVariable(name);
-    let token: string | undefined;
-    if (opts.tokenFrom !== undefined) {
-      token = (await vault.get(opts.tokenFrom, env)).value;
-    } else if (tokenEnv !== undefined) {
-      token = process.env[tokenEnv] || (name === 'github' ? process.env.GH_TOKEN : undefined);
-    }
-    const target = await makeTarget(name, { ...opts, token });
+    // What leaves, and the names check, first: a refused name stops the sync before the
+    // --token-from secret is read or the target resolved (`gh repo view`, an API call).
     const secrets = await vault.readProject(project, env, 'sync');
     const selection = await selectExport(secrets, {
       env,
@@ -89,6 +83,14 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
       verb: 'sync',
       deny: (a, t, r) => vault.recordDenied(a, t, r),
     });
+    const tokenEnv = tokenVariable(name);
+    let token: string | undefined;
+    if (opts.tokenFrom !== undefined) {
+      token = (await vault.get(opts.tokenFrom, env)).value;
+    } else if (tokenEnv !== undefined) {
+      token = process.env[tokenEnv] || (name === 'github' ? process.env.GH_TOKEN : undefined);
+    }
+    const target = await makeTarget(name, { ...opts, token });
     const plan = planSync(
       selection.variables,
       await target.read(),
@@ -212,8 +214,9 @@ REST API, each value sealed to the repository's public key (libsodium sealed box
 --prune removes only variables coffer synced to that target (that repository, app or
 service) from this project and environment before; the target's own stay.
 Local-only secrets are never synced. A secret whose variable would change how programs load
-code (NODE_OPTIONS, LD_PRELOAD, PATH, ...: see docs/injection.md) stops the sync before
-anything is pushed, unless --allow-env-name or allow_env_names in the project file allows it.
+code (NODE_OPTIONS, LD_PRELOAD, PATH, ...: see docs/injection.md) stops the sync first,
+before --token-from is read, gh is asked or anything is pushed (a denied audit record names
+it), unless --allow-env-name or allow_env_names in the project file allows it.
 API tokens: HEROKU_API_KEY, RENDER_API_KEY, RAILWAY_TOKEN, or --token-from PATH. Each sync
 is recorded in the audit log.
 
