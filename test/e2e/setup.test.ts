@@ -9,6 +9,7 @@ import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { RECEPTOR_MANIFEST, RECEPTOR_TIER1 } from '../helpers/receptor-manifest.js';
 import { BIN, makeHome } from './harness.js';
+import { startMcp } from './mcp-harness.js';
 
 const TIER2 = {
   OPENAI_API_KEY: 'sk-proj-openai-value-1',
@@ -213,16 +214,19 @@ ${allow}variables:
     source: {value: "--require ./evil.js"}
 `;
     const { h, dir } = repo(manifest(''));
-    const r = h.run(['setup', '--env', 'dev', '--write-env', '--json'], { cwd: dir });
-    expect(r.code).toBe(2);
-    const err = JSON.parse(r.stderr).error;
-    expect(err.code).toBe('ENV_NAME_REFUSED');
-    expect(err.message).toContain('NODE_OPTIONS (project/app/node_options: ');
-    expect(err.hint).toContain('allow_env_names: [NODE_OPTIONS]');
-    expect(existsSync(join(dir, '.env'))).toBe(false);
-    expect(paths(h)).toEqual([]);
-    const audit = h.run(['audit', '--json']).stdout;
-    expect(audit).toContain('ENV_NAME_REFUSED NODE_OPTIONS');
+    // The manifest itself is refused (a secret no injector would use), with or without
+    // --write-env: nothing stored or written.
+    for (const extra of [['--write-env'], []]) {
+      const r = h.run(['setup', '--env', 'dev', ...extra, '--json'], { cwd: dir });
+      expect(r.code).toBe(2);
+      const err = JSON.parse(r.stderr).error;
+      expect(err.code).toBe('INVALID_ARGUMENT');
+      expect(err.message).toContain('variables.NODE_OPTIONS (project/app/node_options): ');
+      expect(err.hint).toContain('allow_env_names: [NODE_OPTIONS]');
+      expect(r.stderr).not.toContain('evil.js');
+      expect(existsSync(join(dir, '.env'))).toBe(false);
+      expect(paths(h)).toEqual([]);
+    }
 
     const flag = h.run(
       ['setup', '--env', 'dev', '--write-env', '--allow-env-name', 'NODE_OPTIONS'],
@@ -238,6 +242,42 @@ ${allow}variables:
     expect(dotenv.parse(readFileSync(join(dir, '.env'), 'utf8')).NODE_OPTIONS).toBe(
       '--require ./evil.js',
     );
+  });
+
+  it('a manifest variable with a refused name: manifest check, setup and MCP manifest_status refuse it alike, unless allowed here', async () => {
+    const { h, dir } = repo(`project: app
+variables:
+  SESSION_KEY:
+    description: Signs the session cookies of the app
+    source: {generate: hex:32}
+  BASH_ENV:
+    description: Shell start-up file of the worker scripts
+    source: {generate: hex:32}
+`);
+    const refused = (r: { code: number | null; stderr: string }, what: string) => {
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, what).toContain('variables.BASH_ENV (project/app/bash_env): ');
+      expect(r.stderr, what).toContain('allow_env_names: [BASH_ENV]');
+    };
+    refused(h.run(['manifest', 'check', '--env', 'dev'], { cwd: dir }), 'manifest check');
+    refused(h.run(['setup', '--env', 'dev'], { cwd: dir }), 'setup');
+    expect(paths(h)).toEqual([]);
+    const mcp = await startMcp({ env: h.env, cwd: dir, protocol: '2025-11-25' });
+    try {
+      const status = await mcp.call('manifest_status', {});
+      expect(status.isError).toBe(true);
+      expect(status.content[0]?.text).toContain('variables.BASH_ENV (project/app/bash_env): ');
+    } finally {
+      await mcp.close();
+    }
+    // Another project's .coffer allows nothing here; this project's does.
+    writeFileSync(join(dir, '.coffer'), 'project=other\nallow_env_names=BASH_ENV\n');
+    refused(h.run(['setup', '--env', 'dev'], { cwd: dir }), 'setup, other project file');
+    writeFileSync(join(dir, '.coffer'), 'project=app\nallow_env_names=BASH_ENV\n');
+    const ok = h.run(['setup', '--env', 'dev'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(paths(h)).toEqual(['project/app/bash_env', 'project/app/session_key']);
+    expect(h.run(['manifest', 'check', '--env', 'dev'], { cwd: dir }).code).toBe(0);
   });
 });
 

@@ -42,13 +42,21 @@ interface ExportOptions extends CommonOptions {
   allowEnvName?: string[];
 }
 
-/** Paths and names that the project's coffer.yaml (if any, for this project) marks local-only. */
-export async function manifestLocalOnly(project: string): Promise<Set<string>> {
-  const { findManifestFile, loadManifest } = await import('../../core/manifest/load.js');
+/**
+ * Paths and names that the project's coffer.yaml (if any, for this project) marks local-only.
+ * `allowEnvNames`: the command's --allow-env-name, which the manifest's names are read with.
+ */
+export async function manifestLocalOnly(
+  project: string,
+  allowEnvNames: readonly string[] = [],
+): Promise<Set<string>> {
+  const { findManifestFile, loadManifest, localManifestOptions } = await import(
+    '../../core/manifest/load.js'
+  );
   const file = findManifestFile(process.cwd());
   const out = new Set<string>();
   if (file === undefined) return out;
-  const m = loadManifest(file);
+  const m = loadManifest(file, localManifestOptions(process.cwd(), allowEnvNames));
   if (m.project !== project) return out;
   for (const v of m.variables) {
     if (v.localOnly) {
@@ -73,7 +81,7 @@ export async function readExport(
   const secrets = await b.readProject(project, env, purpose);
   return selectExport(secrets, {
     env,
-    manifestLocalOnly: await manifestLocalOnly(project),
+    manifestLocalOnly: await manifestLocalOnly(project, allowNames),
     reader: { getMany: (r) => b.getMany(r), info: (path, e) => b.info(path, e) },
     allowNames,
     deny: (a, t, r) => b.denied(a, t, r),
@@ -141,7 +149,7 @@ async function runExport(opts: ExportOptions, g: GlobalOptions): Promise<number>
       })),
       {
         env,
-        manifestLocalOnly: await manifestLocalOnly(project),
+        manifestLocalOnly: await manifestLocalOnly(project, allowNames),
         allowNames,
         deny: (a, t, r) => b.denied(a, t, r),
       },

@@ -39,7 +39,7 @@ export function setupCommand(program: Command): void {
     .option('--generate-missing', 'generate tier 1 secrets outside development too')
     .option(
       '--allow-env-name <NAME>',
-      'let --write-env write this name although coffer refuses it by default (repeatable)',
+      'let the manifest (and --write-env) use this name although coffer refuses it by default (repeatable)',
       collect,
     )
     .option('--json', 'print {project, env, steps: [{name, path, action}], dotenv}')
@@ -54,9 +54,10 @@ Without a terminal, every variable that cannot be resolved is listed and nothing
 A second run changes nothing.
 
 A manifest names the secrets of its own project (project/P/...); a shared meta/ secret it
-names is only read, never created. --write-env refuses names that change how programs load
-code (NODE_OPTIONS, BASH_ENV, ...: docs/injection.md) unless the manifest's allow_env_names
-or --allow-env-name allows them; then nothing is stored or written.
+names is only read, never created. A variable whose name changes how programs load code
+(NODE_OPTIONS, BASH_ENV, ...: docs/injection.md) is refused, with or without --write-env,
+unless the manifest's allow_env_names, the project file's or --allow-env-name allows it;
+then nothing is stored or written.
 
 Examples:
   coffer setup --env dev --write-env
@@ -68,7 +69,7 @@ Examples:
         // Loaded on use: the manifest reader brings yaml and zod, which other commands never need.
         const { loadNearestManifest } = await import('../../core/manifest/load.js');
         const { runSetup } = await import('../../core/manifest/setup.js');
-        const manifest = loadNearestManifest(process.cwd());
+        const manifest = loadNearestManifest(process.cwd(), opts.allowEnvName ?? []);
         const env = envWithFile(opts, () => manifest.env ?? undefined);
         const dotenv =
           opts.writeEnv === undefined || opts.writeEnv === false

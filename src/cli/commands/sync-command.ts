@@ -77,7 +77,7 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
     const secrets = await vault.readProject(project, env, 'sync');
     const selection = await selectExport(secrets, {
       env,
-      manifestLocalOnly: await manifestLocalOnly(project),
+      manifestLocalOnly: await manifestLocalOnly(project, allowNames),
       reader: vault,
       allowNames,
       verb: 'sync',

@@ -13,7 +13,13 @@ export {
   manifestFromDotenv,
   manifestFromVault,
 } from './init.js';
-export { findManifestFile, loadManifest, loadNearestManifest, MANIFEST_NAMES } from './load.js';
+export {
+  findManifestFile,
+  loadManifest,
+  loadNearestManifest,
+  localManifestOptions,
+  MANIFEST_NAMES,
+} from './load.js';
 export {
   DEFAULT_SOURCE_KEY,
   formatSource,
@@ -22,7 +28,13 @@ export {
   type Source,
   sourceFor,
 } from './model.js';
-export { MAX_MANIFEST_BYTES, ManifestError, type ManifestIssue, parseManifest } from './parse.js';
+export {
+  MAX_MANIFEST_BYTES,
+  ManifestError,
+  type ManifestIssue,
+  type ManifestOptions,
+  parseManifest,
+} from './parse.js';
 export { manifestJsonSchema } from './schema.js';
 export {
   runSetup,

@@ -5,10 +5,11 @@
 import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
+import { findProjectConfig } from '../project-file/find.js';
 import { readRegularFileLimited } from '../read-limited.js';
 import { decodeUtf8 } from '../utf8.js';
 import { type Manifest, type RotationHints, rotationHints } from './model.js';
-import { MAX_MANIFEST_BYTES, ManifestError, parseManifest } from './parse.js';
+import { MAX_MANIFEST_BYTES, ManifestError, type ManifestOptions, parseManifest } from './parse.js';
 
 export const MANIFEST_NAMES: readonly string[] = ['coffer.yaml', 'coffer.yml'];
 
@@ -39,8 +40,32 @@ export function findManifestFile(start: string): string | undefined {
   }
 }
 
-/** Reads and validates a manifest file (INVALID_MANIFEST with file:line:col). */
-export function loadManifest(file: string): Manifest {
+/**
+ * What this machine allows a manifest read from `start` (the working directory): the nearest
+ * project file there (parse.ts applies its `allow_env_names` when it names the manifest's
+ * project) and `flags` (`--allow-env-name`). A project file that cannot be read allows nothing.
+ */
+export function localManifestOptions(
+  start: string,
+  flags: readonly string[] = [],
+): ManifestOptions {
+  let projectFile: ManifestOptions['projectFile'];
+  try {
+    projectFile = findProjectConfig(start);
+  } catch {
+    projectFile = undefined;
+  }
+  return { projectFile, allowEnvNames: flags };
+}
+
+/**
+ * Reads and validates a manifest file (INVALID_MANIFEST with file:line:col). `options`: what
+ * this machine allows besides the manifest (default: the project file of its own directory).
+ */
+export function loadManifest(
+  file: string,
+  options: ManifestOptions = localManifestOptions(dirname(file)),
+): Manifest {
   let size: number;
   try {
     size = statSync(file).size;
@@ -68,18 +93,21 @@ export function loadManifest(file: string): Manifest {
           hint: 'The manifest is a YAML file: put coffer.yaml in its place (docs/manifest.md).',
         });
   }
-  return parseManifest(decodeUtf8(bytes, file), file);
+  return parseManifest(decodeUtf8(bytes, file), file, options);
 }
 
-/** The nearest manifest from `start` (USAGE error when there is none). */
-export function loadNearestManifest(start: string): Manifest {
+/**
+ * The nearest manifest from `start` (USAGE error when there is none), with what the project
+ * file at `start` and `flags` (`--allow-env-name`) allow.
+ */
+export function loadNearestManifest(start: string, flags: readonly string[] = []): Manifest {
   const file = findManifestFile(start);
   if (file === undefined) {
     throw new CofferError('USAGE', 'no coffer.yaml in this directory or a parent', {
       hint: 'Create one with `coffer manifest init` (docs/manifest.md).',
     });
   }
-  return loadManifest(file);
+  return loadManifest(file, localManifestOptions(start, flags));
 }
 
 /**
@@ -89,6 +117,8 @@ export function loadNearestManifest(start: string): Manifest {
 export function manifestRotationHints(start: string, path: string, env: string): RotationHints {
   const file = findManifestFile(start);
   const variable =
-    file === undefined ? undefined : loadManifest(file).variables.find((v) => v.path === path);
+    file === undefined
+      ? undefined
+      : loadManifest(file, localManifestOptions(start)).variables.find((v) => v.path === path);
   return rotationHints(variable, env);
 }

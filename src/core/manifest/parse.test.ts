@@ -392,3 +392,50 @@ describe('rotationHints', () => {
     });
   });
 });
+
+describe('a variable whose name makes programs load code', () => {
+  const text = (allow = '') => `project: app
+${allow}variables:
+  SESSION_KEY:
+    description: Signs the session cookies of the app
+    source: {generate: "hex:32"}
+  NODE_OPTIONS:
+    description: Node.js runtime flags of the app server
+    sensitive: false
+    source: {value: "--require ./evil.js"}
+`;
+  const refusal = (t: string, options = {}) => {
+    try {
+      parseManifest(t, 'coffer.yaml', options);
+    } catch (err) {
+      return err as { code: string; message: string; hint?: string };
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('is refused (INVALID_ARGUMENT) naming it, its key path and its line, never the value', () => {
+    const err = refusal(text());
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toContain(
+      'coffer.yaml:6:3: variables.NODE_OPTIONS (project/app/node_options): ',
+    );
+    expect(err.hint).toContain('allow_env_names: [NODE_OPTIONS]');
+    expect(`${err.message} ${err.hint}`).not.toContain('evil.js');
+    // In any case: node_options is NODE_OPTIONS on Windows and to npm.
+    const lower = text().replace('  NODE_OPTIONS:', '  node_options:');
+    expect(refusal(lower).message).toContain('variables.node_options');
+  });
+
+  it('passes when the manifest, the caller or the project file of the same project allows it', () => {
+    const names = (t: string, options = {}) =>
+      parseManifest(t, 'coffer.yaml', options).variables.map((v) => v.name);
+    expect(names(text('allow_env_names: [NODE_OPTIONS]\n'))).toContain('NODE_OPTIONS');
+    expect(names(text(), { allowEnvNames: ['node_options'] })).toContain('NODE_OPTIONS');
+    const file = { project: 'app', allowEnvNames: ['NODE_OPTIONS'], file: '/w/.coffer' };
+    expect(names(text(), { projectFile: file })).toContain('NODE_OPTIONS');
+    // Another project's file allows nothing here.
+    expect(refusal(text(), { projectFile: { ...file, project: 'billing' } }).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+});

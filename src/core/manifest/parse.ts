@@ -5,11 +5,19 @@
  * variable names). Every problem is reported with file:line:column, all of them at once
  * (up to MAX_REPORTED), as one INVALID_MANIFEST error (exit 2). The manifest holds no secret
  * value, but a message still quotes nothing longer than a name.
+ *
+ * A manifest that is otherwise valid is still refused (INVALID_ARGUMENT, naming each variable
+ * and where it is) when a variable's name is one coffer refuses to inject (NODE_OPTIONS,
+ * BASH_ENV, ...: core/inject/names.ts) and nothing on this machine allows it: the manifest's
+ * own `allow_env_names`, the local project file's for the same project, or the caller's
+ * `--allow-env-name`. Setup would otherwise store a secret that `run`, `env pull` and the
+ * other injectors then refuse, one the user could not use.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import { CofferError } from '../errors.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
+import { type RefusedVariable, refusedNames } from '../inject/check.js';
 import { refusedEnvName } from '../inject/names.js';
 import {
   envVarNameFor,
@@ -20,6 +28,8 @@ import {
   parseEnvVarName,
   parseKeyPath,
 } from '../paths.js';
+import type { ProjectConfig } from '../project-file/parse.js';
+import { allowedEnvNamesFor } from '../project-file/settings.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
 import { closestMatch } from '../suggest.js';
 import { DEFAULT_SOURCE_KEY, type Manifest, type ManifestVariable, type Source } from './model.js';
@@ -372,11 +382,20 @@ function toVariable(
   };
 }
 
+/** What this machine allows besides the manifest's own `allow_env_names`. */
+export interface ManifestOptions {
+  /** Names allowed on the command line (`--allow-env-name`), validated here. */
+  allowEnvNames?: readonly string[] | undefined;
+  /** The local project file: its `allow_env_names` count when it names the same project. */
+  projectFile?: ProjectConfig | undefined;
+}
+
 /**
  * Parses and validates a manifest. `file` names it in messages. Throws ManifestError
- * (INVALID_MANIFEST) listing every problem with its line and column.
+ * (INVALID_MANIFEST) listing every problem with its line and column, or INVALID_ARGUMENT for
+ * a variable name coffer refuses to inject that neither the manifest nor `options` allows.
  */
-export function parseManifest(text: string, file: string): Manifest {
+export function parseManifest(text: string, file: string, options: ManifestOptions = {}): Manifest {
   if (Buffer.byteLength(text, 'utf8') > MAX_MANIFEST_BYTES) {
     throw new ManifestError(file, [
       { file, line: 1, col: 1, message: `larger than ${MAX_MANIFEST_BYTES} bytes` },
@@ -437,7 +456,46 @@ export function parseManifest(text: string, file: string): Manifest {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(file, issues);
   }
+  const allowed = [
+    ...manifest.allowEnvNames,
+    ...allowedEnvNamesFor(options.projectFile, manifest.project, options.allowEnvNames ?? []),
+  ];
+  const refused = refusedNames(
+    manifest.variables.map((v) => ({ name: v.name, path: v.path })),
+    allowed,
+  );
+  if (refused.length > 0) {
+    throw refusedVariables(file, refused, (name) => {
+      const pos = lineCounter.linePos(
+        nodeAt(doc.contents, ['variables', name], true)?.range?.[0] ?? 0,
+      );
+      return `${file}:${pos.line}:${pos.col}`;
+    });
+  }
   return manifest;
+}
+
+/**
+ * The refusal of variables whose names make programs load code: each named with its key
+ * path, where it is, and why; the hint says how to allow them if that is intended.
+ */
+function refusedVariables(
+  file: string,
+  refused: readonly RefusedVariable[],
+  where: (name: string) => string,
+): CofferError {
+  const names = refused.map((r) => r.name);
+  const one = refused.length === 1;
+  const parts = refused.map(
+    (r) => `${where(r.name)}: variables.${r.name} (${r.path}): ${r.reason}`,
+  );
+  return new CofferError(
+    'INVALID_ARGUMENT',
+    `${file}: refused ${one ? 'the variable' : `${refused.length} variables`} ${names.join(', ')}: ${one ? 'its name changes' : 'their names change'} how programs load or run code, and coffer stores no secret it would then refuse to inject:\n${parts.join('\n')}`,
+    {
+      hint: `If this project really sets ${names.join(', ')}, allow ${one ? 'it' : 'them'} in ${file}: allow_env_names: [${names.join(', ')}] (or allow_env_names=${names.join(',')} in the project's .coffer file); otherwise rename ${one ? 'the variable' : 'them'}. See docs/injection.md.`,
+    },
+  );
 }
 
 function build(

@@ -134,6 +134,8 @@ variables:
 });
 
 describe('runSetup --write-env: names coffer refuses to inject', () => {
+  // Read as `coffer setup --allow-env-name NODE_OPTIONS` reads it when `allow` is empty: the
+  // manifest reader lets it through, and setup still checks what it writes itself.
   const manifest = (allow: string) =>
     parseManifest(
       `project: app
@@ -147,6 +149,7 @@ ${allow}variables:
     source: {value: "--require ./evil.js"}
 `,
       'coffer.yaml',
+      { allowEnvNames: allow === '' ? ['NODE_OPTIONS'] : [] },
     );
 
   it('refuses NODE_OPTIONS before anything is stored or written, audited as denied', async () => {
@@ -174,11 +177,15 @@ ${allow}variables:
     expect(dotenv.parse(readFileSync(other, 'utf8')).NODE_OPTIONS).toBe('--require ./evil.js');
   });
 
-  it('stores a refused name in the vault without --write-env (run refuses it there)', async () => {
-    const m = parseManifest(
-      'project: app\nvariables:\n  BASH_ENV:\n    description: Shell init file of the worker scripts\n    source: {generate: "hex:32"}\n',
-      'coffer.yaml',
+  it('a manifest with a refused name is refused before setup, even without --write-env', async () => {
+    const text =
+      'project: app\nvariables:\n  BASH_ENV:\n    description: Shell init file of the worker scripts\n    source: {generate: "hex:32"}\n';
+    expect(() => parseManifest(text, 'coffer.yaml')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
+    expect(await stored()).toEqual([]);
+    // Allowed by the manifest, it is stored like any other.
+    const m = parseManifest(`allow_env_names: [BASH_ENV]\n${text}`, 'coffer.yaml');
     expect((await setup(m)).steps[0]).toMatchObject({ action: 'generate' });
   });
 });
