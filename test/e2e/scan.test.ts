@@ -192,6 +192,72 @@ describe('coffer scan', () => {
     },
   );
 
+  it('finds a key in a UTF-16LE .env with its byte order mark, and lists a binary file as not scanned (BINARY), not as clean', () => {
+    const r = repo();
+    const token = githubToken();
+    // What Windows PowerShell 5 writes with `echo ... > .env`: UTF-16LE after FF FE.
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`GITHUB_TOKEN=${token}\r\n`, 'utf16le'),
+    ]);
+    writeFileSync(join(r.dir, '.env'), utf16);
+    // A keystore-like file: a NUL byte in its first bytes, a key further on.
+    writeFileSync(
+      join(r.dir, 'deploy.keystore'),
+      Buffer.concat([Buffer.from([0, 1, 2, 0]), Buffer.from(`\n${githubToken()}\n`)]),
+    );
+    r.write('ok.txt', 'nothing here\n');
+    const out = r.scan(['--no-vault']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toBe('.env:1:14 github-token ghp_****\n');
+    expect(out.stderr).toContain('1 finding in 2 files; 1 not scanned');
+    expect(out.stderr).toContain(
+      'deploy.keystore (BINARY): not scanned, binary content (a NUL byte in its first 8000 bytes)',
+    );
+    const json = JSON.parse(r.scan(['--no-vault', '--json']).stdout);
+    expect(json.findings).toMatchObject([{ rule: 'github-token', file: '.env', line: 1 }]);
+    expect(json.files).toBe(2);
+    expect(json.unreadable).toEqual([{ file: 'deploy.keystore', reason: 'BINARY' }]);
+    const sarif = JSON.parse(r.scan(['--no-vault', '--sarif']).stdout);
+    expect(sarif.runs[0].invocations[0].toolExecutionNotifications).toMatchObject([
+      {
+        level: 'warning',
+        descriptor: { id: 'BINARY' },
+        locations: [{ physicalLocation: { artifactLocation: { uri: 'deploy.keystore' } } }],
+      },
+    ]);
+    expect(out.stdout + out.stderr + JSON.stringify(json) + JSON.stringify(sarif)).not.toContain(
+      token.slice(4),
+    );
+    // A binary file alone is listed but does not fail the scan.
+    rmSync(join(r.dir, '.env'));
+    const clean = r.scan(['--no-vault']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toContain('0 findings in 1 file; 1 not scanned');
+    expect(clean.stderr).toContain('deploy.keystore (BINARY): not scanned');
+  });
+
+  it('--staged and --history list a binary file git shows no lines of (BINARY), once, without failing for it', () => {
+    const r = repo();
+    writeFileSync(join(r.dir, 'store.keystore'), Buffer.from([0, 1, 2, 0, 10]));
+    writeFileSync(join(r.dir, 'logo.png'), Buffer.from([0, 1, 2, 0, 10]));
+    r.write('ok.txt', 'nothing here\n');
+    r.git('add', '.');
+    const staged = r.scan(['--no-vault', '--staged']);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stderr).toContain('0 findings in 1 file; 1 not scanned');
+    expect(staged.stderr).toContain('store.keystore (BINARY): not scanned');
+    expect(staged.stderr).not.toContain('logo.png'); // skipped by its name, as in a file scan
+    r.git('commit', '-q', '-m', 'one');
+    writeFileSync(join(r.dir, 'store.keystore'), Buffer.from([0, 3, 4, 0, 10]));
+    r.git('commit', '-q', '-am', 'two');
+    const json = JSON.parse(r.scan(['--no-vault', '--history', '--json']).stdout);
+    expect(json.unreadable).toEqual([{ file: 'store.keystore', reason: 'BINARY' }]);
+    expect(json.files).toBe(1);
+    const excluded = r.scan(['--no-vault', '--history', '--json', '--exclude', '*.keystore']);
+    expect(JSON.parse(excluded.stdout).unreadable).toEqual([]);
+  });
+
   it('a tracked link to a directory is not a file to read: skipped, the scan stays clean', () => {
     const r = repo();
     r.write('real/notes.txt', 'nothing here\n');

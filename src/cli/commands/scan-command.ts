@@ -27,7 +27,7 @@ import {
   updateBaseline,
 } from '../../core/scan/baseline.js';
 import { toSarif } from '../../core/scan/sarif.js';
-import { type ScanOptions, scanFile } from '../../core/scan/scanner.js';
+import { type NotScanned, type ScanOptions, scanFile } from '../../core/scan/scanner.js';
 import { gitTopLevel, listFiles, scanHistory, scanStaged } from '../../core/scan/sources.js';
 import type { StoredValueMatcher } from '../../core/scan/stored-values.js';
 import type { Finding } from '../../core/scan/types.js';
@@ -75,15 +75,22 @@ async function vaultMatcher(g: GlobalOptions): Promise<StoredValueMatcher | unde
   }
 }
 
+/** A file listed as not scanned, and why: a system error code, `LINE_TOO_LONG`, `BINARY`. */
+interface Unscanned {
+  readonly file: string;
+  readonly reason: string;
+}
+
 /**
- * A file's findings, or undefined when it was deleted since it was listed, or cannot be read
- * (then it goes into `unreadable` with the reason: a file not scanned is never called clean).
+ * A file's findings, or why it was not scanned (binary content), or undefined when it was
+ * deleted since it was listed, or cannot be read (then it goes into `unreadable` with the
+ * reason: a file not scanned is never called clean).
  */
 function readable(
   file: string,
-  unreadable: { file: string; reason: string }[],
-  scan: () => Finding[] | undefined,
-): Finding[] | undefined {
+  unreadable: Unscanned[],
+  scan: () => Finding[] | NotScanned | undefined,
+): Finding[] | NotScanned | undefined {
   try {
     return scan();
   } catch (err) {
@@ -94,6 +101,16 @@ function readable(
     if (code !== 'ENOENT' && code !== 'EISDIR') unreadable.push({ file, reason: code });
     return undefined;
   }
+}
+
+/**
+ * A file not scanned, as its warning line. Binary content is no read error: it is said so, with
+ * what made it binary, so a keystore or a UTF-16 file without its mark is not taken as clean.
+ */
+function notScannedLine(u: Unscanned): string {
+  return u.reason === 'BINARY'
+    ? `${u.file} (BINARY): not scanned, binary content (a NUL byte in its first 8000 bytes)`
+    : `cannot read ${u.file} (${u.reason}): not scanned`;
 }
 
 function humanLine(f: Finding): string {
@@ -173,7 +190,10 @@ and ~/.claude.json; Codex's ~/.codex/config.toml, sessions and history; Cursor's
 mcp.json; claude_desktop_config.json; and the project's .mcp.json, .cursor/mcp.json,
 .vscode/mcp.json, .claude/settings*.json, .codex/config.toml. Transcripts are searched for
 stored values and provider keys; a stored value found there calls for coffer incident PATH.
-Exit codes: 0 nothing new, 1 a finding not in the baseline or a file that could not be read, 2 usage.
+Files not scanned are listed: one that could not be read (exit 1), and a binary one (a NUL
+byte in its first 8000 bytes; reason BINARY, exit unchanged). UTF-16 with a byte order mark
+is read as text. Exit codes: 0 nothing new, 1 a finding not in the baseline or a file that
+could not be read, 2 usage.
 
 Examples:
   coffer scan
@@ -232,11 +252,28 @@ Examples:
           baselineFile: relative(cwd, baselinePath).split(sep).join('/'),
         };
         const scanned = new Set<string>();
-        const unreadable: { file: string; reason: string }[] = [];
+        const unreadable: Unscanned[] = [];
         let findings: Finding[] = [];
+        // A binary file of the diff, once however many commits changed it.
+        const binaries = new Set<string>();
+        const onBinary = (file: string) => {
+          if (binaries.has(file) || excluded(file)) return;
+          binaries.add(file);
+          unreadable.push({ file, reason: 'BINARY' });
+        };
+        /** What scanning `file` gave: its findings, or a reason it goes into `unreadable`. */
+        const take = (file: string, found: Finding[] | NotScanned | undefined) => {
+          if (found === undefined) return;
+          if (!Array.isArray(found)) {
+            unreadable.push({ file, reason: found.notScanned });
+            return;
+          }
+          scanned.add(file);
+          findings.push(...found);
+        };
         try {
           if (opts.staged) {
-            findings = await scanStaged(cwd, options, (f) => scanned.add(f));
+            findings = await scanStaged(cwd, options, (f) => scanned.add(f), onBinary);
           } else if (opts.agents) {
             const files = agentFiles({
               home: process.env.HOME || homedir(),
@@ -245,28 +282,24 @@ Examples:
             });
             for (const f of files) {
               if (excluded(f.shown)) continue;
-              const found = readable(f.shown, unreadable, () =>
-                scanFile(f.path, f.shown, { ...options, noGeneric: f.kind === 'transcript' }),
+              take(
+                f.shown,
+                readable(f.shown, unreadable, () =>
+                  scanFile(f.path, f.shown, { ...options, noGeneric: f.kind === 'transcript' }),
+                ),
               );
-              if (found) {
-                scanned.add(f.shown);
-                findings.push(...found);
-              }
             }
           } else if (history !== undefined) {
             const range = typeof history === 'string' ? history : undefined;
-            findings = await scanHistory(cwd, range, options, (f) => scanned.add(f));
+            findings = await scanHistory(cwd, range, options, (f) => scanned.add(f), onBinary);
           } else {
             for (const file of listFiles(cwd, paths, opts.allFiles === true)) {
               if (excluded(file)) continue;
               // Joined as a string: `file` is relative and normalised (from git or the walk).
-              const found = readable(file, unreadable, () =>
-                scanFile(`${cwd}${sep}${file}`, file, options),
+              take(
+                file,
+                readable(file, unreadable, () => scanFile(`${cwd}${sep}${file}`, file, options)),
               );
-              if (found) {
-                scanned.add(file);
-                findings.push(...found);
-              }
             }
           }
         } finally {
@@ -285,7 +318,11 @@ Examples:
         const baselined = findings.length - fresh.length;
         if (opts.sarif) {
           printJson(
-            toSarif(fresh, typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev'),
+            toSarif(
+              fresh,
+              typeof COFFER_VERSION === 'string' ? COFFER_VERSION : '0.0.0-dev',
+              unreadable,
+            ),
           );
         } else if (opts.json) {
           printJson({
@@ -296,7 +333,7 @@ Examples:
           });
         } else {
           if (fresh.length > 0) writeOut(`${fresh.map(humanLine).join('\n')}\n`);
-          const summary = `${fresh.length} finding${fresh.length === 1 ? '' : 's'} in ${scanned.size} file${scanned.size === 1 ? '' : 's'}${baselined > 0 ? ` (${baselined} more in the baseline)` : ''}`;
+          const summary = `${fresh.length} finding${fresh.length === 1 ? '' : 's'} in ${scanned.size} file${scanned.size === 1 ? '' : 's'}${baselined > 0 ? ` (${baselined} more in the baseline)` : ''}${unreadable.length > 0 ? `; ${unreadable.length} not scanned` : ''}`;
           process.stderr.write(`coffer: ${summary}\n`);
           const leaked = [...new Set(fresh.flatMap((f) => (f.keyPath ? [f.keyPath] : [])))];
           if (leaked.length > 0) {
@@ -308,9 +345,12 @@ Examples:
             process.stderr.write(ADVICE.map((l) => `coffer: hint: ${l}\n`).join(''));
           }
         }
-        for (const u of unreadable) warn(`cannot read ${u.file} (${u.reason}): not scanned`);
-        // A file that could not be read may hold anything: the scan does not pass.
-        return fresh.length > 0 || unreadable.length > 0 ? 1 : 0;
+        for (const u of unreadable) warn(notScannedLine(u));
+        // A file that could not be read may hold anything: the scan does not pass. A binary
+        // one is listed, not failed: binary files are common (a compiled asset, a database),
+        // and each would otherwise need an --exclude before the scan could pass at all.
+        const failed = unreadable.some((u) => u.reason !== 'BINARY');
+        return fresh.length > 0 || failed ? 1 : 0;
       }),
     );
 }

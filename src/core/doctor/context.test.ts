@@ -4,7 +4,7 @@
  * links to is never read.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DoctorFixture, makeDoctorFixture } from '../../../test/helpers/doctor-fixture.js';
@@ -45,6 +45,24 @@ describe('DoctorContext: the files doctor reads', () => {
     expect(ctx.text('src/app.js')).toContain('process.env.PORT');
     const { findings } = await ctx.scan();
     expect(findings.map((x) => [x.file, x.line])).toEqual([['data/dump.sql', 2]]);
+  });
+
+  it('finds a key in a UTF-16 file with its byte order mark (LE and BE), as coffer scan does', async () => {
+    const { f, ctx } = await context();
+    const key = stripeKey();
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`KEY=${key}\r\n`, 'utf16le')]);
+    const be = Buffer.from(le);
+    be.swap16();
+    f.write('config/le.txt', ''); // makes config/
+    writeFileSync(join(f.root, 'config/le.txt'), le);
+    writeFileSync(join(f.root, 'config/be.txt'), be);
+    writeFileSync(join(f.root, 'config/raw.bin.txt'), le.subarray(2)); // no mark: binary
+    const { findings } = await ctx.scan();
+    expect(findings.map((x) => [x.file, x.line, x.ruleId]).sort()).toEqual([
+      ['config/be.txt', 1, 'stripe-secret-key'],
+      ['config/le.txt', 1, 'stripe-secret-key'],
+    ]);
+    expect(JSON.stringify(findings)).not.toContain(key);
   });
 
   it('a link to a device is never read', async () => {

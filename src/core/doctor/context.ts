@@ -68,6 +68,13 @@ export interface Cost {
 const GIT_OPTIONS = ['-c', 'core.quotePath=off'];
 const BASELINE_FILE = '.secrets.baseline';
 
+/**
+ * Could this text, read as UTF-8, be UTF-16 with its byte order mark (FF FE or FE FF, each
+ * byte invalid UTF-8)? The scanner itself tells (scanFile): this only spares it re-reading
+ * every binary file.
+ */
+const isUtf16 = (text: string): boolean => text.startsWith('\uFFFD\uFFFD');
+
 function cpuMs(): number {
   const u = cpuUsage();
   return (u.user + u.system) / 1000;
@@ -391,7 +398,7 @@ export class DoctorContext {
           try {
             const found = scanFile(this.#path(file), file, options);
             if (found === undefined) notScanned.push(unread(file, 'not a regular file'));
-            for (const f of found ?? []) all.push(f);
+            else if (Array.isArray(found)) for (const f of found) all.push(f);
           } catch (err) {
             // Gone or changed since it was looked at: as for a file that cannot be read.
             if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
@@ -405,7 +412,12 @@ export class DoctorContext {
           if (reason !== undefined) notScanned.push(unread(file, reason));
           continue;
         }
-        if (text.slice(0, 8000).includes('\0')) continue;
+        if (text.slice(0, 8000).includes('\0')) {
+          // Binary, unless UTF-16 with its byte order mark: the scanner reads that as text.
+          const found = isUtf16(text) ? scanFile(this.#path(file), file, options) : undefined;
+          if (Array.isArray(found)) for (const f of found) all.push(f);
+          continue;
+        }
         for (const f of scanText(text, file, options)) all.push(f);
       }
       const b = this.baseline();

@@ -9,6 +9,7 @@ import { generateCorpus } from '../../../test/helpers/scan-corpus.js';
 import { tokenChecksum } from './checksums.js';
 import { FileScanner, scanFile, scanStream, scanText } from './scanner.js';
 import { StoredValueMatcher } from './stored-values.js';
+import type { Finding } from './types.js';
 import { resetScanWork, scanWork } from './work.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -19,6 +20,11 @@ const ghToken = (prefix = 'ghp_') => {
   return `${prefix}${r}${tokenChecksum(r)}`;
 };
 const ids = (text: string, file = 'app.env') => scanText(text, file).map((f) => f.ruleId);
+/** The findings scanFile gave (throws when it gave none: skipped, or not scanned). */
+const findingsOf = (found: ReturnType<typeof scanFile>): Finding[] => {
+  if (!Array.isArray(found)) throw new Error(`not scanned: ${JSON.stringify(found)}`);
+  return found;
+};
 
 describe('provider rules', () => {
   it('finds a GitHub token with a valid checksum, not one without', () => {
@@ -343,7 +349,7 @@ describe('scanFile', () => {
         expect(scanFile(join(dir, name), name), name).toEqual(expected);
       }
       writeFileSync(join(dir, 'blob.bin.txt'), Buffer.from([1, 2, 0, 3]));
-      expect(scanFile(join(dir, 'blob.bin.txt'), 'blob.bin.txt')).toEqual([]);
+      expect(scanFile(join(dir, 'blob.bin.txt'), 'blob.bin.txt')).toEqual({ notScanned: 'BINARY' });
       expect(scanFile(join(dir, 'small.env'), 'package-lock.json')).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -372,7 +378,7 @@ describe('coffer master key files', () => {
       const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-key-'));
       try {
         writeFileSync(join(dir, 'master.key'), `${k}\n`);
-        expect(scanFile(join(dir, 'master.key'), file)?.map((x) => x.ruleId)).toEqual([
+        expect(findingsOf(scanFile(join(dir, 'master.key'), file)).map((x) => x.ruleId)).toEqual([
           'coffer-master-key',
         ]);
       } finally {
@@ -407,13 +413,55 @@ describe('UTF-16 files', () => {
         ['be.env', be],
       ] as const) {
         writeFileSync(join(dir, name), bytes);
-        expect(scanFile(join(dir, name), name)?.map((f) => [f.ruleId, f.line])).toEqual([
+        expect(findingsOf(scanFile(join(dir, name), name)).map((f) => [f.ruleId, f.line])).toEqual([
           ['stripe-secret-key', 1],
         ]);
       }
-      // Without a byte order mark, NUL bytes still mean binary.
+      // Without a byte order mark, NUL bytes still mean binary: not scanned, and said so.
       writeFileSync(join(dir, 'raw.env'), Buffer.from(text, 'utf16le'));
-      expect(scanFile(join(dir, 'raw.env'), 'raw.env')).toEqual([]);
+      expect(scanFile(join(dir, 'raw.env'), 'raw.env')).toEqual({ notScanned: 'BINARY' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a UTF-16 file past the 8 MiB whole-file read as text too, LE and BE, keys on every chunk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-scan-utf16-large-'));
+    try {
+      // Keys at the start, past the 8 MiB first read and at the end; a surrogate pair (🔑) split
+      // by the end of the first read (8 MiB) and by the end of the next chunk (9 MiB).
+      const MiB = 1024 * 1024;
+      const keys = Array.from({ length: 3 }, () => `sk_live_${rand(24)}`);
+      const fill = (units: number) =>
+        `${'x'.repeat(99)}\n`.repeat(units / 100) + 'y'.repeat(units % 100);
+      const head = `STRIPE_SECRET_KEY=${keys[0]}\r\n`;
+      // A unit at index u of the text is at byte 2 + 2u of the file (after its mark).
+      const first = 4 * MiB - 2; // the pair's bytes: 8 MiB - 2 to 8 MiB + 2
+      const second = 4.5 * MiB - 2;
+      const text = `${head}${fill(first - head.length)}🔑${fill(second - first - 2)}🔑\nSTRIPE_SECRET_KEY=${keys[1]}\r\n${fill(3 * MiB)}\nSTRIPE_SECRET_KEY=${keys[2]}`;
+      expect(text.indexOf('🔑')).toBe(first);
+      expect(text.lastIndexOf('🔑')).toBe(second);
+      const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+      expect(le.length).toBeGreaterThan(9 * 1024 * 1024);
+      const be = Buffer.from(le);
+      be.swap16();
+      const expected = scanText(text, 'big.env').map((f) => [f.ruleId, f.line, f.column]);
+      expect(expected).toHaveLength(3);
+      for (const [name, bytes] of [
+        ['le.env', le],
+        ['be.env', be],
+      ] as const) {
+        writeFileSync(join(dir, name), bytes);
+        const found = findingsOf(scanFile(join(dir, name), 'big.env'));
+        expect(
+          found.map((f) => [f.ruleId, f.line, f.column]),
+          name,
+        ).toEqual(expected);
+        expect(JSON.stringify(found)).not.toContain(keys[1]!.slice(8));
+      }
+      // A large file with NUL bytes and no mark is binary, whatever its size.
+      writeFileSync(join(dir, 'raw.env'), le.subarray(2));
+      expect(scanFile(join(dir, 'raw.env'), 'raw.env')).toEqual({ notScanned: 'BINARY' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -527,7 +575,7 @@ describe('one long line', () => {
       const content = `${filler(at)} ${token} ${filler(2 * MiB)}`;
       writeFileSync(join(dir, 'one-line.txt'), content);
       resetScanWork();
-      const found = scanFile(join(dir, 'one-line.txt'), 'one-line.txt') ?? [];
+      const found = findingsOf(scanFile(join(dir, 'one-line.txt'), 'one-line.txt'));
       expect(found.map((f) => [f.ruleId, f.line, f.column])).toEqual([['github-token', 1, at + 2]]);
       // The first 8 MiB are read whole; each later chunk is searched once.
       expect(scanWork.lineEndChars).toBeLessThanOrEqual(content.length);

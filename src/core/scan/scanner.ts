@@ -415,24 +415,79 @@ export function scanText(text: string, file: string, options: ScanOptions = {}):
   return out;
 }
 
-/** The text of UTF-16 bytes that start with a byte order mark, or undefined. */
-function utf16Text(bytes: Buffer): string | undefined {
+/** The byte order of UTF-16 bytes that start with a byte order mark (FF FE, FE FF), or undefined. */
+function utf16Order(bytes: Uint8Array): 'le' | 'be' | undefined {
   if (bytes.length < 2) return undefined;
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.toString('utf16le', 2);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
-    const swapped = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)));
-    swapped.swap16();
-    const text = swapped.toString('utf16le');
-    swapped.fill(0);
-    return text;
-  }
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'be';
   return undefined;
 }
 
+/**
+ * Decodes UTF-16 (its byte order mark taken off) chunk by chunk: a code unit or a surrogate
+ * pair split across chunks is joined. Big-endian units are swapped in a copy, zeroed once
+ * decoded (it holds the file's text).
+ */
+class Utf16Decoder {
+  readonly #decoder = new StringDecoder('utf16le');
+  readonly #be: boolean;
+  /** The first byte of a big-endian unit split across chunks. */
+  #odd: number | undefined;
+
+  constructor(order: 'le' | 'be') {
+    this.#be = order === 'be';
+  }
+
+  write(chunk: Buffer): string {
+    if (!this.#be) return this.#decoder.write(chunk);
+    const carry = this.#odd;
+    const total = (carry === undefined ? 0 : 1) + chunk.length;
+    const units = Buffer.alloc(total - (total % 2));
+    let at = 0;
+    if (carry !== undefined && units.length > 0) units[at++] = carry;
+    chunk.copy(units, at, 0, units.length - at);
+    if (total % 2 === 0) this.#odd = undefined;
+    else if (chunk.length > 0) this.#odd = chunk[chunk.length - 1];
+    units.swap16();
+    const text = this.#decoder.write(units);
+    units.fill(0);
+    return text;
+  }
+
+  /** What is left: a lone last byte of big-endian text is dropped, as a whole read drops it. */
+  end(): string {
+    this.#odd = undefined;
+    return this.#decoder.end();
+  }
+}
+
+/** The text of UTF-16 bytes that start with a byte order mark, or undefined. */
+function utf16Text(bytes: Buffer): string | undefined {
+  const order = utf16Order(bytes);
+  if (order === undefined) return undefined;
+  const decoder = new Utf16Decoder(order);
+  return decoder.write(bytes.subarray(2)) + decoder.end();
+}
+
+/** How much of a file's start is looked at for a NUL byte (git's own measure for binary). */
+const BINARY_PROBE = 8000;
+
 /** Why a file's content is not scanned: it is binary (a NUL byte near the start). */
 function looksBinary(chunk: Uint8Array): boolean {
-  return chunk.subarray(0, 8000).includes(0);
+  return chunk.subarray(0, BINARY_PROBE).includes(0);
 }
+
+/**
+ * A file the scanner opened and did not read as text, and why: `BINARY`, a NUL byte in its
+ * first 8000 bytes and no UTF-16 byte order mark. Front ends list it as not scanned, never as
+ * clean: what such a file holds (a keystore, a database, UTF-16 text without its mark) is not
+ * read by any rule.
+ */
+export interface NotScanned {
+  readonly notScanned: 'BINARY';
+}
+
+const BINARY: NotScanned = Object.freeze({ notScanned: 'BINARY' });
 
 /**
  * Reads UTF-8 chunks into a file scanner: a line split across chunks is joined. Only each new
@@ -525,18 +580,21 @@ function readStart(fd: number): { bytes: Buffer; whole: boolean } {
 
 /**
  * Scans one file: `path` on disk, shown and keyed in baselines as `shown`. Lockfiles, the
- * baseline, images and other binary files are skipped (returns undefined; binary content
- * found on reading gives no findings). Synchronous, with no allocation per file: a file of up
- * to 8 MiB is read at once into one reused buffer and read as bytes; a larger one is read on
- * in chunks of 1 MiB. Buffers are zeroed after use. Only a regular file is read: the walk
- * passes over the others, and one swapped in since (a FIFO, a device) is opened without
- * waiting and skipped (returns undefined), never read.
+ * baseline, images and other files binary by their name are skipped (returns undefined); a
+ * file found binary on reading (a NUL byte in its first 8000 bytes) is not scanned and says so
+ * (`NotScanned`, `BINARY`). UTF-16 with its byte order mark (LE or BE, what Windows
+ * PowerShell 5's `>` writes) is text though every other byte is NUL: it is decoded, at any
+ * size. Synchronous, with no allocation per file: a file of up to 8 MiB is read at once into
+ * one reused buffer and read as bytes; a larger one is read on in chunks of 1 MiB. Buffers
+ * are zeroed after use. Only a regular file is read: the walk passes over the others, and one
+ * swapped in since (a FIFO, a device) is opened without waiting and skipped (returns
+ * undefined), never read.
  */
 export function scanFile(
   path: string,
   shown: string,
   options: ScanOptions = {},
-): Finding[] | undefined {
+): Finding[] | NotScanned | undefined {
   if (pathFilter(shown, options.baselineFile) !== undefined) return undefined;
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   let start: Buffer | undefined;
@@ -545,31 +603,28 @@ export function scanFile(
     const read = readStart(fd);
     start = read.bytes;
     const scanner = new FileScanner({ file: shown }, options);
-    // UTF-16 with its byte order mark (what Windows PowerShell 5's `>` writes): text, though
-    // every other byte is NUL. Read whole files only (a larger one is taken for binary).
-    const utf16 = read.whole ? utf16Text(start) : undefined;
-    if (utf16 !== undefined) {
-      const out = scanner.text(utf16);
-      for (const f of scanner.end()) out.push(f);
-      return out;
-    }
-    if (looksBinary(start)) return [];
+    const order = utf16Order(start);
+    if (order === undefined && looksBinary(start)) return BINARY;
     if (read.whole) {
-      const out = scanner.bytes(start);
+      const utf16 = order === undefined ? undefined : utf16Text(start);
+      const out = utf16 === undefined ? scanner.bytes(start) : scanner.text(utf16);
       for (const f of scanner.end()) out.push(f);
       return out;
     }
     const reader = new ChunkReader(scanner, shown, options.maxLineLength);
-    reader.push(start);
+    const utf16 = order === undefined ? undefined : new Utf16Decoder(order);
+    const push = (bytes: Buffer) => reader.push(utf16 === undefined ? bytes : utf16.write(bytes));
+    push(utf16 === undefined ? start : start.subarray(2));
     const chunk = Buffer.allocUnsafe(CHUNK);
     try {
       for (let r = readSync(fd, chunk, 0, CHUNK, null); r > 0; ) {
-        reader.push(chunk.subarray(0, r));
+        push(chunk.subarray(0, r));
         r = readSync(fd, chunk, 0, CHUNK, null);
       }
     } finally {
       chunk.fill(0);
     }
+    if (utf16 !== undefined) reader.push(utf16.end());
     return reader.end();
   } finally {
     start?.fill(0); // the shared buffer may hold a secret: keep no copy of it

@@ -101,14 +101,27 @@ export function listFiles(cwd: string, paths: readonly string[], allFiles: boole
 }
 
 /**
+ * The file of git's `Binary files a/X and b/Y differ` line (`/dev/null` on the left for a new
+ * file), or undefined for any other line, or one whose new side is no file (a deletion).
+ */
+function binaryDiffFile(line: string): string | undefined {
+  if (!line.startsWith('Binary files ') || !line.endsWith(' differ')) return undefined;
+  const both = line.slice('Binary files '.length, -' differ'.length);
+  const at = both.lastIndexOf(' and b/');
+  return at < 0 ? undefined : both.slice(at + ' and b/'.length);
+}
+
+/**
  * Scans a unified diff (`git diff -U0` or `git log -p -U0`, commits marked by lines that
  * start with \x01 and the commit id), given in batches of lines, and returns the findings on
- * added lines.
+ * added lines. A file git shows as binary (a NUL byte in its first 8000 bytes: git's rule, the
+ * scanner's too) has no lines to scan: `onBinary` names it, unless its name alone skips it.
  */
 export async function scanDiff(
   batches: AsyncIterable<readonly string[]>,
   options: ScanOptions,
   onFile?: (file: string) => void,
+  onBinary?: (file: string) => void,
 ): Promise<Finding[]> {
   const out: Finding[] = [];
   let commit: string | undefined;
@@ -135,6 +148,11 @@ export async function scanDiff(
       } else if (scanner !== undefined && line.startsWith('+')) {
         const f = scanner.line(line.slice(1), n++);
         if (f.length > 0) out.push(...f);
+      } else if (onBinary !== undefined && line.startsWith('Binary files ')) {
+        const file = binaryDiffFile(line);
+        if (file !== undefined && pathFilter(file, options.baselineFile) === undefined) {
+          onBinary(file);
+        }
       }
     }
   }
@@ -188,11 +206,12 @@ const DIFF_OPTIONS = [
   '--dst-prefix=b/',
 ];
 
-/** Findings in the staged changes (what `git commit` would record). */
+/** Findings in the staged changes (what `git commit` would record); `onBinary` as scanDiff's. */
 export async function scanStaged(
   cwd: string,
   options: ScanOptions,
   onFile?: (f: string) => void,
+  onBinary?: (f: string) => void,
 ): Promise<Finding[]> {
   assertGitWorkTree(
     cwd,
@@ -206,15 +225,20 @@ export async function scanStaged(
     ),
     options,
     onFile,
+    onBinary,
   );
 }
 
-/** Findings in the commits of `range` (default: all of HEAD's history). */
+/**
+ * Findings in the commits of `range` (default: all of HEAD's history); `onBinary` as
+ * scanDiff's, once per commit that changed the file.
+ */
 export async function scanHistory(
   cwd: string,
   range: string | undefined,
   options: ScanOptions,
   onFile?: (f: string) => void,
+  onBinary?: (f: string) => void,
 ): Promise<Finding[]> {
   if (range?.startsWith('-')) {
     throw new CofferError('USAGE', `--history takes a revision range, not an option (${range})`);
@@ -227,5 +251,6 @@ export async function scanHistory(
     ),
     options,
     onFile,
+    onBinary,
   );
 }
