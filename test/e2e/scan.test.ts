@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenChecksum } from '../../src/core/scan/checksums.js';
+import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { BIN, makeHome } from './harness.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -534,4 +535,44 @@ describe('coffer scan --agents', () => {
     });
     expect(empty.code, empty.stderr).toBe(0);
   });
+
+  it.skipIf(!hasMkfifo)(
+    'lists an agent file that is no regular file (a FIFO, a device, a dangling link) as not scanned, and reads a link to a file',
+    async () => {
+      const r = repo();
+      const home = r.h.home;
+      mkdirSync(join(home, '.claude', 'projects', '-app'), { recursive: true });
+      mkdirSync(join(home, '.cursor'));
+      // The writer holds the FIFO open: a reader would get a token's line, never wait.
+      const writer = await startFifoWriter(
+        makeFifo(home, '.claude.json'),
+        `{"env": {"GH": "${githubToken()}"}}\n`,
+      );
+      try {
+        symlinkSync(join(home, 'gone.json'), join(home, '.cursor', 'mcp.json'));
+        symlinkSync('/dev/null', join(home, '.claude', 'projects', '-app', 'dev.jsonl'));
+        const token = githubToken();
+        writeFileSync(join(home, 'kept.jsonl'), `{"out": "${token}"}\n`);
+        symlinkSync(join(home, 'kept.jsonl'), join(home, '.claude', 'projects', '-app', 's.jsonl'));
+        const out = r.scan(['--agents', '--no-vault']);
+        expect(out.code, out.stderr).toBe(1);
+        expect(out.stdout).toBe('~/.claude/projects/-app/s.jsonl:1:10 github-token ghp_****\n');
+        expect(out.stderr).toContain('1 finding in 1 file; 3 not scanned');
+        expect(out.stderr).toContain('cannot read ~/.claude.json (FIFO): not scanned');
+        expect(out.stderr).toContain('cannot read ~/.cursor/mcp.json (DANGLING_LINK): not scanned');
+        expect(out.stderr).toContain(
+          'cannot read ~/.claude/projects/-app/dev.jsonl (DEVICE): not scanned',
+        );
+        const json = JSON.parse(r.scan(['--agents', '--no-vault', '--json']).stdout);
+        expect(json.unreadable).toEqual([
+          { file: '~/.claude.json', reason: 'FIFO' },
+          { file: '~/.cursor/mcp.json', reason: 'DANGLING_LINK' },
+          { file: '~/.claude/projects/-app/dev.jsonl', reason: 'DEVICE' },
+        ]);
+        expect(json.files).toBe(1);
+      } finally {
+        writer.stop();
+      }
+    },
+  );
 });

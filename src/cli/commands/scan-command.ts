@@ -17,7 +17,7 @@ import { CofferError } from '../../core/errors.js';
 import { writeSecretFile } from '../../core/files.js';
 import { type PathMatcher, pathGlob } from '../../core/path-glob.js';
 import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
-import { agentFiles } from '../../core/scan/agents.js';
+import { agentFiles, notRegularKind } from '../../core/scan/agents.js';
 import {
   type Baseline,
   baselineIndex,
@@ -27,7 +27,7 @@ import {
   updateBaseline,
 } from '../../core/scan/baseline.js';
 import { toSarif } from '../../core/scan/sarif.js';
-import { type NotScanned, type ScanOptions, scanFile } from '../../core/scan/scanner.js';
+import { type ScanOptions, scanFile } from '../../core/scan/scanner.js';
 import { gitTopLevel, listFiles, scanHistory, scanStaged } from '../../core/scan/sources.js';
 import type { StoredValueMatcher } from '../../core/scan/stored-values.js';
 import type { Finding } from '../../core/scan/types.js';
@@ -82,15 +82,17 @@ interface Unscanned {
 }
 
 /**
+ * What scanning a file gave: its findings, or why it was not scanned (scanFile's NotScanned,
+ * or what kind of file an agent file is, notRegularKind), or nothing (skipped, or gone).
+ */
+type Scanned = Finding[] | { readonly notScanned: string } | undefined;
+
+/**
  * A file's findings, or why it was not scanned (binary content), or undefined when it was
  * deleted since it was listed, or cannot be read (then it goes into `unreadable` with the
  * reason: a file not scanned is never called clean).
  */
-function readable(
-  file: string,
-  unreadable: Unscanned[],
-  scan: () => Finding[] | NotScanned | undefined,
-): Finding[] | NotScanned | undefined {
+function readable(file: string, unreadable: Unscanned[], scan: () => Scanned): Scanned {
   try {
     return scan();
   } catch (err) {
@@ -262,7 +264,7 @@ Examples:
           unreadable.push({ file, reason: 'BINARY' });
         };
         /** What scanning `file` gave: its findings, or a reason it goes into `unreadable`. */
-        const take = (file: string, found: Finding[] | NotScanned | undefined) => {
+        const take = (file: string, found: Scanned) => {
           if (found === undefined) return;
           if (!Array.isArray(found)) {
             unreadable.push({ file, reason: found.notScanned });
@@ -275,18 +277,32 @@ Examples:
           if (opts.staged) {
             findings = await scanStaged(cwd, options, (f) => scanned.add(f), onBinary);
           } else if (opts.agents) {
+            // Every file of an agent's that is there, readable or not: one that is no regular
+            // file (a FIFO, a device, a dangling link) is listed as not scanned, never passed
+            // over as if there were nothing to read.
             const files = agentFiles({
               home: process.env.HOME || homedir(),
               project: gitTopLevel(cwd) ?? cwd,
               env: process.env,
+              anyKind: true,
             });
             for (const f of files) {
               if (excluded(f.shown)) continue;
+              const kind = notRegularKind(f.path);
+              if (kind !== undefined) {
+                unreadable.push({ file: f.shown, reason: kind });
+                continue;
+              }
               take(
                 f.shown,
-                readable(f.shown, unreadable, () =>
-                  scanFile(f.path, f.shown, { ...options, noGeneric: f.kind === 'transcript' }),
-                ),
+                readable(f.shown, unreadable, () => {
+                  const found = scanFile(f.path, f.shown, {
+                    ...options,
+                    noGeneric: f.kind === 'transcript',
+                  });
+                  // A file that was regular a moment ago and is not now: swapped (a FIFO).
+                  return found ?? { notScanned: notRegularKind(f.path) ?? 'NOT_REGULAR' };
+                }),
               );
             }
           } else if (history !== undefined) {

@@ -20,7 +20,7 @@
  * Every candidate of every platform is tried (only existing files are returned), so the list
  * depends on the home directory and the environment given, never on the machine's own.
  */
-import { type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** One file an agent wrote or reads. */
@@ -42,8 +42,9 @@ export interface AgentLocations {
   /** `CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `XDG_CONFIG_HOME`, `APPDATA` are honoured. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
-   * Also return a configuration file that is there but is no regular file (a FIFO, a
-   * directory, a dangling link), for a caller that reports what it cannot read (doctor).
+   * Also return a file that is there but is no regular file (a FIFO, a device, a directory, a
+   * dangling link), for a caller that reports what it cannot read (doctor, scan --agents): a
+   * configuration file of that name, a transcript's `.jsonl` entry that is no directory.
    */
   readonly anyKind?: boolean | undefined;
 }
@@ -64,8 +65,12 @@ function isFile(path: string): boolean {
   }
 }
 
-/** The `.jsonl` files under `dir`, at any depth (symbolic links not followed). */
-function jsonlFiles(dir: string, out: string[]): void {
+/**
+ * The `.jsonl` files under `dir`, at any depth (links to directories not followed); with
+ * `anyKind` every other entry so named too (a link, a FIFO, a device), for the caller to read
+ * through or report.
+ */
+function jsonlFiles(dir: string, out: string[], anyKind: boolean): void {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -74,9 +79,37 @@ function jsonlFiles(dir: string, out: string[]): void {
   }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) jsonlFiles(p, out);
-    else if (e.isFile() && e.name.endsWith('.jsonl')) out.push(p);
+    if (e.isDirectory()) jsonlFiles(p, out, anyKind);
+    else if ((e.isFile() || anyKind) && e.name.endsWith('.jsonl')) out.push(p);
   }
+}
+
+/**
+ * Why a file found is not one to read, as the scan lists it: `FIFO`, `DEVICE`, `SOCKET`,
+ * `DIRECTORY`, `DANGLING_LINK`, or `NOT_REGULAR`; undefined for a regular file (or a link to
+ * one), and for one that is gone or that the system refuses to look at (its read says why).
+ */
+export function notRegularKind(path: string): string | undefined {
+  let own: Stats | undefined;
+  try {
+    own = lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (own === undefined) return undefined;
+  let target: Stats | undefined;
+  try {
+    target = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (target === undefined) return own.isSymbolicLink() ? 'DANGLING_LINK' : undefined;
+  if (target.isFile()) return undefined;
+  if (target.isFIFO()) return 'FIFO';
+  if (target.isCharacterDevice() || target.isBlockDevice()) return 'DEVICE';
+  if (target.isSocket()) return 'SOCKET';
+  if (target.isDirectory()) return 'DIRECTORY';
+  return 'NOT_REGULAR';
 }
 
 /** The agent files that exist, transcripts sorted by path. */
@@ -112,7 +145,7 @@ export function agentFiles(o: AgentLocations): AgentFile[] {
   const transcripts: [agent: string, path: string][] = [];
   const collect = (agent: string, dir: string) => {
     const found: string[] = [];
-    jsonlFiles(dir, found);
+    jsonlFiles(dir, found, o.anyKind === true);
     for (const p of found.sort()) transcripts.push([agent, p]);
   };
   collect('Claude Code', join(claudeDir, 'projects'));
@@ -124,7 +157,7 @@ export function agentFiles(o: AgentLocations): AgentFile[] {
   const out: AgentFile[] = [];
   const add = (agent: string, path: string | undefined, kind: AgentFile['kind']) => {
     if (path === undefined || seen.has(path)) return;
-    if (!(o.anyKind === true && kind === 'configuration' ? isThere(path) : isFile(path))) return;
+    if (!(o.anyKind === true ? isThere(path) : isFile(path))) return;
     seen.add(path);
     out.push({ path, shown: shownPath(path, home, o.project), agent, kind });
   };
