@@ -182,6 +182,20 @@ describe('files', () => {
     expect(existsSync(join(f.root, theirs))).toBe(true);
   });
 
+  it("files/env-not-ignored, files/env-missing, files/modes: a .env write's lock and pid files are no .env files", async () => {
+    const f = await fixture();
+    f.write('.gitignore', '/.env\n');
+    f.write('.env.example', 'DB_PASSWORD=your-db-password\n');
+    // A writer of this host still at work (this test's parent): its lock is no leftover either.
+    const lock = `${process.ppid}\n${hostname()}\n0123456789abcdef\n`;
+    f.write('.env.lock', lock, 0o644);
+    f.write('.env.lock.takeover', lock, 0o644);
+    f.write(`.env.lock.${process.ppid}-${hostTag()}.0a1b2c3d`, lock, 0o644);
+    for (const id of ['files/env-not-ignored', 'files/modes']) expectPass(await f.check(id));
+    // A lock alone is no .env: the project still has none.
+    expectFail(await f.check('files/env-missing'), { file: '.env' });
+  });
+
   it('files/env-missing: a .env.example without .env, then a .env', async () => {
     const f = await fixture();
     f.write('.env.example', 'DB_PASSWORD=your-db-password\n');

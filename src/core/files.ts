@@ -332,6 +332,8 @@ export function tempFileWriter(name: string, base: string): Writer | undefined {
 
 /** A temp file coffer made for any file: `NAME.` and the suffix above. */
 const ANY_TEMP = new RegExp(`^.+\\.${TEMP_SUFFIX}$`);
+/** The same, with `NAME` as group 1. */
+const ANY_TEMP_BASE = new RegExp(`^(.+)\\.${TEMP_SUFFIX}$`);
 
 /** The coffer writer that made `name` (a file name, no directory) as a temp file of any file. */
 export function cofferTempFileWriter(name: string): Writer | undefined {
@@ -342,6 +344,23 @@ export function cofferTempFileWriter(name: string): Writer | undefined {
 /** Is `name` (a file name, no directory) named as coffer names its temp files? */
 export function isCofferTempFile(name: string): boolean {
   return ANY_TEMP.test(name);
+}
+
+/** A lock (`NAME.lock`), its takeover (`NAME.lock.takeover`), or a pid file of either. */
+const LOCK_NAME = new RegExp(String.raw`^(.+)\.lock(?:\.takeover)?(?:\.${WRITER}\.[0-9a-f]{8})?$`);
+
+/**
+ * The name of the file a coffer write of it left `name` (a file name, no directory) beside,
+ * or undefined when `name` is none of those: its lock `NAME.lock` and the lock's takeover
+ * `NAME.lock.takeover` (withFileLock), their pid files (`NAME.lock.WRITER.HEX`,
+ * `NAME.lock.takeover.WRITER.HEX`), and a temp file (`NAME.coffer-WRITER-HEX.tmp`, or
+ * `NAME.PID.HEX.tmp` as earlier versions named it). What looks for files by name (`.env*`)
+ * asks this first, so that `.env.lock` is not taken for a .env file.
+ */
+export function writerFileOf(name: string): string | undefined {
+  const temp = ANY_TEMP_BASE.exec(name);
+  if (temp !== null) return temp[1];
+  return LOCK_NAME.exec(name)?.[1];
 }
 
 /**

@@ -1,11 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasMkfifo, makeFifo, startFifoWriter } from '../../../../test/helpers/fifo.js';
+import { privateFileName, withFileLock, writeSecretFile } from '../../files.js';
 import { READ_LIMITS } from '../../read-limited.js';
 import { applyFix } from '../run.js';
-import { appendLinesFix } from './util.js';
+import { appendLinesFix, isEnvFile } from './util.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -56,5 +65,39 @@ describe('appendLinesFix', () => {
     } finally {
       writer.stop();
     }
+  });
+});
+
+describe('isEnvFile', () => {
+  it('takes .env files, never the lock, pid or temp files a coffer write of one leaves beside it', () => {
+    const dir = tempDir();
+    const seen = new Set<string>();
+    for (const name of ['.env', '.env.local', 'prod.env']) {
+      const file = join(dir, name);
+      // What a .env write has beside its file at the moment it commits: its lock, its temp.
+      withFileLock(file, (lock) =>
+        writeSecretFile(file, 'A=1\n', {
+          overwrite: true,
+          beforeCommit: () => {
+            lock.assertHeld();
+            for (const n of readdirSync(dir)) seen.add(n);
+          },
+        }),
+      );
+      // The pid files of the lock and of its takeover, and the takeover itself.
+      for (const own of [`${file}.lock`, `${file}.lock.takeover`]) {
+        seen.add(basename(own));
+        seen.add(basename(privateFileName(own)));
+      }
+      seen.add(`${name}.4242.0a1b2c3d.tmp`); // a temp file as earlier versions named it
+    }
+    expect(seen).toContain('.env.lock');
+    expect([...seen].some((n) => n.startsWith('.env.coffer-') && n.endsWith('.tmp'))).toBe(true);
+    const envFiles = ['.env', '.env.local', 'prod.env'];
+    for (const n of seen) expect(isEnvFile(n), n).toBe(envFiles.includes(n));
+    for (const n of ['.env.production', 'config/.env.staging', 'app/prod.env', '.env.lockdown']) {
+      expect(isEnvFile(n), n).toBe(true);
+    }
+    expect(isEnvFile('.env.example')).toBe(false);
   });
 });

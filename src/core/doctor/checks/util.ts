@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, lstatSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { isClearlyNotSecret, secretLikeName } from '../../dotenv/example.js';
 import { CofferError } from '../../errors.js';
+import { writerFileOf } from '../../files.js';
 import { READ_LIMITS, readRegularFileLimited, TooLargeError } from '../../read-limited.js';
 import { isPlaceholderOrReference } from '../../scan/filters.js';
 import type { Fix } from '../types.js';
@@ -15,9 +16,15 @@ export const base = (file: string): string => file.slice(file.lastIndexOf('/') +
 
 const EXAMPLE = /\.(?:example|sample|template|dist|defaults|tmpl|tpl)$/i;
 
-/** `.env`, `.env.local`, `.env.prod`, `prod.env`: a file holding real values. */
+/**
+ * `.env`, `.env.local`, `.env.prod`, `prod.env`: a file holding real values. Not what a coffer
+ * write leaves beside one (writerFileOf): its lock `.env.lock` (a pid, a host, a token), the
+ * lock's takeover and pid files, and its temp files (which hold secrets, but are reported as
+ * leftovers to delete, not as .env files to ignore).
+ */
 export function isEnvFile(file: string): boolean {
   const b = base(file);
+  if (writerFileOf(b) !== undefined) return false;
   return (/^\.env(?:\..+)?$/.test(b) || /^[\w.-]+\.env$/.test(b)) && !EXAMPLE.test(b);
 }
 
