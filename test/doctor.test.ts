@@ -752,6 +752,47 @@ describe('access', () => {
     expectPass(await f.check('access/mcp-config'));
   });
 
+  it('access/mcp-config, access/agent-plaintext, access/agent-env-read: a configuration that does not parse is incomplete, named with where it breaks, never quoted', async () => {
+    const f = await fixture();
+    const token = `coffer_0123456789abcdef_${rand(43)}`;
+    // Broken where the token is: a JSON parser's own message would quote it.
+    f.write(
+      '.mcp.json',
+      `{\n  "mcpServers": {\n    "coffer": { "command": "coffer", "args": ["mcp"], "env": { "COFFER_TOKEN": ${token} } }\n  }\n}\n`,
+    );
+    for (const id of ['access/mcp-config', 'access/agent-plaintext']) {
+      const o = await f.check(id);
+      expect(o.status, id).toBe('incomplete');
+      expect(o.unread, id).toEqual([
+        {
+          file: '.mcp.json',
+          reason: 'not valid JSON (line 3, column 80)',
+          message: 'could not read .mcp.json: not valid JSON (line 3, column 80)',
+        },
+      ]);
+      expect(JSON.stringify(o), id).not.toContain(token.slice(24));
+    }
+    // Settings that do not parse may hold the deny rule: not read, not "missing".
+    f.write('.claude/settings.json', '{"permissions": {"deny": ["Read(./.env*)"],}}\n');
+    const env = await f.check('access/agent-env-read');
+    expect(env.status).toBe('incomplete');
+    expect(env.unread.map((u) => [u.file, u.reason])).toEqual([
+      ['.claude/settings.json', 'not valid JSON (line 1, column 44)'],
+    ]);
+    // VS Code's mcp.json is JSONC, as VS Code reads it: comments and trailing commas parse.
+    f.remove('.mcp.json');
+    f.remove('.claude/settings.json');
+    f.write(
+      '.vscode/mcp.json',
+      '{\n  // coffer for the agent\n  "servers": {\n    "coffer": { "command": "coffer", "args": ["mcp",], },\n  },\n}\n',
+    );
+    const vscode = await f.check('access/mcp-config');
+    expect(vscode.unread).toEqual([]);
+    expect(vscode.evidence.map((e) => [e.file, e.message])).toEqual([
+      ['.vscode/mcp.json', 'MCP server coffer (VS Code) runs coffer mcp with no --allow'],
+    ]);
+  });
+
   it('access/agent-plaintext: a key and a coffer token in MCP env blocks, then none', async () => {
     const f = await fixture();
     f.write(

@@ -37,8 +37,26 @@ export function lineColumn(text: string, offset: number): { line: number; column
 }
 
 /**
+ * The refusal of a text that is not JSON, with where it stops being JSON (1-based line and
+ * column), for a caller that reports the place without the message (whose problem may quote
+ * a character or a property name of the file).
+ */
+export class JsonSyntaxError extends CofferError {
+  readonly line: number;
+  readonly column: number;
+
+  constructor(file: string, line: number, column: number, problem: string) {
+    super('INVALID_ARGUMENT', `${file}:${line}:${column}: ${problem}`, {
+      hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
+    });
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/**
  * Parses `text` keeping offsets. `file` names the file in the error.
- * @throws CofferError INVALID_ARGUMENT `file:line:column: ...` when the text is not JSON.
+ * @throws JsonSyntaxError (INVALID_ARGUMENT) `file:line:column: ...` when the text is not JSON.
  */
 export function parseJsonTree(
   text: string,
@@ -49,9 +67,7 @@ export function parseJsonTree(
   let i = 0;
   const fail = (message: string, at = i): never => {
     const { line, column } = lineColumn(text, at);
-    throw new CofferError('INVALID_ARGUMENT', `${file}:${line}:${column}: ${message}`, {
-      hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
-    });
+    throw new JsonSyntaxError(file, line, column, message);
   };
   const skip = (): void => {
     for (;;) {

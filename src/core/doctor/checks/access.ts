@@ -6,11 +6,18 @@
  * (core/scan/agents lists where each agent keeps them).
  */
 import { tokenUnusable } from '../../access/tokens.js';
-import { agentFiles } from '../../scan/agents.js';
+import { JsonSyntaxError, jsonValue, parseJsonTree } from '../../agents/json-edit.js';
+import { type AgentFile, agentFiles } from '../../scan/agents.js';
 import { scanText } from '../../scan/scanner.js';
 import type { TokenRecord } from '../../store/storage.js';
 import type { DoctorContext } from '../context.js';
-import type { Check, Evidence, Fix, Unread } from '../types.js';
+import {
+  type Check,
+  type Evidence,
+  type Fix,
+  type Unread,
+  unread as unreadFile,
+} from '../types.js';
 import { base, isEnvFile } from './util.js';
 
 const DAY = 86_400_000;
@@ -154,14 +161,33 @@ interface McpServer {
   env: Record<string, unknown>;
 }
 
-/** The MCP servers of a JSON configuration (mcpServers, VS Code's servers, ~/.claude.json projects). */
-function jsonServers(text: string): McpServer[] {
-  let doc: unknown;
+/**
+ * The document of an agent's JSON file, or why it is none: `not valid JSON (line L, column
+ * C)`. Never the parser's own words, which may quote the file (a token in it). VS Code's
+ * files are JSONC (comments, trailing commas), as VS Code reads them; the others strict JSON.
+ */
+function parseAgentJson(text: string, jsonc: boolean): { doc: unknown } | { invalid: string } {
   try {
-    doc = JSON.parse(text);
-  } catch {
-    return [];
+    return { doc: jsonValue(parseJsonTree(text, '', { jsonc })) };
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    return { invalid: `not valid JSON (line ${err.line}, column ${err.column})` };
   }
+}
+
+/**
+ * The MCP servers of a configuration file (`text`, read), or the Unread of one that does not
+ * parse: a file no check can read is incomplete, never "no servers".
+ */
+function serversOf(f: AgentFile, text: string): { servers: McpServer[]; unread?: Unread } {
+  if (base(f.path).endsWith('.toml')) return { servers: tomlServers(text) };
+  const parsed = parseAgentJson(text, f.agent === 'VS Code');
+  if ('invalid' in parsed) return { servers: [], unread: unreadFile(f.shown, parsed.invalid) };
+  return { servers: jsonServers(parsed.doc) };
+}
+
+/** The MCP servers of a JSON configuration (mcpServers, VS Code's servers, ~/.claude.json projects). */
+function jsonServers(doc: unknown): McpServer[] {
   const out: McpServer[] = [];
   const take = (block: unknown) => {
     if (block === null || typeof block !== 'object') return;
@@ -282,10 +308,12 @@ const mcpFlags: Check = {
   run(ctx) {
     const evidence: Evidence[] = [];
     const agents = new Set<string>();
+    const notParsed: Unread[] = [];
     for (const f of configFiles(ctx)) {
       const text = ctx.text(f.path);
       if (text === undefined) continue;
-      const servers = base(f.path).endsWith('.toml') ? tomlServers(text) : jsonServers(text);
+      const { servers, unread: invalid } = serversOf(f, text);
+      if (invalid !== undefined) notParsed.push(invalid);
       for (const s of servers.filter(isCofferMcp)) {
         const reveal = s.args.indexOf('--reveal');
         const problems: string[] = [];
@@ -302,7 +330,11 @@ const mcpFlags: Check = {
         });
       }
     }
-    return { evidence, fixes: agentSetupFixes(agents), unread: unreadConfig(ctx) };
+    return {
+      evidence,
+      fixes: agentSetupFixes(agents),
+      unread: [...unreadConfig(ctx), ...notParsed],
+    };
   },
 };
 
@@ -318,6 +350,7 @@ const plaintext: Check = {
     const matcher = await ctx.storedValues();
     const evidence: Evidence[] = [];
     const fixes: Fix[] = [];
+    const notParsed: Unread[] = [];
     for (const f of configFiles(ctx)) {
       const text = ctx.text(f.path);
       if (text === undefined) continue;
@@ -342,7 +375,11 @@ const plaintext: Check = {
           });
         }
       }
-      const servers = base(f.path).endsWith('.toml') ? [] : jsonServers(text);
+      // The env blocks of JSON files (a TOML file is read by the scan above only).
+      const { servers, unread: invalid } = base(f.path).endsWith('.toml')
+        ? { servers: [], unread: undefined }
+        : serversOf(f, text);
+      if (invalid !== undefined) notParsed.push(invalid);
       for (const s of servers) {
         for (const [k, v] of Object.entries(s.env)) {
           if (!SECRET_ENV_NAMES.test(k) || typeof v !== 'string' || v === '' || /^\$\{/.test(v))
@@ -358,7 +395,7 @@ const plaintext: Check = {
       }
     }
     if (evidence.length > 0) fixes.unshift(AGENT_SETUP);
-    return { evidence, fixes, unread: unreadConfig(ctx) };
+    return { evidence, fixes, unread: [...unreadConfig(ctx), ...notParsed] };
   },
 };
 
@@ -385,15 +422,6 @@ function allowsEnvReads(settings: unknown): string | undefined {
   );
 }
 
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 const envReads: Check = {
   id: 'access/agent-env-read',
   category: 'access',
@@ -411,13 +439,19 @@ const envReads: Check = {
       '.cursorrules',
       '.cursorignore',
     ]);
+    // A settings file that does not parse is not read either: what it allows is unknown.
+    const settings = claudeFiles.map((f) => {
+      const text = ctx.text(f);
+      const parsed = text === undefined ? { doc: undefined } : parseAgentJson(text, false);
+      if ('invalid' in parsed) unread.push(unreadFile(f, parsed.invalid));
+      return { f, doc: 'doc' in parsed ? parsed.doc : undefined };
+    });
     const notRead = new Set(unread.map((u) => u.file));
     const usesClaude =
       claudeFiles.some((f) => ctx.text(f) !== undefined) ||
       ctx.text('.mcp.json') !== undefined ||
       ctx.text('CLAUDE.md') !== undefined;
     if (usesClaude) {
-      const settings = claudeFiles.map((f) => ({ f, doc: parseJson(ctx.text(f)) }));
       for (const { f, doc } of settings) {
         const allowed = allowsEnvReads(doc);
         if (allowed !== undefined) evidence.push({ file: f, message: `${f} allows ${allowed}` });
