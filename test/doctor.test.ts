@@ -423,6 +423,63 @@ describe('files: vault builds and lock pid files a killed coffer left', () => {
   });
 });
 
+describe('files: locks a killed coffer write left', () => {
+  it("files/stray-writer-files: a .env lock whose writer is gone is reported and removed by --fix (as a writer takes it over); a live writer's, another host's and a yarn.lock are not removed", async () => {
+    const f = await fixture();
+    const home = join(f.home, '.coffer');
+    mkdirSync(home, { mode: 0o700 });
+    f.vaultFiles.push(join(home, 'vault.db'));
+    f.write('.gitignore', '.env*\n');
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const held = (pid: number, host = hostname()) => `${pid}\n${host}\n0123456789abcdef\n`;
+    f.write('.env.lock', held(gone));
+    f.write('api/.env.local.lock.takeover', held(gone));
+    f.write('web/.env.lock', held(process.ppid)); // a write at work
+    f.write('shared/.env.lock', held(gone, 'another-host'));
+    f.write('yarn.lock', held(gone)); // no lock of coffer's, whatever it holds
+    const vaultLock = join(home, 'vault.db.lock');
+    writeFileSync(vaultLock, held(gone), { mode: 0o600 });
+
+    const bad = await f.check('files/stray-writer-files');
+    expect(bad.evidence.map((e) => [e.file, e.message]).sort()).toEqual(
+      [
+        ['.env.lock', '.env.lock is the lock of a coffer write, left when it was killed'],
+        [
+          'api/.env.local.lock.takeover',
+          'api/.env.local.lock.takeover is the lock of a coffer write, left when it was killed',
+        ],
+        [
+          'shared/.env.lock',
+          'shared/.env.lock is the lock of a coffer write on another host or in another container (the disk is shared)',
+        ],
+        [vaultLock, `${vaultLock} is the lock of a coffer write, left when it was killed`],
+      ].sort(),
+    );
+    expect(bad.fixes.map((x) => [x.command, x.apply !== undefined]).sort()).toEqual(
+      [
+        ['rm -- .env.lock', true],
+        ['rm -- api/.env.local.lock.takeover', true],
+        ['rm -- shared/.env.lock', false],
+        [`rm -- ${vaultLock}`, true],
+      ].sort(),
+    );
+    // Before --fix runs, a writer takes the stale vault lock over and holds it: it stays.
+    writeFileSync(vaultLock, held(process.ppid));
+    expect(await f.fix(bad)).toBe(3);
+    expect(existsSync(join(f.root, '.env.lock'))).toBe(false);
+    expect(existsSync(join(f.root, 'api/.env.local.lock.takeover'))).toBe(false);
+    expect(readFileSync(vaultLock, 'utf8')).toBe(held(process.ppid));
+    for (const kept of ['web/.env.lock', 'shared/.env.lock', 'yarn.lock']) {
+      expect(existsSync(join(f.root, kept)), kept).toBe(true);
+    }
+    // No takeover of the fix's own is left behind.
+    expect(existsSync(`${vaultLock}.takeover`)).toBe(false);
+    expect((await f.check('files/stray-writer-files')).evidence.map((e) => e.file)).toEqual([
+      'shared/.env.lock',
+    ]);
+  });
+});
+
 describe('code', () => {
   it('code/secrets-in-files: a key in code, then read from the environment', async () => {
     const f = await fixture();

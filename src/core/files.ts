@@ -654,17 +654,66 @@ function abandoned(lock: string): boolean {
   const old = Date.now() - held.mtimeMs > LOCK_STALE_MS;
   const text = lockText(lock);
   if (text === undefined) return false;
+  const writer = lockHolder(text);
+  if (writer === undefined) return old;
+  const state = writerState(writer);
+  return state === 'other-host' ? old : state === 'gone';
+}
+
+/** The writer a lock's text names (see holding), or undefined when it names no pid. */
+function lockHolder(text: string): Writer | undefined {
   const [pidText = '', host, , start, namespace] = text.split('\n');
   const pid = Number(pidText);
-  if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return old;
+  if (pidText === '' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
   // A lock that names its writer's namespace is judged by its tag; one that does not (an
   // earlier version's, or one written without /proc) by its host name, as before.
   const tag =
     namespace === undefined || namespace === '' || host === undefined
       ? host
       : hostTagOf(host, namespace);
-  const state = writerState({ pid, host: tag, start: start === '' ? undefined : start });
-  return state === 'other-host' ? old : state === 'gone';
+  return { pid, host: tag, start: start === '' ? undefined : start };
+}
+
+/**
+ * The writer a lock file (`NAME.lock`, or its `NAME.lock.takeover`) names, read as a writer
+ * reads it; undefined when it cannot be read, is no lock coffer made (too large, not a
+ * regular file) or names no pid. For a report of locks a killed writer left (doctor).
+ */
+export function lockFileWriter(lock: string): Writer | undefined {
+  let text: string | undefined;
+  try {
+    text = lockText(lock);
+  } catch {
+    return undefined;
+  }
+  return text === undefined ? undefined : lockHolder(text);
+}
+
+/**
+ * Removes the lock `lock` once its writer, of this host, is gone (writerState), the way a
+ * writer takes an abandoned lock over: holding `lock.takeover` and checking again, so that a
+ * writer that took the lock meanwhile keeps it. A takeover lock (`NAME.lock.takeover`) is
+ * removed once its own writer is gone, as a writer waiting on it does. The lock of a writer
+ * that runs, or of another host or PID namespace, stays (whatever its age: a writer judges
+ * that one by its age when it needs the lock).
+ */
+export function removeDeadLock(lock: string): void {
+  const gone = () => {
+    const writer = lockFileWriter(lock);
+    return writer !== undefined && writerState(writer) === 'gone';
+  };
+  if (!gone()) return;
+  if (lock.endsWith('.takeover')) {
+    rmSync(lock, { force: true });
+    return;
+  }
+  const takeover = `${lock}.takeover`;
+  if (!createHolding(takeover)) return; // another writer is taking it over
+  try {
+    if (gone()) rmSync(lock, { force: true });
+  } finally {
+    rmSync(takeover, { force: true });
+  }
 }
 
 /**

@@ -11,8 +11,11 @@ import { parseDotenvLines } from '../../dotenv/parse.js';
 import {
   cofferTempFileWriter,
   fileMode,
+  lockFileWriter,
   privateFileWriter,
+  removeDeadLock,
   type Writer,
+  writerFileOf,
   writerState,
 } from '../../files.js';
 import { keyFileCopyWriter } from '../../keys/master-key.js';
@@ -206,14 +209,25 @@ function lockPidFileWriter(name: string): Writer | undefined {
   return privateFileWriter(name, lock, '') ?? privateFileWriter(name, `${lock}.takeover`, '');
 }
 
+/**
+ * Is `name` the lock (`NAME.lock`) or the lock's takeover (`NAME.lock.takeover`) of a file
+ * named `file` (or, with no `file`, of a .env file)? Only such names are read as locks: a
+ * `yarn.lock` or `Cargo.lock` is no lock of coffer's.
+ */
+function isLockName(name: string, file?: string): boolean {
+  const of = writerFileOf(name);
+  if (of === undefined || (file !== undefined ? of !== file : !isEnvFile(of))) return false;
+  return name === `${of}.lock` || name === `${of}.lock.takeover`;
+}
+
 const strayWriterFiles: Check = {
   id: 'files/stray-writer-files',
   category: 'files',
   severity: 'warning',
-  title: 'no vault build or lock pid file a killed coffer left',
-  why: 'A coffer init or restore killed while building the vault leaves a copy of it under another name, and a killed write leaves its lock pid file; one of this host goes with the next init or write, but one of another host or container stays until someone deletes it.',
+  title: 'no vault build, lock or lock pid file a killed coffer left',
+  why: "A coffer init or restore killed while building the vault leaves a copy of it under another name, and a killed write leaves its lock (.env.lock) or the lock's pid file; one of this host goes with the next init or write, but one of another host or container stays until someone deletes it.",
   run(ctx) {
-    const candidates: (Candidate & { kind: 'build' | 'pid' })[] = [];
+    const candidates: (Candidate & { kind: 'build' | 'pid' | 'lock' })[] = [];
     const unreadDirs: Unread[] = [];
     // Beside the vault and its key file: vault builds, and the pid files of their locks.
     for (const dir of [...new Set(ctx.vaultFiles.map((f) => dirname(f)))]) {
@@ -236,30 +250,47 @@ const strayWriterFiles: Check = {
           candidates.push({ shown: path, path, writer: build, kind: 'build' });
         const pid = lockPidFileWriter(name);
         if (pid !== undefined) candidates.push({ shown: path, path, writer: pid, kind: 'pid' });
+        if (ctx.vaultFiles.some((f) => isLockName(name, basename(f)))) {
+          const writer = lockFileWriter(path);
+          if (writer !== undefined) candidates.push({ shown: path, path, writer, kind: 'lock' });
+        }
       }
     }
-    // In the project: the pid files of the locks of .env writes.
+    // In the project: the locks of .env writes (named by what they hold) and their pid files.
     for (const f of ctx.tree()) {
-      const writer = lockPidFileWriter(base(f));
-      if (writer !== undefined) {
-        candidates.push({ shown: f, path: join(ctx.root, f), writer, kind: 'pid' });
+      const path = join(ctx.root, f);
+      const pid = lockPidFileWriter(base(f));
+      if (pid !== undefined) candidates.push({ shown: f, path, writer: pid, kind: 'pid' });
+      if (isLockName(base(f))) {
+        const writer = lockFileWriter(path);
+        if (writer !== undefined) candidates.push({ shown: f, path, writer, kind: 'lock' });
       }
     }
     const kindOf = new Map(candidates.map((c) => [c.shown, c.kind]));
     const evidence: Evidence[] = [];
     const fixes: Fix[] = [];
     for (const f of leftovers(candidates)) {
-      const build = kindOf.get(f.shown) === 'build';
+      const kind = kindOf.get(f.shown);
+      const build = kind === 'build';
       const what = build
         ? 'a vault a coffer init or restore was building'
-        : "a lock's pid file of a coffer write";
+        : kind === 'lock'
+          ? 'the lock of a coffer write'
+          : "a lock's pid file of a coffer write";
       evidence.push({
         file: f.shown,
         message: f.otherHost
           ? `${f.shown} is ${what} on another host or in another container (the disk is shared)`
           : `${f.shown} is ${what}, left when it was killed`,
       });
-      fixes.push(deleteLeftover(f, build ? 'coffer init or restore' : 'coffer'));
+      const fix = deleteLeftover(f, build ? 'coffer init or restore' : 'coffer');
+      // A lock's name is taken again by the next writer: removed as a writer takes it over,
+      // after checking again that its writer is gone, never whatever holds the name by then.
+      fixes.push(
+        kind === 'lock' && fix.apply !== undefined
+          ? { ...fix, apply: () => removeDeadLock(f.path) }
+          : fix,
+      );
     }
     return { evidence, fixes, unread: unreadDirs };
   },
