@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -420,6 +421,64 @@ describe('files: vault builds and lock pid files a killed coffer left', () => {
     expect((await f.check('files/stray-writer-files')).evidence.map((e) => e.file).sort()).toEqual(
       [envPid, theirBuild, theirPid].sort(),
     );
+  });
+});
+
+describe('files: .env files that are symbolic links', () => {
+  it('files/env-link-outside, files/env-link-writable: a .env linking out of the project is a warning, to a file another user can write an error; a link inside the project is neither', async () => {
+    const f = await fixture();
+    f.write('.gitignore', '.env*\n');
+    f.write('.env.development', `DB_PASSWORD=${rand()}\n`, 0o600);
+    symlinkSync('.env.development', join(f.root, '.env')); // inside: the file is checked itself
+    for (const id of ['files/env-link-outside', 'files/env-link-writable']) {
+      expectPass(await f.check(id));
+    }
+    const outside = join(f.home, 'shared.env');
+    writeFileSync(outside, `DB_PASSWORD=${rand()}\n`, { mode: 0o600 });
+    symlinkSync(outside, join(f.root, '.env.local'));
+    const out = await f.check('files/env-link-outside');
+    expect(out.severity).toBe('warning');
+    expect(out.evidence).toEqual([
+      {
+        file: '.env.local',
+        message: '.env.local is a symbolic link to a file outside the project',
+      },
+    ]);
+    expect(JSON.stringify(out)).not.toContain(outside); // where it leads is not said
+    expect(out.fixes.map((x) => [x.command, x.apply])).toEqual([
+      ['rm -- .env.local && coffer env pull', undefined],
+    ]);
+    expectPass(await f.check('files/env-link-writable'));
+    // Anyone may write the file it leads to (a link through another link too).
+    chmodSync(outside, 0o666);
+    symlinkSync(join(f.root, '.env.local'), join(f.root, 'prod.env'));
+    const writable = await f.check('files/env-link-writable');
+    expect(writable.severity).toBe('error');
+    expect(writable.evidence.map((e) => e.message)).toEqual([
+      '.env.local is a symbolic link to a file another user can write (anyone can write it)',
+      'prod.env is a symbolic link to a file another user can write (anyone can write it)',
+    ]);
+    // Its group may write it, or others its directory (no sticky bit): as writable.
+    chmodSync(outside, 0o620);
+    expect((await f.check('files/env-link-writable')).evidence[0]?.message).toContain(
+      '(its group can write it)',
+    );
+    chmodSync(outside, 0o600);
+    chmodSync(f.home, 0o777);
+    try {
+      expect((await f.check('files/env-link-writable')).evidence[0]?.message).toContain(
+        '(others can write its directory)',
+      );
+    } finally {
+      chmodSync(f.home, 0o755);
+    }
+    // Replaced by a file of the project's own: both pass.
+    rmSync(join(f.root, '.env.local'));
+    rmSync(join(f.root, 'prod.env'));
+    f.write('.env.local', `DB_PASSWORD=${rand()}\n`, 0o600);
+    for (const id of ['files/env-link-outside', 'files/env-link-writable']) {
+      expectPass(await f.check(id));
+    }
   });
 });
 

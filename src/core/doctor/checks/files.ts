@@ -4,8 +4,18 @@
  * is tracked, .env, key and vault files are readable by their owner only, and no copy of the
  * master key or of a .env file was left behind by a killed coffer.
  */
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { exampleValueLooksReal } from '../../dotenv/example.js';
 import { parseDotenvLines } from '../../dotenv/parse.js';
 import {
@@ -567,6 +577,117 @@ const modes: Check = {
   },
 };
 
+/** A .env file of the tree that is a symbolic link, and the file it leads to (all links followed). */
+interface EnvLink {
+  readonly shown: string;
+  readonly target: string;
+}
+
+/**
+ * The .env files that are links to a file (the walk's other entries): a dangling one, or one
+ * in a loop, leads nowhere (files/env-missing reports a .env that cannot be read).
+ */
+function envLinks(ctx: DoctorContext): EnvLink[] {
+  const out: EnvLink[] = [];
+  for (const f of ctx.treeOthers().special) {
+    if (!isEnvFile(f)) continue;
+    const path = join(ctx.root, f);
+    try {
+      if (!lstatSync(path).isSymbolicLink()) continue;
+      out.push({ shown: f, target: realpathSync(path) });
+    } catch {
+      // Dangling, a loop, or gone meanwhile: nothing it leads to.
+    }
+  }
+  return out;
+}
+
+const REPLACE_LINK = (f: string): Fix => ({
+  description: `replace the link ${f} with a file of the project's own (0600, git-ignored), e.g. written from the vault`,
+  command: `rm -- ${sh(f)} && coffer env pull`,
+});
+
+const envLinkOutside: Check = {
+  id: 'files/env-link-outside',
+  category: 'files',
+  severity: 'warning',
+  title: '.env files are not links out of the project',
+  why: "A .env that links out of the project keeps its secrets where none of the project's checks (ignore rules, modes, scans) look, coffer does not write through it, and a cloned repository can ship such a link to have programs load another of your files as their environment.",
+  run(ctx) {
+    let root: string;
+    try {
+      root = realpathSync(ctx.root);
+    } catch {
+      root = ctx.root;
+    }
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const l of envLinks(ctx)) {
+      const rel = relative(root, l.target);
+      if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) continue;
+      // Where it leads is not said (a report is shared; the link is the place to look).
+      evidence.push({
+        file: l.shown,
+        message: `${l.shown} is a symbolic link to a file outside the project`,
+      });
+      fixes.push(REPLACE_LINK(l.shown));
+    }
+    return { evidence, fixes };
+  },
+};
+
+/**
+ * Why another user can write `file` (its stat `s`) or put another file in its place, or
+ * undefined: it is owned by another user (root excepted), its group or everyone may write
+ * it, or its directory may be written by another user (without the sticky bit, which keeps
+ * others from removing or renaming what is not theirs).
+ */
+function writableByOthers(file: string, s: Stats, uid: number): string | undefined {
+  if (s.uid !== uid && s.uid !== 0) return 'it belongs to another user';
+  if ((s.mode & 0o002) !== 0) return 'anyone can write it';
+  if ((s.mode & 0o020) !== 0) return 'its group can write it';
+  let dir: Stats;
+  try {
+    dir = statSync(dirname(file));
+  } catch {
+    return undefined;
+  }
+  if ((dir.mode & 0o1000) !== 0) return undefined;
+  if (dir.uid !== uid && dir.uid !== 0) return 'its directory belongs to another user';
+  if ((dir.mode & 0o022) !== 0) return 'others can write its directory';
+  return undefined;
+}
+
+const envLinkWritable: Check = {
+  id: 'files/env-link-writable',
+  category: 'files',
+  severity: 'error',
+  title: '.env files do not link to a file another user can write',
+  why: 'Whoever can write the file a .env links to decides what your programs load as their environment: NODE_OPTIONS or LD_PRELOAD run their code as you, a changed DATABASE_URL sends your data to them.',
+  run(ctx) {
+    const uid = process.getuid?.();
+    if (uid === undefined) return { evidence: [], skipped: 'file owners are not POSIX here' };
+    const evidence: Evidence[] = [];
+    const fixes: Fix[] = [];
+    for (const l of envLinks(ctx)) {
+      let s: Stats;
+      try {
+        s = statSync(l.target);
+      } catch {
+        continue;
+      }
+      const why = writableByOthers(l.target, s, uid);
+      if (why === undefined) continue;
+      evidence.push({
+        file: l.shown,
+        message: `${l.shown} is a symbolic link to a file another user can write (${why})`,
+      });
+      fixes.push(REPLACE_LINK(l.shown));
+    }
+    return { evidence, fixes };
+  },
+};
+
 export const FILE_CHECKS: readonly Check[] = [
   envIgnored,
   envPresent,
@@ -578,6 +699,8 @@ export const FILE_CHECKS: readonly Check[] = [
   modes,
   strayKeyCopy,
   strayWriterFiles,
+  envLinkOutside,
+  envLinkWritable,
 ];
 
 export type { DoctorContext };
