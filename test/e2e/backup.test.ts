@@ -153,6 +153,89 @@ describe('coffer backup (binary)', () => {
     expect(existsSync(other)).toBe(false);
   });
 
+  it('a vault with tokens an earlier coffer made (70 globs, a 4-segment glob) backs up, verifies with a warning and restores them revoked', async () => {
+    const h = setup();
+    // Written as an earlier coffer wrote them: no caps on the globs, a valid row MAC.
+    const { openSqliteStorage } = await import('../../src/storage/sqlite/sqlite-storage.js');
+    const { Vault } = await import('../../src/core/store/vault.js');
+    const { readKeyFile } = await import('../../src/core/keys/master-key.js');
+    const storage = openSqliteStorage(join(h.home, '.coffer', 'vault.db'));
+    const vault = new Vault(storage, readKeyFile(h.keyFile), { actor: 'older-coffer' });
+    const older = [
+      ['ci-wide', Array.from({ length: 70 }, (_, i) => `project/p${i}/*`)],
+      ['ci-deep', ['project/**/billing/x/*']],
+    ] as const;
+    for (const [name, allow] of older) {
+      await vault.auditedTransaction('token_create', async (tx) => {
+        await tx.insertToken({
+          id: randomBytes(8).toString('hex'),
+          name,
+          hash: randomBytes(32).toString('hex'),
+          allow: [...allow],
+          envs: [],
+          caps: ['read'],
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          revokedAt: null,
+        });
+        return { result: undefined, detail: name };
+      });
+    }
+    vault.close();
+    await storage.close();
+    const mine = h.run(['token', 'create', '--name', 'deploy', '--allow', 'project/billing/*']);
+    expect(mine.code, mine.stderr).toBe(0);
+
+    const b = h.run(['backup', '-o', 'v.age', ...FAST]);
+    expect(b.code, b.stderr).toBe(0);
+    for (const name of ['ci-wide', 'ci-deep']) {
+      // Named once, with why and what a restore does.
+      expect(b.stderr.split(`the token "${name}"`).length - 1, b.stderr).toBe(1);
+    }
+    expect(b.stderr).toContain('70 path globs: a policy holds at most 64');
+    expect(b.stderr).toContain('a restore of this backup brings it back revoked');
+    expect(b.stderr).not.toContain('"deploy"');
+
+    const verify = h.run(['backup', 'verify', 'v.age']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(
+      /WARNING {3}the token "ci-wide" has path globs beyond .*70 path globs/,
+    );
+    expect(verify.stdout).toMatch(
+      /WARNING {3}the token "ci-deep" has path globs beyond .*4 segments/,
+    );
+    expect(verify.stdout.trimEnd().endsWith('ok')).toBe(true);
+    const json = JSON.parse(h.run(['backup', 'verify', 'v.age', '--json']).stdout) as {
+      ok: boolean;
+      tokensBeyondCaps: { name: string }[];
+    };
+    expect(json.ok).toBe(true);
+    expect(json.tokensBeyondCaps.map((t) => t.name)).toEqual(['ci-wide', 'ci-deep']);
+
+    const target = join(h.home, 'restored', 'vault.db');
+    const at = ['--vault', target, '--key-file', h.keyFile];
+    const r = h.run(['--key-file', h.keyFile, 'backup', 'restore', 'v.age', '--vault', target]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: the token "ci-wide" has path globs beyond .*so it was restored revoked: give whoever used it a new token with at most 64 globs/,
+    );
+    expect(r.stderr).toMatch(
+      /warning: the token "ci-deep" has path globs beyond .*restored revoked/,
+    );
+    for (const [path, value] of h.values) {
+      expect(h.run([...at, 'get', path]).stdout).toBe(`${value}\n`);
+    }
+    const list = JSON.parse(h.run([...at, 'token', 'list', '--json']).stdout) as {
+      tokens: { name: string; revokedAt: string | null }[];
+    };
+    const revoked = Object.fromEntries(list.tokens.map((t) => [t.name, t.revokedAt !== null]));
+    expect(revoked).toEqual({ 'ci-wide': true, 'ci-deep': true, deploy: false });
+    expect(h.run([...at, 'verify', '--all']).code).toBe(0);
+    expect(h.run([...at, 'audit', 'verify']).code).toBe(0);
+    const log = h.run([...at, 'audit', '--json']).stdout;
+    expect(log).toContain('token_revoke');
+  });
+
   it('refuses a wrong passphrase, a flipped byte, a truncated file and a non-empty target', () => {
     const h = setup();
     expect(h.run(['backup', '-o', 'v.age', ...FAST]).code).toBe(0);

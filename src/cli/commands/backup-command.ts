@@ -15,6 +15,7 @@ import {
   describeBackup,
   recordBackup,
   restoreSnapshot,
+  type TokenBeyondCaps,
 } from '../../core/backup/backup.js';
 import { decodeSnapshot, type Snapshot } from '../../core/backup/format.js';
 import { readAgeIdentities } from '../../core/backup/identities.js';
@@ -48,7 +49,7 @@ import {
   vaultPath,
 } from '../context.js';
 import { promptHidden, readStdinLine, stdinIsTerminal } from '../input.js';
-import { note, printJson, rawStdout, refuseJsonWithStdout, writeOut } from '../output.js';
+import { note, printJson, rawStdout, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 
 interface BackupOptions extends CommonOptions {
   out?: string;
@@ -144,6 +145,15 @@ async function snapshotMasterKey(g: GlobalOptions, s: Snapshot): Promise<Uint8Ar
   return readMasterKey(g, undefined, keyInfo(s));
 }
 
+/** What to do about a token whose path globs are beyond the caps, once it is revoked. */
+const REPLACE_TOKEN =
+  'give whoever used it a new token with at most 64 globs of at most three segments besides ** each (e.g. `coffer token create --name NAME --allow "project/app/*"`)';
+
+/** One line naming a token whose path globs are beyond the caps, and why. */
+function tokenLine(t: TokenBeyondCaps): string {
+  return `the token ${JSON.stringify(t.name)} has path globs beyond what a token may hold now (${t.reason})`;
+}
+
 function printCheck(check: BackupCheck, file: string): void {
   const h = check.header;
   writeOut(
@@ -154,6 +164,10 @@ function printCheck(check: BackupCheck, file: string): void {
       `  values    ${check.checked} versions opened`,
       `  audit     ${check.audit.ok ? `${check.audit.records} records, chain verifies` : `BROKEN: ${check.audit.problem}`}`,
       ...check.failures.slice(0, 20).map((f) => `  FAILED    ${f}`),
+      ...check.tokensBeyondCaps.map(
+        (t) =>
+          `  WARNING   ${tokenLine(t)}: ${t.revokedBefore ? 'it is revoked and stays so' : 'a restore brings it back revoked'}`,
+      ),
       check.ok ? 'ok' : 'FAILED',
       '',
     ].join('\n'),
@@ -198,12 +212,24 @@ async function runBackup(opts: BackupOptions, g: GlobalOptions): Promise<number>
         });
       await recordBackup(vault, backup.header, toStdout ? 'stdout' : target);
       if (opts.json) {
-        printJson({ file: target, bytes: backup.file.length, ...backup.header });
+        printJson({
+          file: target,
+          bytes: backup.file.length,
+          ...backup.header,
+          tokensBeyondCaps: backup.tokensBeyondCaps,
+        });
       } else {
         note(`backup written to ${toStdout ? 'stdout' : target}: ${describeBackup(backup.header)}`);
         if (opts.includeMasterKey) {
           note('it holds the master key: whoever opens it can read every secret');
         }
+      }
+      for (const t of backup.tokensBeyondCaps) {
+        warn(
+          t.revokedBefore
+            ? `${tokenLine(t)}: it is revoked, and a restore of this backup keeps it so`
+            : `${tokenLine(t)}: a restore of this backup brings it back revoked; ${REPLACE_TOKEN}, then revoke this one (\`coffer token revoke ${t.name}\`)`,
+        );
       }
       return 0;
     } finally {
@@ -310,6 +336,10 @@ export async function runRestore(
     } else {
       note(`restored ${describeBackup(r.header)} into ${where}; the audit chain verifies`);
       if (keyMade) note(`wrote the master key to ${keyFile} (mode 0600)`);
+      for (const t of r.tokensRevoked) {
+        if (t.revokedBefore) note(`${tokenLine(t)}; it was revoked already and stays so`);
+        else warn(`${tokenLine(t)}, so it was restored revoked: ${REPLACE_TOKEN}`);
+      }
     }
     return 0;
   } catch (err) {
@@ -375,7 +405,9 @@ export function backupCommand(program: Command): void {
       `
 One consistent snapshot of every secret (all versions, deleted ones too), their metadata, the
 keyring, the API tokens and the audit chain, taken while the vault keeps serving, encrypted
-with age: \`age -d FILE\` opens it too. The passphrase never comes from argv.
+with age: \`age -d FILE\` opens it too. The passphrase never comes from argv. A token whose
+path globs a new token could not have (an earlier coffer made such tokens) is named with a
+warning: a restore of the backup brings it back revoked.
 
 Examples:
   coffer backup --out vault.age                       # asks for a passphrase twice
@@ -402,7 +434,9 @@ Examples:
 Opens every secret version with the vault's master key (the backup's own with
 --include-master-key, else COFFER_MASTER_KEY, the key file or the passphrase), checks every
 row MAC, key and the audit chain, and that the counts match the header. Exit 4 if anything
-fails.
+fails. A token whose path globs a new token could not have (more than 64, or past the
+length and segment limits; an earlier coffer made such tokens) is a WARNING line, not a
+failure: a restore brings it back revoked.
 
 Example:
   coffer backup verify vault.age`,
@@ -425,7 +459,9 @@ Example:
 The target is the vault of --vault PATH (or $COFFER_HOME/vault.db), or the PostgreSQL
 database of COFFER_DATABASE_URL, and must be empty. The backup is verified first; the restore
 is recorded in the restored audit chain. A backup with its master key also writes the key
-file (when the vault used one and none exists).
+file (when the vault used one and none exists). A token whose path globs a new token could
+not have (an earlier coffer made such tokens) is restored revoked, and named with what to do:
+give its holder a new token within the limits.
 
 Examples:
   coffer --vault /srv/coffer/vault.db backup restore vault.age

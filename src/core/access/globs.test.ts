@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CofferError } from '../errors.js';
 import {
   COVERS_BUDGET,
+  globsBeyondCaps,
   globWithin,
   MAX_GLOB_LENGTH,
   MAX_GLOBS,
@@ -482,5 +483,49 @@ describe('covers: what a token listing costs with globs stored before the caps',
     expect(scope.covers(inner, counter)).toBe(true);
     expect(counter.steps).toBeLessThan(COVERS_BUDGET);
     expect(scope.covers([...inner, 'project/other/x'])).toBe(false);
+  });
+});
+
+describe('globsBeyondCaps (globs stored before the caps: older tokens, backups)', () => {
+  /** The globs as an array that counts how many of them are read. */
+  const counted = (globs: string[]) => {
+    const reads = { n: 0 };
+    const proxy = new Proxy(globs, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads.n++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    return { proxy, reads };
+  };
+
+  it('answers why from the count alone past MAX_GLOBS, reading no glob', () => {
+    const { proxy, reads } = counted(
+      Array.from({ length: 200 }, (_, i) => `**/${'*a'.repeat(200)}${i}*/**/x`),
+    );
+    expect(globsBeyondCaps(proxy)).toBe(`200 path globs: a policy holds at most ${MAX_GLOBS}`);
+    expect(reads.n).toBe(0);
+  });
+
+  it('answers why from the lengths past MAX_GLOB_LENGTH, before reading any glob through', () => {
+    const huge = `project/${'a*'.repeat(50_000)}/x`;
+    expect(globsBeyondCaps(['project/app/*', huge])).toBe(
+      `a path glob of ${huge.length} characters: a glob is at most ${MAX_GLOB_LENGTH}`,
+    );
+  });
+
+  it("gives parseGlobs' reason within the count and lengths, and undefined within the caps", () => {
+    expect(globsBeyondCaps(['project/**/app/x/*'])).toContain('4 segments besides **');
+    expect(globsBeyondCaps(['project/app/*', '**'])).toBeUndefined();
+    expect(globsBeyondCaps([])).toBeUndefined();
+    const refused = (() => {
+      try {
+        globsBeyondCaps(['project/App/*']);
+      } catch (err) {
+        return err as CofferError;
+      }
+      return undefined;
+    })();
+    expect(refused?.code).toBe('USAGE');
   });
 });

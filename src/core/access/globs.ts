@@ -153,6 +153,33 @@ export function parseGlobs(globs: readonly string[]): string[] {
   });
 }
 
+/**
+ * Why globs already stored (a token an earlier coffer made, or one read from a backup) are
+ * beyond the caps `parseGlobs` puts on new ones, or undefined when a new token could hold
+ * them. The answer is parseGlobs' message. Bounded whatever the globs hold: past MAX_GLOBS
+ * globs, or with a glob past MAX_GLOB_LENGTH characters, the answer comes from the count and
+ * the lengths alone, before any glob is read; otherwise parseGlobs reads at most MAX_GLOBS x
+ * MAX_GLOB_LENGTH characters. Throws USAGE for a malformed glob among those read (no coffer
+ * ever stored one), as PathScope does.
+ */
+export function globsBeyondCaps(globs: readonly string[]): string | undefined {
+  if (!Array.isArray(globs)) throw new TypeError('globs must be an array of strings');
+  if (globs.length > MAX_GLOBS) {
+    return `${globs.length} path globs: a policy holds at most ${MAX_GLOBS}`;
+  }
+  const long = globs.find((g) => typeof g === 'string' && g.length > MAX_GLOB_LENGTH);
+  if (long !== undefined) {
+    return `a path glob of ${long.length} characters: a glob is at most ${MAX_GLOB_LENGTH}`;
+  }
+  try {
+    parseGlobs(globs);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'INVALID_ARGUMENT') return err.message;
+    throw err;
+  }
+}
+
 /** Counts matching steps (globs.test.ts bounds the work a glob may cost). */
 export interface MatchCounter {
   steps: number;

@@ -10,7 +10,14 @@ export {
   parseAgentLabel,
 } from './agent-label.js';
 export { auditRecordVisible, readAuditWithin } from './audit-access.js';
-export { globWithin, MAX_GLOB_LENGTH, MAX_GLOBS, PathScope, parseGlobs } from './globs.js';
+export {
+  globsBeyondCaps,
+  globWithin,
+  MAX_GLOB_LENGTH,
+  MAX_GLOBS,
+  PathScope,
+  parseGlobs,
+} from './globs.js';
 export {
   AccessPolicy,
   authorize,

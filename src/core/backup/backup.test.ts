@@ -8,15 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dropPostgresSchema, throwAwaySchema } from '../../../test/helpers/storage-factories.js';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { openPostgresStorage } from '../../storage/postgres/postgres-storage.js';
 import { openMemoryStorage, openSqliteStorage } from '../../storage/sqlite/sqlite-storage.js';
-import { createToken, listTokens } from '../access/tokens.js';
+import { PathScope } from '../access/globs.js';
+import { AccessPolicy } from '../access/policy.js';
+import { createToken, listTokens, tokenUnusable } from '../access/tokens.js';
 import { verifyAudit } from '../audit/log.js';
 import { CofferError, type ErrorCode } from '../errors.js';
-import type { Storage } from '../store/storage.js';
+import type { Storage, TokenCapability } from '../store/storage.js';
 import { Vault } from '../store/vault.js';
 import { decryptBackup } from './age.js';
 import { checkSnapshot, createBackup, restoreSnapshot } from './backup.js';
@@ -127,6 +129,34 @@ async function contents(storage: Storage, masterKey: Uint8Array) {
   } finally {
     vault.close();
   }
+}
+
+let olderTokens = 0;
+
+/**
+ * Stores a token as an earlier coffer could (no caps on its globs), through the vault's
+ * authenticated transaction: a valid row MAC and a `token_create` record.
+ */
+async function olderToken(
+  t: TestVault,
+  name: string,
+  allow: readonly string[],
+  o: { revokedAt?: string; caps?: TokenCapability[] } = {},
+): Promise<void> {
+  await t.vault.auditedTransaction('token_create', async (tx) => {
+    await tx.insertToken({
+      id: randomBytes(8).toString('hex'),
+      name,
+      hash: randomBytes(32).toString('hex'),
+      allow: [...allow],
+      envs: [],
+      caps: o.caps ?? ['read'],
+      createdAt: new Date(Date.UTC(2025, 5, 1) + 1000 * olderTokens++).toISOString(),
+      expiresAt: null,
+      revokedAt: o.revokedAt ?? null,
+    });
+    return { result: undefined, detail: name };
+  });
 }
 
 describe('backup and restore', () => {
@@ -244,46 +274,156 @@ describe('backup and restore', () => {
     await restoreInto(target, s, t.masterKey);
   });
 
-  it('refuses a token whose globs a new token could not have, naming it and restoring nothing', async () => {
-    // An attacker holding the master key writes the token row itself, with a valid row MAC
-    // (the vault's own authenticated transaction), then takes an ordinary backup: the file
-    // decrypts, every MAC checks, and only the token's globs give it away.
-    const costly = Array.from({ length: 200 }, (_, i) => `**/${'*a'.repeat(400)}${i}*/**/x`);
-    for (const [name, allow] of [
-      ['slow-lister', costly],
-      ['many-globs', Array.from({ length: 65 }, (_, i) => `project/p${i}/*`)],
-    ] as const) {
-      const { t } = await vaultWithContent();
-      await t.vault.auditedTransaction('token_create', async (tx) => {
-        await tx.insertToken({
-          id: randomBytes(8).toString('hex'),
-          name,
-          hash: 'ab'.repeat(32),
-          allow: [...allow],
-          envs: [],
-          caps: ['list', 'admin'],
-          createdAt: new Date().toISOString(),
-          expiresAt: null,
-          revokedAt: name === 'many-globs' ? new Date().toISOString() : null,
-        });
-        return { result: undefined, detail: name };
-      });
-      const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
-      const scratch = newSqlite().storage;
-      const checked = await rejection(checkSnapshot(s, t.masterKey, scratch), 'BACKUP_INVALID');
-      expect(checked.message).toContain(`the token "${name}"`);
-      const target = newSqlite().storage;
-      const err = await rejection(restoreInto(target, s, t.masterKey), 'BACKUP_INVALID');
-      expect(err.message).toContain(`the backup holds the token "${name}" with path globs`);
-      expect(err.message.length).toBeLessThan(400);
-      // Nothing of it was written: the target is still empty.
-      const left = await target.transaction('read', async (tx) => ({
-        meta: (await tx.listMeta()).length,
-        tokens: (await tx.listTokens()).length,
-        audit: await tx.lastAudit(),
-      }));
-      expect(left).toEqual({ meta: 0, tokens: 0, audit: undefined });
-    }
+  it('an older vault with tokens whose globs are beyond the caps backs up, verifies with a warning and restores them revoked', async () => {
+    // An earlier coffer took any number of globs of any length: its vault holds such tokens
+    // legitimately, and its backups restore, with those tokens revoked and nothing else lost.
+    const { t, values } = await vaultWithContent();
+    const revokedBefore = '2026-01-02T03:04:05.000Z';
+    await olderToken(
+      t,
+      'ci-wide',
+      Array.from({ length: 70 }, (_, i) => `project/p${i}/*`),
+    );
+    await olderToken(t, 'ci-deep', ['project/**/app/x/*']);
+    await olderToken(t, 'old-gone', ['**', ...Array.from({ length: 64 }, () => 'meta/*/*')], {
+      revokedAt: revokedBefore,
+    });
+    const created = await createBackup(t.vault, { encryption: FAST });
+    expect(created.tokensBeyondCaps.map((x) => [x.name, x.revokedBefore])).toEqual([
+      ['ci-wide', false],
+      ['ci-deep', false],
+      ['old-gone', true],
+    ]);
+    const reasons = created.tokensBeyondCaps.map((x) => x.reason);
+    expect(reasons[0]).toBe('70 path globs: a policy holds at most 64');
+    expect(reasons[1]).toContain('has 4 segments besides **');
+    expect(reasons[2]).toBe('65 path globs: a policy holds at most 64');
+    const s = await snapshotOf(created.file);
+
+    const checked = await checkSnapshot(s, t.masterKey, newSqlite().storage);
+    expect(checked.ok).toBe(true);
+    expect(checked.failures).toEqual([]);
+    expect(checked.tokensBeyondCaps.map((x) => x.name)).toEqual(['ci-wide', 'ci-deep', 'old-gone']);
+
+    // Into PostgreSQL when COFFER_TEST_DATABASE_URL is set: the revocations are its writes too.
+    const target = PG_URL ? await newPostgres(PG_URL) : newSqlite().storage;
+    const at = new Date('2026-12-01T00:00:00.000Z');
+    const r = await restoreSnapshot(s, t.masterKey, target, {
+      actor: 'test:restore',
+      target: target.location,
+      now: () => at,
+    });
+    expect(r.check.ok).toBe(true);
+    expect(r.tokensRevoked.map((x) => [x.name, x.revokedAt, x.revokedBefore])).toEqual([
+      ['ci-wide', at.toISOString(), false],
+      ['ci-deep', at.toISOString(), false],
+      ['old-gone', revokedBefore, true],
+    ]);
+
+    // Every audit record of the backup is there, then the restore and one revocation per
+    // token it revoked, as `coffer token revoke` records it.
+    const audit = await target.transaction('read', (tx) =>
+      tx.listAudit({ afterSeq: 0, limit: 1e6 }),
+    );
+    const original = s.audit.length;
+    expect(audit.slice(0, original).map((a) => a.hash)).toEqual(s.audit.map((a) => a.hash));
+    const tail = audit.slice(original).map((a) => [a.action, a.actor, a.outcome]);
+    expect(tail.slice(-3)).toEqual([
+      ['vault.restore', 'test:restore', 'ok'],
+      ['token_revoke', 'test:restore', 'ok'],
+      ['token_revoke', 'test:restore', 'ok'],
+    ]);
+    expect(audit.at(-2)?.detail).toMatch(/^ci-wide: restored revoked, .*70 path globs/);
+    expect(audit.at(-1)?.detail).toMatch(/^ci-deep: restored revoked, .*4 segments besides \*\*/);
+
+    // The restored store passes the vault's own checks: every row MAC (the revoked rows carry
+    // a MAC over their new content), every value, the audit chain with the revocations in it.
+    const vault = new Vault(target, t.masterKey, { actor: 'test:read' });
+    cleanups.push(() => vault.close());
+    const report = await vault.verify();
+    expect(report.ok).toBe(true);
+    expect(report.rowFailures ?? []).toEqual([]);
+    expect(r.check.checked).toBe(s.header.counts.versions);
+    const after = await contents(target, t.masterKey);
+    const before = await contents(t.storage, t.masterKey);
+    // Every value readable before is readable after (a deleted secret's are not, in either).
+    expect(after.values).toEqual(before.values);
+    for (const [k, v] of before.values) expect(values.get(k)).toBe(v);
+    expect(after.secrets).toEqual(before.secrets);
+    expect(after.audit.ok).toBe(true);
+    const listed = new Map((await listTokens(vault)).map((x) => [x.name, x.revokedAt]));
+    expect(Object.fromEntries(listed)).toEqual({
+      deploy: null,
+      'ci-wide': at.toISOString(),
+      'ci-deep': at.toISOString(),
+      'old-gone': revokedBefore,
+    });
+    // A backup of the restored vault names them again, all revoked now, and restores as is.
+    const again = await createBackup(vault, { encryption: FAST });
+    expect(again.tokensBeyondCaps.every((x) => x.revokedBefore)).toBe(true);
+    const r2 = await restoreInto(newSqlite().storage, await snapshotOf(again.file), t.masterKey);
+    expect(r2.tokensRevoked.map((x) => x.revokedAt)).toEqual([
+      at.toISOString(),
+      at.toISOString(),
+      revokedBefore,
+    ]);
+  });
+
+  it('a crafted backup with 200 globs of 400 characters restores with its token revoked, compiling and matching none', async () => {
+    // Someone holding the master key writes the token row itself, with a valid row MAC, and
+    // takes an ordinary backup: the file decrypts and every MAC checks.
+    const { t } = await vaultWithContent();
+    const costly = Array.from({ length: 200 }, (_, i) => `**/${'*a'.repeat(200)}${i}*/**/x`);
+    expect(costly.every((g) => g.length >= 400)).toBe(true);
+    await olderToken(t, 'slow-lister', costly, { caps: ['list', 'admin'] });
+    const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
+    const counted = [
+      vi.spyOn(PathScope.prototype, 'covers'),
+      vi.spyOn(PathScope.prototype, 'allows'),
+      vi.spyOn(PathScope.prototype, 'mayContain'),
+      vi.spyOn(AccessPolicy.prototype, 'grantRefusal'),
+    ];
+    cleanups.push(() => {
+      for (const c of counted) c.mockRestore();
+    });
+    const checked = await checkSnapshot(s, t.masterKey, newSqlite().storage);
+    expect(checked.ok).toBe(true);
+    expect(checked.tokensBeyondCaps.map((x) => x.name)).toEqual(['slow-lister']);
+    const target = newSqlite().storage;
+    const r = await restoreInto(target, s, t.masterKey);
+    expect(r.tokensRevoked.map((x) => [x.name, x.revokedBefore, x.reason])).toEqual([
+      ['slow-lister', false, '200 path globs: a policy holds at most 64'],
+    ]);
+    // No glob of it was compiled into a scope, matched or compared: the count said enough.
+    for (const c of counted) expect(c).not.toHaveBeenCalled();
+    // The restored token is revoked (its globs as stored), and refused when presented.
+    const vault = new Vault(target, t.masterKey, { actor: 'test:read' });
+    cleanups.push(() => vault.close());
+    const row = await vault.readTransaction((tx) => tx.getTokenByName('slow-lister'));
+    expect(row?.revokedAt).not.toBeNull();
+    expect(row?.allow).toEqual(costly);
+    expect(tokenUnusable(row!, new Date())).toBe('revoked');
+  });
+
+  it('still refuses a backup holding a glob no coffer ever stored, naming the token and restoring nothing', async () => {
+    const { t } = await vaultWithContent();
+    await olderToken(t, 'forged', ['project/app/*', 'PROJECT/app/*']);
+    const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
+    const checked = await rejection(
+      checkSnapshot(s, t.masterKey, newSqlite().storage),
+      'BACKUP_INVALID',
+    );
+    expect(checked.message).toContain('the token "forged"');
+    const target = newSqlite().storage;
+    const err = await rejection(restoreInto(target, s, t.masterKey), 'BACKUP_INVALID');
+    expect(err.message).toContain('the backup holds the token "forged" with a path glob');
+    expect(err.message.length).toBeLessThan(400);
+    const left = await target.transaction('read', async (tx) => ({
+      meta: (await tx.listMeta()).length,
+      tokens: (await tx.listTokens()).length,
+      audit: await tx.lastAudit(),
+    }));
+    expect(left).toEqual({ meta: 0, tokens: 0, audit: undefined });
   });
 
   it('a backup taken while ten writers run restores and verifies', async () => {

@@ -14,12 +14,17 @@
  *   the same checks there, then records the restore in the restored audit chain, all in one
  *   write transaction: a backup that fails a check leaves the target empty. Each row is
  *   written once and each check runs once (the audit chain is walked once, linearly).
+ * - A token whose path globs are beyond the caps new tokens have (globs.ts, `globsBeyondCaps`)
+ *   is no failure: an earlier coffer made such tokens. A backup names it when taken,
+ *   verification reports it as a warning, and a restore brings it back revoked, revoking it
+ *   as `coffer token revoke` does (a new row MAC, a `token_revoke` record), so that no globs
+ *   a new token could not have are ever used again, whoever wrote the backup.
  */
-import { parseGlobs } from '../access/globs.js';
+import { globsBeyondCaps } from '../access/globs.js';
 import { verifyAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
 import { META_FORMAT } from '../store/formats.js';
-import type { AuditRecord, Storage, StorageTx } from '../store/storage.js';
+import type { AuditRecord, Storage, StorageTx, TokenRecord } from '../store/storage.js';
 import { Vault, type VerifyReport } from '../store/vault.js';
 import { type BackupEncryption, openBackupSealer } from './age.js';
 import {
@@ -89,6 +94,8 @@ export interface CreatedBackup {
   /** The age-encrypted backup file. */
   file: Uint8Array;
   header: BackupHeader;
+  /** Tokens in it whose path globs are beyond the caps: a restore brings them back revoked. */
+  tokensBeyondCaps: TokenBeyondCaps[];
 }
 
 /**
@@ -111,7 +118,8 @@ export async function createBackup(
       sealer.push(piece);
       piece.fill(0);
     });
-    return { file: sealer.finish(), header: snapshot.header };
+    const tokens = tokensBeyondCaps(snapshot.tokens, () => undefined);
+    return { file: sealer.finish(), header: snapshot.header, tokensBeyondCaps: tokens };
   } finally {
     snapshot.masterKey?.fill(0);
   }
@@ -166,41 +174,82 @@ function isConstraintViolation(err: unknown): boolean {
   return false;
 }
 
+/** A token whose path globs a new token could not have (`globsBeyondCaps`). */
+export interface TokenBeyondCaps {
+  id: string;
+  /** As stored, cut to 64 characters (a crafted backup's name can be anything). */
+  name: string;
+  /** Which cap its globs pass, e.g. `70 path globs: a policy holds at most 64`. */
+  reason: string;
+  /** When it was revoked: already in the backup, or by the restore; null when live. */
+  revokedAt: string | null;
+  /** It was revoked before the backup was taken (a restore keeps that time). */
+  revokedBefore: boolean;
+}
+
 /**
- * Refuses a snapshot holding a token whose path globs a new token could not have (parseGlobs:
- * at most MAX_GLOBS globs, each at most MAX_GLOB_LENGTH characters, with at most three segments
- * besides `**` of at most MAX_SEGMENT characters each). A backup is authenticated, but its
- * rows are only as honest as whoever holds the master key or wrote the store it was taken
- * from: without this, a crafted backup brings in a token whose globs make every token listing
- * or grant check on the restored server slow. Revoked tokens too: listings still read them.
+ * The tokens whose path globs are beyond the caps of parseGlobs (at most MAX_GLOBS globs,
+ * each at most MAX_GLOB_LENGTH characters, with at most three segments besides `**` of at
+ * most MAX_SEGMENT characters each). An earlier coffer made such tokens, so they are no
+ * failure; they are named, and a restore revokes them. Bounded work per token, whatever its
+ * globs hold (`globsBeyondCaps` reads at most MAX_GLOBS x MAX_GLOB_LENGTH characters and
+ * compiles nothing past the caps). `malformed` answers a glob no coffer ever stored (it
+ * throws, or returns the reason to report).
  */
-function checkTokens(s: Snapshot): void {
-  for (const t of s.tokens) {
+function tokensBeyondCaps(
+  tokens: readonly TokenRecord[],
+  malformed: (t: TokenRecord, err: CofferError) => string | undefined,
+): TokenBeyondCaps[] {
+  const out: TokenBeyondCaps[] = [];
+  for (const t of tokens) {
+    let reason: string | undefined;
     try {
-      parseGlobs(t.allow);
+      reason = globsBeyondCaps(t.allow);
     } catch (err) {
       if (!(err instanceof CofferError)) throw err;
-      throw new CofferError(
-        'BACKUP_INVALID',
-        `the backup holds the token ${JSON.stringify(t.name.slice(0, 64))} with path globs coffer refuses: ${err.message}`,
-        {
-          hint: 'coffer makes no such token (a token holds at most 64 globs that can match a key path); this backup was not written from a store coffer made, so nothing was restored. Use another backup.',
-          cause: err,
-        },
-      );
+      reason = malformed(t, err);
     }
+    if (reason === undefined) continue;
+    out.push({
+      id: t.id,
+      name: t.name.slice(0, 64),
+      reason,
+      revokedAt: t.revokedAt,
+      revokedBefore: t.revokedAt !== null,
+    });
   }
+  return out;
+}
+
+/**
+ * The snapshot's tokens beyond the caps (`tokensBeyondCaps`); refuses a snapshot holding a
+ * glob no coffer ever stored (malformed, or one that can never match a key path: every
+ * version has refused those when a token was made), before any row is written.
+ */
+function checkTokens(s: Snapshot): TokenBeyondCaps[] {
+  return tokensBeyondCaps(s.tokens, (t, err) => {
+    throw new CofferError(
+      'BACKUP_INVALID',
+      `the backup holds the token ${JSON.stringify(t.name.slice(0, 64))} with a path glob coffer refuses: ${err.message}`,
+      {
+        hint: 'No version of coffer makes such a glob: this backup was not written from a store coffer made, so nothing was restored. Use another backup.',
+        cause: err,
+      },
+    );
+  });
 }
 
 /**
  * copyRows, where rows that a store's keys refuse (two secrets of one key path, a version
- * twice) make the backup invalid: they were never written by coffer. A token with globs a
- * new token could not have is refused first (checkTokens), before any row is written.
+ * twice) make the backup invalid: they were never written by coffer. A token with a malformed
+ * glob is refused first (checkTokens), before any row is written; the answer is the tokens
+ * whose globs are beyond the caps.
  */
-async function loadRows(tx: StorageTx, s: Snapshot): Promise<void> {
-  checkTokens(s);
+async function loadRows(tx: StorageTx, s: Snapshot): Promise<TokenBeyondCaps[]> {
+  const beyond = checkTokens(s);
   try {
     await copyRows(tx, s);
+    return beyond;
   } catch (err) {
     if (!isConstraintViolation(err)) throw err;
     throw new CofferError(
@@ -230,6 +279,11 @@ export interface BackupCheck {
   /** Versions, keys and rows that failed, as short labels (never values). */
   failures: string[];
   audit: { ok: boolean; records: number; problem: string | undefined };
+  /**
+   * Warnings, not failures: tokens whose path globs are beyond the caps new tokens have (an
+   * earlier coffer made them). A restore brings them back revoked.
+   */
+  tokensBeyondCaps: TokenBeyondCaps[];
 }
 
 function failuresOf(report: VerifyReport): string[] {
@@ -253,6 +307,7 @@ async function checkStore(
   snapshot: Snapshot,
   masterKey: Uint8Array,
   actor: string,
+  beyond: TokenBeyondCaps[],
 ): Promise<BackupCheck> {
   const vault = new Vault(storage, masterKey, { actor });
   try {
@@ -274,6 +329,7 @@ async function checkStore(
             ? undefined
             : `record ${audit.problem.seq}: ${audit.problem.reason}`,
       },
+      tokensBeyondCaps: beyond,
     };
   } finally {
     vault.close();
@@ -290,8 +346,8 @@ export async function checkSnapshot(
   masterKey: Uint8Array,
   scratch: Storage,
 ): Promise<BackupCheck> {
-  await scratch.transaction('write', (tx) => loadRows(tx, snapshot));
-  return checkStore(scratch, snapshot, masterKey, 'coffer:backup-check');
+  const beyond = await scratch.transaction('write', (tx) => loadRows(tx, snapshot));
+  return checkStore(scratch, snapshot, masterKey, 'coffer:backup-check', beyond);
 }
 
 /**
@@ -318,6 +374,33 @@ export function assertCheckPassed(check: BackupCheck): void {
   });
 }
 
+/**
+ * Revokes a restored token whose path globs are beyond the caps, unless it is revoked already,
+ * as `coffer token revoke` does: through the vault's authenticated transaction (the row read
+ * and its MAC checked, then written back with a MAC over its new content) and audited as
+ * `token_revoke`, with why in the detail. Its globs are not compiled or matched here.
+ */
+async function revokeBeyondCaps(
+  vault: Vault,
+  t: TokenBeyondCaps,
+  at: string,
+): Promise<TokenBeyondCaps> {
+  if (t.revokedBefore) return t;
+  await vault.auditedTransaction('token_revoke', async (tx) => {
+    if (!(await tx.revokeToken(t.id, at))) {
+      throw new CofferError(
+        'BACKUP_INVALID',
+        `the restored token ${JSON.stringify(t.name)} is gone`,
+      );
+    }
+    return {
+      result: undefined,
+      detail: `${t.name}: restored revoked, its path globs are beyond what a token may hold (${t.reason})`,
+    };
+  });
+  return { ...t, revokedAt: at };
+}
+
 export interface RestoreOptions {
   actor: string;
   /** Where the restore went, for the audit record (file or database location). */
@@ -330,14 +413,20 @@ export interface RestoreResult {
   check: BackupCheck;
   /** Audit records in the restored chain, the restore's own included. */
   auditRecords: number;
+  /**
+   * The tokens whose path globs are beyond the caps, all revoked now: by this restore (at
+   * its time, `revokedBefore` false), or already in the backup.
+   */
+  tokensRevoked: TokenBeyondCaps[];
 }
 
 /**
  * Restores a snapshot into `target`, which must be empty, in one write transaction: the
  * rows are copied (refused with ALREADY_EXISTS when the target holds anything), checked
  * where they now are (every value opened, every row MAC, the audit chain once, as
- * `backup verify` does), and the restore recorded in the restored audit chain. Anything
- * that fails rolls the whole transaction back: the target stays empty.
+ * `backup verify` does), and the restore recorded in the restored audit chain. A token whose
+ * path globs are beyond the caps is then revoked (`revokeBeyondCaps`). Anything that fails
+ * rolls the whole transaction back: the target stays empty.
  */
 export async function restoreSnapshot(
   snapshot: Snapshot,
@@ -357,10 +446,11 @@ export async function restoreSnapshot(
         },
       );
     }
-    await loadRows(tx, snapshot);
+    const beyond = await loadRows(tx, snapshot);
     const inside = within(target, tx);
-    const check = await checkStore(inside, snapshot, masterKey, options.actor);
+    const check = await checkStore(inside, snapshot, masterKey, options.actor, beyond);
     assertCheckPassed(check);
+    const revoked: TokenBeyondCaps[] = [];
     const vault = new Vault(inside, masterKey, {
       actor: options.actor,
       ...(options.now ? { now: options.now } : {}),
@@ -370,10 +460,12 @@ export async function restoreSnapshot(
         result: undefined,
         detail: `from a backup of ${h.source.kind} ${h.source.location} taken ${h.createdAt} into ${options.target}: ${describeBackup(h)}`,
       }));
+      const at = (options.now ?? (() => new Date()))().toISOString();
+      for (const t of beyond) revoked.push(await revokeBeyondCaps(vault, t, at));
     } finally {
       vault.close();
     }
     const last = await tx.lastAudit();
-    return { header: h, check, auditRecords: last?.seq ?? 0 };
+    return { header: h, check, auditRecords: last?.seq ?? 0, tokensRevoked: revoked };
   });
 }
