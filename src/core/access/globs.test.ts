@@ -475,6 +475,23 @@ describe('covers: what a token listing costs with globs stored before the caps',
     );
   });
 
+  it('compiling the globs checked is charged too: past the budget, the rest are not read', () => {
+    // 10,000 stored globs of 601 characters: 6 million characters to compile before the
+    // first comparison, where the budget is a million steps.
+    const globs = Array.from({ length: 10_000 }, (_, i) => `**/${'*a'.repeat(298)}${i}/x`);
+    let read = 0;
+    const counted = new Proxy(globs, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) read++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const counter = { steps: 0 };
+    expect(new PathScope(['project/**']).covers(counted, counter)).toBe(false);
+    expect(counter.steps).toBeLessThanOrEqual(COVERS_BUDGET);
+    expect(read).toBeLessThan(2_000);
+  });
+
   it('two policies within the caps: the full answer, far inside the budget', () => {
     const widest = Array.from({ length: MAX_GLOBS }, (_, i) => `**/*${'a*'.repeat(98)}${i}/**`);
     const scope = new PathScope(parseGlobs(widest));

@@ -28,7 +28,8 @@
  * each token a listing shows and each grant) runs over pairs of segment positions, without
  * recursion, and stops after COVERS_BUDGET steps with the conservative answer (not covered):
  * two policies within the caps take a fraction of that, uncapped stored ones no longer take
- * tens of millions of steps per token listed.
+ * tens of millions of steps per token listed. Compiling the inner policy's globs is charged
+ * too, a step per character, so hundreds of long stored globs are not all read first.
  */
 import { CofferError } from '../errors.js';
 import { KEY_PATH_SEGMENTS, MAX_SEGMENT, type Scope } from '../paths.js';
@@ -247,7 +248,8 @@ function segmentWithin(inner: string, outer: string): boolean {
 
 /**
  * The most steps one `PathScope.covers` answer may take: a step is a pair of positions in
- * two globs, or a character of two segments compared. A token holds at most 64 globs of a
+ * two globs, a character of two segments compared, or a character of a glob compiled (the
+ * inner policy's globs, compiled as they are reached). A token holds at most 64 globs of a
  * few segments (parseGlobs), so a check between two such policies takes far fewer; only
  * globs stored before the caps (any number, of any length) can reach it, and then the answer
  * is the conservative one: not covered.
@@ -364,7 +366,8 @@ export class PathScope {
   /**
    * Is every key path that `globs` allow also allowed here (sound: when unsure, no)? Each
    * of them must lie within one glob of this scope; no glob at all means every key path.
-   * At most COVERS_BUDGET steps (counted in `counter`): past them, the answer is no. Only
+   * At most COVERS_BUDGET steps (counted in `counter`), compiling `globs` included (a step
+   * per character): past them, the answer is no. Only
    * globs stored before parseGlobs' caps get there (a listing then leaves their token out,
    * a grant is refused), never two policies made with the caps in place.
    */
@@ -372,8 +375,13 @@ export class PathScope {
     if (this.unrestricted) return true;
     const budget: Budget = { left: COVERS_BUDGET, counter };
     try {
-      spend(budget, globs.length);
-      const inner = globs.length === 0 ? [compile('**')] : globs.map(compile);
+      // Each glob is charged its characters before it is compiled (a stored token's may hold
+      // any number of any length): past the budget, none of the rest is read.
+      const inner = globs.length === 0 ? [compile('**')] : [];
+      for (const g of globs) {
+        spend(budget, 1 + (typeof g === 'string' ? g.length : 0));
+        inner.push(compile(g));
+      }
       return inner.every((i) => this.#globs.some((o) => partsWithin(i.parts, o.parts, budget)));
     } catch (err) {
       if (err instanceof OverBudget) return false;

@@ -4,10 +4,13 @@
  * not learn that a token of that name exists; the real reason is audited. A name held by a
  * token the caller may see (and list) is still ALREADY_EXISTS, and the root sees every one.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { makeTestVault } from '../../../test/helpers/vault.js';
 import { readAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
+import type { Vault } from '../store/vault.js';
+import { PathScope } from './globs.js';
 import { AccessPolicy } from './policy.js';
 import { createToken, listTokens, type TokenRequest } from './tokens.js';
 
@@ -91,5 +94,56 @@ describe('createToken: a name held by another token', () => {
         'the name root is held by a token outside the granting policy (globs beyond the granting policy)',
     });
     expect((await listTokens(vault)).map((t) => t.name)).toEqual(['root', 'sibling']);
+  });
+});
+
+describe('listTokens under a scoped admin: tokens with globs past the caps', () => {
+  /** Stores a token as an earlier coffer could (no caps on its globs), with a valid row MAC. */
+  async function olderToken(vault: Vault, name: string, allow: string[], revoked: boolean) {
+    await vault.auditedTransaction('token_create', async (tx) => {
+      await tx.insertToken({
+        id: randomBytes(8).toString('hex'),
+        name,
+        hash: randomBytes(32).toString('hex'),
+        allow,
+        envs: [],
+        caps: ['read'],
+        createdAt: new Date().toISOString(),
+        expiresAt: null,
+        revokedAt: revoked ? new Date().toISOString() : null,
+      });
+      return { result: undefined, detail: name };
+    });
+  }
+
+  it('a revoked one is left out without a look at its globs; a live one is checked as before', async () => {
+    const { vault } = await setUp();
+    const wide = Array.from({ length: 70 }, (_, i) => `project/p${i}/*`);
+    await olderToken(vault, 'old-live', wide, false);
+    await olderToken(vault, 'old-revoked', wide, true);
+    // What a crafted backup brings in, revoked by the restore: 200 globs of 400 characters.
+    const costly = Array.from({ length: 200 }, (_, i) => `project/**/${'*a'.repeat(200)}${i}*`);
+    await olderToken(vault, 'crafted', costly, true);
+    const admin = new AccessPolicy({ allow: ['project/**'], envs: [], caps: ['admin', 'read'] });
+    const covers = vi.spyOn(PathScope.prototype, 'covers');
+    try {
+      const shown = (await listTokens(vault, admin)).map((t) => t.name);
+      expect(shown).toEqual(['sibling', 'old-live']);
+      // The live token's globs were checked; the revoked ones' never were.
+      const checked = covers.mock.calls.map(([globs]) => globs.length);
+      expect(checked).toContain(70);
+      expect(checked.filter((n) => n === 70)).toHaveLength(1);
+      expect(checked).not.toContain(200);
+    } finally {
+      covers.mockRestore();
+    }
+    // The root sees every token, revoked or not.
+    expect((await listTokens(vault)).map((t) => t.name)).toEqual([
+      'root',
+      'sibling',
+      'old-live',
+      'old-revoked',
+      'crafted',
+    ]);
   });
 });

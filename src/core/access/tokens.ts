@@ -28,7 +28,7 @@ import { CofferError } from '../errors.js';
 import { parseEnvironment } from '../paths.js';
 import type { TokenCapability, TokenRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
-import { parseGlobs } from './globs.js';
+import { globsBeyondCaps, parseGlobs } from './globs.js';
 import {
   type AccessPolicy,
   type Denier,
@@ -264,8 +264,31 @@ export async function createToken(
 }
 
 /**
+ * May the holder of `within` see `record` in a listing? Its policy must lie within the
+ * caller's. A revoked token whose globs are past parseGlobs' caps (an earlier coffer's, or
+ * one a restore revoked for them: backup.ts) is not checked at all, and so not shown: it can
+ * be used by no one, and its globs (any number, of any length) would cost a containment
+ * check on every listing. `globsBeyondCaps` answers from their count and lengths, or reads
+ * at most MAX_GLOBS x MAX_GLOB_LENGTH characters. The root (`coffer token list`) sees it.
+ */
+function listedWithin(within: AccessPolicy, record: TokenRecord): boolean {
+  if (record.revokedAt !== null && revokedBeyondCaps(record)) return false;
+  return within.grantRefusal(tokenPolicySpec(record)) === undefined;
+}
+
+/** Are a token's globs past the caps (or malformed: no coffer stored such a glob)? */
+function revokedBeyondCaps(record: TokenRecord): boolean {
+  try {
+    return globsBeyondCaps(record.allow) !== undefined;
+  } catch (err) {
+    if (err instanceof CofferError) return true;
+    throw err;
+  }
+}
+
+/**
  * Every token (revoked ones too), oldest first, without hashes; with `within`, only the
- * tokens whose policy lies within the caller's.
+ * tokens whose policy lies within the caller's (`listedWithin`).
  */
 export async function listTokens(vault: Vault, within?: AccessPolicy): Promise<TokenInfo[]> {
   // Audited (`token_list`, with how many were shown): who looked at the tokens and their
@@ -273,7 +296,7 @@ export async function listTokens(vault: Vault, within?: AccessPolicy): Promise<T
   return vault.auditedTransaction('token_list', async (tx) => {
     const records = await tx.listTokens();
     const shown = records
-      .filter((r) => within === undefined || within.grantRefusal(tokenPolicySpec(r)) === undefined)
+      .filter((r) => within === undefined || listedWithin(within, r))
       .map(tokenInfo);
     return { result: shown, detail: `${shown.length} tokens` };
   });
