@@ -6,8 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PathScope } from '../core/access/globs.js';
-import type { TokenRecord } from '../core/store/storage.js';
-import { TokenPolicy } from './auth.js';
+import { hashTokenSecret } from '../core/access/tokens.js';
+import type { StorageTx, TokenRecord } from '../core/store/storage.js';
+import type { Vault } from '../core/store/vault.js';
+import { AuthFailure, TokenAuthenticator, TokenPolicy } from './auth.js';
 
 function record(allow: string[]): TokenRecord {
   return {
@@ -40,5 +42,42 @@ describe('TokenPolicy.allowsPath', () => {
       ),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('TokenAuthenticator and a revoked token', () => {
+  it('refuses it as revoked without reading its globs (a crafted backup restored: 200 of 400 characters)', async () => {
+    const secret = 'A'.repeat(43);
+    const globs = Array.from({ length: 200 }, (_, i) => `**/${'*a'.repeat(200)}${i}*/**/x`);
+    let read = 0;
+    const allow = new Proxy(globs, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) read++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const stored: TokenRecord = {
+      ...record([]),
+      allow,
+      hash: hashTokenSecret(secret),
+      revokedAt: new Date(0).toISOString(),
+    };
+    const vault = {
+      readTransaction: async (fn: (tx: Pick<StorageTx, 'getToken'>) => unknown) =>
+        fn({ getToken: async () => stored }),
+    } as unknown as Vault;
+    const auth = new TokenAuthenticator(vault);
+    const header = `Bearer coffer_${stored.id}_${secret}`;
+    for (let i = 0; i < 3; i++) {
+      const answer = await auth.authenticate(header);
+      expect(answer).toBeInstanceOf(AuthFailure);
+      expect(answer).toMatchObject({ reason: 'revoked', name: 't' });
+      expect(auth.cached(header)).toBeUndefined();
+    }
+    // A wrong secret is still a mismatch, named.
+    expect(await auth.authenticate(`Bearer coffer_${stored.id}_${'B'.repeat(43)}`)).toMatchObject({
+      reason: 'mismatch',
+    });
+    expect(read).toBe(0);
   });
 });

@@ -9,7 +9,8 @@
  * server does not read the token table on every request. What that costs: a revocation made
  * through another instance (or `coffer token revoke` on the database directly) takes effect
  * here within `cacheMs`; one made through this instance takes effect at once (`forget`).
- * Expiry is checked on every request against the clock, cached or not.
+ * Expiry is checked on every request against the clock, cached or not. A revoked token is
+ * refused from its record, without its globs being compiled into a policy.
  */
 import { AccessPolicy } from '../core/access/policy.js';
 import {
@@ -40,6 +41,25 @@ export class TokenPolicy extends AccessPolicy {
 
   constructor(token: TokenRecord) {
     super(tokenPolicySpec(token));
+    this.token = token;
+    this.hashBytes = Buffer.from(token.hash, 'hex');
+  }
+
+  get name(): string {
+    return this.token.name;
+  }
+}
+
+/**
+ * A revoked token's record: refused once its secret matches, without its globs ever being
+ * compiled into a policy (a restore revokes tokens whose globs are past the caps new tokens
+ * have, any number of any length: backup.ts). Never cached.
+ */
+class RevokedToken {
+  readonly token: TokenRecord;
+  readonly hashBytes: Buffer;
+
+  constructor(token: TokenRecord) {
     this.token = token;
     this.hashBytes = Buffer.from(token.hash, 'hex');
   }
@@ -85,9 +105,9 @@ export class TokenAuthenticator {
       return new AuthFailure('mismatch', policy.name);
     }
     const unusable = tokenUnusable(policy.token, now);
-    if (unusable !== undefined) {
+    if (unusable !== undefined || !(policy instanceof TokenPolicy)) {
       this.#cache.delete(parsed.id);
-      return new AuthFailure(unusable, policy.name);
+      return new AuthFailure(unusable ?? 'revoked', policy.name);
     }
     return policy;
   }
@@ -116,13 +136,13 @@ export class TokenAuthenticator {
     for (const [id, entry] of this.#cache) if (entry.policy.name === name) this.#cache.delete(id);
   }
 
-  async #policy(id: string, now: number): Promise<TokenPolicy | undefined> {
+  async #policy(id: string, now: number): Promise<TokenPolicy | RevokedToken | undefined> {
     const cached = this.#cache.get(id);
     if (cached !== undefined && now < cached.until) return cached.policy;
     const record = await this.#vault.readTransaction((tx) => tx.getToken(id));
-    if (record === undefined) {
+    if (record === undefined || record.revokedAt !== null) {
       this.#cache.delete(id);
-      return undefined;
+      return record === undefined ? undefined : new RevokedToken(record);
     }
     const policy = new TokenPolicy(record);
     if (this.#cacheMs > 0) {
