@@ -237,6 +237,12 @@ as coffer-backup-<UTC time>.age; the oldest beyond --keep are removed, other fil
                         { file: r.file, counts: r.header.counts, removed: r.removed },
                         'backup written',
                       );
+                      for (const t of r.tokensBeyondCaps) {
+                        logger.warn(
+                          { token: t.name, reason: t.reason },
+                          'a token has path globs beyond what a token may hold now: a restore of this backup brings it back revoked; give its holder a new token within the limits (at most 64 globs of at most three segments besides ** each), then revoke this one',
+                        );
+                      }
                       if (r.future.length > 0) {
                         logger.warn(
                           { future: r.future },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -153,5 +154,75 @@ describe('scheduled backups', () => {
     }
     // The newest real one is kept, the older ones pruned, the future-dated one left alone.
     expect(readdirSync(dir).sort()).toEqual([taken[2], basename(ahead.file)]);
+  });
+
+  it('names a live token whose globs are past the caps in the first backup of a schedule only', async () => {
+    const t = await makeTestVault('test:serve');
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
+    cleanups.push(async () => {
+      t.vault.close();
+      await t.storage.close();
+      rmSync(t.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    // Two tokens an earlier coffer made: one live, one revoked already (nothing to do).
+    for (const [name, revokedAt] of [
+      ['ci-wide', null],
+      ['ci-gone', '2026-01-01T00:00:00.000Z'],
+    ] as const) {
+      await t.vault.auditedTransaction('token_create', async (tx) => {
+        await tx.insertToken({
+          id: randomBytes(8).toString('hex'),
+          name,
+          hash: randomBytes(32).toString('hex'),
+          allow: Array.from({ length: 70 }, (_, i) => `project/p${i}/*`),
+          envs: [],
+          caps: ['read'],
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          revokedAt,
+        });
+        return { result: undefined, detail: name };
+      });
+    }
+    let pending: (() => void) | undefined;
+    let clock = Date.parse('2026-03-01T00:00:00Z');
+    const named: string[][] = [];
+    let done: () => void = () => undefined;
+    const schedule = scheduleBackups({
+      vault: t.vault,
+      dir,
+      keep: 3,
+      everyMs: 1000,
+      encryption: { passphrase: 'pw-scheduled', workFactor: 14 },
+      now: () => new Date(clock),
+      setTimer: (fn) => {
+        pending = fn;
+        return () => {
+          pending = undefined;
+        };
+      },
+      onBackup: (r) => {
+        try {
+          named.push((r.tokensBeyondCaps ?? []).map((x) => `${x.name}: ${x.reason}`));
+        } finally {
+          done();
+        }
+      },
+      onError: (err) => {
+        named.push([String(err)]);
+        done();
+      },
+    });
+    for (let i = 0; i < 2; i++) {
+      const finished = new Promise<void>((r) => {
+        done = r;
+      });
+      pending!();
+      await finished;
+      clock += 1000;
+    }
+    await schedule.stop();
+    expect(named).toEqual([['ci-wide: 70 path globs: a policy holds at most 64'], []]);
   });
 });

@@ -12,7 +12,7 @@ import { CofferError } from '../errors.js';
 import { writeSecretFile } from '../files.js';
 import type { Vault } from '../store/vault.js';
 import type { BackupEncryption } from './age.js';
-import { createBackup, recordBackup } from './backup.js';
+import { createBackup, recordBackup, type TokenBeyondCaps } from './backup.js';
 import type { BackupHeader } from './format.js';
 
 const NAME = /^coffer-backup-(\d{8}T\d{6}Z)(?:-(\d+))?\.age$/;
@@ -75,6 +75,12 @@ export interface ScheduledBackupResult {
    * never removed by pruning, so to be looked at and removed by hand.
    */
   future: string[];
+  /**
+   * Live tokens whose path globs are past the caps new tokens have (an earlier coffer made
+   * them): a restore of the backup brings them back revoked. Under `scheduleBackups`, only
+   * those no earlier backup of the schedule named, so each is reported once.
+   */
+  tokensBeyondCaps: TokenBeyondCaps[];
 }
 
 /** Takes one scheduled backup into `dir` and prunes the old ones. */
@@ -99,6 +105,7 @@ export async function takeScheduledBackup(
     header: backup.header,
     removed: pruneBackups(o.dir, o.keep, name),
     future: laterThan(o.dir, name),
+    tokensBeyondCaps: backup.tokensBeyondCaps.filter((t) => !t.revokedBefore),
   };
 }
 
@@ -137,11 +144,17 @@ export function scheduleBackups(
   let cancel: (() => void) | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
+  /** Tokens past the caps named by an earlier backup of this schedule (ids). */
+  const named = new Set<string>();
   const next = () => {
     if (stopped) return;
     cancel = setTimer(() => {
       running = takeScheduledBackup(o).then(
-        (r) => o.onBackup?.(r),
+        (r) => {
+          const fresh = r.tokensBeyondCaps.filter((t) => !named.has(t.id));
+          for (const t of fresh) named.add(t.id);
+          o.onBackup?.({ ...r, tokensBeyondCaps: fresh });
+        },
         (err: unknown) => o.onError?.(err),
       );
       void running.then(next);
