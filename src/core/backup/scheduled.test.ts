@@ -19,6 +19,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A test vault and an empty backup directory, both removed after the test. */
+async function vaultAndBackupDir() {
+  const t = await makeTestVault('test:serve');
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
+  cleanups.push(async () => {
+    t.vault.close();
+    await t.storage.close();
+    rmSync(t.dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { t, dir };
+}
+
 describe('scheduled backups', () => {
   it('names files by UTC time', () => {
     expect(backupFileName(new Date('2026-01-02T03:04:05.678Z'))).toBe(
@@ -27,14 +40,7 @@ describe('scheduled backups', () => {
   });
 
   it('takes a backup each interval, keeps the newest N and leaves other files alone', async () => {
-    const t = await makeTestVault('test:serve');
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
-    cleanups.push(async () => {
-      t.vault.close();
-      await t.storage.close();
-      rmSync(t.dir, { recursive: true, force: true });
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { t, dir } = await vaultAndBackupDir();
     writeFileSync(join(dir, 'notes.txt'), 'keep me');
     await t.vault.set('project/app/db_url', 'dev', 'postgres://x', {
       description: 'Database URL of the app',
@@ -120,14 +126,7 @@ describe('scheduled backups', () => {
   });
 
   it('a backup taken while the clock was ahead never makes a new one remove itself', async () => {
-    const t = await makeTestVault('test:serve');
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
-    cleanups.push(async () => {
-      t.vault.close();
-      await t.storage.close();
-      rmSync(t.dir, { recursive: true, force: true });
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { t, dir } = await vaultAndBackupDir();
     const encryption = { passphrase: 'pw-scheduled', workFactor: 14 };
     const at = (iso: string) => () => new Date(iso);
     // Taken a year ahead (a VM restored from a snapshot, then an NTP step back).
@@ -157,14 +156,7 @@ describe('scheduled backups', () => {
   });
 
   it('names a live token whose globs are past the caps in the first backup of a schedule only', async () => {
-    const t = await makeTestVault('test:serve');
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-backups-'));
-    cleanups.push(async () => {
-      t.vault.close();
-      await t.storage.close();
-      rmSync(t.dir, { recursive: true, force: true });
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { t, dir } = await vaultAndBackupDir();
     // Two tokens an earlier coffer made: one live, one revoked already (nothing to do).
     for (const [name, revokedAt] of [
       ['ci-wide', null],
