@@ -3,7 +3,7 @@
  * environment, as a user would run it. `npm test` builds dist/ first.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
@@ -36,6 +36,7 @@ export interface RunOptions {
 /** Temp homes made by this test file; removed when the file's tests are done. */
 const homes: string[] = [];
 afterAll(() => {
+  template = undefined;
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
 });
 
@@ -56,7 +57,56 @@ export function makeHome(): {
   return {
     home,
     env,
-    run: (args, o = {}) => runCoffer(args, { ...o, env: { ...env, ...o.env } }),
+    run: (args, o = {}) =>
+      isBareInit(args, o, env)
+        ? initFromTemplate(env, o)
+        : runCoffer(args, { ...o, env: { ...env, ...o.env } }),
+  };
+}
+
+/**
+ * The vault a bare `coffer init` made in this test file, and what it printed: later bare
+ * inits copy it. Most tests start with `init` in a new home and examine what comes after;
+ * a copy of the files a real init made (modes kept) answers them for the cost of a file copy
+ * instead of a process. Every copy shares that vault's id and key, which no test of one
+ * vault can tell. A test of init itself passes options, input or environment, or inits a
+ * home that has a vault already, and always runs the binary.
+ */
+let template: { dir: string; result: RunResult } | undefined;
+
+function isBareInit(args: string[], o: RunOptions, env: Record<string, string>): boolean {
+  return (
+    args.length === 1 &&
+    args[0] === 'init' &&
+    o.input === undefined &&
+    (o.env === undefined || Object.keys(o.env).length === 0) &&
+    !existsSync(env.COFFER_HOME!)
+  );
+}
+
+function initFromTemplate(env: Record<string, string>, o: RunOptions): RunResult {
+  const target = env.COFFER_HOME!;
+  if (template === undefined) {
+    const result = runCoffer(['init'], { ...o, env });
+    if (result.code !== 0) return result;
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-e2e-init-'));
+    homes.push(dir);
+    cpSync(target, join(dir, 'vault'), { recursive: true });
+    chmodSync(join(dir, 'vault'), statSync(target).mode & 0o7777);
+    const strip = (text: string) => text.split(target).join('\0');
+    template = {
+      dir: join(dir, 'vault'),
+      result: { ...result, stdout: strip(result.stdout), stderr: strip(result.stderr) },
+    };
+    return result;
+  }
+  cpSync(template.dir, target, { recursive: true });
+  chmodSync(target, statSync(template.dir).mode & 0o7777);
+  const put = (text: string) => text.split('\0').join(target);
+  return {
+    ...template.result,
+    stdout: put(template.result.stdout),
+    stderr: put(template.result.stderr),
   };
 }
 
