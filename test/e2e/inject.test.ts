@@ -187,6 +187,94 @@ describe('.env writers apply the same rule', () => {
     const allowed = run(['generate', 'BASH_ENV', '-f', file, '--allow-env-name', 'BASH_ENV']);
     expect(allowed.code, allowed.stderr).toBe(0);
   });
+
+  it('env pull, set --dotenv and generate --store audit each refusal as denied, never a value', () => {
+    const { h, dir, run } = project();
+    const file = join(dir, '.env');
+    expect(run(['env', 'pull', '--project', 'app', '--file', file]).code).toBe(2);
+    expect(run(['env', 'pull', '--project', 'app', '--file', file, '--references']).code).toBe(2);
+    const set = h.run(
+      ['set', 'project/app/loader', '-d', 'Loader settings for the app', '-f', file],
+      { input: '/tmp/loader-Jk2.so' },
+    );
+    expect(set.code, set.stderr).toBe(0);
+    // A name set in the vault's metadata (describe --env-var) is refused at the second check.
+    expect(h.run(['describe', 'project/app/loader', '--env-var', 'LD_PRELOAD']).code).toBe(0);
+    const again = h.run(['set', 'project/app/loader', '-f', file], { input: '/tmp/loader-Jk3.so' });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('LD_PRELOAD');
+    // ... and one given with --env-var at the first, before the value is read or stored.
+    const named = h.run(
+      [
+        'set',
+        'project/app/ssh',
+        '-d',
+        'SSH command for the app',
+        '-f',
+        file,
+        '--env-var',
+        'GIT_SSH_COMMAND',
+      ],
+      { input: 'ssh -o ProxyCommand=evil-Jk4' },
+    );
+    expect(named.code).toBe(2);
+    expect(h.run(['get', 'project/app/ssh']).code).toBe(3);
+    const gen = run([
+      'generate',
+      'BASH_ENV',
+      '--store',
+      'project/app/bash_env',
+      '-d',
+      'Shell start-up file for the app',
+      '-f',
+      file,
+    ]);
+    expect(gen.code).toBe(2);
+    expect(h.run(['get', 'project/app/bash_env']).code).toBe(3);
+
+    const audit = h.run(['audit', '--json', '-n', '200']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const { records } = JSON.parse(audit.stdout) as {
+      records: { action: string; path: string; env: string; outcome: string; detail: string }[];
+    };
+    // Each record's detail is `ENV_NAME_REFUSED NAME: why`; the why is the catalogue's.
+    const denied = records
+      .filter((x) => x.outcome === 'denied')
+      .map((x) => ({ action: x.action, path: x.path, env: x.env, detail: x.detail.split(':')[0] }));
+    expect(denied).toEqual([
+      {
+        action: 'env_pull',
+        path: 'project/app/node_options',
+        env: 'dev',
+        detail: 'ENV_NAME_REFUSED NODE_OPTIONS',
+      },
+      {
+        action: 'env_pull',
+        path: 'project/app/node_options',
+        env: 'dev',
+        detail: 'ENV_NAME_REFUSED NODE_OPTIONS',
+      },
+      {
+        action: 'set',
+        path: 'project/app/loader',
+        env: 'dev',
+        detail: 'ENV_NAME_REFUSED LD_PRELOAD',
+      },
+      {
+        action: 'set',
+        path: 'project/app/ssh',
+        env: 'dev',
+        detail: 'ENV_NAME_REFUSED GIT_SSH_COMMAND',
+      },
+      {
+        action: 'generate',
+        path: 'project/app/bash_env',
+        env: 'dev',
+        detail: 'ENV_NAME_REFUSED BASH_ENV',
+      },
+    ]);
+    for (const value of ['evil', API_KEY, 'loader-Jk']) expect(audit.stdout).not.toContain(value);
+  });
 });
 
 describe("coffer run withholds coffer's own credentials", () => {

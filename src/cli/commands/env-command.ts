@@ -8,10 +8,11 @@
 import type { Command } from 'commander';
 import { parseDotenv, setDotenvVariables, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { assertInjectableNames } from '../../core/inject/index.js';
+import { assertInjectableNamesAudited, type InjectedName } from '../../core/inject/index.js';
 import { envVarNameFor, parseKeyPath } from '../../core/paths.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { projectVariables } from '../../core/service/project-variables.js';
+import type { SecretsService } from '../../core/service/secrets-service.js';
 import { action, type CommonOptions } from '../action.js';
 import { withService } from '../context.js';
 import { projectAndEnv, readInput } from '../env-input.js';
@@ -155,33 +156,46 @@ Examples:
         // The previous names of rotations whose grace window is over: their retired values
         // come out of the file.
         let ended: string[] = [];
+        // The same names rule as `coffer run`: a .env file is read into programs' environments.
+        // Each refused variable is audited as a denied env_pull in the vault that held it.
+        const checkNames = (b: SecretsService, vars: readonly InjectedName[]) =>
+          assertInjectableNamesAudited(
+            vars,
+            allowNames,
+            { action: 'env_pull', env: e, deny: (a, t, r) => b.denied(a, t, r) },
+            `write ${opts.file} with`,
+          );
         // With --references no value is read: the file names each secret instead.
         const secrets = opts.references
-          ? (await withService(g, (b) => b.list({ prefix: `project/${project}`, env: e }))).map(
-              (s) => {
+          ? await withService(g, async (b) => {
+              const refs = (await b.list({ prefix: `project/${project}`, env: e })).map((s) => {
                 const name = parseKeyPath(s.path).name;
                 return {
                   path: s.path,
                   envVar: s.envVar ?? envVarNameFor(name),
                   value: `coffer://${s.path}`,
                 };
-              },
-            )
+              });
+              await checkNames(
+                b,
+                refs.map((s) => ({ name: s.envVar, path: s.path })),
+              );
+              return refs;
+            })
           : await withService(g, async (b) => {
               ended = (await b.endedPreviousNames?.(project, e)) ?? [];
               // Derived values resolved, as run and export do.
-              return resolveDerived(
+              const vars = await resolveDerived(
                 { getMany: (r) => b.getMany(r) },
                 await projectVariables(b, project, e, 'env pull'),
                 e,
               );
+              await checkNames(
+                b,
+                vars.map((s) => ({ name: s.envVar, path: s.path })),
+              );
+              return vars;
             });
-        // The same names rule as `coffer run`: a .env file is read into programs' environments.
-        assertInjectableNames(
-          secrets.map((s) => ({ name: s.envVar, path: s.path })),
-          allowNames,
-          `write ${opts.file} with`,
-        );
         const values = Object.fromEntries(secrets.map((s) => [s.envVar, s.value]));
         const r = writeDotenv(opts.file, values, {
           check: opts.check === true,

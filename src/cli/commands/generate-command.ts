@@ -22,7 +22,7 @@ import {
   resolveGeneratorSpec,
 } from '../../core/generate/index.js';
 import { gitIgnoreWarning } from '../../core/git.js';
-import { assertInjectableNames } from '../../core/inject/index.js';
+import { assertInjectableNames, assertInjectableNamesAudited } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions, intOption } from '../action.js';
@@ -145,15 +145,18 @@ In package.json:
         }
         const storeKey = opts.store !== undefined ? parseKeyPath(opts.store) : undefined;
         const storePath = storeKey?.path;
-        if (storeKey !== undefined || opts.envFile !== undefined) {
-          // NAME goes into a .env file, or becomes the stored secret's env-var name: the
-          // same rule as every injection, checked before anything is generated or stored.
-          const project = storeKey?.scope === 'project' ? storeKey.group : '';
-          assertInjectableNames(
-            [{ name: variable, path: storePath ?? '--dotenv' }],
-            allowedEnvNames(project, opts.allowEnvName),
-            opts.envFile !== undefined ? `write ${opts.envFile} with` : 'store',
-          );
+        // NAME goes into a .env file, or becomes the stored secret's env-var name: the same
+        // rule as every injection, checked before anything is generated or stored. With
+        // --store a refusal is audited in that vault as a denied `generate`; --dotenv alone
+        // opens no vault, so there is no log to write to.
+        const names = [{ name: variable, path: storePath ?? '--dotenv' }];
+        const allowNames = allowedEnvNames(
+          storeKey?.scope === 'project' ? storeKey.group : '',
+          opts.allowEnvName,
+        );
+        const verb = opts.envFile !== undefined ? `write ${opts.envFile} with` : 'store';
+        if (storeKey === undefined && opts.envFile !== undefined) {
+          assertInjectableNames(names, allowNames, verb);
         }
         const fromFile =
           opts.envFile !== undefined
@@ -248,7 +251,19 @@ In package.json:
           return 0;
         };
         return storePath
-          ? withLocalVault('coffer generate --store', g, ({ vault }) => run(vault))
+          ? withLocalVault('coffer generate --store', g, async ({ vault }) => {
+              await assertInjectableNamesAudited(
+                names,
+                allowNames,
+                {
+                  action: 'generate',
+                  env: envOf(opts, projectOfPath(storePath)),
+                  deny: (a, t, r) => vault.recordDenied(a, t, r),
+                },
+                verb,
+              );
+              return run(vault);
+            })
           : run();
       }),
     );

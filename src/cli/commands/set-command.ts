@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander';
 import { type DotenvWrite, formatDotenvValue, writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
-import { assertInjectableNames } from '../../core/inject/index.js';
+import { assertInjectableNamesAudited } from '../../core/inject/index.js';
 import {
   envVarNameFor,
   parseDescription,
@@ -99,16 +99,20 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
           opts.envFile !== undefined
             ? allowedEnvNames(key.scope === 'project' ? key.group : '', opts.allowEnvName)
             : [];
-        // The .env file is checked before the value is asked for and stored ...
-        if (opts.envFile !== undefined) {
-          const name = envVar ?? envVarNameFor(key.name);
-          assertInjectableNames(
-            [{ name, path: key.path }],
-            allowNames,
-            `write ${opts.envFile} with`,
-          );
-        }
         return withService(g, async (vault) => {
+          // A refused name is audited as a denied `set` in the vault (never the value, which
+          // is not even asked for yet).
+          const checkName = (name: string, path: string, inEnv: string) =>
+            assertInjectableNamesAudited(
+              [{ name, path }],
+              allowNames,
+              { action: 'set', env: inEnv, deny: (a, t, r) => vault.denied(a, t, r) },
+              `write ${opts.envFile} with`,
+            );
+          // The .env file is checked before the value is asked for and stored ...
+          if (opts.envFile !== undefined) {
+            await checkName(envVar ?? envVarNameFor(key.name), key.path, env);
+          }
           let value: string;
           let source: string;
           if (opts.value !== undefined) {
@@ -161,11 +165,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
             const info = await vault.info(r.path, r.env);
             const variable = envVar ?? info.envVar ?? envVarNameFor(key.name);
             // ... and again with the stored env-var name, which metadata may set.
-            assertInjectableNames(
-              [{ name: variable, path: r.path }],
-              allowNames,
-              `write ${opts.envFile} with`,
-            );
+            await checkName(variable, r.path, r.env);
             try {
               envWrite = writeDotenv(opts.envFile, { [variable]: value });
             } catch (err) {

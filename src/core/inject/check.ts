@@ -7,10 +7,11 @@
  * command-line flag or the project file); nothing stored in the vault can, so a remote writer
  * cannot enable what it could abuse.
  *
- * Every refusal is audited where the caller can write to the audit log (`run`, `export`,
- * `sync`, `setup --write-env`): one `denied` record per refused variable, with its key path,
- * environment and `ENV_NAME_REFUSED NAME: reason` as the detail (recordRefusedNames), never a
- * value, written before the error is thrown.
+ * Every refusal is audited where the caller has an audit log to write to (`run`, `export`,
+ * `sync`, `setup --write-env`, `env pull`, `set --dotenv`, `generate --store`, MCP
+ * `write_env`): one `denied` record per refused variable, with its key path, environment and
+ * `ENV_NAME_REFUSED NAME: reason` as the detail (recordRefusedNames), never a value, written
+ * before the error is thrown. `generate --dotenv` alone opens no vault and records nothing.
  */
 import type { Denier } from '../access/policy.js';
 import { CofferError } from '../errors.js';

@@ -205,6 +205,44 @@ describe('write_env', () => {
     expect(last?.detail).toContain('outside the working directory');
   });
 
+  it('audits each name it refuses to write (a planted NODE_OPTIONS), never the value', async () => {
+    const planted = '--require ./evil-Qv7.js';
+    await tv.vault.set('project/planted/api_key', 'dev', 'sk-planted-Wd3', {
+      description: 'API key of the planted project for tests',
+    });
+    await tv.vault.set('project/planted/node_options', 'dev', planted, {
+      description: 'Node runtime flags of the planted project',
+    });
+    await tv.vault.set('project/planted/flags', 'dev', planted, {
+      description: 'Shell flags of the planted project for tests',
+      metadata: { envVar: 'BASH_ENV' },
+    });
+    const before = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
+    const file = '.env.planted';
+    expect(await codeOf(run({ project: 'planted', file }))).toBe('ENV_NAME_REFUSED');
+    expect(existsSync(join(cwd, file))).toBe(false);
+    const records = (await readAudit(tv.vault)).filter((r) => r.seq > before);
+    const denied = records.filter((r) => r.outcome === 'denied');
+    expect(denied).toEqual([
+      expect.objectContaining({
+        action: 'write_env',
+        path: 'project/planted/flags',
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED BASH_ENV: /),
+      }),
+      expect.objectContaining({
+        action: 'write_env',
+        path: 'project/planted/node_options',
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      }),
+    ]);
+    // Nothing was read: the refusal comes before any value leaves the vault.
+    expect(records.filter((r) => r.action === 'get')).toEqual([]);
+    expect(JSON.stringify(records)).not.toContain('evil-Qv7');
+    expect(JSON.stringify(records)).not.toContain('sk-planted');
+  });
+
   it('a link swapped in while the values are read is refused at write time', async () => {
     await tv.vault.set('project/racy/api_key', 'dev', 'sk-race-value-1', {
       description: 'Payment provider API key for the checkout service',

@@ -18,7 +18,7 @@ import { authorizeAgentEnvFile } from '../../core/agents/env-file.js';
 import { writeDotenv } from '../../core/dotenv/index.js';
 import { CofferError } from '../../core/errors.js';
 import { gitIgnoreWarning } from '../../core/git.js';
-import { assertInjectableNames } from '../../core/inject/index.js';
+import { assertInjectableNamesAudited } from '../../core/inject/index.js';
 import { parseKeyPath, parsePathPrefix, secretEnvVar } from '../../core/paths.js';
 import { resolveDerived } from '../../core/references/resolve.js';
 import { projectNotFound } from '../../core/store/project-lookup.js';
@@ -123,13 +123,16 @@ export const writeEnvTool: CofferTool = defineTool({
       }
     }
 
-    // The names rule of every injector; an agent can never allow a refused name.
-    assertInjectableNames(
+    // The names rule of every injector; an agent can never allow a refused name. Each refused
+    // variable is audited as a denied write_env: a name planted in the vault for an agent to
+    // write is what the operator looks for in the log.
+    await assertInjectableNamesAudited(
       chosen.map((s) => ({
         name: secretEnvVar(s),
         path: s.path,
       })),
       [],
+      { action: 'write_env', env, deny: (a, t, r) => ctx.vault.denied(a, t, r) },
       `write ${rel} with`,
       false,
     );
