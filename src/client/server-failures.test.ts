@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Kit, makeKit, seed } from '../../test/helpers/server-kit.js';
-import { CofferError, defaultHint, SERVER_SIDE_CODES } from '../core/errors.js';
+import { CofferError, defaultHint, ERROR_CODES, SERVER_SIDE_CODES } from '../core/errors.js';
 import { type CofferClient, createClient } from './client.js';
 import type { FetchFunction } from './transport.js';
 
@@ -69,6 +69,55 @@ describe("a failure of the server's own store, through the client", () => {
         failWith = undefined;
       }
     }
+  });
+
+  it("the server's operator advice never reaches the caller: integrity, audit chain, master key", async () => {
+    const cases = [
+      new CofferError(
+        'INTEGRITY_FAILURE',
+        'the row secrets:project/app/db_url of /srv/coffer/vault.db failed its MAC check',
+      ),
+      new CofferError(
+        'AUDIT_CHAIN_BROKEN',
+        'the audit log of /srv/coffer/vault.db was changed outside coffer: record 41 edited; nothing was done',
+      ),
+      new CofferError('MASTER_KEY_MISSING', 'the key file /srv/coffer/master.key does not exist', {
+        hint: 'Restore /srv/coffer/master.key from your backup, or set COFFER_MASTER_KEY.',
+      }),
+    ];
+    for (const local of cases) {
+      // Locally the same error keeps its full message and the operator's advice.
+      expect(local.hint, local.code).toBeTruthy();
+      failWith = local;
+      try {
+        for (const call of [
+          () => client.getSecret('project/app/db_url', { env: 'dev' }),
+          () => client.listSecrets({ env: 'dev' }),
+        ]) {
+          const err = await failure(call());
+          expect(err.code).toBe(local.code);
+          expect(err.hint, local.code).toBeUndefined();
+          // That the server cannot serve and its operator must act; not how.
+          expect(err.message).toContain('operator');
+          expect(err.message).toContain('the server log has the request id');
+          for (const leak of ['/srv/coffer', 'backup', 'acknowledge', 'COFFER_MASTER_KEY', 'MAC']) {
+            expect(err.message, `${local.code}: ${leak}`).not.toContain(leak);
+          }
+        }
+      } finally {
+        failWith = undefined;
+      }
+    }
+  });
+
+  it('every code whose catalogue hint advises the operator is a server-side code', () => {
+    // Advice about the vault's own files, keys and log (a backup is the caller's input in
+    // BACKUP_INVALID, `coffer backup verify`: not this).
+    const operatorAdvice =
+      /(from|with) a backup|acknowledge|COFFER_MASTER_KEY|upgrade coffer|coffer init|Install the/i;
+    const advising = ERROR_CODES.filter((c) => operatorAdvice.test(defaultHint(c) ?? ''));
+    expect(advising.length).toBeGreaterThan(0);
+    for (const code of advising) expect(SERVER_SIDE_CODES, code).toContain(code);
   });
 
   it("a refusal of the caller's own request still carries its hint", async () => {

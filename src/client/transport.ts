@@ -5,8 +5,8 @@
  * - An error answer `{code, message, hint?, requestId}` becomes a CofferError with the same
  *   code and hint, so a front end (the CLI) exits with the same code and shows the same hint
  *   in remote and local mode (an answer without a hint, from an older server, gets the
- *   catalogue's hint for the code; the server's own failures, such as STORE_CORRUPT, get
- *   none, whatever the answer holds: core's SERVER_SIDE_CODES). An answer with a code this
+ *   catalogue's hint for the code; the server's own failures, such as STORE_CORRUPT or
+ *   AUDIT_CHAIN_BROKEN, get none, whatever the answer holds: core's SERVER_SIDE_CODES). An answer with a code this
  *   version does not know falls back to the HTTP status (401 UNAUTHENTICATED,
  *   404 SECRET_NOT_FOUND, 409 VERSION_CONFLICT, ...), keeping the error class.
  * - A network failure or time-out becomes SERVER_UNREACHABLE; an answer that is not a JSON

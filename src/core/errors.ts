@@ -279,16 +279,30 @@ export function defaultHint(code: ErrorCode): string | undefined {
 }
 
 /**
- * Failures of a server itself (its store, its files), as opposed to errors of the caller's
- * request: a server answers them with a fixed text and no hint, since their message names its
- * database or paths and their hint is advice for its operator (`Restore the vault file from a
- * backup`), not for a remote caller; a client never fills in the catalogue's hint for them.
+ * Failures of a server itself (its store, its files, its keys, its audit log), as opposed to
+ * errors of the caller's request: a server answers them with a fixed text and no hint, since
+ * their message names its database, paths or key files and their hint is advice for its
+ * operator (`Restore the vault file from a backup`, `coffer audit acknowledge`, `set
+ * COFFER_MASTER_KEY`), not for a remote caller, who learns that the server cannot serve and
+ * that its operator must act; a client never fills in the catalogue's hint for them. Locally
+ * (the CLI on its own vault) the same codes keep their full message and hint. Not here:
+ * AUDIT_WRITE_FAILED (a fixed message, and its hint, `Nothing was changed`, is for the caller).
  */
 export const SERVER_SIDE_CODES: readonly ErrorCode[] = [
   'STORE_ERROR',
   'STORE_LOCKED',
   'STORE_CORRUPT',
   'IO_ERROR',
+  'INTEGRITY_FAILURE',
+  'AUDIT_BROKEN',
+  'AUDIT_CHAIN_BROKEN',
+  'MASTER_KEY_MISSING',
+  'WRONG_KEY',
+  'KEY_NOT_FOUND',
+  'KEY_FILE_INSECURE',
+  'UNSUPPORTED_FORMAT',
+  'VAULT_NOT_FOUND',
+  'DEPENDENCY_MISSING',
 ];
 
 /** Is `code` a failure of the server itself (SERVER_SIDE_CODES)? */

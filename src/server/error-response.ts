@@ -8,10 +8,11 @@
  * catalogue's rule name paths and files but never a value, so a remote caller reads the same
  * hint as a local one (`Pass --description ...`); anything that is not a CofferError becomes
  * a generic INTERNAL 500 whose text, stack and cause stay on the server. The server's own
- * failures (its store, its files) keep their code but neither their text nor their hint,
- * which name the database, its user and schema, or a path on the server: a caller (even one
- * without a valid token, whose token lookup failed) learns that the store failed, and the
- * server log has the rest (logger.ts). Nothing here reads the request.
+ * failures (its store, its files, its keys, its audit log) keep their code but neither their
+ * text nor their hint, which name the database, its user and schema, or a path on the server,
+ * and advise its operator (restore a backup, acknowledge the audit log, give the master key):
+ * a caller (even one without a valid token, whose token lookup failed) learns that the server
+ * cannot serve and that its operator must act, and the server log has the rest (logger.ts). Nothing here reads the request.
  */
 import { CofferError, type ErrorClass, type ErrorCode, isServerSideCode } from '../core/errors.js';
 
@@ -50,6 +51,26 @@ const SERVER_SIDE_TEXT: Partial<Record<ErrorCode, string>> = {
   STORE_LOCKED: "the server's store is busy (locked by another writer); try again",
   STORE_CORRUPT: "the server's store reports damaged data; the server log has the request id",
   IO_ERROR: 'a file operation on the server failed; the server log has the request id',
+  INTEGRITY_FAILURE:
+    "the server's stored data failed its integrity check, so the server cannot serve it until its operator acts; the server log has the request id",
+  AUDIT_BROKEN:
+    "the server's audit log failed its check, so the server cannot serve until its operator acts; the server log has the request id",
+  AUDIT_CHAIN_BROKEN:
+    "the server's audit log is broken, so the server does nothing until its operator acts; nothing was done; the server log has the request id",
+  MASTER_KEY_MISSING:
+    'the server cannot unlock its vault (its master key is missing) until its operator provides it; the server log has the request id',
+  WRONG_KEY:
+    'the server cannot unlock its vault (its master key does not match) until its operator fixes it; the server log has the request id',
+  KEY_NOT_FOUND:
+    "the server's keyring lacks a key its data needs, so the server cannot serve it until its operator acts; the server log has the request id",
+  KEY_FILE_INSECURE:
+    'the server refuses its own key file until its operator fixes it; the server log has the request id',
+  UNSUPPORTED_FORMAT:
+    "the server's store holds data in a format this server does not read, until its operator upgrades it; the server log has the request id",
+  VAULT_NOT_FOUND:
+    'the server has no vault to serve until its operator restores or creates it; the server log has the request id',
+  DEPENDENCY_MISSING:
+    'the server lacks a package it needs until its operator installs it; the server log has the request id',
 };
 
 /**
