@@ -266,6 +266,62 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(existsSync(join(toml, '.cursor'))).toBe(false);
   });
 
+  it('check reports a configuration that does not parse as INVALID with its place, never its text', () => {
+    const { h, project } = vault();
+    const token = 'coffer_tok_e2eAgentCheck0123456789abcdef';
+    const dir = project();
+    const set = h.run(['agent', 'setup', '--client', 'claude-code', '--client', 'codex'], {
+      cwd: dir,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    // Each file with a token beside a syntax error (a parser's message would quote it).
+    const broken: [AgentClient, string, string, string, string][] = [
+      [
+        'claude-code',
+        'mcp-server',
+        '.mcp.json',
+        `{\n  "mcpServers": {\n    "${token}": {},\n    "${token}": {}\n  }\n}\n`,
+        'not valid JSON (line 4, column 5)',
+      ],
+      [
+        'claude-code',
+        'output-hook',
+        '.claude/settings.local.json',
+        `{ "env": { "COFFER_TOKEN": "${token}" } `,
+        'not valid JSON (line 1, column 73)',
+      ],
+      [
+        'codex',
+        'mcp-server',
+        '.codex/config.toml',
+        `[mcp_servers.coffer]\nenv = { "${token}" = "x" }\n[mcp_servers.coffer]\n`,
+        'not valid TOML (line 3, column 1)',
+      ],
+    ];
+    for (const [client, piece, file, text, detail] of broken) {
+      const before = readFileSync(join(dir, MCP_FILE[client]), 'utf8');
+      writeFileSync(join(dir, file), text);
+      const r = h.run(['agent', 'check', '--client', client], { cwd: dir });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toContain(`INVALID ${piece} (${file}): ${detail}\n`);
+      expect(r.stdout).toContain('Fix the INVALID files');
+      expect(r.stdout + r.stderr).not.toContain(token);
+      const json = h.run(['agent', 'check', '--client', client, '--json'], { cwd: dir });
+      const items = JSON.parse(json.stdout).clients[0].items;
+      expect(items.find((i: { piece: string }) => i.piece === piece)).toEqual({
+        piece,
+        file,
+        status: 'invalid',
+        detail,
+      });
+      expect(json.stdout).not.toContain(token);
+      // Put back: only the broken file made the client red.
+      if (file === MCP_FILE[client]) writeFileSync(join(dir, file), before);
+      else rmSync(join(dir, file));
+      expect(h.run(['agent', 'check', '--client', client], { cwd: dir }).code).toBe(0);
+    }
+  });
+
   it('refuses a client file past 1 MiB by name and writes nothing; check counts it unread', () => {
     const { h, project } = vault();
     const dir = project({ 'CLAUDE.md': '# Notes\n', '.codex/config.toml': 'model = "o3"\n' });
@@ -285,6 +341,8 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
       const check = h.run(['agent', 'check', '--client', client], { cwd: dir });
       expect(check.code, check.stderr).toBe(1);
       expect(check.stdout).toContain(`${client}: incomplete`);
+      expect(check.stdout).toContain(`(${file}): ${file} is larger than 1 MiB`);
+      expect(check.stdout).not.toContain(dir);
       expect(check.stderr).not.toMatch(/internal error|\n\s+at /);
     }
     expect(existsSync(join(dir, '.mcp.json'))).toBe(false);

@@ -99,22 +99,46 @@ function assertInsideProject(dir: string, file: string): void {
   }
 }
 
-/**
- * The current text of a client's files (undefined: the file does not exist); with `check`,
- * also those only `agent check` reads.
- */
-function readFiles(
-  dir: string,
-  client: AgentClient,
-  check = false,
-): Record<string, string | undefined> {
+/** The current text of a client's files (undefined: the file does not exist). */
+function readFiles(dir: string, client: AgentClient): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const file of clientFiles(client, check)) {
+  for (const file of clientFiles(client)) {
     assertInsideProject(dir, file);
     out[file] = readClientFile(join(dir, file), file);
   }
   return out;
 }
+
+/**
+ * A client's files for `agent check`: the text of each one read, and why for each one that is
+ * there but cannot be read (a link out of the project, not a regular file, past its cap, not
+ * UTF-8), named by its project-relative name. One such file leaves the others checked.
+ */
+function readCheckFiles(
+  dir: string,
+  client: AgentClient,
+): { files: Record<string, string | undefined>; unreadable: Record<string, string> } {
+  const files: Record<string, string | undefined> = {};
+  const unreadable: Record<string, string> = {};
+  for (const file of clientFiles(client, true)) {
+    try {
+      assertInsideProject(dir, file);
+      files[file] = readClientFile(join(dir, file), file);
+    } catch (err) {
+      if (!(err instanceof CofferError)) throw err;
+      unreadable[file] = err.message.split(join(dir, file)).join(file);
+    }
+  }
+  return { files, unreadable };
+}
+
+/** How `agent check` marks each status (INVALID: the file is there but does not parse). */
+const STATUS_MARK: Record<CheckItem['status'], string> = {
+  ok: 'ok     ',
+  missing: 'MISSING',
+  invalid: 'INVALID',
+  'not-available': 'n/a    ',
+};
 
 /** The absolute path of the coffer binary running now (what the client is to start). */
 function cofferBinary(): string {
@@ -368,18 +392,13 @@ Examples:
       action<AgentOptions>(async (_args, opts, g) => {
         const dir = process.cwd();
         const reports: AgentCheckReport[] = clientsOf(opts.client, dir).map((client) => {
-          let files: Record<string, string | undefined>;
-          try {
-            files = readFiles(dir, client, true);
-          } catch (err) {
-            if (!(err instanceof CofferError)) throw err;
-            files = {};
-          }
+          const { files, unreadable } = readCheckFiles(dir, client);
           return checkAgentSetup({
             client,
             cofferHome: dirname(defaultVault()),
             homeDir: homedir(),
             files,
+            unreadable,
             isExecutable,
           });
         });
@@ -411,12 +430,14 @@ Examples:
           for (const r of reports) {
             writeOut(`${r.client}: ${r.ok ? 'ok' : 'incomplete'}\n`);
             for (const i of r.items) {
-              const mark =
-                i.status === 'ok' ? 'ok     ' : i.status === 'missing' ? 'MISSING' : 'n/a    ';
+              const mark = STATUS_MARK[i.status];
               writeOut(`  ${mark} ${i.piece}${i.file ? ` (${i.file})` : ''}: ${i.detail}\n`);
             }
           }
-          if (!ok) writeOut('Fix with: coffer agent setup\n');
+          // setup refuses a file that does not parse: it has to be fixed by hand first.
+          if (reports.some((r) => r.items.some((i) => i.status === 'invalid')))
+            writeOut('Fix the INVALID files (or move them aside), then run: coffer agent setup\n');
+          else if (!ok) writeOut('Fix with: coffer agent setup\n');
         }
         return ok ? 0 : 1;
       }),

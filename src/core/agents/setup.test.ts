@@ -396,8 +396,46 @@ describe('agent setup', () => {
         );
         expect(check(client, { [spec.mcpFile]: broken }).items[0]).toMatchObject({
           piece: 'mcp-server',
-          status: 'missing',
+          status: 'invalid',
         });
+      });
+
+      it('check reports an MCP file that does not parse as invalid, with its place and none of its text', () => {
+        const after = apply(client, {});
+        const token = 'coffer_tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+        // A token next to a syntax error, where a parser's message would quote it; VS Code's
+        // JSONC comments and trailing commas stay valid and the error is elsewhere.
+        const broken =
+          spec.mcpFormat === 'toml'
+            ? `[mcp_servers.x]\nenv = { COFFER_TOKEN = "${token}" }\n[mcp_servers.x]\n`
+            : `{\n${spec.jsonc ? '  // a note\n' : ''}  "${spec.serversKey}": {\n    "${token}": 1,\n    "${token}": 2${spec.jsonc ? ',' : ''}\n  }\n}\n`;
+        const report = check(client, { ...after, [spec.mcpFile]: broken });
+        const item = report.items.find((i) => i.piece === 'mcp-server');
+        expect(item).toEqual({
+          piece: 'mcp-server',
+          file: spec.mcpFile,
+          status: 'invalid',
+          detail:
+            spec.mcpFormat === 'toml'
+              ? 'not valid TOML (line 3, column 1)'
+              : `not valid JSON (line ${spec.jsonc ? 5 : 4}, column 5)`,
+        });
+        expect(report.ok).toBe(false);
+        expect(JSON.stringify(report)).not.toContain(token);
+        // A file that is there but cannot be read is invalid too, never "no coffer server".
+        const unread = checkAgentSetup({
+          client,
+          cofferHome: COFFER_HOME,
+          homeDir: HOME,
+          files: { ...after, [spec.mcpFile]: undefined },
+          unreadable: { [spec.mcpFile]: `${spec.mcpFile} is not a regular file` },
+          isExecutable: (p) => p === COMMAND,
+        });
+        expect(unread.items.find((i) => i.piece === 'mcp-server')).toMatchObject({
+          status: 'invalid',
+          detail: `${spec.mcpFile} is not a regular file`,
+        });
+        expect(unread.ok).toBe(false);
       });
     });
   }
@@ -457,9 +495,28 @@ describe('agent setup', () => {
     );
     // A broken personal file is reported, not thrown.
     expect(hookItem({ ...after, [local]: '{ "disableAllHooks": tru' })).toMatchObject({
-      status: 'missing',
+      status: 'invalid',
       file: local,
+      detail: 'not valid JSON (line 1, column 22)',
     });
+  });
+
+  it('check reports a Claude settings file that does not parse as invalid, naming no key of it', () => {
+    const after = apply('claude-code', {});
+    const file = '.claude/settings.json';
+    const token = 'coffer_tok_0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+    const broken = after[file]!.replace(/^\{/, `{ "${token}": 1, "${token}": 2,`);
+    const report = check('claude-code', { ...after, [file]: broken });
+    for (const piece of ['read-deny', 'output-hook'] as const) {
+      expect(report.items.find((i) => i.piece === piece)).toEqual({
+        piece,
+        file,
+        status: 'invalid',
+        detail: expect.stringMatching(/^not valid JSON \(line 1, column \d+\)$/),
+      });
+    }
+    expect(report.ok).toBe(false);
+    expect(JSON.stringify(report)).not.toContain(token);
   });
 
   it('check is red for a .cursorignore negation after the block that re-includes its files', () => {

@@ -13,6 +13,7 @@ import { type AgentClient, CLIENTS, clientFiles } from './clients.js';
 import {
   appendItem,
   type JsonParseOptions,
+  JsonSyntaxError,
   jsonValue,
   newJsonFile,
   nodeAt,
@@ -20,7 +21,7 @@ import {
   replaceNode,
   setProperty,
 } from './json-edit.js';
-import { parseToml, setTomlTable, type TomlSimpleValue } from './toml-edit.js';
+import { parseToml, setTomlTable, type TomlSimpleValue, TomlSyntaxError } from './toml-edit.js';
 import { INSTRUCTIONS_MARKERS, workflowText } from './workflow.js';
 
 /** The pieces of a setup, in the order they are reported. */
@@ -440,7 +441,11 @@ function tomlServer(
   return found;
 }
 
-export type CheckStatus = 'ok' | 'missing' | 'not-available';
+/**
+ * `invalid`: the piece's file is there but does not parse (or cannot be read), so whether the
+ * piece is in place is unknown; the client may ignore the file or refuse to start.
+ */
+export type CheckStatus = 'ok' | 'missing' | 'invalid' | 'not-available';
 
 export interface CheckItem {
   piece: AgentPiece;
@@ -455,6 +460,11 @@ export interface AgentCheckInput {
   cofferHome: string;
   homeDir: string;
   files: Readonly<Record<string, string | undefined>>;
+  /**
+   * Files that are there but could not be read (not a regular file, past the size cap, not
+   * UTF-8), each with why: reported invalid, never as a piece that is missing.
+   */
+  unreadable?: Readonly<Record<string, string>> | undefined;
   /** Whether a file exists and can be run (the MCP command). */
   isExecutable: (path: string) => boolean;
 }
@@ -469,9 +479,29 @@ export interface AgentCheckReport {
   items: CheckItem[];
 }
 
-/** What a parse error leaves of a check: the file named as broken. */
-function brokenFile(err: unknown): string {
-  if (err instanceof CofferError) return err.message;
+/** A file `checkAgentSetup` was told it could not read, with why. */
+class UnreadableFile extends Error {
+  readonly detail: string;
+  constructor(detail: string) {
+    super(detail);
+    this.detail = detail;
+  }
+}
+
+/**
+ * What a file that cannot be read leaves of a check. One that does not parse is `invalid`,
+ * named with where it stops parsing and never with the parser's own words: they may quote a
+ * key or a table name of the file, and these files can hold a token. One that parses but holds
+ * a piece in a shape coffer cannot read (permissions.deny not an object, broken block
+ * markers) leaves that piece `missing`, with the place.
+ */
+function brokenFile(err: unknown): { status: 'invalid' | 'missing'; detail: string } {
+  if (err instanceof UnreadableFile) return { status: 'invalid', detail: err.detail };
+  if (err instanceof JsonSyntaxError)
+    return { status: 'invalid', detail: `not valid JSON (line ${err.line}, column ${err.column})` };
+  if (err instanceof TomlSyntaxError)
+    return { status: 'invalid', detail: `not valid TOML (line ${err.line}, column ${err.column})` };
+  if (err instanceof CofferError) return { status: 'missing', detail: err.message };
   throw err;
 }
 
@@ -482,6 +512,15 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   const missing = (piece: AgentPiece, file: string, detail: string): void => {
     items.push({ piece, file, status: 'missing', detail });
   };
+  const broken = (piece: AgentPiece, file: string, err: unknown): void => {
+    items.push({ piece, file, ...brokenFile(err) });
+  };
+  /** A file's text (undefined: not there). @throws UnreadableFile when it could not be read. */
+  const textOf = (file: string): string | undefined => {
+    const why = input.unreadable?.[file];
+    if (why !== undefined) throw new UnreadableFile(why);
+    return input.files[file];
+  };
 
   // 1. The MCP server entry, and from it the project and environments.
   let project: string | undefined;
@@ -490,10 +529,10 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   let command: string | undefined;
   {
     const file = spec.mcpFile;
-    const text = input.files[file];
     let entry: { command?: unknown; args?: unknown; env?: unknown } | undefined;
-    let broken: string | undefined;
+    let failed: { status: 'invalid' | 'missing'; detail: string } | undefined;
     try {
+      const text = textOf(file);
       if (text !== undefined) {
         if (spec.mcpFormat === 'toml') entry = tomlServer(text, file);
         else {
@@ -505,14 +544,20 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
         }
       }
     } catch (err) {
-      broken = brokenFile(err);
+      failed = brokenFile(err);
     }
     const problem =
-      broken ??
+      failed?.detail ??
       (entry === undefined
         ? `no "${SERVER_NAME}" server`
         : entryProblem(entry, input.isExecutable));
-    if (problem !== undefined) missing('mcp-server', file, problem);
+    if (problem !== undefined)
+      items.push({
+        piece: 'mcp-server',
+        file,
+        status: failed?.status ?? 'missing',
+        detail: problem,
+      });
     else {
       const read = readMcpArgs(entry!.args as string[])!;
       project = read.project;
@@ -535,7 +580,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
     const home = location.vault !== undefined ? dirname(location.vault) : input.cofferHome;
     const rules = claudeDenyRules(home, input.homeDir);
     try {
-      const text = input.files[file];
+      const text = textOf(file);
       const node =
         text === undefined ? undefined : nodeAt(parseJsonTree(text, file), ['permissions', 'deny']);
       const have = node === undefined ? [] : jsonValue(node);
@@ -550,15 +595,16 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
           detail: "Read denied for .env*, *.pem, *.key and coffer's home",
         });
     } catch (err) {
-      missing('read-deny', file, brokenFile(err));
+      broken('read-deny', file, err);
     }
   } else if (spec.readDeny.kind === 'ignore-file') {
     const file = spec.readDeny.file;
     try {
-      const block = findBlock(input.files[file] ?? '', IGNORE_MARKERS, file);
+      const text = textOf(file) ?? '';
+      const block = findBlock(text, IGNORE_MARKERS, file);
       const lines = new Set((block?.body ?? '').split(/\r?\n/).map((l) => l.trim()));
       const absent = IGNORE_PATTERNS.filter((p) => !lines.has(p));
-      const reopened = block === undefined ? undefined : reincluded(input.files[file]!, block.end);
+      const reopened = block === undefined ? undefined : reincluded(text, block.end);
       if (block === undefined) missing('read-deny', file, 'no coffer block');
       else if (absent.length > 0)
         missing('read-deny', file, `the coffer block lacks ${absent.join(', ')}`);
@@ -576,7 +622,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
           detail: `${IGNORE_PATTERNS.join(', ')} ignored`,
         });
     } catch (err) {
-      missing('read-deny', file, brokenFile(err));
+      broken('read-deny', file, err);
     }
   } else {
     items.push({
@@ -590,7 +636,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   if (spec.outputHook.kind === 'claude-settings') {
     const file = spec.outputHook.file;
     try {
-      const text = input.files[file];
+      const text = textOf(file);
       const node =
         text === undefined
           ? undefined
@@ -609,10 +655,10 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
               ],
             }
           : undefined;
-      const off = hooksDisabledIn(input.files, [file, ...(spec.overrides ?? [])]);
+      const off = hooksDisabledIn(textOf, [file, ...(spec.overrides ?? [])]);
       if (ours === undefined)
         missing('output-hook', file, 'no PostToolUse hook running coffer redact');
-      else if (off !== undefined) missing('output-hook', off.file, off.detail);
+      else if (off !== undefined) items.push({ piece: 'output-hook', ...off });
       else if (want !== undefined && !sameJson(ours, want))
         missing(
           'output-hook',
@@ -627,7 +673,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
           detail: `${HOOK_MATCHER} output passes through coffer redact`,
         });
     } catch (err) {
-      missing('output-hook', file, brokenFile(err));
+      broken('output-hook', file, err);
     }
   } else {
     items.push({
@@ -641,7 +687,7 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   {
     const file = spec.instructionsFile;
     try {
-      const block = findBlock(input.files[file] ?? '', INSTRUCTIONS_MARKERS, file);
+      const block = findBlock(textOf(file) ?? '', INSTRUCTIONS_MARKERS, file);
       if (block === undefined) missing('instructions', file, 'no coffer secrets workflow');
       else if (project !== undefined && block.body.replace(/\r\n/g, '\n') !== workflowText(project))
         missing(
@@ -657,13 +703,13 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
           detail: "store-first workflow for coffer's tools",
         });
     } catch (err) {
-      missing('instructions', file, brokenFile(err));
+      broken('instructions', file, err);
     }
   }
 
   return {
     client: input.client,
-    ok: items.every((i) => i.status !== 'missing'),
+    ok: items.every((i) => i.status !== 'missing' && i.status !== 'invalid'),
     ...(project !== undefined ? { project, location } : {}),
     items,
   };
@@ -700,18 +746,22 @@ function reincluded(text: string, after: number): { line: number; text: string }
  * (the client may then ignore it, or refuse to start: either way the check is red).
  */
 function hooksDisabledIn(
-  files: Readonly<Record<string, string | undefined>>,
+  textOf: (file: string) => string | undefined,
   names: readonly string[],
-): { file: string; detail: string } | undefined {
+): { file: string; status: 'invalid' | 'missing'; detail: string } | undefined {
   for (const file of names) {
-    const text = files[file];
-    if (text === undefined) continue;
     try {
+      const text = textOf(file);
+      if (text === undefined) continue;
       const node = nodeAt(parseJsonTree(text, file), ['disableAllHooks']);
       if (node !== undefined && jsonValue(node) === true)
-        return { file, detail: 'disableAllHooks is true: no hook runs, coffer redact included' };
+        return {
+          file,
+          status: 'missing',
+          detail: 'disableAllHooks is true: no hook runs, coffer redact included',
+        };
     } catch (err) {
-      return { file, detail: brokenFile(err) };
+      return { file, ...brokenFile(err) };
     }
   }
   return undefined;

@@ -45,6 +45,22 @@ const NUMBER =
 const DATE =
   /^(?:\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:\d{2})?)?|\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)/;
 
+/**
+ * The refusal of a text that is not TOML, with where it stops being TOML (1-based line and
+ * column), for a caller that reports the place without the message (whose problem may quote
+ * a key or a table name of the file).
+ */
+export class TomlSyntaxError extends CofferError {
+  readonly line: number;
+  readonly column: number;
+
+  constructor(file: string, line: number, column: number, problem: string) {
+    super('INVALID_ARGUMENT', `${file}:${line}: ${problem}`, fixHint());
+    this.line = line;
+    this.column = column;
+  }
+}
+
 function fixHint(): { hint: string } {
   return {
     hint: 'Fix the file (or move it aside), then run the command again; nothing was written.',
@@ -53,17 +69,14 @@ function fixHint(): { hint: string } {
 
 /**
  * Reads a TOML document.
- * @throws CofferError INVALID_ARGUMENT `file:line: ...` when it is not valid TOML.
+ * @throws TomlSyntaxError (INVALID_ARGUMENT) `file:line: ...` when it is not valid TOML.
  */
 export function parseToml(text: string, file: string): TomlDoc {
   // A byte order mark at the start (some Windows editors write one) is not content.
   let i = text.startsWith('\uFEFF') ? 1 : 0;
   const fail = (message: string, at = i): never => {
-    throw new CofferError(
-      'INVALID_ARGUMENT',
-      `${file}:${lineColumn(text, at).line}: ${message}`,
-      fixHint(),
-    );
+    const { line, column } = lineColumn(text, at);
+    throw new TomlSyntaxError(file, line, column, message);
   };
   const ws = (): void => {
     while (text[i] === ' ' || text[i] === '\t') i++;
