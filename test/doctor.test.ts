@@ -197,6 +197,34 @@ describe('files', () => {
     expectFail(await f.check('files/env-missing'), { file: '.env' });
   });
 
+  it("files/env-not-ignored, files/env-missing: dotenvx's .env.keys must be ignored and never committed; dotenv-vault's .env.vault is committed", async () => {
+    const f = await fixture();
+    f.write('.env.example', 'DB_PASSWORD=your-db-password\n');
+    // dotenv-vault's ciphertext, meant for the repository, committed as its tool says.
+    f.write('.env.vault', `DOTENV_VAULT_DEVELOPMENT="${rand(64)}"\n`);
+    f.commit('add .env.vault');
+    expectPass(await f.check('files/env-not-ignored'));
+    // dotenvx's private keys: not ignored, then committed, are errors; and no .env of the app.
+    const keys = `DOTENV_PRIVATE_KEY="${randomBytes(32).toString('hex')}"\n`;
+    f.write('.env.keys', keys, 0o600);
+    const open = await f.check('files/env-not-ignored');
+    expectFail(open, { file: '.env.keys' });
+    expect(open.evidence.map((e) => e.file)).toEqual(['.env.keys']);
+    expect(open.evidence[0]?.message).toMatch(/not ignored by git: it holds the private keys/);
+    expectFail(await f.check('files/env-missing'), { file: '.env' });
+    f.commit('add .env.keys');
+    f.write('.gitignore', '/.env.keys\n');
+    const tracked = await f.check('files/env-not-ignored');
+    expectFail(tracked, { file: '.env.keys' });
+    expect(tracked.evidence[0]?.message).toMatch(/tracked by git: its private decryption keys/);
+    expect(tracked.fixes.map((x) => x.command)).toContain(
+      'git rm --cached -- .env.keys && coffer scan --history',
+    );
+    expect(JSON.stringify(tracked)).not.toContain(keys.slice(20, 84));
+    f.git('rm', '-q', '--cached', '--', '.env.keys');
+    expectPass(await f.check('files/env-not-ignored'));
+  });
+
   it('files/env-missing: a .env.example without .env, then a .env', async () => {
     const f = await fixture();
     f.write('.env.example', 'DB_PASSWORD=your-db-password\n');

@@ -37,6 +37,7 @@ import { type Check, type Evidence, type Fix, type Unread, unread } from '../typ
 import {
   appendLinesFix,
   base,
+  isDotenvKeysFile,
   isEnvExample,
   isEnvFile,
   isSecretFile,
@@ -84,14 +85,24 @@ const envIgnored: Check = {
     const fixes: Fix[] = [];
     for (const f of envFiles) {
       if (tracked.has(f)) {
-        evidence.push({ file: f, message: `${f} is tracked by git: its values are in history` });
+        evidence.push({
+          file: f,
+          message: isDotenvKeysFile(f)
+            ? `${f} is tracked by git: its private decryption keys are in history, and with them every value of the encrypted .env files they open`
+            : `${f} is tracked by git: its values are in history`,
+        });
         fixes.push({
           description: `stop tracking ${f} (the file stays on disk), then treat its values as leaked`,
           command: `git rm --cached -- ${sh(f)} && coffer scan --history`,
         });
         toIgnore.push(`/${f}`);
       } else if (!ignored.has(f)) {
-        evidence.push({ file: f, message: `${f} is not ignored by git` });
+        evidence.push({
+          file: f,
+          message: isDotenvKeysFile(f)
+            ? `${f} is not ignored by git: it holds the private keys of the encrypted .env files`
+            : `${f} is not ignored by git`,
+        });
         toIgnore.push(`/${f}`);
       }
     }
@@ -322,9 +333,11 @@ const envPresent: Check = {
         skipped: 'no coffer.yaml or .env.example: nothing says a .env is needed',
       };
     }
-    if (ctx.tree().some((f) => !f.includes('/') && isEnvFile(f))) return { evidence: [] };
+    // dotenvx's .env.keys holds the keys of encrypted .env files, no environment of its own.
+    const appEnv = (f: string) => !f.includes('/') && isEnvFile(f) && !isDotenvKeysFile(f);
+    if (ctx.tree().some(appEnv)) return { evidence: [] };
     // A link named .env is one (read through); a FIFO or a dangling link is there, unread.
-    const special = ctx.treeOthers().special.filter((f) => !f.includes('/') && isEnvFile(f));
+    const special = ctx.treeOthers().special.filter(appEnv);
     const notRead = ctx.unreadOf(special);
     if (special.length > notRead.length) return { evidence: [] };
     if (notRead.length > 0) return { evidence: [], unread: notRead };

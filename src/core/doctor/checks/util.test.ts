@@ -99,5 +99,10 @@ describe('isEnvFile', () => {
       expect(isEnvFile(n), n).toBe(true);
     }
     expect(isEnvFile('.env.example')).toBe(false);
+    // dotenvx's private keys are a secret file; dotenv-vault's ciphertext is meant to be committed.
+    expect(isEnvFile('.env.keys')).toBe(true);
+    expect(isEnvFile('app/.env.keys')).toBe(true);
+    expect(isEnvFile('.env.vault')).toBe(false);
+    expect(isEnvFile('app/.env.vault')).toBe(false);
   });
 });

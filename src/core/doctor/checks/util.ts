@@ -17,14 +17,28 @@ export const base = (file: string): string => file.slice(file.lastIndexOf('/') +
 const EXAMPLE = /\.(?:example|sample|template|dist|defaults|tmpl|tpl)$/i;
 
 /**
- * `.env`, `.env.local`, `.env.prod`, `prod.env`: a file holding real values. Not what a coffer
- * write leaves beside one (writerFileOf): its lock `.env.lock` (a pid, a host, a token), the
- * lock's takeover and pid files, and its temp files (which hold secrets, but are reported as
- * leftovers to delete, not as .env files to ignore).
+ * Files meant to be committed though their names look like a .env file's: dotenv-vault's
+ * `.env.vault` holds only ciphertext (its keys are kept elsewhere, `DOTENV_KEY`), and its
+ * documentation has it committed. dotenvx's `.env.keys` is the opposite, the private keys that
+ * decrypt its encrypted .env files: it stays a .env file here, to be ignored and never committed.
+ */
+const COMMITTED_ENV = new Set(['.env.vault']);
+
+/** dotenvx's file of private decryption keys: secret, but no environment of an app. */
+export function isDotenvKeysFile(file: string): boolean {
+  return base(file) === '.env.keys';
+}
+
+/**
+ * `.env`, `.env.local`, `.env.prod`, `prod.env`, and dotenvx's `.env.keys`: a file holding real
+ * values. Not an example file, not dotenv-vault's ciphertext `.env.vault` (COMMITTED_ENV), and
+ * not what a coffer write leaves beside one (writerFileOf): its lock `.env.lock` (a pid, a host,
+ * a token), the lock's takeover and pid files, and its temp files (which hold secrets, but are
+ * reported as leftovers to delete, not as .env files to ignore).
  */
 export function isEnvFile(file: string): boolean {
   const b = base(file);
-  if (writerFileOf(b) !== undefined) return false;
+  if (writerFileOf(b) !== undefined || COMMITTED_ENV.has(b)) return false;
   return (/^\.env(?:\..+)?$/.test(b) || /^[\w.-]+\.env$/.test(b)) && !EXAMPLE.test(b);
 }
 
