@@ -859,6 +859,58 @@ describe('access', () => {
     expectPass(await f.check('access/token-unused'));
   });
 
+  it('access/token-globs-past-limits: live tokens an earlier coffer made with globs past the limits, then replaced', async () => {
+    const f = await fixture({ vault: true });
+    // As an earlier coffer stored them: any number of globs, of any length.
+    let n = 0;
+    const older = async (name: string, allow: string[], revokedAt: string | null = null) =>
+      f.vault!.auditedTransaction('token_create', async (tx) => {
+        await tx.insertToken({
+          id: randomBytes(8).toString('hex'),
+          name,
+          hash: randomBytes(32).toString('hex'),
+          allow,
+          envs: [],
+          caps: ['read'],
+          createdAt: new Date(Date.now() - DAY + 1000 * ++n).toISOString(),
+          expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+          revokedAt,
+        });
+        return { result: undefined, detail: name };
+      });
+    await older(
+      'ci-wide',
+      Array.from({ length: 70 }, (_, i) => `project/p${i}/*`),
+    );
+    await older('ci-long', [`project/${'a*'.repeat(2000)}/*`]);
+    await older('ci-deep', ['project/**/app/x/*']);
+    // Hundreds of long globs on a revoked token: not live, not reported.
+    await older(
+      'old-gone',
+      Array.from({ length: 300 }, () => `project/${'b*'.repeat(400)}/*`),
+      new Date().toISOString(),
+    );
+    await createToken(f.vault!, {
+      name: 'fine',
+      allow: ['project/billing/*'],
+      caps: ['read'],
+      ttl: '30d',
+    });
+    const bad = await f.check('access/token-globs-past-limits');
+    expectFail(bad, { token: 'ci-wide' });
+    expect(bad.evidence.map((e) => e.token)).toEqual(['ci-wide', 'ci-long', 'ci-deep']);
+    expect(bad.evidence[0]?.message).toBe(
+      'token ci-wide has path globs past the limits new tokens have (70 path globs: a policy holds at most 64): replace it with a token within the limits (at most 64 globs of at most 617 characters)',
+    );
+    expect(bad.evidence[1]?.message).toContain('a path glob of 4010 characters');
+    expect(bad.evidence[2]?.message).toContain('4 segments besides **');
+    expect(bad.fixes.map((x) => x.command)).toContain(
+      'coffer token create --name ci-wide-2 --allow "project/APP/*" --cap read --ttl 90d && coffer token revoke ci-wide',
+    );
+    for (const name of ['ci-wide', 'ci-long', 'ci-deep']) await revokeToken(f.vault!, name);
+    expectPass(await f.check('access/token-globs-past-limits'));
+  });
+
   it('access/token-dead: a revoked token still in .env, then removed', async () => {
     const f = await fixture({ vault: true });
     const { token } = await createToken(f.vault!, {

@@ -5,8 +5,10 @@
  * settings; agent settings that let the agent read .env files. Agent files are read directly
  * (core/scan/agents lists where each agent keeps them).
  */
+import { globsBeyondCaps, MAX_GLOB_LENGTH, MAX_GLOBS } from '../../access/globs.js';
 import { tokenUnusable } from '../../access/tokens.js';
 import { JsonSyntaxError, jsonValue, parseJsonTree } from '../../agents/json-edit.js';
+import { CofferError } from '../../errors.js';
 import { type AgentFile, agentFiles } from '../../scan/agents.js';
 import { scanText } from '../../scan/scanner.js';
 import type { TokenRecord } from '../../store/storage.js';
@@ -107,6 +109,39 @@ const unused = tokenCheck(
       : `was last used ${lastUse.slice(0, 10)}`;
   },
   (t) => ({ description: `revoke token ${t.name}`, command: `coffer token revoke ${t.name}` }),
+);
+
+/**
+ * Why a token's path globs are past the caps new tokens have (globs.ts), or undefined. Read
+ * with globsBeyondCaps' bounded reading: answered from the count and lengths of the globs
+ * first, never compiled, so a token of hundreds of long globs costs this check nothing more.
+ * A glob that does not parse (no coffer stored one) is past them too.
+ */
+function beyondCaps(t: TokenRecord): string | undefined {
+  try {
+    return globsBeyondCaps(t.allow);
+  } catch (err) {
+    if (err instanceof CofferError) return 'a path glob that does not parse';
+    throw err;
+  }
+}
+
+const pastCaps = tokenCheck(
+  'access/token-globs-past-limits',
+  'warning',
+  'no live token has path globs past the limits new tokens have',
+  'An earlier coffer made tokens with more path globs, or longer ones, than a token may now have: a backup restore brings such a token back revoked, so whoever holds it loses access then, and every check of its globs costs more than a token within the limits.',
+  (t, ctx) => {
+    if (!live(t, ctx)) return undefined;
+    const why = beyondCaps(t);
+    return why === undefined
+      ? undefined
+      : `has path globs past the limits new tokens have (${why}): replace it with a token within the limits (at most ${MAX_GLOBS} globs of at most ${MAX_GLOB_LENGTH} characters)`;
+  },
+  (t) => ({
+    description: `replace token ${t.name} with one whose path globs are within the limits, give its holder the new one, then revoke it`,
+    command: `coffer token create --name ${t.name}-2 --allow "project/APP/*" --cap read --ttl 90d && coffer token revoke ${t.name}`,
+  }),
 );
 
 const TOKEN_IN_TEXT = /coffer_([0-9a-f]{16})_[A-Za-z0-9_-]{43}/g;
@@ -487,6 +522,7 @@ export const ACCESS_CHECKS: readonly Check[] = [
   noExpiry,
   broad,
   unused,
+  pastCaps,
   dead,
   mcpFlags,
   plaintext,
