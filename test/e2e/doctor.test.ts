@@ -70,7 +70,7 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     }
     expect(first.stdout).toContain('ERROR files/env-not-ignored: .env files are git-ignored');
     expect(first.stdout).toContain('  - .env: .env is not ignored by git');
-    expect(first.stderr).toMatch(/coffer: 3[0-9] checks: \d+ errors?/);
+    expect(first.stderr).toMatch(/coffer: \d+ checks: \d+ errors?/);
 
     const dry = h.run(['doctor', '--fix'], { cwd: root });
     expect(dry.stderr).toContain(
