@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CHECKS } from '../../src/core/doctor/run.js';
 import { hostTag } from '../../src/core/files.js';
 import { hasMkfifo, makeFifo, startFifoWriter } from '../helpers/fifo.js';
 import { makeHome, type RunResult } from './harness.js';
@@ -70,7 +71,7 @@ describe('coffer doctor (built binary)', { timeout: 120_000 }, () => {
     }
     expect(first.stdout).toContain('ERROR files/env-not-ignored: .env files are git-ignored');
     expect(first.stdout).toContain('  - .env: .env is not ignored by git');
-    expect(first.stderr).toMatch(/coffer: \d+ checks: \d+ errors?/);
+    expect(first.stderr).toMatch(new RegExp(`coffer: ${CHECKS.length} checks: \\d+ errors?`));
 
     const dry = h.run(['doctor', '--fix'], { cwd: root });
     expect(dry.stderr).toContain(
