@@ -989,6 +989,40 @@ describe('access', () => {
     ]);
   });
 
+  it("access/mcp-config: Codex's config.toml is read as TOML (dotted keys, multi-line arrays, comments); one that does not parse is incomplete, never quoted", async () => {
+    const f = await fixture();
+    // What the line-by-line reading missed: the args array over several lines, the server
+    // given by dotted keys, a comment after a value.
+    f.write(
+      '.codex/config.toml',
+      'model = "o4"\n\n[mcp_servers.coffer]\ncommand = "coffer" # the vault\nargs = [\n  "mcp",\n  "--reveal",\n  "allow",\n]\n\n[mcp_servers]\nother.command = "npx"\n',
+    );
+    const bad = await f.check('access/mcp-config');
+    expect(bad.unread).toEqual([]);
+    expect(bad.evidence.map((e) => [e.file, e.message])).toEqual([
+      [
+        '.codex/config.toml',
+        'MCP server coffer (Codex) runs coffer mcp with --reveal allow and no --allow',
+      ],
+    ]);
+    f.write(
+      '.codex/config.toml',
+      'mcp_servers.coffer.command = "coffer"\nmcp_servers.coffer.args = ["mcp", "--allow", "project/billing/*", "--reveal", "never"]\n',
+    );
+    expectPass(await f.check('access/mcp-config'));
+    const token = `coffer_0123456789abcdef_${rand(43)}`;
+    f.write(
+      '.codex/config.toml',
+      `[mcp_servers.coffer]\ncommand = "coffer"\nargs = ["mcp"]\nenv = { COFFER_TOKEN = ${token} }\n`,
+    );
+    const broken = await f.check('access/mcp-config');
+    expect(broken.status).toBe('incomplete');
+    expect(broken.unread.map((u) => [u.file, u.reason])).toEqual([
+      ['.codex/config.toml', 'not valid TOML (line 4, column 24)'],
+    ]);
+    expect(JSON.stringify(broken)).not.toContain(token.slice(24));
+  });
+
   it('access/agent-plaintext: a key and a coffer token in MCP env blocks, then none', async () => {
     const f = await fixture();
     f.write(
@@ -1021,6 +1055,15 @@ describe('access', () => {
         mcpServers: { coffer: { command: 'coffer', args: ['mcp', '--allow', 'project/x/*'] } },
       }),
     );
+    expectPass(await f.check('access/agent-plaintext'));
+    // Codex's config.toml: an env table, and a key given as a dotted key.
+    f.write(
+      '.codex/config.toml',
+      `[mcp_servers.coffer]\ncommand = "coffer"\nargs = ["mcp"]\n\n[mcp_servers.coffer.env]\nCOFFER_TOKEN = "coffer_${'b'.repeat(16)}_${rand(43)}"\n\n[mcp_servers.openai]\ncommand = "npx"\nenv.OPENAI_API_KEY = "sk-proj-${rand(48)}"\n`,
+    );
+    const toml = await f.check('access/agent-plaintext');
+    expect(toml.evidence.filter((e) => e.file === '.codex/config.toml').length).toBe(2);
+    f.write('.codex/config.toml', '[mcp_servers.coffer]\ncommand = "coffer"\nargs = ["mcp"]\n');
     expectPass(await f.check('access/agent-plaintext'));
   });
 

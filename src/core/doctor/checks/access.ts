@@ -8,6 +8,7 @@
 import { globsBeyondCaps, MAX_GLOB_LENGTH, MAX_GLOBS } from '../../access/globs.js';
 import { tokenUnusable } from '../../access/tokens.js';
 import { JsonSyntaxError, jsonValue, parseJsonTree } from '../../agents/json-edit.js';
+import { parseToml, TomlSyntaxError } from '../../agents/toml-edit.js';
 import { CofferError } from '../../errors.js';
 import { type AgentFile, agentFiles } from '../../scan/agents.js';
 import { scanText } from '../../scan/scanner.js';
@@ -215,7 +216,11 @@ function parseAgentJson(text: string, jsonc: boolean): { doc: unknown } | { inva
  * parse: a file no check can read is incomplete, never "no servers".
  */
 function serversOf(f: AgentFile, text: string): { servers: McpServer[]; unread?: Unread } {
-  if (base(f.path).endsWith('.toml')) return { servers: tomlServers(text) };
+  if (base(f.path).endsWith('.toml')) {
+    const parsed = tomlServers(text);
+    if ('invalid' in parsed) return { servers: [], unread: unreadFile(f.shown, parsed.invalid) };
+    return parsed;
+  }
   const parsed = parseAgentJson(text, f.agent === 'VS Code');
   if ('invalid' in parsed) return { servers: [], unread: unreadFile(f.shown, parsed.invalid) };
   return { servers: jsonServers(parsed.doc) };
@@ -249,28 +254,44 @@ function jsonServers(doc: unknown): McpServer[] {
   return out;
 }
 
-/** The MCP servers of Codex's config.toml (`[mcp_servers.NAME]` with command and args). */
-function tomlServers(text: string): McpServer[] {
-  const out: McpServer[] = [];
-  let cur: McpServer | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const h = /^\s*\[mcp_servers\.("?)([^\]"]+)\1\]\s*$/.exec(line);
-    if (h) {
-      cur = { name: h[2]!, command: '', args: [], env: {} };
-      out.push(cur);
-      continue;
-    }
-    if (/^\s*\[/.test(line)) {
-      cur = undefined;
-      continue;
-    }
-    if (cur === undefined) continue;
-    const c = /^\s*command\s*=\s*"([^"]*)"/.exec(line);
-    if (c) cur.command = c[1]!;
-    const a = /^\s*args\s*=\s*\[(.*)\]/.exec(line);
-    if (a) cur.args = [...a[1]!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+/**
+ * The MCP servers of Codex's config.toml (`[mcp_servers.NAME]` with command and args), read
+ * with the TOML parser `coffer agent setup` edits it with, or why it is none: `not valid TOML
+ * (line L, column C)`, never the parser's words (they may quote a key of the file).
+ */
+function tomlServers(text: string): { servers: McpServer[] } | { invalid: string } {
+  let doc: ReturnType<typeof parseToml>;
+  try {
+    doc = parseToml(text, '');
+  } catch (err) {
+    if (!(err instanceof TomlSyntaxError)) throw err;
+    return { invalid: `not valid TOML (line ${err.line}, column ${err.column})` };
   }
-  return out;
+  const byName = new Map<string, McpServer>();
+  const server = (name: string): McpServer => {
+    let s = byName.get(name);
+    if (s === undefined) {
+      // No prototype: a `__proto__` key in the file is data, not the object's prototype.
+      s = { name, command: '', args: [], env: Object.create(null) as Record<string, unknown> };
+      byName.set(name, s);
+    }
+    return s;
+  };
+  for (const t of doc.tables)
+    if (t.path[0] === 'mcp_servers' && t.path.length === 2) server(t.path[1]!);
+  for (const k of doc.keys) {
+    if (k.path[0] !== 'mcp_servers' || k.path.length < 3) continue;
+    const s = server(k.path[1]!);
+    const [, , key, sub] = k.path;
+    if (k.path.length === 3 && key === 'command' && typeof k.value === 'string')
+      s.command = k.value;
+    else if (k.path.length === 3 && key === 'args' && Array.isArray(k.value))
+      s.args = k.value.filter((a): a is string => typeof a === 'string');
+    else if (key === 'env' && k.path.length === 4) s.env[sub!] = k.value;
+    else if (key === 'env' && k.path.length === 3 && typeof k.value === 'object' && k.value)
+      Object.assign(s.env, k.value);
+  }
+  return { servers: [...byName.values()] };
 }
 
 function isCofferMcp(s: McpServer): boolean {
@@ -410,10 +431,8 @@ const plaintext: Check = {
           });
         }
       }
-      // The env blocks of JSON files (a TOML file is read by the scan above only).
-      const { servers, unread: invalid } = base(f.path).endsWith('.toml')
-        ? { servers: [], unread: undefined }
-        : serversOf(f, text);
+      // The env blocks of the MCP servers (JSON's env objects, TOML's env tables).
+      const { servers, unread: invalid } = serversOf(f, text);
       if (invalid !== undefined) notParsed.push(invalid);
       for (const s of servers) {
         for (const [k, v] of Object.entries(s.env)) {
