@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Most test time is spent waiting on spawned coffer processes, servers and PostgreSQL:
-    // two files at a time even on two cores (vitest's default there is one).
-    maxWorkers: Math.max(2, availableParallelism()),
+    // Most test time is spent in spawned coffer processes, servers and PostgreSQL, with
+    // waits between them: one file more than there are cores (three on two cores; vitest's
+    // default there is one) keeps the cores busy through those waits.
+    maxWorkers: Math.max(3, availableParallelism() + 1),
     projects: [
       {
         test: {
