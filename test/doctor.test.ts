@@ -30,6 +30,7 @@ import { createToken, revokeToken } from '../src/core/index.js';
 import { finishRotation, rotateSecret } from '../src/core/rotation/index.js';
 import { formatBaseline, updateBaseline } from '../src/core/scan/baseline.js';
 import { type DoctorFixture, makeDoctorFixture } from './helpers/doctor-fixture.js';
+import { insertOlderToken } from './helpers/older-token.js';
 import { SEED_004_ENV_EXAMPLE } from './helpers/seed-004.js';
 
 /** A random value of `n` characters shaped like a generated key. */
@@ -863,20 +864,13 @@ describe('access', () => {
     const f = await fixture({ vault: true });
     // As an earlier coffer stored them: any number of globs, of any length.
     let n = 0;
-    const older = async (name: string, allow: string[], revokedAt: string | null = null) =>
-      f.vault!.auditedTransaction('token_create', async (tx) => {
-        await tx.insertToken({
-          id: randomBytes(8).toString('hex'),
-          name,
-          hash: randomBytes(32).toString('hex'),
-          allow,
-          envs: [],
-          caps: ['read'],
-          createdAt: new Date(Date.now() - DAY + 1000 * ++n).toISOString(),
-          expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
-          revokedAt,
-        });
-        return { result: undefined, detail: name };
+    const older = (name: string, allow: string[], revokedAt: string | null = null) =>
+      insertOlderToken(f.vault!, {
+        name,
+        allow,
+        createdAt: new Date(Date.now() - DAY + 1000 * ++n).toISOString(),
+        expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
+        revokedAt,
       });
     await older(
       'ci-wide',

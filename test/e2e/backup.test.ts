@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { insertOlderToken } from '../helpers/older-token.js';
 import { populateVault } from '../helpers/vault.js';
 import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 import {
@@ -165,22 +166,7 @@ describe('coffer backup (binary)', () => {
       ['ci-wide', Array.from({ length: 70 }, (_, i) => `project/p${i}/*`)],
       ['ci-deep', ['project/**/billing/x/*']],
     ] as const;
-    for (const [name, allow] of older) {
-      await vault.auditedTransaction('token_create', async (tx) => {
-        await tx.insertToken({
-          id: randomBytes(8).toString('hex'),
-          name,
-          hash: randomBytes(32).toString('hex'),
-          allow: [...allow],
-          envs: [],
-          caps: ['read'],
-          createdAt: new Date().toISOString(),
-          expiresAt: null,
-          revokedAt: null,
-        });
-        return { result: undefined, detail: name };
-      });
-    }
+    for (const [name, allow] of older) await insertOlderToken(vault, { name, allow });
     vault.close();
     await storage.close();
     const mine = h.run(['token', 'create', '--name', 'deploy', '--allow', 'project/billing/*']);

@@ -4,8 +4,8 @@
  * not learn that a token of that name exists; the real reason is audited. A name held by a
  * token the caller may see (and list) is still ALREADY_EXISTS, and the root sees every one.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { insertOlderToken } from '../../../test/helpers/older-token.js';
 import { makeTestVault } from '../../../test/helpers/vault.js';
 import { readAudit } from '../audit/log.js';
 import { CofferError } from '../errors.js';
@@ -100,19 +100,10 @@ describe('createToken: a name held by another token', () => {
 describe('listTokens under a scoped admin: tokens with globs past the caps', () => {
   /** Stores a token as an earlier coffer could (no caps on its globs), with a valid row MAC. */
   async function olderToken(vault: Vault, name: string, allow: string[], revoked: boolean) {
-    await vault.auditedTransaction('token_create', async (tx) => {
-      await tx.insertToken({
-        id: randomBytes(8).toString('hex'),
-        name,
-        hash: randomBytes(32).toString('hex'),
-        allow,
-        envs: [],
-        caps: ['read'],
-        createdAt: new Date().toISOString(),
-        expiresAt: null,
-        revokedAt: revoked ? new Date().toISOString() : null,
-      });
-      return { result: undefined, detail: name };
+    await insertOlderToken(vault, {
+      name,
+      allow,
+      revokedAt: revoked ? new Date().toISOString() : null,
     });
   }
 

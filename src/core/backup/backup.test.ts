@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { insertOlderToken } from '../../../test/helpers/older-token.js';
 import { dropPostgresSchema, throwAwaySchema } from '../../../test/helpers/storage-factories.js';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { openPostgresStorage } from '../../storage/postgres/postgres-storage.js';
@@ -143,19 +144,11 @@ async function olderToken(
   allow: readonly string[],
   o: { revokedAt?: string; caps?: TokenCapability[] } = {},
 ): Promise<void> {
-  await t.vault.auditedTransaction('token_create', async (tx) => {
-    await tx.insertToken({
-      id: randomBytes(8).toString('hex'),
-      name,
-      hash: randomBytes(32).toString('hex'),
-      allow: [...allow],
-      envs: [],
-      caps: o.caps ?? ['read'],
-      createdAt: new Date(Date.UTC(2025, 5, 1) + 1000 * olderTokens++).toISOString(),
-      expiresAt: null,
-      revokedAt: o.revokedAt ?? null,
-    });
-    return { result: undefined, detail: name };
+  await insertOlderToken(t.vault, {
+    name,
+    allow,
+    ...o,
+    createdAt: new Date(Date.UTC(2025, 5, 1) + 1000 * olderTokens++).toISOString(),
   });
 }
 

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { insertOlderToken } from '../../../test/helpers/older-token.js';
 import { makeTestVault } from '../../../test/helpers/vault.js';
 import { decryptBackup } from './age.js';
 import { decodeSnapshot } from './format.js';
@@ -162,19 +162,10 @@ describe('scheduled backups', () => {
       ['ci-wide', null],
       ['ci-gone', '2026-01-01T00:00:00.000Z'],
     ] as const) {
-      await t.vault.auditedTransaction('token_create', async (tx) => {
-        await tx.insertToken({
-          id: randomBytes(8).toString('hex'),
-          name,
-          hash: randomBytes(32).toString('hex'),
-          allow: Array.from({ length: 70 }, (_, i) => `project/p${i}/*`),
-          envs: [],
-          caps: ['read'],
-          createdAt: new Date().toISOString(),
-          expiresAt: null,
-          revokedAt,
-        });
-        return { result: undefined, detail: name };
+      await insertOlderToken(t.vault, {
+        name,
+        allow: Array.from({ length: 70 }, (_, i) => `project/p${i}/*`),
+        revokedAt,
       });
     }
     let pending: (() => void) | undefined;
