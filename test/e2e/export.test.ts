@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { makeHome, runCoffer } from './harness.js';
+import { auditRecords, makeHome, runCoffer } from './harness.js';
 
 const DESCRIPTION = 'Stripe API key for payment processing';
 
@@ -390,18 +390,7 @@ describe('coffer export: names that make a program load code', () => {
     }
     // Each refusal is audited: one denied export record naming the variable, no value.
     const audit = run(['audit', '--json', '-n', '100']);
-    expect(audit.code, audit.stderr).toBe(0);
-    const denied = (
-      JSON.parse(audit.stdout) as {
-        records: {
-          action: string;
-          path: string | null;
-          env: string | null;
-          outcome: string;
-          detail: string;
-        }[];
-      }
-    ).records.filter((x) => x.outcome === 'denied');
+    const denied = auditRecords(audit).filter((x) => x.outcome === 'denied');
     expect(denied).toHaveLength(runs.length);
     for (const x of denied) {
       expect(x).toMatchObject({

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 export const BIN: string = resolve(
   import.meta.dirname ?? new URL('.', import.meta.url).pathname,
@@ -156,3 +156,20 @@ export function finished(child: ChildProcess): Promise<RunResult> {
 }
 
 export const STRIPE_DESCRIPTION = 'Stripe API key for payment processing';
+
+/** A record of `coffer audit --json`, with the fields the tests read. */
+export interface AuditJsonRecord {
+  seq: number;
+  actor: string;
+  action: string;
+  path: string | null;
+  env: string | null;
+  outcome: string;
+  detail: string | null;
+}
+
+/** The records of a `coffer audit --json` run, which must have succeeded. */
+export function auditRecords(r: RunResult): AuditJsonRecord[] {
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { records: AuditJsonRecord[] }).records;
+}

@@ -13,7 +13,7 @@ import { Vault } from '../../src/core/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { RUNS_CODE } from '../helpers/code-names.js';
 import { type FakeServer, startFakeServer } from './fake-server.js';
-import { finished, makeHome, spawnCoffer } from './harness.js';
+import { auditRecords, finished, makeHome, spawnCoffer } from './harness.js';
 import { startMcp } from './mcp-harness.js';
 
 const EVIL = "require('fs').writeFileSync(process.env.MARKER, 'ran');";
@@ -58,17 +58,7 @@ describe('coffer run refuses names that load code', () => {
     const { h, run } = project();
     expect(run(['run', '--no-mask', '--project', 'app', ...PRINT]).code).toBe(2);
     const audit = h.run(['audit', '--json', '-n', '100']);
-    expect(audit.code, audit.stderr).toBe(0);
-    const { records } = JSON.parse(audit.stdout) as {
-      records: {
-        action: string;
-        path: string | null;
-        env: string | null;
-        outcome: string;
-        detail: string;
-      }[];
-    };
-    const denied = records.filter((x) => x.outcome === 'denied');
+    const denied = auditRecords(audit).filter((x) => x.outcome === 'denied');
     expect(denied).toEqual([
       expect.objectContaining({
         action: 'run',
@@ -233,14 +223,15 @@ describe('.env writers apply the same rule', () => {
     expect(h.run(['get', 'project/app/bash_env']).code).toBe(3);
 
     const audit = h.run(['audit', '--json', '-n', '200']);
-    expect(audit.code, audit.stderr).toBe(0);
-    const { records } = JSON.parse(audit.stdout) as {
-      records: { action: string; path: string; env: string; outcome: string; detail: string }[];
-    };
     // Each record's detail is `ENV_NAME_REFUSED NAME: why`; the why is the catalogue's.
-    const denied = records
+    const denied = auditRecords(audit)
       .filter((x) => x.outcome === 'denied')
-      .map((x) => ({ action: x.action, path: x.path, env: x.env, detail: x.detail.split(':')[0] }));
+      .map((x) => ({
+        action: x.action,
+        path: x.path,
+        env: x.env,
+        detail: x.detail?.split(':')[0],
+      }));
     expect(denied).toEqual([
       {
         action: 'env_pull',

@@ -27,7 +27,7 @@ import { boxKeyPair, openSealedBox } from '../../src/cli/sync/sealed-box.js';
 import { Vault } from '../../src/core/index.js';
 import { refusedEnvName } from '../../src/core/inject/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
+import { auditRecords, finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const TOKEN = 'api-token-for-the-stand-ins';
 const DESCRIPTION = 'Deploy variable of the consilio service';
@@ -531,16 +531,8 @@ describe('coffer sync (binary, stand-in targets)', () => {
     expect(cli()).toEqual([]);
     expect(cloud.requests.filter((q) => !q.startsWith('GET '))).toEqual([]);
     // Nothing synced; each refusal audited as one denied record naming the variable.
-    const audit = JSON.parse((await h.run(['audit', '--json', '-n', '100'])).stdout) as {
-      records: {
-        action: string;
-        path: string | null;
-        env: string | null;
-        outcome: string;
-        detail: string;
-      }[];
-    };
-    const syncs = audit.records.filter((x) => x.action === 'sync');
+    const records = auditRecords(await h.run(['audit', '--json', '-n', '100']));
+    const syncs = records.filter((x) => x.action === 'sync');
     expect(syncs).toHaveLength(Object.keys(TARGETS).length * 2);
     for (const x of syncs) {
       expect(x).toMatchObject({
@@ -550,7 +542,7 @@ describe('coffer sync (binary, stand-in targets)', () => {
         detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
       });
     }
-    expect(JSON.stringify(audit.records)).not.toMatch(/Jt5|Rf3/);
+    expect(JSON.stringify(records)).not.toMatch(/Jt5|Rf3/);
 
     // Allowed by the operator on this machine: pushed like any other variable.
     const allowed = await h.run([
