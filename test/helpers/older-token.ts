@@ -16,6 +16,18 @@ export interface OlderToken {
   revokedAt?: string | null;
 }
 
+let lastCreated = 0;
+
+/**
+ * Tokens are listed by creation time, then name. Without a `createdAt`, a token is stored a
+ * millisecond after anything made before the call and after the helper's previous token, so
+ * listings keep the order the test stored them in even when two land in the same millisecond.
+ */
+function nextCreatedAt(): string {
+  lastCreated = Math.max(Date.now() + 1, lastCreated + 1);
+  return new Date(lastCreated).toISOString();
+}
+
 export async function insertOlderToken(vault: Vault, token: OlderToken): Promise<void> {
   await vault.auditedTransaction('token_create', async (tx) => {
     await tx.insertToken({
@@ -25,7 +37,7 @@ export async function insertOlderToken(vault: Vault, token: OlderToken): Promise
       allow: [...token.allow],
       envs: [],
       caps: token.caps ?? ['read'],
-      createdAt: token.createdAt ?? new Date().toISOString(),
+      createdAt: token.createdAt ?? nextCreatedAt(),
       expiresAt: token.expiresAt ?? null,
       revokedAt: token.revokedAt ?? null,
     });
