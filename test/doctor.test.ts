@@ -896,7 +896,7 @@ describe('access', () => {
     expect(bad.evidence[0]?.message).toBe(
       'token ci-wide has path globs past the limits new tokens have (70 path globs: a policy holds at most 64): replace it with a token within the limits (at most 64 globs of at most 617 characters)',
     );
-    expect(bad.evidence[1]?.message).toContain('a path glob of 4010 characters');
+    expect(bad.evidence[1]?.message).toContain('is 4010 characters long: a glob is at most 617');
     expect(bad.evidence[2]?.message).toContain('4 segments besides **');
     expect(bad.fixes.map((x) => x.command)).toContain(
       'coffer token create --name ci-wide-2 --allow "project/APP/*" --cap read --ttl 90d && coffer token revoke ci-wide',

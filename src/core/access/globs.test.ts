@@ -428,7 +428,12 @@ describe('parseGlobs (new globs: a token being created, coffer mcp --allow)', ()
     expect(() => parseGlobs([longest])).not.toThrow();
     expect(() => parseGlobs([`project/app/${'a'.repeat(100)}`])).not.toThrow();
     const cases: [string, RegExp][] = [
-      [`${longest}/**`, /longer than/],
+      [
+        `${longest}/**`,
+        new RegExp(
+          `is ${MAX_GLOB_LENGTH + 3} characters long: a glob is at most ${MAX_GLOB_LENGTH}$`,
+        ),
+      ],
       ['**/a/b/c/d', /4 segments besides \*\*/],
       [`project/${'*/**/'.repeat(3)}*`, /segments besides \*\*/],
       [`project/app/${'a'.repeat(101)}`, /longer than 100 characters/],
@@ -441,8 +446,20 @@ describe('parseGlobs (new globs: a token being created, coffer mcp --allow)', ()
       expect(r.message.length).toBeLessThan(300);
       expect(r.hint).toMatch(/key path|Key-path/);
     }
-    // Malformed globs keep their own refusal.
+    // Malformed globs keep their own refusal, within the length limit.
     expect(refused(['project/Consilio/*']).code).toBe('USAGE');
+  });
+
+  it('refuses a glob both too long and malformed for its length, naming its head', () => {
+    const r = refused(['project/App/*', `project/APP/${'x'.repeat(MAX_GLOB_LENGTH)}\u001b[2J`]);
+    expect(r.code).toBe('INVALID_ARGUMENT');
+    expect(r.message).toBe(
+      `the path glob "project/APP/${'x'.repeat(28)}…" is ${MAX_GLOB_LENGTH + 16} characters long: a glob is at most ${MAX_GLOB_LENGTH}`,
+    );
+    // Control characters in its head are escaped, not sent to the terminal.
+    const escaped = refused([`project/\u001b[2J/${'x'.repeat(MAX_GLOB_LENGTH)}`]);
+    expect(escaped.message).toContain('"project/\\u001b[2J/x');
+    expect(escaped.message).not.toContain('\u001b');
   });
 });
 
@@ -526,8 +543,8 @@ describe('globsBeyondCaps (globs stored before the caps: older tokens, backups)'
 
   it('answers why from the lengths past MAX_GLOB_LENGTH, before reading any glob through', () => {
     const huge = `project/${'a*'.repeat(50_000)}/x`;
-    expect(globsBeyondCaps(['project/app/*', huge])).toBe(
-      `a path glob of ${huge.length} characters: a glob is at most ${MAX_GLOB_LENGTH}`,
+    expect(globsBeyondCaps(['project/App/*', huge])).toBe(
+      `the path glob "project/${'a*'.repeat(16)}…" is ${huge.length} characters long: a glob is at most ${MAX_GLOB_LENGTH}`,
     );
   });
 

@@ -22,7 +22,8 @@
  * in the number of `**`. New globs (`parseGlobs`: a token being created, `coffer mcp
  * --allow`) are also capped, from the key-path grammar (paths.ts): at most MAX_GLOBS globs,
  * each at most MAX_GLOB_LENGTH characters, with at most three segments besides `**`, each
- * holding at most MAX_SEGMENT characters besides `*` (more can never match a key path).
+ * holding at most MAX_SEGMENT characters besides `*` (more can never match a key path);
+ * the count and the lengths are checked before any glob is compiled (compile-glob.ts).
  * Globs already stored (tokens made before the caps) still load: they are merged the same
  * way and simply never match where they cannot. Containment between policies (`covers`, for
  * each token a listing shows and each grant) runs over pairs of segment positions, without
@@ -33,18 +34,7 @@
  */
 import { CofferError } from '../errors.js';
 import { KEY_PATH_SEGMENTS, MAX_SEGMENT, type Scope } from '../paths.js';
-
-const GLOB_CHARS = /^[a-z0-9_*/-]+$/;
-
-/** A segment pattern (`*` for any run of characters), or `**`: any number of segments. */
-type Segment = string;
-
-interface CompiledGlob {
-  text: string;
-  /** The glob's segments as written (`**` or a pattern with `*`). */
-  parts: string[];
-  segments: Segment[];
-}
+import { type CompiledGlob, compileGlob, GLOB_HINT, type Segment } from './compile-glob.js';
 
 /**
  * Does `pattern` (`*` matches any run of characters) match all of `text`? Linear: the part
@@ -72,34 +62,6 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   return true;
 }
 
-const GLOB_HINT =
-  'Use e.g. --allow "project/consilio/*", "project/*/*", "meta/cloudflare/*" or "project/**".';
-
-/** Checks a glob's grammar and compiles it, merging each run of `**` segments into one. */
-function compile(glob: string): CompiledGlob {
-  if (typeof glob !== 'string' || !GLOB_CHARS.test(glob) || glob.split('/').includes('')) {
-    throw new CofferError(
-      'USAGE',
-      `--allow "${String(glob).slice(0, 120)}": globs are lowercase key-path segments separated by /, with * and **`,
-      { hint: GLOB_HINT },
-    );
-  }
-  const parts = glob.split('/').filter((p, i, all) => p !== '**' || all[i - 1] !== '**');
-  const deep = parts.includes('**');
-  const first = parts[0]!;
-  const scopeOk = first === '**' || first === '*' || first === 'project' || first === 'meta';
-  if (!scopeOk || (!deep && parts.length !== KEY_PATH_SEGMENTS)) {
-    throw new CofferError('USAGE', `--allow "${glob.slice(0, 120)}" can never match a key path`, {
-      hint: `Key paths are project/{project}/{name} or meta/{service}/{name}. ${GLOB_HINT}`,
-    });
-  }
-  return {
-    text: parts.join('/'),
-    parts,
-    segments: parts,
-  };
-}
-
 /** The most globs one policy may hold (a token's `allow`, `coffer mcp --allow`). */
 export const MAX_GLOBS = 64;
 /**
@@ -114,12 +76,22 @@ function tooBig(message: string, hint: string): CofferError {
   return new CofferError('INVALID_ARGUMENT', message, { hint });
 }
 
+/** A glob's first characters for a message: control characters escaped (it came from outside). */
+function head(glob: string): string {
+  return `${JSON.stringify(glob.slice(0, 40)).slice(1, -1)}…`;
+}
+
 /**
  * Checks new globs (a token being created, `coffer mcp --allow`) and returns them as
  * compiled: each run of `**` merged into one. Throws INVALID_ARGUMENT for more than
  * MAX_GLOBS globs, for a glob longer than MAX_GLOB_LENGTH, with more than three segments
  * besides `**`, or with a segment of more than MAX_SEGMENT characters besides `*` (none of
  * those can match a key path); USAGE for a malformed glob, as PathScope does.
+ *
+ * The count and every glob's length are checked before any glob is compiled: whatever the
+ * caller sends (10,000 globs, a glob of megabytes, malformed or not), the refusal costs a
+ * look at the count and the lengths, and compiling reads at most MAX_GLOBS x MAX_GLOB_LENGTH
+ * characters. So a glob both too long and malformed is refused for its length.
  */
 export function parseGlobs(globs: readonly string[]): string[] {
   if (!Array.isArray(globs)) throw new TypeError('globs must be an array of strings');
@@ -129,14 +101,16 @@ export function parseGlobs(globs: readonly string[]): string[] {
       'Merge them: "project/app/*" covers every key of project app, "project/**" every project.',
     );
   }
-  return globs.map((glob) => {
-    const { text, parts } = compile(glob);
-    if (glob.length > MAX_GLOB_LENGTH) {
+  for (const glob of globs) {
+    if (typeof glob === 'string' && glob.length > MAX_GLOB_LENGTH) {
       throw tooBig(
-        `the path glob "${glob.slice(0, 40)}…" is longer than ${MAX_GLOB_LENGTH} characters`,
+        `the path glob "${head(glob)}" is ${glob.length} characters long: a glob is at most ${MAX_GLOB_LENGTH}`,
         `A key path has ${KEY_PATH_SEGMENTS} segments of at most ${MAX_SEGMENT} characters. ${GLOB_HINT}`,
       );
     }
+  }
+  return globs.map((glob) => {
+    const { text, parts } = compileGlob(glob);
     const fixed = parts.filter((p) => p !== '**');
     if (fixed.length > KEY_PATH_SEGMENTS) {
       throw tooBig(
@@ -157,21 +131,12 @@ export function parseGlobs(globs: readonly string[]): string[] {
 /**
  * Why globs already stored (a token an earlier coffer made, or one read from a backup) are
  * beyond the caps `parseGlobs` puts on new ones, or undefined when a new token could hold
- * them. The answer is parseGlobs' message. Bounded whatever the globs hold: past MAX_GLOBS
- * globs, or with a glob past MAX_GLOB_LENGTH characters, the answer comes from the count and
- * the lengths alone, before any glob is read; otherwise parseGlobs reads at most MAX_GLOBS x
- * MAX_GLOB_LENGTH characters. Throws USAGE for a malformed glob among those read (no coffer
- * ever stored one), as PathScope does.
+ * them. The answer is parseGlobs' message, so it is as bounded as parseGlobs: past
+ * MAX_GLOBS globs, or with a glob past MAX_GLOB_LENGTH characters, it comes from the count
+ * and the lengths alone, before any glob is compiled. Throws USAGE for a malformed glob
+ * within those limits (no coffer ever stored one), as PathScope does.
  */
 export function globsBeyondCaps(globs: readonly string[]): string | undefined {
-  if (!Array.isArray(globs)) throw new TypeError('globs must be an array of strings');
-  if (globs.length > MAX_GLOBS) {
-    return `${globs.length} path globs: a policy holds at most ${MAX_GLOBS}`;
-  }
-  const long = globs.find((g) => typeof g === 'string' && g.length > MAX_GLOB_LENGTH);
-  if (long !== undefined) {
-    return `a path glob of ${long.length} characters: a glob is at most ${MAX_GLOB_LENGTH}`;
-  }
   try {
     parseGlobs(globs);
     return undefined;
@@ -233,7 +198,7 @@ function matchParts(
  */
 export function matchGlobCounted(glob: string, path: string): { matched: boolean; steps: number } {
   const counter: MatchCounter = { steps: 0 };
-  const matched = matchParts(compile(glob).segments, path.split('/'), false, counter);
+  const matched = matchParts(compileGlob(glob).segments, path.split('/'), false, counter);
   return { matched, steps: counter.steps };
 }
 
@@ -312,7 +277,7 @@ function partsWithin(inner: readonly string[], outer: readonly string[], budget?
 
 /** Is every key path `inner` matches also matched by `outer` (both valid globs)? Sound. */
 export function globWithin(inner: string, outer: string): boolean {
-  return partsWithin(compile(inner).parts, compile(outer).parts);
+  return partsWithin(compileGlob(inner).parts, compileGlob(outer).parts);
 }
 
 /** Between them, every key path: three segments, the first `project` or `meta`. */
@@ -330,7 +295,7 @@ export class PathScope {
    * `parseGlobs` are not checked here: a token stored before them still loads.
    */
   constructor(globs: readonly string[]) {
-    this.#globs = globs.map(compile);
+    this.#globs = globs.map(compileGlob);
   }
 
   /**
@@ -377,10 +342,10 @@ export class PathScope {
     try {
       // Each glob is charged its characters before it is compiled (a stored token's may hold
       // any number of any length): past the budget, none of the rest is read.
-      const inner = globs.length === 0 ? [compile('**')] : [];
+      const inner = globs.length === 0 ? [compileGlob('**')] : [];
       for (const g of globs) {
         spend(budget, 1 + (typeof g === 'string' ? g.length : 0));
-        inner.push(compile(g));
+        inner.push(compileGlob(g));
       }
       return inner.every((i) => this.#globs.some((o) => partsWithin(i.parts, o.parts, budget)));
     } catch (err) {
