@@ -16,6 +16,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,11 +45,31 @@ const common = {
   logLevel: 'warning',
 };
 
+/** What an MCP client sends first: the handshake, then the tool list. */
+const MCP_HANDSHAKE = [
+  {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'coffer-build', version: pkg.version },
+    },
+  },
+  { jsonrpc: '2.0', method: 'notifications/initialized' },
+  { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+]
+  .map((m) => `${JSON.stringify(m)}\n`)
+  .join('');
+
 /**
  * Runs the common commands once (init, set, then get, run and list in one process) with
  * COFFER_WRITE_CODE_CACHE so the loader stores V8's code cache including the functions those
- * commands compile. The loader writes it mode 0600 behind a header naming the SHA-256 of
- * coffer.cjs, and trusts it only while that still matches (see src/cli/loader.cjs).
+ * commands compile; and `coffer mcp` through a client's first requests, for the cache of
+ * coffer-mcp.cjs (an agent starts it for every session, and a package installed by another
+ * user never writes one). The loader writes each mode 0600 behind a header naming the
+ * SHA-256 of its bundle, and trusts it only while that still matches (see src/cli/loader.cjs).
  */
 function writeCodeCache() {
   const home = mkdtempSync(join(tmpdir(), 'coffer-build-'));
@@ -69,14 +90,21 @@ function writeCodeCache() {
       ['list', 'project/build'],
     ];
     cli([], '', { COFFER_WRITE_CODE_CACHE: JSON.stringify(warmUp) });
+    // coffer mcp rewrites coffer.cjs.cache too, with what it ran of coffer.cjs added: the
+    // short commands' cache is put back as it was (the file keeps its mode, 0600).
+    const hotCache = readFileSync('dist/coffer.cjs.cache');
+    cli(['mcp'], MCP_HANDSHAKE, { COFFER_WRITE_CODE_CACHE: '1' });
+    writeFileSync('dist/coffer.cjs.cache', hotCache);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
-  const digest = createHash('sha256').update(readFileSync('dist/coffer.cjs')).digest('hex');
-  const header = `coffer-code-cache/1 sha256:${digest}\n`;
-  const cache = readFileSync('dist/coffer.cjs.cache');
-  if (!cache.subarray(0, header.length).equals(Buffer.from(header))) {
-    throw new Error('dist/coffer.cjs.cache was not written for this dist/coffer.cjs');
+  for (const bundle of ['dist/coffer.cjs', ...Object.values(OWN_BUNDLE).map((f) => `dist/${f}`)]) {
+    const digest = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+    const header = `coffer-code-cache/1 sha256:${digest}\n`;
+    const cache = readFileSync(`${bundle}.cache`);
+    if (!cache.subarray(0, header.length).equals(Buffer.from(header))) {
+      throw new Error(`${bundle}.cache was not written for this ${bundle}`);
+    }
   }
 }
 
@@ -108,21 +136,34 @@ const lazyChildProcess = {
 // out of it. The cold file takes the modules that run before any command (commander, the
 // errors, the output) from the hot one (a registry of them, each initialised on first use),
 // so the CofferError class and commander are the same objects in both.
+//
+// `coffer mcp` has a third file, dist/coffer-mcp.cjs, with the MCP SDK, zod, pino and yaml
+// bundled in: loaded from node_modules, those packages were compiled from source on every
+// start (no code cache), most of the command's start-up (an agent starts it for each
+// session). In a file of its own they go through the loader's code cache, and no other
+// command reads them. It takes the shared modules from the hot bundle as the cold file does.
 const HOT_COMMANDS = new Set(['init', 'set', 'get', 'list', 'run']);
 const HOT_REGISTRY = "Symbol.for('coffer.cli.modules')";
+/** The cold commands with a bundle of their own; every other one is in coffer-cold.cjs. */
+const OWN_BUNDLE = { mcp: 'coffer-mcp.cjs' };
+const bundleOf = (command) => OWN_BUNDLE[command] ?? 'coffer-cold.cjs';
+/** What only the commands in their own bundle use, bundled into it (see `external`). */
+const OWN_BUNDLE_PACKAGES = ['@modelcontextprotocol/*', 'zod', 'zod/*', 'pino', 'yaml'];
 const cliOptions = {
   ...common,
   format: 'cjs',
   // better-sqlite3's JavaScript is bundled too; only its native addon is loaded from disk.
-  // The MCP SDK, zod and pino (used by `coffer mcp` only, loaded lazily) stay in node_modules:
-  // bundled, they made the file four times larger and `coffer get` a few ms slower to start.
-  // hono and @hono/node-server (`coffer serve`) likewise; pg is an optional dependency,
-  // loaded from node_modules when COFFER_DATABASE_URL is used; age-encryption (ESM, with the
-  // noble libraries) only by the backup commands; yaml (a seventh of the bundle) only where a
-  // manifest is read. Whatever is bundled is read, decoded and deserialized on every start.
+  // The MCP SDK, zod and pino (`coffer mcp`) are bundled into coffer-mcp.cjs only: in the
+  // hot bundle they made the file four times larger and `coffer get` a few ms slower to
+  // start. The cold commands load zod from node_modules (the manifest reader, the server),
+  // and yaml (a seventh of the hot bundle) where a manifest is read. hono and
+  // @hono/node-server (`coffer serve`) stay there too; pg is an optional dependency, loaded
+  // from node_modules when COFFER_DATABASE_URL is used; age-encryption (ESM, with the noble
+  // libraries) only by the backup commands. Whatever is bundled is read, decoded and
+  // deserialized on every start.
   external: [
-    ...['*.node', 'bindings', '@modelcontextprotocol/*', 'zod', 'zod/*', 'pino'],
-    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', '@noble/*', 'yaml'],
+    ...['*.node', 'bindings', ...OWN_BUNDLE_PACKAGES],
+    ...['hono', 'hono/*', '@hono/node-server', 'pg', 'age-encryption', '@noble/*'],
   ],
   minifyIdentifiers: true,
   minifySyntax: true,
@@ -145,7 +186,10 @@ function coldCommand(path, importer) {
     : undefined;
 }
 
-/** In the hot bundle, main.ts's import of a cold command loads it from coffer-cold.cjs. */
+/**
+ * In the hot bundle, main.ts's import of a cold command loads it from its bundle
+ * (coffer-cold.cjs, or the one it has of its own).
+ */
 const coldCommands = {
   name: 'cold-commands',
   setup(b) {
@@ -153,9 +197,9 @@ const coldCommands = {
       const name = coldCommand(args.path, args.importer);
       return name === undefined ? undefined : { path: name, namespace: 'cold-command' };
     });
-    b.onResolve({ filter: /^\.\/coffer-cold\.cjs$/ }, () => ({ external: true }));
+    b.onResolve({ filter: /^\.\/coffer-[a-z]+\.cjs$/ }, () => ({ external: true }));
     b.onLoad({ filter: /.*/, namespace: 'cold-command' }, (args) => ({
-      contents: `module.exports = require('./coffer-cold.cjs').load(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require('./${bundleOf(args.path)}').load(${JSON.stringify(args.path)});`,
       loader: 'js',
       resolveDir: resolve('dist'),
     }));
@@ -247,10 +291,19 @@ async function buildCli() {
   const used = new Set();
   await build({
     ...cliOptions,
-    stdin: entry(coldEntry(cold)),
+    stdin: entry(coldEntry(cold.filter((n) => OWN_BUNDLE[n] === undefined))),
     outfile: 'dist/coffer-cold.cjs',
     plugins: [lazyChildProcess, fromHot(hot, used)],
   });
+  for (const [name, file] of Object.entries(OWN_BUNDLE)) {
+    await build({
+      ...cliOptions,
+      external: cliOptions.external.filter((e) => !OWN_BUNDLE_PACKAGES.includes(e)),
+      stdin: entry(coldEntry([name])),
+      outfile: `dist/${file}`,
+      plugins: [lazyChildProcess, fromHot(hot, used)],
+    });
+  }
   // Only the modules the cold bundle takes are in the registry: naming a module there gives
   // it an exports object, built when it is first loaded, which the hot commands do not need.
   const modules = [...hot].filter(([, key]) => used.has(key)).map(([file, key]) => ({ file, key }));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `coffer` binary. It loads the bundled CLI (coffer.cjs, and coffer-cold.cjs when a
-// command that lives there runs) through V8's code cache (coffer.cjs.cache, made at build
-// time; coffer-cold.cjs.cache, made when first used), which saves compiling on every start;
+// The `coffer` binary. It loads the bundled CLI (coffer.cjs; coffer-cold.cjs or
+// coffer-mcp.cjs when a command that lives there runs) through V8's code cache
+// (coffer.cjs.cache and coffer-mcp.cjs.cache, made at build time; coffer-cold.cjs.cache, made
+// when first used), which saves compiling on every start;
 // most coffer commands are short, so start-up time is most of their time. The cache holds
 // compiled code only, never data, but that code runs as coffer, so it is trusted only when:
 //   - it starts with a header naming the SHA-256 of the exact bundle it was compiled from
@@ -94,12 +95,15 @@ function load(name, requireFn) {
   return mod.exports;
 }
 
-/** What the bundles get as `require`: coffer-cold.cjs through load(), the rest as usual. */
-let cold;
+/** The bundles loaded on use (the commands outside coffer.cjs), by the name they are required by. */
+const LAZY_BUNDLES = new Set(['./coffer-cold.cjs', './coffer-mcp.cjs']);
+const loaded = new Map();
+
+/** What the bundles get as `require`: the lazy bundles through load(), the rest as usual. */
 const requireFn = Object.assign((id) => {
-  if (id !== './coffer-cold.cjs') return require(id);
-  cold ??= load('coffer-cold.cjs', requireFn);
-  return cold;
+  if (!LAZY_BUNDLES.has(id)) return require(id);
+  if (!loaded.has(id)) loaded.set(id, load(id.slice(2), requireFn));
+  return loaded.get(id);
 }, require);
 
 load('coffer.cjs', requireFn);

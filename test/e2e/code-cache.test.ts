@@ -51,6 +51,7 @@ function copyOfBinary(withCache: boolean) {
   copyFileSync(join(DIST, 'cli.cjs'), join(dir, 'cli.cjs'));
   copyFileSync(join(DIST, 'coffer.cjs'), join(dir, 'coffer.cjs'));
   copyFileSync(join(DIST, 'coffer-cold.cjs'), join(dir, 'coffer-cold.cjs'));
+  copyFileSync(join(DIST, 'coffer-mcp.cjs'), join(dir, 'coffer-mcp.cjs'));
   if (withCache) copyFileSync(join(DIST, 'coffer.cjs.cache'), join(dir, 'coffer.cjs.cache'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   const cache = join(dir, 'coffer.cjs.cache');
@@ -107,11 +108,39 @@ function forgeHeader(cache: string, source: Buffer): void {
 
 describe('the code cache', () => {
   it('built by the build: mode 0600, its header names the SHA-256 of the bundle', () => {
-    const cache = join(DIST, 'coffer.cjs.cache');
-    expect(statSync(cache).mode & 0o777).toBe(0o600);
-    const head = readFileSync(cache).subarray(0, 200);
-    const expected = headerFor(readFileSync(join(DIST, 'coffer.cjs')));
-    expect(head.subarray(0, expected.length).equals(expected)).toBe(true);
+    // coffer-mcp.cjs's too: an agent starts coffer mcp for each session.
+    for (const bundle of ['coffer.cjs', 'coffer-mcp.cjs']) {
+      const cache = join(DIST, `${bundle}.cache`);
+      expect(statSync(cache).mode & 0o777, bundle).toBe(0o600);
+      const head = readFileSync(cache).subarray(0, 200);
+      const expected = headerFor(readFileSync(join(DIST, bundle)));
+      expect(head.subarray(0, expected.length).equals(expected), bundle).toBe(true);
+    }
+  });
+
+  it('coffer-mcp.cjs runs through its cache under the same rules', () => {
+    const copy = copyOfBinary(true);
+    const mcpBundle = join(copy.dir, 'coffer-mcp.cjs');
+    const mcpCache = `${mcpBundle}.cache`;
+    expect(copy.run(['doctor', '--help']).status).toBe(0);
+    expect(existsSync(mcpCache)).toBe(false); // no other command reads it
+    expect(copy.run(['mcp', '--help']).stdout).toContain('Usage: coffer mcp');
+    expect(statSync(mcpCache).mode & 0o777).toBe(0o600);
+    const real = readFileSync(mcpBundle);
+    const header = headerFor(real);
+    expect(readFileSync(mcpCache).subarray(0, header.length).equals(header)).toBe(true);
+    // An intruder's cache compiled from other code of the bundle's length, under a header
+    // naming the real bundle, in a file others may write: not used.
+    const evil = `exports.load = () => { process.stdout.write('EVIL\\n'); process.exit(0); };`;
+    writeFileSync(mcpBundle, evil + ' '.repeat(real.length - evil.length));
+    rmSync(mcpCache);
+    expect(copy.run(['mcp', '--help']).stdout).toBe('EVIL\n');
+    writeFileSync(mcpBundle, real);
+    forgeHeader(mcpCache, real);
+    chmodSync(mcpCache, 0o666);
+    const again = copy.run(['mcp', '--help']);
+    expect(again.stdout).not.toContain('EVIL');
+    expect(again.stdout).toContain('Usage: coffer mcp');
   });
 
   it('coffer-cold.cjs gets its own cache when a command of it first runs, under the same rules', () => {

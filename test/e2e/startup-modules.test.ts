@@ -25,7 +25,8 @@ Module._load = function (request, ...rest) {
 const fs = require('node:fs');
 const openSync = fs.openSync;
 fs.openSync = function (file, ...rest) {
-  if (String(file).endsWith('coffer-cold.cjs')) seen.add('(coffer-cold.cjs)');
+  const bundle = /(coffer-(?:cold|mcp)\\.cjs)$/.exec(String(file));
+  if (bundle) seen.add('(' + bundle[1] + ')');
   return openSync.call(this, file, ...rest);
 };
 process.on('exit', () => process.stderr.write('LOADED ' + [...seen].sort().join(',') + '\\n'));
@@ -134,6 +135,20 @@ describe('start-up loads only what the command uses', () => {
     expect(loaded(['run', '--', 'true'], h.env, '', 'BUILTINS', 'ignore')).toContain(
       'child_process',
     );
+  });
+
+  it('mcp runs from coffer-mcp.cjs, which holds the MCP SDK, zod, pino and yaml', () => {
+    const h = homeWithSecret();
+    const mods = loaded(['mcp'], h.env);
+    expect(mods).toContain('(coffer-mcp.cjs)');
+    expect(mods).not.toContain('(coffer-cold.cjs)');
+    expect(mods.filter((m) => HEAVY.includes(m))).toEqual([]);
+    for (const args of [
+      ['get', 'project/app/api_key'],
+      ['doctor', '--help'],
+    ]) {
+      expect(loaded(args, h.env), args.join(' ')).not.toContain('(coffer-mcp.cjs)');
+    }
   });
 
   it('scan --no-vault (a pre-commit hook without a vault) does not load SQLite', () => {
