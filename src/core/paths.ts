@@ -95,8 +95,8 @@ function invalidPath(input: string, why: string): CofferError {
 }
 
 /** Shows untrusted input safely in a message: control characters escaped, length capped. */
-function printable(s: string): string {
-  const capped = s.length > 120 ? `${s.slice(0, 120)}…` : s;
+export function printable(s: string, max = 120): string {
+  const capped = s.length > max ? `${s.slice(0, max)}…` : s;
   return JSON.stringify(capped).slice(1, -1);
 }
 

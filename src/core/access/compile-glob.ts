@@ -8,7 +8,7 @@
  * still load.
  */
 import { CofferError } from '../errors.js';
-import { KEY_PATH_SEGMENTS } from '../paths.js';
+import { KEY_PATH_SEGMENTS, printable } from '../paths.js';
 
 const GLOB_CHARS = /^[a-z0-9_*/-]+$/;
 
@@ -34,7 +34,7 @@ export function compileGlob(glob: string): CompiledGlob {
   if (typeof glob !== 'string' || !GLOB_CHARS.test(glob) || glob.split('/').includes('')) {
     throw new CofferError(
       'USAGE',
-      `--allow "${String(glob).slice(0, 120)}": globs are lowercase key-path segments separated by /, with * and **`,
+      `--allow "${printable(String(glob))}": globs are lowercase key-path segments separated by /, with * and **`,
       { hint: GLOB_HINT },
     );
   }
@@ -43,7 +43,7 @@ export function compileGlob(glob: string): CompiledGlob {
   const first = parts[0]!;
   const scopeOk = first === '**' || first === '*' || first === 'project' || first === 'meta';
   if (!scopeOk || (!deep && parts.length !== KEY_PATH_SEGMENTS)) {
-    throw new CofferError('USAGE', `--allow "${glob.slice(0, 120)}" can never match a key path`, {
+    throw new CofferError('USAGE', `--allow "${printable(glob)}" can never match a key path`, {
       hint: `Key paths are project/{project}/{name} or meta/{service}/{name}. ${GLOB_HINT}`,
     });
   }

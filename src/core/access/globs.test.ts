@@ -563,3 +563,28 @@ describe('globsBeyondCaps (globs stored before the caps: older tokens, backups)'
     expect(refused?.code).toBe('USAGE');
   });
 });
+
+describe('a malformed glob in a message', () => {
+  it('is shown with its control characters escaped and its length capped', () => {
+    // A glob comes from outside (a flag, an API body): a terminal escape in it must not reach
+    // the terminal that shows the error.
+    for (const glob of [
+      'project/\u001b[2J/*',
+      `project/${'\u0007'.repeat(300)}/*`,
+      '\u001b]0;x\u0007/*/*',
+    ]) {
+      let caught: unknown;
+      try {
+        parseGlobs([glob]);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(CofferError);
+      const message = (caught as CofferError).message;
+      expect(message).not.toMatch(/[\u0000-\u001f\u007f]/);
+      expect(message).toContain('\\u00');
+      // At most 120 characters of the glob, each at most 6 once escaped.
+      expect(message.length).toBeLessThan(1000);
+    }
+  });
+});

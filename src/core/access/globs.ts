@@ -33,7 +33,7 @@
  * too, a step per character, so hundreds of long stored globs are not all read first.
  */
 import { CofferError } from '../errors.js';
-import { KEY_PATH_SEGMENTS, MAX_SEGMENT, type Scope } from '../paths.js';
+import { KEY_PATH_SEGMENTS, MAX_SEGMENT, printable, type Scope } from '../paths.js';
 import { type CompiledGlob, compileGlob, GLOB_HINT, type Segment } from './compile-glob.js';
 
 /**
@@ -76,11 +76,6 @@ function tooBig(message: string, hint: string): CofferError {
   return new CofferError('INVALID_ARGUMENT', message, { hint });
 }
 
-/** A glob's first characters for a message: control characters escaped (it came from outside). */
-function head(glob: string): string {
-  return `${JSON.stringify(glob.slice(0, 40)).slice(1, -1)}…`;
-}
-
 /**
  * Checks new globs (a token being created, `coffer mcp --allow`) and returns them as
  * compiled: each run of `**` merged into one. Throws INVALID_ARGUMENT for more than
@@ -104,7 +99,7 @@ export function parseGlobs(globs: readonly string[]): string[] {
   for (const glob of globs) {
     if (typeof glob === 'string' && glob.length > MAX_GLOB_LENGTH) {
       throw tooBig(
-        `the path glob "${head(glob)}" is ${glob.length} characters long: a glob is at most ${MAX_GLOB_LENGTH}`,
+        `the path glob "${printable(glob, 40)}" is ${glob.length} characters long: a glob is at most ${MAX_GLOB_LENGTH}`,
         `A key path has ${KEY_PATH_SEGMENTS} segments of at most ${MAX_SEGMENT} characters. ${GLOB_HINT}`,
       );
     }
