@@ -12,10 +12,21 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/*.test.ts'],
+          exclude: ['**/*.mocked.test.ts', '**/node_modules/**'],
           // The unit files share each worker's loaded modules (no helper registers hooks or
           // keeps state between files; a file that changes process.env puts it back):
           // a third of the CPU time. The e2e files stay isolated (their harness does).
           isolate: false,
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          // A file that replaces a module (vi.mock) runs in modules of its own: in the shared
+          // ones, the module under test may already be loaded with the real one, and the
+          // mock would then never be called.
+          name: 'unit-mocked',
+          include: ['src/**/*.mocked.test.ts'],
           testTimeout: 30_000,
         },
       },
