@@ -188,11 +188,16 @@ describe('.env writers apply the same rule', () => {
       { input: '/tmp/loader-Jk2.so' },
     );
     expect(set.code, set.stderr).toBe(0);
-    // A name set in the vault's metadata (describe --env-var) is refused at the second check.
+    // A name set in the vault's metadata (describe --env-var) is refused before the value is
+    // stored: the vault keeps version 1, and the file is not written.
     expect(h.run(['describe', 'project/app/loader', '--env-var', 'LD_PRELOAD']).code).toBe(0);
     const again = h.run(['set', 'project/app/loader', '-f', file], { input: '/tmp/loader-Jk3.so' });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('LD_PRELOAD');
+    expect(again.stderr).not.toContain('stored');
+    const kept = h.run(['get', 'project/app/loader', '--json']);
+    expect(JSON.parse(kept.stdout)).toMatchObject({ version: 1, value: '/tmp/loader-Jk2.so' });
+    expect(readFileSync(file, 'utf8')).not.toContain('LD_PRELOAD');
     // ... and one given with --env-var at the first, before the value is read or stored.
     const named = h.run(
       [

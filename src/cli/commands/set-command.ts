@@ -13,6 +13,7 @@ import {
   parseKeyPath,
 } from '../../core/paths.js';
 import { projectOfPath } from '../../core/project-file/index.js';
+import type { SecretsService } from '../../core/service/secrets-service.js';
 import { assertValueGiven } from '../../core/store/vault.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
@@ -41,6 +42,24 @@ interface SetOptions extends CommonOptions {
   allowEmpty?: boolean;
 }
 
+/**
+ * The env-var name the vault holds for a secret (`coffer describe --env-var`), or null when
+ * it sets none or the secret does not exist yet (a deleted one keeps its metadata: a set
+ * revives it with them).
+ */
+async function storedEnvVar(
+  vault: SecretsService,
+  path: string,
+  env: string,
+): Promise<string | null> {
+  try {
+    return (await vault.info(path, env)).envVar;
+  } catch (err) {
+    if (err instanceof CofferError && err.code === 'SECRET_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
 export function setCommand(program: Command): void {
   program
     .command('set')
@@ -58,7 +77,10 @@ export function setCommand(program: Command): void {
     .option('--allow-empty', 'store an empty value (refused otherwise: usually an unset variable)')
     .option('-f, --dotenv <path>', 'after storing, also write the variable into this .env file')
     .addOption(new Option('--file <path>', 'same as --dotenv').hideHelp())
-    .option('--env-var <NAME>', 'variable name in the .env file (default: the name uppercased)')
+    .option(
+      '--env-var <NAME>',
+      "variable name in the .env file (default: the secret's env-var name, or its name uppercased)",
+    )
     .option(
       '--allow-env-name <NAME>',
       'let --dotenv set NAME although it changes how programs load code (repeatable)',
@@ -109,9 +131,14 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
               { action: 'set', env: inEnv, deny: (a, t, r) => vault.denied(a, t, r) },
               `write ${opts.envFile} with`,
             );
-          // The .env file is checked before the value is asked for and stored ...
+          // The variable the .env file gets (--env-var, else the env-var name the vault holds
+          // for the secret, else its name uppercased) is checked before the value is asked
+          // for and stored: a refused name stores nothing ...
+          let variable: string | undefined;
           if (opts.envFile !== undefined) {
-            await checkName(envVar ?? envVarNameFor(key.name), key.path, env);
+            variable =
+              envVar ?? (await storedEnvVar(vault, key.path, env)) ?? envVarNameFor(key.name);
+            await checkName(variable, key.path, env);
           }
           let value: string;
           let source: string;
@@ -150,9 +177,7 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
           }
           assertValueGiven(value, key.path, env, opts.allowEmpty, source);
           // A value no .env quoting carries safely is refused before it is stored, not after.
-          if (opts.envFile !== undefined) {
-            formatDotenvValue(envVar ?? envVarNameFor(key.name), value);
-          }
+          if (variable !== undefined) formatDotenvValue(variable, value);
           const r = await vault.set(path!, env, value, {
             description: opts.description,
             ifVersion: opts.ifVersion,
@@ -163,9 +188,11 @@ With --dotenv the vault is written first; if that fails, the .env file is not to
           if (opts.envFile !== undefined) {
             // Store first, .env second: this runs only after the vault accepted the value.
             const info = await vault.info(r.path, r.env);
-            const variable = envVar ?? info.envVar ?? envVarNameFor(key.name);
-            // ... and again with the stored env-var name, which metadata may set.
-            await checkName(variable, r.path, r.env);
+            const stored = envVar ?? info.envVar ?? envVarNameFor(key.name);
+            // ... and again if the stored env-var name changed meanwhile (a describe --env-var
+            // between the check and the set): never written, though the value is stored.
+            if (stored !== variable) await checkName(stored, r.path, r.env);
+            variable = stored;
             try {
               envWrite = writeDotenv(opts.envFile, { [variable]: value });
             } catch (err) {
