@@ -9,7 +9,7 @@ import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { Vault } from '../../src/core/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import { makeHome } from './harness.js';
+import { auditRecords, makeHome } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -142,6 +142,37 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     expect(audit.stdout).toContain('"rotate"');
     for (const x of [noValue, r, audit])
       expect(x.stdout + x.stderr).not.toMatch(/sk-old-1|sk-new-2/);
+  });
+
+  it('--previous-name NODE_OPTIONS: refused and audited before the steps or a value are asked for', () => {
+    const h = makeHome();
+    const dir = project(h);
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[], input = '') => h.run(args, { env, cwd: dir, input });
+    expect(run(['init']).code).toBe(0);
+    const path = 'project/agents/openai_api_key';
+    const desc = ['--description', 'LLM access for the support assistant summaries'];
+    expect(run(['set', path, ...desc, '--env', 'prod'], 'sk-old-Rn4').code).toBe(0);
+    const r = run(
+      ['rotate', path, '--env', 'prod', '--value-stdin', '--previous-name', 'NODE_OPTIONS'],
+      'sk-new-Rn5\n',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the previous name NODE_OPTIONS');
+    expect(r.stderr).not.toContain('platform.openai.com');
+    expect(run(['get', path, '--env', 'prod']).stdout).toBe('sk-old-Rn4\n');
+    const audit = run(['audit', '--json', '-n', '50']);
+    const records = auditRecords(audit);
+    expect(records.filter((x) => x.outcome === 'denied')).toEqual([
+      expect.objectContaining({
+        action: 'rotate',
+        path,
+        env: 'prod',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      }),
+    ]);
+    expect(records.filter((x) => x.action.startsWith('rotate_'))).toEqual([]);
+    expect(audit.stdout).not.toMatch(/sk-old-Rn4|sk-new-Rn5/);
   });
 
   it('SECRET_KEY: generated, previous injected by run and env pull during grace, then finished; DATABASE_URL follows its password', () => {

@@ -11,6 +11,7 @@ import { projectOfPath } from '../../core/project-file/index.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
 import { valuePlaces, writtenUnder } from '../../core/rotation/places.js';
 import {
+  assertPreviousName,
   finishRotation,
   planRotation,
   type RotateResult,
@@ -179,7 +180,15 @@ Examples:
           opts.previousName === undefined ? undefined : parseEnvVarName(opts.previousName);
         const hints = await manifestHints(key, env);
         const generator = hints.generator;
+        const previous = previousName ?? hints.previousName ?? undefined;
         return withLocalVault('coffer rotate', g, async ({ vault }) => {
+          // A refused previous name is refused (and audited) before the provider's steps and
+          // the prompt for a new value that the rotation would then throw away.
+          if (previous !== undefined) {
+            await assertPreviousName({ path: key, env }, previous, (a, t, r) =>
+              vault.recordDenied(a, t, r),
+            );
+          }
           const plan = await planRotation(vault, key, env, generator);
           let value: string | undefined;
           if (plan.kind === 'external') {
@@ -205,7 +214,7 @@ Examples:
             graceMs,
             value,
             generator,
-            previousName: previousName ?? hints.previousName,
+            previousName: previous,
           });
           // Where the old value went: files coffer wrote it into, programs it was given to.
           const places = await valuePlaces(vault, key, env);

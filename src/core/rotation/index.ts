@@ -17,6 +17,7 @@ export {
   readRotationPolicy,
 } from './policy.js';
 export {
+  assertPreviousName,
   type FinishResult,
   finishRotation,
   planRotation,

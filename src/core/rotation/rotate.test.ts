@@ -217,25 +217,73 @@ describe('rotate: seed 004 procedures in the library', () => {
 
   it('refuses a bad generator or previous name before any transaction', async () => {
     const { vault } = await clocked();
-    expect(() =>
+    await expect(
       rotateSecret(vault, { path: 'project/a/b', env: 'dev', graceMs: 0, generator: 'nope:1' }),
-    ).toThrow();
-    expect(() =>
+    ).rejects.toThrow();
+    await expect(
       rotateSecret(vault, {
         path: 'project/a/b',
         env: 'dev',
         graceMs: 0,
         previousName: 'bad name',
       }),
-    ).toThrow();
+    ).rejects.toThrow();
     // A name run and env pull refuse would stop them for the whole project.
     for (const previousName of ['NODE_OPTIONS', 'LD_PRELOAD'])
-      expect(() =>
+      await expect(
         rotateSecret(vault, { path: 'project/a/b', env: 'dev', graceMs: 0, previousName }),
-      ).toThrow(expect.objectContaining({ code: 'ENV_NAME_REFUSED' }));
+      ).rejects.toMatchObject({ code: 'ENV_NAME_REFUSED' });
     await expect(
       rotateSecret(vault, { path: 'project/a/missing', env: 'dev', graceMs: 0 }),
     ).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+  });
+
+  it('audits a refused previous name as a denied rotate, and leaves the secret as it was', async () => {
+    const { vault } = await clocked();
+    const path = 'project/app/session_key';
+    await vault.set(path, 'dev', 'v1-session-key-abcdefghijklmnop', {
+      description: 'Signs session cookies for logged-in users',
+      metadata: { generator: 'urlsafe:32' },
+    });
+    // Called from an async function, which turns a throw before any await into a rejection too.
+    const rotate = async (previousName: string) =>
+      rotateSecret(vault, { path, env: 'dev', graceMs: DAY_MS, previousName });
+    await expect(rotate('NODE_OPTIONS')).rejects.toMatchObject({ code: 'ENV_NAME_REFUSED' });
+    expect((await vault.get(path, 'dev')).version).toBe(1);
+    const records = await tv!.storage.transaction('read', (tx) => tx.listAudit({}));
+    const denied = records.filter((r) => r.outcome === 'denied');
+    expect(denied).toEqual([
+      expect.objectContaining({
+        action: 'rotate',
+        path,
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      }),
+    ]);
+    expect(records.filter((r) => r.action === 'rotate' && r.outcome === 'ok')).toEqual([]);
+    expect(JSON.stringify(records)).not.toContain('v1-session-key');
+
+    // Under a policy (the web UI), through the caller's deny.
+    const { AccessPolicy } = await import('../access/policy.js');
+    const seen: { action: string; path: string | undefined; reason: string }[] = [];
+    const policy = new AccessPolicy(
+      { allow: ['project/app/*'], envs: [], caps: ['read', 'write'] },
+      'ann',
+    );
+    await expect(
+      rotateUnderPolicy(
+        vault,
+        policy,
+        async (action, t, reason) => {
+          seen.push({ action, path: t.path, reason });
+        },
+        { path, env: 'dev', grace: '1d', previousName: 'ld_preload' },
+      ),
+    ).rejects.toMatchObject({ code: 'ENV_NAME_REFUSED' });
+    expect(seen).toEqual([
+      { action: 'rotate', path, reason: expect.stringMatching(/^ENV_NAME_REFUSED ld_preload: /) },
+    ]);
+    expect((await vault.get(path, 'dev')).version).toBe(1);
   });
 
   it("a rotation after a leak was reported is that incident's rotation", async () => {

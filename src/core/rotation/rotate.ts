@@ -21,7 +21,7 @@ import { authorizeValueReferences } from '../access/value-references.js';
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
-import { refusedEnvName } from '../inject/names.js';
+import { recordRefusedNames, refusedNames } from '../inject/check.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath, secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -61,6 +61,11 @@ export interface RotateOptions {
    * new version instead. Default true (the vault's own user).
    */
   mayCompare?: boolean | undefined;
+  /**
+   * Where a refused `previousName` is audited (assertPreviousName): default the vault's own
+   * log, as its actor; a caller bound by a policy passes its own (the web UI's session).
+   */
+  deny?: Denier | undefined;
 }
 
 export interface RotateResult {
@@ -127,8 +132,34 @@ export function planRotation(
   });
 }
 
+/**
+ * Refuses a previous name (`--previous-name`, the manifest's `previous:`) that the injection
+ * rules refuse (core/inject: NODE_OPTIONS, LD_PRELOAD, ...): run and env pull would refuse the
+ * whole project while the grace window lasts. The refusal is audited first, as every refused
+ * name is (recordRefusedNames): a denied `rotate` of the secret through `deny`. Called by
+ * rotateSecret, and by a front end before it asks for an external secret's new value.
+ */
+export async function assertPreviousName(
+  secret: { path: string; env: string },
+  previousName: string,
+  deny: Denier,
+): Promise<void> {
+  const t = target(secret.path, secret.env);
+  const name = parseEnvVarName(previousName);
+  const refused = refusedNames([{ name, path: t.path }]);
+  if (refused.length === 0) return;
+  await recordRefusedNames(refused, { action: 'rotate', env: t.env, deny });
+  throw new CofferError(
+    'ENV_NAME_REFUSED',
+    `the previous name ${name} changes how programs load or run code; coffer does not inject it`,
+    {
+      hint: 'Pick another name for the previous value (--previous-name NAME). See docs/injection.md.',
+    },
+  );
+}
+
 /** Rotates one secret: see the module comment. */
-export function rotateSecret(vault: Vault, options: RotateOptions): Promise<RotateResult> {
+export async function rotateSecret(vault: Vault, options: RotateOptions): Promise<RotateResult> {
   const t = target(options.path, options.env);
   const graceMs = options.graceMs;
   if (!Number.isSafeInteger(graceMs) || graceMs < 0)
@@ -137,18 +168,15 @@ export function rotateSecret(vault: Vault, options: RotateOptions): Promise<Rota
     options.previousName === undefined || options.previousName === null
       ? undefined
       : parseEnvVarName(options.previousName);
-  if (previousName !== undefined && refusedEnvName(previousName) !== undefined) {
-    // run and env pull would refuse the whole project while the grace window lasts.
-    throw new CofferError(
-      'ENV_NAME_REFUSED',
-      `the previous name ${previousName} changes how programs load or run code; coffer does not inject it`,
-      {
-        hint: 'Pick another name for the previous value (--previous-name NAME). See docs/injection.md.',
-      },
-    );
-  }
   if (options.generator !== undefined && options.generator !== null)
     parseGeneratorSpec(options.generator);
+  if (previousName !== undefined) {
+    await assertPreviousName(
+      t,
+      previousName,
+      options.deny ?? ((a, target, reason) => vault.recordDenied(a, target, reason)),
+    );
+  }
   return vault.secretTransaction('rotate', t, async (s) => {
     const current = await s.read();
     const meta = (await s.tx.getSecret(t.path, t.env))!;
@@ -379,7 +407,7 @@ export async function rotateUnderPolicy(
   vault: Vault,
   policy: AccessPolicy,
   deny: Denier,
-  options: Omit<RotateOptions, 'graceMs'> & {
+  options: Omit<RotateOptions, 'graceMs' | 'deny'> & {
     /** `7d`, `12h`, `0` (duration.ts). */ grace: string;
   },
 ): Promise<RotateResult> {
@@ -393,7 +421,7 @@ export async function rotateUnderPolicy(
   const graceMs = parseDuration(options.grace.trim(), 'grace');
   const mayCompare = policy.refusal('read', { ...t, values: true }) === undefined;
   const { grace: _grace, ...rest } = options;
-  return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare });
+  return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare, deny });
 }
 
 /**
