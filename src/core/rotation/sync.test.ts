@@ -73,6 +73,32 @@ describe('syncDotenvFiles', () => {
     expect(readFileSync(notes, 'utf8')).toBe('# readme\nAPI_KEY=old-value-1\n');
   });
 
+  it('leaves a file recorded under a refused name as it is, and audits it as denied', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'old-value-Ys1', { description: DESCRIPTION });
+    await vault.set('project/app/api_key', 'dev', 'new-value-Ys2');
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
+    // Written with env pull --allow-env-name (which sync does not take), or a planted record.
+    const file = join(dir, '.env');
+    writeFileSync(file, 'NODE_OPTIONS=old-value-Ys1\n');
+    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
+      place(file, { name: 'NODE_OPTIONS' }),
+    ]);
+    expect(r.files.map((f) => [f.name, f.outcome])).toEqual([['NODE_OPTIONS', 'refused-name']]);
+    expect(readFileSync(file, 'utf8')).toBe('NODE_OPTIONS=old-value-Ys1\n');
+    const records = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
+    expect(records.filter((x) => x.outcome === 'denied')).toEqual([
+      expect.objectContaining({
+        action: 'rotate_sync',
+        path: 'project/app/api_key',
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      }),
+    ]);
+    expect(JSON.stringify(records)).not.toMatch(/value-Ys/);
+  });
+
   it("never writes under another secret's variable, and rotate refuses such a previous name", async () => {
     tv = await makeTestVault();
     const { vault } = tv;

@@ -9,12 +9,14 @@
  * that is now a symbolic link, a file that no longer holds the variable, and a name another
  * secret of the project owns. During a grace window with a `previous:` name, the previous value is written
  * beside the new one under that name, as `env pull` does, so the app still accepts both. No
- * value enters the result.
+ * value enters the result. A name the injection rules refuse is audited as a denied
+ * `rotate_sync` (core/inject: recordRefusedNames), never with a value.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDotenv } from '../dotenv/parse.js';
 import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
+import { type InjectedName, recordRefusedNames, refusedNames } from '../inject/check.js';
 import { refusedEnvName } from '../inject/names.js';
 import { secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
@@ -57,13 +59,16 @@ export async function syncDotenvFiles(
 ): Promise<{ version: number; files: SyncedFile[] }> {
   const out: SyncedFile[] = [];
   const todo: (FilePlace & { name: string })[] = [];
+  const refused: InjectedName[] = [];
   for (const f of files) {
     const skip = (outcome: SyncedFile['outcome']) =>
       out.push({ file: f.file, name: f.name, reference: f.reference, outcome });
     // A template's output (older records of inject carry a name, too): only inject renders it.
     if (f.name === null || f.via === 'inject') skip('not-dotenv');
-    else if (refusedEnvName(f.name) !== undefined) skip('refused-name');
-    else if (!recordedHere(f.actor)) skip('remote');
+    else if (refusedEnvName(f.name) !== undefined) {
+      skip('refused-name');
+      refused.push({ name: f.name, path });
+    } else if (!recordedHere(f.actor)) skip('remote');
     else {
       const st = lstatSync(f.file, { throwIfNoEntry: false });
       if (st === undefined) skip('missing');
@@ -78,6 +83,14 @@ export async function syncDotenvFiles(
       else todo.push({ ...f, name: f.name });
     }
   }
+  // Each name not written is audited as every refused name is: a denied rotate_sync of the
+  // secret (a file written with --allow-env-name, which sync does not take, or a record of
+  // a name planted for a later sync to write).
+  await recordRefusedNames(refusedNames(refused), {
+    action: 'rotate_sync',
+    env,
+    deny: (a, t, r) => vault.recordDenied(a, t, r),
+  });
   if (todo.length === 0) return { version: 0, files: out };
   const current = await vault.get(path, env);
   const project = /^project\/([^/]+)\//.exec(path)?.[1];
