@@ -6,7 +6,7 @@
  * hand to an interactive bash is shown to run its command substitution, and to be refused.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vault } from '../../src/core/index.js';
@@ -176,6 +176,44 @@ describe('.env writers apply the same rule', () => {
     expect(existsSync(file)).toBe(false);
     const allowed = run(['generate', 'BASH_ENV', '-f', file, '--allow-env-name', 'BASH_ENV']);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('generate --dotenv alone audits a refusal in the vault when there is one', () => {
+    // No vault on this machine: refused all the same, with no log to write to, and none made.
+    const bare = makeHome();
+    const env = join(bare.home, '.env');
+    const r = bare.run(['generate', 'BASH_ENV', '-f', env]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('refused to write');
+    expect(r.stderr).not.toContain('warning');
+    expect(existsSync(bare.env.COFFER_HOME!)).toBe(false);
+    expect(existsSync(env)).toBe(false);
+
+    // A vault: each refused name is a denied record, without key path or environment.
+    const { h, dir, run } = project();
+    const file = join(dir, '.env');
+    expect(run(['generate', 'BASH_ENV', '-f', file]).code).toBe(2);
+    // A vault that cannot be opened without asking (its key file gone): not recorded, and said.
+    const key = join(h.env.COFFER_HOME!, 'master.key');
+    renameSync(key, `${key}.away`);
+    const unopened = run(['generate', 'LD_PRELOAD', '-f', file]);
+    expect(unopened.code).toBe(2);
+    expect(unopened.stderr).toContain('warning: the refusal is not in the audit log');
+    renameSync(`${key}.away`, key);
+    expect(existsSync(file)).toBe(false);
+
+    const audit = h.run(['audit', '--json', '-n', '100']);
+    const denied = auditRecords(audit)
+      .filter((x) => x.outcome === 'denied')
+      .map((x) => ({ action: x.action, path: x.path, env: x.env, detail: x.detail }));
+    expect(denied).toEqual([
+      {
+        action: 'generate',
+        path: null,
+        env: null,
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED BASH_ENV: /),
+      },
+    ]);
   });
 
   it('env pull, set --dotenv and generate --store audit each refusal as denied, never a value', () => {

@@ -22,7 +22,7 @@ import {
   resolveGeneratorSpec,
 } from '../../core/generate/index.js';
 import { gitIgnoreWarning } from '../../core/git.js';
-import { assertInjectableNames, assertInjectableNamesAudited } from '../../core/inject/index.js';
+import { assertInjectableNamesAudited } from '../../core/inject/index.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { projectOfPath } from '../../core/project-file/index.js';
 import { action, type CommonOptions, intOption } from '../action.js';
@@ -30,6 +30,7 @@ import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
 import { note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
+import { assertInjectableNamesWithoutVault } from '../refused-names.js';
 
 interface GenerateOptions extends CommonOptions {
   kind: string;
@@ -146,9 +147,10 @@ In package.json:
         const storeKey = opts.store !== undefined ? parseKeyPath(opts.store) : undefined;
         const storePath = storeKey?.path;
         // NAME goes into a .env file, or becomes the stored secret's env-var name: the same
-        // rule as every injection, checked before anything is generated or stored. With
-        // --store a refusal is audited in that vault as a denied `generate`; --dotenv alone
-        // opens no vault, so there is no log to write to.
+        // rule as every injection, checked before anything is generated or stored. A refusal
+        // is audited as a denied `generate`: with --store in that vault; with --dotenv alone,
+        // which needs no vault, in this machine's vault when there is one (refused-names.ts:
+        // with none, there is no log to write to).
         const names = [{ name: variable, path: storePath ?? '--dotenv' }];
         const allowNames = allowedEnvNames(
           storeKey?.scope === 'project' ? storeKey.group : '',
@@ -156,7 +158,7 @@ In package.json:
         );
         const verb = opts.envFile !== undefined ? `write ${opts.envFile} with` : 'store';
         if (storeKey === undefined && opts.envFile !== undefined) {
-          assertInjectableNames(names, allowNames, verb);
+          await assertInjectableNamesWithoutVault(g, names, allowNames, verb, 'generate');
         }
         const fromFile =
           opts.envFile !== undefined

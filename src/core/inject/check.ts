@@ -8,10 +8,11 @@
  * cannot enable what it could abuse.
  *
  * Every refusal is audited where the caller has an audit log to write to (`run`, `export`,
- * `sync`, `setup --write-env`, `env pull`, `set --dotenv`, `generate --store`, MCP
+ * `sync`, `setup --write-env`, `env pull`, `set --dotenv`, `generate --store`, `rotate`, MCP
  * `write_env`): one `denied` record per refused variable, with its key path, environment and
  * `ENV_NAME_REFUSED NAME: reason` as the detail (recordRefusedNames), never a value, written
- * before the error is thrown. `generate --dotenv` alone opens no vault and records nothing.
+ * before the error is thrown. `generate --dotenv` alone needs no vault: it records a refusal
+ * in the local one when there is one.
  */
 import type { Denier } from '../access/policy.js';
 import { CofferError } from '../errors.js';
@@ -78,10 +79,13 @@ export function assertOneSecretPerVariable(vars: readonly InjectedName[]): void 
 /** A refused variable: its name, where it came from, why, and whether a flag can allow it. */
 export type RefusedVariable = ReturnType<typeof refusedNames>[number];
 
-/** Where a refusal is audited: as `action` (`run`, `export`, ...), in `env`, through `deny`. */
+/**
+ * Where a refusal is audited: as `action` (`run`, `export`, ...), in `env`, through `deny`.
+ * `env` is undefined for names no secret of an environment gave (`generate NAME --dotenv`).
+ */
 export interface NameRefusalAudit {
   readonly action: string;
-  readonly env: string;
+  readonly env: string | undefined;
   readonly deny: Denier;
 }
 
