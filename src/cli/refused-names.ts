@@ -1,8 +1,8 @@
 /**
- * The names rule (core/inject) for a command that needs no vault: `generate NAME --dotenv`
- * without `--store` (a name typed on the command line). It refuses what every injector
- * refuses, with the same error, and a refusal goes into the audit log of this machine's vault
- * when there is one, as the others' refusals do.
+ * The names rule (core/inject) for the commands that need no vault: `generate NAME --dotenv`
+ * without `--store` (a name typed on the command line) and `env format` (the keys of its JSON
+ * input). They refuse what every injector refuses, with the same error, and a refusal goes
+ * into the audit log of this machine's vault when there is one, as the others' refusals do.
  */
 import { CofferError } from '../core/errors.js';
 import {

@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dotenv from 'dotenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vault } from '../../src/core/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -178,14 +179,39 @@ describe('.env writers apply the same rule', () => {
     expect(allowed.code, allowed.stderr).toBe(0);
   });
 
-  it('generate --dotenv alone audits a refusal in the vault when there is one', () => {
+  it('env format refuses what run refuses, and takes --allow-env-name as run does', () => {
+    const h = makeHome();
+    const input = JSON.stringify({ PORT: '8080', node_options: '--require ./evil-Fm1.js' });
+    const r = h.run(['env', 'format', '--json'], { input });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('node_options (from stdin: Node.js runs');
+    expect(r.stderr).toContain('--allow-env-name node_options');
+    expect(r.stderr).not.toContain('evil-Fm1');
+    const file = join(h.home, 'vars.json');
+    writeFileSync(file, JSON.stringify({ LD_PRELOAD: '/tmp/x.so', PS1: '$(id)' }));
+    const two = h.run(['env', 'format', '--json', file, '--allow-env-name', 'PS1']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain(`LD_PRELOAD (from ${file}:`);
+    expect(two.stderr).not.toContain('PS1 (from');
+    const ok = h.run(['env', 'format', '--json', '--allow-env-name', 'NODE_OPTIONS'], { input });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(dotenv.parse(ok.stdout)).toEqual(JSON.parse(input));
+  });
+
+  it('generate --dotenv alone and env format audit a refusal in the vault when there is one', () => {
     // No vault on this machine: refused all the same, with no log to write to, and none made.
     const bare = makeHome();
     const env = join(bare.home, '.env');
-    const r = bare.run(['generate', 'BASH_ENV', '-f', env]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('refused to write');
-    expect(r.stderr).not.toContain('warning');
+    const input = JSON.stringify({ NODE_OPTIONS: '--require ./evil-Fm2.js' });
+    for (const r of [
+      bare.run(['generate', 'BASH_ENV', '-f', env]),
+      bare.run(['env', 'format', '--json'], { input }),
+    ]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('refused to write');
+      expect(r.stderr).not.toContain('warning');
+    }
     expect(existsSync(bare.env.COFFER_HOME!)).toBe(false);
     expect(existsSync(env)).toBe(false);
 
@@ -193,6 +219,10 @@ describe('.env writers apply the same rule', () => {
     const { h, dir, run } = project();
     const file = join(dir, '.env');
     expect(run(['generate', 'BASH_ENV', '-f', file]).code).toBe(2);
+    expect(h.run(['env', 'format', '--json'], { input }).code).toBe(2);
+    expect(
+      h.run(['env', 'format', '--json', '--allow-env-name', 'NODE_OPTIONS'], { input }).code,
+    ).toBe(0);
     // A vault that cannot be opened without asking (its key file gone): not recorded, and said.
     const key = join(h.env.COFFER_HOME!, 'master.key');
     renameSync(key, `${key}.away`);
@@ -213,7 +243,14 @@ describe('.env writers apply the same rule', () => {
         env: null,
         detail: expect.stringMatching(/^ENV_NAME_REFUSED BASH_ENV: /),
       },
+      {
+        action: 'env_format',
+        path: null,
+        env: null,
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: /),
+      },
     ]);
+    expect(audit.stdout).not.toContain('evil-Fm2');
   });
 
   it('env pull, set --dotenv and generate --store audit each refusal as denied, never a value', () => {

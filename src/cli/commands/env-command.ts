@@ -19,10 +19,15 @@ import { projectAndEnv, readInput } from '../env-input.js';
 import { envHelp } from '../env-option.js';
 import { EXIT, note, printJson, refuseJsonWithStdout, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
+import { assertInjectableNamesWithoutVault } from '../refused-names.js';
 import { withSuggestions } from '../suggestions.js';
 import { envCompareCommand } from './env-compare-command.js';
 import { envExampleCommand } from './env-example-command.js';
 import { envImportCommand } from './env-import-command.js';
+
+interface FormatOptions extends CommonOptions {
+  allowEnvName?: string[];
+}
 
 interface PullOptions extends CommonOptions {
   project?: string;
@@ -78,12 +83,23 @@ Examples:
     .description('turn a JSON object of strings into .env text that dotenv reads back exactly')
     .argument('[file]', 'JSON file, or - for stdin (default when stdin is piped)')
     .requiredOption('--json', 'the input is JSON')
+    .option(
+      '--allow-env-name <NAME>',
+      'let the input set NAME although it changes how programs load code (repeatable)',
+      collect,
+    )
     .addHelpText(
       'after',
-      `\nWith no file, the JSON is read from stdin when it is piped; on a terminal, pass the file.\n\nExample:\n  echo '{"PORT":"8080","GREETING":"hello # world"}' | coffer env format --json`,
+      `
+With no file, the JSON is read from stdin when it is piped; on a terminal, pass the file.
+A name that changes how programs load code (NODE_OPTIONS, LD_PRELOAD, PATH, ...: see
+docs/injection.md) is refused, as coffer run and env pull refuse it, unless --allow-env-name.
+
+Example:
+  echo '{"PORT":"8080","GREETING":"hello # world"}' | coffer env format --json`,
     )
     .action(
-      action<CommonOptions>(async ([file]) => {
+      action<FormatOptions>(async ([file], opts, g) => {
         const text = await readInput(file, {
           name: 'coffer env format --json',
           example: 'vars.json',
@@ -104,7 +120,21 @@ Examples:
           if (typeof v !== 'string')
             throw new CofferError('INVALID_ARGUMENT', `the value of ${k} is not a string`);
         }
-        writeOut(setDotenvVariables('', data as Record<string, string>));
+        const vars = data as Record<string, string>;
+        // Keys and values are checked first (a key dotenv cannot write has its own error),
+        // then the names rule of every .env writer; nothing is printed before both pass. The
+        // input is no project's: only --allow-env-name allows a name, as for run --dotenv
+        // without --project.
+        const out = setDotenvVariables('', vars);
+        const source = file === undefined || file === '-' ? 'stdin' : file;
+        await assertInjectableNamesWithoutVault(
+          g,
+          Object.keys(vars).map((name) => ({ name, path: source })),
+          allowedEnvNames('', opts.allowEnvName),
+          'write .env text with',
+          'env_format',
+        );
+        writeOut(out);
         return 0;
       }),
     );

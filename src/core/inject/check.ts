@@ -1,9 +1,9 @@
 /**
  * The one check every injector applies before a secret becomes an environment variable:
  * `coffer run` and every .env writer (`env pull`, `set --dotenv`, `generate --dotenv`,
- * MCP `write_env`). A refused name (names.ts) stops the whole operation before anything is
- * started or written; the error names each variable and the key path it came from, and says
- * how the operator allows it on this machine. Only local configuration can allow a name (a
+ * `env format`, MCP `write_env`). A refused name (names.ts) stops the whole operation before
+ * anything is started or written; the error names each variable and the key path it came
+ * from, and says how the operator allows it on this machine. Only local configuration can allow a name (a
  * command-line flag or the project file); nothing stored in the vault can, so a remote writer
  * cannot enable what it could abuse.
  *
@@ -11,8 +11,8 @@
  * `sync`, `setup --write-env`, `env pull`, `set --dotenv`, `generate --store`, `rotate`, MCP
  * `write_env`): one `denied` record per refused variable, with its key path, environment and
  * `ENV_NAME_REFUSED NAME: reason` as the detail (recordRefusedNames), never a value, written
- * before the error is thrown. `generate --dotenv` alone needs no vault: it records a refusal
- * in the local one when there is one.
+ * before the error is thrown. `generate --dotenv` alone and `env format` need no vault: they
+ * record a refusal in the local one when there is one.
  */
 import type { Denier } from '../access/policy.js';
 import { CofferError } from '../errors.js';
@@ -81,7 +81,8 @@ export type RefusedVariable = ReturnType<typeof refusedNames>[number];
 
 /**
  * Where a refusal is audited: as `action` (`run`, `export`, ...), in `env`, through `deny`.
- * `env` is undefined for names no secret of an environment gave (`generate NAME --dotenv`).
+ * `env` is undefined for names no secret of an environment gave (`generate NAME --dotenv`,
+ * the keys of `env format`'s input).
  */
 export interface NameRefusalAudit {
   readonly action: string;
