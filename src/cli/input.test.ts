@@ -2,11 +2,32 @@
  * Reading stdin whole (input.ts): each use stops at the largest input of its kind (a passphrase
  * line: 64 KiB), so an endless or huge stdin (`< /dev/zero`, `yes |`) ends in a refusal that
  * names the limit after reading little more than the limit, never megabytes; inputs at the
- * limit still pass.
+ * limit still pass. A passphrase line from a pipe or a file is read a byte at a time and
+ * leaves every byte after its line break where it was (`coffer run` hands stdin on).
  */
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { hasMkfifo, makeFifo } from '../../test/helpers/fifo.js';
 import type { CofferError } from '../core/errors.js';
+
+// The stream tests below stand a stream in for process.stdin, which readStdinLine reads as it
+// reads a terminal's (never the worker's own fd 0, which it reads a byte at a time otherwise).
+vi.mock('node:tty', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('node:tty')>()),
+  isatty: (fd: number) => fd === 0,
+}));
 
 /** No stream in these tests yields more than this (every loop is bounded). */
 const MAX_PULLED = 64 * 1024 * 1024;
@@ -194,4 +215,99 @@ describe('whether stdin holds input (set --value)', () => {
       expect([stdin, stdinHoldsInput()]).toEqual([stdin, holds]);
     }
   });
+});
+
+describe('a passphrase line from a pipe or a file (readFdLine, a byte at a time)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-input-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+
+  /** A file holding `content`, open for reading from its start. */
+  function fileFd(content: string | Buffer): number {
+    const file = join(dir, `stdin-${n++}`);
+    writeFileSync(file, content);
+    return openSync(file, 'r');
+  }
+
+  /** What is left to read of `fd` from where it stands, as text; closes it. */
+  function rest(fd: number): string {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(64 * 1024);
+    for (let got = readSync(fd, buf, 0, buf.length, null); got > 0; ) {
+      chunks.push(Buffer.from(buf.subarray(0, got)));
+      got = readSync(fd, buf, 0, buf.length, null);
+    }
+    closeSync(fd);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  it('leaves every byte after the line break unread, for the command or its child', async () => {
+    const { readFdLine } = await input();
+    const fd = fileFd('the passphrase\nrest of input\n');
+    expect(await readFdLine(fd, 'passphrase')).toEqual({ text: 'the passphrase', ended: false });
+    expect(rest(fd)).toBe('rest of input\n');
+  });
+
+  it('takes \\r\\n and a leading byte order mark off the line, and reads two lines in turn', async () => {
+    const { readFdLine } = await input();
+    const fd = fileFd('\uFEFFfirst\r\nsecond\nthe rest');
+    expect((await readFdLine(fd, 'passphrase')).text).toBe('first');
+    expect((await readFdLine(fd, 'backup passphrase')).text).toBe('second');
+    expect(rest(fd)).toBe('the rest');
+  });
+
+  it('a last line without a line break, or an empty input, ends the input', async () => {
+    const { readFdLine } = await input();
+    const fd = fileFd('pass');
+    expect(await readFdLine(fd, 'passphrase')).toEqual({ text: 'pass', ended: true });
+    closeSync(fd);
+    const empty = fileFd('');
+    expect(await readFdLine(empty, 'passphrase')).toEqual({ text: '', ended: true });
+    closeSync(empty);
+  });
+
+  it('a line of exactly 64 KiB passes, with \\r\\n, and the rest stays', async () => {
+    const { readFdLine } = await input();
+    const fd = fileFd(`${'p'.repeat(64 * 1024)}\r\nA=1\n`);
+    expect((await readFdLine(fd, 'passphrase')).text).toBe('p'.repeat(64 * 1024));
+    expect(rest(fd)).toBe('A=1\n');
+  });
+
+  it('a longer line is refused without quoting it, after reading no more than the limit', async () => {
+    const { readFdLine } = await input();
+    const total = 1024 * 1024;
+    const fd = fileFd(Buffer.alloc(total, 0x79));
+    const err = await refusal(readFdLine(fd, 'passphrase'));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe(
+      'the line of stdin with the passphrase is longer than 64 KiB, the limit for a passphrase',
+    );
+    expect(`${err.message} ${err.hint}`).not.toContain('yyyyyy');
+    expect(rest(fd).length).toBeGreaterThanOrEqual(total - 64 * 1024 - 2);
+    const longer = fileFd(`${'p'.repeat(64 * 1024 + 1)}\nrest`);
+    expect((await refusal(readFdLine(longer, 'backup passphrase'))).message).toContain(
+      'longer than 64 KiB, the limit for a backup passphrase',
+    );
+    closeSync(longer);
+  });
+
+  it.skipIf(!hasMkfifo)(
+    'waits on a non-blocking pipe that has nothing yet, then stops at the line break',
+    async () => {
+      const { readFdLine } = await input();
+      const fifo = makeFifo(dir, `fifo-${n++}`);
+      // Read-write, so the pipe has a writer (never blocks to open on Linux), non-blocking as
+      // Node's stdin stream leaves a pipe: its first read finds nothing (EAGAIN).
+      const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+      try {
+        const line = readFdLine(fd, 'passphrase');
+        writeSync(fd, 'the passphrase\nrest of input\n');
+        expect(await line).toEqual({ text: 'the passphrase', ended: false });
+        const buf = Buffer.alloc(64);
+        expect(buf.subarray(0, readSync(fd, buf, 0, 64, null)).toString()).toBe('rest of input\n');
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
 });

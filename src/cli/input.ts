@@ -4,15 +4,18 @@
  * warning), because argv is visible to other users through `ps` and /proc.
  */
 import { fstatSync, readSync, type Stats } from 'node:fs';
-import { CofferError } from '../core/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isatty } from 'node:tty';
+import { CofferError, readFailure } from '../core/errors.js';
 import { READ_LIMITS, type TooLargeOptions, tooLarge } from '../core/read-limited.js';
 import { MAX_VALUE_BYTES } from '../core/store/values.js';
 import { decodeUtf8 } from '../core/utf8.js';
 import { HiddenAnswer } from './hidden-answer.js';
 
 /**
- * What was read of stdin and not used yet: what followed a passphrase line in the chunk that
- * ended it. Stdin is read a chunk at a time, only as far as the input asked for needs.
+ * What was read of stdin and not used yet: what followed a line read from the stream (a
+ * terminal, or a stdin read already) in the chunk that ended it. Stdin is read a chunk at a
+ * time, only as far as the input asked for needs.
  */
 let stdinHeld: Buffer = Buffer.alloc(0);
 /** Stdin has been read to its end (or dropped after a refusal). */
@@ -87,7 +90,7 @@ function lineTooLong(what: string): CofferError {
 
 /**
  * The next chunk of stdin, or undefined at its end: what the stream holds now, else the next
- * chunk it gets. Nothing is read past it, so a read can stop at any chunk (`readStdinLine` at
+ * chunk it gets. Nothing is read past it, so a read can stop at any chunk (`readStreamLine` at
  * its line break) and leave the rest of stdin unread.
  */
 function nextStdinChunk(): Promise<Buffer | undefined> {
@@ -141,12 +144,89 @@ function decode(bytes: Buffer, what: string): string {
 }
 
 /**
- * The first line of stdin (for --passphrase-stdin), at most 64 KiB. Stdin is read only until
- * the line break (a chunk at a time: the line and what came with it in its chunk), so what
- * follows stays unread for the command (`readStdinRest`); a stdin with no line break in its
- * first 64 KiB is refused there.
+ * The first line of stdin (for --passphrase-stdin), at most 64 KiB. Nothing past its line break
+ * is taken: what follows stays for the command (`readStdinRest`) or, with `coffer run`, for the
+ * program it starts, which inherits stdin. A pipe or a file is read a byte at a time up to the
+ * line break (`readFdLine`); a terminal hands over one line per read, and a stdin read already
+ * goes on from what its stream holds. A stdin with no line break in its first 64 KiB is refused
+ * there.
  */
 export async function readStdinLine(what: string): Promise<string> {
+  if (stdinStarted || stdinHeld.length > 0 || isatty(0)) return readStreamLine(what);
+  const { text, ended } = await readFdLine(0, what);
+  if (ended) stdinEnded = true;
+  return text;
+}
+
+/** The line read of an input, the line break left off, and whether the input ended there. */
+export interface FdLine {
+  text: string;
+  ended: boolean;
+}
+
+/** How long a line read waits before it reads again a non-blocking stdin that had no byte. */
+const EMPTY_READ_RETRY_MS = 10;
+
+/**
+ * One line of the open file `fd` (stdin: 0), read a byte at a time so that not one byte past
+ * its line break is consumed: a pipe or a file offset shared with a child process is left just
+ * after it. A passphrase is short, so the single-byte reads are few; at most 64 KiB and a line
+ * break (\r\n or \n) are read, and a longer line is refused without reading further. A pipe left
+ * non-blocking (Node's stdin stream, once created, makes it so) is read again after a short
+ * wait while it has nothing. Errors name the input, never what was read.
+ */
+export async function readFdLine(fd: number, what: string): Promise<FdLine> {
+  // The line and the \r that may end it.
+  const line = Buffer.alloc(MAX_STDIN_LINE_BYTES + 1);
+  const byte = Buffer.alloc(1);
+  let size = 0;
+  let ended = false;
+  try {
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, byte, 0, 1, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          await sleep(EMPTY_READ_RETRY_MS);
+          continue;
+        }
+        // Windows reports the end of a pipe as an error.
+        if (code !== 'EOF') throw readFailure('stdin', err);
+        got = 0;
+      }
+      if (got === 0) {
+        ended = true;
+        break;
+      }
+      if (byte[0] === 0x0a) break;
+      if (size === line.length) throw lineTooLong(what);
+      line[size++] = byte[0]!;
+    }
+    const crlf = size > 0 && line[size - 1] === 0x0d ? 1 : 0;
+    if (size - crlf > MAX_STDIN_LINE_BYTES) throw lineTooLong(what);
+    return { text: decodeLine(line.subarray(0, size - crlf), what), ended };
+  } finally {
+    line.fill(0);
+    byte.fill(0);
+  }
+}
+
+/**
+ * A passphrase line as text: strict UTF-8, without a leading byte order mark (a passphrase
+ * file saved by Notepad has always meant the text after it; vaults created that way must keep
+ * opening).
+ */
+function decodeLine(line: Buffer, what: string): string {
+  return decode(line, what).replace(/^\uFEFF/, '');
+}
+
+/**
+ * The next line of stdin's stream (a terminal, or a stdin read already): it is read a chunk at
+ * a time to the line break, and what came after it in those chunks is held for the command.
+ */
+async function readStreamLine(what: string): Promise<string> {
   const refuseLine = () => lineTooLong(what);
   const chunks: Buffer[] = stdinHeld.length > 0 ? [stdinHeld] : [];
   stdinHeld = Buffer.alloc(0);
@@ -169,15 +249,10 @@ export async function readStdinLine(what: string): Promise<string> {
     dropStdin([all]);
     throw refuseLine();
   }
-  const line = all.subarray(0, lineEnd);
   // Kept for the command: what came after the line break in the chunks read.
   stdinHeld = Buffer.from(all.subarray(Math.min(all.length, lineEnd + 1)));
   try {
-    // A passphrase file saved with a byte order mark (Notepad) has always meant the text
-    // after it; vaults created that way must keep opening.
-    return decode(line, what)
-      .replace(/^\uFEFF/, '')
-      .replace(/\r$/, '');
+    return decodeLine(all.subarray(0, lineEnd - crlf), what);
   } finally {
     all.fill(0);
   }

@@ -2,7 +2,15 @@
  * .env files, `coffer run` and `coffer generate` through the built binary.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
@@ -294,6 +302,58 @@ describe('coffer run', () => {
       });
       expect(r.status, r.stderr).toBe(126);
       expect(r.stderr).toContain(said);
+    }
+  });
+
+  it('--passphrase-stdin: the program gets exactly the bytes after the passphrase line', () => {
+    const h = makeHome();
+    const pass = 'a passphrase of the run test, long enough';
+    const withPass = { env: { COFFER_PASSPHRASE: pass } };
+    expect(h.run(['init', '--passphrase', '--kdf-log-n', '14'], withPass).code).toBe(0);
+    const set = h.run(['set', 'project/consilio/stripe_api_key', '-d', STRIPE_DESCRIPTION], {
+      ...withPass,
+      input: 'sk_live_abc123xyz',
+    });
+    expect(set.code, set.stderr).toBe(0);
+    // Any bytes, not only text, and more than one line, as a program's own input can be.
+    const rest = Buffer.concat([
+      Buffer.from('rest of input\nline two '),
+      Buffer.from([0xff, 0x00, 0x0d, 0x0a]),
+      Buffer.from('last line, no line break'),
+    ]);
+    const args = [
+      BIN,
+      '--passphrase-stdin',
+      'run',
+      '--no-mask',
+      '-p',
+      'consilio',
+      '--',
+      process.execPath,
+      '-e',
+      'process.stdout.write(process.env.STRIPE_API_KEY + "|"); process.stdin.pipe(process.stdout)',
+    ];
+    const expected = Buffer.concat([Buffer.from('sk_live_abc123xyz|'), rest]);
+    // From a pipe ...
+    const piped = spawnSync(process.execPath, args, {
+      env: h.env,
+      input: Buffer.concat([Buffer.from(`${pass}\n`), rest]),
+    });
+    expect(piped.status, piped.stderr.toString()).toBe(0);
+    expect(piped.stdout.toString('hex')).toBe(expected.toString('hex'));
+    // ... and from a file (its offset is shared with the child), the line ended by \r\n.
+    const file = join(h.home, 'stdin');
+    writeFileSync(file, Buffer.concat([Buffer.from(`${pass}\r\n`), rest]));
+    const fd = openSync(file, 'r');
+    try {
+      const fromFile = spawnSync(process.execPath, args, {
+        env: h.env,
+        stdio: [fd, 'pipe', 'pipe'],
+      });
+      expect(fromFile.status, fromFile.stderr.toString()).toBe(0);
+      expect(fromFile.stdout.toString('hex')).toBe(expected.toString('hex'));
+    } finally {
+      closeSync(fd);
     }
   });
 
