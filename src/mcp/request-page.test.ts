@@ -134,3 +134,52 @@ describe("coffer mcp's request page limits guesses of a link", () => {
     expect(page.text).toContain('name="csrf"');
   });
 });
+
+describe("coffer mcp's request page counts malformed links as guesses", () => {
+  it('a token of another shape, a segment too many, /r/ alone: 404 for the first 10, then 429 for every link, the right one too, audited once', async () => {
+    let now = 1_000_000;
+    const denied: string[] = [];
+    const requests = new SecretRequests({
+      store: async () => ({ version: 1 }),
+      audit: async () => undefined,
+    });
+    const guesses = new LinkGuesses(
+      async (address, detail) => {
+        denied.push(`${address}: ${detail}`);
+      },
+      { now: () => now },
+    );
+    pageServer = createRequestPage(requests, { guesses });
+    const { token } = requests.create({
+      path: 'project/app/openai_key',
+      env: 'dev',
+      description: 'OpenAI key for the summariser job',
+      actor: 'mcp:claude-code/2.1',
+    });
+    const url = new URL(await pageServer.urlFor(token));
+    const host = url.host;
+    const malformed = [
+      `/r/${token.slice(1)}`,
+      `/r/${token}x`,
+      `/r/${token}/`,
+      `/r/${token}/more`,
+      '/r/',
+      `/r/${token.slice(0, -1)}*`,
+      `/r//${token}`,
+    ];
+    const statuses: number[] = [];
+    for (const path of [...malformed, ...malformed])
+      statuses.push((await send(new URL(path, url), 'GET', { host })).status);
+    expect(statuses).toEqual([...Array(10).fill(404), ...Array(4).fill(429)]);
+    expect((await send(url, 'GET', { host })).status).toBe(429);
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatch(/^127\.0\.0\.1: request links from 127\.0\.0\.1 refused for \d+ s/);
+    expect(denied[0]).not.toContain(token.slice(0, 20));
+    // Paths outside /r/ are no links: 404, never counted.
+    now += 61_000;
+    for (let i = 0; i < 12; i++) {
+      expect((await send(new URL('/favicon.ico', url), 'GET', { host })).status).toBe(404);
+    }
+    expect((await send(url, 'GET', { host })).status).toBe(200);
+  });
+});

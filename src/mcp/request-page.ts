@@ -10,14 +10,14 @@
  * and forms only to itself, and no referrer. Bodies are capped. The value is passed to the
  * registry and never logged, echoed or kept. A refused use of a request's page (wrong Host,
  * Origin or CSRF field) is audited through the registry (`refusePage`), never the token.
- * Links that name no request count against a failure budget, the API's
- * (core/requests/link-guesses.ts): past it, 429 with Retry-After, audited once per window.
+ * Links that name no request, of a token's shape or not, count against a failure budget, the
+ * API's (core/requests/link-guesses.ts): past it, 429 with Retry-After, audited once per window.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CofferError } from '../core/errors.js';
-import { LinkGuesses } from '../core/requests/link-guesses.js';
+import { LINK_PATH_PREFIX, LinkGuesses } from '../core/requests/link-guesses.js';
 import {
   esc,
   formValue,
@@ -102,8 +102,10 @@ export function createRequestPage(
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const match = /^\/r\/([A-Za-z0-9_-]{43})$/.exec(req.url ?? '');
-    const token = match?.[1];
+    const url = req.url ?? '';
+    // Everything under /r/ is a link, of a token's shape or not (core tells which names a
+    // request, and counts the others as guesses).
+    const token = url.startsWith(LINK_PATH_PREFIX) ? url.slice(LINK_PATH_PREFIX.length) : undefined;
     /** Audits a refusal of a request's page (when the URL names one) and sends 403/421. */
     const refuse = async (status: number, reason: string, html: string) => {
       if (token !== undefined) {
@@ -124,8 +126,8 @@ export function createRequestPage(
       send(res, 404, page('coffer', '<p class="err">Not found.</p>'));
       return;
     }
-    // A link that names no request counts against the address's budget; past it, none is
-    // looked up until the window ends.
+    // A link that names no request (malformed or not) counts against the address's budget;
+    // past it, none is looked up until the window ends.
     const admitted = await guesses.admit(req.socket.remoteAddress ?? 'unknown', () =>
       requests.checkLink(token),
     );

@@ -9,6 +9,11 @@
  * the front end), the right one too: only the address's guesses are refused, and the user's
  * link works again after the window.
  *
+ * A link that is not even of a link's shape (a token of another length or alphabet, a segment
+ * missing or one too many under `/r/`) is such a guess too, counted the same (`malformed`):
+ * the budget is of guesses, and a page that answered those 404 without counting them let an
+ * address try links for free.
+ *
  * Audit: the first refusal of an address's window is recorded through `deny` (the front end
  * writes it as `request_page`, denied, actor `unauthenticated@ADDRESS`); the others of that
  * window are not, so a flood does not flood the log. Links that name no request are not
@@ -66,4 +71,25 @@ export class LinkGuesses {
     attempt.succeeded();
     return { value };
   }
+
+  /**
+   * A page asked for from `address` with a link under `/r/` that names no request by its
+   * shape alone: within the budget as `admit`, it counts as a failed guess and throws
+   * REQUEST_NOT_FOUND (the front end's 404); a limited address gets `retryAfter`, its first
+   * refusal of the window audited.
+   */
+  async malformed(address: string): Promise<{ retryAfter: number }> {
+    // The lookup always throws: admit either rethrows it or answers retryAfter.
+    return (await this.admit<never>(address, () => Promise.reject(linkNotValid()))) as {
+      retryAfter: number;
+    };
+  }
 }
+
+/** What a link that names no request gets (the page's 404): never the link. */
+export function linkNotValid(): CofferError {
+  return new CofferError('REQUEST_NOT_FOUND', 'this link is not valid');
+}
+
+/** Where the one-time pages' links live: every path under it is a guess of a link. */
+export const LINK_PATH_PREFIX = '/r/';

@@ -17,6 +17,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CofferError } from '../errors.js';
 import type { Vault } from '../store/vault.js';
 import { assertAnswerValue } from './answer-value.js';
+import { linkNotValid } from './link-guesses.js';
+
+/** A page token: 32 random bytes in base64url. */
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /** How long a request's link works. */
 export const REQUEST_TTL_MS: number = 10 * 60 * 1000;
@@ -393,14 +397,14 @@ export class SecretRequests implements RequestInbox {
   }
 
   async #byToken(token: string): Promise<Entry> {
+    // Not of a token's shape (what a page's URL held after `/r/`, whatever it is): none.
+    if (!TOKEN.test(token)) throw linkNotValid();
     const hash = hashToken(token);
     let found: Entry | undefined;
     for (const entry of this.#entries.values()) {
       if (timingSafeEqual(entry.tokenHash, hash)) found = entry;
     }
-    if (found === undefined) {
-      throw new CofferError('REQUEST_NOT_FOUND', 'this link is not valid');
-    }
+    if (found === undefined) throw linkNotValid();
     await this.#expire(found);
     if (found.used || done(found.view.status)) {
       throw new CofferError(

@@ -149,3 +149,51 @@ describe("guesses of a request's link count against the address's failure budget
     expect(after.text).toContain('name="csrf"');
   });
 });
+
+describe('malformed links under /r/ count against the same budget', () => {
+  it('a segment missing or one too many, a token of another shape: 404 for the first 10, then 429 for every link from that address, the right one too, audited once', async () => {
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    kit = await makeKit({
+      publicUrl: 'https://coffer.example.com',
+      rateLimit: { now: () => now },
+    });
+    const made = await kit.send('POST', '/v1/requests', { token: kit.tokens.app, body: ask(1) });
+    const link = new URL((made.json as { url: string }).url);
+    const [, , id, token] = link.pathname.split('/') as [string, string, string, string];
+    const malformed = [
+      `/r/${token}`,
+      `/r/${id}`,
+      '/r/',
+      `/r/${id}/${token}/more`,
+      `/r/${id}/${token}/`,
+      `/r/x/${id}/${token}`,
+      `/r/${id}/${token.slice(1)}`,
+      `/r/${id}/${token}x`,
+      `/r/req_x/${token}`,
+    ];
+    const guess = (path: string, method = 'GET') =>
+      kit.send(method, path, { address: '198.51.100.8', headers: { host: link.host } });
+    const statuses: number[] = [];
+    for (const path of malformed) statuses.push((await guess(path)).status);
+    statuses.push((await guess(`/r/${id}`, 'POST')).status);
+    for (const path of malformed) statuses.push((await guess(path)).status);
+    expect(statuses).toEqual([...Array(10).fill(404), ...Array(9).fill(429)]);
+    const limited = await guess(link.pathname);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address still gets the page.
+    const other = await kit.send('GET', link.pathname, {
+      address: '203.0.113.9',
+      headers: { host: link.host },
+    });
+    expect(other.status).toBe(200);
+    const records = (await auditRecords(kit)).filter((r) => r.action === 'request_page');
+    expect(records.map((r) => [r.actor, r.outcome])).toEqual([
+      ['unauthenticated@198.51.100.8', 'denied'],
+    ]);
+    for (const r of await auditRecords(kit))
+      expect(JSON.stringify(r)).not.toContain(token.slice(0, 20));
+    now += 61_000;
+    expect((await guess(link.pathname)).status).toBe(200);
+  });
+});

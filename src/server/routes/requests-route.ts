@@ -13,14 +13,15 @@
  * and is never logged, echoed or kept. A refusal of a valid link's page (wrong Host, Origin or
  * CSRF field) is audited (`request_page`, denied, as the request's actor); never the token.
  * Links that name no request count against the client address's failure budget, the API's
- * (core/requests/link-guesses.ts): past it, 429 with Retry-After, audited once per window.
+ * (core/requests/link-guesses.ts), and so does any other path under /r/: past it, 429 with
+ * Retry-After, audited once per window.
  */
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authorize } from '../../core/access/policy.js';
 import { CofferError } from '../../core/errors.js';
 import { parseDescription, parseEnvironment, parseKeyPath } from '../../core/paths.js';
-import { LinkGuesses } from '../../core/requests/link-guesses.js';
+import { LINK_PATH_PREFIX, LinkGuesses } from '../../core/requests/link-guesses.js';
 import {
   esc,
   formValue,
@@ -145,6 +146,19 @@ export function requestsRoutes(
     return send(c, 500, page('coffer', '<p class="err">Something went wrong.</p>'));
   };
 
+  /** The answer to an address past its budget of links that name no request. */
+  const tooMany = (c: Context<AppEnv>, retryAfter: number): Response => {
+    c.header('Retry-After', String(retryAfter));
+    return send(
+      c,
+      429,
+      page(
+        'coffer',
+        `<p class="err">Too many links that name no request from this address; try again in ${retryAfter} s.</p>`,
+      ),
+    );
+  };
+
   /** Audits a refusal of link `id`'s page (as its request's actor, with the client address). */
   const refuse = (c: Context<AppEnv>, id: string, token: string, reason: string) =>
     requests.refusePage(id, token, `${reason} (from ${c.get('address') ?? 'unknown'})`);
@@ -158,19 +172,7 @@ export function requestsRoutes(
     const admitted = await guesses.admit(c.get('address') ?? 'unknown', () =>
       requests.peekLink(id, token),
     );
-    if ('retryAfter' in admitted) {
-      c.header('Retry-After', String(admitted.retryAfter));
-      return {
-        refused: send(
-          c,
-          429,
-          page(
-            'coffer',
-            `<p class="err">Too many links that name no request from this address; try again in ${admitted.retryAfter} s.</p>`,
-          ),
-        ),
-      };
-    }
+    if ('retryAfter' in admitted) return { refused: tooMany(c, admitted.retryAfter) };
     const found = admitted.value;
     if (c.req.header('host') !== new URL(found.origin).host) {
       await refuse(c, id, token, 'wrong Host header');
@@ -259,4 +261,15 @@ export function requestsRoutes(
       }
     },
   );
+
+  // Any other path under /r/ (a segment missing or one too many) is a link that names no
+  // request too, and counts against the same budget: a 404 that did not count made such
+  // guesses free.
+  routes.app.on(['GET', 'POST'], `${LINK_PATH_PREFIX}*`, async (c) => {
+    try {
+      return tooMany(c, (await guesses.malformed(c.get('address') ?? 'unknown')).retryAfter);
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
 }
