@@ -266,6 +266,47 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(existsSync(join(toml, '.cursor'))).toBe(false);
   });
 
+  it('check reports every problem: a missing hook and a personal settings file that does not parse', () => {
+    const { h, project } = vault();
+    const token = 'coffer_tok_e2eAgentCheckBoth0123456789abc';
+    const dir = project();
+    const set = h.run(['agent', 'setup', '--client', 'claude-code'], { cwd: dir });
+    expect(set.code, set.stderr).toBe(0);
+    const settings = join(dir, '.claude/settings.json');
+    const { hooks: _hook, ...rest } = JSON.parse(readFileSync(settings, 'utf8'));
+    writeFileSync(settings, `${JSON.stringify(rest, null, 2)}\n`);
+    // Cut short after a token: the parser stops at the end, one column past the text.
+    const cut = `{ "env": { "COFFER_TOKEN": "${token}" } `;
+    writeFileSync(join(dir, '.claude/settings.local.json'), cut);
+    const invalid = `not valid JSON (line 1, column ${cut.length + 1})`;
+    const r = h.run(['agent', 'check', '--client', 'claude-code'], { cwd: dir });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toContain(
+      'MISSING output-hook (.claude/settings.json): no PostToolUse hook running coffer redact\n',
+    );
+    expect(r.stdout).toContain(`INVALID output-hook (.claude/settings.local.json): ${invalid}\n`);
+    expect(r.stdout).toContain('Fix the INVALID files');
+    expect(r.stdout + r.stderr).not.toContain(token);
+    const json = h.run(['agent', 'check', '--client', 'claude-code', '--json'], { cwd: dir });
+    expect(json.code).toBe(1);
+    const items = JSON.parse(json.stdout).clients[0].items as { piece: string }[];
+    expect(items.filter((i) => i.piece === 'output-hook')).toEqual([
+      {
+        piece: 'output-hook',
+        file: '.claude/settings.json',
+        status: 'missing',
+        detail: 'no PostToolUse hook running coffer redact',
+      },
+      {
+        piece: 'output-hook',
+        file: '.claude/settings.local.json',
+        status: 'invalid',
+        detail: invalid,
+      },
+    ]);
+    expect(json.stdout).not.toContain(token);
+  });
+
   it('check reports a configuration that does not parse as INVALID with its place, never its text', () => {
     const { h, project } = vault();
     const token = 'coffer_tok_e2eAgentCheck0123456789abcdef';

@@ -501,6 +501,56 @@ describe('agent setup', () => {
     });
   });
 
+  it('check reports every problem of the hook: a missing hook and a broken or switching-off personal file both', () => {
+    const after = apply('claude-code', {});
+    const settings = '.claude/settings.json';
+    const local = '.claude/settings.local.json';
+    const token = 'coffer_tok_0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+    const noHook = JSON.stringify({ ...JSON.parse(after[settings]!), hooks: {} });
+    const hookItems = (files: Record<string, string | undefined>) =>
+      check('claude-code', files).items.filter((i) => i.piece === 'output-hook');
+    const missingHook = {
+      piece: 'output-hook',
+      file: settings,
+      status: 'missing',
+      detail: 'no PostToolUse hook running coffer redact',
+    };
+    // Cut short after a token: the parser stops at the end, one column past the text.
+    const cut = `{ "env": { "COFFER_TOKEN": "${token}" } `;
+    const brokenLocal = {
+      piece: 'output-hook',
+      file: local,
+      status: 'invalid',
+      detail: `not valid JSON (line 1, column ${cut.length + 1})`,
+    };
+    const report = check('claude-code', { ...after, [settings]: noHook, [local]: cut });
+    expect(report.items.filter((i) => i.piece === 'output-hook')).toEqual([
+      missingHook,
+      brokenLocal,
+    ]);
+    expect(report.ok).toBe(false);
+    expect(JSON.stringify(report)).not.toContain(token);
+    // Both settings files broken: each is named.
+    expect(hookItems({ ...after, [settings]: '{ "hooks": ', [local]: '{' })).toEqual([
+      { ...missingHook, status: 'invalid', detail: 'not valid JSON (line 1, column 12)' },
+      { ...brokenLocal, detail: 'not valid JSON (line 1, column 2)' },
+    ]);
+    // Hooks switched off in both files, the hook itself in place: one item for each file.
+    const off = (file: string) => ({
+      piece: 'output-hook',
+      file,
+      status: 'missing',
+      detail: 'disableAllHooks is true: no hook runs, coffer redact included',
+    });
+    expect(
+      hookItems({
+        ...after,
+        [settings]: after[settings]!.replace(/^\{/, '{ "disableAllHooks": true,'),
+        [local]: '{ "disableAllHooks": true }',
+      }),
+    ).toEqual([off(settings), off(local)]);
+  });
+
   it('check reports a Claude settings file that does not parse as invalid, naming no key of it', () => {
     const after = apply('claude-code', {});
     const file = '.claude/settings.json';

@@ -515,6 +515,8 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
   const broken = (piece: AgentPiece, file: string, err: unknown): void => {
     items.push({ piece, file, ...brokenFile(err) });
   };
+  const hooksOff = (file: string): void =>
+    missing('output-hook', file, 'disableAllHooks is true: no hook runs, coffer redact included');
   /** A file's text (undefined: not there). @throws UnreadableFile when it could not be read. */
   const textOf = (file: string): string | undefined => {
     const why = input.unreadable?.[file];
@@ -632,15 +634,17 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
     });
   }
 
-  // 3. The output hook.
+  // 3. The output hook. Each problem is its own item: the hook's file and every file that can
+  // switch hooks off (the personal settings) are read whatever the others hold, so a broken
+  // personal file is not hidden behind a missing hook, nor the other way round. A file that
+  // does not parse is red: the client may ignore it, or refuse to start.
   if (spec.outputHook.kind === 'claude-settings') {
     const file = spec.outputHook.file;
+    const found = items.length;
     try {
       const text = textOf(file);
-      const node =
-        text === undefined
-          ? undefined
-          : nodeAt(parseJsonTree(text, file), ['hooks', 'PostToolUse']);
+      const tree = text === undefined ? undefined : parseJsonTree(text, file);
+      const node = tree === undefined ? undefined : nodeAt(tree, ['hooks', 'PostToolUse']);
       const groups = node === undefined ? [] : jsonValue(node);
       const ours = Array.isArray(groups)
         ? (groups.find((g) => isCofferHookGroup(g, true)) ??
@@ -655,26 +659,33 @@ export function checkAgentSetup(input: AgentCheckInput): AgentCheckReport {
               ],
             }
           : undefined;
-      const off = hooksDisabledIn(textOf, [file, ...(spec.overrides ?? [])]);
       if (ours === undefined)
         missing('output-hook', file, 'no PostToolUse hook running coffer redact');
-      else if (off !== undefined) items.push({ piece: 'output-hook', ...off });
       else if (want !== undefined && !sameJson(ours, want))
         missing(
           'output-hook',
           file,
           'the PostToolUse hook does not match the MCP server (run coffer agent setup again)',
         );
-      else
-        items.push({
-          piece: 'output-hook',
-          file,
-          status: 'ok',
-          detail: `${HOOK_MATCHER} output passes through coffer redact`,
-        });
+      if (tree !== undefined && disablesAllHooks(tree)) hooksOff(file);
     } catch (err) {
       broken('output-hook', file, err);
     }
+    for (const other of spec.overrides ?? []) {
+      try {
+        const text = textOf(other);
+        if (text !== undefined && disablesAllHooks(parseJsonTree(text, other))) hooksOff(other);
+      } catch (err) {
+        broken('output-hook', other, err);
+      }
+    }
+    if (items.length === found)
+      items.push({
+        piece: 'output-hook',
+        file,
+        status: 'ok',
+        detail: `${HOOK_MATCHER} output passes through coffer redact`,
+      });
   } else {
     items.push({
       piece: 'output-hook',
@@ -741,30 +752,10 @@ function reincluded(text: string, after: number): { line: number; text: string }
   return undefined;
 }
 
-/**
- * The first of `names` whose settings say `"disableAllHooks": true`, or that does not parse
- * (the client may then ignore it, or refuse to start: either way the check is red).
- */
-function hooksDisabledIn(
-  textOf: (file: string) => string | undefined,
-  names: readonly string[],
-): { file: string; status: 'invalid' | 'missing'; detail: string } | undefined {
-  for (const file of names) {
-    try {
-      const text = textOf(file);
-      if (text === undefined) continue;
-      const node = nodeAt(parseJsonTree(text, file), ['disableAllHooks']);
-      if (node !== undefined && jsonValue(node) === true)
-        return {
-          file,
-          status: 'missing',
-          detail: 'disableAllHooks is true: no hook runs, coffer redact included',
-        };
-    } catch (err) {
-      return { file, ...brokenFile(err) };
-    }
-  }
-  return undefined;
+/** Whether Claude settings say `"disableAllHooks": true` (no hook runs, coffer redact included). */
+function disablesAllHooks(tree: ReturnType<typeof parseJsonTree>): boolean {
+  const node = nodeAt(tree, ['disableAllHooks']);
+  return node !== undefined && jsonValue(node) === true;
 }
 
 /**
