@@ -175,4 +175,26 @@ describe('architecture', () => {
     ]);
     expect(circles(edges)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });
+
+  it('a unit test that replaces a module (vi.mock) is a *.mocked.test.ts, which runs isolated', () => {
+    // The unit project shares loaded modules between files: there a mock may never be used.
+    const tests = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? tests(join(dir, e.name))
+          : e.name.endsWith('.test.ts')
+            ? [join(dir, e.name)]
+            : [],
+      );
+    const mocking = [
+      ...tests(src),
+      ...readdirSync(join(root, 'test'))
+        .filter((f) => f.endsWith('.test.ts'))
+        .map((f) => join(root, 'test', f)),
+    ]
+      .filter((f) => /\bvi\.(?:do)?[mM]ock\(/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(root, f));
+    expect(mocking.length).toBeGreaterThan(0);
+    expect(mocking.filter((f) => !f.endsWith('.mocked.test.ts'))).toEqual([]);
+  });
 });
