@@ -126,6 +126,23 @@ const lazyChildProcess = {
   },
 };
 
+// The CLI bundles run through vm.Script (src/cli/loader.cjs), which has no loader for import():
+// `await import('node:tty')` there fails with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. A
+// built-in imported on demand is therefore required on demand, as esbuild does for bundled
+// modules (the import still resolves to the module's namespace).
+const builtinDynamicImport = {
+  name: 'builtin-dynamic-import',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-import' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-import' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 // The CLI is CommonJS: Node loads a CJS bundle a few milliseconds faster than ESM, which
 // matters for short commands such as `coffer get` (see bench/).
 //
@@ -260,7 +277,7 @@ async function buildCli() {
     ...cliOptions,
     stdin: entry(`require(${JSON.stringify(resolve('src/cli/bin.ts'))});`),
     outfile: 'dist/coffer.cjs',
-    plugins: [lazyChildProcess, coldCommands],
+    plugins: [lazyChildProcess, builtinDynamicImport, coldCommands],
     metafile: true,
     write: false,
   });
@@ -293,7 +310,7 @@ async function buildCli() {
     ...cliOptions,
     stdin: entry(coldEntry(cold.filter((n) => OWN_BUNDLE[n] === undefined))),
     outfile: 'dist/coffer-cold.cjs',
-    plugins: [lazyChildProcess, fromHot(hot, used)],
+    plugins: [lazyChildProcess, builtinDynamicImport, fromHot(hot, used)],
   });
   for (const [name, file] of Object.entries(OWN_BUNDLE)) {
     await build({
@@ -301,7 +318,7 @@ async function buildCli() {
       external: cliOptions.external.filter((e) => !OWN_BUNDLE_PACKAGES.includes(e)),
       stdin: entry(coldEntry([name])),
       outfile: `dist/${file}`,
-      plugins: [lazyChildProcess, fromHot(hot, used)],
+      plugins: [lazyChildProcess, builtinDynamicImport, fromHot(hot, used)],
     });
   }
   // Only the modules the cold bundle takes are in the registry: naming a module there gives
@@ -311,7 +328,7 @@ async function buildCli() {
     ...cliOptions,
     stdin: entry(hotEntry(modules)),
     outfile: 'dist/coffer.cjs',
-    plugins: [lazyChildProcess, coldCommands],
+    plugins: [lazyChildProcess, builtinDynamicImport, coldCommands],
   });
 }
 await buildCli();

@@ -5,7 +5,6 @@
  */
 import { fstatSync, readSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isatty } from 'node:tty';
 import { CofferError, readFailure } from '../core/errors.js';
 import { READ_LIMITS, type TooLargeOptions, tooLarge } from '../core/read-limited.js';
 import { MAX_VALUE_BYTES } from '../core/store/values.js';
@@ -152,6 +151,8 @@ function decode(bytes: Buffer, what: string): string {
  * there.
  */
 export async function readStdinLine(what: string): Promise<string> {
+  // node:tty loads node:net: imported here, not by every command that only reads a file.
+  const { isatty } = await import('node:tty');
   if (stdinStarted || stdinHeld.length > 0 || isatty(0)) return readStreamLine(what);
   const { text, ended } = await readFdLine(0, what);
   if (ended) stdinEnded = true;

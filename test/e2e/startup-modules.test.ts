@@ -4,9 +4,9 @@
  * large share of a short command's start-up (bench/: CLI start-up).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeHome } from './harness.js';
 
@@ -112,6 +112,18 @@ describe('start-up loads only what the command uses', () => {
     }
     for (const args of [['doctor', '--help'], ['describe', '--help'], ['--help']]) {
       expect(loaded(args, h.env), args.join(' ')).toContain(cold);
+    }
+  });
+
+  it('the CLI bundles load built-ins on demand with require, never import(), which they cannot run', () => {
+    // The loader runs each bundle through vm.Script, which has no loader for import(): a
+    // built-in imported on demand (the terminal check of --passphrase-stdin, env import's
+    // prompt) failed there with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
+    const bundles = readdirSync(dirname(BIN)).filter((f) => /^coffer.*\.cjs$/.test(f));
+    expect(bundles).toEqual(expect.arrayContaining(['coffer.cjs', 'coffer-cold.cjs']));
+    for (const f of bundles) {
+      const text = readFileSync(join(dirname(BIN), f), 'utf8');
+      expect(text.match(/\bimport\(["']node:[^"']*["']\)/g) ?? [], f).toEqual([]);
     }
   });
 
