@@ -385,10 +385,6 @@ export async function promptHidden(
     const answer = new HiddenAnswer();
     let quiet: NodeJS.Timeout | undefined;
     let stall: NodeJS.Timeout | undefined;
-    stdin.setRawMode(true);
-    if (bracketed) process.stderr.write(PASTE_MODE_ON);
-    stdin.resume();
-    stdin.setEncoding('utf8');
     // Killed while asking (SIGTERM from a supervisor, SIGHUP as the terminal closes): the
     // terminal gets its modes back first, then the signal does what it would have done.
     const onSignal = (signal: NodeJS.Signals) => {
@@ -471,9 +467,15 @@ export async function promptHidden(
       answer.feed(chunk);
       settle();
     };
-    stdin.on('data', onData);
+    // The handlers go on before the terminal's modes change: a signal that came in between
+    // would end coffer with the terminal left raw and in bracketed-paste mode.
     process.once('SIGTERM', onSignal);
     process.once('SIGHUP', onSignal);
+    stdin.setRawMode(true);
+    if (bracketed) process.stderr.write(PASTE_MODE_ON);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    stdin.on('data', onData);
   });
 }
 
