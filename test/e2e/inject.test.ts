@@ -513,7 +513,7 @@ describe('MCP: an agent cannot inject a name that loads code', () => {
   });
 });
 
-describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET run code', () => {
+describe('names that make shells, Lua, pagers, Vim, go, cargo, make, JVM launchers, Erlang and .NET run code', () => {
   /** A vault whose project `tools` holds API_KEY and one secret under each of `names`. */
   async function tools(names: readonly string[], value: (name: string) => string) {
     const h = makeHome();
@@ -606,5 +606,34 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
     expect(existsSync(marker)).toBe(false);
     source('.env');
     expect(existsSync(marker)).toBe(true);
+  });
+
+  it('CC and MAKEFLAGS run commands in make: coffer run -- make is refused unless allowed', async (ctx) => {
+    const version = spawnSync('make', ['--version'], { encoding: 'utf8' });
+    if (version.status !== 0 || !version.stdout.includes('GNU Make')) {
+      console.warn('NOT RUN: CC and MAKEFLAGS through make: GNU make is not installed here');
+      ctx.skip();
+    }
+    const { h, dir } = await tools(['CC', 'MAKEFLAGS'], (n) =>
+      n === 'CC' ? 'touch ran-from-cc; true' : '--eval=$(shell touch ran-from-makeflags)',
+    );
+    writeFileSync(join(dir, 'hello.c'), 'int main(void) { return 0; }\n');
+    // SHELL as a login session exports it: GNU make runs $(shell) in MAKEFLAGS' --eval with it.
+    const run = (args: string[]) => h.run(args, { cwd: dir, env: { SHELL: '/bin/sh' } });
+    const make = ['run', '--no-mask', '--project', 'tools', '--', 'make', 'hello'];
+    const refused = run(make);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('CC (from project/tools/cc:');
+    expect(refused.stderr).toContain('MAKEFLAGS (from project/tools/makeflags:');
+    expect(refused.stderr).not.toContain('ran-from');
+    expect(existsSync(join(dir, 'ran-from-cc'))).toBe(false);
+    expect(existsSync(join(dir, 'ran-from-makeflags'))).toBe(false);
+    // The refusal is what stands between the values and the shell make starts: allowed, make
+    // runs both (its built-in rule for hello from hello.c runs $(CC)).
+    const allow = ['--allow-env-name', 'CC', '--allow-env-name', 'MAKEFLAGS'];
+    const allowed = run([...make.slice(0, 4), ...allow, ...make.slice(4)]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(existsSync(join(dir, 'ran-from-cc'))).toBe(true);
+    expect(existsSync(join(dir, 'ran-from-makeflags'))).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Variable names whose value programs run, among those coffer refuses: prompts an interactive
  * bash expands (with command substitution), Lua's init code and module paths, pagers and editors, Vim's start-up commands,
- * and the flags and hooks of go, cargo, the Erlang runtime (and its library path) and .NET (its hooks, extra dependencies and profiler). The unit test of the
+ * and the flags and hooks of go, cargo (its wrappers, compiler, runners and linkers), make (its
+ * flags and the build tools it runs), JVM launchers, the Erlang runtime (and its library path)
+ * and .NET (its hooks, extra dependencies and profiler). The unit test of the
  * names rule (src/core/inject) and the end-to-end test (test/e2e/inject.test.ts) both check
  * that each one is refused.
  */
@@ -45,4 +47,24 @@ export const RUNS_CODE: readonly string[] = [
   'SVN_EDITOR',
   'KUBE_EDITOR',
   'HGEDITOR',
+  'CARGO_BUILD_RUSTC_WRAPPER',
+  'CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER',
+  'RUSTC',
+  'RUSTDOC',
+  'CARGO_BUILD_RUSTC',
+  'CARGO_BUILD_RUSTDOC',
+  'CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER',
+  'CARGO_TARGET_AARCH64_APPLE_DARWIN_LINKER',
+  'MAKEFLAGS',
+  'GNUMAKEFLAGS',
+  'MFLAGS',
+  'CC',
+  'CXX',
+  'CPP',
+  'LD',
+  'AR',
+  'JAVA_OPTS',
+  'MAVEN_OPTS',
+  'GRADLE_OPTS',
+  'JDK_JAVA_OPTIONS',
 ];

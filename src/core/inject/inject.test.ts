@@ -256,5 +256,32 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
     for (const name of ['PS10', 'PAGERDUTY_API_KEY', 'LUA_INITIAL', 'GOFLAGS_X', 'EXINITS']) {
       expect(refusedEnvName(name), name).toBeUndefined();
     }
+    // Build tools: only the names themselves, and cargo's runner and linker of a target.
+    for (const name of [
+      'CCACHE_DIR',
+      'CC_EMAIL',
+      'LDAP_URL',
+      'ARGS',
+      'CPPFLAGS_EXTRA',
+      'RUSTC_BOOTSTRAP',
+      'CARGO_TARGET_DIR',
+      'CARGO_TARGET__RUNNER',
+      'CARGO_TARGET_RUNNER_X',
+      'JAVA_HOME',
+      'MAKE_ENV',
+    ]) {
+      expect(refusedEnvName(name), name).toBeUndefined();
+    }
+  });
+
+  it("cargo's per-target runner and linker are refused for any target triple", () => {
+    for (const triple of ['X86_64_UNKNOWN_LINUX_GNU', 'wasm32_wasip1', 'A']) {
+      expect(refusedEnvName(`CARGO_TARGET_${triple}_RUNNER`)?.pattern).toBe(
+        'CARGO_TARGET_*_RUNNER',
+      );
+      expect(refusedEnvName(`cargo_target_${triple}_linker`)?.pattern).toBe(
+        'CARGO_TARGET_*_LINKER',
+      );
+    }
   });
 });

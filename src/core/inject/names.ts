@@ -34,11 +34,22 @@
  * - Perl: `PERL5OPT` (command-line switches such as `-M`), `PERL5LIB`, `PERLLIB`, `PERL5DB`.
  * - Ruby: `RUBYOPT` (`-r` requires a library), `RUBYLIB`.
  * - JVM: `JAVA_TOOL_OPTIONS`, `_JAVA_OPTIONS`, `JDK_JAVA_OPTIONS` (`-javaagent:` runs code),
- *   `CLASSPATH`.
+ *   `CLASSPATH`; `JAVA_OPTS`, `MAVEN_OPTS`, `GRADLE_OPTS` (the launch scripts of Tomcat,
+ *   Gradle, Maven and many others pass them to the JVM, `-javaagent:` included).
  * - Lua: `LUA_INIT`, `LUA_INIT_*` (`LUA_INIT_5_1` ... `LUA_INIT_5_4`: the interpreter runs the
  *   value, or the `@file` it names, before the script).
  * - Go: `GOFLAGS` (the go command takes `-toolexec=PROG`, which runs PROG for every tool).
- * - Rust: `RUSTC_WRAPPER`, `RUSTC_WORKSPACE_WRAPPER` (cargo runs them in place of rustc).
+ * - Rust: `RUSTC_WRAPPER`, `RUSTC_WORKSPACE_WRAPPER` and their config forms
+ *   `CARGO_BUILD_RUSTC_WRAPPER`, `CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER` (cargo runs them in place
+ *   of rustc), `RUSTC`, `RUSTDOC`, `CARGO_BUILD_RUSTC`, `CARGO_BUILD_RUSTDOC` (the compiler and
+ *   documentation tool cargo runs), `CARGO_TARGET_<triple>_RUNNER` (cargo runs, and tests, the
+ *   built program through it) and `CARGO_TARGET_<triple>_LINKER` (the linker rustc runs).
+ * - make: `MAKEFLAGS`, `GNUMAKEFLAGS` (GNU make takes options from them: `--eval` evaluates
+ *   makefile text, `$(shell ...)` included), `MFLAGS` (BSD make reads its options, `-f` a
+ *   makefile among them, from it when MAKEFLAGS is empty); `CC`, `CXX`, `CPP`, `LD`, `AR` (make
+ *   imports every variable of its environment, and its built-in rules, node-gyp's Makefiles and
+ *   most hand-written ones run these through the shell as the compiler, preprocessor, linker
+ *   and archiver: the value is a command line).
  * - Erlang/Elixir: `ERL_AFLAGS`, `ERL_ZFLAGS`, `ERL_FLAGS` (emulator flags such as `-eval`
  *   and `-s` run code at start-up).
  * - .NET: `DOTNET_STARTUP_HOOKS` (assemblies loaded, and their hook run, before `Main`).
@@ -69,7 +80,11 @@ import { isEnvVarName } from '../paths.js';
 
 /** Why a name is refused, shown in the refusal message. */
 export interface RefusedName {
-  /** The exact name, a prefix ending in `*` (`LD_*`), or a suffix starting with `*` (`*PAGER`). */
+  /**
+   * The exact name, a prefix ending in `*` (`LD_*`), a suffix starting with `*` (`*PAGER`), or
+   * a prefix and a suffix around one `*` inside (`CARGO_TARGET_*_RUNNER`: at least one
+   * character between them).
+   */
   readonly pattern: string;
   readonly reason: string;
   /** Not a valid env-var name at all: never allowed, whatever the operator says. */
@@ -82,6 +97,9 @@ const SHELL = 'shells read it at start-up and can run commands from it';
 const RUNS = 'programs run it as a command';
 const VIM = 'vi and Vim run the commands in it at start-up';
 const ERLANG = 'the Erlang runtime takes flags such as -eval from it';
+const JVM_LAUNCHER = 'JVM launch scripts pass it to java, whose -javaagent: option runs code';
+const CARGO_RUSTC = 'cargo runs it in place of rustc';
+const MAKE_TOOL = 'make and node-gyp run it through the shell as a build tool';
 
 /** Every refused name or prefix, with its reason. Exported for documentation and tests. */
 export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
@@ -132,6 +150,9 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: '_JAVA_OPTIONS', reason: 'the JVM takes options such as -javaagent from it' },
   { pattern: 'JDK_JAVA_OPTIONS', reason: 'the JVM takes options such as -javaagent from it' },
   { pattern: 'CLASSPATH', reason: 'the JVM loads classes from it' },
+  { pattern: 'JAVA_OPTS', reason: JVM_LAUNCHER },
+  { pattern: 'MAVEN_OPTS', reason: JVM_LAUNCHER },
+  { pattern: 'GRADLE_OPTS', reason: JVM_LAUNCHER },
   { pattern: 'LUA_INIT', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_INIT_*', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_PATH', reason: 'Lua looks modules up in it' },
@@ -139,8 +160,27 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'LUA_CPATH', reason: 'Lua loads C modules (shared objects) from it' },
   { pattern: 'LUA_CPATH_*', reason: 'Lua loads C modules (shared objects) from it' },
   { pattern: 'GOFLAGS', reason: 'the go command takes -toolexec (a program it runs) from it' },
-  { pattern: 'RUSTC_WRAPPER', reason: 'cargo runs it in place of rustc' },
-  { pattern: 'RUSTC_WORKSPACE_WRAPPER', reason: 'cargo runs it in place of rustc' },
+  { pattern: 'RUSTC_WRAPPER', reason: CARGO_RUSTC },
+  { pattern: 'RUSTC_WORKSPACE_WRAPPER', reason: CARGO_RUSTC },
+  { pattern: 'CARGO_BUILD_RUSTC_WRAPPER', reason: CARGO_RUSTC },
+  { pattern: 'CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER', reason: CARGO_RUSTC },
+  { pattern: 'RUSTC', reason: 'cargo runs it as the Rust compiler' },
+  { pattern: 'CARGO_BUILD_RUSTC', reason: 'cargo runs it as the Rust compiler' },
+  { pattern: 'RUSTDOC', reason: 'cargo runs it to build and test documentation' },
+  { pattern: 'CARGO_BUILD_RUSTDOC', reason: 'cargo runs it to build and test documentation' },
+  {
+    pattern: 'CARGO_TARGET_*_RUNNER',
+    reason: 'cargo run and cargo test start the program through it',
+  },
+  { pattern: 'CARGO_TARGET_*_LINKER', reason: 'rustc runs it as the linker' },
+  { pattern: 'MAKEFLAGS', reason: 'make takes options such as --eval (makefile text) from it' },
+  { pattern: 'GNUMAKEFLAGS', reason: 'GNU make takes options such as --eval from it' },
+  { pattern: 'MFLAGS', reason: 'BSD make takes options such as -f (a makefile) from it' },
+  { pattern: 'CC', reason: MAKE_TOOL },
+  { pattern: 'CXX', reason: MAKE_TOOL },
+  { pattern: 'CPP', reason: MAKE_TOOL },
+  { pattern: 'LD', reason: MAKE_TOOL },
+  { pattern: 'AR', reason: MAKE_TOOL },
   { pattern: 'ERL_AFLAGS', reason: ERLANG },
   { pattern: 'ERL_ZFLAGS', reason: ERLANG },
   { pattern: 'ERL_FLAGS', reason: ERLANG },
@@ -170,10 +210,17 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
 const EXACT = new Map<string, RefusedName>();
 const PREFIXES: { prefix: string; entry: RefusedName }[] = [];
 const SUFFIXES: { suffix: string; entry: RefusedName }[] = [];
+const AROUND: { prefix: string; suffix: string; entry: RefusedName }[] = [];
 for (const entry of REFUSED_ENV_NAMES) {
-  if (entry.pattern.endsWith('*')) PREFIXES.push({ prefix: entry.pattern.slice(0, -1), entry });
-  else if (entry.pattern.startsWith('*')) SUFFIXES.push({ suffix: entry.pattern.slice(1), entry });
-  else EXACT.set(entry.pattern, entry);
+  const star = entry.pattern.indexOf('*');
+  if (star === -1) EXACT.set(entry.pattern, entry);
+  else if (star === entry.pattern.length - 1)
+    PREFIXES.push({ prefix: entry.pattern.slice(0, -1), entry });
+  else if (star === 0) SUFFIXES.push({ suffix: entry.pattern.slice(1), entry });
+  else {
+    const suffix = entry.pattern.slice(star + 1);
+    AROUND.push({ prefix: entry.pattern.slice(0, star), suffix, entry });
+  }
 }
 
 /**
@@ -189,6 +236,10 @@ export function refusedEnvName(name: string): RefusedName | undefined {
   if (exact !== undefined) return exact;
   for (const p of PREFIXES) if (upper.startsWith(p.prefix)) return p.entry;
   for (const p of SUFFIXES) if (upper.endsWith(p.suffix)) return p.entry;
+  for (const p of AROUND) {
+    const between = upper.length - p.prefix.length - p.suffix.length;
+    if (between > 0 && upper.startsWith(p.prefix) && upper.endsWith(p.suffix)) return p.entry;
+  }
   return undefined;
 }
 
