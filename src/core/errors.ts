@@ -338,17 +338,27 @@ const SYSTEM_ERRORS: Record<string, string> = {
  * A file-system error (Node's `err.code` and `err.path`) that escaped as it was, as a
  * CofferError naming the file and what went wrong: FILE_NOT_FOUND for ENOENT, IO_ERROR for
  * the others. Undefined for anything else, which stays an internal error.
+ *
+ * `file` names the file the caller was working on (as its user gave it) in place of the
+ * path the system call failed on, which may be a directory on the way or an absolute path
+ * the user never typed: `cannot use plain/.env: a part of the path is not a directory`.
  */
-export function fromSystemError(err: unknown): CofferError | undefined {
+export function fromSystemError(err: unknown, file?: string): CofferError | undefined {
   const e = err as NodeJS.ErrnoException | undefined;
   if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
-  const path = e.path.length > 200 ? `${e.path.slice(0, 200)}...` : e.path;
+  const cap = (p: string) => (p.length > 200 ? `${p.slice(0, 200)}...` : p);
+  const path = cap(e.path);
   if (e.code === 'ENOENT') {
-    return new CofferError('FILE_NOT_FOUND', `${path} does not exist`, { cause: err });
+    const message =
+      file === undefined
+        ? `${path} does not exist`
+        : `cannot use ${cap(file)}: it, or a directory on its way, does not exist`;
+    return new CofferError('FILE_NOT_FOUND', message, { cause: err });
   }
   const what = SYSTEM_ERRORS[e.code];
   if (what === undefined) return undefined;
-  return new CofferError('IO_ERROR', `cannot use ${path}: ${what} (${e.code})`, { cause: err });
+  const name = file === undefined ? path : cap(file);
+  return new CofferError('IO_ERROR', `cannot use ${name}: ${what} (${e.code})`, { cause: err });
 }
 
 /** Why reading `file` failed: fromSystemError's message, else an IO_ERROR with the code. */

@@ -3,6 +3,9 @@
  * structuredContent plus the same JSON as text, JSON-RPC errors for unknown tools, error
  * results for malformed arguments, read-only mode, the audit actor and the log lines.
  */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
@@ -301,5 +304,110 @@ describe('coffer MCP server (in memory)', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('request_secret with writeEnv (local vault): the value is stored whatever stops the file', () => {
+  const VALUE = 'sk_live_from_the_user_Rk27';
+
+  /** The user answers the request's page with `value`, as a browser posts its form. */
+  async function answerPage(url: string, value: string): Promise<number> {
+    const page = await (await fetch(url)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { origin: new URL(url).origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, action: 'store', value }).toString(),
+    });
+    await res.text();
+    return res.status;
+  }
+
+  /**
+   * Opens a request for `keyPath` with `writeEnv`, lets `meanwhile` change the directory before
+   * the user answers, answers it, and gives the page's status and request_status's answer.
+   */
+  async function storedWith(
+    keyPath: string,
+    writeEnv: string,
+    meanwhile: (cwd: string) => void,
+    backend = localMcpBackend(tv.vault, async () => {}),
+  ) {
+    const cwd = mkdtempSync(join(tmpdir(), 'coffer-mcp-request-'));
+    const client = await connect({ cwd, backend });
+    try {
+      const opened = (
+        await client.callTool({
+          name: 'request_secret',
+          arguments: { keyPath, description: DESCRIPTION, writeEnv },
+        })
+      ).structuredContent as { url: string; requestId: string };
+      meanwhile(cwd);
+      const http = await answerPage(opened.url, VALUE);
+      const status = (
+        await client.callTool({
+          name: 'request_status',
+          arguments: { requestId: opened.requestId },
+        })
+      ).structuredContent as Record<string, unknown>;
+      return { http, status, cwd };
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('a directory that became a file: stored, and writeEnvError names the file (IO_ERROR)', async () => {
+    const { http, status } = await storedWith('project/shop/stripe_key', 'sub/.env', (cwd) =>
+      writeFileSync(join(cwd, 'sub'), 'x'),
+    );
+    expect(http).toBe(200);
+    expect(status).toMatchObject({
+      status: 'stored',
+      version: 1,
+      writeEnvError:
+        'cannot use sub/.env: a part of the path is not a directory (ENOTDIR) (IO_ERROR)',
+    });
+    expect(status.message).toContain('do not ask the user for it again');
+    expect((await tv.vault.get('project/shop/stripe_key', 'dev')).value).toBe(VALUE);
+    expect(JSON.stringify(status)).not.toContain(VALUE);
+  });
+
+  it('an unexpected error: stored, and writeEnvError says INTERNAL without its text', async () => {
+    // Reading the value back for the file fails with an error that is no CofferError.
+    const inner = localMcpBackend(tv.vault, async () => {});
+    const backend = {
+      ...inner,
+      as: (actor: string) =>
+        new Proxy(inner.as(actor), {
+          get(target, key) {
+            if (key === 'get') {
+              return async () => {
+                throw new TypeError('disk gone under /srv/private/place');
+              };
+            }
+            const v = Reflect.get(target, key);
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        }),
+    };
+    const from = lines.length;
+    const { http, status, cwd } = await storedWith(
+      'project/shop/webhook_key',
+      '.env',
+      () => {},
+      backend,
+    );
+    expect(http).toBe(200);
+    expect(status).toMatchObject({
+      status: 'stored',
+      version: 1,
+      writeEnvError: "internal error (TypeError); see the server's log (INTERNAL)",
+    });
+    expect((await tv.vault.get('project/shop/webhook_key', 'dev')).value).toBe(VALUE);
+    expect(existsSync(join(cwd, '.env'))).toBe(false);
+    const logged = lines.slice(from).join('\n');
+    expect(logged).toContain('writing the .env file of a stored request failed');
+    expect(logged).not.toContain('/srv/private');
+    expect(logged).not.toContain(VALUE);
   });
 });

@@ -228,9 +228,18 @@ export function createCofferMcpServer(options: CofferMcpOptions): McpServer {
           );
           return { version: stored.version, written: (out as { written: string[] }).written };
         } catch (err) {
-          // Stored first: the request is stored; the file is for write_env once fixed.
-          if (!(err instanceof CofferError)) throw err;
-          return { version: stored.version, writeEnvError: `${err.message} (${err.code})` };
+          // Stored first: the request is stored, whatever stopped the file (an unexpected
+          // error too, told as INTERNAL without its text); the file is for write_env once
+          // fixed. Failing the request here would have the agent ask the user again.
+          const { code, message } = toolError(err);
+          if (code === 'INTERNAL') {
+            const detail = process.env.COFFER_DEBUG ? { stack: debugTrace(err) } : {};
+            log.warn(
+              { tool: 'request_secret', requestId: request.id, code, ...detail },
+              'writing the .env file of a stored request failed',
+            );
+          }
+          return { version: stored.version, writeEnvError: `${message} (${code})` };
         }
       },
       async audit(request, outcome, detail) {

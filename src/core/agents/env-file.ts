@@ -3,12 +3,13 @@
  * `writeEnv`): a dotenv file (`.env` or `.env.*`, the names `agent setup` keeps the agent from
  * reading) inside the server's working directory, reached without symbolic links, and not a
  * template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`). A file
- * outside the directory is a refusal, audited as one.
+ * outside the directory is a refusal, audited as one; a path the system cannot reach (a file
+ * where a directory should be, a name too long) is an error naming the file.
  */
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Denier, Target } from '../access/policy.js';
-import { CofferError } from '../errors.js';
+import { CofferError, fromSystemError } from '../errors.js';
 import { checkFileName } from '../files.js';
 
 const DOTENV_NAME = /^\.env(?:\..+)?$/;
@@ -20,8 +21,20 @@ function inside(root: string, path: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
-/** The absolute path of `file` under `cwd`, or an error saying why it may not be written. */
+/**
+ * The absolute path of `file` under `cwd`, or an error saying why it may not be written. A
+ * path the system cannot look at (a regular file where a directory should be, a name too
+ * long for the file system, a directory it may not enter) is a CofferError naming `file`.
+ */
 export function envFileUnder(cwd: string, file: string): { abs: string; rel: string } {
+  try {
+    return checkEnvFile(cwd, file);
+  } catch (err) {
+    throw err instanceof CofferError ? err : (fromSystemError(err, file) ?? err);
+  }
+}
+
+function checkEnvFile(cwd: string, file: string): { abs: string; rel: string } {
   const abs = resolve(cwd, checkFileName(file));
   const outside = () =>
     new CofferError('FORBIDDEN', `${file} is outside the working directory ${cwd}`, {

@@ -123,6 +123,25 @@ describe('writeDotenv', () => {
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
+  it('names the file in a clear error when the system cannot reach it, never a value', () => {
+    const d = dir();
+    writeFileSync(join(d, 'plain'), 'x');
+    const through = errorOf(() => writeDotenv(join(d, 'plain', '.env'), { API_KEY: 'sk-Zq1' }));
+    expect(through.code).toBe('IO_ERROR');
+    expect(through.message).toBe(
+      `cannot use ${join(d, 'plain', '.env')}: a part of the path is not a directory (ENOTDIR)`,
+    );
+    const long = errorOf(() =>
+      writeDotenv(join(d, `.env.${'a'.repeat(300)}`), { API_KEY: 'sk-Zq1' }),
+    );
+    expect(long.code).toBe('IO_ERROR');
+    expect(long.message).toMatch(
+      /^cannot use .*\.env\.a+\.\.\.: the name is too long \(ENAMETOOLONG\)$/,
+    );
+    expect(long.message.length).toBeLessThan(300);
+    for (const e of [through, long]) expect(`${e.message} ${e.hint ?? ''}`).not.toContain('sk-Zq1');
+  });
+
   it('refuses a .env that is a symbolic link, out of the project or into a tracked file', () => {
     // A cloned repository commits `.env -> ~/.ssh/authorized_keys` or `.env -> README.md`.
     const d = dir();

@@ -20,7 +20,7 @@
  * Values never appear in the result or in an error.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
-import { CofferError } from '../errors.js';
+import { CofferError, fromSystemError } from '../errors.js';
 import { symlinkRefusal, withFileLock, writeSecretFile } from '../files.js';
 import { gitIgnoreWarning } from '../git.js';
 import { READ_LIMITS, readFdLimited, readFileLimited } from '../read-limited.js';
@@ -93,10 +93,16 @@ function kindOf(s: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): bool
 /**
  * Where a .env file is written: the file itself. Throws for a symbolic link (never followed,
  * files.ts) and for anything else that is not a regular file or a file that does not exist
- * yet.
+ * yet; a path the system cannot look at (ENOTDIR, ENAMETOOLONG, EACCES) is an IO_ERROR
+ * naming the file.
  */
 export function dotenvTarget(file: string): string {
-  const own = lstatSync(file, { throwIfNoEntry: false });
+  let own: ReturnType<typeof lstatSync>;
+  try {
+    own = lstatSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    throw fromSystemError(err, file) ?? readError(file, err);
+  }
   if (own === undefined || own.isFile()) return file;
   if (own.isSymbolicLink()) throw symlinkRefusal(file);
   throw notRegular(file, kindOf(own));

@@ -275,6 +275,29 @@ describe('write_env', () => {
     expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA\n');
   });
 
+  it('a path the system cannot reach is a clear IO_ERROR naming the file, not INTERNAL', async () => {
+    await tv.vault.set('project/unreachable/api_key', 'dev', 'sk-unreach-Hn4', {
+      description: 'API key of the unreachable project for tests',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-mcp-unreachable-'));
+    writeFileSync(join(dir, 'plain'), 'x');
+    const long = `.env.${'a'.repeat(300)}`;
+    const before = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
+    for (const [file, message] of [
+      ['plain/.env', 'cannot use plain/.env: a part of the path is not a directory (ENOTDIR)'],
+      [long, `cannot use ${long.slice(0, 200)}...: the name is too long (ENAMETOOLONG)`],
+    ]) {
+      const err = await run({ project: 'unreachable', file }, { ...ctx(), cwd: dir }).catch(
+        (e: unknown) => e,
+      );
+      expect(toolError(err)).toMatchObject({ code: 'IO_ERROR', message });
+      expect(JSON.stringify(toolError(err))).not.toContain('sk-unreach');
+    }
+    // The system failing is no decision of coffer's: nothing denied to audit.
+    const records = (await readAudit(tv.vault)).filter((r) => r.seq > before);
+    expect(records.filter((r) => r.outcome === 'denied')).toEqual([]);
+  });
+
   it('refuses files outside the working directory, non-dotenv names and symbolic links', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'coffer-mcp-outside-'));
     symlinkSync(outside, join(cwd, 'linked'));
