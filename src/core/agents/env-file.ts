@@ -2,13 +2,15 @@
  * Which .env file an agent may have coffer write (MCP `write_env`, `request_secret`'s
  * `writeEnv`): a dotenv file (`.env` or `.env.*`, the names `agent setup` keeps the agent from
  * reading) inside the server's working directory, reached without symbolic links, and not a
- * template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`). A file
- * outside the directory is a refusal, audited as one; a path the system cannot reach (a file
- * where a directory should be, a name too long) is an error naming the file.
+ * template meant to be committed (`.env.example`, `.sample`, `.template`, `.dist`). Each
+ * refusal (outside the directory, another name, a template, a link, a special file, and the
+ * same checks again when the file is written) is audited as one; a path the system cannot
+ * reach (a file where a directory should be, a name too long) is an error naming the file.
  */
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Denier, Target } from '../access/policy.js';
+import { type DotenvWrite, type DotenvWriteOptions, writeDotenv } from '../dotenv/write.js';
 import { CofferError, fromSystemError } from '../errors.js';
 import { checkFileName } from '../files.js';
 
@@ -68,8 +70,22 @@ function checkEnvFile(cwd: string, file: string): { abs: string; rel: string } {
 }
 
 /**
- * `envFileUnder`, with a file outside the working directory refused through `deny` (audited
- * as `action` on `target`, outcome denied) before the FORBIDDEN error is thrown.
+ * Is `err` coffer refusing the file (outside the directory, not a dotenv name, a template, a
+ * symbolic link, not a regular file, read-only), as opposed to the system failing to reach it
+ * (IO_ERROR, FILE_NOT_FOUND), which is no decision to audit?
+ */
+function isFileRefusal(err: unknown): err is CofferError {
+  return (
+    err instanceof CofferError && (err.code === 'FORBIDDEN' || err.code === 'INVALID_ARGUMENT')
+  );
+}
+
+/**
+ * `envFileUnder`, with every refusal of the file (outside the working directory, not a dotenv
+ * file, a template, a symbolic link, not a regular file) audited through `deny` (as `action`
+ * on `target`, outcome denied, the message naming the file and why as its detail) before the
+ * error is thrown: a cloned repository's `.env -> ~/.ssh/authorized_keys` that an agent was
+ * steered to write is what the operator looks for in the log.
  */
 export async function authorizeAgentEnvFile(
   deny: Denier,
@@ -81,8 +97,28 @@ export async function authorizeAgentEnvFile(
   try {
     return envFileUnder(cwd, file);
   } catch (err) {
-    if (err instanceof CofferError && err.code === 'FORBIDDEN')
-      await deny(action, target, err.message);
+    if (isFileRefusal(err)) await deny(action, target, err.message);
+    throw err;
+  }
+}
+
+/**
+ * `writeDotenv` of a file `authorizeAgentEnvFile` allowed, with its write-time refusals (a
+ * symbolic link or a special file swapped in since the check, a directory that now leads out
+ * of the project, a read-only file) audited through `deny` as that function audits its own.
+ */
+export async function writeAgentEnvFile(
+  deny: Denier,
+  action: string,
+  target: Target,
+  abs: string,
+  values: Readonly<Record<string, string>>,
+  options: DotenvWriteOptions,
+): Promise<DotenvWrite> {
+  try {
+    return writeDotenv(abs, values, options);
+  } catch (err) {
+    if (isFileRefusal(err)) await deny(action, target, err.message);
     throw err;
   }
 }

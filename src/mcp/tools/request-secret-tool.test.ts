@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import { readAudit } from '../../core/audit/log.js';
 import type { SecretRequestView } from '../../core/requests/secret-requests.js';
 import { localMcpBackend } from '../backend.js';
 import { mcpPolicy } from '../policy.js';
@@ -131,11 +132,12 @@ describe('request_secret in remote mode when the .env file cannot be written', (
 
   it('refuses a writeEnv that write_env would refuse before the user is asked', async () => {
     const view = await storedOnServer('.env');
-    for (const [writeEnv, code] of [
-      ['../outside.env', 'FORBIDDEN'],
-      ['app.env', 'INVALID_ARGUMENT'],
-      ['.env.example', 'INVALID_ARGUMENT'],
+    for (const [writeEnv, code, detail] of [
+      ['../outside.env', 'FORBIDDEN', `../outside.env is outside the working directory ${cwd}`],
+      ['app.env', 'INVALID_ARGUMENT', 'app.env is not a dotenv file'],
+      ['.env.example', 'INVALID_ARGUMENT', '.env.example is a template meant to be committed'],
     ] as const) {
+      const before = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
       const opened: string[] = [];
       const c = ctx(view);
       c.requests!.registry = {
@@ -152,6 +154,16 @@ describe('request_secret in remote mode when the .env file cannot be written', (
         ),
       ).rejects.toMatchObject({ code });
       expect(opened).toEqual([]);
+      // Each refusal is audited, naming the file and why.
+      expect((await readAudit(tv.vault)).filter((r) => r.seq > before)).toEqual([
+        expect.objectContaining({
+          action: 'request_secret',
+          outcome: 'denied',
+          path: PATH,
+          env: 'dev',
+          detail,
+        }),
+      ]);
     }
   });
 });

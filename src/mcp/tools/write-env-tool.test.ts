@@ -266,6 +266,7 @@ describe('write_env', () => {
         };
       },
     });
+    const before = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
     const err = await run({ project: 'racy', file: '.env.racy' }, { ...base, vault }).catch(
       (e: unknown) => e,
     );
@@ -273,6 +274,53 @@ describe('write_env', () => {
     expect((err as CofferError).message).toContain('is a symbolic link');
     expect((err as CofferError).message).not.toContain('sk-race-value-1');
     expect(readFileSync(victim, 'utf8')).toBe('ssh-ed25519 AAAA\n');
+    // Audited as the refusal it is, as the check before the read would have audited it.
+    const denied = (await readAudit(tv.vault)).filter(
+      (r) => r.seq > before && r.outcome === 'denied',
+    );
+    expect(denied).toEqual([
+      expect.objectContaining({
+        action: 'write_env',
+        path: 'project/racy',
+        env: 'dev',
+        detail: `${file} is a symbolic link; coffer does not write secrets through one`,
+      }),
+    ]);
+  });
+
+  it('audits each refusal of the file as a denied write_env naming the file and why', async () => {
+    await tv.vault.set('project/refusals/api_key', 'dev', 'sk-refused-Tb5', {
+      description: 'API key of the refusals project for tests',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-mcp-refusals-'));
+    const outside = mkdtempSync(join(tmpdir(), 'coffer-mcp-victim-'));
+    writeFileSync(join(outside, 'authorized_keys'), 'ssh-ed25519 AAAA\n');
+    // A cloned repository can ship `.env -> ~/.ssh/authorized_keys`.
+    symlinkSync(join(outside, 'authorized_keys'), join(dir, '.env'));
+    mkdirSync(join(dir, '.env.dir'));
+    const c = { ...ctx(), cwd: dir };
+    for (const [file, code, detail] of [
+      ['.env', 'INVALID_ARGUMENT', '.env is not a regular file'],
+      ['.env.dir', 'INVALID_ARGUMENT', '.env.dir is not a regular file'],
+      ['.env.example', 'INVALID_ARGUMENT', '.env.example is a template meant to be committed'],
+      ['config.json', 'INVALID_ARGUMENT', 'config.json is not a dotenv file'],
+      ['../.env', 'FORBIDDEN', `../.env is outside the working directory ${dir}`],
+    ] as const) {
+      const before = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
+      expect(await codeOf(run({ project: 'refusals', file }, c)), file).toBe(code);
+      const records = (await readAudit(tv.vault)).filter((r) => r.seq > before);
+      expect(records, file).toEqual([
+        expect.objectContaining({
+          action: 'write_env',
+          outcome: 'denied',
+          path: 'project/refusals',
+          env: 'dev',
+          detail,
+        }),
+      ]);
+      expect(JSON.stringify(records)).not.toContain('sk-refused');
+    }
+    expect(readFileSync(join(outside, 'authorized_keys'), 'utf8')).toBe('ssh-ed25519 AAAA\n');
   });
 
   it('a path the system cannot reach is a clear IO_ERROR naming the file, not INTERNAL', async () => {

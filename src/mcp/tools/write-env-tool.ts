@@ -14,8 +14,8 @@
  */
 import { existsSync } from 'node:fs';
 import * as z from 'zod';
-import { authorizeAgentEnvFile } from '../../core/agents/env-file.js';
-import { writeDotenv } from '../../core/dotenv/index.js';
+import type { Denier } from '../../core/access/policy.js';
+import { authorizeAgentEnvFile, writeAgentEnvFile } from '../../core/agents/env-file.js';
 import { CofferError } from '../../core/errors.js';
 import { gitIgnoreWarning } from '../../core/git.js';
 import { assertInjectableNamesAudited } from '../../core/inject/index.js';
@@ -76,10 +76,12 @@ export const writeEnvTool: CofferTool = defineTool({
       env,
       prefix: true,
     });
+    const deny: Denier = (a, t, r) => ctx.vault.denied(a, t, r);
+    const fileTarget = { path: `project/${project}`, env, prefix: true };
     const { abs, rel } = await authorizeAgentEnvFile(
-      (a, t, r) => ctx.vault.denied(a, t, r),
+      deny,
       'write_env',
-      { path: `project/${project}`, env, prefix: true },
+      fileTarget,
       ctx.cwd,
       args.file ?? '.env',
     );
@@ -132,7 +134,7 @@ export const writeEnvTool: CofferTool = defineTool({
         path: s.path,
       })),
       [],
-      { action: 'write_env', env, deny: (a, t, r) => ctx.vault.denied(a, t, r) },
+      { action: 'write_env', env, deny },
       `write ${rel} with`,
       false,
     );
@@ -153,7 +155,11 @@ export const writeEnvTool: CofferTool = defineTool({
     if (names.length > 0) {
       // Written even when the file holds these values already: no answer, and no change of
       // the file or its mtime, may depend on whether a value in it equals the stored one.
-      writeDotenv(abs, values, { rewrite: true, skipGitCheck: true, within: ctx.cwd });
+      await writeAgentEnvFile(deny, 'write_env', fileTarget, abs, values, {
+        rewrite: true,
+        skipGitCheck: true,
+        within: ctx.cwd,
+      });
       await ctx.vault.recordFileWrite?.(abs, written, 'mcp write_env');
     }
     const warnings: string[] = [];
