@@ -306,22 +306,59 @@ describe('agent setup', () => {
         expect(check(client, apply(client, { ...after, [spec.mcpFile]: text })).ok).toBe(true);
       });
 
+      it.each([
+        // Every credential coffer run withholds from programs, in any case.
+        ['COFFER_MASTER_KEY', 'credentials'],
+        ['COFFER_DATABASE_URL', 'credentials'],
+        ['COFFER_BACKUP_PASSPHRASE', 'credentials'],
+        ['coffer_token', 'credentials'],
+        ['Coffer_Passphrase', 'credentials'],
+        ['COFFER_KEY_FILE', 'credentials'],
+        // Another vault or server than the one setup chose.
+        ['COFFER_URL', 'the vault or server'],
+        ['COFFER_HOME', 'the vault or server'],
+        ['coffer_url', 'the vault or server'],
+        ['COFFER_INSECURE_HTTP', 'the vault or server'],
+      ])('an entry whose env sets %s is reported by name, never its value', (name, why) => {
+        const value = 'sentinel-value-Jx82';
+        const after = apply(client, {});
+        const text =
+          spec.mcpFormat === 'toml'
+            ? `${after[spec.mcpFile]}[mcp_servers.coffer.env]\n${name} = "${value}"\n`
+            : after[spec.mcpFile]!.replace(
+                '"command"',
+                `"env": { "${name}": "${value}" },\n      "command"`,
+              );
+        expect(text).not.toBe(after[spec.mcpFile]);
+        const item = check(client, { ...after, [spec.mcpFile]: text }).items.find(
+          (i) => i.piece === 'mcp-server',
+        );
+        expect(item?.status).toBe('missing');
+        expect(item?.detail).toContain(name);
+        expect(item?.detail).toContain(why);
+        expect(JSON.stringify(item)).not.toContain(value);
+        // Setup puts the entry back without it.
+        const fixed = apply(client, { ...after, [spec.mcpFile]: text });
+        expect(fixed[spec.mcpFile]).not.toContain(value);
+        expect(check(client, fixed).ok).toBe(true);
+      });
+
       it("keeps the user's own settings in coffer's entry; a switched-off entry is red, then switched on", () => {
         const first = apply(client, {});
         const mcp = first[spec.mcpFile]!;
-        // An older entry (other arguments) with the user's COFFER_HOME and a timeout.
+        // An older entry (other arguments) with the user's log level and a timeout.
         const old =
           spec.mcpFormat === 'toml'
-            ? `${mcp.replace('"--reveal", "never"', '"--reveal", "allow"')}startup_timeout_sec = 30\n[mcp_servers.coffer.env]\nCOFFER_HOME = "/srv/coffer"\n`
+            ? `${mcp.replace('"--reveal", "never"', '"--reveal", "allow"')}startup_timeout_sec = 30\n[mcp_servers.coffer.env]\nCOFFER_LOG_LEVEL = "warn"\n`
             : mcp
                 .replace('"never"', '"allow"')
-                .replace('"command"', '"env": { "COFFER_HOME": "/srv/coffer" },\n      "command"');
+                .replace('"command"', '"env": { "COFFER_LOG_LEVEL": "warn" },\n      "command"');
         const after = apply(client, { ...first, [spec.mcpFile]: old });
         const entry = servers(client, after[spec.mcpFile]!).coffer as Record<string, unknown>;
         if (spec.mcpFormat === 'toml') {
-          expect(entry['env.COFFER_HOME']).toBe('/srv/coffer');
+          expect(entry['env.COFFER_LOG_LEVEL']).toBe('warn');
           expect(entry.startup_timeout_sec).toBe('30');
-        } else expect(entry.env).toEqual({ COFFER_HOME: '/srv/coffer' });
+        } else expect(entry.env).toEqual({ COFFER_LOG_LEVEL: 'warn' });
         expect((entry.args as string[]).slice(-2)).toEqual(['--reveal', 'never']);
         expect(check(client, after).ok).toBe(true);
         expect(apply(client, after)).toEqual(after);

@@ -6,6 +6,7 @@
  */
 import { dirname, isAbsolute, relative } from 'node:path';
 import { CofferError } from '../errors.js';
+import { CREDENTIAL_ENV_NAMES } from '../inject/child-env.js';
 import { refusedEnvName } from '../inject/names.js';
 import { pathGlob } from '../path-glob.js';
 import { findBlock, upsertBlock } from './blocks.js';
@@ -58,13 +59,24 @@ const ENTRY_KEYS = new Set([
 /** The name of coffer's entry in every client's MCP configuration. */
 export const SERVER_NAME = 'coffer';
 
-/** Variables that hold coffer credentials: never in a client's configuration file. */
-const CREDENTIAL_VARS = [
-  'COFFER_MASTER_KEY',
-  'COFFER_PASSPHRASE',
-  'COFFER_TOKEN',
+/**
+ * Variables that hold coffer credentials (the list `coffer run` withholds from programs): never
+ * in a client's configuration file, which the agent may read and a repository may commit.
+ */
+const CREDENTIAL_VARS: ReadonlySet<string> = new Set(CREDENTIAL_ENV_NAMES);
+
+/**
+ * Variables that make `coffer mcp` use another vault or server than the one setup chose (and
+ * `agent check` opens): the entry says where the vault is with `--vault` and `--key-file`.
+ * COFFER_INSECURE_HTTP lets the token travel over plain http to that server.
+ */
+const REDIRECT_VARS: ReadonlySet<string> = new Set([
+  'COFFER_URL',
+  'COFFER_HOME',
+  'COFFER_DATABASE_URL',
   'COFFER_KEY_FILE',
-];
+  'COFFER_INSECURE_HTTP',
+]);
 
 /**
  * The credentials the vault would open with only because they are in this environment: a
@@ -803,9 +815,14 @@ function entryProblem(
     if (p !== undefined && !isAbsolute(p)) return `its vault path ${p} is not absolute`;
   }
   if (env !== undefined && typeof env === 'object' && env !== null) {
-    const creds = Object.keys(env).filter((k) => CREDENTIAL_VARS.includes(k));
+    // Names only, never a value; in any case (Windows reads coffer_token as COFFER_TOKEN).
+    const creds = Object.keys(env).filter((k) => CREDENTIAL_VARS.has(k.toUpperCase()));
     if (creds.length > 0)
       return `it holds coffer credentials (${creds.join(', ')}): remove them from the file`;
+    const redirects = Object.keys(env).filter((k) => REDIRECT_VARS.has(k.toUpperCase()));
+    if (redirects.length > 0) {
+      return `its environment sets ${redirects.join(', ')}, which change${redirects.length === 1 ? 's' : ''} the vault or server coffer uses: remove ${redirects.length === 1 ? 'it' : 'them'} (setup names the vault with --vault)`;
+    }
     const loaders = Object.keys(env).filter((k) => refusedEnvName(k) !== undefined);
     if (loaders.length > 0)
       return `its environment sets ${loaders.join(', ')}, which change what code it runs`;
