@@ -237,6 +237,17 @@ export const read = {
     }
     return r as ShownAuditRecord;
   },
+  /**
+   * The `nextAfterSeq` of an audit page: a seq past `afterSeq`, null at the end of the log, or
+   * undefined from a server older than the cursor (whose pages were short only at the end). A
+   * cursor that does not move on is a bad answer: following it would never end.
+   */
+  auditCursor: (answer: Answer, afterSeq: number): number | null | undefined => {
+    const v = answer.nextAfterSeq;
+    if (v === undefined || v === null) return v;
+    if (!Number.isSafeInteger(v) || (v as number) <= afterSeq) throw bad('audit.nextAfterSeq');
+    return v as number;
+  },
   tokenInfo: (v: unknown, what = 'token'): TokenInfo =>
     shape<TokenInfo>(
       v,

@@ -314,3 +314,67 @@ describe('createClient: one method per route', () => {
     expect(fetch.seen).toHaveLength(0);
   });
 });
+
+describe('createClient: audit paging', () => {
+  /** A server whose log holds records `seqs` and that reads `scan` records per request. */
+  const server = (seqs: number[], scan: number) =>
+    fakeFetch((req) => {
+      const after = Number(req.url.searchParams.get('afterSeq') ?? 0);
+      const limit = Number(req.url.searchParams.get('limit') ?? 100);
+      const end = Math.max(...seqs, 0);
+      const items = seqs
+        .filter((s) => s > after && s <= after + scan)
+        .slice(0, limit)
+        .map((seq) => ({ ...RECORD, seq }));
+      const nextAfterSeq =
+        items.length === limit ? items.at(-1)!.seq : after + scan >= end ? null : after + scan;
+      return { body: { items, nextAfterSeq } };
+    });
+
+  it('audit follows the cursor past short and empty pages to `limit` records', async () => {
+    const fetch = server([3, 250, 251, 900], 100);
+    const c = createClient({ url: 'http://localhost:8700', token: TOKEN, fetch });
+    expect((await c.audit({ limit: 3 })).map((r) => r.seq)).toEqual([3, 250, 251]);
+    expect(fetch.seen.map((r) => r.url.searchParams.get('afterSeq'))).toEqual(['0', '100', '200']);
+    // Each request asks only for what is still missing.
+    expect(fetch.seen.map((r) => r.url.searchParams.get('limit'))).toEqual(['3', '2', '2']);
+    fetch.seen.length = 0;
+    expect((await c.audit({ afterSeq: 251 })).map((r) => r.seq)).toEqual([900]);
+    expect(fetch.seen).toHaveLength(7);
+  });
+
+  it('auditPage is one request with its cursor; an older server gets one after its last record', async () => {
+    const c = createClient({
+      url: 'http://localhost:8700',
+      token: TOKEN,
+      fetch: server([450], 100),
+    });
+    expect(await c.auditPage({ afterSeq: 100, limit: 10 })).toEqual({
+      items: [],
+      nextAfterSeq: 200,
+    });
+    const older = createClient({
+      url: 'http://localhost:8700',
+      token: TOKEN,
+      fetch: fakeFetch((req) => ({
+        body: { items: (req.url.searchParams.get('afterSeq') ?? '0') === '0' ? [RECORD] : [] },
+      })),
+    });
+    expect(await older.auditPage({ limit: 10 })).toEqual({ items: [RECORD], nextAfterSeq: 7 });
+    expect(await older.auditPage({ afterSeq: 7 })).toEqual({ items: [], nextAfterSeq: null });
+    expect(await older.audit({ limit: 10 })).toEqual([RECORD]);
+  });
+
+  it('refuses a cursor that does not move on', async () => {
+    for (const nextAfterSeq of [5, 4, 5.5, '9', -1]) {
+      const fetch = fakeFetch(() => ({ body: { items: [], nextAfterSeq } }));
+      const c = createClient({ url: 'http://localhost:8700', token: TOKEN, fetch });
+      await expect(c.audit({ afterSeq: 5 })).rejects.toMatchObject({
+        code: 'SERVER_BAD_RESPONSE',
+      });
+      await expect(c.auditPage({ afterSeq: 5 })).rejects.toMatchObject({
+        code: 'SERVER_BAD_RESPONSE',
+      });
+    }
+  });
+});

@@ -17,6 +17,7 @@ import { items, read } from './answers.js';
 import { type Answer, type RequestOptions, request, type Transport } from './transport.js';
 import type {
   AuditOptions,
+  AuditPage,
   AuditVerifyAnswer,
   CheckSetOptions,
   ClientOptions,
@@ -66,7 +67,17 @@ export interface CofferClient {
   verify(path: string, options?: EnvOption): Promise<VerifyReport>;
   /** Every live secret of a project the token may read, with values (what `run` injects). */
   readProject(project: string, options?: EnvOption): Promise<ProjectSecret[]>;
+  /**
+   * Up to `limit` (default 100) audit records after `afterSeq` within the token's policy,
+   * oldest first; fewer only at the end of the log. The server reads a bounded part of the log
+   * per request, so for a token that sees few records this may take several requests.
+   */
   audit(options?: AuditOptions): Promise<ShownAuditRecord[]>;
+  /**
+   * One request for audit records: up to `limit` after `afterSeq`, and the `afterSeq` to go on
+   * from (null at the end of the log). A short or empty page with a cursor is not the end.
+   */
+  auditPage(options?: AuditOptions): Promise<AuditPage>;
   auditVerify(): Promise<AuditVerifyAnswer>;
   listTokens(): Promise<TokenInfo[]>;
   createToken(token: TokenRequest): Promise<CreatedToken>;
@@ -160,11 +171,34 @@ function secretRoute(path: string, suffix = ''): string {
   return `/v1/secrets/${parseKeyPath(path).path}${suffix}`;
 }
 
+/** What `GET /v1/audit` returns when no limit is given. */
+const AUDIT_DEFAULT_LIMIT = 100;
+
+function checkAuditOptions(o: AuditOptions): void {
+  for (const [name, n] of [
+    ['afterSeq', o.afterSeq],
+    ['limit', o.limit],
+  ] as const) {
+    if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) {
+      throw new CofferError('INVALID_ARGUMENT', `${name} must be a whole number >= 0`);
+    }
+  }
+}
+
 /** Creates a client for the coffer server at `url`, authenticated by `token`. */
 export function createClient(options: ClientOptions): CofferClient {
   const t = transportFor(options);
   const call = (method: string, route: string, o?: RequestOptions): Promise<Answer> =>
     request(t, method, route, o);
+  /** One `GET /v1/audit`: its records and cursor (undefined from a server without one). */
+  const auditAnswer = async (o: AuditOptions) => {
+    const query = { afterSeq: o.afterSeq, limit: o.limit, path: o.path };
+    const answer = await call('GET', '/v1/audit', { query });
+    return {
+      items: items(answer, 'items', read.auditRecord, 'audit'),
+      next: read.auditCursor(answer, o.afterSeq ?? 0),
+    };
+  };
   return {
     url: t.base,
     health: async () => ({ ok: (await call('GET', '/healthz')).ok === true }),
@@ -223,16 +257,25 @@ export function createClient(options: ClientOptions): CofferClient {
       return items(answer, 'items', read.projectSecret, 'project');
     },
     audit: async (o = {}) => {
-      for (const [name, n] of [
-        ['afterSeq', o.afterSeq],
-        ['limit', o.limit],
-      ] as const) {
-        if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) {
-          throw new CofferError('INVALID_ARGUMENT', `${name} must be a whole number >= 0`);
-        }
+      checkAuditOptions(o);
+      const want = o.limit ?? AUDIT_DEFAULT_LIMIT;
+      const out: ShownAuditRecord[] = [];
+      let after = o.afterSeq ?? 0;
+      for (;;) {
+        const page = await auditAnswer({ ...o, afterSeq: after, limit: want - out.length });
+        out.push(...page.items);
+        // A server older than the cursor filled its pages, short only at the end.
+        if (out.length >= want || page.next === undefined || page.next === null) return out;
+        after = page.next;
       }
-      const query = { afterSeq: o.afterSeq, limit: o.limit, path: o.path };
-      return items(await call('GET', '/v1/audit', { query }), 'items', read.auditRecord, 'audit');
+    },
+    auditPage: async (o = {}) => {
+      checkAuditOptions(o);
+      const page = await auditAnswer(o);
+      // From a server older than the cursor: go on after the last record until a page is empty.
+      const last = page.items.at(-1)?.seq;
+      const older = last !== undefined && last > (o.afterSeq ?? 0) ? last : null;
+      return { items: page.items, nextAfterSeq: page.next === undefined ? older : page.next };
     },
     auditVerify: async () => read.auditVerify(await call('GET', '/v1/audit/verify')),
     rotationStatus: async (o = {}) => {

@@ -75,6 +75,17 @@ describe('client secrets service (remote mode)', () => {
     );
   });
 
+  it('audit goes on past empty pages while the server gives a cursor', async () => {
+    // A server that reads 100 records per request of a log of 1000 where the token sees two.
+    const { fetch, backend } = backendFor((req) => {
+      const after = Number(req.url.searchParams.get('afterSeq'));
+      const items = [150, 720].filter((s) => s > after && s <= after + 100).map((s) => record(s));
+      return { items, nextAfterSeq: after + 100 >= 1000 ? null : after + 100 };
+    });
+    expect((await backend.audit({ limit: 5 })).map((r) => r.seq)).toEqual([150, 720]);
+    expect(fetch.seen).toHaveLength(10);
+  });
+
   it('audit passes the path filter and stops when the server repeats itself', async () => {
     const { fetch, backend } = backendFor(() => ({ items: [record(1, 'meta/x/y')] }));
     const got = await backend.audit({ path: 'meta/x/y' });

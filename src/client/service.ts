@@ -108,15 +108,17 @@ export function clientSecretsService(
     },
     audit: async ({ limit = 100, path } = {}) => {
       // Walk the log in seq order and keep the newest `limit`: "after seq N" is the one
-      // paging the API defines, so this works however the server orders an unpaged read.
+      // paging the API defines, so this works however the server orders an unpaged read. A
+      // page may be short, even empty, before the end: its cursor says where to go on.
       let newest: ShownAuditRecord[] = [];
       let after = 0;
       for (;;) {
-        const page = await client.audit({ afterSeq: after, limit: AUDIT_PAGE, path });
-        const last = page.at(-1);
-        if (last === undefined || last.seq <= after) break;
-        newest = [...newest, ...page].slice(-limit);
-        after = last.seq;
+        const page = await client.auditPage({ afterSeq: after, limit: AUDIT_PAGE, path });
+        // Records at or before the cursor would be a server repeating itself.
+        const fresh = page.items.filter((r) => r.seq > after);
+        newest = [...newest, ...fresh].slice(-limit);
+        if (page.nextAfterSeq === null) break;
+        after = page.nextAfterSeq;
       }
       return newest;
     },

@@ -5,7 +5,7 @@
  */
 import type { TokenRequest as CoreTokenRequest } from '../core/access/tokens.js';
 import type { AcknowledgedBreak } from '../core/audit/acknowledge-record.js';
-import type { TokenCapability } from '../core/store/storage.js';
+import type { ShownAuditRecord, TokenCapability } from '../core/store/storage.js';
 import type { VersionInfo } from '../core/store/vault.js';
 import type { FetchFunction } from './transport.js';
 
@@ -98,6 +98,14 @@ export interface AuditOptions {
   afterSeq?: number | undefined;
   limit?: number | undefined;
   path?: string | undefined;
+}
+
+/** One answer of `GET /v1/audit`. */
+export interface AuditPage {
+  /** Records within the token's policy, oldest first: fewer than asked, even none, is not the end. */
+  items: ShownAuditRecord[];
+  /** The `afterSeq` to ask for next, or null: the log ended within this page. */
+  nextAfterSeq: number | null;
 }
 
 export interface History {

@@ -371,7 +371,16 @@ export const AuditRecord = named(
   }),
 );
 
-export const AuditList = named('AuditList', z.object({ items: z.array(AuditRecord) }));
+export const AuditList = named(
+  'AuditList',
+  z.object({
+    items: z.array(AuditRecord),
+    nextAfterSeq: z.int().nullable().meta({
+      description:
+        'the afterSeq of the next page, or null at the end of the log; a page may be short, even empty, before the end (one request reads a bounded part of the log)',
+    }),
+  }),
+);
 
 export const AuditVerify = named(
   'AuditVerify',

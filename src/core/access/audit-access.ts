@@ -12,7 +12,7 @@
  * need a policy unrestricted in both.
  */
 import { isValidSegment } from '../paths.js';
-import type { AuditQuery, AuditRecord, ShownAuditRecord } from '../store/storage.js';
+import type { AuditRecord, ShownAuditRecord } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import type { AccessPolicy } from './policy.js';
 
@@ -38,36 +38,74 @@ export function auditRecordVisible(
 /** Records read per storage page while filtering (at least the requested limit). */
 const PAGE = 500;
 
+/** Records one request may read at least before it answers with what it found so far. */
+export const AUDIT_SCAN_MIN = 5_000;
+/** ...and per record asked for, when that is more (a page of 1,000 may read 10,000). */
+export const AUDIT_SCAN_PER_RECORD = 10;
+
+/** The most records one request for `limit` records reads: max(10 x limit, 5,000). */
+export function auditScanLimit(limit: number): number {
+  return Math.max(AUDIT_SCAN_PER_RECORD * limit, AUDIT_SCAN_MIN);
+}
+
+export interface AuditWithinQuery {
+  /** Records after this seq (0: from the start). */
+  afterSeq: number;
+  /** At most this many records returned. */
+  limit: number;
+  /** Only the records of this path. */
+  path?: string | undefined;
+  /** At most this many records read (default `auditScanLimit(limit)`). */
+  scanLimit?: number | undefined;
+}
+
+export interface AuditWithinPage {
+  /** The records `policy` may read, oldest first. */
+  records: ShownAuditRecord[];
+  /**
+   * Where to go on (the `afterSeq` of the next request), or null: the log ended within this
+   * page. A short page, or an empty one, with a cursor is not the end of the log.
+   */
+  nextAfterSeq: number | null;
+}
+
 /**
- * Up to `limit` records after `afterSeq` (oldest first) that `policy` may read. Filtering
- * happens after the read, so this pages on until it has `limit` records or the log ends: a
- * narrow policy over a long log reads more of it, which is the price of never returning a
- * short page that a client would take for the end. The chain's hashes are left out unless the
- * policy may check the whole chain (`mayReadChain`).
+ * Up to `limit` records after `afterSeq` (oldest first) that `policy` may read, and where to
+ * go on. Filtering (policy and path) happens after the read, so a narrow policy over a long
+ * log would read much of it to fill a page: a request reads at most `scanLimit` records, in
+ * pages of its own read transaction each (on SQLite a transaction holds up every other
+ * request), and answers with what it found and the seq it read up to. The path filter is
+ * applied here too, not by the storage: no index holds audit paths, so a storage query for a
+ * rare path would read the whole log in one statement. The chain's hashes are left out unless
+ * the policy may check the whole chain (`mayReadChain`).
  */
 export async function readAuditWithin(
   vault: Vault,
   policy: AccessPolicy,
-  query: { afterSeq: number; limit: number; path?: string | undefined },
-): Promise<ShownAuditRecord[]> {
+  query: AuditWithinQuery,
+): Promise<AuditWithinPage> {
+  const scanLimit = query.scanLimit ?? auditScanLimit(query.limit);
   const page = Math.max(query.limit, PAGE);
   const whole = mayReadChain(policy);
-  return vault.readTransaction(async (tx) => {
-    const out: ShownAuditRecord[] = [];
-    let after = query.afterSeq;
-    for (;;) {
-      const q: AuditQuery = { afterSeq: after, limit: page };
-      if (query.path !== undefined) q.path = query.path;
-      const rows = await tx.listAudit(q);
-      for (const r of rows) {
-        if (!auditRecordVisible(policy, r)) continue;
-        out.push(whole ? r : withoutHashes(r));
-        if (out.length === query.limit) return out;
+  const records: ShownAuditRecord[] = [];
+  let after = query.afterSeq;
+  let scanned = 0;
+  while (scanned < scanLimit) {
+    const want = Math.min(page, scanLimit - scanned);
+    const rows = await vault.readTransaction((tx) =>
+      tx.listAudit({ afterSeq: after, limit: want }),
+    );
+    for (const r of rows) {
+      if ((query.path === undefined || r.path === query.path) && auditRecordVisible(policy, r)) {
+        records.push(whole ? r : withoutHashes(r));
+        if (records.length === query.limit) return { records, nextAfterSeq: r.seq };
       }
-      if (rows.length < page) return out;
-      after = rows[rows.length - 1]!.seq;
     }
-  });
+    if (rows.length < want) return { records, nextAfterSeq: null };
+    scanned += rows.length;
+    after = rows[rows.length - 1]!.seq;
+  }
+  return { records, nextAfterSeq: after };
 }
 
 /** Whether `policy` may read the whole log, and so check its chain: then it gets the hashes. */

@@ -9,7 +9,13 @@ export {
   MAX_AGENT_LABEL,
   parseAgentLabel,
 } from './agent-label.js';
-export { auditRecordVisible, readAuditWithin } from './audit-access.js';
+export {
+  AUDIT_SCAN_MIN,
+  type AuditWithinPage,
+  auditRecordVisible,
+  auditScanLimit,
+  readAuditWithin,
+} from './audit-access.js';
 export {
   globsBeyondCaps,
   globWithin,

@@ -1,8 +1,10 @@
 /**
  * `/v1/audit` and `/v1/audit/verify` (admin tokens only): the audit log in seq order, paged
  * with `afterSeq`, and the check of its hash chain. A token reads only the records within
- * its policy (core/access/audit-access.ts); checking the chain covers the whole log, so it
- * needs a token unrestricted in paths and environments.
+ * its policy (core/access/audit-access.ts); one request reads a bounded part of the log, so
+ * a page may be short, even empty, before the end: `nextAfterSeq` says where to go on (null
+ * at the end). Checking the chain covers the whole log, so it needs a token unrestricted in
+ * paths and environments.
  */
 import { readAuditWithin } from '../../core/access/audit-access.js';
 import { verifyAudit } from '../../core/audit/log.js';
@@ -16,19 +18,20 @@ export function auditRoutes(routes: Routes): void {
       method: 'get',
       path: '/v1/audit',
       summary:
-        "Audit records within the caller's policy after `afterSeq` (default 0), oldest first, at most `limit` (100)",
+        "Audit records within the caller's policy after `afterSeq` (default 0), oldest first, at most `limit` (100), and `nextAfterSeq` to go on from (null at the end of the log)",
       action: 'audit',
       capability: 'admin',
       query: AuditQuery,
       response: AuditList,
     },
-    async ({ query, vault, policy }) => ({
-      items: await readAuditWithin(vault, policy, {
+    async ({ query, vault, policy }) => {
+      const page = await readAuditWithin(vault, policy, {
         afterSeq: query.afterSeq ?? 0,
         limit: query.limit ?? 100,
         path: query.path,
-      }),
-    }),
+      });
+      return { items: page.records, nextAfterSeq: page.nextAfterSeq };
+    },
   );
 
   addRoute(
