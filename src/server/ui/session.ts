@@ -8,6 +8,12 @@
  * holds the CSRF token every change must carry. Sessions expire (`ttlMs`, default 8 h) and
  * are forgotten on logout and on restart; a server of several instances needs sticky
  * sessions, or a login per instance.
+ *
+ * Memory is bounded without letting one holder end others' sessions: a token (or the local
+ * user) holds at most MAX_SESSIONS_PER_OWNER sessions, its own oldest ending when it logs in
+ * once more; when the store is full (MAX_SESSIONS), expired sessions go first, then the
+ * oldest session of whoever holds the most. So logging in again and again with one valid
+ * token, which is not rate-limited, ends only that token's own sessions.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccessPolicy } from '../../core/access/policy.js';
@@ -15,8 +21,10 @@ import type { AccessPolicy } from '../../core/access/policy.js';
 export const SESSION_TTL_MS = 8 * 3_600_000;
 /** A login link is good once, within this time. */
 export const LINK_TTL_MS = 10 * 60_000;
-/** Most sessions held at once; the oldest goes first. */
-const MAX_SESSIONS = 10_000;
+/** Most sessions held at once (see the header for which one goes when full). */
+export const MAX_SESSIONS = 10_000;
+/** Most sessions of one token, or of the local user; a new login ends its own oldest. */
+export const MAX_SESSIONS_PER_OWNER = 20;
 
 export type SessionOwner =
   | { kind: 'token'; header: string }
@@ -31,12 +39,22 @@ export interface Session {
 
 const hashOf = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** Whose a session is, for the per-owner cap: the token (by its hash), or the local user. */
+function ownerKey(owner: SessionOwner): string {
+  return owner.kind === 'token'
+    ? `token:${hashOf(owner.header).toString('hex')}`
+    : `local:${owner.actor}`;
+}
+
 function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(hashOf(a), hashOf(b));
 }
 
 export class SessionStore {
+  /** By the hash of the session id, oldest first. */
   readonly #sessions = new Map<string, Session>();
+  /** The keys of each owner's sessions (ownerKey), oldest first. */
+  readonly #byOwner = new Map<string, Set<string>>();
   readonly #links = new Map<
     string,
     { owner: SessionOwner; until: number; onRedeem: (() => void) | undefined }
@@ -53,10 +71,18 @@ export class SessionStore {
     return this.#ttlMs;
   }
 
+  /** How many sessions are held (expired ones not yet dropped included). */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
   create(owner: SessionOwner): Session {
-    if (this.#sessions.size >= MAX_SESSIONS) {
-      const oldest = this.#sessions.keys().next().value;
-      if (oldest !== undefined) this.#sessions.delete(oldest);
+    const group = ownerKey(owner);
+    const own = this.#byOwner.get(group);
+    if (own !== undefined && own.size >= MAX_SESSIONS_PER_OWNER) {
+      this.#remove(own.values().next().value!);
+    } else if (this.#sessions.size >= MAX_SESSIONS) {
+      this.#makeRoom();
     }
     const session: Session = {
       id: randomBytes(32).toString('base64url'),
@@ -65,7 +91,11 @@ export class SessionStore {
       expiresAt: this.#now() + this.#ttlMs,
     };
     // Keyed by the id's hash: a lookup compares hashes, never the id itself.
-    this.#sessions.set(hashOf(session.id).toString('hex'), session);
+    const key = hashOf(session.id).toString('hex');
+    this.#sessions.set(key, session);
+    const keys = this.#byOwner.get(group) ?? new Set<string>();
+    keys.add(key);
+    this.#byOwner.set(group, keys);
     return session;
   }
 
@@ -75,19 +105,45 @@ export class SessionStore {
     const s = this.#sessions.get(key);
     if (s === undefined) return undefined;
     if (this.#now() >= s.expiresAt) {
-      this.#sessions.delete(key);
+      this.#remove(key);
       return undefined;
     }
     return s;
   }
 
   delete(id: string | undefined): void {
-    if (id !== undefined) this.#sessions.delete(hashOf(id).toString('hex'));
+    if (id !== undefined) this.#remove(hashOf(id).toString('hex'));
   }
 
-  /** Ends every session of a token (`header`), e.g. when it no longer authenticates. */
+  /** Ends every session of a token (or of the local user), e.g. when it no longer authenticates. */
   deleteOwner(owner: SessionOwner): void {
-    for (const [k, s] of this.#sessions) if (s.owner === owner) this.#sessions.delete(k);
+    for (const key of [...(this.#byOwner.get(ownerKey(owner)) ?? [])]) this.#remove(key);
+  }
+
+  /**
+   * The store is full: drops the expired sessions (the oldest first: every session lives
+   * `ttlMs`, so they are at the front), else the oldest session of the owner holding the most.
+   */
+  #makeRoom(): void {
+    const now = this.#now();
+    for (const [key, s] of this.#sessions) {
+      if (now < s.expiresAt) break;
+      this.#remove(key);
+    }
+    if (this.#sessions.size < MAX_SESSIONS) return;
+    let most: Set<string> | undefined;
+    for (const keys of this.#byOwner.values()) if (keys.size > (most?.size ?? 0)) most = keys;
+    if (most !== undefined) this.#remove(most.values().next().value!);
+  }
+
+  #remove(key: string): void {
+    const s = this.#sessions.get(key);
+    if (s === undefined) return;
+    this.#sessions.delete(key);
+    const group = ownerKey(s.owner);
+    const keys = this.#byOwner.get(group);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#byOwner.delete(group);
   }
 
   csrfValid(session: Session, sent: string | undefined): boolean {

@@ -20,7 +20,7 @@ import {
 import { AccessPolicy } from '../../core/access/policy.js';
 import { createToken, listTokens } from '../../core/access/tokens.js';
 import { CONTENT_SECURITY_POLICY } from './routes.js';
-import { SessionStore } from './session.js';
+import { MAX_SESSIONS_PER_OWNER, SessionStore } from './session.js';
 
 const OTHER_VALUE = 'other-sentinel-Pq7Yt2-never-in-html';
 const sessions = new SessionStore();
@@ -188,6 +188,20 @@ describe('login', () => {
     expect(used).toBe(1);
     expect((await request('GET', `/login/link/${code}`)).status).toBe(401);
     expect(used).toBe(1);
+  });
+
+  it("logging in again and again with one token ends only that token's own oldest sessions", async () => {
+    const admin = await login(kit.tokens.admin);
+    const { token } = await createToken(kit.vault, {
+      name: 'many-logins',
+      allow: ['project/app/readme'],
+      envs: ['dev'],
+      caps: ['list'],
+    });
+    const first = await login(token);
+    for (let i = 0; i < MAX_SESSIONS_PER_OWNER; i++) await login(token);
+    expect((await admin.get('/tokens')).status).toBe(200);
+    expect((await first.get('/')).status).toBe(303);
   });
 
   it('logout ends the session', async () => {
