@@ -9,7 +9,8 @@
  * change is a POST that must come from this origin (Origin / Sec-Fetch-Site) and carry the
  * session's CSRF token; every answer has a strict CSP (no inline script or style), no
  * framing and `Cache-Control: no-store`. No value is in any page: the script fetches one on
- * a click on Reveal (POST, audited as a `get`). Logins by token count against the same
+ * a click on Reveal (POST, audited as a `get`). Logins by token, and the token of a session
+ * on every request, go through the API's own check (token-gate.ts): the same
  * failed-authentication limit and audit as the API's bearer tokens.
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
@@ -36,7 +37,7 @@ import { finishRotation, rotateUnderPolicy } from '../../core/rotation/rotate.js
 import { localSecretsService } from '../../core/service/local-service.js';
 import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, Vault } from '../../core/store/vault.js';
-import { AuthFailure, type TokenAuthenticator } from '../auth.js';
+import type { TokenAuthenticator } from '../auth.js';
 import type { AppEnv } from '../context.js';
 import { errorResponse, shownMessage } from '../error-response.js';
 import { errorFields, type Logger } from '../logger.js';
@@ -226,12 +227,18 @@ export function uiRoutes(deps: UiDeps): void {
     let actor: string;
     let name: string;
     if (session.owner.kind === 'token') {
-      const result = await authenticator.authenticate(session.owner.header);
-      if (result instanceof AuthFailure) {
-        // Revoked or expired since the login: the session ends with it.
+      // The API's check of a bearer token (token-gate.ts), so that a session's token is
+      // refused as the same token would be on the API: counted against the address's failure
+      // budget and audited (authenticate, denied, the reason, token:NAME@ADDRESS).
+      const checked = await gate.check(session.owner.header, address);
+      if ('failure' in checked) {
+        // Revoked or expired since the login: the token's sessions end with it.
         sessions.deleteOwner(session.owner);
         return undefined;
       }
+      // A limited address whose token could not be checked now: not logged in this time.
+      if ('retryAfter' in checked) return undefined;
+      const result = checked.policy;
       policy = result;
       name = result.name;
       actor = `token:${result.name}@${address}`;

@@ -18,7 +18,7 @@ import {
   uiClient,
 } from '../../../test/helpers/ui-session.js';
 import { AccessPolicy } from '../../core/access/policy.js';
-import { createToken, listTokens } from '../../core/access/tokens.js';
+import { createToken, listTokens, revokeToken } from '../../core/access/tokens.js';
 import { CONTENT_SECURITY_POLICY } from './routes.js';
 import { MAX_SESSIONS_PER_OWNER, SessionStore } from './session.js';
 
@@ -575,6 +575,52 @@ describe('behind a proxy that ends TLS', () => {
       expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
     } finally {
       await proxied.dispose();
+    }
+  });
+});
+
+describe('a session whose token no longer authenticates', () => {
+  // A kit each: a second failure from one address within a minute is counted into a summary
+  // record (failure-audit.ts), as on the API.
+  it.each([
+    ['revoked', undefined],
+    ['expired', '1h'],
+  ] as const)('%s: refused and audited as that token on the API is, once', async (reason, ttl) => {
+    let clock = Date.now();
+    const own = await makeKit({ tokenCacheMs: 0, now: () => new Date(clock) });
+    try {
+      await own.vault.set('project/app/db_url', 'dev', SENTINEL, { description: DESCRIPTION });
+      const { token } = await createToken(own.vault, {
+        name: 'stolen',
+        allow: ['project/app/*'],
+        caps: ['read', 'list'],
+        ...(ttl === undefined ? {} : { ttl }),
+      });
+      const b = await uiClient(own).login(token);
+      expect((await b.get('/p/project/app')).status).toBe(200);
+      if (ttl === undefined) await revokeToken(own.vault, 'stolen');
+      else clock += 2 * 3_600_000;
+      const before = (await auditRecords(own)).length;
+      // The cookie is still presented: a page, then a reveal.
+      expect((await b.get('/p/project/app')).status).toBe(303);
+      const reveal = await b.post(
+        '/s/project/app/db_url/reveal?env=dev',
+        {},
+        { 'x-csrf-token': b.csrf },
+      );
+      expect(reveal.status).toBe(401);
+      expect(reveal.text).not.toContain(SENTINEL);
+      // The API's words: action authenticate, the token's name and address, the reason.
+      expect((await auditRecords(own)).slice(before)).toEqual([
+        expect.objectContaining({
+          actor: 'token:stolen@127.0.0.1',
+          action: 'authenticate',
+          outcome: 'denied',
+          detail: reason,
+        }),
+      ]);
+    } finally {
+      await own.dispose();
     }
   });
 });
