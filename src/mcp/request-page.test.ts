@@ -94,29 +94,37 @@ describe("coffer mcp's request page audits its refusals", () => {
   });
 });
 
+/**
+ * A request page whose link guesses are budgeted on a clock the test moves, one request
+ * open; `denied` gets each audited refusal.
+ */
+async function guessedPage() {
+  const clock = { now: 1_000_000 };
+  const denied: string[] = [];
+  const requests = new SecretRequests({
+    store: async () => ({ version: 1 }),
+    audit: async () => undefined,
+  });
+  const guesses = new LinkGuesses(
+    async (address, detail) => {
+      denied.push(`${address}: ${detail}`);
+    },
+    { now: () => clock.now },
+  );
+  pageServer = createRequestPage(requests, { guesses });
+  const { token } = requests.create({
+    path: 'project/app/openai_key',
+    env: 'dev',
+    description: 'OpenAI key for the summariser job',
+    actor: 'mcp:claude-code/2.1',
+  });
+  const url = new URL(await pageServer.urlFor(token));
+  return { denied, token, url, host: url.host, clock };
+}
+
 describe("coffer mcp's request page limits guesses of a link", () => {
   it('past 10 links that name no request: 429, audited once; after the window the right link works', async () => {
-    let now = 1_000_000;
-    const denied: string[] = [];
-    const requests = new SecretRequests({
-      store: async () => ({ version: 1 }),
-      audit: async () => undefined,
-    });
-    const guesses = new LinkGuesses(
-      async (address, detail) => {
-        denied.push(`${address}: ${detail}`);
-      },
-      { now: () => now },
-    );
-    pageServer = createRequestPage(requests, { guesses });
-    const { token } = requests.create({
-      path: 'project/app/openai_key',
-      env: 'dev',
-      description: 'OpenAI key for the summariser job',
-      actor: 'mcp:claude-code/2.1',
-    });
-    const url = new URL(await pageServer.urlFor(token));
-    const host = url.host;
+    const { denied, token, url, host, clock } = await guessedPage();
     const at = (t: string) => new URL(`/r/${t}`, url);
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) {
@@ -128,7 +136,7 @@ describe("coffer mcp's request page limits guesses of a link", () => {
     expect(denied).toHaveLength(1);
     expect(denied[0]).toMatch(/^127\.0\.0\.1: request links from 127\.0\.0\.1 refused for \d+ s/);
     expect(denied[0]).not.toContain(token.slice(0, 20));
-    now += 61_000;
+    clock.now += 61_000;
     const page = await send(url, 'GET', { host });
     expect(page.status).toBe(200);
     expect(page.text).toContain('name="csrf"');
@@ -137,27 +145,7 @@ describe("coffer mcp's request page limits guesses of a link", () => {
 
 describe("coffer mcp's request page counts malformed links as guesses", () => {
   it('a token of another shape, a segment too many, /r/ alone: 404 for the first 10, then 429 for every link, the right one too, audited once', async () => {
-    let now = 1_000_000;
-    const denied: string[] = [];
-    const requests = new SecretRequests({
-      store: async () => ({ version: 1 }),
-      audit: async () => undefined,
-    });
-    const guesses = new LinkGuesses(
-      async (address, detail) => {
-        denied.push(`${address}: ${detail}`);
-      },
-      { now: () => now },
-    );
-    pageServer = createRequestPage(requests, { guesses });
-    const { token } = requests.create({
-      path: 'project/app/openai_key',
-      env: 'dev',
-      description: 'OpenAI key for the summariser job',
-      actor: 'mcp:claude-code/2.1',
-    });
-    const url = new URL(await pageServer.urlFor(token));
-    const host = url.host;
+    const { denied, token, url, host, clock } = await guessedPage();
     const malformed = [
       `/r/${token.slice(1)}`,
       `/r/${token}x`,
@@ -176,7 +164,7 @@ describe("coffer mcp's request page counts malformed links as guesses", () => {
     expect(denied[0]).toMatch(/^127\.0\.0\.1: request links from 127\.0\.0\.1 refused for \d+ s/);
     expect(denied[0]).not.toContain(token.slice(0, 20));
     // Paths outside /r/ are no links: 404, never counted.
-    now += 61_000;
+    clock.now += 61_000;
     for (let i = 0; i < 12; i++) {
       expect((await send(new URL('/favicon.ico', url), 'GET', { host })).status).toBe(404);
     }
