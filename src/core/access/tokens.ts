@@ -253,7 +253,8 @@ export async function createToken(
         return { result: false, outcome: 'denied', detail: nameHeldReason(record.name, hidden) };
       }
       throw new CofferError('ALREADY_EXISTS', `a token named ${record.name} exists already`, {
-        hint: 'Pick another name, or revoke the old token first (`coffer token revoke NAME`).',
+        // A revoked token keeps its name, so that a name in the audit log means one token.
+        hint: "Choose another name: a revoked token's name stays taken, so that the audit log keeps one meaning per name.",
       });
     }
     await tx.insertToken(record);

@@ -119,6 +119,10 @@ describe('POST /v1/tokens', () => {
         body: { ...REQUEST, name },
       });
       expectError(a, 409, 'ALREADY_EXISTS');
+      // Revoking the holder frees no name: the hint says so, never "revoke it first".
+      expect(a.json.hint).toBe(
+        "Choose another name: a revoked token's name stays taken, so that the audit log keeps one meaning per name.",
+      );
     }
   });
 
