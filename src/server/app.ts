@@ -15,6 +15,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FailureLimiter, type RateLimitOptions } from '../core/access/failure-limiter.js';
+import { AuditChainCheck } from '../core/audit/chain-check.js';
 import { CofferError } from '../core/errors.js';
 import { LinkGuesses } from '../core/requests/link-guesses.js';
 import { StoredSecretRequests } from '../core/requests/stored-requests.js';
@@ -207,7 +208,9 @@ export function createApi(options: AppOptions): Api {
   secretsRoutes(routes, batcher);
   projectsRoutes(routes);
   rotationRoutes(routes);
-  auditRoutes(routes);
+  // One walk of the audit chain at a time for the API and the web UI together.
+  const chainCheck = new AuditChainCheck(vault, { now });
+  auditRoutes(routes, chainCheck);
   tokensRoutes(routes, authenticator, now);
   // Agents' requests live in the store, so every instance on it serves their pages and its
   // web UI lists and answers them; a UI in one process with an agent may bring its own.
@@ -230,6 +233,7 @@ export function createApi(options: AppOptions): Api {
     logger,
     bodyLimit: routes.bodyLimit,
     now,
+    chainCheck,
     requests: options.ui?.requests ?? requests,
     publicUrl: options.publicUrl,
     options: options.ui ?? {},

@@ -15,7 +15,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { auditRecordVisible } from '../../core/access/audit-access.js';
+import { auditRecordVisible, mayReadChain } from '../../core/access/audit-access.js';
 import {
   type AccessPolicy,
   authorize,
@@ -25,8 +25,8 @@ import {
 } from '../../core/access/policy.js';
 import { createToken, listTokens, revokeToken } from '../../core/access/tokens.js';
 import { authorizeValueReferences } from '../../core/access/value-references.js';
+import type { AuditChainCheck } from '../../core/audit/chain-check.js';
 import { LastReads } from '../../core/audit/last-reads.js';
-import { verifyAudit } from '../../core/audit/log.js';
 import { projectOverview, sortEnvironments } from '../../core/environments/overview.js';
 import { SameValueCheck } from '../../core/environments/same-value.js';
 import { CofferError } from '../../core/errors.js';
@@ -95,6 +95,8 @@ export interface UiDeps {
   logger: Logger;
   bodyLimit: MiddlewareHandler<AppEnv>;
   now: () => Date;
+  /** The audit chain's check, shared with the API (one walk of the log at a time). */
+  chainCheck: AuditChainCheck;
   /** Agents' requests the UI lists and answers. */
   requests: RequestInbox;
   options: UiOptions;
@@ -739,8 +741,9 @@ export function uiRoutes(deps: UiDeps): void {
         older = `/audit?${params}`;
       }
       let chain: ChainView;
-      if (w.policy.refusal('admin', { everything: true }) === undefined) {
-        const r = await verifyAudit(w.vault);
+      if (mayReadChain(w.policy)) {
+        // Shown on every page, filter and "older" page: reused while the log's head stays.
+        const r = await deps.chainCheck.recent();
         chain = {
           ok: r.ok,
           checked: r.records,
