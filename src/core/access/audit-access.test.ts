@@ -12,8 +12,10 @@ import type { StorageTx } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import {
   AUDIT_SCAN_MIN,
+  type AuditFilter,
   auditRecordVisible,
   auditScanLimit,
+  readAuditNewestWithin,
   readAuditWithin,
 } from './audit-access.js';
 import { AccessPolicy } from './policy.js';
@@ -51,9 +53,12 @@ afterAll(async () => {
 const policyOf = (allow: string[], envs: string[] = []) =>
   new AccessPolicy({ allow, envs, caps: ['admin', 'read'] });
 
-/** Counts the read transactions and the audit rows read while `fn` runs. */
+/**
+ * Counts the read transactions and the audit rows read while `fn` runs, and the storage reads
+ * asked for one path (no index holds audit paths: such a read may cover the whole log).
+ */
 async function counting<T>(vault: Vault, fn: () => Promise<T>) {
-  const reads = { transactions: 0, rows: 0 };
+  const reads = { transactions: 0, rows: 0, byPath: 0 };
   const original = vault.readTransaction.bind(vault);
   const spy = vi.spyOn(vault, 'readTransaction').mockImplementation((inner) => {
     reads.transactions++;
@@ -62,6 +67,7 @@ async function counting<T>(vault: Vault, fn: () => Promise<T>) {
       counted.listAudit = async (q) => {
         const rows = await tx.listAudit(q);
         reads.rows += rows.length;
+        if (q.path !== undefined) reads.byPath++;
         return rows;
       };
       return inner(counted, keyring);
@@ -75,10 +81,17 @@ async function counting<T>(vault: Vault, fn: () => Promise<T>) {
 }
 
 /** Every record `policy` may read, as an unrestricted read of the whole log filtered. */
-async function everyVisible(policy: AccessPolicy, path?: string) {
+async function everyVisible(policy: AccessPolicy, path?: string, filter: AuditFilter = {}) {
   const all = await readAudit(tv.vault, { limit: 1_000_000 });
   return all
-    .filter((r) => (path === undefined || r.path === path) && auditRecordVisible(policy, r))
+    .filter(
+      (r) =>
+        (path === undefined || r.path === path) &&
+        (filter.actor === undefined || r.actor.includes(filter.actor)) &&
+        (filter.action === undefined || r.action === filter.action) &&
+        (filter.outcome === undefined || r.outcome === filter.outcome) &&
+        auditRecordVisible(policy, r),
+    )
     .map((r) => r.seq);
 }
 
@@ -196,6 +209,104 @@ describe('readAuditWithin', () => {
       expect(written).toBe(2);
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('readAuditNewestWithin', () => {
+  /** Follows the cursors from the newest record back to the start; the seqs returned. */
+  async function followBack(
+    policy: AccessPolicy,
+    query: AuditFilter & { limit: number; scanLimit?: number },
+  ) {
+    const seqs: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await readAuditNewestWithin(tv.vault, policy, { ...query, beforeSeq: before });
+      expect(page.records.length).toBeLessThanOrEqual(query.limit);
+      seqs.push(...page.records.map((r) => r.seq));
+      if (page.nextBeforeSeq === null) return seqs;
+      if (before !== undefined) expect(page.nextBeforeSeq).toBeLessThan(before);
+      before = page.nextBeforeSeq;
+    }
+  }
+
+  it('reads at most its scan limit from the newest record, in transactions of a page each', async () => {
+    const none = policyOf(['project/nothing/*']);
+    const total = (await readAudit(tv.vault, { limit: 1 }))[0]!.seq;
+    const { result, reads } = await counting(tv.vault, () =>
+      readAuditNewestWithin(tv.vault, none, { limit: 10, scanLimit: 700 }),
+    );
+    expect(result).toEqual({ records: [], nextBeforeSeq: total - 699 });
+    expect(reads).toEqual({ transactions: 2, rows: 700, byPath: 0 });
+    // A rare path is filtered here too: the storage is never asked for it.
+    const rare = await counting(tv.vault, () =>
+      readAuditNewestWithin(tv.vault, policyOf(['**']), {
+        limit: 10,
+        path: 'meta/ci/token',
+        scanLimit: 700,
+      }),
+    );
+    expect(rare.result).toEqual({ records: [], nextBeforeSeq: total - 699 });
+    expect(rare.reads).toEqual({ transactions: 2, rows: 700, byPath: 0 });
+  });
+
+  it('reports the start of the log: no cursor once record 1 is read', async () => {
+    const all = policyOf(['**']);
+    expect(await readAuditNewestWithin(tv.vault, all, { beforeSeq: 4, limit: 10 })).toMatchObject({
+      nextBeforeSeq: null,
+    });
+    const three = await readAuditNewestWithin(tv.vault, all, { beforeSeq: 4, limit: 3 });
+    expect(three.records.map((r) => r.seq)).toEqual([3, 2, 1]);
+    expect(three.nextBeforeSeq).toBeNull();
+    const two = await readAuditNewestWithin(tv.vault, all, { beforeSeq: 4, limit: 2 });
+    expect(two).toMatchObject({ nextBeforeSeq: 2 });
+    expect(
+      await readAuditNewestWithin(tv.vault, all, { beforeSeq: 3, limit: 10, scanLimit: 2 }),
+    ).toMatchObject({ nextBeforeSeq: null });
+  });
+
+  it('following the cursors back returns exactly what an unrestricted read filtered would, newest first', async () => {
+    const policies = [
+      policyOf(['**']),
+      policyOf(['project/app/*']),
+      policyOf(['project/app/*'], ['prod']),
+      policyOf(['meta/**'], ['dev']),
+      policyOf(['project/nothing/*']),
+    ];
+    const filters: AuditFilter[] = [
+      {},
+      { path: 'project/app/db_url' },
+      { path: OTHER },
+      { path: 'project/app' },
+      { action: 'get' },
+      { outcome: 'denied' },
+      { actor: 'token:x' },
+      { path: 'project/app/db_url', action: 'get', outcome: 'ok', actor: 'owner' },
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...policies),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 900 }),
+        fc.constantFrom(...filters),
+        async (policy, limit, scanLimit, filter) => {
+          const seqs = await followBack(policy, { ...filter, limit, scanLimit });
+          const { path, ...rest } = filter;
+          expect(seqs).toEqual((await everyVisible(policy, path, rest)).reverse());
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('refuses a limit or scan limit below 1 before it reads', async () => {
+    const all = policyOf(['**']);
+    for (const q of [{ limit: 0 }, { limit: 1.5 }, { limit: 5, scanLimit: 0 }]) {
+      await expect(readAuditNewestWithin(tv.vault, all, q)).rejects.toThrow(RangeError);
+      await expect(readAuditWithin(tv.vault, all, { afterSeq: 0, ...q })).rejects.toThrow(
+        RangeError,
+      );
     }
   });
 });

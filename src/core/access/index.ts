@@ -11,9 +11,14 @@ export {
 } from './agent-label.js';
 export {
   AUDIT_SCAN_MIN,
+  type AuditFilter,
+  type AuditNewestPage,
+  type AuditNewestQuery,
   type AuditWithinPage,
+  type AuditWithinQuery,
   auditRecordVisible,
   auditScanLimit,
+  readAuditNewestWithin,
   readAuditWithin,
 } from './audit-access.js';
 export {

@@ -15,7 +15,11 @@
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { auditRecordVisible, mayReadChain } from '../../core/access/audit-access.js';
+import {
+  type AuditNewestPage,
+  mayReadChain,
+  readAuditNewestWithin,
+} from '../../core/access/audit-access.js';
 import {
   type AccessPolicy,
   authorize,
@@ -35,7 +39,6 @@ import { textAreaValue } from '../../core/requests/page.js';
 import type { RequestInbox } from '../../core/requests/secret-requests.js';
 import { finishRotation, rotateUnderPolicy } from '../../core/rotation/rotate.js';
 import { localSecretsService } from '../../core/service/local-service.js';
-import type { AuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, Vault } from '../../core/store/vault.js';
 import type { TokenAuthenticator } from '../auth.js';
 import type { AppEnv } from '../context.js';
@@ -54,6 +57,7 @@ import {
   ErrorPage,
   LoggedInPage,
   LoginPage,
+  type OlderRecords,
   ProjectPage,
   type ProjectSummary,
   ProjectsPage,
@@ -107,8 +111,10 @@ export interface UiDeps {
 const COOKIE = 'coffer_session';
 /** Audit records of one secret shown on its page. */
 const SECRET_AUDIT = 20;
-/** Audit records scanned per page of the audit log (newest first, then "older"). */
-const AUDIT_WINDOW = 500;
+/**
+ * Audit records per page of the audit log (newest first, then "older"). A page reads a
+ * bounded part of the log, as the API's does (core/access/audit-access.ts).
+ */
 const AUDIT_PAGE = 100;
 
 /** What the routes know about the caller of a request with a valid session. */
@@ -517,12 +523,17 @@ export function uiRoutes(deps: UiDeps): void {
       info = h.secret;
       versions = h.versions;
     }
-    let audit: AuditRecord[] | undefined;
+    let audit: SecretView['audit'];
+    let auditOlder: OlderRecords | undefined;
     if (w.policy.can('admin')) {
-      const rows = await w.vault.readTransaction((tx) =>
-        tx.listAudit({ descending: true, limit: AUDIT_WINDOW, path: target.path }),
-      );
-      audit = rows.filter((r) => auditRecordVisible(w.policy, r)).slice(0, SECRET_AUDIT);
+      // A bounded read, newest first: a secret seldom used has no record among the newest
+      // thousands, and no index holds audit paths, so the page links to the log's own pages.
+      const found = await readAuditNewestWithin(w.vault, w.policy, {
+        limit: SECRET_AUDIT,
+        path: target.path,
+      });
+      audit = found.records;
+      auditOlder = olderRecords({ path: target.path }, found, SECRET_AUDIT);
     }
     const allowed = (cap: 'read' | 'write' | 'delete') =>
       w.policy.refusal(cap, target) === undefined;
@@ -532,6 +543,7 @@ export function uiRoutes(deps: UiDeps): void {
       info,
       versions,
       audit,
+      auditOlder,
       can: {
         read: allowed('read') && w.policy.reveal !== 'never',
         write: allowed('write'),
@@ -712,34 +724,17 @@ export function uiRoutes(deps: UiDeps): void {
       if (before !== undefined && !(Number.isSafeInteger(before) && before > 0)) {
         throw new CofferError('INVALID_ARGUMENT', 'before must be a record number');
       }
-      const path = filters.path === '' ? undefined : filters.path;
-      // A window of AUDIT_WINDOW records, newest first: below `before`, or the newest.
-      const rows = await w.vault.readTransaction((tx) =>
-        before === undefined
-          ? tx.listAudit({ descending: true, limit: AUDIT_WINDOW, ...(path ? { path } : {}) })
-          : tx
-              .listAudit({
-                afterSeq: Math.max(0, before - 1 - AUDIT_WINDOW),
-                limit: AUDIT_WINDOW,
-                ...(path ? { path } : {}),
-              })
-              .then((r) => r.filter((x) => x.seq < before).reverse()),
-      );
-      const records = rows
-        .filter(
-          (r) =>
-            auditRecordVisible(w.policy, r) &&
-            (filters.actor === '' || r.actor.includes(filters.actor)) &&
-            (filters.action === '' || r.action === filters.action) &&
-            (filters.outcome === '' || r.outcome === filters.outcome),
-        )
-        .slice(0, AUDIT_PAGE);
-      const lowest = rows.length === 0 ? undefined : rows[rows.length - 1]!.seq;
-      let older: string | undefined;
-      if (lowest !== undefined && lowest > 1) {
-        const params = new URLSearchParams({ ...filtersQuery(filters), before: String(lowest) });
-        older = `/audit?${params}`;
-      }
+      const only = (v: string) => (v === '' ? undefined : v);
+      const found = await readAuditNewestWithin(w.vault, w.policy, {
+        beforeSeq: before,
+        limit: AUDIT_PAGE,
+        path: only(filters.path),
+        actor: only(filters.actor),
+        action: only(filters.action),
+        outcome: only(filters.outcome),
+      });
+      const records = found.records;
+      const older = olderRecords(filters, found, AUDIT_PAGE);
       let chain: ChainView;
       if (mayReadChain(w.policy)) {
         // Shown on every page, filter and "older" page: reused while the log's head stays.
@@ -852,8 +847,26 @@ export function uiRoutes(deps: UiDeps): void {
   });
 }
 
-function filtersQuery(f: AuditFilters): Record<string, string> {
+function filtersQuery(f: Partial<AuditFilters>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(f)) if (v !== '') out[k] = v;
+  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') out[k] = v;
   return out;
+}
+
+/**
+ * The audit page with `filters` that goes on where `found` stopped, if it stopped before the
+ * start of the log; a list shorter than `limit` says where the read stopped.
+ */
+function olderRecords(
+  filters: Partial<AuditFilters>,
+  found: AuditNewestPage,
+  limit: number,
+): OlderRecords | undefined {
+  const before = found.nextBeforeSeq;
+  if (before === null) return undefined;
+  const query = new URLSearchParams({ ...filtersQuery(filters), before: String(before) });
+  return {
+    href: `/audit?${query}`,
+    ...(found.records.length < limit ? { searchedTo: before } : {}),
+  };
 }

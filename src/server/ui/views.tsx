@@ -11,7 +11,7 @@ import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { TokenInfo } from '../../core/access/tokens.js';
 import type { ProjectOverview } from '../../core/environments/overview.js';
 import type { RotationStatusReport } from '../../core/rotation/status.js';
-import type { AuditRecord } from '../../core/store/storage.js';
+import type { ShownAuditRecord } from '../../core/store/storage.js';
 import type { SecretInfo, VersionInfo } from '../../core/store/vault-types.js';
 
 export interface Viewer {
@@ -320,7 +320,9 @@ export interface SecretView {
   info: SecretInfo | undefined;
   versions: VersionInfo[];
   /** Its audit records, newest first (undefined: the session may not read the audit log). */
-  audit: AuditRecord[] | undefined;
+  audit: ShownAuditRecord[] | undefined;
+  /** Where its older records are, when the read stopped before the start of the log. */
+  auditOlder?: OlderRecords | undefined;
   can: { read: boolean; write: boolean; delete: boolean };
   revealMs: number;
   error?: string | undefined;
@@ -557,12 +559,13 @@ export const SecretPage: FC<{ viewer: Viewer; s: SecretView }> = ({ viewer, s })
         ) : (
           <AuditTable records={s.audit} caption={`Audit records of ${s.path}, newest first`} />
         )}
+        {s.auditOlder !== undefined && <OlderLink {...s.auditOlder} />}
       </section>
     </Layout>
   );
 };
 
-const AuditTable: FC<{ records: AuditRecord[]; caption: string }> = (p) =>
+const AuditTable: FC<{ records: ShownAuditRecord[]; caption: string }> = (p) =>
   p.records.length === 0 ? (
     <p>No records.</p>
   ) : (
@@ -603,6 +606,27 @@ const AuditTable: FC<{ records: AuditRecord[]; caption: string }> = (p) =>
     </section>
   );
 
+/**
+ * The audit page that goes on below a list of records. A read of the log stops after a
+ * bounded number of records, so a list may be short, even empty, before the start of the log.
+ */
+export interface OlderRecords {
+  href: string;
+  /** The list is short because the read stopped at this record, not at the log's start. */
+  searchedTo?: number | undefined;
+}
+
+const OlderLink: FC<OlderRecords> = (p) => (
+  <>
+    {p.searchedTo !== undefined && (
+      <p class="help">{`Read the log down to record ${p.searchedTo}; older records may match too.`}</p>
+    )}
+    <p>
+      <a href={p.href}>Older records</a>
+    </p>
+  </>
+);
+
 export interface AuditFilters {
   path: string;
   actor: string;
@@ -616,10 +640,10 @@ export type ChainView =
 
 export const AuditPage: FC<{
   viewer: Viewer;
-  records: AuditRecord[];
+  records: ShownAuditRecord[];
   filters: AuditFilters;
   chain: ChainView;
-  older: string | undefined;
+  older: OlderRecords | undefined;
 }> = (p) => (
   <Layout title="Audit log" viewer={p.viewer}>
     <section aria-labelledby="chain-h" class="card">
@@ -655,11 +679,7 @@ export const AuditPage: FC<{
       </fieldset>
     </form>
     <AuditTable records={p.records} caption="Audit records, newest first" />
-    {p.older !== undefined && (
-      <p>
-        <a href={p.older}>Older records</a>
-      </p>
-    )}
+    {p.older !== undefined && <OlderLink {...p.older} />}
   </Layout>
 );
 
