@@ -82,11 +82,12 @@ describe('GET /v1/audit for a token that sees little of a long log', () => {
     const reads = Array.from({ length: 2000 }, () => ({ path: OTHER, env: 'dev' }));
     for (let i = 0; i < 3; i++) await kit.vault.getMany(reads);
     await kit.vault.get(APP, 'dev');
-    for (let i = 0; i < 2; i++) await kit.vault.getMany(reads);
+    // Long enough that one request's whole scan finds nothing of app's.
+    for (let i = 0; i < 5; i++) await kit.vault.getMany(reads);
     await kit.vault.get(APP, 'dev');
     const { token } = await createToken(kit.vault, { name: 'app-admin', ...NARROW });
     const total = (await readAudit(kit.vault, { limit: 1 }))[0]!.seq;
-    expect(total).toBeGreaterThan(2 * AUDIT_SCAN_MIN);
+    expect(total).toBeGreaterThan(3 * AUDIT_SCAN_MIN);
     const policy = new AccessPolicy(NARROW);
     const visible = (await readAudit(kit.vault, { limit: 1_000_000 }))
       .filter((r) => auditRecordVisible(policy, r))
@@ -98,13 +99,17 @@ describe('GET /v1/audit for a token that sees little of a long log', () => {
     expect(first.status).toBe(200);
     expect((first.json.items as Rec[]).map((r) => r.seq)).toEqual(visible.slice(0, 2));
     expect(first.json.nextAfterSeq).toBe(AUDIT_SCAN_MIN);
-    // A page may be empty before the end: the cursor, not the page, says whether to go on.
     const second = await kit.send('GET', `/v1/audit?limit=10&afterSeq=${AUDIT_SCAN_MIN}`, {
       token,
     });
     expect((second.json.items as Rec[]).map((r) => r.seq)).toEqual(visible.slice(2, 3));
     expect(second.json.nextAfterSeq).toBe(2 * AUDIT_SCAN_MIN);
-    const last = await kit.send('GET', `/v1/audit?limit=10&afterSeq=${2 * AUDIT_SCAN_MIN}`, {
+    // A page may be empty before the end: the cursor, not the page, says whether to go on.
+    const empty = await kit.send('GET', `/v1/audit?limit=10&afterSeq=${2 * AUDIT_SCAN_MIN}`, {
+      token,
+    });
+    expect(empty.json).toEqual({ items: [], nextAfterSeq: 3 * AUDIT_SCAN_MIN });
+    const last = await kit.send('GET', `/v1/audit?limit=10&afterSeq=${3 * AUDIT_SCAN_MIN}`, {
       token,
     });
     expect((last.json.items as Rec[]).map((r) => r.seq)).toEqual(visible.slice(3));
@@ -120,7 +125,7 @@ describe('GET /v1/audit for a token that sees little of a long log', () => {
           }),
         ),
     });
-    // The client's audit follows the cursors; so does remote `coffer audit`.
+    // The client's audit follows the cursors past the empty page; so does remote `coffer audit`.
     expect((await client.audit({ limit: 3 })).map((r) => r.seq)).toEqual(visible.slice(0, 3));
     expect((await client.audit({ afterSeq: 2, limit: 100 })).map((r) => r.seq)).toEqual(
       visible.filter((s) => s > 2),
