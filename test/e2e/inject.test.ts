@@ -636,4 +636,33 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, make, JVM launche
     expect(existsSync(join(dir, 'ran-from-cc'))).toBe(true);
     expect(existsSync(join(dir, 'ran-from-makeflags'))).toBe(true);
   });
+
+  it("CFLAGS runs a program through gcc's -wrapper in make's built-in rule: refused unless allowed", async (ctx) => {
+    const version = spawnSync('make', ['--version'], { encoding: 'utf8' });
+    const gcc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
+    if (version.status !== 0 || !version.stdout.includes('GNU Make') || gcc.status !== 0) {
+      console.warn('NOT RUN: CFLAGS through make: GNU make or a C compiler is not installed here');
+      ctx.skip();
+    }
+    if (!/Free Software Foundation|\bgcc\b/i.test(gcc.stdout)) {
+      console.warn('NOT RUN: CFLAGS through make: cc is not gcc (-wrapper is a gcc option)');
+      ctx.skip();
+    }
+    // gcc splits -wrapper's argument at commas and runs each step of the compiler as
+    // `/bin/sh -c 'touch ran-from-cflags' cc1 ...`: the shell runs the touch, not the step.
+    const { h, dir } = await tools(['CFLAGS'], () => '-wrapper /bin/sh,-c,touch\\ ran-from-cflags');
+    writeFileSync(join(dir, 'hello.c'), 'int main(void) { return 0; }\n');
+    const run = (args: string[]) => h.run(args, { cwd: dir });
+    const make = ['run', '--no-mask', '--project', 'tools', '--', 'make', 'hello'];
+    const refused = run(make);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('CFLAGS (from project/tools/cflags:');
+    expect(refused.stderr).toContain('-wrapper runs a program');
+    expect(refused.stderr).not.toContain('ran-from');
+    expect(existsSync(join(dir, 'ran-from-cflags'))).toBe(false);
+    // Allowed, make's rule for hello from hello.c passes $(CFLAGS) to cc, and gcc runs the
+    // wrapper (the build itself then fails: the wrapper ran touch instead of the compiler).
+    run([...make.slice(0, 4), '--allow-env-name', 'CFLAGS', ...make.slice(4)]);
+    expect(existsSync(join(dir, 'ran-from-cflags'))).toBe(true);
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * Variable names whose value programs run, among those coffer refuses: prompts an interactive
  * bash expands (with command substitution), Lua's init code and module paths, pagers and editors, Vim's start-up commands,
- * and the flags and hooks of go, cargo (its wrappers, compiler, runners and linkers), make (its
- * flags and the build tools it runs), JVM launchers, the Erlang runtime (and its library path)
+ * and the flags and hooks of go, cargo (its wrappers, compiler, runners and linkers, and the
+ * flags it passes to rustc and rustdoc), make (its flags, the build tools it runs and the
+ * compiler and linker flags it passes), JVM launchers (Ant's and sbt's too), the Erlang runtime (and its library path)
  * and .NET (its hooks, extra dependencies and profiler). The unit test of the
  * names rule (src/core/inject) and the end-to-end test (test/e2e/inject.test.ts) both check
  * that each one is refused.
@@ -67,4 +68,20 @@ export const RUNS_CODE: readonly string[] = [
   'MAVEN_OPTS',
   'GRADLE_OPTS',
   'JDK_JAVA_OPTIONS',
+  'ANT_OPTS',
+  'SBT_OPTS',
+  'AS',
+  'LINK',
+  'CFLAGS',
+  'CXXFLAGS',
+  'CPPFLAGS',
+  'LDFLAGS',
+  'RUSTFLAGS',
+  'CARGO_ENCODED_RUSTFLAGS',
+  'CARGO_BUILD_RUSTFLAGS',
+  'CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS',
+  'RUSTDOCFLAGS',
+  'CARGO_ENCODED_RUSTDOCFLAGS',
+  'CARGO_BUILD_RUSTDOCFLAGS',
+  'CARGO_TARGET_AARCH64_APPLE_DARWIN_RUSTDOCFLAGS',
 ];

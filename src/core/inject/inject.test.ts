@@ -269,18 +269,51 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
       'CARGO_TARGET_RUNNER_X',
       'JAVA_HOME',
       'MAKE_ENV',
+      'ASSET_HOST',
+      'LINKEDIN_TOKEN',
+      'CFLAGS_EXTRA',
+      'ANT_HOME',
+      'SBT_VERSION',
+      'RUSTFLAGS_EXTRA',
+      'CARGO_TARGET__RUSTFLAGS',
+      'CARGO_TARGET_RUSTDOCFLAGS',
     ]) {
       expect(refusedEnvName(name), name).toBeUndefined();
     }
   });
 
-  it("cargo's per-target runner and linker are refused for any target triple", () => {
+  it('the refusal of a build-tool flag names the option that runs a program', () => {
+    const reasons: [string, string][] = [
+      ['CFLAGS', '-wrapper'],
+      ['CXXFLAGS', '-fplugin='],
+      ['CPPFLAGS', '-wrapper'],
+      ['LDFLAGS', '-wrapper'],
+      ['RUSTFLAGS', '-C linker='],
+      ['CARGO_ENCODED_RUSTFLAGS', '-C linker='],
+      ['RUSTDOCFLAGS', '-C linker='],
+      ['ANT_OPTS', '-javaagent:'],
+      ['SBT_OPTS', '--java-home'],
+      ['AS', '.s files'],
+      ['LINK', 'linker'],
+    ];
+    for (const [name, option] of reasons) {
+      expect(refusedEnvName(name)?.reason, name).toContain(option);
+    }
+  });
+
+  it("cargo's per-target runner, linker and flags are refused for any target triple", () => {
     for (const triple of ['X86_64_UNKNOWN_LINUX_GNU', 'wasm32_wasip1', 'A']) {
       expect(refusedEnvName(`CARGO_TARGET_${triple}_RUNNER`)?.pattern).toBe(
         'CARGO_TARGET_*_RUNNER',
       );
       expect(refusedEnvName(`cargo_target_${triple}_linker`)?.pattern).toBe(
         'CARGO_TARGET_*_LINKER',
+      );
+      expect(refusedEnvName(`CARGO_TARGET_${triple}_RUSTFLAGS`)?.pattern).toBe(
+        'CARGO_TARGET_*_RUSTFLAGS',
+      );
+      expect(refusedEnvName(`CARGO_TARGET_${triple}_RUSTDOCFLAGS`)?.pattern).toBe(
+        'CARGO_TARGET_*_RUSTDOCFLAGS',
       );
     }
   });

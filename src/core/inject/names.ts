@@ -16,7 +16,11 @@
  *   the same names.
  * - Program lookup: `PATH` (which program `node`, `sh` or `git` means), `PATHEXT` and
  *   `COMSPEC` (Windows: executable extensions, the shell `child_process` starts), `SHELL`
- *   (the shell many tools start for commands).
+ *   (the shell many tools start for commands: `script`, Vim's `:!`, less's `!`, tmux, ...).
+ *   GNU make is not among them on POSIX systems: its manual (5.3.2, Choosing the Shell) says
+ *   the SHELL variable is never set from the environment, so recipes run with /bin/sh or the
+ *   makefile's SHELL; only on MS-DOS and MS-Windows does make use the environment's SHELL as
+ *   its shell (and MS-DOS's MAKESHELL, not listed: no Node.js runs there).
  * - Shell start-up: `BASH_ENV` and `ENV` (a file a non-interactive bash or POSIX sh sources
  *   before anything else), `BASH_FUNC_*` (exported bash functions), `SHELLOPTS`, `BASHOPTS`
  *   (turn on xtrace and other options), `PS4` (expanded, with command substitution, on every
@@ -35,7 +39,10 @@
  * - Ruby: `RUBYOPT` (`-r` requires a library), `RUBYLIB`.
  * - JVM: `JAVA_TOOL_OPTIONS`, `_JAVA_OPTIONS`, `JDK_JAVA_OPTIONS` (`-javaagent:` runs code),
  *   `CLASSPATH`; `JAVA_OPTS`, `MAVEN_OPTS`, `GRADLE_OPTS` (the launch scripts of Tomcat,
- *   Gradle, Maven and many others pass them to the JVM, `-javaagent:` included).
+ *   Gradle, Maven and many others pass them to the JVM, `-javaagent:` included); `ANT_OPTS`
+ *   (Ant's manual, Running Apache Ant: command-line arguments the ant script passes to the
+ *   JVM) and `SBT_OPTS` (the sbt runner script puts its options on java's command line, and
+ *   takes `--java-home DIR`, whose bin/java it then runs).
  * - Lua: `LUA_INIT`, `LUA_INIT_*` (`LUA_INIT_5_1` ... `LUA_INIT_5_4`: the interpreter runs the
  *   value, or the `@file` it names, before the script).
  * - Go: `GOFLAGS` (the go command takes `-toolexec=PROG`, which runs PROG for every tool).
@@ -44,12 +51,29 @@
  *   of rustc), `RUSTC`, `RUSTDOC`, `CARGO_BUILD_RUSTC`, `CARGO_BUILD_RUSTDOC` (the compiler and
  *   documentation tool cargo runs), `CARGO_TARGET_<triple>_RUNNER` (cargo runs, and tests, the
  *   built program through it) and `CARGO_TARGET_<triple>_LINKER` (the linker rustc runs).
+ *   `RUSTFLAGS`, `CARGO_ENCODED_RUSTFLAGS` (the same, separated by 0x1F), `CARGO_BUILD_RUSTFLAGS`
+ *   and `CARGO_TARGET_<triple>_RUSTFLAGS` (the config keys build.rustflags and
+ *   target.<triple>.rustflags) are flags cargo passes to every rustc it runs, and rustc's
+ *   `-C linker=PROG` (rustc book, Codegen Options) names the program it links with; cargo's
+ *   environment-variables reference lists them. `RUSTDOCFLAGS`, `CARGO_ENCODED_RUSTDOCFLAGS`,
+ *   `CARGO_BUILD_RUSTDOCFLAGS` and `CARGO_TARGET_<triple>_RUSTDOCFLAGS` are the same for rustdoc,
+ *   which takes `-C` (`--codegen`) too and links every doctest that `cargo test` runs with that
+ *   linker (each form checked with cargo 1.95: `cargo build` or `cargo test --doc` ran the
+ *   program).
  * - make: `MAKEFLAGS`, `GNUMAKEFLAGS` (GNU make takes options from them: `--eval` evaluates
  *   makefile text, `$(shell ...)` included), `MFLAGS` (BSD make reads its options, `-f` a
  *   makefile among them, from it when MAKEFLAGS is empty); `CC`, `CXX`, `CPP`, `LD`, `AR` (make
  *   imports every variable of its environment, and its built-in rules, node-gyp's Makefiles and
  *   most hand-written ones run these through the shell as the compiler, preprocessor, linker
- *   and archiver: the value is a command line).
+ *   and archiver: the value is a command line); `AS` (the assembler make's built-in rule for
+ *   `.s` files runs: `$(AS) $(ASFLAGS)`, GNU make manual 10.3 Variables Used by Implicit Rules),
+ *   `LINK` (node-gyp's Makefiles link with it: gyp's make generator takes `LINK` from the
+ *   environment as the linker command). `CFLAGS`, `CXXFLAGS`, `CPPFLAGS` and `LDFLAGS` are the
+ *   flags those rules (`$(CC) $(CFLAGS) $(CPPFLAGS) -c`, `$(CC) $(LDFLAGS)` when linking) and
+ *   node-gyp's Makefiles (`CFLAGS.target ?= $(CPPFLAGS) $(CFLAGS)`) put on the compiler's
+ *   command line, again through the shell; and in the compiler itself gcc's `-wrapper
+ *   PROG,ARGS` runs every subcommand through PROG (gcc manual, Developer Options) and
+ *   `-fplugin=PATH` (gcc and clang) loads a shared object into the compiler.
  * - Erlang/Elixir: `ERL_AFLAGS`, `ERL_ZFLAGS`, `ERL_FLAGS` (emulator flags such as `-eval`
  *   and `-s` run code at start-up).
  * - .NET: `DOTNET_STARTUP_HOOKS` (assemblies loaded, and their hook run, before `Main`).
@@ -100,6 +124,11 @@ const ERLANG = 'the Erlang runtime takes flags such as -eval from it';
 const JVM_LAUNCHER = 'JVM launch scripts pass it to java, whose -javaagent: option runs code';
 const CARGO_RUSTC = 'cargo runs it in place of rustc';
 const MAKE_TOOL = 'make and node-gyp run it through the shell as a build tool';
+const COMPILER_FLAGS =
+  "make and node-gyp put it on the compiler's command line (through the shell), where gcc's -wrapper runs a program and -fplugin= loads one";
+const RUSTC_FLAGS = 'cargo passes it to rustc, whose -C linker= names a program it runs';
+const RUSTDOC_FLAGS =
+  'cargo passes it to rustdoc, whose -C linker= names the program doctests are linked with';
 
 /** Every refused name or prefix, with its reason. Exported for documentation and tests. */
 export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
@@ -112,7 +141,9 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'PATH', reason: LOOKUP },
   { pattern: 'PATHEXT', reason: LOOKUP },
   { pattern: 'COMSPEC', reason: LOOKUP },
-  { pattern: 'SHELL', reason: LOOKUP },
+  // For the tools that start $SHELL, and GNU make on MS-Windows; make on POSIX systems never
+  // takes SHELL from the environment (see above), so it is not why SHELL is here.
+  { pattern: 'SHELL', reason: 'many tools start it as the shell that runs commands' },
   { pattern: 'BASH_ENV', reason: SHELL },
   { pattern: 'ENV', reason: SHELL },
   { pattern: 'BASH_FUNC_*', reason: SHELL },
@@ -153,6 +184,12 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'JAVA_OPTS', reason: JVM_LAUNCHER },
   { pattern: 'MAVEN_OPTS', reason: JVM_LAUNCHER },
   { pattern: 'GRADLE_OPTS', reason: JVM_LAUNCHER },
+  { pattern: 'ANT_OPTS', reason: 'the ant script passes it to java, whose -javaagent: runs code' },
+  {
+    pattern: 'SBT_OPTS',
+    reason:
+      'the sbt script passes it to java (-javaagent: runs code) and takes --java-home from it',
+  },
   { pattern: 'LUA_INIT', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_INIT_*', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_PATH', reason: 'Lua looks modules up in it' },
@@ -173,6 +210,14 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
     reason: 'cargo run and cargo test start the program through it',
   },
   { pattern: 'CARGO_TARGET_*_LINKER', reason: 'rustc runs it as the linker' },
+  { pattern: 'RUSTFLAGS', reason: RUSTC_FLAGS },
+  { pattern: 'CARGO_ENCODED_RUSTFLAGS', reason: RUSTC_FLAGS },
+  { pattern: 'CARGO_BUILD_RUSTFLAGS', reason: RUSTC_FLAGS },
+  { pattern: 'CARGO_TARGET_*_RUSTFLAGS', reason: RUSTC_FLAGS },
+  { pattern: 'RUSTDOCFLAGS', reason: RUSTDOC_FLAGS },
+  { pattern: 'CARGO_ENCODED_RUSTDOCFLAGS', reason: RUSTDOC_FLAGS },
+  { pattern: 'CARGO_BUILD_RUSTDOCFLAGS', reason: RUSTDOC_FLAGS },
+  { pattern: 'CARGO_TARGET_*_RUSTDOCFLAGS', reason: RUSTDOC_FLAGS },
   { pattern: 'MAKEFLAGS', reason: 'make takes options such as --eval (makefile text) from it' },
   { pattern: 'GNUMAKEFLAGS', reason: 'GNU make takes options such as --eval from it' },
   { pattern: 'MFLAGS', reason: 'BSD make takes options such as -f (a makefile) from it' },
@@ -181,6 +226,12 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'CPP', reason: MAKE_TOOL },
   { pattern: 'LD', reason: MAKE_TOOL },
   { pattern: 'AR', reason: MAKE_TOOL },
+  { pattern: 'AS', reason: "make's built-in rule for .s files runs it through the shell" },
+  { pattern: 'LINK', reason: "node-gyp's Makefiles run it through the shell as the linker" },
+  { pattern: 'CFLAGS', reason: COMPILER_FLAGS },
+  { pattern: 'CXXFLAGS', reason: COMPILER_FLAGS },
+  { pattern: 'CPPFLAGS', reason: COMPILER_FLAGS },
+  { pattern: 'LDFLAGS', reason: COMPILER_FLAGS },
   { pattern: 'ERL_AFLAGS', reason: ERLANG },
   { pattern: 'ERL_ZFLAGS', reason: ERLANG },
   { pattern: 'ERL_FLAGS', reason: ERLANG },
