@@ -175,6 +175,65 @@ describe('coffer rotate (seed 004 procedures through the CLI)', () => {
     expect(audit.stdout).not.toMatch(/sk-old-Rn4|sk-new-Rn5/);
   });
 
+  it('a previous: name allow_env_names allows passes manifest check and rotate alike, and run injects it', () => {
+    const h = makeHome();
+    const dir = join(h.home, 'web');
+    mkdirSync(dir);
+    // CFLAGS is refused (make passes it to the compiler) unless allowed; node ignores it. The
+    // comma form of allow_env_names, which run's reading of coffer.yaml takes too.
+    writeFileSync(
+      join(dir, 'coffer.yaml'),
+      `project: web
+allow_env_names: cflags
+variables:
+  SESSION_KEY:
+    description: Signs the session cookies of the web app
+    source: { generate: "urlsafe:32" }
+    previous: CFLAGS
+`,
+    );
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[]) => h.run(args, { env, cwd: dir });
+    expect(run(['init']).code).toBe(0);
+    expect(run(['setup', '--env', 'dev']).code).toBe(0);
+    const check = run(['manifest', 'check']);
+    expect(check.code, check.stderr).toBe(0);
+    const before = run(['get', 'project/web/session_key']).stdout.trim();
+    const rotated = run(['rotate', 'project/web/session_key', '--grace', '1d']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('as CFLAGS');
+    const print = `process.stdout.write(process.env.CFLAGS ?? '')`;
+    const out = run(['run', '--no-mask', '--', process.execPath, '-e', print]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toBe(before);
+
+    // --previous-name: allowed by --allow-env-name, refused without it (audited).
+    const other = 'project/web/csrf_key';
+    const desc = ['--description', 'Signs the CSRF tokens of the web forms'];
+    expect(h.run(['set', other, ...desc], { env, cwd: dir, input: 'csrf-v1-Qz8' }).code).toBe(0);
+    const value = ['--value-stdin', '--grace', '1d', '--previous-name', 'LDFLAGS'];
+    const refused = h.run(['rotate', other, ...value], { env, cwd: dir, input: 'csrf-v2-Qz9' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--allow-env-name LDFLAGS');
+    const allowed = h.run(['rotate', other, ...value, '--allow-env-name', 'LDFLAGS'], {
+      env,
+      cwd: dir,
+      input: 'csrf-v2-Qz9',
+    });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain('as LDFLAGS');
+    const denied = auditRecords(run(['audit', '--json', '-n', '50'])).filter(
+      (x) => x.outcome === 'denied',
+    );
+    expect(denied).toEqual([
+      expect.objectContaining({
+        action: 'rotate',
+        path: other,
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED LDFLAGS: /),
+      }),
+    ]);
+  });
+
   it('SECRET_KEY: generated, previous injected by run and env pull during grace, then finished; DATABASE_URL follows its password', () => {
     const h = makeHome();
     const dir = project(h);

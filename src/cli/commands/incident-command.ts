@@ -76,6 +76,7 @@ Examples:
             graceMs,
             generator: hints.generator,
             previousName: hints.previousName,
+            allowEnvNames: hints.allowEnvNames,
             ...(opts.report !== undefined
               ? { report: { file: opts.report, force: opts.force === true } }
               : {}),

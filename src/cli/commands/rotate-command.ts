@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CofferError } from '../../core/errors.js';
-import type { RotationHints } from '../../core/manifest/model.js';
+import type { ManifestRotationHints } from '../../core/manifest/load.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
 import { projectOfPath } from '../../core/project-file/index.js';
 import { formatDuration, parseDuration } from '../../core/rotation/duration.js';
@@ -23,6 +23,7 @@ import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
 import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
 import { note, printJson, warn, writeOut } from '../output.js';
+import { collect } from '../project-file.js';
 
 interface RotateOptions extends CommonOptions {
   grace?: string;
@@ -31,12 +32,20 @@ interface RotateOptions extends CommonOptions {
   finish?: boolean;
   rewrapped?: boolean;
   sync?: boolean;
+  allowEnvName?: string[];
 }
 
-/** The manifest's rotation hints for `path` (coffer.yaml here or in a parent): rotate, incident. */
-export async function manifestHints(path: string, env: string): Promise<RotationHints> {
+/**
+ * The manifest's rotation hints for `path` (coffer.yaml here or in a parent), with the names
+ * the manifest, the project file here and `flags` (`--allow-env-name`) allow: rotate, incident.
+ */
+export async function manifestHints(
+  path: string,
+  env: string,
+  flags: readonly string[] = [],
+): Promise<ManifestRotationHints> {
   const { manifestRotationHints } = await import('../../core/manifest/load.js');
-  return manifestRotationHints(process.cwd(), path, env);
+  return manifestRotationHints(process.cwd(), path, env, flags);
 }
 
 /** The provider's steps: the manifest's `rotate:` text, or the general procedure. */
@@ -120,6 +129,11 @@ export function rotateCommand(program: Command): void {
       '--sync',
       'rewrite the .env files coffer wrote the old value into (from the audit log) with the new one',
     )
+    .option(
+      '--allow-env-name <NAME>',
+      'accept NAME as the previous name although it changes how programs load code (repeatable)',
+      collect,
+    )
     .option('--finish', 'end the rotation: retire the previous version')
     .option('--rewrapped', 'with --finish: the data was rewrapped, drop the old keys of a key list')
     .option('--json', 'print the result as JSON')
@@ -149,6 +163,7 @@ Examples:
             opts.sync && '--sync',
             opts.valueStdin && '--value-stdin',
             opts.previousName !== undefined && '--previous-name',
+            opts.allowEnvName !== undefined && '--allow-env-name',
           ].filter((o): o is string => typeof o === 'string');
           if (rotationOnly.length > 0) {
             throw new CofferError(
@@ -178,15 +193,18 @@ Examples:
         const graceMs = parseDuration(opts.grace ?? '7d', '--grace');
         const previousName =
           opts.previousName === undefined ? undefined : parseEnvVarName(opts.previousName);
-        const hints = await manifestHints(key, env);
+        const hints = await manifestHints(key, env, opts.allowEnvName);
         const generator = hints.generator;
         const previous = previousName ?? hints.previousName ?? undefined;
         return withLocalVault('coffer rotate', g, async ({ vault }) => {
           // A refused previous name is refused (and audited) before the provider's steps and
           // the prompt for a new value that the rotation would then throw away.
           if (previous !== undefined) {
-            await assertPreviousName({ path: key, env }, previous, (a, t, r) =>
-              vault.recordDenied(a, t, r),
+            await assertPreviousName(
+              { path: key, env },
+              previous,
+              (a, t, r) => vault.recordDenied(a, t, r),
+              hints.allowEnvNames,
             );
           }
           const plan = await planRotation(vault, key, env, generator);
@@ -215,6 +233,7 @@ Examples:
             value,
             generator,
             previousName: previous,
+            allowEnvNames: hints.allowEnvNames,
           });
           // Where the old value went: files coffer wrote it into, programs it was given to.
           const places = await valuePlaces(vault, key, env);

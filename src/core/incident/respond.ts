@@ -38,6 +38,8 @@ export interface IncidentResponseOptions {
   generator: string | null;
   /** The manifest's `previous:` variable name, or null. */
   previousName: string | null;
+  /** What this machine allows as a previous name (RotateOptions.allowEnvNames). */
+  allowEnvNames?: readonly string[] | undefined;
   /** The Markdown report: its file, and whether a file that is not this incident's may go. */
   report?: { file: string; force: boolean } | undefined;
   /** The project directory whose prevention items are checked. */
@@ -122,6 +124,7 @@ export async function respondToIncident(
       value,
       generator: options.generator,
       previousName: options.previousName,
+      allowEnvNames: options.allowEnvNames,
       incidentId: record.id,
     });
     record = await reload(vault, record);

@@ -74,3 +74,22 @@ describe('loadNearestManifest', () => {
     },
   );
 });
+
+describe('manifestRotationHints', () => {
+  it('gives the names allowed for a previous name: those the manifest was read with', () => {
+    const d = tempDir();
+    writeFileSync(
+      join(d, 'coffer.yaml'),
+      'project: billing\nallow_env_names: CFLAGS\nvariables:\n  DB_PASSWORD:\n    description: Database password of the billing service\n    previous: CFLAGS\n',
+    );
+    const listed = manifestRotationHints(d, 'project/billing/db_password', 'prod', ['LDFLAGS']);
+    expect(listed.previousName).toBe('CFLAGS');
+    expect(listed.allowEnvNames).toEqual(expect.arrayContaining(['CFLAGS', 'LDFLAGS']));
+    // A secret the manifest does not list: the project file's (coffer.yaml here) and the flags.
+    const other = manifestRotationHints(d, 'project/billing/api_key', 'prod', ['LDFLAGS']);
+    expect(other.previousName).toBeNull();
+    expect(other.allowEnvNames).toEqual(expect.arrayContaining(['CFLAGS', 'LDFLAGS']));
+    // Another project's secret: only the flags.
+    expect(manifestRotationHints(d, 'project/web/api_key', 'prod').allowEnvNames).toEqual([]);
+  });
+});

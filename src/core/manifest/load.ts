@@ -6,10 +6,17 @@ import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CofferError } from '../errors.js';
 import { findProjectConfig } from '../project-file/find.js';
+import { allowedEnvNamesFor } from '../project-file/settings.js';
 import { readRegularFileLimited } from '../read-limited.js';
 import { decodeUtf8 } from '../utf8.js';
 import { type Manifest, type RotationHints, rotationHints } from './model.js';
-import { MAX_MANIFEST_BYTES, ManifestError, type ManifestOptions, parseManifest } from './parse.js';
+import {
+  MAX_MANIFEST_BYTES,
+  ManifestError,
+  type ManifestOptions,
+  manifestAllowedNames,
+  parseManifest,
+} from './parse.js';
 
 export const MANIFEST_NAMES: readonly string[] = ['coffer.yaml', 'coffer.yml'];
 
@@ -110,15 +117,40 @@ export function loadNearestManifest(start: string, flags: readonly string[] = []
   return loadManifest(file, localManifestOptions(start, flags));
 }
 
+/** A rotation's hints from the manifest, and the names this machine allows for its previous name. */
+export interface ManifestRotationHints extends RotationHints {
+  /**
+   * What allows a previous name the injection rules refuse (core/rotation/previous-name.ts):
+   * for a secret the manifest lists, the names its variables may use (parse.ts
+   * manifestAllowedNames: the manifest's `allow_env_names`, the project file's for the same
+   * project, `flags`), the list the manifest's `previous:` was accepted with; for any other
+   * secret, the project file's for the secret's project and `flags`.
+   */
+  allowEnvNames: string[];
+}
+
 /**
  * The rotation hints the nearest manifest from `start` gives `path` in `env` (all null when
- * there is no manifest or it does not list the secret; an invalid manifest is an error).
+ * there is no manifest or it does not list the secret; an invalid manifest is an error), read
+ * with the project file at `start` and `flags` (`--allow-env-name`).
  */
-export function manifestRotationHints(start: string, path: string, env: string): RotationHints {
+export function manifestRotationHints(
+  start: string,
+  path: string,
+  env: string,
+  flags: readonly string[] = [],
+): ManifestRotationHints {
+  const options = localManifestOptions(start, flags);
   const file = findManifestFile(start);
-  const variable =
-    file === undefined
-      ? undefined
-      : loadManifest(file, localManifestOptions(start)).variables.find((v) => v.path === path);
-  return rotationHints(variable, env);
+  const manifest = file === undefined ? undefined : loadManifest(file, options);
+  const variable = manifest?.variables.find((v) => v.path === path);
+  const allowEnvNames =
+    manifest !== undefined && variable !== undefined
+      ? manifestAllowedNames(manifest.allowEnvNames, manifest.project, options)
+      : allowedEnvNamesFor(
+          options.projectFile,
+          /^project\/([^/]+)\//.exec(path)?.[1],
+          options.allowEnvNames ?? [],
+        );
+  return { ...rotationHints(variable, env), allowEnvNames };
 }

@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { refusedPreviousName } from '../rotation/previous-name.js';
 import { rotationHints, sourceFor } from './model.js';
-import { ManifestError, parseManifest } from './parse.js';
+import {
+  ManifestError,
+  type ManifestOptions,
+  manifestAllowedNames,
+  parseManifest,
+} from './parse.js';
 
 const RECEPTOR = `# coffer manifest for the receptor stack
 project: receptor
@@ -194,6 +200,60 @@ describe('parseManifest', () => {
     expect(parseManifest(text('NODE_OPTIONS'), 'coffer.yaml').variables[0]?.previous).toBe(
       'NODE_OPTIONS',
     );
+  });
+
+  it('judges a previous: name by the rule rotate applies, with the names allowed as for the variables', () => {
+    const text = (allow: string) =>
+      [
+        'project: a',
+        ...(allow ? [`allow_env_names: [${allow}]`] : []),
+        'variables:',
+        '  SESSION_KEY:',
+        '    description: Signs the session cookies of the web app',
+        '    previous: NODE_OPTIONS',
+        '',
+      ].join('\n');
+    const file = (project: string) => ({
+      project,
+      allowEnvNames: ['NODE_OPTIONS'],
+      file: '/w/.coffer',
+    });
+    const cases: { allow: string; options: ManifestOptions }[] = [
+      { allow: '', options: {} },
+      { allow: 'node_options', options: {} },
+      { allow: 'NODE_OPTIONS', options: {} },
+      { allow: '', options: { allowEnvNames: ['node_options'] } },
+      { allow: '', options: { projectFile: file('a') } },
+      { allow: '', options: { projectFile: file('billing') } },
+      { allow: 'LD_PRELOAD', options: { allowEnvNames: ['LD_PRELOAD'] } },
+    ];
+    for (const { allow, options } of cases) {
+      let accepted: boolean;
+      try {
+        parseManifest(text(allow), 'coffer.yaml', options);
+        accepted = true;
+      } catch (err) {
+        expect((err as ManifestError).issues?.[0]?.message).toContain('previous: NODE_OPTIONS');
+        accepted = false;
+      }
+      // What `coffer rotate` decides with the names coffer.yaml is read with (load.ts).
+      const allowed = manifestAllowedNames(allow ? [allow] : [], 'a', options);
+      const rotateAccepts =
+        refusedPreviousName('project/a/session_key', 'NODE_OPTIONS', allowed) === undefined;
+      expect(accepted, JSON.stringify({ allow, options })).toBe(rotateAccepts);
+    }
+    // Allowed by the caller, the project file of the same project, or the manifest in any case.
+    expect(
+      parseManifest(text(''), 'coffer.yaml', { projectFile: file('a') }).variables[0]?.previous,
+    ).toBe('NODE_OPTIONS');
+    expect(
+      parseManifest(text(''), 'coffer.yaml', { allowEnvNames: ['node_options'] }).variables[0]
+        ?.previous,
+    ).toBe('NODE_OPTIONS');
+    expect(parseManifest(text('node_options'), 'coffer.yaml').variables[0]?.previous).toBe(
+      'NODE_OPTIONS',
+    );
+    expect(issuesOf(text(''))[0]?.message).toMatch(/allow_env_names/);
   });
 
   it('refuses a variable path in another project, naming the variable and the rule', () => {

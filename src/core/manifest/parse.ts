@@ -18,7 +18,6 @@ import type * as z from 'zod';
 import { CofferError } from '../errors.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
 import { type RefusedVariable, refusedNames } from '../inject/check.js';
-import { refusedEnvName } from '../inject/names.js';
 import {
   envVarNameFor,
   isEnvVarName,
@@ -31,6 +30,7 @@ import {
 import type { ProjectConfig } from '../project-file/parse.js';
 import { allowedEnvNamesFor } from '../project-file/settings.js';
 import { parseRotationPolicy } from '../rotation/policy.js';
+import { refusedPreviousName } from '../rotation/previous-name.js';
 import { closestMatch } from '../suggest.js';
 import { DEFAULT_SOURCE_KEY, type Manifest, type ManifestVariable, type Source } from './model.js';
 import { ManifestSchema, type RawSource, type RawVariable, VariableSchema } from './schema.js';
@@ -444,7 +444,7 @@ export function parseManifest(text: string, file: string, options: ManifestOptio
         }
       }
     } else {
-      manifest = build(problems, parsed.data, file);
+      manifest = build(problems, parsed.data, file, options);
     }
   }
   if (problems.length > 0 || manifest === undefined) {
@@ -456,10 +456,7 @@ export function parseManifest(text: string, file: string, options: ManifestOptio
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(file, issues);
   }
-  const allowed = [
-    ...manifest.allowEnvNames,
-    ...allowedEnvNamesFor(options.projectFile, manifest.project, options.allowEnvNames ?? []),
-  ];
+  const allowed = manifestAllowedNames(manifest.allowEnvNames, manifest.project, options);
   const refused = refusedNames(
     manifest.variables.map((v) => ({ name: v.name, path: v.path })),
     allowed,
@@ -473,6 +470,21 @@ export function parseManifest(text: string, file: string, options: ManifestOptio
     });
   }
   return manifest;
+}
+
+/**
+ * The names a manifest of `project` may use although the injection rules refuse them, for its
+ * variables and its `previous:` names alike: its own `allow_env_names`, the local project
+ * file's when it is the same project's, and the caller's `--allow-env-name`. `coffer rotate`
+ * gets the same list with the manifest's rotation hints (load.ts), so what `manifest check`
+ * accepts, `rotate` accepts.
+ */
+export function manifestAllowedNames(
+  own: readonly string[],
+  project: string,
+  options: ManifestOptions,
+): string[] {
+  return [...own, ...allowedEnvNamesFor(options.projectFile, project, options.allowEnvNames ?? [])];
 }
 
 /**
@@ -502,6 +514,7 @@ function build(
   problems: Problem[],
   raw: z.infer<typeof ManifestSchema>,
   file: string,
+  options: ManifestOptions,
 ): Manifest | undefined {
   const project = isValidSegment(raw.project) ? raw.project : undefined;
   if (project === undefined) {
@@ -568,16 +581,23 @@ function build(
     }
     byPath.set(variable.path, name);
     // The previous value is injected under this name during a grace window: one that run and
-    // env pull refuse would stop them for the whole project until the rotation ends.
+    // env pull refuse would stop them for the whole project until the rotation ends. The rule
+    // rotate applies (refusedPreviousName), with the names allowed as for the variables.
     const previous = variable.previous;
-    if (
-      previous !== null &&
-      refusedEnvName(previous) !== undefined &&
-      !allowEnvNames.includes(previous)
-    ) {
+    const refusedPrevious =
+      previous === null || refusedPreviousName(variable.path, previous) === undefined
+        ? undefined
+        : refusedPreviousName(
+            variable.path,
+            previous,
+            project === undefined
+              ? allowEnvNames
+              : manifestAllowedNames(allowEnvNames, project, options),
+          );
+    if (refusedPrevious !== undefined) {
       problems.push({
         at: ['variables', name, 'previous'],
-        message: `variables.${name}.previous: ${previous} changes how programs load or run code; coffer does not inject it (docs/injection.md)`,
+        message: `variables.${name}.previous: ${previous} changes how programs load or run code (${refusedPrevious.reason}); coffer does not inject it unless allow_env_names (here or in the project's .coffer file) or --allow-env-name allows it (docs/injection.md)`,
       });
     }
     variables.push(variable);

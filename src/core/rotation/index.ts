@@ -16,6 +16,7 @@ export {
   type RotationPolicy,
   readRotationPolicy,
 } from './policy.js';
+export { refusedPreviousName } from './previous-name.js';
 export {
   assertPreviousName,
   type FinishResult,

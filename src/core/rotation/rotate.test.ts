@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { keyringFromEnv } from '../envelope/env-keyring.js';
 import { decryptJsonBlob, encryptJsonBlob } from '../envelope/json-blob.js';
+import type { CofferError } from '../errors.js';
 import { fernetEncrypt, generateFernetKey } from '../fernet/fernet.js';
 import { fernetDecryptAny, fernetRotate } from '../fernet/multi-fernet.js';
 import { Vault } from '../store/vault.js';
@@ -284,6 +285,53 @@ describe('rotate: seed 004 procedures in the library', () => {
       { action: 'rotate', path, reason: expect.stringMatching(/^ENV_NAME_REFUSED ld_preload: /) },
     ]);
     expect((await vault.get(path, 'dev')).version).toBe(1);
+  });
+
+  it('accepts a refused previous name this machine allows, as run then injects it; never for a caller of the server', async () => {
+    const { vault } = await clocked();
+    const path = 'project/app/session_key';
+    await vault.set(path, 'dev', 'v1-session-key-abcdefghijklmnop', {
+      description: 'Signs session cookies for logged-in users',
+      metadata: { generator: 'urlsafe:32' },
+    });
+    // Allowed in any case (node_options is NODE_OPTIONS to npm and on Windows).
+    const r = await rotateSecret(vault, {
+      path,
+      env: 'dev',
+      graceMs: DAY_MS,
+      previousName: 'NODE_OPTIONS',
+      allowEnvNames: ['node_options'],
+    });
+    expect(r.previousName).toBe('NODE_OPTIONS');
+    expect((await graceValues(vault, 'app', 'dev', at(0))).map((g) => g.envVar)).toEqual([
+      'NODE_OPTIONS',
+    ]);
+    // Another name stays refused, and the refusal says how to allow it.
+    const err = await rotateSecret(vault, {
+      path,
+      env: 'dev',
+      graceMs: DAY_MS,
+      previousName: 'LD_PRELOAD',
+      allowEnvNames: ['NODE_OPTIONS'],
+    }).catch((e: unknown) => e as CofferError);
+    expect(err).toMatchObject({ code: 'ENV_NAME_REFUSED' });
+    expect((err as CofferError).hint).toContain('--allow-env-name LD_PRELOAD');
+    // Through the server (the web UI), nothing the caller sends allows a name.
+    const { AccessPolicy } = await import('../access/policy.js');
+    const policy = new AccessPolicy(
+      { allow: ['project/app/*'], envs: [], caps: ['read', 'write'] },
+      'ann',
+    );
+    await expect(
+      rotateUnderPolicy(vault, policy, async () => {}, {
+        path,
+        env: 'dev',
+        grace: '1d',
+        previousName: 'NODE_OPTIONS',
+        ...({ allowEnvNames: ['NODE_OPTIONS'] } as object),
+      }),
+    ).rejects.toMatchObject({ code: 'ENV_NAME_REFUSED' });
+    expect((await vault.get(path, 'dev')).version).toBe(2);
   });
 
   it("a rotation after a leak was reported is that incident's rotation", async () => {

@@ -21,11 +21,12 @@ import { authorizeValueReferences } from '../access/value-references.js';
 import { CofferError } from '../errors.js';
 import { generateSecret } from '../generate/generate.js';
 import { parseGeneratorSpec } from '../generate/spec.js';
-import { recordRefusedNames, refusedNames } from '../inject/check.js';
+import { recordRefusedNames } from '../inject/check.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath, secretEnvVar } from '../paths.js';
 import type { Vault } from '../store/vault.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { addPrimaryKey, keepPrimaryKey, readKeyList } from './keylist.js';
+import { refusedPreviousName } from './previous-name.js';
 import {
   emptySecretRotation,
   markIncidentsRotated,
@@ -48,6 +49,13 @@ export interface RotateOptions {
   generator?: string | null | undefined;
   /** The manifest's `previous:` variable name for the grace window. */
   previousName?: string | null | undefined;
+  /**
+   * The names this machine allows although the injection rules refuse them (the manifest's
+   * and the project file's `allow_env_names`, `--allow-env-name`): a previous name among them
+   * is accepted, as `coffer run` then injects it and `manifest check` accepts it. Only a local
+   * caller passes any (rotateUnderPolicy takes none).
+   */
+  allowEnvNames?: readonly string[] | undefined;
   /**
    * An open incident on this secret (`coffer incident`): its `rotated` step is recorded in
    * the rotation's own transaction, so a kill never leaves a rotation the incident does not
@@ -133,27 +141,29 @@ export function planRotation(
 }
 
 /**
- * Refuses a previous name (`--previous-name`, the manifest's `previous:`) that the injection
- * rules refuse (core/inject: NODE_OPTIONS, LD_PRELOAD, ...): run and env pull would refuse the
- * whole project while the grace window lasts. The refusal is audited first, as every refused
- * name is (recordRefusedNames): a denied `rotate` of the secret through `deny`. Called by
- * rotateSecret, and by a front end before it asks for an external secret's new value.
+ * Refuses a previous name that refusedPreviousName refuses. The refusal is audited first, as
+ * every refused name is (recordRefusedNames): a denied `rotate` of the secret through `deny`.
+ * Called by rotateSecret, and by a front end before it asks for an external secret's new
+ * value.
  */
 export async function assertPreviousName(
   secret: { path: string; env: string },
   previousName: string,
   deny: Denier,
+  allowed: readonly string[] = [],
 ): Promise<void> {
   const t = target(secret.path, secret.env);
   const name = parseEnvVarName(previousName);
-  const refused = refusedNames([{ name, path: t.path }]);
-  if (refused.length === 0) return;
-  await recordRefusedNames(refused, { action: 'rotate', env: t.env, deny });
+  const refused = refusedPreviousName(t.path, name, allowed);
+  if (refused === undefined) return;
+  await recordRefusedNames([refused], { action: 'rotate', env: t.env, deny });
   throw new CofferError(
     'ENV_NAME_REFUSED',
-    `the previous name ${name} changes how programs load or run code; coffer does not inject it`,
+    `the previous name ${name} changes how programs load or run code (${refused.reason}); coffer does not inject it unless it is allowed on this machine`,
     {
-      hint: 'Pick another name for the previous value (--previous-name NAME). See docs/injection.md.',
+      hint: refused.allowable
+        ? `Pick another name for the previous value (--previous-name NAME), or, if the project really uses ${name}, allow it on this machine: --allow-env-name ${name}, or allow_env_names: ${name} in coffer.yaml (allow_env_names=${name} in a .coffer file). See docs/injection.md.`
+        : 'Pick another name for the previous value (--previous-name NAME). See docs/injection.md.',
     },
   );
 }
@@ -175,6 +185,7 @@ export async function rotateSecret(vault: Vault, options: RotateOptions): Promis
       t,
       previousName,
       options.deny ?? ((a, target, reason) => vault.recordDenied(a, target, reason)),
+      options.allowEnvNames,
     );
   }
   return vault.secretTransaction('rotate', t, async (s) => {
@@ -407,7 +418,9 @@ export async function rotateUnderPolicy(
   vault: Vault,
   policy: AccessPolicy,
   deny: Denier,
-  options: Omit<RotateOptions, 'graceMs' | 'deny'> & {
+  // No allowEnvNames: only this machine's own configuration allows a name, never a caller of
+  // the server.
+  options: Omit<RotateOptions, 'graceMs' | 'deny' | 'allowEnvNames'> & {
     /** `7d`, `12h`, `0` (duration.ts). */ grace: string;
   },
 ): Promise<RotateResult> {
@@ -421,7 +434,7 @@ export async function rotateUnderPolicy(
   const graceMs = parseDuration(options.grace.trim(), 'grace');
   const mayCompare = policy.refusal('read', { ...t, values: true }) === undefined;
   const { grace: _grace, ...rest } = options;
-  return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare, deny });
+  return rotateSecret(vault, { ...rest, ...t, graceMs, mayCompare, deny, allowEnvNames: [] });
 }
 
 /**
