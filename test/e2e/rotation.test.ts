@@ -234,6 +234,51 @@ variables:
     ]);
   });
 
+  it('rotate --sync says, and audits, that it leaves out the previous value under a refused name', () => {
+    const h = makeHome();
+    const dir = join(h.home, 'web');
+    mkdirSync(dir);
+    const env = { ...h.env, COFFER_MASTER_KEY: randomBytes(32).toString('base64') };
+    const run = (args: string[], input = '') => h.run(args, { env, cwd: dir, input });
+    expect(run(['init']).code).toBe(0);
+    const path = 'project/web/api_key';
+    const desc = ['--description', 'Key the web app calls the payment provider with'];
+    expect(run(['set', path, ...desc], 'pay-v1-Tw2').code).toBe(0);
+    const pulled = run(['env', 'pull', '--project', 'web', '--file', '.env']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const r = run(
+      [
+        'rotate',
+        path,
+        '--value-stdin',
+        '--grace',
+        '1d',
+        '--previous-name',
+        'LDFLAGS',
+        '--allow-env-name',
+        'LDFLAGS',
+        '--sync',
+      ],
+      'pay-v2-Tw3',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(dir, '.env');
+    expect(r.stdout).toContain(`rewrote: ${file} (API_KEY)`);
+    expect(r.stdout).toContain(
+      `not written: ${file} (LDFLAGS): the previous value is not written beside the new one`,
+    );
+    expect(dotenv.parse(readFileSync(file, 'utf8'))).toEqual({ API_KEY: 'pay-v2-Tw3' });
+    const audit = run(['audit', '--json', '-n', '50']);
+    expect(auditRecords(audit).filter((x) => x.outcome === 'denied')).toEqual([
+      expect.objectContaining({
+        action: 'rotate_sync',
+        path,
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED LDFLAGS: /),
+      }),
+    ]);
+    for (const x of [r, audit]) expect(x.stdout + x.stderr).not.toMatch(/pay-v\d-Tw/);
+  });
+
   it('SECRET_KEY: generated, previous injected by run and env pull during grace, then finished; DATABASE_URL follows its password', () => {
     const h = makeHome();
     const dir = project(h);

@@ -64,6 +64,8 @@ const SYNC_WHY: Record<Exclude<SyncedFile['outcome'], 'rewritten'>, string> = {
   missing: 'the file is gone',
   'not-dotenv': 'written by coffer inject: run it again',
   'refused-name': 'a variable name coffer does not write (docs/injection.md)',
+  'refused-previous':
+    'the previous value is not written beside the new one: its name is one coffer does not write (docs/injection.md)',
   remote: 'written by a client through coffer serve: sync it there (coffer env pull)',
   link: 'it, or a directory on its path, is now a symbolic link: not the file coffer wrote',
   changed: 'it no longer holds the variable: not the file coffer wrote',
@@ -266,7 +268,9 @@ Examples:
               lines.push(
                 f.outcome === 'rewritten'
                   ? `rewrote: ${f.file} (${writtenUnder(f)})`
-                  : `not rewritten: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`,
+                  : f.outcome === 'refused-previous'
+                    ? `not written: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`
+                    : `not rewritten: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`,
               );
             for (const f of stale)
               lines.push(

@@ -99,6 +99,48 @@ describe('syncDotenvFiles', () => {
     expect(JSON.stringify(records)).not.toMatch(/value-Ys/);
   });
 
+  it('says, and audits, that the previous value is not written under a refused previous name', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    const path = 'project/app/api_key';
+    await vault.set(path, 'dev', 'value-v1-Kp3', { description: DESCRIPTION });
+    // Allowed on this machine when it rotated (rotate --allow-env-name); sync takes no allowance.
+    await rotateSecret(vault, {
+      path,
+      env: 'dev',
+      graceMs: 86_400_000,
+      value: 'value-v2-Kp4',
+      previousName: 'NODE_OPTIONS',
+      allowEnvNames: ['NODE_OPTIONS'],
+    });
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'API_KEY=value-v1-Kp3\n');
+    const gone = join(dir, 'gone.env');
+    const r = await syncDotenvFiles(vault, path, 'dev', [place(file), place(gone)]);
+    expect(r.files.map((f) => [f.file, f.name, f.outcome])).toEqual([
+      [gone, 'API_KEY', 'missing'],
+      [file, 'API_KEY', 'rewritten'],
+      [file, 'NODE_OPTIONS', 'refused-previous'],
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe('API_KEY=value-v2-Kp4\n');
+    const records = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
+    expect(records.filter((x) => x.outcome === 'denied')).toEqual([
+      expect.objectContaining({
+        action: 'rotate_sync',
+        path,
+        env: 'dev',
+        detail: expect.stringMatching(/^ENV_NAME_REFUSED NODE_OPTIONS: Node\.js runs/),
+      }),
+    ]);
+    expect(JSON.stringify(records)).not.toMatch(/value-v\d-Kp/);
+    // Nothing to rewrite: nothing said about the previous value, nothing audited.
+    const again = await syncDotenvFiles(vault, path, 'dev', [place(gone)]);
+    expect(again.files.map((f) => f.outcome)).toEqual(['missing']);
+    const after = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
+    expect(after.filter((x) => x.outcome === 'denied')).toHaveLength(1);
+  });
+
   it("never writes under another secret's variable, and rotate refuses such a previous name", async () => {
     tv = await makeTestVault();
     const { vault } = tv;

@@ -8,9 +8,11 @@
  * a write a client recorded through `coffer serve` (its path is the client's to name), a path
  * that is now a symbolic link, a file that no longer holds the variable, and a name another
  * secret of the project owns. During a grace window with a `previous:` name, the previous value is written
- * beside the new one under that name, as `env pull` does, so the app still accepts both. No
- * value enters the result. A name the injection rules refuse is audited as a denied
- * `rotate_sync` (core/inject: recordRefusedNames), never with a value.
+ * beside the new one under that name, as `env pull` does, so the app still accepts both;
+ * not under a name the injection rules refuse (sync takes no `--allow-env-name`), and each
+ * file rewritten without it says so (`refused-previous`). No value enters the result. A name
+ * the injection rules refuse, recorded or previous, is audited as a denied `rotate_sync`
+ * (core/inject: recordRefusedNames), never with a value.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,12 +31,17 @@ export interface SyncedFile {
   name: string | null;
   /** The reference whose value a template's output holds (`coffer inject`); else null. */
   reference: string | null;
-  /** `rewritten`, or why not. */
+  /**
+   * `rewritten`, or why not. `refused-previous`: the file was rewritten, but the previous
+   * value of the grace window was not written beside the new one, under `name`, a name the
+   * injection rules refuse.
+   */
   outcome:
     | 'rewritten'
     | 'missing'
     | 'not-dotenv'
     | 'refused-name'
+    | 'refused-previous'
     | 'remote'
     | 'link'
     | 'changed'
@@ -102,12 +109,17 @@ export async function syncDotenvFiles(
   // This secret's own variable is never a previous name to take out, whatever another
   // secret's finished rotation once called its previous value.
   const own = new Set(listed.filter((s) => s.path === path).map(secretEnvVar));
-  const grace =
+  const open =
     project === undefined
       ? undefined
       : (await graceValues(vault, project, env)).find(
-          (g) => g.path === path && refusedEnvName(g.envVar) === undefined && !taken.has(g.envVar),
+          (g) => g.path === path && !taken.has(g.envVar),
         );
+  // A previous name the injection rules refuse (a rotation this machine allowed it for, or
+  // one made before the rule): sync takes no allowance, so the previous value is not written.
+  const refusedPrevious =
+    open === undefined ? undefined : refusedNames([{ name: open.envVar, path }])[0];
+  const grace = refusedPrevious === undefined ? open : undefined;
   // Previous names whose grace window is over: their retired values come out of the file.
   const ended =
     project === undefined
@@ -125,6 +137,22 @@ export async function syncDotenvFiles(
       continue;
     }
     byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
+  }
+  // The files the previous value would have gone into (those that get the new value): each
+  // says it did not, and the refusal is audited once, as the refused names above, before
+  // anything is written.
+  const withoutPrevious =
+    refusedPrevious === undefined
+      ? []
+      : [...byFile]
+          .filter(([, places]) => places.some((f) => !previousNames.has(f.name)))
+          .map(([file]) => file);
+  if (refusedPrevious !== undefined && withoutPrevious.length > 0) {
+    await recordRefusedNames([refusedPrevious], {
+      action: 'rotate_sync',
+      env,
+      deny: (a, t, r) => vault.recordDenied(a, t, r),
+    });
   }
   for (const [file, places] of byFile) {
     const values: Record<string, string> = {};
@@ -144,6 +172,9 @@ export async function syncDotenvFiles(
     writeDotenv(file, values, { skipGitCheck: true, remove: ended, realDir: true });
     if (written.length > 0) await recordFileWrite(vault, file, written, 'rotate --sync');
     for (const f of places) out.push({ file, name: f.name, reference: null, outcome: 'rewritten' });
+    if (refusedPrevious !== undefined && withoutPrevious.includes(file)) {
+      out.push({ file, name: refusedPrevious.name, reference: null, outcome: 'refused-previous' });
+    }
   }
   return { version: current.version, files: out };
 }
