@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { errorOf } from '../../../test/helpers/errors.js';
 import { noProjectLine, parseProjectFile } from './parse.js';
 
@@ -65,5 +66,38 @@ describe('parseProjectFile', () => {
       'no project given, and /w/coffer.yaml has no top-level project: line',
     );
     expect(yaml.hint).toContain('project: consilio');
+  });
+
+  it('reads allow_env_names in each form the manifest reader takes, to the same names', () => {
+    // run reads coffer.yaml line by line; manifest check, setup and rotate parse the YAML.
+    // A list form run did not read made the manifest allow a name run then refused.
+    const forms = [
+      'allow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS',
+      'allow_env_names: [NODE_OPTIONS, JAVA_TOOL_OPTIONS] # both',
+      'allow_env_names: [\'NODE_OPTIONS\', "JAVA_TOOL_OPTIONS"]',
+      'allow_env_names:\n  - NODE_OPTIONS\n\n  # the JVM agent\n  - "JAVA_TOOL_OPTIONS"',
+      'allow_env_names:   # the names\n - NODE_OPTIONS # node\n - JAVA_TOOL_OPTIONS',
+    ];
+    for (const form of forms) {
+      const text = `project: app\n${form}\nvariables:\n  STRIPE_KEY: stripe_key\n`;
+      const fromYaml = parseYaml(text) as { allow_env_names: string | string[] };
+      const expected = [fromYaml.allow_env_names].flat().flatMap((n) => n.split(/[\s,]+/));
+      expect(expected).toEqual(['NODE_OPTIONS', 'JAVA_TOOL_OPTIONS']);
+      expect(parseProjectFile('/w/coffer.yaml', text), form).toMatchObject({
+        project: 'app',
+        allowEnvNames: expected,
+      });
+    }
+  });
+
+  it('refuses allow_env_names in a form it cannot read, naming the file, rather than allowing none', () => {
+    for (const form of [
+      'allow_env_names: {NODE_OPTIONS: true}',
+      'allow_env_names: [NODE_OPTIONS,\n  JAVA_TOOL_OPTIONS]',
+      'allow_env_names: NODE-OPTIONS',
+    ]) {
+      const err = errorOf(() => parseProjectFile('/w/coffer.yaml', `project: app\n${form}\n`));
+      expect(err.message, form).toMatch(/^\/w\/coffer\.yaml: allow_env_names: /);
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Reading one project file: `.coffer` (dotenv syntax: `project=consilio`, optional `env=dev`,
  * `allow_env_names=NODE_OPTIONS,JAVA_TOOL_OPTIONS`) or `coffer.yaml` / `coffer.yml` (top-level
- * `project: consilio`, `env: dev`, `allow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS` lines).
+ * `project: consilio`, `env: dev` and `allow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS`, also
+ * as a list).
  *
  * Text in, settings out: every name is validated here (INVALID_ARGUMENT naming the file), so
  * each front end gets the same settings from the same file. Only those three keys are read;
@@ -40,13 +41,50 @@ interface Settings {
   allow_env_names?: string;
 }
 
-function fromYaml(text: string): Settings {
+const NAME_ITEM = /^['"]?([A-Za-z0-9_]*)['"]?$/;
+
+/**
+ * The top-level `project:`, `env:` and `allow_env_names:` of a coffer.yaml. The allowed
+ * names may be written as the manifest reader takes them (core/manifest parses the YAML):
+ * `A, B`, a flow list `[A, B]` on the line, or a block list of `- A` lines under the key.
+ * Any other form is refused naming the file, never read as "no names": the manifest would
+ * then allow a name that `run` refuses.
+ */
+function fromYaml(file: string, text: string): Settings {
   const out: Settings = {};
-  for (const line of text.split(/\r?\n/)) {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     const m = /^(project|env):\s*['"]?([A-Za-z0-9_-]+)['"]?\s*(?:#.*)?$/.exec(line);
     if (m) out[m[1] as 'project' | 'env'] = m[2]!;
-    const a = /^allow_env_names:\s*['"]?([A-Za-z0-9_, ]*)['"]?\s*(?:#.*)?$/.exec(line);
-    if (a) out.allow_env_names = a[1]!;
+    const a = /^allow_env_names:[ \t]*(.*?)[ \t]*(?:#.*)?$/.exec(line);
+    if (!a) continue;
+    let value = a[1]!;
+    if (value === '') {
+      // A block list: the indented `- NAME` lines that follow (blank and comment lines allowed).
+      const items: string[] = [];
+      for (; i + 1 < lines.length; i++) {
+        const next = lines[i + 1]!;
+        if (/^\s*(?:#.*)?$/.test(next)) continue;
+        const item = /^\s+-[ \t]+(.*?)[ \t]*(?:#.*)?$/.exec(next);
+        if (!item) break;
+        items.push(item[1]!);
+      }
+      value = items.join(',');
+    } else if (value.startsWith('[') && value.endsWith(']')) value = value.slice(1, -1);
+    else if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    const names = value.split(/[\s,]+/).filter((n) => n !== '');
+    const bad = names.find((n) => !NAME_ITEM.test(n));
+    if (bad !== undefined) {
+      throw new CofferError(
+        'INVALID_ARGUMENT',
+        `${file}: allow_env_names: cannot read ${JSON.stringify(bad.slice(0, 60))} as a variable name`,
+        {
+          hint: 'Write the names as allow_env_names: NODE_OPTIONS, JAVA_TOOL_OPTIONS, as a [NODE_OPTIONS, JAVA_TOOL_OPTIONS] list, or as "- NODE_OPTIONS" lines under the key.',
+        },
+      );
+    }
+    out.allow_env_names = names.map((n) => NAME_ITEM.exec(n)![1]!).join(',');
   }
   return out;
 }
@@ -81,7 +119,7 @@ function isDotenvFile(file: string): boolean {
  */
 export function parseProjectFile(file: string, text: string): ProjectConfig | ProjectlessFile {
   const dotenv = isDotenvFile(file);
-  const parsed: Settings = dotenv ? parseDotenv(text) : fromYaml(text);
+  const parsed: Settings = dotenv ? parseDotenv(text) : fromYaml(file, text);
   const project = parsed.project;
   if (project === undefined) {
     const yamlKey = /^(project)\s*:/im.exec(text)?.[1];
