@@ -11,91 +11,20 @@
 import { createHash, createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { type Db, type DbSetup, dbBackends, type Row, sqliteSetup } from './db-harness.js';
 import { makeHome, type RunResult } from './harness.js';
-import {
-  randomMasterKey,
-  reportSkipped,
-  TEST_DATABASE_URL,
-  throwAwayDatabase,
-} from './serve-harness.js';
+import { randomMasterKey } from './serve-harness.js';
 
 const PATH = 'project/billing/db_password';
 const DESCRIPTION = 'Database password of the billing service';
 const VALUE = 'tail-Value-5c1e9a';
 
-type Row = Record<string, unknown>;
-
-/** Direct access to the vault's tables, as someone who can write the database has. */
-interface Db {
-  run(sql: string, params?: unknown[]): Promise<void>;
-  all(sql: string, params?: unknown[]): Promise<Row[]>;
-}
-
-interface Setup {
-  run(args: string[], input?: string): RunResult;
-  db: Db;
-  home: string;
-  cleanup(): Promise<void>;
-}
-
-function sqliteSetup(): Setup {
-  const h = makeHome();
-  const file = join(h.env.COFFER_HOME!, 'vault.db');
-  const open = <T>(fn: (d: Database.Database) => T): T => {
-    const d = new Database(file);
-    try {
-      return fn(d);
-    } finally {
-      d.close();
-    }
-  };
-  return {
-    run: (args, input) => h.run(args, input === undefined ? {} : { input }),
-    db: {
-      run: async (sql, params = []) => void open((d) => d.prepare(sql).run(...params)),
-      all: async (sql, params = []) => open((d) => d.prepare(sql).all(...params) as Row[]),
-    },
-    home: h.home,
-    cleanup: async () => {},
-  };
-}
-
-async function postgresSetup(): Promise<Setup> {
-  const h = makeHome();
-  const target = throwAwayDatabase(TEST_DATABASE_URL!);
-  const env = { COFFER_DATABASE_URL: target.url, COFFER_MASTER_KEY: randomMasterKey() };
-  const pg = (await import('pg')).default;
-  const query = async (sql: string, params: unknown[]): Promise<Row[]> => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-    await client.connect();
-    try {
-      await client.query(`SET search_path TO "${target.schema}"`);
-      let n = 0;
-      return (
-        await client.query(
-          sql.replace(/\?/g, () => `$${++n}`),
-          params,
-        )
-      ).rows as Row[];
-    } finally {
-      await client.end();
-    }
-  };
-  return {
-    run: (args, input) => h.run(args, { env, ...(input === undefined ? {} : { input }) }),
-    db: { run: async (sql, params = []) => void (await query(sql, params)), all: query },
-    home: h.home,
-    cleanup: () => target.drop(),
-  };
-}
-
 /** A vault with a secret, read once: init(1), set(2), get(3). */
-async function prepared(make: () => Setup | Promise<Setup>): Promise<Setup> {
+async function prepared(make: () => DbSetup | Promise<DbSetup>): Promise<DbSetup> {
   const s = await make();
   expect(s.run(['init']).code).toBe(0);
-  expect(s.run(['set', PATH, '-d', DESCRIPTION], VALUE).code).toBe(0);
+  expect(s.run(['set', PATH, '-d', DESCRIPTION], { input: VALUE }).code).toBe(0);
   expect(s.run(['get', PATH]).stdout).toBe(`${VALUE}\n`);
   return s;
 }
@@ -109,7 +38,7 @@ const storedHead = async (db: Db): Promise<string> =>
 const setHead = (db: Db, value: string): Promise<void> =>
   db.run("UPDATE meta SET value = ? WHERE key = 'audit_head'", [value]);
 
-function verifyJson(s: Setup, ...extra: string[]): { code: number | null; out: Row } {
+function verifyJson(s: DbSetup, ...extra: string[]): { code: number | null; out: Row } {
   const r = s.run(['audit', 'verify', '--json', ...extra]);
   return { code: r.code, out: JSON.parse(r.stdout) as Row };
 }
@@ -122,11 +51,7 @@ function expectRefused(r: RunResult): void {
   expect(r.stderr).toContain('coffer audit acknowledge');
 }
 
-const backends: [string, () => Setup | Promise<Setup>][] = [['SQLite', sqliteSetup]];
-if (TEST_DATABASE_URL) backends.push(['PostgreSQL', postgresSetup]);
-reportSkipped('audit tail tests on PostgreSQL');
-
-for (const [backend, make] of backends) {
+for (const [backend, make] of dbBackends('audit tail tests on PostgreSQL')) {
   describe(`the audit tail on ${backend}`, () => {
     it('a cut tail fails closed until acknowledged, and the break stays listed', async () => {
       const s = await prepared(make);

@@ -7,16 +7,7 @@
  * variables not pushed; every sync is audited.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,64 +18,11 @@ import { boxKeyPair, openSealedBox } from '../../src/cli/sync/sealed-box.js';
 import { Vault } from '../../src/core/index.js';
 import { refusedEnvName } from '../../src/core/inject/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { installFakeClis } from './fake-clis.js';
 import { auditRecords, finished, makeHome, type RunResult, spawnCoffer } from './harness.js';
 
 const TOKEN = 'api-token-for-the-stand-ins';
 const DESCRIPTION = 'Deploy variable of the consilio service';
-
-/** The fake CLIs: node scripts that log argv and keep their state in $FAKE_CLOUD. */
-const FAKE_GH = `#!/usr/bin/env node
-const fs = require('fs'), path = require('path');
-const dir = process.env.FAKE_CLOUD, a = process.argv.slice(2);
-fs.appendFileSync(path.join(dir, 'argv.log'), JSON.stringify(['gh', ...a]) + '\\n');
-// gh repo view: the repository of the working directory (FAKE_GH_REPO), or none.
-if (a[0] === 'repo' && a[1] === 'view') {
-  if (!process.env.FAKE_GH_REPO) { process.stderr.write('not a git repository\\n'); process.exit(1); }
-  process.stdout.write(process.env.FAKE_GH_REPO + '\\n');
-  process.exit(0);
-}
-// One state per repository; acme/consilio's is gh.json.
-const repo = a[a.indexOf('--repo') + 1];
-const file = path.join(dir, repo === 'acme/consilio' ? 'gh.json' : 'gh-' + repo.replace(/\\W/g, '_') + '.json');
-const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
-if (a[1] === 'set' && a[2] === process.env.FAKE_FAIL) process.exit(1);
-if (a[1] === 'list') process.stdout.write(JSON.stringify(Object.keys(state).map((name) => ({ name }))));
-// gh reads stdin and trims the line breaks at its end (pkg/cmd/secret/set: TrimRight "\\r\\n").
-else if (a[1] === 'set') state[a[2]] = fs.readFileSync(0, 'utf8').replace(/[\\r\\n]+$/, '');
-else if (a[1] === 'delete') delete state[a[2]];
-fs.writeFileSync(file, JSON.stringify(state));
-`;
-
-const FAKE_FLY = `#!/usr/bin/env node
-const fs = require('fs'), path = require('path');
-const dir = process.env.FAKE_CLOUD, a = process.argv.slice(2);
-fs.appendFileSync(path.join(dir, 'argv.log'), JSON.stringify(['fly', ...a]) + '\\n');
-const file = path.join(dir, 'fly.json');
-const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
-if (a[1] === 'list') process.stdout.write(JSON.stringify(Object.keys(state).map((Name) => ({ Name, Digest: 'x' }))));
-else if (a[1] === 'import') {
-  // flyctl's parseSecrets (internal/command/secrets/parser.go), line by line.
-  const lines = fs.readFileSync(0, 'utf8').split('\\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  let key, val;
-  for (let line of lines) {
-    if (line.endsWith('\\r')) line = line.slice(0, -1);
-    if (key !== undefined) {
-      if (line.endsWith('"""')) { state[key] = val + line.slice(0, -3); key = undefined; }
-      else val += line + '\\n';
-      continue;
-    }
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.indexOf('=');
-    const k = line.slice(0, at).trim();
-    let v = line.slice(at + 1).replace(/^ +/, '');
-    if (v.startsWith('"""')) { key = k; val = v.slice(3) + '\\n'; continue; }
-    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    state[k] = v;
-  }
-} else if (a[1] === 'unset') for (const n of a.slice(2).filter((x) => !x.startsWith('-') && x !== process.env.FAKE_APP)) delete state[n];
-fs.writeFileSync(file, JSON.stringify(state));
-`;
 
 interface Cloud {
   heroku: Record<string, string>;
@@ -213,11 +151,7 @@ function setup() {
   const h = makeHome();
   const cloudDir = mkdtempSync(join(tmpdir(), 'coffer-cloud-'));
   const bin = join(h.home, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'gh'), FAKE_GH);
-  writeFileSync(join(bin, 'fly'), FAKE_FLY);
-  chmodSync(join(bin, 'gh'), 0o755);
-  chmodSync(join(bin, 'fly'), 0o755);
+  installFakeClis(bin);
   const env: Record<string, string> = {
     ...h.env,
     PATH: `${bin}:${process.env.PATH}`,
