@@ -45,6 +45,23 @@ export function isGitIgnored(file: string): boolean | undefined {
 }
 
 /**
+ * true: git tracks the file (it is in the index: a change to it is committed with the next
+ * `git commit -a`); false: it does not; undefined: not in a git work tree (or no git).
+ */
+export function isGitTracked(file: string): boolean | undefined {
+  const abs = resolve(file);
+  const r = spawnSync('git', ['ls-files', '--error-unmatch', '--', abs], {
+    cwd: dirname(abs),
+    env: childEnvironment(process.env),
+    stdio: 'ignore',
+  });
+  if (r.error) return undefined;
+  if (r.status === 0) return true;
+  if (r.status === 1) return false;
+  return undefined;
+}
+
+/**
  * The warning for a secrets file git would commit, or undefined; `shown` is the name the
  * warning uses for it (the file as given by default).
  */

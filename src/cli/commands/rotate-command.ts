@@ -69,6 +69,7 @@ const SYNC_WHY: Record<Exclude<SyncedFile['outcome'], 'rewritten'>, string> = {
   remote: 'written by a client through coffer serve: sync it there (coffer env pull)',
   link: 'it, or a directory on its path, is now a symbolic link: not the file coffer wrote',
   changed: 'it no longer holds the variable: not the file coffer wrote',
+  tracked: 'git tracks it: the value would go into the next commit',
   'name-taken': 'another secret of the project owns the variable',
 };
 
@@ -147,6 +148,7 @@ value. A key list (a coffer/envelope keyring k2:...,k1:... or Fernet keys) gains
 key and keeps the old ones until --finish --rewrapped. Any other secret is external: the
 provider's steps (rotate: in coffer.yaml) are printed and the new value is read from stdin
 (--value-stdin) or a hidden prompt. Everything happens in one transaction.
+--sync never writes into a file git tracks.
 
 Examples:
   coffer rotate project/agents/secret_key --env prod --grace 7d
@@ -272,6 +274,7 @@ Examples:
                     ? `not written: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`
                     : `not rewritten: ${f.file} (${writtenUnder(f)}): ${SYNC_WHY[f.outcome]}`,
               );
+            for (const w of new Set(synced.map((f) => f.warning))) if (w !== undefined) warn(w);
             for (const f of stale)
               lines.push(
                 `stale: ${f.file} holds ${writtenUnder(f)} version ${f.version ?? '?'} (written by ${f.via} at ${f.at}): run coffer ${f.name === null || f.via === 'inject' ? 'inject' : 'env pull'} again`,

@@ -1,8 +1,9 @@
 /**
  * `rotate --sync` rewrites only the .env files this machine's coffer wrote the secret into:
  * never a path a client recorded through the server, a path that is now a link, a file that
- * no longer holds the variable, or a variable another secret owns.
+ * no longer holds the variable, a file git tracks, or a variable another secret owns.
  */
+import { execFileSync } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -237,5 +238,31 @@ describe('syncDotenvFiles', () => {
     expect(() => writeDotenv(recorded, { API_KEY: 'v' }, { realDir: true })).toThrow(
       /reached through a symbolic link/,
     );
+  });
+
+  it('never writes into a file git tracks; one git would commit gets the git warning', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'old-value-Gt1', { description: DESCRIPTION });
+    await vault.set('project/app/api_key', 'dev', 'new-value-Gt2');
+    const repo = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-git-')));
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+    git('init', '-q');
+    const example = join(repo, '.env.example');
+    writeFileSync(example, 'API_KEY=\n');
+    git('add', '.env.example');
+    const loose = join(repo, '.env');
+    writeFileSync(loose, 'API_KEY=old-value-Gt1\n');
+    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
+      place(example),
+      place(loose),
+    ]);
+    expect(r.files.map((f) => [f.file, f.outcome, f.warning])).toEqual([
+      [example, 'tracked', undefined],
+      [loose, 'rewritten', expect.stringContaining('is not ignored by git')],
+    ]);
+    expect(readFileSync(example, 'utf8')).toBe('API_KEY=\n');
+    expect(readFileSync(loose, 'utf8')).toBe('API_KEY=new-value-Gt2\n');
   });
 });

@@ -6,18 +6,21 @@
  * a file that is gone, the output of `coffer inject` (a template holding a reference's
  * value, not a .env file: run inject again), a name the injection rules refuse (core/inject),
  * a write a client recorded through `coffer serve` (its path is the client's to name), a path
- * that is now a symbolic link, a file that no longer holds the variable, and a name another
- * secret of the project owns. During a grace window with a `previous:` name, the previous value is written
- * beside the new one under that name, as `env pull` does, so the app still accepts both;
- * not under a name the injection rules refuse (sync takes no `--allow-env-name`), and each
- * file rewritten without it says so (`refused-previous`). No value enters the result. A name
- * the injection rules refuse, recorded or previous, is audited as a denied `rotate_sync`
+ * that is now a symbolic link, a file that no longer holds the variable, a file git tracks
+ * (the live value would go into the next commit; one git would commit but does not track yet
+ * gets the warning every .env writer gives), and a name another secret of the project owns.
+ * During a grace window with a `previous:` name, the previous value is written beside the
+ * new one under that name, as `env pull` does, so the app still accepts both; not under a
+ * name the injection rules refuse (sync takes no `--allow-env-name`), and each file rewritten
+ * without it says so (`refused-previous`). No value enters the result. A name the injection
+ * rules refuse, recorded or previous, is audited as a denied `rotate_sync`
  * (core/inject: recordRefusedNames), never with a value.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDotenv } from '../dotenv/parse.js';
 import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
+import { isGitTracked } from '../git.js';
 import { type InjectedName, recordRefusedNames, refusedNames } from '../inject/check.js';
 import { refusedEnvName } from '../inject/names.js';
 import { secretEnvVar } from '../paths.js';
@@ -45,7 +48,10 @@ export interface SyncedFile {
     | 'remote'
     | 'link'
     | 'changed'
+    | 'tracked'
     | 'name-taken';
+  /** The git-ignore warning of a file rewritten that git would commit. */
+  warning?: string;
 }
 
 /**
@@ -87,6 +93,8 @@ export async function syncDotenvFiles(
       // A file that no longer holds the variable is not the one coffer wrote: never add it.
       else if (!st.isFile() || !Object.hasOwn(parseDotenv(readDotenvFile(f.file)), f.name))
         skip('changed');
+      // A committed file (a .env.example, a .env added by mistake) is never given a value.
+      else if (isGitTracked(f.file) === true) skip('tracked');
       else todo.push({ ...f, name: f.name });
     }
   }
@@ -169,9 +177,16 @@ export async function syncDotenvFiles(
       values[grace.envVar] = grace.value;
       written.push({ path, env, version: grace.version, name: grace.envVar });
     }
-    writeDotenv(file, values, { skipGitCheck: true, remove: ended, realDir: true });
+    const { warning } = writeDotenv(file, values, { remove: ended, realDir: true });
     if (written.length > 0) await recordFileWrite(vault, file, written, 'rotate --sync');
-    for (const f of places) out.push({ file, name: f.name, reference: null, outcome: 'rewritten' });
+    for (const f of places)
+      out.push({
+        file,
+        name: f.name,
+        reference: null,
+        outcome: 'rewritten',
+        ...(warning === undefined ? {} : { warning }),
+      });
     if (refusedPrevious !== undefined && withoutPrevious.includes(file)) {
       out.push({ file, name: refusedPrevious.name, reference: null, outcome: 'refused-previous' });
     }
