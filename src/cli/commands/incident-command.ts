@@ -16,7 +16,7 @@ import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
 import { promptHidden, readStdinRest, STDIN_VALUE, stdinIsTerminal } from '../input.js';
-import { note, printJson, table, writeOut } from '../output.js';
+import { note, printJson, table, warn, writeOut } from '../output.js';
 import { manifestHints } from './rotate-command.js';
 
 interface IncidentOptions extends CommonOptions {
@@ -99,6 +99,7 @@ Examples:
             printJson({ incident: record, places, prevention });
             return 0;
           }
+          if (places.trust.notUsed !== undefined) warn(`not listed below: ${places.trust.notUsed}`);
           for (const f of places.files) writeOut(`update file: ${f.file} (${writtenUnder(f)})\n`);
           for (const p of places.programs) writeOut(`restart: ${p.command}\n`);
           const actors = [...new Set(places.reads.map((r) => r.actor))];

@@ -4,6 +4,7 @@
  * generator, its `previous:` name and the provider's steps.
  */
 import type { Command } from 'commander';
+import { auditTrust, refuseUnvouched } from '../../core/audit/vouched.js';
 import { CofferError } from '../../core/errors.js';
 import type { ManifestRotationHints } from '../../core/manifest/load.js';
 import { parseEnvVarName, parseKeyPath } from '../../core/paths.js';
@@ -148,7 +149,8 @@ value. A key list (a coffer/envelope keyring k2:...,k1:... or Fernet keys) gains
 key and keeps the old ones until --finish --rewrapped. Any other secret is external: the
 provider's steps (rotate: in coffer.yaml) are printed and the new value is read from stdin
 (--value-stdin) or a hidden prompt. Everything happens in one transaction.
---sync never writes into a file git tracks.
+--sync takes the files from the audit log: it refuses, before rotating, while \`coffer audit
+verify\` reports a break, and never writes into a file git tracks.
 
 Examples:
   coffer rotate project/agents/secret_key --env prod --grace 7d
@@ -211,6 +213,16 @@ Examples:
               hints.allowEnvNames,
             );
           }
+          // --sync writes into the files the audit log names: with a log that does not
+          // verify, it is refused (and audited) before anything is rotated.
+          if (opts.sync) {
+            await refuseUnvouched(
+              vault,
+              'rotate_sync',
+              { path: key, env },
+              await auditTrust(vault),
+            );
+          }
           const plan = await planRotation(vault, key, env, generator);
           let value: string | undefined;
           if (plan.kind === 'external') {
@@ -247,10 +259,22 @@ Examples:
           const programs = places.programs.filter(
             (p) => p.version === null || p.version < r.version,
           );
+          const trust = places.trust;
+          if (!trust.verified)
+            warn(
+              `where the old value went is not known: ${trust.notUsed ?? 'the audit log does not verify'}`,
+            );
+          else if (trust.notUsed !== undefined)
+            warn(
+              `${trust.notUsed}; the files and programs they name are not listed${opts.sync ? ' nor rewritten' : ''}`,
+            );
           let synced: SyncedFile[] = [];
           let stale = staleFiles;
           if (opts.sync) {
-            synced = (await syncDotenvFiles(vault, key, env, staleFiles)).files;
+            // The log verified before the rotation; changed since, it is refused here.
+            if (!trust.verified)
+              note(`rotated ${key} (${env}) to version ${r.version}; no file was rewritten`);
+            synced = (await syncDotenvFiles(vault, key, env, staleFiles, trust)).files;
             const done = new Set(
               synced.filter((f) => f.outcome === 'rewritten').map((f) => `${f.file}\n${f.name}`),
             );
@@ -262,6 +286,7 @@ Examples:
               grace: formatDuration(graceMs),
               staleFiles: stale,
               programs,
+              audit: trust,
               ...(opts.sync ? { synced } : {}),
             });
           } else {

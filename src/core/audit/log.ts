@@ -109,11 +109,12 @@ export interface ChainWalk {
 /**
  * Walks the whole chain: each break (a record edited in place, records missing from the
  * middle, a record that does not follow) is a problem until a later, intact
- * acknowledgement names it (acknowledge.ts). `visit` sees each record walked.
+ * acknowledgement names it (acknowledge.ts). `visit` sees each record walked, and whether it
+ * was whole (it followed the one before and kept its hash).
  */
 export async function walkChain(
   tx: StorageTx,
-  visit?: (r: AuditRecord) => void,
+  visit?: (r: AuditRecord, intact: boolean) => void,
 ): Promise<ChainWalk> {
   const verifier = new AuditChainVerifier({ acknowledgeable: true });
   const acknowledged: AcknowledgedBreak[] = [];
@@ -127,7 +128,7 @@ export async function walkChain(
       // An acknowledgement edited in place acknowledges nothing.
       if (verifier.lastIntact) verifier.acknowledge(ack.problem.split(REASON_SEPARATOR));
     }
-    visit?.(r);
+    visit?.(r, verifier.lastIntact);
     return true;
   });
   return { verifier, acknowledged, last };

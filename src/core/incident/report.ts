@@ -4,6 +4,7 @@
  * names, times, actors, files and commands only: no value is ever passed in, so none can
  * come out (a property test feeds it random values through the vault and looks for them).
  */
+import type { AuditTrust } from '../audit/vouched.js';
 import { type ValuePlaces, writtenUnder } from '../rotation/places.js';
 import type { IncidentRecord } from '../rotation/state.js';
 
@@ -20,7 +21,7 @@ function cell(text: string): string {
 
 export function incidentReport(
   incident: IncidentRecord,
-  places: ValuePlaces,
+  places: ValuePlaces & { trust?: AuditTrust },
   prevention: readonly PreventionCheck[],
 ): string {
   const out: string[] = [];
@@ -34,6 +35,9 @@ export function incidentReport(
   out.push('## Timeline', '', '| time | step | detail |', '| --- | --- | --- |');
   for (const s of incident.steps) out.push(`| ${s.at} | ${cell(s.step)} | ${cell(s.detail)} |`);
   out.push('', '## Who read it', '');
+  // Both lists come from the audit records the vault vouches for: say what was left out.
+  const notUsed = places.trust?.notUsed;
+  if (notUsed !== undefined) out.push(`Not in these lists: ${cell(notUsed)}.`, '');
   if (places.reads.length === 0) out.push('No reads in the window.');
   else {
     out.push('| time | actor | version | purpose |', '| --- | --- | --- | --- |');
@@ -41,6 +45,7 @@ export function incidentReport(
       out.push(`| ${r.at} | ${cell(r.actor)} | ${r.version ?? '-'} | ${cell(r.detail ?? '')} |`);
   }
   out.push('', '## Where it must be updated', '');
+  if (notUsed !== undefined) out.push(`Not in these lists: ${cell(notUsed)}.`, '');
   if (places.files.length === 0 && places.programs.length === 0)
     out.push('No file writes or program runs recorded.');
   for (const f of places.files)

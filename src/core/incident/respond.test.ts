@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestVault } from '../../../test/helpers/vault.js';
+import { acknowledgeAuditBreak } from '../audit/acknowledge.js';
 import { CofferError } from '../errors.js';
+import { recordFileWrite } from '../rotation/places.js';
 import { listIncidents } from './incident.js';
 import { type IncidentResponseOptions, respondToIncident } from './respond.js';
 
@@ -72,6 +74,45 @@ describe('respondToIncident', () => {
     expect(asked).toEqual(['value']);
     expect(second.incident.steps).toHaveLength(5);
     expect((await vault.get(PATH, 'prod')).version).toBe(2);
+  });
+
+  it('lists no place an edited audit record names, and says which records it left out', async () => {
+    const { vault, storage, dir, options } = await setup();
+    await recordFileWrite(
+      vault,
+      '/srv/support/.env',
+      [{ path: PATH, env: 'prod', version: 1, name: 'OPENAI_API_KEY' }],
+      'env pull',
+    );
+    // Record 2 (the set) edited in place, its hash kept: a write into a file of their choosing.
+    storage.database
+      .prepare("UPDATE audit SET action = 'file_write', outcome = 'ok', detail = ? WHERE seq = 2")
+      .run(
+        JSON.stringify({
+          file: '/srv/public/.env.example',
+          name: 'OPENAI_API_KEY',
+          via: 'env pull',
+        }),
+      );
+    const report = join(dir, 'incident.md');
+    const first = await respondToIncident(
+      vault,
+      options({ report: { file: report, force: false } }),
+    );
+    expect(first.places).toMatchObject({ files: [], programs: [], reads: [] });
+    expect(first.places.trust).toMatchObject({ verified: false });
+    // Not listed is not done: the step waits for a log that verifies.
+    expect(first.incident.steps.map((s) => s.step)).not.toContain('listed places');
+    expect(readFileSync(report, 'utf8')).toContain(
+      'Not in these lists: no audit record was used: the audit log does not verify (record 2 was changed',
+    );
+    await acknowledgeAuditBreak(vault, 'record 2 edited, checked');
+    const second = await respondToIncident(vault, options());
+    expect(second.places.files.map((f) => f.file)).toEqual(['/srv/support/.env']);
+    expect(second.places.trust.notUsed).toMatch(
+      /^1 audit record of project\/agents\/openai_api_key \(prod\) was not used \(among records 1 to 2\)/,
+    );
+    expect(second.incident.steps.map((s) => s.step)).toContain('listed places');
   });
 
   it('refuses a report file it did not write before opening an incident, unless forced', async () => {

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileExistsError, writeSecretFile } from '../files.js';
 import { parseEnvironment, parseKeyPath } from '../paths.js';
-import { type ValuePlaces, valuePlaces } from '../rotation/places.js';
+import { type VouchedPlaces, valuePlaces } from '../rotation/places.js';
 import {
   finishRotation,
   planRotation,
@@ -60,7 +60,8 @@ export interface IncidentResponse {
   resumed: boolean;
   /** The rotation made by this run (undefined when an earlier run made it). */
   rotated?: RotateResult;
-  places: ValuePlaces;
+  /** From the audit records the vault vouches for (`trust` says which were not used). */
+  places: VouchedPlaces;
   prevention: PreventionCheck[];
   /** The report file written, if one was asked for. */
   reportFile?: string;
@@ -131,7 +132,9 @@ export async function respondToIncident(
   }
   const since = new Date(Date.parse(record.openedAt) - options.sinceMs);
   const places = await valuePlaces(vault, path, env, { since });
-  if (!hasStep(record, 'listed places')) {
+  // Not done while the audit log does not verify (nothing is listed then): a run after the
+  // break is acknowledged lists them.
+  if (!hasStep(record, 'listed places') && places.trust.verified) {
     record = await addIncidentStep(
       vault,
       record.id,

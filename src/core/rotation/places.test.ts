@@ -46,6 +46,7 @@ describe('where a value went', () => {
       files: [],
       programs: [],
       reads: [],
+      trust: { verified: true },
     });
     const audit = JSON.stringify(await tv.storage.transaction('read', (tx) => tx.listAudit({})));
     expect(audit).not.toContain('value-never-recorded-1');

@@ -11,8 +11,14 @@
  * `"reference": "coffer://PATH?env=ENV"` instead of a name. `coffer run` reads with the purpose
  * `run: ARGV0`, so its `get` records name the program (argv[0] only, never its arguments).
  * No value is ever part of these records.
+ *
+ * Only the records the vault vouches for are used (audit/vouched.ts): anyone who can write
+ * the database can edit a record in place, and `rotate --sync` writes the new value into the
+ * files these records name. When the audit log does not verify, no record is used, and the
+ * result says so (`trust`).
  */
 import { resolve } from 'node:path';
+import { type AuditTrust, readVouchedAudit } from '../audit/vouched.js';
 import { CofferError } from '../errors.js';
 import { parseEnvironment, parseEnvVarName, parseKeyPath } from '../paths.js';
 import { formatReference, parseReference } from '../references/reference.js';
@@ -217,15 +223,26 @@ export function placesFromRecords(
   return { files: [...files.values()], programs: [...programs.values()], reads };
 }
 
-/** Where the values of `path` in `env` went, from its audit records (newest `limit`). */
+/** Where the values went, and what of the audit log that rests on. */
+export interface VouchedPlaces extends ValuePlaces {
+  /** Whether the audit log verified, and which records were not used. */
+  trust: AuditTrust;
+}
+
+/**
+ * Where the values of `path` in `env` went, from its audit records the vault vouches for
+ * (the newest `limit` of them). One walk of the whole log (audit/vouched.ts for its cost).
+ */
 export async function valuePlaces(
   vault: Vault,
   path: string,
   env: string,
   options: { since?: Date | undefined; limit?: number | undefined } = {},
-): Promise<ValuePlaces> {
-  const records = await vault.readTransaction((tx) =>
-    tx.listAudit({ path, descending: true, limit: options.limit ?? 10_000 }),
+): Promise<VouchedPlaces> {
+  const { picked, trust } = await readVouchedAudit(
+    vault,
+    (r) => (r.path === path && r.env === env ? r : undefined),
+    { keep: options.limit ?? 10_000, about: ` of ${path} (${env})` },
   );
-  return placesFromRecords(records, env, options.since);
+  return { ...placesFromRecords(picked, env, options.since), trust };
 }

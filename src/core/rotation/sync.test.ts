@@ -1,7 +1,8 @@
 /**
  * `rotate --sync` rewrites only the .env files this machine's coffer wrote the secret into:
  * never a path a client recorded through the server, a path that is now a link, a file that
- * no longer holds the variable, a file git tracks, or a variable another secret owns.
+ * no longer holds the variable, a file git tracks, or a variable another secret owns; and
+ * nothing when the audit log that names them does not verify.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
+import type { AuditTrust } from '../audit/vouched.js';
 import type { FilePlace } from './places.js';
 import { rotateSecret } from './rotate.js';
 import { syncDotenvFiles } from './sync.js';
@@ -28,6 +30,8 @@ afterEach(async () => {
 });
 
 const DESCRIPTION = 'API key the app calls the provider with';
+/** The audit log verified (valuePlaces found it so). */
+const TRUSTED: AuditTrust = { verified: true };
 const place = (file: string, over: Partial<FilePlace> = {}): FilePlace => ({
   file,
   name: 'API_KEY',
@@ -56,12 +60,13 @@ describe('syncDotenvFiles', () => {
     writeFileSync(other, 'SOMETHING=else\n');
     const notes = join(dir, 'NOTES.md');
     writeFileSync(notes, '# readme\nAPI_KEY=old-value-1\n');
-    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
-      place(mine),
-      place(notes, { actor: 'token:agent@203.0.113.9' }),
-      place(link),
-      place(other),
-    ]);
+    const r = await syncDotenvFiles(
+      vault,
+      'project/app/api_key',
+      'dev',
+      [place(mine), place(notes, { actor: 'token:agent@203.0.113.9' }), place(link), place(other)],
+      TRUSTED,
+    );
     expect(r.files.map((f) => [f.file, f.outcome])).toEqual([
       [notes, 'remote'],
       [link, 'link'],
@@ -83,9 +88,13 @@ describe('syncDotenvFiles', () => {
     // Written with env pull --allow-env-name (which sync does not take), or a planted record.
     const file = join(dir, '.env');
     writeFileSync(file, 'NODE_OPTIONS=old-value-Ys1\n');
-    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
-      place(file, { name: 'NODE_OPTIONS' }),
-    ]);
+    const r = await syncDotenvFiles(
+      vault,
+      'project/app/api_key',
+      'dev',
+      [place(file, { name: 'NODE_OPTIONS' })],
+      TRUSTED,
+    );
     expect(r.files.map((f) => [f.name, f.outcome])).toEqual([['NODE_OPTIONS', 'refused-name']]);
     expect(readFileSync(file, 'utf8')).toBe('NODE_OPTIONS=old-value-Ys1\n');
     const records = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
@@ -161,9 +170,13 @@ describe('syncDotenvFiles', () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
     const env = join(dir, '.env');
     writeFileSync(env, 'DB_PASSWORD=api-old-1\n');
-    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
-      place(env, { name: 'DB_PASSWORD' }),
-    ]);
+    const r = await syncDotenvFiles(
+      vault,
+      'project/app/api_key',
+      'dev',
+      [place(env, { name: 'DB_PASSWORD' })],
+      TRUSTED,
+    );
     expect(r.files[0]?.outcome).toBe('name-taken');
     expect(readFileSync(env, 'utf8')).toBe('DB_PASSWORD=api-old-1\n');
   });
@@ -190,12 +203,12 @@ describe('syncDotenvFiles', () => {
     // A second rotation inside the window: v2 becomes the previous value, v1 is retired.
     await rotateSecret(vault, { path, env: 'dev', graceMs: 86_400_000 });
     const v3 = (await vault.get(path, 'dev')).value;
-    await syncDotenvFiles(vault, path, 'dev', records);
+    await syncDotenvFiles(vault, path, 'dev', records, TRUSTED);
     expect(readFileSync(file, 'utf8')).toBe(`API_KEY=${v3}\nAPI_KEY_OLD=${v2}\n`);
     // Finished with no window: the previous name comes out.
     await rotateSecret(vault, { path, env: 'dev', graceMs: 0 });
     const v4 = (await vault.get(path, 'dev')).value;
-    await syncDotenvFiles(vault, path, 'dev', records);
+    await syncDotenvFiles(vault, path, 'dev', records, TRUSTED);
     expect(readFileSync(file, 'utf8')).toBe(`API_KEY=${v4}\n`);
   });
 
@@ -214,7 +227,13 @@ describe('syncDotenvFiles', () => {
     const file = join(dir, '.env');
     writeFileSync(file, 'LEGACY_KEY=legacy-value-123\n');
     await rotateSecret(vault, { path: b, env: 'dev', graceMs: 0, value: 'legacy-value-456' });
-    const r = await syncDotenvFiles(vault, b, 'dev', [place(file, { name: 'LEGACY_KEY' })]);
+    const r = await syncDotenvFiles(
+      vault,
+      b,
+      'dev',
+      [place(file, { name: 'LEGACY_KEY' })],
+      TRUSTED,
+    );
     expect(r.files.map((f) => f.outcome)).toEqual(['rewritten']);
     expect(readFileSync(file, 'utf8')).toBe('LEGACY_KEY=legacy-value-456\n');
   });
@@ -231,13 +250,44 @@ describe('syncDotenvFiles', () => {
     // The audit log names <dir>/config/.env; config is now a link to another directory.
     symlinkSync(elsewhere, join(dir, 'config'));
     const recorded = join(dir, 'config', '.env');
-    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [place(recorded)]);
+    const r = await syncDotenvFiles(
+      vault,
+      'project/app/api_key',
+      'dev',
+      [place(recorded)],
+      TRUSTED,
+    );
     expect(r.files.map((f) => f.outcome)).toEqual(['link']);
     expect(readFileSync(join(elsewhere, '.env'), 'utf8')).toBe('API_KEY=x\n');
     const { writeDotenv } = await import('../dotenv/write.js');
     expect(() => writeDotenv(recorded, { API_KEY: 'v' }, { realDir: true })).toThrow(
       /reached through a symbolic link/,
     );
+  });
+
+  it('rewrites nothing when the audit log does not verify, and audits the refusal', async () => {
+    tv = await makeTestVault();
+    const { vault } = tv;
+    await vault.set('project/app/api_key', 'dev', 'old-value-Zq1', { description: DESCRIPTION });
+    await vault.set('project/app/api_key', 'dev', 'new-value-Zq2');
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'coffer-sync-')));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'API_KEY=old-value-Zq1\n');
+    const problem = 'record 2 was changed (its fields hash to 0123456789abcdef)';
+    await expect(
+      syncDotenvFiles(vault, 'project/app/api_key', 'dev', [place(file)], {
+        verified: false,
+        problem,
+      }),
+    ).rejects.toMatchObject({ code: 'AUDIT_CHAIN_BROKEN' });
+    expect(readFileSync(file, 'utf8')).toBe('API_KEY=old-value-Zq1\n');
+    const records = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
+    expect(records.at(-1)).toMatchObject({
+      action: 'rotate_sync',
+      path: 'project/app/api_key',
+      outcome: 'denied',
+      detail: `the audit log does not verify: ${problem}`,
+    });
   });
 
   it('never writes into a file git tracks; one git would commit gets the git warning', async () => {
@@ -254,10 +304,13 @@ describe('syncDotenvFiles', () => {
     git('add', '.env.example');
     const loose = join(repo, '.env');
     writeFileSync(loose, 'API_KEY=old-value-Gt1\n');
-    const r = await syncDotenvFiles(vault, 'project/app/api_key', 'dev', [
-      place(example),
-      place(loose),
-    ]);
+    const r = await syncDotenvFiles(
+      vault,
+      'project/app/api_key',
+      'dev',
+      [place(example), place(loose)],
+      TRUSTED,
+    );
     expect(r.files.map((f) => [f.file, f.outcome, f.warning])).toEqual([
       [example, 'tracked', undefined],
       [loose, 'rewritten', expect.stringContaining('is not ignored by git')],

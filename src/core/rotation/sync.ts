@@ -9,15 +9,18 @@
  * that is now a symbolic link, a file that no longer holds the variable, a file git tracks
  * (the live value would go into the next commit; one git would commit but does not track yet
  * gets the warning every .env writer gives), and a name another secret of the project owns.
- * During a grace window with a `previous:` name, the previous value is written beside the
- * new one under that name, as `env pull` does, so the app still accepts both; not under a
- * name the injection rules refuse (sync takes no `--allow-env-name`), and each file rewritten
- * without it says so (`refused-previous`). No value enters the result. A name the injection
- * rules refuse, recorded or previous, is audited as a denied `rotate_sync`
- * (core/inject: recordRefusedNames), never with a value.
+ * The records are only those the vault vouches for (audit/vouched.ts): when the audit log
+ * does not verify, nothing is rewritten and the sync is refused (AUDIT_CHAIN_BROKEN, audited
+ * as a denied `rotate_sync`). During a grace window with a `previous:` name, the previous
+ * value is written beside the new one under that name, as `env pull` does, so the app still
+ * accepts both; not under a name the injection rules refuse (sync takes no
+ * `--allow-env-name`), and each file rewritten without it says so (`refused-previous`). No
+ * value enters the result. A name the injection rules refuse, recorded or previous, is
+ * audited as a denied `rotate_sync` (core/inject: recordRefusedNames), never with a value.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { type AuditTrust, refuseUnvouched } from '../audit/vouched.js';
 import { parseDotenv } from '../dotenv/parse.js';
 import { readDotenvFile, writeDotenv } from '../dotenv/write.js';
 import { isGitTracked } from '../git.js';
@@ -63,13 +66,18 @@ function recordedHere(actor: string): boolean {
   return !actor.startsWith('token:');
 }
 
-/** Rewrites `files` (stale places of `path` in `env`) with its current value. */
+/**
+ * Rewrites `files` (stale places of `path` in `env`, valuePlaces) with its current value;
+ * `trust` is what valuePlaces found of the audit log they come from.
+ */
 export async function syncDotenvFiles(
   vault: Vault,
   path: string,
   env: string,
   files: readonly FilePlace[],
+  trust: AuditTrust,
 ): Promise<{ version: number; files: SyncedFile[] }> {
+  await refuseUnvouched(vault, 'rotate_sync', { path, env }, trust);
   const out: SyncedFile[] = [];
   const todo: (FilePlace & { name: string })[] = [];
   const refused: InjectedName[] = [];
