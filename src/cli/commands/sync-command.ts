@@ -22,7 +22,7 @@ import { action, type CommonOptions } from '../action.js';
 import { type GlobalOptions, withLocalVault } from '../context.js';
 import { projectAndEnv } from '../env-input.js';
 import { envHelp } from '../env-option.js';
-import { note, printJson, writeOut } from '../output.js';
+import { note, printJson, warn, writeOut } from '../output.js';
 import { allowedEnvNames, collect } from '../project-file.js';
 import { withSuggestions } from '../suggestions.js';
 import {
@@ -91,12 +91,23 @@ async function runSync(opts: SyncOptions, g: GlobalOptions): Promise<number> {
       token = process.env[tokenEnv] || (name === 'github' ? process.env.GH_TOKEN : undefined);
     }
     const target = await makeTarget(name, { ...opts, token });
-    const plan = planSync(
-      selection.variables,
-      await target.read(),
-      await syncedNames(vault, [target.label, ...(target.formerLabels ?? [])], project, env),
-    );
     const prune = opts.prune === true;
+    // What coffer synced there before, from the audit records the vault vouches for: --prune
+    // removes by them, and is refused when the audit log does not verify.
+    const synced = await syncedNames(
+      vault,
+      [target.label, ...(target.formerLabels ?? [])],
+      project,
+      env,
+      { prune },
+    );
+    const notUsed = synced.trust.notUsed;
+    if (!synced.trust.verified) warn(`${notUsed}; no variable is listed as synced before`);
+    else if (notUsed !== undefined)
+      warn(
+        `${notUsed}; the variables they name are ${prune ? 'not removed' : 'not listed as synced before'}`,
+      );
+    const plan = planSync(selection.variables, await target.read(), synced.names);
     if (opts.dryRun) {
       if (opts.json) printJson({ target: target.label, project, env, dryRun: true, ...plan });
       else {
@@ -212,7 +223,8 @@ bodies (their CLIs take values only in argv); never in argv, a file or the outpu
 is not installed, a token (GITHUB_TOKEN, GH_TOKEN or --token-from) and --repo use GitHub's
 REST API, each value sealed to the repository's public key (libsodium sealed box).
 --prune removes only variables coffer synced to that target (that repository, app or
-service) from this project and environment before; the target's own stay.
+service) from this project and environment before; the target's own stay. It reads them
+from the audit log, and refuses while \`coffer audit verify\` reports a break.
 Local-only secrets are never synced. A secret whose variable would change how programs load
 code (NODE_OPTIONS, LD_PRELOAD, PATH, ...: see docs/injection.md) stops the sync first,
 before --token-from is read, gh is asked or anything is pushed (a denied audit record names

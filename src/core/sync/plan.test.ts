@@ -32,7 +32,8 @@ describe('sync --prune', () => {
     await recordSync(vault, gh, 'web', 'prod', ['OLD_FLAG']);
     await recordSync(vault, gh, 'web', 'dev', ['DEV_ONLY']);
     await recordSync(vault, 'heroku app web', 'web', 'prod', ['HEROKU_ONE']);
-    const synced = await syncedNames(vault, gh, 'web', 'prod');
+    const { names: synced, trust } = await syncedNames(vault, gh, 'web', 'prod');
+    expect(trust).toEqual({ verified: true });
     expect([...synced]).toEqual(['OLD_FLAG']);
     const remote = new Map<string, string | undefined>([
       ['STRIPE_KEY', undefined],
@@ -56,7 +57,7 @@ describe('sync --prune', () => {
     await recordSync(vault, 'github acme/web', 'web', 'prod', ['NOW']);
     await recordSync(vault, 'github acme/other', 'web', 'prod', ['OTHER_REPO']);
     const labels = ['github acme/web', 'github Acme/Web', 'github (this repository)'];
-    expect([...(await syncedNames(vault, labels, 'web', 'prod'))].sort()).toEqual([
+    expect([...(await syncedNames(vault, labels, 'web', 'prod')).names].sort()).toEqual([
       'CASED',
       'LEGACY',
       'NOW',

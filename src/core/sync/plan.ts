@@ -7,9 +7,15 @@
  * does not (GitHub, Fly: write-only secrets), every variable it holds is changed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type AuditTrust,
+  readVouchedAudit,
+  refuseUnvouched,
+  type VouchSource,
+} from '../audit/vouched.js';
 import type { ExportVariable } from '../export/formats.js';
 import { parseDetail } from '../rotation/places.js';
-import type { StorageTx } from '../store/storage.js';
+import type { Vault } from '../store/vault.js';
 
 export interface SyncPlan {
   add: string[];
@@ -68,38 +74,40 @@ export function syncRecordDetail(target: string, name: string): string {
   return JSON.stringify({ target, name });
 }
 
-/** Audit records read per page while looking for past syncs. */
-const PAGE = 1000;
-
 /**
  * The variable names coffer has synced to `target` (its label, as the `sync` audit records
- * name it, or several labels of one target) from `project` in `env`: what `--prune` may remove there. Another project's syncs
- * to a target of the same label (a shared app or repository) do not count. Read from the
- * audit log's `sync` records, oldest first.
+ * name it, or several labels of one target) from `project` in `env`: what `--prune` may
+ * remove there. Another project's syncs to a target of the same label (a shared app or
+ * repository) do not count. Read from the `sync` records the vault vouches for
+ * (audit/vouched.ts: one walk of the whole log, a forged or edited record never counts);
+ * `trust` says whether the log verified and which records were not used. With `prune` (the
+ * names are to be removed), a log that does not verify is refused: AUDIT_CHAIN_BROKEN,
+ * audited as a denied `sync` of the project.
  */
 export async function syncedNames(
-  vault: { readTransaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> },
+  vault: VouchSource & Pick<Vault, 'recordDenied'>,
   target: string | readonly string[],
   project: string,
   env: string,
-): Promise<Set<string>> {
+  options: { prune?: boolean | undefined } = {},
+): Promise<{ names: Set<string>; trust: AuditTrust }> {
   const prefix = `project/${project}/`;
   const labels = new Set(typeof target === 'string' ? [target] : target);
-  const names = new Set<string>();
-  let after = 0;
-  for (;;) {
-    const rows = await vault.readTransaction((tx) =>
-      tx.listAudit({ afterSeq: after, limit: PAGE, action: 'sync' }),
-    );
-    for (const r of rows) {
-      if (r.outcome !== 'ok') continue;
-      if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) continue;
+  const { picked, trust } = await readVouchedAudit(
+    vault,
+    (r) => {
+      if (r.action !== 'sync' || r.outcome !== 'ok') return undefined;
+      if (r.path === null || !r.path.startsWith(prefix) || r.env !== env) return undefined;
       // The summary record of a sync is plain text, not one variable's.
       const d = parseDetail(r.detail);
-      if (typeof d?.target === 'string' && labels.has(d.target) && typeof d.name === 'string')
-        names.add(d.name);
-    }
-    if (rows.length < PAGE) return names;
-    after = rows[rows.length - 1]!.seq;
+      return typeof d?.target === 'string' && labels.has(d.target) && typeof d.name === 'string'
+        ? d.name
+        : undefined;
+    },
+    { about: ` of syncs to ${[...labels].join(', ')}` },
+  );
+  if (options.prune === true) {
+    await refuseUnvouched(vault, 'sync', { path: `project/${project}`, env }, trust);
   }
+  return { names: new Set(picked), trust };
 }
