@@ -1169,4 +1169,33 @@ describe('lifecycle', () => {
     expectPass(await f.check('lifecycle/backup'));
     expectFail(await f.check('lifecycle/backup', { now: new Date(Date.now() + 40 * DAY) }));
   });
+
+  it('lifecycle/backup, access/token-unused: a backup or a use an edited audit record claims counts for nothing', async () => {
+    const f = await fixture({ vault: true });
+    await f.vault!.set('project/billing/db_password', 'prod', rand(), { description: DESC });
+    const old = new Date(Date.now() - 100 * DAY);
+    await createToken(
+      f.vault!,
+      { name: 'old', allow: ['project/billing/*'], caps: ['read'], ttl: '365d' },
+      old,
+    );
+    expectFail(await f.check('lifecycle/backup'));
+    expectFail(await f.check('access/token-unused'), { token: 'old' });
+    // Record 2 edited in place, its hash kept: a backup today, by the token.
+    const db = new Database(f.vaultFiles[0]!);
+    db.prepare(
+      "UPDATE audit SET action = 'vault.backup', outcome = 'ok', actor = 'token:old@127.0.0.1', ts = ? WHERE seq = 2",
+    ).run(new Date().toISOString());
+    db.close();
+    for (const id of ['lifecycle/backup', 'access/token-unused']) {
+      expect(await f.check(id)).toMatchObject({
+        status: 'skipped',
+        skipped: expect.stringContaining('the audit log does not verify'),
+      });
+    }
+    // Acknowledged, the break vouches for nothing before it: the record is still not used.
+    await acknowledgeAuditBreak(f.vault!, 'record 2 edited, checked against the backup');
+    expectFail(await f.check('lifecycle/backup'));
+    expectFail(await f.check('access/token-unused'), { token: 'old' });
+  });
 });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { type Dirent, readdirSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { cpuUsage } from 'node:process';
-import { walkAudit } from '../audit/head-state.js';
+import { walkVouchedAudit } from '../audit/vouched.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { findManifestFile, loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/model.js';
@@ -439,26 +439,34 @@ export class DoctorContext {
     });
   }
 
-  /** One walk of the audit log: the last backup, and when each token was last used. */
+  /**
+   * One walk of the audit log: the last backup, and when each token was last used, from the
+   * records the vault vouches for (audit/vouched.ts): a record edited in place never makes a
+   * backup or a token's use up. `verified` false: the log does not verify, and nothing is
+   * known (lifecycle/audit-verify reports why).
+   */
   auditFacts(): Promise<
-    { lastBackup: string | undefined; tokenUse: Map<string, string> } | undefined
+    { verified: boolean; lastBackup: string | undefined; tokenUse: Map<string, string> } | undefined
   > {
     return this.#once('audit walk', async () => {
       const vault = await this.vault();
       if (vault === undefined) return undefined;
-      return vault.readTransaction(async (tx) => {
-        let lastBackup: string | undefined;
-        const tokenUse = new Map<string, string>();
-        await walkAudit(tx, 0, (r) => {
+      let lastBackup: string | undefined;
+      const tokenUse = new Map<string, string>();
+      const walk = await walkVouchedAudit(vault, {
+        visit(r) {
           if (r.action === 'vault.backup' && r.outcome === 'ok') lastBackup = r.ts;
           if (r.actor.startsWith('token:') && r.outcome === 'ok') {
             const name = r.actor.slice(6).split('@')[0]!;
             tokenUse.set(name, r.ts);
           }
-          return true;
-        });
-        return { lastBackup, tokenUse };
+        },
+        forget() {
+          lastBackup = undefined;
+          tokenUse.clear();
+        },
       });
+      return { verified: walk.verified, lastBackup, tokenUse };
     });
   }
 

@@ -21,7 +21,7 @@ import {
   type Unread,
   unread as unreadFile,
 } from '../types.js';
-import { base, isEnvFile } from './util.js';
+import { base, isEnvFile, UNVERIFIED } from './util.js';
 
 const DAY = 86_400_000;
 export const UNUSED_DAYS = 90;
@@ -51,6 +51,7 @@ function tokenCheck(
       if (list === undefined) return { evidence: [], skipped: 'no vault' };
       const needsUse = id === 'access/token-unused';
       const facts = needsUse ? await ctx.auditFacts() : undefined;
+      if (facts?.verified === false) return { evidence: [], skipped: UNVERIFIED };
       const evidence: Evidence[] = [];
       const fixes: Fix[] = [];
       for (const t of list) {

@@ -8,6 +8,7 @@
 import type { SecretInfo } from '../../store/vault-types.js';
 import type { DoctorContext } from '../context.js';
 import type { Check, Evidence, Fix } from '../types.js';
+import { UNVERIFIED } from './util.js';
 
 export const MIN_KEY_LENGTH = 16;
 export const MIN_KEY_BITS = 128;
@@ -97,6 +98,7 @@ const backup: Check = {
     const secrets = await ctx.secrets();
     const facts = await ctx.auditFacts();
     if (secrets === undefined || facts === undefined) return { evidence: [], skipped: 'no vault' };
+    if (!facts.verified) return { evidence: [], skipped: UNVERIFIED };
     const last = facts.lastBackup === undefined ? 0 : Date.parse(facts.lastBackup);
     const evidence: Evidence[] = secrets
       .filter((s) => s.tier === 3 && Date.parse(s.updatedAt) > last)

@@ -7,7 +7,7 @@ import { verifyAudit } from '../../audit/log.js';
 import { rotationStatus } from '../../rotation/status.js';
 import { installHook, scannerHookState } from '../../scan/hook.js';
 import { type Check, type Evidence, type Fix, unread } from '../types.js';
-import { sh, shownPath } from './util.js';
+import { sh, shownPath, UNVERIFIED } from './util.js';
 
 const DAY = 86_400_000;
 export const BACKUP_MAX_AGE_DAYS = 30;
@@ -191,6 +191,7 @@ const backups: Check = {
     const secrets = await ctx.secrets();
     const facts = await ctx.auditFacts();
     if (secrets === undefined || facts === undefined) return { evidence: [], skipped: 'no vault' };
+    if (!facts.verified) return { evidence: [], skipped: UNVERIFIED };
     if (secrets.length === 0) return { evidence: [] };
     const last = facts.lastBackup;
     if (last !== undefined && ctx.now.getTime() - Date.parse(last) < BACKUP_MAX_AGE_DAYS * DAY) {

@@ -164,3 +164,9 @@ export function shownPath(root: string, path: string): string {
 export function sh(arg: string): string {
   return /^[\w./@:=,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * Why a check that reads the audit log (the last backup, a token's last use) is skipped: it
+ * uses only records the vault vouches for, and none are while the log does not verify.
+ */
+export const UNVERIFIED = 'the audit log does not verify (lifecycle/audit-verify says why)';
