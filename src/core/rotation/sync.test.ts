@@ -127,7 +127,7 @@ describe('syncDotenvFiles', () => {
     const file = join(dir, '.env');
     writeFileSync(file, 'API_KEY=value-v1-Kp3\n');
     const gone = join(dir, 'gone.env');
-    const r = await syncDotenvFiles(vault, path, 'dev', [place(file), place(gone)]);
+    const r = await syncDotenvFiles(vault, path, 'dev', [place(file), place(gone)], TRUSTED);
     expect(r.files.map((f) => [f.file, f.name, f.outcome])).toEqual([
       [gone, 'API_KEY', 'missing'],
       [file, 'API_KEY', 'rewritten'],
@@ -145,7 +145,7 @@ describe('syncDotenvFiles', () => {
     ]);
     expect(JSON.stringify(records)).not.toMatch(/value-v\d-Kp/);
     // Nothing to rewrite: nothing said about the previous value, nothing audited.
-    const again = await syncDotenvFiles(vault, path, 'dev', [place(gone)]);
+    const again = await syncDotenvFiles(vault, path, 'dev', [place(gone)], TRUSTED);
     expect(again.files.map((f) => f.outcome)).toEqual(['missing']);
     const after = await tv.storage.transaction('read', (tx) => tx.listAudit({}));
     expect(after.filter((x) => x.outcome === 'denied')).toHaveLength(1);
