@@ -1,7 +1,14 @@
 /**
  * Row-to-record mapping shared by the SQL backends. Both store the same columns under the
  * same names (docs/format.md); they differ only in how a text column comes back (PostgreSQL
- * text is escaped, see postgres/text-escape.ts) and how a boolean does (SQLite: 0/1).
+ * text is escaped, see postgres/text-escape.ts), how a boolean does (SQLite: 0/1) and how
+ * an integer does (PostgreSQL bigint: decimal text).
+ *
+ * A column can hold what coffer never writes there: 2^62 fits SQLite's INTEGER and
+ * PostgreSQL's bigint but no JavaScript number, and a table re-created without STRICT takes
+ * 1.5 or 'abc'. Such a value is read as NaN (an integer) or as a row without a MAC (a
+ * boolean), never as some nearby number: a MAC'd row holding one fails its MAC
+ * (core/store/row-mac.ts) and is reported as changed outside coffer, like any other edit.
  */
 import { CofferError } from '../core/errors.js';
 import type {
@@ -18,8 +25,35 @@ export type Row = Record<string, unknown>;
 export interface Dialect {
   /** A text column's value as stored, back to the string that was written. */
   text(v: unknown): string;
-  /** A boolean column's value. */
-  bool(v: unknown): boolean;
+  /** A boolean column's value; undefined for anything coffer does not write there. */
+  bool(v: unknown): boolean | undefined;
+  /** An integer column's value as a safe integer; NaN for anything else. */
+  int(v: unknown): number;
+}
+
+/** A SQLite INTEGER column's value: a safe integer, else NaN (better-sqlite3 rounds 2^62). */
+export const sqliteInt = (v: unknown): number =>
+  typeof v === 'number' && Number.isSafeInteger(v) ? v : NaN;
+
+/** A PostgreSQL bigint (decimal text) or integer (number) column's value, else NaN. */
+export function postgresInt(v: unknown): number {
+  const n = typeof v === 'string' && /^-?[0-9]{1,16}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : NaN;
+}
+
+/**
+ * A secret_versions row id, which names the row to update in a key rotation's re-wrap: one
+ * no number holds exactly would update another row, or none (and be listed again and again).
+ */
+export function rowId(d: Dialect, v: unknown): number {
+  const id = d.int(v);
+  if (Number.isNaN(id)) {
+    throw new CofferError(
+      'INTEGRITY_FAILURE',
+      'a stored secret version has a row id coffer never writes: it was changed outside coffer',
+    );
+  }
+  return id;
 }
 
 export interface RowMappers {
@@ -50,8 +84,6 @@ export const bytes = (v: unknown): Uint8Array => {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 };
 
-const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
-
 /**
  * A token's list column (JSON array of strings). Anything else was written outside coffer:
  * refused as an integrity failure rather than a parser error.
@@ -77,6 +109,7 @@ const bytesOrNull = (v: unknown): Uint8Array | null =>
 export function rowMappers(d: Dialect): RowMappers {
   const t = d.text;
   const tOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : t(v));
+  const intOrNull = (v: unknown): number | null => (v === null ? null : d.int(v));
   return {
     toKek: (r) => ({
       id: t(r.id),
@@ -86,25 +119,29 @@ export function rowMappers(d: Dialect): RowMappers {
       retiredAt: tOrNull(r.retired_at),
       mac: bytesOrNull(r.mac),
     }),
-    toSecret: (r) => ({
-      path: t(r.path),
-      env: t(r.env),
-      description: t(r.description),
-      currentVersion: Number(r.current_version),
-      tier: numOrNull(r.tier),
-      rotation: tOrNull(r.rotation),
-      envVar: tOrNull(r.env_var),
-      localOnly: d.bool(r.local_only),
-      generator: tOrNull(r.generator),
-      createdAt: t(r.created_at),
-      updatedAt: t(r.updated_at),
-      deletedAt: tOrNull(r.deleted_at),
-      mac: bytesOrNull(r.mac),
-    }),
+    toSecret: (r) => {
+      const localOnly = d.bool(r.local_only);
+      return {
+        path: t(r.path),
+        env: t(r.env),
+        description: t(r.description),
+        currentVersion: d.int(r.current_version),
+        tier: intOrNull(r.tier),
+        rotation: tOrNull(r.rotation),
+        envVar: tOrNull(r.env_var),
+        localOnly: localOnly === true,
+        generator: tOrNull(r.generator),
+        createdAt: t(r.created_at),
+        updatedAt: t(r.updated_at),
+        deletedAt: tOrNull(r.deleted_at),
+        // A flag coffer never writes (2 in SQLite's 0/1): no MAC can vouch for the row.
+        mac: localOnly === undefined ? null : bytesOrNull(r.mac),
+      };
+    },
     toVersion: (r) => ({
       path: t(r.path),
       env: t(r.env),
-      version: Number(r.version),
+      version: d.int(r.version),
       kekId: t(r.kek_id),
       wrappedDek: bytes(r.wrapped_dek),
       ciphertext: bytes(r.ciphertext),
@@ -112,13 +149,13 @@ export function rowMappers(d: Dialect): RowMappers {
       actor: t(r.actor),
     }),
     toAudit: (r) => ({
-      seq: Number(r.seq),
+      seq: d.int(r.seq),
       ts: t(r.ts),
       actor: t(r.actor),
       action: t(r.action),
       path: tOrNull(r.path),
       env: tOrNull(r.env),
-      version: numOrNull(r.version),
+      version: intOrNull(r.version),
       outcome: t(r.outcome),
       detail: tOrNull(r.detail),
       prevHash: t(r.prev_hash),

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createToken, revokeToken } from '../../src/core/access/index.js';
 import { chainAuditRecord } from '../../src/core/audit/chain.js';
@@ -138,6 +139,15 @@ const EDITS: [string, string, unknown[], Read][] = [
   ['secrets.description', 'UPDATE secrets SET description = ?', ['Attacker text'], 'secret'],
   ['secrets.current_version (rollback)', 'UPDATE secrets SET current_version = 1', [], 'secret'],
   ['secrets.tier', 'UPDATE secrets SET tier = 1', [], 'secret'],
+  // Past 2^53: valid in SQLite's INTEGER and PostgreSQL's bigint, held by no JS number.
+  [
+    'secrets.current_version (2^62)',
+    'UPDATE secrets SET current_version = 4611686018427387904',
+    [],
+    'secret',
+  ],
+  ['secrets.tier (2^62)', 'UPDATE secrets SET tier = 4611686018427387904', [], 'secret'],
+  ['secrets.tier (-2^63)', 'UPDATE secrets SET tier = -9223372036854775808', [], 'secret'],
   ['secrets.rotation', "UPDATE secrets SET rotation = 'on-compromise'", [], 'secret'],
   ['secrets.env_var', "UPDATE secrets SET env_var = 'NODE_OPTIONS'", [], 'secret'],
   ['secrets.env_var (NULL)', 'UPDATE secrets SET env_var = NULL', [], 'secret'],
@@ -291,6 +301,121 @@ describe.each(backends)('every column, one edit at a time: $name', (backend) => 
   });
 });
 
+/**
+ * Makes the `secrets` table as loose as someone with the file can make it: re-created without
+ * STRICT, so an INTEGER column keeps 1.5, 'abc' or bytes as given (SQLite). PostgreSQL's
+ * bigint takes any 64-bit integer as it is.
+ */
+function loosenSecrets(rig: Rig, backend: Backend): void {
+  if (backend.name !== 'sqlite') return;
+  const db = (rig.storage as SqliteStorage).database;
+  const { sql } = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'secrets'").get() as {
+    sql: string;
+  };
+  db.exec(`ALTER TABLE secrets RENAME TO secrets_strict;
+    ${sql.replace(/\)\s*STRICT,\s*WITHOUT ROWID\s*$/, ') WITHOUT ROWID')};
+    INSERT INTO secrets SELECT * FROM secrets_strict;
+    DROP TABLE secrets_strict;`);
+  const after = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'secrets'").get();
+  expect((after as { sql: string }).sql).not.toMatch(/STRICT/);
+}
+
+/** Values an edit can put in an integer column of each backend. */
+const INT64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+const COLUMN_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  sqlite: fc.oneof(
+    INT64,
+    fc.integer({ min: -5, max: 5 }),
+    fc.double({ noNaN: true }),
+    fc.constantFrom(2 ** 53, 2 ** 62, 1.5, -0.5, '', 'abc', '1', ' 2', '1e3', null),
+    fc.string({ maxLength: 6 }),
+    fc.uint8Array({ maxLength: 4 }).map((b) => Buffer.from(b)),
+  ),
+  postgres: fc.oneof(INT64, fc.integer({ min: -5, max: 5 }).map(BigInt), fc.constant(null)),
+};
+
+describe.each(backends)('an integer column edited to any value: $name', (backend) => {
+  it('property: an integrity failure naming the row, never another error', async () => {
+    const { rig } = await populated(backend);
+    loosenSecrets(rig, backend);
+    const original = (await fresh(rig).get(PATH, 'dev')).version;
+    expect(original).toBe(2);
+    const columns: [string, unknown][] = [
+      ['current_version', 2n],
+      ['tier', 2n],
+    ];
+    if (backend.name === 'sqlite') columns.push(['local_only', 0n]);
+    /** Does the column hold what coffer wrote after all ('2' or 2.0 read as 2 by SQLite)? */
+    const unchanged = (column: string, before: unknown): boolean => {
+      if (backend.name !== 'sqlite') return false;
+      const db = (rig.storage as SqliteStorage).database;
+      const r = db.prepare(`SELECT ${column} IS ? AS same FROM secrets`).get(before) as {
+        same: number;
+      };
+      return r.same === 1;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...columns),
+        COLUMN_VALUES[backend.name]!,
+        async ([column, before], value) => {
+          if (value === before || (value === null && column !== 'tier')) return; // NOT NULL
+          await rig.exec(`UPDATE secrets SET ${column} = ?`, value);
+          try {
+            if (unchanged(column, before)) return;
+            const vault = fresh(rig);
+            try {
+              const err = await integrity(vault.get(PATH, 'dev'));
+              expect(err.message).toContain(`secret ${PATH} (dev) failed its integrity check`);
+              await integrity(vault.list({ includeDeleted: true }));
+              const report = await vault.verify();
+              expect(report.ok).toBe(false);
+              expect(report.rowFailures).toEqual([`secrets ${PATH} (dev)`]);
+              // Versions are not counted from a row that failed: none is said to be missing.
+              expect(report.failures).toEqual([]);
+            } finally {
+              vault.close();
+            }
+          } finally {
+            await rig.exec(`UPDATE secrets SET ${column} = ?`, before);
+          }
+        },
+      ),
+      { numRuns: backend.name === 'sqlite' ? 120 : 40 },
+    );
+    expect((await fresh(rig).verify()).ok).toBe(true);
+  });
+
+  it('a row that fails its MAC lists no missing versions up to its current_version', async () => {
+    const { rig } = await populated(backend);
+    await rig.exec('UPDATE secrets SET current_version = 1000');
+    const report = await fresh(rig).verify();
+    expect(report.rowFailures).toEqual([`secrets ${PATH} (dev)`]);
+    expect(report.failures).toEqual([]);
+    expect(report.checked).toBe(2);
+  });
+
+  it('coffer serve answers such a row INTEGRITY_FAILURE (500), audited', async () => {
+    const { rig, live } = await populated(backend);
+    await rig.exec('UPDATE secrets SET current_version = 4611686018427387904');
+    const vault = fresh(rig);
+    const res = await createApp({ vault }).request(
+      `http://coffer.test/v1/secrets/${PATH}?env=dev`,
+      { headers: { authorization: `Bearer ${live}` } },
+      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+    );
+    const body = await res.text();
+    expect(res.status).toBe(500);
+    expect(JSON.parse(body).code).toBe('INTEGRITY_FAILURE');
+    expect(body).not.toContain(VALUE);
+    const audit = await vault.readTransaction((tx) => tx.listAudit({ descending: true, limit: 5 }));
+    expect(
+      audit.some((r) => r.outcome === 'integrity_failure' && r.detail?.includes(`secrets ${PATH}`)),
+    ).toBe(true);
+    vault.close();
+  });
+});
+
 describe.each(backends)('a --no-reveal token through the server: $name', (backend) => {
   it('is refused values (403, audited); its row edited to read them is refused whole', async () => {
     const { rig, agent } = await populated(backend);
@@ -364,6 +489,39 @@ describe('through the binary (SQLite): exit 4, nothing printed', () => {
     expect(run.code).toBe(4);
     const verify = h.run(['verify', '--all']);
     expect(verify.code).toBe(4);
+  });
+
+  it.each([
+    ['current_version 2^62', 'UPDATE secrets SET current_version = 4611686018427387904'],
+    ['tier 2^62', 'UPDATE secrets SET tier = 4611686018427387904'],
+    ['local_only 2', 'UPDATE secrets SET local_only = 2'],
+  ])('a secret row holding %s: exit 4 naming the row, never an internal error', (_name, sql) => {
+    const { h, edit } = setup();
+    edit(sql);
+    for (const args of [
+      ['get', PATH],
+      ['list'],
+      ['history', PATH],
+      ['verify', '--all'],
+      ['rotation', 'status'],
+      ['doctor'],
+    ]) {
+      const r = h.run(args);
+      const what = `${args.join(' ')}: ${r.stderr}`;
+      expect(r.code, what).toBe(4);
+      expect(r.stderr, what).toContain(`${PATH} (dev)`);
+      expect(r.stderr, what).not.toContain('internal error');
+      expect(r.stdout + r.stderr, what).not.toContain(VALUE);
+    }
+    const audit = JSON.parse(h.run(['audit', '--json']).stdout) as {
+      records: { action: string; outcome: string; detail: string | null }[];
+    };
+    const failures = audit.records.filter((r) => r.outcome === 'integrity_failure');
+    for (const action of ['get', 'list', 'history', 'verify']) {
+      expect(failures.map((r) => r.action)).toContain(action);
+    }
+    const get = failures.find((r) => r.action === 'get');
+    expect(get?.detail).toContain(`secrets ${PATH} (dev)`);
   });
 
   it('a deleted master_check row: exit 4, not 3', () => {
@@ -479,5 +637,21 @@ describe('a vault written before row MACs (format 1) migrates once, and only onc
     const again = h.run(['get', PATH], { env });
     expect(again.code).toBe(4);
     expect(again.stderr).toContain('older copy');
+  });
+
+  it("a row holding what coffer never writes is refused, not MAC'd, on migration", () => {
+    const h = makeHome();
+    const masterKey = randomBytes(32);
+    const env = { COFFER_MASTER_KEY: masterKey.toString('base64') };
+    const file = join(h.env.COFFER_HOME!, 'vault.db');
+    mkdirSync(h.env.COFFER_HOME!, { recursive: true, mode: 0o700 });
+    legacyVault(file, masterKey);
+    const db = new Database(file);
+    db.exec('UPDATE secrets SET current_version = 4611686018427387904');
+    db.close();
+    const get = h.run(['get', PATH], { env });
+    expect(get.code, get.stderr).toBe(4);
+    expect(get.stderr).toContain(`the stored secret ${PATH} (dev) failed its integrity check`);
+    expect(h.run(['verify', '--all'], { env }).code).toBe(4);
   });
 });

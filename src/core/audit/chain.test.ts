@@ -148,4 +148,26 @@ describe('audit hash chain', () => {
       { numRuns: 100 },
     );
   });
+
+  it('a seq or version no number holds (storage reads 2^62, 1.5, text as NaN) is a break', () => {
+    const r1 = chainAuditRecord(undefined, SECOND);
+    const r2 = chainAuditRecord(r1, { ...SECOND, detail: 'next' });
+    const r3 = chainAuditRecord(r2, { ...SECOND, detail: 'last' });
+    // Version null, read back as NaN: JSON writes NaN as null, so the hash alone matches.
+    const version = { ...r2, version: Number.NaN };
+    expect(hashAuditRecord(version.seq, version, version.prevHash)).toBe(r2.hash);
+    const v = new AuditChainVerifier();
+    expect(v.push(r1)).toBe(true);
+    expect(v.push(version)).toBe(false);
+    expect(v.problem?.reason).toMatch(/^record 2 was changed/);
+    // A seq that orders nothing ends the walk: later records cannot be counted from it.
+    for (const seq of [Number.NaN, 2 ** 62, 1.5]) {
+      const w = new AuditChainVerifier({ acknowledgeable: true });
+      expect(w.push(r1)).toBe(true);
+      expect(w.push({ ...r2, seq })).toBe(false);
+      expect(w.push(r3)).toBe(false);
+      expect(w.problem).toEqual({ seq: 2, reason: 'a record after 1 has no valid seq' });
+      expect(w.finish(`3:${r3.hash}`)).toBeDefined();
+    }
+  });
 });

@@ -152,6 +152,15 @@ export class AuditChainVerifier {
     if (this.#problem !== undefined) return false;
     this.#count++;
     this.#lastIntact = true;
+    // A seq no number holds (storage reads 2^62, 1.5 or text as NaN) orders nothing.
+    if (!Number.isSafeInteger(r.seq)) {
+      const after = this.#expectedSeq - 1;
+      this.#problem = {
+        seq: this.#expectedSeq,
+        reason: `a record after ${after} has no valid seq`,
+      };
+      return false;
+    }
     if (r.seq < this.#expectedSeq) {
       // Storage lists records by seq: this is not a log any more.
       this.#problem = { seq: r.seq, reason: `record ${r.seq} is out of order` };
@@ -174,7 +183,9 @@ export class AuditChainVerifier {
       if (!this.#break({ seq: r.seq, reason })) return false;
     }
     const fields = hashAuditRecord(r.seq, r, r.prevHash);
-    if (fields !== r.hash) {
+    // A version no number holds hashes as null (JSON has no NaN): changed all the same.
+    const validVersion = r.version === null || Number.isSafeInteger(r.version);
+    if (fields !== r.hash || !validVersion) {
       if (!this.#break({ seq: r.seq, reason: changedReason(r.seq, fields) })) return false;
     }
     this.#prevHash = r.hash;

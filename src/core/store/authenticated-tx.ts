@@ -97,6 +97,8 @@ export interface RowCheck {
   secrets: SecretRecord[];
   tokens: TokenRecord[];
   failures: RowFailure[];
+  /** The rows (of the lists above) that fail: nothing in them is to be trusted. */
+  failed: ReadonlySet<KekRecord | SecretRecord | TokenRecord>;
 }
 
 /**
@@ -192,15 +194,18 @@ export class AuthenticatedTx implements StorageTx {
    */
   async checkRows(): Promise<RowCheck> {
     const failures: RowFailure[] = [];
-    const check = <T extends { mac?: Uint8Array | null }>(
+    const failed = new Set<KekRecord | SecretRecord | TokenRecord>();
+    const check = <T extends KekRecord | SecretRecord | TokenRecord>(
       rows: T[],
       table: MacTable,
       fields: (r: T) => MacField[],
       key: (r: T) => string,
     ): T[] => {
       for (const r of rows) {
-        if (!rowMacMatches(this.#key, table, fields(r), r.mac))
+        if (!rowMacMatches(this.#key, table, fields(r), r.mac)) {
           failures.push({ table, key: key(r) });
+          failed.add(r);
+        }
         delete r.mac;
       }
       return rows;
@@ -213,7 +218,7 @@ export class AuthenticatedTx implements StorageTx {
       secretKey,
     );
     const tokens = check(await this.#tx.listTokens(), 'tokens', tokenFields, (t) => short(t.id));
-    return { keks, secrets, tokens, failures };
+    return { keks, secrets, tokens, failures, failed };
   }
 
   getMeta(key: string): Promise<string | undefined> {

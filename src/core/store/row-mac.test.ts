@@ -124,3 +124,44 @@ describe('the verified-row cache', () => {
     );
   });
 });
+
+describe('a row holding a value coffer never writes', () => {
+  const key = { key: deriveSubkey(masterKey, 'row-mac'), vaultId };
+  const row = secretRecord('project/app/db_url', 'dev', { currentVersion: 3, tier: 2 });
+  const mac = rowMac(key, 'secrets', secretFields(row));
+  /** Numbers no integer column of coffer's holds: what storage reads past 2^53, 1.5, text. */
+  const notSafe = fc.oneof(
+    fc.double().filter((n) => !Number.isSafeInteger(n)),
+    fc
+      .bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+      .map(Number)
+      .filter((n) => !Number.isSafeInteger(n)),
+    fc.constantFrom(NaN, Infinity, -Infinity, 2 ** 53, 2 ** 62, 1.5),
+  );
+
+  it('fails its MAC, for any integer column, and never throws', () => {
+    fc.assert(
+      fc.property(notSafe, fc.constantFrom('currentVersion', 'tier'), (n, column) => {
+        const forged = secretFields({ ...row, [column]: n });
+        for (const cache of [true, false]) {
+          expect(rowMacMatches(key, 'secrets', forged, mac, cache)).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a flag that is no boolean fails its MAC too', () => {
+    for (const v of [2, 0, 1, 'true', null]) {
+      const forged = secretFields({ ...row, localOnly: v as unknown as boolean });
+      expect(rowMacMatches(key, 'secrets', forged, mac)).toBe(false);
+    }
+  });
+
+  it('the row as written still matches; writing such a value is a caller bug (RangeError)', () => {
+    expect(rowMacMatches(key, 'secrets', secretFields(row), mac)).toBe(true);
+    expect(() => rowMac(key, 'secrets', secretFields({ ...row, currentVersion: 2 ** 62 }))).toThrow(
+      RangeError,
+    );
+  });
+});

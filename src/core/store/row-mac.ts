@@ -220,7 +220,27 @@ function vaultIdText(id: Uint8Array): string {
   return text;
 }
 
-/** Does `mac` (as stored; null or absent for a row without one) authenticate the row? */
+/**
+ * Could coffer have written this field? An integer it writes is a safe integer (what the
+ * format encodes), a flag is a boolean. A row read back with anything else (2^62 in an
+ * INTEGER column, 1.5 or 'abc' in a table re-created without STRICT, NaN from the storage's
+ * mapping) was changed outside coffer, so it fails its MAC rather than the encoding.
+ */
+export function writable(f: MacField): boolean {
+  switch (f.t) {
+    case 'int':
+      return Number.isSafeInteger(f.v);
+    case 'bool':
+      return typeof f.v === 'boolean';
+    default:
+      return true;
+  }
+}
+
+/**
+ * Does `mac` (as stored; null or absent for a row without one) authenticate the row? False,
+ * never an exception, for a row holding a value coffer never writes (see `writable`).
+ */
 export function rowMacMatches(
   k: RowMacKey,
   table: MacTable,
@@ -230,6 +250,7 @@ export function rowMacMatches(
   cache = true,
 ): boolean {
   if (mac === null || mac === undefined || mac.length !== ROW_MAC_BYTES) return false;
+  if (!fields.every(writable)) return false;
   if (!cache) return timingSafeEqual(rowMac(k, table, fields), mac);
   const id = Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('latin1');
   let known = verified.get(k.key);

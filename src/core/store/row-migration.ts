@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { CofferError } from '../errors.js';
 import { type Keyring, META_MASTER_CHECK } from '../keys/keyring.js';
+import { RowIntegrityError } from './authenticated-tx.js';
 import { META_FORMAT, ROW_MAC_FORMAT } from './formats.js';
 import {
   kekFields,
@@ -21,6 +22,7 @@ import {
   secretFields,
   tokenFields,
   VAULT_ID_BYTES,
+  writable,
 } from './row-mac.js';
 import type { StorageTx } from './storage.js';
 
@@ -49,6 +51,14 @@ export async function migrateToRowMacs(tx: StorageTx, keyring: Keyring): Promise
       'INTEGRITY_FAILURE',
       "the vault's master-key check is older than its rows: it was put back from an older copy outside coffer",
     );
+  }
+  // A row holding what coffer never writes (current_version 2^62) is not vouched for.
+  const odd = secrets.find((s) => !secretFields(s).every(writable));
+  if (odd !== undefined) {
+    throw new RowIntegrityError('secrets', `${odd.path.slice(0, 120)} (${odd.env.slice(0, 120)})`, {
+      path: odd.path,
+      env: odd.env,
+    });
   }
   const vaultId = new Uint8Array(randomBytes(VAULT_ID_BYTES));
   const key: RowMacKey = { key: keyring.subkey('row-mac'), vaultId };

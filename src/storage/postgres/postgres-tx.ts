@@ -15,7 +15,15 @@ import type {
   StorageTx,
   VersionRecord,
 } from '../../core/store/storage.js';
-import { bytes, metaLimit, rowMappers, SECRET_COLUMNS } from '../rows.js';
+import {
+  bytes,
+  type Dialect,
+  metaLimit,
+  postgresInt,
+  rowId,
+  rowMappers,
+  SECRET_COLUMNS,
+} from '../rows.js';
 import type { PgResult } from './postgres-driver.js';
 import { escapeText as e, unescapeText } from './text-escape.js';
 
@@ -23,10 +31,12 @@ export type Query = (text: string, values?: unknown[]) => Promise<PgResult>;
 
 const eOrNull = (v: string | null): string | null => (v === null ? null : e(v));
 const t = (v: unknown): string => unescapeText(String(v));
-const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
+const dialect: Dialect = {
   text: t,
-  bool: (v) => v === true,
-});
+  bool: (v) => (typeof v === 'boolean' ? v : undefined),
+  int: postgresInt,
+};
+const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers(dialect);
 
 const KEK_COLS = 'id, sealed, status, created_at, retired_at, mac';
 const SECRET_COLS = `path, env, description, current_version, tier, rotation, env_var, local_only,
@@ -242,10 +252,10 @@ export function makeTx(q: Query): StorageTx {
         [[...new Set(kekIds)].map(e), limit],
       );
       return rows.map((r) => ({
-        rowId: Number(r.id),
+        rowId: rowId(dialect, r.id),
         path: t(r.path),
         env: t(r.env),
-        version: Number(r.version),
+        version: postgresInt(r.version),
         kekId: t(r.kek_id),
         wrappedDek: bytes(r.wrapped_dek),
       }));

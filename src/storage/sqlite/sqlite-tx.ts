@@ -10,13 +10,24 @@ import type {
   VersionRecord,
   WrappedKeyRow,
 } from '../../core/store/storage.js';
-import { bytes, metaLimit, type Row, rowMappers, SECRET_COLUMNS } from '../rows.js';
+import {
+  bytes,
+  type Dialect,
+  metaLimit,
+  type Row,
+  rowId,
+  rowMappers,
+  SECRET_COLUMNS,
+  sqliteInt,
+} from '../rows.js';
 import type { Statement } from './sqlite-driver.js';
 
-const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers({
+const dialect: Dialect = {
   text: String,
-  bool: (v) => v === 1,
-});
+  bool: (v) => (v === 1 ? true : v === 0 ? false : undefined),
+  int: sqliteInt,
+};
+const { toKek, toSecret, toVersion, toAudit, toToken } = rowMappers(dialect);
 
 /** Rows per multi-row INSERT of a bulk copy (13 parameters at most; SQLite allows 32,766). */
 const BULK_CHUNK = 64;
@@ -163,10 +174,10 @@ export function sqliteTx(s: (sql: string) => Statement): StorageTx {
         ).all(kekId, limit - out.length) as Row[];
         for (const r of rows) {
           out.push({
-            rowId: Number(r.id),
+            rowId: rowId(dialect, r.id),
             path: String(r.path),
             env: String(r.env),
-            version: Number(r.version),
+            version: sqliteInt(r.version),
             kekId: String(r.kek_id),
             wrappedDek: bytes(r.wrapped_dek),
           });
