@@ -10,10 +10,14 @@
  * - No secret value is ever part of a message: errors come from CofferError messages, which
  *   name paths and files only. Unexpected errors print their class name, not their text;
  *   COFFER_DEBUG adds their stack frames, still without their text (core/debug-trace.ts).
+ * - Stored text (audit records, version actors, file names from the log) reaches a terminal
+ *   with its control characters escaped (core/terminal-text.ts): every table cell, note and
+ *   warning is; other text output escapes such fields itself. --json output is exact.
  */
 import { writeSync } from 'node:fs';
 import { debugTrace } from '../core/debug-trace.js';
 import { CofferError, type ErrorClass, fromSystemError } from '../core/errors.js';
+import { escapeControls } from '../core/terminal-text.js';
 
 export const EXIT: Record<ErrorClass | 'ok', number> = {
   ok: 0,
@@ -110,11 +114,11 @@ export function refuseJsonWithStdout(json: boolean | undefined, option: string |
 }
 
 export function note(message: string): void {
-  process.stderr.write(`coffer: ${message}\n`);
+  process.stderr.write(`coffer: ${escapeControls(message)}\n`);
 }
 
 export function warn(message: string): void {
-  process.stderr.write(`coffer: warning: ${message}\n`);
+  process.stderr.write(`coffer: warning: ${escapeControls(message)}\n`);
 }
 
 /** Prints an error in the chosen style and returns the exit code for it. */
@@ -143,8 +147,13 @@ export function reportError(thrown: unknown, json: boolean): number {
   return known ? EXIT[err.errorClass] : EXIT.failure;
 }
 
-/** Formats rows as a plain table with a header (no colours; safe for pipes). */
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * Formats rows as a plain table with a header (no colours; safe for pipes). Cells are stored
+ * text: each is shown with its control characters escaped, so none can move the cursor,
+ * start a new line or run a terminal command.
+ */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(escapeControls));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -19,6 +19,7 @@ import type {
   TokenRecord,
   VersionRecord,
 } from '../core/store/storage.js';
+import { escapeControls } from '../core/terminal-text.js';
 
 export type Row = Record<string, unknown>;
 
@@ -98,7 +99,7 @@ function stringList(text: string, id: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
     throw new CofferError(
       'INTEGRITY_FAILURE',
-      `the stored token ${id.slice(0, 64)} has a malformed list: it was changed outside coffer`,
+      `the stored token ${escapeControls(id.slice(0, 64))} has a malformed list: it was changed outside coffer`,
     );
   }
   return v;

@@ -524,6 +524,16 @@ describe('through the binary (SQLite): exit 4, nothing printed', () => {
     expect(get?.detail).toContain(`secrets ${PATH} (dev)`);
   });
 
+  it('a forged row key is named with its control characters escaped', () => {
+    const { h, edit } = setup();
+    edit(`UPDATE secrets SET path = 'project/app/x' || char(27) || '[2K' || char(13)`);
+    const r = h.run(['list']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('the stored secret project/app/x\\x1b[2K\\x0d (dev) failed');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is tested.
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
   it('a deleted master_check row: exit 4, not 3', () => {
     const { h, edit } = setup();
     edit("DELETE FROM meta WHERE key = 'master_check'");

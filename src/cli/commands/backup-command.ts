@@ -34,6 +34,7 @@ import { READ_LIMITS, readFileLimited } from '../../core/read-limited.js';
 import type { KeySource } from '../../core/store/init.js';
 import type { Storage } from '../../core/store/storage.js';
 import { Vault } from '../../core/store/vault.js';
+import { escapeControls } from '../../core/terminal-text.js';
 import { createVaultFile } from '../../storage/sqlite/new-vault-file.js';
 import { storeFileKind } from '../../storage/sqlite/sqlite-driver.js';
 import { openMemoryStorage } from '../../storage/sqlite/sqlite-storage.js';
@@ -156,6 +157,7 @@ function tokenLine(t: TokenBeyondCaps): string {
 
 function printCheck(check: BackupCheck, file: string): void {
   const h = check.header;
+  // The header and the backed-up records are the backup file's text: shown escaped.
   writeOut(
     [
       `backup ${file}`,
@@ -170,7 +172,9 @@ function printCheck(check: BackupCheck, file: string): void {
       ),
       check.ok ? 'ok' : 'FAILED',
       '',
-    ].join('\n'),
+    ]
+      .map(escapeControls)
+      .join('\n'),
   );
 }
 

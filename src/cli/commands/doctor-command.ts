@@ -24,6 +24,7 @@ import type {
 import { CATEGORIES } from '../../core/doctor/types.js';
 import { CofferError } from '../../core/errors.js';
 import { parseEnvironment, parseProjectName } from '../../core/paths.js';
+import { escapeControls } from '../../core/terminal-text.js';
 import { action, type CommonOptions } from '../action.js';
 import { isRemoteMode } from '../backend.js';
 import type { GlobalOptions } from '../context.js';
@@ -41,10 +42,11 @@ interface DoctorCommandOptions extends CommonOptions {
   history?: boolean;
 }
 
+/** One evidence line: file names and audit times are anyone's text, shown escaped. */
 function where(e: Evidence): string {
   const place = e.file !== undefined ? `${e.file}${e.line !== undefined ? `:${e.line}` : ''}` : '';
   const commit = e.commit !== undefined ? `${e.commit.slice(0, 12)} ` : '';
-  return place === '' ? e.message : `${commit}${place}: ${e.message}`;
+  return escapeControls(place === '' ? e.message : `${commit}${place}: ${e.message}`);
 }
 
 function jsonCheck(c: CheckOutcome, applied: ReadonlyMap<object, string | true>) {
@@ -105,12 +107,12 @@ function human(report: DoctorReport, fixing: boolean): string {
     for (const e of c.evidence.slice(0, 20)) out.push(`  - ${where(e)}`);
     if (c.evidence.length > 20)
       out.push(`  ... and ${c.evidence.length - 20} more (--json lists them)`);
-    for (const u of c.unread.slice(0, 20)) out.push(`  - ${u.message}`);
+    for (const u of c.unread.slice(0, 20)) out.push(`  - ${escapeControls(u.message)}`);
     if (c.unread.length > 20)
       out.push(`  ... and ${c.unread.length - 20} more unread (--json lists them)`);
     for (const f of c.fixes.slice(0, 10)) {
       out.push(
-        `  fix${f.apply !== undefined ? (fixing ? '' : ' (--fix applies it)') : ''}: ${f.description}${f.command !== undefined ? `\n       ${f.command}` : ''}`,
+        `  fix${f.apply !== undefined ? (fixing ? '' : ' (--fix applies it)') : ''}: ${escapeControls(f.description)}${f.command !== undefined ? `\n       ${escapeControls(f.command)}` : ''}`,
       );
     }
     if (c.fixes.length > 10)

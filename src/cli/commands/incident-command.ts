@@ -12,6 +12,7 @@ import { parseKeyPath } from '../../core/paths.js';
 import { projectOfPath } from '../../core/project-file/index.js';
 import { parseDuration } from '../../core/rotation/duration.js';
 import { writtenUnder } from '../../core/rotation/places.js';
+import { escapeControls } from '../../core/terminal-text.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -100,11 +101,14 @@ Examples:
             return 0;
           }
           if (places.trust.notUsed !== undefined) warn(`not listed below: ${places.trust.notUsed}`);
-          for (const f of places.files) writeOut(`update file: ${f.file} (${writtenUnder(f)})\n`);
-          for (const p of places.programs) writeOut(`restart: ${p.command}\n`);
+          // Files, commands and actors come from the audit log: shown escaped.
+          const lines: string[] = [];
+          for (const f of places.files) lines.push(`update file: ${f.file} (${writtenUnder(f)})`);
+          for (const p of places.programs) lines.push(`restart: ${p.command}`);
           const actors = [...new Set(places.reads.map((r) => r.actor))];
-          writeOut(`read by: ${actors.join(', ') || 'nobody in the window'}\n`);
-          for (const c of prevention) writeOut(`${c.ok ? 'ok' : 'todo'}: ${c.item}: ${c.detail}\n`);
+          lines.push(`read by: ${actors.join(', ') || 'nobody in the window'}`);
+          for (const c of prevention) lines.push(`${c.ok ? 'ok' : 'todo'}: ${c.item}: ${c.detail}`);
+          writeOut(lines.map((l) => `${escapeControls(l)}\n`).join(''));
           if (opts.report !== undefined) note(`wrote ${opts.report}`);
           note(`when everything is updated: coffer incident close ${record.id}`);
           return 0;

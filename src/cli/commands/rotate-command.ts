@@ -19,6 +19,7 @@ import {
   rotateSecret,
 } from '../../core/rotation/rotate.js';
 import { type SyncedFile, syncDotenvFiles } from '../../core/rotation/sync.js';
+import { escapeControls } from '../../core/terminal-text.js';
 import { action, type CommonOptions } from '../action.js';
 import { envOf, withLocalVault } from '../context.js';
 import { envHelp } from '../env-option.js';
@@ -308,7 +309,8 @@ Examples:
               lines.push(
                 `restart: ${p.command} got version ${p.version ?? '?'} (coffer run at ${p.at})`,
               );
-            writeOut(`${lines.join('\n')}\n`);
+            // Files, commands and times come from the audit log: shown escaped.
+            writeOut(`${lines.map(escapeControls).join('\n')}\n`);
           }
           return 0;
         });

@@ -7,6 +7,7 @@
 import type { AuditTrust } from '../audit/vouched.js';
 import { type ValuePlaces, writtenUnder } from '../rotation/places.js';
 import type { IncidentRecord } from '../rotation/state.js';
+import { escapeControls } from '../terminal-text.js';
 
 export interface PreventionCheck {
   item: string;
@@ -65,5 +66,7 @@ export function incidentReport(
     '- What changes so it does not happen again?',
     '',
   );
-  return out.join('\n');
+  // Actors, times, files and commands come from the audit log, which anyone who can write the
+  // database can edit: a report shown with `cat` runs none of their control characters.
+  return out.map(escapeControls).join('\n');
 }

@@ -17,6 +17,7 @@
  * fields (row-mac.ts).
  */
 import { CofferError } from '../errors.js';
+import { escapeControls } from '../terminal-text.js';
 import {
   kekFields,
   type MacField,
@@ -73,8 +74,8 @@ const WHAT: Record<MacTable, string> = {
   tokens: 'token',
 };
 
-/** Stored text of a forged row can be anything: keep it short in a message. */
-const short = (s: string): string => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
+/** Stored text of a forged row can be anything: keep it short, and visible, in a message. */
+const short = (s: string): string => escapeControls(s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
 const secretKey = (s: { path: string; env: string }) => `${short(s.path)} (${short(s.env)})`;
 

@@ -1,0 +1,37 @@
+/**
+ * Stored text as it may be shown on a terminal. Audit records, version actors and the like
+ * are text anyone who can write the database can edit in place (SECURITY.md: an edited old
+ * record does not stop work), so they can hold what a terminal executes instead of showing:
+ * ESC sequences that move the cursor and erase lines (hiding a record, or drawing a fake
+ * one), carriage returns that overwrite a line, OSC 52 (write to the clipboard) or OSC 8
+ * (hyperlinks). Every front end's text output of such a field goes through
+ * `escapeControls`; JSON output needs nothing, as JSON escapes all of them already.
+ *
+ * What it does not do: escape backslashes (the text `\x1b` and an escaped ESC look the
+ * same; the JSON output tells them apart), or touch bidirectional formatting characters,
+ * which terminals show as they are.
+ */
+
+/** A C0 control (U+0000-U+001F), DEL (U+007F) or a C1 control (U+0080-U+009F)? */
+function isControl(code: number): boolean {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+}
+
+/**
+ * `text` with every C0 control, DEL and C1 control written as `\xNN` (ESC as `\x1b`, a line
+ * break as `\x0a`), so that it prints as one line of visible characters; everything else,
+ * any other Unicode included, is kept.
+ *
+ * @example escapeControls('cli:root\u001b[2K\r') === 'cli:root\\x1b[2K\\x0d'
+ */
+export function escapeControls(text: string): string {
+  let i = 0;
+  while (i < text.length && !isControl(text.charCodeAt(i))) i++;
+  if (i === text.length) return text;
+  let out = text.slice(0, i);
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    out += isControl(code) ? `\\x${code.toString(16).padStart(2, '0')}` : text[i];
+  }
+  return out;
+}
