@@ -239,6 +239,7 @@ describe('parseStoredKdf', () => {
     });
     for (const bad of [
       { logN: 18, r: 32, p: 16, salt }, // 16 GiB for minutes
+      { logN: 22, r: 8, p: 2, salt }, // twice the costliest vault coffer makes
       { logN: 23, r: 8, p: 1, salt },
       { logN: 18, r: 9, p: 1, salt },
       { logN: 18, r: 8, p: 3, salt },
@@ -252,6 +253,14 @@ describe('parseStoredKdf', () => {
       expect(() => parseStoredKdf(JSON.stringify(bad))).toThrow(
         expect.objectContaining({ code: 'INTEGRITY_FAILURE' }),
       );
+    }
+    // The costliest vault `coffer init` makes, and the same work otherwise split, still open.
+    for (const ok of [
+      { logN: 22, r: 8, p: 1, salt },
+      { logN: 21, r: 8, p: 2, salt },
+      { logN: 10, r: 1, p: 1, salt },
+    ]) {
+      expect(parseStoredKdf(JSON.stringify(ok))).toEqual(ok);
     }
     expect(() => parseStoredKdf('{not json')).toThrow(
       expect.objectContaining({ code: 'INTEGRITY_FAILURE' }),

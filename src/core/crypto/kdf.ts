@@ -7,7 +7,8 @@
  *   may be set lower, down to 2^14 (16 MiB; tests use it to stay fast), never below.
  *   The parameters and a 16-byte random salt are stored in the vault, so a vault keeps
  *   opening after the default changes; reading accepts 2^10..2^22, so vaults made before
- *   the floor was raised still open.
+ *   the floor was raised still open, and never more work than the costliest vault coffer
+ *   makes (`parseStoredKdf`).
  * - `masterKeyCheck`: an HMAC-SHA256 tag of a fixed label under the master key, stored in
  *   the vault so that a wrong key is reported as "wrong master key" before any decryption.
  *   The tag reveals nothing about the key beyond allowing an offline guess check, which the
@@ -32,12 +33,22 @@ export const DEFAULT_SCRYPT_LOG_N = 18;
 export const MIN_NEW_SCRYPT_LOG_N = 14;
 /** The highest log2(N) accepted (4 GiB of memory at r = 8). */
 export const MAX_SCRYPT_LOG_N = 22;
+/** The r and p of every vault coffer makes (`newScryptParams`). */
+export const NEW_SCRYPT_R = 8;
+export const NEW_SCRYPT_P = 1;
+/**
+ * The most scrypt work (N * r * p) a stored `kdf` may ask for: that of the costliest vault
+ * `coffer init --kdf-log-n` makes (N = 2^22, r = 8, p = 1; 4 GiB and about 13 s).
+ */
+export const MAX_STORED_SCRYPT_COST: number = 2 ** MAX_SCRYPT_LOG_N * NEW_SCRYPT_R * NEW_SCRYPT_P;
 
 /**
- * The parameters stored in a vault's meta `kdf`, checked before any work: whoever can write
- * the vault file (but has no key) could otherwise make the next command derive with r = 32
- * and p = 16, 16 GiB of memory for minutes. coffer has only ever written r = 8, p = 1, so
- * reading accepts r up to 8 and p up to 2, with log2(N) 10..22 (at most 4 GiB at r = 8).
+ * The parameters stored in a vault's meta `kdf`, checked before any work: the entry cannot be
+ * authenticated (it is read before the key exists), and whoever can write the vault file
+ * could otherwise make every unlock derive with r = 32 and p = 16 (16 GiB of memory for
+ * minutes), or with N = 2^22, r = 8, p = 2 (twice the longest coffer ever asks for). coffer
+ * has only ever written r = 8, p = 1, so reading accepts r up to 8, p up to 2 and log2(N)
+ * 10..22, and at most MAX_STORED_SCRYPT_COST in all.
  * Throws INTEGRITY_FAILURE for anything else, including text that does not parse.
  */
 export function parseStoredKdf(text: string): ScryptParams {
@@ -59,8 +70,9 @@ export function parseStoredKdf(text: string): ScryptParams {
     o === null ||
     typeof o !== 'object' ||
     !int(o.logN, 10, MAX_SCRYPT_LOG_N) ||
-    !int(o.r, 1, 8) ||
+    !int(o.r, 1, NEW_SCRYPT_R) ||
     !int(o.p, 1, 2) ||
+    2 ** (o.logN as number) * (o.r as number) * (o.p as number) > MAX_STORED_SCRYPT_COST ||
     typeof o.salt !== 'string' ||
     Buffer.from(o.salt, 'base64').length < 16
   ) {

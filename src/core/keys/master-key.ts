@@ -19,6 +19,8 @@ import {
   DEFAULT_SCRYPT_LOG_N,
   MAX_SCRYPT_LOG_N,
   MIN_NEW_SCRYPT_LOG_N,
+  NEW_SCRYPT_P,
+  NEW_SCRYPT_R,
   type ScryptParams,
 } from '../crypto/kdf.js';
 import { CofferError } from '../errors.js';
@@ -214,5 +216,5 @@ export function newScryptParams(logN: number = DEFAULT_SCRYPT_LOG_N): ScryptPara
       { hint: `Leave it out for the default, ${DEFAULT_SCRYPT_LOG_N}.` },
     );
   }
-  return { logN, r: 8, p: 1, salt: randomBytes(16).toString('base64') };
+  return { logN, r: NEW_SCRYPT_R, p: NEW_SCRYPT_P, salt: randomBytes(16).toString('base64') };
 }
