@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeControls } from './terminal-text.js';
+import { escapeControls, isPrintable } from './terminal-text.js';
 
 /** Any C0 control, DEL or C1 control. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is tested.
@@ -49,6 +49,45 @@ describe('escapeControls', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('isPrintable', () => {
+  it('is true for one line of text, any script and emoji included', () => {
+    for (const s of [
+      '',
+      '/home/zoë/.coffer/vault.db',
+      'postgres://app@db/coffer?schema=x',
+      '😀 日本',
+    ]) {
+      expect(isPrintable(s), s).toBe(true);
+    }
+  });
+
+  it('is false for controls, line separators and lone surrogates', () => {
+    for (const s of [
+      'a\nb',
+      'a\rb',
+      '\u001b[2K',
+      'a\u0085',
+      'a\u009b',
+      '\u007f',
+      'a\u2028',
+      'b\u2029',
+      '\ud83d',
+      'x\ude00y',
+      '\ude00\ud83d',
+    ]) {
+      expect(isPrintable(s), JSON.stringify(s)).toBe(false);
+    }
+  });
+
+  it('property: escaped text is printable', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (s) => {
+        expect(isPrintable(escapeControls(s).replace(/[\u2028\u2029]/g, ''))).toBe(true);
+      }),
     );
   });
 });

@@ -35,3 +35,21 @@ export function escapeControls(text: string): string {
   }
   return out;
 }
+
+/**
+ * Is `text` one line of printable text: no C0 or C1 control, no DEL, no line or paragraph
+ * separator (U+2028, U+2029) and no lone surrogate (which no UTF-8 can carry)? For text
+ * from outside that coffer stores or shows as it is, such as a backup header's fields.
+ */
+export function isPrintable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (isControl(code) || code === 0x2028 || code === 0x2029) return false;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (code >= 0xdc00 || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+  }
+  return true;
+}

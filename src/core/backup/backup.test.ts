@@ -22,8 +22,8 @@ import { CofferError, type ErrorCode } from '../errors.js';
 import type { Storage, TokenCapability } from '../store/storage.js';
 import { Vault } from '../store/vault.js';
 import { decryptBackup } from './age.js';
-import { checkSnapshot, createBackup, restoreSnapshot } from './backup.js';
-import { decodeSnapshot, type Snapshot } from './format.js';
+import { checkSnapshot, createBackup, restoreSnapshot, takeSnapshot } from './backup.js';
+import { decodeSnapshot, encodeSnapshot, type Snapshot } from './format.js';
 
 const PASS = 'correct horse battery staple';
 const FAST = { passphrase: PASS, workFactor: 14 };
@@ -451,6 +451,50 @@ describe('backup and restore', () => {
       const r = await restoreInto(newSqlite().storage, s, t.masterKey);
       expect(r.check.ok).toBe(true);
       expect(r.check.checked).toBe(s.header.counts.versions);
+    }
+  });
+});
+
+describe("a backup header's text", () => {
+  it('names a store location holding control characters escaped, so the restore records it readable', async () => {
+    const { t } = await vaultWithContent();
+    const odd = '/srv/\u001b]52;c;ZWNobyBwd25lZA==\u0007\r\u001b[2K.db';
+    const storage: Storage = {
+      kind: t.storage.kind,
+      location: odd,
+      transaction: (mode, fn, options) => t.storage.transaction(mode, fn, options),
+      close: async () => undefined,
+    };
+    const s = decodeSnapshot(encodeSnapshot(await takeSnapshot(storage)));
+    expect(s.header.source.location).toBe('/srv/\\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x0d\\x1b[2K.db');
+    const target = newSqlite().storage;
+    await restoreInto(target, s, t.masterKey);
+    const vault = new Vault(target, t.masterKey, { actor: 'test:read' });
+    cleanups.push(() => vault.close());
+    const records = await vault.readTransaction((tx) =>
+      tx.listAudit({ descending: true, limit: 5 }),
+    );
+    const restore = records.find((r) => r.action === 'vault.restore');
+    expect(restore?.detail).toContain(`from a backup of sqlite ${s.header.source.location} taken`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is tested.
+    expect(restore?.detail).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('a crafted header (a location with terminal sequences, a createdAt that is no time) is refused before any restore', async () => {
+    const { t } = await vaultWithContent();
+    const s = await snapshotOf((await createBackup(t.vault, { encryption: FAST })).file);
+    for (const header of [
+      { ...s.header, source: { kind: 'sqlite', location: 'x\u001b[1A\u001b[2K' } },
+      { ...s.header, createdAt: `${'9'.repeat(5000)}` },
+    ]) {
+      const err = await rejection(
+        (async () => decodeSnapshot(encodeSnapshot({ ...s, header })))(),
+        'BACKUP_INVALID',
+      );
+      expect(err.message).toMatch(
+        /^the backup is damaged: line 1: (source.location|createdAt) is not/,
+      );
+      expect(err.message.length).toBeLessThan(200);
     }
   });
 });

@@ -33,6 +33,7 @@ import {
   type BackupHeader,
   countRows,
   encodeSnapshotTo,
+  headerLocation,
   type Snapshot,
 } from './format.js';
 
@@ -73,7 +74,7 @@ export async function takeSnapshot(
     const header: BackupHeader = {
       format: BACKUP_FORMAT,
       version: BACKUP_VERSION,
-      source: { kind: storage.kind, location: storage.location },
+      source: { kind: storage.kind, location: headerLocation(storage.location) },
       createdAt,
       vaultFormat: meta.find((m) => m.key === META_FORMAT)?.value ?? '',
       counts: countRows(rows),

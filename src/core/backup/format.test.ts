@@ -7,6 +7,8 @@ import {
   countRows,
   decodeSnapshot,
   encodeSnapshot,
+  headerLocation,
+  MAX_SOURCE_LOCATION,
   type Snapshot,
 } from './format.js';
 
@@ -144,5 +146,83 @@ describe('backup plaintext format', () => {
       `${JSON.stringify({ ...s.header, version: 2 })}\n{"t":"end","sha256":""}\n`,
     );
     expect(() => decodeSnapshot(newer)).toThrow(/format version 2; this coffer reads version 1/);
+  });
+});
+
+describe('the header text a restore records', () => {
+  const base = fc.sample(snapshot, { numRuns: 1, seed: 7 })[0]!;
+  const withHeader = (over: Record<string, unknown>) =>
+    encodeSnapshot({ ...base, header: { ...base.header, ...over } as Snapshot['header'] });
+  const location = (l: string) => withHeader({ source: { kind: 'sqlite', location: l } });
+
+  it('accepts what coffer writes', () => {
+    for (const l of [
+      '/srv/vault.db',
+      'postgres://app@db:5432/coffer?schema=coffer',
+      '/home/zoë/😀/v.db',
+    ]) {
+      expect(decodeSnapshot(location(l)).header.source.location).toBe(l);
+    }
+    expect(
+      decodeSnapshot(location('x'.repeat(MAX_SOURCE_LOCATION))).header.source.location,
+    ).toHaveLength(MAX_SOURCE_LOCATION);
+    const year = withHeader({ createdAt: '+010000-01-01T00:00:00.000Z' });
+    expect(decodeSnapshot(year).header.createdAt).toBe('+010000-01-01T00:00:00.000Z');
+  });
+
+  it('refuses a location that is no printable line or too long, by name and never its text', () => {
+    for (const l of [
+      '/srv/vault.db\u001b]52;c;ZWNobyBwd25lZA==\u0007',
+      '/srv/vault.db\r\u001b[2K',
+      '/srv/a\nb',
+      '/srv/\u009b2J',
+      '/srv/\u2028',
+      '/srv/\ud83d',
+      'x'.repeat(MAX_SOURCE_LOCATION + 1),
+    ]) {
+      const err = (() => {
+        try {
+          decodeSnapshot(location(l));
+        } catch (e) {
+          return e as CofferError;
+        }
+        return undefined;
+      })();
+      expect(err, JSON.stringify(l.slice(0, 40))).toBeInstanceOf(CofferError);
+      expect(err!.code).toBe('BACKUP_INVALID');
+      expect(err!.message).toContain('line 1: source.location is not one line of printable text');
+      expect(err!.message).not.toContain('/srv/');
+    }
+  });
+
+  it('refuses a time not as coffer writes it, and a store kind that is no name', () => {
+    for (const t of [
+      'yesterday',
+      '2026-01-02',
+      '2026-01-02T03:04:05Z',
+      '2026-13-02T03:04:05.000Z',
+      `2026-01-02T03:04:05.000Z${'\u001b[2K'}`,
+      '',
+    ]) {
+      expect(() => decodeSnapshot(withHeader({ createdAt: t })), t).toThrow(
+        /line 1: createdAt is not a time as coffer writes it/,
+      );
+    }
+    for (const kind of ['', 'SQLite', 'sqlite\u001b[2K', 'a b', 'x'.repeat(33)]) {
+      expect(() =>
+        decodeSnapshot(withHeader({ source: { kind, location: '/srv/vault.db' } })),
+      ).toThrow(/line 1: source.kind is not the name of a store kind/);
+    }
+  });
+
+  it('property: the location coffer writes for any store location reads back', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 2 * MAX_SOURCE_LOCATION }), (l) => {
+        const written = headerLocation(l);
+        expect(written.length).toBeLessThanOrEqual(MAX_SOURCE_LOCATION);
+        expect(decodeSnapshot(location(written)).header.source.location).toBe(written);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -22,6 +22,7 @@ import type {
   TokenRecord,
   VersionRecord,
 } from '../store/storage.js';
+import { escapeControls, isPrintable } from '../terminal-text.js';
 
 export const BACKUP_FORMAT = 'coffer-backup';
 export const BACKUP_VERSION = 1;
@@ -238,6 +239,56 @@ function revealOf(v: string, line: number): true {
   return true;
 }
 
+/** The longest store location a backup header names (a file path or a database URL). */
+export const MAX_SOURCE_LOCATION = 1024;
+const STORE_KIND = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * A store's location as a header names it: printable and at most MAX_SOURCE_LOCATION
+ * characters, so that coffer never writes a header it would refuse to read (a path holding a
+ * control character is named escaped, an overlong one cut).
+ */
+export function headerLocation(location: string): string {
+  let shown = escapeControls(location).replace(/[\u2028\u2029]|\p{Surrogate}/gu, '\ufffd');
+  if (shown.length > MAX_SOURCE_LOCATION) {
+    // Cut between characters, never inside a surrogate pair.
+    shown = `${shown.slice(0, MAX_SOURCE_LOCATION - 3).replace(/[\ud800-\udbff]$/, '')}...`;
+  }
+  return shown;
+}
+
+/** An ISO 8601 time exactly as Date#toISOString writes it. */
+function isIsoTime(s: string): boolean {
+  const t = Date.parse(s);
+  return Number.isFinite(t) && new Date(t).toISOString() === s;
+}
+
+/**
+ * The header's text fields go into the restore's audit record and onto the operator's
+ * terminal, and nothing authenticates them (the file's encryption is anyone's who knows the
+ * passphrase or has the recipient): each is checked for the form coffer writes.
+ */
+function headerText(o: Obj): { kind: string; location: string; createdAt: string } {
+  const f = fields(o, 1);
+  const source = o.source as Obj | null;
+  if (typeof source !== 'object' || source === null) throw invalid(1, 'source is missing');
+  const s = fields(source, 1);
+  const kind = s.str('kind');
+  if (!STORE_KIND.test(kind)) throw invalid(1, 'source.kind is not the name of a store kind');
+  const location = s.str('location');
+  if (location.length > MAX_SOURCE_LOCATION || !isPrintable(location)) {
+    throw invalid(
+      1,
+      `source.location is not one line of printable text of at most ${MAX_SOURCE_LOCATION} characters`,
+    );
+  }
+  const createdAt = f.str('createdAt');
+  if (!isIsoTime(createdAt)) {
+    throw invalid(1, 'createdAt is not a time as coffer writes it (ISO 8601, UTC)');
+  }
+  return { kind, location, createdAt };
+}
+
 function parseHeader(o: Obj): BackupHeader {
   if (o.format !== BACKUP_FORMAT) {
     throw new CofferError('BACKUP_INVALID', 'this file is not a coffer backup (no backup header)');
@@ -249,11 +300,9 @@ function parseHeader(o: Obj): BackupHeader {
     );
   }
   const f = fields(o, 1);
-  const source = o.source as Obj | null;
+  const { kind, location, createdAt } = headerText(o);
   const counts = o.counts as Obj | null;
-  if (typeof source !== 'object' || source === null) throw invalid(1, 'source is missing');
   if (typeof counts !== 'object' || counts === null) throw invalid(1, 'counts are missing');
-  const s = fields(source, 1);
   const c = fields(counts, 1);
   let auditHead: BackupHeader['auditHead'] = null;
   if (o.auditHead !== null) {
@@ -264,8 +313,8 @@ function parseHeader(o: Obj): BackupHeader {
   return {
     format: BACKUP_FORMAT,
     version: BACKUP_VERSION,
-    source: { kind: s.str('kind'), location: s.str('location') },
-    createdAt: f.str('createdAt'),
+    source: { kind, location },
+    createdAt,
     vaultFormat: f.str('vaultFormat'),
     counts: {
       meta: c.int('meta'),
