@@ -1,11 +1,35 @@
 /**
  * Git checks: is a file that holds secrets ignored by git, and is a directory inside a git
- * work tree (for the commands that only make sense there: `scan --staged`, `hook install`).
+ * work tree (for the commands that only make sense there: `scan --staged`, `hook install`);
+ * and how coffer runs git at all (`gitArgs`), in repositories it did not make.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { CofferError } from './errors.js';
 import { childEnvironment } from './inject/child-env.js';
+
+/**
+ * Settings given on git's command line (which wins over every config file) so that a
+ * repository's own .git/config, or a file it includes, never makes git start a program when
+ * coffer runs it: a project received with its .git directory (an archive, a shared disk) is
+ * checked with `coffer doctor` and `coffer scan` precisely because it is not trusted yet.
+ * - core.fsmonitor: a program git runs on every command that reads the index (ls-files,
+ *   check-ignore, diff --cached);
+ * - log.showSignature: makes `git log` run gpg.program (or gpg.ssh.program) on each signed
+ *   commit of `scan --history`.
+ * Diff programs (diff.external, textconv) are turned off by the diff commands' own options.
+ */
+const GIT_SAFETY: readonly string[] = [
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'log.showSignature=false',
+];
+
+/** The argv (after `git`) of every git command coffer runs: the safety settings, then `args`. */
+export function gitArgs(args: readonly string[]): string[] {
+  return [...GIT_SAFETY, ...args];
+}
 
 /** The refusal of a git-only command outside a repository; `hint` says where to run it. */
 export function notInGitRepository(hint: string): CofferError {
@@ -18,7 +42,7 @@ export function notInGitRepository(hint: string): CofferError {
  * back to comparing files and rejects --cached as an unknown option).
  */
 export function assertGitWorkTree(cwd: string, hint: string): void {
-  const r = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], {
+  const r = spawnSync('git', gitArgs(['rev-parse', '--is-inside-work-tree']), {
     cwd,
     env: childEnvironment(process.env),
     encoding: 'utf8',
@@ -32,7 +56,7 @@ export function assertGitWorkTree(cwd: string, hint: string): void {
  */
 export function isGitIgnored(file: string): boolean | undefined {
   const abs = resolve(file);
-  const r = spawnSync('git', ['check-ignore', '-q', '--', abs], {
+  const r = spawnSync('git', gitArgs(['check-ignore', '-q', '--', abs]), {
     cwd: dirname(abs),
     // git gets coffer's environment without coffer's credentials, like any child.
     env: childEnvironment(process.env),
@@ -50,7 +74,7 @@ export function isGitIgnored(file: string): boolean | undefined {
  */
 export function isGitTracked(file: string): boolean | undefined {
   const abs = resolve(file);
-  const r = spawnSync('git', ['ls-files', '--error-unmatch', '--', abs], {
+  const r = spawnSync('git', gitArgs(['ls-files', '--error-unmatch', '--', abs]), {
     cwd: dirname(abs),
     env: childEnvironment(process.env),
     stdio: 'ignore',

@@ -11,6 +11,7 @@ import { type Dirent, readdirSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { walkVouchedAudit } from '../audit/vouched.js';
+import { gitArgs } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { findManifestFile, loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/model.js';
@@ -135,7 +136,7 @@ export class DoctorContext {
   }
 
   #git(args: string[], input?: string): { status: number | null; out: string } {
-    const r = spawnSync('git', [...GIT_OPTIONS, ...args], {
+    const r = spawnSync('git', gitArgs([...GIT_OPTIONS, ...args]), {
       cwd: this.root,
       env: childEnvironment(process.env),
       encoding: 'utf8',

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CofferError } from '../errors.js';
-import { notInGitRepository } from '../git.js';
+import { gitArgs, notInGitRepository } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 import {
   READ_LIMITS,
@@ -35,7 +35,7 @@ export const CHAINED_HOOK = 'pre-commit.coffer-chained';
 
 /** The hooks directory of the repository holding `cwd` (core.hooksPath honoured). */
 export function hooksDirectory(cwd: string): string {
-  const r = spawnSync('git', ['rev-parse', '--git-path', 'hooks'], {
+  const r = spawnSync('git', gitArgs(['rev-parse', '--git-path', 'hooks']), {
     cwd,
     env: childEnvironment(process.env),
     encoding: 'utf8',

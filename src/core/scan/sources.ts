@@ -13,7 +13,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { CofferError } from '../errors.js';
-import { assertGitWorkTree } from '../git.js';
+import { assertGitWorkTree, gitArgs } from '../git.js';
 import { childEnvironment } from '../inject/child-env.js';
 import { pathFilter } from './filters.js';
 import { LineSplitter } from './line-splitter.js';
@@ -23,7 +23,7 @@ import type { Finding } from './types.js';
 const GIT_OPTIONS = ['-c', 'core.quotePath=off', '-c', 'diff.noprefix=false'];
 
 function git(args: string[], cwd: string): { ok: boolean; out: string } {
-  const r = spawnSync('git', [...GIT_OPTIONS, ...args], {
+  const r = spawnSync('git', gitArgs([...GIT_OPTIONS, ...args]), {
     cwd,
     env: childEnvironment(process.env),
     encoding: 'utf8',
@@ -169,7 +169,7 @@ async function* gitLines(
   cwd: string,
   what: string,
 ): AsyncGenerator<readonly string[]> {
-  const child = spawn('git', [...GIT_OPTIONS, ...args], {
+  const child = spawn('git', gitArgs([...GIT_OPTIONS, ...args]), {
     cwd,
     env: childEnvironment(process.env),
     stdio: ['ignore', 'pipe', 'pipe'],
