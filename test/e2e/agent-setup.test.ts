@@ -428,6 +428,28 @@ describe('coffer agent setup and check', { timeout: 300_000 }, () => {
     expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toContain('coffer:begin');
   });
 
+  it("refuses a link into the repository's .git directory: a clone cannot make setup write git's files", () => {
+    const { h, project } = vault();
+    const dir = project({});
+    expect(spawnSync('git', ['init', '-q', dir]).status).toBe(0);
+    const config = readFileSync(join(dir, '.git', 'config'), 'utf8');
+    // A cloned repository ships AGENTS.md -> .git/config (inside the project directory).
+    symlinkSync('.git/config', join(dir, 'AGENTS.md'));
+    const r = h.run(['agent', 'setup', '--client', 'cursor'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("AGENTS.md leads into the repository's .git directory");
+    expect(readFileSync(join(dir, '.git', 'config'), 'utf8')).toBe(config);
+    expect(existsSync(join(dir, '.cursor'))).toBe(false);
+    // A directory link into it: a settings file not there yet would be created in .git.
+    rmSync(join(dir, 'AGENTS.md'));
+    symlinkSync('.git/hooks', join(dir, '.cursor'));
+    const d = h.run(['agent', 'setup', '--client', 'cursor'], { cwd: dir });
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain("leads into the repository's .git directory");
+    expect(existsSync(join(dir, '.git', 'hooks', 'mcp.json'))).toBe(false);
+    expect(existsSync(join(dir, 'AGENTS.md'))).toBe(false);
+  });
+
   it('refuses to replace a read-only file, before writing any', () => {
     const { h, project } = vault();
     const dir = project({ 'AGENTS.md': '# Notes\n' });

@@ -7,9 +7,9 @@
  */
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readClientFile } from '../../core/agents/client-files.js';
+import { assertClientFileInProject, readClientFile } from '../../core/agents/client-files.js';
 import {
   AGENT_CLIENTS,
   type AgentClient,
@@ -76,34 +76,11 @@ function clientsOf(flags: string[] | undefined, dir: string): AgentClient[] {
   return found.length > 0 ? found : ['claude-code'];
 }
 
-/**
- * Refuses a client file that leads out of the project through a symbolic link (a cloned
- * repository can ship `.claude -> ~/.claude`, or `AGENTS.md -> /elsewhere`): what setup writes
- * stays in the project. A link within it (`CLAUDE.md -> AGENTS.md`) is fine. A file that does
- * not exist yet is judged by its nearest existing directory.
- */
-function assertInsideProject(dir: string, file: string): void {
-  const root = realpathSync(dir);
-  let at = join(dir, file);
-  while (!existsSync(at) && at !== dirname(at)) at = dirname(at);
-  const real = realpathSync(at);
-  const rel = relative(root, real);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new CofferError(
-      'INVALID_ARGUMENT',
-      `${file} leads out of the project through a symbolic link (to ${real})`,
-      {
-        hint: 'coffer agent setup writes only inside the project: replace the link with a file or directory of the project, then run it again; nothing was written.',
-      },
-    );
-  }
-}
-
 /** The current text of a client's files (undefined: the file does not exist). */
 function readFiles(dir: string, client: AgentClient): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const file of clientFiles(client)) {
-    assertInsideProject(dir, file);
+    assertClientFileInProject(dir, file);
     out[file] = readClientFile(join(dir, file), file);
   }
   return out;
@@ -122,7 +99,7 @@ function readCheckFiles(
   const unreadable: Record<string, string> = {};
   for (const file of clientFiles(client, true)) {
     try {
-      assertInsideProject(dir, file);
+      assertClientFileInProject(dir, file);
       files[file] = readClientFile(join(dir, file), file);
     } catch (err) {
       if (!(err instanceof CofferError)) throw err;
@@ -328,7 +305,11 @@ Examples:
         );
         if (!opts.dryRun) {
           const changes = plans.flatMap((p) => p.changes);
-          for (const c of changes) assertWritable(join(dir, c.file));
+          // Checked again right before writing: where a link leads may have changed since.
+          for (const c of changes) {
+            assertClientFileInProject(dir, c.file);
+            assertWritable(join(dir, c.file));
+          }
           for (const c of changes) writeFile(join(dir, c.file), c.after);
         }
         if (opts.json) {
