@@ -642,7 +642,8 @@ function lockText(lock: string): string | undefined {
 /**
  * Whether a lock file was left behind. A lock of this host (or one written by an older
  * coffer, which held the pid only) is abandoned when its writer is gone (writerState: its pid
- * exists no more, or now belongs to a process started later), and never while it lives,
+ * exists no more, or now belongs to a process started later), a pid-only one also once it is
+ * older than LOCK_STALE_MS, and a lock of this host naming its host never while it lives,
  * however long it takes (a large .env): taking a live writer's lock would let two writers
  * rename over each other and lose a change. Only a lock whose process cannot be checked from
  * here (another host's or another PID namespace's, or one not written yet) is judged by its
@@ -657,7 +658,11 @@ function abandoned(lock: string): boolean {
   const writer = lockHolder(text);
   if (writer === undefined) return old;
   const state = writerState(writer);
-  return state === 'other-host' ? old : state === 'gone';
+  if (state === 'gone') return true;
+  // A lock naming only a pid (as an older coffer wrote it) whose pid runs is judged by its age
+  // as well: such a file may come from anywhere (a repository can commit `.env.lock` holding
+  // `1`, a pid that always runs), and would otherwise stop every write for good.
+  return state === 'other-host' || !writer.host ? old : false;
 }
 
 /** The writer a lock's text names (see holding), or undefined when it names no pid. */
