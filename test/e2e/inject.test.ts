@@ -665,4 +665,42 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, make, JVM launche
     run([...make.slice(0, 4), '--allow-env-name', 'CFLAGS', ...make.slice(4)]);
     expect(existsSync(join(dir, 'ran-from-cflags'))).toBe(true);
   });
+
+  it('TAR_OPTIONS makes GNU tar run a command: coffer run -- tar is refused unless allowed', async (ctx) => {
+    const version = spawnSync('tar', ['--version'], { encoding: 'utf8' });
+    if (version.status !== 0 || !version.stdout.includes('GNU tar')) {
+      console.warn('NOT RUN: TAR_OPTIONS through tar: GNU tar is not installed here');
+      ctx.skip();
+    }
+    // tar splits TAR_OPTIONS at spaces (a backslash keeps one): the checkpoint action runs
+    // `touch ran-from-tar` through the shell after the first record written.
+    const { h, dir } = await tools(
+      ['TAR_OPTIONS'],
+      () => '--checkpoint=1 --checkpoint-action=exec=touch\\ ran-from-tar',
+    );
+    writeFileSync(join(dir, 'notes.txt'), 'release notes\n');
+    const run = (args: string[]) => h.run(args, { cwd: dir });
+    const tar = [
+      'run',
+      '--no-mask',
+      '--project',
+      'tools',
+      '--',
+      'tar',
+      '-cf',
+      'out.tar',
+      'notes.txt',
+    ];
+    const refused = run(tar);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('TAR_OPTIONS (from project/tools/tar_options:');
+    expect(refused.stderr).toContain('--checkpoint-action=exec= runs a command');
+    expect(refused.stderr).not.toContain('ran-from');
+    expect(existsSync(join(dir, 'out.tar'))).toBe(false);
+    expect(existsSync(join(dir, 'ran-from-tar'))).toBe(false);
+    // The refusal is what stands between the value and the command: allowed, tar runs it.
+    const allowed = run([...tar.slice(0, 4), '--allow-env-name', 'TAR_OPTIONS', ...tar.slice(4)]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(existsSync(join(dir, 'ran-from-tar'))).toBe(true);
+  });
 });

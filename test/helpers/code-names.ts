@@ -4,7 +4,9 @@
  * and the flags and hooks of go, cargo (its wrappers, compiler, runners and linkers, and the
  * flags it passes to rustc and rustdoc), make (its flags, the build tools it runs and the
  * compiler and linker flags it passes), JVM launchers (Ant's and sbt's too), the Erlang runtime (and its library path)
- * and .NET (its hooks, extra dependencies and profiler). The unit test of the
+ * and .NET (its hooks, extra dependencies and profiler), less (its options, whose `+!cmd` runs a
+ * command in every pager git or man starts, its editor and lesskey sources), and the options of
+ * GNU tar and zip and the remote shell of rsync. The unit test of the
  * names rule (src/core/inject) and the end-to-end test (test/e2e/inject.test.ts) both check
  * that each one is refused.
  */
@@ -84,4 +86,17 @@ export const RUNS_CODE: readonly string[] = [
   'CARGO_ENCODED_RUSTDOCFLAGS',
   'CARGO_BUILD_RUSTDOCFLAGS',
   'CARGO_TARGET_AARCH64_APPLE_DARWIN_RUSTDOCFLAGS',
+  'LESS',
+  'SYSTEMD_LESS',
+  'LESSEDIT',
+  'LESSKEY',
+  'LESSKEYIN',
+  'LESSKEY_CONTENT',
+  'LESSKEYIN_SYSTEM',
+  'TAR_OPTIONS',
+  'ZIPOPT',
+  'ZIP',
+  'RSYNC_RSH',
+  'RSYNC_CONNECT_PROG',
+  'RSYNC_SHELL',
 ];

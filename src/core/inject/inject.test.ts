@@ -277,12 +277,18 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
       'RUSTFLAGS_EXTRA',
       'CARGO_TARGET__RUSTFLAGS',
       'CARGO_TARGET_RUSTDOCFLAGS',
+      'LESSON_PLAN_KEY',
+      'LESS_SECRET',
+      'TAR_URL',
+      'ZIP_CODE_API_KEY',
+      'ZIPKIN_URL',
+      'RSYNC_PASSWORD',
     ]) {
       expect(refusedEnvName(name), name).toBeUndefined();
     }
   });
 
-  it('the refusal of a build-tool flag names the option that runs a program', () => {
+  it('the refusal of a build-tool, pager or archiver option names the option that runs a program', () => {
     const reasons: [string, string][] = [
       ['CFLAGS', '-wrapper'],
       ['CXXFLAGS', '-fplugin='],
@@ -294,6 +300,9 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, Erlang and .NET r
       ['ANT_OPTS', '-javaagent:'],
       ['SBT_OPTS', '--java-home'],
       ['AS', '.s files'],
+      ['LESS', '+!CMD'],
+      ['TAR_OPTIONS', '--checkpoint-action=exec='],
+      ['ZIPOPT', '-TT'],
       ['LINK', 'linker'],
     ];
     for (const [name, option] of reasons) {

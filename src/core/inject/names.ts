@@ -87,6 +87,18 @@
  *   start-up, and `:!cmd` runs a program), `MYVIMRC` (the vimrc that Vim set-ups `:source`).
  * - OpenSSL: `OPENSSL_CONF`, `OPENSSL_ENGINES`, `OPENSSL_MODULES` (configuration that loads
  *   engines and providers, i.e. shared objects; Node.js reads OPENSSL_CONF).
+ * - less, the pager git, man, systemctl and psql start: `LESS` holds its options, and `+CMD`
+ *   there runs CMD in every file it shows, `+!CMD` a shell command (`LESS='+!touch x'` plus a
+ *   line break made `git log` in a terminal run the touch); `SYSTEMD_LESS` (systemd's tools
+ *   pass it to less as LESS); `LESSEDIT` (the command line of its `v` command); `LESSKEY*`
+ *   (`LESSKEY`, `LESSKEYIN`, `LESSKEY_CONTENT` and their `_SYSTEM` forms: a lesskey source,
+ *   whose `#env` section sets LESSOPEN, a command less runs for every file).
+ * - Archivers and copiers that take options from the environment: `TAR_OPTIONS` (GNU tar:
+ *   `--checkpoint-action=exec=CMD`, `--to-command=CMD`, `--use-compress-program=CMD` run
+ *   programs), `ZIPOPT` and `ZIP` (Info-ZIP zip: `-TT CMD` runs CMD to test the archive),
+ *   `RSYNC_RSH` (rsync runs it as the remote shell), `RSYNC_CONNECT_PROG` (runs it to reach a
+ *   daemon) and `RSYNC_SHELL` (the shell that runs that command). Each was checked with GNU
+ *   tar 1.34, zip 3.0, rsync 3 and less 590: the value ran a command.
  *
  * Not on the list, on purpose: names that change where a program connects or what it trusts
  * (HTTPS_PROXY, NODE_TLS_REJECT_UNAUTHORIZED, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). Whoever can
@@ -256,6 +268,29 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'OPENSSL_CONF', reason: 'OpenSSL loads engines and providers it configures' },
   { pattern: 'OPENSSL_ENGINES', reason: 'OpenSSL loads engines from it' },
   { pattern: 'OPENSSL_MODULES', reason: 'OpenSSL loads providers from it' },
+  {
+    pattern: 'LESS',
+    reason:
+      'less (the pager git and man start) takes options from it, and +!CMD runs a shell command',
+  },
+  {
+    pattern: 'SYSTEMD_LESS',
+    reason: "systemd's tools pass it to less, where +!CMD runs a command",
+  },
+  { pattern: 'LESSEDIT', reason: "less runs it as its v command's editor" },
+  {
+    pattern: 'LESSKEY*',
+    reason: 'less reads key bindings and variables (LESSOPEN, a command it runs) from it',
+  },
+  {
+    pattern: 'TAR_OPTIONS',
+    reason: 'GNU tar takes options from it, and --checkpoint-action=exec= runs a command',
+  },
+  { pattern: 'ZIPOPT', reason: 'zip takes options from it, and -TT runs a command' },
+  { pattern: 'ZIP', reason: 'zip takes options from it, and -TT runs a command' },
+  { pattern: 'RSYNC_RSH', reason: 'rsync runs it as the remote shell' },
+  { pattern: 'RSYNC_CONNECT_PROG', reason: 'rsync runs it to connect to a daemon' },
+  { pattern: 'RSYNC_SHELL', reason: 'rsync runs commands with it' },
 ];
 
 const EXACT = new Map<string, RefusedName>();
