@@ -367,6 +367,34 @@ describe('coffer run', () => {
     expect(r.stdout).toContain('cleaned up');
     expect(r.code).toBe(0);
   });
+  it('a project too large for one environment is refused with a clear error naming the limit, never a value', () => {
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    // 48 values of 60 KB: about 2.9 MB, past Linux's limit on a program's arguments and
+    // environment together (a quarter of the stack limit, 2 MB by default).
+    const values = Array.from(
+      { length: 48 },
+      (_, i) => `${'v'.repeat(59_990)}${String(i).padStart(10, '0')}`,
+    );
+    const file = join(h.home, 'big.env');
+    writeFileSync(file, values.map((v, i) => `PAYLOAD_${i}=${v}\n`).join(''));
+    const imported = h.run([
+      'env',
+      'import',
+      file,
+      '--project',
+      'big',
+      '-d',
+      'Test payload {key} of the big batch service',
+    ]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const r = h.run(['run', '--no-mask', '--project', 'big', '--', process.execPath, '-e', '0']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('E2BIG');
+    expect(r.stderr).toContain('48 variables');
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr).not.toContain('vvvvvvvv');
+  });
 });
 
 describe('coffer generate', () => {

@@ -276,6 +276,7 @@ Examples:
           cmd,
           args,
           childEnv,
+          plan.values.length,
           { values, ...masked, merged, channels },
           backend.close,
         );
@@ -336,10 +337,29 @@ function closeChannels(channels: OutputChannel[] | undefined): void {
   for (const c of channels ?? []) c.close();
 }
 
+/**
+ * The refusal of a program whose environment and arguments the system will not take (E2BIG):
+ * how many variables and KiB coffer put there, never a value.
+ */
+function tooBig(cmd: string, env: Record<string, string>, injected: number): CofferError {
+  let bytes = 0;
+  for (const [k, v] of Object.entries(env))
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return new CofferError(
+    'IO_ERROR',
+    `cannot start ${cmd}: its environment (${Math.ceil(bytes / 1024)} KiB, ${injected} variables from the vault) and arguments are larger than this system allows (E2BIG)`,
+    {
+      hint: 'Keep large values (files, certificate bundles) out of the project the program runs with, or give them to it another way (coffer inject into a file).',
+    },
+  );
+}
+
 async function runChild(
   cmd: string,
   args: string[],
   env: Record<string, string>,
+  /** How many variables the vault gave (for the E2BIG refusal). */
+  injected: number,
   masking: Masking,
   afterSpawn: () => Promise<void>,
 ): Promise<number> {
@@ -362,6 +382,9 @@ async function runChild(
   } catch (err) {
     closeChannels(opened);
     await afterSpawn();
+    // Node throws E2BIG (the kernel's limit on a program's arguments and environment
+    // together, 2 MiB on Linux by default) instead of reporting it as an 'error' event.
+    if ((err as NodeJS.ErrnoException).code === 'E2BIG') throw tooBig(cmd, env, injected);
     throw err;
   } finally {
     // The child has its own copies of its ends: coffer's are closed, so that the child's
