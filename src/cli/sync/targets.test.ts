@@ -62,4 +62,17 @@ describe('fly secrets import lines', () => {
       flyImportLine({ name: 'E_CR', path: 'project/p/e_cr', value: 'a\r\nb' }, 'fly test'),
     ).toThrow(/E_CR cannot be passed/);
   });
+
+  it('never gives fly a line it crashes on: a value that is one double quote is refused by name', () => {
+    // flyctl strips a pair of quotes from a value that starts and ends with one; a lone `"`
+    // does both, and value[1:0] panics (slice bounds out of range): nothing would be pushed,
+    // after a Go stack trace.
+    expect(flyParse('K="\n')).toBeUndefined();
+    expect(flyParse('K= "\n')).toBeUndefined();
+    expect(() =>
+      flyImportLine({ name: 'F_QUOTE', path: 'project/p/f_quote', value: '"' }, 'fly test'),
+    ).toThrow(/F_QUOTE cannot be passed/);
+    // Two quotes are a pair: they stay readable as the empty value.
+    expect(flyParse('K=""\n')?.get('K')).toBe('');
+  });
 });

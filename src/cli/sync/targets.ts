@@ -322,8 +322,8 @@ function githubApi(o: TargetOptions, token: string): SyncTarget {
  * (Go's bufio.ScanLines); `#` lines and blank lines are skipped; `NAME=VALUE` with spaces
  * trimmed from the left of VALUE; a VALUE starting with three quotes runs until a later line
  * that ends with three quotes; one pair of surrounding double quotes is removed. Undefined
- * when a value is left open, or a line is longer than the scanner's 64 KiB (flyctl would stop
- * reading there without an error).
+ * when a value is left open, a line is longer than the scanner's 64 KiB (flyctl would stop
+ * reading there without an error), or a value is a lone `"` (flyctl panics removing the pair).
  */
 export function flyParse(text: string): Map<string, string> | undefined {
   const out = new Map<string, string>();
@@ -349,8 +349,11 @@ export function flyParse(text: string): Map<string, string> | undefined {
       open = { key, value: `${value.slice(3)}\n` };
       continue;
     }
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+    if (value.startsWith('"') && value.endsWith('"')) {
+      // A lone `"` starts and ends with one: flyctl's value[1:0] panics.
+      if (value.length < 2) return undefined;
       value = value.slice(1, -1);
+    }
     out.set(key, value);
   }
   return open === undefined ? out : undefined;
@@ -360,7 +363,8 @@ export function flyParse(text: string): Map<string, string> | undefined {
  * A variable as `fly secrets import` reads it back exactly: plain, in double quotes (leading
  * spaces, a value that starts with a quote), or in triple quotes over several lines. The
  * first form flyParse reads back unchanged is used; a value none carries (a CR, a line that
- * ends in three quotes, a line over 64 KiB) is refused by name before anything is pushed.
+ * ends in three quotes, a line over 64 KiB, a lone `"`) is refused by name before anything is
+ * pushed.
  */
 export function flyImportLine(v: ExportVariable, label: string): string {
   for (const line of [
@@ -375,7 +379,7 @@ export function flyImportLine(v: ExportVariable, label: string): string {
     'INVALID_VALUE',
     `${label}: the value of ${v.name} cannot be passed to fly secrets import unchanged; nothing was pushed`,
     {
-      hint: 'fly secrets import drops a CR and cannot end a line of a value with three quotes; store the value without them, or set it in Fly by hand.',
+      hint: 'fly secrets import drops a CR, cannot end a line of a value with three quotes and crashes on a value that is one double quote; store the value without them, or set it in Fly by hand.',
     },
   );
 }
