@@ -7,6 +7,7 @@ import {
   normalizeSegment,
   parseDescription,
   parseEnvironment,
+  parseEnvVarName,
   parseKeyPath,
   parsePathPrefix,
   suggestKeyPath,
@@ -136,6 +137,16 @@ describe('environments and env-var names', () => {
         codeOf(() => parseEnvironment(e)),
         e,
       ).toBe('INVALID_ENV');
+  });
+
+  it('takes env-var names of letters, digits and _, but not __proto__, which every object has', () => {
+    for (const n of ['STRIPE_API_KEY', '_X', 'proto', '__PROTO__', '__proto', 'constructor'])
+      expect(parseEnvVarName(n)).toBe(n);
+    for (const n of ['__proto__', '', '1X', 'A-B', 'A B', 'X'.repeat(129)])
+      expect(
+        codeOf(() => parseEnvVarName(n)),
+        n,
+      ).toBe('INVALID_ARGUMENT');
   });
 
   it('derives env-var names from secret names', () => {

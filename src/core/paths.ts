@@ -215,7 +215,9 @@ const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Whether `input` is an environment-variable name coffer accepts (at most 128 characters). */
 export function isEnvVarName(input: string): boolean {
-  return ENV_VAR.test(input) && input.length <= 128;
+  // `__proto__` is a name every object in JavaScript answers to: export's JSON dropped it,
+  // run never set it, the .env writer refused it. One answer for all: not a variable name.
+  return ENV_VAR.test(input) && input.length <= 128 && input !== '__proto__';
 }
 
 /** Validates an environment-variable name (`STRIPE_API_KEY`). */
