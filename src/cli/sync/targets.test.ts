@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CofferError } from '../../core/errors.js';
-import { flyImportLine, flyParse } from './targets.js';
+import { flyImportLine, flyParse, makeTarget } from './targets.js';
 
 const value = fc.string({
   unit: fc.constantFrom('a', 'b', ' ', '"', '#', '=', '\n', '\r', "'", 'é'),
@@ -74,5 +74,27 @@ describe('fly secrets import lines', () => {
     ).toThrow(/F_QUOTE cannot be passed/);
     // Two quotes are a pair: they stay readable as the empty value.
     expect(flyParse('K=""\n')?.get('K')).toBe('');
+  });
+});
+
+describe('github --repo', () => {
+  it('refuses . and .. as a segment, which the API URL would resolve to another path', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = ''; // no gh: the REST API path, where --repo goes into the URL
+    try {
+      for (const repo of ['../..', 'acme/..', './app', 'acme/.']) {
+        const err = await makeTarget('github', { repo, token: 't' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, repo).toBeInstanceOf(CofferError);
+        expect((err as CofferError).code).toBe('USAGE');
+      }
+      // Dots inside a name are a name's own.
+      const ok = await makeTarget('github', { repo: 'acme/app.v2', token: 't' });
+      expect(ok.label).toBe('github acme/app.v2');
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -122,9 +122,11 @@ function parseNames(stdout: string, label: string): Map<string, string | undefin
   return out;
 }
 
-const OWNER_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** A segment of a repository's name: never `.` or `..`, which a URL path would resolve. */
+const SEGMENT = String.raw`(?!\.\.?(?:/|$))[A-Za-z0-9_.-]+`;
+const OWNER_NAME = new RegExp(`^${SEGMENT}/${SEGMENT}$`);
 /** What gh's --repo takes: OWNER/NAME, or HOST/OWNER/NAME for GitHub Enterprise. */
-const GH_REPO = /^(?:[A-Za-z0-9.-]+\/)?[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const GH_REPO = new RegExp(`^(?:(?!\\.\\.?/)[A-Za-z0-9.-]+/)?${SEGMENT}/${SEGMENT}$`);
 
 /**
  * The repository gh works on here without --repo (its own resolution: the clone's remotes
