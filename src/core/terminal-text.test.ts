@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeControls, isPrintable } from './terminal-text.js';
+import { escapeControls, isPrintable, valueForTerminal } from './terminal-text.js';
 
 /** Any C0 control, DEL or C1 control. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is tested.
@@ -89,5 +89,14 @@ describe('isPrintable', () => {
         expect(isPrintable(escapeControls(s).replace(/[\u2028\u2029]/g, ''))).toBe(true);
       }),
     );
+  });
+});
+
+describe('valueForTerminal', () => {
+  it('escapes what a terminal acts on, keeps tabs and line breaks, and leaves plain values alone', () => {
+    expect(valueForTerminal('sk_live_abc123')).toBeUndefined();
+    expect(valueForTerminal('-----BEGIN KEY-----\nAAA\tBBB\n-----END KEY-----\n')).toBeUndefined();
+    expect(valueForTerminal('a\u001b]52;c;eA==\u0007b')).toBe('a\\x1b]52;c;eA==\\x07b');
+    expect(valueForTerminal('x\r\ny\u009b2J')).toBe('x\\x0d\ny\\x9b2J');
   });
 });

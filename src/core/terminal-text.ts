@@ -25,15 +25,36 @@ function isControl(code: number): boolean {
  * @example escapeControls('cli:root\u001b[2K\r') === 'cli:root\\x1b[2K\\x0d'
  */
 export function escapeControls(text: string): string {
+  return escapeExcept(text, () => false);
+}
+
+/** `text` with every control `keep` does not keep written as `\xNN` (escapeControls). */
+function escapeExcept(text: string, keep: (code: number) => boolean): string {
+  const escaped = (code: number) => isControl(code) && !keep(code);
   let i = 0;
-  while (i < text.length && !isControl(text.charCodeAt(i))) i++;
+  while (i < text.length && !escaped(text.charCodeAt(i))) i++;
   if (i === text.length) return text;
   let out = text.slice(0, i);
   for (; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    out += isControl(code) ? `\\x${code.toString(16).padStart(2, '0')}` : text[i];
+    out += escaped(code) ? `\\x${code.toString(16).padStart(2, '0')}` : text[i];
   }
   return out;
+}
+
+/** Tab and line feed: the layout a multi-line value (a PEM key) has, which a terminal shows. */
+const LAYOUT = (code: number) => code === 0x09 || code === 0x0a;
+
+/**
+ * A secret's value as `coffer get` shows it on a terminal, or undefined when it holds nothing
+ * a terminal would act on (it is then printed as it is). Whoever may write a secret could
+ * otherwise make the owner's terminal run what the value holds when it is read: OSC 52
+ * (write the clipboard), cursor movement that hides or redraws lines, a title change. Tabs
+ * and line breaks are kept; a value bound for a pipe or a file is never changed.
+ */
+export function valueForTerminal(value: string): string | undefined {
+  const shown = escapeExcept(value, LAYOUT);
+  return shown === value ? undefined : shown;
 }
 
 /**

@@ -143,6 +143,32 @@ function piecesOf(text: string, n: number): string[] {
 }
 
 describe.skipIf(!hasScript)('on a terminal', () => {
+  it('get shows a value holding control characters escaped on a terminal, exactly into a pipe', async () => {
+    // Whoever may write a secret could store what a terminal acts on: OSC 52 writes the
+    // clipboard, ESC [2K and \r erase the line. Tabs and line breaks (a PEM key) stay.
+    const h = makeHome();
+    expect(h.run(['init']).code).toBe(0);
+    const value = 'line one\tx\nok\u001b]52;c;ZWNobyBwd25lZA==\u0007\r\u001b[2K';
+    const set = h.run(['set', 'project/consilio/odd_value', '-d', STRIPE_DESCRIPTION], {
+      input: value,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    const shown = await onPty(
+      `${q(process.execPath)} ${q(BIN)} get project/consilio/odd_value`,
+      h.env,
+    );
+    expect(shown.code).toBe(0);
+    expect(shown.out).not.toContain('\u001b]52');
+    expect(shown.out).toContain('ok\\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x0d\\x1b[2K');
+    expect(shown.out).toContain('line one\tx');
+    expect(shown.out).toContain('shown as \\xNN');
+    // Into a pipe: the exact value, and no warning.
+    const piped = h.run(['get', 'project/consilio/odd_value']);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toBe(`${value}\n`);
+    expect(piped.stderr).toBe('');
+  });
+
   it('set asks for the value without echoing it', async () => {
     const h = makeHome();
     expect(h.run(['init']).code).toBe(0);

@@ -3,10 +3,11 @@
  */
 import type { Command } from 'commander';
 import { projectOfPath } from '../../core/project-file/index.js';
+import { valueForTerminal } from '../../core/terminal-text.js';
 import { action, type CommonOptions, intOption } from '../action.js';
 import { envOf, withService } from '../context.js';
 import { envHelp } from '../env-option.js';
-import { printJson, writeOut } from '../output.js';
+import { printJson, warn, writeOut } from '../output.js';
 import { envInput, withSuggestions } from '../suggestions.js';
 
 interface GetOptions extends CommonOptions {
@@ -47,7 +48,14 @@ Examples:
               description: r.description,
             });
           } else {
-            writeOut(`${r.value}\n`);
+            const escaped = valueForTerminal(r.value);
+            // node:tty (and node:net with it) is loaded only for a value that needs it.
+            if (escaped !== undefined && (await import('node:tty')).isatty(1)) {
+              warn(
+                'the value holds control characters a terminal would act on: shown as \\xNN (pipe it, or use --json, for the exact value)',
+              );
+              writeOut(`${escaped}\n`);
+            } else writeOut(`${r.value}\n`);
           }
           return 0;
         }),
