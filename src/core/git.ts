@@ -55,17 +55,7 @@ export function assertGitWorkTree(cwd: string, hint: string): void {
  * undefined: not in a git work tree (or git is not installed).
  */
 export function isGitIgnored(file: string): boolean | undefined {
-  const abs = resolve(file);
-  const r = spawnSync('git', gitArgs(['check-ignore', '-q', '--', abs]), {
-    cwd: dirname(abs),
-    // git gets coffer's environment without coffer's credentials, like any child.
-    env: childEnvironment(process.env),
-    stdio: 'ignore',
-  });
-  if (r.error) return undefined;
-  if (r.status === 0) return true;
-  if (r.status === 1) return false;
-  return undefined;
+  return gitYesNo(file, ['check-ignore', '-q']);
 }
 
 /**
@@ -73,9 +63,18 @@ export function isGitIgnored(file: string): boolean | undefined {
  * `git commit -a`); false: it does not; undefined: not in a git work tree (or no git).
  */
 export function isGitTracked(file: string): boolean | undefined {
+  return gitYesNo(file, ['ls-files', '--error-unmatch']);
+}
+
+/**
+ * A git question about one file answered by its exit status (0 yes, 1 no), asked in the
+ * file's directory; undefined when git cannot answer (no git, not a work tree).
+ */
+function gitYesNo(file: string, question: readonly string[]): boolean | undefined {
   const abs = resolve(file);
-  const r = spawnSync('git', gitArgs(['ls-files', '--error-unmatch', '--', abs]), {
+  const r = spawnSync('git', gitArgs([...question, '--', abs]), {
     cwd: dirname(abs),
+    // git gets coffer's environment without coffer's credentials, like any child.
     env: childEnvironment(process.env),
     stdio: 'ignore',
   });
