@@ -666,6 +666,50 @@ describe('names that make shells, Lua, pagers, Vim, go, cargo, make, JVM launche
     expect(existsSync(join(dir, 'ran-from-cflags'))).toBe(true);
   });
 
+  it("YACC, LDLIBS and RM run commands in make's built-in rules and a clean target: refused unless allowed", async (ctx) => {
+    const version = spawnSync('make', ['--version'], { encoding: 'utf8' });
+    if (version.status !== 0 || !version.stdout.includes('GNU Make')) {
+      console.warn('NOT RUN: YACC, LDLIBS and RM through make: GNU make is not installed here');
+      ctx.skip();
+    }
+    const { h, dir } = await tools(['YACC', 'LDLIBS', 'RM'], (n) =>
+      n === 'LDLIBS' ? '; touch ran-from-ldlibs; true' : `touch ran-from-${n.toLowerCase()}; true`,
+    );
+    // make's rule for parse.c from parse.y runs $(YACC); its rule for hello from hello.o ends
+    // its link command with $(LDLIBS), and the shell runs what follows the ;.
+    writeFileSync(join(dir, 'parse.y'), '%%\n');
+    writeFileSync(join(dir, 'hello.o'), '');
+    writeFileSync(join(dir, 'Makefile'), 'clean:\n\t$(RM) hello\n');
+    const run = (args: string[]) => h.run(args, { cwd: dir });
+    const make = [
+      'run',
+      '--no-mask',
+      '--project',
+      'tools',
+      '--',
+      'make',
+      'parse.c',
+      'hello',
+      'clean',
+    ];
+    const refused = run(make);
+    expect(refused.code, refused.stderr).toBe(2);
+    for (const name of ['YACC', 'LDLIBS', 'RM']) {
+      expect(refused.stderr).toContain(`${name} (from project/tools/${name.toLowerCase()}:`);
+    }
+    expect(refused.stderr).not.toContain('ran-from');
+    for (const name of ['yacc', 'ldlibs', 'rm']) {
+      expect(existsSync(join(dir, `ran-from-${name}`))).toBe(false);
+    }
+    // The refusal is what stands between the values and the shell make starts: allowed, make
+    // runs all three (the link itself fails, hello.o being empty; -k goes on to clean).
+    const allow = ['YACC', 'LDLIBS', 'RM'].flatMap((n) => ['--allow-env-name', n]);
+    run([...make.slice(0, 4), ...allow, ...make.slice(4, 6), '-k', ...make.slice(6)]);
+    for (const name of ['yacc', 'ldlibs', 'rm']) {
+      expect(existsSync(join(dir, `ran-from-${name}`)), name).toBe(true);
+    }
+  });
+
   it('TAR_OPTIONS makes GNU tar run a command: coffer run -- tar is refused unless allowed', async (ctx) => {
     const version = spawnSync('tar', ['--version'], { encoding: 'utf8' });
     if (version.status !== 0 || !version.stdout.includes('GNU tar')) {

@@ -6,7 +6,10 @@
  * compiler and linker flags it passes), JVM launchers (Ant's and sbt's too), the Erlang runtime (and its library path)
  * and .NET (its hooks, extra dependencies and profiler), less (its options, whose `+!cmd` runs a
  * command in every pager git or man starts, its editor and lesskey sources), and the options of
- * GNU tar and zip and the remote shell of rsync. The unit test of the
+ * GNU tar and zip and the remote shell of rsync, the programs and flags of make's other
+ * built-in rules, of configure scripts and autoreconf, gcc's subprogram paths, Ant's
+ * arguments and the java the ant and mvn scripts run, sbt's native client, and the remote
+ * shells of CVS and Subversion. The unit test of the
  * names rule (src/core/inject) and the end-to-end test (test/e2e/inject.test.ts) both check
  * that each one is refused.
  */
@@ -99,4 +102,52 @@ export const RUNS_CODE: readonly string[] = [
   'RSYNC_RSH',
   'RSYNC_CONNECT_PROG',
   'RSYNC_SHELL',
+  'MAKE',
+  'YACC',
+  'LEX',
+  'FC',
+  'OBJC',
+  'PC',
+  'M2C',
+  'LINT',
+  'CO',
+  'GET',
+  'TEX',
+  'TEXI2DVI',
+  'MAKEINFO',
+  'WEAVE',
+  'CWEAVE',
+  'TANGLE',
+  'CTANGLE',
+  'RM',
+  'ARFLAGS',
+  'ASFLAGS',
+  'FFLAGS',
+  'LDLIBS',
+  'LOADLIBES',
+  'LFLAGS',
+  'YFLAGS',
+  'PFLAGS',
+  'RFLAGS',
+  'LINTFLAGS',
+  'COFLAGS',
+  'GFLAGS',
+  'RANLIB',
+  'PKG_CONFIG',
+  'CONFIG_SHELL',
+  'M4',
+  'AUTOCONF',
+  'AUTOHEADER',
+  'AUTOMAKE',
+  'ACLOCAL',
+  'AUTOM4TE',
+  'AUTOPOINT',
+  'LIBTOOLIZE',
+  'COMPILER_PATH',
+  'GCC_EXEC_PREFIX',
+  'ANT_ARGS',
+  'JAVACMD',
+  'SBTN_CMD',
+  'CVS_RSH',
+  'SVN_SSH',
 ];

@@ -42,7 +42,11 @@
  *   Gradle, Maven and many others pass them to the JVM, `-javaagent:` included); `ANT_OPTS`
  *   (Ant's manual, Running Apache Ant: command-line arguments the ant script passes to the
  *   JVM) and `SBT_OPTS` (the sbt runner script puts its options on java's command line, and
- *   takes `--java-home DIR`, whose bin/java it then runs).
+ *   takes `--java-home DIR`, whose bin/java it then runs). `ANT_ARGS` (the same manual:
+ *   command-line arguments of Ant, such as `-lib` (classes), `-logger`, `-listener` and `-main`
+ *   (classes it loads and runs)); `JAVACMD` (the ant and mvn scripts run it instead of java);
+ *   `SBTN_CMD` (the sbt runner script runs it as the sbtn thin client, with `--client`,
+ *   `SBT_NATIVE_CLIENT=true` or an sbt 2 build).
  * - Lua: `LUA_INIT`, `LUA_INIT_*` (`LUA_INIT_5_1` ... `LUA_INIT_5_4`: the interpreter runs the
  *   value, or the `@file` it names, before the script).
  * - Go: `GOFLAGS` (the go command takes `-toolexec=PROG`, which runs PROG for every tool).
@@ -73,7 +77,24 @@
  *   node-gyp's Makefiles (`CFLAGS.target ?= $(CPPFLAGS) $(CFLAGS)`) put on the compiler's
  *   command line, again through the shell; and in the compiler itself gcc's `-wrapper
  *   PROG,ARGS` runs every subcommand through PROG (gcc manual, Developer Options) and
- *   `-fplugin=PATH` (gcc and clang) loads a shared object into the compiler.
+ *   `-fplugin=PATH` (gcc and clang) loads a shared object into the compiler. The other programs
+ *   of GNU make's built-in rules (manual 10.3, Variables Used by Implicit Rules: `YACC`, `LEX`,
+ *   `FC`, `OBJC`, `PC`, `M2C`, `LINT`, `CO`, `GET`, `TEX`, `TEXI2DVI`, `MAKEINFO`, `WEAVE`,
+ *   `CWEAVE`, `TANGLE`, `CTANGLE`, and `RM`, which most clean targets run too) and the flags
+ *   those rules put on their command lines (`ARFLAGS`, `ASFLAGS`, `FFLAGS`, `LDLIBS` and the
+ *   older `LOADLIBES`, `LFLAGS`, `YFLAGS`, `PFLAGS`, `RFLAGS`, `LINTFLAGS`, `COFLAGS`, `GFLAGS`):
+ *   make hands the recipe to the shell, so `; CMD` in a flag runs CMD. `MAKE` (what `$(MAKE)`
+ *   runs for a sub-make: make takes it from the environment; node-gyp runs it as make). Each
+ *   was checked with GNU make 4.3: a value ran a command. `RANLIB` (configure's AC_PROG_RANLIB
+ *   keeps a value from the environment, and the Makefiles it writes run it on each static
+ *   library); `PKG_CONFIG` (cgo's `#cgo pkg-config:` runs it, as the go command documents, and
+ *   so do pkg.m4's PKG_PROG_PKG_CONFIG and CMake's FindPkgConfig); `CONFIG_SHELL` (a configure
+ *   script autoconf generates re-executes itself with it, and config.status runs with it); `M4` and `AUTOCONF`,
+ *   `AUTOHEADER`, `AUTOMAKE`, `ACLOCAL`, `AUTOM4TE`, `AUTOPOINT`, `LIBTOOLIZE` (the autoconf
+ *   manual, Invoking autoreconf: these override the tools it runs; autom4te and bison run `M4`
+ *   as m4). gcc's `COMPILER_PATH` and `GCC_EXEC_PREFIX` (gcc manual, Environment Variables
+ *   Affecting GCC: where it looks for cc1, as and collect2; checked with gcc 12: a script named
+ *   as, or cc1, there ran).
  * - Erlang/Elixir: `ERL_AFLAGS`, `ERL_ZFLAGS`, `ERL_FLAGS` (emulator flags such as `-eval`
  *   and `-s` run code at start-up).
  * - .NET: `DOTNET_STARTUP_HOOKS` (assemblies loaded, and their hook run, before `Main`).
@@ -99,6 +120,9 @@
  *   `RSYNC_RSH` (rsync runs it as the remote shell), `RSYNC_CONNECT_PROG` (runs it to reach a
  *   daemon) and `RSYNC_SHELL` (the shell that runs that command). Each was checked with GNU
  *   tar 1.34, zip 3.0, rsync 3 and less 590: the value ran a command.
+ * - Version control over a remote shell: `CVS_RSH` (the CVS manual, All environment variables
+ *   which affect CVS: the program the `:ext:` method starts) and `SVN_SSH` (the Subversion book:
+ *   the tunnel command of `svn+ssh://` URLs).
  *
  * Not on the list, on purpose: names that change where a program connects or what it trusts
  * (HTTPS_PROXY, NODE_TLS_REJECT_UNAUTHORIZED, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). Whoever can
@@ -138,6 +162,11 @@ const CARGO_RUSTC = 'cargo runs it in place of rustc';
 const MAKE_TOOL = 'make and node-gyp run it through the shell as a build tool';
 const COMPILER_FLAGS =
   "make and node-gyp put it on the compiler's command line (through the shell), where gcc's -wrapper runs a program and -fplugin= loads one";
+const MAKE_RULE = "make's built-in rules run it through the shell as a program";
+const MAKE_RULE_FLAGS =
+  "make's built-in rules put it on a command line run through the shell, where ; starts another command";
+const AUTORECONF = 'autoreconf runs it in place of the tool of that name';
+const GCC_PROGRAMS = 'gcc runs its subprograms (cc1, as, collect2) from it';
 const RUSTC_FLAGS = 'cargo passes it to rustc, whose -C linker= names a program it runs';
 const RUSTDOC_FLAGS =
   'cargo passes it to rustdoc, whose -C linker= names the program doctests are linked with';
@@ -198,10 +227,16 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'GRADLE_OPTS', reason: JVM_LAUNCHER },
   { pattern: 'ANT_OPTS', reason: 'the ant script passes it to java, whose -javaagent: runs code' },
   {
+    pattern: 'ANT_ARGS',
+    reason: 'Ant takes options from it: -lib adds classes, -logger, -listener and -main load them',
+  },
+  { pattern: 'JAVACMD', reason: 'the ant and mvn scripts run it as java' },
+  {
     pattern: 'SBT_OPTS',
     reason:
       'the sbt script passes it to java (-javaagent: runs code) and takes --java-home from it',
   },
+  { pattern: 'SBTN_CMD', reason: 'the sbt script runs it as the sbtn client (--client, sbt 2)' },
   { pattern: 'LUA_INIT', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_INIT_*', reason: 'Lua runs it (or the file it names) before the script' },
   { pattern: 'LUA_PATH', reason: 'Lua looks modules up in it' },
@@ -244,6 +279,63 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'CXXFLAGS', reason: COMPILER_FLAGS },
   { pattern: 'CPPFLAGS', reason: COMPILER_FLAGS },
   { pattern: 'LDFLAGS', reason: COMPILER_FLAGS },
+  {
+    pattern: 'MAKE',
+    reason: 'make runs it for $(MAKE) in sub-makes, and node-gyp runs it as make',
+  },
+  { pattern: 'YACC', reason: MAKE_RULE },
+  { pattern: 'LEX', reason: MAKE_RULE },
+  { pattern: 'FC', reason: MAKE_RULE },
+  { pattern: 'OBJC', reason: MAKE_RULE },
+  { pattern: 'PC', reason: MAKE_RULE },
+  { pattern: 'M2C', reason: MAKE_RULE },
+  { pattern: 'LINT', reason: MAKE_RULE },
+  { pattern: 'CO', reason: MAKE_RULE },
+  { pattern: 'GET', reason: MAKE_RULE },
+  { pattern: 'TEX', reason: MAKE_RULE },
+  { pattern: 'TEXI2DVI', reason: MAKE_RULE },
+  { pattern: 'MAKEINFO', reason: MAKE_RULE },
+  { pattern: 'WEAVE', reason: MAKE_RULE },
+  { pattern: 'CWEAVE', reason: MAKE_RULE },
+  { pattern: 'TANGLE', reason: MAKE_RULE },
+  { pattern: 'CTANGLE', reason: MAKE_RULE },
+  {
+    pattern: 'RM',
+    reason: "make's built-in rules and most clean targets run it through the shell",
+  },
+  { pattern: 'ARFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'ASFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'FFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'LDLIBS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'LOADLIBES', reason: MAKE_RULE_FLAGS },
+  { pattern: 'LFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'YFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'PFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'RFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'LINTFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'COFLAGS', reason: MAKE_RULE_FLAGS },
+  { pattern: 'GFLAGS', reason: MAKE_RULE_FLAGS },
+  {
+    pattern: 'RANLIB',
+    reason:
+      'configure scripts take it as ranlib, which their Makefiles run on every static library',
+  },
+  {
+    pattern: 'PKG_CONFIG',
+    reason:
+      "the go command (cgo's #cgo pkg-config), configure (pkg.m4) and CMake run it as pkg-config",
+  },
+  { pattern: 'CONFIG_SHELL', reason: 'configure scripts re-execute themselves with it' },
+  { pattern: 'M4', reason: 'autoconf (autom4te), autoreconf and bison run it as m4' },
+  { pattern: 'AUTOCONF', reason: AUTORECONF },
+  { pattern: 'AUTOHEADER', reason: AUTORECONF },
+  { pattern: 'AUTOMAKE', reason: AUTORECONF },
+  { pattern: 'ACLOCAL', reason: AUTORECONF },
+  { pattern: 'AUTOM4TE', reason: AUTORECONF },
+  { pattern: 'AUTOPOINT', reason: AUTORECONF },
+  { pattern: 'LIBTOOLIZE', reason: AUTORECONF },
+  { pattern: 'COMPILER_PATH', reason: GCC_PROGRAMS },
+  { pattern: 'GCC_EXEC_PREFIX', reason: GCC_PROGRAMS },
   { pattern: 'ERL_AFLAGS', reason: ERLANG },
   { pattern: 'ERL_ZFLAGS', reason: ERLANG },
   { pattern: 'ERL_FLAGS', reason: ERLANG },
@@ -291,6 +383,8 @@ export const REFUSED_ENV_NAMES: readonly RefusedName[] = [
   { pattern: 'RSYNC_RSH', reason: 'rsync runs it as the remote shell' },
   { pattern: 'RSYNC_CONNECT_PROG', reason: 'rsync runs it to connect to a daemon' },
   { pattern: 'RSYNC_SHELL', reason: 'rsync runs commands with it' },
+  { pattern: 'CVS_RSH', reason: 'cvs runs it as the remote shell of the :ext: method' },
+  { pattern: 'SVN_SSH', reason: 'svn runs it as the tunnel of svn+ssh:// URLs' },
 ];
 
 const EXACT = new Map<string, RefusedName>();
