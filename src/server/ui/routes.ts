@@ -760,14 +760,24 @@ export function uiRoutes(deps: UiDeps): void {
   const tokensPage = async (
     c: Context<AppEnv>,
     w: Who,
-    extra: { created?: { name: string; token: string }; error?: string; message?: string },
+    extra: {
+      created?: { name: string; token: string };
+      error?: string;
+      message?: string;
+      /** A token the last change revoked: named only if the list shows it revoked. */
+      revoked?: string;
+    },
     status = 200,
   ) => {
     const tokens = await listTokens(w.vault, w.policy);
+    const { revoked, ...shown } = extra;
+    if (revoked !== undefined && tokens.some((t) => t.name === revoked && t.revokedAt !== null)) {
+      shown.message = `Revoked ${revoked}.`;
+    }
     const neverReveals = w.policy.reveal === 'never';
     return html(
       c,
-      await documentOf(TokensPage({ viewer: w.viewer, tokens, neverReveals, ...extra })),
+      await documentOf(TokensPage({ viewer: w.viewer, tokens, neverReveals, ...shown })),
       status,
     );
   };
@@ -776,10 +786,10 @@ export function uiRoutes(deps: UiDeps): void {
     '/tokens',
     page(async (c, w) => {
       await authorize(w.policy, 'admin', 'token_list', {}, w.deny);
-      // Named only when it is a token name: the link's text is not shown as it is.
+      // Named only when the list shows a token of that name revoked: a link's own text, or
+      // the name of a live token, is not shown as revoked.
       const done = c.req.query('revoked');
-      const named = done !== undefined && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(done);
-      return tokensPage(c, w, named ? { message: `Revoked ${done}.` } : {});
+      return tokensPage(c, w, done === undefined ? {} : { revoked: done });
     }),
   );
 

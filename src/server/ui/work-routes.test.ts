@@ -343,6 +343,14 @@ describe("agents' requests", () => {
     }
   });
 
+  it('says a token was revoked only when it was: a link cannot claim a live token revoked', async () => {
+    const app = await ui.login(kit.tokens.admin);
+    const page = await app.get('/tokens?revoked=admin');
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('Revoked admin.');
+    expect((await app.get('/tokens?revoked=revoked')).text).toContain('Revoked revoked.');
+  });
+
   it('can be declined; a read-only session may not see them', async () => {
     const { request } = requests.create({
       path: 'project/app/smtp_password',
