@@ -8,7 +8,7 @@
  * Security: a session cookie (HttpOnly, SameSite=Strict, Secure under TLS, expiring); every
  * change is a POST that must come from this origin (Origin / Sec-Fetch-Site) and carry the
  * session's CSRF token; every answer has a strict CSP (no inline script or style), no
- * framing and `Cache-Control: no-store`. No value is in any page: the script fetches one on
+ * framing, no opener or cross-origin use (COOP, CORP) and `Cache-Control: no-store`. No value is in any page: the script fetches one on
  * a click on Reveal (POST, audited as a `get`). Logins by token, and the token of a session
  * on every request, go through the API's own check (token-gate.ts): the same
  * failed-authentication limit and audit as the API's bearer tokens.
@@ -181,6 +181,12 @@ export const uiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a form
   // post, and the origin check below needs the real one.
   c.header('Referrer-Policy', 'same-origin');
+  // As the request pages (core/requests/page.ts): a page of another site that opened the UI
+  // (window.open) keeps no handle on its window, so cannot send it on to a look-alike login
+  // page later; and no page of another origin loads an answer as a resource of its own (a
+  // page of another port of the same host is same-site: the SameSite cookie goes along).
+  c.header('Cross-Origin-Opener-Policy', 'same-origin');
+  c.header('Cross-Origin-Resource-Policy', 'same-origin');
   // Cache-Control: no-store is the app's, for every answer (app.ts noStore).
   await next();
 };

@@ -95,6 +95,24 @@ describe('without a session', () => {
     expect(res.text).not.toMatch(/<script>|<script [^>]*>[^<]|<style|style="/);
   });
 
+  it('every answer of the UI keeps other sites out of its window and its responses', async () => {
+    // An opener (window.open from another site) could send the UI's tab to a look-alike login
+    // page; a page of another port of the same host (same site: the cookie goes along) could
+    // load a page or the script as a resource of its own.
+    const admin = await login(kit.tokens.admin);
+    for (const res of [
+      await request('GET', '/login'),
+      await admin.get('/p/project/app'),
+      await admin.get('/tokens?revoked=x'),
+      await admin.get('/s/project/app/nope%'),
+      await request('GET', '/ui/app.css'),
+      await admin.post('/s/project/app/db_url/reveal?env=dev'),
+    ]) {
+      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+    }
+  });
+
   it('the API keeps its own headers', async () => {
     const res = await request('GET', '/healthz');
     expect(res.headers.get('content-security-policy')).toBeNull();
