@@ -584,8 +584,15 @@ export function uiRoutes(deps: UiDeps): void {
         env = sortEnvs(mine.map((s) => s.env))[0];
       }
       const target = secretTarget(c, env);
-      const done = SAVED[c.req.query('done') ?? ''];
-      const s = await secretView(w, target, done !== undefined ? { message: done } : {});
+      const s = await secretView(w, target);
+      // The notice of the change that led here, only when the secret is in the state that
+      // change leaves (deleted, or live): a link anyone can send (?done=deleted) does not
+      // make the page say a live secret was deleted, or a deleted one saved.
+      const done = c.req.query('done') ?? '';
+      const message = SAVED[done];
+      const deleted = s.info !== undefined && s.info.deletedAt !== null;
+      const live = s.info !== undefined && !deleted;
+      if (message !== undefined && (done === 'deleted' ? deleted : live)) s.message = message;
       return html(c, await documentOf(SecretPage({ viewer: w.viewer, s })));
     }),
   );

@@ -343,6 +343,25 @@ describe("agents' requests", () => {
     }
   });
 
+  it("says a secret was deleted, saved or rotated only when its state is that change's", async () => {
+    const app = await ui.login(kit.tokens.admin);
+    await kit.vault.set('project/app/done_lure', 'dev', 'done-lure-value-1', {
+      description: 'Signs the session cookies of the app',
+    });
+    const live = await app.get('/s/project/app/done_lure?env=dev&done=deleted');
+    expect(live.status).toBe(200);
+    expect(live.text).not.toContain('Deleted. Restore brings it back.');
+    expect((await app.get('/s/project/app/done_lure?env=prod&done=set')).text).not.toContain(
+      'Saved a new version.',
+    );
+    expect((await app.post('/s/project/app/done_lure/delete?env=dev')).status).toBe(303);
+    const gone = await app.get('/s/project/app/done_lure?env=dev&done=rotated');
+    expect(gone.text).not.toContain('Rotated:');
+    expect((await app.get('/s/project/app/done_lure?env=dev&done=deleted')).text).toContain(
+      'Deleted. Restore brings it back.',
+    );
+  });
+
   it('says a token was revoked only when it was: a link cannot claim a live token revoked', async () => {
     const app = await ui.login(kit.tokens.admin);
     const page = await app.get('/tokens?revoked=admin');
