@@ -81,3 +81,44 @@ describe('TokenAuthenticator and a revoked token', () => {
     expect(read).toBe(0);
   });
 });
+
+describe('TokenAuthenticator and a revocation through this server', () => {
+  it('a token record read before the revocation, answered after forget, is not cached: the next request is refused', async () => {
+    const secret = 'A'.repeat(43);
+    let stored: TokenRecord = { ...record(['**']), hash: hashTokenSecret(secret) };
+    // The first read is held at a barrier until the test lets it finish; later reads answer at once.
+    let release!: () => void;
+    const barrier = new Promise<void>((r) => {
+      release = r;
+    });
+    let reading!: () => void;
+    const started = new Promise<void>((r) => {
+      reading = r;
+    });
+    let reads = 0;
+    const vault = {
+      readTransaction: async (fn: (tx: Pick<StorageTx, 'getToken'>) => unknown) => {
+        const snapshot = stored;
+        reads++;
+        if (reads === 1) {
+          reading();
+          await barrier;
+        }
+        return fn({ getToken: async () => snapshot });
+      },
+    } as unknown as Vault;
+    const auth = new TokenAuthenticator(vault);
+    const header = `Bearer coffer_${stored.id}_${secret}`;
+    // A request authenticates; its read took its snapshot before the revocation committed.
+    const inFlight = auth.authenticate(header);
+    await started;
+    stored = { ...stored, revokedAt: new Date(0).toISOString() };
+    auth.forget('t');
+    release();
+    // The request in flight was let in (its read came first), but nothing after the revocation is.
+    expect(await inFlight).toBeInstanceOf(TokenPolicy);
+    expect(auth.cached(header)).toBeUndefined();
+    expect(await auth.authenticate(header)).toMatchObject({ reason: 'revoked', name: 't' });
+    expect(reads).toBe(2);
+  });
+});

@@ -8,7 +8,8 @@
  * Token records are cached in memory for `cacheMs` (default 1 s, 0 = no cache), so a busy
  * server does not read the token table on every request. What that costs: a revocation made
  * through another instance (or `coffer token revoke` on the database directly) takes effect
- * here within `cacheMs`; one made through this instance takes effect at once (`forget`).
+ * here within `cacheMs`; one made through this instance takes effect at once (`forget`), also
+ * for a record whose read was under way while it was made (not cached).
  * Expiry is checked on every request against the clock, cached or not. A revoked token is
  * refused from its record, without its globs being compiled into a policy.
  */
@@ -86,6 +87,12 @@ export class TokenAuthenticator {
   readonly #cacheMs: number;
   readonly #now: () => Date;
   readonly #cache = new Map<string, { policy: TokenPolicy; until: number }>();
+  /**
+   * Counts `forget` calls: a record read while one happened may predate that revocation
+   * (its read began before the revocation committed), so it answers its own request but is
+   * not cached, or it would let the revoked token in again for up to `cacheMs`.
+   */
+  #forgotten = 0;
 
   constructor(vault: Vault, options: AuthenticatorOptions = {}) {
     this.#vault = vault;
@@ -133,19 +140,21 @@ export class TokenAuthenticator {
 
   /** Drops a cached token (after it was revoked through this server). */
   forget(name: string): void {
+    this.#forgotten++;
     for (const [id, entry] of this.#cache) if (entry.policy.name === name) this.#cache.delete(id);
   }
 
   async #policy(id: string, now: number): Promise<TokenPolicy | RevokedToken | undefined> {
     const cached = this.#cache.get(id);
     if (cached !== undefined && now < cached.until) return cached.policy;
+    const forgotten = this.#forgotten;
     const record = await this.#vault.readTransaction((tx) => tx.getToken(id));
     if (record === undefined || record.revokedAt !== null) {
       this.#cache.delete(id);
       return record === undefined ? undefined : new RevokedToken(record);
     }
     const policy = new TokenPolicy(record);
-    if (this.#cacheMs > 0) {
+    if (this.#cacheMs > 0 && forgotten === this.#forgotten) {
       // Unknown ids are never cached, so the table holds real tokens only.
       this.#cache.set(id, { policy, until: now + this.#cacheMs });
     }
