@@ -202,6 +202,58 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
   });
 
+  it('an answer whose check passed just before the expiry, spent after it, is refused and stores nothing', async () => {
+    const clock = { now: Date.now() };
+    // The clock passes the expiry between the answer's check and its spending write (a
+    // write lock waited for): the first change the requests make, after the check.
+    let expiresAt = 0;
+    const slow = new Proxy(tv.vault, {
+      get(target, key, receiver) {
+        if (key === 'withActor') {
+          return (actor: string) => {
+            if (expiresAt !== 0) clock.now = expiresAt;
+            return target.withActor(actor);
+          };
+        }
+        const v = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as Vault;
+    const requests = new StoredSecretRequests(slow, () => clock.now);
+    const { request } = await requests.create(input());
+    expiresAt = Date.parse(request.expiresAt);
+    const alice = tv.vault.withActor('token:alice@10.0.0.9');
+    expect(await code(requests.answer(request.id, VALUE, alice))).toBe('REQUEST_CLOSED');
+    expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
+    expect(await requests.status(request.id, 'tok-agent')).toMatchObject({ status: 'expired' });
+    const mine = (await records()).filter((r) => r.path === request.path);
+    expect(mine.some((r) => r.action === 'request_opened' && r.outcome === 'ok')).toBe(false);
+  });
+
+  it('a link submitted just before the expiry, spent after it, is refused and stores nothing', async () => {
+    const clock = { now: Date.now() };
+    let expiresAt = 0;
+    const slow = new Proxy(tv.vault, {
+      get(target, key, receiver) {
+        if (key === 'withActor') {
+          return (actor: string) => {
+            if (expiresAt !== 0) clock.now = expiresAt;
+            return target.withActor(actor);
+          };
+        }
+        const v = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as Vault;
+    const requests = new StoredSecretRequests(slow, () => clock.now);
+    const { request, url } = await requests.create(input());
+    expiresAt = Date.parse(request.expiresAt);
+    const [id, token] = new URL(url).pathname.split('/').slice(2);
+    expect(await code(requests.submit(id!, token!, VALUE))).toBe('REQUEST_CLOSED');
+    expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
+    expect(await requests.status(request.id, 'tok-agent')).toMatchObject({ status: 'expired' });
+  });
+
   it('refuses a request record changed outside coffer; the list shows the others and audits it', async () => {
     await clear();
     const { requests } = clocked(Date.now());

@@ -587,6 +587,12 @@ export class StoredSecretRequests implements RequestInbox {
   async #spend(id: string, by: 'link' | 'request', detail: string): Promise<void> {
     await this.#change(id, 'opened', (x) => {
       if (x.used || done(x.view.status)) throw closed(by, x);
+      // Expiry is checked again where the request is spent: the check before (#usable) may
+      // have passed just before it expired, and the write lock may be waited for. Nothing is
+      // changed: the next look at the request marks it expired.
+      if (this.#now() >= Date.parse(x.view.expiresAt)) {
+        throw new CofferError('REQUEST_CLOSED', `this ${by} has expired`);
+      }
       x.used = true;
       x.view.status = 'opened';
       return { result: undefined, detail };
