@@ -189,3 +189,32 @@ describe('SecretRequests', () => {
     expect((await waiting).status).toBe('pending');
   });
 });
+
+describe('SecretRequests: expiry between the lookup and the spend', () => {
+  it('a submission whose request expires after its link was checked stores nothing', async () => {
+    // The clock answers each reading in turn: the link's check sees the request open, the
+    // spend a moment past its expiry (the value checked across an await).
+    let base = 1_000_000;
+    const readings: number[] = [];
+    const stored: string[] = [];
+    const outcomes: RequestOutcome[] = [];
+    const requests = new SecretRequests({
+      now: () => readings.shift() ?? base,
+      async store(_r, value) {
+        stored.push(value);
+        return { version: 1 };
+      },
+      async audit(_r, outcome) {
+        outcomes.push(outcome);
+      },
+    });
+    const { request, token } = requests.create(INPUT);
+    const expiry = base + REQUEST_TTL_MS;
+    readings.push(expiry - 1, expiry);
+    expect(await code(requests.submit(token, 'sk_live_late_value'))).toBe('REQUEST_CLOSED');
+    expect(stored).toEqual([]);
+    base = expiry;
+    expect((await requests.status(request.id))?.status).toBe('expired');
+    expect(outcomes).toEqual(['expired']);
+  });
+});

@@ -358,6 +358,12 @@ export class SecretRequests implements RequestInbox {
     if (entry.used || done(entry.view.status)) {
       throw new CofferError('REQUEST_CLOSED', `the request is ${entry.view.status} already`);
     }
+    // Expired since it was looked up (a value checked across an await): closed, as the
+    // stored requests' spend does.
+    if (this.#now() >= entry.expires) {
+      await this.#expire(entry);
+      throw new CofferError('REQUEST_CLOSED', 'the request has expired');
+    }
     entry.used = true;
     try {
       const stored = await store({ ...entry.view }, value);
