@@ -156,6 +156,20 @@ describe('environments and env-var names', () => {
 });
 
 describe('descriptions', () => {
+  it('refuses control characters and invisible formatting, keeping emoji sequences', () => {
+    const base = 'Stripe API key for payment processing';
+    for (const hidden of ['\u202E', '\u2066', '\u200B', '\u200E', '\u001b[2J', '\u0007', '\u00AD'])
+      expect(
+        codeOf(() => parseDescription(`${base} ${hidden}in the shop`)),
+        JSON.stringify(hidden),
+      ).toBe('INVALID_DESCRIPTION');
+    // Line breaks and tabs are spaces; a joined emoji and other scripts are text.
+    expect(parseDescription(`${base}\n\tin the shop`)).toBe(`${base} in the shop`);
+    expect(parseDescription(`${base} 👩\u200D💻 für den Laden`)).toBe(
+      `${base} 👩\u200D💻 für den Laden`,
+    );
+  });
+
   // seeds/003 "Description Guidelines" (good and bad), its set_secret examples, and the
   // descriptions that passed before although they say nothing about what a secret is for.
   const table: [description: string, path: string | undefined, ok: boolean][] = [

@@ -359,6 +359,18 @@ export function parseDescription(input: string | undefined, path?: string): stri
       { hint: 'Keep it to one sentence.' },
     );
   }
+  // Control characters and invisible formatting (right-to-left overrides, zero-width spaces)
+  // would make a description read otherwise than it is stored, in a list, a page or an
+  // agent's prompt; the joiner of emoji sequences (U+200D) is the one kept.
+  const hidden = /\p{Cc}|(?!\u200D)\p{Cf}/u.exec(text);
+  if (hidden) {
+    const code = hidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new CofferError(
+      'INVALID_DESCRIPTION',
+      `the description holds an invisible or control character (U+${code})`,
+      { hint: 'Write it as plain text: what the secret is for, in words anyone reads alike.' },
+    );
+  }
   const meaningful = new Set(
     descriptionWords(text).filter((w) => !GENERIC_WORDS.has(w) && !/^\d+$/.test(w)),
   );
