@@ -136,14 +136,21 @@ export type ChangeFn = (c: Context<AppEnv>, w: Who, form: Form) => Promise<Respo
 /** Environments in their usual order (dev, staging, prod), then the others by name. */
 export const sortEnvs: (envs: Iterable<string>) => string[] = sortEnvironments;
 
-/** Did this request come from a page of this server (not another site's form or script)? */
-export function sameOrigin(c: Context<AppEnv>): boolean {
+/**
+ * Did this request come from a page of this server (not another site's form or script)? Its
+ * Origin is the host it was asked for or, with `--public-url`, that URL's origin: a proxy in
+ * front may rewrite Host to its upstream's address while the browser's Origin names the
+ * public one.
+ */
+export function sameOrigin(c: Context<AppEnv>, publicUrl?: string): boolean {
   const site = c.req.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const origin = c.req.header('origin');
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
+    const from = new URL(origin);
+    if (publicUrl !== undefined && from.origin === new URL(publicUrl).origin) return true;
+    return from.host === (c.req.header('host') ?? new URL(c.req.url).host);
   } catch {
     return false;
   }
@@ -332,7 +339,7 @@ export function uiRoutes(deps: UiDeps): void {
         }
       };
       try {
-        if (!sameOrigin(c)) {
+        if (!sameOrigin(c, deps.publicUrl)) {
           await denier(
             w === undefined ? `unauthenticated@${c.get('address')}` : w.vault.actor,
             c.get('requestId'),
@@ -384,7 +391,7 @@ export function uiRoutes(deps: UiDeps): void {
 
   app.post('/login', deps.bodyLimit, async (c) => {
     const address = c.get('address');
-    if (!sameOrigin(c)) {
+    if (!sameOrigin(c, deps.publicUrl)) {
       await denier(`unauthenticated@${address}`, c.get('requestId'))(
         'ui_login',
         {},

@@ -581,6 +581,37 @@ describe('rate limit', () => {
 });
 
 describe('behind a proxy that ends TLS', () => {
+  it("takes a change from the public URL's origin when the proxy rewrites Host to its upstream", async () => {
+    const proxied = await makeKit({ publicUrl: 'https://coffer.example.com' });
+    const login = (origin: string) =>
+      proxied.app.request(
+        'http://127.0.0.1:8200/login',
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            host: '127.0.0.1:8200',
+            origin,
+          },
+          body: new URLSearchParams({ token: proxied.tokens.admin }).toString(),
+        },
+        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+      );
+    try {
+      expect((await login('https://coffer.example.com')).status).toBe(303);
+      // Another site, or the public host over another scheme or port, is still refused.
+      for (const other of [
+        'https://evil.example',
+        'http://coffer.example.com',
+        'https://coffer.example.com:8443',
+      ]) {
+        expect((await login(other)).status, other).toBe(403);
+      }
+    } finally {
+      await proxied.dispose();
+    }
+  });
+
   it('the cookie is Secure when the public URL is https, though the request is plain HTTP', async () => {
     const proxied = await makeKit({ publicUrl: 'https://coffer.example.com' });
     try {
