@@ -202,35 +202,12 @@ describe('StoredSecretRequests as an inbox', () => {
     expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
   });
 
-  it('an answer whose check passed just before the expiry, spent after it, is refused and stores nothing', async () => {
-    const clock = { now: Date.now() };
-    // The clock passes the expiry between the answer's check and its spending write (a
-    // write lock waited for): the first change the requests make, after the check.
-    let expiresAt = 0;
-    const slow = new Proxy(tv.vault, {
-      get(target, key, receiver) {
-        if (key === 'withActor') {
-          return (actor: string) => {
-            if (expiresAt !== 0) clock.now = expiresAt;
-            return target.withActor(actor);
-          };
-        }
-        const v = Reflect.get(target, key, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    }) as Vault;
-    const requests = new StoredSecretRequests(slow, () => clock.now);
-    const { request } = await requests.create(input());
-    expiresAt = Date.parse(request.expiresAt);
-    const alice = tv.vault.withActor('token:alice@10.0.0.9');
-    expect(await code(requests.answer(request.id, VALUE, alice))).toBe('REQUEST_CLOSED');
-    expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
-    expect(await requests.status(request.id, 'tok-agent')).toMatchObject({ status: 'expired' });
-    const mine = (await records()).filter((r) => r.path === request.path);
-    expect(mine.some((r) => r.action === 'request_opened' && r.outcome === 'ok')).toBe(false);
-  });
-
-  it('a link submitted just before the expiry, spent after it, is refused and stores nothing', async () => {
+  /**
+   * Requests over a vault whose clock passes the new request's expiry between a check and the
+   * spending write (a write lock waited for): the first change the requests make after the
+   * check goes through `withActor`.
+   */
+  async function expiringOnSpend() {
     const clock = { now: Date.now() };
     let expiresAt = 0;
     const slow = new Proxy(tv.vault, {
@@ -248,6 +225,21 @@ describe('StoredSecretRequests as an inbox', () => {
     const requests = new StoredSecretRequests(slow, () => clock.now);
     const { request, url } = await requests.create(input());
     expiresAt = Date.parse(request.expiresAt);
+    return { requests, request, url };
+  }
+
+  it('an answer whose check passed just before the expiry, spent after it, is refused and stores nothing', async () => {
+    const { requests, request } = await expiringOnSpend();
+    const alice = tv.vault.withActor('token:alice@10.0.0.9');
+    expect(await code(requests.answer(request.id, VALUE, alice))).toBe('REQUEST_CLOSED');
+    expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
+    expect(await requests.status(request.id, 'tok-agent')).toMatchObject({ status: 'expired' });
+    const mine = (await records()).filter((r) => r.path === request.path);
+    expect(mine.some((r) => r.action === 'request_opened' && r.outcome === 'ok')).toBe(false);
+  });
+
+  it('a link submitted just before the expiry, spent after it, is refused and stores nothing', async () => {
+    const { requests, request, url } = await expiringOnSpend();
     const [id, token] = new URL(url).pathname.split('/').slice(2);
     expect(await code(requests.submit(id!, token!, VALUE))).toBe('REQUEST_CLOSED');
     expect(await code(tv.vault.get(request.path, 'dev'))).toBe('SECRET_NOT_FOUND');
