@@ -97,17 +97,25 @@ describe('refusals of a request page are audited', () => {
   });
 });
 
+/**
+ * A server whose failure budget runs on a clock the test moves, with one request made by the
+ * app token: its link, and the link's id and token.
+ */
+async function budgetedRequest() {
+  const clock = { now: Date.parse('2026-03-01T10:00:00Z') };
+  kit = await makeKit({
+    publicUrl: 'https://coffer.example.com',
+    rateLimit: { now: () => clock.now },
+  });
+  const made = await kit.send('POST', '/v1/requests', { token: kit.tokens.app, body: ask(1) });
+  const link = new URL((made.json as { url: string }).url);
+  const [, , id, token] = link.pathname.split('/') as [string, string, string, string];
+  return { link, id, token, clock };
+}
+
 describe("guesses of a request's link count against the address's failure budget", () => {
   it('past 10 links that name no request: 429 with Retry-After, the right link too, audited once; after the window the right link works', async () => {
-    let now = Date.parse('2026-03-01T10:00:00Z');
-    kit = await makeKit({
-      publicUrl: 'https://coffer.example.com',
-      rateLimit: { now: () => now },
-    });
-    const made = await kit.send('POST', '/v1/requests', { token: kit.tokens.app, body: ask(1) });
-    const { url } = made.json as { url: string };
-    const link = new URL(url);
-    const [, , id, token] = link.pathname.split('/') as [string, string, string, string];
+    const { link, id, token, clock } = await budgetedRequest();
     const guess = (i: number) => {
       const wrong = `${token.slice(0, -4)}${String(i).padStart(4, 'x')}`;
       return kit.send('GET', `/r/${id}/${wrong}`, {
@@ -140,7 +148,7 @@ describe("guesses of a request's link count against the address's failure budget
     for (const r of await auditRecords(kit))
       expect(JSON.stringify(r)).not.toContain(token.slice(0, 20));
     // The window ends: the same address gets the page with the right link.
-    now += 61_000;
+    clock.now += 61_000;
     const after = await kit.send('GET', link.pathname, {
       address: '198.51.100.7',
       headers: { host: link.host },
@@ -152,14 +160,7 @@ describe("guesses of a request's link count against the address's failure budget
 
 describe('malformed links under /r/ count against the same budget', () => {
   it('a segment missing or one too many, a token of another shape: 404 for the first 10, then 429 for every link from that address, the right one too, audited once', async () => {
-    let now = Date.parse('2026-03-01T10:00:00Z');
-    kit = await makeKit({
-      publicUrl: 'https://coffer.example.com',
-      rateLimit: { now: () => now },
-    });
-    const made = await kit.send('POST', '/v1/requests', { token: kit.tokens.app, body: ask(1) });
-    const link = new URL((made.json as { url: string }).url);
-    const [, , id, token] = link.pathname.split('/') as [string, string, string, string];
+    const { link, id, token, clock } = await budgetedRequest();
     const malformed = [
       `/r/${token}`,
       `/r/${id}`,
@@ -193,7 +194,7 @@ describe('malformed links under /r/ count against the same budget', () => {
     ]);
     for (const r of await auditRecords(kit))
       expect(JSON.stringify(r)).not.toContain(token.slice(0, 20));
-    now += 61_000;
+    clock.now += 61_000;
     expect((await guess(link.pathname)).status).toBe(200);
   });
 });
