@@ -53,6 +53,15 @@ afterAll(async () => {
 const policyOf = (allow: string[], envs: string[] = []) =>
   new AccessPolicy({ allow, envs, caps: ['admin', 'read'] });
 
+/** Policies from the widest to one that sees nothing, for the cursor properties. */
+const POLICIES = [
+  policyOf(['**']),
+  policyOf(['project/app/*']),
+  policyOf(['project/app/*'], ['prod']),
+  policyOf(['meta/**'], ['dev']),
+  policyOf(['project/nothing/*']),
+];
+
 /**
  * Counts the read transactions and the audit rows read while `fn` runs, and the storage reads
  * asked for one path (no index holds audit paths: such a read may cover the whole log).
@@ -148,16 +157,9 @@ describe('readAuditWithin', () => {
   });
 
   it('following the cursors returns exactly what an unrestricted read filtered would', async () => {
-    const policies = [
-      policyOf(['**']),
-      policyOf(['project/app/*']),
-      policyOf(['project/app/*'], ['prod']),
-      policyOf(['meta/**'], ['dev']),
-      policyOf(['project/nothing/*']),
-    ];
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...policies),
+        fc.constantFrom(...POLICIES),
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 1, max: 900 }),
         fc.constantFrom(undefined, 'project/app/db_url', OTHER, 'project/app'),
@@ -267,13 +269,6 @@ describe('readAuditNewestWithin', () => {
   });
 
   it('following the cursors back returns exactly what an unrestricted read filtered would, newest first', async () => {
-    const policies = [
-      policyOf(['**']),
-      policyOf(['project/app/*']),
-      policyOf(['project/app/*'], ['prod']),
-      policyOf(['meta/**'], ['dev']),
-      policyOf(['project/nothing/*']),
-    ];
     const filters: AuditFilter[] = [
       {},
       { path: 'project/app/db_url' },
@@ -286,7 +281,7 @@ describe('readAuditNewestWithin', () => {
     ];
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...policies),
+        fc.constantFrom(...POLICIES),
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 1, max: 900 }),
         fc.constantFrom(...filters),
