@@ -6,9 +6,9 @@
 import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withListAudit } from '../../../test/helpers/audit-reads.js';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import { readAudit } from '../audit/log.js';
-import type { StorageTx } from '../store/storage.js';
 import type { Vault } from '../store/vault.js';
 import {
   AUDIT_SCAN_MIN,
@@ -72,14 +72,15 @@ async function counting<T>(vault: Vault, fn: () => Promise<T>) {
   const spy = vi.spyOn(vault, 'readTransaction').mockImplementation((inner) => {
     reads.transactions++;
     return original((tx, keyring) => {
-      const counted: StorageTx = Object.create(tx);
-      counted.listAudit = async (q) => {
-        const rows = await tx.listAudit(q);
-        reads.rows += rows.length;
-        if (q.path !== undefined) reads.byPath++;
-        return rows;
-      };
-      return inner(counted, keyring);
+      return inner(
+        withListAudit(tx, async (q) => {
+          const rows = await tx.listAudit(q);
+          reads.rows += rows.length;
+          if (q.path !== undefined) reads.byPath++;
+          return rows;
+        }),
+        keyring,
+      );
     });
   });
   try {

@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { withListAudit } from '../../../test/helpers/audit-reads.js';
 import { makeTestVault, type TestVault } from '../../../test/helpers/vault.js';
 import type { StorageTx } from '../store/storage.js';
 import { AuditChainCheck, CHAIN_CHECK_REUSE_MS } from './chain-check.js';
@@ -33,15 +34,7 @@ beforeEach(async () => {
         if ((q.afterSeq ?? 0) === 0) walks++;
         return tx.listAudit(q);
       };
-      // Bound to the transaction itself: its class keeps private fields.
-      const counted = new Proxy(tx, {
-        get(target, key) {
-          if (key === 'listAudit') return listAudit;
-          const v: unknown = Reflect.get(target, key, target);
-          return typeof v === 'function' ? v.bind(target) : v;
-        },
-      });
-      return inner(counted, keyring);
+      return inner(withListAudit(tx, listAudit), keyring);
     }),
   );
 });

@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withListAudit } from '../../../test/helpers/audit-reads.js';
 import { type Kit, makeKit, SENTINEL, seed } from '../../../test/helpers/server-kit.js';
 import { type UiSession, uiClient } from '../../../test/helpers/ui-session.js';
 import { AUDIT_SCAN_MIN } from '../../core/access/audit-access.js';
@@ -34,15 +35,7 @@ async function auditReads<T>(fn: () => Promise<T>) {
         reads.mostRows = Math.max(reads.mostRows, rows);
         return found;
       };
-      // Bound to the transaction itself: its class keeps private fields.
-      const counted = new Proxy(tx, {
-        get(target, key) {
-          if (key === 'listAudit') return listAudit;
-          const v: unknown = Reflect.get(target, key, target);
-          return typeof v === 'function' ? v.bind(target) : v;
-        },
-      });
-      return inner(counted, keyring);
+      return inner(withListAudit(tx, listAudit), keyring);
     });
   });
   try {
