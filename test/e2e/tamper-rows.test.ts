@@ -123,6 +123,14 @@ async function populated(backend: Backend) {
 /** A vault object with nothing cached (another process, or the next command). */
 const fresh = (rig: Rig) => new Vault(rig.storage, rig.masterKey, { actor: 'test:next' });
 
+/** GET the test secret (dev) from `app` with `token`, from a loopback address. */
+const getSecret = (app: ReturnType<typeof createApp>, token: string) =>
+  app.request(
+    `http://coffer.test/v1/secrets/${PATH}?env=dev`,
+    { headers: { authorization: `Bearer ${token}` } },
+    { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
+  );
+
 async function integrity(p: Promise<unknown>): Promise<CofferError> {
   const err = await p.then(
     () => undefined,
@@ -266,12 +274,7 @@ describe.each(backends)('every column, one edit at a time: $name', (backend) => 
     const { rig, live } = await populated(backend);
     const vault = fresh(rig);
     const app = createApp({ vault });
-    const get = (token: string) =>
-      app.request(
-        `http://coffer.test/v1/secrets/${PATH}?env=dev`,
-        { headers: { authorization: `Bearer ${token}` } },
-        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-      );
+    const get = (token: string) => getSecret(app, token);
     expect((await get(live)).status).toBe(200);
     const id = 'feedfacefeedface';
     await rig.exec(
@@ -399,11 +402,7 @@ describe.each(backends)('an integer column edited to any value: $name', (backend
     const { rig, live } = await populated(backend);
     await rig.exec('UPDATE secrets SET current_version = 4611686018427387904');
     const vault = fresh(rig);
-    const res = await createApp({ vault }).request(
-      `http://coffer.test/v1/secrets/${PATH}?env=dev`,
-      { headers: { authorization: `Bearer ${live}` } },
-      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-    );
+    const res = await getSecret(createApp({ vault }), live);
     const body = await res.text();
     expect(res.status).toBe(500);
     expect(JSON.parse(body).code).toBe('INTEGRITY_FAILURE');
@@ -420,23 +419,12 @@ describe.each(backends)('a --no-reveal token through the server: $name', (backen
   it('is refused values (403, audited); its row edited to read them is refused whole', async () => {
     const { rig, agent } = await populated(backend);
     const vault = fresh(rig);
-    const app = createApp({ vault });
-    const get = () =>
-      app.request(
-        `http://coffer.test/v1/secrets/${PATH}?env=dev`,
-        { headers: { authorization: `Bearer ${agent}` } },
-        { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-      );
-    const refused = await get();
+    const refused = await getSecret(createApp({ vault }), agent);
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain(VALUE);
     await rig.exec("UPDATE tokens SET reveal = NULL WHERE name = 'agent'");
     // A fresh server (no cached token record) meets the edited row.
-    const again = await createApp({ vault: fresh(rig) }).request(
-      `http://coffer.test/v1/secrets/${PATH}?env=dev`,
-      { headers: { authorization: `Bearer ${agent}` } },
-      { incoming: { socket: { remoteAddress: '127.0.0.1' } } },
-    );
+    const again = await getSecret(createApp({ vault: fresh(rig) }), agent);
     const body = await again.text();
     expect(again.status).toBe(500);
     expect(JSON.parse(body).code).toBe('INTEGRITY_FAILURE');
