@@ -184,35 +184,27 @@ describe('parseManifest', () => {
     expect(issues.map((i) => i.line)).toEqual([4, 7, 10]);
   });
 
+  /** A manifest of one variable whose `previous:` is NODE_OPTIONS, with `allow` allowed. */
+  const withPrevious = (allow: string) =>
+    [
+      'project: a',
+      ...(allow ? [`allow_env_names: [${allow}]`] : []),
+      'variables:',
+      '  SESSION_KEY:',
+      '    description: Signs the session cookies of the web app',
+      '    previous: NODE_OPTIONS',
+      '',
+    ].join('\n');
+
   it('refuses a previous: name coffer would not inject, unless allow_env_names lets it', () => {
-    const text = (allow: string) =>
-      [
-        'project: a',
-        ...(allow ? [`allow_env_names: [${allow}]`] : []),
-        'variables:',
-        '  SESSION_KEY:',
-        '    description: Signs the session cookies of the web app',
-        '    previous: NODE_OPTIONS',
-        '',
-      ].join('\n');
-    const issues = issuesOf(text(''));
+    const issues = issuesOf(withPrevious(''));
     expect(issues).toMatchObject([{ message: expect.stringContaining('previous: NODE_OPTIONS') }]);
-    expect(parseManifest(text('NODE_OPTIONS'), 'coffer.yaml').variables[0]?.previous).toBe(
+    expect(parseManifest(withPrevious('NODE_OPTIONS'), 'coffer.yaml').variables[0]?.previous).toBe(
       'NODE_OPTIONS',
     );
   });
 
   it('judges a previous: name by the rule rotate applies, with the names allowed as for the variables', () => {
-    const text = (allow: string) =>
-      [
-        'project: a',
-        ...(allow ? [`allow_env_names: [${allow}]`] : []),
-        'variables:',
-        '  SESSION_KEY:',
-        '    description: Signs the session cookies of the web app',
-        '    previous: NODE_OPTIONS',
-        '',
-      ].join('\n');
     const file = (project: string) => ({
       project,
       allowEnvNames: ['NODE_OPTIONS'],
@@ -230,7 +222,7 @@ describe('parseManifest', () => {
     for (const { allow, options } of cases) {
       let accepted: boolean;
       try {
-        parseManifest(text(allow), 'coffer.yaml', options);
+        parseManifest(withPrevious(allow), 'coffer.yaml', options);
         accepted = true;
       } catch (err) {
         expect((err as ManifestError).issues?.[0]?.message).toContain('previous: NODE_OPTIONS');
@@ -244,16 +236,17 @@ describe('parseManifest', () => {
     }
     // Allowed by the caller, the project file of the same project, or the manifest in any case.
     expect(
-      parseManifest(text(''), 'coffer.yaml', { projectFile: file('a') }).variables[0]?.previous,
-    ).toBe('NODE_OPTIONS');
-    expect(
-      parseManifest(text(''), 'coffer.yaml', { allowEnvNames: ['node_options'] }).variables[0]
+      parseManifest(withPrevious(''), 'coffer.yaml', { projectFile: file('a') }).variables[0]
         ?.previous,
     ).toBe('NODE_OPTIONS');
-    expect(parseManifest(text('node_options'), 'coffer.yaml').variables[0]?.previous).toBe(
+    expect(
+      parseManifest(withPrevious(''), 'coffer.yaml', { allowEnvNames: ['node_options'] })
+        .variables[0]?.previous,
+    ).toBe('NODE_OPTIONS');
+    expect(parseManifest(withPrevious('node_options'), 'coffer.yaml').variables[0]?.previous).toBe(
       'NODE_OPTIONS',
     );
-    expect(issuesOf(text(''))[0]?.message).toMatch(/allow_env_names/);
+    expect(issuesOf(withPrevious(''))[0]?.message).toMatch(/allow_env_names/);
   });
 
   it('refuses a variable path in another project, naming the variable and the rule', () => {
