@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshRequest } from '../helpers/fresh-http.js';
-import { makeHome } from './harness.js';
+import { type AuditJsonRecord, auditRecords, makeHome } from './harness.js';
 import { type McpSession, startMcp } from './mcp-harness.js';
 import { type ServeProcess, startServe } from './serve-harness.js';
 
@@ -64,16 +64,6 @@ const CASES: Case[] = [
   },
 ];
 
-interface AuditLine {
-  seq: number;
-  actor: string;
-  action: string;
-  path: string | null;
-  env: string | null;
-  outcome: string;
-  detail: string | null;
-}
-
 describe('one access decision for every front end', () => {
   const server = makeHome();
   const client = makeHome();
@@ -113,13 +103,8 @@ describe('one access decision for every front end', () => {
     await serve?.stop();
   });
 
-  const lastAudit = (): AuditLine => {
-    const r = server.run(['audit', '--limit', '1', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const parsed = JSON.parse(r.stdout) as AuditLine[] | { records: AuditLine[] };
-    const list = Array.isArray(parsed) ? parsed : parsed.records;
-    return list.at(-1)!;
-  };
+  const lastAudit = (): AuditJsonRecord =>
+    auditRecords(server.run(['audit', '--limit', '1', '--json'])).at(-1)!;
 
   /** Runs one case through one front end; returns the error code it reported. */
   async function attempt(front: Front, c: Case): Promise<string | undefined> {
@@ -170,7 +155,7 @@ describe('one access decision for every front end', () => {
 
   for (const c of CASES) {
     it(`${c.name}: the same refusal and audit record from HTTP, the CLI and MCP`, async () => {
-      const records: Omit<AuditLine, 'seq'>[] = [];
+      const records: Omit<AuditJsonRecord, 'seq'>[] = [];
       for (const front of ['http', 'cli', 'mcp'] as const) {
         if (c.token === 'expired') {
           // Failed authentications from one address are recorded once per window (later ones

@@ -7,20 +7,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome } from './harness.js';
+import { auditRecords, makeHome } from './harness.js';
 import { type McpSession, startMcp } from './mcp-harness.js';
 
 const PIN = 'project/bank/card_pin';
 const PIN_VALUE = '4729';
-
-interface AuditRow {
-  actor: string;
-  action: string;
-  path: string | null;
-  env: string | null;
-  outcome: string;
-  detail: string | null;
-}
 
 describe('coffer mcp --env and --reveal never', () => {
   const h = makeHome();
@@ -31,11 +22,7 @@ describe('coffer mcp --env and --reveal never', () => {
     sessions.push(s);
     return s;
   };
-  const audit = (): AuditRow[] => {
-    const r = h.run(['audit', '-n', '100000', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { records: AuditRow[] }).records;
-  };
+  const audit = () => auditRecords(h.run(['audit', '-n', '100000', '--json']));
 
   beforeAll(() => {
     mkdirSync(cwd);
