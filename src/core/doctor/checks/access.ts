@@ -115,9 +115,10 @@ const unused = tokenCheck(
 
 /**
  * Why a token's path globs are past the caps new tokens have (globs.ts), or undefined. Read
- * with globsBeyondCaps' bounded reading: answered from the count and lengths of the globs
- * first, never compiled, so a token of hundreds of long globs costs this check nothing more.
- * A glob that does not parse (no coffer stored one) is past them too.
+ * with globsBeyondCaps' bounded reading: the count and lengths of the globs are checked
+ * first, and the globs compiled only when within them, so a token of hundreds of long globs
+ * costs this check nothing more. A glob that does not parse (no coffer stored one) is past
+ * them too.
  */
 function beyondCaps(t: TokenRecord): string | undefined {
   try {
